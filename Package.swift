@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "enrolld",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "enrolld", targets: ["enrolld"]),
+        .executable(name: "enrollctl", targets: ["enrollctl"]),
+        .executable(name: "enroll-vcard", targets: ["enroll-vcard"]),
+        .executable(name: "enroll-bench", targets: ["enroll-bench"]),
+    ],
+    targets: [
+        // C bindings: Debian system libraries behind module maps and shim headers.
+        .systemLibrary(name: "CPCSCLite", path: "Sources/CPCSCLite",
+                       providers: [.apt(["libpcsclite-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "CFaceEngine",
+            path: "Sources/CFaceEngine",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/openjpeg-2.5"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("dlib"), .linkedLibrary("openjp2"), .linkedLibrary("jpeg"),
+                .linkedLibrary("png"), .linkedLibrary("blas"), .linkedLibrary("lapack"),
+                .linkedLibrary("stdc++"),
+            ]
+        ),
+
+        // Swift modules, dependencies pointing down only.
+        .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
+        .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
+        .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
+        .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
+        .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
+        .target(name: "API"),
+        .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API"]),
+
+        .executableTarget(name: "enrolld", dependencies: ["DaemonCore"]),
+        .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore"]),
+        .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch"]),
+
+        .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
+        .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
+        .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard"]),
+        .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
+        .testTarget(name: "APITests", dependencies: ["API", "DaemonCore"]),
+        .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,21 @@
+#ifndef ENROLLD_COPENSSL_SHIM_H
+#define ENROLLD_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/dh.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <openssl/cms.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/param_build.h>
+#include <openssl/crypto.h>
+#include <openssl/objects.h>
+
+/* Function-like macros that Swift cannot import. */
+static inline void enrolld_openssl_free(void *p) { OPENSSL_free(p); }
+#endif

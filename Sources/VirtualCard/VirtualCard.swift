@@ -1,0 +1,1 @@
+// VirtualCard module.
