@@ -1,1 +1,0 @@
-// MRTD module.
