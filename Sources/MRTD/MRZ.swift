@@ -377,6 +377,8 @@ private struct MRZParser {
         let number: String
         let numberCheck: Character
         let optional: String
+        try verify(.birthDate, l2[13..<19], check: l2[19])
+        try verify(.expiryDate, l2[21..<27], check: l2[27])
         switch format {
         case .td2:
             (number, numberCheck, optional) = try documentNumber(l2[0..<9], check: l2[9], optional: l2[28..<35])
@@ -392,8 +394,6 @@ private struct MRZParser {
             (number, numberCheck) = (text(l2[0..<9]), Character(Unicode.Scalar(l2[9])))
             optional = text(l2[28..<length])
         }
-        try verify(.birthDate, l2[13..<19], check: l2[19])
-        try verify(.expiryDate, l2[21..<27], check: l2[27])
         let (primary, secondary) = names(l1[5..<length])
         let fields = MRZFields(
             documentCode: text(l1[0..<2]), issuingState: text(l1[2..<5]),
