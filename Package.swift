@@ -12,11 +12,12 @@ let package = Package(
     ],
     targets: [
         // C bindings: Debian system libraries behind module maps and shim headers.
-        .systemLibrary(name: "CPCSCLite", path: "Sources/CPCSCLite",
+        .systemLibrary(name: "CPCSCLite", path: "Sources/CPCSCLite", pkgConfig: "libpcsclite",
                        providers: [.apt(["libpcsclite-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CSystem", path: "Sources/CSystem"),
         .target(
             name: "CFaceEngine",
             path: "Sources/CFaceEngine",
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
         .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
-        .target(name: "API"),
+        .target(name: "API", dependencies: ["CSystem"]),
         .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore"]),

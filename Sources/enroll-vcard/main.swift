@@ -1,1 +1,76 @@
-print("todo")
+import Foundation
+import SmartCard
+import VirtualCard
+
+/// enroll-vcard: a virtual contactless card for hardware-in-loop benches, attached to pcscd
+/// through vsmartcard's vpcd driver.
+let usage = """
+    usage: enroll-vcard --port PORT [--profile FILE] [--host ADDRESS] [--delay-ms N] [--once]
+
+      --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
+      --profile FILE   JSON profile (see docs/virtual-card.md); default: an empty card
+      --host ADDRESS   vpcd address (default 127.0.0.1)
+      --delay-ms N     delay every response by N ms (slow-card fault injection)
+      --once           exit when vpcd closes the connection instead of reconnecting
+    Stop with SIGTERM or SIGINT: pcscd then sees the card removed.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("enroll-vcard: \(message)\n".utf8))
+    exit(2)
+}
+
+var port: UInt16?
+var profilePath: String?
+var host = "127.0.0.1"
+var delay: TimeInterval = 0
+var once = false
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--port":
+        guard let value = arguments.next(), let number = UInt16(value) else { fail("--port needs a number\n\(usage)") }
+        port = number
+    case "--profile":
+        guard let value = arguments.next() else { fail("--profile needs a file") }
+        profilePath = value
+    case "--host":
+        guard let value = arguments.next() else { fail("--host needs an address") }
+        host = value
+    case "--delay-ms":
+        guard let value = arguments.next(), let ms = Double(value), ms >= 0 else { fail("--delay-ms needs a number") }
+        delay = ms / 1000
+    case "--once":
+        once = true
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        fail("unknown argument '\(argument)'\n\(usage)")
+    }
+}
+guard let port else { fail("--port is required\n\(usage)") }
+
+let profile: VirtualCardProfile
+do {
+    profile = try profilePath.map { path throws(ProfileError) in try VirtualCardProfile.load(path: path) } ?? VirtualCardProfile()
+} catch {
+    fail(error.description)
+}
+
+let connection = VPCDConnection(host: host, port: port, atr: profile.atr, applet: profile.makeApplet())
+connection.responseDelay = delay
+
+signal(SIGTERM, SIG_IGN)
+signal(SIGINT, SIG_IGN)
+let signalQueue = DispatchQueue(label: "enroll-vcard.signals")
+let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+    source.setEventHandler { connection.stop() }
+    source.resume()
+    return source
+}
+
+let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("enroll-vcard: \($0)\n".utf8)) }
+connection.run(reconnect: !once, log: log)
+withExtendedLifetime(sources) {}

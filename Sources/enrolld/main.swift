@@ -1,1 +1,93 @@
-print("todo")
+import DaemonCore
+import Foundation
+
+let usage = """
+    usage: enrolld [--config FILE] [--socket PATH] [--check-config] [--version]
+
+      --config FILE    configuration file (default /etc/enrolld/enrolld.conf if it exists)
+      --socket PATH    API socket path, overriding the configuration
+      --check-config   validate the configuration and exit
+      --version        print the version and exit
+    """
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data("enrolld: \(message)\n".utf8))
+    exit(code)
+}
+
+var configPath: String?
+var socketOverride: String?
+var checkOnly = false
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--config":
+        guard let value = arguments.next() else { fail("--config needs a file") }
+        configPath = value
+    case "--socket":
+        guard let value = arguments.next() else { fail("--socket needs a path") }
+        socketOverride = value
+    case "--check-config":
+        checkOnly = true
+    case "--version":
+        print("enrolld \(enrolldVersion)")
+        exit(0)
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        fail("unknown argument '\(argument)'\n\(usage)")
+    }
+}
+
+let defaultConfig = "/etc/enrolld/enrolld.conf"
+var configuration: Configuration
+do {
+    if let configPath {
+        configuration = try Configuration.load(path: configPath)
+    } else if FileManager.default.fileExists(atPath: defaultConfig) {
+        configuration = try Configuration.load(path: defaultConfig)
+    } else {
+        configuration = Configuration()
+    }
+} catch {
+    fail(error.description)
+}
+if let socketOverride { configuration.socketPath = socketOverride }
+if checkOnly {
+    print("configuration OK (socket \(configuration.socketPath), state \(configuration.stateDirectory))")
+    exit(0)
+}
+Log.shared.level = configuration.logLevel
+
+/// systemd socket activation (sd_listen_fds(3)): fd 3 when LISTEN_PID is us and LISTEN_FDS is 1.
+func activatedSocket() -> Int32? {
+    let environment = ProcessInfo.processInfo.environment
+    guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
+          let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1 else { return nil }
+    return 3
+}
+
+signal(SIGPIPE, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+signal(SIGINT, SIG_IGN)
+let daemon = Daemon(configuration: configuration)
+do {
+    try daemon.start(listeningDescriptor: socketOverride == nil ? activatedSocket() : nil)
+} catch {
+    fail(error.description, code: 1)
+}
+let done = DispatchSemaphore(value: 0)
+let signalQueue = DispatchQueue(label: "enrolld.signals")
+let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+    source.setEventHandler {
+        daemon.stop()
+        done.signal()
+    }
+    source.resume()
+    return source
+}
+done.wait()
+withExtendedLifetime(sources) {}
+exit(0)

@@ -1,0 +1,148 @@
+/// Limits the request parser enforces before it allocates anything large.
+public struct HTTPLimits: Sendable {
+    /// Request line plus header fields.
+    public var maxHeaderBytes: Int
+    public var maxHeaderCount: Int
+    public var maxBodyBytes: Int
+
+    public static let `default` = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 16 * 1024 * 1024)
+
+    public init(maxHeaderBytes: Int, maxHeaderCount: Int, maxBodyBytes: Int) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// Why a request was refused, with the HTTP status to answer.
+public enum HTTPParseError: Error, Equatable, CustomStringConvertible {
+    case headerTooLarge
+    case tooManyHeaders
+    case malformedRequestLine
+    case unsupportedVersion(String)
+    case malformedHeader(String)
+    case invalidContentLength
+    case bodyTooLarge(Int)
+    case transferEncodingUnsupported
+    case duplicateContentLength
+    case missingHost
+
+    public var status: Int {
+        switch self {
+        case .headerTooLarge, .tooManyHeaders: return 431
+        case .bodyTooLarge: return 413
+        case .transferEncodingUnsupported: return 501
+        case .unsupportedVersion: return 505
+        default: return 400
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .headerTooLarge: return "request header section exceeds the limit"
+        case .tooManyHeaders: return "too many header fields"
+        case .malformedRequestLine: return "malformed request line: expected 'METHOD /path HTTP/1.1'"
+        case let .unsupportedVersion(version): return "HTTP version '\(version)' is not supported: use HTTP/1.1"
+        case let .malformedHeader(line): return "malformed header field '\(line.prefix(40))'"
+        case .invalidContentLength: return "Content-Length must be a decimal number"
+        case let .bodyTooLarge(size): return "request body of \(size) bytes exceeds the limit"
+        case .transferEncodingUnsupported: return "Transfer-Encoding is not supported: send Content-Length"
+        case .duplicateContentLength: return "more than one Content-Length field"
+        case .missingHost: return "HTTP/1.1 requests need a Host header"
+        }
+    }
+}
+
+/// A strict, incremental HTTP/1.1 request parser (RFC 9112) for local sockets: feed it bytes as
+/// they arrive; it answers `nil` until a whole request is there.
+public struct HTTPRequestParser {
+    public let limits: HTTPLimits
+    private var buffer: [UInt8] = []
+    private var head: (request: HTTPRequest, bodyLength: Int, headerEnd: Int)?
+
+    public init(limits: HTTPLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Adds bytes; returns the request once complete. Throws on the first violation.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(HTTPParseError) -> HTTPRequest? {
+        buffer.append(contentsOf: bytes)
+        if head == nil {
+            guard let end = Self.findHeaderEnd(buffer) else {
+                if buffer.count > limits.maxHeaderBytes { throw .headerTooLarge }
+                return nil
+            }
+            guard end <= limits.maxHeaderBytes else { throw .headerTooLarge }
+            head = try parseHead(Array(buffer[..<end]), headerEnd: end + 4)
+        }
+        guard let (request, bodyLength, headerEnd) = head else { return nil }
+        guard buffer.count - headerEnd >= bodyLength else { return nil }
+        var complete = request
+        complete.body = Array(buffer[headerEnd..<(headerEnd + bodyLength)])
+        return complete
+    }
+
+    private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    private func parseHead(_ bytes: [UInt8], headerEnd: Int) throws(HTTPParseError)
+        -> (request: HTTPRequest, bodyLength: Int, headerEnd: Int) {
+        // Only visible ASCII, SP, HTAB and CRLF are allowed in the head.
+        for byte in bytes where !(byte == 9 || byte == 10 || byte == 13 || (32...126).contains(byte)) {
+            throw .malformedHeader("non-ASCII byte in header section")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        var lines = text.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst()
+        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isUppercase || $0 == "-" }),
+              parts[1].hasPrefix("/") else { throw .malformedRequestLine }
+        guard parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0" else { throw .unsupportedVersion(String(parts[2])) }
+        guard lines.count <= limits.maxHeaderCount else { throw .tooManyHeaders }
+        var headers: [(name: String, value: String)] = []
+        var contentLength: Int?
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { throw .malformedHeader(line) }
+            let name = line[..<colon]
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) }) else {
+                throw .malformedHeader(line)
+            }
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let lower = name.lowercased()
+            if lower == "transfer-encoding" { throw .transferEncodingUnsupported }
+            if lower == "content-length" {
+                guard contentLength == nil else { throw .duplicateContentLength }
+                guard !value.isEmpty, value.count <= 12, value.allSatisfy(\.isASCII), let length = Int(value), length >= 0 else {
+                    throw .invalidContentLength
+                }
+                guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(length) }
+                contentLength = length
+            }
+            headers.append((lower, value))
+        }
+        let target = parts[1]
+        let path: Substring
+        var query: [(name: String, value: String)] = []
+        if let mark = target.firstIndex(of: "?") {
+            path = target[..<mark]
+            for pair in target[target.index(after: mark)...].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
+                let raw = kv.count > 1 ? String(kv[1]) : ""
+                let value = raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? raw
+                query.append((name, value))
+            }
+        } else {
+            path = target
+        }
+        let request = HTTPRequest(method: String(parts[0]), path: String(path), query: query, headers: headers)
+        return (request, contentLength ?? 0, headerEnd)
+    }
+}
+
+import Foundation

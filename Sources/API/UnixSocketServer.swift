@@ -1,0 +1,217 @@
+import CSystem
+import Foundation
+
+/// Who is on the other end of a Unix socket, from SO_PEERCRED.
+public struct PeerCredentials: Sendable, Equatable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// One accepted connection. A handler answers with `respond` once, or opens a stream with
+/// `startStream` and then `write`s to it until it returns false (the client went away).
+public final class HTTPConnection: @unchecked Sendable {
+    let fd: Int32
+    public let peer: PeerCredentials
+    private var closed = false
+    private let lock = NSLock()
+
+    init(fd: Int32, peer: PeerCredentials) {
+        self.fd = fd
+        self.peer = peer
+    }
+
+    public func respond(_ response: HTTPResponse) {
+        _ = writeAll(response.encoded)
+    }
+
+    /// Sends the head of a response whose body runs until the connection closes (SSE).
+    @discardableResult
+    public func startStream(status: Int = 200, headers: [(name: String, value: String)]) -> Bool {
+        writeAll(HTTPResponse(status: status, headers: headers).head(streaming: true))
+    }
+
+    /// Writes bytes; false once the peer has gone.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        writeAll(bytes)
+    }
+
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed else { return false }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                closed = true
+                return false
+            }
+            sent += n
+        }
+        return true
+    }
+
+    /// Whether the peer has closed its end (a zero-length read with nothing pending).
+    public var peerHasClosed: Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 0) > 0 else { return false }
+        if pfd.revents & Int16(POLLHUP | POLLERR) != 0 { return true }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
+    }
+}
+
+/// Errors from setting up the API socket.
+public enum SocketError: Error, CustomStringConvertible {
+    case pathTooLong(String)
+    case system(call: String, path: String, code: Int32)
+
+    public var description: String {
+        switch self {
+        case let .pathTooLong(path): return "socket path '\(path)' is longer than 107 bytes"
+        case let .system(call, path, code): return "\(call) \(path): \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// An HTTP/1.1 server on a Unix stream socket; one thread per connection (connections are few:
+/// kiosk software, the CLI, monitoring).
+public final class UnixSocketServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (HTTPRequest, HTTPConnection) -> Void
+
+    private let listener: Int32
+    public let path: String
+    private let limits: HTTPLimits
+    private let handler: Handler
+    private let lock = NSLock()
+    private var stopped = false
+    private var ownsPath: Bool
+    /// How long a client may take to send a whole request.
+    public var requestTimeout: TimeInterval = 10
+
+    /// Binds a new socket at `path` (replacing a stale one) with `mode`, optionally owned by `group`.
+    public init(path: String, mode: mode_t = 0o660, group: gid_t? = nil, limits: HTTPLimits = .default,
+                handler: @escaping Handler) throws(SocketError) {
+        self.path = path
+        self.limits = limits
+        self.handler = handler
+        self.ownsPath = true
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { throw .pathTooLong(path) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .system(call: "socket", path: path, code: errno) }
+        unlink(path)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let code = errno
+            close(fd)
+            throw .system(call: "bind", path: path, code: code)
+        }
+        chmod(path, mode)
+        if let group { chown(path, uid_t.max, group) }
+        guard listen(fd, 64) == 0 else {
+            let code = errno
+            close(fd)
+            throw .system(call: "listen", path: path, code: code)
+        }
+        listener = fd
+    }
+
+    /// Adopts an already listening socket (systemd socket activation, `LISTEN_FDS`).
+    public init(listeningDescriptor fd: Int32, limits: HTTPLimits = .default, handler: @escaping Handler) {
+        listener = fd
+        path = "(socket-activated)"
+        self.limits = limits
+        self.handler = handler
+        ownsPath = false
+    }
+
+    /// Accepts connections on a background thread.
+    public func start() {
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "enrolld.api-accept"
+        thread.start()
+    }
+
+    public func stop() {
+        lock.withLock { stopped = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        if ownsPath { unlink(path) }
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    private func acceptLoop() {
+        while !isStopped {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if isStopped { return }
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
+            let thread = Thread { [self] in serve(client) }
+            thread.name = "enrolld.api-connection"
+            thread.start()
+        }
+    }
+
+    static func peerCredentials(_ fd: Int32) -> PeerCredentials {
+        var pid: pid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
+        guard enrolld_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
+            return PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
+        }
+        return PeerCredentials(pid: pid, uid: uid, gid: gid)
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: Int(requestTimeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connection = HTTPConnection(fd: fd, peer: Self.peerCredentials(fd))
+        var parser = HTTPRequestParser(limits: limits)
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                connection.respond(.problem(Problem(status: 408, code: "request-timeout", title: "Request timeout",
+                                                    detail: "the request did not arrive in time")))
+                return
+            }
+            guard n > 0 else { return }
+            do {
+                if let request = try parser.feed(chunk[..<n]) {
+                    // No read timeout while the handler works or streams.
+                    var none = timeval(tv_sec: 0, tv_usec: 0)
+                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+                    handler(request, connection)
+                    return
+                }
+            } catch {
+                connection.respond(.problem(Problem(status: error.status, code: "malformed-request",
+                                                    title: "Malformed request", detail: error.description)))
+                return
+            }
+        }
+    }
+}

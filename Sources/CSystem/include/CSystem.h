@@ -1,0 +1,7 @@
+#ifndef ENROLLD_CSYSTEM_H
+#define ENROLLD_CSYSTEM_H
+#include <sys/types.h>
+/* Reads SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's
+   Glibc module does not expose). Returns 0 on success, -1 with errno set. */
+int enrolld_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+#endif

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
+/// enrolld.conf(5)): `[section]` headers, `key = value` lines, `#` or `;` comments.
+/// Unknown sections or keys are errors, so a typo never silently falls back to a default.
+public struct Configuration: Sendable, Equatable {
+    /// Path of the API's Unix socket.
+    public var socketPath = "/run/enrolld/api.sock"
+    /// Permission bits of the socket file.
+    public var socketMode: UInt32 = 0o660
+    /// Group that owns the socket file (name or number); nil keeps the daemon's group.
+    public var socketGroup: String?
+    /// Where the database, keys and models live.
+    public var stateDirectory = "/var/lib/enrolld"
+    /// Seconds between attempts to reach pcscd when it is not running.
+    public var pcscRetrySeconds = 1.0
+    /// Largest request body the API accepts (live photos, CSRs).
+    public var maxRequestBodyBytes = 16 * 1024 * 1024
+    /// Seconds between keep-alive comments on event streams.
+    public var eventKeepAliveSeconds = 15.0
+    /// Log level: error, warning, notice, info or debug.
+    public var logLevel: LogLevel = .info
+
+    public init() {}
+
+    /// Every key the file may contain, as `section.key`, with its description (for --check-config
+    /// and the documentation).
+    public static let keys: [(key: String, help: String)] = [
+        ("api.socket", "path of the API's Unix socket"),
+        ("api.socket_mode", "octal permission bits of the socket (default 0660)"),
+        ("api.socket_group", "group owning the socket; members may connect"),
+        ("api.max_body_bytes", "largest request body accepted"),
+        ("api.event_keepalive_seconds", "seconds between keep-alive comments on /v1/events"),
+        ("daemon.state_directory", "database, keys and models"),
+        ("daemon.log_level", "error, warning, notice, info or debug"),
+        ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
+    ]
+
+    /// Parses configuration text. Throws `ConfigurationError` naming the line at fault.
+    public static func parse(_ text: String, source: String = "configuration") throws(ConfigurationError) -> Configuration {
+        var configuration = Configuration()
+        var section = ""
+        let known = Set(keys.map(\.key))
+        for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
+            let number = index + 1
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw .syntax(source: source, line: number, reason: "a section header looks like [name]")
+                }
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces).lowercased()
+                guard keys.contains(where: { $0.key.hasPrefix(section + ".") }) else {
+                    throw .unknownKey(source: source, line: number, key: "[\(section)]")
+                }
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw .syntax(source: source, line: number, reason: "expected key = value")
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            let full = section.isEmpty ? key : "\(section).\(key)"
+            guard known.contains(full) else { throw .unknownKey(source: source, line: number, key: full) }
+            try configuration.apply(full, value, source: source, line: number)
+        }
+        return configuration
+    }
+
+    /// Loads a file; a missing file is an error (the caller decides whether defaults are fine).
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    private mutating func apply(_ key: String, _ value: String, source: String, line: Int) throws(ConfigurationError) {
+        func invalid(_ expected: String) -> ConfigurationError {
+            .invalidValue(source: source, line: line, key: key, value: value, expected: expected)
+        }
+        switch key {
+        case "api.socket":
+            guard value.hasPrefix("/"), value.utf8.count < 108 else { throw invalid("an absolute path under 108 bytes") }
+            socketPath = value
+        case "api.socket_mode":
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else { throw invalid("octal permission bits such as 0660") }
+            socketMode = mode
+        case "api.socket_group":
+            socketGroup = value.isEmpty ? nil : value
+        case "api.max_body_bytes":
+            guard let bytes = Int(value), bytes >= 1024, bytes <= 256 * 1024 * 1024 else { throw invalid("1024 to 268435456") }
+            maxRequestBodyBytes = bytes
+        case "api.event_keepalive_seconds":
+            guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("1 to 3600 seconds") }
+            eventKeepAliveSeconds = seconds
+        case "daemon.state_directory":
+            guard value.hasPrefix("/") else { throw invalid("an absolute path") }
+            stateDirectory = value
+        case "daemon.log_level":
+            guard let level = LogLevel(name: value) else { throw invalid("error, warning, notice, info or debug") }
+            logLevel = level
+        case "readers.pcsc_retry_seconds":
+            guard let seconds = Double(value), seconds >= 0.1, seconds <= 60 else { throw invalid("0.1 to 60 seconds") }
+            pcscRetrySeconds = seconds
+        default:
+            throw .unknownKey(source: source, line: line, key: key)
+        }
+    }
+}
+
+/// Why a configuration could not be used.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    case syntax(source: String, line: Int, reason: String)
+    case unknownKey(source: String, line: Int, key: String)
+    case invalidValue(source: String, line: Int, key: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path): return "cannot read configuration file \(path)"
+        case let .syntax(source, line, reason): return "\(source):\(line): \(reason)"
+        case let .unknownKey(source, line, key):
+            return "\(source):\(line): unknown setting '\(key)' (see enrolld.conf(5) for the valid ones)"
+        case let .invalidValue(source, line, key, value, expected):
+            return "\(source):\(line): '\(value)' is not valid for \(key): expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import API
+import Foundation
+import SmartCard
+
+/// The version reported by `enrolld --version` and `/v1/health`.
+public let enrolldVersion = "0.1.0"
+
+/// A reader as `/v1/readers` reports it.
+public struct ReaderInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var cardPresent: Bool
+    /// Hexadecimal ATR of the card present, if any.
+    public var atr: String?
+}
+
+/// The body of `GET /v1/readers`.
+public struct ReaderList: Codable, Sendable {
+    /// Whether pcscd answers.
+    public var pcscAvailable: Bool
+    public var readers: [ReaderInfo]
+}
+
+/// The body of `GET /v1/health`.
+public struct Health: Codable, Sendable {
+    public var status: String
+    public var version: String
+    public var pcscAvailable: Bool
+    public var readers: Int
+    public var uptimeSeconds: Int
+}
+
+/// The running daemon: the reader monitor, the event hub and the API, wired together.
+public final class Daemon: @unchecked Sendable {
+    public let configuration: Configuration
+    public let events: EventHub
+    public let monitor: ReaderMonitor
+    private var server: UnixSocketServer?
+    private let started = Date()
+    private let lock = NSLock()
+    private var stopping = false
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        let events = EventHub()
+        self.events = events
+        monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
+            Daemon.publish(event, to: events)
+        }
+    }
+
+    /// Maps a reader event to its API event and log line (reader names and ATRs are not personal data).
+    static func publish(_ event: ReaderEvent, to hub: EventHub) {
+        switch event {
+        case let .readerAdded(name):
+            Log.info("reader added: \(name)")
+            hub.publish(DaemonEvent(type: "reader-added", reader: name))
+        case let .readerRemoved(name):
+            Log.info("reader removed: \(name)")
+            hub.publish(DaemonEvent(type: "reader-removed", reader: name))
+        case let .cardInserted(reader, atr):
+            Log.info("card inserted in \(reader)")
+            hub.publish(DaemonEvent(type: "card-inserted", reader: reader, atr: hex(atr)))
+        case let .cardRemoved(reader):
+            Log.info("card removed from \(reader)")
+            hub.publish(DaemonEvent(type: "card-removed", reader: reader))
+        case .serviceLost:
+            Log.warning("pcscd is not reachable; retrying")
+            hub.publish(DaemonEvent(type: "pcsc-unavailable", detail: "pcscd is not running; readers will reappear when it is"))
+        case .serviceAvailable:
+            Log.notice("connected to pcscd")
+            hub.publish(DaemonEvent(type: "pcsc-available"))
+        }
+    }
+
+    /// The API's routes.
+    public func makeRouter() -> Router {
+        var router = Router()
+        router.add(Route("GET", "/v1/health", .respond { [unowned self] _ in .json(health()) }))
+        router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
+        router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
+            streamEvents(context, connection)
+        }))
+        return router
+    }
+
+    public func health() -> Health {
+        Health(status: "ok", version: enrolldVersion, pcscAvailable: monitor.serviceAvailable,
+               readers: monitor.snapshot.count, uptimeSeconds: Int(Date().timeIntervalSince(started)))
+    }
+
+    public func readerList() -> ReaderList {
+        ReaderList(pcscAvailable: monitor.serviceAvailable,
+                   readers: monitor.snapshot.map {
+                       ReaderInfo(name: $0.name, cardPresent: $0.cardPresent, atr: $0.cardPresent ? hex($0.atr) : nil)
+                   })
+    }
+
+    /// Server-Sent Events: one `event:`/`id:`/`data:` block per event, keep-alive comments
+    /// between them; the stream ends when the client leaves or the daemon stops.
+    private func streamEvents(_ context: RequestContext, _ connection: HTTPConnection) {
+        let subscription = events.subscribe()
+        defer { subscription.cancel() }
+        let headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")]
+        guard connection.startStream(headers: headers) else { return }
+        guard connection.write(Array(": enrolld events\nretry: 2000\n\n".utf8)) else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        while true {
+            switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
+            case let .event(event):
+                let data = (try? encoder.encode(event)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                guard connection.write(Array("id: \(event.id)\nevent: \(event.type)\ndata: \(data)\n\n".utf8)) else { return }
+            case .timeout:
+                guard connection.write(Array(": keep-alive\n\n".utf8)) else { return }
+            case .closed:
+                return
+            }
+        }
+    }
+
+    /// Starts the monitor and the API on the configured socket, or on a socket passed by
+    /// systemd (`LISTEN_FDS`).
+    public func start(listeningDescriptor: Int32? = nil) throws(SocketError) {
+        let router = makeRouter()
+        let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: configuration.maxRequestBodyBytes)
+        let handler: UnixSocketServer.Handler = { request, connection in router.handle(request, connection) }
+        let server: UnixSocketServer
+        if let fd = listeningDescriptor {
+            server = UnixSocketServer(listeningDescriptor: fd, limits: limits, handler: handler)
+        } else {
+            let directory = (configuration.socketPath as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
+                                          group: configuration.socketGroup.flatMap(Daemon.groupID), limits: limits,
+                                          handler: handler)
+        }
+        lock.withLock { self.server = server }
+        monitor.start()
+        server.start()
+        Log.notice("enrolld \(enrolldVersion) listening on \(server.path)")
+    }
+
+    /// Graceful shutdown: stop accepting, end event streams, stop watching readers.
+    public func stop() {
+        let server = lock.withLock { () -> UnixSocketServer? in
+            guard !stopping else { return nil }
+            stopping = true
+            return self.server
+        }
+        guard let server else { return }
+        Log.notice("shutting down")
+        server.stop()
+        events.close()
+        monitor.stop()
+    }
+
+    static func groupID(_ name: String) -> gid_t? {
+        if let number = gid_t(name) { return number }
+        guard let entry = getgrnam(name) else { return nil }
+        return entry.pointee.gr_gid
+    }
+}
