@@ -1,0 +1,130 @@
+import SmartCard
+
+/// The sixteen LDS data groups (ICAO 9303-10 §4.6, Table 34): number ↔ template tag ↔ file
+/// identifier ↔ short EF identifier.
+public enum DataGroup: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
+    case dg1 = 1, dg2, dg3, dg4, dg5, dg6, dg7, dg8, dg9, dg10, dg11, dg12, dg13, dg14, dg15, dg16
+
+    /// The data group number, 1…16.
+    public var number: Int { rawValue }
+
+    public init?(number: Int) { self.init(rawValue: number) }
+
+    /// The template tag that starts the file and names it in EF.COM's tag list.
+    public var tag: UInt8 {
+        switch self {
+        case .dg1: return 0x61
+        case .dg2: return 0x75
+        case .dg3: return 0x63
+        case .dg4: return 0x76
+        case .dg5: return 0x65
+        case .dg6: return 0x66
+        case .dg7: return 0x67
+        case .dg8: return 0x68
+        case .dg9: return 0x69
+        case .dg10: return 0x6A
+        case .dg11: return 0x6B
+        case .dg12: return 0x6C
+        case .dg13: return 0x6D
+        case .dg14: return 0x6E
+        case .dg15: return 0x6F
+        case .dg16: return 0x70
+        }
+    }
+
+    public init?(tag: UInt8) {
+        guard let group = DataGroup.allCases.first(where: { $0.tag == tag }) else { return nil }
+        self = group
+    }
+
+    /// File identifier in the eMRTD application: 0101 (DG1) … 0110 (DG16).
+    public var fileIdentifier: UInt16 { 0x0100 + UInt16(rawValue) }
+
+    /// Short EF identifier: 01 … 10 (hex).
+    public var shortFileIdentifier: UInt8 { UInt8(rawValue) }
+
+    public static func < (lhs: DataGroup, rhs: DataGroup) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { "DG\(rawValue)" }
+}
+
+/// Helpers shared by the LDS parsers and encoders.
+enum LDSCoding {
+    /// Parses `bytes` as exactly one object with `tag`, bounded by `limits`.
+    static func template(_ bytes: [UInt8], tag: UInt32, file: String, limits: LDSLimits) throws(LDSError) -> TLVChildren {
+        guard bytes.count <= limits.maxFileSize else {
+            throw .tooLarge(file: file, element: "file", size: bytes.count, limit: limits.maxFileSize)
+        }
+        let outer: TLV
+        do {
+            outer = try TLV.parse(bytes)
+        } catch {
+            throw .malformedTLV(file: file, error)
+        }
+        guard outer.tag == tag else { throw .unexpectedTag(file: file, expected: tag, found: outer.tag) }
+        return try TLVChildren(outer, file: file)
+    }
+
+    /// Decodes UTF-8 text.
+    static func text(_ bytes: [UInt8], tag: UInt32, file: String) throws(LDSError) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidText(file: file, tag: tag) }
+        return text
+    }
+
+    /// A date stored either as 8 ASCII digits (YYYYMMDD) or as 4 BCD bytes (9303-10 allows both
+    /// in DG11/DG12), returned as 8 digits. Longer digit strings (date and time) are accepted as ASCII.
+    static func digits(_ bytes: [UInt8], tag: UInt32, file: String, bcdLength: Int) throws(LDSError) -> String {
+        if bytes.count == bcdLength, bytes.contains(where: { $0 < 0x30 || $0 > 0x39 }) {
+            var out = ""
+            for byte in bytes {
+                guard byte >> 4 < 10, byte & 0x0F < 10 else { throw .invalidText(file: file, tag: tag) }
+                out += String(byte >> 4) + String(byte & 0x0F)
+            }
+            return out
+        }
+        guard bytes.allSatisfy({ (0x30...0x39).contains($0) }) else { throw .invalidText(file: file, tag: tag) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Builds a tag list object (5C) naming the tags of `objects`.
+    static func tagList(_ objects: [TLV]) -> TLV {
+        TLV(tag: 0x5C, value: objects.flatMap { TLV.encode(tag: $0.tag) })
+    }
+
+    static func textObject(_ tag: UInt32, _ value: String?) -> TLV? {
+        value.map { TLV(tag: tag, value: Array($0.utf8)) }
+    }
+}
+
+/// The children of a constructed object, with typed look-ups.
+struct TLVChildren {
+    let file: String
+    let tag: UInt32
+    let items: [TLV]
+
+    init(_ tlv: TLV, file: String) throws(LDSError) {
+        self.file = file
+        self.tag = tlv.tag
+        do {
+            items = try tlv.children()
+        } catch {
+            throw .malformedTLV(file: file, error)
+        }
+    }
+
+    func optional(_ tag: UInt32) -> TLV? { items.first { $0.tag == tag } }
+
+    func all(_ tag: UInt32) -> [TLV] { items.filter { $0.tag == tag } }
+
+    func required(_ tag: UInt32) throws(LDSError) -> TLV {
+        guard let found = optional(tag) else { throw .missingField(file: file, tag: tag) }
+        return found
+    }
+
+    func optionalText(_ tag: UInt32) throws(LDSError) -> String? {
+        guard let found = optional(tag) else { return nil }
+        return try LDSCoding.text(found.value, tag: tag, file: file)
+    }
+
+    func nested(_ tlv: TLV) throws(LDSError) -> TLVChildren { try TLVChildren(tlv, file: file) }
+}
