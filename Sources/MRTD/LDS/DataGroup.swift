@@ -71,18 +71,26 @@ enum LDSCoding {
         return text
     }
 
-    /// A date stored either as 8 ASCII digits (YYYYMMDD) or as 4 BCD bytes (9303-10 allows both
-    /// in DG11/DG12), returned as 8 digits. Longer digit strings (date and time) are accepted as ASCII.
-    static func digits(_ bytes: [UInt8], tag: UInt32, file: String, bcdLength: Int) throws(LDSError) -> String {
-        if bytes.count == bcdLength, bytes.contains(where: { $0 < 0x30 || $0 > 0x39 }) {
-            var out = ""
-            for byte in bytes {
-                guard byte >> 4 < 10, byte & 0x0F < 10 else { throw .invalidText(file: file, tag: tag) }
-                out += String(byte >> 4) + String(byte & 0x0F)
-            }
-            return out
+    /// A date (or date and time) stored either as ASCII digits or as BCD bytes (9303-10 allows both
+    /// in DG11/DG12), returned as text: `bcdLength` bytes that are not all ASCII digits are read
+    /// as BCD; anything else as UTF-8 text.
+    static func dateText(_ bytes: [UInt8], tag: UInt32, file: String, bcdLength: Int) throws(LDSError) -> String {
+        guard bytes.count == bcdLength, bytes.contains(where: { $0 < 0x30 || $0 > 0x39 }) else {
+            return try text(bytes, tag: tag, file: file)
         }
-        guard bytes.allSatisfy({ (0x30...0x39).contains($0) }) else { throw .invalidText(file: file, tag: tag) }
+        var out = ""
+        for byte in bytes {
+            guard byte >> 4 < 10, byte & 0x0F < 10 else { throw .invalidText(file: file, tag: tag) }
+            out += String(byte >> 4) + String(byte & 0x0F)
+        }
+        return out
+    }
+
+    /// ASCII digits of an exact length (EF.COM versions).
+    static func digits(_ bytes: [UInt8], count: Int, field: String, file: String) throws(LDSError) -> String {
+        guard bytes.count == count, bytes.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw .invalidValue(file: file, field: field, reason: "expected \(count) ASCII digits")
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -127,4 +135,33 @@ struct TLVChildren {
     }
 
     func nested(_ tlv: TLV) throws(LDSError) -> TLVChildren { try TLVChildren(tlv, file: file) }
+}
+
+extension LDSCoding {
+    /// Texts kept in A0 templates as `{ 02 count, <itemTag> text … }` (DG11 other names, DG12 other
+    /// persons). Several A0 templates are accepted; the first count must match the total.
+    static func countedTexts(_ body: TLVChildren, itemTag: UInt32, element: String) throws(LDSError) -> [String] {
+        var texts: [String] = []
+        var declared: Int?
+        for template in body.all(0xA0) {
+            let inner = try body.nested(template)
+            if declared == nil, let count = inner.optional(0x02) {
+                guard count.value.count == 1 else {
+                    throw .invalidValue(file: body.file, field: "\(element) count", reason: "expected one byte")
+                }
+                declared = Int(count.value[0])
+            }
+            for item in inner.all(itemTag) { texts.append(try text(item.value, tag: itemTag, file: body.file)) }
+        }
+        if let declared, declared != texts.count {
+            throw .countMismatch(file: body.file, element: element, declared: declared, found: texts.count)
+        }
+        return texts
+    }
+
+    static func countedTextsObject(_ texts: [String], itemTag: UInt32) -> TLV? {
+        guard !texts.isEmpty else { return nil }
+        let count = TLV(tag: 0x02, value: [UInt8(truncatingIfNeeded: texts.count)])
+        return TLV(tag: 0xA0, children: [count] + texts.map { TLV(tag: itemTag, value: Array($0.utf8)) })
+    }
 }

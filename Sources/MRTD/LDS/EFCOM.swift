@@ -25,12 +25,9 @@ public struct EFCOM: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8], limits: LDSLimits = .default) throws(LDSError) -> EFCOM {
         let file = "EF.COM"
         let body = try LDSCoding.template(bytes, tag: tag, file: file, limits: limits)
-        let lds = try LDSCoding.digits(body.required(0x5F01).value, tag: 0x5F01, file: file, bcdLength: -1)
-        let unicode = try LDSCoding.digits(body.required(0x5F36).value, tag: 0x5F36, file: file, bcdLength: -1)
-        guard lds.count == 4 else { throw .invalidValue(file: file, field: "LDS version", reason: "expected 4 digits") }
-        guard unicode.count == 6 else {
-            throw .invalidValue(file: file, field: "Unicode version", reason: "expected 6 digits")
-        }
+        let lds = try LDSCoding.digits(body.required(0x5F01).value, count: 4, field: "LDS version", file: file)
+        let unicode = try LDSCoding.digits(body.required(0x5F36).value, count: 6, field: "Unicode version",
+                                           file: file)
         var groups: [DataGroup] = []
         for byte in try body.required(0x5C).value {
             guard let group = DataGroup(tag: byte) else { throw .unknownDataGroupTag(byte) }
