@@ -1,0 +1,540 @@
+// Image codecs: JPEG (libjpeg), PNG (libpng), JPEG 2000 (OpenJPEG: JP2 files and raw J2K codestreams).
+// Every decoder reads the header first and refuses oversized images before allocating pixels.
+// libjpeg and libpng report errors by longjmp: only trivially destructible locals live between
+// setjmp and the calls that may jump, and containers they fill are declared before setjmp.
+
+#include "codecs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include <jpeglib.h>
+#include <openjpeg.h>
+#include <png.h>
+
+namespace enrolld_face {
+
+void copy_message(const std::string &text, char *message, size_t capacity) {
+    if (message == nullptr || capacity == 0) return;
+    size_t count = std::min(text.size(), capacity - 1);
+    std::memcpy(message, text.data(), count);
+    message[count] = '\0';
+}
+
+enrolld_face_format sniff_format(const uint8_t *data, size_t length) {
+    static const uint8_t jp2_signature[12] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
+    static const uint8_t png_signature[8] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A};
+    if (data == nullptr) return ENROLLD_FACE_FORMAT_UNKNOWN;
+    if (length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return ENROLLD_FACE_FORMAT_JPEG;
+    if (length >= 8 && std::memcmp(data, png_signature, 8) == 0) return ENROLLD_FACE_FORMAT_PNG;
+    if (length >= 12 && std::memcmp(data, jp2_signature, 12) == 0) return ENROLLD_FACE_FORMAT_JP2;
+    if (length >= 4 && data[0] == 0xFF && data[1] == 0x4F && data[2] == 0xFF && data[3] == 0x51) {
+        return ENROLLD_FACE_FORMAT_J2K;
+    }
+    return ENROLLD_FACE_FORMAT_UNKNOWN;
+}
+
+static CodecResult failure(enrolld_face_status status, const std::string &message) {
+    CodecResult result;
+    result.status = status;
+    result.message = message;
+    return result;
+}
+
+static CodecResult check_pixels(uint64_t width, uint64_t height, uint64_t max_pixels) {
+    if (width == 0 || height == 0) return failure(ENROLLD_FACE_UNDECODABLE, "image header has a zero dimension");
+    if (max_pixels != 0 && width * height > max_pixels) {
+        return failure(ENROLLD_FACE_OVERSIZED_PIXELS, "image is " + std::to_string(width) + "x" +
+                                                          std::to_string(height) + " pixels, limit " +
+                                                          std::to_string(max_pixels) + " pixels");
+    }
+    return CodecResult();
+}
+
+// MARK: JPEG
+
+namespace {
+struct JPEGErrorManager {
+    jpeg_error_mgr base;
+    jmp_buf jump;
+    char text[JMSG_LENGTH_MAX];
+};
+
+void jpeg_error_exit(j_common_ptr info) {
+    auto *manager = reinterpret_cast<JPEGErrorManager *>(info->err);
+    (*info->err->format_message)(info, manager->text);
+    longjmp(manager->jump, 1);
+}
+
+void jpeg_silent_output(j_common_ptr) {}
+}  // namespace
+
+static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
+    jpeg_decompress_struct info;
+    JPEGErrorManager errors;
+    std::memset(&errors, 0, sizeof(errors));
+    info.err = jpeg_std_error(&errors.base);
+    errors.base.error_exit = jpeg_error_exit;
+    errors.base.output_message = jpeg_silent_output;
+    CodecResult result;
+    if (setjmp(errors.jump) != 0) {
+        jpeg_destroy_decompress(&info);
+        return failure(ENROLLD_FACE_UNDECODABLE, std::string("JPEG: ") + errors.text);
+    }
+    jpeg_create_decompress(&info);
+    jpeg_mem_src(&info, data, static_cast<unsigned long>(length));
+    jpeg_read_header(&info, TRUE);
+    result = check_pixels(info.image_width, info.image_height, max_pixels);
+    if (result.status != ENROLLD_FACE_OK) {
+        jpeg_destroy_decompress(&info);
+        return result;
+    }
+    info.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&info);
+    if (info.output_components != 3) {
+        jpeg_destroy_decompress(&info);
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG: colour space cannot be converted to RGB");
+    }
+    image.width = info.output_width;
+    image.height = info.output_height;
+    image.pixels.resize(size_t(image.width) * image.height * 3);
+    while (info.output_scanline < info.output_height) {
+        JSAMPROW row = image.pixels.data() + size_t(info.output_scanline) * image.width * 3;
+        jpeg_read_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_decompress(&info);
+    jpeg_destroy_decompress(&info);
+    return result;
+}
+
+static CodecResult encode_jpeg(const RGBImage &image, int quality, std::vector<uint8_t> &out) {
+    jpeg_compress_struct info;
+    JPEGErrorManager errors;
+    std::memset(&errors, 0, sizeof(errors));
+    info.err = jpeg_std_error(&errors.base);
+    errors.base.error_exit = jpeg_error_exit;
+    errors.base.output_message = jpeg_silent_output;
+    unsigned char *buffer = nullptr;
+    unsigned long size = 0;
+    if (setjmp(errors.jump) != 0) {
+        jpeg_destroy_compress(&info);
+        std::free(buffer);
+        return failure(ENROLLD_FACE_INTERNAL, std::string("JPEG encoder: ") + errors.text);
+    }
+    jpeg_create_compress(&info);
+    jpeg_mem_dest(&info, &buffer, &size);
+    info.image_width = image.width;
+    info.image_height = image.height;
+    info.input_components = 3;
+    info.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&info);
+    jpeg_set_quality(&info, std::clamp(quality, 1, 100), TRUE);
+    jpeg_start_compress(&info, TRUE);
+    while (info.next_scanline < info.image_height) {
+        JSAMPROW row = const_cast<uint8_t *>(image.pixels.data()) + size_t(info.next_scanline) * image.width * 3;
+        jpeg_write_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_compress(&info);
+    jpeg_destroy_compress(&info);
+    out.assign(buffer, buffer + size);
+    std::free(buffer);
+    return CodecResult();
+}
+
+// MARK: PNG
+
+namespace {
+struct PNGState {
+    const uint8_t *data = nullptr;
+    size_t length = 0;
+    size_t offset = 0;
+    std::vector<uint8_t> *output = nullptr;
+    char text[200] = {0};
+};
+
+void png_error_handler(png_structp png, png_const_charp text) {
+    auto *state = static_cast<PNGState *>(png_get_error_ptr(png));
+    std::snprintf(state->text, sizeof(state->text), "%s", text);
+    png_longjmp(png, 1);
+}
+
+void png_warning_handler(png_structp, png_const_charp) {}
+
+void png_read_memory(png_structp png, png_bytep target, png_size_t count) {
+    auto *state = static_cast<PNGState *>(png_get_io_ptr(png));
+    if (count > state->length - state->offset) png_error(png, "truncated PNG data");
+    std::memcpy(target, state->data + state->offset, count);
+    state->offset += count;
+}
+
+void png_write_memory(png_structp png, png_bytep source, png_size_t count) {
+    auto *state = static_cast<PNGState *>(png_get_io_ptr(png));
+    state->output->insert(state->output->end(), source, source + count);
+}
+
+void png_flush_memory(png_structp) {}
+}  // namespace
+
+static CodecResult decode_png(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
+    PNGState state;
+    state.data = data;
+    state.length = length;
+    std::vector<png_bytep> rows;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+    if (png == nullptr) return failure(ENROLLD_FACE_OUT_OF_MEMORY, "PNG: cannot create decoder");
+    png_infop info = png_create_info_struct(png);
+    if (info == nullptr) {
+        png_destroy_read_struct(&png, nullptr, nullptr);
+        return failure(ENROLLD_FACE_OUT_OF_MEMORY, "PNG: cannot create decoder");
+    }
+    if (setjmp(png_jmpbuf(png)) != 0) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        return failure(ENROLLD_FACE_UNDECODABLE, std::string("PNG: ") + state.text);
+    }
+    png_set_read_fn(png, &state, png_read_memory);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_read_info(png, info);
+    CodecResult result = check_pixels(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels);
+    if (result.status != ENROLLD_FACE_OK) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        return result;
+    }
+    png_set_expand(png);
+    png_set_strip_16(png);
+    png_set_strip_alpha(png);
+    png_set_gray_to_rgb(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    image.width = png_get_image_width(png, info);
+    image.height = png_get_image_height(png, info);
+    if (png_get_rowbytes(png, info) != size_t(image.width) * 3) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        return failure(ENROLLD_FACE_UNDECODABLE, "PNG: pixel layout cannot be converted to RGB");
+    }
+    image.pixels.resize(size_t(image.width) * image.height * 3);
+    rows.resize(image.height);
+    for (uint32_t y = 0; y < image.height; ++y) rows[y] = image.pixels.data() + size_t(y) * image.width * 3;
+    png_read_image(png, rows.data());
+    png_read_end(png, nullptr);
+    png_destroy_read_struct(&png, &info, nullptr);
+    return result;
+}
+
+static CodecResult encode_png(const RGBImage &image, std::vector<uint8_t> &out) {
+    PNGState state;
+    state.output = &out;
+    std::vector<png_bytep> rows(image.height);
+    for (uint32_t y = 0; y < image.height; ++y) {
+        rows[y] = const_cast<uint8_t *>(image.pixels.data()) + size_t(y) * image.width * 3;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+    if (png == nullptr) return failure(ENROLLD_FACE_OUT_OF_MEMORY, "PNG encoder: cannot create encoder");
+    png_infop info = png_create_info_struct(png);
+    if (info == nullptr) {
+        png_destroy_write_struct(&png, nullptr);
+        return failure(ENROLLD_FACE_OUT_OF_MEMORY, "PNG encoder: cannot create encoder");
+    }
+    if (setjmp(png_jmpbuf(png)) != 0) {
+        png_destroy_write_struct(&png, &info);
+        return failure(ENROLLD_FACE_INTERNAL, std::string("PNG encoder: ") + state.text);
+    }
+    png_set_write_fn(png, &state, png_write_memory, png_flush_memory);
+    png_set_IHDR(png, info, image.width, image.height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    png_write_image(png, rows.data());
+    png_write_end(png, nullptr);
+    png_destroy_write_struct(&png, &info);
+    return CodecResult();
+}
+
+// MARK: JPEG 2000
+
+namespace {
+struct OPJMemoryStream {
+    const uint8_t *data = nullptr;
+    size_t length = 0;
+    size_t offset = 0;
+    std::vector<uint8_t> *output = nullptr;
+};
+
+OPJ_SIZE_T opj_memory_read(void *buffer, OPJ_SIZE_T count, void *user) {
+    auto *stream = static_cast<OPJMemoryStream *>(user);
+    if (stream->offset >= stream->length) return static_cast<OPJ_SIZE_T>(-1);
+    size_t available = std::min(static_cast<size_t>(count), stream->length - stream->offset);
+    std::memcpy(buffer, stream->data + stream->offset, available);
+    stream->offset += available;
+    return available;
+}
+
+OPJ_SIZE_T opj_memory_write(void *buffer, OPJ_SIZE_T count, void *user) {
+    auto *stream = static_cast<OPJMemoryStream *>(user);
+    std::vector<uint8_t> &out = *stream->output;
+    if (out.size() < stream->offset + count) out.resize(stream->offset + count);
+    std::memcpy(out.data() + stream->offset, buffer, count);
+    stream->offset += count;
+    return count;
+}
+
+OPJ_OFF_T opj_memory_skip(OPJ_OFF_T count, void *user) {
+    auto *stream = static_cast<OPJMemoryStream *>(user);
+    if (count < 0) {
+        if (static_cast<size_t>(-count) > stream->offset) return -1;
+        stream->offset -= static_cast<size_t>(-count);
+        return count;
+    }
+    if (stream->output == nullptr && static_cast<size_t>(count) > stream->length - stream->offset) {
+        stream->offset = stream->length;
+        return -1;
+    }
+    stream->offset += static_cast<size_t>(count);
+    return count;
+}
+
+OPJ_BOOL opj_memory_seek(OPJ_OFF_T position, void *user) {
+    auto *stream = static_cast<OPJMemoryStream *>(user);
+    if (position < 0) return OPJ_FALSE;
+    if (stream->output == nullptr && static_cast<size_t>(position) > stream->length) return OPJ_FALSE;
+    stream->offset = static_cast<size_t>(position);
+    return OPJ_TRUE;
+}
+
+void opj_error_message(const char *text, void *user) {
+    auto *message = static_cast<std::string *>(user);
+    if (message->empty()) {
+        message->assign(text);
+        while (!message->empty() && (message->back() == '\n' || message->back() == ' ')) message->pop_back();
+    }
+}
+
+void opj_ignore_message(const char *, void *) {}
+
+opj_stream_t *make_stream(OPJMemoryStream &memory, bool input) {
+    opj_stream_t *stream = opj_stream_create(1 << 16, input ? OPJ_TRUE : OPJ_FALSE);
+    if (stream == nullptr) return nullptr;
+    opj_stream_set_user_data(stream, &memory, nullptr);
+    if (input) {
+        opj_stream_set_user_data_length(stream, memory.length);
+        opj_stream_set_read_function(stream, opj_memory_read);
+    } else {
+        opj_stream_set_write_function(stream, opj_memory_write);
+    }
+    opj_stream_set_skip_function(stream, opj_memory_skip);
+    opj_stream_set_seek_function(stream, opj_memory_seek);
+    return stream;
+}
+
+struct OPJResources {
+    opj_codec_t *codec = nullptr;
+    opj_stream_t *stream = nullptr;
+    opj_image_t *image = nullptr;
+    ~OPJResources() {
+        if (image != nullptr) opj_image_destroy(image);
+        if (stream != nullptr) opj_stream_destroy(stream);
+        if (codec != nullptr) opj_destroy_codec(codec);
+    }
+};
+
+// A component sample scaled to 0...255 (signed samples are shifted to unsigned first).
+inline double component_sample(const opj_image_comp_t &component, uint32_t x, uint32_t y, uint32_t width,
+                               uint32_t height) {
+    uint32_t cx = std::min<uint32_t>(component.w - 1, uint32_t(uint64_t(x) * component.w / width));
+    uint32_t cy = std::min<uint32_t>(component.h - 1, uint32_t(uint64_t(y) * component.h / height));
+    double value = component.data[size_t(cy) * component.w + cx];
+    if (component.sgnd) value += double(1u << (component.prec - 1));
+    double maximum = double((1u << component.prec) - 1);
+    return std::clamp(value * 255.0 / maximum, 0.0, 255.0);
+}
+
+inline uint8_t clamp_byte(double value) { return uint8_t(std::lround(std::clamp(value, 0.0, 255.0))); }
+}  // namespace
+
+static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_face_format format,
+                                   uint64_t max_pixels, RGBImage &image) {
+    OPJMemoryStream memory;
+    memory.data = data;
+    memory.length = length;
+    std::string errors;
+    OPJResources resources;
+    resources.codec = opj_create_decompress(format == ENROLLD_FACE_FORMAT_JP2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+    resources.stream = make_stream(memory, true);
+    if (resources.codec == nullptr || resources.stream == nullptr) {
+        return failure(ENROLLD_FACE_OUT_OF_MEMORY, "JPEG 2000: cannot create decoder");
+    }
+    opj_set_error_handler(resources.codec, opj_error_message, &errors);
+    opj_set_warning_handler(resources.codec, opj_ignore_message, nullptr);
+    opj_set_info_handler(resources.codec, opj_ignore_message, nullptr);
+    opj_dparameters_t parameters;
+    opj_set_default_decoder_parameters(&parameters);
+    if (!opj_setup_decoder(resources.codec, &parameters)) {
+        return failure(ENROLLD_FACE_INTERNAL, "JPEG 2000: cannot set up decoder");
+    }
+    opj_codec_set_threads(resources.codec, 1);
+    if (!opj_read_header(resources.stream, resources.codec, &resources.image) || resources.image == nullptr) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: " + (errors.empty() ? "unreadable" : errors));
+    }
+    opj_image_t *header = resources.image;
+    if (header->x1 < header->x0 || header->y1 < header->y0) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: inverted image area");
+    }
+    CodecResult result = check_pixels(uint64_t(header->x1 - header->x0), uint64_t(header->y1 - header->y0), max_pixels);
+    if (result.status != ENROLLD_FACE_OK) return result;
+    if (!opj_decode(resources.codec, resources.stream, resources.image) ||
+        !opj_end_decompress(resources.codec, resources.stream)) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + (errors.empty() ? "cannot decode" : errors));
+    }
+    opj_image_t *decoded = resources.image;
+    uint32_t count = decoded->numcomps;
+    if (count == 0) return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: no image components");
+    uint32_t used = count >= 3 ? 3 : 1;
+    for (uint32_t index = 0; index < used; ++index) {
+        const opj_image_comp_t &component = decoded->comps[index];
+        if (component.data == nullptr || component.w == 0 || component.h == 0 || component.prec < 1 ||
+            component.prec > 16) {
+            return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: unusable image component");
+        }
+    }
+    if (decoded->color_space == OPJ_CLRSPC_CMYK) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: CMYK images are not supported");
+    }
+    // Full-resolution size: the first component is the luma (or red/grey) plane.
+    uint32_t width = decoded->comps[0].w * std::max<uint32_t>(1, decoded->comps[0].dx);
+    uint32_t height = decoded->comps[0].h * std::max<uint32_t>(1, decoded->comps[0].dy);
+    width = std::min<uint32_t>(width, decoded->x1 - decoded->x0);
+    height = std::min<uint32_t>(height, decoded->y1 - decoded->y0);
+    result = check_pixels(width, height, max_pixels);
+    if (result.status != ENROLLD_FACE_OK) return result;
+    bool subsampled = used == 3 && (decoded->comps[1].dx > 1 || decoded->comps[1].dy > 1 ||
+                                    decoded->comps[2].dx > 1 || decoded->comps[2].dy > 1);
+    bool ycc = used == 3 && (decoded->color_space == OPJ_CLRSPC_SYCC || decoded->color_space == OPJ_CLRSPC_EYCC ||
+                             (decoded->color_space != OPJ_CLRSPC_SRGB && subsampled));
+    image.width = width;
+    image.height = height;
+    image.pixels.resize(size_t(width) * height * 3);
+    uint8_t *target = image.pixels.data();
+    for (uint32_t y = 0; y < height; ++y) {
+        for (uint32_t x = 0; x < width; ++x, target += 3) {
+            if (used == 1) {
+                uint8_t grey = clamp_byte(component_sample(decoded->comps[0], x, y, width, height));
+                target[0] = target[1] = target[2] = grey;
+                continue;
+            }
+            double a = component_sample(decoded->comps[0], x, y, width, height);
+            double b = component_sample(decoded->comps[1], x, y, width, height);
+            double c = component_sample(decoded->comps[2], x, y, width, height);
+            if (ycc) {
+                double cb = b - 128.0, cr = c - 128.0;
+                target[0] = clamp_byte(a + 1.402 * cr);
+                target[1] = clamp_byte(a - 0.344136 * cb - 0.714136 * cr);
+                target[2] = clamp_byte(a + 1.772 * cb);
+            } else {
+                target[0] = clamp_byte(a);
+                target[1] = clamp_byte(b);
+                target[2] = clamp_byte(c);
+            }
+        }
+    }
+    return result;
+}
+
+static CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format format, int quality,
+                                   std::vector<uint8_t> &out) {
+    opj_cparameters_t parameters;
+    opj_set_default_encoder_parameters(&parameters);
+    parameters.tcp_numlayers = 1;
+    parameters.cp_disto_alloc = 1;
+    if (quality >= 100) {
+        parameters.tcp_rates[0] = 0;
+        parameters.irreversible = 0;
+    } else {
+        parameters.tcp_rates[0] = float(std::max(2, 101 - std::max(1, quality)));
+        parameters.irreversible = 1;
+    }
+    parameters.tcp_mct = 1;
+    uint32_t smallest = std::min(image.width, image.height);
+    int resolutions = 1;
+    while (resolutions < 6 && (smallest >> resolutions) >= 1) ++resolutions;
+    parameters.numresolution = resolutions;
+    opj_image_cmptparm_t components[3];
+    std::memset(components, 0, sizeof(components));
+    for (auto &component : components) {
+        component.dx = 1;
+        component.dy = 1;
+        component.w = image.width;
+        component.h = image.height;
+        component.prec = 8;
+        component.sgnd = 0;
+    }
+    OPJResources resources;
+    resources.image = opj_image_create(3, components, OPJ_CLRSPC_SRGB);
+    if (resources.image == nullptr) return failure(ENROLLD_FACE_OUT_OF_MEMORY, "JPEG 2000 encoder: no image");
+    resources.image->x0 = 0;
+    resources.image->y0 = 0;
+    resources.image->x1 = image.width;
+    resources.image->y1 = image.height;
+    size_t pixel_count = size_t(image.width) * image.height;
+    for (size_t index = 0; index < pixel_count; ++index) {
+        for (int channel = 0; channel < 3; ++channel) {
+            resources.image->comps[channel].data[index] = image.pixels[index * 3 + channel];
+        }
+    }
+    std::string errors;
+    OPJMemoryStream memory;
+    memory.output = &out;
+    out.clear();
+    resources.codec = opj_create_compress(format == ENROLLD_FACE_FORMAT_JP2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+    resources.stream = make_stream(memory, false);
+    if (resources.codec == nullptr || resources.stream == nullptr) {
+        return failure(ENROLLD_FACE_OUT_OF_MEMORY, "JPEG 2000 encoder: cannot create encoder");
+    }
+    opj_set_error_handler(resources.codec, opj_error_message, &errors);
+    opj_set_warning_handler(resources.codec, opj_ignore_message, nullptr);
+    opj_set_info_handler(resources.codec, opj_ignore_message, nullptr);
+    if (!opj_setup_encoder(resources.codec, &parameters, resources.image) ||
+        !opj_start_compress(resources.codec, resources.image, resources.stream) ||
+        !opj_encode(resources.codec, resources.stream) || !opj_end_compress(resources.codec, resources.stream)) {
+        return failure(ENROLLD_FACE_INTERNAL, "JPEG 2000 encoder: " + (errors.empty() ? "failed" : errors));
+    }
+    return CodecResult();
+}
+
+// MARK: Entry points
+
+CodecResult decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image,
+                       enrolld_face_format &format) {
+    format = sniff_format(data, length);
+    switch (format) {
+    case ENROLLD_FACE_FORMAT_JPEG:
+        return decode_jpeg(data, length, max_pixels, image);
+    case ENROLLD_FACE_FORMAT_PNG:
+        return decode_png(data, length, max_pixels, image);
+    case ENROLLD_FACE_FORMAT_JP2:
+    case ENROLLD_FACE_FORMAT_J2K:
+        return decode_jpeg2000(data, length, format, max_pixels, image);
+    default:
+        return failure(ENROLLD_FACE_UNSUPPORTED_FORMAT, "not a JPEG, PNG, JP2 or J2K image");
+    }
+}
+
+CodecResult encode(const RGBImage &image, enrolld_face_format format, int quality, std::vector<uint8_t> &out) {
+    if (image.width == 0 || image.height == 0 || image.pixels.size() != size_t(image.width) * image.height * 3) {
+        return failure(ENROLLD_FACE_INVALID_ARGUMENT, "encoder: image has no pixels or a wrong size");
+    }
+    switch (format) {
+    case ENROLLD_FACE_FORMAT_JPEG:
+        return encode_jpeg(image, quality, out);
+    case ENROLLD_FACE_FORMAT_PNG:
+        return encode_png(image, out);
+    case ENROLLD_FACE_FORMAT_JP2:
+    case ENROLLD_FACE_FORMAT_J2K:
+        return encode_jpeg2000(image, format, quality, out);
+    default:
+        return failure(ENROLLD_FACE_INVALID_ARGUMENT, "encoder: unknown format");
+    }
+}
+
+}  // namespace enrolld_face

@@ -1,0 +1,37 @@
+// Image codecs for the face engine: format sniffing, header-first size checks, decoding to RGB,
+// encoding (test fixtures, UI previews). Internal to CFaceEngine.
+#ifndef ENROLLD_CFACEENGINE_CODECS_HPP
+#define ENROLLD_CFACEENGINE_CODECS_HPP
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "CFaceEngine.h"
+
+namespace enrolld_face {
+
+struct RGBImage {
+    std::vector<uint8_t> pixels;  // packed RGB, rows top to bottom
+    uint32_t width = 0;
+    uint32_t height = 0;
+};
+
+struct CodecResult {
+    enrolld_face_status status = ENROLLD_FACE_OK;
+    std::string message;
+};
+
+enrolld_face_format sniff_format(const uint8_t *data, size_t length);
+
+// Reads the header, refuses images over max_pixels (0: no limit) before decoding, then decodes.
+CodecResult decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image,
+                       enrolld_face_format &format);
+
+CodecResult encode(const RGBImage &image, enrolld_face_format format, int quality, std::vector<uint8_t> &out);
+
+void copy_message(const std::string &text, char *message, size_t capacity);
+
+}  // namespace enrolld_face
+
+#endif
