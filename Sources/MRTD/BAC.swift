@@ -48,35 +48,43 @@ public enum BAC {
     /// and M_IFD = MAC(K_mac, E_IFD) (ICAO 9303-11 §4.3.3.1, Appendix D.3).
     public static func externalAuthenticateData(encryptionKey: [UInt8], macKey: [UInt8], rndIC: [UInt8],
                                                 rndIFD: [UInt8], kIFD: [UInt8]) throws(MRTDError) -> [UInt8] {
+        try cryptogram(rndIFD + rndIC + kIFD, encryptionKey: encryptionKey, macKey: macKey)
+    }
+
+    /// E || MAC(E) with E = 3DES-CBC(encryptionKey, plain): the form of both BAC cryptograms.
+    public static func cryptogram(_ plain: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]) throws(MRTDError) -> [UInt8] {
         do {
-            let encrypted = try BlockCipher.tripleDES.encrypt(rndIFD + rndIC + kIFD, key: encryptionKey)
+            let encrypted = try BlockCipher.tripleDES.encrypt(plain, key: encryptionKey)
             return encrypted + (try MessageAuthentication.retailMAC(key: macKey, message: encrypted))
         } catch {
             throw .crypto(error)
         }
     }
 
-    /// Verifies the chip's answer E_IC || M_IC (MAC first, then the RND.IFD and RND.IC echoes) and derives
+    /// Verifies the MAC of a 40-byte BAC cryptogram E || MAC(E) and returns the 32 decrypted bytes, or `nil`
+    /// when the length or the MAC is wrong.
+    public static func openCryptogram(_ data: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]) throws(MRTDError)
+        -> [UInt8]? {
+        guard data.count == 40 else { return nil }
+        let encrypted = Array(data[0..<32])
+        do {
+            let expected = try MessageAuthentication.retailMAC(key: macKey, message: encrypted)
+            guard MessageAuthentication.constantTimeEquals(expected, Array(data[32..<40])) else { return nil }
+            return try BlockCipher.tripleDES.decrypt(encrypted, key: encryptionKey)
+        } catch {
+            throw .crypto(error)
+        }
+    }
+
+    /// Verifies the chip's answer E_IC || M_IC (MAC first, then the RND.IC and RND.IFD echoes) and derives
     /// KS_enc, KS_mac from K.IFD ⊕ K.IC and the SSC from RND.IC and RND.IFD (ICAO 9303-11 §4.3.3.2, §9.8.2).
     public static func session(fromChipAnswer answer: [UInt8], encryptionKey: [UInt8], macKey: [UInt8],
                                rndIC: [UInt8], rndIFD: [UInt8], kIFD: [UInt8]) throws(MRTDError) -> SecureMessagingSession {
         guard answer.count == 40 else {
             throw .authenticationFailed("EXTERNAL AUTHENTICATE returned \(answer.count) bytes instead of 40")
         }
-        let encrypted = Array(answer[0..<32])
-        let plain: [UInt8]
-        do {
-            let expected = try MessageAuthentication.retailMAC(key: macKey, message: encrypted)
-            guard MessageAuthentication.constantTimeEquals(expected, Array(answer[32..<40])) else {
-                throw MRTDError.authenticationFailed("the chip's cryptogram MAC did not verify")
-            }
-            plain = try BlockCipher.tripleDES.decrypt(encrypted, key: encryptionKey)
-        } catch let error as MRTDError {
-            throw error
-        } catch let error as OpenSSLError {
-            throw .crypto(error)
-        } catch {
-            throw .authenticationFailed("\(error)")
+        guard let plain = try openCryptogram(answer, encryptionKey: encryptionKey, macKey: macKey) else {
+            throw .authenticationFailed("the chip's cryptogram MAC did not verify")
         }
         guard MessageAuthentication.constantTimeEquals(Array(plain[0..<8]), rndIC) else {
             throw .authenticationFailed("the chip did not echo its own challenge RND.IC")
@@ -84,13 +92,17 @@ public enum BAC {
         guard MessageAuthentication.constantTimeEquals(Array(plain[8..<16]), rndIFD) else {
             throw .authenticationFailed("the chip did not echo RND.IFD")
         }
-        let kIC = Array(plain[16..<32])
+        let suite = try sessionSuite(kIFD: kIFD, kIC: Array(plain[16..<32]))
+        return SecureMessagingSession(suite: suite, ssc: initialSSC(rndIC: rndIC, rndIFD: rndIFD))
+    }
+
+    /// KS_enc and KS_mac from K_seed = K.IFD ⊕ K.IC (ICAO 9303-11 §4.3.3.3).
+    public static func sessionSuite(kIFD: [UInt8], kIC: [UInt8]) throws(MRTDError) -> SecureMessagingCipherSuite {
         let seed = zip(kIFD, kIC).map { $0 ^ $1 }
-        let suite = try SecureMessagingCipherSuite(
+        return try SecureMessagingCipherSuite(
             algorithm: .tripleDES,
             encryptionKey: try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter, cipher: .tripleDES),
             macKey: try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES))
-        return SecureMessagingSession(suite: suite, ssc: initialSSC(rndIC: rndIC, rndIFD: rndIFD))
     }
 
     /// SSC = the four least significant bytes of RND.IC || those of RND.IFD.

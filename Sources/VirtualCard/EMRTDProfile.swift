@@ -1,0 +1,38 @@
+import MRTD
+
+/// How a virtual eMRTD is personalised: the BAC key material, the files in the eMRTD application, and the
+/// card's transport capabilities (for exercising the reader's adaptive READ BINARY).
+public struct EMRTDProfile: Sendable {
+    /// Full document number (no check digit), birth date and expiry date `YYMMDD`, as for `BACKey`.
+    public var documentNumber: String
+    public var birthDate: String
+    public var expiryDate: String
+    /// Raw file contents by file identifier (EF.COM, DGs, EF.SOD), e.g. from the LDS encoders.
+    public var files: [FileID: [UInt8]]
+    /// Whether the card accepts extended-length APDUs; when false, an extended APDU gets 6700.
+    public var extendedLength: Bool
+    /// The largest short Le READ BINARY accepts (a larger one gets 6700), 1...256.
+    public var maxShortResponse: Int
+    /// The largest response the card sends to an extended READ BINARY (vpcd's 2-byte framing caps it).
+    public var maxExtendedResponse: Int
+    /// When true (every real eMRTD), plain READ BINARY gets 6982: the files need BAC and secure messaging.
+    public var requiresAccessControl: Bool
+
+    public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
+                extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
+                requiresAccessControl: Bool = true) {
+        self.documentNumber = documentNumber
+        self.birthDate = birthDate
+        self.expiryDate = expiryDate
+        self.files = files
+        self.extendedLength = extendedLength
+        self.maxShortResponse = maxShortResponse
+        self.maxExtendedResponse = maxExtendedResponse
+        self.requiresAccessControl = requiresAccessControl
+    }
+
+    /// The profile's BAC key. Throws `MRTDError.invalidAccessKey` for data that is not valid MRZ content.
+    public func accessKey() throws(MRTDError) -> BACKey {
+        try BACKey(documentNumber: documentNumber, birthDate: birthDate, expiryDate: expiryDate)
+    }
+}
