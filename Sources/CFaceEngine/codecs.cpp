@@ -180,6 +180,15 @@ void png_flush_memory(png_structp) {}
 }  // namespace
 
 static CodecResult decode_png(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
+    // IHDR is the first chunk (PNG spec 5.6): check the claimed size before libpng reads further.
+    if (length >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0) {
+        auto big_endian = [&](size_t offset) {
+            return (uint32_t(data[offset]) << 24) | (uint32_t(data[offset + 1]) << 16) |
+                   (uint32_t(data[offset + 2]) << 8) | uint32_t(data[offset + 3]);
+        };
+        CodecResult early = check_pixels(big_endian(16), big_endian(20), max_pixels);
+        if (early.status != ENROLLD_FACE_OK) return early;
+    }
     PNGState state;
     state.data = data;
     state.length = length;

@@ -1,0 +1,239 @@
+import XCTest
+
+@testable import FaceMatch
+
+final class FaceMatcherTests: XCTestCase {
+    func testJPEG2000PortraitMatchesALiveJPEGOfTheSamePerson() throws {
+        let matcher = try FaceFixtures.matcher()
+        let reference = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2, quality: 81)
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Salley", 5), 360, 460, 250)])
+        let comparison = try matcher.compare(reference: reference, probe: try live.encoded(as: .jpeg, quality: 90))
+        print("same person, JP2 portrait vs live JPEG: \(comparison)")
+        XCTAssertTrue(comparison.isMatch)
+        XCTAssertGreaterThan(comparison.score, 0.5)
+        XCTAssertEqual(comparison.reference.format, .jp2)
+        XCTAssertEqual(comparison.reference.width, 300)
+        XCTAssertEqual(comparison.reference.height, 400)
+        XCTAssertEqual(comparison.reference.analysedWidth, 300, "the reference portrait is never downscaled")
+        XCTAssertEqual(comparison.probe.format, .jpeg)
+        XCTAssertEqual(comparison.probe.analysedWidth, 1000, "the live photo is downscaled to 1000 px")
+        XCTAssertEqual(comparison.probe.faceCount, 1)
+        let face = try XCTUnwrap(comparison.probe.chosenFace)
+        XCTAssertGreaterThan(face.size, 150, "face size is reported in original pixels")
+    }
+
+    func testRawJ2KCodestreamPortraitMatches() throws {
+        let matcher = try FaceFixtures.matcher()
+        let reference = try FaceFixtures.portrait("John_Simm", 1).encoded(as: .j2k, quality: 100)
+        XCTAssertEqual(Array(reference.prefix(4)), [0xFF, 0x4F, 0xFF, 0x51])
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 7), 400, 300, 200)])
+        let comparison = try matcher.compare(reference: reference, probe: try live.encoded(as: .jpeg))
+        XCTAssertEqual(comparison.reference.format, .j2k)
+        XCTAssertTrue(comparison.isMatch, "\(comparison)")
+    }
+
+    func testDifferentPeopleDoNotMatch() throws {
+        let matcher = try FaceFixtures.matcher()
+        let reference = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2, quality: 81)
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Savage", 3), 360, 460, 250)])
+        let comparison = try matcher.compare(reference: reference, probe: try live.encoded(as: .jpeg))
+        print("different people: \(comparison)")
+        XCTAssertFalse(comparison.isMatch)
+        XCTAssertLessThan(comparison.score, 0.5)
+    }
+
+    func testImageWithoutAFaceIsRefused() throws {
+        let matcher = try FaceFixtures.matcher()
+        let flat = try FaceFixtures.grey(width: 640, height: 480).encoded(as: .png)
+        XCTAssertThrowsError(try matcher.analyse(flat, role: .probe)) { error in
+            XCTAssertEqual(error as? FaceMatchError, .noFace(.probe))
+        }
+    }
+
+    func testCorruptImagesAreUndecodable() throws {
+        let matcher = try FaceFixtures.matcher()
+        let jpeg = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jpeg)
+        var corrupt = Array(jpeg.prefix(3))
+        corrupt += [UInt8](repeating: 0x5A, count: 400)
+        assertUndecodable(try matcher.analyse(corrupt, role: .probe))
+        let jp2 = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2)
+        assertUndecodable(try matcher.analyse(Array(jp2.prefix(60)), role: .reference))
+        let png = try FaceFixtures.grey(width: 64, height: 64).encoded(as: .png)
+        var badPNG = png
+        for index in 40..<min(badPNG.count, 80) { badPNG[index] ^= 0xA5 }
+        assertUndecodable(try matcher.analyse(badPNG, role: .probe))
+    }
+
+    func testUnknownFormatIsRefused() throws {
+        let matcher = try FaceFixtures.matcher()
+        XCTAssertThrowsError(try matcher.analyse(Array("GIF89a not an image".utf8), role: .probe)) { error in
+            XCTAssertEqual(error as? FaceMatchError, .unsupportedImageFormat(.probe))
+        }
+        XCTAssertThrowsError(try matcher.analyse([], role: .probe)) { error in
+            XCTAssertEqual(error as? FaceMatchError, .unsupportedImageFormat(.probe))
+        }
+    }
+
+    /// A PNG whose header claims 7100x7100 (50.4 megapixels): refused from the header, before decoding.
+    func testFiftyMegapixelImageIsRefusedFromItsHeader() throws {
+        let matcher = try FaceFixtures.matcher()
+        XCTAssertThrowsError(try matcher.analyse(pngHeader(width: 7100, height: 7100), role: .probe)) { error in
+            guard case .imageTooManyPixels(.probe, _)? = error as? FaceMatchError else {
+                return XCTFail("expected imageTooManyPixels, got \(error)")
+            }
+        }
+    }
+
+    /// A J2K codestream whose SIZ marker is patched to claim 8000x8000 pixels.
+    func testOversizedJPEG2000IsRefusedFromItsHeader() throws {
+        let matcher = try FaceFixtures.matcher()
+        var codestream = try FaceFixtures.grey(width: 64, height: 64).encoded(as: .j2k)
+        let big: [UInt8] = [0x00, 0x00, 0x1F, 0x40]
+        codestream.replaceSubrange(8..<12, with: big)
+        codestream.replaceSubrange(12..<16, with: big)
+        XCTAssertThrowsError(try matcher.analyse(codestream, role: .reference)) { error in
+            guard case .imageTooManyPixels(.reference, _)? = error as? FaceMatchError else {
+                return XCTFail("expected imageTooManyPixels, got \(error)")
+            }
+        }
+    }
+
+    func testImageOverTheByteLimitIsRefused() throws {
+        var configuration = FaceMatchConfiguration()
+        configuration.maximumImageBytes = 1000
+        let matcher = try FaceFixtures.matcher(configuration)
+        let image = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .png)
+        XCTAssertThrowsError(try matcher.analyse(image, role: .probe)) { error in
+            XCTAssertEqual(error as? FaceMatchError, .imageTooLarge(.probe, bytes: image.count, limit: 1000))
+        }
+    }
+
+    func testLivePhotoWithTwoFacesUsesTheLargest() throws {
+        let matcher = try FaceFixtures.matcher()
+        let reference = try FaceFixtures.portrait("John_Shimkus", 0).encoded(as: .jp2, quality: 81)
+        let live = try FaceFixtures.livePhoto([
+            (try FaceFixtures.chip("John_Shimkus", 4), 460, 700, 200),
+            (try FaceFixtures.chip("John_Schneider", 2), 220, 100, 300),
+        ])
+        let comparison = try matcher.compare(reference: reference, probe: try live.encoded(as: .jpeg))
+        XCTAssertEqual(comparison.probe.faceCount, 2)
+        let chosen = try XCTUnwrap(comparison.probe.chosenFace)
+        XCTAssertGreaterThan(chosen.centerX, 640, "the larger face (right) is chosen")
+        XCTAssertTrue(comparison.isMatch, "\(comparison)")
+    }
+
+    func testLivePhotoWithTwoFacesOfSimilarSizeIsAmbiguous() throws {
+        let matcher = try FaceFixtures.matcher()
+        let live = try FaceFixtures.livePhoto([
+            (try FaceFixtures.chip("John_Shimkus", 4), 360, 100, 250),
+            (try FaceFixtures.chip("John_Schneider", 2), 360, 740, 250),
+        ])
+        XCTAssertThrowsError(try matcher.analyse(try live.encoded(as: .jpeg), role: .probe)) { error in
+            guard case .ambiguousFaces(.probe, 2, _, _)? = error as? FaceMatchError else {
+                return XCTFail("expected ambiguousFaces, got \(error)")
+            }
+        }
+    }
+
+    func testFaceSmallerThanTheMinimumIsRefused() throws {
+        var configuration = FaceMatchConfiguration()
+        configuration.minimumFaceSize = 400
+        let matcher = try FaceFixtures.matcher(configuration)
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 2), 300, 400, 300)])
+        XCTAssertThrowsError(try matcher.analyse(try live.encoded(as: .jpeg), role: .probe)) { error in
+            guard case .faceTooSmall(.probe, let size, 400)? = error as? FaceMatchError else {
+                return XCTFail("expected faceTooSmall, got \(error)")
+            }
+            XCTAssertLessThan(size, 400)
+        }
+    }
+
+    /// A tight crop where the face touches the border: found by the pad-and-upsample retry.
+    func testTightCropIsFoundByTheSmallImageRetry() throws {
+        let matcher = try FaceFixtures.matcher()
+        let chip = try FaceFixtures.chip("John_Savage", 0)
+        let crop = RGBImage(width: 90, height: 90, red: 0, green: 0, blue: 0).drawing(chip, x: -30, y: -30)
+        let analysis = try matcher.analyse(try crop.encoded(as: .png), role: .reference)
+        XCTAssertTrue(analysis.usedSmallImageFallback)
+        XCTAssertEqual(analysis.faceCount, 1)
+        let full = try matcher.analyse(try chip.encoded(as: .png), role: .reference)
+        let comparison = try matcher.compare(reference: full, probe: analysis)
+        XCTAssertTrue(comparison.isMatch, "\(comparison)")
+    }
+
+    func testScoreIsHalfAtTheThresholdAndDecreasing() throws {
+        let matcher = try FaceFixtures.matcher()
+        XCTAssertEqual(matcher.score(distance: 0.5), 0.5, accuracy: 1e-12)
+        XCTAssertGreaterThan(matcher.score(distance: 0.3), 0.95)
+        XCTAssertLessThan(matcher.score(distance: 0.7), 0.05)
+        XCTAssertGreaterThan(matcher.score(distance: 0.49), matcher.score(distance: 0.51))
+    }
+
+    func testMissingModelDirectoryIsReported() {
+        XCTAssertThrowsError(try FaceEngine(modelDirectory: "/nonexistent/models")) { error in
+            guard case .modelMissing? = error as? FaceMatchError else {
+                return XCTFail("expected modelMissing, got \(error)")
+            }
+            XCTAssertTrue("\(error)".contains("install-models.sh"))
+        }
+    }
+
+    func testConcurrentComparisonsAgree() throws {
+        let matcher = try FaceFixtures.matcher()
+        let reference = try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2, quality: 81)
+        let probe = try FaceFixtures.chip("John_Salley", 5).encoded(as: .jpeg)
+        let expected = try matcher.compare(reference: reference, probe: probe).distance
+        let distances = UnsafeSendableBox([Double](repeating: -1, count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let distance = (try? matcher.compare(reference: reference, probe: probe).distance) ?? -1
+            distances.set(index, distance)
+        }
+        for distance in distances.values { XCTAssertEqual(distance, expected, accuracy: 1e-6) }
+    }
+
+    private func assertUndecodable(_ expression: @autoclosure () throws -> FaceImageAnalysis,
+                                   file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+            guard case .undecodableImage? = error as? FaceMatchError else {
+                return XCTFail("expected undecodableImage, got \(error)", file: file, line: line)
+            }
+        }
+    }
+
+    /// PNG signature and an IHDR chunk (CRC not checked before the size limit).
+    private func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
+        func bigEndian(_ value: UInt32) -> [UInt8] {
+            [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+        }
+        var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        bytes += bigEndian(13) + Array("IHDR".utf8) + bigEndian(width) + bigEndian(height) + [8, 2, 0, 0, 0]
+        bytes += crc32(Array(bytes[12...]))
+        return bytes
+    }
+
+    private func crc32(_ bytes: [UInt8]) -> [UInt8] {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        crc ^= 0xFFFF_FFFF
+        return [UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)]
+    }
+}
+
+/// Results written by concurrent workers, each to its own slot.
+final class UnsafeSendableBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Double]
+
+    init(_ values: [Double]) {
+        self.values = values
+    }
+
+    func set(_ index: Int, _ value: Double) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+}
