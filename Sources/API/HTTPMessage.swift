@@ -66,7 +66,7 @@ public struct HTTPResponse: Sendable {
     /// A JSON response from an encodable value (sorted keys, so output is stable).
     public static func json<T: Encodable>(_ value: T, status: Int = 200) -> HTTPResponse {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(value)).map { [UInt8]($0) } ?? Array("{}".utf8)
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
     }

@@ -104,7 +104,7 @@ public final class Daemon: @unchecked Sendable {
         guard connection.startStream(headers: headers) else { return }
         guard connection.write(Array(": enrolld events\nretry: 2000\n\n".utf8)) else { return }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         while true {
             switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
             case let .event(event):

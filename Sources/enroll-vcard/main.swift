@@ -6,12 +6,14 @@ import VirtualCard
 /// through vsmartcard's vpcd driver.
 let usage = """
     usage: enroll-vcard --port PORT [--profile FILE] [--host ADDRESS] [--delay-ms N] [--once]
+           enroll-vcard --wait-reader NAME [--timeout SECONDS]
 
       --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
       --profile FILE   JSON profile (see docs/virtual-card.md); default: an empty card
       --host ADDRESS   vpcd address (default 127.0.0.1)
       --delay-ms N     delay every response by N ms (slow-card fault injection)
       --once           exit when vpcd closes the connection instead of reconnecting
+      --wait-reader NAME  wait until pcscd lists reader NAME, then exit 0 (bench scripts)
     Stop with SIGTERM or SIGINT: pcscd then sees the card removed.
     """
 
@@ -25,6 +27,8 @@ var profilePath: String?
 var host = "127.0.0.1"
 var delay: TimeInterval = 0
 var once = false
+var waitReader: String?
+var waitTimeout: TimeInterval = 15
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -40,6 +44,12 @@ while let argument = arguments.next() {
     case "--delay-ms":
         guard let value = arguments.next(), let ms = Double(value), ms >= 0 else { fail("--delay-ms needs a number") }
         delay = ms / 1000
+    case "--wait-reader":
+        guard let value = arguments.next() else { fail("--wait-reader needs a reader name") }
+        waitReader = value
+    case "--timeout":
+        guard let value = arguments.next(), let seconds = Double(value), seconds > 0 else { fail("--timeout needs seconds") }
+        waitTimeout = seconds
     case "--once":
         once = true
     case "-h", "--help":
@@ -48,6 +58,14 @@ while let argument = arguments.next() {
     default:
         fail("unknown argument '\(argument)'\n\(usage)")
     }
+}
+if let waitReader {
+    let deadline = Date().addingTimeInterval(waitTimeout)
+    while Date() < deadline {
+        if let context = try? PCSCContext(), (try? context.listReaders())?.contains(waitReader) == true { exit(0) }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    fail("pcscd did not list reader '\(waitReader)' within \(Int(waitTimeout)) s")
 }
 guard let port else { fail("--port is required\n\(usage)") }
 

@@ -1,0 +1,69 @@
+import API
+import XCTest
+
+final class HTTPParserTests: XCTestCase {
+    private func parse(_ text: String, limits: HTTPLimits = .default) throws -> HTTPRequest? {
+        var parser = HTTPRequestParser(limits: limits)
+        return try parser.feed(Array(text.utf8))
+    }
+
+    func testSimpleGet() throws {
+        let request = try XCTUnwrap(parse("GET /v1/readers?x=1&name=a%20b HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n"))
+        XCTAssertEqual(request.method, "GET")
+        XCTAssertEqual(request.path, "/v1/readers")
+        XCTAssertEqual(request.queryValue("name"), "a b")
+        XCTAssertEqual(request.header("ACCEPT"), "*/*")
+        XCTAssertEqual(request.pathSegments, ["v1", "readers"])
+    }
+
+    func testBodyArrivesInPieces() throws {
+        var parser = HTTPRequestParser()
+        XCTAssertNil(try parser.feed(Array("POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Len".utf8)))
+        XCTAssertNil(try parser.feed(Array("gth: 5\r\n\r\nab".utf8)))
+        let request = try XCTUnwrap(parser.feed(Array("cde".utf8)))
+        XCTAssertEqual(request.body, Array("abcde".utf8))
+    }
+
+    func testLimitsAndMalformedRequests() {
+        let small = HTTPLimits(maxHeaderBytes: 64, maxHeaderCount: 3, maxBodyBytes: 10)
+        let cases: [(String, HTTPParseError)] = [
+            ("GET /x HTTP/1.1\r\nHost: a\r\nX-Long: \(String(repeating: "a", count: 100))\r\n\r\n", .headerTooLarge),
+            ("GET /x HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", .tooManyHeaders),
+            ("POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n", .bodyTooLarge(11)),
+            ("GET x HTTP/1.1\r\n\r\n", .malformedRequestLine),
+            ("GET /x HTTP/2.0\r\n\r\n", .unsupportedVersion("HTTP/2.0")),
+            ("GET /x HTTP/1.1\r\nNoColon\r\n\r\n", .malformedHeader("NoColon")),
+            ("POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
+            ("POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", .duplicateContentLength),
+            ("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingUnsupported),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try parse(text, limits: small), text) { XCTAssertEqual($0 as? HTTPParseError, expected, text) }
+        }
+        XCTAssertEqual(HTTPParseError.headerTooLarge.status, 431)
+        XCTAssertEqual(HTTPParseError.bodyTooLarge(1).status, 413)
+    }
+
+    func testHeaderTooLargeDetectedBeforeTheEndArrives() {
+        var parser = HTTPRequestParser(limits: HTTPLimits(maxHeaderBytes: 32, maxHeaderCount: 8, maxBodyBytes: 10))
+        XCTAssertThrowsError(try parser.feed(Array("GET /\(String(repeating: "a", count: 64))".utf8))) {
+            XCTAssertEqual($0 as? HTTPParseError, .headerTooLarge)
+        }
+    }
+
+    func testNonASCIIInHeadIsRefused() {
+        XCTAssertThrowsError(try parse("GET /x HTTP/1.1\r\nX: \u{00e9}\r\n\r\n")) {
+            guard case .malformedHeader = $0 as? HTTPParseError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testProblemResponseShape() throws {
+        let response = HTTPResponse.problem(.notFound("no such reader"))
+        XCTAssertEqual(response.status, 404)
+        XCTAssertEqual(response.header("content-type"), "application/problem+json")
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        XCTAssertEqual(object["code"] as? String, "not-found")
+        XCTAssertEqual(object["status"] as? Int, 404)
+        XCTAssertEqual(object["detail"] as? String, "no such reader")
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what enrolld needs to build, test and run its bench on Debian 12: system libraries,
+# pcscd with the vpcd virtual reader driver, and the face model files. Idempotent and quiet when
+# everything is already there. Run as root or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    pkg-config
+    libpcsclite-dev pcscd vsmartcard-vpcd
+    libssl-dev openssl
+    libsqlite3-dev sqlite3
+    libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
+    libopenjp2-7-dev libjpeg-dev libpng-dev
+    python3-pip
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+    sudo_cmd=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: the Swift 6 toolchain is not on PATH (install it from swift.org)" >&2; exit 1; }
+
+# Face model files (issue 6): the script pins their sha256.
+if [ -x scripts/install-models.sh ]; then
+    scripts/install-models.sh "${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}"
+fi
