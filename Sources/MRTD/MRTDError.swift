@@ -40,7 +40,7 @@ public enum MRTDError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidAccessKey(reason):
             return "the access key is not valid MRZ data: \(reason)"
         case let .accessKeyRejected(sw):
-            return "the chip rejected the access key (SW \(sw)): check document number, birth date and expiry"
+            return "the chip rejected the access key: check document number, birth date and expiry (SW \(sw))"
         case let .authenticationFailed(reason):
             return "chip authentication failed: \(reason)"
         case let .secureMessaging(error):
