@@ -85,8 +85,8 @@ public enum MRZError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedLongDocumentNumber:
             return "MRZ document number is marked as longer than 9 characters but its remainder and check digit "
                 + "are missing from the optional data"
-        case let .invalidDate(field, value):
-            return "MRZ \(field) '\(value)' is not a valid YYMMDD date"
+        case let .invalidDate(field, _):
+            return "MRZ \(field) is not a valid YYMMDD date"
         case let .invalidSex(character):
             return "MRZ sex '\(character)' is not one of M, F, X or '<'"
         case let .fieldTooLong(field, length, maximum):
@@ -254,7 +254,10 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
     public var concatenated: String { lines.joined() }
 
     /// The lines separated by newlines. Contains personal data: never log it.
-    public var description: String { lines.joined(separator: "\n") }
+    public var text: String { lines.joined(separator: "\n") }
+
+    /// A log-safe summary: the layout only, no personal data.
+    public var description: String { "MRZ(\(format.rawValue))" }
 
     /// The birth date resolved to a calendar date (not in the future relative to `today`).
     public func resolvedBirthDate(today: MRZDate = .today()) throws(MRZError) -> MRZDate {
@@ -278,6 +281,12 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses MRZ lines (or one concatenated line) and verifies every check digit.
     public init(lines input: [String]) throws(MRZError) {
+        for (lineIndex, line) in input.enumerated() {
+            for (position, character) in line.enumerated()
+            where !(character.asciiValue.map(MRZ.isMRZCharacter) ?? false) {
+                throw .invalidCharacter(line: lineIndex + 1, position: position + 1, character: character)
+            }
+        }
         var raw = input.map { Array($0.utf8) }
         if raw.count == 1 {
             let total = raw[0].count
@@ -289,12 +298,6 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
             }
         }
         let format = try MRZ.layout(of: raw)
-        for (lineIndex, line) in raw.enumerated() {
-            for (position, byte) in line.enumerated() where !MRZ.isMRZCharacter(byte) {
-                let scalar = Unicode.Scalar(byte)
-                throw .invalidCharacter(line: lineIndex + 1, position: position + 1, character: Character(scalar))
-            }
-        }
         self = try MRZParser(format: format, lines: raw).parse()
     }
 

@@ -221,8 +221,8 @@ final class LDSTests: XCTestCase {
         let j2k = try FaceImage(encodedImage: F.j2k(width: 413, height: 531))
         XCTAssertEqual([j2k.width, j2k.height], [413, 531])
         XCTAssertEqual(j2k.format, .jpeg2000)
-        XCTAssertEqual(FaceImageFormat.detect([0xFF, 0xD8, 0xFF, 0xDB]), .jpeg)
-        XCTAssertNil(FaceImageFormat.detect([0x89, 0x50, 0x4E, 0x47]))
+        XCTAssertEqual(FaceImageEncoding.detect([0xFF, 0xD8, 0xFF, 0xDB]), .jpeg)
+        XCTAssertNil(FaceImageEncoding.detect([0x89, 0x50, 0x4E, 0x47]))
         assertLDSError(try FaceImage(encodedImage: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A]), .unrecognisedImageData)
         assertLDSError(try FaceImage(encodedImage: [0xFF, 0xD8, 0xFF, 0xD9]), .unrecognisedImageData)
         assertLDSError(try FaceImage(encodedImage: F.jpeg(width: 10, height: 10),

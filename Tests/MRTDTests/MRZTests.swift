@@ -139,6 +139,13 @@ final class MRZTests: XCTestCase {
         XCTAssertEqual(mrz.sex, .notGiven)
     }
 
+    func testDescriptionIsLogSafe() throws {
+        let mrz = try MRZ(lines: Self.td3)
+        XCTAssertEqual("\(mrz)", "MRZ(td3)")
+        XCTAssertEqual(mrz.text, Self.td3.joined(separator: "\n"))
+        XCTAssertFalse("\(MRZError.invalidDate(field: "date of birth", value: "740812"))".contains("740812"))
+    }
+
     func testConcatenatedDG1FormAndWhitespace() throws {
         XCTAssertEqual(try MRZ(parsing: Self.td3.joined()).lines, Self.td3)
         XCTAssertEqual(try MRZ(parsing: Self.td1.joined()).lines, Self.td1)
@@ -224,6 +231,7 @@ final class MRZTests: XCTestCase {
         assertError(replacing(Self.td1, line: 2, at: 29, with: " "),
                     .invalidCharacter(line: 3, position: 30, character: " "))
         assertError(replacing(Self.td3, line: 1, at: 20, with: "Q"), .invalidSex("Q"))
+        assertError(replacing(Self.td3, line: 0, at: 7, with: "Ä"), .invalidCharacter(line: 1, position: 8, character: "Ä"))
         XCTAssertThrowsError(try MRZ(parsing: Self.td3.joined(separator: "\n").lowercased())) { error in
             XCTAssertEqual(error as? MRZError, .invalidCharacter(line: 1, position: 1, character: "p"))
             XCTAssertTrue("\(error)".contains("upper case"))

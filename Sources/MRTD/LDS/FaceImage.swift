@@ -1,5 +1,5 @@
 /// The encodings a DG2 face image may use (ICAO 9303-10 §4.7.2: JPEG or JPEG 2000).
-public enum FaceImageFormat: String, Sendable, CaseIterable {
+public enum FaceImageEncoding: String, Sendable, CaseIterable {
     case jpeg = "JPEG"
     case jpeg2000 = "JPEG 2000"
 
@@ -16,7 +16,7 @@ public enum FaceImageFormat: String, Sendable, CaseIterable {
 
     /// Recognises the image by its signature: JPEG `FF D8 FF`, a JP2 file (`00 00 00 0C 6A 50 20 20`)
     /// or a raw JPEG 2000 codestream (`FF 4F FF 51`).
-    public static func detect(_ bytes: [UInt8]) -> FaceImageFormat? {
+    public static func detect(_ bytes: [UInt8]) -> FaceImageEncoding? {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
         if bytes.starts(with: [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) { return .jpeg2000 }
         if bytes.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) { return .jpeg2000 }
@@ -58,7 +58,7 @@ public struct FacialFeaturePoint: Sendable, Equatable {
 /// One face of an ISO/IEC 19794-5 (2005) facial record: the facial information, feature points,
 /// image information and the image bytes exactly as stored on the chip.
 public struct FaceImage: Sendable, Equatable {
-    public var format: FaceImageFormat
+    public var format: FaceImageEncoding
     public var width: UInt16
     public var height: UInt16
     /// The encoded image (JPEG or JPEG 2000), byte for byte as stored.
@@ -86,7 +86,7 @@ public struct FaceImage: Sendable, Equatable {
     public var deviceType: UInt16
     public var quality: UInt16
 
-    public init(format: FaceImageFormat, width: UInt16, height: UInt16, imageData: [UInt8],
+    public init(format: FaceImageEncoding, width: UInt16, height: UInt16, imageData: [UInt8],
                 gender: UInt8 = 0, eyeColour: UInt8 = 0, hairColour: UInt8 = 0, featureMask: UInt32 = 0,
                 expression: UInt16 = 0, poseAngles: FacePoseAngles = FacePoseAngles(),
                 poseAngleUncertainty: FacePoseAngles = FacePoseAngles(), featurePoints: [FacialFeaturePoint] = [],
@@ -119,7 +119,7 @@ public struct FaceImage: Sendable, Equatable {
         guard encodedImage.count <= limits.maxImageSize else {
             throw .tooLarge(file: "DG2", element: "face image", size: encodedImage.count, limit: limits.maxImageSize)
         }
-        guard let format = FaceImageFormat.detect(encodedImage),
+        guard let format = FaceImageEncoding.detect(encodedImage),
               let size = ImageDimensions.read(encodedImage, format: format)
         else { throw .unrecognisedImageData }
         self.init(format: format, width: size.width, height: size.height, imageData: encodedImage)
@@ -128,7 +128,7 @@ public struct FaceImage: Sendable, Equatable {
 
 /// Reads an image's pixel size from its header without decoding it.
 enum ImageDimensions {
-    static func read(_ bytes: [UInt8], format: FaceImageFormat) -> (width: UInt16, height: UInt16)? {
+    static func read(_ bytes: [UInt8], format: FaceImageEncoding) -> (width: UInt16, height: UInt16)? {
         switch format {
         case .jpeg: return jpeg(bytes)
         case .jpeg2000: return bytes.starts(with: [0xFF, 0x4F]) ? codestream(bytes, at: 0) : jp2(bytes)

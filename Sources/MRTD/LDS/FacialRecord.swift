@@ -85,8 +85,8 @@ enum FacialRecord {
             throw .tooLarge(file: "DG2", element: "face \(index) image", size: imageLength, limit: limits.maxImageSize)
         }
         let image = try cursor.bytes(imageLength, "face \(index) image")
-        guard let declared = FaceImageFormat(imageDataType: dataType) else { throw .unsupportedImageDataType(dataType) }
-        guard let detected = FaceImageFormat.detect(image) else { throw .unrecognisedImageData }
+        guard let declared = FaceImageEncoding(imageDataType: dataType) else { throw .unsupportedImageDataType(dataType) }
+        guard let detected = FaceImageEncoding.detect(image) else { throw .unrecognisedImageData }
         guard detected == declared else { throw .imageFormatMismatch(declared: declared, detected: detected) }
         return FaceImage(format: declared, width: width, height: height, imageData: image, gender: gender,
                          eyeColour: eyes, hairColour: hair, featureMask: mask, expression: expression,

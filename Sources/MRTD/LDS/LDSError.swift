@@ -34,7 +34,7 @@ public enum LDSError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The image bytes carry no JPEG or JPEG 2000 signature.
     case unrecognisedImageData
     /// The header says one image format, the image bytes another.
-    case imageFormatMismatch(declared: FaceImageFormat, detected: FaceImageFormat)
+    case imageFormatMismatch(declared: FaceImageEncoding, detected: FaceImageEncoding)
     /// A biometric encoding this parser does not read (e.g. ISO/IEC 39794-5, tag 7F2E).
     case unsupportedBiometricFormat(String)
     /// EF.SOD's CMS structure or LDS security object is not as ICAO 9303-10 §4.6.2 describes.
