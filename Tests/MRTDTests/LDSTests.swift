@@ -448,6 +448,49 @@ final class LDSTests: XCTestCase {
                        .invalidSecurityObject("DataGroupHash is not { 1…16, OCTET STRING }"))
     }
 
+    /// Deterministic mutations (byte changes, truncations, insertions) of valid files: every parser
+    /// either succeeds or throws its typed error, and never traps.
+    func testMutatedInputsNeverTrap() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(max(bound, 1)))
+        }
+        let face = FaceImage(format: .jpeg, width: 10, height: 10, imageData: F.jpeg(width: 10, height: 10),
+                             featurePoints: [FacialFeaturePoint(code: 0x11, x: 1, y: 2)])
+        let samples: [([UInt8], ([UInt8]) throws -> Void)] = [
+            (DG2(faces: [face, face]).encoded, { _ = try DG2.parse($0) }),
+            (EFCOM(dataGroups: [.dg1, .dg2, .dg11]).encoded, { _ = try EFCOM.parse($0) }),
+            (F.specimenDG1, { _ = try DG1.parse($0) }),
+            (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded, { _ = try DG11.parse($0) }),
+            (DG12(issuingAuthority: "X", otherPersons: ["Y"], personalisationTime: "20120415103000").encoded,
+             { _ = try DG12.parse($0) }),
+            (TLV(tag: 0x77, value: Self.contentInfo(eContent: Self.eContent)).encoded,
+             { _ = try SOD.parse($0).securityObject() }),
+        ]
+        for (original, parse) in samples {
+            for _ in 0..<600 {
+                var bytes = original
+                switch next(3) {
+                case 0:
+                    for _ in 0...next(3) { bytes[next(bytes.count)] = UInt8(next(256)) }
+                case 1:
+                    bytes = Array(bytes.prefix(next(bytes.count)))
+                default:
+                    bytes.insert(UInt8(next(256)), at: next(bytes.count))
+                }
+                do {
+                    try parse(bytes)
+                } catch is LDSError {
+                } catch {
+                    XCTFail("untyped error \(error)")
+                }
+            }
+        }
+    }
+
     func testDEROIDs() {
         XCTAssertEqual(DER.oid(F.bytes("2A864886F70D010702")), "1.2.840.113549.1.7.2")
         XCTAssertEqual(DER.oid([0x67, 0x81, 0x08, 0x01, 0x01, 0x01]), "2.23.136.1.1.1")

@@ -238,6 +238,25 @@ final class MRZTests: XCTestCase {
         }
     }
 
+    /// Every single-character substitution of the specimens is either still valid or a typed error.
+    func testSubstitutionsNeverTrap() {
+        let alphabet = Array("<0123456789AZaz -Ä")
+        for specimen in [Self.td1, Self.td2, Self.td3, Self.td1Long] {
+            for line in specimen.indices {
+                for position in 0..<specimen[line].count {
+                    for character in alphabet {
+                        let mutated = replacing(specimen, line: line, at: position, with: character)
+                        do {
+                            _ = try MRZ(lines: mutated)
+                        } catch {
+                            XCTAssertFalse(error.description.isEmpty)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testEncoderRejectsOversizedFields() throws {
         var fields = try MRZ(lines: Self.td3).fields
         fields.documentNumber = "L898902C3X"
