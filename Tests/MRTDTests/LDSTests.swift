@@ -102,7 +102,11 @@ final class LDSTests: XCTestCase {
         XCTAssertEqual(DataGroup(number: 12), .dg12)
         XCTAssertNil(DataGroup(number: 17))
         XCTAssertEqual(Set(DataGroup.allCases.map(\.tag)).count, 16)
-        XCTAssertEqual(EFCOM.fileIdentifier, 0x011E)
+        XCTAssertEqual(DataGroup.dg11.fileID, FileID.dg11)
+        XCTAssertEqual(DataGroup(fileID: .dg2), .dg2)
+        XCTAssertNil(DataGroup(fileID: .com))
+        XCTAssertEqual(EFCOM.fileIdentifier, FileID.com.rawValue)
+        XCTAssertEqual(SOD.fileIdentifier, FileID.sod.rawValue)
         XCTAssertEqual(SOD.fileIdentifier, 0x011D)
     }
 

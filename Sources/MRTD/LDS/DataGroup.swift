@@ -43,6 +43,15 @@ public enum DataGroup: Int, Sendable, CaseIterable, Comparable, CustomStringConv
     /// Short EF identifier: 01 … 10 (hex).
     public var shortFileIdentifier: UInt8 { UInt8(rawValue) }
 
+    /// The file identifier as the reader's `FileID`.
+    public var fileID: FileID { FileID(rawValue: fileIdentifier) }
+
+    /// The data group stored in `fileID`, or nil if it is not a data group file.
+    public init?(fileID: FileID) {
+        guard let number = fileID.dataGroupNumber else { return nil }
+        self.init(rawValue: number)
+    }
+
     public static func < (lhs: DataGroup, rhs: DataGroup) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public var description: String { "DG\(rawValue)" }
