@@ -32,7 +32,9 @@ public enum BAC {
         }
         let rndIFD = try random(8)
         let kIFD = try random(16)
-        guard rndIFD.count == 8, kIFD.count == 16 else { throw .authenticationFailed("random source returned short output") }
+        guard rndIFD.count == 8, kIFD.count == 16 else {
+            throw .authenticationFailed("random source returned short output")
+        }
         let data = try externalAuthenticateData(encryptionKey: keys.encryption, macKey: keys.mac,
                                                 rndIC: challenge.data, rndIFD: rndIFD, kIFD: kIFD)
         let answer = try transmit(channel, CommandAPDU(ins: 0x82, p1: 0, p2: 0, data: data, le: 40))
@@ -52,7 +54,8 @@ public enum BAC {
     }
 
     /// E || MAC(E) with E = 3DES-CBC(encryptionKey, plain): the form of both BAC cryptograms.
-    public static func cryptogram(_ plain: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]) throws(MRTDError) -> [UInt8] {
+    public static func cryptogram(_ plain: [UInt8], encryptionKey: [UInt8], macKey: [UInt8])
+        throws(MRTDError) -> [UInt8] {
         do {
             let encrypted = try BlockCipher.tripleDES.encrypt(plain, key: encryptionKey)
             return encrypted + (try MessageAuthentication.retailMAC(key: macKey, message: encrypted))
@@ -79,7 +82,8 @@ public enum BAC {
     /// Verifies the chip's answer E_IC || M_IC (MAC first, then the RND.IC and RND.IFD echoes) and derives
     /// KS_enc, KS_mac from K.IFD ⊕ K.IC and the SSC from RND.IC and RND.IFD (ICAO 9303-11 §4.3.3.2, §9.8.2).
     public static func session(fromChipAnswer answer: [UInt8], encryptionKey: [UInt8], macKey: [UInt8],
-                               rndIC: [UInt8], rndIFD: [UInt8], kIFD: [UInt8]) throws(MRTDError) -> SecureMessagingSession {
+                               rndIC: [UInt8], rndIFD: [UInt8], kIFD: [UInt8])
+        throws(MRTDError) -> SecureMessagingSession {
         guard answer.count == 40 else {
             throw .authenticationFailed("EXTERNAL AUTHENTICATE returned \(answer.count) bytes instead of 40")
         }
@@ -99,10 +103,10 @@ public enum BAC {
     /// KS_enc and KS_mac from K_seed = K.IFD ⊕ K.IC (ICAO 9303-11 §4.3.3.3).
     public static func sessionSuite(kIFD: [UInt8], kIC: [UInt8]) throws(MRTDError) -> SecureMessagingCipherSuite {
         let seed = zip(kIFD, kIC).map { $0 ^ $1 }
-        return try SecureMessagingCipherSuite(
-            algorithm: .tripleDES,
-            encryptionKey: try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter, cipher: .tripleDES),
-            macKey: try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES))
+        let encryptionKey = try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter,
+                                                     cipher: .tripleDES)
+        let macKey = try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES)
+        return try SecureMessagingCipherSuite(algorithm: .tripleDES, encryptionKey: encryptionKey, macKey: macKey)
     }
 
     /// SSC = the four least significant bytes of RND.IC || those of RND.IFD.

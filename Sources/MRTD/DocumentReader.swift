@@ -77,7 +77,8 @@ public final class DocumentReader {
     public let options: Options
     private let random: BAC.RandomSource
 
-    public init(channel: CardChannel, options: Options = Options(), random: @escaping BAC.RandomSource = BAC.secureRandom) {
+    public init(channel: CardChannel, options: Options = Options(),
+                random: @escaping BAC.RandomSource = BAC.secureRandom) {
         self.channel = channel
         self.options = options
         self.random = random

@@ -86,7 +86,8 @@ public final class ReadBinaryStrategy {
         }
         if let total {
             guard content.count >= total else {
-                throw .malformedFile(file, "its header declares \(total) bytes but the file ends after \(content.count)")
+                throw .malformedFile(file,
+                                     "its header declares \(total) bytes but the file ends after \(content.count)")
             }
             content.removeSubrange(total...)
         }
@@ -109,8 +110,8 @@ public final class ReadBinaryStrategy {
                 if size >= 0x100 { size = chunkSize - 4 }
                 maxData = min(size, remaining ?? size)
                 expected = exactLe ?? (maxData + TLV.encode(length: maxData).count + 1)
-                command = CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: TLV(tag: 0x54, value: Self.offsetBytes(offset)).encoded,
-                                      le: expected)
+                let offsetObject = TLV(tag: 0x54, value: Self.offsetBytes(offset)).encoded
+                command = CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: offsetObject, le: expected)
             } else {
                 maxData = exactLe ?? min(remaining ?? chunkSize, chunkSize)
                 expected = maxData
@@ -143,7 +144,9 @@ public final class ReadBinaryStrategy {
                     } catch {
                         throw .malformedFile(file, "READ BINARY (B1) response is not a DO'53': \(error)")
                     }
-                    guard object.tag == 0x53 else { throw .malformedFile(file, "READ BINARY (B1) response is not a DO'53'") }
+                    guard object.tag == 0x53 else {
+                        throw .malformedFile(file, "READ BINARY (B1) response is not a DO'53'")
+                    }
                     data = object.value
                 }
                 guard data.count <= maxData else {

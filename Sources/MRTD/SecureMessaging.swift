@@ -101,7 +101,9 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
         } catch {
             throw .crypto(error)
         }
-        guard let plain = ISO9797Padding.unpad(padded, blockSize: blockSize) else { throw .secureMessaging(.badPadding) }
+        guard let plain = ISO9797Padding.unpad(padded, blockSize: blockSize) else {
+            throw .secureMessaging(.badPadding)
+        }
         return plain
     }
 
@@ -151,10 +153,13 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
 
     /// Verifies and decrypts a protected response. `ssc` must already be incremented for this response.
     /// Requires DO'99' and a valid DO'8E' as the last object; throws `MRTDError.secureMessaging` otherwise.
-    public func unprotectResponse(_ response: ResponseAPDU, ssc: SendSequenceCounter) throws(MRTDError) -> ResponseAPDU {
+    public func unprotectResponse(_ response: ResponseAPDU, ssc: SendSequenceCounter)
+        throws(MRTDError) -> ResponseAPDU {
         if response.data.isEmpty {
             let sw = response.statusWord
-            if sw == .smDataObjectsMissing || sw == .smDataObjectsIncorrect { throw .secureMessaging(.abortedByCard(sw)) }
+            if sw == .smDataObjectsMissing || sw == .smDataObjectsIncorrect {
+                throw .secureMessaging(.abortedByCard(sw))
+            }
             throw .secureMessaging(.missingStatus)
         }
         let parsed = try Self.splitObjects(response.data, allowed: [0x85, 0x87, 0x99], trailer: 0x8E)
@@ -244,13 +249,16 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
                 throw .secureMessaging(.malformedResponse(error.description))
             }
             if object.tag == trailer {
-                guard reader.isAtEnd else { throw .secureMessaging(.malformedResponse("DO'8E' is not the last object")) }
+                guard reader.isAtEnd else {
+                    throw .secureMessaging(.malformedResponse("DO'8E' is not the last object"))
+                }
                 checksum = object.value
                 macInput = Array(data[..<start])
                 break
             }
             guard allowed.contains(object.tag), objects[object.tag] == nil else {
-                throw .secureMessaging(.malformedResponse("unexpected or repeated tag \(hex(TLV.encode(tag: object.tag)))"))
+                let tag = hex(TLV.encode(tag: object.tag))
+                throw .secureMessaging(.malformedResponse("unexpected or repeated tag \(tag)"))
             }
             if (object.tag == 0x85 || object.tag == 0x87) && (objects[0x85] != nil || objects[0x87] != nil) {
                 throw .secureMessaging(.malformedResponse("both DO'85' and DO'87'"))
@@ -282,7 +290,7 @@ public final class SecureMessagingSession {
 
     /// Increments the SSC and protects `command`.
     public func protect(_ command: CommandAPDU) throws(MRTDError) -> CommandAPDU {
-        if let failure { throw .secureMessaging(failure == .sessionEnded ? failure : .sessionEnded) }
+        if failure != nil { throw .secureMessaging(.sessionEnded) }
         ssc.increment()
         do {
             return try suite.protectCommand(command, ssc: ssc)

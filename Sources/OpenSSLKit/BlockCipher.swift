@@ -59,7 +59,8 @@ public enum BlockCipher: Sendable, Equatable {
             throw OpenSSLError(operation: name, queue: ["unsupported key length \(key.count) for \(self)"])
         }
         guard data.count % blockSize == 0 else {
-            throw OpenSSLError(operation: name, queue: ["input of \(data.count) bytes is not a multiple of \(blockSize)"])
+            throw OpenSSLError(operation: name,
+                               queue: ["input of \(data.count) bytes is not a multiple of \(blockSize)"])
         }
         let ivBytes = iv ?? [UInt8](repeating: 0, count: blockSize)
         guard ivBytes.count == blockSize else {

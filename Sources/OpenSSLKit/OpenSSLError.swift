@@ -35,6 +35,7 @@ public struct OpenSSLError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     public var description: String {
-        queue.isEmpty ? "OpenSSL: \(operation) failed" : "OpenSSL: \(operation) failed: \(queue.joined(separator: "; "))"
+        let detail = queue.isEmpty ? "" : ": " + queue.joined(separator: "; ")
+        return "OpenSSL: \(operation) failed\(detail)"
     }
 }

@@ -53,7 +53,8 @@ public final class EMRTDApplet: CardApplet {
         } else {
             response = handle(plain, secure: true, outerExtended: command.isExtended)
         }
-        if !command.isExtended && session.protectedResponseLength(plainLength: response.data.count) > CommandAPDU.maxShortLe {
+        let protectedLength = session.protectedResponseLength(plainLength: response.data.count)
+        if !command.isExtended && protectedLength > CommandAPDU.maxShortLe {
             response = status(.wrongLength)
         }
         do {

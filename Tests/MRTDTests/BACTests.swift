@@ -69,8 +69,8 @@ final class BACTests: XCTestCase {
         XCTAssertThrowsError(try BAC.authenticate(channel: card, key: try Self.appendixKey(), random: random.next)) {
             XCTAssertEqual($0 as? MRTDError, .accessKeyRejected(StatusWord(0x6300)))
             let text = "\($0)"
-            XCTAssertTrue(text.contains("the chip rejected the access key: check document number, birth date and expiry"),
-                          text)
+            let advice = "the chip rejected the access key: check document number, birth date and expiry"
+            XCTAssertTrue(text.contains(advice), text)
         }
     }
 
@@ -97,8 +97,8 @@ final class BACTests: XCTestCase {
 
     func testShortChipAnswersAndChallengesAreRejected() throws {
         let keys = try Self.appendixKey().derivedKeys()
-        XCTAssertThrowsError(try BAC.session(fromChipAnswer: [1, 2, 3], encryptionKey: keys.encryption, macKey: keys.mac,
-                                             rndIC: [], rndIFD: [], kIFD: []))
+        XCTAssertThrowsError(try BAC.session(fromChipAnswer: [1, 2, 3], encryptionKey: keys.encryption,
+                                             macKey: keys.mac, rndIC: [], rndIFD: [], kIFD: []))
         let card = ScriptedChannel([("0084000008", "46089000")])
         XCTAssertThrowsError(try BAC.authenticate(channel: card, key: try Self.appendixKey())) {
             guard case .authenticationFailed = $0 as? MRTDError else { return XCTFail("\($0)") }

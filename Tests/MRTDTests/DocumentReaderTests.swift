@@ -17,7 +17,8 @@ final class DocumentReaderTests: XCTestCase {
         for headerLength in 2...5 {
             let valueLength = size - headerLength
             if 1 + TLV.encode(length: valueLength).count == headerLength {
-                return TLV(tag: UInt32(tag), value: (0..<valueLength).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }).encoded
+                let value = (0..<valueLength).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
+                return TLV(tag: UInt32(tag), value: value).encoded
             }
         }
         return []
@@ -58,7 +59,8 @@ final class DocumentReaderTests: XCTestCase {
 
     func read(_ profile: EMRTDProfile, channelExtended: Bool = true, options: DocumentReader.Options = .init())
         throws -> (DocumentReadResult, InMemoryCardChannel) {
-        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile), supportsExtendedLength: channelExtended)
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile),
+                                          supportsExtendedLength: channelExtended)
         let result = try DocumentReader(channel: channel, options: options).read(accessKey: try Self.key())
         return (result, channel)
     }
@@ -90,6 +92,7 @@ final class DocumentReaderTests: XCTestCase {
         XCTAssertEqual(result.files, profile.files)
         XCTAssertFalse(result.usedExtendedLength)
         XCTAssertEqual(result.statistics.apdus, Self.expectedAPDUs(files: profile.files, chunk: 0xE7) + 1)
+        print("extended refused by the card, stepped down: \(result.statistics)")
     }
 
     func test6700OnABigLeStepsDownAndSucceeds() throws {
@@ -98,6 +101,16 @@ final class DocumentReaderTests: XCTestCase {
         XCTAssertEqual(result.files, profile.files)
         XCTAssertEqual(result.readChunkSize, 0xDF)
         XCTAssertEqual(result.statistics.apdus, Self.expectedAPDUs(files: profile.files, chunk: 0xDF) + 1)
+        print("short length, stepped down to 0xDF: \(result.statistics)")
+    }
+
+    func testTransportErrorOnExtendedAPDUStepsDownWithoutBreakingSecureMessaging() throws {
+        let profile = Self.profile()
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile), supportsExtendedLength: true)
+        channel.fault = { $0.isExtended ? .protocolViolation("the reader cannot send extended APDUs") : nil }
+        let result = try DocumentReader(channel: channel).read(accessKey: try Self.key())
+        XCTAssertEqual(result.files, profile.files)
+        XCTAssertFalse(result.usedExtendedLength)
     }
 
     func testShortFileIdentifiersSaveTheSelects() throws {
@@ -105,6 +118,7 @@ final class DocumentReaderTests: XCTestCase {
         let (result, _) = try read(profile, options: DocumentReader.Options(shortFileIdentifiers: true))
         XCTAssertEqual(result.files, profile.files)
         XCTAssertEqual(result.statistics.apdus, 3 + profile.files.count)
+        print("extended length via short EF identifiers: \(result.statistics)")
     }
 
     func testOnlyListedAndWantedDataGroupsAreRead() throws {
@@ -202,7 +216,8 @@ final class DocumentReaderTests: XCTestCase {
                        .success)
         XCTAssertEqual(applet.process(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E])).statusWord,
                        .success)
-        XCTAssertEqual(applet.process(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 4)).statusWord, .securityStatusNotSatisfied)
+        XCTAssertEqual(applet.process(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 4)).statusWord,
+                       .securityStatusNotSatisfied)
     }
 
     func testAppletEndOfFileBehaviour() {

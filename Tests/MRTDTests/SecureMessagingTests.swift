@@ -64,15 +64,17 @@ final class SecureMessagingTests: XCTestCase {
         let plain = try CommandAPDU(bytes: hexBytes("002281B60F830D44455445535444564445303139"))
         XCTAssertEqual(hex(try session.protect(plain).encoded()),
                        "0C2281B61D871101A7BB8F230FFF9221162AD673B9F319A88E08D8713E9B7A600B4900")
-        XCTAssertEqual(try session.unprotect(try Self.response("990290008E08C8488F79FEF386C79000")).statusWord, .success)
+        let answer = try session.unprotect(try Self.response("990290008E08C8488F79FEF386C79000"))
+        XCTAssertEqual(answer.statusWord, .success)
     }
 
     // Card side and reader side agree, including extended lengths (DO'87' long form, two-byte Le in DO'97').
     func testExtendedLengthRoundTrip() throws {
         for algorithm in [SecureMessagingCipherSuite.Algorithm.tripleDES, .aes256] {
+            let length = algorithm.keyLength
             let suite = try SecureMessagingCipherSuite(algorithm: algorithm,
-                                                       encryptionKey: [UInt8](repeating: 0x11, count: algorithm.keyLength),
-                                                       macKey: [UInt8](repeating: 0x22, count: algorithm.keyLength))
+                                                       encryptionKey: [UInt8](repeating: 0x11, count: length),
+                                                       macKey: [UInt8](repeating: 0x22, count: length))
             var ssc = SendSequenceCounter(zeroes: suite.sscLength)
             ssc.increment()
             let read = CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 40_000)
@@ -90,8 +92,8 @@ final class SecureMessagingTests: XCTestCase {
 
             ssc.increment()
             let content = (0..<40_000).map { UInt8($0 & 0xFF) }
-            let answer = try suite.protectResponse(ResponseAPDU(data: content, statusWord: .success), oddInstruction: false,
-                                                   ssc: ssc)
+            let answer = try suite.protectResponse(ResponseAPDU(data: content, statusWord: .success),
+                                                   oddInstruction: false, ssc: ssc)
             XCTAssertEqual(try suite.unprotectResponse(answer, ssc: ssc).data, content)
         }
     }

@@ -17,7 +17,8 @@ final class PaddingAndKeyTests: XCTestCase {
         XCTAssertNil(ISO9797Padding.unpad(h("60145F0180000001"), blockSize: 8), "non-zero after marker")
         XCTAssertNil(ISO9797Padding.unpad(h("60145F0180"), blockSize: 8), "not whole blocks")
         XCTAssertNil(ISO9797Padding.unpad([], blockSize: 8))
-        XCTAssertNil(ISO9797Padding.unpad(h("8000000000000000 0000000000000000"), blockSize: 8), "padding longer than a block")
+        XCTAssertNil(ISO9797Padding.unpad(h("8000000000000000 0000000000000000"), blockSize: 8),
+                     "padding longer than a block")
     }
 
     // ICAO 9303-11 Appendix D.1: K_enc before and after parity adjustment.
