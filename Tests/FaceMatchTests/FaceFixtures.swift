@@ -42,18 +42,13 @@ enum FaceFixtures {
         RGBImage(width: width, height: height, red: 128, green: 128, blue: 128)
     }
 
-    /// An ICAO-shaped 300x400 portrait: the chip upscaled to 300x300 on a light background.
+    /// An ICAO-shaped 300x400 portrait made from a chip.
     static func portrait(_ person: String, _ index: Int) throws -> RGBImage {
-        let face = try chip(person, index).resized(width: 300, height: 300)
-        return RGBImage(width: 300, height: 400, red: 220, green: 220, blue: 215).drawing(face, x: 0, y: 50)
+        try SyntheticFaceImages.portrait(from: try chip(person, index))
     }
 
-    /// A 1280x960 live photo with the chip upscaled to `size` pixels at (x, y); further faces may be added.
+    /// A 1280x960 live photo with chips upscaled to `size` pixels at (x, y).
     static func livePhoto(_ faces: [(image: RGBImage, size: Int, x: Int, y: Int)]) throws -> RGBImage {
-        var canvas = RGBImage(width: 1280, height: 960, red: 90, green: 100, blue: 110)
-        for face in faces {
-            canvas = canvas.drawing(try face.image.resized(width: face.size, height: face.size), x: face.x, y: face.y)
-        }
-        return canvas
+        try SyntheticFaceImages.livePhoto(faces.map { .init(chip: $0.image, size: $0.size, x: $0.x, y: $0.y) })
     }
 }
