@@ -396,7 +396,8 @@ final class LDSTests: XCTestCase {
         6ec6eb767eda371904651302502010204208602578350f117185d85c3255c672a528b88adda60e7b2d4c3cbb6e77b50f40c
         """)
 
-    static func contentInfo(eContent: [UInt8], contentOID: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02],
+    static func contentInfo(eContent: [UInt8],
+                            contentOID: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02],
                             eContentTag: UInt32 = 0x04) -> [UInt8] {
         let sha256 = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: LDSFixtures.bytes("608648016503040201"))])
         let encap = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: [0x67, 0x81, 0x08, 0x01, 0x01, 0x01]),
@@ -468,7 +469,8 @@ final class LDSTests: XCTestCase {
             (DG2(faces: [face, face]).encoded, { _ = try DG2.parse($0) }),
             (EFCOM(dataGroups: [.dg1, .dg2, .dg11]).encoded, { _ = try EFCOM.parse($0) }),
             (F.specimenDG1, { _ = try DG1.parse($0) }),
-            (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded, { _ = try DG11.parse($0) }),
+            (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded,
+             { _ = try DG11.parse($0) }),
             (DG12(issuingAuthority: "X", otherPersons: ["Y"], personalisationTime: "20120415103000").encoded,
              { _ = try DG12.parse($0) }),
             (TLV(tag: 0x77, value: Self.contentInfo(eContent: Self.eContent)).encoded,

@@ -157,7 +157,8 @@ final class MRZTests: XCTestCase {
         let today = try MRZDate(year: 2026, month: 6, day: 1)
         XCTAssertEqual(try MRZDate.birthDate(yymmdd: "260601", today: today), try MRZDate(year: 2026, month: 6, day: 1))
         XCTAssertEqual(try MRZDate.birthDate(yymmdd: "260602", today: today), try MRZDate(year: 1926, month: 6, day: 2))
-        XCTAssertEqual(try MRZDate.birthDate(yymmdd: "000229", today: today), try MRZDate(year: 2000, month: 2, day: 29))
+        XCTAssertEqual(try MRZDate.birthDate(yymmdd: "000229", today: today),
+                       try MRZDate(year: 2000, month: 2, day: 29))
         XCTAssertEqual(try MRZDate.expiryDate(yymmdd: "991231"), try MRZDate(year: 2099, month: 12, day: 31))
         XCTAssertThrowsError(try MRZDate(year: 2023, month: 2, day: 29))
         XCTAssertThrowsError(try MRZDate.expiryDate(yymmdd: "121315"))
@@ -167,7 +168,8 @@ final class MRZTests: XCTestCase {
 
     // MARK: Unhappy paths
 
-    private func assertError(_ lines: [String], _ expected: MRZError, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertError(_ lines: [String], _ expected: MRZError,
+                             file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try MRZ(lines: lines), file: file, line: line) { error in
             XCTAssertEqual(error as? MRZError, expected, file: file, line: line)
             XCTAssertFalse((error as? MRZError)?.description.isEmpty ?? true, file: file, line: line)
@@ -231,7 +233,8 @@ final class MRZTests: XCTestCase {
         assertError(replacing(Self.td1, line: 2, at: 29, with: " "),
                     .invalidCharacter(line: 3, position: 30, character: " "))
         assertError(replacing(Self.td3, line: 1, at: 20, with: "Q"), .invalidSex("Q"))
-        assertError(replacing(Self.td3, line: 0, at: 7, with: "Ä"), .invalidCharacter(line: 1, position: 8, character: "Ä"))
+        assertError(replacing(Self.td3, line: 0, at: 7, with: "Ä"),
+                    .invalidCharacter(line: 1, position: 8, character: "Ä"))
         XCTAssertThrowsError(try MRZ(parsing: Self.td3.joined(separator: "\n").lowercased())) { error in
             XCTAssertEqual(error as? MRZError, .invalidCharacter(line: 1, position: 1, character: "p"))
             XCTAssertTrue("\(error)".contains("upper case"))

@@ -125,7 +125,8 @@ public struct DG2: Sendable, Equatable {
     /// 75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E 19794-5 record } … } }, every length computed.
     public var encoded: [UInt8] {
         let instances = templates.map { template in
-            TLV(tag: 0x7F60, children: [template.header.tlv, TLV(tag: 0x5F2E, value: FacialRecord.encode(template.faces))])
+            let record = TLV(tag: 0x5F2E, value: FacialRecord.encode(template.faces))
+            return TLV(tag: 0x7F60, children: [template.header.tlv, record])
         }
         let count = TLV(tag: 0x02, value: [UInt8(truncatingIfNeeded: instances.count)])
         return TLV(tag: DG2.tag, children: [TLV(tag: 0x7F61, children: [count] + instances)]).encoded

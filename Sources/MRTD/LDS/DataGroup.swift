@@ -60,7 +60,8 @@ public enum DataGroup: Int, Sendable, CaseIterable, Comparable, CustomStringConv
 /// Helpers shared by the LDS parsers and encoders.
 enum LDSCoding {
     /// Parses `bytes` as exactly one object with `tag`, bounded by `limits`.
-    static func template(_ bytes: [UInt8], tag: UInt32, file: String, limits: LDSLimits) throws(LDSError) -> TLVChildren {
+    static func template(_ bytes: [UInt8], tag: UInt32, file: String, limits: LDSLimits) throws(LDSError)
+        -> TLVChildren {
         guard bytes.count <= limits.maxFileSize else {
             throw .tooLarge(file: file, element: "file", size: bytes.count, limit: limits.maxFileSize)
         }

@@ -85,7 +85,9 @@ enum FacialRecord {
             throw .tooLarge(file: "DG2", element: "face \(index) image", size: imageLength, limit: limits.maxImageSize)
         }
         let image = try cursor.bytes(imageLength, "face \(index) image")
-        guard let declared = FaceImageEncoding(imageDataType: dataType) else { throw .unsupportedImageDataType(dataType) }
+        guard let declared = FaceImageEncoding(imageDataType: dataType) else {
+            throw .unsupportedImageDataType(dataType)
+        }
         guard let detected = FaceImageEncoding.detect(image) else { throw .unrecognisedImageData }
         guard detected == declared else { throw .imageFormatMismatch(declared: declared, detected: detected) }
         return FaceImage(format: declared, width: width, height: height, imageData: image, gender: gender,
@@ -107,7 +109,8 @@ enum FacialRecord {
     private static func encode(face: FaceImage) -> [UInt8] {
         let length = facialInformationLength + face.featurePoints.count * featurePointLength
             + imageInformationLength + face.imageData.count
-        var out = be(UInt32(truncatingIfNeeded: length), 4) + be(UInt32(truncatingIfNeeded: face.featurePoints.count), 2)
+        var out = be(UInt32(truncatingIfNeeded: length), 4)
+        out += be(UInt32(truncatingIfNeeded: face.featurePoints.count), 2)
         out += [face.gender, face.eyeColour, face.hairColour] + be(face.featureMask, 3) + be(UInt32(face.expression), 2)
         out += [face.poseAngles.yaw, face.poseAngles.pitch, face.poseAngles.roll]
         out += [face.poseAngleUncertainty.yaw, face.poseAngleUncertainty.pitch, face.poseAngleUncertainty.roll]
