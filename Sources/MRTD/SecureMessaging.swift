@@ -126,12 +126,7 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
     /// `ssc` must already be incremented for this command.
     public func protectCommand(_ command: CommandAPDU, ssc: SendSequenceCounter) throws(MRTDError) -> CommandAPDU {
         let cla = command.cla | 0x0C
-        var objects: [UInt8] = []
-        if !command.data.isEmpty {
-            let cryptogram = try encrypt(command.data, ssc: ssc)
-            objects += command.ins & 0x01 == 1 ? TLV(tag: 0x85, value: cryptogram).encoded
-                : TLV(tag: 0x87, value: [0x01] + cryptogram).encoded
-        }
+        var objects = try dataObject(for: command.data, oddInstruction: command.ins & 0x01 == 1, ssc: ssc)
         if let le = command.le {
             guard (1...CommandAPDU.maxExtendedLe).contains(le) else {
                 throw .secureMessaging(.commandNotProtectable("Le \(le)"))
@@ -173,13 +168,7 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
             throw .secureMessaging(.macMismatch)
         }
         guard status.count == 2 else { throw .secureMessaging(.malformedResponse("DO'99' of \(status.count) bytes")) }
-        var plain: [UInt8] = []
-        if let do87 = parsed.objects[0x87] {
-            guard do87.first == 0x01 else { throw .secureMessaging(.malformedResponse("DO'87' padding indicator")) }
-            plain = try decrypt(Array(do87.dropFirst()), ssc: ssc)
-        } else if let do85 = parsed.objects[0x85] {
-            plain = try decrypt(do85, ssc: ssc)
-        }
+        let plain = try decryptDataObject(in: parsed.objects, ssc: ssc)
         return ResponseAPDU(data: plain, statusWord: StatusWord(sw1: status[0], sw2: status[1]))
     }
 
@@ -194,13 +183,7 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
               MessageAuthentication.constantTimeEquals(try mac(header + parsed.macInput, ssc: ssc), checksum) else {
             throw .secureMessaging(.macMismatch)
         }
-        var data: [UInt8] = []
-        if let do87 = parsed.objects[0x87] {
-            guard do87.first == 0x01 else { throw .secureMessaging(.malformedResponse("DO'87' padding indicator")) }
-            data = try decrypt(Array(do87.dropFirst()), ssc: ssc)
-        } else if let do85 = parsed.objects[0x85] {
-            data = try decrypt(do85, ssc: ssc)
-        }
+        let data = try decryptDataObject(in: parsed.objects, ssc: ssc)
         var le: Int?
         var extendedLe = false
         if let do97 = parsed.objects[0x97] {
@@ -220,15 +203,31 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
     /// Card side: protects a response with DO'87' (DO'85' for odd INS), DO'99' and DO'8E'.
     public func protectResponse(_ response: ResponseAPDU, oddInstruction: Bool, ssc: SendSequenceCounter)
         throws(MRTDError) -> ResponseAPDU {
-        var objects: [UInt8] = []
-        if !response.data.isEmpty {
-            let cryptogram = try encrypt(response.data, ssc: ssc)
-            objects += oddInstruction ? TLV(tag: 0x85, value: cryptogram).encoded
-                : TLV(tag: 0x87, value: [0x01] + cryptogram).encoded
-        }
+        var objects = try dataObject(for: response.data, oddInstruction: oddInstruction, ssc: ssc)
         objects += TLV(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2]).encoded
         let checksum = try mac(objects, ssc: ssc)
         return ResponseAPDU(data: objects + TLV(tag: 0x8E, value: checksum).encoded, statusWord: response.statusWord)
+    }
+
+    /// The encrypted data object for `plain`: DO'87' (padding indicator 01 + cryptogram), or DO'85' (cryptogram
+    /// only) for odd INS; empty when there is no data.
+    private func dataObject(for plain: [UInt8], oddInstruction: Bool, ssc: SendSequenceCounter)
+        throws(MRTDError) -> [UInt8] {
+        guard !plain.isEmpty else { return [] }
+        let cryptogram = try encrypt(plain, ssc: ssc)
+        return oddInstruction ? TLV(tag: 0x85, value: cryptogram).encoded
+            : TLV(tag: 0x87, value: [0x01] + cryptogram).encoded
+    }
+
+    /// Decrypts DO'87' or DO'85' when present; empty data otherwise.
+    private func decryptDataObject(in objects: [UInt32: [UInt8]], ssc: SendSequenceCounter)
+        throws(MRTDError) -> [UInt8] {
+        if let do87 = objects[0x87] {
+            guard do87.first == 0x01 else { throw .secureMessaging(.malformedResponse("DO'87' padding indicator")) }
+            return try decrypt(Array(do87.dropFirst()), ssc: ssc)
+        }
+        if let do85 = objects[0x85] { return try decrypt(do85, ssc: ssc) }
+        return []
     }
 
     /// Splits SM data objects: each allowed tag at most once, the checksum tag (if present) last, nothing else.
