@@ -136,6 +136,19 @@ final class DocumentReaderTests: XCTestCase {
         XCTAssertNil(result.files[.dg15])
     }
 
+    func testPlainStrategyReadsPast32767WithOddINS() throws {
+        var profile = Self.profile(extendedLength: false)
+        profile.requiresAccessControl = false
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile), supportsExtendedLength: false)
+        channel.recordsLog = true
+        try ReadBinaryStrategy.selectApplication(on: channel)
+        let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: false)
+        XCTAssertEqual(try strategy.readFile(.dg2, on: channel), profile.files[.dg2])
+        XCTAssertEqual(strategy.chunkSize, 256)
+        XCTAssertEqual(channel.log.count, Self.expectedAPDUs(files: [.dg2: profile.files[.dg2] ?? []], chunk: 256) - 2)
+        XCTAssertTrue(channel.log.contains { $0.command.count > 1 && $0.command[1] == 0xB1 })
+    }
+
     // Unhappy paths.
 
     func testWrongKeyIsAnAccessKeyError() throws {
