@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
         .testTarget(name: "APITests", dependencies: ["API", "DaemonCore"]),
-        .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard"]),
+        .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD"]),
     ],
     swiftLanguageModes: [.v6]
 )

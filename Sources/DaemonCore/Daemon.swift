@@ -34,6 +34,7 @@ public final class Daemon: @unchecked Sendable {
     public let configuration: Configuration
     public let events: EventHub
     public let monitor: ReaderMonitor
+    public let cardReader: CardReadService
     private var server: UnixSocketServer?
     private let started = Date()
     private let lock = NSLock()
@@ -43,6 +44,7 @@ public final class Daemon: @unchecked Sendable {
         self.configuration = configuration
         let events = EventHub()
         self.events = events
+        cardReader = CardReadService(events: events)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
@@ -77,6 +79,13 @@ public final class Daemon: @unchecked Sendable {
         var router = Router()
         router.add(Route("GET", "/v1/health", .respond { [unowned self] _ in .json(health()) }))
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
+        router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
+            let request = try context.decodeBody(CardReadRequest.self)
+            let key = try request.accessKey.bacKey()
+            let read = try cardReader.read(reader: request.reader, key: key)
+            return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result,
+                                          milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+        }))
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
         }))

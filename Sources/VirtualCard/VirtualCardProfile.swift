@@ -1,4 +1,5 @@
 import Foundation
+import MRTD
 import SmartCard
 
 /// How `enroll-vcard` is personalised: a JSON file naming the kind of card and its contents.
@@ -10,10 +11,23 @@ import SmartCard
 ///   "applications": { "A0000002471001": { "011E": "600A5F0104303130375C0161" } } }
 /// ```
 /// File values are hexadecimal, or `@path` to read a file (relative to the profile's folder).
+///
+/// An eMRTD (ICAO 9303 chip) is described by its card-face data instead, and gets BAC and
+/// secure messaging:
+/// ```json
+/// { "kind": "emrtd",
+///   "mrz": "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F3204159UTO<<<<<<<<<<<4\nERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+///   "portrait": "@portrait.jpg",
+///   "dg11": { "fullName": "ERIKSSON ANNA MARIA", "personalNumber": "123456789" },
+///   "dg12": { "issuingAuthority": "UTOPIA", "dateOfIssue": "20220101" },
+///   "extendedLength": true, "maxShortResponse": 256 }
+/// ```
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
     public var applications: [[UInt8]: [UInt16: [UInt8]]]
+    /// Set for `"kind": "emrtd"`: the eMRTD applet serves this instead of the plain file system.
+    public var emrtd: EMRTDProfile?
 
     /// The ATR the virtual card presents by default: contactless, with extended length announced
     /// in the card-capabilities object (historical bytes 80 73 00 00 40).
@@ -44,8 +58,14 @@ public struct VirtualCardProfile: Sendable {
         guard let object = json as? [String: Any] else { throw .invalid(path: path, reason: "top level must be an object") }
         let base = url.deletingLastPathComponent()
         let kind = object["kind"] as? String ?? "files"
-        guard kind == "files" else { throw .invalid(path: path, reason: "unknown kind '\(kind)'") }
+        guard kind == "files" || kind == "emrtd" else { throw .invalid(path: path, reason: "unknown kind '\(kind)'") }
         var profile = VirtualCardProfile()
+        if kind == "emrtd" {
+            let emrtd = try emrtdProfile(object, base: base, path: path).makeProfile(path: path)
+            profile.emrtd = emrtd
+            // The ATR announces extended length only when the card accepts it.
+            profile.atr = ATRInfo.contactless(historicalBytes: [0x80, 0x73, 0x00, 0x00, emrtd.extendedLength ? 0x40 : 0x00])
+        }
         if let atrText = object["atr"] {
             guard let text = atrText as? String, let atr = bytes(hex: text), atr.count >= 2, atr.count <= 33 else {
                 throw .invalid(path: path, reason: "atr must be 2 to 33 bytes of hex")
@@ -76,7 +96,7 @@ public struct VirtualCardProfile: Sendable {
             guard let text = content as? String else { throw .invalid(path: path, reason: "file \(fidText) must be a string") }
             let fid = UInt16(fidBytes[0]) << 8 | UInt16(fidBytes[1])
             if text.hasPrefix("@") {
-                let file = base.appendingPathComponent(String(text.dropFirst()))
+                let file = resolve(String(text.dropFirst()), base: base)
                 guard let data = try? Data(contentsOf: file) else {
                     throw .unreadable(path: file.path, reason: "named by file \(fidText)")
                 }
@@ -89,9 +109,63 @@ public struct VirtualCardProfile: Sendable {
         return out
     }
 
+    /// A file named in a profile: absolute, or relative to the profile's folder.
+    private static func resolve(_ name: String, base: URL) -> URL {
+        name.hasPrefix("/") ? URL(fileURLWithPath: name) : base.appendingPathComponent(name)
+    }
+
     /// The applet that serves this profile.
     public func makeApplet() -> CardApplet {
-        FileSystemApplet(masterFiles: masterFiles, applications: applications)
+        if let emrtd { return EMRTDApplet(profile: emrtd) }
+        return FileSystemApplet(masterFiles: masterFiles, applications: applications)
+    }
+
+    private static func emrtdProfile(_ object: [String: Any], base: URL, path: String) throws(ProfileError)
+        -> EMRTDPersonalisation {
+        let mrzText: String
+        if let lines = object["mrz"] as? [String] {
+            mrzText = lines.joined(separator: "\n")
+        } else if let text = object["mrz"] as? String {
+            mrzText = text
+        } else {
+            throw .invalid(path: path, reason: "an emrtd profile needs \"mrz\" (a string or an array of lines)")
+        }
+        let mrz: MRZ
+        do {
+            mrz = try MRZ(parsing: mrzText)
+        } catch {
+            throw .invalid(path: path, reason: "mrz: \(error)")
+        }
+        var portraits: [[UInt8]] = []
+        var references = object["portraits"] as? [String] ?? []
+        if let single = object["portrait"] as? String { references.insert(single, at: 0) }
+        for reference in references {
+            guard reference.hasPrefix("@") else { throw .invalid(path: path, reason: "portraits are given as @file") }
+            let file = resolve(String(reference.dropFirst()), base: base)
+            guard let data = try? Data(contentsOf: file) else { throw .unreadable(path: file.path, reason: "portrait") }
+            portraits.append([UInt8](data))
+        }
+        var personalisation = EMRTDPersonalisation(mrz: mrz, portraits: portraits)
+        if let fields = object["dg11"] as? [String: String] {
+            personalisation.dg11 = DG11(fullName: fields["fullName"], personalNumber: fields["personalNumber"],
+                                        fullDateOfBirth: fields["fullDateOfBirth"], placeOfBirth: fields["placeOfBirth"],
+                                        address: fields["address"], telephone: fields["telephone"],
+                                        profession: fields["profession"], title: fields["title"])
+        }
+        if let fields = object["dg12"] as? [String: String] {
+            personalisation.dg12 = DG12(issuingAuthority: fields["issuingAuthority"], dateOfIssue: fields["dateOfIssue"])
+        }
+        if let extended = object["extendedLength"] {
+            guard let flag = extended as? Bool else { throw .invalid(path: path, reason: "extendedLength must be true or false") }
+            personalisation.extendedLength = flag
+        }
+        if let short = object["maxShortResponse"] {
+            guard let size = short as? Int, (1...256).contains(size) else {
+                throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
+            }
+            personalisation.maxShortResponse = size
+        }
+        return personalisation
     }
 }
 
@@ -104,6 +178,16 @@ public enum ProfileError: Error, CustomStringConvertible {
         switch self {
         case let .unreadable(path, reason): return "cannot read profile \(path): \(reason)"
         case let .invalid(path, reason): return "profile \(path) is invalid: \(reason)"
+        }
+    }
+}
+
+extension EMRTDPersonalisation {
+    fileprivate func makeProfile(path: String) throws(ProfileError) -> EMRTDProfile {
+        do {
+            return try makeProfile()
+        } catch {
+            throw .invalid(path: path, reason: error.description)
         }
     }
 }

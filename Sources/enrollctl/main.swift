@@ -10,6 +10,10 @@ let usage = """
       health [--json]          daemon status
       readers [--json]         readers and cards present
       watch [--json]           print reader and card events as they arrive (Ctrl-C to stop)
+      read --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+           [--face-out FILE] [--json]
+                               read the card-face data from the chip; --face-out writes the portrait exactly
+                               as stored in DG2 (JPEG or JPEG 2000)
 
     --socket PATH defaults to $ENROLLD_SOCKET or /run/enrolld/api.sock.
     """
@@ -22,6 +26,9 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
 var socketPath = ProcessInfo.processInfo.environment["ENROLLD_SOCKET"] ?? "/run/enrolld/api.sock"
 var positional: [String] = []
 var json = false
+var options: [String: String] = [:]
+let valueOptions: Set<String> = ["--reader", "--mrz", "--document-number", "--birth-date", "--expiry-date", "--can",
+                                  "--face-out"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -33,6 +40,9 @@ while let argument = arguments.next() {
     case "-h", "--help":
         print(usage)
         exit(0)
+    case let option where valueOptions.contains(option):
+        guard let value = arguments.next() else { fail("\(option) needs a value", code: 2) }
+        options[option] = value
     default:
         if argument.hasPrefix("-") { fail("unknown option '\(argument)'\n\(usage)", code: 2) }
         positional.append(argument)
@@ -106,6 +116,48 @@ case "watch":
     } catch {
         fail(error.description)
     }
+case "read":
+    guard let reader = options["--reader"] else { fail("read needs --reader NAME (see 'enrollctl readers')", code: 2) }
+    let key = AccessKeyRequest(mrz: options["--mrz"], documentNumber: options["--document-number"],
+                               birthDate: options["--birth-date"], expiryDate: options["--expiry-date"],
+                               can: options["--can"])
+    guard key.mrz != nil || key.can != nil || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
+    else { fail("read needs --mrz, or --document-number with --birth-date and --expiry-date", code: 2) }
+    let faceOut = options["--face-out"]
+    let body = CardReadRequest(reader: reader, accessKey: key, includePortrait: faceOut != nil)
+    guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
+    let response = call(HTTPRequest(method: "POST", path: "/v1/cards/read", headers: [("Content-Type", "application/json")],
+                                    body: [UInt8](encoded)))
+    var result = decode(CardFaceResponse.self, response)
+    if let faceOut {
+        guard let data = result.portrait?.data, let image = Data(base64Encoded: data) else {
+            fail("the chip holds no portrait (DG2) to write")
+        }
+        do {
+            try image.write(to: URL(fileURLWithPath: faceOut))
+        } catch {
+            fail("cannot write \(faceOut): \(error.localizedDescription)")
+        }
+        result.portrait?.data = nil
+    }
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        guard let text = try? encoder.encode(result) else { fail("cannot encode the result") }
+        FileHandle.standardOutput.write(text + Data([10]))
+        break
+    }
+    print("""
+        \(result.documentType) \(result.issuingState) \(result.documentNumber)  (\(result.mrzFormat), \(result.accessProtocol))
+        name:        \(result.surname), \(result.givenNames)
+        nationality: \(result.nationality)   sex: \(result.sex)
+        born:        \(result.birthDate ?? result.birthDateMRZ)   expires: \(result.expiryDate ?? result.expiryDateMRZ)
+        data groups: \(result.dataGroupsPresent.joined(separator: " "))
+        portrait:    \(result.portrait.map { "\($0.format) \($0.width)x\($0.height), \($0.size) bytes" } ?? "none")
+        read:        \(result.statistics.apdus) APDUs, \(result.statistics.bytesReceived) bytes in \
+        \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
+        """)
+    if let faceOut { print("portrait written to \(faceOut)") }
 case nil:
     fail("no command given\n\(usage)", code: 2)
 case let command?:

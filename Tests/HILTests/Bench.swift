@@ -127,6 +127,9 @@ final class Bench: @unchecked Sendable {
     func stopAll() {
         for process in processes.reversed() { stop(process) }
         pcscd = nil
+        if ProcessInfo.processInfo.environment["ENROLLD_KEEP_BENCH"] == nil {
+            try? FileManager.default.removeItem(at: workDirectory)
+        }
     }
 
     func log(_ name: String) -> String {
