@@ -237,3 +237,31 @@ final class UnsafeSendableBox: @unchecked Sendable {
         lock.unlock()
     }
 }
+
+final class RGBImageCodecTests: XCTestCase {
+    func testEveryFormatRoundTrips() throws {
+        let image = RGBImage(width: 40, height: 30, red: 200, green: 60, blue: 20)
+            .drawing(RGBImage(width: 10, height: 10, red: 10, green: 220, blue: 90), x: 5, y: 5)
+        for format in FaceImageFormat.allCases {
+            let quality = format == .jpeg ? 95 : 100
+            let decoded = try RGBImage(decoding: try image.encoded(as: format, quality: quality))
+            XCTAssertEqual(decoded.width, 40, "\(format)")
+            XCTAssertEqual(decoded.height, 30, "\(format)")
+            let errors = zip(decoded.pixels, image.pixels).map { abs(Int($0) - Int($1)) }
+            if format == .jpeg {
+                XCTAssertLessThanOrEqual(errors.reduce(0, +) / errors.count, 8, "JPEG (lossy, chroma subsampled)")
+            } else {
+                XCTAssertEqual(errors.max(), 0, "\(format) is lossless")
+            }
+        }
+    }
+
+    func testDecodingRefusesMorePixelsThanTheLimit() throws {
+        let data = try RGBImage(width: 100, height: 100, red: 1, green: 2, blue: 3).encoded(as: .jp2)
+        XCTAssertThrowsError(try RGBImage(decoding: data, maximumPixels: 9999)) { error in
+            guard case .imageTooManyPixels? = error as? FaceMatchError else {
+                return XCTFail("expected imageTooManyPixels, got \(error)")
+            }
+        }
+    }
+}
