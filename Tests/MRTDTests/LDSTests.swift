@@ -511,6 +511,8 @@ final class LDSTests: XCTestCase {
                              featurePoints: [FacialFeaturePoint(code: 0x11, x: 1, y: 2)])
         let samples: [([UInt8], ([UInt8]) throws -> Void)] = [
             (DG2(faces: [face, face]).encoded, { _ = try DG2.parse($0) }),
+            (F.dg2(records: [Self.iso39794(images: [F.jpeg(width: 10, height: 10)])], dataTag: 0x7F2E),
+             { _ = try DG2.parse($0) }),
             (EFCOM(dataGroups: [.dg1, .dg2, .dg11]).encoded, { _ = try EFCOM.parse($0) }),
             (F.specimenDG1, { _ = try DG1.parse($0) }),
             (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded,
