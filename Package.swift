@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
-        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch"]),
+        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard"]),
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
