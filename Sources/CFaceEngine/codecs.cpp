@@ -450,8 +450,11 @@ static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_f
     return result;
 }
 
-static CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format format, int quality,
-                                   std::vector<uint8_t> &out) {
+CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format format, int quality,
+                            enrolld_face_jp2_colour colour, std::vector<uint8_t> &out) {
+    if (image.width == 0 || image.height == 0 || image.pixels.size() != size_t(image.width) * image.height * 3) {
+        return failure(ENROLLD_FACE_INVALID_ARGUMENT, "JPEG 2000 encoder: image has no pixels or a wrong size");
+    }
     opj_cparameters_t parameters;
     opj_set_default_encoder_parameters(&parameters);
     parameters.tcp_numlayers = 1;
@@ -463,32 +466,67 @@ static CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format fo
         parameters.tcp_rates[0] = float(std::max(2, 101 - std::max(1, quality)));
         parameters.irreversible = 1;
     }
-    parameters.tcp_mct = 1;
+    parameters.tcp_mct = colour == ENROLLD_FACE_JP2_RGB ? 1 : 0;
     uint32_t smallest = std::min(image.width, image.height);
     int resolutions = 1;
-    while (resolutions < 6 && (smallest >> resolutions) >= 1) ++resolutions;
+    while (resolutions < 6 && (smallest >> (resolutions + 1)) >= 1) ++resolutions;
     parameters.numresolution = resolutions;
+    uint32_t count = colour == ENROLLD_FACE_JP2_GREY ? 1 : 3;
+    bool subsample = colour == ENROLLD_FACE_JP2_SYCC420;
     opj_image_cmptparm_t components[3];
     std::memset(components, 0, sizeof(components));
-    for (auto &component : components) {
-        component.dx = 1;
-        component.dy = 1;
-        component.w = image.width;
-        component.h = image.height;
-        component.prec = 8;
-        component.sgnd = 0;
+    for (uint32_t index = 0; index < count; ++index) {
+        uint32_t factor = subsample && index > 0 ? 2 : 1;
+        components[index].dx = factor;
+        components[index].dy = factor;
+        components[index].w = (image.width + factor - 1) / factor;
+        components[index].h = (image.height + factor - 1) / factor;
+        components[index].prec = 8;
+        components[index].sgnd = 0;
     }
+    OPJ_COLOR_SPACE space = colour == ENROLLD_FACE_JP2_GREY ? OPJ_CLRSPC_GRAY
+                            : subsample                    ? OPJ_CLRSPC_SYCC
+                                                           : OPJ_CLRSPC_SRGB;
     OPJResources resources;
-    resources.image = opj_image_create(3, components, OPJ_CLRSPC_SRGB);
+    resources.image = opj_image_create(count, components, space);
     if (resources.image == nullptr) return failure(ENROLLD_FACE_OUT_OF_MEMORY, "JPEG 2000 encoder: no image");
     resources.image->x0 = 0;
     resources.image->y0 = 0;
     resources.image->x1 = image.width;
     resources.image->y1 = image.height;
-    size_t pixel_count = size_t(image.width) * image.height;
-    for (size_t index = 0; index < pixel_count; ++index) {
-        for (int channel = 0; channel < 3; ++channel) {
-            resources.image->comps[channel].data[index] = image.pixels[index * 3 + channel];
+    auto pixel = [&](uint32_t x, uint32_t y, int channel) {
+        x = std::min(x, image.width - 1);
+        y = std::min(y, image.height - 1);
+        return double(image.pixels[(size_t(y) * image.width + x) * 3 + channel]);
+    };
+    for (uint32_t index = 0; index < count; ++index) {
+        opj_image_comp_t &component = resources.image->comps[index];
+        for (uint32_t y = 0; y < component.h; ++y) {
+            for (uint32_t x = 0; x < component.w; ++x) {
+                double value = 0;
+                if (colour == ENROLLD_FACE_JP2_RGB) {
+                    value = pixel(x, y, int(index));
+                } else {
+                    // Average over the component's sampling block, then ITU-R BT.601 full-range YCbCr.
+                    uint32_t factor = component.dx;
+                    double r = 0, g = 0, b = 0;
+                    for (uint32_t dy = 0; dy < factor; ++dy) {
+                        for (uint32_t dx = 0; dx < factor; ++dx) {
+                            r += pixel(x * factor + dx, y * factor + dy, 0);
+                            g += pixel(x * factor + dx, y * factor + dy, 1);
+                            b += pixel(x * factor + dx, y * factor + dy, 2);
+                        }
+                    }
+                    double samples = double(factor * factor);
+                    r /= samples;
+                    g /= samples;
+                    b /= samples;
+                    if (index == 0) value = 0.299 * r + 0.587 * g + 0.114 * b;
+                    if (index == 1) value = 128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+                    if (index == 2) value = 128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+                }
+                component.data[size_t(y) * component.w + x] = OPJ_INT32(clamp_byte(value));
+            }
         }
     }
     std::string errors;
@@ -540,7 +578,7 @@ CodecResult encode(const RGBImage &image, enrolld_face_format format, int qualit
         return encode_png(image, out);
     case ENROLLD_FACE_FORMAT_JP2:
     case ENROLLD_FACE_FORMAT_J2K:
-        return encode_jpeg2000(image, format, quality, out);
+        return encode_jpeg2000(image, format, quality, ENROLLD_FACE_JP2_RGB, out);
     default:
         return failure(ENROLLD_FACE_INVALID_ARGUMENT, "encoder: unknown format");
     }

@@ -30,6 +30,10 @@ CodecResult decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels, 
 
 CodecResult encode(const RGBImage &image, enrolld_face_format format, int quality, std::vector<uint8_t> &out);
 
+// JPEG 2000 (format JP2 or J2K) as RGB with the colour transform, greyscale, or sYCC with 4:2:0 chroma.
+CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format format, int quality,
+                            enrolld_face_jp2_colour colour, std::vector<uint8_t> &out);
+
 void copy_message(const std::string &text, char *message, size_t capacity);
 
 }  // namespace enrolld_face

@@ -366,14 +366,31 @@ extern "C" enrolld_face_status enrolld_face_encode(const uint8_t *rgb, uint32_t 
 }
 
 extern "C" enrolld_face_status enrolld_face_encode_jp2(const uint8_t *rgb, uint32_t width, uint32_t height,
-                                                       enrolld_face_format format, int32_t quality,
-                                                       uint8_t **data_out, size_t *length_out, char *message,
-                                                       size_t message_capacity) {
-    if (format != ENROLLD_FACE_FORMAT_JP2 && format != ENROLLD_FACE_FORMAT_J2K) {
-        copy_message("enrolld_face_encode_jp2: format must be JP2 or J2K", message, message_capacity);
-        return ENROLLD_FACE_INVALID_ARGUMENT;
-    }
-    return enrolld_face_encode(rgb, width, height, format, quality, data_out, length_out, message, message_capacity);
+                                                       enrolld_face_format format, enrolld_face_jp2_colour colour,
+                                                       int32_t quality, uint8_t **data_out, size_t *length_out,
+                                                       char *message, size_t message_capacity) {
+    return guarded(message, message_capacity, [&](std::string &text) {
+        if (rgb == nullptr || data_out == nullptr || length_out == nullptr ||
+            (format != ENROLLD_FACE_FORMAT_JP2 && format != ENROLLD_FACE_FORMAT_J2K)) {
+            text = "enrolld_face_encode_jp2: missing pixels or output, or format not JP2/J2K";
+            return ENROLLD_FACE_INVALID_ARGUMENT;
+        }
+        *data_out = nullptr;
+        *length_out = 0;
+        RGBImage image;
+        image.width = width;
+        image.height = height;
+        image.pixels.assign(rgb, rgb + size_t(width) * height * 3);
+        std::vector<uint8_t> encoded;
+        CodecResult result = encode_jpeg2000(image, format, quality, colour, encoded);
+        if (result.status != ENROLLD_FACE_OK) {
+            text = result.message;
+            return result.status;
+        }
+        *data_out = copy_out(encoded.data(), encoded.size());
+        *length_out = encoded.size();
+        return ENROLLD_FACE_OK;
+    });
 }
 
 extern "C" enrolld_face_status enrolld_face_resize_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,

@@ -20,6 +20,12 @@ public struct Configuration: Sendable, Equatable {
     public var eventKeepAliveSeconds = 15.0
     /// Log level: error, warning, notice, info or debug.
     public var logLevel: LogLevel = .info
+    /// Face model files; nil means `ENROLLD_MODEL_DIR` or `/var/lib/enrolld/models`.
+    public var faceModelDirectory: String?
+    /// Largest embedding distance that counts as the same person.
+    public var faceThreshold = 0.5
+    /// Smallest face accepted, in pixels of the detection box's width.
+    public var faceMinimumSize = 60
 
     public init() {}
 
@@ -34,6 +40,9 @@ public struct Configuration: Sendable, Equatable {
         ("daemon.state_directory", "database, keys and models"),
         ("daemon.log_level", "error, warning, notice, info or debug"),
         ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
+        ("face.model_directory", "folder with the dlib model files (scripts/install-models.sh)"),
+        ("face.threshold", "largest embedding distance that counts as a match (default 0.5)"),
+        ("face.minimum_face_size", "smallest face accepted, in pixels (default 60)"),
     ]
 
     /// Parses configuration text. Throws `ConfigurationError` naming the line at fault.
@@ -102,6 +111,15 @@ public struct Configuration: Sendable, Equatable {
         case "readers.pcsc_retry_seconds":
             guard let seconds = Double(value), seconds >= 0.1, seconds <= 60 else { throw invalid("0.1 to 60 seconds") }
             pcscRetrySeconds = seconds
+        case "face.model_directory":
+            guard value.hasPrefix("/") else { throw invalid("an absolute path") }
+            faceModelDirectory = value
+        case "face.threshold":
+            guard let threshold = Double(value), threshold > 0, threshold <= 1.5 else { throw invalid("a distance in (0, 1.5]") }
+            faceThreshold = threshold
+        case "face.minimum_face_size":
+            guard let size = Int(value), size >= 20, size <= 2000 else { throw invalid("20 to 2000 pixels") }
+            faceMinimumSize = size
         default:
             throw .unknownKey(source: source, line: line, key: key)
         }

@@ -35,6 +35,7 @@ public final class Daemon: @unchecked Sendable {
     public let events: EventHub
     public let monitor: ReaderMonitor
     public let cardReader: CardReadService
+    public let faces: FaceService
     private var server: UnixSocketServer?
     private let started = Date()
     private let lock = NSLock()
@@ -45,6 +46,7 @@ public final class Daemon: @unchecked Sendable {
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events)
+        faces = FaceService(configuration: configuration)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
@@ -85,6 +87,10 @@ public final class Daemon: @unchecked Sendable {
             let read = try cardReader.read(reader: request.reader, key: key)
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+        }))
+        router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
+            let images = try context.decodeBody(FaceCompareRequest.self).images()
+            return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
         }))
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
@@ -146,6 +152,8 @@ public final class Daemon: @unchecked Sendable {
         lock.withLock { self.server = server }
         monitor.start()
         server.start()
+        // Load the face models now rather than on the first kiosk request (about a second).
+        Thread.detachNewThread { [faces] in _ = try? faces.loadedMatcher() }
         Log.notice("enrolld \(enrolldVersion) listening on \(server.path)")
     }
 

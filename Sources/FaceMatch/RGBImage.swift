@@ -68,6 +68,39 @@ public struct RGBImage: Sendable, Equatable {
         return Array(UnsafeBufferPointer(start: output, count: length))
     }
 
+    /// Colour layouts of a JPEG 2000 encoding.
+    public enum JPEG2000Colour: Sendable {
+        /// Three full-size components with the colour transform.
+        case rgb
+        /// One luma component.
+        case grey
+        /// sYCC with chroma subsampled 2x2.
+        case sycc420
+    }
+
+    /// Encodes as JPEG 2000 (`.jp2` or `.j2k`) in the given colour layout; `quality` as in `encoded(as:quality:)`.
+    public func encodedJPEG2000(_ format: FaceImageFormat, colour: JPEG2000Colour,
+                                quality: Int = 100) throws(FaceMatchError) -> [UInt8] {
+        let layout: enrolld_face_jp2_colour
+        switch colour {
+        case .rgb: layout = ENROLLD_FACE_JP2_RGB
+        case .grey: layout = ENROLLD_FACE_JP2_GREY
+        case .sycc420: layout = ENROLLD_FACE_JP2_SYCC420
+        }
+        var output: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        let status = pixels.withUnsafeBufferPointer { bytes in
+            enrolld_face_encode_jp2(bytes.baseAddress, UInt32(width), UInt32(height), format.cValue, layout,
+                                    Int32(clamping: quality), &output, &length, &message, message.count)
+        }
+        defer { enrolld_face_free(output) }
+        guard status == ENROLLD_FACE_OK, let output else {
+            throw .engineFailure(reason: FaceEngine.string(from: message))
+        }
+        return Array(UnsafeBufferPointer(start: output, count: length))
+    }
+
     /// Bilinear resize.
     public func resized(width newWidth: Int, height newHeight: Int) throws(FaceMatchError) -> RGBImage {
         guard newWidth > 0, newHeight > 0, width > 0, height > 0 else {

@@ -347,64 +347,97 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Where each field sits, as ranges over the lines joined together (9303-4 §4.2.2, 9303-5 §4.2.2,
+/// 9303-6 §4.2.2, 9303-7 §4.2.2).
+private struct MRZLayout {
+    let documentCode: Range<Int>
+    let issuingState: Range<Int>
+    let name: Range<Int>
+    let documentNumber: Range<Int>
+    let documentNumberCheck: Int
+    let nationality: Range<Int>
+    let birthDate: Range<Int>
+    let birthDateCheck: Int
+    let sex: Int
+    let expiryDate: Range<Int>
+    let expiryDateCheck: Int
+    /// TD1: optional data of line 1; otherwise the optional data (personal number) of line 2.
+    let optionalData: Range<Int>
+    /// TD3 only: the personal number's check digit.
+    let optionalDataCheck: Int?
+    /// TD1 only.
+    let optionalData2: Range<Int>?
+    /// The spans the composite check digit covers, and where it sits (none on visas).
+    let composite: [Range<Int>]
+    let compositeCheck: Int?
+    /// TD1/TD2: numbers above 9 characters continue in the optional data.
+    let allowsLongDocumentNumber: Bool
+
+    init(_ format: MRZFormat) {
+        if format == .td1 {
+            (documentCode, issuingState, documentNumber, documentNumberCheck) = (0..<2, 2..<5, 5..<14, 14)
+            (optionalData, birthDate, birthDateCheck, sex) = (15..<30, 30..<36, 36, 37)
+            (expiryDate, expiryDateCheck, nationality, optionalData2) = (38..<44, 44, 45..<48, 48..<59)
+            (composite, compositeCheck, name) = ([5..<30, 30..<37, 38..<45, 48..<59], 59, 60..<90)
+            (optionalDataCheck, allowsLongDocumentNumber) = (nil, true)
+            return
+        }
+        let b = format.lineLength
+        (documentCode, issuingState, name, optionalData2) = (0..<2, 2..<5, 5..<b, nil)
+        (documentNumber, documentNumberCheck, nationality) = (b..<(b + 9), b + 9, (b + 10)..<(b + 13))
+        (birthDate, birthDateCheck, sex) = ((b + 13)..<(b + 19), b + 19, b + 20)
+        (expiryDate, expiryDateCheck) = ((b + 21)..<(b + 27), b + 27)
+        let line2 = [b..<(b + 10), (b + 13)..<(b + 20)]
+        switch format {
+        case .td2:
+            (optionalData, optionalDataCheck) = ((b + 28)..<(b + 35), nil)
+            (composite, compositeCheck, allowsLongDocumentNumber) = (line2 + [(b + 21)..<(b + 35)], b + 35, true)
+        case .td3:
+            (optionalData, optionalDataCheck) = ((b + 28)..<(b + 42), b + 42)
+            (composite, compositeCheck, allowsLongDocumentNumber) = (line2 + [(b + 21)..<(b + 43)], b + 43, false)
+        default:
+            (optionalData, optionalDataCheck) = ((b + 28)..<(2 * b), nil)
+            (composite, compositeCheck, allowsLongDocumentNumber) = ([], nil, false)
+        }
+    }
+}
+
 /// Reads the fields of a layout-checked MRZ and verifies its check digits.
 private struct MRZParser {
     let format: MRZFormat
     let lines: [[UInt8]]
 
     func parse() throws(MRZError) -> MRZ {
-        format == .td1 ? try parseTD1() : try parseTwoLine()
-    }
-
-    private func parseTD1() throws(MRZError) -> MRZ {
-        let (l1, l2, l3) = (lines[0], lines[1], lines[2])
-        let (number, numberCheck, optional1) = try documentNumber(
-            l1[5..<14], check: l1[14], optional: l1[15..<30])
-        try verify(.birthDate, l2[0..<6], check: l2[6])
-        try verify(.expiryDate, l2[8..<14], check: l2[14])
-        try verify(.composite, Array(l1[5..<30] + l2[0..<7] + l2[8..<15] + l2[18..<29]), check: l2[29])
-        let (primary, secondary) = names(l3[0..<30])
-        let fields = MRZFields(
-            documentCode: text(l1[0..<2]), issuingState: text(l1[2..<5]),
-            primaryIdentifier: primary, secondaryIdentifier: secondary,
-            documentNumber: number, nationality: text(l2[15..<18]),
-            birthDate: try date(l2[0..<6], field: "date of birth"), sex: try sex(l2[7]),
-            expiryDate: try date(l2[8..<14], field: "date of expiry"),
-            optionalData: optional1, optionalData2: text(l2[18..<29]))
-        return MRZ(format: format, lines: lines, fields: fields, documentNumberCheckDigit: numberCheck)
-    }
-
-    private func parseTwoLine() throws(MRZError) -> MRZ {
-        let (l1, l2) = (lines[0], lines[1])
-        let length = format.lineLength
+        let layout = MRZLayout(format)
+        let mrz = Array(lines.joined())
         let number: String
         let numberCheck: Character
         let optional: String
-        try verify(.birthDate, l2[13..<19], check: l2[19])
-        try verify(.expiryDate, l2[21..<27], check: l2[27])
-        switch format {
-        case .td2:
-            (number, numberCheck, optional) = try documentNumber(l2[0..<9], check: l2[9], optional: l2[28..<35])
-            try verify(.composite, Array(l2[0..<10] + l2[13..<20] + l2[21..<35]), check: l2[35])
-        case .td3:
-            try verify(.documentNumber, l2[0..<9], check: l2[9])
-            (number, numberCheck) = (text(l2[0..<9]), Character(Unicode.Scalar(l2[9])))
-            optional = text(l2[28..<42])
-            try verify(.optionalData, l2[28..<42], check: l2[42], fillerAllowed: true)
-            try verify(.composite, Array(l2[0..<10] + l2[13..<20] + l2[21..<43]), check: l2[43])
-        default:
-            try verify(.documentNumber, l2[0..<9], check: l2[9])
-            (number, numberCheck) = (text(l2[0..<9]), Character(Unicode.Scalar(l2[9])))
-            optional = text(l2[28..<length])
+        if layout.allowsLongDocumentNumber {
+            (number, numberCheck, optional) = try documentNumber(
+                mrz[layout.documentNumber], check: mrz[layout.documentNumberCheck], optional: mrz[layout.optionalData])
+        } else {
+            try verify(.documentNumber, mrz[layout.documentNumber], check: mrz[layout.documentNumberCheck])
+            number = text(mrz[layout.documentNumber])
+            numberCheck = Character(Unicode.Scalar(mrz[layout.documentNumberCheck]))
+            optional = text(mrz[layout.optionalData])
         }
-        let (primary, secondary) = names(l1[5..<length])
+        try verify(.birthDate, mrz[layout.birthDate], check: mrz[layout.birthDateCheck])
+        try verify(.expiryDate, mrz[layout.expiryDate], check: mrz[layout.expiryDateCheck])
+        if let check = layout.optionalDataCheck {
+            try verify(.optionalData, mrz[layout.optionalData], check: mrz[check], fillerAllowed: true)
+        }
+        if let check = layout.compositeCheck {
+            try verify(.composite, layout.composite.flatMap { mrz[$0] }, check: mrz[check])
+        }
+        let (primary, secondary) = names(mrz[layout.name])
         let fields = MRZFields(
-            documentCode: text(l1[0..<2]), issuingState: text(l1[2..<5]),
+            documentCode: text(mrz[layout.documentCode]), issuingState: text(mrz[layout.issuingState]),
             primaryIdentifier: primary, secondaryIdentifier: secondary,
-            documentNumber: number, nationality: text(l2[10..<13]),
-            birthDate: try date(l2[13..<19], field: "date of birth"), sex: try sex(l2[20]),
-            expiryDate: try date(l2[21..<27], field: "date of expiry"),
-            optionalData: optional)
+            documentNumber: number, nationality: text(mrz[layout.nationality]),
+            birthDate: try date(mrz[layout.birthDate], field: "date of birth"), sex: try sex(mrz[layout.sex]),
+            expiryDate: try date(mrz[layout.expiryDate], field: "date of expiry"),
+            optionalData: optional, optionalData2: layout.optionalData2.map { text(mrz[$0]) } ?? "")
         return MRZ(format: format, lines: lines, fields: fields, documentNumberCheckDigit: numberCheck)
     }
 
@@ -485,96 +518,84 @@ private struct MRZParser {
 }
 
 extension MRZ {
-    /// Builds a valid MRZ from fields, computing every check digit (9303-4 §4.2, 9303-5 §4.2,
-    /// 9303-6 §4.2). Names are upper-cased, spaces and hyphens become fillers, apostrophes are
-    /// dropped, and a name that is too long is cut to fit. Document numbers longer than 9
-    /// characters use the TD1/TD2 long form.
+    /// Builds a valid TD1, TD2 or TD3 MRZ from fields, computing every check digit (9303-4 §4.2,
+    /// 9303-5 §4.2, 9303-6 §4.2). Names are upper-cased, spaces and hyphens become fillers,
+    /// apostrophes are dropped, and a name that is too long is cut to fit. Document numbers longer
+    /// than 9 characters use the TD1/TD2 long form.
     /// - Throws: `MRZError.fieldTooLong` or `.invalidFieldCharacter` for a field that cannot be written;
     ///   `.unsupportedFormat` for visa layouts.
     public init(encoding fields: MRZFields, format: MRZFormat) throws(MRZError) {
-        let encoder = MRZEncoder(fields: fields)
-        let lines: [[UInt8]]
-        switch format {
-        case .td1: lines = try encoder.td1()
-        case .td2, .td3: lines = try encoder.twoLine(format)
-        case .mrvA, .mrvB: throw .unsupportedFormat(format)
+        guard format == .td1 || format == .td2 || format == .td3 else { throw .unsupportedFormat(format) }
+        let encoder = MRZEncoder(fields: fields, layout: MRZLayout(format))
+        let bytes = try encoder.encode(length: format.lineLength * format.lineCount)
+        let lines = (0..<format.lineCount).map { line in
+            String(decoding: bytes[(line * format.lineLength)..<((line + 1) * format.lineLength)], as: UTF8.self)
         }
-        try self.init(lines: lines.map { String(decoding: $0, as: UTF8.self) })
+        try self.init(lines: lines)
     }
 }
 
 private struct MRZEncoder {
     let fields: MRZFields
+    let layout: MRZLayout
+    private static let filler = UInt8(ascii: "<")
 
-    func td1() throws(MRZError) -> [[UInt8]] {
-        let (numberField, numberCheck, optional1) = try documentNumber(optionalWidth: 15)
-        var line1 = try code()
-        line1 += try pad(fields.issuingState, "issuing state", 3) + numberField + [numberCheck] + optional1
-        let birth = try date(fields.birthDate, "date of birth")
-        let expiry = try date(fields.expiryDate, "date of expiry")
-        var line2 = birth + [digit(birth)] + [Array(fields.sex.rawValue.utf8)[0]] + expiry + [digit(expiry)]
-        line2 += try pad(fields.nationality, "nationality", 3) + pad(fields.optionalData2, "optional data 2", 11)
-        line2.append(digit(Array(line1[5..<30] + line2[0..<7] + line2[8..<15] + line2[18..<29])))
-        return [line1, line2, try name(width: 30)]
-    }
-
-    func twoLine(_ format: MRZFormat) throws(MRZError) -> [[UInt8]] {
-        let length = format.lineLength
-        var line1 = try code()
-        line1 += try pad(fields.issuingState, "issuing state", 3) + name(width: length - 5)
-        let numberPart: [UInt8]
-        let optional: [UInt8]
-        if format == .td2 {
-            let (numberField, numberCheck, optionalField) = try documentNumber(optionalWidth: 7)
-            numberPart = numberField + [numberCheck]
-            optional = optionalField
-        } else {
-            let number = try pad(fields.documentNumber, "document number", 9)
-            numberPart = number + [digit(number)]
-            let personal = try pad(fields.optionalData, "personal number", 14)
-            let personalCheck = personal.allSatisfy { $0 == UInt8(ascii: "<") } ? UInt8(ascii: "<") : digit(personal)
-            optional = personal + [personalCheck]
+    func encode(length: Int) throws(MRZError) -> [UInt8] {
+        var mrz = [UInt8](repeating: Self.filler, count: length)
+        /// Writes `value` (already checked to fit) at the start of `range`; the rest stays filler.
+        func put(_ value: [UInt8], _ range: Range<Int>) {
+            mrz.replaceSubrange(range.lowerBound..<(range.lowerBound + value.count), with: value)
         }
-        let birth = try date(fields.birthDate, "date of birth")
-        let expiry = try date(fields.expiryDate, "date of expiry")
-        var line2 = try numberPart + pad(fields.nationality, "nationality", 3)
-        line2 += birth + [digit(birth)] + [Array(fields.sex.rawValue.utf8)[0]] + expiry + [digit(expiry)] + optional
-        line2.append(digit(Array(line2[0..<10] + line2[13..<20] + line2[21..<(length - 1)])))
-        return [line1, line2]
-    }
-
-    private func code() throws(MRZError) -> [UInt8] { try pad(fields.documentCode, "document code", 2) }
-
-    /// The 9-character number field, its check position and the optional data field (TD1/TD2).
-    private func documentNumber(optionalWidth: Int) throws(MRZError) -> ([UInt8], UInt8, [UInt8]) {
+        put(try padded(fields.documentCode, "document code", layout.documentCode.count), layout.documentCode)
+        put(try padded(fields.issuingState, "issuing state", layout.issuingState.count), layout.issuingState)
+        put(try name(width: layout.name.count), layout.name)
+        put(try padded(fields.nationality, "nationality", layout.nationality.count), layout.nationality)
+        put(try date(fields.birthDate, "date of birth"), layout.birthDate)
+        put(try date(fields.expiryDate, "date of expiry"), layout.expiryDate)
+        mrz[layout.sex] = Array(fields.sex.rawValue.utf8)[0]
+        if let range = layout.optionalData2 {
+            put(try padded(fields.optionalData2, "optional data 2", range.count), range)
+        }
         let number = try characters(fields.documentNumber, "document number")
-        let optional = try characters(fields.optionalData, "optional data")
-        guard number.count > 9 else {
-            let field = try pad(fields.documentNumber, "document number", 9)
-            return (field, digit(field), try pad(fields.optionalData, "optional data", optionalWidth))
+        let optionalWidth = layout.optionalData.count
+        if number.count > layout.documentNumber.count, layout.allowsLongDocumentNumber {
+            put(Array(number[0..<9]), layout.documentNumber)
+            var overflow = Array(number[9...]) + [digit(number)]
+            let optional = try characters(fields.optionalData, "optional data")
+            if !optional.isEmpty { overflow += [Self.filler] + optional }
+            guard overflow.count <= optionalWidth else {
+                throw .fieldTooLong(field: "document number and optional data",
+                                    length: number.count + optional.count, maximum: 9 + optionalWidth - 2)
+            }
+            put(overflow, layout.optionalData)
+        } else {
+            put(try padded(fields.documentNumber, "document number", 9), layout.documentNumber)
+            mrz[layout.documentNumberCheck] = digit(Array(mrz[layout.documentNumber]))
+            put(try padded(fields.optionalData, "optional data", optionalWidth), layout.optionalData)
         }
-        var overflow = Array(number[9...]) + [digit(number)]
-        if !optional.isEmpty { overflow += [UInt8(ascii: "<")] + optional }
-        guard overflow.count <= optionalWidth else {
-            throw .fieldTooLong(field: "document number and optional data", length: number.count + optional.count,
-                                maximum: 9 + optionalWidth - 2)
+        mrz[layout.birthDateCheck] = digit(Array(mrz[layout.birthDate]))
+        mrz[layout.expiryDateCheck] = digit(Array(mrz[layout.expiryDate]))
+        if let check = layout.optionalDataCheck {
+            let personal = Array(mrz[layout.optionalData])
+            mrz[check] = personal.allSatisfy { $0 == Self.filler } ? Self.filler : digit(personal)
         }
-        return (Array(number[0..<9]), UInt8(ascii: "<"), overflow + filler(optionalWidth - overflow.count))
+        if let check = layout.compositeCheck { mrz[check] = digit(layout.composite.flatMap { mrz[$0] }) }
+        return mrz
     }
 
     private func name(width: Int) throws(MRZError) -> [UInt8] {
         let primary = try nameCharacters(fields.primaryIdentifier, "primary identifier")
         let secondary = try nameCharacters(fields.secondaryIdentifier, "secondary identifier")
         var out = primary
-        if !secondary.isEmpty { out += [UInt8(ascii: "<"), UInt8(ascii: "<")] + secondary }
-        return Array(out.prefix(width)) + filler(width - min(width, out.count))
+        if !secondary.isEmpty { out += [Self.filler, Self.filler] + secondary }
+        return Array(out.prefix(width))
     }
 
     private func nameCharacters(_ value: String, _ field: String) throws(MRZError) -> [UInt8] {
         var out: [UInt8] = []
         for character in value.uppercased() {
             if character == " " || character == "-" {
-                out.append(UInt8(ascii: "<"))
+                out.append(Self.filler)
             } else if character == "'" {
                 continue
             } else if let ascii = character.asciiValue, MRZ.isMRZCharacter(ascii) {
@@ -597,21 +618,20 @@ private struct MRZEncoder {
         return out
     }
 
-    private func pad(_ value: String, _ field: String, _ width: Int) throws(MRZError) -> [UInt8] {
+    /// The field's characters, checked to fit `width` (the rest stays filler).
+    private func padded(_ value: String, _ field: String, _ width: Int) throws(MRZError) -> [UInt8] {
         let bytes = try characters(value, field)
         guard bytes.count <= width else { throw .fieldTooLong(field: field, length: bytes.count, maximum: width) }
-        return bytes + filler(width - bytes.count)
+        return bytes
     }
 
     private func date(_ value: String, _ field: String) throws(MRZError) -> [UInt8] {
         let bytes = Array(value.utf8)
-        guard bytes.count == 6, bytes.allSatisfy({ (0x30...0x39).contains($0) || $0 == UInt8(ascii: "<") }) else {
+        guard bytes.count == 6, bytes.allSatisfy({ (0x30...0x39).contains($0) || $0 == Self.filler }) else {
             throw .invalidDate(field: field, value: value)
         }
         return bytes
     }
-
-    private func filler(_ count: Int) -> [UInt8] { [UInt8](repeating: UInt8(ascii: "<"), count: max(0, count)) }
 
     /// Only called on bytes already checked to be MRZ characters.
     private func digit(_ data: [UInt8]) -> UInt8 { MRZ.checkDigit(bytes: data) ?? UInt8(ascii: "0") }

@@ -1,1 +1,25 @@
-print("todo")
+import Foundation
+
+/// enroll-bench: benchmarks that print figures (and JSON), never assertions.
+let usage = """
+    usage: enroll-bench COMMAND [OPTIONS]
+
+    commands:
+      read [--iterations N] [--json]     read EF.COM, DG1, a ~16 KB DG2 and EF.SOD through pcscd + vpcd,
+                                         with extended and with short READ BINARY
+      face [--iterations N] [--models DIR] [--faces DIR]
+                                         per-stage face-match times (decode, detect, align, embed)
+    """
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "read":
+    runReadBench(arguments: Array(arguments.dropFirst()))
+case "face":
+    runFaceBench(arguments: Array(arguments.dropFirst()))
+case "-h", "--help", nil:
+    print(usage)
+default:
+    FileHandle.standardError.write(Data("enroll-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
+    exit(2)
+}

@@ -14,6 +14,8 @@ let usage = """
            [--face-out FILE] [--json]
                                read the card-face data from the chip; --face-out writes the portrait exactly
                                as stored in DG2 (JPEG or JPEG 2000)
+      face-compare REFERENCE PROBE [--json]
+                               compare a portrait with a live photo: score, distance, decision, faces found
 
     --socket PATH defaults to $ENROLLD_SOCKET or /run/enrolld/api.sock.
     """
@@ -158,6 +160,30 @@ case "read":
         \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
         """)
     if let faceOut { print("portrait written to \(faceOut)") }
+case "face-compare":
+    guard positional.count == 3 else { fail("face-compare needs REFERENCE and PROBE image files", code: 2) }
+    func load(_ path: String) -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+        return data
+    }
+    let request = FaceCompareRequest(reference: load(positional[1]).base64EncodedString(),
+                                     probe: load(positional[2]).base64EncodedString())
+    guard let encoded = try? JSONEncoder().encode(request) else { fail("cannot encode the request") }
+    let response = call(HTTPRequest(method: "POST", path: "/v1/faces/compare",
+                                    headers: [("Content-Type", "application/json")], body: [UInt8](encoded)))
+    if json { printRaw(response); break }
+    let result = decode(FaceCompareResponse.self, response)
+    func describe(_ image: FaceImageReport) -> String {
+        "\(image.format) \(image.width)x\(image.height), \(image.facesFound) face(s) found, face \(image.faceSize ?? 0) px"
+    }
+    print("""
+        decision:  \(result.decision)
+        score:     \(String(format: "%.3f", result.score))
+        distance:  \(String(format: "%.3f", result.distance)) (threshold \(String(format: "%.2f", result.threshold)))
+        reference: \(describe(result.reference))
+        probe:     \(describe(result.probe))
+        time:      \(String(format: "%.1f", result.totalMs)) ms
+        """)
 case nil:
     fail("no command given\n\(usage)", code: 2)
 case let command?:

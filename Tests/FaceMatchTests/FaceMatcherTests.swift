@@ -256,6 +256,34 @@ final class RGBImageCodecTests: XCTestCase {
         }
     }
 
+    func testJPEG2000GreyAndSYCCDecodeToRGB() throws {
+        let portrait = try FaceFixtures.portrait("John_Simm", 1)
+        for format in [FaceImageFormat.jp2, .j2k] {
+            let grey = try RGBImage(decoding: try portrait.encodedJPEG2000(format, colour: .grey))
+            XCTAssertEqual(grey.width, 300)
+            XCTAssertEqual(grey.height, 400)
+            let middle = (200 * 300 + 150) * 3
+            XCTAssertEqual(grey.pixels[middle], grey.pixels[middle + 1], "grey is replicated to R, G and B")
+            XCTAssertEqual(grey.pixels[middle], grey.pixels[middle + 2])
+            let ycc = try RGBImage(decoding: try portrait.encodedJPEG2000(format, colour: .sycc420))
+            XCTAssertEqual(ycc.width, 300)
+            XCTAssertEqual(ycc.height, 400)
+            let errors = zip(ycc.pixels, portrait.pixels).map { abs(Int($0) - Int($1)) }
+            XCTAssertLessThanOrEqual(errors.reduce(0, +) / errors.count, 6, "\(format) sYCC 4:2:0 converts back to RGB")
+        }
+    }
+
+    func testSYCCPortraitStillMatches() throws {
+        let matcher = try FaceFixtures.matcher()
+        let portrait = try FaceFixtures.portrait("John_Simm", 1)
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 7), 400, 300, 200)]).encoded(as: .jpeg)
+        for colour in [RGBImage.JPEG2000Colour.sycc420, .grey] {
+            let comparison = try matcher.compare(reference: try portrait.encodedJPEG2000(.jp2, colour: colour, quality: 81),
+                                                 probe: live)
+            XCTAssertTrue(comparison.isMatch, "\(colour): \(comparison)")
+        }
+    }
+
     func testDecodingRefusesMorePixelsThanTheLimit() throws {
         let data = try RGBImage(width: 100, height: 100, red: 1, green: 2, blue: 3).encoded(as: .jp2)
         XCTAssertThrowsError(try RGBImage(decoding: data, maximumPixels: 9999)) { error in

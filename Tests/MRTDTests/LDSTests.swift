@@ -250,6 +250,48 @@ final class LDSTests: XCTestCase {
         XCTAssertEqual(try DG2.parse(DG2(faces: [face]).encoded).faces, [face])
     }
 
+    /// A tag-based ISO/IEC 39794-5 block: 65 { A0 version, A1 { 30 { 80 id, A1 { A0 { A0 { 80 image,
+    /// A1 info } } } } … } }; the second representation is a 3D shape and is skipped.
+    static func iso39794(images: [[UInt8]], wrapped: Bool = false) -> [UInt8] {
+        let version = TLV(tag: 0xA0, children: [TLV(tag: 0x80, value: [3]), TLV(tag: 0x81, value: [0x07, 0xE3])])
+        var blocks = images.enumerated().map { index, image in
+            let twoD = TLV(tag: 0xA0, children: [TLV(tag: 0x80, value: image),
+                                                 TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [
+                                                     TLV(tag: 0x80, value: [0])])])])
+            return TLV(tag: 0x30, children: [TLV(tag: 0x80, value: [UInt8(index)]),
+                                             TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [twoD])])])
+        }
+        blocks.append(TLV(tag: 0x30, children: [TLV(tag: 0x80, value: [9]),
+                                                TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [
+                                                    TLV(tag: 0xA1, value: [])])])]))
+        let dataBlock = TLV(tag: 0x65, children: [version, TLV(tag: 0xA1, children: blocks)])
+        return wrapped ? TLV(tag: 0xA1, children: [dataBlock]).encoded : dataBlock.encoded
+    }
+
+    func testDG2ReadsISO39794Faces() throws {
+        let jpeg = F.jpeg(width: 360, height: 480)
+        let j2k = F.j2k(width: 200, height: 250)
+        for wrapped in [false, true] {
+            let dg2 = try DG2.parse(F.dg2(records: [Self.iso39794(images: [jpeg, j2k], wrapped: wrapped)],
+                                          dataTag: 0x7F2E))
+            XCTAssertEqual(dg2.templates.first?.encoding, .iso39794_5)
+            XCTAssertEqual(dg2.faces.map(\.imageData), [jpeg, j2k])
+            XCTAssertEqual(dg2.faces.map(\.format), [.jpeg, .jpeg2000])
+            XCTAssertEqual(dg2.faces.map(\.width), [360, 200])
+            XCTAssertEqual(dg2.faces.map(\.height), [480, 250])
+        }
+        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [])], dataTag: 0x7F2E)),
+                       .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block", reason: "no 2D face image"))
+        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [[1, 2, 3]])], dataTag: 0x7F2E)),
+                       .unrecognisedImageData)
+        assertLDSError(try DG2.parse(F.dg2(records: [TLV(tag: 0x64, value: []).encoded], dataTag: 0x7F2E)),
+                       .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block",
+                                     reason: "no face image data block (tag 65)"))
+        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [jpeg])], dataTag: 0x7F2E),
+                                     limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 16, maxFaces: 4)),
+                       .tooLarge(file: "DG2", element: "face 1 image", size: jpeg.count, limit: 16))
+    }
+
     func testDG2StructuralErrors() {
         let jpeg = F.jpeg(width: 10, height: 10)
         let good = F.dg2(records: [F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg)])])
@@ -264,8 +306,10 @@ final class LDSTests: XCTestCase {
         let record = F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg)])
         assertLDSError(try DG2.parse(F.dg2(records: [record], declaredCount: 2)),
                        .countMismatch(file: "DG2", element: "biometric template", declared: 2, found: 1))
-        assertLDSError(try DG2.parse(F.dg2(records: [record], dataTag: 0x7F2E)),
-                       .unsupportedBiometricFormat("ISO/IEC 39794-5 (tag 7F2E)"))
+        // A binary 19794-5 record under the tag-based 7F2E is not BER-TLV.
+        XCTAssertThrowsError(try DG2.parse(F.dg2(records: [record], dataTag: 0x7F2E))) { error in
+            guard case .malformedTLV(file: "DG2", _)? = error as? LDSError else { return XCTFail("\(error)") }
+        }
         assertLDSError(try DG2.parse(good, limits: LDSLimits(maxFileSize: 64, maxImageSize: 1 << 20, maxFaces: 4)),
                        .tooLarge(file: "DG2", element: "file", size: good.count, limit: 64))
         assertLDSError(try DG2.parse(TLV(tag: 0x75, children: [TLV(tag: 0x7F61, children: [])]).encoded),
@@ -467,6 +511,8 @@ final class LDSTests: XCTestCase {
                              featurePoints: [FacialFeaturePoint(code: 0x11, x: 1, y: 2)])
         let samples: [([UInt8], ([UInt8]) throws -> Void)] = [
             (DG2(faces: [face, face]).encoded, { _ = try DG2.parse($0) }),
+            (F.dg2(records: [Self.iso39794(images: [F.jpeg(width: 10, height: 10)])], dataTag: 0x7F2E),
+             { _ = try DG2.parse($0) }),
             (EFCOM(dataGroups: [.dg1, .dg2, .dg11]).encoded, { _ = try EFCOM.parse($0) }),
             (F.specimenDG1, { _ = try DG1.parse($0) }),
             (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded,

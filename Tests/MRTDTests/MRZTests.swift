@@ -38,20 +38,20 @@ final class MRZTests: XCTestCase {
         XCTAssertNil(MRZ.checkDigit("abc"))
     }
 
+    /// The specimen holder (ANNA MARIA ERIKSSON of Utopia) as the parser should report her.
+    static func specimenFields(code: String, number: String, optionalData: String = "") -> MRZFields {
+        MRZFields(documentCode: code, issuingState: "UTO", primaryIdentifier: "ERIKSSON",
+                  secondaryIdentifier: "ANNA MARIA", documentNumber: number, nationality: "UTO",
+                  birthDate: "740812", sex: .female, expiryDate: "120415", optionalData: optionalData)
+    }
+
     func testTD3Specimen() throws {
         let mrz = try MRZ(parsing: Self.td3.joined(separator: "\n"))
         XCTAssertEqual(mrz.format, .td3)
-        XCTAssertEqual(mrz.documentCode, "P")
-        XCTAssertEqual(mrz.issuingState, "UTO")
-        XCTAssertEqual(mrz.primaryIdentifier, "ERIKSSON")
-        XCTAssertEqual(mrz.secondaryIdentifier, "ANNA MARIA")
+        XCTAssertEqual(mrz.fields, Self.specimenFields(code: "P", number: "L898902C3", optionalData: "ZE184226B"))
         XCTAssertEqual(mrz.documentNumber, "L898902C3")
         XCTAssertEqual(mrz.documentNumberCheckDigit, "6")
-        XCTAssertEqual(mrz.nationality, "UTO")
-        XCTAssertEqual(mrz.birthDate, "740812")
-        XCTAssertEqual(mrz.sex, .female)
-        XCTAssertEqual(mrz.expiryDate, "120415")
-        XCTAssertEqual(mrz.optionalData, "ZE184226B")
+        XCTAssertEqual(mrz.secondaryIdentifier, "ANNA MARIA")
         XCTAssertEqual(mrz.lines, Self.td3)
         XCTAssertEqual(try mrz.resolvedBirthDate(today: MRZDate(year: 2026, month: 1, day: 1)),
                        try MRZDate(year: 1974, month: 8, day: 12))
@@ -61,29 +61,26 @@ final class MRZTests: XCTestCase {
     func testTD1Specimen() throws {
         let mrz = try MRZ(lines: Self.td1)
         XCTAssertEqual(mrz.format, .td1)
-        XCTAssertEqual(mrz.documentCode, "I")
-        XCTAssertEqual(mrz.issuingState, "UTO")
-        XCTAssertEqual(mrz.documentNumber, "D23145890")
+        XCTAssertEqual(mrz.fields, Self.specimenFields(code: "I", number: "D23145890"))
         XCTAssertEqual(mrz.documentNumberCheckDigit, "7")
-        XCTAssertEqual(mrz.birthDate, "740812")
-        XCTAssertEqual(mrz.sex, .female)
-        XCTAssertEqual(mrz.expiryDate, "120415")
-        XCTAssertEqual(mrz.nationality, "UTO")
-        XCTAssertEqual(mrz.primaryIdentifier, "ERIKSSON")
-        XCTAssertEqual(mrz.secondaryIdentifier, "ANNA MARIA")
-        XCTAssertEqual(mrz.optionalData, "")
-        XCTAssertEqual(mrz.optionalData2, "")
     }
 
     func testTD2Specimen() throws {
         let mrz = try MRZ(lines: Self.td2)
         XCTAssertEqual(mrz.format, .td2)
-        XCTAssertEqual(mrz.documentNumber, "D23145890")
-        XCTAssertEqual(mrz.primaryIdentifier, "ERIKSSON")
-        XCTAssertEqual(mrz.secondaryIdentifier, "ANNA MARIA")
-        XCTAssertEqual(mrz.birthDate, "740812")
-        XCTAssertEqual(mrz.expiryDate, "120415")
-        XCTAssertEqual(mrz.nationality, "UTO")
+        XCTAssertEqual(mrz.fields, Self.specimenFields(code: "I", number: "D23145890"))
+        XCTAssertEqual(mrz.documentNumberCheckDigit, "7")
+    }
+
+    func testVisaLayoutsHaveNoComposite() throws {
+        let mrvA = ["V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                    "L8988901C4XXX4009078F96121096ZE184226B<<<<<<"]
+        let mrz = try MRZ(lines: mrvA)
+        XCTAssertEqual(mrz.format, .mrvA)
+        XCTAssertEqual(mrz.documentNumber, "L8988901C")
+        XCTAssertEqual(mrz.nationality, "XXX")
+        XCTAssertEqual(mrz.optionalData, "6ZE184226B")
+        XCTAssertEqual(try MRZ(lines: [String(mrvA[0].prefix(36)), String(mrvA[1].prefix(36))]).format, .mrvB)
     }
 
     func testTD1LongDocumentNumber() throws {

@@ -118,10 +118,17 @@ enrolld_face_status enrolld_face_encode(const uint8_t *rgb, uint32_t width, uint
                                         enrolld_face_format format, int32_t quality, uint8_t **data_out,
                                         size_t *length_out, char *message, size_t message_capacity);
 
-// Test helper: JPEG 2000 encoding (format JP2 or J2K); same as enrolld_face_encode.
+typedef enum enrolld_face_jp2_colour {
+    ENROLLD_FACE_JP2_RGB = 0,      // three full-size components, reversible/irreversible colour transform
+    ENROLLD_FACE_JP2_GREY = 1,     // one luma component
+    ENROLLD_FACE_JP2_SYCC420 = 2   // sYCC, chroma subsampled 2x2 (as some DG2 portraits are)
+} enrolld_face_jp2_colour;
+
+// Test helper: JPEG 2000 encoding (format JP2 or J2K) in a chosen colour layout; quality as above.
 enrolld_face_status enrolld_face_encode_jp2(const uint8_t *rgb, uint32_t width, uint32_t height,
-                                            enrolld_face_format format, int32_t quality, uint8_t **data_out,
-                                            size_t *length_out, char *message, size_t message_capacity);
+                                            enrolld_face_format format, enrolld_face_jp2_colour colour,
+                                            int32_t quality, uint8_t **data_out, size_t *length_out,
+                                            char *message, size_t message_capacity);
 
 // Bilinear resize of packed RGB.
 enrolld_face_status enrolld_face_resize_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,

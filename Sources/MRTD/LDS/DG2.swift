@@ -58,19 +58,31 @@ public struct BiometricHeader: Sendable, Equatable {
 /// template (7F61) holding one biometric information template (7F60) per instance, each with a
 /// header (A1) and an ISO/IEC 19794-5 biometric data block (5F2E).
 ///
-/// ISO/IEC 39794-5 data blocks (7F2E) are recognised and refused with
-/// `LDSError.unsupportedBiometricFormat`.
+/// ISO/IEC 39794-5 data blocks (7F2E) are read best-effort (2D images only, see `ISO39794Face`);
+/// the encoder always writes ISO/IEC 19794-5.
 public struct DG2: Sendable, Equatable {
     public static let tag: UInt32 = 0x75
 
-    /// One biometric information template (7F60): its header and the faces of its facial record.
+    /// The standard a biometric data block was read from.
+    public enum BiometricDataEncoding: String, Sendable {
+        /// ISO/IEC 19794-5:2005 binary facial record (tag 5F2E).
+        case iso19794_5 = "ISO/IEC 19794-5"
+        /// ISO/IEC 39794-5 tag-based face image data (tag 7F2E).
+        case iso39794_5 = "ISO/IEC 39794-5"
+    }
+
+    /// One biometric information template (7F60): its header and the faces of its data block.
     public struct BiometricTemplate: Sendable, Equatable {
         public var header: BiometricHeader
         public var faces: [FaceImage]
+        /// How the faces were stored; templates are always encoded as ISO/IEC 19794-5.
+        public var encoding: BiometricDataEncoding
 
-        public init(header: BiometricHeader = .iso19794Face, faces: [FaceImage]) {
+        public init(header: BiometricHeader = .iso19794Face, faces: [FaceImage],
+                    encoding: BiometricDataEncoding = .iso19794_5) {
             self.header = header
             self.faces = faces
+            self.encoding = encoding
         }
     }
 
@@ -110,14 +122,19 @@ public struct DG2: Sendable, Equatable {
         var faceCount = 0
         for instance in instances {
             let body = try group.nested(instance)
-            if body.optional(0x7F2E) != nil { throw .unsupportedBiometricFormat("ISO/IEC 39794-5 (tag 7F2E)") }
             let header = try BiometricHeader.parse(body.nested(body.required(0xA1)))
-            let faces = try FacialRecord.parse(body.required(0x5F2E).value, limits: limits)
+            let faces: [FaceImage]
+            let encoding: BiometricDataEncoding
+            if let tagged = body.optional(0x7F2E) {
+                (faces, encoding) = (try ISO39794Face.parse(tagged.value, limits: limits), .iso39794_5)
+            } else {
+                (faces, encoding) = (try FacialRecord.parse(body.required(0x5F2E).value, limits: limits), .iso19794_5)
+            }
             faceCount += faces.count
             guard faceCount <= limits.maxFaces else {
                 throw .invalidValue(file: file, field: "number of faces", reason: "above \(limits.maxFaces)")
             }
-            templates.append(BiometricTemplate(header: header, faces: faces))
+            templates.append(BiometricTemplate(header: header, faces: faces, encoding: encoding))
         }
         return DG2(templates: templates)
     }

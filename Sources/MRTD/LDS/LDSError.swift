@@ -35,8 +35,6 @@ public enum LDSError: Error, Equatable, Sendable, CustomStringConvertible {
     case unrecognisedImageData
     /// The header says one image format, the image bytes another.
     case imageFormatMismatch(declared: FaceImageEncoding, detected: FaceImageEncoding)
-    /// A biometric encoding this parser does not read (e.g. ISO/IEC 39794-5, tag 7F2E).
-    case unsupportedBiometricFormat(String)
     /// EF.SOD's CMS structure or LDS security object is not as ICAO 9303-10 §4.6.2 describes.
     case invalidSecurityObject(String)
 
@@ -74,8 +72,6 @@ public enum LDSError: Error, Equatable, Sendable, CustomStringConvertible {
             return "DG2: face image bytes are neither JPEG nor JPEG 2000"
         case let .imageFormatMismatch(declared, detected):
             return "DG2: header declares a \(declared.rawValue) image but the bytes are \(detected.rawValue)"
-        case let .unsupportedBiometricFormat(format):
-            return "DG2: biometric data in \(format) is not supported"
         case let .invalidSecurityObject(reason):
             return "EF.SOD: \(reason)"
         }

@@ -1,0 +1,1 @@
+// Certificate authority: issuing key, profiles, CSR checks, serials, CRL.

@@ -1,0 +1,1 @@
+// Enrollment: accounts, tiers, sessions, policy.

@@ -1,0 +1,320 @@
+import Foundation
+import OpenSSLKit
+
+/// Why EF.SOD could not be read as a signed LDS security object. Carried in
+/// `PassiveAuthenticationResult.parseError`; the `sodParsed` check then fails with its description.
+public enum PassiveAuthenticationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The 0x77 wrapper, the DER or the LDS security object is malformed.
+    case malformedSOD(LDSError)
+    /// OpenSSL does not read the content as CMS SignedData.
+    case malformedCMS(OpenSSLError)
+    /// SignedData without encapsulated content (detached), which EF.SOD never is.
+    case missingContent
+    /// SignedData without a SignerInfo.
+    case noSigner
+    /// A digest the LDS security object or SignerInfo names that we do not support.
+    case unsupportedDigest(String)
+
+    public var description: String {
+        switch self {
+        case let .malformedSOD(error): return "\(error)"
+        case let .malformedCMS(error): return "EF.SOD is not CMS SignedData: \(error)"
+        case .missingContent: return "EF.SOD has no encapsulated LDS security object"
+        case .noSigner: return "EF.SOD has no SignerInfo"
+        case let .unsupportedDigest(oid): return "EF.SOD uses an unsupported digest algorithm \(oid)"
+        }
+    }
+}
+
+/// One step of passive authentication and its outcome.
+public struct PassiveAuthenticationCheck: Sendable, Equatable, CustomStringConvertible {
+    public enum Status: String, Sendable, Equatable {
+        case pass, fail, notChecked
+    }
+
+    public var status: Status
+    /// What was checked and why it passed or failed, for the operator (no personal data).
+    public var reason: String
+
+    public static func pass(_ reason: String) -> Self { .init(status: .pass, reason: reason) }
+    public static func fail(_ reason: String) -> Self { .init(status: .fail, reason: reason) }
+    public static func notChecked(_ reason: String) -> Self { .init(status: .notChecked, reason: reason) }
+
+    public var description: String { "\(status.rawValue): \(reason)" }
+}
+
+/// Passive authentication outcome (ICAO 9303-11 §5.1): every check with its status and reason.
+public struct PassiveAuthenticationResult: Sendable {
+    public var sodParsed: PassiveAuthenticationCheck
+    /// messageDigest attribute = hash of the LDS security object, and the DSC's signature over the signed
+    /// attributes.
+    public var signatureValid: PassiveAuthenticationCheck
+    /// DSC → trusted CSCA, DSC valid when the document was signed.
+    public var dscChainValid: PassiveAuthenticationCheck
+    public var dscNotRevoked: PassiveAuthenticationCheck
+    /// Per data group: pass (hash matches), fail (mismatch, or read but not in the SOD), notChecked
+    /// (in the SOD but not read).
+    public var dataGroupHashes: [DataGroup: PassiveAuthenticationCheck]
+    /// True when the SOD parsed, its signature and DSC chain are valid, the DSC is not revoked, and every
+    /// data group supplied (at least one) matches its hash.
+    public var passed: Bool
+    public var parseError: PassiveAuthenticationError?
+
+    public var documentSigner: X509Certificate?
+    /// The trusted CSCA that signed the DSC, and the whole path (DSC first) up to a self-signed root.
+    public var csca: X509Certificate?
+    public var certificationPath: [X509Certificate]
+    public var dscSubject: DistinguishedName? { documentSigner?.subject }
+    public var cscaSubject: DistinguishedName? { csca?.subject }
+    /// e.g. `SHA-256` (of the data groups).
+    public var hashAlgorithm: String?
+    /// e.g. `ECDSA with SHA256`, `RSA-PSS with SHA256`.
+    public var signatureAlgorithm: String?
+    public var signingTime: Date?
+    public var ldsSecurityObject: LDSSecurityObject?
+
+    /// Every check, in order, labelled.
+    public var checks: [(name: String, check: PassiveAuthenticationCheck)] {
+        [("sodParsed", sodParsed), ("signatureValid", signatureValid), ("dscChainValid", dscChainValid),
+         ("dscNotRevoked", dscNotRevoked)]
+            + dataGroupHashes.sorted { $0.key < $1.key }.map { ("dataGroupHash \($0.key)", $0.value) }
+    }
+
+    /// The reasons of the failed checks.
+    public var failures: [String] { checks.filter { $0.check.status == .fail }.map { "\($0.name): \($0.check.reason)" } }
+}
+
+/// What passive authentication accepts beyond the strict rules.
+public struct PassiveAuthenticationPolicy: Sendable {
+    /// A DSC that has expired by now (no signingTime to prove when the SOD was signed) still anchors the
+    /// document: DSCs usually expire before the documents they signed.
+    public var acceptExpiredDocumentSigner = true
+    /// Require a verified CRL from the CSCA (otherwise "no CRL" leaves revocation notChecked and passes).
+    public var requireRevocationCheck = false
+
+    public static let `default` = PassiveAuthenticationPolicy()
+
+    public init(acceptExpiredDocumentSigner: Bool = true, requireRevocationCheck: Bool = false) {
+        self.acceptExpiredDocumentSigner = acceptExpiredDocumentSigner
+        self.requireRevocationCheck = requireRevocationCheck
+    }
+}
+
+/// Passive authentication (ICAO 9303-11 §5.1, 9303-12): EF.SOD signature, DSC → CSCA chain, revocation,
+/// and the data-group hashes.
+public enum PassiveAuthentication {
+    /// eContentType of an LDS security object (ICAO 9303-10 §4.6.2).
+    public static let ldsSecurityObjectType = "2.23.136.1.1.1"
+    /// Content types seen in older documents: id-data, and the pre-2006 ICAO test arc.
+    static let legacyContentTypes = ["1.2.840.113549.1.7.1": "id-data"]
+
+    /// Verifies EF.SOD as read from the chip (tag 77 wrapper included).
+    public static func verify(sodFile: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
+                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default)
+        -> PassiveAuthenticationResult {
+        do {
+            return verify(sod: try SOD.parse(sodFile), dataGroups: dataGroups, trustStore: trustStore, at: date,
+                          policy: policy)
+        } catch {
+            return failedParse(.malformedSOD(error), dataGroups: dataGroups)
+        }
+    }
+
+    /// Verifies a parsed EF.SOD against the raw data groups read (full files, template tag included).
+    /// - Parameters:
+    ///   - date: "now": the validation time when the SOD carries no signingTime.
+    public static func verify(sod: SOD, dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
+                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default)
+        -> PassiveAuthenticationResult {
+        let cms: CMSSignedData
+        do {
+            cms = try CMSSignedData(der: sod.cms)
+        } catch {
+            return failedParse(.malformedCMS(error), dataGroups: dataGroups)
+        }
+        guard let content = cms.content else { return failedParse(.missingContent, dataGroups: dataGroups) }
+        let securityObject: LDSSecurityObject
+        do {
+            securityObject = try LDSSecurityObject.parse(der: content)
+        } catch {
+            return failedParse(.malformedSOD(error), dataGroups: dataGroups)
+        }
+        guard let signer = cms.signers.first else { return failedParse(.noSigner, dataGroups: dataGroups) }
+        guard let hash = DigestAlgorithm(oid: securityObject.hashAlgorithm) else {
+            return failedParse(.unsupportedDigest(securityObject.hashAlgorithm), dataGroups: dataGroups)
+        }
+
+        var result = PassiveAuthenticationResult(
+            sodParsed: .pass(parsedReason(cms: cms, securityObject: securityObject)),
+            signatureValid: .notChecked("not reached"), dscChainValid: .notChecked("not reached"),
+            dscNotRevoked: .notChecked("not reached"), dataGroupHashes: [:], passed: false,
+            certificationPath: [], hashAlgorithm: securityObject.hashAlgorithmName,
+            signatureAlgorithm: signer.signatureAlgorithmName, signingTime: signer.signingTime,
+            ldsSecurityObject: securityObject)
+        result.dataGroupHashes = checkDataGroups(dataGroups, securityObject: securityObject, hash: hash)
+
+        let documentSigner = cms.certificates.first { cms.signer(signer, matches: $0) }
+            ?? trustStore.documentSignerCertificates.first { cms.signer(signer, matches: $0) }
+        guard let documentSigner else {
+            result.signatureValid = .fail("the document signer certificate (\(signer.identifier)) is neither in "
+                + "EF.SOD nor in the trust store")
+            result.dscChainValid = .notChecked("no document signer certificate")
+            result.dscNotRevoked = .notChecked("no document signer certificate")
+            return finish(result, policy: policy)
+        }
+        result.documentSigner = documentSigner
+        result.signatureValid = checkSignature(cms: cms, signer: signer, content: content, certificate: documentSigner)
+        result.dscChainValid = checkChain(documentSigner, signingTime: signer.signingTime, at: date,
+                                          trustStore: trustStore, policy: policy, result: &result)
+        result.dscNotRevoked = checkRevocation(documentSigner, trustStore: trustStore, at: date)
+        return finish(result, policy: policy)
+    }
+
+    private static func failedParse(_ error: PassiveAuthenticationError,
+                                    dataGroups: [DataGroup: [UInt8]]) -> PassiveAuthenticationResult {
+        let notReached = PassiveAuthenticationCheck.notChecked("EF.SOD could not be parsed")
+        var hashes: [DataGroup: PassiveAuthenticationCheck] = [:]
+        for group in dataGroups.keys { hashes[group] = notReached }
+        return PassiveAuthenticationResult(
+            sodParsed: .fail(error.description), signatureValid: notReached, dscChainValid: notReached,
+            dscNotRevoked: notReached, dataGroupHashes: hashes, passed: false, parseError: error,
+            certificationPath: [])
+    }
+
+    private static func parsedReason(cms: CMSSignedData, securityObject: LDSSecurityObject) -> String {
+        var reason = "LDS security object V\(securityObject.version) with \(securityObject.dataGroupHashes.count) "
+            + "data group hashes (\(securityObject.hashAlgorithmName ?? securityObject.hashAlgorithm))"
+        if let version = securityObject.ldsVersion { reason += ", LDS \(version)" }
+        if cms.contentType != ldsSecurityObjectType {
+            let name = legacyContentTypes[cms.contentType].map { " (\($0))" } ?? ""
+            reason += "; legacy content type \(cms.contentType)\(name) accepted"
+        }
+        if cms.signers.count > 1 { reason += "; \(cms.signers.count) signers, the first is checked" }
+        return reason
+    }
+
+    static func checkDataGroups(_ dataGroups: [DataGroup: [UInt8]], securityObject: LDSSecurityObject,
+                                hash: DigestAlgorithm) -> [DataGroup: PassiveAuthenticationCheck] {
+        var checks: [DataGroup: PassiveAuthenticationCheck] = [:]
+        for entry in securityObject.dataGroupHashes {
+            guard let bytes = dataGroups[entry.dataGroup] else {
+                checks[entry.dataGroup] = .notChecked("\(entry.dataGroup) is in EF.SOD but was not read")
+                continue
+            }
+            guard let computed = try? Digest.hash(bytes, using: hash) else {
+                checks[entry.dataGroup] = .fail("\(entry.dataGroup) could not be hashed with \(hash.rawValue)")
+                continue
+            }
+            checks[entry.dataGroup] = MessageAuthentication.constantTimeEquals(computed, entry.hash)
+                ? .pass("\(entry.dataGroup) matches its \(hash.rawValue) hash in EF.SOD")
+                : .fail("\(entry.dataGroup) does not match its hash in EF.SOD: the data group was altered")
+        }
+        for group in dataGroups.keys where checks[group] == nil {
+            checks[group] = .fail("\(group) was read from the chip but EF.SOD has no hash for it")
+        }
+        return checks
+    }
+
+    private static func checkSignature(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
+                                       certificate: X509Certificate) -> PassiveAuthenticationCheck {
+        guard signer.signedAttributeCount > 0 else {
+            return .fail("the SignerInfo has no signed attributes (ICAO 9303-10 requires them)")
+        }
+        guard let digest = signer.digestAlgorithm else {
+            return .fail("unsupported SignerInfo digest algorithm \(signer.digestAlgorithmOID)")
+        }
+        guard let messageDigest = signer.messageDigest else {
+            return .fail("the signed attributes have no messageDigest")
+        }
+        guard let computed = try? Digest.hash(content, using: digest),
+              MessageAuthentication.constantTimeEquals(computed, messageDigest)
+        else { return .fail("the messageDigest attribute does not match the LDS security object (altered SOD)") }
+        guard cms.verifySignature(of: signer, with: certificate) else {
+            return .fail("the \(signer.signatureAlgorithmName) signature does not verify with the document signer "
+                + "certificate \(certificate.subject)")
+        }
+        var reason = "\(signer.signatureAlgorithmName) signature by \(certificate.subject) verifies"
+        if let type = signer.contentTypeAttribute, type != cms.contentType {
+            reason += "; note: contentType attribute \(type) differs from eContentType \(cms.contentType)"
+        }
+        return .pass(reason)
+    }
+
+    private static func checkChain(_ documentSigner: X509Certificate, signingTime: Date?, at date: Date,
+                                   trustStore: TrustStore, policy: PassiveAuthenticationPolicy,
+                                   result: inout PassiveAuthenticationResult) -> PassiveAuthenticationCheck {
+        let path: TrustStore.CertificationPath
+        switch trustStore.certificationPath(for: documentSigner) {
+        case let .failure(reason): return .fail("DSC \(documentSigner.subject): \(reason)")
+        case let .success(found): path = found
+        }
+        result.csca = path.anchor
+        result.certificationPath = path.certificates
+        guard let notBefore = documentSigner.notBefore, let notAfter = documentSigner.notAfter else {
+            return .fail("the DSC's validity period cannot be read")
+        }
+        if let usage = documentSigner.keyUsage, !usage.contains(.digitalSignature) {
+            return .fail("the DSC's keyUsage lacks digitalSignature")
+        }
+        var notes: [String] = []
+        let validationTime = signingTime ?? date
+        let timeSource = signingTime != nil ? "signing time" : "validation time"
+        guard notBefore <= validationTime else {
+            return .fail("the DSC was not yet valid at the \(timeSource) \(validationTime) (valid from \(notBefore))")
+        }
+        if validationTime > notAfter {
+            if signingTime != nil {
+                return .fail("the SOD was signed at \(validationTime), after the DSC expired (\(notAfter))")
+            }
+            guard policy.acceptExpiredDocumentSigner else {
+                return .fail("the DSC expired on \(notAfter) and the SOD carries no signing time")
+            }
+            notes.append("DSC expired on \(notAfter), accepted: documents outlive their DSC")
+        }
+        if let cscaEnd = path.anchor.notAfter, cscaEnd < date {
+            notes.append("CSCA expired on \(cscaEnd) but still anchors documents it signed")
+        }
+        let chain = path.certificates.map { "\($0.subject)" }.joined(separator: " → ")
+        return .pass(([chain] + notes).joined(separator: "; "))
+    }
+
+    private static func checkRevocation(_ documentSigner: X509Certificate, trustStore: TrustStore,
+                                        at date: Date) -> PassiveAuthenticationCheck {
+        let (verified, unverified) = trustStore.verifiedCRLs(for: documentSigner)
+        guard !verified.isEmpty else {
+            if unverified > 0 {
+                return .notChecked("\(unverified) CRL(s) from \(documentSigner.issuer) found but none verifies "
+                    + "with the CSCA key")
+            }
+            return .notChecked("no CRL from \(documentSigner.issuer) in the trust store")
+        }
+        for crl in verified {
+            if let entry = crl.entry(forSerial: documentSigner.serialNumber) {
+                let when = entry.revocationDate.map { " on \($0)" } ?? ""
+                return .fail("the DSC (serial \(hex(documentSigner.serialNumber))) was revoked\(when) by "
+                    + "\(crl.issuer)")
+            }
+        }
+        let newest = verified.compactMap(\.thisUpdate).max()
+        var reason = "the DSC is not listed in \(verified.count) verified CRL(s) from \(documentSigner.issuer)"
+        if let newest { reason += " (newest issued \(newest))" }
+        if verified.allSatisfy({ ($0.nextUpdate ?? .distantFuture) < date }) { reason += "; note: every CRL is stale" }
+        return .pass(reason)
+    }
+
+    private static func finish(_ result: PassiveAuthenticationResult,
+                               policy: PassiveAuthenticationPolicy) -> PassiveAuthenticationResult {
+        var result = result
+        let revocationOK = policy.requireRevocationCheck
+            ? result.dscNotRevoked.status == .pass : result.dscNotRevoked.status != .fail
+        result.passed = result.sodParsed.status == .pass && result.signatureValid.status == .pass
+            && result.dscChainValid.status == .pass && revocationOK
+            && result.dataGroupHashes.values.contains { $0.status == .pass }
+            && !result.dataGroupHashes.values.contains { $0.status == .fail }
+        return result
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
+    }
+}

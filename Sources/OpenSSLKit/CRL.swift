@@ -1,0 +1,94 @@
+import COpenSSL
+import Foundation
+
+/// An X.509 certificate revocation list (`X509_CRL`, RFC 5280 §5), immutable once parsed.
+public final class CertificateRevocationList: @unchecked Sendable, CustomStringConvertible {
+    /// One revoked certificate.
+    public struct Entry: Sendable, Equatable {
+        /// Serial number magnitude, big-endian, no leading zeros.
+        public var serialNumber: [UInt8]
+        public var revocationDate: Date?
+    }
+
+    let pointer: OpaquePointer
+    public let der: [UInt8]
+    /// The revoked certificates, read once at parse time.
+    public let entries: [Entry]
+
+    init(owning pointer: OpaquePointer) throws(OpenSSLError) {
+        self.pointer = pointer
+        do {
+            der = try encodeDER("CRL DER encode") { i2d_X509_CRL(pointer, $0) }
+        } catch {
+            X509_CRL_free(pointer)
+            throw error
+        }
+        var entries: [Entry] = []
+        if let revoked = X509_CRL_get_REVOKED(pointer) {
+            let stack = revoked
+            for index in 0..<max(0, OPENSSL_sk_num(stack)) {
+                guard let raw = OPENSSL_sk_value(stack, index) else { continue }
+                let entry = OpaquePointer(raw)
+                entries.append(Entry(serialNumber: integerBytes(X509_REVOKED_get0_serialNumber(entry)),
+                                     revocationDate: date(X509_REVOKED_get0_revocationDate(entry))))
+            }
+        }
+        self.entries = entries
+    }
+
+    deinit { X509_CRL_free(pointer) }
+
+    /// Parses one DER CRL; trailing bytes are refused.
+    public convenience init(der: [UInt8]) throws(OpenSSLError) {
+        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor = buffer.baseAddress
+            let crl = d2i_X509_CRL(nil, &cursor, buffer.count)
+            if let crl, let start = buffer.baseAddress, cursor != start + buffer.count {
+                X509_CRL_free(crl)
+                return nil
+            }
+            return crl
+        }
+        guard let parsed else { throw OpenSSLError.capture("CRL DER decode") }
+        try self.init(owning: parsed)
+    }
+
+    /// Parses the first PEM `X509 CRL` block.
+    public convenience init(pem: String) throws(OpenSSLError) {
+        let bio = try MemoryBIO(bytes: Array(pem.utf8))
+        guard let parsed = PEM_read_bio_X509_CRL(bio.pointer, nil, nil, nil) else {
+            throw OpenSSLError.capture("CRL PEM decode")
+        }
+        try self.init(owning: parsed)
+    }
+
+    public var pem: String {
+        let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN X509 CRL-----\n\(base64)\n-----END X509 CRL-----\n"
+    }
+
+    public var issuer: DistinguishedName { DistinguishedName(name: X509_CRL_get_issuer(pointer)) }
+    public var issuerNameDER: [UInt8] { nameDER(X509_CRL_get_issuer(pointer)) }
+    public var thisUpdate: Date? { date(X509_CRL_get0_lastUpdate(pointer)) }
+    public var nextUpdate: Date? { date(X509_CRL_get0_nextUpdate(pointer)) }
+
+    /// Whether `certificate`'s issuer name is this CRL's issuer.
+    public func covers(_ certificate: X509Certificate) -> Bool {
+        X509_NAME_cmp(X509_CRL_get_issuer(pointer), X509_get_issuer_name(certificate.pointer)) == 0
+    }
+
+    /// Whether the CRL's signature verifies with `key`.
+    public func isSigned(by key: PublicKey) -> Bool {
+        let result = X509_CRL_verify(pointer, key.pointer)
+        _ = OpenSSLError.drainErrorQueue()
+        return result == 1
+    }
+
+    /// The entry revoking `serialNumber` (magnitude bytes), if any.
+    public func entry(forSerial serialNumber: [UInt8]) -> Entry? {
+        let wanted = Array(serialNumber.drop { $0 == 0 })
+        return entries.first { Array($0.serialNumber.drop { $0 == 0 }) == wanted }
+    }
+
+    public var description: String { "CRL(\(issuer), \(entries.count) revoked)" }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Persistence behind a protocol: SQLite first (`SQLiteStore`), PostgreSQL later for fleets.
+/// Domain code changes state only inside `transaction`, so every state change is atomic.
+public protocol Store: Sendable {
+    /// Applies pending versioned migrations. Called once at start-up.
+    func migrate() throws(StoreError)
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws
+    /// (the error is rethrown as is when it is a `StoreError`, else wrapped in `.aborted`).
+    func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws(StoreError) -> T
+
+    /// A short description for logs and health ("sqlite:/var/lib/enrolld/enrolld.db").
+    var location: String { get }
+}
+
+/// The operations available inside a transaction.
+public protocol StoreTransaction {
+    // Accounts.
+    func account(id: UUID) throws(StoreError) -> AccountRecord?
+    func account(identityKey: [UInt8]) throws(StoreError) -> AccountRecord?
+    /// Inserts; throws `.duplicateIdentity(existing:)` when the identity already has an account.
+    func insertAccount(_ account: AccountRecord) throws(StoreError)
+    /// Replaces the stored row with the same id; throws `.notFound` when there is none.
+    func updateAccount(_ account: AccountRecord) throws(StoreError)
+    func accounts(status: IdentityStatus?) throws(StoreError) -> [AccountRecord]
+
+    // Certificates.
+    /// Inserts; throws `.duplicateSerial` when the serial was ever used.
+    func insertCertificate(_ certificate: CertificateRecord) throws(StoreError)
+    func updateCertificate(_ certificate: CertificateRecord) throws(StoreError)
+    func certificate(serial: String) throws(StoreError) -> CertificateRecord?
+    func certificates(accountID: UUID) throws(StoreError) -> [CertificateRecord]
+    func certificates(state: CertificateState) throws(StoreError) -> [CertificateRecord]
+
+    // Enrollment sessions.
+    /// Inserts or replaces by id.
+    func saveEnrollment(_ enrollment: EnrollmentRecord) throws(StoreError)
+    func enrollment(id: UUID) throws(StoreError) -> EnrollmentRecord?
+    func enrollments(state: EnrollmentState) throws(StoreError) -> [EnrollmentRecord]
+
+    // Counters (CRL numbers and the like); returns the incremented value.
+    func nextValue(counter: String) throws(StoreError) -> Int
+}
+
+/// Why the store refused or failed.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case duplicateIdentity(existing: UUID)
+    case duplicateSerial(String)
+    case notFound(String)
+    /// The database is busy beyond the timeout.
+    case busy
+    /// A migration failed or the schema is newer than this enrolld.
+    case schema(String)
+    /// The underlying database reported an error.
+    case database(code: Int32, message: String)
+    /// The transaction body threw something that is not a `StoreError`.
+    case aborted(String)
+    /// Sealed data could not be opened (wrong key or tampered) or sealed.
+    case protection(String)
+
+    public var description: String {
+        switch self {
+        case let .duplicateIdentity(existing): return "this identity already has an account (\(existing.uuidString))"
+        case let .duplicateSerial(serial): return "certificate serial \(serial) was already used"
+        case let .notFound(what): return "\(what) not found"
+        case .busy: return "the database is busy: try again"
+        case let .schema(reason): return "database schema problem: \(reason)"
+        case let .database(code, message): return "database error \(code): \(message)"
+        case let .aborted(reason): return "transaction aborted: \(reason)"
+        case let .protection(reason): return "data protection failed: \(reason)"
+        }
+    }
+}
