@@ -1,4 +1,5 @@
 import API
+import Enrollment
 import Foundation
 import SmartCard
 
@@ -36,6 +37,9 @@ public final class Daemon: @unchecked Sendable {
     public let monitor: ReaderMonitor
     public let cardReader: CardReadService
     public let faces: FaceService
+    /// Set up at start when the store and the CA are usable.
+    public private(set) var enrollment: EnrollmentService?
+    var enrollmentUnavailableReason = "enrollment is not set up"
     private var server: UnixSocketServer?
     private let started = Date()
     private let lock = NSLock()
@@ -97,6 +101,7 @@ public final class Daemon: @unchecked Sendable {
             reload()
             return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
         }))
+        addEnrollmentRoutes(to: &router)
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
         }))
