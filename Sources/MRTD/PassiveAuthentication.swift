@@ -82,7 +82,9 @@ public struct PassiveAuthenticationResult: Sendable {
     }
 
     /// The reasons of the failed checks.
-    public var failures: [String] { checks.filter { $0.check.status == .fail }.map { "\($0.name): \($0.check.reason)" } }
+    public var failures: [String] {
+        checks.filter { $0.check.status == .fail }.map { "\($0.name): \($0.check.reason)" }
+    }
 }
 
 /// What passive authentication accepts beyond the strict rules.

@@ -32,7 +32,8 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertEqual(result.signatureAlgorithm, "ECDSA with SHA256")
         XCTAssertEqual(result.ldsSecurityObject?.version, 0)
         // Known answer: the SOD carries SHA-256 of each data group as given.
-        XCTAssertEqual(result.ldsSecurityObject?.hash(of: .dg1), try Digest.hash(dataGroups[.dg1] ?? [], using: .sha256))
+        let dg1Hash = try Digest.hash(dataGroups[.dg1] ?? [], using: .sha256)
+        XCTAssertEqual(result.ldsSecurityObject?.hash(of: .dg1), dg1Hash)
         XCTAssertNotNil(result.signingTime)
     }
 
@@ -44,7 +45,8 @@ final class PassiveAuthenticationTests: XCTestCase {
             let rounds = 20
             let start = Date()
             for _ in 0..<rounds {
-                XCTAssertTrue(PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: store).passed)
+                let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: store)
+                XCTAssertTrue(result.passed)
             }
             let milliseconds = Date().timeIntervalSince(start) * 1000 / Double(rounds)
             print("passive authentication (\(label)): \(String(format: "%.2f", milliseconds)) ms per document")
@@ -70,7 +72,8 @@ final class PassiveAuthenticationTests: XCTestCase {
         ]
         for (hash, scheme, name) in cases {
             let sod = try pki.sod(dataGroups: dataGroups, hash: hash, options: .init(scheme: scheme))
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
+                                                      trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(scheme): \(result.failures)")
             XCTAssertEqual(result.signatureAlgorithm, name)
             XCTAssertEqual(result.hashAlgorithm, hash == .sha1 ? "SHA-1" : hash == .sha256 ? "SHA-256" : "SHA-512")
@@ -89,7 +92,8 @@ final class PassiveAuthenticationTests: XCTestCase {
                              "the DSC's SubjectPublicKeyInfo carries explicit parameters")
         for hash in [DigestAlgorithm.sha1, .sha224, .sha256, .sha384, .sha512] {
             let sod = try pki.sod(dataGroups: dataGroups, hash: hash)
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
+                                                      trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(hash): \(result.failures)")
         }
     }
@@ -100,10 +104,12 @@ final class PassiveAuthenticationTests: XCTestCase {
             let sod = try pki.sod(dataGroups: dataGroups, options: .init(identification: identification))
             let cms = try CMSSignedData(der: SOD.parse(sod).cms)
             switch (identification, cms.signers.first?.identifier) {
-            case (.subjectKeyIdentifier, .subjectKeyIdentifier?), (.issuerAndSerialNumber, .issuerAndSerialNumber?): break
+            case (.subjectKeyIdentifier, .subjectKeyIdentifier?), (.issuerAndSerialNumber, .issuerAndSerialNumber?):
+                break
             default: XCTFail("signer identifier is not \(identification)")
             }
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
+                                                      trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(identification): \(result.failures)")
         }
     }

@@ -9,7 +9,8 @@ final class TrustStoreTests: XCTestCase {
     private let dataGroups = PassiveAuthenticationTests.dataGroups
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("truststore-\(UUID().uuidString)").path
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("truststore-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 

@@ -68,7 +68,8 @@ final class X509Tests: XCTestCase {
         // id-ecPublicKey followed by a SEQUENCE (ECParameters) rather than an OID.
         XCTAssertGreaterThan(spki.count, 200, "explicit parameters make the SubjectPublicKeyInfo long")
         let signature = try key.sign([1, 2, 3], scheme: .ecdsa(.sha256))
-        XCTAssertTrue(try PublicKey(der: spki).verify(signature: signature, message: [1, 2, 3], scheme: .ecdsa(.sha256)))
+        let decoded = try PublicKey(der: spki)
+        XCTAssertTrue(try decoded.verify(signature: signature, message: [1, 2, 3], scheme: .ecdsa(.sha256)))
     }
 
     func testUnknownCurveAndGarbageKeysThrow() {
