@@ -10,6 +10,10 @@ public struct EMRTDPersonalisation: Sendable {
     public var dg12: DG12?
     public var extendedLength: Bool
     public var maxShortResponse: Int
+    /// PACE offered in EF.CardAccess; `nil` for a BAC-only chip.
+    public var pace: PACEConfiguration?
+    /// `false` for a PACE-only chip.
+    public var bacEnabled = true
 
     public init(mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
                 maxShortResponse: Int = 256) {
@@ -47,6 +51,7 @@ public struct EMRTDPersonalisation: Sendable {
     /// The card-side profile: BAC key material from the MRZ, and the files.
     public func makeProfile() throws(LDSError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
-                     files: try files(), extendedLength: extendedLength, maxShortResponse: maxShortResponse)
+                     files: try files(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+                     pace: pace, bacEnabled: bacEnabled)
     }
 }
