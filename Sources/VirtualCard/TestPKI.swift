@@ -1,6 +1,7 @@
 import Foundation
 import MRTD
 import OpenSSLKit
+import SmartCard
 
 /// Builds EF.SOD: an LDS security object over the given data groups, signed as CMS SignedData by a
 /// document signer (ICAO 9303-10 §4.6.2), wrapped in tag 77.
@@ -201,25 +202,11 @@ public struct TestPKI: Sendable {
     /// A CSCA master list (ICAO 9303-12 §9) carrying `certificates`, signed by `signer`.
     public static func masterList(certificates: [X509Certificate], signer: Party,
                                   signingTime: Date? = nil) throws(OpenSSLError) -> [UInt8] {
-        let certList = certificates.flatMap(\.der)
-        let version: [UInt8] = [0x02, 0x01, 0x00]
-        let set = [0x31] + derLength(certList.count) + certList
-        let body = version + set
-        let content = [0x30] + derLength(body.count) + body
+        let certList = TLV(tag: 0x31, value: certificates.flatMap(\.der))
+        let content = TLV(tag: 0x30, value: [0x02, 0x01, 0x00] + certList.encoded).encoded
         return try CMSSignedData.sign(content: content, contentType: CSCAMasterList.contentType,
                                       certificate: signer.certificate, key: signer.key,
                                       signingTime: signingTime).der
-    }
-
-    private static func derLength(_ count: Int) -> [UInt8] {
-        if count < 0x80 { return [UInt8(count)] }
-        var bytes: [UInt8] = []
-        var rest = count
-        while rest > 0 {
-            bytes.insert(UInt8(rest & 0xFF), at: 0)
-            rest >>= 8
-        }
-        return [0x80 | UInt8(bytes.count)] + bytes
     }
 
     // MARK: Forged documents
@@ -262,7 +249,10 @@ public struct TestPKI: Sendable {
                     TrustStore(certificates: [csca.certificate], crls: [revokedCRL]))
         case .tamperedSignature:
             let genuine = try sod(dataGroups: dataGroups)
-            let cms = try CMSSignedData(der: Array(genuine.dropFirst(TestPKI.headerLength(genuine))))
+            guard let wrapped = try? SOD.parse(genuine) else {
+                throw OpenSSLError(operation: "tamper signature", queue: ["EF.SOD does not parse"])
+            }
+            let cms = try CMSSignedData(der: wrapped.cms)
             guard let signature = cms.signers.first?.signature, signature.count > 8,
                   let start = TestPKI.index(of: signature, in: genuine)
             else { throw OpenSSLError(operation: "tamper signature", queue: ["signature not found"]) }
@@ -270,11 +260,6 @@ public struct TestPKI: Sendable {
             forged[start + signature.count - 1] ^= 0x01
             return (forged, dataGroups, trustStore())
         }
-    }
-
-    static func headerLength(_ bytes: [UInt8]) -> Int {
-        guard bytes.count > 2 else { return 0 }
-        return bytes[1] < 0x80 ? 2 : 2 + Int(bytes[1] & 0x7F)
     }
 
     static func index(of needle: [UInt8], in haystack: [UInt8]) -> Int? {

@@ -1,5 +1,6 @@
 import Foundation
 import MRTD
+import OpenSSLKit
 import SmartCard
 
 /// How `enroll-vcard` is personalised: a JSON file naming the kind of card and its contents.
@@ -169,6 +170,31 @@ public struct VirtualCardProfile: Sendable {
         if let bac = object["bac"] {
             guard let flag = bac as? Bool else { throw .invalid(path: path, reason: "bac must be true or false") }
             personalisation.bacEnabled = flag
+        }
+        if let signer = object["documentSigner"] {
+            guard let names = signer as? [String: String], let certificate = names["certificate"], let key = names["key"],
+                  certificate.hasPrefix("@"), key.hasPrefix("@") else {
+                throw .invalid(path: path, reason: "documentSigner needs \"certificate\": \"@file\" and \"key\": \"@file\"")
+            }
+            let certificateFile = resolve(String(certificate.dropFirst()), base: base)
+            let keyFile = resolve(String(key.dropFirst()), base: base)
+            guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
+                  let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
+                throw .unreadable(path: certificateFile.path, reason: "document signer certificate or key")
+            }
+            do {
+                personalisation.documentSigner = TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM),
+                                                               key: try PrivateKey(pem: keyPEM))
+            } catch {
+                throw .invalid(path: path, reason: "document signer: \(error)")
+            }
+        }
+        if let altered = object["alterAfterSigning"] {
+            guard let name = altered as? String, name.hasPrefix("DG"), let number = Int(name.dropFirst(2)),
+                  let group = DataGroup(number: number) else {
+                throw .invalid(path: path, reason: "alterAfterSigning names a data group such as \"DG2\"")
+            }
+            personalisation.alteredAfterSigning = group
         }
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {

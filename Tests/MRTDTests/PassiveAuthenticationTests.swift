@@ -324,6 +324,82 @@ final class PassiveAuthenticationTests: XCTestCase {
         }
     }
 
+    // MARK: Known answers from public specimens
+
+    func testBSIReferenceSODSignatureAndDataGroupHashes() throws {
+        let groups: [DataGroup: [UInt8]] = [.dg1: Specimens.bsiDG1, .dg14: Specimens.bsiDG14]
+        let result = PassiveAuthentication.verify(sodFile: Specimens.bsiSOD, dataGroups: groups,
+                                                  trustStore: TrustStore(certificates: []))
+        XCTAssertEqual(result.sodParsed.status, .pass)
+        XCTAssertEqual(result.signatureValid.status, .pass, result.signatureValid.reason)
+        XCTAssertEqual(result.signatureAlgorithm, "RSA-PSS with SHA256")
+        XCTAssertEqual(result.hashAlgorithm, "SHA-256")
+        XCTAssertEqual(result.dscSubject?.value(of: "CN"), "HJP PB DS")
+        XCTAssertNil(result.signingTime)
+        XCTAssertEqual(result.ldsSecurityObject?.dataGroupHashes.map(\.dataGroup), [.dg1, .dg2, .dg3, .dg14, .dg4])
+        XCTAssertEqual(result.ldsSecurityObject?.hash(of: .dg1),
+                       Self.hex("4170CA879FCE6A22FFEF1567FF88079F415C66EAD250AB5F23781AC2CDBF42B6"))
+        XCTAssertEqual(result.dataGroupHashes[.dg1]?.status, .pass)
+        XCTAssertEqual(result.dataGroupHashes[.dg14]?.status, .pass)
+        XCTAssertEqual(result.dataGroupHashes[.dg2]?.status, .notChecked)
+        // The reference CSCA ("HJP PB CS") is not public: the chain cannot be built.
+        XCTAssertEqual(result.dscChainValid.status, .fail)
+        XCTAssertTrue(result.dscChainValid.reason.contains("CN=HJP PB CS"), result.dscChainValid.reason)
+        XCTAssertFalse(result.passed)
+
+        var altered = Specimens.bsiDG1
+        altered[altered.count - 1] ^= 0x01
+        let forged = PassiveAuthentication.verify(sodFile: Specimens.bsiSOD, dataGroups: [.dg1: altered],
+                                                  trustStore: TrustStore(certificates: []))
+        XCTAssertEqual(forged.dataGroupHashes[.dg1]?.status, .fail)
+    }
+
+    func testAustrianSODWithExplicitBrainpoolDSCChainsToItsCSCA() throws {
+        let store = TrustStore(certificates: [try X509Certificate(der: Specimens.austriaCSCA)])
+        let result = PassiveAuthentication.verify(sodFile: Specimens.austriaSOD, dataGroups: [:], trustStore: store)
+        XCTAssertEqual(result.sodParsed.status, .pass)
+        XCTAssertEqual(result.signatureValid.status, .pass, result.signatureValid.reason)
+        XCTAssertEqual(result.dscChainValid.status, .pass, result.dscChainValid.reason)
+        XCTAssertEqual(result.signatureAlgorithm, "ECDSA with SHA256")
+        XCTAssertEqual(result.cscaSubject?.description, "C=AT, O=GV, OU=BMI, CN=CSCA-AUSTRIA")
+        XCTAssertEqual(result.signingTime, Date(timeIntervalSince1970: 1_679_060_418))
+        XCTAssertEqual(result.dataGroupHashes.count, 6)
+        XCTAssertTrue(result.dataGroupHashes.values.allSatisfy { $0.status == .notChecked })
+        XCTAssertFalse(result.passed, "no data group was compared")
+        let dscKey = try XCTUnwrap(result.documentSigner).publicKey()
+        guard case .ec(curve: _, bits: 256) = dscKey.keyType else { return XCTFail("DSC key \(dscKey.keyType)") }
+        XCTAssertGreaterThan(try dscKey.derEncoded().count, 250, "explicit curve parameters")
+
+        let cms = try CMSSignedData(der: SOD.parse(Specimens.austriaSOD).cms)
+        let signature = try XCTUnwrap(cms.signers.first?.signature)
+        let start = try XCTUnwrap(Self.index(of: signature, in: Specimens.austriaSOD))
+        var tampered = Specimens.austriaSOD
+        tampered[start + signature.count - 1] ^= 0x01
+        let forged = PassiveAuthentication.verify(sodFile: tampered, dataGroups: [:], trustStore: store)
+        XCTAssertEqual(forged.signatureValid.status, .fail)
+    }
+
+    func testNewZealandBERSODWithIndefiniteLengthsVerifies() throws {
+        XCTAssertThrowsError(try SOD.parse(Specimens.newZealandSOD), "strict DER parsing refuses it")
+        let store = TrustStore(certificates: [try X509Certificate(der: Specimens.newZealandCSCA)])
+        let result = PassiveAuthentication.verify(sodFile: Specimens.newZealandSOD, dataGroups: [:], trustStore: store)
+        XCTAssertEqual(result.sodParsed.status, .pass, result.sodParsed.reason)
+        XCTAssertEqual(result.signatureValid.status, .pass, result.signatureValid.reason)
+        XCTAssertEqual(result.dscChainValid.status, .pass, result.dscChainValid.reason)
+        XCTAssertEqual(result.signatureAlgorithm, "RSA PKCS#1 v1.5 with SHA256")
+        XCTAssertEqual(result.dataGroupHashes.count, 6)
+    }
+
+    static func hex(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = text.startIndex
+        while let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex), index < text.endIndex {
+            out.append(UInt8(text[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return out
+    }
+
     // MARK: Cross-check with the OpenSSL command line
 
     func testOpenSSLCommandLineAgreesOnGenuineAndTamperedSODs() throws {
@@ -370,4 +446,156 @@ final class PassiveAuthenticationTests: XCTestCase {
         guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
     }
+}
+
+/// Public specimens (data only). BSI TR-03105-5 ReferenceDataSet (as published in ZeroPass/pymrtd's tests): EF.SOD
+/// signed with RSA-PSS/SHA-256 by "HJP PB DS" (its CSCA is not public), DG1 and DG14. An Austrian EF.SOD (ECDSA
+/// over brainpoolP256r1 with explicit parameters in the DSC) and a New Zealand EF.SOD (BER, indefinite lengths)
+/// from gmrtd/gmrtd's passive-authentication tests, with their CSCAs taken from the German CSCA master list
+/// that gmrtd ships (verified against DE_ROOT_CA_CSCA07 with our master list code).
+enum Specimens {
+    static func bytes(_ base64: String) -> [UInt8] {
+        [UInt8](Data(base64Encoded: base64.filter { !$0.isWhitespace }) ?? Data())
+    }
+
+    /// BSI TR-03105-5 EF_SOD.bin.
+    static let bsiSOD = bytes("""
+        d4IHijCCB4YGCSqGSIb3DQEHAqCCB3cwggdzAgEDMQ8wDQYJYIZIAWUDBAIBBQAwgekGBmeBCAEBAaCB3gSB2zCB2AIBADANBglg
+        hkgBZQMEAgEFADCBwzAlAgEBBCBBcMqHn85qIv/vFWf/iAefQVxm6tJQq18jeBrCzb9CtjAlAgECBCCpobCd/VmAh6s/zkri7GWx
+        oVJb0li/wn30QZ+KZeVHRTAlAgEDBCBAPk0Xwm68gyQRiYFh2P1dmcWO6GXLN1m1Kap4LH7eADAlAgEOBCDPUAT/zNZOGovTpC/V
+        OBTsPUSBZAvhkG0Oz+sBbvamrjAlAgEEBCBMeg8N2qRzEjg08bBxPtlFPR0dWLzkR/sXNtQKB2HBe6CCBGUwggRhMIIClaADAgEC
+        AgYBQv1c+ScwQQYJKoZIhvcNAQEKMDSgDzANBglghkgBZQMEAgEFAKEcMBoGCSqGSIb3DQEBCDANBglghkgBZQMEAgEFAKIDAgEg
+        MFMxCzAJBgNVBAYTAkRFMRcwFQYDVQQKDA5ISlAgQ29uc3VsdGluZzEXMBUGA1UECwwOQ291bnRyeSBTaWduZXIxEjAQBgNVBAMM
+        CUhKUCBQQiBDUzAeFw0xMzEyMTYyMTQzMThaFw0xNDEyMTEyMTQzMThaMFQxCzAJBgNVBAYTAkRFMRcwFQYDVQQKDA5ISlAgQ29u
+        c3VsdGluZzEYMBYGA1UECwwPRG9jdW1lbnQgU2lnbmVyMRIwEAYDVQQDDAlISlAgUEIgRFMwggEiMA0GCSqGSIb3DQEBAQUAA4IB
+        DwAwggEKAoIBAQCefLsGU3cEEjKRWgRN063CGZrUwUvI5YwkqJnb1iqYTurioABsHVNDkkameplk11m8e5QmzmxMB4NjMGz2ZkXx
+        LznZUP4sBBAOb/U8MQtS90zR7YmTFJbzdtOEq2BKVwEpRF8BX8w1leFht8WRy1IGvBZHfYzewJSA2/YmJpb2KXDaCXiAfbozDud3
+        v1TUca4eslcJDxN54Zii0VAzRIRzR75Gdk+gDE6Tus0yFDsuBMbDac7OeUP9QUUhhJUz+c25heQnZ/HdeS5+/tNlHjx134aPohAd
+        9FzV09lVsjqI3TCnUvT7n06EtRjgyg+PK6zmXWH5gRWg6ojdOjQWAXyjAgMBAAGjUjBQMB8GA1UdIwQYMBaAFB5NV1YMEpAjZqj9
+        4RQIo39w631lMB0GA1UdDgQWBBSDHDC+h4/fVycwEOWziVDldvewijAOBgNVHQ8BAf8EBAMCB4AwQQYJKoZIhvcNAQEKMDSgDzAN
+        BglghkgBZQMEAgEFAKEcMBoGCSqGSIb3DQEBCDANBglghkgBZQMEAgEFAKIDAgEgA4IBgQAphNxDAog5uyR4akycnDfnY2j/YmRw
+        eXDlsA95NIQJBO2Q40sBjV1jTXU25Jr+ew6HL10JPm0RvzHJEGhqkQb593P1nFeu/5g95jNbXLQD4P99MFXwmUiHj4vhvBhPKgPI
+        LBQJf8Gd7dzPYaLq5vi/GmS+TAJTzgvDWtQeENb/CMHuhyNJ6NAqci9IFEyrZl0PrfnbOza/srFa5KOxPcTPZBM7WZzbOvijZaxi
+        KAlomf6o1Wok+Q2nKz6VuX/YLEuO+cu0mcPZ8JBTpf3dUelKE6AEUw10990bDIgWP5v6CYkj3IHSR9deM8rDx+J66sYnuZqxjmsD
+        04Jg4tzPodY40XYUdzvBProNU+Lj6aIC4HQsJd9HEHLNoqiLorJWSJcLwxEy3oT3Aqu8mHQLT+58Zs0Ul1WnY7gB3PncG1IZGjrM
+        UUJExR0pfzXlrqMouGQbM9VNx8UNJGb53dzpinXydtSNYUtsT6Z1wgF4JL7XzCe0b8vluCzktDPjSq7S6+4xggIGMIICAgIBATBd
+        MFMxCzAJBgNVBAYTAkRFMRcwFQYDVQQKDA5ISlAgQ29uc3VsdGluZzEXMBUGA1UECwwOQ291bnRyeSBTaWduZXIxEjAQBgNVBAMM
+        CUhKUCBQQiBDUwIGAUL9XPknMA0GCWCGSAFlAwQCAQUAoEgwFQYJKoZIhvcNAQkDMQgGBmeBCAEBATAvBgkqhkiG9w0BCQQxIgQg
+        tGoNBeKA85jv7uv/Z+eMc2rdFedWcLGtTGxTToGHudYwQQYJKoZIhvcNAQEKMDSgDzANBglghkgBZQMEAgEFAKEcMBoGCSqGSIb3
+        DQEBCDANBglghkgBZQMEAgEFAKIDAgEgBIIBAHYRBun70u0bL3UCfa8Tl1pMet/FTWddLdK7p2K8Bz2SiK9LG4e6eYfVP6HTIdGU
+        P1hXP0kTQk4rzdCAwtiSephb4r3K9rj+IeyZ2CJ/BS7RGLfq5gKfV4icpyORIHaRY1UGjrvPRvGcP7tJ3PHp87EN8R4nD6wRvG0e
+        PFrfaODkY4GkX3N+ke6fiJ221BiqLGwyE8R/vCeH8BNDhLNDzJIamgOHjrp5ugCQERVJWULD57Dk2gngkWwXIiitKNnb7JFfMuWN
+        dDFIBEMDDCw9He+EAiP+1BqSxbMKos6e00bLuLsXKi7/c+C4z+yJBxoH3GJidCH4CNpUGlihpXLnWD8=
+        """)
+    /// BSI TR-03105-5 DG1 (specimen MRZ).
+    static let bsiDG1 = bytes("""
+        YVtfH1hQPEQ8PE1VU1RFUk1BTk48PEVSSUtBPDw8PDw8PDw8PDw8PDw8PDw8PDw8PEMxMVQwMDJKTTREPDw5NjA4MTIyRjIzMTAz
+        MTQ8PDw8PDw8PDw8PDw8PDw0
+        """)
+    /// BSI TR-03105-5 DG14.
+    static let bsiDG14 = bytes("""
+        boIBSjGCAUYwggEiBgkEAH8ABwICAQIwggETMIHUBgcqhkjOPQIBMIHIAgEBMCgGByqGSM49AQECHQDXwTSqJkNmhioYMCV10deH
+        sJ8HV5faifV+yMD/MDwEHGil5iypzmwcKZgDpsFTC1FOGCrYsAQqWcrSn0MEHCWA9jzP5EE4hwcTsakjaeM+ITXSZtuzcjhsQAsE
+        OQQNkCmtLH5c9DQII7KofcaMnkzjF0webv3uEsB9WKpW93LAcm8kxrieTs2sJDVLnpnKo/bTdhQCzQIdANfBNKomQ2aGKhgwJXXQ
+        +5jRFrxLbd68o6Wnk58CAQEDOgAEqEfwIPcd8z04a+fJIjo1TWrHcnAYsm4oHG/7lqg7FCqvMDwj8rzyzeRwbBTkWRSpvkLBW8tn
+        oB8wDwYKBAB/AAcCAgMCAQIBATANBggEAH8ABwICAgIBAQ==
+        """)
+    /// Austrian EF.SOD (gmrtd test data).
+    static let austriaSOD = bytes("""
+        d4IGTTCCBkkGCSqGSIb3DQEHAqCCBjowggY2AgEDMQ8wDQYJYIZIAWUDBAIBBQAwggESBgZngQgBAQGgggEGBIIBAjCB/wIBADAN
+        BglghkgBZQMEAgEFADCB6jAlAgEBBCCQRizUgkvCTOHOd+DkDaUDtfJQY+YaeOIsOsBOSbICQzAlAgECBCAROIi937ialFIpWfPP
+        QQB7sSQeL9+lhdj0gDF+tkghXzAlAgEDBCBcHE+l/T2QZiqS1cbH7pQDCufu2QcKbY8ds3ayaNmfgzAlAgELBCAqFwT6M8WzpXYO
+        uLSP8P+ReOZHDcUlt5sTvcvJXZ2D1TAlAgEMBCDJZzgAxEoYo9blMA5q01q4c33N+58lnkO8/wybai14qTAlAgEOBCCv+MkhMwcu
+        1XA6hKWm9f4UjwKoazay1Ydhk71IJDzS8qCCA+MwggPfMIIDZqADAgECAghhidsYtu3oVzAKBggqhkjOPQQDAzA/MQswCQYDVQQG
+        EwJBVDELMAkGA1UECgwCR1YxDDAKBgNVBAsMA0JNSTEVMBMGA1UEAwwMQ1NDQS1BVVNUUklBMB4XDTIzMDEzMTA4MDQwMloXDTMz
+        MDUwNjA4MDQwMlowVDELMAkGA1UEBhMCQVQxCzAJBgNVBAoMAkdWMQwwCgYDVQQLDANCTUkxDzANBgNVBAUTBjAwNDAxNTEZMBcG
+        A1UEAwwQRFMtQVVTVFJJQS1lTVJURDCCATMwgewGByqGSM49AgEwgeACAQEwLAYHKoZIzj0BAQIhAKn7V9uh7qm8PmYKkJ2DjXJu
+        O/Yj1SYgKCATSB0fblN3MEQEIH1aCXX8LDBX7vZ1MEF6/+f7gFXBJtxcbOlKS0TzMLXZBCAm3Fxs6UpLRPMwtdm713y/lYQWKVz3
+        4c5rzNwY/4wHtgRBBIvSrrnLflfLLEtIL/yBt6+53ifh470jwjpEU72azjJiVH74NcPaxP2X+EYaFGEdycJ3RRMt7Y5UXB1Uxy8E
+        aZcCIQCp+1fboe6pvD5mCpCdg41xjDl6o7VhpveQHg6Cl0hWpwIBAQNCAASIk5BRk/MV7i4vHu4/1aSW9mN96zd4z+fML2x/BoKs
+        x5WwKQJlosuDEZNDVE8rv+QpdBWax3sRPa++6GDCUjwGo4IBWTCCAVUwHQYDVR0OBBYEFOduqlZ6z2VoxmDJhXF8PIpQvQJLMB8G
+        A1UdIwQYMBaAFCaSx+OYq/vjUZLT8m6aMX0f7VO9MBoGA1UdEAQTMBGBDzIwMjMwNTA2MDgwNDAyWjAWBgNVHSAEDzANMAsGCSoo
+        AAoBAgEBATA+BgNVHR8ENzA1MDOgMaAvhi1odHRwOi8vd3d3LmJtaS5ndi5hdC9jc2NhL2NybC9DU0NBQVVTVFJJQS5jcmwwDgYD
+        VR0PAQH/BAQDAgeAMDcGA1UdEgQwMC6kEDAOMQwwCgYDVQQHDANBVVSGGmh0dHA6Ly93d3cuYm1pLmd2LmF0L2NzY2EvMDcGA1Ud
+        EQQwMC6kEDAOMQwwCgYDVQQHDANBVVSGGmh0dHA6Ly93d3cuYm1pLmd2LmF0L2NzY2EvMB0GB2eBCAEBBgIEEjAQAgEAMQsTAVAT
+        AkFSEwJJRDAKBggqhkjOPQQDAwNnADBkAjA6964xymuPr8puxRmFmX9xGfsubSDWG1Mn1XQBCaoxC0EL+0TzVOCG8gf8q3Ieaa4C
+        MEbGj7eQn5lDUKLRyE0a5d/4wA3m2Gt4kabPkM7qCRWUAubi7T+lSNso0zFGMZ7v2jGCASEwggEdAgEBMEswPzELMAkGA1UEBhMC
+        QVQxCzAJBgNVBAoMAkdWMQwwCgYDVQQLDANCTUkxFTATBgNVBAMMDENTQ0EtQVVTVFJJQQIIYYnbGLbt6FcwDQYJYIZIAWUDBAIB
+        BQCgZjAVBgkqhkiG9w0BCQMxCAYGZ4EIAQEBMBwGCSqGSIb3DQEJBTEPFw0yMzAzMTcxMzQwMThaMC8GCSqGSIb3DQEJBDEiBCDr
+        XdGbloh1FGGz5hycgPHoSNke7CEASKymZTJ5x8N8djAMBggqhkjOPQQDAgUABEYwRAIgJWeVnBGe4V0UUg6rG1J8K8STJT1nM7vs
+        MCla9X486wcCIGFNzqO6kkmeIhK5zUFZdYzUmuJA50s+INjUkYPtH+sJ
+        """)
+    /// CSCA-AUSTRIA from the German master list.
+    static let austriaCSCA = bytes("""
+        MIIEPzCCA8SgAwIBAgICBH8wDAYIKoZIzj0EAwMFADA/MQswCQYDVQQGEwJBVDELMAkGA1UECgwCR1YxDDAKBgNVBAsMA0JNSTEV
+        MBMGA1UEAwwMQ1NDQS1BVVNUUklBMB4XDTE5MDkwMjA3MTM0NFoXDTMwMDEwNTA4NTMyOVowPzELMAkGA1UEBhMCQVQxCzAJBgNV
+        BAoMAkdWMQwwCgYDVQQLDANCTUkxFTATBgNVBAMMDENTQ0EtQVVTVFJJQTCCAbUwggFNBgcqhkjOPQIBMIIBQAIBATA8BgcqhkjO
+        PQEBAjEAjLkegqM4bSgPXW9+UOZB3xUvcQntVFa0ErHaGX+3ESOs06cpkB0acYdHABMxB+xTMGQEMHvDgsY9jBUMPHIICs4Fr6DC
+        vqKOT7InhxORZe+6kfkPiqWBSlA61OsEqMfdIs4oJgQwBKjH3SLOKCaLObVUFvBEfC+3feEH3NKmLogOpT7rYtV8tDkCldvJlDq3
+        hpb6UEwRBGEEHRxk8GjPRf+ipjqBt8E/a4hHo+d+8U/j23/K/gy9EOjoJuA0NtZGqu+HsuJH1K8eir4ddSD5wqRcseuOlc/VUmK3
+        Cyn+7Fhk4ZwFT/mRKSgORkYhd5GBEUKCA0EmPFMVAjEAjLkegqM4bSgPXW9+UOZB3xUvcQntVFazHxZubKwEJafPOrava3/DEDuI
+        MgLpBGVlAgEBA2IABEPDxgJnFuCqMAs7GTPoWmOawYNIjCNezTxT6rAbkbbQxt4hhwseqS4sr4qXAJbPgoxeyxB4LFuWl2cqHlHb
+        ZIg+PsSq4jAC3dxxdsfplDk+PCBtz1E3EKgsotcK5S1jbaOCAU4wggFKMBoGA1UdEAQTMBGBDzIwMjQxMjA5MDcxMzQ0WjAOBgNV
+        HQ8BAf8EBAMCAQYwHQYDVR0OBBYEFCaSx+OYq/vjUZLT8m6aMX0f7VO9MD4GA1UdHwQ3MDUwM6AxoC+GLWh0dHA6Ly93d3cuYm1p
+        Lmd2LmF0L2NzY2EvY3JsL0NTQ0FBVVNUUklBLmNybDAWBgNVHSAEDzANMAsGCSooAAoBAgEBATASBgNVHRMBAf8ECDAGAQH/AgEA
+        MDcGA1UdEgQwMC6kEDAOMQwwCgYDVQQHDANBVVSGGmh0dHA6Ly93d3cuYm1pLmd2LmF0L2NzY2EvMDcGA1UdEQQwMC6kEDAOMQww
+        CgYDVQQHDANBVVSGGmh0dHA6Ly93d3cuYm1pLmd2LmF0L2NzY2EvMB8GA1UdIwQYMBaAFP+N6oavGO7li6LWuoz6qzmhaa9bMAwG
+        CCqGSM49BAMDBQADZwAwZAIwYEg6Bzva7SUs7jMyI7HCmRw6oHbFKZeleZQgo26O0KUpn9p2S1y1UxkaTmeM1yk1AjBJpc2c12bt
+        2VPbM/GY/twUAD9bgo+eSo7jFphllNIfTrchqBp8mxU6cIjkYDVYBWQ=
+        """)
+    /// New Zealand EF.SOD, BER with indefinite lengths (gmrtd test data).
+    static let newZealandSOD = bytes("""
+        d4IIUjCABgkqhkiG9w0BBwKggDCAAgEDMQ8wDQYJYIZIAWUDBAIBBQAwgAYGZ4EIAQEBoIAEggEAMIH9AgEAMAsGCWCGSAFlAwQC
+        ATCB6jAlAgEBBCDDS5YIjJGksH3uyEHVWohrUeHHr9efBY9CFx+kmPlfJDAlAgECBCDCv7fpsUzpYP4aw7RVkTYk0eHtSrkubi0g
+        pp7JhhFnhzAlAgEMBCACL/1aCocewolH7JQPsnn9vLSyXvA0ZeZTvNPdXDcKXzAlAgENBCD91zrvhMT5/Eq4B/Lvrb0BNFLx7nIA
+        KHrd7VPtzF0rtzAlAgEOBCA8gTTPWphYY1GbaL2Ppe4u3K18N1JHOT4C2EwNvXk50zAlAgEPBCCl7WwqCT5UijDwvvkaxMB9EuVz
+        PfJSrx4k/O0Ozla/mQAAAACgggUDMIIE/zCCAuegAwIBAgIEQuV6QTANBgkqhkiG9w0BAQsFADBtMQswCQYDVQQGEwJOWjEiMCAG
+        A1UECgwZR292ZXJubWVudCBvZiBOZXcgWmVhbGFuZDESMBAGA1UECwwJUGFzc3BvcnRzMSYwJAYDVQQLDB1JZGVudGl0eSBTZXJ2
+        aWNlcyBQYXNzcG9ydCBDQTAeFw0xNzEwMDEyMDM5NTZaFw0yODAyMTIxMTAwMDBaMHsxCzAJBgNVBAYTAk5aMSIwIAYDVQQKDBlH
+        b3Zlcm5tZW50IG9mIE5ldyBaZWFsYW5kMRIwEAYDVQQLDAlQYXNzcG9ydHMxDTALBgNVBAsMBE1SVEQxJTAjBgNVBAMMHERvY3Vt
+        ZW50IFNpZ25lciAyMDE3MTAwMjAwMDEwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQDAKHveYkDjeuyXQdZJR3WLK7vN
+        WKh0KUQvpsFO5kgflNKiITUuZj1MHq7IlvGMI1Fg1HtUjltEWUjJdmFNJjxlaOqdCOpQT9kw2XddnOgqOoNMTv3i1rqwTEmQRaPC
+        Xc8pyOm6TFiVgwDGhzIwZqKtnqVMiiPUqnXbyvCuXPyBdqlLiRrZfDKMoDGGwRUdTrPcu8q++Kn3f1CVm/4wiRYFp3Jb9t5ZJA3R
+        gYxsvUtxyaQcjQqMd+yhVZs8oSSgn3W7RBeKF+KdXIcdoNxaUNrShzMh/e/oN0q/5B+w/CzCy08lWqX7PWFLGP7j/jNGyOD59z3m
+        Y0jgEaF76IUcWdMlAgMBAAGjgZgwgZUwDgYDVR0PAQH/BAQDAgeAMCsGA1UdEAQkMCKADzIwMTcxMDAxMjAzOTU2WoEPMjAxODAy
+        MTIxMTAwMDBaMBYGA1UdIAQPMA0wCwYJYIQqZYJsAQEBMB8GA1UdIwQYMBaAFPnWyWn+l9GE7vLB1+UgtmAyvj33MB0GA1UdDgQW
+        BBQkdX9CsQ7glkCXif+tLZFQ7P3FvjANBgkqhkiG9w0BAQsFAAOCAgEADWQCX7ObuxYGx2rmIR3Xc7CwJnXQeevDKDqOhMdjAkRx
+        RjJystw4nbLLKCoJMbxXYnufT+d0ugMcl/Nx+ppQ/bDzY/6FeG3azD4yZDFzErxTgRbRZkqEtkHoJg8j3WuNXrQjmbLqlE7iDa+q
+        B0yvyfk/666k0XyKLeMgCjNboyYNWUqF2F25xdI5H7kZD0vzCDXR6ZZesi+zXX6DgKe9AU+XV+TUk09UjUfjW4ePwsfcQRwB6lTr
+        M8sLkeyI2RtntFwwsCH22ahmAAqAaGBHyDZbG4EJn8q1rzZCmTSYvItmeBKHIxntY5XDnUGDwhvBzXv+U4FHl3Wv+ozpst6DR8Ri
+        M4IyC75EZtcAlBF1oIAq4BguyIL/JsU1G3VCcMMSmJWljmWWkHdMXBdbmQOjP7ER0Q+Fb21FLz1Yqby7QUzzAX+APnGEcABxIMZS
+        Va7/9SahUpe1GRoevM62NoADnFsE0I6nOd8GKOoQm0L4dBFVP7ortKI/ZOAS8Mffr7Xtev59xHT4enQeAaA6Ca+E9ef1yhWgEUw3
+        f2sAEt+D+eaU6DnRkGWJRb9wFPpp5cxq51yW3Tq5jOY22e9CqA1aJOw9g8bhGV4u/NY7M129MnF/cYWNUJmMODKR1TDxv41cfs9n
+        Sh8gD5idJYn7amNGZu654zRBq9sGDd8FdkIPTQoxggIIMIICBAIBATB1MG0xCzAJBgNVBAYTAk5aMSIwIAYDVQQKDBlHb3Zlcm5t
+        ZW50IG9mIE5ldyBaZWFsYW5kMRIwEAYDVQQLDAlQYXNzcG9ydHMxJjAkBgNVBAsMHUlkZW50aXR5IFNlcnZpY2VzIFBhc3Nwb3J0
+        IENBAgRC5XpBMA0GCWCGSAFlAwQCAQUAoGYwFQYJKoZIhvcNAQkDMQgGBmeBCAEBATAcBgkqhkiG9w0BCQUxDxcNMTcxMTE1MDAz
+        NjEyWjAvBgkqhkiG9w0BCQQxIgQgccsEE9rHYnjgS/MKPfE6/A1wbjyVzOHRYlC2rjaU7v0wDQYJKoZIhvcNAQEBBQAEggEANZMZ
+        XohBAyl9/mKNwQIwBjvO9u3xM2lJns4lmuH3DBpZzOnxtESy+dEsfCyHfXvhuBtho2gnhipZaFNBLRhJyjbm5d4JXHqNUFeElVrT
+        IcvMvnpvUXK8JuMsnwHIxdfPOM8zqlOk4XTLyG1eGKkxKi1TdwJ6J00AKlq09f7fs8xa+etLfWFYqL7xamJ76IBYNCaDaZ5ys+Lz
+        X1p+QUUdRYrpKm0m2mk99L1NnYpJigcyOTT7UMm5vMoBPpjocpN644dfumZl47ks8i8zoQh8XLZVckof/xg/S+WYDjvBmkb5ZW74
+        GtLtbuPw503JHsccGoL8HbTh7Y3V7vmmNhy4SQAAAAAAAA==
+        """)
+    /// NZ Identity Services Passport CA from the German master list.
+    static let newZealandCSCA = bytes("""
+        MIIFyjCCA7KgAwIBAgIEQuV48TANBgkqhkiG9w0BAQsFADBtMQswCQYDVQQGEwJOWjEiMCAGA1UECgwZR292ZXJubWVudCBvZiBO
+        ZXcgWmVhbGFuZDESMBAGA1UECwwJUGFzc3BvcnRzMSYwJAYDVQQLDB1JZGVudGl0eSBTZXJ2aWNlcyBQYXNzcG9ydCBDQTAeFw0x
+        NTA4MjUwMjMxMTJaFw0yOTAzMjUwMzAxMTJaMG0xCzAJBgNVBAYTAk5aMSIwIAYDVQQKDBlHb3Zlcm5tZW50IG9mIE5ldyBaZWFs
+        YW5kMRIwEAYDVQQLDAlQYXNzcG9ydHMxJjAkBgNVBAsMHUlkZW50aXR5IFNlcnZpY2VzIFBhc3Nwb3J0IENBMIICIjANBgkqhkiG
+        9w0BAQEFAAOCAg8AMIICCgKCAgEAmeBfx3cAZFGQoeb5n3oPBuV9ckZy30OdNgdtYMqHTMNnt2piq5lcGPPTDLybbEbpyZaHedab
+        35sabStiv8cKd4JSuTzz13WGD0Z/6KnvKOyfrSkZMKx3f9o+eoDbol2N7iWZXbdk+aF4GadD/rkROhC0V0LrQk4n71jpsAD+wvBO
+        fCm25gqYsy8o24eS5jcFJh1UEcDK0D1Fh7QrHZr21eVg1bdzg6u4Wrtl20h25eIWcNGfDM7aTP86qulMW3alcvydg/YsWEHPf6+k
+        OkMqy++D8LQRIaPuhTyVBry0MQ1yeu7pZvNULQcJwLqhud/dlNAAe3CMQkyO0BH9+AYxZJ/+VLSbQgD7TPwVm2Ijv0YWi9BPwhpI
+        GjaWZZDv2Wr7NjnRGdhLS5f32XwQwNWMMkGHFW7yl/LpBbIt9Sfi+FDjd+uMpx0IyLCKe46YfuR+XTwfyj9K4gOCshFiKqp3moa2
+        BHBtfGhi/sW9L+Gt0ynDGlXWV5+1gLU9whRIh6OnEIUfnSS0ApGLuumrGfJHHBWm6htulc7sGqM2XqF5KucjH/B7hOSanJmukpA1
+        di7hkrlpl+OzWoxkbFMlnbnDG0xxnAitIy9Ve77IirELjPUosQRsXKWQX4xVJHr0S0RUFB9k7VV3s7U+2t0KNMu7pdeICxYQjmlE
+        Le+XOopb4mECAwEAAaNyMHAwEgYDVR0TAQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMCAQYwKwYDVR0QBCQwIoAPMjAxNTA4MjUw
+        MjMxMTJagQ8yMDE4MTAwOTAzMDExMlowHQYDVR0OBBYEFPnWyWn+l9GE7vLB1+UgtmAyvj33MA0GCSqGSIb3DQEBCwUAA4ICAQCT
+        3pueHpcwhQKbYJo6fZ/o1IxvHfySBePfD5sxAgPPwlTVQFoMdHLd3R4rsUtfUFv53I0gxIWFdYqm8eCw1gYc3QTmoBmH2Lm1jyYi
+        vJcGbhnUbbdUchSAOYTjgVL+1N7LURqTgPef4B1+mcNYIhtKS+iSvRXDbkaK/hrZ70Bb2xESrq5KKFHjiRRbE1gvj+4U5rJGMprL
+        oenMeNywOPvhQSsWT5t13tKNP45ln1hlgzT4FHmrqOst4MlZ5JStabLDf7w+mPq4/22Gy+iPuKqItGUa/qkHIqdTKeiWaFu+naFd
+        TM9YojgLzBuA+tCEdh/SqYa8XHM1iTImQCoT2TD6gSYE4cm2Anf4U6biyCep0vBrPNyrgzbloHPLB5Pm6WYrfIyKhcr5NEfTS3Tw
+        //z92qJozrKOjXxJYDBLulL5TTPbwB0szGJli8EDHlq9eFT8VVWN8J4BhYMSiMEVbrgjKXBwEHuEBjWROxcfe7QWQ2ZSNUQ9xnpG
+        dc5gVksU7JCtSsnkgkk3P+Mqib28SZoWHl5b+AgNSI+vE9TgR6apZEXcgSt7DVgkTd/iyDRk/gDUfBXTOtNvaxltSpHYk0x6OUFm
+        fATBbbKwsQOcwwX2jybdIPsvgY5vWUEHCOTYm5v5j5So8IQ0/PGkpC2OJDG19jtuqXshdqfI3vOrCnZP+g==
+        """)
 }
