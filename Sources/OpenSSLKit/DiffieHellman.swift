@@ -76,7 +76,7 @@ public struct DHGroup: Sendable, Equatable {
 
     /// RFC 5114 §2.1: 1024-bit MODP group with a 160-bit prime order subgroup (PACE parameter ID 0).
     public static let rfc5114_1024_160 = DHGroup(
-        name: "RFC 5114 1024-bit MODP (160-bit subgroup)",
+        name: "1024-bit MODP (RFC 5114)",
         prime: hexBytes("""
             B10B8F96A080E01DDE92DE5EAE5D54EC52C99FBCFB06A3C69A6A9DCA52D23B616073E28675A23D189838EF1E2EE652C0\
             13ECB4AEA906112324975C3CD49B83BFACCBDD7D90C4BD7098488E9C219A73724EFFD6FAE5644738FAA31A4FF55BCCC0\
@@ -91,7 +91,7 @@ public struct DHGroup: Sendable, Equatable {
 
     /// RFC 5114 §2.2: 2048-bit MODP group with a 224-bit prime order subgroup (PACE parameter ID 1).
     public static let rfc5114_2048_224 = DHGroup(
-        name: "RFC 5114 2048-bit MODP (224-bit subgroup)",
+        name: "2048-bit MODP, 224-bit subgroup (RFC 5114)",
         prime: hexBytes("""
             AD107E1E9123A9D0D660FAA79559C51FA20D64E5683B9FD1B54B1597B61D0A75E6FA141DF95A56DBAF9A3C407BA1DF15\
             EB3D688A309C180E1DE6B85A1274A0A66D3F8152AD6AC2129037C9EDEFDA4DF8D91E8FEF55B7394B7AD5B7D0B6C12207\
@@ -112,7 +112,7 @@ public struct DHGroup: Sendable, Equatable {
 
     /// RFC 5114 §2.3: 2048-bit MODP group with a 256-bit prime order subgroup (PACE parameter ID 2).
     public static let rfc5114_2048_256 = DHGroup(
-        name: "RFC 5114 2048-bit MODP (256-bit subgroup)",
+        name: "2048-bit MODP, 256-bit subgroup (RFC 5114)",
         prime: hexBytes("""
             87A8E61DB4B6663CFFBBD19C651959998CEEF608660DD0F25D2CEED4435E3B00E00DF8F1D61957D4FAF7DF4561B2AA30\
             16C3D91134096FAA3BF4296D830E9A7C209E0C6497517ABD5A8A9D306BCF67ED91F9E6725B4758C022E0B1EF4275BF7B\

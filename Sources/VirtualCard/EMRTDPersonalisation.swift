@@ -12,6 +12,10 @@ public struct EMRTDPersonalisation: Sendable {
     public var dg12: DG12?
     public var extendedLength: Bool
     public var maxShortResponse: Int
+    /// PACE offered in EF.CardAccess; `nil` for a BAC-only chip.
+    public var pace: PACEConfiguration?
+    /// `false` for a PACE-only chip.
+    public var bacEnabled = true
     /// The document signer that signs EF.SOD; without one the card has no EF.SOD.
     public var documentSigner: TestPKI.Party?
     /// A data group changed after signing (a forged card that passive authentication must catch).
@@ -79,7 +83,8 @@ public struct EMRTDPersonalisation: Sendable {
     /// The card-side profile: BAC key material from the MRZ, and the files.
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
-                     files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse)
+                     files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+                     pace: pace, bacEnabled: bacEnabled)
     }
 }
 

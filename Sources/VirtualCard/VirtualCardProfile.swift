@@ -23,6 +23,10 @@ import SmartCard
 ///   "dg12": { "issuingAuthority": "UTOPIA", "dateOfIssue": "20220101" },
 ///   "extendedLength": true, "maxShortResponse": 256 }
 /// ```
+/// PACE (EF.CardAccess in the master file) is offered with `"pace"`; `"bac": false` makes a PACE-only chip:
+/// ```json
+///   "pace": { "parameterId": 13, "cipher": "AES-128", "can": "123456" }, "bac": false
+/// ```
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -160,6 +164,13 @@ public struct VirtualCardProfile: Sendable {
             guard let flag = extended as? Bool else { throw .invalid(path: path, reason: "extendedLength must be true or false") }
             personalisation.extendedLength = flag
         }
+        if let pace = object["pace"] {
+            personalisation.pace = try paceConfiguration(pace, path: path)
+        }
+        if let bac = object["bac"] {
+            guard let flag = bac as? Bool else { throw .invalid(path: path, reason: "bac must be true or false") }
+            personalisation.bacEnabled = flag
+        }
         if let signer = object["documentSigner"] {
             guard let names = signer as? [String: String], let certificate = names["certificate"], let key = names["key"],
                   certificate.hasPrefix("@"), key.hasPrefix("@") else {
@@ -192,6 +203,33 @@ public struct VirtualCardProfile: Sendable {
             personalisation.maxShortResponse = size
         }
         return personalisation
+    }
+}
+
+extension VirtualCardProfile {
+    /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256", "can": "123456" }`.
+    fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
+        guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
+        var configuration = PACEConfiguration()
+        if let id = object["parameterId"] {
+            guard let id = id as? Int, PACEDomain.supportedParameterIDs.contains(id) else {
+                throw .invalid(path: path, reason: "pace.parameterId must be 0, 1, 2 or 8 to 18")
+            }
+            configuration.parameterID = id
+        }
+        if let cipher = object["cipher"] {
+            guard let name = cipher as? String, let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name) else {
+                throw .invalid(path: path, reason: "pace.cipher must be 3DES, AES-128, AES-192 or AES-256")
+            }
+            configuration.cipher = algorithm
+        }
+        if let can = object["can"] {
+            guard let digits = can as? String, (try? CardAccessNumber(digits)) != nil else {
+                throw .invalid(path: path, reason: "pace.can must be a string of 6 digits")
+            }
+            configuration.can = digits
+        }
+        return configuration
     }
 }
 

@@ -2,6 +2,7 @@ import MRTD
 import OpenSSLKit
 import SmartCard
 import VirtualCard
+import Foundation
 import XCTest
 
 /// PACE Generic Mapping: the ICAO 9303-11 Appendix G worked examples byte for byte, then round trips against
@@ -308,5 +309,125 @@ extension BACKey {
             preconditionFailure("Appendix G MRZ data is valid")
         }
         return key
+    }
+}
+
+/// PACE between the document reader and the virtual eMRTD applet, in process.
+final class PACERoundTripTests: XCTestCase {
+    static let can = "123456"
+
+    static func profile(pace: PACEConfiguration?, bac: Bool = false) -> EMRTDProfile {
+        let files: [FileID: [UInt8]] = [
+            .com: TLV(tag: 0x60, children: [TLV(tag: 0x5F01, value: Array("0107".utf8)),
+                                            TLV(tag: 0x5F36, value: Array("040000".utf8)),
+                                            TLV(tag: 0x5C, value: [0x61])]).encoded,
+            .dg1: TLV(tag: 0x61, value: (0..<90).map { UInt8($0) }).encoded,
+            .sod: TLV(tag: 0x77, value: (0..<300).map { UInt8(truncatingIfNeeded: $0 * 3) }).encoded,
+        ]
+        return EMRTDProfile(documentNumber: "T22000129", birthDate: "640812", expiryDate: "101031", files: files,
+                            pace: pace, bacEnabled: bac)
+    }
+
+    private func read(_ profile: EMRTDProfile, _ access: AccessKey, options: DocumentReader.Options = .init())
+        throws -> DocumentReadResult {
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile))
+        return try DocumentReader(channel: channel, options: options).read(access: access)
+    }
+
+    func testEveryDomainCipherAndPassword() throws {
+        let can = AccessKey.can(try CardAccessNumber(Self.can))
+        for id in PACEDomain.supportedParameterIDs {
+            for cipher in [SecureMessagingCipherSuite.Algorithm.tripleDES, .aes128, .aes192, .aes256] {
+                let configuration = PACEConfiguration(parameterID: id, cipher: cipher, can: Self.can)
+                let profile = Self.profile(pace: configuration)
+                for access in [PACETests.mrzKey, can] {
+                    let label = "\(configuration.info) \(access.kind)"
+                    let result = try read(profile, access)
+                    XCTAssertEqual(result.accessProtocol, .pace, label)
+                    XCTAssertEqual(result.accessDescription, configuration.info.description, label)
+                    XCTAssertEqual(result.files, profile.files, label)
+                    XCTAssertEqual(result.securityInfos?.paceInfos, [configuration.info], label)
+                }
+            }
+        }
+    }
+
+    func testWrongCANAndWrongMRZAreRejectedAndTheRightKeyStillWorks() throws {
+        let profile = Self.profile(pace: PACEConfiguration(parameterID: 13, cipher: .aes128, can: Self.can))
+        let applet = EMRTDApplet(profile: profile)
+        let reader = DocumentReader(channel: InMemoryCardChannel(applet: applet))
+        XCTAssertThrowsError(try reader.read(access: .can(try CardAccessNumber("654321")))) { error in
+            XCTAssertEqual(error as? MRTDError, .accessKeyRejected(.verificationFailed))
+            XCTAssertTrue("\(error)".contains("the chip rejected the access key"))
+        }
+        let wrongMRZ = try BACKey(documentNumber: "T22000129", birthDate: "640812", expiryDate: "101030")
+        XCTAssertThrowsError(try reader.read(access: .mrz(wrongMRZ))) { error in
+            XCTAssertEqual(error as? MRTDError, .accessKeyRejected(.verificationFailed))
+        }
+        XCTAssertFalse(applet.hasSecureMessagingSession)
+        XCTAssertEqual(try reader.read(access: .can(try CardAccessNumber(Self.can))).files, profile.files)
+    }
+
+    func testCANOnACardWithoutCANIsRefusedByTheChip() throws {
+        let profile = Self.profile(pace: PACEConfiguration(parameterID: 12, cipher: .aes128, can: nil))
+        XCTAssertThrowsError(try read(profile, .can(try CardAccessNumber(Self.can)))) { error in
+            XCTAssertEqual(error as? MRTDError,
+                           .unexpectedStatus(operation: "PACE MSE:Set AT", statusWord: StatusWord(0x6A88)))
+        }
+    }
+
+    func testBACOnlyCardIsReadWithBACAndRefusesACAN() throws {
+        let profile = Self.profile(pace: nil, bac: true)
+        let result = try read(profile, PACETests.mrzKey)
+        XCTAssertEqual(result.accessProtocol, .bac)
+        XCTAssertEqual(result.accessDescription, "BAC")
+        XCTAssertNil(result.securityInfos)
+        XCTAssertEqual(result.files, profile.files)
+        XCTAssertThrowsError(try read(profile, .can(try CardAccessNumber(Self.can)))) { error in
+            guard case .invalidAccessKey = error as? MRTDError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try read(profile, PACETests.mrzKey, options: .init(allowBAC: false)))
+    }
+
+    func testPACEOnlyCardRefusesBACAndPolicyCanForceBAC() throws {
+        let paceOnly = Self.profile(pace: PACEConfiguration(parameterID: 13, cipher: .aes128, can: Self.can))
+        XCTAssertThrowsError(try read(paceOnly, PACETests.mrzKey, options: .init(allowPACE: false))) { error in
+            XCTAssertEqual(error as? MRTDError,
+                           .unexpectedStatus(operation: "GET CHALLENGE", statusWord: .insNotSupported))
+        }
+        let both = Self.profile(pace: PACEConfiguration(parameterID: 13, cipher: .aes128, can: Self.can), bac: true)
+        XCTAssertEqual(try read(both, PACETests.mrzKey, options: .init(allowPACE: false)).accessProtocol, .bac)
+        XCTAssertEqual(try read(both, PACETests.mrzKey).accessProtocol, .pace)
+    }
+
+    func testCardAccessIsReadableInPlainBySFIAndFileIdentifierButDataGroupsAreNot() throws {
+        let configuration = PACEConfiguration(parameterID: 16, cipher: .aes256, can: Self.can)
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: Self.profile(pace: configuration)))
+        let bySFI = try channel.transmit(CommandAPDU(ins: 0xB0, p1: 0x9C, p2: 0, le: 256))
+        XCTAssertEqual(bySFI.data, configuration.cardAccess)
+        XCTAssertEqual(try SecurityInfos.read(from: channel)?.paceInfos, [configuration.info])
+        _ = try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))
+        let dg1 = try channel.transmit(CommandAPDU(ins: 0xB0, p1: 0x81, p2: 0, le: 256))
+        XCTAssertEqual(dg1.statusWord, .securityStatusNotSatisfied)
+    }
+
+    func testVirtualCardProfileJSON() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pace-profile-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("card.json")
+        let mrz = "I<UTOD231458907<<<<<<<<<<<<<<<\n9008124F3204153UTO<<<<<<<<<<<0\nSALLEY<<JOHN<<<<<<<<<<<<<<<<<<"
+        let json: [String: Any] = ["kind": "emrtd", "mrz": mrz, "bac": false,
+                                   "pace": ["parameterId": 15, "cipher": "AES-256", "can": "123456"]]
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        let profile = try VirtualCardProfile.load(path: url.path)
+        XCTAssertEqual(profile.emrtd?.pace, PACEConfiguration(parameterID: 15, cipher: .aes256, can: "123456"))
+        XCTAssertEqual(profile.emrtd?.bacEnabled, false)
+        for bad: [String: Any] in [["parameterId": 5], ["cipher": "AES-512"], ["can": "12ab56"]] {
+            var object = json
+            object["pace"] = bad
+            try JSONSerialization.data(withJSONObject: object).write(to: url)
+            XCTAssertThrowsError(try VirtualCardProfile.load(path: url.path), "\(bad)")
+        }
     }
 }
