@@ -45,7 +45,7 @@ let package = Package(
                                                    "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore"]),
-        .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore"]),
+        .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard"]),
 

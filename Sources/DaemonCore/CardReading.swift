@@ -1,4 +1,5 @@
 import API
+import Enrollment
 import Foundation
 import MRTD
 import SmartCard
@@ -108,6 +109,8 @@ public struct CardFaceResponse: Codable, Sendable {
     public var accessProtocol: String
     public var portrait: PortraitInfo?
     public var portraitCount: Int
+    /// Passive authentication (and later active/chip authentication), check by check.
+    public var authenticity: AuthenticityVerdict
     public var fullName: String?
     public var personalNumber: String?
     public var fullDateOfBirth: String?
@@ -123,14 +126,16 @@ public final class CardReadService: @unchecked Sendable {
     private let lock = NSLock()
     private var busyReaders: Set<String> = []
     private let events: EventHub
+    public let authenticity: AuthenticityChecker
 
-    public init(events: EventHub) {
+    public init(events: EventHub, authenticity: AuthenticityChecker) {
         self.events = events
+        self.authenticity = authenticity
     }
 
     /// Connects to the card in `reader`, reads it with `key`, parses the card-face data.
     public func read(reader: String, key: BACKey, options: DocumentReader.Options = .init())
-        throws(Problem) -> (data: DocumentData, result: DocumentReadResult, milliseconds: Double) {
+        throws(Problem) -> (data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict, milliseconds: Double) {
         let claimed = lock.withLock { busyReaders.insert(reader).inserted }
         guard claimed else {
             throw Problem(status: 409, code: "reader-busy", title: "Reader busy",
@@ -145,11 +150,13 @@ public final class CardReadService: @unchecked Sendable {
             defer { channel.disconnect() }
             let result = try DocumentReader(channel: channel, options: options).read(accessKey: key)
             let data = try DocumentData(files: result.files)
+            let verdict = authenticity.verify(files: result.files)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(DaemonEvent(type: "card-read-completed", reader: reader,
                                        detail: "\(result.statistics.apdus) APDUs in \(Int(milliseconds)) ms"))
-            Log.info("read card in \(reader): \(result.accessProtocol.rawValue), \(result.statistics), \(Int(milliseconds)) ms")
-            return (data, result, milliseconds)
+            Log.info("read card in \(reader): \(result.accessProtocol.rawValue), \(result.statistics), \(Int(milliseconds)) ms, "
+                     + "genuine: \(verdict.genuine)")
+            return (data, result, verdict, milliseconds)
         } catch {
             let problem = Self.problem(for: error, reader: reader)
             events.publish(DaemonEvent(type: "card-read-failed", reader: reader, detail: problem.code))
@@ -211,8 +218,9 @@ public final class CardReadService: @unchecked Sendable {
 
 extension CardFaceResponse {
     /// Builds the API's view of a read.
-    public init(reader: String, data: DocumentData, result: DocumentReadResult, milliseconds: Double,
-                includePortrait: Bool) {
+    public init(reader: String, data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict,
+                milliseconds: Double, includePortrait: Bool) {
+        authenticity = verdict
         let mrz = data.mrz
         self.reader = reader
         documentType = mrz.documentCode

@@ -26,6 +26,27 @@ public struct Configuration: Sendable, Equatable {
     public var faceThreshold = 0.5
     /// Smallest face accepted, in pixels of the detection box's width.
     public var faceMinimumSize = 60
+    /// CSCA certificates and CRLs; nil means `<state_directory>/trust`.
+    public var trustDirectory: String?
+    /// Certificate authority files; nil means `<state_directory>/ca`.
+    public var caDirectory: String?
+    /// Enrollment policy.
+    public var requireGenuineDocument = true
+    public var refuseExpiredDocuments = true
+    public var signingMinimumAge = 18
+    public var maxPhotoAttempts = 3
+    public var sessionTimeoutSeconds = 300.0
+    public var certificateValidityYears = 3
+    /// Display names of the two tiers.
+    public var basicTierName = "Basic"
+    public var signingTierName = "Signing"
+    /// Optional certificate profile extras.
+    public var certificatePolicies: [String] = []
+    public var crlDistributionPoint: String?
+    public var ocspURL: String?
+
+    public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
+    public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
 
     public init() {}
 
@@ -43,6 +64,19 @@ public struct Configuration: Sendable, Equatable {
         ("face.model_directory", "folder with the dlib model files (scripts/install-models.sh)"),
         ("face.threshold", "largest embedding distance that counts as a match (default 0.5)"),
         ("face.minimum_face_size", "smallest face accepted, in pixels (default 60)"),
+        ("trust.directory", "CSCA certificates and CRLs (default <state_directory>/trust)"),
+        ("enrollment.require_genuine_document", "refuse documents not proven genuine (default true)"),
+        ("enrollment.refuse_expired_documents", "refuse expired documents (default true)"),
+        ("enrollment.signing_minimum_age", "minimum age for the signing tier (default 18)"),
+        ("enrollment.max_photo_attempts", "live-photo attempts per session (default 3)"),
+        ("enrollment.session_timeout_seconds", "seconds before an open session expires (default 300)"),
+        ("tiers.basic_name", "display name of the basic tier (e.g. iAM Smart)"),
+        ("tiers.signing_name", "display name of the signing tier (e.g. iAM Smart+)"),
+        ("ca.directory", "issuing key and certificate (default <state_directory>/ca)"),
+        ("ca.validity_years", "validity of signing certificates (default 3; never past the document's expiry)"),
+        ("ca.certificate_policies", "comma-separated policy OIDs written into certificates"),
+        ("ca.crl_distribution_point", "URL of the CRL written into certificates"),
+        ("ca.ocsp_url", "OCSP responder URL written into certificates"),
     ]
 
     /// Parses configuration text. Throws `ConfigurationError` naming the line at fault.
@@ -111,6 +145,48 @@ public struct Configuration: Sendable, Equatable {
         case "readers.pcsc_retry_seconds":
             guard let seconds = Double(value), seconds >= 0.1, seconds <= 60 else { throw invalid("0.1 to 60 seconds") }
             pcscRetrySeconds = seconds
+        case "trust.directory":
+            guard value.hasPrefix("/") else { throw invalid("an absolute path") }
+            trustDirectory = value
+        case "ca.directory":
+            guard value.hasPrefix("/") else { throw invalid("an absolute path") }
+            caDirectory = value
+        case "enrollment.require_genuine_document":
+            guard let flag = Self.bool(value) else { throw invalid("true or false") }
+            requireGenuineDocument = flag
+        case "enrollment.refuse_expired_documents":
+            guard let flag = Self.bool(value) else { throw invalid("true or false") }
+            refuseExpiredDocuments = flag
+        case "enrollment.signing_minimum_age":
+            guard let age = Int(value), (14...99).contains(age) else { throw invalid("14 to 99") }
+            signingMinimumAge = age
+        case "enrollment.max_photo_attempts":
+            guard let attempts = Int(value), (1...10).contains(attempts) else { throw invalid("1 to 10") }
+            maxPhotoAttempts = attempts
+        case "enrollment.session_timeout_seconds":
+            guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("1 to 3600 seconds") }
+            sessionTimeoutSeconds = seconds
+        case "tiers.basic_name":
+            guard !value.isEmpty else { throw invalid("a name") }
+            basicTierName = value
+        case "tiers.signing_name":
+            guard !value.isEmpty else { throw invalid("a name") }
+            signingTierName = value
+        case "ca.validity_years":
+            guard let years = Int(value), (1...10).contains(years) else { throw invalid("1 to 10 years") }
+            certificateValidityYears = years
+        case "ca.certificate_policies":
+            let oids = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard oids.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isNumber || $0 == "." } }) else {
+                throw invalid("comma-separated dotted OIDs")
+            }
+            certificatePolicies = oids
+        case "ca.crl_distribution_point":
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw invalid("an http(s) URL") }
+            crlDistributionPoint = value
+        case "ca.ocsp_url":
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw invalid("an http(s) URL") }
+            ocspURL = value
         case "face.model_directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             faceModelDirectory = value
@@ -122,6 +198,16 @@ public struct Configuration: Sendable, Equatable {
             faceMinimumSize = size
         default:
             throw .unknownKey(source: source, line: line, key: key)
+        }
+    }
+}
+
+extension Configuration {
+    static func bool(_ value: String) -> Bool? {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: return nil
         }
     }
 }

@@ -1,4 +1,5 @@
 import API
+import Enrollment
 import Foundation
 import SmartCard
 
@@ -36,6 +37,9 @@ public final class Daemon: @unchecked Sendable {
     public let monitor: ReaderMonitor
     public let cardReader: CardReadService
     public let faces: FaceService
+    /// Set up at start when the store and the CA are usable.
+    public private(set) var enrollment: EnrollmentService?
+    var enrollmentUnavailableReason = "enrollment is not set up"
     private var server: UnixSocketServer?
     private let started = Date()
     private let lock = NSLock()
@@ -45,7 +49,8 @@ public final class Daemon: @unchecked Sendable {
         self.configuration = configuration
         let events = EventHub()
         self.events = events
-        cardReader = CardReadService(events: events)
+        cardReader = CardReadService(events: events,
+                                     authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory))
         faces = FaceService(configuration: configuration)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -85,13 +90,18 @@ public final class Daemon: @unchecked Sendable {
             let request = try context.decodeBody(CardReadRequest.self)
             let key = try request.accessKey.bacKey()
             let read = try cardReader.read(reader: request.reader, key: key)
-            return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result,
+            return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
         }))
         router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
             let images = try context.decodeBody(FaceCompareRequest.self).images()
             return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
         }))
+        router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
+            reload()
+            return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
+        }))
+        addEnrollmentRoutes(to: &router)
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
         }))
@@ -155,6 +165,13 @@ public final class Daemon: @unchecked Sendable {
         // Load the face models now rather than on the first kiosk request (about a second).
         Thread.detachNewThread { [faces] in _ = try? faces.loadedMatcher() }
         Log.notice("enrolld \(enrolldVersion) listening on \(server.path)")
+    }
+
+    /// Re-reads what can change while running: the CSCA trust store.
+    public func reload() {
+        let count = cardReader.authenticity.reload()
+        Log.notice("reloaded: \(count) CSCA certificate(s) trusted")
+        events.publish(DaemonEvent(type: "trust-store-reloaded", detail: "\(count) CSCA certificate(s)"))
     }
 
     /// Graceful shutdown: stop accepting, end event streams, stop watching readers.

@@ -3,6 +3,7 @@ import SmartCard
 /// The chip access protocol a read used.
 public enum AccessProtocol: String, Sendable, Equatable {
     case bac = "BAC"
+    case pace = "PACE"
 }
 
 /// APDUs and bytes on the wire (encoded commands and responses, including secure messaging overhead).
@@ -52,6 +53,10 @@ public struct DocumentReadResult: Sendable {
     /// Whether READ BINARY ended up using extended length, and the payload size it settled on.
     public var usedExtendedLength: Bool
     public var readChunkSize: Int
+    /// The protocol with its parameters, e.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`, or `BAC`.
+    public var accessDescription: String = "BAC"
+    /// EF.CardAccess as read before access control; `nil` when the chip has none (BAC-only chips).
+    public var securityInfos: SecurityInfos?
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
@@ -64,9 +69,15 @@ public final class DocumentReader {
         public var allowExtendedLength: Bool
         /// Read by short EF identifier instead of SELECT + READ.
         public var shortFileIdentifiers: Bool
+        /// Run PACE when EF.CardAccess offers a supported protocol (`read(access:)`).
+        public var allowPACE: Bool
+        /// Fall back to BAC (MRZ key only) when the chip offers no supported PACE (`read(access:)`).
+        public var allowBAC: Bool
 
         public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
-                    shortFileIdentifiers: Bool = false) {
+                    shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
+            self.allowPACE = allowPACE
+            self.allowBAC = allowBAC
             self.dataGroups = dataGroups
             self.allowExtendedLength = allowExtendedLength
             self.shortFileIdentifiers = shortFileIdentifiers
@@ -90,7 +101,41 @@ public final class DocumentReader {
         let counting = CountingCardChannel(base: channel)
         try ReadBinaryStrategy.selectApplication(on: counting)
         let session = try BAC.authenticate(channel: counting, key: accessKey, random: random)
-        let secure = SecureMessagingChannel(base: counting, session: session)
+        return try readFiles(secure: SecureMessagingChannel(base: counting, session: session), counting: counting,
+                             accessProtocol: .bac, description: "BAC", securityInfos: nil)
+    }
+
+    /// Reads the document with PACE when EF.CardAccess offers a supported protocol (the strongest one), else with
+    /// BAC when `options.allowBAC` and `access` is the MRZ (ICAO 9303-11 §4.2). Throws `.accessKeyRejected` for a
+    /// wrong MRZ or CAN, `.invalidAccessKey` when a CAN is given for a chip without PACE, `.authenticationFailed`
+    /// when the chip's PACE answers do not verify (no fallback then: fail closed).
+    public func read(access: AccessKey, paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+        throws(MRTDError) -> DocumentReadResult {
+        let counting = CountingCardChannel(base: channel)
+        let infos = options.allowPACE ? try SecurityInfos.read(from: counting) : nil
+        if let infos, let info = PACE.preferredInfo(in: infos) {
+            let pace = try PACE.authenticate(channel: counting, info: info, accessKey: access, privateKeys: paceKeys)
+            let secure = SecureMessagingChannel(base: counting, session: pace.session)
+            try ReadBinaryStrategy.selectApplication(on: secure)
+            return try readFiles(secure: secure, counting: counting, accessProtocol: .pace,
+                                 description: pace.description, securityInfos: infos)
+        }
+        guard case let .mrz(key) = access else {
+            throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+        }
+        guard options.allowBAC else {
+            throw .authenticationFailed("the chip offers no supported PACE protocol and BAC is not allowed")
+        }
+        try ReadBinaryStrategy.selectApplication(on: counting)
+        let session = try BAC.authenticate(channel: counting, key: key, random: random)
+        return try readFiles(secure: SecureMessagingChannel(base: counting, session: session), counting: counting,
+                             accessProtocol: .bac, description: "BAC", securityInfos: infos)
+    }
+
+    /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
+    private func readFiles(secure: SecureMessagingChannel, counting: CountingCardChannel,
+                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?)
+        throws(MRTDError) -> DocumentReadResult {
         let strategy = ReadBinaryStrategy(extendedLength: options.allowExtendedLength && channel.supportsExtendedLength,
                                           secureMessaging: true, shortFileIdentifiers: options.shortFileIdentifiers)
         var files: [FileID: [UInt8]] = [:]
@@ -111,9 +156,10 @@ public final class DocumentReader {
             guard let sw = Self.absentOrDenied(error) else { throw error }
             skipped[.sod] = sw
         }
-        return DocumentReadResult(files: files, accessProtocol: .bac, skippedFiles: skipped,
+        return DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
                                   statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
-                                  readChunkSize: strategy.chunkSize)
+                                  readChunkSize: strategy.chunkSize, accessDescription: description,
+                                  securityInfos: securityInfos)
     }
 
     /// The data group files EF.COM lists in its tag list DO'5C' (ICAO 9303-10 §4.6.1), in order.

@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import SmartCard
 
 /// Why EF.SOD could not be read as a signed LDS security object. Carried in
 /// `PassiveAuthenticationResult.parseError`; the `sodParsed` check then fails with its description.
@@ -81,7 +82,9 @@ public struct PassiveAuthenticationResult: Sendable {
     }
 
     /// The reasons of the failed checks.
-    public var failures: [String] { checks.filter { $0.check.status == .fail }.map { "\($0.name): \($0.check.reason)" } }
+    public var failures: [String] {
+        checks.filter { $0.check.status == .fail }.map { "\($0.name): \($0.check.reason)" }
+    }
 }
 
 /// What passive authentication accepts beyond the strict rules.
@@ -112,11 +115,27 @@ public enum PassiveAuthentication {
     public static func verify(sodFile: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
                               at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default)
         -> PassiveAuthenticationResult {
-        do {
-            return verify(sod: try SOD.parse(sodFile), dataGroups: dataGroups, trustStore: trustStore, at: date,
-                          policy: policy)
-        } catch {
+        switch unwrap(sodFile) {
+        case let .success(sod):
+            return verify(sod: sod, dataGroups: dataGroups, trustStore: trustStore, at: date, policy: policy)
+        case let .failure(error):
             return failedParse(.malformedSOD(error), dataGroups: dataGroups)
+        }
+    }
+
+    /// `SOD.parse`, plus one leniency seen in issued passports: a definite-length tag 77 around a BER
+    /// ContentInfo with indefinite lengths (`30 80 …`), which OpenSSL's CMS decoder reads.
+    static func unwrap(_ bytes: [UInt8]) -> Result<SOD, LDSError> {
+        do {
+            return .success(try SOD.parse(bytes))
+        } catch {
+            guard bytes.count <= LDSLimits.default.maxFileSize,
+                  let header = try? TLVReader.header(of: bytes), header.tag == UInt32(SOD.tag),
+                  header.headerLength + header.length == bytes.count
+            else { return .failure(error) }
+            let value = Array(bytes[header.headerLength...])
+            guard value.starts(with: [0x30, 0x80]) else { return .failure(error) }
+            return .success(SOD(cms: value))
         }
     }
 

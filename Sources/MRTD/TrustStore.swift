@@ -117,7 +117,8 @@ public struct TrustStore: Sendable {
                 report.loadedFiles.append(name)
             } catch {
                 let kind = fileExtension == "crl" ? "CRL" : "certificate"
-                report.skippedFiles.append(.init(file: name, reason: "not a valid \(isPEM ? "PEM" : "DER") \(kind): \(error)"))
+                let reason = "not a valid \(isPEM ? "PEM" : "DER") \(kind): \(error)"
+                report.skippedFiles.append(.init(file: name, reason: reason))
             }
         }
         var store = TrustStore(certificates: certificates, crls: crls, directory: directory)

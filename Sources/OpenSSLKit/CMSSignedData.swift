@@ -94,15 +94,7 @@ public final class CMSSignedData: @unchecked Sendable {
     deinit { CMS_ContentInfo_free(pointer) }
 
     private static func decode(_ der: [UInt8]) -> OpaquePointer? {
-        der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor = buffer.baseAddress
-            let cms = d2i_CMS_ContentInfo(nil, &cursor, buffer.count)
-            if let cms, let start = buffer.baseAddress, cursor != start + buffer.count {
-                CMS_ContentInfo_free(cms)
-                return nil
-            }
-            return cms
-        }
+        try? decodeDER(der, "CMS", decode: { d2i_CMS_ContentInfo(nil, $0, $1) }, free: CMS_ContentInfo_free)
     }
 
     private static func signerInfo(_ cms: OpaquePointer, index: Int) -> OpaquePointer? {
@@ -119,7 +111,8 @@ public final class CMSSignedData: @unchecked Sendable {
         _ = CMS_SignerInfo_get0_signer_id(signer, &keyID, &issuer, &serial)
         let identifier: CMSSignerIdentifier = keyID != nil
             ? .subjectKeyIdentifier(stringBytes(UnsafePointer(keyID)))
-            : .issuerAndSerialNumber(issuer: DistinguishedName(name: issuer), serialNumber: integerBytes(UnsafePointer(serial)))
+            : .issuerAndSerialNumber(issuer: DistinguishedName(name: issuer),
+                                     serialNumber: integerBytes(UnsafePointer(serial)))
 
         var digestAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
         var signatureAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
@@ -222,7 +215,8 @@ public final class CMSSignedData: @unchecked Sendable {
         guard let type = OBJ_txt2obj(contentType, 1) else { throw OpenSSLError.capture("content type \(contentType)") }
         defer { ASN1_OBJECT_free(type) }
         guard CMS_set1_eContentType(cms, type) == 1 else { throw OpenSSLError.capture("eContentType") }
-        guard let info = CMS_add1_signer(cms, certificate.pointer, key.pointer, signingScheme.digest.evpMD, flags) else {
+        guard let info = CMS_add1_signer(cms, certificate.pointer, key.pointer, signingScheme.digest.evpMD, flags)
+        else {
             throw OpenSSLError.capture("CMS signer (\(signingScheme))")
         }
         if case .rsaPSS = signingScheme {

@@ -40,25 +40,13 @@ public final class CertificateRevocationList: @unchecked Sendable, CustomStringC
 
     /// Parses one DER CRL; trailing bytes are refused.
     public convenience init(der: [UInt8]) throws(OpenSSLError) {
-        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor = buffer.baseAddress
-            let crl = d2i_X509_CRL(nil, &cursor, buffer.count)
-            if let crl, let start = buffer.baseAddress, cursor != start + buffer.count {
-                X509_CRL_free(crl)
-                return nil
-            }
-            return crl
-        }
-        guard let parsed else { throw OpenSSLError.capture("CRL DER decode") }
+        let parsed = try decodeDER(der, "CRL", decode: { d2i_X509_CRL(nil, $0, $1) }, free: X509_CRL_free)
         try self.init(owning: parsed)
     }
 
     /// Parses the first PEM `X509 CRL` block.
     public convenience init(pem: String) throws(OpenSSLError) {
-        let bio = try MemoryBIO(bytes: Array(pem.utf8))
-        guard let parsed = PEM_read_bio_X509_CRL(bio.pointer, nil, nil, nil) else {
-            throw OpenSSLError.capture("CRL PEM decode")
-        }
+        let parsed = try decodePEM(pem, "CRL") { PEM_read_bio_X509_CRL($0, nil, nil, nil) }
         try self.init(owning: parsed)
     }
 

@@ -70,7 +70,9 @@ public struct CertificateBuilder: Sendable {
         if let keyUsage, !keyUsage.isEmpty {
             extensions.append((NID_key_usage, "keyUsage", "critical," + keyUsage.configNames.joined(separator: ",")))
         }
-        if includeSubjectKeyIdentifier { extensions.append((NID_subject_key_identifier, "subjectKeyIdentifier", "hash")) }
+        if includeSubjectKeyIdentifier {
+            extensions.append((NID_subject_key_identifier, "subjectKeyIdentifier", "hash"))
+        }
         if includeAuthorityKeyIdentifier, let issuer, issuer.subjectKeyIdentifier != nil {
             extensions.append((NID_authority_key_identifier, "authorityKeyIdentifier", "keyid:always"))
         }

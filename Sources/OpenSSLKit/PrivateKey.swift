@@ -76,20 +76,13 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Parses a DER private key (PKCS#8, or a traditional RSA/EC structure).
     public convenience init(der: [UInt8]) throws(OpenSSLError) {
-        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor = buffer.baseAddress
-            return d2i_AutoPrivateKey(nil, &cursor, buffer.count)
-        }
-        guard let parsed else { throw OpenSSLError.capture("private key DER decode") }
+        let parsed = try decodeDER(der, "private key", decode: { d2i_AutoPrivateKey(nil, $0, $1) }, free: EVP_PKEY_free)
         self.init(owning: parsed)
     }
 
     /// Parses an unencrypted PEM private key (`PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`).
     public convenience init(pem: String) throws(OpenSSLError) {
-        let bio = try MemoryBIO(bytes: Array(pem.utf8))
-        guard let parsed = PEM_read_bio_PrivateKey(bio.pointer, nil, nil, nil) else {
-            throw OpenSSLError.capture("private key PEM decode")
-        }
+        let parsed = try decodePEM(pem, "private key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
         self.init(owning: parsed)
     }
 

@@ -82,20 +82,13 @@ public final class PublicKey: @unchecked Sendable {
 
     /// Parses a DER SubjectPublicKeyInfo.
     public convenience init(der: [UInt8]) throws(OpenSSLError) {
-        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor = buffer.baseAddress
-            return d2i_PUBKEY(nil, &cursor, buffer.count)
-        }
-        guard let parsed else { throw OpenSSLError.capture("public key DER decode") }
+        let parsed = try decodeDER(der, "public key", decode: { d2i_PUBKEY(nil, $0, $1) }, free: EVP_PKEY_free)
         self.init(owning: parsed)
     }
 
     /// Parses a PEM `PUBLIC KEY` block.
     public convenience init(pem: String) throws(OpenSSLError) {
-        let bio = try MemoryBIO(bytes: Array(pem.utf8))
-        guard let parsed = PEM_read_bio_PUBKEY(bio.pointer, nil, nil, nil) else {
-            throw OpenSSLError.capture("public key PEM decode")
-        }
+        let parsed = try decodePEM(pem, "public key") { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
         self.init(owning: parsed)
     }
 
@@ -183,7 +176,8 @@ final class MemoryBIO {
 
 /// Calls an `i2d_*` function twice (size, then bytes).
 func encodeDER(_ operation: String,
-               _ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) throws(OpenSSLError) -> [UInt8] {
+               _ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32)
+    throws(OpenSSLError) -> [UInt8] {
     let length = encode(nil)
     guard length > 0 else { throw OpenSSLError.capture(operation) }
     var out = [UInt8](repeating: 0, count: Int(length))
@@ -193,4 +187,30 @@ func encodeDER(_ operation: String,
     }
     guard written == length else { throw OpenSSLError.capture(operation) }
     return out
+}
+
+/// Runs a `d2i_*` decoder over all of `der`; an object followed by trailing bytes is refused (and freed).
+func decodeDER(_ der: [UInt8], _ what: String,
+               decode: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?,
+               free: (OpaquePointer) -> Void) throws(OpenSSLError) -> OpaquePointer {
+    let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+        guard let start = buffer.baseAddress else { return nil }
+        var cursor: UnsafePointer<UInt8>? = start
+        guard let object = decode(&cursor, buffer.count) else { return nil }
+        guard cursor == start + buffer.count else {
+            free(object)
+            return nil
+        }
+        return object
+    }
+    guard let parsed else { throw OpenSSLError.capture("\(what) DER decode") }
+    return parsed
+}
+
+/// Runs a `PEM_read_bio_*` reader over `pem` and returns the first object.
+func decodePEM(_ pem: String, _ what: String,
+               read: (OpaquePointer) -> OpaquePointer?) throws(OpenSSLError) -> OpaquePointer {
+    let bio = try MemoryBIO(bytes: Array(pem.utf8))
+    guard let parsed = read(bio.pointer) else { throw OpenSSLError.capture("\(what) PEM decode") }
+    return parsed
 }

@@ -121,25 +121,13 @@ public final class X509Certificate: @unchecked Sendable, Equatable, Hashable, Cu
 
     /// Parses one DER certificate; trailing bytes are refused.
     public convenience init(der: [UInt8]) throws(OpenSSLError) {
-        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor = buffer.baseAddress
-            let certificate = d2i_X509(nil, &cursor, buffer.count)
-            if let certificate, let start = buffer.baseAddress, cursor != start + buffer.count {
-                X509_free(certificate)
-                return nil
-            }
-            return certificate
-        }
-        guard let parsed else { throw OpenSSLError.capture("certificate DER decode") }
+        let parsed = try decodeDER(der, "certificate", decode: { d2i_X509(nil, $0, $1) }, free: X509_free)
         try self.init(owning: parsed)
     }
 
     /// Parses the first PEM `CERTIFICATE` block.
     public convenience init(pem: String) throws(OpenSSLError) {
-        let bio = try MemoryBIO(bytes: Array(pem.utf8))
-        guard let parsed = PEM_read_bio_X509(bio.pointer, nil, nil, nil) else {
-            throw OpenSSLError.capture("certificate PEM decode")
-        }
+        let parsed = try decodePEM(pem, "certificate") { PEM_read_bio_X509($0, nil, nil, nil) }
         try self.init(owning: parsed)
     }
 
@@ -173,8 +161,13 @@ public final class X509Certificate: @unchecked Sendable, Equatable, Hashable, Cu
     public var notBefore: Date? { date(X509_get0_notBefore(pointer)) }
     public var notAfter: Date? { date(X509_get0_notAfter(pointer)) }
 
-    public var subjectKeyIdentifier: [UInt8]? { X509_get0_subject_key_id(pointer).map { stringBytes(UnsafePointer($0)) } }
-    public var authorityKeyIdentifier: [UInt8]? { X509_get0_authority_key_id(pointer).map { stringBytes(UnsafePointer($0)) } }
+    public var subjectKeyIdentifier: [UInt8]? {
+        X509_get0_subject_key_id(pointer).map { stringBytes(UnsafePointer($0)) }
+    }
+
+    public var authorityKeyIdentifier: [UInt8]? {
+        X509_get0_authority_key_id(pointer).map { stringBytes(UnsafePointer($0)) }
+    }
 
     /// basicConstraints cA (or a v1 self-signed certificate, which OpenSSL also treats as a CA).
     public var isCertificateAuthority: Bool { X509_check_ca(pointer) != 0 }

@@ -15,12 +15,16 @@ public final class EMRTDApplet: CardApplet {
     private var selectedFile: FileID?
     private var challenge: [UInt8]?
     private var secureMessaging: CardSecureMessaging?
+    private let pace: CardPACE?
+    /// Whether `selectedFile` is a master-file EF (EF.CardAccess), readable without access control.
+    private var selectedInMasterFile = false
 
     /// `random` supplies RND.IC and K.IC (tests inject fixed values).
     public init(profile: EMRTDProfile, random: @escaping BAC.RandomSource = BAC.secureRandom) {
         self.profile = profile
         self.random = random
         keys = try? profile.accessKey().derivedKeys()
+        pace = profile.pace.map { CardPACE(configuration: $0, mrzKey: try? profile.accessKey(), random: random) }
     }
 
     /// Whether a BAC session is currently established.
@@ -31,6 +35,8 @@ public final class EMRTDApplet: CardApplet {
         selectedFile = nil
         challenge = nil
         secureMessaging = nil
+        selectedInMasterFile = false
+        pace?.reset()
     }
 
     public func process(_ command: CommandAPDU) -> ResponseAPDU {
@@ -68,10 +74,21 @@ public final class EMRTDApplet: CardApplet {
     private func handle(_ command: CommandAPDU, secure: Bool, outerExtended: Bool) -> ResponseAPDU {
         switch command.ins {
         case 0xA4: return select(command)
-        case 0x84: return getChallenge(command)
-        case 0x82: return externalAuthenticate(command)
+        case 0x84 where profile.bacEnabled: return getChallenge(command)
+        case 0x82 where profile.bacEnabled: return externalAuthenticate(command)
+        case 0x22, 0x86:
+            guard let pace, !secure else { return status(.insNotSupported) }
+            if command.ins == 0x22 { return pace.manageSecurityEnvironment(command) }
+            let (response, session) = pace.generalAuthenticate(command)
+            if let session { secureMessaging = session }
+            return response
         case 0xB0, 0xB1:
-            guard secure || !profile.requiresAccessControl else { return status(.securityStatusNotSatisfied) }
+            let masterFileRead = command.ins == 0xB0 && command.p1 & 0x80 != 0
+                ? command.p1 & 0x1F == 0x1C && !applicationSelected && profile.masterFiles[.cardAccess] != nil
+                : selectedInMasterFile
+            guard secure || !profile.requiresAccessControl || masterFileRead else {
+                return status(.securityStatusNotSatisfied)
+            }
             return readBinary(command)
         default: return status(.insNotSupported)
         }
@@ -83,12 +100,20 @@ public final class EMRTDApplet: CardApplet {
             guard command.data == eMRTDApplicationID else { return status(.fileNotFound) }
             applicationSelected = true
             selectedFile = nil
+            selectedInMasterFile = false
             return status(.success)
         case 0x00, 0x02:
-            guard applicationSelected, command.data.count == 2 else { return status(.fileNotFound) }
+            guard command.data.count == 2 else { return status(.fileNotFound) }
             let file = FileID(rawValue: UInt16(command.data[0]) << 8 | UInt16(command.data[1]))
+            if !applicationSelected {
+                guard profile.masterFiles[file] != nil else { return status(.fileNotFound) }
+                selectedFile = file
+                selectedInMasterFile = true
+                return status(.success)
+            }
             guard profile.files[file] != nil else { return status(.fileNotFound) }
             selectedFile = file
+            selectedInMasterFile = false
             return status(.success)
         default:
             return status(.incorrectP1P2)
@@ -138,9 +163,15 @@ public final class EMRTDApplet: CardApplet {
         var offset: Int
         if command.ins == 0xB0 {
             if command.p1 & 0x80 != 0 {
-                guard command.p1 & 0x60 == 0, let file = FileID(shortFileIdentifier: command.p1 & 0x1F),
-                      profile.files[file] != nil else { return status(.fileNotFound) }
-                selectedFile = file
+                if !applicationSelected && command.p1 == 0x9C && profile.masterFiles[.cardAccess] != nil {
+                    selectedFile = .cardAccess
+                    selectedInMasterFile = true
+                } else {
+                    guard command.p1 & 0x60 == 0, let file = FileID(shortFileIdentifier: command.p1 & 0x1F),
+                          profile.files[file] != nil else { return status(.fileNotFound) }
+                    selectedFile = file
+                    selectedInMasterFile = false
+                }
                 offset = Int(command.p2)
             } else {
                 offset = Int(command.p1) << 8 | Int(command.p2)
@@ -151,7 +182,8 @@ public final class EMRTDApplet: CardApplet {
                   (1...3).contains(object.value.count) else { return status(.incorrectData) }
             offset = object.value.reduce(0) { $0 << 8 | Int($1) }
         }
-        guard let file = selectedFile, let content = profile.files[file] else {
+        guard let file = selectedFile,
+              let content = selectedInMasterFile ? profile.masterFiles[file] : profile.files[file] else {
             return status(StatusWord(0x6986))
         }
         guard offset <= content.count else { return status(.wrongP1P2) }

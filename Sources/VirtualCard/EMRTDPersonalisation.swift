@@ -1,4 +1,6 @@
+import Foundation
 import MRTD
+import OpenSSLKit
 
 /// What a virtual eMRTD holds, before it is encoded into LDS files: the MRZ, the portrait(s) as
 /// stored image files, and the optional DG11/DG12 fields.
@@ -10,6 +12,14 @@ public struct EMRTDPersonalisation: Sendable {
     public var dg12: DG12?
     public var extendedLength: Bool
     public var maxShortResponse: Int
+    /// PACE offered in EF.CardAccess; `nil` for a BAC-only chip.
+    public var pace: PACEConfiguration?
+    /// `false` for a PACE-only chip.
+    public var bacEnabled = true
+    /// The document signer that signs EF.SOD; without one the card has no EF.SOD.
+    public var documentSigner: TestPKI.Party?
+    /// A data group changed after signing (a forged card that passive authentication must catch).
+    public var alteredAfterSigning: DataGroup?
 
     public init(mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
                 maxShortResponse: Int = 256) {
@@ -44,9 +54,49 @@ public struct EMRTDPersonalisation: Sendable {
         return files
     }
 
+    /// The files with EF.SOD signed over the data groups, then any forgery applied.
+    public func signedFiles() throws(PersonalisationError) -> [FileID: [UInt8]] {
+        var files: [FileID: [UInt8]]
+        do {
+            files = try self.files()
+        } catch {
+            throw .lds(error)
+        }
+        guard let signer = documentSigner else { return files }
+        var groups: [DataGroup: [UInt8]] = [:]
+        for (file, bytes) in files {
+            if let group = DataGroup(fileID: file) { groups[group] = bytes }
+        }
+        do {
+            files[.sod] = try SODBuilder.build(dataGroups: groups, signer: signer.certificate, key: signer.key,
+                                               options: .init(signingTime: Date()))
+        } catch {
+            throw .signing(error)
+        }
+        if let altered = alteredAfterSigning, var bytes = files[altered.fileID], !bytes.isEmpty {
+            bytes[bytes.count - 1] ^= 0x01
+            files[altered.fileID] = bytes
+        }
+        return files
+    }
+
     /// The card-side profile: BAC key material from the MRZ, and the files.
-    public func makeProfile() throws(LDSError) -> EMRTDProfile {
+    public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
-                     files: try files(), extendedLength: extendedLength, maxShortResponse: maxShortResponse)
+                     files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+                     pace: pace, bacEnabled: bacEnabled)
+    }
+}
+
+/// Why a virtual card could not be personalised.
+public enum PersonalisationError: Error, CustomStringConvertible {
+    case lds(LDSError)
+    case signing(OpenSSLError)
+
+    public var description: String {
+        switch self {
+        case let .lds(error): return "cannot encode the card's files: \(error)"
+        case let .signing(error): return "cannot sign EF.SOD: \(error)"
+        }
     }
 }

@@ -17,10 +17,16 @@ public struct EMRTDProfile: Sendable {
     public var maxExtendedResponse: Int
     /// When true (every real eMRTD), plain READ BINARY gets 6982: the files need BAC and secure messaging.
     public var requiresAccessControl: Bool
+    /// PACE offered in EF.CardAccess (ICAO 9303-11 §4.4); `nil` for a BAC-only chip.
+    public var pace: PACEConfiguration?
+    /// Whether BAC is available; `false` makes a PACE-only chip (GET CHALLENGE and EXTERNAL AUTHENTICATE get 6D00).
+    public var bacEnabled: Bool
 
     public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
                 extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
-                requiresAccessControl: Bool = true) {
+                requiresAccessControl: Bool = true, pace: PACEConfiguration? = nil, bacEnabled: Bool = true) {
+        self.pace = pace
+        self.bacEnabled = bacEnabled
         self.documentNumber = documentNumber
         self.birthDate = birthDate
         self.expiryDate = expiryDate
@@ -29,6 +35,12 @@ public struct EMRTDProfile: Sendable {
         self.maxShortResponse = maxShortResponse
         self.maxExtendedResponse = maxExtendedResponse
         self.requiresAccessControl = requiresAccessControl
+    }
+
+    /// Files in the master file, readable in plain: EF.CardAccess when PACE is offered.
+    public var masterFiles: [FileID: [UInt8]] {
+        guard let pace else { return [:] }
+        return [.cardAccess: pace.cardAccess]
     }
 
     /// The profile's BAC key. Throws `MRTDError.invalidAccessKey` for data that is not valid MRZ content.

@@ -1,5 +1,6 @@
 import Foundation
 import MRTD
+import OpenSSLKit
 import SmartCard
 
 /// How `enroll-vcard` is personalised: a JSON file naming the kind of card and its contents.
@@ -21,6 +22,10 @@ import SmartCard
 ///   "dg11": { "fullName": "ERIKSSON ANNA MARIA", "personalNumber": "123456789" },
 ///   "dg12": { "issuingAuthority": "UTOPIA", "dateOfIssue": "20220101" },
 ///   "extendedLength": true, "maxShortResponse": 256 }
+/// ```
+/// PACE (EF.CardAccess in the master file) is offered with `"pace"`; `"bac": false` makes a PACE-only chip:
+/// ```json
+///   "pace": { "parameterId": 13, "cipher": "AES-128", "can": "123456" }, "bac": false
 /// ```
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
@@ -159,6 +164,38 @@ public struct VirtualCardProfile: Sendable {
             guard let flag = extended as? Bool else { throw .invalid(path: path, reason: "extendedLength must be true or false") }
             personalisation.extendedLength = flag
         }
+        if let pace = object["pace"] {
+            personalisation.pace = try paceConfiguration(pace, path: path)
+        }
+        if let bac = object["bac"] {
+            guard let flag = bac as? Bool else { throw .invalid(path: path, reason: "bac must be true or false") }
+            personalisation.bacEnabled = flag
+        }
+        if let signer = object["documentSigner"] {
+            guard let names = signer as? [String: String], let certificate = names["certificate"], let key = names["key"],
+                  certificate.hasPrefix("@"), key.hasPrefix("@") else {
+                throw .invalid(path: path, reason: "documentSigner needs \"certificate\": \"@file\" and \"key\": \"@file\"")
+            }
+            let certificateFile = resolve(String(certificate.dropFirst()), base: base)
+            let keyFile = resolve(String(key.dropFirst()), base: base)
+            guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
+                  let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
+                throw .unreadable(path: certificateFile.path, reason: "document signer certificate or key")
+            }
+            do {
+                personalisation.documentSigner = TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM),
+                                                               key: try PrivateKey(pem: keyPEM))
+            } catch {
+                throw .invalid(path: path, reason: "document signer: \(error)")
+            }
+        }
+        if let altered = object["alterAfterSigning"] {
+            guard let name = altered as? String, name.hasPrefix("DG"), let number = Int(name.dropFirst(2)),
+                  let group = DataGroup(number: number) else {
+                throw .invalid(path: path, reason: "alterAfterSigning names a data group such as \"DG2\"")
+            }
+            personalisation.alteredAfterSigning = group
+        }
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
@@ -166,6 +203,33 @@ public struct VirtualCardProfile: Sendable {
             personalisation.maxShortResponse = size
         }
         return personalisation
+    }
+}
+
+extension VirtualCardProfile {
+    /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256", "can": "123456" }`.
+    fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
+        guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
+        var configuration = PACEConfiguration()
+        if let id = object["parameterId"] {
+            guard let id = id as? Int, PACEDomain.supportedParameterIDs.contains(id) else {
+                throw .invalid(path: path, reason: "pace.parameterId must be 0, 1, 2 or 8 to 18")
+            }
+            configuration.parameterID = id
+        }
+        if let cipher = object["cipher"] {
+            guard let name = cipher as? String, let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name) else {
+                throw .invalid(path: path, reason: "pace.cipher must be 3DES, AES-128, AES-192 or AES-256")
+            }
+            configuration.cipher = algorithm
+        }
+        if let can = object["can"] {
+            guard let digits = can as? String, (try? CardAccessNumber(digits)) != nil else {
+                throw .invalid(path: path, reason: "pace.can must be a string of 6 digits")
+            }
+            configuration.can = digits
+        }
+        return configuration
     }
 }
 

@@ -7,12 +7,15 @@ import VirtualCard
 let usage = """
     usage: enroll-vcard --port PORT [--profile FILE] [--host ADDRESS] [--delay-ms N] [--once]
            enroll-vcard --wait-reader NAME [--timeout SECONDS]
+           enroll-vcard pki init DIR [--revoke-dsc]
 
       --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
       --profile FILE   JSON profile (see docs/virtual-card.md); default: an empty card
       --host ADDRESS   vpcd address (default 127.0.0.1)
       --delay-ms N     delay every response by N ms (slow-card fault injection)
       --once           exit when vpcd closes the connection instead of reconnecting
+      pki init DIR     write a test country PKI (CSCA, document signer, CRL; trust/ for enrolld's
+                       trust store, rogue/ for forged cards); --revoke-dsc puts the signer on the CRL
       --wait-reader NAME  wait until pcscd lists reader NAME, then exit 0 (bench scripts)
     Stop with SIGTERM or SIGINT: pcscd then sees the card removed.
     """
@@ -20,6 +23,17 @@ let usage = """
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("enroll-vcard: \(message)\n".utf8))
     exit(2)
+}
+
+if CommandLine.arguments.count >= 4, CommandLine.arguments[1] == "pki", CommandLine.arguments[2] == "init" {
+    let directory = CommandLine.arguments[3]
+    do {
+        _ = try BenchPKI.create(directory: directory, revokeDocumentSigner: CommandLine.arguments.contains("--revoke-dsc"))
+    } catch {
+        fail("cannot create the test PKI in \(directory): \(error)")
+    }
+    print("test PKI written to \(directory) (trust store: \(directory)/trust)")
+    exit(0)
 }
 
 var port: UInt16?

@@ -1,5 +1,6 @@
 import API
 import DaemonCore
+import Enrollment
 import Foundation
 
 /// enrollctl: the command line over enrolld's API socket.
@@ -14,6 +15,17 @@ let usage = """
            [--face-out FILE] [--json]
                                read the card-face data from the chip; --face-out writes the portrait exactly
                                as stored in DG2 (JPEG or JPEG 2000)
+      enroll --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+             --photo FILE [--csr FILE] [--account ID] [--cert-out FILE] [--json]
+                               a whole enrollment: read and authenticate the card, match the live photo,
+                               create (or, with --account, upgrade) the account and issue the certificate;
+                               without --csr a registration creates a basic account
+      accounts show ID [--json]    an account's tier, status and certificates
+      certs list ID [--json]       the certificates of account ID
+      certs revoke SERIAL --reason REASON
+                               revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,
+                               cessation-of-operation, privilege-withdrawn)
+      crl [--out FILE]         the current CRL (PEM)
       face-compare REFERENCE PROBE [--json]
                                compare a portrait with a live photo: score, distance, decision, faces found
 
@@ -30,7 +42,7 @@ var positional: [String] = []
 var json = false
 var options: [String: String] = [:]
 let valueOptions: Set<String> = ["--reader", "--mrz", "--document-number", "--birth-date", "--expiry-date", "--can",
-                                  "--face-out"]
+                                  "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -77,6 +89,35 @@ func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) -> T {
     return value
 }
 
+/// The access key from --mrz, --can or the three BAC fields.
+@MainActor
+func accessKey(for command: String) -> AccessKeyRequest {
+    let key = AccessKeyRequest(mrz: options["--mrz"], documentNumber: options["--document-number"],
+                               birthDate: options["--birth-date"], expiryDate: options["--expiry-date"],
+                               can: options["--can"])
+    guard key.mrz != nil || key.can != nil || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
+    else { fail("\(command) needs --mrz, --can, or --document-number with --birth-date and --expiry-date", code: 2) }
+    return key
+}
+
+func readFile(_ path: String) -> Data {
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+    return data
+}
+
+func postJSON<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse {
+    guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
+    return call(HTTPRequest(method: "POST", path: path, headers: [("Content-Type", "application/json")],
+                            body: [UInt8](encoded)))
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    guard let text = try? encoder.encode(value) else { fail("cannot encode the result") }
+    FileHandle.standardOutput.write(text + Data([10]))
+}
+
 /// Writes a line unbuffered, so `watch` output reaches pipes as events happen.
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -120,11 +161,7 @@ case "watch":
     }
 case "read":
     guard let reader = options["--reader"] else { fail("read needs --reader NAME (see 'enrollctl readers')", code: 2) }
-    let key = AccessKeyRequest(mrz: options["--mrz"], documentNumber: options["--document-number"],
-                               birthDate: options["--birth-date"], expiryDate: options["--expiry-date"],
-                               can: options["--can"])
-    guard key.mrz != nil || key.can != nil || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
-    else { fail("read needs --mrz, or --document-number with --birth-date and --expiry-date", code: 2) }
+    let key = accessKey(for: "read")
     let faceOut = options["--face-out"]
     let body = CardReadRequest(reader: reader, accessKey: key, includePortrait: faceOut != nil)
     guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
@@ -160,6 +197,67 @@ case "read":
         \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
         """)
     if let faceOut { print("portrait written to \(faceOut)") }
+case "enroll":
+    guard let reader = options["--reader"] else { fail("enroll needs --reader NAME", code: 2) }
+    guard let photoPath = options["--photo"] else { fail("enroll needs --photo FILE (the live photo)", code: 2) }
+    let key = accessKey(for: "enroll")
+    let photo = readFile(photoPath)
+    let csr = options["--csr"].map { String(decoding: readFile($0), as: UTF8.self) }
+    let started = decode(EnrollmentView.self, postJSON("/v1/enrollments", EnrollmentStartBody(
+        reader: reader, accessKey: key, purpose: options["--account"] == nil ? "register" : "upgrade",
+        accountId: options["--account"])))
+    if !json {
+        print("card verified: \(started.givenNames) \(started.surname), \(started.documentType) \(started.issuingState), "
+              + "genuine: \(started.authenticity.genuine), session \(started.id)")
+    }
+    let matched = decode(EnrollmentView.self, postJSON("/v1/enrollments/\(started.id)/photo",
+                                                       EnrollmentPhotoBody(photo: photo.base64EncodedString())))
+    if !json, let face = matched.face {
+        print(String(format: "face matched: score %.3f, distance %.3f (threshold %.2f)", face.score, face.distance, face.threshold))
+    }
+    let outcome = decode(EnrollmentOutcome.self, postJSON("/v1/enrollments/\(started.id)/complete",
+                                                          EnrollmentCompleteBody(csr: csr)))
+    if let pem = outcome.certificatePEM, let out = options["--cert-out"] {
+        do {
+            try Data(pem.utf8).write(to: URL(fileURLWithPath: out))
+        } catch {
+            fail("cannot write \(out): \(error.localizedDescription)")
+        }
+    }
+    if json { printJSON(outcome); break }
+    print("account \(outcome.accountID): tier \(outcome.tier)")
+    if let serial = outcome.certificateSerial {
+        print("certificate \(serial), valid until \(outcome.notAfter ?? "?")")
+        if let out = options["--cert-out"] { print("certificate written to \(out)") } else { print(outcome.certificatePEM ?? "") }
+    }
+case "accounts":
+    guard positional.count == 3, positional[1] == "show" else { fail("usage: enrollctl accounts show ID", code: 2) }
+    let response = call(HTTPRequest(method: "GET", path: "/v1/accounts/\(positional[2])"))
+    printRaw(response)
+case "certs":
+    switch positional.dropFirst().first {
+    case "list":
+        guard positional.count == 3 else { fail("usage: enrollctl certs list ACCOUNT-ID", code: 2) }
+        printRaw(call(HTTPRequest(method: "GET", path: "/v1/accounts/\(positional[2])/certificates")))
+    case "revoke":
+        guard positional.count == 3 else { fail("usage: enrollctl certs revoke SERIAL --reason REASON", code: 2) }
+        let reason = options["--reason"] ?? "unspecified"
+        printRaw(postJSON("/v1/certificates/\(positional[2])/revoke", ["reason": reason]))
+    default:
+        fail("usage: enrollctl certs list ID | certs revoke SERIAL --reason R", code: 2)
+    }
+case "crl":
+    let response = call(HTTPRequest(method: "GET", path: "/v1/crl"))
+    if let out = options["--out"] {
+        do {
+            try Data(response.body).write(to: URL(fileURLWithPath: out))
+        } catch {
+            fail("cannot write \(out): \(error.localizedDescription)")
+        }
+        print("CRL written to \(out)")
+    } else {
+        printRaw(response)
+    }
 case "face-compare":
     guard positional.count == 3 else { fail("face-compare needs REFERENCE and PROBE image files", code: 2) }
     func load(_ path: String) -> Data {

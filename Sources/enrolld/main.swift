@@ -71,6 +71,7 @@ func activatedSocket() -> Int32? {
 signal(SIGPIPE, SIG_IGN)
 signal(SIGTERM, SIG_IGN)
 signal(SIGINT, SIG_IGN)
+signal(SIGHUP, SIG_IGN)
 let daemon = Daemon(configuration: configuration)
 do {
     try daemon.start(listeningDescriptor: socketOverride == nil ? activatedSocket() : nil)
@@ -88,6 +89,9 @@ let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
     source.resume()
     return source
 }
+let reloadSource = DispatchSource.makeSignalSource(signal: SIGHUP, queue: signalQueue)
+reloadSource.setEventHandler { daemon.reload() }
+reloadSource.resume()
 done.wait()
-withExtendedLifetime(sources) {}
+withExtendedLifetime((sources, reloadSource)) {}
 exit(0)

@@ -1,0 +1,126 @@
+import API
+import Enrollment
+import Foundation
+import Store
+
+/// `POST /v1/enrollments` body.
+public struct EnrollmentStartBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+    /// `register` (default) or `upgrade`.
+    public var purpose: String?
+    /// The account to upgrade.
+    public var accountId: String?
+
+    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil) {
+        self.reader = reader
+        self.accessKey = accessKey
+        self.purpose = purpose
+        self.accountId = accountId
+    }
+}
+
+/// `POST /v1/enrollments/{id}/photo` body.
+public struct EnrollmentPhotoBody: Codable, Sendable {
+    /// The live photo, base64 (JPEG or PNG).
+    public var photo: String
+
+    public init(photo: String) {
+        self.photo = photo
+    }
+}
+
+/// `POST /v1/enrollments/{id}/complete` body.
+public struct EnrollmentCompleteBody: Codable, Sendable {
+    /// PKCS#10 CSR, PEM (or base64 DER). Without it a registration creates a basic account.
+    public var csr: String?
+    /// Contact details kept (sealed) with the account.
+    public var contact: [String: String]?
+
+    public init(csr: String? = nil, contact: [String: String]? = nil) {
+        self.csr = csr
+        self.contact = contact
+    }
+}
+
+extension EnrollmentCompleteBody {
+    /// The CSR's bytes as given: PEM text stays text (the CA reads both), base64 DER is decoded.
+    func csrBytes() throws(Problem) -> [UInt8]? {
+        guard let csr else { return nil }
+        if csr.contains("-----BEGIN") { return Array(csr.utf8) }
+        guard let der = Data(base64Encoded: csr, options: .ignoreUnknownCharacters) else {
+            throw Problem.badRequest("csr must be PEM or base64 DER", code: "invalid-csr")
+        }
+        return [UInt8](der)
+    }
+}
+
+func parseUUID(_ text: String?, field: String) throws(Problem) -> UUID {
+    guard let text, let id = UUID(uuidString: text) else {
+        throw Problem.badRequest("\(field) must be a UUID", code: "invalid-id")
+    }
+    return id
+}
+
+extension Daemon {
+    /// The enrollment service, or 503 when the CA has not been initialised.
+    func enrollmentService() throws(Problem) -> EnrollmentService {
+        guard let service = enrollment else {
+            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
+                          detail: enrollmentUnavailableReason)
+        }
+        return service
+    }
+
+    func addEnrollmentRoutes(to router: inout Router) {
+        router.add(Route("POST", "/v1/enrollments", .respond { [unowned self] context throws(Problem) in
+            let body = try context.decodeBody(EnrollmentStartBody.self)
+            let purpose = EnrollmentPurpose(rawValue: body.purpose ?? "register")
+            guard let purpose else {
+                throw Problem.badRequest("purpose is register, upgrade or passcode-reset", code: "invalid-purpose")
+            }
+            let accountID = try body.accountId.map { text throws(Problem) in try parseUUID(text, field: "accountId") }
+            let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
+                                        accountID: accountID, callerUID: context.peer.uid)
+            let service = try enrollmentService()
+            do throws(EnrollmentError) {
+                return .json(try service.start(start), status: 201)
+            } catch {
+                throw Problem(error)
+            }
+        }))
+        router.add(Route("GET", "/v1/enrollments/{id}", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let service = try enrollmentService()
+            do throws(EnrollmentError) {
+                return .json(try service.session(id: id))
+            } catch {
+                throw Problem(error)
+            }
+        }))
+        router.add(Route("POST", "/v1/enrollments/{id}/photo", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let body = try context.decodeBody(EnrollmentPhotoBody.self)
+            guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
+                throw Problem.badRequest("photo must be base64", code: "invalid-body")
+            }
+            let service = try enrollmentService()
+            do throws(EnrollmentError) {
+                return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
+            } catch {
+                throw Problem(error)
+            }
+        }))
+        router.add(Route("POST", "/v1/enrollments/{id}/complete", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let body = try context.decodeBody(EnrollmentCompleteBody.self)
+            let csr = try body.csrBytes()
+            let service = try enrollmentService()
+            do throws(EnrollmentError) {
+                return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:]))
+            } catch {
+                throw Problem(error)
+            }
+        }))
+    }
+}

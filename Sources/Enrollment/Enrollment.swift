@@ -1,1 +1,0 @@
-// Enrollment: accounts, tiers, sessions, policy.

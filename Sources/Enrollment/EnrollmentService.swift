@@ -1,0 +1,465 @@
+import Foundation
+import MRTD
+import Store
+
+/// `POST /v1/enrollments` input.
+public struct EnrollmentStart: Sendable {
+    public var reader: String
+    public var key: BACKey
+    public var purpose: EnrollmentPurpose
+    /// The account to upgrade (purpose upgrade).
+    public var accountID: UUID?
+    public var callerUID: UInt32
+
+    public init(reader: String, key: BACKey, purpose: EnrollmentPurpose, accountID: UUID? = nil, callerUID: UInt32) {
+        self.reader = reader
+        self.key = key
+        self.purpose = purpose
+        self.accountID = accountID
+        self.callerUID = callerUID
+    }
+}
+
+/// What the API shows of a session: state and evidence, the card-face summary the kiosk displays,
+/// never biometric data.
+public struct EnrollmentView: Sendable, Codable, Equatable {
+    public var id: String
+    public var purpose: String
+    public var state: String
+    public var accountID: String?
+    public var reader: String
+    public var surname: String
+    public var givenNames: String
+    public var documentType: String
+    public var issuingState: String
+    public var documentExpiry: String
+    public var accessProtocol: String
+    public var authenticity: AuthenticityVerdict
+    public var photoAttemptsLeft: Int
+    public var face: FaceEvidence?
+    public var expiresAt: String
+    public var failureCode: String?
+}
+
+/// The result of completing a session.
+public struct EnrollmentOutcome: Sendable, Codable, Equatable {
+    public var enrollmentID: String
+    public var accountID: String
+    public var tier: String
+    /// PEM of the issued certificate, when one was issued.
+    public var certificatePEM: String?
+    public var certificateSerial: String?
+    public var notAfter: String?
+}
+
+/// Runs enrollment sessions: card → authenticity → face → account and certificate.
+///
+/// Every state change is one store transaction. A certificate's serial is recorded as an intent
+/// before the CA signs, so a crash between signing and committing leaves no certificate the
+/// database does not know. Biometric data (chip portrait, live photo) lives only in memory and is
+/// wiped when the session completes, fails or times out.
+public final class EnrollmentService: @unchecked Sendable {
+    public let store: any Store
+    public let policy: EnrollmentPolicy
+    private let cards: CardReading
+    private let faces: FaceComparing
+    private let issuer: CertificateIssuing
+    private let protector: PersonalDataProtecting
+    private let now: @Sendable () -> Date
+    private let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
+    private let lock = NSLock()
+    private var sessions: [UUID: LiveSession] = [:]
+
+    public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
+                issuer: CertificateIssuing, protector: PersonalDataProtecting,
+                now: @escaping @Sendable () -> Date = { Date() },
+                publish: @escaping @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void = { _, _, _ in }) {
+        self.store = store
+        self.policy = policy
+        self.cards = cards
+        self.faces = faces
+        self.issuer = issuer
+        self.protector = protector
+        self.now = now
+        self.publish = publish
+    }
+
+    /// Reads and authenticates the card and opens a session.
+    public func start(_ request: EnrollmentStart) throws(EnrollmentError) -> EnrollmentView {
+        let started = now()
+        let document = try cards.read(reader: request.reader, key: request.key)
+        let facts = try DocumentFacts(document: document.data)
+        if policy.requireGenuineDocument && !document.authenticity.genuine {
+            throw .notGenuine(document.authenticity.reasons)
+        }
+        if policy.refuseExpiredDocuments && facts.expiryDate < MRZDate.today(now: started) {
+            throw .documentExpired
+        }
+        let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
+                                                    identityNumber: facts.identityNumber)
+        let existing = try read { tx throws(StoreError) in try tx.account(identityKey: identityKey) }
+        var accountID: UUID?
+        switch request.purpose {
+        case .register:
+            if let existing {
+                if existing.status == .cancelled { throw .accountCancelled }
+                throw .duplicateIdentity(existing: existing.id.uuidString)
+            }
+        case .upgrade, .passcodeReset:
+            guard let wanted = request.accountID else {
+                throw EnrollmentError(code: "account-required", status: 400, message: "give the account to \(request.purpose.rawValue)")
+            }
+            guard let existing, existing.id == wanted else {
+                throw EnrollmentError(code: "identity-mismatch", status: 403,
+                                      message: "the card does not belong to account \(wanted.uuidString)")
+            }
+            if existing.status == .cancelled { throw .accountCancelled }
+            accountID = existing.id
+        }
+        var session = LiveSession(id: UUID(), purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
+                                  accountID: accountID, document: document, facts: facts, identityKey: identityKey,
+                                  createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
+        session.portrait = document.data.portrait?.imageData ?? []
+        try persist(session, state: .cardVerified)
+        lock.withLock { sessions[session.id] = session }
+        publish("enrollment-card-verified", session.id, nil)
+        return view(session)
+    }
+
+    /// Matches the live photo against the chip portrait.
+    public func submitPhoto(id: UUID, photo: [UInt8]) throws(EnrollmentError) -> EnrollmentView {
+        var session = try live(id)
+        guard session.state == .cardVerified else { throw .wrongState(session.state.rawValue, expected: "card-verified") }
+        guard !session.portrait.isEmpty else {
+            throw EnrollmentError(code: "no-portrait", status: 422, message: "the chip holds no portrait to match against")
+        }
+        session.photoAttempts += 1
+        let evidence: FaceEvidence
+        do {
+            evidence = try faces.compare(reference: session.portrait, probe: photo)
+        } catch {
+            try recordAttempt(&session)
+            throw error
+        }
+        session.face = evidence
+        if evidence.isMatch {
+            session.state = .faceMatched
+            try persist(session, state: .faceMatched)
+            lock.withLock { sessions[id] = session }
+            publish("enrollment-face-matched", id, nil)
+            return view(session)
+        }
+        try recordAttempt(&session)
+        throw .faceMismatch(attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts)
+    }
+
+    /// Counts a failed photo attempt; ends the session when none are left.
+    private func recordAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
+        if session.photoAttempts >= policy.maxPhotoAttempts {
+            try fail(&session, code: "face-mismatch")
+        } else {
+            try persist(session, state: session.state)
+            let updated = session
+            lock.withLock { sessions[updated.id] = updated }
+            publish("enrollment-face-mismatch", session.id, "\(policy.maxPhotoAttempts - session.photoAttempts) attempt(s) left")
+        }
+    }
+
+    /// Creates or upgrades the account. With a CSR (after a face match) the account reaches the
+    /// signing tier and a certificate is issued; without one, a registration creates a basic account.
+    public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:]) throws(EnrollmentError) -> EnrollmentOutcome {
+        var session = try live(id)
+        let at = now()
+        if let csr {
+            guard session.state == .faceMatched else { throw .wrongState(session.state.rawValue, expected: "face-matched") }
+            let age = session.facts.age(on: MRZDate.today(now: at))
+            guard age >= policy.signingMinimumAge else {
+                try fail(&session, code: "under-age")
+                throw .underAge(policy.signingMinimumAge)
+            }
+            try issuer.validate(csr: csr)
+            return try completeSigning(&session, csr: csr, contact: contact, at: at)
+        }
+        guard session.purpose == .register else {
+            throw EnrollmentError(code: "csr-required", status: 400, message: "an upgrade needs a CSR for the signing certificate")
+        }
+        guard session.state == .cardVerified || session.state == .faceMatched else {
+            throw .wrongState(session.state.rawValue, expected: "card-verified")
+        }
+        let account = try newAccount(session, tier: .basic, contact: contact, at: at)
+        let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
+        try write { tx throws(StoreError) in
+            try tx.insertAccount(account)
+            try tx.saveEnrollment(record)
+        }
+        finish(&session)
+        publish("enrollment-completed", id, "basic")
+        return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue)
+    }
+
+    private func completeSigning(_ session: inout LiveSession, csr: [UInt8], contact: [String: String], at: Date)
+        throws(EnrollmentError) -> EnrollmentOutcome {
+        // The document's last valid day bounds the certificate.
+        let expiry = session.facts.expiryDate
+        var limit = DateComponents()
+        (limit.year, limit.month, limit.day, limit.hour, limit.minute) = (expiry.year, expiry.month, expiry.day, 23, 59)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let notAfterLimit = calendar.date(from: limit) ?? at
+        let plan = try issuer.plan(notAfterLimit: notAfterLimit)
+
+        // Transaction 1: the account exists (a new one at the basic tier: its identity is verified)
+        // and the certificate's serial is recorded as an intent, before anything is signed.
+        var account: AccountRecord
+        if let accountID = session.accountID {
+            guard let stored = try read({ tx throws(StoreError) in try tx.account(id: accountID) }) else {
+                throw EnrollmentError(code: "account-not-found", status: 404, message: "account \(accountID.uuidString) not found")
+            }
+            guard stored.status == .normal else {
+                throw EnrollmentError(code: "account-not-normal", status: 409,
+                                      message: "the account is \(stored.status.rawValue): only a normal account can be upgraded")
+            }
+            account = stored
+        } else {
+            account = try newAccount(session, tier: .basic, contact: contact, at: at)
+        }
+        let intent = CertificateRecord(serial: plan.serial, accountID: account.id, state: .intent, notBefore: plan.notBefore,
+                                       notAfter: plan.notAfter, createdAt: at)
+        let isNew = session.accountID == nil
+        let firstAccount = account
+        try write { tx throws(StoreError) in
+            if isNew { try tx.insertAccount(firstAccount) }
+            try tx.insertCertificate(intent)
+        }
+        session.accountID = account.id
+
+        let subject = CertificateSubject(commonName: session.facts.personal.displayName,
+                                         pseudonym: "ACCT-" + account.id.uuidString.replacingOccurrences(of: "-", with: ""),
+                                         issuingState: session.facts.personal.issuingState)
+        let der: [UInt8]
+        do {
+            der = try issuer.issue(plan: plan, csr: csr, subject: subject)
+        } catch {
+            var abandoned = intent
+            abandoned.state = .abandoned
+            try? write { tx throws(StoreError) in try tx.updateCertificate(abandoned) }
+            try fail(&session, code: error.code)
+            throw error
+        }
+
+        // Transaction 2: signing tier, certificate issued, session completed.
+        account.tier = .signing
+        account.updatedAt = at
+        var issued = intent
+        issued.state = .issued
+        issued.der = der
+        let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
+        let upgraded = account
+        try write { tx throws(StoreError) in
+            try tx.updateAccount(upgraded)
+            try tx.updateCertificate(issued)
+            try tx.saveEnrollment(record)
+        }
+        finish(&session)
+        publish("enrollment-completed", session.id, "signing")
+        return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
+                                 tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
+                                 notAfter: ISO8601DateFormatter().string(from: plan.notAfter))
+    }
+
+    /// The session's current view.
+    public func session(id: UUID) throws(EnrollmentError) -> EnrollmentView {
+        view(try live(id))
+    }
+
+    /// Ends sessions past their deadline: wiped, recorded as expired. Returns how many.
+    @discardableResult
+    public func expireStale() -> Int {
+        let at = now()
+        let stale = lock.withLock { sessions.values.filter { $0.deadline <= at } }
+        for var session in stale {
+            session.state = .expired
+            session.failureCode = "timeout"
+            try? persist(session, state: .expired)
+            finish(&session)
+            publish("enrollment-expired", session.id, nil)
+        }
+        return stale.count
+    }
+
+    /// At start-up: sessions a previous run left open are failed (their biometric data died with
+    /// it), and certificate intents that never completed are abandoned.
+    @discardableResult
+    public func recoverInterrupted() throws(EnrollmentError) -> (sessions: Int, intents: Int) {
+        let at = now()
+        return try write { tx throws(StoreError) in
+            var sessions = 0
+            for state in [EnrollmentState.cardVerified, .faceMatched] {
+                for var record in try tx.enrollments(state: state) {
+                    record.state = .failed
+                    record.failureCode = "interrupted"
+                    record.updatedAt = at
+                    try tx.saveEnrollment(record)
+                    sessions += 1
+                }
+            }
+            var intents = 0
+            for var certificate in try tx.certificates(state: .intent) {
+                certificate.state = .abandoned
+                try tx.updateCertificate(certificate)
+                intents += 1
+            }
+            return (sessions, intents)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func live(_ id: UUID) throws(EnrollmentError) -> LiveSession {
+        expireStale()
+        if let session = lock.withLock({ sessions[id] }) { return session }
+        if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
+            if record.state == .expired { throw .sessionExpired }
+            throw .wrongState(record.state.rawValue, expected: "open")
+        }
+        throw .sessionNotFound(id.uuidString)
+    }
+
+    private func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
+        throws(EnrollmentError) -> AccountRecord {
+        let id = UUID()
+        var personal = session.facts.personal
+        personal.contact = contact
+        let plaintext: [UInt8]
+        do {
+            plaintext = [UInt8](try JSONEncoder().encode(personal))
+        } catch {
+            throw EnrollmentError(code: "internal-error", status: 500, message: "cannot encode personal data")
+        }
+        let sealed = try protector.seal(plaintext, context: id.uuidString)
+        return AccountRecord(id: id, tier: tier, identityKey: session.identityKey, sealedPersonalData: sealed,
+                             createdAt: at, updatedAt: at)
+    }
+
+    private func fail(_ session: inout LiveSession, code: String) throws(EnrollmentError) {
+        session.state = .failed
+        session.failureCode = code
+        try persist(session, state: .failed)
+        finish(&session)
+        publish("enrollment-failed", session.id, code)
+    }
+
+    /// Drops the session from memory after wiping its biometric data.
+    private func finish(_ session: inout LiveSession) {
+        session.wipeBiometrics()
+        let id = session.id
+        lock.withLock { sessions[id] = nil }
+    }
+
+    private func persist(_ session: LiveSession, state: EnrollmentState) throws(EnrollmentError) {
+        let record = enrollmentRecord(session, state: state, accountID: session.accountID, at: now())
+        try write { tx throws(StoreError) in try tx.saveEnrollment(record) }
+    }
+
+    private func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {
+        let evidence = Evidence(accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
+                                face: session.face, photoAttempts: session.photoAttempts,
+                                faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
+                                startedAt: ISO8601DateFormatter().string(from: session.createdAt))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = (try? encoder.encode(evidence)).map { [UInt8]($0) } ?? []
+        return EnrollmentRecord(id: session.id, purpose: session.purpose, state: state, accountID: accountID,
+                                reader: session.reader, callerUID: session.callerUID, evidence: bytes,
+                                failureCode: session.failureCode, createdAt: session.createdAt, updatedAt: at)
+    }
+
+    private func view(_ session: LiveSession) -> EnrollmentView {
+        let personal = session.facts.personal
+        return EnrollmentView(id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
+                              accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
+                              givenNames: personal.givenNames, documentType: personal.documentType,
+                              issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
+                              accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
+                              photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
+                              expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode)
+    }
+
+    private func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
+        try write(body)
+    }
+
+    private func write<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
+        do {
+            return try store.transaction { tx in try body(tx) }
+        } catch {
+            throw .store(error)
+        }
+    }
+}
+
+/// What an enrollment record keeps as evidence. No names, numbers or images.
+struct Evidence: Codable {
+    var accessProtocol: String
+    var authenticity: AuthenticityVerdict
+    var face: FaceEvidence?
+    var photoAttempts: Int
+    var faceThreshold: Double?
+    var signingMinimumAge: Int
+    var startedAt: String
+}
+
+/// A session in memory, holding the biometric data for as long as the session lives.
+struct LiveSession: Sendable {
+    var id: UUID
+    var purpose: EnrollmentPurpose
+    var reader: String
+    var callerUID: UInt32
+    var accountID: UUID?
+    var document: VerifiedDocument
+    var facts: DocumentFacts
+    var identityKey: [UInt8]
+    var createdAt: Date
+    var deadline: Date
+    var state: EnrollmentState = .cardVerified
+    var portrait: [UInt8] = []
+    var photoAttempts = 0
+    var face: FaceEvidence?
+    var failureCode: String?
+
+    init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
+         document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {
+        self.id = id
+        self.purpose = purpose
+        self.reader = reader
+        self.callerUID = callerUID
+        self.accountID = accountID
+        self.document = document
+        self.facts = facts
+        self.identityKey = identityKey
+        self.createdAt = createdAt
+        self.deadline = deadline
+    }
+
+    /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
+    mutating func wipeBiometrics() {
+        portrait.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] = 0 }
+        }
+        portrait = []
+        document.data.dg2 = nil
+    }
+}
+
+/// PEM armour for a DER certificate.
+func pem(_ der: [UInt8]) -> String {
+    let base64 = Data(der).base64EncodedString()
+    var lines: [String] = []
+    var index = base64.startIndex
+    while index < base64.endIndex {
+        let end = base64.index(index, offsetBy: 64, limitedBy: base64.endIndex) ?? base64.endIndex
+        lines.append(String(base64[index..<end]))
+        index = end
+    }
+    return "-----BEGIN CERTIFICATE-----\n" + lines.joined(separator: "\n") + "\n-----END CERTIFICATE-----\n"
+}

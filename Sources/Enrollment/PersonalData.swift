@@ -1,0 +1,75 @@
+import Foundation
+import MRTD
+
+/// The personal data an account keeps, sealed at rest. Never logged.
+public struct PersonalData: Codable, Sendable, Equatable {
+    public var surname: String
+    public var givenNames: String
+    /// ISO 8601 dates.
+    public var birthDate: String
+    public var documentNumber: String
+    public var documentType: String
+    public var documentExpiry: String
+    public var issuingState: String
+    public var nationality: String
+    /// Contact details given at registration (free form: phone, e-mail).
+    public var contact: [String: String]
+
+    public init(surname: String, givenNames: String, birthDate: String, documentNumber: String, documentType: String,
+                documentExpiry: String, issuingState: String, nationality: String, contact: [String: String] = [:]) {
+        self.surname = surname
+        self.givenNames = givenNames
+        self.birthDate = birthDate
+        self.documentNumber = documentNumber
+        self.documentType = documentType
+        self.documentExpiry = documentExpiry
+        self.issuingState = issuingState
+        self.nationality = nationality
+        self.contact = contact
+    }
+
+    /// The holder's name as the chip states it, given names first (for the certificate's CN).
+    public var displayName: String {
+        [givenNames, surname].filter { !$0.isEmpty }.joined(separator: " ")
+    }
+}
+
+/// Facts about a read document that enrollment decides on.
+public struct DocumentFacts: Sendable, Equatable {
+    public var personal: PersonalData
+    /// The person's identity number: DG11 personal number, else the MRZ optional data, else the
+    /// document number (ICAO 9303-10 §4.7.11; many ID cards carry the national number in the MRZ).
+    public var identityNumber: String
+    public var birthDate: MRZDate
+    public var expiryDate: MRZDate
+
+    public init(document: DocumentData) throws(EnrollmentError) {
+        let mrz = document.mrz
+        do {
+            birthDate = try mrz.resolvedBirthDate()
+            expiryDate = try mrz.resolvedExpiryDate()
+        } catch {
+            throw EnrollmentError(code: "invalid-document-dates", status: 422,
+                                  message: "the chip's MRZ dates are not valid: \(error)")
+        }
+        personal = PersonalData(surname: mrz.primaryIdentifier, givenNames: mrz.secondaryIdentifier,
+                                birthDate: birthDate.description, documentNumber: mrz.documentNumber,
+                                documentType: mrz.documentCode, documentExpiry: expiryDate.description,
+                                issuingState: mrz.issuingState, nationality: mrz.nationality)
+        let optional = mrz.optionalData.replacingOccurrences(of: "<", with: "").trimmingCharacters(in: .whitespaces)
+        if let number = document.dg11?.personalNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
+            identityNumber = number
+        } else if !optional.isEmpty && mrz.format == .td1 {
+            identityNumber = optional
+        } else {
+            identityNumber = mrz.documentNumber
+        }
+    }
+
+    /// Whole years of age on `day`.
+    public func age(on day: MRZDate) -> Int {
+        var years = day.year - birthDate.year
+        if (day.month, day.day) < (birthDate.month, birthDate.day) { years -= 1 }
+        return years
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import MRTD
+import Store
+
+/// What the enrollment service needs from the outside world, as protocols: the daemon plugs in
+/// PC/SC reading, the dlib face engine, the CA and the key files; tests plug in the in-process
+/// virtual card and a throwaway CA.
+
+/// Reads and authenticates a card in a reader.
+public protocol CardReading: Sendable {
+    func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument
+}
+
+/// A document as read from the chip, with the authenticity verdict.
+public struct VerifiedDocument: Sendable {
+    public var data: DocumentData
+    public var authenticity: AuthenticityVerdict
+    /// The access protocol used ("BAC", "PACE-...").
+    public var accessProtocol: String
+
+    public init(data: DocumentData, authenticity: AuthenticityVerdict, accessProtocol: String) {
+        self.data = data
+        self.authenticity = authenticity
+        self.accessProtocol = accessProtocol
+    }
+}
+
+/// Whether the chip was proven genuine, check by check (passive, active, chip authentication).
+public struct AuthenticityVerdict: Sendable, Codable, Equatable {
+    public struct Check: Sendable, Codable, Equatable {
+        public var name: String
+        /// `passed`, `failed` or `not-supported`.
+        public var outcome: String
+        public var reason: String
+
+        public init(name: String, outcome: String, reason: String) {
+            self.name = name
+            self.outcome = outcome
+            self.reason = reason
+        }
+    }
+
+    public var genuine: Bool
+    public var checks: [Check]
+    /// Why the document is not genuine, when it is not.
+    public var reasons: [String]
+
+    public init(genuine: Bool, checks: [Check], reasons: [String] = []) {
+        self.genuine = genuine
+        self.checks = checks
+        self.reasons = reasons
+    }
+}
+
+/// Compares the chip portrait with the live photo.
+public protocol FaceComparing: Sendable {
+    func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence
+}
+
+/// The part of a face comparison kept as evidence (no images, no embeddings).
+public struct FaceEvidence: Sendable, Codable, Equatable {
+    public var distance: Double
+    public var score: Double
+    public var threshold: Double
+    public var isMatch: Bool
+    public var probeFaces: Int
+
+    public init(distance: Double, score: Double, threshold: Double, isMatch: Bool, probeFaces: Int) {
+        self.distance = distance
+        self.score = score
+        self.threshold = threshold
+        self.isMatch = isMatch
+        self.probeFaces = probeFaces
+    }
+}
+
+/// What the CA writes into a signing certificate: only what the chip proved.
+public struct CertificateSubject: Sendable, Equatable {
+    /// Given names and surname as the chip states them.
+    public var commonName: String
+    /// A pseudonymous identifier for the account (never the document number).
+    public var pseudonym: String
+    /// ICAO issuing state code (e.g. "UTO", "HKG").
+    public var issuingState: String
+
+    public init(commonName: String, pseudonym: String, issuingState: String) {
+        self.commonName = commonName
+        self.pseudonym = pseudonym
+        self.issuingState = issuingState
+    }
+}
+
+/// The serial and validity a certificate will have, fixed before signing.
+public struct IssuancePlan: Sendable, Equatable {
+    public var serial: String
+    public var notBefore: Date
+    public var notAfter: Date
+
+    public init(serial: String, notBefore: Date, notAfter: Date) {
+        self.serial = serial
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+}
+
+/// The certificate authority, as enrollment uses it.
+public protocol CertificateIssuing: Sendable {
+    /// Checks the CSR (proof of possession, key strength) without signing anything.
+    func validate(csr: [UInt8]) throws(EnrollmentError)
+    /// Picks a fresh serial and a validity that ends no later than `notAfterLimit`.
+    func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan
+    /// Signs. Returns the certificate's DER.
+    func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8]
+}
+
+/// Keyed hashing and sealing of personal data at rest.
+public protocol PersonalDataProtecting: Sendable {
+    func identityKey(issuingState: String, identityNumber: String) throws(EnrollmentError) -> [UInt8]
+    func seal(_ plaintext: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
+    func open(_ sealed: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
+}

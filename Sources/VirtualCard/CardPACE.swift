@@ -1,0 +1,159 @@
+import MRTD
+import OpenSSLKit
+import SmartCard
+
+/// How a virtual eMRTD offers PACE: one PACEInfo (Generic Mapping) in EF.CardAccess, and the CAN printed on
+/// the card (the MRZ password always works when the profile has MRZ data).
+public struct PACEConfiguration: Sendable, Equatable {
+    /// Standardized domain parameters: 0–2 (DH, RFC 5114) or 8–18 (ECDH).
+    public var parameterID: Int
+    public var cipher: SecureMessagingCipherSuite.Algorithm
+    /// The card access number; `nil` when the card accepts only the MRZ password.
+    public var can: String?
+
+    public init(parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil) {
+        self.parameterID = parameterID
+        self.cipher = cipher
+        self.can = can
+    }
+
+    /// The PACEInfo the card announces.
+    public var info: PACEInfo {
+        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh, mapping: .generic,
+                                          cipher: cipher),
+                 parameterID: parameterID)
+    }
+
+    /// The content of EF.CardAccess.
+    public var cardAccess: [UInt8] { SecurityInfos.encode(paceInfos: [info]) }
+}
+
+/// The chip side of PACE Generic Mapping (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four
+/// GENERAL AUTHENTICATE steps answer with the encrypted nonce, the chip's mapping key, its ephemeral key and its
+/// token. A terminal token that does not verify (wrong MRZ or CAN) gets 6300; any other error ends the run.
+final class CardPACE {
+    private enum State {
+        case idle
+        case selected(password: AccessKey)
+        case nonceSent(password: AccessKey, nonce: [UInt8])
+        case mapped(generator: [UInt8])
+        case agreed(suite: SecureMessagingCipherSuite, terminalPublic: [UInt8], chipPublic: [UInt8])
+    }
+
+    let configuration: PACEConfiguration
+    private let algorithm: PACEAlgorithm
+    private let domain: PACEDomain?
+    private let mrzKey: BACKey?
+    private let random: BAC.RandomSource
+    private var state = State.idle
+
+    init(configuration: PACEConfiguration, mrzKey: BACKey?, random: @escaping BAC.RandomSource) {
+        self.configuration = configuration
+        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: .generic,
+                                  cipher: configuration.cipher)
+        domain = try? PACEDomain.standardized(configuration.parameterID)
+        self.mrzKey = mrzKey
+        self.random = random
+    }
+
+    func reset() {
+        state = .idle
+    }
+
+    /// MSE:Set AT (00 22 C1 A4): DO'80' must name our protocol, DO'83' a password we hold, DO'84' (if sent) our
+    /// parameter ID.
+    func manageSecurityEnvironment(_ command: CommandAPDU) -> ResponseAPDU {
+        state = .idle
+        guard command.p1 == 0xC1, command.p2 == 0xA4 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
+        var reader = TLVReader(command.data)
+        guard let objects = try? reader.readAll(),
+              let protocolOID = objects.first(where: { $0.tag == 0x80 })?.value,
+              let reference = objects.first(where: { $0.tag == 0x83 })?.value else {
+            return ResponseAPDU(statusWord: .incorrectData)
+        }
+        guard protocolOID == algorithm.oidBytes else { return ResponseAPDU(statusWord: .incorrectData) }
+        if let id = objects.first(where: { $0.tag == 0x84 })?.value {
+            guard id.count == 1, Int(id[0]) == configuration.parameterID else {
+                return ResponseAPDU(statusWord: .incorrectData)
+            }
+        }
+        let password: AccessKey
+        switch reference {
+        case [0x01]:
+            guard let mrzKey else { return ResponseAPDU(statusWord: StatusWord(0x6A88)) }
+            password = .mrz(mrzKey)
+        case [0x02]:
+            guard let can = configuration.can, let number = try? CardAccessNumber(can) else {
+                return ResponseAPDU(statusWord: StatusWord(0x6A88))
+            }
+            password = .can(number)
+        default:
+            return ResponseAPDU(statusWord: StatusWord(0x6A88))
+        }
+        guard domain != nil else { return ResponseAPDU(statusWord: .conditionsNotSatisfied) }
+        state = .selected(password: password)
+        return ResponseAPDU(statusWord: .success)
+    }
+
+    /// GENERAL AUTHENTICATE (x0 86 00 00): one step of the protocol. Returns the session once the terminal's
+    /// token verified.
+    func generalAuthenticate(_ command: CommandAPDU) -> (ResponseAPDU, CardSecureMessaging?) {
+        let current = state
+        state = .idle
+        guard let domain, let request = try? TLV.parse(command.data), request.tag == 0x7C,
+              let objects = try? request.children() else {
+            return (ResponseAPDU(statusWord: .incorrectData), nil)
+        }
+        func object(_ tag: UInt32) -> [UInt8]? {
+            objects.count == 1 && objects[0].tag == tag ? objects[0].value : nil
+        }
+        do {
+            switch current {
+            case let .selected(password) where objects.isEmpty:
+                let nonce = try random(16)
+                let key = try password.paceKey(cipher: configuration.cipher)
+                let encrypted = try PACE.encryptNonce(nonce, key: key, cipher: configuration.cipher)
+                state = .nonceSent(password: password, nonce: nonce)
+                return (answer(TLV(tag: 0x80, value: encrypted)), nil)
+            case let .nonceSent(_, nonce):
+                guard let terminalMapping = object(0x81) else { break }
+                let peer = try domain.validatedPublicKey(terminalMapping)
+                let privateKey = try domain.randomPrivateKey()
+                let chipMapping = try domain.publicKey(privateKey: privateKey, generator: try domain.generator())
+                let secret = try domain.agree(privateKey: privateKey, peer: peer)
+                state = .mapped(generator: try domain.mappedGenerator(nonce: nonce, mappingSecret: secret))
+                return (answer(TLV(tag: 0x82, value: chipMapping)), nil)
+            case let .mapped(generator):
+                guard let terminalKey = object(0x83) else { break }
+                let terminalPublic = try domain.validatedPublicKey(terminalKey)
+                let privateKey = try domain.randomPrivateKey()
+                let chipPublic = try domain.publicKey(privateKey: privateKey, generator: generator)
+                guard chipPublic != terminalPublic else { break }
+                let shared = try domain.sharedSecret(try domain.agree(privateKey: privateKey, peer: terminalPublic))
+                state = .agreed(suite: try PACE.sessionSuite(sharedSecret: shared, cipher: configuration.cipher),
+                                terminalPublic: terminalPublic, chipPublic: chipPublic)
+                return (answer(TLV(tag: 0x84, value: chipPublic)), nil)
+            case let .agreed(suite, terminalPublic, chipPublic):
+                guard let token = object(0x85) else { break }
+                let expected = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                            publicKey: chipPublic)
+                guard MessageAuthentication.constantTimeEquals(token, expected) else {
+                    return (ResponseAPDU(statusWord: .verificationFailed), nil)
+                }
+                let chipToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                             publicKey: terminalPublic)
+                let session = CardSecureMessaging(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
+                return (answer(TLV(tag: 0x86, value: chipToken)), session)
+            default:
+                return (ResponseAPDU(statusWord: .conditionsNotSatisfied), nil)
+            }
+        } catch {
+            return (ResponseAPDU(statusWord: .incorrectData), nil)
+        }
+        return (ResponseAPDU(statusWord: .incorrectData), nil)
+    }
+
+    private func answer(_ object: TLV) -> ResponseAPDU {
+        ResponseAPDU(data: TLV(tag: 0x7C, children: [object]).encoded, statusWord: .success)
+    }
+}

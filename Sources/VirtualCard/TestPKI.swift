@@ -1,0 +1,272 @@
+import Foundation
+import MRTD
+import OpenSSLKit
+import SmartCard
+
+/// Builds EF.SOD: an LDS security object over the given data groups, signed as CMS SignedData by a
+/// document signer (ICAO 9303-10 §4.6.2), wrapped in tag 77.
+public enum SODBuilder {
+    public struct Options: Sendable {
+        /// LDS security object V1 with LDSVersionInfo (e.g. `("0108", "040000")`); nil gives V0.
+        public var ldsVersion: (lds: String, unicode: String)?
+        /// eContentType; legacy documents used id-data (1.2.840.113549.1.7.1).
+        public var contentType: String
+        /// Signature scheme; nil means ECDSA or RSA PKCS#1 v1.5 with the data-group hash.
+        public var scheme: SignatureScheme?
+        public var identification: CMSSignedData.SignerIdentification
+        /// Embed the DSC in the SignedData (as every issuer does); false forces a trust-store look-up.
+        public var includeCertificate: Bool
+        /// The signingTime attribute; nil means now.
+        public var signingTime: Date?
+
+        public init(ldsVersion: (lds: String, unicode: String)? = nil,
+                    contentType: String = PassiveAuthentication.ldsSecurityObjectType,
+                    scheme: SignatureScheme? = nil,
+                    identification: CMSSignedData.SignerIdentification = .issuerAndSerialNumber,
+                    includeCertificate: Bool = true, signingTime: Date? = nil) {
+            self.ldsVersion = ldsVersion
+            self.contentType = contentType
+            self.scheme = scheme
+            self.identification = identification
+            self.includeCertificate = includeCertificate
+            self.signingTime = signingTime
+        }
+    }
+
+    /// Returns the full EF.SOD bytes (77 wrapper included).
+    public static func build(dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
+                             signer: X509Certificate, key: PrivateKey,
+                             options: Options = Options()) throws(OpenSSLError) -> [UInt8] {
+        var hashes: [LDSSecurityObject.DataGroupHash] = []
+        for (group, bytes) in dataGroups.sorted(by: { $0.key < $1.key }) {
+            hashes.append(.init(dataGroup: group, hash: try Digest.hash(bytes, using: hash)))
+        }
+        let securityObject = LDSSecurityObject(version: options.ldsVersion == nil ? 0 : 1, hashAlgorithm: hash.oid,
+                                               dataGroupHashes: hashes, ldsVersion: options.ldsVersion?.lds,
+                                               unicodeVersion: options.ldsVersion?.unicode)
+        guard let content = securityObject.der else {
+            throw OpenSSLError(operation: "LDS security object encode", queue: ["bad hash OID \(hash.oid)"])
+        }
+        let cms = try CMSSignedData.sign(content: content, contentType: options.contentType, certificate: signer,
+                                         key: key, scheme: options.scheme ?? key.defaultScheme(digest: hash),
+                                         identification: options.identification,
+                                         includeCertificate: options.includeCertificate,
+                                         signingTime: options.signingTime)
+        return SOD(cms: cms.der).encoded
+    }
+}
+
+/// A throw-away country PKI for tests and HIL benches (ICAO 9303-12): a CSCA, a document signer,
+/// a CRL, and on demand link certificates, further DSCs, master lists and forged documents.
+/// EC P-256 by default, which keeps key generation in the milliseconds.
+public struct TestPKI: Sendable {
+    /// A certificate and its private key.
+    public struct Party: Sendable {
+        public let certificate: X509Certificate
+        public let key: PrivateKey
+
+        public init(certificate: X509Certificate, key: PrivateKey) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    public struct Options: Sendable {
+        public var country = "UT"
+        public var cscaKey: KeyGenerationParameters = .p256
+        public var dscKey: KeyGenerationParameters = .p256
+        /// How the CSCA signs certificates and CRLs; nil: ECDSA or RSA PKCS#1 v1.5 with SHA-256.
+        public var cscaScheme: SignatureScheme?
+        /// Put the DSC's serial on the CRL.
+        public var revokeDocumentSigner = false
+        /// CSCA validity; default a year ago to ten years ahead.
+        public var cscaValidity: (notBefore: Date, notAfter: Date)?
+        /// DSC validity; default a month ago to three years ahead.
+        public var dscValidity: (notBefore: Date, notAfter: Date)?
+
+        public init() {}
+    }
+
+    public let country: String
+    public let now: Date
+    public let csca: Party
+    public let documentSigner: Party
+    /// A CRL from the CSCA (revoking the DSC when the options said so).
+    public let crl: CertificateRevocationList
+    public let options: Options
+
+    static let day: TimeInterval = 86_400
+
+    /// Generates the CSCA, DSC and CRL.
+    public init(options: Options = Options(), now: Date = Date()) throws(OpenSSLError) {
+        self.options = options
+        self.now = now
+        country = options.country
+        let validity = options.cscaValidity ?? (now - 365 * TestPKI.day, now + 3650 * TestPKI.day)
+        csca = try TestPKI.makeCSCA(country: options.country, name: "CSCA \(options.country)", key: options.cscaKey,
+                                    validity: validity, scheme: options.cscaScheme)
+        let dscValidity = options.dscValidity ?? (now - 30 * TestPKI.day, now + 3 * 365 * TestPKI.day)
+        documentSigner = try TestPKI.issueDocumentSigner(
+            issuer: csca, country: options.country, commonName: "DS \(options.country) 1", key: options.dscKey,
+            serialNumber: [0x10, 0x01], validity: dscValidity, scheme: options.cscaScheme)
+        let revoked = options.revokeDocumentSigner
+            ? [CRLBuilder.Revocation(serialNumber: documentSigner.certificate.serialNumber, date: now - TestPKI.day)]
+            : []
+        crl = try CRLBuilder(thisUpdate: now - TestPKI.day, nextUpdate: now + 90 * TestPKI.day, revoked: revoked)
+            .sign(issuer: csca.certificate, key: csca.key, scheme: options.cscaScheme)
+    }
+
+    /// A self-signed CSCA certificate (basicConstraints cA, pathLen 0; keyCertSign, cRLSign).
+    public static func makeCSCA(country: String, name: String, key parameters: KeyGenerationParameters = .p256,
+                                validity: (notBefore: Date, notAfter: Date),
+                                scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+        let key = try PrivateKey.generate(parameters)
+        var builder = CertificateBuilder(
+            subject: DistinguishedName(country: country, organization: "Test PKI", commonName: name),
+            serialNumber: CertificateBuilder.randomSerial(), notBefore: validity.notBefore,
+            notAfter: validity.notAfter, publicKey: try key.publicKey(), basicConstraints: (true, 0),
+            keyUsage: [.keyCertSign, .cRLSign])
+        builder.includeAuthorityKeyIdentifier = false
+        return Party(certificate: try builder.sign(key: key, scheme: scheme), key: key)
+    }
+
+    /// A document signer certificate (keyUsage digitalSignature) issued by `issuer`.
+    public static func issueDocumentSigner(issuer: Party, country: String, commonName: String,
+                                           key parameters: KeyGenerationParameters = .p256,
+                                           serialNumber: [UInt8] = CertificateBuilder.randomSerial(),
+                                           validity: (notBefore: Date, notAfter: Date),
+                                           scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+        let key = try PrivateKey.generate(parameters)
+        let certificate = try CertificateBuilder(
+            subject: DistinguishedName(country: country, organization: "Test PKI", commonName: commonName),
+            serialNumber: serialNumber, notBefore: validity.notBefore, notAfter: validity.notAfter,
+            publicKey: try key.publicKey(), basicConstraints: nil, keyUsage: [.digitalSignature]
+        ).sign(issuer: issuer.certificate, key: issuer.key, scheme: scheme)
+        return Party(certificate: certificate, key: key)
+    }
+
+    /// Another DSC from this PKI's CSCA (or `issuer`).
+    public func issueDocumentSigner(commonName: String = "DS extra", key: KeyGenerationParameters = .p256,
+                                    issuer: Party? = nil, validity: (notBefore: Date, notAfter: Date)? = nil,
+                                    scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+        try TestPKI.issueDocumentSigner(
+            issuer: issuer ?? csca, country: country, commonName: commonName, key: key,
+            validity: validity ?? (now - TestPKI.day, now + 365 * TestPKI.day), scheme: scheme ?? options.cscaScheme)
+    }
+
+    /// A CSCA key rollover: a new self-signed CSCA with the same name and the link certificate (new
+    /// CSCA's name and key, signed by the current CSCA).
+    public func rollOverCSCA(key parameters: KeyGenerationParameters = .p256) throws(OpenSSLError)
+        -> (newCSCA: Party, link: X509Certificate) {
+        let validity = (now - TestPKI.day, now + 3650 * TestPKI.day)
+        let fresh = try TestPKI.makeCSCA(country: country, name: "CSCA \(country)", key: parameters, validity: validity)
+        let link = try CertificateBuilder(
+            subject: fresh.certificate.subject, serialNumber: CertificateBuilder.randomSerial(),
+            notBefore: validity.0, notAfter: validity.1, publicKey: try fresh.key.publicKey(),
+            basicConstraints: (true, 0), keyUsage: [.keyCertSign, .cRLSign]
+        ).sign(issuer: csca.certificate, key: csca.key, scheme: options.cscaScheme)
+        return (fresh, link)
+    }
+
+    /// A CRL from the CSCA (or `issuer`) revoking `certificates`.
+    public func makeCRL(revoking certificates: [X509Certificate], issuer: Party? = nil,
+                        nextUpdate: Date? = nil) throws(OpenSSLError) -> CertificateRevocationList {
+        let signer = issuer ?? csca
+        return try CRLBuilder(
+            thisUpdate: now - TestPKI.day, nextUpdate: nextUpdate ?? now + 90 * TestPKI.day, crlNumber: 2,
+            revoked: certificates.map { .init(serialNumber: $0.serialNumber, date: now - TestPKI.day) }
+        ).sign(issuer: signer.certificate, key: signer.key, scheme: options.cscaScheme)
+    }
+
+    /// A trust store holding this PKI's CSCA and (optionally) its CRL.
+    public func trustStore(includeCRL: Bool = true) -> TrustStore {
+        TrustStore(certificates: [csca.certificate], crls: includeCRL ? [crl] : [])
+    }
+
+    /// EF.SOD over `dataGroups` signed by this PKI's DSC.
+    public func sod(dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
+                    options: SODBuilder.Options = .init()) throws(OpenSSLError) -> [UInt8] {
+        var options = options
+        if options.signingTime == nil { options.signingTime = now }
+        return try SODBuilder.build(dataGroups: dataGroups, hash: hash, signer: documentSigner.certificate,
+                                    key: documentSigner.key, options: options)
+    }
+
+    // MARK: Master lists
+
+    /// A master list signer certificate issued by the CSCA.
+    public func makeMasterListSigner() throws(OpenSSLError) -> Party {
+        try issueDocumentSigner(commonName: "Master List Signer \(country)")
+    }
+
+    /// A CSCA master list (ICAO 9303-12 §9) carrying `certificates`, signed by `signer`.
+    public static func masterList(certificates: [X509Certificate], signer: Party,
+                                  signingTime: Date? = nil) throws(OpenSSLError) -> [UInt8] {
+        let certList = TLV(tag: 0x31, value: certificates.flatMap(\.der))
+        let content = TLV(tag: 0x30, value: [0x02, 0x01, 0x00] + certList.encoded).encoded
+        return try CMSSignedData.sign(content: content, contentType: CSCAMasterList.contentType,
+                                      certificate: signer.certificate, key: signer.key,
+                                      signingTime: signingTime).der
+    }
+
+    // MARK: Forged documents
+
+    /// Ways a document can be forged, each of which passive authentication must reject.
+    public enum Forgery: Sendable, Equatable {
+        /// The data group is changed after signing (hash mismatch).
+        case alteredDataGroup(DataGroup)
+        /// Signed by a DSC under a CSCA the verifier does not trust.
+        case untrustedCSCA
+        /// Signed by a DSC the CSCA's CRL revokes.
+        case revokedDocumentSigner
+        /// One bit of the SignerInfo signature flipped.
+        case tamperedSignature
+    }
+
+    /// A forged document: its EF.SOD, the data groups a reader would see, and the trust store of this
+    /// (genuine) PKI that should reject it.
+    public func forgedDocument(_ forgery: Forgery, dataGroups: [DataGroup: [UInt8]])
+        throws(OpenSSLError) -> (sod: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore) {
+        switch forgery {
+        case let .alteredDataGroup(group):
+            var altered = dataGroups
+            if var bytes = altered[group], !bytes.isEmpty {
+                bytes[bytes.count - 1] ^= 0x01
+                altered[group] = bytes
+            }
+            return (try sod(dataGroups: dataGroups), altered, trustStore())
+        case .untrustedCSCA:
+            let rogue = try TestPKI.makeCSCA(country: country, name: "CSCA \(country)", key: options.cscaKey,
+                                             validity: (now - 365 * TestPKI.day, now + 3650 * TestPKI.day),
+                                             scheme: options.cscaScheme)
+            let signer = try issueDocumentSigner(commonName: "DS \(country) 1", issuer: rogue)
+            let bytes = try SODBuilder.build(dataGroups: dataGroups, signer: signer.certificate, key: signer.key,
+                                             options: .init(signingTime: now))
+            return (bytes, dataGroups, trustStore())
+        case .revokedDocumentSigner:
+            let revokedCRL = try makeCRL(revoking: [documentSigner.certificate])
+            return (try sod(dataGroups: dataGroups), dataGroups,
+                    TrustStore(certificates: [csca.certificate], crls: [revokedCRL]))
+        case .tamperedSignature:
+            let genuine = try sod(dataGroups: dataGroups)
+            guard let wrapped = try? SOD.parse(genuine) else {
+                throw OpenSSLError(operation: "tamper signature", queue: ["EF.SOD does not parse"])
+            }
+            let cms = try CMSSignedData(der: wrapped.cms)
+            guard let signature = cms.signers.first?.signature, signature.count > 8,
+                  let start = TestPKI.index(of: signature, in: genuine)
+            else { throw OpenSSLError(operation: "tamper signature", queue: ["signature not found"]) }
+            var forged = genuine
+            forged[start + signature.count - 1] ^= 0x01
+            return (forged, dataGroups, trustStore())
+        }
+    }
+
+    static func index(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if Array(haystack[start..<(start + needle.count)]) == needle { return start }
+        }
+        return nil
+    }
+}
