@@ -53,6 +53,21 @@ final class PassiveAuthenticationTests: XCTestCase {
         }
     }
 
+    func testConcurrentVerificationsShareOneTrustStore() throws {
+        let pki = try TestPKI()
+        let sod = try pki.sod(dataGroups: dataGroups)
+        let forged = try pki.forgedDocument(.tamperedSignature, dataGroups: dataGroups).sod
+        let store = pki.trustStore()
+        let groups = dataGroups
+        let outcomes = OutcomeCounter()
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
+            let bytes = index.isMultiple(of: 2) ? sod : forged
+            let result = PassiveAuthentication.verify(sodFile: bytes, dataGroups: groups, trustStore: store)
+            outcomes.record(result.passed == index.isMultiple(of: 2))
+        }
+        XCTAssertEqual(outcomes.correct, 64)
+    }
+
     static func rsaOptions(scheme: SignatureScheme? = nil) -> TestPKI.Options {
         var options = TestPKI.Options()
         options.cscaKey = .rsa2048
@@ -416,7 +431,12 @@ final class PassiveAuthenticationTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        for (label, options) in [("EC", TestPKI.Options()), ("RSA-PSS", Self.rsaOptions(scheme: .rsaPSS(.sha256)))] {
+        var explicit = TestPKI.Options()
+        explicit.cscaKey = .brainpoolP256r1
+        explicit.dscKey = .ec(curve: "brainpoolP256r1", explicitParameters: true)
+        let profiles = [("EC", TestPKI.Options()), ("RSA-PSS", Self.rsaOptions(scheme: .rsaPSS(.sha256))),
+                        ("explicit-brainpool", explicit)]
+        for (label, options) in profiles {
             let pki = try TestPKI(options: options)
             let caFile = directory.appendingPathComponent("csca-\(label).pem")
             try Data(pki.csca.certificate.pem.utf8).write(to: caFile)
@@ -428,19 +448,33 @@ final class PassiveAuthenticationTests: XCTestCase {
 
             XCTAssertTrue(PassiveAuthentication.verify(sodFile: genuine, dataGroups: dataGroups,
                                                        trustStore: pki.trustStore()).passed)
-            XCTAssertEqual(try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory), 0, label)
-            XCTAssertNotEqual(try runCMSVerify(openssl, sod: tampered, caFile: caFile, in: directory), 0, label)
-            XCTAssertNotEqual(try runCMSVerify(openssl, sod: untrusted, caFile: caFile, in: directory), 0, label)
+            XCTAssertFalse(PassiveAuthentication.verify(sodFile: untrusted, dataGroups: dataGroups,
+                                                        trustStore: pki.trustStore()).passed)
+            // OpenSSL's chain verifier refuses certificates whose key has explicit EC parameters
+            // (X509_V_ERR_EC_KEY_EXPLICIT_PARAMS), as issued DSCs often have: that is why passive authentication
+            // builds the DSC -> CSCA chain itself. For that profile the command checks the signature only.
+            let explicitDSC = label == "explicit-brainpool"
+            XCTAssertEqual(try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory,
+                                            signatureOnly: explicitDSC), 0, label)
+            XCTAssertNotEqual(try runCMSVerify(openssl, sod: tampered, caFile: caFile, in: directory,
+                                               signatureOnly: explicitDSC), 0, label)
+            if explicitDSC {
+                XCTAssertNotEqual(try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory), 0,
+                                  "OpenSSL's verifier accepted a DSC with explicit parameters")
+            } else {
+                XCTAssertNotEqual(try runCMSVerify(openssl, sod: untrusted, caFile: caFile, in: directory), 0, label)
+            }
         }
     }
 
-    private func runCMSVerify(_ openssl: String, sod: [UInt8], caFile: URL, in directory: URL) throws -> Int32 {
+    private func runCMSVerify(_ openssl: String, sod: [UInt8], caFile: URL, in directory: URL,
+                              signatureOnly: Bool = false) throws -> Int32 {
         let cmsFile = directory.appendingPathComponent("sod-\(UUID().uuidString).der")
         try Data(SOD.parse(sod).cms).write(to: cmsFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: openssl)
         process.arguments = ["cms", "-verify", "-inform", "DER", "-in", cmsFile.path, "-CAfile", caFile.path,
-                             "-purpose", "any", "-binary", "-out", "/dev/null"]
+                             "-purpose", "any", "-binary", "-out", "/dev/null"] + (signatureOnly ? ["-noverify"] : [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -451,6 +485,23 @@ final class PassiveAuthenticationTests: XCTestCase {
     static func index(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
+    }
+}
+
+private final class OutcomeCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func record(_ correct: Bool) {
+        lock.lock()
+        if correct { count += 1 }
+        lock.unlock()
+    }
+
+    var correct: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }
 

@@ -1,1 +1,0 @@
-// Certificate authority: issuing key, profiles, CSR checks, serials, CRL.

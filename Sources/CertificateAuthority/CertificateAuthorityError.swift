@@ -1,0 +1,102 @@
+import Foundation
+import OpenSSLKit
+
+/// Why the certificate authority refused or failed, and what the operator or caller can do about it.
+public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringConvertible {
+    // CA directory and key material
+    case notInitialised(directory: String)
+    case alreadyInitialised(directory: String)
+    case awaitingCertificate(requestPath: String)
+    case certificateAlreadyInstalled(path: String)
+    case insecurePermissions(path: String, mode: UInt16)
+    case fileError(path: String, reason: String)
+    case passphraseInvalid(path: String)
+    case keyUnreadable(path: String, detail: String)
+    case certificateDoesNotMatchKey
+    case certificateNotUsableForIssuing(reason: String)
+    // CSR checks
+    case requestTooLarge(size: Int, limit: Int)
+    case requestMalformed(detail: String)
+    case proofOfPossessionFailed
+    case weakKey(String)
+    case unsupportedCurve(String)
+    case unsupportedKey(String)
+    // Issuance
+    case documentExpired(notAfterLimit: Date)
+    case issuingCertificateExpired(notAfter: Date)
+    case invalidSubject(String)
+    case invalidIntent(String)
+    case invalidConfiguration(String)
+    case invalidSerial(String)
+    case invalidCRLParameters(String)
+    case crypto(OpenSSLError)
+
+    public var description: String {
+        switch self {
+        case let .notInitialised(directory):
+            return "no certificate authority in \(directory): run `enrolld ca init` first"
+        case let .alreadyInitialised(directory):
+            return "a certificate authority already exists in \(directory): refusing to overwrite it "
+                + "(pass --force to replace it; certificates it issued will no longer chain to the new CA)"
+        case let .awaitingCertificate(requestPath):
+            return "the CA certificate is not installed yet: have the external root sign \(requestPath), "
+                + "then run `enrolld ca install-certificate <file>`"
+        case let .certificateAlreadyInstalled(path):
+            return "a CA certificate is already installed at \(path): pass --force to replace it"
+        case let .insecurePermissions(path, mode):
+            return "\(path) has mode \(String(mode, radix: 8)), readable by others: run `chmod 600 \(path)`"
+        case let .fileError(path, reason):
+            return "cannot use \(path): \(reason)"
+        case let .passphraseInvalid(path):
+            return "\(path) does not hold a CA passphrase (64 hex characters): restore it from backup "
+                + "or run `enrolld ca init --force`"
+        case let .keyUnreadable(path, detail):
+            return "cannot decrypt the CA key \(path) (\(detail)): check that ca-passphrase.key belongs to this key"
+        case .certificateDoesNotMatchKey:
+            return "the CA certificate does not carry the CA key's public key: install the certificate "
+                + "issued for this directory's ca-request.pem"
+        case let .certificateNotUsableForIssuing(reason):
+            return "the CA certificate cannot issue certificates: \(reason)"
+        case let .requestTooLarge(size, limit):
+            return "certificate signing request is \(size) bytes, more than the \(limit) allowed"
+        case let .requestMalformed(detail):
+            return "not a PKCS#10 certificate signing request (\(detail)): send a PEM or DER CSR"
+        case .proofOfPossessionFailed:
+            return "the CSR's signature does not verify with its public key (no proof of possession): "
+                + "the device must sign the CSR with the key it asks a certificate for"
+        case let .weakKey(key):
+            return "\(key) is too weak: use EC P-256 or larger, or RSA with at least 2048 bits"
+        case let .unsupportedCurve(curve):
+            return "EC curve \(curve) is not accepted: use P-256, P-384, P-521 or brainpoolP256/384/512r1"
+        case let .unsupportedKey(key):
+            return "\(key) keys are not accepted: use EC (P-256, P-384, P-521, brainpool) or RSA 2048–8192"
+        case let .documentExpired(limit):
+            return "the identity document expired on \(limit.formatted(.iso8601)): no certificate can be issued "
+                + "on it; enroll with a valid document"
+        case let .issuingCertificateExpired(notAfter):
+            return "the CA certificate expired on \(notAfter.formatted(.iso8601)): renew the CA (`enrolld ca init`)"
+        case let .invalidSubject(reason):
+            return "cannot build the certificate subject: \(reason)"
+        case let .invalidIntent(reason):
+            return "issuance intent rejected: \(reason)"
+        case let .invalidConfiguration(reason):
+            return "certificate profile configuration: \(reason)"
+        case let .invalidSerial(serial):
+            return "\(serial) is not a certificate serial number (hex, 1–20 bytes)"
+        case let .invalidCRLParameters(reason):
+            return "cannot build the CRL: \(reason)"
+        case let .crypto(error):
+            return error.description
+        }
+    }
+}
+
+/// Runs an OpenSSLKit call, wrapping its error.
+@inline(__always)
+func crypto<T>(_ body: () throws(OpenSSLError) -> T) throws(CertificateAuthorityError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .crypto(error)
+    }
+}

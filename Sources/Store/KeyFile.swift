@@ -1,0 +1,137 @@
+import Foundation
+import OpenSSLKit
+
+/// Why a key file could not be used.
+public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Group or others may access the file.
+    case insecurePermissions(path: String, mode: UInt32)
+    /// The file belongs to another user than the one running enrolld.
+    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
+    /// The file is not exactly `KeyFile.keyLength` bytes.
+    case wrongSize(path: String, size: Int)
+    /// The path is a directory, a symbolic link or a device.
+    case notRegularFile(path: String)
+    /// A system call failed.
+    case system(path: String, operation: String, errno: Int32)
+    /// No random bytes for a new key.
+    case random(String)
+
+    public var description: String {
+        switch self {
+        case let .insecurePermissions(path, mode):
+            return "key file \(path) has mode \(String(mode, radix: 8)): group and others must have no access; "
+                + "run `chmod 600 \(path)`"
+        case let .wrongOwner(path, owner, expected):
+            return "key file \(path) belongs to uid \(owner), not to the service user (uid \(expected)); "
+                + "run `chown` to give it to the service user"
+        case let .wrongSize(path, size):
+            return "key file \(path) holds \(size) bytes, expected \(KeyFile.keyLength): restore it from backup "
+                + "(a new key cannot read existing data)"
+        case let .notRegularFile(path):
+            return "key file \(path) is not a regular file"
+        case let .system(path, operation, code):
+            return "key file \(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case let .random(reason):
+            return "no random bytes for a new key: \(reason)"
+        }
+    }
+}
+
+/// A server secret key in a file of its own: 32 raw bytes, mode 0600, owned by the service user.
+///
+/// Losing the file loses what it protects (sealed personal data cannot be opened, identities cannot be looked
+/// up): back it up with the database, but never next to it in the clear.
+public enum KeyFile {
+    public static let keyLength = 32
+
+    /// Reads the key at `path`; when there is no file, creates one atomically (mode 0600, parent directories
+    /// 0700) with fresh random bytes. Refuses files that group or others can access, that belong to another
+    /// user, that are symbolic links, or that have the wrong size.
+    public static func loadOrCreate(path: String) throws(KeyFileError) -> [UInt8] {
+        if let key = try load(path: path) { return key }
+        try createDirectories(for: path)
+        let key: [UInt8]
+        do {
+            key = try SecureRandom.bytes(keyLength)
+        } catch {
+            throw .random(error.description)
+        }
+        try create(path: path, key: key)
+        // Another process may have won the race: the file on disk is the key.
+        guard let stored = try load(path: path) else { throw .system(path: path, operation: "open", errno: ENOENT) }
+        return stored
+    }
+
+    /// Reads the key at `path`; nil when the file does not exist.
+    public static func load(path: String) throws(KeyFileError) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT { return nil }
+            if code == ELOOP { throw .notRegularFile(path: path) }
+            throw .system(path: path, operation: "open", errno: code)
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .system(path: path, operation: "stat", errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
+        let mode = UInt32(status.st_mode & 0o7777)
+        guard mode & 0o077 == 0 else { throw .insecurePermissions(path: path, mode: mode) }
+        guard status.st_uid == geteuid() else {
+            throw .wrongOwner(path: path, owner: UInt32(status.st_uid), expected: UInt32(geteuid()))
+        }
+        guard status.st_size == keyLength else { throw .wrongSize(path: path, size: Int(status.st_size)) }
+        var key = [UInt8](repeating: 0, count: keyLength)
+        let count = read(descriptor, &key, keyLength)
+        guard count == keyLength else {
+            if count < 0 { throw .system(path: path, operation: "read", errno: errno) }
+            throw .wrongSize(path: path, size: count)
+        }
+        return key
+    }
+
+    /// Writes `key` to a temporary file (0600), syncs it, and links it into place: the key file appears
+    /// complete or not at all, and an existing one is never overwritten.
+    private static func create(path: String, key: [UInt8]) throws(KeyFileError) {
+        let temporary = "\(path).\(UUID().uuidString).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .system(path: temporary, operation: "create", errno: errno) }
+        defer { unlink(temporary) }
+        let written = write(descriptor, key, key.count)
+        let writeError = errno
+        // fchmod: the umask could only have narrowed the mode, but be explicit.
+        let synced = written == key.count && fchmod(descriptor, 0o600) == 0 && fsync(descriptor) == 0
+        let syncError = errno
+        close(descriptor)
+        guard written == key.count else { throw .system(path: temporary, operation: "write", errno: writeError) }
+        guard synced else { throw .system(path: temporary, operation: "sync", errno: syncError) }
+        if link(temporary, path) != 0 {
+            let code = errno
+            guard code == EEXIST else { throw .system(path: path, operation: "link", errno: code) }
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Creates the missing parent directories with mode 0700.
+    private static func createDirectories(for path: String) throws(KeyFileError) {
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty else { return }
+        var missing: [String] = []
+        var directory = parent
+        while !directory.isEmpty, directory != "/", access(directory, F_OK) != 0 {
+            missing.append(directory)
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        for directory in missing.reversed() where mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw .system(path: directory, operation: "mkdir", errno: errno)
+        }
+    }
+
+    private static func syncDirectory(of path: String) {
+        let parent = (path as NSString).deletingLastPathComponent
+        let descriptor = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+}
