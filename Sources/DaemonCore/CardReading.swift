@@ -32,7 +32,7 @@ public struct AccessKeyRequest: Codable, Sendable {
             guard let documentNumber, let birthDate, let expiryDate else {
                 if can != nil {
                     throw Problem(status: 422, code: "access-protocol-unsupported", title: "Access protocol not supported",
-                                  detail: "reading with a CAN needs PACE, which this enrolld does not offer yet: give the MRZ")
+                                  detail: "this operation needs the MRZ: a CAN is accepted by card reads and probes")
                 }
                 throw Problem.badRequest("give the access key as mrz, or documentNumber + birthDate + expiryDate (YYMMDD)",
                                          code: "missing-access-key")
@@ -44,6 +44,18 @@ public struct AccessKeyRequest: Codable, Sendable {
             throw Problem.badRequest("the MRZ is not valid: \(error)", code: "invalid-mrz")
         } catch {
             throw Problem.badRequest("\(error)", code: "invalid-access-key")
+        }
+    }
+}
+
+extension AccessKeyRequest {
+    /// The access key for PACE (MRZ or CAN) with BAC as the MRZ fallback: the CAN when given, else the MRZ.
+    public func accessKey() throws(Problem) -> AccessKey {
+        guard let can else { return .mrz(try bacKey()) }
+        do {
+            return .can(try CardAccessNumber(can))
+        } catch {
+            throw Problem.badRequest(error.description, code: "invalid-access-key")
         }
     }
 }
@@ -107,6 +119,8 @@ public struct CardFaceResponse: Codable, Sendable {
     /// Files actually read, including EF.COM and EF.SOD.
     public var filesRead: [String]
     public var accessProtocol: String
+    /// The protocol with its parameters, e.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
+    public var accessParameters: String?
     public var portrait: PortraitInfo?
     public var portraitCount: Int
     /// Passive authentication (and later active/chip authentication), check by check.
@@ -133,8 +147,16 @@ public final class CardReadService: @unchecked Sendable {
         self.authenticity = authenticity
     }
 
-    /// Connects to the card in `reader`, reads it with `key`, parses the card-face data.
+    /// Connects to the card in `reader`, reads it with the MRZ `key` (PACE when the chip offers it, else BAC),
+    /// parses the card-face data.
     public func read(reader: String, key: BACKey, options: DocumentReader.Options = .init())
+        throws(Problem) -> (data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict, milliseconds: Double) {
+        try read(reader: reader, access: .mrz(key), options: options)
+    }
+
+    /// Connects to the card in `reader`, reads it with `access` (PACE first, BAC as the MRZ fallback),
+    /// parses the card-face data.
+    public func read(reader: String, access: AccessKey, options: DocumentReader.Options = .init())
         throws(Problem) -> (data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict, milliseconds: Double) {
         let claimed = lock.withLock { busyReaders.insert(reader).inserted }
         guard claimed else {
@@ -148,17 +170,21 @@ public final class CardReadService: @unchecked Sendable {
             let context = try PCSCContext()
             let channel = try context.connect(reader: reader)
             defer { channel.disconnect() }
-            let result = try DocumentReader(channel: channel, options: options).read(accessKey: key)
+            let result = try DocumentReader(channel: channel, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
             let verdict = authenticity.verify(files: result.files)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(DaemonEvent(type: "card-read-completed", reader: reader,
                                        detail: "\(result.statistics.apdus) APDUs in \(Int(milliseconds)) ms"))
-            Log.info("read card in \(reader): \(result.accessProtocol.rawValue), \(result.statistics), \(Int(milliseconds)) ms, "
+            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), \(Int(milliseconds)) ms, "
                      + "genuine: \(verdict.genuine)")
             return (data, result, verdict, milliseconds)
         } catch {
-            let problem = Self.problem(for: error, reader: reader)
+            var problem = Self.problem(for: error, reader: reader)
+            if case .can = access, case .invalidAccessKey = error as? MRTDError {
+                problem = Problem(status: 422, code: "access-protocol-unsupported", title: "Access protocol not supported",
+                                  detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+            }
             events.publish(DaemonEvent(type: "card-read-failed", reader: reader, detail: problem.code))
             Log.notice("card read in \(reader) failed: \(problem.code)")
             throw problem
@@ -240,6 +266,7 @@ extension CardFaceResponse {
         dataGroupsPresent = data.com.dataGroups.map(\.description)
         filesRead = result.files.keys.sorted().map(\.description)
         accessProtocol = result.accessProtocol.rawValue
+        accessParameters = result.accessDescription
         portraitCount = data.dg2?.faces.count ?? 0
         portrait = data.portrait.map {
             PortraitInfo(format: $0.format == .jpeg ? "jpeg" : "jpeg2000", width: Int($0.width), height: Int($0.height), size: $0.imageData.count,

@@ -88,10 +88,13 @@ public final class Daemon: @unchecked Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let key = try request.accessKey.bacKey()
-            let read = try cardReader.read(reader: request.reader, key: key)
+            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey())
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+        }))
+        router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
+            let request = try context.decodeBody(CardProbeRequest.self)
+            return .json(try cardReader.probe(reader: request.reader, access: try request.accessKey?.accessKey()))
         }))
         router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
             let images = try context.decodeBody(FaceCompareRequest.self).images()

@@ -112,13 +112,32 @@ public final class DocumentReader {
     public func read(access: AccessKey, paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
         throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
-        let infos = options.allowPACE ? try SecurityInfos.read(from: counting) : nil
+        let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
+        return try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
+                             description: access.description, securityInfos: access.securityInfos)
+    }
+
+    /// An established access-control session with the eMRTD application selected.
+    public struct AccessSession {
+        public let channel: SecureMessagingChannel
+        public let accessProtocol: AccessProtocol
+        /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
+        public let description: String
+        public let securityInfos: SecurityInfos?
+    }
+
+    /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
+    /// secure messaging. `channel` defaults to the reader's channel. Errors as for `read(access:)`.
+    public func openSession(access: AccessKey, on channel: CardChannel? = nil,
+                            paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey) throws(MRTDError) -> AccessSession {
+        let channel = channel ?? self.channel
+        let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
-            let pace = try PACE.authenticate(channel: counting, info: info, accessKey: access, privateKeys: paceKeys)
-            let secure = SecureMessagingChannel(base: counting, session: pace.session)
+            let pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
+            let secure = SecureMessagingChannel(base: channel, session: pace.session)
             try ReadBinaryStrategy.selectApplication(on: secure)
-            return try readFiles(secure: secure, counting: counting, accessProtocol: .pace,
-                                 description: pace.description, securityInfos: infos)
+            return AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
+                                 securityInfos: infos)
         }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
@@ -126,10 +145,10 @@ public final class DocumentReader {
         guard options.allowBAC else {
             throw .authenticationFailed("the chip offers no supported PACE protocol and BAC is not allowed")
         }
-        try ReadBinaryStrategy.selectApplication(on: counting)
-        let session = try BAC.authenticate(channel: counting, key: key, random: random)
-        return try readFiles(secure: SecureMessagingChannel(base: counting, session: session), counting: counting,
-                             accessProtocol: .bac, description: "BAC", securityInfos: infos)
+        try ReadBinaryStrategy.selectApplication(on: channel)
+        let session = try BAC.authenticate(channel: channel, key: key, random: random)
+        return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,
+                             description: "BAC", securityInfos: infos)
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.

@@ -238,3 +238,14 @@ public final class CMSSignedData: @unchecked Sendable {
         return try CMSSignedData(der: encoded)
     }
 }
+
+/// DER encoding of OBJECT IDENTIFIERs through OpenSSL's object table.
+public enum ASN1ObjectIdentifier {
+    /// The complete DER TLV (`06 len …`) of a dotted OID such as `2.23.136.1.1.1`.
+    /// - Throws: `OpenSSLError` when the text is not a valid OID.
+    public static func der(_ dotted: String) throws(OpenSSLError) -> [UInt8] {
+        guard let object = OBJ_txt2obj(dotted, 1) else { throw OpenSSLError.capture("OID \(dotted)") }
+        defer { ASN1_OBJECT_free(object) }
+        return try encodeDER("OID \(dotted) encode") { i2d_ASN1_OBJECT(object, $0) }
+    }
+}

@@ -18,18 +18,22 @@ public enum SODBuilder {
         public var includeCertificate: Bool
         /// The signingTime attribute; nil means now.
         public var signingTime: Date?
+        /// Leave signingTime out (only contentType and messageDigest are signed), as many issuers do.
+        /// Supported for ECDSA and RSA PKCS#1 v1.5 signers identified by issuer and serial number.
+        public var omitSigningTime: Bool
 
         public init(ldsVersion: (lds: String, unicode: String)? = nil,
                     contentType: String = PassiveAuthentication.ldsSecurityObjectType,
                     scheme: SignatureScheme? = nil,
                     identification: CMSSignedData.SignerIdentification = .issuerAndSerialNumber,
-                    includeCertificate: Bool = true, signingTime: Date? = nil) {
+                    includeCertificate: Bool = true, signingTime: Date? = nil, omitSigningTime: Bool = false) {
             self.ldsVersion = ldsVersion
             self.contentType = contentType
             self.scheme = scheme
             self.identification = identification
             self.includeCertificate = includeCertificate
             self.signingTime = signingTime
+            self.omitSigningTime = omitSigningTime
         }
     }
 
@@ -47,6 +51,13 @@ public enum SODBuilder {
         guard let content = securityObject.der else {
             throw OpenSSLError(operation: "LDS security object encode", queue: ["bad hash OID \(hash.oid)"])
         }
+        if options.omitSigningTime {
+            let cms = try signedDataWithoutSigningTime(
+                content: content, contentType: options.contentType, signer: signer, key: key,
+                scheme: options.scheme ?? key.defaultScheme(digest: hash),
+                includeCertificate: options.includeCertificate)
+            return SOD(cms: cms).encoded
+        }
         let cms = try CMSSignedData.sign(content: content, contentType: options.contentType, certificate: signer,
                                          key: key, scheme: options.scheme ?? key.defaultScheme(digest: hash),
                                          identification: options.identification,
@@ -54,6 +65,51 @@ public enum SODBuilder {
                                          signingTime: options.signingTime)
         return SOD(cms: cms.der).encoded
     }
+}
+
+extension SODBuilder {
+    /// SignedData (RFC 5652 §5) whose signed attributes are only contentType and messageDigest, assembled here
+    /// because OpenSSL's CMS signer always adds signingTime.
+    static func signedDataWithoutSigningTime(content: [UInt8], contentType: String, signer: X509Certificate,
+                                             key: PrivateKey, scheme: SignatureScheme,
+                                             includeCertificate: Bool) throws(OpenSSLError) -> [UInt8] {
+        let signatureAlgorithm: [UInt8]
+        switch scheme {
+        case let .ecdsa(digest):
+            let oids: [DigestAlgorithm: String] = [
+                .sha1: "1.2.840.10045.4.1", .sha224: "1.2.840.10045.4.3.1", .sha256: "1.2.840.10045.4.3.2",
+                .sha384: "1.2.840.10045.4.3.3", .sha512: "1.2.840.10045.4.3.4",
+            ]
+            signatureAlgorithm = sequence(try ASN1ObjectIdentifier.der(oids[digest] ?? ""))
+        case .rsaPKCS1v15:
+            signatureAlgorithm = sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.1.1"), [0x05, 0x00])
+        case .rsaPSS:
+            throw OpenSSLError(operation: "SignedData without signingTime", queue: ["RSA-PSS is not supported"])
+        }
+        let digestAlgorithm = sequence(try ASN1ObjectIdentifier.der(scheme.digest.oid))
+        let contentTypeOID = try ASN1ObjectIdentifier.der(contentType)
+        let attributes = sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.3"),
+                                  TLV(tag: 0x31, value: contentTypeOID).encoded)
+            + sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.4"),
+                       TLV(tag: 0x31, value: TLV(tag: 0x04, value: try Digest.hash(content, using: scheme.digest))
+                           .encoded).encoded)
+        let signature = try key.sign(TLV(tag: 0x31, value: attributes).encoded, scheme: scheme)
+        var serial = signer.serialNumber
+        if serial.first.map({ $0 & 0x80 != 0 }) ?? true { serial.insert(0, at: 0) }
+        let issuerAndSerial = sequence(signer.issuerNameDER, TLV(tag: 0x02, value: serial).encoded)
+        let signerInfo = sequence([0x02, 0x01, 0x01], issuerAndSerial, digestAlgorithm,
+                                  TLV(tag: 0xA0, value: attributes).encoded, signatureAlgorithm,
+                                  TLV(tag: 0x04, value: signature).encoded)
+        let version: UInt8 = contentType == "1.2.840.113549.1.7.1" ? 1 : 3
+        let signedData = sequence(
+            [0x02, 0x01, version], TLV(tag: 0x31, value: digestAlgorithm).encoded,
+            sequence(contentTypeOID, TLV(tag: 0xA0, value: TLV(tag: 0x04, value: content).encoded).encoded),
+            includeCertificate ? TLV(tag: 0xA0, value: signer.der).encoded : [],
+            TLV(tag: 0x31, value: signerInfo).encoded)
+        return sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.7.2"), TLV(tag: 0xA0, value: signedData).encoded)
+    }
+
+    private static func sequence(_ parts: [UInt8]...) -> [UInt8] { TLV(tag: 0x30, value: parts.flatMap { $0 }).encoded }
 }
 
 /// A throw-away country PKI for tests and HIL benches (ICAO 9303-12): a CSCA, a document signer,

@@ -11,10 +11,13 @@ let usage = """
       health [--json]          daemon status
       readers [--json]         readers and cards present
       watch [--json]           print reader and card events as they arrive (Ctrl-C to stop)
-      read --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+      read --reader NAME (--can NNNNNN | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
            [--face-out FILE] [--json]
-                               read the card-face data from the chip; --face-out writes the portrait exactly
-                               as stored in DG2 (JPEG or JPEG 2000)
+                               read the card-face data from the chip (PACE when the chip offers it, else BAC
+                               with the MRZ); --face-out writes the portrait exactly as stored in DG2
+      probe --reader NAME [--can NNNNNN | --mrz "LINES" | --document-number X ...] [--json]
+                               ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
+                               is present and, with a key, which access protocol opens the chip
       enroll --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
              --photo FILE [--csr FILE] [--account ID] [--cert-out FILE] [--json]
                                a whole enrollment: read and authenticate the card, match the live photo,
@@ -187,7 +190,7 @@ case "read":
         break
     }
     print("""
-        \(result.documentType) \(result.issuingState) \(result.documentNumber)  (\(result.mrzFormat), \(result.accessProtocol))
+        \(result.documentType) \(result.issuingState) \(result.documentNumber)  (\(result.mrzFormat), \(result.accessParameters ?? result.accessProtocol))
         name:        \(result.surname), \(result.givenNames)
         nationality: \(result.nationality)   sex: \(result.sex)
         born:        \(result.birthDate ?? result.birthDateMRZ)   expires: \(result.expiryDate ?? result.expiryDateMRZ)
@@ -197,6 +200,29 @@ case "read":
         \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
         """)
     if let faceOut { print("portrait written to \(faceOut)") }
+case "probe":
+    guard let reader = options["--reader"] else { fail("probe needs --reader NAME (see 'enrollctl readers')", code: 2) }
+    let hasKey = options["--mrz"] != nil || options["--can"] != nil || options["--document-number"] != nil
+    let body = CardProbeRequest(reader: reader, accessKey: hasKey ? accessKey(for: "probe") : nil)
+    guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
+    let response = call(HTTPRequest(method: "POST", path: "/v1/cards/probe", headers: [("Content-Type", "application/json")],
+                                    body: [UInt8](encoded)))
+    if json { printRaw(response); break }
+    let probe = decode(CardProbeResponse.self, response)
+    print("reader:          \(probe.reader)")
+    print("ATR:             \(probe.atr)")
+    print("extended length: \(probe.extendedLength ? "yes" : "no")")
+    print("EF.CardAccess:   \(probe.cardAccessPresent ? "\(probe.securityInfos.count) SecurityInfo(s)" : "absent (no PACE)")")
+    for info in probe.securityInfos {
+        let support = info.supported.map { $0 ? "" : " (not supported)" } ?? ""
+        print("  \(info.type) \(info.description ?? info.oid)\(support)")
+    }
+    if let preferred = probe.preferredPACE { print("PACE choice:     \(preferred)") }
+    if let parameters = probe.accessParameters { print("access:          \(parameters) succeeded") }
+    if let error = probe.accessError { print("access:          failed: \(error)") }
+    if let present = probe.emrtdApplicationPresent {
+        print("eMRTD app:       \(present ? "present" : "absent")")
+    }
 case "enroll":
     guard let reader = options["--reader"] else { fail("enroll needs --reader NAME", code: 2) }
     guard let photoPath = options["--photo"] else { fail("enroll needs --photo FILE (the live photo)", code: 2) }

@@ -171,6 +171,34 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertEqual(result.dscNotRevoked.status, .notChecked)
     }
 
+    func testWithoutSigningTimeAnExpiredDSCIsAcceptedUnlessPolicyRefuses() throws {
+        let fiveYearsAgo = Date() - 5 * 365 * 86_400
+        let pki = try TestPKI(now: fiveYearsAgo)
+        XCTAssertFalse(pki.documentSigner.certificate.isValid(at: Date()), "the DSC has expired")
+        for scheme in [SignatureScheme.ecdsa(.sha256), .ecdsa(.sha1)] {
+            let sod = try pki.sod(dataGroups: dataGroups, options: .init(scheme: scheme, omitSigningTime: true))
+            let cms = try CMSSignedData(der: SOD.parse(sod).cms)
+            XCTAssertEqual(cms.signers.first?.signedAttributeCount, 2, "contentType and messageDigest only")
+            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
+                                                      trustStore: pki.trustStore(includeCRL: false))
+            XCTAssertTrue(result.passed, "\(result.failures)")
+            XCTAssertNil(result.signingTime)
+            XCTAssertTrue(result.dscChainValid.reason.contains("DSC expired"), result.dscChainValid.reason)
+
+            let strict = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
+                                                      trustStore: pki.trustStore(includeCRL: false),
+                                                      policy: .init(acceptExpiredDocumentSigner: false))
+            XCTAssertFalse(strict.passed)
+            XCTAssertEqual(strict.dscChainValid.status, .fail)
+        }
+        // Validated "now" before the DSC's validity began: refused whatever the policy.
+        let sod = try pki.sod(dataGroups: dataGroups, options: .init(omitSigningTime: true))
+        let early = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore(),
+                                                 at: fiveYearsAgo - 365 * 86_400)
+        XCTAssertEqual(early.dscChainValid.status, .fail)
+        XCTAssertTrue(early.dscChainValid.reason.contains("not yet valid"), early.dscChainValid.reason)
+    }
+
     func testSODSignedAfterTheDSCExpiredFails() throws {
         let pki = try TestPKI()
         let late = (pki.documentSigner.certificate.notAfter ?? Date()) + 86_400
@@ -443,6 +471,12 @@ final class PassiveAuthenticationTests: XCTestCase {
             var sodOptions = SODBuilder.Options()
             if label == "RSA-PSS" { sodOptions.scheme = .rsaPSS(.sha256) }
             let genuine = try pki.sod(dataGroups: dataGroups, options: sodOptions)
+            if label != "RSA-PSS" {
+                let noTime = try pki.sod(dataGroups: dataGroups, options: .init(omitSigningTime: true))
+                let status = try runCMSVerify(openssl, sod: noTime, caFile: caFile, in: directory,
+                                              signatureOnly: label == "explicit-brainpool")
+                XCTAssertEqual(status, 0, "\(label), no signingTime")
+            }
             let tampered = try pki.forgedDocument(.tamperedSignature, dataGroups: dataGroups).sod
             let untrusted = try pki.forgedDocument(.untrustedCSCA, dataGroups: dataGroups).sod
 
