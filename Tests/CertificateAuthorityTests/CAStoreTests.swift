@@ -15,6 +15,9 @@ final class CAStoreTests: XCTestCase {
             guard case let .selfSigned(certificate) = outcome else { return XCTFail("\(algorithm): no certificate") }
 
             XCTAssertEqual(try fileMode(directory), 0o700, "\(algorithm)")
+            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: directory.path)),
+                           [CAStore.keyFileName, CAStore.passphraseFileName, CAStore.certificateFileName],
+                           "no temporary files left")
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.keyFileName)), 0o600)
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.passphraseFileName)), 0o600)
             let keyText = try String(contentsOf: directory.appendingPathComponent(CAStore.keyFileName), encoding: .utf8)
