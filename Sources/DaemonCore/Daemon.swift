@@ -88,7 +88,8 @@ public final class Daemon: @unchecked Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey())
+            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey(),
+                                           options: request.readerOptions)
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
         }))

@@ -229,7 +229,9 @@ public struct SecurityInfos: Sendable, Equatable {
         } catch {
             throw .malformedFile(file, "\(error)")
         }
-        guard elements.count <= Self.maxInfos else { throw .malformedFile(file, "more than \(Self.maxInfos) SecurityInfos") }
+        guard elements.count <= Self.maxInfos else {
+            throw .malformedFile(file, "more than \(Self.maxInfos) SecurityInfos")
+        }
         var infos: [SecurityInfo] = []
         for element in elements {
             infos.append(try Self.securityInfo(element, file: file))
@@ -269,10 +271,13 @@ public struct SecurityInfos: Sendable, Equatable {
             }
         }
         if oid.hasPrefix(caArc + "."), arcs == 11, let version = try integer(1, "version") {
-            return .chipAuthentication(ChipAuthenticationInfo(oid: oid, version: version, keyID: try integer(2, "keyId")))
+            let keyID = try integer(2, "keyId")
+            return .chipAuthentication(ChipAuthenticationInfo(oid: oid, version: version, keyID: keyID))
         }
         if oid.hasPrefix(pkArc + "."), arcs == 10 {
-            guard fields[1].tag == 0x30 else { throw .malformedFile(file, "chipAuthenticationPublicKey is not a SEQUENCE") }
+            guard fields[1].tag == 0x30 else {
+                throw .malformedFile(file, "chipAuthenticationPublicKey is not a SEQUENCE")
+            }
             return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
                 oid: oid, subjectPublicKeyInfo: fields[1].encoded, keyID: try integer(2, "keyId")))
         }

@@ -62,10 +62,9 @@ public enum PACE {
         let cipher = algorithm.cipher
         let passwordKey = try accessKey.paceKey(cipher: cipher)
 
-        let setAT = try transmit(channel, CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4,
-                                                      data: setAuthenticationTemplate(algorithm: algorithm,
-                                                                                      reference: accessKey.paceReference,
-                                                                                      parameterID: parameterID)))
+        let template = setAuthenticationTemplate(algorithm: algorithm, reference: accessKey.paceReference,
+                                                 parameterID: parameterID)
+        let setAT = try transmit(channel, CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4, data: template))
         try check(setAT, "MSE:Set AT")
         let large = domain.publicKeyLength + 8 > CommandAPDU.maxShortLc
         let nonceData = try generalAuthenticate(channel, [], last: false, large: false, step: "encrypted nonce")
@@ -103,8 +102,8 @@ public enum PACE {
             throw .authenticationFailed("the chip's PACE authentication token did not verify")
         }
         let camData = try? value(0x8A, in: tokenAnswer, step: "mutual authentication")
-        return PACEResult(info: info, algorithm: algorithm, domain: domain,
-                          session: SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength)),
+        let session = SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
+        return PACEResult(info: info, algorithm: algorithm, domain: domain, session: session,
                           chipAuthenticationData: camData)
     }
 

@@ -208,7 +208,8 @@ final class PACETests: XCTestCase {
             ("1086000086" + "7C8183838180" + G2.ephemeralPublicIFD + "00",
              "7C8183848180" + G2.ephemeralPublicIC + "9000"),
             // The chip may add its CA reference (DO'87') after the token.
-            ("008600000C7C0A8508" + G2.tokenIFD + "00", "7C1B8608" + G2.tokenIC + "870F" + "444554455354435643413030303033" + "9000"),
+            ("008600000C7C0A8508" + G2.tokenIFD + "00",
+             "7C1B8608" + G2.tokenIC + "870F" + "444554455354435643413030303033" + "9000"),
         ])
         let keys = FixedKeys([G2.mappingPrivateIFD, G2.ephemeralPrivateIFD])
         let result = try PACE.authenticate(channel: channel, info: G2.info, accessKey: Self.mrzKey,
