@@ -100,6 +100,9 @@ final class IssuanceTests: XCTestCase {
     func testRSARequestsAreAccepted() throws {
         let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "rsa:2048"]))
         XCTAssertEqual(accepted.keyDescription, "RSA-2048")
+        let pss = try openssl.makeRequest(["-newkey", "rsa:3072", "-sigopt", "rsa_padding_mode:pss", "-sha384"],
+                                          name: "pss")
+        XCTAssertEqual(try authority.checkRequest(pss).keyDescription, "RSA-3072")
     }
 
     // MARK: - Refused requests
