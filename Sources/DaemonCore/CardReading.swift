@@ -193,6 +193,10 @@ public final class CardReadService: @unchecked Sendable {
             if error as? MRTDError == DocumentReader.bacNotAllowed {
                 problem = Problem(status: 422, code: "access-protocol-unsupported",
                                   title: "Access protocol not supported", detail: DocumentReader.bacNotAllowed.description)
+            } else if case .can = access, case let .accessKeyRejected(sw) = error as? MRTDError {
+                problem = Problem(status: 422, code: "access-key-rejected", title: "Access key rejected",
+                                  detail: "the chip rejected the access key: check the CAN, the 6 digits printed on "
+                                      + "the front of the card (SW \(sw))")
             } else if case .can = access, case .invalidAccessKey = error as? MRTDError {
                 problem = Problem(status: 422, code: "access-protocol-unsupported",
                                   title: "Access protocol not supported", detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")

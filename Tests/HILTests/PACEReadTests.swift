@@ -67,7 +67,7 @@ final class PACEReadTests: XCTestCase {
         try bench.waitForCard(in: Bench.reader0, client: client)
         let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--can", "123456"], socket: client.path)
         XCTAssertNotEqual(run.status, 0)
-        XCTAssertTrue(run.error.contains("the chip rejected the access key"), run.error)
+        XCTAssertTrue(run.error.contains("the chip rejected the access key: check the CAN"), run.error)
         let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
                                                             accessKey: AccessKeyRequest(can: "123456")))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))

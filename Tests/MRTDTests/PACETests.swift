@@ -432,3 +432,46 @@ final class PACERoundTripTests: XCTestCase {
         }
     }
 }
+
+/// The virtual chip's side of PACE refuses what a chip must refuse.
+final class CardPACETests: XCTestCase {
+    private func channel(_ configuration: PACEConfiguration) -> InMemoryCardChannel {
+        InMemoryCardChannel(applet: EMRTDApplet(profile: PACERoundTripTests.profile(pace: configuration)))
+    }
+
+    private func setAT(_ info: PACEInfo, reference: UInt8 = 2, parameterID: Int? = nil) throws -> CommandAPDU {
+        let data = PACE.setAuthenticationTemplate(algorithm: try XCTUnwrap(info.algorithm), reference: reference,
+                                                  parameterID: parameterID ?? info.parameterID ?? 0)
+        return CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4, data: data)
+    }
+
+    func testMSESetATIsCheckedAgainstTheOfferedProtocol() throws {
+        let configuration = PACEConfiguration(parameterID: 13, cipher: .aes128, can: "123456")
+        let card = channel(configuration)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info)).statusWord, .success)
+        let otherCipher = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes256),
+                                   parameterID: 13)
+        XCTAssertEqual(try card.transmit(try setAT(otherCipher)).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info, parameterID: 12)).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info, reference: 3)).statusWord, StatusWord(0x6A88))
+        var wrongP2 = try setAT(configuration.info)
+        wrongP2.p2 = 0xA6
+        XCTAssertEqual(try card.transmit(wrongP2).statusWord, .incorrectP1P2)
+    }
+
+    func testGeneralAuthenticateOutOfOrderIsRefused() throws {
+        let configuration = PACEConfiguration(parameterID: 12, cipher: .aes128, can: "123456")
+        let card = channel(configuration)
+        let empty = CommandAPDU(cla: 0x10, ins: 0x86, p1: 0, p2: 0, data: [0x7C, 0x00], le: 256)
+        XCTAssertEqual(try card.transmit(empty).statusWord, .conditionsNotSatisfied, "GA before MSE:Set AT")
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info)).statusWord, .success)
+        let nonce = try card.transmit(empty)
+        XCTAssertEqual(nonce.statusWord, .success)
+        XCTAssertEqual(nonce.data.prefix(3), [0x7C, 0x12, 0x80])
+        // A mapping key that is not a point of P-256: refused, and the run is over.
+        let bogus = TLV(tag: 0x7C, children: [TLV(tag: 0x81, value: [0x04] + [UInt8](repeating: 1, count: 64))])
+        let mapping = CommandAPDU(cla: 0x10, ins: 0x86, p1: 0, p2: 0, data: bogus.encoded, le: 256)
+        XCTAssertEqual(try card.transmit(mapping).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(empty).statusWord, .conditionsNotSatisfied)
+    }
+}
