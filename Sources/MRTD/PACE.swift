@@ -8,11 +8,15 @@ public struct PACEResult {
     public let domain: PACEDomain
     /// The secure messaging session (SSC zero; 16 bytes for AES, 8 for 3DES).
     public let session: SecureMessagingSession
-    /// The chip's token answer carried chip-authentication data (DO'8A', PACE-CAM); not verified yet.
+    /// The chip's token answer carried chip-authentication data (DO'8A', PACE-CAM); not verified yet: a CAM
+    /// run is a Generic Mapping run whose anti-cloning evidence this reader does not check.
     public let chipAuthenticationData: [UInt8]?
 
-    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`.
-    public var description: String { "\(algorithm) \(domain)" }
+    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`; CAM runs say that the chip was not authenticated.
+    public var description: String {
+        let base = "\(algorithm) \(domain)"
+        return algorithm.mapping == .chipAuthentication ? base + " (CAM data not verified)" : base
+    }
 }
 
 /// PACE with Generic Mapping, terminal side (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2): MSE:Set AT, four

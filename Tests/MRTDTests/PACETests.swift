@@ -233,6 +233,28 @@ final class PACETests: XCTestCase {
         }
     }
 
+    func testCAMIsRunAsGenericMappingAndSaysItsChipDataIsUnverified() throws {
+        let cam = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .chipAuthentication, cipher: .aes128),
+                           parameterID: 13)
+        var script = Self.g1Transcript()
+        script[0].0 = "0022C1A412800A04007F0007020204060283010184010D"
+        // The G.1 tokens were computed over the GM OID: recompute them for the CAM OID.
+        let domain = try PACEDomain.standardized(13)
+        let suite = try PACE.sessionSuite(sharedSecret: hexBytes(G1.sharedSecret), cipher: .aes128)
+        let algorithm = try XCTUnwrap(cam.algorithm)
+        let terminalToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                         publicKey: hexBytes(G1.ephemeralPublicIC))
+        let chipToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                     publicKey: hexBytes(G1.ephemeralPublicIFD))
+        script[4] = ("008600000C7C0A8508" + hex(terminalToken) + "00",
+                     "7C1C8608" + hex(chipToken) + "8A10" + String(repeating: "AB", count: 16) + "9000")
+        let keys = FixedKeys([G1.mappingPrivateIFD, G1.ephemeralPrivateIFD])
+        let result = try PACE.authenticate(channel: ScriptedChannel(script), info: cam, accessKey: Self.mrzKey,
+                                           privateKeys: keys.next)
+        XCTAssertEqual(result.chipAuthenticationData, [UInt8](repeating: 0xAB, count: 16))
+        XCTAssertEqual(result.description, "PACE-ECDH-CAM-AES-128 brainpoolP256r1 (CAM data not verified)")
+    }
+
     func testStatus6300AtTheTokenStepIsAccessKeyRejected() throws {
         let channel = ScriptedChannel(Self.g1Transcript(tokenStatus: "6300"))
         let keys = FixedKeys([G1.mappingPrivateIFD, G1.ephemeralPrivateIFD])
