@@ -434,6 +434,20 @@ final class PACERoundTripTests: XCTestCase {
         XCTAssertEqual(dg1.statusWord, .securityStatusNotSatisfied)
     }
 
+    func testChipsThatRefuseEFCardAccessInAnyWayAreReadWithBAC() throws {
+        for sw in ["6A82", "6982", "6700", "6D00", "6E00", "6A86"] {
+            let channel = ScriptedChannel([("00A4020C02011C", sw)])
+            XCTAssertNil(try SecurityInfos.read(from: channel), sw)
+        }
+        let removed = ScriptedChannel([])
+        removed.failure = .cardRemoved
+        XCTAssertThrowsError(try SecurityInfos.read(from: removed)) { error in
+            XCTAssertEqual(error as? MRTDError, .cardRemoved)
+        }
+        let malformed = ScriptedChannel([("00A4020C02011C", "9000"), ("00B0000000", "30039000")])
+        XCTAssertThrowsError(try SecurityInfos.read(from: malformed))
+    }
+
     func testVirtualCardProfileJSON() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pace-profile-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
