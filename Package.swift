@@ -44,10 +44,11 @@ let package = Package(
         .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
                                                    "Enrollment"]),
 
-        .executableTarget(name: "enrolld", dependencies: ["DaemonCore"]),
+        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
-        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard"]),
+        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
+                                                             "CertificateAuthority", "OpenSSLKit", "API", "Enrollment"]),
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),

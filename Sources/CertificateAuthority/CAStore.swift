@@ -71,13 +71,11 @@ public enum CAStore {
         switch mode {
         case .selfSigned:
             let start = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-            let end = calendar.date(byAdding: .year, value: validityYears, to: start) ?? start
+            let end = IssuingAuthority.adding(years: validityYears, to: start) ?? start
             let serial = try IssuingAuthority.randomSerial()
             certificate = try crypto { () throws(OpenSSLError) in
-                let builder = CertificateBuilder(subject: subject, serialNumber: serial, notBefore: start, notAfter: end,
-                                                 publicKey: try key.publicKey(),
+                let builder = CertificateBuilder(subject: subject, serialNumber: serial, notBefore: start,
+                                                 notAfter: end, publicKey: try key.publicKey(),
                                                  basicConstraints: (isCA: true, pathLength: 0),
                                                  keyUsage: [.keyCertSign, .cRLSign])
                 return try builder.sign(key: key, scheme: scheme)
@@ -88,28 +86,27 @@ public enum CAStore {
             }
         }
 
+        // Everything is written and synced under temporary names first: a failure leaves the directory as it was.
         try SecureFiles.makeDirectory(directory.path, mode: 0o700)
-        var written: [String] = []
+        var staged: [SecureFiles.StagedFile] = []
         do {
-            for stale in [paths.certificate, paths.request] where SecureFiles.exists(stale) {
-                SecureFiles.remove(stale)
-            }
-            try SecureFiles.writeFile(Array((passphraseText + "\n").utf8), to: paths.passphrase, mode: 0o600)
-            written.append(paths.passphrase)
-            try SecureFiles.writeFile(Array(keyPEM.utf8), to: paths.key, mode: 0o600)
-            written.append(paths.key)
+            let passphraseLine = Array((passphraseText + "\n").utf8)
+            staged.append(try SecureFiles.stage(passphraseLine, for: paths.passphrase, mode: 0o600))
+            staged.append(try SecureFiles.stage(Array(keyPEM.utf8), for: paths.key, mode: 0o600))
             if let certificate {
-                try SecureFiles.writeFile(Array(certificate.pem.utf8), to: paths.certificate, mode: 0o644)
-                written.append(paths.certificate)
+                staged.append(try SecureFiles.stage(Array(certificate.pem.utf8), for: paths.certificate, mode: 0o644))
             }
             if let request {
-                try SecureFiles.writeFile(Array(request.pem.utf8), to: paths.request, mode: 0o644)
-                written.append(paths.request)
+                staged.append(try SecureFiles.stage(Array(request.pem.utf8), for: paths.request, mode: 0o644))
             }
         } catch {
-            written.forEach(SecureFiles.remove)
+            SecureFiles.discard(staged)
             throw error
         }
+        for stale in [paths.certificate, paths.request] where !staged.contains(where: { $0.path == stale }) {
+            SecureFiles.remove(stale)
+        }
+        try SecureFiles.commit(staged)
         if let certificate { return .selfSigned(certificate) }
         guard let request else { throw .invalidConfiguration("no CA certificate or request was produced") }
         return .awaitingCertificate(request: request, requestPath: paths.request)

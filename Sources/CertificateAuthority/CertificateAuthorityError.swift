@@ -31,6 +31,48 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
     case invalidCRLParameters(String)
     case crypto(OpenSSLError)
 
+    /// A stable, kebab-case code for APIs and logs: `csr-proof-of-possession`, `document-expired`, ….
+    public var code: String {
+        switch self {
+        case .notInitialised: return "ca-not-initialised"
+        case .alreadyInitialised: return "ca-already-initialised"
+        case .awaitingCertificate: return "ca-awaiting-certificate"
+        case .certificateAlreadyInstalled: return "ca-certificate-already-installed"
+        case .insecurePermissions: return "ca-insecure-permissions"
+        case .fileError: return "ca-file-error"
+        case .passphraseInvalid: return "ca-passphrase-invalid"
+        case .keyUnreadable: return "ca-key-unreadable"
+        case .certificateDoesNotMatchKey: return "ca-certificate-key-mismatch"
+        case .certificateNotUsableForIssuing: return "ca-certificate-not-usable"
+        case .requestTooLarge: return "csr-too-large"
+        case .requestMalformed: return "csr-malformed"
+        case .proofOfPossessionFailed: return "csr-proof-of-possession"
+        case .weakKey: return "csr-weak-key"
+        case .unsupportedCurve: return "csr-unsupported-curve"
+        case .unsupportedKey: return "csr-unsupported-key"
+        case .documentExpired: return "document-expired"
+        case .issuingCertificateExpired: return "ca-certificate-expired"
+        case .invalidSubject: return "invalid-subject"
+        case .invalidIntent: return "invalid-intent"
+        case .invalidConfiguration: return "ca-invalid-configuration"
+        case .invalidSerial: return "invalid-serial"
+        case .invalidCRLParameters: return "invalid-crl-parameters"
+        case .crypto: return "ca-crypto-failure"
+        }
+    }
+
+    /// Whether the caller's input caused the error (a CSR, the holder's data, a document, a serial) rather than
+    /// the CA's own state or configuration: an API answers the former with 4xx, the latter with 5xx.
+    public var isCallerError: Bool {
+        switch self {
+        case .requestTooLarge, .requestMalformed, .proofOfPossessionFailed, .weakKey, .unsupportedCurve,
+             .unsupportedKey, .documentExpired, .invalidSubject, .invalidIntent, .invalidSerial, .invalidCRLParameters:
+            return true
+        default:
+            return false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .notInitialised(directory):

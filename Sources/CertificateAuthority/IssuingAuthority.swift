@@ -15,8 +15,15 @@ public struct IssuanceIntent: Sendable, Equatable, Codable {
         self.notAfter = notAfter
     }
 
+    /// Rebuilds an intent recorded with its hex serial (as `serialHex` wrote it).
+    /// - Throws: `.invalidSerial` for text that is not 1–20 bytes of hex.
+    public init(serialHex: String, notBefore: Date, notAfter: Date) throws(CertificateAuthorityError) {
+        self.init(serialNumber: try IssuingAuthority.serialBytes(hex: serialHex), notBefore: notBefore,
+                  notAfter: notAfter)
+    }
+
     /// The serial as upper-case hex, as `openssl x509 -serial` prints it.
-    public var serialHex: String { serialNumber.map { String(format: "%02X", $0) }.joined() }
+    public var serialHex: String { serialNumber.upperHex }
 }
 
 /// A signed end-entity certificate.
@@ -25,7 +32,7 @@ public struct IssuedCertificate: Sendable {
     public var der: [UInt8] { certificate.der }
     public var pem: String { certificate.pem }
     public let serialNumber: [UInt8]
-    public var serialHex: String { serialNumber.map { String(format: "%02X", $0) }.joined() }
+    public var serialHex: String { serialNumber.upperHex }
 }
 
 /// The loaded certificate authority: the issuing key, its certificate and the end-entity profile.
@@ -61,9 +68,7 @@ public struct IssuingAuthority: Sendable {
         guard let caNotAfter = certificate.notAfter, caNotAfter > now else {
             throw .issuingCertificateExpired(notAfter: certificate.notAfter ?? now)
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        guard let full = calendar.date(byAdding: .year, value: profile.validityYears, to: start) else {
+        guard let full = Self.adding(years: profile.validityYears, to: start) else {
             throw .invalidConfiguration("validity of \(profile.validityYears) years cannot be computed")
         }
         let end = Date(timeIntervalSince1970: min(full, notAfterLimit, caNotAfter).timeIntervalSince1970.rounded(.down))
@@ -96,6 +101,12 @@ public struct IssuingAuthority: Sendable {
         return IssuedCertificate(certificate: signed, serialNumber: intent.serialNumber)
     }
 
+    /// Checks `csr` (PEM or DER PKCS#10) against `requestPolicy`, then signs as `issue(intent:csr:holder:)` does.
+    public func issue(intent: IssuanceIntent, csr: [UInt8], holder: CertificateHolder)
+        throws(CertificateAuthorityError) -> IssuedCertificate {
+        try issue(intent: intent, csr: try checkRequest(csr), holder: holder)
+    }
+
     /// Checks `encoded` (PEM or DER PKCS#10) against `requestPolicy`; see `SigningRequestPolicy.check(_:)`.
     public func checkRequest(_ encoded: [UInt8]) throws(CertificateAuthorityError) -> AcceptedSigningRequest {
         try requestPolicy.check(encoded)
@@ -110,6 +121,13 @@ public struct IssuingAuthority: Sendable {
             serial[0] = try crypto { () throws(OpenSSLError) in try SecureRandom.bytes(1) }[0] & 0x7F
         }
         return serial
+    }
+
+    /// `date` plus whole years in the UTC Gregorian calendar (29 February becomes 28 February or 1 March).
+    static func adding(years: Int, to date: Date) -> Date? {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar.date(byAdding: .year, value: years, to: date)
     }
 
     static func scheme(for key: PrivateKey) -> SignatureScheme {
@@ -132,4 +150,9 @@ public struct IssuingAuthority: Sendable {
             throw .certificateNotUsableForIssuing(reason: "keyUsage lacks keyCertSign")
         }
     }
+}
+
+extension Array where Element == UInt8 {
+    /// Upper-case hex without separators.
+    var upperHex: String { map { String(format: "%02X", $0) }.joined() }
 }

@@ -3,20 +3,24 @@ import OpenSSLKit
 
 /// The person a signing certificate is issued to, as the identity document's chip states it.
 public struct CertificateHolder: Sendable, Equatable {
-    /// Given names as on the chip (DG1/DG11); MRZ fillers (`<`) are read as spaces.
-    public var givenNames: String
-    public var surname: String
+    /// The holder's name as the chip states it, given names first; MRZ fillers (`<`) read as spaces and runs of
+    /// spaces collapse when the subject is built.
+    public var name: String
     /// A pseudonymous, stable identifier for the holder chosen by the caller (never the document number):
     /// it becomes the subject's `serialNumber` attribute. 1–64 characters of `A-Z a-z 0-9 - . :`.
     public var pseudonym: String
     /// The issuing state's ICAO code (`UTO`, `D`, `VNM`) or an ISO alpha-2 code.
     public var issuingState: String
 
-    public init(givenNames: String, surname: String, pseudonym: String, issuingState: String) {
-        self.givenNames = givenNames
-        self.surname = surname
+    public init(name: String, pseudonym: String, issuingState: String) {
+        self.name = name
         self.pseudonym = pseudonym
         self.issuingState = issuingState
+    }
+
+    /// The name from its parts (DG11 full name or the MRZ's secondary and primary identifiers).
+    public init(givenNames: String, surname: String, pseudonym: String, issuingState: String) {
+        self.init(name: givenNames + " " + surname, pseudonym: pseudonym, issuingState: issuingState)
     }
 }
 
@@ -75,7 +79,7 @@ public struct SigningCertificateProfile: Sendable, Equatable {
     /// The subject distinguished name for `holder`: `C` (when the issuing state is known), `CN`, `serialNumber`.
     /// - Throws: `CertificateAuthorityError.invalidSubject` for empty or over-long names and bad pseudonyms.
     public func subject(for holder: CertificateHolder) throws(CertificateAuthorityError) -> DistinguishedName {
-        let commonName = Self.normalisedName([holder.givenNames, holder.surname])
+        let commonName = Self.normalisedName(holder.name)
         guard !commonName.isEmpty else { throw .invalidSubject("the holder's name is empty") }
         guard commonName.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
             throw .invalidSubject("the holder's name contains control characters")
@@ -107,15 +111,16 @@ public struct SigningCertificateProfile: Sendable, Equatable {
             }
             extensions.append(("certificatePolicies", value))
         }
-        if let crlDistributionPointURL { extensions.append(("crlDistributionPoints", "URI:" + crlDistributionPointURL)) }
+        if let crlDistributionPointURL {
+            extensions.append(("crlDistributionPoints", "URI:" + crlDistributionPointURL))
+        }
         let access = [ocspURL.map { "OCSP;URI:" + $0 }, caIssuersURL.map { "caIssuers;URI:" + $0 }].compactMap { $0 }
         if !access.isEmpty { extensions.append(("authorityInfoAccess", access.joined(separator: ","))) }
         return extensions
     }
 
-    static func normalisedName(_ parts: [String]) -> String {
-        parts.joined(separator: " ")
-            .replacingOccurrences(of: "<", with: " ")
+    static func normalisedName(_ name: String) -> String {
+        name.replacingOccurrences(of: "<", with: " ")
             .split(whereSeparator: { $0.isWhitespace })
             .joined(separator: " ")
     }
@@ -123,7 +128,9 @@ public struct SigningCertificateProfile: Sendable, Equatable {
     static func isDottedOID(_ text: String) -> Bool {
         let arcs = text.split(separator: ".", omittingEmptySubsequences: false)
         guard arcs.count >= 2, let first = Int(arcs[0]), (0...2).contains(first) else { return false }
-        return arcs.allSatisfy { !$0.isEmpty && $0.count <= 18 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+        return arcs.allSatisfy { arc in
+            !arc.isEmpty && arc.count <= 18 && arc.allSatisfy { $0.isASCII && $0.isNumber }
+        }
     }
 
     static func isPlainHTTPURL(_ text: String) -> Bool {

@@ -41,7 +41,8 @@ public struct SigningRequestPolicy: Sendable, Equatable {
         guard !encoded.isEmpty else { throw .requestMalformed(detail: "empty") }
         let request: CertificateSigningRequest
         do {
-            if let first = encoded.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "-") {
+            let first = encoded.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+            if first == UInt8(ascii: "-") {
                 request = try CertificateSigningRequest(pem: String(decoding: encoded, as: UTF8.self))
             } else {
                 request = try CertificateSigningRequest(der: encoded)

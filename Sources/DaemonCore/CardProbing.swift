@@ -117,7 +117,8 @@ extension CardReadService {
                                        version: pace.version, parameterId: pace.parameterID,
                                        supported: PACE.supports(pace))
         case let .paceDomainParameters(domain):
-            return SecurityInfoSummary(type: "PACEDomainParameterInfo", oid: domain.oid, parameterId: domain.parameterID)
+            return SecurityInfoSummary(type: "PACEDomainParameterInfo", oid: domain.oid,
+                                       parameterId: domain.parameterID)
         case let .chipAuthentication(ca):
             return SecurityInfoSummary(type: "ChipAuthenticationInfo", oid: ca.oid, version: ca.version)
         case let .chipAuthenticationPublicKey(key):

@@ -66,11 +66,19 @@ public struct CardReadRequest: Codable, Sendable {
     public var accessKey: AccessKeyRequest
     /// Return the portrait's bytes (base64) in the answer.
     public var includePortrait: Bool?
+    /// Access policy: `false` refuses the BAC fallback (PACE only). Default: BAC when the chip offers no PACE.
+    public var allowBAC: Bool?
 
-    public init(reader: String, accessKey: AccessKeyRequest, includePortrait: Bool? = nil) {
+    public init(reader: String, accessKey: AccessKeyRequest, includePortrait: Bool? = nil, allowBAC: Bool? = nil) {
         self.reader = reader
         self.accessKey = accessKey
         self.includePortrait = includePortrait
+        self.allowBAC = allowBAC
+    }
+
+    /// The reader options this request asks for.
+    public var readerOptions: DocumentReader.Options {
+        DocumentReader.Options(allowBAC: allowBAC ?? true)
     }
 }
 
@@ -176,14 +184,22 @@ public final class CardReadService: @unchecked Sendable {
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(DaemonEvent(type: "card-read-completed", reader: reader,
                                        detail: "\(result.statistics.apdus) APDUs in \(Int(milliseconds)) ms"))
-            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), \(Int(milliseconds)) ms, "
+            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), "
+                     + "\(Int(milliseconds)) ms, "
                      + "genuine: \(verdict.genuine)")
             return (data, result, verdict, milliseconds)
         } catch {
             var problem = Self.problem(for: error, reader: reader)
-            if case .can = access, case .invalidAccessKey = error as? MRTDError {
-                problem = Problem(status: 422, code: "access-protocol-unsupported", title: "Access protocol not supported",
-                                  detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+            if error as? MRTDError == DocumentReader.bacNotAllowed {
+                problem = Problem(status: 422, code: "access-protocol-unsupported",
+                                  title: "Access protocol not supported", detail: DocumentReader.bacNotAllowed.description)
+            } else if case .can = access, case let .accessKeyRejected(sw) = error as? MRTDError {
+                problem = Problem(status: 422, code: "access-key-rejected", title: "Access key rejected",
+                                  detail: "the chip rejected the access key: check the CAN, the 6 digits printed on "
+                                      + "the front of the card (SW \(sw))")
+            } else if case .can = access, case .invalidAccessKey = error as? MRTDError {
+                problem = Problem(status: 422, code: "access-protocol-unsupported",
+                                  title: "Access protocol not supported", detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
             }
             events.publish(DaemonEvent(type: "card-read-failed", reader: reader, detail: problem.code))
             Log.notice("card read in \(reader) failed: \(problem.code)")

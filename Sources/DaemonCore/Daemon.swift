@@ -1,7 +1,9 @@
 import API
+import CertificateAuthority
 import Enrollment
 import Foundation
 import SmartCard
+import Store
 
 /// The version reported by `enrolld --version` and `/v1/health`.
 public let enrolldVersion = "0.1.0"
@@ -39,6 +41,8 @@ public final class Daemon: @unchecked Sendable {
     public let faces: FaceService
     /// Set up at start when the store and the CA are usable.
     public private(set) var enrollment: EnrollmentService?
+    public private(set) var accounts: AccountService?
+    private var sweeper: Thread?
     var enrollmentUnavailableReason = "enrollment is not set up"
     private var server: UnixSocketServer?
     private let started = Date()
@@ -88,7 +92,8 @@ public final class Daemon: @unchecked Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey())
+            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey(),
+                                           options: request.readerOptions)
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
         }))
@@ -105,6 +110,7 @@ public final class Daemon: @unchecked Sendable {
             return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
         }))
         addEnrollmentRoutes(to: &router)
+        addAccountRoutes(to: &router)
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
         }))
@@ -163,12 +169,69 @@ public final class Daemon: @unchecked Sendable {
                                           handler: handler)
         }
         lock.withLock { self.server = server }
+        setUpEnrollment()
         monitor.start()
         server.start()
         // Load the face models now rather than on the first kiosk request (about a second).
         Thread.detachNewThread { [faces] in _ = try? faces.loadedMatcher() }
         Log.notice("enrolld \(enrolldVersion) listening on \(server.path)")
     }
+
+    /// Opens the store and the CA and starts the enrollment service; when either is unusable the
+    /// enrollment routes answer 503 with the reason, and the rest of the API still works.
+    func setUpEnrollment() {
+        let state = configuration.stateDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let protector = try DataProtector(stateDirectory: state)
+            let store = try SQLiteStore(path: state + "/enrolld.db", protector: protector)
+            try store.migrate()
+            let profile = SigningCertificateProfile(validityYears: configuration.certificateValidityYears,
+                                                    policyOIDs: configuration.certificatePolicies,
+                                                    crlDistributionPointURL: configuration.crlDistributionPoint,
+                                                    ocspURL: configuration.ocspURL)
+            let authority = try CAStore.load(directory: URL(fileURLWithPath: configuration.resolvedCADirectory), profile: profile)
+            var policy = EnrollmentPolicy()
+            policy.requireGenuineDocument = configuration.requireGenuineDocument
+            policy.refuseExpiredDocuments = configuration.refuseExpiredDocuments
+            policy.signingMinimumAge = configuration.signingMinimumAge
+            policy.maxPhotoAttempts = configuration.maxPhotoAttempts
+            policy.sessionTimeout = configuration.sessionTimeoutSeconds
+            policy.certificateValidityYears = configuration.certificateValidityYears
+            let events = self.events
+            let service = EnrollmentService(
+                store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
+                faces: DaemonFaceComparing(service: faces), issuer: AuthorityIssuing(authority: authority),
+                protector: StoreDataProtecting(protector: protector),
+                publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) })
+            let recovered = try service.recoverInterrupted()
+            if recovered.sessions + recovered.intents > 0 {
+                Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
+                            + "\(recovered.intents) certificate intent(s) abandoned")
+            }
+            enrollment = service
+            accounts = AccountService(store: store, protector: protector, authority: authority, configuration: configuration)
+            let sweeper = Thread { [weak self] in
+                while let self, !self.isStopping {
+                    service.expireStale()
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+            sweeper.name = "enrolld.session-sweeper"
+            sweeper.start()
+            self.sweeper = sweeper
+            Log.info("enrollment ready: store \(store.location), CA \(configuration.resolvedCADirectory)")
+        } catch let error as CertificateAuthorityError {
+            enrollmentUnavailableReason = "the certificate authority is not usable: \(error)"
+            Log.warning(enrollmentUnavailableReason)
+        } catch {
+            enrollmentUnavailableReason = "enrollment storage is not usable: \(error)"
+            Log.error(enrollmentUnavailableReason)
+        }
+    }
+
+    var isStopping: Bool { lock.withLock { stopping } }
 
     /// Re-reads what can change while running: the CSCA trust store.
     public func reload() {

@@ -1,7 +1,9 @@
 import API
+import CertificateAuthority
 import Enrollment
 import Foundation
 import MRTD
+import Store
 
 extension EnrollmentError {
     /// A problem from a lower layer (card reading, face match) keeps its code and status.
@@ -40,6 +42,75 @@ struct DaemonFaceComparing: FaceComparing {
             let comparison = try service.compare(reference: reference, probe: probe)
             return FaceEvidence(distance: comparison.distance, score: comparison.score, threshold: comparison.threshold,
                                 isMatch: comparison.isMatch, probeFaces: comparison.probe.faceCount)
+        } catch {
+            throw EnrollmentError(error)
+        }
+    }
+}
+
+/// Personal data at rest: HMAC identity keys and AES-256-GCM sealing from the store's key files.
+struct StoreDataProtecting: PersonalDataProtecting {
+    let protector: DataProtector
+
+    func identityKey(issuingState: String, identityNumber: String) throws(EnrollmentError) -> [UInt8] {
+        do {
+            return try protector.identityKey(issuingState: issuingState, identityNumber: identityNumber)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    func seal(_ plaintext: [UInt8], context: String) throws(EnrollmentError) -> [UInt8] {
+        do {
+            return try protector.seal(plaintext, context: context)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    func open(_ sealed: [UInt8], context: String) throws(EnrollmentError) -> [UInt8] {
+        do {
+            return try protector.open(sealed, context: context)
+        } catch {
+            throw .store(error)
+        }
+    }
+}
+
+extension EnrollmentError {
+    /// A CA refusal keeps its stable code; caller errors (bad CSR, expired document) are 422.
+    init(_ error: CertificateAuthorityError) {
+        self.init(code: error.code, status: error.isCallerError ? 422 : 500, message: error.description)
+    }
+}
+
+/// Enrollment issues certificates through the daemon's CA.
+struct AuthorityIssuing: CertificateIssuing {
+    let authority: IssuingAuthority
+
+    func validate(csr: [UInt8]) throws(EnrollmentError) {
+        do {
+            _ = try authority.checkRequest(csr)
+        } catch {
+            throw EnrollmentError(error)
+        }
+    }
+
+    func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan {
+        do {
+            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit)
+            return IssuancePlan(serial: intent.serialHex, notBefore: intent.notBefore, notAfter: intent.notAfter)
+        } catch {
+            throw EnrollmentError(error)
+        }
+    }
+
+    func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {
+        do {
+            let intent = try IssuanceIntent(serialHex: plan.serial, notBefore: plan.notBefore, notAfter: plan.notAfter)
+            let holder = CertificateHolder(name: subject.commonName, pseudonym: subject.pseudonym,
+                                           issuingState: subject.issuingState)
+            return try authority.issue(intent: intent, csr: csr, holder: holder).der
         } catch {
             throw EnrollmentError(error)
         }

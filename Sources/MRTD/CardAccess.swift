@@ -229,7 +229,9 @@ public struct SecurityInfos: Sendable, Equatable {
         } catch {
             throw .malformedFile(file, "\(error)")
         }
-        guard elements.count <= Self.maxInfos else { throw .malformedFile(file, "more than \(Self.maxInfos) SecurityInfos") }
+        guard elements.count <= Self.maxInfos else {
+            throw .malformedFile(file, "more than \(Self.maxInfos) SecurityInfos")
+        }
         var infos: [SecurityInfo] = []
         for element in elements {
             infos.append(try Self.securityInfo(element, file: file))
@@ -269,10 +271,13 @@ public struct SecurityInfos: Sendable, Equatable {
             }
         }
         if oid.hasPrefix(caArc + "."), arcs == 11, let version = try integer(1, "version") {
-            return .chipAuthentication(ChipAuthenticationInfo(oid: oid, version: version, keyID: try integer(2, "keyId")))
+            let keyID = try integer(2, "keyId")
+            return .chipAuthentication(ChipAuthenticationInfo(oid: oid, version: version, keyID: keyID))
         }
         if oid.hasPrefix(pkArc + "."), arcs == 10 {
-            guard fields[1].tag == 0x30 else { throw .malformedFile(file, "chipAuthenticationPublicKey is not a SEQUENCE") }
+            guard fields[1].tag == 0x30 else {
+                throw .malformedFile(file, "chipAuthenticationPublicKey is not a SEQUENCE")
+            }
             return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
                 oid: oid, subjectPublicKeyInfo: fields[1].encoded, keyID: try integer(2, "keyId")))
         }
@@ -283,18 +288,16 @@ public struct SecurityInfos: Sendable, Equatable {
     }
 
     /// Reads and parses EF.CardAccess in plain from the master file (SELECT 011C, P1=02 P2=0C, no Le; before
-    /// the eMRTD application is selected). Returns `nil` when the chip has no EF.CardAccess (6A82, or a
-    /// refusal such as 6982/6A86/6D00 from chips without PACE).
+    /// the eMRTD application is selected). Returns `nil` when the chip has no EF.CardAccess: any error status
+    /// word to SELECT or READ BINARY (6A82, or refusals such as 6982/6A86/6700/6D00 from BAC-only chips).
+    /// Transport failures and a malformed file are thrown.
     public static func read(from channel: CardChannel) throws(MRTDError) -> SecurityInfos? {
         let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: false)
         let content: [UInt8]
         do {
             content = try strategy.readFile(.cardAccess, on: channel)
         } catch {
-            if case let .unexpectedStatus(_, sw) = error,
-               [0x6A82, 0x6982, 0x6A86, 0x6A80, 0x6D00, 0x6E00, 0x6986].contains(sw.value) {
-                return nil
-            }
+            if case .unexpectedStatus = error { return nil }
             throw error
         }
         return try SecurityInfos(parsing: content)

@@ -122,6 +122,10 @@ public final class DocumentReader {
                              description: access.description, securityInfos: access.securityInfos)
     }
 
+    /// What `openSession` throws when the chip offers no supported PACE and `options.allowBAC` is false.
+    public static let bacNotAllowed = MRTDError.authenticationFailed(
+        "the chip offers no supported PACE protocol and the access policy does not allow BAC")
+
     /// An established access-control session with the eMRTD application selected.
     public struct AccessSession {
         public let channel: SecureMessagingChannel
@@ -134,7 +138,8 @@ public final class DocumentReader {
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
     /// secure messaging. `channel` defaults to the reader's channel. Errors as for `read(access:)`.
     public func openSession(access: AccessKey, on channel: CardChannel? = nil,
-                            paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey) throws(MRTDError) -> AccessSession {
+                            paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+        throws(MRTDError) -> AccessSession {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
@@ -147,9 +152,7 @@ public final class DocumentReader {
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
         }
-        guard options.allowBAC else {
-            throw .authenticationFailed("the chip offers no supported PACE protocol and BAC is not allowed")
-        }
+        guard options.allowBAC else { throw Self.bacNotAllowed }
         try ReadBinaryStrategy.selectApplication(on: channel)
         let session = try BAC.authenticate(channel: channel, key: key, random: random)
         return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,

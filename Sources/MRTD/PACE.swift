@@ -8,11 +8,15 @@ public struct PACEResult {
     public let domain: PACEDomain
     /// The secure messaging session (SSC zero; 16 bytes for AES, 8 for 3DES).
     public let session: SecureMessagingSession
-    /// The chip's token answer carried chip-authentication data (DO'8A', PACE-CAM); not verified yet.
+    /// The chip's token answer carried chip-authentication data (DO'8A', PACE-CAM); not verified yet: a CAM
+    /// run is a Generic Mapping run whose anti-cloning evidence this reader does not check.
     public let chipAuthenticationData: [UInt8]?
 
-    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`.
-    public var description: String { "\(algorithm) \(domain)" }
+    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`; CAM runs say that the chip was not authenticated.
+    public var description: String {
+        let base = "\(algorithm) \(domain)"
+        return algorithm.mapping == .chipAuthentication ? base + " (CAM data not verified)" : base
+    }
 }
 
 /// PACE with Generic Mapping, terminal side (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2): MSE:Set AT, four
@@ -62,10 +66,9 @@ public enum PACE {
         let cipher = algorithm.cipher
         let passwordKey = try accessKey.paceKey(cipher: cipher)
 
-        let setAT = try transmit(channel, CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4,
-                                                      data: setAuthenticationTemplate(algorithm: algorithm,
-                                                                                      reference: accessKey.paceReference,
-                                                                                      parameterID: parameterID)))
+        let template = setAuthenticationTemplate(algorithm: algorithm, reference: accessKey.paceReference,
+                                                 parameterID: parameterID)
+        let setAT = try transmit(channel, CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4, data: template))
         try check(setAT, "MSE:Set AT")
         let large = domain.publicKeyLength + 8 > CommandAPDU.maxShortLc
         let nonceData = try generalAuthenticate(channel, [], last: false, large: false, step: "encrypted nonce")
@@ -103,8 +106,8 @@ public enum PACE {
             throw .authenticationFailed("the chip's PACE authentication token did not verify")
         }
         let camData = try? value(0x8A, in: tokenAnswer, step: "mutual authentication")
-        return PACEResult(info: info, algorithm: algorithm, domain: domain,
-                          session: SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength)),
+        let session = SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
+        return PACEResult(info: info, algorithm: algorithm, domain: domain, session: session,
                           chipAuthenticationData: camData)
     }
 

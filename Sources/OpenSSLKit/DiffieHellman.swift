@@ -63,7 +63,9 @@ public struct DHGroup: Sendable, Equatable {
             throw OpenSSLError(operation: operation, queue: ["value outside 2 ... p - 2"])
         }
         let check = try BigNumber(try power(element, order), operation: operation)
-        guard check.isOne else { throw OpenSSLError(operation: operation, queue: ["value not in the order-q subgroup"]) }
+        guard check.isOne else {
+            throw OpenSSLError(operation: operation, queue: ["value not in the order-q subgroup"])
+        }
     }
 
     /// A uniformly random exponent in [1, q - 1], padded to the length of q.

@@ -210,7 +210,8 @@ public struct VirtualCardProfile: Sendable {
 }
 
 extension VirtualCardProfile {
-    /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256", "can": "123456" }`.
+    /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256",
+    /// "can": "123456" }`.
     fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
         guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
         var configuration = PACEConfiguration()
@@ -221,7 +222,8 @@ extension VirtualCardProfile {
             configuration.parameterID = id
         }
         if let cipher = object["cipher"] {
-            guard let name = cipher as? String, let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name) else {
+            guard let name = cipher as? String,
+                  let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name) else {
                 throw .invalid(path: path, reason: "pace.cipher must be 3DES, AES-128, AES-192 or AES-256")
             }
             configuration.cipher = algorithm

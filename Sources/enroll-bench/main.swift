@@ -7,6 +7,13 @@ let usage = """
     commands:
       read [--iterations N] [--json]     read EF.COM, DG1, a ~16 KB DG2 and EF.SOD through pcscd + vpcd,
                                          with extended and with short READ BINARY
+      pace [--iterations N] [--vpcd] [--json]
+                                         PACE-GM handshake medians per domain (IDs 0-2, 8-18), in process and
+                                         with --vpcd through pcscd + vpcd
+      enroll [--iterations N] [--faces DIR]
+                                         end-to-end enrollment time through pcscd + vpcd (read, face, certificate)
+      issue [--seconds N] [--json]       durable certificate issuances per second (CSR check, signing, SQLite commit)
+                                         beside raw OpenSSL ECDSA P-256 signatures per second
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
     """
@@ -15,6 +22,12 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "read":
     runReadBench(arguments: Array(arguments.dropFirst()))
+case "pace":
+    runPACEBench(arguments: Array(arguments.dropFirst()))
+case "enroll":
+    runEnrollBench(arguments: Array(arguments.dropFirst()))
+case "issue":
+    runIssueBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:

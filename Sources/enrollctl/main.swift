@@ -190,7 +190,8 @@ case "read":
         break
     }
     print("""
-        \(result.documentType) \(result.issuingState) \(result.documentNumber)  (\(result.mrzFormat), \(result.accessParameters ?? result.accessProtocol))
+        \(result.documentType) \(result.issuingState) \(result.documentNumber)  \
+        (\(result.mrzFormat), \(result.accessParameters ?? result.accessProtocol))
         name:        \(result.surname), \(result.givenNames)
         nationality: \(result.nationality)   sex: \(result.sex)
         born:        \(result.birthDate ?? result.birthDateMRZ)   expires: \(result.expiryDate ?? result.expiryDateMRZ)
@@ -205,14 +206,15 @@ case "probe":
     let hasKey = options["--mrz"] != nil || options["--can"] != nil || options["--document-number"] != nil
     let body = CardProbeRequest(reader: reader, accessKey: hasKey ? accessKey(for: "probe") : nil)
     guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
-    let response = call(HTTPRequest(method: "POST", path: "/v1/cards/probe", headers: [("Content-Type", "application/json")],
-                                    body: [UInt8](encoded)))
+    let response = call(HTTPRequest(method: "POST", path: "/v1/cards/probe",
+                                    headers: [("Content-Type", "application/json")], body: [UInt8](encoded)))
     if json { printRaw(response); break }
     let probe = decode(CardProbeResponse.self, response)
     print("reader:          \(probe.reader)")
     print("ATR:             \(probe.atr)")
     print("extended length: \(probe.extendedLength ? "yes" : "no")")
-    print("EF.CardAccess:   \(probe.cardAccessPresent ? "\(probe.securityInfos.count) SecurityInfo(s)" : "absent (no PACE)")")
+    let cardAccess = probe.cardAccessPresent ? "\(probe.securityInfos.count) SecurityInfo(s)" : "absent (no PACE)"
+    print("EF.CardAccess:   \(cardAccess)")
     for info in probe.securityInfos {
         let support = info.supported.map { $0 ? "" : " (not supported)" } ?? ""
         print("  \(info.type) \(info.description ?? info.oid)\(support)")

@@ -3,6 +3,9 @@ import Foundation
 
 let usage = """
     usage: enrolld [--config FILE] [--socket PATH] [--check-config] [--version]
+           enrolld [--config FILE] ca init [--algorithm p256|p384|rsa3072] [--name "CN"] [--country CC]
+                   [--validity-years N] [--external-root] [--force]
+           enrolld [--config FILE] ca install-certificate FILE
 
       --config FILE    configuration file (default /etc/enrolld/enrolld.conf if it exists)
       --socket PATH    API socket path, overriding the configuration
@@ -18,6 +21,7 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 var configPath: String?
 var socketOverride: String?
 var checkOnly = false
+var caCommand: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -35,6 +39,9 @@ while let argument = arguments.next() {
     case "-h", "--help":
         print(usage)
         exit(0)
+    case "ca":
+        while let rest = arguments.next() { caCommand.append(rest) }
+        guard !caCommand.isEmpty else { fail("ca needs init or install-certificate\n\(usage)") }
     default:
         fail("unknown argument '\(argument)'\n\(usage)")
     }
@@ -54,6 +61,9 @@ do {
     fail(error.description)
 }
 if let socketOverride { configuration.socketPath = socketOverride }
+if !caCommand.isEmpty {
+    exit(runCACommand(caCommand, configuration: configuration))
+}
 if checkOnly {
     print("configuration OK (socket \(configuration.socketPath), state \(configuration.stateDirectory))")
     exit(0)

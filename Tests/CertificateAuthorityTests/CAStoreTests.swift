@@ -15,6 +15,9 @@ final class CAStoreTests: XCTestCase {
             guard case let .selfSigned(certificate) = outcome else { return XCTFail("\(algorithm): no certificate") }
 
             XCTAssertEqual(try fileMode(directory), 0o700, "\(algorithm)")
+            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: directory.path)),
+                           [CAStore.keyFileName, CAStore.passphraseFileName, CAStore.certificateFileName],
+                           "no temporary files left")
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.keyFileName)), 0o600)
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.passphraseFileName)), 0o600)
             let keyText = try String(contentsOf: directory.appendingPathComponent(CAStore.keyFileName), encoding: .utf8)
@@ -63,6 +66,51 @@ final class CAStoreTests: XCTestCase {
         else { return XCTFail() }
         XCTAssertNotEqual(first, second)
         XCTAssertEqual(try CAStore.load(directory: directory).certificate, second)
+    }
+
+    func testReplacingSwitchesModesAndRemovesTheStaleCertificate() throws {
+        let directory = try makeTemporaryDirectory(self)
+        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject)
+        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject, mode: .externalRoot,
+                                   replaceExisting: true)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("ca.pem").path),
+                       "the old self-signed certificate no longer matches the key")
+        assertThrows({ try CAStore.load(directory: directory) }) {
+            guard case .awaitingCertificate = $0 as? CertificateAuthorityError else { return false }
+            return true
+        }
+    }
+
+    func testAnUnencryptedKeyIsRefused() throws {
+        let directory = try makeTemporaryDirectory(self)
+        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject)
+        let keyURL = directory.appendingPathComponent(CAStore.keyFileName)
+        try Data(try PrivateKey.generate(.p256).pemEncoded().utf8).write(to: keyURL)
+        XCTAssertEqual(chmod(keyURL.path, 0o600), 0)
+        assertThrows({ try CAStore.load(directory: directory) }) {
+            guard case .keyUnreadable = $0 as? CertificateAuthorityError else { return false }
+            return true
+        }
+    }
+
+    func testIssuanceStopsAtTheCAExpiry() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let now = Date()
+        let yearsAgo = IssuingAuthorityDates.years(-9, from: now)
+        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject, validityYears: 10, now: yearsAgo)
+        let authority = try CAStore.load(directory: directory)
+        let caExpiry = try XCTUnwrap(authority.certificate.notAfter)
+        let intent = try authority.prepareIssuance(notAfterLimit: now + 86_400 * 365 * 5, now: now)
+        XCTAssertEqual(intent.notAfter, caExpiry, "a certificate never outlives its CA")
+
+        let expired = try makeTemporaryDirectory(self)
+        _ = try CAStore.initialise(directory: expired, subject: Self.caSubject, validityYears: 1,
+                                   now: IssuingAuthorityDates.years(-2, from: now))
+        let old = try CAStore.load(directory: expired)
+        assertThrows({ try old.prepareIssuance(notAfterLimit: now + 86_400 * 365, now: now) }) {
+            guard case .issuingCertificateExpired = $0 as? CertificateAuthorityError else { return false }
+            return "\($0)".contains("renew the CA")
+        }
     }
 
     func testLoadErrorsSayWhatToDo() throws {
@@ -150,5 +198,13 @@ final class CAStoreTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.combined)
         let alone = try openssl.run(["verify", "-CAfile", "root.pem", "cert.pem"])
         XCTAssertNotEqual(alone.status, 0, "without the CA certificate the chain must not build")
+    }
+}
+
+enum IssuingAuthorityDates {
+    static func years(_ count: Int, from date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(byAdding: .year, value: count, to: date)!
     }
 }

@@ -100,14 +100,15 @@ final class IssuanceTests: XCTestCase {
     func testRSARequestsAreAccepted() throws {
         let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "rsa:2048"]))
         XCTAssertEqual(accepted.keyDescription, "RSA-2048")
+        let pss = try openssl.makeRequest(["-newkey", "rsa:3072", "-sigopt", "rsa_padding_mode:pss", "-sha384"],
+                                          name: "pss")
+        XCTAssertEqual(try authority.checkRequest(pss).keyDescription, "RSA-3072")
     }
 
     // MARK: - Refused requests
 
     func testTamperedSignatureIsNoProofOfPossession() throws {
-        _ = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        XCTAssertEqual(try openssl.run(["req", "-in", "request.pem", "-outform", "DER", "-out", "request.der"]).status, 0)
-        var der = try [UInt8](Data(contentsOf: directory.appendingPathComponent("request.der")))
+        var der = try openssl.requestDER(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
         XCTAssertNoThrow(try authority.checkRequest(der))
         der[der.count - 1] ^= 0x01
         assertThrows({ try self.authority.checkRequest(der) }) {
@@ -139,8 +140,8 @@ final class IssuanceTests: XCTestCase {
     }
 
     func testMalformedAndOversizedRequestsAreRefused() throws {
-        for garbage: [UInt8] in [[], Array("hello".utf8), [0x30, 0x03, 0x02, 0x01, 0x01],
-                                 Array("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n".utf8)] {
+        let emptyPEM = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"
+        for garbage: [UInt8] in [[], Array("hello".utf8), [0x30, 0x03, 0x02, 0x01, 0x01], Array(emptyPEM.utf8)] {
             assertThrows({ try self.authority.checkRequest(garbage) }) {
                 guard case .requestMalformed = $0 as? CertificateAuthorityError else { return false }
                 return true
@@ -148,12 +149,11 @@ final class IssuanceTests: XCTestCase {
         }
         let huge = [UInt8](repeating: 0x41, count: SigningRequestPolicy.maximumSize + 1)
         assertThrows({ try self.authority.checkRequest(huge) }) {
-            $0 as? CertificateAuthorityError == .requestTooLarge(size: huge.count, limit: SigningRequestPolicy.maximumSize)
+            let limit = SigningRequestPolicy.maximumSize
+            return $0 as? CertificateAuthorityError == .requestTooLarge(size: huge.count, limit: limit)
         }
         // Trailing bytes after a valid DER request.
-        _ = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        XCTAssertEqual(try openssl.run(["req", "-in", "request.pem", "-outform", "DER", "-out", "request.der"]).status, 0)
-        let der = try [UInt8](Data(contentsOf: directory.appendingPathComponent("request.der")))
+        let der = try openssl.requestDER(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
         assertThrows({ try self.authority.checkRequest(der + [0x00]) }) {
             guard case .requestMalformed = $0 as? CertificateAuthorityError else { return false }
             return true
@@ -164,7 +164,8 @@ final class IssuanceTests: XCTestCase {
 
     func testSubjectFromTheChipNotTheRequest() throws {
         let profile = SigningCertificateProfile()
-        let vietnamese = CertificateHolder(givenNames: "Văn  An", surname: "Nguyễn", pseudonym: "p1", issuingState: "VNM")
+        let vietnamese = CertificateHolder(givenNames: "Văn  An", surname: "Nguyễn", pseudonym: "p1",
+                                           issuingState: "VNM")
         XCTAssertEqual(try profile.subject(for: vietnamese).attributes,
                        [.init("C", "VN"), .init("CN", "Văn An Nguyễn"), .init("serialNumber", "p1")])
         let unknown = CertificateHolder(givenNames: "", surname: "SOLO", pseudonym: "p2", issuingState: "XXA")
@@ -226,19 +227,82 @@ final class IssuanceTests: XCTestCase {
         }
     }
 
+    func testRecordedIntentRoundTripsThroughItsHexSerial() throws {
+        let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 400)
+        let recorded = try IssuanceIntent(serialHex: intent.serialHex, notBefore: intent.notBefore,
+                                          notAfter: intent.notAfter)
+        XCTAssertEqual(recorded, intent)
+        let csr = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let holder = CertificateHolder(name: "JOHN  Q<PUBLIC", pseudonym: "ACCT-0123abcd", issuingState: "HKG")
+        let issued = try authority.issue(intent: recorded, csr: csr, holder: holder)
+        XCTAssertEqual(issued.serialHex, intent.serialHex)
+        XCTAssertEqual(issued.certificate.subject.attributes,
+                       [.init("C", "HK"), .init("CN", "JOHN Q PUBLIC"), .init("serialNumber", "ACCT-0123abcd")])
+        assertThrows({ try IssuanceIntent(serialHex: "nothex", notBefore: Date(), notAfter: Date()) }) {
+            $0 as? CertificateAuthorityError == .invalidSerial("nothex")
+        }
+        let short = IssuanceIntent(serialNumber: [0x01, 0x02], notBefore: intent.notBefore, notAfter: intent.notAfter)
+        assertThrows({ try self.authority.issue(intent: short, csr: csr, holder: holder) }) {
+            guard case .invalidIntent = $0 as? CertificateAuthorityError else { return false }
+            return true
+        }
+    }
+
+    func testErrorCodesSeparateCallerFromCAFaults() {
+        XCTAssertEqual(CertificateAuthorityError.proofOfPossessionFailed.code, "csr-proof-of-possession")
+        XCTAssertTrue(CertificateAuthorityError.weakKey("RSA-1024").isCallerError)
+        XCTAssertTrue(CertificateAuthorityError.documentExpired(notAfterLimit: Date()).isCallerError)
+        XCTAssertFalse(CertificateAuthorityError.notInitialised(directory: "/x").isCallerError)
+        XCTAssertFalse(CertificateAuthorityError.certificateDoesNotMatchKey.isCallerError)
+    }
+
+    func testConcurrentIssuanceFromOneAuthority() throws {
+        let csr = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let authority = try XCTUnwrap(self.authority)
+        let caKey = try authority.certificate.publicKey()
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 64) { _ in
+            do {
+                let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 900)
+                let issued = try authority.issue(intent: intent, csr: csr, holder: Self.holder)
+                results.append(issued.certificate.isSigned(by: caKey) ? issued.serialHex : "bad signature")
+            } catch {
+                results.append("error \(error)")
+            }
+        }
+        let serials = results.values
+        XCTAssertEqual(serials.count, 64)
+        XCTAssertEqual(Set(serials).count, 64, serials.filter { $0.count != 32 }.joined(separator: "; "))
+        XCTAssertTrue(serials.allSatisfy { $0.count == 32 })
+    }
+
     // MARK: - Benchmark (printed, not asserted)
 
     func testMeasureIssuancesPerSecond() throws {
         let csr = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        let count = 200
-        let start = Date()
-        for _ in 0..<count {
-            let accepted = try authority.checkRequest(csr)
-            let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 2000)
-            _ = try authority.issue(intent: intent, csr: accepted, holder: Self.holder)
+        for algorithm in CAKeyAlgorithm.allCases {
+            let caDirectory = directory.appendingPathComponent("bench-\(algorithm.rawValue)")
+            _ = try CAStore.initialise(directory: caDirectory, algorithm: algorithm, subject: CAStoreTests.caSubject)
+            let authority = try CAStore.load(directory: caDirectory, profile: Self.profile)
+            let count = algorithm == .rsa3072 ? 100 : 200
+            let start = Date()
+            for _ in 0..<count {
+                let accepted = try authority.checkRequest(csr)
+                let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 2000)
+                _ = try authority.issue(intent: intent, csr: accepted, holder: Self.holder)
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            print(String(format: "CA benchmark: %@ CA, P-256 CSR: %.0f issuances/s (CSR check + sign, %d in %.2f s)",
+                         algorithm.rawValue, Double(count) / elapsed, count, elapsed))
         }
-        let elapsed = Date().timeIntervalSince(start)
-        print(String(format: "CA benchmark: P-256 CA, P-256 CSR: %.0f issuances/s (CSR check + sign, %d in %.2f s)",
-                     Double(count) / elapsed, count, elapsed))
     }
+}
+
+/// Results gathered from concurrent work.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func append(_ value: String) { lock.withLock { stored.append(value) } }
+    var values: [String] { lock.withLock { stored } }
 }

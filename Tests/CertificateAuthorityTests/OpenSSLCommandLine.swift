@@ -49,6 +49,14 @@ struct OpenSSLCommandLine {
         return try [UInt8](Data(contentsOf: directory.appendingPathComponent("\(name).pem")))
     }
 
+    /// The same as `makeRequest`, converted to DER by `openssl req -outform DER`.
+    func requestDER(_ keyArguments: [String]) throws -> [UInt8] {
+        _ = try makeRequest(keyArguments, name: "request")
+        let result = try run(["req", "-in", "request.pem", "-outform", "DER", "-out", "request.der"])
+        guard result.status == 0 else { throw TestFailure("openssl req -outform DER failed: \(result.combined)") }
+        return try [UInt8](Data(contentsOf: directory.appendingPathComponent("request.der")))
+    }
+
     func write(_ text: String, to name: String) throws {
         try Data(text.utf8).write(to: directory.appendingPathComponent(name))
     }

@@ -8,10 +8,9 @@ import XCTest
 final class PACEReadTests: XCTestCase {
     private var bench: Bench!
 
-    static let td1 = ["I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<"]
+    static let td1 = CardReadTests.td1
     static let can = "491756"
-    static let photo = Bench.packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/faces/johns/John_Salley/000179_02159509.jpg")
+    static let photo = CardReadTests.johns.appendingPathComponent("John_Salley/000179_02159509.jpg")
 
     override func setUpWithError() throws {
         bench = try Bench()
@@ -31,31 +30,8 @@ final class PACEReadTests: XCTestCase {
         return url.path
     }
 
-    private func enrollctl(_ arguments: [String], socket: String) throws -> (status: Int32, output: Data, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Bench.executable("enrollctl"))
-        process.arguments = ["--socket", socket] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output, error)
-    }
-
-    private func waitForCard(_ client: UnixSocketClient, _ reader: String) throws {
-        try bench.waitFor("a card in \(reader)", timeout: 10) {
-            guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
-            return list.readers.contains { $0.name == reader && $0.cardPresent }
-        }
-    }
-
     private func read(_ key: [String], socket: String) throws -> CardFaceResponse {
-        let run = try enrollctl(["read", "--reader", Bench.reader0, "--json"] + key, socket: socket)
+        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--json"] + key, socket: socket)
         XCTAssertEqual(run.status, 0, run.error)
         return try JSONDecoder().decode(CardFaceResponse.self, from: run.output)
     }
@@ -70,7 +46,7 @@ final class PACEReadTests: XCTestCase {
         ]
         for (index, (pace, expected)) in cards.enumerated() {
             let card = try bench.startCard(profile: try writeProfile("pace\(index).json", pace: pace, bac: false))
-            try waitForCard(client, Bench.reader0)
+            try bench.waitForCard(in: Bench.reader0, client: client)
             for key in [["--can", Self.can], ["--mrz", Self.td1.joined(separator: "\n")]] {
                 let result = try read(key, socket: client.path)
                 XCTAssertEqual(result.accessProtocol, "PACE", "\(expected) \(key[0])")
@@ -80,11 +56,7 @@ final class PACEReadTests: XCTestCase {
                 XCTAssertEqual(result.portrait?.width, 150)
             }
             bench.stop(card)
-            try bench.waitFor("the card to leave \(Bench.reader0)", timeout: 10) {
-                guard let response = try? client.get("/v1/readers"),
-                      let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
-                return !list.readers.contains { $0.name == Bench.reader0 && $0.cardPresent }
-            }
+            try bench.waitForCard(in: Bench.reader0, present: false, client: client)
         }
     }
 
@@ -92,10 +64,10 @@ final class PACEReadTests: XCTestCase {
         let pace: [String: Any] = ["parameterId": 13, "cipher": "AES-128", "can": Self.can]
         try bench.startCard(profile: try writeProfile("pace.json", pace: pace, bac: false))
         let (daemon, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader0)
-        let run = try enrollctl(["read", "--reader", Bench.reader0, "--can", "123456"], socket: client.path)
+        try bench.waitForCard(in: Bench.reader0, client: client)
+        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--can", "123456"], socket: client.path)
         XCTAssertNotEqual(run.status, 0)
-        XCTAssertTrue(run.error.contains("the chip rejected the access key"), run.error)
+        XCTAssertTrue(run.error.contains("the chip rejected the access key: check the CAN"), run.error)
         let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
                                                             accessKey: AccessKeyRequest(can: "123456")))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
@@ -109,10 +81,17 @@ final class PACEReadTests: XCTestCase {
     func testBACOnlyCardStillReadsAndRefusesACAN() throws {
         try bench.startCard(profile: try writeProfile("bac.json", pace: nil, bac: true))
         let (_, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader0)
+        try bench.waitForCard(in: Bench.reader0, client: client)
         let result = try read(["--mrz", Self.td1.joined(separator: "\n")], socket: client.path)
         XCTAssertEqual(result.accessProtocol, "BAC")
         XCTAssertEqual(result.accessParameters, "BAC")
+        // A kiosk policy that insists on PACE refuses the BAC fallback.
+        let paceOnly = try JSONEncoder().encode(CardReadRequest(
+            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n")), allowBAC: false))
+        let refused = try client.post("/v1/cards/read", json: [UInt8](paceOnly))
+        XCTAssertEqual(refused.status, 422)
+        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code,
+                       "access-protocol-unsupported")
         let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
                                                             accessKey: AccessKeyRequest(can: Self.can)))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
@@ -126,10 +105,11 @@ final class PACEReadTests: XCTestCase {
         try bench.startCard(profile: try writeProfile("pace.json", pace: pace, bac: false))
         try bench.startCard(port: Bench.port1, profile: try writeProfile("bac.json", pace: nil, bac: true))
         let (_, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader0)
-        try waitForCard(client, Bench.reader1)
+        try bench.waitForCard(in: Bench.reader0, client: client)
+        try bench.waitForCard(in: Bench.reader1, client: client)
 
-        let run = try enrollctl(["probe", "--reader", Bench.reader0, "--can", Self.can, "--json"], socket: client.path)
+        let run = try bench.runEnrollctl(["probe", "--reader", Bench.reader0, "--can", Self.can, "--json"],
+                                         socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let probe = try JSONDecoder().decode(CardProbeResponse.self, from: run.output)
         XCTAssertTrue(probe.cardAccessPresent)
@@ -143,18 +123,20 @@ final class PACEReadTests: XCTestCase {
         XCTAssertEqual(probe.accessParameters, "PACE-ECDH-GM-AES-192 brainpoolP384r1")
         XCTAssertEqual(probe.emrtdApplicationPresent, true)
 
-        let wrong = try enrollctl(["probe", "--reader", Bench.reader0, "--can", "000000", "--json"], socket: client.path)
+        let wrong = try bench.runEnrollctl(["probe", "--reader", Bench.reader0, "--can", "000000", "--json"],
+                                           socket: client.path)
         let rejected = try JSONDecoder().decode(CardProbeResponse.self, from: wrong.output)
         XCTAssertTrue(rejected.accessError?.hasPrefix("access-key-rejected") ?? false, "\(rejected)")
 
-        let bac = try enrollctl(["probe", "--reader", Bench.reader1, "--mrz", Self.td1.joined(separator: "\n"), "--json"],
-                                socket: client.path)
+        let mrz = Self.td1.joined(separator: "\n")
+        let bac = try bench.runEnrollctl(["probe", "--reader", Bench.reader1, "--mrz", mrz, "--json"],
+                                         socket: client.path)
         let bacProbe = try JSONDecoder().decode(CardProbeResponse.self, from: bac.output)
         XCTAssertFalse(bacProbe.cardAccessPresent)
         XCTAssertEqual(bacProbe.accessProtocol, "BAC")
         XCTAssertEqual(bacProbe.emrtdApplicationPresent, true)
 
-        let text = try enrollctl(["probe", "--reader", Bench.reader0], socket: client.path)
+        let text = try bench.runEnrollctl(["probe", "--reader", Bench.reader0], socket: client.path)
         let output = String(decoding: text.output, as: UTF8.self)
         XCTAssertTrue(output.contains("PACE choice:     PACE-ECDH-GM-AES-192 brainpoolP384r1"), output)
         XCTAssertTrue(output.contains("eMRTD app:       present"), output)

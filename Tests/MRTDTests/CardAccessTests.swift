@@ -31,7 +31,8 @@ final class CardAccessTests: XCTestCase {
         XCTAssertEqual(info.version, 2)
         XCTAssertEqual(info.parameterID, 13)
         XCTAssertEqual(info.description, "PACE-ECDH-GM-AES-128 brainpoolP256r1")
-        XCTAssertEqual(SecurityInfos.encode(paceInfos: [info]), hexBytes("31143012060A04007F0007020204020202010202010D"))
+        XCTAssertEqual(SecurityInfos.encode(paceInfos: [info]),
+                       hexBytes("31143012060A04007F0007020204020202010202010D"))
     }
 
     func testEveryPACEOIDMapsToItsAlgorithm() {

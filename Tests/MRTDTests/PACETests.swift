@@ -208,7 +208,8 @@ final class PACETests: XCTestCase {
             ("1086000086" + "7C8183838180" + G2.ephemeralPublicIFD + "00",
              "7C8183848180" + G2.ephemeralPublicIC + "9000"),
             // The chip may add its CA reference (DO'87') after the token.
-            ("008600000C7C0A8508" + G2.tokenIFD + "00", "7C1B8608" + G2.tokenIC + "870F" + "444554455354435643413030303033" + "9000"),
+            ("008600000C7C0A8508" + G2.tokenIFD + "00",
+             "7C1B8608" + G2.tokenIC + "870F" + "444554455354435643413030303033" + "9000"),
         ])
         let keys = FixedKeys([G2.mappingPrivateIFD, G2.ephemeralPrivateIFD])
         let result = try PACE.authenticate(channel: channel, info: G2.info, accessKey: Self.mrzKey,
@@ -230,6 +231,28 @@ final class PACETests: XCTestCase {
             XCTAssertEqual(error as? MRTDError,
                            .authenticationFailed("the chip's PACE authentication token did not verify"))
         }
+    }
+
+    func testCAMIsRunAsGenericMappingAndSaysItsChipDataIsUnverified() throws {
+        let cam = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .chipAuthentication, cipher: .aes128),
+                           parameterID: 13)
+        var script = Self.g1Transcript()
+        script[0].0 = "0022C1A412800A04007F0007020204060283010184010D"
+        // The G.1 tokens were computed over the GM OID: recompute them for the CAM OID.
+        let domain = try PACEDomain.standardized(13)
+        let suite = try PACE.sessionSuite(sharedSecret: hexBytes(G1.sharedSecret), cipher: .aes128)
+        let algorithm = try XCTUnwrap(cam.algorithm)
+        let terminalToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                         publicKey: hexBytes(G1.ephemeralPublicIC))
+        let chipToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
+                                                     publicKey: hexBytes(G1.ephemeralPublicIFD))
+        script[4] = ("008600000C7C0A8508" + hex(terminalToken) + "00",
+                     "7C1C8608" + hex(chipToken) + "8A10" + String(repeating: "AB", count: 16) + "9000")
+        let keys = FixedKeys([G1.mappingPrivateIFD, G1.ephemeralPrivateIFD])
+        let result = try PACE.authenticate(channel: ScriptedChannel(script), info: cam, accessKey: Self.mrzKey,
+                                           privateKeys: keys.next)
+        XCTAssertEqual(result.chipAuthenticationData, [UInt8](repeating: 0xAB, count: 16))
+        XCTAssertEqual(result.description, "PACE-ECDH-CAM-AES-128 brainpoolP256r1 (CAM data not verified)")
     }
 
     func testStatus6300AtTheTokenStepIsAccessKeyRejected() throws {
@@ -411,6 +434,20 @@ final class PACERoundTripTests: XCTestCase {
         XCTAssertEqual(dg1.statusWord, .securityStatusNotSatisfied)
     }
 
+    func testChipsThatRefuseEFCardAccessInAnyWayAreReadWithBAC() throws {
+        for sw in ["6A82", "6982", "6700", "6D00", "6E00", "6A86"] {
+            let channel = ScriptedChannel([("00A4020C02011C", sw)])
+            XCTAssertNil(try SecurityInfos.read(from: channel), sw)
+        }
+        let removed = ScriptedChannel([])
+        removed.failure = .cardRemoved
+        XCTAssertThrowsError(try SecurityInfos.read(from: removed)) { error in
+            XCTAssertEqual(error as? MRTDError, .cardRemoved)
+        }
+        let malformed = ScriptedChannel([("00A4020C02011C", "9000"), ("00B0000000", "30039000")])
+        XCTAssertThrowsError(try SecurityInfos.read(from: malformed))
+    }
+
     func testVirtualCardProfileJSON() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pace-profile-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -429,5 +466,48 @@ final class PACERoundTripTests: XCTestCase {
             try JSONSerialization.data(withJSONObject: object).write(to: url)
             XCTAssertThrowsError(try VirtualCardProfile.load(path: url.path), "\(bad)")
         }
+    }
+}
+
+/// The virtual chip's side of PACE refuses what a chip must refuse.
+final class CardPACETests: XCTestCase {
+    private func channel(_ configuration: PACEConfiguration) -> InMemoryCardChannel {
+        InMemoryCardChannel(applet: EMRTDApplet(profile: PACERoundTripTests.profile(pace: configuration)))
+    }
+
+    private func setAT(_ info: PACEInfo, reference: UInt8 = 2, parameterID: Int? = nil) throws -> CommandAPDU {
+        let data = PACE.setAuthenticationTemplate(algorithm: try XCTUnwrap(info.algorithm), reference: reference,
+                                                  parameterID: parameterID ?? info.parameterID ?? 0)
+        return CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4, data: data)
+    }
+
+    func testMSESetATIsCheckedAgainstTheOfferedProtocol() throws {
+        let configuration = PACEConfiguration(parameterID: 13, cipher: .aes128, can: "123456")
+        let card = channel(configuration)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info)).statusWord, .success)
+        let otherCipher = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes256),
+                                   parameterID: 13)
+        XCTAssertEqual(try card.transmit(try setAT(otherCipher)).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info, parameterID: 12)).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info, reference: 3)).statusWord, StatusWord(0x6A88))
+        var wrongP2 = try setAT(configuration.info)
+        wrongP2.p2 = 0xA6
+        XCTAssertEqual(try card.transmit(wrongP2).statusWord, .incorrectP1P2)
+    }
+
+    func testGeneralAuthenticateOutOfOrderIsRefused() throws {
+        let configuration = PACEConfiguration(parameterID: 12, cipher: .aes128, can: "123456")
+        let card = channel(configuration)
+        let empty = CommandAPDU(cla: 0x10, ins: 0x86, p1: 0, p2: 0, data: [0x7C, 0x00], le: 256)
+        XCTAssertEqual(try card.transmit(empty).statusWord, .conditionsNotSatisfied, "GA before MSE:Set AT")
+        XCTAssertEqual(try card.transmit(try setAT(configuration.info)).statusWord, .success)
+        let nonce = try card.transmit(empty)
+        XCTAssertEqual(nonce.statusWord, .success)
+        XCTAssertEqual(nonce.data.prefix(3), [0x7C, 0x12, 0x80])
+        // A mapping key that is not a point of P-256: refused, and the run is over.
+        let bogus = TLV(tag: 0x7C, children: [TLV(tag: 0x81, value: [0x04] + [UInt8](repeating: 1, count: 64))])
+        let mapping = CommandAPDU(cla: 0x10, ins: 0x86, p1: 0, p2: 0, data: bogus.encoded, le: 256)
+        XCTAssertEqual(try card.transmit(mapping).statusWord, .incorrectData)
+        XCTAssertEqual(try card.transmit(empty).statusWord, .conditionsNotSatisfied)
     }
 }

@@ -1,0 +1,117 @@
+import Foundation
+import MRTD
+import SmartCard
+import VirtualCard
+
+/// `enroll-bench pace`: PACE Generic Mapping handshake times per standardized domain (ICAO 9303-11 §9.5.1),
+/// AES-128, CAN password. In process (terminal and chip crypto, no transport) and, with `--vpcd`, through
+/// pcscd + vpcd (EF.CardAccess read + MSE:Set AT + four GENERAL AUTHENTICATE; the chip is an in-process
+/// `EMRTDApplet` on vpcd port 35963).
+func runPACEBench(arguments: [String]) {
+    var iterations = 20
+    var json = false
+    var throughVPCD = false
+    var index = 0
+    while index < arguments.count {
+        switch arguments[index] {
+        case "--iterations":
+            guard index + 1 < arguments.count, let n = Int(arguments[index + 1]), n > 0 else {
+                benchFail("--iterations needs a number")
+            }
+            iterations = n
+            index += 1
+        case "--json": json = true
+        case "--vpcd": throughVPCD = true
+        default: benchFail("unknown option '\(arguments[index])' for pace")
+        }
+        index += 1
+    }
+    let can = "491756"
+    let access: AccessKey
+    do {
+        access = .can(try CardAccessNumber(can))
+    } catch {
+        benchFail("\(error)")
+    }
+    func profile(_ id: Int) -> EMRTDProfile {
+        EMRTDProfile(documentNumber: "D23145890", birthDate: "900812", expiryDate: "320415", files: [:],
+                     pace: PACEConfiguration(parameterID: id, cipher: .aes128, can: can), bacEnabled: false)
+    }
+    func handshake(_ channel: CardChannel) -> Double {
+        let start = DispatchTime.now()
+        do {
+            guard let infos = try SecurityInfos.read(from: channel), let info = PACE.preferredInfo(in: infos) else {
+                benchFail("the bench card offers no PACE")
+            }
+            _ = try PACE.authenticate(channel: channel, info: info, accessKey: access)
+        } catch {
+            benchFail("PACE failed: \(error)")
+        }
+        return milliseconds(since: start)
+    }
+
+    var report: [[String: Any]] = []
+    for id in PACEDomain.supportedParameterIDs {
+        let name = PACEDomainName.name(forParameterID: id) ?? "ID \(id)"
+        let applet = EMRTDApplet(profile: profile(id))
+        let channel = InMemoryCardChannel(applet: applet)
+        var times: [Double] = []
+        for _ in 0..<(iterations + 2) {
+            applet.reset()
+            times.append(handshake(channel))
+        }
+        let measured = Array(times.dropFirst(2))
+        report.append(["parameterId": id, "domain": name, "transport": "in-process", "medianMs": median(measured),
+                       "minMs": measured.min() ?? 0, "maxMs": measured.max() ?? 0, "iterations": measured.count])
+    }
+
+    if throughVPCD {
+        let pcscd: BenchPCSCD
+        do {
+            pcscd = try BenchPCSCD()
+        } catch {
+            benchFail("cannot start pcscd: \(error)")
+        }
+        defer { pcscd.stop() }
+        let reader = "Virtual PCD 00 00"
+        guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)'") }
+        for id in PACEDomain.supportedParameterIDs {
+            let connection = VPCDConnection(port: 35963, atr: VirtualCardProfile.defaultATR,
+                                            applet: EMRTDApplet(profile: profile(id)))
+            let thread = Thread { connection.run(reconnect: false) }
+            thread.start()
+            guard pcscd.waitForCard(in: reader) else { benchFail("the virtual card did not appear in '\(reader)'") }
+            var times: [Double] = []
+            for _ in 0..<(iterations + 2) {
+                do {
+                    let context = try PCSCContext()
+                    let channel = try context.connect(reader: reader)
+                    times.append(handshake(channel))
+                    channel.disconnect()
+                } catch {
+                    benchFail("cannot connect: \(error)")
+                }
+            }
+            connection.stop()
+            Thread.sleep(forTimeInterval: 1.5)  // let pcscd see the card leave before the next one
+            let measured = Array(times.dropFirst(2))
+            report.append(["parameterId": id, "domain": PACEDomainName.name(forParameterID: id) ?? "ID \(id)",
+                           "transport": "pcscd+vpcd", "medianMs": median(measured), "minMs": measured.min() ?? 0,
+                           "maxMs": measured.max() ?? 0, "iterations": measured.count])
+        }
+    }
+
+    if json {
+        if let data = try? JSONSerialization.data(withJSONObject: ["pace": report], options: [.sortedKeys]) {
+            FileHandle.standardOutput.write(data + Data([10]))
+        }
+        return
+    }
+    print("enroll-bench pace: PACE-GM handshake (EF.CardAccess + MSE:Set AT + 4 GA), AES-128, CAN, both sides")
+    for row in report {
+        print(String(format: "  %-10@ ID %2d  %-44@ median %7.2f ms (min %.2f, max %.2f, n=%d)",
+                     row["transport"] as? String ?? "", row["parameterId"] as? Int ?? 0, row["domain"] as? String ?? "",
+                     row["medianMs"] as? Double ?? 0, row["minMs"] as? Double ?? 0, row["maxMs"] as? Double ?? 0,
+                     row["iterations"] as? Int ?? 0))
+    }
+}

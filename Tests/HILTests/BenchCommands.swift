@@ -1,0 +1,31 @@
+import API
+import DaemonCore
+import Foundation
+
+/// What HIL tests do through the CLI and the API: run `enrollctl`, wait for a card to come or go.
+extension Bench {
+    /// Runs `enrollctl --socket SOCKET ARGUMENTS...` and returns its exit status, stdout and stderr.
+    func runEnrollctl(_ arguments: [String], socket: String) throws -> (status: Int32, output: Data, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable("enrollctl"))
+        process.arguments = ["--socket", socket] + arguments
+        let outputPipe = Pipe()
+        let errorPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        try process.run()
+        let output = outputPipe.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output, errorText)
+    }
+
+    /// Waits until the daemon's `GET /v1/readers` shows `reader` with (or without) a card.
+    func waitForCard(in reader: String, present: Bool = true, client: UnixSocketClient) throws {
+        try waitFor(present ? "a card in \(reader)" : "the card to leave \(reader)", timeout: 10) {
+            guard let response = try? client.get("/v1/readers"),
+                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
+            return list.readers.contains { $0.name == reader && $0.cardPresent } == present
+        }
+    }
+}
