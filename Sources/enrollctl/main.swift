@@ -29,6 +29,9 @@ let usage = """
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,
                                cessation-of-operation, privilege-withdrawn)
       crl [--out FILE]         the current CRL (PEM)
+      trust list [--json]      trusted CSCA certificates (subject, validity, fingerprint) and CRLs
+      trust import FILE        add a CSCA master list (its signer must chain to a trusted CSCA), a CSCA
+                               certificate or a CRL (PEM or DER) to the trust store and reload it
       face-compare REFERENCE PROBE [--json]
                                compare a portrait with a live photo: score, distance, decision, faces found
 
@@ -286,6 +289,8 @@ case "crl":
     } else {
         printRaw(response)
     }
+case "trust":
+    runTrustCommand()
 case "face-compare":
     guard positional.count == 3 else { fail("face-compare needs REFERENCE and PROBE image files", code: 2) }
     func load(_ path: String) -> Data {
