@@ -57,6 +57,9 @@ public struct DocumentReadResult: Sendable {
     public var accessDescription: String = "BAC"
     /// EF.CardAccess as read before access control; `nil` when the chip has none (BAC-only chips).
     public var securityInfos: SecurityInfos?
+    /// Chip authentication (DG14) and active authentication (DG15): nil when not attempted (`Options.antiClone`).
+    public var chipAuthentication: AntiCloneCheck?
+    public var activeAuthentication: AntiCloneCheck?
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
@@ -73,6 +76,8 @@ public final class DocumentReader {
         public var allowPACE: Bool
         /// Fall back to BAC (MRZ key only) when the chip offers no supported PACE (`read(access:)`).
         public var allowBAC: Bool
+        /// After reading: chip authentication when DG14 offers it, active authentication when DG15 is present.
+        public var antiClone = true
 
         public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
@@ -86,7 +91,7 @@ public final class DocumentReader {
 
     public let channel: CardChannel
     public let options: Options
-    private let random: BAC.RandomSource
+    let random: BAC.RandomSource
 
     public init(channel: CardChannel, options: Options = Options(),
                 random: @escaping BAC.RandomSource = BAC.secureRandom) {
@@ -178,10 +183,15 @@ public final class DocumentReader {
             guard let sw = Self.absentOrDenied(error) else { throw error }
             skipped[.sod] = sw
         }
-        return DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
-                                  statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
-                                  readChunkSize: strategy.chunkSize, accessDescription: description,
-                                  securityInfos: securityInfos)
+        var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
+                                        statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
+                                        readChunkSize: strategy.chunkSize, accessDescription: description,
+                                        securityInfos: securityInfos)
+        if options.antiClone {
+            try authenticateChip(&result, secure: secure, counting: counting, strategy: strategy)
+            result.statistics = counting.statistics
+        }
+        return result
     }
 
     /// The data group files EF.COM lists in its tag list DO'5C' (ICAO 9303-10 §4.6.1), in order.

@@ -20,6 +20,10 @@ public struct EMRTDPersonalisation: Sendable {
     public var documentSigner: TestPKI.Party?
     /// A data group changed after signing (a forged card that passive authentication must catch).
     public var alteredAfterSigning: DataGroup?
+    /// Active authentication: DG15 holds its published key (and DG14 the ECDSA hash).
+    public var activeAuthentication: ActiveAuthenticationConfiguration?
+    /// Chip authentication: DG14 holds its published key and protocol.
+    public var chipAuthentication: ChipAuthenticationConfiguration?
 
     public init(mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
                 maxShortResponse: Int = 256) {
@@ -50,6 +54,7 @@ public struct EMRTDPersonalisation: Sendable {
             files[.dg12] = dg12.encoded
             groups.append(.dg12)
         }
+        try addAntiCloneFiles(&files, groups: &groups)
         files[.com] = EFCOM(dataGroups: groups).encoded
         return files
     }
@@ -85,6 +90,7 @@ public struct EMRTDPersonalisation: Sendable {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
                      pace: pace, bacEnabled: bacEnabled)
+            .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
     }
 }
 

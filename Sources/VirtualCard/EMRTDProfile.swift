@@ -21,6 +21,10 @@ public struct EMRTDProfile: Sendable {
     public var pace: PACEConfiguration?
     /// Whether BAC is available; `false` makes a PACE-only chip (GET CHALLENGE and EXTERNAL AUTHENTICATE get 6D00).
     public var bacEnabled: Bool
+    /// Active authentication (INTERNAL AUTHENTICATE) with this key; `nil` for a chip without AA.
+    public var activeAuthentication: ActiveAuthenticationConfiguration?
+    /// Chip authentication with this key; `nil` for a chip without CA.
+    public var chipAuthentication: ChipAuthenticationConfiguration?
 
     public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
                 extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,

@@ -27,6 +27,8 @@ import SmartCard
 /// ```json
 ///   "pace": { "parameterId": 13, "cipher": "AES-128", "can": "123456" }, "bac": false
 /// ```
+/// Active and chip authentication keys: `"activeAuthentication": { "key": "@aa.key" }`,
+/// `"chipAuthentication": { "key": "@ca.key" }` (see `antiCloneKeys`).
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -196,6 +198,7 @@ public struct VirtualCardProfile: Sendable {
             }
             personalisation.alteredAfterSigning = group
         }
+        try antiCloneKeys(object, into: &personalisation, base: base, path: path)
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
