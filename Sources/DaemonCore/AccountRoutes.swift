@@ -65,13 +65,17 @@ public final class AccountService: @unchecked Sendable {
     let protector: DataProtector
     let authority: IssuingAuthority
     let configuration: Configuration
+    /// Brings an account's status up to date on every access (document expiry).
+    let lifecycle: IdentityLifecycle?
     private let crlLock = NSLock()
 
-    init(store: any Store, protector: DataProtector, authority: IssuingAuthority, configuration: Configuration) {
+    init(store: any Store, protector: DataProtector, authority: IssuingAuthority, configuration: Configuration,
+         lifecycle: IdentityLifecycle? = nil) {
         self.store = store
         self.protector = protector
         self.authority = authority
         self.configuration = configuration
+        self.lifecycle = lifecycle
     }
 
     func transaction<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(Problem) -> T {
@@ -83,6 +87,15 @@ public final class AccountService: @unchecked Sendable {
     }
 
     public func account(id: UUID) throws(Problem) -> AccountView {
+        if let lifecycle {
+            do throws(EnrollmentError) {
+                _ = try lifecycle.refreshedAccount(id: id)
+            } catch where error.code == "account-not-found" {
+                throw Problem.notFound("no account \(id.uuidString)")
+            } catch {
+                throw Problem(error)
+            }
+        }
         let (account, certificates) = try transaction { tx throws(StoreError) in
             (try tx.account(id: id), try tx.certificates(accountID: id))
         }
