@@ -13,7 +13,7 @@ final class LifecycleTests: XCTestCase {
     private var pki: URL!
     private var state: URL!
     private var client: UnixSocketClient!
-    private var card: Process?
+    private var cards: [UInt16: Process] = [:]
 
     static let salley = CardReadTests.td1
     static let johns = CardReadTests.johns
@@ -53,19 +53,20 @@ final class LifecycleTests: XCTestCase {
         return folder.appendingPathComponent(names[index])
     }
 
-    /// Personalises and inserts a card in reader 0 (removing the previous one).
-    private func insertCard(mrz: [String], person: String, personalNumber: String? = nil) throws {
-        if let card {
+    /// Personalises and inserts a card in reader 0 (or 1), removing the card there.
+    private func insertCard(mrz: [String], person: String, personalNumber: String? = nil, port: UInt16 = Bench.port0) throws {
+        let reader = port == Bench.port0 ? Bench.reader0 : Bench.reader1
+        if let card = cards[port] {
             bench.stop(card)
-            try bench.waitForCard(in: Bench.reader0, present: false, client: client)
+            try bench.waitForCard(in: reader, present: false, client: client)
         }
         var object: [String: Any] = ["kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
                                      "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"]]
         if let personalNumber { object["dg11"] = ["fullName": person, "personalNumber": personalNumber] }
         let profile = bench.workDirectory.appendingPathComponent("card-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
-        card = try bench.startCard(profile: profile.path)
-        try bench.waitForCard(in: Bench.reader0, client: client)
+        cards[port] = try bench.startCard(port: port, profile: profile.path)
+        try bench.waitForCard(in: reader, client: client)
     }
 
     private func startDaemon(extraConfig: String = "") throws {
@@ -133,10 +134,7 @@ final class LifecycleTests: XCTestCase {
     /// A whole session at kiosk-12: card, live photo (when a CSR or a reset needs it), completion.
     private func enroll(_ mrz: [String], person: String, purpose: String = "register", account: String? = nil,
                         complete: EnrollmentCompleteBody = EnrollmentCompleteBody()) throws -> EnrollmentOutcome {
-        let started = try send("POST", "/v1/enrollments", EnrollmentStartBody(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), purpose: purpose,
-            accountId: account), as: kiosk)
-        let session = try decode(EnrollmentView.self, started)
+        let session = try decode(EnrollmentView.self, try begin(mrz, purpose: purpose, account: account))
         if complete.csr != nil || purpose == "passcode-reset" {
             let image = try Data(contentsOf: try photo(person, 3)).base64EncodedString()
             _ = try decode(EnrollmentView.self, try send("POST", "/v1/enrollments/\(session.id)/photo",
@@ -144,6 +142,13 @@ final class LifecycleTests: XCTestCase {
         }
         return try decode(EnrollmentOutcome.self, try send("POST", "/v1/enrollments/\(session.id)/complete", complete,
                                                            as: kiosk))
+    }
+
+    private func begin(_ mrz: [String], purpose: String = "register", account: String? = nil,
+                       guardian: String? = nil) throws -> HTTPResponse {
+        try send("POST", "/v1/enrollments", EnrollmentStartBody(
+            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), purpose: purpose,
+            accountId: account, guardianAccountId: guardian), as: kiosk)
     }
 
     private func usage(_ account: String) throws -> [UsageRecordView] {
@@ -243,9 +248,7 @@ final class LifecycleTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(again.status, 400, status)
         }
         for purpose in ["upgrade", "passcode-reset", "register"] {
-            let started = try send("POST", "/v1/enrollments", EnrollmentStartBody(
-                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n")),
-                purpose: purpose, accountId: purpose == "register" ? nil : account), as: kiosk)
+            let started = try begin(Self.salley, purpose: purpose, account: purpose == "register" ? nil : account)
             XCTAssertEqual(problem(started), "account-cancelled", purpose)
         }
         XCTAssertEqual(try decode(AccountView.self, try client.get("/v1/accounts/\(account)")).status, "cancelled")
@@ -391,5 +394,39 @@ final class LifecycleTests: XCTestCase {
         let report = try JSONDecoder().decode(AuditReport.self, from: json.output)
         XCTAssertEqual(report.problems.map(\.kind), ["inserted"])
         XCTAssertEqual(report.problems.map { String($0.sequence) }, [head])
+    }
+
+    // MARK: Minors and guardians
+
+    func testChildBelowTheRegistrationAgeRegistersOnlyWithTheGuardiansCardReadInTheSameSession() throws {
+        try startDaemon()
+        try insertCard(mrz: Self.salley, person: "John_Salley")
+        let guardian = try enroll(Self.salley, person: "John_Salley").accountID
+        let child = Self.td1(document: "M76543210", birth: "150505", expiry: "300101", name: "SIMM<<JOHN")
+        try insertCard(mrz: child, person: "John_Simm")
+        try insertCard(mrz: Self.salley, person: "John_Salley", port: Bench.port1)
+
+        XCTAssertEqual(problem(try begin(child)), "guardian-required")
+        let session = try decode(EnrollmentView.self, try begin(child, guardian: guardian))
+        XCTAssertEqual(session.guardianPresent, false)
+        let early = try send("POST", "/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(), as: kiosk)
+        XCTAssertEqual(problem(early), "guardian-not-present")
+        // The child's own card is not the guardian's.
+        let wrong = try send("POST", "/v1/enrollments/\(session.id)/guardian", GuardianCardBody(
+            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: child.joined(separator: "\n"))), as: kiosk)
+        XCTAssertEqual(problem(wrong), "guardian-mismatch")
+        let present = try decode(EnrollmentView.self, try send("POST", "/v1/enrollments/\(session.id)/guardian",
+            GuardianCardBody(reader: Bench.reader1, accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n"))),
+            as: kiosk))
+        XCTAssertEqual(present.guardianPresent, true)
+        let outcome = try decode(EnrollmentOutcome.self, try send("POST", "/v1/enrollments/\(session.id)/complete",
+                                                                  EnrollmentCompleteBody(), as: kiosk))
+        XCTAssertEqual(outcome.tier, "basic")
+
+        XCTAssertEqual(try usage(outcome.accountID).first { $0.event == "guardian-linked" }?.detail, guardian)
+        let guardianEvents = try usage(guardian).map { "\($0.event) \($0.outcome)" }
+        XCTAssertTrue(guardianEvents.contains("guardian-verified refused"), "\(guardianEvents)")
+        XCTAssertTrue(guardianEvents.contains("guardian-verified ok"), "\(guardianEvents)")
+        XCTAssertTrue(guardianEvents.contains("ward-linked ok"), "\(guardianEvents)")
     }
 }
