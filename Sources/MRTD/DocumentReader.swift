@@ -1,3 +1,4 @@
+import OpenSSLKit
 import SmartCard
 
 /// The chip access protocol a read used.
@@ -143,8 +144,11 @@ public final class DocumentReader {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
-            let pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
+            var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
             let secure = SecureMessagingChannel(base: channel, session: pace.session)
+            if pace.algorithm.mapping == .chipAuthentication {
+                try Self.verifyChipAuthenticationMapping(&pace, on: secure)
+            }
             try ReadBinaryStrategy.selectApplication(on: secure)
             return AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
                                  securityInfos: infos)
@@ -157,6 +161,25 @@ public final class DocumentReader {
         let session = try BAC.authenticate(channel: channel, key: key, random: random)
         return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,
                              description: "BAC", securityInfos: infos)
+    }
+
+    /// PACE-CAM: reads EF.CardSecurity from the master file under secure messaging and checks the chip's static
+    /// key against its chip authentication data. EF.CardSecurity's own signature is not checked here.
+    private static func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
+        throws(MRTDError) {
+        let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
+        let content = try strategy.readFile(.cardSecurity, on: secure)
+        let signedData: CMSSignedData
+        do {
+            signedData = try CMSSignedData(der: content)
+        } catch {
+            throw .malformedFile(.cardSecurity, "not a CMS SignedData: \(error)")
+        }
+        guard let securityInfos = signedData.content else {
+            throw .malformedFile(.cardSecurity, "the SignedData has no content")
+        }
+        let infos = try SecurityInfos(parsing: securityInfos, file: .cardSecurity)
+        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: try PACE.chipAuthenticationPublicKey(in: infos))
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.

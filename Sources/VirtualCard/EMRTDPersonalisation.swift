@@ -89,8 +89,26 @@ public struct EMRTDPersonalisation: Sendable {
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
-                     pace: pace, bacEnabled: bacEnabled)
+                     pace: try paceWithKeys(), bacEnabled: bacEnabled)
             .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
+    }
+
+    /// The PACE configuration, with PACE-CAM key material and EF.CardSecurity (signed by the document signer, or
+    /// a throwaway self-signed key when the card has none) when CAM is asked for.
+    private func paceWithKeys() throws(PersonalisationError) -> PACEConfiguration? {
+        guard let pace, pace.chipAuthenticationMapping, pace.chipAuthentication == nil else { return pace }
+        let signer: TestPKI.Party
+        if let documentSigner {
+            signer = documentSigner
+        } else {
+            do {
+                signer = try TestPKI.makeCSCA(country: "UT", name: "Virtual eMRTD CardSecurity signer",
+                                              validity: (Date(), Date().addingTimeInterval(365 * 86_400)))
+            } catch {
+                throw .signing(error)
+            }
+        }
+        return try pace.withChipAuthenticationKey(signer: signer)
     }
 }
 

@@ -44,7 +44,9 @@ public struct EMRTDProfile: Sendable {
     /// Files in the master file, readable in plain: EF.CardAccess when PACE is offered.
     public var masterFiles: [FileID: [UInt8]] {
         guard let pace else { return [:] }
-        return [.cardAccess: pace.cardAccess]
+        var files: [FileID: [UInt8]] = [.cardAccess: pace.cardAccess]
+        if let key = pace.chipAuthentication { files[.cardSecurity] = key.cardSecurity }
+        return files
     }
 
     /// The profile's BAC key. Throws `MRTDError.invalidAccessKey` for data that is not valid MRZ content.
