@@ -126,7 +126,8 @@ public final class AccountService: @unchecked Sendable {
     }
 
     /// Revokes one certificate (idempotent for the same reason).
-    public func revoke(serial: String, reason: RevocationReason, at date: Date = Date()) throws(Problem) -> CertificateView {
+    public func revoke(serial: String, reason: RevocationReason, at date: Date = Date(),
+                       actor: UsageActor = .system) throws(Problem) -> CertificateView {
         let normalized = serial.uppercased()
         return try transaction { tx throws(StoreError) in
             guard var certificate = try tx.certificate(serial: normalized) else { throw StoreError.notFound("certificate \(normalized)") }
@@ -135,6 +136,8 @@ public final class AccountService: @unchecked Sendable {
                 certificate.revokedAt = date
                 certificate.revocationReason = reason
                 try tx.updateCertificate(certificate)
+                try UsageChain.append(tx, at: date, accountID: certificate.accountID, event: "certificate-revoked",
+                                      actor: actor, detail: "\(certificate.serial) \(reason.name)")
             }
             return CertificateView(certificate)
         }
@@ -181,7 +184,8 @@ extension Daemon {
                 throw Problem.badRequest("unknown reason '\(body.reason ?? "")': use one of "
                                          + RevocationReason.allCases.map(\.name).joined(separator: ", "), code: "invalid-reason")
             }
-            let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason)
+            let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason,
+                                                   actor: try context.actor(defaultRole: "operator"))
             events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(view.serial) \(reason.name)"))
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)

@@ -168,6 +168,18 @@ extension Daemon {
             return .json(view)
         }))
 
+        // Contact details: never touch the device binding.
+        router.add(Route("PUT", "/v1/accounts/{id}/contact", .respond { [unowned self] context throws(Problem) in
+            struct Body: Decodable { var contact: [String: String] }
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(Body.self)
+            let actor = try context.actor(defaultRole: "holder")
+            try lifecycleCall { service throws(EnrollmentError) in
+                try service.updateContact(accountID: id, contact: body.contact, actor: actor)
+            }
+            return HTTPResponse(status: 204)
+        }))
+
         // Identity status.
         router.add(Route("POST", "/v1/accounts/{id}/status", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "account id")

@@ -116,19 +116,22 @@ public final class EnrollmentService: @unchecked Sendable {
 
     /// Reads and authenticates the card and opens a session. A refusal is recorded in the usage log.
     public func start(_ request: EnrollmentStart) throws(EnrollmentError) -> EnrollmentView {
+        var identified = request.accountID
         do {
-            return try openSession(request)
+            return try openSession(request, identified: &identified)
         } catch {
             let at = now()
             _ = try? write { tx throws(StoreError) in
-                try UsageChain.append(tx, at: at, accountID: request.accountID, event: "enrollment-refused",
+                try UsageChain.append(tx, at: at, accountID: identified, event: "enrollment-refused",
                                       actor: request.actor, outcome: "refused", detail: error.code)
             }
             throw error
         }
     }
 
-    private func openSession(_ request: EnrollmentStart) throws(EnrollmentError) -> EnrollmentView {
+    /// `identified` learns the account of the card's identity, for the usage record of a refusal.
+    private func openSession(_ request: EnrollmentStart,
+                             identified: inout UUID?) throws(EnrollmentError) -> EnrollmentView {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
         let facts = try DocumentFacts(document: document.data)
@@ -147,6 +150,7 @@ public final class EnrollmentService: @unchecked Sendable {
             return try IdentityLifecycle.noteDocumentRead(tx, account, facts: facts, protector: protector,
                                                           actor: request.actor, enrollmentID: sessionID, at: started)
         }
+        if let existing { identified = existing.id }
         var accountID: UUID?
         switch request.purpose {
         case .register:

@@ -269,6 +269,31 @@ public final class IdentityLifecycle: @unchecked Sendable {
         return updated
     }
 
+    // MARK: Contact details
+
+    /// Replaces the account's contact details (sealed with the personal data). The device binding and the
+    /// certificates are untouched; the usage record names the fields changed, never their values.
+    public func updateContact(accountID: UUID, contact: [String: String],
+                              actor: UsageActor) throws(EnrollmentError) {
+        guard contact.count <= 10, contact.allSatisfy({ (1...32).contains($0.key.count) && $0.value.count <= 200 }) else {
+            throw EnrollmentError(code: "invalid-contact", status: 400,
+                                  message: "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
+        }
+        let at = now()
+        let protector = self.protector
+        try run { tx in
+            guard var account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            if account.status == .cancelled { throw EnrollmentError.accountCancelled }
+            var personal = try Self.openPersonal(account, protector: protector)
+            personal.contact = contact
+            account.sealedPersonalData = try Self.seal(personal, account: account, protector: protector)
+            account.updatedAt = at
+            try tx.updateAccount(account)
+            try UsageChain.append(tx, at: at, accountID: accountID, event: "contact-changed", actor: actor,
+                                  detail: contact.keys.sorted().joined(separator: ","))
+        }
+    }
+
     // MARK: Usage
 
     /// The account's usage records (including its enrollment sessions'), oldest first.

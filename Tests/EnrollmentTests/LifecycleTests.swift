@@ -172,9 +172,20 @@ final class IdentityLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try service.bindDevice(accountID: account.id, deviceID: "phone-c", publicKey: "not a key",
                                                     label: "", actor: holder))
 
+        let rebound = try service.bindDevice(accountID: account.id, deviceID: "phone-d", publicKey: try devicePEM(),
+                                             label: "D", actor: holder)
+        try service.updateContact(accountID: account.id, contact: ["phone": "+852 5555 0000"], actor: holder)
+        XCTAssertEqual(try service.devices(accountID: account.id).last, rebound.device,
+                       "changing contact details does not touch the binding")
+        let opened = try JSONDecoder().decode(PersonalData.self, from: Data(try XCTUnwrap(
+            try store.transaction { tx in try tx.account(id: account.id) }).sealedPersonalData))
+        XCTAssertEqual(opened.contact, ["phone": "+852 5555 0000"])
+        XCTAssertEqual(try usage(account).last?.detail, "phone", "field names only, never values")
+
         let events = try usage(account).map(\.event)
-        XCTAssertEqual(events.filter { $0 == "device-bound" }.count, 2)
+        XCTAssertEqual(events.filter { $0 == "device-bound" }.count, 3)
         XCTAssertEqual(events.filter { $0 == "device-unbound" }.count, 2)
+        XCTAssertTrue(events.contains("contact-changed"))
         XCTAssertTrue(events.contains("certificate-revoked"))
     }
 
