@@ -291,7 +291,8 @@ public final class EnrollmentService: @unchecked Sendable {
             // A re-verification with a valid document returns an expired or invalid account to normal.
             let (protector, verified) = (self.protector, session)
             let stored = try lifecycleWrite { tx -> AccountRecord? in
-                guard let stored = try tx.account(id: accountID) else { return nil }
+                guard let found = try tx.account(id: accountID) else { return nil }
+                let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
                 return try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
                                                       actor: verified.actor, enrollmentID: verified.id, at: at)
             }
