@@ -10,6 +10,7 @@ import VirtualCard
 func runAuthenticityBench(arguments: [String]) {
     var iterations = 20
     var json = false
+    var throughVPCD = false
     var index = 0
     while index < arguments.count {
         switch arguments[index] {
@@ -20,6 +21,7 @@ func runAuthenticityBench(arguments: [String]) {
             iterations = n
             index += 1
         case "--json": json = true
+        case "--vpcd": throughVPCD = true
         default: benchFail("unknown option '\(arguments[index])' for auth")
         }
         index += 1
@@ -106,6 +108,7 @@ func runAuthenticityBench(arguments: [String]) {
             }
             record(name, samples, "key agreement + MSE:Set KAT + EF.COM under the new keys")
         }
+        if throughVPCD { try benchThroughVPCD(mrz: mrz, iterations: iterations, record: record) }
     } catch {
         benchFail("\(error)")
     }
@@ -123,4 +126,68 @@ private func session(_ card: EMRTDPersonalisation) throws -> (SecureMessagingCha
     let reader = DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)))
     let access = try reader.openSession(access: .mrz(try profile.accessKey()))
     return (access.channel, profile.files)
+}
+
+/// Through pcscd + vpcd (the chip is an in-process `EMRTDApplet` on vpcd port 35963, RSA-2048 AA and P-256 CA):
+/// a full read with and without the anti-clone protocols, and each handshake on its own.
+private func benchThroughVPCD(mrz: MRZ, iterations: Int, record: (String, [Double], String) -> Void) throws {
+    var card = EMRTDPersonalisation(mrz: mrz, portraits: [try benchPortrait(targetBytes: 16_000)])
+    card.activeAuthentication = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.rsa2048),
+                                                                     digest: .sha256, implicitTrailer: false)
+    card.chipAuthentication = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
+    let profile = try card.makeProfile()
+    let pcscd = try BenchPCSCD()
+    defer { pcscd.stop() }
+    let reader = "Virtual PCD 00 00"
+    guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)'") }
+    let connection = VPCDConnection(port: 35963, atr: VirtualCardProfile.defaultATR,
+                                    applet: EMRTDApplet(profile: profile))
+    let thread = Thread { connection.run(reconnect: false) }
+    thread.start()
+    defer { connection.stop() }
+    guard pcscd.waitForCard(in: reader) else { benchFail("the virtual card did not appear in '\(reader)'") }
+    let key = AccessKey.mrz(try profile.accessKey())
+    let context = try PCSCContext()
+    for antiClone in [false, true] {
+        var samples: [Double] = []
+        var options = DocumentReader.Options()
+        options.antiClone = antiClone
+        for _ in 0..<(iterations + 1) {
+            let channel = try context.connect(reader: reader)
+            let start = DispatchTime.now()
+            let result = try DocumentReader(channel: channel, options: options).read(access: key)
+            samples.append(milliseconds(since: start))
+            channel.disconnect()
+            if antiClone, result.chipAuthentication?.outcome != .passed || result.activeAuthentication?.outcome != .passed {
+                benchFail("anti-clone failed over vpcd: \(String(describing: result.chipAuthentication)) "
+                          + "\(String(describing: result.activeAuthentication))")
+            }
+        }
+        record("vpcd full read " + (antiClone ? "with CA + AA" : "without anti-clone"), Array(samples.dropFirst()),
+               "BAC, EF.COM, DG1, 16 KB DG2, DG14, DG15")
+    }
+    let channel = try context.connect(reader: reader)
+    defer { channel.disconnect() }
+    let access = try DocumentReader(channel: channel).openSession(access: key)
+    let dg15 = try DG15(parsing: profile.files[.dg15] ?? [])
+    var aaSamples: [Double] = []
+    for _ in 0..<iterations {
+        let challenge = try SecureRandom.bytes(8)
+        let start = DispatchTime.now()
+        _ = try ActiveAuthentication.authenticate(channel: access.channel, dg15: dg15, info: nil, challenge: challenge)
+        aaSamples.append(milliseconds(since: start))
+    }
+    record("vpcd AA RSA-2048 ISO 9796-2 SHA-256", aaSamples, "INTERNAL AUTHENTICATE (extended length) + verification")
+    let dg14 = try DG14(parsing: profile.files[.dg14] ?? [])
+    let strategy = ReadBinaryStrategy(extendedLength: true, secureMessaging: true)
+    var secure = access.channel
+    var caSamples: [Double] = []
+    for _ in 0..<iterations {
+        let start = DispatchTime.now()
+        let result = try ChipAuthentication.authenticate(channel: secure, dg14: dg14)
+        secure = SecureMessagingChannel(base: secure.base, session: result.session)
+        _ = try strategy.readFile(.com, on: secure)
+        caSamples.append(milliseconds(since: start))
+    }
+    record("vpcd CA v1 ECDH NIST P-256 AES-128", caSamples, "MSE:Set KAT + EF.COM under the new keys")
 }
