@@ -11,7 +11,9 @@ import MRTD
 /// - a chip whose EF.SOD lists DG14 or DG15 but which would not give the file up is refused (an attempt to
 ///   hide its anti-clone key);
 /// - a chip offering none: accepted on passive authentication alone (it may be a copy of a genuine chip's
-///   data), unless `requireAntiClone`, which refuses it.
+///   data), unless `requireAntiClone`, which refuses it;
+/// - PACE-CAM is listed but does not count yet: the reader checks the chip's CAM data against the key in
+///   EF.CardSecurity, whose signature is not verified against the trust store (a clone could bring its own).
 public struct AuthenticityPolicy: Sendable, Equatable {
     /// Refuse chips that offer no anti-clone protocol (config `authenticity.require_anti_clone`, default false:
     /// older documents without AA/CA are then accepted on passive authentication alone).
@@ -54,9 +56,15 @@ public struct AuthenticityPolicy: Sendable, Equatable {
         let active = read?.activeAuthentication ?? AntiCloneCheck(.notChecked, "active authentication was not run")
         antiClone.append(("chip-authentication", hidden(.dg14, passive, chip, read)))
         antiClone.append(("active-authentication", hidden(.dg15, passive, active, read)))
-        let cam = read?.accessDescription.contains("-CAM") == true
-            ? AntiCloneCheck(.notChecked, "PACE-CAM chip data is not verified by this reader yet")
-            : AntiCloneCheck(.notSupported, "the chip did not run PACE-CAM")
+        let cam: AntiCloneCheck
+        if read?.accessDescription.contains("-CAM") != true {
+            cam = AntiCloneCheck(.notSupported, "the chip did not run PACE-CAM")
+        } else if read?.accessDescription.contains("not verified") == true {
+            cam = AntiCloneCheck(.notChecked, "PACE-CAM chip data was not verified")
+        } else {
+            cam = AntiCloneCheck(.notChecked, "PACE-CAM chip data matched the static key in EF.CardSecurity, but "
+                                 + "EF.CardSecurity's signature is not checked against the trust store yet: not counted")
+        }
         antiClone.append(("pace-cam", cam))
         checks += antiClone.map { .init(name: $0.name, outcome: $0.check.outcome.rawValue, reason: $0.check.reason) }
 

@@ -234,6 +234,7 @@ case "read":
         read:        \(result.statistics.apdus) APDUs, \(result.statistics.bytesReceived) bytes in \
         \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
         """)
+    printAuthenticity(result.authenticity)
     if let faceOut { print("portrait written to \(faceOut)") }
 case "probe":
     guard let reader = options["--reader"] else { fail("probe needs --reader NAME (see 'enrollctl readers')", code: 2) }
