@@ -475,20 +475,7 @@ public final class EnrollmentService: @unchecked Sendable {
     /// A transaction whose body may throw `EnrollmentError` (kept as is) or `StoreError`.
     @discardableResult
     func lifecycleWrite<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
-        var domainError: EnrollmentError?
-        do {
-            return try store.transaction { tx in
-                do {
-                    return try body(tx)
-                } catch let error as EnrollmentError {
-                    domainError = error
-                    throw error
-                }
-            }
-        } catch {
-            if let domainError { throw domainError }
-            throw .store(error)
-        }
+        try store.domainTransaction(body)
     }
 
     func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {
