@@ -26,8 +26,17 @@ final class Bench: @unchecked Sendable {
     let workDirectory: URL
     private(set) var pcscd: Process?
     private var processes: [Process] = []
+    /// An exclusive lock on the machine's one pcscd and its vpcd ports, held from init to `stopAll`:
+    /// test runs in other processes (another checkout, a developer's terminal) wait instead of
+    /// pulling each other's virtual cards.
+    private var benchLock: Int32 = -1
+    static let lockPath = "/tmp/enrolld-hil-bench.lock"
 
     init() throws {
+        benchLock = open(Self.lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+        if benchLock >= 0 {
+            while flock(benchLock, LOCK_EX) != 0 && errno == EINTR {}
+        }
         workDirectory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-hil-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
@@ -130,6 +139,18 @@ final class Bench: @unchecked Sendable {
         if ProcessInfo.processInfo.environment["ENROLLD_KEEP_BENCH"] == nil {
             try? FileManager.default.removeItem(at: workDirectory)
         }
+        releaseLock()
+    }
+
+    private func releaseLock() {
+        guard benchLock >= 0 else { return }
+        flock(benchLock, LOCK_UN)
+        close(benchLock)
+        benchLock = -1
+    }
+
+    deinit {
+        releaseLock()
     }
 
     func log(_ name: String) -> String {
