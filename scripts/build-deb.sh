@@ -53,9 +53,11 @@ install -m 0644 Packaging/50-enrolld-pcscd.rules "$pkg/usr/share/polkit-1/rules.
 install -m 0644 Packaging/enrolld.conf "$pkg/etc/enrolld/enrolld.conf"
 install -m 0644 Packaging/deb/copyright "$pkg/usr/share/doc/enrolld/copyright"
 install -m 0644 README.md "$pkg/usr/share/doc/enrolld/README.md"
-for page in enrollctl.1 enroll-vcard.1 enrolld.conf.5 enrolld.8; do
+for page in enrollctl.1 enroll-vcard.1 enrolld.8; do
     gzip -9n < "docs/$page" > "$pkg/usr/share/man/man${page##*.}/$page.gz"
 done
+# enrolld.conf(5) is generated from the commented default configuration, so it lists every key.
+python3 docs/enrolld.conf.5.py Packaging/enrolld.conf "$version" | gzip -9n > "$pkg/usr/share/man/man5/enrolld.conf.5.gz"
 changelog() {
     printf '%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- enrolld maintainers <enrolld@example.org>  %s\n' \
         "$1" "$2" "$3" "$(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"

@@ -65,13 +65,17 @@ public final class AccountService: @unchecked Sendable {
     let protector: DataProtector
     let authority: IssuingAuthority
     let configuration: Configuration
+    /// Brings an account's status up to date on every access (document expiry).
+    let lifecycle: IdentityLifecycle?
     private let crlLock = NSLock()
 
-    init(store: any Store, protector: DataProtector, authority: IssuingAuthority, configuration: Configuration) {
+    init(store: any Store, protector: DataProtector, authority: IssuingAuthority, configuration: Configuration,
+         lifecycle: IdentityLifecycle? = nil) {
         self.store = store
         self.protector = protector
         self.authority = authority
         self.configuration = configuration
+        self.lifecycle = lifecycle
     }
 
     func transaction<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(Problem) -> T {
@@ -83,6 +87,15 @@ public final class AccountService: @unchecked Sendable {
     }
 
     public func account(id: UUID) throws(Problem) -> AccountView {
+        if let lifecycle {
+            do throws(EnrollmentError) {
+                _ = try lifecycle.refreshedAccount(id: id)
+            } catch where error.code == "account-not-found" {
+                throw Problem.notFound("no account \(id.uuidString)")
+            } catch {
+                throw Problem(error)
+            }
+        }
         let (account, certificates) = try transaction { tx throws(StoreError) in
             (try tx.account(id: id), try tx.certificates(accountID: id))
         }
@@ -113,7 +126,8 @@ public final class AccountService: @unchecked Sendable {
     }
 
     /// Revokes one certificate (idempotent for the same reason).
-    public func revoke(serial: String, reason: RevocationReason, at date: Date = Date()) throws(Problem) -> CertificateView {
+    public func revoke(serial: String, reason: RevocationReason, at date: Date = Date(),
+                       actor: UsageActor = .system) throws(Problem) -> CertificateView {
         let normalized = serial.uppercased()
         return try transaction { tx throws(StoreError) in
             guard var certificate = try tx.certificate(serial: normalized) else { throw StoreError.notFound("certificate \(normalized)") }
@@ -122,6 +136,8 @@ public final class AccountService: @unchecked Sendable {
                 certificate.revokedAt = date
                 certificate.revocationReason = reason
                 try tx.updateCertificate(certificate)
+                try UsageChain.append(tx, at: date, accountID: certificate.accountID, event: "certificate-revoked",
+                                      actor: actor, detail: "\(certificate.serial) \(reason.name)")
             }
             return CertificateView(certificate)
         }
@@ -168,7 +184,8 @@ extension Daemon {
                 throw Problem.badRequest("unknown reason '\(body.reason ?? "")': use one of "
                                          + RevocationReason.allCases.map(\.name).joined(separator: ", "), code: "invalid-reason")
             }
-            let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason)
+            let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason,
+                                                   actor: try context.actor(defaultRole: "operator"))
             events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(view.serial) \(reason.name)"))
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)

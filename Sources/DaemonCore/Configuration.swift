@@ -1,3 +1,4 @@
+import Enrollment
 import Foundation
 
 /// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
@@ -37,6 +38,12 @@ public struct Configuration: Sendable, Equatable {
     public var maxPhotoAttempts = 3
     public var sessionTimeoutSeconds = 300.0
     public var certificateValidityYears = 3
+    /// Identity lifecycle.
+    public var registrationMinimumAge = 14
+    public var passcodeEnabled = true
+    public var passcodeMaxAttempts = 5
+    public var passcodeLockoutSeconds = 3600.0
+    public var expirySweepSeconds = 3600.0
     /// Display names of the two tiers.
     public var basicTierName = "Basic"
     public var signingTierName = "Signing"
@@ -70,6 +77,12 @@ public struct Configuration: Sendable, Equatable {
         ("enrollment.signing_minimum_age", "minimum age for the signing tier (default 18)"),
         ("enrollment.max_photo_attempts", "live-photo attempts per session (default 3)"),
         ("enrollment.session_timeout_seconds", "seconds before an open session expires (default 300)"),
+        ("enrollment.registration_minimum_age",
+         "below this age an account is registered only with a guardian present (default 14)"),
+        ("enrollment.expiry_sweep_seconds", "seconds between sweeps marking accounts with expired documents (default 3600)"),
+        ("passcode.enabled", "offer the optional 4-digit service passcode (default true)"),
+        ("passcode.max_attempts", "consecutive wrong entries before the passcode locks (default 5)"),
+        ("passcode.lockout_seconds", "how long a locked passcode stays locked (default 3600)"),
         ("tiers.basic_name", "display name of the basic tier (e.g. iAM Smart)"),
         ("tiers.signing_name", "display name of the signing tier (e.g. iAM Smart+)"),
         ("ca.directory", "issuing key and certificate (default <state_directory>/ca)"),
@@ -166,6 +179,21 @@ public struct Configuration: Sendable, Equatable {
         case "enrollment.session_timeout_seconds":
             guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("1 to 3600 seconds") }
             sessionTimeoutSeconds = seconds
+        case "enrollment.registration_minimum_age":
+            guard let age = Int(value), (0...99).contains(age) else { throw invalid("0 to 99") }
+            registrationMinimumAge = age
+        case "enrollment.expiry_sweep_seconds":
+            guard let seconds = Double(value), seconds >= 1, seconds <= 86400 else { throw invalid("1 to 86400 seconds") }
+            expirySweepSeconds = seconds
+        case "passcode.enabled":
+            guard let flag = Self.bool(value) else { throw invalid("true or false") }
+            passcodeEnabled = flag
+        case "passcode.max_attempts":
+            guard let attempts = Int(value), (1...20).contains(attempts) else { throw invalid("1 to 20") }
+            passcodeMaxAttempts = attempts
+        case "passcode.lockout_seconds":
+            guard let seconds = Double(value), seconds >= 1, seconds <= 7 * 86400 else { throw invalid("1 to 604800 seconds") }
+            passcodeLockoutSeconds = seconds
         case "tiers.basic_name":
             guard !value.isEmpty else { throw invalid("a name") }
             basicTierName = value
@@ -203,6 +231,16 @@ public struct Configuration: Sendable, Equatable {
 }
 
 extension Configuration {
+    /// The identity-lifecycle settings for `IdentityLifecycle`.
+    public var lifecyclePolicy: LifecyclePolicy {
+        var policy = LifecyclePolicy()
+        policy.passcodeEnabled = passcodeEnabled
+        policy.passcodeMaxAttempts = passcodeMaxAttempts
+        policy.passcodeLockout = passcodeLockoutSeconds
+        policy.registrationMinimumAge = registrationMinimumAge
+        return policy
+    }
+
     static func bool(_ value: String) -> Bool? {
         switch value.lowercased() {
         case "true", "yes", "on", "1": return true

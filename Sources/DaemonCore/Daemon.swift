@@ -44,6 +44,7 @@ public final class Daemon: @unchecked Sendable {
     /// Set up at start when the store and the CA are usable.
     public private(set) var enrollment: EnrollmentService?
     public private(set) var accounts: AccountService?
+    public private(set) var lifecycle: IdentityLifecycle?
     private var sweeper: Thread?
     var enrollmentUnavailableReason = "enrollment is not set up"
     private var server: UnixSocketServer?
@@ -116,6 +117,7 @@ public final class Daemon: @unchecked Sendable {
         }))
         addEnrollmentRoutes(to: &router)
         addAccountRoutes(to: &router)
+        addLifecycleRoutes(to: &router)
         router.add(Route("GET", "/metrics", .respond { [unowned self] _ in
             HTTPResponse(status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metricsText().utf8))
         }))
@@ -213,6 +215,7 @@ public final class Daemon: @unchecked Sendable {
             policy.maxPhotoAttempts = configuration.maxPhotoAttempts
             policy.sessionTimeout = configuration.sessionTimeoutSeconds
             policy.certificateValidityYears = configuration.certificateValidityYears
+            policy.registrationMinimumAge = configuration.registrationMinimumAge
             let events = self.events
             let service = EnrollmentService(
                 store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
@@ -226,10 +229,25 @@ public final class Daemon: @unchecked Sendable {
                             + "\(recovered.intents) certificate intent(s) abandoned")
             }
             enrollment = service
-            accounts = AccountService(store: store, protector: protector, authority: authority, configuration: configuration)
+            let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy,
+                                              protector: StoreDataProtecting(protector: protector))
+            self.lifecycle = lifecycle
+            accounts = AccountService(store: store, protector: protector, authority: authority, configuration: configuration,
+                                      lifecycle: lifecycle)
+            let sweepInterval = configuration.expirySweepSeconds
             let sweeper = Thread { [weak self] in
+                var lastSweep = Date.distantPast
                 while let self, !self.isStopping {
                     service.expireStale()
+                    if Date().timeIntervalSince(lastSweep) >= sweepInterval {
+                        lastSweep = Date()
+                        do {
+                            let expired = try lifecycle.sweepExpired()
+                            if expired > 0 { Log.notice("expiry sweep: \(expired) account(s) now expired") }
+                        } catch {
+                            Log.warning("expiry sweep failed: \(error)")
+                        }
+                    }
                     Thread.sleep(forTimeInterval: 1)
                 }
             }

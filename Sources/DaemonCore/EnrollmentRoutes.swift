@@ -11,12 +11,16 @@ public struct EnrollmentStartBody: Codable, Sendable {
     public var purpose: String?
     /// The account to upgrade.
     public var accountId: String?
+    /// The guardian's account, when the holder is below the registration age.
+    public var guardianAccountId: String?
 
-    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil) {
+    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil,
+                guardianAccountId: String? = nil) {
         self.reader = reader
         self.accessKey = accessKey
         self.purpose = purpose
         self.accountId = accountId
+        self.guardianAccountId = guardianAccountId
     }
 }
 
@@ -36,10 +40,21 @@ public struct EnrollmentCompleteBody: Codable, Sendable {
     public var csr: String?
     /// Contact details kept (sealed) with the account.
     public var contact: [String: String]?
+    /// The device the certificate's key lives on; with `devicePublicKey` (PEM) it is bound to the account.
+    public var deviceId: String?
+    public var devicePublicKey: String?
+    public var deviceLabel: String?
+    /// Purpose passcode-reset: the new passcode.
+    public var passcode: String?
 
-    public init(csr: String? = nil, contact: [String: String]? = nil) {
+    public init(csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
+                devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil) {
         self.csr = csr
         self.contact = contact
+        self.deviceId = deviceId
+        self.devicePublicKey = devicePublicKey
+        self.deviceLabel = deviceLabel
+        self.passcode = passcode
     }
 }
 
@@ -80,8 +95,12 @@ extension Daemon {
                 throw Problem.badRequest("purpose is register, upgrade or passcode-reset", code: "invalid-purpose")
             }
             let accountID = try body.accountId.map { text throws(Problem) in try parseUUID(text, field: "accountId") }
+            let guardianID = try body.guardianAccountId.map { text throws(Problem) in
+                try parseUUID(text, field: "guardianAccountId")
+            }
             let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
-                                        accountID: accountID, callerUID: context.peer.uid)
+                                        accountID: accountID, callerUID: context.peer.uid,
+                                        actor: try context.actor(defaultRole: "kiosk"), guardianAccountID: guardianID)
             let service = try enrollmentService()
             do throws(EnrollmentError) {
                 return .json(try service.start(start), status: 201)
@@ -117,7 +136,9 @@ extension Daemon {
             let csr = try body.csrBytes()
             let service = try enrollmentService()
             do throws(EnrollmentError) {
-                return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:]))
+                let options = CompletionOptions(deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
+                                                deviceLabel: body.deviceLabel, passcode: body.passcode)
+                return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))
             } catch {
                 throw Problem(error)
             }

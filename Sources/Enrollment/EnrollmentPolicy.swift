@@ -8,6 +8,9 @@ public struct EnrollmentPolicy: Sendable, Equatable {
     public var refuseExpiredDocuments = true
     /// Minimum age for the signing tier.
     public var signingMinimumAge = 18
+    /// Below this age an account can only be registered linked to a guardian who is present (the guardian's
+    /// card read in the same session).
+    public var registrationMinimumAge = 14
     /// Live-photo attempts per session.
     public var maxPhotoAttempts = 3
     /// Seconds before an unfinished session is expired and its data wiped.

@@ -10,13 +10,39 @@ public struct EnrollmentStart: Sendable {
     /// The account to upgrade (purpose upgrade).
     public var accountID: UUID?
     public var callerUID: UInt32
+    /// Who runs the session and where (usage records); by default a kiosk of unknown channel.
+    public var actor: UsageActor
+    /// The guardian's account, for a registration below the registration age (`Guardianship.swift`).
+    public var guardianAccountID: UUID?
 
-    public init(reader: String, key: BACKey, purpose: EnrollmentPurpose, accountID: UUID? = nil, callerUID: UInt32) {
+    public init(reader: String, key: BACKey, purpose: EnrollmentPurpose, accountID: UUID? = nil, callerUID: UInt32,
+                actor: UsageActor? = nil, guardianAccountID: UUID? = nil) {
         self.reader = reader
         self.key = key
         self.purpose = purpose
         self.accountID = accountID
         self.callerUID = callerUID
+        self.actor = actor ?? UsageActor(role: "kiosk", uid: callerUID, channel: "unknown")
+        self.guardianAccountID = guardianAccountID
+    }
+}
+
+/// Optional parts of completing a session (identity lifecycle).
+public struct CompletionOptions: Sendable, Equatable {
+    /// The device the certificate's key lives on. When it is not the account's bound device, `devicePublicKey`
+    /// binds it (superseding the previous device).
+    public var deviceID: String?
+    public var devicePublicKey: String?
+    public var deviceLabel: String?
+    /// Purpose passcode-reset: the new passcode (without one, only the lock is cleared).
+    public var passcode: String?
+
+    public init(deviceID: String? = nil, devicePublicKey: String? = nil, deviceLabel: String? = nil,
+                passcode: String? = nil) {
+        self.deviceID = deviceID
+        self.devicePublicKey = devicePublicKey
+        self.deviceLabel = deviceLabel
+        self.passcode = passcode
     }
 }
 
@@ -39,6 +65,8 @@ public struct EnrollmentView: Sendable, Codable, Equatable {
     public var face: FaceEvidence?
     public var expiresAt: String
     public var failureCode: String?
+    /// Whether the guardian's card was verified in this session (registration of a minor).
+    public var guardianPresent: Bool?
 }
 
 /// The result of completing a session.
@@ -50,6 +78,8 @@ public struct EnrollmentOutcome: Sendable, Codable, Equatable {
     public var certificatePEM: String?
     public var certificateSerial: String?
     public var notAfter: String?
+    /// The account's identity status after the session (re-verification returns expired/invalid to normal).
+    public var status: String?
 }
 
 /// Runs enrollment sessions: card → authenticity → face → account and certificate.
@@ -61,14 +91,14 @@ public struct EnrollmentOutcome: Sendable, Codable, Equatable {
 public final class EnrollmentService: @unchecked Sendable {
     public let store: any Store
     public let policy: EnrollmentPolicy
-    private let cards: CardReading
-    private let faces: FaceComparing
+    let cards: CardReading
+    let faces: FaceComparing
     private let issuer: CertificateIssuing
-    private let protector: PersonalDataProtecting
-    private let now: @Sendable () -> Date
-    private let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
-    private let lock = NSLock()
-    private var sessions: [UUID: LiveSession] = [:]
+    let protector: PersonalDataProtecting
+    let now: @Sendable () -> Date
+    let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
+    let lock = NSLock()
+    var sessions: [UUID: LiveSession] = [:]
 
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 issuer: CertificateIssuing, protector: PersonalDataProtecting,
@@ -84,8 +114,24 @@ public final class EnrollmentService: @unchecked Sendable {
         self.publish = publish
     }
 
-    /// Reads and authenticates the card and opens a session.
+    /// Reads and authenticates the card and opens a session. A refusal is recorded in the usage log.
     public func start(_ request: EnrollmentStart) throws(EnrollmentError) -> EnrollmentView {
+        var identified = request.accountID
+        do {
+            return try openSession(request, identified: &identified)
+        } catch {
+            let at = now()
+            _ = try? write { tx throws(StoreError) in
+                try UsageChain.append(tx, at: at, accountID: identified, event: "enrollment-refused",
+                                      actor: request.actor, outcome: "refused", detail: error.code)
+            }
+            throw error
+        }
+    }
+
+    /// `identified` learns the account of the card's identity, for the usage record of a refusal.
+    private func openSession(_ request: EnrollmentStart,
+                             identified: inout UUID?) throws(EnrollmentError) -> EnrollmentView {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
         let facts = try DocumentFacts(document: document.data)
@@ -97,7 +143,14 @@ public final class EnrollmentService: @unchecked Sendable {
         }
         let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
                                                     identityNumber: facts.identityNumber)
-        let existing = try read { tx throws(StoreError) in try tx.account(identityKey: identityKey) }
+        let sessionID = UUID()
+        let protector = self.protector
+        let existing = try lifecycleWrite { tx in
+            guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
+            return try IdentityLifecycle.noteDocumentRead(tx, account, facts: facts, protector: protector,
+                                                          actor: request.actor, enrollmentID: sessionID, at: started)
+        }
+        if let existing { identified = existing.id }
         var accountID: UUID?
         switch request.purpose {
         case .register:
@@ -116,10 +169,13 @@ public final class EnrollmentService: @unchecked Sendable {
             if existing.status == .cancelled { throw .accountCancelled }
             accountID = existing.id
         }
-        var session = LiveSession(id: UUID(), purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
+        let guardianAccountID = try guardianRequirement(request, facts: facts, on: started)
+        var session = LiveSession(id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
                                   accountID: accountID, document: document, facts: facts, identityKey: identityKey,
                                   createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
         session.portrait = document.data.portrait?.imageData ?? []
+        session.actor = request.actor
+        session.guardianAccountID = guardianAccountID
         try persist(session, state: .cardVerified)
         lock.withLock { sessions[session.id] = session }
         publish("enrollment-card-verified", session.id, nil)
@@ -158,7 +214,7 @@ public final class EnrollmentService: @unchecked Sendable {
         if session.photoAttempts >= policy.maxPhotoAttempts {
             try fail(&session, code: "face-mismatch")
         } else {
-            try persist(session, state: session.state)
+            try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
             let updated = session
             lock.withLock { sessions[updated.id] = updated }
             publish("enrollment-face-mismatch", session.id, "\(policy.maxPhotoAttempts - session.photoAttempts) attempt(s) left")
@@ -167,9 +223,13 @@ public final class EnrollmentService: @unchecked Sendable {
 
     /// Creates or upgrades the account. With a CSR (after a face match) the account reaches the
     /// signing tier and a certificate is issued; without one, a registration creates a basic account.
-    public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:]) throws(EnrollmentError) -> EnrollmentOutcome {
+    public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:],
+                         options: CompletionOptions = CompletionOptions()) throws(EnrollmentError) -> EnrollmentOutcome {
         var session = try live(id)
         let at = now()
+        if let deviceID = options.deviceID {
+            try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
+        }
         if let csr {
             guard session.state == .faceMatched else { throw .wrongState(session.state.rawValue, expected: "face-matched") }
             let age = session.facts.age(on: MRZDate.today(now: at))
@@ -178,7 +238,10 @@ public final class EnrollmentService: @unchecked Sendable {
                 throw .underAge(policy.signingMinimumAge)
             }
             try issuer.validate(csr: csr)
-            return try completeSigning(&session, csr: csr, contact: contact, at: at)
+            return try completeSigning(&session, csr: csr, contact: contact, options: options, at: at)
+        }
+        if session.purpose == .passcodeReset {
+            return try completePasscodeReset(&session, options: options, at: at)
         }
         guard session.purpose == .register else {
             throw EnrollmentError(code: "csr-required", status: 400, message: "an upgrade needs a CSR for the signing certificate")
@@ -186,19 +249,32 @@ public final class EnrollmentService: @unchecked Sendable {
         guard session.state == .cardVerified || session.state == .faceMatched else {
             throw .wrongState(session.state.rawValue, expected: "card-verified")
         }
+        try requireGuardianIfMinor(session, on: at)
         let account = try newAccount(session, tier: .basic, contact: contact, at: at)
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
-        try write { tx throws(StoreError) in
+        let device = try devicePlan(options, accountID: nil)
+        let finished = session
+        try lifecycleWrite { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(record)
+            try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: finished.id, event: "account-created",
+                                  actor: finished.actor, detail: AccountTier.basic.rawValue)
+            try Self.linkGuardian(tx, finished, accountID: account.id, at: at)
+            if let device {
+                _ = try IdentityLifecycle.bind(tx, account: account, deviceID: device.id, publicKey: device.key,
+                                               label: device.label, actor: finished.actor, at: at,
+                                               enrollmentID: finished.id)
+            }
         }
         finish(&session)
         publish("enrollment-completed", id, "basic")
-        return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue)
+        return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
+                                 status: account.status.rawValue)
     }
 
-    private func completeSigning(_ session: inout LiveSession, csr: [UInt8], contact: [String: String], at: Date)
-        throws(EnrollmentError) -> EnrollmentOutcome {
+    private func completeSigning(_ session: inout LiveSession, csr: [UInt8], contact: [String: String],
+                                 options: CompletionOptions, at: Date) throws(EnrollmentError) -> EnrollmentOutcome {
+        let device = try devicePlan(options, accountID: session.accountID)
         // The document's last valid day bounds the certificate.
         let expiry = session.facts.expiryDate
         var limit = DateComponents()
@@ -212,7 +288,14 @@ public final class EnrollmentService: @unchecked Sendable {
         // and the certificate's serial is recorded as an intent, before anything is signed.
         var account: AccountRecord
         if let accountID = session.accountID {
-            guard let stored = try read({ tx throws(StoreError) in try tx.account(id: accountID) }) else {
+            // A re-verification with a valid document returns an expired or invalid account to normal.
+            let (protector, verified) = (self.protector, session)
+            let stored = try lifecycleWrite { tx -> AccountRecord? in
+                guard let stored = try tx.account(id: accountID) else { return nil }
+                return try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
+                                                      actor: verified.actor, enrollmentID: verified.id, at: at)
+            }
+            guard let stored else {
                 throw EnrollmentError(code: "account-not-found", status: 404, message: "account \(accountID.uuidString) not found")
             }
             guard stored.status == .normal else {
@@ -224,11 +307,16 @@ public final class EnrollmentService: @unchecked Sendable {
             account = try newAccount(session, tier: .basic, contact: contact, at: at)
         }
         let intent = CertificateRecord(serial: plan.serial, accountID: account.id, state: .intent, notBefore: plan.notBefore,
-                                       notAfter: plan.notAfter, createdAt: at)
+                                       notAfter: plan.notAfter, deviceID: options.deviceID, createdAt: at)
         let isNew = session.accountID == nil
         let firstAccount = account
+        let opening = session
         try write { tx throws(StoreError) in
-            if isNew { try tx.insertAccount(firstAccount) }
+            if isNew {
+                try tx.insertAccount(firstAccount)
+                try UsageChain.append(tx, at: at, accountID: firstAccount.id, enrollmentID: opening.id,
+                                      event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
+            }
             try tx.insertCertificate(intent)
         }
         session.accountID = account.id
@@ -255,16 +343,28 @@ public final class EnrollmentService: @unchecked Sendable {
         issued.der = der
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let upgraded = account
-        try write { tx throws(StoreError) in
+        let finished = session
+        try lifecycleWrite { tx in
             try tx.updateAccount(upgraded)
+            if let device {
+                _ = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id, publicKey: device.key,
+                                               label: device.label, actor: finished.actor, at: at,
+                                               enrollmentID: finished.id)
+            }
             try tx.updateCertificate(issued)
             try tx.saveEnrollment(record)
+            try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
+                                  event: "certificate-issued", actor: finished.actor,
+                                  detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
+            try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id, event: "tier-changed",
+                                  actor: finished.actor, detail: AccountTier.signing.rawValue)
         }
         finish(&session)
         publish("enrollment-completed", session.id, "signing")
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
                                  tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
-                                 notAfter: ISO8601DateFormatter().string(from: plan.notAfter))
+                                 notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
+                                 status: account.status.rawValue)
     }
 
     /// The session's current view.
@@ -315,7 +415,7 @@ public final class EnrollmentService: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    private func live(_ id: UUID) throws(EnrollmentError) -> LiveSession {
+    func live(_ id: UUID) throws(EnrollmentError) -> LiveSession {
         expireStale()
         if let session = lock.withLock({ sessions[id] }) { return session }
         if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
@@ -325,7 +425,7 @@ public final class EnrollmentService: @unchecked Sendable {
         throw .sessionNotFound(id.uuidString)
     }
 
-    private func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
+    func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
         throws(EnrollmentError) -> AccountRecord {
         let id = UUID()
         var personal = session.facts.personal
@@ -341,7 +441,7 @@ public final class EnrollmentService: @unchecked Sendable {
                              createdAt: at, updatedAt: at)
     }
 
-    private func fail(_ session: inout LiveSession, code: String) throws(EnrollmentError) {
+    func fail(_ session: inout LiveSession, code: String) throws(EnrollmentError) {
         session.state = .failed
         session.failureCode = code
         try persist(session, state: .failed)
@@ -350,18 +450,47 @@ public final class EnrollmentService: @unchecked Sendable {
     }
 
     /// Drops the session from memory after wiping its biometric data.
-    private func finish(_ session: inout LiveSession) {
+    func finish(_ session: inout LiveSession) {
         session.wipeBiometrics()
         let id = session.id
         lock.withLock { sessions[id] = nil }
     }
 
-    private func persist(_ session: LiveSession, state: EnrollmentState) throws(EnrollmentError) {
-        let record = enrollmentRecord(session, state: state, accountID: session.accountID, at: now())
-        try write { tx throws(StoreError) in try tx.saveEnrollment(record) }
+    /// Saves the session's record and appends its usage record (event by default from the state).
+    func persist(_ session: LiveSession, state: EnrollmentState, event: String? = nil,
+                         outcome: String? = nil) throws(EnrollmentError) {
+        let at = now()
+        let record = enrollmentRecord(session, state: state, accountID: session.accountID, at: at)
+        let failed = state == .failed || state == .expired
+        try write { tx throws(StoreError) in
+            try tx.saveEnrollment(record)
+            try UsageChain.append(tx, at: at, accountID: session.accountID, enrollmentID: session.id,
+                                  event: event ?? "enrollment-\(state.rawValue)", actor: session.actor,
+                                  outcome: outcome ?? (failed ? "failed" : "ok"),
+                                  detail: failed ? session.failureCode ?? "" : session.purpose.rawValue)
+        }
     }
 
-    private func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {
+    /// A transaction whose body may throw `EnrollmentError` (kept as is) or `StoreError`.
+    @discardableResult
+    func lifecycleWrite<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
+        var domainError: EnrollmentError?
+        do {
+            return try store.transaction { tx in
+                do {
+                    return try body(tx)
+                } catch let error as EnrollmentError {
+                    domainError = error
+                    throw error
+                }
+            }
+        } catch {
+            if let domainError { throw domainError }
+            throw .store(error)
+        }
+    }
+
+    func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {
         let evidence = Evidence(accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
                                 face: session.face, photoAttempts: session.photoAttempts,
                                 faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
@@ -374,7 +503,7 @@ public final class EnrollmentService: @unchecked Sendable {
                                 failureCode: session.failureCode, createdAt: session.createdAt, updatedAt: at)
     }
 
-    private func view(_ session: LiveSession) -> EnrollmentView {
+    func view(_ session: LiveSession) -> EnrollmentView {
         let personal = session.facts.personal
         return EnrollmentView(id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
                               accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
@@ -382,14 +511,16 @@ public final class EnrollmentService: @unchecked Sendable {
                               issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
                               accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
                               photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
-                              expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode)
+                              expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode,
+                              guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent)
     }
 
-    private func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
+    func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
         try write(body)
     }
 
-    private func write<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
+    @discardableResult
+    func write<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
         do {
             return try store.transaction { tx in try body(tx) }
         } catch {
@@ -426,6 +557,11 @@ struct LiveSession: Sendable {
     var photoAttempts = 0
     var face: FaceEvidence?
     var failureCode: String?
+    var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
+    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
+    /// guardian's card was read and matched it in this session.
+    var guardianAccountID: UUID?
+    var guardianPresent = false
 
     init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
          document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {

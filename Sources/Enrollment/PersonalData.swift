@@ -14,6 +14,8 @@ public struct PersonalData: Codable, Sendable, Equatable {
     public var nationality: String
     /// Contact details given at registration (free form: phone, e-mail).
     public var contact: [String: String]
+    /// Documents the account was verified with before (identity lifecycle); nil when none.
+    public var previousDocuments: [PreviousDocument]?
 
     public init(surname: String, givenNames: String, birthDate: String, documentNumber: String, documentType: String,
                 documentExpiry: String, issuingState: String, nationality: String, contact: [String: String] = [:]) {

@@ -307,6 +307,18 @@ public struct SecurityInfos: Sendable, Equatable {
         infos.compactMap { if case let .pace(info) = $0 { return info } else { return nil } }
     }
 
+    /// The SecurityInfos a PACE-CAM chip signs into EF.CardSecurity: its PACEInfos and one
+    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) whose SubjectPublicKeyInfo names the standardized domain
+    /// parameters (0.4.0.127.0.7.1.2, parameter ID) and holds the uncompressed point.
+    public static func encodeCardSecurityContent(paceInfos: [PACEInfo], chipPublicKey: [UInt8], parameterID: Int)
+        -> [UInt8] {
+        let algorithm = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID("0.4.0.127.0.7.1.2") ?? []),
+                                                  DER.integer(parameterID)])
+        let spki = TLV(tag: 0x30, children: [algorithm, TLV(tag: 0x03, value: [0x00] + chipPublicKey)])
+        let keyInfo = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID(pkArc + ".2") ?? []), spki])
+        return TLV(tag: 0x31, children: paceInfos.map(\.encoded) + [keyInfo]).encoded
+    }
+
     /// EF.CardAccess content offering exactly `paceInfos` (what a virtual chip stores).
     public static func encode(paceInfos: [PACEInfo]) -> [UInt8] {
         TLV(tag: 0x31, children: paceInfos.map(\.encoded)).encoded

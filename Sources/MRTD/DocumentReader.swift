@@ -1,3 +1,4 @@
+import OpenSSLKit
 import SmartCard
 
 /// The chip access protocol a read used.
@@ -57,6 +58,9 @@ public struct DocumentReadResult: Sendable {
     public var accessDescription: String = "BAC"
     /// EF.CardAccess as read before access control; `nil` when the chip has none (BAC-only chips).
     public var securityInfos: SecurityInfos?
+    /// Chip authentication (DG14) and active authentication (DG15): nil when not attempted (`Options.antiClone`).
+    public var chipAuthentication: AntiCloneCheck?
+    public var activeAuthentication: AntiCloneCheck?
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
@@ -73,6 +77,8 @@ public final class DocumentReader {
         public var allowPACE: Bool
         /// Fall back to BAC (MRZ key only) when the chip offers no supported PACE (`read(access:)`).
         public var allowBAC: Bool
+        /// After reading: chip authentication when DG14 offers it, active authentication when DG15 is present.
+        public var antiClone = true
 
         public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
@@ -86,7 +92,7 @@ public final class DocumentReader {
 
     public let channel: CardChannel
     public let options: Options
-    private let random: BAC.RandomSource
+    let random: BAC.RandomSource
 
     public init(channel: CardChannel, options: Options = Options(),
                 random: @escaping BAC.RandomSource = BAC.secureRandom) {
@@ -138,8 +144,11 @@ public final class DocumentReader {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
-            let pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
+            var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
             let secure = SecureMessagingChannel(base: channel, session: pace.session)
+            if pace.algorithm.mapping == .chipAuthentication {
+                try Self.verifyChipAuthenticationMapping(&pace, on: secure)
+            }
             try ReadBinaryStrategy.selectApplication(on: secure)
             return AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
                                  securityInfos: infos)
@@ -152,6 +161,25 @@ public final class DocumentReader {
         let session = try BAC.authenticate(channel: channel, key: key, random: random)
         return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,
                              description: "BAC", securityInfos: infos)
+    }
+
+    /// PACE-CAM: reads EF.CardSecurity from the master file under secure messaging and checks the chip's static
+    /// key against its chip authentication data. EF.CardSecurity's own signature is not checked here.
+    private static func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
+        throws(MRTDError) {
+        let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
+        let content = try strategy.readFile(.cardSecurity, on: secure)
+        let signedData: CMSSignedData
+        do {
+            signedData = try CMSSignedData(der: content)
+        } catch {
+            throw .malformedFile(.cardSecurity, "not a CMS SignedData: \(error)")
+        }
+        guard let securityInfos = signedData.content else {
+            throw .malformedFile(.cardSecurity, "the SignedData has no content")
+        }
+        let infos = try SecurityInfos(parsing: securityInfos, file: .cardSecurity)
+        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: try PACE.chipAuthenticationPublicKey(in: infos))
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
@@ -178,10 +206,15 @@ public final class DocumentReader {
             guard let sw = Self.absentOrDenied(error) else { throw error }
             skipped[.sod] = sw
         }
-        return DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
-                                  statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
-                                  readChunkSize: strategy.chunkSize, accessDescription: description,
-                                  securityInfos: securityInfos)
+        var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
+                                        statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
+                                        readChunkSize: strategy.chunkSize, accessDescription: description,
+                                        securityInfos: securityInfos)
+        if options.antiClone {
+            try authenticateChip(&result, secure: secure, counting: counting, strategy: strategy)
+            result.statistics = counting.statistics
+        }
+        return result
     }
 
     /// The data group files EF.COM lists in its tag list DO'5C' (ICAO 9303-10 §4.6.1), in order.

@@ -8,14 +8,17 @@ public struct PACEResult {
     public let domain: PACEDomain
     /// The secure messaging session (SSC zero; 16 bytes for AES, 8 for 3DES).
     public let session: SecureMessagingSession
-    /// The chip's token answer carried chip-authentication data (DO'8A', PACE-CAM); not verified yet: a CAM
-    /// run is a Generic Mapping run whose anti-cloning evidence this reader does not check.
+    /// The chip's encrypted chip-authentication data A_IC (DO'8A' of the token answer, PACE-CAM).
     public let chipAuthenticationData: [UInt8]?
+    /// The chip's mapping public key PK_Map,IC, which PACE-CAM proves the chip's static key against.
+    public let chipMappingPublicKey: [UInt8]
+    /// Set once `PACE.verifyChipAuthenticationMapping` accepted the chip's data (PACE-CAM).
+    public internal(set) var chipAuthenticated = false
 
-    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`; CAM runs say that the chip was not authenticated.
+    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`; CAM runs not yet verified say so.
     public var description: String {
         let base = "\(algorithm) \(domain)"
-        return algorithm.mapping == .chipAuthentication ? base + " (CAM data not verified)" : base
+        return algorithm.mapping == .chipAuthentication && !chipAuthenticated ? base + " (CAM data not verified)" : base
     }
 }
 
@@ -108,7 +111,7 @@ public enum PACE {
         let camData = try? value(0x8A, in: tokenAnswer, step: "mutual authentication")
         let session = SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
         return PACEResult(info: info, algorithm: algorithm, domain: domain, session: session,
-                          chipAuthenticationData: camData)
+                          chipAuthenticationData: camData, chipMappingPublicKey: chipMappingPublic)
     }
 
     /// The MSE:Set AT data: DO'80' protocol OID, DO'83' password reference, DO'84' parameter ID (§4.4.4.1).
@@ -139,6 +142,73 @@ public enum PACE {
         } catch {
             throw .crypto(error)
         }
+    }
+
+    /// PACE-CAM (ICAO 9303-11 §4.4.3.5): checks the chip's static public key `chipPublicKey` (from EF.CardSecurity)
+    /// against A_IC: CA_IC = D(KS_enc, A_IC) and PK_Map,IC = CA_IC · PK_IC. Throws `.authenticationFailed` when the
+    /// data is missing, malformed or does not match (a cloned chip), and marks `result` chip-authenticated.
+    public static func verifyChipAuthenticationMapping(_ result: inout PACEResult, chipPublicKey: [UInt8])
+        throws(MRTDError) {
+        guard result.algorithm.mapping == .chipAuthentication, case .ec = result.domain else {
+            throw .authenticationFailed("\(result.algorithm) is not PACE-CAM")
+        }
+        guard let encrypted = result.chipAuthenticationData else {
+            throw .authenticationFailed("PACE-CAM: the chip sent no chip authentication data (DO'8A')")
+        }
+        let ca = try decryptChipAuthenticationData(encrypted, suite: result.session.suite)
+        let staticKey = try result.domain.validatedPublicKey(chipPublicKey)
+        let expected = try result.domain.publicKey(privateKey: ca, generator: staticKey)
+        guard MessageAuthentication.constantTimeEquals(expected, result.chipMappingPublicKey) else {
+            throw .authenticationFailed("PACE-CAM: the chip's static key does not match its mapping key (clone?)")
+        }
+        result.chipAuthenticated = true
+    }
+
+    /// Card side of PACE-CAM: A_IC = E(KS_enc, CA_IC), AES-CBC with IV = E(KS_enc, -1), padding method 2.
+    public static func encryptChipAuthenticationData(_ ca: [UInt8], suite: SecureMessagingCipherSuite)
+        throws(MRTDError) -> [UInt8] {
+        do {
+            return try BlockCipher.aes.encrypt(ISO9797Padding.pad(ca, blockSize: 16), key: suite.encryptionKey,
+                                               iv: try chipAuthenticationIV(suite))
+        } catch {
+            throw .crypto(error)
+        }
+    }
+
+    /// Terminal side of PACE-CAM: CA_IC = D(KS_enc, A_IC), padding removed strictly. Throws `.authenticationFailed`.
+    public static func decryptChipAuthenticationData(_ encrypted: [UInt8], suite: SecureMessagingCipherSuite)
+        throws(MRTDError) -> [UInt8] {
+        let padded: [UInt8]
+        do {
+            padded = try BlockCipher.aes.decrypt(encrypted, key: suite.encryptionKey,
+                                                 iv: try chipAuthenticationIV(suite))
+        } catch {
+            throw .authenticationFailed("PACE-CAM: the chip authentication data does not decrypt")
+        }
+        guard let ca = ISO9797Padding.unpad(padded, blockSize: 16), !ca.isEmpty else {
+            throw .authenticationFailed("PACE-CAM: the chip authentication data has invalid padding")
+        }
+        return ca
+    }
+
+    /// E(KS_enc, -1): the AES encryption of a block of all one bits.
+    private static func chipAuthenticationIV(_ suite: SecureMessagingCipherSuite) throws(OpenSSLError) -> [UInt8] {
+        try BlockCipher.aes.encrypt([UInt8](repeating: 0xFF, count: 16), key: suite.encryptionKey, mode: .ecb)
+    }
+
+    /// The chip's static ECDH public key (the BIT STRING of the SubjectPublicKeyInfo) of the first
+    /// ChipAuthenticationPublicKeyInfo in `infos` (EF.CardSecurity).
+    public static func chipAuthenticationPublicKey(in infos: SecurityInfos) throws(MRTDError) -> [UInt8] {
+        for case let .chipAuthenticationPublicKey(info) in infos.infos {
+            do {
+                let spki = try TLV.parse(info.subjectPublicKeyInfo)
+                guard let bits = try spki.child(0x03), bits.value.first == 0x00 else { continue }
+                return Array(bits.value.dropFirst())
+            } catch {
+                continue
+            }
+        }
+        throw .malformedFile(.cardSecurity, "no ChipAuthenticationPublicKeyInfo with an EC public key")
     }
 
     /// KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) for the session cipher (§9.7.1).

@@ -91,6 +91,22 @@ public final class ECGroup: @unchecked Sendable, Equatable {
                                                                              operation: operation)
     }
 
+    /// numerator · denominator⁻¹ mod n, padded to the order's length (PACE-CAM: CA = SK_Map · SK⁻¹).
+    public func scalarQuotient(_ numerator: [UInt8], _ denominator: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+        let operation = "EC scalar division (\(curve.rawValue))"
+        let context = try BigNumberContext(operation: operation)
+        let n = try BigNumber(order, operation: operation)
+        let a = try BigNumber(numerator, operation: operation)
+        let b = try BigNumber(denominator, operation: operation)
+        let inverse = try BigNumber(operation: operation)
+        let result = try BigNumber(operation: operation)
+        guard BN_mod_inverse(inverse.pointer, b.pointer, n.pointer, context.pointer) != nil,
+              BN_mod_mul(result.pointer, a.pointer, inverse.pointer, n.pointer, context.pointer) == 1 else {
+            throw OpenSSLError.capture(operation)
+        }
+        return try result.bytes(padding: order.count, operation: operation)
+    }
+
     /// scalar · point + other · 1 (other optional), via `EC_POINT_mul`.
     func multiply(_ point: [UInt8], scalar: [UInt8], plus addend: [UInt8]?) throws(OpenSSLError) -> [UInt8] {
         let operation = "EC point multiply (\(curve.rawValue))"

@@ -57,6 +57,76 @@ enum SQLiteMigrations {
                 value INTEGER NOT NULL
             ) STRICT;
             """),
+        Migration(version: 2, summary: "identity lifecycle: devices, usage chain, passcodes, status history, guardians",
+                  sql: """
+            CREATE TABLE device_bindings (
+                id TEXT PRIMARY KEY NOT NULL,
+                account_id TEXT NOT NULL REFERENCES accounts(id),
+                device_id TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                label TEXT NOT NULL,
+                bound_at INTEGER NOT NULL,
+                unbound_at INTEGER,
+                unbind_reason TEXT
+            ) STRICT;
+            CREATE INDEX device_bindings_account ON device_bindings(account_id);
+            CREATE UNIQUE INDEX device_bindings_active ON device_bindings(account_id) WHERE unbound_at IS NULL;
+
+            CREATE TABLE usage_records (
+                sequence INTEGER PRIMARY KEY NOT NULL,
+                at INTEGER NOT NULL,
+                account_id TEXT,
+                enrollment_id TEXT,
+                event TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                actor_role TEXT NOT NULL,
+                actor_uid INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                prev_hash BLOB NOT NULL,
+                hash BLOB NOT NULL
+            ) STRICT;
+            CREATE INDEX usage_records_account ON usage_records(account_id, sequence);
+            CREATE INDEX usage_records_enrollment ON usage_records(enrollment_id);
+
+            CREATE TABLE usage_chain_head (
+                id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                sequence INTEGER NOT NULL,
+                hash BLOB NOT NULL
+            ) STRICT;
+
+            CREATE TABLE passcodes (
+                account_id TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id),
+                salt BLOB NOT NULL,
+                hash BLOB NOT NULL,
+                parameters TEXT NOT NULL,
+                failed_attempts INTEGER NOT NULL,
+                locked_until INTEGER,
+                enabled INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE status_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                account_id TEXT NOT NULL REFERENCES accounts(id),
+                from_status TEXT NOT NULL,
+                to_status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                actor_role TEXT NOT NULL,
+                actor_uid INTEGER NOT NULL,
+                channel TEXT NOT NULL,
+                at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX status_history_account ON status_history(account_id, id);
+
+            CREATE TABLE guardian_links (
+                account_id TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id),
+                guardian_account_id TEXT NOT NULL REFERENCES accounts(id),
+                enrollment_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX guardian_links_guardian ON guardian_links(guardian_account_id);
+            """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

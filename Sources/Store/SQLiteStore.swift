@@ -151,7 +151,7 @@ final class SQLiteTransaction: StoreTransaction {
         self.protector = protector
     }
 
-    private func open() throws(StoreError) -> SQLiteConnection {
+    func open() throws(StoreError) -> SQLiteConnection {
         guard isOpen else {
             throw .database(code: SQLiteResultCode.misuse, message: "the transaction has ended: use it inside its body")
         }
@@ -386,19 +386,19 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Decoding helpers
 
-    private static func uuid(_ text: String, _ what: String) throws(StoreError) -> UUID {
+    static func uuid(_ text: String, _ what: String) throws(StoreError) -> UUID {
         guard let id = UUID(uuidString: text) else { throw corrupt("\(what) is not a UUID") }
         return id
     }
 
-    private static func value<E: RawRepresentable>(_ text: String, _ what: String) throws(StoreError) -> E
+    static func value<E: RawRepresentable>(_ text: String, _ what: String) throws(StoreError) -> E
     where E.RawValue == String {
         guard let value = E(rawValue: text) else { throw corrupt("unknown \(what) '\(text)'") }
         return value
     }
 }
 
-private func corrupt(_ what: String) -> StoreError {
+func corrupt(_ what: String) -> StoreError {
     .database(code: SQLiteResultCode.corrupt, message: "unreadable row: \(what)")
 }
 

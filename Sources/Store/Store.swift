@@ -41,6 +41,38 @@ public protocol StoreTransaction {
 
     // Counters (CRL numbers and the like); returns the incremented value.
     func nextValue(counter: String) throws(StoreError) -> Int
+
+    // Identity lifecycle: device bindings (history kept; at most one active per account).
+    func insertDeviceBinding(_ binding: DeviceBindingRecord) throws(StoreError)
+    /// Replaces the binding with the same id; throws `.notFound` when there is none.
+    func updateDeviceBinding(_ binding: DeviceBindingRecord) throws(StoreError)
+    /// All bindings of the account, oldest first.
+    func deviceBindings(accountID: UUID) throws(StoreError) -> [DeviceBindingRecord]
+
+    // Usage records: the caller computes the chain; the store keeps records and the chain's head.
+    /// Inserts; throws `.database` when the sequence number is taken.
+    func appendUsageRecord(_ record: UsageRecord) throws(StoreError)
+    /// The record with the highest sequence number.
+    func lastUsageRecord() throws(StoreError) -> UsageRecord?
+    /// Records matching `query`, by ascending sequence.
+    func usageRecords(_ query: UsageQuery) throws(StoreError) -> [UsageRecord]
+    /// The chain's head as last appended (sequence and hash), to detect deletion of the newest records.
+    func usageChainHead() throws(StoreError) -> (sequence: Int64, hash: [UInt8])?
+    func setUsageChainHead(sequence: Int64, hash: [UInt8]) throws(StoreError)
+
+    // Service passcodes.
+    func passcode(accountID: UUID) throws(StoreError) -> PasscodeRecord?
+    /// Inserts or replaces by account.
+    func savePasscode(_ passcode: PasscodeRecord) throws(StoreError)
+
+    // Identity status history.
+    func appendStatusChange(_ change: StatusChangeRecord) throws(StoreError)
+    /// Oldest first.
+    func statusHistory(accountID: UUID) throws(StoreError) -> [StatusChangeRecord]
+
+    // Guardianship.
+    func saveGuardianLink(_ link: GuardianLinkRecord) throws(StoreError)
+    func guardianLink(accountID: UUID) throws(StoreError) -> GuardianLinkRecord?
 }
 
 /// Why the store refused or failed.

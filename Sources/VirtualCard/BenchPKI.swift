@@ -5,7 +5,8 @@ import OpenSSLKit
 /// `dsc.pem`/`dsc.key`; the daemon trusts `trust/` (the CSCA and its CRL). `rogue/` holds a
 /// document signer under a CSCA nobody trusts, for forged-card profiles.
 ///
-/// Layout: `csca.pem csca.key dsc.pem dsc.key trust/csca.pem trust/csca.crl rogue/dsc.pem rogue/dsc.key`.
+/// Layout: `csca.pem csca.key dsc.pem dsc.key trust/csca.pem trust/csca.crl rogue/dsc.pem rogue/dsc.key`,
+/// plus the chip's anti-clone keys `aa.key` (RSA-2048 for an RSA PKI, else EC P-256) and `ca.key` (EC P-256).
 /// Keys are test keys, written mode 0600; never use them for anything real.
 public enum BenchPKI {
     /// Creates the folder's PKI. With `revokeDocumentSigner`, the trusted CRL lists `dsc.pem`.
@@ -33,6 +34,11 @@ public enum BenchPKI {
         let rogue = try pki.issueDocumentSigner(commonName: "DS \(country) 1", issuer: rogueCSCA)
         try write(rogue.certificate.pem, to: root.appendingPathComponent("rogue/dsc.pem"))
         try write(try rogue.key.pemEncoded(), to: root.appendingPathComponent("rogue/dsc.key"), secret: true)
+        var aaParameters = KeyGenerationParameters.p256
+        if case .rsa = key { aaParameters = .rsa2048 }
+        try write(try PrivateKey.generate(aaParameters).pemEncoded(), to: root.appendingPathComponent("aa.key"),
+                  secret: true)
+        try write(try PrivateKey.generate(.p256).pemEncoded(), to: root.appendingPathComponent("ca.key"), secret: true)
         return pki
     }
 

@@ -10,22 +10,65 @@ public struct PACEConfiguration: Sendable, Equatable {
     public var cipher: SecureMessagingCipherSuite.Algorithm
     /// The card access number; `nil` when the card accepts only the MRZ password.
     public var can: String?
+    /// Offer PACE-CAM (ECDH with AES only) instead of Generic Mapping; personalisation creates the key material.
+    public var chipAuthenticationMapping: Bool
+    /// The chip's static key for PACE-CAM and the signed EF.CardSecurity that publishes it.
+    public var chipAuthentication: PACEChipAuthenticationKey?
 
-    public init(parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil) {
+    public init(parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil,
+                chipAuthenticationMapping: Bool = false) {
         self.parameterID = parameterID
         self.cipher = cipher
         self.can = can
+        self.chipAuthenticationMapping = chipAuthenticationMapping
     }
 
     /// The PACEInfo the card announces.
     public var info: PACEInfo {
-        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh, mapping: .generic,
+        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh,
+                                          mapping: chipAuthenticationMapping ? .chipAuthentication : .generic,
                                           cipher: cipher),
                  parameterID: parameterID)
     }
 
+    /// A copy with fresh PACE-CAM key material: a static key pair on the PACE domain and EF.CardSecurity signed by
+    /// `signer` (content type id-SecurityObject 0.4.0.127.0.7.3.2.1). Throws for DH domains and 3DES.
+    public func withChipAuthenticationKey(signer: TestPKI.Party) throws(PersonalisationError) -> PACEConfiguration {
+        guard parameterID > 2, cipher != .tripleDES else {
+            throw .signing(OpenSSLError(operation: "PACE-CAM key", queue: ["CAM needs ECDH and AES"]))
+        }
+        do {
+            let domain = try PACEDomain.standardized(parameterID)
+            let privateKey = try domain.randomPrivateKey()
+            let publicKey = try domain.publicKey(privateKey: privateKey, generator: try domain.generator())
+            var copy = self
+            copy.chipAuthenticationMapping = true
+            let content = SecurityInfos.encodeCardSecurityContent(paceInfos: [copy.info], chipPublicKey: publicKey,
+                                                                  parameterID: parameterID)
+            let signed = try CMSSignedData.sign(content: content, contentType: "0.4.0.127.0.7.3.2.1",
+                                                certificate: signer.certificate, key: signer.key)
+            copy.chipAuthentication = PACEChipAuthenticationKey(privateKey: privateKey, cardSecurity: signed.der)
+            return copy
+        } catch let error as OpenSSLError {
+            throw .signing(error)
+        } catch {
+            throw .signing(OpenSSLError(operation: "PACE-CAM key", queue: ["\(error)"]))
+        }
+    }
+
     /// The content of EF.CardAccess.
     public var cardAccess: [UInt8] { SecurityInfos.encode(paceInfos: [info]) }
+}
+
+/// A PACE-CAM chip's static private key and its signed EF.CardSecurity.
+public struct PACEChipAuthenticationKey: Sendable, Equatable {
+    public let privateKey: [UInt8]
+    public let cardSecurity: [UInt8]
+
+    public init(privateKey: [UInt8], cardSecurity: [UInt8]) {
+        self.privateKey = privateKey
+        self.cardSecurity = cardSecurity
+    }
 }
 
 /// The chip side of PACE Generic Mapping (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four
@@ -36,8 +79,9 @@ final class CardPACE {
         case idle
         case selected(password: AccessKey)
         case nonceSent(password: AccessKey, nonce: [UInt8])
-        case mapped(generator: [UInt8])
-        case agreed(suite: SecureMessagingCipherSuite, terminalPublic: [UInt8], chipPublic: [UInt8])
+        case mapped(generator: [UInt8], mappingKey: [UInt8])
+        case agreed(suite: SecureMessagingCipherSuite, terminalPublic: [UInt8], chipPublic: [UInt8],
+                    mappingKey: [UInt8])
     }
 
     let configuration: PACEConfiguration
@@ -49,7 +93,8 @@ final class CardPACE {
 
     init(configuration: PACEConfiguration, mrzKey: BACKey?, random: @escaping BAC.RandomSource) {
         self.configuration = configuration
-        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: .generic,
+        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh,
+                                  mapping: configuration.chipAuthentication != nil ? .chipAuthentication : .generic,
                                   cipher: configuration.cipher)
         domain = try? PACEDomain.standardized(configuration.parameterID)
         self.mrzKey = mrzKey
@@ -121,9 +166,10 @@ final class CardPACE {
                 let privateKey = try domain.randomPrivateKey()
                 let chipMapping = try domain.publicKey(privateKey: privateKey, generator: try domain.generator())
                 let secret = try domain.agree(privateKey: privateKey, peer: peer)
-                state = .mapped(generator: try domain.mappedGenerator(nonce: nonce, mappingSecret: secret))
+                state = .mapped(generator: try domain.mappedGenerator(nonce: nonce, mappingSecret: secret),
+                                mappingKey: privateKey)
                 return (answer(TLV(tag: 0x82, value: chipMapping)), nil)
-            case let .mapped(generator):
+            case let .mapped(generator, mappingKey):
                 guard let terminalKey = object(0x83) else { break }
                 let terminalPublic = try domain.validatedPublicKey(terminalKey)
                 let privateKey = try domain.randomPrivateKey()
@@ -131,9 +177,9 @@ final class CardPACE {
                 guard chipPublic != terminalPublic else { break }
                 let shared = try domain.sharedSecret(try domain.agree(privateKey: privateKey, peer: terminalPublic))
                 state = .agreed(suite: try PACE.sessionSuite(sharedSecret: shared, cipher: configuration.cipher),
-                                terminalPublic: terminalPublic, chipPublic: chipPublic)
+                                terminalPublic: terminalPublic, chipPublic: chipPublic, mappingKey: mappingKey)
                 return (answer(TLV(tag: 0x84, value: chipPublic)), nil)
-            case let .agreed(suite, terminalPublic, chipPublic):
+            case let .agreed(suite, terminalPublic, chipPublic, mappingKey):
                 guard let token = object(0x85) else { break }
                 let expected = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
                                                             publicKey: chipPublic)
@@ -143,7 +189,13 @@ final class CardPACE {
                 let chipToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
                                                              publicKey: terminalPublic)
                 let session = CardSecureMessaging(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
-                return (answer(TLV(tag: 0x86, value: chipToken)), session)
+                var objects = [TLV(tag: 0x86, value: chipToken)]
+                if let key = configuration.chipAuthentication, case let .ec(group) = domain {
+                    // PACE-CAM: CA_IC = SK_IC⁻¹ · SK_Map,IC mod n, sent encrypted (ICAO 9303-11 §4.4.3.5).
+                    let ca = try group.scalarQuotient(mappingKey, key.privateKey)
+                    objects.append(TLV(tag: 0x8A, value: try PACE.encryptChipAuthenticationData(ca, suite: suite)))
+                }
+                return (ResponseAPDU(data: TLV(tag: 0x7C, children: objects).encoded, statusWord: .success), session)
             default:
                 return (ResponseAPDU(statusWord: .conditionsNotSatisfied), nil)
             }

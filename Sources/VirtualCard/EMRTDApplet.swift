@@ -18,6 +18,9 @@ public final class EMRTDApplet: CardApplet {
     private let pace: CardPACE?
     /// Whether `selectedFile` is a master-file EF (EF.CardAccess), readable without access control.
     private var selectedInMasterFile = false
+    private let chipAuthentication: CardChipAuthentication?
+    /// The chip authentication session, switched to once the answer is protected with the old keys.
+    private var pendingSession: CardSecureMessaging?
 
     /// `random` supplies RND.IC and K.IC (tests inject fixed values).
     public init(profile: EMRTDProfile, random: @escaping BAC.RandomSource = BAC.secureRandom) {
@@ -25,6 +28,7 @@ public final class EMRTDApplet: CardApplet {
         self.random = random
         keys = try? profile.accessKey().derivedKeys()
         pace = profile.pace.map { CardPACE(configuration: $0, mrzKey: try? profile.accessKey(), random: random) }
+        chipAuthentication = profile.chipAuthentication.map { CardChipAuthentication(configuration: $0) }
     }
 
     /// Whether a BAC session is currently established.
@@ -37,6 +41,8 @@ public final class EMRTDApplet: CardApplet {
         secureMessaging = nil
         selectedInMasterFile = false
         pace?.reset()
+        chipAuthentication?.reset()
+        pendingSession = nil
     }
 
     public func process(_ command: CommandAPDU) -> ResponseAPDU {
@@ -64,7 +70,12 @@ public final class EMRTDApplet: CardApplet {
             response = status(.wrongLength)
         }
         do {
-            return try session.protect(response, oddInstruction: plain.ins & 0x01 == 1)
+            let protected = try session.protect(response, oddInstruction: plain.ins & 0x01 == 1)
+            if let next = pendingSession {
+                secureMessaging = next
+                pendingSession = nil
+            }
+            return protected
         } catch {
             secureMessaging = nil
             return status(.unknownError)
@@ -77,11 +88,20 @@ public final class EMRTDApplet: CardApplet {
         case 0x84 where profile.bacEnabled: return getChallenge(command)
         case 0x82 where profile.bacEnabled: return externalAuthenticate(command)
         case 0x22, 0x86:
+            if secure, let chipAuthentication {
+                let (response, next) = chipAuthentication.process(command)
+                pendingSession = next
+                return response
+            }
             guard let pace, !secure else { return status(.insNotSupported) }
             if command.ins == 0x22 { return pace.manageSecurityEnvironment(command) }
             let (response, session) = pace.generalAuthenticate(command)
             if let session { secureMessaging = session }
             return response
+        case 0x88:
+            guard let activeAuthentication = profile.activeAuthentication else { return status(.insNotSupported) }
+            guard secure else { return status(.securityStatusNotSatisfied) }
+            return activeAuthentication.internalAuthenticate(command)
         case 0xB0, 0xB1:
             let masterFileRead = command.ins == 0xB0 && command.p1 & 0x80 != 0
                 ? command.p1 & 0x1F == 0x1C && !applicationSelected && profile.masterFiles[.cardAccess] != nil

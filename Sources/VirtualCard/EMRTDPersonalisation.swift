@@ -20,6 +20,10 @@ public struct EMRTDPersonalisation: Sendable {
     public var documentSigner: TestPKI.Party?
     /// A data group changed after signing (a forged card that passive authentication must catch).
     public var alteredAfterSigning: DataGroup?
+    /// Active authentication: DG15 holds its published key (and DG14 the ECDSA hash).
+    public var activeAuthentication: ActiveAuthenticationConfiguration?
+    /// Chip authentication: DG14 holds its published key and protocol.
+    public var chipAuthentication: ChipAuthenticationConfiguration?
 
     public init(mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
                 maxShortResponse: Int = 256) {
@@ -50,6 +54,7 @@ public struct EMRTDPersonalisation: Sendable {
             files[.dg12] = dg12.encoded
             groups.append(.dg12)
         }
+        try addAntiCloneFiles(&files, groups: &groups)
         files[.com] = EFCOM(dataGroups: groups).encoded
         return files
     }
@@ -84,7 +89,26 @@ public struct EMRTDPersonalisation: Sendable {
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
-                     pace: pace, bacEnabled: bacEnabled)
+                     pace: try paceWithKeys(), bacEnabled: bacEnabled)
+            .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
+    }
+
+    /// The PACE configuration, with PACE-CAM key material and EF.CardSecurity (signed by the document signer, or
+    /// a throwaway self-signed key when the card has none) when CAM is asked for.
+    private func paceWithKeys() throws(PersonalisationError) -> PACEConfiguration? {
+        guard let pace, pace.chipAuthenticationMapping, pace.chipAuthentication == nil else { return pace }
+        let signer: TestPKI.Party
+        if let documentSigner {
+            signer = documentSigner
+        } else {
+            do {
+                signer = try TestPKI.makeCSCA(country: "UT", name: "Virtual eMRTD CardSecurity signer",
+                                              validity: (Date(), Date().addingTimeInterval(365 * 86_400)))
+            } catch {
+                throw .signing(error)
+            }
+        }
+        return try pace.withChipAuthenticationKey(signer: signer)
     }
 }
 

@@ -21,6 +21,10 @@ public struct EMRTDProfile: Sendable {
     public var pace: PACEConfiguration?
     /// Whether BAC is available; `false` makes a PACE-only chip (GET CHALLENGE and EXTERNAL AUTHENTICATE get 6D00).
     public var bacEnabled: Bool
+    /// Active authentication (INTERNAL AUTHENTICATE) with this key; `nil` for a chip without AA.
+    public var activeAuthentication: ActiveAuthenticationConfiguration?
+    /// Chip authentication with this key; `nil` for a chip without CA.
+    public var chipAuthentication: ChipAuthenticationConfiguration?
 
     public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
                 extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
@@ -40,7 +44,9 @@ public struct EMRTDProfile: Sendable {
     /// Files in the master file, readable in plain: EF.CardAccess when PACE is offered.
     public var masterFiles: [FileID: [UInt8]] {
         guard let pace else { return [:] }
-        return [.cardAccess: pace.cardAccess]
+        var files: [FileID: [UInt8]] = [.cardAccess: pace.cardAccess]
+        if let key = pace.chipAuthentication { files[.cardSecurity] = key.cardSecurity }
+        return files
     }
 
     /// The profile's BAC key. Throws `MRTDError.invalidAccessKey` for data that is not valid MRZ content.

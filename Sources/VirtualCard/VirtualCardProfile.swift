@@ -27,6 +27,8 @@ import SmartCard
 /// ```json
 ///   "pace": { "parameterId": 13, "cipher": "AES-128", "can": "123456" }, "bac": false
 /// ```
+/// Active and chip authentication keys: `"activeAuthentication": { "key": "@aa.key" }`,
+/// `"chipAuthentication": { "key": "@ca.key" }` (see `antiCloneKeys`).
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -196,6 +198,7 @@ public struct VirtualCardProfile: Sendable {
             }
             personalisation.alteredAfterSigning = group
         }
+        try antiCloneKeys(object, into: &personalisation, base: base, path: path)
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
@@ -208,7 +211,7 @@ public struct VirtualCardProfile: Sendable {
 
 extension VirtualCardProfile {
     /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256",
-    /// "can": "123456" }`.
+    /// "can": "123456", "mapping": "GM" | "CAM" }`.
     fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
         guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
         var configuration = PACEConfiguration()
@@ -224,6 +227,15 @@ extension VirtualCardProfile {
                 throw .invalid(path: path, reason: "pace.cipher must be 3DES, AES-128, AES-192 or AES-256")
             }
             configuration.cipher = algorithm
+        }
+        if let mapping = object["mapping"] {
+            guard let name = mapping as? String, name == "GM" || name == "CAM" else {
+                throw .invalid(path: path, reason: "pace.mapping must be GM or CAM")
+            }
+            configuration.chipAuthenticationMapping = name == "CAM"
+            guard name == "GM" || (configuration.parameterID > 2 && configuration.cipher != .tripleDES) else {
+                throw .invalid(path: path, reason: "pace.mapping CAM needs an ECDH parameterId and an AES cipher")
+            }
         }
         if let can = object["can"] {
             guard let digits = can as? String, (try? CardAccessNumber(digits)) != nil else {

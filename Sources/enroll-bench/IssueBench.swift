@@ -46,22 +46,32 @@ func runIssueBench(arguments: [String]) {
         }
         let limit = Date().addingTimeInterval(5 * 365 * 86_400)
         var issued = 0
+        var phases = [Double](repeating: 0, count: 4)  // CSR check, intent commit, signing, final commit
         let start = DispatchTime.now()
         while milliseconds(since: start) < seconds * 1000 {
             let csr = csrs[issued % csrs.count]
+            var mark = DispatchTime.now()
+            func lap(_ phase: Int) {
+                phases[phase] += milliseconds(since: mark)
+                mark = DispatchTime.now()
+            }
             let accepted = try authority.checkRequest(csr)
             let intent = try authority.prepareIssuance(notAfterLimit: limit)
+            lap(0)
             var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
                                            notBefore: intent.notBefore, notAfter: intent.notAfter)
             let pending = record
             try store.transaction { tx in try tx.insertCertificate(pending) }
+            lap(1)
             let certificate = try authority.issue(intent: intent, csr: accepted,
                                                   holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
                                                                             issuingState: "UTO"))
+            lap(2)
             record.state = .issued
             record.der = certificate.der
             let done = record
             try store.transaction { tx in try tx.updateCertificate(done) }
+            lap(3)
             issued += 1
         }
         let issuanceRate = Double(issued) / (milliseconds(since: start) / 1000)
@@ -82,6 +92,10 @@ func runIssueBench(arguments: [String]) {
             print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit (SQLite, synchronous=FULL)")
             print(String(format: "  durable issuances: %8.0f /s (%d in %.1f s)", issuanceRate, issued, seconds))
             print(String(format: "  raw ECDSA P-256:   %8.0f signatures/s (OpenSSL, same run)", signatureRate))
+            let names = ["CSR check", "intent commit", "signing", "certificate commit"]
+            for (name, total) in zip(names, phases) {
+                print(String(format: "    %-18@ %7.3f ms per issuance", name, total / Double(max(issued, 1))))
+            }
         }
     } catch {
         benchFail("issue bench failed: \(error)")

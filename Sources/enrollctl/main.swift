@@ -28,11 +28,32 @@ let usage = """
       certs revoke SERIAL --reason REASON
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,
                                cessation-of-operation, privilege-withdrawn)
+      accounts status ID       identity status and its history
+      accounts cancel ID --reason R
+                               cancel the identity (card cancelled, holder deceased): irreversible, revokes
+                               every certificate; needs --role operator or admin
+      accounts invalidate ID --reason R
+                               mark the document invalid (reported lost); re-verification returns it to normal
+      usage ID [--since ISO] [--until ISO] [--limit N] [--after SEQ] [--json]
+                               the account's usage records (enrollment steps, certificates, devices, passcode,
+                               status changes) with time, channel, actor and outcome
+      audit verify [--json]    walk the usage records' hash chain; exits 1 naming each edited, inserted or
+                               deleted record
+      devices list ID | devices bind ID --device-id D --public-key FILE [--label L]
+      devices unbind ID DEVICE [--passcode NNNN | --enrollment SESSION]
+                               the account's device binding (binding a new device cancels the old one and
+                               revokes its certificates); operators unbind without proof
+      passcode status ID | passcode set ID --passcode NNNN [--current NNNN]
+      passcode verify ID --passcode NNNN | passcode disable ID [--current NNNN]
+                               the optional 4-digit service passcode
       crl [--out FILE]         the current CRL (PEM)
       face-compare REFERENCE PROBE [--json]
                                compare a portrait with a live photo: score, distance, decision, faces found
 
     --socket PATH defaults to $ENROLLD_SOCKET or /run/enrolld/api.sock.
+    --role ROLE (kiosk, operator, admin, holder) and --channel ID (kiosk or counter id) are sent as
+    X-Enrolld-Role and X-Enrolld-Channel and recorded in the usage log (defaults: $ENROLLD_ROLE,
+    $ENROLLD_CHANNEL).
     """
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
@@ -45,7 +66,9 @@ var positional: [String] = []
 var json = false
 var options: [String: String] = [:]
 let valueOptions: Set<String> = ["--reader", "--mrz", "--document-number", "--birth-date", "--expiry-date", "--can",
-                                  "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out"]
+                                  "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out",
+                                  "--role", "--channel", "--since", "--until", "--limit", "--after", "--device-id",
+                                  "--public-key", "--label", "--passcode", "--current", "--enrollment"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -69,14 +92,21 @@ while let argument = arguments.next() {
 let client = UnixSocketClient(path: socketPath)
 
 /// Sends a request; prints the problem and exits non-zero when the daemon refuses.
-func call(_ request: HTTPRequest) -> HTTPResponse {
+@MainActor
+func call(_ request: HTTPRequest, accept: Set<Int> = []) -> HTTPResponse {
+    var request = request
+    let environment = ProcessInfo.processInfo.environment
+    if let role = options["--role"] ?? environment["ENROLLD_ROLE"] { request.headers.append(("X-Enrolld-Role", role)) }
+    if let channel = options["--channel"] ?? environment["ENROLLD_CHANNEL"] {
+        request.headers.append(("X-Enrolld-Channel", channel))
+    }
     let response: HTTPResponse
     do {
         response = try client.send(request)
     } catch {
         fail(error.description)
     }
-    guard (200..<300).contains(response.status) else {
+    guard (200..<300).contains(response.status) || accept.contains(response.status) else {
         if let problem = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) {
             fail("\(problem.title): \(problem.detail)")
         }
@@ -108,6 +138,7 @@ func readFile(_ path: String) -> Data {
     return data
 }
 
+@MainActor
 func postJSON<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse {
     guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
     return call(HTTPRequest(method: "POST", path: path, headers: [("Content-Type", "application/json")],
@@ -259,9 +290,126 @@ case "enroll":
         if let out = options["--cert-out"] { print("certificate written to \(out)") } else { print(outcome.certificatePEM ?? "") }
     }
 case "accounts":
-    guard positional.count == 3, positional[1] == "show" else { fail("usage: enrollctl accounts show ID", code: 2) }
-    let response = call(HTTPRequest(method: "GET", path: "/v1/accounts/\(positional[2])"))
-    printRaw(response)
+    guard positional.count == 3 else { fail("usage: enrollctl accounts show|status|cancel|invalidate ID", code: 2) }
+    let id = positional[2]
+    switch positional[1] {
+    case "show":
+        printRaw(call(HTTPRequest(method: "GET", path: "/v1/accounts/\(id)")))
+    case "status":
+        let response = call(HTTPRequest(method: "GET", path: "/v1/accounts/\(id)/status-history"))
+        if json { printRaw(response); break }
+        let view = decode(StatusView.self, response)
+        print("account \(view.accountId): \(view.status)")
+        for change in view.history {
+            print("\(change.at)  \(change.from) -> \(change.to)  \(change.reason)  by \(change.actorRole) uid \(change.actorUid) "
+                  + "at \(change.channel)")
+        }
+    case "cancel", "invalidate":
+        guard let reason = options["--reason"] else { fail("\(positional[1]) needs --reason", code: 2) }
+        let status = positional[1] == "cancel" ? "cancelled" : "invalid"
+        let response = postJSON("/v1/accounts/\(id)/status", StatusChangeBody(status: status, reason: reason))
+        if json { printRaw(response); break }
+        print("account \(id): \(decode(StatusView.self, response).status)")
+    default:
+        fail("usage: enrollctl accounts show|status|cancel|invalidate ID", code: 2)
+    }
+case "usage":
+    guard positional.count == 2 else { fail("usage: enrollctl usage ACCOUNT-ID [--since ISO] [--until ISO] [--limit N]", code: 2) }
+    var query: [(name: String, value: String)] = []
+    for (option, name) in [("--since", "since"), ("--until", "until"), ("--limit", "limit"), ("--after", "after")] {
+        if let value = options[option] { query.append((name, value)) }
+    }
+    let response = call(HTTPRequest(method: "GET", path: "/v1/accounts/\(positional[1])/usage", query: query))
+    if json { printRaw(response); break }
+    let page = decode(UsagePage.self, response)
+    for record in page.records {
+        let detail = record.detail.isEmpty ? "" : "  \(record.detail)"
+        print("\(record.sequence)\t\(record.at)  \(record.event)  \(record.outcome)  \(record.actorRole) uid \(record.actorUid) "
+              + "at \(record.channel)\(detail)")
+    }
+    if let next = page.next { print("more: --after \(next)") }
+case "audit":
+    guard positional.count == 2, positional[1] == "verify" else { fail("usage: enrollctl audit verify", code: 2) }
+    let response = call(HTTPRequest(method: "POST", path: "/v1/audit/verify"))
+    let report = decode(AuditReport.self, response)
+    if json {
+        printRaw(response)
+    } else if report.ok {
+        print("usage chain intact: \(report.records) record(s), head \(report.headSequence)")
+    } else {
+        for problem in report.problems { print("record \(problem.sequence) \(problem.kind): \(problem.message)") }
+    }
+    exit(report.ok ? 0 : 1)
+case "devices":
+    guard positional.count >= 3 else { fail("usage: enrollctl devices list|bind|unbind ACCOUNT-ID ...", code: 2) }
+    let id = positional[2]
+    switch positional[1] {
+    case "list":
+        let response = call(HTTPRequest(method: "GET", path: "/v1/accounts/\(id)/devices"))
+        if json { printRaw(response); break }
+        for device in decode([DeviceView].self, response) {
+            print("\(device.deviceId)\t\(device.active ? "bound" : "unbound (\(device.unbindReason ?? ""))")\t\(device.label)\t"
+                  + "since \(device.boundAt)")
+        }
+    case "bind":
+        guard let device = options["--device-id"], let keyFile = options["--public-key"] else {
+            fail("devices bind needs --device-id and --public-key FILE", code: 2)
+        }
+        let key = String(decoding: readFile(keyFile), as: UTF8.self)
+        let response = call(HTTPRequest(method: "POST", path: "/v1/accounts/\(id)/devices",
+                                        headers: [("Content-Type", "application/json")],
+                                        body: [UInt8]((try? JSONEncoder().encode(DeviceBindBody(
+                                            deviceId: device, publicKey: key, label: options["--label"]))) ?? Data())))
+        if json { printRaw(response); break }
+        let outcome = decode(DeviceBindingOutcome.self, response)
+        print("device \(outcome.device.deviceId) bound")
+        if let old = outcome.superseded { print("device \(old.deviceId) unbound (superseded)") }
+        for serial in outcome.revokedSerials { print("certificate \(serial) revoked (superseded)") }
+    case "unbind":
+        guard positional.count == 4 else { fail("usage: enrollctl devices unbind ACCOUNT-ID DEVICE-ID", code: 2) }
+        let body = DeviceUnbindBody(passcode: options["--passcode"], enrollmentId: options["--enrollment"])
+        let response = call(HTTPRequest(method: "DELETE", path: "/v1/accounts/\(id)/devices/\(positional[3])",
+                                        headers: [("Content-Type", "application/json")],
+                                        body: [UInt8]((try? JSONEncoder().encode(body)) ?? Data())))
+        if json { printRaw(response); break }
+        print("device \(positional[3]) unbound")
+    default:
+        fail("usage: enrollctl devices list|bind|unbind ACCOUNT-ID ...", code: 2)
+    }
+case "passcode":
+    guard positional.count == 3 else { fail("usage: enrollctl passcode status|set|verify|disable ACCOUNT-ID", code: 2) }
+    let id = positional[2]
+    switch positional[1] {
+    case "status":
+        printRaw(call(HTTPRequest(method: "GET", path: "/v1/accounts/\(id)/passcode")))
+    case "set":
+        guard let passcode = options["--passcode"] else { fail("passcode set needs --passcode NNNN", code: 2) }
+        printRaw(postJSON("/v1/accounts/\(id)/passcode", PasscodeBody(passcode: passcode, currentPasscode: options["--current"])))
+    case "disable":
+        let body = PasscodeBody(currentPasscode: options["--current"])
+        printRaw(call(HTTPRequest(method: "DELETE", path: "/v1/accounts/\(id)/passcode",
+                                  headers: [("Content-Type", "application/json")],
+                                  body: [UInt8]((try? JSONEncoder().encode(body)) ?? Data()))))
+    case "verify":
+        guard let passcode = options["--passcode"] else { fail("passcode verify needs --passcode NNNN", code: 2) }
+        guard let encoded = try? JSONEncoder().encode(PasscodeBody(passcode: passcode)) else { fail("cannot encode") }
+        let response = call(HTTPRequest(method: "POST", path: "/v1/accounts/\(id)/passcode/verify",
+                                        headers: [("Content-Type", "application/json")], body: [UInt8](encoded)),
+                            accept: [403, 423])
+        if json { printRaw(response) } else {
+            let check = decode(PasscodeCheckResponse.self, response)
+            switch check.result {
+            case "ok": print("passcode correct")
+            case "locked": print("passcode locked until \(check.unlocksAt ?? "?")")
+            default:
+                print("wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left"
+                      + (check.unlocksAt.map { "; locked until \($0)" } ?? ""))
+            }
+        }
+        exit(response.status == 200 ? 0 : 1)
+    default:
+        fail("usage: enrollctl passcode status|set|verify|disable ACCOUNT-ID", code: 2)
+    }
 case "certs":
     switch positional.dropFirst().first {
     case "list":

@@ -33,11 +33,7 @@ final class AuthenticityReadTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
         try bench.startCard(profile: profile.path)
         let (_, client) = try bench.startDaemon(configuration: "[trust]\ndirectory = \(trust ?? pki.appendingPathComponent("trust").path)\n")
-        try bench.waitFor("the card", timeout: 10) {
-            guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
-            return list.readers.contains { $0.name == Bench.reader0 && $0.cardPresent }
-        }
+        try bench.waitForCard(in: Bench.reader0, client: client)
         let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
                                                             accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))

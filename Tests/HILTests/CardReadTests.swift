@@ -34,29 +34,6 @@ final class CardReadTests: XCTestCase {
         return url.path
     }
 
-    private func enrollctl(_ arguments: [String], socket: String) throws -> (status: Int32, output: Data, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Bench.executable("enrollctl"))
-        process.arguments = ["--socket", socket] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output, error)
-    }
-
-    private func waitForCard(_ client: UnixSocketClient, _ reader: String) throws {
-        try bench.waitFor("a card in \(reader)", timeout: 10) {
-            guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
-            return list.readers.contains { $0.name == reader && $0.cardPresent }
-        }
-    }
-
     func testTD1IdentityCardWithJPEGPortraitOverExtendedLength() throws {
         let photo = Self.johns.appendingPathComponent("John_Salley/000179_02159509.jpg")
         let profile = try writeProfile("td1.json", mrz: Self.td1, portrait: photo, extendedLength: true, extra: [
@@ -65,9 +42,9 @@ final class CardReadTests: XCTestCase {
         ])
         try bench.startCard(profile: profile)
         let (_, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader0)
+        try bench.waitForCard(in: Bench.reader0, client: client)
         let faceOut = bench.workDirectory.appendingPathComponent("face.jpg").path
-        let run = try enrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n"),
+        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n"),
                                  "--face-out", faceOut, "--json"], socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let result = try JSONDecoder().decode(CardFaceResponse.self, from: run.output)
@@ -105,9 +82,9 @@ final class CardReadTests: XCTestCase {
         let profile = try writeProfile("td3.json", mrz: Self.td3, portrait: portraitURL, extendedLength: false)
         try bench.startCard(port: Bench.port1, profile: profile)
         let (_, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader1)
+        try bench.waitForCard(in: Bench.reader1, client: client)
         let faceOut = bench.workDirectory.appendingPathComponent("face.jp2").path
-        let run = try enrollctl(["read", "--reader", Bench.reader1, "--document-number", "L8989021C", "--birth-date", "850304",
+        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader1, "--document-number", "L8989021C", "--birth-date", "850304",
                                  "--expiry-date", "310101", "--face-out", faceOut, "--json"], socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let result = try JSONDecoder().decode(CardFaceResponse.self, from: run.output)
@@ -131,8 +108,8 @@ final class CardReadTests: XCTestCase {
         let photo = Self.johns.appendingPathComponent("John_Salley/000179_02159509.jpg")
         try bench.startCard(profile: try writeProfile("td1.json", mrz: Self.td1, portrait: photo, extendedLength: true))
         let (daemon, client) = try bench.startDaemon()
-        try waitForCard(client, Bench.reader0)
-        let run = try enrollctl(["read", "--reader", Bench.reader0, "--document-number", "D23145890", "--birth-date", "900812",
+        try bench.waitForCard(in: Bench.reader0, client: client)
+        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--document-number", "D23145890", "--birth-date", "900812",
                                  "--expiry-date", "320416"], socket: client.path)
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.error.contains("the chip rejected the access key: check document number, birth date and expiry"),
@@ -145,7 +122,7 @@ final class CardReadTests: XCTestCase {
         let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
         XCTAssertEqual(problem.code, "access-key-rejected")
         // And the right key still works on the same card afterwards.
-        let ok = try enrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n")], socket: client.path)
+        let ok = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n")], socket: client.path)
         XCTAssertEqual(ok.status, 0, ok.error)
         XCTAssertTrue(daemon.isRunning)
     }

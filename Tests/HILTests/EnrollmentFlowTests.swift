@@ -51,11 +51,7 @@ final class EnrollmentFlowTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
         try bench.startCard(profile: profile.path)
         client = try bench.startDaemon(configuration: config).client
-        try bench.waitFor("the card", timeout: 10) {
-            guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
-            return list.readers.contains { $0.name == Bench.reader0 && $0.cardPresent }
-        }
+        try bench.waitForCard(in: Bench.reader0, client: client)
     }
 
     private func post<T: Encodable>(_ path: String, _ body: T) throws -> HTTPResponse {

@@ -60,18 +60,12 @@ final class FaceCompareAPITests: XCTestCase {
 
     func testEnrollctlFaceCompare() throws {
         let (_, client) = try bench.startDaemon()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Bench.executable("enrollctl"))
         let simm = johns.appendingPathComponent("John_Simm")
         let photos = try FileManager.default.contentsOfDirectory(atPath: simm.path).sorted()
-        process.arguments = ["--socket", client.path, "face-compare", simm.appendingPathComponent(photos[0]).path,
-                             simm.appendingPathComponent(photos[1]).path, "--json"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let run = try bench.runEnrollctl(["face-compare", simm.appendingPathComponent(photos[0]).path,
+                                          simm.appendingPathComponent(photos[1]).path, "--json"], socket: client.path)
+        XCTAssertEqual(run.status, 0, run.error)
+        let output = run.output
         let result = try JSONDecoder().decode(FaceCompareResponse.self, from: output)
         XCTAssertEqual(result.decision, "match")
     }

@@ -43,6 +43,9 @@ final class PACEReadTests: XCTestCase {
             (["parameterId": 15, "cipher": "AES-256", "can": Self.can], "PACE-ECDH-GM-AES-256 NIST P-384"),
             (["parameterId": 2, "cipher": "AES-128", "can": Self.can],
              "PACE-DH-GM-AES-128 2048-bit MODP, 256-bit subgroup (RFC 5114)"),
+            // PACE-CAM: the reader reads EF.CardSecurity and checks the chip's static key.
+            (["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "CAM"],
+             "PACE-ECDH-CAM-AES-128 brainpoolP256r1"),
         ]
         for (index, (pace, expected)) in cards.enumerated() {
             let card = try bench.startCard(profile: try writeProfile("pace\(index).json", pace: pace, bac: false))

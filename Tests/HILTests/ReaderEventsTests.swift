@@ -54,15 +54,9 @@ final class ReaderEventsTests: XCTestCase {
         try bench.startCard(port: Bench.port1)
         let (_, client) = try bench.startDaemon()
         try bench.waitFor("the card in \(Bench.reader1)", timeout: 10) { cardPresent(client, Bench.reader1) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Bench.executable("enrollctl"))
-        process.arguments = ["--socket", client.path, "readers", "--json"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let run = try bench.runEnrollctl(["readers", "--json"], socket: client.path)
+        XCTAssertEqual(run.status, 0, run.error)
+        let output = run.output
         let list = try JSONDecoder().decode(ReaderList.self, from: output)
         XCTAssertEqual(list.readers.first { $0.name == Bench.reader1 }?.cardPresent, true)
         XCTAssertEqual(list.readers.first { $0.name == Bench.reader0 }?.cardPresent, false)

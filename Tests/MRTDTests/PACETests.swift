@@ -511,3 +511,94 @@ final class CardPACETests: XCTestCase {
         XCTAssertEqual(try card.transmit(empty).statusWord, .conditionsNotSatisfied)
     }
 }
+
+/// PACE-CAM (ICAO 9303-11 §4.4.3.5): the chip proves its static key from EF.CardSecurity; a clone cannot.
+final class PACECAMTests: XCTestCase {
+    static func signer() throws -> TestPKI.Party {
+        try TestPKI.makeCSCA(country: "UT", name: "CAM test signer",
+                             validity: (Date(), Date().addingTimeInterval(86_400)))
+    }
+
+    private func read(_ configuration: PACEConfiguration) throws -> DocumentReadResult {
+        let profile = PACERoundTripTests.profile(pace: configuration)
+        return try DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)))
+            .read(access: .can(try CardAccessNumber(PACERoundTripTests.can)))
+    }
+
+    /// ICAO 9303-11 Appendix I.1 (PACE-CAM, brainpoolP256r1, AES-128), cross-checked in three independent test
+    /// suites. The appendix gives the static public key only; the static private key is the one CA_IC and
+    /// SK_Map,IC fix, and reproducing the public key confirms it.
+    enum I1 {
+        static let staticPrivate = "86C88A4579CE48135878E6348A734B5D47CE5BC1E54C0E8978687B49FDE2E2C2"
+        static let staticPublic = "041872709494399E7470A6431BE25E83EEE24FEA568C2ED28DB48E05DB3A610DC8"
+            + "84D256A40E35EFCB59BF6753D3A489D28C7A4D973C2DA138A6E7A4A08F68E16F"
+        static let mappingPrivateIC = "9E56A6B59C95D06ECE5CD10F983BB2F4F1943528E577F23881D89D8C3BBEE0AA"
+        static let mappingPublicIC = "04A234236AA9B9621E8EFB73B5245C0E09D2576E5277183C1208BDD55280CAE8B3"
+            + "04F365713A356E65A451E165ECC9AC0AC46E3771342C8FE5AEDD092685338E23"
+        static let chipAuthenticationData = "85DC3FA93D0952BFA82F5FD189EE75BD82F11D1F0B8ED4BF5319AC9B53C426B3"
+        static let sessionEncryption = "0A9DA4DB03BDDE39FC5202BC44B2E89E"
+        static let encrypted = "1EEA964DAAE372AC990E3EFDE6333353BFC89A6704D93DA8798CF77F5B7A54BD"
+            + "10CBA372B42BE0B9B5F28AA8DE2F4F92"
+    }
+
+    func testAppendixI1ChipAuthenticationData() throws {
+        let group = try ECGroup(curve: .brainpoolP256r1)
+        let domain = PACEDomain.ec(group)
+        XCTAssertEqual(hex(try domain.publicKey(privateKey: hexBytes(I1.staticPrivate), generator: domain.generator())),
+                       I1.staticPublic)
+        XCTAssertEqual(hex(try domain.publicKey(privateKey: hexBytes(I1.mappingPrivateIC),
+                                                generator: domain.generator())), I1.mappingPublicIC)
+        let ca = try group.scalarQuotient(hexBytes(I1.mappingPrivateIC), hexBytes(I1.staticPrivate))
+        XCTAssertEqual(hex(ca), I1.chipAuthenticationData)
+        let suite = try SecureMessagingCipherSuite(algorithm: .aes128, encryptionKey: hexBytes(I1.sessionEncryption),
+                                                   macKey: [UInt8](repeating: 0, count: 16))
+        XCTAssertEqual(hex(try PACE.encryptChipAuthenticationData(ca, suite: suite)), I1.encrypted)
+        let recovered = try PACE.decryptChipAuthenticationData(hexBytes(I1.encrypted), suite: suite)
+        XCTAssertEqual(hex(recovered), I1.chipAuthenticationData)
+        // The terminal's check: PK_Map,IC = CA_IC · PK_IC.
+        XCTAssertEqual(hex(try domain.publicKey(privateKey: recovered, generator: hexBytes(I1.staticPublic))),
+                       I1.mappingPublicIC)
+        var tampered = hexBytes(I1.encrypted)
+        tampered[0] ^= 1
+        XCTAssertNotEqual(try? PACE.decryptChipAuthenticationData(tampered, suite: suite), recovered)
+    }
+
+    func testCAMChipIsAuthenticatedOnEveryCurveAndAESCipher() throws {
+        let signer = try Self.signer()
+        for id in [12, 13, 15, 16, 17, 18] {
+            for cipher in [SecureMessagingCipherSuite.Algorithm.aes128, .aes256] {
+                let configuration = try PACEConfiguration(parameterID: id, cipher: cipher, can: PACERoundTripTests.can,
+                                                          chipAuthenticationMapping: true)
+                    .withChipAuthenticationKey(signer: signer)
+                let result = try read(configuration)
+                XCTAssertEqual(result.accessDescription, configuration.info.description, "verified: no caveat")
+                XCTAssertTrue(result.accessDescription.contains("-CAM-"))
+                XCTAssertEqual(result.files[.dg1], PACERoundTripTests.profile(pace: nil).files[.dg1])
+            }
+        }
+    }
+
+    func testCloneWithAnotherStaticKeyIsRefused() throws {
+        let signer = try Self.signer()
+        let genuine = try PACEConfiguration(parameterID: 13, cipher: .aes128, can: PACERoundTripTests.can,
+                                            chipAuthenticationMapping: true).withChipAuthenticationKey(signer: signer)
+        let other = try genuine.withChipAuthenticationKey(signer: signer)
+        var clone = genuine
+        // The clone copies the genuine EF.CardSecurity but cannot know its private key.
+        let otherKey = try XCTUnwrap(other.chipAuthentication).privateKey
+        let genuineFile = try XCTUnwrap(genuine.chipAuthentication).cardSecurity
+        clone.chipAuthentication = PACEChipAuthenticationKey(privateKey: otherKey, cardSecurity: genuineFile)
+        XCTAssertThrowsError(try read(clone)) { error in
+            guard case let .authenticationFailed(reason) = error as? MRTDError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("PACE-CAM"), reason)
+        }
+    }
+
+    func testCAMRefusesDHAnd3DES() throws {
+        let signer = try Self.signer()
+        XCTAssertThrowsError(try PACEConfiguration(parameterID: 0, chipAuthenticationMapping: true)
+            .withChipAuthenticationKey(signer: signer))
+        XCTAssertThrowsError(try PACEConfiguration(parameterID: 13, cipher: .tripleDES, chipAuthenticationMapping: true)
+            .withChipAuthenticationKey(signer: signer))
+    }
+}

@@ -1,0 +1,288 @@
+import API
+import Enrollment
+import Foundation
+import Store
+
+/// `POST /v1/accounts/{id}/devices` body.
+public struct DeviceBindBody: Codable, Sendable {
+    public var deviceId: String
+    /// PEM public key of the device.
+    public var publicKey: String
+    public var label: String?
+
+    public init(deviceId: String, publicKey: String, label: String? = nil) {
+        self.deviceId = deviceId
+        self.publicKey = publicKey
+        self.label = label
+    }
+}
+
+/// `DELETE /v1/accounts/{id}/devices/{deviceId}` body (optional for operators).
+public struct DeviceUnbindBody: Codable, Sendable {
+    /// The holder's passcode.
+    public var passcode: String?
+    /// A card-and-face session of this account completed in the last minutes.
+    public var enrollmentId: String?
+
+    public init(passcode: String? = nil, enrollmentId: String? = nil) {
+        self.passcode = passcode
+        self.enrollmentId = enrollmentId
+    }
+}
+
+/// `POST /v1/accounts/{id}/status` body.
+public struct StatusChangeBody: Codable, Sendable {
+    /// `cancelled` or `invalid`.
+    public var status: String
+    public var reason: String
+
+    public init(status: String, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+}
+
+/// `POST /v1/accounts/{id}/passcode` body (set or change), `.../passcode/verify` and `DELETE .../passcode`.
+public struct PasscodeBody: Codable, Sendable {
+    /// The new passcode (set) or the entry (verify).
+    public var passcode: String?
+    /// The current passcode, to change or disable an enabled one.
+    public var currentPasscode: String?
+
+    public init(passcode: String? = nil, currentPasscode: String? = nil) {
+        self.passcode = passcode
+        self.currentPasscode = currentPasscode
+    }
+}
+
+/// `POST /v1/enrollments/{id}/guardian` body: the guardian's card.
+public struct GuardianCardBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+
+    public init(reader: String, accessKey: AccessKeyRequest) {
+        self.reader = reader
+        self.accessKey = accessKey
+    }
+}
+
+/// A passcode entry's answer: 200 ok, 403 wrong (attempts left), 423 locked (when it unlocks). An RFC 9457
+/// problem document with the check's fields as extension members when refused.
+public struct PasscodeCheckResponse: Codable, Sendable, Equatable {
+    public var result: String
+    public var attemptsLeft: Int?
+    public var unlocksAt: String?
+    public var type: String?
+    public var title: String?
+    public var status: Int?
+    public var detail: String?
+    public var code: String?
+}
+
+/// A page of usage records.
+public struct UsagePage: Codable, Sendable, Equatable {
+    public var accountId: String
+    public var records: [UsageRecordView]
+    /// Pass as `after` for the next page; nil on the last page.
+    public var next: Int64?
+}
+
+/// Roles and channels until a later issue maps uids to roles from configuration: the caller names its role in
+/// `X-Enrolld-Role` (kiosk, operator, admin, holder) and its kiosk or counter in `X-Enrolld-Channel`; the
+/// usage log records them with the caller's SO_PEERCRED uid.
+extension RequestContext {
+    func actor(defaultRole: String = "kiosk") throws(Problem) -> UsageActor {
+        let role = (request.header("X-Enrolld-Role") ?? defaultRole).lowercased()
+        guard UsageActor.roles.contains(role) else {
+            throw Problem.badRequest("X-Enrolld-Role is kiosk, operator, admin or holder", code: "invalid-role")
+        }
+        let channel = request.header("X-Enrolld-Channel") ?? "unknown"
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/")
+        guard (1...64).contains(channel.count), channel.allSatisfy({ allowed.contains($0) }) else {
+            throw Problem.badRequest("X-Enrolld-Channel is 1 to 64 letters, digits or -_.:/", code: "invalid-channel")
+        }
+        return UsageActor(role: role, uid: peer.uid, channel: channel)
+    }
+}
+
+/// ISO 8601 query values: full timestamps or dates (midnight UTC).
+func parseTime(_ text: String?, field: String) throws(Problem) -> Date? {
+    guard let text else { return nil }
+    if let date = ISO8601DateFormatter().date(from: text) { return date }
+    let day = ISO8601DateFormatter()
+    day.formatOptions = [.withFullDate]
+    if let date = day.date(from: text) { return date }
+    throw Problem.badRequest("\(field) must be an ISO 8601 time such as 2026-01-31T12:00:00Z", code: "invalid-time")
+}
+
+extension Daemon {
+    func lifecycleService() throws(Problem) -> IdentityLifecycle {
+        guard let lifecycle else {
+            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
+                          detail: enrollmentUnavailableReason)
+        }
+        return lifecycle
+    }
+
+    /// Runs a lifecycle operation, turning its errors into problems.
+    private func lifecycleCall<T>(_ body: (IdentityLifecycle) throws(EnrollmentError) -> T) throws(Problem) -> T {
+        let service = try lifecycleService()
+        do throws(EnrollmentError) {
+            return try body(service)
+        } catch {
+            throw Problem(error)
+        }
+    }
+
+    func addLifecycleRoutes(to router: inout Router) {
+        // Devices.
+        router.add(Route("GET", "/v1/accounts/{id}/devices", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            return .json(try lifecycleCall { service throws(EnrollmentError) in try service.devices(accountID: id) })
+        }))
+        router.add(Route("POST", "/v1/accounts/{id}/devices", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(DeviceBindBody.self)
+            let actor = try context.actor(defaultRole: "holder")
+            let outcome = try lifecycleCall { service throws(EnrollmentError) in
+                try service.bindDevice(accountID: id, deviceID: body.deviceId, publicKey: body.publicKey,
+                                       label: body.label ?? "", actor: actor)
+            }
+            events.publish(DaemonEvent(type: "device-bound", detail: id.uuidString))
+            for serial in outcome.revokedSerials {
+                events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(serial) superseded"))
+            }
+            return .json(outcome, status: 201)
+        }))
+        router.add(Route("DELETE", "/v1/accounts/{id}/devices/{device}", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = context.request.body.isEmpty ? DeviceUnbindBody() : try context.decodeBody(DeviceUnbindBody.self)
+            let enrollmentID = try body.enrollmentId.map { text throws(Problem) in try parseUUID(text, field: "enrollmentId") }
+            let actor = try context.actor(defaultRole: "holder")
+            let device = context.parameters["device"] ?? ""
+            let view = try lifecycleCall { service throws(EnrollmentError) in
+                try service.unbindDevice(accountID: id, deviceID: device, passcode: body.passcode,
+                                         enrollmentID: enrollmentID, actor: actor)
+            }
+            events.publish(DaemonEvent(type: "device-unbound", detail: id.uuidString))
+            return .json(view)
+        }))
+
+        // Contact details: never touch the device binding.
+        router.add(Route("PUT", "/v1/accounts/{id}/contact", .respond { [unowned self] context throws(Problem) in
+            struct Body: Decodable { var contact: [String: String] }
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(Body.self)
+            let actor = try context.actor(defaultRole: "holder")
+            try lifecycleCall { service throws(EnrollmentError) in
+                try service.updateContact(accountID: id, contact: body.contact, actor: actor)
+            }
+            return HTTPResponse(status: 204)
+        }))
+
+        // Identity status.
+        router.add(Route("POST", "/v1/accounts/{id}/status", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(StatusChangeBody.self)
+            guard let status = IdentityStatus(rawValue: body.status) else {
+                throw Problem.badRequest("status is cancelled or invalid", code: "invalid-status")
+            }
+            let actor = try context.actor(defaultRole: "kiosk")
+            let view = try lifecycleCall { service throws(EnrollmentError) in
+                try service.setStatus(accountID: id, to: status, reason: body.reason, actor: actor)
+            }
+            events.publish(DaemonEvent(type: "account-status-changed", detail: "\(id.uuidString) \(view.status)"))
+            Log.notice("account \(id.uuidString) set \(view.status) by \(actor.role) uid \(actor.uid)")
+            return .json(view)
+        }))
+        router.add(Route("GET", "/v1/accounts/{id}/status-history", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            return .json(try lifecycleCall { service throws(EnrollmentError) in try service.statusView(accountID: id) })
+        }))
+
+        // Usage records and the audit chain.
+        router.add(Route("GET", "/v1/accounts/{id}/usage", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let query = context.request
+            let since = try parseTime(query.queryValue("since"), field: "since")
+            let until = try parseTime(query.queryValue("until"), field: "until")
+            var limit = 100
+            if let text = query.queryValue("limit") {
+                guard let value = Int(text), (1...1000).contains(value) else {
+                    throw Problem.badRequest("limit is 1 to 1000", code: "invalid-limit")
+                }
+                limit = value
+            }
+            var after: Int64?
+            if let text = query.queryValue("after") {
+                guard let value = Int64(text), value >= 0 else {
+                    throw Problem.badRequest("after is a record sequence number", code: "invalid-after")
+                }
+                after = value
+            }
+            let records = try lifecycleCall { service throws(EnrollmentError) in
+                try service.usage(accountID: id, since: since, until: until, after: after, limit: limit)
+            }
+            return .json(UsagePage(accountId: id.uuidString, records: records,
+                                   next: records.count == limit ? records.last?.sequence : nil))
+        }))
+        router.add(Route("POST", "/v1/audit/verify", .respond { [unowned self] _ throws(Problem) in
+            let report = try lifecycleCall { service throws(EnrollmentError) in try service.verifyAudit() }
+            if !report.ok { Log.warning("usage chain broken: \(report.problems.count) problem(s)") }
+            return .json(report)
+        }))
+
+        // Service passcode.
+        router.add(Route("GET", "/v1/accounts/{id}/passcode", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            return .json(try lifecycleCall { service throws(EnrollmentError) in try service.passcodeStatus(accountID: id) })
+        }))
+        router.add(Route("POST", "/v1/accounts/{id}/passcode", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(PasscodeBody.self)
+            let actor = try context.actor(defaultRole: "holder")
+            guard let passcode = body.passcode else { throw Problem.badRequest("give passcode", code: "invalid-body") }
+            return .json(try lifecycleCall { service throws(EnrollmentError) in
+                try service.setPasscode(accountID: id, passcode: passcode, current: body.currentPasscode, actor: actor)
+            })
+        }))
+        router.add(Route("DELETE", "/v1/accounts/{id}/passcode", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = context.request.body.isEmpty ? PasscodeBody() : try context.decodeBody(PasscodeBody.self)
+            let actor = try context.actor(defaultRole: "holder")
+            return .json(try lifecycleCall { service throws(EnrollmentError) in
+                try service.disablePasscode(accountID: id, current: body.currentPasscode ?? body.passcode, actor: actor)
+            })
+        }))
+        router.add(Route("POST", "/v1/accounts/{id}/passcode/verify", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            let body = try context.decodeBody(PasscodeBody.self)
+            let actor = try context.actor(defaultRole: "holder")
+            let check = try lifecycleCall { service throws(EnrollmentError) in
+                try service.verifyPasscode(accountID: id, passcode: body.passcode ?? "", actor: actor)
+            }
+            var response = PasscodeCheckResponse(result: check.result, attemptsLeft: check.attemptsLeft,
+                                                 unlocksAt: check.unlocksAt)
+            if !check.isOK {
+                let problem = Problem(IdentityLifecycle.refusal(check))
+                (response.type, response.title, response.status, response.detail, response.code) =
+                    (problem.type, problem.title, problem.status, problem.detail, problem.code)
+            }
+            return .json(response, status: response.status ?? 200)
+        }))
+
+        // Guardian present: the guardian's card read in the minor's session.
+        router.add(Route("POST", "/v1/enrollments/{id}/guardian", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let body = try context.decodeBody(GuardianCardBody.self)
+            let actor = try context.actor(defaultRole: "kiosk")
+            let service = try enrollmentService()
+            let key = try body.accessKey.bacKey()
+            do throws(EnrollmentError) {
+                return .json(try service.addGuardian(id: id, reader: body.reader, key: key, actor: actor))
+            } catch {
+                throw Problem(error)
+            }
+        }))
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import MRTD
+import Store
+
+/// Minors and guardians: below `registrationMinimumAge` a registration names the guardian's account
+/// (`guardianAccountID`) and the guardian's own card is read and authenticated in the same session
+/// (`addGuardian`) before the account can be created; the new account is then linked to the guardian's.
+/// Below `signingMinimumAge` an account stays basic (enforced at completion).
+extension EnrollmentService {
+    /// The guardian a registration needs, or nil when the holder is old enough.
+    func guardianRequirement(_ request: EnrollmentStart, facts: DocumentFacts,
+                             on date: Date) throws(EnrollmentError) -> UUID? {
+        guard request.purpose == .register,
+              facts.age(on: MRZDate.today(now: date)) < policy.registrationMinimumAge else { return nil }
+        guard let guardianID = request.guardianAccountID else {
+            throw EnrollmentError(code: "guardian-required", status: 422,
+                                  message: "the holder is under \(policy.registrationMinimumAge): register with a "
+                                      + "guardian present (give guardianAccountId and read the guardian's card)")
+        }
+        let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
+        guard let guardian, guardian.status == .normal else {
+            throw EnrollmentError(code: "guardian-not-eligible", status: 422,
+                                  message: "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
+        }
+        return guardianID
+    }
+
+    /// Reads and authenticates the guardian's card in `reader`; it must be the identity of the session's
+    /// guardian account, and an adult.
+    public func addGuardian(id: UUID, reader: String, key: BACKey,
+                            actor: UsageActor? = nil) throws(EnrollmentError) -> EnrollmentView {
+        var session = try live(id)
+        let actor = actor ?? session.actor
+        guard let guardianID = session.guardianAccountID else {
+            throw EnrollmentError(code: "guardian-not-needed", status: 409,
+                                  message: "this session does not need a guardian")
+        }
+        let at = now()
+        let outcome: String
+        do throws(EnrollmentError) {
+            let document = try cards.read(reader: reader, key: key)
+            let facts = try DocumentFacts(document: document.data)
+            if !document.authenticity.genuine { throw EnrollmentError.notGenuine(document.authenticity.reasons) }
+            if facts.expiryDate < MRZDate.today(now: at) { throw EnrollmentError.documentExpired }
+            let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
+                                                        identityNumber: facts.identityNumber)
+            let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
+            guard let guardian, guardian.identityKey == identityKey else {
+                throw EnrollmentError(code: "guardian-mismatch", status: 403,
+                                      message: "the card read is not the guardian's (account \(guardianID.uuidString))")
+            }
+            guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
+                throw EnrollmentError(code: "guardian-not-eligible", status: 422,
+                                      message: "the guardian must be an adult with a normal account")
+            }
+            outcome = "ok"
+        } catch {
+            _ = try? write { tx throws(StoreError) in
+                try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
+                                      actor: actor, outcome: "refused", detail: error.code)
+            }
+            throw error
+        }
+        session.guardianPresent = true
+        try write { tx throws(StoreError) in
+            try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
+                                  actor: actor, outcome: outcome)
+        }
+        let updated = session
+        lock.withLock { sessions[id] = updated }
+        return view(session)
+    }
+
+    func requireGuardianIfMinor(_ session: LiveSession, on date: Date) throws(EnrollmentError) {
+        guard session.guardianAccountID != nil, !session.guardianPresent else { return }
+        throw EnrollmentError(code: "guardian-not-present", status: 409,
+                              message: "read the guardian's card in this session before completing")
+    }
+
+    static func linkGuardian(_ tx: any StoreTransaction, _ session: LiveSession, accountID: UUID,
+                             at: Date) throws(StoreError) {
+        guard let guardianID = session.guardianAccountID, session.guardianPresent else { return }
+        try tx.saveGuardianLink(GuardianLinkRecord(accountID: accountID, guardianAccountID: guardianID,
+                                                   enrollmentID: session.id, createdAt: at))
+        try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: session.id, event: "guardian-linked",
+                              actor: session.actor, detail: guardianID.uuidString)
+        try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: session.id, event: "ward-linked",
+                              actor: session.actor, detail: accountID.uuidString)
+    }
+}
+
+extension EnrollmentService {
+    /// What to bind at completion: nil when no device is named or it is already the account's device.
+    func devicePlan(_ options: CompletionOptions,
+                    accountID: UUID?) throws(EnrollmentError) -> (id: String, key: String, label: String)? {
+        guard let deviceID = options.deviceID else { return nil }
+        if let key = options.devicePublicKey {
+            return (deviceID, try IdentityLifecycle.canonicalPublicKey(key), options.deviceLabel ?? "")
+        }
+        if let accountID {
+            let bindings = try read { tx throws(StoreError) in try tx.deviceBindings(accountID: accountID) }
+            if bindings.contains(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) { return nil }
+        }
+        throw EnrollmentError(code: "device-not-bound", status: 409,
+                              message: "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
+    }
+
+    /// Purpose passcode-reset, after the face matched: a re-verification (expired or invalid accounts return to
+    /// normal with a valid document) that sets the new passcode or clears the lock.
+    func completePasscodeReset(_ session: inout LiveSession, options: CompletionOptions,
+                               at: Date) throws(EnrollmentError) -> EnrollmentOutcome {
+        guard session.state == .faceMatched else { throw .wrongState(session.state.rawValue, expected: "face-matched") }
+        if let passcode = options.passcode { try IdentityLifecycle.validate(passcode) }
+        guard let accountID = session.accountID else { throw .wrongState("without account", expected: "open") }
+        let record = enrollmentRecord(session, state: .completed, accountID: accountID, at: at)
+        let (protector, verified) = (self.protector, session)
+        let account = try lifecycleWrite { tx -> AccountRecord in
+            guard let stored = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            let account = try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
+                                                         actor: verified.actor, enrollmentID: verified.id, at: at)
+            try IdentityLifecycle.resetPasscode(tx, accountID: accountID, newPasscode: options.passcode,
+                                                actor: verified.actor, enrollmentID: verified.id, at: at)
+            try tx.saveEnrollment(record)
+            try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: verified.id,
+                                  event: "enrollment-completed", actor: verified.actor, detail: verified.purpose.rawValue)
+            return account
+        }
+        finish(&session)
+        publish("enrollment-completed", session.id, "passcode-reset")
+        return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
+                                 tier: account.tier.rawValue, status: account.status.rawValue)
+    }
+}

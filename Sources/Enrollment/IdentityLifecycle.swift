@@ -1,0 +1,323 @@
+import Foundation
+import MRTD
+import Store
+
+/// Settings of the identity lifecycle; safe defaults, every one configurable.
+public struct LifecyclePolicy: Sendable, Equatable {
+    /// Whether service passcodes are offered at all.
+    public var passcodeEnabled = true
+    /// Consecutive wrong passcode entries before the passcode locks.
+    public var passcodeMaxAttempts = 5
+    /// How long a locked passcode stays locked.
+    public var passcodeLockout: TimeInterval = 3600
+    /// Below this age an account can only be registered linked to a guardian who is present.
+    public var registrationMinimumAge = 14
+    /// A card-and-face re-verification proves the holder for this long (e.g. to unbind a device).
+    public var reverificationValidity: TimeInterval = 900
+
+    public init() {}
+}
+
+/// A document the account was verified with before, kept sealed with the personal data.
+public struct PreviousDocument: Codable, Sendable, Equatable {
+    public var documentNumber: String
+    public var documentType: String
+    public var documentExpiry: String
+    /// `replaced` (a newer document of the same identity was verified) or `expired`.
+    public var state: String
+    public var replacedAt: String
+}
+
+/// An account's status and its history, as the API shows them.
+public struct StatusView: Sendable, Codable, Equatable {
+    public struct Change: Sendable, Codable, Equatable {
+        public var from: String
+        public var to: String
+        public var reason: String
+        public var actorRole: String
+        public var actorUid: UInt32
+        public var channel: String
+        public var at: String
+    }
+
+    public var accountId: String
+    public var status: String
+    public var history: [Change]
+}
+
+/// The identity lifecycle of accounts: status (normal, expired, invalid, cancelled), device binding,
+/// service passcode, guardianship and the usage log. Every state change is one store transaction that also
+/// appends its usage record(s).
+public final class IdentityLifecycle: @unchecked Sendable {
+    public let store: any Store
+    public let policy: LifecyclePolicy
+    let protector: PersonalDataProtecting
+    let now: @Sendable () -> Date
+
+    public init(store: any Store, policy: LifecyclePolicy, protector: PersonalDataProtecting,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.policy = policy
+        self.protector = protector
+        self.now = now
+    }
+
+    @discardableResult
+    func write<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
+        do {
+            return try store.transaction { tx in try body(tx) }
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    /// Runs `body` in a transaction where it may throw either error type; an `EnrollmentError` comes out as is.
+    @discardableResult
+    func run<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
+        var domainError: EnrollmentError?
+        do {
+            return try store.transaction { tx in
+                do {
+                    return try body(tx)
+                } catch let error as EnrollmentError {
+                    domainError = error
+                    throw error
+                }
+            }
+        } catch {
+            if let domainError { throw domainError }
+            throw .store(error)
+        }
+    }
+
+    // MARK: Status
+
+    /// The account with its status brought up to date: a normal account whose document has expired becomes
+    /// expired (evaluated on every access and by `sweepExpired`).
+    public func refreshedAccount(id: UUID) throws(EnrollmentError) -> AccountRecord {
+        let at = now()
+        let protector = self.protector
+        return try run { tx in
+            guard let account = try tx.account(id: id) else { throw EnrollmentError.accountNotFound(id) }
+            return try Self.applyExpiry(tx, account, protector: protector, at: at)
+        }
+    }
+
+    /// Marks every normal account whose document has expired. Returns how many changed.
+    @discardableResult
+    public func sweepExpired() throws(EnrollmentError) -> Int {
+        let at = now()
+        let protector = self.protector
+        return try run { tx in
+            var changed = 0
+            for account in try tx.accounts(status: .normal) {
+                if try Self.applyExpiry(tx, account, protector: protector, at: at).status == .expired { changed += 1 }
+            }
+            return changed
+        }
+    }
+
+    static func applyExpiry(_ tx: any StoreTransaction, _ account: AccountRecord, protector: PersonalDataProtecting,
+                            at: Date) throws -> AccountRecord {
+        guard account.status == .normal else { return account }
+        let personal = try openPersonal(account, protector: protector)
+        guard personal.documentExpiry < MRZDate.today(now: at).description else { return account }
+        return try changeStatus(tx, account, to: .expired, reason: "document-expired", actor: .system, at: at)
+    }
+
+    /// Sets the status, records the change in the history and the usage log.
+    static func changeStatus(_ tx: any StoreTransaction, _ account: AccountRecord, to status: IdentityStatus,
+                             reason: String, actor: UsageActor, at: Date,
+                             enrollmentID: UUID? = nil) throws(StoreError) -> AccountRecord {
+        var changed = account
+        changed.status = status
+        changed.updatedAt = at
+        try tx.updateAccount(changed)
+        try tx.appendStatusChange(StatusChangeRecord(accountID: account.id, from: account.status, to: status,
+                                                     reason: reason, actorRole: actor.role, actorUID: actor.uid,
+                                                     channel: actor.channel, at: at))
+        try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID, event: "status-changed",
+                              actor: actor, detail: "\(account.status.rawValue)->\(status.rawValue) \(reason)")
+        return changed
+    }
+
+    /// An operator or admin sets `invalid` (document reported lost or replaced) or `cancelled` (card cancelled or
+    /// holder deceased: irreversible; every certificate is revoked and the device binding ends).
+    ///
+    /// Cancellation revokes with `cessationOfOperation` when the reason says the holder died (`deceased`,
+    /// `died`, `death`), else with `privilegeWithdrawn`.
+    public func setStatus(accountID: UUID, to status: IdentityStatus, reason: String,
+                          actor: UsageActor) throws(EnrollmentError) -> StatusView {
+        guard actor.isStaff else {
+            throw EnrollmentError(code: "forbidden", status: 403,
+                                  message: "only an operator or admin can change an identity's status")
+        }
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 200 else {
+            throw EnrollmentError(code: "reason-required", status: 400, message: "give a reason (up to 200 characters)")
+        }
+        guard status == .cancelled || status == .invalid else {
+            throw EnrollmentError(code: "invalid-status", status: 400,
+                                  message: "an operator sets cancelled or invalid; expired follows the document, and "
+                                      + "normal returns only by re-verifying with card and face")
+        }
+        let at = now()
+        try run { tx in
+            guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            if account.status == .cancelled { throw EnrollmentError.accountCancelled }
+            if account.status == status { return }
+            _ = try Self.changeStatus(tx, account, to: status, reason: trimmed, actor: actor, at: at)
+            if status == .cancelled {
+                let lowered = trimmed.lowercased()
+                let deceased = ["deceased", "died", "death"].contains { lowered.contains($0) }
+                let revocation: RevocationReason = deceased ? .cessationOfOperation : .privilegeWithdrawn
+                try Self.revokeCertificates(tx, accountID: accountID, reason: revocation, actor: actor, at: at) { _ in true }
+                if var binding = try tx.deviceBindings(accountID: accountID).first(where: { $0.unboundAt == nil }) {
+                    binding.unboundAt = at
+                    binding.unbindReason = "cancelled"
+                    try tx.updateDeviceBinding(binding)
+                    try UsageChain.append(tx, at: at, accountID: accountID, event: "device-unbound", actor: actor,
+                                          detail: "\(binding.deviceID) cancelled")
+                }
+            }
+        }
+        return try statusView(accountID: accountID)
+    }
+
+    public func statusView(accountID: UUID) throws(EnrollmentError) -> StatusView {
+        let account = try refreshedAccount(id: accountID)
+        let history = try write { tx throws(StoreError) in try tx.statusHistory(accountID: accountID) }
+        return StatusView(accountId: accountID.uuidString, status: account.status.rawValue, history: history.map {
+            StatusView.Change(from: $0.from.rawValue, to: $0.to.rawValue, reason: $0.reason, actorRole: $0.actorRole,
+                              actorUid: $0.actorUID, channel: $0.channel,
+                              at: ISO8601DateFormatter().string(from: $0.at))
+        })
+    }
+
+    /// Revokes the account's issued certificates that `matching` selects; returns their serials.
+    @discardableResult
+    static func revokeCertificates(_ tx: any StoreTransaction, accountID: UUID, reason: RevocationReason,
+                                   actor: UsageActor, at: Date,
+                                   matching: (CertificateRecord) -> Bool) throws(StoreError) -> [String] {
+        var serials: [String] = []
+        for var certificate in try tx.certificates(accountID: accountID)
+        where certificate.state == .issued && matching(certificate) {
+            certificate.state = .revoked
+            certificate.revokedAt = at
+            certificate.revocationReason = reason
+            try tx.updateCertificate(certificate)
+            try UsageChain.append(tx, at: at, accountID: accountID, event: "certificate-revoked", actor: actor,
+                                  detail: "\(certificate.serial) \(reason.name)")
+            serials.append(certificate.serial)
+        }
+        return serials
+    }
+
+    // MARK: Documents and re-verification
+
+    static func openPersonal(_ account: AccountRecord, protector: PersonalDataProtecting) throws -> PersonalData {
+        let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
+        return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
+    }
+
+    static func seal(_ personal: PersonalData, account: AccountRecord,
+                     protector: PersonalDataProtecting) throws -> [UInt8] {
+        try protector.seal([UInt8](try JSONEncoder().encode(personal)), context: account.id.uuidString)
+    }
+
+    /// Called when a card of the account's identity was read: a newer document than the account's (another
+    /// number, expiring no earlier) means the account's document was replaced, so the account becomes invalid
+    /// until the holder completes a re-verification with the new one.
+    static func noteDocumentRead(_ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
+                                 protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
+                                 at: Date) throws -> AccountRecord {
+        guard account.status == .normal || account.status == .expired else { return account }
+        let personal = try openPersonal(account, protector: protector)
+        guard personal.documentNumber != facts.personal.documentNumber,
+              facts.personal.documentExpiry >= personal.documentExpiry else { return account }
+        return try changeStatus(tx, account, to: .invalid, reason: "document-replaced", actor: actor, at: at,
+                                enrollmentID: enrollmentID)
+    }
+
+    /// A completed card-and-face verification: the account records the verified document (the old one goes to
+    /// the sealed history) and an expired or invalid account returns to normal when the document is valid.
+    static func reverify(_ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
+                         protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
+                         at: Date) throws -> AccountRecord {
+        var updated = account
+        var personal = try openPersonal(account, protector: protector)
+        if personal.documentNumber != facts.personal.documentNumber {
+            var history = personal.previousDocuments ?? []
+            history.append(PreviousDocument(documentNumber: personal.documentNumber, documentType: personal.documentType,
+                                            documentExpiry: personal.documentExpiry, state: "replaced",
+                                            replacedAt: ISO8601DateFormatter().string(from: at)))
+            let contact = personal.contact
+            personal = facts.personal
+            personal.contact = contact
+            personal.previousDocuments = history
+            updated.sealedPersonalData = try seal(personal, account: account, protector: protector)
+            updated.updatedAt = at
+            try tx.updateAccount(updated)
+            try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
+                                  event: "document-replaced", actor: actor)
+        }
+        let valid = facts.personal.documentExpiry >= MRZDate.today(now: at).description
+        if (updated.status == .expired || updated.status == .invalid) && valid {
+            updated = try changeStatus(tx, updated, to: .normal, reason: "reverified", actor: actor, at: at,
+                                       enrollmentID: enrollmentID)
+        }
+        return updated
+    }
+
+    // MARK: Contact details
+
+    /// Replaces the account's contact details (sealed with the personal data). The device binding and the
+    /// certificates are untouched; the usage record names the fields changed, never their values.
+    public func updateContact(accountID: UUID, contact: [String: String],
+                              actor: UsageActor) throws(EnrollmentError) {
+        guard contact.count <= 10, contact.allSatisfy({ (1...32).contains($0.key.count) && $0.value.count <= 200 }) else {
+            throw EnrollmentError(code: "invalid-contact", status: 400,
+                                  message: "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
+        }
+        let at = now()
+        let protector = self.protector
+        try run { tx in
+            guard var account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            if account.status == .cancelled { throw EnrollmentError.accountCancelled }
+            var personal = try Self.openPersonal(account, protector: protector)
+            personal.contact = contact
+            account.sealedPersonalData = try Self.seal(personal, account: account, protector: protector)
+            account.updatedAt = at
+            try tx.updateAccount(account)
+            try UsageChain.append(tx, at: at, accountID: accountID, event: "contact-changed", actor: actor,
+                                  detail: contact.keys.sorted().joined(separator: ","))
+        }
+    }
+
+    // MARK: Usage
+
+    /// The account's usage records (including its enrollment sessions'), oldest first.
+    public func usage(accountID: UUID, since: Date?, until: Date?, after: Int64?,
+                      limit: Int) throws(EnrollmentError) -> [UsageRecordView] {
+        try write { tx throws(StoreError) in
+            guard try tx.account(id: accountID) != nil else { throw StoreError.notFound("account \(accountID.uuidString)") }
+            return try tx.usageRecords(UsageQuery(accountID: accountID, since: since, until: until, afterSequence: after,
+                                                  limit: limit)).map(UsageRecordView.init)
+        }
+    }
+
+    /// Walks the usage chain.
+    public func verifyAudit() throws(EnrollmentError) -> AuditReport {
+        do {
+            return try UsageChain.verify(store)
+        } catch {
+            throw .store(error)
+        }
+    }
+}
+
+extension EnrollmentError {
+    public static func accountNotFound(_ id: UUID) -> EnrollmentError {
+        EnrollmentError(code: "account-not-found", status: 404, message: "no account \(id.uuidString)")
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import MRTD
+import OpenSSLKit
+import SmartCard
+import VirtualCard
+import XCTest
+
+final class ChipAuthenticationTests: XCTestCase {
+    func testAlgorithmOIDs() {
+        XCTAssertEqual(ChipAuthenticationAlgorithm(oid: "0.4.0.127.0.7.2.2.3.2.2"),
+                       ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .aes128))
+        XCTAssertEqual(ChipAuthenticationAlgorithm(oid: "0.4.0.127.0.7.2.2.3.1.1"),
+                       ChipAuthenticationAlgorithm(keyAgreement: .dh, cipher: .tripleDES))
+        XCTAssertEqual(ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .aes256).oid, "0.4.0.127.0.7.2.2.3.2.4")
+        XCTAssertNil(ChipAuthenticationAlgorithm(oid: "0.4.0.127.0.7.2.2.3.2.5"))
+        XCTAssertNil(ChipAuthenticationAlgorithm(oid: "0.4.0.127.0.7.2.2.4.2.2"))
+    }
+
+    func testDG14RoundTripSelectsTheProtocolAndKey() throws {
+        let key = try PrivateKey.generate(.p256)
+        let configuration = try ChipAuthenticationConfiguration(privateKey: key, cipher: .aes256, keyID: 7)
+        let bytes = DG14.encode(chipAuthentication: configuration.info, chipAuthenticationKey: try key.publicKey().derEncoded(),
+                                activeAuthentication: nil)
+        let dg14 = try DG14(parsing: bytes)
+        let selected = try XCTUnwrap(ChipAuthentication.selectProtocol(in: dg14))
+        XCTAssertEqual(selected.algorithm, ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .aes256))
+        XCTAssertEqual(selected.key.keyID, 7)
+        let chipKey = try ChipAuthentication.chipKey(selected.key)
+        guard case let .ec(curve, point) = try key.publicKey().keyAgreementComponents() else { return XCTFail() }
+        XCTAssertEqual(chipKey.domain, .ec(try ECGroup(curve: curve)))
+        XCTAssertEqual(chipKey.publicKey, point)
+    }
+
+    func testAKeyWithoutChipAuthenticationInfoMeansVersion1With3DES() throws {
+        let key = try PrivateKey.generate(.p256)
+        let dg14 = try DG14(parsing: DG14.encode(chipAuthentication: nil, chipAuthenticationKey: try key.publicKey().derEncoded(),
+                                                 activeAuthentication: nil))
+        let selected = try XCTUnwrap(ChipAuthentication.selectProtocol(in: dg14))
+        XCTAssertNil(selected.info)
+        XCTAssertEqual(selected.algorithm.cipher, .tripleDES)
+    }
+
+    /// Both sides derive the same keys from the static-ephemeral agreement (9303-11 §6.2.3, KDF counters 1/2).
+    func testBothSidesDeriveTheSameSessionKeys() throws {
+        let chip = try PrivateKey.generate(.brainpoolP256r1)
+        let (publicKey, chipPrivate) = try chip.keyAgreementComponents()
+        guard case let .ec(curve, chipPoint) = publicKey else { return XCTFail() }
+        let domain = PACEDomain.ec(try ECGroup(curve: curve))
+        let terminalPrivate = try domain.randomPrivateKey()
+        let terminalPublic = try domain.publicKey(privateKey: terminalPrivate, generator: try domain.generator())
+        let terminalSide = try domain.sharedSecret(try domain.agree(privateKey: terminalPrivate, peer: chipPoint))
+        let chipSide = try domain.sharedSecret(try domain.agree(privateKey: chipPrivate, peer: terminalPublic))
+        XCTAssertEqual(terminalSide, chipSide)
+        XCTAssertEqual(terminalSide.count, 32)
+        XCTAssertEqual(try PACE.sessionSuite(sharedSecret: terminalSide, cipher: .aes128),
+                       try PACE.sessionSuite(sharedSecret: chipSide, cipher: .aes128))
+    }
+
+    // MARK: Reader against the virtual chip
+
+    private func readWithCA(_ configuration: ChipAuthenticationConfiguration,
+                            aa: ActiveAuthenticationConfiguration? = nil,
+                            pace: PACEConfiguration? = nil) throws -> DocumentReadResult {
+        try AntiCloneFixture.read(try AntiCloneFixture.personalisation(activeAuthentication: aa,
+                                                                       chipAuthentication: configuration, pace: pace))
+    }
+
+    func testCAv1ECDHWithEveryCipherThenReadingContinuesUnderTheNewKeys() throws {
+        let key = try PrivateKey.generate(.p256)
+        for cipher in [SecureMessagingCipherSuite.Algorithm.tripleDES, .aes128, .aes192, .aes256] {
+            let aa = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.rsa(bits: 1024)))
+            let result = try readWithCA(try ChipAuthenticationConfiguration(privateKey: key, cipher: cipher), aa: aa)
+            XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(cipher): \(String(describing: result.chipAuthentication))")
+            XCTAssertEqual(result.chipAuthentication?.reason, "CA v1 ECDH \(cipher.rawValue) NIST P-256")
+            XCTAssertEqual(result.activeAuthentication?.outcome, .passed, "AA runs under the CA session")
+        }
+    }
+
+    func testCAv2WithKeyIDAndBrainpool() throws {
+        let configuration = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.brainpoolP256r1),
+                                                                cipher: .aes128, version: 2, keyID: 3)
+        let result = try readWithCA(configuration)
+        XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(String(describing: result.chipAuthentication))")
+        XCTAssertEqual(result.chipAuthentication?.reason, "CA v2 ECDH AES-128 brainpoolP256r1")
+    }
+
+    func testCAv1DiffieHellman() throws {
+        let key = try PrivateKey.generateDH(group: "dh_2048_224")
+        let result = try readWithCA(try ChipAuthenticationConfiguration(privateKey: key, cipher: .aes128))
+        XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(String(describing: result.chipAuthentication))")
+        XCTAssertTrue(result.chipAuthentication?.reason.hasPrefix("CA v1 DH AES-128 2048-bit MODP, 224-bit") == true,
+                      "\(String(describing: result.chipAuthentication))")
+    }
+
+    func testCAAfterPACESwitchesFromAESToTripleDESSession() throws {
+        let key = try PrivateKey.generate(.p256)
+        let result = try readWithCA(try ChipAuthenticationConfiguration(privateKey: key, cipher: .tripleDES),
+                                    pace: PACEConfiguration(parameterID: 13, cipher: .aes256))
+        XCTAssertEqual(result.accessProtocol, .pace)
+        XCTAssertEqual(result.chipAuthentication?.outcome, .passed)
+    }
+
+    func testCloneWithoutTheCAPrivateKeyFailsClosed() throws {
+        let genuine = try PrivateKey.generate(.p256)
+        let configuration = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256),
+                                                                publishedKey: try genuine.publicKey())
+        let aa = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
+        let result = try readWithCA(configuration, aa: aa)
+        XCTAssertEqual(result.chipAuthentication?.outcome, .failed)
+        XCTAssertTrue(result.chipAuthentication?.reason.contains("does not hold the DG14 private key") == true,
+                      "\(String(describing: result.chipAuthentication))")
+        XCTAssertEqual(result.activeAuthentication?.outcome, .notChecked, "the session is gone after a failed CA")
+        XCTAssertNotNil(result.files[.dg1], "the files read before CA are kept for the verdict")
+    }
+
+    func testMalformedCAKeyInDG14IsReportedAsAFailure() throws {
+        var personalisation = try AntiCloneFixture.personalisation()
+        personalisation.chipAuthentication = try ChipAuthenticationConfiguration(
+            privateKey: try PrivateKey.generate(.p256), publishedKey: try PrivateKey.generate(.rsa(bits: 1024)).publicKey())
+        let result = try AntiCloneFixture.read(personalisation)
+        XCTAssertEqual(result.chipAuthentication?.outcome, .failed)
+        XCTAssertTrue(result.chipAuthentication?.reason.contains("cannot be used") == true,
+                      "\(String(describing: result.chipAuthentication))")
+    }
+}
