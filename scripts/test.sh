@@ -14,9 +14,11 @@ trap 'rm -f "$log"' EXIT
 # Tests run one after another: the hardware-in-loop ones share pcscd and the vpcd ports.
 status=0
 swift test --skip-build "$@" 2>&1 | tee "$log" || status=$?
-summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
+# XCTest's overall line, e.g. "Executed 250 tests, with 1 test skipped and 0 failures (0 unexpected)".
+summary=$(grep -A1 "Test Suite 'All tests'" "$log" | grep -E "Executed [0-9]+ test" | tail -1 || true)
 executed=$(echo "$summary" | sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p')
-failed=$(echo "$summary" | sed -nE 's/.*with ([0-9]+) failures?.*/\1/p')
+failed=$(echo "$summary" | sed -nE 's/.* ([0-9]+) failures?.*/\1/p')
+skipped=$(echo "$summary" | sed -nE 's/.* ([0-9]+) tests? skipped.*/\1/p')
 if [ -z "$executed" ]; then
     echo "no XCTest summary found: the test run did not complete" >&2
     status=1
@@ -24,5 +26,5 @@ fi
 if [ "$status" -eq 0 ] && [ -x scripts/check-packaging.sh ] && [ $# -eq 0 ]; then
     scripts/check-packaging.sh || status=$?
 fi
-echo "$(( ${executed:-0} - ${failed:-0} )) passed, ${failed:-0} failed"
+echo "$(( ${executed:-0} - ${failed:-0} - ${skipped:-0} )) passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

@@ -2,19 +2,25 @@ import Enrollment
 import Foundation
 import MRTD
 
-/// Proves chips genuine against the CSCA trust store (passive authentication, ICAO 9303-11 §5.1).
-/// The trust store can be reloaded while the daemon runs (SIGHUP, admin API).
+/// Proves chips genuine against the CSCA trust store (passive authentication, ICAO 9303-11 §5.1) and, with
+/// `policy`, the anti-clone protocols (§6). The trust store can be reloaded while the daemon runs (SIGHUP,
+/// admin API).
 public final class AuthenticityChecker: @unchecked Sendable {
     private let lock = NSLock()
     private var trustStore: TrustStore
     public let directory: String
+    public let policy: AuthenticityPolicy
 
     /// Loads the trust store; a missing or unreadable folder gives an empty store (and a warning):
     /// no document can then be proven genuine.
-    public init(directory: String) {
+    public init(directory: String, policy: AuthenticityPolicy = AuthenticityPolicy()) {
         self.directory = directory
+        self.policy = policy
         trustStore = AuthenticityChecker.load(directory)
     }
+
+    /// The trust store as loaded now.
+    public var currentTrustStore: TrustStore { lock.withLock { trustStore } }
 
     private static func load(_ directory: String) -> TrustStore {
         do {
@@ -40,27 +46,29 @@ public final class AuthenticityChecker: @unchecked Sendable {
 
     public var cscaCount: Int { lock.withLock { trustStore.cscaCertificates.count } }
 
-    /// Passive authentication of the files read, as a verdict with a check per step.
+    /// Passive authentication of the files read, as a verdict with a check per step (no anti-clone record:
+    /// those checks are `not-checked`).
     public func verify(files: [FileID: [UInt8]]) -> AuthenticityVerdict {
+        verify(files: files, read: nil)
+    }
+
+    /// The verdict for a read under `policy`: access control, passive authentication, chip and active
+    /// authentication as `DocumentReader` recorded them.
+    public func verify(read: DocumentReadResult) -> AuthenticityVerdict {
+        verify(files: read.files, read: read)
+    }
+
+    private func verify(files: [FileID: [UInt8]], read: DocumentReadResult?) -> AuthenticityVerdict {
         let store = lock.withLock { trustStore }
         guard let sod = files[.sod] else {
-            return AuthenticityVerdict(genuine: false,
-                                       checks: [.init(name: "passive-authentication", outcome: "failed",
-                                                      reason: "the chip has no EF.SOD")],
-                                       reasons: ["the chip has no EF.SOD to prove its data"])
+            return policy.verdict(passive: nil, passiveFailure: nil, read: read)
         }
         var groups: [DataGroup: [UInt8]] = [:]
         for (file, bytes) in files {
             if let group = DataGroup(fileID: file) { groups[group] = bytes }
         }
         let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: groups, trustStore: store)
-        var checks: [AuthenticityVerdict.Check] = result.checks.map {
-            .init(name: $0.name, outcome: Self.outcome($0.check.status), reason: $0.check.reason)
-        }
-        checks.insert(.init(name: "passive-authentication", outcome: result.passed ? "passed" : "failed",
-                            reason: result.passed ? "EF.SOD signed by a trusted document signer; data group hashes match"
-                                : result.failures.joined(separator: "; ")), at: 0)
-        return AuthenticityVerdict(genuine: result.passed, checks: checks, reasons: result.failures)
+        return policy.verdict(passive: result, passiveFailure: nil, read: read)
     }
 
     static func outcome(_ status: PassiveAuthenticationCheck.Status) -> String {

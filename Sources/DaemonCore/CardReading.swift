@@ -178,9 +178,11 @@ public final class CardReadService: @unchecked Sendable {
             let context = try PCSCContext()
             let channel = try context.connect(reader: reader)
             defer { channel.disconnect() }
+            var options = options
+            options.antiClone = options.antiClone && authenticity.policy.runAntiClone
             let result = try DocumentReader(channel: channel, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
-            let verdict = authenticity.verify(files: result.files)
+            let verdict = authenticity.verify(read: result)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(DaemonEvent(type: "card-read-completed", reader: reader,
                                        detail: "\(result.statistics.apdus) APDUs in \(Int(milliseconds)) ms"))

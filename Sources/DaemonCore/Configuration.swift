@@ -29,6 +29,8 @@ public struct Configuration: Sendable, Equatable {
     public var faceMinimumSize = 60
     /// CSCA certificates and CRLs; nil means `<state_directory>/trust`.
     public var trustDirectory: String?
+    /// When a chip counts as genuine (anti-clone requirements).
+    public var authenticityPolicy = AuthenticityPolicy()
     /// Certificate authority files; nil means `<state_directory>/ca`.
     public var caDirectory: String?
     /// Enrollment policy.
@@ -72,6 +74,8 @@ public struct Configuration: Sendable, Equatable {
         ("face.threshold", "largest embedding distance that counts as a match (default 0.5)"),
         ("face.minimum_face_size", "smallest face accepted, in pixels (default 60)"),
         ("trust.directory", "CSCA certificates and CRLs (default <state_directory>/trust)"),
+        ("authenticity.anti_clone", "run chip and active authentication during reads (default true)"),
+        ("authenticity.require_anti_clone", "refuse chips without chip or active authentication (default false)"),
         ("enrollment.require_genuine_document", "refuse documents not proven genuine (default true)"),
         ("enrollment.refuse_expired_documents", "refuse expired documents (default true)"),
         ("enrollment.signing_minimum_age", "minimum age for the signing tier (default 18)"),
@@ -161,6 +165,12 @@ public struct Configuration: Sendable, Equatable {
         case "trust.directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             trustDirectory = value
+        case "authenticity.anti_clone":
+            guard let flag = Self.bool(value) else { throw invalid("true or false") }
+            authenticityPolicy.runAntiClone = flag
+        case "authenticity.require_anti_clone":
+            guard let flag = Self.bool(value) else { throw invalid("true or false") }
+            authenticityPolicy.requireAntiClone = flag
         case "ca.directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             caDirectory = value

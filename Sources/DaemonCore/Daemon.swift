@@ -57,7 +57,8 @@ public final class Daemon: @unchecked Sendable {
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events,
-                                     authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory))
+                                     authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory,
+                                                                         policy: configuration.authenticityPolicy))
         faces = FaceService(configuration: configuration)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -116,6 +117,7 @@ public final class Daemon: @unchecked Sendable {
             return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
         }))
         addEnrollmentRoutes(to: &router)
+        addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
         addLifecycleRoutes(to: &router)
         router.add(Route("GET", "/metrics", .respond { [unowned self] _ in

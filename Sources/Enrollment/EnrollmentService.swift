@@ -291,7 +291,8 @@ public final class EnrollmentService: @unchecked Sendable {
             // A re-verification with a valid document returns an expired or invalid account to normal.
             let (protector, verified) = (self.protector, session)
             let stored = try lifecycleWrite { tx -> AccountRecord? in
-                guard let stored = try tx.account(id: accountID) else { return nil }
+                guard let found = try tx.account(id: accountID) else { return nil }
+                let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
                 return try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
                                                       actor: verified.actor, enrollmentID: verified.id, at: at)
             }
@@ -474,20 +475,7 @@ public final class EnrollmentService: @unchecked Sendable {
     /// A transaction whose body may throw `EnrollmentError` (kept as is) or `StoreError`.
     @discardableResult
     func lifecycleWrite<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
-        var domainError: EnrollmentError?
-        do {
-            return try store.transaction { tx in
-                do {
-                    return try body(tx)
-                } catch let error as EnrollmentError {
-                    domainError = error
-                    throw error
-                }
-            }
-        } catch {
-            if let domainError { throw domainError }
-            throw .store(error)
-        }
+        try store.domainTransaction(body)
     }
 
     func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {

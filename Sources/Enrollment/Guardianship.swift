@@ -115,7 +115,8 @@ extension EnrollmentService {
         let record = enrollmentRecord(session, state: .completed, accountID: accountID, at: at)
         let (protector, verified) = (self.protector, session)
         let account = try lifecycleWrite { tx -> AccountRecord in
-            guard let stored = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            guard let found = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+            let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
             let account = try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
                                                          actor: verified.actor, enrollmentID: verified.id, at: at)
             try IdentityLifecycle.resetPasscode(tx, accountID: accountID, newPasscode: options.passcode,

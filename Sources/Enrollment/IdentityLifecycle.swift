@@ -64,30 +64,12 @@ public final class IdentityLifecycle: @unchecked Sendable {
 
     @discardableResult
     func write<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
-        do {
-            return try store.transaction { tx in try body(tx) }
-        } catch {
-            throw .store(error)
-        }
+        try store.domainTransaction { tx in try body(tx) }
     }
 
-    /// Runs `body` in a transaction where it may throw either error type; an `EnrollmentError` comes out as is.
     @discardableResult
     func run<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
-        var domainError: EnrollmentError?
-        do {
-            return try store.transaction { tx in
-                do {
-                    return try body(tx)
-                } catch let error as EnrollmentError {
-                    domainError = error
-                    throw error
-                }
-            }
-        } catch {
-            if let domainError { throw domainError }
-            throw .store(error)
-        }
+        try store.domainTransaction(body)
     }
 
     // MARK: Status
@@ -311,6 +293,28 @@ public final class IdentityLifecycle: @unchecked Sendable {
         do {
             return try UsageChain.verify(store)
         } catch {
+            throw .store(error)
+        }
+    }
+}
+
+extension Store {
+    /// One transaction for domain code: an `EnrollmentError` thrown by `body` comes out as is (and rolls back),
+    /// store failures become `EnrollmentError.store`.
+    @discardableResult
+    func domainTransaction<T>(_ body: (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
+        var domainError: EnrollmentError?
+        do {
+            return try transaction { tx in
+                do {
+                    return try body(tx)
+                } catch let error as EnrollmentError {
+                    domainError = error
+                    throw error
+                }
+            }
+        } catch {
+            if let domainError { throw domainError }
             throw .store(error)
         }
     }

@@ -14,6 +14,10 @@ let usage = """
                                          end-to-end enrollment time through pcscd + vpcd (read, face, certificate)
       issue [--seconds N] [--json]       durable certificate issuances per second (CSR check, signing, SQLite commit)
                                          beside raw OpenSSL ECDSA P-256 signatures per second
+      auth [--iterations N] [--vpcd] [--json]
+                                         passive authentication of a full read's files (EC and RSA PKIs); active
+                                         and chip authentication handshakes in process and, with --vpcd, through
+                                         pcscd + vpcd (plus a full read with and without them)
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
     """
@@ -28,6 +32,8 @@ case "enroll":
     runEnrollBench(arguments: Array(arguments.dropFirst()))
 case "issue":
     runIssueBench(arguments: Array(arguments.dropFirst()))
+case "auth":
+    runAuthenticityBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:

@@ -47,6 +47,9 @@ let usage = """
       passcode verify ID --passcode NNNN | passcode disable ID [--current NNNN]
                                the optional 4-digit service passcode
       crl [--out FILE]         the current CRL (PEM)
+      trust list [--json]      trusted CSCA certificates (subject, validity, fingerprint) and CRLs
+      trust import FILE        add a CSCA master list (its signer must chain to a trusted CSCA), a CSCA
+                               certificate or a CRL (PEM or DER) to the trust store and reload it
       face-compare REFERENCE PROBE [--json]
                                compare a portrait with a live photo: score, distance, decision, faces found
 
@@ -231,6 +234,7 @@ case "read":
         read:        \(result.statistics.apdus) APDUs, \(result.statistics.bytesReceived) bytes in \
         \(Int(result.statistics.milliseconds)) ms\(result.statistics.extendedLength ? " (extended length)" : "")
         """)
+    printAuthenticity(result.authenticity)
     if let faceOut { print("portrait written to \(faceOut)") }
 case "probe":
     guard let reader = options["--reader"] else { fail("probe needs --reader NAME (see 'enrollctl readers')", code: 2) }
@@ -434,6 +438,8 @@ case "crl":
     } else {
         printRaw(response)
     }
+case "trust":
+    runTrustCommand()
 case "face-compare":
     guard positional.count == 3 else { fail("face-compare needs REFERENCE and PROBE image files", code: 2) }
     func load(_ path: String) -> Data {

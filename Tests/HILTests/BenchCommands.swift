@@ -20,6 +20,21 @@ extension Bench {
         return (process.terminationStatus, output, errorText)
     }
 
+    /// Runs a tool (openssl, sqlite3) to completion; returns its exit status and its stdout and stderr together.
+    @discardableResult
+    static func runTool(_ tool: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     /// Waits until the daemon's `GET /v1/readers` shows `reader` with (or without) a card.
     func waitForCard(in reader: String, present: Bool = true, client: UnixSocketClient) throws {
         try waitFor(present ? "a card in \(reader)" : "the card to leave \(reader)", timeout: 10) {

@@ -91,16 +91,7 @@ final class EnrollmentFlowTests: XCTestCase {
 
     @discardableResult
     private func run(_ tool: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try Bench.runTool(tool, arguments)
     }
 
     private func accountCount() throws -> Int {

@@ -114,16 +114,7 @@ final class LifecycleTests: XCTestCase {
 
     @discardableResult
     private func run(_ tool: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try Bench.runTool(tool, arguments)
     }
 
     private func enrollctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -355,6 +346,13 @@ final class LifecycleTests: XCTestCase {
         for passcode in ["1234", "1111", "1234"] {
             _ = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode), as: holder)
         }
+        let listed = try enrollctl(["usage", account, "--since", "2000-01-01", "--limit", "3"])
+        XCTAssertEqual(listed.status, 0, listed.output)
+        XCTAssertTrue(listed.output.contains("enrollment-card-verified"), listed.output)
+        XCTAssertTrue(listed.output.contains("kiosk uid \(getuid()) at kiosk-12"), listed.output)
+        XCTAssertTrue(listed.output.contains("more: --after"), listed.output)
+        let future = try enrollctl(["usage", account, "--since", "2999-01-01T00:00:00Z", "--json"])
+        XCTAssertEqual(try JSONDecoder().decode(UsagePage.self, from: Data(future.output.utf8)).records, [])
         let intact = try enrollctl(["audit", "verify"])
         XCTAssertEqual(intact.status, 0, intact.output)
         XCTAssertTrue(intact.output.contains("intact"), intact.output)

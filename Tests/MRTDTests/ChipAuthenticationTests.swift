@@ -123,3 +123,53 @@ final class ChipAuthenticationTests: XCTestCase {
                       "\(String(describing: result.chipAuthentication))")
     }
 }
+
+/// Known answer for the chip authentication key agreement on brainpoolP256r1: RFC 7027 Appendix A.1 (the
+/// ECDH test vector for the curve), run as CA v1 with the RFC's A as the terminal and B as the chip.
+final class ChipAuthenticationKnownAnswerTests: XCTestCase {
+    static let dA = "81DB1EE100150FF2EA338D708271BE38300CB54241D79950F77B063039804F1D"
+    static let qA = "04" + "44106E913F92BC02A1705D9953A8414DB95E1AAA49E81D9E85F929A8E3100BE5"
+        + "8AB4846F11CACCB73CE49CBDD120F5A900A69FD32C272223F789EF10EB089BDC"
+    static let dB = "55E40BC41E37E3E2AD25C3C6654511FFA8474A91A0032087593852D3E7D76BD3"
+    static let qB = "04" + "8D2D688C6CF93E1160AD04CC4429117DC2C41825E1E9FCA0ADDD34E6F1B39F7B"
+        + "990C57520812BE512641E47034832106BC7D3E8DD0E4C7F1136D7006547CEC6A"
+    static let zX = "89AFC39D41D3B327814B80940B042590F96556EC91E6AE7939BCE31F3A18BF2B"
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).compactMap { UInt8(String(decoding: digits[$0..<($0 + 2)], as: UTF8.self), radix: 16) }
+    }
+
+    /// SEC 1 ECPrivateKey { 1, d, [0] brainpoolP256r1 } (OpenSSL derives the public key).
+    static func chipKey() throws -> PrivateKey {
+        let oid = TLV(tag: 0x06, value: bytes("2B2403030208010107"))
+        return try PrivateKey(der: TLV(tag: 0x30, children: [TLV(tag: 0x02, value: [1]), TLV(tag: 0x04, value: bytes(dB)),
+                                                            TLV(tag: 0xA0, children: [oid])]).encoded)
+    }
+
+    func testRFC7027AgreementDrivesTheCASessionKeys() throws {
+        let chip = try Self.chipKey()
+        guard case let .ec(curve, point) = try chip.keyAgreementComponents().publicKey else { return XCTFail() }
+        XCTAssertEqual(curve, .brainpoolP256r1)
+        XCTAssertEqual(point, Self.bytes(Self.qB))
+        let domain = PACEDomain.ec(try ECGroup(curve: .brainpoolP256r1))
+        XCTAssertEqual(try domain.publicKey(privateKey: Self.bytes(Self.dA), generator: try domain.generator()),
+                       Self.bytes(Self.qA))
+        XCTAssertEqual(try domain.sharedSecret(try domain.agree(privateKey: Self.bytes(Self.dA), peer: point)),
+                       Self.bytes(Self.zX))
+
+        let card = try AntiCloneFixture.personalisation(
+            chipAuthentication: try ChipAuthenticationConfiguration(privateKey: chip, cipher: .aes128))
+        let profile = try card.makeProfile()
+        let reader = DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)))
+        let access = try reader.openSession(access: .mrz(try profile.accessKey()))
+        let dg14 = try DG14(parsing: profile.files[.dg14] ?? [])
+        let result = try ChipAuthentication.authenticate(channel: access.channel, dg14: dg14) { _ in Self.bytes(Self.dA) }
+        let expected = try PACE.sessionSuite(sharedSecret: Self.bytes(Self.zX), cipher: .aes128)
+        XCTAssertEqual(result.session.suite, expected)
+        XCTAssertEqual(result.session.ssc, SendSequenceCounter(zeroes: 16))
+        let com = try ReadBinaryStrategy(extendedLength: true, secureMessaging: true)
+            .readFile(.com, on: SecureMessagingChannel(base: access.channel.base, session: result.session))
+        XCTAssertEqual(com, profile.files[.com])
+    }
+}
