@@ -13,6 +13,8 @@ packages=(
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
     python3-pip
+    # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
+    dpkg-dev binutils lintian systemd udev curl libopenblas0
 )
 
 sudo_cmd=()

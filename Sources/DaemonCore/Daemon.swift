@@ -39,6 +39,8 @@ public final class Daemon: @unchecked Sendable {
     public let monitor: ReaderMonitor
     public let cardReader: CardReadService
     public let faces: FaceService
+    /// Counters and timings served on `GET /metrics`.
+    public let metrics = Metrics()
     /// Set up at start when the store and the CA are usable.
     public private(set) var enrollment: EnrollmentService?
     public private(set) var accounts: AccountService?
@@ -61,6 +63,7 @@ public final class Daemon: @unchecked Sendable {
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
+        metrics.follow(events)
     }
 
     /// Maps a reader event to its API event and log line (reader names and ATRs are not personal data).
@@ -105,6 +108,8 @@ public final class Daemon: @unchecked Sendable {
         }))
         router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
             let images = try context.decodeBody(FaceCompareRequest.self).images()
+            let started = DispatchTime.now().uptimeNanoseconds
+            defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
             return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
         }))
         router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
@@ -115,6 +120,9 @@ public final class Daemon: @unchecked Sendable {
         addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
         addLifecycleRoutes(to: &router)
+        router.add(Route("GET", "/metrics", .respond { [unowned self] _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metricsText().utf8))
+        }))
         router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
             streamEvents(context, connection)
         }))
@@ -124,6 +132,12 @@ public final class Daemon: @unchecked Sendable {
     public func health() -> Health {
         Health(status: "ok", version: enrolldVersion, pcscAvailable: monitor.serviceAvailable,
                readers: monitor.snapshot.count, uptimeSeconds: Int(Date().timeIntervalSince(started)))
+    }
+
+    /// The Prometheus exposition served on `GET /metrics`.
+    public func metricsText() -> String {
+        metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
+                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started))
     }
 
     public func readerList() -> ReaderList {
@@ -207,7 +221,8 @@ public final class Daemon: @unchecked Sendable {
             let events = self.events
             let service = EnrollmentService(
                 store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
-                faces: DaemonFaceComparing(service: faces), issuer: AuthorityIssuing(authority: authority),
+                faces: TimedFaceComparing(base: DaemonFaceComparing(service: faces), metrics: metrics),
+                issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
                 protector: StoreDataProtecting(protector: protector),
                 publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) })
             let recovered = try service.recoverInterrupted()

@@ -88,11 +88,17 @@ do {
 } catch {
     fail(error.description, code: 1)
 }
+// Type=notify: tell systemd the API is listening, then keep its watchdog fed (sd_notify(3)).
+let notifier = SystemdNotifier()
+notifier.ready(status: "listening on \(configuration.socketPath)")
+let watchdog = SystemdNotifier.watchdogInterval().map { SystemdWatchdog(notifier: notifier, interval: $0) }
 let done = DispatchSemaphore(value: 0)
 let signalQueue = DispatchQueue(label: "enrolld.signals")
 let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
     let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
     source.setEventHandler {
+        notifier.stopping()
+        watchdog?.stop()
         daemon.stop()
         done.signal()
     }

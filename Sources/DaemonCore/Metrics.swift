@@ -1,0 +1,220 @@
+import Enrollment
+import Foundation
+
+/// Cumulative histogram of durations in seconds, as Prometheus exposes them.
+public struct DurationHistogram: Sendable, Equatable {
+    /// Upper bounds of the buckets, ascending; `+Inf` is implicit.
+    public let bounds: [Double]
+    /// Observations per bucket (not cumulative); the last entry is the `+Inf` overflow.
+    public private(set) var counts: [UInt64]
+    public private(set) var sum: Double = 0
+    public private(set) var count: UInt64 = 0
+
+    public init(bounds: [Double]) {
+        self.bounds = bounds.sorted()
+        counts = Array(repeating: 0, count: bounds.count + 1)
+    }
+
+    public mutating func observe(_ seconds: Double) {
+        let value = max(0, seconds)
+        counts[bounds.firstIndex { value <= $0 } ?? bounds.count] += 1
+        sum += value
+        count += 1
+    }
+}
+
+/// The daemon's Prometheus metrics (`GET /metrics`, text exposition format 0.0.4).
+///
+/// Counters come from the event hub (card reads, enrollments, revocations) and from wrappers
+/// around the enrollment ports (face match time, certificates issued). Label values are stable
+/// error codes, tiers and revocation reasons only: never names, document numbers, serials or ids.
+public final class Metrics: @unchecked Sendable {
+    /// The text format's content type.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    private let lock = NSLock()
+    private var enrollments: [LabelPair: UInt64] = [:]
+    private var cardReads: [String: UInt64] = [:]
+    private var cardReadSeconds = DurationHistogram(bounds: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30])
+    private var faceMatchSeconds = DurationHistogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8])
+    private var certificatesIssued: UInt64 = 0
+    private var certificatesRevoked: [String: UInt64] = [:]
+    /// Monotonic start of the read running on each reader (one read per reader at a time).
+    private var readsStarted: [String: UInt64] = [:]
+    private var subscription: EventSubscription?
+
+    private struct LabelPair: Hashable, Comparable {
+        var first: String
+        var second: String
+        static func < (lhs: LabelPair, rhs: LabelPair) -> Bool { (lhs.first, lhs.second) < (rhs.first, rhs.second) }
+    }
+
+    public init() {}
+
+    /// Follows `hub` on a thread of its own until the hub closes (daemon shutdown).
+    public func follow(_ hub: EventHub) {
+        let subscription = hub.subscribe()
+        lock.withLock { self.subscription = subscription }
+        let thread = Thread { [weak self] in
+            while true {
+                switch subscription.next(timeout: 60) {
+                case let .event(event): self?.record(event)
+                case .timeout: if self == nil { return }
+                case .closed: return
+                }
+            }
+        }
+        thread.name = "enrolld.metrics"
+        thread.start()
+    }
+
+    /// Counts one daemon event. Card read time runs from `card-read-started` to the read's end on
+    /// the same reader, as this collector sees the events (microseconds of queueing at most).
+    public func record(_ event: DaemonEvent, at nanoseconds: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        let detail = event.detail ?? ""
+        lock.withLock {
+            switch event.type {
+            case "card-read-started":
+                if let reader = event.reader { readsStarted[reader] = nanoseconds }
+            case "card-read-completed", "card-read-failed":
+                let outcome = event.type == "card-read-completed" ? "completed" : "failed"
+                cardReads[outcome, default: 0] += 1
+                if let reader = event.reader, let start = readsStarted.removeValue(forKey: reader), nanoseconds >= start {
+                    cardReadSeconds.observe(Double(nanoseconds - start) / 1e9)
+                }
+            case "enrollment-completed":
+                // detail: "<session id>: <tier>"
+                enrollments[LabelPair(first: "completed", second: Metrics.labelValue(Metrics.lastField(detail))), default: 0] += 1
+            case "enrollment-failed":
+                // detail: "<session id>: <error code>"
+                enrollments[LabelPair(first: "failed", second: Metrics.labelValue(Metrics.lastField(detail))), default: 0] += 1
+            case "enrollment-expired":
+                enrollments[LabelPair(first: "expired", second: "timeout"), default: 0] += 1
+            case "certificate-revoked":
+                // detail: "<serial> <reason>"; the serial is dropped.
+                let reason = detail.split(separator: " ").last.map(String.init) ?? ""
+                certificatesRevoked[Metrics.labelValue(reason), default: 0] += 1
+            default:
+                break
+            }
+        }
+    }
+
+    public func observeFaceMatch(seconds: Double) {
+        lock.withLock { faceMatchSeconds.observe(seconds) }
+    }
+
+    public func certificateIssued() {
+        lock.withLock { certificatesIssued += 1 }
+    }
+
+    /// The exposition text, with the gauges the caller reads at scrape time.
+    public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double) -> String {
+        var text = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
+            let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(Metrics.escape($0.1))\"" }
+                .joined(separator: ",") + "}"
+            text += "\(name)\(rendered) \(value)\n"
+        }
+        func histogram(_ name: String, _ histogram: DurationHistogram) {
+            var cumulative: UInt64 = 0
+            for (index, bound) in histogram.bounds.enumerated() {
+                cumulative += histogram.counts[index]
+                sample(name + "_bucket", [("le", Metrics.number(bound))], "\(cumulative)")
+            }
+            sample(name + "_bucket", [("le", "+Inf")], "\(histogram.count)")
+            sample(name + "_sum", [], Metrics.number(histogram.sum))
+            sample(name + "_count", [], "\(histogram.count)")
+        }
+
+        lock.withLock {
+            family("enrolld_build_info", "gauge", "Build information; the value is always 1.")
+            sample("enrolld_build_info", [("version", version)], "1")
+            family("enrolld_uptime_seconds", "gauge", "Seconds since the daemon started.")
+            sample("enrolld_uptime_seconds", [], Metrics.number(uptimeSeconds))
+            family("enrolld_pcsc_available", "gauge", "1 when pcscd answers, 0 otherwise.")
+            sample("enrolld_pcsc_available", [], pcscAvailable ? "1" : "0")
+            family("enrolld_readers_present", "gauge", "PC/SC readers currently present.")
+            sample("enrolld_readers_present", [], "\(readersPresent)")
+
+            family("enrolld_enrollments_total", "counter",
+                   "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "
+                   + "or timeout (expired).")
+            for key in enrollments.keys.sorted() {
+                sample("enrolld_enrollments_total", [("outcome", key.first), ("reason", key.second)], "\(enrollments[key] ?? 0)")
+            }
+            family("enrolld_card_reads_total", "counter", "Chip reads by outcome (completed or failed).")
+            for outcome in ["completed", "failed"] {
+                sample("enrolld_card_reads_total", [("outcome", outcome)], "\(cardReads[outcome] ?? 0)")
+            }
+            family("enrolld_card_read_seconds", "histogram", "Time to read a chip, from connect to parsed data.")
+            histogram("enrolld_card_read_seconds", cardReadSeconds)
+            family("enrolld_face_match_seconds", "histogram", "Time to compare the chip portrait with a live photo.")
+            histogram("enrolld_face_match_seconds", faceMatchSeconds)
+            family("enrolld_certificates_issued_total", "counter", "Signing certificates issued by the CA.")
+            sample("enrolld_certificates_issued_total", [], "\(certificatesIssued)")
+            family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
+            for reason in certificatesRevoked.keys.sorted() {
+                sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(certificatesRevoked[reason] ?? 0)")
+            }
+        }
+        return text
+    }
+
+    /// A label value from a stable code: lower-case letters, digits, `-` and `_`, at most 64
+    /// characters; anything else (which could carry personal data) becomes `other`.
+    static func labelValue(_ raw: String) -> String {
+        let allowed = raw.utf8.allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+        }
+        return allowed && !raw.isEmpty && raw.utf8.count <= 64 ? raw : "other"
+    }
+
+    static func lastField(_ detail: String) -> String {
+        guard let range = detail.range(of: ": ", options: .backwards) else { return "" }
+        return String(detail[range.upperBound...])
+    }
+
+    /// Label value escaping of the text format: backslash, double quote and newline.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
+
+/// Times every face comparison into `metrics`.
+struct TimedFaceComparing: FaceComparing {
+    let base: any FaceComparing
+    let metrics: Metrics
+
+    func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        return try base.compare(reference: reference, probe: probe)
+    }
+}
+
+/// Counts the certificates the CA signs.
+struct CountingCertificateIssuing: CertificateIssuing {
+    let base: any CertificateIssuing
+    let metrics: Metrics
+
+    func validate(csr: [UInt8]) throws(EnrollmentError) { try base.validate(csr: csr) }
+
+    func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan { try base.plan(notAfterLimit: notAfterLimit) }
+
+    func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {
+        let der = try base.issue(plan: plan, csr: csr, subject: subject)
+        metrics.certificateIssued()
+        return der
+    }
+}

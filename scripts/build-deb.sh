@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds the Debian packages into dist/ (or $1):
+#   enrolld_VERSION_amd64.deb             the daemon, enrollctl, enroll-vcard (Swift runtime linked statically),
+#                                         systemd units, sysusers/tmpfiles entries, udev and modprobe files,
+#                                         polkit rule, default configuration, man pages
+#   enrolld-face-models_0.3.0_all.deb     dlib's face model files for offline kiosks (skipped with a note when
+#                                         the files are not installed: scripts/install-models.sh)
+# Needs dpkg-dev (dpkg-shlibdeps) and the build dependencies of scripts/setup.sh. No debhelper: the
+# maintainer scripts in Packaging/deb do what dh_installsystemd would.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${1:-$root/dist}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+version=$(sed -n 's/^public let enrolldVersion = "\(.*\)"$/\1/p' Sources/DaemonCore/Daemon.swift)
+[ -n "$version" ] || { echo "build-deb: cannot find enrolldVersion" >&2; exit 1; }
+models_version=0.3.0
+model_dir=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
+
+# 1. Release binaries with the Swift runtime and Foundation linked in (only the three products shipped).
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+started=$(date +%s)
+for product in enrolld enrollctl enroll-vcard; do
+    if ! swift build -c release --static-swift-stdlib --product "$product" > "$work/build.log" 2>&1; then
+        grep -E "error" "$work/build.log" >&2 || tail -20 "$work/build.log" >&2
+        echo "build-deb: swift build of $product failed" >&2
+        exit 1
+    fi
+done
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+echo "build-deb: release build of enrolld, enrollctl, enroll-vcard took $(( $(date +%s) - started )) s"
+umask 022
+
+# 2. The file tree of package enrolld.
+pkg=$work/enrolld
+install -d "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/lib/udev/rules.d" \
+    "$pkg/lib/modprobe.d" "$pkg/usr/lib/sysusers.d" "$pkg/usr/lib/tmpfiles.d" "$pkg/usr/share/polkit-1/rules.d" \
+    "$pkg/etc/enrolld" "$pkg/usr/share/doc/enrolld" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
+    "$pkg/usr/share/man/man8"
+install -m 0755 "$bin/enrolld" "$pkg/usr/sbin/enrolld"
+install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$pkg/usr/bin/"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/enrolld" \
+    "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-vcard"
+install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket "$pkg/lib/systemd/system/"
+install -m 0644 udev/60-enrolld-readers.rules "$pkg/lib/udev/rules.d/"
+install -m 0644 udev/enrolld-blacklist-pn533.conf "$pkg/lib/modprobe.d/"
+install -m 0644 Packaging/enrolld.sysusers "$pkg/usr/lib/sysusers.d/enrolld.conf"
+install -m 0644 Packaging/enrolld.tmpfiles "$pkg/usr/lib/tmpfiles.d/enrolld.conf"
+install -m 0644 Packaging/50-enrolld-pcscd.rules "$pkg/usr/share/polkit-1/rules.d/"
+install -m 0644 Packaging/enrolld.conf "$pkg/etc/enrolld/enrolld.conf"
+install -m 0644 Packaging/deb/copyright "$pkg/usr/share/doc/enrolld/copyright"
+install -m 0644 README.md "$pkg/usr/share/doc/enrolld/README.md"
+for page in enrollctl.1 enroll-vcard.1 enrolld.8; do
+    gzip -9n < "docs/$page" > "$pkg/usr/share/man/man${page##*.}/$page.gz"
+done
+# enrolld.conf(5) is generated from the commented default configuration, so it lists every key.
+python3 docs/enrolld.conf.5.py Packaging/enrolld.conf "$version" | gzip -9n > "$pkg/usr/share/man/man5/enrolld.conf.5.gz"
+changelog() {
+    printf '%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- enrolld maintainers <enrolld@example.org>  %s\n' \
+        "$1" "$2" "$3" "$(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
+}
+changelog enrolld "$version" "Release $version." | gzip -9n > "$pkg/usr/share/doc/enrolld/changelog.gz"
+install -m 0755 Packaging/deb/postinst Packaging/deb/prerm Packaging/deb/postrm "$pkg/DEBIAN/"
+echo /etc/enrolld/enrolld.conf > "$pkg/DEBIAN/conffiles"
+
+# Library dependencies from the binaries (dpkg-shlibdeps wants a debian/control beside it), plus the
+# run-time pieces the binaries do not link: pcscd itself and an optimised BLAS for dlib.
+mkdir -p "$work/shlibs/debian"
+printf 'Source: enrolld\n\nPackage: enrolld\nArchitecture: amd64\n' > "$work/shlibs/debian/control"
+shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O "$pkg/usr/sbin/enrolld" "$pkg/usr/bin/enrollctl" \
+    "$pkg/usr/bin/enroll-vcard" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+depends="${shlibs}, pcscd, libpcsclite1, libssl3, libsqlite3-0, libdlib19.1, libopenjp2-7, libopenblas0"
+depends=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ *$//' | awk 'NF && !seen[$1]++' | paste -sd, | sed 's/,/, /g')
+
+(cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
+    | xargs md5sum > DEBIAN/md5sums)
+size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@INSTALLED_SIZE@/$size/" -e "s/@DEPENDS@/$depends/" \
+    Packaging/deb/control.in > "$pkg/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip -z6 --build "$pkg" "$out/enrolld_${version}_amd64.deb" >/dev/null
+echo "build-deb: $out/enrolld_${version}_amd64.deb"
+
+# 3. The architecture-independent model package.
+if [ -f "$model_dir/dlib_face_recognition_resnet_model_v1.dat" ] && [ -f "$model_dir/shape_predictor_5_face_landmarks.dat" ]; then
+    models=$work/models
+    install -d "$models/DEBIAN" "$models/usr/share/enrolld/models" "$models/usr/share/doc/enrolld-face-models"
+    install -m 0644 "$model_dir/dlib_face_recognition_resnet_model_v1.dat" \
+        "$model_dir/shape_predictor_5_face_landmarks.dat" "$models/usr/share/enrolld/models/"
+    install -m 0644 Packaging/deb/models-copyright "$models/usr/share/doc/enrolld-face-models/copyright"
+    changelog enrolld-face-models "$models_version" "face_recognition_models $models_version model files." \
+        | gzip -9n > "$models/usr/share/doc/enrolld-face-models/changelog.gz"
+    (cd "$models" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
+        | xargs md5sum > DEBIAN/md5sums)
+    size=$(du -sk --exclude=DEBIAN "$models" | cut -f1)
+    sed -e "s/@VERSION@/$models_version/" -e "s/@INSTALLED_SIZE@/$size/" Packaging/deb/models-control.in \
+        > "$models/DEBIAN/control"
+    dpkg-deb --root-owner-group -Zgzip -z6 --build "$models" "$out/enrolld-face-models_${models_version}_all.deb" >/dev/null
+    echo "build-deb: $out/enrolld-face-models_${models_version}_all.deb"
+else
+    echo "build-deb: no model files in $model_dir (scripts/install-models.sh): enrolld-face-models not built"
+fi
