@@ -127,6 +127,9 @@ if [ "${1:-}" = "--emulate-unit-start" ]; then
 fi
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (dpkg -i, unshare, setpriv)"
+# The checks install and purge a machine-wide package: concurrent runs take turns.
+exec 9>/tmp/enrolld-packaging.lock
+flock 9
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
 
