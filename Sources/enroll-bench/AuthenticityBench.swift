@@ -8,24 +8,10 @@ import VirtualCard
 /// handshakes against the in-process virtual chip (BAC session, in-memory channel: protocol and crypto cost
 /// of both sides, no transport).
 func runAuthenticityBench(arguments: [String]) {
-    var iterations = 20
-    var json = false
-    var throughVPCD = false
-    var index = 0
-    while index < arguments.count {
-        switch arguments[index] {
-        case "--iterations":
-            guard index + 1 < arguments.count, let n = Int(arguments[index + 1]), n > 0 else {
-                benchFail("--iterations needs a number")
-            }
-            iterations = n
-            index += 1
-        case "--json": json = true
-        case "--vpcd": throughVPCD = true
-        default: benchFail("unknown option '\(arguments[index])' for auth")
-        }
-        index += 1
-    }
+    let options = BenchOptions(arguments, command: "auth", allowsVPCD: true)
+    let iterations = options.iterations
+    let json = options.json
+    let throughVPCD = options.throughVPCD
     var report: [[String: Any]] = []
     func record(_ name: String, _ samples: [Double], _ detail: String) {
         report.append(["measurement": name, "detail": detail, "medianMilliseconds": median(samples),

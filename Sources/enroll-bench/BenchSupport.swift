@@ -13,6 +13,32 @@ func milliseconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
 }
 
+/// The options most benches take: `--iterations N`, `--json`, and (where offered) `--vpcd`.
+struct BenchOptions {
+    var iterations: Int
+    var json = false
+    var throughVPCD = false
+
+    init(_ arguments: [String], command: String, iterations: Int = 20, allowsVPCD: Bool = false) {
+        self.iterations = iterations
+        var index = 0
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--iterations":
+                guard index + 1 < arguments.count, let n = Int(arguments[index + 1]), n > 0 else {
+                    benchFail("--iterations needs a number")
+                }
+                self.iterations = n
+                index += 1
+            case "--json": json = true
+            case "--vpcd" where allowsVPCD: throughVPCD = true
+            default: benchFail("unknown option '\(arguments[index])' for \(command)")
+            }
+            index += 1
+        }
+    }
+}
+
 func benchFail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("enroll-bench: \(message)\n".utf8))
     exit(1)

@@ -8,24 +8,10 @@ import VirtualCard
 /// pcscd + vpcd (EF.CardAccess read + MSE:Set AT + four GENERAL AUTHENTICATE; the chip is an in-process
 /// `EMRTDApplet` on vpcd port 35963).
 func runPACEBench(arguments: [String]) {
-    var iterations = 20
-    var json = false
-    var throughVPCD = false
-    var index = 0
-    while index < arguments.count {
-        switch arguments[index] {
-        case "--iterations":
-            guard index + 1 < arguments.count, let n = Int(arguments[index + 1]), n > 0 else {
-                benchFail("--iterations needs a number")
-            }
-            iterations = n
-            index += 1
-        case "--json": json = true
-        case "--vpcd": throughVPCD = true
-        default: benchFail("unknown option '\(arguments[index])' for pace")
-        }
-        index += 1
-    }
+    let options = BenchOptions(arguments, command: "pace", allowsVPCD: true)
+    let iterations = options.iterations
+    let json = options.json
+    let throughVPCD = options.throughVPCD
     let can = "491756"
     let access: AccessKey
     do {

@@ -7,20 +7,9 @@ import VirtualCard
 /// `enroll-bench read`: the cost of reading a chip through pcscd + vpcd, with extended-length and
 /// with short READ BINARY. The card is an in-process `EMRTDApplet` on vpcd port 35963.
 func runReadBench(arguments: [String]) {
-    var iterations = 20
-    var json = false
-    var index = 0
-    while index < arguments.count {
-        switch arguments[index] {
-        case "--iterations":
-            guard index + 1 < arguments.count, let n = Int(arguments[index + 1]), n > 0 else { benchFail("--iterations needs a number") }
-            iterations = n
-            index += 1
-        case "--json": json = true
-        default: benchFail("unknown option '\(arguments[index])' for read")
-        }
-        index += 1
-    }
+    let options = BenchOptions(arguments, command: "read")
+    let iterations = options.iterations
+    let json = options.json
 
     let mrzLines = ["I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<"]
     let personalisation: EMRTDPersonalisation
