@@ -59,15 +59,6 @@ public final class HTTPConnection: @unchecked Sendable {
         }
         return true
     }
-
-    /// Whether the peer has closed its end (a zero-length read with nothing pending).
-    public var peerHasClosed: Bool {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, 0) > 0 else { return false }
-        if pfd.revents & Int16(POLLHUP | POLLERR) != 0 { return true }
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
-    }
 }
 
 /// Errors from setting up the API socket.
