@@ -36,7 +36,37 @@ func runPACEBench(arguments: [String]) {
         return milliseconds(since: start)
     }
 
+    // BAC beside PACE: SELECT of the application, GET CHALLENGE, EXTERNAL AUTHENTICATE, session keys.
+    let bacKey: BACKey
+    do {
+        bacKey = try BACKey(documentNumber: "D23145890", birthDate: "900812", expiryDate: "320415")
+    } catch {
+        benchFail("\(error)")
+    }
+    func bacHandshake(_ channel: CardChannel) -> Double {
+        let start = DispatchTime.now()
+        do {
+            try ReadBinaryStrategy.selectApplication(on: channel)
+            _ = try BAC.authenticate(channel: channel, key: bacKey)
+        } catch {
+            benchFail("BAC failed: \(error)")
+        }
+        return milliseconds(since: start)
+    }
+    let bacProfile = EMRTDProfile(documentNumber: "D23145890", birthDate: "900812", expiryDate: "320415", files: [:])
+
     var report: [[String: Any]] = []
+    let bacApplet = EMRTDApplet(profile: bacProfile)
+    let bacChannel = InMemoryCardChannel(applet: bacApplet)
+    var bacTimes: [Double] = []
+    for _ in 0..<(iterations + 2) {
+        bacApplet.reset()
+        bacTimes.append(bacHandshake(bacChannel))
+    }
+    let bacMeasured = Array(bacTimes.dropFirst(2))
+    report.append(["parameterId": -1, "domain": "BAC (3DES, for comparison)", "transport": "in-process",
+                   "medianMs": median(bacMeasured), "minMs": bacMeasured.min() ?? 0, "maxMs": bacMeasured.max() ?? 0,
+                   "iterations": bacMeasured.count])
     for id in PACEDomain.supportedParameterIDs {
         let name = PACEDomainName.name(forParameterID: id) ?? "ID \(id)"
         let applet = EMRTDApplet(profile: profile(id))
