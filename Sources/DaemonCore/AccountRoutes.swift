@@ -150,7 +150,7 @@ public final class AccountService: @unchecked Sendable {
         }
         let entries = revoked.map {
             Revocation(serialHex: $0.serial, date: $0.revokedAt ?? now,
-                       reason: CRLReason(rawValue: $0.revocationReason?.rawValue ?? 0) ?? .unspecified)
+                       reason: $0.revocationReason ?? .unspecified)
         }
         do {
             return try authority.makeCRL(revoked: entries, crlNumber: number, thisUpdate: now,

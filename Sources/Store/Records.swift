@@ -1,4 +1,5 @@
 import Foundation
+import OpenSSLKit
 
 /// The two account tiers. Their display names ("iAM Smart" / "iAM Smart+", "Level 1" / "Level 2")
 /// come from configuration.
@@ -55,32 +56,23 @@ public enum CertificateState: String, Sendable, Codable {
     case abandoned
 }
 
-/// RFC 5280 §5.3.1 reason codes.
-public enum RevocationReason: Int, Sendable, Codable, CaseIterable {
-    case unspecified = 0
-    case keyCompromise = 1
-    case caCompromise = 2
-    case affiliationChanged = 3
-    case superseded = 4
-    case cessationOfOperation = 5
-    case certificateHold = 6
-    case removeFromCRL = 8
-    case privilegeWithdrawn = 9
-    case aaCompromise = 10
+/// RFC 5280 §5.3.1 reason codes: the CA's `CRLReason`, so a stored reason goes into the CRL as is.
+public typealias RevocationReason = CRLReason
 
+extension CRLReason {
     /// Names as the CLI and API spell them: `key-compromise`, `superseded`, ...
     public var name: String {
         switch self {
         case .unspecified: return "unspecified"
         case .keyCompromise: return "key-compromise"
-        case .caCompromise: return "ca-compromise"
+        case .cACompromise: return "ca-compromise"
         case .affiliationChanged: return "affiliation-changed"
         case .superseded: return "superseded"
         case .cessationOfOperation: return "cessation-of-operation"
         case .certificateHold: return "certificate-hold"
         case .removeFromCRL: return "remove-from-crl"
         case .privilegeWithdrawn: return "privilege-withdrawn"
-        case .aaCompromise: return "aa-compromise"
+        case .aACompromise: return "aa-compromise"
         }
     }
 
