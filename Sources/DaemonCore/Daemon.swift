@@ -186,6 +186,8 @@ public final class Daemon: @unchecked Sendable {
                                           group: configuration.socketGroup.flatMap(Daemon.groupID), limits: limits,
                                           handler: handler)
         }
+        server.maxConnections = configuration.maxConnections
+        server.keepAliveIdleTimeout = configuration.keepAliveIdleSeconds
         lock.withLock { self.server = server }
         setUpEnrollment()
         monitor.start()
