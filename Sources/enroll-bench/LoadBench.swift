@@ -35,7 +35,7 @@ struct LoadOptions {
             case "--warmup": warmup = seconds("--warmup")
             case "--think": thinkTime = seconds("--think")
             case "--readers":
-                guard let n = Int(value("--readers")), (1...2).contains(n) else { benchFail("--readers is 1 or 2") }
+                guard let n = Int(value("--readers")), (0...2).contains(n) else { benchFail("--readers is 0, 1 or 2") }
                 readers = n
             case "--socket": socket = value("--socket")
             case "--faces": faces = value("--faces")

@@ -20,7 +20,7 @@ let usage = """
                                          pcscd + vpcd (plus a full read with and without them)
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
-      load [--duration 600s] [--warmup 60s] [--clients N] [--readers 1|2] [--think 100ms]
+      load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
                                          enrollments on both virtual readers (a new person per tap) beside N
                                          concurrent API clients against a real enrolld: enrollments/s, p50/p99
