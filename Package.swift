@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
                                                    "Enrollment"]),
 
-        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "CertificateAuthority", "OpenSSLKit"]),
+        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
