@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["Store", "CertificateAuthority", "MRTD", "FaceMatch", "OpenSSLKit"]),
-        .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
+        .target(name: "DaemonCore", dependencies: ["CSystem", "SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
                                                    "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
