@@ -82,6 +82,8 @@ struct LoadReport: Codable {
         var peakRSSKiB: Int
         /// Every 10 s.
         var timeline: [ProcessSample]
+        /// Descriptors open at the end that were not at the start (sockets and pipes by kind).
+        var fdsAddedDuringRun: [String]
     }
 
     var durationSeconds: Double
@@ -138,6 +140,8 @@ func runLoadBench(arguments: [String]) {
     } catch {
         benchFail("\(error)")
     }
+    // The daemon answers before it has finished starting (signal handlers, face models in the background).
+    if daemon.startedHere { Thread.sleep(forTimeInterval: 2) }
     let client = UnixSocketClient(path: daemon.socket, timeout: 60)
     let recorder = LoadRecorder()
     let began = Date()
@@ -145,6 +149,7 @@ func runLoadBench(arguments: [String]) {
         ProcessSample.take(pid: daemon.pid, at: Date().timeIntervalSince(began)) ?? ProcessSample(at: 0, rssKiB: 0, threads: 0, fds: 0)
     }
     let start = sample()
+    let startDescriptors = descriptorTargets(pid: daemon.pid)
     let warmup = options.resolvedWarmup
     let deadline = began.addingTimeInterval(options.duration)
     if !options.json {
@@ -207,9 +212,15 @@ func runLoadBench(arguments: [String]) {
     }
     let loadEnded = Date()
     presence.stop()
-    // Let the daemon close the connections the clients left (the event stream notices at its next write).
-    Thread.sleep(forTimeInterval: 1.5)
+    // Let the daemon's connection threads finish with the connections the clients closed: an event stream
+    // notices its client has gone at its next keep-alive comment (api.event_keepalive_seconds, 15 s).
+    let settle = Date().addingTimeInterval(17)
+    Thread.sleep(forTimeInterval: 0.5)
+    while Date() < settle, (ProcessSample.take(pid: daemon.pid, at: 0)?.fds ?? 0) > start.fds {
+        Thread.sleep(forTimeInterval: 0.25)
+    }
     let end = sample()
+    let added = descriptorsAdded(before: startDescriptors, after: descriptorTargets(pid: daemon.pid))
     timeline.append(end)
     let baseline = afterWarmup ?? start
     let exitStatus = daemon.stop()
@@ -235,7 +246,8 @@ func runLoadBench(arguments: [String]) {
         requestsPerSecondAfterWarmup: Double(state.measuredRequests) / measured, latencies: latencies,
         errors: state.errors, errorKinds: state.errorKinds,
         daemon: .init(start: start, afterWarmup: baseline, end: end, rssGrowthAfterWarmupPercent: growth,
-                      peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline),
+                      peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline,
+                      fdsAddedDuringRun: added),
         daemonExitStatus: exitStatus)
     if options.json {
         let encoder = JSONEncoder()
@@ -281,5 +293,8 @@ private func printLoadReport(_ report: LoadReport) {
     print("  enrolld fds: start \(resources.start.fds), after warm-up \(resources.afterWarmup.fds), end \(resources.end.fds); "
           + "threads: start \(resources.start.threads), after warm-up \(resources.afterWarmup.threads), "
           + "end \(resources.end.threads)")
+    if !resources.fdsAddedDuringRun.isEmpty {
+        print("  enrolld descriptors open at the end, not at the start: " + resources.fdsAddedDuringRun.joined(separator: ", "))
+    }
     if let status = report.daemonExitStatus { print("  enrolld exit status after SIGTERM: \(status)") }
 }

@@ -89,6 +89,28 @@ struct ProcessSample: Codable {
     }
 }
 
+/// What a process's descriptors point at (`/proc/<pid>/fd`), with socket and pipe inode numbers dropped so
+/// that two lists compare by kind: `/path/enrolld.db`, `socket`, `pipe`, `anon_inode:[eventfd]`.
+func descriptorTargets(pid: Int32) -> [String] {
+    let directory = "/proc/\(pid)/fd"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) }
+        .map { target in
+            for kind in ["socket:", "pipe:"] where target.hasPrefix(kind) { return String(kind.dropLast()) }
+            return target
+        }.sorted()
+}
+
+/// Descriptors in `after` that `before` did not have (as a multiset).
+func descriptorsAdded(before: [String], after: [String]) -> [String] {
+    var remaining = before
+    return after.filter { target in
+        guard let index = remaining.firstIndex(of: target) else { return true }
+        remaining.remove(at: index)
+        return false
+    }
+}
+
 /// The daemon under load: an `enrolld` process this bench starts (temporary state directory, SQLite, a CA
 /// from `enrolld ca init`, the bench PKI's CSCA as trust store), or one already running on `--socket`.
 final class LoadDaemon {

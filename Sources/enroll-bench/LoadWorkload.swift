@@ -73,10 +73,15 @@ final class CardPresence: @unchecked Sendable {
     private let client: UnixSocketClient
     private let recorder: LoadRecorder
 
+    private let ended = DispatchSemaphore(value: 0)
+
     init(client: UnixSocketClient, recorder: LoadRecorder) {
         self.client = client
         self.recorder = recorder
-        let thread = Thread { [self] in watch() }
+        let thread = Thread { [self] in
+            watch()
+            ended.signal()
+        }
         thread.name = "load.events"
         thread.start()
     }
@@ -134,10 +139,14 @@ final class CardPresence: @unchecked Sendable {
         return false
     }
 
+    /// Ends the event stream: the stream notices at its next event, so a trust-store reload (which publishes
+    /// one) ends it now rather than at the next keep-alive comment.
     func stop() {
         condition.lock()
         running = false
         condition.unlock()
+        _ = try? client.send(HTTPRequest(method: "POST", path: "/v1/trust/reload"))
+        _ = ended.wait(timeout: .now() + 20)
     }
 }
 
