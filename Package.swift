@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "CertificateAuthority", "VirtualCard"]),
-        .testTarget(name: "APITests", dependencies: ["API", "DaemonCore"]),
+        .testTarget(name: "APITests", dependencies: ["API", "DaemonCore", "Store", "PostgresStore"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster"]),
     ],
