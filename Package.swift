@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
                                                    "Enrollment"]),
 
-        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "CertificateAuthority", "OpenSSLKit"]),
+        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
