@@ -121,7 +121,8 @@ final class Bench: @unchecked Sendable {
         return (process, client)
     }
 
-    func launch(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
+    func launch(_ path: String, _ arguments: [String], log: String,
+                environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
