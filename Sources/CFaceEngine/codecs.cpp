@@ -71,6 +71,21 @@ void jpeg_error_exit(j_common_ptr info) {
 }
 
 void jpeg_silent_output(j_common_ptr) {}
+
+// Progressive JPEGs carry a handful of scans (libjpeg's default progression has 10). Each scan costs a pass
+// over every block of the image, and an empty scan takes a dozen bytes: a 1 MB file could hold ~80,000 of them
+// and keep the decoder busy for many minutes on a large image. libjpeg calls the progress monitor while it
+// reads the scans; past the limit it ends the decode through the error exit.
+constexpr int max_jpeg_scans = 256;
+
+void jpeg_scan_limit(j_common_ptr info) {
+    auto *decompress = reinterpret_cast<j_decompress_ptr>(info);
+    if (decompress->input_scan_number > max_jpeg_scans) {
+        auto *manager = reinterpret_cast<JPEGErrorManager *>(info->err);
+        std::snprintf(manager->text, sizeof(manager->text), "more than %d progressive scans", max_jpeg_scans);
+        longjmp(manager->jump, 1);
+    }
+}
 }  // namespace
 
 static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
@@ -86,6 +101,10 @@ static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_
         return failure(ENROLLD_FACE_UNDECODABLE, std::string("JPEG: ") + errors.text);
     }
     jpeg_create_decompress(&info);
+    jpeg_progress_mgr progress;
+    std::memset(&progress, 0, sizeof(progress));
+    progress.progress_monitor = jpeg_scan_limit;
+    info.progress = &progress;
     jpeg_mem_src(&info, data, static_cast<unsigned long>(length));
     jpeg_read_header(&info, TRUE);
     result = check_pixels(info.image_width, info.image_height, max_pixels);

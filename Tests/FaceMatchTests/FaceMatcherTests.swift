@@ -284,6 +284,41 @@ final class RGBImageCodecTests: XCTestCase {
         }
     }
 
+    /// A progressive greyscale JPEG: DC scan, then `scans` AC scans that are one EOB run each (a dozen bytes
+    /// per scan, each still a pass over every block).
+    static func progressiveJPEG(width: Int, height: Int, scans: Int) -> [UInt8] {
+        func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] {
+            [0xFF, marker, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xFF)] + body
+        }
+        var out: [UInt8] = [0xFF, 0xD8]
+        out += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))
+        out += segment(0xC2, [8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF), 1,
+                              1, 0x11, 0])
+        let oneCode = [UInt8(1)] + [UInt8](repeating: 0, count: 15)
+        out += segment(0xC4, [0x00] + oneCode + [0x00])
+        out += segment(0xC4, [0x10] + oneCode + [0xE0])
+        let blocks = ((width + 7) / 8) * ((height + 7) / 8)
+        out += segment(0xDA, [1, 1, 0x00, 0, 0, 0]) + [UInt8](repeating: 0, count: (blocks + 7) / 8)
+        for _ in 0..<scans {
+            out += segment(0xDA, [1, 1, 0x00, 1, 63, 0]) + [0x7F, 0xFF, 0x00]
+        }
+        return out + [0xFF, 0xD9]
+    }
+
+    /// Found reviewing the decoder behind the image fuzz target (slow inputs): thousands of empty progressive scans
+    /// in a small file kept it busy for seconds per megapixel (minutes for a 1 MB DG2 at the 40 MP limit).
+    func testProgressiveJPEGWithTooManyScansIsUndecodable() throws {
+        let normal = try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 9))
+        XCTAssertEqual(normal.width, 64)
+        XCTAssertEqual(normal.height, 48)
+        XCTAssertThrowsError(try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 2000))) { error in
+            guard case let .undecodableImage(_, reason)? = error as? FaceMatchError else {
+                return XCTFail("expected undecodableImage, got \(error)")
+            }
+            XCTAssertTrue(reason.contains("scans"), reason)
+        }
+    }
+
     func testDecodingRefusesMorePixelsThanTheLimit() throws {
         let data = try RGBImage(width: 100, height: 100, red: 1, green: 2, blue: 3).encoded(as: .jp2)
         XCTAssertThrowsError(try RGBImage(decoding: data, maximumPixels: 9999)) { error in
