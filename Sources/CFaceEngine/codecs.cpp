@@ -378,6 +378,8 @@ inline double component_sample(const opj_image_comp_t &component, uint32_t x, ui
     return std::clamp(value * 255.0 / maximum, 0.0, 255.0);
 }
 
+constexpr uint32_t max_jpeg2000_components = 4;
+
 inline uint8_t clamp_byte(double value) { return uint8_t(std::lround(std::clamp(value, 0.0, 255.0))); }
 }  // namespace
 
@@ -411,6 +413,13 @@ static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_f
     }
     CodecResult result = check_pixels(uint64_t(header->x1 - header->x0), uint64_t(header->y1 - header->y0), max_pixels);
     if (result.status != ENROLLD_FACE_OK) return result;
+    // OpenJPEG allocates every component at up to the full image size (4 bytes a sample): a 1 KB codestream
+    // declaring hundreds of components would cost gigabytes. Portraits have 1 (grey), 3 or 4 (with alpha).
+    if (header->numcomps > max_jpeg2000_components) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + std::to_string(header->numcomps) +
+                                                     " image components (at most " +
+                                                     std::to_string(max_jpeg2000_components) + " supported)");
+    }
     if (!opj_decode(resources.codec, resources.stream, resources.image) ||
         !opj_end_decompress(resources.codec, resources.stream)) {
         return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + (errors.empty() ? "cannot decode" : errors));
