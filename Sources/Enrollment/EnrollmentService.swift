@@ -262,6 +262,7 @@ public final class EnrollmentService: @unchecked Sendable {
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let device = try devicePlan(options, accountID: nil)
         let finished = session
+        let crashPoints = self.crashPoints
         try lifecycleWrite { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(record)
@@ -273,7 +274,9 @@ public final class EnrollmentService: @unchecked Sendable {
                                                label: device.label, actor: finished.actor, at: at,
                                                enrollmentID: finished.id)
             }
+            crashPoints.reach(.basicAccountUncommitted)
         }
+        crashPoints.reach(.basicAccountCommitted)
         finish(&session)
         publish("enrollment-completed", id, "basic")
         return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,

@@ -40,9 +40,22 @@ final class CrashSafetyTests: XCTestCase {
         bench?.stopAll()
     }
 
+    /// What the interrupted session does.
+    private enum Scenario: String {
+        /// A registration with a CSR: a new account at the signing tier.
+        case register
+        /// A basic account, then an upgrade with a CSR.
+        case upgrade
+        /// A registration without a CSR: a basic account.
+        case basic
+    }
+
+    /// The steps of a registration with a certificate, in order.
+    private static let signingPath = CrashPoint.allCases.filter { !$0.rawValue.hasPrefix("basic-") }
+
     func testSIGKILLAtEveryStepOfARegistrationRestartsConsistently() throws {
-        for point in CrashPoint.allCases {
-            try crashAndRecover(at: point, upgrade: false)
+        for point in Self.signingPath {
+            try crashAndRecover(at: point, .register)
         }
     }
 
@@ -50,7 +63,13 @@ final class CrashSafetyTests: XCTestCase {
         let points: [CrashPoint] = [.intentUncommitted, .intentRecorded, .certificateSigned, .deviceBoundUncommitted,
                                     .usageAppendedUncommitted, .certificateCommitted]
         for point in points {
-            try crashAndRecover(at: point, upgrade: true)
+            try crashAndRecover(at: point, .upgrade)
+        }
+    }
+
+    func testSIGKILLDuringABasicRegistrationRestartsConsistently() throws {
+        for point in [CrashPoint.sessionStored, .basicAccountUncommitted, .basicAccountCommitted, .responseSent] {
+            try crashAndRecover(at: point, .basic)
         }
     }
 
@@ -87,8 +106,15 @@ final class CrashSafetyTests: XCTestCase {
         /// Whether the CA signed before the kill (its issuance log names the serial).
         var signed: Bool
 
-        init(_ point: CrashPoint, upgrade: Bool) {
-            let order = CrashPoint.allCases
+        init(_ point: CrashPoint, _ scenario: Scenario) {
+            if scenario == .basic {
+                let committed = point == .basicAccountCommitted || point == .responseSent
+                (certificateIssued, intentCommitted, signed) = (false, false, false)
+                session = point == .cardRead ? nil : committed ? "completed" : "failed"
+                accountTier = committed ? "basic" : nil
+                return
+            }
+            let order = CrashSafetyTests.signingPath
             func atOrAfter(_ step: CrashPoint) -> Bool {
                 (order.firstIndex(of: point) ?? 0) >= (order.firstIndex(of: step) ?? 0)
             }
@@ -96,13 +122,13 @@ final class CrashSafetyTests: XCTestCase {
             session = point == .cardRead ? nil : certificateIssued ? "completed" : "failed"
             intentCommitted = atOrAfter(.intentRecorded)
             signed = atOrAfter(.certificateSigned)
-            accountTier = certificateIssued ? "signing" : (upgrade || intentCommitted) ? "basic" : nil
+            accountTier = certificateIssued ? "signing" : (scenario == .upgrade || intentCommitted) ? "basic" : nil
         }
     }
 
-    private func crashAndRecover(at point: CrashPoint, upgrade: Bool) throws {
-        let label = "\(upgrade ? "upgrade" : "register") at \(point.rawValue)"
-        let run = "\(upgrade ? "upgrade" : "register")-\(point.rawValue)"
+    private func crashAndRecover(at point: CrashPoint, _ scenario: Scenario) throws {
+        let label = "\(scenario.rawValue) at \(point.rawValue)"
+        let run = "\(scenario.rawValue)-\(point.rawValue)"
         state = bench.workDirectory.appendingPathComponent("state-\(run)")
         config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
         let configFile = bench.workDirectory.appendingPathComponent("crash.conf")
@@ -114,8 +140,8 @@ final class CrashSafetyTests: XCTestCase {
 
         try startDaemon(stopAt: point, log: "enrolld-\(run)-crashed.log")
         var basicAccount: String?
-        if upgrade {
-            // A basic account first (no CSR: none of the crash points lies on this path).
+        if scenario == .upgrade {
+            // A basic account first (no CSR: no point of the signing path lies on it).
             let session = try decode(EnrollmentView.self, try begin(purpose: "register", account: nil))
             basicAccount = try decode(EnrollmentOutcome.self, try post("/v1/enrollments/\(session.id)/complete",
                                                                       EnrollmentCompleteBody())).accountID
@@ -125,11 +151,12 @@ final class CrashSafetyTests: XCTestCase {
         let flowClient = client!
         let done = DispatchSemaphore(value: 0)
         let account = basicAccount
+        let complete = scenario == .basic ? EnrollmentCompleteBody()
+            : EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)", devicePublicKey: holder.publicKey,
+                                     deviceLabel: "Phone")
         Thread.detachNewThread {
-            interrupted.run(client: flowClient, purpose: upgrade ? "upgrade" : "register", account: account,
-                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(),
-                            complete: EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)",
-                                                             devicePublicKey: holder.publicKey, deviceLabel: "Phone"))
+            interrupted.run(client: flowClient, purpose: scenario == .upgrade ? "upgrade" : "register", account: account,
+                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(), complete: complete)
             done.signal()
         }
         let process = try XCTUnwrap(daemon)
@@ -145,7 +172,7 @@ final class CrashSafetyTests: XCTestCase {
                        "\(label): only a kill after the response leaves the client with an answer")
 
         try startDaemon(stopAt: nil, log: "enrolld-\(run)-restarted.log")
-        try checkConsistency(after: point, upgrade: upgrade, label: label, interruptedSession: interrupted.sessionID,
+        try checkConsistency(after: point, scenario, label: label, interruptedSession: interrupted.sessionID,
                              crashedLog: runLog, restartedLog: bench.log("enrolld-\(run)-restarted.log"))
         try enrollAgain(label: label)
         XCTAssertEqual(try enrollctl(["audit", "verify"]).status, 0, "\(label): usage chain after the fresh enrollment")
@@ -153,9 +180,9 @@ final class CrashSafetyTests: XCTestCase {
         daemon = nil
     }
 
-    private func checkConsistency(after point: CrashPoint, upgrade: Bool, label: String, interruptedSession: String?,
-                                  crashedLog: String, restartedLog log: String) throws {
-        let expected = Expectation(point, upgrade: upgrade)
+    private func checkConsistency(after point: CrashPoint, _ scenario: Scenario, label: String,
+                                  interruptedSession: String?, crashedLog: String, restartedLog log: String) throws {
+        let expected = Expectation(point, scenario)
 
         // The file itself.
         XCTAssertEqual(try sql("PRAGMA integrity_check;"), [["ok"]], label)
@@ -167,7 +194,8 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(try sql("SELECT count(*) FROM enrollments WHERE state IN ('card-verified', 'face-matched');"),
                        [["0"]], label)
         let sessions = try sql("SELECT id, state, failure_code FROM enrollments ORDER BY created_at;")
-        XCTAssertEqual(sessions.count, (upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1), "\(label): \(sessions)")
+        XCTAssertEqual(sessions.count, (scenario == .upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1),
+                       "\(label): \(sessions)")
         if let session = expected.session, let last = sessions.last {
             XCTAssertEqual(last[1], session, "\(label): \(last)")
             if let interruptedSession { XCTAssertEqual(last[0], interruptedSession, label) }
