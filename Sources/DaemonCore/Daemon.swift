@@ -61,7 +61,8 @@ public final class Daemon: @unchecked Sendable {
         self.events = events
         cardReader = CardReadService(events: events,
                                      authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory,
-                                                                         policy: configuration.authenticityPolicy))
+                                                                         policy: configuration.authenticityPolicy),
+                                     readTimeout: configuration.readTimeoutSeconds)
         faces = FaceService(configuration: configuration)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -140,7 +141,9 @@ public final class Daemon: @unchecked Sendable {
     /// The Prometheus exposition served on `GET /metrics`.
     public func metricsText() -> String {
         metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
-                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started))
+                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started),
+                       cardActivity: CardActivity(activeReads: cardReader.activeReads,
+                                                  openConnections: PCSCCardChannel.openConnections))
     }
 
     public func readerList() -> ReaderList {
@@ -213,8 +216,7 @@ public final class Daemon: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let protector = try DataProtector(stateDirectory: state)
-            let store = try SQLiteStore(path: state + "/enrolld.db", protector: protector)
-            try store.migrate()
+            let store = try configuration.openStore(protector: protector)
             let profile = SigningCertificateProfile(validityYears: configuration.certificateValidityYears,
                                                     policyOIDs: configuration.certificatePolicies,
                                                     crlDistributionPointURL: configuration.crlDistributionPoint,
