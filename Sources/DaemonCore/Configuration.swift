@@ -15,6 +15,8 @@ public struct Configuration: Sendable, Equatable {
     public var stateDirectory = "/var/lib/enrolld"
     /// Seconds between attempts to reach pcscd when it is not running.
     public var pcscRetrySeconds = 1.0
+    /// Longest a card read may take; a slower read fails with `card-read-timeout` and frees the reader.
+    public var readTimeoutSeconds = 60.0
     /// Largest request body the API accepts (live photos, CSRs).
     public var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Seconds between keep-alive comments on event streams.
@@ -90,6 +92,7 @@ public struct Configuration: Sendable, Equatable {
         ("daemon.state_directory", "database, keys and models"),
         ("daemon.log_level", "error, warning, notice, info or debug"),
         ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
+        ("readers.read_timeout_seconds", "longest a card read may take before it fails as too slow (default 60)"),
         ("face.model_directory", "folder with the dlib model files (scripts/install-models.sh)"),
         ("face.threshold", "largest embedding distance that counts as a match (default 0.5)"),
         ("face.minimum_face_size", "smallest face accepted, in pixels (default 60)"),
@@ -202,6 +205,9 @@ public struct Configuration: Sendable, Equatable {
         case "readers.pcsc_retry_seconds":
             guard let seconds = Double(value), seconds >= 0.1, seconds <= 60 else { throw invalid("0.1 to 60 seconds") }
             pcscRetrySeconds = seconds
+        case "readers.read_timeout_seconds":
+            guard let seconds = Double(value), seconds >= 0.5, seconds <= 600 else { throw invalid("0.5 to 600 seconds") }
+            readTimeoutSeconds = seconds
         case "trust.directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             trustDirectory = value

@@ -62,7 +62,8 @@ public final class Daemon: @unchecked Sendable {
         self.events = events
         cardReader = CardReadService(events: events,
                                      authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory,
-                                                                         policy: configuration.authenticityPolicy))
+                                                                         policy: configuration.authenticityPolicy),
+                                     readTimeout: configuration.readTimeoutSeconds)
         faces = FaceService(configuration: configuration)
         monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -141,7 +142,9 @@ public final class Daemon: @unchecked Sendable {
     /// The Prometheus exposition served on `GET /metrics`.
     public func metricsText() -> String {
         metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
-                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started))
+                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started),
+                       cardActivity: CardActivity(activeReads: cardReader.activeReads,
+                                                  openConnections: PCSCCardChannel.openConnections))
     }
 
     public func readerList() -> ReaderList {
