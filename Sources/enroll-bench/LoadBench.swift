@@ -119,12 +119,7 @@ func runLoadBench(arguments: [String]) {
     } catch {
         benchFail("cannot set up the bench: \(error)")
     }
-    let pcscd: BenchPCSCD
-    do {
-        pcscd = try BenchPCSCD()
-    } catch {
-        benchFail("cannot start pcscd: \(error)")
-    }
+    let pcscd = BenchPCSCD.startOrExit()
     defer { pcscd.stop() }
     let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01"].prefix(options.readers)
     for reader in readers where !pcscd.waitFor(reader: reader) { benchFail("pcscd does not list '\(reader)'") }
