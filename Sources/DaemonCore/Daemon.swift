@@ -144,7 +144,9 @@ public final class Daemon: @unchecked Sendable {
         metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
                        version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started),
                        cardActivity: CardActivity(activeReads: cardReader.activeReads,
-                                                  openConnections: PCSCCardChannel.openConnections))
+                                                  openConnections: PCSCCardChannel.openConnections),
+                       apiConnections: lock.withLock { server?.openConnections ?? 0 },
+                       enrollmentSessions: enrollment?.openSessions ?? 0)
     }
 
     public func readerList() -> ReaderList {

@@ -122,7 +122,8 @@ public final class Metrics: @unchecked Sendable {
 
     /// The exposition text, with the gauges the caller reads at scrape time.
     public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
-                       cardActivity: CardActivity = CardActivity()) -> String {
+                       cardActivity: CardActivity = CardActivity(), apiConnections: Int = 0,
+                       enrollmentSessions: Int = 0) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -156,6 +157,10 @@ public final class Metrics: @unchecked Sendable {
             sample("enrolld_card_reads_active", [], "\(cardActivity.activeReads)")
             family("enrolld_card_connections_open", "gauge", "PC/SC card connections held open now; 0 when idle.")
             sample("enrolld_card_connections_open", [], "\(cardActivity.openConnections)")
+            family("enrolld_api_connections_open", "gauge", "API connections being served now, this one included.")
+            sample("enrolld_api_connections_open", [], "\(apiConnections)")
+            family("enrolld_enrollment_sessions_open", "gauge", "Enrollment sessions in memory (open, not yet ended).")
+            sample("enrolld_enrollment_sessions_open", [], "\(enrollmentSessions)")
 
             family("enrolld_enrollments_total", "counter",
                    "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "

@@ -409,6 +409,9 @@ public final class EnrollmentService: @unchecked Sendable {
         return storedView(record)
     }
 
+    /// Sessions in memory now: open ones, until they complete, fail or time out.
+    public var openSessions: Int { lock.withLock { sessions.count } }
+
     /// Ends sessions past their deadline: wiped, recorded as expired. Returns how many.
     @discardableResult
     public func expireStale() -> Int {

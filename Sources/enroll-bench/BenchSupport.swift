@@ -44,9 +44,11 @@ func benchFail(_ message: String) -> Never {
     exit(1)
 }
 
-/// pcscd for a bench run: uses a running one, or starts one in the foreground and stops it after.
+/// pcscd for a bench run: uses a running one, or starts one in the foreground and stops it after. Holds the
+/// HIL bench lock meanwhile, so that test runs and other benches do not plug cards into the same vpcd ports.
 final class BenchPCSCD {
     private var process: Process?
+    private let lock = HILBenchLock()
 
     init() throws {
         if (try? PCSCContext()) != nil { return }
@@ -94,5 +96,30 @@ final class BenchPCSCD {
         guard let process, process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
+    }
+}
+
+/// The machine-wide HIL bench lock (see Tests/HILTests/Bench.swift): held for the whole run so that test runs
+/// elsewhere wait instead of plugging their cards into the same vpcd ports. A caller that already holds it
+/// (a HIL test running this bench) sets `ENROLLD_BENCH_LOCK_HELD=1`.
+final class HILBenchLock {
+    private var fd: Int32 = -1
+    static let path = "/tmp/enrolld-hil-bench.lock"
+
+    init() {
+        guard ProcessInfo.processInfo.environment["ENROLLD_BENCH_LOCK_HELD"] == nil else { return }
+        fd = open(Self.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { return }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            FileHandle.standardError.write(Data("enroll-bench: waiting for the HIL bench lock (\(Self.path))\n".utf8))
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        }
+    }
+
+    deinit {
+        if fd >= 0 {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
     }
 }

@@ -102,14 +102,29 @@ struct LoadReport: Codable {
     var errorKinds: [String: Int]
     var daemon: Resources
     var daemonExitStatus: Int32?
+    /// What the daemon still holds once the load is over (from `/metrics`): enrollment sessions, card reads and
+    /// PC/SC connections should be 0, API connections 1 (the metrics request itself).
+    var daemonAtEnd: [String: Double]
+}
+
+/// The `/metrics` gauges that show what is left open after the load.
+private func leftoverGauges(_ client: UnixSocketClient) -> [String: Double] {
+    guard let response = try? client.get("/metrics") else { return [:] }
+    let names = ["enrolld_enrollment_sessions_open", "enrolld_card_reads_active", "enrolld_card_connections_open",
+                 "enrolld_api_connections_open"]
+    var gauges: [String: Double] = [:]
+    for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") {
+        let parts = line.split(separator: " ")
+        guard parts.count == 2, names.contains(String(parts[0])), let value = Double(parts[1]) else { continue }
+        gauges[String(parts[0])] = value
+    }
+    return gauges
 }
 
 func runLoadBench(arguments: [String]) {
     let options = LoadOptions(arguments)
-    let lock = HILBenchLock()
     let work = NSTemporaryDirectory() + "enroll-bench-load-\(getpid())"
     let keep = ProcessInfo.processInfo.environment["ENROLLD_KEEP_BENCH"] != nil
-    defer { if !keep { try? FileManager.default.removeItem(atPath: work) } }
     let faces: LoadFaces
     let pki: TestPKI
     do {
@@ -120,7 +135,6 @@ func runLoadBench(arguments: [String]) {
         benchFail("cannot set up the bench: \(error)")
     }
     let pcscd = BenchPCSCD.startOrExit()
-    defer { pcscd.stop() }
     let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01"].prefix(options.readers)
     for reader in readers where !pcscd.waitFor(reader: reader) { benchFail("pcscd does not list '\(reader)'") }
 
@@ -216,6 +230,7 @@ func runLoadBench(arguments: [String]) {
     }
     let end = sample()
     let added = descriptorsAdded(before: startDescriptors, after: descriptorTargets(pid: daemon.pid))
+    let gauges = leftoverGauges(client)
     timeline.append(end)
     let baseline = afterWarmup ?? start
     let exitStatus = daemon.stop()
@@ -243,7 +258,7 @@ func runLoadBench(arguments: [String]) {
         daemon: .init(start: start, afterWarmup: baseline, end: end, rssGrowthAfterWarmupPercent: growth,
                       peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline,
                       fdsAddedDuringRun: added),
-        daemonExitStatus: exitStatus)
+        daemonExitStatus: exitStatus, daemonAtEnd: gauges)
     if options.json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -254,7 +269,9 @@ func runLoadBench(arguments: [String]) {
     if state.errors > 0, let log = daemon.logPath, keep {
         FileHandle.standardError.write(Data("enroll-bench load: the daemon's log is \(log)\n".utf8))
     }
-    withExtendedLifetime(lock) {}
+    // exit() skips `defer`: clean up here.
+    pcscd.stop()
+    if !keep { try? FileManager.default.removeItem(atPath: work) }
     exit(state.errors == 0 ? 0 : 1)
 }
 
@@ -290,6 +307,10 @@ private func printLoadReport(_ report: LoadReport) {
           + "end \(resources.end.threads)")
     if !resources.fdsAddedDuringRun.isEmpty {
         print("  enrolld descriptors open at the end, not at the start: " + resources.fdsAddedDuringRun.joined(separator: ", "))
+    }
+    if !report.daemonAtEnd.isEmpty {
+        print("  enrolld at the end: " + report.daemonAtEnd.sorted { $0.key < $1.key }
+            .map { "\($0.key.replacingOccurrences(of: "enrolld_", with: "")) \(Int($0.value))" }.joined(separator: ", "))
     }
     if let status = report.daemonExitStatus { print("  enrolld exit status after SIGTERM: \(status)") }
 }
