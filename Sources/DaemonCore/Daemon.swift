@@ -92,7 +92,11 @@ public final class Daemon: @unchecked Sendable {
 
     /// The API's routes.
     public func makeRouter() -> Router {
-        var router = Router()
+        let roles = configuration.roles.resolved()
+        for problem in roles.unknown { Log.warning(problem) }
+        var router = Router(authorizer: RequestAuthorizer(roles: roles) { [unowned self] accountID, context throws(Problem) in
+            try proveHolder(accountID, context)
+        })
         router.add(Route("GET", "/v1/health", .respond { [unowned self] _ in .json(health()) }))
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
@@ -182,9 +186,13 @@ public final class Daemon: @unchecked Sendable {
         } else {
             let directory = (configuration.socketPath as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var group: gid_t?
+            if let name = configuration.socketGroup {
+                guard let id = Daemon.groupID(name) else { throw .unknownGroup(name) }
+                group = id
+            }
             server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
-                                          group: configuration.socketGroup.flatMap(Daemon.groupID), limits: limits,
-                                          handler: handler)
+                                          group: group, limits: limits, handler: handler)
         }
         lock.withLock { self.server = server }
         setUpEnrollment()

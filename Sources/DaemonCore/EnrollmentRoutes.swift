@@ -100,7 +100,7 @@ extension Daemon {
             }
             let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
                                         accountID: accountID, callerUID: context.peer.uid,
-                                        actor: try context.actor(defaultRole: "kiosk"), guardianAccountID: guardianID)
+                                        actor: try context.actor(), guardianAccountID: guardianID)
             let service = try enrollmentService()
             do throws(EnrollmentError) {
                 return .json(try service.start(start), status: 201)

@@ -94,23 +94,31 @@ final class Bench: @unchecked Sendable {
         return try launch(Self.executable("enroll-vcard"), arguments + extra, log: "vcard-\(port).log")
     }
 
-    /// Starts enrolld on a private socket and waits until it answers.
-    func startDaemon(configuration: String = "") throws -> (process: Process, client: UnixSocketClient) {
+    /// Starts enrolld on a private socket and waits until it answers; `environment` is added to the daemon's
+    /// and `directory` is its working directory.
+    func startDaemon(configuration: String = "", environment: [String: String] = [:],
+                     directory: URL? = nil) throws -> (process: Process, client: UnixSocketClient) {
         let socket = workDirectory.appendingPathComponent("api.sock").path
         let config = workDirectory.appendingPathComponent("enrolld.conf")
         let state = workDirectory.appendingPathComponent("state").path
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
-        let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: "enrolld.log")
+        let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: "enrolld.log",
+                                 environment: environment, directory: directory)
         let client = UnixSocketClient(path: socket, timeout: 30)
         try waitFor("enrolld to answer on \(socket)", timeout: 15) { (try? client.get("/v1/health"))?.status == 200 }
         return (process, client)
     }
 
-    func launch(_ path: String, _ arguments: [String], log: String) throws -> Process {
+    func launch(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:],
+                directory: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        if let directory { process.currentDirectoryURL = directory }
         let logURL = workDirectory.appendingPathComponent(log)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
