@@ -100,3 +100,131 @@ extension LifecycleTests {
         XCTAssertEqual(try decode(AccountView.self, try client.get("/v1/accounts/\(theirs.accountID)")).status, "cancelled")
     }
 }
+
+// MARK: Privacy
+
+extension LifecycleTests {
+    /// Every file under `directory` (recursively), with its bytes.
+    private func files(under directory: URL) -> [(path: String, bytes: Data)] {
+        guard let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil) else { return [] }
+        return walker.compactMap { item -> (String, Data)? in
+            guard let url = item as? URL, let bytes = try? Data(contentsOf: url) else { return nil }
+            return (url.path, bytes)
+        }
+    }
+
+    /// Fails for every secret (in its upper, lower and given case) found in `bytes`.
+    private func assertAbsent(_ secrets: [String], in bytes: Data, _ what: String,
+                              file: StaticString = #filePath, line: UInt = #line) {
+        for secret in secrets {
+            for form in Set([secret, secret.uppercased(), secret.lowercased()]) {
+                XCTAssertNil(bytes.range(of: Data(form.utf8)), "'\(form)' in \(what)", file: file, line: line)
+            }
+        }
+    }
+
+    /// Three 48-byte pieces from inside an image file: any of them on disk means the image (or most of it) is there.
+    private func fingerprints(_ image: URL) throws -> [Data] {
+        let bytes = try Data(contentsOf: image)
+        return [bytes.count / 4, bytes.count / 2, 3 * bytes.count / 4].map { bytes.subdata(in: $0..<min($0 + 48, bytes.count)) }
+    }
+
+    func testLogEventsAndDatabaseHoldNoPersonalDataAndNoFaceImageStaysOnDisk() throws {
+        let temporary = bench.workDirectory.appendingPathComponent("daemon-tmp")
+        let workingDirectory = bench.workDirectory.appendingPathComponent("daemon-cwd")
+        for directory in [temporary, workingDirectory] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        try startDaemon(extraConfig: "[daemon]\nlog_level = debug\n", environment: ["TMPDIR": temporary.path],
+                        directory: workingDirectory)
+        let events = EventCollector(client: client)
+        let mrz = Self.td1(document: "E12345678", birth: "800101", expiry: "350101", name: "SCHNEIDER<<JOHN")
+        try insertCard(mrz: mrz, person: "John_Schneider", personalNumber: "7700112233")
+        let livePhoto = try photo("John_Schneider", 3)
+        let strangerPhoto = try photo("John_Salley", 3)
+        let operatorAtCounter = ("operator", "counter-3")
+
+        // A card read with the portrait, a wrong access key, a face mismatch, then a whole enrollment.
+        let read = try send("POST", "/v1/cards/read", CardReadRequest(
+            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), includePortrait: true),
+            as: kiosk)
+        XCTAssertEqual(read.status, 200, String(decoding: read.body, as: UTF8.self))
+        let wrongKey = Self.td1(document: "E12345679", birth: "800101", expiry: "350101", name: "SCHNEIDER<<JOHN")
+        XCTAssertGreaterThanOrEqual(try begin(wrongKey).status, 400)
+        let session = try decode(EnrollmentView.self, try begin(mrz))
+        let mismatch = try send("POST", "/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(
+            photo: try Data(contentsOf: strangerPhoto).base64EncodedString()), as: kiosk)
+        XCTAssertLessThan(mismatch.status, 500)
+        _ = try decode(EnrollmentView.self, try send("POST", "/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(
+            photo: try Data(contentsOf: livePhoto).base64EncodedString()), as: kiosk))
+        let device = try makeKey("device")
+        let outcome = try decode(EnrollmentOutcome.self, try send(
+            "POST", "/v1/enrollments/\(session.id)/complete",
+            EnrollmentCompleteBody(csr: device.csr, contact: ["email": "john.schneider@example.org"], deviceId: "phone-1",
+                                   devicePublicKey: device.publicKey), as: kiosk))
+        let account = outcome.accountID
+        let serial = try XCTUnwrap(outcome.certificateSerial)
+
+        // The lifecycle: another device, contact, passcode, revocation, invalidation, audit, cancellation.
+        let second = try makeKey("device-2")
+        _ = try decode(DeviceBindingOutcome.self, try send("POST", "/v1/accounts/\(account)/devices", DeviceBindBody(
+            deviceId: "phone-2", publicKey: second.publicKey), as: holder, proof: outcome.enrollmentID))
+        struct Contact: Encodable { var contact: [String: String] }
+        XCTAssertEqual(try send("PUT", "/v1/accounts/\(account)/contact", Contact(contact: ["phone": "+852 5555 0199"]),
+                                as: holder, proof: outcome.enrollmentID).status, 204)
+        _ = try decode(PasscodeStatus.self, try send("POST", "/v1/accounts/\(account)/passcode",
+                                                     PasscodeBody(passcode: "2468"), as: holder, proof: outcome.enrollmentID))
+        XCTAssertEqual(try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "1111"),
+                                as: holder).status, 403)
+        XCTAssertEqual(try send("GET", "/v1/accounts/\(account)/usage", as: holder).status, 403)
+        let byPasscode = try client.send(HTTPRequest(method: "GET", path: "/v1/accounts/\(account)/usage", headers: [
+            ("X-Enrolld-Role", "kiosk"), ("X-Enrolld-Passcode", "2468")]))
+        XCTAssertEqual(byPasscode.status, 200, "the holder's passcode is a proof too")
+        _ = try decode(AccountView.self, try client.get("/v1/accounts/\(account)"))
+        _ = try decode(CertificateView.self, try send("POST", "/v1/certificates/\(serial)/revoke",
+                                                      ["reason": "key-compromise"], as: operatorAtCounter))
+        _ = try decode(StatusView.self, try send("POST", "/v1/accounts/\(account)/status",
+                                                 StatusChangeBody(status: "invalid", reason: "reported lost"),
+                                                 as: operatorAtCounter))
+        XCTAssertEqual(try enrollctl(["audit", "verify"]).status, 0)
+        _ = try decode(StatusView.self, try send("POST", "/v1/accounts/\(account)/status",
+                                                 StatusChangeBody(status: "cancelled", reason: "holder deceased"),
+                                                 as: operatorAtCounter))
+        XCTAssertTrue(events.waitFor("account-status-changed", mentioning: "cancelled", timeout: 10))
+
+        let secrets = ["E12345678", "E12345679", "7700112233", "SCHNEIDER", "John_Schneider", "SCHNEIDER<<JOHN",
+                       "john.schneider@example.org", "5555 0199", "I<UTOE12345678"]
+        let textSecrets = secrets + ["JOHN", "1980-01-01", "800101"]
+        let images = try [livePhoto, strangerPhoto, try photo("John_Schneider", 0)].flatMap(fingerprints)
+        func inspectState(_ moment: String) {
+            let stored = files(under: state)
+            XCTAssertTrue(stored.contains { $0.path.hasSuffix("enrolld.db") }, "the database was inspected")
+            for (path, bytes) in stored {
+                assertAbsent(secrets, in: bytes, "\(path) (\(moment))")
+                for piece in images {
+                    XCTAssertNil(bytes.range(of: piece), "part of a face image in \(path) (\(moment))")
+                }
+                XCTAssertFalse(bytes.starts(with: [0xFF, 0xD8, 0xFF]) || bytes.starts(with: [0, 0, 0, 0x0C, 0x6A, 0x50])
+                               || bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "an image file: \(path)")
+            }
+        }
+        // While running (the write-ahead log holds the newest pages), then after a clean stop.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: state.appendingPathComponent("enrolld.db-wal").path))
+        inspectState("running")
+        events.stop()
+        let streamed = events.all.map { "event: \($0.type)\ndata: \($0.data)\n" }.joined()
+        XCTAssertTrue(streamed.contains("enrollment-completed") && streamed.contains("card-read-completed"), streamed)
+        if let daemon { bench.stop(daemon) }
+        inspectState("stopped")
+
+        let log = bench.log("enrolld.log")
+        XCTAssertTrue(log.contains("read card in") && log.contains("revoked"), "the debug log was captured: \(log)")
+        for (what, text) in [("the daemon's log", log), ("the event stream", streamed)] {
+            assertAbsent(textSecrets, in: Data(text.utf8), what)
+        }
+        for directory in [temporary, workingDirectory] {
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            XCTAssertEqual(left, [], "files left in the daemon's \(directory.lastPathComponent)")
+        }
+    }
+}
