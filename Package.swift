@@ -41,12 +41,17 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["Store", "CertificateAuthority", "MRTD", "FaceMatch", "OpenSSLKit"]),
+        .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "API",
+                                                    "CertificateAuthority"]),
         .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
                                                    "Enrollment"]),
 
-        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "CertificateAuthority", "OpenSSLKit"]),
+        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
+        .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
+                                                            "FaceMatch", "SmartCard"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
                                                              "CertificateAuthority", "OpenSSLKit", "API", "Enrollment"]),
 
@@ -58,6 +63,7 @@ let package = Package(
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "CertificateAuthority", "VirtualCard"]),
         .testTarget(name: "APITests", dependencies: ["API", "DaemonCore"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD"]),
     ],
     swiftLanguageModes: [.v6]

@@ -26,5 +26,9 @@ fi
 if [ "$status" -eq 0 ] && [ -x scripts/check-packaging.sh ] && [ $# -eq 0 ]; then
     scripts/check-packaging.sh || status=$?
 fi
+# Fuzzing (scripts/fuzz.sh): every libFuzzer target briefly; FUZZ_SECONDS=0 skips it.
+if [ "$status" -eq 0 ] && [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+    scripts/fuzz.sh || status=$?
+fi
 echo "$(( ${executed:-0} - ${failed:-0} - ${skipped:-0} )) passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

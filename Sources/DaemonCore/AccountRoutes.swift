@@ -143,10 +143,13 @@ public final class AccountService: @unchecked Sendable {
         }
     }
 
-    /// A freshly signed CRL of every revoked certificate (PEM), numbered from the store's counter.
+    /// A freshly signed CRL of every revoked certificate (PEM), numbered from the store's counter. Abandoned
+    /// intents whose certificate may have been signed (an interrupted issuance) carry a revocation date and
+    /// are listed too.
     public func crl(now: Date = Date()) throws(Problem) -> IssuedCRL {
         let (revoked, number) = try transaction { tx throws(StoreError) in
-            (try tx.certificates(state: .revoked), try tx.nextValue(counter: "crl-number"))
+            (try tx.certificates(state: .revoked) + tx.certificates(state: .abandoned).filter { $0.revokedAt != nil },
+             try tx.nextValue(counter: "crl-number"))
         }
         let entries = revoked.map {
             Revocation(serialHex: $0.serial, date: $0.revokedAt ?? now,

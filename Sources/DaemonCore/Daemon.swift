@@ -51,9 +51,12 @@ public final class Daemon: @unchecked Sendable {
     private let started = Date()
     private let lock = NSLock()
     private var stopping = false
+    /// Test benches only: where to freeze the process for a crash test (`ENROLLD_TEST_STOP_AT`).
+    let crashPoints: CrashPoints
 
-    public init(configuration: Configuration) {
+    public init(configuration: Configuration, crashPoints: CrashPoints = .disabled) {
         self.configuration = configuration
+        self.crashPoints = crashPoints
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events,
@@ -179,7 +182,14 @@ public final class Daemon: @unchecked Sendable {
     public func start(listeningDescriptor: Int32? = nil) throws(SocketError) {
         let router = makeRouter()
         let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: configuration.maxRequestBodyBytes)
-        let handler: UnixSocketServer.Handler = { request, connection in router.handle(request, connection) }
+        let crashPoints = self.crashPoints
+        let handler: UnixSocketServer.Handler = { request, connection in
+            router.handle(request, connection)
+            if request.method == "POST", request.pathSegments.count == 4, request.pathSegments[1] == "enrollments",
+               request.pathSegments[3] == "complete" {
+                crashPoints.reach(.responseSent)
+            }
+        }
         let server: UnixSocketServer
         if let fd = listeningDescriptor {
             server = UnixSocketServer(listeningDescriptor: fd, limits: limits, handler: handler)
@@ -232,7 +242,8 @@ public final class Daemon: @unchecked Sendable {
                 faces: TimedFaceComparing(base: DaemonFaceComparing(service: faces), metrics: metrics),
                 issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
                 protector: StoreDataProtecting(protector: protector),
-                publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) })
+                publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) },
+                crashPoints: crashPoints)
             let recovered = try service.recoverInterrupted()
             if recovered.sessions + recovered.intents > 0 {
                 Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "

@@ -110,7 +110,10 @@ struct AuthorityIssuing: CertificateIssuing {
             let intent = try IssuanceIntent(serialHex: plan.serial, notBefore: plan.notBefore, notAfter: plan.notAfter)
             let holder = CertificateHolder(name: subject.commonName, pseudonym: subject.pseudonym,
                                            issuingState: subject.issuingState)
-            return try authority.issue(intent: intent, csr: csr, holder: holder).der
+            let der = try authority.issue(intent: intent, csr: csr, holder: holder).der
+            // The CA's issuance log: every serial signed, committed or not (the database holds its intent).
+            Log.info("certificate \(plan.serial) signed")
+            return der
         } catch {
             throw EnrollmentError(error)
         }

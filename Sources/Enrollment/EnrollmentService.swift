@@ -99,11 +99,15 @@ public final class EnrollmentService: @unchecked Sendable {
     let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
     let lock = NSLock()
     var sessions: [UUID: LiveSession] = [:]
+    /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
+    let crashPoints: CrashPoints
 
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 issuer: CertificateIssuing, protector: PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
-                publish: @escaping @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void = { _, _, _ in }) {
+                publish: @escaping @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void = { _, _, _ in },
+                crashPoints: CrashPoints = .disabled) {
+        self.crashPoints = crashPoints
         self.store = store
         self.policy = policy
         self.cards = cards
@@ -176,7 +180,9 @@ public final class EnrollmentService: @unchecked Sendable {
         session.portrait = document.data.portrait?.imageData ?? []
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
+        crashPoints.reach(.cardRead)
         try persist(session, state: .cardVerified)
+        crashPoints.reach(.sessionStored)
         lock.withLock { sessions[session.id] = session }
         publish("enrollment-card-verified", session.id, nil)
         return view(session)
@@ -200,7 +206,9 @@ public final class EnrollmentService: @unchecked Sendable {
         session.face = evidence
         if evidence.isMatch {
             session.state = .faceMatched
+            crashPoints.reach(.faceMatched)
             try persist(session, state: .faceMatched)
+            crashPoints.reach(.faceMatchStored)
             lock.withLock { sessions[id] = session }
             publish("enrollment-face-matched", id, nil)
             return view(session)
@@ -312,6 +320,7 @@ public final class EnrollmentService: @unchecked Sendable {
         let isNew = session.accountID == nil
         let firstAccount = account
         let opening = session
+        let crashPoints = self.crashPoints
         try write { tx throws(StoreError) in
             if isNew {
                 try tx.insertAccount(firstAccount)
@@ -319,7 +328,9 @@ public final class EnrollmentService: @unchecked Sendable {
                                       event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
             }
             try tx.insertCertificate(intent)
+            crashPoints.reach(.intentUncommitted)
         }
+        crashPoints.reach(.intentRecorded)
         session.accountID = account.id
 
         let subject = CertificateSubject(commonName: session.facts.personal.displayName,
@@ -329,12 +340,12 @@ public final class EnrollmentService: @unchecked Sendable {
         do {
             der = try issuer.issue(plan: plan, csr: csr, subject: subject)
         } catch {
-            var abandoned = intent
-            abandoned.state = .abandoned
-            try? write { tx throws(StoreError) in try tx.updateCertificate(abandoned) }
+            // Nothing was signed: the serial is retired, not revoked.
+            try? write { tx throws(StoreError) in try Self.abandon(tx, intent, mayBeSigned: false, actor: opening.actor, at: at) }
             try fail(&session, code: error.code)
             throw error
         }
+        crashPoints.reach(.certificateSigned)
 
         // Transaction 2: signing tier, certificate issued, session completed.
         account.tier = .signing
@@ -345,21 +356,32 @@ public final class EnrollmentService: @unchecked Sendable {
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let upgraded = account
         let finished = session
-        try lifecycleWrite { tx in
-            try tx.updateAccount(upgraded)
-            if let device {
-                _ = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id, publicKey: device.key,
-                                               label: device.label, actor: finished.actor, at: at,
-                                               enrollmentID: finished.id)
+        do throws(EnrollmentError) {
+            try lifecycleWrite { tx in
+                try tx.updateAccount(upgraded)
+                if let device {
+                    _ = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id, publicKey: device.key,
+                                                   label: device.label, actor: finished.actor, at: at,
+                                                   enrollmentID: finished.id)
+                }
+                crashPoints.reach(.deviceBoundUncommitted)
+                try tx.updateCertificate(issued)
+                try tx.saveEnrollment(record)
+                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
+                                      event: "certificate-issued", actor: finished.actor,
+                                      detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
+                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id, event: "tier-changed",
+                                      actor: finished.actor, detail: AccountTier.signing.rawValue)
+                crashPoints.reach(.usageAppendedUncommitted)
             }
-            try tx.updateCertificate(issued)
-            try tx.saveEnrollment(record)
-            try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
-                                  event: "certificate-issued", actor: finished.actor,
-                                  detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
-            try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id, event: "tier-changed",
-                                  actor: finished.actor, detail: AccountTier.signing.rawValue)
+        } catch {
+            // Signed but not committed: the certificate never leaves this process, yet its serial goes on the
+            // CRL like one a crash interrupted, and the session ends (the account keeps its previous tier).
+            try? write { tx throws(StoreError) in try Self.abandon(tx, intent, mayBeSigned: true, actor: finished.actor, at: at) }
+            try? fail(&session, code: error.code)
+            throw error
         }
+        crashPoints.reach(.certificateCommitted)
         finish(&session)
         publish("enrollment-completed", session.id, "signing")
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
@@ -368,9 +390,16 @@ public final class EnrollmentService: @unchecked Sendable {
                                  status: account.status.rawValue)
     }
 
-    /// The session's current view.
+    /// The session's current view. A finished session (completed, failed, expired, or failed by a
+    /// restart with code `interrupted`) shows its stored state, failure code and evidence; its card-face
+    /// data was never stored, so names and document fields are empty.
     public func session(id: UUID) throws(EnrollmentError) -> EnrollmentView {
-        view(try live(id))
+        expireStale()
+        if let session = lock.withLock({ sessions[id] }) { return view(session) }
+        guard let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) else {
+            throw .sessionNotFound(id.uuidString)
+        }
+        return storedView(record)
     }
 
     /// Ends sessions past their deadline: wiped, recorded as expired. Returns how many.
@@ -388,8 +417,11 @@ public final class EnrollmentService: @unchecked Sendable {
         return stale.count
     }
 
-    /// At start-up: sessions a previous run left open are failed (their biometric data died with
-    /// it), and certificate intents that never completed are abandoned.
+    /// At start-up, in one transaction: sessions a previous run left open are failed with code
+    /// `interrupted` (their biometric data died with it), and certificate intents that never completed
+    /// are abandoned. Such an intent's certificate may have been signed before the crash, so it is also
+    /// revoked (reason cessationOfOperation, dated now) and its serial listed on the CRL. Each step is
+    /// a usage record.
     @discardableResult
     public func recoverInterrupted() throws(EnrollmentError) -> (sessions: Int, intents: Int) {
         let at = now()
@@ -401,17 +433,34 @@ public final class EnrollmentService: @unchecked Sendable {
                     record.failureCode = "interrupted"
                     record.updatedAt = at
                     try tx.saveEnrollment(record)
+                    try UsageChain.append(tx, at: at, accountID: record.accountID, enrollmentID: record.id,
+                                          event: "enrollment-failed", actor: .system, outcome: "failed",
+                                          detail: "interrupted")
                     sessions += 1
                 }
             }
             var intents = 0
-            for var certificate in try tx.certificates(state: .intent) {
-                certificate.state = .abandoned
-                try tx.updateCertificate(certificate)
+            for certificate in try tx.certificates(state: .intent) {
+                try Self.abandon(tx, certificate, mayBeSigned: true, actor: .system, at: at)
                 intents += 1
             }
             return (sessions, intents)
         }
+    }
+
+    /// Retires an intent's serial for good (state abandoned). When the CA may have signed it, the
+    /// certificate is also revoked so its serial goes on the CRL, although it was never handed out.
+    static func abandon(_ tx: any StoreTransaction, _ intent: CertificateRecord, mayBeSigned: Bool, actor: UsageActor,
+                        at: Date) throws(StoreError) {
+        var abandoned = intent
+        abandoned.state = .abandoned
+        if mayBeSigned {
+            abandoned.revokedAt = at
+            abandoned.revocationReason = .cessationOfOperation
+        }
+        try tx.updateCertificate(abandoned)
+        try UsageChain.append(tx, at: at, accountID: intent.accountID, event: "certificate-abandoned", actor: actor,
+                              outcome: "failed", detail: intent.serial + (mayBeSigned ? " revoked" : ""))
     }
 
     // MARK: - Helpers
@@ -501,6 +550,20 @@ public final class EnrollmentService: @unchecked Sendable {
                               photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
                               expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode,
                               guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent)
+    }
+
+    func storedView(_ record: EnrollmentRecord) -> EnrollmentView {
+        let evidence = try? JSONDecoder().decode(Evidence.self, from: Data(record.evidence))
+        let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
+        return EnrollmentView(id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
+                              accountID: record.accountID?.uuidString, reader: record.reader, surname: "", givenNames: "",
+                              documentType: "", issuingState: "", documentExpiry: "",
+                              accessProtocol: evidence?.accessProtocol ?? "",
+                              authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
+                              photoAttemptsLeft: max(0, policy.maxPhotoAttempts - (evidence?.photoAttempts ?? 0)),
+                              face: evidence?.face,
+                              expiresAt: ISO8601DateFormatter().string(from: deadline),
+                              failureCode: record.failureCode, guardianPresent: nil)
     }
 
     func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {

@@ -1,4 +1,5 @@
 import DaemonCore
+import Enrollment
 import Foundation
 
 let usage = """
@@ -82,7 +83,18 @@ signal(SIGPIPE, SIG_IGN)
 signal(SIGTERM, SIG_IGN)
 signal(SIGINT, SIG_IGN)
 signal(SIGHUP, SIG_IGN)
-let daemon = Daemon(configuration: configuration)
+// Test benches only: ENROLLD_TEST_STOP_AT (with ENROLLD_TEST_BENCH=1) freezes the daemon at a named enrollment step.
+let crashPoints: CrashPoints
+do {
+    crashPoints = try CrashPoints.fromEnvironment()
+} catch {
+    fail(error.message)
+}
+if let point = crashPoints.stopAt {
+    Log.warning("test bench: this daemon stops itself (SIGSTOP) at crash point \(point.rawValue); never set "
+                + "ENROLLD_TEST_STOP_AT outside a test bench")
+}
+let daemon = Daemon(configuration: configuration, crashPoints: crashPoints)
 do {
     try daemon.start(listeningDescriptor: socketOverride == nil ? activatedSocket() : nil)
 } catch {

@@ -80,10 +80,22 @@ final class Bench: @unchecked Sendable {
     /// Kills the pcscd this bench started (SIGKILL: as if it crashed).
     func killPCSCD() {
         guard let process = pcscd else { return }
+        crash(process)
+    }
+
+    /// Kills one process this bench started with SIGKILL (no clean-up runs in it) and reaps it.
+    func crash(_ process: Process) {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         processes.removeAll { $0 === process }
-        pcscd = nil
+        if process === pcscd { pcscd = nil }
+    }
+
+    /// Whether the process is stopped (state T in /proc/PID/stat), as after `raise(SIGSTOP)`.
+    static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
     }
 
     /// Starts a virtual card on a vpcd port, optionally with a profile.
@@ -94,16 +106,16 @@ final class Bench: @unchecked Sendable {
         return try launch(Self.executable("enroll-vcard"), arguments + extra, log: "vcard-\(port).log")
     }
 
-    /// Starts enrolld on a private socket and waits until it answers; `environment` is added to the daemon's
-    /// and `directory` is its working directory.
-    func startDaemon(configuration: String = "", environment: [String: String] = [:],
-                     directory: URL? = nil) throws -> (process: Process, client: UnixSocketClient) {
+    /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables and
+    /// `directory` is its working directory.
+    func startDaemon(configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
+                     log: String = "enrolld.log") throws -> (process: Process, client: UnixSocketClient) {
         let socket = workDirectory.appendingPathComponent("api.sock").path
         let config = workDirectory.appendingPathComponent("enrolld.conf")
         let state = workDirectory.appendingPathComponent("state").path
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
-        let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: "enrolld.log",
+        let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: log,
                                  environment: environment, directory: directory)
         let client = UnixSocketClient(path: socket, timeout: 30)
         try waitFor("enrolld to answer on \(socket)", timeout: 15) { (try? client.get("/v1/health"))?.status == 200 }

@@ -44,3 +44,25 @@ extension Bench {
         }
     }
 }
+
+/// Keys and faces for enrollments on the bench.
+extension Bench {
+    /// The `index`-th photo (sorted by name) of `person` in the shared face set.
+    static func photo(_ person: String, _ index: Int) throws -> URL {
+        let folder = CardReadTests.johns.appendingPathComponent(person)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        return folder.appendingPathComponent(names[index])
+    }
+
+    /// A fresh P-256 key in the work directory: its CSR and its public key (PEM).
+    func makeHolderKey(_ name: String) throws -> (csr: String, publicKey: String) {
+        let key = workDirectory.appendingPathComponent("\(name).key").path
+        let csr = workDirectory.appendingPathComponent("\(name).csr").path
+        let request = try Self.runTool("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                                            "-nodes", "-subj", "/CN=device", "-keyout", key, "-out", csr])
+        guard request.code == 0 else { throw BenchError("openssl req failed: \(request.output)") }
+        let publicKey = try Self.runTool("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"])
+        guard publicKey.code == 0 else { throw BenchError("openssl pkey failed: \(publicKey.output)") }
+        return (try String(contentsOfFile: csr, encoding: .utf8), publicKey.output)
+    }
+}

@@ -1,0 +1,337 @@
+import API
+import DaemonCore
+import Enrollment
+import Foundation
+import VirtualCard
+import XCTest
+
+/// Crash safety with a real process and a real database file: for every named step of an enrollment
+/// (`CrashPoint`), enrolld runs with `ENROLLD_TEST_STOP_AT` through real pcscd + vpcd, stops itself there
+/// (SIGSTOP), is killed with SIGKILL, and restarts on the same SQLite file. After each restart: the
+/// interrupted session reads as failed, no account is at the signing tier without a committed certificate,
+/// every serial the CA signed is known to the database (issued, or abandoned and on the CRL), the file
+/// passes `PRAGMA integrity_check`, the usage chain verifies, and the same person then enrolls.
+final class CrashSafetyTests: XCTestCase {
+    private var bench: Bench!
+    private var pki: URL!
+    private var state: URL!
+    private var client: UnixSocketClient!
+    private var daemon: Process?
+    private var config = ""
+
+    static let salley = CardReadTests.td1
+
+    override func setUpWithError() throws {
+        bench = try Bench()
+        pki = bench.workDirectory.appendingPathComponent("pki")
+        _ = try BenchPKI.create(directory: pki.path)
+        try bench.startPCSCD()
+        let profile = bench.workDirectory.appendingPathComponent("card.json")
+        let object: [String: Any] = [
+            "kind": "emrtd", "mrz": Self.salley, "portrait": "@" + (try Bench.photo("John_Salley", 0)).path,
+            "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"],
+        ]
+        try JSONSerialization.data(withJSONObject: object).write(to: profile)
+        // One card for every run: the daemons come and go, the card and pcscd stay.
+        try bench.startCard(profile: profile.path)
+    }
+
+    override func tearDown() {
+        bench?.stopAll()
+    }
+
+    func testSIGKILLAtEveryStepOfARegistrationRestartsConsistently() throws {
+        for point in CrashPoint.allCases {
+            try crashAndRecover(at: point, upgrade: false)
+        }
+    }
+
+    func testSIGKILLDuringAnUpgradeLeavesNoHalfUpgradedAccount() throws {
+        let points: [CrashPoint] = [.intentUncommitted, .intentRecorded, .certificateSigned, .deviceBoundUncommitted,
+                                    .usageAppendedUncommitted, .certificateCommitted]
+        for point in points {
+            try crashAndRecover(at: point, upgrade: true)
+        }
+    }
+
+    func testAStopPointOutsideATestBenchIsRefused() throws {
+        state = bench.workDirectory.appendingPathComponent("state-refused")
+        let configFile = bench.workDirectory.appendingPathComponent("refused.conf")
+        try "[daemon]\nstate_directory = \(state.path)\n".write(to: configFile, atomically: true, encoding: .utf8)
+        let socket = bench.workDirectory.appendingPathComponent("refused.sock").path
+        let cases = [("certificate-signed", "", "for test benches only"),
+                     ("no-such-point", "1", "unknown ENROLLD_TEST_STOP_AT 'no-such-point'")]
+        for (stopAt, benchFlag, message) in cases {
+            let process = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "--socket", socket],
+                                           log: "refused-\(stopAt).log",
+                                           environment: ["ENROLLD_TEST_STOP_AT": stopAt, "ENROLLD_TEST_BENCH": benchFlag])
+            process.waitUntilExit()
+            let log = bench.log("refused-\(stopAt).log")
+            XCTAssertEqual(process.terminationStatus, 2, log)
+            XCTAssertTrue(log.contains(message), log)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the daemon must refuse before it listens")
+    }
+
+    // MARK: One crash
+
+    /// What the database must show after the restart, by crash point.
+    private struct Expectation {
+        /// The interrupted session's state after the restart (nil: it was never stored).
+        var session: String?
+        var accountTier: String?
+        /// Whether a certificate intent was committed (then it is issued or abandoned, never left open).
+        var intentCommitted: Bool
+        var certificateIssued: Bool
+        /// Whether the CA signed before the kill (its issuance log names the serial).
+        var signed: Bool
+
+        init(_ point: CrashPoint, upgrade: Bool) {
+            let order = CrashPoint.allCases
+            func atOrAfter(_ step: CrashPoint) -> Bool {
+                (order.firstIndex(of: point) ?? 0) >= (order.firstIndex(of: step) ?? 0)
+            }
+            certificateIssued = atOrAfter(.certificateCommitted)
+            session = point == .cardRead ? nil : certificateIssued ? "completed" : "failed"
+            intentCommitted = atOrAfter(.intentRecorded)
+            signed = atOrAfter(.certificateSigned)
+            accountTier = certificateIssued ? "signing" : (upgrade || intentCommitted) ? "basic" : nil
+        }
+    }
+
+    private func crashAndRecover(at point: CrashPoint, upgrade: Bool) throws {
+        let label = "\(upgrade ? "upgrade" : "register") at \(point.rawValue)"
+        state = bench.workDirectory.appendingPathComponent("state-\(upgrade ? "upgrade" : "register")-\(point.rawValue)")
+        config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
+        let configFile = bench.workDirectory.appendingPathComponent("crash.conf")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
+        ca.waitUntilExit()
+        XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
+        let run = "\(upgrade ? "upgrade" : "register")-\(point.rawValue)"
+
+        try startDaemon(stopAt: point, log: "enrolld-\(run)-crashed.log")
+        var basicAccount: String?
+        if upgrade {
+            // A basic account first (no CSR: none of the crash points lies on this path).
+            let session = try decode(EnrollmentView.self, try begin(purpose: "register", account: nil))
+            basicAccount = try decode(EnrollmentOutcome.self, try post("/v1/enrollments/\(session.id)/complete",
+                                                                      EnrollmentCompleteBody())).accountID
+        }
+        let holder = try bench.makeHolderKey("holder-\(point.rawValue)")
+        let interrupted = InterruptedFlow()
+        let flowClient = client!
+        let done = DispatchSemaphore(value: 0)
+        let account = basicAccount
+        Thread.detachNewThread {
+            interrupted.run(client: flowClient, purpose: upgrade ? "upgrade" : "register", account: account,
+                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(),
+                            complete: EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)",
+                                                             devicePublicKey: holder.publicKey, deviceLabel: "Phone"))
+            done.signal()
+        }
+        let process = try XCTUnwrap(daemon)
+        try bench.waitFor("enrolld to stop at \(point.rawValue)", timeout: 60) { Bench.isStopped(process.processIdentifier) }
+        let runLog = bench.log("enrolld-\(run)-crashed.log")
+        XCTAssertTrue(runLog.contains("stopping at crash point \(point.rawValue)\n"), "\(label): \(runLog)")
+        bench.crash(process)
+        daemon = nil
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "\(label): the client did not return after the kill")
+        XCTAssertEqual(interrupted.completed, point == .responseSent,
+                       "\(label): only a kill after the response leaves the client with an answer")
+
+        try startDaemon(stopAt: nil, log: "enrolld-\(run)-restarted.log")
+        try checkConsistency(after: point, upgrade: upgrade, label: label, interruptedSession: interrupted.sessionID,
+                             crashedLog: runLog, restartedLog: bench.log("enrolld-\(run)-restarted.log"))
+        try enrollAgain(label: label)
+        XCTAssertEqual(try enrollctl(["audit", "verify"]).status, 0, "\(label): usage chain after the fresh enrollment")
+        if let daemon { bench.stop(daemon) }
+        daemon = nil
+    }
+
+    private func checkConsistency(after point: CrashPoint, upgrade: Bool, label: String, interruptedSession: String?,
+                                  crashedLog: String, restartedLog log: String) throws {
+        let expected = Expectation(point, upgrade: upgrade)
+
+        // The file itself.
+        XCTAssertEqual(try sql("PRAGMA integrity_check;"), [["ok"]], label)
+        XCTAssertEqual(try sql("PRAGMA foreign_key_check;"), [], label)
+        let audit = try enrollctl(["audit", "verify"])
+        XCTAssertEqual(audit.status, 0, "\(label): \(audit.output)")
+
+        // Sessions: none left open; the interrupted one reads as failed (code interrupted) through the API.
+        XCTAssertEqual(try sql("SELECT count(*) FROM enrollments WHERE state IN ('card-verified', 'face-matched');"),
+                       [["0"]], label)
+        let sessions = try sql("SELECT id, state, failure_code FROM enrollments ORDER BY created_at;")
+        XCTAssertEqual(sessions.count, (upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1), "\(label): \(sessions)")
+        if let session = expected.session, let last = sessions.last {
+            XCTAssertEqual(last[1], session, "\(label): \(last)")
+            if let interruptedSession { XCTAssertEqual(last[0], interruptedSession, label) }
+            let view = try decode(EnrollmentView.self, try client.get("/v1/enrollments/\(last[0])"))
+            XCTAssertEqual(view.state, session, label)
+            XCTAssertEqual(view.failureCode, session == "failed" ? "interrupted" : nil, label)
+        }
+        if expected.session == "failed" {
+            XCTAssertTrue(log.contains("recovered from an interrupted run"), "\(label): \(log)")
+        }
+
+        // Accounts: at the signing tier exactly when a committed certificate exists.
+        let accounts = try sql("""
+            SELECT a.id, a.tier, (SELECT count(*) FROM certificates c WHERE c.account_id = a.id AND c.state = 'issued'
+                AND c.der IS NOT NULL), (SELECT count(*) FROM device_bindings d WHERE d.account_id = a.id)
+            FROM accounts a;
+            """)
+        XCTAssertEqual(accounts.map { $0[1] }, expected.accountTier.map { [$0] } ?? [], "\(label): \(accounts)")
+        for account in accounts {
+            XCTAssertEqual(account[1] == "signing", account[2] == "1", "\(label): tier and certificate disagree: \(account)")
+            XCTAssertEqual(account[3], account[1] == "signing" ? "1" : "0", "\(label): device bound without its certificate")
+            let view = try decode(AccountView.self, try client.get("/v1/accounts/\(account[0])"))
+            XCTAssertEqual(view.tier, account[1], label)
+            XCTAssertEqual(view.certificates.filter { $0.state == "issued" }.count, account[1] == "signing" ? 1 : 0, label)
+        }
+
+        // Certificates: no intent left open; every signed serial known; abandoned ones that may exist on the CRL.
+        let certificates = try sql("SELECT serial, state, revoked_at IS NOT NULL FROM certificates;")
+        XCTAssertFalse(certificates.contains { $0[1] == "intent" }, "\(label): \(certificates)")
+        XCTAssertEqual(certificates.count, expected.intentCommitted ? 1 : 0, "\(label): \(certificates)")
+        if let certificate = certificates.first {
+            XCTAssertEqual(certificate[1], expected.certificateIssued ? "issued" : "abandoned", label)
+        }
+        let signed = Self.signedSerials(in: crashedLog + log)
+        XCTAssertEqual(signed.count, expected.signed ? 1 : 0, "\(label): serials in the CA's issuance log: \(signed)")
+        let known = Dictionary(uniqueKeysWithValues: certificates.map { ($0[0], $0) })
+        for serial in signed {
+            let row = try XCTUnwrap(known[serial], "\(label): the CA signed \(serial) but the database does not know it")
+            XCTAssertTrue(row[1] == "issued" || (row[1] == "abandoned" && row[2] == "1"), "\(label): \(row)")
+        }
+        let crl = try crlSerials()
+        for row in certificates {
+            XCTAssertEqual(crl.contains(row[0]), row[1] == "abandoned",
+                           "\(label): \(row) on the CRL: \(crl.contains(row[0]))")
+        }
+        if expected.intentCommitted && !expected.certificateIssued {
+            XCTAssertTrue(log.contains("1 certificate intent(s) abandoned"), "\(label): \(log)")
+        }
+    }
+
+    /// The same person enrolls after the restart: a registration, or an upgrade of the account the interrupted
+    /// run left (the daemon names it when refusing a second registration).
+    private func enrollAgain(label: String) throws {
+        var started = try begin(purpose: "register", account: nil)
+        if started.status == 409 {
+            XCTAssertEqual(problem(started), "identity-already-enrolled", label)
+            let account = try XCTUnwrap(try sql("SELECT id FROM accounts;").first?.first, label)
+            started = try begin(purpose: "upgrade", account: account)
+        }
+        let session = try decode(EnrollmentView.self, started)
+        let photo = try Data(contentsOf: Bench.photo("John_Salley", 3)).base64EncodedString()
+        _ = try decode(EnrollmentView.self, try post("/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(photo: photo)))
+        let holder = try bench.makeHolderKey("holder-again")
+        let outcome = try decode(EnrollmentOutcome.self, try post(
+            "/v1/enrollments/\(session.id)/complete",
+            EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-again-\(UUID().uuidString.prefix(8))",
+                                   devicePublicKey: holder.publicKey, deviceLabel: "Phone")))
+        XCTAssertEqual(outcome.tier, "signing", label)
+        let certificate = bench.workDirectory.appendingPathComponent("again.pem")
+        try XCTUnwrap(outcome.certificatePEM, label).write(to: certificate, atomically: true, encoding: .utf8)
+        let crl = bench.workDirectory.appendingPathComponent("again-crl.pem")
+        try Data(try client.get("/v1/crl").body).write(to: crl)
+        let verify = try Bench.runTool("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crl.path, "-CAfile",
+                                                            state.appendingPathComponent("ca/ca.pem").path, certificate.path])
+        XCTAssertEqual(verify.code, 0, "\(label): \(verify.output)")
+        XCTAssertEqual(try sql("SELECT count(*) FROM accounts WHERE tier = 'signing';"), [["1"]], label)
+    }
+
+    // MARK: Helpers
+
+    private func startDaemon(stopAt point: CrashPoint?, log: String) throws {
+        let environment = point.map { ["ENROLLD_TEST_STOP_AT": $0.rawValue, "ENROLLD_TEST_BENCH": "1"] } ?? [:]
+        let started = try bench.startDaemon(configuration: config, environment: environment, log: log)
+        daemon = started.process
+        client = started.client
+        try bench.waitForCard(in: Bench.reader0, client: client)
+    }
+
+    private var socket: String { bench.workDirectory.appendingPathComponent("api.sock").path }
+
+    private func begin(purpose: String, account: String?) throws -> HTTPResponse {
+        try post("/v1/enrollments", EnrollmentStartBody(reader: Bench.reader0,
+                                                        accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n")),
+                                                        purpose: purpose, accountId: account))
+    }
+
+    private func post<T: Encodable>(_ path: String, _ body: T) throws -> HTTPResponse {
+        try client.post(path, json: [UInt8](try JSONEncoder().encode(body)))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse,
+                                      file: StaticString = #filePath, line: UInt = #line) throws -> T {
+        XCTAssertLessThan(response.status, 300, String(decoding: response.body, as: UTF8.self), file: file, line: line)
+        return try JSONDecoder().decode(T.self, from: Data(response.body))
+    }
+
+    private func problem(_ response: HTTPResponse) -> String {
+        (try? JSONDecoder().decode(Problem.self, from: Data(response.body)))?.code ?? "status \(response.status)"
+    }
+
+    private func enrollctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let result = try bench.runEnrollctl(arguments, socket: socket)
+        return (result.status, String(decoding: result.output, as: UTF8.self) + result.error)
+    }
+
+    /// Rows of a query on the daemon's database file, columns split on '|'.
+    private func sql(_ query: String) throws -> [[String]] {
+        let result = try Bench.runTool("/usr/bin/sqlite3", [state.appendingPathComponent("enrolld.db").path, query])
+        XCTAssertEqual(result.code, 0, result.output)
+        return result.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Serials on the current CRL, upper-case hex as the store writes them.
+    private func crlSerials() throws -> Set<String> {
+        let crl = bench.workDirectory.appendingPathComponent("crash-crl.pem")
+        try Data(try client.get("/v1/crl").body).write(to: crl)
+        let text = try Bench.runTool("/usr/bin/openssl", ["crl", "-in", crl.path, "-noout", "-text"])
+        XCTAssertEqual(text.code, 0, text.output)
+        return Set(text.output.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("Serial Number:") else { return nil }
+            return trimmed.dropFirst("Serial Number:".count).trimmingCharacters(in: .whitespaces).uppercased()
+        })
+    }
+
+    /// Serials the CA signed, from its issuance log lines ("certificate SERIAL signed").
+    static func signedSerials(in log: String) -> [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard words.count == 3, words[0].hasSuffix("certificate"), words[2] == "signed" else { return nil }
+            return String(words[1])
+        }
+    }
+}
+
+/// One enrollment on a background thread, expected to be cut off by the kill: remembers how far it got.
+private final class InterruptedFlow: @unchecked Sendable {
+    private let lock = NSLock()
+    private var session: String?
+    private var finished = false
+
+    var sessionID: String? { lock.withLock { session } }
+    var completed: Bool { lock.withLock { finished } }
+
+    func run(client: UnixSocketClient, purpose: String, account: String?, photo: Data, complete: EnrollmentCompleteBody) {
+        func post<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse? {
+            guard let bytes = try? JSONEncoder().encode(body),
+                  let response = try? client.post(path, json: [UInt8](bytes)), response.status < 300 else { return nil }
+            return response
+        }
+        let start = EnrollmentStartBody(reader: Bench.reader0,
+                                        accessKey: AccessKeyRequest(mrz: CrashSafetyTests.salley.joined(separator: "\n")),
+                                        purpose: purpose, accountId: account)
+        guard let started = post("/v1/enrollments", start),
+              let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)) else { return }
+        lock.withLock { session = view.id }
+        guard post("/v1/enrollments/\(view.id)/photo", EnrollmentPhotoBody(photo: photo.base64EncodedString())) != nil,
+              post("/v1/enrollments/\(view.id)/complete", complete) != nil else { return }
+        lock.withLock { finished = true }
+    }
+}
