@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSystem", path: "Sources/CSystem"),
         .target(
             name: "CFaceEngine",
@@ -39,12 +40,16 @@ let package = Package(
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         .target(name: "API", dependencies: ["CSystem"]),
         .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
+        // PostgreSQL for fleets: its own module, so libpq links only into what can select it.
+        .target(name: "PostgresStore", dependencies: ["CLibPQ", "Store"]),
+        // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
+        .target(name: "PostgresTestCluster"),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["Store", "CertificateAuthority", "MRTD", "FaceMatch", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "API",
                                                     "CertificateAuthority"]),
-        .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "CertificateAuthority",
-                                                   "Enrollment"]),
+        .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "PostgresStore",
+                                                   "CertificateAuthority", "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["API", "DaemonCore", "Enrollment"]),
@@ -53,18 +58,20 @@ let package = Package(
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
                                                             "FaceMatch", "SmartCard"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
-                                                             "CertificateAuthority", "OpenSSLKit", "API", "Enrollment"]),
+                                                             "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
+                                                             "OpenSSLKit", "API", "Enrollment"]),
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "OpenSSLKit"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "CertificateAuthority", "VirtualCard"]),
-        .testTarget(name: "APITests", dependencies: ["API", "DaemonCore"]),
+        .testTarget(name: "APITests", dependencies: ["API", "DaemonCore", "Store", "PostgresStore"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD"]),
+        .testTarget(name: "HILTests", dependencies: ["SmartCard", "API", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
+                                                 "Store", "PostgresStore", "PostgresTestCluster"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,8 @@ packages=(
     libpcsclite-dev pcscd vsmartcard-vpcd
     libssl-dev openssl
     libsqlite3-dev sqlite3
+    # PostgreSQL store for fleets (issue 11): libpq to build; the server for the tests' private clusters.
+    libpq-dev postgresql
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
     python3-pip

@@ -56,6 +56,20 @@ public struct Configuration: Sendable, Equatable {
     public var crlDistributionPoint: String?
     public var ocspURL: String?
 
+    /// Where accounts, certificates and the usage log live.
+    public var storeBackend: StoreBackend = .sqlite
+    /// PostgreSQL (backend postgresql): libpq connection string or URL, without the password.
+    public var storeConninfo: String?
+    /// File (mode 0600, owned by the service user) holding the PostgreSQL password, read at start.
+    public var storePasswordFile: String?
+    /// libpq TLS settings, passed through.
+    public var storeSSLMode: String?
+    public var storeSSLRootCert: String?
+    public var storeSSLCert: String?
+    public var storeSSLKey: String?
+    /// PostgreSQL connections per daemon.
+    public var storePoolSize = 4
+
     public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
     public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
 
@@ -99,12 +113,21 @@ public struct Configuration: Sendable, Equatable {
         ("ca.certificate_policies", "comma-separated policy OIDs written into certificates"),
         ("ca.crl_distribution_point", "URL of the CRL written into certificates"),
         ("ca.ocsp_url", "OCSP responder URL written into certificates"),
+        ("store.backend", "sqlite (embedded, one host; default) or postgresql (shared by a fleet)"),
+        ("store.conninfo", "PostgreSQL connection string or URL, without the password (postgresql://enrolld@db/enrolld)"),
+        ("store.password_file", "file holding the PostgreSQL password (mode 0600, owned by the service user)"),
+        ("store.sslmode", "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full"),
+        ("store.sslrootcert", "CA certificate(s) the PostgreSQL server's certificate must chain to"),
+        ("store.sslcert", "client certificate for PostgreSQL (TLS client authentication)"),
+        ("store.sslkey", "client certificate's private key (mode 0600)"),
+        ("store.pool_size", "PostgreSQL connections per daemon (default 4)"),
     ]
 
     /// Parses configuration text. Throws `ConfigurationError` naming the line at fault.
     public static func parse(_ text: String, source: String = "configuration") throws(ConfigurationError) -> Configuration {
         var configuration = Configuration()
         var section = ""
+        var backendLine = 0
         let known = Set(keys.map(\.key))
         for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
             let number = index + 1
@@ -129,6 +152,11 @@ public struct Configuration: Sendable, Equatable {
             let full = section.isEmpty ? key : "\(section).\(key)"
             guard known.contains(full) else { throw .unknownKey(source: source, line: number, key: full) }
             try configuration.apply(full, value, source: source, line: number)
+            if full == "store.backend" { backendLine = number }
+        }
+        if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
+            throw .invalidValue(source: source, line: backendLine, key: "store.backend", value: "postgresql",
+                                expected: "a [store] conninfo to go with it")
         }
         return configuration
     }
@@ -242,6 +270,27 @@ public struct Configuration: Sendable, Equatable {
         case "face.threshold":
             guard let threshold = Double(value), threshold > 0, threshold <= 1.5 else { throw invalid("a distance in (0, 1.5]") }
             faceThreshold = threshold
+        case "store.backend":
+            guard let backend = StoreBackend(rawValue: value.lowercased()) else { throw invalid("sqlite or postgresql") }
+            storeBackend = backend
+        case "store.conninfo":
+            guard !value.isEmpty else { throw invalid("a libpq connection string or postgresql:// URL") }
+            storeConninfo = value
+        case "store.password_file", "store.sslrootcert", "store.sslcert", "store.sslkey":
+            guard value.hasPrefix("/") else { throw invalid("an absolute path") }
+            switch key {
+            case "store.password_file": storePasswordFile = value
+            case "store.sslrootcert": storeSSLRootCert = value
+            case "store.sslcert": storeSSLCert = value
+            default: storeSSLKey = value
+            }
+        case "store.sslmode":
+            let modes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+            guard modes.contains(value) else { throw invalid(modes.joined(separator: ", ")) }
+            storeSSLMode = value
+        case "store.pool_size":
+            guard let size = Int(value), (1...64).contains(size) else { throw invalid("1 to 64") }
+            storePoolSize = size
         case "face.minimum_face_size":
             guard let size = Int(value), size >= 20, size <= 2000 else { throw invalid("20 to 2000 pixels") }
             faceMinimumSize = size
@@ -249,6 +298,14 @@ public struct Configuration: Sendable, Equatable {
             throw .unknownKey(source: source, line: line, key: key)
         }
     }
+}
+
+/// Which `Store` implementation the daemon opens.
+public enum StoreBackend: String, Sendable, Equatable {
+    /// `<state_directory>/enrolld.db`: one host.
+    case sqlite
+    /// A PostgreSQL database shared by a fleet of daemons.
+    case postgresql
 }
 
 extension Configuration {

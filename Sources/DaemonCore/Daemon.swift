@@ -221,8 +221,7 @@ public final class Daemon: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let protector = try DataProtector(stateDirectory: state)
-            let store = try SQLiteStore(path: state + "/enrolld.db", protector: protector)
-            try store.migrate()
+            let store = try configuration.openStore(protector: protector)
             let profile = SigningCertificateProfile(validityYears: configuration.certificateValidityYears,
                                                     policyOIDs: configuration.certificatePolicies,
                                                     crlDistributionPointURL: configuration.crlDistributionPoint,

@@ -29,6 +29,11 @@ public enum CrashPoint: String, Sendable, CaseIterable {
     case certificateCommitted = "certificate-committed"
     /// The completion's response was written to the client.
     case responseSent = "response-sent"
+    /// A registration without a CSR (basic tier), inside its one transaction: account, session and usage
+    /// records written, not committed.
+    case basicAccountUncommitted = "basic-account-uncommitted"
+    /// The basic account and the completed session are committed; the response is not sent.
+    case basicAccountCommitted = "basic-account-committed"
 }
 
 /// Where the process stops for a crash test: `ENROLLD_TEST_STOP_AT=<point>` (with `ENROLLD_TEST_BENCH=1`)

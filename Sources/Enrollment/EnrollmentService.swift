@@ -262,6 +262,7 @@ public final class EnrollmentService: @unchecked Sendable {
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let device = try devicePlan(options, accountID: nil)
         let finished = session
+        let crashPoints = self.crashPoints
         try lifecycleWrite { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(record)
@@ -273,7 +274,9 @@ public final class EnrollmentService: @unchecked Sendable {
                                                label: device.label, actor: finished.actor, at: at,
                                                enrollmentID: finished.id)
             }
+            crashPoints.reach(.basicAccountUncommitted)
         }
+        crashPoints.reach(.basicAccountCommitted)
         finish(&session)
         publish("enrollment-completed", id, "basic")
         return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
@@ -341,7 +344,9 @@ public final class EnrollmentService: @unchecked Sendable {
             der = try issuer.issue(plan: plan, csr: csr, subject: subject)
         } catch {
             // Nothing was signed: the serial is retired, not revoked.
-            try? write { tx throws(StoreError) in try Self.abandon(tx, intent, mayBeSigned: false, actor: opening.actor, at: at) }
+            try? write { tx throws(StoreError) in
+                try Self.abandon(tx, intent, mayBeSigned: false, actor: opening.actor, at: at)
+            }
             try fail(&session, code: error.code)
             throw error
         }
@@ -370,14 +375,16 @@ public final class EnrollmentService: @unchecked Sendable {
                 try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
                                       event: "certificate-issued", actor: finished.actor,
                                       detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
-                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id, event: "tier-changed",
-                                      actor: finished.actor, detail: AccountTier.signing.rawValue)
+                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
+                                      event: "tier-changed", actor: finished.actor, detail: AccountTier.signing.rawValue)
                 crashPoints.reach(.usageAppendedUncommitted)
             }
         } catch {
             // Signed but not committed: the certificate never leaves this process, yet its serial goes on the
             // CRL like one a crash interrupted, and the session ends (the account keeps its previous tier).
-            try? write { tx throws(StoreError) in try Self.abandon(tx, intent, mayBeSigned: true, actor: finished.actor, at: at) }
+            try? write { tx throws(StoreError) in
+                try Self.abandon(tx, intent, mayBeSigned: true, actor: finished.actor, at: at)
+            }
             try? fail(&session, code: error.code)
             throw error
         }
@@ -556,8 +563,8 @@ public final class EnrollmentService: @unchecked Sendable {
         let evidence = try? JSONDecoder().decode(Evidence.self, from: Data(record.evidence))
         let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
         return EnrollmentView(id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
-                              accountID: record.accountID?.uuidString, reader: record.reader, surname: "", givenNames: "",
-                              documentType: "", issuingState: "", documentExpiry: "",
+                              accountID: record.accountID?.uuidString, reader: record.reader, surname: "",
+                              givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
                               accessProtocol: evidence?.accessProtocol ?? "",
                               authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
                               photoAttemptsLeft: max(0, policy.maxPhotoAttempts - (evidence?.photoAttempts ?? 0)),

@@ -86,6 +86,21 @@ public struct DataProtector: Sendable {
         }
     }
 
+    /// A check value of both current keys, never the keys: hosts that share one database compare it to prove they
+    /// hold the same keys (an identity key of their own would hide duplicates; a data key of their own could not
+    /// open what the others sealed). SHA-256 over HMAC-SHA-256 of a fixed label under each key.
+    public func keyCheck() throws(StoreError) -> [UInt8] {
+        guard let dataKey = dataKeys[currentKeyVersion] else { throw .protection("no data key \(currentKeyVersion)") }
+        let label = Array("enrolld key check v1".utf8)
+        do {
+            let identityCheck = try HMAC.sha256(label, key: identityKey)
+            let dataCheck = try HMAC.sha256(label, key: dataKey)
+            return try Digest.hash(identityCheck + [currentKeyVersion] + dataCheck, using: .sha256)
+        } catch {
+            throw .protection("key check: \(error)")
+        }
+    }
+
     private static func associatedData(version: UInt8, context: String) -> [UInt8] { [version] + Array(context.utf8) }
 }
 

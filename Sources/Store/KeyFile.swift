@@ -15,6 +15,8 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case system(path: String, operation: String, errno: Int32)
     /// No random bytes for a new key.
     case random(String)
+    /// A secret file (a password file) larger than any secret it could hold.
+    case tooLarge(path: String, size: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
             return "key file \(path): \(operation) failed: \(String(cString: strerror(code)))"
         case let .random(reason):
             return "no random bytes for a new key: \(reason)"
+        case let .tooLarge(path, size, limit):
+            return "secret file \(path) holds \(size) bytes, more than \(limit): is it the right file?"
         }
     }
 }
@@ -64,6 +68,15 @@ public enum KeyFile {
 
     /// Reads the key at `path`; nil when the file does not exist.
     public static func load(path: String) throws(KeyFileError) -> [UInt8]? {
+        guard let key = try readSecret(path: path, limit: 4096) else { return nil }
+        guard key.count == keyLength else { throw .wrongSize(path: path, size: key.count) }
+        return key
+    }
+
+    /// Reads a secret file (a key, a database password) of at most `limit` bytes; nil when it does not exist.
+    /// Refuses files that group or others can access, that belong to another user, that are symbolic links or
+    /// not regular files, as for keys.
+    public static func readSecret(path: String, limit: Int) throws(KeyFileError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
@@ -80,14 +93,17 @@ public enum KeyFile {
         guard status.st_uid == geteuid() else {
             throw .wrongOwner(path: path, owner: UInt32(status.st_uid), expected: UInt32(geteuid()))
         }
-        guard status.st_size == keyLength else { throw .wrongSize(path: path, size: Int(status.st_size)) }
-        var key = [UInt8](repeating: 0, count: keyLength)
-        let count = read(descriptor, &key, keyLength)
-        guard count == keyLength else {
+        let size = Int(status.st_size)
+        guard size <= limit else {
+            throw .tooLarge(path: path, size: size, limit: limit)
+        }
+        var secret = [UInt8](repeating: 0, count: size)
+        let count = size == 0 ? 0 : read(descriptor, &secret, size)
+        guard count == size else {
             if count < 0 { throw .system(path: path, operation: "read", errno: errno) }
             throw .wrongSize(path: path, size: count)
         }
-        return key
+        return secret
     }
 
     /// Writes `key` to a temporary file (0600), syncs it, and links it into place: the key file appears

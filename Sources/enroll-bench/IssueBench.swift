@@ -1,23 +1,35 @@
 import CertificateAuthority
 import Foundation
 import OpenSSLKit
+import PostgresStore
+import PostgresTestCluster
 import Store
 
 /// `enroll-bench issue`: durable certificate issuances per second — CSR check, intent recorded,
-/// signing, certificate committed (two SQLite transactions with synchronous=FULL, as enrollment
-/// does) — beside raw OpenSSL ECDSA P-256 signatures per second measured in the same run.
+/// signing, certificate committed (two transactions, as enrollment does) — on SQLite (synchronous=FULL) and on
+/// PostgreSQL (a private cluster with fsync on, or `--conninfo`), beside raw OpenSSL ECDSA P-256 signatures per
+/// second measured in the same run.
 func runIssueBench(arguments: [String]) {
     var seconds = 5.0
     var json = false
+    var backends = ["sqlite", "postgresql"]
+    var conninfo: String?
     var index = 0
+    func value(_ option: String) -> String {
+        guard index + 1 < arguments.count else { benchFail("\(option) needs a value") }
+        index += 1
+        return arguments[index]
+    }
     while index < arguments.count {
         switch arguments[index] {
         case "--seconds":
-            guard index + 1 < arguments.count, let value = Double(arguments[index + 1]), value > 0 else {
-                benchFail("--seconds needs a number")
-            }
-            seconds = value
-            index += 1
+            guard let number = Double(value("--seconds")), number > 0 else { benchFail("--seconds needs a number") }
+            seconds = number
+        case "--store":
+            let store = value("--store")
+            guard ["sqlite", "postgresql", "both"].contains(store) else { benchFail("--store is sqlite, postgresql or both") }
+            backends = store == "both" ? ["sqlite", "postgresql"] : [store]
+        case "--conninfo": conninfo = value("--conninfo")
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for issue")
         }
@@ -25,18 +37,14 @@ func runIssueBench(arguments: [String]) {
     }
     let work = NSTemporaryDirectory() + "enroll-bench-issue-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: work) }
+    var cluster: PostgresTestCluster?
+    defer { cluster?.stop() }
     do {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         _ = try CAStore.initialise(directory: URL(fileURLWithPath: work + "/ca"), algorithm: .p256,
                                    subject: DistinguishedName(country: "UT", commonName: "bench CA"))
         let authority = try CAStore.load(directory: URL(fileURLWithPath: work + "/ca"))
         let protector = try DataProtector(stateDirectory: work)
-        let store = try SQLiteStore(path: work + "/bench.db", protector: protector)
-        try store.migrate()
-        let account = AccountRecord(tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
-                                    sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
-        try store.transaction { tx in try tx.insertAccount(account) }
-
         // CSRs are made by holders' devices: prepare them outside the timed loop.
         var csrs: [[UInt8]] = []
         for _ in 0..<64 {
@@ -44,37 +52,27 @@ func runIssueBench(arguments: [String]) {
             csrs.append(Array(try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "x"),
                                                                     key: key).pem.utf8))
         }
-        let limit = Date().addingTimeInterval(5 * 365 * 86_400)
-        var issued = 0
-        var phases = [Double](repeating: 0, count: 4)  // CSR check, intent commit, signing, final commit
-        let start = DispatchTime.now()
-        while milliseconds(since: start) < seconds * 1000 {
-            let csr = csrs[issued % csrs.count]
-            var mark = DispatchTime.now()
-            func lap(_ phase: Int) {
-                phases[phase] += milliseconds(since: mark)
-                mark = DispatchTime.now()
+        var results: [IssuanceRun] = []
+        for backend in backends {
+            let store: any Store
+            let label: String
+            if backend == "sqlite" {
+                store = try SQLiteStore(path: work + "/bench.db", protector: protector)
+                label = "SQLite, synchronous=FULL"
+            } else {
+                if conninfo == nil {
+                    let started = try PostgresTestCluster(durable: true)
+                    cluster = started
+                    conninfo = started.conninfo
+                }
+                store = try PostgresStore(settings: PostgresSettings(conninfo: conninfo ?? ""), protector: protector)
+                label = cluster == nil ? "PostgreSQL, \(store.location)"
+                    : "PostgreSQL 15, private cluster on a Unix socket, fsync on, SERIALIZABLE"
             }
-            let accepted = try authority.checkRequest(csr)
-            let intent = try authority.prepareIssuance(notAfterLimit: limit)
-            lap(0)
-            var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
-                                           notBefore: intent.notBefore, notAfter: intent.notAfter)
-            let pending = record
-            try store.transaction { tx in try tx.insertCertificate(pending) }
-            lap(1)
-            let certificate = try authority.issue(intent: intent, csr: accepted,
-                                                  holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
-                                                                            issuingState: "UTO"))
-            lap(2)
-            record.state = .issued
-            record.der = certificate.der
-            let done = record
-            try store.transaction { tx in try tx.updateCertificate(done) }
-            lap(3)
-            issued += 1
+            try store.migrate()
+            results.append(try measureIssuance(store: store, backend: backend, label: label, authority: authority,
+                                               protector: protector, csrs: csrs, seconds: seconds))
         }
-        let issuanceRate = Double(issued) / (milliseconds(since: start) / 1000)
 
         let key = try PrivateKey.generate(.p256)
         let message = [UInt8](repeating: 0x42, count: 64)
@@ -86,18 +84,75 @@ func runIssueBench(arguments: [String]) {
         }
         let signatureRate = Double(signatures) / (milliseconds(since: signStart) / 1000)
         if json {
-            print(#"{"issue":{"issuancesPerSecond":\#(Int(issuanceRate)),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
-                  + #""issued":\#(issued),"seconds":\#(seconds),"store":"sqlite synchronous=FULL"}}"#)
-        } else {
-            print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit (SQLite, synchronous=FULL)")
-            print(String(format: "  durable issuances: %8.0f /s (%d in %.1f s)", issuanceRate, issued, seconds))
-            print(String(format: "  raw ECDSA P-256:   %8.0f signatures/s (OpenSSL, same run)", signatureRate))
-            let names = ["CSR check", "intent commit", "signing", "certificate commit"]
-            for (name, total) in zip(names, phases) {
-                print(String(format: "    %-18@ %7.3f ms per issuance", name, total / Double(max(issued, 1))))
+            let stores = results.map { run in
+                #""\#(run.backend)":{"issuancesPerSecond":\#(Int(run.rate)),"issued":\#(run.issued),"store":"\#(run.label)"}"#
             }
+            print(#"{"issue":{\#(stores.joined(separator: ",")),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
+                  + #""seconds":\#(seconds)}}"#)
+        } else {
+            print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit")
+            for run in results {
+                let name = run.backend.padding(toLength: 10, withPad: " ", startingAt: 0)
+                print(String(format: "  %@ durable issuances: %8.0f /s (%d in %.1f s; %@)", name, run.rate, run.issued,
+                             seconds, run.label))
+                let phases = ["CSR check", "intent commit", "signing", "certificate commit"]
+                for (phase, total) in zip(phases, run.phases) {
+                    print(String(format: "      %@ %7.3f ms per issuance", phase.padding(toLength: 18, withPad: " ", startingAt: 0),
+                                 total / Double(max(run.issued, 1))))
+                }
+            }
+            print(String(format: "  raw ECDSA P-256:   %8.0f signatures/s (OpenSSL, same run)", signatureRate))
         }
     } catch {
         benchFail("issue bench failed: \(error)")
     }
+}
+
+/// One store's figures.
+struct IssuanceRun {
+    var backend: String
+    var label: String
+    var rate: Double
+    var issued: Int
+    /// Milliseconds spent in CSR check, intent commit, signing, final commit.
+    var phases: [Double]
+}
+
+private func measureIssuance(store: any Store, backend: String, label: String, authority: IssuingAuthority,
+                             protector: DataProtector, csrs: [[UInt8]], seconds: Double) throws -> IssuanceRun {
+    let account = AccountRecord(tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
+                                sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
+    try store.transaction { tx in try tx.insertAccount(account) }
+    let limit = Date().addingTimeInterval(5 * 365 * 86_400)
+    var issued = 0
+    var phases = [Double](repeating: 0, count: 4)
+    let start = DispatchTime.now()
+    while milliseconds(since: start) < seconds * 1000 {
+        let csr = csrs[issued % csrs.count]
+        var mark = DispatchTime.now()
+        func lap(_ phase: Int) {
+            phases[phase] += milliseconds(since: mark)
+            mark = DispatchTime.now()
+        }
+        let accepted = try authority.checkRequest(csr)
+        let intent = try authority.prepareIssuance(notAfterLimit: limit)
+        lap(0)
+        var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
+                                       notBefore: intent.notBefore, notAfter: intent.notAfter)
+        let pending = record
+        try store.transaction { tx in try tx.insertCertificate(pending) }
+        lap(1)
+        let certificate = try authority.issue(intent: intent, csr: accepted,
+                                              holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
+                                                                        issuingState: "UTO"))
+        lap(2)
+        record.state = .issued
+        record.der = certificate.der
+        let done = record
+        try store.transaction { tx in try tx.updateCertificate(done) }
+        lap(3)
+        issued += 1
+    }
+    return IssuanceRun(backend: backend, label: label, rate: Double(issued) / (milliseconds(since: start) / 1000),
+                       issued: issued, phases: phases)
 }

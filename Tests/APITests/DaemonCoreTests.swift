@@ -1,6 +1,7 @@
 import API
 import DaemonCore
 import Foundation
+import Store
 import XCTest
 
 final class ConfigurationTests: XCTestCase {
@@ -36,6 +37,44 @@ final class ConfigurationTests: XCTestCase {
         }
         XCTAssertThrowsError(try Configuration.parse("[api\n")) {
             guard case .syntax = $0 as? ConfigurationError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testStoreSectionSelectsPostgreSQLAndReadsThePasswordFile() throws {
+        XCTAssertEqual(try Configuration.parse("").storeBackend, .sqlite)
+        XCTAssertThrowsError(try Configuration.parse("[store]\nbackend = postgresql\n")) { error in
+            XCTAssertTrue("\(error)".contains("conninfo"), "\(error)")
+        }
+        XCTAssertThrowsError(try Configuration.parse("[store]\nbackend = oracle\n"))
+        XCTAssertThrowsError(try Configuration.parse("[store]\nsslmode = maybe\n"))
+        XCTAssertThrowsError(try Configuration.parse("[store]\npassword_file = pg.pass\n"), "relative path")
+
+        let directory = NSTemporaryDirectory() + "enrolld-store-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let passwordFile = directory + "/pg.pass"
+        FileManager.default.createFile(atPath: passwordFile, contents: Data("s3cret pass\n".utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        let configuration = try Configuration.parse("""
+            [store]
+            backend = postgresql
+            conninfo = postgresql://enrolld@db.example/enrolld
+            password_file = \(passwordFile)
+            sslmode = verify-full
+            sslrootcert = /etc/enrolld/pg-ca.pem
+            pool_size = 8
+            """)
+        let settings = try configuration.postgresSettings()
+        XCTAssertEqual(settings.conninfo, "postgresql://enrolld@db.example/enrolld")
+        XCTAssertEqual(settings.password, "s3cret pass", "one line, the newline trimmed")
+        XCTAssertEqual(settings.sslMode, "verify-full")
+        XCTAssertEqual(settings.sslRootCert, "/etc/enrolld/pg-ca.pem")
+        XCTAssertEqual(settings.poolSize, 8)
+
+        // A password file others can read is refused, as a key file is.
+        chmod(passwordFile, 0o644)
+        XCTAssertThrowsError(try configuration.postgresSettings()) { error in
+            XCTAssertEqual(error as? KeyFileError, .insecurePermissions(path: passwordFile, mode: 0o644))
         }
     }
 

@@ -36,8 +36,8 @@ final class RecoveryTests: XCTestCase {
 
     private func service() -> EnrollmentService {
         let clock = self.clock
-        return EnrollmentService(store: store, policy: EnrollmentPolicy(), cards: Unused(), faces: Unused(), issuer: Unused(),
-                                 protector: PlainProtector(), now: { clock.now })
+        return EnrollmentService(store: store, policy: EnrollmentPolicy(), cards: Unused(), faces: Unused(),
+                                 issuer: Unused(), protector: PlainProtector(), now: { clock.now })
     }
 
     private func certificate(_ serial: String, _ state: CertificateState, account: AccountRecord) -> CertificateRecord {
@@ -48,10 +48,10 @@ final class RecoveryTests: XCTestCase {
     func testRecoveryFailsOpenSessionsAndRevokesInterruptedIntentsOntoTheCRL() throws {
         let account = AccountRecord(tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
                                     updatedAt: clock.now)
-        let open = EnrollmentRecord(purpose: .register, state: .faceMatched, accountID: account.id, reader: "r", callerUID: 0,
-                                    createdAt: clock.now, updatedAt: clock.now)
-        let done = EnrollmentRecord(purpose: .register, state: .completed, accountID: account.id, reader: "r", callerUID: 0,
-                                    createdAt: clock.now, updatedAt: clock.now)
+        let open = EnrollmentRecord(purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
+                                    callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
+        let done = EnrollmentRecord(purpose: .register, state: .completed, accountID: account.id, reader: "r",
+                                    callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(open)

@@ -58,8 +58,10 @@ extension Bench {
     func makeHolderKey(_ name: String) throws -> (csr: String, publicKey: String) {
         let key = workDirectory.appendingPathComponent("\(name).key").path
         let csr = workDirectory.appendingPathComponent("\(name).csr").path
-        let request = try Self.runTool("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                                                            "-nodes", "-subj", "/CN=device", "-keyout", key, "-out", csr])
+        let request = try Self.runTool("/usr/bin/openssl", [
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=device",
+            "-keyout", key, "-out", csr,
+        ])
         guard request.code == 0 else { throw BenchError("openssl req failed: \(request.output)") }
         let publicKey = try Self.runTool("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"])
         guard publicKey.code == 0 else { throw BenchError("openssl pkey failed: \(publicKey.output)") }

@@ -40,9 +40,22 @@ final class CrashSafetyTests: XCTestCase {
         bench?.stopAll()
     }
 
+    /// What the interrupted session does.
+    private enum Scenario: String {
+        /// A registration with a CSR: a new account at the signing tier.
+        case register
+        /// A basic account, then an upgrade with a CSR.
+        case upgrade
+        /// A registration without a CSR: a basic account.
+        case basic
+    }
+
+    /// The steps of a registration with a certificate, in order.
+    private static let signingPath = CrashPoint.allCases.filter { !$0.rawValue.hasPrefix("basic-") }
+
     func testSIGKILLAtEveryStepOfARegistrationRestartsConsistently() throws {
-        for point in CrashPoint.allCases {
-            try crashAndRecover(at: point, upgrade: false)
+        for point in Self.signingPath {
+            try crashAndRecover(at: point, .register)
         }
     }
 
@@ -50,7 +63,13 @@ final class CrashSafetyTests: XCTestCase {
         let points: [CrashPoint] = [.intentUncommitted, .intentRecorded, .certificateSigned, .deviceBoundUncommitted,
                                     .usageAppendedUncommitted, .certificateCommitted]
         for point in points {
-            try crashAndRecover(at: point, upgrade: true)
+            try crashAndRecover(at: point, .upgrade)
+        }
+    }
+
+    func testSIGKILLDuringABasicRegistrationRestartsConsistently() throws {
+        for point in [CrashPoint.sessionStored, .basicAccountUncommitted, .basicAccountCommitted, .responseSent] {
+            try crashAndRecover(at: point, .basic)
         }
     }
 
@@ -62,9 +81,10 @@ final class CrashSafetyTests: XCTestCase {
         let cases = [("certificate-signed", "", "for test benches only"),
                      ("no-such-point", "1", "unknown ENROLLD_TEST_STOP_AT 'no-such-point'")]
         for (stopAt, benchFlag, message) in cases {
-            let process = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "--socket", socket],
-                                           log: "refused-\(stopAt).log",
-                                           environment: ["ENROLLD_TEST_STOP_AT": stopAt, "ENROLLD_TEST_BENCH": benchFlag])
+            let environment = ["ENROLLD_TEST_STOP_AT": stopAt, "ENROLLD_TEST_BENCH": benchFlag]
+            let process = try bench.launch(try Bench.executable("enrolld"),
+                                           ["--config", configFile.path, "--socket", socket],
+                                           log: "refused-\(stopAt).log", environment: environment)
             process.waitUntilExit()
             let log = bench.log("refused-\(stopAt).log")
             XCTAssertEqual(process.terminationStatus, 2, log)
@@ -86,8 +106,15 @@ final class CrashSafetyTests: XCTestCase {
         /// Whether the CA signed before the kill (its issuance log names the serial).
         var signed: Bool
 
-        init(_ point: CrashPoint, upgrade: Bool) {
-            let order = CrashPoint.allCases
+        init(_ point: CrashPoint, _ scenario: Scenario) {
+            if scenario == .basic {
+                let committed = point == .basicAccountCommitted || point == .responseSent
+                (certificateIssued, intentCommitted, signed) = (false, false, false)
+                session = point == .cardRead ? nil : committed ? "completed" : "failed"
+                accountTier = committed ? "basic" : nil
+                return
+            }
+            let order = CrashSafetyTests.signingPath
             func atOrAfter(_ step: CrashPoint) -> Bool {
                 (order.firstIndex(of: point) ?? 0) >= (order.firstIndex(of: step) ?? 0)
             }
@@ -95,25 +122,26 @@ final class CrashSafetyTests: XCTestCase {
             session = point == .cardRead ? nil : certificateIssued ? "completed" : "failed"
             intentCommitted = atOrAfter(.intentRecorded)
             signed = atOrAfter(.certificateSigned)
-            accountTier = certificateIssued ? "signing" : (upgrade || intentCommitted) ? "basic" : nil
+            accountTier = certificateIssued ? "signing" : (scenario == .upgrade || intentCommitted) ? "basic" : nil
         }
     }
 
-    private func crashAndRecover(at point: CrashPoint, upgrade: Bool) throws {
-        let label = "\(upgrade ? "upgrade" : "register") at \(point.rawValue)"
-        state = bench.workDirectory.appendingPathComponent("state-\(upgrade ? "upgrade" : "register")-\(point.rawValue)")
+    private func crashAndRecover(at point: CrashPoint, _ scenario: Scenario) throws {
+        let label = "\(scenario.rawValue) at \(point.rawValue)"
+        let run = "\(scenario.rawValue)-\(point.rawValue)"
+        state = bench.workDirectory.appendingPathComponent("state-\(run)")
         config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
         let configFile = bench.workDirectory.appendingPathComponent("crash.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
+        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
+                                  log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
-        let run = "\(upgrade ? "upgrade" : "register")-\(point.rawValue)"
 
         try startDaemon(stopAt: point, log: "enrolld-\(run)-crashed.log")
         var basicAccount: String?
-        if upgrade {
-            // A basic account first (no CSR: none of the crash points lies on this path).
+        if scenario == .upgrade {
+            // A basic account first (no CSR: no point of the signing path lies on it).
             let session = try decode(EnrollmentView.self, try begin(purpose: "register", account: nil))
             basicAccount = try decode(EnrollmentOutcome.self, try post("/v1/enrollments/\(session.id)/complete",
                                                                       EnrollmentCompleteBody())).accountID
@@ -123,15 +151,18 @@ final class CrashSafetyTests: XCTestCase {
         let flowClient = client!
         let done = DispatchSemaphore(value: 0)
         let account = basicAccount
+        let complete = scenario == .basic ? EnrollmentCompleteBody()
+            : EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)", devicePublicKey: holder.publicKey,
+                                     deviceLabel: "Phone")
         Thread.detachNewThread {
-            interrupted.run(client: flowClient, purpose: upgrade ? "upgrade" : "register", account: account,
-                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(),
-                            complete: EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)",
-                                                             devicePublicKey: holder.publicKey, deviceLabel: "Phone"))
+            interrupted.run(client: flowClient, purpose: scenario == .upgrade ? "upgrade" : "register", account: account,
+                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(), complete: complete)
             done.signal()
         }
         let process = try XCTUnwrap(daemon)
-        try bench.waitFor("enrolld to stop at \(point.rawValue)", timeout: 60) { Bench.isStopped(process.processIdentifier) }
+        try bench.waitFor("enrolld to stop at \(point.rawValue)", timeout: 60) {
+            Bench.isStopped(process.processIdentifier)
+        }
         let runLog = bench.log("enrolld-\(run)-crashed.log")
         XCTAssertTrue(runLog.contains("stopping at crash point \(point.rawValue)\n"), "\(label): \(runLog)")
         bench.crash(process)
@@ -141,7 +172,7 @@ final class CrashSafetyTests: XCTestCase {
                        "\(label): only a kill after the response leaves the client with an answer")
 
         try startDaemon(stopAt: nil, log: "enrolld-\(run)-restarted.log")
-        try checkConsistency(after: point, upgrade: upgrade, label: label, interruptedSession: interrupted.sessionID,
+        try checkConsistency(after: point, scenario, label: label, interruptedSession: interrupted.sessionID,
                              crashedLog: runLog, restartedLog: bench.log("enrolld-\(run)-restarted.log"))
         try enrollAgain(label: label)
         XCTAssertEqual(try enrollctl(["audit", "verify"]).status, 0, "\(label): usage chain after the fresh enrollment")
@@ -149,9 +180,9 @@ final class CrashSafetyTests: XCTestCase {
         daemon = nil
     }
 
-    private func checkConsistency(after point: CrashPoint, upgrade: Bool, label: String, interruptedSession: String?,
-                                  crashedLog: String, restartedLog log: String) throws {
-        let expected = Expectation(point, upgrade: upgrade)
+    private func checkConsistency(after point: CrashPoint, _ scenario: Scenario, label: String,
+                                  interruptedSession: String?, crashedLog: String, restartedLog log: String) throws {
+        let expected = Expectation(point, scenario)
 
         // The file itself.
         XCTAssertEqual(try sql("PRAGMA integrity_check;"), [["ok"]], label)
@@ -163,7 +194,8 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(try sql("SELECT count(*) FROM enrollments WHERE state IN ('card-verified', 'face-matched');"),
                        [["0"]], label)
         let sessions = try sql("SELECT id, state, failure_code FROM enrollments ORDER BY created_at;")
-        XCTAssertEqual(sessions.count, (upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1), "\(label): \(sessions)")
+        XCTAssertEqual(sessions.count, (scenario == .upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1),
+                       "\(label): \(sessions)")
         if let session = expected.session, let last = sessions.last {
             XCTAssertEqual(last[1], session, "\(label): \(last)")
             if let interruptedSession { XCTAssertEqual(last[0], interruptedSession, label) }
@@ -183,11 +215,12 @@ final class CrashSafetyTests: XCTestCase {
             """)
         XCTAssertEqual(accounts.map { $0[1] }, expected.accountTier.map { [$0] } ?? [], "\(label): \(accounts)")
         for account in accounts {
-            XCTAssertEqual(account[1] == "signing", account[2] == "1", "\(label): tier and certificate disagree: \(account)")
-            XCTAssertEqual(account[3], account[1] == "signing" ? "1" : "0", "\(label): device bound without its certificate")
+            let signing = account[1] == "signing"
+            XCTAssertEqual(signing, account[2] == "1", "\(label): tier and certificate disagree: \(account)")
+            XCTAssertEqual(account[3], signing ? "1" : "0", "\(label): device bound without its certificate")
             let view = try decode(AccountView.self, try client.get("/v1/accounts/\(account[0])"))
             XCTAssertEqual(view.tier, account[1], label)
-            XCTAssertEqual(view.certificates.filter { $0.state == "issued" }.count, account[1] == "signing" ? 1 : 0, label)
+            XCTAssertEqual(view.certificates.filter { $0.state == "issued" }.count, signing ? 1 : 0, label)
         }
 
         // Certificates: no intent left open; every signed serial known; abandoned ones that may exist on the CRL.
@@ -201,7 +234,7 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(signed.count, expected.signed ? 1 : 0, "\(label): serials in the CA's issuance log: \(signed)")
         let known = Dictionary(uniqueKeysWithValues: certificates.map { ($0[0], $0) })
         for serial in signed {
-            let row = try XCTUnwrap(known[serial], "\(label): the CA signed \(serial) but the database does not know it")
+            let row = try XCTUnwrap(known[serial], "\(label): the CA signed \(serial); the database does not know it")
             XCTAssertTrue(row[1] == "issued" || (row[1] == "abandoned" && row[2] == "1"), "\(label): \(row)")
         }
         let crl = try crlSerials()
@@ -225,7 +258,8 @@ final class CrashSafetyTests: XCTestCase {
         }
         let session = try decode(EnrollmentView.self, started)
         let photo = try Data(contentsOf: Bench.photo("John_Salley", 3)).base64EncodedString()
-        _ = try decode(EnrollmentView.self, try post("/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(photo: photo)))
+        _ = try decode(EnrollmentView.self,
+                       try post("/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(photo: photo)))
         let holder = try bench.makeHolderKey("holder-again")
         let outcome = try decode(EnrollmentOutcome.self, try post(
             "/v1/enrollments/\(session.id)/complete",
@@ -236,8 +270,9 @@ final class CrashSafetyTests: XCTestCase {
         try XCTUnwrap(outcome.certificatePEM, label).write(to: certificate, atomically: true, encoding: .utf8)
         let crl = bench.workDirectory.appendingPathComponent("again-crl.pem")
         try Data(try client.get("/v1/crl").body).write(to: crl)
-        let verify = try Bench.runTool("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crl.path, "-CAfile",
-                                                            state.appendingPathComponent("ca/ca.pem").path, certificate.path])
+        let caFile = state.appendingPathComponent("ca/ca.pem").path
+        let verify = try Bench.runTool("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crl.path, "-CAfile", caFile,
+                                                            certificate.path])
         XCTAssertEqual(verify.code, 0, "\(label): \(verify.output)")
         XCTAssertEqual(try sql("SELECT count(*) FROM accounts WHERE tier = 'signing';"), [["1"]], label)
     }
@@ -255,9 +290,12 @@ final class CrashSafetyTests: XCTestCase {
     private var socket: String { bench.workDirectory.appendingPathComponent("api.sock").path }
 
     private func begin(purpose: String, account: String?) throws -> HTTPResponse {
-        try post("/v1/enrollments", EnrollmentStartBody(reader: Bench.reader0,
-                                                        accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n")),
-                                                        purpose: purpose, accountId: account))
+        try post("/v1/enrollments", Self.start(purpose: purpose, account: account))
+    }
+
+    static func start(purpose: String, account: String?) -> EnrollmentStartBody {
+        EnrollmentStartBody(reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: salley.joined(separator: "\n")),
+                            purpose: purpose, accountId: account)
     }
 
     private func post<T: Encodable>(_ path: String, _ body: T) throws -> HTTPResponse {
@@ -283,7 +321,9 @@ final class CrashSafetyTests: XCTestCase {
     private func sql(_ query: String) throws -> [[String]] {
         let result = try Bench.runTool("/usr/bin/sqlite3", [state.appendingPathComponent("enrolld.db").path, query])
         XCTAssertEqual(result.code, 0, result.output)
-        return result.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        return result.output.split(separator: "\n").map {
+            $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        }
     }
 
     /// Serials on the current CRL, upper-case hex as the store writes them.
@@ -318,16 +358,14 @@ private final class InterruptedFlow: @unchecked Sendable {
     var sessionID: String? { lock.withLock { session } }
     var completed: Bool { lock.withLock { finished } }
 
-    func run(client: UnixSocketClient, purpose: String, account: String?, photo: Data, complete: EnrollmentCompleteBody) {
+    func run(client: UnixSocketClient, purpose: String, account: String?, photo: Data,
+             complete: EnrollmentCompleteBody) {
         func post<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse? {
             guard let bytes = try? JSONEncoder().encode(body),
                   let response = try? client.post(path, json: [UInt8](bytes)), response.status < 300 else { return nil }
             return response
         }
-        let start = EnrollmentStartBody(reader: Bench.reader0,
-                                        accessKey: AccessKeyRequest(mrz: CrashSafetyTests.salley.joined(separator: "\n")),
-                                        purpose: purpose, accountId: account)
-        guard let started = post("/v1/enrollments", start),
+        guard let started = post("/v1/enrollments", CrashSafetyTests.start(purpose: purpose, account: account)),
               let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)) else { return }
         lock.withLock { session = view.id }
         guard post("/v1/enrollments/\(view.id)/photo", EnrollmentPhotoBody(photo: photo.base64EncodedString())) != nil,
