@@ -112,7 +112,7 @@ func parseTime(_ text: String?, field: String) throws(Problem) -> Date? {
 
 extension Daemon {
     /// A kiosk acting for a holder proves the holder is present for `accountID`: `X-Enrolld-Enrollment` names a
-    /// card-and-face session of the account completed in the last minutes, or `X-Enrolld-Passcode` is the holder's
+    /// card-and-face session of the account that this kiosk (same uid) completed in the last minutes, or `X-Enrolld-Passcode` is the holder's
     /// service passcode (an entry like any other: wrong ones count towards the lock).
     func proveHolder(_ accountID: UUID, _ context: RequestContext) throws(Problem) {
         let enrollment = context.request.header("X-Enrolld-Enrollment")
@@ -126,6 +126,7 @@ extension Daemon {
         let service = try lifecycleService()
         if let text = enrollment {
             let enrollmentID = try parseUUID(text, field: "X-Enrolld-Enrollment")
+            try requireOwnSession(enrollmentID, context)
             do throws(EnrollmentError) {
                 try service.proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
             } catch {
@@ -140,6 +141,15 @@ extension Daemon {
                 throw Problem(error)
             }
         }
+    }
+
+    /// Session ids travel in events: for a kiosk, only a session it ran itself (same uid) proves its holder present.
+    func requireOwnSession(_ enrollmentID: UUID, _ context: RequestContext) throws(Problem) {
+        guard context.role == .kiosk, let owner = enrollment?.sessionOwner(id: enrollmentID), owner != context.peer.uid
+        else { return }
+        throw Problem(status: 403, code: "reverification-required", title: "Forbidden",
+                      detail: "enrollment \(enrollmentID.uuidString) was run by another uid: a kiosk proves the holder "
+                          + "with a card-and-face session it ran itself")
     }
 
     func lifecycleService() throws(Problem) -> IdentityLifecycle {
@@ -184,6 +194,7 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = context.request.body.isEmpty ? DeviceUnbindBody() : try context.decodeBody(DeviceUnbindBody.self)
             let enrollmentID = try body.enrollmentId.map { text throws(Problem) in try parseUUID(text, field: "enrollmentId") }
+            if let enrollmentID { try requireOwnSession(enrollmentID, context) }
             let actor = try context.actor()
             let device = context.parameters["device"] ?? ""
             let view = try lifecycleCall { service throws(EnrollmentError) in
@@ -302,7 +313,7 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "enrollment id")
             let body = try context.decodeBody(GuardianCardBody.self)
             let actor = try context.actor()
-            let service = try enrollmentService()
+            let service = try enrollmentService(session: id, context)
             let key = try body.accessKey.bacKey()
             do throws(EnrollmentError) {
                 return .json(try service.addGuardian(id: id, reader: body.reader, key: key, actor: actor))

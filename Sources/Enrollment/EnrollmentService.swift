@@ -409,6 +409,12 @@ public final class EnrollmentService: @unchecked Sendable {
         return storedView(record)
     }
 
+    /// The uid of the caller that started session `id` (live or recorded); nil when there is no such session.
+    public func sessionOwner(id: UUID) -> UInt32? {
+        if let session = lock.withLock({ sessions[id] }) { return session.callerUID }
+        return (try? read({ tx throws(StoreError) in try tx.enrollment(id: id) }))??.callerUID
+    }
+
     /// Ends sessions past their deadline: wiped, recorded as expired. Returns how many.
     @discardableResult
     public func expireStale() -> Int {

@@ -66,6 +66,7 @@ if !caCommand.isEmpty {
     exit(runCACommand(caCommand, configuration: configuration))
 }
 if checkOnly {
+    for problem in configuration.roles.resolved().unknown { print("warning: \(problem)") }
     print("configuration OK (socket \(configuration.socketPath), state \(configuration.stateDirectory))")
     exit(0)
 }

@@ -7,14 +7,20 @@ import XCTest
 /// Roles through the real socket with callers of other uids and groups, and what a whole enrollment and the
 /// lifecycle leave behind in the log, the event stream, the database and on disk.
 extension LifecycleTests {
-    /// Runs the built enrollctl as `uid`/`gid` with `groups` (none: cleared) through setpriv, like kiosk software
-    /// or an operator's shell would run it.
-    private func enrollctl(as uid: UInt32, gid: UInt32 = 65534, groups: [UInt32] = [], _ arguments: [String],
-                           binary: String) throws -> (status: Int32, output: String) {
+    /// Runs `tool` as `uid`/`gid` with `groups` (none: cleared) through setpriv, like kiosk software or an
+    /// operator's shell would run it.
+    private func run(as uid: UInt32, gid: UInt32 = 65534, groups: [UInt32] = [], _ tool: String,
+                     _ arguments: [String]) throws -> (status: Int32, output: String) {
         let groupOption = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
-        let result = try Bench.runTool("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", groupOption, "--",
-                                                            binary, "--socket", socket] + arguments)
+        let result = try Bench.runTool("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", groupOption, "--", tool]
+                                           + arguments)
         return (result.code, result.output)
+    }
+
+    /// The built enrollctl (copied where uid 65534 may run it) as another user.
+    private func enrollctl(as uid: UInt32, groups: [UInt32] = [], _ arguments: [String],
+                           binary: String) throws -> (status: Int32, output: String) {
+        try run(as: uid, groups: groups, binary, ["--socket", socket] + arguments)
     }
 
     func testKioskOperatorAndCallerInNoRoleThroughTheSocketAsOtherUsers() throws {
@@ -38,12 +44,21 @@ extension LifecycleTests {
         XCTAssertEqual(info.st_mode & 0o777, 0o660, "the socket's mode is as configured")
         XCTAssertEqual(info.st_gid, 65534, "the socket's group is as configured")
 
-        try insertCard(mrz: Self.salley, person: "John_Salley")
-        let mine = try enroll(Self.salley, person: "John_Salley", complete: EnrollmentCompleteBody(csr: try makeKey("a").csr))
-        let serial = try XCTUnwrap(mine.certificateSerial)
+        // Another kiosk (root acting as kiosk) registers one holder; the kiosk of uid 65534 enrolls the next itself.
         let other = Self.td1(document: "E12345678", birth: "800101", expiry: "350101", name: "SCHNEIDER<<JOHN")
         try insertCard(mrz: other, person: "John_Schneider")
         let theirs = try enroll(other, person: "John_Schneider")
+        try insertCard(mrz: Self.salley, person: "John_Salley")
+        let livePhoto = bench.workDirectory.appendingPathComponent("live.jpg")
+        try FileManager.default.copyItem(at: try photo("John_Salley", 3), to: livePhoto)
+        _ = try makeKey("a")
+        let csr = bench.workDirectory.appendingPathComponent("a.csr").path
+        for file in [livePhoto.path, csr] { chmod(file, 0o644) }
+        let enrolled = try enrollctl(as: 65534, ["enroll", "--reader", Bench.reader0, "--mrz", Self.salley.joined(separator: "\n"),
+                                                 "--photo", livePhoto.path, "--csr", csr, "--json"], binary: binary)
+        XCTAssertEqual(enrolled.status, 0, enrolled.output)
+        let mine = try JSONDecoder().decode(EnrollmentOutcome.self, from: Data(enrolled.output.utf8))
+        let serial = try XCTUnwrap(mine.certificateSerial)
 
         // No role: health only, and a refusal that says who the caller is and what to do.
         XCTAssertEqual(try enrollctl(as: 65533, ["health"], binary: binary).status, 0)
@@ -65,6 +80,17 @@ extension LifecycleTests {
                                     binary: binary)
         XCTAssertNotEqual(another.status, 0, "a kiosk serving one holder cannot read another account's usage records")
         XCTAssertTrue(another.output.contains("not a completed card-and-face verification of this account"), another.output)
+        let foreignProof = try enrollctl(as: 65534, ["--holder-session", theirs.enrollmentID, "usage", theirs.accountID],
+                                         binary: binary)
+        XCTAssertNotEqual(foreignProof.status, 0, "a session another uid ran proves nothing to this kiosk")
+        XCTAssertTrue(foreignProof.output.contains("run by another uid"), foreignProof.output)
+        func sessionStatus(_ id: String, groups: [UInt32] = []) throws -> String {
+            try run(as: 65534, groups: groups, "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                                "--unix-socket", socket, "http://localhost/v1/enrollments/\(id)"]).output
+        }
+        XCTAssertEqual(try sessionStatus(mine.enrollmentID), "200")
+        XCTAssertEqual(try sessionStatus(theirs.enrollmentID), "404", "another uid's session is not found for a kiosk")
+        XCTAssertEqual(try sessionStatus(theirs.enrollmentID, groups: [4242]), "200", "an operator sees every session")
         let revoke = try enrollctl(as: 65534, ["certs", "revoke", serial, "--reason", "key-compromise"], binary: binary)
         XCTAssertNotEqual(revoke.status, 0)
         XCTAssertTrue(revoke.output.contains("needs the operator role"), revoke.output)
