@@ -106,11 +106,12 @@ final class Bench: @unchecked Sendable {
         return try launch(Self.executable("enroll-vcard"), arguments + extra, log: "vcard-\(port).log")
     }
 
-    /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables.
-    func startDaemon(configuration: String = "", environment: [String: String] = [:],
-                     log: String = "enrolld.log") throws -> (process: Process, client: UnixSocketClient) {
-        let socket = workDirectory.appendingPathComponent("api.sock").path
-        let config = workDirectory.appendingPathComponent("enrolld.conf")
+    /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables. Several
+    /// daemons on one bench each need a `name` (their socket and configuration file carry it).
+    func startDaemon(configuration: String = "", environment: [String: String] = [:], log: String = "enrolld.log",
+                     name: String = "") throws -> (process: Process, client: UnixSocketClient) {
+        let socket = workDirectory.appendingPathComponent("api\(name).sock").path
+        let config = workDirectory.appendingPathComponent("enrolld\(name).conf")
         let state = workDirectory.appendingPathComponent("state").path
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
