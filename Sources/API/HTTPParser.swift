@@ -69,7 +69,8 @@ public struct HTTPRequestParser {
         buffer.append(contentsOf: bytes)
         if head == nil {
             guard let end = Self.findHeaderEnd(buffer) else {
-                if buffer.count > limits.maxHeaderBytes { throw .headerTooLarge }
+                // A head within the limit ends, CRLF CRLF included, by maxHeaderBytes + 4 bytes.
+                if buffer.count >= limits.maxHeaderBytes + 4 { throw .headerTooLarge }
                 return nil
             }
             guard end <= limits.maxHeaderBytes else { throw .headerTooLarge }

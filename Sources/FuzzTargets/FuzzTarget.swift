@@ -19,13 +19,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// LDS files: EF.COM, DG1, DG2 (with CBEFF and ISO 19794-5 / 39794-5 headers), DG11, DG12, DG14, DG15,
     /// EF.CardAccess.
     case lds
-    /// EF.SOD: the CMS SignedData (OpenSSLKit/CMSSignedData.swift), its LDS security object and certificates.
+    /// EF.SOD: the CMS SignedData (OpenSSLKit/CMSSignedData.swift), its LDS security object and certificates,
+    /// passive authentication.
     case sod
     /// CSCA master lists (MRTD/MasterList.swift).
     case masterlist
     /// Image decoding through the face engine (JPEG, PNG, JPEG 2000 JP2 and J2K), no detection.
     case image
-    /// The HTTP/1.1 request parser (API/HTTPParser.swift), whole and in two pieces.
+    /// The HTTP/1.1 request parser (API/HTTPParser.swift), whole and in two pieces (the input's first two bytes
+    /// say where to split).
     case http
     /// Certificate signing requests: parsing (OpenSSLKit) and the CA's request policy.
     case csr
@@ -116,6 +118,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         _ = try? LDSSecurityObject.parse(der: bytes)
         signedData(bytes)
+        // Passive authentication as the reader runs it, with the SOD's own certificates as trust anchors so
+        // that a well-signed input reaches the chain, validity and data group hash checks.
+        let anchors = (try? SOD.parse(bytes)).flatMap { try? CMSSignedData(der: $0.cms) }?.certificates ?? []
+        let result = PassiveAuthentication.verify(sodFile: bytes, dataGroups: [.dg1: [0x61, 0x00]],
+                                                  trustStore: TrustStore(certificates: anchors))
+        _ = result.passed
     }
 
     /// Reads a CMS SignedData the way passive authentication does: signers, certificates, signatures.
@@ -161,25 +169,39 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? RGBImage(decoding: bytes, maximumPixels: 4_000_000)
     }
 
-    static func http(_ bytes: [UInt8]) {
-        let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 64 * 1024)
-        var whole = HTTPRequestParser(limits: limits)
-        let complete = try? whole.feed(bytes)
-        // The same bytes in two pieces, split where the first byte says: the answer must not change.
-        let split = bytes.isEmpty ? 0 : Int(bytes[0]) % bytes.count
-        var pieces = HTTPRequestParser(limits: limits)
-        var result: Result<HTTPRequest?, HTTPParseError>
-        do {
-            result = .success(try pieces.feed(bytes[..<split]))
-            if case .success(nil) = result { result = .success(try pieces.feed(bytes[split...])) }
-        } catch {
-            result = .failure(error)
+    /// The input is a 2-byte split point (big-endian) and the request bytes. Small limits, so that inputs under
+    /// libFuzzer's length bound reach every limit check.
+    static func http(_ input: [UInt8]) {
+        guard input.count >= 2 else { return }
+        let bytes = Array(input[2...])
+        let limits = HTTPLimits(maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 512)
+        let whole = feed(limits, [bytes[...]])
+        // The same bytes in two pieces: the answer must not depend on how the bytes arrive.
+        let split = bytes.isEmpty ? 0 : (Int(input[0]) << 8 | Int(input[1])) % bytes.count
+        let pieces = feed(limits, [bytes[..<split], bytes[split...]])
+        switch (whole, pieces) {
+        case let (.success(one), .success(other)):
+            precondition(one?.method == other?.method && one?.path == other?.path && one?.body == other?.body
+                         && one?.headers.count == other?.headers.count && one?.query.count == other?.query.count,
+                         "HTTP parser reads a different request when it arrives in two pieces")
+        case (.failure, .failure):
+            break
+        default:
+            preconditionFailure("HTTP parser accepts or refuses a request depending on how it arrives: "
+                                + "whole \(whole), in two pieces \(pieces)")
         }
-        if case let .success(request?) = result {
-            precondition(complete?.path == request.path && complete?.body == request.body,
-                         "HTTP parser answers differently when the request arrives in two pieces")
-            _ = request.headers.count
-            _ = request.query.count
+    }
+
+    private static func feed(_ limits: HTTPLimits, _ pieces: [ArraySlice<UInt8>])
+        -> Result<HTTPRequest?, HTTPParseError> {
+        var parser = HTTPRequestParser(limits: limits)
+        do {
+            for piece in pieces {
+                if let request = try parser.feed(piece) { return .success(request) }
+            }
+            return .success(nil)
+        } catch {
+            return .failure(error)
         }
     }
 

@@ -96,7 +96,10 @@ struct SeedCorpus {
             "GET /v1/accounts/a%20b/usage?from=2026-01-01&to=x+y HTTP/1.0\r\nAccept: */*\r\n\r\n",
             "DELETE /v1/identities/7 HTTP/1.1\r\nX-Reason: keyCompromise\r\nContent-Length: 0\r\n\r\n",
         ]
-        for (index, request) in requests.enumerated() { add(.http, "request-\(index)", Array(request.utf8)) }
+        for (index, request) in requests.enumerated() {
+            let split = UInt16(request.count / (index + 2))
+            add(.http, "request-\(index)", [UInt8(split >> 8), UInt8(split & 0xFF)] + Array(request.utf8))
+        }
 
         let subject = DistinguishedName(country: "UT", organization: "Device", commonName: "kiosk-7")
         add(.csr, "p256.der", try CertificateSigningRequest.create(subject: subject, key: try PrivateKey.generate(.p256)).der)

@@ -51,6 +51,28 @@ final class HTTPParserTests: XCTestCase {
         }
     }
 
+    /// A head that ends right at the limit is accepted however the bytes arrive: also when its CRLF CRLF is split
+    /// across two reads and the first read alone is longer than the limit (found by the `http` fuzz target's
+    /// whole-versus-pieces check).
+    func testHeadEndingAtTheLimitIsAcceptedWhenItsTerminatorArrivesSplit() throws {
+        let limits = HTTPLimits(maxHeaderBytes: 32, maxHeaderCount: 8, maxBodyBytes: 10)
+        let head = "GET /x HTTP/1.1\r\nX: " + String(repeating: "a", count: 12)
+        XCTAssertEqual(head.utf8.count, 32)
+        let bytes = Array((head + "\r\n\r\n").utf8)
+        for split in 33...35 {
+            var parser = HTTPRequestParser(limits: limits)
+            XCTAssertNil(try parser.feed(bytes[..<split]), "split at \(split)")
+            let request = try XCTUnwrap(parser.feed(bytes[split...]), "split at \(split)")
+            XCTAssertEqual(request.header("x"), String(repeating: "a", count: 12))
+        }
+        var whole = HTTPRequestParser(limits: limits)
+        XCTAssertNotNil(try whole.feed(bytes))
+        var tooLong = HTTPRequestParser(limits: limits)
+        XCTAssertThrowsError(try tooLong.feed(Array(("GET /x HTTP/1.1\r\nX: " + String(repeating: "a", count: 20)).utf8))) {
+            XCTAssertEqual($0 as? HTTPParseError, .headerTooLarge)
+        }
+    }
+
     func testNonASCIIInHeadIsRefused() {
         XCTAssertThrowsError(try parse("GET /x HTTP/1.1\r\nX: \u{00e9}\r\n\r\n")) {
             guard case .malformedHeader = $0 as? HTTPParseError else { return XCTFail("\($0)") }
