@@ -149,11 +149,17 @@ public final class CardReadService: @unchecked Sendable {
     private var busyReaders: Set<String> = []
     private let events: EventHub
     public let authenticity: AuthenticityChecker
+    /// Longest a read may take (`readers.read_timeout_seconds`).
+    public let readTimeout: TimeInterval
 
-    public init(events: EventHub, authenticity: AuthenticityChecker) {
+    public init(events: EventHub, authenticity: AuthenticityChecker, readTimeout: TimeInterval = 60) {
         self.events = events
         self.authenticity = authenticity
+        self.readTimeout = readTimeout
     }
+
+    /// Reads running now (one per busy reader): a gauge for `/metrics`, 0 when idle.
+    public var activeReads: Int { lock.withLock { busyReaders.count } }
 
     /// Connects to the card in `reader`, reads it with the MRZ `key` (PACE when the chip offers it, else BAC),
     /// parses the card-face data.
@@ -174,13 +180,17 @@ public final class CardReadService: @unchecked Sendable {
         defer { _ = lock.withLock { busyReaders.remove(reader) } }
         events.publish(DaemonEvent(type: "card-read-started", reader: reader))
         let started = DispatchTime.now()
+        var connection: PCSCCardChannel?
+        var deadline: DeadlineCardChannel?
         do {
-            let context = try PCSCContext()
-            let channel = try context.connect(reader: reader)
+            let channel = try PCSCContext().connect(reader: reader)
+            connection = channel
             defer { channel.disconnect() }
+            let timed = DeadlineCardChannel(base: channel, seconds: readTimeout)
+            deadline = timed
             var options = options
             options.antiClone = options.antiClone && authenticity.policy.runAntiClone
-            let result = try DocumentReader(channel: channel, options: options).read(access: access)
+            let result = try DocumentReader(channel: timed, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
             let verdict = authenticity.verify(read: result)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
@@ -192,7 +202,20 @@ public final class CardReadService: @unchecked Sendable {
             return (data, result, verdict, milliseconds)
         } catch {
             var problem = Self.problem(for: error, reader: reader)
-            if error as? MRTDError == DocumentReader.bacNotAllowed {
+            if deadline?.expired == true {
+                problem = Problem(status: 504, code: "card-read-timeout", title: "Card read too slow",
+                                  detail: "the card did not finish the read within \(Self.seconds(readTimeout)) s: hold it "
+                                      + "flat and still on the reader, then tap again")
+            } else if ["reader-error", "chip-security-error"].contains(problem.code), Self.isTransportFailure(error),
+                      let connection {
+                // A transport failure says little; whether the card, the reader or pcscd went away says what to do.
+                switch connection.presence() {
+                case .removed: problem = Self.cardRemovedProblem
+                case .readerGone: problem = Self.problem(for: CardError.readerUnavailable, reader: reader)
+                case .serviceGone: problem = Self.problem(for: CardError.noService, reader: reader)
+                case .present: break
+                }
+            } else if error as? MRTDError == DocumentReader.bacNotAllowed {
                 problem = Problem(status: 422, code: "access-protocol-unsupported",
                                   title: "Access protocol not supported", detail: DocumentReader.bacNotAllowed.description)
             } else if case .can = access, case let .accessKeyRejected(sw) = error as? MRTDError {
@@ -203,10 +226,29 @@ public final class CardReadService: @unchecked Sendable {
                 problem = Problem(status: 422, code: "access-protocol-unsupported",
                                   title: "Access protocol not supported", detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
             }
-            events.publish(DaemonEvent(type: "card-read-failed", reader: reader, detail: problem.code))
+            events.publish(DaemonEvent(type: "card-read-failed", reader: reader, detail: problem.code,
+                                       message: problem.detail))
             Log.notice("card read in \(reader) failed: \(problem.code)")
             throw problem
         }
+    }
+
+    static let cardRemovedProblem = Problem(status: 409, code: "card-removed", title: "Card removed",
+                                            detail: CardError.cardRemoved.description)
+
+    /// Whether `error` is the transport failing (as opposed to the chip answering badly): when the card has left
+    /// the reader as well, the read failed because the card was removed, whatever pcscd called it.
+    static func isTransportFailure(_ error: any Error) -> Bool {
+        if error is CardError { return true }
+        switch error as? MRTDError {
+        case .transport?, .cardRemoved?: return true
+        case let .secureMessaging(reason)?: return reason == .sessionEnded
+        default: return false
+        }
+    }
+
+    static func seconds(_ value: TimeInterval) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 
     /// Maps reading failures to problems a kiosk can show and act on.
@@ -222,8 +264,7 @@ public final class CardReadService: @unchecked Sendable {
             case .invalidAccessKey:
                 return Problem.badRequest(error.description, code: "invalid-access-key")
             case .cardRemoved:
-                return Problem(status: 409, code: "card-removed", title: "Card removed",
-                               detail: "the card was removed during the read: place it on the reader again and hold it still")
+                return cardRemovedProblem
             case let .transport(cardError):
                 return problem(for: cardError, reader: reader)
             case .secureMessaging, .authenticationFailed:
@@ -231,7 +272,9 @@ public final class CardReadService: @unchecked Sendable {
                                detail: "\(error.description); the session was aborted: tap the card again, and if it "
                                    + "keeps failing the chip may not be genuine")
             case .unexpectedStatus, .malformedFile, .crypto:
-                return Problem(status: 502, code: "chip-error", title: "Chip error", detail: error.description)
+                return Problem(status: 502, code: "chip-error", title: "Chip error",
+                               detail: "\(error.description): take the card off the reader and tap it again; if this "
+                                   + "keeps happening the chip is damaged")
             }
         case let error as LDSError:
             return Problem(status: 502, code: "malformed-chip-data", title: "Malformed chip data",
@@ -251,7 +294,7 @@ public final class CardReadService: @unchecked Sendable {
         case .noCard:
             return Problem(status: 409, code: "no-card", title: "No card", detail: error.description)
         case .cardRemoved, .cardReset:
-            return Problem(status: 409, code: "card-removed", title: "Card removed", detail: error.description)
+            return cardRemovedProblem
         case .sharingViolation:
             return Problem(status: 409, code: "reader-busy", title: "Reader busy", detail: error.description)
         default:

@@ -15,10 +15,16 @@ public struct Configuration: Sendable, Equatable {
     public var stateDirectory = "/var/lib/enrolld"
     /// Seconds between attempts to reach pcscd when it is not running.
     public var pcscRetrySeconds = 1.0
+    /// Longest a card read may take; a slower read fails with `card-read-timeout` and frees the reader.
+    public var readTimeoutSeconds = 60.0
     /// Largest request body the API accepts (live photos, CSRs).
     public var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Seconds between keep-alive comments on event streams.
     public var eventKeepAliveSeconds = 15.0
+    /// API connections served at once (event streams included); more get 503 server-busy.
+    public var maxConnections = 64
+    /// Seconds a persistent API connection may stay idle before it is closed.
+    public var keepAliveIdleSeconds = 5.0
     /// Log level: error, warning, notice, info or debug.
     public var logLevel: LogLevel = .info
     /// Face model files; nil means `ENROLLD_MODEL_DIR` or `/var/lib/enrolld/models`.
@@ -81,9 +87,12 @@ public struct Configuration: Sendable, Equatable {
         ("api.socket_group", "group owning the socket; members may connect"),
         ("api.max_body_bytes", "largest request body accepted"),
         ("api.event_keepalive_seconds", "seconds between keep-alive comments on /v1/events"),
+        ("api.max_connections", "API connections served at once, event streams included; more get 503 (default 64)"),
+        ("api.keepalive_idle_seconds", "seconds an idle persistent API connection stays open (default 5)"),
         ("daemon.state_directory", "database, keys and models"),
         ("daemon.log_level", "error, warning, notice, info or debug"),
         ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
+        ("readers.read_timeout_seconds", "longest a card read may take before it fails as too slow (default 60)"),
         ("face.model_directory", "folder with the dlib model files (scripts/install-models.sh)"),
         ("face.threshold", "largest embedding distance that counts as a match (default 0.5)"),
         ("face.minimum_face_size", "smallest face accepted, in pixels (default 60)"),
@@ -181,6 +190,12 @@ public struct Configuration: Sendable, Equatable {
         case "api.event_keepalive_seconds":
             guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("1 to 3600 seconds") }
             eventKeepAliveSeconds = seconds
+        case "api.max_connections":
+            guard let count = Int(value), (1...4096).contains(count) else { throw invalid("1 to 4096") }
+            maxConnections = count
+        case "api.keepalive_idle_seconds":
+            guard let seconds = Double(value), seconds >= 0.1, seconds <= 3600 else { throw invalid("0.1 to 3600 seconds") }
+            keepAliveIdleSeconds = seconds
         case "daemon.state_directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             stateDirectory = value
@@ -190,6 +205,9 @@ public struct Configuration: Sendable, Equatable {
         case "readers.pcsc_retry_seconds":
             guard let seconds = Double(value), seconds >= 0.1, seconds <= 60 else { throw invalid("0.1 to 60 seconds") }
             pcscRetrySeconds = seconds
+        case "readers.read_timeout_seconds":
+            guard let seconds = Double(value), seconds >= 0.5, seconds <= 600 else { throw invalid("0.5 to 600 seconds") }
+            readTimeoutSeconds = seconds
         case "trust.directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             trustDirectory = value

@@ -12,15 +12,18 @@ public struct DaemonEvent: Codable, Sendable, Equatable {
     public var reader: String?
     public var atr: String?
     public var detail: String?
+    /// For failures: what went wrong and what to do, in words a kiosk can show (no personal data).
+    public var message: String?
 
     public init(id: Int = 0, type: String, time: String = "", reader: String? = nil, atr: String? = nil,
-                detail: String? = nil) {
+                detail: String? = nil, message: String? = nil) {
         self.id = id
         self.type = type
         self.time = time
         self.reader = reader
         self.atr = atr
         self.detail = detail
+        self.message = message
     }
 }
 

@@ -1,6 +1,18 @@
 import Enrollment
 import Foundation
 
+/// Card reads and PC/SC connections in use at scrape time: both return to 0 when no read runs, so a read that
+/// ended in a fault and left either behind shows here.
+public struct CardActivity: Sendable, Equatable {
+    public var activeReads: Int
+    public var openConnections: Int
+
+    public init(activeReads: Int = 0, openConnections: Int = 0) {
+        self.activeReads = activeReads
+        self.openConnections = openConnections
+    }
+}
+
 /// Cumulative histogram of durations in seconds, as Prometheus exposes them.
 public struct DurationHistogram: Sendable, Equatable {
     /// Upper bounds of the buckets, ascending; `+Inf` is implicit.
@@ -109,7 +121,8 @@ public final class Metrics: @unchecked Sendable {
     }
 
     /// The exposition text, with the gauges the caller reads at scrape time.
-    public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double) -> String {
+    public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
+                       cardActivity: CardActivity = CardActivity()) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -139,6 +152,10 @@ public final class Metrics: @unchecked Sendable {
             sample("enrolld_pcsc_available", [], pcscAvailable ? "1" : "0")
             family("enrolld_readers_present", "gauge", "PC/SC readers currently present.")
             sample("enrolld_readers_present", [], "\(readersPresent)")
+            family("enrolld_card_reads_active", "gauge", "Card reads running now (at most one per reader).")
+            sample("enrolld_card_reads_active", [], "\(cardActivity.activeReads)")
+            family("enrolld_card_connections_open", "gauge", "PC/SC card connections held open now; 0 when idle.")
+            sample("enrolld_card_connections_open", [], "\(cardActivity.openConnections)")
 
             family("enrolld_enrollments_total", "counter",
                    "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "

@@ -23,6 +23,8 @@ extension DocumentReader {
                     sessionUsable = outcome.sessionUsable
                 }
             } catch {
+                // A card that left (or a reader that went away) during chip authentication ends the read.
+                if let error = error as? MRTDError, Self.endsRead(error) { throw error }
                 result.chipAuthentication = AntiCloneCheck(.failed, "DG14 cannot be used: \(error)")
             }
         } else {

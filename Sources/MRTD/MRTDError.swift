@@ -73,6 +73,8 @@ public enum SecureMessagingError: Error, Equatable, Sendable, CustomStringConver
     case badPadding
     /// The card answered with an SM error (6987/6988) and aborted the session.
     case abortedByCard(StatusWord)
+    /// The card answered another status word in plain, without secure messaging (a chip fault or an attack).
+    case unprotectedStatus(StatusWord)
     /// The session ended earlier; a new access protocol run is needed.
     case sessionEnded
     /// The command cannot be protected (e.g. data too long).
@@ -86,6 +88,7 @@ public enum SecureMessagingError: Error, Equatable, Sendable, CustomStringConver
         case let .malformedResponse(reason): return "malformed protected response: \(reason)"
         case .badPadding: return "decrypted response has invalid padding"
         case let .abortedByCard(sw): return "the card aborted secure messaging (SW \(sw): \(sw.meaning))"
+        case let .unprotectedStatus(sw): return "the card answered SW \(sw) (\(sw.meaning)) without secure messaging"
         case .sessionEnded: return "the secure messaging session has already ended"
         case let .commandNotProtectable(reason): return "command cannot be protected: \(reason)"
         }

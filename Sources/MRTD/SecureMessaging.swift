@@ -155,7 +155,7 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
             if sw == .smDataObjectsMissing || sw == .smDataObjectsIncorrect {
                 throw .secureMessaging(.abortedByCard(sw))
             }
-            throw .secureMessaging(.missingStatus)
+            throw .secureMessaging(sw == .success ? .missingStatus : .unprotectedStatus(sw))
         }
         let parsed = try Self.splitObjects(response.data, allowed: [0x85, 0x87, 0x99], trailer: 0x8E)
         guard let status = parsed.objects[0x99] else { throw .secureMessaging(.missingStatus) }

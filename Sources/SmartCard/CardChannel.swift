@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A logical channel to a card: something that carries command APDUs and returns responses.
 ///
 /// `MRTD` talks to cards only through this protocol; the PC/SC reader, the in-memory virtual card
@@ -68,13 +70,14 @@ public enum CardError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noService: return "the PC/SC service (pcscd) is not running: start pcscd"
+        case .noService: return "the PC/SC service (pcscd) is not running: start pcscd, then tap the card again"
         case .noReaders: return "no card reader is connected: plug in a reader"
         case let .unknownReader(name): return "reader '\(name)' is not connected: check the reader name with 'enrollctl readers'"
         case .noCard: return "no card on the reader: place the card on the reader"
-        case .cardRemoved: return "the card was removed during the operation: place it on the reader again and hold it still"
+        case .cardRemoved:
+            return "card removed during reading: hold the card on the reader until the read completes, then tap again"
         case .cardReset: return "the card was reset by another application: try again"
-        case .readerUnavailable: return "the reader became unavailable: check its cable"
+        case .readerUnavailable: return "the reader became unavailable: check its cable, then tap the card again"
         case .timeout: return "timed out waiting for the reader"
         case .sharingViolation: return "another application is using the card: close it and try again"
         case .unresponsiveCard: return "the card does not respond: place it flat on the reader"
@@ -82,5 +85,32 @@ public enum CardError: Error, Equatable, CustomStringConvertible {
         case let .protocolViolation(text): return "card protocol violation: \(text)"
         case let .pcsc(code, message): return "PC/SC error 0x\(String(code, radix: 16, uppercase: true)): \(message)"
         }
+    }
+}
+
+/// A `CardChannel` wrapper that refuses to send once a deadline has passed: a read over a slow card (or one
+/// that keeps the reader busy) ends with `CardError.timeout` at its next command instead of running on.
+public final class DeadlineCardChannel: CardChannel {
+    public let base: CardChannel
+    public let seconds: Double
+    private let deadline: UInt64
+    /// Set once a command was refused because the deadline had passed.
+    public private(set) var expired = false
+
+    public init(base: CardChannel, seconds: Double) {
+        self.base = base
+        self.seconds = seconds
+        deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
+    }
+
+    public var supportsExtendedLength: Bool { base.supportsExtendedLength }
+    public var atr: [UInt8] { base.atr }
+
+    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
+        guard DispatchTime.now().uptimeNanoseconds < deadline else {
+            expired = true
+            throw .timeout
+        }
+        return try base.transmit(command)
     }
 }

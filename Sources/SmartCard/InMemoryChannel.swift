@@ -4,6 +4,32 @@ public protocol CardApplet: AnyObject {
     func process(_ command: CommandAPDU) -> ResponseAPDU
     /// Called on power-on and reset: drops all session state.
     func reset()
+    /// What the card does with a command: answers (the default: `process`), or, under fault injection, answers
+    /// with raw bytes that need not be a valid response, or leaves the field.
+    func answer(_ command: CommandAPDU) -> CardAnswer
+}
+
+extension CardApplet {
+    public func answer(_ command: CommandAPDU) -> CardAnswer { .response(process(command)) }
+}
+
+/// A card's reaction to one command, as a transport carries it.
+public enum CardAnswer: Sendable, Equatable {
+    /// A well-formed response.
+    case response(ResponseAPDU)
+    /// Raw response bytes, possibly malformed (a truncated response, a lone SW1).
+    case bytes([UInt8])
+    /// The card left the field before answering: the transport reports the card removed.
+    case removed
+
+    /// The bytes a transport sends back, or nil when the card is gone.
+    public var encoded: [UInt8]? {
+        switch self {
+        case let .response(response): return response.encoded
+        case let .bytes(bytes): return bytes
+        case .removed: return nil
+        }
+    }
 }
 
 /// A `CardChannel` that hands commands straight to an applet in the same process, with no
@@ -44,8 +70,12 @@ public final class InMemoryCardChannel: CardChannel {
         } catch {
             throw .protocolViolation(error.description)
         }
-        let response = applet.process(parsed)
-        if recordsLog { log.append((encoded, response.encoded)) }
-        return response
+        guard let bytes = applet.answer(parsed).encoded else { throw .cardRemoved }
+        if recordsLog { log.append((encoded, bytes)) }
+        do {
+            return try ResponseAPDU(bytes: bytes)
+        } catch {
+            throw .protocolViolation(error.description)
+        }
     }
 }

@@ -132,7 +132,7 @@ public final class PCSCContext: @unchecked Sendable {
             if UInt32(truncatingIfNeeded: rv) == PCSCCode.unknownReader { throw .unknownReader(reader) }
             throw CardError.fromPCSC(Int(rv))
         }
-        return PCSCCardChannel(handle: card, protocol: UInt32(proto), reader: reader)
+        return PCSCCardChannel(handle: card, protocol: UInt32(proto), reader: reader, context: self)
     }
 }
 
@@ -166,6 +166,17 @@ public struct ReaderState: Sendable, Equatable {
     }
 }
 
+/// Whether a connected card is still there (`PCSCCardChannel.presence(within:)`).
+public enum CardPresence: Sendable, Equatable {
+    case present
+    /// The card left the reader.
+    case removed
+    /// The reader itself went away (unplugged, or pcscd dropped it).
+    case readerGone
+    /// pcscd is gone.
+    case serviceGone
+}
+
 /// A connection to a card through pcsc-lite.
 public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     private var handle: SCARDHANDLE
@@ -174,9 +185,19 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     public let atr: [UInt8]
     public var supportsExtendedLength: Bool
     private var connected = true
+    /// pcsc-lite drops a context's card handles when the context is released: the channel keeps it alive.
+    private let context: PCSCContext
 
-    init(handle: SCARDHANDLE, protocol: UInt32, reader: String) {
+    private static let openLock = NSLock()
+    nonisolated(unsafe) private static var open = 0
+
+    /// Card connections made and not yet disconnected, in this process (a leak check for tests and metrics).
+    public static var openConnections: Int { openLock.withLock { open } }
+
+    init(handle: SCARDHANDLE, protocol: UInt32, reader: String, context: PCSCContext) {
         self.handle = handle
+        self.context = context
+        Self.openLock.withLock { Self.open += 1 }
         self.activeProtocol = `protocol`
         self.reader = reader
         var atrBuffer = [UInt8](repeating: 0, count: 33)
@@ -199,6 +220,31 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
         guard connected else { return }
         connected = false
         SCardDisconnect(handle, DWORD(SCARD_RESET_CARD))
+        Self.openLock.withLock { Self.open -= 1 }
+    }
+
+    /// Whether the card is still in the reader, waiting up to `milliseconds` for pcscd to notice a removal. A failed
+    /// or empty transmit alone does not say why: this tells a removed card (or a vanished reader or pcscd) from a
+    /// card that answered badly.
+    public func presence(within milliseconds: Int = 1000) -> CardPresence {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(milliseconds) * 1_000_000
+        var states = [ReaderState(name: reader)]
+        while true {
+            do {
+                let now = DispatchTime.now().uptimeNanoseconds
+                try context.waitForChange(&states, timeout: now < deadline ? UInt32((deadline - now) / 1_000_000) : 0)
+            } catch {
+                switch error {
+                case .timeout: return .present
+                case .noService: return .serviceGone
+                default: return .readerGone
+                }
+            }
+            if states[0].unavailable || states[0].unknown { return .readerGone }
+            if !states[0].cardPresent { return .removed }
+            if DispatchTime.now().uptimeNanoseconds >= deadline { return .present }
+            states[0].acknowledge()
+        }
     }
 
     /// The largest response buffer: extended length (64 KiB + SW) plus slack.
@@ -217,6 +263,15 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
         let pci = activeProtocol == UInt32(SCARD_PROTOCOL_T0) ? enrolld_pci_t0() : enrolld_pci_t1()
         let rv = SCardTransmit(handle, pci, encoded, DWORD(encoded.count), nil, &receive, &receiveLength)
         guard rv == SCARD_S_SUCCESS else { throw CardError.fromPCSC(Int(rv)) }
+        if receiveLength < 2 {
+            // vpcd (and some readers) report success with no bytes when the card leaves mid-command.
+            switch presence() {
+            case .removed: throw .cardRemoved
+            case .readerGone: throw .readerUnavailable
+            case .serviceGone: throw .noService
+            case .present: break
+            }
+        }
         do {
             return try ResponseAPDU(bytes: Array(receive.prefix(Int(receiveLength))))
         } catch {

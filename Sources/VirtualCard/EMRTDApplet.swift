@@ -31,6 +31,9 @@ public final class EMRTDApplet: CardApplet {
         chipAuthentication = profile.chipAuthentication.map { CardChipAuthentication(configuration: $0) }
     }
 
+    /// The elementary file READ BINARY reads now (selected, or named by a short EF identifier).
+    public var currentFile: FileID? { selectedFile }
+
     /// Whether a BAC session is currently established.
     public var hasSecureMessagingSession: Bool { secureMessaging != nil }
 

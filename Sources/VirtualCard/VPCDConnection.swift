@@ -15,8 +15,10 @@ public final class VPCDConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var socket: Int32 = -1
     private var stopped = false
-    /// Optional per-APDU delay, for fault injection ("a slow card").
-    public var responseDelay: TimeInterval = 0
+    /// Set when the applet left the field (fault injection): the connection closes and stays closed this long,
+    /// so pcscd's polling sees the card gone before it comes back (the next tap).
+    public var awayAfterRemoval: TimeInterval = 1.5
+    private var removedByApplet = false
 
     /// vpcd's own limit: a 2-byte length frame.
     static let maxFrame = 65_535
@@ -47,7 +49,12 @@ public final class VPCDConnection: @unchecked Sendable {
             }
             closeSocket()
             if !reconnect || isStopped { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            let removed = lock.withLock { () -> Bool in
+                defer { removedByApplet = false }
+                return removedByApplet
+            }
+            if removed { log("the card left the field (fault injection); back in \(awayAfterRemoval) s") }
+            Thread.sleep(forTimeInterval: removed ? awayAfterRemoval : 0.2)
         }
     }
 
@@ -122,14 +129,17 @@ public final class VPCDConnection: @unchecked Sendable {
                 }
                 continue
             }
-            let response: ResponseAPDU
+            let answer: CardAnswer
             do {
-                response = applet.process(try CommandAPDU(bytes: payload))
+                answer = applet.answer(try CommandAPDU(bytes: payload))
             } catch {
-                response = ResponseAPDU(statusWord: .wrongLength)
+                answer = .response(ResponseAPDU(statusWord: .wrongLength))
             }
-            if responseDelay > 0 { Thread.sleep(forTimeInterval: responseDelay) }
-            var encoded = response.encoded
+            guard var encoded = answer.encoded else {
+                // The card leaves the field: closing the connection makes vpcd report it absent.
+                lock.withLock { removedByApplet = true }
+                return
+            }
             if encoded.count > Self.maxFrame {
                 encoded = ResponseAPDU(statusWord: .wrongLength).encoded
             }

@@ -5,14 +5,29 @@ import VirtualCard
 /// enroll-vcard: a virtual contactless card for hardware-in-loop benches, attached to pcscd
 /// through vsmartcard's vpcd driver.
 let usage = """
-    usage: enroll-vcard --port PORT [--profile FILE] [--host ADDRESS] [--delay-ms N] [--once]
+    usage: enroll-vcard --port PORT [--profile FILE] [--host ADDRESS] [--delay-ms N] [--fault FAULT]... [--once]
            enroll-vcard --wait-reader NAME [--timeout SECONDS]
            enroll-vcard pki init DIR [--revoke-dsc]
 
       --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
       --profile FILE   JSON profile (see docs/virtual-card.md); default: an empty card
       --host ADDRESS   vpcd address (default 127.0.0.1)
-      --delay-ms N     delay every response by N ms (slow-card fault injection)
+      --delay-ms N     delay every response by N ms (a slow card)
+      --fault FAULT    inject a fault, once, at a defined point (repeatable):
+                       KIND[:ARGUMENT][:during=STEP][:at=N][:ins=XX]
+                       KIND  card-removed   the card leaves the field instead of answering: the vpcd
+                                            connection closes (pcscd sees the card removed) and the
+                                            card comes back 1.5 s later, clean (with --once: exits)
+                             corrupt-mac    flip a bit of the response's MAC (DO'8E'; BAC: the
+                                            EXTERNAL AUTHENTICATE cryptogram's MAC)
+                             status-word:SW answer SW (4 hex digits) in plain, without data
+                             truncate       drop the second half of the response data
+                             oversize       append 256 bytes the command did not ask for
+                       STEP  the commands that count: any (default), bac, pace, dg2 (READ BINARY of
+                             the portrait), read (any READ BINARY), aa (INTERNAL AUTHENTICATE),
+                             ca (chip authentication under secure messaging)
+                       at=N  the N-th such command (default 1); ins=XX only commands with INS XX
+                       e.g. --fault card-removed:during=dg2:at=3  --fault status-word:6A82:ins=A4
       --once           exit when vpcd closes the connection instead of reconnecting
       pki init DIR     write a test country PKI (CSCA, document signer, CRL; trust/ for enrolld's
                        trust store, rogue/ for forged cards); --revoke-dsc puts the signer on the CRL
@@ -41,6 +56,7 @@ var profilePath: String?
 var host = "127.0.0.1"
 var delay: TimeInterval = 0
 var once = false
+var faults: [CardFault] = []
 var waitReader: String?
 var waitTimeout: TimeInterval = 15
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -58,6 +74,13 @@ while let argument = arguments.next() {
     case "--delay-ms":
         guard let value = arguments.next(), let ms = Double(value), ms >= 0 else { fail("--delay-ms needs a number") }
         delay = ms / 1000
+    case "--fault":
+        guard let value = arguments.next() else { fail("--fault needs a fault, e.g. card-removed:during=bac") }
+        do {
+            faults.append(try CardFault(parsing: value))
+        } catch {
+            fail(error.description)
+        }
     case "--wait-reader":
         guard let value = arguments.next() else { fail("--wait-reader needs a reader name") }
         waitReader = value
@@ -90,8 +113,9 @@ do {
     fail(error.description)
 }
 
-let connection = VPCDConnection(host: host, port: port, atr: profile.atr, applet: profile.makeApplet())
-connection.responseDelay = delay
+let applet: CardApplet = faults.isEmpty && delay == 0
+    ? profile.makeApplet() : FaultInjectingApplet(base: profile.makeApplet(), faults: faults, delay: delay)
+let connection = VPCDConnection(host: host, port: port, atr: profile.atr, applet: applet)
 
 signal(SIGTERM, SIG_IGN)
 signal(SIGINT, SIG_IGN)
@@ -104,5 +128,6 @@ let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
 }
 
 let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("enroll-vcard: \($0)\n".utf8)) }
+if !faults.isEmpty { log("injecting faults: \(faults.map(\.description).joined(separator: ", "))") }
 connection.run(reconnect: !once, log: log)
 withExtendedLifetime(sources) {}

@@ -21,9 +21,12 @@ final class MetricsTests: XCTestCase {
         metrics.observeFaceMatch(seconds: 0.3)
         metrics.certificateIssued()
 
-        let text = metrics.render(readersPresent: 2, pcscAvailable: true, version: "1.2.3", uptimeSeconds: 42)
+        let text = metrics.render(readersPresent: 2, pcscAvailable: true, version: "1.2.3", uptimeSeconds: 42,
+                                  cardActivity: CardActivity(activeReads: 1, openConnections: 2))
         let lines = Set(text.split(separator: "\n").map(String.init))
         for expected in [
+            "# TYPE enrolld_card_reads_active gauge", "enrolld_card_reads_active 1",
+            "# TYPE enrolld_card_connections_open gauge", "enrolld_card_connections_open 2",
             "# TYPE enrolld_enrollments_total counter",
             #"enrolld_enrollments_total{outcome="completed",reason="signing"} 1"#,
             #"enrolld_enrollments_total{outcome="completed",reason="basic"} 1"#,

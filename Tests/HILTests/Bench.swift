@@ -59,7 +59,9 @@ final class Bench: @unchecked Sendable {
     }
 
     /// Starts pcscd in the foreground unless one is already running; waits for the virtual readers.
-    func startPCSCD() throws {
+    /// `readerConfiguration` replaces /etc/reader.conf.d (an empty folder: pcscd comes up without the virtual
+    /// readers, as if they were unplugged); then it does not wait for readers.
+    func startPCSCD(readerConfiguration: String? = nil) throws {
         if !Self.pcscdRunning() {
             // A killed pcscd leaves its socket and pid file behind.
             try? FileManager.default.removeItem(atPath: "/run/pcscd/pcscd.comm")
@@ -68,8 +70,12 @@ final class Bench: @unchecked Sendable {
             guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
                 throw BenchError("pcscd is not installed: run scripts/setup.sh")
             }
-            let process = try launch(path, ["--foreground"], log: "pcscd.log")
+            let process = try launch(path, ["--foreground"] + (readerConfiguration.map { ["--config", $0] } ?? []),
+                                     log: "pcscd.log")
             pcscd = process
+        }
+        if readerConfiguration != nil {
+            return try waitFor("pcscd to answer", timeout: 15) { Self.pcscdRunning() }
         }
         try waitFor("pcscd to list \(Self.reader0)", timeout: 15) {
             guard let context = try? PCSCContext() else { return false }

@@ -67,6 +67,6 @@ final class ChannelTests: XCTestCase {
 
     func testCardErrorsSayWhatToDo() {
         XCTAssertTrue(CardError.noService.description.contains("start pcscd"))
-        XCTAssertTrue(CardError.cardRemoved.description.contains("place it on the reader again"))
+        XCTAssertTrue(CardError.cardRemoved.description.contains("hold the card on the reader until the read completes"))
     }
 }
