@@ -258,11 +258,21 @@ public final class Daemon: @unchecked Sendable {
                 protector: StoreDataProtecting(protector: protector),
                 publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) },
                 crashPoints: crashPoints)
-            let recovered = try service.recoverInterrupted()
-            if recovered.sessions + recovered.intents > 0 {
-                Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
-                            + "\(recovered.intents) certificate intent(s) abandoned")
+            // A fleet shares the store: only what no live daemon can still be working on is a leftover, and any
+            // daemon's sweep cleans up after a host that crashed and stayed down.
+            let configuration = self.configuration
+            @Sendable func leftoverCutoff() -> Date? {
+                guard configuration.storeBackend == .postgresql else { return nil }
+                return Date().addingTimeInterval(-(configuration.sessionTimeoutSeconds + 60))
             }
+            @Sendable func recover() throws(EnrollmentError) {
+                let recovered = try service.recoverInterrupted(startedBefore: leftoverCutoff())
+                if recovered.sessions + recovered.intents > 0 {
+                    Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
+                                + "\(recovered.intents) certificate intent(s) abandoned")
+                }
+            }
+            try recover()
             enrollment = service
             let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy,
                                               protector: StoreDataProtecting(protector: protector))
@@ -281,6 +291,9 @@ public final class Daemon: @unchecked Sendable {
                             if expired > 0 { Log.notice("expiry sweep: \(expired) account(s) now expired") }
                         } catch {
                             Log.warning("expiry sweep failed: \(error)")
+                        }
+                        if leftoverCutoff() != nil {
+                            do { try recover() } catch { Log.warning("recovery sweep failed: \(error)") }
                         }
                     }
                     Thread.sleep(forTimeInterval: 1)

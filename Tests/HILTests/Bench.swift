@@ -113,11 +113,12 @@ final class Bench: @unchecked Sendable {
     }
 
     /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables and
-    /// `directory` is its working directory.
+    /// `directory` is its working directory. Several daemons on one bench each need a `name` (their socket and
+    /// configuration file carry it).
     func startDaemon(configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
-                     log: String = "enrolld.log") throws -> (process: Process, client: UnixSocketClient) {
-        let socket = workDirectory.appendingPathComponent("api.sock").path
-        let config = workDirectory.appendingPathComponent("enrolld.conf")
+                     log: String = "enrolld.log", name: String = "") throws -> (process: Process, client: UnixSocketClient) {
+        let socket = workDirectory.appendingPathComponent("api\(name).sock").path
+        let config = workDirectory.appendingPathComponent("enrolld\(name).conf")
         let state = workDirectory.appendingPathComponent("state").path
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
