@@ -71,6 +71,21 @@ void jpeg_error_exit(j_common_ptr info) {
 }
 
 void jpeg_silent_output(j_common_ptr) {}
+
+// Progressive JPEGs carry a handful of scans (libjpeg's default progression has 10). Each scan costs a pass
+// over every block of the image, and an empty scan takes a dozen bytes: a 1 MB file could hold ~80,000 of them
+// and keep the decoder busy for many minutes on a large image. libjpeg calls the progress monitor while it
+// reads the scans; past the limit it ends the decode through the error exit.
+constexpr int max_jpeg_scans = 256;
+
+void jpeg_scan_limit(j_common_ptr info) {
+    auto *decompress = reinterpret_cast<j_decompress_ptr>(info);
+    if (decompress->input_scan_number > max_jpeg_scans) {
+        auto *manager = reinterpret_cast<JPEGErrorManager *>(info->err);
+        std::snprintf(manager->text, sizeof(manager->text), "more than %d progressive scans", max_jpeg_scans);
+        longjmp(manager->jump, 1);
+    }
+}
 }  // namespace
 
 static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
@@ -86,6 +101,10 @@ static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_
         return failure(ENROLLD_FACE_UNDECODABLE, std::string("JPEG: ") + errors.text);
     }
     jpeg_create_decompress(&info);
+    jpeg_progress_mgr progress;
+    std::memset(&progress, 0, sizeof(progress));
+    progress.progress_monitor = jpeg_scan_limit;
+    info.progress = &progress;
     jpeg_mem_src(&info, data, static_cast<unsigned long>(length));
     jpeg_read_header(&info, TRUE);
     result = check_pixels(info.image_width, info.image_height, max_pixels);
@@ -359,6 +378,8 @@ inline double component_sample(const opj_image_comp_t &component, uint32_t x, ui
     return std::clamp(value * 255.0 / maximum, 0.0, 255.0);
 }
 
+constexpr uint32_t max_jpeg2000_components = 4;
+
 inline uint8_t clamp_byte(double value) { return uint8_t(std::lround(std::clamp(value, 0.0, 255.0))); }
 }  // namespace
 
@@ -392,6 +413,13 @@ static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_f
     }
     CodecResult result = check_pixels(uint64_t(header->x1 - header->x0), uint64_t(header->y1 - header->y0), max_pixels);
     if (result.status != ENROLLD_FACE_OK) return result;
+    // OpenJPEG allocates every component at up to the full image size (4 bytes a sample): a 1 KB codestream
+    // declaring hundreds of components would cost gigabytes. Portraits have 1 (grey), 3 or 4 (with alpha).
+    if (header->numcomps > max_jpeg2000_components) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + std::to_string(header->numcomps) +
+                                                     " image components (at most " +
+                                                     std::to_string(max_jpeg2000_components) + " supported)");
+    }
     if (!opj_decode(resources.codec, resources.stream, resources.image) ||
         !opj_end_decompress(resources.codec, resources.stream)) {
         return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + (errors.empty() ? "cannot decode" : errors));

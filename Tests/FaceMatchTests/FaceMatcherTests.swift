@@ -284,6 +284,66 @@ final class RGBImageCodecTests: XCTestCase {
         }
     }
 
+    /// A progressive greyscale JPEG: DC scan, then `scans` AC scans that are one EOB run each (a dozen bytes
+    /// per scan, each still a pass over every block).
+    static func progressiveJPEG(width: Int, height: Int, scans: Int) -> [UInt8] {
+        func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] {
+            [0xFF, marker, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xFF)] + body
+        }
+        var out: [UInt8] = [0xFF, 0xD8]
+        out += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))
+        out += segment(0xC2, [8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF), 1,
+                              1, 0x11, 0])
+        let oneCode = [UInt8(1)] + [UInt8](repeating: 0, count: 15)
+        out += segment(0xC4, [0x00] + oneCode + [0x00])
+        out += segment(0xC4, [0x10] + oneCode + [0xE0])
+        let blocks = ((width + 7) / 8) * ((height + 7) / 8)
+        out += segment(0xDA, [1, 1, 0x00, 0, 0, 0]) + [UInt8](repeating: 0, count: (blocks + 7) / 8)
+        for _ in 0..<scans {
+            out += segment(0xDA, [1, 1, 0x00, 1, 63, 0]) + [0x7F, 0xFF, 0x00]
+        }
+        return out + [0xFF, 0xD9]
+    }
+
+    /// Found reviewing the decoder behind the image fuzz target (slow inputs): thousands of empty progressive scans
+    /// in a small file kept it busy for seconds per megapixel (minutes for a 1 MB DG2 at the 40 MP limit).
+    func testProgressiveJPEGWithTooManyScansIsUndecodable() throws {
+        let normal = try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 9))
+        XCTAssertEqual(normal.width, 64)
+        XCTAssertEqual(normal.height, 48)
+        XCTAssertThrowsError(try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 2000))) { error in
+            guard case let .undecodableImage(_, reason)? = error as? FaceMatchError else {
+                return XCTFail("expected undecodableImage, got \(error)")
+            }
+            XCTAssertTrue(reason.contains("scans"), reason)
+        }
+    }
+
+    /// A J2K codestream of `components` 8-bit components, one tile, no wavelet levels, empty packets.
+    static func multiComponentJ2K(width: Int, height: Int, components: Int) -> [UInt8] {
+        func be(_ value: Int, _ count: Int) -> [UInt8] { (0..<count).reversed().map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] { [0xFF, marker] + be(body.count + 2, 2) + body }
+        var siz = be(0, 2) + be(width, 4) + be(height, 4) + be(0, 8) + be(width, 4) + be(height, 4) + be(0, 8)
+        siz += be(components, 2) + Array([[UInt8]](repeating: [7, 1, 1], count: components).joined())
+        var out: [UInt8] = [0xFF, 0x4F] + segment(0x51, siz)
+        out += segment(0x52, [0, 0, 0, 1, 0, 0, 4, 4, 0, 1]) + segment(0x5C, [0x40, 0x40])
+        let packets = [UInt8](repeating: 0, count: components)
+        out += segment(0x90, be(0, 2) + be(14 + packets.count, 4) + [0, 1]) + [0xFF, 0x93] + packets
+        return out + [0xFF, 0xD9]
+    }
+
+    /// Found reviewing the decoder behind the image fuzz target: a 1.3 KB codestream declaring 300 components
+    /// of a megapixel made OpenJPEG allocate 1.3 GB (tens of GB at the 40 MP limit).
+    func testJPEG2000WithHundredsOfComponentsIsUndecodable() throws {
+        let rgb = try RGBImage(decoding: Self.multiComponentJ2K(width: 64, height: 48, components: 3))
+        XCTAssertEqual(rgb.width, 64)
+        XCTAssertEqual(rgb.height, 48)
+        XCTAssertThrowsError(try RGBImage(decoding: Self.multiComponentJ2K(width: 1024, height: 1024, components: 300))) {
+            guard case let .undecodableImage(_, reason)? = $0 as? FaceMatchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("300 image components"), reason)
+        }
+    }
+
     func testDecodingRefusesMorePixelsThanTheLimit() throws {
         let data = try RGBImage(width: 100, height: 100, red: 1, green: 2, blue: 3).encoded(as: .jp2)
         XCTAssertThrowsError(try RGBImage(decoding: data, maximumPixels: 9999)) { error in
