@@ -1,17 +1,23 @@
 import CSystem
 import Foundation
 
-/// Who is on the other end of a Unix socket, from SO_PEERCRED.
+/// Who is on the other end of a Unix socket: pid, uid and primary gid from SO_PEERCRED, and the supplementary
+/// groups the process had when it connected from SO_PEERGROUPS (Linux 4.13+; empty where the kernel lacks it).
 public struct PeerCredentials: Sendable, Equatable {
     public var pid: Int32
     public var uid: UInt32
     public var gid: UInt32
+    public var groups: [UInt32]
 
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+    public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
+        self.groups = groups
     }
+
+    /// Credentials that match no one (SO_PEERCRED failed).
+    public static let unknown = PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
 }
 
 /// One accepted connection. A handler answers with `respond` once, or opens a stream with
@@ -79,10 +85,13 @@ public final class HTTPConnection: @unchecked Sendable {
 public enum SocketError: Error, CustomStringConvertible {
     case pathTooLong(String)
     case system(call: String, path: String, code: Int32)
+    case unknownGroup(String)
 
     public var description: String {
         switch self {
         case let .pathTooLong(path): return "socket path '\(path)' is longer than 107 bytes"
+        case let .unknownGroup(name):
+            return "socket group '\(name)' does not exist: create it or change api.socket_group"
         case let .system(call, path, code): return "\(call) \(path): \(String(cString: strerror(code)))"
         }
     }
@@ -135,8 +144,18 @@ public final class UnixSocketServer: @unchecked Sendable {
             close(fd)
             throw .system(call: "bind", path: path, code: code)
         }
-        chmod(path, mode)
-        if let group { chown(path, uid_t.max, group) }
+        var failed: String?
+        if chmod(path, mode) != 0 {
+            failed = "chmod"
+        } else if let group, chown(path, uid_t.max, group) != 0 {
+            failed = "chown"
+        }
+        if let failed {
+            let code = errno
+            close(fd)
+            unlink(path)
+            throw .system(call: failed, path: path, code: code)
+        }
         guard listen(fd, 64) == 0 else {
             let code = errno
             close(fd)
@@ -216,7 +235,7 @@ public final class UnixSocketServer: @unchecked Sendable {
             status: 503, code: "server-busy", title: "Server busy",
             detail: "enrolld is serving its maximum of \(maxConnections) connections; retry in a moment"))
         response.headers.append(("Retry-After", "1"))
-        HTTPConnection(fd: fd, peer: PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)).respond(response)
+        HTTPConnection(fd: fd, peer: .unknown).respond(response)
         close(fd)
     }
 
@@ -224,10 +243,20 @@ public final class UnixSocketServer: @unchecked Sendable {
         var pid: pid_t = 0
         var uid: uid_t = 0
         var gid: gid_t = 0
-        guard enrolld_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
-            return PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max)
+        guard enrolld_peer_credentials(fd, &pid, &uid, &gid) == 0 else { return .unknown }
+        return PeerCredentials(pid: pid, uid: uid, gid: gid, groups: peerGroups(fd))
+    }
+
+    /// The peer's supplementary groups (SO_PEERGROUPS); empty when the kernel does not report them.
+    static func peerGroups(_ fd: Int32) -> [UInt32] {
+        var groups = [gid_t](repeating: 0, count: 64)
+        for _ in 0..<2 {
+            var count = Int32(groups.count)
+            if enrolld_peer_groups(fd, &groups, &count) == 0 { return Array(groups.prefix(Int(count))) }
+            guard errno == ERANGE, count > groups.count, count <= 65536 else { return [] }
+            groups = [gid_t](repeating: 0, count: Int(count))
         }
-        return PeerCredentials(pid: pid, uid: uid, gid: gid)
+        return []
     }
 
     /// Serves requests on one connection until it closes, stays idle too long, or a response ends it.

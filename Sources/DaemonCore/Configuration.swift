@@ -11,6 +11,8 @@ public struct Configuration: Sendable, Equatable {
     public var socketMode: UInt32 = 0o660
     /// Group that owns the socket file (name or number); nil keeps the daemon's group.
     public var socketGroup: String?
+    /// Which users and groups hold the kiosk, operator and admin roles.
+    public var roles = RoleAssignments()
     /// Where the database, keys and models live.
     public var stateDirectory = "/var/lib/enrolld"
     /// Seconds between attempts to reach pcscd when it is not running.
@@ -89,6 +91,9 @@ public struct Configuration: Sendable, Equatable {
         ("api.event_keepalive_seconds", "seconds between keep-alive comments on /v1/events"),
         ("api.max_connections", "API connections served at once, event streams included; more get 503 (default 64)"),
         ("api.keepalive_idle_seconds", "seconds an idle persistent API connection stays open (default 5)"),
+        ("roles.kiosk", "users and groups with the kiosk role: uid:N, user:NAME, gid:N, group:NAME, comma-separated"),
+        ("roles.operator", "users and groups with the operator role (also all a kiosk may)"),
+        ("roles.admin", "users and groups with the admin role (default root; the daemon's own user always is)"),
         ("daemon.state_directory", "database, keys and models"),
         ("daemon.log_level", "error, warning, notice, info or debug"),
         ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
@@ -184,6 +189,12 @@ public struct Configuration: Sendable, Equatable {
             socketMode = mode
         case "api.socket_group":
             socketGroup = value.isEmpty ? nil : value
+        case "roles.kiosk", "roles.operator", "roles.admin":
+            guard let role = Role(rawValue: String(key.dropFirst("roles.".count))),
+                  let list = RoleAssignments.parseList(value) else {
+                throw invalid("comma-separated uid:N, user:NAME, gid:N or group:NAME (empty: nobody)")
+            }
+            roles.principals[role] = list
         case "api.max_body_bytes":
             guard let bytes = Int(value), bytes >= 1024, bytes <= 256 * 1024 * 1024 else { throw invalid("1024 to 268435456") }
             maxRequestBodyBytes = bytes

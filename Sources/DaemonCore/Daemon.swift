@@ -97,7 +97,11 @@ public final class Daemon: @unchecked Sendable {
 
     /// The API's routes.
     public func makeRouter() -> Router {
-        var router = Router()
+        let roles = configuration.roles.resolved()
+        for problem in roles.unknown { Log.warning(problem) }
+        var router = Router(authorizer: RequestAuthorizer(roles: roles) { [unowned self] accountID, context throws(Problem) in
+            try proveHolder(accountID, context)
+        })
         router.add(Route("GET", "/v1/health", .respond { [unowned self] _ in .json(health()) }))
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
@@ -199,9 +203,13 @@ public final class Daemon: @unchecked Sendable {
         } else {
             let directory = (configuration.socketPath as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var group: gid_t?
+            if let name = configuration.socketGroup {
+                guard let id = Daemon.groupID(name) else { throw .unknownGroup(name) }
+                group = id
+            }
             server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
-                                          group: configuration.socketGroup.flatMap(Daemon.groupID), limits: limits,
-                                          handler: handler)
+                                          group: group, limits: limits, handler: handler)
         }
         server.maxConnections = configuration.maxConnections
         server.keepAliveIdleTimeout = configuration.keepAliveIdleSeconds
@@ -252,11 +260,21 @@ public final class Daemon: @unchecked Sendable {
                 protector: StoreDataProtecting(protector: protector),
                 publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) },
                 crashPoints: crashPoints)
-            let recovered = try service.recoverInterrupted()
-            if recovered.sessions + recovered.intents > 0 {
-                Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
-                            + "\(recovered.intents) certificate intent(s) abandoned")
+            // A fleet shares the store: only what no live daemon can still be working on is a leftover, and any
+            // daemon's sweep cleans up after a host that crashed and stayed down.
+            let configuration = self.configuration
+            @Sendable func leftoverCutoff() -> Date? {
+                guard configuration.storeBackend == .postgresql else { return nil }
+                return Date().addingTimeInterval(-(configuration.sessionTimeoutSeconds + 60))
             }
+            @Sendable func recover() throws(EnrollmentError) {
+                let recovered = try service.recoverInterrupted(startedBefore: leftoverCutoff())
+                if recovered.sessions + recovered.intents > 0 {
+                    Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
+                                + "\(recovered.intents) certificate intent(s) abandoned")
+                }
+            }
+            try recover()
             enrollment = service
             let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy,
                                               protector: StoreDataProtecting(protector: protector))
@@ -275,6 +293,9 @@ public final class Daemon: @unchecked Sendable {
                             if expired > 0 { Log.notice("expiry sweep: \(expired) account(s) now expired") }
                         } catch {
                             Log.warning("expiry sweep failed: \(error)")
+                        }
+                        if leftoverCutoff() != nil {
+                            do { try recover() } catch { Log.warning("recovery sweep failed: \(error)") }
                         }
                     }
                     Thread.sleep(forTimeInterval: 1)

@@ -12,10 +12,10 @@ let usage = """
                                          with --vpcd through pcscd + vpcd
       enroll [--iterations N] [--faces DIR]
                                          end-to-end enrollment time through pcscd + vpcd (read, face, certificate)
-      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--json]
+      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--threads N] [--json]
                                          durable certificate issuances per second (CSR check, signing, commits) on
                                          SQLite and on PostgreSQL (a private cluster unless --conninfo), beside raw
-                                         OpenSSL ECDSA P-256 signatures per second
+                                         OpenSSL ECDSA P-256 signatures per second; --threads issues concurrently
       auth [--iterations N] [--vpcd] [--json]
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
