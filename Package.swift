@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Enrollment", dependencies: ["Store", "CertificateAuthority", "MRTD", "FaceMatch", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "API",
                                                     "CertificateAuthority"]),
-        .target(name: "DaemonCore", dependencies: ["SmartCard", "MRTD", "FaceMatch", "API", "Store", "PostgresStore",
+        .target(name: "DaemonCore", dependencies: ["CSystem", "SmartCard", "MRTD", "FaceMatch", "API", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),

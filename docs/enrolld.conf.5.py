@@ -53,13 +53,13 @@ def main():
     in_section = False
     for line in open(path, encoding='utf-8').read().splitlines():
         section = re.match(r'^\[(\w+)\]$', line)
-        key = re.match(r'^#(\w+) = (.*)$', line)
+        key = re.match(r'^#(\w+) =(?: (.*))?$', line)
         comment = re.match(r'^# ?(.*)$', line)
         if section:
             out.append('.SH [%s]' % section.group(1))
             in_section, comments = True, []
         elif key and in_section:
-            out.append('.TP\n.BR %s " = %s"' % (key.group(1), roff(key.group(2))))
+            out.append('.TP\n.BR %s " = %s"' % (key.group(1), roff(key.group(2) or '')))
             if comments:
                 out.append(roff(' '.join(comments)))
             comments = []

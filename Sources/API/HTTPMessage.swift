@@ -10,14 +10,26 @@ public struct HTTPRequest: Sendable {
     /// Header fields with lower-cased names, in order.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// `HTTP/1.1` or `HTTP/1.0`: decides whether the connection persists by default.
+    public var version: String
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [],
-                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+                headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.version = version
+    }
+
+    /// Whether the client lets the connection carry another request (RFC 9112 §9.3): HTTP/1.1 unless it
+    /// says `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+    public var allowsPersistentConnection: Bool {
+        let options = (header("Connection") ?? "").lowercased().split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if options.contains("close") { return false }
+        return version == "HTTP/1.1" || options.contains("keep-alive")
     }
 
     public func header(_ name: String) -> String? {
@@ -32,8 +44,8 @@ public struct HTTPRequest: Sendable {
     /// The path split into segments: `/v1/readers` → `["v1", "readers"]`.
     public var pathSegments: [Substring] { path.split(separator: "/") }
 
-    /// Encodes the request for sending (client side).
-    public func encoded(host: String = "localhost") -> [UInt8] {
+    /// Encodes the request for sending (client side); `keepAlive` asks the server to keep the connection.
+    public func encoded(host: String = "localhost", keepAlive: Bool = false) -> [UInt8] {
         var target = path
         if !query.isEmpty {
             target += "?" + query.map { "\(percentEncode($0.name))=\(percentEncode($0.value))" }.joined(separator: "&")
@@ -41,7 +53,7 @@ public struct HTTPRequest: Sendable {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.count)\r\n" }
-        head += "Connection: close\r\n\r\n"
+        head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + body
     }
 }
@@ -78,12 +90,13 @@ public struct HTTPResponse: Sendable {
         return response
     }
 
-    /// The status line and headers (with Content-Length unless `streaming`).
-    public func head(streaming: Bool = false) -> [UInt8] {
+    /// The status line and headers (with Content-Length unless `streaming`); `keepAlive` leaves the
+    /// connection open for the next request.
+    public func head(streaming: Bool = false, keepAlive: Bool = false) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if !streaming { text += "Content-Length: \(body.count)\r\n" }
-        text += "Connection: close\r\n\r\n"
+        text += keepAlive && !streaming ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
         return Array(text.utf8)
     }
 

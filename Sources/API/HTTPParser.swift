@@ -83,6 +83,12 @@ public struct HTTPRequestParser {
         return complete
     }
 
+    /// The bytes received after the request `feed` returned (the start of a pipelined next request).
+    public var remainder: [UInt8] {
+        guard let (_, bodyLength, headerEnd) = head, buffer.count > headerEnd + bodyLength else { return [] }
+        return Array(buffer[(headerEnd + bodyLength)...])
+    }
+
     private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
         for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
@@ -141,7 +147,8 @@ public struct HTTPRequestParser {
         } else {
             path = target
         }
-        let request = HTTPRequest(method: String(parts[0]), path: String(path), query: query, headers: headers)
+        let request = HTTPRequest(method: String(parts[0]), path: String(path), query: query, headers: headers,
+                                  version: String(parts[2]))
         return (request, contentLength ?? 0, headerEnd)
     }
 }

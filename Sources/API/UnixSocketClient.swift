@@ -16,6 +16,15 @@ public struct UnixSocketClient: Sendable {
         let fd = try connect()
         defer { close(fd) }
         try write(fd, request.encoded())
+        guard let response = try Self.readResponse(fd) else {
+            throw .io("reading the response: the connection closed before an answer")
+        }
+        return response
+    }
+
+    /// Reads one response: to its Content-Length, or to the end of the connection without one; nil when
+    /// the connection closes before a byte arrives.
+    static func readResponse(_ fd: Int32) throws(ClientError) -> HTTPResponse? {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -29,7 +38,15 @@ public struct UnixSocketClient: Sendable {
                 break
             }
         }
+        if received.isEmpty { return nil }
         return try Self.parseResponse(received)
+    }
+
+    /// Who serves the socket (SO_PEERCRED of a fresh connection): the daemon's pid, uid and gid.
+    public func serverCredentials() throws(ClientError) -> PeerCredentials {
+        let fd = try connect()
+        defer { close(fd) }
+        return UnixSocketServer.peerCredentials(fd)
     }
 
     /// Convenience: GET a path.
@@ -86,7 +103,7 @@ public struct UnixSocketClient: Sendable {
         }
     }
 
-    private func connect(receiveTimeout: TimeInterval? = nil) throws(ClientError) -> Int32 {
+    func connect(receiveTimeout: TimeInterval? = nil) throws(ClientError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .connect(path, "path too long") }
@@ -113,7 +130,7 @@ public struct UnixSocketClient: Sendable {
         return fd
     }
 
-    private func write(_ fd: Int32, _ bytes: [UInt8]) throws(ClientError) {
+    func write(_ fd: Int32, _ bytes: [UInt8]) throws(ClientError) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -150,6 +167,80 @@ public struct UnixSocketClient: Sendable {
             body = Array(body.prefix(length))
         }
         return HTTPResponse(status: status, headers: headers, body: body)
+    }
+}
+
+/// A persistent HTTP/1.1 connection to the daemon (keep-alive), for callers that make many requests: one
+/// socket for request after request, reopened when the daemon has closed it (idle timeout, restart).
+/// Not for concurrent use: give each thread its own.
+public final class UnixSocketSession {
+    public let client: UnixSocketClient
+    private var fd: Int32 = -1
+    /// Connections opened so far (1 while the daemon keeps the first one alive).
+    public private(set) var connections = 0
+
+    public init(client: UnixSocketClient) {
+        self.client = client
+    }
+
+    /// Sends a request on the open connection (or a new one) and returns the whole response. A request
+    /// that finds a reused connection already closed by the daemon (idle timeout), before any answer, is
+    /// sent once more on a new connection; a timeout is never retried.
+    public func send(_ request: HTTPRequest) throws(ClientError) -> HTTPResponse {
+        if fd >= 0, let response = try attempt(request, onReused: true) { return response }
+        guard let response = try attempt(request, onReused: false) else {
+            throw .io("reading the response: the connection closed before an answer")
+        }
+        return response
+    }
+
+    public func get(_ path: String, query: [(name: String, value: String)] = [],
+                    headers: [(name: String, value: String)] = []) throws(ClientError) -> HTTPResponse {
+        try send(HTTPRequest(method: "GET", path: path, query: query, headers: headers))
+    }
+
+    public func post(_ path: String, json: [UInt8], headers: [(name: String, value: String)] = []) throws(ClientError)
+        -> HTTPResponse {
+        try send(HTTPRequest(method: "POST", path: path, headers: [("Content-Type", "application/json")] + headers,
+                             body: json))
+    }
+
+    /// nil when a reused connection turned out closed before the request got an answer.
+    private func attempt(_ request: HTTPRequest, onReused: Bool) throws(ClientError) -> HTTPResponse? {
+        if fd < 0 {
+            fd = try client.connect()
+            connections += 1
+        }
+        do {
+            try client.write(fd, request.encoded(keepAlive: true))
+        } catch {
+            close()
+            if onReused { return nil }
+            throw error
+        }
+        let response: HTTPResponse?
+        do {
+            response = try UnixSocketClient.readResponse(fd)
+        } catch {
+            close()
+            throw error
+        }
+        guard let response else {
+            close()
+            return nil
+        }
+        if response.header("Connection")?.lowercased() != "keep-alive" { close() }
+        return response
+    }
+
+    /// Closes the connection; the next request opens a new one.
+    public func close() {
+        if fd >= 0 { Foundation.close(fd) }
+        fd = -1
+    }
+
+    deinit {
+        close()
     }
 }
 

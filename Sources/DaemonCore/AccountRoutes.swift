@@ -188,7 +188,7 @@ extension Daemon {
                                          + RevocationReason.allCases.map(\.name).joined(separator: ", "), code: "invalid-reason")
             }
             let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason,
-                                                   actor: try context.actor(defaultRole: "operator"))
+                                                   actor: try context.actor())
             events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(view.serial) \(reason.name)"))
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)

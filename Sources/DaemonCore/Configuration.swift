@@ -11,6 +11,8 @@ public struct Configuration: Sendable, Equatable {
     public var socketMode: UInt32 = 0o660
     /// Group that owns the socket file (name or number); nil keeps the daemon's group.
     public var socketGroup: String?
+    /// Which users and groups hold the kiosk, operator and admin roles.
+    public var roles = RoleAssignments()
     /// Where the database, keys and models live.
     public var stateDirectory = "/var/lib/enrolld"
     /// Seconds between attempts to reach pcscd when it is not running.
@@ -21,6 +23,10 @@ public struct Configuration: Sendable, Equatable {
     public var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Seconds between keep-alive comments on event streams.
     public var eventKeepAliveSeconds = 15.0
+    /// API connections served at once (event streams included); more get 503 server-busy.
+    public var maxConnections = 64
+    /// Seconds a persistent API connection may stay idle before it is closed.
+    public var keepAliveIdleSeconds = 5.0
     /// Log level: error, warning, notice, info or debug.
     public var logLevel: LogLevel = .info
     /// Face model files; nil means `ENROLLD_MODEL_DIR` or `/var/lib/enrolld/models`.
@@ -83,6 +89,11 @@ public struct Configuration: Sendable, Equatable {
         ("api.socket_group", "group owning the socket; members may connect"),
         ("api.max_body_bytes", "largest request body accepted"),
         ("api.event_keepalive_seconds", "seconds between keep-alive comments on /v1/events"),
+        ("api.max_connections", "API connections served at once, event streams included; more get 503 (default 64)"),
+        ("api.keepalive_idle_seconds", "seconds an idle persistent API connection stays open (default 5)"),
+        ("roles.kiosk", "users and groups with the kiosk role: uid:N, user:NAME, gid:N, group:NAME, comma-separated"),
+        ("roles.operator", "users and groups with the operator role (also all a kiosk may)"),
+        ("roles.admin", "users and groups with the admin role (default root; the daemon's own user always is)"),
         ("daemon.state_directory", "database, keys and models"),
         ("daemon.log_level", "error, warning, notice, info or debug"),
         ("readers.pcsc_retry_seconds", "seconds between attempts to reach pcscd"),
@@ -178,12 +189,24 @@ public struct Configuration: Sendable, Equatable {
             socketMode = mode
         case "api.socket_group":
             socketGroup = value.isEmpty ? nil : value
+        case "roles.kiosk", "roles.operator", "roles.admin":
+            guard let role = Role(rawValue: String(key.dropFirst("roles.".count))),
+                  let list = RoleAssignments.parseList(value) else {
+                throw invalid("comma-separated uid:N, user:NAME, gid:N or group:NAME (empty: nobody)")
+            }
+            roles.principals[role] = list
         case "api.max_body_bytes":
             guard let bytes = Int(value), bytes >= 1024, bytes <= 256 * 1024 * 1024 else { throw invalid("1024 to 268435456") }
             maxRequestBodyBytes = bytes
         case "api.event_keepalive_seconds":
             guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("1 to 3600 seconds") }
             eventKeepAliveSeconds = seconds
+        case "api.max_connections":
+            guard let count = Int(value), (1...4096).contains(count) else { throw invalid("1 to 4096") }
+            maxConnections = count
+        case "api.keepalive_idle_seconds":
+            guard let seconds = Double(value), seconds >= 0.1, seconds <= 3600 else { throw invalid("0.1 to 3600 seconds") }
+            keepAliveIdleSeconds = seconds
         case "daemon.state_directory":
             guard value.hasPrefix("/") else { throw invalid("an absolute path") }
             stateDirectory = value

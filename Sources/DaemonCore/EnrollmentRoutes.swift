@@ -87,6 +87,16 @@ extension Daemon {
         return service
     }
 
+    /// The service, once a kiosk is known to act on a session it started itself (same uid); another uid's session
+    /// is "not found" to a kiosk, so session ids seen in events reveal nothing. Operators and admins see every one.
+    func enrollmentService(session id: UUID, _ context: RequestContext) throws(Problem) -> EnrollmentService {
+        let service = try enrollmentService()
+        if context.role == .kiosk, let owner = service.sessionOwner(id: id), owner != context.peer.uid {
+            throw Problem(EnrollmentError.sessionNotFound(id.uuidString))
+        }
+        return service
+    }
+
     func addEnrollmentRoutes(to router: inout Router) {
         router.add(Route("POST", "/v1/enrollments", .respond { [unowned self] context throws(Problem) in
             let body = try context.decodeBody(EnrollmentStartBody.self)
@@ -100,7 +110,7 @@ extension Daemon {
             }
             let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
                                         accountID: accountID, callerUID: context.peer.uid,
-                                        actor: try context.actor(defaultRole: "kiosk"), guardianAccountID: guardianID)
+                                        actor: try context.actor(), guardianAccountID: guardianID)
             let service = try enrollmentService()
             do throws(EnrollmentError) {
                 return .json(try service.start(start), status: 201)
@@ -110,7 +120,7 @@ extension Daemon {
         }))
         router.add(Route("GET", "/v1/enrollments/{id}", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let service = try enrollmentService()
+            let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
                 return .json(try service.session(id: id))
             } catch {
@@ -123,7 +133,7 @@ extension Daemon {
             guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
                 throw Problem.badRequest("photo must be base64", code: "invalid-body")
             }
-            let service = try enrollmentService()
+            let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
                 return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
             } catch {
@@ -134,7 +144,7 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "enrollment id")
             let body = try context.decodeBody(EnrollmentCompleteBody.self)
             let csr = try body.csrBytes()
-            let service = try enrollmentService()
+            let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
                 let options = CompletionOptions(deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
                                                 deviceLabel: body.deviceLabel, passcode: body.passcode)

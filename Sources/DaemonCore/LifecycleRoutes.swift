@@ -87,21 +87,16 @@ public struct UsagePage: Codable, Sendable, Equatable {
     public var next: Int64?
 }
 
-/// Roles and channels until a later issue maps uids to roles from configuration: the caller names its role in
-/// `X-Enrolld-Role` (kiosk, operator, admin, holder) and its kiosk or counter in `X-Enrolld-Channel`; the
-/// usage log records them with the caller's SO_PEERCRED uid.
+/// The usage log's actor: the role the caller acts in (see `RoutePermissions`), its SO_PEERCRED uid, and the kiosk
+/// or counter it names in `X-Enrolld-Channel` (a label, default `unknown`; it grants nothing).
 extension RequestContext {
-    func actor(defaultRole: String = "kiosk") throws(Problem) -> UsageActor {
-        let role = (request.header("X-Enrolld-Role") ?? defaultRole).lowercased()
-        guard UsageActor.roles.contains(role) else {
-            throw Problem.badRequest("X-Enrolld-Role is kiosk, operator, admin or holder", code: "invalid-role")
-        }
+    func actor() throws(Problem) -> UsageActor {
         let channel = request.header("X-Enrolld-Channel") ?? "unknown"
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/")
         guard (1...64).contains(channel.count), channel.allSatisfy({ allowed.contains($0) }) else {
             throw Problem.badRequest("X-Enrolld-Channel is 1 to 64 letters, digits or -_.:/", code: "invalid-channel")
         }
-        return UsageActor(role: role, uid: peer.uid, channel: channel)
+        return UsageActor(role: role.rawValue, uid: peer.uid, channel: channel)
     }
 }
 
@@ -116,6 +111,47 @@ func parseTime(_ text: String?, field: String) throws(Problem) -> Date? {
 }
 
 extension Daemon {
+    /// A kiosk acting for a holder proves the holder is present for `accountID`: `X-Enrolld-Enrollment` names a
+    /// card-and-face session of the account that this kiosk (same uid) completed in the last minutes, or `X-Enrolld-Passcode` is the holder's
+    /// service passcode (an entry like any other: wrong ones count towards the lock).
+    func proveHolder(_ accountID: UUID, _ context: RequestContext) throws(Problem) {
+        let enrollment = context.request.header("X-Enrolld-Enrollment")
+        let passcode = context.request.header("X-Enrolld-Passcode")
+        guard enrollment != nil || passcode != nil else {
+            throw Problem(status: 403, code: "holder-proof-required", title: "Forbidden",
+                          detail: "a kiosk reads or changes an account only for its holder: send X-Enrolld-Enrollment "
+                              + "(a card-and-face session of this account completed in the last minutes) or "
+                              + "X-Enrolld-Passcode (the holder's service passcode)")
+        }
+        let service = try lifecycleService()
+        if let text = enrollment {
+            let enrollmentID = try parseUUID(text, field: "X-Enrolld-Enrollment")
+            try requireOwnSession(enrollmentID, context)
+            do throws(EnrollmentError) {
+                try service.proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
+            } catch {
+                throw Problem(error)
+            }
+        } else if let passcode {
+            let actor = try context.actor()
+            do throws(EnrollmentError) {
+                let check = try service.verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
+                guard check.isOK else { throw IdentityLifecycle.refusal(check) }
+            } catch {
+                throw Problem(error)
+            }
+        }
+    }
+
+    /// Session ids travel in events: for a kiosk, only a session it ran itself (same uid) proves its holder present.
+    func requireOwnSession(_ enrollmentID: UUID, _ context: RequestContext) throws(Problem) {
+        guard context.role == .kiosk, let owner = enrollment?.sessionOwner(id: enrollmentID), owner != context.peer.uid
+        else { return }
+        throw Problem(status: 403, code: "reverification-required", title: "Forbidden",
+                      detail: "enrollment \(enrollmentID.uuidString) was run by another uid: a kiosk proves the holder "
+                          + "with a card-and-face session it ran itself")
+    }
+
     func lifecycleService() throws(Problem) -> IdentityLifecycle {
         guard let lifecycle else {
             throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
@@ -143,7 +179,7 @@ extension Daemon {
         router.add(Route("POST", "/v1/accounts/{id}/devices", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(DeviceBindBody.self)
-            let actor = try context.actor(defaultRole: "holder")
+            let actor = try context.actor()
             let outcome = try lifecycleCall { service throws(EnrollmentError) in
                 try service.bindDevice(accountID: id, deviceID: body.deviceId, publicKey: body.publicKey,
                                        label: body.label ?? "", actor: actor)
@@ -158,7 +194,8 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = context.request.body.isEmpty ? DeviceUnbindBody() : try context.decodeBody(DeviceUnbindBody.self)
             let enrollmentID = try body.enrollmentId.map { text throws(Problem) in try parseUUID(text, field: "enrollmentId") }
-            let actor = try context.actor(defaultRole: "holder")
+            if let enrollmentID { try requireOwnSession(enrollmentID, context) }
+            let actor = try context.actor()
             let device = context.parameters["device"] ?? ""
             let view = try lifecycleCall { service throws(EnrollmentError) in
                 try service.unbindDevice(accountID: id, deviceID: device, passcode: body.passcode,
@@ -173,7 +210,7 @@ extension Daemon {
             struct Body: Decodable { var contact: [String: String] }
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(Body.self)
-            let actor = try context.actor(defaultRole: "holder")
+            let actor = try context.actor()
             try lifecycleCall { service throws(EnrollmentError) in
                 try service.updateContact(accountID: id, contact: body.contact, actor: actor)
             }
@@ -187,7 +224,7 @@ extension Daemon {
             guard let status = IdentityStatus(rawValue: body.status) else {
                 throw Problem.badRequest("status is cancelled or invalid", code: "invalid-status")
             }
-            let actor = try context.actor(defaultRole: "kiosk")
+            let actor = try context.actor()
             let view = try lifecycleCall { service throws(EnrollmentError) in
                 try service.setStatus(accountID: id, to: status, reason: body.reason, actor: actor)
             }
@@ -240,7 +277,7 @@ extension Daemon {
         router.add(Route("POST", "/v1/accounts/{id}/passcode", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(PasscodeBody.self)
-            let actor = try context.actor(defaultRole: "holder")
+            let actor = try context.actor()
             guard let passcode = body.passcode else { throw Problem.badRequest("give passcode", code: "invalid-body") }
             return .json(try lifecycleCall { service throws(EnrollmentError) in
                 try service.setPasscode(accountID: id, passcode: passcode, current: body.currentPasscode, actor: actor)
@@ -249,7 +286,7 @@ extension Daemon {
         router.add(Route("DELETE", "/v1/accounts/{id}/passcode", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = context.request.body.isEmpty ? PasscodeBody() : try context.decodeBody(PasscodeBody.self)
-            let actor = try context.actor(defaultRole: "holder")
+            let actor = try context.actor()
             return .json(try lifecycleCall { service throws(EnrollmentError) in
                 try service.disablePasscode(accountID: id, current: body.currentPasscode ?? body.passcode, actor: actor)
             })
@@ -257,7 +294,7 @@ extension Daemon {
         router.add(Route("POST", "/v1/accounts/{id}/passcode/verify", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(PasscodeBody.self)
-            let actor = try context.actor(defaultRole: "holder")
+            let actor = try context.actor()
             let check = try lifecycleCall { service throws(EnrollmentError) in
                 try service.verifyPasscode(accountID: id, passcode: body.passcode ?? "", actor: actor)
             }
@@ -275,8 +312,8 @@ extension Daemon {
         router.add(Route("POST", "/v1/enrollments/{id}/guardian", .respond { [unowned self] context throws(Problem) in
             let id = try parseUUID(context.parameters["id"], field: "enrollment id")
             let body = try context.decodeBody(GuardianCardBody.self)
-            let actor = try context.actor(defaultRole: "kiosk")
-            let service = try enrollmentService()
+            let actor = try context.actor()
+            let service = try enrollmentService(session: id, context)
             let key = try body.accessKey.bacKey()
             do throws(EnrollmentError) {
                 return .json(try service.addGuardian(id: id, reader: body.reader, key: key, actor: actor))

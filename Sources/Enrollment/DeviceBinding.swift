@@ -123,7 +123,7 @@ extension IdentityLifecycle {
                              actor: UsageActor) throws(EnrollmentError) -> DeviceView {
         if !actor.isStaff {
             if let enrollmentID {
-                try requireRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
+                try proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
             } else if let passcode {
                 let check = try verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
                 guard check.isOK else { throw Self.refusal(check) }
@@ -153,7 +153,9 @@ extension IdentityLifecycle {
         }
     }
 
-    private func requireRecentReverification(accountID: UUID, enrollmentID: UUID) throws(EnrollmentError) {
+    /// Proves the holder is present: `enrollmentID` is a card-and-face session of this account completed within
+    /// `reverificationValidity`. Throws 403 `reverification-required` otherwise.
+    public func proveRecentReverification(accountID: UUID, enrollmentID: UUID) throws(EnrollmentError) {
         let record = try write { tx throws(StoreError) in try tx.enrollment(id: enrollmentID) }
         guard let record, record.accountID == accountID, record.state == .completed,
               now().timeIntervalSince(record.updatedAt) <= policy.reverificationValidity else {

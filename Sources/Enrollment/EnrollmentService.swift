@@ -409,6 +409,12 @@ public final class EnrollmentService: @unchecked Sendable {
         return storedView(record)
     }
 
+    /// The uid of the caller that started session `id` (live or recorded); nil when there is no such session.
+    public func sessionOwner(id: UUID) -> UInt32? {
+        if let session = lock.withLock({ sessions[id] }) { return session.callerUID }
+        return (try? read({ tx throws(StoreError) in try tx.enrollment(id: id) }))??.callerUID
+    }
+
     /// Ends sessions past their deadline: wiped, recorded as expired. Returns how many.
     @discardableResult
     public func expireStale() -> Int {
@@ -429,13 +435,18 @@ public final class EnrollmentService: @unchecked Sendable {
     /// are abandoned. Such an intent's certificate may have been signed before the crash, so it is also
     /// revoked (reason cessationOfOperation, dated now) and its serial listed on the CRL. Each step is
     /// a usage record.
+    ///
+    /// `startedBefore` limits this to sessions and intents created before that moment: on a store shared by a
+    /// fleet, the open sessions and intents of the other daemons are theirs, alive, and younger than a session
+    /// can last; only older ones are leftovers of a crashed host.
     @discardableResult
-    public func recoverInterrupted() throws(EnrollmentError) -> (sessions: Int, intents: Int) {
+    public func recoverInterrupted(startedBefore cutoff: Date? = nil) throws(EnrollmentError) -> (sessions: Int, intents: Int) {
         let at = now()
+        func isLeftover(_ created: Date) -> Bool { cutoff.map { created < $0 } ?? true }
         return try write { tx throws(StoreError) in
             var sessions = 0
             for state in [EnrollmentState.cardVerified, .faceMatched] {
-                for var record in try tx.enrollments(state: state) {
+                for var record in try tx.enrollments(state: state) where isLeftover(record.createdAt) {
                     record.state = .failed
                     record.failureCode = "interrupted"
                     record.updatedAt = at
@@ -447,7 +458,7 @@ public final class EnrollmentService: @unchecked Sendable {
                 }
             }
             var intents = 0
-            for certificate in try tx.certificates(state: .intent) {
+            for certificate in try tx.certificates(state: .intent) where isLeftover(certificate.createdAt) {
                 try Self.abandon(tx, certificate, mayBeSigned: true, actor: .system, at: at)
                 intents += 1
             }

@@ -2,8 +2,9 @@ import Foundation
 import OpenSSLKit
 import Store
 
-/// Who did something, and where: the role claimed by the caller (`X-Enrolld-Role` until roles come from
-/// configuration), the caller's uid from SO_PEERCRED, and the kiosk or counter (`X-Enrolld-Channel`).
+/// Who did something, and where: the caller's role (from its SO_PEERCRED uid and groups and the `[roles]`
+/// configuration: kiosk, operator or admin; `system` for the daemon itself), its uid, and the kiosk or counter
+/// it names in `X-Enrolld-Channel`.
 public struct UsageActor: Sendable, Equatable, Codable {
     public var role: String
     public var uid: UInt32
@@ -17,9 +18,6 @@ public struct UsageActor: Sendable, Equatable, Codable {
 
     /// The daemon itself (expiry sweep, start-up recovery).
     public static let system = UsageActor(role: "system", uid: 0, channel: "system")
-
-    /// The roles a caller may claim.
-    public static let roles: Set<String> = ["kiosk", "operator", "admin", "holder"]
 
     /// Operators and admins act for others at a counter.
     public var isStaff: Bool { role == "operator" || role == "admin" }

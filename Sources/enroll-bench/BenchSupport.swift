@@ -62,6 +62,15 @@ final class BenchPCSCD {
         self.process = process
     }
 
+    /// A running pcscd, or one started now; exits the bench when pcscd cannot be started.
+    static func startOrExit() -> BenchPCSCD {
+        do {
+            return try BenchPCSCD()
+        } catch {
+            benchFail("cannot start pcscd: \(error)")
+        }
+    }
+
     /// Waits until pcscd lists `reader`.
     func waitFor(reader: String, timeout: TimeInterval = 15) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -38,12 +38,7 @@ func runEnrollBench(arguments: [String]) {
     }
     let work = NSTemporaryDirectory() + "enroll-bench-enroll-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: work) }
-    let pcscd: BenchPCSCD
-    do {
-        pcscd = try BenchPCSCD()
-    } catch {
-        benchFail("cannot start pcscd: \(error)")
-    }
+    let pcscd = BenchPCSCD.startOrExit()
     defer { pcscd.stop() }
     let reader = "Virtual PCD 00 00"
     guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)'") }

@@ -14,6 +14,7 @@ func runIssueBench(arguments: [String]) {
     var json = false
     var backends = ["sqlite", "postgresql"]
     var conninfo: String?
+    var threads = 1
     var index = 0
     func value(_ option: String) -> String {
         guard index + 1 < arguments.count else { benchFail("\(option) needs a value") }
@@ -30,6 +31,9 @@ func runIssueBench(arguments: [String]) {
             guard ["sqlite", "postgresql", "both"].contains(store) else { benchFail("--store is sqlite, postgresql or both") }
             backends = store == "both" ? ["sqlite", "postgresql"] : [store]
         case "--conninfo": conninfo = value("--conninfo")
+        case "--threads":
+            guard let number = Int(value("--threads")), (1...64).contains(number) else { benchFail("--threads is 1 to 64") }
+            threads = number
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for issue")
         }
@@ -65,13 +69,14 @@ func runIssueBench(arguments: [String]) {
                     cluster = started
                     conninfo = started.conninfo
                 }
-                store = try PostgresStore(settings: PostgresSettings(conninfo: conninfo ?? ""), protector: protector)
+                store = try PostgresStore(settings: PostgresSettings(conninfo: conninfo ?? "", poolSize: threads),
+                                          protector: protector)
                 label = cluster == nil ? "PostgreSQL, \(store.location)"
                     : "PostgreSQL 15, private cluster on a Unix socket, fsync on, SERIALIZABLE"
             }
             try store.migrate()
             results.append(try measureIssuance(store: store, backend: backend, label: label, authority: authority,
-                                               protector: protector, csrs: csrs, seconds: seconds))
+                                               protector: protector, csrs: csrs, seconds: seconds, threads: threads))
         }
 
         let key = try PrivateKey.generate(.p256)
@@ -88,9 +93,10 @@ func runIssueBench(arguments: [String]) {
                 #""\#(run.backend)":{"issuancesPerSecond":\#(Int(run.rate)),"issued":\#(run.issued),"store":"\#(run.label)"}"#
             }
             print(#"{"issue":{\#(stores.joined(separator: ",")),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
-                  + #""seconds":\#(seconds)}}"#)
+                  + #""seconds":\#(seconds),"threads":\#(threads)}}"#)
         } else {
-            print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit")
+            print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit, "
+                  + "\(threads) thread(s)")
             for run in results {
                 let name = run.backend.padding(toLength: 10, withPad: " ", startingAt: 0)
                 print(String(format: "  %@ durable issuances: %8.0f /s (%d in %.1f s; %@)", name, run.rate, run.issued,
@@ -119,40 +125,67 @@ struct IssuanceRun {
 }
 
 private func measureIssuance(store: any Store, backend: String, label: String, authority: IssuingAuthority,
-                             protector: DataProtector, csrs: [[UInt8]], seconds: Double) throws -> IssuanceRun {
+                             protector: DataProtector, csrs: [[UInt8]], seconds: Double,
+                             threads: Int) throws -> IssuanceRun {
     let account = AccountRecord(tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
                                 sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
     try store.transaction { tx in try tx.insertAccount(account) }
     let limit = Date().addingTimeInterval(5 * 365 * 86_400)
-    var issued = 0
-    var phases = [Double](repeating: 0, count: 4)
+    let tally = IssuanceTally()
     let start = DispatchTime.now()
-    while milliseconds(since: start) < seconds * 1000 {
-        let csr = csrs[issued % csrs.count]
-        var mark = DispatchTime.now()
-        func lap(_ phase: Int) {
-            phases[phase] += milliseconds(since: mark)
-            mark = DispatchTime.now()
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        var issued = 0
+        var phases = [Double](repeating: 0, count: 4)
+        do {
+            while milliseconds(since: start) < seconds * 1000 {
+                let csr = csrs[(issued * threads + worker) % csrs.count]
+                var mark = DispatchTime.now()
+                func lap(_ phase: Int) {
+                    phases[phase] += milliseconds(since: mark)
+                    mark = DispatchTime.now()
+                }
+                let accepted = try authority.checkRequest(csr)
+                let intent = try authority.prepareIssuance(notAfterLimit: limit)
+                lap(0)
+                var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
+                                               notBefore: intent.notBefore, notAfter: intent.notAfter)
+                let pending = record
+                try store.transaction { tx in try tx.insertCertificate(pending) }
+                lap(1)
+                let certificate = try authority.issue(intent: intent, csr: accepted,
+                                                      holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
+                                                                                issuingState: "UTO"))
+                lap(2)
+                record.state = .issued
+                record.der = certificate.der
+                let done = record
+                try store.transaction { tx in try tx.updateCertificate(done) }
+                lap(3)
+                issued += 1
+            }
+        } catch {
+            tally.fail(error)
         }
-        let accepted = try authority.checkRequest(csr)
-        let intent = try authority.prepareIssuance(notAfterLimit: limit)
-        lap(0)
-        var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
-                                       notBefore: intent.notBefore, notAfter: intent.notAfter)
-        let pending = record
-        try store.transaction { tx in try tx.insertCertificate(pending) }
-        lap(1)
-        let certificate = try authority.issue(intent: intent, csr: accepted,
-                                              holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
-                                                                        issuingState: "UTO"))
-        lap(2)
-        record.state = .issued
-        record.der = certificate.der
-        let done = record
-        try store.transaction { tx in try tx.updateCertificate(done) }
-        lap(3)
-        issued += 1
+        tally.add(issued, phases)
     }
-    return IssuanceRun(backend: backend, label: label, rate: Double(issued) / (milliseconds(since: start) / 1000),
-                       issued: issued, phases: phases)
+    if let failure = tally.failure { throw failure }
+    return IssuanceRun(backend: backend, label: label, rate: Double(tally.issued) / (milliseconds(since: start) / 1000),
+                       issued: tally.issued, phases: tally.phases)
+}
+
+/// Counts from the bench's threads.
+private final class IssuanceTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var issued = 0
+    private(set) var phases = [Double](repeating: 0, count: 4)
+    private(set) var failure: (any Error)?
+
+    func add(_ count: Int, _ times: [Double]) {
+        lock.withLock {
+            issued += count
+            phases = zip(phases, times).map { $0 + $1 }
+        }
+    }
+
+    func fail(_ error: any Error) { lock.withLock { failure = failure ?? error } }
 }

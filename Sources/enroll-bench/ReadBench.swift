@@ -20,12 +20,7 @@ func runReadBench(arguments: [String]) {
     } catch {
         benchFail("cannot personalise the bench card: \(error)")
     }
-    let pcscd: BenchPCSCD
-    do {
-        pcscd = try BenchPCSCD()
-    } catch {
-        benchFail("cannot start pcscd: \(error)")
-    }
+    let pcscd = BenchPCSCD.startOrExit()
     defer { pcscd.stop() }
     let reader = "Virtual PCD 00 00"
     guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)': is vsmartcard-vpcd installed?") }

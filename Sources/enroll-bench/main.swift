@@ -12,16 +12,21 @@ let usage = """
                                          with --vpcd through pcscd + vpcd
       enroll [--iterations N] [--faces DIR]
                                          end-to-end enrollment time through pcscd + vpcd (read, face, certificate)
-      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--json]
+      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--threads N] [--json]
                                          durable certificate issuances per second (CSR check, signing, commits) on
                                          SQLite and on PostgreSQL (a private cluster unless --conninfo), beside raw
-                                         OpenSSL ECDSA P-256 signatures per second
+                                         OpenSSL ECDSA P-256 signatures per second; --threads issues concurrently
       auth [--iterations N] [--vpcd] [--json]
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
                                          pcscd + vpcd (plus a full read with and without them)
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
+           [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
+                                         enrollments on both virtual readers (a new person per tap) beside N
+                                         concurrent API clients against a real enrolld: enrollments/s, p50/p99
+                                         per operation, errors, the daemon's RSS, fds and threads
     """
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -38,6 +43,8 @@ case "auth":
     runAuthenticityBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
+case "load":
+    runLoadBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:
     print(usage)
 default:

@@ -54,9 +54,12 @@ let usage = """
                                compare a portrait with a live photo: score, distance, decision, faces found
 
     --socket PATH defaults to $ENROLLD_SOCKET or /run/enrolld/api.sock.
-    --role ROLE (kiosk, operator, admin, holder) and --channel ID (kiosk or counter id) are sent as
-    X-Enrolld-Role and X-Enrolld-Channel and recorded in the usage log (defaults: $ENROLLD_ROLE,
-    $ENROLLD_CHANNEL).
+    The daemon gives the caller a role (kiosk, operator, admin) from its uid and groups ([roles] in
+    enrolld.conf; root is admin). --role ROLE acts in a lesser role than granted (X-Enrolld-Role);
+    --channel ID names the kiosk or counter for the usage log (X-Enrolld-Channel; defaults:
+    $ENROLLD_ROLE, $ENROLLD_CHANNEL). A kiosk reads or changes an account only for the holder present:
+    --holder-session SESSION (a card-and-face session of the account completed in the last minutes) or
+    --holder-passcode NNNN (the holder's service passcode).
     """
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
@@ -71,7 +74,8 @@ var options: [String: String] = [:]
 let valueOptions: Set<String> = ["--reader", "--mrz", "--document-number", "--birth-date", "--expiry-date", "--can",
                                   "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out",
                                   "--role", "--channel", "--since", "--until", "--limit", "--after", "--device-id",
-                                  "--public-key", "--label", "--passcode", "--current", "--enrollment"]
+                                  "--public-key", "--label", "--passcode", "--current", "--enrollment",
+                                  "--holder-session", "--holder-passcode"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -103,6 +107,8 @@ func call(_ request: HTTPRequest, accept: Set<Int> = []) -> HTTPResponse {
     if let channel = options["--channel"] ?? environment["ENROLLD_CHANNEL"] {
         request.headers.append(("X-Enrolld-Channel", channel))
     }
+    if let session = options["--holder-session"] { request.headers.append(("X-Enrolld-Enrollment", session)) }
+    if let passcode = options["--holder-passcode"] { request.headers.append(("X-Enrolld-Passcode", passcode)) }
     let response: HTTPResponse
     do {
         response = try client.send(request)

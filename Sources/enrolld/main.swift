@@ -66,6 +66,7 @@ if !caCommand.isEmpty {
     exit(runCACommand(caCommand, configuration: configuration))
 }
 if checkOnly {
+    for problem in configuration.roles.resolved().unknown { print("warning: \(problem)") }
     print("configuration OK (socket \(configuration.socketPath), state \(configuration.stateDirectory))")
     exit(0)
 }
@@ -95,6 +96,19 @@ if let point = crashPoints.stopAt {
                 + "ENROLLD_TEST_STOP_AT outside a test bench")
 }
 let daemon = Daemon(configuration: configuration, crashPoints: crashPoints)
+// Signal sources exist before the API answers: a SIGTERM sent as soon as the daemon is reachable is handled,
+// not lost to SIG_IGN above.
+let done = DispatchSemaphore(value: 0)
+let signalQueue = DispatchQueue(label: "enrolld.signals")
+let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+    source.setEventHandler { done.signal() }
+    source.resume()
+    return source
+}
+let reloadSource = DispatchSource.makeSignalSource(signal: SIGHUP, queue: signalQueue)
+reloadSource.setEventHandler { daemon.reload() }
+reloadSource.resume()
 do {
     try daemon.start(listeningDescriptor: socketOverride == nil ? activatedSocket() : nil)
 } catch {
@@ -104,22 +118,9 @@ do {
 let notifier = SystemdNotifier()
 notifier.ready(status: "listening on \(configuration.socketPath)")
 let watchdog = SystemdNotifier.watchdogInterval().map { SystemdWatchdog(notifier: notifier, interval: $0) }
-let done = DispatchSemaphore(value: 0)
-let signalQueue = DispatchQueue(label: "enrolld.signals")
-let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler {
-        notifier.stopping()
-        watchdog?.stop()
-        daemon.stop()
-        done.signal()
-    }
-    source.resume()
-    return source
-}
-let reloadSource = DispatchSource.makeSignalSource(signal: SIGHUP, queue: signalQueue)
-reloadSource.setEventHandler { daemon.reload() }
-reloadSource.resume()
 done.wait()
+notifier.stopping()
+watchdog?.stop()
+daemon.stop()
 withExtendedLifetime((sources, reloadSource)) {}
 exit(0)

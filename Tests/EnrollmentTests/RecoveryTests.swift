@@ -93,6 +93,34 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(again.sessions + again.intents, 0, "recovery is idempotent")
     }
 
+    func testOnASharedStoreRecoveryLeavesWhatOtherDaemonsMayStillBeWorkingOn() throws {
+        let account = AccountRecord(tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
+                                    updatedAt: clock.now)
+        let leftover = EnrollmentRecord(purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
+                                        callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
+        try store.transaction { tx in
+            try tx.insertAccount(account)
+            try tx.saveEnrollment(leftover)
+            try tx.insertCertificate(certificate("0B01", .intent, account: account))
+        }
+        clock.advance(600)
+        // Another daemon of the fleet is in the middle of an enrollment right now.
+        let live = EnrollmentRecord(purpose: .register, state: .cardVerified, reader: "r", callerUID: 0,
+                                    createdAt: clock.now, updatedAt: clock.now)
+        try store.transaction { tx in
+            try tx.saveEnrollment(live)
+            try tx.insertCertificate(certificate("0B02", .intent, account: account))
+        }
+        let recovered = try service().recoverInterrupted(startedBefore: clock.now.addingTimeInterval(-360))
+        XCTAssertEqual(recovered.sessions, 1)
+        XCTAssertEqual(recovered.intents, 1)
+        let states = try store.transaction { tx in
+            [try tx.enrollment(id: leftover.id)?.state.rawValue, try tx.enrollment(id: live.id)?.state.rawValue,
+             try tx.certificate(serial: "0B01")?.state.rawValue, try tx.certificate(serial: "0B02")?.state.rawValue]
+        }
+        XCTAssertEqual(states, ["failed", "card-verified", "abandoned", "intent"])
+    }
+
     func testStopPointsAreForTestBenchesOnlyAndMustBeKnown() throws {
         XCTAssertNil(try CrashPoints.fromEnvironment([:]).stopAt)
         XCTAssertEqual(try CrashPoints.fromEnvironment(["ENROLLD_TEST_STOP_AT": "certificate-signed",

@@ -112,29 +112,32 @@ final class Bench: @unchecked Sendable {
         return try launch(Self.executable("enroll-vcard"), arguments + extra, log: "vcard-\(port).log")
     }
 
-    /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables.
-    func startDaemon(configuration: String = "", environment: [String: String] = [:],
-                     log: String = "enrolld.log") throws -> (process: Process, client: UnixSocketClient) {
-        let socket = workDirectory.appendingPathComponent("api.sock").path
-        let config = workDirectory.appendingPathComponent("enrolld.conf")
+    /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables and
+    /// `directory` is its working directory. Several daemons on one bench each need a `name` (their socket and
+    /// configuration file carry it).
+    func startDaemon(configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
+                     log: String = "enrolld.log", name: String = "") throws -> (process: Process, client: UnixSocketClient) {
+        let socket = workDirectory.appendingPathComponent("api\(name).sock").path
+        let config = workDirectory.appendingPathComponent("enrolld\(name).conf")
         let state = workDirectory.appendingPathComponent("state").path
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
         let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: log,
-                                 environment: environment)
+                                 environment: environment, directory: directory)
         let client = UnixSocketClient(path: socket, timeout: 30)
         try waitFor("enrolld to answer on \(socket)", timeout: 15) { (try? client.get("/v1/health"))?.status == 200 }
         return (process, client)
     }
 
-    func launch(_ path: String, _ arguments: [String], log: String,
-                environment: [String: String] = [:]) throws -> Process {
+    func launch(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:],
+                directory: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
+        if let directory { process.currentDirectoryURL = directory }
         let logURL = workDirectory.appendingPathComponent(log)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)

@@ -176,6 +176,24 @@ final class FaultReadTests: XCTestCase {
         }
     }
 
+    func testARemovedCardComesBackCleanAndTheSameCardReads() throws {
+        let shared = try shared()
+        let mark = shared.events.all.count
+        // Without --once the card returns to the field 1.5 s after leaving it, its fault spent: the next tap.
+        let card = try insert(shared.bacProfile, ["--fault", "card-removed:during=dg2:at=5"])
+        defer { try? remove(card) }
+        try expectFailure("card-removed", status: 409, label: "card pulled mid-DG2")
+        XCTAssertTrue(shared.events.waitFor("card-removed", mentioning: Bench.reader0, after: mark, timeout: 10),
+                      "pcscd sees the card leave; got \(shared.events.all.dropFirst(mark).map(\.type))")
+        let removed = shared.events.all.dropFirst(mark).firstIndex { $0.type == "card-removed" } ?? mark
+        XCTAssertTrue(shared.events.waitFor("card-inserted", mentioning: Bench.reader0, after: removed, timeout: 10),
+                      "and come back; got \(shared.events.all.dropFirst(mark).map(\.type))")
+        try shared.bench.waitForCard(in: Bench.reader0, client: shared.client)
+        let response = try shared.client.post("/v1/cards/read", json: try readRequest())
+        XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
+        try assertNothingLeaked("after the card came back")
+    }
+
     // MARK: The chip misbehaves
 
     func testCorruptedMACUnexpectedStatusTruncatedAndOversizedResponses() throws {

@@ -9,17 +9,19 @@ import XCTest
 /// The identity lifecycle through real pcscd + vpcd, the real daemon and its API: device binding and the CRL,
 /// cancellation, expiry and re-verification with a renewed card, passcode lockout and reset, the audit chain.
 final class LifecycleTests: XCTestCase {
-    private var bench: Bench!
-    private var pki: URL!
-    private var state: URL!
-    private var client: UnixSocketClient!
-    private var cards: [UInt16: Process] = [:]
+    var bench: Bench!
+    var pki: URL!
+    var state: URL!
+    var client: UnixSocketClient!
+    var cards: [UInt16: Process] = [:]
+    var daemon: Process?
 
     static let salley = CardReadTests.td1
     static let johns = CardReadTests.johns
-    private let kiosk = ("kiosk", "kiosk-12")
-    private let holder = ("holder", "app")
-    private let counter = ("operator", "counter-3")
+    let kiosk = ("kiosk", "kiosk-12")
+    /// Kiosk software in the holder's app channel: one account's data needs the holder's proof.
+    let holder = ("kiosk", "app")
+    let counter = ("operator", "counter-3")
 
     override func setUpWithError() throws {
         bench = try Bench()
@@ -47,14 +49,14 @@ final class LifecycleTests: XCTestCase {
         return [line1, line2, pad(name, 30)]
     }
 
-    private func photo(_ person: String, _ index: Int) throws -> URL {
+    func photo(_ person: String, _ index: Int) throws -> URL {
         let folder = Self.johns.appendingPathComponent(person)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         return folder.appendingPathComponent(names[index])
     }
 
     /// Personalises and inserts a card in reader 0 (or 1), removing the card there.
-    private func insertCard(mrz: [String], person: String, personalNumber: String? = nil, port: UInt16 = Bench.port0) throws {
+    func insertCard(mrz: [String], person: String, personalNumber: String? = nil, port: UInt16 = Bench.port0) throws {
         let reader = port == Bench.port0 ? Bench.reader0 : Bench.reader1
         if let card = cards[port] {
             bench.stop(card)
@@ -69,21 +71,25 @@ final class LifecycleTests: XCTestCase {
         try bench.waitForCard(in: reader, client: client)
     }
 
-    private func startDaemon(extraConfig: String = "") throws {
+    func startDaemon(extraConfig: String = "", environment: [String: String] = [:], directory: URL? = nil) throws {
         let config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n\(extraConfig)"
         let configFile = bench.workDirectory.appendingPathComponent("ca.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
-        client = try bench.startDaemon(configuration: config).client
+        let started = try bench.startDaemon(configuration: config, environment: environment, directory: directory)
+        client = started.client
+        daemon = started.process
     }
 
-    private var socket: String { bench.workDirectory.appendingPathComponent("api.sock").path }
+    var socket: String { bench.workDirectory.appendingPathComponent("api.sock").path }
 
-    private func send(_ method: String, _ path: String, _ body: (any Encodable)? = nil,
-                      as actor: (String, String)) throws -> HTTPResponse {
+    /// Sends as `actor` (role, channel); `proof` is a completed enrollment of the account (X-Enrolld-Enrollment).
+    func send(_ method: String, _ path: String, _ body: (any Encodable)? = nil,
+              as actor: (String, String), proof: String? = nil) throws -> HTTPResponse {
         var headers = [("X-Enrolld-Role", actor.0), ("X-Enrolld-Channel", actor.1)]
+        if let proof { headers.append(("X-Enrolld-Enrollment", proof)) }
         var bytes: [UInt8] = []
         if let body {
             headers.append(("Content-Type", "application/json"))
@@ -92,18 +98,18 @@ final class LifecycleTests: XCTestCase {
         return try client.send(HTTPRequest(method: method, path: path, headers: headers, body: bytes))
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse,
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse,
                                       file: StaticString = #filePath, line: UInt = #line) throws -> T {
         XCTAssertLessThan(response.status, 300, String(decoding: response.body, as: UTF8.self), file: file, line: line)
         return try JSONDecoder().decode(T.self, from: Data(response.body))
     }
 
-    private func problem(_ response: HTTPResponse) -> String {
+    func problem(_ response: HTTPResponse) -> String {
         (try? JSONDecoder().decode(Problem.self, from: Data(response.body)))?.code ?? "status \(response.status)"
     }
 
     /// A P-256 key: its CSR and its public key (PEM).
-    private func makeKey(_ name: String) throws -> (csr: String, publicKey: String) {
+    func makeKey(_ name: String) throws -> (csr: String, publicKey: String) {
         let key = bench.workDirectory.appendingPathComponent("\(name).key").path
         let csr = bench.workDirectory.appendingPathComponent("\(name).csr").path
         XCTAssertEqual(try run("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -113,17 +119,17 @@ final class LifecycleTests: XCTestCase {
     }
 
     @discardableResult
-    private func run(_ tool: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
+    func run(_ tool: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
         try Bench.runTool(tool, arguments)
     }
 
-    private func enrollctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func enrollctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let result = try bench.runEnrollctl(arguments, socket: socket)
         return (result.status, String(decoding: result.output, as: UTF8.self) + result.error)
     }
 
     /// A whole session at kiosk-12: card, live photo (when a CSR or a reset needs it), completion.
-    private func enroll(_ mrz: [String], person: String, purpose: String = "register", account: String? = nil,
+    func enroll(_ mrz: [String], person: String, purpose: String = "register", account: String? = nil,
                         complete: EnrollmentCompleteBody = EnrollmentCompleteBody()) throws -> EnrollmentOutcome {
         let session = try decode(EnrollmentView.self, try begin(mrz, purpose: purpose, account: account))
         if complete.csr != nil || purpose == "passcode-reset" {
@@ -135,19 +141,19 @@ final class LifecycleTests: XCTestCase {
                                                            as: kiosk))
     }
 
-    private func begin(_ mrz: [String], purpose: String = "register", account: String? = nil,
+    func begin(_ mrz: [String], purpose: String = "register", account: String? = nil,
                        guardian: String? = nil) throws -> HTTPResponse {
         try send("POST", "/v1/enrollments", EnrollmentStartBody(
             reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), purpose: purpose,
             accountId: account, guardianAccountId: guardian), as: kiosk)
     }
 
-    private func usage(_ account: String) throws -> [UsageRecordView] {
+    func usage(_ account: String) throws -> [UsageRecordView] {
         try decode(UsagePage.self, try client.get("/v1/accounts/\(account)/usage", query: [("limit", "1000")])).records
     }
 
     /// Whether openssl, given the current CRL, refuses `pem` as revoked.
-    private func revokedInCRL(_ pem: String) throws -> Bool {
+    func revokedInCRL(_ pem: String) throws -> Bool {
         let certFile = bench.workDirectory.appendingPathComponent("check.pem")
         let crlFile = bench.workDirectory.appendingPathComponent("crl.pem")
         try pem.write(to: certFile, atomically: true, encoding: .utf8)
@@ -175,7 +181,7 @@ final class LifecycleTests: XCTestCase {
 
         let deviceB = try makeKey("device-b")
         let bound = try decode(DeviceBindingOutcome.self, try send("POST", "/v1/accounts/\(account)/devices", DeviceBindBody(
-            deviceId: "phone-B", publicKey: deviceB.publicKey, label: "Phone B"), as: holder))
+            deviceId: "phone-B", publicKey: deviceB.publicKey, label: "Phone B"), as: holder, proof: outcome.enrollmentID))
         XCTAssertEqual(bound.superseded?.deviceId, "phone-A")
         XCTAssertEqual(bound.revokedSerials, [serialA])
         XCTAssertTrue(try revokedInCRL(pemA), "device A's certificate is in the CRL")
@@ -200,7 +206,7 @@ final class LifecycleTests: XCTestCase {
         for (event, detail) in [("device-unbound", "phone-A superseded"), ("certificate-revoked", "\(serialA) superseded"),
                                 ("device-bound", "phone-B")] {
             let found = record(event, detail)
-            XCTAssertEqual(found?.actorRole, "holder", "\(event) \(detail)")
+            XCTAssertEqual(found?.actorRole, "kiosk", "\(event) \(detail)")
             XCTAssertEqual(found?.channel, "app", "\(event) \(detail)")
             XCTAssertEqual(found?.actorUid, getuid())
         }
@@ -295,9 +301,13 @@ final class LifecycleTests: XCTestCase {
     func testSixthWrongPasscodeIsLockedTheLockEndsAndAReverificationResetsIt() throws {
         try startDaemon(extraConfig: "[passcode]\nlockout_seconds = 2\n")
         try insertCard(mrz: Self.salley, person: "John_Salley")
-        let account = try enroll(Self.salley, person: "John_Salley").accountID
+        let registered = try enroll(Self.salley, person: "John_Salley")
+        let account = registered.accountID
+        let withoutProof = try send("POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder)
+        XCTAssertEqual(problem(withoutProof), "holder-proof-required")
         _ = try decode(PasscodeStatus.self, try send("POST", "/v1/accounts/\(account)/passcode",
-                                                     PasscodeBody(passcode: "1234"), as: holder))
+                                                     PasscodeBody(passcode: "1234"), as: holder,
+                                                     proof: registered.enrollmentID))
         func verify(_ passcode: String) throws -> (status: Int, check: PasscodeCheckResponse) {
             let response = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode),
                                     as: holder)
@@ -323,7 +333,7 @@ final class LifecycleTests: XCTestCase {
                                complete: EnrollmentCompleteBody(passcode: "8642"))
         XCTAssertEqual(reset.status, "normal")
         XCTAssertEqual(try verify("8642").status, 200)
-        let cli = try enrollctl(["--role", "holder", "passcode", "verify", account, "--passcode", "1234"])
+        let cli = try enrollctl(["--role", "kiosk", "passcode", "verify", account, "--passcode", "1234"])
         XCTAssertEqual(cli.status, 1)
         XCTAssertTrue(cli.output.contains("wrong passcode: 4 attempt(s) left"), cli.output)
 
@@ -333,7 +343,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertNotNil(resetRecord?.enrollmentId)
         XCTAssertEqual(records.filter { $0.event == "passcode-locked" }.count, 2)
         XCTAssertEqual(records.filter { $0.event == "passcode-verify" && $0.outcome == "locked" }.count, 2)
-        XCTAssertEqual(records.first { $0.event == "passcode-set" }?.actorRole, "holder")
+        XCTAssertEqual(records.first { $0.event == "passcode-set" }?.actorRole, "kiosk")
     }
 
     // MARK: Audit chain
@@ -341,8 +351,10 @@ final class LifecycleTests: XCTestCase {
     func testAuditVerifyPassesUntouchedAndNamesEditedInsertedAndDeletedRecords() throws {
         try startDaemon()
         try insertCard(mrz: Self.salley, person: "John_Salley")
-        let account = try enroll(Self.salley, person: "John_Salley").accountID
-        _ = try send("POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder)
+        let registered = try enroll(Self.salley, person: "John_Salley")
+        let account = registered.accountID
+        _ = try send("POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder,
+                     proof: registered.enrollmentID)
         for passcode in ["1234", "1111", "1234"] {
             _ = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode), as: holder)
         }

@@ -1,0 +1,235 @@
+import API
+import Foundation
+
+/// What `enroll-bench load` records while it runs: latencies per operation (after warm-up), request
+/// counts, errors by kind with their problem details, and the accounts created so far.
+final class LoadRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var measuring = false
+    private var latencies: [String: [Double]] = [:]
+    private var requestCount = 0
+    private var measuredRequests = 0
+    private var errorKinds: [String: Int] = [:]
+    private var errorLines: [String] = []
+    private var completed = 0
+    private var measuredCompleted = 0
+    private var accountIDs: [String] = []
+    /// Errors printed as they happen (the rest are counted by kind).
+    static let printedErrors = 50
+
+    /// From now on latencies and completions count as measured (warm-up is over).
+    func startMeasuring() {
+        lock.withLock { measuring = true }
+    }
+
+    func record(_ operation: String, milliseconds: Double, isRequest: Bool = true) {
+        lock.withLock {
+            if isRequest { requestCount += 1 }
+            guard measuring else { return }
+            if isRequest { measuredRequests += 1 }
+            latencies[operation, default: []].append(milliseconds)
+        }
+    }
+
+    /// An error: `kind` groups it (operation and problem code), `detail` is printed for the first few.
+    func fail(_ operation: String, kind: String, detail: String) {
+        let line = "\(operation): \(kind): \(detail)"
+        let printNow = lock.withLock { () -> Bool in
+            errorKinds["\(operation): \(kind)", default: 0] += 1
+            errorLines.append(line)
+            return errorLines.count <= Self.printedErrors
+        }
+        if printNow { FileHandle.standardError.write(Data("enroll-bench load: error: \(line)\n".utf8)) }
+    }
+
+    func enrolled(accountID: String) {
+        lock.withLock {
+            completed += 1
+            if measuring { measuredCompleted += 1 }
+            accountIDs.append(accountID)
+        }
+    }
+
+    func randomAccount<G: RandomNumberGenerator>(using generator: inout G) -> String? {
+        lock.withLock { accountIDs.randomElement(using: &generator) }
+    }
+
+    var snapshot: (requests: Int, measuredRequests: Int, enrollments: Int, measuredEnrollments: Int, errors: Int,
+                   errorKinds: [String: Int], latencies: [String: [Double]]) {
+        lock.withLock {
+            (requestCount, measuredRequests, completed, measuredCompleted, errorLines.count, errorKinds, latencies)
+        }
+    }
+}
+
+/// Nearest-rank percentile of a sample (`p` in 0...1).
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let rank = Int((p * Double(sorted.count)).rounded(.up))
+    return sorted[min(max(rank, 1), sorted.count) - 1]
+}
+
+/// A process's resident memory, threads and open descriptors, from `/proc/<pid>/status` and `/proc/<pid>/fd`.
+struct ProcessSample: Codable {
+    /// Seconds since the load started.
+    var at: Double
+    var rssKiB: Int
+    var threads: Int
+    var fds: Int
+
+    static func take(pid: Int32, at: Double) -> ProcessSample? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func field(_ name: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+            return Int(line.dropFirst(name.count + 1).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
+        }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count ?? 0
+        return ProcessSample(at: at, rssKiB: field("VmRSS"), threads: field("Threads"), fds: fds)
+    }
+}
+
+/// What a process's descriptors point at (`/proc/<pid>/fd`), with socket and pipe inode numbers dropped so
+/// that two lists compare by kind: `/path/enrolld.db`, `socket`, `pipe`, `anon_inode:[eventfd]`.
+func descriptorTargets(pid: Int32) -> [String] {
+    let directory = "/proc/\(pid)/fd"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) }
+        .map { target in
+            for kind in ["socket:", "pipe:"] where target.hasPrefix(kind) { return String(kind.dropLast()) }
+            return target
+        }.sorted()
+}
+
+/// Descriptors in `after` that `before` did not have (as a multiset).
+func descriptorsAdded(before: [String], after: [String]) -> [String] {
+    var remaining = before
+    return after.filter { target in
+        guard let index = remaining.firstIndex(of: target) else { return true }
+        remaining.remove(at: index)
+        return false
+    }
+}
+
+/// The daemon under load: an `enrolld` process this bench starts (temporary state directory, SQLite, a CA
+/// from `enrolld ca init`, the bench PKI's CSCA as trust store), or one already running on `--socket`.
+final class LoadDaemon {
+    let pid: Int32
+    let socket: String
+    let startedHere: Bool
+    private let process: Process?
+    let logPath: String?
+
+    private init(pid: Int32, socket: String, process: Process?, logPath: String?) {
+        self.pid = pid
+        self.socket = socket
+        self.process = process
+        self.startedHere = process != nil
+        self.logPath = logPath
+    }
+
+    /// The `enrolld` built beside this executable.
+    static func defaultExecutable() -> String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("enrolld").path
+    }
+
+    static func start(executable: String, work: String, trustDirectory: String) throws -> LoadDaemon {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError("enrolld is not built at \(executable) (run `swift build`, or pass --enrolld PATH)")
+        }
+        let socket = work + "/api.sock"
+        let config = work + "/enrolld.conf"
+        let text = """
+            [api]
+            socket = \(socket)
+            [daemon]
+            state_directory = \(work)/state
+            log_level = notice
+            [trust]
+            directory = \(trustDirectory)
+            [readers]
+            pcsc_retry_seconds = 0.3
+
+            """
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let logPath = work + "/enrolld.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let ca = try launch(executable, ["--config", config, "ca", "init"], log: logPath)
+        ca.waitUntilExit()
+        guard ca.terminationStatus == 0 else { throw BenchError("`enrolld ca init` failed; see \(logPath)") }
+        let process = try launch(executable, ["--config", config], log: logPath)
+        let client = UnixSocketClient(path: socket, timeout: 10)
+        let deadline = Date().addingTimeInterval(20)
+        while (try? client.get("/v1/health"))?.status != 200 {
+            guard process.isRunning, Date() < deadline else {
+                if process.isRunning { process.terminate() }
+                throw BenchError("enrolld did not answer on \(socket); see \(logPath)")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return LoadDaemon(pid: process.processIdentifier, socket: socket, process: process, logPath: logPath)
+    }
+
+    /// A daemon already running: its pid from the socket's peer credentials.
+    static func attach(socket: String) throws -> LoadDaemon {
+        let client = UnixSocketClient(path: socket, timeout: 10)
+        guard (try? client.get("/v1/health"))?.status == 200 else { throw BenchError("no enrolld answers on \(socket)") }
+        let peer = try client.serverCredentials()
+        return LoadDaemon(pid: peer.pid, socket: socket, process: nil, logPath: nil)
+    }
+
+    private static func launch(_ path: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    var isRunning: Bool { process?.isRunning ?? (kill(pid, 0) == 0) }
+
+    /// Stops a daemon this bench started (SIGTERM) and returns its exit status; nil for an attached one.
+    func stop() -> Int32? {
+        guard let process else { return nil }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The machine-wide HIL bench lock (see Tests/HILTests/Bench.swift): held for the whole run so that test runs
+/// elsewhere wait instead of plugging their cards into the same vpcd ports. A caller that already holds it
+/// (a HIL test running this bench) sets `ENROLLD_BENCH_LOCK_HELD=1`.
+final class HILBenchLock {
+    private var fd: Int32 = -1
+    static let path = "/tmp/enrolld-hil-bench.lock"
+
+    init() {
+        guard ProcessInfo.processInfo.environment["ENROLLD_BENCH_LOCK_HELD"] == nil else { return }
+        fd = open(Self.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { return }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            FileHandle.standardError.write(Data("enroll-bench: waiting for the HIL bench lock (\(Self.path))\n".utf8))
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        }
+    }
+
+    deinit {
+        if fd >= 0 {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+}
