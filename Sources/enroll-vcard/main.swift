@@ -10,7 +10,7 @@ let usage = """
            enroll-vcard pki init DIR [--revoke-dsc]
 
       --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
-      --profile FILE   JSON profile (see docs/virtual-card.md); default: an empty card
+      --profile FILE   JSON profile (README; example: scripts/profiles/td1-jpeg.json); default: an empty card
       --host ADDRESS   vpcd address (default 127.0.0.1)
       --delay-ms N     delay every response by N ms (a slow card)
       --fault FAULT    inject a fault, once, at a defined point (repeatable):
