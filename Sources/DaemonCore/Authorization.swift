@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import Foundation
 
 /// What a caller of the API may do. Roles nest: an admin may do everything an operator may, an operator

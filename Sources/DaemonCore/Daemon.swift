@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import CSystem
 import CertificateAuthority
 import Enrollment

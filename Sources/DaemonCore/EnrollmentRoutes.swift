@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import Enrollment
 import Foundation
 import Store

@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import Foundation
 
 /// What a route handler sees of a request.

@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import CertificateAuthority
 import FaceMatch
 import Foundation

@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import Foundation
 
 /// What `enroll-bench load` records while it runs: latencies per operation (after warm-up), request

@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import Foundation
 import SmartCard
 import XCTest

@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import DaemonCore
 import Foundation
 import XCTest

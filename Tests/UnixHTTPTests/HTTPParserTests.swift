@@ -1,4 +1,4 @@
-import API
+import UnixHTTP
 import XCTest
 
 final class HTTPParserTests: XCTestCase {
