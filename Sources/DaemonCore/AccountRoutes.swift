@@ -1,38 +1,10 @@
+import EnrollAPIModel
 import UnixHTTP
 import CertificateAuthority
 import Enrollment
 import Foundation
 import OpenSSLKit
 import Store
-
-/// A certificate as the API lists it.
-public struct CertificateView: Codable, Sendable, Equatable {
-    public var serial: String
-    public var state: String
-    public var notBefore: String
-    public var notAfter: String
-    public var revokedAt: String?
-    public var revocationReason: String?
-    public var deviceId: String?
-    public var pem: String?
-}
-
-/// An account as `GET /v1/accounts/{id}` shows it.
-public struct AccountView: Codable, Sendable, Equatable {
-    public var id: String
-    public var tier: String
-    /// The tier's display name from configuration (e.g. "iAM Smart+").
-    public var tierName: String
-    public var status: String
-    public var surname: String
-    public var givenNames: String
-    public var documentType: String
-    public var issuingState: String
-    public var documentExpiry: String
-    public var createdAt: String
-    public var updatedAt: String
-    public var certificates: [CertificateView]
-}
 
 /// ISO 8601 text of a date (a formatter per call: ISO8601DateFormatter is not Sendable).
 private func isoText(_ date: Date) -> String {
@@ -41,14 +13,10 @@ private func isoText(_ date: Date) -> String {
 
 extension CertificateView {
     init(_ record: CertificateRecord) {
-        serial = record.serial
-        state = record.state.rawValue
-        notBefore = isoText(record.notBefore)
-        notAfter = isoText(record.notAfter)
-        revokedAt = record.revokedAt.map { isoText($0) }
-        revocationReason = record.revocationReason?.name
-        deviceId = record.deviceID
-        pem = record.der.map { X509Certificate.pemArmour($0) }
+        self.init(serial: record.serial, state: record.state.rawValue, notBefore: isoText(record.notBefore),
+                  notAfter: isoText(record.notAfter), revokedAt: record.revokedAt.map { isoText($0) },
+                  revocationReason: record.revocationReason?.name, deviceId: record.deviceID,
+                  pem: record.der.map { X509Certificate.pemArmour($0) })
     }
 }
 
@@ -91,7 +59,7 @@ public final class AccountService: @unchecked Sendable {
             do throws(EnrollmentError) {
                 _ = try lifecycle.refreshedAccount(id: id)
             } catch where error.code == "account-not-found" {
-                throw Problem.notFound("no account \(id.uuidString)")
+                throw Problem(.notFound, detail: "no account \(id.uuidString)")
             } catch {
                 throw Problem(error)
             }
@@ -99,14 +67,13 @@ public final class AccountService: @unchecked Sendable {
         let (account, certificates) = try transaction { tx throws(StoreError) in
             (try tx.account(id: id), try tx.certificates(accountID: id))
         }
-        guard let account else { throw Problem.notFound("no account \(id.uuidString)") }
+        guard let account else { throw Problem(.notFound, detail: "no account \(id.uuidString)") }
         let personal: PersonalData
         do {
             let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
             personal = try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
         } catch {
-            throw Problem(status: 500, code: "personal-data-unreadable", title: "Personal data unreadable",
-                          detail: "the account's sealed data cannot be opened: check the data key file")
+            throw Problem(.personalDataUnreadable, detail: "the account's sealed data cannot be opened: check the data key file")
         }
         return AccountView(id: account.id.uuidString, tier: account.tier.rawValue,
                            tierName: account.tier == .signing ? configuration.signingTierName : configuration.basicTierName,
@@ -121,7 +88,7 @@ public final class AccountService: @unchecked Sendable {
         let (account, certificates) = try transaction { tx throws(StoreError) in
             (try tx.account(id: accountID), try tx.certificates(accountID: accountID))
         }
-        guard account != nil else { throw Problem.notFound("no account \(accountID.uuidString)") }
+        guard account != nil else { throw Problem(.notFound, detail: "no account \(accountID.uuidString)") }
         return certificates.filter { $0.state == .issued || $0.state == .revoked }.map(CertificateView.init)
     }
 
@@ -167,8 +134,7 @@ public final class AccountService: @unchecked Sendable {
 extension Daemon {
     func accountService() throws(Problem) -> AccountService {
         guard let accounts else {
-            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
-                          detail: enrollmentUnavailableReason)
+            throw Problem(.enrollmentUnavailable, detail: enrollmentUnavailableReason)
         }
         return accounts
     }
@@ -184,12 +150,12 @@ extension Daemon {
             struct Body: Decodable { var reason: String? }
             let body = context.request.body.isEmpty ? Body(reason: nil) : try context.decodeBody(Body.self)
             guard let reason = RevocationReason(name: body.reason ?? "unspecified") else {
-                throw Problem.badRequest("unknown reason '\(body.reason ?? "")': use one of "
-                                         + RevocationReason.allCases.map(\.name).joined(separator: ", "), code: "invalid-reason")
+                throw Problem(.invalidReason, detail: "unknown reason '\(body.reason ?? "")': use one of "
+                                         + RevocationReason.allCases.map(\.name).joined(separator: ", "))
             }
             let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason,
                                                    actor: try context.actor())
-            events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(view.serial) \(reason.name)"))
+            events.publish(.certificateRevoked(serial: view.serial, reason: reason.name))
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)
         }))

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Enrollment
 import MRTD
 

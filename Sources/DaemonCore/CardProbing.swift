@@ -1,61 +1,8 @@
+import EnrollAPIModel
 import UnixHTTP
 import Foundation
 import MRTD
 import SmartCard
-
-/// `POST /v1/cards/probe` body: the reader, and optionally an access key to try.
-public struct CardProbeRequest: Codable, Sendable {
-    public var reader: String
-    public var accessKey: AccessKeyRequest?
-
-    public init(reader: String, accessKey: AccessKeyRequest? = nil) {
-        self.reader = reader
-        self.accessKey = accessKey
-    }
-}
-
-/// One SecurityInfo of EF.CardAccess as the API reports it.
-public struct SecurityInfoSummary: Codable, Sendable, Equatable {
-    /// `PACEInfo`, `PACEDomainParameterInfo`, `ChipAuthenticationInfo`, `ChipAuthenticationPublicKeyInfo`,
-    /// `TerminalAuthenticationInfo` or `other`.
-    public var type: String
-    public var oid: String
-    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`.
-    public var description: String?
-    public var version: Int?
-    public var parameterId: Int?
-    /// Whether this reader can run the PACE protocol it names.
-    public var supported: Bool?
-
-    public init(type: String, oid: String, description: String? = nil, version: Int? = nil, parameterId: Int? = nil,
-                supported: Bool? = nil) {
-        self.type = type
-        self.oid = oid
-        self.description = description
-        self.version = version
-        self.parameterId = parameterId
-        self.supported = supported
-    }
-}
-
-/// What `POST /v1/cards/probe` found out about a card.
-public struct CardProbeResponse: Codable, Sendable {
-    public var reader: String
-    public var atr: String
-    /// Extended-length APDUs announced by the card and usable through the reader.
-    public var extendedLength: Bool
-    public var cardAccessPresent: Bool
-    public var securityInfos: [SecurityInfoSummary]
-    /// The PACE protocol a read would choose, if any.
-    public var preferredPACE: String?
-    /// Set when an access key was given and access succeeded: `PACE` or `BAC`, with its parameters.
-    public var accessProtocol: String?
-    public var accessParameters: String?
-    /// Set when an access key was given and access failed: the problem code and detail.
-    public var accessError: String?
-    public var emrtdApplicationPresent: Bool?
-    public var milliseconds: Double
-}
 
 extension CardReadService {
     /// Looks at the card in `reader` without reading personal data: ATR, extended length, EF.CardAccess, and,

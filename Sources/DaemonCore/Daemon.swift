@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import CSystem
 import CertificateAuthority
@@ -8,30 +9,6 @@ import Store
 
 /// The version reported by `enrolld --version` and `/v1/health`.
 public let enrolldVersion = "0.1.0"
-
-/// A reader as `/v1/readers` reports it.
-public struct ReaderInfo: Codable, Sendable, Equatable {
-    public var name: String
-    public var cardPresent: Bool
-    /// Hexadecimal ATR of the card present, if any.
-    public var atr: String?
-}
-
-/// The body of `GET /v1/readers`.
-public struct ReaderList: Codable, Sendable {
-    /// Whether pcscd answers.
-    public var pcscAvailable: Bool
-    public var readers: [ReaderInfo]
-}
-
-/// The body of `GET /v1/health`.
-public struct Health: Codable, Sendable {
-    public var status: String
-    public var version: String
-    public var pcscAvailable: Bool
-    public var readers: Int
-    public var uptimeSeconds: Int
-}
 
 /// The running daemon: the reader monitor, the event hub and the API, wired together.
 public final class Daemon: @unchecked Sendable {
@@ -76,22 +53,22 @@ public final class Daemon: @unchecked Sendable {
         switch event {
         case let .readerAdded(name):
             Log.info("reader added: \(name)")
-            hub.publish(DaemonEvent(type: "reader-added", reader: name))
+            hub.publish(.readerAdded(name))
         case let .readerRemoved(name):
             Log.info("reader removed: \(name)")
-            hub.publish(DaemonEvent(type: "reader-removed", reader: name))
+            hub.publish(.readerRemoved(name))
         case let .cardInserted(reader, atr):
             Log.info("card inserted in \(reader)")
-            hub.publish(DaemonEvent(type: "card-inserted", reader: reader, atr: hex(atr)))
+            hub.publish(.cardInserted(reader, atr: hex(atr)))
         case let .cardRemoved(reader):
             Log.info("card removed from \(reader)")
-            hub.publish(DaemonEvent(type: "card-removed", reader: reader))
+            hub.publish(.cardRemoved(reader))
         case .serviceLost:
             Log.warning("pcscd is not reachable; retrying")
-            hub.publish(DaemonEvent(type: "pcsc-unavailable", detail: "pcscd is not running; readers will reappear when it is"))
+            hub.publish(DaemonEvent(type: .pcscUnavailable, detail: "pcscd is not running; readers will reappear when it is"))
         case .serviceAvailable:
             Log.notice("connected to pcscd")
-            hub.publish(DaemonEvent(type: "pcsc-available"))
+            hub.publish(DaemonEvent(type: .pcscAvailable))
         }
     }
 
@@ -174,7 +151,7 @@ public final class Daemon: @unchecked Sendable {
             switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
             case let .event(event):
                 let data = (try? encoder.encode(event)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                guard connection.write(Array("id: \(event.id)\nevent: \(event.type)\ndata: \(data)\n\n".utf8)) else { return }
+                guard connection.write(Array("id: \(event.id)\nevent: \(event.type.rawValue)\ndata: \(data)\n\n".utf8)) else { return }
             case .timeout:
                 guard connection.write(Array(": keep-alive\n\n".utf8)) else { return }
             case .closed:
@@ -258,7 +235,7 @@ public final class Daemon: @unchecked Sendable {
                 faces: TimedFaceComparing(base: DaemonFaceComparing(service: faces), metrics: metrics),
                 issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
                 protector: StoreDataProtecting(protector: protector),
-                publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) },
+                publish: { event in events.publish(event) },
                 crashPoints: crashPoints)
             // A fleet shares the store: only what no live daemon can still be working on is a leftover, and any
             // daemon's sweep cleans up after a host that crashed and stayed down.
@@ -320,7 +297,7 @@ public final class Daemon: @unchecked Sendable {
     public func reload() {
         let count = cardReader.authenticity.reload()
         Log.notice("reloaded: \(count) CSCA certificate(s) trusted")
-        events.publish(DaemonEvent(type: "trust-store-reloaded", detail: "\(count) CSCA certificate(s)"))
+        events.publish(.trustStoreReloaded(cscaCertificates: count))
     }
 
     /// Graceful shutdown: stop accepting, end event streams, stop watching readers.

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import CertificateAuthority
 import Enrollment
@@ -8,14 +9,14 @@ import Store
 extension EnrollmentError {
     /// A problem from a lower layer (card reading, face match) keeps its code and status.
     init(_ problem: Problem) {
-        self.init(code: problem.code, status: problem.status, message: problem.detail)
+        self.init(problem.kind ?? .internalError, problem.detail)
     }
 }
 
 extension Problem {
     /// The API's rendering of an enrollment refusal.
     init(_ error: EnrollmentError) {
-        self.init(status: error.status, code: error.code, title: "Enrollment refused", detail: error.message)
+        self.init(error.kind, detail: error.message)
     }
 }
 
@@ -78,9 +79,9 @@ struct StoreDataProtecting: PersonalDataProtecting {
 }
 
 extension EnrollmentError {
-    /// A CA refusal keeps its stable code; caller errors (bad CSR, expired document) are 422.
+    /// A CA refusal keeps its stable code (catalogued: caller errors such as a bad CSR are 422, the CA's own 500).
     init(_ error: CertificateAuthorityError) {
-        self.init(code: error.code, status: error.isCallerError ? 422 : 500, message: error.description)
+        self.init(ProblemCode.named(error.code) ?? .caCryptoFailure, error.description)
     }
 }
 

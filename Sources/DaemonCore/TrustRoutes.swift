@@ -1,61 +1,8 @@
+import EnrollAPIModel
 import UnixHTTP
 import Foundation
 import MRTD
 import OpenSSLKit
-
-/// A trusted CSCA certificate as `GET /v1/trust` lists it.
-public struct TrustedCertificateInfo: Codable, Sendable, Equatable {
-    public var subject: String
-    public var issuer: String
-    /// ISO 8601.
-    public var notBefore: String?
-    /// ISO 8601.
-    public var notAfter: String?
-    /// SHA-256 of the DER, lowercase hex.
-    public var fingerprint: String
-    public var selfSigned: Bool
-}
-
-/// A CRL as `GET /v1/trust` lists it.
-public struct TrustedCRLInfo: Codable, Sendable, Equatable {
-    public var issuer: String
-    /// ISO 8601.
-    public var thisUpdate: String?
-    /// ISO 8601.
-    public var nextUpdate: String?
-    public var revokedCertificates: Int
-}
-
-/// The body of `GET /v1/trust`.
-public struct TrustStoreListing: Codable, Sendable {
-    public var directory: String
-    public var cscaCertificates: [TrustedCertificateInfo]
-    public var documentSignerCertificates: Int
-    public var crls: [TrustedCRLInfo]
-    /// Files of the directory that were not loaded, with the reason.
-    public var skippedFiles: [String]
-}
-
-/// `POST /v1/trust/import` body: a master list (CMS), a CSCA certificate or a CRL, PEM or DER, base64.
-public struct TrustImportRequest: Codable, Sendable {
-    public var data: String
-
-    public init(data: String) {
-        self.data = data
-    }
-}
-
-/// `POST /v1/trust/import` answer.
-public struct TrustImportResponse: Codable, Sendable {
-    /// `master-list`, `csca-certificate` or `crl`.
-    public var kind: String
-    /// Certificates (or CRLs) newly trusted.
-    public var added: Int
-    public var alreadyTrusted: Int
-    public var writtenFiles: [String]
-    /// CSCA certificates trusted after the reload.
-    public var cscaCertificates: Int
-}
 
 extension Daemon {
     /// `GET /v1/trust` and `POST /v1/trust/import`.
@@ -67,8 +14,7 @@ extension Daemon {
             let request = try context.decodeBody(TrustImportRequest.self)
             guard let data = Data(base64Encoded: request.data, options: .ignoreUnknownCharacters), !data.isEmpty,
                   data.count <= TrustStore.maxFileSize else {
-                throw Problem.badRequest("data must be base64 of a master list, CSCA certificate or CRL (up to 4 MiB)",
-                                         code: "invalid-body")
+                throw Problem(.invalidBody, detail: "data must be base64 of a master list, CSCA certificate or CRL (up to 4 MiB)")
             }
             var response = try TrustCommands.importFile([UInt8](data), checker: cardReader.authenticity)
             reload()
@@ -156,7 +102,7 @@ public enum TrustCommands {
     }
 
     private static func refused(_ detail: String) -> Problem {
-        Problem(status: 422, code: "trust-import-refused", title: "Trust import refused", detail: detail)
+        Problem(.trustImportRefused, detail: detail)
     }
 
     private static func hexPrefix(_ bytes: [UInt8]) -> String {
@@ -177,8 +123,7 @@ public enum TrustCommands {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw Problem(status: 500, code: "trust-store-write-failed", title: "Trust store not writable",
-                          detail: "cannot write \(path): \(error.localizedDescription)")
+            throw Problem(.trustStoreWriteFailed, detail: "cannot write \(path): \(error.localizedDescription)")
         }
         return path
     }

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -46,42 +47,6 @@ public struct CompletionOptions: Sendable, Equatable {
     }
 }
 
-/// What the API shows of a session: state and evidence, the card-face summary the kiosk displays,
-/// never biometric data.
-public struct EnrollmentView: Sendable, Codable, Equatable {
-    public var id: String
-    public var purpose: String
-    public var state: String
-    public var accountID: String?
-    public var reader: String
-    public var surname: String
-    public var givenNames: String
-    public var documentType: String
-    public var issuingState: String
-    public var documentExpiry: String
-    public var accessProtocol: String
-    public var authenticity: AuthenticityVerdict
-    public var photoAttemptsLeft: Int
-    public var face: FaceEvidence?
-    public var expiresAt: String
-    public var failureCode: String?
-    /// Whether the guardian's card was verified in this session (registration of a minor).
-    public var guardianPresent: Bool?
-}
-
-/// The result of completing a session.
-public struct EnrollmentOutcome: Sendable, Codable, Equatable {
-    public var enrollmentID: String
-    public var accountID: String
-    public var tier: String
-    /// PEM of the issued certificate, when one was issued.
-    public var certificatePEM: String?
-    public var certificateSerial: String?
-    public var notAfter: String?
-    /// The account's identity status after the session (re-verification returns expired/invalid to normal).
-    public var status: String?
-}
-
 /// Runs enrollment sessions: card → authenticity → face → account and certificate.
 ///
 /// Every state change is one store transaction. A certificate's serial is recorded as an intent
@@ -96,7 +61,7 @@ public final class EnrollmentService: @unchecked Sendable {
     private let issuer: CertificateIssuing
     let protector: PersonalDataProtecting
     let now: @Sendable () -> Date
-    let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
+    let publish: @Sendable (DaemonEvent) -> Void
     let lock = NSLock()
     var sessions: [UUID: LiveSession] = [:]
     /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
@@ -105,7 +70,7 @@ public final class EnrollmentService: @unchecked Sendable {
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 issuer: CertificateIssuing, protector: PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
-                publish: @escaping @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void = { _, _, _ in },
+                publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
                 crashPoints: CrashPoints = .disabled) {
         self.crashPoints = crashPoints
         self.store = store
@@ -164,11 +129,10 @@ public final class EnrollmentService: @unchecked Sendable {
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {
-                throw EnrollmentError(code: "account-required", status: 400, message: "give the account to \(request.purpose.rawValue)")
+                throw EnrollmentError(.accountRequired, "give the account to \(request.purpose.rawValue)")
             }
             guard let existing, existing.id == wanted else {
-                throw EnrollmentError(code: "identity-mismatch", status: 403,
-                                      message: "the card does not belong to account \(wanted.uuidString)")
+                throw EnrollmentError(.identityMismatch, "the card does not belong to account \(wanted.uuidString)")
             }
             if existing.status == .cancelled { throw .accountCancelled }
             accountID = existing.id
@@ -184,7 +148,7 @@ public final class EnrollmentService: @unchecked Sendable {
         try persist(session, state: .cardVerified)
         crashPoints.reach(.sessionStored)
         lock.withLock { sessions[session.id] = session }
-        publish("enrollment-card-verified", session.id, nil)
+        publish(.enrollment(.enrollmentCardVerified, session: session.id.uuidString))
         return view(session)
     }
 
@@ -193,7 +157,7 @@ public final class EnrollmentService: @unchecked Sendable {
         var session = try live(id)
         guard session.state == .cardVerified else { throw .wrongState(session.state.rawValue, expected: "card-verified") }
         guard !session.portrait.isEmpty else {
-            throw EnrollmentError(code: "no-portrait", status: 422, message: "the chip holds no portrait to match against")
+            throw EnrollmentError(.noPortrait, "the chip holds no portrait to match against")
         }
         session.photoAttempts += 1
         let evidence: FaceEvidence
@@ -210,7 +174,7 @@ public final class EnrollmentService: @unchecked Sendable {
             try persist(session, state: .faceMatched)
             crashPoints.reach(.faceMatchStored)
             lock.withLock { sessions[id] = session }
-            publish("enrollment-face-matched", id, nil)
+            publish(.enrollment(.enrollmentFaceMatched, session: id.uuidString))
             return view(session)
         }
         try recordAttempt(&session)
@@ -225,7 +189,8 @@ public final class EnrollmentService: @unchecked Sendable {
             try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
             let updated = session
             lock.withLock { sessions[updated.id] = updated }
-            publish("enrollment-face-mismatch", session.id, "\(policy.maxPhotoAttempts - session.photoAttempts) attempt(s) left")
+            publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
+                                 attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts))
         }
     }
 
@@ -252,7 +217,7 @@ public final class EnrollmentService: @unchecked Sendable {
             return try completePasscodeReset(&session, options: options, at: at)
         }
         guard session.purpose == .register else {
-            throw EnrollmentError(code: "csr-required", status: 400, message: "an upgrade needs a CSR for the signing certificate")
+            throw EnrollmentError(.csrRequired, "an upgrade needs a CSR for the signing certificate")
         }
         guard session.state == .cardVerified || session.state == .faceMatched else {
             throw .wrongState(session.state.rawValue, expected: "card-verified")
@@ -278,7 +243,7 @@ public final class EnrollmentService: @unchecked Sendable {
         }
         crashPoints.reach(.basicAccountCommitted)
         finish(&session)
-        publish("enrollment-completed", id, "basic")
+        publish(.enrollment(.enrollmentCompleted, session: id.uuidString, tier: AccountTier.basic.rawValue))
         return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
                                  status: account.status.rawValue)
     }
@@ -308,11 +273,10 @@ public final class EnrollmentService: @unchecked Sendable {
                                                       actor: verified.actor, enrollmentID: verified.id, at: at)
             }
             guard let stored else {
-                throw EnrollmentError(code: "account-not-found", status: 404, message: "account \(accountID.uuidString) not found")
+                throw EnrollmentError(.accountNotFound, "account \(accountID.uuidString) not found")
             }
             guard stored.status == .normal else {
-                throw EnrollmentError(code: "account-not-normal", status: 409,
-                                      message: "the account is \(stored.status.rawValue): only a normal account can be upgraded")
+                throw EnrollmentError(.accountNotNormal, "the account is \(stored.status.rawValue): only a normal account can be upgraded")
             }
             account = stored
         } else {
@@ -390,7 +354,7 @@ public final class EnrollmentService: @unchecked Sendable {
         }
         crashPoints.reach(.certificateCommitted)
         finish(&session)
-        publish("enrollment-completed", session.id, "signing")
+        publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
                                  tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
                                  notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
@@ -428,7 +392,7 @@ public final class EnrollmentService: @unchecked Sendable {
             session.failureCode = "timeout"
             try? persist(session, state: .expired)
             finish(&session)
-            publish("enrollment-expired", session.id, nil)
+            publish(.enrollment(.enrollmentExpired, session: session.id.uuidString, code: "timeout"))
         }
         return stale.count
     }
@@ -505,7 +469,7 @@ public final class EnrollmentService: @unchecked Sendable {
         do {
             plaintext = [UInt8](try JSONEncoder().encode(personal))
         } catch {
-            throw EnrollmentError(code: "internal-error", status: 500, message: "cannot encode personal data")
+            throw EnrollmentError(.internalError, "cannot encode personal data")
         }
         let sealed = try protector.seal(plaintext, context: id.uuidString)
         return AccountRecord(id: id, tier: tier, identityKey: session.identityKey, sealedPersonalData: sealed,
@@ -517,7 +481,7 @@ public final class EnrollmentService: @unchecked Sendable {
         session.failureCode = code
         try persist(session, state: .failed)
         finish(&session)
-        publish("enrollment-failed", session.id, code)
+        publish(.enrollment(.enrollmentFailed, session: session.id.uuidString, code: code))
     }
 
     /// Drops the session from memory after wiping its biometric data.

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -13,14 +14,12 @@ extension EnrollmentService {
         guard request.purpose == .register,
               facts.age(on: MRZDate.today(now: date)) < policy.registrationMinimumAge else { return nil }
         guard let guardianID = request.guardianAccountID else {
-            throw EnrollmentError(code: "guardian-required", status: 422,
-                                  message: "the holder is under \(policy.registrationMinimumAge): register with a "
+            throw EnrollmentError(.guardianRequired, "the holder is under \(policy.registrationMinimumAge): register with a "
                                       + "guardian present (give guardianAccountId and read the guardian's card)")
         }
         let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
         guard let guardian, guardian.status == .normal else {
-            throw EnrollmentError(code: "guardian-not-eligible", status: 422,
-                                  message: "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
+            throw EnrollmentError(.guardianNotEligible, "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
         }
         return guardianID
     }
@@ -32,8 +31,7 @@ extension EnrollmentService {
         var session = try live(id)
         let actor = actor ?? session.actor
         guard let guardianID = session.guardianAccountID else {
-            throw EnrollmentError(code: "guardian-not-needed", status: 409,
-                                  message: "this session does not need a guardian")
+            throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
         }
         let at = now()
         let outcome: String
@@ -46,12 +44,10 @@ extension EnrollmentService {
                                                         identityNumber: facts.identityNumber)
             let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
             guard let guardian, guardian.identityKey == identityKey else {
-                throw EnrollmentError(code: "guardian-mismatch", status: 403,
-                                      message: "the card read is not the guardian's (account \(guardianID.uuidString))")
+                throw EnrollmentError(.guardianMismatch, "the card read is not the guardian's (account \(guardianID.uuidString))")
             }
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
-                throw EnrollmentError(code: "guardian-not-eligible", status: 422,
-                                      message: "the guardian must be an adult with a normal account")
+                throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
             outcome = "ok"
         } catch {
@@ -73,8 +69,7 @@ extension EnrollmentService {
 
     func requireGuardianIfMinor(_ session: LiveSession, on date: Date) throws(EnrollmentError) {
         guard session.guardianAccountID != nil, !session.guardianPresent else { return }
-        throw EnrollmentError(code: "guardian-not-present", status: 409,
-                              message: "read the guardian's card in this session before completing")
+        throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
     }
 
     static func linkGuardian(_ tx: any StoreTransaction, _ session: LiveSession, accountID: UUID,
@@ -101,8 +96,7 @@ extension EnrollmentService {
             let bindings = try read { tx throws(StoreError) in try tx.deviceBindings(accountID: accountID) }
             if bindings.contains(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) { return nil }
         }
-        throw EnrollmentError(code: "device-not-bound", status: 409,
-                              message: "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
+        throw EnrollmentError(.deviceNotBound, "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
     }
 
     /// Purpose passcode-reset, after the face matched: a re-verification (expired or invalid accounts return to
@@ -127,7 +121,7 @@ extension EnrollmentService {
             return account
         }
         finish(&session)
-        publish("enrollment-completed", session.id, "passcode-reset")
+        publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: "passcode-reset"))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
                                  tier: account.tier.rawValue, status: account.status.rawValue)
     }

@@ -1,3 +1,5 @@
+import EnrollAPIModel
+
 /// Limits the request parser enforces before it allocates anything large.
 public struct HTTPLimits: Sendable {
     /// Request line plus header fields.
@@ -27,15 +29,19 @@ public enum HTTPParseError: Error, Equatable, CustomStringConvertible {
     case duplicateContentLength
     case missingHost
 
-    public var status: Int {
+    /// The catalogued problem this refusal answers with.
+    public var problem: ProblemCode {
         switch self {
-        case .headerTooLarge, .tooManyHeaders: return 431
-        case .bodyTooLarge: return 413
-        case .transferEncodingUnsupported: return 501
-        case .unsupportedVersion: return 505
-        default: return 400
+        case .headerTooLarge, .tooManyHeaders: return .headersTooLarge
+        case .bodyTooLarge: return .bodyTooLarge
+        case .transferEncodingUnsupported: return .transferEncodingUnsupported
+        case .unsupportedVersion: return .httpVersionUnsupported
+        default: return .malformedRequest
         }
     }
+
+    /// The HTTP status to answer.
+    public var status: Int { problem.status }
 
     public var description: String {
         switch self {

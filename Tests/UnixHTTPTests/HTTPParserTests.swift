@@ -1,3 +1,5 @@
+import EnrollAPIModel
+import EnrollAPIModel
 import UnixHTTP
 import XCTest
 
@@ -80,7 +82,7 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testProblemResponseShape() throws {
-        let response = HTTPResponse.problem(.notFound("no such reader"))
+        let response = HTTPResponse.problem(Problem(.notFound, detail: "no such reader"))
         XCTAssertEqual(response.status, 404)
         XCTAssertEqual(response.header("content-type"), "application/problem+json")
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
