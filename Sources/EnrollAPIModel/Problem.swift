@@ -198,6 +198,9 @@ extension ProblemCode {
         "no-portrait", 422, "No chip portrait", "this document's chip holds no portrait: use another document")
     public static let faceMismatch = ProblemCode(
         "face-mismatch", 422, "Face does not match", "look straight at the camera and try again")
+    public static let attemptsExhausted = ProblemCode(
+        "attempts-exhausted", 422, "No attempts left",
+        "the session has ended after too many failed attempts: start again by tapping the card")
     public static let underAge = ProblemCode(
         "under-age", 422, "Under age", "the signing tier is for adults only")
     public static let identityAlreadyEnrolled = ProblemCode(
@@ -335,7 +338,7 @@ extension ProblemCode {
         .unsupportedImageFormat, .imageTooLarge,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .documentExpired,
-        .invalidDocumentDates, .noPortrait, .faceMismatch, .underAge, .identityAlreadyEnrolled, .accountCancelled,
+        .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled, .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,

@@ -53,7 +53,7 @@ public struct CompletionOptions: Sendable, Equatable {
 /// before the CA signs, so a crash between signing and committing leaves no certificate the
 /// database does not know. Biometric data (chip portrait, live photo) lives only in memory and is
 /// wiped when the session completes, fails or times out.
-public final class EnrollmentService: @unchecked Sendable {
+public final class EnrollmentService: Sendable {
     public let store: any Store
     public let policy: EnrollmentPolicy
     let cards: CardReading
@@ -62,8 +62,8 @@ public final class EnrollmentService: @unchecked Sendable {
     let protector: PersonalDataProtecting
     let now: @Sendable () -> Date
     let publish: @Sendable (DaemonEvent) -> Void
-    let lock = NSLock()
-    var sessions: [UUID: LiveSession] = [:]
+    /// Open sessions, each held by one step at a time.
+    let sessions = LiveSessions()
     /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
     let crashPoints: CrashPoints
 
@@ -147,58 +147,68 @@ public final class EnrollmentService: @unchecked Sendable {
         crashPoints.reach(.cardRead)
         try persist(session, state: .cardVerified)
         crashPoints.reach(.sessionStored)
-        lock.withLock { sessions[session.id] = session }
+        sessions.insert(session)
         publish(.enrollment(.enrollmentCardVerified, session: session.id.uuidString))
         return view(session)
     }
 
-    /// Matches the live photo against the chip portrait.
+    /// Matches the live photo against the chip portrait. The attempt is counted before the comparison runs, and
+    /// the session is held for the whole step: a concurrent photo (or any step) on it gets `enrollment-busy`.
     public func submitPhoto(id: UUID, photo: [UInt8]) throws(EnrollmentError) -> EnrollmentView {
-        var session = try live(id)
-        guard session.state == .cardVerified else { throw .wrongState(session.state.rawValue, expected: "card-verified") }
-        guard !session.portrait.isEmpty else {
-            throw EnrollmentError(.noPortrait, "the chip holds no portrait to match against")
-        }
-        session.photoAttempts += 1
-        let evidence: FaceEvidence
-        do {
-            evidence = try faces.compare(reference: session.portrait, probe: photo)
-        } catch {
-            try recordAttempt(&session)
-            throw error
-        }
-        session.face = evidence
-        if evidence.isMatch {
+        try step(id) { session throws(EnrollmentError) in
+            guard session.state == .cardVerified else {
+                throw .wrongState(session.state.rawValue, expected: "card-verified")
+            }
+            guard !session.portrait.isEmpty else {
+                throw EnrollmentError(.noPortrait, "the chip holds no portrait to match against")
+            }
+            session.photoAttempts += 1
+            let evidence: FaceEvidence
+            do throws(EnrollmentError) {
+                evidence = try faces.compare(reference: session.portrait, probe: photo)
+            } catch {
+                try recordFailedAttempt(&session)
+                throw error
+            }
+            session.face = evidence
+            guard evidence.isMatch else {
+                try recordFailedAttempt(&session)
+                throw .faceMismatch(attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts)
+            }
             session.state = .faceMatched
             crashPoints.reach(.faceMatched)
             try persist(session, state: .faceMatched)
             crashPoints.reach(.faceMatchStored)
-            lock.withLock { sessions[id] = session }
             publish(.enrollment(.enrollmentFaceMatched, session: id.uuidString))
             return view(session)
         }
-        try recordAttempt(&session)
-        throw .faceMismatch(attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts)
     }
 
-    /// Counts a failed photo attempt; ends the session when none are left.
-    private func recordAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
-        if session.photoAttempts >= policy.maxPhotoAttempts {
-            try fail(&session, code: "face-mismatch")
-        } else {
-            try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
-            let updated = session
-            lock.withLock { sessions[updated.id] = updated }
-            publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
-                                 attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts))
+    /// Counts a failed photo attempt; ends the session (`attempts-exhausted`) when none are left, and then throws.
+    private func recordFailedAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
+        let left = policy.maxPhotoAttempts - session.photoAttempts
+        guard left > 0 else {
+            try fail(&session, code: ProblemCode.attemptsExhausted.code)
+            throw EnrollmentError(.attemptsExhausted, "the live photo did not match the chip portrait in "
+                                  + "\(policy.maxPhotoAttempts) attempts: the session has ended")
         }
+        try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
+        publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
+                            attemptsLeft: left))
     }
 
     /// Creates or upgrades the account. With a CSR (after a face match) the account reaches the
     /// signing tier and a certificate is issued; without one, a registration creates a basic account.
     public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:],
                          options: CompletionOptions = CompletionOptions()) throws(EnrollmentError) -> EnrollmentOutcome {
-        var session = try live(id)
+        try step(id) { session throws(EnrollmentError) in
+            try complete(&session, csr: csr, contact: contact, options: options)
+        }
+    }
+
+    private func complete(_ session: inout LiveSession, csr: [UInt8]?, contact: [String: String],
+                          options: CompletionOptions) throws(EnrollmentError) -> EnrollmentOutcome {
+        let id = session.id
         let at = now()
         if let deviceID = options.deviceID {
             try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
@@ -242,7 +252,7 @@ public final class EnrollmentService: @unchecked Sendable {
             crashPoints.reach(.basicAccountUncommitted)
         }
         crashPoints.reach(.basicAccountCommitted)
-        finish(&session)
+        finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: id.uuidString, tier: AccountTier.basic.rawValue))
         return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
                                  status: account.status.rawValue)
@@ -287,6 +297,9 @@ public final class EnrollmentService: @unchecked Sendable {
         let isNew = session.accountID == nil
         let firstAccount = account
         let opening = session
+        // The session is `completing` in the same transaction that records the intent: from here on this session can
+        // only end (completed, or failed with its intent abandoned), never be completed a second time.
+        let completing = enrollmentRecord(session, state: .completing, accountID: account.id, at: at)
         let crashPoints = self.crashPoints
         try write { tx throws(StoreError) in
             if isNew {
@@ -295,10 +308,12 @@ public final class EnrollmentService: @unchecked Sendable {
                                       event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
             }
             try tx.insertCertificate(intent)
+            try tx.saveEnrollment(completing)
             crashPoints.reach(.intentUncommitted)
         }
         crashPoints.reach(.intentRecorded)
         session.accountID = account.id
+        session.state = .completing
 
         let subject = CertificateSubject(commonName: session.facts.personal.displayName,
                                          pseudonym: "ACCT-" + account.id.uuidString.replacingOccurrences(of: "-", with: ""),
@@ -353,7 +368,7 @@ public final class EnrollmentService: @unchecked Sendable {
             throw error
         }
         crashPoints.reach(.certificateCommitted)
-        finish(&session)
+        finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
                                  tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
@@ -366,7 +381,7 @@ public final class EnrollmentService: @unchecked Sendable {
     /// data was never stored, so names and document fields are empty.
     public func session(id: UUID) throws(EnrollmentError) -> EnrollmentView {
         expireStale()
-        if let session = lock.withLock({ sessions[id] }) { return view(session) }
+        if let session = sessions.snapshot(id) { return view(session) }
         guard let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) else {
             throw .sessionNotFound(id.uuidString)
         }
@@ -374,11 +389,11 @@ public final class EnrollmentService: @unchecked Sendable {
     }
 
     /// Sessions in memory now: open ones, until they complete, fail or time out.
-    public var openSessions: Int { lock.withLock { sessions.count } }
+    public var openSessions: Int { sessions.count }
 
     /// The uid of the caller that started session `id` (live or recorded); nil when there is no such session.
     public func sessionOwner(id: UUID) -> UInt32? {
-        if let session = lock.withLock({ sessions[id] }) { return session.callerUID }
+        if let session = sessions.snapshot(id) { return session.callerUID }
         return (try? read({ tx throws(StoreError) in try tx.enrollment(id: id) }))??.callerUID
     }
 
@@ -386,12 +401,12 @@ public final class EnrollmentService: @unchecked Sendable {
     @discardableResult
     public func expireStale() -> Int {
         let at = now()
-        let stale = lock.withLock { sessions.values.filter { $0.deadline <= at } }
+        let stale = sessions.claimExpired(at: at)
         for var session in stale {
-            session.state = .expired
             session.failureCode = "timeout"
+            finish(&session, as: .expired)
             try? persist(session, state: .expired)
-            finish(&session)
+            sessions.release(session)
             publish(.enrollment(.enrollmentExpired, session: session.id.uuidString, code: "timeout"))
         }
         return stale.count
@@ -412,7 +427,7 @@ public final class EnrollmentService: @unchecked Sendable {
         func isLeftover(_ created: Date) -> Bool { cutoff.map { created < $0 } ?? true }
         return try write { tx throws(StoreError) in
             var sessions = 0
-            for state in [EnrollmentState.cardVerified, .faceMatched] {
+            for state in [EnrollmentState.cardVerified, .faceMatched, .completing] {
                 for var record in try tx.enrollments(state: state) where isLeftover(record.createdAt) {
                     record.state = .failed
                     record.failureCode = "interrupted"
@@ -450,14 +465,25 @@ public final class EnrollmentService: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    func live(_ id: UUID) throws(EnrollmentError) -> LiveSession {
+    /// Runs one step on session `id`, holding it for the whole step: `enrollment-busy` when another step holds
+    /// it, the stored state when it is finished. What the step leaves in `session` is kept (a finished session is
+    /// dropped), whether it returns or throws.
+    func step<T>(_ id: UUID, _ body: (inout LiveSession) throws(EnrollmentError) -> T) throws(EnrollmentError) -> T {
         expireStale()
-        if let session = lock.withLock({ sessions[id] }) { return session }
-        if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
-            if record.state == .expired { throw .sessionExpired }
-            throw .wrongState(record.state.rawValue, expected: "open")
+        switch sessions.claim(id) {
+        case var .claimed(session):
+            defer { sessions.release(session) }
+            return try body(&session)
+        case .busy:
+            throw EnrollmentError(.enrollmentBusy, "another step of enrollment \(id.uuidString) is running: wait for "
+                                  + "its answer, then continue")
+        case .absent:
+            if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
+                if record.state == .expired { throw .sessionExpired }
+                throw .wrongState(record.state.rawValue, expected: "open")
+            }
+            throw .sessionNotFound(id.uuidString)
         }
-        throw .sessionNotFound(id.uuidString)
     }
 
     func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
@@ -476,19 +502,19 @@ public final class EnrollmentService: @unchecked Sendable {
                              createdAt: at, updatedAt: at)
     }
 
+    /// Ends the session as failed with `code`: it is finished in memory first, so even when the record cannot be
+    /// written the session is gone (and restart recovery fails its record).
     func fail(_ session: inout LiveSession, code: String) throws(EnrollmentError) {
-        session.state = .failed
         session.failureCode = code
-        try persist(session, state: .failed)
-        finish(&session)
+        finish(&session, as: .failed)
         publish(.enrollment(.enrollmentFailed, session: session.id.uuidString, code: code))
+        try persist(session, state: .failed)
     }
 
-    /// Drops the session from memory after wiping its biometric data.
-    func finish(_ session: inout LiveSession) {
+    /// Marks the session finished and wipes its biometric data; releasing the step then drops it from memory.
+    func finish(_ session: inout LiveSession, as state: EnrollmentState = .completed) {
+        session.state = state
         session.wipeBiometrics()
-        let id = session.id
-        lock.withLock { sessions[id] = nil }
     }
 
     /// Saves the session's record and appends its usage record (event by default from the state).
@@ -574,53 +600,6 @@ struct Evidence: Codable {
     var faceThreshold: Double?
     var signingMinimumAge: Int
     var startedAt: String
-}
-
-/// A session in memory, holding the biometric data for as long as the session lives.
-struct LiveSession: Sendable {
-    var id: UUID
-    var purpose: EnrollmentPurpose
-    var reader: String
-    var callerUID: UInt32
-    var accountID: UUID?
-    var document: VerifiedDocument
-    var facts: DocumentFacts
-    var identityKey: [UInt8]
-    var createdAt: Date
-    var deadline: Date
-    var state: EnrollmentState = .cardVerified
-    var portrait: [UInt8] = []
-    var photoAttempts = 0
-    var face: FaceEvidence?
-    var failureCode: String?
-    var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
-    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
-    /// guardian's card was read and matched it in this session.
-    var guardianAccountID: UUID?
-    var guardianPresent = false
-
-    init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
-         document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {
-        self.id = id
-        self.purpose = purpose
-        self.reader = reader
-        self.callerUID = callerUID
-        self.accountID = accountID
-        self.document = document
-        self.facts = facts
-        self.identityKey = identityKey
-        self.createdAt = createdAt
-        self.deadline = deadline
-    }
-
-    /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
-    mutating func wipeBiometrics() {
-        portrait.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices { buffer[i] = 0 }
-        }
-        portrait = []
-        document.data.dg2 = nil
-    }
 }
 
 /// PEM armour for a DER certificate.

@@ -28,13 +28,18 @@ extension EnrollmentService {
     /// guardian account, and an adult.
     public func addGuardian(id: UUID, reader: String, key: BACKey,
                             actor: UsageActor? = nil) throws(EnrollmentError) -> EnrollmentView {
-        var session = try live(id)
-        let actor = actor ?? session.actor
+        try step(id) { session throws(EnrollmentError) in
+            try verifyGuardian(&session, reader: reader, key: key, actor: actor ?? session.actor)
+        }
+    }
+
+    private func verifyGuardian(_ session: inout LiveSession, reader: String, key: BACKey,
+                                actor: UsageActor) throws(EnrollmentError) -> EnrollmentView {
+        let id = session.id
         guard let guardianID = session.guardianAccountID else {
             throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
         }
         let at = now()
-        let outcome: String
         do throws(EnrollmentError) {
             let document = try cards.read(reader: reader, key: key)
             let facts = try DocumentFacts(document: document.data)
@@ -44,12 +49,12 @@ extension EnrollmentService {
                                                         identityNumber: facts.identityNumber)
             let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
             guard let guardian, guardian.identityKey == identityKey else {
-                throw EnrollmentError(.guardianMismatch, "the card read is not the guardian's (account \(guardianID.uuidString))")
+                throw EnrollmentError(.guardianMismatch,
+                                      "the card read is not the guardian's (account \(guardianID.uuidString))")
             }
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
                 throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
-            outcome = "ok"
         } catch {
             _ = try? write { tx throws(StoreError) in
                 try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
@@ -57,13 +62,11 @@ extension EnrollmentService {
             }
             throw error
         }
-        session.guardianPresent = true
         try write { tx throws(StoreError) in
             try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
-                                  actor: actor, outcome: outcome)
+                                  actor: actor, outcome: "ok")
         }
-        let updated = session
-        lock.withLock { sessions[id] = updated }
+        session.guardianPresent = true
         return view(session)
     }
 
@@ -120,7 +123,7 @@ extension EnrollmentService {
                                   event: "enrollment-completed", actor: verified.actor, detail: verified.purpose.rawValue)
             return account
         }
-        finish(&session)
+        finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: "passcode-reset"))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
                                  tier: account.tier.rawValue, status: account.status.rawValue)
