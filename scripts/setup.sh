@@ -15,6 +15,8 @@ packages=(
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
     python3-pip
+    # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.
+    python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0
 )
