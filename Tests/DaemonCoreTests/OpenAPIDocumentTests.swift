@@ -511,3 +511,52 @@ final class OpenAPIDocumentTests: XCTestCase {
         }
     }
 }
+
+/// The README lists every route once, in one table (route, role, what it does), with the role the code gives it,
+/// and points to docs/openapi.json for bodies and problems.
+final class ReadmeRouteTableTests: XCTestCase {
+    private static let header = "| route | role | what it does |"
+
+    func testTheReadmeTableListsEveryRouteOnceWithItsRole() throws {
+        let readme = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("README.md"),
+                                encoding: .utf8)
+        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try XCTUnwrap(lines.firstIndex(of: Self.header), "README.md has the table \(Self.header)")
+        let rows = lines[(start + 2)...].prefix { $0.hasPrefix("|") }
+        var listed: [String: String] = [:]
+        for row in rows {
+            let cells = row.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3, cells[0].hasPrefix("`"), cells[0].hasSuffix("`") else {
+                XCTFail("README.md: a row of the route table is `| \\`METHOD /path\\` | role | what it does |`: \(row)")
+                continue
+            }
+            let route = String(cells[0].dropFirst().dropLast())
+            XCTAssertNil(listed[route], "README.md lists \(route) twice")
+            listed[route] = cells[1]
+            XCTAssertFalse(cells[2].isEmpty, "README.md says what \(route) does")
+        }
+        var configuration = Configuration()
+        configuration.stateDirectory = NSTemporaryDirectory() + "enrolld-readme-\(UUID().uuidString)"
+        let daemon = Daemon(configuration: configuration)
+        let routes = daemon.makeRouter().routes
+        for route in routes {
+            XCTAssertEqual(listed[route.name], route.access.rawValue,
+                           "README.md: add or correct the row | `\(route.name)` | \(route.access.rawValue) | ... |")
+        }
+        for entry in RoutePermissions.table {
+            XCTAssertEqual(listed[entry.route], entry.access.rawValue, "README.md lists `\(entry.route)` as \(entry.access.rawValue)")
+        }
+        let served = Set(routes.map(\.name))
+        for route in listed.keys where !served.contains(route) {
+            XCTFail("README.md lists \(route), which the router does not serve")
+        }
+        // No second list of routes anywhere else in the README.
+        let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        for (index, line) in lines.enumerated() where !(start..<(start + 2 + rows.count)).contains(index) {
+            XCTAssertFalse(methods.contains { line.hasPrefix("| `\($0) /") || line.hasPrefix("| `\($0)/") },
+                           "README.md line \(index + 1) lists a route outside the route table: \(line)")
+        }
+        XCTAssertTrue(readme.contains("docs/openapi.json"), "README.md points to docs/openapi.json")
+    }
+}
