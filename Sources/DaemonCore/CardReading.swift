@@ -55,13 +55,14 @@ public final class CardReadService: @unchecked Sendable {
     private let lock = NSLock()
     private var busyReaders: Set<String> = []
     private let events: EventHub
-    public let authenticity: AuthenticityChecker
+    /// The trust store and the genuineness policy.
+    public let trust: TrustAnchors
     /// Longest a read may take (`readers.read_timeout_seconds`).
     public let readTimeout: TimeInterval
 
-    public init(events: EventHub, authenticity: AuthenticityChecker, readTimeout: TimeInterval = 60) {
+    public init(events: EventHub, trust: TrustAnchors, readTimeout: TimeInterval = 60) {
         self.events = events
-        self.authenticity = authenticity
+        self.trust = trust
         self.readTimeout = readTimeout
     }
 
@@ -95,10 +96,10 @@ public final class CardReadService: @unchecked Sendable {
             let timed = DeadlineCardChannel(base: channel, seconds: readTimeout)
             deadline = timed
             var options = options
-            options.antiClone = options.antiClone && authenticity.policy.runAntiClone
+            options.antiClone = options.antiClone && trust.policy.runAntiClone
             let result = try DocumentReader(channel: timed, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
-            let verdict = authenticity.verify(read: result)
+            let verdict = AuthenticityVerdict(trust.decide(read: result))
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(.cardReadCompleted(reader, apdus: result.statistics.apdus, milliseconds: Int(milliseconds)))
             Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), "

@@ -4,6 +4,7 @@ import CSystem
 import CertificateAuthority
 import Enrollment
 import Foundation
+import MRTD
 import SmartCard
 import Store
 
@@ -38,7 +39,7 @@ public final class Daemon: @unchecked Sendable {
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events,
-                                     authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory,
+                                     trust: TrustAnchors.loadLogged(directory: configuration.resolvedTrustDirectory,
                                                                          policy: configuration.authenticityPolicy),
                                      readTimeout: configuration.readTimeoutSeconds)
         faces = FaceService(configuration: configuration)
@@ -100,7 +101,7 @@ public final class Daemon: @unchecked Sendable {
         }))
         router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
             reload()
-            return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
+            return .json(["cscaCertificates": cardReader.trust.cscaCount])
         }))
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
@@ -295,7 +296,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Re-reads what can change while running: the CSCA trust store.
     public func reload() {
-        let count = cardReader.authenticity.reload()
+        let count = cardReader.trust.reloadLogged()
         Log.notice("reloaded: \(count) CSCA certificate(s) trusted")
         events.publish(.trustStoreReloaded(cscaCertificates: count))
     }
