@@ -122,7 +122,46 @@ struct OpenAPIDocument {
         operations.first { $0.name == name }
     }
 
+    /// The operation serving `path` (a concrete one: `{name}` segments of the document match any segment).
+    func operation(method: String, path: String) -> Operation? {
+        let segments = path.split(separator: "/")
+        return operations.first { operation in
+            let pattern = operation.path.split(separator: "/")
+            return operation.method == method && pattern.count == segments.count
+                && zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }
+    }
+
     var schemas: [String: JSONValue] { root["components"]?["schemas"]?.object ?? [:] }
+
+    /// What in `response` the document does not say `operation` answers (empty: all of it is documented): a
+    /// problem's code must be listed under its status (or among the problems any request can meet) and its body
+    /// must be a `Problem`; another status must be documented, with its JSON body's schema.
+    func undocumented(_ response: HTTPResponse, by operation: Operation) -> [String] {
+        let key = String(response.status)
+        let documented = operation.responses[key].map { dereferenced($0) }
+        let type = response.header("Content-Type")
+        if type == "application/problem+json" {
+            guard let problem = try? JSONValue.parse(response.body) else { return ["\(key): the problem is not JSON"] }
+            var found = violations(of: problem, against: .object(["$ref": .string("#/components/schemas/Problem")]))
+            let code = problem["code"]?.string ?? ""
+            let common = problems(of: .object(["$ref": .string("#/components/responses/CommonProblem")]))
+            if !(documented.map { problems(of: $0) } ?? []).contains(code) && !common.contains(code) {
+                found.append("answers \(code) (\(key)): add it to x-enrolld-problems of its response \"\(key)\"")
+            }
+            return found
+        }
+        guard let documented else { return ["answers \(key), which it does not document"] }
+        guard let type else { return [] }
+        let mediaType = type.split(separator: ";").first.map(String.init) ?? type
+        let content = documented["content"]?.object ?? [:]
+        guard let media = content[type] ?? content[mediaType] else {
+            return ["answers \(key) as \(type), which it does not document (\(content.keys.sorted()))"]
+        }
+        guard mediaType == "application/json" else { return [] }
+        guard let body = try? JSONValue.parse(response.body) else { return ["\(key): the body is not JSON"] }
+        return violations(of: body, against: media["schema"] ?? .null).map { "\(key): \($0)" }
+    }
 
     /// The value a local reference (`#/components/...`) points to.
     func resolve(_ reference: String) -> JSONValue? {
