@@ -8,10 +8,16 @@ VALIDATOR_VERSION=0.9.0
 venv=.build-venv/openapi
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('openapi-spec-validator') != '$VALIDATOR_VERSION')" \
-    2>/dev/null; then
+installed() {
+    "$venv/bin/python" -c "import importlib.metadata as m, sys
+sys.exit(m.version('openapi-spec-validator') != '$VALIDATOR_VERSION')" 2>/dev/null
+}
+if ! installed; then
     rm -rf "$venv"
-    "$python" -m venv "$venv" || { echo "check-openapi: python3 -m venv failed (apt-get install python3-venv)" >&2; exit 1; }
+    if ! "$python" -m venv "$venv"; then
+        echo "check-openapi: python3 -m venv failed (apt-get install python3-venv)" >&2
+        exit 1
+    fi
     if ! "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$VALIDATOR_VERSION" \
         >"$venv.log" 2>&1; then
         cat "$venv.log" >&2

@@ -16,9 +16,11 @@ final class OpenAPIDocumentTests: XCTestCase {
 
     override func setUpWithError() throws {
         document = try OpenAPIDocument.load()
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("enrolld-openapi-\(UUID().uuidString)")
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "enrolld-openapi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = try Configuration.parse("""
+        var configuration = try Configuration.parse(
+            """
             [roles]
             kiosk = uid:4001
             admin = uid:4003
@@ -39,8 +41,9 @@ final class OpenAPIDocumentTests: XCTestCase {
 
     func testTheDocumentIsOpenAPI31AndNamesTheSocketTransport() throws {
         XCTAssertEqual(document.root["openapi"]?.string, "3.1.0")
-        XCTAssertEqual(document.root["info"]?["version"]?.string, enrolldVersion,
-                       "\(file) info.version is the daemon's version")
+        XCTAssertEqual(
+            document.root["info"]?["version"]?.string, enrolldVersion,
+            "\(file) info.version is the daemon's version")
         let transport = try XCTUnwrap(document.root["x-enrolld-transport"])
         XCTAssertEqual(transport["protocol"]?.string, "HTTP/1.1")
         XCTAssertEqual(transport["socket"]?.string, Configuration().socketPath, "the default socket")
@@ -54,7 +57,8 @@ final class OpenAPIDocumentTests: XCTestCase {
         let documented = Dictionary(document.operations.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for route in router.routes {
             guard let operation = documented[route.name] else {
-                XCTFail("\(file) lacks \(route.name): add paths[\"/\(route.pattern.joined(separator: "/"))\"]"
+                XCTFail(
+                    "\(file) lacks \(route.name): add paths[\"/\(route.pattern.joined(separator: "/"))\"]"
                         + "[\"\(route.method.lowercased())\"] with \"x-enrolld-role\": \"\(route.access.rawValue)\", "
                         + "its body, responses and problems")
                 continue
@@ -86,18 +90,21 @@ final class OpenAPIDocumentTests: XCTestCase {
                 XCTAssertTrue(headers.contains("X-Enrolld-Role"), "\(file): \(operation.name) takes RoleHeader")
                 XCTAssertTrue(codes.isSuperset(of: roleCodes), "\(file): \(operation.name) answers \(roleCodes)")
             default:
-                XCTFail("\(file): \(operation.name) has x-enrolld-role \(operation.role ?? "nil"); use one of "
+                XCTFail(
+                    "\(file): \(operation.name) has x-enrolld-role \(operation.role ?? "nil"); use one of "
                         + RouteAccess.allCases.map(\.rawValue).joined(separator: ", "))
             }
             if operation.role == "holder" {
-                XCTAssertTrue(headers.isSuperset(of: ["X-Enrolld-Enrollment", "X-Enrolld-Passcode", "X-Enrolld-Channel"]),
-                              "\(file): \(operation.name) takes the holder's proof headers (\(headers.sorted()))")
+                XCTAssertTrue(
+                    headers.isSuperset(of: ["X-Enrolld-Enrollment", "X-Enrolld-Passcode", "X-Enrolld-Channel"]),
+                    "\(file): \(operation.name) takes the holder's proof headers (\(headers.sorted()))")
                 XCTAssertTrue(codes.isSuperset(of: holderCodes), "\(file): \(operation.name) answers \(holderCodes)")
             }
             let needsRoleRequired = operation.role == "operator" || operation.role == "admin"
             XCTAssertEqual(codes.contains("role-required"), needsRoleRequired, "\(operation.name): role-required")
-            XCTAssertEqual(operation.responses["default"]?["$ref"]?.string, "#/components/responses/CommonProblem",
-                           "\(file): \(operation.name) has the default response CommonProblem")
+            XCTAssertEqual(
+                operation.responses["default"]?["$ref"]?.string, "#/components/responses/CommonProblem",
+                "\(file): \(operation.name) has the default response CommonProblem")
         }
     }
 
@@ -105,16 +112,21 @@ final class OpenAPIDocumentTests: XCTestCase {
 
     func testTheProblemCatalogueIsTheCodesCatalogue() throws {
         let schema = try XCTUnwrap(document.schemas["ProblemCode"], "\(file) has components.schemas.ProblemCode")
-        XCTAssertEqual(schema["enum"]?.strings, ProblemCode.all.map(\.code),
-                       "\(file) ProblemCode.enum lists ProblemCode.all, in its order")
+        XCTAssertEqual(
+            schema["enum"]?.strings, ProblemCode.all.map(\.code),
+            "\(file) ProblemCode.enum lists ProblemCode.all, in its order")
         let entries = schema["x-enrolld-catalogue"]?.array ?? []
-        let documented = Dictionary(entries.compactMap { entry in entry["code"]?.string.map { ($0, entry) } },
-                                    uniquingKeysWith: { first, _ in first })
+        let documented = Dictionary(
+            entries.compactMap { entry in entry["code"]?.string.map { ($0, entry) } },
+            uniquingKeysWith: { first, _ in first })
         for kind in ProblemCode.all {
-            let expected = JSONValue.object(["code": .string(kind.code), "status": .integer(Int64(kind.status)),
-                                             "title": .string(kind.title), "action": .string(kind.action)])
-            XCTAssertEqual(documented[kind.code], expected,
-                           "\(file) ProblemCode.x-enrolld-catalogue: add or correct \(expected)")
+            let expected = JSONValue.object([
+                "code": .string(kind.code), "status": .integer(Int64(kind.status)),
+                "title": .string(kind.title), "action": .string(kind.action),
+            ])
+            XCTAssertEqual(
+                documented[kind.code], expected,
+                "\(file) ProblemCode.x-enrolld-catalogue: add or correct \(expected)")
         }
         let known = Set(ProblemCode.all.map(\.code))
         for code in documented.keys where !known.contains(code) {
@@ -126,7 +138,8 @@ final class OpenAPIDocumentTests: XCTestCase {
     /// Every catalogued code is answered by some route (or by any request), or is marked as one the API does not
     /// answer; and each response lists its codes under their own status.
     func testEveryProblemCodeIsAnsweredSomewhereUnderItsStatus() throws {
-        let status = Dictionary(ProblemCode.all.map { ($0.code, String($0.status)) }, uniquingKeysWith: { first, _ in first })
+        let status = Dictionary(
+            ProblemCode.all.map { ($0.code, String($0.status)) }, uniquingKeysWith: { first, _ in first })
         var answered: [String: [String]] = [:]
         for operation in document.operations {
             for (key, codes) in document.problems(of: operation) {
@@ -137,22 +150,29 @@ final class OpenAPIDocumentTests: XCTestCase {
                         continue
                     }
                     if key != "default" {
-                        XCTAssertEqual(key, expected, "\(file): \(operation.name) lists \(code) under \(key), its status is \(expected)")
+                        XCTAssertEqual(
+                            key, expected,
+                            "\(file): \(operation.name) lists \(code) under \(key), its status is \(expected)")
                     }
                 }
                 let response = document.dereferenced(operation.responses[key] ?? .null)
-                XCTAssertNotNil(response["content"]?["application/problem+json"], "\(operation.name) \(key) is problem+json")
+                XCTAssertNotNil(
+                    response["content"]?["application/problem+json"], "\(operation.name) \(key) is problem+json")
                 let description = response["description"]?.string ?? ""
-                XCTAssertEqual(Set(Self.backticked(description)).intersection(status.keys), Set(codes),
-                               "\(file): the description of \(operation.name) \(key) names exactly its codes")
+                XCTAssertEqual(
+                    Set(Self.backticked(description)).intersection(status.keys), Set(codes),
+                    "\(file): the description of \(operation.name) \(key) names exactly its codes")
             }
         }
         let notAnswered = document.schemas["ProblemCode"]?["x-enrolld-not-answered-by-the-api"]?.object ?? [:]
         for kind in ProblemCode.all {
             if let routes = answered[kind.code] {
-                XCTAssertNil(notAnswered[kind.code], "\(file): \(kind.code) is answered by \(routes), yet marked as not answered")
+                XCTAssertNil(
+                    notAnswered[kind.code], "\(file): \(kind.code) is answered by \(routes), yet marked as not answered"
+                )
             } else if notAnswered[kind.code] == nil {
-                XCTFail("\(file): no route answers \(kind.code): add it to x-enrolld-problems of the responses "
+                XCTFail(
+                    "\(file): no route answers \(kind.code): add it to x-enrolld-problems of the responses "
                         + "\"\(kind.status)\" of the routes that answer it (or of components.responses.CommonProblem), "
                         + "or to ProblemCode.x-enrolld-not-answered-by-the-api with where it is answered instead")
             }
@@ -176,7 +196,8 @@ final class OpenAPIDocumentTests: XCTestCase {
             .readerAdded("Virtual PCD 00 00"), .readerRemoved("Virtual PCD 00 00"),
             .cardInserted("Virtual PCD 00 00", atr: "3B8F8001"), .cardRemoved("Virtual PCD 00 00"),
             DaemonEvent(type: .pcscUnavailable, detail: "pcscd is not running"), DaemonEvent(type: .pcscAvailable),
-            .cardReadStarted("Virtual PCD 00 00"), .cardReadCompleted("Virtual PCD 00 00", apdus: 40, milliseconds: 900),
+            .cardReadStarted("Virtual PCD 00 00"),
+            .cardReadCompleted("Virtual PCD 00 00", apdus: 40, milliseconds: 900),
             .cardReadFailed("Virtual PCD 00 00", problem: failure, milliseconds: 300),
             .enrollment(.enrollmentCardVerified, session: UUID().uuidString),
             .enrollment(.enrollmentFaceMatched, session: UUID().uuidString),
@@ -190,16 +211,18 @@ final class OpenAPIDocumentTests: XCTestCase {
             DaemonEvent(type: .accountStatusChanged, status: "cancelled", detail: "cancelled"),
             .trustStoreReloaded(cscaCertificates: 3),
         ]
-        return Dictionary(samples.map { event in
-            var stamped = event
-            (stamped.id, stamped.time) = (7, "2026-01-31T12:00:00Z")
-            return (event.type, stamped)
-        }, uniquingKeysWith: { first, _ in first })
+        return Dictionary(
+            samples.map { event in
+                var stamped = event
+                (stamped.id, stamped.time) = (7, "2026-01-31T12:00:00Z")
+                return (event.type, stamped)
+            }, uniquingKeysWith: { first, _ in first })
     }()
 
     func testEveryEventKindIsDocumentedWithItsTypedFields() throws {
-        XCTAssertEqual(document.schemas["EventKind"]?["enum"]?.strings, EventKind.allCases.map(\.rawValue),
-                       "\(file) EventKind.enum lists EventKind.allCases, in order")
+        XCTAssertEqual(
+            document.schemas["EventKind"]?["enum"]?.strings, EventKind.allCases.map(\.rawValue),
+            "\(file) EventKind.enum lists EventKind.allCases, in order")
         let byKind = try XCTUnwrap(document.schemas["DaemonEventByKind"])
         let mapping = byKind["discriminator"]?["mapping"]?.object ?? [:]
         let choices = Set((byKind["oneOf"]?.array ?? []).compactMap { $0["$ref"]?.string })
@@ -207,8 +230,11 @@ final class OpenAPIDocumentTests: XCTestCase {
         let fields = Set(document.schemas["DaemonEvent"]?["properties"]?.object?.keys.map { $0 } ?? [])
         for kind in EventKind.allCases {
             guard let reference = mapping[kind.rawValue]?.string, let schema = document.resolve(reference) else {
-                XCTFail("\(file) lacks event kind \(kind.rawValue): add a schema with properties.type.const "
-                        + "\"\(kind.rawValue)\" and its typed fields, to DaemonEventByKind.oneOf and its discriminator mapping")
+                XCTFail(
+                    "\(file) lacks event kind \(kind.rawValue): add a schema with properties.type.const "
+                        + "\"\(kind.rawValue)\" and its typed fields, to DaemonEventByKind.oneOf and its "
+                        + "discriminator mapping"
+                )
                 continue
             }
             XCTAssertTrue(choices.contains(reference), "\(file): DaemonEventByKind.oneOf has \(reference)")
@@ -216,28 +242,33 @@ final class OpenAPIDocumentTests: XCTestCase {
             let kindFields = Set(schema["properties"]?.object?.keys.map { $0 } ?? []).subtracting(["type"])
             for field in kindFields {
                 XCTAssertTrue(fields.contains(field), "\(reference): \(field) is a member of DaemonEvent")
-                XCTAssertEqual(schema["properties"]?[field]?["$ref"]?.string,
-                               "#/components/schemas/DaemonEvent/properties/\(field)", "\(reference).\(field)")
+                XCTAssertEqual(
+                    schema["properties"]?[field]?["$ref"]?.string,
+                    "#/components/schemas/DaemonEvent/properties/\(field)", "\(reference).\(field)")
             }
             guard let sample = Self.eventSamples[kind] else {
                 XCTFail("add a sample event of kind \(kind.rawValue) to OpenAPIDocumentTests.eventSamples")
                 continue
             }
             let wire = try JSONValue.wire(sample)
-            XCTAssertEqual(document.violations(of: wire, against: .object(["$ref": .string(reference)])), [],
-                           "\(kind.rawValue): \(wire)")
+            XCTAssertEqual(
+                document.violations(of: wire, against: .object(["$ref": .string(reference)])), [],
+                "\(kind.rawValue): \(wire)")
             let keys = Set(wire.object?.keys.map { $0 } ?? [])
-            XCTAssertEqual(keys.subtracting(envelope).subtracting(kindFields), [],
-                           "\(file): \(reference) documents every field a \(kind.rawValue) event carries")
+            XCTAssertEqual(
+                keys.subtracting(envelope).subtracting(kindFields), [],
+                "\(file): \(reference) documents every field a \(kind.rawValue) event carries")
         }
         XCTAssertEqual(choices.count, EventKind.allCases.count, "\(file): one schema per event kind, no more")
-        let stream = try XCTUnwrap(document.operation("GET /v1/events")?.responses["200"]?["content"]?["text/event-stream"])
+        let stream = try XCTUnwrap(
+            document.operation("GET /v1/events")?.responses["200"]?["content"]?["text/event-stream"])
         XCTAssertEqual(stream["x-enrolld-event-data"]?["$ref"]?.string, "#/components/schemas/DaemonEventByKind")
     }
 
     func testUsageEventKindsAreDocumented() {
-        XCTAssertEqual(document.schemas["UsageEventKind"]?["enum"]?.strings, UsageEventKind.allCases.map(\.rawValue),
-                       "\(file) UsageEventKind.enum lists UsageEventKind.allCases, in order")
+        XCTAssertEqual(
+            document.schemas["UsageEventKind"]?["enum"]?.strings, UsageEventKind.allCases.map(\.rawValue),
+            "\(file) UsageEventKind.enum lists UsageEventKind.allCases, in order")
     }
 
     // MARK: - Wire types
@@ -246,80 +277,99 @@ final class OpenAPIDocumentTests: XCTestCase {
     static let wireSamples: [any Encodable & Sendable] = {
         let check = AuthenticityVerdict.Check(name: "passive-authentication", outcome: "passed", reason: "")
         let verdict = AuthenticityVerdict(genuine: false, checks: [check], reasons: ["no CSCA"])
-        let key = AccessKeyRequest(mrz: "P<UTO...", documentNumber: "L898902C3", birthDate: "740812",
-                                   expiryDate: "120415", can: "123456")
+        let key = AccessKeyRequest(
+            mrz: "P<UTO...", documentNumber: "L898902C3", birthDate: "740812",
+            expiryDate: "120415", can: "123456")
         let box = FaceBox(left: 1, top: 2, width: 30, height: 40)
-        let image = FaceImageReport(format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
-                                    faceSize: 30, timingsMs: ["decode": 1.5])
+        let image = FaceImageReport(
+            format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
+            faceSize: 30, timingsMs: ["decode": 1.5])
         let evidence = FaceEvidence(distance: 0.4, score: 0.6, threshold: 0.55, isMatch: true, probeFaces: 1)
-        let certificate = CertificateView(serial: "0A1B", state: "revoked", notBefore: "2026-01-01T00:00:00Z",
-                                          notAfter: "2027-01-01T00:00:00Z", revokedAt: "2026-02-01T00:00:00Z",
-                                          revocationReason: "superseded", deviceId: "phone", pem: "-----BEGIN")
-        let device = DeviceView(deviceId: "phone", label: "Phone", publicKey: "-----BEGIN", boundAt: "2026-01-01T00:00:00Z",
-                                unboundAt: "2026-02-01T00:00:00Z", unbindReason: "holder", active: false)
-        let change = StatusView.Change(from: "normal", to: "invalid", reason: "lost", actorRole: "operator",
-                                       actorUid: 1002, channel: "counter-1", at: "2026-01-01T00:00:00Z")
-        let record = UsageRecordView(sequence: 9, at: "2026-01-01T00:00:00Z", accountId: UUID().uuidString,
-                                     enrollmentId: UUID().uuidString, event: "passcode-set", channel: "kiosk-1",
-                                     actorRole: "kiosk", actorUid: 1001, outcome: "ok", detail: "")
+        let certificate = CertificateView(
+            serial: "0A1B", state: "revoked", notBefore: "2026-01-01T00:00:00Z",
+            notAfter: "2027-01-01T00:00:00Z", revokedAt: "2026-02-01T00:00:00Z",
+            revocationReason: "superseded", deviceId: "phone", pem: "-----BEGIN")
+        let device = DeviceView(
+            deviceId: "phone", label: "Phone", publicKey: "-----BEGIN", boundAt: "2026-01-01T00:00:00Z",
+            unboundAt: "2026-02-01T00:00:00Z", unbindReason: "holder", active: false)
+        let change = StatusView.Change(
+            from: "normal", to: "invalid", reason: "lost", actorRole: "operator",
+            actorUid: 1002, channel: "counter-1", at: "2026-01-01T00:00:00Z")
+        let record = UsageRecordView(
+            sequence: 9, at: "2026-01-01T00:00:00Z", accountId: UUID().uuidString,
+            enrollmentId: UUID().uuidString, event: "passcode-set", channel: "kiosk-1",
+            actorRole: "kiosk", actorUid: 1001, outcome: "ok", detail: "")
         let auditProblem = AuditReport.Problem(sequence: 3, kind: "edited", message: "hash mismatch")
         let reader = ReaderInfo(name: "Virtual PCD 00 00", cardPresent: true, atr: "3B8F")
-        let csca = TrustedCertificateInfo(subject: "CN=CSCA", issuer: "CN=CSCA", notBefore: "2020-01-01T00:00:00Z",
-                                          notAfter: "2035-01-01T00:00:00Z", fingerprint: "ab", selfSigned: true)
-        let crl = TrustedCRLInfo(issuer: "CN=CSCA", thisUpdate: "2026-01-01T00:00:00Z", nextUpdate: "2026-02-01T00:00:00Z",
-                                 revokedCertificates: 2)
-        let info = SecurityInfoSummary(type: "PACEInfo", oid: "0.4.0.127.0.7.2.2.4.2.2", description: "PACE-ECDH-GM-AES-128",
-                                       version: 2, parameterId: 13, supported: true)
+        let csca = TrustedCertificateInfo(
+            subject: "CN=CSCA", issuer: "CN=CSCA", notBefore: "2020-01-01T00:00:00Z",
+            notAfter: "2035-01-01T00:00:00Z", fingerprint: "ab", selfSigned: true)
+        let crl = TrustedCRLInfo(
+            issuer: "CN=CSCA", thisUpdate: "2026-01-01T00:00:00Z", nextUpdate: "2026-02-01T00:00:00Z",
+            revokedCertificates: 2)
+        let info = SecurityInfoSummary(
+            type: "PACEInfo", oid: "0.4.0.127.0.7.2.2.4.2.2", description: "PACE-ECDH-GM-AES-128",
+            version: 2, parameterId: 13, supported: true)
         let portrait = PortraitInfo(format: "jpeg", width: 480, height: 640, size: 20_000, data: "AAAA")
-        let statistics = ReadStatistics(apdus: 40, bytesSent: 900, bytesReceived: 25_000, extendedLength: true,
-                                        readChunkSize: 1_000, milliseconds: 850.5)
+        let statistics = ReadStatistics(
+            apdus: 40, bytesSent: 900, bytesReceived: 25_000, extendedLength: true,
+            readChunkSize: 1_000, milliseconds: 850.5)
         let samples: [any Encodable & Sendable] = [
             key,
             CardReadRequest(reader: "R", accessKey: key, includePortrait: true, allowBAC: false),
             portrait, statistics, check, verdict,
-            CardFaceResponse(reader: "R", documentType: "P", mrzFormat: "TD3", issuingState: "UTO",
-                             documentNumber: "L898902C3", surname: "ERIKSSON", givenNames: "ANNA MARIA",
-                             nationality: "UTO", birthDate: "1974-08-12", birthDateMRZ: "740812", sex: "F",
-                             expiryDate: "2012-04-15", expiryDateMRZ: "120415", optionalData: "", mrz: "P<UTO...",
-                             dataGroupsPresent: ["DG1", "DG2"], filesRead: ["EF.COM"], accessProtocol: "PACE",
-                             accessParameters: "PACE-ECDH-GM-AES-128", portrait: portrait, portraitCount: 1,
-                             authenticity: verdict, fullName: "ERIKSSON ANNA MARIA", personalNumber: "1",
-                             fullDateOfBirth: "19740812", placeOfBirth: "Zenith", address: "Street 1",
-                             issuingAuthority: "UTO", dateOfIssue: "20020415", statistics: statistics),
+            CardFaceResponse(
+                reader: "R", documentType: "P", mrzFormat: "TD3", issuingState: "UTO",
+                documentNumber: "L898902C3", surname: "ERIKSSON", givenNames: "ANNA MARIA",
+                nationality: "UTO", birthDate: "1974-08-12", birthDateMRZ: "740812", sex: "F",
+                expiryDate: "2012-04-15", expiryDateMRZ: "120415", optionalData: "", mrz: "P<UTO...",
+                dataGroupsPresent: ["DG1", "DG2"], filesRead: ["EF.COM"], accessProtocol: "PACE",
+                accessParameters: "PACE-ECDH-GM-AES-128", portrait: portrait, portraitCount: 1,
+                authenticity: verdict, fullName: "ERIKSSON ANNA MARIA", personalNumber: "1",
+                fullDateOfBirth: "19740812", placeOfBirth: "Zenith", address: "Street 1",
+                issuingAuthority: "UTO", dateOfIssue: "20020415", statistics: statistics),
             CardProbeRequest(reader: "R", accessKey: key), info,
-            CardProbeResponse(reader: "R", atr: "3B8F", extendedLength: true, cardAccessPresent: true,
-                              securityInfos: [info], preferredPACE: "PACE-ECDH-GM-AES-128", accessProtocol: "PACE",
-                              accessParameters: "PACE-ECDH-GM-AES-128", accessError: "access-key-rejected: ...",
-                              emrtdApplicationPresent: true, milliseconds: 120),
+            CardProbeResponse(
+                reader: "R", atr: "3B8F", extendedLength: true, cardAccessPresent: true,
+                securityInfos: [info], preferredPACE: "PACE-ECDH-GM-AES-128", accessProtocol: "PACE",
+                accessParameters: "PACE-ECDH-GM-AES-128", accessError: "access-key-rejected: ...",
+                emrtdApplicationPresent: true, milliseconds: 120),
             FaceCompareRequest(reference: "AAAA", probe: "AAAA"), box, image,
-            FaceCompareResponse(score: 0.6, distance: 0.4, threshold: 0.55, decision: "match", reference: image,
-                                probe: image, totalMs: 300),
+            FaceCompareResponse(
+                score: 0.6, distance: 0.4, threshold: 0.55, decision: "match", reference: image,
+                probe: image, totalMs: 300),
             evidence,
-            EnrollmentStartBody(reader: "R", accessKey: key, purpose: "upgrade", accountId: UUID().uuidString,
-                                guardianAccountId: UUID().uuidString),
+            EnrollmentStartBody(
+                reader: "R", accessKey: key, purpose: "upgrade", accountId: UUID().uuidString,
+                guardianAccountId: UUID().uuidString),
             EnrollmentPhotoBody(photo: "AAAA"),
-            EnrollmentCompleteBody(csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
-                                   devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
+            EnrollmentCompleteBody(
+                csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
+                devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
             GuardianCardBody(reader: "R", accessKey: key),
-            EnrollmentView(id: UUID().uuidString, purpose: "register", state: "face-matched", accountID: UUID().uuidString,
-                           reader: "R", surname: "ERIKSSON", givenNames: "ANNA", documentType: "P", issuingState: "UTO",
-                           documentExpiry: "2030-01-01", accessProtocol: "PACE", authenticity: verdict,
-                           photoAttemptsLeft: 2, face: evidence, expiresAt: "2026-01-01T00:05:00Z",
-                           failureCode: "face-mismatch", guardianPresent: true),
-            EnrollmentOutcome(enrollmentID: UUID().uuidString, accountID: UUID().uuidString, tier: "signing",
-                              certificatePEM: "-----BEGIN", certificateSerial: "0A1B", notAfter: "2027-01-01T00:00:00Z",
-                              status: "normal"),
+            EnrollmentView(
+                id: UUID().uuidString, purpose: "register", state: "face-matched", accountID: UUID().uuidString,
+                reader: "R", surname: "ERIKSSON", givenNames: "ANNA", documentType: "P", issuingState: "UTO",
+                documentExpiry: "2030-01-01", accessProtocol: "PACE", authenticity: verdict,
+                photoAttemptsLeft: 2, face: evidence, expiresAt: "2026-01-01T00:05:00Z",
+                failureCode: "face-mismatch", guardianPresent: true),
+            EnrollmentOutcome(
+                enrollmentID: UUID().uuidString, accountID: UUID().uuidString, tier: "signing",
+                certificatePEM: "-----BEGIN", certificateSerial: "0A1B", notAfter: "2027-01-01T00:00:00Z",
+                status: "normal"),
             certificate,
-            AccountView(id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
-                        givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
-                        createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate]),
+            AccountView(
+                id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
+                givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
+                createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate]),
             DeviceBindBody(deviceId: "phone", publicKey: "-----BEGIN", label: "Phone"),
             DeviceUnbindBody(passcode: "1234", enrollmentId: UUID().uuidString),
             StatusChangeBody(status: "invalid", reason: "lost"),
             PasscodeBody(passcode: "1234", currentPasscode: "4321"),
-            PasscodeCheckResponse(result: "wrong", attemptsLeft: 2, unlocksAt: "2026-01-01T00:15:00Z",
-                                  type: "urn:enrolld:problem:passcode-wrong", title: "Wrong passcode", status: 403,
-                                  detail: "wrong passcode", code: "passcode-wrong"),
+            PasscodeCheckResponse(
+                result: "wrong", attemptsLeft: 2, unlocksAt: "2026-01-01T00:15:00Z",
+                type: "urn:enrolld:problem:passcode-wrong", title: "Wrong passcode", status: 403,
+                detail: "wrong passcode", code: "passcode-wrong"),
             UsagePage(accountId: UUID().uuidString, records: [record], next: 9),
             device,
             DeviceBindingOutcome(device: device, superseded: device, revokedSerials: ["0A1B"]),
@@ -330,15 +380,22 @@ final class OpenAPIDocumentTests: XCTestCase {
             record, reader, ReaderList(pcscAvailable: true, readers: [reader]),
             Health(status: "ok", version: enrolldVersion, pcscAvailable: true, readers: 2, uptimeSeconds: 5),
             csca, crl,
-            TrustStoreListing(directory: "/var/lib/enrolld/trust", cscaCertificates: [csca], documentSignerCertificates: 1,
-                              crls: [crl], skippedFiles: ["a.txt: extension"]),
+            TrustStoreListing(
+                directory: "/var/lib/enrolld/trust", cscaCertificates: [csca], documentSignerCertificates: 1,
+                crls: [crl], skippedFiles: ["a.txt: extension"]),
             TrustImportRequest(data: "AAAA"),
-            TrustImportResponse(kind: "crl", added: 1, alreadyTrusted: 0, writtenFiles: ["crl-ab.crl"], cscaCertificates: 3),
-            DaemonEvent(id: 1, type: .enrollmentFaceMismatch, time: "2026-01-01T00:00:00Z", reader: "R", atr: "3B8F",
-                        enrollmentId: UUID().uuidString, tier: "basic", code: "face-mismatch", attemptsLeft: 1,
-                        serial: "0A1B", reason: "superseded", status: "normal", apdus: 40, milliseconds: 900,
-                        cscaCertificates: 3, detail: "summary", message: "look at the camera"),
-            { var problem = Problem(.storageError); problem.incident = "a1b2"; return problem }(),
+            TrustImportResponse(
+                kind: "crl", added: 1, alreadyTrusted: 0, writtenFiles: ["crl-ab.crl"], cscaCertificates: 3),
+            DaemonEvent(
+                id: 1, type: .enrollmentFaceMismatch, time: "2026-01-01T00:00:00Z", reader: "R", atr: "3B8F",
+                enrollmentId: UUID().uuidString, tier: "basic", code: "face-mismatch", attemptsLeft: 1,
+                serial: "0A1B", reason: "superseded", status: "normal", apdus: 40, milliseconds: 900,
+                cscaCertificates: 3, detail: "summary", message: "look at the camera"),
+            {
+                var problem = Problem(.storageError)
+                problem.incident = "a1b2"
+                return problem
+            }(),
         ]
         return samples
     }()
@@ -362,14 +419,19 @@ final class OpenAPIDocumentTests: XCTestCase {
             }
             let properties = Set(schema["properties"]?.object?.keys.map { $0 } ?? [])
             let names = Set(members.map(\.0))
-            XCTAssertEqual(names.subtracting(properties), [], "\(file): add these members to components.schemas.\(name).properties")
-            XCTAssertEqual(properties.subtracting(names), [], "\(file): components.schemas.\(name) has members \(name) lacks")
+            XCTAssertEqual(
+                names.subtracting(properties), [], "\(file): add these members to components.schemas.\(name).properties"
+            )
+            XCTAssertEqual(
+                properties.subtracting(names), [], "\(file): components.schemas.\(name) has members \(name) lacks")
             let required = Set(members.filter { !$0.1 }.map(\.0))
-            XCTAssertEqual(Set(schema["required"]?.strings ?? []), required,
-                           "\(file): components.schemas.\(name).required lists the non-optional members")
+            XCTAssertEqual(
+                Set(schema["required"]?.strings ?? []), required,
+                "\(file): components.schemas.\(name).required lists the non-optional members")
             let wire = try JSONValue.wire(sample)
-            XCTAssertEqual(Set(wire.object?.keys.map { $0 } ?? []), names,
-                           "\(name) encodes every member under its own name (the sample sets every optional)")
+            XCTAssertEqual(
+                Set(wire.object?.keys.map { $0 } ?? []), names,
+                "\(name) encodes every member under its own name (the sample sets every optional)")
             XCTAssertEqual(document.violations(of: wire, against: schema), [], "\(name): \(wire)")
         }
     }
@@ -401,16 +463,18 @@ final class OpenAPIDocumentTests: XCTestCase {
 
     /// Each schema is a wire type, an event kind's, an enum of the model, or a body the routes define themselves.
     func testEverySchemaIsAccountedFor() {
-        let eventKinds = Set((document.schemas["DaemonEventByKind"]?["oneOf"]?.array ?? [])
-            .compactMap { $0["$ref"]?.string?.split(separator: "/").last.map(String.init) })
+        let eventKinds = Set(
+            (document.schemas["DaemonEventByKind"]?["oneOf"]?.array ?? [])
+                .compactMap { $0["$ref"]?.string?.split(separator: "/").last.map(String.init) })
         let wireTypes = Set(Self.wireSamples.map { Self.schemaName(of: $0) })
         let enums: Set<String> = ["EventKind", "UsageEventKind", "ProblemCode", "DaemonEventByKind"]
         // Declared inside DaemonCore's route handlers, not in EnrollAPIModel; the in-process answers check them.
         let routeLocal: Set<String> = ["RevocationBody", "ContactBody", "TrustReloadResponse"]
         for name in document.schemas.keys.sorted() {
-            XCTAssertTrue(wireTypes.contains(name) || eventKinds.contains(name) || enums.contains(name)
-                              || routeLocal.contains(name),
-                          "\(file): components.schemas.\(name) is no wire type (add a sample) and no event kind")
+            XCTAssertTrue(
+                wireTypes.contains(name) || eventKinds.contains(name) || enums.contains(name)
+                    || routeLocal.contains(name),
+                "\(file): components.schemas.\(name) is no wire type (add a sample) and no event kind")
         }
     }
 
@@ -438,17 +502,20 @@ final class OpenAPIDocumentTests: XCTestCase {
     ]
 
     private func send(_ route: Route, _ probe: Probe) -> HTTPResponse {
-        let path = "/" + route.pattern.map { part in
-            switch part {
-            case "{id}": return probe.id
-            case "{serial}": return "0A1B"
-            case "{device}": return "phone"
-            default: return part
-            }
-        }.joined(separator: "/")
-        let request = HTTPRequest(method: route.method, path: path,
-                                  headers: probe.headers.map { ($0.0.lowercased(), $0.1) },
-                                  body: Array((probe.body ?? "").utf8))
+        let path =
+            "/"
+            + route.pattern.map { part in
+                switch part {
+                case "{id}": return probe.id
+                case "{serial}": return "0A1B"
+                case "{device}": return "phone"
+                default: return part
+                }
+            }.joined(separator: "/")
+        let request = HTTPRequest(
+            method: route.method, path: path,
+            headers: probe.headers.map { ($0.0.lowercased(), $0.1) },
+            body: Array((probe.body ?? "").utf8))
         return router.response(to: request, peer: probe.peer)
     }
 
@@ -471,8 +538,10 @@ final class OpenAPIDocumentTests: XCTestCase {
             let response = send(route, Probe(peer: Self.admin))
             let code = (try? JSONValue.parse(response.body))?["code"]?.string
             let required = operation.body["requestBody"]?["required"]?.bool ?? false
-            XCTAssertEqual(code == "missing-body", required,
-                           "\(file): requestBody.required of \(route.name) (an empty body answers \(code ?? "\(response.status)"))")
+            XCTAssertEqual(
+                code == "missing-body", required,
+                "\(file): requestBody.required of \(route.name) (an empty body answers \(code ?? "\(response.status)"))"
+            )
             if let content = operation.body["requestBody"]?["content"] {
                 XCTAssertNotNil(content["application/json"]?["schema"], "\(route.name) documents its JSON body")
             }
@@ -484,7 +553,8 @@ final class OpenAPIDocumentTests: XCTestCase {
             let route = try XCTUnwrap(router.routes.first { $0.name == name }, name)
             let response = send(route, Probe(peer: Self.admin))
             XCTAssertEqual(response.status, 200, name)
-            let schema = try XCTUnwrap(document.operation(name)?.responses["200"]?["content"]?["application/json"]?["schema"])
+            let schema = try XCTUnwrap(
+                document.operation(name)?.responses["200"]?["content"]?["application/json"]?["schema"])
             let body = try JSONValue.parse(response.body)
             XCTAssertEqual(document.violations(of: body, against: schema), [], "\(name): \(body)")
         }
@@ -497,8 +567,9 @@ final class ReadmeRouteTableTests: XCTestCase {
     private static let header = "| route | role | what it does |"
 
     func testTheReadmeTableListsEveryRouteOnceWithItsRole() throws {
-        let readme = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("README.md"),
-                                encoding: .utf8)
+        let readme = try String(
+            contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("README.md"),
+            encoding: .utf8)
         let lines = readme.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let start = try XCTUnwrap(lines.firstIndex(of: Self.header), "README.md has the table \(Self.header)")
         let rows = lines[(start + 2)...].prefix { $0.hasPrefix("|") }
@@ -520,11 +591,14 @@ final class ReadmeRouteTableTests: XCTestCase {
         let daemon = Daemon(configuration: configuration)
         let routes = daemon.makeRouter().routes
         for route in routes {
-            XCTAssertEqual(listed[route.name], route.access.rawValue,
-                           "README.md: add or correct the row | `\(route.name)` | \(route.access.rawValue) | ... |")
+            XCTAssertEqual(
+                listed[route.name], route.access.rawValue,
+                "README.md: add or correct the row | `\(route.name)` | \(route.access.rawValue) | ... |")
         }
         for entry in RoutePermissions.table {
-            XCTAssertEqual(listed[entry.route], entry.access.rawValue, "README.md lists `\(entry.route)` as \(entry.access.rawValue)")
+            XCTAssertEqual(
+                listed[entry.route], entry.access.rawValue,
+                "README.md lists `\(entry.route)` as \(entry.access.rawValue)")
         }
         let served = Set(routes.map(\.name))
         for route in listed.keys where !served.contains(route) {
@@ -533,8 +607,9 @@ final class ReadmeRouteTableTests: XCTestCase {
         // No second list of routes anywhere else in the README.
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
         for (index, line) in lines.enumerated() where !(start..<(start + 2 + rows.count)).contains(index) {
-            XCTAssertFalse(methods.contains { line.hasPrefix("| `\($0) /") || line.hasPrefix("| `\($0)/") },
-                           "README.md line \(index + 1) lists a route outside the route table: \(line)")
+            XCTAssertFalse(
+                methods.contains { line.hasPrefix("| `\($0) /") || line.hasPrefix("| `\($0)/") },
+                "README.md line \(index + 1) lists a route outside the route table: \(line)")
         }
         XCTAssertTrue(readme.contains("docs/openapi.json"), "README.md points to docs/openapi.json")
     }

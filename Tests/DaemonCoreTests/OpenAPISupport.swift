@@ -168,7 +168,8 @@ struct OpenAPIDocument {
         guard reference.hasPrefix("#/") else { return nil }
         var node: JSONValue? = root
         for part in reference.dropFirst(2).split(separator: "/") {
-            node = node?[String(part).replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")]
+            node =
+                node?[String(part).replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")]
         }
         return node
     }
@@ -240,7 +241,7 @@ struct OpenAPIDocument {
     static func value(_ value: JSONValue, hasType type: String) -> Bool {
         switch (type, value) {
         case ("string", .string), ("boolean", .bool), ("integer", .integer), ("number", .integer),
-             ("number", .number), ("array", .array), ("object", .object), ("null", .null):
+            ("number", .number), ("array", .array), ("object", .object), ("null", .null):
             return true
         default:
             return false
