@@ -75,7 +75,10 @@ let package = Package(
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
         .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store"]),
+        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
+                                                  "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
+                                                  "CertificateAuthority", "FaceMatch", "PostgresStore",
+                                                  "PostgresTestCluster"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster"]),

@@ -1,26 +1,22 @@
 import EnrollAPIModel
 import UnixHTTP
 import Foundation
+import Enrollment
 import MRTD
 import SmartCard
 
 extension CardReadService {
     /// Looks at the card in `reader` without reading personal data: ATR, extended length, EF.CardAccess, and,
     /// with `access`, which protocol opens the chip; whether the eMRTD application is present.
-    public func probe(reader: String, access: AccessKey?) throws(Problem) -> CardProbeResponse {
+    public func probe(reader: String, access: AccessKey?) throws(CardReadFailure) -> CardProbeResponse {
         let started = DispatchTime.now()
-        let context: PCSCContext
-        let channel: PCSCCardChannel
+        let channel: any CardConnection
         do {
-            context = try PCSCContext()
-            channel = try context.connect(reader: reader)
+            channel = try terminal.connect(reader: reader)
         } catch {
-            throw Self.problem(for: error, reader: reader)
+            throw Self.failure(for: error, reader: reader)
         }
-        defer {
-            channel.disconnect()
-            withExtendedLifetime(context) {}
-        }
+        defer { channel.disconnect() }
         var response = CardProbeResponse(reader: reader, atr: hex(channel.atr),
                                          extendedLength: channel.supportsExtendedLength, cardAccessPresent: false,
                                          securityInfos: [], milliseconds: 0)
@@ -41,15 +37,15 @@ extension CardReadService {
                        sw == .fileNotFound {
                         response.emrtdApplicationPresent = false
                     }
-                    let problem = Self.problem(for: error, reader: reader)
-                    response.accessError = "\(problem.code): \(problem.detail)"
+                    let failure = Self.failure(for: error, reader: reader, access: access)
+                    response.accessError = "\(failure.problem.code): \(failure.description)"
                 }
             } else {
                 let select = try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))
                 response.emrtdApplicationPresent = select.statusWord.isSuccess
             }
         } catch {
-            throw Self.problem(for: error, reader: reader)
+            throw Self.failure(for: error, reader: reader)
         }
         response.milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         Log.info("probed card in \(reader): \(response.preferredPACE ?? "no PACE"), "

@@ -2,6 +2,7 @@ import EnrollAPIModel
 import UnixHTTP
 import Enrollment
 import Foundation
+import Synchronization
 import MRTD
 import SmartCard
 
@@ -50,91 +51,85 @@ extension CardReadRequest {
     }
 }
 
-/// Reads chips on behalf of API callers: one read at a time per reader.
-public final class CardReadService: @unchecked Sendable {
-    private let lock = NSLock()
-    private var busyReaders: Set<String> = []
+/// A chip read: the parsed card-face data, the raw read, the genuineness verdict and how long it took.
+public struct CardRead: Sendable {
+    public var data: DocumentData
+    public var result: DocumentReadResult
+    public var decision: GenuinenessDecision
+    public var verdict: AuthenticityVerdict
+    public var milliseconds: Double
+}
+
+/// Reads chips on behalf of API callers: one read at a time per reader, each bounded by the read deadline.
+public final class CardReadService: Sendable {
+    private let busyReaders = Mutex<Set<String>>([])
     private let events: EventHub
-    public let authenticity: AuthenticityChecker
+    /// Where cards are connected (PC/SC readers, or virtual cards in process).
+    public let terminal: any CardTerminal
+    /// The trust store and the genuineness policy.
+    public let trust: TrustAnchors
     /// Longest a read may take (`readers.read_timeout_seconds`).
     public let readTimeout: TimeInterval
 
-    public init(events: EventHub, authenticity: AuthenticityChecker, readTimeout: TimeInterval = 60) {
+    public init(events: EventHub, terminal: any CardTerminal = PCSCTerminal(), trust: TrustAnchors,
+                readTimeout: TimeInterval = 60) {
         self.events = events
-        self.authenticity = authenticity
+        self.terminal = terminal
+        self.trust = trust
         self.readTimeout = readTimeout
     }
 
     /// Reads running now (one per busy reader): a gauge for `/metrics`, 0 when idle.
-    public var activeReads: Int { lock.withLock { busyReaders.count } }
+    public var activeReads: Int { busyReaders.withLock { $0.count } }
 
-    /// Connects to the card in `reader`, reads it with the MRZ `key` (PACE when the chip offers it, else BAC),
-    /// parses the card-face data.
-    public func read(reader: String, key: BACKey, options: DocumentReader.Options = .init())
-        throws(Problem) -> (data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict, milliseconds: Double) {
-        try read(reader: reader, access: .mrz(key), options: options)
-    }
-
-    /// Connects to the card in `reader`, reads it with `access` (PACE first, BAC as the MRZ fallback),
-    /// parses the card-face data.
-    public func read(reader: String, access: AccessKey, options: DocumentReader.Options = .init())
-        throws(Problem) -> (data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict, milliseconds: Double) {
-        let claimed = lock.withLock { busyReaders.insert(reader).inserted }
-        guard claimed else {
-            throw Problem(.readerBusy, detail: "another read is running on '\(reader)': wait for it to finish")
-        }
-        defer { _ = lock.withLock { busyReaders.remove(reader) } }
+    /// Connects to the card in `reader`, reads it with `access` (PACE first, BAC as the MRZ fallback), parses the
+    /// card-face data and decides whether the chip is genuine. Throws the failure in the domain's words.
+    public func read(reader: String, access: AccessKey,
+                     options: DocumentReader.Options = .init()) throws(CardReadFailure) -> CardRead {
+        guard busyReaders.withLock({ $0.insert(reader).inserted }) else { throw .readerBusy(reader: reader) }
+        defer { _ = busyReaders.withLock { $0.remove(reader) } }
         events.publish(.cardReadStarted(reader))
         let started = DispatchTime.now()
-        var connection: PCSCCardChannel?
+        var connection: (any CardConnection)?
         var deadline: DeadlineCardChannel?
         do {
-            let channel = try PCSCContext().connect(reader: reader)
+            let channel = try terminal.connect(reader: reader)
             connection = channel
             defer { channel.disconnect() }
             let timed = DeadlineCardChannel(base: channel, seconds: readTimeout)
             deadline = timed
             var options = options
-            options.antiClone = options.antiClone && authenticity.policy.runAntiClone
+            options.antiClone = options.antiClone && trust.policy.runAntiClone
             let result = try DocumentReader(channel: timed, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
-            let verdict = authenticity.verify(read: result)
+            let decision = trust.decide(read: result)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(.cardReadCompleted(reader, apdus: result.statistics.apdus, milliseconds: Int(milliseconds)))
-            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), "
-                     + "\(Int(milliseconds)) ms, "
-                     + "genuine: \(verdict.genuine)")
-            return (data, result, verdict, milliseconds)
+            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), \(Int(milliseconds)) ms, "
+                     + "genuine: \(decision.genuine)")
+            return CardRead(data: data, result: result, decision: decision, verdict: AuthenticityVerdict(decision),
+                            milliseconds: milliseconds)
         } catch {
-            var problem = Self.problem(for: error, reader: reader)
+            var failure = Self.failure(for: error, reader: reader, access: access)
             if deadline?.expired == true {
-                problem = Problem(.cardReadTimeout, detail: "the card did not finish the read within \(Self.seconds(readTimeout)) s: hold it "
-                                      + "flat and still on the reader, then tap again")
-            } else if ["reader-error", "chip-security-error"].contains(problem.code), Self.isTransportFailure(error),
-                      let connection {
+                failure = .readTimeout(seconds: readTimeout)
+            } else if failure.problem == .readerError || failure.problem == .chipSecurityError,
+                      Self.isTransportFailure(error), let connection {
                 // A transport failure says little; whether the card, the reader or pcscd went away says what to do.
-                switch connection.presence() {
-                case .removed: problem = Self.cardRemovedProblem
-                case .readerGone: problem = Self.problem(for: CardError.readerUnavailable, reader: reader)
-                case .serviceGone: problem = Self.problem(for: CardError.noService, reader: reader)
+                switch connection.presence(within: 1000) {
+                case .removed: failure = .cardRemoved
+                case .readerGone: failure = Self.failure(for: CardError.readerUnavailable, reader: reader)
+                case .serviceGone: failure = Self.failure(for: CardError.noService, reader: reader)
                 case .present: break
                 }
-            } else if error as? MRTDError == DocumentReader.bacNotAllowed {
-                problem = Problem(.accessProtocolUnsupported, detail: DocumentReader.bacNotAllowed.description)
-            } else if case .can = access, case let .accessKeyRejected(sw) = error as? MRTDError {
-                problem = Problem(.accessKeyRejected, detail: "the chip rejected the access key: check the CAN, the 6 digits printed on "
-                                      + "the front of the card (SW \(sw))")
-            } else if case .can = access, case .invalidAccessKey = error as? MRTDError {
-                problem = Problem(.accessProtocolUnsupported, detail: "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-            events.publish(.cardReadFailed(reader, problem: problem, milliseconds: Int(elapsed)))
-            Log.notice("card read in \(reader) failed: \(problem.code)")
-            throw problem
+            events.publish(.cardReadFailed(reader, problem: Problem(EnrollmentError(failure)),
+                                           milliseconds: Int(elapsed)))
+            Log.notice("card read in \(reader) failed: \(failure.problem.code)")
+            throw failure
         }
     }
-
-    static let cardRemovedProblem = Problem(.cardRemoved, detail: CardError.cardRemoved.description)
 
     /// Whether `error` is the transport failing (as opposed to the chip answering badly): when the card has left
     /// the reader as well, the read failed because the card was removed, whatever pcscd called it.
@@ -147,53 +142,46 @@ public final class CardReadService: @unchecked Sendable {
         }
     }
 
-    static func seconds(_ value: TimeInterval) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
-    }
-
-    /// Maps reading failures to problems a kiosk can show and act on.
-    static func problem(for error: any Error, reader: String) -> Problem {
+    /// What went wrong, in the domain's words, from the reader's and the chip's errors.
+    static func failure(for error: any Error, reader: String, access: AccessKey? = nil) -> CardReadFailure {
         switch error {
         case let error as CardError:
-            return problem(for: error, reader: reader)
+            return failure(for: error, reader: reader)
         case let error as MRTDError:
+            if error == DocumentReader.bacNotAllowed { return .accessProtocolUnsupported(error.description) }
             switch error {
-            case .accessKeyRejected:
-                return Problem(.accessKeyRejected, detail: error.description)
+            case let .accessKeyRejected(sw):
+                if case .can = access { return .accessKeyRejected(statusWord: "\(sw)", withCAN: true) }
+                return .accessKeyRejected(statusWord: "\(sw)", withCAN: false)
             case .invalidAccessKey:
-                return Problem(.invalidAccessKey, detail: error.description)
+                if case .can = access {
+                    return .accessProtocolUnsupported("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+                }
+                return .invalidAccessKey(error.description)
             case .cardRemoved:
-                return cardRemovedProblem
+                return .cardRemoved
             case let .transport(cardError):
-                return problem(for: cardError, reader: reader)
+                return failure(for: cardError, reader: reader)
             case .secureMessaging, .authenticationFailed:
-                return Problem(.chipSecurityError, detail: "\(error.description); the session was aborted: tap the card again, and if it "
-                                   + "keeps failing the chip may not be genuine")
+                return .chipSecurity(error.description)
             case .unexpectedStatus, .malformedFile, .crypto:
-                return Problem(.chipError, detail: "\(error.description): take the card off the reader and tap it again; if this "
-                                   + "keeps happening the chip is damaged")
+                return .chip(error.description)
             }
         case let error as LDSError:
-            return Problem(.malformedChipData, detail: "the chip's data is malformed: \(error)")
+            return .malformedData("\(error)")
         default:
-            return Problem(.internalError, detail: "\(error)")
+            return .internalError("\(error)")
         }
     }
 
-    static func problem(for error: CardError, reader: String) -> Problem {
+    static func failure(for error: CardError, reader: String) -> CardReadFailure {
         switch error {
-        case .noService:
-            return Problem(.pcscUnavailable, detail: error.description)
-        case .unknownReader, .noReaders:
-            return Problem(.readerNotFound, detail: "reader '\(reader)' is not connected: check the name with GET /v1/readers")
-        case .noCard:
-            return Problem(.noCard, detail: error.description)
-        case .cardRemoved, .cardReset:
-            return cardRemovedProblem
-        case .sharingViolation:
-            return Problem(.readerBusy, detail: error.description)
-        default:
-            return Problem(.readerError, detail: error.description)
+        case .noService: return .serviceUnavailable(error.description)
+        case .unknownReader, .noReaders: return .readerNotFound(reader: reader)
+        case .noCard: return .noCard(error.description)
+        case .cardRemoved, .cardReset: return .cardRemoved
+        case .sharingViolation: return .readerBusy(reader: reader)
+        default: return .readerError(error.description)
         }
     }
 }

@@ -2,11 +2,11 @@ import EnrollAPIModel
 import UnixHTTP
 import FaceMatch
 import Foundation
+import Synchronization
 
-/// Owns the face engine: loaded once, at start-up or on first use.
-public final class FaceService: @unchecked Sendable {
-    private let lock = NSLock()
-    private var matcher: FaceMatcher?
+/// Owns the dlib face engine: loaded once, at start-up or on first use.
+public final class FaceService: FaceComparator {
+    private let matcher = Mutex<FaceMatcher?>(nil)
     private let modelDirectory: String
     private let configuration: FaceMatchConfiguration
 
@@ -17,34 +17,32 @@ public final class FaceService: @unchecked Sendable {
                                                     maximumImageBytes: configuration.maxRequestBodyBytes)
     }
 
-    /// The matcher, loading the models on first use.
-    public func loadedMatcher() throws(Problem) -> FaceMatcher {
-        lock.lock()
-        defer { lock.unlock() }
-        if let matcher { return matcher }
-        do {
+    /// The matcher, loading the models on first use (one caller loads, the others wait for it).
+    public func loadedMatcher() throws(FaceMatchError) -> FaceMatcher {
+        try matcher.withLock { (loaded: inout FaceMatcher?) throws(FaceMatchError) -> FaceMatcher in
+            if let loaded { return loaded }
             let engine = try FaceEngine(modelDirectory: modelDirectory)
-            let matcher = FaceMatcher(engine: engine, configuration: configuration)
-            self.matcher = matcher
+            let fresh = FaceMatcher(engine: engine, configuration: configuration)
+            loaded = fresh
             Log.info("face models loaded from \(modelDirectory)")
-            return matcher
-        } catch {
-            throw Problem(.faceModelsMissing, detail: "\(error.description): install them with scripts/install-models.sh \(modelDirectory)")
+            return fresh
         }
+    }
+
+    public func warmUp() {
+        _ = try? loadedMatcher()
     }
 
     /// Compares a reference portrait with a live photo.
-    public func compare(reference: [UInt8], probe: [UInt8]) throws(Problem) -> FaceComparison {
-        let matcher = try loadedMatcher()
-        do {
-            return try matcher.compare(reference: reference, probe: probe)
-        } catch {
-            throw Self.problem(for: error)
-        }
+    public func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
+        try loadedMatcher().compare(reference: reference, probe: probe)
     }
 
+}
+
+extension Problem {
     /// Face-match refusals as problems a kiosk can show ("look at the camera", "one person only").
-    public static func problem(for error: FaceMatchError) -> Problem {
+    public init(_ error: FaceMatchError) {
         let kind: ProblemCode
         switch error {
         case .noFace: kind = .noFace
@@ -56,7 +54,7 @@ public final class FaceService: @unchecked Sendable {
         case .modelMissing, .modelInvalid: kind = .faceModelsMissing
         case .engineFailure: kind = .faceEngineFailure
         }
-        return Problem(kind, detail: error.description)
+        self.init(kind, detail: error.description)
     }
 }
 

@@ -57,6 +57,10 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
 
     public static func store(_ error: StoreError) -> EnrollmentError {
         if case let .duplicateIdentity(existing) = error { return duplicateIdentity(existing: existing.uuidString) }
+        if case let .enrollmentFinished(id) = error {
+            return EnrollmentError(.enrollmentWrongState, "enrollment \(id.uuidString) has ended; start again by tapping "
+                                   + "the card")
+        }
         return EnrollmentError(.storageError, "storage failed: \(error)")
     }
 }

@@ -62,6 +62,8 @@ public final class EnrollmentService: Sendable {
     let protector: PersonalDataProtecting
     let now: @Sendable () -> Date
     let publish: @Sendable (DaemonEvent) -> Void
+    /// Random bytes (session ids).
+    let random: @Sendable (Int) -> [UInt8]
     /// Open sessions, each held by one step at a time.
     let sessions = LiveSessions()
     /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
@@ -70,6 +72,7 @@ public final class EnrollmentService: Sendable {
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 issuer: CertificateIssuing, protector: PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
+                random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
                 publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
                 crashPoints: CrashPoints = .disabled) {
         self.crashPoints = crashPoints
@@ -80,6 +83,7 @@ public final class EnrollmentService: Sendable {
         self.issuer = issuer
         self.protector = protector
         self.now = now
+        self.random = random
         self.publish = publish
     }
 
@@ -112,7 +116,7 @@ public final class EnrollmentService: Sendable {
         }
         let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
                                                     identityNumber: facts.identityNumber)
-        let sessionID = UUID()
+        let sessionID = Self.uuid(random(16))
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
             guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
@@ -613,4 +617,16 @@ func pem(_ der: [UInt8]) -> String {
         index = end
     }
     return "-----BEGIN CERTIFICATE-----\n" + lines.joined(separator: "\n") + "\n-----END CERTIFICATE-----\n"
+}
+
+extension EnrollmentService {
+    /// A version 4 UUID (RFC 9562 §5.4) from 16 random bytes; fewer bytes are padded from the system generator.
+    static func uuid(_ random: [UInt8]) -> UUID {
+        var bytes = Array(random.prefix(16))
+        while bytes.count < 16 { bytes.append(UInt8.random(in: 0...255)) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
 }
