@@ -86,8 +86,10 @@ public struct Configuration: Sendable, Equatable {
     public init() {}
 
     /// Parses configuration text. Throws `ConfigurationError` naming the line at fault.
-    public static func parse(_ text: String,
-                             source: String = "configuration") throws(ConfigurationError) -> Configuration {
+    public static func parse(
+        _ text: String,
+        source: String = "configuration"
+    ) throws(ConfigurationError) -> Configuration {
         var configuration = Configuration()
         var section = ""
         var backendLine = 0
@@ -116,14 +118,16 @@ public struct Configuration: Sendable, Equatable {
             let full = section.isEmpty ? key : "\(section).\(key)"
             guard let entry = Self.key(section, key) else { throw .unknownKey(source: source, line: number, key: full) }
             guard entry.apply(value, to: &configuration) else {
-                throw .invalidValue(source: source, line: number, key: full, value: value,
-                                    expected: entry.type.expected)
+                throw .invalidValue(
+                    source: source, line: number, key: full, value: value,
+                    expected: entry.type.expected)
             }
             if full == "store.backend" { backendLine = number }
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
-            throw .invalidValue(source: source, line: backendLine, key: "store.backend", value: "postgresql",
-                                expected: "a [store] conninfo to go with it")
+            throw .invalidValue(
+                source: source, line: backendLine, key: "store.backend", value: "postgresql",
+                expected: "a [store] conninfo to go with it")
         }
         return configuration
     }

@@ -10,13 +10,16 @@ extension Configuration {
     /// The commented default configuration: every key with its meaning, what it accepts and its default,
     /// commented out. docs/enrolld.conf.5.py turns this text into enrolld.conf(5).
     public static func defaultFileText() -> String {
-        var lines = [
-            "# enrolld configuration (enrolld.conf(5)).",
-        ] + comment("""
-            Every setting is shown with its default, commented out; an empty value means unset or none. Unknown \
-            sections and keys are errors: run `enrolld --check-config` after editing. This file is the output of \
-            `enrolld --print-default-config`.
-            """)
+        var lines =
+            [
+                "# enrolld configuration (enrolld.conf(5))."
+            ]
+            + comment(
+                """
+                Every setting is shown with its default, commented out; an empty value means unset or none. Unknown \
+                sections and keys are errors: run `enrolld --check-config` after editing. This file is the output of \
+                `enrolld --print-default-config`.
+                """)
         for section in table {
             lines += ["", "[\(section.name)]"]
             if let about = section.about { lines += comment(about) + [""] }

@@ -73,9 +73,11 @@ public struct ConfigurationKey: Sendable {
     let written: @Sendable (Configuration) -> String
 
     /// Any key, for settings the typed constructors below do not cover.
-    public init(_ name: String, _ type: ConfigurationValueType, _ summary: String, details: String? = nil,
-                assign: @escaping @Sendable (inout Configuration, String) -> Bool,
-                written: @escaping @Sendable (Configuration) -> String) {
+    public init(
+        _ name: String, _ type: ConfigurationValueType, _ summary: String, details: String? = nil,
+        assign: @escaping @Sendable (inout Configuration, String) -> Bool,
+        written: @escaping @Sendable (Configuration) -> String
+    ) {
         self.name = name
         self.type = type
         self.summary = summary
@@ -111,8 +113,10 @@ public struct ConfigurationKey: Sendable {
 
 /// The typed keys. Each takes the property it sets; an optional property is unset by an empty value.
 extension ConfigurationKey {
-    public static func boolean(_ name: String, _ property: WritableKeyPath<Configuration, Bool> & Sendable,
-                               _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func boolean(
+        _ name: String, _ property: WritableKeyPath<Configuration, Bool> & Sendable,
+        _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .boolean, summary, details: details) { configuration, text in
             switch text.lowercased() {
             case "true", "yes", "on", "1": configuration[keyPath: property] = true
@@ -120,61 +124,84 @@ extension ConfigurationKey {
             default: return false
             }
             return true
-        } written: { $0[keyPath: property] ? "true" : "false" }
+        } written: {
+            $0[keyPath: property] ? "true" : "false"
+        }
     }
 
-    public static func integer(_ name: String, _ property: WritableKeyPath<Configuration, Int> & Sendable,
-                               _ range: ClosedRange<Int>, unit: String? = nil, _ summary: String,
-                               details: String? = nil) -> ConfigurationKey {
+    public static func integer(
+        _ name: String, _ property: WritableKeyPath<Configuration, Int> & Sendable,
+        _ range: ClosedRange<Int>, unit: String? = nil, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .integer(range, unit: unit), summary, details: details) { configuration, text in
             guard let number = Int(text), range.contains(number) else { return false }
             configuration[keyPath: property] = number
             return true
-        } written: { String($0[keyPath: property]) }
+        } written: {
+            String($0[keyPath: property])
+        }
     }
 
-    public static func decimal(_ name: String, _ property: WritableKeyPath<Configuration, Double> & Sendable,
-                               _ range: ClosedRange<Double>, unit: String? = nil, lowerBoundExcluded: Bool = false,
-                               _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func decimal(
+        _ name: String, _ property: WritableKeyPath<Configuration, Double> & Sendable,
+        _ range: ClosedRange<Double>, unit: String? = nil, lowerBoundExcluded: Bool = false,
+        _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         let type = ConfigurationValueType.decimal(range, unit: unit, lowerBoundExcluded: lowerBoundExcluded)
         return ConfigurationKey(name, type, summary, details: details) { configuration, text in
             guard let number = Double(text), range.contains(number),
-                  !(lowerBoundExcluded && number == range.lowerBound) else { return false }
+                !(lowerBoundExcluded && number == range.lowerBound)
+            else { return false }
             configuration[keyPath: property] = number
             return true
-        } written: { written($0[keyPath: property]) }
+        } written: {
+            written($0[keyPath: property])
+        }
     }
 
     /// A duration in seconds.
-    public static func seconds(_ name: String, _ property: WritableKeyPath<Configuration, Double> & Sendable,
-                               _ range: ClosedRange<Double>, _ summary: String,
-                               details: String? = nil) -> ConfigurationKey {
+    public static func seconds(
+        _ name: String, _ property: WritableKeyPath<Configuration, Double> & Sendable,
+        _ range: ClosedRange<Double>, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
         decimal(name, property, range, unit: "seconds", summary, details: details)
     }
 
-    public static func permissionBits(_ name: String, _ property: WritableKeyPath<Configuration, UInt32> & Sendable,
-                                      _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func permissionBits(
+        _ name: String, _ property: WritableKeyPath<Configuration, UInt32> & Sendable,
+        _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .permissionBits, summary, details: details) { configuration, text in
             guard let mode = UInt32(text, radix: 8), mode <= 0o777 else { return false }
             configuration[keyPath: property] = mode
             return true
-        } written: { "0" + String($0[keyPath: property], radix: 8) }
+        } written: {
+            "0" + String($0[keyPath: property], radix: 8)
+        }
     }
 
-    public static func path(_ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable,
-                            shorterThan limit: Int? = nil, _ summary: String,
-                            details: String? = nil) -> ConfigurationKey {
+    public static func path(
+        _ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable,
+        shorterThan limit: Int? = nil, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .absolutePath(shorterThan: limit), summary, details: details) { configuration, text in
             guard text.hasPrefix("/"), limit.map({ text.utf8.count < $0 }) ?? true else { return false }
             configuration[keyPath: property] = text
             return true
-        } written: { $0[keyPath: property] }
+        } written: {
+            $0[keyPath: property]
+        }
     }
 
     /// An optional path; `shown` writes a derived default (`<state_directory>/trust`) where the property is nil.
-    public static func path(_ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
-                            shown: (KeyPath<Configuration, String> & Sendable)? = nil, _ summary: String,
-                            details: String? = nil) -> ConfigurationKey {
+    public static func path(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
+        shown: (KeyPath<Configuration, String> & Sendable)? = nil, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .absolutePath(shorterThan: nil), summary, details: details) { configuration, text in
             guard text.isEmpty || text.hasPrefix("/") else { return false }
             configuration[keyPath: property] = text.isEmpty ? nil : text
@@ -184,13 +211,17 @@ extension ConfigurationKey {
         }
     }
 
-    public static func url(_ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
-                           _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func url(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
+        _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .url, summary, details: details) { configuration, text in
             guard text.isEmpty || text.hasPrefix("http://") || text.hasPrefix("https://") else { return false }
             configuration[keyPath: property] = text.isEmpty ? nil : text
             return true
-        } written: { $0[keyPath: property] ?? "" }
+        } written: {
+            $0[keyPath: property] ?? ""
+        }
     }
 
     public static func choice<Value: ConfigurationChoice>(
@@ -204,48 +235,66 @@ extension ConfigurationKey {
             }
             configuration[keyPath: property] = value
             return true
-        } written: { $0[keyPath: property].configurationName }
+        } written: {
+            $0[keyPath: property].configurationName
+        }
     }
 
     /// An optional word from `words` (passed through to a library, as libpq's sslmode).
-    public static func choice(_ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
-                              _ words: [String], _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func choice(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
+        _ words: [String], _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .choice(words), summary, details: details) { configuration, text in
             guard text.isEmpty || words.contains(text.lowercased()) else { return false }
             configuration[keyPath: property] = text.isEmpty ? nil : text.lowercased()
             return true
-        } written: { $0[keyPath: property] ?? "" }
+        } written: {
+            $0[keyPath: property] ?? ""
+        }
     }
 
     /// Comma-separated items, each checked by `isValid`; empty: none.
-    public static func list(_ name: String, _ property: WritableKeyPath<Configuration, [String]> & Sendable,
-                            of items: String, isValid: @escaping @Sendable (String) -> Bool, _ summary: String,
-                            details: String? = nil) -> ConfigurationKey {
+    public static func list(
+        _ name: String, _ property: WritableKeyPath<Configuration, [String]> & Sendable,
+        of items: String, isValid: @escaping @Sendable (String) -> Bool, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .list(of: items), summary, details: details) { configuration, text in
             let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard values.allSatisfy({ !$0.isEmpty && isValid($0) }) else { return false }
             configuration[keyPath: property] = values
             return true
-        } written: { $0[keyPath: property].joined(separator: ", ") }
+        } written: {
+            $0[keyPath: property].joined(separator: ", ")
+        }
     }
 
     /// Text that must not be empty; `expected` describes it ("a name").
-    public static func text(_ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable,
-                            expected: String, _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func text(
+        _ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable,
+        expected: String, _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .text(expected), summary, details: details) { configuration, text in
             guard !text.isEmpty else { return false }
             configuration[keyPath: property] = text
             return true
-        } written: { $0[keyPath: property] }
+        } written: {
+            $0[keyPath: property]
+        }
     }
 
     /// Optional text; empty leaves it unset.
-    public static func text(_ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
-                            expected: String, _ summary: String, details: String? = nil) -> ConfigurationKey {
+    public static func text(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
+        expected: String, _ summary: String, details: String? = nil
+    ) -> ConfigurationKey {
         ConfigurationKey(name, .text(expected), summary, details: details) { configuration, text in
             configuration[keyPath: property] = text.isEmpty ? nil : text
             return true
-        } written: { $0[keyPath: property] ?? "" }
+        } written: {
+            $0[keyPath: property] ?? ""
+        }
     }
 
     /// Who holds `role` (`[roles]`): `uid:N`, `user:NAME`, `gid:N`, `group:NAME`; empty: nobody.
@@ -255,7 +304,9 @@ extension ConfigurationKey {
             guard let list = RoleAssignments.parseList(text) else { return false }
             configuration.roles.principals[role] = list
             return true
-        } written: { ($0.roles.principals[role] ?? []).map(\.description).joined(separator: ", ") }
+        } written: {
+            ($0.roles.principals[role] ?? []).map(\.description).joined(separator: ", ")
+        }
     }
 }
 

@@ -49,8 +49,10 @@ struct API {
     /// A request with a JSON body.
     func send<T: Encodable>(_ method: String, _ path: String, _ body: T, accept: Set<Int> = []) -> HTTPResponse {
         guard let encoded = try? JSONEncoder().encode(body) else { fail("cannot encode the request") }
-        return call(HTTPRequest(method: method, path: path, headers: [("Content-Type", "application/json")],
-                                body: [UInt8](encoded)), accept: accept)
+        return call(
+            HTTPRequest(
+                method: method, path: path, headers: [("Content-Type", "application/json")],
+                body: [UInt8](encoded)), accept: accept)
     }
 
     func post<T: Encodable>(_ path: String, _ body: T, accept: Set<Int> = []) -> HTTPResponse {

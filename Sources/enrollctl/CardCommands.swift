@@ -20,8 +20,9 @@ enum CardCommands {
         if options.json { return printRaw(response) }
         let health = decode(Health.self, response)
         let pcscd = health.pcscAvailable ? "available" : "NOT available"
-        print("enrolld \(health.version): \(health.status), pcscd \(pcscd), \(health.readers) reader(s), "
-              + "up \(health.uptimeSeconds) s")
+        print(
+            "enrolld \(health.version): \(health.status), pcscd \(pcscd), \(health.readers) reader(s), "
+                + "up \(health.uptimeSeconds) s")
     }
 
     static func readers(_ options: Invocation, _ api: API) {
@@ -53,8 +54,11 @@ enum CardCommands {
         let reader = options.required("--reader", "read needs --reader NAME (see 'enrollctl readers')")
         let key = accessKey(options, for: "read")
         let faceOut = options.value("--face-out")
-        let response = api.post("/v1/cards/read", CardReadRequest(reader: reader, accessKey: key,
-                                                                  includePortrait: faceOut != nil))
+        let response = api.post(
+            "/v1/cards/read",
+            CardReadRequest(
+                reader: reader, accessKey: key,
+                includePortrait: faceOut != nil))
         var result = decode(CardFaceResponse.self, response)
         if let faceOut {
             guard let data = result.portrait?.data, let image = Data(base64Encoded: data) else {
@@ -66,7 +70,8 @@ enum CardCommands {
         if options.json { return printJSON(result) }
         let born = result.birthDate ?? result.birthDateMRZ
         let expires = result.expiryDate ?? result.expiryDateMRZ
-        print("""
+        print(
+            """
             \(result.documentType) \(result.issuingState) \(result.documentNumber)  \
             (\(result.mrzFormat), \(result.accessParameters ?? result.accessProtocol))
             name:        \(result.surname), \(result.givenNames)
@@ -107,11 +112,14 @@ enum CardCommands {
 
     /// The access key from --mrz, --can or the three BAC fields (each also as -file or -stdin).
     static func accessKey(_ options: Invocation, for command: String) -> AccessKeyRequest {
-        let key = AccessKeyRequest(mrz: options.value("--mrz"), documentNumber: options.value("--document-number"),
-                                   birthDate: options.value("--birth-date"), expiryDate: options.value("--expiry-date"),
-                                   can: options.value("--can"))
-        guard key.mrz != nil || key.can != nil
-                || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil) else {
+        let key = AccessKeyRequest(
+            mrz: options.value("--mrz"), documentNumber: options.value("--document-number"),
+            birthDate: options.value("--birth-date"), expiryDate: options.value("--expiry-date"),
+            can: options.value("--can"))
+        guard
+            key.mrz != nil || key.can != nil
+                || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
+        else {
             fail("\(command) needs --mrz, --can, or --document-number with --birth-date and --expiry-date", code: 2)
         }
         return key
@@ -120,8 +128,10 @@ enum CardCommands {
     /// The authenticity verdict of a read: overall, then the summary checks (detailed passive checks with --json).
     static func printAuthenticity(_ verdict: AuthenticityVerdict) {
         print("genuine:     \(verdict.genuine ? "yes" : "NO")")
-        let summary = ["access-control", "passive-authentication", "chip-authentication", "active-authentication",
-                       "pace-cam"]
+        let summary = [
+            "access-control", "passive-authentication", "chip-authentication", "active-authentication",
+            "pace-cam",
+        ]
         for check in verdict.checks where summary.contains(check.name) {
             let name = check.name.padding(toLength: 24, withPad: " ", startingAt: 0)
             print("  \(name) \(check.outcome): \(check.reason)")

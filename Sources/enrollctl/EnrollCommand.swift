@@ -12,20 +12,34 @@ enum EnrollCommand {
         let photo = readFile(photoPath)
         let csr = options.value("--csr").map { String(decoding: readFile($0), as: UTF8.self) }
         let account = options.value("--account")
-        let started = decode(EnrollmentView.self, api.post("/v1/enrollments", EnrollmentStartBody(
-            reader: reader, accessKey: key, purpose: account == nil ? "register" : "upgrade", accountId: account)))
+        let started = decode(
+            EnrollmentView.self,
+            api.post(
+                "/v1/enrollments",
+                EnrollmentStartBody(
+                    reader: reader, accessKey: key, purpose: account == nil ? "register" : "upgrade", accountId: account
+                )))
         if !options.json {
-            print("card verified: \(started.givenNames) \(started.surname), \(started.documentType) "
-                  + "\(started.issuingState), genuine: \(started.authenticity.genuine), session \(started.id)")
+            print(
+                "card verified: \(started.givenNames) \(started.surname), \(started.documentType) "
+                    + "\(started.issuingState), genuine: \(started.authenticity.genuine), session \(started.id)")
         }
-        let matched = decode(EnrollmentView.self, api.post("/v1/enrollments/\(started.id)/photo",
-                                                           EnrollmentPhotoBody(photo: photo.base64EncodedString())))
+        let matched = decode(
+            EnrollmentView.self,
+            api.post(
+                "/v1/enrollments/\(started.id)/photo",
+                EnrollmentPhotoBody(photo: photo.base64EncodedString())))
         if !options.json, let face = matched.face {
-            print(String(format: "face matched: score %.3f, distance %.3f (threshold %.2f)",
-                         face.score, face.distance, face.threshold))
+            print(
+                String(
+                    format: "face matched: score %.3f, distance %.3f (threshold %.2f)",
+                    face.score, face.distance, face.threshold))
         }
-        let outcome = decode(EnrollmentOutcome.self, api.post("/v1/enrollments/\(started.id)/complete",
-                                                              EnrollmentCompleteBody(csr: csr)))
+        let outcome = decode(
+            EnrollmentOutcome.self,
+            api.post(
+                "/v1/enrollments/\(started.id)/complete",
+                EnrollmentCompleteBody(csr: csr)))
         let certificateOut = options.value("--cert-out")
         if let pem = outcome.certificatePEM, let certificateOut { writeFile(Data(pem.utf8), to: certificateOut) }
         if options.json { return printJSON(outcome) }

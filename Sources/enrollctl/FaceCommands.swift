@@ -7,8 +7,9 @@ enum FaceCommands {
 
     static func run(_ options: Invocation, _ api: API) {
         guard options.words.count == 3 else { fail("face-compare needs REFERENCE and PROBE image files", code: 2) }
-        let request = FaceCompareRequest(reference: readFile(options.words[1]).base64EncodedString(),
-                                         probe: readFile(options.words[2]).base64EncodedString())
+        let request = FaceCompareRequest(
+            reference: readFile(options.words[1]).base64EncodedString(),
+            probe: readFile(options.words[2]).base64EncodedString())
         let response = api.post("/v1/faces/compare", request)
         if options.json { return printRaw(response) }
         let result = decode(FaceCompareResponse.self, response)
@@ -17,7 +18,8 @@ enum FaceCommands {
                 + "face \(image.faceSize ?? 0) px"
         }
         let threshold = String(format: "%.2f", result.threshold)
-        print("""
+        print(
+            """
             decision:  \(result.decision)
             score:     \(String(format: "%.3f", result.score))
             distance:  \(String(format: "%.3f", result.distance)) (threshold \(threshold))

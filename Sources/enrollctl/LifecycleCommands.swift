@@ -23,8 +23,9 @@ enum LifecycleCommands {
         let view = decode(StatusView.self, response)
         print("account \(view.accountId): \(view.status)")
         for change in view.history {
-            print("\(change.at)  \(change.from) -> \(change.to)  \(change.reason)  by \(change.actorRole) "
-                  + "uid \(change.actorUid) at \(change.channel)")
+            print(
+                "\(change.at)  \(change.from) -> \(change.to)  \(change.reason)  by \(change.actorRole) "
+                    + "uid \(change.actorUid) at \(change.channel)")
         }
     }
 
@@ -51,8 +52,9 @@ enum LifecycleCommands {
         let page = decode(UsagePage.self, response)
         for record in page.records {
             let detail = record.detail.isEmpty ? "" : "  \(record.detail)"
-            print("\(record.sequence)\t\(record.at)  \(record.event)  \(record.outcome)  \(record.actorRole) "
-                  + "uid \(record.actorUid) at \(record.channel)\(detail)")
+            print(
+                "\(record.sequence)\t\(record.at)  \(record.event)  \(record.outcome)  \(record.actorRole) "
+                    + "uid \(record.actorUid) at \(record.channel)\(detail)")
         }
         if let next = page.next { print("more: --after \(next)") }
     }
@@ -91,8 +93,9 @@ enum LifecycleCommands {
                 fail("devices bind needs --device-id and --public-key FILE", code: 2)
             }
             let key = String(decoding: readFile(keyFile), as: UTF8.self)
-            let response = api.post("/v1/accounts/\(id)/devices",
-                                    DeviceBindBody(deviceId: device, publicKey: key, label: options.value("--label")))
+            let response = api.post(
+                "/v1/accounts/\(id)/devices",
+                DeviceBindBody(deviceId: device, publicKey: key, label: options.value("--label")))
             if options.json { return printRaw(response) }
             let outcome = decode(DeviceBindingOutcome.self, response)
             print("device \(outcome.device.deviceId) bound")
@@ -102,8 +105,9 @@ enum LifecycleCommands {
             guard options.words.count == 4 else {
                 fail("usage: enrollctl devices unbind ACCOUNT-ID DEVICE-ID", code: 2)
             }
-            let body = DeviceUnbindBody(passcode: options.value("--passcode"),
-                                        enrollmentId: options.value("--enrollment"))
+            let body = DeviceUnbindBody(
+                passcode: options.value("--passcode"),
+                enrollmentId: options.value("--enrollment"))
             let response = api.send("DELETE", "/v1/accounts/\(id)/devices/\(options.words[3])", body)
             if options.json { return printRaw(response) }
             print("device \(options.words[3]) unbound")
@@ -121,15 +125,20 @@ enum LifecycleCommands {
             printRaw(api.get("/v1/accounts/\(id)/passcode"))
         case "set":
             let passcode = options.required("--passcode", "passcode set needs --passcode NNNN")
-            printRaw(api.post("/v1/accounts/\(id)/passcode",
-                              PasscodeBody(passcode: passcode, currentPasscode: options.value("--current"))))
+            printRaw(
+                api.post(
+                    "/v1/accounts/\(id)/passcode",
+                    PasscodeBody(passcode: passcode, currentPasscode: options.value("--current"))))
         case "disable":
-            printRaw(api.send("DELETE", "/v1/accounts/\(id)/passcode",
-                              PasscodeBody(currentPasscode: options.value("--current"))))
+            printRaw(
+                api.send(
+                    "DELETE", "/v1/accounts/\(id)/passcode",
+                    PasscodeBody(currentPasscode: options.value("--current"))))
         case "verify":
             let passcode = options.required("--passcode", "passcode verify needs --passcode NNNN")
-            let response = api.post("/v1/accounts/\(id)/passcode/verify", PasscodeBody(passcode: passcode),
-                                    accept: [403, 423])
+            let response = api.post(
+                "/v1/accounts/\(id)/passcode/verify", PasscodeBody(passcode: passcode),
+                accept: [403, 423])
             if options.json {
                 printRaw(response)
             } else {
@@ -138,8 +147,9 @@ enum LifecycleCommands {
                 case "ok": print("passcode correct")
                 case "locked": print("passcode locked until \(check.unlocksAt ?? "?")")
                 default:
-                    print("wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left"
-                          + (check.unlocksAt.map { "; locked until \($0)" } ?? ""))
+                    print(
+                        "wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left"
+                            + (check.unlocksAt.map { "; locked until \($0)" } ?? ""))
                 }
             }
             exit(response.status == 200 ? 0 : 1)

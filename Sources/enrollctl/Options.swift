@@ -79,14 +79,16 @@ struct Invocation {
         }
         let readers = secrets.filter { $0.source == .standardInput }.map(\.argument)
         if readers.count > 1 {
-            fail("\(readers.joined(separator: ", ")): only one option can read standard input; give the others -file",
-                 code: 2)
+            fail(
+                "\(readers.joined(separator: ", ")): only one option can read standard input; give the others -file",
+                code: 2)
         }
         for option in Set(secrets.map(\.option)) {
             let sources = secrets.filter { $0.option == option }.map(\.source)
             if sources.count > 1 && sources.contains(where: { $0 != .argument }) {
-                fail("\(option) given twice (on the command line, in a file or on standard input): give it once",
-                     code: 2)
+                fail(
+                    "\(option) given twice (on the command line, in a file or on standard input): give it once",
+                    code: 2)
             }
         }
         for entry in secrets {

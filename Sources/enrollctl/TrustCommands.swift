@@ -17,8 +17,9 @@ enum TrustCommands {
         let response = api.get("/v1/trust")
         if options.json { return printRaw(response) }
         let listing = decode(TrustStoreListing.self, response)
-        print("trust store \(listing.directory): \(listing.cscaCertificates.count) CSCA certificate(s), "
-              + "\(listing.crls.count) CRL(s)")
+        print(
+            "trust store \(listing.directory): \(listing.cscaCertificates.count) CSCA certificate(s), "
+                + "\(listing.crls.count) CRL(s)")
         for certificate in listing.cscaCertificates {
             let link = certificate.selfSigned ? "" : " (link, issued by \(certificate.issuer))"
             print("  CSCA \(certificate.subject)\(link)")
@@ -37,8 +38,9 @@ enum TrustCommands {
         let response = api.post("/v1/trust/import", TrustImportRequest(data: data))
         if options.json { return printRaw(response) }
         let result = decode(TrustImportResponse.self, response)
-        print("imported \(result.kind): \(result.added) added, \(result.alreadyTrusted) already trusted; "
-              + "\(result.cscaCertificates) CSCA certificate(s) now trusted")
+        print(
+            "imported \(result.kind): \(result.added) added, \(result.alreadyTrusted) already trusted; "
+                + "\(result.cscaCertificates) CSCA certificate(s) now trusted")
         for file in result.writtenFiles { print("  wrote \(file)") }
     }
 }

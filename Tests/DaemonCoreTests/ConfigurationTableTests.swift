@@ -53,23 +53,39 @@ final class ConfigurationTableTests: XCTestCase {
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
         let cases: [(String, String)] = [
-            ("[api]\nsocket_mode = 999",
-             "f:2: '999' is not valid for api.socket_mode: expected octal permission bits such as 0660"),
+            (
+                "[api]\nsocket_mode = 999",
+                "f:2: '999' is not valid for api.socket_mode: expected octal permission bits such as 0660"
+            ),
             ("[face]\n\nthreshold = 0", "f:3: '0' is not valid for face.threshold: expected a distance in (0, 1.5]"),
             ("[face]\nthreshold = 1.6", "f:2: '1.6' is not valid for face.threshold: expected a distance in (0, 1.5]"),
-            ("[enrollment]\nmax_photo_attempts = 11",
-             "f:2: '11' is not valid for enrollment.max_photo_attempts: expected 1 to 10"),
+            (
+                "[enrollment]\nmax_photo_attempts = 11",
+                "f:2: '11' is not valid for enrollment.max_photo_attempts: expected 1 to 10"
+            ),
             ("[passcode]\nenabled = maybe", "f:2: 'maybe' is not valid for passcode.enabled: expected true or false"),
             ("[ca]\nocsp_url = ftp://x", "f:2: 'ftp://x' is not valid for ca.ocsp_url: expected an http(s) URL"),
-            ("[ca]\ncertificate_policies = 1.2,x", "f:2: '1.2,x' is not valid for ca.certificate_policies: "
-                + "expected comma-separated dotted OIDs"),
+            (
+                "[ca]\ncertificate_policies = 1.2,x",
+                "f:2: '1.2,x' is not valid for ca.certificate_policies: "
+                    + "expected comma-separated dotted OIDs"
+            ),
             ("[tiers]\nbasic_name =", "f:2: '' is not valid for tiers.basic_name: expected a name"),
-            ("[daemon]\nlog_level = loud", "f:2: 'loud' is not valid for daemon.log_level: "
-                + "expected error, warning, notice, info or debug"),
-            ("[readers]\nread_timeout_seconds = nan", "f:2: 'nan' is not valid for readers.read_timeout_seconds: "
-                + "expected 0.5 to 600 seconds"),
-            ("[api]\nsocket = /" + String(repeating: "s", count: 107), "f:2: '/\(String(repeating: "s", count: 107))' "
-                + "is not valid for api.socket: expected an absolute path under 108 bytes"),
+            (
+                "[daemon]\nlog_level = loud",
+                "f:2: 'loud' is not valid for daemon.log_level: "
+                    + "expected error, warning, notice, info or debug"
+            ),
+            (
+                "[readers]\nread_timeout_seconds = nan",
+                "f:2: 'nan' is not valid for readers.read_timeout_seconds: "
+                    + "expected 0.5 to 600 seconds"
+            ),
+            (
+                "[api]\nsocket = /" + String(repeating: "s", count: 107),
+                "f:2: '/\(String(repeating: "s", count: 107))' "
+                    + "is not valid for api.socket: expected an absolute path under 108 bytes"
+            ),
         ]
         for (text, message) in cases {
             XCTAssertThrowsError(try Configuration.parse(text, source: "f"), text) {
@@ -79,7 +95,8 @@ final class ConfigurationTableTests: XCTestCase {
     }
 
     func testOptionalSettingsAreUnsetByAnEmptyValue() throws {
-        let configuration = try Configuration.parse("""
+        let configuration = try Configuration.parse(
+            """
             [api]
             socket_group =
             [ca]
@@ -107,11 +124,13 @@ final class ConfigurationTableTests: XCTestCase {
         let firstDifference = zip(shippedLines, writtenLines).enumerated().first { $0.element.0 != $0.element.1 }
         let fix = "run `enrolld --print-default-config > Packaging/enrolld.conf`"
         if let index = firstDifference?.offset {
-            XCTFail("Packaging/enrolld.conf line \(index + 1) is '\(shippedLines[index])', the table writes "
+            XCTFail(
+                "Packaging/enrolld.conf line \(index + 1) is '\(shippedLines[index])', the table writes "
                     + "'\(writtenLines[index])': \(fix)")
         } else {
-            XCTAssertEqual(shippedLines.count, writtenLines.count,
-                           "Packaging/enrolld.conf has other lines at its end: \(fix)")
+            XCTAssertEqual(
+                shippedLines.count, writtenLines.count,
+                "Packaging/enrolld.conf has other lines at its end: \(fix)")
         }
     }
 
@@ -178,8 +197,9 @@ final class ConfigurationTableTests: XCTestCase {
     func testKeysAreUniqueAndDocumented() {
         let names = Configuration.allKeys.map(\.key)
         XCTAssertEqual(Set(names).count, names.count, "a key listed twice")
-        XCTAssertEqual(Set(Configuration.table.map(\.name)).count, Configuration.table.count,
-                       "a section listed twice")
+        XCTAssertEqual(
+            Set(Configuration.table.map(\.name)).count, Configuration.table.count,
+            "a section listed twice")
         for key in Configuration.allKeys {
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, key.key)
             XCTAssertFalse(key.summary.contains("\n"), "\(key.key): the summary is one line")
@@ -193,17 +213,20 @@ final class ConfigurationTableTests: XCTestCase {
         for key in Configuration.allKeys {
             let parsed = try Configuration.parse("[\(key.section)]\n\(key.name) = \(key.defaultValue)\n")
             for other in Configuration.allKeys {
-                XCTAssertEqual(other.value(in: parsed), other.value(in: defaults),
-                               "writing \(key.key)'s default changed \(other.key)")
+                XCTAssertEqual(
+                    other.value(in: parsed), other.value(in: defaults),
+                    "writing \(key.key)'s default changed \(other.key)")
             }
             if let example = key.example {
-                let withExample = try Configuration.parse("[\(key.section)]\n\(key.name) = \(example)\n"
-                                                          + (key.key == "store.backend" ? "conninfo = x\n" : ""))
+                let withExample = try Configuration.parse(
+                    "[\(key.section)]\n\(key.name) = \(example)\n"
+                        + (key.key == "store.backend" ? "conninfo = x\n" : ""))
                 XCTAssertEqual(key.value(in: withExample), example, key.key)
             }
         }
-        XCTAssertEqual(try Configuration.parse(Configuration.defaultFileText()), defaults,
-                       "the commented default file is the defaults")
+        XCTAssertEqual(
+            try Configuration.parse(Configuration.defaultFileText()), defaults,
+            "the commented default file is the defaults")
     }
 
     /// Every stored property of `Configuration` is set by some key, so no setting exists only in code.
@@ -212,25 +235,29 @@ final class ConfigurationTableTests: XCTestCase {
         var covered: Set<String> = []
         for key in Configuration.allKeys {
             let value = try XCTUnwrap(Self.otherValue(for: key), "\(key.key): no test value for \(key.type)")
-            let text = "[\(key.section)]\n\(key.name) = \(value)\n"
+            let text =
+                "[\(key.section)]\n\(key.name) = \(value)\n"
                 + (key.key == "store.backend" ? "conninfo = host=db\n" : "")
             let changed = try Configuration.parse(text)
             XCTAssertEqual(key.value(in: changed), value, "\(key.key) reads back as written")
-            let before = Dictionary(uniqueKeysWithValues: Mirror(reflecting: defaults).children
-                .map { ($0.label ?? "", String(describing: $0.value)) })
+            let before = Dictionary(
+                uniqueKeysWithValues: Mirror(reflecting: defaults).children
+                    .map { ($0.label ?? "", String(describing: $0.value)) })
             let properties = Mirror(reflecting: changed).children
                 .filter { before[$0.label ?? ""] != String(describing: $0.value) }
             XCTAssertFalse(properties.isEmpty, "\(key.key) = \(value) changed no property")
             covered.formUnion(properties.compactMap(\.label))
         }
         let all = Set(Mirror(reflecting: defaults).children.compactMap(\.label))
-        XCTAssertEqual(all.subtracting(covered), [],
-                       "properties of Configuration that no key sets: add them to Configuration.table")
+        XCTAssertEqual(
+            all.subtracting(covered), [],
+            "properties of Configuration that no key sets: add them to Configuration.table")
     }
 
     /// The settings in effect, written and read back, are the same settings.
     func testSettingsInEffectReadBack() throws {
-        let configuration = try Configuration.parse("""
+        let configuration = try Configuration.parse(
+            """
             [api]
             socket_group = kiosk
             [roles]
@@ -262,7 +289,9 @@ final class ConfigurationTableTests: XCTestCase {
         case let .integer(range, _):
             return String(current == String(range.lowerBound) ? range.upperBound : range.lowerBound)
         case let .decimal(range, _, _):
-            let high = range.upperBound == range.upperBound.rounded() ? String(Int(range.upperBound))
+            let high =
+                range.upperBound == range.upperBound.rounded()
+                ? String(Int(range.upperBound))
                 : String(range.upperBound)
             return current == high ? "0.75" : high
         case .permissionBits: return current == "0600" ? "0640" : "0600"

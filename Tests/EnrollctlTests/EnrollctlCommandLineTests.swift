@@ -32,10 +32,13 @@ final class EnrollctlCommandLineTests: XCTestCase {
         let recorded = self.recorded
         server = try UnixSocketServer(path: socket, mode: 0o600) { request, connection in
             recorded.requests.withLock { $0.append(request) }
-            let body = #"{"type":"urn:enrolld:problem:test","title":"Refused by the test","status":409,"#
+            let body =
+                #"{"type":"urn:enrolld:problem:test","title":"Refused by the test","status":409,"#
                 + #""detail":"recorded","code":"test"}"#
-            connection.respond(HTTPResponse(status: 409, headers: [("Content-Type", "application/problem+json")],
-                                            body: Array(body.utf8)))
+            connection.respond(
+                HTTPResponse(
+                    status: 409, headers: [("Content-Type", "application/problem+json")],
+                    body: Array(body.utf8)))
         }
         server.start()
     }
@@ -46,8 +49,11 @@ final class EnrollctlCommandLineTests: XCTestCase {
     }
 
     /// Runs enrollctl; returns its status and standard error, and the one request it sent (nil: none).
-    private func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
-        -> (status: Int32, error: String, request: HTTPRequest?) {
+    private func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+    ) throws
+        -> (status: Int32, error: String, request: HTTPRequest?)
+    {
         recorded.requests.withLock { $0.removeAll() }
         let process = Process()
         process.executableURL = Self.enrollctl
@@ -89,49 +95,81 @@ final class EnrollctlCommandLineTests: XCTestCase {
         let cases: [([String], String, String, [String: Any]?)] = [
             (["health"], "GET", "/v1/health", nil),
             (["readers", "--json"], "GET", "/v1/readers", nil),
-            (["read", "--reader", "R", "--can", "123456"], "POST", "/v1/cards/read",
-             ["reader": "R", "accessKey": ["can": "123456"], "includePortrait": false]),
-            (["read", "--reader", "R", "--mrz", mrz, "--face-out", "f.jpg", "--json"], "POST", "/v1/cards/read",
-             ["reader": "R", "accessKey": ["mrz": mrz], "includePortrait": true]),
-            (["read", "--reader", "R", "--document-number", "L8989021C", "--birth-date", "850304",
-              "--expiry-date", "310101"], "POST", "/v1/cards/read",
-             ["reader": "R", "includePortrait": false,
-              "accessKey": ["documentNumber": "L8989021C", "birthDate": "850304", "expiryDate": "310101"]]),
+            (
+                ["read", "--reader", "R", "--can", "123456"], "POST", "/v1/cards/read",
+                ["reader": "R", "accessKey": ["can": "123456"], "includePortrait": false]
+            ),
+            (
+                ["read", "--reader", "R", "--mrz", mrz, "--face-out", "f.jpg", "--json"], "POST", "/v1/cards/read",
+                ["reader": "R", "accessKey": ["mrz": mrz], "includePortrait": true]
+            ),
+            (
+                [
+                    "read", "--reader", "R", "--document-number", "L8989021C", "--birth-date", "850304",
+                    "--expiry-date", "310101",
+                ], "POST", "/v1/cards/read",
+                [
+                    "reader": "R", "includePortrait": false,
+                    "accessKey": ["documentNumber": "L8989021C", "birthDate": "850304", "expiryDate": "310101"],
+                ]
+            ),
             (["probe", "--reader", "R"], "POST", "/v1/cards/probe", ["reader": "R"]),
-            (["probe", "--reader", "R", "--can", "1"], "POST", "/v1/cards/probe",
-             ["reader": "R", "accessKey": ["can": "1"]]),
-            (["enroll", "--reader", "R", "--can", "1", "--photo", photo, "--account", "A"], "POST",
-             "/v1/enrollments",
-             ["reader": "R", "accessKey": ["can": "1"], "purpose": "upgrade", "accountId": "A"]),
+            (
+                ["probe", "--reader", "R", "--can", "1"], "POST", "/v1/cards/probe",
+                ["reader": "R", "accessKey": ["can": "1"]]
+            ),
+            (
+                ["enroll", "--reader", "R", "--can", "1", "--photo", photo, "--account", "A"], "POST",
+                "/v1/enrollments",
+                ["reader": "R", "accessKey": ["can": "1"], "purpose": "upgrade", "accountId": "A"]
+            ),
             (["accounts", "show", "A"], "GET", "/v1/accounts/A", nil),
             (["accounts", "status", "A"], "GET", "/v1/accounts/A/status-history", nil),
-            (["accounts", "cancel", "A", "--reason", "deceased"], "POST", "/v1/accounts/A/status",
-             ["status": "cancelled", "reason": "deceased"]),
-            (["accounts", "invalidate", "A", "--reason", "lost"], "POST", "/v1/accounts/A/status",
-             ["status": "invalid", "reason": "lost"]),
+            (
+                ["accounts", "cancel", "A", "--reason", "deceased"], "POST", "/v1/accounts/A/status",
+                ["status": "cancelled", "reason": "deceased"]
+            ),
+            (
+                ["accounts", "invalidate", "A", "--reason", "lost"], "POST", "/v1/accounts/A/status",
+                ["status": "invalid", "reason": "lost"]
+            ),
             (["certs", "list", "A"], "GET", "/v1/accounts/A/certificates", nil),
-            (["certs", "revoke", "0A", "--reason", "superseded"], "POST", "/v1/certificates/0A/revoke",
-             ["reason": "superseded"]),
+            (
+                ["certs", "revoke", "0A", "--reason", "superseded"], "POST", "/v1/certificates/0A/revoke",
+                ["reason": "superseded"]
+            ),
             (["crl", "--out", "crl.pem"], "GET", "/v1/crl", nil),
             (["usage", "A", "--limit", "5", "--after", "9"], "GET", "/v1/accounts/A/usage", nil),
             (["audit", "verify"], "POST", "/v1/audit/verify", nil),
             (["devices", "list", "A"], "GET", "/v1/accounts/A/devices", nil),
-            (["devices", "bind", "A", "--device-id", "D", "--public-key", key, "--label", "phone"], "POST",
-             "/v1/accounts/A/devices", ["deviceId": "D", "publicKey": "PEM", "label": "phone"]),
-            (["devices", "unbind", "A", "D", "--passcode", "1234"], "DELETE", "/v1/accounts/A/devices/D",
-             ["passcode": "1234"]),
+            (
+                ["devices", "bind", "A", "--device-id", "D", "--public-key", key, "--label", "phone"], "POST",
+                "/v1/accounts/A/devices", ["deviceId": "D", "publicKey": "PEM", "label": "phone"]
+            ),
+            (
+                ["devices", "unbind", "A", "D", "--passcode", "1234"], "DELETE", "/v1/accounts/A/devices/D",
+                ["passcode": "1234"]
+            ),
             (["passcode", "status", "A"], "GET", "/v1/accounts/A/passcode", nil),
-            (["passcode", "set", "A", "--passcode", "1111", "--current", "2222"], "POST",
-             "/v1/accounts/A/passcode",
-             ["passcode": "1111", "currentPasscode": "2222"]),
-            (["passcode", "disable", "A", "--current", "2222"], "DELETE", "/v1/accounts/A/passcode",
-             ["currentPasscode": "2222"]),
-            (["passcode", "verify", "A", "--passcode", "1111"], "POST", "/v1/accounts/A/passcode/verify",
-             ["passcode": "1111"]),
+            (
+                ["passcode", "set", "A", "--passcode", "1111", "--current", "2222"], "POST",
+                "/v1/accounts/A/passcode",
+                ["passcode": "1111", "currentPasscode": "2222"]
+            ),
+            (
+                ["passcode", "disable", "A", "--current", "2222"], "DELETE", "/v1/accounts/A/passcode",
+                ["currentPasscode": "2222"]
+            ),
+            (
+                ["passcode", "verify", "A", "--passcode", "1111"], "POST", "/v1/accounts/A/passcode/verify",
+                ["passcode": "1111"]
+            ),
             (["trust", "list"], "GET", "/v1/trust", nil),
             (["trust", "import", photo], "POST", "/v1/trust/import", ["data": photoBase64]),
-            (["face-compare", photo, photo, "--json"], "POST", "/v1/faces/compare",
-             ["reference": photoBase64, "probe": photoBase64]),
+            (
+                ["face-compare", photo, photo, "--json"], "POST", "/v1/faces/compare",
+                ["reference": photoBase64, "probe": photoBase64]
+            ),
         ]
         for (arguments, method, path, body) in cases {
             let result = try run(arguments)
@@ -146,14 +184,20 @@ final class EnrollctlCommandLineTests: XCTestCase {
     }
 
     func testRoleChannelAndHolderProofTravelAsHeaders() throws {
-        let result = try run(["accounts", "show", "A", "--holder-session", "S1", "--holder-passcode", "1234"],
-                             environment: ["ENROLLD_ROLE": "kiosk", "ENROLLD_CHANNEL": "kiosk-7"])
+        let result = try run(
+            ["accounts", "show", "A", "--holder-session", "S1", "--holder-passcode", "1234"],
+            environment: ["ENROLLD_ROLE": "kiosk", "ENROLLD_CHANNEL": "kiosk-7"])
         let headers = result.request?.headers.filter { $0.name.hasPrefix("x-enrolld-") }
             .map { "\($0.name): \($0.value)" }
-        XCTAssertEqual(headers, ["x-enrolld-role: kiosk", "x-enrolld-channel: kiosk-7", "x-enrolld-enrollment: S1",
-                                 "x-enrolld-passcode: 1234"])
-        let overridden = try run(["health", "--role", "operator", "--channel", "counter-1"],
-                                 environment: ["ENROLLD_ROLE": "kiosk"])
+        XCTAssertEqual(
+            headers,
+            [
+                "x-enrolld-role: kiosk", "x-enrolld-channel: kiosk-7", "x-enrolld-enrollment: S1",
+                "x-enrolld-passcode: 1234",
+            ])
+        let overridden = try run(
+            ["health", "--role", "operator", "--channel", "counter-1"],
+            environment: ["ENROLLD_ROLE": "kiosk"])
         XCTAssertEqual(overridden.request?.headers.first { $0.name == "x-enrolld-role" }?.value, "operator")
         XCTAssertEqual(overridden.request?.headers.first { $0.name == "x-enrolld-channel" }?.value, "counter-1")
     }
@@ -161,8 +205,10 @@ final class EnrollctlCommandLineTests: XCTestCase {
     func testUsageErrorsExitWithTwoAndSendNothing() throws {
         for (arguments, message) in [
             (["read", "--can", "1"], "read needs --reader NAME (see 'enrollctl readers')"),
-            (["read", "--reader", "R"],
-             "read needs --mrz, --can, or --document-number with --birth-date and --expiry-date"),
+            (
+                ["read", "--reader", "R"],
+                "read needs --mrz, --can, or --document-number with --birth-date and --expiry-date"
+            ),
             (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate ID"),
             (["passcode", "set", "A"], "passcode set needs --passcode NNNN"),
             (["read", "--reader"], "--reader needs a value"),
@@ -185,12 +231,18 @@ final class EnrollctlCommandLineTests: XCTestCase {
         let cases: [(command: [String], option: String, value: String, stored: String)] = [
             (["read", "--reader", "R"], "--can", "123456", "123456"),
             (["read", "--reader", "R"], "--mrz", mrz.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n", mrz),
-            (["probe", "--reader", "R", "--birth-date", "850304", "--expiry-date", "310101"],
-             "--document-number", "L8989021C\n", "L8989021C"),
-            (["read", "--reader", "R", "--document-number", "L8989021C", "--expiry-date", "310101"],
-             "--birth-date", "  850304\n", "850304"),
-            (["read", "--reader", "R", "--document-number", "L8989021C", "--birth-date", "850304"],
-             "--expiry-date", "310101", "310101"),
+            (
+                ["probe", "--reader", "R", "--birth-date", "850304", "--expiry-date", "310101"],
+                "--document-number", "L8989021C\n", "L8989021C"
+            ),
+            (
+                ["read", "--reader", "R", "--document-number", "L8989021C", "--expiry-date", "310101"],
+                "--birth-date", "  850304\n", "850304"
+            ),
+            (
+                ["read", "--reader", "R", "--document-number", "L8989021C", "--birth-date", "850304"],
+                "--expiry-date", "310101", "310101"
+            ),
             (["passcode", "verify", "A"], "--passcode", "0042\n", "0042"),
             (["passcode", "disable", "A"], "--current", "0042\n", "0042"),
             (["accounts", "show", "A"], "--holder-passcode", "0042\n", "0042"),
@@ -204,8 +256,9 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 XCTAssertEqual(result.status, 1, "\(option)\(source): \(result.error)")
                 XCTAssertEqual(result.request?.path, direct.request?.path, "\(option)\(source)")
                 XCTAssertEqual(json(result.request), json(direct.request), "\(option)\(source)")
-                XCTAssertEqual(result.request?.headers.first { $0.name == "x-enrolld-passcode" }?.value,
-                               direct.request?.headers.first { $0.name == "x-enrolld-passcode" }?.value)
+                XCTAssertEqual(
+                    result.request?.headers.first { $0.name == "x-enrolld-passcode" }?.value,
+                    direct.request?.headers.first { $0.name == "x-enrolld-passcode" }?.value)
             }
         }
         // Two secrets at once: one from standard input, one from a file.
@@ -220,20 +273,35 @@ final class EnrollctlCommandLineTests: XCTestCase {
         let twoLines = try file("two", "1234\n5678\n")
         let blank = try file("blank", " \n")
         let cases: [([String], String?, String)] = [
-            (["--can-stdin", "--mrz-stdin"], "1\n", "--can-stdin, --mrz-stdin: only one option can read standard "
-                + "input; give the others -file"),
-            (["--can", "1", "--can-stdin"], "2", "--can given twice (on the command line, in a file or on standard "
-                + "input): give it once"),
-            (["--can-file", twoLines, "--can-file", twoLines], nil, "--can given twice (on the command line, in a "
-                + "file or on standard input): give it once"),
+            (
+                ["--can-stdin", "--mrz-stdin"], "1\n",
+                "--can-stdin, --mrz-stdin: only one option can read standard "
+                    + "input; give the others -file"
+            ),
+            (
+                ["--can", "1", "--can-stdin"], "2",
+                "--can given twice (on the command line, in a file or on standard "
+                    + "input): give it once"
+            ),
+            (
+                ["--can-file", twoLines, "--can-file", twoLines], nil,
+                "--can given twice (on the command line, in a "
+                    + "file or on standard input): give it once"
+            ),
             (["--can-stdin"], "", "--can-stdin: standard input holds no CAN"),
             (["--can-file", blank], nil, "--can-file: \(blank) holds no CAN"),
-            (["--can-file", twoLines], nil,
-             "--can-file: \(twoLines) holds more than one line; expected the CAN alone"),
-            (["--mrz-file", oversized], nil,
-             "--mrz-file: \(oversized) holds more than 4096 bytes; expected the MRZ"),
-            (["--can-file", work.appendingPathComponent("missing").path], nil,
-             "--can-file: cannot read \(work.appendingPathComponent("missing").path)"),
+            (
+                ["--can-file", twoLines], nil,
+                "--can-file: \(twoLines) holds more than one line; expected the CAN alone"
+            ),
+            (
+                ["--mrz-file", oversized], nil,
+                "--mrz-file: \(oversized) holds more than 4096 bytes; expected the MRZ"
+            ),
+            (
+                ["--can-file", work.appendingPathComponent("missing").path], nil,
+                "--can-file: cannot read \(work.appendingPathComponent("missing").path)"
+            ),
             (["--can-file"], nil, "--can-file needs a value"),
             (["--reader-stdin"], nil, "unknown option '--reader-stdin'"),
         ]
@@ -260,8 +328,10 @@ final class EnrollctlCommandLineTests: XCTestCase {
         let page = try String(contentsOf: root.appendingPathComponent("docs/enrollctl.1"), encoding: .utf8)
             .replacingOccurrences(of: "\\-", with: "-")
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let secrets = ["--mrz", "--can", "--document-number", "--birth-date", "--expiry-date", "--passcode",
-                       "--current", "--holder-passcode"]
+        let secrets = [
+            "--mrz", "--can", "--document-number", "--birth-date", "--expiry-date", "--passcode",
+            "--current", "--holder-passcode",
+        ]
         for (name, text) in [("--help", usage), ("enrollctl(1)", page), ("README.md", readme)] {
             for option in secrets { XCTAssertTrue(text.contains(option), "\(name) lists \(option)") }
             XCTAssertTrue(text.contains("OPTION") && text.contains("-file") && text.contains("-stdin"), name)
