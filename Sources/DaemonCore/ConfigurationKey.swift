@@ -187,12 +187,8 @@ extension ConfigurationKey {
         shorterThan limit: Int? = nil, _ summary: String,
         details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .absolutePath(shorterThan: limit), summary, details: details) { configuration, text in
-            guard text.hasPrefix("/"), limit.map({ text.utf8.count < $0 }) ?? true else { return false }
-            configuration[keyPath: property] = text
-            return true
-        } written: {
-            $0[keyPath: property]
+        string(name, property, .absolutePath(shorterThan: limit), summary, details: details) { text in
+            text.hasPrefix("/") && (limit.map { text.utf8.count < $0 } ?? true)
         }
     }
 
@@ -202,12 +198,8 @@ extension ConfigurationKey {
         shown: (KeyPath<Configuration, String> & Sendable)? = nil, _ summary: String,
         details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .absolutePath(shorterThan: nil), summary, details: details) { configuration, text in
-            guard text.isEmpty || text.hasPrefix("/") else { return false }
-            configuration[keyPath: property] = text.isEmpty ? nil : text
-            return true
-        } written: { configuration in
-            configuration[keyPath: property] ?? shown.map { configuration[keyPath: $0] } ?? ""
+        optionalString(name, property, .absolutePath(shorterThan: nil), summary, details: details, shown: shown) {
+            $0.hasPrefix("/")
         }
     }
 
@@ -215,12 +207,8 @@ extension ConfigurationKey {
         _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
         _ summary: String, details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .url, summary, details: details) { configuration, text in
-            guard text.isEmpty || text.hasPrefix("http://") || text.hasPrefix("https://") else { return false }
-            configuration[keyPath: property] = text.isEmpty ? nil : text
-            return true
-        } written: {
-            $0[keyPath: property] ?? ""
+        optionalString(name, property, .url, summary, details: details) {
+            $0.hasPrefix("http://") || $0.hasPrefix("https://")
         }
     }
 
@@ -245,12 +233,8 @@ extension ConfigurationKey {
         _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
         _ words: [String], _ summary: String, details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .choice(words), summary, details: details) { configuration, text in
-            guard text.isEmpty || words.contains(text.lowercased()) else { return false }
-            configuration[keyPath: property] = text.isEmpty ? nil : text.lowercased()
-            return true
-        } written: {
-            $0[keyPath: property] ?? ""
+        optionalString(name, property, .choice(words), summary, details: details, stored: { $0.lowercased() }) {
+            words.contains($0.lowercased())
         }
     }
 
@@ -275,13 +259,7 @@ extension ConfigurationKey {
         _ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable,
         expected: String, _ summary: String, details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .text(expected), summary, details: details) { configuration, text in
-            guard !text.isEmpty else { return false }
-            configuration[keyPath: property] = text
-            return true
-        } written: {
-            $0[keyPath: property]
-        }
+        string(name, property, .text(expected), summary, details: details) { !$0.isEmpty }
     }
 
     /// Optional text; empty leaves it unset.
@@ -289,11 +267,36 @@ extension ConfigurationKey {
         _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
         expected: String, _ summary: String, details: String? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(name, .text(expected), summary, details: details) { configuration, text in
-            configuration[keyPath: property] = text.isEmpty ? nil : text
+        optionalString(name, property, .text(expected), summary, details: details) { _ in true }
+    }
+
+    /// A string setting the file's text sets as it is, when `isValid` accepts it.
+    private static func string(
+        _ name: String, _ property: WritableKeyPath<Configuration, String> & Sendable, _ type: ConfigurationValueType,
+        _ summary: String, details: String?, isValid: @escaping @Sendable (String) -> Bool
+    ) -> ConfigurationKey {
+        ConfigurationKey(name, type, summary, details: details) { configuration, text in
+            guard isValid(text) else { return false }
+            configuration[keyPath: property] = text
             return true
         } written: {
-            $0[keyPath: property] ?? ""
+            $0[keyPath: property]
+        }
+    }
+
+    /// An optional string setting: empty unsets it; other text is set (as `stored` has it) when `isValid` accepts
+    /// it. `shown` writes a derived default where the property is nil.
+    private static func optionalString(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable, _ type: ConfigurationValueType,
+        _ summary: String, details: String?, shown: (KeyPath<Configuration, String> & Sendable)? = nil,
+        stored: @escaping @Sendable (String) -> String = { $0 }, isValid: @escaping @Sendable (String) -> Bool
+    ) -> ConfigurationKey {
+        ConfigurationKey(name, type, summary, details: details) { configuration, text in
+            guard text.isEmpty || isValid(text) else { return false }
+            configuration[keyPath: property] = text.isEmpty ? nil : stored(text)
+            return true
+        } written: { configuration in
+            configuration[keyPath: property] ?? shown.map { configuration[keyPath: $0] } ?? ""
         }
     }
 
