@@ -46,7 +46,7 @@ public struct LivenessConfiguration: Sendable, Equatable {
                 secondFaceShare: Double = 0.2, samePersonThreshold: Double = 0.6, matchThreshold: Double = 0.5,
                 frontalYaw: Double = 0.04, prompts: PromptThresholds = PromptThresholds(),
                 depthThreshold: Double = 0.02, duplicateFloor: Double = 0.35, duplicateShare: Double = 0.5,
-                portraitFloor: Double = 0.12, passiveThreshold: Double = 0.3, passiveFrames: Int = 5,
+                portraitFloor: Double = 0.10, passiveThreshold: Double = 0.3, passiveFrames: Int = 5,
                 maximumEmbeddedFrames: Int = 8, trackedPoints: Int = 40, trackingFaceWidth: Double = 180,
                 requiredChecks: Set<LivenessCheck> = Set(LivenessCheck.allCases)) {
         self.limits = limits

@@ -63,7 +63,7 @@ public final class ReplayGuard: Sendable {
         public var capacity: Int
         public var lifetime: TimeInterval
 
-        public init(floor: Double = 0.12, capacity: Int = 20_000, lifetime: TimeInterval = 7 * 24 * 3600) {
+        public init(floor: Double = 0.10, capacity: Int = 20_000, lifetime: TimeInterval = 7 * 24 * 3600) {
             self.floor = floor
             self.capacity = capacity
             self.lifetime = lifetime
