@@ -333,7 +333,8 @@ extern "C" enrolld_liveness_status enrolld_liveness_render_mesh(const uint8_t *t
             int x1 = std::min(x0 + 1, int(texture_width) - 1), y1 = std::min(y0 + 1, int(texture_height) - 1);
             double fx = u - x0, fy = v - y0;
             auto at = [&](int x, int y) { return double(tex.ptr<uint8_t>(y)[3 * x + channel]); };
-            return (at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) + (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy;
+            return (at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) +
+                   (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy;
         };
         for (uint32_t t = 0; t < triangle_count; ++t) {
             const double *a = vertices + 5 * triangles[3 * t];

@@ -158,7 +158,9 @@ public struct LivenessChecker: Sendable {
         checks.append(duplicateCheck(evidence))
         checks.append(try replayCheck(evidence, burst: burst, portrait: portrait, session: session, now: now))
         checks.append(passiveCheck(evidence))
-        for index in checks.indices { checks[index].required = configuration.requiredChecks.contains(checks[index].check) }
+        for index in checks.indices {
+            checks[index].required = configuration.requiredChecks.contains(checks[index].check)
+        }
         timings.decide = sequenceMilliseconds + milliseconds(since: decideStart)
         return LivenessDecision(checks: checks, timings: timings, frameCount: burst.frames.count)
     }
@@ -170,11 +172,13 @@ public struct LivenessChecker: Sendable {
             return .challengeRefused(.nonceMismatch, detail: "the burst answers another challenge")
         }
         if now > challenge.expiresAt {
-            return .challengeRefused(.expired, detail: "expired \(format(now.timeIntervalSince(challenge.expiresAt), digits: 1)) s ago")
+            let late = format(now.timeIntervalSince(challenge.expiresAt), digits: 1)
+            return .challengeRefused(.expired, detail: "expired \(late) s ago")
         }
         guard let first = burst.frames.first?.capturedAt, let last = burst.frames.last?.capturedAt else { return nil }
         let skew = configuration.clockSkew
-        if first < challenge.issuedAt.addingTimeInterval(-skew) || last > min(now, challenge.expiresAt).addingTimeInterval(skew) {
+        if first < challenge.issuedAt.addingTimeInterval(-skew)
+            || last > min(now, challenge.expiresAt).addingTimeInterval(skew) {
             return .challengeRefused(.outsideWindow, detail: "frames captured outside the challenge's window")
         }
         return nil
@@ -210,7 +214,8 @@ public struct LivenessChecker: Sendable {
             }
             if firstSize == nil {
                 firstSize = (image.width, image.height)
-                firstScale = min(1, Double(configuration.firstDetectionLongSide) / Double(max(image.width, image.height)))
+                let longSide = Double(max(image.width, image.height))
+                firstScale = min(1, Double(configuration.firstDetectionLongSide) / longSide)
             }
             var analysis = try analyse(image, scale: detectScale ?? firstScale)
             if analysis.faces.isEmpty, let scale = detectScale, scale < firstScale {
@@ -231,7 +236,8 @@ public struct LivenessChecker: Sendable {
                 start = ContinuousClock.now
                 if tracker == nil {
                     let scale = min(1, max(0.05, configuration.trackingFaceWidth / largest.width))
-                    tracker = try PointTracker(scale: scale, maximumPoints: max(1, min(configuration.trackedPoints, 64)))
+                    tracker = try PointTracker(scale: scale,
+                                               maximumPoints: max(1, min(configuration.trackedPoints, 64)))
                 }
                 if let tracker { item.tracked = try tracker.add(image, face: largest) }
                 timings.track += milliseconds(since: start)
@@ -320,21 +326,26 @@ public struct LivenessChecker: Sendable {
             return abs(pose.yaw - baseline.yaw) <= configuration.frontalYaw
         }
         let pool = frontal.isEmpty ? embedded : frontal
-        let distances = pool.compactMap { index in evidence[index].embedding.map { (index, $0.distance(to: portrait.embedding)) } }
-        let best = distances.min { $0.1 < $1.1 }
+        func distances(_ frames: [Int]) -> [(Int, Double)] {
+            frames.compactMap { index in
+                evidence[index].embedding.map { (index, $0.distance(to: portrait.embedding)) }
+            }
+        }
+        let best = distances(pool).min { $0.1 < $1.1 }
         let match = best.map {
             LivenessCheckResult(check: .matchesPortrait, value: $0.1, threshold: configuration.matchThreshold,
                                 comparison: .atMost,
-                                detail: "best of \(pool.count) \(frontal.isEmpty ? "" : "frontal ")frames: frame \($0.0)",
+                                detail: "best of \(pool.count) \(frontal.isEmpty ? "" : "frontal ")frames: "
+                                    + "frame \($0.0)",
                                 frame: $0.0)
         } ?? LivenessCheckResult(check: .matchesPortrait, value: .infinity, threshold: configuration.matchThreshold,
                                  comparison: .atMost, detail: "no frame with a usable face")
-        let all = embedded.compactMap { index in evidence[index].embedding.map { (index, $0.distance(to: portrait.embedding)) } }
-        let nearest = all.min { $0.1 < $1.1 }
+        let nearest = distances(embedded).min { $0.1 < $1.1 }
         let unlike = LivenessCheckResult(
             check: .unlikePortrait, value: nearest?.1 ?? .infinity, threshold: configuration.portraitFloor,
             comparison: .atLeast,
-            detail: nearest.map { "nearest frame to the chip portrait: frame \($0.0)" } ?? "no frame with a usable face",
+            detail: nearest.map { "nearest frame to the chip portrait: frame \($0.0)" }
+                ?? "no frame with a usable face",
             frame: nearest?.0)
         // The mean over frames would let a close portrait copy hide among good frames; the nearest one decides.
         return [same, match, unlike]
@@ -345,14 +356,16 @@ public struct LivenessChecker: Sendable {
             .joined(separator: ", ")
         var detail: String
         if let missing = sequence.missing {
-            detail = "\(missing.rawValue) not done after \(sequence.followed) of \(prompts.count) prompts (peak progress: \(peaks))"
+            detail = "\(missing.rawValue) not done after \(sequence.followed) of \(prompts.count) prompts "
+                + "(peak progress: \(peaks))"
         } else if let unrequested = sequence.unrequested {
             detail = "unrequested \(unrequested.prompt.rawValue) at frame \(unrequested.frame)"
         } else {
             detail = "\(prompts.map(\.rawValue).joined(separator: ", ")) at frames "
                 + sequence.frames.map(String.init).joined(separator: ", ")
         }
-        let value = sequence.unrequested == nil ? Double(sequence.followed) : Double(min(sequence.followed, prompts.count - 1))
+        let value = sequence.unrequested == nil ? Double(sequence.followed)
+            : Double(min(sequence.followed, prompts.count - 1))
         return LivenessCheckResult(check: .promptsFollowed, value: value, threshold: Double(prompts.count),
                                    comparison: .atLeast, detail: detail, frame: sequence.unrequested?.frame)
     }
@@ -437,7 +450,8 @@ public struct LivenessChecker: Sendable {
         let lowest = scored.min { $0.1 < $1.1 }
         return LivenessCheckResult(check: .passiveScore, value: mean, threshold: configuration.passiveThreshold,
                                    comparison: .atLeast,
-                                   detail: "mean over \(scored.count) frames; lowest \(format(lowest?.1 ?? 0)) at frame "
+                                   detail: "mean over \(scored.count) frames; lowest \(format(lowest?.1 ?? 0)) "
+                                       + "at frame "
                                        + "\(lowest?.0 ?? 0)", frame: lowest?.0)
     }
 }

@@ -81,10 +81,12 @@ public struct LivenessEvaluationReport: Sendable, CustomStringConvertible {
         let c = configuration
         var lines = [
             "liveness evaluation (ISO/IEC 30107-3 figures): \(people) people, \(framesPerBurst) frames per burst",
-            "thresholds: same-person <= \(format(c.samePersonThreshold)), matches-portrait <= \(format(c.matchThreshold)), "
+            "thresholds: same-person <= \(format(c.samePersonThreshold)), "
+                + "matches-portrait <= \(format(c.matchThreshold)), "
                 + "unlike-portrait >= \(format(c.portraitFloor)), turn >= \(format(c.prompts.turn)) eye spans, "
                 + "look-up >= \(format(c.prompts.lookUp)), closer >= x\(format(c.prompts.closer, digits: 2)), "
-                + "unrequested >= \(format(c.prompts.unrequestedFactor, digits: 1))x, depth >= \(format(c.depthThreshold)) "
+                + "unrequested >= \(format(c.prompts.unrequestedFactor, digits: 1))x, "
+                + "depth >= \(format(c.depthThreshold)) "
                 + "eye spans, distinct frames: copies (< \(format(c.duplicateFloor, digits: 2)) grey levels) <= "
                 + "\(format(c.duplicateShare * 100, digits: 0))%, passive >= \(format(c.passiveThreshold, digits: 2)) "
                 + "(mean of \(c.passiveFrames) frames)",
@@ -145,14 +147,16 @@ public enum LivenessEvaluation {
                 for index in sets.indices {
                     let burst: LivenessBurst
                     switch sets[index].set {
-                    case .bonaFide: burst = try SyntheticBursts.genuine(chip: live, challenge: challenge, frames: frames,
-                                                                        seed: burstSeed)
+                    case .bonaFide:
+                        burst = try SyntheticBursts.genuine(chip: live, challenge: challenge, frames: frames,
+                                                            seed: burstSeed)
                     case .portraitReplay: burst = SyntheticBursts.portraitReplay(portraitBytes, challenge: challenge,
                                                                                  frames: frames)
                     case .printFlat: burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge,
                                                                              frames: frames, seed: burstSeed)
-                    case .printCurled: burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge,
-                                                                               frames: frames, curl: 10, seed: burstSeed)
+                    case .printCurled:
+                        burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge, frames: frames,
+                                                                curl: 10, seed: burstSeed)
                     case .screen: burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge,
                                                                           frames: frames, screen: true, seed: burstSeed)
                     case .mixedPeople: burst = try SyntheticBursts.mixedPeople(victim: live, accomplice: accomplice,

@@ -41,7 +41,8 @@ struct Homography {
     func apply(_ point: FacePoint) -> FacePoint? {
         let w = h[6] * point.x + h[7] * point.y + h[8]
         guard abs(w) > 1e-12 else { return nil }
-        return FacePoint(x: (h[0] * point.x + h[1] * point.y + h[2]) / w, y: (h[3] * point.x + h[4] * point.y + h[5]) / w)
+        return FacePoint(x: (h[0] * point.x + h[1] * point.y + h[2]) / w,
+                         y: (h[3] * point.x + h[4] * point.y + h[5]) / w)
     }
 
     func distance(from source: FacePoint, to target: FacePoint) -> Double {

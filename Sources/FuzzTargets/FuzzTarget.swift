@@ -289,7 +289,8 @@ public struct LivenessFuzzInput: Sendable {
             offset += 5
             let end = min(bytes.count, offset + length)
             time = delta == Int16.max ? .nan : time + Double(delta) / 1000
-            frames.append(LivenessFrame(image: Array(bytes[offset..<end]), capturedAt: Date(timeIntervalSince1970: time)))
+            frames.append(LivenessFrame(image: Array(bytes[offset..<end]),
+                                        capturedAt: Date(timeIntervalSince1970: time)))
             offset = end
         }
         burst = LivenessBurst(nonce: flags & 1 != 0 ? Array(repeating: 0xEE, count: 16) : challenge.nonce,

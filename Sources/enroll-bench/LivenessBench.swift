@@ -64,7 +64,8 @@ func runLivenessEvaluation(arguments: [String]) {
     }
     do {
         let engine = try FaceEngine(modelDirectory: modelDirectory)
-        let checker = LivenessChecker(engine: engine, passiveModel: try PresentationAttackModel(modelDirectory: modelDirectory))
+        let model = try PresentationAttackModel(modelDirectory: modelDirectory)
+        let checker = LivenessChecker(engine: engine, passiveModel: model)
         let started = DispatchTime.now()
         let report = try LivenessEvaluation.run(folder: faces, checker: checker, matcher: FaceMatcher(engine: engine),
                                                 burstsPerPerson: bursts, frames: frames, seed: seed)
@@ -118,7 +119,8 @@ private struct LivenessBenchmark {
                                 wallMilliseconds.p99))
             lines.append(String(format: "  thread CPU median %7.1f ms   p99 %7.1f ms (stages are wall-clock)",
                                 cpuMilliseconds.median, cpuMilliseconds.p99))
-            lines.append(String(format: "size cap: %d frames %@ (%.1f MiB of JPEG) in %.0f ms; peak RSS %.1f MiB before, "
+            lines.append(String(format: "size cap: %d frames %@ (%.1f MiB of JPEG) in %.0f ms; "
+                                + "peak RSS %.1f MiB before, "
                                 + "%.1f MiB after", capFrames, capFrameSize as NSString,
                                 Double(capBurstBytes) / 1_048_576, capMilliseconds, peakRSSBeforeCapMiB,
                                 peakRSSAfterCapMiB))

@@ -40,7 +40,8 @@ final class LivenessChallengeTests: XCTestCase {
 
     func burst(count: Int, bytes: Int = 100, interval: TimeInterval = 0.2) -> LivenessBurst {
         LivenessBurst(nonce: [], frames: (0..<count).map {
-            LivenessFrame(image: [UInt8](repeating: 0xFF, count: bytes), capturedAt: start.addingTimeInterval(Double($0) * interval))
+            LivenessFrame(image: [UInt8](repeating: 0xFF, count: bytes),
+                          capturedAt: start.addingTimeInterval(Double($0) * interval))
         })
     }
 

@@ -15,7 +15,8 @@ enum LivenessFixtures {
     static func checker(_ configuration: LivenessConfiguration = LivenessConfiguration(),
                         replayGuard: ReplayGuard? = nil) throws -> LivenessChecker {
         guard case .success(let model) = passiveModel else {
-            XCTFail("MiniFASNet models not usable in \(FaceEngine.defaultModelDirectory): run scripts/install-models.sh")
+            XCTFail("MiniFASNet models not usable in \(FaceEngine.defaultModelDirectory): "
+                    + "run scripts/install-models.sh")
             throw LivenessError.modelMissing(reason: "MiniFASNet")
         }
         return LivenessChecker(engine: try FaceFixtures.engine(), passiveModel: model, configuration: configuration,
@@ -77,7 +78,8 @@ final class LivenessCheckerTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(decision.result(.unlikePortrait)).value, 0, accuracy: 0.01)
         XCTAssertFalse(try XCTUnwrap(decision.result(.promptsFollowed)).passed)
         XCTAssertFalse(try XCTUnwrap(decision.result(.distinctFrames)).passed)
-        XCTAssertTrue(try XCTUnwrap(decision.result(.notReplayed)).detail.contains("byte-identical to the chip portrait"))
+        let replay = try XCTUnwrap(decision.result(.notReplayed))
+        XCTAssertTrue(replay.detail.contains("byte-identical to the chip portrait"), replay.detail)
         XCTAssertEqual(decision.instruction, "hold still, closer to the camera, then follow the prompts slowly")
     }
 
@@ -100,7 +102,8 @@ final class LivenessCheckerTests: XCTestCase {
     }
 
     func testRightPersonsPrintWithAnotherPersonDoingThePromptsIsRefused() throws {
-        let burst = try SyntheticBursts.mixedPeople(victim: try F.live(), accomplice: try FaceFixtures.chip("John_Simm", 2),
+        let accomplice = try FaceFixtures.chip("John_Simm", 2)
+        let burst = try SyntheticBursts.mixedPeople(victim: try F.live(), accomplice: accomplice,
                                                     challenge: F.challenge)
         let decision = try evaluate(burst)
         XCTAssertEqual(decision.failingCheck?.check, .samePerson)
@@ -109,7 +112,8 @@ final class LivenessCheckerTests: XCTestCase {
     }
 
     func testAnotherPersonFollowingThePromptsDoesNotMatchThePortrait() throws {
-        let burst = try SyntheticBursts.genuine(chip: try FaceFixtures.chip("John_Schneider", 1), challenge: F.challenge)
+        let other = try FaceFixtures.chip("John_Schneider", 1)
+        let burst = try SyntheticBursts.genuine(chip: other, challenge: F.challenge)
         let decision = try evaluate(burst)
         let match = try XCTUnwrap(decision.result(.matchesPortrait))
         XCTAssertFalse(match.passed)
@@ -174,7 +178,8 @@ final class LivenessCheckerTests: XCTestCase {
         XCTAssertThrowsError(try checker.evaluate(burst: burst, challenge: F.challenge, portrait: try F.portrait(),
                                                   now: F.now)) { error in
             XCTAssertEqual(error as? LivenessError,
-                           .frameSizeChanged(index: 5, width: 320, height: 240, expectedWidth: 300, expectedHeight: 400))
+                           .frameSizeChanged(index: 5, width: 320, height: 240, expectedWidth: 300,
+                                             expectedHeight: 400))
         }
         burst.frames[5].image = try FaceFixtures.grey(width: 300, height: 200).encoded(as: .png)
         var limits = LivenessConfiguration()

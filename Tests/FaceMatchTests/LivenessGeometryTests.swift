@@ -104,7 +104,8 @@ final class LivenessGeometryTests: XCTestCase {
 
     func testPromptsMustBeFollowedInOrder() {
         let motion = Motion.following([.turnLeft, .lookUp], frames: 16).map { pose($0) as HeadPose? }
-        let inOrder = PromptSequenceResult.evaluate(poses: motion, prompts: [.turnLeft, .lookUp], thresholds: thresholds)
+        let inOrder = PromptSequenceResult.evaluate(poses: motion, prompts: [.turnLeft, .lookUp],
+                                                    thresholds: thresholds)
         XCTAssertTrue(inOrder.passed, "\(inOrder)")
         XCTAssertEqual(inOrder.followed, 2)
         XCTAssertEqual(inOrder.frames.count, 2)
