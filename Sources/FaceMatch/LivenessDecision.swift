@@ -82,7 +82,7 @@ public struct LivenessStageTimings: Sendable, Equatable, Codable {
 }
 
 /// The outcome of one liveness evaluation: every check with its evidence, and the decision.
-public struct LivenessDecision: Sendable, Equatable {
+public struct LivenessDecision: Sendable, Equatable, Codable {
     public var checks: [LivenessCheckResult]
     public var timings: LivenessStageTimings
     /// Frames analysed (all frames of the burst; embedded and scored subsets are in the checks' details).

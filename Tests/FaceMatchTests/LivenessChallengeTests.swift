@@ -97,4 +97,19 @@ final class LivenessChallengeTests: XCTestCase {
         XCTAssertEqual(decision.instruction,
                        "the prompts have changed: start the liveness step again and follow the new prompts")
     }
+
+    /// The session keeps the evidence as JSON: every check's value and threshold, never an image.
+    func testDecisionEvidenceRoundTripsAsJSON() throws {
+        let decision = LivenessDecision(checks: [
+            LivenessCheckResult(check: .depth, value: 0.004, threshold: 0.02, comparison: .atLeast,
+                                detail: "largest parallax residual at frame 3", frame: 3),
+            LivenessCheckResult(check: .samePerson, value: 0.31, threshold: 0.6, comparison: .atMost, detail: "ok"),
+        ], frameCount: 12)
+        XCTAssertEqual(decision.failingCheck?.check, .depth)
+        let json = try JSONEncoder().encode(decision)
+        let text = String(decoding: json, as: UTF8.self)
+        XCTAssertTrue(text.contains("\"check\":\"depth\""), text)
+        XCTAssertTrue(text.contains("\"comparison\":\"at-least\""), text)
+        XCTAssertEqual(try JSONDecoder().decode(LivenessDecision.self, from: json), decision)
+    }
 }
