@@ -200,7 +200,8 @@ public struct FaceImageAnalysis: Sendable, Equatable {
 
     public init(role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
                 analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
-                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings()) {
+                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings(),
+                landmarks: FaceLandmarks? = nil) {
         self.role = role
         self.format = format
         self.width = width
@@ -213,6 +214,7 @@ public struct FaceImageAnalysis: Sendable, Equatable {
         self.refusal = refusal
         self.embedding = embedding
         self.timings = timings
+        self.landmarks = landmarks
     }
 
     /// The face that was embedded: always the largest.
