@@ -208,3 +208,42 @@ final class LivenessCheckerTests: XCTestCase {
         XCTAssertFalse(replayed.isLive)
     }
 }
+
+/// The engine's frame path: decoded RGB in, landmarks, thumbnail and chip out, the ResNet on chosen chips only.
+final class FaceFrameAnalysisTests: XCTestCase {
+    func testFramePathEmbedsLikeTheImagePath() throws {
+        let engine = try FaceFixtures.engine()
+        let photo = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 4), 380, 400, 200)])
+        let frame = try engine.analyseFrame(photo, detectScale: 0.5, minimumFaceSize: 80)
+        XCTAssertEqual(frame.faceCount, 1)
+        let landmarks = try XCTUnwrap(frame.landmarks)
+        XCTAssertGreaterThan(landmarks.imageRightEyeOuter.x, landmarks.imageLeftEyeOuter.x, "dlib's order")
+        XCTAssertGreaterThan(landmarks.noseBase.y, landmarks.imageRightEyeInner.y)
+        XCTAssertEqual(frame.thumbnail.count, 32 * 32)
+        let chip = try XCTUnwrap(frame.alignedChip)
+        let fromFrame = try engine.embed(chip: chip)
+        let fromImage = try XCTUnwrap(try FaceFixtures.matcher().analyse(try photo.encoded(as: .png), role: .probe)
+            .embedding)
+        XCTAssertLessThan(fromFrame.distance(to: fromImage), 0.05, "same face, same pipeline up to the scale")
+        XCTAssertThrowsError(try engine.embed(chip: Array(chip.prefix(100)))) { error in
+            guard case .engineFailure? = error as? FaceMatchError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testFrameWithoutAFaceHasNoLandmarksThumbnailOrChip() throws {
+        let frame = try FaceFixtures.engine().analyseFrame(FaceFixtures.grey(width: 640, height: 480), detectScale: 1,
+                                                           minimumFaceSize: 80)
+        XCTAssertEqual(frame.faceCount, 0)
+        XCTAssertNil(frame.landmarks)
+        XCTAssertTrue(frame.thumbnail.isEmpty)
+        XCTAssertNil(frame.alignedChip)
+    }
+
+    func testFaceNarrowerThanTheMinimumKeepsItsLandmarksButNoChip() throws {
+        let photo = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 4), 200, 400, 200)])
+        let frame = try FaceFixtures.engine().analyseFrame(photo, detectScale: 1, minimumFaceSize: 400)
+        XCTAssertEqual(frame.faceCount, 1)
+        XCTAssertNotNil(frame.landmarks)
+        XCTAssertNil(frame.alignedChip)
+    }
+}
