@@ -300,7 +300,8 @@ public struct LivenessChecker: Sendable {
         let faces = evidence[first].significantFaces
         return LivenessCheckResult(check: .singleFace, value: Double(bad.count), threshold: 0, comparison: .atMost,
                                    detail: "\(bad.count) frames without exactly one face; frame \(first): "
-                                       + (faces == 0 ? "no face" : "\(faces) faces"), frame: first)
+                                       + (faces == 0 ? "no face" : "\(faces) faces"), frame: first,
+                                   faceCount: faces)
     }
 
     private func identityChecks(_ evidence: [FrameEvidence], portrait: LivenessPortrait) -> [LivenessCheckResult] {
@@ -367,7 +368,8 @@ public struct LivenessChecker: Sendable {
         let value = sequence.unrequested == nil ? Double(sequence.followed)
             : Double(min(sequence.followed, prompts.count - 1))
         return LivenessCheckResult(check: .promptsFollowed, value: value, threshold: Double(prompts.count),
-                                   comparison: .atLeast, detail: detail, frame: sequence.unrequested?.frame)
+                                   comparison: .atLeast, detail: detail, frame: sequence.unrequested?.frame,
+                                   missingPrompt: sequence.missing)
     }
 
     private func depthCheck(_ evidence: [FrameEvidence]) -> LivenessCheckResult {

@@ -41,9 +41,14 @@ public struct LivenessCheckResult: Sendable, Equatable, Codable {
     public var detail: String
     /// The frame the check failed on, when one frame is to blame.
     public var frame: Int?
+    /// `prompts-followed`: the first prompt not done.
+    public var missingPrompt: LivenessPrompt?
+    /// `single-face`: how many faces the failing frame showed.
+    public var faceCount: Int?
 
     public init(check: LivenessCheck, value: Double, threshold: Double, comparison: LivenessComparison,
-                required: Bool = true, detail: String, frame: Int? = nil) {
+                required: Bool = true, detail: String, frame: Int? = nil, missingPrompt: LivenessPrompt? = nil,
+                faceCount: Int? = nil) {
         self.check = check
         self.value = value
         self.threshold = threshold
@@ -51,6 +56,8 @@ public struct LivenessCheckResult: Sendable, Equatable, Codable {
         self.required = required
         self.detail = detail
         self.frame = frame
+        self.missingPrompt = missingPrompt
+        self.faceCount = faceCount
         passed = value.isFinite && (comparison == .atMost ? value <= threshold : value >= threshold)
     }
 }
@@ -111,14 +118,11 @@ public struct LivenessDecision: Sendable, Equatable, Codable {
         case .challenge:
             return "the prompts have changed: start the liveness step again and follow the new prompts"
         case .singleFace:
-            return failing.detail.contains("no face")
+            return failing.faceCount == 0
                 ? "keep your whole face in view of the camera, in even light"
                 : "only one person may be in front of the camera"
         case .promptsFollowed:
-            if let prompt = LivenessPrompt.allCases.first(where: { failing.detail.hasPrefix($0.rawValue) }) {
-                return prompt.instruction
-            }
-            return "follow only the prompts shown, one after the other"
+            return failing.missingPrompt?.instruction ?? "follow only the prompts shown, one after the other"
         case .matchesPortrait, .samePerson:
             return "the card holder must be in front of the camera: look straight at it"
         case .depth, .distinctFrames, .unlikePortrait, .notReplayed, .passiveScore:

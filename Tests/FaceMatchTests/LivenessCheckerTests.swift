@@ -152,7 +152,11 @@ final class LivenessCheckerTests: XCTestCase {
         relabelled.nonce = F.challenge.nonce
         let followed = try evaluate(relabelled)
         XCTAssertFalse(followed.isLive)
-        XCTAssertFalse(try XCTUnwrap(followed.result(.promptsFollowed)).passed)
+        let prompts = try XCTUnwrap(followed.result(.promptsFollowed))
+        XCTAssertFalse(prompts.passed)
+        XCTAssertEqual(prompts.missingPrompt, .turnLeft)
+        XCTAssertEqual(followed.failingCheck?.check, .promptsFollowed)
+        XCTAssertEqual(followed.instruction, "turn your head slowly to the left")
     }
 
     func testExpiredChallengeAndFramesOutsideItsWindowAreRefused() throws {
