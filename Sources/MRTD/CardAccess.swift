@@ -167,6 +167,12 @@ public struct ChipAuthenticationPublicKeyInfo: Sendable, Equatable {
     /// The DER SubjectPublicKeyInfo.
     public let subjectPublicKeyInfo: [UInt8]
     public let keyID: Int?
+
+    public init(oid: String, subjectPublicKeyInfo: [UInt8], keyID: Int?) {
+        self.oid = oid
+        self.subjectPublicKeyInfo = subjectPublicKeyInfo
+        self.keyID = keyID
+    }
 }
 
 /// TerminalAuthenticationInfo (§9.2.7).

@@ -61,6 +61,9 @@ public struct DocumentReadResult: Sendable {
     /// Chip authentication (DG14) and active authentication (DG15): nil when not attempted (`Options.antiClone`).
     public var chipAuthentication: AntiCloneCheck?
     public var activeAuthentication: AntiCloneCheck?
+    /// How chip authentication ran (algorithm, version, key reference, command); nil when no key agreement was
+    /// accepted by the chip.
+    public var chipAuthenticationRun: ChipAuthenticationRun?
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those

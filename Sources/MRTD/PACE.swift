@@ -114,11 +114,12 @@ public enum PACE {
                           chipAuthenticationData: camData, chipMappingPublicKey: chipMappingPublic)
     }
 
-    /// The MSE:Set AT data: DO'80' protocol OID, DO'83' password reference, DO'84' parameter ID (§4.4.4.1).
+    /// The MSE:Set AT data: DO'80' protocol OID, DO'83' password reference, DO'84' parameter ID as a minimal
+    /// unsigned reference (§4.4.4.1; `84 01 0D` for 13, never a DER INTEGER with a sign byte).
     public static func setAuthenticationTemplate(algorithm: PACEAlgorithm, reference: UInt8, parameterID: Int)
         -> [UInt8] {
         TLV(tag: 0x80, value: algorithm.oidBytes).encoded + TLV(tag: 0x83, value: [reference]).encoded
-            + TLV(tag: 0x84, value: DER.integer(parameterID).value).encoded
+            + TLV(tag: 0x84, value: TLV.minimalUnsigned(parameterID)).encoded
     }
 
     /// Decrypts the chip's nonce z with K_π: AES-CBC or 3DES-CBC, zero IV (§4.4.3.1).

@@ -17,7 +17,8 @@ extension ECCurve {
 }
 
 extension PublicKey {
-    /// The key as key agreement material. Throws for RSA keys, unknown curves, or DH keys without q.
+    /// The key as key agreement material. Throws for RSA keys, unknown curves, or DH keys without q (PKCS#3
+    /// parameters) whose p and g are not one of the RFC 5114 groups.
     public func keyAgreementComponents() throws(OpenSSLError) -> KeyAgreementPublicKey {
         try KeyComponents.publicComponents(pointer)
     }
@@ -81,19 +82,26 @@ enum KeyComponents {
             }
             let p = try bigNumber(pkey, OSSL_PKEY_PARAM_FFC_P, "DH prime")
             let g = try bigNumber(pkey, OSSL_PKEY_PARAM_FFC_G, "DH generator")
-            guard let q = try? bigNumber(pkey, OSSL_PKEY_PARAM_FFC_Q, "DH order") else {
-                _ = OpenSSLError.drainErrorQueue()
-                throw OpenSSLError(operation: operation, queue: ["DH key without the subgroup order q"])
-            }
             let y = try bigNumber(pkey, OSSL_PKEY_PARAM_PUB_KEY, "DH public value")
             let prime = try p.bytes(operation: operation)
-            let group = DHGroup(name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime,
-                                generator: try g.bytes(padding: prime.count, operation: operation),
+            let generator = try g.bytes(padding: prime.count, operation: operation)
+            let value = try y.bytes(padding: prime.count, operation: operation)
+            let standard = [DHGroup.rfc5114_1024_160, .rfc5114_2048_224, .rfc5114_2048_256]
+            guard let q = try? bigNumber(pkey, OSSL_PKEY_PARAM_FFC_Q, "DH order") else {
+                _ = OpenSSLError.drainErrorQueue()
+                // PKCS#3 parameters (dhKeyAgreement) carry p and g only: a standardized group still gives q.
+                if let named = standard.first(where: { $0.prime == prime && $0.generator == generator }) {
+                    return .dh(group: named, value: value)
+                }
+                throw OpenSSLError(operation: operation,
+                                   queue: ["DH key without the subgroup order q, and not an RFC 5114 group"])
+            }
+            let group = DHGroup(name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime, generator: generator,
                                 order: try q.bytes(operation: operation))
-            let named = [DHGroup.rfc5114_1024_160, .rfc5114_2048_224, .rfc5114_2048_256].first {
+            let named = standard.first {
                 $0.prime == group.prime && $0.generator == group.generator && $0.order == group.order
             }
-            return .dh(group: named ?? group, value: try y.bytes(padding: prime.count, operation: operation))
+            return .dh(group: named ?? group, value: value)
         }
     }
 
