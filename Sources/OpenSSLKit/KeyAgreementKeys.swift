@@ -63,7 +63,7 @@ enum KeyComponents {
         let operation = "key agreement public key"
         switch KeyType(pkey: pkey) {
         case let .ec(name, _):
-            guard let name, let curve = ECCurve(openSSLName: name) else {
+            guard let curve = name.flatMap(ECCurve.init(openSSLName:)) ?? (name == nil ? explicitCurve(pkey) : nil) else {
                 throw OpenSSLError(operation: operation, queue: ["EC key on an unsupported curve \(name ?? "(explicit)")"])
             }
             var length = 0
@@ -103,6 +103,31 @@ enum KeyComponents {
             }
             return .dh(group: named ?? group, value: value)
         }
+    }
+
+    /// The named curve whose prime, coefficients, generator and order equal the explicit parameters of `pkey` (DG14
+    /// and EF.CardSecurity of eID cards often spell brainpool curves out; BSI TR-03110-3 §A.2.1.1), or nil.
+    static func explicitCurve(_ pkey: OpaquePointer) -> ECCurve? {
+        defer { _ = OpenSSLError.drainErrorQueue() }
+        guard let p = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_P, "EC prime"),
+              let a = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_A, "EC a"),
+              let b = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_B, "EC b"),
+              let order = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_ORDER, "EC order") else { return nil }
+        var length = 0
+        guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, nil, 0, &length) == 1,
+              length > 0 else { return nil }
+        var generator = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, &generator, length, &length) == 1
+        else { return nil }
+        for curve in ECCurve.allCases {
+            guard let group = try? ECGroup(curve: curve), let named = try? group.parameters(),
+                  named.prime == (try? p.bytes(operation: "EC prime")), named.a == (try? a.bytes(operation: "EC a")),
+                  named.b == (try? b.bytes(operation: "EC b")), named.order == (try? order.bytes(operation: "EC order")),
+                  let decoded = try? group.point(Array(generator[..<length])),
+                  decoded.encoded == (try? group.generator.encoded) else { continue }
+            return curve
+        }
+        return nil
     }
 
     static func bigNumber(_ pkey: OpaquePointer, _ name: String, _ what: String) throws(OpenSSLError) -> BigNumber {

@@ -263,6 +263,19 @@ final class ChipAuthenticationVariantTests: XCTestCase {
         }
     }
 
+    /// BSI TR-03105-5's DG14 (a public specimen) spells brainpoolP224r1 out as explicit parameters: recognised as the
+    /// named curve, standardized parameter ID 11.
+    func testExplicitCurveParametersOfTheBSISpecimenAreRecognised() throws {
+        let dg14 = try DG14(parsing: Specimens.bsiDG14)
+        let info = try XCTUnwrap(dg14.chipAuthenticationPublicKeys.first)
+        let key = try ChipAuthenticationKey(info)
+        XCTAssertEqual(key.domain, .ec(try ECGroup(curve: .brainpoolP224r1)))
+        XCTAssertEqual(key.parameterID, 11)
+        XCTAssertEqual(key.publicKey.count, 57)
+        XCTAssertEqual(ChipAuthentication.selectProtocol(in: dg14)?.algorithm,
+                       ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .tripleDES))
+    }
+
     func testUnusableStandardizedOrPKCS3KeysAreTypedFailures() throws {
         let point = try PACEDomain.ec(try ECGroup(curve: .brainpoolP256r1)).generator()
         let unknownID = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: 99, publicKey: point,
