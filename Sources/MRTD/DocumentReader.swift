@@ -1,3 +1,4 @@
+import Foundation
 import OpenSSLKit
 import SmartCard
 
@@ -64,6 +65,20 @@ public struct DocumentReadResult: Sendable {
     /// How chip authentication ran (algorithm, version, key reference, command); nil when no key agreement was
     /// accepted by the chip.
     public var chipAuthenticationRun: ChipAuthenticationRun?
+    /// Which PACE ran; nil for BAC.
+    public var pace: PACEFacts?
+    /// PACE-CAM: the key the chip proved and EF.CardSecurity's verification; nil unless the mapping was CAM.
+    public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
+
+    /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1)
+    /// and records the outcome in `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
+    public mutating func verifyCardSecurity(trustStore: TrustStore, at date: Date = Date(),
+                                            policy: PassiveAuthenticationPolicy = .default) {
+        guard var cam = chipAuthenticationMapping else { return }
+        cam.cardSecurityVerification = CardSecurity.verify(cam.cardSecurity, trustStore: trustStore, at: date,
+                                                           policy: policy)
+        chipAuthenticationMapping = cam
+    }
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
@@ -82,6 +97,11 @@ public final class DocumentReader {
         public var allowBAC: Bool
         /// After reading: chip authentication when DG14 offers it, active authentication when DG15 is present.
         public var antiClone = true
+        /// When set, EF.CardSecurity of a PACE-CAM chip is verified against it during the read (as EF.SOD is in
+        /// passive authentication); otherwise `DocumentReadResult.verifyCardSecurity` does it later.
+        public var trustStore: TrustStore?
+        /// "Now" for that verification; nil: the time of the read.
+        public var validationDate: Date?
 
         public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
@@ -122,8 +142,11 @@ public final class DocumentReader {
         throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
-        return try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
-                             description: access.description, securityInfos: access.securityInfos)
+        var result = try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
+                                   description: access.description, securityInfos: access.securityInfos)
+        result.pace = access.pace
+        result.chipAuthenticationMapping = access.chipAuthenticationMapping
+        return result
     }
 
     /// What `openSession` throws when the chip offers no supported PACE and `options.allowBAC` is false.
@@ -137,6 +160,10 @@ public final class DocumentReader {
         /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
         public let description: String
         public let securityInfos: SecurityInfos?
+        /// Which PACE ran; nil for BAC.
+        public var pace: PACEFacts?
+        /// PACE-CAM's proved key and EF.CardSecurity; nil unless the mapping was CAM.
+        public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
     }
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
@@ -149,12 +176,17 @@ public final class DocumentReader {
         if let infos, let info = PACE.preferredInfo(in: infos) {
             var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
             let secure = SecureMessagingChannel(base: channel, session: pace.session)
+            var cam: ChipAuthenticationMappingFacts?
             if pace.algorithm.mapping == .chipAuthentication {
-                try Self.verifyChipAuthenticationMapping(&pace, on: secure)
+                cam = try verifyChipAuthenticationMapping(&pace, on: secure)
             }
             try ReadBinaryStrategy.selectApplication(on: secure)
-            return AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
-                                 securityInfos: infos)
+            var session = AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
+                                        securityInfos: infos)
+            session.pace = PACEFacts(algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
+                                     password: access.kind, offered: infos.paceInfos)
+            session.chipAuthenticationMapping = cam
+            return session
         }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
@@ -166,23 +198,24 @@ public final class DocumentReader {
                              description: "BAC", securityInfos: infos)
     }
 
-    /// PACE-CAM: reads EF.CardSecurity from the master file under secure messaging and checks the chip's static
-    /// key against its chip authentication data. EF.CardSecurity's own signature is not checked here.
-    private static func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
-        throws(MRTDError) {
+    /// PACE-CAM (ICAO 9303-11 §4.4.3.5.2): reads EF.CardSecurity from the master file under secure messaging, picks
+    /// the CAM key (keyId = parameterId, id-PK-ECDH on the PACE domain) and checks the chip's CAM data against it.
+    /// EF.CardSecurity's signature is checked when `options.trustStore` is set, else later by the caller. Throws
+    /// `.authenticationFailed` for a chip whose data does not match (a clone) and `.malformedFile` for an
+    /// EF.CardSecurity without a fitting key.
+    private func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
+        throws(MRTDError) -> ChipAuthenticationMappingFacts {
         let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
         let content = try strategy.readFile(.cardSecurity, on: secure)
-        let signedData: CMSSignedData
-        do {
-            signedData = try CMSSignedData(der: content)
-        } catch {
-            throw .malformedFile(.cardSecurity, "not a CMS SignedData: \(error)")
+        let infos = try CardSecurity.securityInfos(content)
+        let (key, keyID) = try PACE.chipAuthenticationMappingKey(in: infos, for: pace.info, domain: pace.domain)
+        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: key.publicKey)
+        var facts = ChipAuthenticationMappingFacts(keyID: keyID, cardSecurity: content)
+        if let trustStore = options.trustStore {
+            facts.cardSecurityVerification = CardSecurity.verify(content, trustStore: trustStore,
+                                                                 at: options.validationDate ?? Date())
         }
-        guard let securityInfos = signedData.content else {
-            throw .malformedFile(.cardSecurity, "the SignedData has no content")
-        }
-        let infos = try SecurityInfos(parsing: securityInfos, file: .cardSecurity)
-        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: try PACE.chipAuthenticationPublicKey(in: infos))
+        return facts
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.

@@ -197,21 +197,6 @@ public enum PACE {
         try BlockCipher.aes.encrypt([UInt8](repeating: 0xFF, count: 16), key: suite.encryptionKey, mode: .ecb)
     }
 
-    /// The chip's static ECDH public key (the BIT STRING of the SubjectPublicKeyInfo) of the first
-    /// ChipAuthenticationPublicKeyInfo in `infos` (EF.CardSecurity).
-    public static func chipAuthenticationPublicKey(in infos: SecurityInfos) throws(MRTDError) -> [UInt8] {
-        for case let .chipAuthenticationPublicKey(info) in infos.infos {
-            do {
-                let spki = try TLV.parse(info.subjectPublicKeyInfo)
-                guard let bits = try spki.child(0x03), bits.value.first == 0x00 else { continue }
-                return Array(bits.value.dropFirst())
-            } catch {
-                continue
-            }
-        }
-        throw .malformedFile(.cardSecurity, "no ChipAuthenticationPublicKeyInfo with an EC public key")
-    }
-
     /// KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) for the session cipher (§9.7.1).
     public static func sessionSuite(sharedSecret: [UInt8], cipher: SecureMessagingCipherSuite.Algorithm)
         throws(MRTDError) -> SecureMessagingCipherSuite {

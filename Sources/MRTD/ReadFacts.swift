@@ -26,3 +26,24 @@ public struct ChipAuthenticationRun: Sendable, Equatable {
                   parameterID: result.domain.standardizedParameterID)
     }
 }
+
+/// Which PACE ran (ICAO 9303-11 §4.4): protocol, mapping, domain and password, as typed facts.
+public struct PACEFacts: Sendable, Equatable {
+    /// Key agreement, mapping (GM, IM, CAM) and cipher.
+    public let algorithm: PACEAlgorithm
+    /// The standardized domain parameter ID (§9.5.1).
+    public let parameterID: Int
+    /// Password reference: MRZ (01) or CAN (02).
+    public let password: String
+    /// Every PACEInfo EF.CardAccess offered, supported or not (what `enrollctl probe` lists).
+    public let offered: [PACEInfo]
+
+    public init(algorithm: PACEAlgorithm, parameterID: Int, password: String, offered: [PACEInfo]) {
+        self.algorithm = algorithm
+        self.parameterID = parameterID
+        self.password = password
+        self.offered = offered
+    }
+
+    public var mapping: PACEMapping { algorithm.mapping }
+}

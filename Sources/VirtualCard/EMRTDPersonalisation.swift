@@ -18,6 +18,11 @@ public struct EMRTDPersonalisation: Sendable {
     public var bacEnabled = true
     /// The document signer that signs EF.SOD; without one the card has no EF.SOD.
     public var documentSigner: TestPKI.Party?
+    /// Who signs a PACE-CAM chip's EF.CardSecurity: the document signer when nil (a throwaway self-signed key when
+    /// there is none either); another party for a forged card.
+    public var cardSecuritySigner: TestPKI.Party?
+    /// How EF.SOD is signed: issuer name order, BER, signing time.
+    public var sodOptions = SODBuilder.Options()
     /// A data group changed after signing (a forged card that passive authentication must catch).
     public var alteredAfterSigning: DataGroup?
     /// Active authentication: DG15 holds its published key (and DG14 the ECDSA hash).
@@ -73,8 +78,10 @@ public struct EMRTDPersonalisation: Sendable {
             if let group = DataGroup(fileID: file) { groups[group] = bytes }
         }
         do {
+            var options = sodOptions
+            if options.signingTime == nil { options.signingTime = Date() }
             files[.sod] = try SODBuilder.build(dataGroups: groups, signer: signer.certificate, key: signer.key,
-                                               options: .init(signingTime: Date()))
+                                               options: options)
         } catch {
             throw .signing(error)
         }
@@ -98,8 +105,8 @@ public struct EMRTDPersonalisation: Sendable {
     private func paceWithKeys() throws(PersonalisationError) -> PACEConfiguration? {
         guard let pace, pace.chipAuthenticationMapping, pace.chipAuthentication == nil else { return pace }
         let signer: TestPKI.Party
-        if let documentSigner {
-            signer = documentSigner
+        if let chosen = cardSecuritySigner ?? documentSigner {
+            signer = chosen
         } else {
             do {
                 signer = try TestPKI.makeCSCA(country: "UT", name: "Virtual eMRTD CardSecurity signer",

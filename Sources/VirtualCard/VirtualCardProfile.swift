@@ -121,6 +121,25 @@ public struct VirtualCardProfile: Sendable {
         name.hasPrefix("/") ? URL(fileURLWithPath: name) : base.appendingPathComponent(name)
     }
 
+    /// A certificate and key given as `{ "certificate": "@file.pem", "key": "@file.key" }`.
+    static func party(_ value: Any, name: String, base: URL, path: String) throws(ProfileError) -> TestPKI.Party {
+        guard let names = value as? [String: String], let certificate = names["certificate"], let key = names["key"],
+              certificate.hasPrefix("@"), key.hasPrefix("@") else {
+            throw .invalid(path: path, reason: "\(name) needs \"certificate\": \"@file\" and \"key\": \"@file\"")
+        }
+        let certificateFile = resolve(String(certificate.dropFirst()), base: base)
+        let keyFile = resolve(String(key.dropFirst()), base: base)
+        guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
+              let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
+            throw .unreadable(path: certificateFile.path, reason: "\(name) certificate or key")
+        }
+        do {
+            return TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM), key: try PrivateKey(pem: keyPEM))
+        } catch {
+            throw .invalid(path: path, reason: "\(name): \(error)")
+        }
+    }
+
     /// The applet that serves this profile.
     public func makeApplet() -> CardApplet {
         if let emrtd { return EMRTDApplet(profile: emrtd) }
@@ -174,22 +193,12 @@ public struct VirtualCardProfile: Sendable {
             personalisation.bacEnabled = flag
         }
         if let signer = object["documentSigner"] {
-            guard let names = signer as? [String: String], let certificate = names["certificate"], let key = names["key"],
-                  certificate.hasPrefix("@"), key.hasPrefix("@") else {
-                throw .invalid(path: path, reason: "documentSigner needs \"certificate\": \"@file\" and \"key\": \"@file\"")
-            }
-            let certificateFile = resolve(String(certificate.dropFirst()), base: base)
-            let keyFile = resolve(String(key.dropFirst()), base: base)
-            guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
-                  let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
-                throw .unreadable(path: certificateFile.path, reason: "document signer certificate or key")
-            }
-            do {
-                personalisation.documentSigner = TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM),
-                                                               key: try PrivateKey(pem: keyPEM))
-            } catch {
-                throw .invalid(path: path, reason: "document signer: \(error)")
-            }
+            personalisation.documentSigner = try party(signer, name: "documentSigner", base: base, path: path)
+        }
+        if let cardSecurity = (object["pace"] as? [String: Any])?["cardSecurity"] as? [String: Any],
+           let signer = cardSecurity["signer"] {
+            personalisation.cardSecuritySigner = try party(signer, name: "pace.cardSecurity.signer", base: base,
+                                                           path: path)
         }
         if let altered = object["alterAfterSigning"] {
             guard let name = altered as? String, name.hasPrefix("DG"), let number = Int(name.dropFirst(2)),
@@ -211,7 +220,11 @@ public struct VirtualCardProfile: Sendable {
 
 extension VirtualCardProfile {
     /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256",
-    /// "can": "123456", "mapping": "GM" | "CAM" }`.
+    /// "can": "123456", "mapping": "GM" | "IM" | "CAM",
+    /// "cardSecurity": { "decoyKeysFirst": true, "alterAfterSigning": false,
+    ///                   "signer": { "certificate": "@rogue/dsc.pem", "key": "@rogue/dsc.key" } } }`.
+    /// `cardSecurity` (CAM only): other chip authentication keys before the CAM key; the CAM key swapped after
+    /// signing (a forgery); another signer than the document signer (a forgery when it is not trusted).
     fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
         guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
         var configuration = PACEConfiguration()
@@ -229,12 +242,29 @@ extension VirtualCardProfile {
             configuration.cipher = algorithm
         }
         if let mapping = object["mapping"] {
-            guard let name = mapping as? String, name == "GM" || name == "CAM" else {
-                throw .invalid(path: path, reason: "pace.mapping must be GM or CAM")
+            guard let name = mapping as? String, let found = PACEMapping(rawValue: name) else {
+                throw .invalid(path: path, reason: "pace.mapping must be GM, IM or CAM")
             }
-            configuration.chipAuthenticationMapping = name == "CAM"
-            guard name == "GM" || (configuration.parameterID > 2 && configuration.cipher != .tripleDES) else {
+            configuration.mapping = found
+            guard found != .chipAuthentication || (configuration.parameterID > 2 && configuration.cipher != .tripleDES)
+            else {
                 throw .invalid(path: path, reason: "pace.mapping CAM needs an ECDH parameterId and an AES cipher")
+            }
+            guard found != .integrated || configuration.parameterID != 10 else {
+                throw .invalid(path: path, reason: "pace.mapping IM is not defined on NIST P-224 (parameterId 10)")
+            }
+        }
+        if let layout = object["cardSecurity"] {
+            guard let settings = layout as? [String: Any], configuration.mapping == .chipAuthentication else {
+                throw .invalid(path: path, reason: "pace.cardSecurity is an object, for mapping CAM")
+            }
+            for (key, flag) in [("decoyKeysFirst", \CardSecurityLayout.decoyKeysFirst),
+                                ("alterAfterSigning", \CardSecurityLayout.alteredAfterSigning)] {
+                guard let value = settings[key] else { continue }
+                guard let bool = value as? Bool else {
+                    throw .invalid(path: path, reason: "pace.cardSecurity.\(key) must be true or false")
+                }
+                configuration.cardSecurity[keyPath: flag] = bool
             }
         }
         if let can = object["can"] {
