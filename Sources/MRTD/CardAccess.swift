@@ -7,10 +7,10 @@ public enum PACEKeyAgreement: String, Sendable, Equatable {
 }
 
 /// The nonce mapping a PACE protocol OID names (ICAO 9303-11 §4.4.3.3).
-public enum PACEMapping: String, Sendable, Equatable {
+public enum PACEMapping: String, Sendable, Hashable, CaseIterable {
     /// Generic Mapping: G' = s·G + H.
     case generic = "GM"
-    /// Integrated Mapping (not implemented by the reader yet).
+    /// Integrated Mapping: the generator from both nonces through R(s, t) (§4.4.3.3.2).
     case integrated = "IM"
     /// Chip Authentication Mapping: generic mapping plus the chip's encrypted CA data after the tokens.
     case chipAuthentication = "CAM"

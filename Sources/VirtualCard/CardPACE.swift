@@ -131,9 +131,10 @@ public struct PACEChipAuthenticationKey: Sendable, Equatable {
     }
 }
 
-/// The chip side of PACE Generic Mapping (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four
-/// GENERAL AUTHENTICATE steps answer with the encrypted nonce, the chip's mapping key, its ephemeral key and its
-/// token. A terminal token that does not verify (wrong MRZ or CAN) gets 6300; any other error ends the run.
+/// The chip side of PACE (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four GENERAL AUTHENTICATE
+/// steps answer with the encrypted nonce, the chip's mapping key (GM, CAM) or an empty answer to the terminal's
+/// nonce (IM), its ephemeral key and its token (with the encrypted chip authentication data for CAM). A terminal
+/// token that does not verify (wrong MRZ or CAN) gets 6300; any other error ends the run.
 final class CardPACE {
     private enum State {
         case idle
@@ -153,8 +154,9 @@ final class CardPACE {
 
     init(configuration: PACEConfiguration, mrzKey: BACKey?, random: @escaping BAC.RandomSource) {
         self.configuration = configuration
-        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh,
-                                  mapping: configuration.chipAuthentication != nil ? .chipAuthentication : .generic,
+        let mapping = configuration.mapping == .chipAuthentication && configuration.chipAuthentication == nil
+            ? .generic : configuration.mapping
+        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
                                   cipher: configuration.cipher)
         domain = try? PACEDomain.standardized(configuration.parameterID)
         self.mrzKey = mrzKey
@@ -215,11 +217,21 @@ final class CardPACE {
         do {
             switch current {
             case let .selected(password) where objects.isEmpty:
-                let nonce = try random(16)
+                // IM's R(s, t) takes a nonce of l bits (§4.4.3.3.2); GM and CAM take 16 bytes.
+                let nonce = try random(algorithm.mapping == .integrated
+                                       ? PACE.integratedMappingBlockLength(configuration.cipher) : 16)
                 let key = try password.paceKey(cipher: configuration.cipher)
                 let encrypted = try PACE.encryptNonce(nonce, key: key, cipher: configuration.cipher)
                 state = .nonceSent(password: password, nonce: nonce)
                 return (answer(TLV(tag: 0x80, value: encrypted)), nil)
+            case let .nonceSent(_, nonce) where algorithm.mapping == .integrated:
+                // IM: DO'81' is the terminal's nonce t; the answer is an empty 7C.
+                guard let terminalNonce = object(0x81) else { break }
+                state = .mapped(generator: try domain.integratedMappedGenerator(chipNonce: nonce,
+                                                                                terminalNonce: terminalNonce,
+                                                                                cipher: configuration.cipher),
+                                mappingKey: [])
+                return (ResponseAPDU(data: [0x7C, 0x00], statusWord: .success), nil)
             case let .nonceSent(_, nonce):
                 guard let terminalMapping = object(0x81) else { break }
                 let peer = try domain.validatedPublicKey(terminalMapping)
