@@ -8,19 +8,32 @@ public enum AccessProtocol: String, Sendable, Equatable {
     case pace = "PACE"
 }
 
-/// APDUs and bytes on the wire (encoded commands and responses, including secure messaging overhead).
+/// APDUs and bytes on the wire (encoded commands and responses, including secure messaging overhead), and what the
+/// read did about chips answering in plain.
 public struct TransferStatistics: Sendable, Equatable, CustomStringConvertible {
     public var apdus = 0
     public var bytesSent = 0
     public var bytesReceived = 0
+    /// Protected commands the chip answered with a status word alone, without SM.
+    public var plainStatusAnswers = 0
+    /// Times access control ran again because the chip had closed its session.
+    public var sessionsReestablished = 0
 
-    public init(apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0) {
+    public init(apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0, plainStatusAnswers: Int = 0,
+                sessionsReestablished: Int = 0) {
         self.apdus = apdus
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
+        self.plainStatusAnswers = plainStatusAnswers
+        self.sessionsReestablished = sessionsReestablished
     }
 
-    public var description: String { "\(apdus) APDUs, \(bytesSent) bytes sent, \(bytesReceived) bytes received" }
+    public var description: String {
+        var text = "\(apdus) APDUs, \(bytesSent) bytes sent, \(bytesReceived) bytes received"
+        if plainStatusAnswers > 0 { text += ", \(plainStatusAnswers) plain status answers" }
+        if sessionsReestablished > 0 { text += ", \(sessionsReestablished) sessions re-established" }
+        return text
+    }
 }
 
 /// A `CardChannel` wrapper that counts APDUs and bytes, for benchmarks and tests.
@@ -69,6 +82,8 @@ public struct DocumentReadResult: Sendable {
     public var pace: PACEFacts?
     /// PACE-CAM: the key the chip proved and EF.CardSecurity's verification; nil unless the mapping was CAM.
     public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
+    /// Plain status words taken under secure messaging and sessions opened again (counts also in `statistics`).
+    public var plainStatusRecovery = PlainStatusRecovery()
 
     /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1)
     /// and records the outcome in `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
@@ -102,6 +117,8 @@ public final class DocumentReader {
         public var trustStore: TrustStore?
         /// "Now" for that verification; nil: the time of the read.
         public var validationDate: Date?
+        /// How many plain status words and new sessions a read tolerates from a chip.
+        public var plainStatusLimits = PlainStatusLimits.default
 
         public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
@@ -128,9 +145,7 @@ public final class DocumentReader {
     /// leaves the field (retry on the next tap), `.secureMessaging` when a response fails verification.
     public func read(accessKey: BACKey) throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
-        try ReadBinaryStrategy.selectApplication(on: counting)
-        let session = try BAC.authenticate(channel: counting, key: accessKey, random: random)
-        return try readFiles(secure: SecureMessagingChannel(base: counting, session: session), counting: counting,
+        return try readFiles(secure: try bacSession(key: accessKey, on: counting), counting: counting,
                              accessProtocol: .bac, description: "BAC", securityInfos: nil)
     }
 
@@ -138,12 +153,13 @@ public final class DocumentReader {
     /// BAC when `options.allowBAC` and `access` is the MRZ (ICAO 9303-11 §4.2). Throws `.accessKeyRejected` for a
     /// wrong MRZ or CAN, `.invalidAccessKey` when a CAN is given for a chip without PACE, `.authenticationFailed`
     /// when the chip's PACE answers do not verify (no fallback then: fail closed).
-    public func read(access: AccessKey, paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+    public func read(access: AccessKey, paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
         throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
-        var result = try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
-                                   description: access.description, securityInfos: access.securityInfos)
+        var result = try readFiles(secure: access.recovering, counting: counting,
+                                   accessProtocol: access.accessProtocol, description: access.description,
+                                   securityInfos: access.securityInfos)
         result.pace = access.pace
         result.chipAuthenticationMapping = access.chipAuthenticationMapping
         return result
@@ -155,7 +171,11 @@ public final class DocumentReader {
 
     /// An established access-control session with the eMRTD application selected.
     public struct AccessSession {
-        public let channel: SecureMessagingChannel
+        /// The channel to read on: it takes plain status words as the chip's answer and opens a new session (same
+        /// protocol, same key) when the chip closed its own.
+        public let recovering: RecoveringSecureMessagingChannel
+        /// The secure messaging channel now in use (a new one after the chip closed its session).
+        public var channel: SecureMessagingChannel { recovering.current }
         public let accessProtocol: AccessProtocol
         /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
         public let description: String
@@ -169,19 +189,29 @@ public final class DocumentReader {
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
     /// secure messaging. `channel` defaults to the reader's channel. Errors as for `read(access:)`.
     public func openSession(access: AccessKey, on channel: CardChannel? = nil,
-                            paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+                            paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
         throws(MRTDError) -> AccessSession {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
             var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
-            let secure = SecureMessagingChannel(base: channel, session: pace.session)
+            let recovering = RecoveringSecureMessagingChannel(
+                current: SecureMessagingChannel(base: channel, session: pace.session), applicationSelected: false,
+                limits: options.plainStatusLimits
+            ) { (selectApplication: Bool) throws(MRTDError) -> SecureMessagingChannel in
+                // The same PACE again; PACE-CAM's proof stands from the first run.
+                let again = try PACE.authenticate(channel: channel, info: info, accessKey: access,
+                                                  privateKeys: paceKeys)
+                let secure = SecureMessagingChannel(base: channel, session: again.session)
+                if selectApplication { try ReadBinaryStrategy.selectApplication(on: secure) }
+                return secure
+            }
             var cam: ChipAuthenticationMappingFacts?
             if pace.algorithm.mapping == .chipAuthentication {
-                cam = try verifyChipAuthenticationMapping(&pace, on: secure)
+                cam = try verifyChipAuthenticationMapping(&pace, on: recovering)
             }
-            try ReadBinaryStrategy.selectApplication(on: secure)
-            var session = AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
+            try ReadBinaryStrategy.selectApplication(on: recovering)
+            var session = AccessSession(recovering: recovering, accessProtocol: .pace, description: pace.description,
                                         securityInfos: infos)
             session.pace = PACEFacts(algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
                                      password: access.kind, offered: infos.paceInfos)
@@ -192,10 +222,24 @@ public final class DocumentReader {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
         }
         guard options.allowBAC else { throw Self.bacNotAllowed }
-        try ReadBinaryStrategy.selectApplication(on: channel)
-        let session = try BAC.authenticate(channel: channel, key: key, random: random)
-        return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,
+        return AccessSession(recovering: try bacSession(key: key, on: channel), accessProtocol: .bac,
                              description: "BAC", securityInfos: infos)
+    }
+
+    /// SELECT of the eMRTD application and BAC (ICAO 9303-11 §4.3), in a channel that runs both again when the chip
+    /// closes its session after a plain status word.
+    private func bacSession(key: BACKey, on channel: CardChannel) throws(MRTDError)
+        -> RecoveringSecureMessagingChannel {
+        let random = self.random
+        func open() throws(MRTDError) -> SecureMessagingChannel {
+            try ReadBinaryStrategy.selectApplication(on: channel)
+            return SecureMessagingChannel(base: channel,
+                                          session: try BAC.authenticate(channel: channel, key: key, random: random))
+        }
+        return RecoveringSecureMessagingChannel(current: try open(), applicationSelected: true,
+                                                limits: options.plainStatusLimits) { _ throws(MRTDError) in
+            try open()
+        }
     }
 
     /// PACE-CAM (ICAO 9303-11 §4.4.3.5.2): reads EF.CardSecurity from the master file under secure messaging, picks
@@ -203,7 +247,7 @@ public final class DocumentReader {
     /// EF.CardSecurity's signature is checked when `options.trustStore` is set, else later by the caller. Throws
     /// `.authenticationFailed` for a chip whose data does not match (a clone) and `.malformedFile` for an
     /// EF.CardSecurity without a fitting key.
-    private func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
+    private func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: CardChannel)
         throws(MRTDError) -> ChipAuthenticationMappingFacts {
         let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
         let content = try strategy.readFile(.cardSecurity, on: secure)
@@ -219,37 +263,39 @@ public final class DocumentReader {
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
-    private func readFiles(secure: SecureMessagingChannel, counting: CountingCardChannel,
+    private func readFiles(secure: RecoveringSecureMessagingChannel, counting: CountingCardChannel,
                            accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?)
         throws(MRTDError) -> DocumentReadResult {
         let strategy = ReadBinaryStrategy(extendedLength: options.allowExtendedLength && channel.supportsExtendedLength,
                                           secureMessaging: true, shortFileIdentifiers: options.shortFileIdentifiers)
         var files: [FileID: [UInt8]] = [:]
         var skipped: [FileID: StatusWord] = [:]
+        var unprotectedRefusals: Set<FileID> = []
         let com = try strategy.readFile(.com, on: secure)
         files[.com] = com
-        for file in try Self.dataGroups(listedIn: com) where options.dataGroups.contains(file.dataGroupNumber ?? 0) {
+        var wanted = try Self.dataGroups(listedIn: com).filter { options.dataGroups.contains($0.dataGroupNumber ?? 0) }
+        wanted.append(.sod)
+        for file in wanted {
             do {
                 files[file] = try strategy.readFile(file, on: secure)
             } catch {
                 guard let sw = Self.absentOrDenied(error) else { throw error }
                 skipped[file] = sw
+                if secure.lastAnswerWasPlain { unprotectedRefusals.insert(file) }
             }
-        }
-        do {
-            files[.sod] = try strategy.readFile(.sod, on: secure)
-        } catch {
-            guard let sw = Self.absentOrDenied(error) else { throw error }
-            skipped[.sod] = sw
         }
         var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
                                         statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
                                         readChunkSize: strategy.chunkSize, accessDescription: description,
                                         securityInfos: securityInfos)
         if options.antiClone {
-            try authenticateChip(&result, secure: secure, counting: counting, strategy: strategy)
+            try authenticateChip(&result, secure: secure.current, counting: counting, strategy: strategy)
             result.statistics = counting.statistics
         }
+        result.plainStatusRecovery = secure.recovery
+        result.plainStatusRecovery.unprotectedRefusals = unprotectedRefusals
+        result.statistics.plainStatusAnswers = secure.recovery.plainAnswers
+        result.statistics.sessionsReestablished = secure.recovery.sessionsReestablished
         return result
     }
 
@@ -268,10 +314,16 @@ public final class DocumentReader {
         }
     }
 
-    /// The status word when `error` says a file is absent (6A82) or access is denied (6982).
+    /// The status word when `error` says a file is absent (6A82) or access is denied (6982), protected or (the chip's
+    /// word, unverified) in plain.
     private static func absentOrDenied(_ error: MRTDError) -> StatusWord? {
-        guard case let .unexpectedStatus(_, sw) = error,
-              sw == .fileNotFound || sw == .securityStatusNotSatisfied else { return nil }
+        let sw: StatusWord
+        switch error {
+        case let .unexpectedStatus(_, status): sw = status
+        case let .secureMessaging(.unprotectedStatus(status)): sw = status
+        default: return nil
+        }
+        guard sw == .fileNotFound || sw == .securityStatusNotSatisfied else { return nil }
         return sw
     }
 }

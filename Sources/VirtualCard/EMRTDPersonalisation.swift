@@ -23,6 +23,10 @@ public struct EMRTDPersonalisation: Sendable {
     public var cardSecuritySigner: TestPKI.Party?
     /// How EF.SOD is signed: issuer name order, BER, signing time.
     public var sodOptions = SODBuilder.Options()
+    /// Failed protected commands answered in plain (session kept or closed); nil: protected.
+    public var plainErrorStatus: PlainErrorStatus?
+    /// EF.ATR/INFO content in the master file; nil: none.
+    public var atrInfo: [UInt8]?
     /// A data group changed after signing (a forged card that passive authentication must catch).
     public var alteredAfterSigning: DataGroup?
     /// Active authentication: DG15 holds its published key (and DG14 the ECDSA hash).
@@ -98,6 +102,7 @@ public struct EMRTDPersonalisation: Sendable {
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
                      pace: try paceWithKeys(), bacEnabled: bacEnabled)
             .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
+            .withTransport(plainErrorStatus: plainErrorStatus, atrInfo: atrInfo)
     }
 
     /// The PACE configuration, with PACE-CAM key material and EF.CardSecurity (signed by the document signer, or
@@ -129,5 +134,14 @@ public enum PersonalisationError: Error, CustomStringConvertible {
         case let .lds(error): return "cannot encode the card's files: \(error)"
         case let .signing(error): return "cannot sign EF.SOD: \(error)"
         }
+    }
+}
+
+extension EMRTDProfile {
+    func withTransport(plainErrorStatus: PlainErrorStatus?, atrInfo: [UInt8]?) -> EMRTDProfile {
+        var profile = self
+        profile.plainErrorStatus = plainErrorStatus
+        profile.atrInfo = atrInfo
+        return profile
     }
 }

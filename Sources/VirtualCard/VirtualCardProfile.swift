@@ -29,6 +29,10 @@ import SmartCard
 /// ```
 /// Active and chip authentication keys: `"activeAuthentication": { "key": "@aa.key" }`,
 /// `"chipAuthentication": { "key": "@ca.key" }` (see `antiCloneKeys`).
+///
+/// Real-world behaviours: `"plainStatusWords": "kept" | "closed"` answers failed protected commands with the status
+/// word alone, without SM, keeping or closing the session (with `"maxShortResponse": 200` a short-Le cap answered
+/// with a plain 6700).
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -208,6 +212,12 @@ public struct VirtualCardProfile: Sendable {
             personalisation.alteredAfterSigning = group
         }
         try antiCloneKeys(object, into: &personalisation, base: base, path: path)
+        if let value = object["plainStatusWords"] {
+            guard let name = value as? String, let behaviour = PlainErrorStatus(rawValue: name) else {
+                throw .invalid(path: path, reason: "plainStatusWords must be \"kept\" or \"closed\"")
+            }
+            personalisation.plainErrorStatus = behaviour
+        }
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
