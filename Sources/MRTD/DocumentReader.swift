@@ -84,6 +84,8 @@ public struct DocumentReadResult: Sendable {
     public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
     /// Plain status words taken under secure messaging and sessions opened again (counts also in `statistics`).
     public var plainStatusRecovery = PlainStatusRecovery()
+    /// EF.ATR/INFO as read before the first READ BINARY (PACE chips); nil when absent or not read.
+    public var cardCapabilities: CardCapabilities?
 
     /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1)
     /// and records the outcome in `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
@@ -100,7 +102,8 @@ public struct DocumentReadResult: Sendable {
 /// wanted) and EF.SOD (ICAO 9303-10 §3, 9303-11 §4.3).
 public final class DocumentReader {
     public struct Options: Sendable {
-        /// The data groups to read when EF.COM lists them. DG3/DG4 need EAC and are not read by default.
+        /// The data groups to read when EF.COM lists them. DG3/DG4 need EAC and are not read by default; DG5, DG6,
+        /// DG8–DG10 (reserved or rarely used) neither.
         public var dataGroups: Set<Int>
         /// Use extended-length READ BINARY when the channel supports it.
         public var allowExtendedLength: Bool
@@ -120,7 +123,7 @@ public final class DocumentReader {
         /// How many plain status words and new sessions a read tolerates from a chip.
         public var plainStatusLimits = PlainStatusLimits.default
 
-        public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
+        public init(dataGroups: Set<Int> = [1, 2, 7, 11, 12, 13, 14, 15, 16], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
             self.allowPACE = allowPACE
             self.allowBAC = allowBAC
@@ -146,7 +149,7 @@ public final class DocumentReader {
     public func read(accessKey: BACKey) throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
         return try readFiles(secure: try bacSession(key: accessKey, on: counting), counting: counting,
-                             accessProtocol: .bac, description: "BAC", securityInfos: nil)
+                             accessProtocol: .bac, description: "BAC", securityInfos: nil, capabilities: nil)
     }
 
     /// Reads the document with PACE when EF.CardAccess offers a supported protocol (the strongest one), else with
@@ -159,7 +162,8 @@ public final class DocumentReader {
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
         var result = try readFiles(secure: access.recovering, counting: counting,
                                    accessProtocol: access.accessProtocol, description: access.description,
-                                   securityInfos: access.securityInfos)
+                                   securityInfos: access.securityInfos, capabilities: access.cardCapabilities)
+        result.cardCapabilities = access.cardCapabilities
         result.pace = access.pace
         result.chipAuthenticationMapping = access.chipAuthenticationMapping
         return result
@@ -184,6 +188,8 @@ public final class DocumentReader {
         public var pace: PACEFacts?
         /// PACE-CAM's proved key and EF.CardSecurity; nil unless the mapping was CAM.
         public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
+        /// EF.ATR/INFO, read in plain beside EF.CardAccess when extended length is in play; nil when absent.
+        public var cardCapabilities: CardCapabilities?
     }
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
@@ -194,6 +200,10 @@ public final class DocumentReader {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
+            // LDS 1.8: EF.ATR/INFO says whether extended length works and how large an answer may be, before the
+            // first READ BINARY (ICAO 9303-10 §3.11.1).
+            let capabilities = options.allowExtendedLength && channel.supportsExtendedLength
+                ? try CardCapabilities.read(from: channel) : nil
             var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
             let recovering = RecoveringSecureMessagingChannel(
                 current: SecureMessagingChannel(base: channel, session: pace.session), applicationSelected: false,
@@ -216,6 +226,7 @@ public final class DocumentReader {
             session.pace = PACEFacts(algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
                                      password: access.kind, offered: infos.paceInfos)
             session.chipAuthenticationMapping = cam
+            session.cardCapabilities = capabilities
             return session
         }
         guard case let .mrz(key) = access else {
@@ -264,10 +275,14 @@ public final class DocumentReader {
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
     private func readFiles(secure: RecoveringSecureMessagingChannel, counting: CountingCardChannel,
-                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?)
+                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?,
+                           capabilities: CardCapabilities?)
         throws(MRTDError) -> DocumentReadResult {
-        let strategy = ReadBinaryStrategy(extendedLength: options.allowExtendedLength && channel.supportsExtendedLength,
-                                          secureMessaging: true, shortFileIdentifiers: options.shortFileIdentifiers)
+        let extended = options.allowExtendedLength && channel.supportsExtendedLength
+            && capabilities?.extendedLength != false
+        let strategy = ReadBinaryStrategy(extendedLength: extended, secureMessaging: true,
+                                          shortFileIdentifiers: options.shortFileIdentifiers,
+                                          maxResponseLength: capabilities?.maxResponseLength)
         var files: [FileID: [UInt8]] = [:]
         var skipped: [FileID: StatusWord] = [:]
         var unprotectedRefusals: Set<FileID> = []

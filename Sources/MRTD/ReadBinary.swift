@@ -27,16 +27,23 @@ public final class ReadBinaryStrategy {
     /// Read via short EF identifier (P1 = 0x80 | SFI) instead of SELECT when the file has one.
     public var usesShortFileIdentifiers: Bool
 
-    public init(extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false) {
+    /// The largest response APDU an extended read may provoke (EF.ATR/INFO's limit, or `maxExtendedResponse`).
+    public let extendedResponseLimit: Int
+
+    /// `maxResponseLength`: the chip's limit from EF.ATR/INFO, when it gave one; a limit that leaves no room above a
+    /// short read turns extended length off.
+    public init(extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false,
+                maxResponseLength: Int? = nil) {
         self.secureMessaging = secureMessaging
-        usesExtendedLength = extendedLength
+        extendedResponseLimit = min(Self.maxExtendedResponse, maxResponseLength ?? Self.maxExtendedResponse)
+        usesExtendedLength = extendedLength && extendedResponseLimit > 256 + (secureMessaging ? 64 : 0) + 2
         rung = secureMessaging ? 1 : 0
         usesShortFileIdentifiers = shortFileIdentifiers
     }
 
     /// The response payload size asked for per READ BINARY in the current mode.
     public var chunkSize: Int {
-        usesExtendedLength ? Self.maxExtendedResponse - (secureMessaging ? 64 : 0) : Self.shortLadder[rung]
+        usesExtendedLength ? extendedResponseLimit - (secureMessaging ? 64 : 0) : Self.shortLadder[rung]
     }
 
     /// Selects the eMRTD application: SELECT by DF name, P1=04 P2=0C, no Le.

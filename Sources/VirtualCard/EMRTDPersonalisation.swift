@@ -10,8 +10,17 @@ public struct EMRTDPersonalisation: Sendable {
     public var portraits: [[UInt8]]
     public var dg11: DG11?
     public var dg12: DG12?
+    /// DG7 (displayed signature), DG13 (issuer-defined), DG16 (persons to notify) when given.
+    public var dg7: DG7?
+    public var dg13: DG13?
+    public var dg16: DG16?
+    /// The 19794-5 image data type written into the portraits' headers; nil: the one the bytes have. Another value
+    /// makes a header that disagrees with its image, as some issued documents have.
+    public var portraitHeaderImageDataType: UInt8?
     public var extendedLength: Bool
     public var maxShortResponse: Int
+    /// The largest data an extended READ BINARY returns.
+    public var maxExtendedResponse = 65_000
     /// PACE offered in EF.CardAccess; `nil` for a BAC-only chip.
     public var pace: PACEConfiguration?
     /// `false` for a PACE-only chip.
@@ -51,9 +60,17 @@ public struct EMRTDPersonalisation: Sendable {
         files[.dg1] = DG1(mrz: mrz).encoded
         if !portraits.isEmpty {
             var faces: [FaceImage] = []
-            for portrait in portraits { faces.append(try FaceImage(encodedImage: portrait)) }
+            for portrait in portraits {
+                var face = try FaceImage(encodedImage: portrait)
+                if let type = portraitHeaderImageDataType { face.headerImageDataType = type }
+                faces.append(face)
+            }
             files[.dg2] = DG2(faces: faces).encoded
             groups.append(.dg2)
+        }
+        if let dg7 {
+            files[.dg7] = dg7.encoded
+            groups.append(.dg7)
         }
         if let dg11 {
             files[.dg11] = dg11.encoded
@@ -62,6 +79,14 @@ public struct EMRTDPersonalisation: Sendable {
         if let dg12 {
             files[.dg12] = dg12.encoded
             groups.append(.dg12)
+        }
+        if let dg13 {
+            files[.dg13] = dg13.encoded
+            groups.append(.dg13)
+        }
+        if let dg16 {
+            files[.dg16] = dg16.encoded
+            groups.append(.dg16)
         }
         try addAntiCloneFiles(&files, groups: &groups)
         files[.com] = EFCOM(dataGroups: groups).encoded
@@ -100,6 +125,7 @@ public struct EMRTDPersonalisation: Sendable {
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+                     maxExtendedResponse: maxExtendedResponse,
                      pace: try paceWithKeys(), bacEnabled: bacEnabled)
             .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
             .withTransport(plainErrorStatus: plainErrorStatus, atrInfo: atrInfo)

@@ -30,9 +30,9 @@ import SmartCard
 /// Active and chip authentication keys: `"activeAuthentication": { "key": "@aa.key" }`,
 /// `"chipAuthentication": { "key": "@ca.key" }` (see `antiCloneKeys`).
 ///
-/// Real-world behaviours: `"plainStatusWords": "kept" | "closed"` answers failed protected commands with the status
-/// word alone, without SM, keeping or closing the session (with `"maxShortResponse": 200` a short-Le cap answered
-/// with a plain 6700).
+/// Behaviours of issued chips (plain status words, EF.ATR/INFO, SOD encodings, DG7/DG13/DG16, mismatched portrait
+/// headers): see `realWorldOptions`; with `"maxShortResponse": 200` and `"plainStatusWords"` a short-Le cap answered
+/// with a plain 6700.
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -96,7 +96,7 @@ public struct VirtualCardProfile: Sendable {
         return profile
     }
 
-    private static func files(_ value: Any?, base: URL, path: String) throws(ProfileError) -> [UInt16: [UInt8]] {
+    static func files(_ value: Any?, base: URL, path: String) throws(ProfileError) -> [UInt16: [UInt8]] {
         guard let value else { return [:] }
         guard let entries = value as? [String: Any] else { throw .invalid(path: path, reason: "file lists must be objects") }
         var out: [UInt16: [UInt8]] = [:]
@@ -121,7 +121,7 @@ public struct VirtualCardProfile: Sendable {
     }
 
     /// A file named in a profile: absolute, or relative to the profile's folder.
-    private static func resolve(_ name: String, base: URL) -> URL {
+    static func resolve(_ name: String, base: URL) -> URL {
         name.hasPrefix("/") ? URL(fileURLWithPath: name) : base.appendingPathComponent(name)
     }
 
@@ -176,11 +176,20 @@ public struct VirtualCardProfile: Sendable {
             portraits.append([UInt8](data))
         }
         var personalisation = EMRTDPersonalisation(mrz: mrz, portraits: portraits)
-        if let fields = object["dg11"] as? [String: String] {
-            personalisation.dg11 = DG11(fullName: fields["fullName"], personalNumber: fields["personalNumber"],
-                                        fullDateOfBirth: fields["fullDateOfBirth"], placeOfBirth: fields["placeOfBirth"],
-                                        address: fields["address"], telephone: fields["telephone"],
-                                        profession: fields["profession"], title: fields["title"])
+        if let fields = object["dg11"] as? [String: Any] {
+            var dg11 = DG11(fullName: fields["fullName"] as? String, personalNumber: fields["personalNumber"] as? String,
+                            fullDateOfBirth: fields["fullDateOfBirth"] as? String,
+                            placeOfBirth: fields["placeOfBirth"] as? String, address: fields["address"] as? String,
+                            telephone: fields["telephone"] as? String, profession: fields["profession"] as? String,
+                            title: fields["title"] as? String)
+            if let names = fields["otherNames"] {
+                guard let list = names as? [String] else {
+                    throw .invalid(path: path, reason: "dg11.otherNames must be a list of strings")
+                }
+                dg11.otherNames = list
+            }
+            dg11.otherNamesOutsideTemplate = fields["otherNamesBare"] as? Bool ?? false
+            personalisation.dg11 = dg11
         }
         if let fields = object["dg12"] as? [String: String] {
             personalisation.dg12 = DG12(issuingAuthority: fields["issuingAuthority"], dateOfIssue: fields["dateOfIssue"])
@@ -212,12 +221,7 @@ public struct VirtualCardProfile: Sendable {
             personalisation.alteredAfterSigning = group
         }
         try antiCloneKeys(object, into: &personalisation, base: base, path: path)
-        if let value = object["plainStatusWords"] {
-            guard let name = value as? String, let behaviour = PlainErrorStatus(rawValue: name) else {
-                throw .invalid(path: path, reason: "plainStatusWords must be \"kept\" or \"closed\"")
-            }
-            personalisation.plainErrorStatus = behaviour
-        }
+        try realWorldOptions(object, into: &personalisation, base: base, path: path)
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
