@@ -162,4 +162,34 @@ public struct ChipAuthenticationMappingFacts: Sendable {
     public func provesChip(anchoredLike passive: PassiveAuthenticationResult) -> Bool {
         cardSecurityVerification?.anchored(like: passive) == true
     }
+
+    /// PACE-CAM as an anti-clone check from what is known without EF.SOD: `passed` when EF.CardSecurity verified,
+    /// `failed` when it did not (a forged file: the document must not count as genuine), `not-checked` before it was
+    /// verified against a trust store.
+    public var check: AntiCloneCheck {
+        let key = keyID.map { "keyId \($0)" } ?? "the only key"
+        guard let verification = cardSecurityVerification else {
+            return AntiCloneCheck(.notChecked, "PACE-CAM: the chip proved the static key (\(key)) in EF.CardSecurity, "
+                + "which was not verified against the trust store: not counted")
+        }
+        guard verification.passed else {
+            return AntiCloneCheck(.failed, "PACE-CAM: EF.CardSecurity, which publishes the chip's static key, does not "
+                + "verify: " + verification.failures.joined(separator: "; "))
+        }
+        let country = verification.cscaCountry.map { " under the CSCA of \($0)" } ?? ""
+        return AntiCloneCheck(.passed, "PACE-CAM: the chip proved the static key (\(key)) of an EF.CardSecurity "
+            + "verified like EF.SOD\(country)")
+    }
+
+    /// `check`, and `failed` when EF.CardSecurity verified under another issuing state's CSCA than EF.SOD (or EF.SOD
+    /// did not chain), so a clone cannot bring a key signed by another state's document signer.
+    public func check(anchoredLike passive: PassiveAuthenticationResult?) -> AntiCloneCheck {
+        let base = check
+        guard base.outcome == .passed else { return base }
+        guard let passive, provesChip(anchoredLike: passive) else {
+            return AntiCloneCheck(.failed, "PACE-CAM: EF.CardSecurity chains to the CSCA of "
+                + "\(cardSecurityVerification?.cscaCountry ?? "?"), not to EF.SOD's issuing state")
+        }
+        return base
+    }
 }

@@ -95,6 +95,19 @@ public struct DocumentReadResult: Sendable {
         cam.cardSecurityVerification = CardSecurity.verify(cam.cardSecurity, trustStore: trustStore, at: date,
                                                            policy: policy)
         chipAuthenticationMapping = cam
+        paceCAM = cam.check
+    }
+    /// PACE-CAM as an anti-clone check (ICAO 9303-11 §4.4.3.5): nil when PACE-CAM did not run. A CAM run whose chip
+    /// data did not match fails the read instead (fail closed), so a present value says how far the chip's static key
+    /// was trusted: `passed` once EF.CardSecurity verified against the trust store, `failed` when it did not,
+    /// `not-checked` before it was verified. Whether EF.CardSecurity is anchored at EF.SOD's issuing state needs
+    /// passive authentication's result: `paceCAM(anchoredLike:)`.
+    public var paceCAM: AntiCloneCheck?
+
+    /// `paceCAM`, failed when EF.CardSecurity verified under another issuing state's CSCA than EF.SOD.
+    public func paceCAM(anchoredLike passive: PassiveAuthenticationResult?) -> AntiCloneCheck? {
+        guard let cam = chipAuthenticationMapping else { return paceCAM }
+        return cam.check(anchoredLike: passive)
     }
 }
 
@@ -166,6 +179,7 @@ public final class DocumentReader {
         result.cardCapabilities = access.cardCapabilities
         result.pace = access.pace
         result.chipAuthenticationMapping = access.chipAuthenticationMapping
+        result.paceCAM = access.chipAuthenticationMapping?.check
         return result
     }
 
@@ -190,6 +204,8 @@ public final class DocumentReader {
         public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
         /// EF.ATR/INFO, read in plain beside EF.CardAccess when extended length is in play; nil when absent.
         public var cardCapabilities: CardCapabilities?
+        /// PACE-CAM as an anti-clone check (see `DocumentReadResult.paceCAM`).
+        public var paceCAM: AntiCloneCheck? { chipAuthenticationMapping?.check }
     }
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under

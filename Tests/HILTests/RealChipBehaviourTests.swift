@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import DaemonCore
 import Foundation
@@ -160,6 +161,10 @@ final class RealChipBehaviourTests: XCTestCase {
                 XCTAssertEqual(cam.keyID, 12, "not the generic CA key listed first")
                 XCTAssertTrue(cam.provesChip(anchoredLike: try passive(result)),
                               "\(cam.cardSecurityVerification?.failures ?? [])")
+                let decision = GenuinenessPolicy(requireAntiClone: true)
+                    .decide(GenuinenessFacts(read: result, passive: try passive(result)))
+                XCTAssertTrue(decision.genuine, "PACE-CAM counts: \(decision.reasons)")
+                XCTAssertEqual(decision.outcome(of: "pace-cam"), .passed)
             }
         }
     }
@@ -181,6 +186,9 @@ final class RealChipBehaviourTests: XCTestCase {
             XCTAssertTrue(passive.passed, "the EF.SOD itself is genuine: \(passive.failures)")
             XCTAssertFalse(cam.cardSecurityVerification?.passed ?? true, "\(layout)")
             XCTAssertFalse(cam.provesChip(anchoredLike: passive), "\(layout)")
+            let decision = GenuinenessPolicy().decide(GenuinenessFacts(read: result, passive: passive))
+            XCTAssertFalse(decision.genuine, "\(layout)")
+            XCTAssertEqual(decision.outcome(of: "pace-cam"), .failed, "\(layout)")
         }
     }
 

@@ -693,6 +693,37 @@ final class PACECAMCardSecurityTests: XCTestCase {
         XCTAssertFalse(alteredCheck.passed)
     }
 
+    /// Through the genuineness policy: a verified PACE-CAM counts for anti-clone (a chip with no other protocol is
+    /// genuine even where the policy requires one); a forged, foreign or unverified EF.CardSecurity does not.
+    func testThePolicyCountsAVerifiedPACECAMAndRefusesAForgedOne() throws {
+        let pki = try TestPKI()
+        var abroad = TestPKI.Options()
+        abroad.country = "XY"
+        let foreign = try TestPKI(options: abroad)
+        var store = pki.trustStore()
+        store.add(certificates: [foreign.csca.certificate])
+        var options = DocumentReader.Options()
+        options.trustStore = store
+        let rogueCSCA = try TestPKI.makeCSCA(country: "UT", name: "CSCA UT", validity: (Date() - 86_400, Date() + 86_400))
+        let rogue = try pki.issueDocumentSigner(commonName: "DS UT 1", issuer: rogueCSCA)
+        let policy = GenuinenessPolicy(requireAntiClone: true)
+        func decide(_ signer: TestPKI.Party?, options: DocumentReader.Options) throws -> GenuinenessDecision {
+            let (result, passive) = try read(pki: pki, cardSecuritySigner: signer, options: options)
+            return policy.decide(GenuinenessFacts(read: result, passive: passive))
+        }
+        let genuine = try decide(nil, options: options)
+        XCTAssertTrue(genuine.genuine, "\(genuine.reasons)")
+        XCTAssertEqual(genuine.outcome(of: "pace-cam"), .passed)
+        for (label, signer) in [("forged", rogue), ("another state's", foreign.documentSigner)] {
+            let refused = try decide(signer, options: options)
+            XCTAssertFalse(refused.genuine, label)
+            XCTAssertEqual(refused.outcome(of: "pace-cam"), .failed, "\(label): \(refused.checks)")
+        }
+        let unverified = try decide(nil, options: .init())
+        XCTAssertEqual(unverified.outcome(of: "pace-cam"), .notChecked)
+        XCTAssertFalse(unverified.genuine, "not counted: nothing else proves the chip")
+    }
+
     func testCardSecurityUnderAnotherStatesCSCAIsNotAnchoredLikeEFSOD() throws {
         let pki = try TestPKI()
         var abroad = TestPKI.Options()
