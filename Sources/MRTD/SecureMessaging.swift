@@ -366,6 +366,22 @@ public protocol SecureCommandChannel: CardChannel {
     var lastAnswerWasPlain: Bool { get }
 }
 
+extension SecureCommandChannel {
+    /// The `CardChannel` requirement: `send(_:)` with failures as `CardError` (card removal stays `.cardRemoved`, SM
+    /// failures become `.protocolViolation`).
+    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
+        do {
+            return try send(command)
+        } catch {
+            switch error {
+            case .cardRemoved: throw .cardRemoved
+            case let .transport(cardError): throw cardError
+            default: throw .protocolViolation(error.description)
+            }
+        }
+    }
+}
+
 /// A `CardChannel` that protects every command and unprotects every response, so callers transmit plain APDUs.
 ///
 /// `send(_:)` reports failures as `MRTDError`; `transmit(_:)` (the `CardChannel` requirement) maps them to
@@ -401,15 +417,4 @@ public final class SecureMessagingChannel: SecureCommandChannel {
         return try session.unprotect(response)
     }
 
-    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
-        do {
-            return try send(command)
-        } catch {
-            switch error {
-            case .cardRemoved: throw .cardRemoved
-            case let .transport(cardError): throw cardError
-            default: throw .protocolViolation(error.description)
-            }
-        }
-    }
 }

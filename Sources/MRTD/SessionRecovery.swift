@@ -110,18 +110,6 @@ public final class RecoveringSecureMessagingChannel: SecureCommandChannel {
         return response
     }
 
-    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
-        do {
-            return try send(command)
-        } catch {
-            switch error {
-            case .cardRemoved: throw .cardRemoved
-            case let .transport(cardError): throw cardError
-            default: throw .protocolViolation(error.description)
-            }
-        }
-    }
-
     /// Notes what a new session must select again.
     private func remember(_ command: CommandAPDU, _ response: ResponseAPDU) {
         guard command.ins == 0xA4, response.statusWord.isSuccess else { return }

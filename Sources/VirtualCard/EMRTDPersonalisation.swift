@@ -68,25 +68,11 @@ public struct EMRTDPersonalisation: Sendable {
             files[.dg2] = DG2(faces: faces).encoded
             groups.append(.dg2)
         }
-        if let dg7 {
-            files[.dg7] = dg7.encoded
-            groups.append(.dg7)
-        }
-        if let dg11 {
-            files[.dg11] = dg11.encoded
-            groups.append(.dg11)
-        }
-        if let dg12 {
-            files[.dg12] = dg12.encoded
-            groups.append(.dg12)
-        }
-        if let dg13 {
-            files[.dg13] = dg13.encoded
-            groups.append(.dg13)
-        }
-        if let dg16 {
-            files[.dg16] = dg16.encoded
-            groups.append(.dg16)
+        let optional: [(DataGroup, [UInt8]?)] = [(.dg7, dg7?.encoded), (.dg11, dg11?.encoded), (.dg12, dg12?.encoded),
+                                                 (.dg13, dg13?.encoded), (.dg16, dg16?.encoded)]
+        for case let (group, bytes?) in optional {
+            files[group.fileID] = bytes
+            groups.append(group)
         }
         try addAntiCloneFiles(&files, groups: &groups)
         files[.com] = EFCOM(dataGroups: groups).encoded

@@ -627,6 +627,17 @@ final class PACECAMCardSecurityTests: XCTestCase {
         return (result, passive)
     }
 
+    /// A PKI of state UT and one of state XY, and a trust store holding both CSCAs.
+    static func twoStates() throws -> (TestPKI, TestPKI, TrustStore) {
+        let pki = try TestPKI()
+        var abroad = TestPKI.Options()
+        abroad.country = "XY"
+        let foreign = try TestPKI(options: abroad)
+        var store = pki.trustStore()
+        store.add(certificates: [foreign.csca.certificate])
+        return (pki, foreign, store)
+    }
+
     func testTheCAMKeyIsTheECDHKeyOnThePACEDomainWhoseKeyIdIsTheParameterID() throws {
         let pki = try TestPKI()
         var options = DocumentReader.Options()
@@ -696,12 +707,7 @@ final class PACECAMCardSecurityTests: XCTestCase {
     /// Through the genuineness policy: a verified PACE-CAM counts for anti-clone (a chip with no other protocol is
     /// genuine even where the policy requires one); a forged, foreign or unverified EF.CardSecurity does not.
     func testThePolicyCountsAVerifiedPACECAMAndRefusesAForgedOne() throws {
-        let pki = try TestPKI()
-        var abroad = TestPKI.Options()
-        abroad.country = "XY"
-        let foreign = try TestPKI(options: abroad)
-        var store = pki.trustStore()
-        store.add(certificates: [foreign.csca.certificate])
+        let (pki, foreign, store) = try Self.twoStates()
         var options = DocumentReader.Options()
         options.trustStore = store
         let rogueCSCA = try TestPKI.makeCSCA(country: "UT", name: "CSCA UT", validity: (Date() - 86_400, Date() + 86_400))
@@ -725,12 +731,7 @@ final class PACECAMCardSecurityTests: XCTestCase {
     }
 
     func testCardSecurityUnderAnotherStatesCSCAIsNotAnchoredLikeEFSOD() throws {
-        let pki = try TestPKI()
-        var abroad = TestPKI.Options()
-        abroad.country = "XY"
-        let foreign = try TestPKI(options: abroad)
-        var store = pki.trustStore()
-        store.add(certificates: [foreign.csca.certificate])
+        let (pki, foreign, store) = try Self.twoStates()
         let (result, passive) = try read(pki: pki, cardSecuritySigner: foreign.documentSigner)
         XCTAssertNil(result.chipAuthenticationMapping?.cardSecurityVerification, "no trust store given: not verified")
         var verified = result

@@ -32,15 +32,7 @@ public struct DG16: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8], limits: LDSLimits = .default) throws(LDSError) -> DG16 {
         let body = try LDSCoding.template(bytes, tag: tag, file: "DG16", limits: limits)
         let templates = body.items.filter { (0xA1...0xAF).contains($0.tag) }
-        if let count = body.optional(0x02) {
-            guard count.value.count == 1 else {
-                throw .invalidValue(file: "DG16", field: "number of persons (02)", reason: "expected one byte")
-            }
-            guard Int(count.value[0]) == templates.count else {
-                throw .countMismatch(file: "DG16", element: "person to notify", declared: Int(count.value[0]),
-                                     found: templates.count)
-            }
-        }
+        try LDSCoding.checkCount(body, found: templates.count, element: "person to notify")
         guard templates.count <= limits.maxFaces else {
             throw .invalidValue(file: "DG16", field: "number of persons", reason: "above \(limits.maxFaces)")
         }

@@ -18,15 +18,7 @@ public struct DG7: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8], limits: LDSLimits = .default) throws(LDSError) -> DG7 {
         let body = try LDSCoding.template(bytes, tag: tag, file: "DG7", limits: limits)
         let images = body.all(0x5F43).map(\.value)
-        if let count = body.optional(0x02) {
-            guard count.value.count == 1 else {
-                throw .invalidValue(file: "DG7", field: "number of images (02)", reason: "expected one byte")
-            }
-            guard Int(count.value[0]) == images.count else {
-                throw .countMismatch(file: "DG7", element: "displayed signature", declared: Int(count.value[0]),
-                                     found: images.count)
-            }
-        }
+        try LDSCoding.checkCount(body, found: images.count, element: "displayed signature")
         guard images.count <= limits.maxFaces else {
             throw .invalidValue(file: "DG7", field: "number of images", reason: "above \(limits.maxFaces)")
         }

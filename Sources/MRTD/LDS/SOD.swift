@@ -229,13 +229,9 @@ enum DER {
         return bytes.reduce(0) { $0 << 8 | Int($1) }
     }
 
+    /// A non-negative INTEGER: the minimal unsigned bytes, with a zero sign byte when the top bit is set.
     static func integer(_ value: Int) -> TLV {
-        var bytes: [UInt8] = []
-        var rest = max(0, value)
-        repeat {
-            bytes.insert(UInt8(rest & 0xFF), at: 0)
-            rest >>= 8
-        } while rest > 0
+        var bytes = TLV.minimalUnsigned(value)
         if bytes[0] & 0x80 != 0 { bytes.insert(0, at: 0) }
         return TLV(tag: 0x02, value: bytes)
     }
