@@ -41,7 +41,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .tlv: return "BER-TLV objects, sequences and nesting"
         case .mrz: return "MRZ text (TD1, TD2, TD3, visas)"
-        case .lds: return "EF.COM, DG1, DG2, DG11, DG12, DG14, DG15, EF.CardAccess"
+        case .lds: return "EF.COM, DG1, DG2, DG7, DG11, DG12, DG13, DG14, DG15, DG16, EF.CardAccess, EF.ATR/INFO"
         case .sod: return "EF.SOD: CMS SignedData, LDS security object, signer certificates"
         case .masterlist: return "CSCA master lists (CMS, content, certificates)"
         case .image: return "JPEG, PNG, JPEG 2000 decoding in the face engine"
@@ -103,6 +103,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         _ = try? DG11.parse(bytes)
         _ = try? DG12.parse(bytes)
+        if let dg7 = try? DG7.parse(bytes) { _ = dg7.formats }
+        _ = try? DG13.parse(bytes).objects
+        if let dg16 = try? DG16.parse(bytes) { _ = dg16.encoded }
+        _ = try? CardCapabilities(parsing: bytes)
+        if let infos = try? SecurityInfos(parsing: bytes) {
+            for case let .chipAuthenticationPublicKey(key) in infos.infos { _ = try? ChipAuthenticationKey(key) }
+        }
         if let dg14 = try? DG14(parsing: bytes) {
             _ = dg14.chipAuthenticationInfos
             _ = dg14.chipAuthenticationPublicKeys
