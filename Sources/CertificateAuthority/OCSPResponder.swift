@@ -24,9 +24,11 @@ public final class OCSPResponder: Sendable {
         public var refreshFraction: Double
         /// Validity of the delegated responder certificate; it is replaced at half of it.
         public var signerValidity: TimeInterval
-        /// Most cached responses (each about 700 bytes with the responder certificate).
+        /// Most cached responses (each about 700 bytes with the responder certificate), split evenly over the
+        /// cache's 32 shards.
         public var cacheCapacity: Int
-        /// Most cached `unknown` answers (serials never issued), a part of `cacheCapacity`.
+        /// Most cached `unknown` answers (serials never issued), a part of `cacheCapacity`; below 32 (one per shard)
+        /// none are cached.
         public var unknownCacheCapacity: Int
         /// Signatures made for requests (nonce, several certificates, cache misses) at once.
         public var freshSignatureConcurrency: Int
@@ -61,7 +63,7 @@ public final class OCSPResponder: Sendable {
                 throw .invalidConfiguration("OCSP responder certificate validity \(Int(signerValidity)) s: choose "
                     + "at least twice the response validity and at most a year")
             }
-            guard cacheCapacity >= 16, (0...cacheCapacity).contains(unknownCacheCapacity) else {
+            guard cacheCapacity >= 64, (0...cacheCapacity).contains(unknownCacheCapacity) else {
                 throw .invalidConfiguration("OCSP cache capacity \(cacheCapacity) (unknown \(unknownCacheCapacity))")
             }
             guard (1...256).contains(freshSignatureConcurrency), (256...65_536).contains(maximumRequestSize),
@@ -92,7 +94,11 @@ public final class OCSPResponder: Sendable {
     private let clock: @Sendable () -> Date
     /// Our issuer's name and key hashes by hash algorithm OID.
     private let issuerHashes: [String: IssuerHashes]
-    private let state: Mutex<State>
+    /// The signer and the fresh-signature permits (not on the cached path).
+    private let control: Mutex<Control>
+    /// The cache, split by serial so that concurrent requests rarely wait for one another.
+    private let shards: [Shard]
+    private let counters = Counters()
     private let refresher = Mutex<Thread?>(nil)
     private let stopRefreshing = Mutex(false)
 
@@ -112,14 +118,21 @@ public final class OCSPResponder: Sendable {
         let entityTag: String
     }
 
-    struct State: ~Copyable {
+    struct Control: Sendable {
         var signer: DelegatedSigner
         var rolling = false
+        var freshInFlight = 0
+    }
+
+    /// Every CertID of one serial lives in the same shard, so a status change touches one lock.
+    final class Shard: Sendable {
+        let table = Mutex(Table())
+    }
+
+    struct Table: Sendable {
         var entries: [OCSPCertificateID: Entry] = [:]
         var bySerial: [String: Set<OCSPCertificateID>] = [:]
         var unknownCount = 0
-        var freshInFlight = 0
-        var statistics = Statistics()
 
         mutating func insert(_ entry: Entry, for id: OCSPCertificateID, capacity: Int, unknownCapacity: Int) {
             if entries[id] == nil {
@@ -147,6 +160,26 @@ public final class OCSPResponder: Sendable {
         }
     }
 
+    /// Statistics as relaxed atomics: counting must not serialise the cached path.
+    final class Counters: Sendable {
+        let signatures = Atomic<Int>(0)
+        let cacheHits = Atomic<Int>(0)
+        let freshAnswers = Atomic<Int>(0)
+        let errors = Atomic<Int>(0)
+        let signerRollovers = Atomic<Int>(0)
+    }
+
+    static let shardCount = 32
+
+    private func shard(for serial: [UInt8]) -> Shard {
+        var hash: UInt32 = 2_166_136_261
+        for byte in serial.suffix(8) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return shards[Int(hash % UInt32(shards.count))]
+    }
+
+    private var shardCapacity: Int { max(1, configuration.cacheCapacity / shards.count) }
+    private var shardUnknownCapacity: Int { configuration.unknownCacheCapacity / shards.count }
+
     /// Issues the first delegated responder certificate.
     /// - Parameters:
     ///   - now: the clock (tests move it); every decision about validity reads it.
@@ -169,20 +202,24 @@ public final class OCSPResponder: Sendable {
         issuerHashes = hashes
         let signer = try authority.issueDelegatedSigner(for: .ocspSigning, validity: configuration.signerValidity,
                                                         now: now())
-        state = Mutex(State(signer: signer))
+        control = Mutex(Control(signer: signer))
+        shards = (0..<Self.shardCount).map { _ in Shard() }
     }
 
     deinit { stop() }
 
     /// The delegated responder certificate signing responses now.
-    public var responderCertificate: X509Certificate { state.withLock { $0.signer.certificate } }
+    public var responderCertificate: X509Certificate { control.withLock { $0.signer.certificate } }
 
     public var statistics: Statistics {
-        state.withLock { state in
-            var copy = state.statistics
-            copy.cachedResponses = state.entries.count
-            return copy
-        }
+        var statistics = Statistics()
+        statistics.signatures = counters.signatures.load(ordering: .relaxed)
+        statistics.cacheHits = counters.cacheHits.load(ordering: .relaxed)
+        statistics.freshAnswers = counters.freshAnswers.load(ordering: .relaxed)
+        statistics.errors = counters.errors.load(ordering: .relaxed)
+        statistics.signerRollovers = counters.signerRollovers.load(ordering: .relaxed)
+        statistics.cachedResponses = shards.reduce(0) { total, shard in total + shard.table.withLock { $0.entries.count } }
+        return statistics
     }
 
     // MARK: Answering
@@ -191,7 +228,7 @@ public final class OCSPResponder: Sendable {
     /// error status, the store being unreachable `tryLater`.
     public func respond(toRequest der: [UInt8]) -> OCSPAnswer {
         let answer = answer(der)
-        if answer.source == .error { state.withLock { $0.statistics.errors += 1 } }
+        if answer.source == .error { counters.errors.wrappingAdd(1, ordering: .relaxed) }
         return answer
     }
 
@@ -199,11 +236,11 @@ public final class OCSPResponder: Sendable {
     /// percent-encoded; base64url (RFC 4648 §5) and missing padding are accepted too.
     public func respond(toEncodedRequest text: String) -> OCSPAnswer {
         guard text.utf8.count <= configuration.maximumRequestSize * 2 else {
-            state.withLock { $0.statistics.errors += 1 }
+            counters.errors.wrappingAdd(1, ordering: .relaxed)
             return .error(.malformedRequest, "encoded request longer than \(configuration.maximumRequestSize * 2)")
         }
         guard let der = Self.decodeRequestPath(text) else {
-            state.withLock { $0.statistics.errors += 1 }
+            counters.errors.wrappingAdd(1, ordering: .relaxed)
             return .error(.malformedRequest, "the GET path is not a base64 OCSP request")
         }
         return respond(toRequest: der)
@@ -254,7 +291,7 @@ public final class OCSPResponder: Sendable {
                                                   thisUpdate: Self.second(now), nextUpdate: nil))
             }
             let signed = try sign(singles, nonceExtensionValue: request.nonceExtensionValue, now: now)
-            state.withLock { $0.statistics.freshAnswers += 1 }
+            counters.freshAnswers.wrappingAdd(1, ordering: .relaxed)
             return OCSPAnswer(der: signed.der, status: .successful, source: .fresh, thisUpdate: signed.thisUpdate,
                               nextUpdate: signed.nextUpdate, isCacheable: false, note: nil, entityTag: nil)
         } catch {
@@ -264,17 +301,16 @@ public final class OCSPResponder: Sendable {
 
     /// The cached response for `id`, produced (and cached) when missing or due for refresh.
     private func cachedAnswer(for id: OCSPCertificateID, now: Date) -> OCSPAnswer {
-        let cached = state.withLock { state -> Entry? in
-            guard let entry = state.entries[id] else { return nil }
-            if now < entry.refreshAt, now >= entry.thisUpdate { state.statistics.cacheHits += 1 }
-            return entry
+        let cached = shard(for: id.serialNumber).table.withLock { $0.entries[id] }
+        if let cached, now < cached.refreshAt, now >= cached.thisUpdate {
+            counters.cacheHits.wrappingAdd(1, ordering: .relaxed)
+            return Self.answer(cached, source: .cache)
         }
-        if let cached, now < cached.refreshAt, now >= cached.thisUpdate { return Self.answer(cached, source: .cache) }
         // A miss or a stale entry: sign, unless too many signatures are under way; a stale entry still within its
         // validity is then better than tryLater.
         guard acquireFreshPermit() else {
             if let cached, now < cached.nextUpdate {
-                state.withLock { $0.statistics.cacheHits += 1 }
+                counters.cacheHits.wrappingAdd(1, ordering: .relaxed)
                 return Self.answer(cached, source: .cache)
             }
             return .error(.tryLater, "fresh signatures busy")
@@ -315,9 +351,10 @@ public final class OCSPResponder: Sendable {
         let entry = Entry(der: signed.der, serialHex: serialHex, thisUpdate: signed.thisUpdate,
                           nextUpdate: signed.nextUpdate, refreshAt: refreshAt, isUnknown: status == .neverIssued,
                           entityTag: tag)
-        state.withLock {
-            $0.insert(entry, for: id, capacity: configuration.cacheCapacity,
-                      unknownCapacity: configuration.unknownCacheCapacity)
+        let capacity = shardCapacity
+        let unknownCapacity = shardUnknownCapacity
+        shard(for: id.serialNumber).table.withLock {
+            $0.insert(entry, for: id, capacity: capacity, unknownCapacity: unknownCapacity)
         }
         return entry
     }
@@ -330,9 +367,9 @@ public final class OCSPResponder: Sendable {
     public func certificateStatusChanged(serialHex: String) throws(CertificateAuthorityError) {
         let serial = try IssuingAuthority.serialBytes(hex: serialHex)
         let normalised = serial.upperHex
-        let stale = state.withLock { state -> Set<OCSPCertificateID> in
-            let ids = state.bySerial[normalised] ?? []
-            for id in ids { state.remove(id) }
+        let stale = shard(for: serial).table.withLock { table -> Set<OCSPCertificateID> in
+            let ids = table.bySerial[normalised] ?? []
+            for id in ids { table.remove(id) }
             return ids
         }
         let primary = try crypto { () throws(OpenSSLError) in
@@ -355,8 +392,9 @@ public final class OCSPResponder: Sendable {
                 try OCSPCertificateID(serialNumber: serial, issuer: authority.certificate)
             }
             let now = clock()
-            let needed = state.withLock { state in
-                state.entries[id].map { now >= $0.refreshAt } ?? (state.entries.count < configuration.cacheCapacity)
+            let capacity = shardCapacity
+            let needed = shard(for: serial).table.withLock { table in
+                table.entries[id].map { now >= $0.refreshAt } ?? (table.entries.count < capacity)
             }
             guard needed else { continue }
             try produce(id, now: now)
@@ -373,8 +411,8 @@ public final class OCSPResponder: Sendable {
     public func refreshDue() -> Int {
         let now = clock()
         _ = try? currentSigner(now: now)
-        let due = state.withLock { state -> [OCSPCertificateID] in
-            state.entries.filter { now >= $0.value.refreshAt }.map(\.key)
+        let due = shards.flatMap { shard in
+            shard.table.withLock { table in table.entries.filter { now >= $0.value.refreshAt }.map(\.key) }
         }
         var refreshed = 0
         for id in due {
@@ -382,8 +420,8 @@ public final class OCSPResponder: Sendable {
                 try produce(id, now: now)
                 refreshed += 1
             } catch {
-                state.withLock { state in
-                    if let entry = state.entries[id], now >= entry.nextUpdate { state.remove(id) }
+                shard(for: id.serialNumber).table.withLock { table in
+                    if let entry = table.entries[id], now >= entry.nextUpdate { table.remove(id) }
                 }
             }
         }
@@ -441,14 +479,14 @@ public final class OCSPResponder: Sendable {
         let der = try crypto { () throws(OpenSSLError) in
             try builder.sign(responder: signer.certificate, key: signer.key, scheme: signer.scheme)
         }
-        state.withLock { $0.statistics.signatures += 1 }
+        counters.signatures.wrappingAdd(1, ordering: .relaxed)
         return Signed(der: der, thisUpdate: thisUpdate, nextUpdate: nextUpdate)
     }
 
     /// The responder certificate to sign with at `now`, rolled first when half its validity has passed (one
     /// thread rolls; the others keep signing with the old certificate, still valid, meanwhile).
     private func currentSigner(now: Date) throws(CertificateAuthorityError) -> DelegatedSigner {
-        let (signer, mustRoll) = state.withLock { state -> (DelegatedSigner, Bool) in
+        let (signer, mustRoll) = control.withLock { state -> (DelegatedSigner, Bool) in
             let start = state.signer.certificate.notBefore ?? now
             let end = state.signer.certificate.notAfter ?? now
             let due = now >= start + end.timeIntervalSince(start) / 2 || now >= end
@@ -460,28 +498,28 @@ public final class OCSPResponder: Sendable {
         do {
             let next = try authority.issueDelegatedSigner(for: .ocspSigning, validity: configuration.signerValidity,
                                                           now: now)
-            state.withLock { state in
+            control.withLock { state in
                 state.signer = next
                 state.rolling = false
-                state.statistics.signerRollovers += 1
             }
+            counters.signerRollovers.wrappingAdd(1, ordering: .relaxed)
             return next
         } catch {
-            state.withLock { $0.rolling = false }
+            control.withLock { $0.rolling = false }
             if let end = signer.certificate.notAfter, now < end { return signer }
             throw error
         }
     }
 
     private func acquireFreshPermit() -> Bool {
-        state.withLock { state in
+        control.withLock { state in
             guard state.freshInFlight < configuration.freshSignatureConcurrency else { return false }
             state.freshInFlight += 1
             return true
         }
     }
 
-    private func releaseFreshPermit() { state.withLock { $0.freshInFlight -= 1 } }
+    private func releaseFreshPermit() { control.withLock { $0.freshInFlight -= 1 } }
 
     // MARK: Helpers
 
