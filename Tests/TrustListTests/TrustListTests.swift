@@ -169,6 +169,18 @@ final class TrustListTests: XCTestCase {
         }
     }
 
+    /// RFC 9112 §7.1: a chunked body is reassembled; a chunk beyond the limit or a truncated body is refused.
+    func testFetcherReadsChunkedBodiesWithinTheLimit() throws {
+        let head = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        let body = Array("4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n".utf8)
+        XCTAssertEqual(try HTTPStatusFetcher.body(of: head + body, url: "u", limit: 100), Array("Wikipedia".utf8))
+        XCTAssertThrowsError(try HTTPStatusFetcher.body(of: head + body, url: "u", limit: 6))
+        XCTAssertThrowsError(try HTTPStatusFetcher.body(of: head + Array("9\r\nabc".utf8), url: "u", limit: 100))
+        XCTAssertThrowsError(try HTTPStatusFetcher.body(of: Array("HTTP/1.1 404 No\r\n\r\n".utf8), url: "u", limit: 9))
+        let sized = Array("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabcdef".utf8)
+        XCTAssertEqual(try HTTPStatusFetcher.body(of: sized, url: "u", limit: 100), Array("abc".utf8))
+    }
+
     func testCanonicalReaderRefusesWhatCanonicalXMLCannotContain() {
         XCTAssertNoThrow(try CanonicalXML.parse(Array("<a xmlns=\"u\" b=\"&quot;&#xA;\">x&amp;y<c></c></a>".utf8)))
         for bad in ["<a><!-- c --></a>", "<a>&nbsp;</a>", "<a><b></a></b>", "<p:a></p:a>", "<a></a><b></b>",
