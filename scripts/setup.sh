@@ -15,6 +15,8 @@ packages=(
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
     python3-pip
+    # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
+    libxmlsec1-dev libxmlsec1-openssl xmlsec1
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0
 )

@@ -218,7 +218,9 @@ public final class OCSPResponder: Sendable {
         statistics.freshAnswers = counters.freshAnswers.load(ordering: .relaxed)
         statistics.errors = counters.errors.load(ordering: .relaxed)
         statistics.signerRollovers = counters.signerRollovers.load(ordering: .relaxed)
-        statistics.cachedResponses = shards.reduce(0) { total, shard in total + shard.table.withLock { $0.entries.count } }
+        statistics.cachedResponses = shards.reduce(0) { total, shard in
+            total + shard.table.withLock { $0.entries.count }
+        }
         return statistics
     }
 
@@ -248,7 +250,8 @@ public final class OCSPResponder: Sendable {
 
     private func answer(_ der: [UInt8]) -> OCSPAnswer {
         guard der.count <= configuration.maximumRequestSize else {
-            return .error(.malformedRequest, "request of \(der.count) bytes, more than \(configuration.maximumRequestSize)")
+            return .error(.malformedRequest,
+                          "request of \(der.count) bytes, more than \(configuration.maximumRequestSize)")
         }
         let request: OCSPRequest
         do {

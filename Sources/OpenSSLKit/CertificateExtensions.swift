@@ -60,7 +60,9 @@ extension X509Certificate {
         let stack = OpaquePointer(raw)
         defer { CERTIFICATEPOLICIES_free(stack) }
         return (0..<max(0, OPENSSL_sk_num(stack))).compactMap { index in
-            OPENSSL_sk_value(stack, index).map { objectText($0.assumingMemoryBound(to: POLICYINFO.self).pointee.policyid) }
+            OPENSSL_sk_value(stack, index).map {
+                objectText($0.assumingMemoryBound(to: POLICYINFO.self).pointee.policyid)
+            }
         }
     }
 

@@ -75,7 +75,8 @@ public struct OCSPRequest: Sendable {
         }
         if let nonce {
             guard (1...32).contains(nonce.count) else {
-                throw OpenSSLError(operation: "OCSP request nonce", queue: ["\(nonce.count) bytes; RFC 8954 allows 1 to 32"])
+                throw OpenSSLError(operation: "OCSP request nonce",
+                                   queue: ["\(nonce.count) bytes; RFC 8954 allows 1 to 32"])
             }
             var bytes = nonce
             guard OCSP_request_add1_nonce(request, &bytes, Int32(bytes.count)) == 1 else {

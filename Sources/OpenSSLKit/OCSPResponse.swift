@@ -148,7 +148,8 @@ public enum OCSPVerificationError: Error, Sendable, Equatable, CustomStringConve
     public var description: String {
         switch self {
         case let .notSuccessful(status): return "the OCSP responder answered \(status)"
-        case let .untrustedSigner(detail): return "the OCSP response is not signed by an authorised responder: \(detail)"
+        case let .untrustedSigner(detail):
+            return "the OCSP response is not signed by an authorised responder: \(detail)"
         case .noResponseForCertificate: return "the OCSP response says nothing about the certificate asked about"
         case .nonceMismatch: return "the OCSP response does not carry the request's nonce (a replay?)"
         case let .notYetValid(thisUpdate): return "the OCSP response's thisUpdate \(thisUpdate) is in the future"
@@ -232,7 +233,9 @@ public final class OCSPResponse: @unchecked Sendable {
         if let stack = OCSP_resp_get0_certs(basic) {
             for index in 0..<max(0, OPENSSL_sk_num(stack)) {
                 guard let raw = OPENSSL_sk_value(stack, index), X509_up_ref(OpaquePointer(raw)) == 1 else { continue }
-                if let certificate = try? X509Certificate(owning: OpaquePointer(raw)) { certificates.append(certificate) }
+                if let certificate = try? X509Certificate(owning: OpaquePointer(raw)) {
+                    certificates.append(certificate)
+                }
             }
         }
         self.certificates = certificates

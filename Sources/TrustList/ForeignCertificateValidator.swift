@@ -69,7 +69,8 @@ public enum ForeignValidationError: Error, Sendable, Equatable, CustomStringConv
             return "the certificate's policies \(certificate) are none of the service's \(service)"
         case .isServiceCertificate: return "this is the CA certificate of a trust service, not a signing certificate"
         case let .revoked(at, reason, source):
-            return "the certificate was revoked at \(at.formatted(.iso8601)) (\(reason?.description ?? "no reason given")), "
+            return "the certificate was revoked at \(at.formatted(.iso8601)) "
+                + "(\(reason?.description ?? "no reason given")), "
                 + "says \(source)"
         case let .unknownToIssuer(source): return "the issuer does not know this certificate (\(source) says unknown)"
         case let .statusUnavailable(reasons):

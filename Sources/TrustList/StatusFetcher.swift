@@ -168,7 +168,8 @@ public struct HTTPStatusFetcher: StatusFetcher {
 
     static func find(_ pattern: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
         guard bytes.count >= pattern.count, start <= bytes.count - pattern.count else { return nil }
-        for index in start...(bytes.count - pattern.count) where bytes[index..<(index + pattern.count)].elementsEqual(pattern) {
+        for index in start...(bytes.count - pattern.count)
+        where bytes[index..<(index + pattern.count)].elementsEqual(pattern) {
             return index
         }
         return nil

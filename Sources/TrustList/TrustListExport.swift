@@ -118,7 +118,9 @@ public enum TrustListExport {
         guard list.nextUpdate > list.issueDate else { throw .invalidList("NextUpdate must follow ListIssueDateTime") }
         guard !list.providers.isEmpty else { throw .invalidList("no trust service provider") }
         for (_, service) in list.services {
-            guard !service.certificates.isEmpty else { throw .invalidList("service \(service.name) has no certificate") }
+            guard !service.certificates.isEmpty else {
+                throw .invalidList("service \(service.name) has no certificate")
+            }
             for oid in service.policyOIDs where (try? ASN1ObjectIdentifier.der(oid)) == nil {
                 throw .invalidList("policy OID \(oid) is not an object identifier")
             }

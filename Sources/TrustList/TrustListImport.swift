@@ -57,7 +57,9 @@ public enum TrustListImport {
             throw .malformed(error.reason)
         }
         let list = try TrustListReader.read(root)
-        if let territory, list.territory != territory { throw .wrongTerritory(expected: territory, found: list.territory) }
+        if let territory, list.territory != territory {
+            throw .wrongTerritory(expected: territory, found: list.territory)
+        }
         guard list.nextUpdate > date else { throw .expired(nextUpdate: list.nextUpdate) }
         guard list.issueDate <= date + allowedSkew else { throw .issuedInTheFuture(issueDate: list.issueDate) }
         if let previous, list.sequenceNumber < previous.list.sequenceNumber {
@@ -122,7 +124,8 @@ enum TrustListReader {
             schemeOperatorElectronicAddress: operatorAddress.child("ElectronicAddress", in: tsl)?
                 .child("URI", in: tsl)?.trimmedText ?? "",
             schemeName: try name(try required(scheme, "SchemeName")),
-            schemeInformationURI: scheme.child("SchemeInformationURI", in: tsl)?.child("URI", in: tsl)?.trimmedText ?? "",
+            schemeInformationURI: scheme.child("SchemeInformationURI", in: tsl)?.child("URI", in: tsl)?
+                .trimmedText ?? "",
             legalNotice: scheme.child("PolicyOrLegalNotice", in: tsl)?.children.first?.trimmedText ?? "",
             issueDate: try date(try text(scheme, "ListIssueDateTime")),
             nextUpdate: try date(try text(try required(scheme, "NextUpdate"), "dateTime")),
@@ -169,7 +172,8 @@ enum TrustListReader {
                 }
             }
         }
-        let historyElements = element.child("ServiceHistory", in: tsl)?.children("ServiceHistoryInstance", in: tsl) ?? []
+        let historyElements = element.child("ServiceHistory", in: tsl)?
+            .children("ServiceHistoryInstance", in: tsl) ?? []
         guard historyElements.count <= 256 else { throw .malformed("more than 256 service history instances") }
         var history: [TrustServiceHistoryInstance] = []
         for instance in historyElements {
@@ -197,7 +201,9 @@ enum TrustListReader {
         var oids: [String] = []
         for set in criteria.children("PolicySet", in: sie) {
             for identifier in set.children("PolicyIdentifier", in: sie) {
-                guard let value = identifier.child("Identifier", in: TrustListNames.xades)?.trimmedText else { continue }
+                guard let value = identifier.child("Identifier", in: TrustListNames.xades)?.trimmedText else {
+                    continue
+                }
                 let dotted = value.hasPrefix("urn:oid:") ? String(value.dropFirst(8)) : value
                 if (try? ASN1ObjectIdentifier.der(dotted)) != nil { oids.append(dotted) }
             }

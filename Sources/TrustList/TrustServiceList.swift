@@ -18,8 +18,8 @@ public struct TrustServiceStatus: RawRepresentable, Sendable, Hashable, CustomSt
     public var isTrusted: Bool {
         let trusted = ["granted", "recognisedatnationallevel", "undersupervision", "accredited",
                        "supervisionincessation"]
-        return trusted.contains { rawValue == Self.prefix + $0 }
-            || trusted.contains { rawValue == "http://uri.etsi.org/TrstSvc/eSigDir-1999-93-EC-TrustedList/Svcstatus/" + $0 }
+        let legacy = "http://uri.etsi.org/TrstSvc/eSigDir-1999-93-EC-TrustedList/Svcstatus/"
+        return trusted.contains { rawValue == Self.prefix + $0 || rawValue == legacy + $0 }
     }
 
     public var description: String { String(rawValue.split(separator: "/").last ?? Substring(rawValue)) }

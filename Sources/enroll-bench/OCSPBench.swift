@@ -90,7 +90,8 @@ struct OCSPBenchReport {
         }
         if let openssl = results.first(where: { $0.label.hasPrefix("openssl") }) {
             for ours in results where !ours.label.hasPrefix("openssl") {
-                lines.append(String(format: "  %@: %.1f× openssl ocsp", ours.label, ours.perSecond / max(openssl.perSecond, 1)))
+                lines.append(String(format: "  %@: %.1f× openssl ocsp", ours.label,
+                                    ours.perSecond / max(openssl.perSecond, 1)))
             }
         }
         lines.append("  signatures made by our responder while measured: \(signaturesDuringRuns) (all answers cached)")
@@ -100,7 +101,8 @@ struct OCSPBenchReport {
     var json: String {
         let entries = results.map { result in
             #"{"target":"\#(result.label)","responsesPerSecond":\#(Int(result.perSecond)),"#
-                + #""p50Microseconds":\#(Int(result.p50Microseconds)),"p99Microseconds":\#(Int(result.p99Microseconds)),"#
+                + #""p50Microseconds":\#(Int(result.p50Microseconds)),"#
+                + #""p99Microseconds":\#(Int(result.p99Microseconds)),"#
                 + #""errors":\#(result.errors),"responses":\#(result.responses)}"#
         }
         return #"{"ocsp":{"certificates":\#(certificates),"clients":\#(clients),"#
@@ -141,7 +143,8 @@ struct OCSPBenchRun {
             }
         }
         let requests = try serials.map {
-            try OCSPRequest.encode(certificateIDs: [try OCSPCertificateID(serialNumber: $0, issuer: authority.certificate)])
+            try OCSPRequest.encode(certificateIDs: [try OCSPCertificateID(serialNumber: $0,
+                                                                          issuer: authority.certificate)])
         }
 
         let responder = try OCSPResponder(authority: authority, source: records,
@@ -153,7 +156,8 @@ struct OCSPBenchRun {
         let signaturesBefore = responder.statistics.signatures
 
         var results: [OCSPThroughput] = []
-        results.append(measure("enrolld OCSPResponder, in process", requests: requests, authority: authority) { request in
+        results.append(measure("enrolld OCSPResponder, in process", requests: requests,
+                               authority: authority) { request in
             responder.respond(toRequest: request).der
         })
 
@@ -187,7 +191,8 @@ struct OCSPBenchRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         var arguments = ["ocsp", "-index", work + "/index.txt", "-port", "\(port)", "-rsigner", openssl.certificate,
-                         "-rkey", openssl.key, "-CA", caDirectory.appendingPathComponent(CAStore.certificateFileName).path,
+                         "-rkey", openssl.key,
+                         "-CA", caDirectory.appendingPathComponent(CAStore.certificateFileName).path,
                          "-nmin", "60", "-ignore_err"]
         if opensslProcesses > 1 { arguments += ["-multi", "\(opensslProcesses)"] }
         process.arguments = arguments
@@ -207,7 +212,8 @@ struct OCSPBenchRun {
         try waitForListener(log: log)
         let label = opensslProcesses > 1 ? "openssl ocsp -multi \(opensslProcesses), TCP loopback"
             : "openssl ocsp (one process), TCP loopback"
-        results.append(measure(label + ", connection per request", requests: requests, authority: authority) { request in
+        results.append(measure(label + ", connection per request", requests: requests,
+                               authority: authority) { request in
             try BenchHTTPConnection.once(.tcp(port), request)
         })
         return OCSPBenchReport(certificates: certificates, clients: clients, preproduceSeconds: preproduceSeconds,

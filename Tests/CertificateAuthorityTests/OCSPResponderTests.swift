@@ -41,7 +41,8 @@ final class OCSPResponderTests: XCTestCase {
     }
 
     /// `openssl ocsp` makes the request into `<name>.req`; the responder's answer goes to `<name>.resp`.
-    func ask(_ responder: OCSPResponder, _ arguments: [String], name: String, nonce: Bool = false) throws -> OCSPAnswer {
+    func ask(_ responder: OCSPResponder, _ arguments: [String], name: String,
+             nonce: Bool = false) throws -> OCSPAnswer {
         let made = try openssl.run(["ocsp", "-issuer", CAStore.certificateFileName] + arguments
                                    + [nonce ? "-nonce" : "-no_nonce", "-reqout", "\(name).req"])
         XCTAssertEqual(made.status, 0, made.combined)
@@ -233,7 +234,8 @@ final class OCSPResponderTests: XCTestCase {
         XCTAssertNotEqual(try secondSigner.publicKey().derEncoded(), try firstSigner.publicKey().derEncoded())
         XCTAssertEqual(responder.statistics.signerRollovers, 1)
         let id = try OCSPCertificateID(certificate: issued.certificate, issuer: authority.certificate)
-        let response = try OCSPResponse(der: responder.respond(toRequest: try OCSPRequest.encode(certificateIDs: [id])).der)
+        let request = try OCSPRequest.encode(certificateIDs: [id])
+        let response = try OCSPResponse(der: responder.respond(toRequest: request).der)
         XCTAssertEqual(response.certificates, [secondSigner])
         let single = try response.verify(for: id, issuer: authority.certificate, at: clock.now)
         XCTAssertLessThanOrEqual(try XCTUnwrap(single.nextUpdate), try XCTUnwrap(secondSigner.notAfter))

@@ -131,7 +131,9 @@ final class RevocationListCacheTests: XCTestCase {
         let before = cache.current.number
         records.isAvailable = false
         XCTAssertThrowsError(try cache.revocationCommitted())
-        guard case .statusSourceUnavailable = cache.lastError else { return XCTFail("\(String(describing: cache.lastError))") }
+        guard case .statusSourceUnavailable = cache.lastError else {
+            return XCTFail("\(String(describing: cache.lastError))")
+        }
         XCTAssertEqual(cache.current.number, before)
         records.isAvailable = true
         XCTAssertEqual(try cache.revocationCommitted().number, before + 1)

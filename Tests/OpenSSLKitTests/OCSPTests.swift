@@ -161,7 +161,8 @@ final class OCSPTests: XCTestCase {
         var builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "responder"),
                                          serialNumber: CertificateBuilder.randomSerial(), notBefore: now - 3600,
                                          notAfter: now + 86_400, publicKey: try key.publicKey(),
-                                         basicConstraints: (isCA: false, pathLength: nil), keyUsage: [.digitalSignature])
+                                         basicConstraints: (isCA: false, pathLength: nil),
+                                         keyUsage: [.digitalSignature])
         if ocspSigning { builder.extraExtensions = [("extendedKeyUsage", "OCSPSigning"), ("noCheck", "ignored")] }
         let certificate = try builder.sign(issuer: issuer, key: issuerKey)
         XCTAssertEqual(certificate.extendedKeyUsageOIDs, ocspSigning ? ["1.3.6.1.5.5.7.3.9"] : nil)

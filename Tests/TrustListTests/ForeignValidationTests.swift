@@ -95,7 +95,8 @@ final class ForeignValidationTests: XCTestCase {
         }
         XCTAssertThrowsError(try ForeignCertificateValidator(lists: [], fetcher: fetcher).validate(issued.certificate))
 
-        let withdrawn = try TrustListImport.verify(try macao.signedList(sequence: 2, status: .withdrawn), signers: anchor)
+        let withdrawn = try TrustListImport.verify(try macao.signedList(sequence: 2, status: .withdrawn),
+                                                   signers: anchor)
         XCTAssertThrowsError(try ForeignCertificateValidator(lists: [withdrawn], fetcher: fetcher)
             .validate(issued.certificate)) {
             XCTAssertEqual(($0 as? ForeignValidationError)?.code, "foreign-service-not-trusted")
@@ -218,7 +219,8 @@ final class LoopbackStatusServer: @unchecked Sendable {
     func stop() { server?.stop() }
 
     private func answer(_ request: HTTPRequest) -> HTTPResponse {
-        let (jurisdiction, failing, redirect, fixed) = lock.withLock { () -> (Jurisdiction?, [String], Bool, [UInt8]?) in
+        let (jurisdiction, failing, redirect, fixed) = lock.withLock {
+            () -> (Jurisdiction?, [String], Bool, [UInt8]?) in
             log.append("\(request.method) \(request.path)")
             return (self.jurisdiction, failingPaths, redirecting, self.fixed)
         }

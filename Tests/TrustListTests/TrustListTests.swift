@@ -35,7 +35,8 @@ final class TrustListTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0, refused.output)
 
         // The TS 119 612 shapes a reader looks for (the ETSI XSDs are not ours to ship, so no schema check here).
-        XCTAssertTrue(text.contains("<tsl:TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/HKlist</tsl:TSLType>"))
+        XCTAssertTrue(text.contains(
+            "<tsl:TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/HKlist</tsl:TSLType>"))
         XCTAssertTrue(text.contains("TSLTag=\"http://uri.etsi.org/19612/TSLTag\""))
         XCTAssertTrue(text.contains("<xades:SigningCertificateV2>"))
         XCTAssertTrue(text.contains("Test list &lt;only&gt;."), "text is escaped")
@@ -43,11 +44,13 @@ final class TrustListTests: XCTestCase {
 
     func testImportReadsBackWhatWasExported() throws {
         let macao = try Jurisdiction(territory: "MO", name: "Macao", statusBase: "http://127.0.0.1:9", testCase: self)
-        let withdrawnBefore = TrustServiceHistoryInstance(name: "older name", certificates: [macao.authority.certificate],
+        let withdrawnBefore = TrustServiceHistoryInstance(name: "older name",
+                                                         certificates: [macao.authority.certificate],
                                                          status: .withdrawn,
                                                          statusStartingTime: Date(timeIntervalSince1970: 1_600_000_000))
         var list = macao.list(sequence: 7, history: [withdrawnBefore])
-        list.providers[0].services[0].statusLocations = [.ocsp("http://ocsp.mo.example/"), .crl("http://crl.mo.example/ca.crl")]
+        list.providers[0].services[0].statusLocations = [.ocsp("http://ocsp.mo.example/"),
+                                                         .crl("http://crl.mo.example/ca.crl")]
         let xml = try TrustListExport.signedXML(list, signer: macao.trustListSigner)
 
         for anchor in [macao.authority.certificate, macao.trustListSigner.certificate] {
@@ -116,7 +119,8 @@ final class TrustListTests: XCTestCase {
         let body = genuine.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", with: "")
         let wrapped = "<tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\">" + body
             + "</tsl:TrustServiceStatusList>"
-        XCTAssertThrowsError(try TrustListImport.verify(Array(wrapped.utf8), signers: [hongKong.authority.certificate])) {
+        let anchor = [hongKong.authority.certificate]
+        XCTAssertThrowsError(try TrustListImport.verify(Array(wrapped.utf8), signers: anchor)) {
             guard case .malformed = $0 as? TrustListError else { return XCTFail("\($0)") }
         }
         // A second signature elsewhere in the document is refused before any verification.
@@ -125,7 +129,7 @@ final class TrustListTests: XCTestCase {
         let copy = String(genuine[signature..<end])
         let doubled = genuine.replacingOccurrences(of: "<tsl:TrustServiceProviderList>",
                                                    with: "<tsl:TrustServiceProviderList>" + copy)
-        XCTAssertThrowsError(try TrustListImport.verify(Array(doubled.utf8), signers: [hongKong.authority.certificate])) {
+        XCTAssertThrowsError(try TrustListImport.verify(Array(doubled.utf8), signers: anchor)) {
             XCTAssertEqual(($0 as? TrustListError)?.code, "trust-list-malformed")
         }
     }
@@ -142,9 +146,10 @@ final class TrustListTests: XCTestCase {
             guard case let .malformed(reason) = $0 as? TrustListError else { return XCTFail("\($0)") }
             XCTAssertTrue(reason.contains("document type"), reason)
         }
-        XCTAssertThrowsError(try TrustListImport.verify(Array("not xml".utf8), signers: [hongKong.authority.certificate]))
-        XCTAssertThrowsError(try TrustListImport.verify([UInt8](repeating: 0x20, count: TrustListImport.maximumSize + 1),
-                                                        signers: [hongKong.authority.certificate])) {
+        let anchor = [hongKong.authority.certificate]
+        XCTAssertThrowsError(try TrustListImport.verify(Array("not xml".utf8), signers: anchor))
+        let huge = [UInt8](repeating: 0x20, count: TrustListImport.maximumSize + 1)
+        XCTAssertThrowsError(try TrustListImport.verify(huge, signers: anchor)) {
             guard case .tooLarge = $0 as? TrustListError else { return XCTFail("\($0)") }
         }
     }
