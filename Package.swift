@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "enrolld",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "enrolld", targets: ["enrolld"]),
         .executable(name: "enrollctl", targets: ["enrollctl"]),
@@ -51,13 +51,16 @@ let package = Package(
         ),
 
         // Swift modules, dependencies pointing down only.
+        // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
+        // shared by the daemon, enrollctl and the web gateway.
+        .target(name: "EnrollAPIModel"),
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
         .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
-        .target(name: "UnixHTTP", dependencies: ["CSystem"]),
+        .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),
         .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
         // PostgreSQL for fleets: its own module, so libpq links only into what can select it.
         .target(name: "PostgresStore", dependencies: ["CLibPQ", "Store"]),
@@ -67,14 +70,14 @@ let package = Package(
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["Store", "MRTD", "OpenSSLKit"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
-        .target(name: "DaemonCore", dependencies: ["CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
+        .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
-        .executableTarget(name: "enrollctl", dependencies: ["UnixHTTP", "DaemonCore", "Enrollment"]),
+        .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP", "DaemonCore", "Enrollment"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
@@ -91,9 +94,12 @@ let package = Package(
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
                                                            "UnixHTTP"]),
-        .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "MRTD", "OpenSSLKit"]),
-        .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP"]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store"]),
+        .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
+        .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
+        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
+                                                  "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
+                                                  "CertificateAuthority", "FaceMatch", "PostgresStore",
+                                                  "PostgresTestCluster"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster"]),

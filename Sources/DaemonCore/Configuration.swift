@@ -1,5 +1,7 @@
+import EnrollAPIModel
 import Enrollment
 import Foundation
+import MRTD
 
 /// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
 /// enrolld.conf(5)): `[section]` headers, `key = value` lines, `#` or `;` comments.
@@ -38,7 +40,7 @@ public struct Configuration: Sendable, Equatable {
     /// CSCA certificates and CRLs; nil means `<state_directory>/trust`.
     public var trustDirectory: String?
     /// When a chip counts as genuine (anti-clone requirements).
-    public var authenticityPolicy = AuthenticityPolicy()
+    public var authenticityPolicy = GenuinenessPolicy()
     /// Certificate authority files; nil means `<state_directory>/ca`.
     public var caDirectory: String?
     /// Enrollment policy.

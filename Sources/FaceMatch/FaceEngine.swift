@@ -138,6 +138,23 @@ public struct FaceImageAnalysis: Sendable, Equatable {
     public var embedding: FaceEmbedding?
     public var timings: FaceStageTimings
 
+    public init(role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
+                analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
+                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings()) {
+        self.role = role
+        self.format = format
+        self.width = width
+        self.height = height
+        self.analysedWidth = analysedWidth
+        self.analysedHeight = analysedHeight
+        self.usedSmallImageFallback = usedSmallImageFallback
+        self.faceCount = faceCount
+        self.faces = faces
+        self.refusal = refusal
+        self.embedding = embedding
+        self.timings = timings
+    }
+
     /// The face that was embedded: always the largest.
     public var chosenFace: FaceRegion? { embedding == nil ? nil : faces.first }
 }

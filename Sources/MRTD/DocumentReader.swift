@@ -61,6 +61,9 @@ public struct DocumentReadResult: Sendable {
     /// Chip authentication (DG14) and active authentication (DG15): nil when not attempted (`Options.antiClone`).
     public var chipAuthentication: AntiCloneCheck?
     public var activeAuthentication: AntiCloneCheck?
+    /// PACE-CAM (ICAO 9303-11 §4.4.3.5): nil when PACE-CAM did not run. A CAM run whose chip data did not match
+    /// fails the read instead (fail closed), so a present value says how far the chip's static key was trusted.
+    public var paceCAM: AntiCloneCheck?
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
@@ -119,8 +122,10 @@ public final class DocumentReader {
         throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
-        return try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
-                             description: access.description, securityInfos: access.securityInfos)
+        var result = try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
+                                   description: access.description, securityInfos: access.securityInfos)
+        result.paceCAM = access.paceCAM
+        return result
     }
 
     /// What `openSession` throws when the chip offers no supported PACE and `options.allowBAC` is false.
@@ -134,6 +139,8 @@ public final class DocumentReader {
         /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
         public let description: String
         public let securityInfos: SecurityInfos?
+        /// Set when PACE-CAM ran (see `DocumentReadResult.paceCAM`).
+        public var paceCAM: AntiCloneCheck?
     }
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
@@ -150,8 +157,14 @@ public final class DocumentReader {
                 try Self.verifyChipAuthenticationMapping(&pace, on: secure)
             }
             try ReadBinaryStrategy.selectApplication(on: secure)
-            return AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
-                                 securityInfos: infos)
+            var session = AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
+                                        securityInfos: infos)
+            if pace.algorithm.mapping == .chipAuthentication {
+                session.paceCAM = AntiCloneCheck(
+                    .notChecked, "PACE-CAM chip data matched the static key in EF.CardSecurity, but EF.CardSecurity's "
+                        + "signature is not checked against the trust store yet: not counted")
+            }
+            return session
         }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")

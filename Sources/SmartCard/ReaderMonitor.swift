@@ -17,6 +17,12 @@ public struct ReaderSnapshot: Sendable, Equatable {
     public var name: String
     public var cardPresent: Bool
     public var atr: [UInt8]
+
+    public init(name: String, cardPresent: Bool, atr: [UInt8]) {
+        self.name = name
+        self.cardPresent = cardPresent
+        self.atr = atr
+    }
 }
 
 /// Watches pcscd for readers coming and going and cards arriving and leaving, on its own thread.

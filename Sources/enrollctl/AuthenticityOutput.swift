@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Enrollment
 
 /// The authenticity verdict of a read: overall, then the summary checks (detailed passive checks with --json).

@@ -1,4 +1,5 @@
 import DaemonCore
+import EnrollAPIModel
 import Enrollment
 import Foundation
 
