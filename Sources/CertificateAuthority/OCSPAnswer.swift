@@ -25,9 +25,12 @@ public struct OCSPAnswer: Sendable {
     /// Why the request was refused, for logs and metrics (never the request's content).
     public let note: String?
     let entityTag: String?
+    /// `Last-Modified` and `Expires` values, formatted once when the response was signed.
+    let lastModified: String?
+    let expires: String?
 
     init(der: [UInt8], status: OCSPResponseStatus, source: Source, thisUpdate: Date?, nextUpdate: Date?,
-         isCacheable: Bool, note: String?, entityTag: String?) {
+         isCacheable: Bool, note: String?, entityTag: String?, lastModified: String? = nil, expires: String? = nil) {
         self.der = der
         self.status = status
         self.source = source
@@ -36,6 +39,8 @@ public struct OCSPAnswer: Sendable {
         self.isCacheable = isCacheable
         self.note = note
         self.entityTag = entityTag
+        self.lastModified = lastModified
+        self.expires = expires
     }
 
     static func error(_ status: OCSPResponseStatus, _ note: String) -> OCSPAnswer {
@@ -56,8 +61,8 @@ public struct OCSPAnswer: Sendable {
             return headers
         }
         let maxAge = max(0, Int((nextUpdate.timeIntervalSince1970 - now.timeIntervalSince1970).rounded(.down)))
-        headers.append(("Last-Modified", HTTPDate.text(thisUpdate)))
-        headers.append(("Expires", HTTPDate.text(nextUpdate)))
+        headers.append(("Last-Modified", lastModified ?? HTTPDate.text(thisUpdate)))
+        headers.append(("Expires", expires ?? HTTPDate.text(nextUpdate)))
         if let entityTag { headers.append(("ETag", entityTag)) }
         headers.append(("Cache-Control", "max-age=\(maxAge), public, no-transform, must-revalidate"))
         return headers

@@ -24,8 +24,8 @@ public final class OCSPResponder: Sendable {
         public var refreshFraction: Double
         /// Validity of the delegated responder certificate; it is replaced at half of it.
         public var signerValidity: TimeInterval
-        /// Most cached responses (each about 700 bytes with the responder certificate), split evenly over the
-        /// cache's 32 shards.
+        /// About the most cached responses (each about 700 bytes with the responder certificate), split over the
+        /// cache's 32 shards with some slack for uneven spread.
         public var cacheCapacity: Int
         /// Most cached `unknown` answers (serials never issued), a part of `cacheCapacity`; below 32 (one per shard)
         /// none are cached.
@@ -116,6 +116,8 @@ public final class OCSPResponder: Sendable {
         let refreshAt: Date
         let isUnknown: Bool
         let entityTag: String
+        let lastModified: String
+        let expires: String
     }
 
     struct Control: Sendable {
@@ -177,7 +179,9 @@ public final class OCSPResponder: Sendable {
         return shards[Int(hash % UInt32(shards.count))]
     }
 
-    private var shardCapacity: Int { max(1, configuration.cacheCapacity / shards.count) }
+    /// A shard's share of the capacity, with a quarter more (and 16) for serials spreading unevenly: the cache
+    /// holds about `cacheCapacity` responses, never more than 1.25 × it + 512.
+    private var shardCapacity: Int { configuration.cacheCapacity / shards.count * 5 / 4 + 16 }
     private var shardUnknownCapacity: Int { configuration.unknownCacheCapacity / shards.count }
 
     /// Issues the first delegated responder certificate.
@@ -330,7 +334,8 @@ public final class OCSPResponder: Sendable {
 
     private static func answer(_ entry: Entry, source: OCSPAnswer.Source) -> OCSPAnswer {
         OCSPAnswer(der: entry.der, status: .successful, source: source, thisUpdate: entry.thisUpdate,
-                   nextUpdate: entry.nextUpdate, isCacheable: true, note: nil, entityTag: entry.entityTag)
+                   nextUpdate: entry.nextUpdate, isCacheable: true, note: nil, entityTag: entry.entityTag,
+                   lastModified: entry.lastModified, expires: entry.expires)
     }
 
     private static func failure(_ error: CertificateAuthorityError) -> OCSPAnswer {
@@ -353,7 +358,8 @@ public final class OCSPResponder: Sendable {
         let tag = "\"" + Array(((try? Digest.hash(signed.der, using: .sha256)) ?? []).prefix(16)).upperHex + "\""
         let entry = Entry(der: signed.der, serialHex: serialHex, thisUpdate: signed.thisUpdate,
                           nextUpdate: signed.nextUpdate, refreshAt: refreshAt, isUnknown: status == .neverIssued,
-                          entityTag: tag)
+                          entityTag: tag, lastModified: HTTPDate.text(signed.thisUpdate),
+                          expires: HTTPDate.text(signed.nextUpdate))
         let capacity = shardCapacity
         let unknownCapacity = shardUnknownCapacity
         shard(for: id.serialNumber).table.withLock {

@@ -20,7 +20,7 @@ let usage = """
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
                                          pcscd + vpcd (plus a full read with and without them)
-      ocsp [--seconds N] [--clients N] [--certificates N] [--openssl-processes N] [--json]
+      ocsp [--seconds N] [--clients N] [--certificates N] [--json]
                                          cached OCSP responses per second and p50/p99 from concurrent clients: our
                                          responder in process and behind a Unix socket, beside `openssl ocsp` as a
                                          responder (TCP loopback) on an index of the same certificates

@@ -243,6 +243,23 @@ final class OCSPResponderTests: XCTestCase {
 
     // MARK: Unhappy paths and limits
 
+    /// Attack: requests for many different serials (issued or never issued) cannot grow the cache past its
+    /// capacity (plus the shards' slack).
+    func testCacheStaysWithinItsCapacity() throws {
+        let responder = try makeResponder(.init(cacheCapacity: 64, unknownCacheCapacity: 32,
+                                                freshSignatureConcurrency: 4))
+        for index in 0..<1200 {
+            let serial = [UInt8(0x10 + index % 64), UInt8(index >> 8), UInt8(index & 0xFF)]
+            if index % 2 == 0 { records.set(.issued, serialHex: serial.map { String(format: "%02X", $0) }.joined()) }
+            let id = try OCSPCertificateID(serialNumber: serial, issuer: authority.certificate)
+            XCTAssertEqual(responder.respond(toRequest: try OCSPRequest.encode(certificateIDs: [id])).status, .successful)
+        }
+        let statistics = responder.statistics
+        XCTAssertLessThanOrEqual(statistics.cachedResponses, 64 / 32 * 5 / 4 * 32 + 16 * 32)
+        XCTAssertGreaterThan(statistics.cachedResponses, 0)
+        XCTAssertEqual(statistics.signatures, 1200, "every new serial costs one signature, none is answered twice")
+    }
+
     func testBadRequestsGetErrorStatusesThatOpenSSLReads() throws {
         let responder = try makeResponder()
         XCTAssertEqual(responder.respond(toRequest: Array("GET / HTTP/1.1\r\n".utf8)).status, .malformedRequest)
