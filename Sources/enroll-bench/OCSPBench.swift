@@ -75,7 +75,8 @@ struct OCSPBenchReport {
                      + "requests without nonce for a random certificate each"]
         lines.append(String(format: "  pre-produced %d responses in %.2f s (%.0f signatures/s)", certificates,
                             preproduceSeconds, Double(certificates) / max(preproduceSeconds, 1e-9)))
-        lines.append("  target                                                            responses/s    p50 µs    p99 µs  errors")
+        lines.append("  " + "target".padding(toLength: 64, withPad: " ", startingAt: 0)
+                     + "  responses/s    p50 µs    p99 µs  errors")
         for result in results {
             lines.append("  " + result.label.padding(toLength: 64, withPad: " ", startingAt: 0)
                          + String(format: " %12.0f %9.0f %9.0f %7d", result.perSecond, result.p50Microseconds,

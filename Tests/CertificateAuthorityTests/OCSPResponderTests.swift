@@ -252,7 +252,8 @@ final class OCSPResponderTests: XCTestCase {
             let serial = [UInt8(0x10 + index % 64), UInt8(index >> 8), UInt8(index & 0xFF)]
             if index % 2 == 0 { records.set(.issued, serialHex: serial.map { String(format: "%02X", $0) }.joined()) }
             let id = try OCSPCertificateID(serialNumber: serial, issuer: authority.certificate)
-            XCTAssertEqual(responder.respond(toRequest: try OCSPRequest.encode(certificateIDs: [id])).status, .successful)
+            let request = try OCSPRequest.encode(certificateIDs: [id])
+            XCTAssertEqual(responder.respond(toRequest: request).status, .successful)
         }
         let statistics = responder.statistics
         XCTAssertLessThanOrEqual(statistics.cachedResponses, 64 / 32 * 5 / 4 * 32 + 16 * 32)
