@@ -45,6 +45,24 @@ let package = Package(
             ]
         ),
 
+        // XML-DSig of trust lists: libxmlsec1 (OpenSSL engine) and libxml2 behind a plain C header.
+        .target(
+            name: "CXMLSecurity",
+            path: "Sources/CXMLSecurity",
+            cSettings: [
+                .unsafeFlags(["-I/usr/include/xmlsec1", "-I/usr/include/libxml2"]),
+                // As `pkg-config --cflags xmlsec1-openssl` says: they change the library's types (xmlSecSize).
+                .define("__XMLSEC_FUNCTION__", to: "__func__"), .define("XMLSEC_NO_SIZE_T"),
+                .define("XMLSEC_OPENSSL3_ENGINES", to: "1"), .define("XMLSEC_NO_GOST", to: "1"),
+                .define("XMLSEC_NO_GOST2012", to: "1"), .define("XMLSEC_NO_CRYPTO_DYNAMIC_LOADING", to: "1"),
+                .define("XMLSEC_CRYPTO_OPENSSL", to: "1"),
+            ],
+            linkerSettings: [
+                .linkedLibrary("xmlsec1-openssl"), .linkedLibrary("xmlsec1"), .linkedLibrary("xslt"),
+                .linkedLibrary("xml2"), .linkedLibrary("ssl"), .linkedLibrary("crypto"),
+            ]
+        ),
+
         // Swift modules, dependencies pointing down only.
         // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
         // shared by the daemon, enrollctl and the web gateway.
@@ -62,6 +80,9 @@ let package = Package(
         // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
         .target(name: "PostgresTestCluster"),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
+        // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
+        // signing certificates against them.
+        .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
@@ -84,6 +105,8 @@ let package = Package(
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
+        .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
+                                                           "UnixHTTP"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.

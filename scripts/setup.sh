@@ -17,6 +17,8 @@ packages=(
     # Liveness (issue 19): OpenCV's dnn (MiniFASNet), video (point tracking) and imgproc, behind CLivenessEngine.
     libopencv-dnn-dev libopencv-video-dev libopencv-imgproc-dev libopencv-core-dev
     python3-pip
+    # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
+    libxmlsec1-dev libxmlsec1-openssl xmlsec1
     # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.
     python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.

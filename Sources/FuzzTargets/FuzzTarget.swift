@@ -35,6 +35,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Liveness bursts (FaceMatch/LivenessChecker.swift): frame counts, sizes, capture times, frame bytes, and the
     /// challenge's nonce and expiry; see `LivenessFuzzInput` for the layout.
     case liveness
+    /// OCSP: requests through the CA's responder (POST body and GET path), and responses and CRLs as the
+    /// foreign-certificate validator reads them.
+    case ocsp
 
     /// What the target covers, for `enroll-fuzz list`.
     public var summary: String {
@@ -48,6 +51,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .http: return "HTTP/1.1 request parser"
         case .csr: return "PKCS#10 requests and the signing request policy"
         case .liveness: return "liveness bursts: frame counts, sizes, timestamps, frames, challenge"
+        case .ocsp: return "OCSP requests through the responder; OCSP responses and CRLs as a relying party reads them"
         }
     }
 
@@ -63,6 +67,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .http: Self.http(bytes)
         case .csr: Self.csr(bytes)
         case .liveness: Self.liveness(bytes)
+        case .ocsp: Self.ocsp(bytes)
         }
     }
 
@@ -216,6 +221,52 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return .success(nil)
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// A responder over an in-memory CA, made once: no signature for most inputs (they are refused or hit the
+    /// cache of the one issued serial), one for a new nonce or serial.
+    private static let responder: OCSPResponder? = {
+        guard let key = try? PrivateKey.generate(.p256), let publicKey = try? key.publicKey() else { return nil }
+        let now = Date()
+        let builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "fuzz CA"),
+                                         serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 365,
+                                         publicKey: publicKey, basicConstraints: (isCA: true, pathLength: 0),
+                                         keyUsage: [.keyCertSign, .cRLSign])
+        guard let certificate = try? builder.sign(key: key),
+              let authority = try? IssuingAuthority(certificate: certificate, key: key)
+        else { return nil }
+        let records = InMemoryCertificateRecords()
+        records.set(.issued, serialHex: "0123")
+        return try? OCSPResponder(authority: authority, source: records)
+    }()
+
+    static func ocsp(_ bytes: [UInt8]) {
+        if let request = try? OCSPRequest(der: bytes) {
+            _ = request.certificateIDs.map(\.description)
+            // The same serials and nonce under our issuer, so that mutated requests reach the cache and signing.
+            if let responder {
+                let ids = request.certificateIDs.prefix(2).compactMap {
+                    try? OCSPCertificateID(serialNumber: $0.serialNumber, issuer: responder.authority.certificate)
+                }
+                let nonce = request.nonce.flatMap { (1...32).contains($0.count) ? $0 : nil }
+                if !ids.isEmpty, let again = try? OCSPRequest.encode(certificateIDs: ids, nonce: nonce) {
+                    _ = responder.respond(toRequest: again)
+                }
+            }
+        }
+        if let responder {
+            _ = responder.respond(toRequest: bytes).httpHeaders()
+            _ = responder.respond(toEncodedRequest: String(decoding: bytes.prefix(512), as: UTF8.self))
+        }
+        if let response = try? OCSPResponse(der: bytes) {
+            _ = response.responses.map(\.status.description)
+            _ = response.nonce
+            _ = response.certificates.map(\.ocspURLs)
+        }
+        if let crl = try? CertificateRevocationList(der: bytes) {
+            _ = crl.entries.map(\.reason)
+            _ = crl.crlNumber
         }
     }
 

@@ -20,6 +20,10 @@ let usage = """
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
                                          pcscd + vpcd (plus a full read with and without them)
+      ocsp [--seconds N] [--clients N] [--certificates N] [--json]
+                                         cached OCSP responses per second and p50/p99 from concurrent clients: our
+                                         responder in process and behind a Unix socket, beside `openssl ocsp` as a
+                                         responder (TCP loopback) on an index of the same certificates
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
       liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
@@ -47,6 +51,8 @@ case "issue":
     runIssueBench(arguments: Array(arguments.dropFirst()))
 case "auth":
     runAuthenticityBench(arguments: Array(arguments.dropFirst()))
+case "ocsp":
+    runOCSPBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
 case "liveness":

@@ -110,6 +110,16 @@ struct SeedCorpus {
 
         for (name, bytes) in try livenessSeeds() { add(.liveness, name, bytes) }
 
+        let ca = pki.csca.certificate
+        let id = try OCSPCertificateID(serialNumber: [0x01, 0x23], issuer: ca)
+        add(.ocsp, "request.der", try OCSPRequest.encode(certificateIDs: [id]))
+        add(.ocsp, "request-nonce.der", try OCSPRequest.encode(certificateIDs: [id], nonce: Array(1...16)))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        add(.ocsp, "response.der", try OCSPResponseBuilder(responses: [
+            OCSPSingleResponse(certificateID: id, status: .revoked(at: now - 60, reason: .keyCompromise),
+                               thisUpdate: now, nextUpdate: now + 3600),
+        ]).sign(responder: ca, key: pki.csca.key))
+
         for target in FuzzTarget.allCases {
             let folder = (directory as NSString).appendingPathComponent(target.rawValue)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
