@@ -51,15 +51,13 @@ extension InProcessDaemon {
                              headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)]), 200, "set passcode")
     }
 
-    /// Enters a wrong passcode until the lock closes.
+    /// Enters a wrong passcode until the lock closes (`passcode.max_attempts` entries).
     func lockPasscode(of accountID: String) throws {
-        for _ in 0..<5 {
-            _ = try call("POST", "/v1/accounts/\(accountID)/passcode/verify", json: PasscodeBody(passcode: "0000"))
+        for _ in 0...configuration.passcodeMaxAttempts {
+            let entry = try call("POST", "/v1/accounts/\(accountID)/passcode/verify", json: PasscodeBody(passcode: "0000"))
+            if problem(entry) == "passcode-locked" { return }
         }
-        let locked = try call("POST", "/v1/accounts/\(accountID)/passcode/verify", json: PasscodeBody(passcode: "0000"))
-        guard problem(locked) == "passcode-locked" else {
-            throw DecodeFailure(description: "passcode not locked: \(problem(locked))")
-        }
+        throw DecodeFailure(description: "the passcode of \(accountID) did not lock")
     }
 
     /// An operator sets the account's status.
