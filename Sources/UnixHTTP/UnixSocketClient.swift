@@ -15,7 +15,14 @@ public struct UnixSocketClient: Sendable {
     public func send(_ request: HTTPRequest) throws(ClientError) -> HTTPResponse {
         let fd = try connect()
         defer { close(fd) }
-        try write(fd, request.encoded())
+        do {
+            try write(fd, request.encoded())
+        } catch {
+            // The server may answer before it has read the request and close (503 server-busy, 413): its answer
+            // says what to do, the broken pipe does not.
+            if let early = (try? Self.readResponse(fd)) ?? nil { return early }
+            throw error
+        }
         guard let response = try Self.readResponse(fd) else {
             throw .io("reading the response: the connection closed before an answer")
         }
