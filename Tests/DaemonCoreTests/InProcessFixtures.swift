@@ -22,10 +22,11 @@ extension InProcessDaemon {
 
     /// Opens a session for `holder` (its card put on the reader first, unless `insert` is false); the session id.
     func openSession(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-                     guardian: String? = nil, insert: Bool = true, as caller: Caller = .kiosk) throws -> String {
-        if insert { try insertCard(holder) }
+                     guardian: String? = nil, insert: Bool = true, reader: String = InProcessDaemon.reader,
+                     as caller: Caller = .kiosk) throws -> String {
+        if insert { try insertCard(holder, in: reader) }
         let started = try require(try start(holder, purpose: purpose, accountID: accountID, guardian: guardian,
-                                            as: caller), 201, "start")
+                                            reader: reader, as: caller), 201, "start")
         return try decode(EnrollmentView.self, started).id
     }
 

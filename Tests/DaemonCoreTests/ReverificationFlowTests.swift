@@ -69,10 +69,10 @@ final class ReverificationFlowTests: XCTestCase {
         XCTAssertTrue(try bench.usage(registered.accountID).records.contains { $0.event == "document-replaced" })
     }
 
-    /// `passcode.max_attempts` wrong entries lock the passcode (3 here: each entry costs an scrypt derivation); the
+    /// `passcode.max_attempts` wrong entries lock the passcode (2 here: each entry costs an scrypt derivation); the
     /// lock ends on the test clock, and a card-and-face session of purpose passcode-reset sets a new passcode at once.
     func testALockedPasscodeIsResetByACardAndFaceSession() throws {
-        let bench = try InProcessDaemon(extraConfiguration: "[passcode]\nmax_attempts = 3")
+        let bench = try InProcessDaemon(extraConfiguration: "[passcode]\nmax_attempts = 2")
         let (holder, registered) = try bench.newAccount("John_Simm")
         let account = registered.accountID
         try bench.setPasscode("1234", on: registered)
@@ -82,7 +82,7 @@ final class ReverificationFlowTests: XCTestCase {
             return (response.status, try bench.decode(PasscodeCheckResponse.self, response))
         }
         XCTAssertEqual(try verify("1234").status, 200)
-        for left in (0..<3).reversed() {
+        for left in (0..<2).reversed() {
             let wrong = try verify("0000")
             XCTAssertEqual(wrong.status, 403)
             XCTAssertEqual(wrong.check.code, "passcode-wrong")
