@@ -147,6 +147,19 @@ final class RegistrationFlowTests: XCTestCase {
         XCTAssertEqual(try bench.accountView(registered.accountID).certificates.count, 2)
     }
 
+    /// The CA dates certificates by the daemon's clock port, like the sessions, the usage log and the CRL.
+    func testTheCertificateIsDatedByTheDaemonsClock() throws {
+        let bench = try InProcessDaemon()
+        bench.clock.advance(30 * 86_400)
+        let (_, outcome) = try bench.newAccount("John_Simm")
+        let certificate = try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM))
+        let notBefore = try XCTUnwrap(certificate.notBefore)
+        XCTAssertLessThan(abs(notBefore.timeIntervalSince(bench.clock.now)), 3600,
+                          "notBefore \(notBefore) is not the daemon's now \(bench.clock.now)")
+        let issued = try XCTUnwrap(try bench.usage(outcome.accountID).records.first { $0.event == "certificate-issued" })
+        XCTAssertEqual(issued.at.prefix(10), ISO8601DateFormatter().string(from: bench.clock.now).prefix(10))
+    }
+
     /// The same flow through the daemon's real Unix socket.
     func testRegisteringThroughTheRealSocket() throws {
         let bench = try InProcessDaemon()
