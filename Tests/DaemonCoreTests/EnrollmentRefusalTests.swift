@@ -337,6 +337,14 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.daemon.require(b.daemon.photo(session, of: holder.person), 200)
             return try b.daemon.complete(session, csr: try InProcessDaemon.makeCSR())
         },
+        Refusal(complete, .documentExpired, "a signing certificate on an expired document the policy let through",
+                on: .expiredDocumentsAllowed) { b in
+            var holder = b.holder()
+            holder.expiryDate = "200101"
+            let session = try b.daemon.openSession(holder)
+            try b.daemon.require(b.daemon.photo(session, of: holder.person), 200)
+            return try b.daemon.complete(session, csr: try InProcessDaemon.makeCSR())
+        },
         Refusal(complete, .caCertificateExpired, "the issuing CA's certificate has expired", on: .expiredCA) { b in
             try b.daemon.complete(try b.matchedSession(), csr: try InProcessDaemon.makeCSR())
         },

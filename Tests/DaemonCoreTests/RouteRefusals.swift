@@ -50,6 +50,8 @@ final class RefusalBench: @unchecked Sendable {
         case noCA
         /// A CA whose certificate has expired.
         case expiredCA
+        /// `enrollment.refuse_expired_documents = false`: the CA is the one to refuse an expired document.
+        case expiredDocumentsAllowed
         /// Served on its real Unix socket (transport refusals).
         case socket
         /// Served on its real socket with `api.max_connections = 1`.
@@ -67,6 +69,8 @@ final class RefusalBench: @unchecked Sendable {
         case .slowReads: daemon = try InProcessDaemon(extraConfiguration: "[readers]\nread_timeout_seconds = 0.5")
         case .noCA: daemon = try InProcessDaemon(ca: .missing)
         case .expiredCA: daemon = try InProcessDaemon(ca: .expired)
+        case .expiredDocumentsAllowed:
+            daemon = try InProcessDaemon(extraConfiguration: "[enrollment]\nrefuse_expired_documents = false")
         case .oneConnection: daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1")
         }
         if setup == .socket || setup == .oneConnection { try daemon.serve() }
