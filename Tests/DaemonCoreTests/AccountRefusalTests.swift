@@ -76,7 +76,8 @@ final class AccountRefusalTests: XCTestCase {
             b.daemon.call("GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
                           headers: [("X-Enrolld-Passcode", "1234")])
         },
-        Refusal(account, .passcodeDisabled, "X-Enrolld-Passcode where passcodes are turned off", on: .passcodesOff) { b in
+        Refusal(account, .passcodeDisabled, "X-Enrolld-Passcode where passcodes are turned off",
+                on: .passcodesOff) { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
                           headers: [("X-Enrolld-Passcode", "1234")])
         },
@@ -179,7 +180,8 @@ final class AccountRefusalTests: XCTestCase {
                               json: ["contact": ["note": String(repeating: "n", count: 201)]], as: .operator)
         },
         Refusal(contact, .invalidBody, "contact as a string") { b in
-            try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": "phone"], as: .operator)
+            try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": "phone"],
+                              as: .operator)
         },
         Refusal(contact, .accountCancelled, "a cancelled account") { b in
             try b.daemon.call("PUT", "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/contact",
@@ -218,31 +220,36 @@ final class AccountRefusalTests: XCTestCase {
                           account: try b.cancelledAccount.outcome.accountID)
         },
         Refusal(status, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
-            try setStatus(b, StatusChangeBody(status: "invalid", reason: "lost"), headers: [("X-Enrolld-Channel", "a b")])
+            try setStatus(b, StatusChangeBody(status: "invalid", reason: "lost"),
+                          headers: [("X-Enrolld-Channel", "a b")])
         },
     ]
 
+    static func usageQuery(_ b: RefusalBench, _ query: [(name: String, value: String)]) throws -> HTTPResponse {
+        b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: query)
+    }
+
     static let usageQueries: [Refusal] = [
         Refusal(usage, .invalidTime, "since that is no time") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("since", "yesterday")])
+            try usageQuery(b, [("since", "yesterday")])
         },
         Refusal(usage, .invalidTime, "until with a month 13") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("until", "2026-13-01")])
+            try usageQuery(b, [("until", "2026-13-01")])
         },
         Refusal(usage, .invalidLimit, "limit 0") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("limit", "0")])
+            try usageQuery(b, [("limit", "0")])
         },
         Refusal(usage, .invalidLimit, "limit 1001") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("limit", "1001")])
+            try usageQuery(b, [("limit", "1001")])
         },
         Refusal(usage, .invalidLimit, "limit ten") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("limit", "ten")])
+            try usageQuery(b, [("limit", "ten")])
         },
         Refusal(usage, .invalidAfter, "after -1") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("after", "-1")])
+            try usageQuery(b, [("after", "-1")])
         },
         Refusal(usage, .invalidAfter, "after that is no number") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)/usage", as: .operator, query: [("after", "x")])
+            try usageQuery(b, [("after", "x")])
         },
     ]
 
@@ -262,8 +269,8 @@ final class AccountRefusalTests: XCTestCase {
             try b.post("/v1/accounts/\(try b.accountID)/passcode", PasscodeBody(passcode: "1111"), as: .operator)
         },
         Refusal(setPasscode, .passcodeWrong, "changing it with a wrong current one") { b in
-            try b.post("/v1/accounts/\(try b.accountID)/passcode", PasscodeBody(passcode: "1111", currentPasscode: "0000"),
-                       as: .operator)
+            try b.post("/v1/accounts/\(try b.accountID)/passcode",
+                       PasscodeBody(passcode: "1111", currentPasscode: "0000"), as: .operator)
         },
         Refusal(setPasscode, .passcodeLocked, "changing a locked passcode") { b in
             try b.post("/v1/accounts/\(try b.lockedAccount)/passcode",
@@ -303,7 +310,8 @@ final class AccountRefusalTests: XCTestCase {
             try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody())
         },
         Refusal(verifyPasscode, .passcodeLocked, "a locked passcode, even the right one") { b in
-            try b.post("/v1/accounts/\(try b.lockedAccount)/passcode/verify", PasscodeBody(passcode: RefusalBench.passcode))
+            try b.post("/v1/accounts/\(try b.lockedAccount)/passcode/verify",
+                       PasscodeBody(passcode: RefusalBench.passcode))
         },
         Refusal(verifyPasscode, .passcodeNotSet, "an account without a passcode") { b in
             try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",

@@ -44,7 +44,8 @@ final class AccountStatusTests: XCTestCase {
         XCTAssertEqual(bench.problem(again), "account-cancelled")
         try bench.insertCard(holder)
         XCTAssertEqual(bench.problem(try bench.start(holder)), "account-cancelled")
-        XCTAssertEqual(bench.problem(try bench.start(holder, purpose: "upgrade", accountID: account)), "account-cancelled")
+        XCTAssertEqual(bench.problem(try bench.start(holder, purpose: "upgrade", accountID: account)),
+                       "account-cancelled")
     }
 
     func testInvalidatingKeepsCertificatesUntilTheHolderReverifiesOrAnOperatorRevokes() throws {

@@ -18,7 +18,8 @@ final class CardAndFaceRefusalTests: XCTestCase {
         -> HTTPResponse
 
     /// The card-read failures every route that reads a card answers, each provoked on the first reader.
-    static func cardFailures(_ route: String, prepare: @escaping @Sendable (RefusalBench) throws -> String? = { _ in nil },
+    static func cardFailures(_ route: String,
+                             prepare: @escaping @Sendable (RefusalBench) throws -> String? = { _ in nil },
                              _ send: @escaping CardSend) -> [Refusal] {
         /// A new holder's card on the first reader (with `faults` and `adjust`), after `prepare`.
         @Sendable func setUp(_ b: RefusalBench, faults: [CardFault] = [],
@@ -84,7 +85,7 @@ final class CardAndFaceRefusalTests: XCTestCase {
                 let (context, holder) = try setUp(b, adjust: { $0.files[.dg1] = [0x61, 0x03, 0x04, 0x01, 0x00] })
                 return try send(b, context, reader, holder.accessKey)
             },
-            Refusal(route, .accessProtocolUnsupported, "a CAN for a chip without PACE, or for a route that needs the MRZ") { b in
+            Refusal(route, .accessProtocolUnsupported, "a CAN (no PACE on the chip, or the route needs the MRZ)") { b in
                 let (context, _) = try setUp(b)
                 return try send(b, context, reader, AccessKeyRequest(can: "123456"))
             },

@@ -90,15 +90,13 @@ final class DeviceAndContactTests: XCTestCase {
                        "device-not-bound", "unbinding twice")
 
         // An operator at a counter needs no proof; the holder's fresh card-and-face session is proof too.
-        try bench.require(bench.call("POST", "/v1/accounts/\(account)/devices",
-                                     json: DeviceBindBody(deviceId: "phone-c", publicKey: try InProcessDaemon.makeDeviceKey()),
-                                     as: .operator), 201)
+        try bench.require(bench.call("POST", "/v1/accounts/\(account)/devices", json: DeviceBindBody(
+            deviceId: "phone-c", publicKey: try InProcessDaemon.makeDeviceKey()), as: .operator), 201)
         XCTAssertEqual(try bench.decode(DeviceView.self, try bench.require(
             bench.call("DELETE", "/v1/accounts/\(account)/devices/phone-c", as: .operator), 200)).unbindReason,
                        "operator")
-        try bench.require(bench.call("POST", "/v1/accounts/\(account)/devices",
-                                     json: DeviceBindBody(deviceId: "phone-d", publicKey: try InProcessDaemon.makeDeviceKey()),
-                                     as: .operator), 201)
+        try bench.require(bench.call("POST", "/v1/accounts/\(account)/devices", json: DeviceBindBody(
+            deviceId: "phone-d", publicKey: try InProcessDaemon.makeDeviceKey()), as: .operator), 201)
         XCTAssertEqual(try bench.call("DELETE", "/v1/accounts/\(account)/devices/phone-d",
                                       json: DeviceUnbindBody(enrollmentId: outcome.enrollmentID)).status, 200)
     }

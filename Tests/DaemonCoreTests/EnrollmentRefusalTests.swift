@@ -92,7 +92,7 @@ final class EnrollmentRefusalTests: XCTestCase {
                 try b.daemon.insertCard(holder)
                 return try begin(b, holder)
             },
-            Refusal(start, .documentExpired, "a document that expires tomorrow, a week from now on the test clock") { b in
+            Refusal(start, .documentExpired, "a document expiring tomorrow, a week later on the test clock") { b in
                 var holder = b.holder()
                 let tomorrow = MRZDate.today(now: b.daemon.clock.now.addingTimeInterval(86_400))
                 holder.expiryDate = String(format: "%02d%02d%02d", tomorrow.year % 100, tomorrow.month, tomorrow.day)
@@ -268,7 +268,8 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.daemon.complete(try b.matchedSession(birthDate: "100101"), csr: try InProcessDaemon.makeCSR())
         },
         Refusal(complete, .csrMalformed, "base64 of something that is no CSR") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: Data("hello".utf8).base64EncodedString()))
+            try b.complete(try b.matchedSession(),
+                           EnrollmentCompleteBody(csr: Data("hello".utf8).base64EncodedString()))
         },
         Refusal(complete, .csrMalformed, "a PEM block of no CSR") { b in
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(
@@ -286,7 +287,8 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: try RefusalBench.csr(.rsa(bits: 1024))))
         },
         Refusal(complete, .csrWeakKey, "a P-224 key") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "P-224"))))
+            try b.complete(try b.matchedSession(),
+                           EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "P-224"))))
         },
         Refusal(complete, .csrUnsupportedCurve, "a secp256k1 key") { b in
             try b.complete(try b.matchedSession(),

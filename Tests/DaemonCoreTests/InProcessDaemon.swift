@@ -217,7 +217,8 @@ final class InProcessDaemon: Sendable {
     var store: FailingStore {
         get throws {
             guard let store = daemon.enrollment?.store as? FailingStore else {
-                throw DecodeFailure(description: "enrollment is not set up: \(problem(call("GET", "/v1/enrollments/x")))")
+                let answer = problem(call("GET", "/v1/enrollments/x"))
+                throw DecodeFailure(description: "enrollment is not set up: \(answer)")
             }
             return store
         }

@@ -55,7 +55,8 @@ extension InProcessDaemon {
     /// Enters a wrong passcode until the lock closes (`passcode.max_attempts` entries).
     func lockPasscode(of accountID: String) throws {
         for _ in 0...configuration.passcodeMaxAttempts {
-            let entry = try call("POST", "/v1/accounts/\(accountID)/passcode/verify", json: PasscodeBody(passcode: "0000"))
+            let entry = try call("POST", "/v1/accounts/\(accountID)/passcode/verify",
+                                 json: PasscodeBody(passcode: "0000"))
             if problem(entry) == "passcode-locked" { return }
         }
         throw DecodeFailure(description: "the passcode of \(accountID) did not lock")
@@ -67,6 +68,11 @@ extension InProcessDaemon {
         try decode(StatusView.self, try require(
             try call("POST", "/v1/accounts/\(accountID)/status", json: StatusChangeBody(status: status, reason: reason),
                      as: .operator), 200, "set status"))
+    }
+
+    /// The session's view (the kiosk's).
+    func sessionView(_ id: String, as caller: Caller = .kiosk) throws -> EnrollmentView {
+        try decode(EnrollmentView.self, try require(call("GET", "/v1/enrollments/\(id)", as: caller), 200))
     }
 
     /// The account as an operator sees it.

@@ -26,7 +26,8 @@ final class RegistrationFlowTests: XCTestCase {
         XCTAssertEqual(opened.photoAttemptsLeft, 3)
         XCTAssertNil(opened.accountID, "a registration has no account before it completes")
 
-        let matched = try bench.decode(EnrollmentView.self, try bench.require(bench.photo(opened.id, of: "John_Salley"), 200))
+        let matched = try bench.decode(EnrollmentView.self,
+                                       try bench.require(bench.photo(opened.id, of: "John_Salley"), 200))
         XCTAssertEqual(matched.state, "face-matched")
         XCTAssertEqual(matched.face?.isMatch, true)
         XCTAssertEqual(matched.photoAttemptsLeft, 2, "the matching photo was an attempt")
@@ -34,10 +35,8 @@ final class RegistrationFlowTests: XCTestCase {
         let key = try PrivateKey.generate(.p256)
         let csr = try CertificateSigningRequest.create(subject: DistinguishedName(country: "ZZ", commonName: "Mallory"),
                                                        key: key)
-        let done = try bench.require(try bench.call("POST", "/v1/enrollments/\(opened.id)/complete",
-                                                    json: EnrollmentCompleteBody(csr: csr.pem,
-                                                                                 contact: ["phone": "+41 79 000 00 00"])),
-                                     200)
+        let body = EnrollmentCompleteBody(csr: csr.pem, contact: ["phone": "+41 79 000 00 00"])
+        let done = try bench.require(try bench.call("POST", "/v1/enrollments/\(opened.id)/complete", json: body), 200)
         let outcome = try bench.decode(EnrollmentOutcome.self, done)
         XCTAssertEqual(outcome.tier, "signing")
         XCTAssertEqual(outcome.status, "normal")
@@ -86,7 +85,7 @@ final class RegistrationFlowTests: XCTestCase {
         }
 
         // The finished session keeps its evidence, not the card-face data.
-        let ended = try bench.decode(EnrollmentView.self, try bench.require(bench.call("GET", "/v1/enrollments/\(opened.id)"), 200))
+        let ended = try bench.sessionView(opened.id)
         XCTAssertEqual(ended.state, "completed")
         XCTAssertEqual(ended.surname, "")
         XCTAssertEqual(ended.face?.isMatch, true)
@@ -123,7 +122,7 @@ final class RegistrationFlowTests: XCTestCase {
         XCTAssertEqual(registered.tier, "basic")
 
         let session = try bench.matchedSession(holder, purpose: "upgrade", accountID: registered.accountID)
-        let opened = try bench.decode(EnrollmentView.self, try bench.require(bench.call("GET", "/v1/enrollments/\(session)"), 200))
+        let opened = try bench.sessionView(session)
         XCTAssertEqual(opened.purpose, "upgrade")
         XCTAssertEqual(opened.accountID, registered.accountID, "the card is the account's")
         let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(
@@ -156,7 +155,8 @@ final class RegistrationFlowTests: XCTestCase {
         let notBefore = try XCTUnwrap(certificate.notBefore)
         XCTAssertLessThan(abs(notBefore.timeIntervalSince(bench.clock.now)), 3600,
                           "notBefore \(notBefore) is not the daemon's now \(bench.clock.now)")
-        let issued = try XCTUnwrap(try bench.usage(outcome.accountID).records.first { $0.event == "certificate-issued" })
+        let records = try bench.usage(outcome.accountID).records
+        let issued = try XCTUnwrap(records.first { $0.event == "certificate-issued" })
         XCTAssertEqual(issued.at.prefix(10), ISO8601DateFormatter().string(from: bench.clock.now).prefix(10))
     }
 

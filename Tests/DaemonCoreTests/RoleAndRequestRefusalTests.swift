@@ -86,7 +86,9 @@ final class RoleAndRequestRefusalTests: XCTestCase {
             }
             let (method, path) = path(route)
             if requiredBodies.contains(route) {
-                refusals.append(Refusal(route, .missingBody, "no body") { b in b.daemon.call(method, path, as: caller) })
+                refusals.append(Refusal(route, .missingBody, "no body") { b in
+                    b.daemon.call(method, path, as: caller)
+                })
             }
             if requiredBodies.contains(route) || optionalBodies.contains(route) {
                 refusals.append(Refusal(route, .invalidBody, "a body that is not JSON") { b in

@@ -181,7 +181,8 @@ final class RefusalBench: @unchecked Sendable {
     /// `POST /v1/cards/read` on the first reader.
     func read(_ key: AccessKeyRequest, reader: String = InProcessDaemon.reader, allowBAC: Bool? = nil,
               headers: [(String, String)] = []) throws -> HTTPResponse {
-        try post("/v1/cards/read", CardReadRequest(reader: reader, accessKey: key, allowBAC: allowBAC), headers: headers)
+        try post("/v1/cards/read", CardReadRequest(reader: reader, accessKey: key, allowBAC: allowBAC),
+                 headers: headers)
     }
 
     /// `POST /v1/cards/probe` on the first reader.
@@ -241,8 +242,10 @@ final class RefusalBench: @unchecked Sendable {
     func whileComparing<T>(_ session: String, meanwhile: () throws -> T) throws -> T {
         let gate = daemon.faces.holdNextComparison()
         let daemon = self.daemon
-        return try daemon.whileHeld(gate, { (try? daemon.photo(session, of: "John_Schneider")) ?? HTTPResponse(status: 0) },
-                                    meanwhile: meanwhile).meanwhile
+        let photo: @Sendable () -> HTTPResponse = {
+            (try? daemon.photo(session, of: "John_Schneider")) ?? HTTPResponse(status: 0)
+        }
+        return try daemon.whileHeld(gate, photo, meanwhile: meanwhile).meanwhile
     }
 }
 
@@ -269,13 +272,15 @@ enum RefusalRun {
             return
         }
         XCTAssertEqual(problem.code, refusal.code.code, "\(refusal): \(problem.detail)", file: file, line: line)
-        XCTAssertEqual(response.status, refusal.code.status, "\(refusal): the catalogue's status", file: file, line: line)
+        XCTAssertEqual(response.status, refusal.code.status, "\(refusal): the catalogue's status",
+                       file: file, line: line)
         XCTAssertEqual(problem.status, response.status, "\(refusal)", file: file, line: line)
         XCTAssertEqual(problem.title, ProblemCode.named(problem.code)?.title, "\(refusal)", file: file, line: line)
         XCTAssertEqual(problem.type, "urn:enrolld:problem:\(problem.code)", "\(refusal)", file: file, line: line)
         XCTAssertFalse(problem.detail.trimmingCharacters(in: .whitespaces).isEmpty, "\(refusal): empty detail",
                        file: file, line: line)
-        XCTAssertEqual(response.header("Content-Type"), "application/problem+json", "\(refusal)", file: file, line: line)
+        XCTAssertEqual(response.header("Content-Type"), "application/problem+json", "\(refusal)",
+                       file: file, line: line)
         if refusal.code == .storageError || refusal.code == .internalError {
             XCTAssertNotNil(problem.incident, "\(refusal): names the incident of its log line", file: file, line: line)
         }

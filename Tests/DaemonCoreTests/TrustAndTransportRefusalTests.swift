@@ -104,7 +104,8 @@ final class TrustAndTransportRefusalTests: XCTestCase {
             try exchange(b, Array("GET /v1/health HTTP/1.1\r\nHost x\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .headersTooLarge, "a 9 KiB header", on: .socket) { b in
-            try exchange(b, Array("GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "p", count: 9216))\r\n\r\n".utf8))
+            let padding = String(repeating: "p", count: 9216)
+            return try exchange(b, Array("GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: \(padding)\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .headersTooLarge, "65 header fields", on: .socket) { b in
             let fields = (0..<65).map { "X-\($0): 1\r\n" }.joined()
@@ -114,14 +115,16 @@ final class TrustAndTransportRefusalTests: XCTestCase {
             try exchange(b, Array("POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .transferEncodingUnsupported, "a chunked body", on: .socket) { b in
-            try exchange(b, Array("POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+            try exchange(b, Array(
+                "POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .httpVersionUnsupported, "HTTP/2.0", on: .socket) { b in
             try exchange(b, Array("GET /v1/health HTTP/2.0\r\nHost: x\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .serverBusy, "a second connection beyond api.max_connections = 1",
                 on: .oneConnection) { b in
-            let session = UnixSocketSession(client: UnixSocketClient(path: b.daemon.configuration.socketPath, timeout: 5))
+            let client = UnixSocketClient(path: b.daemon.configuration.socketPath, timeout: 5)
+            let session = UnixSocketSession(client: client)
             defer { session.close() }
             try b.daemon.require(try session.get("/v1/health"), 200, "the first connection")
             let refused = try exchange(b, Array("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))

@@ -38,7 +38,7 @@ final class UsageAndAuditTests: XCTestCase {
         let theirs = try bench.usage(other.accountID).records
         XCTAssertFalse(theirs.contains { all.contains($0) })
         XCTAssertTrue(theirs.allSatisfy { $0.accountId == other.accountID || $0.enrollmentId == other.enrollmentID },
-                      "the account's records and its sessions' (a registration's card is read before the account exists)")
+                      "the account's and its sessions' (a registration reads the card before the account exists)")
     }
 
     func testTheAuditChainIsIntactAndNamesAnEditedRecord() throws {
@@ -54,7 +54,8 @@ final class UsageAndAuditTests: XCTestCase {
         let database = bench.configuration.stateDirectory + "/enrolld.db"
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = ["-cmd", ".timeout 5000", database, "UPDATE usage_records SET outcome = 'refused' WHERE sequence = 3"]
+        sqlite.arguments = ["-cmd", ".timeout 5000", database,
+                            "UPDATE usage_records SET outcome = 'refused' WHERE sequence = 3"]
         try sqlite.run()
         sqlite.waitUntilExit()
         XCTAssertEqual(sqlite.terminationStatus, 0)
