@@ -56,7 +56,7 @@ let package = Package(
                                                    "CertificateAuthority", "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
-        .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP", "DaemonCore", "Enrollment"]),
+        .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
+        // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
+        .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
         .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
                                                   "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                                                   "CertificateAuthority", "FaceMatch", "PostgresStore",

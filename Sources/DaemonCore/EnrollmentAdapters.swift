@@ -16,8 +16,23 @@ extension EnrollmentError {
 
 extension Problem {
     /// The API's rendering of an enrollment refusal.
+    ///
+    /// A failure of ours (storage, internal) is never echoed: its cause goes to the log under an incident id, and
+    /// the caller gets the id and what to do.
     init(_ error: EnrollmentError) {
-        self.init(error.kind, detail: error.message)
+        guard error.kind == .storageError || error.kind == .internalError else {
+            self.init(error.kind, detail: error.message)
+            return
+        }
+        let incident = Self.newIncidentID()
+        Log.error("incident \(incident): \(error.code): \(error.message)")
+        self.init(error.kind, detail: "\(error.kind.action) (incident \(incident))")
+        self.incident = incident
+    }
+
+    /// 12 hex digits, unique enough to find one log line.
+    static func newIncidentID() -> String {
+        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
     /// The API's rendering of a card-read failure (through `EnrollmentError`, the one mapping).

@@ -132,7 +132,7 @@ public struct Router: Sendable {
                     return .stream(handler, context)
                 }
             } catch {
-                return .response(.problem(Self.namingIncident(error, route: route.name)))
+                return .response(.problem(error))
             }
         }
         if allowed.isEmpty {
@@ -141,18 +141,5 @@ public struct Router: Sendable {
         var response = HTTPResponse.problem(.methodNotAllowed(request.method, allowed: allowed))
         response.headers.append(("Allow", allowed.joined(separator: ", ")))
         return .response(response)
-    }
-
-    /// A failure of ours (`internal-error`, `storage-error`) gets an incident id, and its cause is logged under the
-    /// same id: the caller can quote it to support, and support finds the log line.
-    static func namingIncident(_ problem: Problem, route: String) -> Problem {
-        guard problem.incident == nil,
-              problem.code == ProblemCode.internalError.code || problem.code == ProblemCode.storageError.code
-        else { return problem }
-        var named = problem
-        let incident = String(format: "%012llx", UInt64.random(in: 0..<(1 << 48)))
-        named.incident = incident
-        Log.error("incident \(incident): \(route) answered \(problem.code): \(problem.detail)")
-        return named
     }
 }

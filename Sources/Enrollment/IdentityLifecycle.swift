@@ -32,13 +32,13 @@ public struct PreviousDocument: Codable, Sendable, Equatable {
 /// The identity lifecycle of accounts: status (normal, expired, invalid, cancelled), device binding,
 /// service passcode, guardianship and the usage log. Every state change is one store transaction that also
 /// appends its usage record(s).
-public final class IdentityLifecycle: @unchecked Sendable {
+public final class IdentityLifecycle: Sendable {
     public let store: any Store
     public let policy: LifecyclePolicy
-    let protector: PersonalDataProtecting
+    let protector: any PersonalDataProtecting
     let now: @Sendable () -> Date
 
-    public init(store: any Store, policy: LifecyclePolicy, protector: PersonalDataProtecting,
+    public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.policy = policy

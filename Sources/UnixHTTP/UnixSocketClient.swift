@@ -18,9 +18,9 @@ public struct UnixSocketClient: Sendable {
         do {
             try write(fd, request.encoded())
         } catch {
-            // The server may answer before it has read the request and close (503 server-busy, 413): its answer
-            // says what to do, the broken pipe does not.
-            if let early = (try? Self.readResponse(fd)) ?? nil { return early }
+            // A server that refuses a connection at once (503 server-busy) answers and closes without reading the
+            // request: its answer is still there to read.
+            if let response = try? Self.readResponse(fd) { return response }
             throw error
         }
         guard let response = try Self.readResponse(fd) else {

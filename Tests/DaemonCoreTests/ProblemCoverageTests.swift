@@ -1,5 +1,5 @@
 import CertificateAuthority
-import DaemonCore
+@testable import DaemonCore
 import EnrollAPIModel
 import Enrollment
 import Foundation
@@ -177,12 +177,12 @@ final class ProblemCoverageTests: XCTestCase {
                        ProblemCode.caCryptoFailure.code)
     }
 
-    /// A 500 problem names an incident, and the log line with its cause carries the same id.
+    /// A failure of ours reaches the caller as internal-error with an incident id, not its cause (which the log
+    /// line of that id carries): a card read that fails with an error of no known type, as a route answers it.
     func testA500ProblemNamesTheIncidentOfItsLogLine() throws {
         var router = Router()
         router.add(Route("GET", "/v1/broken", .respond { _ throws(Problem) in
-            throw Problem(EnrollmentError(CardReadFailure.internalError("an error of no known type")).kind,
-                          detail: "an error of no known type")
+            throw Problem(CardReadFailure.internalError("SIGBUS in the reader driver at 0x7f00"))
         }))
         let response = router.response(to: HTTPRequest(method: "GET", path: "/v1/broken"),
                                        peer: PeerCredentials(pid: 1, uid: 1, gid: 1))
@@ -191,6 +191,8 @@ final class ProblemCoverageTests: XCTestCase {
         XCTAssertEqual(problem.code, "internal-error")
         let incident = try XCTUnwrap(problem.incident)
         XCTAssertEqual(incident.count, 12)
+        XCTAssertTrue(problem.detail.contains(incident), problem.detail)
+        XCTAssertFalse(problem.detail.contains("SIGBUS"), "the cause stays in the log: \(problem.detail)")
         XCTAssertEqual(CardReadFailure.internalError("x").problem, .internalError)
     }
 }
