@@ -87,7 +87,7 @@ final class AccountRefusalTests: XCTestCase {
         },
         Refusal(account, .personalDataUnreadable, "sealed personal data that no longer opens") { b in
             let (_, outcome) = try b.daemon.newAccount("John_Savage", signing: false)
-            try sql(b, "UPDATE accounts SET sealed = randomblob(80) WHERE id = '\(outcome.accountID)'")
+            try b.daemon.sql("UPDATE accounts SET sealed = randomblob(80) WHERE id = '\(outcome.accountID)'")
             return b.daemon.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator)
         },
         Refusal(account, .storageError, "the database failing") { b in
@@ -103,16 +103,6 @@ final class AccountRefusalTests: XCTestCase {
             b.daemon.call("GET", "/v1/accounts/\(UUID().uuidString)", headers: [("X-Enrolld-Passcode", "1234")])
         },
     ]
-
-    /// Runs `statement` on the daemon's SQLite database (as an attacker with the file, or a broken disk, would).
-    static func sql(_ b: RefusalBench, _ statement: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = ["-cmd", ".timeout 5000", b.daemon.configuration.stateDirectory + "/enrolld.db", statement]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw DecodeFailure(description: "sqlite3 failed: \(statement)") }
-    }
 
     static func bind(_ b: RefusalBench, _ body: DeviceBindBody, account: String? = nil,
                      headers: [(String, String)] = []) throws -> HTTPResponse {

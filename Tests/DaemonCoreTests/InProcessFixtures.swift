@@ -104,6 +104,35 @@ extension InProcessDaemon {
         return events
     }
 
+    /// Runs `statement` on the daemon's SQLite database with the sqlite3 tool (as someone with the file, or a broken
+    /// disk, would change it).
+    func sql(_ statement: String) throws {
+        let database = configuration.stateDirectory + "/enrolld.db"
+        _ = try Self.run("/usr/bin/sqlite3", ["-cmd", ".timeout 5000", database, statement])
+    }
+
+    /// Runs a command-line tool (sqlite3, openssl: independent readers of what the daemon wrote) with `input` on
+    /// its standard input; its standard output. Throws when it exits with a failure.
+    static func run(_ tool: String, _ arguments: [String], input: [UInt8] = []) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input))
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let command = ([tool] + arguments).joined(separator: " ")
+            throw DecodeFailure(description: "\(command) exited \(process.terminationStatus)")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
     /// A device key as a phone would send it: a P-256 public key in PEM.
     static func makeDeviceKey() throws -> String {
         try PrivateKey.generate(.p256).publicKey().pemEncoded()

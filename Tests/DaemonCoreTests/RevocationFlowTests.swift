@@ -42,8 +42,9 @@ final class RevocationFlowTests: XCTestCase {
         let other = try X509Certificate(pem: try XCTUnwrap(kept.certificatePEM))
         XCTAssertNil(after.entry(forSerial: other.serialNumber), "the other holder's certificate is not")
         XCTAssertEqual(after.entries.count, 1)
-        XCTAssertTrue(try Self.openssl(["crl", "-inform", "DER", "-noout", "-text"], input: after.der)
-            .contains("Key Compromise"), "the entry carries its reason code")
+        let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-inform", "DER", "-noout", "-text"],
+                                           input: after.der)
+        XCTAssertTrue(text.contains("Key Compromise"), "the entry carries its reason code")
 
         // Revoking again keeps the first date and reason.
         bench.clock.advance(60)
@@ -67,29 +68,12 @@ final class RevocationFlowTests: XCTestCase {
 
         func number() throws -> Int {
             let pem = try bench.require(bench.call("GET", "/v1/crl"), 200).body
-            let text = try Self.openssl(["crl", "-noout", "-crlnumber"], input: pem)
+            let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-noout", "-crlnumber"], input: pem)
             return try XCTUnwrap(Int(text.replacingOccurrences(of: "crlNumber=0x", with: "")
                 .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
         }
         let first = try number()
         let second = try number()
         XCTAssertGreaterThan(second, first)
-    }
-
-    /// Runs `openssl` (the command line, an independent reader of what the daemon signs) on `input`.
-    static func openssl(_ arguments: [String], input: [UInt8]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -51,14 +51,7 @@ final class UsageAndAuditTests: XCTestCase {
         XCTAssertEqual(intact.records, 7)
         XCTAssertEqual(intact.headSequence, 7)
 
-        let database = bench.configuration.stateDirectory + "/enrolld.db"
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = ["-cmd", ".timeout 5000", database,
-                            "UPDATE usage_records SET outcome = 'refused' WHERE sequence = 3"]
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        XCTAssertEqual(sqlite.terminationStatus, 0)
+        try bench.sql("UPDATE usage_records SET outcome = 'refused' WHERE sequence = 3")
         let broken = try bench.decode(AuditReport.self, try bench.require(
             bench.call("POST", "/v1/audit/verify", as: .operator), 200))
         XCTAssertFalse(broken.ok)
