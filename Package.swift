@@ -32,6 +32,19 @@ let package = Package(
             ]
         ),
 
+        // OpenCV 4.6 (dnn, imgproc, video) for liveness: MiniFASNet scores, point tracking, evaluation warps.
+        .target(
+            name: "CLivenessEngine",
+            path: "Sources/CLivenessEngine",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_core"), .linkedLibrary("stdc++"),
+            ]
+        ),
+
         // Swift modules, dependencies pointing down only.
         // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
         // shared by the daemon, enrollctl and the web gateway.
@@ -39,7 +52,7 @@ let package = Package(
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
-        .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
+        .target(name: "FaceMatch", dependencies: ["CFaceEngine", "CLivenessEngine", "OpenSSLKit"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
         .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),

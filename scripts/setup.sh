@@ -14,7 +14,11 @@ packages=(
     libpq-dev postgresql
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
+    # Liveness (issue 19): OpenCV's dnn (MiniFASNet), video (point tracking) and imgproc, behind CLivenessEngine.
+    libopencv-dnn-dev libopencv-video-dev libopencv-imgproc-dev libopencv-core-dev
     python3-pip
+    # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.
+    python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0
 )

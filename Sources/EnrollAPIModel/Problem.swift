@@ -71,13 +71,13 @@ extension ProblemCode {
     public static let serverBusy = ProblemCode(
         "server-busy", 503, "Server busy", "retry in a moment (see Retry-After)")
     public static let notFound = ProblemCode(
-        "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.yaml)")
+        "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.json)")
     public static let methodNotAllowed = ProblemCode(
         "method-not-allowed", 405, "Method not allowed", "use one of the methods in the Allow header")
     public static let missingBody = ProblemCode(
         "missing-body", 400, "Body required", "send the request's JSON body")
     public static let invalidBody = ProblemCode(
-        "invalid-body", 400, "Invalid body", "fix the JSON body as the detail says (see docs/openapi.yaml)")
+        "invalid-body", 400, "Invalid body", "fix the JSON body as the detail says (see docs/openapi.json)")
     public static let invalidID = ProblemCode(
         "invalid-id", 400, "Invalid id", "give the id as a UUID")
     public static let invalidTime = ProblemCode(

@@ -14,6 +14,7 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case certificateRevoked = "certificate-revoked"
     case certificateAbandoned = "certificate-abandoned"
     case deviceBound = "device-bound"
+    case deviceUpdated = "device-updated"
     case deviceUnbound = "device-unbound"
     case contactChanged = "contact-changed"
     case statusChanged = "status-changed"

@@ -23,6 +23,15 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Packed RGB pixels as they are (`pixels.count` must be `width * height * 3`; shorter input is padded black).
+    init(width: Int, height: Int, pixels: [UInt8]) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        let count = self.width * self.height * 3
+        self.pixels = pixels.count >= count ? Array(pixels.prefix(count))
+            : pixels + [UInt8](repeating: 0, count: count - pixels.count)
+    }
+
     /// Decodes JPEG, PNG, JP2 or J2K.
     /// - Throws: `unsupportedImageFormat`, `undecodableImage`, `imageTooManyPixels`, `engineFailure`.
     public init(decoding data: [UInt8], maximumPixels: Int = 40_000_000,

@@ -33,7 +33,7 @@ public struct GenuinenessFacts: Sendable {
     public init(read: DocumentReadResult, passive: PassiveAuthenticationResult?, passiveFailure: String? = nil) {
         self.init(accessControl: read.accessProtocol, accessDescription: read.accessDescription, passive: passive,
                   passiveFailure: passiveFailure, chipAuthentication: read.chipAuthentication,
-                  activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM,
+                  activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM(anchoredLike: passive),
                   filesRead: Set(read.files.keys))
     }
 }

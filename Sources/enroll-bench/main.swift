@@ -22,6 +22,12 @@ let usage = """
                                          pcscd + vpcd (plus a full read with and without them)
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
+                                         time per liveness burst by stage (median, p99) for 15 frames of 640x480,
+                                         and peak RSS around one 30-frame burst at the 1920x1080 size cap
+      liveness-eval [--bursts N] [--frames N] [--seed N] [--models DIR] [--faces DIR]
+                                         ISO/IEC 30107-3 figures (APCER per attack type, BPCER) of the liveness
+                                         checks over generated labelled sets, with the thresholds used
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
                                          enrollments on both virtual readers (a new person per tap) beside N
@@ -43,6 +49,10 @@ case "auth":
     runAuthenticityBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
+case "liveness":
+    runLivenessBench(arguments: Array(arguments.dropFirst()))
+case "liveness-eval":
+    runLivenessEvaluation(arguments: Array(arguments.dropFirst()))
 case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:
