@@ -214,14 +214,12 @@ extension Daemon {
             }
             var response = PasscodeCheckResponse(result: check.result, attemptsLeft: check.attemptsLeft,
                                                  unlocksAt: check.unlocksAt)
-            guard !check.isOK else { return .json(response) }
-            // A refusal like every other (application/problem+json), with the entry's result as extension members.
-            let problem = Problem(IdentityLifecycle.refusal(check))
-            (response.type, response.title, response.status, response.detail, response.code) =
-                (problem.type, problem.title, problem.status, problem.detail, problem.code)
-            var refusal = HTTPResponse.json(response, status: problem.status)
-            refusal.headers = [("Content-Type", "application/problem+json")]
-            return refusal
+            if !check.isOK {
+                let problem = Problem(IdentityLifecycle.refusal(check))
+                (response.type, response.title, response.status, response.detail, response.code) =
+                    (problem.type, problem.title, problem.status, problem.detail, problem.code)
+            }
+            return .json(response, status: response.status ?? 200)
         }))
 
         // Guardian present: the guardian's card read in the minor's session.

@@ -253,16 +253,31 @@ final class RefusalBench: @unchecked Sendable {
 enum RefusalRun {
     static func check(_ refusals: [Refusal], file: StaticString = #filePath, line: UInt = #line) {
         var benches: [RefusalBench.Setup: RefusalBench] = [:]
+        let document = try? OpenAPIDocument.load()
+        XCTAssertNotNil(document, "\(OpenAPIDocument.path) does not load", file: file, line: line)
         for refusal in refusals {
             do {
                 let bench = try benches[refusal.setup] ?? RefusalBench(refusal.setup)
                 benches[refusal.setup] = bench
                 let response = try refusal.provoke(bench)
                 assertAnswer(response, refusal, file: file, line: line)
+                // The API document lists the problem under the route's status (kiosk integrators generate from it).
+                if let document, let operation = document.operation(refusal.route) {
+                    XCTAssertEqual(document.undocumented(response, by: operation), [],
+                                   "\(OpenAPIDocument.path): \(refusal)", file: file, line: line)
+                }
             } catch {
                 XCTFail("\(refusal): \(error)", file: file, line: line)
             }
         }
+    }
+
+    /// Every refusal is application/problem+json, except a wrong or locked passcode entry: docs/openapi.json
+    /// documents it as the `PasscodeCheckResponse` (application/json) that carries the problem's members.
+    static func contentType(_ refusal: Refusal) -> String {
+        refusal.route == "POST /v1/accounts/{id}/passcode/verify"
+            && (refusal.code == .passcodeWrong || refusal.code == .passcodeLocked)
+            ? "application/json" : "application/problem+json"
     }
 
     static func assertAnswer(_ response: HTTPResponse, _ refusal: Refusal, file: StaticString, line: UInt) {
@@ -279,8 +294,7 @@ enum RefusalRun {
         XCTAssertEqual(problem.type, "urn:enrolld:problem:\(problem.code)", "\(refusal)", file: file, line: line)
         XCTAssertFalse(problem.detail.trimmingCharacters(in: .whitespaces).isEmpty, "\(refusal): empty detail",
                        file: file, line: line)
-        XCTAssertEqual(response.header("Content-Type"), "application/problem+json", "\(refusal)",
-                       file: file, line: line)
+        XCTAssertEqual(response.header("Content-Type"), contentType(refusal), "\(refusal)", file: file, line: line)
         if refusal.code == .storageError || refusal.code == .internalError {
             XCTAssertNotNil(problem.incident, "\(refusal): names the incident of its log line", file: file, line: line)
         }
