@@ -333,7 +333,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 reader: "R", atr: "3B8F", extendedLength: true, cardAccessPresent: true,
                 securityInfos: [info], preferredPACE: "PACE-ECDH-GM-AES-128", accessProtocol: "PACE",
                 accessParameters: "PACE-ECDH-GM-AES-128", accessError: "access-key-rejected: ...",
-                emrtdApplicationPresent: true, milliseconds: 120),
+                emrtdApplicationPresent: true, readChunkSize: 223, plainStatusAnswers: 1, sessionsReestablished: 0,
+                cardExtendedLength: true, cardMaxCommandLength: 1000, cardMaxResponseLength: 65536, milliseconds: 120),
             FaceCompareRequest(reference: "AAAA", probe: "AAAA"), box, image,
             FaceCompareResponse(
                 score: 0.6, distance: 0.4, threshold: 0.55, decision: "match", reference: image,
