@@ -33,12 +33,17 @@ extension Daemon {
         }))
         router.add(Route("POST", "/v1/certificates/{serial}/revoke", .respond { [unowned self] context throws(Problem) in
             struct Body: Decodable { var reason: String? }
+            let serial = context.parameters["serial"] ?? ""
+            let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+            guard (1...40).contains(serial.utf8.count), serial.utf8.allSatisfy(hexDigits.contains) else {
+                throw Problem(.invalidSerial, detail: "the serial number is 1 to 40 hexadecimal digits (as "
+                              + "GET /v1/accounts/{id}/certificates lists it)")
+            }
             let body = context.request.body.isEmpty ? Body(reason: nil) : try context.decodeBody(Body.self)
             guard let reason = RevocationReason(name: body.reason ?? "unspecified") else {
                 throw Problem(.invalidReason, detail: "unknown reason '\(body.reason ?? "")': use one of "
                               + RevocationReason.allCases.map(\.name).joined(separator: ", "))
             }
-            let serial = context.parameters["serial"] ?? ""
             let actor = try context.actor()
             let view = try accountCall { service throws(EnrollmentError) in
                 try service.revoke(serial: serial, reason: reason, actor: actor)

@@ -291,7 +291,8 @@ public final class Daemon: Sendable {
         let enrollment = EnrollmentService(
             store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
             faces: TimedFaceComparing(base: DaemonFaceComparing(faces: faces), metrics: metrics),
-            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
+            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority, now: environment.now),
+                                               metrics: metrics),
             protector: sealing, now: environment.now, random: environment.randomBytes,
             publish: { event in events.publish(event) }, crashPoints: crashPoints)
         try recover(enrollment)

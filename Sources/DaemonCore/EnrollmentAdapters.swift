@@ -108,9 +108,10 @@ extension EnrollmentError {
     }
 }
 
-/// Enrollment issues certificates through the daemon's CA.
+/// Enrollment issues certificates through the daemon's CA, dated by the daemon's clock.
 struct AuthorityIssuing: CertificateIssuing {
     let authority: IssuingAuthority
+    let now: @Sendable () -> Date
 
     func validate(csr: [UInt8]) throws(EnrollmentError) {
         do {
@@ -122,7 +123,7 @@ struct AuthorityIssuing: CertificateIssuing {
 
     func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan {
         do {
-            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit)
+            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit, now: now())
             return IssuancePlan(serial: intent.serialHex, notBefore: intent.notBefore, notAfter: intent.notAfter)
         } catch {
             throw EnrollmentError(error)

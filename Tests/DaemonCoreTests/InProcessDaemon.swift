@@ -28,8 +28,10 @@ final class TestClock: Sendable {
 final class FakeFaces: FaceComparator {
     private struct State {
         var portraits: [[UInt8]: String] = [:]
+        var failures: [[UInt8]: FaceMatchError] = [:]
         var comparisons = 0
         var delay: TimeInterval = 0
+        var gate: Gate?
     }
 
     private let state = Mutex(State())
@@ -38,17 +40,32 @@ final class FakeFaces: FaceComparator {
         state.withLock { $0.portraits[portrait] = person }
     }
 
+    /// Comparing `probe` fails as the engine would fail on such an image (too small a face, several faces, ...).
+    func fail(probe: [UInt8], with error: FaceMatchError) {
+        state.withLock { $0.failures[probe] = error }
+    }
+
     var comparisons: Int { state.withLock { $0.comparisons } }
     func slow(_ seconds: TimeInterval) { state.withLock { $0.delay = seconds } }
+
+    /// The next comparison waits at the returned gate (a face match in progress).
+    func holdNextComparison() -> Gate {
+        let gate = Gate()
+        state.withLock { $0.gate = gate }
+        return gate
+    }
 
     static func livePhoto(_ person: String) -> [UInt8] { Array("live:\(person)".utf8) }
 
     func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
-        let (owner, delay) = state.withLock { state in
+        let (owner, failure, delay, gate) = state.withLock { state in
             state.comparisons += 1
-            return (state.portraits[reference], state.delay)
+            defer { state.gate = nil }
+            return (state.portraits[reference], state.failures[probe], state.delay, state.gate)
         }
+        gate?.pass()
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        if let failure { throw failure }
         guard let owner else { throw .noFace(.reference) }
         let text = String(decoding: probe, as: UTF8.self)
         guard text.hasPrefix("live:") else { throw .noFace(.probe) }
@@ -119,9 +136,21 @@ final class InProcessDaemon: Sendable {
         }
     }
 
+    /// The issuing CA the daemon finds in its `[ca]` directory.
+    enum CASetup {
+        /// A self-signed CA valid for ten years.
+        case valid
+        /// A CA whose certificate expired a year ago (it loads; it can no longer sign).
+        case expired
+        /// No CA: `enrolld ca init` was never run, so the enrollment and account routes answer 503.
+        case missing
+    }
+
     let directory: URL
     let pki: TestPKI
     let terminal = VirtualTerminal(readers: [InProcessDaemon.reader, InProcessDaemon.secondReader])
+    /// The terminal the daemon connects through: `terminal`, with PC/SC faults and gates on demand.
+    let cards: FaultyTerminal
     let faces = FakeFaces()
     let clock = TestClock()
     let configuration: Configuration
@@ -130,17 +159,27 @@ final class InProcessDaemon: Sendable {
     private let portraits = Mutex<[String: [UInt8]]>([:])
 
     /// `extraConfiguration` is appended to the configuration (sections of enrolld.conf); `openStore` replaces the
-    /// SQLite store (e.g. with PostgreSQL).
+    /// SQLite store (e.g. with PostgreSQL); either way the store is wrapped in a `FailingStore` (see `store`).
     init(extraConfiguration: String = "",
-         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil) throws {
+         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
+         ca: CASetup = .valid) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
         let trust = directory.appendingPathComponent("trust")
         try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
         pki = try TestPKI()
         try Data(pki.csca.certificate.der).write(to: trust.appendingPathComponent("csca.der"))
-        let ca = directory.appendingPathComponent("ca")
-        _ = try CAStore.initialise(directory: ca, subject: DistinguishedName(country: "UT", commonName: "Test CA"))
+        let caDirectory = directory.appendingPathComponent("ca")
+        let caSubject = DistinguishedName(country: "UT", commonName: "Test CA")
+        switch ca {
+        case .valid:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject)
+        case .expired:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject, validityYears: 1,
+                                       now: Date().addingTimeInterval(-2 * 366 * 86_400))
+        case .missing:
+            break
+        }
         configuration = try Configuration.parse("""
             [api]
             socket = \(directory.appendingPathComponent("api.sock").path)
@@ -151,7 +190,7 @@ final class InProcessDaemon: Sendable {
             [trust]
             directory = \(trust.path)
             [ca]
-            directory = \(ca.path)
+            directory = \(caDirectory.path)
             [roles]
             kiosk = uid:2001, uid:2002
             operator = uid:2101
@@ -160,14 +199,29 @@ final class InProcessDaemon: Sendable {
             """)
         let terminal = self.terminal
         let clock = self.clock
-        var environment = DaemonEnvironment(terminal: terminal, readers: { _, onEvent in
+        cards = FaultyTerminal(base: terminal)
+        var environment = DaemonEnvironment(terminal: cards, readers: { _, onEvent in
             terminal.watch(onEvent)
             return terminal
         }, faces: faces, now: { clock.now })
-        if let openStore { environment.openStore = openStore }
+        let open = openStore ?? environment.openStore
+        environment.openStore = { configuration, protector in
+            FailingStore(base: try open(configuration, protector))
+        }
         daemon = Daemon(configuration: configuration, environment: environment)
         daemon.prepare()
         router = daemon.makeRouter()
+    }
+
+    /// The daemon's store, which a test can make fail.
+    var store: FailingStore {
+        get throws {
+            guard let store = daemon.enrollment?.store as? FailingStore else {
+                let answer = problem(call("GET", "/v1/enrollments/x"))
+                throw DecodeFailure(description: "enrollment is not set up: \(answer)")
+            }
+            return store
+        }
     }
 
     deinit {
@@ -188,14 +242,23 @@ final class InProcessDaemon: Sendable {
         return bytes
     }
 
-    /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer.
+    /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer. `configure` changes the
+    /// personalisation, `adjust` the card made from it; `faults` are injected on every power-on.
     func insertCard(_ holder: TestHolder, in reader: String = InProcessDaemon.reader,
-                    configure: (inout EMRTDPersonalisation) -> Void = { _ in }) throws {
+                    faults: [CardFault] = [],
+                    configure: (inout EMRTDPersonalisation) -> Void = { _ in },
+                    adjust: (inout EMRTDProfile) -> Void = { _ in }) throws {
         var personalisation = EMRTDPersonalisation(mrz: try holder.mrz, portraits: [try portrait(holder.person)])
         personalisation.documentSigner = pki.documentSigner
         configure(&personalisation)
-        let profile = try personalisation.makeProfile()
-        terminal.insert({ EMRTDApplet(profile: profile) }, in: reader)
+        var profile = try personalisation.makeProfile()
+        adjust(&profile)
+        let card = profile
+        if faults.isEmpty {
+            terminal.insert({ EMRTDApplet(profile: card) }, in: reader)
+        } else {
+            terminal.insert({ FaultInjectingApplet(base: EMRTDApplet(profile: card), faults: faults) }, in: reader)
+        }
     }
 
     /// Answers a request through the router as `caller`; after `serve()`, through the real socket (as this
