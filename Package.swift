@@ -83,7 +83,7 @@ let package = Package(
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",

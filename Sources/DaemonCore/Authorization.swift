@@ -167,6 +167,8 @@ public enum RoutePermissions {
         ("POST /v1/enrollments", .kiosk, ""),
         ("GET /v1/enrollments/{id}", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/photo", .kiosk, "a kiosk: only sessions its uid started"),
+        ("POST /v1/enrollments/{id}/liveness/challenge", .kiosk, "a kiosk: only sessions its uid started"),
+        ("POST /v1/enrollments/{id}/liveness", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
         ("GET /v1/crl", .kiosk, "public data"),
