@@ -14,8 +14,9 @@ import UnixHTTP
 /// Hostile images (`--images`): `declared-40mp` is the issue's, a PNG of 8000x5000 (about 120 KB, one grey) as
 /// reference and probe; `within-caps` the worst the default caps let through, a 2 MP reference and a 12 MP probe
 /// PNG that decode in full. `--enrolld PATH` measures another build (the issue's "before" is main before the fix).
-/// `--rss-limit-mib` (default 8192) stops the attack early when the daemon passes it, so a run on a shared machine
-/// cannot exhaust its memory; the report says so.
+/// `--rss-limit-mib` (default 8192) ends the run when the daemon passes it: the hostile connections stop and the
+/// daemon is killed (requests already in flight would go on allocating), so a run on a shared machine cannot
+/// exhaust its memory; the report says so and when.
 ///
 /// Arguments: `[--hostile N] [--seconds N] [--images declared-40mp|within-caps] [--enrolld PATH] [--faces DIR]
 /// [--rss-limit-mib N] [--json]`.
@@ -146,6 +147,7 @@ private struct FaceAttack {
         var highWaterRSSMiB: Double
         var rssAtStartMiB: Double
         var stoppedAtRSSLimit: Bool
+        var secondsToRSSLimit: Double
 
         var text: String {
             let answers = hostileAnswers.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }
@@ -159,7 +161,7 @@ private struct FaceAttack {
                 \(String(format: "%.0f", hostileMeanMilliseconds)) ms each
                   daemon RSS: \(String(format: "%.0f", rssAtStartMiB)) MiB before, largest sample \
                 \(String(format: "%.0f", peakRSSMiB)) MiB, VmHWM \(String(format: "%.0f", highWaterRSSMiB)) MiB\
-                \(stoppedAtRSSLimit ? " (attack stopped at the RSS limit)" : "")
+                \(stoppedAtRSSLimit ? String(format: " (daemon killed at the RSS limit after %.1f s)", secondsToRSSLimit) : "")
                 """
         }
     }
@@ -199,7 +201,9 @@ private struct FaceAttack {
                     do {
                         let response = try client.post("/v1/faces/compare", json: hostile)
                         let code = (try? JSONDecoder().decode(Problem.self, from: Data(response.body)))?.code
+                        let retry = response.headers.first { $0.name.lowercased() == "retry-after" }?.value
                         answer = "\(response.status)" + (code.map { " \($0)" } ?? "")
+                            + (retry.map { " (Retry-After \($0))" } ?? "")
                     } catch {
                         answer = "transport"
                         Thread.sleep(forTimeInterval: 0.05)
@@ -211,11 +215,15 @@ private struct FaceAttack {
             thread.start()
             threads.append(thread)
         }
+        let attackStart = Date()
         let sampler = Thread {
             while !state.stopped {
                 if let sample = ProcessSample.take(pid: daemon.pid, at: 0) {
                     state.sampled(rssKiB: sample.rssKiB)
-                    if sample.rssKiB / 1024 > options.rssLimitMiB { state.stop(atLimit: true) }
+                    if sample.rssKiB / 1024 > options.rssLimitMiB {
+                        state.stop(atLimit: true, after: Date().timeIntervalSince(attackStart))
+                        kill(daemon.pid, SIGKILL)
+                    }
                 }
                 Thread.sleep(forTimeInterval: 0.1)
             }
@@ -225,14 +233,15 @@ private struct FaceAttack {
         while state.inFlight < options.hostile && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         let attacked = try normalClient(socket: daemon.socket, body: bodyFile, seconds: options.seconds)
         let highWater = Self.highWaterKiB(pid: daemon.pid)
-        state.stop(atLimit: false)
+        state.stop(atLimit: false, after: 0)
         let figures = state.figures
         return Figures(daemon: options.enrolld, images: options.images, hostileBytes: hostile.count,
                        hostileInFlight: options.hostile, seconds: options.seconds, normalAlone: Latency(alone),
                        normalUnderAttack: Latency(attacked), hostileAnswers: figures.answers,
                        hostileMeanMilliseconds: figures.meanMilliseconds,
                        peakRSSMiB: Double(figures.peakKiB) / 1024, highWaterRSSMiB: Double(highWater) / 1024,
-                       rssAtStartMiB: Double(startRSS) / 1024, stoppedAtRSSLimit: figures.stoppedAtLimit)
+                       rssAtStartMiB: Double(startRSS) / 1024, stoppedAtRSSLimit: figures.stoppedAtLimit,
+                       secondsToRSSLimit: figures.secondsToLimit)
     }
 
     /// The normal kiosk's comparisons, run as uid 65534 in a child of this bench.
@@ -304,6 +313,7 @@ private final class AttackState: Sendable {
         var peakKiB = 0
         var stopped = false
         var stoppedAtLimit = false
+        var secondsToLimit = 0.0
     }
 
     private let state = Mutex(Figures())
@@ -325,10 +335,13 @@ private final class AttackState: Sendable {
 
     func sampled(rssKiB: Int) { state.withLock { $0.peakKiB = max($0.peakKiB, rssKiB) } }
 
-    func stop(atLimit: Bool) {
+    func stop(atLimit: Bool, after seconds: Double) {
         state.withLock {
             $0.stopped = true
-            if atLimit { $0.stoppedAtLimit = true }
+            if atLimit && !$0.stoppedAtLimit {
+                $0.stoppedAtLimit = true
+                $0.secondsToLimit = seconds
+            }
         }
     }
 }
