@@ -34,7 +34,7 @@ let usage = """
       liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
                                          time per liveness burst by stage (median, p99) for 15 frames of 640x480,
                                          and peak RSS around one 30-frame burst at the 1920x1080 size cap
-      liveness-eval [--bursts N] [--frames N] [--seed N] [--models DIR] [--faces DIR]
+      liveness-eval [--bursts N] [--frames N] [--seed N] [--first-round N] [--models DIR] [--faces DIR]
                                          ISO/IEC 30107-3 figures (APCER per attack type, BPCER) of the liveness
                                          checks over generated labelled sets, with the thresholds used
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
