@@ -299,5 +299,12 @@ enum RefusalRun {
         if refusal.code == .storageError || refusal.code == .internalError {
             XCTAssertNotNil(problem.incident, "\(refusal): names the incident of its log line", file: file, line: line)
         }
+        if refusal.code == .faceEngineBusy {
+            // A kiosk beyond the face pool is told when to come back, in the header and in the body alike.
+            let header = response.header("Retry-After")
+            XCTAssertNotNil(header, "\(refusal): 503 without Retry-After", file: file, line: line)
+            XCTAssertEqual(header.flatMap { Int($0) }, problem.retryAfter, "\(refusal)", file: file, line: line)
+            XCTAssertGreaterThan(problem.retryAfter ?? 0, 0, "\(refusal)", file: file, line: line)
+        }
     }
 }
