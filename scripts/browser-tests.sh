@@ -30,4 +30,9 @@ export ENROLLD_BIN=${ENROLLD_BIN:-$bin}
 export ENROLLD_MODEL_DIR=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
 # Selenium must use the system's chromedriver and Chromium, never fetch its own.
 export SE_OFFLINE=true
-exec "$venv/bin/python" -m pytest Tests/BrowserTests -p no:cacheprovider -q "$@"
+# Paths given on the command line replace the whole suite.
+paths=(Tests/BrowserTests)
+for argument in "$@"; do
+    case $argument in Tests/*) paths=() ;; esac
+done
+exec "$venv/bin/python" -m pytest "${paths[@]}" -p no:cacheprovider -q "$@"

@@ -51,3 +51,9 @@ def pytest_runtest_makereport(item, call):
             driver.save_screenshot(os.path.join(ARTEFACTS, f"failed-{item.name}-{index}.png"))
         except Exception:  # noqa: BLE001 - a browser that died has no screen to keep
             pass
+
+
+def pytest_collection_modifyitems(items):
+    """The counter console works on what the kiosk enrolled: kiosk tests run first, in file order."""
+    order = {"test_strings.py": 0, "test_gateway.py": 1, "test_kiosk.py": 2, "test_counter.py": 3}
+    items.sort(key=lambda item: order.get(os.path.basename(str(item.fspath)), 9))
