@@ -127,6 +127,13 @@ def check_screen(driver, name, min_target=44):
     viewport(driver, *SIZES["landscape"])
 
 
+def focus_is_visible(driver):
+    """The focused element, reached by keyboard, shows an outline of at least 3 px (WCAG 2.2 SC 2.4.7)."""
+    return driver.execute_script("""
+        const style = getComputedStyle(document.activeElement);
+        return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 3;""")
+
+
 def storage_is_empty(driver):
     return driver.execute_script(
         "return localStorage.length === 0 && sessionStorage.length === 0 && document.cookie === ''")

@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -8,6 +9,9 @@ from browser import write_y4m
 
 @pytest.fixture(scope="session")
 def bench():
+    # Each run's screenshots are its own: none of an earlier run (a failure's above all) is left to mislead.
+    from browser import ARTEFACTS
+    shutil.rmtree(ARTEFACTS, ignore_errors=True)
     binaries = os.environ.get("ENROLLD_BIN", os.path.join(ROOT, ".build", "debug"))
     if not os.path.isdir(JOHNS):
         pytest.fail(f"the shared faces are missing at {JOHNS}")

@@ -58,6 +58,7 @@ def test_revokes_the_certificate_after_confirming_and_shows_the_answer(counter, 
     counter.find_element(By.CSS_SELECTOR, f'button.revoke[data-serial="{serial}"]').click()
     wait(counter, lambda d: visible(d, "#confirm"), 5, "the confirmation")
     assert serial in counter.find_element(By.ID, "confirm-text").text
+    assert counter.switch_to.active_element.get_attribute("id") == "revoke-reason", "focus moves into the dialog"
     status, view = bench.api("GET", f"/v1/accounts/{outcome['account']}")
     assert view["certificates"][0]["state"] == "issued", "nothing happens before the confirmation"
     Select(counter.find_element(By.ID, "revoke-reason")).select_by_value("key-compromise")
@@ -66,6 +67,9 @@ def test_revokes_the_certificate_after_confirming_and_shows_the_answer(counter, 
     wait(counter, lambda d: answer(d)[0] is not None, 20, "the daemon's answer")
     result, text = answer(counter)
     assert result == "ok" and "revoked" in text and "key-compromise" in text, text
+    # The answer is announced (a status region) and the keyboard continues from it.
+    assert counter.find_element(By.CSS_SELECTOR, "#answer-text > div").get_attribute("role") == "status"
+    assert counter.switch_to.active_element.get_attribute("id") == "answer"
     check_screen(counter, "counter-3-revoked")
     status, view = bench.api("GET", f"/v1/accounts/{outcome['account']}/certificates")
     assert status == 200

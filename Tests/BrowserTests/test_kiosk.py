@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from bench import KIOSK_UID, SALLEY, SALLEY_KEY, photo
-from browser import check_screen, chromium, storage_is_empty, visible, wait
+from browser import check_screen, chromium, focus_is_visible, storage_is_empty, visible, wait
 
 TOUCH = 64
 
@@ -59,6 +59,7 @@ def test_start_screen_in_four_languages_by_keyboard(kiosk):
     for _ in range(5):
         kiosk.switch_to.active_element.send_keys(Keys.TAB)
         order.append(kiosk.switch_to.active_element.get_attribute("data-lang") or kiosk.switch_to.active_element.get_attribute("id"))
+        assert focus_is_visible(kiosk), f"no visible focus on {order[-1]}"
     assert order == ["en", "zh-Hant", "vi", "pt", "choose-register"], order
     kiosk.switch_to.active_element.send_keys(Keys.ENTER)
     screen(kiosk, "access")
