@@ -295,6 +295,9 @@ async function capture() {
             if (outcome === "unavailable") {
                 visit.config.features.liveness = false;
                 await takePhoto();
+            } else if (visit.session.state !== "face-matched") {
+                // Live, but the burst did not settle the match with the chip portrait: one photo does.
+                await takePhoto();
             }
         } else {
             await takePhoto();
