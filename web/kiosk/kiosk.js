@@ -379,7 +379,8 @@ function startOver() {
 function watchIdle(seconds) {
     let last = Date.now();
     let warned = false;
-    const warning = Math.max(5, Math.min(20, Math.round(seconds / 4)));
+    // The warning lasts a quarter of the idle time, 10 to 20 s: long enough to notice it and touch "Continue".
+    const warning = Math.max(10, Math.min(20, Math.round(seconds / 4)));
     const dialog = $("#idle-dialog");
     const touch = () => {
         last = Date.now();
