@@ -48,6 +48,12 @@ final class ConfigurationTableTests: XCTestCase {
             "trust_list.territory": ("", "an ISO 3166-1 alpha-2 code such as HK"),
             "trust_list.directory": ("/var/lib/enrolld/trust-lists", "an absolute path"),
             "trust_list.pinned_signers": ("", "comma-separated absolute paths of PEM files"),
+            "face.workers": ("2", "1 to 64"),
+            "face.probe_max_pixels": ("12000000", "100000 to 100000000 pixels"),
+            "face.reference_max_pixels": ("2000000", "100000 to 100000000 pixels"),
+            "liveness.required_for": ("signing", "none, signing or all"),
+            "liveness.max_attempts": ("3", "1 to 10"),
+            "liveness.report_only": ("", "comma-separated check names"),
         ]
         for (name, (value, accepts)) in expected {
             let parts = name.split(separator: ".").map(String.init)
@@ -55,7 +61,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 62)
+        XCTAssertEqual(Configuration.allKeys.count, 93)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {

@@ -154,7 +154,7 @@ final class NginxFrontTests: XCTestCase {
         let get = try Self.run("/usr/bin/curl", ["-sf", "-o", getFile.path, base + "/ocsp/" + (request ?? "")])
         XCTAssertEqual(get.status, 0, get.output)
         let response = try OCSPResponse(der: [UInt8](try Data(contentsOf: getFile)))
-        guard case .revoked = try response.verify(for: id, issuer: try bench.caCertificate(), at: bench.clock.now).status
+        guard case .revoked = try response.verify(for: id, issuer: try bench.caCertificate(), at: Date()).status
         else { return XCTFail("GET: not revoked") }
         let crlFile = directory.appendingPathComponent("crl.der")
         XCTAssertEqual(try Self.run("/usr/bin/curl", ["-sf", "-o", crlFile.path, base + "/crl"]).status, 0)
