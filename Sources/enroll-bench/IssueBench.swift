@@ -36,7 +36,9 @@ func runIssueBench(arguments: [String]) {
             guard let number = Int(value("--threads")), (1...64).contains(number) else { benchFail("--threads is 1 to 64") }
             threads = number
         case "--batch":
-            guard let number = Int(value("--batch")), (1...256).contains(number) else { benchFail("--batch is 1 to 256") }
+            guard let number = Int(value("--batch")), (1...256).contains(number) else {
+                benchFail("--batch is 1 to 256")
+            }
             batch = number
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for issue")

@@ -40,7 +40,8 @@ final class NginxFrontTests: XCTestCase {
         let packaged = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Packaging/enrolld-nginx.conf")
         var site = try String(contentsOf: packaged, encoding: .utf8)
-        for (from, to) in [("unix:/run/enrolld/api.sock", "unix:" + socket), ("listen 80;", "listen 127.0.0.1:\(port);"),
+        for (from, to) in [("unix:/run/enrolld/api.sock", "unix:" + socket),
+                           ("listen 80;", "listen 127.0.0.1:\(port);"),
                            ("listen [::]:80;", ""),
                            ("/var/log/nginx/enrolld-status.log", directory.appendingPathComponent("access.log").path)] {
             XCTAssertTrue(site.contains(from), "the packaged site has \(from)")
@@ -107,7 +108,8 @@ final class NginxFrontTests: XCTestCase {
             up = (try? Self.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", base + "/ca.crt"]))?.status == 0
             if !up { Thread.sleep(forTimeInterval: 0.05) }
         }
-        XCTAssertTrue(up, (try? String(contentsOf: directory.appendingPathComponent("error.log"), encoding: .utf8)) ?? "")
+        let errors = try? String(contentsOf: directory.appendingPathComponent("error.log"), encoding: .utf8)
+        XCTAssertTrue(up, errors ?? "")
 
         let certificate = directory.appendingPathComponent("cert.pem")
         let ca = directory.appendingPathComponent("ca.pem")

@@ -84,9 +84,10 @@ final class RevocationFlowTests: XCTestCase {
         // A restart (a new daemon on the same state directory and CA) continues the store's counter.
         bench.daemon.stop()
         let state = bench.configuration.stateDirectory
-        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(bench.configuration.resolvedCADirectory)",
-                                            openStore: { _, _ in
-            let store = try SQLiteStore(path: state + "/enrolld.db", protector: try DataProtector(stateDirectory: state))
+        let caDirectory = bench.configuration.resolvedCADirectory
+        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(caDirectory)", openStore: { _, _ in
+            let store = try SQLiteStore(path: state + "/enrolld.db",
+                                        protector: try DataProtector(stateDirectory: state))
             try store.migrate()
             return store
         })

@@ -120,7 +120,9 @@ final class CrashSafetyTests: XCTestCase {
             }
         }
         let process = try XCTUnwrap(daemon)
-        try bench.waitFor("enrolld to stop inside the batch", timeout: 90) { Bench.isStopped(process.processIdentifier) }
+        try bench.waitFor("enrolld to stop inside the batch", timeout: 90) {
+            Bench.isStopped(process.processIdentifier)
+        }
         let crashedLog = bench.log("enrolld-batch-crashed.log")
         XCTAssertTrue(crashedLog.contains("stopping at crash point \(point.rawValue)\n"), crashedLog)
         bench.crash(process)
