@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
-                                                   "CertificateAuthority", "Enrollment"]),
+                                                   "CertificateAuthority", "Enrollment", "TrustList"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
                                                   "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                                                   "CertificateAuthority", "FaceMatch", "PostgresStore",
-                                                  "PostgresTestCluster"]),
+                                                  "PostgresTestCluster", "TrustList"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster"]),

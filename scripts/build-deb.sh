@@ -42,7 +42,7 @@ pkg=$work/enrolld
 install -d "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/lib/udev/rules.d" \
     "$pkg/lib/modprobe.d" "$pkg/usr/lib/sysusers.d" "$pkg/usr/lib/tmpfiles.d" "$pkg/usr/share/polkit-1/rules.d" \
     "$pkg/etc/enrolld" "$pkg/usr/share/doc/enrolld" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
-    "$pkg/usr/share/man/man8"
+    "$pkg/usr/share/man/man8" "$pkg/etc/nginx/sites-available"
 install -m 0755 "$bin/enrolld" "$pkg/usr/sbin/enrolld"
 install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$bin/enroll-kiosk" "$pkg/usr/bin/"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/enrolld" \
@@ -61,6 +61,7 @@ install -m 0644 Packaging/enrolld.sysusers "$pkg/usr/lib/sysusers.d/enrolld.conf
 install -m 0644 Packaging/enrolld.tmpfiles "$pkg/usr/lib/tmpfiles.d/enrolld.conf"
 install -m 0644 Packaging/50-enrolld-pcscd.rules "$pkg/usr/share/polkit-1/rules.d/"
 install -m 0644 Packaging/enrolld.conf "$pkg/etc/enrolld/enrolld.conf"
+install -m 0644 Packaging/enrolld-nginx.conf "$pkg/etc/nginx/sites-available/enrolld"
 install -m 0644 Packaging/deb/copyright "$pkg/usr/share/doc/enrolld/copyright"
 install -m 0644 README.md "$pkg/usr/share/doc/enrolld/README.md"
 for page in enrollctl.1 enroll-vcard.1 enrolld.8; do
@@ -74,7 +75,7 @@ changelog() {
 }
 changelog enrolld "$version" "Release $version." | gzip -9n > "$pkg/usr/share/doc/enrolld/changelog.gz"
 install -m 0755 Packaging/deb/postinst Packaging/deb/prerm Packaging/deb/postrm "$pkg/DEBIAN/"
-echo /etc/enrolld/enrolld.conf > "$pkg/DEBIAN/conffiles"
+printf '%s\n' /etc/enrolld/enrolld.conf /etc/nginx/sites-available/enrolld > "$pkg/DEBIAN/conffiles"
 
 # Library dependencies from the binaries (dpkg-shlibdeps wants a debian/control beside it), plus the
 # run-time pieces the binaries do not link: pcscd itself and an optimised BLAS for dlib.

@@ -19,6 +19,8 @@ packages=(
     python3-pip
     # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
     libxmlsec1-dev libxmlsec1-openssl xmlsec1
+    # OCSP and CRL published over HTTP (issue 22): Packaging/enrolld-nginx.conf, tested with Debian's nginx.
+    nginx-light
     # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.
     python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.

@@ -80,29 +80,5 @@ extension Daemon {
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)
         }))
-        router.add(Route("GET", "/v1/crl", .respond { [unowned self] context throws(Problem) in
-            let crl = try accountCall { service throws(EnrollmentError) in try service.crl() }
-            if context.request.queryValue("format") == "der" {
-                return HTTPResponse(status: 200, headers: [("Content-Type", "application/pkix-crl")], body: crl.der)
-            }
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/x-pem-file")], body: Array(crl.pem.utf8))
-        }))
-    }
-}
-
-/// CRLs signed with the daemon's CA.
-struct AuthorityRevocationListSigning: RevocationListSigning {
-    let authority: IssuingAuthority
-
-    func signRevocationList(_ revoked: [RevokedSerial], number: Int, thisUpdate: Date,
-                            nextUpdate: Date) throws(EnrollmentError) -> SignedRevocationList {
-        do {
-            let crl = try authority.makeCRL(
-                revoked: revoked.map { Revocation(serialHex: $0.serial, date: $0.date, reason: $0.reason) },
-                crlNumber: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate)
-            return SignedRevocationList(der: crl.der, pem: crl.pem, number: crl.crlNumber)
-        } catch {
-            throw EnrollmentError(error)
-        }
     }
 }

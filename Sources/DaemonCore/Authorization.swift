@@ -171,7 +171,10 @@ public enum RoutePermissions {
         ("POST /v1/enrollments/{id}/liveness", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
-        ("GET /v1/crl", .kiosk, "public data"),
+        ("GET /v1/crl", .anyone, "public data, from the cache (signs nothing); published by the nginx front"),
+        ("POST /v1/ocsp", .anyone, "public data; published by the nginx front"),
+        ("GET /v1/ocsp/{request}", .anyone, "public data; published by the nginx front"),
+        ("GET /v1/ca/certificate", .anyone, "public data; published by the nginx front"),
         ("POST /v1/accounts/lookup", .operator, "the account of the identity a genuine card proves"),
         ("GET /v1/accounts/{id}", .holder, ""),
         ("GET /v1/accounts/{id}/certificates", .holder, ""),
@@ -187,10 +190,14 @@ public enum RoutePermissions {
         ("POST /v1/accounts/{id}/passcode/verify", .kiosk, "every entry counts towards the lock"),
         ("POST /v1/accounts/{id}/status", .operator, "cancel or invalidate an identity"),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
+        ("POST /v1/certificates/validate", .kiosk, "fetches the issuer's OCSP or CRL (bounded; [trust_list] allowed_fetch_hosts)"),
         ("POST /v1/audit/verify", .operator, ""),
         ("GET /v1/trust", .operator, ""),
         ("POST /v1/trust/import", .admin, ""),
         ("POST /v1/trust/reload", .admin, ""),
+        ("POST /v1/trust-list/export", .admin, "signs a new list (the sequence number advances)"),
+        ("GET /v1/trust-lists", .operator, ""),
+        ("POST /v1/trust-lists/import", .admin, ""),
     ]
 
     private static let lookup = Dictionary(table.map { ($0.route, $0.access) }, uniquingKeysWith: { first, _ in first })

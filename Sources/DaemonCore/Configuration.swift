@@ -65,6 +65,31 @@ public struct Configuration: Sendable, Equatable {
     public var certificatePolicies: [String] = []
     public var crlDistributionPoint: String?
     public var ocspURL: String?
+    public var caIssuersURL: String?
+
+    /// The OCSP responder (RFC 6960 / RFC 5019) and the cached CRL.
+    public var ocspResponseValiditySeconds = 86_400.0
+    public var ocspSignerValiditySeconds = 7 * 86_400.0
+    public var ocspCacheCapacity = 100_000
+    public var ocspFreshSignatures = 2
+    /// Seconds between reads of the store for revocations other daemons of a fleet committed.
+    public var statusPollSeconds = 5.0
+    public var crlValiditySeconds = 86_400.0
+
+    /// The trust list we export (ETSI TS 119 612) and those of other jurisdictions we import.
+    public var trustListTerritory: String?
+    public var trustListOperator: String?
+    public var trustListPostalAddress: String?
+    public var trustListElectronicAddress: String?
+    public var trustListInformationURI: String?
+    public var trustListDistributionPoint: String?
+    public var trustListValidityDays = 30
+    /// Imported lists; nil means `<state_directory>/trust-lists`.
+    public var trustListDirectory: String?
+    /// PEM files with the other jurisdictions' trust list signers or the CAs that issue them.
+    public var trustListSigners: [String] = []
+    /// Hosts the foreign-certificate validator may fetch OCSP responses and CRLs from; empty: any.
+    public var statusFetchHosts: [String] = []
 
     /// Where accounts, certificates and the usage log live.
     public var storeBackend: StoreBackend = .sqlite
@@ -119,6 +144,7 @@ public struct Configuration: Sendable, Equatable {
 
     public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
     public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
+    public var resolvedTrustListDirectory: String { trustListDirectory ?? stateDirectory + "/trust-lists" }
 
     public init() {}
 

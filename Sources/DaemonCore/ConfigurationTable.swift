@@ -309,8 +309,119 @@ extension Configuration {
                 ).example("http://ca.example/enrolld.crl"),
                 .url(
                     "ocsp_url", \.ocspURL, "OCSP responder URL written into every certificate.",
-                    details: "Unset: none."
-                ).example("http://ocsp.example"),
+                    details: "Unset: none. Packaging/enrolld-nginx.conf publishes the responder at /ocsp."
+                ).example("http://ca.example/ocsp"),
+                .url(
+                    "ca_issuers_url", \.caIssuersURL,
+                    "URL of the CA certificate (DER) written into every certificate (authorityInfoAccess caIssuers).",
+                    details: "Unset: none. Packaging/enrolld-nginx.conf publishes it at /ca.crt."
+                ).example("http://ca.example/ca.crt"),
+            ]),
+        ConfigurationSection(
+            "ocsp",
+            about: """
+                The OCSP responder (RFC 6960, lightweight profile RFC 5019) on POST /v1/ocsp and GET /v1/ocsp/{request}: \
+                responses signed by a delegated responder certificate, pre-produced and cached per certificate, \
+                re-signed at once when a status changes and at half their validity.
+                """,
+            [
+                .seconds(
+                    "response_validity_seconds", \.ocspResponseValiditySeconds, 60...864_000,
+                    "nextUpdate - thisUpdate of every response; responses are re-signed at half of it."),
+                .seconds(
+                    "signer_validity_seconds", \.ocspSignerValiditySeconds, 7200...(366 * 86_400),
+                    "Validity of the delegated responder certificate (rolled at half of it).",
+                    details: "At least twice the response validity."),
+                .integer(
+                    "cache_capacity", \.ocspCacheCapacity, 64...10_000_000,
+                    "About the most cached responses (some 700 bytes each)."),
+                .integer(
+                    "fresh_signatures", \.ocspFreshSignatures, 1...256,
+                    "Responses signed for requests (nonces, cache misses) at once; beyond it: cached or tryLater."),
+                .seconds(
+                    "store_poll_seconds", \.statusPollSeconds, 0.5...3600,
+                    """
+                    Seconds between reads of the store for revocations another daemon committed (a fleet on \
+                    PostgreSQL): a stale good answer or CRL lasts at most about this long.
+                    """),
+            ]),
+        ConfigurationSection(
+            "crl",
+            [
+                .seconds(
+                    "validity_seconds", \.crlValiditySeconds, 300...(31 * 86_400),
+                    "nextUpdate - thisUpdate of the CRL; it is signed again at half of it and on every revocation.")
+            ]),
+        ConfigurationSection(
+            "trust_list",
+            about: """
+                Mutual recognition: the ETSI TS 119 612 trust list of our signing CA (enrollctl trust-list export, \
+                XML-DSig through libxmlsec1) and other jurisdictions' lists (enrollctl trust-list import), against \
+                which POST /v1/certificates/validate checks their signing certificates.
+                """,
+            [
+                ConfigurationKey(
+                    "territory", .text("an ISO 3166-1 alpha-2 code such as HK"),
+                    "SchemeTerritory of the list we export.", details: "Unset: export is refused until it is set.",
+                    assign: { configuration, text in
+                        guard text.isEmpty || (text.count == 2 && text.allSatisfy { $0.isASCII && $0.isUppercase })
+                        else { return false }
+                        configuration.trustListTerritory = text.isEmpty ? nil : text
+                        return true
+                    }, written: { $0.trustListTerritory ?? "" }
+                ).example("HK"),
+                .text(
+                    "scheme_operator", \.trustListOperator, expected: "a name",
+                    "Name of the scheme operator (and of the trust service provider) in the exported list.",
+                    details: "Unset: the CA certificate's organisation, else its common name."
+                ).example("Digital Policy Office"),
+                .text(
+                    "postal_address", \.trustListPostalAddress, expected: "street; locality; postal code; country",
+                    "The operator's postal address, parts separated by ';'."
+                ).example("1 Trust Road; Hong Kong; 000; Hong Kong SAR"),
+                ConfigurationKey(
+                    "electronic_address", .text("a mailto:, https: or http: URI"),
+                    "The operator's electronic address in the exported list.",
+                    details: "Unset: the information URI.",
+                    assign: { configuration, text in
+                        let schemes = ["mailto:", "https://", "http://"]
+                        guard text.isEmpty || (schemes.contains { text.hasPrefix($0) } && !text.contains(" "))
+                        else { return false }
+                        configuration.trustListElectronicAddress = text.isEmpty ? nil : text
+                        return true
+                    }, written: { $0.trustListElectronicAddress ?? "" }
+                ).example("mailto:pki@ca.example"),
+                .url(
+                    "information_uri", \.trustListInformationURI, "Where the scheme and its rules are described."
+                ).example("https://ca.example/scheme"),
+                .url(
+                    "distribution_point", \.trustListDistributionPoint, "Where the exported list is published."
+                ).example("https://ca.example/trust-list.xml"),
+                .integer(
+                    "validity_days", \.trustListValidityDays, 1...183, unit: "days",
+                    "NextUpdate of an exported list, in days after its issue (TS 119 612: at most six months)."),
+                .path(
+                    "directory", \.trustListDirectory, shown: \Configuration.resolvedTrustListDirectory,
+                    "Imported trust lists, as received (verified again at every start).",
+                    details: "Default: <state_directory>/trust-lists."),
+                .list(
+                    "pinned_signers", \.trustListSigners, of: "absolute paths of PEM files",
+                    isValid: { $0.hasPrefix("/") },
+                    """
+                    The other jurisdictions' trust list signer certificates, or the CAs that issue them \
+                    (id-tsl-kp-tslSigning), obtained out of band: a list imports only when one of them signed it.
+                    """,
+                    details: "Empty: no list can be imported."
+                ).example("/etc/enrolld/trust-list-signers/macao.pem"),
+                .list(
+                    "allowed_fetch_hosts", \.statusFetchHosts, of: "host names or addresses",
+                    isValid: { !$0.contains("/") && !$0.contains(" ") },
+                    """
+                    Hosts the validator may fetch foreign OCSP responses and CRLs from (plain HTTP, bounded, no \
+                    redirects).
+                    """,
+                    details: "Empty: any host a validated certificate or its service names."
+                ).example("ocsp.id.gov.mo, crl.id.gov.mo"),
             ]),
         ConfigurationSection(
             "store",

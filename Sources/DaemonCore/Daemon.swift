@@ -30,6 +30,8 @@ public final class Daemon: Sendable {
     private let started: Date
     /// Test benches only: where to freeze the process for a crash test (`ENROLLD_TEST_STOP_AT`).
     let crashPoints: CrashPoints
+    /// Other jurisdictions' trust lists (`[trust_list]`), loaded by `prepare()`.
+    let trustLists: ImportedTrustLists
 
     /// What `prepare()` sets up, and the server once started.
     private struct State {
@@ -37,6 +39,10 @@ public final class Daemon: Sendable {
         var enrollment: EnrollmentService?
         var accounts: AccountService?
         var lifecycle: IdentityLifecycle?
+        var status: CertificateStatusPublisher?
+        /// Why OCSP and the CRL are not published while enrollment is (a CA that can no longer sign them).
+        var statusUnavailableReason: String?
+        var authority: IssuingAuthority?
         var unavailableReason = "enrollment is not set up"
         var server: UnixSocketServer?
         var stopping = false
@@ -58,6 +64,8 @@ public final class Daemon: Sendable {
                                                                     policy: configuration.authenticityPolicy),
                                      readTimeout: configuration.readTimeoutSeconds)
         faces = environment.faces
+        trustLists = ImportedTrustLists(directory: configuration.resolvedTrustListDirectory,
+                                        signerFiles: configuration.trustListSigners, now: environment.now)
         replayGuard = ReplayGuard(configuration: configuration.replayGuardConfiguration)
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -69,6 +77,13 @@ public final class Daemon: Sendable {
     public var enrollment: EnrollmentService? { state.withLock { $0.enrollment } }
     public var accounts: AccountService? { state.withLock { $0.accounts } }
     public var lifecycle: IdentityLifecycle? { state.withLock { $0.lifecycle } }
+    /// The OCSP responder and the CRL cache, set up by `prepare()` with the CA.
+    var certificateStatus: CertificateStatusPublisher? { state.withLock { $0.status } }
+    /// Why `certificateStatus` is nil: enrollment is not set up, or the CA cannot sign status.
+    var certificateStatusUnavailableReason: String {
+        state.withLock { $0.statusUnavailableReason ?? $0.unavailableReason }
+    }
+    var authority: IssuingAuthority? { state.withLock { $0.authority } }
     /// Why the enrollment routes answer 503, when they do.
     var enrollmentUnavailableReason: String { state.withLock { $0.unavailableReason } }
 
@@ -152,6 +167,8 @@ public final class Daemon: Sendable {
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
+        addCertificateStatusRoutes(to: &router)
+        addTrustListRoutes(to: &router)
         addLifecycleRoutes(to: &router)
         router.add(Route("GET", "/metrics", .respond { [unowned self] _ in
             HTTPResponse(status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metricsText().utf8))
@@ -264,13 +281,20 @@ public final class Daemon: Sendable {
             defer { state.prepared = true }
             return !state.prepared
         }) else { return }
+        let lists = trustLists.load()
+        if lists > 0 { Log.info("trust lists: \(lists) jurisdiction(s) recognised") }
         do {
             let services = try makeServices()
-            state.withLock { state in
+            let stopping = state.withLock { state -> Bool in
                 state.enrollment = services.enrollment
                 state.accounts = services.accounts
                 state.lifecycle = services.lifecycle
+                state.status = services.status.publisher
+                state.statusUnavailableReason = services.status.reason
+                state.authority = services.authority
+                return state.stopping
             }
+            if !stopping { services.status.publisher?.start() }
             startSweeper(services.enrollment, services.lifecycle)
             Log.info("enrollment ready: store \(services.enrollment.store.location), CA "
                      + configuration.resolvedCADirectory)
@@ -286,13 +310,27 @@ public final class Daemon: Sendable {
     }
 
     private func makeServices() throws -> (enrollment: EnrollmentService, accounts: AccountService,
-                                           lifecycle: IdentityLifecycle) {
+                                           lifecycle: IdentityLifecycle,
+                                           status: (publisher: CertificateStatusPublisher?, reason: String?),
+                                           authority: IssuingAuthority) {
         let directory = configuration.stateDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let protector = try DataProtector(stateDirectory: directory)
         let store = try environment.openStore(configuration, protector)
         let authority = try environment.loadAuthority(configuration)
+        // A CA that can no longer sign its responder certificate or CRL (expired) still loads: the completions
+        // then refuse with the CA's own reason, and OCSP and the CRL say why they are not published.
+        let status: CertificateStatusPublisher?
+        var statusReason: String?
+        do {
+            status = try CertificateStatusPublisher.make(authority: authority, store: store,
+                                                         configuration: configuration, now: environment.now)
+        } catch {
+            status = nil
+            statusReason = "certificate status is not published: \(error)"
+            Log.warning(statusReason ?? "")
+        }
         var policy = EnrollmentPolicy()
         policy.requireGenuineDocument = configuration.requireGenuineDocument
         policy.refuseExpiredDocuments = configuration.refuseExpiredDocuments
@@ -316,16 +354,14 @@ public final class Daemon: Sendable {
             issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority, now: environment.now),
                                                metrics: metrics),
             protector: sealing, now: environment.now, random: environment.randomBytes,
-            publish: { event in events.publish(event) }, crashPoints: crashPoints)
+            publish: { event in events.publish(event) }, crashPoints: crashPoints, statusObserver: status)
         try recover(enrollment)
         let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy, protector: sealing,
-                                          now: environment.now)
-        let accounts = AccountService(store: store, protector: sealing,
-                                      signer: AuthorityRevocationListSigning(authority: authority),
-                                      lifecycle: lifecycle,
+                                          now: environment.now, statusObserver: status)
+        let accounts = AccountService(store: store, protector: sealing, lifecycle: lifecycle,
                                       tierNames: (configuration.basicTierName, configuration.signingTierName),
-                                      now: environment.now)
-        return (enrollment, accounts, lifecycle)
+                                      now: environment.now, statusObserver: status)
+        return (enrollment, accounts, lifecycle, (status, statusReason), authority)
     }
 
     /// A fleet shares the store: only what no live daemon can still be working on is a leftover, and any daemon's
@@ -379,13 +415,15 @@ public final class Daemon: Sendable {
         events.publish(.trustStoreReloaded(cscaCertificates: count))
     }
 
-    /// Graceful shutdown: stop accepting, end event streams, stop watching readers.
+    /// Graceful shutdown: stop accepting, end event streams, stop watching readers, stop the OCSP and CRL
+    /// refreshers and the status poll.
     public func stop() {
-        let server = state.withLock { state -> UnixSocketServer? in
-            guard !state.stopping else { return nil }
+        let (server, status) = state.withLock { state -> (UnixSocketServer?, CertificateStatusPublisher?) in
+            guard !state.stopping else { return (nil, nil) }
             state.stopping = true
-            return state.server
+            return (state.server, state.status)
         }
+        status?.stop()
         guard let server else { return }
         Log.notice("shutting down")
         server.stop()

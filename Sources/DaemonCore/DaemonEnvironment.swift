@@ -80,7 +80,8 @@ extension Configuration {
     /// The issuing CA of `[ca]`, with the certificate profile of the configuration.
     public func loadAuthority() throws(CertificateAuthorityError) -> IssuingAuthority {
         let profile = SigningCertificateProfile(validityYears: certificateValidityYears, policyOIDs: certificatePolicies,
-                                                crlDistributionPointURL: crlDistributionPoint, ocspURL: ocspURL)
+                                                crlDistributionPointURL: crlDistributionPoint, ocspURL: ocspURL,
+                                                caIssuersURL: caIssuersURL)
         return try CAStore.load(directory: URL(fileURLWithPath: resolvedCADirectory), profile: profile)
     }
 }

@@ -1,6 +1,6 @@
+import CertificateAuthority
 import EnrollAPIModel
 import Enrollment
-import EnrollAPIModel
 import Foundation
 import Synchronization
 
@@ -58,6 +58,10 @@ public final class Metrics: Sendable {
     }
 
     private let state = Mutex(State())
+    /// OCSP answers by source: relaxed atomics, so that counting does not serialise the cached path.
+    private let ocspFromCache = Atomic<Int>(0)
+    private let ocspSigned = Atomic<Int>(0)
+    private let ocspErrors = Atomic<Int>(0)
 
     private struct LabelPair: Hashable, Comparable {
         var first: String
@@ -95,6 +99,15 @@ public final class Metrics: Sendable {
 
     public func observeFaceMatch(seconds: Double) {
         state.withLock { $0.faceMatchSeconds.observe(seconds) }
+    }
+
+    /// Counts one OCSP answer by where it came from.
+    public func observeOCSP(_ source: OCSPAnswer.Source) {
+        switch source {
+        case .cache: ocspFromCache.wrappingAdd(1, ordering: .relaxed)
+        case .fresh: ocspSigned.wrappingAdd(1, ordering: .relaxed)
+        case .error: ocspErrors.wrappingAdd(1, ordering: .relaxed)
+        }
     }
 
     public func certificateIssued() {
@@ -164,6 +177,12 @@ public final class Metrics: Sendable {
                 sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(state.certificatesRevoked[reason] ?? 0)")
             }
         }
+        family("enrolld_ocsp_responses_total", "counter",
+               "OCSP answers by source: cache (pre-produced, no signature), signed (for the request: nonce, miss), "
+               + "error (malformedRequest, unauthorized, tryLater, internalError).")
+        sample("enrolld_ocsp_responses_total", [("source", "cache")], "\(ocspFromCache.load(ordering: .relaxed))")
+        sample("enrolld_ocsp_responses_total", [("source", "signed")], "\(ocspSigned.load(ordering: .relaxed))")
+        sample("enrolld_ocsp_responses_total", [("source", "error")], "\(ocspErrors.load(ordering: .relaxed))")
         return text
     }
 

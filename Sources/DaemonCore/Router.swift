@@ -33,7 +33,9 @@ public struct RequestContext: Sendable {
     }
 }
 
-/// A route: method, path pattern (segments, `{name}` captures one) and handler.
+/// A route: method, path pattern (segments, `{name}` captures one; with `capturesRest` the last `{name}` captures
+/// the rest of the path as sent, slashes and empty segments included: an OCSP GET request is base64, which may
+/// hold `/`) and handler.
 public struct Route: Sendable {
     public enum Handler: Sendable {
         /// Answers with one response; a thrown `Problem` becomes application/problem+json.
@@ -47,18 +49,24 @@ public struct Route: Sendable {
     public var handler: Handler
     /// Who may call it, from `RoutePermissions`.
     public var access: RouteAccess
+    /// The last `{name}` takes the rest of the path.
+    public var capturesRest: Bool
 
-    public init(_ method: String, _ path: String, _ handler: Handler) {
+    public init(_ method: String, _ path: String, capturesRest: Bool = false, _ handler: Handler) {
         self.method = method
         self.pattern = path.split(separator: "/").map(String.init)
         self.handler = handler
         self.access = RoutePermissions.access(method, path)
+        self.capturesRest = capturesRest
     }
 
     /// `METHOD /pattern`, as `RoutePermissions` names it.
     public var name: String { "\(method) /\(pattern.joined(separator: "/"))" }
 
-    func match(_ segments: [Substring]) -> [String: String]? {
+    func match(_ segments: [Substring], path: String) -> [String: String]? {
+        if capturesRest, let last = pattern.last, last.hasPrefix("{"), last.hasSuffix("}") {
+            return matchRest(segments, path: path, name: String(last.dropFirst().dropLast()))
+        }
         guard segments.count == pattern.count else { return nil }
         var parameters: [String: String] = [:]
         for (part, segment) in zip(pattern, segments) {
@@ -71,6 +79,23 @@ public struct Route: Sendable {
             }
         }
         return parameters
+    }
+
+    /// The fixed segments before the capture match one by one; the capture is the raw rest of `path` after them
+    /// (not percent-decoded: the handler decodes), and must not be empty.
+    private func matchRest(_ segments: [Substring], path: String, name: String) -> [String: String]? {
+        let fixed = pattern.dropLast()
+        guard segments.count > fixed.count, zip(fixed, segments).allSatisfy({ $0 == $1 }) else { return nil }
+        var rest = Substring(path)
+        for part in fixed {
+            while rest.hasPrefix("/") { rest = rest.dropFirst() }
+            guard rest.hasPrefix(part) else { return nil }
+            rest = rest.dropFirst(part.count)
+        }
+        guard rest.hasPrefix("/") else { return nil }
+        rest = rest.dropFirst()
+        guard !rest.isEmpty else { return nil }
+        return [name: String(rest)]
     }
 }
 
@@ -115,7 +140,7 @@ public struct Router: Sendable {
         let segments = request.pathSegments
         var allowed: [String] = []
         for route in routes {
-            guard let parameters = route.match(segments) else { continue }
+            guard let parameters = route.match(segments, path: request.path) else { continue }
             guard route.method == request.method else {
                 allowed.append(route.method)
                 continue

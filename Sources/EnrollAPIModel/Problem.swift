@@ -352,6 +352,61 @@ extension ProblemCode {
     public static let trustStoreWriteFailed = ProblemCode(
         "trust-store-write-failed", 500, "Trust store not writable", "make the trust directory writable by enrolld")
 
+    // Trust lists (ETSI TS 119 612) and foreign certificates.
+    public static let trustListNotConfigured = ProblemCode(
+        "trust-list-not-configured", 500, "Trust list not configured",
+        "set [trust_list] territory (and the operator's details) in enrolld.conf")
+    public static let trustListInvalid = ProblemCode(
+        "trust-list-invalid", 500, "Trust list cannot be made", "fix the [trust_list] section as the detail says")
+    public static let trustListSigningFailed = ProblemCode(
+        "trust-list-signing-failed", 500, "Trust list not signed", "try again; if it persists, check the CA key")
+    public static let trustListTooLarge = ProblemCode(
+        "trust-list-too-large", 413, "Trust list too large", "import a list of at most 16 MiB")
+    public static let trustListMalformed = ProblemCode(
+        "trust-list-malformed", 422, "Not a signed trust list",
+        "import the ETSI TS 119 612 XML as published, with its one enveloped signature")
+    public static let trustListUntrustedSigner = ProblemCode(
+        "trust-list-untrusted-signer", 422, "Trust list signer not pinned",
+        "add the other jurisdiction's trust list signer (or its CA), obtained out of band, to [trust_list] pinned_signers")
+    public static let trustListSignatureInvalid = ProblemCode(
+        "trust-list-signature-invalid", 422, "Trust list signature invalid", "the list was altered: fetch it again")
+    public static let trustListExpired = ProblemCode(
+        "trust-list-expired", 422, "Trust list expired", "fetch the other jurisdiction's current list")
+    public static let trustListFromTheFuture = ProblemCode(
+        "trust-list-from-the-future", 422, "Trust list issued in the future", "check this host's clock")
+    public static let trustListSequenceWentBack = ProblemCode(
+        "trust-list-sequence-went-back", 409, "Older trust list",
+        "a newer list of this territory is imported already: import the current one")
+    public static let trustListWrongTerritory = ProblemCode(
+        "trust-list-wrong-territory", 422, "Trust list of another territory", "check the territory and the file")
+    public static let trustListWriteFailed = ProblemCode(
+        "trust-list-write-failed", 500, "Trust list directory not writable",
+        "make the [trust_list] directory writable by enrolld")
+    public static let invalidCertificate = ProblemCode(
+        "invalid-certificate", 400, "Invalid certificate", "send an X.509 certificate, PEM or base64 DER")
+    public static let foreignNoTrustedService = ProblemCode(
+        "foreign-no-trusted-service", 422, "Certificate not from a recognised service",
+        "the certificate does not chain to a service of an imported trust list: import that jurisdiction's list")
+    public static let foreignServiceNotTrusted = ProblemCode(
+        "foreign-service-not-trusted", 422, "Service not trusted",
+        "the issuing service's status in its trust list is not one to rely on")
+    public static let foreignIssuedWhileNotTrusted = ProblemCode(
+        "foreign-issued-while-not-trusted", 422, "Issued while the service was not trusted",
+        "do not rely on the certificate")
+    public static let foreignPolicyNotAccepted = ProblemCode(
+        "foreign-policy-not-accepted", 422, "Certificate policy not accepted",
+        "the certificate carries none of its service's policies: do not rely on it")
+    public static let foreignServiceCertificate = ProblemCode(
+        "foreign-service-certificate", 422, "A CA certificate",
+        "send the holder's signing certificate, not the service's CA certificate")
+    public static let foreignCertificateRevoked = ProblemCode(
+        "foreign-certificate-revoked", 422, "Certificate revoked", "do not rely on the certificate")
+    public static let foreignCertificateUnknown = ProblemCode(
+        "foreign-certificate-unknown", 422, "Certificate unknown to its issuer", "do not rely on the certificate")
+    public static let foreignStatusUnavailable = ProblemCode(
+        "foreign-status-unavailable", 503, "Certificate status unavailable",
+        "the issuer's OCSP responder and CRL did not answer usably: try again later")
+
     /// Every problem the daemon answers, each once.
     public static let all: [ProblemCode] = [
         .malformedRequest, .headersTooLarge, .bodyTooLarge, .transferEncodingUnsupported, .httpVersionUnsupported,
@@ -379,5 +434,10 @@ extension ProblemCode {
         .caCryptoFailure, .csrTooLarge, .csrMalformed, .csrProofOfPossession, .csrWeakKey, .csrUnsupportedCurve,
         .csrUnsupportedKey, .invalidSubject, .invalidIntent, .invalidSerial, .invalidCRLParameters,
         .trustImportRefused, .trustStoreWriteFailed,
+        .trustListNotConfigured, .trustListInvalid, .trustListSigningFailed, .trustListTooLarge, .trustListMalformed,
+        .trustListUntrustedSigner, .trustListSignatureInvalid, .trustListExpired, .trustListFromTheFuture,
+        .trustListSequenceWentBack, .trustListWrongTerritory, .trustListWriteFailed, .invalidCertificate,
+        .foreignNoTrustedService, .foreignServiceNotTrusted, .foreignIssuedWhileNotTrusted, .foreignPolicyNotAccepted,
+        .foreignServiceCertificate, .foreignCertificateRevoked, .foreignCertificateUnknown, .foreignStatusUnavailable,
     ]
 }

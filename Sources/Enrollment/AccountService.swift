@@ -17,48 +17,45 @@ public struct RevokedSerial: Sendable, Equatable {
     }
 }
 
-/// A signed CRL.
-public struct SignedRevocationList: Sendable {
-    public var der: [UInt8]
-    public var pem: String
+/// What the next CRL lists, and its number.
+public struct RevocationListContents: Sendable, Equatable {
+    /// The next value of the store's `crl-number` counter (RFC 5280 §5.2.3).
     public var number: Int
+    public var revoked: [RevokedSerial]
 
-    public init(der: [UInt8], pem: String, number: Int) {
-        self.der = der
-        self.pem = pem
+    public init(number: Int, revoked: [RevokedSerial]) {
         self.number = number
+        self.revoked = revoked
     }
 }
 
-/// Signs CRLs with the issuing key (the CA port of `AccountService`).
-public protocol RevocationListSigning: Sendable {
-    func signRevocationList(_ revoked: [RevokedSerial], number: Int, thisUpdate: Date,
-                            nextUpdate: Date) throws(EnrollmentError) -> SignedRevocationList
-}
-
-/// Accounts as the API shows them, their certificates, revocation and the CRL.
+/// Accounts as the API shows them, their certificates, revocation and what the CRL lists.
 ///
 /// Which certificates a CRL lists is decided here: every revoked certificate, and every abandoned intent whose
 /// certificate may have been signed (an interrupted issuance carries a revocation date; see
-/// `EnrollmentService.abandon`). CRL numbers come from the store's counter, so they increase across restarts and
-/// across a fleet sharing the store.
+/// `EnrollmentService.abandon`). CRL numbers come from the store's counter, taken in the same transaction as the
+/// revocations, so they increase across restarts and across a fleet sharing the store, and a CRL never lists
+/// fewer revocations than one with a lower number. The daemon's CRL cache signs what `revocationListContents`
+/// returns.
 public final class AccountService: Sendable {
     public let store: any Store
     let protector: any PersonalDataProtecting
-    let signer: any RevocationListSigning
     let lifecycle: IdentityLifecycle?
     let tierNames: (basic: String, signing: String)
     let now: @Sendable () -> Date
+    /// Told about every revocation this service commits.
+    let statusObserver: (any CertificateStatusObserver)?
 
-    public init(store: any Store, protector: any PersonalDataProtecting, signer: any RevocationListSigning,
-                lifecycle: IdentityLifecycle? = nil, tierNames: (basic: String, signing: String) = ("Basic", "Signing"),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any Store, protector: any PersonalDataProtecting, lifecycle: IdentityLifecycle? = nil,
+                tierNames: (basic: String, signing: String) = ("Basic", "Signing"),
+                now: @escaping @Sendable () -> Date = { Date() },
+                statusObserver: (any CertificateStatusObserver)? = nil) {
         self.store = store
         self.protector = protector
-        self.signer = signer
         self.lifecycle = lifecycle
         self.tierNames = tierNames
         self.now = now
+        self.statusObserver = statusObserver
     }
 
     /// The account with its card-face data and certificates, its status brought up to date first.
@@ -99,9 +96,12 @@ public final class AccountService: Sendable {
         throws(EnrollmentError) -> CertificateView {
         let normalized = serial.uppercased()
         let date = now()
+        var changed = false
         let certificate = try transaction { tx throws(StoreError) -> CertificateRecord? in
             guard var certificate = try tx.certificate(serial: normalized) else { return nil }
+            changed = false
             if certificate.state == .issued {
+                changed = true
                 certificate.state = .revoked
                 certificate.revokedAt = date
                 certificate.revocationReason = reason
@@ -114,26 +114,36 @@ public final class AccountService: Sendable {
         guard let certificate else {
             throw EnrollmentError(.certificateNotFound, "no certificate with serial \(normalized)")
         }
+        if changed { statusObserver?.certificatesRevoked([certificate.serial]) }
         return CertificateView(certificate)
+    }
+
+    /// What a CRL lists now: every revoked certificate, and every abandoned intent with a revocation date (its
+    /// certificate may have been signed before a crash or a failed commit).
+    static func listedRevocations(_ tx: any StoreTransaction) throws(StoreError) -> [RevokedSerial] {
+        let records = try tx.certificateStatuses(states: [.revoked, .abandoned], revokedSince: nil, limit: nil)
+        return records.compactMap { record -> RevokedSerial? in
+            guard let date = record.revokedAt else { return nil }
+            return RevokedSerial(serial: record.serial, date: date, reason: record.revocationReason ?? .unspecified)
+        }.sorted { $0.serial < $1.serial }
     }
 
     /// What a CRL lists now.
     public func revokedSerials() throws(EnrollmentError) -> [RevokedSerial] {
-        let records = try transaction { tx throws(StoreError) in
-            try tx.certificates(state: .revoked) + tx.certificates(state: .abandoned).filter { $0.revokedAt != nil }
-        }
-        return records.map {
-            RevokedSerial(serial: $0.serial, date: $0.revokedAt ?? now(), reason: $0.revocationReason ?? .unspecified)
-        }
+        try transaction { tx throws(StoreError) in try Self.listedRevocations(tx) }
     }
 
-    /// A freshly signed CRL of every revoked serial, numbered from the store's counter, valid for a day.
-    public func crl() throws(EnrollmentError) -> SignedRevocationList {
-        let revoked = try revokedSerials()
-        let number = try transaction { tx throws(StoreError) in try tx.nextValue(counter: "crl-number") }
-        let at = now()
-        return try signer.signRevocationList(revoked, number: Int(number), thisUpdate: at,
-                                             nextUpdate: at.addingTimeInterval(24 * 3600))
+    /// The next CRL's number and entries, in one transaction: the number is the next value of the store's
+    /// `crl-number` counter, so numbers stay monotonic across restarts and across a fleet on one database.
+    public static func revocationListContents(store: any Store) throws(EnrollmentError) -> RevocationListContents {
+        do {
+            return try store.transaction { tx in
+                let number = try tx.nextValue(counter: "crl-number")
+                return RevocationListContents(number: number, revoked: try listedRevocations(tx))
+            }
+        } catch {
+            throw .store(error)
+        }
     }
 
     /// The account of the identity a card proves, found by its identity key (the HMAC of issuing state and identity

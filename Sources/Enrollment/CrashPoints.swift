@@ -28,6 +28,10 @@ public enum CrashPoint: String, Sendable, CaseIterable {
     case usageAppendedUncommitted = "usage-appended-uncommitted"
     /// The certificate, the signing tier and the completed session are committed; the response is not sent.
     case certificateCommitted = "certificate-committed"
+    /// Group commit: inside a certificate transaction shared by two or more completions, every one of them
+    /// signed and written, none committed (the kill falls between the batch's signing and its commit). Only a
+    /// batch reaches it; `ENROLLD_TEST_BATCH_SIZE` makes the bench's completions share one.
+    case certificateBatchUncommitted = "certificate-batch-uncommitted"
     /// The completion's response was written to the client.
     case responseSent = "response-sent"
     /// A registration without a CSR (basic tier), inside its one transaction: account, session and usage
@@ -44,11 +48,15 @@ public enum CrashPoint: String, Sendable, CaseIterable {
 /// single comparison with nil.
 public struct CrashPoints: Sendable {
     public let stopAt: CrashPoint?
+    /// `ENROLLD_TEST_BATCH_SIZE`: certificate commits wait (up to 10 s) until this many completions share one, so a
+    /// crash test can stop inside a batch. 1 (no waiting) outside crash tests.
+    public let batchSize: Int
 
     public static let disabled = CrashPoints(stopAt: nil)
 
-    public init(stopAt: CrashPoint?) {
+    public init(stopAt: CrashPoint?, batchSize: Int = 1) {
         self.stopAt = stopAt
+        self.batchSize = batchSize
     }
 
     /// The stop point the environment asks for, nil when none is set.
@@ -56,7 +64,17 @@ public struct CrashPoints: Sendable {
     ///   `ENROLLD_TEST_BENCH=1`, so a misspelt point cannot silently test nothing.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(EnrollmentError) -> CrashPoints {
-        guard let name = environment["ENROLLD_TEST_STOP_AT"], !name.isEmpty else { return .disabled }
+        var batch: Int?
+        if let text = environment["ENROLLD_TEST_BATCH_SIZE"], !text.isEmpty {
+            guard environment["ENROLLD_TEST_BENCH"] == "1", let size = Int(text), (1...64).contains(size) else {
+                throw EnrollmentError(.invalidTestStopPoint, "ENROLLD_TEST_BATCH_SIZE (1 to 64) is for test benches only: "
+                                          + "set ENROLLD_TEST_BENCH=1 as well, or unset it")
+            }
+            batch = size
+        }
+        guard let name = environment["ENROLLD_TEST_STOP_AT"], !name.isEmpty else {
+            return CrashPoints(stopAt: nil, batchSize: batch ?? 1)
+        }
         guard environment["ENROLLD_TEST_BENCH"] == "1" else {
             throw EnrollmentError(.invalidTestStopPoint, "ENROLLD_TEST_STOP_AT is for test benches only: set ENROLLD_TEST_BENCH=1 "
                                       + "as well, or unset it")
@@ -65,7 +83,7 @@ public struct CrashPoints: Sendable {
             throw EnrollmentError(.invalidTestStopPoint, "unknown ENROLLD_TEST_STOP_AT '\(name)': use one of "
                                       + CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        return CrashPoints(stopAt: point)
+        return CrashPoints(stopAt: point, batchSize: batch ?? 1)
     }
 
     /// Stops the whole process (SIGSTOP) when `point` is the configured one; otherwise does nothing.

@@ -41,11 +41,13 @@ extension IdentityLifecycle {
         try Self.validateDevice(id: deviceID, label: label)
         let key = try Self.canonicalPublicKey(publicKey)
         let at = now()
-        return try run { tx in
+        let outcome = try run { tx in
             guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             return try Self.bind(tx, account: account, deviceID: deviceID, publicKey: key, label: label, actor: actor,
                                  at: at)
         }
+        revoked(outcome.revokedSerials)
+        return outcome
     }
 
     static func bind(_ tx: any StoreTransaction, account: AccountRecord, deviceID: String, publicKey: String,
@@ -100,7 +102,7 @@ extension IdentityLifecycle {
             }
         }
         let at = now()
-        return try run { tx in
+        let (view, serials) = try run { tx in
             guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
             guard var active = try tx.deviceBindings(accountID: accountID)
                 .first(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) else {
@@ -111,11 +113,12 @@ extension IdentityLifecycle {
             try tx.updateDeviceBinding(active)
             try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: enrollmentID, event: "device-unbound",
                                   actor: actor, detail: "\(deviceID) \(active.unbindReason ?? "")")
-            try Self.revokeCertificates(tx, accountID: accountID, reason: .cessationOfOperation, actor: actor, at: at) {
-                $0.deviceID == deviceID
-            }
-            return DeviceView(active)
+            let serials = try Self.revokeCertificates(tx, accountID: accountID, reason: .cessationOfOperation,
+                                                      actor: actor, at: at) { $0.deviceID == deviceID }
+            return (DeviceView(active), serials)
         }
+        revoked(serials)
+        return view
     }
 
     /// Proves the holder is present: `enrollmentID` is a card-and-face session of this account completed within

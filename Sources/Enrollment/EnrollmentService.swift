@@ -70,6 +70,12 @@ public final class EnrollmentService: Sendable {
     let sessions = LiveSessions()
     /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
     let crashPoints: CrashPoints
+    /// Told about every certificate issued and every serial revoked (abandoned intents that may have been signed).
+    let statusObserver: (any CertificateStatusObserver)?
+    /// Group commit of the completions' two transactions: concurrent completions share their intent commit and
+    /// their certificate commit (`GroupCommit`), each still all-or-nothing for its own session.
+    let intentCommits: GroupCommit
+    let certificateCommits: GroupCommit
 
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 liveness: LivenessChecking = NoLivenessChecking(), issuer: CertificateIssuing,
@@ -77,7 +83,8 @@ public final class EnrollmentService: Sendable {
                 now: @escaping @Sendable () -> Date = { Date() },
                 random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
                 publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
-                crashPoints: CrashPoints = .disabled) {
+                crashPoints: CrashPoints = .disabled,
+                statusObserver: (any CertificateStatusObserver)? = nil) {
         self.crashPoints = crashPoints
         self.store = store
         self.policy = policy
@@ -89,6 +96,11 @@ public final class EnrollmentService: Sendable {
         self.now = now
         self.random = random
         self.publish = publish
+        self.statusObserver = statusObserver
+        intentCommits = GroupCommit(store: store)
+        certificateCommits = GroupCommit(store: store, beforeCommit: { count in
+            if count > 1 { crashPoints.reach(.certificateBatchUncommitted) }
+        }, gatherMinimum: crashPoints.batchSize)
     }
 
     /// Reads and authenticates the card and opens a session. A refusal is recorded in the usage log.
@@ -319,7 +331,7 @@ public final class EnrollmentService: Sendable {
         // only end (completed, or failed with its intent abandoned), never be completed a second time.
         let completing = enrollmentRecord(session, state: .completing, accountID: account.id, at: at)
         let crashPoints = self.crashPoints
-        try write { tx throws(StoreError) in
+        try grouped(intentCommits) { tx in
             if isNew {
                 try tx.insertAccount(firstAccount)
                 try UsageChain.append(tx, at: at, accountID: firstAccount.id, enrollmentID: opening.id,
@@ -352,19 +364,23 @@ public final class EnrollmentService: Sendable {
         // Transaction 2: signing tier, certificate issued, session completed.
         account.tier = .signing
         account.updatedAt = at
-        var issued = intent
-        issued.state = .issued
-        issued.der = der
+        var signed = intent
+        signed.state = .issued
+        signed.der = der
+        let issued = signed
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let upgraded = account
         let finished = session
+        let superseded: [String]
         do throws(EnrollmentError) {
-            try lifecycleWrite { tx in
+            superseded = try grouped(certificateCommits) { tx -> [String] in
                 try tx.updateAccount(upgraded)
+                var superseded: [String] = []
                 if let device {
-                    _ = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id, publicKey: device.key,
-                                                   label: device.label, actor: finished.actor, at: at,
-                                                   enrollmentID: finished.id)
+                    superseded = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id,
+                                                            publicKey: device.key, label: device.label,
+                                                            actor: finished.actor, at: at,
+                                                            enrollmentID: finished.id).revokedSerials
                 }
                 crashPoints.reach(.deviceBoundUncommitted)
                 try tx.updateCertificate(issued)
@@ -375,17 +391,22 @@ public final class EnrollmentService: Sendable {
                 try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
                                       event: "tier-changed", actor: finished.actor, detail: AccountTier.signing.rawValue)
                 crashPoints.reach(.usageAppendedUncommitted)
+                return superseded
             }
         } catch {
             // Signed but not committed: the certificate never leaves this process, yet its serial goes on the
             // CRL like one a crash interrupted, and the session ends (the account keeps its previous tier).
-            try? write { tx throws(StoreError) in
+            if (try? write({ tx throws(StoreError) in
                 try Self.abandon(tx, intent, mayBeSigned: true, actor: finished.actor, at: at)
+            })) != nil {
+                statusObserver?.certificatesRevoked([intent.serial])
             }
             try? fail(&session, code: error.code)
             throw error
         }
         crashPoints.reach(.certificateCommitted)
+        statusObserver?.certificatesIssued([issued.serial])
+        if !superseded.isEmpty { statusObserver?.certificatesRevoked(superseded) }
         finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
@@ -443,7 +464,7 @@ public final class EnrollmentService: Sendable {
     public func recoverInterrupted(startedBefore cutoff: Date? = nil) throws(EnrollmentError) -> (sessions: Int, intents: Int) {
         let at = now()
         func isLeftover(_ created: Date) -> Bool { cutoff.map { created < $0 } ?? true }
-        return try write { tx throws(StoreError) in
+        let recovered = try write { tx throws(StoreError) -> (Int, [String]) in
             var sessions = 0
             for state in [EnrollmentState.cardVerified, .faceMatched, .completing] {
                 for var record in try tx.enrollments(state: state) where isLeftover(record.createdAt) {
@@ -457,13 +478,15 @@ public final class EnrollmentService: Sendable {
                     sessions += 1
                 }
             }
-            var intents = 0
+            var intents: [String] = []
             for certificate in try tx.certificates(state: .intent) where isLeftover(certificate.createdAt) {
                 try Self.abandon(tx, certificate, mayBeSigned: true, actor: .system, at: at)
-                intents += 1
+                intents.append(certificate.serial)
             }
             return (sessions, intents)
         }
+        if !recovered.1.isEmpty { statusObserver?.certificatesRevoked(recovered.1) }
+        return (recovered.0, recovered.1.count)
     }
 
     /// Retires an intent's serial for good (state abandoned). When the CA may have signed it, the
@@ -547,6 +570,22 @@ public final class EnrollmentService: Sendable {
                                   event: event ?? "enrollment-\(state.rawValue)", actor: session.actor,
                                   outcome: outcome ?? (failed ? "failed" : "ok"),
                                   detail: failed ? session.failureCode ?? "" : session.purpose.rawValue)
+        }
+    }
+
+    /// A transaction shared with concurrent completions (`GroupCommit`); its body may throw `EnrollmentError` (kept
+    /// as is) or `StoreError`.
+    @discardableResult
+    func grouped<T>(_ commits: GroupCommit,
+                    _ body: @escaping (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
+        do {
+            return try commits.transaction(body)
+        } catch let error as EnrollmentError {
+            throw error
+        } catch let error as StoreError {
+            throw .store(error)
+        } catch {
+            throw .store(.aborted(String(describing: error)))
         }
     }
 

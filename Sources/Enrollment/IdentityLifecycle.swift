@@ -37,13 +37,22 @@ public final class IdentityLifecycle: Sendable {
     public let policy: LifecyclePolicy
     let protector: any PersonalDataProtecting
     let now: @Sendable () -> Date
+    /// Told about every revocation this service commits (cancellation, device rebinding and unbinding).
+    let statusObserver: (any CertificateStatusObserver)?
 
     public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() },
+                statusObserver: (any CertificateStatusObserver)? = nil) {
         self.store = store
         self.policy = policy
         self.protector = protector
         self.now = now
+        self.statusObserver = statusObserver
+    }
+
+    /// After a commit that revoked `serials`.
+    func revoked(_ serials: [String]) {
+        if !serials.isEmpty { statusObserver?.certificatesRevoked(serials) }
     }
 
     @discardableResult
@@ -126,16 +135,18 @@ public final class IdentityLifecycle: Sendable {
                                       + "normal returns only by re-verifying with card and face")
         }
         let at = now()
-        try run { tx in
+        let revokedSerials = try run { tx -> [String] in
             guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             if account.status == .cancelled { throw EnrollmentError.accountCancelled }
-            if account.status == status { return }
+            if account.status == status { return [] }
             _ = try Self.changeStatus(tx, account, to: status, reason: trimmed, actor: actor, at: at)
+            var serials: [String] = []
             if status == .cancelled {
                 let lowered = trimmed.lowercased()
                 let deceased = ["deceased", "died", "death"].contains { lowered.contains($0) }
                 let revocation: RevocationReason = deceased ? .cessationOfOperation : .privilegeWithdrawn
-                try Self.revokeCertificates(tx, accountID: accountID, reason: revocation, actor: actor, at: at) { _ in true }
+                serials = try Self.revokeCertificates(tx, accountID: accountID, reason: revocation, actor: actor,
+                                                      at: at) { _ in true }
                 if var binding = try tx.deviceBindings(accountID: accountID).first(where: { $0.unboundAt == nil }) {
                     binding.unboundAt = at
                     binding.unbindReason = "cancelled"
@@ -144,7 +155,9 @@ public final class IdentityLifecycle: Sendable {
                                           detail: "\(binding.deviceID) cancelled")
                 }
             }
+            return serials
         }
+        revoked(revokedSerials)
         return try statusView(accountID: accountID)
     }
 

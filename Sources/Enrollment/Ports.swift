@@ -97,3 +97,14 @@ public protocol PersonalDataProtecting: Sendable {
     func seal(_ plaintext: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
     func open(_ sealed: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
 }
+
+/// Told after a transaction that changed certificate statuses committed, so that what relying parties read (the
+/// OCSP responder's cache, the CRL) follows at once. The daemon wires it to its responder and CRL cache; without
+/// one (`nil`) the services only write the store. Called outside every transaction, on the committing thread;
+/// an implementation must not throw back into the service (the store is already right).
+public protocol CertificateStatusObserver: Sendable {
+    /// Certificates with these serials were issued (their certificate commit succeeded).
+    func certificatesIssued(_ serials: [String])
+    /// These serials were revoked, or abandoned with a revocation date (RFC 5280 §5: they go on the CRL).
+    func certificatesRevoked(_ serials: [String])
+}

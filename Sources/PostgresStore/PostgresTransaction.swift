@@ -191,6 +191,27 @@ final class PostgresTransaction: StoreTransaction {
                  [.text(state.rawValue)], decodeCertificate)
     }
 
+    func certificateStatuses(states: [CertificateState], revokedSince: Date?,
+                             limit: Int?) throws(StoreError) -> [CertificateRecord] {
+        guard !states.isEmpty else { return [] }
+        var values: [PostgresValue] = states.map { .text($0.rawValue) }
+        let placeholders = (1...states.count).map { "$\($0)" }.joined(separator: ", ")
+        var sql = """
+            SELECT serial, account_id, state, NULL::bytea, false, not_before, not_after, revoked_at, \
+            revocation_reason, device_id, created_at FROM certificates WHERE state IN (\(placeholders))
+            """
+        if let revokedSince {
+            values.append(.integer(revokedSince.storeMilliseconds))
+            sql += " AND revoked_at >= $\(values.count)"
+        }
+        sql += " ORDER BY created_at DESC, serial"
+        if let limit {
+            values.append(.integer(Int64(max(0, limit))))
+            sql += " LIMIT $\(values.count)"
+        }
+        return try rows(sql, values, decodeCertificate)
+    }
+
     /// Parameters in column order. Certificate DER names the holder: sealed under the data key (bound to the
     /// serial) when the store has one.
     private func certificateValues(_ certificate: CertificateRecord) throws(StoreError) -> [PostgresValue] {

@@ -291,6 +291,26 @@ final class SQLiteTransaction: StoreTransaction {
             """, [.text(state.rawValue)], row: decodeCertificate)
     }
 
+    func certificateStatuses(states: [CertificateState], revokedSince: Date?,
+                             limit: Int?) throws(StoreError) -> [CertificateRecord] {
+        guard !states.isEmpty else { return [] }
+        var values: [SQLiteValue] = states.map { .text($0.rawValue) }
+        var sql = """
+            SELECT serial, account_id, state, NULL, 0, not_before, not_after, revoked_at, revocation_reason, \
+            device_id, created_at FROM certificates WHERE state IN (\(states.map { _ in "?" }.joined(separator: ", ")))
+            """
+        if let revokedSince {
+            sql += " AND revoked_at >= ?"
+            values.append(.integer(revokedSince.milliseconds))
+        }
+        sql += " ORDER BY created_at DESC, serial"
+        if let limit {
+            sql += " LIMIT ?"
+            values.append(.integer(Int64(max(0, limit))))
+        }
+        return try open().query(sql, values, row: decodeCertificate)
+    }
+
     /// Certificate DER names the holder: sealed under the data key (bound to the serial) when we have one.
     private func sealDER(_ certificate: CertificateRecord) throws(StoreError) -> (der: [UInt8]?, sealed: Bool) {
         guard let der = certificate.der, let protector else { return (certificate.der, false) }

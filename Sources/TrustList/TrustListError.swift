@@ -15,6 +15,8 @@ public enum TrustListError: Error, Sendable, Equatable, CustomStringConvertible 
     case sequenceWentBack(imported: Int, current: Int)
     case wrongTerritory(expected: String, found: String)
     case signingFailed(String)
+    /// An imported list could not be kept (the trust list directory is not writable).
+    case writeFailed(String)
 
     public var code: String {
         switch self {
@@ -28,6 +30,7 @@ public enum TrustListError: Error, Sendable, Equatable, CustomStringConvertible 
         case .sequenceWentBack: return "trust-list-sequence-went-back"
         case .wrongTerritory: return "trust-list-wrong-territory"
         case .signingFailed: return "trust-list-signing-failed"
+        case .writeFailed: return "trust-list-write-failed"
         }
     }
 
@@ -49,6 +52,7 @@ public enum TrustListError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .wrongTerritory(expected, found):
             return "the trust list is for territory \(found), not \(expected)"
         case let .signingFailed(reason): return "signing the trust list failed: \(reason)"
+        case let .writeFailed(reason): return "the imported trust list cannot be written: \(reason)"
         }
     }
 }

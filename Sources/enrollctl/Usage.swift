@@ -54,6 +54,12 @@ let usage = """
       trust list [--json]      trusted CSCA certificates (subject, validity, fingerprint) and CRLs
       trust import FILE        add a CSCA master list (its signer must chain to a trusted CSCA), a CSCA
                                certificate or a CRL (PEM or DER) to the trust store and reload it
+      trust-list export [--out FILE]
+                               sign a trust list (ETSI TS 119 612 XML) of this CA for other jurisdictions
+      trust-list import FILE [--territory CC]
+                               recognise another jurisdiction's list (its signer pinned in enrolld.conf)
+      trust-list list [--json] | trust-list validate CERT-FILE [--json]
+                               the imported lists; validate another jurisdiction's signing certificate
       face-compare REFERENCE PROBE [--json]
                                compare a portrait with a live photo: score, distance, decision, faces found
 

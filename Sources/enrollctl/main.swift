@@ -11,6 +11,7 @@ let groups: [(words: Set<String>, run: (Invocation, API) -> Void)] = [
     (AccountCommands.words, AccountCommands.run),
     (LifecycleCommands.words, LifecycleCommands.run),
     (TrustCommands.words, TrustCommands.run),
+    (TrustListCommands.words, TrustListCommands.run),
     (FaceCommands.words, FaceCommands.run),
     (LivenessCommands.words, LivenessCommands.run),
 ]

@@ -345,10 +345,9 @@ final class AccountRefusalTests: XCTestCase {
         Refusal("GET /v1/crl", .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
             b.daemon.call("GET", "/v1/crl")
         },
-        Refusal("GET /v1/crl", .storageError, "the database failing") { b in
-            try b.daemon.store.fail(true)
-            defer { try? b.daemon.store.fail(false) }
-            return b.daemon.call("GET", "/v1/crl")
+        // The database failing is no refusal of GET /v1/crl: it serves the cached CRL (CertificateStatusTests).
+        Refusal("GET /v1/ca/certificate", .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
+            b.daemon.call("GET", "/v1/ca/certificate", as: .nobody)
         },
         Refusal("POST /v1/audit/verify", .storageError, "the database failing") { b in
             try b.daemon.store.fail(true)

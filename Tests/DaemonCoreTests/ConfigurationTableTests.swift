@@ -41,6 +41,13 @@ final class ConfigurationTableTests: XCTestCase {
             "ca.certificate_policies": ("", "comma-separated dotted OIDs"),
             "store.backend": ("sqlite", "sqlite or postgresql"),
             "store.sslmode": ("", "disable, allow, prefer, require, verify-ca or verify-full"),
+            "ca.ca_issuers_url": ("", "an http(s) URL"),
+            "ocsp.response_validity_seconds": ("86400", "60 to 864000 seconds"),
+            "ocsp.cache_capacity": ("100000", "64 to 10000000"),
+            "crl.validity_seconds": ("86400", "300 to 2678400 seconds"),
+            "trust_list.territory": ("", "an ISO 3166-1 alpha-2 code such as HK"),
+            "trust_list.directory": ("/var/lib/enrolld/trust-lists", "an absolute path"),
+            "trust_list.pinned_signers": ("", "comma-separated absolute paths of PEM files"),
             "face.workers": ("2", "1 to 64"),
             "face.probe_max_pixels": ("12000000", "100000 to 100000000 pixels"),
             "face.reference_max_pixels": ("2000000", "100000 to 100000000 pixels"),
@@ -54,7 +61,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 76)
+        XCTAssertEqual(Configuration.allKeys.count, 93)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
@@ -71,6 +78,15 @@ final class ConfigurationTableTests: XCTestCase {
             ),
             ("[passcode]\nenabled = maybe", "f:2: 'maybe' is not valid for passcode.enabled: expected true or false"),
             ("[ca]\nocsp_url = ftp://x", "f:2: 'ftp://x' is not valid for ca.ocsp_url: expected an http(s) URL"),
+            (
+                "[trust_list]\nterritory = hk",
+                "f:2: 'hk' is not valid for trust_list.territory: expected an ISO 3166-1 alpha-2 code such as HK"
+            ),
+            (
+                "[trust_list]\npinned_signers = signer.pem",
+                "f:2: 'signer.pem' is not valid for trust_list.pinned_signers: "
+                    + "expected comma-separated absolute paths of PEM files"
+            ),
             (
                 "[ca]\ncertificate_policies = 1.2,x",
                 "f:2: '1.2,x' is not valid for ca.certificate_policies: "
@@ -306,7 +322,7 @@ final class ConfigurationTableTests: XCTestCase {
         case let .choice(words): return words.first { $0 != current }
         case .list: return key.example ?? "1.2.840.1, 1.2.840.2"
         case .text:
-            return key.section == "roles" ? "uid:4242, group:test" : "test-\(key.name)"
+            return key.section == "roles" ? "uid:4242, group:test" : key.example ?? "test-\(key.name)"
         }
     }
 }

@@ -273,9 +273,15 @@ final class InProcessDaemon: Sendable {
 
     /// `extraConfiguration` is appended to the configuration (sections of enrolld.conf); `openStore` replaces the
     /// SQLite store (e.g. with PostgreSQL); either way the store is wrapped in a `FailingStore` (see `store`).
+    /// The listening socket `serveLoopback()` serves on, when the daemon was made with one.
+    let loopback: LoopbackListener?
+
+    /// `loopback`: the daemon will be served over HTTP on that TCP socket (`serveLoopback()`), and the certificates
+    /// it issues name its OCSP responder, CRL and CA certificate there, as a jurisdiction publishes them.
     init(extraConfiguration: String = "",
          openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
-         ca: CASetup = .valid) throws {
+         ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT") throws {
+        self.loopback = loopback
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
         let trust = directory.appendingPathComponent("trust")
@@ -308,6 +314,17 @@ final class InProcessDaemon: Sendable {
             kiosk = uid:2001, uid:2002
             operator = uid:2101
             admin = uid:2201
+            [trust_list]
+            \(territory.map { "territory = \($0)\nscheme_operator = \($0) Test Scheme Operator\n"
+                + "information_uri = https://\($0.lowercased()).example/scheme" } ?? "")
+            pinned_signers = \(directory.appendingPathComponent("trust-list-signers.pem").path)
+            \(loopback.map { """
+                [ca]
+                ocsp_url = \($0.base)/v1/ocsp
+                crl_distribution_point = \($0.base)/v1/crl?format=der
+                ca_issuers_url = \($0.base)/v1/ca/certificate
+                certificate_policies = 1.3.6.1.4.1.99999.22.1
+                """ } ?? "")
             \(extraConfiguration)
             """)
         let terminal = self.terminal
@@ -493,6 +510,21 @@ final class InProcessDaemon: Sendable {
             ?? "status \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))"
     }
 
+    /// Serves the daemon over HTTP on its loopback TCP socket (`loopback`), as the other jurisdiction publishes
+    /// its OCSP responder and CRL; `call` still goes through the router.
+    func serveLoopback() throws {
+        guard let loopback else { throw DecodeFailure(description: "made without a loopback listener") }
+        try daemon.start(listeningDescriptor: loopback.descriptor)
+    }
+
+    /// Trusts `certificate` (another jurisdiction's CA or trust list signer) for trust list imports:
+    /// `[trust_list] pinned_signers`.
+    func pinTrustListSigner(_ certificate: X509Certificate) throws {
+        let url = directory.appendingPathComponent("trust-list-signers.pem")
+        let existing = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        try (existing + certificate.pem).write(to: url, atomically: true, encoding: .utf8)
+    }
+
     /// Serves the same daemon on a real Unix socket, and sends every later `call` through it; returns a client for
     /// it. The test process connects as itself (root: admin), so a kiosk's requests send `X-Enrolld-Role: kiosk`.
     @discardableResult
@@ -501,6 +533,40 @@ final class InProcessDaemon: Sendable {
         let client = UnixSocketClient(path: configuration.socketPath)
         socketClient.withLock { $0 = client }
         return client
+    }
+}
+
+/// A TCP socket listening on 127.0.0.1 on a free port, for serving a daemon (or nginx's upstream) over HTTP.
+struct LoopbackListener: Sendable {
+    let descriptor: Int32
+    let port: UInt16
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    static func open() throws -> LoopbackListener {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DecodeFailure(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0, listen(fd, 64) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw DecodeFailure(description: "bind/listen on 127.0.0.1: \(String(cString: strerror(errno)))")
+        }
+        return LoopbackListener(descriptor: fd, port: UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A port that was free a moment ago (for a server this process does not start itself, e.g. nginx).
+    static func freePort() throws -> UInt16 {
+        let listener = try open()
+        close(listener.descriptor)
+        return listener.port
     }
 }
 

@@ -323,6 +323,12 @@ final class OpenAPIDocumentTests: XCTestCase {
         let statistics = ReadStatistics(
             apdus: 40, bytesSent: 900, bytesReceived: 25_000, extendedLength: true,
             readChunkSize: 1_000, milliseconds: 850.5)
+        let trustService = TrustListServiceInfo(
+            provider: "MO Identity", name: "MO signing CA", status: "granted",
+            statusStartingTime: "2026-01-01T00:00:00Z", certificates: ["ab"], policies: ["1.2.3"], historyEntries: 1)
+        let trustList = TrustListSummary(
+            territory: "MO", schemeOperator: "MO Office", sequenceNumber: 3, issueDate: "2026-01-01T00:00:00Z",
+            nextUpdate: "2026-02-01T00:00:00Z", signer: "CN=MO trust list signer", services: [trustService])
         let samples: [any Encodable & Sendable] = [
             key,
             CardReadRequest(reader: "R", accessKey: key, includePortrait: true, allowBAC: false),
@@ -405,6 +411,15 @@ final class OpenAPIDocumentTests: XCTestCase {
             TrustImportRequest(data: "AAAA"),
             TrustImportResponse(
                 kind: "crl", added: 1, alreadyTrusted: 0, writtenFiles: ["crl-ab.crl"], cscaCertificates: 3),
+            TrustListImportRequest(data: "AAAA", territory: "MO"), trustService, trustList,
+            TrustListListing(directory: "/var/lib/enrolld/trust-lists", lists: [trustList],
+                             skippedFiles: ["HK.xml: expired"]),
+            CertificateValidationRequest(certificate: "-----BEGIN", intermediates: ["-----BEGIN"],
+                                         at: "2026-01-01T00:00:00Z"),
+            CertificateValidationResponse(
+                valid: true, territory: "MO", schemeOperator: "MO Office", provider: "MO Identity",
+                service: "MO signing CA", path: ["CN=holder", "CN=MO CA"], matchedPolicies: ["1.2.3"],
+                statusSource: "OCSP http://ocsp.example/ocsp", checkedAt: "2026-01-01T00:00:00Z"),
             DaemonEvent(
                 id: 1, type: .enrollmentFaceMismatch, time: "2026-01-01T00:00:00Z", reader: "R", atr: "3B8F",
                 enrollmentId: UUID().uuidString, tier: "basic", code: "face-mismatch", attemptsLeft: 1,
@@ -566,7 +581,9 @@ final class OpenAPIDocumentTests: XCTestCase {
                 "\(file): requestBody.required of \(route.name) (an empty body answers \(code ?? "\(response.status)"))"
             )
             if let content = operation.body["requestBody"]?["content"] {
-                XCTAssertNotNil(content["application/json"]?["schema"], "\(route.name) documents its JSON body")
+                // JSON, but for OCSP's DER request (RFC 6960 Appendix A.1).
+                let media = route.name == "POST /v1/ocsp" ? "application/ocsp-request" : "application/json"
+                XCTAssertNotNil(content[media]?["schema"], "\(route.name) documents its \(media) body")
             }
         }
     }

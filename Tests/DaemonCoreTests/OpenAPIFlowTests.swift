@@ -1,3 +1,4 @@
+import CertificateAuthority
 import DaemonCore
 import EnrollAPIModel
 import Foundation
@@ -30,7 +31,16 @@ final class OpenAPIFlowTests: XCTestCase {
         headers: [(String, String)] = [], query: [(name: String, value: String)] = [],
         file: StaticString = #filePath, line: UInt = #line
     ) -> HTTPResponse {
-        let response = bench.call(method, path, body: Array(body.utf8), as: caller, headers: headers, query: query)
+        call(method, path, bytes: Array(body.utf8), as: caller, headers: headers, query: query, file: file, line: line)
+    }
+
+    @discardableResult
+    private func call(
+        _ method: String, _ path: String, bytes: [UInt8], as caller: InProcessDaemon.Caller = .kiosk,
+        headers: [(String, String)] = [], query: [(name: String, value: String)] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> HTTPResponse {
+        let response = bench.call(method, path, body: bytes, as: caller, headers: headers, query: query)
         guard let operation = document.operation(method: method, path: path) else {
             XCTFail("\(OpenAPIDocument.path) has no operation for \(method) \(path)", file: file, line: line)
             return response
@@ -294,6 +304,31 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(
             try call("POST", "/v1/trust/import", json: TrustImportRequest(data: csca), as: .admin).status, 200)
         call("POST", "/v1/trust/reload", as: .admin)
+
+        // Certificate status, public (the nginx front's user has no role).
+        let issuedPEM = try XCTUnwrap(outcome.certificatePEM)
+        let ca = try bench.caCertificate()
+        let id = try OCSPCertificateID(certificate: try X509Certificate(pem: issuedPEM), issuer: ca)
+        let request = try OCSPRequest.encode(certificateIDs: [id])
+        call("POST", "/v1/ocsp", bytes: request, as: .nobody, headers: [("Content-Type", "application/ocsp-request")])
+        let url = Data(request).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        call("GET", "/v1/ocsp/" + url, as: .nobody)
+        call("GET", "/v1/ca/certificate", as: .nobody)
+
+        // Trust lists: ours exported; another jurisdiction's imported, and its certificate validated.
+        XCTAssertEqual(call("POST", "/v1/trust-list/export", as: .admin).status, 200)
+        let macao = try OtherJurisdiction()
+        let foreign = try macao.issue()
+        try bench.pinTrustListSigner(try macao.daemon.caCertificate())
+        bench.catchUpClock()
+        let imported = try call("POST", "/v1/trust-lists/import", json: TrustListImportRequest(
+            data: Data(try macao.exportedList()).base64EncodedString(), territory: "MO"), as: .admin)
+        XCTAssertEqual(imported.status, 200, code(imported))
+        call("GET", "/v1/trust-lists", as: .operator)
+        let validated = try call("POST", "/v1/certificates/validate", json: CertificateValidationRequest(
+            certificate: foreign.pem, intermediates: nil, at: nil))
+        XCTAssertEqual(validated.status, 200, code(validated))
 
         for operation in document.operations where !succeeded.contains(operation.name) {
             XCTFail("\(operation.name) never answered 2xx here: add a successful call to this test")

@@ -14,6 +14,7 @@ final class ProblemCoverageTests: XCTestCase {
     static var everyRefusal: [Refusal] {
         RoleAndRequestRefusalTests.refusals + CardAndFaceRefusalTests.refusals + EnrollmentRefusalTests.refusals
             + AccountRefusalTests.refusals + TrustAndTransportRefusalTests.refusals + LivenessRefusalTests.refusals
+            + TrustListRefusalTests.refusals
     }
 
     /// A code no in-process request provokes: why, and the test (`Target/File.swift`, test name) that covers it,
@@ -101,9 +102,39 @@ final class ProblemCoverageTests: XCTestCase {
         Elsewhere(code: .invalidIntent, why: "the daemon makes every intent with prepareIssuance",
                   file: "CertificateAuthorityTests/IssuanceTests.swift",
                   test: "testRecordedIntentRoundTripsThroughItsHexSerial", mentions: ".invalidIntent"),
+        // Trust lists: the daemon builds and signs its own list (nothing a caller sends can make it invalid), and
+        // the API's body limit refuses a list over 16 MiB before the importer sees it.
+        Elsewhere(code: .trustListInvalid, why: "the daemon builds its list from its own CA",
+                  file: "DaemonCoreTests/MutualRecognitionTests.swift",
+                  test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".invalidList"),
+        Elsewhere(code: .trustListSigningFailed, why: "OpenSSL failing inside the CA",
+                  file: "DaemonCoreTests/MutualRecognitionTests.swift",
+                  test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".signingFailed"),
+        Elsewhere(code: .trustListTooLarge, why: "api.max_request_body_bytes refuses the body first",
+                  file: "TrustListTests/TrustListTests.swift", test: "testDocumentTypeDeclarationsAreRefused",
+                  mentions: ".tooLarge"),
+        // An exporting enrolld signs with a responder certificate valid from a minute before its list's issue date,
+        // so a list from the future fails the signer's path first (untrusted-signer); the importer is tested alone.
+        Elsewhere(code: .trustListFromTheFuture, why: "its signer is not yet valid either",
+                  file: "TrustListTests/TrustListTests.swift", test: "testExpiredOlderAndForeignTerritoryListsAreRefused",
+                  mentions: ".issuedInTheFuture"),
+        // Our daemons export only a granted service, since its CA's notBefore, under the policies it issues with.
+        Elsewhere(code: .foreignServiceNotTrusted, why: "an enrolld exports only granted services",
+                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
+        Elsewhere(code: .foreignIssuedWhileNotTrusted, why: "an enrolld's service is granted since its CA's notBefore",
+                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
+        Elsewhere(code: .foreignPolicyNotAccepted, why: "an enrolld lists the policies it issues with",
+                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
         Elsewhere(code: .invalidCRLParameters, why: "the daemon's CRL parameters are always valid",
                   file: "CertificateAuthorityTests/RevocationTests.swift", test: "testCRLParametersAreChecked",
                   mentions: ".invalidCRLParameters"),
+    ]
+
+    /// Routes that answer no problem at all: OCSP refuses in its own protocol, always with 200 and an unsigned
+    /// OCSPResponse whose responseStatus says why (RFC 6960 Appendix A, §4.2.1); the test that provokes them.
+    static let refusingInTheirOwnProtocol: [String: String] = [
+        "POST /v1/ocsp": "CertificateStatusTests.testGETTakesTheRestOfThePathAndANonceGetsItsOwnSignedAnswer",
+        "GET /v1/ocsp/{request}": "CertificateStatusTests.testGETTakesTheRestOfThePathAndANonceGetsItsOwnSignedAnswer",
     ]
 
     func testEveryCatalogueCodeIsProvokedInProcessOrListedWithTheTestThatCoversIt() {
@@ -129,7 +160,7 @@ final class ProblemCoverageTests: XCTestCase {
     func testEveryRouteHasRefusalTestsAndEveryRefusalNamesARoute() throws {
         let bench = try InProcessDaemon()
         let routes = Set(bench.router.routes.map(\.name))
-        let named = Set(Self.everyRefusal.map(\.route))
+        let named = Set(Self.everyRefusal.map(\.route)).union(Self.refusingInTheirOwnProtocol.keys)
         XCTAssertEqual(routes.subtracting(named).sorted(), [], "routes without refusal tests")
         XCTAssertEqual(named.subtracting(routes).subtracting([Refusal.transport, Refusal.router]).sorted(), [],
                        "refusals of routes the router does not have")

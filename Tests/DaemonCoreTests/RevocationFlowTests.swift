@@ -2,6 +2,7 @@ import DaemonCore
 import EnrollAPIModel
 import Foundation
 import OpenSSLKit
+import Store
 import UnixHTTP
 import XCTest
 
@@ -73,7 +74,27 @@ final class RevocationFlowTests: XCTestCase {
                 .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
         }
         let first = try number()
-        let second = try number()
-        XCTAssertGreaterThan(second, first)
+        XCTAssertEqual(try number(), first, "reading the CRL again serves the same cached CRL")
+        let (_, another) = try bench.newAccount("John_Salley")
+        try bench.require(bench.call("POST", "/v1/certificates/\(try XCTUnwrap(another.certificateSerial))/revoke",
+                                     as: .operator), 200)
+        let afterRevocation = try number()
+        XCTAssertGreaterThan(afterRevocation, first, "a revocation signs a CRL with the next number")
+
+        // A restart (a new daemon on the same state directory and CA) continues the store's counter.
+        bench.daemon.stop()
+        let state = bench.configuration.stateDirectory
+        let caDirectory = bench.configuration.resolvedCADirectory
+        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(caDirectory)", openStore: { _, _ in
+            let store = try SQLiteStore(path: state + "/enrolld.db",
+                                        protector: try DataProtector(stateDirectory: state))
+            try store.migrate()
+            return store
+        })
+        let pem = try restarted.require(restarted.call("GET", "/v1/crl"), 200).body
+        let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-noout", "-crlnumber"], input: pem)
+        let restartedNumber = try XCTUnwrap(Int(text.replacingOccurrences(of: "crlNumber=0x", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
+        XCTAssertGreaterThan(restartedNumber, afterRevocation, "CRL numbers stay monotonic across a restart")
     }
 }

@@ -169,6 +169,12 @@ final class TrustListTests: XCTestCase {
         XCTAssertThrowsError(try TrustListImport.verify(stale, signers: anchor)) {
             guard case .expired = $0 as? TrustListError else { return XCTFail("\($0)") }
         }
+        // Issued an hour ahead of this clock (beyond the 5 minutes of skew allowed), by a signer valid now.
+        let early = try TrustListExport.signedXML(hongKong.list(issued: Date() + 3_600, nextUpdate: Date() + 86_400),
+                                                  signer: hongKong.trustListSigner)
+        XCTAssertThrowsError(try TrustListImport.verify(early, signers: anchor)) {
+            guard case .issuedInTheFuture = $0 as? TrustListError else { return XCTFail("\($0)") }
+        }
         XCTAssertThrowsError(try TrustListImport.verify(try hongKong.signedList(), signers: anchor, territory: "MO")) {
             XCTAssertEqual($0 as? TrustListError, .wrongTerritory(expected: "MO", found: "HK"))
         }
