@@ -1,4 +1,5 @@
 import Foundation
+import MRTD
 
 /// What a configuration key accepts. `expected` is the one phrase used by error messages
 /// (`ConfigurationError.invalidValue`), the commented default file and enrolld.conf(5).
@@ -346,5 +347,9 @@ extension LogLevel: ConfigurationChoice {
 }
 
 extension StoreBackend: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}
+
+extension AccessPolicy.PACERequirement: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }

@@ -5,6 +5,7 @@ import CertificateAuthority
 import Enrollment
 import FaceMatch
 import Foundation
+import IssuingStates
 import Synchronization
 import MRTD
 import SmartCard
@@ -51,9 +52,12 @@ public final class Daemon: Sendable {
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events, terminal: environment.terminal,
-                                     trust: TrustAnchors.loadLogged(directory: configuration.resolvedTrustDirectory,
-                                                                    policy: configuration.authenticityPolicy),
-                                     readTimeout: configuration.readTimeoutSeconds)
+                                     trust: TrustAnchors.loadLogged(
+                                        directory: configuration.resolvedTrustDirectory,
+                                        policy: configuration.authenticityPolicy,
+                                        passivePolicy: configuration.passiveAuthenticationPolicy),
+                                     readTimeout: configuration.readTimeoutSeconds,
+                                     accessPolicy: configuration.accessPolicy)
         faces = environment.faces
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
@@ -286,6 +290,7 @@ public final class Daemon: Sendable {
         policy.sessionTimeout = configuration.sessionTimeoutSeconds
         policy.certificateValidityYears = configuration.certificateValidityYears
         policy.registrationMinimumAge = configuration.registrationMinimumAge
+        policy.acceptedStates = Set(configuration.acceptedStates.map(IssuingStateCodes.normalised))
         let events = self.events
         let sealing = StoreDataProtecting(protector: protector)
         let enrollment = EnrollmentService(

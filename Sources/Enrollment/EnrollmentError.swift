@@ -21,6 +21,20 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
                         "the document could not be proven genuine: \(reasons.joined(separator: "; "))")
     }
 
+    /// EF.SOD lists data groups enrollment uses that the chip did not give up (`reasons` name them).
+    public static func dataGroupWithheld(_ reasons: [String]) -> EnrollmentError {
+        EnrollmentError(.dataGroupWithheld,
+                        "the chip did not give up a data group its signed EF.SOD lists: \(reasons.joined(separator: "; "))"
+                            + "; tap the card again, and if it persists send the holder to a counter")
+    }
+
+    public static func stateNotAccepted(_ state: String, accepted: Set<String>) -> EnrollmentError {
+        EnrollmentError(.stateNotAccepted,
+                        "documents issued by \(state) are not accepted for enrollment here (accepted: "
+                            + "\(accepted.sorted().joined(separator: ", "))): the holder enrolls with a document "
+                            + "of an accepted state")
+    }
+
     public static let documentExpired = EnrollmentError(
         .documentExpired, "the document has expired: enroll with a valid document")
 

@@ -18,6 +18,9 @@ public struct EnrollmentPolicy: Sendable, Equatable {
     public var sessionTimeout: TimeInterval = 300
     /// Validity of signing certificates (never past the document's expiry).
     public var certificateValidityYears = 3
+    /// Issuing states (ICAO codes, DG1) whose documents enrollment accepts (`[trust] accepted_states`); empty:
+    /// every state with a trusted CSCA. Compared after `IssuingStateCodes.normalised` (`D<<` is `D`).
+    public var acceptedStates: Set<String> = []
 
     public init() {}
 }

@@ -108,9 +108,7 @@ public final class EnrollmentService: Sendable {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
         let facts = try DocumentFacts(document: document.data)
-        if policy.requireGenuineDocument && !document.authenticity.genuine {
-            throw .notGenuine(document.authenticity.reasons)
-        }
+        try Self.checkAccepted(document, facts: facts, policy: policy)
         if policy.refuseExpiredDocuments && facts.expiryDate < MRZDate.today(now: started) {
             throw .documentExpired
         }

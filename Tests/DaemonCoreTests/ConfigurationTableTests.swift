@@ -48,7 +48,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 45)
+        XCTAssertEqual(Configuration.allKeys.count, 55)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
@@ -298,7 +298,7 @@ final class ConfigurationTableTests: XCTestCase {
         case .absolutePath: return "/srv/enrolld-test/\(key.name)"
         case .url: return "https://\(key.name).example/"
         case let .choice(words): return words.first { $0 != current }
-        case .list: return "1.2.840.1, 1.2.840.2"
+        case .list: return key.example ?? "1.2.840.1, 1.2.840.2"
         case .text:
             return key.section == "roles" ? "uid:4242, group:test" : "test-\(key.name)"
         }

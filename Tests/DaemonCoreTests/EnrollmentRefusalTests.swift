@@ -86,6 +86,32 @@ final class EnrollmentRefusalTests: XCTestCase {
                 try b.daemon.insertCard(holder) { $0.documentSigner = nil }
                 return try begin(b, holder)
             },
+            Refusal(start, .documentNotGenuine, "a UTO document whose signer and CSCA are of another state") { b in
+                let holder = b.holder()
+                var options = TestPKI.Options()
+                options.country = "XY"
+                let foreign = try TestPKI(options: options)
+                try b.daemon.trustAlso(foreign)
+                try b.daemon.insertCard(holder) { $0.documentSigner = foreign.documentSigner }
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("UTO") && detail.contains("XY"), "names both countries: \(detail)")
+                return refused
+            },
+            Refusal(start, .dataGroupWithheld, "a chip withholding the DG11 its EF.SOD lists") { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder, configure: { $0.dg11 = DG11(personalNumber: "1234567890") },
+                                        adjust: { $0.files[.dg11] = nil })
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("DG11"), detail)
+                return refused
+            },
+            Refusal(start, .stateNotAccepted, "a UTO document where trust.accepted_states = D", on: .onlyGerman) { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
+                return try begin(b, holder)
+            },
             Refusal(start, .documentExpired, "a document that expired in 2020") { b in
                 var holder = b.holder()
                 holder.expiryDate = "200101"
