@@ -200,6 +200,10 @@ extension ProblemCode {
     public static let stateNotAccepted = ProblemCode(
         "state-not-accepted", 422, "Issuing state not accepted",
         "documents of this issuing state are not accepted for enrollment here ([trust] accepted_states)")
+    public static let holderMismatch = ProblemCode(
+        "holder-mismatch", 403, "Holder differs",
+        "the card's holder (name, birth date, sex) differs from the account's: an operator checks the documents, and "
+            + "a changed surname is approved with a reason")
     public static let documentExpired = ProblemCode(
         "document-expired", 422, "Document expired", "enroll with a valid document")
     public static let invalidDocumentDates = ProblemCode(
@@ -350,7 +354,7 @@ extension ProblemCode {
         .unsupportedImageFormat, .imageTooLarge,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .dataGroupWithheld,
-        .stateNotAccepted, .documentExpired,
+        .stateNotAccepted, .holderMismatch, .documentExpired,
         .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled, .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .invalidTestStopPoint,

@@ -118,6 +118,12 @@ public final class EnrollmentService: Sendable {
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
             guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
+            // Before anything of the account changes: the card's holder must be the account's.
+            if request.purpose != .register, account.status != .cancelled {
+                let sealed = try IdentityLifecycle.openPersonal(account, protector: protector)
+                let differences = HolderComparison.differences(sealed: sealed, document: facts.personal)
+                if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
+            }
             return try IdentityLifecycle.noteDocumentRead(tx, account, facts: facts, protector: protector,
                                                           actor: request.actor, enrollmentID: sessionID, at: started)
         }

@@ -60,6 +60,13 @@ final class EnrollmentRefusalTests: XCTestCase {
                 let theirs = try b.accountID
                 return try begin(b, holder) { ($0.purpose, $0.accountId) = ("upgrade", theirs) }
             },
+            Refusal(start, .holderMismatch, "an upgrade with a card of the account's number, born another day") { b in
+                var holder = try b.account.holder
+                holder.birthDate = "900101"
+                try b.daemon.insertCard(holder)
+                let theirs = try b.accountID
+                return try begin(b, holder) { ($0.purpose, $0.accountId) = ("upgrade", theirs) }
+            },
             Refusal(start, .identityAlreadyEnrolled, "registering an enrolled identity again") { b in
                 let holder = try b.account.holder
                 try b.daemon.insertCard(holder)
