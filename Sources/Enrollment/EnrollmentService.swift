@@ -133,7 +133,7 @@ public final class EnrollmentService: Sendable {
         case .register:
             if let existing {
                 if existing.status == .cancelled { throw .accountCancelled }
-                throw .duplicateIdentity(existing: existing.id.uuidString)
+                throw .duplicateIdentity
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {

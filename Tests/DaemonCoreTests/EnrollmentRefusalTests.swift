@@ -70,7 +70,18 @@ final class EnrollmentRefusalTests: XCTestCase {
             Refusal(start, .identityAlreadyEnrolled, "registering an enrolled identity again") { b in
                 let holder = try b.account.holder
                 try b.daemon.insertCard(holder)
-                return try begin(b, holder)
+                let events = b.daemon.daemon.events.subscribe()
+                defer { events.cancel() }
+                let refused = try begin(b, holder)
+                let account = try b.accountID
+                XCTAssertFalse(String(decoding: refused.body, as: UTF8.self).contains(account),
+                               "the kiosk's refusal names no account")
+                var seen: [DaemonEvent] = []
+                while case let .event(event) = events.next(timeout: 0.05) { seen.append(event) }
+                XCTAssertFalse(seen.isEmpty, "the read and the refusal are published")
+                let stream = String(decoding: try JSONEncoder().encode(seen), as: UTF8.self)
+                XCTAssertFalse(stream.contains(account), "the kiosk's event stream names no account: \(stream)")
+                return refused
             },
             Refusal(start, .accountCancelled, "registering a cancelled identity") { b in
                 let holder = try b.cancelledAccount.holder
