@@ -1,3 +1,4 @@
+import Enrollment
 import Foundation
 import MRTD
 
@@ -351,5 +352,9 @@ extension StoreBackend: ConfigurationChoice {
 }
 
 extension AccessPolicy.PACERequirement: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}
+
+extension LivenessRequirement: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }

@@ -41,6 +41,12 @@ final class ConfigurationTableTests: XCTestCase {
             "ca.certificate_policies": ("", "comma-separated dotted OIDs"),
             "store.backend": ("sqlite", "sqlite or postgresql"),
             "store.sslmode": ("", "disable, allow, prefer, require, verify-ca or verify-full"),
+            "face.workers": ("2", "1 to 64"),
+            "face.probe_max_pixels": ("12000000", "100000 to 100000000 pixels"),
+            "face.reference_max_pixels": ("2000000", "100000 to 100000000 pixels"),
+            "liveness.required_for": ("signing", "none, signing or all"),
+            "liveness.max_attempts": ("3", "1 to 10"),
+            "liveness.report_only": ("", "comma-separated check names"),
         ]
         for (name, (value, accepts)) in expected {
             let parts = name.split(separator: ".").map(String.init)
@@ -48,7 +54,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 55)
+        XCTAssertEqual(Configuration.allKeys.count, 86)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
