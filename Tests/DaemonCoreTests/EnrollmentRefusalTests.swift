@@ -125,6 +125,15 @@ final class EnrollmentRefusalTests: XCTestCase {
                 XCTAssertTrue(detail.contains("DG11"), detail)
                 return refused
             },
+            Refusal(start, .accessPolicyRefused, "a BAC-only chip where readers.require_pace = always",
+                    on: .paceRequired) { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("require_pace = always"), detail)
+                return refused
+            },
             Refusal(start, .stateNotAccepted, "a UTO document where trust.accepted_states = D", on: .onlyGerman) { b in
                 let holder = b.holder()
                 try b.daemon.insertCard(holder)
