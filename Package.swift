@@ -70,7 +70,9 @@ let package = Package(
         .target(name: "EnrollAPIModel"),
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
-        .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
+        // ICAO issuing-state codes and their ISO 3166-1 alpha-2 (holder certificates, trust anchors): no dependencies.
+        .target(name: "IssuingStates"),
+        .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit", "IssuingStates"]),
         .target(name: "FaceMatch", dependencies: ["CFaceEngine", "CLivenessEngine", "OpenSSLKit"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
@@ -80,15 +82,16 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["CLibPQ", "Store"]),
         // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
         .target(name: "PostgresTestCluster"),
-        .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
+        .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit", "IssuingStates"]),
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
+                                                   "IssuingStates"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
-                                                   "CertificateAuthority", "Enrollment", "TrustList"]),
+                                                   "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
@@ -105,10 +108,11 @@ let package = Package(
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
-        .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard"]),
+        .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard", "IssuingStates", "OpenSSLKit"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
-        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
+        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit",
+                                                                     "IssuingStates"]),
         .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
                                                            "UnixHTTP"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),

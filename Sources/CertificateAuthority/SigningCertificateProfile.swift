@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import IssuingStates
 
 /// The person a signing certificate is issued to, as the identity document's chip states it.
 public struct CertificateHolder: Sendable, Equatable {

@@ -4,8 +4,9 @@ import MRTD
 
 extension TrustAnchors {
     /// Loads the trust store in `directory` and logs what it loaded and skipped.
-    static func loadLogged(directory: String, policy: GenuinenessPolicy) -> TrustAnchors {
-        let anchors = TrustAnchors(directory: directory, policy: policy)
+    static func loadLogged(directory: String, policy: GenuinenessPolicy,
+                           passivePolicy: PassiveAuthenticationPolicy) -> TrustAnchors {
+        let anchors = TrustAnchors(directory: directory, policy: policy, passivePolicy: passivePolicy)
         anchors.logLoad(TrustAnchors.load(directory).failure)
         return anchors
     }

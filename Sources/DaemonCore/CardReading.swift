@@ -70,13 +70,17 @@ public final class CardReadService: Sendable {
     public let trust: TrustAnchors
     /// Longest a read may take (`readers.read_timeout_seconds`).
     public let readTimeout: TimeInterval
+    /// When BAC is refused and the weakest PACE domain used (`[readers] require_pace`, `minimum_pace_security_bits`),
+    /// for every read: the API's card reads and enrollments alike.
+    public let accessPolicy: AccessPolicy
 
     public init(events: EventHub, terminal: any CardTerminal = PCSCTerminal(), trust: TrustAnchors,
-                readTimeout: TimeInterval = 60) {
+                readTimeout: TimeInterval = 60, accessPolicy: AccessPolicy = AccessPolicy()) {
         self.events = events
         self.terminal = terminal
         self.trust = trust
         self.readTimeout = readTimeout
+        self.accessPolicy = accessPolicy
     }
 
     /// Reads running now (one per busy reader): a gauge for `/metrics`, 0 when idle.
@@ -100,6 +104,7 @@ public final class CardReadService: Sendable {
             deadline = timed
             var options = options
             options.antiClone = options.antiClone && trust.policy.runAntiClone
+            options.accessPolicy = accessPolicy
             // EF.CardSecurity (PACE-CAM's key) is verified against the same trust store as EF.SOD.
             options.trustStore = trust.current
             let result = try DocumentReader(channel: timed, options: options).read(access: access)
@@ -152,6 +157,8 @@ public final class CardReadService: Sendable {
         case let error as MRTDError:
             if error == DocumentReader.bacNotAllowed { return .accessProtocolUnsupported(error.description) }
             switch error {
+            case let .accessPolicy(reason):
+                return .accessPolicyRefused(reason)
             case let .accessKeyRejected(sw):
                 if case .can = access { return .accessKeyRejected(statusWord: "\(sw)", withCAN: true) }
                 return .accessKeyRejected(statusWord: "\(sw)", withCAN: false)

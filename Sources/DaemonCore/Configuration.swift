@@ -1,6 +1,7 @@
 import EnrollAPIModel
 import Enrollment
 import Foundation
+import IssuingStates
 import MRTD
 
 /// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
@@ -43,6 +44,16 @@ public struct Configuration: Sendable, Equatable {
     public var trustDirectory: String?
     /// When a chip counts as genuine (anti-clone requirements).
     public var authenticityPolicy = GenuinenessPolicy()
+    /// Issuing states (ICAO codes) whose documents enrollment accepts; empty: every state with a trusted CSCA.
+    public var acceptedStates: [String] = []
+    /// Passive authentication: legacy EF.SOD content types accepted (known ones only), SHA-1, key size minimums, and
+    /// extra issuing-state → anchor country entries (`CODE:CC`).
+    public var legacySODContentTypes: [String] = []
+    public var allowSHA1 = true
+    public var minimumKeySizes = KeySizeMinimums()
+    public var stateAnchorCountries: [String] = []
+    /// When BAC is refused and the weakest PACE domain accepted, for every read.
+    public var accessPolicy = AccessPolicy()
     /// Certificate authority files; nil means `<state_directory>/ca`.
     public var caDirectory: String?
     /// Enrollment policy.
@@ -211,6 +222,18 @@ public enum StoreBackend: String, Sendable, Equatable, CaseIterable {
 }
 
 extension Configuration {
+    /// The rules of passive authentication, from `[trust]`.
+    public var passiveAuthenticationPolicy: PassiveAuthenticationPolicy {
+        var overrides: [String: String] = [:]
+        for entry in stateAnchorCountries {
+            let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2 { overrides[IssuingStateCodes.normalised(parts[0])] = parts[1].uppercased() }
+        }
+        return PassiveAuthenticationPolicy(legacyContentTypes: Set(legacySODContentTypes), allowSHA1: allowSHA1,
+                                           minimumKeySizes: minimumKeySizes,
+                                           issuingStateCodes: IssuingStateCodes(overrides: overrides))
+    }
+
     /// The identity-lifecycle settings for `IdentityLifecycle`.
     public var lifecyclePolicy: LifecyclePolicy {
         var policy = LifecyclePolicy()

@@ -1,5 +1,6 @@
 import Enrollment
 import Foundation
+import MRTD
 
 /// What a configuration key accepts. `expected` is the one phrase used by error messages
 /// (`ConfigurationError.invalidValue`), the commented default file and enrolld.conf(5).
@@ -347,6 +348,10 @@ extension LogLevel: ConfigurationChoice {
 }
 
 extension StoreBackend: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}
+
+extension AccessPolicy.PACERequirement: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }
 

@@ -1,5 +1,7 @@
 import FaceMatch
 import Foundation
+import IssuingStates
+import MRTD
 
 /// Every key of enrolld.conf, in the order `Packaging/enrolld.conf` lists them. Parsing, `enrolld --check-config`,
 /// `enrolld --print-default-config` (which writes `Packaging/enrolld.conf`) and enrolld.conf(5) (generated from
@@ -72,6 +74,20 @@ extension Configuration {
                 .seconds(
                     "read_timeout_seconds", \.readTimeoutSeconds, 0.5...600,
                     "Longest a card read may take before it fails as too slow (card-read-timeout)."),
+                .choice(
+                    "require_pace", \.accessPolicy.requirePACE,
+                    "When BAC is refused, for card reads and enrollments alike (access-policy-refused).",
+                    details: """
+                        never: BAC whenever PACE cannot run. when-offered: BAC only for chips offering no PACE, in \
+                        EF.CardAccess or in the signed DG14 (a hidden EF.CardAccess is caught). always: PACE chips only.
+                        """),
+                .integer(
+                    "minimum_pace_security_bits", \.accessPolicy.minimumPACESecurityBits, 0...256, unit: "bits",
+                    "Weakest PACE domain used, as its security strength (NIST SP 800-57).",
+                    details: """
+                        112 refuses the 1024-bit MODP group (80) and the 192-bit curves (96); 0 accepts every \
+                        standardized domain.
+                        """),
             ]),
         ConfigurationSection(
             "face",
@@ -219,7 +235,51 @@ extension Configuration {
                     "directory", \.trustDirectory, shown: \Configuration.resolvedTrustDirectory,
                     """
                     CSCA certificates (PEM or DER) and CRLs: passive authentication anchors documents here.
-                    """, details: "Default: <state_directory>/trust. Reloaded on SIGHUP.")
+                    """, details: "Default: <state_directory>/trust. Reloaded on SIGHUP."),
+                .list(
+                    "accepted_states", \.acceptedStates, of: "ICAO issuing-state codes",
+                    isValid: { IssuingStateCodes().anchorCountry(forICAO: $0) != nil },
+                    "Issuing states whose documents enrollment accepts (state-not-accepted otherwise).",
+                    details: "Empty: every state with a trusted CSCA. Card reads for display are not limited."
+                ).example("UTO, D"),
+                .list(
+                    "legacy_sod_content_types", \.legacySODContentTypes, of: "dotted OIDs",
+                    isValid: { PassiveAuthentication.knownLegacyContentTypes[$0] != nil },
+                    "EF.SOD content types accepted besides id-icao-mrtd-security-ldsSecurityObject.",
+                    details: "Only known legacy types: 1.2.840.113549.1.7.1 (id-data). Empty: none."
+                ).example("1.2.840.113549.1.7.1"),
+                .boolean(
+                    "allow_sha1", \.allowSHA1,
+                    "Accept SHA-1 in EF.SOD hashes, signatures and document signer certificates.",
+                    details: """
+                        Older documents still in circulation use it, and inspection-system conformance tests expect \
+                        it; every use is recorded in the enrollment's evidence (check sha-1).
+                        """),
+                .integer(
+                    "minimum_csca_rsa_bits", \.minimumKeySizes.cscaRSA, 1024...16384, unit: "bits",
+                    "Smallest RSA key of a CSCA that anchors documents or is imported."),
+                .integer(
+                    "minimum_csca_ec_bits", \.minimumKeySizes.cscaEC, 160...521, unit: "bits",
+                    "Smallest EC key (field size) of a CSCA that anchors documents or is imported."),
+                .integer(
+                    "minimum_dsc_rsa_bits", \.minimumKeySizes.documentSignerRSA, 1024...16384, unit: "bits",
+                    "Smallest RSA key of a document signer."),
+                .integer(
+                    "minimum_dsc_ec_bits", \.minimumKeySizes.documentSignerEC, 160...521, unit: "bits",
+                    "Smallest EC key (field size) of a document signer."),
+                .list(
+                    "state_anchor_countries", \.stateAnchorCountries, of: "CODE:CC entries",
+                    isValid: { entry in
+                        let parts = entry.split(separator: ":", maxSplits: 1)
+                        return parts.count == 2 && (1...3).contains(parts[0].count) && parts[1].count == 2
+                            && entry.allSatisfy { $0.isLetter || $0 == ":" }
+                    },
+                    "Extra issuing-state codes and the CSCA country (C=) their documents must chain to.",
+                    details: """
+                        Built in: every ISO 3166-1 code, D, GBD/GBN/GBO/GBP/GBS (GB), UNO/UNA/UNK (UN), EUE (EU), \
+                        RKS (XK), UTO (UT). Nationality codes (XXA, XXB, XXC, XXX) never anchor a document.
+                        """
+                ).example("XOM:VA"),
             ]),
         ConfigurationSection(
             "authenticity",

@@ -5,6 +5,7 @@ import CertificateAuthority
 import Enrollment
 import FaceMatch
 import Foundation
+import IssuingStates
 import Synchronization
 import MRTD
 import SmartCard
@@ -60,9 +61,12 @@ public final class Daemon: Sendable {
         let events = EventHub()
         self.events = events
         cardReader = CardReadService(events: events, terminal: environment.terminal,
-                                     trust: TrustAnchors.loadLogged(directory: configuration.resolvedTrustDirectory,
-                                                                    policy: configuration.authenticityPolicy),
-                                     readTimeout: configuration.readTimeoutSeconds)
+                                     trust: TrustAnchors.loadLogged(
+                                        directory: configuration.resolvedTrustDirectory,
+                                        policy: configuration.authenticityPolicy,
+                                        passivePolicy: configuration.passiveAuthenticationPolicy),
+                                     readTimeout: configuration.readTimeoutSeconds,
+                                     accessPolicy: configuration.accessPolicy)
         faces = environment.faces
         trustLists = ImportedTrustLists(directory: configuration.resolvedTrustListDirectory,
                                         signerFiles: configuration.trustListSigners, now: environment.now)
@@ -339,6 +343,7 @@ public final class Daemon: Sendable {
         policy.sessionTimeout = configuration.sessionTimeoutSeconds
         policy.certificateValidityYears = configuration.certificateValidityYears
         policy.registrationMinimumAge = configuration.registrationMinimumAge
+        policy.acceptedStates = Set(configuration.acceptedStates.map(IssuingStateCodes.normalised))
         policy.livenessRequiredFor = configuration.livenessRequiredFor
         policy.maxLivenessAttempts = configuration.livenessMaxAttempts
         policy.livenessChallengeLifetime = configuration.livenessChallengeSeconds

@@ -19,19 +19,28 @@ extension Daemon {
             }
             let report: TrustImportReport
             do throws(TrustImportError) {
-                report = try cardReader.trust.importFile([UInt8](data))
+                report = try cardReader.trust.importFile([UInt8](data), states: request.states)
             } catch let .refused(reason) {
                 throw Problem(.trustImportRefused, detail: reason)
             } catch {
                 throw Problem(.trustStoreWriteFailed, detail: error.description)
             }
             let count = cardReader.trust.cscaCount
-            Log.notice("trust store import (\(report.kind.rawValue)): \(report.added) added; \(count) CSCA certificate(s) "
-                       + "trusted")
+            let scope = report.states.isEmpty ? "" : " for \(report.states.joined(separator: ", "))"
+            Log.notice("trust store import (\(report.kind.rawValue))\(scope): \(report.added) added, "
+                       + "\(report.skipped.count) skipped; \(count) CSCA certificate(s) trusted")
+            for skipped in report.skipped {
+                Log.info("trust store import skipped \(skipped.subject): \(skipped.reason ?? "")")
+            }
             events.publish(.trustStoreReloaded(cscaCertificates: count))
+            func entry(_ entry: TrustImportReport.Entry) -> TrustImportEntry {
+                TrustImportEntry(subject: entry.subject, fingerprint: entry.fingerprint, reason: entry.reason)
+            }
             return .json(TrustImportResponse(kind: report.kind.rawValue, added: report.added,
                                              alreadyTrusted: report.alreadyTrusted, writtenFiles: report.writtenFiles,
-                                             cscaCertificates: cardReader.trust.cscaCount))
+                                             cscaCertificates: cardReader.trust.cscaCount,
+                                             addedCertificates: report.addedCertificates.map(entry),
+                                             skipped: report.skipped.map(entry), states: report.states))
         }))
     }
 }

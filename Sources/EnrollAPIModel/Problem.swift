@@ -141,6 +141,10 @@ extension ProblemCode {
     public static let accessProtocolUnsupported = ProblemCode(
         "access-protocol-unsupported", 422, "Access protocol not supported",
         "give the other kind of access key (the MRZ or the CAN), as the detail says")
+    public static let accessPolicyRefused = ProblemCode(
+        "access-policy-refused", 422, "Access protocol refused by policy",
+        "the chip can only be read with BAC or a weak PACE domain, which [readers] require_pace or "
+            + "minimum_pace_security_bits refuses: send the holder to a counter")
     public static let missingAccessKey = ProblemCode(
         "missing-access-key", 400, "Access key required",
         "give the MRZ, or document number, birth date and expiry, or the CAN")
@@ -217,6 +221,17 @@ extension ProblemCode {
     public static let documentNotGenuine = ProblemCode(
         "document-not-genuine", 422, "Document not genuine",
         "the document could not be proven genuine: send the holder to a counter")
+    public static let dataGroupWithheld = ProblemCode(
+        "data-group-withheld", 422, "Data group withheld",
+        "the chip did not give up a data group its signed EF.SOD lists: tap again; if it persists, send the holder "
+            + "to a counter")
+    public static let stateNotAccepted = ProblemCode(
+        "state-not-accepted", 422, "Issuing state not accepted",
+        "documents of this issuing state are not accepted for enrollment here ([trust] accepted_states)")
+    public static let holderMismatch = ProblemCode(
+        "holder-mismatch", 403, "Holder differs",
+        "the card's holder (name, birth date, sex) differs from the account's: an operator checks the documents, and "
+            + "a changed surname is approved with a reason")
     public static let documentExpired = ProblemCode(
         "document-expired", 422, "Document expired", "enroll with a valid document")
     public static let invalidDocumentDates = ProblemCode(
@@ -415,13 +430,15 @@ extension ProblemCode {
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
         .reverificationRequired, .forbidden,
         .readerNotFound, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
-        .accessKeyRejected, .accessProtocolUnsupported, .missingAccessKey, .invalidAccessKey, .invalidMRZ,
+        .accessKeyRejected, .accessProtocolUnsupported, .accessPolicyRefused, .missingAccessKey, .invalidAccessKey,
+        .invalidMRZ,
         .chipSecurityError, .chipError, .malformedChipData,
         .faceModelsMissing, .faceEngineFailure, .noFace, .faceTooSmall, .severalFaces, .undecodableImage,
         .unsupportedImageFormat, .imageTooLarge, .faceEngineBusy, .suspectedReplay,
         .livenessFailed, .invalidBurst, .livenessChallengeRequired, .livenessRequired,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
-        .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .documentExpired,
+        .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .dataGroupWithheld,
+        .stateNotAccepted, .holderMismatch, .documentExpired,
         .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled, .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .invalidTestStopPoint,

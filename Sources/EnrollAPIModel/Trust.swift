@@ -57,12 +57,31 @@ public struct TrustStoreListing: Codable, Sendable {
     }
 }
 
-/// `POST /v1/trust/import` body: a master list (CMS), a CSCA certificate or a CRL, PEM or DER, base64.
+/// `POST /v1/trust/import` body: a master list (CMS), a CSCA certificate or a CRL, PEM or DER, base64; `states`
+/// (ICAO issuing-state codes, e.g. `["UTO", "D"]`) limits what is trusted to those states' CSCAs, and a master list
+/// needs it.
 public struct TrustImportRequest: Codable, Sendable {
     public var data: String
+    public var states: [String]?
 
-    public init(data: String) {
+    public init(data: String, states: [String]? = nil) {
         self.data = data
+        self.states = states
+    }
+}
+
+/// A certificate an import added, or skipped with the reason.
+public struct TrustImportEntry: Codable, Sendable, Equatable {
+    public var subject: String
+    /// SHA-256 of the DER, lowercase hex.
+    public var fingerprint: String
+    /// Why it was skipped (nil for an added certificate).
+    public var reason: String?
+
+    public init(subject: String, fingerprint: String, reason: String? = nil) {
+        self.subject = subject
+        self.fingerprint = fingerprint
+        self.reason = reason
     }
 }
 
@@ -76,12 +95,21 @@ public struct TrustImportResponse: Codable, Sendable {
     public var writtenFiles: [String]
     /// CSCA certificates trusted after the reload.
     public var cscaCertificates: Int
+    /// The certificates added, and those left out with the reason.
+    public var addedCertificates: [TrustImportEntry]
+    public var skipped: [TrustImportEntry]
+    /// The issuing states the import was limited to; empty when it was not.
+    public var states: [String]
 
-    public init(kind: String, added: Int, alreadyTrusted: Int, writtenFiles: [String], cscaCertificates: Int) {
+    public init(kind: String, added: Int, alreadyTrusted: Int, writtenFiles: [String], cscaCertificates: Int,
+                addedCertificates: [TrustImportEntry] = [], skipped: [TrustImportEntry] = [], states: [String] = []) {
         self.kind = kind
         self.added = added
         self.alreadyTrusted = alreadyTrusted
         self.writtenFiles = writtenFiles
         self.cscaCertificates = cscaCertificates
+        self.addedCertificates = addedCertificates
+        self.skipped = skipped
+        self.states = states
     }
 }

@@ -22,6 +22,8 @@ public enum CardReadFailure: Error, Equatable, Sendable, CustomStringConvertible
     case accessKeyRejected(statusWord: String, withCAN: Bool)
     /// The chip cannot be opened with this kind of key, or the policy forbids the protocol it offers.
     case accessProtocolUnsupported(String)
+    /// The access policy refuses how this chip can be read (BAC where PACE is required, a weak PACE domain).
+    case accessPolicyRefused(String)
     /// The key itself is malformed.
     case invalidAccessKey(String)
     /// Secure messaging or an authentication protocol failed: the session was aborted.
@@ -51,6 +53,8 @@ public enum CardReadFailure: Error, Equatable, Sendable, CustomStringConvertible
                     + "(SW \(sw))"
                 : "the chip rejected the access key: check document number, birth date and expiry (SW \(sw))"
         case let .accessProtocolUnsupported(reason), let .invalidAccessKey(reason): return reason
+        case let .accessPolicyRefused(reason):
+            return "the access policy refuses this chip: \(reason); send the holder to a counter"
         case let .chipSecurity(reason):
             return "\(reason); the session was aborted: tap the card again, and if it keeps failing the chip may not "
                 + "be genuine"
@@ -74,6 +78,7 @@ public enum CardReadFailure: Error, Equatable, Sendable, CustomStringConvertible
         case .readTimeout: return .cardReadTimeout
         case .accessKeyRejected: return .accessKeyRejected
         case .accessProtocolUnsupported: return .accessProtocolUnsupported
+        case .accessPolicyRefused: return .accessPolicyRefused
         case .invalidAccessKey: return .invalidAccessKey
         case .chipSecurity: return .chipSecurityError
         case .chip: return .chipError

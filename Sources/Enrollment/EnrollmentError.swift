@@ -28,6 +28,20 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
                         "the document could not be proven genuine: \(reasons.joined(separator: "; "))")
     }
 
+    /// EF.SOD lists data groups enrollment uses that the chip did not give up (`reasons` name them).
+    public static func dataGroupWithheld(_ reasons: [String]) -> EnrollmentError {
+        EnrollmentError(.dataGroupWithheld,
+                        "the chip did not give up a data group its signed EF.SOD lists: \(reasons.joined(separator: "; "))"
+                            + "; tap the card again, and if it persists send the holder to a counter")
+    }
+
+    public static func stateNotAccepted(_ state: String, accepted: Set<String>) -> EnrollmentError {
+        EnrollmentError(.stateNotAccepted,
+                        "documents issued by \(state) are not accepted for enrollment here (accepted: "
+                            + "\(accepted.sorted().joined(separator: ", "))): the holder enrolls with a document "
+                            + "of an accepted state")
+    }
+
     public static let documentExpired = EnrollmentError(
         .documentExpired, "the document has expired: enroll with a valid document")
 
@@ -54,10 +68,13 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
                             : "the live photo does not match the chip portrait: no attempts left, the session has ended")
     }
 
-    public static func duplicateIdentity(existing: String) -> EnrollmentError {
-        EnrollmentError(.identityAlreadyEnrolled,
-                        "this identity already has an account (\(existing)): upgrade that account instead")
-    }
+    /// The kiosk is told that the identity has an account, never which one: the account id is what an upgrade
+    /// names, so handing it to whoever holds the card would let them aim an upgrade at it. The holder finds their
+    /// account with their passcode or at a counter; the usage log records the account for staff.
+    public static let duplicateIdentity = EnrollmentError(
+        .identityAlreadyEnrolled,
+        "this identity already has an account: upgrade it with the account's own proof (the holder's passcode, or "
+            + "staff at a counter)")
 
     public static let accountCancelled = EnrollmentError(
         .accountCancelled, "the account is cancelled: a cancelled identity cannot be enrolled again")
@@ -74,7 +91,7 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public static func store(_ error: StoreError) -> EnrollmentError {
-        if case let .duplicateIdentity(existing) = error { return duplicateIdentity(existing: existing.uuidString) }
+        if case .duplicateIdentity = error { return duplicateIdentity }
         if case let .enrollmentFinished(id) = error {
             return EnrollmentError(.enrollmentWrongState, "enrollment \(id.uuidString) has ended; start again by tapping "
                                    + "the card")

@@ -19,6 +19,9 @@ public struct EnrollmentPolicy: Sendable, Equatable {
     public var sessionTimeout: TimeInterval = 300
     /// Validity of signing certificates (never past the document's expiry).
     public var certificateValidityYears = 3
+    /// Issuing states (ICAO codes, DG1) whose documents enrollment accepts (`[trust] accepted_states`); empty:
+    /// every state with a trusted CSCA. Compared after `IssuingStateCodes.normalised` (`D<<` is `D`).
+    public var acceptedStates: Set<String> = []
     /// Which completions need a live burst (the liveness step) first.
     public var livenessRequiredFor = LivenessRequirement.signing
     /// Liveness challenges per session: each challenge is one attempt, answered or not.

@@ -124,9 +124,7 @@ public final class EnrollmentService: Sendable {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
         let facts = try DocumentFacts(document: document.data)
-        if policy.requireGenuineDocument && !document.authenticity.genuine {
-            throw .notGenuine(document.authenticity.reasons)
-        }
+        try Self.checkAccepted(document, facts: facts, policy: policy)
         if policy.refuseExpiredDocuments && facts.expiryDate < MRZDate.today(now: started) {
             throw .documentExpired
         }
@@ -136,6 +134,12 @@ public final class EnrollmentService: Sendable {
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
             guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
+            // Before anything of the account changes: the card's holder must be the account's.
+            if request.purpose != .register, account.status != .cancelled {
+                let sealed = try IdentityLifecycle.openPersonal(account, protector: protector)
+                let differences = HolderComparison.differences(sealed: sealed, document: facts.personal)
+                if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
+            }
             return try IdentityLifecycle.noteDocumentRead(tx, account, facts: facts, protector: protector,
                                                           actor: request.actor, enrollmentID: sessionID, at: started)
         }
@@ -145,7 +149,7 @@ public final class EnrollmentService: Sendable {
         case .register:
             if let existing {
                 if existing.status == .cancelled { throw .accountCancelled }
-                throw .duplicateIdentity(existing: existing.id.uuidString)
+                throw .duplicateIdentity
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {

@@ -232,6 +232,8 @@ public final class IdentityLifecycle: Sendable {
                          at: Date) throws -> AccountRecord {
         var updated = account
         var personal = try openPersonal(account, protector: protector)
+        let differences = HolderComparison.differences(sealed: personal, document: facts.personal)
+        if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
         if personal.documentNumber != facts.personal.documentNumber {
             var history = personal.previousDocuments ?? []
             history.append(PreviousDocument(documentNumber: personal.documentNumber, documentType: personal.documentType,

@@ -13,6 +13,8 @@ public struct PersonalData: Codable, Sendable, Equatable {
     public var documentExpiry: String
     public var issuingState: String
     public var nationality: String
+    /// The MRZ's sex (`M`, `F`, `X` or `<`); nil in records sealed before it was kept.
+    public var sex: String?
     /// Contact details given at registration (free form: phone, e-mail).
     public var contact: [String: String]
     /// Documents the account was verified with before (identity lifecycle); nil when none.
@@ -58,6 +60,7 @@ public struct DocumentFacts: Sendable, Equatable {
                                 birthDate: birthDate.description, documentNumber: mrz.documentNumber,
                                 documentType: mrz.documentCode, documentExpiry: expiryDate.description,
                                 issuingState: mrz.issuingState, nationality: mrz.nationality)
+        personal.sex = mrz.sex.rawValue
         let optional = mrz.optionalData.replacingOccurrences(of: "<", with: "").trimmingCharacters(in: .whitespaces)
         if let number = document.dg11?.personalNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
             identityNumber = number

@@ -29,14 +29,18 @@ public enum CardSecurity {
         return try SecurityInfos(parsing: content, file: .cardSecurity)
     }
 
-    /// Verifies EF.CardSecurity's signature, its document signer's path to a trusted CSCA and revocation, as
-    /// passive authentication does for EF.SOD (ICAO 9303-11 §5.1). Never throws: every failure is a failed check.
+    /// Verifies EF.CardSecurity's signature, its document signer's path to a trusted CSCA, revocation and the binding
+    /// of both to `issuingState` (DG1's; nil while it is not read yet: that check is then `notChecked`), as passive
+    /// authentication does for EF.SOD (ICAO 9303-11 §5.1, 9303-12 §7.1). Never throws: every failure is a failed
+    /// check.
     public static func verify(_ bytes: [UInt8], trustStore: TrustStore, at date: Date = Date(),
-                              policy: PassiveAuthenticationPolicy = .default) -> CardSecurityVerification {
+                              policy: PassiveAuthenticationPolicy = .default,
+                              issuingState: String? = nil) -> CardSecurityVerification {
         func failed(_ reason: String) -> CardSecurityVerification {
             let notReached = PassiveAuthenticationCheck.notChecked("EF.CardSecurity could not be parsed")
             return CardSecurityVerification(parsed: .fail(reason), signatureValid: notReached,
-                                            dscChainValid: notReached, dscNotRevoked: notReached)
+                                            dscChainValid: notReached, dscNotRevoked: notReached,
+                                            issuingStateAnchored: notReached)
         }
         guard bytes.count <= maxFileSize else { return failed("\(bytes.count) bytes, above \(maxFileSize)") }
         let cms: CMSSignedData
@@ -57,10 +61,13 @@ public enum CardSecurity {
         }
         guard let signer = cms.signers.first else { return failed("the SignedData has no SignerInfo") }
         let checks = SignerVerification.verify(cms: cms, signer: signer, content: content, file: "EF.CardSecurity",
-                                               trustStore: trustStore, at: date, policy: policy)
+                                               trustStore: trustStore, at: date, policy: policy,
+                                               issuingState: issuingState)
         var result = CardSecurityVerification(
             parsed: .pass("SignedData over \(infos.infos.count) SecurityInfos"), signatureValid: checks.signatureValid,
-            dscChainValid: checks.dscChainValid, dscNotRevoked: checks.dscNotRevoked)
+            dscChainValid: checks.dscChainValid, dscNotRevoked: checks.dscNotRevoked,
+            issuingStateAnchored: checks.issuingStateAnchored)
+        result.sha1Uses = checks.sha1Uses
         result.documentSigner = checks.documentSigner
         result.signerCertificateSource = checks.signerCertificateSource
         result.csca = checks.csca
@@ -69,6 +76,7 @@ public enum CardSecurity {
         let revocationOK = policy.requireRevocationCheck
             ? result.dscNotRevoked.status == .pass : result.dscNotRevoked.status != .fail
         result.passed = result.signatureValid.status == .pass && result.dscChainValid.status == .pass && revocationOK
+            && result.issuingStateAnchored.status != .fail
         return result
     }
 }
@@ -81,8 +89,14 @@ public struct CardSecurityVerification: Sendable {
     /// Document signer → trusted CSCA, valid at signing time.
     public var dscChainValid: PassiveAuthenticationCheck
     public var dscNotRevoked: PassiveAuthenticationCheck
-    /// True when it parsed, the signature and chain are valid and the signer is not revoked.
+    /// The document's issuing state maps to the countryName of the signer and its CSCA (`notChecked` before DG1 was
+    /// read).
+    public var issuingStateAnchored: PassiveAuthenticationCheck
+    /// True when it parsed, the signature and chain are valid, the signer is not revoked and the issuing state's
+    /// binding did not fail.
     public var passed = false
+    /// Where SHA-1 was used and accepted by the policy.
+    public var sha1Uses: [String] = []
     public var documentSigner: X509Certificate?
     public var signerCertificateSource: SignerCertificateSource?
     public var csca: X509Certificate?
@@ -91,16 +105,19 @@ public struct CardSecurityVerification: Sendable {
     public var securityInfos: SecurityInfos?
 
     public init(parsed: PassiveAuthenticationCheck, signatureValid: PassiveAuthenticationCheck,
-                dscChainValid: PassiveAuthenticationCheck, dscNotRevoked: PassiveAuthenticationCheck) {
+                dscChainValid: PassiveAuthenticationCheck, dscNotRevoked: PassiveAuthenticationCheck,
+                issuingStateAnchored: PassiveAuthenticationCheck = .notChecked("the issuing state is not known")) {
         self.parsed = parsed
         self.signatureValid = signatureValid
         self.dscChainValid = dscChainValid
         self.dscNotRevoked = dscNotRevoked
+        self.issuingStateAnchored = issuingStateAnchored
     }
 
     public var checks: [(name: String, check: PassiveAuthenticationCheck)] {
         [("cardSecurityParsed", parsed), ("cardSecuritySignatureValid", signatureValid),
-         ("cardSecurityDscChainValid", dscChainValid), ("cardSecurityDscNotRevoked", dscNotRevoked)]
+         ("cardSecurityDscChainValid", dscChainValid), ("cardSecurityDscNotRevoked", dscNotRevoked),
+         ("cardSecurityIssuingStateAnchored", issuingStateAnchored)]
     }
 
     public var failures: [String] {

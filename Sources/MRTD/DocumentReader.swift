@@ -87,13 +87,16 @@ public struct DocumentReadResult: Sendable {
     /// EF.ATR/INFO as read before the first READ BINARY (PACE chips); nil when absent or not read.
     public var cardCapabilities: CardCapabilities?
 
-    /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1)
-    /// and records the outcome in `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
+    /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1),
+    /// bound to the issuing state of the DG1 read (or `issuingState`), and records the outcome in
+    /// `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
     public mutating func verifyCardSecurity(trustStore: TrustStore, at date: Date = Date(),
-                                            policy: PassiveAuthenticationPolicy = .default) {
+                                            policy: PassiveAuthenticationPolicy = .default,
+                                            issuingState: String? = nil) {
         guard var cam = chipAuthenticationMapping else { return }
+        let state = issuingState ?? files[.dg1].flatMap { try? DG1.parse($0) }?.mrz.issuingState
         cam.cardSecurityVerification = CardSecurity.verify(cam.cardSecurity, trustStore: trustStore, at: date,
-                                                           policy: policy)
+                                                           policy: policy, issuingState: state)
         chipAuthenticationMapping = cam
         paceCAM = cam.check
     }
@@ -135,6 +138,8 @@ public final class DocumentReader {
         public var validationDate: Date?
         /// How many plain status words and new sessions a read tolerates from a chip.
         public var plainStatusLimits = PlainStatusLimits.default
+        /// When BAC is refused and how weak a PACE domain may be; `allowBAC` false refuses BAC as well.
+        public var accessPolicy = AccessPolicy.permissive
 
         public init(dataGroups: Set<Int> = [1, 2, 7, 11, 12, 13, 14, 15, 16], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
@@ -215,7 +220,7 @@ public final class DocumentReader {
         throws(MRTDError) -> AccessSession {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
-        if let infos, let info = PACE.preferredInfo(in: infos) {
+        if let infos, let info = PACE.preferredInfo(in: infos, policy: options.accessPolicy) {
             // LDS 1.8: EF.ATR/INFO says whether extended length works and how large an answer may be, before the
             // first READ BINARY (ICAO 9303-10 §3.11.1).
             let capabilities = options.allowExtendedLength && channel.supportsExtendedLength
@@ -245,8 +250,26 @@ public final class DocumentReader {
             session.cardCapabilities = capabilities
             return session
         }
+        let offered = infos?.paceInfos ?? []
+        let supported = offered.filter(PACE.supports)
+        if !supported.isEmpty, options.accessPolicy.requirePACE != .never || access.kind == "CAN" {
+            let domains = supported.map { $0.description }.joined(separator: ", ")
+            let minimum = options.accessPolicy.minimumPACESecurityBits
+            throw .accessPolicy("the chip offers PACE only on domains weaker than the \(minimum)-bit minimum "
+                + "([readers] minimum_pace_security_bits): " + domains)
+        }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+        }
+        switch options.accessPolicy.requirePACE {
+        case .always:
+            throw .accessPolicy("the chip offers no PACE this reader can run and [readers] require_pace = always "
+                + "refuses BAC")
+        case .whenOffered where !offered.isEmpty:
+            throw .accessPolicy("the chip offers PACE in EF.CardAccess that this reader cannot run, and "
+                + "[readers] require_pace = when-offered refuses BAC")
+        default:
+            break
         }
         guard options.allowBAC else { throw Self.bacNotAllowed }
         return AccessSession(recovering: try bacSession(key: key, on: channel), accessProtocol: .bac,
@@ -304,9 +327,13 @@ public final class DocumentReader {
         var unprotectedRefusals: Set<FileID> = []
         let com = try strategy.readFile(.com, on: secure)
         files[.com] = com
-        var wanted = try Self.dataGroups(listedIn: com).filter { options.dataGroups.contains($0.dataGroupNumber ?? 0) }
+        let isWanted = { (file: FileID) in self.options.dataGroups.contains(file.dataGroupNumber ?? 0) }
+        var wanted = try Self.dataGroups(listedIn: com).filter(isWanted)
         wanted.append(.sod)
-        for file in wanted {
+        var index = 0
+        while index < wanted.count {
+            let file = wanted[index]
+            index += 1
             do {
                 files[file] = try strategy.readFile(file, on: secure)
             } catch {
@@ -314,11 +341,22 @@ public final class DocumentReader {
                 skipped[file] = sw
                 if secure.lastAnswerWasPlain { unprotectedRefusals.insert(file) }
             }
+            // EF.COM is not signed: the data groups EF.SOD holds hashes of are read too, so a chip (or a relay) that
+            // leaves one out of EF.COM cannot hide it from the checks.
+            if file == .sod, let sod = files[.sod] {
+                wanted += Self.dataGroups(listedInSOD: sod).filter { isWanted($0) && !wanted.contains($0) }
+            }
         }
         var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
                                         statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
                                         readChunkSize: strategy.chunkSize, accessDescription: description,
                                         securityInfos: securityInfos)
+        if accessProtocol == .bac, options.accessPolicy.requirePACE != .never,
+           let dg14 = files[.dg14].flatMap({ try? DG14(parsing: $0) }), !dg14.securityInfos.paceInfos.isEmpty {
+            let listed = dg14.securityInfos.paceInfos.map(\.description).joined(separator: ", ")
+            throw .accessPolicy("the chip's DG14 lists PACE (\(listed)) but it was read with BAC: its EF.CardAccess "
+                + "was missing or hidden, and [readers] require_pace refuses BAC for chips that offer PACE")
+        }
         if options.antiClone {
             try authenticateChip(&result, secure: secure.current, counting: counting, strategy: strategy)
             result.statistics = counting.statistics
@@ -343,6 +381,14 @@ public final class DocumentReader {
         } catch {
             throw .malformedFile(.com, "\(error)")
         }
+    }
+
+    /// The data group files EF.SOD's LDS security object holds hashes of (ICAO 9303-10 §4.6.2), in order; empty when
+    /// EF.SOD does not parse (passive authentication then says why).
+    public static func dataGroups(listedInSOD bytes: [UInt8]) -> [FileID] {
+        guard let sod = try? SOD.parse(bytes), let cms = try? CMSSignedData(der: sod.cms), let content = cms.content,
+              let securityObject = try? LDSSecurityObject.parse(der: content) else { return [] }
+        return securityObject.dataGroupHashes.map(\.dataGroup.fileID)
     }
 
     /// The status word when `error` says a file is absent (6A82) or access is denied (6982), protected or (the chip's

@@ -61,6 +61,8 @@ public struct GenuinenessDecision: Sendable, Equatable {
     public var genuine: Bool
     public var checks: [GenuinenessCheck]
     public var reasons: [String]
+    /// Data groups EF.SOD lists that the chip did not give up (enrollment's `data-group-withheld`).
+    public var withheldDataGroups: [DataGroup] = []
 
     /// The outcome of the named check, nil when it is not listed.
     public func outcome(of name: String) -> AntiCloneCheck.Outcome? {
@@ -76,7 +78,9 @@ public struct GenuinenessDecision: Sendable, Equatable {
 ///   PACE-CAM), at least one of them passed and none failed: a genuine chip never fails one, so any failure (a clone
 ///   answering with the wrong key, a tampered signature) refuses the document;
 /// - a chip whose EF.SOD lists DG14 or DG15 but which would not give the file up is refused (an attempt to hide its
-///   anti-clone key);
+///   anti-clone key), and so is one withholding any data group enrollment uses (DG1, DG2, DG11) that EF.SOD lists;
+/// - the issuing state (DG1) is bound to the trust anchor: the document signer and its CSCA are of that state
+///   (ICAO 9303-12 §7.1);
 /// - a chip offering none: accepted on passive authentication alone (it may be a copy of a genuine chip's data),
 ///   unless `requireAntiClone`, which refuses it;
 /// - PACE-CAM counts only as the reader proved it (`.passed`: its static key came from an EF.CardSecurity verified
@@ -131,14 +135,31 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         ]
         checks += antiClone.map { GenuinenessCheck(name: $0.name, outcome: $0.check.outcome, reason: $0.check.reason) }
 
-        // A file EF.SOD lists that the chip refused only with an unprotected status word: anyone between the reader
-        // and the chip can send such an answer, so it counts as withheld, not as absent.
-        for file in facts.unprotectedRefusals.sorted() {
-            guard let group = DataGroup(fileID: file), facts.passive?.dataGroupHashes[group] != nil else { continue }
-            let reason = "EF.SOD lists \(group) but the chip refused it with a status word sent without secure "
-                + "messaging"
+        // A data group EF.SOD lists that enrollment relies on must have been read and hash-checked; and any file EF.SOD
+        // lists that the chip refused only with an unprotected status word counts as withheld too: anyone between the
+        // reader and the chip can send such an answer.
+        var withheld: [DataGroup] = []
+        for (group, check) in (facts.passive?.dataGroupHashes ?? [:]).sorted(by: { $0.key < $1.key })
+        where check.status == .notChecked {
+            let unprotected = facts.unprotectedRefusals.contains(group.fileID)
+            guard unprotected || Self.usedByEnrollment.contains(group) else { continue }
+            let reason = unprotected
+                ? "EF.SOD lists \(group) but the chip refused it with a status word sent without secure messaging"
+                : "EF.SOD lists \(group) but the chip did not give it up to be read and hash-checked"
             checks.append(GenuinenessCheck(name: "data-group-withheld", outcome: .failed, reason: reason))
             reasons.append(reason)
+            withheld.append(group)
+        }
+        var anchored = true
+        if let passive = facts.passive, passive.sodParsed.status == .pass,
+           passive.issuingStateAnchored.status == .notChecked {
+            anchored = false
+            reasons.append("the document's issuing state could not be bound to its trust anchor: "
+                           + passive.issuingStateAnchored.reason)
+        }
+        if let uses = facts.passive?.sha1Uses, !uses.isEmpty {
+            checks.append(GenuinenessCheck(name: "sha-1", outcome: .passed,
+                                           reason: "SHA-1 accepted (trust.allow_sha1): " + uses.joined(separator: ", ")))
         }
 
         let failed = antiClone.filter { $0.check.outcome == .failed }
@@ -158,9 +179,8 @@ public struct GenuinenessPolicy: Sendable, Equatable {
             reasons.append("the chip proves no anti-clone protocol (chip or active authentication, PACE-CAM) and the "
                            + "policy requires one (authenticity.require_anti_clone)")
         }
-        let nothingWithheld = !checks.contains { $0.name == "data-group-withheld" }
-        return GenuinenessDecision(genuine: passivePassed && antiCloneOK && nothingWithheld, checks: checks,
-                                   reasons: reasons)
+        return GenuinenessDecision(genuine: passivePassed && antiCloneOK && withheld.isEmpty && anchored,
+                                   checks: checks, reasons: reasons, withheldDataGroups: withheld)
     }
 
     /// A failed check when EF.SOD lists `group` but the chip did not give the file up.
@@ -170,6 +190,10 @@ public struct GenuinenessPolicy: Sendable, Equatable {
               let listed = facts.passive?.dataGroupHashes[group], listed.status == .notChecked else { return check }
         return AntiCloneCheck(.failed, "EF.SOD lists \(group) but the chip did not return it")
     }
+
+    /// The data groups enrollment uses: the MRZ, the portrait, the personal number, the anti-clone keys. When EF.SOD
+    /// lists one, it must be read and match its hash.
+    public static let usedByEnrollment: Set<DataGroup> = [.dg1, .dg2, .dg11, .dg14, .dg15]
 
     static func outcome(_ status: PassiveAuthenticationCheck.Status) -> AntiCloneCheck.Outcome {
         switch status {

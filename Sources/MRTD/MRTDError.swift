@@ -21,6 +21,9 @@ public enum MRTDError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedFile(FileID, String)
     /// A cryptographic primitive failed inside OpenSSL.
     case crypto(OpenSSLError)
+    /// The access policy (`AccessPolicy`) refuses how this chip can be read: BAC where PACE is required, or a PACE
+    /// domain below the minimum strength.
+    case accessPolicy(String)
 
     /// Maps a transport failure, keeping card removal distinct.
     public init(_ error: CardError) {
@@ -55,6 +58,8 @@ public enum MRTDError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(file) is malformed: \(reason)"
         case let .crypto(error):
             return error.description
+        case let .accessPolicy(reason):
+            return "the access policy refuses this chip: \(reason)"
         }
     }
 }

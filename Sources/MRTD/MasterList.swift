@@ -1,4 +1,5 @@
 import Foundation
+import IssuingStates
 import OpenSSLKit
 import SmartCard
 
@@ -118,27 +119,66 @@ public struct CSCAMasterList: Sendable {
 
 /// The outcome of importing a master list.
 public struct MasterListImportReport: Sendable {
+    /// A certificate of the list that was not trusted, and why.
+    public struct Skipped: Sendable, Equatable {
+        public var certificate: X509Certificate
+        public var reason: String
+    }
+
     /// CA certificates new to the store (written when a directory was given).
     public var added: [X509Certificate]
     /// Certificates already in the store.
     public var alreadyTrusted: Int
-    /// Certificates in the list that are not CA certificates, left out.
+    /// Certificates in the list that are not CA certificates, left out (also listed in `skipped`).
     public var skippedNonCA: Int
+    /// Every certificate left out, with the reason: not a CA, another state, a signature that does not verify, a
+    /// link certificate without its root, a key below the minimum.
+    public var skipped: [Skipped] = []
     /// Paths of the files written.
     public var writtenFiles: [String]
     public var signer: DistinguishedName
 }
 
+/// Which issuing states an import adds CSCAs for (ICAO codes as given, e.g. `UTO`, `D`), and the countryNames their
+/// CSCAs carry (ICAO 9303-12 §7.1).
+public struct TrustImportScope: Sendable, Equatable {
+    public var states: [String]
+    public var countries: Set<String>
+
+    /// Throws `.refused` naming a state code that maps to no country.
+    public init(states: [String], codes: IssuingStateCodes = IssuingStateCodes()) throws(TrustImportError) {
+        var countries: Set<String> = []
+        var names: [String] = []
+        for state in states.map(IssuingStateCodes.normalised) where !state.isEmpty {
+            guard let country = codes.anchorCountry(forICAO: state) else {
+                throw .refused("\(state) is not an issuing state with a known country code: give ICAO codes such as "
+                    + "UTO, D or FRA")
+            }
+            countries.insert(country)
+            names.append(state)
+        }
+        guard !names.isEmpty else { throw .refused("name at least one issuing state (e.g. --states UTO,D)") }
+        self.states = names
+        self.countries = countries
+    }
+
+    public var summary: String { states.joined(separator: ", ") }
+}
+
 extension TrustStore {
-    /// Verifies a CSCA master list (see `CSCAMasterList.verify`) and adds its CA certificates to this store;
-    /// with `directory` (default: the store's own directory) each new one is written there as
-    /// `csca-<sha256 prefix>.der`. A refused list changes nothing.
+    /// Verifies a CSCA master list (see `CSCAMasterList.verify`) and adds the CSCAs of the states `scope` names whose
+    /// certificates verify (ICAO 9303-12 §9): self-signed roots whose own signature verifies, and link certificates
+    /// whose signature verifies with a root the store already trusts (or one this list adds); each with a key of at
+    /// least `minimumKeySizes`' CSCA sizes. Everything else is skipped with its reason. With `directory` (default: the
+    /// store's own directory) each new certificate is written there as `csca-<sha256 prefix>.der`. A refused list
+    /// changes nothing.
     /// - Throws: `TrustStoreError.masterList` for a refused list, `.writeFailed` when a file cannot be written
     ///   (certificates written before stay; they were verified).
     @discardableResult
-    public mutating func importMasterList(data: [UInt8], into directory: String? = nil,
-                                          signerAnchor: X509Certificate? = nil,
-                                          at date: Date = Date()) throws(TrustStoreError) -> MasterListImportReport {
+    public mutating func importMasterList(data: [UInt8], scope: TrustImportScope, into directory: String? = nil,
+                                          signerAnchor: X509Certificate? = nil, at date: Date = Date(),
+                                          minimumKeySizes: KeySizeMinimums = KeySizeMinimums())
+        throws(TrustStoreError) -> MasterListImportReport {
         let list: CSCAMasterList
         do {
             list = try CSCAMasterList.verify(der: data, trustStore: self, signerAnchor: signerAnchor, at: date)
@@ -148,13 +188,20 @@ extension TrustStore {
         var report = MasterListImportReport(added: [], alreadyTrusted: 0, skippedNonCA: 0, writtenFiles: [],
                                             signer: list.signer.subject)
         let target = directory ?? self.directory
-        for certificate in list.certificates {
+        // Roots first, so a link certificate of the same list finds the root it links from.
+        let ordered = list.certificates.filter(\.isSelfSigned) + list.certificates.filter { !$0.isSelfSigned }
+        for certificate in ordered {
             guard TrustStore.isCA(certificate) else {
                 report.skippedNonCA += 1
+                report.skipped.append(.init(certificate: certificate, reason: "not a CA certificate"))
                 continue
             }
             guard !cscaCertificates.contains(certificate) else {
                 report.alreadyTrusted += 1
+                continue
+            }
+            if let problem = admissionProblem(certificate, scope: scope, minimumKeySizes: minimumKeySizes) {
+                report.skipped.append(.init(certificate: certificate, reason: problem))
                 continue
             }
             if let target {
@@ -171,5 +218,39 @@ extension TrustStore {
             report.added.append(certificate)
         }
         return report
+    }
+
+    /// Why `certificate` may not become a trust anchor for `scope` (nil: it may): its country is not one of the named
+    /// states', its key is too small, or its signature does not verify (a self-signed root with its own key, a link
+    /// certificate with the key of a root this store trusts).
+    public func admissionProblem(_ certificate: X509Certificate, scope: TrustImportScope?,
+                                 minimumKeySizes: KeySizeMinimums) -> String? {
+        let country = certificate.subject.value(of: "C")?.uppercased()
+        if let scope {
+            guard let country, scope.countries.contains(country) else {
+                return "its country \(country ?? "(none)") is not one of the states named (\(scope.summary))"
+            }
+        }
+        if let problem = SignerVerification.keySizeProblem(certificate, role: "CSCA", rsa: minimumKeySizes.cscaRSA,
+                                                           ec: minimumKeySizes.cscaEC) {
+            return problem
+        }
+        if certificate.isSelfSigned { return nil }
+        // A link certificate (ICAO 9303-12 §5.1.1): the new CSCA key signed by the old one, whose name it often
+        // keeps, so it is told from a root by its signature, not by its names.
+        let roots = cscaCertificates.filter { certificate.isIssued(byName: $0) && $0 != certificate }
+        guard !roots.isEmpty else {
+            if certificate.subject.matches(certificate.issuer) { return "its self-signature does not verify" }
+            return "a link certificate from \(certificate.issuer), a CSCA this trust store does not hold"
+        }
+        guard let root = roots.first(where: { root in
+            (try? root.publicKey()).map { certificate.isSigned(by: $0) } ?? false
+        }) else {
+            return "neither self-signed nor a link certificate that verifies with the trusted CSCA \(certificate.issuer)"
+        }
+        guard root.subject.value(of: "C")?.uppercased() == country else {
+            return "a link certificate from another country's CSCA (\(root.subject))"
+        }
+        return nil
     }
 }

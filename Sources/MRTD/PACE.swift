@@ -46,8 +46,8 @@ public enum PACE {
     }
 
     /// The strongest supported PACEInfo: largest session key, then largest group order, ECDH before DH, then CAM
-    /// (which also proves the chip) before GM before IM.
-    public static func preferredInfo(in infos: SecurityInfos) -> PACEInfo? {
+    /// (which also proves the chip) before GM before IM. `policy` leaves out domains below its minimum strength.
+    public static func preferredInfo(in infos: SecurityInfos, policy: AccessPolicy = .permissive) -> PACEInfo? {
         func rank(_ info: PACEInfo) -> (Int, Int, Int, Int) {
             let id = info.parameterID ?? 0
             let order = [0: 160, 1: 224, 2: 256, 8: 192, 9: 192, 10: 224, 11: 224, 12: 256, 13: 256, 14: 320,
@@ -57,7 +57,7 @@ public enum PACE {
                 ?? .integrated] ?? 0
             return (cipher, order, id >= 8 ? 1 : 0, mapping)
         }
-        return infos.paceInfos.filter(supports).max { rank($0) < rank($1) }
+        return infos.paceInfos.filter { supports($0) && policy.accepts($0) }.max { rank($0) < rank($1) }
     }
 
     /// Runs PACE on `channel` (at master-file level, before selecting the eMRTD application).

@@ -1,4 +1,5 @@
 import Foundation
+import IssuingStates
 import OpenSSLKit
 import SmartCard
 
@@ -15,6 +16,10 @@ public enum PassiveAuthenticationError: Error, Equatable, Sendable, CustomString
     case noSigner
     /// A digest the LDS security object or SignerInfo names that we do not support.
     case unsupportedDigest(String)
+    /// eContentType is not id-icao-mrtd-security-ldsSecurityObject, nor a legacy type the policy accepts.
+    case unexpectedContentType(String)
+    /// SHA-1 where the policy does not allow it.
+    case sha1NotAllowed(String)
 
     public var description: String {
         switch self {
@@ -23,6 +28,10 @@ public enum PassiveAuthenticationError: Error, Equatable, Sendable, CustomString
         case .missingContent: return "EF.SOD has no encapsulated LDS security object"
         case .noSigner: return "EF.SOD has no SignerInfo"
         case let .unsupportedDigest(oid): return "EF.SOD uses an unsupported digest algorithm \(oid)"
+        case let .unexpectedContentType(type):
+            return "EF.SOD's eContentType is \(type), not id-icao-mrtd-security-ldsSecurityObject (2.23.136.1.1.1); "
+                + "a legacy type is accepted only when trust.legacy_sod_content_types lists it"
+        case let .sha1NotAllowed(what): return "\(what) use SHA-1 and trust.allow_sha1 is off"
         }
     }
 }
@@ -53,11 +62,13 @@ public struct PassiveAuthenticationResult: Sendable {
     /// DSC → trusted CSCA, DSC valid when the document was signed.
     public var dscChainValid: PassiveAuthenticationCheck
     public var dscNotRevoked: PassiveAuthenticationCheck
+    /// The issuing state (DG1) maps to the countryName of the DSC and of every CSCA on its path (ICAO 9303-12 §7.1).
+    public var issuingStateAnchored: PassiveAuthenticationCheck
     /// Per data group: pass (hash matches), fail (mismatch, or read but not in the SOD), notChecked
     /// (in the SOD but not read).
     public var dataGroupHashes: [DataGroup: PassiveAuthenticationCheck]
-    /// True when the SOD parsed, its signature and DSC chain are valid, the DSC is not revoked, and every
-    /// data group supplied (at least one) matches its hash.
+    /// True when the SOD parsed, its signature and DSC chain are valid, the DSC is not revoked, the issuing state's
+    /// binding to the anchor did not fail, and every data group supplied (at least one) matches its hash.
     public var passed: Bool
     public var parseError: PassiveAuthenticationError?
 
@@ -76,11 +87,15 @@ public struct PassiveAuthenticationResult: Sendable {
     public var signatureAlgorithm: String?
     public var signingTime: Date?
     public var ldsSecurityObject: LDSSecurityObject?
+    /// The issuing state bound to the anchor (ICAO code, normalised), nil when none was known.
+    public var issuingState: String?
+    /// Where SHA-1 was used and accepted by the policy (`data group hashes`, `EF.SOD signature`, `DSC signature`).
+    public var sha1Uses: [String] = []
 
     /// Every check, in order, labelled.
     public var checks: [(name: String, check: PassiveAuthenticationCheck)] {
         [("sodParsed", sodParsed), ("signatureValid", signatureValid), ("dscChainValid", dscChainValid),
-         ("dscNotRevoked", dscNotRevoked)]
+         ("dscNotRevoked", dscNotRevoked), ("issuingStateAnchored", issuingStateAnchored)]
             + dataGroupHashes.sorted { $0.key < $1.key }.map { ("dataGroupHash \($0.key)", $0.value) }
     }
 
@@ -90,19 +105,52 @@ public struct PassiveAuthenticationResult: Sendable {
     }
 }
 
-/// What passive authentication accepts beyond the strict rules.
-public struct PassiveAuthenticationPolicy: Sendable {
+/// Smallest keys passive authentication accepts, in bits (RSA modulus, EC field size), per certificate role.
+public struct KeySizeMinimums: Sendable, Equatable {
+    public var cscaRSA: Int
+    public var cscaEC: Int
+    public var documentSignerRSA: Int
+    public var documentSignerEC: Int
+
+    /// RSA 2048 for both; EC 256 for CSCAs, 224 for document signers (older documents in circulation use P-224 and
+    /// brainpoolP224r1 DSCs).
+    public init(cscaRSA: Int = 2048, cscaEC: Int = 256, documentSignerRSA: Int = 2048, documentSignerEC: Int = 224) {
+        self.cscaRSA = cscaRSA
+        self.cscaEC = cscaEC
+        self.documentSignerRSA = documentSignerRSA
+        self.documentSignerEC = documentSignerEC
+    }
+}
+
+/// What passive authentication accepts: named rules, each with a safe default (ICAO 9303-11 §5.1, 9303-12 §7.1).
+public struct PassiveAuthenticationPolicy: Sendable, Equatable {
     /// A DSC that has expired by now (no signingTime to prove when the SOD was signed) still anchors the
     /// document: DSCs usually expire before the documents they signed.
     public var acceptExpiredDocumentSigner = true
     /// Require a verified CRL from the CSCA (otherwise "no CRL" leaves revocation notChecked and passes).
     public var requireRevocationCheck = false
+    /// eContentTypes accepted for EF.SOD besides id-icao-mrtd-security-ldsSecurityObject: only those of
+    /// `PassiveAuthentication.knownLegacyContentTypes` (default none).
+    public var legacyContentTypes: Set<String> = []
+    /// SHA-1 in data group hashes, SignerInfos or DSC signatures (default allowed: older documents still in
+    /// circulation use it, and inspection-system conformance tests expect it); every use is recorded.
+    public var allowSHA1 = true
+    public var minimumKeySizes = KeySizeMinimums()
+    /// How an issuing state (DG1) maps to the countryName of the CSCA and document signer that may anchor it.
+    public var issuingStateCodes = IssuingStateCodes()
 
     public static let `default` = PassiveAuthenticationPolicy()
 
-    public init(acceptExpiredDocumentSigner: Bool = true, requireRevocationCheck: Bool = false) {
+    public init(acceptExpiredDocumentSigner: Bool = true, requireRevocationCheck: Bool = false,
+                legacyContentTypes: Set<String> = [], allowSHA1: Bool = true,
+                minimumKeySizes: KeySizeMinimums = KeySizeMinimums(),
+                issuingStateCodes: IssuingStateCodes = IssuingStateCodes()) {
         self.acceptExpiredDocumentSigner = acceptExpiredDocumentSigner
         self.requireRevocationCheck = requireRevocationCheck
+        self.legacyContentTypes = legacyContentTypes
+        self.allowSHA1 = allowSHA1
+        self.minimumKeySizes = minimumKeySizes
+        self.issuingStateCodes = issuingStateCodes
     }
 }
 
@@ -111,16 +159,22 @@ public struct PassiveAuthenticationPolicy: Sendable {
 public enum PassiveAuthentication {
     /// eContentType of an LDS security object (ICAO 9303-10 §4.6.2).
     public static let ldsSecurityObjectType = "2.23.136.1.1.1"
-    /// Content types seen in older documents: id-data, and the pre-2006 ICAO test arc.
-    static let legacyContentTypes = ["1.2.840.113549.1.7.1": "id-data"]
+    /// eContentTypes seen in older documents' EF.SOD, accepted only when `PassiveAuthenticationPolicy` lists them:
+    /// id-data (RFC 5652 §4), which documents issued before ICAO 9303 fixed the LDS security object's type use.
+    public static let knownLegacyContentTypes = ["1.2.840.113549.1.7.1": "id-data"]
+    /// OID of SHA-1 (a data-group hash algorithm of older documents).
+    static let sha1OID = "1.3.14.3.2.26"
 
     /// Verifies EF.SOD as read from the chip (tag 77 wrapper included).
+    /// The issuing state bound to the trust anchor is `issuingState` when given, else DG1's (when `dataGroups` holds a
+    /// DG1 that parses); without either, `issuingStateAnchored` is `notChecked`.
     public static func verify(sodFile: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
-                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default)
-        -> PassiveAuthenticationResult {
+                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
+                              issuingState: String? = nil) -> PassiveAuthenticationResult {
         switch unwrap(sodFile) {
         case let .success(sod):
-            return verify(sod: sod, dataGroups: dataGroups, trustStore: trustStore, at: date, policy: policy)
+            return verify(sod: sod, dataGroups: dataGroups, trustStore: trustStore, at: date, policy: policy,
+                          issuingState: issuingState)
         case let .failure(error):
             return failedParse(.malformedSOD(error), dataGroups: dataGroups)
         }
@@ -139,8 +193,8 @@ public enum PassiveAuthentication {
     /// - Parameters:
     ///   - date: "now": the validation time when the SOD carries no signingTime.
     public static func verify(sod: SOD, dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
-                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default)
-        -> PassiveAuthenticationResult {
+                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
+                              issuingState: String? = nil) -> PassiveAuthenticationResult {
         let cms: CMSSignedData
         do {
             cms = try CMSSignedData(der: sod.cms)
@@ -159,20 +213,40 @@ public enum PassiveAuthentication {
             return failedParse(.unsupportedDigest(securityObject.hashAlgorithm), dataGroups: dataGroups)
         }
 
+        if cms.contentType != ldsSecurityObjectType {
+            let name = knownLegacyContentTypes[cms.contentType].map { " (\($0))" } ?? ""
+            guard policy.legacyContentTypes.contains(cms.contentType),
+                  knownLegacyContentTypes[cms.contentType] != nil else {
+                return failedParse(.unexpectedContentType(cms.contentType + name), dataGroups: dataGroups)
+            }
+        }
+        var sha1Uses: [String] = []
+        if securityObject.hashAlgorithm == sha1OID {
+            guard policy.allowSHA1 else {
+                return failedParse(.sha1NotAllowed("the data group hashes"), dataGroups: dataGroups)
+            }
+            sha1Uses.append("data group hashes")
+        }
+
         var result = PassiveAuthenticationResult(
             sodParsed: .pass(parsedReason(cms: cms, securityObject: securityObject)),
             signatureValid: .notChecked("not reached"), dscChainValid: .notChecked("not reached"),
-            dscNotRevoked: .notChecked("not reached"), dataGroupHashes: [:], passed: false,
+            dscNotRevoked: .notChecked("not reached"), issuingStateAnchored: .notChecked("not reached"),
+            dataGroupHashes: [:], passed: false,
             certificationPath: [], hashAlgorithm: securityObject.hashAlgorithmName,
             signatureAlgorithm: signer.signatureAlgorithmName, signingTime: signer.signingTime,
             ldsSecurityObject: securityObject)
         result.dataGroupHashes = checkDataGroups(dataGroups, securityObject: securityObject, hash: hash)
 
+        let state = issuingState ?? dataGroups[.dg1].flatMap { try? DG1.parse($0) }?.mrz.issuingState
         let checks = SignerVerification.verify(cms: cms, signer: signer, content: content, file: "EF.SOD",
-                                               trustStore: trustStore, at: date, policy: policy)
+                                               trustStore: trustStore, at: date, policy: policy, issuingState: state)
         result.signatureValid = checks.signatureValid
         result.dscChainValid = checks.dscChainValid
         result.dscNotRevoked = checks.dscNotRevoked
+        result.issuingStateAnchored = checks.issuingStateAnchored
+        result.issuingState = state.map(IssuingStateCodes.normalised)
+        result.sha1Uses = sha1Uses + checks.sha1Uses
         result.documentSigner = checks.documentSigner
         result.signerCertificateSource = checks.signerCertificateSource
         result.csca = checks.csca
@@ -187,8 +261,8 @@ public enum PassiveAuthentication {
         for group in dataGroups.keys { hashes[group] = notReached }
         return PassiveAuthenticationResult(
             sodParsed: .fail(error.description), signatureValid: notReached, dscChainValid: notReached,
-            dscNotRevoked: notReached, dataGroupHashes: hashes, passed: false, parseError: error,
-            certificationPath: [])
+            dscNotRevoked: notReached, issuingStateAnchored: notReached, dataGroupHashes: hashes, passed: false,
+            parseError: error, certificationPath: [])
     }
 
     private static func parsedReason(cms: CMSSignedData, securityObject: LDSSecurityObject) -> String {
@@ -196,8 +270,8 @@ public enum PassiveAuthentication {
             + "data group hashes (\(securityObject.hashAlgorithmName ?? securityObject.hashAlgorithm))"
         if let version = securityObject.ldsVersion { reason += ", LDS \(version)" }
         if cms.contentType != ldsSecurityObjectType {
-            let name = legacyContentTypes[cms.contentType].map { " (\($0))" } ?? ""
-            reason += "; legacy content type \(cms.contentType)\(name) accepted"
+            let name = knownLegacyContentTypes[cms.contentType].map { " (\($0))" } ?? ""
+            reason += "; legacy content type \(cms.contentType)\(name) accepted (trust.legacy_sod_content_types)"
         }
         if cms.signers.count > 1 { reason += "; \(cms.signers.count) signers, the first is checked" }
         return reason
@@ -231,7 +305,7 @@ public enum PassiveAuthentication {
         let revocationOK = policy.requireRevocationCheck
             ? result.dscNotRevoked.status == .pass : result.dscNotRevoked.status != .fail
         result.passed = result.sodParsed.status == .pass && result.signatureValid.status == .pass
-            && result.dscChainValid.status == .pass && revocationOK
+            && result.dscChainValid.status == .pass && revocationOK && result.issuingStateAnchored.status != .fail
             && result.dataGroupHashes.values.contains { $0.status == .pass }
             && !result.dataGroupHashes.values.contains { $0.status == .fail }
         return result

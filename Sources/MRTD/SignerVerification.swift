@@ -1,4 +1,5 @@
 import Foundation
+import IssuingStates
 import OpenSSLKit
 
 /// How the document signer certificate of a SignedData was found (RFC 5652 §5.3, ICAO 9303-11 §5.1).
@@ -16,38 +17,85 @@ public enum SignerCertificateSource: String, Sendable, Equatable {
 }
 
 /// The checks every document-signer-signed object gets, EF.SOD and EF.CardSecurity alike (ICAO 9303-11 §5.1,
-/// 9303-12 §5): the signer's certificate, its signature over the signed attributes and the messageDigest over the
-/// content, its path to a trusted CSCA valid at signing time, and revocation. Which certificate signed is decided
-/// leniently; whether to trust it only by the signature and the chain.
+/// 9303-12 §5, §7.1): the signer's certificate, its signature over the signed attributes and the messageDigest over
+/// the content, its path to a trusted CSCA valid at signing time, revocation, and the binding of both certificates to
+/// the document's issuing state. Which certificate signed is decided leniently; whether to trust it only by the
+/// signature, the chain, the certificates' profile (key usage, key size) and the issuing state.
 struct SignerVerification {
     var signatureValid: PassiveAuthenticationCheck
     var dscChainValid: PassiveAuthenticationCheck
     var dscNotRevoked: PassiveAuthenticationCheck
+    /// The document's issuing state maps to the countryName of the document signer and of its CSCA.
+    var issuingStateAnchored: PassiveAuthenticationCheck = .notChecked("not reached")
     var documentSigner: X509Certificate?
     var signerCertificateSource: SignerCertificateSource?
     var csca: X509Certificate?
     var certificationPath: [X509Certificate] = []
+    /// Where SHA-1 was used and accepted (`PassiveAuthenticationPolicy.allowSHA1`): `SignerInfo digest`, ...
+    var sha1Uses: [String] = []
 
-    /// `file` names the object in the reasons (`EF.SOD`, `EF.CardSecurity`).
+    /// Extended key usages that make a certificate a list signer, never a document signer (ICAO 9303-12 §7.1.2):
+    /// id-icao-cscaMasterListSigningKey and id-icao-mrtd-security-deviationListSigningKey.
+    static let listSignerUsages = ["2.23.136.1.1.3": "master list signer", "2.23.136.1.1.8": "deviation list signer"]
+
+    /// `file` names the object in the reasons (`EF.SOD`, `EF.CardSecurity`); `issuingState` is the document's (DG1,
+    /// ICAO code), nil when it is not known yet (the binding is then `notChecked`).
     static func verify(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8], file: String,
-                       trustStore: TrustStore, at date: Date, policy: PassiveAuthenticationPolicy)
-        -> SignerVerification {
+                       trustStore: TrustStore, at date: Date, policy: PassiveAuthenticationPolicy,
+                       issuingState: String?) -> SignerVerification {
         guard let (certificate, source) = signerCertificate(signer, in: cms, trustStore: trustStore) else {
             let none = PassiveAuthenticationCheck.notChecked("no document signer certificate")
             return SignerVerification(
                 signatureValid: .fail("the document signer certificate (\(signer.identifier)) is neither in "
                     + "\(file) nor in the trust store"),
-                dscChainValid: none, dscNotRevoked: none)
+                dscChainValid: none, dscNotRevoked: none, issuingStateAnchored: none)
         }
         var result = SignerVerification(
-            signatureValid: checkSignature(cms: cms, signer: signer, content: content, certificate: certificate,
-                                           source: source, file: file),
-            dscChainValid: .notChecked("not reached"), dscNotRevoked: .notChecked("not reached"),
-            documentSigner: certificate, signerCertificateSource: source)
+            signatureValid: .notChecked("not reached"), dscChainValid: .notChecked("not reached"),
+            dscNotRevoked: .notChecked("not reached"), documentSigner: certificate, signerCertificateSource: source)
+        result.signatureValid = result.checkSignature(cms: cms, signer: signer, content: content,
+                                                      certificate: certificate, source: source, file: file,
+                                                      policy: policy)
         result.dscChainValid = result.checkChain(certificate, signingTime: signer.signingTime, at: date, file: file,
                                                  trustStore: trustStore, policy: policy)
         result.dscNotRevoked = checkRevocation(certificate, trustStore: trustStore, at: date)
+        result.issuingStateAnchored = checkIssuingState(issuingState, documentSigner: certificate,
+                                                        path: result.certificationPath, codes: policy.issuingStateCodes)
         return result
+    }
+
+    /// ICAO 9303-12 §7.1: the CSCA's and the document signer's countryName is the issuing state's. A document whose
+    /// state (DG1) maps to another country than its signer's, or whose signer names another country than its CSCA,
+    /// is not genuine: one state's leaked document signer key must not sign another state's documents.
+    static func checkIssuingState(_ issuingState: String?, documentSigner: X509Certificate,
+                                  path: [X509Certificate], codes: IssuingStateCodes) -> PassiveAuthenticationCheck {
+        guard let issuingState else { return .notChecked("the issuing state (DG1) is not known") }
+        let state = IssuingStateCodes.normalised(issuingState)
+        guard let expected = codes.anchorCountry(forICAO: state) else {
+            if IssuingStateCodes.isNationalityOnly(state) {
+                return .fail("the document names \(state) as its issuing state, a nationality code that no state "
+                    + "issues documents under")
+            }
+            return .fail("the issuing state \(state) has no known country code to match its trust anchor against "
+                + "(trust.state_anchor_countries can name it)")
+        }
+        let signerCountry = country(of: documentSigner)
+        guard signerCountry == expected else {
+            return .fail("the document's issuing state \(state) (\(expected)) does not match its document signer's "
+                + "country \(signerCountry ?? "(none)")")
+        }
+        guard path.count > 1 else { return .notChecked("no trusted CSCA anchors the document signer") }
+        for authority in path.dropFirst() where country(of: authority) != expected {
+            return .fail("the document's issuing state \(state) (\(expected)) does not match its CSCA's country "
+                + "\(country(of: authority) ?? "(none)") (\(authority.subject)); the document signer names "
+                + "\(signerCountry ?? "(none)")")
+        }
+        return .pass("issuing state \(state) matches the document signer and CSCA (C=\(expected))")
+    }
+
+    /// The certificate's subject countryName, upper-cased.
+    static func country(of certificate: X509Certificate) -> String? {
+        certificate.subject.value(of: "C")?.uppercased()
     }
 
     /// The certificate `signer` names: an exact match among the embedded ones, then one with the same serial and a
@@ -68,14 +116,20 @@ struct SignerVerification {
         return nil
     }
 
-    private static func checkSignature(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
-                                       certificate: X509Certificate, source: SignerCertificateSource, file: String)
-        -> PassiveAuthenticationCheck {
+    private mutating func checkSignature(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
+                                         certificate: X509Certificate, source: SignerCertificateSource, file: String,
+                                         policy: PassiveAuthenticationPolicy) -> PassiveAuthenticationCheck {
         guard signer.signedAttributeCount > 0 else {
             return .fail("the SignerInfo has no signed attributes (ICAO 9303-10 requires them)")
         }
         guard let digest = signer.digestAlgorithm else {
             return .fail("unsupported SignerInfo digest algorithm \(signer.digestAlgorithmOID)")
+        }
+        if digest == .sha1 || signer.signatureAlgorithmName.uppercased().contains("SHA1") {
+            guard policy.allowSHA1 else {
+                return .fail("the SignerInfo uses SHA-1 (\(signer.signatureAlgorithmName)) and trust.allow_sha1 is off")
+            }
+            sha1Uses.append("\(file) signature")
         }
         guard let messageDigest = signer.messageDigest else {
             return .fail("the signed attributes have no messageDigest")
@@ -115,8 +169,16 @@ struct SignerVerification {
         guard let notBefore = documentSigner.notBefore, let notAfter = documentSigner.notAfter else {
             return .fail("the DSC's validity period cannot be read")
         }
-        if let usage = documentSigner.keyUsage, !usage.contains(.digitalSignature) {
-            return .fail("the DSC's keyUsage lacks digitalSignature")
+        if let profileProblem = Self.documentSignerProfileProblem(documentSigner, path: path.certificates,
+                                                                 policy: policy) {
+            return .fail(profileProblem)
+        }
+        if documentSigner.signatureAlgorithmName.uppercased().contains("SHA1") {
+            guard policy.allowSHA1 else {
+                return .fail("the DSC is signed with SHA-1 (\(documentSigner.signatureAlgorithmName)) and "
+                    + "trust.allow_sha1 is off")
+            }
+            sha1Uses.append("DSC signature")
         }
         var notes: [String] = []
         let validationTime = signingTime ?? date
@@ -139,6 +201,49 @@ struct SignerVerification {
         }
         let chain = path.certificates.map { "\($0.subject)" }.joined(separator: " → ")
         return .pass(([chain] + notes).joined(separator: "; "))
+    }
+
+    /// Why the document signer (and the CAs above it) may not sign documents (ICAO 9303-12 §7.1): keyUsage without
+    /// digitalSignature (or none at all), a list signer's extended key usage, a key below the policy's minimum.
+    static func documentSignerProfileProblem(_ documentSigner: X509Certificate, path: [X509Certificate],
+                                             policy: PassiveAuthenticationPolicy) -> String? {
+        guard let usage = documentSigner.keyUsage else {
+            return "the DSC has no keyUsage extension (ICAO 9303-12 requires digitalSignature)"
+        }
+        guard usage.contains(.digitalSignature) else { return "the DSC's keyUsage lacks digitalSignature" }
+        for oid in documentSigner.extendedKeyUsageOIDs ?? [] {
+            if let role = listSignerUsages[oid] {
+                return "the signer certificate is a \(role) (extendedKeyUsage \(oid)), not a document signer"
+            }
+        }
+        let minimums = policy.minimumKeySizes
+        if let problem = keySizeProblem(documentSigner, role: "DSC", rsa: minimums.documentSignerRSA,
+                                        ec: minimums.documentSignerEC) {
+            return problem
+        }
+        for authority in path.dropFirst() {
+            if let problem = keySizeProblem(authority, role: "CSCA \(authority.subject)", rsa: minimums.cscaRSA,
+                                            ec: minimums.cscaEC) {
+                return problem
+            }
+        }
+        return nil
+    }
+
+    /// Why `certificate`'s key is too small for `role`, nil when it is large enough.
+    static func keySizeProblem(_ certificate: X509Certificate, role: String, rsa: Int, ec: Int) -> String? {
+        guard let key = try? certificate.publicKey() else { return "the \(role)'s public key cannot be read" }
+        switch key.keyType {
+        case let .rsa(bits) where bits < rsa:
+            return "the \(role)'s RSA key has \(bits) bits, below the \(rsa) the trust policy requires"
+        case let .ec(curve, bits) where bits < ec:
+            return "the \(role)'s EC key (\(curve ?? "explicit curve")) has \(bits) bits, below the \(ec) the trust "
+                + "policy requires"
+        case let .other(name):
+            return "the \(role)'s key is \(name), neither RSA nor EC"
+        default:
+            return nil
+        }
     }
 
     private static func checkRevocation(_ documentSigner: X509Certificate, trustStore: TrustStore,

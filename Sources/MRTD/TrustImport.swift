@@ -9,11 +9,23 @@ public struct TrustImportReport: Sendable, Equatable {
         case crl
     }
 
+    /// A certificate the import added or skipped: its subject, SHA-256 fingerprint and (skipped) why.
+    public struct Entry: Sendable, Equatable {
+        public var subject: String
+        public var fingerprint: String
+        public var reason: String?
+    }
+
     public var kind: Kind
     /// Certificates (or CRLs) newly trusted.
     public var added: Int
     public var alreadyTrusted: Int
     public var writtenFiles: [String]
+    /// The certificates added, and those left out with the reason (master lists).
+    public var addedCertificates: [Entry] = []
+    public var skipped: [Entry] = []
+    /// The issuing states the import was limited to (ICAO codes); empty when it was not.
+    public var states: [String] = []
 }
 
 /// Why an import was refused; nothing was trusted or written (a master list may have written some verified CSCAs
@@ -33,10 +45,15 @@ public enum TrustImportError: Error, Equatable, Sendable, CustomStringConvertibl
 }
 
 extension TrustStore {
-    /// Imports into `directory` (ICAO 9303-12 §5, §9): a CSCA master list whose signer chains to a trusted CSCA,
-    /// a single CSCA certificate (an operator's explicit decision), or a CRL signed by a trusted CSCA, PEM or DER.
+    /// Imports into `directory` (ICAO 9303-12 §5, §9): a CSCA master list whose signer chains to a trusted CSCA, of
+    /// which only the CSCAs of the states `scope` names are added (a master list needs a scope), a single CSCA
+    /// certificate (an operator's explicit decision; within `scope` when one is given), or a CRL signed by a trusted
+    /// CSCA, PEM or DER. Certificates are admitted as `admissionProblem` says: a self-signed root whose signature
+    /// verifies, or a link certificate that verifies with a trusted root; a CSCA key of at least `minimumKeySizes`.
     /// The caller reloads the store afterwards.
-    public func importFile(_ bytes: [UInt8], into directory: String) throws(TrustImportError) -> TrustImportReport {
+    public func importFile(_ bytes: [UInt8], into directory: String, scope: TrustImportScope? = nil,
+                           minimumKeySizes: KeySizeMinimums = KeySizeMinimums()) throws(TrustImportError)
+        -> TrustImportReport {
         let text = String(decoding: bytes.prefix(100_000), as: UTF8.self)
         let isPEM = text.contains("-----BEGIN ")
         if isPEM ? text.contains("BEGIN X509 CRL") : (try? CertificateRevocationList(der: bytes)) != nil {
@@ -46,27 +63,44 @@ extension TrustStore {
             ? (text.contains("BEGIN CERTIFICATE")
                 ? try? X509Certificate.certificates(pem: String(decoding: bytes, as: UTF8.self)) : nil)
             : (try? X509Certificate(der: bytes)).map { [$0] }
+        let states = scope?.states ?? []
         if let certificates, certificates.count == 1, let certificate = certificates.first {
             guard certificate.isCertificateAuthority || certificate.keyUsage?.contains(.keyCertSign) == true else {
                 throw .refused("the certificate is not a CA certificate: only CSCA certificates are trust anchors")
             }
+            let entry = TrustImportReport.Entry(subject: "\(certificate.subject)", fingerprint: certificate.fingerprint)
             if cscaCertificates.contains(certificate) {
-                return TrustImportReport(kind: .cscaCertificate, added: 0, alreadyTrusted: 1, writtenFiles: [])
+                return TrustImportReport(kind: .cscaCertificate, added: 0, alreadyTrusted: 1, writtenFiles: [],
+                                         states: states)
+            }
+            if let problem = admissionProblem(certificate, scope: scope, minimumKeySizes: minimumKeySizes) {
+                throw .refused("the CSCA certificate \(certificate.subject) is not trusted: \(problem)")
             }
             let path = try Self.write(certificate.der, name: "csca-\(certificate.fingerprint.prefix(16)).der",
                                       directory: directory)
-            return TrustImportReport(kind: .cscaCertificate, added: 1, alreadyTrusted: 0, writtenFiles: [path])
+            return TrustImportReport(kind: .cscaCertificate, added: 1, alreadyTrusted: 0, writtenFiles: [path],
+                                     addedCertificates: [entry], states: states)
         }
         if certificates != nil {
             throw .refused("give one CSCA certificate per import (or a master list)")
+        }
+        guard let scope else {
+            throw .refused("a master list is imported only for named issuing states: give them (enrollctl trust "
+                + "import FILE --states UTO,D; API: states)")
         }
         var der = bytes
         if isPEM, let decoded = Self.pemBody(text) { der = decoded }
         var store = self
         do {
-            let report = try store.importMasterList(data: der, into: directory)
+            let report = try store.importMasterList(data: der, scope: scope, into: directory,
+                                                    minimumKeySizes: minimumKeySizes)
+            func entry(_ certificate: X509Certificate, _ reason: String? = nil) -> TrustImportReport.Entry {
+                .init(subject: "\(certificate.subject)", fingerprint: certificate.fingerprint, reason: reason)
+            }
             return TrustImportReport(kind: .masterList, added: report.added.count, alreadyTrusted: report.alreadyTrusted,
-                                     writtenFiles: report.writtenFiles)
+                                     writtenFiles: report.writtenFiles, addedCertificates: report.added.map { entry($0) },
+                                     skipped: report.skipped.map { entry($0.certificate, $0.reason) },
+                                     states: scope.states)
         } catch let .writeFailed(path, reason) {
             throw .writeFailed(path: path, reason: reason)
         } catch {

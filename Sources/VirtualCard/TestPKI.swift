@@ -222,28 +222,43 @@ public struct TestPKI: Sendable {
         return Party(certificate: try builder.sign(key: key, scheme: scheme), key: key)
     }
 
-    /// A document signer certificate (keyUsage digitalSignature) issued by `issuer`.
+    /// A document signer certificate (keyUsage digitalSignature, or `keyUsage`; nil leaves the extension out)
+    /// issued by `issuer`, with `extendedKeyUsage` OIDs when given (a master list signer's, for example).
     public static func issueDocumentSigner(issuer: Party, country: String, commonName: String,
                                            key parameters: KeyGenerationParameters = .p256,
                                            serialNumber: [UInt8] = CertificateBuilder.randomSerial(),
                                            validity: (notBefore: Date, notAfter: Date),
-                                           scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+                                           scheme: SignatureScheme? = nil,
+                                           keyUsage: KeyUsage? = [.digitalSignature],
+                                           extendedKeyUsage: [String] = []) throws(OpenSSLError) -> Party {
         let key = try PrivateKey.generate(parameters)
-        let certificate = try CertificateBuilder(
+        var builder = CertificateBuilder(
             subject: DistinguishedName(country: country, organization: "Test PKI", commonName: commonName),
             serialNumber: serialNumber, notBefore: validity.notBefore, notAfter: validity.notAfter,
-            publicKey: try key.publicKey(), basicConstraints: nil, keyUsage: [.digitalSignature]
-        ).sign(issuer: issuer.certificate, key: issuer.key, scheme: scheme)
-        return Party(certificate: certificate, key: key)
+            publicKey: try key.publicKey(), basicConstraints: nil, keyUsage: keyUsage)
+        if !extendedKeyUsage.isEmpty {
+            builder.extraExtensions.append(("extendedKeyUsage", extendedKeyUsage.joined(separator: ",")))
+        }
+        return Party(certificate: try builder.sign(issuer: issuer.certificate, key: issuer.key, scheme: scheme), key: key)
     }
 
-    /// Another DSC from this PKI's CSCA (or `issuer`).
+    /// Another DSC from this PKI's CSCA (or `issuer`), of this PKI's country (or `country`).
     public func issueDocumentSigner(commonName: String = "DS extra", key: KeyGenerationParameters = .p256,
                                     issuer: Party? = nil, validity: (notBefore: Date, notAfter: Date)? = nil,
-                                    scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+                                    scheme: SignatureScheme? = nil, country: String? = nil,
+                                    keyUsage: KeyUsage? = [.digitalSignature],
+                                    extendedKeyUsage: [String] = []) throws(OpenSSLError) -> Party {
         try TestPKI.issueDocumentSigner(
-            issuer: issuer ?? csca, country: country, commonName: commonName, key: key,
-            validity: validity ?? (now - TestPKI.day, now + 365 * TestPKI.day), scheme: scheme ?? options.cscaScheme)
+            issuer: issuer ?? csca, country: country ?? self.country, commonName: commonName, key: key,
+            validity: validity ?? (now - TestPKI.day, now + 365 * TestPKI.day), scheme: scheme ?? options.cscaScheme,
+            keyUsage: keyUsage, extendedKeyUsage: extendedKeyUsage)
+    }
+
+    /// EF.SOD over `dataGroups` signed by `signer` (another document signer than this PKI's own).
+    public func sod(dataGroups: [DataGroup: [UInt8]], signedBy signer: Party, hash: DigestAlgorithm = .sha256)
+        throws(OpenSSLError) -> [UInt8] {
+        try SODBuilder.build(dataGroups: dataGroups, hash: hash, signer: signer.certificate, key: signer.key,
+                             options: .init(signingTime: now))
     }
 
     /// A CSCA key rollover: a new self-signed CSCA with the same name and the link certificate (new
@@ -286,9 +301,10 @@ public struct TestPKI: Sendable {
 
     // MARK: Master lists
 
-    /// A master list signer certificate issued by the CSCA.
+    /// A master list signer certificate issued by the CSCA, with the extended key usage
+    /// id-icao-cscaMasterListSigningKey (ICAO 9303-12 §7.1.2).
     public func makeMasterListSigner() throws(OpenSSLError) -> Party {
-        try issueDocumentSigner(commonName: "Master List Signer \(country)")
+        try issueDocumentSigner(commonName: "Master List Signer \(country)", extendedKeyUsage: ["2.23.136.1.1.3"])
     }
 
     /// A CSCA master list (ICAO 9303-12 §9) carrying `certificates`, signed by `signer`.

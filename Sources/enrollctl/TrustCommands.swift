@@ -1,7 +1,7 @@
 import EnrollAPIModel
 import Foundation
 
-/// `trust list [--json]` and `trust import FILE`: the CSCA trust store.
+/// `trust list [--json]` and `trust import FILE [--states UTO,D]`: the CSCA trust store.
 enum TrustCommands {
     static let words: Set<String> = ["trust"]
 
@@ -35,12 +35,19 @@ enum TrustCommands {
     static func importFile(_ options: Invocation, _ api: API) {
         guard options.words.count == 3 else { fail("trust import needs FILE", code: 2) }
         let data = readFile(options.words[2]).base64EncodedString()
-        let response = api.post("/v1/trust/import", TrustImportRequest(data: data))
+        let states = options.value("--states").map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let states, states.isEmpty { fail("--states needs issuing-state codes, e.g. --states UTO,D", code: 2) }
+        let response = api.post("/v1/trust/import", TrustImportRequest(data: data, states: states))
         if options.json { return printRaw(response) }
         let result = decode(TrustImportResponse.self, response)
+        let scope = result.states.isEmpty ? "" : " for \(result.states.joined(separator: ", "))"
         print(
-            "imported \(result.kind): \(result.added) added, \(result.alreadyTrusted) already trusted; "
-                + "\(result.cscaCertificates) CSCA certificate(s) now trusted")
+            "imported \(result.kind)\(scope): \(result.added) added, \(result.alreadyTrusted) already trusted, "
+                + "\(result.skipped.count) skipped; \(result.cscaCertificates) CSCA certificate(s) now trusted")
+        for added in result.addedCertificates { print("  added   \(added.subject) (SHA-256 \(added.fingerprint))") }
+        for skipped in result.skipped { print("  skipped \(skipped.subject): \(skipped.reason ?? "")") }
         for file in result.writtenFiles { print("  wrote \(file)") }
     }
 }

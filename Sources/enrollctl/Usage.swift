@@ -52,8 +52,11 @@ let usage = """
                                the optional 4-digit service passcode
       crl [--out FILE]         the current CRL (PEM)
       trust list [--json]      trusted CSCA certificates (subject, validity, fingerprint) and CRLs
-      trust import FILE        add a CSCA master list (its signer must chain to a trusted CSCA), a CSCA
-                               certificate or a CRL (PEM or DER) to the trust store and reload it
+      trust import FILE [--states UTO,D]
+                               add to the trust store and reload it: the CSCAs of the named issuing
+                               states from a master list (its signer must chain to a trusted CSCA;
+                               --states required), a CSCA certificate (within --states when given) or
+                               a CRL (PEM or DER); prints what was added and what skipped, and why
       trust-list export [--out FILE]
                                sign a trust list (ETSI TS 119 612 XML) of this CA for other jurisdictions
       trust-list import FILE [--territory CC]

@@ -1,6 +1,7 @@
 import CertificateAuthority
 import Foundation
 import OpenSSLKit
+import IssuingStates
 import XCTest
 
 final class IssuanceTests: XCTestCase {
@@ -236,6 +237,9 @@ final class IssuanceTests: XCTestCase {
         XCTAssertNil(codes.alpha2(forICAO: "UNO"))
         XCTAssertNil(codes.alpha2(forICAO: "EUE"))
         XCTAssertNil(codes.alpha2(forICAO: "ZZZ"))
+        XCTAssertNil(codes.alpha2(forICAO: "XXA"), "a nationality code names no country")
+        XCTAssertEqual(codes.alpha2(forICAO: "GBD"), "GB")
+        XCTAssertEqual(codes.alpha2(forICAO: "ALA"), "AX", "every ISO 3166-1 code is known")
         let custom = IssuingStateCodes(overrides: ["UTO": "", "RKS": "XK"])
         XCTAssertNil(custom.alpha2(forICAO: "UTO"))
         XCTAssertEqual(custom.alpha2(forICAO: "RKS"), "XK")

@@ -89,6 +89,15 @@ final class CardAndFaceRefusalTests: XCTestCase {
                 let (context, _) = try setUp(b)
                 return try send(b, context, reader, AccessKeyRequest(can: "123456"))
             },
+            Refusal(route, .accessPolicyRefused, "a chip offering PACE only on P-192 (96 bits < 112)") { b in
+                let context = try prepare(b)
+                let holder = b.holder()
+                try b.daemon.insertCard(holder) { $0.pace = PACEConfiguration(parameterID: 8, can: "123456") }
+                let refused = try send(b, context, reader, holder.accessKey)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("minimum_pace_security_bits"), detail)
+                return refused
+            },
             Refusal(route, .invalidAccessKey, "a birth date of five digits") { b in
                 let (context, _) = try setUp(b)
                 return try send(b, context, reader, AccessKeyRequest(documentNumber: "L898902C3", birthDate: "80010",

@@ -61,7 +61,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 93)
+        XCTAssertEqual(Configuration.allKeys.count, 103)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {

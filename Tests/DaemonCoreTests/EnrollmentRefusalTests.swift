@@ -60,10 +60,28 @@ final class EnrollmentRefusalTests: XCTestCase {
                 let theirs = try b.accountID
                 return try begin(b, holder) { ($0.purpose, $0.accountId) = ("upgrade", theirs) }
             },
+            Refusal(start, .holderMismatch, "an upgrade with a card of the account's number, born another day") { b in
+                var holder = try b.account.holder
+                holder.birthDate = "900101"
+                try b.daemon.insertCard(holder)
+                let theirs = try b.accountID
+                return try begin(b, holder) { ($0.purpose, $0.accountId) = ("upgrade", theirs) }
+            },
             Refusal(start, .identityAlreadyEnrolled, "registering an enrolled identity again") { b in
                 let holder = try b.account.holder
                 try b.daemon.insertCard(holder)
-                return try begin(b, holder)
+                let events = b.daemon.daemon.events.subscribe()
+                defer { events.cancel() }
+                let refused = try begin(b, holder)
+                let account = try b.accountID
+                XCTAssertFalse(String(decoding: refused.body, as: UTF8.self).contains(account),
+                               "the kiosk's refusal names no account")
+                var seen: [DaemonEvent] = []
+                while case let .event(event) = events.next(timeout: 0.05) { seen.append(event) }
+                XCTAssertFalse(seen.isEmpty, "the read and the refusal are published")
+                let stream = String(decoding: try JSONEncoder().encode(seen), as: UTF8.self)
+                XCTAssertFalse(stream.contains(account), "the kiosk's event stream names no account: \(stream)")
+                return refused
             },
             Refusal(start, .accountCancelled, "registering a cancelled identity") { b in
                 let holder = try b.cancelledAccount.holder
@@ -84,6 +102,41 @@ final class EnrollmentRefusalTests: XCTestCase {
             Refusal(start, .documentNotGenuine, "no EF.SOD signature at all") { b in
                 let holder = b.holder()
                 try b.daemon.insertCard(holder) { $0.documentSigner = nil }
+                return try begin(b, holder)
+            },
+            Refusal(start, .documentNotGenuine, "a UTO document whose signer and CSCA are of another state") { b in
+                let holder = b.holder()
+                var options = TestPKI.Options()
+                options.country = "XY"
+                let foreign = try TestPKI(options: options)
+                try b.daemon.trustAlso(foreign)
+                try b.daemon.insertCard(holder) { $0.documentSigner = foreign.documentSigner }
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("UTO") && detail.contains("XY"), "names both countries: \(detail)")
+                return refused
+            },
+            Refusal(start, .dataGroupWithheld, "a chip withholding the DG11 its EF.SOD lists") { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder, configure: { $0.dg11 = DG11(personalNumber: "1234567890") },
+                                        adjust: { $0.files[.dg11] = nil })
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("DG11"), detail)
+                return refused
+            },
+            Refusal(start, .accessPolicyRefused, "a BAC-only chip where readers.require_pace = always",
+                    on: .paceRequired) { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
+                let refused = try begin(b, holder)
+                let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
+                XCTAssertTrue(detail.contains("require_pace = always"), detail)
+                return refused
+            },
+            Refusal(start, .stateNotAccepted, "a UTO document where trust.accepted_states = D", on: .onlyGerman) { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
                 return try begin(b, holder)
             },
             Refusal(start, .documentExpired, "a document that expired in 2020") { b in

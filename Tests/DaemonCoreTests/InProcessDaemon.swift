@@ -374,6 +374,13 @@ final class InProcessDaemon: Sendable {
 
     /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer. `configure` changes the
     /// personalisation, `adjust` the card made from it; `faults` are injected on every power-on.
+    /// Trusts `other`'s CSCA too (written to the trust directory, then reloaded as on SIGHUP).
+    func trustAlso(_ other: TestPKI) throws {
+        let file = directory.appendingPathComponent("trust/csca-\(other.country.lowercased()).der")
+        try Data(other.csca.certificate.der).write(to: file)
+        daemon.reload()
+    }
+
     func insertCard(_ holder: TestHolder, in reader: String = InProcessDaemon.reader,
                     faults: [CardFault] = [],
                     configure: (inout EMRTDPersonalisation) -> Void = { _ in },

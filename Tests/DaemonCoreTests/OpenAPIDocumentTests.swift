@@ -408,9 +408,13 @@ final class OpenAPIDocumentTests: XCTestCase {
             TrustStoreListing(
                 directory: "/var/lib/enrolld/trust", cscaCertificates: [csca], documentSignerCertificates: 1,
                 crls: [crl], skippedFiles: ["a.txt: extension"]),
-            TrustImportRequest(data: "AAAA"),
+            TrustImportRequest(data: "AAAA", states: ["UTO", "D"]),
+            TrustImportEntry(subject: "C=UT, CN=CSCA UT", fingerprint: "ab01", reason: "not of UTO, D"),
             TrustImportResponse(
-                kind: "crl", added: 1, alreadyTrusted: 0, writtenFiles: ["crl-ab.crl"], cscaCertificates: 3),
+                kind: "master-list", added: 1, alreadyTrusted: 0, writtenFiles: ["csca-ab.der"], cscaCertificates: 3,
+                addedCertificates: [TrustImportEntry(subject: "C=UT, CN=CSCA UT", fingerprint: "ab01")],
+                skipped: [TrustImportEntry(subject: "C=XY, CN=CSCA XY", fingerprint: "cd02", reason: "not of UTO")],
+                states: ["UTO"]),
             TrustListImportRequest(data: "AAAA", territory: "MO"), trustService, trustList,
             TrustListListing(directory: "/var/lib/enrolld/trust-lists", lists: [trustList],
                              skippedFiles: ["HK.xml: expired"]),

@@ -1,5 +1,6 @@
 import DaemonCore
 import EnrollAPIModel
+import Enrollment
 import Foundation
 import MRTD
 import UnixHTTP
@@ -27,6 +28,59 @@ final class ReverificationFlowTests: XCTestCase {
         XCTAssertEqual(history.map(\.to), ["invalid", "normal"])
         XCTAssertEqual(history.map(\.reason), ["card reported lost", "reverified"])
         XCTAssertEqual(history.map(\.actorRole), ["operator", "kiosk"])
+    }
+
+    /// A card that reaches the account by its personal number but whose holder is someone else (another surname
+    /// and birth date) is refused as holder-mismatch before anything of the account changes: not its sealed data,
+    /// not its status (a newer document would otherwise mark the old one replaced).
+    func testAnUpgradeWithACardWhoseHolderDiffersIsRefusedAndChangesNothing() throws {
+        let bench = try InProcessDaemon()
+        let personal = DG11(personalNumber: "5500112233")
+        let owner = TestHolder.random("John_Schneider")
+        try bench.insertCard(owner) { $0.dg11 = personal }
+        let registered = try bench.decode(EnrollmentOutcome.self, try bench.require(
+            bench.complete(try bench.decode(EnrollmentView.self, try bench.require(bench.start(owner), 201)).id), 200))
+        let before = try bench.accountView(registered.accountID)
+
+        var other = TestHolder.random("John_Salley", birthDate: "900101")
+        other.surname = "OTHER"
+        other.expiryDate = "361231"
+        try bench.insertCard(other) { $0.dg11 = personal }
+        for purpose in ["upgrade", "passcode-reset"] {
+            let refused = try bench.start(other, purpose: purpose, accountID: registered.accountID)
+            XCTAssertEqual(refused.status, 403)
+            let problem = try JSONDecoder().decode(Problem.self, from: Data(refused.body))
+            XCTAssertEqual(problem.code, "holder-mismatch")
+            XCTAssertTrue(problem.detail.contains("birth date, surname"), problem.detail)
+        }
+        let after = try bench.accountView(registered.accountID)
+        XCTAssertEqual(after, before, "nothing of the account changed")
+        XCTAssertEqual(after.status, "normal")
+
+        // The holder's own renewed card with the same personal number still upgrades.
+        var renewed = TestHolder.random("John_Schneider")
+        renewed.expiryDate = "361231"
+        try bench.insertCard(renewed) { $0.dg11 = personal }
+        try bench.require(bench.start(renewed, purpose: "upgrade", accountID: registered.accountID), 201)
+    }
+
+    func testHolderNamesCompareAfterICAONormalisation() {
+        let sealed = PersonalData(surname: "MUELLER", givenNames: "ANNA MARIA", birthDate: "1980-01-01",
+                                  documentNumber: "A1", documentType: "P", documentExpiry: "2030-01-01",
+                                  issuingState: "D", nationality: "D")
+        var document = sealed
+        document.surname = "Müller"
+        document.givenNames = "ANNA"
+        XCTAssertEqual(HolderComparison.differences(sealed: sealed, document: document), [],
+                       "Ü is UE; a second given name left out by the MRZ is the same person")
+        document.sex = "F"
+        XCTAssertEqual(HolderComparison.differences(sealed: sealed, document: document), [],
+                       "a record sealed without the sex compares on the rest")
+        var married = sealed
+        married.surname = "SCHMIDT"
+        married.birthDate = "1980-01-02"
+        XCTAssertEqual(HolderComparison.differences(sealed: sealed, document: married), ["birth date", "surname"])
+        XCTAssertEqual(HolderComparison.normalisedName("O'NEILL-SMITH<<JR"), "O NEILL SMITH JR")
     }
 
     /// The account follows its document's expiry on the test clock; a renewed card (a new number, the same

@@ -52,6 +52,10 @@ final class RefusalBench: @unchecked Sendable {
         case expiredCA
         /// `enrollment.refuse_expired_documents = false`: the CA is the one to refuse an expired document.
         case expiredDocumentsAllowed
+        /// `readers.require_pace = always`: BAC-only chips are not read.
+        case paceRequired
+        /// `trust.accepted_states = D`: the test holders' UTO documents are not accepted for enrollment.
+        case onlyGerman
         /// Served on its real Unix socket (transport refusals).
         case socket
         /// Served on its real socket with `api.max_connections = 1`.
@@ -71,6 +75,8 @@ final class RefusalBench: @unchecked Sendable {
         case .expiredCA: daemon = try InProcessDaemon(ca: .expired)
         case .expiredDocumentsAllowed:
             daemon = try InProcessDaemon(extraConfiguration: "[enrollment]\nrefuse_expired_documents = false")
+        case .paceRequired: daemon = try InProcessDaemon(extraConfiguration: "[readers]\nrequire_pace = always")
+        case .onlyGerman: daemon = try InProcessDaemon(extraConfiguration: "[trust]\naccepted_states = D")
         case .oneConnection: daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1")
         }
         if setup == .socket || setup == .oneConnection { try daemon.serve() }

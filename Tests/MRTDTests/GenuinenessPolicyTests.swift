@@ -30,11 +30,12 @@ final class GenuinenessPolicyTests: XCTestCase {
         let forged = try pki.forgedDocument(.tamperedSignature, dataGroups: Self.groups).sod
         var withheld = Self.groups
         withheld[.dg14] = nil
-        results = Results(passed: PassiveAuthentication.verify(sodFile: sod, dataGroups: Self.groups, trustStore: store),
-                          failed: PassiveAuthentication.verify(sodFile: forged, dataGroups: Self.groups,
-                                                               trustStore: store),
-                          dg14Withheld: PassiveAuthentication.verify(sodFile: sod, dataGroups: withheld,
-                                                                     trustStore: store))
+        // The stand-in DG1 does not parse, so the issuing state is given as DG1 would state it.
+        func verify(_ sod: [UInt8], _ groups: [DataGroup: [UInt8]]) -> PassiveAuthenticationResult {
+            PassiveAuthentication.verify(sodFile: sod, dataGroups: groups, trustStore: store, issuingState: "UTO")
+        }
+        results = Results(passed: verify(sod, Self.groups), failed: verify(forged, Self.groups),
+                          dg14Withheld: verify(sod, withheld))
     }
 
     private func facts(passive: PassiveAuthenticationResult?, chip: AntiCloneCheck? = nil,
@@ -57,7 +58,9 @@ final class GenuinenessPolicyTests: XCTestCase {
         XCTAssertEqual(decision.outcome(of: "passive-authentication"), .passed)
         XCTAssertEqual(decision.outcome(of: "chip-authentication"), .passed)
         XCTAssertEqual(decision.outcome(of: "pace-cam"), .notSupported)
+        XCTAssertEqual(decision.outcome(of: "issuingStateAnchored"), .passed)
         XCTAssertEqual(decision.reasons, [])
+        XCTAssertNil(decision.outcome(of: "sha-1"), "SHA-256 throughout: no SHA-1 recorded")
     }
 
     func testFailedPassiveAuthenticationRefusesWhateverTheAntiCloneProtocolsSay() {
@@ -138,5 +141,52 @@ final class GenuinenessPolicyTests: XCTestCase {
                                                                    filesRead: [.dg1, .dg2, .dg14, .sod]))
         XCTAssertNil(decision.outcome(of: "access-control"))
         XCTAssertEqual(decision.outcome(of: "passive-authentication"), .passed)
+    }
+    func testADocumentWhoseIssuingStateIsNotBoundToItsAnchorIsNotGenuine() throws {
+        let pki = try TestPKI()
+        let sod = try pki.sod(dataGroups: Self.groups)
+        let unknown = PassiveAuthentication.verify(sodFile: sod, dataGroups: Self.groups, trustStore: pki.trustStore())
+        XCTAssertTrue(unknown.passed, "passive authentication itself has nothing against it")
+        XCTAssertEqual(unknown.issuingStateAnchored.status, .notChecked)
+        let undecided = GenuinenessPolicy().decide(facts(passive: unknown, chip: passed))
+        XCTAssertFalse(undecided.genuine, "without the issuing state the anchor is not bound to it")
+        XCTAssertTrue(undecided.reasons.contains { $0.contains("could not be bound to its trust anchor") },
+                      "\(undecided.reasons)")
+
+        let german = PassiveAuthentication.verify(sodFile: sod, dataGroups: Self.groups, trustStore: pki.trustStore(),
+                                                  issuingState: "D")
+        XCTAssertFalse(german.passed)
+        XCTAssertEqual(german.issuingStateAnchored.reason,
+                       "the document's issuing state D (DE) does not match its document signer's country UT")
+        let refused = GenuinenessPolicy().decide(facts(passive: german, chip: passed))
+        XCTAssertFalse(refused.genuine)
+        XCTAssertEqual(refused.outcome(of: "issuingStateAnchored"), .failed)
+    }
+
+    func testEveryDataGroupEnrollmentUsesThatEFSODListsMustBeRead() throws {
+        let pki = try TestPKI()
+        var groups = Self.groups
+        groups[.dg11] = [0x6B, 0x03, 0x5F, 0x10, 0x00]
+        let sod = try pki.sod(dataGroups: groups)
+        var read = groups
+        read[.dg11] = nil
+        let passive = PassiveAuthentication.verify(sodFile: sod, dataGroups: read, trustStore: pki.trustStore(),
+                                                   issuingState: "UTO")
+        XCTAssertTrue(passive.passed, "the groups read all match")
+        let decision = GenuinenessPolicy().decide(facts(passive: passive, chip: passed))
+        XCTAssertFalse(decision.genuine)
+        XCTAssertEqual(decision.withheldDataGroups, [.dg11])
+        XCTAssertEqual(decision.outcome(of: "data-group-withheld"), .failed)
+        XCTAssertTrue(decision.reasons.contains("EF.SOD lists DG11 but the chip did not give it up to be read and "
+                                                + "hash-checked"), "\(decision.reasons)")
+
+        // A group enrollment does not use (DG12) may be left unread.
+        groups[.dg11] = nil
+        groups[.dg12] = [0x6C, 0x03, 0x5F, 0x19, 0x00]
+        read = groups
+        read[.dg12] = nil
+        let unused = PassiveAuthentication.verify(sodFile: try pki.sod(dataGroups: groups), dataGroups: read,
+                                                  trustStore: pki.trustStore(), issuingState: "UTO")
+        XCTAssertTrue(GenuinenessPolicy().decide(facts(passive: unused, chip: passed)).genuine)
     }
 }

@@ -737,7 +737,12 @@ final class PACECAMCardSecurityTests: XCTestCase {
         var verified = result
         verified.verifyCardSecurity(trustStore: store)
         let check = try XCTUnwrap(verified.chipAuthenticationMapping?.cardSecurityVerification)
-        XCTAssertTrue(check.passed, "\(check.failures)")
+        XCTAssertEqual(check.signatureValid.status, .pass)
+        XCTAssertEqual(check.dscChainValid.status, .pass, "XY's CSCA is trusted, for XY's documents")
+        XCTAssertEqual(check.issuingStateAnchored.status, .fail, "the same rule as EF.SOD's: DG1 says UTO")
+        XCTAssertEqual(check.issuingStateAnchored.reason,
+                       "the document's issuing state UTO (UT) does not match its document signer's country XY")
+        XCTAssertFalse(check.passed)
         XCTAssertEqual(check.cscaCountry, "XY")
         XCTAssertFalse(check.anchored(like: passive), "EF.SOD chains to UT, EF.CardSecurity to XY")
     }

@@ -132,10 +132,19 @@ final class PassiveAuthenticationTests: XCTestCase {
     func testLegacyContentTypeAndLDSV1() throws {
         let pki = try TestPKI()
         let legacy = try pki.sod(dataGroups: dataGroups, options: .init(contentType: "1.2.840.113549.1.7.1"))
+        let strict = PassiveAuthentication.verify(sodFile: legacy, dataGroups: dataGroups, trustStore: pki.trustStore())
+        XCTAssertFalse(strict.passed, "by default only id-icao-mrtd-security-ldsSecurityObject")
+        XCTAssertEqual(strict.parseError, .unexpectedContentType("1.2.840.113549.1.7.1 (id-data)"))
+        let lenient = PassiveAuthenticationPolicy(legacyContentTypes: ["1.2.840.113549.1.7.1"])
         let legacyResult = PassiveAuthentication.verify(sodFile: legacy, dataGroups: dataGroups,
-                                                        trustStore: pki.trustStore())
+                                                        trustStore: pki.trustStore(), policy: lenient)
         XCTAssertTrue(legacyResult.passed, "\(legacyResult.failures)")
         XCTAssertTrue(legacyResult.sodParsed.reason.contains("legacy content type 1.2.840.113549.1.7.1 (id-data)"))
+        let unknown = try pki.sod(dataGroups: dataGroups, options: .init(contentType: "1.2.3.4"))
+        let listedButUnknown = PassiveAuthenticationPolicy(legacyContentTypes: ["1.2.3.4"])
+        XCTAssertFalse(PassiveAuthentication.verify(sodFile: unknown, dataGroups: dataGroups,
+                                                    trustStore: pki.trustStore(), policy: listedButUnknown).passed,
+                       "only known legacy types can be accepted")
 
         let v1 = try pki.sod(dataGroups: dataGroups, options: .init(ldsVersion: ("0108", "040000")))
         let v1Result = PassiveAuthentication.verify(sodFile: v1, dataGroups: dataGroups, trustStore: pki.trustStore())

@@ -80,9 +80,10 @@ final class TrustStoreTests: XCTestCase {
 
     // MARK: Master lists
 
+    /// Utopia (home, `UT`), France (`FR`) and Germany (`DE`).
     private func makeCountries() throws -> (home: TestPKI, foreign: [TestPKI]) {
         let home = try TestPKI()
-        let foreign = try ["XA", "XB"].map { country -> TestPKI in
+        let foreign = try ["FR", "DE"].map { country -> TestPKI in
             var options = TestPKI.Options()
             options.country = country
             return try TestPKI(options: options)
@@ -90,7 +91,9 @@ final class TrustStoreTests: XCTestCase {
         return (home, foreign)
     }
 
-    func testMasterListSignedUnderATrustedCSCAImportsAndAnchorsForeignDocuments() throws {
+    private func scope(_ states: String...) throws -> TrustImportScope { try TrustImportScope(states: states) }
+
+    func testMasterListSignedUnderATrustedCSCAImportsTheNamedStatesCSCAsOnly() throws {
         let (home, foreign) = try makeCountries()
         let signer = try home.makeMasterListSigner()
         let (_, link) = try foreign[0].rollOverCSCA()
@@ -104,24 +107,87 @@ final class TrustStoreTests: XCTestCase {
 
         try write("home.pem", Array(home.csca.certificate.pem.utf8))
         var store = try TrustStore.load(directory: directory)
-        let report = try store.importMasterList(data: list)
-        XCTAssertEqual(report.added.count, 3, "two foreign CSCAs and a link certificate")
+        let report = try store.importMasterList(data: list, scope: try scope("FRA", "UTO"))
+        XCTAssertEqual(Set(report.added), [foreign[0].csca.certificate, link],
+                       "France's root and its link certificate (checked against the root added before it)")
         XCTAssertEqual(report.alreadyTrusted, 1)
         XCTAssertEqual(report.skippedNonCA, 1, "the master list signer certificate is no CSCA")
-        XCTAssertEqual(report.writtenFiles.count, 3)
+        let skipped = Dictionary(uniqueKeysWithValues: report.skipped.map { ($0.certificate, $0.reason) })
+        XCTAssertEqual(skipped[foreign[1].csca.certificate],
+                       "its country DE is not one of the states named (FRA, UTO)")
+        XCTAssertEqual(skipped[signer.certificate], "not a CA certificate")
+        XCTAssertEqual(report.writtenFiles.count, 2)
         XCTAssertEqual(report.signer, signer.certificate.subject)
 
         var reloaded = try TrustStore.load(directory: directory)
-        XCTAssertEqual(reloaded.cscaCertificates.count, 4)
+        XCTAssertEqual(reloaded.cscaCertificates.count, 3)
         XCTAssertTrue(reloaded.report.skippedFiles.isEmpty)
-        for country in foreign {
-            let result = PassiveAuthentication.verify(sodFile: try country.sod(dataGroups: dataGroups),
-                                                      dataGroups: dataGroups, trustStore: reloaded)
-            XCTAssertTrue(result.passed, "\(country.country): \(result.failures)")
+        let french = PassiveAuthentication.verify(sodFile: try foreign[0].sod(dataGroups: dataGroups),
+                                                  dataGroups: dataGroups, trustStore: reloaded)
+        XCTAssertTrue(french.passed, french.failures.joined())
+        let german = PassiveAuthentication.verify(sodFile: try foreign[1].sod(dataGroups: dataGroups),
+                                                  dataGroups: dataGroups, trustStore: reloaded)
+        XCTAssertFalse(german.passed, "Germany was not named: its CSCA is not trusted")
+
+        let again = try reloaded.importMasterList(data: list, scope: try scope("D"))
+        XCTAssertEqual(again.added, [foreign[1].csca.certificate], "D is Germany (DE)")
+        XCTAssertEqual(again.alreadyTrusted, 3, "France's root, its link and the home CSCA")
+    }
+
+    func testAMasterListIsImportedOnlyForNamedKnownStates() throws {
+        let (home, foreign) = try makeCountries()
+        let list = try TestPKI.masterList(certificates: [foreign[0].csca.certificate],
+                                          signer: try home.makeMasterListSigner())
+        let store = TrustStore(certificates: [home.csca.certificate])
+        XCTAssertThrowsError(try store.importFile(list, into: directory)) { error in
+            guard case let .refused(reason)? = error as? TrustImportError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("--states"), reason)
         }
-        let again = try reloaded.importMasterList(data: list)
-        XCTAssertTrue(again.added.isEmpty)
-        XCTAssertEqual(again.alreadyTrusted, 4)
+        XCTAssertThrowsError(try TrustImportScope(states: ["ZZZ"])) { error in
+            XCTAssertEqual(error as? TrustImportError, .refused(
+                "ZZZ is not an issuing state with a known country code: give ICAO codes such as UTO, D or FRA"))
+        }
+        XCTAssertThrowsError(try TrustImportScope(states: ["XXA"]), "a nationality code names no state")
+        XCTAssertThrowsError(try TrustImportScope(states: [" "]))
+        let report = try store.importFile(list, into: directory, scope: try scope("FRA"))
+        XCTAssertEqual(report.kind, .masterList)
+        XCTAssertEqual(report.added, 1)
+        XCTAssertEqual(report.states, ["FRA"])
+        XCTAssertEqual(report.addedCertificates.map(\.fingerprint), [foreign[0].csca.certificate.fingerprint])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).count, 1)
+    }
+
+    func testCSCAsAreAdmittedOnlyWhenTheirSignaturesVerifyAndTheirKeysAreLargeEnough() throws {
+        let (home, foreign) = try makeCountries()
+        let store = TrustStore(certificates: [home.csca.certificate])
+        let minimum = KeySizeMinimums()
+        XCTAssertNil(store.admissionProblem(foreign[0].csca.certificate, scope: nil, minimumKeySizes: minimum))
+        // A link certificate from a root the store does not hold, and one from a root it does hold.
+        let (_, frenchLink) = try foreign[0].rollOverCSCA()
+        XCTAssertEqual(store.admissionProblem(frenchLink, scope: nil, minimumKeySizes: minimum),
+                       "its self-signature does not verify",
+                       "a rollover link keeps the CSCA's name: without the old root it is only a bad self-signature")
+        let withRoot = TrustStore(certificates: [home.csca.certificate, foreign[0].csca.certificate])
+        XCTAssertNil(withRoot.admissionProblem(frenchLink, scope: nil, minimumKeySizes: minimum))
+        // A link certificate signed by another key than the root's.
+        let impostor = try TestPKI.makeCSCA(country: "FR", name: "CSCA FR", validity: (Date() - 86_400, Date() + 86_400))
+        var french = TestPKI.Options()
+        french.country = "FR"
+        let (_, forgedLink) = try TestPKI(options: french).rollOverCSCA()
+        XCTAssertNotNil(withRoot.admissionProblem(forgedLink, scope: nil, minimumKeySizes: minimum))
+        XCTAssertNil(withRoot.admissionProblem(impostor.certificate, scope: try scope("FRA"), minimumKeySizes: minimum),
+                     "a self-signed root of a named state is admitted")
+        XCTAssertEqual(withRoot.admissionProblem(impostor.certificate, scope: try scope("D"), minimumKeySizes: minimum),
+                       "its country FR is not one of the states named (D)")
+        // A CSCA on P-224 is below the 256-bit default.
+        let small = try TestPKI.makeCSCA(country: "FR", name: "CSCA FR small", key: .ec(curve: "P-224"),
+                                         validity: (Date() - 86_400, Date() + 86_400))
+        let problem = try XCTUnwrap(store.admissionProblem(small.certificate, scope: nil, minimumKeySizes: minimum))
+        XCTAssertTrue(problem.contains("224 bits, below the 256"), problem)
+        XCTAssertThrowsError(try store.importFile(small.certificate.der, into: directory)) { error in
+            guard case let .refused(reason)? = error as? TrustImportError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("below the 256"), reason)
+        }
     }
 
     func testTamperedMasterListIsRefusedAndNothingIsWritten() throws {
@@ -138,7 +204,7 @@ final class TrustStoreTests: XCTestCase {
         tampered[start + 5] ^= 0x01
 
         var store = TrustStore(certificates: [home.csca.certificate])
-        XCTAssertThrowsError(try store.importMasterList(data: tampered, into: directory)) { error in
+        XCTAssertThrowsError(try store.importMasterList(data: tampered, scope: try scope("FRA"), into: directory)) { error in
             XCTAssertEqual(error as? TrustStoreError, .masterList(.contentDigestMismatch))
         }
         XCTAssertEqual(store.cscaCertificates, [home.csca.certificate])
@@ -150,7 +216,8 @@ final class TrustStoreTests: XCTestCase {
         let signatureStart = try XCTUnwrap(PassiveAuthenticationTests.index(of: signature, in: list))
         var badSignature = list
         badSignature[signatureStart + signature.count - 1] ^= 0x01
-        XCTAssertThrowsError(try store.importMasterList(data: badSignature, into: directory)) { error in
+        XCTAssertThrowsError(try store.importMasterList(data: badSignature, scope: try scope("FRA"),
+                                                        into: directory)) { error in
             XCTAssertEqual(error as? TrustStoreError, .masterList(.signatureInvalid))
         }
     }
@@ -160,13 +227,14 @@ final class TrustStoreTests: XCTestCase {
         let signer = try foreign[1].makeMasterListSigner()
         let list = try TestPKI.masterList(certificates: [foreign[0].csca.certificate], signer: signer)
         var store = TrustStore(certificates: [home.csca.certificate])
-        XCTAssertThrowsError(try store.importMasterList(data: list)) { error in
+        XCTAssertThrowsError(try store.importMasterList(data: list, scope: try scope("FRA"))) { error in
             guard case .masterList(.signerNotTrusted(let reason))? = error as? TrustStoreError else {
                 return XCTFail("unexpected \(error)")
             }
             XCTAssertTrue(reason.contains("no trusted CSCA"), reason)
         }
-        let report = try store.importMasterList(data: list, signerAnchor: foreign[1].csca.certificate)
+        let report = try store.importMasterList(data: list, scope: try scope("FRA"),
+                                                signerAnchor: foreign[1].csca.certificate)
         XCTAssertEqual(report.added, [foreign[0].csca.certificate])
         XCTAssertTrue(report.writtenFiles.isEmpty, "an in-memory store writes nothing")
     }

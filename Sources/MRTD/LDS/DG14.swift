@@ -102,9 +102,9 @@ public struct DG14: Sendable, Equatable {
     /// Encodes a DG14 (personalisation): ChipAuthenticationInfo (when `chipAuthentication` is given) with
     /// ChipAuthenticationPublicKeyInfo for `chipAuthenticationKey`, and ActiveAuthenticationInfo.
     public static func encode(chipAuthentication: ChipAuthenticationInfo?, chipAuthenticationKey: [UInt8]?,
-                              keyAgreement: PACEKeyAgreement = .ecdh, activeAuthentication: ActiveAuthenticationInfo?)
-        -> [UInt8] {
-        var infos: [TLV] = []
+                              keyAgreement: PACEKeyAgreement = .ecdh, activeAuthentication: ActiveAuthenticationInfo?,
+                              paceInfos: [PACEInfo] = []) -> [UInt8] {
+        var infos: [TLV] = paceInfos.map(\.encoded)
         func oid(_ dotted: String) -> TLV { TLV(tag: 0x06, value: DER.encodeOID(dotted) ?? []) }
         if let chipAuthentication {
             var fields = [oid(chipAuthentication.oid), DER.integer(chipAuthentication.version)]
