@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
-                                                    "CertificateAuthority"]),
+                                                    "CertificateAuthority", "VirtualCard"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment"]),
 

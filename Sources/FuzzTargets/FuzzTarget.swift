@@ -38,6 +38,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// OCSP: requests through the CA's responder (POST body and GET path), and responses and CRLs as the
     /// foreign-certificate validator reads them.
     case ocsp
+    /// The document reader (BAC, PACE GM/IM/CAM, secure messaging, READ BINARY, CA, AA) against a real applet whose
+    /// answers the input changes, command by command; see `OrdinalChipScript` for the layout.
+    case chip
+    /// The document reader against a chip whose answers are the input's records, in order, protected with the
+    /// session's keys; see `SequentialChipScript`.
+    case chipScript = "chip-script"
 
     /// What the target covers, for `enroll-fuzz list`.
     public var summary: String {
@@ -52,6 +58,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csr: return "PKCS#10 requests and the signing request policy"
         case .liveness: return "liveness bursts: frame counts, sizes, timestamps, frames, challenge"
         case .ocsp: return "OCSP requests through the responder; OCSP responses and CRLs as a relying party reads them"
+        case .chip: return "the document reader against a chip whose answers the input changes (BAC, PACE, SM, CA, AA)"
+        case .chipScript: return "the document reader against a chip that answers with the input's records"
         }
     }
 
@@ -68,6 +76,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csr: Self.csr(bytes)
         case .liveness: Self.liveness(bytes)
         case .ocsp: Self.ocsp(bytes)
+        case .chip: ChipTargets.chip(bytes)
+        case .chipScript: ChipTargets.chipScript(bytes)
         }
     }
 
