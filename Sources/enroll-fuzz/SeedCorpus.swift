@@ -135,6 +135,10 @@ struct SeedCorpus {
             add(.chipScript, "honest-\(name)-short-path", ChipSeeds.honestExchange(card: index, flags: 0x07))
         }
 
+        for (target, named) in try ServiceSeeds.all() {
+            for (name, bytes) in named { add(target, name, bytes) }
+        }
+
         for target in FuzzTarget.allCases {
             let folder = (directory as NSString).appendingPathComponent(target.rawValue)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
