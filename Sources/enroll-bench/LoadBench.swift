@@ -15,6 +15,8 @@ struct LoadOptions {
     var thinkTime: TimeInterval = 0.1
     var enrolld = LoadDaemon.defaultExecutable()
     var faults: FaultSchedule?
+    /// The store of a daemon the bench starts: SQLite, or PostgreSQL with a synchronous standby.
+    var postgres = false
 
     init(_ arguments: [String]) {
         var index = 0
@@ -43,6 +45,12 @@ struct LoadOptions {
             case "--faces": faces = value("--faces")
             case "--enrolld": enrolld = value("--enrolld")
             case "--json": json = true
+            case "--store":
+                switch value("--store") {
+                case "sqlite": postgres = false
+                case "postgresql": postgres = true
+                default: benchFail("--store is sqlite or postgresql")
+                }
             case "--faults":
                 guard let schedule = FaultSchedule(parsing: value("--faults")) else {
                     benchFail("--faults takes 'default' or kinds with intervals, e.g. card-pull=20s,pcscd-restart=150s,"
@@ -54,6 +62,7 @@ struct LoadOptions {
             index += 1
         }
         guard duration > 0 else { benchFail("--duration must be positive") }
+        if !postgres { faults?.intervals[.postgresFailover] = nil }
     }
 
     /// Warm-up: a tenth of the run, at most a minute, unless given.
@@ -189,14 +198,18 @@ func runLoadBench(arguments: [String]) {
     for reader in readers where !pcscd.waitFor(reader: reader) { benchFail("pcscd does not list '\(reader)'") }
 
     let daemon: LoadDaemon
+    var replica: BenchReplica?
     do {
         if let socket = options.socket {
             daemon = try LoadDaemon.attach(socket: socket)
             try trustBenchCSCA(pki, socket: socket)
         } else {
-            daemon = try LoadDaemon.start(executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust")
+            if options.postgres { replica = try BenchReplica() }
+            daemon = try LoadDaemon.start(executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust",
+                                          postgres: replica?.conninfo)
         }
     } catch {
+        replica?.stop()
         benchFail("\(error)")
     }
     // The daemon answers before it has finished starting (signal handlers, face models in the background).
@@ -215,7 +228,8 @@ func runLoadBench(arguments: [String]) {
     if !options.json {
         print("enroll-bench load: \(Int(options.duration)) s (warm-up \(Int(warmup)) s), \(readers.count) reader(s), "
               + "\(options.clients) API client(s), enrolld pid \(daemon.pid)"
-              + (daemon.startedHere ? " (started by the bench: temporary state, SQLite)" : " on \(daemon.socket)"))
+              + (daemon.startedHere ? " (started by the bench: temporary state, "
+                 + (replica == nil ? "SQLite)" : "PostgreSQL primary + synchronous standby)") : " on \(daemon.socket)"))
         if let faults = options.faults { print("  faults: \(faults.description), from the end of warm-up") }
     }
     let windows = FaultWindows()
@@ -242,7 +256,7 @@ func runLoadBench(arguments: [String]) {
     }
     if let schedule = options.faults {
         let injector = FaultInjector(schedule: schedule, windows: windows, kiosks: kiosks, pcscd: pcscd, daemon: daemon,
-                                     recorder: recorder)
+                                     recorder: recorder, replica: replica)
         let from = began.addingTimeInterval(warmup)
         spawn("load.faults") { injector.run(from: from, until: deadline) }
     }
@@ -343,6 +357,7 @@ func runLoadBench(arguments: [String]) {
     }
     // exit() skips `defer`: clean up here.
     pcscd.stop()
+    replica?.stop()
     if !keep { try? FileManager.default.removeItem(atPath: work) }
     exit(state.errors == 0 && integrity?.passed != false ? 0 : 1)
 }

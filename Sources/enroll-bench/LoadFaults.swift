@@ -11,6 +11,9 @@ enum FaultKind: String, CaseIterable, Codable {
     case pcscdRestart = "pcscd-restart"
     /// enrolld is SIGKILLed and started again on the same state directory (only a daemon the bench started).
     case daemonKill = "daemon-kill"
+    /// The PostgreSQL primary stops (immediate shutdown, as a crash) and its synchronous streaming standby is
+    /// promoted (`--store postgresql`; once per run: afterwards there is no standby left).
+    case postgresFailover = "pg-failover"
 
     /// How long after a fault ends its failures still count as expected: the daemon's reader monitor retries
     /// pcscd every 0.3 s, a restarted daemon loads its face models in the background, and a client notices a
@@ -20,6 +23,7 @@ enum FaultKind: String, CaseIterable, Codable {
         case .cardPull: return 0
         case .pcscdRestart: return 20
         case .daemonKill: return 20
+        case .postgresFailover: return 20
         }
     }
 }
@@ -29,7 +33,8 @@ enum FaultKind: String, CaseIterable, Codable {
 struct FaultSchedule {
     var intervals: [FaultKind: TimeInterval]
 
-    static let standard = FaultSchedule(intervals: [.cardPull: 20, .pcscdRestart: 150, .daemonKill: 200])
+    static let standard = FaultSchedule(intervals: [.cardPull: 20, .pcscdRestart: 150, .daemonKill: 200,
+                                                    .postgresFailover: 270])
 
     init(intervals: [FaultKind: TimeInterval]) {
         self.intervals = intervals
@@ -112,9 +117,11 @@ final class FaultInjector: @unchecked Sendable {
     private let pcscd: BenchPCSCD
     private let daemon: LoadDaemon
     private let recorder: LoadRecorder
+    private let replica: BenchReplica?
 
     init(schedule: FaultSchedule, windows: FaultWindows, kiosks: [KioskLoop], pcscd: BenchPCSCD, daemon: LoadDaemon,
-         recorder: LoadRecorder) {
+         recorder: LoadRecorder, replica: BenchReplica?) {
+        self.replica = replica
         self.schedule = schedule
         self.windows = windows
         self.kiosks = kiosks
@@ -162,7 +169,63 @@ final class FaultInjector: @unchecked Sendable {
                 recorder.fail("fault", kind: "daemon-restart", detail: "\(error)")
             }
             windows.end(window)
+        case .postgresFailover:
+            guard let replica else { return windows.skip(kind, reason: "the store is not PostgreSQL (--store)") }
+            guard !replica.failedOver else { return windows.skip(kind, reason: "no standby left to promote") }
+            let window = windows.begin(kind)
+            do {
+                try replica.failover()
+            } catch {
+                recorder.fail("fault", kind: "pg-failover", detail: "\(error)")
+            }
+            windows.end(window)
         }
+    }
+}
+
+/// The PostgreSQL primary and its synchronous streaming standby on loopback (`scripts/pg-replica.sh`).
+final class BenchReplica: @unchecked Sendable {
+    // `failedOver` changes once, on the injector thread; the report reads it after that thread ended.
+    let directory: String
+    let conninfo: String
+    private(set) var failedOver = false
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "enroll-bench-pg-\(getpid())"
+        let base = 20_000 + Int(getpid() % 10_000) * 2
+        conninfo = try Self.run(["start", directory, "\(base)", "\(base + 1)"])
+    }
+
+    func failover() throws {
+        _ = try Self.run(["failover", directory])
+        failedOver = true
+    }
+
+    func stop() {
+        _ = try? Self.run(["stop", directory])
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/pg-replica.sh").path
+    }
+
+    private static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError("scripts/pg-replica.sh \(arguments.joined(separator: " ")) failed: \(errorText)")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -168,7 +168,9 @@ final class LoadDaemon: @unchecked Sendable {
             .appendingPathComponent("enrolld").path
     }
 
-    static func start(executable: String, work: String, trustDirectory: String) throws -> LoadDaemon {
+    /// `postgres`: the store's connection string (else SQLite in the state directory).
+    static func start(executable: String, work: String, trustDirectory: String, postgres: String? = nil) throws
+        -> LoadDaemon {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("enrolld is not built at \(executable) (run `swift build`, or pass --enrolld PATH)")
         }
@@ -185,7 +187,7 @@ final class LoadDaemon: @unchecked Sendable {
             [readers]
             pcsc_retry_seconds = 0.3
 
-            """
+            """ + (postgres.map { "[store]\nbackend = postgresql\nconninfo = \($0)\nsslmode = disable\n" } ?? "")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let logPath = work + "/enrolld.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
