@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "enrollctl", targets: ["enrollctl"]),
         .executable(name: "enroll-vcard", targets: ["enroll-vcard"]),
         .executable(name: "enroll-bench", targets: ["enroll-bench"]),
+        .executable(name: "enroll-kiosk", targets: ["enroll-kiosk"]),
     ],
     targets: [
         // C bindings: Debian system libraries behind module maps and shim headers.
@@ -92,6 +93,9 @@ let package = Package(
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
+        // HTTP code, like enrollctl; the apps' files are web/.
+        .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
                                                             "FaceMatch", "SmartCard"]),

@@ -172,6 +172,7 @@ public enum RoutePermissions {
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
         ("GET /v1/crl", .kiosk, "public data"),
+        ("POST /v1/accounts/lookup", .operator, "the account of the identity a genuine card proves"),
         ("GET /v1/accounts/{id}", .holder, ""),
         ("GET /v1/accounts/{id}/certificates", .holder, ""),
         ("GET /v1/accounts/{id}/devices", .holder, ""),

@@ -363,6 +363,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
                 devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
             GuardianCardBody(reader: "R", accessKey: key),
+            AccountLookupBody(reader: "R", accessKey: key),
+            AccountLookup(accountId: UUID().uuidString, tier: "signing", status: "normal"),
             EnrollmentView(
                 id: UUID().uuidString, purpose: "register", state: "face-matched", accountID: UUID().uuidString,
                 reader: "R", surname: "ERIKSSON", givenNames: "ANNA", documentType: "P", issuingState: "UTO",

@@ -178,6 +178,9 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(call("GET", "/v1/accounts/\(account)", headers: proof).status, 200)
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(account)")), "holder-proof-required")
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)), "account-not-found")
+        let found = try call("POST", "/v1/accounts/lookup",
+                             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
+        XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
         let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
