@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "enrollctl", targets: ["enrollctl"]),
         .executable(name: "enroll-vcard", targets: ["enroll-vcard"]),
         .executable(name: "enroll-bench", targets: ["enroll-bench"]),
+        .executable(name: "enroll-kiosk", targets: ["enroll-kiosk"]),
     ],
     targets: [
         // C bindings: Debian system libraries behind module maps and shim headers.
@@ -83,7 +84,7 @@ let package = Package(
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority", "VirtualCard", "DaemonCore",
                                                     "EnrollAPIModel"]),
@@ -93,6 +94,9 @@ let package = Package(
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
+        // HTTP code, like enrollctl; the apps' files are web/.
+        .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
                                                             "FaceMatch", "SmartCard"]),

@@ -26,7 +26,7 @@ model_dir=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 started=$(date +%s)
-for product in enrolld enrollctl enroll-vcard; do
+for product in enrolld enrollctl enroll-vcard enroll-kiosk; do
     if ! swift build -c release --static-swift-stdlib --product "$product" > "$work/build.log" 2>&1; then
         grep -E "error" "$work/build.log" >&2 || tail -20 "$work/build.log" >&2
         echo "build-deb: swift build of $product failed" >&2
@@ -34,7 +34,7 @@ for product in enrolld enrollctl enroll-vcard; do
     fi
 done
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-echo "build-deb: release build of enrolld, enrollctl, enroll-vcard took $(( $(date +%s) - started )) s"
+echo "build-deb: release build of enrolld, enrollctl, enroll-vcard, enroll-kiosk took $(( $(date +%s) - started )) s"
 umask 022
 
 # 2. The file tree of package enrolld.
@@ -44,10 +44,17 @@ install -d "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/usr/bin" "$pkg/lib/systemd/system
     "$pkg/etc/enrolld" "$pkg/usr/share/doc/enrolld" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
     "$pkg/usr/share/man/man8"
 install -m 0755 "$bin/enrolld" "$pkg/usr/sbin/enrolld"
-install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$pkg/usr/bin/"
+install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$bin/enroll-kiosk" "$pkg/usr/bin/"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/enrolld" \
-    "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-vcard"
-install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket "$pkg/lib/systemd/system/"
+    "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-vcard" "$pkg/usr/bin/enroll-kiosk"
+install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket Packaging/enroll-kiosk.service \
+    Packaging/enroll-counter.service "$pkg/lib/systemd/system/"
+# The web apps of enroll-kiosk (plain files, no build step) and the kiosk browser samples.
+(cd web && find . -type f | LC_ALL=C sort) | while read -r file; do
+    install -D -m 0644 "web/$file" "$pkg/usr/share/enroll-kiosk/web/$file"
+done
+install -d "$pkg/usr/share/doc/enrolld/examples"
+install -m 0644 Packaging/enroll-kiosk-browser Packaging/enroll-kiosk-policy.json "$pkg/usr/share/doc/enrolld/examples/"
 install -m 0644 udev/60-enrolld-readers.rules "$pkg/lib/udev/rules.d/"
 install -m 0644 udev/enrolld-blacklist-pn533.conf "$pkg/lib/modprobe.d/"
 install -m 0644 Packaging/enrolld.sysusers "$pkg/usr/lib/sysusers.d/enrolld.conf"
@@ -74,7 +81,7 @@ echo /etc/enrolld/enrolld.conf > "$pkg/DEBIAN/conffiles"
 mkdir -p "$work/shlibs/debian"
 printf 'Source: enrolld\n\nPackage: enrolld\nArchitecture: amd64\n' > "$work/shlibs/debian/control"
 shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O "$pkg/usr/sbin/enrolld" "$pkg/usr/bin/enrollctl" \
-    "$pkg/usr/bin/enroll-vcard" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+    "$pkg/usr/bin/enroll-vcard" "$pkg/usr/bin/enroll-kiosk" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 depends="${shlibs}, pcscd, libpcsclite1, libssl3, libsqlite3-0, libdlib19.1, libopenjp2-7, libopenblas0"
 depends=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ *$//' | awk 'NF && !seen[$1]++' | paste -sd, | sed 's/,/, /g')
 

@@ -23,6 +23,10 @@ packages=(
     python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0
+    # Browser tests (issue 21): Debian's Chromium and its WebDriver (Selenium from PyPI drives them, in a venv under
+    # .build-venv/browser); a small CJK font so the Traditional Chinese screens render; setpriv (util-linux) runs
+    # the gateways as other uids.
+    chromium chromium-driver fonts-wqy-microhei util-linux
 )
 
 sudo_cmd=()

@@ -44,15 +44,23 @@ public struct FaceAnalysisOptions: Sendable, Equatable {
     public var minimumFaceSize: Int
     /// Refuse when the second largest face has at least this share of the largest face's area (0: off).
     public var ambiguityRatio: Double
+    /// Decode (JPEG with DCT scaling, JPEG 2000 without the finer resolution levels) and area-average down to at
+    /// most this long side before detection, alignment and embedding (0: full resolution).
+    public var workingLongSide: Int
+    /// What the decoder may allocate (output, coefficient and component buffers), checked before decoding.
+    public var maximumDecoderBytes: Int
 
     public init(maximumBytes: Int = 16 << 20, maximumPixels: Int = 40_000_000, downscaleLongSide: Int = 0,
-                smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8) {
+                smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8,
+                workingLongSide: Int = 0, maximumDecoderBytes: Int = 256 << 20) {
         self.maximumBytes = maximumBytes
         self.maximumPixels = maximumPixels
         self.downscaleLongSide = downscaleLongSide
         self.smallImageSide = smallImageSide
         self.minimumFaceSize = minimumFaceSize
         self.ambiguityRatio = ambiguityRatio
+        self.workingLongSide = workingLongSide
+        self.maximumDecoderBytes = maximumDecoderBytes
     }
 }
 
@@ -224,10 +232,29 @@ public struct FaceImageAnalysis: Sendable, Equatable {
 /// dlib face detection, alignment and embedding, loaded from the model directory.
 ///
 /// Thread safety: one engine may be shared by many tasks. The C engine decodes and aligns concurrently and
-/// serialises the HOG detector and the ResNet forward pass behind two mutexes, hence `@unchecked Sendable`.
+/// serialises the HOG detector and the ResNet forward pass behind two mutexes of its own, hence
+/// `@unchecked Sendable`. Those locks are per engine: for parallel work each worker takes its own engine
+/// (`copy()`, as `FaceWorkPool` does), and no lock is shared between them.
 public final class FaceEngine: @unchecked Sendable {
     private let handle: OpaquePointer
     public let modelDirectory: String
+
+    private init(handle: OpaquePointer, modelDirectory: String) {
+        self.handle = handle
+        self.modelDirectory = modelDirectory
+    }
+
+    /// A new engine with copies of this one's models and its own locks (the model files are not read again).
+    /// - Throws: `engineFailure` (out of memory).
+    public func copy() throws(FaceMatchError) -> FaceEngine {
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        var pointer: OpaquePointer?
+        let status = enrolld_face_engine_clone(handle, &pointer, &message, message.count)
+        guard status == ENROLLD_FACE_OK, let pointer else {
+            throw .engineFailure(reason: "cannot copy the face engine: \(Self.string(from: message))")
+        }
+        return FaceEngine(handle: pointer, modelDirectory: modelDirectory)
+    }
 
     /// `ENROLLD_MODEL_DIR`, else `/var/lib/enrolld/models` (where `scripts/install-models.sh` puts them).
     public static var defaultModelDirectory: String {
@@ -277,7 +304,9 @@ public final class FaceEngine: @unchecked Sendable {
             max_bytes: UInt64(max(0, options.maximumBytes)), max_pixels: UInt64(max(0, options.maximumPixels)),
             downscale_long_side: UInt32(clamping: options.downscaleLongSide),
             small_image_side: UInt32(clamping: options.smallImageSide),
-            min_face_size: UInt32(clamping: options.minimumFaceSize), ambiguity_ratio: options.ambiguityRatio)
+            min_face_size: UInt32(clamping: options.minimumFaceSize), ambiguity_ratio: options.ambiguityRatio,
+            working_long_side: UInt32(clamping: options.workingLongSide),
+            max_decoder_bytes: UInt64(max(0, options.maximumDecoderBytes)))
         var result = enrolld_face_analysis()
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = image.withUnsafeBufferPointer { bytes in

@@ -55,6 +55,19 @@ public struct LivenessChallenge: Sendable, Equatable {
                                  expiresAt: now.addingTimeInterval(max(1, lifetime)))
     }
 
+    /// The refusal of a burst that names another challenge's nonce or comes after the expiry, before any frame is
+    /// looked at (the capture window is `LivenessChecker`'s, with its clock skew); nil when neither applies.
+    public func refusal(answering burst: LivenessBurst, at now: Date) -> LivenessDecision? {
+        if burst.nonce != nonce {
+            return .challengeRefused(.nonceMismatch, detail: "the burst answers another challenge")
+        }
+        if now > expiresAt {
+            let late = String(format: "%.1f", now.timeIntervalSince(expiresAt))
+            return .challengeRefused(.expired, detail: "expired \(late) s ago")
+        }
+        return nil
+    }
+
     /// The nonce as lowercase hex (as the API carries it).
     public var nonceHex: String { nonce.map { String(format: "%02x", $0) }.joined() }
 

@@ -168,13 +168,7 @@ public struct LivenessChecker: Sendable {
     // MARK: Challenge
 
     func challengeRefusal(burst: LivenessBurst, challenge: LivenessChallenge, now: Date) -> LivenessDecision? {
-        if burst.nonce != challenge.nonce {
-            return .challengeRefused(.nonceMismatch, detail: "the burst answers another challenge")
-        }
-        if now > challenge.expiresAt {
-            let late = format(now.timeIntervalSince(challenge.expiresAt), digits: 1)
-            return .challengeRefused(.expired, detail: "expired \(late) s ago")
-        }
+        if let refusal = challenge.refusal(answering: burst, at: now) { return refusal }
         guard let first = burst.frames.first?.capturedAt, let last = burst.frames.last?.capturedAt else { return nil }
         let skew = configuration.clockSkew
         if first < challenge.issuedAt.addingTimeInterval(-skew)
@@ -199,7 +193,8 @@ public struct LivenessChecker: Sendable {
             var start = ContinuousClock.now
             let image: RGBImage
             do {
-                image = try RGBImage(decoding: frame.image, maximumPixels: limits.maximumFramePixels, role: .probe)
+                image = try RGBImage(decoding: frame.image, maximumPixels: limits.maximumFramePixels,
+                                     maximumDecoderBytes: limits.maximumDecoderBytes, role: .probe)
             } catch {
                 throw .frameUnreadable(index: index, reason: error)
             }

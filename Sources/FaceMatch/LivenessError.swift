@@ -27,6 +27,10 @@ public enum LivenessError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Two consecutive frames are further apart than the limit.
     case gapTooLong(index: Int, seconds: Double, maximum: Double)
     case engineFailure(reason: String)
+    /// The chip portrait the burst is compared with cannot be used (no face in it, undecodable, too large).
+    case portraitUnusable(FaceMatchError)
+    /// Every face worker is taken (`FaceWorkPool`): retry after the delay it names.
+    case engineBusy(FaceWorkBusy)
 
     public var description: String {
         switch self {
@@ -64,6 +68,10 @@ public enum LivenessError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "\(format(maximum, digits: 1)) s allowed: capture at a steady rate"
         case .engineFailure(let reason):
             return "liveness engine failure: \(reason)"
+        case .portraitUnusable(let reason):
+            return "the chip portrait cannot be compared: \(reason)"
+        case .engineBusy(let busy):
+            return busy.description
         }
     }
 }

@@ -26,6 +26,11 @@ let usage = """
                                          responder (TCP loopback) on an index of the same certificates
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      face-attack [--hostile N] [--seconds N] [--images declared-40mp|within-caps] [--enrolld PATH]
+                  [--faces DIR] [--rss-limit-mib N] [--json]
+                                         issue 18's face-engine attack on a real enrolld: N hostile image
+                                         comparisons in flight from one caller, a normal kiosk's compare latency
+                                         (p50, p99) beside it and the daemon's peak RSS
       liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
                                          time per liveness burst by stage (median, p99) for 15 frames of 640x480,
                                          and peak RSS around one 30-frame burst at the 1920x1080 size cap
@@ -60,6 +65,8 @@ case "ocsp":
     runOCSPBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
+case "face-attack":
+    runFaceAttackBench(arguments: Array(arguments.dropFirst()))
 case "liveness":
     runLivenessBench(arguments: Array(arguments.dropFirst()))
 case "liveness-eval":

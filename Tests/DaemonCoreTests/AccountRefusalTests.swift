@@ -17,6 +17,7 @@ final class AccountRefusalTests: XCTestCase {
     static let disablePasscode = "DELETE /v1/accounts/{id}/passcode"
     static let verifyPasscode = "POST /v1/accounts/{id}/passcode/verify"
     static let revoke = "POST /v1/certificates/{serial}/revoke"
+    static let lookup = "POST /v1/accounts/lookup"
 
     /// A route of `{id}` for an account no one has, as an operator: `account-not-found`.
     static func unknownAccount(_ route: String, body: (@Sendable () throws -> any Encodable)? = nil) -> Refusal {
@@ -359,8 +360,38 @@ final class AccountRefusalTests: XCTestCase {
         },
     ]
 
+    /// The counter's look-up by card finds nothing for a card it cannot prove genuine, an identity without an
+    /// account, or a reader the terminal does not have.
+    static let lookups: [Refusal] = [
+        Refusal(lookup, .documentNotGenuine, "an enrolled identity's card altered after EF.SOD was signed") { b in
+            let holder = try b.account.holder
+            try b.daemon.insertCard(holder) { $0.alteredAfterSigning = .dg2 }
+            return try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
+                reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
+        },
+        Refusal(lookup, .accountNotFound, "a genuine card of an identity no one enrolled") { b in
+            let holder = b.holder()
+            try b.daemon.insertCard(holder)
+            return try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
+                reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
+        },
+        Refusal(lookup, .readerNotFound, "a reader the terminal does not have") { b in
+            try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
+                reader: "No Such Reader 00 00", accessKey: b.holder().accessKey), as: .operator)
+        },
+        Refusal(lookup, .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
+            try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
+                reader: InProcessDaemon.reader, accessKey: b.holder().accessKey), as: .operator)
+        },
+    ]
+
     static var refusals: [Refusal] {
         unknownAccounts + holderProofs + deviceChanges + statusChanges + usageQueries + passcodes + certificates
+            + lookups
+    }
+
+    func testTheLookUpByCardFindsNothingForACardItCannotProveOrAnIdentityWithoutAccount() {
+        RefusalRun.check(Self.lookups)
     }
 
     func testEveryAccountRouteRefusesAnAccountNoOneHas() {

@@ -337,6 +337,7 @@ final class EnrollmentRefusalTests: XCTestCase {
             (holder.surname, holder.givenNames) = ("", "")
             let session = try b.daemon.openSession(holder)
             try b.daemon.require(b.daemon.photo(session, of: holder.person), 200)
+            try b.daemon.require(b.daemon.liveness(session, of: holder.person).answer, 200)
             return try b.daemon.complete(session, csr: try InProcessDaemon.makeCSR())
         },
         Refusal(complete, .documentExpired, "a signing certificate on an expired document the policy let through",
@@ -345,6 +346,7 @@ final class EnrollmentRefusalTests: XCTestCase {
             holder.expiryDate = "200101"
             let session = try b.daemon.openSession(holder)
             try b.daemon.require(b.daemon.photo(session, of: holder.person), 200)
+            try b.daemon.require(b.daemon.liveness(session, of: holder.person).answer, 200)
             return try b.daemon.complete(session, csr: try InProcessDaemon.makeCSR())
         },
         Refusal(complete, .caCertificateExpired, "the issuing CA's certificate has expired", on: .expiredCA) { b in

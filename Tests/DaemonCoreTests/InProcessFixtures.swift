@@ -30,11 +30,12 @@ extension InProcessDaemon {
         return try decode(EnrollmentView.self, started).id
     }
 
-    /// A session whose live photo matched the chip portrait.
+    /// A session whose live photo matched the chip portrait and (`live`) whose liveness burst passed.
     func matchedSession(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-                        as caller: Caller = .kiosk) throws -> String {
+                        live: Bool = true, as caller: Caller = .kiosk) throws -> String {
         let session = try openSession(holder, purpose: purpose, accountID: accountID, as: caller)
         try require(try photo(session, of: holder.person, as: caller), 200, "photo")
+        if live { try require(try liveness(session, of: holder.person, as: caller).answer, 200, "liveness") }
         return session
     }
 

@@ -202,6 +202,9 @@ final class OpenAPIDocumentTests: XCTestCase {
             .enrollment(.enrollmentCardVerified, session: UUID().uuidString),
             .enrollment(.enrollmentFaceMatched, session: UUID().uuidString),
             .enrollment(.enrollmentFaceMismatch, session: UUID().uuidString, code: "face-mismatch", attemptsLeft: 2),
+            .enrollment(.enrollmentLivenessPassed, session: UUID().uuidString),
+            .enrollment(.enrollmentLivenessFailed, session: UUID().uuidString, code: "liveness-failed", attemptsLeft: 2,
+                        message: "turn your head slowly to the left", check: "prompts-followed"),
             .enrollment(.enrollmentGuardianVerified, session: UUID().uuidString),
             .enrollment(.enrollmentCompleted, session: UUID().uuidString, tier: "signing"),
             .enrollment(.enrollmentFailed, session: UUID().uuidString, code: "attempts-exhausted"),
@@ -285,6 +288,12 @@ final class OpenAPIDocumentTests: XCTestCase {
             format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
             faceSize: 30, timingsMs: ["decode": 1.5])
         let evidence = FaceEvidence(distance: 0.4, score: 0.6, threshold: 0.55, isMatch: true, probeFaces: 1)
+        let livenessCheck = LivenessCheckEvidence(check: "depth", passed: false, required: true, value: 0.01,
+                                                  threshold: 0.02, comparison: "at-least",
+                                                  detail: "largest parallax residual at frame 9")
+        let liveness = LivenessEvidence(live: false, failingCheck: "depth", checks: [livenessCheck], frames: 15,
+                                        attempts: 1, decidedAt: "2026-01-01T00:01:00Z")
+        let frame = LivenessFrameBody(image: "AAAA", capturedAt: "2026-01-01T00:00:01.250Z")
         let certificate = CertificateView(
             serial: "0A1B", state: "revoked", notBefore: "2026-01-01T00:00:00Z",
             notAfter: "2027-01-01T00:00:00Z", revokedAt: "2026-02-01T00:00:00Z",
@@ -344,16 +353,25 @@ final class OpenAPIDocumentTests: XCTestCase {
                 reader: "R", accessKey: key, purpose: "upgrade", accountId: UUID().uuidString,
                 guardianAccountId: UUID().uuidString),
             EnrollmentPhotoBody(photo: "AAAA"),
+            LivenessChallengeResponse(
+                nonceHex: String(repeating: "ab", count: 16), prompts: ["turn-left", "look-up"],
+                instructions: ["turn your head slowly to the left", "look up slowly, then back at the camera"],
+                issuedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-01T00:00:20.000Z", attemptsLeft: 2),
+            frame, LivenessBurstBody(nonceHex: String(repeating: "ab", count: 16), frames: [frame]),
+            livenessCheck, liveness,
             EnrollmentCompleteBody(
                 csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
                 devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
             GuardianCardBody(reader: "R", accessKey: key),
+            AccountLookupBody(reader: "R", accessKey: key),
+            AccountLookup(accountId: UUID().uuidString, tier: "signing", status: "normal"),
             EnrollmentView(
                 id: UUID().uuidString, purpose: "register", state: "face-matched", accountID: UUID().uuidString,
                 reader: "R", surname: "ERIKSSON", givenNames: "ANNA", documentType: "P", issuingState: "UTO",
                 documentExpiry: "2030-01-01", accessProtocol: "PACE", authenticity: verdict,
                 photoAttemptsLeft: 2, face: evidence, expiresAt: "2026-01-01T00:05:00Z",
-                failureCode: "face-mismatch", guardianPresent: true),
+                failureCode: "face-mismatch", guardianPresent: true, liveness: liveness, livenessAttemptsLeft: 2,
+                livenessRequired: true),
             EnrollmentOutcome(
                 enrollmentID: UUID().uuidString, accountID: UUID().uuidString, tier: "signing",
                 certificatePEM: "-----BEGIN", certificateSerial: "0A1B", notAfter: "2027-01-01T00:00:00Z",
@@ -391,10 +409,14 @@ final class OpenAPIDocumentTests: XCTestCase {
                 id: 1, type: .enrollmentFaceMismatch, time: "2026-01-01T00:00:00Z", reader: "R", atr: "3B8F",
                 enrollmentId: UUID().uuidString, tier: "basic", code: "face-mismatch", attemptsLeft: 1,
                 serial: "0A1B", reason: "superseded", status: "normal", apdus: 40, milliseconds: 900,
-                cscaCertificates: 3, detail: "summary", message: "look at the camera"),
+                cscaCertificates: 3, detail: "summary", message: "look at the camera", check: "depth"),
             {
-                var problem = Problem(.storageError)
+                var problem = Problem(.livenessFailed)
                 problem.incident = "a1b2"
+                problem.retryAfter = 1
+                problem.check = "prompts-followed"
+                problem.instruction = "turn your head slowly to the left"
+                problem.attemptsLeft = 2
                 return problem
             }(),
         ]

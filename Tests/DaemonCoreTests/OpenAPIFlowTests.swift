@@ -96,8 +96,11 @@ final class OpenAPIFlowTests: XCTestCase {
                 probe: Data(FakeFaces.livePhoto(holder.person)).base64EncodedString()))
         XCTAssertEqual(compared.status, 200, code(compared))
         XCTAssertEqual(
-            code(try call("POST", "/v1/faces/compare", json: FaceCompareRequest(reference: "AAAA", probe: "AAAA"))),
+            code(try call("POST", "/v1/faces/compare", json: FaceCompareRequest(reference: "AAAA", probe: "AAAB"))),
             "no-face")
+        XCTAssertEqual(
+            code(try call("POST", "/v1/faces/compare", json: FaceCompareRequest(reference: "AAAA", probe: "AAAA"))),
+            "suspected-replay")
 
         // An enrollment: card, a wrong face, the right face, completion with a CSR.
         let started = try call(
@@ -125,6 +128,35 @@ final class OpenAPIFlowTests: XCTestCase {
                 try call(
                     "POST", "/v1/enrollments/\(session)/complete",
                     json: EnrollmentCompleteBody(csr: "not a csr"))), "invalid-csr")
+        XCTAssertEqual(
+            code(
+                try call("POST", "/v1/enrollments/\(session)/complete",
+                         json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR()))), "liveness-required")
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func burst(_ nonce: String, _ prompts: [String]) -> LivenessBurstBody {
+            LivenessBurstBody(nonceHex: nonce, frames: FakeFaces.livenessFrames(holder.person, prompts: prompts)
+                .enumerated().map {
+                    LivenessFrameBody(image: Data($0.element).base64EncodedString(),
+                                      capturedAt: format.string(from: bench.clock.now.addingTimeInterval(
+                                          0.5 + Double($0.offset) * 0.2)))
+                })
+        }
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/liveness",
+                          json: burst(String(repeating: "0", count: 32), ["turn-left", "look-up"]))),
+            "liveness-challenge-required")
+        let issued = call("POST", "/v1/enrollments/\(session)/liveness/challenge")
+        XCTAssertEqual(issued.status, 201, code(issued))
+        let challenge = try bench.decode(LivenessChallengeResponse.self, issued)
+        let live = try call("POST", "/v1/enrollments/\(session)/liveness",
+                            json: burst(challenge.nonceHex, challenge.prompts))
+        XCTAssertEqual(live.status, 200, code(live))
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/liveness",
+                          json: burst(challenge.nonceHex, challenge.prompts))),
+            "enrollment-wrong-state", "the step passes once")
+        XCTAssertEqual(code(call("POST", "/v1/enrollments/\(session)/liveness/challenge")), "enrollment-wrong-state")
         let deviceKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
         let completed = try call(
             "POST", "/v1/enrollments/\(session)/complete",
@@ -146,6 +178,9 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(call("GET", "/v1/accounts/\(account)", headers: proof).status, 200)
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(account)")), "holder-proof-required")
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)), "account-not-found")
+        let found = try call("POST", "/v1/accounts/lookup",
+                             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
+        XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
         let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()

@@ -13,7 +13,7 @@ final class ProblemCoverageTests: XCTestCase {
     /// Every refusal the route tables provoke (each table's own test checks the answers).
     static var everyRefusal: [Refusal] {
         RoleAndRequestRefusalTests.refusals + CardAndFaceRefusalTests.refusals + EnrollmentRefusalTests.refusals
-            + AccountRefusalTests.refusals + TrustAndTransportRefusalTests.refusals
+            + AccountRefusalTests.refusals + TrustAndTransportRefusalTests.refusals + LivenessRefusalTests.refusals
     }
 
     /// A code no in-process request provokes: why, and the test (`Target/File.swift`, test name) that covers it,

@@ -31,6 +31,19 @@ final class RegistrationFlowTests: XCTestCase {
         XCTAssertEqual(matched.state, "face-matched")
         XCTAssertEqual(matched.face?.isMatch, true)
         XCTAssertEqual(matched.photoAttemptsLeft, 2, "the matching photo was an attempt")
+        XCTAssertEqual(matched.livenessRequired, true, "the signing tier needs the liveness step by default")
+        XCTAssertEqual(matched.livenessAttemptsLeft, 3)
+
+        let live = try bench.decode(EnrollmentView.self,
+                                    try bench.require(bench.liveness(opened.id, of: "John_Salley").answer, 200))
+        XCTAssertEqual(live.state, "face-matched")
+        XCTAssertEqual(live.livenessAttemptsLeft, 2, "the challenge was an attempt")
+        let evidence = try XCTUnwrap(live.liveness)
+        XCTAssertTrue(evidence.live)
+        XCTAssertEqual(evidence.checks.map(\.check), ["challenge", "single-face", "same-person", "matches-portrait",
+                                                      "unlike-portrait", "prompts-followed", "depth",
+                                                      "distinct-frames", "not-replayed", "passive-score"])
+        XCTAssertTrue(evidence.checks.allSatisfy { $0.passed && $0.required })
 
         let key = try PrivateKey.generate(.p256)
         let csr = try CertificateSigningRequest.create(subject: DistinguishedName(country: "ZZ", commonName: "Mallory"),
@@ -65,8 +78,9 @@ final class RegistrationFlowTests: XCTestCase {
 
         // Usage records, in order, each by the kiosk.
         let records = try bench.usage(outcome.accountID).records
-        XCTAssertEqual(records.map(\.event), ["enrollment-card-verified", "enrollment-face-matched", "account-created",
-                                              "certificate-issued", "tier-changed"])
+        XCTAssertEqual(records.map(\.event), ["enrollment-card-verified", "enrollment-face-matched",
+                                              "enrollment-liveness-passed", "account-created", "certificate-issued",
+                                              "tier-changed"])
         XCTAssertTrue(records.allSatisfy { $0.actorRole == "kiosk" && $0.actorUid == 2001 && $0.outcome == "ok" })
         XCTAssertTrue(records.allSatisfy { $0.enrollmentId == opened.id })
         XCTAssertEqual(records.first { $0.event == "certificate-issued" }?.detail, outcome.certificateSerial)
@@ -75,7 +89,8 @@ final class RegistrationFlowTests: XCTestCase {
         let published = bench.drain(events)
         let kinds = published.map(\.type)
         XCTAssertEqual(kinds.filter { $0 != .cardReadStarted && $0 != .cardReadCompleted },
-                       [.enrollmentCardVerified, .enrollmentFaceMatched, .enrollmentCompleted])
+                       [.enrollmentCardVerified, .enrollmentFaceMatched, .enrollmentLivenessPassed,
+                        .enrollmentCompleted])
         XCTAssertEqual(kinds.prefix(2), [.cardReadStarted, .cardReadCompleted])
         XCTAssertEqual(published.last?.tier, "signing")
         XCTAssertTrue(published.dropFirst(2).allSatisfy { $0.enrollmentId == opened.id })
@@ -137,7 +152,8 @@ final class RegistrationFlowTests: XCTestCase {
         XCTAssertEqual(account.certificates.map(\.serial), [outcome.certificateSerial])
         let events = try bench.usage(registered.accountID).records.map(\.event)
         XCTAssertEqual(events, ["enrollment-card-verified", "account-created", "enrollment-card-verified",
-                                "enrollment-face-matched", "certificate-issued", "tier-changed"])
+                                "enrollment-face-matched", "enrollment-liveness-passed", "certificate-issued",
+                                "tier-changed"])
         // Another upgrade issues another certificate to the same account (a new key, e.g. a new phone).
         let again = try bench.matchedSession(holder, purpose: "upgrade", accountID: registered.accountID)
         let second = try bench.decode(EnrollmentOutcome.self, try bench.require(

@@ -54,6 +54,7 @@ final class ReverificationFlowTests: XCTestCase {
         let session = try bench.decode(EnrollmentView.self, try bench.require(
             bench.start(renewed, purpose: "upgrade", accountID: registered.accountID), 201)).id
         try bench.require(bench.photo(session, of: renewed.person), 200)
+        try bench.require(bench.liveness(session, of: renewed.person).answer, 200)
         let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(
             bench.complete(session, csr: try InProcessDaemon.makeCSR()), 200))
         XCTAssertEqual([outcome.status, outcome.tier], ["normal", "signing"])

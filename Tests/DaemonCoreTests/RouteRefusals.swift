@@ -160,11 +160,12 @@ final class RefusalBench: @unchecked Sendable {
         try daemon.openSession(holder())
     }
 
-    /// A new holder's registration, face matched.
-    func matchedSession(birthDate: String = "800101") throws -> String {
+    /// A new holder's registration, face matched and (`live`) with a passed liveness burst.
+    func matchedSession(birthDate: String = "800101", live: Bool = true) throws -> String {
         let holder = holder(birthDate: birthDate)
         let session = try daemon.openSession(holder)
         try daemon.require(daemon.photo(session, of: holder.person), 200, "photo")
+        if live { try daemon.require(daemon.liveness(session, of: holder.person).answer, 200, "liveness") }
         return session
     }
 

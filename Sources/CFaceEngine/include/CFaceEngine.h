@@ -7,9 +7,16 @@
 // 5-point landmarks -> 150x150 aligned chip (padding 0.25) -> ResNet embedding (128 floats).
 //
 // Thread safety: an engine may be shared by any number of threads. Decoding, landmarks and chip
-// extraction run concurrently; the HOG detector and the ResNet are each guarded by their own mutex,
-// so detections (and embeddings) on one engine run one at a time. Create several engines for more
-// parallelism. OpenBLAS is pinned to one thread when the first engine is created.
+// extraction run concurrently; the HOG detector and the ResNet are each guarded by the engine's own mutex
+// (there is no lock shared between engines), so detections (and embeddings) on one engine run one at a time.
+// For parallel work give each worker thread its own engine: enrolld_face_engine_clone copies the loaded models
+// without reading the files again. OpenBLAS is pinned to one thread when the first engine is created.
+//
+// Size limits, checked from the header before any pixel is allocated: max_bytes, max_pixels (what the header
+// declares), and max_decoder_bytes (what the decoder may allocate: the output, libjpeg's coefficient buffers of
+// progressive files, OpenJPEG's component and tile buffers, libpng's ancillary chunks). With working_long_side
+// set, JPEG is decoded with DCT scaling and JPEG 2000 without the resolution levels the target does not need,
+// and what is still larger is area-averaged down before detection, alignment and embedding.
 //
 // Frames of a liveness burst come as decoded RGB (enrolld_face_analyse_rgb): the caller has already bounded
 // their pixel count; detection runs on a copy scaled by detect_scale, landmarks and the aligned chip at full
@@ -67,6 +74,8 @@ typedef struct enrolld_face_options {
     uint32_t small_image_side;     // no face in an image whose long side is under this: pad and upsample once
     uint32_t min_face_size;        // refuse the largest face when its box is narrower (original pixels)
     double ambiguity_ratio;        // refuse when second largest area >= ratio * largest area (0: off)
+    uint32_t working_long_side;    // decode and downscale to at most this long side before anything else (0: full)
+    uint64_t max_decoder_bytes;    // the decoder's memory bound (0: 256 MiB); over it: OVERSIZED_PIXELS
 } enrolld_face_options;
 
 // A detected face, in the original image's pixel coordinates.
@@ -113,6 +122,11 @@ enrolld_face_status enrolld_face_engine_create(const char *model_directory, enro
                                                char *message, size_t message_capacity);
 void enrolld_face_engine_destroy(enrolld_face_engine *engine);
 
+// A new engine with copies of `engine`'s models (detector, landmark model, ResNet) and its own locks, for another
+// worker thread. OUT_OF_MEMORY or INTERNAL on failure.
+enrolld_face_status enrolld_face_engine_clone(const enrolld_face_engine *engine, enrolld_face_engine **engine_out,
+                                              char *message, size_t message_capacity);
+
 // 1 when OpenBLAS was found and pinned to one thread.
 int enrolld_face_blas_pinned(void);
 
@@ -144,11 +158,19 @@ enrolld_face_status enrolld_face_embed_chip(enrolld_face_engine *engine, const u
 
 // Image utilities (no engine needed). Buffers returned through *_out are freed with enrolld_face_free.
 
-// Decodes any supported format into packed RGB (3 bytes per pixel, rows top to bottom).
+// Decodes any supported format into packed RGB (3 bytes per pixel, rows top to bottom), at full resolution,
+// with the decoder's memory bound at its default (256 MiB).
 enrolld_face_status enrolld_face_decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels,
                                             uint8_t **rgb_out, uint32_t *width_out, uint32_t *height_out,
                                             enrolld_face_format *format_out, char *message,
                                             size_t message_capacity);
+
+// The same with a memory bound (max_decoder_bytes, 0: the default).
+enrolld_face_status enrolld_face_decode_rgb_bounded(const uint8_t *data, size_t length, uint64_t max_pixels,
+                                                    uint64_t max_decoder_bytes, uint8_t **rgb_out,
+                                                    uint32_t *width_out, uint32_t *height_out,
+                                                    enrolld_face_format *format_out, char *message,
+                                                    size_t message_capacity);
 
 // Encodes packed RGB as JPEG, PNG, JP2 or J2K. quality: JPEG 1...100; JPEG 2000: 100 lossless, else
 // lossy at a compression ratio of 101 - quality (at least 2:1); ignored for PNG.
