@@ -67,8 +67,8 @@ struct FaultSchedule {
 }
 
 /// When each fault was in effect, so that the recorder can tell a failure the schedule caused from one it did
-/// not. A failure is expected when it happens during a window of a kind (or its grace after), or when the
-/// operation that failed was itself hit by the fault (a pulled card's enrollment).
+/// not. A failure is expected when the failed operation overlapped a window of pcscd, daemon or database faults
+/// (or its grace after), or when it was itself hit by the fault (a pulled card's enrollment steps).
 final class FaultWindows: @unchecked Sendable {
     // NSLock: the recorder and the injector threads share the windows; every access holds it.
     private let lock = NSLock()
@@ -94,11 +94,15 @@ final class FaultWindows: @unchecked Sendable {
         lock.withLock { skipped["\(kind.rawValue): \(reason)", default: 0] += 1 }
     }
 
-    /// The kind of fault in effect at `date`, if any.
-    func kind(at date: Date) -> FaultKind? {
-        lock.withLock {
+    /// The kind of fault in effect at some time from `start` to now (an operation that overlapped a fault, or its
+    /// grace after it), if any.
+    func kind(since start: Date) -> FaultKind? {
+        let now = Date()
+        return lock.withLock {
+            // A card pull is the pulled tap's alone: that kiosk names it (`expected:`), no other operation shares it.
             windows.last { window in
-                window.start <= date && date <= (window.end ?? .distantFuture).addingTimeInterval(window.kind.grace)
+                window.kind != .cardPull && window.start <= now
+                    && start <= (window.end ?? .distantFuture).addingTimeInterval(window.kind.grace)
             }?.kind
         }
     }

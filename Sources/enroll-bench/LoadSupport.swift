@@ -39,8 +39,9 @@ final class LoadRecorder: @unchecked Sendable {
     /// An error: `kind` groups it (operation and problem code), `detail` is printed for the first few. `expected`
     /// names the fault that caused it when the caller knows (a pulled card); otherwise a failure during a fault
     /// window counts as expected under that fault, any other as unexpected.
-    func fail(_ operation: String, kind: String, detail: String, expected: FaultKind? = nil) {
-        if let fault = expected ?? faults?.kind(at: Date()) {
+    /// `since`: when the failed operation began (a wait of 20 s that began during a fault is that fault's).
+    func fail(_ operation: String, kind: String, detail: String, expected: FaultKind? = nil, since: Date = Date()) {
+        if let fault = expected ?? faults?.kind(since: since) {
             lock.withLock { expectedKinds["\(fault.rawValue) → \(operation): \(kind)", default: 0] += 1 }
             return
         }

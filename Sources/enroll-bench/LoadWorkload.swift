@@ -236,18 +236,21 @@ final class KioskLoop: @unchecked Sendable {
         thread.name = "load.card-\(port)"
         thread.start()
         let inserted = DispatchTime.now()
+        let insertedAt = Date()
         pulled = windows == nil ? nil : .cardPull
         if presence.wait(reader: reader, present: true, timeout: 20) {
             recorder.record("card.detect", milliseconds: milliseconds(since: inserted), isRequest: false)
             enroll(identity.mrz, live: faces.people[identity.person].live, csr: csr)
         } else {
             recorder.fail("card", kind: "not-detected", detail: "the daemon did not see the card in \(reader) within 20 s",
-                          expected: pulled)
+                          expected: pulled, since: insertedAt)
         }
         card.stop()
         finished.wait()
+        let left = Date()
         if !presence.wait(reader: reader, present: false, timeout: 20) {
-            recorder.fail("card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left")
+            recorder.fail("card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left",
+                          since: left)
         }
         if let windows {
             if let window {
