@@ -89,7 +89,8 @@ let package = Package(
         .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
                                                    "IssuingStates"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
-                                                    "CertificateAuthority"]),
+                                                    "CertificateAuthority", "VirtualCard", "DaemonCore",
+                                                    "EnrollAPIModel"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates"]),
 

@@ -38,6 +38,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// OCSP: requests through the CA's responder (POST body and GET path), and responses and CRLs as the
     /// foreign-certificate validator reads them.
     case ocsp
+    /// The document reader (BAC, PACE GM/IM/CAM, secure messaging, READ BINARY, CA, AA) against a real applet whose
+    /// answers the input changes, command by command; see `OrdinalChipScript` for the layout.
+    case chip
+    /// The document reader against a chip whose answers are the input's records, in order, protected with the
+    /// session's keys; see `SequentialChipScript`.
+    case chipScript = "chip-script"
+    /// Secure messaging unprotect with a fixed key; see `SecureMessagingTarget` for the modes.
+    case sm
+    /// One HTTP request through the daemon's router and authorizer: no handler runs for a caller below its role.
+    case router
+    /// CRLs: parsing, entries, signature and coverage checks against a fixed CSCA, the trust store's use of them.
+    case crl
+    /// X.509 certificates: parsing, extensions, keys, signature checks and certification paths.
+    case x509
 
     /// What the target covers, for `enroll-fuzz list`.
     public var summary: String {
@@ -52,6 +66,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csr: return "PKCS#10 requests and the signing request policy"
         case .liveness: return "liveness bursts: frame counts, sizes, timestamps, frames, challenge"
         case .ocsp: return "OCSP requests through the responder; OCSP responses and CRLs as a relying party reads them"
+        case .chip: return "the document reader against a chip whose answers the input changes (BAC, PACE, SM, CA, AA)"
+        case .chipScript: return "the document reader against a chip that answers with the input's records"
+        case .sm: return "secure messaging unprotect (responses and commands) with a fixed key"
+        case .router: return "the router and authorizer: no handler runs for a caller below its role"
+        case .crl: return "CRLs: parsing, entries, signatures, trust store use"
+        case .x509: return "X.509 certificates: parsing, extensions, signatures, certification paths"
         }
     }
 
@@ -68,6 +88,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csr: Self.csr(bytes)
         case .liveness: Self.liveness(bytes)
         case .ocsp: Self.ocsp(bytes)
+        case .chip: ChipTargets.chip(bytes)
+        case .chipScript: ChipTargets.chipScript(bytes)
+        case .sm: SecureMessagingTarget.run(bytes)
+        case .router: RouterTarget.run(bytes)
+        case .crl: CertificateTargets.crl(bytes)
+        case .x509: CertificateTargets.x509(bytes)
         }
     }
 
@@ -155,7 +181,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    private static func inspect(_ certificate: X509Certificate) {
+    static func inspect(_ certificate: X509Certificate) {
         _ = certificate.subject.description
         _ = certificate.issuer.description
         _ = certificate.serialNumber

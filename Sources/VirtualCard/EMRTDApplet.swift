@@ -22,6 +22,10 @@ public final class EMRTDApplet: CardApplet {
     private let chipAuthentication: CardChipAuthentication?
     /// The chip authentication session, switched to once the answer is protected with the old keys.
     private var pendingSession: CardSecureMessaging?
+    /// A hostile chip (fuzzing, `Sources/FuzzTargets/HostileChip.swift`): sees every command in plain (`secure`: it
+    /// came under secure messaging) with the applet's plain answer, and returns the answer to give instead, which
+    /// secure messaging then protects like any other. Nil: the applet's own answers.
+    public var answerFilter: ((_ command: CommandAPDU, _ secure: Bool, _ answer: ResponseAPDU) -> ResponseAPDU)?
 
     /// `random` supplies RND.IC and K.IC (tests inject fixed values).
     public init(profile: EMRTDProfile, random: @escaping BAC.RandomSource = BAC.secureRandom) {
@@ -53,7 +57,8 @@ public final class EMRTDApplet: CardApplet {
         guard command.cla & 0x0C == 0x0C else {
             secureMessaging = nil
             if command.isExtended && !profile.extendedLength { return status(.wrongLength) }
-            return handle(command, secure: false, outerExtended: command.isExtended)
+            let response = handle(command, secure: false, outerExtended: command.isExtended)
+            return answerFilter?(command, false, response) ?? response
         }
         guard let session = secureMessaging else { return status(.smDataObjectsMissing) }
         let plain: CommandAPDU
@@ -69,6 +74,7 @@ public final class EMRTDApplet: CardApplet {
         } else {
             response = handle(plain, secure: true, outerExtended: command.isExtended)
         }
+        if let answerFilter { response = answerFilter(plain, true, response) }
         let protectedLength = session.protectedResponseLength(plainLength: response.data.count)
         if !command.isExtended && protectedLength > CommandAPDU.maxShortLe {
             response = status(.wrongLength)

@@ -38,6 +38,9 @@ public struct EMRTDProfile: Sendable {
     public var plainErrorStatus: PlainErrorStatus?
     /// EF.ATR/INFO in the master file (ISO 7816-4 §12.2.2, ICAO 9303-10 §3.11.1.2); nil: the chip has none.
     public var atrInfo: [UInt8]?
+    /// Master-file EFs served instead of the ones the configuration makes (EF.CardAccess, EF.CardSecurity,
+    /// EF.ATR/INFO): a hostile chip that announces what it does not do. Empty: none.
+    public var masterFileReplacements: [FileID: [UInt8]] = [:]
 
     public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
                 extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
@@ -57,11 +60,13 @@ public struct EMRTDProfile: Sendable {
     /// Files in the master file, readable in plain: EF.CardAccess (and EF.CardSecurity for CAM) when PACE is
     /// offered, EF.ATR/INFO when the profile has it.
     public var masterFiles: [FileID: [UInt8]] {
-        guard let pace else { return atrInfo.map { [.atrInfo: $0] } ?? [:] }
-        var files: [FileID: [UInt8]] = [.cardAccess: pace.cardAccess]
-        if let key = pace.chipAuthentication { files[.cardSecurity] = key.cardSecurity }
+        var files: [FileID: [UInt8]] = [:]
+        if let pace {
+            files[.cardAccess] = pace.cardAccess
+            if let key = pace.chipAuthentication { files[.cardSecurity] = key.cardSecurity }
+        }
         if let atrInfo { files[.atrInfo] = atrInfo }
-        return files
+        return files.merging(masterFileReplacements) { _, replacement in replacement }
     }
 
     /// The profile's BAC key. Throws `MRTDError.invalidAccessKey` for data that is not valid MRZ content.

@@ -47,11 +47,16 @@ func benchFail(_ message: String) -> Never {
 /// pcscd for a bench run: uses a running one, or starts one in the foreground and stops it after. Holds the
 /// HIL bench lock meanwhile, so that test runs and other benches do not plug cards into the same vpcd ports.
 final class BenchPCSCD {
+    // Changed only by the load bench's fault injector thread (killAndRestart) and by `stop` after it has ended.
     private var process: Process?
     private let lock = HILBenchLock()
 
     init() throws {
         if (try? PCSCContext()) != nil { return }
+        process = try Self.launch()
+    }
+
+    private static func launch() throws -> Process {
         try? FileManager.default.removeItem(atPath: "/run/pcscd/pcscd.comm")
         try? FileManager.default.removeItem(atPath: "/run/pcscd/pcscd.pid")
         let process = Process()
@@ -61,7 +66,27 @@ final class BenchPCSCD {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process = process
+        return process
+    }
+
+    /// Whether this bench started pcscd (and so may kill it).
+    var startedHere: Bool { process != nil }
+
+    /// Fault injection: SIGKILLs the pcscd this bench started, starts a new one and waits until it answers
+    /// (`vpcd` listens again, so the virtual cards reconnect). False when it does not come back within 15 s.
+    func killAndRestart() -> Bool {
+        guard let process, process.isRunning else { return false }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.5)
+        guard let fresh = try? Self.launch() else { return false }
+        self.process = fresh
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if (try? PCSCContext()) != nil { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
     }
 
     /// A running pcscd, or one started now; exits the bench when pcscd cannot be started.

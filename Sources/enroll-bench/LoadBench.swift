@@ -14,6 +14,9 @@ struct LoadOptions {
     var faces = ProcessInfo.processInfo.environment["ENROLLD_FACES"] ?? "../shared/faces/johns"
     var thinkTime: TimeInterval = 0.1
     var enrolld = LoadDaemon.defaultExecutable()
+    var faults: FaultSchedule?
+    /// The store of a daemon the bench starts: SQLite, or PostgreSQL with a synchronous standby.
+    var postgres = false
 
     init(_ arguments: [String]) {
         var index = 0
@@ -42,11 +45,24 @@ struct LoadOptions {
             case "--faces": faces = value("--faces")
             case "--enrolld": enrolld = value("--enrolld")
             case "--json": json = true
+            case "--store":
+                switch value("--store") {
+                case "sqlite": postgres = false
+                case "postgresql": postgres = true
+                default: benchFail("--store is sqlite or postgresql")
+                }
+            case "--faults":
+                guard let schedule = FaultSchedule(parsing: value("--faults")) else {
+                    benchFail("--faults takes 'default' or kinds with intervals, e.g. card-pull=20s,pcscd-restart=150s,"
+                              + "daemon-kill=200s (kinds: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                faults = schedule
             default: benchFail("unknown option '\(arguments[index])' for load")
             }
             index += 1
         }
         guard duration > 0 else { benchFail("--duration must be positive") }
+        if !postgres { faults?.intervals[.postgresFailover] = nil }
     }
 
     /// Warm-up: a tenth of the run, at most a minute, unless given.
@@ -85,6 +101,25 @@ struct LoadReport: Codable {
         var timeline: [ProcessSample]
         /// Descriptors open at the end that were not at the start (sockets and pipes by kind).
         var fdsAddedDuringRun: [String]
+        /// Per daemon process (one per restart): RSS after its warm-up and at its last sample.
+        var instances: [Instance]?
+    }
+
+    struct Instance: Codable {
+        var pid: Int32
+        var measuredSeconds: Double
+        var rssAfterWarmupKiB: Int
+        var rssEndKiB: Int
+        var growthPercent: Double
+    }
+
+    /// `--faults`: what was scheduled and injected, the failures it caused, and the checks after the load.
+    struct Faults: Codable {
+        var schedule: String
+        var injected: [String: Int]
+        var skipped: [String: Int]
+        var expectedFailures: [String: Int]
+        var daemonRestarts: Int
     }
 
     var durationSeconds: Double
@@ -106,6 +141,29 @@ struct LoadReport: Codable {
     /// What the daemon still holds once the load is over (from `/metrics`): enrollment sessions, card reads and
     /// PC/SC connections should be 0, API connections 1 (the metrics request itself).
     var daemonAtEnd: [String: Double]
+    var faults: Faults?
+    /// Every issued serial in the database, the audit chain valid (always checked for a daemon the bench started).
+    var integrity: LoadIntegrity?
+}
+
+/// RSS growth per daemon process: from the first sample a warm-up after it started (the bench's warm-up sample
+/// for the first) to its last sample; only processes measured for at least a minute.
+private func instanceGrowth(_ timeline: [ProcessSample], warmup: Double, baseline: ProcessSample)
+    -> [LoadReport.Instance] {
+    var order: [Int32] = []
+    var byPID: [Int32: [ProcessSample]] = [:]
+    for sample in timeline where sample.rssKiB > 0 {
+        if byPID[sample.pid] == nil { order.append(sample.pid) }
+        byPID[sample.pid, default: []].append(sample)
+    }
+    return order.compactMap { pid in
+        guard let samples = byPID[pid], let first = samples.first, let last = samples.last else { return nil }
+        let start = pid == baseline.pid ? baseline : samples.first { $0.at >= first.at + warmup }
+        guard let start, last.at - start.at >= 60 else { return nil }
+        return LoadReport.Instance(pid: pid, measuredSeconds: last.at - start.at, rssAfterWarmupKiB: start.rssKiB,
+                                   rssEndKiB: last.rssKiB,
+                                   growthPercent: Double(last.rssKiB - start.rssKiB) / Double(start.rssKiB) * 100)
+    }
 }
 
 /// The `/metrics` gauges that show what is left open after the load.
@@ -140,14 +198,18 @@ func runLoadBench(arguments: [String]) {
     for reader in readers where !pcscd.waitFor(reader: reader) { benchFail("pcscd does not list '\(reader)'") }
 
     let daemon: LoadDaemon
+    var replica: BenchReplica?
     do {
         if let socket = options.socket {
             daemon = try LoadDaemon.attach(socket: socket)
             try trustBenchCSCA(pki, socket: socket)
         } else {
-            daemon = try LoadDaemon.start(executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust")
+            if options.postgres { replica = try BenchReplica() }
+            daemon = try LoadDaemon.start(executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust",
+                                          postgres: replica?.conninfo)
         }
     } catch {
+        replica?.stop()
         benchFail("\(error)")
     }
     // The daemon answers before it has finished starting (signal handlers, face models in the background).
@@ -156,7 +218,8 @@ func runLoadBench(arguments: [String]) {
     let recorder = LoadRecorder()
     let began = Date()
     func sample() -> ProcessSample {
-        ProcessSample.take(pid: daemon.pid, at: Date().timeIntervalSince(began)) ?? ProcessSample(at: 0, rssKiB: 0, threads: 0, fds: 0)
+        ProcessSample.take(pid: daemon.pid, at: Date().timeIntervalSince(began))
+            ?? ProcessSample(at: Date().timeIntervalSince(began), rssKiB: 0, threads: 0, fds: 0)
     }
     let start = sample()
     let startDescriptors = descriptorTargets(pid: daemon.pid)
@@ -165,8 +228,12 @@ func runLoadBench(arguments: [String]) {
     if !options.json {
         print("enroll-bench load: \(Int(options.duration)) s (warm-up \(Int(warmup)) s), \(readers.count) reader(s), "
               + "\(options.clients) API client(s), enrolld pid \(daemon.pid)"
-              + (daemon.startedHere ? " (started by the bench: temporary state, SQLite)" : " on \(daemon.socket)"))
+              + (daemon.startedHere ? " (started by the bench: temporary state, "
+                 + (replica == nil ? "SQLite)" : "PostgreSQL primary + synchronous standby)") : " on \(daemon.socket)"))
+        if let faults = options.faults { print("  faults: \(faults.description), from the end of warm-up") }
     }
+    let windows = FaultWindows()
+    if options.faults != nil { recorder.faults = windows }
 
     let presence = CardPresence(client: client, recorder: recorder)
     let identities = IdentitySource()
@@ -180,10 +247,18 @@ func runLoadBench(arguments: [String]) {
         thread.name = name
         thread.start()
     }
+    var kiosks: [KioskLoop] = []
     for index in readers.indices {
         let kiosk = KioskLoop(index: index, faces: faces, identities: identities, signer: pki.documentSigner,
                               presence: presence, recorder: recorder, client: client)
+        kiosks.append(kiosk)
         spawn("load.kiosk-\(index)") { kiosk.run(until: deadline) }
+    }
+    if let schedule = options.faults {
+        let injector = FaultInjector(schedule: schedule, windows: windows, kiosks: kiosks, pcscd: pcscd, daemon: daemon,
+                                     recorder: recorder, replica: replica)
+        let from = began.addingTimeInterval(warmup)
+        spawn("load.faults") { injector.run(from: from, until: deadline) }
     }
     for index in 0..<options.clients {
         let loop = APIClientLoop(index: index, faces: faces, recorder: recorder, client: client, thinkTime: options.thinkTime)
@@ -232,6 +307,8 @@ func runLoadBench(arguments: [String]) {
     let end = sample()
     let added = descriptorsAdded(before: startDescriptors, after: descriptorTargets(pid: daemon.pid))
     let gauges = leftoverGauges(client)
+    let integrity = daemon.startedHere || options.faults != nil
+        ? LoadIntegrity.check(recorder.issuedSerials, client: client) : nil
     timeline.append(end)
     let baseline = afterWarmup ?? start
     let exitStatus = daemon.stop()
@@ -248,7 +325,15 @@ func runLoadBench(arguments: [String]) {
         return LoadReport.Latency(operation: operation, count: values.count, p50Ms: percentile(values, 0.5),
                                   p99Ms: percentile(values, 0.99), maxMs: values.max() ?? 0)
     }
-    let growth = baseline.rssKiB > 0 ? Double(end.rssKiB - baseline.rssKiB) / Double(baseline.rssKiB) * 100 : 0
+    var growth = baseline.rssKiB > 0 ? Double(end.rssKiB - baseline.rssKiB) / Double(baseline.rssKiB) * 100 : 0
+    let instances = instanceGrowth(timeline, warmup: warmup, baseline: baseline)
+    // With restarts the end is another process than the baseline: the largest growth of any one process counts.
+    if daemon.restarts > 0 { growth = instances.map(\.growthPercent).max() ?? 0 }
+    let counts = windows.counts
+    let faults = options.faults.map { schedule in
+        LoadReport.Faults(schedule: schedule.description, injected: counts.injected, skipped: counts.skipped,
+                          expectedFailures: recorder.expectedFailures, daemonRestarts: daemon.restarts)
+    }
     let report = LoadReport(
         durationSeconds: loadEnded.timeIntervalSince(began), warmupSeconds: warmup, readers: readers.count,
         clients: options.clients, daemonPID: daemon.pid, daemonStartedByBench: daemon.startedHere,
@@ -258,8 +343,8 @@ func runLoadBench(arguments: [String]) {
         errors: state.errors, errorKinds: state.errorKinds,
         daemon: .init(start: start, afterWarmup: baseline, end: end, rssGrowthAfterWarmupPercent: growth,
                       peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline,
-                      fdsAddedDuringRun: added),
-        daemonExitStatus: exitStatus, daemonAtEnd: gauges)
+                      fdsAddedDuringRun: added, instances: instances),
+        daemonExitStatus: exitStatus, daemonAtEnd: gauges, faults: faults, integrity: integrity)
     if options.json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -272,8 +357,9 @@ func runLoadBench(arguments: [String]) {
     }
     // exit() skips `defer`: clean up here.
     pcscd.stop()
+    replica?.stop()
     if !keep { try? FileManager.default.removeItem(atPath: work) }
-    exit(state.errors == 0 ? 0 : 1)
+    exit(state.errors == 0 && integrity?.passed != false ? 0 : 1)
 }
 
 /// Against a running daemon: imports the bench PKI's CSCA (`POST /v1/trust/import`) so its cards pass passive
@@ -302,7 +388,10 @@ private func printLoadReport(_ report: LoadReport) {
     let resources = report.daemon
     print("  enrolld RSS: start \(mib(resources.start.rssKiB)), after warm-up \(mib(resources.afterWarmup.rssKiB)), "
           + "end \(mib(resources.end.rssKiB)), peak \(mib(resources.peakRSSKiB)); "
-          + String(format: "growth after warm-up %+.1f%%", resources.rssGrowthAfterWarmupPercent))
+          + ((report.faults?.daemonRestarts ?? 0) > 0 && (resources.instances ?? []).isEmpty
+             ? "growth after warm-up not measured (no enrolld process ran a minute past its warm-up)"
+             : String(format: "growth after warm-up %+.1f%%", resources.rssGrowthAfterWarmupPercent)
+               + ((report.faults?.daemonRestarts ?? 0) > 0 ? " (the most any one enrolld process grew)" : "")))
     print("  enrolld fds: start \(resources.start.fds), after warm-up \(resources.afterWarmup.fds), end \(resources.end.fds); "
           + "threads: start \(resources.start.threads), after warm-up \(resources.afterWarmup.threads), "
           + "end \(resources.end.threads)")
@@ -314,4 +403,28 @@ private func printLoadReport(_ report: LoadReport) {
             .map { "\($0.key.replacingOccurrences(of: "enrolld_", with: "")) \(Int($0.value))" }.joined(separator: ", "))
     }
     if let status = report.daemonExitStatus { print("  enrolld exit status after SIGTERM: \(status)") }
+    if let instances = resources.instances, (report.faults?.daemonRestarts ?? 0) > 0 {
+        for instance in instances {
+            print("    enrolld pid \(instance.pid): \(Int(instance.measuredSeconds)) s measured, RSS "
+                  + "\(mib(instance.rssAfterWarmupKiB)) → \(mib(instance.rssEndKiB)) "
+                  + String(format: "(%+.1f%%)", instance.growthPercent))
+        }
+    }
+    if let faults = report.faults {
+        print("  faults (\(faults.schedule)): "
+              + faults.injected.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
+              + "; daemon restarts \(faults.daemonRestarts)")
+        for (reason, count) in faults.skipped.sorted(by: { $0.key < $1.key }) { print("    skipped \(count) × \(reason)") }
+        let expected = faults.expectedFailures.values.reduce(0, +)
+        print("  expected failures: \(expected)")
+        for (kind, count) in faults.expectedFailures.sorted(by: { $0.key < $1.key }) { print("    \(count) × \(kind)") }
+        print("  unexpected errors: \(report.errors)")
+    }
+    if let integrity = report.integrity {
+        print("  issued serials in the database: \(integrity.serialsFound) of \(integrity.issuedSerials)"
+              + (integrity.missingSerials.isEmpty ? "" : "; missing: " + integrity.missingSerials.joined(separator: ", "))
+              + (integrity.lookupErrors > 0 ? "; \(integrity.lookupErrors) account look-ups failed" : ""))
+        print("  audit chain: " + (integrity.auditOK == true ? "valid, \(integrity.auditRecords ?? 0) records"
+                                   : "NOT valid: " + integrity.auditProblems.joined(separator: "; ")))
+    }
 }

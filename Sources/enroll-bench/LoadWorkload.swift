@@ -5,6 +5,7 @@ import Enrollment
 import Foundation
 import MRTD
 import OpenSSLKit
+import SmartCard
 import VirtualCard
 
 /// Face photos for the load: per person a chip portrait and a live photo of the same person.
@@ -87,21 +88,24 @@ final class CardPresence: @unchecked Sendable {
         thread.start()
     }
 
+    /// Follows the event stream; when it ends (a restarted daemon) the failure is recorded and it subscribes again.
     private func watch() {
-        do {
-            try client.stream("/v1/events") { name, data in
-                if name == "card-inserted" || name == "card-removed",
-                   let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
-                   let reader = object["reader"] as? String {
-                    set(reader, name == "card-inserted")
+        while isRunning {
+            do {
+                try client.stream("/v1/events") { name, data in
+                    if name == "card-inserted" || name == "card-removed",
+                       let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
+                       let reader = object["reader"] as? String {
+                        set(reader, name == "card-inserted")
+                    }
+                    return isRunning
                 }
-                return isRunning
+                if isRunning { recorder.fail("events", kind: "stream", detail: "the daemon ended the event stream") }
+            } catch {
+                if isRunning { recorder.fail("events", kind: "stream", detail: "\(error)") }
             }
-        } catch {
-            if isRunning { recorder.fail("events", kind: "stream", detail: "\(error)") }
-            return
+            if isRunning { Thread.sleep(forTimeInterval: 0.5) }
         }
-        if isRunning { recorder.fail("events", kind: "stream", detail: "the daemon ended the event stream") }
     }
 
     private var isRunning: Bool {
@@ -163,6 +167,18 @@ final class KioskLoop: @unchecked Sendable {
     let recorder: LoadRecorder
     let session: UnixSocketSession
     private let headers: [(name: String, value: String)]
+    // NSLock: the fault injector asks for a pull from its thread; the kiosk's thread takes the request.
+    private let pullLock = NSLock()
+    private var pullRequested: FaultWindows?
+    /// Set for the tap whose card is pulled: its failures are that fault's.
+    private var pulled: FaultKind?
+    /// Commands the last unpulled tap's card answered (the whole read).
+    private var lastTapCommands = 20
+
+    /// Fault injection: the next tap's card leaves the field 50 to 800 ms after the read began.
+    func pullNextCard(_ windows: FaultWindows) {
+        pullLock.withLock { pullRequested = windows }
+    }
 
     init(index: Int, faces: LoadFaces, identities: IdentitySource, signer: TestPKI.Party, presence: CardPresence,
          recorder: LoadRecorder, client: UnixSocketClient) {
@@ -189,12 +205,22 @@ final class KioskLoop: @unchecked Sendable {
         let card: VPCDConnection
         let identity: (mrz: MRZ, person: Int)
         let csr: String
+        let windows = pullLock.withLock { () -> FaultWindows? in
+            defer { pullRequested = nil }
+            return pullRequested
+        }
+        var window: Int?
+        let applet: PullingApplet
         do {
             identity = try identities.next(people: faces.people.count)
             var personalisation = EMRTDPersonalisation(mrz: identity.mrz, portraits: [faces.people[identity.person].portrait])
             personalisation.documentSigner = signer
-            card = VPCDConnection(port: port, atr: VirtualCardProfile.defaultATR,
-                                  applet: EMRTDApplet(profile: try personalisation.makeProfile()))
+            // A pulled card leaves at a random command of the read that an unpulled tap's card answered.
+            let pullAt = windows.map { _ in Int.random(in: 2...max(3, lastTapCommands - 1)) }
+            applet = PullingApplet(EMRTDApplet(profile: try personalisation.makeProfile()), pullAt: pullAt) {
+                if let windows { window = windows.begin(.cardPull) }
+            }
+            card = VPCDConnection(port: port, atr: VirtualCardProfile.defaultATR, applet: applet)
             csr = try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "holder"),
                                                        key: try PrivateKey.generate(.p256)).pem
         } catch {
@@ -210,17 +236,32 @@ final class KioskLoop: @unchecked Sendable {
         thread.name = "load.card-\(port)"
         thread.start()
         let inserted = DispatchTime.now()
+        let insertedAt = Date()
+        pulled = windows == nil ? nil : .cardPull
         if presence.wait(reader: reader, present: true, timeout: 20) {
             recorder.record("card.detect", milliseconds: milliseconds(since: inserted), isRequest: false)
             enroll(identity.mrz, live: faces.people[identity.person].live, csr: csr)
         } else {
-            recorder.fail("card", kind: "not-detected", detail: "the daemon did not see the card in \(reader) within 20 s")
+            recorder.fail("card", kind: "not-detected", detail: "the daemon did not see the card in \(reader) within 20 s",
+                          expected: pulled, since: insertedAt)
         }
         card.stop()
         finished.wait()
+        let left = Date()
         if !presence.wait(reader: reader, present: false, timeout: 20) {
-            recorder.fail("card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left")
+            recorder.fail("card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left",
+                          since: left)
         }
+        if let windows {
+            if let window {
+                windows.end(window)
+            } else {
+                windows.skip(.cardPull, reason: "the read ended before the pull point")
+            }
+        } else if applet.commands > 3 {
+            lastTapCommands = applet.commands
+        }
+        pulled = nil
     }
 
     private func enroll(_ mrz: MRZ, live: [UInt8], csr: String) {
@@ -232,12 +273,13 @@ final class KioskLoop: @unchecked Sendable {
               let outcome: EnrollmentOutcome = call("enroll.complete", "/v1/enrollments/\(started.id)/complete",
                                                     EnrollmentCompleteBody(csr: csr))
         else { return }
-        guard outcome.certificateSerial != nil else {
-            recorder.fail("enroll.complete", kind: "no-certificate", detail: "tier \(outcome.tier) without a certificate")
+        guard let serial = outcome.certificateSerial else {
+            recorder.fail("enroll.complete", kind: "no-certificate", detail: "tier \(outcome.tier) without a certificate",
+                          expected: pulled)
             return
         }
         recorder.record("enroll.total", milliseconds: milliseconds(since: start), isRequest: false)
-        recorder.enrolled(accountID: outcome.accountID)
+        recorder.enrolled(accountID: outcome.accountID, serial: serial)
     }
 
     private func call<Body: Encodable, Answer: Decodable>(_ operation: String, _ path: String, _ body: Body) -> Answer? {
@@ -246,16 +288,17 @@ final class KioskLoop: @unchecked Sendable {
         do {
             response = try session.post(path, json: [UInt8](try JSONEncoder().encode(body)), headers: headers)
         } catch {
-            recorder.fail(operation, kind: "transport", detail: "\(error)")
+            recorder.fail(operation, kind: "transport", detail: "\(error)", expected: pulled)
             return nil
         }
         recorder.record(operation, milliseconds: milliseconds(since: start))
         guard (200..<300).contains(response.status) else {
-            recordProblem(recorder, operation, response)
+            recordProblem(recorder, operation, response, expected: pulled)
             return nil
         }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body)) else {
-            recorder.fail(operation, kind: "bad-answer", detail: String(decoding: response.body.prefix(200), as: UTF8.self))
+            recorder.fail(operation, kind: "bad-answer", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
+                          expected: pulled)
             return nil
         }
         return answer
@@ -263,11 +306,13 @@ final class KioskLoop: @unchecked Sendable {
 }
 
 /// Records a non-2xx answer under its problem code, with the problem's detail.
-func recordProblem(_ recorder: LoadRecorder, _ operation: String, _ response: HTTPResponse) {
+func recordProblem(_ recorder: LoadRecorder, _ operation: String, _ response: HTTPResponse,
+                   expected: FaultKind? = nil) {
     if let problem = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) {
-        recorder.fail(operation, kind: "\(response.status) \(problem.code)", detail: problem.detail)
+        recorder.fail(operation, kind: "\(response.status) \(problem.code)", detail: problem.detail, expected: expected)
     } else {
-        recorder.fail(operation, kind: "\(response.status)", detail: String(decoding: response.body.prefix(200), as: UTF8.self))
+        recorder.fail(operation, kind: "\(response.status)", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
+                      expected: expected)
     }
 }
 

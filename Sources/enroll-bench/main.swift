@@ -39,9 +39,14 @@ let usage = """
                                          checks over generated labelled sets, with the thresholds used
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
+           [--store sqlite|postgresql] [--faults default|card-pull=20s,pcscd-restart=150s,daemon-kill=200s,pg-failover=270s]
                                          enrollments on both virtual readers (a new person per tap) beside N
                                          concurrent API clients against a real enrolld: enrollments/s, p50/p99
-                                         per operation, errors, the daemon's RSS, fds and threads
+                                         per operation, errors, the daemon's RSS, fds and threads; with --faults
+                                         cards pulled mid-read, pcscd and enrolld SIGKILLed and restarted, the
+                                         PostgreSQL primary stopped and its synchronous standby promoted, then
+                                         expected failures by kind, unexpected errors, every issued serial in the
+                                         database and the audit chain checked
     """
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -120,6 +120,25 @@ struct SeedCorpus {
                                thisUpdate: now, nextUpdate: now + 3600),
         ]).sign(responder: ca, key: pki.csca.key))
 
+        for (index, name) in ChipSeeds.cardNames.enumerated() {
+            let card = UInt8(index)
+            add(.chip, "honest-\(name)", [card, 0x00])
+            add(.chip, "honest-\(name)-can-sfi-short", [card, 0x0D])
+            add(.chip, "honest-\(name)-trust-during-read", [card, 0x80])
+            add(.chip, "\(name)-xor-answer-9", [card, 0x00] + OrdinalChipScript.record(ordinal: 9, kind: 3, [2, 0x01]))
+            add(.chip, "\(name)-line-flips-answer-12", [card, 0x00]
+                + OrdinalChipScript.record(ordinal: 12, kind: 7, [0, 0x80]))
+            add(.chip, "\(name)-removed-at-20", [card, 0x00] + OrdinalChipScript.record(ordinal: 20, kind: 10, []))
+            add(.chip, "\(name)-dg1-replaced", [card, 0x00]
+                + OrdinalChipScript.record(ordinal: 0, kind: 12, [1] + DG1(mrz: mrzs[0]).encoded))
+            add(.chipScript, "honest-\(name)", ChipSeeds.honestExchange(card: index))
+            add(.chipScript, "honest-\(name)-short-path", ChipSeeds.honestExchange(card: index, flags: 0x07))
+        }
+
+        for (target, named) in try ServiceSeeds.all() {
+            for (name, bytes) in named { add(target, name, bytes) }
+        }
+
         for target in FuzzTarget.allCases {
             let folder = (directory as NSString).appendingPathComponent(target.rawValue)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
