@@ -138,6 +138,10 @@ socket_mode = 0666
 [roles]
 kiosk = uid:{KIOSK_UID}
 operator = uid:{OPERATOR_UID}
+[liveness]
+# The fake camera plays a still picture, which no liveness check may pass: these tests take the kiosk's
+# single-photo path (the kiosk runs the liveness prompts only for a session whose livenessRequired is true).
+required_for = none
 """)
         self.run([self.binary("enrolld"), "--config", config, "ca", "init"])
         self.daemon = self.launch([self.binary("enrolld"), "--config", config, "--socket", self.socket], "enrolld.log")

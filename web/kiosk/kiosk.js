@@ -267,13 +267,16 @@ async function readCard() {
     }
 }
 
-// Step 4: the camera. Liveness prompts where the daemon offers them, else one photo.
+// Step 4: the camera. Liveness prompts where the daemon offers them and this session needs them (the session's
+// `livenessRequired`, from `[liveness] required_for`), else one photo.
+const livenessStep = () => visit.config.features.liveness && visit.session?.livenessRequired !== false;
+
 async function startCamera() {
     showScreen("screen-camera");
     showError("#camera-error", null);
     $("#camera-status").textContent = "";
     $("#camera-capture").disabled = true;
-    $("#camera-capture").textContent = t(visit.config.features.liveness ? "camera.start" : "camera.capture");
+    $("#camera-capture").textContent = t(livenessStep() ? "camera.start" : "camera.capture");
     try {
         await camera.start();
         $("#camera-capture").disabled = false;
@@ -287,7 +290,7 @@ async function capture() {
     $("#camera-capture").disabled = true;
     showError("#camera-error", null);
     try {
-        if (visit.config.features.liveness) {
+        if (livenessStep()) {
             const outcome = await runLiveness(visit, camera, {
                 prompt: (text) => { $("#camera-prompt").hidden = !text; $("#camera-prompt").textContent = text; },
                 status: (key) => { $("#camera-status").textContent = t(key); },
