@@ -139,8 +139,8 @@ socket_mode = 0666
 kiosk = uid:{KIOSK_UID}
 operator = uid:{OPERATOR_UID}
 [liveness]
-# The fake camera shows one still photo, which no liveness step passes: these tests are about the kiosk's
-# screens, the liveness step is tested through the real daemon in Tests/HILTests/LivenessFlowTests.swift.
+# The fake camera plays a still picture, which no liveness check may pass: these tests take the kiosk's
+# single-photo path (the kiosk runs the liveness prompts only for a session whose livenessRequired is true).
 required_for = none
 """)
         self.run([self.binary("enrolld"), "--config", config, "ca", "init"])

@@ -4,6 +4,7 @@ own uid and role."""
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from bench import KIOSK_UID, OPERATOR_UID, SALLEY_KEY
@@ -79,13 +80,18 @@ def test_revokes_the_certificate_after_confirming_and_shows_the_answer(counter, 
     assert not counter.find_elements(By.CSS_SELECTOR, f'button.revoke[data-serial="{serial}"]')
 
 
-def test_an_identity_change_needs_a_reason(counter, outcome):
+def test_an_identity_change_needs_a_reason(counter, outcome, bench):
     counter.find_element(By.ID, "invalidate-identity").click()
     wait(counter, lambda d: visible(d, "#confirm"), 5, "the confirmation")
     counter.find_element(By.ID, "confirm-ok").click()
     assert "Give a reason" in counter.find_element(By.ID, "confirm-error").text
-    counter.find_element(By.ID, "confirm-back").click()
+    assert counter.find_element(By.ID, "confirm-error").get_attribute("role") == "alert", "the error is announced"
+    assert counter.switch_to.active_element.get_attribute("id") == "status-reason", "focus goes to the missing reason"
+    # Escape, from the keyboard, leaves the dialog without changing anything.
+    counter.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait(counter, lambda d: not visible(d, "#confirm"), 5, "the dialog to close")
+    status, view = bench.api("GET", f"/v1/accounts/{outcome['account']}")
+    assert view["status"] == "normal", view["status"]
 
 
 def test_verifies_the_audit_chain(counter):

@@ -267,11 +267,9 @@ async function readCard() {
     }
 }
 
-// Step 4: the camera. Liveness prompts where the daemon offers them, else one photo.
-// The liveness step where the daemon offers it and this session needs it ([liveness] required_for).
-function livenessStep() {
-    return visit.config.features.liveness && visit.session?.livenessRequired !== false;
-}
+// Step 4: the camera. Liveness prompts where the daemon offers them and this session needs them (the session's
+// `livenessRequired`, from `[liveness] required_for`), else one photo.
+const livenessStep = () => visit.config.features.liveness && visit.session?.livenessRequired !== false;
 
 async function startCamera() {
     showScreen("screen-camera");

@@ -1,13 +1,13 @@
-// Liveness through the daemon, where it offers it: a fresh challenge (a nonce and 2-3 prompts), the prompts shown
+// Liveness through the daemon, where it offers it: a fresh challenge (a nonce and 2 to 4 prompts), the prompts shown
 // one after another while the camera records a burst (about 3 frames a second, unmirrored, with capture times),
 // then the burst for the daemon to decide. Resolves when the daemon accepted the burst, "unavailable" when this
 // daemon has no liveness step (the caller falls back to one photo), and rejects with the daemon's problem.
 import { ApiProblem, post } from "/common/api.js";
 import { t } from "/kiosk/i18n.js";
 
-// About 3 frames a second over 1 s + 2.5 s per prompt: 8 to 30 frames for 2 or 3 prompts, as the daemon takes.
+// About 3 frames a second over 1 s + 2 s per prompt: 8 to 30 frames for 2 to 4 prompts, as the daemon takes.
 const framesPerSecond = 3;
-const secondsPerPrompt = 2.5;
+const secondsPerPrompt = 2;
 const maximumFrames = 30;
 
 export async function runLiveness(visit, camera, show) {
