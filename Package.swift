@@ -31,12 +31,26 @@ let package = Package(
                 .linkedLibrary("stdc++"),
             ]
         ),
+        // Card scanning (MRZ and CAN from a photo) over OpenCV, Tesseract and FreeType (the OCR-B glyphs).
+        .target(
+            name: "CCardScan",
+            path: "Sources/CCardScan",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4", "-I/usr/include/freetype2"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("opencv_calib3d"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core"),
+                .linkedLibrary("tesseract"), .linkedLibrary("freetype"), .linkedLibrary("stdc++"),
+            ]
+        ),
 
         // Swift modules, dependencies pointing down only.
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
         .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
+        // The access key from a photo of the card: locating, OCR-B, check-digit correction, CAN, the test cards.
+        .target(name: "CardScan", dependencies: ["CCardScan", "MRTD", "FaceMatch"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
         .target(name: "UnixHTTP", dependencies: ["CSystem"]),
@@ -48,7 +62,7 @@ let package = Package(
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
         .target(name: "Enrollment", dependencies: ["Store", "MRTD", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
-                                                    "CertificateAuthority"]),
+                                                    "CertificateAuthority", "CardScan"]),
         .target(name: "DaemonCore", dependencies: ["CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment"]),
 
@@ -57,15 +71,17 @@ let package = Package(
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
-                                                            "FaceMatch", "SmartCard"]),
+                                                            "FaceMatch", "SmartCard", "CardScan"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
                                                              "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
-                                                             "OpenSSLKit", "UnixHTTP", "Enrollment"]),
+                                                             "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan"]),
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
+        .testTarget(name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "MRTD", "OpenSSLKit"]),

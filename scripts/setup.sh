@@ -14,6 +14,9 @@ packages=(
     libpq-dev postgresql
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
+    # Card scanning (issue 20): OpenCV (locating, straightening), Tesseract with its English LSTM data (the engine
+    # compared with ours), FreeType and the OCR-B font (our classifier's templates), DejaVu (the test cards' text).
+    libopencv-dev libtesseract-dev tesseract-ocr-eng libfreetype-dev fonts-ocr-b fonts-dejavu-core
     python3-pip
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0

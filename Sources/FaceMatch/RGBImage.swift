@@ -23,6 +23,14 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Wraps packed RGB pixels; nil unless there are exactly `width * height * 3` of them.
+    public init?(width: Int, height: Int, pixels: [UInt8]) {
+        guard width > 0, height > 0, pixels.count == width * height * 3 else { return nil }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
     /// Decodes JPEG, PNG, JP2 or J2K.
     /// - Throws: `unsupportedImageFormat`, `undecodableImage`, `imageTooManyPixels`, `engineFailure`.
     public init(decoding data: [UInt8], maximumPixels: Int = 40_000_000,

@@ -22,6 +22,10 @@ let usage = """
                                          pcscd + vpcd (plus a full read with and without them)
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      scan [--count 1000] [--levels mild,harsh] [--seed S] [--engine ocrb|tesseract|both] [--faces DIR]
+           [--write DIR] [--json]
+                                         generated card photos per degradation level: the right key within two
+                                         candidates, wrong keys passing every check digit, latency percentiles
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
                                          enrollments on both virtual readers (a new person per tap) beside N
@@ -45,6 +49,8 @@ case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
 case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
+case "scan":
+    runScanBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:
     print(usage)
 default:
