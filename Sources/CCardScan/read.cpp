@@ -107,20 +107,32 @@ bool text_band(const cv::Mat &ink, int row0, int row1, int col0, int col1, doubl
     double floor_level = *std::min_element(rows.begin(), rows.end());
     double peak_level = rows[static_cast<size_t>(peak)];
     if (peak_level - floor_level < 1.0) return false;
-    double level = floor_level + 0.5 * (peak_level - floor_level);
-    int up = peak;
-    while (up > 0 && rows[static_cast<size_t>(up)] >= level) --up;
-    int down = peak;
-    while (down + 1 < static_cast<int>(rows.size()) && rows[static_cast<size_t>(down)] >= level) ++down;
-    if (rows[static_cast<size_t>(up)] >= level || rows[static_cast<size_t>(down)] >= level) return false;
+    // A third of the way up from the floor, bridging short dips: a row of digits inks its top and bottom
+    // strokes more than its middle.
+    double level = floor_level + 0.35 * (peak_level - floor_level);
+    const int bridge = std::max(3, static_cast<int>(rows.size() / 10));
+    auto extend = [&](int from, int step) {
+        int edge = from;
+        for (int r = from; r >= 0 && r < static_cast<int>(rows.size()); r += step) {
+            if (rows[static_cast<size_t>(r)] >= level) {
+                edge = r;
+            } else if (std::abs(r - edge) > bridge) {
+                break;
+            }
+        }
+        return edge;
+    };
+    int up = extend(peak, -1) - 1, down = extend(peak, 1) + 1;
+    if (up < 0 || down >= static_cast<int>(rows.size())) return false;
     top = row0 + crossing(rows, up, up + 1, level);
     baseline = row0 + crossing(rows, down - 1, down, level);
     return true;
 }
 
 // Measures the line whose centre should lie on row `centre` of the ink image, expected between columns
-// [span_left, span_right].
-bool measure_line(const cv::Mat &ink, double centre, double span_left, double span_right, LineMeasure &measure) {
+// [span_left, span_right] and covering at least `coverage` of that span.
+bool measure_line(const cv::Mat &ink, double centre, double span_left, double span_right, LineMeasure &measure,
+                  double coverage = 0.5) {
     const int half = static_cast<int>(kLinePitch / 2);
     const int row0 = static_cast<int>(centre) - half, row1 = static_cast<int>(centre) + half;
     if (span_right - span_left < 40) return false;
@@ -165,20 +177,23 @@ bool measure_line(const cv::Mat &ink, double centre, double span_left, double sp
             clusters.push_back({c, c});
         }
     }
-    // The line is every cluster that lies mostly inside the expected span (a card edge or other print just
-    // outside it is not part of the line).
+    // The line is what the clusters cover of the expected span, give or take half a cap height: a card edge
+    // or other print joined to the line outside the span is not part of it.
     double covered = 0;
     bool any = false;
+    const double reach = 0.5 * height;
     for (const Cluster &cluster : clusters) {
-        double first = wide0 + cluster.first, last = wide0 + cluster.last + 1;
+        double first = std::max<double>(wide0 + cluster.first, span_left - reach);
+        double last = std::min<double>(wide0 + cluster.last + 1, span_right + reach);
+        if (last <= first) continue;
         double inside = std::min(last, span_right) - std::max(first, span_left);
-        if (inside < 0.5 * (last - first)) continue;
+        if (inside <= 0) continue;
         covered += inside;
         measure.left = any ? std::min(measure.left, first) : first;
         measure.right = any ? std::max(measure.right, last) : last;
         any = true;
     }
-    if (!any || covered <= 0.5 * (span_right - span_left)) return false;
+    if (!any || covered <= coverage * (span_right - span_left)) return false;
     // The band's middle near either end, from the fifth of the line at that end.
     double fifth = (measure.right - measure.left) / 5;
     double top = 0, baseline = 0;
@@ -677,7 +692,56 @@ bool read_can_field(Pyramid &pyramid, const CardOutline &outline, const enrolld_
     smooth(rows);
     int peak = static_cast<int>(std::max_element(rows.begin() + static_cast<std::ptrdiff_t>(kMargin),
                                                  rows.end() - static_cast<std::ptrdiff_t>(kMargin)) - rows.begin());
-    if (!measure_line(image.ink, peak, kMargin, kMargin + width, measure)) return false;
+    // The middle of the band around the peak (the peak itself may sit on the digits' top or bottom strokes).
+    int up = peak, down = peak;
+    {
+        double half = 0.5 * rows[static_cast<size_t>(peak)];
+        while (up > 0 && rows[static_cast<size_t>(up - 1)] >= half) --up;
+        while (down + 1 < static_cast<int>(rows.size()) && rows[static_cast<size_t>(down + 1)] >= half) ++down;
+        peak = (up + down) / 2;
+    }
+    // Where along that band the digits are: the cluster of inked columns with the most ink (security print
+    // and other fields in the region spread thinner).
+    double span_left = kMargin, span_right = kMargin + width;
+    {
+        int band = std::max(8, down - up + 1);
+        std::vector<double> columns(static_cast<size_t>(image.ink.cols), 0.0);
+        for (int r = std::max(0, up); r <= std::min(image.ink.rows - 1, down); ++r) {
+            const float *line = image.ink.ptr<float>(r);
+            for (int c = 0; c < image.ink.cols; ++c) columns[static_cast<size_t>(c)] += line[c];
+        }
+        smooth(columns);
+        std::vector<double> sorted = columns;
+        std::sort(sorted.begin(), sorted.end());
+        double quiet = sorted[static_cast<size_t>(0.2 * (sorted.size() - 1))];
+        double strong = sorted[static_cast<size_t>(0.98 * (sorted.size() - 1))];
+        double threshold = quiet + 0.25 * (strong - quiet);
+        double best_mass = 0;
+        int start = -1;
+        double mass = 0;
+        int last = -1;
+        for (int c = 0; c <= image.ink.cols; ++c) {
+            bool inked = c < image.ink.cols && columns[static_cast<size_t>(c)] >= threshold;
+            if (inked) {
+                if (start < 0 || c - last > band) {
+                    if (start >= 0 && mass > best_mass) {
+                        best_mass = mass;
+                        span_left = start;
+                        span_right = last + 1;
+                    }
+                    start = c;
+                    mass = 0;
+                }
+                mass += columns[static_cast<size_t>(c)];
+                last = c;
+            }
+        }
+        if (start >= 0 && mass > best_mass) {
+            span_left = start;
+            span_right = last + 1;
+        }
+    }
+    if (!measure_line(image.ink, peak, span_left, span_right, measure)) return false;
     const int count = static_cast<int>(region.digit_count);
     double first_cell = 0, pitch = 0;
     fit_grid(count, measure.left, measure.right, first_cell, pitch);

@@ -9,7 +9,7 @@ import MRTD
 /// latency percentiles (wall clock and the scanning thread's CPU time). Then one line of JSON.
 ///
 /// Arguments: `[--count N] [--levels mild,harsh] [--seed S] [--engine ocrb|tesseract|both] [--faces DIR]
-/// [--write DIR] [--json]`.
+/// [--write DIR] [--json] [--failures]`.
 func runScanBench(arguments: [String]) {
     var options = ScanBenchOptions()
     var index = 0
@@ -45,6 +45,8 @@ func runScanBench(arguments: [String]) {
             index += 1
         case "--json":
             options.json = true
+        case "--failures":
+            options.showFailures = true
         default:
             benchFail("unknown option '\(arguments[index])' for scan")
         }
@@ -65,6 +67,8 @@ struct ScanBenchOptions {
     var faces: String?
     var writeDirectory: String?
     var json = false
+    /// Print each photo whose right key is not within two candidates (the generated, fictional text).
+    var showFailures = false
 }
 
 private struct ScanBenchmark {
@@ -163,6 +167,21 @@ private struct ScanBenchmark {
             if keys.prefix(2).contains(photo.key) {
                 rightTwo += 1
                 figures.rightWithinTwo += 1
+            } else if options.showFailures {
+                func describe(_ key: AccessKey) -> String {
+                    switch key {
+                    case .mrz(let mrz): return "\(mrz.documentNumber) \(mrz.birthDate) \(mrz.expiryDate)"
+                    case .can(let can): return "CAN \(can.digits)"
+                    }
+                }
+                print("failure seed \(seed) \(level.rawValue) \(photo.layout.rawValue): truth \(describe(photo.key)); "
+                      + "read \(result.layout?.rawValue ?? "none"): "
+                      + result.candidates.map { describe($0.key) + String(format: " (%.2f)", $0.confidence) }
+                          .joined(separator: ", "))
+                for (truth, read) in zip(photo.mrzLines, result.uncorrectedLines) where truth != read {
+                    print("    \(truth)\n    \(read)")
+                }
+                if let can = result.can { print("    CAN read \(can)") }
             }
             layouts[photo.layout.rawValue] = figures
             // Character errors before correction, and which glyphs were taken for which.
