@@ -689,7 +689,16 @@ bool read_can_field(Pyramid &pyramid, const CardOutline &outline, const enrolld_
             rows[static_cast<size_t>(r)] += line[c];
         }
     }
-    smooth(rows);
+    // Averaged over about a digit's height: a security-print line across the region is thin, the digits thick.
+    {
+        const int window = 25;
+        std::vector<double> averaged(rows.size(), 0.0);
+        for (size_t r = 0; r < rows.size(); ++r) {
+            size_t from = r >= window / 2 ? r - window / 2 : 0, to = std::min(rows.size(), r + window / 2 + 1);
+            for (size_t k = from; k < to; ++k) averaged[r] += rows[k] / (to - from);
+        }
+        rows = averaged;
+    }
     int peak = static_cast<int>(std::max_element(rows.begin() + static_cast<std::ptrdiff_t>(kMargin),
                                                  rows.end() - static_cast<std::ptrdiff_t>(kMargin)) - rows.begin());
     // The middle of the band around the peak (the peak itself may sit on the digits' top or bottom strokes).

@@ -43,6 +43,14 @@ struct CANReading: Sendable {
         return result
     }
 
+    /// Whether the field read clearly enough to offer its digits: every digit fairly sure, most of them very,
+    /// and a row of digits where the layout puts it. (No check digit protects a CAN.)
+    var isClear: Bool {
+        let probabilities = best.probabilities
+        guard let weakest = probabilities.min() else { return false }
+        return geometry >= 0.5 && clarity >= 0.8 && weakest >= 0.35
+    }
+
     /// Mean probability of the best digits: how clearly the field read.
     var clarity: Double {
         let probabilities = best.probabilities

@@ -158,11 +158,14 @@ public final class CardScanner: @unchecked Sendable {
             return mrz.with(timings: timings)
         }
         timings.correct = milliseconds(since: correctStart)
-        for layout in configuration.cardFronts {
+        // A clearly read MRZ whose check digits fail is a retake, not a card front: its CAN region holds MRZ or
+        // other print, and a wrong CAN costs a PACE attempt like a wrong MRZ key.
+        let clearZone = readings.contains { $0.sharpness >= 0.7 && $0.geometry >= 0.2 }
+        for layout in configuration.cardFronts where !clearZone {
             let (can, canLocate, canRead) = try readCAN(grey, layout: layout)
             timings.locate += canLocate
             timings.read += canRead
-            if let can, !can.candidates().isEmpty, can.clarity >= 0.5 {
+            if let can, can.isClear, !can.candidates().isEmpty {
                 timings.total = milliseconds(since: start)
                 return CardScanResult(layout: .cardFront, can: can.best.text,
                                       candidates: Array(can.candidates().prefix(configuration.maximumCandidates)),
