@@ -17,8 +17,9 @@ constexpr int kSupersample = 4;
 // Calibrated on generated sets: larger is more confident. The correction downstream uses the probabilities
 // as costs, so only their ordering and rough ratios matter.
 constexpr float kSoftmaxSharpness = 28.0f;
-// Templates per class, in the order load() makes them: weights thin, normal, bold, each at two focus levels.
-constexpr size_t kVariants = 6;
+// Templates per class, in the order load() makes them: weights thin, normal, bold, each at two focus levels,
+// then eight smeared by camera shake.
+constexpr size_t kVariants = 14;
 constexpr size_t kPrimaryVariant = 2;
 
 void normalise(std::vector<float> &values) {
@@ -53,6 +54,13 @@ bool OCRBClassifier::load(const std::string &font_path, bool &missing, std::stri
     const int height = kPatchHeight * kSupersample;
     const char *classes = ENROLLD_SCAN_CLASSES;
     templates_.clear();
+    auto add = [this](int index, const cv::Mat &image) {
+        Template entry;
+        entry.class_index = index;
+        entry.values.assign(image.begin<float>(), image.end<float>());
+        normalise(entry.values);
+        templates_.push_back(std::move(entry));
+    };
     for (int index = 0; index < ENROLLD_SCAN_CLASS_COUNT; ++index) {
         RenderedGlyph glyph;
         if (!font->render(classes[index], em, glyph)) {
@@ -87,11 +95,26 @@ bool OCRBClassifier::load(const std::string &font_path, bool &missing, std::stri
                 cv::Mat blurred;
                 small.convertTo(blurred, CV_32F);
                 cv::GaussianBlur(blurred, blurred, cv::Size(0, 0), sigma);
-                Template entry;
-                entry.class_index = index;
-                entry.values.assign(blurred.begin<float>(), blurred.end<float>());
-                normalise(entry.values);
-                templates_.push_back(std::move(entry));
+                add(index, blurred);
+            }
+        }
+        // Camera shake: the normal weight smeared along four directions, at two lengths.
+        cv::Mat small;
+        cv::resize(canvas, small, cv::Size(kPatchWidth, kPatchHeight), 0, 0, cv::INTER_AREA);
+        small.convertTo(small, CV_32F);
+        cv::GaussianBlur(small, small, cv::Size(0, 0), 0.7);
+        for (double length : {4.0, 7.0}) {
+            for (double angle : {0.0, 45.0, 90.0, 135.0}) {
+                int size = static_cast<int>(std::ceil(length)) | 1;
+                cv::Mat kernel(size, size, CV_32F, cv::Scalar(0));
+                double radians = angle * CV_PI / 180.0;
+                cv::Point2d half(std::cos(radians) * length / 2, std::sin(radians) * length / 2);
+                cv::Point2d middle(size / 2.0, size / 2.0);
+                cv::line(kernel, middle - half, middle + half, cv::Scalar(1.0), 1, cv::LINE_AA);
+                kernel /= cv::sum(kernel)[0];
+                cv::Mat smeared;
+                cv::filter2D(small, smeared, -1, kernel, cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
+                add(index, smeared);
             }
         }
     }

@@ -755,9 +755,49 @@ bool read_can_field(Pyramid &pyramid, const CardOutline &outline, const enrolld_
     double first_cell = 0, pitch = 0;
     fit_grid(count, measure.left, measure.right, first_cell, pitch);
     double expected = measure.height() * pitch_over_cap / 1.1;  // digits stand ~1.1 cap heights tall
-    cv::Matx33d base_from_strip = strip_to_base_for_line(image.zone_from_base, measure, first_cell, pitch,
-                                                         pitch_over_cap);
-    cv::Mat strip = sample_strip(pyramid, base_from_strip, strip_width(count, pitch_over_cap));
+    // Place the digits: a cell more on either side, each digit tracked, the best run of `count` cells, the
+    // grid refitted through the confident ones.
+    const int extra = 1, cells = count + 2 * extra;
+    const double cell = kCapHeight * pitch_over_cap;
+    cv::Matx33d base_from_tracked = strip_to_base_for_line(image.zone_from_base, measure, first_cell - extra * pitch,
+                                                           pitch, pitch_over_cap);
+    cv::Mat tracked = sample_strip(pyramid, base_from_tracked, strip_width(cells, pitch_over_cap));
+    std::vector<cv::Point2d> centres;
+    std::vector<float> scores;
+    track_glyphs(classifier, tracked, kPatchWidth, cell, cells, centres, scores);
+    int offset = extra;
+    double best_sum = -1e9;
+    for (int candidate = 0; candidate <= 2 * extra; ++candidate) {
+        double sum = -0.01 * std::abs(candidate - extra);
+        for (int k = 0; k < cells; ++k) {
+            double value = scores[static_cast<size_t>(k)] - 0.5;
+            sum += (k >= candidate && k < candidate + count) ? value : -value;
+        }
+        if (sum > best_sum) {
+            best_sum = sum;
+            offset = candidate;
+        }
+    }
+    std::vector<double> xs(static_cast<size_t>(count)), ys;
+    std::vector<bool> confident(static_cast<size_t>(count));
+    for (int k = 0; k < count; ++k) {
+        const cv::Point2d &found = centres[static_cast<size_t>(k + offset)];
+        xs[static_cast<size_t>(k)] = found.x;
+        confident[static_cast<size_t>(k)] = scores[static_cast<size_t>(k + offset)] >= 0.6f;
+        if (confident[static_cast<size_t>(k)]) ys.push_back(found.y);
+    }
+    double a = kPatchWidth + (offset + 0.5) * cell, b = cell;
+    if (!fit_line(xs, confident, 2.0, a, b) || std::abs(b - cell) > 0.15 * cell) {
+        a = kPatchWidth + (offset + 0.5) * cell;
+        b = cell;
+    }
+    std::sort(ys.begin(), ys.end());
+    double row = ys.empty() ? kStripCentre : ys[ys.size() / 2];
+    double scale = b / cell;
+    cv::Matx33d tracked_from_strip(scale, 0, a - 0.5 * b - kPatchWidth * scale, 0, scale,
+                                   row - kStripCentre * scale, 0, 0, 1);
+    cv::Mat strip = sample_strip(pyramid, base_from_tracked * tracked_from_strip, strip_width(count, pitch_over_cap));
+    pitch *= scale;
     double sharpness = 0;
     recognizer.read(strip, kPatchWidth, kCapHeight * pitch_over_cap, count, reading.glyphs, sharpness);
     reading.digit_count = region.digit_count;

@@ -48,7 +48,7 @@ struct CANReading: Sendable {
     var isClear: Bool {
         let probabilities = best.probabilities
         guard let weakest = probabilities.min() else { return false }
-        return geometry >= 0.5 && clarity >= 0.8 && weakest >= 0.35
+        return geometry >= 0.25 && clarity >= 0.8 && weakest >= 0.35
     }
 
     /// Mean probability of the best digits: how clearly the field read.
