@@ -24,6 +24,9 @@ struct MRZCorrection {
     let glyphs: [GlyphEvidence]
     /// The best character of every position under its field's rule.
     let asRead: [UInt8]
+    /// The mean cost (-ln p) of those best characters over the whole zone: low for an MRZ, high for other print
+    /// taken for one.
+    let meanCost: Double
 
     /// How many passing readings each field keeps.
     static let fieldReadings = 4
@@ -56,8 +59,20 @@ struct MRZCorrection {
             rules[check] = .digit
         }
         if layout.sex < rules.count { rules[layout.sex] = .sex }
-        self.asRead = glyphs.enumerated().map { $0.element.best(rules[$0.offset]) }
+        var read: [UInt8] = []
+        var total = 0.0
+        for (index, glyph) in glyphs.enumerated() {
+            let best = glyph.alternatives(rules[index], limit: 1).first
+            read.append(best?.byte ?? MRZAlphabet.filler)
+            total += best?.cost ?? 10
+        }
+        self.asRead = read
+        self.meanCost = glyphs.isEmpty ? .infinity : total / Double(glyphs.count)
     }
+
+    /// Above this mean cost over the whole zone, the reading is not of an MRZ (calibrated on generated cards:
+    /// real zones stay far below it even in harsh photos, print mistaken for a zone far above).
+    static let maximumZoneCost = 0.5
 
     /// The cheapest readings of data positions plus a check digit position that pass, cheapest first.
     func correct(data: [Int], check: Int, rule: MRZAlphabet.Rule) -> [FieldReading] {
@@ -121,6 +136,7 @@ struct MRZCorrection {
 
     /// Ranked access-key candidates of this reading (at most `limit`), and the field checks of the best.
     func candidates(limit: Int, today: MRZDate = .today()) -> [MRZKeyCandidate] {
+        guard meanCost <= Self.maximumZoneCost else { return [] }
         let number = documentNumberPositions()
         let numbers = correct(data: number.data, check: number.check, rule: .anyCharacter)
         let births = correct(data: Array(layout.birthDate), check: layout.birthDateCheck, rule: .digit)
