@@ -759,12 +759,35 @@ bool read_can_field(Pyramid &pyramid, const CardOutline &outline, const enrolld_
     // grid refitted through the confident ones.
     const int extra = 1, cells = count + 2 * extra;
     const double cell = kCapHeight * pitch_over_cap;
-    cv::Matx33d base_from_tracked = strip_to_base_for_line(image.zone_from_base, measure, first_cell - extra * pitch,
-                                                           pitch, pitch_over_cap);
-    cv::Mat tracked = sample_strip(pyramid, base_from_tracked, strip_width(cells, pitch_over_cap));
+    // The band's middle can be off where security print crosses the digits: try it a little higher and lower
+    // and keep the placement where the digits match best.
+    cv::Matx33d base_from_tracked;
     std::vector<cv::Point2d> centres;
     std::vector<float> scores;
-    track_glyphs(classifier, tracked, kPatchWidth, cell, cells, centres, scores);
+    double best_total = -1e9;
+    for (double shift : {0.0, -0.15, 0.15, -0.3, 0.3}) {
+        LineMeasure shifted = measure;
+        double offset_rows = shift * pitch / pitch_over_cap;
+        shifted.top += offset_rows;
+        shifted.baseline += offset_rows;
+        cv::Matx33d mapping = strip_to_base_for_line(image.zone_from_base, shifted, first_cell - extra * pitch, pitch,
+                                                     pitch_over_cap);
+        cv::Mat trial = sample_strip(pyramid, mapping, strip_width(cells, pitch_over_cap));
+        std::vector<cv::Point2d> trial_centres;
+        std::vector<float> trial_scores;
+        track_glyphs(classifier, trial, kPatchWidth, cell, cells, trial_centres, trial_scores);
+        std::vector<float> sorted = trial_scores;
+        std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+        double total = 0;
+        for (int k = 0; k < count && k < static_cast<int>(sorted.size()); ++k) total += sorted[static_cast<size_t>(k)];
+        if (total > best_total + 0.05) {
+            best_total = total;
+            base_from_tracked = mapping;
+            centres = trial_centres;
+            scores = trial_scores;
+        }
+        if (best_total / count > 0.85) break;
+    }
     int offset = extra;
     double best_sum = -1e9;
     for (int candidate = 0; candidate <= 2 * extra; ++candidate) {
@@ -803,8 +826,12 @@ bool read_can_field(Pyramid &pyramid, const CardOutline &outline, const enrolld_
     reading.digit_count = region.digit_count;
     reading.upside_down = upside_down ? 1 : 0;
     reading.sharpness = static_cast<float>(sharpness);
+    // Geometry: the share of digits placed with confidence, and a pitch in proportion to the row's height.
+    int placed = 0;
+    for (int k = 0; k < count; ++k) placed += scores[static_cast<size_t>(k + offset)] >= 0.7f ? 1 : 0;
     double ratio = pitch / std::max(1.0, expected);
-    reading.geometry_score = static_cast<float>(std::exp(-std::abs(std::log(std::max(0.1, ratio))) / 0.25));
+    double proportion = std::exp(-std::abs(std::log(std::max(0.1, ratio))) / 0.6);
+    reading.geometry_score = static_cast<float>(double(placed) / count * (0.5 + 0.5 * proportion));
     return true;
 }
 
