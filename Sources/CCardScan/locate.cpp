@@ -46,7 +46,7 @@ bool band_of(const std::vector<cv::Point> &contour, TextBand &band) {
     axis *= 1.0f / length;
     if (std::abs(axis.y) > std::sin(35.0 * CV_PI / 180.0)) return false;
     band.fill = static_cast<float>(area / (double(length) * thickness));
-    if (band.fill < 0.4f) return false;
+    if (band.fill < 0.25f) return false;
     band.start = box.center - axis * (length / 2);
     band.end = box.center + axis * (length / 2);
     band.thickness = thickness;
@@ -95,28 +95,32 @@ std::vector<TextBand> find_text_bands(const cv::Mat &grey) {
     cv::Mat smooth, blackhat, mask;
     cv::GaussianBlur(grey, smooth, cv::Size(3, 3), 0);
     cv::morphologyEx(smooth, blackhat, cv::MORPH_BLACKHAT, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(9, 9)));
+    // At Otsu's level and again lower: the thin strokes of '<' fillers respond less than letters do, and a run
+    // of fillers must stay in its line's band; the lower level also picks up more clutter, so both are kept.
     double level = cv::threshold(blackhat, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-    if (level < 10) cv::threshold(blackhat, mask, 10, 255, cv::THRESH_BINARY);
-
     std::vector<TextBand> bands;
-    for (int width : {5, 9, 15}) {
-        cv::Mat closed;
-        cv::morphologyEx(mask, closed, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(width, 3)));
-        std::vector<std::vector<cv::Point>> contours;
-        cv::findContours(closed, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
-        for (const auto &contour : contours) {
-            TextBand band;
-            if (!band_of(contour, band)) continue;
-            bool duplicate = false;
-            for (TextBand &existing : bands) {
-                if (near_duplicate(existing, band)) {
-                    if (band.fill > existing.fill) existing = band;
-                    duplicate = true;
-                    break;
+    for (double factor : {1.0, 0.7}) {
+        cv::threshold(blackhat, mask, std::max(10.0, factor * level), 255, cv::THRESH_BINARY);
+        for (int width : {5, 9, 15}) {
+            cv::Mat closed;
+            cv::morphologyEx(mask, closed, cv::MORPH_CLOSE,
+                             cv::getStructuringElement(cv::MORPH_RECT, cv::Size(width, 3)));
+            std::vector<std::vector<cv::Point>> contours;
+            cv::findContours(closed, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+            for (const auto &contour : contours) {
+                TextBand band;
+                if (!band_of(contour, band)) continue;
+                bool duplicate = false;
+                for (TextBand &existing : bands) {
+                    if (near_duplicate(existing, band)) {
+                        if (band.fill > existing.fill) existing = band;
+                        duplicate = true;
+                        break;
+                    }
                 }
+                if (!duplicate) bands.push_back(band);
+                if (bands.size() > 4000) break;
             }
-            if (!duplicate) bands.push_back(band);
-            if (bands.size() > 4000) break;
         }
     }
     // Lines broken by glare or a gap in the print: join collinear pieces.
@@ -163,16 +167,18 @@ std::vector<ZoneCandidate> group_mrz_bands(const std::vector<TextBand> &bands, s
             if (relative < 1.0f || relative > 2.8f) continue;
             if (std::max(a.thickness, b.thickness) > 1.7f * std::min(a.thickness, b.thickness)) continue;
             float la = a.length(), lb = b.length();
+            // MRZ lines are equally long and aligned at both ends; glare or a faint run of fillers can shorten
+            // one band, so one end aligning is enough.
             float ratio = std::min(la, lb) / std::max(la, lb);
-            if (ratio < 0.6f) continue;
+            if (ratio < 0.45f) continue;
             float b0 = dot(b.start - a.start, axis), b1 = dot(b.end - a.start, axis);
             float overlap = std::min(la, b1) - std::max(0.0f, b0);
             if (overlap < 0.6f * std::min(la, lb)) continue;
-            float misalignment = (std::abs(b0) + std::abs(b1 - la)) / std::max(la, lb);
-            if (misalignment > 0.35f) continue;
+            float misalignment = std::min(std::abs(b0), std::abs(b1 - la)) / std::max(la, lb);
+            if (misalignment > 0.1f) continue;
             float angle = std::acos(std::min(1.0f, cosine)) * 180.0f / static_cast<float>(CV_PI);
             float aspect = std::min(1.0f, std::min(la, lb) / (18.0f * thickness));
-            float score = ratio * std::exp(-angle / 3.0f) * std::exp(-4.0f * misalignment) *
+            float score = std::sqrt(ratio) * std::exp(-angle / 3.0f) * std::exp(-8.0f * misalignment) *
                           std::exp(-std::abs(relative - 1.7f) / 1.2f) * aspect * std::min(a.fill, b.fill);
             pairs.push_back({i, j, spacing, score});
         }

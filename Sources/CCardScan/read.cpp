@@ -474,18 +474,34 @@ size_t read_zone(Pyramid &pyramid, const ZoneCandidate &candidate, bool upside_d
     if (lines < 2 || lines > ENROLLD_SCAN_MAX_LINES || capacity == 0) return 0;
     const TextBand &first = candidate.lines.front();
     const TextBand &last = candidate.lines.back();
-    double spacing = cv::norm(last.centre() - first.centre()) / (lines - 1);
+    // One rectangle for all the lines: the longest band's direction, from the earliest start to the latest end
+    // (a band shortened by glare or faint fillers does not shorten the zone).
+    const TextBand *longest = &first;
+    for (const TextBand &band : candidate.lines) {
+        if (band.length() > longest->length()) longest = &band;
+    }
+    cv::Point2d axis = longest->direction();
+    cv::Point2d normal(-axis.y, axis.x);
+    cv::Point2d origin = first.centre();
+    double from = 1e18, to = -1e18;
+    for (const TextBand &band : candidate.lines) {
+        from = std::min(from, (cv::Point2d(band.start) - origin).dot(axis));
+        to = std::max(to, (cv::Point2d(band.end) - origin).dot(axis));
+    }
+    double across = (cv::Point2d(last.centre()) - origin).dot(normal);
+    double spacing = std::abs(across) / (lines - 1);
     if (spacing < 3) return 0;
-    double length = (first.length() + last.length()) / 2 * kLinePitch / spacing;
+    auto at = [&](double along, double offset) { return origin + axis * along + normal * offset; };
+    double length = (to - from) * kLinePitch / spacing;
     double height = (lines - 1) * kLinePitch;
     cv::Size size(static_cast<int>(length + 2 * kMargin), static_cast<int>(height + 2 * kMargin));
-    if (size.width > 8000) return 0;
-    std::vector<cv::Point2d> base = {first.start, first.end, last.end, last.start};
+    if (size.width > 8000 || !(length > 0)) return 0;
+    std::vector<cv::Point2d> base = {at(from, 0), at(to, 0), at(to, across), at(from, across)};
     std::vector<cv::Point2d> zone = {{kMargin, kMargin}, {kMargin + length, kMargin},
                                      {kMargin + length, kMargin + height}, {kMargin, kMargin + height}};
     if (upside_down) {
         // The same quad seen turned by 180 degrees: the last line's right end becomes the top left.
-        base = {last.end, last.start, first.start, first.end};
+        base = {at(to, across), at(from, across), at(from, 0), at(to, 0)};
     }
     ZoneImage image = warp_zone(pyramid, base, zone, size);
 
