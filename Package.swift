@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "enrolld",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "enrolld", targets: ["enrolld"]),
         .executable(name: "enrollctl", targets: ["enrollctl"]),
@@ -44,30 +44,67 @@ let package = Package(
             ]
         ),
 
+        // OpenCV 4.6 (dnn, imgproc, video) for liveness: MiniFASNet scores, point tracking, evaluation warps.
+        .target(
+            name: "CLivenessEngine",
+            path: "Sources/CLivenessEngine",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_core"), .linkedLibrary("stdc++"),
+            ]
+        ),
+
+        // XML-DSig of trust lists: libxmlsec1 (OpenSSL engine) and libxml2 behind a plain C header.
+        .target(
+            name: "CXMLSecurity",
+            path: "Sources/CXMLSecurity",
+            cSettings: [
+                .unsafeFlags(["-I/usr/include/xmlsec1", "-I/usr/include/libxml2"]),
+                // As `pkg-config --cflags xmlsec1-openssl` says: they change the library's types (xmlSecSize).
+                .define("__XMLSEC_FUNCTION__", to: "__func__"), .define("XMLSEC_NO_SIZE_T"),
+                .define("XMLSEC_OPENSSL3_ENGINES", to: "1"), .define("XMLSEC_NO_GOST", to: "1"),
+                .define("XMLSEC_NO_GOST2012", to: "1"), .define("XMLSEC_NO_CRYPTO_DYNAMIC_LOADING", to: "1"),
+                .define("XMLSEC_CRYPTO_OPENSSL", to: "1"),
+            ],
+            linkerSettings: [
+                .linkedLibrary("xmlsec1-openssl"), .linkedLibrary("xmlsec1"), .linkedLibrary("xslt"),
+                .linkedLibrary("xml2"), .linkedLibrary("ssl"), .linkedLibrary("crypto"),
+            ]
+        ),
+
         // Swift modules, dependencies pointing down only.
+        // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
+        // shared by the daemon, enrollctl and the web gateway.
+        .target(name: "EnrollAPIModel"),
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
-        .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
+        .target(name: "FaceMatch", dependencies: ["CFaceEngine", "CLivenessEngine", "OpenSSLKit"]),
         // The access key from a photo of the card: locating, OCR-B, check-digit correction, CAN, the test cards.
         .target(name: "CardScan", dependencies: ["CCardScan", "MRTD", "FaceMatch"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
-        .target(name: "UnixHTTP", dependencies: ["CSystem"]),
+        .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),
         .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
         // PostgreSQL for fleets: its own module, so libpq links only into what can select it.
         .target(name: "PostgresStore", dependencies: ["CLibPQ", "Store"]),
         // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
         .target(name: "PostgresTestCluster"),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["Store", "MRTD", "OpenSSLKit"]),
+        // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
+        // signing certificates against them.
+        .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority", "CardScan"]),
-        .target(name: "DaemonCore", dependencies: ["CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
+        .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
-        .executableTarget(name: "enrollctl", dependencies: ["UnixHTTP", "DaemonCore", "Enrollment"]),
+        .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
@@ -84,9 +121,16 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
-        .testTarget(name: "EnrollmentTests", dependencies: ["Enrollment", "Store", "MRTD", "OpenSSLKit"]),
-        .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP"]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store"]),
+        .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
+                                                           "UnixHTTP"]),
+        .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
+        .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
+        // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
+        .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
+        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
+                                                  "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
+                                                  "CertificateAuthority", "FaceMatch", "PostgresStore",
+                                                  "PostgresTestCluster"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster"]),

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Writes the enrolld.conf(5) man page (roff) to stdout from the commented default configuration,
 Packaging/enrolld.conf, so that the page always lists every key with its default and its comment.
-usage: docs/enrolld.conf.5.py [Packaging/enrolld.conf]"""
+That file is the output of `enrolld --print-default-config` (Configuration.table in
+Sources/DaemonCore/ConfigurationTable.swift); ConfigurationTableTests checks both against the table.
+In a section, comment lines followed by a blank line describe the section; comment lines followed by
+`#key = default` describe that key (a line `# Example: key = value` is shown on a line of its own).
+usage: docs/enrolld.conf.5.py [Packaging/enrolld.conf [VERSION]]"""
 import re
 import sys
 
@@ -14,8 +18,10 @@ enrolld.conf \- configuration of the enrolld identity enrollment daemon
 .BR enrolld (8)
 reads an INI\-style file: \fB[section]\fP headers, \fIkey\fP \fB=\fP \fIvalue\fP lines, and comments
 starting with \fB#\fP or \fB;\fP. Every key is optional; the defaults are shown below and in the
-commented file the package installs. Unknown sections and keys are errors, reported with the
-file, line and key: run \fBenrolld \-\-check\-config\fP after editing. The daemon reads the
+commented file the package installs (\fBenrolld \-\-print\-default\-config\fP writes it). An empty
+value means unset or none. Unknown sections and keys are errors, reported with the
+file, line and key: run \fBenrolld \-\-check\-config\fP after editing;
+\fBenrolld \-\-print\-config\fP shows every setting in effect. The daemon reads the
 file at start; \fBSIGHUP\fP reloads the trust store only.
 .PP
 Under systemd the API socket comes from \fIenrolld.socket\fP, whose \fBListenStream=\fP,
@@ -50,22 +56,29 @@ def main():
     version = sys.argv[2] if len(sys.argv) > 2 else ''
     out = [HEADER.replace('@VERSION@', version)]
     comments = []
-    in_section = False
+    in_section = key_seen = False
     for line in open(path, encoding='utf-8').read().splitlines():
         section = re.match(r'^\[(\w+)\]$', line)
         key = re.match(r'^#(\w+) =(?: (.*))?$', line)
         comment = re.match(r'^# ?(.*)$', line)
         if section:
             out.append('.SH [%s]' % section.group(1))
-            in_section, comments = True, []
+            in_section, key_seen, comments = True, False, []
         elif key and in_section:
-            out.append('.TP\n.BR %s " = %s"' % (key.group(1), roff(key.group(2) or '')))
-            if comments:
-                out.append(roff(' '.join(comments)))
-            comments = []
+            value = key.group(2) or ''
+            out.append('.TP\n.BR %s " =%s"' % (key.group(1), ' ' + roff(value) if value else ''))
+            text = [c for c in comments if not c.startswith('Example: ')]
+            examples = [c for c in comments if c.startswith('Example: ')]
+            if text:
+                out.append(roff(' '.join(text)))
+            for example in examples:
+                out.append('.br\n' + roff(example))
+            comments, key_seen = [], True
         elif comment and in_section:
             comments.append(comment.group(1))
         elif not line.strip():
+            if comments and in_section and not key_seen:
+                out.append(roff(' '.join(comments)))
             comments = []
     out.append(FOOTER)
     sys.stdout.write('\n'.join(out) + '\n')

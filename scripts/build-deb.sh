@@ -3,8 +3,9 @@
 #   enrolld_VERSION_amd64.deb             the daemon, enrollctl, enroll-vcard (Swift runtime linked statically),
 #                                         systemd units, sysusers/tmpfiles entries, udev and modprobe files,
 #                                         polkit rule, default configuration, man pages
-#   enrolld-face-models_0.3.0_all.deb     dlib's face model files for offline kiosks (skipped with a note when
-#                                         the files are not installed: scripts/install-models.sh)
+#   enrolld-face-models_VERSION_all.deb   dlib's face model files and the MiniFASNet presentation-attack models for
+#                                         offline kiosks (skipped with a note when the files are not installed:
+#                                         scripts/install-models.sh)
 # Needs dpkg-dev (dpkg-shlibdeps) and the build dependencies of scripts/setup.sh. No debhelper: the
 # maintainer scripts in Packaging/deb do what dh_installsystemd would.
 set -euo pipefail
@@ -16,7 +17,9 @@ out=$(cd "$out" && pwd)
 
 version=$(sed -n 's/^public let enrolldVersion = "\(.*\)"$/\1/p' Sources/DaemonCore/Daemon.swift)
 [ -n "$version" ] || { echo "build-deb: cannot find enrolldVersion" >&2; exit 1; }
-models_version=0.3.0
+models_version=0.3.0+minifasnet1
+model_files=(dlib_face_recognition_resnet_model_v1.dat shape_predictor_5_face_landmarks.dat MiniFASNetV2.onnx
+             MiniFASNetV1SE.onnx)
 model_dir=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
 
 # 1. Release binaries with the Swift runtime and Foundation linked in (only the three products shipped).
@@ -84,13 +87,14 @@ dpkg-deb --root-owner-group -Zgzip -z6 --build "$pkg" "$out/enrolld_${version}_a
 echo "build-deb: $out/enrolld_${version}_amd64.deb"
 
 # 3. The architecture-independent model package.
-if [ -f "$model_dir/dlib_face_recognition_resnet_model_v1.dat" ] && [ -f "$model_dir/shape_predictor_5_face_landmarks.dat" ]; then
+have_models=1
+for file in "${model_files[@]}"; do [ -f "$model_dir/$file" ] || have_models=0; done
+if [ "$have_models" -eq 1 ]; then
     models=$work/models
     install -d "$models/DEBIAN" "$models/usr/share/enrolld/models" "$models/usr/share/doc/enrolld-face-models"
-    install -m 0644 "$model_dir/dlib_face_recognition_resnet_model_v1.dat" \
-        "$model_dir/shape_predictor_5_face_landmarks.dat" "$models/usr/share/enrolld/models/"
+    for file in "${model_files[@]}"; do install -m 0644 "$model_dir/$file" "$models/usr/share/enrolld/models/"; done
     install -m 0644 Packaging/deb/models-copyright "$models/usr/share/doc/enrolld-face-models/copyright"
-    changelog enrolld-face-models "$models_version" "face_recognition_models $models_version model files." \
+    changelog enrolld-face-models "$models_version" "face_recognition_models 0.3.0 and MiniFASNet model files." \
         | gzip -9n > "$models/usr/share/doc/enrolld-face-models/changelog.gz"
     (cd "$models" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
         | xargs md5sum > DEBIAN/md5sums)

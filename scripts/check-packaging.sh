@@ -3,6 +3,10 @@
 #  1. scripts/build-deb.sh builds enrolld_VERSION_amd64.deb and enrolld-face-models_0.3.0_all.deb
 #  2. lintian: no errors (warnings are printed; overrides: none)
 #  3. dpkg -i, then the installed /usr/sbin/enrolld --version and --check-config, as root and as user enrolld
+#     and enrollctl's links: Package.swift gives it only EnrollAPIModel and UnixHTTP, and ldd on the installed
+#     /usr/bin/enrollctl shows none of dlib, libpq, pcsc-lite, OpenJPEG, BLAS/LAPACK (ldd on enrolld must show
+#     them all, so the check is known to work); `--enrollctl-links [BIN_DIR]` runs this check alone on a build
+#     (default .build/debug), without root
 #  4. systemd-analyze verify of both installed units: any output fails
 #  5. udevadm test with a copy of the rules (udev 252 has no `udevadm verify`): any message about the
 #     copy fails; a deliberately broken copy must be caught, so the check is known to work
@@ -121,6 +125,32 @@ EOF
     fi
 }
 
+# enrollctl runs on kiosks and operators' machines: it links the API's wire types and the HTTP client, never the
+# daemon's libraries. Package.swift says so, and ldd on the built binary proves it.
+check_enrollctl_links() {
+    local enrollctl=$1 enrolld=$2 dependencies linked library daemon_links
+    dependencies=$(swift package dump-package | python3 -c '
+import json, sys
+target = next(t for t in json.load(sys.stdin)["targets"] if t["name"] == "enrollctl")
+print(" ".join(sorted(value[0] for dependency in target["dependencies"] for value in dependency.values())))')
+    [ "$dependencies" = "EnrollAPIModel UnixHTTP" ] \
+        || fail "Package.swift: target enrollctl depends on '$dependencies'; only EnrollAPIModel and UnixHTTP may be"
+    linked=$(ldd "$enrollctl" | grep -E 'lib(dlib|pq|pcsclite|openjp2|blas|cblas|lapack|openblas)[.-]' || true)
+    [ -z "$linked" ] || { echo "$linked" >&2; fail "$enrollctl links the libraries above"; }
+    daemon_links=$(ldd "$enrolld")
+    for library in dlib pq pcsclite openjp2 blas lapack; do
+        grep -qE "lib$library[.-]" <<< "$daemon_links" \
+            || fail "ldd shows no lib$library in $enrolld: the enrollctl link check is not working"
+    done
+    echo "  $enrollctl: $(ldd "$enrollctl" | wc -l) libraries, none of dlib, libpq, pcsc-lite, OpenJPEG, BLAS/LAPACK"
+}
+
+if [ "${1:-}" = "--enrollctl-links" ]; then
+    bin=${2:-.build/debug}
+    check_enrollctl_links "$bin/enrollctl" "$bin/enrolld"
+    exit 0
+fi
+
 if [ "${1:-}" = "--emulate-unit-start" ]; then
     emulate_unit_start
     exit 0
@@ -158,6 +188,7 @@ echo "  $version"
 setpriv --reuid enrolld --regid enrolld --init-groups /usr/sbin/enrolld --check-config \
     || fail "installed enrolld --check-config as user enrolld"
 /usr/bin/enrollctl --help > /dev/null || fail "installed enrollctl"
+check_enrollctl_links /usr/bin/enrollctl /usr/sbin/enrolld
 /usr/bin/enroll-vcard --help > /dev/null || fail "installed enroll-vcard"
 
 step "systemd-analyze verify"

@@ -23,6 +23,10 @@ if [ -z "$executed" ]; then
     echo "no XCTest summary found: the test run did not complete" >&2
     status=1
 fi
+# docs/openapi.json must be a valid OpenAPI 3.1 document (OpenAPIDocumentTests check it against the code).
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+    scripts/check-openapi.sh || status=$?
+fi
 if [ "$status" -eq 0 ] && [ -x scripts/check-packaging.sh ] && [ $# -eq 0 ]; then
     scripts/check-packaging.sh || status=$?
 fi

@@ -120,6 +120,87 @@ static dlib::rectangle scaled(const dlib::rectangle &box, double factor, long of
                            long(std::lround((box.bottom() + 1) * factor)) - offset - 1);
 }
 
+// Faces of `image`, largest first, in its own pixels: detection on a copy scaled by `factor` (< 1), or on the
+// image itself. Fills the analysed size and the regions of `analysis`.
+static std::vector<dlib::rectangle> find_faces(enrolld_face_engine &engine, const image_type &image, double factor,
+                                               enrolld_face_analysis &analysis) {
+    std::vector<dlib::rectangle> faces;
+    if (factor < 1.0) {
+        image_type smaller(std::max(1L, long(std::lround(image.nr() * factor))),
+                           std::max(1L, long(std::lround(image.nc() * factor))));
+        dlib::resize_image(image, smaller, dlib::interpolate_bilinear());
+        analysis.analysed_width = uint32_t(smaller.nc());
+        analysis.analysed_height = uint32_t(smaller.nr());
+        for (const auto &box : detect(engine, smaller)) {
+            faces.push_back(scaled(box, double(image.nc()) / double(smaller.nc()), 0));
+        }
+    } else {
+        analysis.analysed_width = uint32_t(image.nc());
+        analysis.analysed_height = uint32_t(image.nr());
+        faces = detect(engine, image);
+    }
+    return faces;
+}
+
+static void list_regions(std::vector<dlib::rectangle> &faces, long border, enrolld_face_analysis &analysis) {
+    std::sort(faces.begin(), faces.end(),
+              [](const dlib::rectangle &a, const dlib::rectangle &b) { return a.area() > b.area(); });
+    analysis.face_count = uint32_t(faces.size());
+    analysis.region_count = uint32_t(std::min<size_t>(faces.size(), ENROLLD_FACE_MAX_REGIONS));
+    for (uint32_t index = 0; index < analysis.region_count; ++index) {
+        const dlib::rectangle &box = faces[index];
+        analysis.regions[index] = {double(box.left() - border), double(box.top() - border), double(box.width()),
+                                   double(box.height())};
+    }
+}
+
+// Landmarks (in original pixels: `border` is the padding of `source`) and the greyscale thumbnail of the box.
+static dlib::full_object_detection locate(enrolld_face_engine &engine, const image_type &source,
+                                          const dlib::rectangle &face, long border, enrolld_face_analysis &analysis) {
+    dlib::full_object_detection shape = engine.landmarks(source, face);
+    if (shape.num_parts() == ENROLLD_FACE_LANDMARK_COUNT) {
+        for (unsigned long index = 0; index < ENROLLD_FACE_LANDMARK_COUNT; ++index) {
+            analysis.landmarks[index] = {double(shape.part(index).x() - border),
+                                         double(shape.part(index).y() - border)};
+        }
+        analysis.has_landmarks = 1;
+    }
+    const long side = ENROLLD_FACE_THUMBNAIL_SIDE;
+    for (long row = 0; row < side; ++row) {
+        for (long column = 0; column < side; ++column) {
+            // Box average over the cell (nearest source pixels), clipped to the image.
+            long top = face.top() + row * face.height() / side, bottom = face.top() + (row + 1) * face.height() / side;
+            long left = face.left() + column * face.width() / side;
+            long right = face.left() + (column + 1) * face.width() / side;
+            double sum = 0;
+            long count = 0;
+            for (long y = std::max(0L, top); y < std::min(source.nr(), std::max(bottom, top + 1)); ++y) {
+                for (long x = std::max(0L, left); x < std::min(source.nc(), std::max(right, left + 1)); ++x) {
+                    const dlib::rgb_pixel &pixel = source(y, x);
+                    sum += 0.299 * pixel.red + 0.587 * pixel.green + 0.114 * pixel.blue;
+                    ++count;
+                }
+            }
+            analysis.thumbnail[row * side + column] = uint8_t(count > 0 ? std::lround(sum / double(count)) : 0);
+        }
+    }
+    return shape;
+}
+
+static bool embed(enrolld_face_engine &engine, const image_type &chip, float *out, std::string &message) {
+    dlib::matrix<float, 0, 1> embedding;
+    {
+        std::lock_guard<std::mutex> guard(engine.network_lock);
+        embedding = engine.network(chip);
+    }
+    if (embedding.size() != ENROLLD_FACE_EMBEDDING_SIZE) {
+        message = "embedding has " + std::to_string(embedding.size()) + " values";
+        return false;
+    }
+    for (long index = 0; index < embedding.size(); ++index) out[index] = embedding(index);
+    return true;
+}
+
 static enrolld_face_status analyse(enrolld_face_engine &engine, const uint8_t *data, size_t length,
                                    const enrolld_face_options &options, enrolld_face_analysis &analysis,
                                    std::string &message) {
@@ -143,24 +224,13 @@ static enrolld_face_status analyse(enrolld_face_engine &engine, const uint8_t *d
     // Detection: on a downscaled copy for large photos; boxes are mapped back to original pixels.
     start = clock_type::now();
     long long_side = std::max(image.nr(), image.nc());
-    std::vector<dlib::rectangle> faces;
+    double factor = 1.0;
+    if (options.downscale_long_side != 0 && long_side > long(options.downscale_long_side)) {
+        factor = double(options.downscale_long_side) / double(long_side);
+    }
+    std::vector<dlib::rectangle> faces = find_faces(engine, image, factor, analysis);
     image_type working;  // the padded original when the small-image fallback found the faces
     long border = 0;
-    if (options.downscale_long_side != 0 && long_side > long(options.downscale_long_side)) {
-        double factor = double(options.downscale_long_side) / double(long_side);
-        image_type smaller(std::max(1L, long(std::lround(image.nr() * factor))),
-                           std::max(1L, long(std::lround(image.nc() * factor))));
-        dlib::resize_image(image, smaller, dlib::interpolate_bilinear());
-        analysis.analysed_width = uint32_t(smaller.nc());
-        analysis.analysed_height = uint32_t(smaller.nr());
-        for (const auto &box : detect(engine, smaller)) {
-            faces.push_back(scaled(box, double(image.nc()) / double(smaller.nc()), 0));
-        }
-    } else {
-        analysis.analysed_width = analysis.width;
-        analysis.analysed_height = analysis.height;
-        faces = detect(engine, image);
-    }
     // Small images (aligned chips, thumbnails) often fill the frame with the face, and the HOG detector's
     // 80x80 window misses faces that touch the border: retry once with a replicated border of a quarter of
     // the long side, upsampled 2x.
@@ -174,15 +244,7 @@ static enrolld_face_status analyse(enrolld_face_engine &engine, const uint8_t *d
         for (const auto &box : detect(engine, larger)) faces.push_back(scaled(box, 0.5, 0));
         analysis.small_image_fallback = faces.empty() ? 0 : 1;
     }
-    std::sort(faces.begin(), faces.end(),
-              [](const dlib::rectangle &a, const dlib::rectangle &b) { return a.area() > b.area(); });
-    analysis.face_count = uint32_t(faces.size());
-    analysis.region_count = uint32_t(std::min<size_t>(faces.size(), ENROLLD_FACE_MAX_REGIONS));
-    for (uint32_t index = 0; index < analysis.region_count; ++index) {
-        const dlib::rectangle &box = faces[index];
-        analysis.regions[index] = {double(box.left() - border), double(box.top() - border), double(box.width()),
-                                   double(box.height())};
-    }
+    list_regions(faces, border, analysis);
     analysis.detect_ms = milliseconds_since(start);
 
     if (faces.empty()) {
@@ -202,23 +264,62 @@ static enrolld_face_status analyse(enrolld_face_engine &engine, const uint8_t *d
     // Alignment at full resolution: landmarks and the 150x150 chip come from the original (or padded) image.
     start = clock_type::now();
     const image_type &source = border > 0 ? working : image;
-    dlib::full_object_detection shape = engine.landmarks(source, faces[0]);
+    dlib::full_object_detection shape = locate(engine, source, faces[0], border, analysis);
     image_type chip;
-    dlib::extract_image_chip(source, dlib::get_face_chip_details(shape, 150, 0.25), chip);
+    dlib::extract_image_chip(source, dlib::get_face_chip_details(shape, ENROLLD_FACE_CHIP_SIDE, 0.25), chip);
     analysis.align_ms = milliseconds_since(start);
 
     start = clock_type::now();
-    dlib::matrix<float, 0, 1> embedding;
-    {
-        std::lock_guard<std::mutex> guard(engine.network_lock);
-        embedding = engine.network(chip);
-    }
+    if (!embed(engine, chip, analysis.embedding, message)) return ENROLLD_FACE_INTERNAL;
     analysis.embed_ms = milliseconds_since(start);
-    if (embedding.size() != ENROLLD_FACE_EMBEDDING_SIZE) {
-        message = "embedding has " + std::to_string(embedding.size()) + " values";
-        return ENROLLD_FACE_INTERNAL;
+    analysis.refusal = ENROLLD_FACE_ACCEPTED;
+    return ENROLLD_FACE_OK;
+}
+
+static enrolld_face_status analyse_rgb(enrolld_face_engine &engine, const uint8_t *rgb, uint32_t width,
+                                       uint32_t height, const enrolld_face_frame_options &options,
+                                       enrolld_face_analysis &analysis) {
+    auto start = clock_type::now();
+    image_type image(height, width);
+    const uint8_t *source = rgb;
+    for (long row = 0; row < image.nr(); ++row) {
+        for (long column = 0; column < image.nc(); ++column, source += 3) {
+            image(row, column) = dlib::rgb_pixel(source[0], source[1], source[2]);
+        }
     }
-    for (long index = 0; index < embedding.size(); ++index) analysis.embedding[index] = embedding(index);
+    analysis.width = width;
+    analysis.height = height;
+    analysis.decode_ms = milliseconds_since(start);
+
+    start = clock_type::now();
+    std::vector<dlib::rectangle> faces = find_faces(engine, image, std::clamp(options.detect_scale, 0.05, 1.0),
+                                                    analysis);
+    list_regions(faces, 0, analysis);
+    analysis.detect_ms = milliseconds_since(start);
+    if (faces.empty()) {
+        analysis.refusal = ENROLLD_FACE_NO_FACE;
+        return ENROLLD_FACE_OK;
+    }
+    start = clock_type::now();
+    dlib::full_object_detection shape = locate(engine, image, faces[0], 0, analysis);
+    if (faces[0].width() < options.min_face_size) {
+        analysis.refusal = ENROLLD_FACE_TOO_SMALL;
+        analysis.align_ms = milliseconds_since(start);
+        return ENROLLD_FACE_OK;
+    }
+    if (options.chip_out != nullptr) {
+        image_type chip;
+        dlib::extract_image_chip(image, dlib::get_face_chip_details(shape, ENROLLD_FACE_CHIP_SIDE, 0.25), chip);
+        uint8_t *out = options.chip_out;
+        for (long row = 0; row < chip.nr(); ++row) {
+            for (long column = 0; column < chip.nc(); ++column, out += 3) {
+                out[0] = chip(row, column).red;
+                out[1] = chip(row, column).green;
+                out[2] = chip(row, column).blue;
+            }
+        }
+    }
+    analysis.align_ms = milliseconds_since(start);
     analysis.refusal = ENROLLD_FACE_ACCEPTED;
     return ENROLLD_FACE_OK;
 }
@@ -313,6 +414,41 @@ extern "C" enrolld_face_status enrolld_face_analyse(enrolld_face_engine *engine,
         std::memset(analysis, 0, sizeof(*analysis));
         analysis->refusal = ENROLLD_FACE_NO_FACE;
         return analyse(*engine, data, length, *options, *analysis, text);
+    });
+}
+
+extern "C" enrolld_face_status enrolld_face_analyse_rgb(enrolld_face_engine *engine, const uint8_t *rgb,
+                                                        uint32_t width, uint32_t height,
+                                                        const enrolld_face_frame_options *options,
+                                                        enrolld_face_analysis *analysis, char *message,
+                                                        size_t message_capacity) {
+    return guarded(message, message_capacity, [&](std::string &text) {
+        if (engine == nullptr || options == nullptr || analysis == nullptr || rgb == nullptr || width == 0 ||
+            height == 0) {
+            text = "missing engine, options, analysis or pixels";
+            return ENROLLD_FACE_INVALID_ARGUMENT;
+        }
+        std::memset(analysis, 0, sizeof(*analysis));
+        analysis->refusal = ENROLLD_FACE_NO_FACE;
+        return analyse_rgb(*engine, rgb, width, height, *options, *analysis);
+    });
+}
+
+extern "C" enrolld_face_status enrolld_face_embed_chip(enrolld_face_engine *engine, const uint8_t *chip,
+                                                       float *embedding, char *message, size_t message_capacity) {
+    return guarded(message, message_capacity, [&](std::string &text) {
+        if (engine == nullptr || chip == nullptr || embedding == nullptr) {
+            text = "missing engine, chip or embedding";
+            return ENROLLD_FACE_INVALID_ARGUMENT;
+        }
+        image_type matrix(ENROLLD_FACE_CHIP_SIDE, ENROLLD_FACE_CHIP_SIDE);
+        const uint8_t *source = chip;
+        for (long row = 0; row < matrix.nr(); ++row) {
+            for (long column = 0; column < matrix.nc(); ++column, source += 3) {
+                matrix(row, column) = dlib::rgb_pixel(source[0], source[1], source[2]);
+            }
+        }
+        return embed(*engine, matrix, embedding, text) ? ENROLLD_FACE_OK : ENROLLD_FACE_INTERNAL;
     });
 }
 

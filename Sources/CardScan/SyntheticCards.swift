@@ -159,7 +159,7 @@ public struct SyntheticCards: Sendable {
         defer { enrolld_scan_free(output) }
         guard status == ENROLLD_SCAN_OK, let output,
               let image = RGBImage(width: Int(width), height: Int(height),
-                                   pixels: Array(UnsafeBufferPointer(start: output, count: Int(width * height) * 3)))
+                                   rgb: Array(UnsafeBufferPointer(start: output, count: Int(width * height) * 3)))
         else { throw .engineFailure(reason: "test card rendering: \(CardScanner.string(from: message))") }
         return image
     }
@@ -213,7 +213,7 @@ public struct SyntheticCards: Sendable {
         defer { enrolld_scan_free(output) }
         guard status == ENROLLD_SCAN_OK, let output,
               let image = RGBImage(width: width, height: height,
-                                   pixels: Array(UnsafeBufferPointer(start: output, count: width * height * 3)))
+                                   rgb: Array(UnsafeBufferPointer(start: output, count: width * height * 3)))
         else { throw .engineFailure(reason: "test scene: \(CardScanner.string(from: message))") }
         return image
     }

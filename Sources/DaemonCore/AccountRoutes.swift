@@ -1,204 +1,80 @@
-import UnixHTTP
 import CertificateAuthority
+import EnrollAPIModel
 import Enrollment
 import Foundation
 import OpenSSLKit
 import Store
-
-/// A certificate as the API lists it.
-public struct CertificateView: Codable, Sendable, Equatable {
-    public var serial: String
-    public var state: String
-    public var notBefore: String
-    public var notAfter: String
-    public var revokedAt: String?
-    public var revocationReason: String?
-    public var deviceId: String?
-    public var pem: String?
-}
-
-/// An account as `GET /v1/accounts/{id}` shows it.
-public struct AccountView: Codable, Sendable, Equatable {
-    public var id: String
-    public var tier: String
-    /// The tier's display name from configuration (e.g. "iAM Smart+").
-    public var tierName: String
-    public var status: String
-    public var surname: String
-    public var givenNames: String
-    public var documentType: String
-    public var issuingState: String
-    public var documentExpiry: String
-    public var createdAt: String
-    public var updatedAt: String
-    public var certificates: [CertificateView]
-}
-
-/// ISO 8601 text of a date (a formatter per call: ISO8601DateFormatter is not Sendable).
-private func isoText(_ date: Date) -> String {
-    ISO8601DateFormatter().string(from: date)
-}
-
-extension CertificateView {
-    init(_ record: CertificateRecord) {
-        serial = record.serial
-        state = record.state.rawValue
-        notBefore = isoText(record.notBefore)
-        notAfter = isoText(record.notAfter)
-        revokedAt = record.revokedAt.map { isoText($0) }
-        revocationReason = record.revocationReason?.name
-        deviceId = record.deviceID
-        pem = record.der.map { X509Certificate.pemArmour($0) }
-    }
-}
-
-extension X509Certificate {
-    /// PEM armour for DER bytes.
-    static func pemArmour(_ der: [UInt8]) -> String {
-        (try? X509Certificate(der: der))?.pem ?? ""
-    }
-}
-
-/// The account, certificate and CRL operations behind the API.
-public final class AccountService: @unchecked Sendable {
-    public let store: any Store
-    let protector: DataProtector
-    let authority: IssuingAuthority
-    let configuration: Configuration
-    /// Brings an account's status up to date on every access (document expiry).
-    let lifecycle: IdentityLifecycle?
-    private let crlLock = NSLock()
-
-    init(store: any Store, protector: DataProtector, authority: IssuingAuthority, configuration: Configuration,
-         lifecycle: IdentityLifecycle? = nil) {
-        self.store = store
-        self.protector = protector
-        self.authority = authority
-        self.configuration = configuration
-        self.lifecycle = lifecycle
-    }
-
-    func transaction<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(Problem) -> T {
-        do {
-            return try store.transaction { tx in try body(tx) }
-        } catch {
-            throw Problem(EnrollmentError.store(error))
-        }
-    }
-
-    public func account(id: UUID) throws(Problem) -> AccountView {
-        if let lifecycle {
-            do throws(EnrollmentError) {
-                _ = try lifecycle.refreshedAccount(id: id)
-            } catch where error.code == "account-not-found" {
-                throw Problem.notFound("no account \(id.uuidString)")
-            } catch {
-                throw Problem(error)
-            }
-        }
-        let (account, certificates) = try transaction { tx throws(StoreError) in
-            (try tx.account(id: id), try tx.certificates(accountID: id))
-        }
-        guard let account else { throw Problem.notFound("no account \(id.uuidString)") }
-        let personal: PersonalData
-        do {
-            let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
-            personal = try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
-        } catch {
-            throw Problem(status: 500, code: "personal-data-unreadable", title: "Personal data unreadable",
-                          detail: "the account's sealed data cannot be opened: check the data key file")
-        }
-        return AccountView(id: account.id.uuidString, tier: account.tier.rawValue,
-                           tierName: account.tier == .signing ? configuration.signingTierName : configuration.basicTierName,
-                           status: account.status.rawValue, surname: personal.surname, givenNames: personal.givenNames,
-                           documentType: personal.documentType, issuingState: personal.issuingState,
-                           documentExpiry: personal.documentExpiry, createdAt: isoText(account.createdAt),
-                           updatedAt: isoText(account.updatedAt),
-                           certificates: certificates.filter { $0.state != .intent && $0.state != .abandoned }.map(CertificateView.init))
-    }
-
-    public func certificates(accountID: UUID) throws(Problem) -> [CertificateView] {
-        let (account, certificates) = try transaction { tx throws(StoreError) in
-            (try tx.account(id: accountID), try tx.certificates(accountID: accountID))
-        }
-        guard account != nil else { throw Problem.notFound("no account \(accountID.uuidString)") }
-        return certificates.filter { $0.state == .issued || $0.state == .revoked }.map(CertificateView.init)
-    }
-
-    /// Revokes one certificate (idempotent for the same reason).
-    public func revoke(serial: String, reason: RevocationReason, at date: Date = Date(),
-                       actor: UsageActor = .system) throws(Problem) -> CertificateView {
-        let normalized = serial.uppercased()
-        return try transaction { tx throws(StoreError) in
-            guard var certificate = try tx.certificate(serial: normalized) else { throw StoreError.notFound("certificate \(normalized)") }
-            if certificate.state == .issued {
-                certificate.state = .revoked
-                certificate.revokedAt = date
-                certificate.revocationReason = reason
-                try tx.updateCertificate(certificate)
-                try UsageChain.append(tx, at: date, accountID: certificate.accountID, event: "certificate-revoked",
-                                      actor: actor, detail: "\(certificate.serial) \(reason.name)")
-            }
-            return CertificateView(certificate)
-        }
-    }
-
-    /// A freshly signed CRL of every revoked certificate (PEM), numbered from the store's counter. Abandoned
-    /// intents whose certificate may have been signed (an interrupted issuance) carry a revocation date and
-    /// are listed too.
-    public func crl(now: Date = Date()) throws(Problem) -> IssuedCRL {
-        let (revoked, number) = try transaction { tx throws(StoreError) in
-            (try tx.certificates(state: .revoked) + tx.certificates(state: .abandoned).filter { $0.revokedAt != nil },
-             try tx.nextValue(counter: "crl-number"))
-        }
-        let entries = revoked.map {
-            Revocation(serialHex: $0.serial, date: $0.revokedAt ?? now,
-                       reason: $0.revocationReason ?? .unspecified)
-        }
-        do {
-            return try authority.makeCRL(revoked: entries, crlNumber: number, thisUpdate: now,
-                                         nextUpdate: now.addingTimeInterval(24 * 3600))
-        } catch {
-            throw Problem(EnrollmentError(error))
-        }
-    }
-}
+import UnixHTTP
 
 extension Daemon {
     func accountService() throws(Problem) -> AccountService {
-        guard let accounts else {
-            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
-                          detail: enrollmentUnavailableReason)
-        }
+        guard let accounts else { throw Problem(.enrollmentUnavailable, detail: enrollmentUnavailableReason) }
         return accounts
+    }
+
+    /// Runs an account operation, turning its refusals into problems.
+    func accountCall<T>(_ body: (AccountService) throws(EnrollmentError) -> T) throws(Problem) -> T {
+        let service = try accountService()
+        do throws(EnrollmentError) {
+            return try body(service)
+        } catch {
+            throw Problem(error)
+        }
     }
 
     func addAccountRoutes(to router: inout Router) {
         router.add(Route("GET", "/v1/accounts/{id}", .respond { [unowned self] context throws(Problem) in
-            .json(try accountService().account(id: try parseUUID(context.parameters["id"], field: "account id")))
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            return .json(try accountCall { service throws(EnrollmentError) in try service.account(id: id) })
         }))
         router.add(Route("GET", "/v1/accounts/{id}/certificates", .respond { [unowned self] context throws(Problem) in
-            .json(try accountService().certificates(accountID: try parseUUID(context.parameters["id"], field: "account id")))
+            let id = try parseUUID(context.parameters["id"], field: "account id")
+            return .json(try accountCall { service throws(EnrollmentError) in try service.certificates(accountID: id) })
         }))
         router.add(Route("POST", "/v1/certificates/{serial}/revoke", .respond { [unowned self] context throws(Problem) in
             struct Body: Decodable { var reason: String? }
+            let serial = context.parameters["serial"] ?? ""
+            let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+            guard (1...40).contains(serial.utf8.count), serial.utf8.allSatisfy(hexDigits.contains) else {
+                throw Problem(.invalidSerial, detail: "the serial number is 1 to 40 hexadecimal digits (as "
+                              + "GET /v1/accounts/{id}/certificates lists it)")
+            }
             let body = context.request.body.isEmpty ? Body(reason: nil) : try context.decodeBody(Body.self)
             guard let reason = RevocationReason(name: body.reason ?? "unspecified") else {
-                throw Problem.badRequest("unknown reason '\(body.reason ?? "")': use one of "
-                                         + RevocationReason.allCases.map(\.name).joined(separator: ", "), code: "invalid-reason")
+                throw Problem(.invalidReason, detail: "unknown reason '\(body.reason ?? "")': use one of "
+                              + RevocationReason.allCases.map(\.name).joined(separator: ", "))
             }
-            let view = try accountService().revoke(serial: context.parameters["serial"] ?? "", reason: reason,
-                                                   actor: try context.actor())
-            events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(view.serial) \(reason.name)"))
+            let actor = try context.actor()
+            let view = try accountCall { service throws(EnrollmentError) in
+                try service.revoke(serial: serial, reason: reason, actor: actor)
+            }
+            events.publish(.certificateRevoked(serial: view.serial, reason: reason.name))
             Log.notice("certificate \(view.serial) revoked (\(reason.name)) by uid \(context.peer.uid)")
             return .json(view)
         }))
         router.add(Route("GET", "/v1/crl", .respond { [unowned self] context throws(Problem) in
-            let crl = try accountService().crl()
+            let crl = try accountCall { service throws(EnrollmentError) in try service.crl() }
             if context.request.queryValue("format") == "der" {
                 return HTTPResponse(status: 200, headers: [("Content-Type", "application/pkix-crl")], body: crl.der)
             }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/x-pem-file")], body: Array(crl.pem.utf8))
         }))
+    }
+}
+
+/// CRLs signed with the daemon's CA.
+struct AuthorityRevocationListSigning: RevocationListSigning {
+    let authority: IssuingAuthority
+
+    func signRevocationList(_ revoked: [RevokedSerial], number: Int, thisUpdate: Date,
+                            nextUpdate: Date) throws(EnrollmentError) -> SignedRevocationList {
+        do {
+            let crl = try authority.makeCRL(
+                revoked: revoked.map { Revocation(serialHex: $0.serial, date: $0.date, reason: $0.reason) },
+                crlNumber: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate)
+            return SignedRevocationList(der: crl.der, pem: crl.pem, number: crl.crlNumber)
+        } catch {
+            throw EnrollmentError(error)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import Foundation
 
@@ -220,29 +221,26 @@ public struct RequestAuthorizer: Sendable {
         var role = granted
         if let claimed = context.request.header("X-Enrolld-Role") {
             guard let narrowed = Role(rawValue: claimed.lowercased()) else {
-                throw Problem.badRequest("X-Enrolld-Role narrows the caller's role to kiosk or operator; roles come "
+                throw Problem(.invalidRole, detail: "X-Enrolld-Role narrows the caller's role to kiosk or operator; roles come "
                                          + "from [roles] in the configuration (a kiosk acts for a holder with "
-                                         + "X-Enrolld-Enrollment or X-Enrolld-Passcode)", code: "invalid-role")
+                                         + "X-Enrolld-Enrollment or X-Enrolld-Passcode)")
             }
             if let granted, narrowed > granted {
-                throw Problem(status: 403, code: "role-not-granted", title: "Forbidden",
-                              detail: "\(Self.who(peer)) has the \(granted.rawValue) role, not \(narrowed.rawValue)")
+                throw Problem(.roleNotGranted, detail: "\(Self.who(peer)) has the \(granted.rawValue) role, not \(narrowed.rawValue)")
             }
             if granted != nil { role = narrowed }
         }
         guard let role else {
-            throw Problem(status: 403, code: "no-role", title: "Forbidden",
-                          detail: "\(Self.who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
+            throw Problem(.noRole, detail: "\(Self.who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
                               + "to kiosk, operator or admin in the [roles] section of enrolld.conf and restart enrolld")
         }
         guard role >= needed else {
-            throw Problem(status: 403, code: "role-required", title: "Forbidden",
-                          detail: "\(route) needs the \(needed.rawValue) role; \(Self.who(peer)) acts as "
+            throw Problem(.roleRequired, detail: "\(route) needs the \(needed.rawValue) role; \(Self.who(peer)) acts as "
                               + "\(role.rawValue) (see [roles] in enrolld.conf)")
         }
         if access == .holder && role == .kiosk {
             guard let text = context.parameters["id"], let accountID = UUID(uuidString: text) else {
-                throw Problem.badRequest("account id must be a UUID", code: "invalid-id")
+                throw Problem(.invalidID, detail: "account id must be a UUID")
             }
             try proveHolder(accountID, context)
         }

@@ -1,79 +1,22 @@
+import EnrollAPIModel
 import UnixHTTP
 import Foundation
+import Enrollment
 import MRTD
 import SmartCard
-
-/// `POST /v1/cards/probe` body: the reader, and optionally an access key to try.
-public struct CardProbeRequest: Codable, Sendable {
-    public var reader: String
-    public var accessKey: AccessKeyRequest?
-
-    public init(reader: String, accessKey: AccessKeyRequest? = nil) {
-        self.reader = reader
-        self.accessKey = accessKey
-    }
-}
-
-/// One SecurityInfo of EF.CardAccess as the API reports it.
-public struct SecurityInfoSummary: Codable, Sendable, Equatable {
-    /// `PACEInfo`, `PACEDomainParameterInfo`, `ChipAuthenticationInfo`, `ChipAuthenticationPublicKeyInfo`,
-    /// `TerminalAuthenticationInfo` or `other`.
-    public var type: String
-    public var oid: String
-    /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1`.
-    public var description: String?
-    public var version: Int?
-    public var parameterId: Int?
-    /// Whether this reader can run the PACE protocol it names.
-    public var supported: Bool?
-
-    public init(type: String, oid: String, description: String? = nil, version: Int? = nil, parameterId: Int? = nil,
-                supported: Bool? = nil) {
-        self.type = type
-        self.oid = oid
-        self.description = description
-        self.version = version
-        self.parameterId = parameterId
-        self.supported = supported
-    }
-}
-
-/// What `POST /v1/cards/probe` found out about a card.
-public struct CardProbeResponse: Codable, Sendable {
-    public var reader: String
-    public var atr: String
-    /// Extended-length APDUs announced by the card and usable through the reader.
-    public var extendedLength: Bool
-    public var cardAccessPresent: Bool
-    public var securityInfos: [SecurityInfoSummary]
-    /// The PACE protocol a read would choose, if any.
-    public var preferredPACE: String?
-    /// Set when an access key was given and access succeeded: `PACE` or `BAC`, with its parameters.
-    public var accessProtocol: String?
-    public var accessParameters: String?
-    /// Set when an access key was given and access failed: the problem code and detail.
-    public var accessError: String?
-    public var emrtdApplicationPresent: Bool?
-    public var milliseconds: Double
-}
 
 extension CardReadService {
     /// Looks at the card in `reader` without reading personal data: ATR, extended length, EF.CardAccess, and,
     /// with `access`, which protocol opens the chip; whether the eMRTD application is present.
-    public func probe(reader: String, access: AccessKey?) throws(Problem) -> CardProbeResponse {
+    public func probe(reader: String, access: AccessKey?) throws(CardReadFailure) -> CardProbeResponse {
         let started = DispatchTime.now()
-        let context: PCSCContext
-        let channel: PCSCCardChannel
+        let channel: any CardConnection
         do {
-            context = try PCSCContext()
-            channel = try context.connect(reader: reader)
+            channel = try terminal.connect(reader: reader)
         } catch {
-            throw Self.problem(for: error, reader: reader)
+            throw Self.failure(for: error, reader: reader)
         }
-        defer {
-            channel.disconnect()
-            withExtendedLifetime(context) {}
-        }
+        defer { channel.disconnect() }
         var response = CardProbeResponse(reader: reader, atr: hex(channel.atr),
                                          extendedLength: channel.supportsExtendedLength, cardAccessPresent: false,
                                          securityInfos: [], milliseconds: 0)
@@ -89,20 +32,32 @@ extension CardReadService {
                     response.accessProtocol = session.accessProtocol.rawValue
                     response.accessParameters = session.description
                     response.emrtdApplicationPresent = true
+                    response.cardExtendedLength = session.cardCapabilities?.extendedLength
+                    response.cardMaxCommandLength = session.cardCapabilities?.maxCommandLength
+                    response.cardMaxResponseLength = session.cardCapabilities?.maxResponseLength
+                    // Read EF.COM as a read would: how large a chunk works, and whether the chip answers in plain.
+                    let capabilities = session.cardCapabilities
+                    let strategy = ReadBinaryStrategy(
+                        extendedLength: channel.supportsExtendedLength && capabilities?.extendedLength != false,
+                        secureMessaging: true, maxResponseLength: capabilities?.maxResponseLength)
+                    _ = try strategy.readFile(.com, on: session.recovering)
+                    response.readChunkSize = strategy.chunkSize
+                    response.plainStatusAnswers = session.recovering.recovery.plainAnswers
+                    response.sessionsReestablished = session.recovering.recovery.sessionsReestablished
                 } catch {
                     if case let .unexpectedStatus(operation, sw) = error, operation == "SELECT eMRTD application",
                        sw == .fileNotFound {
                         response.emrtdApplicationPresent = false
                     }
-                    let problem = Self.problem(for: error, reader: reader)
-                    response.accessError = "\(problem.code): \(problem.detail)"
+                    let failure = Self.failure(for: error, reader: reader, access: access)
+                    response.accessError = "\(failure.problem.code): \(failure.description)"
                 }
             } else {
                 let select = try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))
                 response.emrtdApplicationPresent = select.statusWord.isSuccess
             }
         } catch {
-            throw Self.problem(for: error, reader: reader)
+            throw Self.failure(for: error, reader: reader)
         }
         response.milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
         Log.info("probed card in \(reader): \(response.preferredPACE ?? "no PACE"), "

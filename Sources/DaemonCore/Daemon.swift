@@ -1,97 +1,94 @@
+import EnrollAPIModel
 import UnixHTTP
 import CSystem
 import CertificateAuthority
 import Enrollment
+import FaceMatch
 import Foundation
+import Synchronization
+import MRTD
 import SmartCard
 import Store
 
 /// The version reported by `enrolld --version` and `/v1/health`.
 public let enrolldVersion = "0.1.0"
 
-/// A reader as `/v1/readers` reports it.
-public struct ReaderInfo: Codable, Sendable, Equatable {
-    public var name: String
-    public var cardPresent: Bool
-    /// Hexadecimal ATR of the card present, if any.
-    public var atr: String?
-}
-
-/// The body of `GET /v1/readers`.
-public struct ReaderList: Codable, Sendable {
-    /// Whether pcscd answers.
-    public var pcscAvailable: Bool
-    public var readers: [ReaderInfo]
-}
-
-/// The body of `GET /v1/health`.
-public struct Health: Codable, Sendable {
-    public var status: String
-    public var version: String
-    public var pcscAvailable: Bool
-    public var readers: Int
-    public var uptimeSeconds: Int
-}
-
-/// The running daemon: the reader monitor, the event hub and the API, wired together.
-public final class Daemon: @unchecked Sendable {
+/// The running daemon: the reader watcher, the event hub, the enrollment services and the API, wired together
+/// from a configuration and an environment of ports (`DaemonEnvironment`).
+public final class Daemon: Sendable {
     public let configuration: Configuration
+    public let environment: DaemonEnvironment
     public let events: EventHub
-    public let monitor: ReaderMonitor
+    public let monitor: any ReaderWatching
     public let cardReader: CardReadService
-    public let faces: FaceService
+    public let faces: any FaceComparator
     /// Counters and timings served on `GET /metrics`.
     public let metrics = Metrics()
-    /// Set up at start when the store and the CA are usable.
-    public private(set) var enrollment: EnrollmentService?
-    public private(set) var accounts: AccountService?
-    public private(set) var lifecycle: IdentityLifecycle?
-    private var sweeper: Thread?
-    var enrollmentUnavailableReason = "enrollment is not set up"
-    private var server: UnixSocketServer?
-    private let started = Date()
-    private let lock = NSLock()
-    private var stopping = false
+    private let started: Date
     /// Test benches only: where to freeze the process for a crash test (`ENROLLD_TEST_STOP_AT`).
     let crashPoints: CrashPoints
 
-    public init(configuration: Configuration, crashPoints: CrashPoints = .disabled) {
+    /// What `prepare()` sets up, and the server once started.
+    private struct State {
+        var prepared = false
+        var enrollment: EnrollmentService?
+        var accounts: AccountService?
+        var lifecycle: IdentityLifecycle?
+        var unavailableReason = "enrollment is not set up"
+        var server: UnixSocketServer?
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
+
+    public init(configuration: Configuration, environment: DaemonEnvironment? = nil,
+                crashPoints: CrashPoints = .disabled) {
+        let environment = environment ?? .production(configuration)
         self.configuration = configuration
+        self.environment = environment
         self.crashPoints = crashPoints
+        started = environment.now()
         let events = EventHub()
         self.events = events
-        cardReader = CardReadService(events: events,
-                                     authenticity: AuthenticityChecker(directory: configuration.resolvedTrustDirectory,
-                                                                         policy: configuration.authenticityPolicy),
+        cardReader = CardReadService(events: events, terminal: environment.terminal,
+                                     trust: TrustAnchors.loadLogged(directory: configuration.resolvedTrustDirectory,
+                                                                    policy: configuration.authenticityPolicy),
                                      readTimeout: configuration.readTimeoutSeconds)
-        faces = FaceService(configuration: configuration)
-        monitor = ReaderMonitor(retryInterval: configuration.pcscRetrySeconds) { event in
+        faces = environment.faces
+        monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
         metrics.follow(events)
     }
+
+    /// Set up by `prepare()` when the store and the CA are usable.
+    public var enrollment: EnrollmentService? { state.withLock { $0.enrollment } }
+    public var accounts: AccountService? { state.withLock { $0.accounts } }
+    public var lifecycle: IdentityLifecycle? { state.withLock { $0.lifecycle } }
+    /// Why the enrollment routes answer 503, when they do.
+    var enrollmentUnavailableReason: String { state.withLock { $0.unavailableReason } }
 
     /// Maps a reader event to its API event and log line (reader names and ATRs are not personal data).
     static func publish(_ event: ReaderEvent, to hub: EventHub) {
         switch event {
         case let .readerAdded(name):
             Log.info("reader added: \(name)")
-            hub.publish(DaemonEvent(type: "reader-added", reader: name))
+            hub.publish(.readerAdded(name))
         case let .readerRemoved(name):
             Log.info("reader removed: \(name)")
-            hub.publish(DaemonEvent(type: "reader-removed", reader: name))
+            hub.publish(.readerRemoved(name))
         case let .cardInserted(reader, atr):
             Log.info("card inserted in \(reader)")
-            hub.publish(DaemonEvent(type: "card-inserted", reader: reader, atr: hex(atr)))
+            hub.publish(.cardInserted(reader, atr: hex(atr)))
         case let .cardRemoved(reader):
             Log.info("card removed from \(reader)")
-            hub.publish(DaemonEvent(type: "card-removed", reader: reader))
+            hub.publish(.cardRemoved(reader))
         case .serviceLost:
             Log.warning("pcscd is not reachable; retrying")
-            hub.publish(DaemonEvent(type: "pcsc-unavailable", detail: "pcscd is not running; readers will reappear when it is"))
+            hub.publish(DaemonEvent(type: .pcscUnavailable, detail: "pcscd is not running; readers will reappear when it is"))
         case .serviceAvailable:
             Log.notice("connected to pcscd")
-            hub.publish(DaemonEvent(type: "pcsc-available"))
+            hub.publish(DaemonEvent(type: .pcscAvailable))
         }
     }
 
@@ -106,24 +103,38 @@ public final class Daemon: @unchecked Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let read = try cardReader.read(reader: request.reader, access: try request.accessKey.accessKey(),
-                                           options: request.readerOptions)
+            let access = try request.accessKey.accessKey()
+            let read: CardRead
+            do throws(CardReadFailure) {
+                read = try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
+            } catch {
+                throw Problem(error)
+            }
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
         }))
         router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardProbeRequest.self)
-            return .json(try cardReader.probe(reader: request.reader, access: try request.accessKey?.accessKey()))
+            let access = try request.accessKey?.accessKey()
+            do throws(CardReadFailure) {
+                return .json(try cardReader.probe(reader: request.reader, access: access))
+            } catch {
+                throw Problem(error)
+            }
         }))
         router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
             let images = try context.decodeBody(FaceCompareRequest.self).images()
             let started = DispatchTime.now().uptimeNanoseconds
             defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
-            return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
+            do throws(FaceMatchError) {
+                return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
+            } catch {
+                throw Problem(error)
+            }
         }))
         router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
             reload()
-            return .json(["cscaCertificates": cardReader.authenticity.cscaCount])
+            return .json(["cscaCertificates": cardReader.trust.cscaCount])
         }))
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
@@ -140,16 +151,16 @@ public final class Daemon: @unchecked Sendable {
 
     public func health() -> Health {
         Health(status: "ok", version: enrolldVersion, pcscAvailable: monitor.serviceAvailable,
-               readers: monitor.snapshot.count, uptimeSeconds: Int(Date().timeIntervalSince(started)))
+               readers: monitor.snapshot.count, uptimeSeconds: Int(environment.now().timeIntervalSince(started)))
     }
 
     /// The Prometheus exposition served on `GET /metrics`.
     public func metricsText() -> String {
         metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
-                       version: enrolldVersion, uptimeSeconds: Date().timeIntervalSince(started),
+                       version: enrolldVersion, uptimeSeconds: environment.now().timeIntervalSince(started),
                        cardActivity: CardActivity(activeReads: cardReader.activeReads,
-                                                  openConnections: PCSCCardChannel.openConnections),
-                       apiConnections: lock.withLock { server?.openConnections ?? 0 },
+                                                  openConnections: environment.terminal.openConnections),
+                       apiConnections: state.withLock { $0.server?.openConnections ?? 0 },
                        enrollmentSessions: enrollment?.openSessions ?? 0)
     }
 
@@ -174,7 +185,7 @@ public final class Daemon: @unchecked Sendable {
             switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
             case let .event(event):
                 let data = (try? encoder.encode(event)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                guard connection.write(Array("id: \(event.id)\nevent: \(event.type)\ndata: \(data)\n\n".utf8)) else { return }
+                guard connection.write(Array("id: \(event.id)\nevent: \(event.type.rawValue)\ndata: \(data)\n\n".utf8)) else { return }
             case .timeout:
                 guard connection.write(Array(": keep-alive\n\n".utf8)) else { return }
             case .closed:
@@ -213,12 +224,12 @@ public final class Daemon: @unchecked Sendable {
         }
         server.maxConnections = configuration.maxConnections
         server.keepAliveIdleTimeout = configuration.keepAliveIdleSeconds
-        lock.withLock { self.server = server }
-        setUpEnrollment()
+        state.withLock { $0.server = server }
+        prepare()
         monitor.start()
         server.start()
         // Load the face models now rather than on the first kiosk request (about a second).
-        Thread.detachNewThread { [faces] in _ = try? faces.loadedMatcher() }
+        Thread.detachNewThread { [faces] in faces.warmUp() }
         Log.notice("enrolld \(enrolldVersion) listening on \(server.path)")
     }
 
@@ -230,105 +241,128 @@ public final class Daemon: @unchecked Sendable {
         if enrolld_limit_malloc_arenas(2) != 0 { Log.warning("could not limit malloc arenas; RSS may grow under load") }
     }
 
-    /// Opens the store and the CA and starts the enrollment service; when either is unusable the
-    /// enrollment routes answer 503 with the reason, and the rest of the API still works.
-    func setUpEnrollment() {
-        let state = configuration.stateDirectory
+    /// Opens the store and the CA, recovers from an interrupted run and starts the enrollment services and their
+    /// sweeper, once; when either is unusable the enrollment routes answer 503 with the reason, and the rest of
+    /// the API still works. `start` calls it; in-process tests call it before `makeRouter()`.
+    public func prepare() {
+        guard state.withLock({ state in
+            defer { state.prepared = true }
+            return !state.prepared
+        }) else { return }
         do {
-            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let protector = try DataProtector(stateDirectory: state)
-            let store = try configuration.openStore(protector: protector)
-            let profile = SigningCertificateProfile(validityYears: configuration.certificateValidityYears,
-                                                    policyOIDs: configuration.certificatePolicies,
-                                                    crlDistributionPointURL: configuration.crlDistributionPoint,
-                                                    ocspURL: configuration.ocspURL)
-            let authority = try CAStore.load(directory: URL(fileURLWithPath: configuration.resolvedCADirectory), profile: profile)
-            var policy = EnrollmentPolicy()
-            policy.requireGenuineDocument = configuration.requireGenuineDocument
-            policy.refuseExpiredDocuments = configuration.refuseExpiredDocuments
-            policy.signingMinimumAge = configuration.signingMinimumAge
-            policy.maxPhotoAttempts = configuration.maxPhotoAttempts
-            policy.sessionTimeout = configuration.sessionTimeoutSeconds
-            policy.certificateValidityYears = configuration.certificateValidityYears
-            policy.registrationMinimumAge = configuration.registrationMinimumAge
-            let events = self.events
-            let service = EnrollmentService(
-                store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
-                faces: TimedFaceComparing(base: DaemonFaceComparing(service: faces), metrics: metrics),
-                issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
-                protector: StoreDataProtecting(protector: protector),
-                publish: { type, id, detail in events.publish(DaemonEvent(type: type, detail: detail.map { "\(id.uuidString): \($0)" } ?? id.uuidString)) },
-                crashPoints: crashPoints)
-            // A fleet shares the store: only what no live daemon can still be working on is a leftover, and any
-            // daemon's sweep cleans up after a host that crashed and stayed down.
-            let configuration = self.configuration
-            @Sendable func leftoverCutoff() -> Date? {
-                guard configuration.storeBackend == .postgresql else { return nil }
-                return Date().addingTimeInterval(-(configuration.sessionTimeoutSeconds + 60))
+            let services = try makeServices()
+            state.withLock { state in
+                state.enrollment = services.enrollment
+                state.accounts = services.accounts
+                state.lifecycle = services.lifecycle
             }
-            @Sendable func recover() throws(EnrollmentError) {
-                let recovered = try service.recoverInterrupted(startedBefore: leftoverCutoff())
-                if recovered.sessions + recovered.intents > 0 {
-                    Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
-                                + "\(recovered.intents) certificate intent(s) abandoned")
-                }
-            }
-            try recover()
-            enrollment = service
-            let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy,
-                                              protector: StoreDataProtecting(protector: protector))
-            self.lifecycle = lifecycle
-            accounts = AccountService(store: store, protector: protector, authority: authority, configuration: configuration,
-                                      lifecycle: lifecycle)
-            let sweepInterval = configuration.expirySweepSeconds
-            let sweeper = Thread { [weak self] in
-                var lastSweep = Date.distantPast
-                while let self, !self.isStopping {
-                    service.expireStale()
-                    if Date().timeIntervalSince(lastSweep) >= sweepInterval {
-                        lastSweep = Date()
-                        do {
-                            let expired = try lifecycle.sweepExpired()
-                            if expired > 0 { Log.notice("expiry sweep: \(expired) account(s) now expired") }
-                        } catch {
-                            Log.warning("expiry sweep failed: \(error)")
-                        }
-                        if leftoverCutoff() != nil {
-                            do { try recover() } catch { Log.warning("recovery sweep failed: \(error)") }
-                        }
-                    }
-                    Thread.sleep(forTimeInterval: 1)
-                }
-            }
-            sweeper.name = "enrolld.session-sweeper"
-            sweeper.start()
-            self.sweeper = sweeper
-            Log.info("enrollment ready: store \(store.location), CA \(configuration.resolvedCADirectory)")
+            startSweeper(services.enrollment, services.lifecycle)
+            Log.info("enrollment ready: store \(services.enrollment.store.location), CA "
+                     + configuration.resolvedCADirectory)
         } catch let error as CertificateAuthorityError {
-            enrollmentUnavailableReason = "the certificate authority is not usable: \(error)"
-            Log.warning(enrollmentUnavailableReason)
+            let reason = "the certificate authority is not usable: \(error)"
+            state.withLock { $0.unavailableReason = reason }
+            Log.warning(reason)
         } catch {
-            enrollmentUnavailableReason = "enrollment storage is not usable: \(error)"
-            Log.error(enrollmentUnavailableReason)
+            let reason = "enrollment storage is not usable: \(error)"
+            state.withLock { $0.unavailableReason = reason }
+            Log.error(reason)
         }
     }
 
-    var isStopping: Bool { lock.withLock { stopping } }
+    private func makeServices() throws -> (enrollment: EnrollmentService, accounts: AccountService,
+                                           lifecycle: IdentityLifecycle) {
+        let directory = configuration.stateDirectory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let protector = try DataProtector(stateDirectory: directory)
+        let store = try environment.openStore(configuration, protector)
+        let authority = try environment.loadAuthority(configuration)
+        var policy = EnrollmentPolicy()
+        policy.requireGenuineDocument = configuration.requireGenuineDocument
+        policy.refuseExpiredDocuments = configuration.refuseExpiredDocuments
+        policy.signingMinimumAge = configuration.signingMinimumAge
+        policy.maxPhotoAttempts = configuration.maxPhotoAttempts
+        policy.sessionTimeout = configuration.sessionTimeoutSeconds
+        policy.certificateValidityYears = configuration.certificateValidityYears
+        policy.registrationMinimumAge = configuration.registrationMinimumAge
+        let events = self.events
+        let sealing = StoreDataProtecting(protector: protector)
+        let enrollment = EnrollmentService(
+            store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
+            faces: TimedFaceComparing(base: DaemonFaceComparing(faces: faces), metrics: metrics),
+            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority, now: environment.now),
+                                               metrics: metrics),
+            protector: sealing, now: environment.now, random: environment.randomBytes,
+            publish: { event in events.publish(event) }, crashPoints: crashPoints)
+        try recover(enrollment)
+        let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy, protector: sealing,
+                                          now: environment.now)
+        let accounts = AccountService(store: store, protector: sealing,
+                                      signer: AuthorityRevocationListSigning(authority: authority),
+                                      lifecycle: lifecycle,
+                                      tierNames: (configuration.basicTierName, configuration.signingTierName),
+                                      now: environment.now)
+        return (enrollment, accounts, lifecycle)
+    }
+
+    /// A fleet shares the store: only what no live daemon can still be working on is a leftover, and any daemon's
+    /// sweep cleans up after a host that crashed and stayed down.
+    private func leftoverCutoff() -> Date? {
+        guard configuration.storeBackend == .postgresql else { return nil }
+        return environment.now().addingTimeInterval(-(configuration.sessionTimeoutSeconds + 60))
+    }
+
+    private func recover(_ service: EnrollmentService) throws(EnrollmentError) {
+        let recovered = try service.recoverInterrupted(startedBefore: leftoverCutoff())
+        if recovered.sessions + recovered.intents > 0 {
+            Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
+                        + "\(recovered.intents) certificate intent(s) abandoned")
+        }
+    }
+
+    /// Expires stale sessions every second; marks expired documents' accounts (and, on a shared store, recovers
+    /// crashed hosts' leftovers) every `expiry_sweep_seconds`.
+    private func startSweeper(_ service: EnrollmentService, _ lifecycle: IdentityLifecycle) {
+        let sweepInterval = configuration.expirySweepSeconds
+        let sweeper = Thread { [weak self] in
+            var lastSweep = Date.distantPast
+            while let self, !self.isStopping {
+                service.expireStale()
+                if Date().timeIntervalSince(lastSweep) >= sweepInterval {
+                    lastSweep = Date()
+                    do {
+                        let expired = try lifecycle.sweepExpired()
+                        if expired > 0 { Log.notice("expiry sweep: \(expired) account(s) now expired") }
+                    } catch {
+                        Log.warning("expiry sweep failed: \(error)")
+                    }
+                    if self.leftoverCutoff() != nil {
+                        do { try self.recover(service) } catch { Log.warning("recovery sweep failed: \(error)") }
+                    }
+                }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        sweeper.name = "enrolld.session-sweeper"
+        sweeper.start()
+    }
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Re-reads what can change while running: the CSCA trust store.
     public func reload() {
-        let count = cardReader.authenticity.reload()
+        let count = cardReader.trust.reloadLogged()
         Log.notice("reloaded: \(count) CSCA certificate(s) trusted")
-        events.publish(DaemonEvent(type: "trust-store-reloaded", detail: "\(count) CSCA certificate(s)"))
+        events.publish(.trustStoreReloaded(cscaCertificates: count))
     }
 
     /// Graceful shutdown: stop accepting, end event streams, stop watching readers.
     public func stop() {
-        let server = lock.withLock { () -> UnixSocketServer? in
-            guard !stopping else { return nil }
-            stopping = true
-            return self.server
+        let server = state.withLock { state -> UnixSocketServer? in
+            guard !state.stopping else { return nil }
+            state.stopping = true
+            return state.server
         }
         guard let server else { return }
         Log.notice("shutting down")

@@ -1,6 +1,8 @@
+import EnrollAPIModel
 import UnixHTTP
 import CertificateAuthority
 import Enrollment
+import FaceMatch
 import Foundation
 import MRTD
 import Store
@@ -8,14 +10,34 @@ import Store
 extension EnrollmentError {
     /// A problem from a lower layer (card reading, face match) keeps its code and status.
     init(_ problem: Problem) {
-        self.init(code: problem.code, status: problem.status, message: problem.detail)
+        self.init(problem.kind ?? .internalError, problem.detail)
     }
 }
 
 extension Problem {
     /// The API's rendering of an enrollment refusal.
+    ///
+    /// A failure of ours (storage, internal) is never echoed: its cause goes to the log under an incident id, and
+    /// the caller gets the id and what to do.
     init(_ error: EnrollmentError) {
-        self.init(status: error.status, code: error.code, title: "Enrollment refused", detail: error.message)
+        guard error.kind == .storageError || error.kind == .internalError else {
+            self.init(error.kind, detail: error.message)
+            return
+        }
+        let incident = Self.newIncidentID()
+        Log.error("incident \(incident): \(error.code): \(error.message)")
+        self.init(error.kind, detail: "\(error.kind.action) (incident \(incident))")
+        self.incident = incident
+    }
+
+    /// 12 hex digits, unique enough to find one log line.
+    static func newIncidentID() -> String {
+        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// The API's rendering of a card-read failure (through `EnrollmentError`, the one mapping).
+    init(_ failure: CardReadFailure) {
+        self.init(EnrollmentError(failure))
     }
 }
 
@@ -24,9 +46,10 @@ struct DaemonCardReading: CardReading {
     let service: CardReadService
 
     func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument {
-        do {
-            let read = try service.read(reader: reader, key: key)
-            return VerifiedDocument(data: read.data, authenticity: read.verdict, accessProtocol: read.result.accessProtocol.rawValue)
+        do throws(CardReadFailure) {
+            let read = try service.read(reader: reader, access: .mrz(key))
+            return VerifiedDocument(data: read.data, authenticity: read.verdict,
+                                    accessProtocol: read.result.accessProtocol.rawValue)
         } catch {
             throw EnrollmentError(error)
         }
@@ -35,15 +58,16 @@ struct DaemonCardReading: CardReading {
 
 /// Enrollment compares faces with the daemon's dlib engine.
 struct DaemonFaceComparing: FaceComparing {
-    let service: FaceService
+    let faces: any FaceComparator
 
     func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence {
-        do {
-            let comparison = try service.compare(reference: reference, probe: probe)
+        do throws(FaceMatchError) {
+            let comparison = try faces.compare(reference: reference, probe: probe)
             return FaceEvidence(distance: comparison.distance, score: comparison.score, threshold: comparison.threshold,
                                 isMatch: comparison.isMatch, probeFaces: comparison.probe.faceCount)
         } catch {
-            throw EnrollmentError(error)
+            let problem = Problem(error)
+            throw EnrollmentError(problem.kind ?? .faceEngineFailure, problem.detail)
         }
     }
 }
@@ -78,15 +102,16 @@ struct StoreDataProtecting: PersonalDataProtecting {
 }
 
 extension EnrollmentError {
-    /// A CA refusal keeps its stable code; caller errors (bad CSR, expired document) are 422.
+    /// A CA refusal keeps its stable code (catalogued: caller errors such as a bad CSR are 422, the CA's own 500).
     init(_ error: CertificateAuthorityError) {
-        self.init(code: error.code, status: error.isCallerError ? 422 : 500, message: error.description)
+        self.init(ProblemCode.named(error.code) ?? .caCryptoFailure, error.description)
     }
 }
 
-/// Enrollment issues certificates through the daemon's CA.
+/// Enrollment issues certificates through the daemon's CA, dated by the daemon's clock.
 struct AuthorityIssuing: CertificateIssuing {
     let authority: IssuingAuthority
+    let now: @Sendable () -> Date
 
     func validate(csr: [UInt8]) throws(EnrollmentError) {
         do {
@@ -98,7 +123,7 @@ struct AuthorityIssuing: CertificateIssuing {
 
     func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan {
         do {
-            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit)
+            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit, now: now())
             return IssuancePlan(serial: intent.serialHex, notBefore: intent.notBefore, notAfter: intent.notAfter)
         } catch {
             throw EnrollmentError(error)

@@ -1,62 +1,8 @@
+import EnrollAPIModel
 import UnixHTTP
 import Enrollment
 import Foundation
 import Store
-
-/// `POST /v1/enrollments` body.
-public struct EnrollmentStartBody: Codable, Sendable {
-    public var reader: String
-    public var accessKey: AccessKeyRequest
-    /// `register` (default) or `upgrade`.
-    public var purpose: String?
-    /// The account to upgrade.
-    public var accountId: String?
-    /// The guardian's account, when the holder is below the registration age.
-    public var guardianAccountId: String?
-
-    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil,
-                guardianAccountId: String? = nil) {
-        self.reader = reader
-        self.accessKey = accessKey
-        self.purpose = purpose
-        self.accountId = accountId
-        self.guardianAccountId = guardianAccountId
-    }
-}
-
-/// `POST /v1/enrollments/{id}/photo` body.
-public struct EnrollmentPhotoBody: Codable, Sendable {
-    /// The live photo, base64 (JPEG or PNG).
-    public var photo: String
-
-    public init(photo: String) {
-        self.photo = photo
-    }
-}
-
-/// `POST /v1/enrollments/{id}/complete` body.
-public struct EnrollmentCompleteBody: Codable, Sendable {
-    /// PKCS#10 CSR, PEM (or base64 DER). Without it a registration creates a basic account.
-    public var csr: String?
-    /// Contact details kept (sealed) with the account.
-    public var contact: [String: String]?
-    /// The device the certificate's key lives on; with `devicePublicKey` (PEM) it is bound to the account.
-    public var deviceId: String?
-    public var devicePublicKey: String?
-    public var deviceLabel: String?
-    /// Purpose passcode-reset: the new passcode.
-    public var passcode: String?
-
-    public init(csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
-                devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil) {
-        self.csr = csr
-        self.contact = contact
-        self.deviceId = deviceId
-        self.devicePublicKey = devicePublicKey
-        self.deviceLabel = deviceLabel
-        self.passcode = passcode
-    }
-}
 
 extension EnrollmentCompleteBody {
     /// The CSR's bytes as given: PEM text stays text (the CA reads both), base64 DER is decoded.
@@ -64,7 +10,7 @@ extension EnrollmentCompleteBody {
         guard let csr else { return nil }
         if csr.contains("-----BEGIN") { return Array(csr.utf8) }
         guard let der = Data(base64Encoded: csr, options: .ignoreUnknownCharacters) else {
-            throw Problem.badRequest("csr must be PEM or base64 DER", code: "invalid-csr")
+            throw Problem(.invalidCSR, detail: "csr must be PEM or base64 DER")
         }
         return [UInt8](der)
     }
@@ -72,7 +18,7 @@ extension EnrollmentCompleteBody {
 
 func parseUUID(_ text: String?, field: String) throws(Problem) -> UUID {
     guard let text, let id = UUID(uuidString: text) else {
-        throw Problem.badRequest("\(field) must be a UUID", code: "invalid-id")
+        throw Problem(.invalidID, detail: "\(field) must be a UUID")
     }
     return id
 }
@@ -81,8 +27,7 @@ extension Daemon {
     /// The enrollment service, or 503 when the CA has not been initialised.
     func enrollmentService() throws(Problem) -> EnrollmentService {
         guard let service = enrollment else {
-            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
-                          detail: enrollmentUnavailableReason)
+            throw Problem(.enrollmentUnavailable, detail: enrollmentUnavailableReason)
         }
         return service
     }
@@ -102,7 +47,7 @@ extension Daemon {
             let body = try context.decodeBody(EnrollmentStartBody.self)
             let purpose = EnrollmentPurpose(rawValue: body.purpose ?? "register")
             guard let purpose else {
-                throw Problem.badRequest("purpose is register, upgrade or passcode-reset", code: "invalid-purpose")
+                throw Problem(.invalidPurpose, detail: "purpose is register, upgrade or passcode-reset")
             }
             let accountID = try body.accountId.map { text throws(Problem) in try parseUUID(text, field: "accountId") }
             let guardianID = try body.guardianAccountId.map { text throws(Problem) in
@@ -131,7 +76,7 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "enrollment id")
             let body = try context.decodeBody(EnrollmentPhotoBody.self)
             guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
-                throw Problem.badRequest("photo must be base64", code: "invalid-body")
+                throw Problem(.invalidBody, detail: "photo must be base64")
             }
             let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {

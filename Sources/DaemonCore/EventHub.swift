@@ -1,39 +1,19 @@
+import EnrollAPIModel
 import Foundation
+import Synchronization
 
-/// An event the daemon publishes on `/v1/events`.
-public struct DaemonEvent: Codable, Sendable, Equatable {
-    /// Increasing per daemon run; SSE `id`.
-    public var id: Int
-    /// SSE event name: `reader-added`, `reader-removed`, `card-inserted`, `card-removed`,
-    /// `pcsc-unavailable`, `pcsc-available`, and later enrollment progress.
-    public var type: String
-    /// ISO 8601 UTC time.
-    public var time: String
-    public var reader: String?
-    public var atr: String?
-    public var detail: String?
-    /// For failures: what went wrong and what to do, in words a kiosk can show (no personal data).
-    public var message: String?
-
-    public init(id: Int = 0, type: String, time: String = "", reader: String? = nil, atr: String? = nil,
-                detail: String? = nil, message: String? = nil) {
-        self.id = id
-        self.type = type
-        self.time = time
-        self.reader = reader
-        self.atr = atr
-        self.detail = detail
-        self.message = message
+/// Fans events out: synchronously to observers (metrics: they see every event, in order, as it happens), and to
+/// subscribers (event streams), each with a bounded queue so a stalled client cannot make the daemon hoard
+/// memory (it loses the oldest events and is told so).
+public final class EventHub: Sendable {
+    private struct State {
+        var nextID = 1
+        var subscribers: [ObjectIdentifier: EventSubscription] = [:]
+        var observers: [@Sendable (DaemonEvent) -> Void] = []
+        var closed = false
     }
-}
 
-/// Fans events out to every subscriber; each subscriber has a bounded queue so a stalled client
-/// cannot make the daemon hoard memory (it loses the oldest events and is told so).
-public final class EventHub: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextID = 1
-    private var subscribers: [ObjectIdentifier: EventSubscription] = [:]
-    private var closed = false
+    private let state = Mutex(State())
     /// Most events a subscriber may have waiting.
     public let queueLimit: Int
 
@@ -41,46 +21,55 @@ public final class EventHub: @unchecked Sendable {
         self.queueLimit = queueLimit
     }
 
-    /// Stamps `event` with an id and time and delivers it to every subscriber.
+    /// Stamps `event` with an id and time, hands it to every observer, then queues it for every subscriber.
     @discardableResult
     public func publish(_ event: DaemonEvent) -> DaemonEvent {
         var stamped = event
-        let targets = lock.withLock { () -> [EventSubscription] in
-            stamped.id = nextID
-            nextID += 1
-            return Array(subscribers.values)
-        }
         stamped.time = ISO8601DateFormatter().string(from: Date())
+        let (observers, targets) = state.withLock { state in
+            stamped.id = state.nextID
+            state.nextID += 1
+            return (state.observers, Array(state.subscribers.values))
+        }
+        for observer in observers { observer(stamped) }
         for subscriber in targets { subscriber.enqueue(stamped) }
         return stamped
     }
 
+    /// Calls `observer` with every event from now on, on the publishing thread; it must be quick and not publish.
+    public func observe(_ observer: @escaping @Sendable (DaemonEvent) -> Void) {
+        state.withLock { $0.observers.append(observer) }
+    }
+
     public func subscribe() -> EventSubscription {
         let subscription = EventSubscription(hub: self, limit: queueLimit)
-        lock.withLock {
-            if closed { subscription.close() } else { subscribers[ObjectIdentifier(subscription)] = subscription }
+        let closed = state.withLock { state in
+            if !state.closed { state.subscribers[ObjectIdentifier(subscription)] = subscription }
+            return state.closed
         }
+        if closed { subscription.close() }
         return subscription
     }
 
     func remove(_ subscription: EventSubscription) {
-        _ = lock.withLock { subscribers.removeValue(forKey: ObjectIdentifier(subscription)) }
+        _ = state.withLock { $0.subscribers.removeValue(forKey: ObjectIdentifier(subscription)) }
     }
 
     /// Ends every subscription (shutdown).
     public func close() {
-        let all = lock.withLock { () -> [EventSubscription] in
-            closed = true
-            defer { subscribers.removeAll() }
-            return Array(subscribers.values)
+        let all = state.withLock { state in
+            state.closed = true
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
         }
         all.forEach { $0.close() }
     }
 
-    public var subscriberCount: Int { lock.withLock { subscribers.count } }
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 }
 
-/// One subscriber's queue.
+/// One subscriber's queue. `@unchecked Sendable`: every stored var is read and written only with `condition`
+/// locked, and it waits on that condition for the next event.
 public final class EventSubscription: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [DaemonEvent] = []

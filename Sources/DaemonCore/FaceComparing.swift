@@ -1,83 +1,12 @@
+import EnrollAPIModel
 import UnixHTTP
 import FaceMatch
 import Foundation
+import Synchronization
 
-/// `POST /v1/faces/compare` body: two images, base64.
-public struct FaceCompareRequest: Codable, Sendable {
-    /// The trusted portrait (from the chip's DG2): JPEG, JPEG 2000 or PNG.
-    public var reference: String
-    /// The live photo.
-    public var probe: String
-
-    public init(reference: String, probe: String) {
-        self.reference = reference
-        self.probe = probe
-    }
-}
-
-/// A detected face's box, in the original image's pixels.
-public struct FaceBox: Codable, Sendable, Equatable {
-    public var left: Int
-    public var top: Int
-    public var width: Int
-    public var height: Int
-}
-
-/// What the engine saw in one image.
-public struct FaceImageReport: Codable, Sendable {
-    public var format: String
-    public var width: Int
-    public var height: Int
-    public var facesFound: Int
-    /// The face used: the largest one.
-    public var chosenFace: FaceBox?
-    /// Face size in pixels (width of the chosen face's box).
-    public var faceSize: Int?
-    public var timingsMs: [String: Double]
-
-    init(_ analysis: FaceImageAnalysis) {
-        format = analysis.format.rawValue
-        width = analysis.width
-        height = analysis.height
-        facesFound = analysis.faceCount
-        chosenFace = analysis.chosenFace.map {
-            FaceBox(left: Int($0.left.rounded()), top: Int($0.top.rounded()), width: Int($0.width.rounded()),
-                    height: Int($0.height.rounded()))
-        }
-        faceSize = analysis.chosenFace?.size
-        timingsMs = ["decode": analysis.timings.decode, "detect": analysis.timings.detect,
-                     "align": analysis.timings.align, "embed": analysis.timings.embed]
-    }
-}
-
-/// The answer of `POST /v1/faces/compare`.
-public struct FaceCompareResponse: Codable, Sendable {
-    /// Similarity in [0, 1]; 0.5 at the threshold (logistic in the distance, see FaceMatcher.score).
-    public var score: Double
-    /// Euclidean distance of the 128-D embeddings.
-    public var distance: Double
-    public var threshold: Double
-    /// `match` or `no-match`.
-    public var decision: String
-    public var reference: FaceImageReport
-    public var probe: FaceImageReport
-    public var totalMs: Double
-
-    public init(_ comparison: FaceComparison) {
-        score = comparison.score
-        distance = comparison.distance
-        threshold = comparison.threshold
-        decision = comparison.isMatch ? "match" : "no-match"
-        reference = FaceImageReport(comparison.reference)
-        probe = FaceImageReport(comparison.probe)
-        totalMs = comparison.totalMilliseconds
-    }
-}
-
-/// Owns the face engine: loaded once, at start-up or on first use.
-public final class FaceService: @unchecked Sendable {
-    private let lock = NSLock()
-    private var matcher: FaceMatcher?
+/// Owns the dlib face engine: loaded once, at start-up or on first use.
+public final class FaceService: FaceComparator {
+    private let matcher = Mutex<FaceMatcher?>(nil)
     private let modelDirectory: String
     private let configuration: FaceMatchConfiguration
 
@@ -88,50 +17,44 @@ public final class FaceService: @unchecked Sendable {
                                                     maximumImageBytes: configuration.maxRequestBodyBytes)
     }
 
-    /// The matcher, loading the models on first use.
-    public func loadedMatcher() throws(Problem) -> FaceMatcher {
-        lock.lock()
-        defer { lock.unlock() }
-        if let matcher { return matcher }
-        do {
+    /// The matcher, loading the models on first use (one caller loads, the others wait for it).
+    public func loadedMatcher() throws(FaceMatchError) -> FaceMatcher {
+        try matcher.withLock { (loaded: inout FaceMatcher?) throws(FaceMatchError) -> FaceMatcher in
+            if let loaded { return loaded }
             let engine = try FaceEngine(modelDirectory: modelDirectory)
-            let matcher = FaceMatcher(engine: engine, configuration: configuration)
-            self.matcher = matcher
+            let fresh = FaceMatcher(engine: engine, configuration: configuration)
+            loaded = fresh
             Log.info("face models loaded from \(modelDirectory)")
-            return matcher
-        } catch {
-            throw Problem(status: 503, code: "face-models-missing", title: "Face engine unavailable",
-                          detail: "\(error.description): install them with scripts/install-models.sh \(modelDirectory)")
+            return fresh
         }
+    }
+
+    public func warmUp() {
+        _ = try? loadedMatcher()
     }
 
     /// Compares a reference portrait with a live photo.
-    public func compare(reference: [UInt8], probe: [UInt8]) throws(Problem) -> FaceComparison {
-        let matcher = try loadedMatcher()
-        do {
-            return try matcher.compare(reference: reference, probe: probe)
-        } catch {
-            throw Self.problem(for: error)
-        }
+    public func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
+        try loadedMatcher().compare(reference: reference, probe: probe)
     }
 
+}
+
+extension Problem {
     /// Face-match refusals as problems a kiosk can show ("look at the camera", "one person only").
-    public static func problem(for error: FaceMatchError) -> Problem {
-        let code: String
+    public init(_ error: FaceMatchError) {
+        let kind: ProblemCode
         switch error {
-        case .noFace: code = "no-face"
-        case .faceTooSmall: code = "face-too-small"
-        case .ambiguousFaces: code = "several-faces"
-        case .undecodableImage: code = "undecodable-image"
-        case .unsupportedImageFormat: code = "unsupported-image-format"
-        case .imageTooLarge, .imageTooManyPixels: code = "image-too-large"
-        case .modelMissing, .modelInvalid:
-            return Problem(status: 503, code: "face-models-missing", title: "Face engine unavailable",
-                           detail: error.description)
-        case .engineFailure:
-            return Problem(status: 500, code: "face-engine-failure", title: "Face engine failure", detail: error.description)
+        case .noFace: kind = .noFace
+        case .faceTooSmall: kind = .faceTooSmall
+        case .ambiguousFaces: kind = .severalFaces
+        case .undecodableImage: kind = .undecodableImage
+        case .unsupportedImageFormat: kind = .unsupportedImageFormat
+        case .imageTooLarge, .imageTooManyPixels: kind = .imageTooLarge
+        case .modelMissing, .modelInvalid: kind = .faceModelsMissing
+        case .engineFailure: kind = .faceEngineFailure
         }
-        return Problem(status: 422, code: code, title: "Face match refused", detail: error.description)
+        self.init(kind, detail: error.description)
     }
 }
 
@@ -139,11 +62,33 @@ extension FaceCompareRequest {
     /// Both images decoded from base64, or a 400 naming the field.
     func images() throws(Problem) -> (reference: [UInt8], probe: [UInt8]) {
         guard let reference = Data(base64Encoded: reference, options: .ignoreUnknownCharacters) else {
-            throw Problem.badRequest("reference is not base64", code: "invalid-body")
+            throw Problem(.invalidBody, detail: "reference is not base64")
         }
         guard let probe = Data(base64Encoded: probe, options: .ignoreUnknownCharacters) else {
-            throw Problem.badRequest("probe is not base64", code: "invalid-body")
+            throw Problem(.invalidBody, detail: "probe is not base64")
         }
         return ([UInt8](reference), [UInt8](probe))
+    }
+}
+
+extension FaceImageReport {
+    init(_ analysis: FaceImageAnalysis) {
+        self.init(format: analysis.format.rawValue, width: analysis.width, height: analysis.height,
+                  facesFound: analysis.faceCount,
+                  chosenFace: analysis.chosenFace.map {
+                      FaceBox(left: Int($0.left.rounded()), top: Int($0.top.rounded()), width: Int($0.width.rounded()),
+                              height: Int($0.height.rounded()))
+                  },
+                  faceSize: analysis.chosenFace?.size,
+                  timingsMs: ["decode": analysis.timings.decode, "detect": analysis.timings.detect,
+                              "align": analysis.timings.align, "embed": analysis.timings.embed])
+    }
+}
+
+extension FaceCompareResponse {
+    public init(_ comparison: FaceComparison) {
+        self.init(score: comparison.score, distance: comparison.distance, threshold: comparison.threshold,
+                  decision: comparison.isMatch ? "match" : "no-match", reference: FaceImageReport(comparison.reference),
+                  probe: FaceImageReport(comparison.probe), totalMs: comparison.totalMilliseconds)
     }
 }

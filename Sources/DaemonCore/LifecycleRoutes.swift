@@ -1,91 +1,8 @@
+import EnrollAPIModel
 import UnixHTTP
 import Enrollment
 import Foundation
 import Store
-
-/// `POST /v1/accounts/{id}/devices` body.
-public struct DeviceBindBody: Codable, Sendable {
-    public var deviceId: String
-    /// PEM public key of the device.
-    public var publicKey: String
-    public var label: String?
-
-    public init(deviceId: String, publicKey: String, label: String? = nil) {
-        self.deviceId = deviceId
-        self.publicKey = publicKey
-        self.label = label
-    }
-}
-
-/// `DELETE /v1/accounts/{id}/devices/{deviceId}` body (optional for operators).
-public struct DeviceUnbindBody: Codable, Sendable {
-    /// The holder's passcode.
-    public var passcode: String?
-    /// A card-and-face session of this account completed in the last minutes.
-    public var enrollmentId: String?
-
-    public init(passcode: String? = nil, enrollmentId: String? = nil) {
-        self.passcode = passcode
-        self.enrollmentId = enrollmentId
-    }
-}
-
-/// `POST /v1/accounts/{id}/status` body.
-public struct StatusChangeBody: Codable, Sendable {
-    /// `cancelled` or `invalid`.
-    public var status: String
-    public var reason: String
-
-    public init(status: String, reason: String) {
-        self.status = status
-        self.reason = reason
-    }
-}
-
-/// `POST /v1/accounts/{id}/passcode` body (set or change), `.../passcode/verify` and `DELETE .../passcode`.
-public struct PasscodeBody: Codable, Sendable {
-    /// The new passcode (set) or the entry (verify).
-    public var passcode: String?
-    /// The current passcode, to change or disable an enabled one.
-    public var currentPasscode: String?
-
-    public init(passcode: String? = nil, currentPasscode: String? = nil) {
-        self.passcode = passcode
-        self.currentPasscode = currentPasscode
-    }
-}
-
-/// `POST /v1/enrollments/{id}/guardian` body: the guardian's card.
-public struct GuardianCardBody: Codable, Sendable {
-    public var reader: String
-    public var accessKey: AccessKeyRequest
-
-    public init(reader: String, accessKey: AccessKeyRequest) {
-        self.reader = reader
-        self.accessKey = accessKey
-    }
-}
-
-/// A passcode entry's answer: 200 ok, 403 wrong (attempts left), 423 locked (when it unlocks). An RFC 9457
-/// problem document with the check's fields as extension members when refused.
-public struct PasscodeCheckResponse: Codable, Sendable, Equatable {
-    public var result: String
-    public var attemptsLeft: Int?
-    public var unlocksAt: String?
-    public var type: String?
-    public var title: String?
-    public var status: Int?
-    public var detail: String?
-    public var code: String?
-}
-
-/// A page of usage records.
-public struct UsagePage: Codable, Sendable, Equatable {
-    public var accountId: String
-    public var records: [UsageRecordView]
-    /// Pass as `after` for the next page; nil on the last page.
-    public var next: Int64?
-}
 
 /// The usage log's actor: the role the caller acts in (see `RoutePermissions`), its SO_PEERCRED uid, and the kiosk
 /// or counter it names in `X-Enrolld-Channel` (a label, default `unknown`; it grants nothing).
@@ -94,7 +11,7 @@ extension RequestContext {
         let channel = request.header("X-Enrolld-Channel") ?? "unknown"
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/")
         guard (1...64).contains(channel.count), channel.allSatisfy({ allowed.contains($0) }) else {
-            throw Problem.badRequest("X-Enrolld-Channel is 1 to 64 letters, digits or -_.:/", code: "invalid-channel")
+            throw Problem(.invalidChannel, detail: "X-Enrolld-Channel is 1 to 64 letters, digits or -_.:/")
         }
         return UsageActor(role: role.rawValue, uid: peer.uid, channel: channel)
     }
@@ -107,7 +24,7 @@ func parseTime(_ text: String?, field: String) throws(Problem) -> Date? {
     let day = ISO8601DateFormatter()
     day.formatOptions = [.withFullDate]
     if let date = day.date(from: text) { return date }
-    throw Problem.badRequest("\(field) must be an ISO 8601 time such as 2026-01-31T12:00:00Z", code: "invalid-time")
+    throw Problem(.invalidTime, detail: "\(field) must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
 }
 
 extension Daemon {
@@ -118,8 +35,7 @@ extension Daemon {
         let enrollment = context.request.header("X-Enrolld-Enrollment")
         let passcode = context.request.header("X-Enrolld-Passcode")
         guard enrollment != nil || passcode != nil else {
-            throw Problem(status: 403, code: "holder-proof-required", title: "Forbidden",
-                          detail: "a kiosk reads or changes an account only for its holder: send X-Enrolld-Enrollment "
+            throw Problem(.holderProofRequired, detail: "a kiosk reads or changes an account only for its holder: send X-Enrolld-Enrollment "
                               + "(a card-and-face session of this account completed in the last minutes) or "
                               + "X-Enrolld-Passcode (the holder's service passcode)")
         }
@@ -147,15 +63,13 @@ extension Daemon {
     func requireOwnSession(_ enrollmentID: UUID, _ context: RequestContext) throws(Problem) {
         guard context.role == .kiosk, let owner = enrollment?.sessionOwner(id: enrollmentID), owner != context.peer.uid
         else { return }
-        throw Problem(status: 403, code: "reverification-required", title: "Forbidden",
-                      detail: "enrollment \(enrollmentID.uuidString) was run by another uid: a kiosk proves the holder "
+        throw Problem(.reverificationRequired, detail: "enrollment \(enrollmentID.uuidString) was run by another uid: a kiosk proves the holder "
                           + "with a card-and-face session it ran itself")
     }
 
     func lifecycleService() throws(Problem) -> IdentityLifecycle {
         guard let lifecycle else {
-            throw Problem(status: 503, code: "enrollment-unavailable", title: "Enrollment unavailable",
-                          detail: enrollmentUnavailableReason)
+            throw Problem(.enrollmentUnavailable, detail: enrollmentUnavailableReason)
         }
         return lifecycle
     }
@@ -184,9 +98,9 @@ extension Daemon {
                 try service.bindDevice(accountID: id, deviceID: body.deviceId, publicKey: body.publicKey,
                                        label: body.label ?? "", actor: actor)
             }
-            events.publish(DaemonEvent(type: "device-bound", detail: id.uuidString))
+            events.publish(DaemonEvent(type: .deviceBound))
             for serial in outcome.revokedSerials {
-                events.publish(DaemonEvent(type: "certificate-revoked", detail: "\(serial) superseded"))
+                events.publish(.certificateRevoked(serial: serial, reason: RevocationReason.superseded.name))
             }
             return .json(outcome, status: 201)
         }))
@@ -201,7 +115,7 @@ extension Daemon {
                 try service.unbindDevice(accountID: id, deviceID: device, passcode: body.passcode,
                                          enrollmentID: enrollmentID, actor: actor)
             }
-            events.publish(DaemonEvent(type: "device-unbound", detail: id.uuidString))
+            events.publish(DaemonEvent(type: .deviceUnbound))
             return .json(view)
         }))
 
@@ -222,13 +136,13 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(StatusChangeBody.self)
             guard let status = IdentityStatus(rawValue: body.status) else {
-                throw Problem.badRequest("status is cancelled or invalid", code: "invalid-status")
+                throw Problem(.invalidStatus, detail: "status is cancelled or invalid")
             }
             let actor = try context.actor()
             let view = try lifecycleCall { service throws(EnrollmentError) in
                 try service.setStatus(accountID: id, to: status, reason: body.reason, actor: actor)
             }
-            events.publish(DaemonEvent(type: "account-status-changed", detail: "\(id.uuidString) \(view.status)"))
+            events.publish(DaemonEvent(type: .accountStatusChanged, status: view.status, detail: view.status))
             Log.notice("account \(id.uuidString) set \(view.status) by \(actor.role) uid \(actor.uid)")
             return .json(view)
         }))
@@ -246,14 +160,14 @@ extension Daemon {
             var limit = 100
             if let text = query.queryValue("limit") {
                 guard let value = Int(text), (1...1000).contains(value) else {
-                    throw Problem.badRequest("limit is 1 to 1000", code: "invalid-limit")
+                    throw Problem(.invalidLimit, detail: "limit is 1 to 1000")
                 }
                 limit = value
             }
             var after: Int64?
             if let text = query.queryValue("after") {
                 guard let value = Int64(text), value >= 0 else {
-                    throw Problem.badRequest("after is a record sequence number", code: "invalid-after")
+                    throw Problem(.invalidAfter, detail: "after is a record sequence number")
                 }
                 after = value
             }
@@ -278,7 +192,7 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(PasscodeBody.self)
             let actor = try context.actor()
-            guard let passcode = body.passcode else { throw Problem.badRequest("give passcode", code: "invalid-body") }
+            guard let passcode = body.passcode else { throw Problem(.invalidBody, detail: "give passcode") }
             return .json(try lifecycleCall { service throws(EnrollmentError) in
                 try service.setPasscode(accountID: id, passcode: passcode, current: body.currentPasscode, actor: actor)
             })

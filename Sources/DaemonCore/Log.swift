@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Severity, with journald's priority numbers (sd-daemon(3) prefixes such as `<6>`).
 public enum LogLevel: Int, Sendable, Comparable {
@@ -24,20 +25,20 @@ public enum LogLevel: Int, Sendable, Comparable {
 
 /// Logs to stderr with journald priority prefixes. Callers must never pass personal data:
 /// document and identity numbers go through `Log.pseudonym`, names never appear.
-public final class Log: @unchecked Sendable {
+public final class Log: Sendable {
     public static let shared = Log()
-    private let lock = NSLock()
-    private var threshold: LogLevel = .info
+    /// The threshold; the lock also keeps lines whole when threads log at once.
+    private let threshold = Mutex(LogLevel.info)
 
     public var level: LogLevel {
-        get { lock.withLock { threshold } }
-        set { lock.withLock { threshold = newValue } }
+        get { threshold.withLock { $0 } }
+        set { threshold.withLock { $0 = newValue } }
     }
 
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard level <= self.level else { return }
         let line = "<\(level.rawValue)>\(message())\n"
-        lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
+        threshold.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
     }
 
     public static func error(_ message: @autoclosure () -> String) { shared.log(.error, message()) }

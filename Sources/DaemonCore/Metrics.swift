@@ -1,5 +1,8 @@
+import EnrollAPIModel
 import Enrollment
+import EnrollAPIModel
 import Foundation
+import Synchronization
 
 /// Card reads and PC/SC connections in use at scrape time: both return to 0 when no read runs, so a read that
 /// ended in a fault and left either behind shows here.
@@ -37,23 +40,24 @@ public struct DurationHistogram: Sendable, Equatable {
 
 /// The daemon's Prometheus metrics (`GET /metrics`, text exposition format 0.0.4).
 ///
-/// Counters come from the event hub (card reads, enrollments, revocations) and from wrappers
-/// around the enrollment ports (face match time, certificates issued). Label values are stable
-/// error codes, tiers and revocation reasons only: never names, document numbers, serials or ids.
-public final class Metrics: @unchecked Sendable {
+/// Counters are incremented where things happen: from the typed fields of every event, as an observer of the event
+/// hub (synchronous, so none is lost when a subscriber's queue drops old events), and from wrappers around the
+/// enrollment ports (face match time, certificates issued). Label values are stable error codes, tiers and
+/// revocation reasons only: never names, document numbers, serials or ids.
+public final class Metrics: Sendable {
     /// The text format's content type.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    private let lock = NSLock()
-    private var enrollments: [LabelPair: UInt64] = [:]
-    private var cardReads: [String: UInt64] = [:]
-    private var cardReadSeconds = DurationHistogram(bounds: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30])
-    private var faceMatchSeconds = DurationHistogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8])
-    private var certificatesIssued: UInt64 = 0
-    private var certificatesRevoked: [String: UInt64] = [:]
-    /// Monotonic start of the read running on each reader (one read per reader at a time).
-    private var readsStarted: [String: UInt64] = [:]
-    private var subscription: EventSubscription?
+    private struct State {
+        var enrollments: [LabelPair: UInt64] = [:]
+        var cardReads: [String: UInt64] = [:]
+        var cardReadSeconds = DurationHistogram(bounds: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30])
+        var faceMatchSeconds = DurationHistogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8])
+        var certificatesIssued: UInt64 = 0
+        var certificatesRevoked: [String: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
 
     private struct LabelPair: Hashable, Comparable {
         var first: String
@@ -63,49 +67,26 @@ public final class Metrics: @unchecked Sendable {
 
     public init() {}
 
-    /// Follows `hub` on a thread of its own until the hub closes (daemon shutdown).
+    /// Counts every event `hub` publishes from now on, as it is published.
     public func follow(_ hub: EventHub) {
-        let subscription = hub.subscribe()
-        lock.withLock { self.subscription = subscription }
-        let thread = Thread { [weak self] in
-            while true {
-                switch subscription.next(timeout: 60) {
-                case let .event(event): self?.record(event)
-                case .timeout: if self == nil { return }
-                case .closed: return
-                }
-            }
-        }
-        thread.name = "enrolld.metrics"
-        thread.start()
+        hub.observe { [weak self] event in self?.record(event) }
     }
 
-    /// Counts one daemon event. Card read time runs from `card-read-started` to the read's end on
-    /// the same reader, as this collector sees the events (microseconds of queueing at most).
-    public func record(_ event: DaemonEvent, at nanoseconds: UInt64 = DispatchTime.now().uptimeNanoseconds) {
-        let detail = event.detail ?? ""
-        lock.withLock {
+    /// Counts one daemon event from its typed fields.
+    public func record(_ event: DaemonEvent) {
+        state.withLock { state in
             switch event.type {
-            case "card-read-started":
-                if let reader = event.reader { readsStarted[reader] = nanoseconds }
-            case "card-read-completed", "card-read-failed":
-                let outcome = event.type == "card-read-completed" ? "completed" : "failed"
-                cardReads[outcome, default: 0] += 1
-                if let reader = event.reader, let start = readsStarted.removeValue(forKey: reader), nanoseconds >= start {
-                    cardReadSeconds.observe(Double(nanoseconds - start) / 1e9)
-                }
-            case "enrollment-completed":
-                // detail: "<session id>: <tier>"
-                enrollments[LabelPair(first: "completed", second: Metrics.labelValue(Metrics.lastField(detail))), default: 0] += 1
-            case "enrollment-failed":
-                // detail: "<session id>: <error code>"
-                enrollments[LabelPair(first: "failed", second: Metrics.labelValue(Metrics.lastField(detail))), default: 0] += 1
-            case "enrollment-expired":
-                enrollments[LabelPair(first: "expired", second: "timeout"), default: 0] += 1
-            case "certificate-revoked":
-                // detail: "<serial> <reason>"; the serial is dropped.
-                let reason = detail.split(separator: " ").last.map(String.init) ?? ""
-                certificatesRevoked[Metrics.labelValue(reason), default: 0] += 1
+            case .cardReadCompleted, .cardReadFailed:
+                state.cardReads[event.type == .cardReadCompleted ? "completed" : "failed", default: 0] += 1
+                if let milliseconds = event.milliseconds { state.cardReadSeconds.observe(Double(milliseconds) / 1000) }
+            case .enrollmentCompleted:
+                state.enrollments[LabelPair(first: "completed", second: Metrics.labelValue(event.tier ?? "")), default: 0] += 1
+            case .enrollmentFailed:
+                state.enrollments[LabelPair(first: "failed", second: Metrics.labelValue(event.code ?? "")), default: 0] += 1
+            case .enrollmentExpired:
+                state.enrollments[LabelPair(first: "expired", second: "timeout"), default: 0] += 1
+            case .certificateRevoked:
+                state.certificatesRevoked[Metrics.labelValue(event.reason ?? ""), default: 0] += 1
             default:
                 break
             }
@@ -113,11 +94,11 @@ public final class Metrics: @unchecked Sendable {
     }
 
     public func observeFaceMatch(seconds: Double) {
-        lock.withLock { faceMatchSeconds.observe(seconds) }
+        state.withLock { $0.faceMatchSeconds.observe(seconds) }
     }
 
     public func certificateIssued() {
-        lock.withLock { certificatesIssued += 1 }
+        state.withLock { $0.certificatesIssued += 1 }
     }
 
     /// The exposition text, with the gauges the caller reads at scrape time.
@@ -144,7 +125,7 @@ public final class Metrics: @unchecked Sendable {
             sample(name + "_count", [], "\(histogram.count)")
         }
 
-        lock.withLock {
+        state.withLock { state in
             family("enrolld_build_info", "gauge", "Build information; the value is always 1.")
             sample("enrolld_build_info", [("version", version)], "1")
             family("enrolld_uptime_seconds", "gauge", "Seconds since the daemon started.")
@@ -165,22 +146,22 @@ public final class Metrics: @unchecked Sendable {
             family("enrolld_enrollments_total", "counter",
                    "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "
                    + "or timeout (expired).")
-            for key in enrollments.keys.sorted() {
-                sample("enrolld_enrollments_total", [("outcome", key.first), ("reason", key.second)], "\(enrollments[key] ?? 0)")
+            for key in state.enrollments.keys.sorted() {
+                sample("enrolld_enrollments_total", [("outcome", key.first), ("reason", key.second)], "\(state.enrollments[key] ?? 0)")
             }
             family("enrolld_card_reads_total", "counter", "Chip reads by outcome (completed or failed).")
             for outcome in ["completed", "failed"] {
-                sample("enrolld_card_reads_total", [("outcome", outcome)], "\(cardReads[outcome] ?? 0)")
+                sample("enrolld_card_reads_total", [("outcome", outcome)], "\(state.cardReads[outcome] ?? 0)")
             }
             family("enrolld_card_read_seconds", "histogram", "Time to read a chip, from connect to parsed data.")
-            histogram("enrolld_card_read_seconds", cardReadSeconds)
+            histogram("enrolld_card_read_seconds", state.cardReadSeconds)
             family("enrolld_face_match_seconds", "histogram", "Time to compare the chip portrait with a live photo.")
-            histogram("enrolld_face_match_seconds", faceMatchSeconds)
+            histogram("enrolld_face_match_seconds", state.faceMatchSeconds)
             family("enrolld_certificates_issued_total", "counter", "Signing certificates issued by the CA.")
-            sample("enrolld_certificates_issued_total", [], "\(certificatesIssued)")
+            sample("enrolld_certificates_issued_total", [], "\(state.certificatesIssued)")
             family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
-            for reason in certificatesRevoked.keys.sorted() {
-                sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(certificatesRevoked[reason] ?? 0)")
+            for reason in state.certificatesRevoked.keys.sorted() {
+                sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(state.certificatesRevoked[reason] ?? 0)")
             }
         }
         return text
@@ -194,11 +175,6 @@ public final class Metrics: @unchecked Sendable {
                 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
         }
         return allowed && !raw.isEmpty && raw.utf8.count <= 64 ? raw : "other"
-    }
-
-    static func lastField(_ detail: String) -> String {
-        guard let range = detail.range(of: ": ", options: .backwards) else { return "" }
-        return String(detail[range.upperBound...])
     }
 
     /// Label value escaping of the text format: backslash, double quote and newline.

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import Foundation
 
@@ -18,16 +19,16 @@ public struct RequestContext: Sendable {
 
     /// Decodes the JSON body, or throws a 400 problem that says what is wrong.
     public func decodeBody<T: Decodable>(_ type: T.Type) throws(Problem) -> T {
-        guard !request.body.isEmpty else { throw Problem.badRequest("the request needs a JSON body", code: "missing-body") }
+        guard !request.body.isEmpty else { throw Problem(.missingBody, detail: "the request needs a JSON body") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(request.body))
         } catch let DecodingError.keyNotFound(key, _) {
-            throw Problem.badRequest("the JSON body lacks the field '\(key.stringValue)'", code: "invalid-body")
+            throw Problem(.invalidBody, detail: "the JSON body lacks the field '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw Problem.badRequest("the field '\(field)' has the wrong type", code: "invalid-body")
+            throw Problem(.invalidBody, detail: "the field '\(field)' has the wrong type")
         } catch {
-            throw Problem.badRequest("the body is not valid JSON for this request", code: "invalid-body")
+            throw Problem(.invalidBody, detail: "the body is not valid JSON for this request")
         }
     }
 }
@@ -135,7 +136,7 @@ public struct Router: Sendable {
             }
         }
         if allowed.isEmpty {
-            return .response(.problem(.notFound("no such resource: \(request.path)")))
+            return .response(.problem(Problem(.notFound, detail: "no such resource: \(request.path)")))
         }
         var response = HTTPResponse.problem(.methodNotAllowed(request.method, allowed: allowed))
         response.headers.append(("Allow", allowed.joined(separator: ", ")))

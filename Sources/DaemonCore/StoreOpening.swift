@@ -20,7 +20,7 @@ extension Configuration {
 
     /// Opens and migrates the configured store. On PostgreSQL it also proves this host holds the fleet's
     /// data-protection keys: with keys of its own it could neither see duplicates nor open the others' data.
-    func openStore(protector: DataProtector) throws -> any Store {
+    public func openStore(protector: DataProtector) throws -> any Store {
         switch storeBackend {
         case .sqlite:
             let store = try SQLiteStore(path: stateDirectory + "/enrolld.db", protector: protector)

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 
 /// A named step of an enrollment where a test bench can freeze the real daemon to SIGKILL it there,
@@ -57,13 +58,11 @@ public struct CrashPoints: Sendable {
         throws(EnrollmentError) -> CrashPoints {
         guard let name = environment["ENROLLD_TEST_STOP_AT"], !name.isEmpty else { return .disabled }
         guard environment["ENROLLD_TEST_BENCH"] == "1" else {
-            throw EnrollmentError(code: "invalid-test-stop-point", status: 500,
-                                  message: "ENROLLD_TEST_STOP_AT is for test benches only: set ENROLLD_TEST_BENCH=1 "
+            throw EnrollmentError(.invalidTestStopPoint, "ENROLLD_TEST_STOP_AT is for test benches only: set ENROLLD_TEST_BENCH=1 "
                                       + "as well, or unset it")
         }
         guard let point = CrashPoint(rawValue: name) else {
-            throw EnrollmentError(code: "invalid-test-stop-point", status: 500,
-                                  message: "unknown ENROLLD_TEST_STOP_AT '\(name)': use one of "
+            throw EnrollmentError(.invalidTestStopPoint, "unknown ENROLLD_TEST_STOP_AT '\(name)': use one of "
                                       + CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return CrashPoints(stopAt: point)

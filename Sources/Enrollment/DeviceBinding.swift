@@ -1,37 +1,7 @@
+import EnrollAPIModel
 import Foundation
 import OpenSSLKit
 import Store
-
-/// A device binding as the API shows it.
-public struct DeviceView: Sendable, Codable, Equatable {
-    public var deviceId: String
-    public var label: String
-    public var publicKey: String
-    public var boundAt: String
-    public var unboundAt: String?
-    public var unbindReason: String?
-    public var active: Bool
-
-    public init(_ record: DeviceBindingRecord) {
-        let iso = ISO8601DateFormatter()
-        deviceId = record.deviceID
-        label = record.label
-        publicKey = record.publicKey
-        boundAt = iso.string(from: record.boundAt)
-        unboundAt = record.unboundAt.map { iso.string(from: $0) }
-        unbindReason = record.unbindReason
-        active = record.unboundAt == nil
-    }
-}
-
-/// The result of binding a device.
-public struct DeviceBindingOutcome: Sendable, Codable, Equatable {
-    public var device: DeviceView
-    /// The binding this one cancelled, if any.
-    public var superseded: DeviceView?
-    /// Certificates revoked (reason superseded) because their key lived on the superseded device.
-    public var revokedSerials: [String]
-}
 
 /// Device binding: an account is bound to one device at a time. Binding another device ends the previous
 /// binding and revokes the certificates tied to that device (reason `superseded`). Unbinding (holder with the
@@ -42,12 +12,10 @@ extension IdentityLifecycle {
     static func validateDevice(id: String, label: String) throws(EnrollmentError) {
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
         guard (1...128).contains(id.count), id.allSatisfy({ allowed.contains($0) }) else {
-            throw EnrollmentError(code: "invalid-device-id", status: 400,
-                                  message: "a device id is 1 to 128 letters, digits, '-', '_', '.' or ':'")
+            throw EnrollmentError(.invalidDeviceID, "a device id is 1 to 128 letters, digits, '-', '_', '.' or ':'")
         }
         guard label.count <= 100, !label.contains(where: { $0.isNewline }) else {
-            throw EnrollmentError(code: "invalid-device-label", status: 400, message: "a device label is one line of "
-                                      + "up to 100 characters")
+            throw EnrollmentError(.invalidDeviceLabel, "a device label is one line of " + "up to 100 characters")
         }
     }
 
@@ -56,8 +24,7 @@ extension IdentityLifecycle {
         do {
             return try PublicKey(pem: pem).pemEncoded()
         } catch {
-            throw EnrollmentError(code: "invalid-device-key", status: 400,
-                                  message: "publicKey must be a PEM public key (SubjectPublicKeyInfo)")
+            throw EnrollmentError(.invalidDeviceKey, "publicKey must be a PEM public key (SubjectPublicKeyInfo)")
         }
     }
 
@@ -128,8 +95,7 @@ extension IdentityLifecycle {
                 let check = try verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
                 guard check.isOK else { throw Self.refusal(check) }
             } else {
-                throw EnrollmentError(code: "holder-proof-required", status: 403,
-                                      message: "unbinding needs the passcode, a re-verification with card and face "
+                throw EnrollmentError(.holderProofRequired, "unbinding needs the passcode, a re-verification with card and face "
                                           + "(enrollmentId), or an operator")
             }
         }
@@ -138,8 +104,7 @@ extension IdentityLifecycle {
             guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
             guard var active = try tx.deviceBindings(accountID: accountID)
                 .first(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) else {
-                throw EnrollmentError(code: "device-not-bound", status: 404,
-                                      message: "device \(deviceID) is not bound to the account")
+                throw EnrollmentError(.deviceNotBound, "device \(deviceID) is not bound to the account")
             }
             active.unboundAt = at
             active.unbindReason = actor.isStaff ? "operator" : "holder"
@@ -159,10 +124,18 @@ extension IdentityLifecycle {
         let record = try write { tx throws(StoreError) in try tx.enrollment(id: enrollmentID) }
         guard let record, record.accountID == accountID, record.state == .completed,
               now().timeIntervalSince(record.updatedAt) <= policy.reverificationValidity else {
-            throw EnrollmentError(code: "reverification-required", status: 403,
-                                  message: "enrollment \(enrollmentID.uuidString) is not a completed card-and-face "
+            throw EnrollmentError(.reverificationRequired, "enrollment \(enrollmentID.uuidString) is not a completed card-and-face "
                                       + "verification of this account from the last "
                                       + "\(Int(policy.reverificationValidity / 60)) minutes")
         }
+    }
+}
+
+extension DeviceView {
+    public init(_ record: DeviceBindingRecord) {
+        let iso = ISO8601DateFormatter()
+        self.init(deviceId: record.deviceID, label: record.label, publicKey: record.publicKey,
+                  boundAt: iso.string(from: record.boundAt), unboundAt: record.unboundAt.map { iso.string(from: $0) },
+                  unbindReason: record.unbindReason, active: record.unboundAt == nil)
     }
 }

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 
 /// The rules an enrollment must satisfy. Safe defaults; every one configurable.

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -46,49 +47,13 @@ public struct CompletionOptions: Sendable, Equatable {
     }
 }
 
-/// What the API shows of a session: state and evidence, the card-face summary the kiosk displays,
-/// never biometric data.
-public struct EnrollmentView: Sendable, Codable, Equatable {
-    public var id: String
-    public var purpose: String
-    public var state: String
-    public var accountID: String?
-    public var reader: String
-    public var surname: String
-    public var givenNames: String
-    public var documentType: String
-    public var issuingState: String
-    public var documentExpiry: String
-    public var accessProtocol: String
-    public var authenticity: AuthenticityVerdict
-    public var photoAttemptsLeft: Int
-    public var face: FaceEvidence?
-    public var expiresAt: String
-    public var failureCode: String?
-    /// Whether the guardian's card was verified in this session (registration of a minor).
-    public var guardianPresent: Bool?
-}
-
-/// The result of completing a session.
-public struct EnrollmentOutcome: Sendable, Codable, Equatable {
-    public var enrollmentID: String
-    public var accountID: String
-    public var tier: String
-    /// PEM of the issued certificate, when one was issued.
-    public var certificatePEM: String?
-    public var certificateSerial: String?
-    public var notAfter: String?
-    /// The account's identity status after the session (re-verification returns expired/invalid to normal).
-    public var status: String?
-}
-
 /// Runs enrollment sessions: card → authenticity → face → account and certificate.
 ///
 /// Every state change is one store transaction. A certificate's serial is recorded as an intent
 /// before the CA signs, so a crash between signing and committing leaves no certificate the
 /// database does not know. Biometric data (chip portrait, live photo) lives only in memory and is
 /// wiped when the session completes, fails or times out.
-public final class EnrollmentService: @unchecked Sendable {
+public final class EnrollmentService: Sendable {
     public let store: any Store
     public let policy: EnrollmentPolicy
     let cards: CardReading
@@ -96,16 +61,19 @@ public final class EnrollmentService: @unchecked Sendable {
     private let issuer: CertificateIssuing
     let protector: PersonalDataProtecting
     let now: @Sendable () -> Date
-    let publish: @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void
-    let lock = NSLock()
-    var sessions: [UUID: LiveSession] = [:]
+    let publish: @Sendable (DaemonEvent) -> Void
+    /// Random bytes (session ids).
+    let random: @Sendable (Int) -> [UInt8]
+    /// Open sessions, each held by one step at a time.
+    let sessions = LiveSessions()
     /// Test benches only: where to freeze the process for a crash test (`CrashPoints.swift`).
     let crashPoints: CrashPoints
 
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
                 issuer: CertificateIssuing, protector: PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
-                publish: @escaping @Sendable (_ type: String, _ id: UUID, _ detail: String?) -> Void = { _, _, _ in },
+                random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
+                publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
                 crashPoints: CrashPoints = .disabled) {
         self.crashPoints = crashPoints
         self.store = store
@@ -115,6 +83,7 @@ public final class EnrollmentService: @unchecked Sendable {
         self.issuer = issuer
         self.protector = protector
         self.now = now
+        self.random = random
         self.publish = publish
     }
 
@@ -147,7 +116,7 @@ public final class EnrollmentService: @unchecked Sendable {
         }
         let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
                                                     identityNumber: facts.identityNumber)
-        let sessionID = UUID()
+        let sessionID = Self.uuid(random(16))
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
             guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
@@ -164,11 +133,10 @@ public final class EnrollmentService: @unchecked Sendable {
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {
-                throw EnrollmentError(code: "account-required", status: 400, message: "give the account to \(request.purpose.rawValue)")
+                throw EnrollmentError(.accountRequired, "give the account to \(request.purpose.rawValue)")
             }
             guard let existing, existing.id == wanted else {
-                throw EnrollmentError(code: "identity-mismatch", status: 403,
-                                      message: "the card does not belong to account \(wanted.uuidString)")
+                throw EnrollmentError(.identityMismatch, "the card does not belong to account \(wanted.uuidString)")
             }
             if existing.status == .cancelled { throw .accountCancelled }
             accountID = existing.id
@@ -183,57 +151,68 @@ public final class EnrollmentService: @unchecked Sendable {
         crashPoints.reach(.cardRead)
         try persist(session, state: .cardVerified)
         crashPoints.reach(.sessionStored)
-        lock.withLock { sessions[session.id] = session }
-        publish("enrollment-card-verified", session.id, nil)
+        sessions.insert(session)
+        publish(.enrollment(.enrollmentCardVerified, session: session.id.uuidString))
         return view(session)
     }
 
-    /// Matches the live photo against the chip portrait.
+    /// Matches the live photo against the chip portrait. The attempt is counted before the comparison runs, and
+    /// the session is held for the whole step: a concurrent photo (or any step) on it gets `enrollment-busy`.
     public func submitPhoto(id: UUID, photo: [UInt8]) throws(EnrollmentError) -> EnrollmentView {
-        var session = try live(id)
-        guard session.state == .cardVerified else { throw .wrongState(session.state.rawValue, expected: "card-verified") }
-        guard !session.portrait.isEmpty else {
-            throw EnrollmentError(code: "no-portrait", status: 422, message: "the chip holds no portrait to match against")
-        }
-        session.photoAttempts += 1
-        let evidence: FaceEvidence
-        do {
-            evidence = try faces.compare(reference: session.portrait, probe: photo)
-        } catch {
-            try recordAttempt(&session)
-            throw error
-        }
-        session.face = evidence
-        if evidence.isMatch {
+        try step(id) { session throws(EnrollmentError) in
+            guard session.state == .cardVerified else {
+                throw .wrongState(session.state.rawValue, expected: "card-verified")
+            }
+            guard !session.portrait.isEmpty else {
+                throw EnrollmentError(.noPortrait, "the chip holds no portrait to match against")
+            }
+            session.photoAttempts += 1
+            let evidence: FaceEvidence
+            do throws(EnrollmentError) {
+                evidence = try faces.compare(reference: session.portrait, probe: photo)
+            } catch {
+                try recordFailedAttempt(&session)
+                throw error
+            }
+            session.face = evidence
+            guard evidence.isMatch else {
+                try recordFailedAttempt(&session)
+                throw .faceMismatch(attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts)
+            }
             session.state = .faceMatched
             crashPoints.reach(.faceMatched)
             try persist(session, state: .faceMatched)
             crashPoints.reach(.faceMatchStored)
-            lock.withLock { sessions[id] = session }
-            publish("enrollment-face-matched", id, nil)
+            publish(.enrollment(.enrollmentFaceMatched, session: id.uuidString))
             return view(session)
         }
-        try recordAttempt(&session)
-        throw .faceMismatch(attemptsLeft: policy.maxPhotoAttempts - session.photoAttempts)
     }
 
-    /// Counts a failed photo attempt; ends the session when none are left.
-    private func recordAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
-        if session.photoAttempts >= policy.maxPhotoAttempts {
-            try fail(&session, code: "face-mismatch")
-        } else {
-            try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
-            let updated = session
-            lock.withLock { sessions[updated.id] = updated }
-            publish("enrollment-face-mismatch", session.id, "\(policy.maxPhotoAttempts - session.photoAttempts) attempt(s) left")
+    /// Counts a failed photo attempt; ends the session (`attempts-exhausted`) when none are left, and then throws.
+    private func recordFailedAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
+        let left = policy.maxPhotoAttempts - session.photoAttempts
+        guard left > 0 else {
+            try fail(&session, code: ProblemCode.attemptsExhausted.code)
+            throw EnrollmentError(.attemptsExhausted, "the live photo did not match the chip portrait in "
+                                  + "\(policy.maxPhotoAttempts) attempts: the session has ended")
         }
+        try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
+        publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
+                            attemptsLeft: left))
     }
 
     /// Creates or upgrades the account. With a CSR (after a face match) the account reaches the
     /// signing tier and a certificate is issued; without one, a registration creates a basic account.
     public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:],
                          options: CompletionOptions = CompletionOptions()) throws(EnrollmentError) -> EnrollmentOutcome {
-        var session = try live(id)
+        try step(id) { session throws(EnrollmentError) in
+            try complete(&session, csr: csr, contact: contact, options: options)
+        }
+    }
+
+    private func complete(_ session: inout LiveSession, csr: [UInt8]?, contact: [String: String],
+                          options: CompletionOptions) throws(EnrollmentError) -> EnrollmentOutcome {
+        let id = session.id
         let at = now()
         if let deviceID = options.deviceID {
             try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
@@ -252,7 +231,7 @@ public final class EnrollmentService: @unchecked Sendable {
             return try completePasscodeReset(&session, options: options, at: at)
         }
         guard session.purpose == .register else {
-            throw EnrollmentError(code: "csr-required", status: 400, message: "an upgrade needs a CSR for the signing certificate")
+            throw EnrollmentError(.csrRequired, "an upgrade needs a CSR for the signing certificate")
         }
         guard session.state == .cardVerified || session.state == .faceMatched else {
             throw .wrongState(session.state.rawValue, expected: "card-verified")
@@ -277,8 +256,8 @@ public final class EnrollmentService: @unchecked Sendable {
             crashPoints.reach(.basicAccountUncommitted)
         }
         crashPoints.reach(.basicAccountCommitted)
-        finish(&session)
-        publish("enrollment-completed", id, "basic")
+        finish(&session, as: .completed)
+        publish(.enrollment(.enrollmentCompleted, session: id.uuidString, tier: AccountTier.basic.rawValue))
         return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
                                  status: account.status.rawValue)
     }
@@ -308,11 +287,10 @@ public final class EnrollmentService: @unchecked Sendable {
                                                       actor: verified.actor, enrollmentID: verified.id, at: at)
             }
             guard let stored else {
-                throw EnrollmentError(code: "account-not-found", status: 404, message: "account \(accountID.uuidString) not found")
+                throw EnrollmentError(.accountNotFound, "account \(accountID.uuidString) not found")
             }
             guard stored.status == .normal else {
-                throw EnrollmentError(code: "account-not-normal", status: 409,
-                                      message: "the account is \(stored.status.rawValue): only a normal account can be upgraded")
+                throw EnrollmentError(.accountNotNormal, "the account is \(stored.status.rawValue): only a normal account can be upgraded")
             }
             account = stored
         } else {
@@ -323,6 +301,9 @@ public final class EnrollmentService: @unchecked Sendable {
         let isNew = session.accountID == nil
         let firstAccount = account
         let opening = session
+        // The session is `completing` in the same transaction that records the intent: from here on this session can
+        // only end (completed, or failed with its intent abandoned), never be completed a second time.
+        let completing = enrollmentRecord(session, state: .completing, accountID: account.id, at: at)
         let crashPoints = self.crashPoints
         try write { tx throws(StoreError) in
             if isNew {
@@ -331,10 +312,12 @@ public final class EnrollmentService: @unchecked Sendable {
                                       event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
             }
             try tx.insertCertificate(intent)
+            try tx.saveEnrollment(completing)
             crashPoints.reach(.intentUncommitted)
         }
         crashPoints.reach(.intentRecorded)
         session.accountID = account.id
+        session.state = .completing
 
         let subject = CertificateSubject(commonName: session.facts.personal.displayName,
                                          pseudonym: "ACCT-" + account.id.uuidString.replacingOccurrences(of: "-", with: ""),
@@ -389,8 +372,8 @@ public final class EnrollmentService: @unchecked Sendable {
             throw error
         }
         crashPoints.reach(.certificateCommitted)
-        finish(&session)
-        publish("enrollment-completed", session.id, "signing")
+        finish(&session, as: .completed)
+        publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
                                  tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
                                  notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
@@ -402,7 +385,7 @@ public final class EnrollmentService: @unchecked Sendable {
     /// data was never stored, so names and document fields are empty.
     public func session(id: UUID) throws(EnrollmentError) -> EnrollmentView {
         expireStale()
-        if let session = lock.withLock({ sessions[id] }) { return view(session) }
+        if let session = sessions.snapshot(id) { return view(session) }
         guard let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) else {
             throw .sessionNotFound(id.uuidString)
         }
@@ -410,11 +393,11 @@ public final class EnrollmentService: @unchecked Sendable {
     }
 
     /// Sessions in memory now: open ones, until they complete, fail or time out.
-    public var openSessions: Int { lock.withLock { sessions.count } }
+    public var openSessions: Int { sessions.count }
 
     /// The uid of the caller that started session `id` (live or recorded); nil when there is no such session.
     public func sessionOwner(id: UUID) -> UInt32? {
-        if let session = lock.withLock({ sessions[id] }) { return session.callerUID }
+        if let session = sessions.snapshot(id) { return session.callerUID }
         return (try? read({ tx throws(StoreError) in try tx.enrollment(id: id) }))??.callerUID
     }
 
@@ -422,13 +405,13 @@ public final class EnrollmentService: @unchecked Sendable {
     @discardableResult
     public func expireStale() -> Int {
         let at = now()
-        let stale = lock.withLock { sessions.values.filter { $0.deadline <= at } }
+        let stale = sessions.claimExpired(at: at)
         for var session in stale {
-            session.state = .expired
             session.failureCode = "timeout"
+            finish(&session, as: .expired)
             try? persist(session, state: .expired)
-            finish(&session)
-            publish("enrollment-expired", session.id, nil)
+            sessions.release(session)
+            publish(.enrollment(.enrollmentExpired, session: session.id.uuidString, code: "timeout"))
         }
         return stale.count
     }
@@ -448,7 +431,7 @@ public final class EnrollmentService: @unchecked Sendable {
         func isLeftover(_ created: Date) -> Bool { cutoff.map { created < $0 } ?? true }
         return try write { tx throws(StoreError) in
             var sessions = 0
-            for state in [EnrollmentState.cardVerified, .faceMatched] {
+            for state in [EnrollmentState.cardVerified, .faceMatched, .completing] {
                 for var record in try tx.enrollments(state: state) where isLeftover(record.createdAt) {
                     record.state = .failed
                     record.failureCode = "interrupted"
@@ -486,14 +469,25 @@ public final class EnrollmentService: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    func live(_ id: UUID) throws(EnrollmentError) -> LiveSession {
+    /// Runs one step on session `id`, holding it for the whole step: `enrollment-busy` when another step holds
+    /// it, the stored state when it is finished. What the step leaves in `session` is kept (a finished session is
+    /// dropped), whether it returns or throws.
+    func step<T>(_ id: UUID, _ body: (inout LiveSession) throws(EnrollmentError) -> T) throws(EnrollmentError) -> T {
         expireStale()
-        if let session = lock.withLock({ sessions[id] }) { return session }
-        if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
-            if record.state == .expired { throw .sessionExpired }
-            throw .wrongState(record.state.rawValue, expected: "open")
+        switch sessions.claim(id) {
+        case var .claimed(session):
+            defer { sessions.release(session) }
+            return try body(&session)
+        case .busy:
+            throw EnrollmentError(.enrollmentBusy, "another step of enrollment \(id.uuidString) is running: wait for "
+                                  + "its answer, then continue")
+        case .absent:
+            if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
+                if record.state == .expired { throw .sessionExpired }
+                throw .wrongState(record.state.rawValue, expected: "open")
+            }
+            throw .sessionNotFound(id.uuidString)
         }
-        throw .sessionNotFound(id.uuidString)
     }
 
     func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
@@ -505,26 +499,26 @@ public final class EnrollmentService: @unchecked Sendable {
         do {
             plaintext = [UInt8](try JSONEncoder().encode(personal))
         } catch {
-            throw EnrollmentError(code: "internal-error", status: 500, message: "cannot encode personal data")
+            throw EnrollmentError(.internalError, "cannot encode personal data")
         }
         let sealed = try protector.seal(plaintext, context: id.uuidString)
         return AccountRecord(id: id, tier: tier, identityKey: session.identityKey, sealedPersonalData: sealed,
                              createdAt: at, updatedAt: at)
     }
 
+    /// Ends the session as failed with `code`: it is finished in memory first, so even when the record cannot be
+    /// written the session is gone (and restart recovery fails its record).
     func fail(_ session: inout LiveSession, code: String) throws(EnrollmentError) {
-        session.state = .failed
         session.failureCode = code
+        finish(&session, as: .failed)
+        publish(.enrollment(.enrollmentFailed, session: session.id.uuidString, code: code))
         try persist(session, state: .failed)
-        finish(&session)
-        publish("enrollment-failed", session.id, code)
     }
 
-    /// Drops the session from memory after wiping its biometric data.
-    func finish(_ session: inout LiveSession) {
+    /// Marks the session finished and wipes its biometric data; releasing the step then drops it from memory.
+    func finish(_ session: inout LiveSession, as state: EnrollmentState = .completed) {
+        session.state = state
         session.wipeBiometrics()
-        let id = session.id
-        lock.withLock { sessions[id] = nil }
     }
 
     /// Saves the session's record and appends its usage record (event by default from the state).
@@ -612,53 +606,6 @@ struct Evidence: Codable {
     var startedAt: String
 }
 
-/// A session in memory, holding the biometric data for as long as the session lives.
-struct LiveSession: Sendable {
-    var id: UUID
-    var purpose: EnrollmentPurpose
-    var reader: String
-    var callerUID: UInt32
-    var accountID: UUID?
-    var document: VerifiedDocument
-    var facts: DocumentFacts
-    var identityKey: [UInt8]
-    var createdAt: Date
-    var deadline: Date
-    var state: EnrollmentState = .cardVerified
-    var portrait: [UInt8] = []
-    var photoAttempts = 0
-    var face: FaceEvidence?
-    var failureCode: String?
-    var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
-    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
-    /// guardian's card was read and matched it in this session.
-    var guardianAccountID: UUID?
-    var guardianPresent = false
-
-    init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
-         document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {
-        self.id = id
-        self.purpose = purpose
-        self.reader = reader
-        self.callerUID = callerUID
-        self.accountID = accountID
-        self.document = document
-        self.facts = facts
-        self.identityKey = identityKey
-        self.createdAt = createdAt
-        self.deadline = deadline
-    }
-
-    /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
-    mutating func wipeBiometrics() {
-        portrait.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices { buffer[i] = 0 }
-        }
-        portrait = []
-        document.data.dg2 = nil
-    }
-}
-
 /// PEM armour for a DER certificate.
 func pem(_ der: [UInt8]) -> String {
     let base64 = Data(der).base64EncodedString()
@@ -670,4 +617,16 @@ func pem(_ der: [UInt8]) -> String {
         index = end
     }
     return "-----BEGIN CERTIFICATE-----\n" + lines.joined(separator: "\n") + "\n-----END CERTIFICATE-----\n"
+}
+
+extension EnrollmentService {
+    /// A version 4 UUID (RFC 9562 §5.4) from 16 random bytes; fewer bytes are padded from the system generator.
+    static func uuid(_ random: [UInt8]) -> UUID {
+        var bytes = Array(random.prefix(16))
+        while bytes.count < 16 { bytes.append(UInt8.random(in: 0...255)) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
 }

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -13,14 +14,12 @@ extension EnrollmentService {
         guard request.purpose == .register,
               facts.age(on: MRZDate.today(now: date)) < policy.registrationMinimumAge else { return nil }
         guard let guardianID = request.guardianAccountID else {
-            throw EnrollmentError(code: "guardian-required", status: 422,
-                                  message: "the holder is under \(policy.registrationMinimumAge): register with a "
+            throw EnrollmentError(.guardianRequired, "the holder is under \(policy.registrationMinimumAge): register with a "
                                       + "guardian present (give guardianAccountId and read the guardian's card)")
         }
         let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
         guard let guardian, guardian.status == .normal else {
-            throw EnrollmentError(code: "guardian-not-eligible", status: 422,
-                                  message: "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
+            throw EnrollmentError(.guardianNotEligible, "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
         }
         return guardianID
     }
@@ -29,14 +28,18 @@ extension EnrollmentService {
     /// guardian account, and an adult.
     public func addGuardian(id: UUID, reader: String, key: BACKey,
                             actor: UsageActor? = nil) throws(EnrollmentError) -> EnrollmentView {
-        var session = try live(id)
-        let actor = actor ?? session.actor
+        try step(id) { session throws(EnrollmentError) in
+            try verifyGuardian(&session, reader: reader, key: key, actor: actor ?? session.actor)
+        }
+    }
+
+    private func verifyGuardian(_ session: inout LiveSession, reader: String, key: BACKey,
+                                actor: UsageActor) throws(EnrollmentError) -> EnrollmentView {
+        let id = session.id
         guard let guardianID = session.guardianAccountID else {
-            throw EnrollmentError(code: "guardian-not-needed", status: 409,
-                                  message: "this session does not need a guardian")
+            throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
         }
         let at = now()
-        let outcome: String
         do throws(EnrollmentError) {
             let document = try cards.read(reader: reader, key: key)
             let facts = try DocumentFacts(document: document.data)
@@ -46,14 +49,12 @@ extension EnrollmentService {
                                                         identityNumber: facts.identityNumber)
             let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
             guard let guardian, guardian.identityKey == identityKey else {
-                throw EnrollmentError(code: "guardian-mismatch", status: 403,
-                                      message: "the card read is not the guardian's (account \(guardianID.uuidString))")
+                throw EnrollmentError(.guardianMismatch,
+                                      "the card read is not the guardian's (account \(guardianID.uuidString))")
             }
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
-                throw EnrollmentError(code: "guardian-not-eligible", status: 422,
-                                      message: "the guardian must be an adult with a normal account")
+                throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
-            outcome = "ok"
         } catch {
             _ = try? write { tx throws(StoreError) in
                 try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
@@ -61,20 +62,18 @@ extension EnrollmentService {
             }
             throw error
         }
-        session.guardianPresent = true
         try write { tx throws(StoreError) in
             try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
-                                  actor: actor, outcome: outcome)
+                                  actor: actor, outcome: "ok")
         }
-        let updated = session
-        lock.withLock { sessions[id] = updated }
+        session.guardianPresent = true
+        publish(.enrollment(.enrollmentGuardianVerified, session: id.uuidString))
         return view(session)
     }
 
     func requireGuardianIfMinor(_ session: LiveSession, on date: Date) throws(EnrollmentError) {
         guard session.guardianAccountID != nil, !session.guardianPresent else { return }
-        throw EnrollmentError(code: "guardian-not-present", status: 409,
-                              message: "read the guardian's card in this session before completing")
+        throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
     }
 
     static func linkGuardian(_ tx: any StoreTransaction, _ session: LiveSession, accountID: UUID,
@@ -101,8 +100,7 @@ extension EnrollmentService {
             let bindings = try read { tx throws(StoreError) in try tx.deviceBindings(accountID: accountID) }
             if bindings.contains(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) { return nil }
         }
-        throw EnrollmentError(code: "device-not-bound", status: 409,
-                              message: "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
+        throw EnrollmentError(.deviceNotBound, "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
     }
 
     /// Purpose passcode-reset, after the face matched: a re-verification (expired or invalid accounts return to
@@ -126,8 +124,8 @@ extension EnrollmentService {
                                   event: "enrollment-completed", actor: verified.actor, detail: verified.purpose.rawValue)
             return account
         }
-        finish(&session)
-        publish("enrollment-completed", session.id, "passcode-reset")
+        finish(&session, as: .completed)
+        publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: "passcode-reset"))
         return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
                                  tier: account.tier.rawValue, status: account.status.rawValue)
     }

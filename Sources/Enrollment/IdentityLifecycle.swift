@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -28,33 +29,16 @@ public struct PreviousDocument: Codable, Sendable, Equatable {
     public var replacedAt: String
 }
 
-/// An account's status and its history, as the API shows them.
-public struct StatusView: Sendable, Codable, Equatable {
-    public struct Change: Sendable, Codable, Equatable {
-        public var from: String
-        public var to: String
-        public var reason: String
-        public var actorRole: String
-        public var actorUid: UInt32
-        public var channel: String
-        public var at: String
-    }
-
-    public var accountId: String
-    public var status: String
-    public var history: [Change]
-}
-
 /// The identity lifecycle of accounts: status (normal, expired, invalid, cancelled), device binding,
 /// service passcode, guardianship and the usage log. Every state change is one store transaction that also
 /// appends its usage record(s).
-public final class IdentityLifecycle: @unchecked Sendable {
+public final class IdentityLifecycle: Sendable {
     public let store: any Store
     public let policy: LifecyclePolicy
-    let protector: PersonalDataProtecting
+    let protector: any PersonalDataProtecting
     let now: @Sendable () -> Date
 
-    public init(store: any Store, policy: LifecyclePolicy, protector: PersonalDataProtecting,
+    public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.policy = policy
@@ -131,16 +115,14 @@ public final class IdentityLifecycle: @unchecked Sendable {
     public func setStatus(accountID: UUID, to status: IdentityStatus, reason: String,
                           actor: UsageActor) throws(EnrollmentError) -> StatusView {
         guard actor.isStaff else {
-            throw EnrollmentError(code: "forbidden", status: 403,
-                                  message: "only an operator or admin can change an identity's status")
+            throw EnrollmentError(.forbidden, "only an operator or admin can change an identity's status")
         }
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
-            throw EnrollmentError(code: "reason-required", status: 400, message: "give a reason (up to 200 characters)")
+            throw EnrollmentError(.reasonRequired, "give a reason (up to 200 characters)")
         }
         guard status == .cancelled || status == .invalid else {
-            throw EnrollmentError(code: "invalid-status", status: 400,
-                                  message: "an operator sets cancelled or invalid; expired follows the document, and "
+            throw EnrollmentError(.invalidStatus, "an operator sets cancelled or invalid; expired follows the document, and "
                                       + "normal returns only by re-verifying with card and face")
         }
         let at = now()
@@ -197,9 +179,18 @@ public final class IdentityLifecycle: @unchecked Sendable {
 
     // MARK: Documents and re-verification
 
-    static func openPersonal(_ account: AccountRecord, protector: PersonalDataProtecting) throws -> PersonalData {
-        let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
-        return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
+    /// The account's personal data; `personal-data-unreadable` when its sealed bytes do not open (another data key,
+    /// or tampered) or do not decode.
+    static func openPersonal(_ account: AccountRecord,
+                             protector: PersonalDataProtecting) throws(EnrollmentError) -> PersonalData {
+        do {
+            let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
+            return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
+        } catch {
+            throw EnrollmentError(.personalDataUnreadable,
+                                  "the sealed data of account \(account.id.uuidString) cannot be opened: check the "
+                                  + "data key file")
+        }
     }
 
     static func seal(_ personal: PersonalData, account: AccountRecord,
@@ -258,8 +249,7 @@ public final class IdentityLifecycle: @unchecked Sendable {
     public func updateContact(accountID: UUID, contact: [String: String],
                               actor: UsageActor) throws(EnrollmentError) {
         guard contact.count <= 10, contact.allSatisfy({ (1...32).contains($0.key.count) && $0.value.count <= 200 }) else {
-            throw EnrollmentError(code: "invalid-contact", status: 400,
-                                  message: "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
+            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
         }
         let at = now()
         let protector = self.protector
@@ -281,8 +271,8 @@ public final class IdentityLifecycle: @unchecked Sendable {
     /// The account's usage records (including its enrollment sessions'), oldest first.
     public func usage(accountID: UUID, since: Date?, until: Date?, after: Int64?,
                       limit: Int) throws(EnrollmentError) -> [UsageRecordView] {
-        try write { tx throws(StoreError) in
-            guard try tx.account(id: accountID) != nil else { throw StoreError.notFound("account \(accountID.uuidString)") }
+        try run { tx in
+            guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
             return try tx.usageRecords(UsageQuery(accountID: accountID, since: since, until: until, afterSequence: after,
                                                   limit: limit)).map(UsageRecordView.init)
         }
@@ -322,6 +312,6 @@ extension Store {
 
 extension EnrollmentError {
     public static func accountNotFound(_ id: UUID) -> EnrollmentError {
-        EnrollmentError(code: "account-not-found", status: 404, message: "no account \(id.uuidString)")
+        EnrollmentError(.accountNotFound, "no account \(id.uuidString)")
     }
 }

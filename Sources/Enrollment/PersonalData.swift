@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 
@@ -51,8 +52,7 @@ public struct DocumentFacts: Sendable, Equatable {
             birthDate = try mrz.resolvedBirthDate()
             expiryDate = try mrz.resolvedExpiryDate()
         } catch {
-            throw EnrollmentError(code: "invalid-document-dates", status: 422,
-                                  message: "the chip's MRZ dates are not valid: \(error)")
+            throw EnrollmentError(.invalidDocumentDates, "the chip's MRZ dates are not valid: \(error)")
         }
         personal = PersonalData(surname: mrz.primaryIdentifier, givenNames: mrz.secondaryIdentifier,
                                 birthDate: birthDate.description, documentNumber: mrz.documentNumber,

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import MRTD
 import Store
@@ -25,53 +26,9 @@ public struct VerifiedDocument: Sendable {
     }
 }
 
-/// Whether the chip was proven genuine, check by check (passive, active, chip authentication).
-public struct AuthenticityVerdict: Sendable, Codable, Equatable {
-    public struct Check: Sendable, Codable, Equatable {
-        public var name: String
-        /// `passed`, `failed` or `not-supported`.
-        public var outcome: String
-        public var reason: String
-
-        public init(name: String, outcome: String, reason: String) {
-            self.name = name
-            self.outcome = outcome
-            self.reason = reason
-        }
-    }
-
-    public var genuine: Bool
-    public var checks: [Check]
-    /// Why the document is not genuine, when it is not.
-    public var reasons: [String]
-
-    public init(genuine: Bool, checks: [Check], reasons: [String] = []) {
-        self.genuine = genuine
-        self.checks = checks
-        self.reasons = reasons
-    }
-}
-
 /// Compares the chip portrait with the live photo.
 public protocol FaceComparing: Sendable {
     func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence
-}
-
-/// The part of a face comparison kept as evidence (no images, no embeddings).
-public struct FaceEvidence: Sendable, Codable, Equatable {
-    public var distance: Double
-    public var score: Double
-    public var threshold: Double
-    public var isMatch: Bool
-    public var probeFaces: Int
-
-    public init(distance: Double, score: Double, threshold: Double, isMatch: Bool, probeFaces: Int) {
-        self.distance = distance
-        self.score = score
-        self.threshold = threshold
-        self.isMatch = isMatch
-        self.probeFaces = probeFaces
-    }
 }
 
 /// What the CA writes into a signing certificate: only what the chip proved.

@@ -1,26 +1,7 @@
+import EnrollAPIModel
 import Foundation
 import OpenSSLKit
 import Store
-
-/// The answer to a passcode entry.
-public struct PasscodeCheck: Sendable, Codable, Equatable {
-    /// `ok`, `wrong` or `locked`.
-    public var result: String
-    /// Wrong entries left before the passcode locks (when `wrong`).
-    public var attemptsLeft: Int?
-    /// When a locked passcode unlocks (ISO 8601).
-    public var unlocksAt: String?
-
-    public var isOK: Bool { result == "ok" }
-}
-
-/// A passcode's state as the API shows it (never the hash).
-public struct PasscodeStatus: Sendable, Codable, Equatable {
-    public var set: Bool
-    public var enabled: Bool
-    public var failedAttempts: Int
-    public var lockedUntil: String?
-}
 
 /// The optional service passcode: exactly 4 digits, scrypt (N=2^15, r=8, p=1) with a 16-byte per-account salt,
 /// compared in constant time; `passcodeMaxAttempts` consecutive wrong entries lock it for `passcodeLockout`.
@@ -30,14 +11,13 @@ extension IdentityLifecycle {
 
     static func validate(_ passcode: String) throws(EnrollmentError) {
         guard passcode.utf8.count == 4, passcode.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw EnrollmentError(code: "invalid-passcode", status: 400, message: "a passcode is exactly 4 digits")
+            throw EnrollmentError(.invalidPasscode, "a passcode is exactly 4 digits")
         }
     }
 
     func requirePasscodesEnabled() throws(EnrollmentError) {
         guard policy.passcodeEnabled else {
-            throw EnrollmentError(code: "passcode-disabled", status: 409,
-                                  message: "service passcodes are turned off on this system")
+            throw EnrollmentError(.passcodeDisabled, "service passcodes are turned off on this system")
         }
     }
 
@@ -46,7 +26,7 @@ extension IdentityLifecycle {
             return try Scrypt.deriveKey(password: Array(passcode.utf8), salt: salt, parameters: scryptParameters,
                                         length: 32)
         } catch {
-            throw EnrollmentError(code: "internal-error", status: 500, message: "scrypt failed: \(error)")
+            throw EnrollmentError(.internalError, "scrypt failed: \(error)")
         }
     }
 
@@ -55,7 +35,7 @@ extension IdentityLifecycle {
         do {
             salt = try SecureRandom.bytes(16)
         } catch {
-            throw EnrollmentError(code: "internal-error", status: 500, message: "no random bytes: \(error)")
+            throw EnrollmentError(.internalError, "no random bytes: \(error)")
         }
         let parameters = scryptParameters
         return PasscodeRecord(accountID: accountID, salt: salt, hash: try derive(passcode, salt: salt),
@@ -120,8 +100,7 @@ extension IdentityLifecycle {
         let existing = try run { tx in try tx.passcode(accountID: accountID) }
         guard let existing, existing.enabled else { return }
         guard let current else {
-            throw EnrollmentError(code: "passcode-required", status: 403,
-                                  message: "give the current passcode to \(purpose) it (forgotten: re-verify with card "
+            throw EnrollmentError(.passcodeRequired, "give the current passcode to \(purpose) it (forgotten: re-verify with card "
                                       + "and face, purpose passcode-reset)")
         }
         let check = try verifyPasscode(accountID: accountID, passcode: current, actor: actor)
@@ -131,12 +110,10 @@ extension IdentityLifecycle {
     /// The refusal a wrong or locked entry means.
     public static func refusal(_ check: PasscodeCheck) -> EnrollmentError {
         if check.result == "locked" {
-            return EnrollmentError(code: "passcode-locked", status: 423,
-                                   message: "the passcode is locked after too many wrong entries until "
+            return EnrollmentError(.passcodeLocked, "the passcode is locked after too many wrong entries until "
                                        + "\(check.unlocksAt ?? "later")")
         }
-        return EnrollmentError(code: "passcode-wrong", status: 403,
-                               message: "wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left")
+        return EnrollmentError(.passcodeWrong, "wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left")
     }
 
     /// Checks a passcode entry: ok (the count of wrong entries restarts), wrong (attempts left; the last one
@@ -150,7 +127,7 @@ extension IdentityLifecycle {
             guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             if account.status == .cancelled { throw EnrollmentError.accountCancelled }
             guard var record = try tx.passcode(accountID: accountID), record.enabled else {
-                throw EnrollmentError(code: "passcode-not-set", status: 409, message: "the account has no passcode")
+                throw EnrollmentError(.passcodeNotSet, "the account has no passcode")
             }
             let iso = ISO8601DateFormatter()
             if let until = record.lockedUntil {

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 import OpenSSLKit
 import Store
@@ -126,58 +127,27 @@ public enum UsageChain {
     }
 }
 
-/// The result of walking the usage chain (`POST /v1/audit/verify`, `enrollctl audit verify`).
-public struct AuditReport: Sendable, Codable, Equatable {
-    public struct Problem: Sendable, Codable, Equatable {
-        public var sequence: Int64
-        /// `edited`, `inserted` or `deleted`.
-        public var kind: String
-        public var message: String
-    }
-
-    public var ok: Bool
-    public var records: Int
-    public var headSequence: Int64
-    public var problems: [Problem]
-
-    mutating func add(_ sequence: Int64, _ kind: String, _ message: String) {
-        ok = false
-        problems.append(Problem(sequence: sequence, kind: kind, message: message))
-    }
-}
-
-/// A usage record as the API shows it (no hashes: `enrollctl audit verify` checks those).
-public struct UsageRecordView: Sendable, Codable, Equatable {
-    public var sequence: Int64
-    public var at: String
-    public var accountId: String?
-    public var enrollmentId: String?
-    public var event: String
-    public var channel: String
-    public var actorRole: String
-    public var actorUid: UInt32
-    public var outcome: String
-    public var detail: String
-
-    public init(_ record: UsageRecord) {
-        sequence = record.sequence
-        at = ISO8601DateFormatter().string(from: record.at)
-        accountId = record.accountID?.uuidString
-        enrollmentId = record.enrollmentID?.uuidString
-        event = record.event
-        channel = record.channel
-        actorRole = record.actorRole
-        actorUid = record.actorUID
-        outcome = record.outcome
-        detail = record.detail
-    }
-}
-
 extension Date {
     /// Milliseconds since 1970 (the store's precision), clamped.
     var timeIntervalSince1970Milliseconds: Int64 {
         let value = (timeIntervalSince1970 * 1000).rounded()
         if let exact = Int64(exactly: value) { return exact }
         return value < 0 ? Int64.min : Int64.max
+    }
+}
+
+extension UsageRecordView {
+    public init(_ record: UsageRecord) {
+        self.init(sequence: record.sequence, at: ISO8601DateFormatter().string(from: record.at),
+                  accountId: record.accountID?.uuidString, enrollmentId: record.enrollmentID?.uuidString,
+                  event: record.event, channel: record.channel, actorRole: record.actorRole, actorUid: record.actorUID,
+                  outcome: record.outcome, detail: record.detail)
+    }
+}
+
+extension AuditReport {
+    mutating func add(_ sequence: Int64, _ kind: String, _ message: String) {
+        ok = false
+        problems.append(Problem(sequence: sequence, kind: kind, message: message))
     }
 }

@@ -117,6 +117,64 @@ public enum FaceRefusal: String, Sendable, Equatable {
     case noFace, tooSmall, ambiguous
 }
 
+/// A point in an image's pixels.
+public struct FacePoint: Sendable, Equatable {
+    public var x: Double
+    public var y: Double
+
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+}
+
+/// dlib's 5 face landmarks, named by where they appear in the image (an unmirrored camera frame shows the
+/// person's left eye on the image's right).
+public struct FaceLandmarks: Sendable, Equatable {
+    public var imageRightEyeOuter: FacePoint
+    public var imageRightEyeInner: FacePoint
+    public var imageLeftEyeOuter: FacePoint
+    public var imageLeftEyeInner: FacePoint
+    /// The base of the nose (between the nostrils).
+    public var noseBase: FacePoint
+
+    public init(imageRightEyeOuter: FacePoint, imageRightEyeInner: FacePoint, imageLeftEyeOuter: FacePoint,
+                imageLeftEyeInner: FacePoint, noseBase: FacePoint) {
+        self.imageRightEyeOuter = imageRightEyeOuter
+        self.imageRightEyeInner = imageRightEyeInner
+        self.imageLeftEyeOuter = imageLeftEyeOuter
+        self.imageLeftEyeInner = imageLeftEyeInner
+        self.noseBase = noseBase
+    }
+
+    /// From dlib's order: image-right eye outer, inner; image-left eye outer, inner; nose base.
+    init(points: [FacePoint]) {
+        self.init(imageRightEyeOuter: points[0], imageRightEyeInner: points[1], imageLeftEyeOuter: points[2],
+                  imageLeftEyeInner: points[3], noseBase: points[4])
+    }
+
+    /// The five points in dlib's order.
+    public var points: [FacePoint] {
+        [imageRightEyeOuter, imageRightEyeInner, imageLeftEyeOuter, imageLeftEyeInner, noseBase]
+    }
+}
+
+/// What the engine found in one decoded burst frame (no embedding: see `FaceEngine.embed(chip:)`).
+public struct FaceFrameAnalysis: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    /// Every face the detector found (`faces` lists at most 16, largest first).
+    public var faceCount: Int
+    public var faces: [FaceRegion]
+    /// Landmarks of the largest face, nil without a face.
+    public var landmarks: FaceLandmarks?
+    /// 32x32 greyscale of the largest face's box (for near-duplicate checks); empty without a face.
+    public var thumbnail: [UInt8]
+    /// The 150x150 aligned chip of the largest face (packed RGB), nil without a face or when it is too small.
+    public var alignedChip: [UInt8]?
+    public var timings: FaceStageTimings
+}
+
 /// What the engine found in one image.
 public struct FaceImageAnalysis: Sendable, Equatable {
     public var role: FaceImageRole
@@ -137,6 +195,27 @@ public struct FaceImageAnalysis: Sendable, Equatable {
     /// Embedding of the chosen (largest) face, nil when refused.
     public var embedding: FaceEmbedding?
     public var timings: FaceStageTimings
+    /// The 5 landmarks of the largest face, when one was aligned.
+    public var landmarks: FaceLandmarks?
+
+    public init(role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
+                analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
+                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings(),
+                landmarks: FaceLandmarks? = nil) {
+        self.role = role
+        self.format = format
+        self.width = width
+        self.height = height
+        self.analysedWidth = analysedWidth
+        self.analysedHeight = analysedHeight
+        self.usedSmallImageFallback = usedSmallImageFallback
+        self.faceCount = faceCount
+        self.faces = faces
+        self.refusal = refusal
+        self.embedding = embedding
+        self.timings = timings
+        self.landmarks = landmarks
+    }
 
     /// The face that was embedded: always the largest.
     public var chosenFace: FaceRegion? { embedding == nil ? nil : faces.first }
@@ -224,11 +303,7 @@ public final class FaceEngine: @unchecked Sendable {
 
     private static func analysis(from result: enrolld_face_analysis, role: FaceImageRole) -> FaceImageAnalysis {
         var copy = result
-        let faces = withUnsafeBytes(of: &copy.regions) { raw in
-            raw.bindMemory(to: enrolld_face_region.self).prefix(Int(result.region_count)).map {
-                FaceRegion(left: $0.left, top: $0.top, width: $0.width, height: $0.height)
-            }
-        }
+        let faces = regions(from: result)
         let refusal: FaceRefusal?
         switch result.refusal {
         case ENROLLD_FACE_ACCEPTED: refusal = nil
@@ -245,7 +320,80 @@ public final class FaceEngine: @unchecked Sendable {
             analysedHeight: Int(result.analysed_height), usedSmallImageFallback: result.small_image_fallback != 0,
             faceCount: Int(result.face_count), faces: faces, refusal: refusal, embedding: embedding,
             timings: FaceStageTimings(decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms,
-                                      embed: result.embed_ms))
+                                      embed: result.embed_ms),
+            landmarks: landmarks(from: result))
+    }
+
+    static func regions(from result: enrolld_face_analysis) -> [FaceRegion] {
+        var copy = result
+        return withUnsafeBytes(of: &copy.regions) { raw in
+            raw.bindMemory(to: enrolld_face_region.self).prefix(Int(result.region_count)).map {
+                FaceRegion(left: $0.left, top: $0.top, width: $0.width, height: $0.height)
+            }
+        }
+    }
+
+    static func landmarks(from result: enrolld_face_analysis) -> FaceLandmarks? {
+        guard result.has_landmarks != 0 else { return nil }
+        var copy = result
+        let points = withUnsafeBytes(of: &copy.landmarks) { raw in
+            raw.bindMemory(to: enrolld_face_point.self).prefix(Int(ENROLLD_FACE_LANDMARK_COUNT)).map {
+                FacePoint(x: $0.x, y: $0.y)
+            }
+        }
+        return FaceLandmarks(points: points)
+    }
+
+    /// Analyses one decoded burst frame: detection on a copy scaled by `detectScale`, landmarks, and (unless the
+    /// face is narrower than `minimumFaceSize`) the 150x150 aligned chip for a later `embed(chip:)`. Never embeds.
+    /// - Throws: `engineFailure` (bad arguments, out of memory).
+    public func analyseFrame(_ image: RGBImage, detectScale: Double,
+                             minimumFaceSize: Int) throws(FaceMatchError) -> FaceFrameAnalysis {
+        let side = Int(ENROLLD_FACE_CHIP_SIDE)
+        var chip = [UInt8](repeating: 0, count: side * side * 3)
+        var result = enrolld_face_analysis()
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        let status = image.pixels.withUnsafeBufferPointer { pixels in
+            chip.withUnsafeMutableBufferPointer { chipBuffer in
+                var options = enrolld_face_frame_options(detect_scale: detectScale,
+                                                         min_face_size: UInt32(clamping: minimumFaceSize),
+                                                         chip_out: chipBuffer.baseAddress)
+                return enrolld_face_analyse_rgb(handle, pixels.baseAddress, UInt32(clamping: image.width),
+                                                UInt32(clamping: image.height), &options, &result, &message,
+                                                message.count)
+            }
+        }
+        guard status == ENROLLD_FACE_OK else {
+            throw .engineFailure(reason: Self.string(from: message).isEmpty ? "status \(status.rawValue)"
+                                 : Self.string(from: message))
+        }
+        let landmarks = Self.landmarks(from: result)
+        var copy = result
+        let thumbnail = landmarks == nil ? [] : withUnsafeBytes(of: &copy.thumbnail) { Array($0.prefix(32 * 32)) }
+        let accepted = result.refusal == ENROLLD_FACE_ACCEPTED
+        return FaceFrameAnalysis(
+            width: image.width, height: image.height, faceCount: Int(result.face_count),
+            faces: Self.regions(from: result), landmarks: landmarks, thumbnail: thumbnail,
+            alignedChip: accepted ? chip : nil,
+            timings: FaceStageTimings(decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms))
+    }
+
+    /// The ResNet embedding of a 150x150 aligned chip (from `analyseFrame`).
+    /// - Throws: `engineFailure` for a chip of the wrong size or an engine error.
+    public func embed(chip: [UInt8]) throws(FaceMatchError) -> FaceEmbedding {
+        let side = Int(ENROLLD_FACE_CHIP_SIDE)
+        guard chip.count == side * side * 3 else {
+            throw .engineFailure(reason: "aligned chip has \(chip.count) bytes, expected \(side * side * 3)")
+        }
+        var values = [Float](repeating: 0, count: Int(ENROLLD_FACE_EMBEDDING_SIZE))
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        let status = chip.withUnsafeBufferPointer { bytes in
+            values.withUnsafeMutableBufferPointer { out in
+                enrolld_face_embed_chip(handle, bytes.baseAddress, out.baseAddress, &message, message.count)
+            }
+        }
+        guard status == ENROLLD_FACE_OK else { throw .engineFailure(reason: Self.string(from: message)) }
+        return FaceEmbedding(values: values)
     }
 
     static func string(from message: [CChar]) -> String {

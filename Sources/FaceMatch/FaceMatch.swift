@@ -53,6 +53,17 @@ public struct FaceComparison: Sendable, Equatable, CustomStringConvertible {
     /// Wall-clock milliseconds for the whole comparison.
     public var totalMilliseconds: Double
 
+    public init(distance: Double, score: Double, threshold: Double, isMatch: Bool, reference: FaceImageAnalysis,
+                probe: FaceImageAnalysis, totalMilliseconds: Double) {
+        self.distance = distance
+        self.score = score
+        self.threshold = threshold
+        self.isMatch = isMatch
+        self.reference = reference
+        self.probe = probe
+        self.totalMilliseconds = totalMilliseconds
+    }
+
     public var description: String {
         let verdict = isMatch ? "match" : "no match"
         return "\(verdict): distance \(format(distance)) (threshold \(format(threshold))), score \(format(score)); "

@@ -23,8 +23,17 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Packed RGB pixels as they are (`pixels.count` must be `width * height * 3`; shorter input is padded black).
+    init(width: Int, height: Int, pixels: [UInt8]) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        let count = self.width * self.height * 3
+        self.pixels = pixels.count >= count ? Array(pixels.prefix(count))
+            : pixels + [UInt8](repeating: 0, count: count - pixels.count)
+    }
+
     /// Wraps packed RGB pixels; nil unless there are exactly `width * height * 3` of them.
-    public init?(width: Int, height: Int, pixels: [UInt8]) {
+    public init?(width: Int, height: Int, rgb pixels: [UInt8]) {
         guard width > 0, height > 0, pixels.count == width * height * 3 else { return nil }
         self.width = width
         self.height = height

@@ -239,12 +239,13 @@ final class PostgresTransaction: StoreTransaction {
         """
 
     func saveEnrollment(_ enrollment: EnrollmentRecord) throws(StoreError) {
-        try write("""
+        let result = try write("""
             INSERT INTO enrollments (\(Self.enrollmentColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, state = excluded.state,
                 account_id = excluded.account_id, reader = excluded.reader, caller_uid = excluded.caller_uid,
                 evidence = excluded.evidence, failure_code = excluded.failure_code,
                 created_at = excluded.created_at, updated_at = excluded.updated_at
+            WHERE enrollments.state NOT IN \(EnrollmentState.finishedSQL)
             """, [.text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue), .text(enrollment.state.rawValue),
                   .text(enrollment.accountID?.uuidString), .text(enrollment.reader),
                   .integer(Int64(enrollment.callerUID)), .bytes(enrollment.evidence), .text(enrollment.failureCode),
@@ -253,6 +254,7 @@ final class PostgresTransaction: StoreTransaction {
             guard failure.state == .foreignKeyViolation, let accountID = enrollment.accountID else { return nil }
             return .notFound("account \(accountID.uuidString)")
         }
+        guard result.affectedRows == 1 else { throw .enrollmentFinished(enrollment.id) }
     }
 
     func enrollment(id: UUID) throws(StoreError) -> EnrollmentRecord? {

@@ -127,9 +127,18 @@ public enum EnrollmentState: String, Sendable, Codable, CaseIterable {
     case cardVerified = "card-verified"
     /// The face matched; waiting for the CSR.
     case faceMatched = "face-matched"
+    /// Completion has begun: the account and the certificate's intent are committed, the CA is about to sign.
+    case completing
     case completed
     case failed
     case expired
+
+    /// Completed, failed or expired: for good. The stores refuse to write any other state over a finished one, so
+    /// a step that worked on a stale copy of the session cannot revive it.
+    public var isFinished: Bool { self == .completed || self == .failed || self == .expired }
+
+    /// The finished states as an SQL list, for the stores' guard.
+    public static let finishedSQL = "('completed', 'failed', 'expired')"
 }
 
 /// The durable record of one enrollment session: its state and evidence (no biometric data).

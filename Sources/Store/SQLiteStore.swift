@@ -329,13 +329,15 @@ final class SQLiteTransaction: StoreTransaction {
         """
 
     func saveEnrollment(_ enrollment: EnrollmentRecord) throws(StoreError) {
+        let changed: Int
         do {
-            try open().run("""
+            changed = try open().run("""
                 INSERT INTO enrollments (\(Self.enrollmentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, state = excluded.state,
                     account_id = excluded.account_id, reader = excluded.reader, caller_uid = excluded.caller_uid,
                     evidence = excluded.evidence, failure_code = excluded.failure_code,
                     created_at = excluded.created_at, updated_at = excluded.updated_at
+                WHERE enrollments.state NOT IN \(EnrollmentState.finishedSQL)
                 """, [.text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue),
                       .text(enrollment.state.rawValue), .text(enrollment.accountID?.uuidString),
                       .text(enrollment.reader), .integer(Int64(enrollment.callerUID)), .blob(enrollment.evidence),
@@ -347,6 +349,7 @@ final class SQLiteTransaction: StoreTransaction {
             }
             throw .notFound("account \(accountID.uuidString)")
         }
+        guard changed == 1 else { throw .enrollmentFinished(enrollment.id) }
     }
 
     func enrollment(id: UUID) throws(StoreError) -> EnrollmentRecord? {

@@ -80,6 +80,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case duplicateIdentity(existing: UUID)
     case duplicateSerial(String)
     case notFound(String)
+    /// The enrollment session is finished (completed, failed or expired); its record no longer changes.
+    case enrollmentFinished(UUID)
     /// The database is busy beyond the timeout.
     case busy
     /// A migration failed or the schema is newer than this enrolld.
@@ -96,6 +98,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case let .duplicateIdentity(existing): return "this identity already has an account (\(existing.uuidString))"
         case let .duplicateSerial(serial): return "certificate serial \(serial) was already used"
         case let .notFound(what): return "\(what) not found"
+        case let .enrollmentFinished(id): return "enrollment \(id.uuidString) is finished and can no longer change"
         case .busy: return "the database is busy: try again"
         case let .schema(reason): return "database schema problem: \(reason)"
         case let .database(code, message): return "database error \(code): \(message)"

@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 
 /// An HTTP/1.1 request as the strict parser accepted it.
@@ -133,39 +134,9 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// An RFC 9457 problem detail: what went wrong and what the caller can do.
-public struct Problem: Codable, Sendable, Error, Equatable {
-    /// A URI naming the problem type, `urn:enrolld:problem:<code>`.
-    public var type: String
-    public var title: String
-    public var status: Int
-    public var detail: String
-    /// A stable machine-readable code (e.g. `reader-not-found`).
-    public var code: String
-
-    public init(status: Int, code: String, title: String, detail: String) {
-        self.type = "urn:enrolld:problem:\(code)"
-        self.title = title
-        self.status = status
-        self.detail = detail
-        self.code = code
-    }
-
-    public static func notFound(_ detail: String) -> Problem {
-        Problem(status: 404, code: "not-found", title: "Not found", detail: detail)
-    }
-
-    public static func badRequest(_ detail: String, code: String = "bad-request") -> Problem {
-        Problem(status: 400, code: code, title: "Bad request", detail: detail)
-    }
-
+extension Problem {
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> Problem {
-        Problem(status: 405, code: "method-not-allowed", title: "Method not allowed",
-                detail: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
-    }
-
-    public static func forbidden(_ detail: String) -> Problem {
-        Problem(status: 403, code: "forbidden", title: "Forbidden", detail: detail)
+        Problem(.methodNotAllowed, detail: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
     }
 }
 

@@ -1,3 +1,5 @@
+import EnrollAPIModel
+
 /// Limits the request parser enforces before it allocates anything large.
 public struct HTTPLimits: Sendable {
     /// Request line plus header fields.
@@ -26,16 +28,22 @@ public enum HTTPParseError: Error, Equatable, CustomStringConvertible {
     case transferEncodingUnsupported
     case duplicateContentLength
     case missingHost
+    /// A header that must appear once (`Host`, `X-Enrolld-*`) appears again.
+    case duplicateHeader(String)
 
-    public var status: Int {
+    /// The catalogued problem this refusal answers with.
+    public var problem: ProblemCode {
         switch self {
-        case .headerTooLarge, .tooManyHeaders: return 431
-        case .bodyTooLarge: return 413
-        case .transferEncodingUnsupported: return 501
-        case .unsupportedVersion: return 505
-        default: return 400
+        case .headerTooLarge, .tooManyHeaders: return .headersTooLarge
+        case .bodyTooLarge: return .bodyTooLarge
+        case .transferEncodingUnsupported: return .transferEncodingUnsupported
+        case .unsupportedVersion: return .httpVersionUnsupported
+        default: return .malformedRequest
         }
     }
+
+    /// The HTTP status to answer.
+    public var status: Int { problem.status }
 
     public var description: String {
         switch self {
@@ -49,6 +57,7 @@ public enum HTTPParseError: Error, Equatable, CustomStringConvertible {
         case .transferEncodingUnsupported: return "Transfer-Encoding is not supported: send Content-Length"
         case .duplicateContentLength: return "more than one Content-Length field"
         case .missingHost: return "HTTP/1.1 requests need a Host header"
+        case let .duplicateHeader(name): return "the \(name) header may appear only once"
         }
     }
 }
@@ -89,6 +98,12 @@ public struct HTTPRequestParser {
         return Array(buffer[(headerEnd + bodyLength)...])
     }
 
+    /// Headers a request may carry once: `Host` (RFC 9112 §3.2) and the daemon's own `X-Enrolld-*`, whose second
+    /// copy would otherwise be read by one layer and ignored by another.
+    static func singletonHeader(_ lowercasedName: String) -> Bool {
+        lowercasedName == "host" || lowercasedName.hasPrefix("x-enrolld-")
+    }
+
     private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
         for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
@@ -114,6 +129,8 @@ public struct HTTPRequestParser {
         var headers: [(name: String, value: String)] = []
         var contentLength: Int?
         for line in lines {
+            // A CR or LF that is not part of a CRLF line end (RFC 9112 §2.2): some peers split lines there.
+            guard !line.contains("\r"), !line.contains("\n") else { throw .malformedHeader("bare CR or LF in a header line") }
             guard let colon = line.firstIndex(of: ":") else { throw .malformedHeader(line) }
             let name = line[..<colon]
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) }) else {
@@ -124,14 +141,20 @@ public struct HTTPRequestParser {
             if lower == "transfer-encoding" { throw .transferEncodingUnsupported }
             if lower == "content-length" {
                 guard contentLength == nil else { throw .duplicateContentLength }
-                guard !value.isEmpty, value.count <= 12, value.allSatisfy(\.isASCII), let length = Int(value), length >= 0 else {
+                // 1*DIGIT (RFC 9110 §8.6): no sign, no spaces, no list.
+                guard !value.isEmpty, value.count <= 12, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      let length = Int(value) else {
                     throw .invalidContentLength
                 }
                 guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(length) }
                 contentLength = length
             }
+            if Self.singletonHeader(lower), headers.contains(where: { $0.name == lower }) {
+                throw .duplicateHeader(String(name))
+            }
             headers.append((lower, value))
         }
+        if parts[2] == "HTTP/1.1", !headers.contains(where: { $0.name == "host" }) { throw .missingHost }
         let target = parts[1]
         let path: Substring
         var query: [(name: String, value: String)] = []

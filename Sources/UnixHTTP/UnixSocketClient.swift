@@ -15,7 +15,14 @@ public struct UnixSocketClient: Sendable {
     public func send(_ request: HTTPRequest) throws(ClientError) -> HTTPResponse {
         let fd = try connect()
         defer { close(fd) }
-        try write(fd, request.encoded())
+        do {
+            try write(fd, request.encoded())
+        } catch {
+            // A server that refuses a connection at once (503 server-busy) answers and closes without reading the
+            // request: its answer is still there to read.
+            if let response = try? Self.readResponse(fd) { return response }
+            throw error
+        }
         guard let response = try Self.readResponse(fd) else {
             throw .io("reading the response: the connection closed before an answer")
         }

@@ -1,4 +1,5 @@
 import CSystem
+import EnrollAPIModel
 import Foundation
 
 /// Who is on the other end of a Unix socket: pid, uid and primary gid from SO_PEERCRED, and the supplementary
@@ -232,8 +233,7 @@ public final class UnixSocketServer: @unchecked Sendable {
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var response = HTTPResponse.problem(Problem(
-            status: 503, code: "server-busy", title: "Server busy",
-            detail: "enrolld is serving its maximum of \(maxConnections) connections; retry in a moment"))
+            .serverBusy, detail: "enrolld is serving its maximum of \(maxConnections) connections; retry in a moment"))
         response.headers.append(("Retry-After", "1"))
         HTTPConnection(fd: fd, peer: .unknown).respond(response)
         close(fd)
@@ -290,8 +290,7 @@ public final class UnixSocketServer: @unchecked Sendable {
                 return (request, false)
             } catch {
                 connection.next(keepAlive: false)
-                connection.respond(.problem(Problem(status: error.status, code: "malformed-request",
-                                                    title: "Malformed request", detail: error.description)))
+                connection.respond(.problem(Problem(error.problem, detail: error.description)))
                 return (nil, true)
             }
         }
@@ -304,8 +303,7 @@ public final class UnixSocketServer: @unchecked Sendable {
                 // An idle persistent connection just ends; a request that stalls gets 408.
                 guard received || !idle else { return nil }
                 connection.next(keepAlive: false)
-                connection.respond(.problem(Problem(status: 408, code: "request-timeout", title: "Request timeout",
-                                                    detail: "the request did not arrive in time")))
+                connection.respond(.problem(Problem(.requestTimeout, detail: "the request did not arrive in time")))
                 return nil
             }
             guard n > 0 else { return nil }

@@ -20,8 +20,18 @@ let usage = """
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
                                          pcscd + vpcd (plus a full read with and without them)
+      ocsp [--seconds N] [--clients N] [--certificates N] [--json]
+                                         cached OCSP responses per second and p50/p99 from concurrent clients: our
+                                         responder in process and behind a Unix socket, beside `openssl ocsp` as a
+                                         responder (TCP loopback) on an index of the same certificates
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
+                                         time per liveness burst by stage (median, p99) for 15 frames of 640x480,
+                                         and peak RSS around one 30-frame burst at the 1920x1080 size cap
+      liveness-eval [--bursts N] [--frames N] [--seed N] [--models DIR] [--faces DIR]
+                                         ISO/IEC 30107-3 figures (APCER per attack type, BPCER) of the liveness
+                                         checks over generated labelled sets, with the thresholds used
       scan [--count 1000] [--levels mild,harsh] [--seed S] [--engine ocrb|tesseract|both] [--faces DIR]
            [--write DIR] [--json]
                                          generated card photos per degradation level: the right key within two
@@ -45,8 +55,14 @@ case "issue":
     runIssueBench(arguments: Array(arguments.dropFirst()))
 case "auth":
     runAuthenticityBench(arguments: Array(arguments.dropFirst()))
+case "ocsp":
+    runOCSPBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
+case "liveness":
+    runLivenessBench(arguments: Array(arguments.dropFirst()))
+case "liveness-eval":
+    runLivenessEvaluation(arguments: Array(arguments.dropFirst()))
 case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
 case "scan":

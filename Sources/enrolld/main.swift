@@ -1,9 +1,11 @@
 import DaemonCore
+import EnrollAPIModel
 import Enrollment
 import Foundation
 
 let usage = """
     usage: enrolld [--config FILE] [--socket PATH] [--check-config] [--version]
+           enrolld [--config FILE] --print-config | --print-default-config
            enrolld [--config FILE] ca init [--algorithm p256|p384|rsa3072] [--name "CN"] [--country CC]
                    [--validity-years N] [--external-root] [--force]
            enrolld [--config FILE] ca install-certificate FILE
@@ -11,6 +13,9 @@ let usage = """
       --config FILE    configuration file (default /etc/enrolld/enrolld.conf if it exists)
       --socket PATH    API socket path, overriding the configuration
       --check-config   validate the configuration and exit
+      --print-config   print the settings in effect (every key, after --config and --socket) and exit
+      --print-default-config
+                       print the commented default configuration (Packaging/enrolld.conf) and exit
       --version        print the version and exit
     """
 
@@ -22,6 +27,7 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 var configPath: String?
 var socketOverride: String?
 var checkOnly = false
+var printConfig = false
 var caCommand: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -34,6 +40,11 @@ while let argument = arguments.next() {
         socketOverride = value
     case "--check-config":
         checkOnly = true
+    case "--print-config":
+        printConfig = true
+    case "--print-default-config":
+        print(Configuration.defaultFileText(), terminator: "")
+        exit(0)
     case "--version":
         print("enrolld \(enrolldVersion)")
         exit(0)
@@ -50,11 +61,14 @@ while let argument = arguments.next() {
 
 let defaultConfig = "/etc/enrolld/enrolld.conf"
 var configuration: Configuration
+var configSource = "built-in defaults"
 do {
     if let configPath {
         configuration = try Configuration.load(path: configPath)
+        configSource = configPath
     } else if FileManager.default.fileExists(atPath: defaultConfig) {
         configuration = try Configuration.load(path: defaultConfig)
+        configSource = defaultConfig
     } else {
         configuration = Configuration()
     }
@@ -62,6 +76,10 @@ do {
     fail(error.description)
 }
 if let socketOverride { configuration.socketPath = socketOverride }
+if printConfig {
+    print(configuration.fileText(source: configSource), terminator: "")
+    exit(0)
+}
 if !caCommand.isEmpty {
     exit(runCACommand(caCommand, configuration: configuration))
 }

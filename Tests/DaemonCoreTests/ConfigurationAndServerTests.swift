@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import DaemonCore
 import Foundation
@@ -90,14 +91,14 @@ final class EventHubTests: XCTestCase {
         let hub = EventHub()
         let a = hub.subscribe()
         let b = hub.subscribe()
-        hub.publish(DaemonEvent(type: "card-inserted", reader: "R"))
-        hub.publish(DaemonEvent(type: "card-removed", reader: "R"))
+        hub.publish(.cardInserted("R", atr: "3B80"))
+        hub.publish(.cardRemoved("R"))
         for subscription in [a, b] {
             guard case let .event(first) = subscription.next(timeout: 1), case let .event(second) = subscription.next(timeout: 1) else {
                 return XCTFail("expected two events")
             }
-            XCTAssertEqual(first.type, "card-inserted")
-            XCTAssertEqual(second.type, "card-removed")
+            XCTAssertEqual(first.type, .cardInserted)
+            XCTAssertEqual(second.type, .cardRemoved)
             XCTAssertLessThan(first.id, second.id)
         }
         guard case .timeout = a.next(timeout: 0.05) else { return XCTFail("expected timeout") }
@@ -110,10 +111,21 @@ final class EventHubTests: XCTestCase {
     func testSlowSubscriberLosesOldestEvents() {
         let hub = EventHub(queueLimit: 3)
         let subscription = hub.subscribe()
-        for i in 0..<5 { hub.publish(DaemonEvent(type: "e\(i)")) }
+        for i in 0..<5 { hub.publish(.readerAdded("R\(i)")) }
         XCTAssertEqual(subscription.dropped, 2)
         guard case let .event(first) = subscription.next(timeout: 1) else { return XCTFail("expected an event") }
-        XCTAssertEqual(first.type, "e2")
+        XCTAssertEqual(first.reader, "R2")
+    }
+
+    func testObserversSeeEveryEventEvenWhenSubscribersDropThem() {
+        let hub = EventHub(queueLimit: 1)
+        let subscription = hub.subscribe()
+        let metrics = Metrics()
+        metrics.follow(hub)
+        for _ in 0..<50 { hub.publish(.cardReadCompleted("R", apdus: 10, milliseconds: 200)) }
+        XCTAssertEqual(subscription.dropped, 49)
+        XCTAssertTrue(metrics.render(readersPresent: 0, pcscAvailable: true, version: "t", uptimeSeconds: 0)
+            .contains(#"enrolld_card_reads_total{outcome="completed"} 50"#))
     }
 }
 

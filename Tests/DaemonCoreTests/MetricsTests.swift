@@ -1,4 +1,5 @@
 import DaemonCore
+import EnrollAPIModel
 import Foundation
 import XCTest
 
@@ -6,18 +7,16 @@ final class MetricsTests: XCTestCase {
     func testExpositionFormatCountsEventsWithoutPersonalData() {
         let metrics = Metrics()
         let session = UUID().uuidString
-        let second: UInt64 = 1_000_000_000
-        metrics.record(DaemonEvent(type: "card-read-started", reader: "R"), at: 10 * second)
-        metrics.record(DaemonEvent(type: "card-read-completed", reader: "R", detail: "40 APDUs in 1500 ms"),
-                       at: 10 * second + second * 3 / 2)
-        metrics.record(DaemonEvent(type: "card-read-started", reader: "R"), at: 20 * second)
-        metrics.record(DaemonEvent(type: "card-read-failed", reader: "R", detail: "access-key-rejected"), at: 20 * second + second / 10)
-        metrics.record(DaemonEvent(type: "enrollment-completed", detail: "\(session): signing"))
-        metrics.record(DaemonEvent(type: "enrollment-completed", detail: "\(session): basic"))
-        metrics.record(DaemonEvent(type: "enrollment-failed", detail: "\(session): face-mismatch"))
-        metrics.record(DaemonEvent(type: "enrollment-failed", detail: "\(session): Jane Doe P<UTO123"))
-        metrics.record(DaemonEvent(type: "enrollment-expired", detail: session))
-        metrics.record(DaemonEvent(type: "certificate-revoked", detail: "0A1B2C key-compromise"))
+        metrics.record(.cardReadStarted("R"))
+        metrics.record(.cardReadCompleted("R", apdus: 40, milliseconds: 1500))
+        metrics.record(.cardReadStarted("R"))
+        metrics.record(.cardReadFailed("R", problem: Problem(.accessKeyRejected), milliseconds: 100))
+        metrics.record(.enrollment(.enrollmentCompleted, session: session, tier: "signing"))
+        metrics.record(.enrollment(.enrollmentCompleted, session: session, tier: "basic"))
+        metrics.record(.enrollment(.enrollmentFailed, session: session, code: "face-mismatch"))
+        metrics.record(.enrollment(.enrollmentFailed, session: session, code: "Jane Doe P<UTO123"))
+        metrics.record(.enrollment(.enrollmentExpired, session: session, code: "timeout"))
+        metrics.record(.certificateRevoked(serial: "0A1B2C", reason: "key-compromise"))
         metrics.observeFaceMatch(seconds: 0.3)
         metrics.certificateIssued()
 

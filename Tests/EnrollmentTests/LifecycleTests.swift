@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 @testable import Enrollment
 import OpenSSLKit

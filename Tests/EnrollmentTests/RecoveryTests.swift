@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 @testable import Enrollment
 import MRTD
@@ -24,7 +25,7 @@ final class RecoveryTests: XCTestCase {
 
     /// Recovery touches only the store: the card, face and CA ports refuse to be used.
     private struct Unused: CardReading, FaceComparing, CertificateIssuing {
-        static let error = EnrollmentError(code: "unused", status: 500, message: "recovery must not use this port")
+        static let error = EnrollmentError(.internalError, "recovery must not use this port")
         func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument { throw Self.error }
         func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence { throw Self.error }
         func validate(csr: [UInt8]) throws(EnrollmentError) { throw Self.error }

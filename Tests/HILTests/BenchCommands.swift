@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import DaemonCore
 import Foundation

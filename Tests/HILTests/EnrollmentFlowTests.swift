@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import UnixHTTP
 import DaemonCore
 import Enrollment
@@ -187,7 +188,12 @@ final class EnrollmentFlowTests: XCTestCase {
         let first = try sendPhoto(session.id, try photo("John_Savage", 1))
         XCTAssertEqual(problem(first), "face-mismatch")
         XCTAssertTrue(String(decoding: first.body, as: UTF8.self).contains("1 attempt"))
-        XCTAssertEqual(problem(try sendPhoto(session.id, try photo("John_Simm", 1))), "face-mismatch")
+        // The last attempt ends the session as attempts-exhausted.
+        XCTAssertEqual(problem(try sendPhoto(session.id, try photo("John_Simm", 1))), "attempts-exhausted")
+        let ended = try JSONDecoder().decode(EnrollmentView.self,
+                                             from: Data(try client.get("/v1/enrollments/\(session.id)").body))
+        XCTAssertEqual(ended.state, "failed")
+        XCTAssertEqual(ended.failureCode, "attempts-exhausted")
         // The session is over: even the right face is too late.
         XCTAssertEqual(problem(try sendPhoto(session.id, try photo("John_Salley", 1))), "enrollment-wrong-state")
         XCTAssertEqual(try accountCount(), 0)

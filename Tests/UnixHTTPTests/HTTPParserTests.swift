@@ -1,3 +1,5 @@
+import EnrollAPIModel
+import EnrollAPIModel
 import UnixHTTP
 import XCTest
 
@@ -56,7 +58,7 @@ final class HTTPParserTests: XCTestCase {
     /// whole-versus-pieces check).
     func testHeadEndingAtTheLimitIsAcceptedWhenItsTerminatorArrivesSplit() throws {
         let limits = HTTPLimits(maxHeaderBytes: 32, maxHeaderCount: 8, maxBodyBytes: 10)
-        let head = "GET /x HTTP/1.1\r\nX: " + String(repeating: "a", count: 12)
+        let head = "GET /x HTTP/1.0\r\nX: " + String(repeating: "a", count: 12)
         XCTAssertEqual(head.utf8.count, 32)
         let bytes = Array((head + "\r\n\r\n").utf8)
         for split in 33...35 {
@@ -73,6 +75,31 @@ final class HTTPParserTests: XCTestCase {
         }
     }
 
+    /// Stricter than a browser needs, because a second parser (a proxy, the gateway) may read the same bytes
+    /// differently: request smuggling and header confusion start where two readers disagree.
+    func testContentLengthDigitsHostAndSingletonHeaders() {
+        let cases: [(String, HTTPParseError)] = [
+            ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", .invalidContentLength),
+            ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", .invalidContentLength),
+            ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", .invalidContentLength),
+            ("GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n", .missingHost),
+            ("GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .duplicateHeader("Host")),
+            ("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nx-enrolld-role: admin\r\n\r\n",
+             .duplicateHeader("x-enrolld-role")),
+            ("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Channel: k1\rX-Enrolld-Role: admin\r\n\r\n",
+             .malformedHeader("bare CR or LF in a header line")),
+            ("GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\nX-Enrolld-Role: admin\r\n\r\n",
+             .malformedHeader("bare CR or LF in a header line")),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try parse(text), text) { XCTAssertEqual($0 as? HTTPParseError, expected, text) }
+        }
+        // HTTP/1.0 needs no Host; distinct X-Enrolld-* headers are fine.
+        XCTAssertNoThrow(try parse("GET /x HTTP/1.0\r\n\r\n"))
+        XCTAssertNoThrow(try parse("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nX-Enrolld-Channel: k\r\n\r\n"))
+        XCTAssertEqual(HTTPParseError.missingHost.problem.code, "malformed-request")
+    }
+
     func testNonASCIIInHeadIsRefused() {
         XCTAssertThrowsError(try parse("GET /x HTTP/1.1\r\nX: \u{00e9}\r\n\r\n")) {
             guard case .malformedHeader = $0 as? HTTPParseError else { return XCTFail("\($0)") }
@@ -80,7 +107,7 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testProblemResponseShape() throws {
-        let response = HTTPResponse.problem(.notFound("no such reader"))
+        let response = HTTPResponse.problem(Problem(.notFound, detail: "no such reader"))
         XCTAssertEqual(response.status, 404)
         XCTAssertEqual(response.header("content-type"), "application/problem+json")
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])

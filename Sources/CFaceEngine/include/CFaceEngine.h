@@ -10,6 +10,10 @@
 // extraction run concurrently; the HOG detector and the ResNet are each guarded by their own mutex,
 // so detections (and embeddings) on one engine run one at a time. Create several engines for more
 // parallelism. OpenBLAS is pinned to one thread when the first engine is created.
+//
+// Frames of a liveness burst come as decoded RGB (enrolld_face_analyse_rgb): the caller has already bounded
+// their pixel count; detection runs on a copy scaled by detect_scale, landmarks and the aligned chip at full
+// resolution, and the ResNet only on the chips the caller chooses (enrolld_face_embed_chip).
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +25,9 @@ extern "C" {
 #define ENROLLD_FACE_EMBEDDING_SIZE 128
 #define ENROLLD_FACE_MAX_REGIONS 16
 #define ENROLLD_FACE_MESSAGE_CAPACITY 256
+#define ENROLLD_FACE_LANDMARK_COUNT 5
+#define ENROLLD_FACE_CHIP_SIDE 150
+#define ENROLLD_FACE_THUMBNAIL_SIDE 32
 
 typedef enum enrolld_face_status {
     ENROLLD_FACE_OK = 0,
@@ -70,6 +77,12 @@ typedef struct enrolld_face_region {
     double height;
 } enrolld_face_region;
 
+// A point in the original image's pixel coordinates.
+typedef struct enrolld_face_point {
+    double x;
+    double y;
+} enrolld_face_point;
+
 typedef struct enrolld_face_analysis {
     enrolld_face_format format;
     uint32_t width;                // decoded image
@@ -80,7 +93,13 @@ typedef struct enrolld_face_analysis {
     uint32_t face_count;           // all faces detected
     uint32_t region_count;         // faces listed in regions, largest first (<= ENROLLD_FACE_MAX_REGIONS)
     enrolld_face_region regions[ENROLLD_FACE_MAX_REGIONS];
-    enrolld_face_refusal refusal;  // ENROLLD_FACE_ACCEPTED: regions[0] was embedded
+    enrolld_face_refusal refusal;  // ENROLLD_FACE_ACCEPTED: regions[0] was embedded (or aligned, for frames)
+    int32_t has_landmarks;         // 1: landmarks hold the 5 points of regions[0] (whenever a face was found)
+    // dlib's 5-point model: 0, 1 the corners of the eye on the image's right (outer, inner), 2, 3 the corners
+    // of the eye on the image's left (outer, inner), 4 the base of the nose.
+    enrolld_face_point landmarks[ENROLLD_FACE_LANDMARK_COUNT];
+    // Greyscale thumbnail of regions[0]'s box (rows top to bottom), for near-duplicate checks; valid with landmarks.
+    uint8_t thumbnail[ENROLLD_FACE_THUMBNAIL_SIDE * ENROLLD_FACE_THUMBNAIL_SIDE];
     float embedding[ENROLLD_FACE_EMBEDDING_SIZE];
     double decode_ms;              // sniff, header, decode
     double detect_ms;              // downscale or pad, HOG detection
@@ -103,6 +122,25 @@ int enrolld_face_blas_pinned(void);
 enrolld_face_status enrolld_face_analyse(enrolld_face_engine *engine, const uint8_t *data, size_t length,
                                          const enrolld_face_options *options, enrolld_face_analysis *analysis,
                                          char *message, size_t message_capacity);
+
+typedef struct enrolld_face_frame_options {
+    double detect_scale;           // detect on a copy scaled by this factor, 0 < detect_scale <= 1
+    uint32_t min_face_size;        // refuse (TOO_SMALL) when the largest box is narrower (original pixels)
+    uint8_t *chip_out;             // optional: receives the 150x150 aligned chip (packed RGB) when accepted
+} enrolld_face_frame_options;
+
+// One decoded frame (packed RGB, width * height * 3 bytes, at most max_pixels of enrolld_face_options are the
+// caller's to enforce): detection on the scaled copy, landmarks and (with chip_out) the aligned chip. Never
+// embeds: analysis->embedding stays zero. Refusals as in enrolld_face_analyse, except AMBIGUOUS (the caller
+// counts faces itself).
+enrolld_face_status enrolld_face_analyse_rgb(enrolld_face_engine *engine, const uint8_t *rgb, uint32_t width,
+                                             uint32_t height, const enrolld_face_frame_options *options,
+                                             enrolld_face_analysis *analysis, char *message,
+                                             size_t message_capacity);
+
+// ResNet embedding of one 150x150 aligned chip (packed RGB) into embedding[ENROLLD_FACE_EMBEDDING_SIZE].
+enrolld_face_status enrolld_face_embed_chip(enrolld_face_engine *engine, const uint8_t *chip, float *embedding,
+                                            char *message, size_t message_capacity);
 
 // Image utilities (no engine needed). Buffers returned through *_out are freed with enrolld_face_free.
 

@@ -1,0 +1,251 @@
+import Foundation
+
+/// Every key of enrolld.conf, in the order `Packaging/enrolld.conf` lists them. Parsing, `enrolld --check-config`,
+/// `enrolld --print-default-config` (which writes `Packaging/enrolld.conf`) and enrolld.conf(5) (generated from
+/// that file) all come from here; `ConfigurationTableTests` fails when the shipped file or the page disagrees.
+/// A new setting is one entry here plus one property of `Configuration` (its initial value is the default).
+extension Configuration {
+    public static let table: [ConfigurationSection] = [
+        ConfigurationSection(
+            "api",
+            [
+                .path("socket", \.socketPath, shorterThan: 108, "Unix socket of the HTTP/1.1 + JSON API."),
+                .permissionBits(
+                    "socket_mode", \.socketMode,
+                    "Permission bits of the socket; callers need write access to connect."),
+                .text(
+                    "socket_group", \.socketGroup, expected: "a group name or number",
+                    "Group owning the socket: put kiosk software and operators in it.",
+                    details: "Unset: the daemon's own group."
+                ).example("enrolld"),
+                .integer(
+                    "max_body_bytes", \.maxRequestBodyBytes, 1024...(256 * 1024 * 1024),
+                    "Largest request body accepted (live photos, CSRs), in bytes."),
+                .seconds(
+                    "event_keepalive_seconds", \.eventKeepAliveSeconds, 1...3600,
+                    "Seconds between keep-alive comments on /v1/events."),
+                .integer(
+                    "max_connections", \.maxConnections, 1...4096,
+                    """
+                    API connections served at once, event streams included; one more gets 503 "server busy, retry".
+                    """),
+                .seconds(
+                    "keepalive_idle_seconds", \.keepAliveIdleSeconds, 0.1...3600,
+                    "Seconds an idle persistent (keep-alive) API connection stays open."),
+            ]),
+        ConfigurationSection(
+            "roles",
+            about: """
+                What API callers may do, by the uid, primary gid (SO_PEERCRED) and supplementary groups \
+                (SO_PEERGROUPS) of the connecting process. Roles nest (admin > operator > kiosk); a caller gets the \
+                highest role any of its ids holds, and a caller in no role may only call /v1/health. The socket's mode \
+                and group ([api]) decide who can connect at all. Names are resolved when the daemon starts.
+                """,
+            [
+                .principals(
+                    .kiosk,
+                    "Kiosk software: cards, enrollments, and one account's data only with its holder's proof."),
+                .principals(
+                    .operator,
+                    """
+                    Counter staff: any account, revocation, cancelling or invalidating identities, the audit check.
+                    """),
+                .principals(
+                    .admin, "The trust store (import, reload) and everything else.",
+                    details: "Root (uid 0) by default. The daemon's own user is always admin."),
+            ]),
+        ConfigurationSection(
+            "daemon",
+            [
+                .path("state_directory", \.stateDirectory, "Database, keys and face models."),
+                .choice(
+                    "log_level", \.logLevel, "How much the daemon logs.",
+                    details: "Logs never carry names or document numbers."),
+            ]),
+        ConfigurationSection(
+            "readers",
+            [
+                .seconds(
+                    "pcsc_retry_seconds", \.pcscRetrySeconds, 0.1...60,
+                    "Seconds between attempts to reach pcscd while it is not running."),
+                .seconds(
+                    "read_timeout_seconds", \.readTimeoutSeconds, 0.5...600,
+                    "Longest a card read may take before it fails as too slow (card-read-timeout)."),
+            ]),
+        ConfigurationSection(
+            "face",
+            [
+                .path(
+                    "model_directory", \.faceModelDirectory,
+                    """
+                    dlib model files (shape_predictor_5_face_landmarks.dat, dlib_face_recognition_resnet_model_v1.dat), \
+                    installed by scripts/install-models.sh.
+                    """,
+                    details: """
+                        Unset: $ENROLLD_MODEL_DIR, else /var/lib/enrolld/models. The packaged service sets \
+                        ENROLLD_MODEL_DIR=/usr/share/enrolld/models (package enrolld-face-models).
+                        """),
+                .decimal(
+                    "threshold", \.faceThreshold, 0...1.5, unit: "distance", lowerBoundExcluded: true,
+                    "Largest embedding distance that counts as the same person.",
+                    details: "dlib's own figure is 0.6; 0.5 is stricter, for fewer false matches."),
+                .integer(
+                    "minimum_face_size", \.faceMinimumSize, 20...2000, unit: "pixels",
+                    "Smallest face accepted, in pixels (width of the detected face box)."),
+            ]),
+        ConfigurationSection(
+            "trust",
+            [
+                .path(
+                    "directory", \.trustDirectory, shown: \Configuration.resolvedTrustDirectory,
+                    """
+                    CSCA certificates (PEM or DER) and CRLs: passive authentication anchors documents here.
+                    """, details: "Default: <state_directory>/trust. Reloaded on SIGHUP.")
+            ]),
+        ConfigurationSection(
+            "authenticity",
+            about: """
+                A chip is genuine when access control and passive authentication pass and, where the chip offers \
+                anti-clone protocols (chip authentication in DG14, active authentication with DG15), at least one \
+                passes and none fails. A chip whose EF.SOD lists DG14/DG15 but that hides the file is refused. PACE-CAM \
+                is reported but not counted until EF.CardSecurity's signature is verified.
+                """,
+            [
+                .boolean(
+                    "anti_clone", \.authenticityPolicy.runAntiClone,
+                    "Run chip and active authentication during reads."),
+                .boolean(
+                    "require_anti_clone", \.authenticityPolicy.requireAntiClone,
+                    "Refuse chips that offer no anti-clone protocol at all.",
+                    details: "false accepts older documents on passive authentication alone, as ICAO 9303 allows."),
+            ]),
+        ConfigurationSection(
+            "enrollment",
+            [
+                .boolean(
+                    "require_genuine_document", \.requireGenuineDocument,
+                    "Refuse documents that passive authentication does not prove genuine."),
+                .boolean("refuse_expired_documents", \.refuseExpiredDocuments, "Refuse expired documents."),
+                .integer("signing_minimum_age", \.signingMinimumAge, 14...99, "Minimum age for the signing tier."),
+                .integer(
+                    "max_photo_attempts", \.maxPhotoAttempts, 1...10, "Live-photo attempts per enrollment session."),
+                .seconds(
+                    "session_timeout_seconds", \.sessionTimeoutSeconds, 1...3600,
+                    "Seconds before an unfinished session expires and its biometric data is wiped."),
+                .integer(
+                    "registration_minimum_age", \.registrationMinimumAge, 0...99,
+                    "Below this age an account is registered only linked to a guardian's account.",
+                    details: """
+                        The guardian must be present: the guardian's card is read in the same session \
+                        (POST /v1/enrollments/{id}/guardian).
+                        """),
+                .seconds(
+                    "expiry_sweep_seconds", \.expirySweepSeconds, 1...86400,
+                    "Seconds between sweeps that mark accounts whose document has expired.",
+                    details: "Expiry is also evaluated on every access."),
+            ]),
+        ConfigurationSection(
+            "passcode",
+            about: """
+                The optional 4-digit service passcode (scrypt, per-account salt, constant-time comparison). A forgotten \
+                passcode is reset by re-verifying with card and face (enrollment purpose passcode-reset).
+                """,
+            [
+                .boolean("enabled", \.passcodeEnabled, "Offer the service passcode."),
+                .integer(
+                    "max_attempts", \.passcodeMaxAttempts, 1...20,
+                    "Consecutive wrong entries before the passcode locks."),
+                .seconds(
+                    "lockout_seconds", \.passcodeLockoutSeconds, 1...(7 * 86400),
+                    "How long a locked passcode stays locked (the API says when it unlocks)."),
+            ]),
+        ConfigurationSection(
+            "tiers",
+            about: """
+                Display names of the two account tiers, e.g. "iAM Smart" / "iAM Smart+" or "Level 1" / "Level 2".
+                """,
+            [
+                .text("basic_name", \.basicTierName, expected: "a name", "Display name of the basic tier."),
+                .text("signing_name", \.signingTierName, expected: "a name", "Display name of the signing tier."),
+            ]),
+        ConfigurationSection(
+            "ca",
+            [
+                .path(
+                    "directory", \.caDirectory, shown: \Configuration.resolvedCADirectory,
+                    "The issuing key (encrypted at rest) and certificate, created by `enrolld ca init`.",
+                    details: "Default: <state_directory>/ca."),
+                .integer(
+                    "validity_years", \.certificateValidityYears, 1...10, unit: "years",
+                    "Validity of signing certificates in years; never past the document's expiry."),
+                .list(
+                    "certificate_policies", \.certificatePolicies, of: "dotted OIDs",
+                    isValid: { $0.allSatisfy { $0.isNumber || $0 == "." } },
+                    "Policy OIDs written into every certificate.",
+                    details: "Empty: none."
+                ).example("1.3.6.1.4.1.99999.1.1"),
+                .url(
+                    "crl_distribution_point", \.crlDistributionPoint, "URL of the CRL written into every certificate.",
+                    details: "Unset: none."
+                ).example("http://ca.example/enrolld.crl"),
+                .url(
+                    "ocsp_url", \.ocspURL, "OCSP responder URL written into every certificate.",
+                    details: "Unset: none."
+                ).example("http://ocsp.example"),
+            ]),
+        ConfigurationSection(
+            "store",
+            [
+                .choice(
+                    "backend", \.storeBackend, "Where accounts, certificates and the usage log live.",
+                    details: """
+                        sqlite: embedded, <state_directory>/enrolld.db, one host. postgresql: one database shared by a fleet \
+                        of kiosks and counters (README, Deployment); needs conninfo.
+                        """),
+                .text(
+                    "conninfo", \.storeConninfo, expected: "a libpq connection string or postgresql:// URL",
+                    "PostgreSQL: libpq connection string or URL, without the password.",
+                    details: """
+                        Several hosts with target_session_attrs=read-write follow a failover to the new primary.
+                        """
+                ).example("postgresql://enrolld@db1.example,db2.example/enrolld?target_session_attrs=read-write"),
+                .path(
+                    "password_file", \.storePasswordFile,
+                    "File holding the PostgreSQL password (mode 0600, service user, one line), read at start."
+                )
+                .example("/etc/enrolld/pg.pass"),
+                .choice(
+                    "sslmode", \.storeSSLMode, ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+                    "TLS to the server, passed to libpq.",
+                    details: """
+                        Unset: libpq's default (prefer). Use verify-full: it checks the server's name against its \
+                        certificate.
+                        """
+                ).example("verify-full"),
+                .path(
+                    "sslrootcert", \.storeSSLRootCert,
+                    "CA certificate(s) the PostgreSQL server's certificate must chain to."
+                )
+                .example("/etc/enrolld/pg-ca.pem"),
+                .path(
+                    "sslcert", \.storeSSLCert,
+                    "TLS client certificate, when the server authenticates clients by certificate."
+                )
+                .example("/etc/enrolld/pg-client.pem"),
+                .path("sslkey", \.storeSSLKey, "The client certificate's private key (mode 0600).")
+                    .example("/etc/enrolld/pg-client.key"),
+                .integer("pool_size", \.storePoolSize, 1...64, "PostgreSQL connections per daemon."),
+            ]),
+    ]
+
+    /// Every key of `table`, in file order.
+    public static let allKeys: [ConfigurationKey] = table.flatMap(\.keys)
+
+    /// Every key as `section.key` with its one-line description.
+    public static var keys: [(key: String, help: String)] { allKeys.map { ($0.key, $0.summary) } }
+
+    /// The key `section.name`, if there is one.
+    public static func key(_ section: String, _ name: String) -> ConfigurationKey? {
+        allKeys.first { $0.section == section && $0.name == name }
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+
+/// A certificate as the API lists it.
+public struct CertificateView: Codable, Sendable, Equatable {
+    public var serial: String
+    public var state: String
+    public var notBefore: String
+    public var notAfter: String
+    public var revokedAt: String?
+    public var revocationReason: String?
+    public var deviceId: String?
+    public var pem: String?
+
+    public init(serial: String, state: String, notBefore: String, notAfter: String, revokedAt: String? = nil, revocationReason: String? = nil, deviceId: String? = nil, pem: String? = nil) {
+        self.serial = serial
+        self.state = state
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.revokedAt = revokedAt
+        self.revocationReason = revocationReason
+        self.deviceId = deviceId
+        self.pem = pem
+    }
+}
+
+/// An account as `GET /v1/accounts/{id}` shows it.
+public struct AccountView: Codable, Sendable, Equatable {
+    public var id: String
+    public var tier: String
+    /// The tier's display name from configuration (e.g. "iAM Smart+").
+    public var tierName: String
+    public var status: String
+    public var surname: String
+    public var givenNames: String
+    public var documentType: String
+    public var issuingState: String
+    public var documentExpiry: String
+    public var createdAt: String
+    public var updatedAt: String
+    public var certificates: [CertificateView]
+
+    public init(id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String, certificates: [CertificateView]) {
+        self.id = id
+        self.tier = tier
+        self.tierName = tierName
+        self.status = status
+        self.surname = surname
+        self.givenNames = givenNames
+        self.documentType = documentType
+        self.issuingState = issuingState
+        self.documentExpiry = documentExpiry
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.certificates = certificates
+    }
+}
+
+/// `POST /v1/accounts/{id}/devices` body.
+public struct DeviceBindBody: Codable, Sendable {
+    public var deviceId: String
+    /// PEM public key of the device.
+    public var publicKey: String
+    public var label: String?
+
+    public init(deviceId: String, publicKey: String, label: String? = nil) {
+        self.deviceId = deviceId
+        self.publicKey = publicKey
+        self.label = label
+    }
+}
+
+/// `DELETE /v1/accounts/{id}/devices/{deviceId}` body (optional for operators).
+public struct DeviceUnbindBody: Codable, Sendable {
+    /// The holder's passcode.
+    public var passcode: String?
+    /// A card-and-face session of this account completed in the last minutes.
+    public var enrollmentId: String?
+
+    public init(passcode: String? = nil, enrollmentId: String? = nil) {
+        self.passcode = passcode
+        self.enrollmentId = enrollmentId
+    }
+}
+
+/// `POST /v1/accounts/{id}/status` body.
+public struct StatusChangeBody: Codable, Sendable {
+    /// `cancelled` or `invalid`.
+    public var status: String
+    public var reason: String
+
+    public init(status: String, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+}
+
+/// `POST /v1/accounts/{id}/passcode` body (set or change), `.../passcode/verify` and `DELETE .../passcode`.
+public struct PasscodeBody: Codable, Sendable {
+    /// The new passcode (set) or the entry (verify).
+    public var passcode: String?
+    /// The current passcode, to change or disable an enabled one.
+    public var currentPasscode: String?
+
+    public init(passcode: String? = nil, currentPasscode: String? = nil) {
+        self.passcode = passcode
+        self.currentPasscode = currentPasscode
+    }
+}
+
+/// A passcode entry's answer: 200 ok, 403 wrong (attempts left), 423 locked (when it unlocks). An RFC 9457
+/// problem document with the check's fields as extension members when refused.
+public struct PasscodeCheckResponse: Codable, Sendable, Equatable {
+    public var result: String
+    public var attemptsLeft: Int?
+    public var unlocksAt: String?
+    public var type: String?
+    public var title: String?
+    public var status: Int?
+    public var detail: String?
+    public var code: String?
+
+    public init(result: String, attemptsLeft: Int? = nil, unlocksAt: String? = nil, type: String? = nil, title: String? = nil, status: Int? = nil, detail: String? = nil, code: String? = nil) {
+        self.result = result
+        self.attemptsLeft = attemptsLeft
+        self.unlocksAt = unlocksAt
+        self.type = type
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.code = code
+    }
+}
+
+/// A page of usage records.
+public struct UsagePage: Codable, Sendable, Equatable {
+    public var accountId: String
+    public var records: [UsageRecordView]
+    /// Pass as `after` for the next page; nil on the last page.
+    public var next: Int64?
+
+    public init(accountId: String, records: [UsageRecordView], next: Int64? = nil) {
+        self.accountId = accountId
+        self.records = records
+        self.next = next
+    }
+}
+
+/// A device binding as the API shows it.
+public struct DeviceView: Sendable, Codable, Equatable {
+    public var deviceId: String
+    public var label: String
+    public var publicKey: String
+    public var boundAt: String
+    public var unboundAt: String?
+    public var unbindReason: String?
+    public var active: Bool
+
+
+    public init(deviceId: String, label: String, publicKey: String, boundAt: String, unboundAt: String? = nil, unbindReason: String? = nil, active: Bool) {
+        self.deviceId = deviceId
+        self.label = label
+        self.publicKey = publicKey
+        self.boundAt = boundAt
+        self.unboundAt = unboundAt
+        self.unbindReason = unbindReason
+        self.active = active
+    }
+}
+
+/// The result of binding a device.
+public struct DeviceBindingOutcome: Sendable, Codable, Equatable {
+    public var device: DeviceView
+    /// The binding this one cancelled, if any.
+    public var superseded: DeviceView?
+    /// Certificates revoked (reason superseded) because their key lived on the superseded device.
+    public var revokedSerials: [String]
+
+    public init(device: DeviceView, superseded: DeviceView? = nil, revokedSerials: [String]) {
+        self.device = device
+        self.superseded = superseded
+        self.revokedSerials = revokedSerials
+    }
+}
+
+/// An account's status and its history, as the API shows them.
+public struct StatusView: Sendable, Codable, Equatable {
+    public struct Change: Sendable, Codable, Equatable {
+        public var from: String
+        public var to: String
+        public var reason: String
+        public var actorRole: String
+        public var actorUid: UInt32
+        public var channel: String
+        public var at: String
+
+        public init(from: String, to: String, reason: String, actorRole: String, actorUid: UInt32, channel: String,
+                    at: String) {
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.actorRole = actorRole
+            self.actorUid = actorUid
+            self.channel = channel
+            self.at = at
+        }
+    }
+
+    public var accountId: String
+    public var status: String
+    public var history: [Change]
+
+    public init(accountId: String, status: String, history: [Change]) {
+        self.accountId = accountId
+        self.status = status
+        self.history = history
+    }
+}
+
+/// The answer to a passcode entry.
+public struct PasscodeCheck: Sendable, Codable, Equatable {
+    /// `ok`, `wrong` or `locked`.
+    public var result: String
+    /// Wrong entries left before the passcode locks (when `wrong`).
+    public var attemptsLeft: Int?
+    /// When a locked passcode unlocks (ISO 8601).
+    public var unlocksAt: String?
+
+    public var isOK: Bool { result == "ok" }
+
+    public init(result: String, attemptsLeft: Int? = nil, unlocksAt: String? = nil) {
+        self.result = result
+        self.attemptsLeft = attemptsLeft
+        self.unlocksAt = unlocksAt
+    }
+}
+
+/// A passcode's state as the API shows it (never the hash).
+public struct PasscodeStatus: Sendable, Codable, Equatable {
+    public var set: Bool
+    public var enabled: Bool
+    public var failedAttempts: Int
+    public var lockedUntil: String?
+
+    public init(set: Bool, enabled: Bool, failedAttempts: Int, lockedUntil: String? = nil) {
+        self.set = set
+        self.enabled = enabled
+        self.failedAttempts = failedAttempts
+        self.lockedUntil = lockedUntil
+    }
+}
+
+/// The result of walking the usage chain (`POST /v1/audit/verify`, `enrollctl audit verify`).
+public struct AuditReport: Sendable, Codable, Equatable {
+    public struct Problem: Sendable, Codable, Equatable {
+        public var sequence: Int64
+        /// `edited`, `inserted` or `deleted`.
+        public var kind: String
+        public var message: String
+
+        public init(sequence: Int64, kind: String, message: String) {
+            self.sequence = sequence
+            self.kind = kind
+            self.message = message
+        }
+    }
+
+    public var ok: Bool
+    public var records: Int
+    public var headSequence: Int64
+    public var problems: [Problem]
+
+
+    public init(ok: Bool, records: Int, headSequence: Int64, problems: [Problem]) {
+        self.ok = ok
+        self.records = records
+        self.headSequence = headSequence
+        self.problems = problems
+    }
+}
+
+/// A usage record as the API shows it (no hashes: `enrollctl audit verify` checks those).
+public struct UsageRecordView: Sendable, Codable, Equatable {
+    public var sequence: Int64
+    public var at: String
+    public var accountId: String?
+    public var enrollmentId: String?
+    public var event: String
+    public var channel: String
+    public var actorRole: String
+    public var actorUid: UInt32
+    public var outcome: String
+    public var detail: String
+
+
+    public init(sequence: Int64, at: String, accountId: String? = nil, enrollmentId: String? = nil, event: String, channel: String, actorRole: String, actorUid: UInt32, outcome: String, detail: String) {
+        self.sequence = sequence
+        self.at = at
+        self.accountId = accountId
+        self.enrollmentId = enrollmentId
+        self.event = event
+        self.channel = channel
+        self.actorRole = actorRole
+        self.actorUid = actorUid
+        self.outcome = outcome
+        self.detail = detail
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// `POST /v1/enrollments` body.
+public struct EnrollmentStartBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+    /// `register` (default) or `upgrade`.
+    public var purpose: String?
+    /// The account to upgrade.
+    public var accountId: String?
+    /// The guardian's account, when the holder is below the registration age.
+    public var guardianAccountId: String?
+
+    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil,
+                guardianAccountId: String? = nil) {
+        self.reader = reader
+        self.accessKey = accessKey
+        self.purpose = purpose
+        self.accountId = accountId
+        self.guardianAccountId = guardianAccountId
+    }
+}
+
+/// `POST /v1/enrollments/{id}/photo` body.
+public struct EnrollmentPhotoBody: Codable, Sendable {
+    /// The live photo, base64 (JPEG or PNG).
+    public var photo: String
+
+    public init(photo: String) {
+        self.photo = photo
+    }
+}
+
+/// `POST /v1/enrollments/{id}/complete` body.
+public struct EnrollmentCompleteBody: Codable, Sendable {
+    /// PKCS#10 CSR, PEM (or base64 DER). Without it a registration creates a basic account.
+    public var csr: String?
+    /// Contact details kept (sealed) with the account.
+    public var contact: [String: String]?
+    /// The device the certificate's key lives on; with `devicePublicKey` (PEM) it is bound to the account.
+    public var deviceId: String?
+    public var devicePublicKey: String?
+    public var deviceLabel: String?
+    /// Purpose passcode-reset: the new passcode.
+    public var passcode: String?
+
+    public init(csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
+                devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil) {
+        self.csr = csr
+        self.contact = contact
+        self.deviceId = deviceId
+        self.devicePublicKey = devicePublicKey
+        self.deviceLabel = deviceLabel
+        self.passcode = passcode
+    }
+}
+
+/// `POST /v1/enrollments/{id}/guardian` body: the guardian's card.
+public struct GuardianCardBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+
+    public init(reader: String, accessKey: AccessKeyRequest) {
+        self.reader = reader
+        self.accessKey = accessKey
+    }
+}
+
+/// What the API shows of a session: state and evidence, the card-face summary the kiosk displays,
+/// never biometric data.
+public struct EnrollmentView: Sendable, Codable, Equatable {
+    public var id: String
+    public var purpose: String
+    public var state: String
+    public var accountID: String?
+    public var reader: String
+    public var surname: String
+    public var givenNames: String
+    public var documentType: String
+    public var issuingState: String
+    public var documentExpiry: String
+    public var accessProtocol: String
+    public var authenticity: AuthenticityVerdict
+    public var photoAttemptsLeft: Int
+    public var face: FaceEvidence?
+    public var expiresAt: String
+    public var failureCode: String?
+    /// Whether the guardian's card was verified in this session (registration of a minor).
+    public var guardianPresent: Bool?
+
+    public init(id: String, purpose: String, state: String, accountID: String? = nil, reader: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, accessProtocol: String, authenticity: AuthenticityVerdict, photoAttemptsLeft: Int, face: FaceEvidence? = nil, expiresAt: String, failureCode: String? = nil, guardianPresent: Bool? = nil) {
+        self.id = id
+        self.purpose = purpose
+        self.state = state
+        self.accountID = accountID
+        self.reader = reader
+        self.surname = surname
+        self.givenNames = givenNames
+        self.documentType = documentType
+        self.issuingState = issuingState
+        self.documentExpiry = documentExpiry
+        self.accessProtocol = accessProtocol
+        self.authenticity = authenticity
+        self.photoAttemptsLeft = photoAttemptsLeft
+        self.face = face
+        self.expiresAt = expiresAt
+        self.failureCode = failureCode
+        self.guardianPresent = guardianPresent
+    }
+}
+
+/// The result of completing a session.
+public struct EnrollmentOutcome: Sendable, Codable, Equatable {
+    public var enrollmentID: String
+    public var accountID: String
+    public var tier: String
+    /// PEM of the issued certificate, when one was issued.
+    public var certificatePEM: String?
+    public var certificateSerial: String?
+    public var notAfter: String?
+    /// The account's identity status after the session (re-verification returns expired/invalid to normal).
+    public var status: String?
+
+    public init(enrollmentID: String, accountID: String, tier: String, certificatePEM: String? = nil, certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil) {
+        self.enrollmentID = enrollmentID
+        self.accountID = accountID
+        self.tier = tier
+        self.certificatePEM = certificatePEM
+        self.certificateSerial = certificateSerial
+        self.notAfter = notAfter
+        self.status = status
+    }
+}
+
+/// Whether the chip was proven genuine, check by check (passive, active, chip authentication).
+public struct AuthenticityVerdict: Sendable, Codable, Equatable {
+    public struct Check: Sendable, Codable, Equatable {
+        public var name: String
+        /// `passed`, `failed` or `not-supported`.
+        public var outcome: String
+        public var reason: String
+
+        public init(name: String, outcome: String, reason: String) {
+            self.name = name
+            self.outcome = outcome
+            self.reason = reason
+        }
+    }
+
+    public var genuine: Bool
+    public var checks: [Check]
+    /// Why the document is not genuine, when it is not.
+    public var reasons: [String]
+
+    public init(genuine: Bool, checks: [Check], reasons: [String] = []) {
+        self.genuine = genuine
+        self.checks = checks
+        self.reasons = reasons
+    }
+}

@@ -1,0 +1,121 @@
+import EnrollAPIModel
+import Foundation
+import MRTD
+import Store
+import Synchronization
+
+/// A session in memory, holding the biometric data for as long as the session lives.
+struct LiveSession: Sendable {
+    var id: UUID
+    var purpose: EnrollmentPurpose
+    var reader: String
+    var callerUID: UInt32
+    var accountID: UUID?
+    var document: VerifiedDocument
+    var facts: DocumentFacts
+    var identityKey: [UInt8]
+    var createdAt: Date
+    var deadline: Date
+    var state: EnrollmentState = .cardVerified
+    var portrait: [UInt8] = []
+    var photoAttempts = 0
+    var face: FaceEvidence?
+    var failureCode: String?
+    var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
+    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
+    /// guardian's card was read and matched it in this session.
+    var guardianAccountID: UUID?
+    var guardianPresent = false
+
+    init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
+         document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {
+        self.id = id
+        self.purpose = purpose
+        self.reader = reader
+        self.callerUID = callerUID
+        self.accountID = accountID
+        self.document = document
+        self.facts = facts
+        self.identityKey = identityKey
+        self.createdAt = createdAt
+        self.deadline = deadline
+    }
+
+    /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
+    mutating func wipeBiometrics() {
+        portrait.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] = 0 }
+        }
+        portrait = []
+        document.data.dg2 = nil
+    }
+}
+
+/// The open sessions, each held by at most one step at a time.
+///
+/// A step (photo, guardian, complete) claims its session for its whole length and works on the claimed copy;
+/// a second request on a held session is refused with `enrollment-busy` at once (a kiosk posts one step at a
+/// time; a burst of posts is an attack or a bug, and must not queue up face comparisons). Releasing stores the
+/// step's copy back, or drops the session when the step finished it (completed, failed, expired): a finished
+/// session leaves this table for good, and the stores refuse to write over a finished record, so no stale copy
+/// can revive it.
+final class LiveSessions: Sendable {
+    private struct Entry {
+        var session: LiveSession
+        var held = false
+    }
+
+    enum Claim {
+        case claimed(LiveSession)
+        case busy
+        case absent
+    }
+
+    private let entries = Mutex<[UUID: Entry]>([:])
+
+    /// Adds a new session, not held.
+    func insert(_ session: LiveSession) {
+        entries.withLock { $0[session.id] = Entry(session: session) }
+    }
+
+    /// Holds the session for one step and returns the copy the step works on.
+    func claim(_ id: UUID) -> Claim {
+        entries.withLock { entries in
+            guard var entry = entries[id] else { return .absent }
+            guard !entry.held else { return .busy }
+            entry.held = true
+            entries[id] = entry
+            return .claimed(entry.session)
+        }
+    }
+
+    /// Ends a step: a finished session is dropped, an open one is stored back and freed.
+    func release(_ session: LiveSession) {
+        entries.withLock { entries in
+            if session.state.isFinished {
+                entries[session.id] = nil
+            } else {
+                entries[session.id] = Entry(session: session)
+            }
+        }
+    }
+
+    /// Holds every session past its deadline that no step holds, for the caller to expire and release.
+    func claimExpired(at date: Date) -> [LiveSession] {
+        entries.withLock { entries in
+            var stale: [LiveSession] = []
+            for (id, entry) in entries where !entry.held && entry.session.deadline <= date {
+                entries[id]?.held = true
+                stale.append(entry.session)
+            }
+            return stale
+        }
+    }
+
+    /// A snapshot of the session (for views); nil when it is not open.
+    func snapshot(_ id: UUID) -> LiveSession? {
+        entries.withLock { $0[id]?.session }
+    }
+
+    var count: Int { entries.withLock { $0.count } }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// `accounts`, `certs`, `crl`: an account, its certificates, revocation and the CRL. The identity-status
+/// subcommands of `accounts` (status, cancel, invalidate) are in LifecycleCommands.
+enum AccountCommands {
+    static let words: Set<String> = ["accounts", "certs", "crl"]
+
+    static func run(_ options: Invocation, _ api: API) {
+        switch options.words.first {
+        case "accounts": accounts(options, api)
+        case "certs": certificates(options, api)
+        default: revocationList(options, api)
+        }
+    }
+
+    static func accounts(_ options: Invocation, _ api: API) {
+        let usage = "usage: enrollctl accounts show|status|cancel|invalidate ID"
+        guard options.words.count == 3 else { fail(usage, code: 2) }
+        let id = options.words[2]
+        switch options.subcommand {
+        case "show": printRaw(api.get("/v1/accounts/\(id)"))
+        case "status": LifecycleCommands.status(id, options, api)
+        case "cancel", "invalidate": LifecycleCommands.changeStatus(id, options, api)
+        default: fail(usage, code: 2)
+        }
+    }
+
+    static func certificates(_ options: Invocation, _ api: API) {
+        switch options.subcommand {
+        case "list":
+            guard options.words.count == 3 else { fail("usage: enrollctl certs list ACCOUNT-ID", code: 2) }
+            printRaw(api.get("/v1/accounts/\(options.words[2])/certificates"))
+        case "revoke":
+            guard options.words.count == 3 else {
+                fail("usage: enrollctl certs revoke SERIAL --reason REASON", code: 2)
+            }
+            let reason = options.value("--reason") ?? "unspecified"
+            printRaw(api.post("/v1/certificates/\(options.words[2])/revoke", ["reason": reason]))
+        default:
+            fail("usage: enrollctl certs list ID | certs revoke SERIAL --reason R", code: 2)
+        }
+    }
+
+    static func revocationList(_ options: Invocation, _ api: API) {
+        let response = api.get("/v1/crl")
+        guard let out = options.value("--out") else { return printRaw(response) }
+        writeFile(Data(response.body), to: out)
+        print("CRL written to \(out)")
+    }
+}

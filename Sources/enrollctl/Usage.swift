@@ -1,0 +1,67 @@
+/// `enrollctl --help`: every command and option (docs/enrollctl.1 says the same at more length).
+let usage = """
+    usage: enrollctl [--socket PATH] COMMAND [OPTIONS]
+
+    commands:
+      health [--json]          daemon status
+      readers [--json]         readers and cards present
+      watch [--json]           print reader and card events as they arrive (Ctrl-C to stop)
+      read --reader NAME (--can NNNNNN | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+           [--face-out FILE] [--json]
+                               read the card-face data from the chip (PACE when the chip offers it, else BAC
+                               with the MRZ); --face-out writes the portrait exactly as stored in DG2
+      probe --reader NAME [--can NNNNNN | --mrz "LINES" | --document-number X ...] [--json]
+                               ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
+                               is present and, with a key, which access protocol opens the chip
+      enroll --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+             --photo FILE [--csr FILE] [--account ID] [--cert-out FILE] [--json]
+                               a whole enrollment: read and authenticate the card, match the live photo,
+                               create (or, with --account, upgrade) the account and issue the certificate;
+                               without --csr a registration creates a basic account
+      accounts show ID [--json]    an account's tier, status and certificates
+      certs list ID [--json]       the certificates of account ID
+      certs revoke SERIAL --reason REASON
+                               revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,
+                               cessation-of-operation, privilege-withdrawn)
+      accounts status ID       identity status and its history
+      accounts cancel ID --reason R
+                               cancel the identity (card cancelled, holder deceased): irreversible, revokes
+                               every certificate; needs --role operator or admin
+      accounts invalidate ID --reason R
+                               mark the document invalid (reported lost); re-verification returns it to normal
+      usage ID [--since ISO] [--until ISO] [--limit N] [--after SEQ] [--json]
+                               the account's usage records (enrollment steps, certificates, devices, passcode,
+                               status changes) with time, channel, actor and outcome
+      audit verify [--json]    walk the usage records' hash chain; exits 1 naming each edited, inserted or
+                               deleted record
+      devices list ID | devices bind ID --device-id D --public-key FILE [--label L]
+      devices unbind ID DEVICE [--passcode NNNN | --enrollment SESSION]
+                               the account's device binding (binding a new device cancels the old one and
+                               revokes its certificates); operators unbind without proof
+      passcode status ID | passcode set ID --passcode NNNN [--current NNNN]
+      passcode verify ID --passcode NNNN | passcode disable ID [--current NNNN]
+                               the optional 4-digit service passcode
+      crl [--out FILE]         the current CRL (PEM)
+      trust list [--json]      trusted CSCA certificates (subject, validity, fingerprint) and CRLs
+      trust import FILE        add a CSCA master list (its signer must chain to a trusted CSCA), a CSCA
+                               certificate or a CRL (PEM or DER) to the trust store and reload it
+      face-compare REFERENCE PROBE [--json]
+                               compare a portrait with a live photo: score, distance, decision, faces found
+
+    --socket PATH defaults to $ENROLLD_SOCKET or /run/enrolld/api.sock.
+    The daemon gives the caller a role (kiosk, operator, admin) from its uid and groups ([roles] in
+    enrolld.conf; root is admin). --role ROLE acts in a lesser role than granted (X-Enrolld-Role);
+    --channel ID names the kiosk or counter for the usage log (X-Enrolld-Channel; defaults:
+    $ENROLLD_ROLE, $ENROLLD_CHANNEL). A kiosk reads or changes an account only for the holder present:
+    --holder-session SESSION (a card-and-face session of the account completed in the last minutes) or
+    --holder-passcode NNNN (the holder's service passcode).
+
+    Secrets off the command line (ps shows it to every user): each option that carries an access key or a
+    passcode (--mrz, --can, --document-number, --birth-date, --expiry-date, --passcode, --current,
+    --holder-passcode) also comes as OPTION-file FILE (the value is the file's content, surrounding white
+    space removed) and as OPTION-stdin (read from standard input; on a terminal it is asked for, without echo
+    except for the MRZ). One option at most reads standard input. For example:
+      enrollctl read --reader R --mrz-file mrz.txt
+      printf '%s' "$CAN" | enrollctl read --reader R --can-stdin
+      enrollctl passcode verify ID --passcode-stdin --holder-passcode-file /run/kiosk/holder.pin
+    """

@@ -1,0 +1,360 @@
+import CertificateAuthority
+import DaemonCore
+import EnrollAPIModel
+import FaceMatch
+import Foundation
+import MRTD
+import OpenSSLKit
+import SmartCard
+import Store
+import Synchronization
+import UnixHTTP
+import VirtualCard
+import XCTest
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date()) { current = Mutex(start) }
+
+    var now: Date { current.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// A face comparator that needs no models: a portrait belongs to the person it was registered for, a live photo
+/// `live:<person>` shows that person; the same person matches. It counts comparisons and can be made slow, so
+/// concurrency tests can see how many ran and widen the window in which steps overlap.
+final class FakeFaces: FaceComparator {
+    private struct State {
+        var portraits: [[UInt8]: String] = [:]
+        var failures: [[UInt8]: FaceMatchError] = [:]
+        var comparisons = 0
+        var delay: TimeInterval = 0
+        var gate: Gate?
+    }
+
+    private let state = Mutex(State())
+
+    func register(portrait: [UInt8], person: String) {
+        state.withLock { $0.portraits[portrait] = person }
+    }
+
+    /// Comparing `probe` fails as the engine would fail on such an image (too small a face, several faces, ...).
+    func fail(probe: [UInt8], with error: FaceMatchError) {
+        state.withLock { $0.failures[probe] = error }
+    }
+
+    var comparisons: Int { state.withLock { $0.comparisons } }
+    func slow(_ seconds: TimeInterval) { state.withLock { $0.delay = seconds } }
+
+    /// The next comparison waits at the returned gate (a face match in progress).
+    func holdNextComparison() -> Gate {
+        let gate = Gate()
+        state.withLock { $0.gate = gate }
+        return gate
+    }
+
+    static func livePhoto(_ person: String) -> [UInt8] { Array("live:\(person)".utf8) }
+
+    func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
+        let (owner, failure, delay, gate) = state.withLock { state in
+            state.comparisons += 1
+            defer { state.gate = nil }
+            return (state.portraits[reference], state.failures[probe], state.delay, state.gate)
+        }
+        gate?.pass()
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        if let failure { throw failure }
+        guard let owner else { throw .noFace(.reference) }
+        let text = String(decoding: probe, as: UTF8.self)
+        guard text.hasPrefix("live:") else { throw .noFace(.probe) }
+        let match = String(text.dropFirst(5)) == owner
+        func analysis(_ role: FaceImageRole) -> FaceImageAnalysis {
+            FaceImageAnalysis(role: role, format: .jpeg, width: 480, height: 640, analysedWidth: 480,
+                              analysedHeight: 640, faceCount: 1,
+                              faces: [FaceRegion(left: 100, top: 100, width: 200, height: 200)],
+                              embedding: FaceEmbedding(values: Array(repeating: 0, count: 128)))
+        }
+        return FaceComparison(distance: match ? 0.3 : 0.9, score: match ? 0.9 : 0.1, threshold: 0.5, isMatch: match,
+                              reference: analysis(.reference), probe: analysis(.probe), totalMilliseconds: 1)
+    }
+
+    func warmUp() {}
+}
+
+/// A person the tests enroll: an MRZ and a portrait from `../shared/faces/johns`.
+struct TestHolder {
+    var person: String
+    var documentNumber: String
+    var birthDate: String
+    var expiryDate = "341231"
+    var surname = "HOLDER"
+    var givenNames = "TEST"
+
+    var mrz: MRZ {
+        get throws {
+            try MRZ(encoding: MRZFields(documentCode: "I", issuingState: "UTO", primaryIdentifier: surname,
+                                        secondaryIdentifier: givenNames, documentNumber: documentNumber,
+                                        nationality: "UTO", birthDate: birthDate, sex: .female,
+                                        expiryDate: expiryDate), format: .td1)
+        }
+    }
+
+    var accessKey: AccessKeyRequest {
+        AccessKeyRequest(documentNumber: documentNumber, birthDate: birthDate, expiryDate: expiryDate)
+    }
+
+    static func random(_ person: String = "John_Salley", birthDate: String = "800101") -> TestHolder {
+        let letters = Array("ABCDEFGHJKLMNPRSTUVWXYZ")
+        let number = String((0..<3).map { _ in letters[Int.random(in: 0..<letters.count)] })
+            + String(format: "%06d", Int.random(in: 0..<1_000_000))
+        return TestHolder(person: person, documentNumber: number, birthDate: birthDate)
+    }
+}
+
+/// A daemon with its ports in process (`DaemonEnvironment`): virtual cards in memory readers, `FakeFaces`, a
+/// temporary state directory with its own CA and the test PKI's CSCA trusted, a clock the test moves. Requests go
+/// through the real router and authorizer as a caller with the given credentials; `serve()` also puts it on a real
+/// Unix socket.
+final class InProcessDaemon: Sendable {
+    static let reader = "Virtual PCD 00 00"
+    static let secondReader = "Virtual PCD 00 01"
+
+    /// Callers by role ([roles] of the configuration below).
+    enum Caller {
+        case kiosk, otherKiosk, `operator`, admin, nobody
+
+        var peer: PeerCredentials {
+            switch self {
+            case .kiosk: return PeerCredentials(pid: 10, uid: 2001, gid: 2001)
+            case .otherKiosk: return PeerCredentials(pid: 11, uid: 2002, gid: 2002)
+            case .operator: return PeerCredentials(pid: 12, uid: 2101, gid: 2101)
+            case .admin: return PeerCredentials(pid: 13, uid: 2201, gid: 2201)
+            case .nobody: return PeerCredentials(pid: 14, uid: 2999, gid: 2999)
+            }
+        }
+    }
+
+    /// The issuing CA the daemon finds in its `[ca]` directory.
+    enum CASetup {
+        /// A self-signed CA valid for ten years.
+        case valid
+        /// A CA whose certificate expired a year ago (it loads; it can no longer sign).
+        case expired
+        /// No CA: `enrolld ca init` was never run, so the enrollment and account routes answer 503.
+        case missing
+    }
+
+    let directory: URL
+    let pki: TestPKI
+    let terminal = VirtualTerminal(readers: [InProcessDaemon.reader, InProcessDaemon.secondReader])
+    /// The terminal the daemon connects through: `terminal`, with PC/SC faults and gates on demand.
+    let cards: FaultyTerminal
+    let faces = FakeFaces()
+    let clock = TestClock()
+    let configuration: Configuration
+    let daemon: Daemon
+    let router: Router
+    private let portraits = Mutex<[String: [UInt8]]>([:])
+
+    /// `extraConfiguration` is appended to the configuration (sections of enrolld.conf); `openStore` replaces the
+    /// SQLite store (e.g. with PostgreSQL); either way the store is wrapped in a `FailingStore` (see `store`).
+    init(extraConfiguration: String = "",
+         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
+         ca: CASetup = .valid) throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
+        let trust = directory.appendingPathComponent("trust")
+        try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
+        pki = try TestPKI()
+        try Data(pki.csca.certificate.der).write(to: trust.appendingPathComponent("csca.der"))
+        let caDirectory = directory.appendingPathComponent("ca")
+        let caSubject = DistinguishedName(country: "UT", commonName: "Test CA")
+        switch ca {
+        case .valid:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject)
+        case .expired:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject, validityYears: 1,
+                                       now: Date().addingTimeInterval(-2 * 366 * 86_400))
+        case .missing:
+            break
+        }
+        configuration = try Configuration.parse("""
+            [api]
+            socket = \(directory.appendingPathComponent("api.sock").path)
+            socket_mode = 0600
+            [daemon]
+            state_directory = \(directory.appendingPathComponent("state").path)
+            log_level = error
+            [trust]
+            directory = \(trust.path)
+            [ca]
+            directory = \(caDirectory.path)
+            [roles]
+            kiosk = uid:2001, uid:2002
+            operator = uid:2101
+            admin = uid:2201
+            \(extraConfiguration)
+            """)
+        let terminal = self.terminal
+        let clock = self.clock
+        cards = FaultyTerminal(base: terminal)
+        var environment = DaemonEnvironment(terminal: cards, readers: { _, onEvent in
+            terminal.watch(onEvent)
+            return terminal
+        }, faces: faces, now: { clock.now })
+        let open = openStore ?? environment.openStore
+        environment.openStore = { configuration, protector in
+            FailingStore(base: try open(configuration, protector))
+        }
+        daemon = Daemon(configuration: configuration, environment: environment)
+        daemon.prepare()
+        router = daemon.makeRouter()
+    }
+
+    /// The daemon's store, which a test can make fail.
+    var store: FailingStore {
+        get throws {
+            guard let store = daemon.enrollment?.store as? FailingStore else {
+                let answer = problem(call("GET", "/v1/enrollments/x"))
+                throw DecodeFailure(description: "enrollment is not set up: \(answer)")
+            }
+            return store
+        }
+    }
+
+    deinit {
+        daemon.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A portrait for `person` (a real JPEG face chip), registered with the fake faces.
+    func portrait(_ person: String) throws -> [UInt8] {
+        if let known = portraits.withLock({ $0[person] }) { return known }
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/faces/johns/\(person)")
+        let first = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".jpg") }
+            .sorted().first
+        let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(first ?? "missing.jpg")))
+        portraits.withLock { $0[person] = bytes }
+        faces.register(portrait: bytes, person: person)
+        return bytes
+    }
+
+    /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer. `configure` changes the
+    /// personalisation, `adjust` the card made from it; `faults` are injected on every power-on.
+    func insertCard(_ holder: TestHolder, in reader: String = InProcessDaemon.reader,
+                    faults: [CardFault] = [],
+                    configure: (inout EMRTDPersonalisation) -> Void = { _ in },
+                    adjust: (inout EMRTDProfile) -> Void = { _ in }) throws {
+        var personalisation = EMRTDPersonalisation(mrz: try holder.mrz, portraits: [try portrait(holder.person)])
+        personalisation.documentSigner = pki.documentSigner
+        configure(&personalisation)
+        var profile = try personalisation.makeProfile()
+        adjust(&profile)
+        let card = profile
+        if faults.isEmpty {
+            terminal.insert({ EMRTDApplet(profile: card) }, in: reader)
+        } else {
+            terminal.insert({ FaultInjectingApplet(base: EMRTDApplet(profile: card), faults: faults) }, in: reader)
+        }
+    }
+
+    /// Answers a request through the router as `caller`; after `serve()`, through the real socket (as this
+    /// process, in `caller`'s role: kiosks all share this process's uid there).
+    func call(_ method: String, _ path: String, body: [UInt8] = [], as caller: Caller = .kiosk,
+              headers: [(String, String)] = [], query: [(name: String, value: String)] = []) -> HTTPResponse {
+        var request = HTTPRequest(method: method, path: path, query: query,
+                                  headers: headers.map { ($0.0.lowercased(), $0.1) }, body: body)
+        if !body.isEmpty { request.headers.append(("content-type", "application/json")) }
+        guard let client = socketClient.withLock({ $0 }) else { return router.response(to: request, peer: caller.peer) }
+        switch caller {
+        case .kiosk, .otherKiosk, .nobody: request.headers.append(("X-Enrolld-Role", "kiosk"))
+        case .operator: request.headers.append(("X-Enrolld-Role", "operator"))
+        case .admin: break
+        }
+        do {
+            return try client.send(request)
+        } catch {
+            return HTTPResponse(status: 599, body: Array("socket: \(error)".utf8))
+        }
+    }
+
+    private let socketClient = Mutex<UnixSocketClient?>(nil)
+
+    func call<T: Encodable>(_ method: String, _ path: String, json: T, as caller: Caller = .kiosk,
+                            headers: [(String, String)] = []) throws -> HTTPResponse {
+        call(method, path, body: [UInt8](try JSONEncoder().encode(json)), as: caller, headers: headers)
+    }
+
+    // MARK: The enrollment steps
+
+    func start(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+               guardian: String? = nil, reader: String = InProcessDaemon.reader,
+               as caller: Caller = .kiosk) throws -> HTTPResponse {
+        try call("POST", "/v1/enrollments",
+                 json: EnrollmentStartBody(reader: reader, accessKey: holder.accessKey, purpose: purpose,
+                                           accountId: accountID, guardianAccountId: guardian), as: caller)
+    }
+
+    func photo(_ session: String, of person: String, as caller: Caller = .kiosk) throws -> HTTPResponse {
+        try call("POST", "/v1/enrollments/\(session)/photo",
+                 json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()), as: caller)
+    }
+
+    func complete(_ session: String, csr: String? = nil, as caller: Caller = .kiosk) throws -> HTTPResponse {
+        try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(csr: csr), as: caller)
+    }
+
+    /// Card, face and completion; the session view and the outcome. Fails the test on any refusal.
+    func enroll(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+                signing: Bool = true, file: StaticString = #filePath,
+                line: UInt = #line) throws -> (session: EnrollmentView, outcome: EnrollmentOutcome) {
+        try insertCard(holder)
+        let started = try start(holder, purpose: purpose, accountID: accountID)
+        XCTAssertEqual(started.status, 201, problem(started), file: file, line: line)
+        let session = try decode(EnrollmentView.self, started)
+        if signing || purpose != "register" {
+            let matched = try photo(session.id, of: holder.person)
+            XCTAssertEqual(matched.status, 200, problem(matched), file: file, line: line)
+        }
+        let done = try complete(session.id, csr: signing ? try Self.makeCSR() : nil)
+        XCTAssertEqual(done.status, 200, problem(done), file: file, line: line)
+        return (session, try decode(EnrollmentOutcome.self, done))
+    }
+
+    static func makeCSR() throws -> String {
+        try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "holder"),
+                                             key: try PrivateKey.generate(.p256)).pem
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw DecodeFailure(description: "\(T.self) from \(response.status): "
+                                + String(decoding: response.body, as: UTF8.self))
+        }
+    }
+
+    /// The problem code of a refusal, or a summary of what came back instead.
+    func problem(_ response: HTTPResponse) -> String {
+        (try? JSONDecoder().decode(Problem.self, from: Data(response.body)))?.code
+            ?? "status \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))"
+    }
+
+    /// Serves the same daemon on a real Unix socket, and sends every later `call` through it; returns a client for
+    /// it. The test process connects as itself (root: admin), so a kiosk's requests send `X-Enrolld-Role: kiosk`.
+    @discardableResult
+    func serve() throws -> UnixSocketClient {
+        try daemon.start()
+        let client = UnixSocketClient(path: configuration.socketPath)
+        socketClient.withLock { $0 = client }
+        return client
+    }
+}
+
+struct DecodeFailure: Error, CustomStringConvertible {
+    var description: String
+}
