@@ -22,6 +22,8 @@ public final class Daemon: Sendable {
     public let monitor: any ReaderWatching
     public let cardReader: CardReadService
     public let faces: any FaceComparator
+    /// Reads the access key from a photo of the card.
+    public let cardScanner: CardScanService
     /// Counters and timings served on `GET /metrics`.
     public let metrics = Metrics()
     private let started: Date
@@ -55,6 +57,7 @@ public final class Daemon: Sendable {
                                                                     policy: configuration.authenticityPolicy),
                                      readTimeout: configuration.readTimeoutSeconds)
         faces = environment.faces
+        cardScanner = CardScanService(configuration: environment.cardScan)
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
@@ -112,6 +115,10 @@ public final class Daemon: Sendable {
             }
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+        }))
+        router.add(Route("POST", "/v1/cards/scan", .respond { [unowned self] context throws(Problem) in
+            let image = try context.decodeBody(CardScanRequest.self).imageBytes()
+            return .json(CardScanResponse(try cardScanner.scan(image: image)))
         }))
         router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardProbeRequest.self)

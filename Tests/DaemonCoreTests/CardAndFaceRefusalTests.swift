@@ -217,7 +217,34 @@ final class CardAndFaceRefusalTests: XCTestCase {
         },
     ]
 
-    static var refusals: [Refusal] { cardRead + cardProbe + faces }
+    /// `POST /v1/cards/scan` with `image` (the real scanner over the OCR-B font).
+    static func scan(_ b: RefusalBench, _ image: [UInt8]) throws -> HTTPResponse {
+        try b.post("/v1/cards/scan", CardScanRequest(image: Data(image).base64EncodedString()))
+    }
+
+    static let cardScan: [Refusal] = [
+        Refusal("POST /v1/cards/scan", .accessKeyUnreadable, "a photo with no card") { b in
+            try scan(b, try RGBImage(width: 640, height: 480, red: 90, green: 120, blue: 60).encoded(as: .jpeg))
+        },
+        Refusal("POST /v1/cards/scan", .undecodableImage, "a JPEG cut after its signature") { b in
+            try scan(b, [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 0x11, count: 64))
+        },
+        Refusal("POST /v1/cards/scan", .unsupportedImageFormat, "a GIF") { b in
+            try scan(b, Array("GIF89a".utf8) + [UInt8](repeating: 0, count: 32))
+        },
+        Refusal("POST /v1/cards/scan", .imageTooLarge, "a JPEG header claiming 20000 x 20000 pixels") { b in
+            var jpeg = try RGBImage(width: 64, height: 48, red: 200, green: 200, blue: 200).encoded(as: .jpeg)
+            if let sof = (0..<(jpeg.count - 9)).first(where: { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 }) {
+                jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x4E, 0x20, 0x4E, 0x20])
+            }
+            return try scan(b, jpeg)
+        },
+        Refusal("POST /v1/cards/scan", .invalidBody, "an image that is not base64") { b in
+            try b.post("/v1/cards/scan", CardScanRequest(image: "abc"))
+        },
+    ]
+
+    static var refusals: [Refusal] { cardRead + cardProbe + faces + cardScan }
 
     func testTheCardReadRouteRefusesEveryReaderCardAndKeyFailure() {
         RefusalRun.check(Self.cardRead)
@@ -225,6 +252,10 @@ final class CardAndFaceRefusalTests: XCTestCase {
 
     func testTheProbeRouteRefusesReaderAndCardFailures() {
         RefusalRun.check(Self.cardProbe)
+    }
+
+    func testTheScanRouteRefusesPhotosWithoutAKeyAndHostileImages() {
+        RefusalRun.check(Self.cardScan)
     }
 
     func testTheFaceRouteRefusesEveryImageTheEngineRefuses() {
