@@ -99,3 +99,43 @@ extension CardScanRequest {
         return [UInt8](data)
     }
 }
+
+/// Chip attempts a photo's candidates may cost: a wrong key costs a PACE attempt, and chips count them.
+let scannedKeyAttempts = 2
+
+extension CardScanService {
+    /// The access keys of `accessKey.scan`, best first, at most `scannedKeyAttempts`; nil without a photo.
+    /// `mrzOnly`: only MRZ keys (enrollment reads the chip with BAC keys).
+    func keys(of request: AccessKeyRequest, mrzOnly: Bool = false) throws(Problem) -> [AccessKey]? {
+        guard let photo = request.scan else { return nil }
+        guard let data = Data(base64Encoded: photo, options: .ignoreUnknownCharacters) else {
+            throw Problem(.invalidBody, detail: "accessKey.scan must be base64 (a JPEG or PNG photo of the card)")
+        }
+        let keys = try scan(image: [UInt8](data)).candidates.map(\.key)
+        let usable = mrzOnly ? keys.filter { if case .mrz = $0 { return true } else { return false } } : keys
+        guard !usable.isEmpty else {
+            throw Problem(.accessProtocolUnsupported,
+                          detail: "the photo shows a CAN, and this operation needs the MRZ: photograph the MRZ side")
+        }
+        return Array(usable.prefix(scannedKeyAttempts))
+    }
+
+    /// Runs `attempt` with each key in turn until one is not rejected by the chip. When every key is rejected: the
+    /// usual `access-key-rejected`, saying what to retake when the keys came from a photo.
+    func firstAccepted<T>(_ keys: [AccessKey], fromPhoto: Bool,
+                          _ attempt: (AccessKey) throws(Problem) -> T) throws(Problem) -> T {
+        var rejection: Problem?
+        for key in keys {
+            do throws(Problem) {
+                return try attempt(key)
+            } catch {
+                guard error.code == ProblemCode.accessKeyRejected.code else { throw error }
+                rejection = error
+            }
+        }
+        var problem = rejection ?? Problem(.accessKeyUnreadable, detail: CardScanError.retakeHint)
+        guard fromPhoto else { throw problem }
+        problem.detail = "the chip refused the \(keys.count) best key(s) read from the photo: \(CardScanError.retakeHint)"
+        throw problem
+    }
+}

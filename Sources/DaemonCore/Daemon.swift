@@ -106,12 +106,15 @@ public final class Daemon: Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let access = try request.accessKey.accessKey()
-            let read: CardRead
-            do throws(CardReadFailure) {
-                read = try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
-            } catch {
-                throw Problem(error)
+            let scanned = try cardScanner.keys(of: request.accessKey)
+            var keys: [AccessKey] = scanned ?? []
+            if scanned == nil { keys = [try request.accessKey.accessKey()] }
+            let read = try cardScanner.firstAccepted(keys, fromPhoto: scanned != nil) { access throws(Problem) in
+                do throws(CardReadFailure) {
+                    return try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
+                } catch {
+                    throw Problem(error)
+                }
             }
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))

@@ -1,20 +1,24 @@
 import Foundation
 
-/// The access key a caller gives for a chip: the MRZ (or its three BAC fields), or the CAN.
+/// The access key a caller gives for a chip: the MRZ (or its three BAC fields), the CAN, or a photo of the card.
 public struct AccessKeyRequest: Codable, Sendable {
     public var mrz: String?
     public var documentNumber: String?
     public var birthDate: String?
     public var expiryDate: String?
     public var can: String?
+    /// A photo of the card (JPEG or PNG, base64), for `POST /v1/cards/read` and `POST /v1/enrollments`: the daemon
+    /// reads the key from it and tries at most two candidates on the chip.
+    public var scan: String?
 
     public init(mrz: String? = nil, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
-                can: String? = nil) {
+                can: String? = nil, scan: String? = nil) {
         self.mrz = mrz
         self.documentNumber = documentNumber
         self.birthDate = birthDate
         self.expiryDate = expiryDate
         self.can = can
+        self.scan = scan
     }
 
 }

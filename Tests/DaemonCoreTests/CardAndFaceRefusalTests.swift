@@ -119,6 +119,14 @@ final class CardAndFaceRefusalTests: XCTestCase {
             Refusal("POST /v1/cards/read", .invalidAccessKey, "a CAN of two digits") { b in
                 try b.read(AccessKeyRequest(can: "12"))
             },
+            Refusal("POST /v1/cards/read", .accessKeyUnreadable, "a photo with no card as the access key") { b in
+                try b.daemon.insertCard(b.holder())
+                return try b.read(AccessKeyRequest(scan: try noCardPhoto()))
+            },
+            Refusal("POST /v1/cards/read", .accessKeyRejected, "a photo of another card (its best keys tried)") { b in
+                try b.daemon.insertCard(b.holder())
+                return try b.read(AccessKeyRequest(scan: try CardScanRouteTests.photo(layout: "td3")))
+            },
             Refusal("POST /v1/cards/read", .invalidBody, "accessKey of the wrong type") { b in
                 b.daemon.call("POST", "/v1/cards/read", body: Array(#"{"reader": "x", "accessKey": 5}"#.utf8))
             },
@@ -220,6 +228,12 @@ final class CardAndFaceRefusalTests: XCTestCase {
     /// `POST /v1/cards/scan` with `image` (the real scanner over the OCR-B font).
     static func scan(_ b: RefusalBench, _ image: [UInt8]) throws -> HTTPResponse {
         try b.post("/v1/cards/scan", CardScanRequest(image: Data(image).base64EncodedString()))
+    }
+
+    /// A plain photo (no card in it), base64.
+    static func noCardPhoto() throws -> String {
+        Data(try RGBImage(width: 640, height: 480, red: 90, green: 120, blue: 60).encoded(as: .jpeg))
+            .base64EncodedString()
     }
 
     static let cardScan: [Refusal] = [

@@ -20,6 +20,15 @@ final class CardScanRouteTests: XCTestCase {
             }
     }
 
+    /// The first mild photo of `layout` in the labelled set, base64.
+    static func photo(layout: String) throws -> String {
+        guard let (name, _, _) = try labels().first(where: { $0.0.hasPrefix("mild-") && $0.1 == layout }),
+              let photo = FileManager.default.contents(atPath: "\(fixtures)/\(name)") else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return photo.base64EncodedString()
+    }
+
     func testAPhotoOfATD3AndOfACardFrontGiveTheirPrintedKeyFirst() throws {
         guard (try? CardScanner()) != nil else { throw XCTSkip("fonts-ocr-b is not installed (scripts/setup.sh)") }
         let daemon = try InProcessDaemon()

@@ -279,7 +279,7 @@ final class OpenAPIDocumentTests: XCTestCase {
         let verdict = AuthenticityVerdict(genuine: false, checks: [check], reasons: ["no CSCA"])
         let key = AccessKeyRequest(
             mrz: "P<UTO...", documentNumber: "L898902C3", birthDate: "740812",
-            expiryDate: "120415", can: "123456")
+            expiryDate: "120415", can: "123456", scan: "AAAA")
         let box = FaceBox(left: 1, top: 2, width: 30, height: 40)
         let image = FaceImageReport(
             format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
