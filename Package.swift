@@ -32,6 +32,18 @@ let package = Package(
                 .linkedLibrary("stdc++"),
             ]
         ),
+        // Card scanning (MRZ and CAN from a photo) over OpenCV, Tesseract and FreeType (the OCR-B glyphs).
+        .target(
+            name: "CCardScan",
+            path: "Sources/CCardScan",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4", "-I/usr/include/freetype2"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("opencv_calib3d"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core"),
+                .linkedLibrary("tesseract"), .linkedLibrary("freetype"), .linkedLibrary("stdc++"),
+            ]
+        ),
 
         // OpenCV 4.6 (dnn, imgproc, video) for liveness: MiniFASNet scores, point tracking, evaluation warps.
         .target(
@@ -74,6 +86,8 @@ let package = Package(
         .target(name: "IssuingStates"),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit", "IssuingStates"]),
         .target(name: "FaceMatch", dependencies: ["CFaceEngine", "CLivenessEngine", "OpenSSLKit"]),
+        // The access key from a photo of the card: locating, OCR-B, check-digit correction, CAN, the test cards.
+        .target(name: "CardScan", dependencies: ["CCardScan", "MRTD", "FaceMatch"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
         .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),
@@ -90,8 +104,8 @@ let package = Package(
                                                    "IssuingStates"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority", "VirtualCard", "DaemonCore",
-                                                    "EnrollAPIModel"]),
-        .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
+                                                    "EnrollAPIModel", "CardScan"]),
+        .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CardScan", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
                                                    "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates"]),
 
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
@@ -102,15 +116,17 @@ let package = Package(
         .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
-                                                            "FaceMatch", "SmartCard"]),
+                                                            "FaceMatch", "SmartCard", "CardScan"]),
         .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
                                                              "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
-                                                             "OpenSSLKit", "UnixHTTP", "Enrollment"]),
+                                                             "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan"]),
 
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard", "IssuingStates", "OpenSSLKit"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
+        .testTarget(name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit",
                                                                      "IssuingStates"]),
@@ -120,13 +136,13 @@ let package = Package(
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
         .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment",
+        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
                                                   "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                                                   "CertificateAuthority", "FaceMatch", "PostgresStore",
                                                   "PostgresTestCluster", "TrustList"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
-                                                 "Store", "PostgresStore", "PostgresTestCluster"]),
+                                                 "Store", "PostgresStore", "PostgresTestCluster", "CardScan"]),
     ],
     swiftLanguageModes: [.v6]
 )

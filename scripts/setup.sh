@@ -16,6 +16,9 @@ packages=(
     libopenjp2-7-dev libjpeg-dev libpng-dev
     # Liveness (issue 19): OpenCV's dnn (MiniFASNet), video (point tracking) and imgproc, behind CLivenessEngine.
     libopencv-dnn-dev libopencv-video-dev libopencv-imgproc-dev libopencv-core-dev
+    # Card scanning (issue 20): OpenCV (locating, straightening), Tesseract with its English LSTM data (the engine
+    # compared with ours), FreeType and the OCR-B font (our classifier's templates), DejaVu (the test cards' text).
+    libopencv-dev libtesseract-dev tesseract-ocr-eng libfreetype-dev fonts-ocr-b fonts-dejavu-core
     python3-pip
     # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
     libxmlsec1-dev libxmlsec1-openssl xmlsec1

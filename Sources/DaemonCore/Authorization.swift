@@ -163,6 +163,7 @@ public enum RoutePermissions {
         ("GET /metrics", .kiosk, "counters and timings (no personal data)"),
         ("POST /v1/cards/read", .kiosk, "the card on the kiosk's reader"),
         ("POST /v1/cards/probe", .kiosk, ""),
+        ("POST /v1/cards/scan", .kiosk, ""),
         ("POST /v1/faces/compare", .kiosk, ""),
         ("POST /v1/enrollments", .kiosk, ""),
         ("GET /v1/enrollments/{id}", .kiosk, "a kiosk: only sessions its uid started"),

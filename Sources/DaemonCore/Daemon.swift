@@ -26,6 +26,8 @@ public final class Daemon: Sendable {
     /// The one replay cache of this daemon: photos and frames of every session (digests and embeddings), checked in
     /// the photo step, in `POST /v1/faces/compare` and by the liveness checker.
     public let replayGuard: ReplayGuard
+    /// Reads the access key from a photo of the card.
+    public let cardScanner: CardScanService
     /// Counters and timings served on `GET /metrics`.
     public let metrics = Metrics()
     private let started: Date
@@ -71,6 +73,7 @@ public final class Daemon: Sendable {
         trustLists = ImportedTrustLists(directory: configuration.resolvedTrustListDirectory,
                                         signerFiles: configuration.trustListSigners, now: environment.now)
         replayGuard = ReplayGuard(configuration: configuration.replayGuardConfiguration)
+        cardScanner = CardScanService(configuration: environment.cardScan)
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
@@ -126,15 +129,22 @@ public final class Daemon: Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
-            let access = try request.accessKey.accessKey()
-            let read: CardRead
-            do throws(CardReadFailure) {
-                read = try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
-            } catch {
-                throw Problem(error)
+            let scanned = try cardScanner.keys(of: request.accessKey)
+            var keys: [AccessKey] = scanned ?? []
+            if scanned == nil { keys = [try request.accessKey.accessKey()] }
+            let read = try cardScanner.firstAccepted(keys, fromPhoto: scanned != nil) { access throws(Problem) in
+                do throws(CardReadFailure) {
+                    return try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
+                } catch {
+                    throw Problem(error)
+                }
             }
             return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
                                           milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+        }))
+        router.add(Route("POST", "/v1/cards/scan", .respond { [unowned self] context throws(Problem) in
+            let image = try context.decodeBody(CardScanRequest.self).imageBytes()
+            return .json(CardScanResponse(try cardScanner.scan(image: image)))
         }))
         router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardProbeRequest.self)

@@ -1,3 +1,4 @@
+import CardScan
 import CertificateAuthority
 import Enrollment
 import FaceMatch
@@ -28,6 +29,8 @@ public struct DaemonEnvironment: Sendable {
     public var readers: @Sendable (_ retryInterval: TimeInterval,
                                    _ onEvent: @escaping @Sendable (ReaderEvent) -> Void) -> any ReaderWatching
     public var faces: any FaceComparator
+    /// The card scanner's engine, font and limits (`POST /v1/cards/scan`).
+    public var cardScan: CardScanConfiguration = CardScanConfiguration()
     /// Opens (and migrates) the store.
     public var openStore: @Sendable (_ configuration: Configuration, _ protector: DataProtector) throws -> any Store
     /// Loads the issuing CA.

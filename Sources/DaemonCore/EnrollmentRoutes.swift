@@ -3,6 +3,7 @@ import UnixHTTP
 import Enrollment
 import FaceMatch
 import Foundation
+import MRTD
 import Store
 
 extension EnrollmentCompleteBody {
@@ -83,14 +84,20 @@ extension Daemon {
             let guardianID = try body.guardianAccountId.map { text throws(Problem) in
                 try parseUUID(text, field: "guardianAccountId")
             }
-            let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
-                                        accountID: accountID, callerUID: context.peer.uid,
-                                        actor: try context.actor(), guardianAccountID: guardianID)
+            let scanned = try cardScanner.keys(of: body.accessKey, mrzOnly: true)
+            var keys: [BACKey] = (scanned ?? []).compactMap { if case .mrz(let key) = $0 { key } else { nil } }
+            if scanned == nil { keys = [try body.accessKey.bacKey()] }
+            let actor = try context.actor()
             let service = try enrollmentService()
-            do throws(EnrollmentError) {
-                return .json(try service.start(start), status: 201)
-            } catch {
-                throw Problem(error)
+            return try cardScanner.firstAccepted(keys.map { AccessKey.mrz($0) }, fromPhoto: scanned != nil) { access throws(Problem) in
+                guard case .mrz(let key) = access else { throw Problem(.accessProtocolUnsupported) }
+                let start = EnrollmentStart(reader: body.reader, key: key, purpose: purpose, accountID: accountID,
+                                            callerUID: context.peer.uid, actor: actor, guardianAccountID: guardianID)
+                do throws(EnrollmentError) {
+                    return .json(try service.start(start), status: 201)
+                } catch {
+                    throw Problem(error)
+                }
             }
         }))
         router.add(Route("GET", "/v1/enrollments/{id}", .respond { [unowned self] context throws(Problem) in

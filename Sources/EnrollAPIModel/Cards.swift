@@ -1,20 +1,24 @@
 import Foundation
 
-/// The access key a caller gives for a chip: the MRZ (or its three BAC fields), or the CAN.
+/// The access key a caller gives for a chip: the MRZ (or its three BAC fields), the CAN, or a photo of the card.
 public struct AccessKeyRequest: Codable, Sendable {
     public var mrz: String?
     public var documentNumber: String?
     public var birthDate: String?
     public var expiryDate: String?
     public var can: String?
+    /// A photo of the card (JPEG or PNG, base64), for `POST /v1/cards/read` and `POST /v1/enrollments`: the daemon
+    /// reads the key from it and tries at most two candidates on the chip.
+    public var scan: String?
 
     public init(mrz: String? = nil, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
-                can: String? = nil) {
+                can: String? = nil, scan: String? = nil) {
         self.mrz = mrz
         self.documentNumber = documentNumber
         self.birthDate = birthDate
         self.expiryDate = expiryDate
         self.can = can
+        self.scan = scan
     }
 
 }
@@ -239,5 +243,80 @@ public struct CardProbeResponse: Codable, Sendable {
         self.accessError = accessError
         self.emrtdApplicationPresent = emrtdApplicationPresent
         self.milliseconds = milliseconds
+    }
+}
+
+/// `POST /v1/cards/scan` body: one photo of the card (JPEG or PNG, base64).
+public struct CardScanRequest: Codable, Sendable {
+    public var image: String
+
+    public init(image: String) {
+        self.image = image
+    }
+}
+
+/// The check-digit result of one MRZ field (ICAO 9303-3 §4.9) as the scan read it.
+public struct CardScanFieldCheck: Codable, Sendable {
+    /// `document number`, `date of birth`, `date of expiry`, `optional data (personal number)`, `composite`.
+    public var field: String
+    /// `passed` as read, `corrected` (after changing `correctedCharacters` characters), or `failed`.
+    public var status: String
+    public var correctedCharacters: Int?
+
+    public init(field: String, status: String, correctedCharacters: Int? = nil) {
+        self.field = field
+        self.status = status
+        self.correctedCharacters = correctedCharacters
+    }
+}
+
+/// One access key the photo yields: the three BAC fields of the MRZ, or the CAN.
+public struct CardScanCandidate: Codable, Sendable {
+    /// `MRZ` or `CAN`.
+    public var kind: String
+    public var documentNumber: String?
+    public var birthDate: String?
+    public var expiryDate: String?
+    public var can: String?
+    /// 0...1, candidates ranked by it.
+    public var confidence: Double
+    /// MRZ keys of layouts with a composite check digit: whether it passes too.
+    public var compositeCheckPassed: Bool?
+
+    public init(kind: String, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
+                can: String? = nil, confidence: Double, compositeCheckPassed: Bool? = nil) {
+        self.kind = kind
+        self.documentNumber = documentNumber
+        self.birthDate = birthDate
+        self.expiryDate = expiryDate
+        self.can = can
+        self.confidence = confidence
+        self.compositeCheckPassed = compositeCheckPassed
+    }
+}
+
+/// What `POST /v1/cards/scan` found in the photo (personal data: show it to the holder, do not log it).
+public struct CardScanResponse: Codable, Sendable {
+    /// `td1`, `td2`, `td3` or `cardFront` (a CAN read from an ID-1 card front).
+    public var layout: String
+    /// The MRZ lines after correction (MRZ layouts).
+    public var mrz: [String]?
+    /// The CAN (card fronts).
+    public var can: String?
+    public var fieldChecks: [CardScanFieldCheck]
+    public var candidates: [CardScanCandidate]
+    public var milliseconds: Double
+    /// Decode, locate, read, correct.
+    public var timingsMs: [String: Double]
+
+    public init(layout: String, mrz: [String]? = nil, can: String? = nil, fieldChecks: [CardScanFieldCheck],
+                candidates: [CardScanCandidate], milliseconds: Double, timingsMs: [String: Double]) {
+        self.layout = layout
+        self.mrz = mrz
+        self.can = can
+        self.fieldChecks = fieldChecks
+        self.candidates = candidates
+        self.milliseconds = milliseconds
+        self.timingsMs = timingsMs
     }
 }

@@ -152,6 +152,12 @@ extension ProblemCode {
         "invalid-access-key", 400, "Invalid access key", "correct the access key as the detail says")
     public static let invalidMRZ = ProblemCode(
         "invalid-mrz", 400, "Invalid MRZ", "type the MRZ lines exactly as printed, with every check digit")
+    public static let accessKeyUnreadable = ProblemCode(
+        "access-key-unreadable", 422, "Access key unreadable",
+        "hold the card flat, fill the frame, avoid glare, then take the photo again; or type the MRZ or the CAN")
+    public static let cardScanUnavailable = ProblemCode(
+        "card-scan-unavailable", 503, "Card scanning unavailable",
+        "install the OCR-B font (fonts-ocr-b, scripts/setup.sh); meanwhile type the MRZ or the CAN")
     public static let chipSecurityError = ProblemCode(
         "chip-security-error", 502, "Chip security error",
         "tap the card again; if it keeps failing the chip may not be genuine")
@@ -432,7 +438,7 @@ extension ProblemCode {
         .readerNotFound, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
         .accessKeyRejected, .accessProtocolUnsupported, .accessPolicyRefused, .missingAccessKey, .invalidAccessKey,
         .invalidMRZ,
-        .chipSecurityError, .chipError, .malformedChipData,
+        .accessKeyUnreadable, .cardScanUnavailable, .chipSecurityError, .chipError, .malformedChipData,
         .faceModelsMissing, .faceEngineFailure, .noFace, .faceTooSmall, .severalFaces, .undecodableImage,
         .unsupportedImageFormat, .imageTooLarge, .faceEngineBusy, .suspectedReplay,
         .livenessFailed, .invalidBurst, .livenessChallengeRequired, .livenessRequired,

@@ -32,6 +32,14 @@ public struct RGBImage: Sendable, Equatable {
             : pixels + [UInt8](repeating: 0, count: count - pixels.count)
     }
 
+    /// Wraps packed RGB pixels; nil unless there are exactly `width * height * 3` of them.
+    public init?(width: Int, height: Int, rgb pixels: [UInt8]) {
+        guard width > 0, height > 0, pixels.count == width * height * 3 else { return nil }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
     /// Decodes JPEG, PNG, JP2 or J2K, refusing from the header images over `maximumPixels` or whose decoding would
     /// allocate more than `maximumDecoderBytes` (0: the engine's default, 256 MiB).
     /// - Throws: `unsupportedImageFormat`, `undecodableImage`, `imageTooManyPixels`, `engineFailure`.

@@ -1,5 +1,6 @@
 import EnrollAPIModel
 import UnixHTTP
+import CardScan
 import CertificateAuthority
 import FaceMatch
 import Foundation
@@ -32,6 +33,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case http
     /// Certificate signing requests: parsing (OpenSSLKit) and the CA's request policy.
     case csr
+    /// Card photos through the card scanner (CardScan): JPEG and PNG decoding with its byte and pixel limits, then
+    /// locating, reading and correcting; an input that is neither is read as raw grey pixels (the first byte sets
+    /// the width), so arbitrary pixels reach the locating and reading code.
+    case cardscan
     /// Liveness bursts (FaceMatch/LivenessChecker.swift): frame counts, sizes, capture times, frame bytes, and the
     /// challenge's nonce and expiry; see `LivenessFuzzInput` for the layout.
     case liveness
@@ -64,6 +69,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .image: return "JPEG, PNG, JPEG 2000 decoding in the face engine"
         case .http: return "HTTP/1.1 request parser"
         case .csr: return "PKCS#10 requests and the signing request policy"
+        case .cardscan: return "card photos: JPEG, PNG decoding, MRZ and CAN locating, reading, correction"
         case .liveness: return "liveness bursts: frame counts, sizes, timestamps, frames, challenge"
         case .ocsp: return "OCSP requests through the responder; OCSP responses and CRLs as a relying party reads them"
         case .chip: return "the document reader against a chip whose answers the input changes (BAC, PACE, SM, CA, AA)"
@@ -86,6 +92,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .image: Self.image(bytes)
         case .http: Self.http(bytes)
         case .csr: Self.csr(bytes)
+        case .cardscan: Self.cardScan(bytes)
         case .liveness: Self.liveness(bytes)
         case .ocsp: Self.ocsp(bytes)
         case .chip: ChipTargets.chip(bytes)
@@ -310,6 +317,36 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if let request = try? CertificateSigningRequest(pem: String(decoding: bytes, as: UTF8.self)) {
             _ = request.isSelfSignatureValid
         }
+    }
+
+    /// One scanner for every input (creating one renders the OCR-B templates); nil when fonts-ocr-b is missing.
+    /// Limits are small so that each run stays fast and well under the fuzzer's rss limit.
+    private static let scanner: CardScanner? = try? CardScanner(configuration: CardScanConfiguration(
+        maximumBytes: 1 << 20, maximumPixels: 1 << 20, maximumCandidates: 2))
+
+    static func cardScan(_ bytes: [UInt8]) {
+        guard let scanner = scanner else { return }
+        if bytes.count >= 3, bytes[0] == 0xFF || bytes[0] == 0x89 {
+            if let result = try? scanner.scan(image: bytes) { inspect(result) }
+            return
+        }
+        guard let first = bytes.first else { return }
+        let width = 16 + Int(first)
+        let pixels = Array(bytes.dropFirst())
+        let height = pixels.count / width
+        guard height > 0, let grey = GreyImage(width: width, height: height,
+                                               pixels: Array(pixels.prefix(width * height))) else { return }
+        if let result = try? scanner.scan(grey: grey) { inspect(result) }
+    }
+
+    /// Walks a scan result the way the daemon answers with it.
+    private static func inspect(_ result: CardScanResult) {
+        _ = result.description
+        _ = result.mrz?.concatenated
+        for candidate in result.candidates {
+            precondition(candidate.confidence >= 0 && candidate.confidence <= 1, "confidence outside 0...1")
+        }
+        precondition(result.candidates.count <= 2, "more candidates than the configured maximum")
     }
 
     /// Evaluates the burst with small limits (so that short inputs reach every limit and the frame analysis); the

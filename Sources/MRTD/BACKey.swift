@@ -4,7 +4,7 @@ import OpenSSLKit
 ///
 /// `documentNumber` is the full number without check digit (longer than 9 characters is allowed, as in
 /// TD1 cards that spill into the optional data); shorter numbers are '<'-padded to 9. Dates are `YYMMDD`.
-public struct BACKey: Sendable, Equatable {
+public struct BACKey: Sendable, Equatable, Hashable {
     public let documentNumber: String
     public let birthDate: String
     public let expiryDate: String

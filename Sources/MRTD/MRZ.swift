@@ -316,20 +316,27 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func checkDigit(bytes: [UInt8]) -> UInt8? {
-        let weights = [7, 3, 1]
         var sum = 0
         for (index, byte) in bytes.enumerated() {
-            let value: Int
-            switch byte {
-            case 0x30...0x39: value = Int(byte - 0x30)
-            case 0x41...0x5A: value = Int(byte - 0x41) + 10
-            case 0x3C: value = 0
-            default: return nil
-            }
-            sum += value * weights[index % 3]
+            guard let value = checkDigitValue(of: byte) else { return nil }
+            sum += value * checkDigitWeight(at: index)
         }
         return UInt8(0x30 + sum % 10)
     }
+
+    /// A character's value in the check digit sum (ICAO 9303-3 §4.9): `0`–`9` count 0–9, `A`–`Z` 10–35,
+    /// `<` 0; `nil` for anything else. For correcting OCR readings field by field.
+    public static func checkDigitValue(of byte: UInt8) -> Int? {
+        switch byte {
+        case 0x30...0x39: return Int(byte - 0x30)
+        case 0x41...0x5A: return Int(byte - 0x41) + 10
+        case 0x3C: return 0
+        default: return nil
+        }
+    }
+
+    /// The weight of the character at `index` (0-based) of a checked field: 7, 3, 1, repeated (9303-3 §4.9).
+    public static func checkDigitWeight(at index: Int) -> Int { [7, 3, 1][index % 3] }
 
     static func isMRZCharacter(_ byte: UInt8) -> Bool {
         (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || byte == 0x3C
@@ -348,32 +355,32 @@ public struct MRZ: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Where each field sits, as ranges over the lines joined together (9303-4 §4.2.2, 9303-5 §4.2.2,
-/// 9303-6 §4.2.2, 9303-7 §4.2.2).
-private struct MRZLayout {
-    let documentCode: Range<Int>
-    let issuingState: Range<Int>
-    let name: Range<Int>
-    let documentNumber: Range<Int>
-    let documentNumberCheck: Int
-    let nationality: Range<Int>
-    let birthDate: Range<Int>
-    let birthDateCheck: Int
-    let sex: Int
-    let expiryDate: Range<Int>
-    let expiryDateCheck: Int
+/// 9303-6 §4.2.2, 9303-7 §4.2.2). Public for readers that check fields one by one (OCR correction).
+public struct MRZLayout: Sendable {
+    public let documentCode: Range<Int>
+    public let issuingState: Range<Int>
+    public let name: Range<Int>
+    public let documentNumber: Range<Int>
+    public let documentNumberCheck: Int
+    public let nationality: Range<Int>
+    public let birthDate: Range<Int>
+    public let birthDateCheck: Int
+    public let sex: Int
+    public let expiryDate: Range<Int>
+    public let expiryDateCheck: Int
     /// TD1: optional data of line 1; otherwise the optional data (personal number) of line 2.
-    let optionalData: Range<Int>
+    public let optionalData: Range<Int>
     /// TD3 only: the personal number's check digit.
-    let optionalDataCheck: Int?
+    public let optionalDataCheck: Int?
     /// TD1 only.
-    let optionalData2: Range<Int>?
+    public let optionalData2: Range<Int>?
     /// The spans the composite check digit covers, and where it sits (none on visas).
-    let composite: [Range<Int>]
-    let compositeCheck: Int?
+    public let composite: [Range<Int>]
+    public let compositeCheck: Int?
     /// TD1/TD2: numbers above 9 characters continue in the optional data.
-    let allowsLongDocumentNumber: Bool
+    public let allowsLongDocumentNumber: Bool
 
-    init(_ format: MRZFormat) {
+    public init(_ format: MRZFormat) {
         if format == .td1 {
             (documentCode, issuingState, documentNumber, documentNumberCheck) = (0..<2, 2..<5, 5..<14, 14)
             (optionalData, birthDate, birthDateCheck, sex) = (15..<30, 30..<36, 36, 37)

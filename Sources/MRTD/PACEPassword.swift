@@ -1,7 +1,7 @@
 import OpenSSLKit
 
 /// The card access number printed on the document (ICAO 9303-11 §9.7.3): digits only.
-public struct CardAccessNumber: Sendable, Equatable, CustomStringConvertible {
+public struct CardAccessNumber: Sendable, Equatable, Hashable, CustomStringConvertible {
     public let digits: String
 
     /// Throws `.invalidAccessKey` unless `value` is 4 to 10 digits (real CANs have 6).
@@ -17,7 +17,7 @@ public struct CardAccessNumber: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What opens the chip: the MRZ (BAC or PACE with password reference 01) or the CAN (PACE only, reference 02).
-public enum AccessKey: Sendable, Equatable {
+public enum AccessKey: Sendable, Equatable, Hashable {
     case mrz(BACKey)
     case can(CardAccessNumber)
 

@@ -37,6 +37,10 @@ let usage = """
       liveness-eval [--bursts N] [--frames N] [--seed N] [--first-round N] [--models DIR] [--faces DIR]
                                          ISO/IEC 30107-3 figures (APCER per attack type, BPCER) of the liveness
                                          checks over generated labelled sets, with the thresholds used
+      scan [--count 1000] [--levels mild,harsh] [--seed S] [--engine ocrb|tesseract|both] [--faces DIR]
+           [--write DIR] [--json]
+                                         generated card photos per degradation level: the right key within two
+                                         candidates, wrong keys passing every check digit, latency percentiles
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
            [--store sqlite|postgresql] [--faults default|card-pull=20s,pcscd-restart=150s,daemon-kill=200s,pg-failover=270s]
@@ -73,6 +77,8 @@ case "liveness-eval":
     runLivenessEvaluation(arguments: Array(arguments.dropFirst()))
 case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
+case "scan":
+    runScanBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:
     print(usage)
 default:

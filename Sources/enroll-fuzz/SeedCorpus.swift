@@ -1,3 +1,4 @@
+import CardScan
 import FaceMatch
 import Foundation
 import FuzzTargets
@@ -88,6 +89,7 @@ struct SeedCorpus {
         add(.masterlist, "self-anchored", try TestPKI.masterList(certificates: [rsaPKI.csca.certificate], signer: signer))
 
         for (name, bytes) in images { add(.image, name, bytes) }
+        for (name, bytes) in try cardScanSeeds() { add(.cardscan, name, bytes) }
 
         let requests = [
             "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -186,5 +188,24 @@ struct SeedCorpus {
             "face-small-grey.j2k": try small.encodedJPEG2000(.j2k, colour: .grey, quality: 100),
             "face-small-sycc420.jp2": try small.encodedJPEG2000(.jp2, colour: .sycc420, quality: 70),
         ]
+    }
+
+    /// Small generated card photos (TD1, a card front, TD3) as JPEG and PNG, and raw grey pixels (width byte
+    /// first) cut from one of them.
+    private func cardScanSeeds() throws -> [String: [UInt8]] {
+        var generator = SyntheticCards(portraits: SyntheticCards.portraits(from: faces, limit: 2))
+        generator.width = 400
+        generator.height = 300
+        var seeds: [String: [UInt8]] = [:]
+        for (seed, layout) in [(UInt64(1), ScannedLayout.td1), (2, .cardFront), (3, .td3)] {
+            let photo = try generator.photo(seed: seed, level: .mild, layout: layout)
+            seeds["card-\(layout.rawValue).jpg"] = photo.image
+            if layout == .td3 {
+                seeds["card-td3.png"] = try RGBImage(decoding: photo.image).encoded(as: .png)
+            }
+        }
+        let strip = GreyImage(try RGBImage(decoding: seeds["card-td3.jpg"] ?? []).resized(width: 64, height: 48))
+        seeds["grey-64x48"] = [UInt8(64 - 16)] + strip.pixels
+        return seeds
     }
 }

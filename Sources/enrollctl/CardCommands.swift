@@ -120,8 +120,12 @@ enum CardCommands {
         }
     }
 
-    /// The access key from --mrz, --can or the three BAC fields (each also as -file or -stdin).
+    /// The access key from --scan (a photo of the card), --mrz, --can or the three BAC fields (each also as -file or
+    /// -stdin).
     static func accessKey(_ options: Invocation, for command: String) -> AccessKeyRequest {
+        if let photo = options.value("--scan") {
+            return AccessKeyRequest(scan: readFile(photo).base64EncodedString())
+        }
         let key = AccessKeyRequest(
             mrz: options.value("--mrz"), documentNumber: options.value("--document-number"),
             birthDate: options.value("--birth-date"), expiryDate: options.value("--expiry-date"),
@@ -130,7 +134,8 @@ enum CardCommands {
             key.mrz != nil || key.can != nil
                 || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
         else {
-            fail("\(command) needs --mrz, --can, or --document-number with --birth-date and --expiry-date", code: 2)
+            fail("\(command) needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and "
+                 + "--expiry-date", code: 2)
         }
         return key
     }

@@ -17,6 +17,7 @@ struct Invocation {
         "--reader", "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out", "--role",
         "--channel", "--since", "--until", "--limit", "--after", "--device-id", "--public-key", "--label",
         "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts", "--territory", "--states",
+        "--scan",
     ]
     /// Options whose value is a secret, with what the value is (for prompts and errors).
     static let secretOptions: [String: Secret] = [

@@ -6,14 +6,16 @@ let usage = """
       health [--json]          daemon status
       readers [--json]         readers and cards present
       watch [--json]           print reader and card events as they arrive (Ctrl-C to stop)
-      read --reader NAME (--can NNNNNN | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
-           [--face-out FILE] [--json]
+      scan IMAGE [--json]      the access key read from a photo of the card (MRZ or CAN): layout, lines,
+                               check digits per field, ranked candidates with confidence
+      read --reader NAME (--scan IMAGE | --can NNNNNN | --mrz "LINES" | --document-number X --birth-date YYMMDD
+           --expiry-date YYMMDD) [--face-out FILE] [--json]
                                read the card-face data from the chip (PACE when the chip offers it, else BAC
                                with the MRZ); --face-out writes the portrait exactly as stored in DG2
       probe --reader NAME [--can NNNNNN | --mrz "LINES" | --document-number X ...] [--json]
                                ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
                                is present and, with a key, which access protocol opens the chip
-      enroll --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
+      enroll --reader NAME (--scan IMAGE | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
              [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID] [--cert-out FILE] [--json]
                                a whole enrollment: read and authenticate the card, match the live photo,
                                pass the liveness step with a burst from DIR (the signing tier needs it by

@@ -128,6 +128,14 @@ final class CardAndFaceRefusalTests: XCTestCase {
             Refusal("POST /v1/cards/read", .invalidAccessKey, "a CAN of two digits") { b in
                 try b.read(AccessKeyRequest(can: "12"))
             },
+            Refusal("POST /v1/cards/read", .accessKeyUnreadable, "a photo with no card as the access key") { b in
+                try b.daemon.insertCard(b.holder())
+                return try b.read(AccessKeyRequest(scan: try noCardPhoto()))
+            },
+            Refusal("POST /v1/cards/read", .accessKeyRejected, "a photo of another card (its best keys tried)") { b in
+                try b.daemon.insertCard(b.holder())
+                return try b.read(AccessKeyRequest(scan: try CardScanRouteTests.photo(layout: "td3")))
+            },
             Refusal("POST /v1/cards/read", .invalidBody, "accessKey of the wrong type") { b in
                 b.daemon.call("POST", "/v1/cards/read", body: Array(#"{"reader": "x", "accessKey": 5}"#.utf8))
             },
@@ -226,7 +234,40 @@ final class CardAndFaceRefusalTests: XCTestCase {
         },
     ]
 
-    static var refusals: [Refusal] { cardRead + cardProbe + faces }
+    /// `POST /v1/cards/scan` with `image` (the real scanner over the OCR-B font).
+    static func scan(_ b: RefusalBench, _ image: [UInt8]) throws -> HTTPResponse {
+        try b.post("/v1/cards/scan", CardScanRequest(image: Data(image).base64EncodedString()))
+    }
+
+    /// A plain photo (no card in it), base64.
+    static func noCardPhoto() throws -> String {
+        Data(try RGBImage(width: 640, height: 480, red: 90, green: 120, blue: 60).encoded(as: .jpeg))
+            .base64EncodedString()
+    }
+
+    static let cardScan: [Refusal] = [
+        Refusal("POST /v1/cards/scan", .accessKeyUnreadable, "a photo with no card") { b in
+            try scan(b, try RGBImage(width: 640, height: 480, red: 90, green: 120, blue: 60).encoded(as: .jpeg))
+        },
+        Refusal("POST /v1/cards/scan", .undecodableImage, "a JPEG cut after its signature") { b in
+            try scan(b, [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 0x11, count: 64))
+        },
+        Refusal("POST /v1/cards/scan", .unsupportedImageFormat, "a GIF") { b in
+            try scan(b, Array("GIF89a".utf8) + [UInt8](repeating: 0, count: 32))
+        },
+        Refusal("POST /v1/cards/scan", .imageTooLarge, "a JPEG header claiming 20000 x 20000 pixels") { b in
+            var jpeg = try RGBImage(width: 64, height: 48, red: 200, green: 200, blue: 200).encoded(as: .jpeg)
+            if let sof = (0..<(jpeg.count - 9)).first(where: { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 }) {
+                jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x4E, 0x20, 0x4E, 0x20])
+            }
+            return try scan(b, jpeg)
+        },
+        Refusal("POST /v1/cards/scan", .invalidBody, "an image that is not base64") { b in
+            try b.post("/v1/cards/scan", CardScanRequest(image: "abc"))
+        },
+    ]
+
+    static var refusals: [Refusal] { cardRead + cardProbe + faces + cardScan }
 
     func testTheCardReadRouteRefusesEveryReaderCardAndKeyFailure() {
         RefusalRun.check(Self.cardRead)
@@ -234,6 +275,10 @@ final class CardAndFaceRefusalTests: XCTestCase {
 
     func testTheProbeRouteRefusesReaderAndCardFailures() {
         RefusalRun.check(Self.cardProbe)
+    }
+
+    func testTheScanRouteRefusesPhotosWithoutAKeyAndHostileImages() {
+        RefusalRun.check(Self.cardScan)
     }
 
     func testTheFaceRouteRefusesEveryImageTheEngineRefuses() {

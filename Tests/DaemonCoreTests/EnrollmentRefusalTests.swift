@@ -29,6 +29,17 @@ final class EnrollmentRefusalTests: XCTestCase {
         CardAndFaceRefusalTests.cardFailures(start) { b, _, reader, key in
             try b.post("/v1/enrollments", EnrollmentStartBody(reader: reader, accessKey: key))
         } + [
+            Refusal(start, .accessKeyUnreadable, "a photo with no card as the access key") { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
+                return try begin(b, holder) { $0.accessKey = AccessKeyRequest(scan: try? CardAndFaceRefusalTests.noCardPhoto()) }
+            },
+            Refusal(start, .accessProtocolUnsupported, "a photo of a card front (a CAN) to enroll") { b in
+                let holder = b.holder()
+                try b.daemon.insertCard(holder)
+                let front = try CardScanRouteTests.photo(layout: "cardFront")
+                return try begin(b, holder) { $0.accessKey = AccessKeyRequest(scan: front) }
+            },
             Refusal(start, .invalidPurpose, "purpose delete") { b in
                 try begin(b, b.holder()) { $0.purpose = "delete" }
             },

@@ -282,7 +282,7 @@ final class OpenAPIDocumentTests: XCTestCase {
         let verdict = AuthenticityVerdict(genuine: false, checks: [check], reasons: ["no CSCA"])
         let key = AccessKeyRequest(
             mrz: "P<UTO...", documentNumber: "L898902C3", birthDate: "740812",
-            expiryDate: "120415", can: "123456")
+            expiryDate: "120415", can: "123456", scan: "AAAA")
         let box = FaceBox(left: 1, top: 2, width: 30, height: 40)
         let image = FaceImageReport(
             format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
@@ -344,6 +344,16 @@ final class OpenAPIDocumentTests: XCTestCase {
                 fullDateOfBirth: "19740812", placeOfBirth: "Zenith", address: "Street 1",
                 issuingAuthority: "UTO", dateOfIssue: "20020415", statistics: statistics),
             CardProbeRequest(reader: "R", accessKey: key), info,
+            CardScanRequest(image: "AAAA"),
+            CardScanFieldCheck(field: "document number", status: "corrected", correctedCharacters: 1),
+            CardScanCandidate(kind: "MRZ", documentNumber: "L898902C3", birthDate: "740812", expiryDate: "120415",
+                              can: "123456", confidence: 0.9, compositeCheckPassed: true),
+            CardScanResponse(layout: "td3", mrz: ["P<UTO...", "L898902C3..."], can: "123456",
+                             fieldChecks: [CardScanFieldCheck(field: "composite", status: "passed",
+                                                              correctedCharacters: 0)],
+                             candidates: [CardScanCandidate(kind: "CAN", can: "123456", confidence: 0.8,
+                                                            compositeCheckPassed: false)],
+                             milliseconds: 120, timingsMs: ["locate": 40]),
             CardProbeResponse(
                 reader: "R", atr: "3B8F", extendedLength: true, cardAccessPresent: true,
                 securityInfos: [info], preferredPACE: "PACE-ECDH-GM-AES-128", accessProtocol: "PACE",

@@ -44,6 +44,9 @@ final class ProblemCoverageTests: XCTestCase {
                   mentions: "request-timeout"),
         // No input makes these: JSON encoding of plain structs, scrypt with fixed parameters, a card-read error of
         // no known type. The router's rendering of them (with an incident id) is tested with a route that throws one.
+        Elsewhere(code: .cardScanUnavailable, why: "the in-process daemon has the OCR-B font installed",
+                  file: "DaemonCoreTests/CardScanRouteTests.swift",
+                  test: "testAMissingFontIsCardScanUnavailableWithThePackageToInstall", mentions: ".cardScanUnavailable"),
         Elsewhere(code: .internalError, why: "no input provokes it",
                   file: "DaemonCoreTests/ProblemCoverageTests.swift",
                   test: "testA500ProblemNamesTheIncidentOfItsLogLine",
