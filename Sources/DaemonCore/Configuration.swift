@@ -2,6 +2,7 @@ import EnrollAPIModel
 import Enrollment
 import Foundation
 import MRTD
+import UnixHTTP
 
 /// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
 /// enrolld.conf(5)): `[section]` headers, `key = value` lines, `#` or `;` comments.
@@ -31,6 +32,20 @@ public struct Configuration: Sendable, Equatable {
     public var maxConnections = 64
     /// Seconds a persistent API connection may stay idle before it is closed.
     public var keepAliveIdleSeconds = 5.0
+    /// Of `maxConnections`, slots only operators and admins may take.
+    public var reservedConnections = 8
+    /// API connections one uid may hold at once.
+    public var maxConnectionsPerUID = 16
+    /// Seconds within which a request's whole head must arrive.
+    public var headTimeoutSeconds = 10.0
+    /// Slowest average rate at which a request body may arrive, in bytes per second.
+    public var minBodyBytesPerSecond = 256 * 1024
+    /// Seconds one write to a client that does not read may wait before the connection is closed.
+    public var sendTimeoutSeconds = 30.0
+    /// Event streams (`GET /v1/events`) one uid may hold at once.
+    public var maxEventStreamsPerUID = 4
+    /// Bytes of events an event-stream subscriber may have waiting before it loses the oldest.
+    public var eventQueueBytes = 256 * 1024
     /// Log level: error, warning, notice, info or debug.
     public var logLevel: LogLevel = .info
     /// Face model files; nil means `ENROLLD_MODEL_DIR` or `/var/lib/enrolld/models`.
@@ -93,6 +108,7 @@ public struct Configuration: Sendable, Equatable {
         var configuration = Configuration()
         var section = ""
         var backendLine = 0
+        var connectionsLine = 0
         for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
             let number = index + 1
             let line = rawLine.trimmingCharacters(in: .whitespaces)
@@ -123,6 +139,13 @@ public struct Configuration: Sendable, Equatable {
                     expected: entry.type.expected)
             }
             if full == "store.backend" { backendLine = number }
+            if full == "api.max_connections" || full == "api.reserved_connections" { connectionsLine = number }
+        }
+        if configuration.reservedConnections >= configuration.maxConnections {
+            throw .invalidValue(
+                source: source, line: connectionsLine, key: "api.reserved_connections",
+                value: String(configuration.reservedConnections),
+                expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections")
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
             throw .invalidValue(
@@ -148,6 +171,19 @@ public enum StoreBackend: String, Sendable, Equatable, CaseIterable {
 }
 
 extension Configuration {
+    /// The API server's connection limits and timeouts.
+    public var connectionLimits: ConnectionLimits {
+        var limits = ConnectionLimits()
+        limits.maxConnections = maxConnections
+        limits.reservedForPrivileged = reservedConnections
+        limits.maxPerUID = maxConnectionsPerUID
+        limits.headTimeout = headTimeoutSeconds
+        limits.minimumBodyBytesPerSecond = minBodyBytesPerSecond
+        limits.keepAliveIdleTimeout = keepAliveIdleSeconds
+        limits.sendTimeout = sendTimeoutSeconds
+        return limits
+    }
+
     /// The identity-lifecycle settings for `IdentityLifecycle`.
     public var lifecyclePolicy: LifecyclePolicy {
         var policy = LifecyclePolicy()

@@ -32,6 +32,39 @@ extension Configuration {
                 .seconds(
                     "keepalive_idle_seconds", \.keepAliveIdleSeconds, 0.1...3600,
                     "Seconds an idle persistent (keep-alive) API connection stays open."),
+                .integer(
+                    "reserved_connections", \.reservedConnections, 0...4095,
+                    "Of max_connections, slots only operators and admins may take (fewer than max_connections).",
+                    details: "Kiosks and other callers share the rest; one more of theirs gets 503 server-busy."),
+                .integer(
+                    "max_connections_per_uid", \.maxConnectionsPerUID, 1...4096,
+                    "API connections one uid may hold at once; one more gets 429 too-many-connections."),
+                .seconds(
+                    "head_timeout_seconds", \.headTimeoutSeconds, 0.1...600,
+                    "Seconds within which a request's whole head (request line and headers) must arrive.",
+                    details: """
+                        Counted from the connection's start (a later request on a persistent connection: from its \
+                        first byte), however steadily bytes trickle in; a slower head gets 408 and the connection \
+                        closes.
+                        """),
+                .integer(
+                    "min_body_bytes_per_second", \.minBodyBytesPerSecond, 1...(1024 * 1024 * 1024),
+                    unit: "bytes per second",
+                    "Slowest average rate at which a request body may arrive.",
+                    details: """
+                        The body must be complete head_timeout_seconds + Content-Length / this rate after the head; \
+                        a slower one gets 408 and the connection closes.
+                        """),
+                .seconds(
+                    "send_timeout_seconds", \.sendTimeoutSeconds, 0.1...3600,
+                    "Seconds one write may wait for a client that does not read; then the connection closes."),
+                .integer(
+                    "max_event_streams_per_uid", \.maxEventStreamsPerUID, 1...1024,
+                    "Event streams (GET /v1/events) one uid may hold at once; one more gets 429."),
+                .integer(
+                    "event_queue_bytes", \.eventQueueBytes, 1024...(64 * 1024 * 1024), unit: "bytes",
+                    "Bytes of events an event stream may have waiting; a slower reader loses the oldest.",
+                    details: "Also at most 1000 events."),
             ]),
         ConfigurationSection(
             "roles",

@@ -40,6 +40,8 @@ public final class Daemon: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Open event streams by uid (`api.max_event_streams_per_uid`).
+    private let eventStreams = Mutex<[UInt32: Int]>([:])
 
     public init(configuration: Configuration, environment: DaemonEnvironment? = nil,
                 crashPoints: CrashPoints = .disabled) {
@@ -48,7 +50,7 @@ public final class Daemon: Sendable {
         self.environment = environment
         self.crashPoints = crashPoints
         started = environment.now()
-        let events = EventHub()
+        let events = EventHub(byteLimit: configuration.eventQueueBytes)
         self.events = events
         cardReader = CardReadService(events: events, terminal: environment.terminal,
                                      trust: TrustAnchors.loadLogged(directory: configuration.resolvedTrustDirectory,
@@ -161,8 +163,14 @@ public final class Daemon: Sendable {
                        cardActivity: CardActivity(activeReads: cardReader.activeReads,
                                                   openConnections: environment.terminal.openConnections),
                        apiConnections: state.withLock { $0.server?.openConnections ?? 0 },
-                       enrollmentSessions: enrollment?.openSessions ?? 0)
+                       enrollmentSessions: enrollment?.openSessions ?? 0,
+                       apiRefusals: Dictionary(uniqueKeysWithValues: ConnectionRefusal.allCases.map {
+                           ($0.rawValue, apiRefusals?[$0] ?? 0)
+                       }))
     }
+
+    /// API connections the server turned away or cut short, by reason; nil before `start`.
+    public var apiRefusals: [ConnectionRefusal: Int]? { state.withLock { $0.server?.refusals } }
 
     public func readerList() -> ReaderList {
         ReaderList(pcscAvailable: monitor.serviceAvailable,
@@ -172,25 +180,64 @@ public final class Daemon: Sendable {
     }
 
     /// Server-Sent Events: one `event:`/`id:`/`data:` block per event, keep-alive comments
-    /// between them; the stream ends when the client leaves or the daemon stops.
+    /// between them, a comment when events were dropped for a slow reader; the stream ends when the client leaves
+    /// (or stops reading for `api.send_timeout_seconds`) or the daemon stops. A uid holds at most
+    /// `api.max_event_streams_per_uid` streams.
     private func streamEvents(_ context: RequestContext, _ connection: HTTPConnection) {
+        let uid = context.peer.uid
+        let limit = configuration.maxEventStreamsPerUID
+        let admitted = eventStreams.withLock { streams in
+            guard streams[uid, default: 0] < limit else { return false }
+            streams[uid, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            var response = HTTPResponse.problem(Problem(
+                .tooManyEventStreams, detail: "uid \(uid) already holds its maximum of \(limit) event streams: close "
+                    + "one (or share one stream between the kiosk's components), then retry"))
+            response.headers.append(("Retry-After", "5"))
+            connection.respond(response)
+            return
+        }
+        defer {
+            eventStreams.withLock { streams in
+                streams[uid, default: 1] -= 1
+                if streams[uid] == 0 { streams[uid] = nil }
+            }
+        }
         let subscription = events.subscribe()
         defer { subscription.cancel() }
         let headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")]
         guard connection.startStream(headers: headers) else { return }
         guard connection.write(Array(": enrolld events\nretry: 2000\n\n".utf8)) else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var reportedDrops = 0
         while true {
-            switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
-            case let .event(event):
-                let data = (try? encoder.encode(event)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                guard connection.write(Array("id: \(event.id)\nevent: \(event.type.rawValue)\ndata: \(data)\n\n".utf8)) else { return }
+            switch subscription.take(timeout: configuration.eventKeepAliveSeconds) {
+            case let .item(item):
+                let dropped = subscription.dropped
+                if dropped > reportedDrops {
+                    guard connection.write(Array(": \(dropped - reportedDrops) event(s) dropped: read faster\n\n".utf8))
+                    else { return }
+                    reportedDrops = dropped
+                }
+                guard connection.write(item.frame) else { return }
             case .timeout:
                 guard connection.write(Array(": keep-alive\n\n".utf8)) else { return }
             case .closed:
                 return
             }
+        }
+    }
+
+    /// Decides each API connection as it is accepted: a caller in no role is answered `403 no-role` and closed
+    /// before it can send a byte (it holds no slot, however slowly it would have written); operators and admins may
+    /// take the reserved slots.
+    static func admission(_ roles: ResolvedRoles) -> UnixSocketServer.Admission {
+        { peer in
+            guard let role = roles.role(of: peer) else {
+                return .refuse(.problem(RequestAuthorizer.noRoleProblem(peer)))
+            }
+            return .admit(privileged: role >= .operator)
         }
     }
 
@@ -222,8 +269,8 @@ public final class Daemon: Sendable {
             server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
                                           group: group, limits: limits, handler: handler)
         }
-        server.maxConnections = configuration.maxConnections
-        server.keepAliveIdleTimeout = configuration.keepAliveIdleSeconds
+        server.connectionLimits = configuration.connectionLimits
+        server.admission = Self.admission(configuration.roles.resolved())
         state.withLock { $0.server = server }
         prepare()
         monitor.start()

@@ -104,7 +104,7 @@ public final class Metrics: Sendable {
     /// The exposition text, with the gauges the caller reads at scrape time.
     public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
                        cardActivity: CardActivity = CardActivity(), apiConnections: Int = 0,
-                       enrollmentSessions: Int = 0) -> String {
+                       enrollmentSessions: Int = 0, apiRefusals: [String: Int] = [:]) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -142,6 +142,12 @@ public final class Metrics: Sendable {
             sample("enrolld_api_connections_open", [], "\(apiConnections)")
             family("enrolld_enrollment_sessions_open", "gauge", "Enrollment sessions in memory (open, not yet ended).")
             sample("enrolld_enrollment_sessions_open", [], "\(enrollmentSessions)")
+            family("enrolld_api_connections_refused_total", "counter",
+                   "API connections turned away or cut short, by reason: admission (a caller in no role), busy, "
+                   + "reserved (only staff slots left), per-uid, head-timeout, body-too-slow.")
+            for reason in apiRefusals.keys.sorted() {
+                sample("enrolld_api_connections_refused_total", [("reason", reason)], "\(apiRefusals[reason] ?? 0)")
+            }
 
             family("enrolld_enrollments_total", "counter",
                    "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "

@@ -70,6 +70,12 @@ extension ProblemCode {
         "request-timeout", 408, "Request timeout", "send the whole request without pausing")
     public static let serverBusy = ProblemCode(
         "server-busy", 503, "Server busy", "retry in a moment (see Retry-After)")
+    public static let tooManyConnections = ProblemCode(
+        "too-many-connections", 429, "Too many connections",
+        "close idle connections or reuse one (keep-alive); see api.max_connections_per_uid")
+    public static let tooManyEventStreams = ProblemCode(
+        "too-many-event-streams", 429, "Too many event streams",
+        "close another event stream of this user first; see api.max_event_streams_per_uid")
     public static let notFound = ProblemCode(
         "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.yaml)")
     public static let methodNotAllowed = ProblemCode(
@@ -327,7 +333,7 @@ extension ProblemCode {
     /// Every problem the daemon answers, each once.
     public static let all: [ProblemCode] = [
         .malformedRequest, .headersTooLarge, .bodyTooLarge, .transferEncodingUnsupported, .httpVersionUnsupported,
-        .requestTimeout, .serverBusy, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
+        .requestTimeout, .serverBusy, .tooManyConnections, .tooManyEventStreams, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
         .invalidTime, .invalidLimit, .invalidAfter, .internalError, .storageError,
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
         .reverificationRequired, .forbidden,

@@ -92,6 +92,9 @@ public struct HTTPRequestParser {
         return complete
     }
 
+    /// The length of the body the parsed head announced; nil until the whole head has arrived.
+    public var announcedBodyLength: Int? { head?.bodyLength }
+
     /// The bytes received after the request `feed` returned (the start of a pipelined next request).
     public var remainder: [UInt8] {
         guard let (_, bodyLength, headerEnd) = head, buffer.count > headerEnd + bodyLength else { return [] }

@@ -48,7 +48,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 45)
+        XCTAssertEqual(Configuration.allKeys.count, 52)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
@@ -238,6 +238,7 @@ final class ConfigurationTableTests: XCTestCase {
             let text =
                 "[\(key.section)]\n\(key.name) = \(value)\n"
                 + (key.key == "store.backend" ? "conninfo = host=db\n" : "")
+                + (key.key == "api.max_connections" ? "reserved_connections = 0\n" : "")
             let changed = try Configuration.parse(text)
             XCTAssertEqual(key.value(in: changed), value, "\(key.key) reads back as written")
             let before = Dictionary(

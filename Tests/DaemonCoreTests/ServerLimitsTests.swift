@@ -32,7 +32,8 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testConnectionsBeyondTheCapGetServerBusyUntilOneCloses() throws {
-        server.maxConnections = 2
+        server.connectionLimits.maxConnections = 2
+        server.connectionLimits.reservedForPrivileged = 0
         server.start()
         let client = UnixSocketClient(path: path, timeout: 5)
         let first = UnixSocketSession(client: client)
@@ -55,7 +56,7 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testPersistentConnectionsCarryManyRequestsAndCloseWhenIdle() throws {
-        server.keepAliveIdleTimeout = 0.3
+        server.connectionLimits.keepAliveIdleTimeout = 0.3
         server.start()
         let client = UnixSocketClient(path: path, timeout: 5)
         let session = UnixSocketSession(client: client)
@@ -116,8 +117,14 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testConfigurationKeys() throws {
-        let configuration = try Configuration.parse("[api]\nmax_connections = 8\nkeepalive_idle_seconds = 2.5\n")
+        let configuration = try Configuration.parse(
+            "[api]\nmax_connections = 8\nreserved_connections = 2\nkeepalive_idle_seconds = 2.5\n")
         XCTAssertEqual(configuration.maxConnections, 8)
+        XCTAssertEqual(configuration.connectionLimits.reservedForPrivileged, 2)
+        XCTAssertThrowsError(try Configuration.parse("[api]\nmax_connections = 8\n")) { error in
+            XCTAssertTrue("\(error)".contains("configuration:2:") && "\(error)".contains("lower reserved_connections"),
+                          "\(error)")
+        }
         XCTAssertEqual(configuration.keepAliveIdleSeconds, 2.5)
         XCTAssertEqual(Configuration().maxConnections, 64)
         XCTAssertThrowsError(try Configuration.parse("[api]\nmax_connections = 0\n"))
