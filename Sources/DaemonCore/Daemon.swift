@@ -311,9 +311,13 @@ public final class Daemon: Sendable {
             state.withLock { $0.unavailableReason = reason }
             Log.warning(reason)
         } catch {
-            let reason = "enrollment storage is not usable: \(error)"
-            state.withLock { $0.unavailableReason = reason }
-            Log.error(reason)
+            // The cause (paths, database hosts, driver messages) goes to the log only; callers get the incident id.
+            let incident = Problem.newIncidentID()
+            state.withLock {
+                $0.unavailableReason = "enrollment storage is not usable (incident \(incident)): an administrator must "
+                    + "check the daemon's log for that incident"
+            }
+            Log.error("incident \(incident): enrollment storage is not usable: \(error)")
         }
     }
 
