@@ -72,7 +72,16 @@ public struct Configuration: Sendable, Equatable {
     public var passcodeEnabled = true
     public var passcodeMaxAttempts = 5
     public var passcodeLockoutSeconds = 3600.0
+    public var passcodeMaxTotalFailures = 20
+    public var passcodeKioskBudget = 50
+    public var passcodeKioskBudgetSeconds = 86400.0
     public var expirySweepSeconds = 3600.0
+    /// Seconds between signed usage-chain heads in the journal.
+    public var auditHeadIntervalSeconds = 300.0
+    /// Public keys of other hosts whose signed heads `audit verify` trusts; nil means `<state>/keys/audit-heads`.
+    public var auditHeadKeysDirectory: String?
+    /// Also send signed heads to syslog(3).
+    public var auditSyslog = false
     /// Display names of the two tiers.
     public var basicTierName = "Basic"
     public var signingTierName = "Signing"
@@ -97,6 +106,7 @@ public struct Configuration: Sendable, Equatable {
 
     public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
     public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
+    public var resolvedAuditHeadKeysDirectory: String { auditHeadKeysDirectory ?? stateDirectory + "/keys/audit-heads" }
 
     public init() {}
 
@@ -190,6 +200,9 @@ extension Configuration {
         policy.passcodeEnabled = passcodeEnabled
         policy.passcodeMaxAttempts = passcodeMaxAttempts
         policy.passcodeLockout = passcodeLockoutSeconds
+        policy.passcodeMaxTotalFailures = passcodeMaxTotalFailures
+        policy.passcodeCallerBudget = passcodeKioskBudget
+        policy.passcodeCallerWindow = passcodeKioskBudgetSeconds
         policy.registrationMinimumAge = registrationMinimumAge
         return policy
     }

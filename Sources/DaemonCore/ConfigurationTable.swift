@@ -181,7 +181,8 @@ extension Configuration {
             "passcode",
             about: """
                 The optional 4-digit service passcode (scrypt, per-account salt, constant-time comparison). A forgotten \
-                passcode is reset by re-verifying with card and face (enrollment purpose passcode-reset).
+                or locked passcode is reset by re-verifying with card and face (enrollment purpose passcode-reset). \
+                With the defaults a guesser makes at most 20 wrong entries per account, ever, until such a reset.
                 """,
             [
                 .boolean("enabled", \.passcodeEnabled, "Offer the service passcode."),
@@ -190,7 +191,43 @@ extension Configuration {
                     "Consecutive wrong entries before the passcode locks."),
                 .seconds(
                     "lockout_seconds", \.passcodeLockoutSeconds, 1...(7 * 86400),
-                    "How long a locked passcode stays locked (the API says when it unlocks)."),
+                    "How long the first lock lasts; each further one twice as long, until a correct entry.",
+                    details: "Staff are told when it unlocks; kiosks only that the holder proof failed."),
+                .integer(
+                    "max_total_failures", \.passcodeMaxTotalFailures, 1...1000,
+                    "Wrong entries in total that lock the passcode for good (a correct entry does not clear them).",
+                    details: "Only a card-and-face re-verification (purpose passcode-reset) clears a permanent lock."),
+                .integer(
+                    "kiosk_budget", \.passcodeKioskBudget, 1...100_000,
+                    "Failed passcode entries one kiosk uid may make across all accounts per kiosk_budget_seconds.",
+                    details: """
+                        Then the kiosk may enter no passcode until the window ends: a usage record \
+                        (passcode-entries-exhausted), a log line and enrolld_passcode_kiosk_lockouts_total say so.
+                        """),
+                .seconds(
+                    "kiosk_budget_seconds", \.passcodeKioskBudgetSeconds, 60...(30 * 86400),
+                    "The window of kiosk_budget, from a kiosk's first failed entry."),
+            ]),
+        ConfigurationSection(
+            "audit",
+            about: """
+                The usage chain is keyed (HMAC-SHA-256 under <state_directory>/keys/usage-chain.key, not in the \
+                database). Each daemon also signs the chain's head with its own key (keys/audit-head.key, ECDSA P-256; \
+                its public key is keys/audit-head.pub) and logs the signed head (a line with "enrolld-audit-head v1"); \
+                enrollctl audit verify --heads FILE checks the chain against such lines.
+                """,
+            [
+                .seconds(
+                    "head_interval_seconds", \.auditHeadIntervalSeconds, 1...86400,
+                    "Seconds between signed heads while the chain grows (an unchanged chain is signed hourly)."),
+                .path(
+                    "head_keys_directory", \.auditHeadKeysDirectory, shown: \Configuration.resolvedAuditHeadKeysDirectory,
+                    "Public keys (audit-head.pub of the fleet's other hosts, *.pub or *.pem) whose signed heads verify.",
+                    details: "Default: <state_directory>/keys/audit-heads. This daemon's own key is always trusted."),
+                .boolean(
+                    "syslog", \.auditSyslog,
+                    "Also send each signed head to syslog(3) (facility authpriv), for a syslog daemon to forward.",
+                    details: "The journal gets every head in any case; forward to a remote host with rsyslog."),
             ]),
         ConfigurationSection(
             "tiers",

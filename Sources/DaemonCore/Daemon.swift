@@ -37,6 +37,10 @@ public final class Daemon: Sendable {
         var unavailableReason = "enrollment is not set up"
         var server: UnixSocketServer?
         var stopping = false
+        /// Signs the usage chain's head into the journal; the last head it signed.
+        var headSigner: ChainHeadSigner?
+        var lastSignedHead: UsageChain.ChainHead?
+        var lastSignedAt = Date.distantPast
     }
 
     private let state = Mutex(State())
@@ -328,6 +332,9 @@ public final class Daemon: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         let protector = try DataProtector(stateDirectory: directory)
         let store = try environment.openStore(configuration, protector)
+        try keyUsageChain(store, protector: protector)
+        let signer = try ChainHeadSigner.load(keysDirectory: directory + "/keys", host: IdentityLifecycle.hostName())
+        state.withLock { $0.headSigner = signer }
         let authority = try environment.loadAuthority(configuration)
         var policy = EnrollmentPolicy()
         policy.requireGenuineDocument = configuration.requireGenuineDocument
@@ -346,14 +353,66 @@ public final class Daemon: Sendable {
             protector: sealing, now: environment.now, random: environment.randomBytes,
             publish: { event in events.publish(event) }, crashPoints: crashPoints)
         try recover(enrollment)
+        let metrics = self.metrics
         let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy, protector: sealing,
-                                          now: environment.now)
+                                          now: environment.now) { event in
+            metrics.record(event)
+            if case let .callerLockedOut(actor, until) = event {
+                Log.warning("passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
+                            + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
+            }
+        }
         let accounts = AccountService(store: store, protector: sealing,
                                       signer: AuthorityRevocationListSigning(authority: authority),
                                       lifecycle: lifecycle,
                                       tierNames: (configuration.basicTierName, configuration.signingTierName),
                                       now: environment.now)
         return (enrollment, accounts, lifecycle)
+    }
+
+    /// Keys the usage chain (the migration of an unkeyed one: nothing is rewritten; the first keyed record anchors
+    /// the records before it), or proves this host holds the key the chain was keyed with.
+    private func keyUsageChain(_ store: any Store, protector: DataProtector) throws {
+        let check = try protector.usageChainKeyCheck()
+        let before = try store.transaction { tx throws(StoreError) in try UsageChain.keyedFrom(tx) }
+        let keyedFrom = try store.transaction { tx throws(StoreError) in
+            try UsageChain.prepareKeying(tx, keyCheck: check)
+        }
+        guard let keyedFrom else { return }
+        if before == nil && keyedFrom > 1 {
+            Log.notice("usage chain keyed from record \(keyedFrom) on (HMAC-SHA-256, keys/usage-chain.key): records "
+                       + "1-\(keyedFrom - 1) keep their SHA-256 hashes, anchored by record \(keyedFrom)")
+        }
+    }
+
+    /// Signs the usage chain's head and logs it (and sends it to syslog when configured) when the chain grew since
+    /// the last signed head, or an hour passed; `force` signs now (start, shutdown).
+    func signChainHead(force: Bool = false) {
+        guard let store = enrollment?.store else { return }
+        let (signer, last, lastAt) = state.withLock { ($0.headSigner, $0.lastSignedHead, $0.lastSignedAt) }
+        guard let signer else { return }
+        do {
+            guard let head = try UsageChain.currentHead(store) else { return }
+            let now = Date()
+            guard force || head != last || now.timeIntervalSince(lastAt) >= 3600 else { return }
+            let signed = try signer.sign(sequence: head.sequence, hash: head.hash, keyedFrom: head.keyedFrom, at: now)
+            state.withLock {
+                $0.lastSignedHead = head
+                $0.lastSignedAt = now
+            }
+            Log.notice(signed.line)
+            if configuration.auditSyslog { enrolld_syslog(LOG_AUTHPRIV | LOG_NOTICE, signed.line) }
+        } catch {
+            Log.warning("could not sign the usage chain's head: \(error)")
+        }
+    }
+
+    /// Trusted signers of chain heads: this daemon and the public keys in `[audit] head_keys_directory`.
+    func chainHeadTrust() -> ChainHeadTrust {
+        let loaded = ChainHeadTrust.load(own: state.withLock { $0.headSigner },
+                                         directory: configuration.resolvedAuditHeadKeysDirectory)
+        for path in loaded.skipped { Log.warning("audit head key \(path) is not a PEM public key: skipped") }
+        return loaded.trust
     }
 
     /// A fleet shares the store: only what no live daemon can still be working on is a leftover, and any daemon's
@@ -375,10 +434,16 @@ public final class Daemon: Sendable {
     /// crashed hosts' leftovers) every `expiry_sweep_seconds`.
     private func startSweeper(_ service: EnrollmentService, _ lifecycle: IdentityLifecycle) {
         let sweepInterval = configuration.expirySweepSeconds
+        let headInterval = configuration.auditHeadIntervalSeconds
         let sweeper = Thread { [weak self] in
             var lastSweep = Date.distantPast
+            var lastHead = Date.distantPast
             while let self, !self.isStopping {
                 service.expireStale()
+                if Date().timeIntervalSince(lastHead) >= headInterval {
+                    self.signChainHead(force: lastHead == .distantPast)
+                    lastHead = Date()
+                }
                 if Date().timeIntervalSince(lastSweep) >= sweepInterval {
                     lastSweep = Date()
                     do {
@@ -416,6 +481,7 @@ public final class Daemon: Sendable {
         }
         guard let server else { return }
         Log.notice("shutting down")
+        signChainHead(force: true)
         server.stop()
         events.close()
         monitor.stop()

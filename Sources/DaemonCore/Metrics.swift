@@ -55,6 +55,9 @@ public final class Metrics: Sendable {
         var faceMatchSeconds = DurationHistogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8])
         var certificatesIssued: UInt64 = 0
         var certificatesRevoked: [String: UInt64] = [:]
+        var passcodeFailedEntries: UInt64 = 0
+        var passcodeLocks: [String: UInt64] = ["temporary": 0, "permanent": 0]
+        var passcodeKioskLockouts: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -89,6 +92,17 @@ public final class Metrics: Sendable {
                 state.certificatesRevoked[Metrics.labelValue(event.reason ?? ""), default: 0] += 1
             default:
                 break
+            }
+        }
+    }
+
+    /// Counts a passcode event (failed entries, locks, kiosks locked out).
+    public func record(_ event: PasscodeEvent) {
+        state.withLock { state in
+            switch event {
+            case .failedEntry: state.passcodeFailedEntries += 1
+            case let .locked(permanent): state.passcodeLocks[permanent ? "permanent" : "temporary", default: 0] += 1
+            case .callerLockedOut: state.passcodeKioskLockouts += 1
             }
         }
     }
@@ -165,6 +179,16 @@ public final class Metrics: Sendable {
             histogram("enrolld_face_match_seconds", state.faceMatchSeconds)
             family("enrolld_certificates_issued_total", "counter", "Signing certificates issued by the CA.")
             sample("enrolld_certificates_issued_total", [], "\(state.certificatesIssued)")
+            family("enrolld_passcode_failed_entries_total", "counter",
+                   "Failed service-passcode entries (wrong, locked, or for an account without one).")
+            sample("enrolld_passcode_failed_entries_total", [], "\(state.passcodeFailedEntries)")
+            family("enrolld_passcode_locks_total", "counter", "Passcodes locked, temporarily or for good.")
+            for kind in state.passcodeLocks.keys.sorted() {
+                sample("enrolld_passcode_locks_total", [("kind", kind)], "\(state.passcodeLocks[kind] ?? 0)")
+            }
+            family("enrolld_passcode_kiosk_lockouts_total", "counter",
+                   "Kiosk uids that used up their budget of failed passcode entries (passcode.kiosk_budget).")
+            sample("enrolld_passcode_kiosk_lockouts_total", [], "\(state.passcodeKioskLockouts)")
             family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
             for reason in state.certificatesRevoked.keys.sorted() {
                 sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(state.certificatesRevoked[reason] ?? 0)")

@@ -111,6 +111,12 @@ extension ProblemCode {
     public static let holderProofRequired = ProblemCode(
         "holder-proof-required", 403, "Holder proof required",
         "ask the holder to re-verify with card and face, or to enter the service passcode")
+    public static let holderProofFailed = ProblemCode(
+        "holder-proof-failed", 403, "Holder proof failed",
+        "check the passcode with the holder, or re-verify the holder with card and face")
+    public static let passcodeEntriesExhausted = ProblemCode(
+        "passcode-entries-exhausted", 429, "Too many wrong passcode entries at this kiosk",
+        "this kiosk may take no passcode until the time in the detail: re-verify the holder with card and face")
     public static let reverificationRequired = ProblemCode(
         "reverification-required", 403, "Re-verification required",
         "re-verify the holder with card and face at this kiosk")
@@ -336,7 +342,7 @@ extension ProblemCode {
         .requestTimeout, .serverBusy, .tooManyConnections, .tooManyEventStreams, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
         .invalidTime, .invalidLimit, .invalidAfter, .internalError, .storageError,
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
-        .reverificationRequired, .forbidden,
+        .holderProofFailed, .passcodeEntriesExhausted, .reverificationRequired, .forbidden,
         .readerNotFound, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
         .accessKeyRejected, .accessProtocolUnsupported, .missingAccessKey, .invalidAccessKey, .invalidMRZ,
         .chipSecurityError, .chipError, .malformedChipData,

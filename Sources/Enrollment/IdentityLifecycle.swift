@@ -9,8 +9,14 @@ public struct LifecyclePolicy: Sendable, Equatable {
     public var passcodeEnabled = true
     /// Consecutive wrong passcode entries before the passcode locks.
     public var passcodeMaxAttempts = 5
-    /// How long a locked passcode stays locked.
+    /// How long the first lock lasts; each later one (until a correct entry) twice as long as the one before.
     public var passcodeLockout: TimeInterval = 3600
+    /// Wrong entries in total (since the passcode was set or reset) that lock it for good.
+    public var passcodeMaxTotalFailures = 20
+    /// Failed entries a caller that is not staff (a kiosk's uid) may make across all accounts per
+    /// `passcodeCallerWindow`.
+    public var passcodeCallerBudget = 50
+    public var passcodeCallerWindow: TimeInterval = 86400
     /// Below this age an account can only be registered linked to a guardian who is present.
     public var registrationMinimumAge = 14
     /// A card-and-face re-verification proves the holder for this long (e.g. to unbind a device).
@@ -37,13 +43,28 @@ public final class IdentityLifecycle: Sendable {
     public let policy: LifecyclePolicy
     let protector: any PersonalDataProtecting
     let now: @Sendable () -> Date
+    /// This host's name: kiosks' passcode budgets are per uid and host (uids mean nothing across hosts).
+    let host: String
+    /// Told of failed entries, locks and callers locked out (metrics, log), after their transaction committed.
+    let onPasscodeEvent: @Sendable (PasscodeEvent) -> Void
 
     public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() }, host: String = IdentityLifecycle.hostName(),
+                onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }) {
         self.store = store
         self.policy = policy
         self.protector = protector
         self.now = now
+        self.host = host
+        self.onPasscodeEvent = onPasscodeEvent
+    }
+
+    /// gethostname(2), or `localhost`.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 
     @discardableResult
@@ -269,10 +290,11 @@ public final class IdentityLifecycle: Sendable {
         }
     }
 
-    /// Walks the usage chain.
-    public func verifyAudit() throws(EnrollmentError) -> AuditReport {
+    /// Walks the usage chain, against the signed heads a trusted key signed (see `UsageChain.verify`).
+    public func verifyAudit(heads: [SignedChainHead] = [],
+                            untrusted: [SignedChainHead] = []) throws(EnrollmentError) -> AuditReport {
         do {
-            return try UsageChain.verify(store)
+            return try UsageChain.verify(store, heads: heads, untrusted: untrusted)
         } catch {
             throw .store(error)
         }
