@@ -109,10 +109,11 @@ public final class Daemon: Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
+            let reader = try usableReader(request.reader, context)
             let access = try request.accessKey.accessKey()
             let read: CardRead
             do throws(CardReadFailure) {
-                read = try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
+                read = try cardReader.read(reader: reader, access: access, options: request.readerOptions)
             } catch {
                 throw Problem(error)
             }
@@ -121,9 +122,10 @@ public final class Daemon: Sendable {
         }))
         router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardProbeRequest.self)
+            let reader = try usableReader(request.reader, context)
             let access = try request.accessKey?.accessKey()
             do throws(CardReadFailure) {
-                return .json(try cardReader.probe(reader: request.reader, access: access))
+                return .json(try cardReader.probe(reader: reader, access: access))
             } catch {
                 throw Problem(error)
             }

@@ -53,7 +53,7 @@ extension Daemon {
             let guardianID = try body.guardianAccountId.map { text throws(Problem) in
                 try parseUUID(text, field: "guardianAccountId")
             }
-            let start = EnrollmentStart(reader: body.reader, key: try body.accessKey.bacKey(), purpose: purpose,
+            let start = EnrollmentStart(reader: try usableReader(body.reader, context), key: try body.accessKey.bacKey(), purpose: purpose,
                                         accountID: accountID, callerUID: context.peer.uid,
                                         actor: try context.actor(), guardianAccountID: guardianID)
             let service = try enrollmentService()

@@ -261,8 +261,9 @@ extension Daemon {
             let actor = try context.actor()
             let service = try enrollmentService(session: id, context)
             let key = try body.accessKey.bacKey()
+            let reader = try usableReader(body.reader, context)
             do throws(EnrollmentError) {
-                return .json(try service.addGuardian(id: id, reader: body.reader, key: key, actor: actor))
+                return .json(try service.addGuardian(id: id, reader: reader, key: key, actor: actor))
             } catch {
                 throw Problem(error)
             }
