@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "enrollctl", targets: ["enrollctl"]),
         .executable(name: "enroll-vcard", targets: ["enroll-vcard"]),
         .executable(name: "enroll-bench", targets: ["enroll-bench"]),
+        .executable(name: "enroll-kiosk", targets: ["enroll-kiosk"]),
     ],
     targets: [
         // C bindings: Debian system libraries behind module maps and shim headers.
@@ -32,6 +33,37 @@ let package = Package(
             ]
         ),
 
+        // OpenCV 4.6 (dnn, imgproc, video) for liveness: MiniFASNet scores, point tracking, evaluation warps.
+        .target(
+            name: "CLivenessEngine",
+            path: "Sources/CLivenessEngine",
+            cxxSettings: [
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_core"), .linkedLibrary("stdc++"),
+            ]
+        ),
+
+        // XML-DSig of trust lists: libxmlsec1 (OpenSSL engine) and libxml2 behind a plain C header.
+        .target(
+            name: "CXMLSecurity",
+            path: "Sources/CXMLSecurity",
+            cSettings: [
+                .unsafeFlags(["-I/usr/include/xmlsec1", "-I/usr/include/libxml2"]),
+                // As `pkg-config --cflags xmlsec1-openssl` says: they change the library's types (xmlSecSize).
+                .define("__XMLSEC_FUNCTION__", to: "__func__"), .define("XMLSEC_NO_SIZE_T"),
+                .define("XMLSEC_OPENSSL3_ENGINES", to: "1"), .define("XMLSEC_NO_GOST", to: "1"),
+                .define("XMLSEC_NO_GOST2012", to: "1"), .define("XMLSEC_NO_CRYPTO_DYNAMIC_LOADING", to: "1"),
+                .define("XMLSEC_CRYPTO_OPENSSL", to: "1"),
+            ],
+            linkerSettings: [
+                .linkedLibrary("xmlsec1-openssl"), .linkedLibrary("xmlsec1"), .linkedLibrary("xslt"),
+                .linkedLibrary("xml2"), .linkedLibrary("ssl"), .linkedLibrary("crypto"),
+            ]
+        ),
+
         // Swift modules, dependencies pointing down only.
         // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
         // shared by the daemon, enrollctl and the web gateway.
@@ -39,7 +71,7 @@ let package = Package(
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         .target(name: "MRTD", dependencies: ["SmartCard", "OpenSSLKit"]),
-        .target(name: "FaceMatch", dependencies: ["CFaceEngine"]),
+        .target(name: "FaceMatch", dependencies: ["CFaceEngine", "CLivenessEngine", "OpenSSLKit"]),
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
         .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),
@@ -49,7 +81,10 @@ let package = Package(
         // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
         .target(name: "PostgresTestCluster"),
         .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit"]),
+        // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
+        // signing certificates against them.
+        .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
+        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch"]),
         .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                                                     "CertificateAuthority"]),
         .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
@@ -58,6 +93,9 @@ let package = Package(
         .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
+        // HTTP code, like enrollctl; the apps' files are web/.
+        .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
         .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
                                                             "FaceMatch", "SmartCard"]),
@@ -73,6 +111,8 @@ let package = Package(
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
         .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit"]),
+        .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
+                                                           "UnixHTTP"]),
         .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.

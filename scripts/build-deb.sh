@@ -3,8 +3,9 @@
 #   enrolld_VERSION_amd64.deb             the daemon, enrollctl, enroll-vcard (Swift runtime linked statically),
 #                                         systemd units, sysusers/tmpfiles entries, udev and modprobe files,
 #                                         polkit rule, default configuration, man pages
-#   enrolld-face-models_0.3.0_all.deb     dlib's face model files for offline kiosks (skipped with a note when
-#                                         the files are not installed: scripts/install-models.sh)
+#   enrolld-face-models_VERSION_all.deb   dlib's face model files and the MiniFASNet presentation-attack models for
+#                                         offline kiosks (skipped with a note when the files are not installed:
+#                                         scripts/install-models.sh)
 # Needs dpkg-dev (dpkg-shlibdeps) and the build dependencies of scripts/setup.sh. No debhelper: the
 # maintainer scripts in Packaging/deb do what dh_installsystemd would.
 set -euo pipefail
@@ -16,14 +17,16 @@ out=$(cd "$out" && pwd)
 
 version=$(sed -n 's/^public let enrolldVersion = "\(.*\)"$/\1/p' Sources/DaemonCore/Daemon.swift)
 [ -n "$version" ] || { echo "build-deb: cannot find enrolldVersion" >&2; exit 1; }
-models_version=0.3.0
+models_version=0.3.0+minifasnet1
+model_files=(dlib_face_recognition_resnet_model_v1.dat shape_predictor_5_face_landmarks.dat MiniFASNetV2.onnx
+             MiniFASNetV1SE.onnx)
 model_dir=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
 
 # 1. Release binaries with the Swift runtime and Foundation linked in (only the three products shipped).
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 started=$(date +%s)
-for product in enrolld enrollctl enroll-vcard; do
+for product in enrolld enrollctl enroll-vcard enroll-kiosk; do
     if ! swift build -c release --static-swift-stdlib --product "$product" > "$work/build.log" 2>&1; then
         grep -E "error" "$work/build.log" >&2 || tail -20 "$work/build.log" >&2
         echo "build-deb: swift build of $product failed" >&2
@@ -31,7 +34,7 @@ for product in enrolld enrollctl enroll-vcard; do
     fi
 done
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-echo "build-deb: release build of enrolld, enrollctl, enroll-vcard took $(( $(date +%s) - started )) s"
+echo "build-deb: release build of enrolld, enrollctl, enroll-vcard, enroll-kiosk took $(( $(date +%s) - started )) s"
 umask 022
 
 # 2. The file tree of package enrolld.
@@ -41,10 +44,17 @@ install -d "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/usr/bin" "$pkg/lib/systemd/system
     "$pkg/etc/enrolld" "$pkg/usr/share/doc/enrolld" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
     "$pkg/usr/share/man/man8"
 install -m 0755 "$bin/enrolld" "$pkg/usr/sbin/enrolld"
-install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$pkg/usr/bin/"
+install -m 0755 "$bin/enrollctl" "$bin/enroll-vcard" "$bin/enroll-kiosk" "$pkg/usr/bin/"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/enrolld" \
-    "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-vcard"
-install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket "$pkg/lib/systemd/system/"
+    "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-vcard" "$pkg/usr/bin/enroll-kiosk"
+install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket Packaging/enroll-kiosk.service \
+    Packaging/enroll-counter.service "$pkg/lib/systemd/system/"
+# The web apps of enroll-kiosk (plain files, no build step) and the kiosk browser samples.
+(cd web && find . -type f | LC_ALL=C sort) | while read -r file; do
+    install -D -m 0644 "web/$file" "$pkg/usr/share/enroll-kiosk/web/$file"
+done
+install -d "$pkg/usr/share/doc/enrolld/examples"
+install -m 0644 Packaging/enroll-kiosk-browser Packaging/enroll-kiosk-policy.json "$pkg/usr/share/doc/enrolld/examples/"
 install -m 0644 udev/60-enrolld-readers.rules "$pkg/lib/udev/rules.d/"
 install -m 0644 udev/enrolld-blacklist-pn533.conf "$pkg/lib/modprobe.d/"
 install -m 0644 Packaging/enrolld.sysusers "$pkg/usr/lib/sysusers.d/enrolld.conf"
@@ -71,7 +81,7 @@ echo /etc/enrolld/enrolld.conf > "$pkg/DEBIAN/conffiles"
 mkdir -p "$work/shlibs/debian"
 printf 'Source: enrolld\n\nPackage: enrolld\nArchitecture: amd64\n' > "$work/shlibs/debian/control"
 shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O "$pkg/usr/sbin/enrolld" "$pkg/usr/bin/enrollctl" \
-    "$pkg/usr/bin/enroll-vcard" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+    "$pkg/usr/bin/enroll-vcard" "$pkg/usr/bin/enroll-kiosk" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 depends="${shlibs}, pcscd, libpcsclite1, libssl3, libsqlite3-0, libdlib19.1, libopenjp2-7, libopenblas0"
 depends=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ *$//' | awk 'NF && !seen[$1]++' | paste -sd, | sed 's/,/, /g')
 
@@ -84,13 +94,14 @@ dpkg-deb --root-owner-group -Zgzip -z6 --build "$pkg" "$out/enrolld_${version}_a
 echo "build-deb: $out/enrolld_${version}_amd64.deb"
 
 # 3. The architecture-independent model package.
-if [ -f "$model_dir/dlib_face_recognition_resnet_model_v1.dat" ] && [ -f "$model_dir/shape_predictor_5_face_landmarks.dat" ]; then
+have_models=1
+for file in "${model_files[@]}"; do [ -f "$model_dir/$file" ] || have_models=0; done
+if [ "$have_models" -eq 1 ]; then
     models=$work/models
     install -d "$models/DEBIAN" "$models/usr/share/enrolld/models" "$models/usr/share/doc/enrolld-face-models"
-    install -m 0644 "$model_dir/dlib_face_recognition_resnet_model_v1.dat" \
-        "$model_dir/shape_predictor_5_face_landmarks.dat" "$models/usr/share/enrolld/models/"
+    for file in "${model_files[@]}"; do install -m 0644 "$model_dir/$file" "$models/usr/share/enrolld/models/"; done
     install -m 0644 Packaging/deb/models-copyright "$models/usr/share/doc/enrolld-face-models/copyright"
-    changelog enrolld-face-models "$models_version" "face_recognition_models $models_version model files." \
+    changelog enrolld-face-models "$models_version" "face_recognition_models 0.3.0 and MiniFASNet model files." \
         | gzip -9n > "$models/usr/share/doc/enrolld-face-models/changelog.gz"
     (cd "$models" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
         | xargs md5sum > DEBIAN/md5sums)

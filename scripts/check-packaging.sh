@@ -131,10 +131,11 @@ check_enrollctl_links() {
     local enrollctl=$1 enrolld=$2 dependencies linked library daemon_links
     dependencies=$(swift package dump-package | python3 -c '
 import json, sys
-target = next(t for t in json.load(sys.stdin)["targets"] if t["name"] == "enrollctl")
-print(" ".join(sorted(value[0] for dependency in target["dependencies"] for value in dependency.values())))')
+target = next(t for t in json.load(sys.stdin)["targets"] if t["name"] == sys.argv[1])
+print(" ".join(sorted(value[0] for dependency in target["dependencies"] for value in dependency.values())))' \
+        "$(basename "$enrollctl")")
     [ "$dependencies" = "EnrollAPIModel UnixHTTP" ] \
-        || fail "Package.swift: target enrollctl depends on '$dependencies'; only EnrollAPIModel and UnixHTTP may be"
+        || fail "Package.swift: target $(basename "$enrollctl") depends on '$dependencies'; only EnrollAPIModel and UnixHTTP may be"
     linked=$(ldd "$enrollctl" | grep -E 'lib(dlib|pq|pcsclite|openjp2|blas|cblas|lapack|openblas)[.-]' || true)
     [ -z "$linked" ] || { echo "$linked" >&2; fail "$enrollctl links the libraries above"; }
     daemon_links=$(ldd "$enrolld")
@@ -148,6 +149,7 @@ print(" ".join(sorted(value[0] for dependency in target["dependencies"] for valu
 if [ "${1:-}" = "--enrollctl-links" ]; then
     bin=${2:-.build/debug}
     check_enrollctl_links "$bin/enrollctl" "$bin/enrolld"
+    check_enrollctl_links "$bin/enroll-kiosk" "$bin/enrolld"
     exit 0
 fi
 
@@ -190,9 +192,14 @@ setpriv --reuid enrolld --regid enrolld --init-groups /usr/sbin/enrolld --check-
 /usr/bin/enrollctl --help > /dev/null || fail "installed enrollctl"
 check_enrollctl_links /usr/bin/enrollctl /usr/sbin/enrolld
 /usr/bin/enroll-vcard --help > /dev/null || fail "installed enroll-vcard"
+/usr/bin/enroll-kiosk --help > /dev/null || fail "installed enroll-kiosk"
+[ -f /usr/share/enroll-kiosk/web/kiosk/index.html ] && [ -f /usr/share/enroll-kiosk/web/counter/index.html ] \
+    || fail "the web apps are not installed under /usr/share/enroll-kiosk/web"
+check_enrollctl_links /usr/bin/enroll-kiosk /usr/sbin/enrolld
 
 step "systemd-analyze verify"
-verify=$(systemd-analyze verify "$unit_dir/enrolld.socket" "$unit_dir/enrolld.service" 2>&1) || true
+verify=$(systemd-analyze verify "$unit_dir/enrolld.socket" "$unit_dir/enrolld.service" \
+    "$unit_dir/enroll-kiosk.service" "$unit_dir/enroll-counter.service" 2>&1) || true
 [ -z "$verify" ] || { echo "$verify" >&2; fail "systemd-analyze verify printed the above"; }
 units=$dist/units
 mkdir -p "$units"

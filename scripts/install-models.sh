@@ -3,7 +3,9 @@
 # /var/lib/enrolld/models): dlib's ResNet face embedding model and its 5-point landmark model, from
 # the PyPI sdist face_recognition_models==0.3.0 (CC0). Every download and file is checked against a
 # pinned SHA-256. The 68-point landmark model in the same sdist is never installed (its training
-# data is not licensed for commercial use). Idempotent and quiet when the files are already there.
+# data is not licensed for commercial use). Also the two MiniFASNet presentation-attack models (ONNX,
+# Apache 2.0) from ../shared/models/minifasnet beside the repository (or $ENROLLD_MINIFASNET_SOURCE), with
+# their licence. Idempotent and quiet when the files are already there.
 set -eu
 
 SDIST_NAME="face_recognition_models-0.3.0.tar.gz"
@@ -12,6 +14,13 @@ RESNET_NAME="dlib_face_recognition_resnet_model_v1.dat"
 RESNET_SHA256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
 SHAPE_NAME="shape_predictor_5_face_landmarks.dat"
 SHAPE_SHA256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+
+MINIFASNET_V2_NAME="MiniFASNetV2.onnx"
+MINIFASNET_V2_SHA256="4eed38f0bde33c9b805942a5f25e42ce1161e2bda545254be622be957727794e"
+MINIFASNET_V1SE_NAME="MiniFASNetV1SE.onnx"
+MINIFASNET_V1SE_SHA256="d819a69bac6b9ade2a0f4d9b60b618e1260f7bf3ba1fddff6c5d82131cb1083f"
+MINIFASNET_LICENSE_SHA256="c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4"
+MINIFASNET_SOURCE="${ENROLLD_MINIFASNET_SOURCE:-$(cd "$(dirname "$0")/.." && pwd)/../shared/models/minifasnet}"
 
 DIR="${1:-${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}}"
 
@@ -27,6 +36,25 @@ sha256_of() {
 file_ok() {
     [ -f "$DIR/$1" ] && [ "$(sha256_of "$DIR/$1")" = "$2" ]
 }
+
+# MiniFASNet: copied from the shared model folder, each file checked against its pin before it is installed.
+install_minifasnet() {
+    copy_pinned() {
+        [ -f "$MINIFASNET_SOURCE/$1" ] || fail "$MINIFASNET_SOURCE/$1 not found (set ENROLLD_MINIFASNET_SOURCE)"
+        got="$(sha256_of "$MINIFASNET_SOURCE/$1")"
+        [ "$got" = "$3" ] || fail "$MINIFASNET_SOURCE/$1 has sha256 $got, expected $3: refusing it"
+        cp "$MINIFASNET_SOURCE/$1" "$DIR/$2.tmp" && chmod 0644 "$DIR/$2.tmp" && mv -f "$DIR/$2.tmp" "$DIR/$2" \
+            || fail "could not write $DIR/$2"
+    }
+    mkdir -p "$DIR" || fail "cannot create $DIR"
+    copy_pinned "$MINIFASNET_V2_NAME" "$MINIFASNET_V2_NAME" "$MINIFASNET_V2_SHA256"
+    copy_pinned "$MINIFASNET_V1SE_NAME" "$MINIFASNET_V1SE_NAME" "$MINIFASNET_V1SE_SHA256"
+    copy_pinned LICENSE MiniFASNet.LICENSE "$MINIFASNET_LICENSE_SHA256"
+}
+if ! file_ok "$MINIFASNET_V2_NAME" "$MINIFASNET_V2_SHA256" || ! file_ok "$MINIFASNET_V1SE_NAME" "$MINIFASNET_V1SE_SHA256" \
+    || ! file_ok MiniFASNet.LICENSE "$MINIFASNET_LICENSE_SHA256"; then
+    install_minifasnet
+fi
 
 if file_ok "$RESNET_NAME" "$RESNET_SHA256" && file_ok "$SHAPE_NAME" "$SHAPE_SHA256"; then
     exit 0

@@ -14,9 +14,19 @@ packages=(
     libpq-dev postgresql
     libdlib-dev libblas-dev liblapack-dev libopenblas0-pthread
     libopenjp2-7-dev libjpeg-dev libpng-dev
+    # Liveness (issue 19): OpenCV's dnn (MiniFASNet), video (point tracking) and imgproc, behind CLivenessEngine.
+    libopencv-dnn-dev libopencv-video-dev libopencv-imgproc-dev libopencv-core-dev
     python3-pip
+    # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
+    libxmlsec1-dev libxmlsec1-openssl xmlsec1
+    # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.
+    python3-venv
     # Packaging checks (scripts/check-packaging.sh): build, lint and install the .deb, verify units and rules.
     dpkg-dev binutils lintian systemd udev curl libopenblas0
+    # Browser tests (issue 21): Debian's Chromium and its WebDriver (Selenium from PyPI drives them, in a venv under
+    # .build-venv/browser); a small CJK font so the Traditional Chinese screens render; setpriv (util-linux) runs
+    # the gateways as other uids.
+    chromium chromium-driver fonts-wqy-microhei util-linux
 )
 
 sudo_cmd=()

@@ -23,6 +23,31 @@ if [ -z "$executed" ]; then
     echo "no XCTest summary found: the test run did not complete" >&2
     status=1
 fi
+# The browser tests (issue 21): the kiosk app and the counter console in headless Chromium against the real daemon
+# and bench (scripts/browser-tests.sh, pytest); their counts join the closing line.
+browser_passed=0
+browser_failed=0
+browser_skipped=0
+if [ $# -eq 0 ] && [ "${BROWSER_TESTS:-1}" != 0 ]; then
+    browser_log=$(mktemp /tmp/enrolld-browser.XXXXXX)
+    browser_status=0
+    scripts/browser-tests.sh 2>&1 | tee "$browser_log" || browser_status=$?
+    browser_summary=$(grep -E "^[0-9]+ (passed|failed|error)|^(=+ )?[0-9]+ (passed|failed)" "$browser_log" | tail -1 || true)
+    browser_passed=$(echo "$browser_summary" | sed -nE 's/.*\b([0-9]+) passed.*/\1/p')
+    browser_failed=$(( $(echo "$browser_summary" | sed -nE 's/.*\b([0-9]+) failed.*/\1/p' | grep . || echo 0) \
+        + $(echo "$browser_summary" | sed -nE 's/.*\b([0-9]+) errors?.*/\1/p' | grep . || echo 0) ))
+    browser_skipped=$(echo "$browser_summary" | sed -nE 's/.*\b([0-9]+) skipped.*/\1/p')
+    rm -f "$browser_log"
+    if [ "$browser_status" -ne 0 ] || [ -z "$browser_passed" ]; then
+        echo "browser tests failed (scripts/browser-tests.sh exit $browser_status)" >&2
+        [ "$browser_failed" -gt 0 ] || browser_failed=1
+        status=1
+    fi
+fi
+# docs/openapi.json must be a valid OpenAPI 3.1 document (OpenAPIDocumentTests check it against the code).
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+    scripts/check-openapi.sh || status=$?
+fi
 if [ "$status" -eq 0 ] && [ -x scripts/check-packaging.sh ] && [ $# -eq 0 ]; then
     scripts/check-packaging.sh || status=$?
 fi
@@ -30,5 +55,6 @@ fi
 if [ "$status" -eq 0 ] && [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-20}" != 0 ]; then
     scripts/fuzz.sh || status=$?
 fi
-echo "$(( ${executed:-0} - ${failed:-0} - ${skipped:-0} )) passed, ${failed:-0} failed, ${skipped:-0} skipped"
+passed=$(( ${executed:-0} - ${failed:-0} - ${skipped:-0} + ${browser_passed:-0} ))
+echo "$passed passed, $(( ${failed:-0} + browser_failed )) failed, $(( ${skipped:-0} + ${browser_skipped:-0} )) skipped"
 exit "$status"

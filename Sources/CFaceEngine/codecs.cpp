@@ -6,6 +6,7 @@
 #include "codecs.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <csetjmp>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <new>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <openjpeg.h>
 #include <png.h>
 
@@ -88,7 +90,17 @@ void jpeg_scan_limit(j_common_ptr info) {
 }
 }  // namespace
 
-static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
+// The largest DCT scaling denominator (1, 2, 4 or 8) that keeps the long side at least `target` (0: full size).
+static unsigned jpeg_scale_denominator(uint32_t width, uint32_t height, uint32_t target) {
+    if (target == 0) return 1;
+    uint32_t long_side = std::max(width, height);
+    unsigned denominator = 1;
+    while (denominator < 8 && (long_side + 2 * denominator - 1) / (2 * denominator) >= target) denominator *= 2;
+    return denominator;
+}
+
+static CodecResult decode_jpeg(const uint8_t *data, size_t length, const DecodeLimits &limits, RGBImage &image,
+                               DecodedSize &declared) {
     jpeg_decompress_struct info;
     JPEGErrorManager errors;
     std::memset(&errors, 0, sizeof(errors));
@@ -97,7 +109,12 @@ static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_
     errors.base.output_message = jpeg_silent_output;
     CodecResult result;
     if (setjmp(errors.jump) != 0) {
+        // Past max_memory_to_use libjpeg asks for a backing store, which this build does not have.
+        bool memory = info.err->msg_code == JERR_NO_BACKING_STORE;
         jpeg_destroy_decompress(&info);
+        if (memory) {
+            return failure(ENROLLD_FACE_OVERSIZED_PIXELS, "JPEG: decoding needs more than the decoder's memory bound");
+        }
         return failure(ENROLLD_FACE_UNDECODABLE, std::string("JPEG: ") + errors.text);
     }
     jpeg_create_decompress(&info);
@@ -107,12 +124,36 @@ static CodecResult decode_jpeg(const uint8_t *data, size_t length, uint64_t max_
     info.progress = &progress;
     jpeg_mem_src(&info, data, static_cast<unsigned long>(length));
     jpeg_read_header(&info, TRUE);
-    result = check_pixels(info.image_width, info.image_height, max_pixels);
+    declared.width = info.image_width;
+    declared.height = info.image_height;
+    result = check_pixels(info.image_width, info.image_height, limits.max_pixels);
     if (result.status != ENROLLD_FACE_OK) {
         jpeg_destroy_decompress(&info);
         return result;
     }
+    // Greyscale or YCbCr/RGB only: CMYK cannot become RGB here, and every further component is another
+    // full-size coefficient plane in a progressive file.
+    if (info.num_components != 1 && info.num_components != 3) {
+        int count = info.num_components;
+        jpeg_destroy_decompress(&info);
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG: " + std::to_string(count) +
+                                                     " colour components (1 or 3 supported)");
+    }
+    // The memory bound: libjpeg keeps a progressive (or multi-scan) file's coefficients for the whole image in
+    // "virtual arrays"; past max_memory_to_use it would need a backing store, which this build has not, and the
+    // decode ends with an error instead of allocating. The output buffer counts against the same bound.
+    uint64_t bound = limits.max_memory != 0 ? limits.max_memory : default_decoder_memory;
+    info.scale_num = 1;
+    info.scale_denom = jpeg_scale_denominator(info.image_width, info.image_height, limits.target_long_side);
     info.out_color_space = JCS_RGB;
+    jpeg_calc_output_dimensions(&info);
+    uint64_t output_bytes = uint64_t(info.output_width) * info.output_height * 3;
+    if (output_bytes >= bound) {
+        jpeg_destroy_decompress(&info);
+        return failure(ENROLLD_FACE_OVERSIZED_PIXELS, "JPEG: decoding needs more than the decoder's memory bound of " +
+                                                          std::to_string(bound >> 20) + " MiB");
+    }
+    info.mem->max_memory_to_use = long(std::min<uint64_t>(bound - output_bytes, uint64_t(LONG_MAX)));
     jpeg_start_decompress(&info);
     if (info.output_components != 3) {
         jpeg_destroy_decompress(&info);
@@ -196,17 +237,29 @@ void png_write_memory(png_structp png, png_bytep source, png_size_t count) {
 }
 
 void png_flush_memory(png_structp) {}
+
+// What one ancillary chunk may make libpng allocate (zTXt/iTXt/iCCP decompress into memory).
+constexpr size_t png_chunk_memory = size_t(1) << 20;
 }  // namespace
 
-static CodecResult decode_png(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image) {
-    // IHDR is the first chunk (PNG spec 5.6): check the claimed size before libpng reads further.
+static CodecResult decode_png(const uint8_t *data, size_t length, const DecodeLimits &limits, RGBImage &image,
+                              DecodedSize &declared) {
+    // IHDR is the first chunk (PNG spec 5.6): check the claimed size before libpng reads further. PNG has no
+    // reduced-resolution decoding: the output (3 bytes a pixel, all of it for interlaced files) is the memory.
+    uint64_t bound = limits.max_memory != 0 ? limits.max_memory : default_decoder_memory;
     if (length >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0) {
         auto big_endian = [&](size_t offset) {
             return (uint32_t(data[offset]) << 24) | (uint32_t(data[offset + 1]) << 16) |
                    (uint32_t(data[offset + 2]) << 8) | uint32_t(data[offset + 3]);
         };
-        CodecResult early = check_pixels(big_endian(16), big_endian(20), max_pixels);
+        declared.width = big_endian(16);
+        declared.height = big_endian(20);
+        CodecResult early = check_pixels(declared.width, declared.height, limits.max_pixels);
         if (early.status != ENROLLD_FACE_OK) return early;
+        if (uint64_t(declared.width) * declared.height * 3 + png_chunk_memory >= bound) {
+            return failure(ENROLLD_FACE_OVERSIZED_PIXELS, "PNG: decoding needs more than the decoder's memory bound of "
+                                                              + std::to_string(bound >> 20) + " MiB");
+        }
     }
     PNGState state;
     state.data = data;
@@ -225,8 +278,20 @@ static CodecResult decode_png(const uint8_t *data, size_t length, uint64_t max_p
     }
     png_set_read_fn(png, &state, png_read_memory);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    // Ancillary chunks (compressed text, ICC profiles, unknown chunks) are decompressed or kept by libpng: bound
+    // what one chunk may allocate, how many such chunks are kept, and drop unknown ones.
+    png_set_chunk_malloc_max(png, png_chunk_memory);
+    png_set_chunk_cache_max(png, 64);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, 0);
     png_read_info(png, info);
-    CodecResult result = check_pixels(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels);
+    declared.width = png_get_image_width(png, info);
+    declared.height = png_get_image_height(png, info);
+    CodecResult result = check_pixels(declared.width, declared.height, limits.max_pixels);
+    uint64_t output_bytes = uint64_t(declared.width) * declared.height * 3;
+    if (result.status == ENROLLD_FACE_OK && output_bytes + png_chunk_memory >= bound) {
+        result = failure(ENROLLD_FACE_OVERSIZED_PIXELS, "PNG: decoding needs more than the decoder's memory bound of "
+                                                            + std::to_string(bound >> 20) + " MiB");
+    }
     if (result.status != ENROLLD_FACE_OK) {
         png_destroy_read_struct(&png, &info, nullptr);
         return result;
@@ -379,12 +444,114 @@ inline double component_sample(const opj_image_comp_t &component, uint32_t x, ui
 }
 
 constexpr uint32_t max_jpeg2000_components = 4;
+// DG2 portraits and camera images use one tile or a few dozen; 4096 still allows 256x256 tiles on 16 MP.
+constexpr uint64_t max_jpeg2000_tiles = 4096;
 
 inline uint8_t clamp_byte(double value) { return uint8_t(std::lround(std::clamp(value, 0.0, 255.0))); }
 }  // namespace
 
+// What a JPEG 2000 codestream's SIZ marker segment (ISO/IEC 15444-1 A.5.1) declares, read before OpenJPEG parses
+// anything: OpenJPEG allocates per-tile coding parameters for every declared tile and per-component state while
+// it reads the main header.
+struct JPEG2000Size {
+    uint64_t width = 0;
+    uint64_t height = 0;
+    uint64_t tiles = 0;
+    uint32_t components = 0;
+    // Samples of all components at full resolution (each component at its own sub-sampling).
+    uint64_t samples = 0;
+};
+
+static uint32_t big_endian(const uint8_t *bytes, int count) {
+    uint32_t value = 0;
+    for (int index = 0; index < count; ++index) value = (value << 8) | bytes[index];
+    return value;
+}
+
+// The codestream inside a JP2 file: the payload of the top-level Contiguous Codestream box (ISO/IEC 15444-1 I.5.4).
+static bool jp2_codestream(const uint8_t *data, size_t length, const uint8_t *&stream, size_t &stream_length) {
+    size_t offset = 0;
+    while (offset + 8 <= length) {
+        uint64_t box = big_endian(data + offset, 4);
+        size_t header = 8;
+        if (box == 1) {
+            if (offset + 16 > length) return false;
+            box = (uint64_t(big_endian(data + offset + 8, 4)) << 32) | big_endian(data + offset + 12, 4);
+            header = 16;
+        } else if (box == 0) {
+            box = length - offset;
+        }
+        if (box < header || box > length - offset) return false;
+        if (std::memcmp(data + offset + 4, "jp2c", 4) == 0) {
+            stream = data + offset + header;
+            stream_length = size_t(box) - header;
+            return true;
+        }
+        offset += size_t(box);
+    }
+    return false;
+}
+
+static CodecResult read_jpeg2000_size(const uint8_t *data, size_t length, enrolld_face_format format,
+                                      JPEG2000Size &size) {
+    const uint8_t *stream = data;
+    size_t stream_length = length;
+    if (format == ENROLLD_FACE_FORMAT_JP2 && !jp2_codestream(data, length, stream, stream_length)) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: no codestream box");
+    }
+    // SOC, then SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz, then Ssiz XRsiz YRsiz each.
+    if (stream_length < 42 || stream[0] != 0xFF || stream[1] != 0x4F || stream[2] != 0xFF || stream[3] != 0x51) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: no SIZ marker after SOC");
+    }
+    const uint8_t *siz = stream + 4;
+    uint32_t segment = big_endian(siz, 2);
+    uint64_t x1 = big_endian(siz + 4, 4), y1 = big_endian(siz + 8, 4);
+    uint64_t x0 = big_endian(siz + 12, 4), y0 = big_endian(siz + 16, 4);
+    uint64_t tile_width = big_endian(siz + 20, 4), tile_height = big_endian(siz + 24, 4);
+    uint64_t tile_x0 = big_endian(siz + 28, 4), tile_y0 = big_endian(siz + 32, 4);
+    size.components = big_endian(siz + 36, 2);
+    if (x1 <= x0 || y1 <= y0 || tile_width == 0 || tile_height == 0 || tile_x0 > x0 || tile_y0 > y0) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: empty or inconsistent image or tile area");
+    }
+    size.width = x1 - x0;
+    size.height = y1 - y0;
+    if (size.components == 0 || segment != 38 + 3 * size.components || stream_length < 4 + size_t(segment)) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: SIZ does not describe its components");
+    }
+    size.tiles = ((x1 - tile_x0 + tile_width - 1) / tile_width) * ((y1 - tile_y0 + tile_height - 1) / tile_height);
+    for (uint32_t index = 0; index < std::min<uint32_t>(size.components, max_jpeg2000_components); ++index) {
+        const uint8_t *component = siz + 38 + 3 * index;
+        uint64_t dx = component[1], dy = component[2];
+        if ((component[0] & 0x7F) >= 16 || dx == 0 || dy == 0) {
+            return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: a component of more than 16 bits or "
+                                                     "without sub-sampling factors");
+        }
+        size.samples += ((size.width + dx - 1) / dx) * ((size.height + dy - 1) / dy);
+    }
+    return CodecResult();
+}
+
 static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_face_format format,
-                                   uint64_t max_pixels, RGBImage &image) {
+                                   const DecodeLimits &limits, RGBImage &image, DecodedSize &declared) {
+    JPEG2000Size size;
+    CodecResult result = read_jpeg2000_size(data, length, format, size);
+    if (result.status != ENROLLD_FACE_OK) return result;
+    declared.width = uint32_t(std::min<uint64_t>(size.width, UINT32_MAX));
+    declared.height = uint32_t(std::min<uint64_t>(size.height, UINT32_MAX));
+    result = check_pixels(size.width, size.height, limits.max_pixels);
+    if (result.status != ENROLLD_FACE_OK) return result;
+    // OpenJPEG allocates every component at up to the full image size (4 bytes a sample): a 1 KB codestream
+    // declaring hundreds of components would cost gigabytes. Portraits have 1 (grey), 3 or 4 (with alpha).
+    if (size.components > max_jpeg2000_components) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + std::to_string(size.components) +
+                                                     " image components (at most " +
+                                                     std::to_string(max_jpeg2000_components) + " supported)");
+    }
+    // Each declared tile costs OpenJPEG coding parameters for every component as it reads the main header.
+    if (size.tiles > max_jpeg2000_tiles) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + std::to_string(size.tiles) + " tiles (at most " +
+                                                     std::to_string(max_jpeg2000_tiles) + " supported)");
+    }
     OPJMemoryStream memory;
     memory.data = data;
     memory.length = length;
@@ -408,17 +575,39 @@ static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_f
         return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: " + (errors.empty() ? "unreadable" : errors));
     }
     opj_image_t *header = resources.image;
-    if (header->x1 < header->x0 || header->y1 < header->y0) {
-        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: inverted image area");
+    if (header->x1 < header->x0 || header->y1 < header->y0 || header->numcomps != size.components ||
+        uint64_t(header->x1 - header->x0) != size.width || uint64_t(header->y1 - header->y0) != size.height) {
+        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000 header: the image area disagrees with SIZ");
     }
-    CodecResult result = check_pixels(uint64_t(header->x1 - header->x0), uint64_t(header->y1 - header->y0), max_pixels);
-    if (result.status != ENROLLD_FACE_OK) return result;
-    // OpenJPEG allocates every component at up to the full image size (4 bytes a sample): a 1 KB codestream
-    // declaring hundreds of components would cost gigabytes. Portraits have 1 (grey), 3 or 4 (with alpha).
-    if (header->numcomps > max_jpeg2000_components) {
-        return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: " + std::to_string(header->numcomps) +
-                                                     " image components (at most " +
-                                                     std::to_string(max_jpeg2000_components) + " supported)");
+    // Resolution: drop wavelet levels the target does not need (each level halves both sides), as far as every
+    // component's coding style allows.
+    uint32_t levels = 0;
+    if (limits.target_long_side != 0) {
+        uint32_t resolutions = 33;
+        if (opj_codestream_info_v2_t *info = opj_get_cstr_info(resources.codec)) {
+            for (uint32_t index = 0; index < info->nbcomps && info->m_default_tile_info.tccp_info != nullptr;
+                 ++index) {
+                resolutions = std::min(resolutions, info->m_default_tile_info.tccp_info[index].numresolutions);
+            }
+            opj_destroy_cstr_info(&info);
+        }
+        uint64_t long_side = std::max(size.width, size.height);
+        while (levels + 1 < resolutions && levels < 31 &&
+               ((long_side + (uint64_t(1) << (levels + 1)) - 1) >> (levels + 1)) >= limits.target_long_side) {
+            ++levels;
+        }
+        if (levels > 0 && !opj_set_decoded_resolution_factor(resources.codec, levels)) levels = 0;
+    }
+    // The memory bound: OpenJPEG holds every component's samples (4 bytes each, at the decoded resolution) in the
+    // image and again in the tile being decoded, plus per-tile state.
+    uint64_t bound = limits.max_memory != 0 ? limits.max_memory : default_decoder_memory;
+    uint64_t estimate = 8 * (size.samples >> (2 * levels)) + size.tiles * size.components * 8192 +
+                        uint64_t(size.width >> levels) * (size.height >> levels) * 3;
+    if (estimate >= bound) {
+        return failure(ENROLLD_FACE_OVERSIZED_PIXELS, "JPEG 2000: decoding needs about " +
+                                                          std::to_string(estimate >> 20) +
+                                                          " MiB, more than the decoder's memory bound of " +
+                                                          std::to_string(bound >> 20) + " MiB");
     }
     if (!opj_decode(resources.codec, resources.stream, resources.image) ||
         !opj_end_decompress(resources.codec, resources.stream)) {
@@ -438,12 +627,13 @@ static CodecResult decode_jpeg2000(const uint8_t *data, size_t length, enrolld_f
     if (decoded->color_space == OPJ_CLRSPC_CMYK) {
         return failure(ENROLLD_FACE_UNDECODABLE, "JPEG 2000: CMYK images are not supported");
     }
-    // Full-resolution size: the first component is the luma (or red/grey) plane.
+    // The decoded size (the declared one with `levels` resolution levels dropped): the first component is the
+    // luma (or red/grey) plane.
     uint32_t width = decoded->comps[0].w * std::max<uint32_t>(1, decoded->comps[0].dx);
     uint32_t height = decoded->comps[0].h * std::max<uint32_t>(1, decoded->comps[0].dy);
-    width = std::min<uint32_t>(width, decoded->x1 - decoded->x0);
-    height = std::min<uint32_t>(height, decoded->y1 - decoded->y0);
-    result = check_pixels(width, height, max_pixels);
+    width = uint32_t(std::min<uint64_t>(width, (size.width + (uint64_t(1) << levels) - 1) >> levels));
+    height = uint32_t(std::min<uint64_t>(height, (size.height + (uint64_t(1) << levels) - 1) >> levels));
+    result = check_pixels(width, height, limits.max_pixels);
     if (result.status != ENROLLD_FACE_OK) return result;
     bool subsampled = used == 3 && (decoded->comps[1].dx > 1 || decoded->comps[1].dy > 1 ||
                                     decoded->comps[2].dx > 1 || decoded->comps[2].dy > 1);
@@ -579,20 +769,28 @@ CodecResult encode_jpeg2000(const RGBImage &image, enrolld_face_format format, i
 
 // MARK: Entry points
 
-CodecResult decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image,
-                       enrolld_face_format &format) {
+CodecResult decode_rgb(const uint8_t *data, size_t length, const DecodeLimits &limits, RGBImage &image,
+                       enrolld_face_format &format, DecodedSize &declared) {
     format = sniff_format(data, length);
     switch (format) {
     case ENROLLD_FACE_FORMAT_JPEG:
-        return decode_jpeg(data, length, max_pixels, image);
+        return decode_jpeg(data, length, limits, image, declared);
     case ENROLLD_FACE_FORMAT_PNG:
-        return decode_png(data, length, max_pixels, image);
+        return decode_png(data, length, limits, image, declared);
     case ENROLLD_FACE_FORMAT_JP2:
     case ENROLLD_FACE_FORMAT_J2K:
-        return decode_jpeg2000(data, length, format, max_pixels, image);
+        return decode_jpeg2000(data, length, format, limits, image, declared);
     default:
         return failure(ENROLLD_FACE_UNSUPPORTED_FORMAT, "not a JPEG, PNG, JP2 or J2K image");
     }
+}
+
+CodecResult decode_rgb(const uint8_t *data, size_t length, uint64_t max_pixels, RGBImage &image,
+                       enrolld_face_format &format) {
+    DecodeLimits limits;
+    limits.max_pixels = max_pixels;
+    DecodedSize declared;
+    return decode_rgb(data, length, limits, image, format, declared);
 }
 
 CodecResult encode(const RGBImage &image, enrolld_face_format format, int quality, std::vector<uint8_t> &out) {

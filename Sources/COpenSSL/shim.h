@@ -10,6 +10,8 @@
 #include <openssl/x509v3.h>
 #include <openssl/pem.h>
 #include <openssl/cms.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/param_build.h>

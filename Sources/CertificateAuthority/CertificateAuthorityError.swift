@@ -29,6 +29,8 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
     case invalidConfiguration(String)
     case invalidSerial(String)
     case invalidCRLParameters(String)
+    // Certificate status (OCSP, CRL)
+    case statusSourceUnavailable(String)
     case crypto(OpenSSLError)
 
     /// A stable, kebab-case code for APIs and logs: `csr-proof-of-possession`, `document-expired`, ….
@@ -57,6 +59,7 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
         case .invalidConfiguration: return "ca-invalid-configuration"
         case .invalidSerial: return "invalid-serial"
         case .invalidCRLParameters: return "invalid-crl-parameters"
+        case .statusSourceUnavailable: return "ca-status-unavailable"
         case .crypto: return "ca-crypto-failure"
         }
     }
@@ -127,6 +130,9 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
             return "\(serial) is not a certificate serial number (hex, 1–20 bytes)"
         case let .invalidCRLParameters(reason):
             return "cannot build the CRL: \(reason)"
+        case let .statusSourceUnavailable(reason):
+            return "the certificate records cannot be read (\(reason)): check the database; "
+                + "status answers resume once it is reachable"
         case let .crypto(error):
             return error.description
         }

@@ -32,6 +32,18 @@ extension CardReadService {
                     response.accessProtocol = session.accessProtocol.rawValue
                     response.accessParameters = session.description
                     response.emrtdApplicationPresent = true
+                    response.cardExtendedLength = session.cardCapabilities?.extendedLength
+                    response.cardMaxCommandLength = session.cardCapabilities?.maxCommandLength
+                    response.cardMaxResponseLength = session.cardCapabilities?.maxResponseLength
+                    // Read EF.COM as a read would: how large a chunk works, and whether the chip answers in plain.
+                    let capabilities = session.cardCapabilities
+                    let strategy = ReadBinaryStrategy(
+                        extendedLength: channel.supportsExtendedLength && capabilities?.extendedLength != false,
+                        secureMessaging: true, maxResponseLength: capabilities?.maxResponseLength)
+                    _ = try strategy.readFile(.com, on: session.recovering)
+                    response.readChunkSize = strategy.chunkSize
+                    response.plainStatusAnswers = session.recovering.recovery.plainAnswers
+                    response.sessionsReestablished = session.recovering.recovery.sessionsReestablished
                 } catch {
                     if case let .unexpectedStatus(operation, sw) = error, operation == "SELECT eMRTD application",
                        sw == .fileNotFound {

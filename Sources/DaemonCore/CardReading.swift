@@ -100,6 +100,8 @@ public final class CardReadService: Sendable {
             deadline = timed
             var options = options
             options.antiClone = options.antiClone && trust.policy.runAntiClone
+            // EF.CardSecurity (PACE-CAM's key) is verified against the same trust store as EF.SOD.
+            options.trustStore = trust.current
             let result = try DocumentReader(channel: timed, options: options).read(access: access)
             let data = try DocumentData(files: result.files)
             let decision = trust.decide(read: result)
@@ -212,6 +214,8 @@ extension CardFaceResponse {
             statistics: ReadStatistics(apdus: result.statistics.apdus, bytesSent: result.statistics.bytesSent,
                                        bytesReceived: result.statistics.bytesReceived,
                                        extendedLength: result.usedExtendedLength, readChunkSize: result.readChunkSize,
+                                       plainStatusAnswers: result.statistics.plainStatusAnswers,
+                                       sessionsReestablished: result.statistics.sessionsReestablished,
                                        milliseconds: milliseconds))
     }
 }

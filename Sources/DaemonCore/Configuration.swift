@@ -104,6 +104,43 @@ public struct Configuration: Sendable, Equatable {
     /// PostgreSQL connections per daemon.
     public var storePoolSize = 4
 
+    /// Face work (`[face]`): workers with engines of their own, the queue beyond them, each caller's share, the
+    /// longest wait; pixel caps by role and the decoders' memory bound.
+    public var faceWorkers = 2
+    public var faceQueueLength = 16
+    public var faceJobsPerCaller = 2
+    public var faceQueueWaitSeconds = 5.0
+    public var faceProbeMaxPixels = 12_000_000
+    public var faceReferenceMaxPixels = 2_000_000
+    public var faceDecoderMemoryMiB = 128
+
+    /// Liveness (`[liveness]`): when it is required, attempts and challenges, burst bounds, the checks'
+    /// thresholds, the checks that only report, and the replay cache.
+    public var livenessRequiredFor: LivenessRequirement = .signing
+    public var livenessMaxAttempts = 3
+    public var livenessChallengeSeconds = 20.0
+    public var livenessMinPrompts = 2
+    public var livenessMaxPrompts = 3
+    public var livenessMinFrames = 8
+    public var livenessMaxFrames = 30
+    public var livenessMaxFrameBytes = 2 << 20
+    public var livenessMaxBurstBytes = 24 << 20
+    public var livenessFrameMaxPixels = 1920 * 1080
+    public var livenessClockSkewSeconds = 2.0
+    public var livenessSamePersonThreshold = 0.6
+    public var livenessTurnThreshold = 0.08
+    public var livenessLookUpThreshold = 0.06
+    public var livenessCloserFactor = 1.2
+    public var livenessUnrequestedFactor = 1.6
+    public var livenessDepthThreshold = 0.02
+    public var livenessDuplicateFloor = 0.35
+    public var livenessDuplicateShare = 0.5
+    public var livenessPassiveThreshold = 0.3
+    public var livenessReportOnly: [String] = []
+    public var replayFloor = 0.10
+    public var replayCacheEntries = 20_000
+    public var replayCacheHours = 168.0
+
     public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
     public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
     public var resolvedAuditHeadKeysDirectory: String { auditHeadKeysDirectory ?? stateDirectory + "/keys/audit-heads" }

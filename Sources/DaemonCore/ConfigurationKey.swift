@@ -1,3 +1,4 @@
+import Enrollment
 import Foundation
 
 /// What a configuration key accepts. `expected` is the one phrase used by error messages
@@ -346,5 +347,9 @@ extension LogLevel: ConfigurationChoice {
 }
 
 extension StoreBackend: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}
+
+extension LivenessRequirement: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }

@@ -1,3 +1,4 @@
+import FaceMatch
 import Foundation
 
 /// Every key of enrolld.conf, in the order `Packaging/enrolld.conf` lists them. Parsing, `enrolld --check-config`,
@@ -125,6 +126,124 @@ extension Configuration {
                 .integer(
                     "minimum_face_size", \.faceMinimumSize, 20...2000, unit: "pixels",
                     "Smallest face accepted, in pixels (width of the detected face box)."),
+                .integer(
+                    "workers", \.faceWorkers, 1...64,
+                    "Face comparisons and liveness bursts that run at once, each with engines of its own.",
+                    details: "One per core the daemon may use; each worker holds about 40 MiB of models."),
+                .integer(
+                    "queue", \.faceQueueLength, 0...1024,
+                    "Face jobs that may wait for a worker, all callers together; one more gets 503 face-engine-busy."),
+                .integer(
+                    "jobs_per_caller", \.faceJobsPerCaller, 1...64,
+                    "Face jobs one caller (uid) may have running or waiting; one more gets 503 face-engine-busy.",
+                    details: "So one kiosk flooding the engine cannot hold every worker."),
+                .seconds(
+                    "queue_wait_seconds", \.faceQueueWaitSeconds, 0...120,
+                    "Longest a face job waits for a worker before it is refused with 503 face-engine-busy."),
+                .integer(
+                    "probe_max_pixels", \.faceProbeMaxPixels, 100_000...100_000_000, unit: "pixels",
+                    "Largest live photo accepted, in pixels, checked from the image header before decoding."),
+                .integer(
+                    "reference_max_pixels", \.faceReferenceMaxPixels, 100_000...100_000_000, unit: "pixels",
+                    "Largest reference portrait accepted (POST /v1/faces/compare, the chip's DG2), in pixels.",
+                    details: "DG2 portraits are well under a megapixel."),
+                .integer(
+                    "decoder_memory_mib", \.faceDecoderMemoryMiB, 16...4096, unit: "MiB",
+                    "What decoding one image may allocate (pixels, progressive JPEG and JPEG 2000 buffers), in MiB.",
+                    details: "Checked from the header; an image that would need more is refused as too large."),
+            ]),
+        ConfigurationSection(
+            "liveness",
+            about: """
+                Presentation-attack detection: a random challenge (2 to 4 prompts, a nonce, a short expiry), a burst \
+                of frames captured while the kiosk shows it, and checks that each report a value and a threshold. \
+                A burst is live when every check not listed in report_only passes. Every photo and frame is also \
+                checked against the chip portrait and against photos of other sessions (the replay cache).
+                """,
+            [
+                .choice(
+                    "required_for", \.livenessRequiredFor,
+                    "Which completions need a passed liveness step first.",
+                    details: """
+                        signing: completions with a CSR (signing tier), the basic tier may skip it; all: also \
+                        passcode resets; none: never (benches only).
+                        """),
+                .integer(
+                    "max_attempts", \.livenessMaxAttempts, 1...10,
+                    "Liveness challenges per enrollment session; each challenge is one attempt."),
+                .seconds(
+                    "challenge_seconds", \.livenessChallengeSeconds, 5...120,
+                    "How long a challenge can be answered (its capture window)."),
+                .integer("min_prompts", \.livenessMinPrompts, 2...4, "Fewest prompts a challenge asks for."),
+                .integer(
+                    "max_prompts", \.livenessMaxPrompts, 2...4, "Most prompts a challenge asks for.",
+                    details: "Under min_prompts it counts as min_prompts."),
+                .integer("min_frames", \.livenessMinFrames, 2...60, "Fewest frames a burst may have."),
+                .integer(
+                    "max_frames", \.livenessMaxFrames, 2...60, "Most frames a burst may have.",
+                    details: "Under min_frames it counts as min_frames."),
+                .integer(
+                    "max_frame_bytes", \.livenessMaxFrameBytes, 1024...(64 << 20), unit: "bytes",
+                    "Largest encoded frame."),
+                .integer(
+                    "max_burst_bytes", \.livenessMaxBurstBytes, 1024...(256 << 20), unit: "bytes",
+                    "Largest burst, all frames together.",
+                    details: "The burst route accepts a body of 4/3 of this (base64) plus 64 KiB."),
+                .integer(
+                    "frame_max_pixels", \.livenessFrameMaxPixels, 76_800...100_000_000, unit: "pixels",
+                    "Largest frame, in pixels, checked from its header before decoding (1920x1080 by default)."),
+                .seconds(
+                    "clock_skew_seconds", \.livenessClockSkewSeconds, 0...30,
+                    "Tolerance between the kiosk's capture clock and the daemon's."),
+                .decimal(
+                    "same_person_threshold", \.livenessSamePersonThreshold, 0...2, unit: "distance",
+                    lowerBoundExcluded: true, "same-person: largest embedding distance between frames of a burst.",
+                    details: "matches-portrait uses [face] threshold."),
+                .decimal(
+                    "turn_threshold", \.livenessTurnThreshold, 0.001...1, unit: "eye spans",
+                    "prompts-followed: yaw change of a turn."),
+                .decimal(
+                    "look_up_threshold", \.livenessLookUpThreshold, 0.001...1, unit: "eye spans",
+                    "prompts-followed: pitch change of looking up."),
+                .decimal(
+                    "closer_factor", \.livenessCloserFactor, 1.01...3,
+                    "prompts-followed: growth of the eye span when coming closer."),
+                .decimal(
+                    "unrequested_factor", \.livenessUnrequestedFactor, 1...10,
+                    "prompts-followed: an unrequested movement fails at this multiple of its threshold."),
+                .decimal(
+                    "depth_threshold", \.livenessDepthThreshold, 0...1, unit: "eye spans",
+                    "depth: smallest parallax residual (a flat print moves as one plane)."),
+                .decimal(
+                    "duplicate_floor", \.livenessDuplicateFloor, 0...255, unit: "grey levels",
+                    "distinct-frames: two face thumbnails closer than this are copies."),
+                .decimal(
+                    "duplicate_share", \.livenessDuplicateShare, 0...1,
+                    "distinct-frames: largest share of frames that may have a copy in the burst."),
+                .decimal(
+                    "passive_threshold", \.livenessPassiveThreshold, 0...1,
+                    "passive-score: smallest mean \"real\" probability of the MiniFASNet models."),
+                .list(
+                    "report_only", \.livenessReportOnly, of: "check names",
+                    isValid: { LivenessCheck(rawValue: $0) != nil && $0 != LivenessCheck.challenge.rawValue },
+                    "Checks that are computed and reported but do not decide.",
+                    details: """
+                        Empty: all decide. Names: single-face, same-person, matches-portrait, unlike-portrait, \
+                        prompts-followed, depth, distinct-frames, not-replayed, passive-score (challenge always \
+                        decides).
+                        """
+                ).example("passive-score"),
+                .decimal(
+                    "replay_floor", \.replayFloor, 0...1, unit: "distance",
+                    "unlike-portrait and the replay check: embedding distance under which a photo is a copy.",
+                    details: "Re-encodings of one photo sit at 0.03-0.05; two captures of a person further apart."),
+                .integer(
+                    "replay_cache_entries", \.replayCacheEntries, 0...1_000_000,
+                    "Photos and frames remembered (digests and embeddings, in memory) to refuse their reuse.",
+                    details: "0 turns the cache off; the chip-portrait check stays."),
+                .decimal(
+                    "replay_cache_hours", \.replayCacheHours, 1...8760, unit: "hours",
+                    "How long the replay cache remembers a photo."),
             ]),
         ConfigurationSection(
             "trust",

@@ -22,6 +22,9 @@ public final class Daemon: Sendable {
     public let monitor: any ReaderWatching
     public let cardReader: CardReadService
     public let faces: any FaceComparator
+    /// The one replay cache of this daemon: photos and frames of every session (digests and embeddings), checked in
+    /// the photo step, in `POST /v1/faces/compare` and by the liveness checker.
+    public let replayGuard: ReplayGuard
     /// Counters and timings served on `GET /metrics`.
     public let metrics = Metrics()
     private let started: Date
@@ -61,6 +64,7 @@ public final class Daemon: Sendable {
                                                                     policy: configuration.authenticityPolicy),
                                      readTimeout: configuration.readTimeoutSeconds)
         faces = environment.faces
+        replayGuard = ReplayGuard(configuration: configuration.replayGuardConfiguration)
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
             Daemon.publish(event, to: events)
         }
@@ -134,11 +138,20 @@ public final class Daemon: Sendable {
             let images = try context.decodeBody(FaceCompareRequest.self).images()
             let started = DispatchTime.now().uptimeNanoseconds
             defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+            // The replay check's session here is the caller: the same kiosk may compare a photo again, another
+            // kiosk's photos and frames, and every enrollment's, count as used elsewhere.
+            let replay = PhotoReplayCheck(replayGuard: replayGuard, now: environment.now)
+            let session = "faces-compare:uid:\(context.peer.uid)"
+            try replay.screen(reference: images.reference, probe: images.probe, session: session)
+            let comparison: FaceComparison
             do throws(FaceMatchError) {
-                return .json(FaceCompareResponse(try faces.compare(reference: images.reference, probe: images.probe)))
+                comparison = try faces.compare(reference: images.reference, probe: images.probe,
+                                               caller: context.peer.uid)
             } catch {
                 throw Problem(error)
             }
+            try replay.check(comparison, reference: images.reference, probe: images.probe, session: session)
+            return .json(FaceCompareResponse(comparison))
         }))
         router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
             reload()
@@ -252,7 +265,9 @@ public final class Daemon: Sendable {
     public func start(listeningDescriptor: Int32? = nil) throws(SocketError) {
         Self.limitMallocArenas()
         let router = makeRouter()
-        let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: configuration.maxRequestBodyBytes)
+        let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64,
+                                maxBodyBytes: configuration.maxRequestBodyBytes, routeBodyLimits: [RouteBodyLimit(method: "POST", path: "/v1/enrollments/*/liveness",
+                                                                 maxBodyBytes: configuration.livenessBodyBytes)])
         let crashPoints = self.crashPoints
         let handler: UnixSocketServer.Handler = { request, connection in
             router.handle(request, connection)
@@ -346,12 +361,20 @@ public final class Daemon: Sendable {
         policy.sessionTimeout = configuration.sessionTimeoutSeconds
         policy.certificateValidityYears = configuration.certificateValidityYears
         policy.registrationMinimumAge = configuration.registrationMinimumAge
+        policy.livenessRequiredFor = configuration.livenessRequiredFor
+        policy.maxLivenessAttempts = configuration.livenessMaxAttempts
+        policy.livenessChallengeLifetime = configuration.livenessChallengeSeconds
+        policy.livenessPrompts = configuration.livenessMinPrompts...max(configuration.livenessMinPrompts,
+                                                                        configuration.livenessMaxPrompts)
         let events = self.events
         let sealing = StoreDataProtecting(protector: protector)
         let enrollment = EnrollmentService(
             store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
-            faces: TimedFaceComparing(base: DaemonFaceComparing(faces: faces), metrics: metrics),
-            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority), metrics: metrics),
+            faces: TimedFaceComparing(base: DaemonFaceComparing(faces: faces, replay: PhotoReplayCheck(
+                replayGuard: replayGuard, now: environment.now)), metrics: metrics),
+            liveness: DaemonLivenessChecking(faces: faces, replayGuard: replayGuard),
+            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority, now: environment.now),
+                                               metrics: metrics),
             protector: sealing, now: environment.now, random: environment.randomBytes,
             publish: { event in events.publish(event) }, crashPoints: crashPoints)
         try recover(enrollment)

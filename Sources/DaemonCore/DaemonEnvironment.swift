@@ -6,9 +6,14 @@ import OpenSSLKit
 import SmartCard
 import Store
 
-/// Compares a trusted portrait with a live photo: dlib (`FaceService`) in production, fakes in tests.
+/// The face engines: dlib and MiniFASNet on a pool of workers (`FaceService`) in production, fakes in tests.
 public protocol FaceComparator: Sendable {
-    func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison
+    /// Compares a trusted portrait with a live photo, on the share of the face workers of `caller` (a uid).
+    func compare(reference: [UInt8], probe: [UInt8], caller: UInt32) throws(FaceMatchError) -> FaceComparison
+    /// Evaluates a liveness burst against its challenge and the chip portrait (`LivenessChecker.evaluate`),
+    /// checking and recording its frames in `replayGuard` under `session`.
+    func checkLiveness(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
+                       caller: UInt32, now: Date, replayGuard: ReplayGuard?) throws(LivenessError) -> LivenessDecision
     /// Loads what the first comparison would otherwise load (models), ahead of the first request.
     func warmUp()
 }

@@ -8,9 +8,13 @@ import MRTD
 import Store
 
 extension EnrollmentError {
-    /// A problem from a lower layer (card reading, face match) keeps its code and status.
+    /// A problem from a lower layer (card reading, face match) keeps its code, status and typed members.
     init(_ problem: Problem) {
         self.init(problem.kind ?? .internalError, problem.detail)
+        retryAfter = problem.retryAfter
+        check = problem.check
+        instruction = problem.instruction
+        attemptsLeft = problem.attemptsLeft
     }
 }
 
@@ -22,6 +26,10 @@ extension Problem {
     init(_ error: EnrollmentError) {
         guard error.kind == .storageError || error.kind == .internalError else {
             self.init(error.kind, detail: error.message)
+            retryAfter = error.retryAfter
+            check = error.check
+            instruction = error.instruction
+            attemptsLeft = error.attemptsLeft
             return
         }
         let incident = Self.newIncidentID()
@@ -56,18 +64,43 @@ struct DaemonCardReading: CardReading {
     }
 }
 
-/// Enrollment compares faces with the daemon's dlib engine.
+/// Enrollment compares faces with the daemon's engines, and every live photo goes through the replay check.
 struct DaemonFaceComparing: FaceComparing {
     let faces: any FaceComparator
+    let replay: PhotoReplayCheck
 
-    func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence {
-        do throws(FaceMatchError) {
-            let comparison = try faces.compare(reference: reference, probe: probe)
+    func compare(reference: [UInt8], probe: [UInt8], session: UUID,
+                 callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence {
+        do throws(Problem) {
+            try replay.screen(reference: reference, probe: probe, session: session.uuidString)
+            let comparison: FaceComparison
+            do throws(FaceMatchError) {
+                comparison = try faces.compare(reference: reference, probe: probe, caller: callerUID)
+            } catch {
+                throw Problem(error)
+            }
+            try replay.check(comparison, reference: reference, probe: probe, session: session.uuidString)
             return FaceEvidence(distance: comparison.distance, score: comparison.score, threshold: comparison.threshold,
                                 isMatch: comparison.isMatch, probeFaces: comparison.probe.faceCount)
         } catch {
-            let problem = Problem(error)
-            throw EnrollmentError(problem.kind ?? .faceEngineFailure, problem.detail)
+            throw EnrollmentError(error)
+        }
+    }
+}
+
+/// Enrollment's liveness step runs the daemon's checker, with the daemon's one replay cache.
+struct DaemonLivenessChecking: LivenessChecking {
+    let faces: any FaceComparator
+    let replayGuard: ReplayGuard
+
+    func check(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
+               callerUID: UInt32, now: Date) throws(EnrollmentError) -> LivenessDecision {
+        do throws(LivenessError) {
+            return try faces.checkLiveness(burst, challenge: challenge, portrait: portrait,
+                                           session: session.uuidString, caller: callerUID, now: now,
+                                           replayGuard: replayGuard)
+        } catch {
+            throw EnrollmentError(Problem(error))
         }
     }
 }
@@ -108,9 +141,10 @@ extension EnrollmentError {
     }
 }
 
-/// Enrollment issues certificates through the daemon's CA.
+/// Enrollment issues certificates through the daemon's CA, dated by the daemon's clock.
 struct AuthorityIssuing: CertificateIssuing {
     let authority: IssuingAuthority
+    let now: @Sendable () -> Date
 
     func validate(csr: [UInt8]) throws(EnrollmentError) {
         do {
@@ -122,7 +156,7 @@ struct AuthorityIssuing: CertificateIssuing {
 
     func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan {
         do {
-            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit)
+            let intent = try authority.prepareIssuance(notAfterLimit: notAfterLimit, now: now())
             return IssuancePlan(serial: intent.serialHex, notBefore: intent.notBefore, notAfter: intent.notAfter)
         } catch {
             throw EnrollmentError(error)

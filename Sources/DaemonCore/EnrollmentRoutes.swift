@@ -1,6 +1,7 @@
 import EnrollAPIModel
 import UnixHTTP
 import Enrollment
+import FaceMatch
 import Foundation
 import Store
 
@@ -13,6 +14,35 @@ extension EnrollmentCompleteBody {
             throw Problem(.invalidCSR, detail: "csr must be PEM or base64 DER")
         }
         return [UInt8](der)
+    }
+}
+
+extension LivenessBurstBody {
+    /// The burst: the nonce from hex, each frame from base64 with its capture time; `invalid-burst` naming what is
+    /// wrong (the frame count is checked before any frame is decoded).
+    func burst(maximumFrames: Int) throws(Problem) -> LivenessBurst {
+        guard let nonce = LivenessChallenge.nonce(fromHex: nonceHex) else {
+            throw Problem(.invalidBurst, detail: "nonceHex must be the challenge's 32 hex digits")
+        }
+        guard frames.count <= maximumFrames else {
+            throw Problem(LivenessError.tooManyFrames(count: frames.count, maximum: maximumFrames))
+        }
+        let precise = ISO8601DateFormatter()
+        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let whole = ISO8601DateFormatter()
+        var decoded: [LivenessFrame] = []
+        decoded.reserveCapacity(frames.count)
+        for (index, frame) in frames.enumerated() {
+            guard let image = Data(base64Encoded: frame.image, options: .ignoreUnknownCharacters) else {
+                throw Problem(.invalidBurst, detail: "frame \(index): image is not base64")
+            }
+            guard let time = precise.date(from: frame.capturedAt) ?? whole.date(from: frame.capturedAt) else {
+                throw Problem(.invalidBurst, detail: "frame \(index): capturedAt is not an ISO 8601 time "
+                              + "(e.g. 2026-01-31T12:00:00.250Z)")
+            }
+            decoded.append(LivenessFrame(image: [UInt8](image), capturedAt: time))
+        }
+        return LivenessBurst(nonce: nonce, frames: decoded)
     }
 }
 
@@ -81,6 +111,27 @@ extension Daemon {
             let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
                 return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
+            } catch {
+                throw Problem(error)
+            }
+        }))
+        router.add(Route("POST", "/v1/enrollments/{id}/liveness/challenge", .respond {
+            [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let service = try enrollmentService(session: id, context)
+            do throws(EnrollmentError) {
+                return .json(try service.issueLivenessChallenge(id: id), status: 201)
+            } catch {
+                throw Problem(error)
+            }
+        }))
+        router.add(Route("POST", "/v1/enrollments/{id}/liveness", .respond { [unowned self] context throws(Problem) in
+            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+            let burst = try context.decodeBody(LivenessBurstBody.self)
+                .burst(maximumFrames: configuration.livenessConfiguration.limits.maximumFrames)
+            let service = try enrollmentService(session: id, context)
+            do throws(EnrollmentError) {
+                return .json(try service.submitLiveness(id: id, burst: burst))
             } catch {
                 throw Problem(error)
             }

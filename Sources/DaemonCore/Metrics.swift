@@ -224,10 +224,11 @@ struct TimedFaceComparing: FaceComparing {
     let base: any FaceComparing
     let metrics: Metrics
 
-    func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence {
+    func compare(reference: [UInt8], probe: [UInt8], session: UUID,
+                 callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
-        return try base.compare(reference: reference, probe: probe)
+        return try base.compare(reference: reference, probe: probe, session: session, callerUID: callerUID)
     }
 }
 

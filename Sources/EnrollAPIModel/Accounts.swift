@@ -351,3 +351,28 @@ public struct UsageRecordView: Sendable, Codable, Equatable {
         self.detail = detail
     }
 }
+
+/// `POST /v1/accounts/lookup` body: the holder's card on a reader, with its access key (the counter finds the
+/// account by tapping the card).
+public struct AccountLookupBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+
+    public init(reader: String, accessKey: AccessKeyRequest) {
+        self.reader = reader
+        self.accessKey = accessKey
+    }
+}
+
+/// The account of the identity a genuine card proves (`POST /v1/accounts/lookup`).
+public struct AccountLookup: Codable, Sendable, Equatable {
+    public var accountId: String
+    public var tier: String
+    public var status: String
+
+    public init(accountId: String, tier: String, status: String) {
+        self.accountId = accountId
+        self.tier = tier
+        self.status = status
+    }
+}

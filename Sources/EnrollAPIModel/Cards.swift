@@ -64,14 +64,21 @@ public struct ReadStatistics: Codable, Sendable {
     public var bytesReceived: Int
     public var extendedLength: Bool
     public var readChunkSize: Int
+    /// Status words the chip sent without secure messaging (taken as its answer, never data), and the sessions the
+    /// reader opened again, with the same key, because the chip had closed its own.
+    public var plainStatusAnswers: Int
+    public var sessionsReestablished: Int
     public var milliseconds: Double
 
-    public init(apdus: Int, bytesSent: Int, bytesReceived: Int, extendedLength: Bool, readChunkSize: Int, milliseconds: Double) {
+    public init(apdus: Int, bytesSent: Int, bytesReceived: Int, extendedLength: Bool, readChunkSize: Int,
+                plainStatusAnswers: Int = 0, sessionsReestablished: Int = 0, milliseconds: Double) {
         self.apdus = apdus
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
         self.extendedLength = extendedLength
         self.readChunkSize = readChunkSize
+        self.plainStatusAnswers = plainStatusAnswers
+        self.sessionsReestablished = sessionsReestablished
         self.milliseconds = milliseconds
     }
 }
@@ -199,9 +206,28 @@ public struct CardProbeResponse: Codable, Sendable {
     /// Set when an access key was given and access failed: the problem code and detail.
     public var accessError: String?
     public var emrtdApplicationPresent: Bool?
+    /// With an access key: EF.COM was read under secure messaging in chunks of this size.
+    public var readChunkSize: Int?
+    /// Status words the chip sent without secure messaging (taken as its answer), and sessions the reader opened
+    /// again because the chip closed its own (ICAO 9303-11 §9.8.6).
+    public var plainStatusAnswers: Int?
+    public var sessionsReestablished: Int?
+    /// EF.ATR/INFO (LDS 1.8) when the chip has it: extended length and the largest command and answer.
+    public var cardExtendedLength: Bool?
+    public var cardMaxCommandLength: Int?
+    public var cardMaxResponseLength: Int?
     public var milliseconds: Double
 
-    public init(reader: String, atr: String, extendedLength: Bool, cardAccessPresent: Bool, securityInfos: [SecurityInfoSummary], preferredPACE: String? = nil, accessProtocol: String? = nil, accessParameters: String? = nil, accessError: String? = nil, emrtdApplicationPresent: Bool? = nil, milliseconds: Double) {
+    public init(reader: String, atr: String, extendedLength: Bool, cardAccessPresent: Bool, securityInfos: [SecurityInfoSummary], preferredPACE: String? = nil, accessProtocol: String? = nil, accessParameters: String? = nil, accessError: String? = nil, emrtdApplicationPresent: Bool? = nil,
+                readChunkSize: Int? = nil, plainStatusAnswers: Int? = nil, sessionsReestablished: Int? = nil,
+                cardExtendedLength: Bool? = nil, cardMaxCommandLength: Int? = nil, cardMaxResponseLength: Int? = nil,
+                milliseconds: Double) {
+        self.readChunkSize = readChunkSize
+        self.plainStatusAnswers = plainStatusAnswers
+        self.sessionsReestablished = sessionsReestablished
+        self.cardExtendedLength = cardExtendedLength
+        self.cardMaxCommandLength = cardMaxCommandLength
+        self.cardMaxResponseLength = cardMaxResponseLength
         self.reader = reader
         self.atr = atr
         self.extendedLength = extendedLength

@@ -87,8 +87,15 @@ public struct EnrollmentView: Sendable, Codable, Equatable {
     public var failureCode: String?
     /// Whether the guardian's card was verified in this session (registration of a minor).
     public var guardianPresent: Bool?
+    /// The liveness step's last decision, with every check's value and threshold.
+    public var liveness: LivenessEvidence?
+    /// Liveness challenges the session may still request.
+    public var livenessAttemptsLeft: Int?
+    /// Whether completing at the signing tier needs a passed liveness step (`[liveness] required_for`).
+    public var livenessRequired: Bool?
 
-    public init(id: String, purpose: String, state: String, accountID: String? = nil, reader: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, accessProtocol: String, authenticity: AuthenticityVerdict, photoAttemptsLeft: Int, face: FaceEvidence? = nil, expiresAt: String, failureCode: String? = nil, guardianPresent: Bool? = nil) {
+    public init(id: String, purpose: String, state: String, accountID: String? = nil, reader: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, accessProtocol: String, authenticity: AuthenticityVerdict, photoAttemptsLeft: Int, face: FaceEvidence? = nil, expiresAt: String, failureCode: String? = nil, guardianPresent: Bool? = nil,
+                liveness: LivenessEvidence? = nil, livenessAttemptsLeft: Int? = nil, livenessRequired: Bool? = nil) {
         self.id = id
         self.purpose = purpose
         self.state = state
@@ -106,6 +113,9 @@ public struct EnrollmentView: Sendable, Codable, Equatable {
         self.expiresAt = expiresAt
         self.failureCode = failureCode
         self.guardianPresent = guardianPresent
+        self.liveness = liveness
+        self.livenessAttemptsLeft = livenessAttemptsLeft
+        self.livenessRequired = livenessRequired
     }
 }
 

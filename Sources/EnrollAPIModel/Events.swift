@@ -14,6 +14,8 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case enrollmentCardVerified = "enrollment-card-verified"
     case enrollmentFaceMatched = "enrollment-face-matched"
     case enrollmentFaceMismatch = "enrollment-face-mismatch"
+    case enrollmentLivenessPassed = "enrollment-liveness-passed"
+    case enrollmentLivenessFailed = "enrollment-liveness-failed"
     case enrollmentGuardianVerified = "enrollment-guardian-verified"
     case enrollmentCompleted = "enrollment-completed"
     case enrollmentFailed = "enrollment-failed"
@@ -44,8 +46,10 @@ public struct DaemonEvent: Codable, Sendable, Equatable {
     public var tier: String?
     /// The problem or failure code (card-read-failed, enrollment-failed, enrollment-face-mismatch).
     public var code: String?
-    /// Photo attempts left (enrollment-face-mismatch).
+    /// Photo attempts left (enrollment-face-mismatch), liveness attempts left (enrollment-liveness-failed).
     public var attemptsLeft: Int?
+    /// The liveness check that decided (enrollment-liveness-failed).
+    public var check: String?
     /// Certificate serial, hexadecimal (certificate-revoked).
     public var serial: String?
     /// RFC 5280 reason name (certificate-revoked).
@@ -65,7 +69,8 @@ public struct DaemonEvent: Codable, Sendable, Equatable {
     public init(id: Int = 0, type: EventKind, time: String = "", reader: String? = nil, atr: String? = nil,
                 enrollmentId: String? = nil, tier: String? = nil, code: String? = nil, attemptsLeft: Int? = nil,
                 serial: String? = nil, reason: String? = nil, status: String? = nil, apdus: Int? = nil,
-                milliseconds: Int? = nil, cscaCertificates: Int? = nil, detail: String? = nil, message: String? = nil) {
+                milliseconds: Int? = nil, cscaCertificates: Int? = nil, detail: String? = nil, message: String? = nil,
+                check: String? = nil) {
         self.id = id
         self.type = type
         self.time = time
@@ -83,6 +88,7 @@ public struct DaemonEvent: Codable, Sendable, Equatable {
         self.cscaCertificates = cscaCertificates
         self.detail = detail
         self.message = message
+        self.check = check
     }
 }
 
@@ -120,10 +126,11 @@ extension DaemonEvent {
 
     /// An enrollment step's event; `detail` keeps the form `<session id>[: <tier or code>]`.
     public static func enrollment(_ kind: EventKind, session: String, tier: String? = nil, code: String? = nil,
-                                  attemptsLeft: Int? = nil, message: String? = nil) -> DaemonEvent {
+                                  attemptsLeft: Int? = nil, message: String? = nil,
+                                  check: String? = nil) -> DaemonEvent {
         let summary = tier ?? code ?? attemptsLeft.map { "\($0) attempt(s) left" }
         return DaemonEvent(type: kind, enrollmentId: session, tier: tier, code: code, attemptsLeft: attemptsLeft,
-                           detail: summary.map { "\(session): \($0)" } ?? session, message: message)
+                           detail: summary.map { "\(session): \($0)" } ?? session, message: message, check: check)
     }
 
     public static func certificateRevoked(serial: String, reason: String) -> DaemonEvent {

@@ -13,6 +13,14 @@ public struct Problem: Codable, Sendable, Error, Equatable {
     public var code: String
     /// Set on `internal-error` and `storage-error`: the log line carrying the cause has the same id.
     public var incident: String?
+    /// Set on 503 `face-engine-busy`: seconds to wait before retrying (also sent as `Retry-After`).
+    public var retryAfter: Int?
+    /// Set on `liveness-failed`: the check that decided (e.g. `prompts-followed`), as the session's evidence names it.
+    public var check: String?
+    /// Set on `liveness-failed`: what the person in front of the camera should do, as the kiosk shows it.
+    public var instruction: String?
+    /// Set on `liveness-failed` and `suspected-replay` in a session: attempts left before it ends.
+    public var attemptsLeft: Int?
 
     /// A problem of a catalogued kind; `detail` defaults to the catalogue's advice.
     public init(_ kind: ProblemCode, detail: String? = nil) {
@@ -77,13 +85,13 @@ extension ProblemCode {
         "too-many-event-streams", 429, "Too many event streams",
         "close another event stream of this user first; see api.max_event_streams_per_uid")
     public static let notFound = ProblemCode(
-        "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.yaml)")
+        "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.json)")
     public static let methodNotAllowed = ProblemCode(
         "method-not-allowed", 405, "Method not allowed", "use one of the methods in the Allow header")
     public static let missingBody = ProblemCode(
         "missing-body", 400, "Body required", "send the request's JSON body")
     public static let invalidBody = ProblemCode(
-        "invalid-body", 400, "Invalid body", "fix the JSON body as the detail says (see docs/openapi.yaml)")
+        "invalid-body", 400, "Invalid body", "fix the JSON body as the detail says (see docs/openapi.json)")
     public static let invalidID = ProblemCode(
         "invalid-id", 400, "Invalid id", "give the id as a UUID")
     public static let invalidTime = ProblemCode(
@@ -177,6 +185,26 @@ extension ProblemCode {
         "unsupported-image-format", 422, "Image format not supported", "send a JPEG, PNG or JPEG 2000 image")
     public static let imageTooLarge = ProblemCode(
         "image-too-large", 422, "Image too large", "send a smaller image (fewer pixels or bytes)")
+    public static let faceEngineBusy = ProblemCode(
+        "face-engine-busy", 503, "Face engine busy", "retry after the delay in Retry-After")
+    public static let suspectedReplay = ProblemCode(
+        "suspected-replay", 422, "Suspected replay",
+        "take a new photo of the person in front of the camera: a copy of the chip portrait or of an earlier "
+            + "capture is not a live photo")
+
+    // Liveness (presentation-attack detection).
+    public static let livenessFailed = ProblemCode(
+        "liveness-failed", 422, "Liveness check failed",
+        "follow the instruction, then request a new challenge and capture again")
+    public static let invalidBurst = ProblemCode(
+        "invalid-burst", 400, "Invalid burst",
+        "send 8 to 30 JPEG or PNG frames of one camera mode, in capture order with their capture times")
+    public static let livenessChallengeRequired = ProblemCode(
+        "liveness-challenge-required", 409, "No liveness challenge",
+        "request a challenge (POST /v1/enrollments/{id}/liveness/challenge) and capture while showing its prompts")
+    public static let livenessRequired = ProblemCode(
+        "liveness-required", 409, "Liveness check required",
+        "pass the liveness step (challenge, then burst) before completing at this tier")
 
     // Enrollment sessions.
     public static let enrollmentUnavailable = ProblemCode(
@@ -347,7 +375,8 @@ extension ProblemCode {
         .accessKeyRejected, .accessProtocolUnsupported, .missingAccessKey, .invalidAccessKey, .invalidMRZ,
         .chipSecurityError, .chipError, .malformedChipData,
         .faceModelsMissing, .faceEngineFailure, .noFace, .faceTooSmall, .severalFaces, .undecodableImage,
-        .unsupportedImageFormat, .imageTooLarge,
+        .unsupportedImageFormat, .imageTooLarge, .faceEngineBusy, .suspectedReplay,
+        .livenessFailed, .invalidBurst, .livenessChallengeRequired, .livenessRequired,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .documentExpired,
         .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled, .accountCancelled,

@@ -1,5 +1,6 @@
 import EnrollAPIModel
 import Foundation
+import MRTD
 import OpenSSLKit
 import Store
 
@@ -133,6 +134,18 @@ public final class AccountService: Sendable {
         let at = now()
         return try signer.signRevocationList(revoked, number: Int(number), thisUpdate: at,
                                              nextUpdate: at.addingTimeInterval(24 * 3600))
+    }
+
+    /// The account of the identity a card proves, found by its identity key (the HMAC of issuing state and identity
+    /// number, as at registration); nil when the identity has no account. The caller has checked the card genuine.
+    public func account(forDocument document: DocumentData) throws(EnrollmentError) -> AccountView? {
+        let facts = try DocumentFacts(document: document)
+        let key = try protector.identityKey(issuingState: facts.personal.issuingState,
+                                            identityNumber: facts.identityNumber)
+        guard let id = try transaction({ tx throws(StoreError) in try tx.account(identityKey: key)?.id }) else {
+            return nil
+        }
+        return try account(id: id)
     }
 
     func transaction<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {

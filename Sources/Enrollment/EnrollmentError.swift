@@ -6,6 +6,13 @@ import Store
 public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible {
     public var kind: ProblemCode
     public var message: String
+    /// `liveness-failed`: the check that decided and what the person should do.
+    public var check: String?
+    public var instruction: String?
+    /// Attempts left in the session, where the refusal counted one.
+    public var attemptsLeft: Int?
+    /// `face-engine-busy`: seconds before retrying.
+    public var retryAfter: Int?
 
     public init(_ kind: ProblemCode, _ message: String? = nil) {
         self.kind = kind
@@ -26,6 +33,17 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
 
     public static func underAge(_ minimum: Int) -> EnrollmentError {
         EnrollmentError(.underAge, "the holder is under \(minimum): the signing tier is for adults only")
+    }
+
+    /// A burst that is well formed but not live: the kiosk shows `instruction` to the person.
+    public static func livenessFailed(check: String, instruction: String, detail: String,
+                                      attemptsLeft: Int) -> EnrollmentError {
+        var error = EnrollmentError(.livenessFailed, "\(instruction) (liveness check \(check) failed: \(detail); "
+                                    + "\(attemptsLeft) attempt(s) left)")
+        error.check = check
+        error.instruction = instruction
+        error.attemptsLeft = attemptsLeft
+        return error
     }
 
     public static func faceMismatch(attemptsLeft: Int) -> EnrollmentError {

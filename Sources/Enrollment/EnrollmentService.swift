@@ -1,4 +1,5 @@
 import EnrollAPIModel
+import FaceMatch
 import Foundation
 import MRTD
 import Store
@@ -58,6 +59,7 @@ public final class EnrollmentService: Sendable {
     public let policy: EnrollmentPolicy
     let cards: CardReading
     let faces: FaceComparing
+    let liveness: LivenessChecking
     private let issuer: CertificateIssuing
     let protector: PersonalDataProtecting
     let now: @Sendable () -> Date
@@ -70,7 +72,8 @@ public final class EnrollmentService: Sendable {
     let crashPoints: CrashPoints
 
     public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
-                issuer: CertificateIssuing, protector: PersonalDataProtecting,
+                liveness: LivenessChecking = NoLivenessChecking(), issuer: CertificateIssuing,
+                protector: PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
                 random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
                 publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
@@ -80,6 +83,7 @@ public final class EnrollmentService: Sendable {
         self.policy = policy
         self.cards = cards
         self.faces = faces
+        self.liveness = liveness
         self.issuer = issuer
         self.protector = protector
         self.now = now
@@ -169,9 +173,15 @@ public final class EnrollmentService: Sendable {
             session.photoAttempts += 1
             let evidence: FaceEvidence
             do throws(EnrollmentError) {
-                evidence = try faces.compare(reference: session.portrait, probe: photo)
+                evidence = try faces.compare(reference: session.portrait, probe: photo, session: session.id,
+                                             callerUID: session.callerUID)
             } catch {
-                try recordFailedAttempt(&session)
+                if error.kind == .faceEngineBusy {
+                    // Nothing was compared: the attempt does not count.
+                    session.photoAttempts -= 1
+                    throw error
+                }
+                try recordFailedAttempt(&session, replay: error.kind == .suspectedReplay)
                 throw error
             }
             session.face = evidence
@@ -189,14 +199,16 @@ public final class EnrollmentService: Sendable {
     }
 
     /// Counts a failed photo attempt; ends the session (`attempts-exhausted`) when none are left, and then throws.
-    private func recordFailedAttempt(_ session: inout LiveSession) throws(EnrollmentError) {
+    /// A suspected replay is recorded as such in the usage log.
+    private func recordFailedAttempt(_ session: inout LiveSession, replay: Bool = false) throws(EnrollmentError) {
         let left = policy.maxPhotoAttempts - session.photoAttempts
         guard left > 0 else {
             try fail(&session, code: ProblemCode.attemptsExhausted.code)
             throw EnrollmentError(.attemptsExhausted, "the live photo did not match the chip portrait in "
                                   + "\(policy.maxPhotoAttempts) attempts: the session has ended")
         }
-        try persist(session, state: session.state, event: "enrollment-face-mismatch", outcome: "refused")
+        let event = replay ? UsageEventKind.enrollmentReplaySuspected : .enrollmentFaceMismatch
+        try persist(session, state: session.state, event: event.rawValue, outcome: "refused")
         publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
                             attemptsLeft: left))
     }
@@ -225,9 +237,11 @@ public final class EnrollmentService: Sendable {
                 throw .underAge(policy.signingMinimumAge)
             }
             try issuer.validate(csr: csr)
+            try requireLiveness(session, signing: true)
             return try completeSigning(&session, csr: csr, contact: contact, options: options, at: at)
         }
         if session.purpose == .passcodeReset {
+            try requireLiveness(session, signing: false)
             return try completePasscodeReset(&session, options: options, at: at)
         }
         guard session.purpose == .register else {
@@ -546,7 +560,8 @@ public final class EnrollmentService: Sendable {
         let evidence = Evidence(accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
                                 face: session.face, photoAttempts: session.photoAttempts,
                                 faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
-                                startedAt: ISO8601DateFormatter().string(from: session.createdAt))
+                                startedAt: ISO8601DateFormatter().string(from: session.createdAt),
+                                liveness: session.liveness, livenessAttempts: session.livenessAttempts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(evidence)).map { [UInt8]($0) } ?? []
@@ -564,7 +579,10 @@ public final class EnrollmentService: Sendable {
                               accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
                               photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
                               expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode,
-                              guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent)
+                              guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent,
+                              liveness: session.liveness,
+                              livenessAttemptsLeft: max(0, policy.maxLivenessAttempts - session.livenessAttempts),
+                              livenessRequired: policy.requiresLiveness(purpose: session.purpose, signing: true))
     }
 
     func storedView(_ record: EnrollmentRecord) -> EnrollmentView {
@@ -578,7 +596,10 @@ public final class EnrollmentService: Sendable {
                               photoAttemptsLeft: max(0, policy.maxPhotoAttempts - (evidence?.photoAttempts ?? 0)),
                               face: evidence?.face,
                               expiresAt: ISO8601DateFormatter().string(from: deadline),
-                              failureCode: record.failureCode, guardianPresent: nil)
+                              failureCode: record.failureCode, guardianPresent: nil, liveness: evidence?.liveness,
+                              livenessAttemptsLeft: max(0, policy.maxLivenessAttempts
+                                                           - (evidence?.livenessAttempts ?? 0)),
+                              livenessRequired: policy.requiresLiveness(purpose: record.purpose, signing: true))
     }
 
     func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
@@ -604,6 +625,9 @@ struct Evidence: Codable {
     var faceThreshold: Double?
     var signingMinimumAge: Int
     var startedAt: String
+    /// The liveness step's last decision (every check's value and threshold) and the challenges requested.
+    var liveness: LivenessEvidence?
+    var livenessAttempts: Int?
 }
 
 /// PEM armour for a DER certificate.

@@ -67,6 +67,7 @@ extension EnrollmentService {
                                   actor: actor, outcome: "ok")
         }
         session.guardianPresent = true
+        publish(.enrollment(.enrollmentGuardianVerified, session: id.uuidString))
         return view(session)
     }
 

@@ -200,9 +200,18 @@ public final class IdentityLifecycle: Sendable {
 
     // MARK: Documents and re-verification
 
-    static func openPersonal(_ account: AccountRecord, protector: PersonalDataProtecting) throws -> PersonalData {
-        let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
-        return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
+    /// The account's personal data; `personal-data-unreadable` when its sealed bytes do not open (another data key,
+    /// or tampered) or do not decode.
+    static func openPersonal(_ account: AccountRecord,
+                             protector: PersonalDataProtecting) throws(EnrollmentError) -> PersonalData {
+        do {
+            let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
+            return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
+        } catch {
+            throw EnrollmentError(.personalDataUnreadable,
+                                  "the sealed data of account \(account.id.uuidString) cannot be opened: check the "
+                                  + "data key file")
+        }
     }
 
     static func seal(_ personal: PersonalData, account: AccountRecord,
@@ -283,8 +292,8 @@ public final class IdentityLifecycle: Sendable {
     /// The account's usage records (including its enrollment sessions'), oldest first.
     public func usage(accountID: UUID, since: Date?, until: Date?, after: Int64?,
                       limit: Int) throws(EnrollmentError) -> [UsageRecordView] {
-        try write { tx throws(StoreError) in
-            guard try tx.account(id: accountID) != nil else { throw StoreError.notFound("account \(accountID.uuidString)") }
+        try run { tx in
+            guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
             return try tx.usageRecords(UsageQuery(accountID: accountID, since: since, until: until, afterSequence: after,
                                                   limit: limit)).map(UsageRecordView.init)
         }

@@ -1,4 +1,5 @@
 import EnrollAPIModel
+import FaceMatch
 import Foundation
 import MRTD
 import Store
@@ -26,6 +27,13 @@ struct LiveSession: Sendable {
     /// guardian's card was read and matched it in this session.
     var guardianAccountID: UUID?
     var guardianPresent = false
+    /// The liveness challenge last issued; `livenessChallengeAnswered` once a burst was posted for it (one use).
+    var livenessChallenge: LivenessChallenge?
+    var livenessChallengeAnswered = false
+    /// Challenges issued in this session (each one is an attempt).
+    var livenessAttempts = 0
+    /// The last burst's decision as evidence.
+    var liveness: LivenessEvidence?
 
     init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
          document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {

@@ -44,15 +44,23 @@ public struct FaceAnalysisOptions: Sendable, Equatable {
     public var minimumFaceSize: Int
     /// Refuse when the second largest face has at least this share of the largest face's area (0: off).
     public var ambiguityRatio: Double
+    /// Decode (JPEG with DCT scaling, JPEG 2000 without the finer resolution levels) and area-average down to at
+    /// most this long side before detection, alignment and embedding (0: full resolution).
+    public var workingLongSide: Int
+    /// What the decoder may allocate (output, coefficient and component buffers), checked before decoding.
+    public var maximumDecoderBytes: Int
 
     public init(maximumBytes: Int = 16 << 20, maximumPixels: Int = 40_000_000, downscaleLongSide: Int = 0,
-                smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8) {
+                smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8,
+                workingLongSide: Int = 0, maximumDecoderBytes: Int = 256 << 20) {
         self.maximumBytes = maximumBytes
         self.maximumPixels = maximumPixels
         self.downscaleLongSide = downscaleLongSide
         self.smallImageSide = smallImageSide
         self.minimumFaceSize = minimumFaceSize
         self.ambiguityRatio = ambiguityRatio
+        self.workingLongSide = workingLongSide
+        self.maximumDecoderBytes = maximumDecoderBytes
     }
 }
 
@@ -117,6 +125,64 @@ public enum FaceRefusal: String, Sendable, Equatable {
     case noFace, tooSmall, ambiguous
 }
 
+/// A point in an image's pixels.
+public struct FacePoint: Sendable, Equatable {
+    public var x: Double
+    public var y: Double
+
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+}
+
+/// dlib's 5 face landmarks, named by where they appear in the image (an unmirrored camera frame shows the
+/// person's left eye on the image's right).
+public struct FaceLandmarks: Sendable, Equatable {
+    public var imageRightEyeOuter: FacePoint
+    public var imageRightEyeInner: FacePoint
+    public var imageLeftEyeOuter: FacePoint
+    public var imageLeftEyeInner: FacePoint
+    /// The base of the nose (between the nostrils).
+    public var noseBase: FacePoint
+
+    public init(imageRightEyeOuter: FacePoint, imageRightEyeInner: FacePoint, imageLeftEyeOuter: FacePoint,
+                imageLeftEyeInner: FacePoint, noseBase: FacePoint) {
+        self.imageRightEyeOuter = imageRightEyeOuter
+        self.imageRightEyeInner = imageRightEyeInner
+        self.imageLeftEyeOuter = imageLeftEyeOuter
+        self.imageLeftEyeInner = imageLeftEyeInner
+        self.noseBase = noseBase
+    }
+
+    /// From dlib's order: image-right eye outer, inner; image-left eye outer, inner; nose base.
+    init(points: [FacePoint]) {
+        self.init(imageRightEyeOuter: points[0], imageRightEyeInner: points[1], imageLeftEyeOuter: points[2],
+                  imageLeftEyeInner: points[3], noseBase: points[4])
+    }
+
+    /// The five points in dlib's order.
+    public var points: [FacePoint] {
+        [imageRightEyeOuter, imageRightEyeInner, imageLeftEyeOuter, imageLeftEyeInner, noseBase]
+    }
+}
+
+/// What the engine found in one decoded burst frame (no embedding: see `FaceEngine.embed(chip:)`).
+public struct FaceFrameAnalysis: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    /// Every face the detector found (`faces` lists at most 16, largest first).
+    public var faceCount: Int
+    public var faces: [FaceRegion]
+    /// Landmarks of the largest face, nil without a face.
+    public var landmarks: FaceLandmarks?
+    /// 32x32 greyscale of the largest face's box (for near-duplicate checks); empty without a face.
+    public var thumbnail: [UInt8]
+    /// The 150x150 aligned chip of the largest face (packed RGB), nil without a face or when it is too small.
+    public var alignedChip: [UInt8]?
+    public var timings: FaceStageTimings
+}
+
 /// What the engine found in one image.
 public struct FaceImageAnalysis: Sendable, Equatable {
     public var role: FaceImageRole
@@ -137,10 +203,13 @@ public struct FaceImageAnalysis: Sendable, Equatable {
     /// Embedding of the chosen (largest) face, nil when refused.
     public var embedding: FaceEmbedding?
     public var timings: FaceStageTimings
+    /// The 5 landmarks of the largest face, when one was aligned.
+    public var landmarks: FaceLandmarks?
 
     public init(role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
                 analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
-                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings()) {
+                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings(),
+                landmarks: FaceLandmarks? = nil) {
         self.role = role
         self.format = format
         self.width = width
@@ -153,6 +222,7 @@ public struct FaceImageAnalysis: Sendable, Equatable {
         self.refusal = refusal
         self.embedding = embedding
         self.timings = timings
+        self.landmarks = landmarks
     }
 
     /// The face that was embedded: always the largest.
@@ -162,10 +232,29 @@ public struct FaceImageAnalysis: Sendable, Equatable {
 /// dlib face detection, alignment and embedding, loaded from the model directory.
 ///
 /// Thread safety: one engine may be shared by many tasks. The C engine decodes and aligns concurrently and
-/// serialises the HOG detector and the ResNet forward pass behind two mutexes, hence `@unchecked Sendable`.
+/// serialises the HOG detector and the ResNet forward pass behind two mutexes of its own, hence
+/// `@unchecked Sendable`. Those locks are per engine: for parallel work each worker takes its own engine
+/// (`copy()`, as `FaceWorkPool` does), and no lock is shared between them.
 public final class FaceEngine: @unchecked Sendable {
     private let handle: OpaquePointer
     public let modelDirectory: String
+
+    private init(handle: OpaquePointer, modelDirectory: String) {
+        self.handle = handle
+        self.modelDirectory = modelDirectory
+    }
+
+    /// A new engine with copies of this one's models and its own locks (the model files are not read again).
+    /// - Throws: `engineFailure` (out of memory).
+    public func copy() throws(FaceMatchError) -> FaceEngine {
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        var pointer: OpaquePointer?
+        let status = enrolld_face_engine_clone(handle, &pointer, &message, message.count)
+        guard status == ENROLLD_FACE_OK, let pointer else {
+            throw .engineFailure(reason: "cannot copy the face engine: \(Self.string(from: message))")
+        }
+        return FaceEngine(handle: pointer, modelDirectory: modelDirectory)
+    }
 
     /// `ENROLLD_MODEL_DIR`, else `/var/lib/enrolld/models` (where `scripts/install-models.sh` puts them).
     public static var defaultModelDirectory: String {
@@ -215,7 +304,9 @@ public final class FaceEngine: @unchecked Sendable {
             max_bytes: UInt64(max(0, options.maximumBytes)), max_pixels: UInt64(max(0, options.maximumPixels)),
             downscale_long_side: UInt32(clamping: options.downscaleLongSide),
             small_image_side: UInt32(clamping: options.smallImageSide),
-            min_face_size: UInt32(clamping: options.minimumFaceSize), ambiguity_ratio: options.ambiguityRatio)
+            min_face_size: UInt32(clamping: options.minimumFaceSize), ambiguity_ratio: options.ambiguityRatio,
+            working_long_side: UInt32(clamping: options.workingLongSide),
+            max_decoder_bytes: UInt64(max(0, options.maximumDecoderBytes)))
         var result = enrolld_face_analysis()
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = image.withUnsafeBufferPointer { bytes in
@@ -241,11 +332,7 @@ public final class FaceEngine: @unchecked Sendable {
 
     private static func analysis(from result: enrolld_face_analysis, role: FaceImageRole) -> FaceImageAnalysis {
         var copy = result
-        let faces = withUnsafeBytes(of: &copy.regions) { raw in
-            raw.bindMemory(to: enrolld_face_region.self).prefix(Int(result.region_count)).map {
-                FaceRegion(left: $0.left, top: $0.top, width: $0.width, height: $0.height)
-            }
-        }
+        let faces = regions(from: result)
         let refusal: FaceRefusal?
         switch result.refusal {
         case ENROLLD_FACE_ACCEPTED: refusal = nil
@@ -262,7 +349,80 @@ public final class FaceEngine: @unchecked Sendable {
             analysedHeight: Int(result.analysed_height), usedSmallImageFallback: result.small_image_fallback != 0,
             faceCount: Int(result.face_count), faces: faces, refusal: refusal, embedding: embedding,
             timings: FaceStageTimings(decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms,
-                                      embed: result.embed_ms))
+                                      embed: result.embed_ms),
+            landmarks: landmarks(from: result))
+    }
+
+    static func regions(from result: enrolld_face_analysis) -> [FaceRegion] {
+        var copy = result
+        return withUnsafeBytes(of: &copy.regions) { raw in
+            raw.bindMemory(to: enrolld_face_region.self).prefix(Int(result.region_count)).map {
+                FaceRegion(left: $0.left, top: $0.top, width: $0.width, height: $0.height)
+            }
+        }
+    }
+
+    static func landmarks(from result: enrolld_face_analysis) -> FaceLandmarks? {
+        guard result.has_landmarks != 0 else { return nil }
+        var copy = result
+        let points = withUnsafeBytes(of: &copy.landmarks) { raw in
+            raw.bindMemory(to: enrolld_face_point.self).prefix(Int(ENROLLD_FACE_LANDMARK_COUNT)).map {
+                FacePoint(x: $0.x, y: $0.y)
+            }
+        }
+        return FaceLandmarks(points: points)
+    }
+
+    /// Analyses one decoded burst frame: detection on a copy scaled by `detectScale`, landmarks, and (unless the
+    /// face is narrower than `minimumFaceSize`) the 150x150 aligned chip for a later `embed(chip:)`. Never embeds.
+    /// - Throws: `engineFailure` (bad arguments, out of memory).
+    public func analyseFrame(_ image: RGBImage, detectScale: Double,
+                             minimumFaceSize: Int) throws(FaceMatchError) -> FaceFrameAnalysis {
+        let side = Int(ENROLLD_FACE_CHIP_SIDE)
+        var chip = [UInt8](repeating: 0, count: side * side * 3)
+        var result = enrolld_face_analysis()
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        let status = image.pixels.withUnsafeBufferPointer { pixels in
+            chip.withUnsafeMutableBufferPointer { chipBuffer in
+                var options = enrolld_face_frame_options(detect_scale: detectScale,
+                                                         min_face_size: UInt32(clamping: minimumFaceSize),
+                                                         chip_out: chipBuffer.baseAddress)
+                return enrolld_face_analyse_rgb(handle, pixels.baseAddress, UInt32(clamping: image.width),
+                                                UInt32(clamping: image.height), &options, &result, &message,
+                                                message.count)
+            }
+        }
+        guard status == ENROLLD_FACE_OK else {
+            throw .engineFailure(reason: Self.string(from: message).isEmpty ? "status \(status.rawValue)"
+                                 : Self.string(from: message))
+        }
+        let landmarks = Self.landmarks(from: result)
+        var copy = result
+        let thumbnail = landmarks == nil ? [] : withUnsafeBytes(of: &copy.thumbnail) { Array($0.prefix(32 * 32)) }
+        let accepted = result.refusal == ENROLLD_FACE_ACCEPTED
+        return FaceFrameAnalysis(
+            width: image.width, height: image.height, faceCount: Int(result.face_count),
+            faces: Self.regions(from: result), landmarks: landmarks, thumbnail: thumbnail,
+            alignedChip: accepted ? chip : nil,
+            timings: FaceStageTimings(decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms))
+    }
+
+    /// The ResNet embedding of a 150x150 aligned chip (from `analyseFrame`).
+    /// - Throws: `engineFailure` for a chip of the wrong size or an engine error.
+    public func embed(chip: [UInt8]) throws(FaceMatchError) -> FaceEmbedding {
+        let side = Int(ENROLLD_FACE_CHIP_SIDE)
+        guard chip.count == side * side * 3 else {
+            throw .engineFailure(reason: "aligned chip has \(chip.count) bytes, expected \(side * side * 3)")
+        }
+        var values = [Float](repeating: 0, count: Int(ENROLLD_FACE_EMBEDDING_SIZE))
+        var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
+        let status = chip.withUnsafeBufferPointer { bytes in
+            values.withUnsafeMutableBufferPointer { out in
+                enrolld_face_embed_chip(handle, bytes.baseAddress, out.baseAddress, &message, message.count)
+            }
+        }
+        guard status == ENROLLD_FACE_OK else { throw .engineFailure(reason: Self.string(from: message)) }
+        return FaceEmbedding(values: values)
     }
 
     static func string(from message: [CChar]) -> String {

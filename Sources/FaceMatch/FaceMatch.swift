@@ -12,30 +12,50 @@ public struct FaceMatchConfiguration: Sendable, Equatable {
     /// Refuse an image when its second largest face has at least this share of the largest face's area.
     public var ambiguityRatio: Double
     public var maximumImageBytes: Int
-    public var maximumImagePixels: Int
-    /// Live photos are downscaled to this long side for detection (the reference portrait never is).
-    public var probeLongSide: Int
+    /// Pixel caps by role, checked from the image header before anything is decoded: a live photo is a camera
+    /// frame (12 MP covers every kiosk camera), a reference is a portrait (DG2 images are well under 1 MP).
+    public var probeMaximumPixels: Int
+    public var referenceMaximumPixels: Int
+    /// Both images are detected on a copy downscaled to this long side.
+    public var detectionLongSide: Int
+    /// Both images are decoded at a reduced resolution where the format allows and area-averaged down to this long
+    /// side before detection, alignment and embedding (0: full resolution).
+    public var workingLongSide: Int
+    /// What one image's decoder may allocate.
+    public var maximumDecoderBytes: Int
     /// Images with a shorter long side get the pad-and-upsample retry when no face is found.
     public var smallImageSide: Int
 
     public init(threshold: Double = 0.5, scoreScale: Double = 0.05, minimumFaceSize: Int = 60,
                 ambiguityRatio: Double = 0.8, maximumImageBytes: Int = 16 << 20,
-                maximumImagePixels: Int = 40_000_000, probeLongSide: Int = 1000, smallImageSide: Int = 300) {
+                probeMaximumPixels: Int = 12_000_000, referenceMaximumPixels: Int = 2_000_000,
+                detectionLongSide: Int = 1000, workingLongSide: Int = 1600, maximumDecoderBytes: Int = 128 << 20,
+                smallImageSide: Int = 300) {
         self.threshold = threshold
         self.scoreScale = scoreScale
         self.minimumFaceSize = minimumFaceSize
         self.ambiguityRatio = ambiguityRatio
         self.maximumImageBytes = maximumImageBytes
-        self.maximumImagePixels = maximumImagePixels
-        self.probeLongSide = probeLongSide
+        self.probeMaximumPixels = probeMaximumPixels
+        self.referenceMaximumPixels = referenceMaximumPixels
+        self.detectionLongSide = detectionLongSide
+        self.workingLongSide = workingLongSide
+        self.maximumDecoderBytes = maximumDecoderBytes
         self.smallImageSide = smallImageSide
     }
 
-    /// Engine options for an image in the given role.
+    /// The pixel cap of an image in `role`.
+    public func maximumPixels(for role: FaceImageRole) -> Int {
+        role == .probe ? probeMaximumPixels : referenceMaximumPixels
+    }
+
+    /// Engine options for an image in the given role: its pixel cap; detection, alignment and embedding at the
+    /// same bounded resolutions for both roles.
     public func analysisOptions(for role: FaceImageRole) -> FaceAnalysisOptions {
-        FaceAnalysisOptions(maximumBytes: maximumImageBytes, maximumPixels: maximumImagePixels,
-                            downscaleLongSide: role == .probe ? probeLongSide : 0, smallImageSide: smallImageSide,
-                            minimumFaceSize: minimumFaceSize, ambiguityRatio: ambiguityRatio)
+        FaceAnalysisOptions(maximumBytes: maximumImageBytes, maximumPixels: maximumPixels(for: role),
+                            downscaleLongSide: detectionLongSide, smallImageSide: smallImageSide,
+                            minimumFaceSize: minimumFaceSize, ambiguityRatio: ambiguityRatio,
+                            workingLongSide: workingLongSide, maximumDecoderBytes: maximumDecoderBytes)
     }
 }
 
@@ -103,7 +123,7 @@ public struct FaceMatcher: Sendable {
         }
     }
 
-    /// Compares a reference portrait (never downscaled) with a live photo (downscaled for detection).
+    /// Compares a reference portrait with a live photo, each within its role's pixel cap.
     /// When the live photo shows several faces the largest is used (unless ambiguous) and reported.
     /// - Throws: `FaceMatchError` naming the image that failed.
     public func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
@@ -133,8 +153,12 @@ public struct FaceMatcher: Sendable {
     /// The score is 0.5 at the threshold, about 0.88 at threshold - 0.1 and 0.12 at threshold + 0.1
     /// (scoreScale 0.05), so `score >= 0.5` is the same decision as `distance <= threshold`.
     public func score(distance: Double) -> Double {
-        let scale = configuration.scoreScale > 0 ? configuration.scoreScale : 0.05
-        return 1 / (1 + exp((distance - configuration.threshold) / scale))
+        Self.score(distance: distance, threshold: configuration.threshold, scale: configuration.scoreScale)
+    }
+
+    /// The score curve of `score(distance:)` for a given threshold and scale (0.05 when not positive).
+    public static func score(distance: Double, threshold: Double, scale: Double = 0.05) -> Double {
+        1 / (1 + exp((distance - threshold) / (scale > 0 ? scale : 0.05)))
     }
 }
 

@@ -35,6 +35,8 @@ public enum FaceMatchError: Error, Equatable, Sendable, CustomStringConvertible 
     case ambiguousFaces(FaceImageRole, count: Int, largestSize: Int, secondSize: Int)
     /// The engine failed for a reason outside the image (out of memory, internal error, bad argument).
     case engineFailure(reason: String)
+    /// Every face worker is taken (`FaceWorkPool`): retry after the delay it names.
+    case engineBusy(FaceWorkBusy)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum FaceMatchError: Error, Equatable, Sendable, CustomStringConvertible 
                 + "only one person may be in front of the camera"
         case .engineFailure(let reason):
             return "face engine failure: \(reason)"
+        case .engineBusy(let busy):
+            return busy.description
         }
     }
 }

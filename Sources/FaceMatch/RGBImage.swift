@@ -23,9 +23,19 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    /// Decodes JPEG, PNG, JP2 or J2K.
+    /// Packed RGB pixels as they are (`pixels.count` must be `width * height * 3`; shorter input is padded black).
+    init(width: Int, height: Int, pixels: [UInt8]) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        let count = self.width * self.height * 3
+        self.pixels = pixels.count >= count ? Array(pixels.prefix(count))
+            : pixels + [UInt8](repeating: 0, count: count - pixels.count)
+    }
+
+    /// Decodes JPEG, PNG, JP2 or J2K, refusing from the header images over `maximumPixels` or whose decoding would
+    /// allocate more than `maximumDecoderBytes` (0: the engine's default, 256 MiB).
     /// - Throws: `unsupportedImageFormat`, `undecodableImage`, `imageTooManyPixels`, `engineFailure`.
-    public init(decoding data: [UInt8], maximumPixels: Int = 40_000_000,
+    public init(decoding data: [UInt8], maximumPixels: Int = 40_000_000, maximumDecoderBytes: Int = 0,
                 role: FaceImageRole = .probe) throws(FaceMatchError) {
         var output: UnsafeMutablePointer<UInt8>?
         var width: UInt32 = 0
@@ -33,8 +43,9 @@ public struct RGBImage: Sendable, Equatable {
         var format = ENROLLD_FACE_FORMAT_UNKNOWN
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = data.withUnsafeBufferPointer { bytes in
-            enrolld_face_decode_rgb(bytes.baseAddress, bytes.count, UInt64(max(0, maximumPixels)), &output, &width,
-                                    &height, &format, &message, message.count)
+            enrolld_face_decode_rgb_bounded(bytes.baseAddress, bytes.count, UInt64(max(0, maximumPixels)),
+                                            UInt64(max(0, maximumDecoderBytes)), &output, &width, &height, &format,
+                                            &message, message.count)
         }
         defer { enrolld_face_free(output) }
         let text = FaceEngine.string(from: message)

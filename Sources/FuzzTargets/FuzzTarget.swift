@@ -32,18 +32,26 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case http
     /// Certificate signing requests: parsing (OpenSSLKit) and the CA's request policy.
     case csr
+    /// Liveness bursts (FaceMatch/LivenessChecker.swift): frame counts, sizes, capture times, frame bytes, and the
+    /// challenge's nonce and expiry; see `LivenessFuzzInput` for the layout.
+    case liveness
+    /// OCSP: requests through the CA's responder (POST body and GET path), and responses and CRLs as the
+    /// foreign-certificate validator reads them.
+    case ocsp
 
     /// What the target covers, for `enroll-fuzz list`.
     public var summary: String {
         switch self {
         case .tlv: return "BER-TLV objects, sequences and nesting"
         case .mrz: return "MRZ text (TD1, TD2, TD3, visas)"
-        case .lds: return "EF.COM, DG1, DG2, DG11, DG12, DG14, DG15, EF.CardAccess"
+        case .lds: return "EF.COM, DG1, DG2, DG7, DG11, DG12, DG13, DG14, DG15, DG16, EF.CardAccess, EF.ATR/INFO"
         case .sod: return "EF.SOD: CMS SignedData, LDS security object, signer certificates"
         case .masterlist: return "CSCA master lists (CMS, content, certificates)"
         case .image: return "JPEG, PNG, JPEG 2000 decoding in the face engine"
         case .http: return "HTTP/1.1 request parser"
         case .csr: return "PKCS#10 requests and the signing request policy"
+        case .liveness: return "liveness bursts: frame counts, sizes, timestamps, frames, challenge"
+        case .ocsp: return "OCSP requests through the responder; OCSP responses and CRLs as a relying party reads them"
         }
     }
 
@@ -58,6 +66,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .image: Self.image(bytes)
         case .http: Self.http(bytes)
         case .csr: Self.csr(bytes)
+        case .liveness: Self.liveness(bytes)
+        case .ocsp: Self.ocsp(bytes)
         }
     }
 
@@ -98,6 +108,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         _ = try? DG11.parse(bytes)
         _ = try? DG12.parse(bytes)
+        if let dg7 = try? DG7.parse(bytes) { _ = dg7.formats }
+        _ = try? DG13.parse(bytes).objects
+        if let dg16 = try? DG16.parse(bytes) { _ = dg16.encoded }
+        _ = try? CardCapabilities(parsing: bytes)
+        if let infos = try? SecurityInfos(parsing: bytes) {
+            for case let .chipAuthenticationPublicKey(key) in infos.infos { _ = try? ChipAuthenticationKey(key) }
+        }
         if let dg14 = try? DG14(parsing: bytes) {
             _ = dg14.chipAuthenticationInfos
             _ = dg14.chipAuthenticationPublicKeys
@@ -207,6 +224,52 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    /// A responder over an in-memory CA, made once: no signature for most inputs (they are refused or hit the
+    /// cache of the one issued serial), one for a new nonce or serial.
+    private static let responder: OCSPResponder? = {
+        guard let key = try? PrivateKey.generate(.p256), let publicKey = try? key.publicKey() else { return nil }
+        let now = Date()
+        let builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "fuzz CA"),
+                                         serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 365,
+                                         publicKey: publicKey, basicConstraints: (isCA: true, pathLength: 0),
+                                         keyUsage: [.keyCertSign, .cRLSign])
+        guard let certificate = try? builder.sign(key: key),
+              let authority = try? IssuingAuthority(certificate: certificate, key: key)
+        else { return nil }
+        let records = InMemoryCertificateRecords()
+        records.set(.issued, serialHex: "0123")
+        return try? OCSPResponder(authority: authority, source: records)
+    }()
+
+    static func ocsp(_ bytes: [UInt8]) {
+        if let request = try? OCSPRequest(der: bytes) {
+            _ = request.certificateIDs.map(\.description)
+            // The same serials and nonce under our issuer, so that mutated requests reach the cache and signing.
+            if let responder {
+                let ids = request.certificateIDs.prefix(2).compactMap {
+                    try? OCSPCertificateID(serialNumber: $0.serialNumber, issuer: responder.authority.certificate)
+                }
+                let nonce = request.nonce.flatMap { (1...32).contains($0.count) ? $0 : nil }
+                if !ids.isEmpty, let again = try? OCSPRequest.encode(certificateIDs: ids, nonce: nonce) {
+                    _ = responder.respond(toRequest: again)
+                }
+            }
+        }
+        if let responder {
+            _ = responder.respond(toRequest: bytes).httpHeaders()
+            _ = responder.respond(toEncodedRequest: String(decoding: bytes.prefix(512), as: UTF8.self))
+        }
+        if let response = try? OCSPResponse(der: bytes) {
+            _ = response.responses.map(\.status.description)
+            _ = response.nonce
+            _ = response.certificates.map(\.ocspURLs)
+        }
+        if let crl = try? CertificateRevocationList(der: bytes) {
+            _ = crl.entries.map(\.reason)
+            _ = crl.crlNumber
+        }
+    }
+
     static func csr(_ bytes: [UInt8]) {
         let policy = SigningRequestPolicy()
         if let accepted = try? policy.check(bytes) {
@@ -221,5 +284,88 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if let request = try? CertificateSigningRequest(pem: String(decoding: bytes, as: UTF8.self)) {
             _ = request.isSelfSignatureValid
         }
+    }
+
+    /// Evaluates the burst with small limits (so that short inputs reach every limit and the frame analysis); the
+    /// engines load once from ENROLLD_MODEL_DIR. Without models only the limits and the challenge are checked.
+    static func liveness(_ bytes: [UInt8]) {
+        let input = LivenessFuzzInput(bytes)
+        let checker = LivenessFuzzInput.checker
+        let limits = checker?.configuration.limits ?? LivenessFuzzInput.limits
+        guard let checker else {
+            _ = try? limits.validate(input.burst)
+            return
+        }
+        do {
+            let decision = try checker.evaluate(burst: input.burst, challenge: input.challenge,
+                                                portrait: LivenessFuzzInput.portrait, now: input.now)
+            precondition(!decision.checks.isEmpty, "a liveness decision without checks")
+            precondition(decision.isLive == decision.checks.allSatisfy { !$0.required || $0.passed },
+                         "isLive disagrees with the checks")
+            precondition(decision.isLive || decision.instruction != nil, "a refusal without an instruction")
+        } catch {
+            precondition(!"\(error)".isEmpty, "an error without a description")
+        }
+    }
+}
+
+/// The liveness target's input: byte 0 flags (bit 0: the burst names another nonce, bit 1: evaluated after the
+/// expiry), byte 1 the frame count; then per frame a big-endian Int16 of milliseconds since the previous frame
+/// (0x7FFF: not a number), a 24-bit big-endian length and that many image bytes (cut at the end of the input).
+public struct LivenessFuzzInput: Sendable {
+    public var burst: LivenessBurst
+    public var challenge: LivenessChallenge
+    public var now: Date
+
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+    static let limits = LivenessLimits(minimumFrames: 2, maximumFrames: 8, maximumFrameBytes: 64 << 10,
+                                       maximumBurstBytes: 256 << 10, maximumFramePixels: 1 << 18, minimumFrameSide: 16,
+                                       minimumSpan: 0.01, maximumSpan: 20, maximumGap: 5)
+    static let portrait = LivenessPortrait(image: [0xFF, 0xD8, 0xFF],
+                                           embedding: FaceEmbedding(values: Array(repeating: 0.05, count: 128)))
+    static let checker: LivenessChecker? = {
+        guard let engine = try? FaceEngine(), let model = try? PresentationAttackModel() else { return nil }
+        var configuration = LivenessConfiguration(limits: limits)
+        configuration.maximumEmbeddedFrames = 3
+        configuration.passiveFrames = 2
+        return LivenessChecker(engine: engine, passiveModel: model, configuration: configuration,
+                               replayGuard: ReplayGuard(configuration: .init(capacity: 64)))
+    }()
+
+    public init(_ bytes: [UInt8]) {
+        let flags = bytes.first ?? 0
+        let count = bytes.count > 1 ? Int(bytes[1]) : 0
+        challenge = LivenessChallenge(nonce: Array(0..<16), prompts: [.turnLeft, .comeCloser], issuedAt: Self.start,
+                                      expiresAt: Self.start.addingTimeInterval(20))
+        now = Self.start.addingTimeInterval(flags & 2 != 0 ? 25 : 10)
+        var frames: [LivenessFrame] = []
+        var offset = 2
+        var time = Self.start.timeIntervalSince1970 + 0.5
+        for _ in 0..<count {
+            guard offset + 5 <= bytes.count else { break }
+            let delta = Int16(bitPattern: UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]))
+            let length = Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
+            offset += 5
+            let end = min(bytes.count, offset + length)
+            time = delta == Int16.max ? .nan : time + Double(delta) / 1000
+            frames.append(LivenessFrame(image: Array(bytes[offset..<end]),
+                                        capturedAt: Date(timeIntervalSince1970: time)))
+            offset = end
+        }
+        burst = LivenessBurst(nonce: flags & 1 != 0 ? Array(repeating: 0xEE, count: 16) : challenge.nonce,
+                              frames: frames)
+    }
+
+    /// The layout above, for seeds.
+    public static func encode(frames: [(milliseconds: Int16, image: [UInt8])], flags: UInt8 = 0) -> [UInt8] {
+        var bytes: [UInt8] = [flags, UInt8(clamping: frames.count)]
+        for frame in frames {
+            let delta = UInt16(bitPattern: frame.milliseconds)
+            let length = frame.image.count
+            bytes += [UInt8(delta >> 8), UInt8(delta & 0xFF), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF),
+                      UInt8(length & 0xFF)]
+            bytes += frame.image
+        }
+        return bytes
     }
 }

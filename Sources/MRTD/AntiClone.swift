@@ -17,7 +17,8 @@ extension DocumentReader {
                     result.chipAuthentication = AntiCloneCheck(.notSupported, "DG14 offers no chip authentication")
                 } else {
                     let outcome = try runChipAuthentication(dg14: dg14, secure: secure, counting: counting,
-                                                            strategy: strategy, expectedCOM: result.files[.com])
+                                                            strategy: strategy, expectedCOM: result.files[.com],
+                                                            result: &result)
                     result.chipAuthentication = outcome.check
                     if let next = outcome.channel { channel = next }
                     sessionUsable = outcome.sessionUsable
@@ -58,7 +59,8 @@ extension DocumentReader {
     }
 
     private func runChipAuthentication(dg14: DG14, secure: SecureMessagingChannel, counting: CountingCardChannel,
-                                       strategy: ReadBinaryStrategy, expectedCOM: [UInt8]?)
+                                       strategy: ReadBinaryStrategy, expectedCOM: [UInt8]?,
+                                       result: inout DocumentReadResult)
         throws(MRTDError) -> (check: AntiCloneCheck, channel: SecureMessagingChannel?, sessionUsable: Bool) {
         let established: ChipAuthenticationResult
         do {
@@ -67,6 +69,7 @@ extension DocumentReader {
             if Self.endsRead(error) { throw error }
             return (AntiCloneCheck(.failed, "chip authentication failed: \(error)"), nil, secure.session.isActive)
         }
+        result.chipAuthenticationRun = ChipAuthenticationRun(established)
         let channel = SecureMessagingChannel(base: counting, session: established.session)
         do {
             let com = try strategy.readFile(.com, on: channel)

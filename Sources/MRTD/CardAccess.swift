@@ -7,10 +7,10 @@ public enum PACEKeyAgreement: String, Sendable, Equatable {
 }
 
 /// The nonce mapping a PACE protocol OID names (ICAO 9303-11 §4.4.3.3).
-public enum PACEMapping: String, Sendable, Equatable {
+public enum PACEMapping: String, Sendable, Hashable, CaseIterable {
     /// Generic Mapping: G' = s·G + H.
     case generic = "GM"
-    /// Integrated Mapping (not implemented by the reader yet).
+    /// Integrated Mapping: the generator from both nonces through R(s, t) (§4.4.3.3.2).
     case integrated = "IM"
     /// Chip Authentication Mapping: generic mapping plus the chip's encrypted CA data after the tokens.
     case chipAuthentication = "CAM"
@@ -167,6 +167,12 @@ public struct ChipAuthenticationPublicKeyInfo: Sendable, Equatable {
     /// The DER SubjectPublicKeyInfo.
     public let subjectPublicKeyInfo: [UInt8]
     public let keyID: Int?
+
+    public init(oid: String, subjectPublicKeyInfo: [UInt8], keyID: Int?) {
+        self.oid = oid
+        self.subjectPublicKeyInfo = subjectPublicKeyInfo
+        self.keyID = keyID
+    }
 }
 
 /// TerminalAuthenticationInfo (§9.2.7).
@@ -189,6 +195,31 @@ public enum SecurityInfo: Sendable, Equatable {
     case terminalAuthentication(TerminalAuthenticationInfo)
     /// Any other SecurityInfo, kept by OID (tolerated, e.g. CardInfoLocator or PrivilegedTerminalInfo).
     case other(oid: String)
+
+    /// The DER SEQUENCE this SecurityInfo is stored as (`.other` keeps only its OID, with a NULL).
+    public var encoded: TLV {
+        func oidObject(_ dotted: String) -> TLV { TLV(tag: 0x06, value: DER.encodeOID(dotted) ?? []) }
+        switch self {
+        case let .pace(info):
+            return info.encoded
+        case let .paceDomainParameters(info):
+            var fields = [oidObject(info.oid), (try? TLV.parse(info.domainParameter)) ?? TLV(tag: 0x05, value: [])]
+            if let id = info.parameterID { fields.append(DER.integer(id)) }
+            return TLV(tag: 0x30, children: fields)
+        case let .chipAuthentication(info):
+            var fields = [oidObject(info.oid), DER.integer(info.version)]
+            if let id = info.keyID { fields.append(DER.integer(id)) }
+            return TLV(tag: 0x30, children: fields)
+        case let .chipAuthenticationPublicKey(info):
+            var fields = [oidObject(info.oid), (try? TLV.parse(info.subjectPublicKeyInfo)) ?? TLV(tag: 0x30, value: [])]
+            if let id = info.keyID { fields.append(DER.integer(id)) }
+            return TLV(tag: 0x30, children: fields)
+        case let .terminalAuthentication(info):
+            return TLV(tag: 0x30, children: [oidObject(info.oid), DER.integer(info.version)])
+        case let .other(oid):
+            return TLV(tag: 0x30, children: [oidObject(oid), TLV(tag: 0x05, value: [])])
+        }
+    }
 
     public var oid: String {
         switch self {
@@ -309,14 +340,19 @@ public struct SecurityInfos: Sendable, Equatable {
 
     /// The SecurityInfos a PACE-CAM chip signs into EF.CardSecurity: its PACEInfos and one
     /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) whose SubjectPublicKeyInfo names the standardized domain
-    /// parameters (0.4.0.127.0.7.1.2, parameter ID) and holds the uncompressed point.
-    public static func encodeCardSecurityContent(paceInfos: [PACEInfo], chipPublicKey: [UInt8], parameterID: Int)
-        -> [UInt8] {
-        let algorithm = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID("0.4.0.127.0.7.1.2") ?? []),
-                                                  DER.integer(parameterID)])
-        let spki = TLV(tag: 0x30, children: [algorithm, TLV(tag: 0x03, value: [0x00] + chipPublicKey)])
-        let keyInfo = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID(pkArc + ".2") ?? []), spki])
-        return TLV(tag: 0x31, children: paceInfos.map(\.encoded) + [keyInfo]).encoded
+    /// parameters (0.4.0.127.0.7.1.2, parameter ID) and holds the uncompressed point; its keyId is the parameter ID
+    /// (BSI TR-03110-3 §A.1.1.1). `before` come first (other chip authentication keys, as eID cards list them).
+    public static func encodeCardSecurityContent(paceInfos: [PACEInfo], chipPublicKey: [UInt8], parameterID: Int,
+                                                 before: [SecurityInfo] = []) -> [UInt8] {
+        let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: parameterID,
+                                                                          publicKey: chipPublicKey, keyAgreement: .ecdh)
+        let key = ChipAuthenticationPublicKeyInfo(oid: pkArc + ".2", subjectPublicKeyInfo: spki, keyID: parameterID)
+        return encode(before + paceInfos.map(SecurityInfo.pace) + [.chipAuthenticationPublicKey(key)])
+    }
+
+    /// The DER SET OF SecurityInfo (ICAO 9303-11 §9.2), in the given order.
+    public static func encode(_ infos: [SecurityInfo]) -> [UInt8] {
+        TLV(tag: 0x31, children: infos.map(\.encoded)).encoded
     }
 
     /// EF.CardAccess content offering exactly `paceInfos` (what a virtual chip stores).

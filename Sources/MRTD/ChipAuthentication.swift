@@ -49,6 +49,22 @@ public struct ChipAuthenticationAlgorithm: Sendable, Equatable, CustomStringConv
     public var description: String { "\(keyAgreement.rawValue) \(cipher.rawValue)" }
 }
 
+/// How the terminal handed the chip its ephemeral key (ICAO 9303-11 §6.2.4, BSI TR-03110-3 §B.1.1).
+public enum ChipAuthenticationCommand: String, Sendable, Equatable {
+    /// MSE:Set KAT with the key in DO'91': only for 3DES keys of version 1 (the original protocol).
+    case setKAT = "MSE:Set KAT"
+    /// MSE:Set AT naming the protocol, then GENERAL AUTHENTICATE with the key in DO'80': every AES key (version 1
+    /// or 2), and version 2 with 3DES.
+    case setATGeneralAuthenticate = "MSE:Set AT + GENERAL AUTHENTICATE"
+
+    /// The command a chip expects: chosen by the cipher, as issued passports require (a chip that declares
+    /// `id-CA-ECDH-AES-CBC-CMAC-*` with version 1 refuses MSE:Set KAT), and by the version for 3DES.
+    public static func forAlgorithm(_ algorithm: ChipAuthenticationAlgorithm, version: Int)
+        -> ChipAuthenticationCommand {
+        algorithm.cipher == .tripleDES && version < 2 ? .setKAT : .setATGeneralAuthenticate
+    }
+}
+
 /// What a successful chip authentication key agreement established (not yet proven: the chip proves it
 /// by answering correctly under the new session).
 public struct ChipAuthenticationResult {
@@ -56,6 +72,8 @@ public struct ChipAuthenticationResult {
     public let version: Int
     public let keyID: Int?
     public let domain: PACEDomain
+    /// The command that carried the terminal's key.
+    public let command: ChipAuthenticationCommand
     /// The new session: keys from the shared secret, SSC zero.
     public let session: SecureMessagingSession
 
@@ -64,8 +82,10 @@ public struct ChipAuthenticationResult {
 }
 
 /// Chip authentication, terminal side (ICAO 9303-11 §6.2, BSI TR-03110-1 §3.4): static-ephemeral DH or ECDH
-/// with the chip's key from DG14; v1 sends the ephemeral key in MSE:Set KAT, v2 in MSE:Set AT + GENERAL
-/// AUTHENTICATE. Both continue secure messaging with KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) and SSC = 0.
+/// with the chip's key from DG14. The command follows the cipher, not the declared version: 3DES keys get MSE:Set
+/// KAT, AES keys (version 1 as in issued passports, or 2) MSE:Set AT + GENERAL AUTHENTICATE. Both continue secure
+/// messaging with KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) and SSC = 0. Key references are sent as minimal unsigned
+/// bytes (`84 01 C3` for key 195).
 public enum ChipAuthentication {
     /// The protocol to run: the strongest ChipAuthenticationInfo whose key is present, with its public key
     /// (a DG14 with a key but no info means CA v1 with 3DES). Nil when DG14 offers no chip authentication.
@@ -91,18 +111,13 @@ public enum ChipAuthentication {
         algorithm.cipher == .tripleDES ? 0 : algorithm.cipher.keyLength
     }
 
-    /// The key agreement domain and the chip's public key from a ChipAuthenticationPublicKeyInfo.
+    /// The key agreement domain and the chip's public key from a ChipAuthenticationPublicKeyInfo (named curve,
+    /// X9.42 or PKCS#3 DH, or a standardized domain parameter ID; see `ChipAuthenticationKey`).
     /// Throws `.authenticationFailed` for keys this reader cannot use.
     public static func chipKey(_ info: ChipAuthenticationPublicKeyInfo) throws(MRTDError)
         -> (domain: PACEDomain, publicKey: [UInt8]) {
-        do {
-            switch try PublicKey(der: info.subjectPublicKeyInfo).keyAgreementComponents() {
-            case let .ec(curve, point): return (.ec(try ECGroup(curve: curve)), point)
-            case let .dh(group, value): return (.dh(group), value)
-            }
-        } catch {
-            throw .authenticationFailed("the chip authentication public key in DG14 cannot be used: \(error)")
-        }
+        let key = try ChipAuthenticationKey(info)
+        return (key.domain, key.publicKey)
     }
 
     /// Runs chip authentication over the current secure messaging `channel`. Returns the new session; the
@@ -123,8 +138,9 @@ public enum ChipAuthentication {
         let ephemeralPublic = try domain.publicKey(privateKey: ephemeralPrivate, generator: try domain.generator())
         let keyID = selected.info?.keyID ?? selected.key.keyID
         let version = selected.info?.version ?? 1
-        let keyReference = keyID.map { TLV(tag: 0x84, value: DER.integer($0).value).encoded } ?? []
-        if version == 1 {
+        let keyReference = keyID.map { TLV(tag: 0x84, value: TLV.minimalUnsigned($0)).encoded } ?? []
+        let command = ChipAuthenticationCommand.forAlgorithm(selected.algorithm, version: version)
+        if command == .setKAT {
             let data = TLV(tag: 0x91, value: ephemeralPublic).encoded + keyReference
             try expectSuccess(channel.send(CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA6, data: data,
                                                        forceExtended: data.count > CommandAPDU.maxShortLc)),
@@ -145,6 +161,7 @@ public enum ChipAuthentication {
         let shared = try domain.sharedSecret(try domain.agree(privateKey: ephemeralPrivate, peer: validatedChipPublic))
         let suite = try PACE.sessionSuite(sharedSecret: shared, cipher: selected.algorithm.cipher)
         return ChipAuthenticationResult(algorithm: selected.algorithm, version: version, keyID: keyID, domain: domain,
+                                        command: command,
                                         session: SecureMessagingSession(suite: suite,
                                                                         ssc: SendSequenceCounter(zeroes: suite.sscLength)))
     }

@@ -1,3 +1,4 @@
+import Foundation
 import OpenSSLKit
 import SmartCard
 
@@ -7,19 +8,32 @@ public enum AccessProtocol: String, Sendable, Equatable {
     case pace = "PACE"
 }
 
-/// APDUs and bytes on the wire (encoded commands and responses, including secure messaging overhead).
+/// APDUs and bytes on the wire (encoded commands and responses, including secure messaging overhead), and what the
+/// read did about chips answering in plain.
 public struct TransferStatistics: Sendable, Equatable, CustomStringConvertible {
     public var apdus = 0
     public var bytesSent = 0
     public var bytesReceived = 0
+    /// Protected commands the chip answered with a status word alone, without SM.
+    public var plainStatusAnswers = 0
+    /// Times access control ran again because the chip had closed its session.
+    public var sessionsReestablished = 0
 
-    public init(apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0) {
+    public init(apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0, plainStatusAnswers: Int = 0,
+                sessionsReestablished: Int = 0) {
         self.apdus = apdus
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
+        self.plainStatusAnswers = plainStatusAnswers
+        self.sessionsReestablished = sessionsReestablished
     }
 
-    public var description: String { "\(apdus) APDUs, \(bytesSent) bytes sent, \(bytesReceived) bytes received" }
+    public var description: String {
+        var text = "\(apdus) APDUs, \(bytesSent) bytes sent, \(bytesReceived) bytes received"
+        if plainStatusAnswers > 0 { text += ", \(plainStatusAnswers) plain status answers" }
+        if sessionsReestablished > 0 { text += ", \(sessionsReestablished) sessions re-established" }
+        return text
+    }
 }
 
 /// A `CardChannel` wrapper that counts APDUs and bytes, for benchmarks and tests.
@@ -61,16 +75,48 @@ public struct DocumentReadResult: Sendable {
     /// Chip authentication (DG14) and active authentication (DG15): nil when not attempted (`Options.antiClone`).
     public var chipAuthentication: AntiCloneCheck?
     public var activeAuthentication: AntiCloneCheck?
-    /// PACE-CAM (ICAO 9303-11 §4.4.3.5): nil when PACE-CAM did not run. A CAM run whose chip data did not match
-    /// fails the read instead (fail closed), so a present value says how far the chip's static key was trusted.
+    /// How chip authentication ran (algorithm, version, key reference, command); nil when no key agreement was
+    /// accepted by the chip.
+    public var chipAuthenticationRun: ChipAuthenticationRun?
+    /// Which PACE ran; nil for BAC.
+    public var pace: PACEFacts?
+    /// PACE-CAM: the key the chip proved and EF.CardSecurity's verification; nil unless the mapping was CAM.
+    public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
+    /// Plain status words taken under secure messaging and sessions opened again (counts also in `statistics`).
+    public var plainStatusRecovery = PlainStatusRecovery()
+    /// EF.ATR/INFO as read before the first READ BINARY (PACE chips); nil when absent or not read.
+    public var cardCapabilities: CardCapabilities?
+
+    /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1)
+    /// and records the outcome in `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
+    public mutating func verifyCardSecurity(trustStore: TrustStore, at date: Date = Date(),
+                                            policy: PassiveAuthenticationPolicy = .default) {
+        guard var cam = chipAuthenticationMapping else { return }
+        cam.cardSecurityVerification = CardSecurity.verify(cam.cardSecurity, trustStore: trustStore, at: date,
+                                                           policy: policy)
+        chipAuthenticationMapping = cam
+        paceCAM = cam.check
+    }
+    /// PACE-CAM as an anti-clone check (ICAO 9303-11 §4.4.3.5): nil when PACE-CAM did not run. A CAM run whose chip
+    /// data did not match fails the read instead (fail closed), so a present value says how far the chip's static key
+    /// was trusted: `passed` once EF.CardSecurity verified against the trust store, `failed` when it did not,
+    /// `not-checked` before it was verified. Whether EF.CardSecurity is anchored at EF.SOD's issuing state needs
+    /// passive authentication's result: `paceCAM(anchoredLike:)`.
     public var paceCAM: AntiCloneCheck?
+
+    /// `paceCAM`, failed when EF.CardSecurity verified under another issuing state's CSCA than EF.SOD.
+    public func paceCAM(anchoredLike passive: PassiveAuthenticationResult?) -> AntiCloneCheck? {
+        guard let cam = chipAuthenticationMapping else { return paceCAM }
+        return cam.check(anchoredLike: passive)
+    }
 }
 
 /// Reads an eMRTD: selects the application, runs BAC, reads EF.COM, the data groups it lists (of those
 /// wanted) and EF.SOD (ICAO 9303-10 §3, 9303-11 §4.3).
 public final class DocumentReader {
     public struct Options: Sendable {
-        /// The data groups to read when EF.COM lists them. DG3/DG4 need EAC and are not read by default.
+        /// The data groups to read when EF.COM lists them. DG3/DG4 need EAC and are not read by default; DG5, DG6,
+        /// DG8–DG10 (reserved or rarely used) neither.
         public var dataGroups: Set<Int>
         /// Use extended-length READ BINARY when the channel supports it.
         public var allowExtendedLength: Bool
@@ -82,8 +128,15 @@ public final class DocumentReader {
         public var allowBAC: Bool
         /// After reading: chip authentication when DG14 offers it, active authentication when DG15 is present.
         public var antiClone = true
+        /// When set, EF.CardSecurity of a PACE-CAM chip is verified against it during the read (as EF.SOD is in
+        /// passive authentication); otherwise `DocumentReadResult.verifyCardSecurity` does it later.
+        public var trustStore: TrustStore?
+        /// "Now" for that verification; nil: the time of the read.
+        public var validationDate: Date?
+        /// How many plain status words and new sessions a read tolerates from a chip.
+        public var plainStatusLimits = PlainStatusLimits.default
 
-        public init(dataGroups: Set<Int> = [1, 2, 11, 12, 14, 15], allowExtendedLength: Bool = true,
+        public init(dataGroups: Set<Int> = [1, 2, 7, 11, 12, 13, 14, 15, 16], allowExtendedLength: Bool = true,
                     shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
             self.allowPACE = allowPACE
             self.allowBAC = allowBAC
@@ -108,23 +161,25 @@ public final class DocumentReader {
     /// leaves the field (retry on the next tap), `.secureMessaging` when a response fails verification.
     public func read(accessKey: BACKey) throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
-        try ReadBinaryStrategy.selectApplication(on: counting)
-        let session = try BAC.authenticate(channel: counting, key: accessKey, random: random)
-        return try readFiles(secure: SecureMessagingChannel(base: counting, session: session), counting: counting,
-                             accessProtocol: .bac, description: "BAC", securityInfos: nil)
+        return try readFiles(secure: try bacSession(key: accessKey, on: counting), counting: counting,
+                             accessProtocol: .bac, description: "BAC", securityInfos: nil, capabilities: nil)
     }
 
     /// Reads the document with PACE when EF.CardAccess offers a supported protocol (the strongest one), else with
     /// BAC when `options.allowBAC` and `access` is the MRZ (ICAO 9303-11 §4.2). Throws `.accessKeyRejected` for a
     /// wrong MRZ or CAN, `.invalidAccessKey` when a CAN is given for a chip without PACE, `.authenticationFailed`
     /// when the chip's PACE answers do not verify (no fallback then: fail closed).
-    public func read(access: AccessKey, paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+    public func read(access: AccessKey, paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
         throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
-        var result = try readFiles(secure: access.channel, counting: counting, accessProtocol: access.accessProtocol,
-                                   description: access.description, securityInfos: access.securityInfos)
-        result.paceCAM = access.paceCAM
+        var result = try readFiles(secure: access.recovering, counting: counting,
+                                   accessProtocol: access.accessProtocol, description: access.description,
+                                   securityInfos: access.securityInfos, capabilities: access.cardCapabilities)
+        result.cardCapabilities = access.cardCapabilities
+        result.pace = access.pace
+        result.chipAuthenticationMapping = access.chipAuthenticationMapping
+        result.paceCAM = access.chipAuthenticationMapping?.check
         return result
     }
 
@@ -134,99 +189,144 @@ public final class DocumentReader {
 
     /// An established access-control session with the eMRTD application selected.
     public struct AccessSession {
-        public let channel: SecureMessagingChannel
+        /// The channel to read on: it takes plain status words as the chip's answer and opens a new session (same
+        /// protocol, same key) when the chip closed its own.
+        public let recovering: RecoveringSecureMessagingChannel
+        /// The secure messaging channel now in use (a new one after the chip closed its session).
+        public var channel: SecureMessagingChannel { recovering.current }
         public let accessProtocol: AccessProtocol
         /// E.g. `PACE-ECDH-GM-AES-128 brainpoolP256r1` or `BAC`.
         public let description: String
         public let securityInfos: SecurityInfos?
-        /// Set when PACE-CAM ran (see `DocumentReadResult.paceCAM`).
-        public var paceCAM: AntiCloneCheck?
+        /// Which PACE ran; nil for BAC.
+        public var pace: PACEFacts?
+        /// PACE-CAM's proved key and EF.CardSecurity; nil unless the mapping was CAM.
+        public var chipAuthenticationMapping: ChipAuthenticationMappingFacts?
+        /// EF.ATR/INFO, read in plain beside EF.CardAccess when extended length is in play; nil when absent.
+        public var cardCapabilities: CardCapabilities?
+        /// PACE-CAM as an anti-clone check (see `DocumentReadResult.paceCAM`).
+        public var paceCAM: AntiCloneCheck? { chipAuthenticationMapping?.check }
     }
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
     /// secure messaging. `channel` defaults to the reader's channel. Errors as for `read(access:)`.
     public func openSession(access: AccessKey, on channel: CardChannel? = nil,
-                            paceKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
+                            paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
         throws(MRTDError) -> AccessSession {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos) {
+            // LDS 1.8: EF.ATR/INFO says whether extended length works and how large an answer may be, before the
+            // first READ BINARY (ICAO 9303-10 §3.11.1).
+            let capabilities = options.allowExtendedLength && channel.supportsExtendedLength
+                ? try CardCapabilities.read(from: channel) : nil
             var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
-            let secure = SecureMessagingChannel(base: channel, session: pace.session)
-            if pace.algorithm.mapping == .chipAuthentication {
-                try Self.verifyChipAuthenticationMapping(&pace, on: secure)
+            let recovering = RecoveringSecureMessagingChannel(
+                current: SecureMessagingChannel(base: channel, session: pace.session), applicationSelected: false,
+                limits: options.plainStatusLimits
+            ) { (selectApplication: Bool) throws(MRTDError) -> SecureMessagingChannel in
+                // The same PACE again; PACE-CAM's proof stands from the first run.
+                let again = try PACE.authenticate(channel: channel, info: info, accessKey: access,
+                                                  privateKeys: paceKeys)
+                let secure = SecureMessagingChannel(base: channel, session: again.session)
+                if selectApplication { try ReadBinaryStrategy.selectApplication(on: secure) }
+                return secure
             }
-            try ReadBinaryStrategy.selectApplication(on: secure)
-            var session = AccessSession(channel: secure, accessProtocol: .pace, description: pace.description,
+            var cam: ChipAuthenticationMappingFacts?
+            if pace.algorithm.mapping == .chipAuthentication {
+                cam = try verifyChipAuthenticationMapping(&pace, on: recovering)
+            }
+            try ReadBinaryStrategy.selectApplication(on: recovering)
+            var session = AccessSession(recovering: recovering, accessProtocol: .pace, description: pace.description,
                                         securityInfos: infos)
-            if pace.algorithm.mapping == .chipAuthentication {
-                session.paceCAM = AntiCloneCheck(
-                    .notChecked, "PACE-CAM chip data matched the static key in EF.CardSecurity, but EF.CardSecurity's "
-                        + "signature is not checked against the trust store yet: not counted")
-            }
+            session.pace = PACEFacts(algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
+                                     password: access.kind, offered: infos.paceInfos)
+            session.chipAuthenticationMapping = cam
+            session.cardCapabilities = capabilities
             return session
         }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
         }
         guard options.allowBAC else { throw Self.bacNotAllowed }
-        try ReadBinaryStrategy.selectApplication(on: channel)
-        let session = try BAC.authenticate(channel: channel, key: key, random: random)
-        return AccessSession(channel: SecureMessagingChannel(base: channel, session: session), accessProtocol: .bac,
+        return AccessSession(recovering: try bacSession(key: key, on: channel), accessProtocol: .bac,
                              description: "BAC", securityInfos: infos)
     }
 
-    /// PACE-CAM: reads EF.CardSecurity from the master file under secure messaging and checks the chip's static
-    /// key against its chip authentication data. EF.CardSecurity's own signature is not checked here.
-    private static func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: SecureMessagingChannel)
-        throws(MRTDError) {
+    /// SELECT of the eMRTD application and BAC (ICAO 9303-11 §4.3), in a channel that runs both again when the chip
+    /// closes its session after a plain status word.
+    private func bacSession(key: BACKey, on channel: CardChannel) throws(MRTDError)
+        -> RecoveringSecureMessagingChannel {
+        let random = self.random
+        func open() throws(MRTDError) -> SecureMessagingChannel {
+            try ReadBinaryStrategy.selectApplication(on: channel)
+            return SecureMessagingChannel(base: channel,
+                                          session: try BAC.authenticate(channel: channel, key: key, random: random))
+        }
+        return RecoveringSecureMessagingChannel(current: try open(), applicationSelected: true,
+                                                limits: options.plainStatusLimits) { _ throws(MRTDError) in
+            try open()
+        }
+    }
+
+    /// PACE-CAM (ICAO 9303-11 §4.4.3.5.2): reads EF.CardSecurity from the master file under secure messaging, picks
+    /// the CAM key (keyId = parameterId, id-PK-ECDH on the PACE domain) and checks the chip's CAM data against it.
+    /// EF.CardSecurity's signature is checked when `options.trustStore` is set, else later by the caller. Throws
+    /// `.authenticationFailed` for a chip whose data does not match (a clone) and `.malformedFile` for an
+    /// EF.CardSecurity without a fitting key.
+    private func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: CardChannel)
+        throws(MRTDError) -> ChipAuthenticationMappingFacts {
         let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
         let content = try strategy.readFile(.cardSecurity, on: secure)
-        let signedData: CMSSignedData
-        do {
-            signedData = try CMSSignedData(der: content)
-        } catch {
-            throw .malformedFile(.cardSecurity, "not a CMS SignedData: \(error)")
+        let infos = try CardSecurity.securityInfos(content)
+        let (key, keyID) = try PACE.chipAuthenticationMappingKey(in: infos, for: pace.info, domain: pace.domain)
+        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: key.publicKey)
+        var facts = ChipAuthenticationMappingFacts(keyID: keyID, cardSecurity: content)
+        if let trustStore = options.trustStore {
+            facts.cardSecurityVerification = CardSecurity.verify(content, trustStore: trustStore,
+                                                                 at: options.validationDate ?? Date())
         }
-        guard let securityInfos = signedData.content else {
-            throw .malformedFile(.cardSecurity, "the SignedData has no content")
-        }
-        let infos = try SecurityInfos(parsing: securityInfos, file: .cardSecurity)
-        try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: try PACE.chipAuthenticationPublicKey(in: infos))
+        return facts
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
-    private func readFiles(secure: SecureMessagingChannel, counting: CountingCardChannel,
-                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?)
+    private func readFiles(secure: RecoveringSecureMessagingChannel, counting: CountingCardChannel,
+                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?,
+                           capabilities: CardCapabilities?)
         throws(MRTDError) -> DocumentReadResult {
-        let strategy = ReadBinaryStrategy(extendedLength: options.allowExtendedLength && channel.supportsExtendedLength,
-                                          secureMessaging: true, shortFileIdentifiers: options.shortFileIdentifiers)
+        let extended = options.allowExtendedLength && channel.supportsExtendedLength
+            && capabilities?.extendedLength != false
+        let strategy = ReadBinaryStrategy(extendedLength: extended, secureMessaging: true,
+                                          shortFileIdentifiers: options.shortFileIdentifiers,
+                                          maxResponseLength: capabilities?.maxResponseLength)
         var files: [FileID: [UInt8]] = [:]
         var skipped: [FileID: StatusWord] = [:]
+        var unprotectedRefusals: Set<FileID> = []
         let com = try strategy.readFile(.com, on: secure)
         files[.com] = com
-        for file in try Self.dataGroups(listedIn: com) where options.dataGroups.contains(file.dataGroupNumber ?? 0) {
+        var wanted = try Self.dataGroups(listedIn: com).filter { options.dataGroups.contains($0.dataGroupNumber ?? 0) }
+        wanted.append(.sod)
+        for file in wanted {
             do {
                 files[file] = try strategy.readFile(file, on: secure)
             } catch {
                 guard let sw = Self.absentOrDenied(error) else { throw error }
                 skipped[file] = sw
+                if secure.lastAnswerWasPlain { unprotectedRefusals.insert(file) }
             }
-        }
-        do {
-            files[.sod] = try strategy.readFile(.sod, on: secure)
-        } catch {
-            guard let sw = Self.absentOrDenied(error) else { throw error }
-            skipped[.sod] = sw
         }
         var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
                                         statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
                                         readChunkSize: strategy.chunkSize, accessDescription: description,
                                         securityInfos: securityInfos)
         if options.antiClone {
-            try authenticateChip(&result, secure: secure, counting: counting, strategy: strategy)
+            try authenticateChip(&result, secure: secure.current, counting: counting, strategy: strategy)
             result.statistics = counting.statistics
         }
+        result.plainStatusRecovery = secure.recovery
+        result.plainStatusRecovery.unprotectedRefusals = unprotectedRefusals
+        result.statistics.plainStatusAnswers = secure.recovery.plainAnswers
+        result.statistics.sessionsReestablished = secure.recovery.sessionsReestablished
         return result
     }
 
@@ -245,10 +345,16 @@ public final class DocumentReader {
         }
     }
 
-    /// The status word when `error` says a file is absent (6A82) or access is denied (6982).
+    /// The status word when `error` says a file is absent (6A82) or access is denied (6982), protected or (the chip's
+    /// word, unverified) in plain.
     private static func absentOrDenied(_ error: MRTDError) -> StatusWord? {
-        guard case let .unexpectedStatus(_, sw) = error,
-              sw == .fileNotFound || sw == .securityStatusNotSatisfied else { return nil }
+        let sw: StatusWord
+        switch error {
+        case let .unexpectedStatus(_, status): sw = status
+        case let .secureMessaging(.unprotectedStatus(status)): sw = status
+        default: return nil
+        }
+        guard sw == .fileNotFound || sw == .securityStatusNotSatisfied else { return nil }
         return sw
     }
 }

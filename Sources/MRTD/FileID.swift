@@ -22,10 +22,13 @@ public struct FileID: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
     public static let dg1 = FileID(rawValue: 0x0101)
     public static let dg2 = FileID(rawValue: 0x0102)
     public static let dg3 = FileID(rawValue: 0x0103)
+    public static let dg7 = FileID(rawValue: 0x0107)
     public static let dg11 = FileID(rawValue: 0x010B)
     public static let dg12 = FileID(rawValue: 0x010C)
+    public static let dg13 = FileID(rawValue: 0x010D)
     public static let dg14 = FileID(rawValue: 0x010E)
     public static let dg15 = FileID(rawValue: 0x010F)
+    public static let dg16 = FileID(rawValue: 0x0110)
 
     /// The file of data group `number` (1...16), or `nil`.
     public static func dataGroup(_ number: Int) -> FileID? {

@@ -14,6 +14,8 @@ public struct GenuinenessFacts: Sendable {
     public var paceCAM: AntiCloneCheck?
     /// The files the chip gave up.
     public var filesRead: Set<FileID>
+    /// Files the chip refused with a status word sent without secure messaging (a relay could have forged it).
+    public var unprotectedRefusals: Set<FileID> = []
 
     public init(accessControl: AccessProtocol?, accessDescription: String? = nil,
                 passive: PassiveAuthenticationResult?, passiveFailure: String? = nil,
@@ -33,8 +35,9 @@ public struct GenuinenessFacts: Sendable {
     public init(read: DocumentReadResult, passive: PassiveAuthenticationResult?, passiveFailure: String? = nil) {
         self.init(accessControl: read.accessProtocol, accessDescription: read.accessDescription, passive: passive,
                   passiveFailure: passiveFailure, chipAuthentication: read.chipAuthentication,
-                  activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM,
+                  activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM(anchoredLike: passive),
                   filesRead: Set(read.files.keys))
+        unprotectedRefusals = read.plainStatusRecovery.unprotectedRefusals
     }
 }
 
@@ -128,6 +131,16 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         ]
         checks += antiClone.map { GenuinenessCheck(name: $0.name, outcome: $0.check.outcome, reason: $0.check.reason) }
 
+        // A file EF.SOD lists that the chip refused only with an unprotected status word: anyone between the reader
+        // and the chip can send such an answer, so it counts as withheld, not as absent.
+        for file in facts.unprotectedRefusals.sorted() {
+            guard let group = DataGroup(fileID: file), facts.passive?.dataGroupHashes[group] != nil else { continue }
+            let reason = "EF.SOD lists \(group) but the chip refused it with a status word sent without secure "
+                + "messaging"
+            checks.append(GenuinenessCheck(name: "data-group-withheld", outcome: .failed, reason: reason))
+            reasons.append(reason)
+        }
+
         let failed = antiClone.filter { $0.check.outcome == .failed }
         let passed = antiClone.filter { $0.check.outcome == .passed }
         let offered = antiClone.filter { $0.check.outcome != .notSupported }
@@ -145,7 +158,9 @@ public struct GenuinenessPolicy: Sendable, Equatable {
             reasons.append("the chip proves no anti-clone protocol (chip or active authentication, PACE-CAM) and the "
                            + "policy requires one (authenticity.require_anti_clone)")
         }
-        return GenuinenessDecision(genuine: passivePassed && antiCloneOK, checks: checks, reasons: reasons)
+        let nothingWithheld = !checks.contains { $0.name == "data-group-withheld" }
+        return GenuinenessDecision(genuine: passivePassed && antiCloneOK && nothingWithheld, checks: checks,
+                                   reasons: reasons)
     }
 
     /// A failed check when EF.SOD lists `group` but the chip did not give the file up.

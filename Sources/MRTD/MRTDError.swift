@@ -79,6 +79,9 @@ public enum SecureMessagingError: Error, Equatable, Sendable, CustomStringConver
     case sessionEnded
     /// The command cannot be protected (e.g. data too long).
     case commandNotProtectable(String)
+    /// The chip kept answering in plain (or closing its session) past the read's bounds: `plainAnswers` status words
+    /// without SM, `reestablished` sessions opened again, the last plain status `last`.
+    case recoveryExhausted(plainAnswers: Int, reestablished: Int, last: StatusWord?)
 
     public var description: String {
         switch self {
@@ -91,6 +94,10 @@ public enum SecureMessagingError: Error, Equatable, Sendable, CustomStringConver
         case let .unprotectedStatus(sw): return "the card answered SW \(sw) (\(sw.meaning)) without secure messaging"
         case .sessionEnded: return "the secure messaging session has already ended"
         case let .commandNotProtectable(reason): return "command cannot be protected: \(reason)"
+        case let .recoveryExhausted(plainAnswers, reestablished, last):
+            let status = last.map { ", the last SW \($0) (\($0.meaning))" } ?? ""
+            return "the chip answered \(plainAnswers) protected commands without secure messaging\(status), and its "
+                + "session was opened again \(reestablished) times: the read gives up"
         }
     }
 }

@@ -22,9 +22,10 @@ public struct PACEResult {
     }
 }
 
-/// PACE with Generic Mapping, terminal side (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2): MSE:Set AT, four
-/// GENERAL AUTHENTICATE steps (encrypted nonce, mapping, key agreement, mutual authentication tokens), then
-/// secure messaging with the derived session keys.
+/// PACE, terminal side (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2): MSE:Set AT, four GENERAL AUTHENTICATE steps
+/// (encrypted nonce, mapping, key agreement, mutual authentication tokens), then secure messaging with the derived
+/// session keys. The mapping step is Generic Mapping (GM and CAM: a key agreement gives the generator) or Integrated
+/// Mapping (IM: the terminal's nonce t and R(s, t) give it, `PACEIntegratedMapping.swift`).
 public enum PACE {
     /// Source of the terminal's ephemeral private keys, asked twice (mapping, then key agreement); tests
     /// inject the keys of ICAO 9303-11 Appendix G.
@@ -34,22 +35,27 @@ public enum PACE {
         try domain.randomPrivateKey()
     }
 
-    /// Whether this reader can run `info`: a known Generic Mapping (or CAM, run as GM) algorithm with a
-    /// standardized parameter ID whose key agreement matches.
+    /// Whether this reader can run `info`: a known Generic, Integrated or Chip Authentication Mapping algorithm with
+    /// a standardized parameter ID whose key agreement matches (Integrated Mapping is not defined on NIST P-224).
     public static func supports(_ info: PACEInfo) -> Bool {
-        guard let algorithm = info.algorithm, algorithm.mapping != .integrated, let id = info.parameterID,
-              PACEDomain.supportedParameterIDs.contains(id) else { return false }
-        return (id <= 2) == (algorithm.keyAgreement == .dh)
+        guard let algorithm = info.algorithm, let id = info.parameterID,
+              PACEDomain.supportedParameterIDs.contains(id), (id <= 2) == (algorithm.keyAgreement == .dh) else {
+            return false
+        }
+        return algorithm.mapping != .integrated || id != 10
     }
 
-    /// The strongest supported PACEInfo: largest session key, then largest group order, ECDH before DH.
+    /// The strongest supported PACEInfo: largest session key, then largest group order, ECDH before DH, then CAM
+    /// (which also proves the chip) before GM before IM.
     public static func preferredInfo(in infos: SecurityInfos) -> PACEInfo? {
-        func rank(_ info: PACEInfo) -> (Int, Int, Int) {
+        func rank(_ info: PACEInfo) -> (Int, Int, Int, Int) {
             let id = info.parameterID ?? 0
             let order = [0: 160, 1: 224, 2: 256, 8: 192, 9: 192, 10: 224, 11: 224, 12: 256, 13: 256, 14: 320,
                          15: 384, 16: 384, 17: 512, 18: 521][id] ?? 0
             let cipher = info.algorithm.map { $0.cipher == .tripleDES ? 0 : $0.cipher.keyLength } ?? 0
-            return (cipher, order, id >= 8 ? 1 : 0)
+            let mapping = [PACEMapping.integrated: 0, .generic: 1, .chipAuthentication: 2][info.algorithm?.mapping
+                ?? .integrated] ?? 0
+            return (cipher, order, id >= 8 ? 1 : 0, mapping)
         }
         return infos.paceInfos.filter(supports).max { rank($0) < rank($1) }
     }
@@ -60,7 +66,8 @@ public enum PACE {
     /// CAN), `.authenticationFailed` when the chip's answers are malformed, its public keys invalid or its
     /// token does not verify (fail closed: no session), `.unexpectedStatus` for other status words.
     public static func authenticate(channel: CardChannel, info: PACEInfo, accessKey: AccessKey,
-                                    privateKeys: PrivateKeySource = randomPrivateKey)
+                                    privateKeys: PrivateKeySource = randomPrivateKey,
+                                    nonces: NonceSource = randomNonce)
         throws(MRTDError) -> PACEResult {
         guard supports(info), let algorithm = info.algorithm, let parameterID = info.parameterID else {
             throw .authenticationFailed("\(info) is not supported by this reader")
@@ -78,14 +85,25 @@ public enum PACE {
         let encryptedNonce = try value(0x80, in: nonceData, step: "encrypted nonce")
         let nonce = try decryptNonce(encryptedNonce, key: passwordKey, cipher: cipher)
 
-        let mappingKey = try privateKeys(domain)
-        let generator = try domain.generator()
-        let mappingPublic = try domain.publicKey(privateKey: mappingKey, generator: generator)
-        let mappingAnswer = try generalAuthenticate(channel, TLV(tag: 0x81, value: mappingPublic).encoded,
-                                                    last: false, large: large, step: "mapping")
-        let chipMappingPublic = try domain.validatedPublicKey(try value(0x82, in: mappingAnswer, step: "mapping"))
-        let mappingSecret = try domain.agree(privateKey: mappingKey, peer: chipMappingPublic)
-        let mappedGenerator = try domain.mappedGenerator(nonce: nonce, mappingSecret: mappingSecret)
+        let mappedGenerator: [UInt8]
+        var chipMappingPublic: [UInt8] = []
+        if algorithm.mapping == .integrated {
+            // IM (§4.4.3.3.2): the terminal's nonce t in DO'81'; the chip answers an empty 7C.
+            let t = try nonces(integratedMappingTerminalNonceLength(cipher))
+            let mappingAnswer = try generalAuthenticate(channel, TLV(tag: 0x81, value: t).encoded, last: false,
+                                                        large: false, step: "mapping")
+            try expectEmptyDynamicData(mappingAnswer, step: "integrated mapping")
+            mappedGenerator = try domain.integratedMappedGenerator(chipNonce: nonce, terminalNonce: t, cipher: cipher)
+        } else {
+            let mappingKey = try privateKeys(domain)
+            let generator = try domain.generator()
+            let mappingPublic = try domain.publicKey(privateKey: mappingKey, generator: generator)
+            let mappingAnswer = try generalAuthenticate(channel, TLV(tag: 0x81, value: mappingPublic).encoded,
+                                                        last: false, large: large, step: "mapping")
+            chipMappingPublic = try domain.validatedPublicKey(try value(0x82, in: mappingAnswer, step: "mapping"))
+            let mappingSecret = try domain.agree(privateKey: mappingKey, peer: chipMappingPublic)
+            mappedGenerator = try domain.mappedGenerator(nonce: nonce, mappingSecret: mappingSecret)
+        }
 
         let ephemeralKey = try privateKeys(domain)
         let ephemeralPublic = try domain.publicKey(privateKey: ephemeralKey, generator: mappedGenerator)
@@ -114,11 +132,12 @@ public enum PACE {
                           chipAuthenticationData: camData, chipMappingPublicKey: chipMappingPublic)
     }
 
-    /// The MSE:Set AT data: DO'80' protocol OID, DO'83' password reference, DO'84' parameter ID (§4.4.4.1).
+    /// The MSE:Set AT data: DO'80' protocol OID, DO'83' password reference, DO'84' parameter ID as a minimal
+    /// unsigned reference (§4.4.4.1; `84 01 0D` for 13, never a DER INTEGER with a sign byte).
     public static func setAuthenticationTemplate(algorithm: PACEAlgorithm, reference: UInt8, parameterID: Int)
         -> [UInt8] {
         TLV(tag: 0x80, value: algorithm.oidBytes).encoded + TLV(tag: 0x83, value: [reference]).encoded
-            + TLV(tag: 0x84, value: DER.integer(parameterID).value).encoded
+            + TLV(tag: 0x84, value: TLV.minimalUnsigned(parameterID)).encoded
     }
 
     /// Decrypts the chip's nonce z with K_π: AES-CBC or 3DES-CBC, zero IV (§4.4.3.1).
@@ -196,21 +215,6 @@ public enum PACE {
         try BlockCipher.aes.encrypt([UInt8](repeating: 0xFF, count: 16), key: suite.encryptionKey, mode: .ecb)
     }
 
-    /// The chip's static ECDH public key (the BIT STRING of the SubjectPublicKeyInfo) of the first
-    /// ChipAuthenticationPublicKeyInfo in `infos` (EF.CardSecurity).
-    public static func chipAuthenticationPublicKey(in infos: SecurityInfos) throws(MRTDError) -> [UInt8] {
-        for case let .chipAuthenticationPublicKey(info) in infos.infos {
-            do {
-                let spki = try TLV.parse(info.subjectPublicKeyInfo)
-                guard let bits = try spki.child(0x03), bits.value.first == 0x00 else { continue }
-                return Array(bits.value.dropFirst())
-            } catch {
-                continue
-            }
-        }
-        throw .malformedFile(.cardSecurity, "no ChipAuthenticationPublicKeyInfo with an EC public key")
-    }
-
     /// KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) for the session cipher (§9.7.1).
     public static func sessionSuite(sharedSecret: [UInt8], cipher: SecureMessagingCipherSuite.Algorithm)
         throws(MRTDError) -> SecureMessagingCipherSuite {
@@ -259,6 +263,13 @@ public enum PACE {
         if response.statusWord.sw1 == 0x63 { throw .accessKeyRejected(response.statusWord) }
         guard response.statusWord.isSuccess else {
             throw .unexpectedStatus(operation: "PACE " + operation, statusWord: response.statusWord)
+        }
+    }
+
+    /// An answer that carries no data objects: nothing, or an empty 7C (the chip's side of IM's mapping step).
+    private static func expectEmptyDynamicData(_ data: [UInt8], step: String) throws(MRTDError) {
+        guard data.isEmpty || data == [0x7C, 0x00] else {
+            throw .authenticationFailed("PACE \(step) answer should be empty dynamic authentication data 7C 00")
         }
     }
 

@@ -62,6 +62,9 @@ public struct PassiveAuthenticationResult: Sendable {
     public var parseError: PassiveAuthenticationError?
 
     public var documentSigner: X509Certificate?
+    /// How the document signer certificate was found (exactly, loosely by name, the only one embedded, or in the
+    /// trust store); nil when none was.
+    public var signerCertificateSource: SignerCertificateSource?
     /// The trusted CSCA that signed the DSC, and the whole path (DSC first) up to a self-signed root.
     public var csca: X509Certificate?
     public var certificationPath: [X509Certificate]
@@ -123,19 +126,12 @@ public enum PassiveAuthentication {
         }
     }
 
-    /// `SOD.parse`, plus one leniency seen in issued passports: a definite-length tag 77 around a BER
-    /// ContentInfo with indefinite lengths (`30 80 …`), which OpenSSL's CMS decoder reads.
+    /// `SOD.parse` (which also reads the BER ContentInfo some issued passports store) as a result.
     static func unwrap(_ bytes: [UInt8]) -> Result<SOD, LDSError> {
         do {
             return .success(try SOD.parse(bytes))
         } catch {
-            guard bytes.count <= LDSLimits.default.maxFileSize,
-                  let header = try? TLVReader.header(of: bytes), header.tag == UInt32(SOD.tag),
-                  header.headerLength + header.length == bytes.count
-            else { return .failure(error) }
-            let value = Array(bytes[header.headerLength...])
-            guard value.starts(with: [0x30, 0x80]) else { return .failure(error) }
-            return .success(SOD(cms: value))
+            return .failure(error)
         }
     }
 
@@ -172,20 +168,15 @@ public enum PassiveAuthentication {
             ldsSecurityObject: securityObject)
         result.dataGroupHashes = checkDataGroups(dataGroups, securityObject: securityObject, hash: hash)
 
-        let documentSigner = cms.certificates.first { cms.signer(signer, matches: $0) }
-            ?? trustStore.documentSignerCertificates.first { cms.signer(signer, matches: $0) }
-        guard let documentSigner else {
-            result.signatureValid = .fail("the document signer certificate (\(signer.identifier)) is neither in "
-                + "EF.SOD nor in the trust store")
-            result.dscChainValid = .notChecked("no document signer certificate")
-            result.dscNotRevoked = .notChecked("no document signer certificate")
-            return finish(result, policy: policy)
-        }
-        result.documentSigner = documentSigner
-        result.signatureValid = checkSignature(cms: cms, signer: signer, content: content, certificate: documentSigner)
-        result.dscChainValid = checkChain(documentSigner, signingTime: signer.signingTime, at: date,
-                                          trustStore: trustStore, policy: policy, result: &result)
-        result.dscNotRevoked = checkRevocation(documentSigner, trustStore: trustStore, at: date)
+        let checks = SignerVerification.verify(cms: cms, signer: signer, content: content, file: "EF.SOD",
+                                               trustStore: trustStore, at: date, policy: policy)
+        result.signatureValid = checks.signatureValid
+        result.dscChainValid = checks.dscChainValid
+        result.dscNotRevoked = checks.dscNotRevoked
+        result.documentSigner = checks.documentSigner
+        result.signerCertificateSource = checks.signerCertificateSource
+        result.csca = checks.csca
+        result.certificationPath = checks.certificationPath
         return finish(result, policy: policy)
     }
 
@@ -232,93 +223,6 @@ public enum PassiveAuthentication {
             checks[group] = .fail("\(group) was read from the chip but EF.SOD has no hash for it")
         }
         return checks
-    }
-
-    private static func checkSignature(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
-                                       certificate: X509Certificate) -> PassiveAuthenticationCheck {
-        guard signer.signedAttributeCount > 0 else {
-            return .fail("the SignerInfo has no signed attributes (ICAO 9303-10 requires them)")
-        }
-        guard let digest = signer.digestAlgorithm else {
-            return .fail("unsupported SignerInfo digest algorithm \(signer.digestAlgorithmOID)")
-        }
-        guard let messageDigest = signer.messageDigest else {
-            return .fail("the signed attributes have no messageDigest")
-        }
-        guard let computed = try? Digest.hash(content, using: digest),
-              MessageAuthentication.constantTimeEquals(computed, messageDigest)
-        else { return .fail("the messageDigest attribute does not match the LDS security object (altered SOD)") }
-        guard cms.verifySignature(of: signer, with: certificate) else {
-            return .fail("the \(signer.signatureAlgorithmName) signature does not verify with the document signer "
-                + "certificate \(certificate.subject)")
-        }
-        var reason = "\(signer.signatureAlgorithmName) signature by \(certificate.subject) verifies"
-        if let type = signer.contentTypeAttribute, type != cms.contentType {
-            reason += "; note: contentType attribute \(type) differs from eContentType \(cms.contentType)"
-        }
-        return .pass(reason)
-    }
-
-    private static func checkChain(_ documentSigner: X509Certificate, signingTime: Date?, at date: Date,
-                                   trustStore: TrustStore, policy: PassiveAuthenticationPolicy,
-                                   result: inout PassiveAuthenticationResult) -> PassiveAuthenticationCheck {
-        let path: TrustStore.CertificationPath
-        switch trustStore.certificationPath(for: documentSigner) {
-        case let .failure(reason): return .fail("DSC \(documentSigner.subject): \(reason)")
-        case let .success(found): path = found
-        }
-        result.csca = path.anchor
-        result.certificationPath = path.certificates
-        guard let notBefore = documentSigner.notBefore, let notAfter = documentSigner.notAfter else {
-            return .fail("the DSC's validity period cannot be read")
-        }
-        if let usage = documentSigner.keyUsage, !usage.contains(.digitalSignature) {
-            return .fail("the DSC's keyUsage lacks digitalSignature")
-        }
-        var notes: [String] = []
-        let validationTime = signingTime ?? date
-        let timeSource = signingTime != nil ? "signing time" : "validation time"
-        guard notBefore <= validationTime else {
-            return .fail("the DSC was not yet valid at the \(timeSource) \(validationTime) (valid from \(notBefore))")
-        }
-        if validationTime > notAfter {
-            if signingTime != nil {
-                return .fail("the SOD was signed at \(validationTime), after the DSC expired (\(notAfter))")
-            }
-            guard policy.acceptExpiredDocumentSigner else {
-                return .fail("the DSC expired on \(notAfter) and the SOD carries no signing time")
-            }
-            notes.append("DSC expired on \(notAfter), accepted: documents outlive their DSC")
-        }
-        if let cscaEnd = path.anchor.notAfter, cscaEnd < date {
-            notes.append("CSCA expired on \(cscaEnd) but still anchors documents it signed")
-        }
-        let chain = path.certificates.map { "\($0.subject)" }.joined(separator: " → ")
-        return .pass(([chain] + notes).joined(separator: "; "))
-    }
-
-    private static func checkRevocation(_ documentSigner: X509Certificate, trustStore: TrustStore,
-                                        at date: Date) -> PassiveAuthenticationCheck {
-        let (verified, unverified) = trustStore.verifiedCRLs(for: documentSigner)
-        guard !verified.isEmpty else {
-            if unverified > 0 {
-                return .notChecked("\(unverified) CRL(s) from \(documentSigner.issuer) found but none verifies "
-                    + "with the CSCA key")
-            }
-            return .notChecked("no CRL from \(documentSigner.issuer) in the trust store")
-        }
-        for crl in verified {
-            if let entry = crl.entry(forSerial: documentSigner.serialNumber) {
-                let when = entry.revocationDate.map { " on \($0)" } ?? ""
-                return .fail("the DSC (serial \(hex(documentSigner.serialNumber))) was revoked\(when) by "
-                    + "\(crl.issuer)")
-            }
-        }
-        let newest = verified.compactMap(\.thisUpdate).max()
-        var reason = "the DSC is not listed in \(verified.count) verified CRL(s) from \(documentSigner.issuer)"
-        if let newest { reason += " (newest issued \(newest))" }
-        if verified.allSatisfy({ ($0.nextUpdate ?? .distantFuture) < date }) { reason += "; note: every CRL is stale" }
-        return .pass(reason)
     }
 
     private static func finish(_ result: PassiveAuthenticationResult,

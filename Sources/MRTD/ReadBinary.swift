@@ -27,23 +27,30 @@ public final class ReadBinaryStrategy {
     /// Read via short EF identifier (P1 = 0x80 | SFI) instead of SELECT when the file has one.
     public var usesShortFileIdentifiers: Bool
 
-    public init(extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false) {
+    /// The largest response APDU an extended read may provoke (EF.ATR/INFO's limit, or `maxExtendedResponse`).
+    public let extendedResponseLimit: Int
+
+    /// `maxResponseLength`: the chip's limit from EF.ATR/INFO, when it gave one; a limit that leaves no room above a
+    /// short read turns extended length off.
+    public init(extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false,
+                maxResponseLength: Int? = nil) {
         self.secureMessaging = secureMessaging
-        usesExtendedLength = extendedLength
+        extendedResponseLimit = min(Self.maxExtendedResponse, maxResponseLength ?? Self.maxExtendedResponse)
+        usesExtendedLength = extendedLength && extendedResponseLimit > 256 + (secureMessaging ? 64 : 0) + 2
         rung = secureMessaging ? 1 : 0
         usesShortFileIdentifiers = shortFileIdentifiers
     }
 
     /// The response payload size asked for per READ BINARY in the current mode.
     public var chunkSize: Int {
-        usesExtendedLength ? Self.maxExtendedResponse - (secureMessaging ? 64 : 0) : Self.shortLadder[rung]
+        usesExtendedLength ? extendedResponseLimit - (secureMessaging ? 64 : 0) : Self.shortLadder[rung]
     }
 
     /// Selects the eMRTD application: SELECT by DF name, P1=04 P2=0C, no Le.
     public static func selectApplication(on channel: CardChannel) throws(MRTDError) {
         let response = try exchange(channel, CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))
         guard response.statusWord.isSuccess else {
-            throw .unexpectedStatus(operation: "SELECT eMRTD application", statusWord: response.statusWord)
+            throw failure("SELECT eMRTD application", response.statusWord, on: channel)
         }
     }
 
@@ -51,7 +58,7 @@ public final class ReadBinaryStrategy {
     public func select(_ file: FileID, on channel: CardChannel) throws(MRTDError) {
         let response = try Self.exchange(channel, CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: file.bytes))
         guard response.statusWord.isSuccess else {
-            throw .unexpectedStatus(operation: "SELECT \(file)", statusWord: response.statusWord)
+            throw Self.failure("SELECT \(file)", response.statusWord, on: channel)
         }
     }
 
@@ -123,7 +130,7 @@ public final class ReadBinaryStrategy {
                 response = try Self.exchange(channel, command)
             } catch {
                 if case let .transport(cardError) = error, Self.isLengthRelated(cardError) {
-                    try stepDown(file, after: StatusWord.wrongLength)
+                    try stepDown(file, after: StatusWord.wrongLength, on: channel)
                     exactLe = nil
                     continue
                 }
@@ -157,25 +164,33 @@ public final class ReadBinaryStrategy {
             case (0x6B, 0x00):
                 return ([], true)
             case (0x67, 0x00), (0x6C, _):
-                try stepDown(file, after: sw)
+                try stepDown(file, after: sw, on: channel)
                 exactLe = nil
             default:
-                throw .unexpectedStatus(operation: "READ BINARY \(file) at offset \(offset)", statusWord: sw)
+                throw Self.failure("READ BINARY \(file) at offset \(offset)", sw, on: channel)
             }
         }
     }
 
     /// Moves to the next smaller read size; throws when none is left.
-    private func stepDown(_ file: FileID, after sw: StatusWord) throws(MRTDError) {
+    private func stepDown(_ file: FileID, after sw: StatusWord, on channel: CardChannel) throws(MRTDError) {
         if usesExtendedLength {
             usesExtendedLength = false
             return
         }
         guard rung + 1 < Self.shortLadder.count else {
-            throw .unexpectedStatus(operation: "READ BINARY \(file) with the smallest Le \(Self.shortLadder[rung])",
-                                    statusWord: sw)
+            throw Self.failure("READ BINARY \(file) with the smallest Le \(Self.shortLadder[rung])", sw, on: channel)
         }
         rung += 1
+    }
+
+    /// The error for a status word the reader cannot act on: the chip's answer (`.unexpectedStatus`), or, when it came
+    /// without secure messaging after SM started, `.secureMessaging(.unprotectedStatus)`.
+    static func failure(_ operation: String, _ sw: StatusWord, on channel: CardChannel) -> MRTDError {
+        if let secure = channel as? SecureCommandChannel, secure.lastAnswerWasPlain {
+            return .secureMessaging(.unprotectedStatus(sw))
+        }
+        return .unexpectedStatus(operation: operation, statusWord: sw)
     }
 
     private static func isLengthRelated(_ error: CardError) -> Bool {
@@ -196,10 +211,10 @@ public final class ReadBinaryStrategy {
         return out
     }
 
-    /// Sends a plain command: through secure messaging when `channel` is a `SecureMessagingChannel` (so SM
+    /// Sends a plain command: through secure messaging when `channel` is a `SecureCommandChannel` (so SM
     /// failures stay typed), otherwise directly.
     static func exchange(_ channel: CardChannel, _ command: CommandAPDU) throws(MRTDError) -> ResponseAPDU {
-        if let secure = channel as? SecureMessagingChannel { return try secure.send(command) }
+        if let secure = channel as? SecureCommandChannel { return try secure.send(command) }
         do {
             return try channel.transmit(command)
         } catch {

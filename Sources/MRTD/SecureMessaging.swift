@@ -274,11 +274,23 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
 
 /// Reader-side secure messaging state: the cipher suite, the SSC and whether the session is still usable
 /// (ICAO 9303-11 §9.8). Any verification failure ends the session for good.
+///
+/// Issued chips often answer a protected command that fails with the status word alone, without SM (`6700` for an
+/// Le they do not take, `6A82`, `6B00`). Such an answer is taken as the chip's answer: a status word in 64xx–6Fxx
+/// (but not 6987/6988, which end the session) with no data, and never data without SM. The chip consumed the
+/// command but protected nothing, so the SSC counts the command only. Until a protected answer verifies again the
+/// session is `awaitingProof`: the chip may have closed it (`RecoveringSecureMessagingChannel` then opens another).
 public final class SecureMessagingSession {
     public let suite: SecureMessagingCipherSuite
     public private(set) var ssc: SendSequenceCounter
     /// Set once the session has ended, with the reason.
     public private(set) var failure: SecureMessagingError?
+    /// Answers taken in plain (status word only) in this session.
+    public private(set) var plainStatusAnswers = 0
+    /// Whether the last answer came in plain.
+    public private(set) var lastAnswerWasPlain = false
+    /// A plain answer came and no protected answer has verified since: the chip may have closed the session.
+    public private(set) var awaitingProof = false
 
     public init(suite: SecureMessagingCipherSuite, ssc: SendSequenceCounter) {
         self.suite = suite
@@ -286,6 +298,14 @@ public final class SecureMessagingSession {
     }
 
     public var isActive: Bool { failure == nil }
+
+    /// Whether `response` is a status word the chip may send without SM after a failed protected command: an error
+    /// (64xx to 6Fxx) other than the SM errors 6987/6988, with no data.
+    public static func isPlainErrorAnswer(_ response: ResponseAPDU) -> Bool {
+        let sw = response.statusWord
+        return response.data.isEmpty && (0x64...0x6F).contains(sw.sw1) && sw != .smDataObjectsMissing
+            && sw != .smDataObjectsIncorrect
+    }
 
     /// Increments the SSC and protects `command`.
     public func protect(_ command: CommandAPDU) throws(MRTDError) -> CommandAPDU {
@@ -299,12 +319,22 @@ public final class SecureMessagingSession {
         }
     }
 
-    /// Increments the SSC and verifies `response`; on any failure the session ends.
+    /// Increments the SSC and verifies `response`; on any failure the session ends. A plain error status word
+    /// (`isPlainErrorAnswer`) is returned as it came, without an SSC increment, and leaves the session awaiting proof.
     public func unprotect(_ response: ResponseAPDU) throws(MRTDError) -> ResponseAPDU {
         if failure != nil { throw .secureMessaging(.sessionEnded) }
+        if Self.isPlainErrorAnswer(response) {
+            plainStatusAnswers += 1
+            lastAnswerWasPlain = true
+            awaitingProof = true
+            return response
+        }
+        lastAnswerWasPlain = false
         ssc.increment()
         do {
-            return try suite.unprotectResponse(response, ssc: ssc)
+            let plain = try suite.unprotectResponse(response, ssc: ssc)
+            awaitingProof = false
+            return plain
         } catch {
             end(error)
             throw error
@@ -327,11 +357,36 @@ public final class SecureMessagingSession {
     }
 }
 
+/// A channel that speaks secure messaging for its caller: plain commands in, verified plain responses out, failures
+/// as typed `MRTDError`s.
+public protocol SecureCommandChannel: CardChannel {
+    /// Protects `command`, sends it and returns the verified plain response (or a plain error status word).
+    func send(_ command: CommandAPDU) throws(MRTDError) -> ResponseAPDU
+    /// Whether the last answer came without secure messaging (a status word only).
+    var lastAnswerWasPlain: Bool { get }
+}
+
+extension SecureCommandChannel {
+    /// The `CardChannel` requirement: `send(_:)` with failures as `CardError` (card removal stays `.cardRemoved`, SM
+    /// failures become `.protocolViolation`).
+    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
+        do {
+            return try send(command)
+        } catch {
+            switch error {
+            case .cardRemoved: throw .cardRemoved
+            case let .transport(cardError): throw cardError
+            default: throw .protocolViolation(error.description)
+            }
+        }
+    }
+}
+
 /// A `CardChannel` that protects every command and unprotects every response, so callers transmit plain APDUs.
 ///
 /// `send(_:)` reports failures as `MRTDError`; `transmit(_:)` (the `CardChannel` requirement) maps them to
 /// `CardError` (card removal stays `.cardRemoved`, SM failures become `.protocolViolation`).
-public final class SecureMessagingChannel: CardChannel {
+public final class SecureMessagingChannel: SecureCommandChannel {
     public let base: CardChannel
     public let session: SecureMessagingSession
 
@@ -342,6 +397,7 @@ public final class SecureMessagingChannel: CardChannel {
 
     public var supportsExtendedLength: Bool { base.supportsExtendedLength }
     public var atr: [UInt8] { base.atr }
+    public var lastAnswerWasPlain: Bool { session.lastAnswerWasPlain }
 
     /// Protects `command`, sends it and returns the verified plain response.
     public func send(_ command: CommandAPDU) throws(MRTDError) -> ResponseAPDU {
@@ -361,15 +417,4 @@ public final class SecureMessagingChannel: CardChannel {
         return try session.unprotect(response)
     }
 
-    public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
-        do {
-            return try send(command)
-        } catch {
-            switch error {
-            case .cardRemoved: throw .cardRemoved
-            case let .transport(cardError): throw cardError
-            default: throw .protocolViolation(error.description)
-            }
-        }
-    }
 }

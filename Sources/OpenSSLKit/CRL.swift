@@ -8,6 +8,8 @@ public final class CertificateRevocationList: @unchecked Sendable, CustomStringC
         /// Serial number magnitude, big-endian, no leading zeros.
         public var serialNumber: [UInt8]
         public var revocationDate: Date?
+        /// The reasonCode entry extension (RFC 5280 §5.3.1); nil when absent.
+        public var reason: CRLReason?
     }
 
     let pointer: OpaquePointer
@@ -29,8 +31,14 @@ public final class CertificateRevocationList: @unchecked Sendable, CustomStringC
             for index in 0..<max(0, OPENSSL_sk_num(stack)) {
                 guard let raw = OPENSSL_sk_value(stack, index) else { continue }
                 let entry = OpaquePointer(raw)
+                var reason: CRLReason?
+                if let raw = X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nil, nil) {
+                    let code = raw.assumingMemoryBound(to: ASN1_ENUMERATED.self)
+                    reason = CRLReason(rawValue: ASN1_ENUMERATED_get(code))
+                    ASN1_ENUMERATED_free(code)
+                }
                 entries.append(Entry(serialNumber: integerBytes(X509_REVOKED_get0_serialNumber(entry)),
-                                     revocationDate: date(X509_REVOKED_get0_revocationDate(entry))))
+                                     revocationDate: date(X509_REVOKED_get0_revocationDate(entry)), reason: reason))
             }
         }
         self.entries = entries
@@ -59,6 +67,16 @@ public final class CertificateRevocationList: @unchecked Sendable, CustomStringC
     public var issuerNameDER: [UInt8] { nameDER(X509_CRL_get_issuer(pointer)) }
     public var thisUpdate: Date? { date(X509_CRL_get0_lastUpdate(pointer)) }
     public var nextUpdate: Date? { date(X509_CRL_get0_nextUpdate(pointer)) }
+
+    /// The cRLNumber extension (RFC 5280 §5.2.3), when present and small enough for an `Int`.
+    public var crlNumber: Int? {
+        guard let raw = X509_CRL_get_ext_d2i(pointer, NID_crl_number, nil, nil) else { return nil }
+        let number = raw.assumingMemoryBound(to: ASN1_INTEGER.self)
+        defer { ASN1_INTEGER_free(number) }
+        var value: Int64 = 0
+        guard ASN1_INTEGER_get_int64(&value, number) == 1 else { return nil }
+        return Int(exactly: value)
+    }
 
     /// Whether `certificate`'s issuer name is this CRL's issuer.
     public func covers(_ certificate: X509Certificate) -> Bool {

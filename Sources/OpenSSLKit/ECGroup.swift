@@ -72,6 +72,20 @@ public final class ECGroup: @unchecked Sendable, Equatable {
         }
     }
 
+    /// The curve y² = x³ + ax + b over GF(p) and the group order, as minimal big-endian integers.
+    public func parameters() throws(OpenSSLError) -> (prime: [UInt8], a: [UInt8], b: [UInt8], order: [UInt8]) {
+        let operation = "EC curve parameters (\(curve.rawValue))"
+        let p = try BigNumber(operation: operation)
+        let a = try BigNumber(operation: operation)
+        let b = try BigNumber(operation: operation)
+        guard EC_GROUP_get_curve(group, p.pointer, a.pointer, b.pointer, nil) == 1 else {
+            throw OpenSSLError.capture(operation)
+        }
+        let n = try BigNumber(order, operation: operation)
+        return (try p.bytes(operation: operation), try a.bytes(operation: operation), try b.bytes(operation: operation),
+                try n.bytes(operation: operation))
+    }
+
     /// Decodes and validates a point: on the curve, not the point at infinity. Throws for anything else.
     public func point(_ encoded: [UInt8]) throws(OpenSSLError) -> ECPoint {
         let operation = "EC point decode (\(curve.rawValue))"

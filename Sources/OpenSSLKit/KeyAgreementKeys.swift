@@ -17,7 +17,8 @@ extension ECCurve {
 }
 
 extension PublicKey {
-    /// The key as key agreement material. Throws for RSA keys, unknown curves, or DH keys without q.
+    /// The key as key agreement material. Throws for RSA keys, unknown curves, or DH keys without q (PKCS#3
+    /// parameters) whose p and g are not one of the RFC 5114 groups.
     public func keyAgreementComponents() throws(OpenSSLError) -> KeyAgreementPublicKey {
         try KeyComponents.publicComponents(pointer)
     }
@@ -62,7 +63,7 @@ enum KeyComponents {
         let operation = "key agreement public key"
         switch KeyType(pkey: pkey) {
         case let .ec(name, _):
-            guard let name, let curve = ECCurve(openSSLName: name) else {
+            guard let curve = name.flatMap(ECCurve.init(openSSLName:)) ?? (name == nil ? explicitCurve(pkey) : nil) else {
                 throw OpenSSLError(operation: operation, queue: ["EC key on an unsupported curve \(name ?? "(explicit)")"])
             }
             var length = 0
@@ -81,20 +82,52 @@ enum KeyComponents {
             }
             let p = try bigNumber(pkey, OSSL_PKEY_PARAM_FFC_P, "DH prime")
             let g = try bigNumber(pkey, OSSL_PKEY_PARAM_FFC_G, "DH generator")
-            guard let q = try? bigNumber(pkey, OSSL_PKEY_PARAM_FFC_Q, "DH order") else {
-                _ = OpenSSLError.drainErrorQueue()
-                throw OpenSSLError(operation: operation, queue: ["DH key without the subgroup order q"])
-            }
             let y = try bigNumber(pkey, OSSL_PKEY_PARAM_PUB_KEY, "DH public value")
             let prime = try p.bytes(operation: operation)
-            let group = DHGroup(name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime,
-                                generator: try g.bytes(padding: prime.count, operation: operation),
+            let generator = try g.bytes(padding: prime.count, operation: operation)
+            let value = try y.bytes(padding: prime.count, operation: operation)
+            let standard = [DHGroup.rfc5114_1024_160, .rfc5114_2048_224, .rfc5114_2048_256]
+            guard let q = try? bigNumber(pkey, OSSL_PKEY_PARAM_FFC_Q, "DH order") else {
+                _ = OpenSSLError.drainErrorQueue()
+                // PKCS#3 parameters (dhKeyAgreement) carry p and g only: a standardized group still gives q.
+                if let named = standard.first(where: { $0.prime == prime && $0.generator == generator }) {
+                    return .dh(group: named, value: value)
+                }
+                throw OpenSSLError(operation: operation,
+                                   queue: ["DH key without the subgroup order q, and not an RFC 5114 group"])
+            }
+            let group = DHGroup(name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime, generator: generator,
                                 order: try q.bytes(operation: operation))
-            let named = [DHGroup.rfc5114_1024_160, .rfc5114_2048_224, .rfc5114_2048_256].first {
+            let named = standard.first {
                 $0.prime == group.prime && $0.generator == group.generator && $0.order == group.order
             }
-            return .dh(group: named ?? group, value: try y.bytes(padding: prime.count, operation: operation))
+            return .dh(group: named ?? group, value: value)
         }
+    }
+
+    /// The named curve whose prime, coefficients, generator and order equal the explicit parameters of `pkey` (DG14
+    /// and EF.CardSecurity of eID cards often spell brainpool curves out; BSI TR-03110-3 §A.2.1.1), or nil.
+    static func explicitCurve(_ pkey: OpaquePointer) -> ECCurve? {
+        defer { _ = OpenSSLError.drainErrorQueue() }
+        guard let p = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_P, "EC prime"),
+              let a = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_A, "EC a"),
+              let b = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_B, "EC b"),
+              let order = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_ORDER, "EC order") else { return nil }
+        var length = 0
+        guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, nil, 0, &length) == 1,
+              length > 0 else { return nil }
+        var generator = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, &generator, length, &length) == 1
+        else { return nil }
+        for curve in ECCurve.allCases {
+            guard let group = try? ECGroup(curve: curve), let named = try? group.parameters(),
+                  named.prime == (try? p.bytes(operation: "EC prime")), named.a == (try? a.bytes(operation: "EC a")),
+                  named.b == (try? b.bytes(operation: "EC b")), named.order == (try? order.bytes(operation: "EC order")),
+                  let decoded = try? group.point(Array(generator[..<length])),
+                  decoded.encoded == (try? group.generator.encoded) else { continue }
+            return curve
+        }
+        return nil
     }
 
     static func bigNumber(_ pkey: OpaquePointer, _ name: String, _ what: String) throws(OpenSSLError) -> BigNumber {

@@ -13,6 +13,13 @@ public struct DistinguishedName: Sendable, Equatable, CustomStringConvertible {
             self.type = type
             self.value = value
         }
+
+        /// `type=value` with the value prepared for caseIgnoreMatch (RFC 4518 §2, simplified to case folding and
+        /// insignificant space handling).
+        var normalized: String {
+            let words = value.lowercased().split(whereSeparator: { $0.isWhitespace })
+            return type.lowercased() + "=" + words.joined(separator: " ")
+        }
     }
 
     public var attributes: [Attribute]
@@ -29,6 +36,27 @@ public struct DistinguishedName: Sendable, Equatable, CustomStringConvertible {
     }
 
     public func value(of type: String) -> String? { attributes.first { $0.type == type }?.value }
+
+    /// RFC 5280 §7.1 name matching: the same attributes in the same order, values compared as LDAP StringPrep does
+    /// for caseIgnoreMatch (case folded, leading and trailing space removed, inner runs of space collapsed). The
+    /// string type (PrintableString, UTF8String, …) does not matter: values are compared as text.
+    public func matches(_ other: DistinguishedName) -> Bool {
+        attributes.count == other.attributes.count
+            && zip(attributes, other.attributes).allSatisfy { $0.normalized == $1.normalized }
+    }
+
+    /// `matches(_:)` with the attributes in any order: how issued SODs sometimes name their signer's issuer.
+    public func matchesIgnoringOrder(_ other: DistinguishedName) -> Bool {
+        attributes.count == other.attributes.count
+            && attributes.map(\.normalized).sorted() == other.attributes.map(\.normalized).sorted()
+    }
+
+    /// The DER encoding of this name (attributes as UTF8String, except those X.520 fixes to PrintableString).
+    public func derEncoded() throws(OpenSSLError) -> [UInt8] {
+        let name = try makeName()
+        defer { X509_NAME_free(name) }
+        return try encodeDER("X509_NAME encode") { i2d_X509_NAME(name, $0) }
+    }
 
     /// RFC 4514 style, most significant first as written: `C=UT, O=Utopia, CN=CSCA Utopia`.
     public var description: String { attributes.map { "\($0.type)=\($0.value)" }.joined(separator: ", ") }

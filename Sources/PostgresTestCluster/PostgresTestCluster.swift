@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
 
 /// A private PostgreSQL cluster in a temporary directory, for tests and `enroll-bench`: started with
 /// `scripts/pg-cluster.sh start` (initdb + pg_ctl on a Unix socket in that directory, as `nobody` under root) and
 /// stopped with `scripts/pg-cluster.sh stop` (pg_ctl on its own postmaster.pid). Nothing else is touched.
-public final class PostgresTestCluster: @unchecked Sendable {
+public final class PostgresTestCluster: Sendable {
     /// The package root, where `scripts/` lives.
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -12,9 +13,7 @@ public final class PostgresTestCluster: @unchecked Sendable {
     public let directory: String
     /// libpq connection string of the cluster's `postgres` database (user `enrolld`, trust authentication).
     public let conninfo: String
-    private let lock = NSLock()
-    private var running = true
-    private var schemas = 0
+    private let state = Mutex((running: true, schemas: 0))
 
     /// Starts a cluster. `durable` keeps fsync on (benches); tests run without it.
     public init(durable: Bool = false) throws {
@@ -29,18 +28,18 @@ public final class PostgresTestCluster: @unchecked Sendable {
     /// A connection string for a new, empty schema: each test gets a database of its own without the cost of
     /// CREATE DATABASE.
     public func newSchema() throws -> String {
-        let name = lock.withLock {
-            schemas += 1
-            return "test_\(schemas)"
+        let name = state.withLock { state in
+            state.schemas += 1
+            return "test_\(state.schemas)"
         }
         return try Self.run(["schema", directory, name])
     }
 
     /// Stops the server and removes its directory. Safe to call twice.
     public func stop() {
-        let wasRunning = lock.withLock {
-            defer { running = false }
-            return running
+        let wasRunning = state.withLock { state in
+            defer { state.running = false }
+            return state.running
         }
         if wasRunning { _ = try? Self.run(["stop", directory]) }
     }

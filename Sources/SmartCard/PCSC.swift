@@ -1,5 +1,6 @@
 import CPCSCLite
 import Foundation
+import Synchronization
 
 /// pcsc-lite return codes that enrolld distinguishes (PC/SC Part 5; pcsclite.h).
 enum PCSCCode {
@@ -50,6 +51,7 @@ public let pnpNotificationReader = "\\\\?PnP?\\Notification"
 
 /// A PC/SC resource-manager context (pcsc-lite). One per thread of use: pcsc-lite serialises
 /// calls on a context, and `cancel()` may be called from any thread to end a blocking wait.
+/// `@unchecked Sendable`: its one stored value is the immutable context handle, and pcsc-lite locks per context.
 public final class PCSCContext: @unchecked Sendable {
     private let handle: SCARDCONTEXT
 
@@ -178,6 +180,9 @@ public enum CardPresence: Sendable, Equatable {
 }
 
 /// A connection to a card through pcsc-lite.
+///
+/// `@unchecked Sendable`: one read uses a connection at a time (the card read service holds the reader for the
+/// whole read); only `presence` may run from another thread, and it touches the context, not the handle.
 public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     private var handle: SCARDHANDLE
     private let activeProtocol: UInt32
@@ -188,16 +193,15 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     /// pcsc-lite drops a context's card handles when the context is released: the channel keeps it alive.
     private let context: PCSCContext
 
-    private static let openLock = NSLock()
-    nonisolated(unsafe) private static var open = 0
+    private static let open = Mutex(0)
 
     /// Card connections made and not yet disconnected, in this process (a leak check for tests and metrics).
-    public static var openConnections: Int { openLock.withLock { open } }
+    public static var openConnections: Int { open.withLock { $0 } }
 
     init(handle: SCARDHANDLE, protocol: UInt32, reader: String, context: PCSCContext) {
         self.handle = handle
         self.context = context
-        Self.openLock.withLock { Self.open += 1 }
+        Self.open.withLock { $0 += 1 }
         self.activeProtocol = `protocol`
         self.reader = reader
         var atrBuffer = [UInt8](repeating: 0, count: 33)
@@ -220,7 +224,7 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
         guard connected else { return }
         connected = false
         SCardDisconnect(handle, DWORD(SCARD_RESET_CARD))
-        Self.openLock.withLock { Self.open -= 1 }
+        Self.open.withLock { $0 -= 1 }
     }
 
     /// Whether the card is still in the reader, waiting up to `milliseconds` for pcscd to notice a removal. A failed

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Something that happened to a reader or its card.
 public enum ReaderEvent: Sendable, Equatable {
@@ -29,15 +30,17 @@ public struct ReaderSnapshot: Sendable, Equatable {
 ///
 /// Survives pcscd restarts: when the service disappears it reports the readers as removed,
 /// then re-establishes a context until pcscd answers again.
-public final class ReaderMonitor: @unchecked Sendable {
-    private let lock = NSLock()
-    private var readers: [String: ReaderSnapshot] = [:]
-    private var serviceUp = false
-    private var stopping = false
-    private var context: PCSCContext?
+public final class ReaderMonitor: Sendable {
+    private struct State {
+        var readers: [String: ReaderSnapshot] = [:]
+        var serviceUp = false
+        var stopping = false
+        var context: PCSCContext?
+    }
+
+    private let state = Mutex(State())
     private let onEvent: @Sendable (ReaderEvent) -> Void
     private let retryInterval: TimeInterval
-    private var thread: Thread?
 
     /// - Parameters:
     ///   - retryInterval: how long to wait between attempts to reach pcscd.
@@ -49,35 +52,34 @@ public final class ReaderMonitor: @unchecked Sendable {
 
     /// The readers known now, sorted by name.
     public var snapshot: [ReaderSnapshot] {
-        lock.withLock { readers.values.sorted { $0.name < $1.name } }
+        state.withLock { $0.readers.values.sorted { $0.name < $1.name } }
     }
 
     /// Whether pcscd answered the last time the monitor asked.
-    public var serviceAvailable: Bool { lock.withLock { serviceUp } }
+    public var serviceAvailable: Bool { state.withLock { $0.serviceUp } }
 
     public func start() {
         let thread = Thread { [weak self] in self?.run() }
         thread.name = "enrolld.reader-monitor"
-        self.thread = thread
         thread.start()
     }
 
     /// Stops the monitor thread; returns once the current wait has been cancelled.
     public func stop() {
-        let context = lock.withLock { () -> PCSCContext? in
-            stopping = true
-            return self.context
+        let context = state.withLock { state -> PCSCContext? in
+            state.stopping = true
+            return state.context
         }
         context?.cancel()
     }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func run() {
         while !isStopping {
             do {
                 let context = try PCSCContext()
-                lock.withLock { self.context = context }
+                state.withLock { $0.context = context }
                 setService(up: true)
                 try watch(context)
             } catch CardError.noService {
@@ -87,7 +89,7 @@ public final class ReaderMonitor: @unchecked Sendable {
             } catch {
                 // Any other failure: drop the context and start over after a pause.
             }
-            lock.withLock { self.context = nil }
+            state.withLock { $0.context = nil }
             if isStopping { break }
             setService(up: false)
             Thread.sleep(forTimeInterval: retryInterval)
@@ -95,9 +97,9 @@ public final class ReaderMonitor: @unchecked Sendable {
     }
 
     private func setService(up: Bool) {
-        let changed = lock.withLock { () -> Bool in
-            defer { serviceUp = up }
-            return serviceUp != up
+        let changed = state.withLock { state -> Bool in
+            defer { state.serviceUp = up }
+            return state.serviceUp != up
         }
         guard changed else { return }
         if up {
@@ -153,7 +155,8 @@ public final class ReaderMonitor: @unchecked Sendable {
             // Nothing to report beyond what we have.
         }
         for var state in added {
-            lock.withLock { readers[state.name] = ReaderSnapshot(name: state.name, cardPresent: false, atr: []) }
+            let name = state.name
+            self.state.withLock { $0.readers[name] = ReaderSnapshot(name: name, cardPresent: false, atr: []) }
             onEvent(.readerAdded(state.name))
             apply(state)
             state.acknowledge()
@@ -163,10 +166,10 @@ public final class ReaderMonitor: @unchecked Sendable {
 
     private func apply(_ state: ReaderState) {
         let present = state.cardPresent && !state.mute
-        let previous = lock.withLock { () -> ReaderSnapshot? in
-            let old = readers[state.name]
-            readers[state.name] = ReaderSnapshot(name: state.name, cardPresent: present, atr: present ? state.atr : [])
-            return old
+        let snapshot = ReaderSnapshot(name: state.name, cardPresent: present, atr: present ? state.atr : [])
+        let previous = self.state.withLock { monitored -> ReaderSnapshot? in
+            defer { monitored.readers[snapshot.name] = snapshot }
+            return monitored.readers[snapshot.name]
         }
         let wasPresent = previous?.cardPresent ?? false
         if present && (!wasPresent || previous?.atr != state.atr) {
@@ -177,7 +180,7 @@ public final class ReaderMonitor: @unchecked Sendable {
     }
 
     private func removeReader(_ name: String) {
-        let previous = lock.withLock { readers.removeValue(forKey: name) }
+        let previous = state.withLock { $0.readers.removeValue(forKey: name) }
         guard let previous else { return }
         if previous.cardPresent { onEvent(.cardRemoved(reader: name)) }
         onEvent(.readerRemoved(name))

@@ -50,6 +50,19 @@ public struct TLV: Sendable, Equatable {
         return out
     }
 
+    /// A non-negative number as unsigned big-endian bytes in minimal form, at least one byte: the encoding of key
+    /// and parameter references in MSE data objects (DO'83', DO'84'; ISO 7816-4 §7.5.11, BSI TR-03110-3 §B.1),
+    /// e.g. `[0xC3]` for 195. Unlike a DER INTEGER it has no sign byte. Negative values encode as `[0x00]`.
+    public static func minimalUnsigned(_ value: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var rest = max(0, value)
+        repeat {
+            out.insert(UInt8(rest & 0xFF), at: 0)
+            rest >>= 8
+        } while rest > 0
+        return out
+    }
+
     /// DER length encoding: short form below 128, long form (81, 82, 83, 84) above.
     public static func encode(length: Int) -> [UInt8] {
         precondition(length >= 0, "negative TLV length")

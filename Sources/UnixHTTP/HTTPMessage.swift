@@ -88,6 +88,7 @@ public struct HTTPResponse: Sendable {
     public static func problem(_ problem: Problem) -> HTTPResponse {
         var response = json(problem, status: problem.status)
         response.headers = [("Content-Type", "application/problem+json")]
+        if let seconds = problem.retryAfter { response.headers.append(("Retry-After", String(max(0, seconds)))) }
         return response
     }
 

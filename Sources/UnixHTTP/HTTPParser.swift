@@ -6,13 +6,42 @@ public struct HTTPLimits: Sendable {
     public var maxHeaderBytes: Int
     public var maxHeaderCount: Int
     public var maxBodyBytes: Int
+    /// Routes allowed a larger body than `maxBodyBytes` (a liveness burst of frames), checked against
+    /// Content-Length before the body is read.
+    public var routeBodyLimits: [RouteBodyLimit]
 
     public static let `default` = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 16 * 1024 * 1024)
 
-    public init(maxHeaderBytes: Int, maxHeaderCount: Int, maxBodyBytes: Int) {
+    public init(maxHeaderBytes: Int, maxHeaderCount: Int, maxBodyBytes: Int, routeBodyLimits: [RouteBodyLimit] = []) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
         self.maxBodyBytes = maxBodyBytes
+        self.routeBodyLimits = routeBodyLimits
+    }
+
+    /// The body limit of a request line's method and target (the query ignored).
+    public func maxBodyBytes(method: Substring, target: Substring) -> Int {
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target
+        let segments = path.split(separator: "/")
+        return routeBodyLimits.first { $0.matches(method: method, segments: segments) }?.maxBodyBytes ?? maxBodyBytes
+    }
+}
+
+/// A route's own body limit: `POST /v1/enrollments/*/liveness` (`*` stands for one path segment).
+public struct RouteBodyLimit: Sendable, Equatable {
+    public var method: String
+    public var pattern: [String]
+    public var maxBodyBytes: Int
+
+    public init(method: String, path: String, maxBodyBytes: Int) {
+        self.method = method
+        pattern = path.split(separator: "/").map(String.init)
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func matches(method: Substring, segments: [Substring]) -> Bool {
+        method == self.method && segments.count == pattern.count
+            && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
     }
 }
 
@@ -154,7 +183,9 @@ public struct HTTPRequestParser {
                       let length = Int(value) else {
                     throw .invalidContentLength
                 }
-                guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(length) }
+                guard length <= limits.maxBodyBytes(method: parts[0], target: parts[1]) else {
+                    throw .bodyTooLarge(length)
+                }
                 contentLength = length
             }
             if Self.singletonHeader(lower), headers.contains(where: { $0.name == lower }) {

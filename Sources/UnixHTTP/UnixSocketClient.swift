@@ -110,6 +110,51 @@ public struct UnixSocketClient: Sendable {
         }
     }
 
+    /// Relays a streaming response (Server-Sent Events) byte for byte: sends `request`, hands the response head to
+    /// `onHead`, then every chunk of the body as it arrives to `onBytes` until it returns false or the server closes
+    /// the stream. A response that is not 200 is read whole and handed to `onHead` with its body (no `onBytes`).
+    /// The web gateway passes `/v1/events` through with it.
+    public func relay(_ request: HTTPRequest, onHead: (HTTPResponse) -> Bool,
+                      onBytes: ([UInt8]) -> Bool) throws(ClientError) {
+        let fd = try connect(receiveTimeout: 0)
+        defer { close(fd) }
+        try write(fd, request.encoded())
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8 * 1024)
+        while Self.headerEnd(buffer) == nil {
+            guard buffer.count < 16 * 1024 else { throw .malformedResponse("response head too large") }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .io("reading the response: the connection closed before an answer") }
+            buffer += chunk[..<n]
+        }
+        let head = try Self.parseResponse(buffer)
+        guard head.status == 200 else {
+            var timeout = timeval(tv_sec: Int(self.timeout), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var whole = buffer
+            let length = head.header("Content-Length").flatMap { Int($0) } ?? 0
+            while whole.count - (Self.headerEnd(whole) ?? 0) - 4 < length {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                whole += chunk[..<n]
+            }
+            _ = onHead(try Self.parseResponse(whole))
+            return
+        }
+        var streamed = head
+        streamed.body = []
+        guard onHead(streamed) else { return }
+        if !head.body.isEmpty { guard onBytes(head.body) else { return } }
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            guard onBytes(Array(chunk[..<n])) else { return }
+        }
+    }
+
     func connect(receiveTimeout: TimeInterval? = nil) throws(ClientError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -7,8 +7,14 @@ extension VirtualCardProfile {
     /// ```json
     ///   "activeAuthentication": { "key": "@aa.key", "digest": "SHA256", "trailer": "implicit" | "explicit",
     ///                             "signature": "plain" | "der", "clone": false },
-    ///   "chipAuthentication": { "key": "@ca.key", "cipher": "AES-128", "version": 1, "keyId": 1, "clone": false }
+    ///   "chipAuthentication": { "key": "@ca.key", "cipher": "AES-128", "version": 1, "keyId": 1, "clone": false,
+    ///                           "commands": "standard" | "both" | "set-kat",
+    ///                           "publicKeyFormat": "spki" | "standardized-id" | "pkcs3" }
     /// ```
+    /// `commands`: which MSE commands the chip takes (`standard`: Set KAT for 3DES version 1, Set AT + GENERAL
+    /// AUTHENTICATE for AES, as issued chips). `publicKeyFormat`: how DG14 writes the key (`standardized-id`: by
+    /// standardized domain parameter ID; `pkcs3`: DH parameters without q). `keyId` goes to the chip's MSE in
+    /// minimal unsigned form (195 is `84 01 C3`).
     /// `key` is a PEM private key (RSA or EC for AA; EC or X9.42 DH for CA). With `"clone": true` the card
     /// publishes that key in DG15/DG14 (as copied from a genuine chip) but answers with a different key it
     /// generates, as a clone must.
@@ -55,14 +61,31 @@ extension VirtualCardProfile {
             let version = settings["version"] as? Int ?? 1
             guard (1...2).contains(version) else { throw .invalid(path: path, reason: "chipAuthentication.version is 1 or 2") }
             let keyID = settings["keyId"] as? Int
+            if let keyID, !(0...0xFFFF).contains(keyID) {
+                throw .invalid(path: path, reason: "chipAuthentication.keyId must be 0 to 65535")
+            }
+            let commandNames = ChipAuthenticationCommands.allCases.map(\.rawValue).joined(separator: ", ")
+            let commands = try named(settings["commands"], default: ChipAuthenticationCommands.standard,
+                                     reason: "chipAuthentication.commands must be one of \(commandNames)", path: path)
+            let formatNames = ChipAuthenticationKeyFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            let format = try named(settings["publicKeyFormat"], default: ChipAuthenticationKeyFormat.subjectPublicKeyInfo,
+                                   reason: "chipAuthentication.publicKeyFormat must be one of \(formatNames)", path: path)
             do {
                 personalisation.chipAuthentication = try ChipAuthenticationConfiguration(
                     privateKey: agreeing, publishedKey: try published.publicKey(), cipher: cipher, version: version,
-                    keyID: keyID)
+                    keyID: keyID, commands: commands, publicKeyFormat: format)
             } catch {
                 throw .invalid(path: path, reason: "chipAuthentication: \(error)")
             }
         }
+    }
+
+    /// A string option naming a case of `T`, or `fallback` when absent.
+    static func named<T: RawRepresentable>(_ value: Any?, default fallback: T, reason: String, path: String)
+        throws(ProfileError) -> T where T.RawValue == String {
+        guard let value else { return fallback }
+        guard let text = value as? String, let found = T(rawValue: text) else { throw .invalid(path: path, reason: reason) }
+        return found
     }
 
     /// The key named by `key` and the key the card really uses (a fresh one of the same kind for a clone).

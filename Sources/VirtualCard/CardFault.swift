@@ -17,6 +17,8 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
         case truncate
         /// 256 bytes the command did not ask for follow the response data.
         case oversize
+        /// Data in plain with 9000, no secure messaging (what a relay would inject; a reader must refuse it).
+        case plainData
     }
 
     /// Which commands a fault counts: the protocol step they belong to.
@@ -52,7 +54,7 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The fault kinds as the command line names them.
-    public static let kinds = ["card-removed", "corrupt-mac", "status-word", "truncate", "oversize"]
+    public static let kinds = ["card-removed", "corrupt-mac", "status-word", "truncate", "oversize", "plain-data"]
 
     /// Parses `KIND[:ARGUMENT][:during=STEP][:at=N][:ins=XX]`; throws `CardFaultError` naming what is wrong.
     public init(parsing text: String) throws(CardFaultError) {
@@ -64,6 +66,7 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
         case "corrupt-mac": effect = .corruptMAC
         case "truncate": effect = .truncate
         case "oversize": effect = .oversize
+        case "plain-data": effect = .plainData
         case "status-word":
             guard let first = options.first, !first.contains("=") else {
                 throw CardFaultError(text, "status-word needs the status word, e.g. status-word:6A82")
@@ -110,6 +113,7 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
         case let .statusWord(sw): text = "status-word:\(sw)"
         case .truncate: text = "truncate"
         case .oversize: text = "oversize"
+        case .plainData: text = "plain-data"
         }
         if step != .any { text += ":during=\(step.rawValue)" }
         if occurrence != 1 { text += ":at=\(occurrence)" }

@@ -1,53 +1,77 @@
+import Foundation
 import MRTD
 import OpenSSLKit
 import SmartCard
 
-/// How a virtual eMRTD offers PACE: one PACEInfo (Generic Mapping) in EF.CardAccess, and the CAN printed on
-/// the card (the MRZ password always works when the profile has MRZ data).
+/// How a virtual eMRTD offers PACE: one PACEInfo (Generic, Integrated or Chip Authentication Mapping) in
+/// EF.CardAccess, and the CAN printed on the card (the MRZ password always works when the profile has MRZ data).
 public struct PACEConfiguration: Sendable, Equatable {
     /// Standardized domain parameters: 0–2 (DH, RFC 5114) or 8–18 (ECDH).
     public var parameterID: Int
     public var cipher: SecureMessagingCipherSuite.Algorithm
     /// The card access number; `nil` when the card accepts only the MRZ password.
     public var can: String?
-    /// Offer PACE-CAM (ECDH with AES only) instead of Generic Mapping; personalisation creates the key material.
-    public var chipAuthenticationMapping: Bool
+    /// GM, IM (ICAO 9303-11 §4.4.3.3.2; not on NIST P-224) or CAM (ECDH with AES only; personalisation creates the
+    /// key material).
+    public var mapping: PACEMapping
     /// The chip's static key for PACE-CAM and the signed EF.CardSecurity that publishes it.
     public var chipAuthentication: PACEChipAuthenticationKey?
+    /// How EF.CardSecurity is laid out and whether it is forged.
+    public var cardSecurity: CardSecurityLayout
 
     public init(parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil,
-                chipAuthenticationMapping: Bool = false) {
+                chipAuthenticationMapping: Bool = false, mapping: PACEMapping? = nil,
+                cardSecurity: CardSecurityLayout = CardSecurityLayout()) {
         self.parameterID = parameterID
         self.cipher = cipher
         self.can = can
-        self.chipAuthenticationMapping = chipAuthenticationMapping
+        self.mapping = mapping ?? (chipAuthenticationMapping ? .chipAuthentication : .generic)
+        self.cardSecurity = cardSecurity
+    }
+
+    /// Whether the chip offers PACE-CAM.
+    public var chipAuthenticationMapping: Bool {
+        get { mapping == .chipAuthentication }
+        set { mapping = newValue ? .chipAuthentication : (mapping == .chipAuthentication ? .generic : mapping) }
     }
 
     /// The PACEInfo the card announces.
     public var info: PACEInfo {
-        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh,
-                                          mapping: chipAuthenticationMapping ? .chipAuthentication : .generic,
+        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
                                           cipher: cipher),
                  parameterID: parameterID)
     }
 
     /// A copy with fresh PACE-CAM key material: a static key pair on the PACE domain and EF.CardSecurity signed by
-    /// `signer` (content type id-SecurityObject 0.4.0.127.0.7.3.2.1). Throws for DH domains and 3DES.
+    /// `signer` (content type id-SecurityObject 0.4.0.127.0.7.3.2.1), laid out as `cardSecurity` says. Throws for DH
+    /// domains and 3DES.
     public func withChipAuthenticationKey(signer: TestPKI.Party) throws(PersonalisationError) -> PACEConfiguration {
         guard parameterID > 2, cipher != .tripleDES else {
             throw .signing(OpenSSLError(operation: "PACE-CAM key", queue: ["CAM needs ECDH and AES"]))
         }
         do {
             let domain = try PACEDomain.standardized(parameterID)
-            let privateKey = try domain.randomPrivateKey()
+            var privateKey = try domain.randomPrivateKey()
             let publicKey = try domain.publicKey(privateKey: privateKey, generator: try domain.generator())
             var copy = self
-            copy.chipAuthenticationMapping = true
-            let content = SecurityInfos.encodeCardSecurityContent(paceInfos: [copy.info], chipPublicKey: publicKey,
-                                                                  parameterID: parameterID)
-            let signed = try CMSSignedData.sign(content: content, contentType: "0.4.0.127.0.7.3.2.1",
-                                                certificate: signer.certificate, key: signer.key)
-            copy.chipAuthentication = PACEChipAuthenticationKey(privateKey: privateKey, cardSecurity: signed.der)
+            copy.mapping = .chipAuthentication
+            let content = SecurityInfos.encodeCardSecurityContent(
+                paceInfos: [copy.info], chipPublicKey: publicKey, parameterID: parameterID,
+                before: cardSecurity.decoyKeysFirst ? try Self.decoyKeys(parameterID: parameterID, domain: domain) : [])
+            var signed = try SODBuilder.sign(content: content, contentType: CardSecurity.contentType,
+                                             signer: signer.certificate, key: signer.key,
+                                             options: .init(signingTime: Date()))
+            if cardSecurity.alteredAfterSigning {
+                // A clone's trick: the genuine signed file with its own key put in place of the chip's.
+                let forgedKey = try domain.randomPrivateKey()
+                let forgedPublic = try domain.publicKey(privateKey: forgedKey, generator: try domain.generator())
+                guard let start = TestPKI.index(of: publicKey, in: signed) else {
+                    throw OpenSSLError(operation: "forged EF.CardSecurity", queue: ["key not found"])
+                }
+                signed.replaceSubrange(start..<(start + publicKey.count), with: forgedPublic)
+                privateKey = forgedKey
+            }
+            copy.chipAuthentication = PACEChipAuthenticationKey(privateKey: privateKey, cardSecurity: signed)
             return copy
         } catch let error as OpenSSLError {
             throw .signing(error)
@@ -56,8 +80,44 @@ public struct PACEConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Keys an eID card lists before its CAM key: a generic chip authentication key (keyId 1) on the same domain, an
+    /// ECDH key on another curve and a DH key, both with keyId = parameterId. A reader must skip all three.
+    static func decoyKeys(parameterID: Int, domain: PACEDomain) throws -> [SecurityInfo] {
+        let otherID = parameterID == 12 ? 13 : 12
+        let other = try PACEDomain.standardized(otherID)
+        let dh = try PACEDomain.standardized(2)
+        func key(_ domain: PACEDomain, id: Int, agreement: PACEKeyAgreement, keyID: Int) throws -> SecurityInfo {
+            let secret = try domain.randomPrivateKey()
+            let value = try domain.publicKey(privateKey: secret, generator: try domain.generator())
+            let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: id, publicKey: value,
+                                                                              keyAgreement: agreement)
+            let oid = agreement == .ecdh ? "0.4.0.127.0.7.2.2.1.2" : "0.4.0.127.0.7.2.2.1.1"
+            return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(oid: oid, subjectPublicKeyInfo: spki,
+                                                                                keyID: keyID))
+        }
+        let generic = ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .aes128)
+        return [.chipAuthentication(ChipAuthenticationInfo(oid: generic.oid, version: 2, keyID: 1)),
+                try key(domain, id: parameterID, agreement: .ecdh, keyID: 1),
+                try key(other, id: otherID, agreement: .ecdh, keyID: parameterID),
+                try key(dh, id: 2, agreement: .dh, keyID: parameterID)]
+    }
+
     /// The content of EF.CardAccess.
     public var cardAccess: [UInt8] { SecurityInfos.encode(paceInfos: [info]) }
+}
+
+/// How a virtual PACE-CAM chip's EF.CardSecurity looks (ICAO 9303-11 §9.2, BSI TR-03110-3 §A.1.2).
+public struct CardSecurityLayout: Sendable, Equatable {
+    /// Other chip authentication keys first (a generic CA key, keys on other domains), the CAM key last.
+    public var decoyKeysFirst: Bool
+    /// The CAM key replaced after signing (the chip holds the replacement's private key): the signature no longer
+    /// verifies, though the chip's CAM data matches the key it publishes.
+    public var alteredAfterSigning: Bool
+
+    public init(decoyKeysFirst: Bool = false, alteredAfterSigning: Bool = false) {
+        self.decoyKeysFirst = decoyKeysFirst
+        self.alteredAfterSigning = alteredAfterSigning
+    }
 }
 
 /// A PACE-CAM chip's static private key and its signed EF.CardSecurity.
@@ -71,9 +131,10 @@ public struct PACEChipAuthenticationKey: Sendable, Equatable {
     }
 }
 
-/// The chip side of PACE Generic Mapping (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four
-/// GENERAL AUTHENTICATE steps answer with the encrypted nonce, the chip's mapping key, its ephemeral key and its
-/// token. A terminal token that does not verify (wrong MRZ or CAN) gets 6300; any other error ends the run.
+/// The chip side of PACE (ICAO 9303-11 §4.4): MSE:Set AT selects protocol and password, four GENERAL AUTHENTICATE
+/// steps answer with the encrypted nonce, the chip's mapping key (GM, CAM) or an empty answer to the terminal's
+/// nonce (IM), its ephemeral key and its token (with the encrypted chip authentication data for CAM). A terminal
+/// token that does not verify (wrong MRZ or CAN) gets 6300; any other error ends the run.
 final class CardPACE {
     private enum State {
         case idle
@@ -93,8 +154,9 @@ final class CardPACE {
 
     init(configuration: PACEConfiguration, mrzKey: BACKey?, random: @escaping BAC.RandomSource) {
         self.configuration = configuration
-        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh,
-                                  mapping: configuration.chipAuthentication != nil ? .chipAuthentication : .generic,
+        let mapping = configuration.mapping == .chipAuthentication && configuration.chipAuthentication == nil
+            ? .generic : configuration.mapping
+        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
                                   cipher: configuration.cipher)
         domain = try? PACEDomain.standardized(configuration.parameterID)
         self.mrzKey = mrzKey
@@ -155,11 +217,21 @@ final class CardPACE {
         do {
             switch current {
             case let .selected(password) where objects.isEmpty:
-                let nonce = try random(16)
+                // IM's R(s, t) takes a nonce of l bits (§4.4.3.3.2); GM and CAM take 16 bytes.
+                let nonce = try random(algorithm.mapping == .integrated
+                                       ? PACE.integratedMappingBlockLength(configuration.cipher) : 16)
                 let key = try password.paceKey(cipher: configuration.cipher)
                 let encrypted = try PACE.encryptNonce(nonce, key: key, cipher: configuration.cipher)
                 state = .nonceSent(password: password, nonce: nonce)
                 return (answer(TLV(tag: 0x80, value: encrypted)), nil)
+            case let .nonceSent(_, nonce) where algorithm.mapping == .integrated:
+                // IM: DO'81' is the terminal's nonce t; the answer is an empty 7C.
+                guard let terminalNonce = object(0x81) else { break }
+                state = .mapped(generator: try domain.integratedMappedGenerator(chipNonce: nonce,
+                                                                                terminalNonce: terminalNonce,
+                                                                                cipher: configuration.cipher),
+                                mappingKey: [])
+                return (ResponseAPDU(data: [0x7C, 0x00], statusWord: .success), nil)
             case let .nonceSent(_, nonce):
                 guard let terminalMapping = object(0x81) else { break }
                 let peer = try domain.validatedPublicKey(terminalMapping)

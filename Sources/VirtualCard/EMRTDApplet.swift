@@ -6,7 +6,8 @@ import SmartCard
 /// (B0 and B1, short and extended length), personalised from an `EMRTDProfile` (ICAO 9303-10, 9303-11).
 ///
 /// Behaviour worth knowing for tests: SM format or MAC errors are answered in plain (6987/6988) and end the
-/// session; other errors under SM are protected; a plain command ends SM; plain READ BINARY gets 6982.
+/// session; other errors under SM are protected, or in plain when `profile.plainErrorStatus` says so (keeping or
+/// closing the session); a plain command ends SM; plain READ BINARY gets 6982.
 public final class EMRTDApplet: CardApplet {
     public let profile: EMRTDProfile
     private let keys: (encryption: [UInt8], mac: [UInt8])?
@@ -71,6 +72,12 @@ public final class EMRTDApplet: CardApplet {
         let protectedLength = session.protectedResponseLength(plainLength: response.data.count)
         if !command.isExtended && protectedLength > CommandAPDU.maxShortLe {
             response = status(.wrongLength)
+        }
+        if let plainErrors = profile.plainErrorStatus, SecureMessagingSession.isPlainErrorAnswer(response) {
+            // As many issued chips: the status word alone, without SM (the SSC counted the command only).
+            if plainErrors == .sessionClosed { secureMessaging = nil }
+            pendingSession = nil
+            return response
         }
         do {
             let protected = try session.protect(response, oddInstruction: plain.ins & 0x01 == 1)

@@ -10,14 +10,32 @@ public struct EMRTDPersonalisation: Sendable {
     public var portraits: [[UInt8]]
     public var dg11: DG11?
     public var dg12: DG12?
+    /// DG7 (displayed signature), DG13 (issuer-defined), DG16 (persons to notify) when given.
+    public var dg7: DG7?
+    public var dg13: DG13?
+    public var dg16: DG16?
+    /// The 19794-5 image data type written into the portraits' headers; nil: the one the bytes have. Another value
+    /// makes a header that disagrees with its image, as some issued documents have.
+    public var portraitHeaderImageDataType: UInt8?
     public var extendedLength: Bool
     public var maxShortResponse: Int
+    /// The largest data an extended READ BINARY returns.
+    public var maxExtendedResponse = 65_000
     /// PACE offered in EF.CardAccess; `nil` for a BAC-only chip.
     public var pace: PACEConfiguration?
     /// `false` for a PACE-only chip.
     public var bacEnabled = true
     /// The document signer that signs EF.SOD; without one the card has no EF.SOD.
     public var documentSigner: TestPKI.Party?
+    /// Who signs a PACE-CAM chip's EF.CardSecurity: the document signer when nil (a throwaway self-signed key when
+    /// there is none either); another party for a forged card.
+    public var cardSecuritySigner: TestPKI.Party?
+    /// How EF.SOD is signed: issuer name order, BER, signing time.
+    public var sodOptions = SODBuilder.Options()
+    /// Failed protected commands answered in plain (session kept or closed); nil: protected.
+    public var plainErrorStatus: PlainErrorStatus?
+    /// EF.ATR/INFO content in the master file; nil: none.
+    public var atrInfo: [UInt8]?
     /// A data group changed after signing (a forged card that passive authentication must catch).
     public var alteredAfterSigning: DataGroup?
     /// Active authentication: DG15 holds its published key (and DG14 the ECDSA hash).
@@ -42,17 +60,19 @@ public struct EMRTDPersonalisation: Sendable {
         files[.dg1] = DG1(mrz: mrz).encoded
         if !portraits.isEmpty {
             var faces: [FaceImage] = []
-            for portrait in portraits { faces.append(try FaceImage(encodedImage: portrait)) }
+            for portrait in portraits {
+                var face = try FaceImage(encodedImage: portrait)
+                if let type = portraitHeaderImageDataType { face.headerImageDataType = type }
+                faces.append(face)
+            }
             files[.dg2] = DG2(faces: faces).encoded
             groups.append(.dg2)
         }
-        if let dg11 {
-            files[.dg11] = dg11.encoded
-            groups.append(.dg11)
-        }
-        if let dg12 {
-            files[.dg12] = dg12.encoded
-            groups.append(.dg12)
+        let optional: [(DataGroup, [UInt8]?)] = [(.dg7, dg7?.encoded), (.dg11, dg11?.encoded), (.dg12, dg12?.encoded),
+                                                 (.dg13, dg13?.encoded), (.dg16, dg16?.encoded)]
+        for case let (group, bytes?) in optional {
+            files[group.fileID] = bytes
+            groups.append(group)
         }
         try addAntiCloneFiles(&files, groups: &groups)
         files[.com] = EFCOM(dataGroups: groups).encoded
@@ -73,8 +93,10 @@ public struct EMRTDPersonalisation: Sendable {
             if let group = DataGroup(fileID: file) { groups[group] = bytes }
         }
         do {
+            var options = sodOptions
+            if options.signingTime == nil { options.signingTime = Date() }
             files[.sod] = try SODBuilder.build(dataGroups: groups, signer: signer.certificate, key: signer.key,
-                                               options: .init(signingTime: Date()))
+                                               options: options)
         } catch {
             throw .signing(error)
         }
@@ -89,8 +111,10 @@ public struct EMRTDPersonalisation: Sendable {
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
         EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
                      files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+                     maxExtendedResponse: maxExtendedResponse,
                      pace: try paceWithKeys(), bacEnabled: bacEnabled)
             .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
+            .withTransport(plainErrorStatus: plainErrorStatus, atrInfo: atrInfo)
     }
 
     /// The PACE configuration, with PACE-CAM key material and EF.CardSecurity (signed by the document signer, or
@@ -98,8 +122,8 @@ public struct EMRTDPersonalisation: Sendable {
     private func paceWithKeys() throws(PersonalisationError) -> PACEConfiguration? {
         guard let pace, pace.chipAuthenticationMapping, pace.chipAuthentication == nil else { return pace }
         let signer: TestPKI.Party
-        if let documentSigner {
-            signer = documentSigner
+        if let chosen = cardSecuritySigner ?? documentSigner {
+            signer = chosen
         } else {
             do {
                 signer = try TestPKI.makeCSCA(country: "UT", name: "Virtual eMRTD CardSecurity signer",
@@ -122,5 +146,14 @@ public enum PersonalisationError: Error, CustomStringConvertible {
         case let .lds(error): return "cannot encode the card's files: \(error)"
         case let .signing(error): return "cannot sign EF.SOD: \(error)"
         }
+    }
+}
+
+extension EMRTDProfile {
+    func withTransport(plainErrorStatus: PlainErrorStatus?, atrInfo: [UInt8]?) -> EMRTDProfile {
+        var profile = self
+        profile.plainErrorStatus = plainErrorStatus
+        profile.atrInfo = atrInfo
+        return profile
     }
 }

@@ -1,5 +1,13 @@
 import MRTD
 
+/// What a chip does to its secure messaging session when it answers a failed protected command in plain.
+public enum PlainErrorStatus: String, Sendable, CaseIterable {
+    /// The session goes on (the chip counted the command in its SSC and protected nothing).
+    case sessionKept = "kept"
+    /// The chip drops the session: the next protected command gets 6987 in plain.
+    case sessionClosed = "closed"
+}
+
 /// How a virtual eMRTD is personalised: the BAC key material, the files in the eMRTD application, and the
 /// card's transport capabilities (for exercising the reader's adaptive READ BINARY).
 public struct EMRTDProfile: Sendable {
@@ -25,6 +33,11 @@ public struct EMRTDProfile: Sendable {
     public var activeAuthentication: ActiveAuthenticationConfiguration?
     /// Chip authentication with this key; `nil` for a chip without CA.
     public var chipAuthentication: ChipAuthenticationConfiguration?
+    /// How the chip answers a protected command that fails: `nil` protects the status word (DO'99'); otherwise the
+    /// status word alone, without SM, as many issued chips do, keeping or closing the session.
+    public var plainErrorStatus: PlainErrorStatus?
+    /// EF.ATR/INFO in the master file (ISO 7816-4 §12.2.2, ICAO 9303-10 §3.11.1.2); nil: the chip has none.
+    public var atrInfo: [UInt8]?
 
     public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
                 extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
@@ -41,11 +54,13 @@ public struct EMRTDProfile: Sendable {
         self.requiresAccessControl = requiresAccessControl
     }
 
-    /// Files in the master file, readable in plain: EF.CardAccess when PACE is offered.
+    /// Files in the master file, readable in plain: EF.CardAccess (and EF.CardSecurity for CAM) when PACE is
+    /// offered, EF.ATR/INFO when the profile has it.
     public var masterFiles: [FileID: [UInt8]] {
-        guard let pace else { return [:] }
+        guard let pace else { return atrInfo.map { [.atrInfo: $0] } ?? [:] }
         var files: [FileID: [UInt8]] = [.cardAccess: pace.cardAccess]
         if let key = pace.chipAuthentication { files[.cardSecurity] = key.cardSecurity }
+        if let atrInfo { files[.atrInfo] = atrInfo }
         return files
     }
 

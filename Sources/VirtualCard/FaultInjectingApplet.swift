@@ -85,6 +85,8 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
         case .oversize:
             return .response(ResponseAPDU(data: response.data + [UInt8](repeating: 0xA5, count: 256),
                                           statusWord: response.statusWord))
+        case .plainData:
+            return .response(ResponseAPDU(data: [UInt8](repeating: 0x41, count: 16), statusWord: .success))
         }
     }
 

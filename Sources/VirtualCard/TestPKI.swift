@@ -21,12 +21,19 @@ public enum SODBuilder {
         /// Leave signingTime out (only contentType and messageDigest are signed), as many issuers do.
         /// Supported for ECDSA and RSA PKCS#1 v1.5 signers identified by issuer and serial number.
         public var omitSigningTime: Bool
+        /// Name the signer's issuer with its attributes in reverse order (and UTF8String where the certificate has
+        /// PrintableString), as some issued SODs do; implies `omitSigningTime`.
+        public var reorderedIssuerName: Bool
+        /// Write the ContentInfo with indefinite lengths (BER, `30 80 …`) inside the definite tag 77, as some issued
+        /// passports do.
+        public var indefiniteLength: Bool
 
         public init(ldsVersion: (lds: String, unicode: String)? = nil,
                     contentType: String = PassiveAuthentication.ldsSecurityObjectType,
                     scheme: SignatureScheme? = nil,
                     identification: CMSSignedData.SignerIdentification = .issuerAndSerialNumber,
-                    includeCertificate: Bool = true, signingTime: Date? = nil, omitSigningTime: Bool = false) {
+                    includeCertificate: Bool = true, signingTime: Date? = nil, omitSigningTime: Bool = false,
+                    reorderedIssuerName: Bool = false, indefiniteLength: Bool = false) {
             self.ldsVersion = ldsVersion
             self.contentType = contentType
             self.scheme = scheme
@@ -34,6 +41,8 @@ public enum SODBuilder {
             self.includeCertificate = includeCertificate
             self.signingTime = signingTime
             self.omitSigningTime = omitSigningTime
+            self.reorderedIssuerName = reorderedIssuerName
+            self.indefiniteLength = indefiniteLength
         }
     }
 
@@ -51,19 +60,45 @@ public enum SODBuilder {
         guard let content = securityObject.der else {
             throw OpenSSLError(operation: "LDS security object encode", queue: ["bad hash OID \(hash.oid)"])
         }
-        if options.omitSigningTime {
-            let cms = try signedDataWithoutSigningTime(
-                content: content, contentType: options.contentType, signer: signer, key: key,
+        let cms = try sign(content: content, contentType: options.contentType, signer: signer, key: key,
+                           hash: hash, options: options)
+        return TLV(tag: SOD.tag, value: cms).encoded
+    }
+
+    /// The DER (or, with `options.indefiniteLength`, BER) ContentInfo signing `content` as SignedData: the signing
+    /// EF.SOD and EF.CardSecurity share.
+    public static func sign(content: [UInt8], contentType: String, signer: X509Certificate, key: PrivateKey,
+                            hash: DigestAlgorithm = .sha256, options: Options = Options())
+        throws(OpenSSLError) -> [UInt8] {
+        var cms: [UInt8]
+        if options.omitSigningTime || options.reorderedIssuerName {
+            var issuer: [UInt8]?
+            if options.reorderedIssuerName {
+                issuer = try DistinguishedName(signer.issuer.attributes.reversed()).derEncoded()
+            }
+            cms = try signedDataWithoutSigningTime(
+                content: content, contentType: contentType, signer: signer, key: key,
                 scheme: options.scheme ?? key.defaultScheme(digest: hash),
-                includeCertificate: options.includeCertificate)
-            return SOD(cms: cms).encoded
-        }
-        let cms = try CMSSignedData.sign(content: content, contentType: options.contentType, certificate: signer,
+                includeCertificate: options.includeCertificate, issuerName: issuer)
+        } else {
+            cms = try CMSSignedData.sign(content: content, contentType: contentType, certificate: signer,
                                          key: key, scheme: options.scheme ?? key.defaultScheme(digest: hash),
                                          identification: options.identification,
                                          includeCertificate: options.includeCertificate,
-                                         signingTime: options.signingTime)
-        return SOD(cms: cms.der).encoded
+                                         signingTime: options.signingTime).der
+        }
+        if options.indefiniteLength { cms = try indefiniteLength(cms) }
+        return cms
+    }
+
+    /// The same ContentInfo with its outer SEQUENCE and [0] in indefinite-length form: `30 80 06 … A0 80 <SignedData>
+    /// 00 00 00 00` (BER, ISO/IEC 8825-1 §8.1.3.6). The SignedData inside keeps its DER.
+    public static func indefiniteLength(_ contentInfo: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+        guard let outer = try? TLV.parse(contentInfo), outer.tag == 0x30, let fields = try? outer.children(),
+              fields.count == 2, fields[1].tag == 0xA0 else {
+            throw OpenSSLError(operation: "BER re-encoding", queue: ["not a ContentInfo"])
+        }
+        return [0x30, 0x80] + fields[0].encoded + [0xA0, 0x80] + fields[1].value + [0x00, 0x00, 0x00, 0x00]
     }
 }
 
@@ -72,7 +107,8 @@ extension SODBuilder {
     /// because OpenSSL's CMS signer always adds signingTime.
     static func signedDataWithoutSigningTime(content: [UInt8], contentType: String, signer: X509Certificate,
                                              key: PrivateKey, scheme: SignatureScheme,
-                                             includeCertificate: Bool) throws(OpenSSLError) -> [UInt8] {
+                                             includeCertificate: Bool, issuerName: [UInt8]? = nil)
+        throws(OpenSSLError) -> [UInt8] {
         let signatureAlgorithm: [UInt8]
         switch scheme {
         case let .ecdsa(digest):
@@ -96,7 +132,7 @@ extension SODBuilder {
         let signature = try key.sign(TLV(tag: 0x31, value: attributes).encoded, scheme: scheme)
         var serial = signer.serialNumber
         if serial.first.map({ $0 & 0x80 != 0 }) ?? true { serial.insert(0, at: 0) }
-        let issuerAndSerial = sequence(signer.issuerNameDER, TLV(tag: 0x02, value: serial).encoded)
+        let issuerAndSerial = sequence(issuerName ?? signer.issuerNameDER, TLV(tag: 0x02, value: serial).encoded)
         let signerInfo = sequence([0x02, 0x01, 0x01], issuerAndSerial, digestAlgorithm,
                                   TLV(tag: 0xA0, value: attributes).encoded, signatureAlgorithm,
                                   TLV(tag: 0x04, value: signature).encoded)

@@ -29,6 +29,10 @@ import SmartCard
 /// ```
 /// Active and chip authentication keys: `"activeAuthentication": { "key": "@aa.key" }`,
 /// `"chipAuthentication": { "key": "@ca.key" }` (see `antiCloneKeys`).
+///
+/// Behaviours of issued chips (plain status words, EF.ATR/INFO, SOD encodings, DG7/DG13/DG16, mismatched portrait
+/// headers): see `realWorldOptions`; with `"maxShortResponse": 200` and `"plainStatusWords"` a short-Le cap answered
+/// with a plain 6700.
 public struct VirtualCardProfile: Sendable {
     public var atr: [UInt8]
     public var masterFiles: [UInt16: [UInt8]]
@@ -92,7 +96,7 @@ public struct VirtualCardProfile: Sendable {
         return profile
     }
 
-    private static func files(_ value: Any?, base: URL, path: String) throws(ProfileError) -> [UInt16: [UInt8]] {
+    static func files(_ value: Any?, base: URL, path: String) throws(ProfileError) -> [UInt16: [UInt8]] {
         guard let value else { return [:] }
         guard let entries = value as? [String: Any] else { throw .invalid(path: path, reason: "file lists must be objects") }
         var out: [UInt16: [UInt8]] = [:]
@@ -117,8 +121,27 @@ public struct VirtualCardProfile: Sendable {
     }
 
     /// A file named in a profile: absolute, or relative to the profile's folder.
-    private static func resolve(_ name: String, base: URL) -> URL {
+    static func resolve(_ name: String, base: URL) -> URL {
         name.hasPrefix("/") ? URL(fileURLWithPath: name) : base.appendingPathComponent(name)
+    }
+
+    /// A certificate and key given as `{ "certificate": "@file.pem", "key": "@file.key" }`.
+    static func party(_ value: Any, name: String, base: URL, path: String) throws(ProfileError) -> TestPKI.Party {
+        guard let names = value as? [String: String], let certificate = names["certificate"], let key = names["key"],
+              certificate.hasPrefix("@"), key.hasPrefix("@") else {
+            throw .invalid(path: path, reason: "\(name) needs \"certificate\": \"@file\" and \"key\": \"@file\"")
+        }
+        let certificateFile = resolve(String(certificate.dropFirst()), base: base)
+        let keyFile = resolve(String(key.dropFirst()), base: base)
+        guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
+              let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
+            throw .unreadable(path: certificateFile.path, reason: "\(name) certificate or key")
+        }
+        do {
+            return TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM), key: try PrivateKey(pem: keyPEM))
+        } catch {
+            throw .invalid(path: path, reason: "\(name): \(error)")
+        }
     }
 
     /// The applet that serves this profile.
@@ -153,11 +176,20 @@ public struct VirtualCardProfile: Sendable {
             portraits.append([UInt8](data))
         }
         var personalisation = EMRTDPersonalisation(mrz: mrz, portraits: portraits)
-        if let fields = object["dg11"] as? [String: String] {
-            personalisation.dg11 = DG11(fullName: fields["fullName"], personalNumber: fields["personalNumber"],
-                                        fullDateOfBirth: fields["fullDateOfBirth"], placeOfBirth: fields["placeOfBirth"],
-                                        address: fields["address"], telephone: fields["telephone"],
-                                        profession: fields["profession"], title: fields["title"])
+        if let fields = object["dg11"] as? [String: Any] {
+            var dg11 = DG11(fullName: fields["fullName"] as? String, personalNumber: fields["personalNumber"] as? String,
+                            fullDateOfBirth: fields["fullDateOfBirth"] as? String,
+                            placeOfBirth: fields["placeOfBirth"] as? String, address: fields["address"] as? String,
+                            telephone: fields["telephone"] as? String, profession: fields["profession"] as? String,
+                            title: fields["title"] as? String)
+            if let names = fields["otherNames"] {
+                guard let list = names as? [String] else {
+                    throw .invalid(path: path, reason: "dg11.otherNames must be a list of strings")
+                }
+                dg11.otherNames = list
+            }
+            dg11.otherNamesOutsideTemplate = fields["otherNamesBare"] as? Bool ?? false
+            personalisation.dg11 = dg11
         }
         if let fields = object["dg12"] as? [String: String] {
             personalisation.dg12 = DG12(issuingAuthority: fields["issuingAuthority"], dateOfIssue: fields["dateOfIssue"])
@@ -174,22 +206,12 @@ public struct VirtualCardProfile: Sendable {
             personalisation.bacEnabled = flag
         }
         if let signer = object["documentSigner"] {
-            guard let names = signer as? [String: String], let certificate = names["certificate"], let key = names["key"],
-                  certificate.hasPrefix("@"), key.hasPrefix("@") else {
-                throw .invalid(path: path, reason: "documentSigner needs \"certificate\": \"@file\" and \"key\": \"@file\"")
-            }
-            let certificateFile = resolve(String(certificate.dropFirst()), base: base)
-            let keyFile = resolve(String(key.dropFirst()), base: base)
-            guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
-                  let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
-                throw .unreadable(path: certificateFile.path, reason: "document signer certificate or key")
-            }
-            do {
-                personalisation.documentSigner = TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM),
-                                                               key: try PrivateKey(pem: keyPEM))
-            } catch {
-                throw .invalid(path: path, reason: "document signer: \(error)")
-            }
+            personalisation.documentSigner = try party(signer, name: "documentSigner", base: base, path: path)
+        }
+        if let cardSecurity = (object["pace"] as? [String: Any])?["cardSecurity"] as? [String: Any],
+           let signer = cardSecurity["signer"] {
+            personalisation.cardSecuritySigner = try party(signer, name: "pace.cardSecurity.signer", base: base,
+                                                           path: path)
         }
         if let altered = object["alterAfterSigning"] {
             guard let name = altered as? String, name.hasPrefix("DG"), let number = Int(name.dropFirst(2)),
@@ -199,6 +221,7 @@ public struct VirtualCardProfile: Sendable {
             personalisation.alteredAfterSigning = group
         }
         try antiCloneKeys(object, into: &personalisation, base: base, path: path)
+        try realWorldOptions(object, into: &personalisation, base: base, path: path)
         if let short = object["maxShortResponse"] {
             guard let size = short as? Int, (1...256).contains(size) else {
                 throw .invalid(path: path, reason: "maxShortResponse must be 1 to 256")
@@ -211,7 +234,11 @@ public struct VirtualCardProfile: Sendable {
 
 extension VirtualCardProfile {
     /// `"pace": { "parameterId": 0...2 | 8...18, "cipher": "3DES" | "AES-128" | "AES-192" | "AES-256",
-    /// "can": "123456", "mapping": "GM" | "CAM" }`.
+    /// "can": "123456", "mapping": "GM" | "IM" | "CAM",
+    /// "cardSecurity": { "decoyKeysFirst": true, "alterAfterSigning": false,
+    ///                   "signer": { "certificate": "@rogue/dsc.pem", "key": "@rogue/dsc.key" } } }`.
+    /// `cardSecurity` (CAM only): other chip authentication keys before the CAM key; the CAM key swapped after
+    /// signing (a forgery); another signer than the document signer (a forgery when it is not trusted).
     fileprivate static func paceConfiguration(_ value: Any, path: String) throws(ProfileError) -> PACEConfiguration {
         guard let object = value as? [String: Any] else { throw .invalid(path: path, reason: "pace must be an object") }
         var configuration = PACEConfiguration()
@@ -229,12 +256,29 @@ extension VirtualCardProfile {
             configuration.cipher = algorithm
         }
         if let mapping = object["mapping"] {
-            guard let name = mapping as? String, name == "GM" || name == "CAM" else {
-                throw .invalid(path: path, reason: "pace.mapping must be GM or CAM")
+            guard let name = mapping as? String, let found = PACEMapping(rawValue: name) else {
+                throw .invalid(path: path, reason: "pace.mapping must be GM, IM or CAM")
             }
-            configuration.chipAuthenticationMapping = name == "CAM"
-            guard name == "GM" || (configuration.parameterID > 2 && configuration.cipher != .tripleDES) else {
+            configuration.mapping = found
+            guard found != .chipAuthentication || (configuration.parameterID > 2 && configuration.cipher != .tripleDES)
+            else {
                 throw .invalid(path: path, reason: "pace.mapping CAM needs an ECDH parameterId and an AES cipher")
+            }
+            guard found != .integrated || configuration.parameterID != 10 else {
+                throw .invalid(path: path, reason: "pace.mapping IM is not defined on NIST P-224 (parameterId 10)")
+            }
+        }
+        if let layout = object["cardSecurity"] {
+            guard let settings = layout as? [String: Any], configuration.mapping == .chipAuthentication else {
+                throw .invalid(path: path, reason: "pace.cardSecurity is an object, for mapping CAM")
+            }
+            for (key, flag) in [("decoyKeysFirst", \CardSecurityLayout.decoyKeysFirst),
+                                ("alterAfterSigning", \CardSecurityLayout.alteredAfterSigning)] {
+                guard let value = settings[key] else { continue }
+                guard let bool = value as? Bool else {
+                    throw .invalid(path: path, reason: "pace.cardSecurity.\(key) must be true or false")
+                }
+                configuration.cardSecurity[keyPath: flag] = bool
             }
         }
         if let can = object["can"] {

@@ -151,6 +151,17 @@ final class LoadDaemon {
             directory = \(trustDirectory)
             [readers]
             pcsc_retry_seconds = 0.3
+            [face]
+            # Every kiosk and client of the bench is one uid: the per-caller share is per uid.
+            jobs_per_caller = 64
+            queue = 64
+            [liveness]
+            # The load reuses a handful of photos on purpose (a second use of a photo is refused as a suspected
+            # replay, as it should be) and compares random pairs of one person's photos, three of which are frames
+            # of one event 0.05-0.08 apart; it measures cards, matches and issuance, not liveness bursts.
+            required_for = none
+            replay_cache_entries = 0
+            replay_floor = 0.04
 
             """
         try text.write(toFile: config, atomically: true, encoding: .utf8)

@@ -20,8 +20,23 @@ let usage = """
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through
                                          pcscd + vpcd (plus a full read with and without them)
+      ocsp [--seconds N] [--clients N] [--certificates N] [--json]
+                                         cached OCSP responses per second and p50/p99 from concurrent clients: our
+                                         responder in process and behind a Unix socket, beside `openssl ocsp` as a
+                                         responder (TCP loopback) on an index of the same certificates
       face [--iterations N] [--models DIR] [--faces DIR]
                                          per-stage face-match times (decode, detect, align, embed)
+      face-attack [--hostile N] [--seconds N] [--images declared-40mp|within-caps] [--enrolld PATH]
+                  [--faces DIR] [--rss-limit-mib N] [--json]
+                                         issue 18's face-engine attack on a real enrolld: N hostile image
+                                         comparisons in flight from one caller, a normal kiosk's compare latency
+                                         (p50, p99) beside it and the daemon's peak RSS
+      liveness [--iterations N] [--frames N] [--models DIR] [--faces DIR] [--json]
+                                         time per liveness burst by stage (median, p99) for 15 frames of 640x480,
+                                         and peak RSS around one 30-frame burst at the 1920x1080 size cap
+      liveness-eval [--bursts N] [--frames N] [--seed N] [--models DIR] [--faces DIR]
+                                         ISO/IEC 30107-3 figures (APCER per attack type, BPCER) of the liveness
+                                         checks over generated labelled sets, with the thresholds used
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
                                          enrollments on both virtual readers (a new person per tap) beside N
@@ -41,8 +56,16 @@ case "issue":
     runIssueBench(arguments: Array(arguments.dropFirst()))
 case "auth":
     runAuthenticityBench(arguments: Array(arguments.dropFirst()))
+case "ocsp":
+    runOCSPBench(arguments: Array(arguments.dropFirst()))
 case "face":
     runFaceBench(arguments: Array(arguments.dropFirst()))
+case "face-attack":
+    runFaceAttackBench(arguments: Array(arguments.dropFirst()))
+case "liveness":
+    runLivenessBench(arguments: Array(arguments.dropFirst()))
+case "liveness-eval":
+    runLivenessEvaluation(arguments: Array(arguments.dropFirst()))
 case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:

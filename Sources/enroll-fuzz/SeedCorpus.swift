@@ -108,6 +108,18 @@ struct SeedCorpus {
         add(.csr, "rsa2048.der", try CertificateSigningRequest.create(subject: subject,
                                                                       key: try PrivateKey.generate(.rsa2048)).der)
 
+        for (name, bytes) in try livenessSeeds() { add(.liveness, name, bytes) }
+
+        let ca = pki.csca.certificate
+        let id = try OCSPCertificateID(serialNumber: [0x01, 0x23], issuer: ca)
+        add(.ocsp, "request.der", try OCSPRequest.encode(certificateIDs: [id]))
+        add(.ocsp, "request-nonce.der", try OCSPRequest.encode(certificateIDs: [id], nonce: Array(1...16)))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        add(.ocsp, "response.der", try OCSPResponseBuilder(responses: [
+            OCSPSingleResponse(certificateID: id, status: .revoked(at: now - 60, reason: .keyCompromise),
+                               thisUpdate: now, nextUpdate: now + 3600),
+        ]).sign(responder: ca, key: pki.csca.key))
+
         for target in FuzzTarget.allCases {
             let folder = (directory as NSString).appendingPathComponent(target.rawValue)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -116,6 +128,27 @@ struct SeedCorpus {
             }
             print("\(target.rawValue): \(seeds[target]?.count ?? 0) seeds")
         }
+    }
+
+    /// Small bursts: a synthetic head turning (3 frames, 320x240), the same frame twice, a burst with a frame
+    /// going back in time, and one naming another challenge.
+    private func livenessSeeds() throws -> [String: [UInt8]] {
+        let people = ((try? FileManager.default.contentsOfDirectory(atPath: faces)) ?? []).sorted()
+        guard let person = people.first,
+              let file = ((try? FileManager.default.contentsOfDirectory(atPath: "\(faces)/\(person)")) ?? []).sorted().first,
+              let bytes = CorpusFiles.read("\(faces)/\(person)/\(file)")
+        else { throw SeedError(description: "no face chips under \(faces) (use --faces DIR)") }
+        let chip = try RGBImage(decoding: bytes)
+        let frames = try [0.0, 12, 24].map { yaw in
+            try SyntheticBursts.head(chip: chip, pose: .init(yaw: yaw), seed: UInt64(yaw)).resized(width: 320, height: 240)
+                .encoded(as: .jpeg, quality: 60)
+        }
+        return [
+            "turning-head": LivenessFuzzInput.encode(frames: frames.map { (200, $0) }),
+            "duplicate-frames": LivenessFuzzInput.encode(frames: [(200, frames[0]), (200, frames[0])]),
+            "time-going-back": LivenessFuzzInput.encode(frames: [(200, frames[0]), (-100, frames[1]), (200, frames[2])]),
+            "other-nonce-expired": LivenessFuzzInput.encode(frames: [(200, frames[1]), (200, frames[2])], flags: 3),
+        ]
     }
 
     /// One face chip as is, and small versions in every format the engine decodes.

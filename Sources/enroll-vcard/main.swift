@@ -10,7 +10,11 @@ let usage = """
            enroll-vcard pki init DIR [--revoke-dsc]
 
       --port PORT      vpcd port: 35963 for reader "Virtual PCD 00 00", 35964 for "Virtual PCD 00 01"
-      --profile FILE   JSON profile (README; example: scripts/profiles/td1-jpeg.json); default: an empty card
+      --profile FILE   JSON profile (README "Virtual card profiles"; example: scripts/profiles/td1-jpeg.json);
+                       default: an empty card. Issued chips' behaviours are profile options: CA v1 with
+                       AES and key ids >= 128, standardized-parameter and PKCS#3 CA keys, PACE GM/IM/CAM,
+                       several CA keys and forged EF.CardSecurity, plain status words under SM, short-Le
+                       caps, EF.ATR/INFO, reordered SOD issuer names and BER SODs, DG7/DG13/DG16
       --host ADDRESS   vpcd address (default 127.0.0.1)
       --delay-ms N     delay every response by N ms (a slow card)
       --fault FAULT    inject a fault, once, at a defined point (repeatable):
@@ -23,6 +27,8 @@ let usage = """
                              status-word:SW answer SW (4 hex digits) in plain, without data
                              truncate       drop the second half of the response data
                              oversize       append 256 bytes the command did not ask for
+                             plain-data     answer 16 bytes of data and 9000 in plain, without
+                                            secure messaging (a reader must refuse it)
                        STEP  the commands that count: any (default), bac, pace, dg2 (READ BINARY of
                              the portrait), read (any READ BINARY), aa (INTERNAL AUTHENTICATE),
                              ca (chip authentication under secure messaging)

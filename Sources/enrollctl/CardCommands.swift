@@ -104,6 +104,16 @@ enum CardCommands {
         }
         if let preferred = probe.preferredPACE { print("PACE choice:     \(preferred)") }
         if let parameters = probe.accessParameters { print("access:          \(parameters) succeeded") }
+        if let chunk = probe.readChunkSize { print("read chunk:      \(chunk) bytes under secure messaging") }
+        if let plain = probe.plainStatusAnswers, let again = probe.sessionsReestablished, plain + again > 0 {
+            print("plain answers:   \(plain) status word(s) without secure messaging, \(again) session(s) opened again")
+        }
+        if let extended = probe.cardExtendedLength {
+            let sizes = [probe.cardMaxCommandLength.map { "commands up to \($0)" },
+                         probe.cardMaxResponseLength.map { "answers up to \($0)" }].compactMap { $0 }
+            print("EF.ATR/INFO:     extended length \(extended ? "yes" : "no")"
+                  + (sizes.isEmpty ? "" : ", " + sizes.joined(separator: ", ")))
+        }
         if let error = probe.accessError { print("access:          failed: \(error)") }
         if let present = probe.emrtdApplicationPresent {
             print("eMRTD app:       \(present ? "present" : "absent")")

@@ -1,15 +1,19 @@
 import EnrollAPIModel
 import Foundation
 
-/// `enroll`: a whole enrollment in three calls (start with the card, the live photo, complete).
+/// `enroll`: a whole enrollment: start with the card, the live photo (`--photo`) and the liveness step (`--frames`,
+/// see `LivenessCommands`), complete.
 enum EnrollCommand {
     static let words: Set<String> = ["enroll"]
 
     static func run(_ options: Invocation, _ api: API) {
         let reader = options.required("--reader", "enroll needs --reader NAME")
-        let photoPath = options.required("--photo", "enroll needs --photo FILE (the live photo)")
+        let frames = options.value("--frames")
+        guard options.value("--photo") != nil || frames != nil else {
+            fail("enroll needs --photo FILE (the live photo), --frames DIR (a liveness burst), or both", code: 2)
+        }
         let key = CardCommands.accessKey(options, for: "enroll")
-        let photo = readFile(photoPath)
+        let photo = options.value("--photo").map(readFile)
         let csr = options.value("--csr").map { String(decoding: readFile($0), as: UTF8.self) }
         let account = options.value("--account")
         let started = decode(
@@ -24,16 +28,28 @@ enum EnrollCommand {
                 "card verified: \(started.givenNames) \(started.surname), \(started.documentType) "
                     + "\(started.issuingState), genuine: \(started.authenticity.genuine), session \(started.id)")
         }
-        let matched = decode(
-            EnrollmentView.self,
-            api.post(
-                "/v1/enrollments/\(started.id)/photo",
-                EnrollmentPhotoBody(photo: photo.base64EncodedString())))
-        if !options.json, let face = matched.face {
-            print(
-                String(
-                    format: "face matched: score %.3f, distance %.3f (threshold %.2f)",
-                    face.score, face.distance, face.threshold))
+        if let photo {
+            let matched = decode(
+                EnrollmentView.self,
+                api.post(
+                    "/v1/enrollments/\(started.id)/photo",
+                    EnrollmentPhotoBody(photo: photo.base64EncodedString())))
+            if !options.json, let face = matched.face {
+                print(
+                    String(
+                        format: "face matched: score %.3f, distance %.3f (threshold %.2f)",
+                        face.score, face.distance, face.threshold))
+            }
+        }
+        if let frames {
+            let challenge = LivenessCommands.requestChallenge(started.id, api)
+            if !options.json { LivenessCommands.describe(challenge) }
+            let live = LivenessCommands.submit(started.id, nonce: challenge.nonceHex, prompts: challenge.prompts,
+                                               frames: frames, options, api)
+            if !options.json, let evidence = live.liveness {
+                print("liveness passed: \(evidence.checks.filter(\.passed).count) of \(evidence.checks.count) checks, "
+                      + "\(evidence.frames) frames")
+            }
         }
         let outcome = decode(
             EnrollmentOutcome.self,

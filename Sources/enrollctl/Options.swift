@@ -16,7 +16,7 @@ struct Invocation {
     static let valueOptions: Set<String> = [
         "--reader", "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out", "--role",
         "--channel", "--since", "--until", "--limit", "--after", "--device-id", "--public-key", "--label",
-        "--enrollment", "--holder-session",
+        "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts",
     ]
     /// Options whose value is a secret, with what the value is (for prompts and errors).
     static let secretOptions: [String: Secret] = [

@@ -14,10 +14,19 @@ let usage = """
                                ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
                                is present and, with a key, which access protocol opens the chip
       enroll --reader NAME (--mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
-             --photo FILE [--csr FILE] [--account ID] [--cert-out FILE] [--json]
+             [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID] [--cert-out FILE] [--json]
                                a whole enrollment: read and authenticate the card, match the live photo,
-                               create (or, with --account, upgrade) the account and issue the certificate;
-                               without --csr a registration creates a basic account
+                               pass the liveness step with a burst from DIR (the signing tier needs it by
+                               default), create (or, with --account, upgrade) the account and issue the
+                               certificate; without --csr a registration creates a basic account
+      liveness challenge SESSION [--json]
+                               a fresh liveness challenge: nonce, prompts with what to show, expiry
+      liveness send SESSION --nonce HEX --frames DIR [--prompts P1,P2] [--interval MS] [--json]
+      liveness run SESSION --frames DIR [--interval MS] [--json]
+                               send a burst for the challenge (run: request one first): DIR holds the frames
+                               (JPEG/PNG, in file-name order), or one subdirectory per prompt sequence named
+                               like turn-left+look-up from which the challenge's is taken; frames are stamped
+                               as they are taken, --interval ms apart (default 200)
       accounts show ID [--json]    an account's tier, status and certificates
       certs list ID [--json]       the certificates of account ID
       certs revoke SERIAL --reason REASON

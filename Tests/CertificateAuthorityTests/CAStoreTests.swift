@@ -199,6 +199,37 @@ final class CAStoreTests: XCTestCase {
         let alone = try openssl.run(["verify", "-CAfile", "root.pem", "cert.pem"])
         XCTAssertNotEqual(alone.status, 0, "without the CA certificate the chain must not build")
     }
+
+    /// The external root issued the CA key an end-entity certificate (no CA:TRUE), or the certificate file is no
+    /// longer a certificate: the CA refuses to issue with either, naming what to fix.
+    func testACertificateThatMayNotSignAndAFileThatIsNoCertificateAreRefused() throws {
+        let directory = try makeTemporaryDirectory(self)
+        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject, mode: .externalRoot)
+        let requestPath = directory.appendingPathComponent(CAStore.requestFileName).path
+        let request = try CertificateSigningRequest(pem: String(contentsOfFile: requestPath, encoding: .utf8))
+        let rootKey = try PrivateKey.generate(.p256)
+        let now = Date()
+        let root = try CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "Test Root"),
+                                          serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 3650,
+                                          publicKey: try rootKey.publicKey(), basicConstraints: (true, nil),
+                                          keyUsage: [.keyCertSign, .cRLSign]).sign(key: rootKey)
+        let leaf = try CertificateBuilder(subject: request.subject, serialNumber: [0x02], notBefore: now - 60,
+                                          notAfter: now + 86_400 * 365, publicKey: try request.publicKey(),
+                                          basicConstraints: nil, keyUsage: [.digitalSignature])
+            .sign(issuer: root, key: rootKey)
+        assertThrows({ try CAStore.installCertificate(pem: leaf.pem, directory: directory) }) {
+            guard case .certificateNotUsableForIssuing = $0 as? CertificateAuthorityError else { return false }
+            return ($0 as? CertificateAuthorityError)?.code == "ca-certificate-not-usable"
+        }
+
+        let selfSigned = try makeTemporaryDirectory(self)
+        _ = try CAStore.initialise(directory: selfSigned, subject: Self.caSubject)
+        let certificatePath = selfSigned.appendingPathComponent(CAStore.certificateFileName)
+        try Data("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n".utf8).write(to: certificatePath)
+        assertThrows({ try CAStore.load(directory: selfSigned) }) {
+            $0 as? CertificateAuthorityError == .fileError(path: certificatePath.path, reason: "not a PEM certificate")
+        }
+    }
 }
 
 enum IssuingAuthorityDates {

@@ -66,6 +66,33 @@ final class IssuanceTests: XCTestCase {
         XCTAssertLessThanOrEqual(abs(notBefore.timeIntervalSince(now)), 1)
     }
 
+    /// RFC 5280 §4.2.2.1 and §4.2.1.13: the OCSP, caIssuers and CRL locations from the configuration are where a
+    /// relying party's validator (and OpenSSL's) will look for them; a profile without them writes neither
+    /// extension.
+    func testStatusLocationsFromTheConfigurationAreWhereRelyingPartiesLook() throws {
+        var profile = Self.profile
+        profile.caIssuersURL = "http://ca.enrolld.test/signing-ca.der"
+        let located = try CAStore.load(directory: directory, profile: profile)
+        let accepted = try located.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
+                                                                         "ec_paramgen_curve:P-256"]))
+        let issued = try located.issue(intent: try located.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
+                                       csr: accepted, holder: Self.holder)
+        XCTAssertEqual(issued.certificate.ocspURLs, ["http://ocsp.enrolld.test/"])
+        XCTAssertEqual(issued.certificate.caIssuersURLs, ["http://ca.enrolld.test/signing-ca.der"])
+        XCTAssertEqual(issued.certificate.crlDistributionPointURLs, ["http://crl.enrolld.test/signing-ca.crl"])
+        XCTAssertEqual(issued.certificate.policyOIDs, ["1.3.6.1.4.1.99999.1.2", "0.4.0.194112.1.2"])
+        try openssl.write(issued.pem, to: "located.pem")
+        let uri = try openssl.run(["x509", "-in", "located.pem", "-noout", "-ocsp_uri"])
+        XCTAssertEqual(uri.output.trimmingCharacters(in: .whitespacesAndNewlines), "http://ocsp.enrolld.test/")
+
+        let bare = try CAStore.load(directory: directory)
+        let plain = try bare.issue(intent: try bare.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
+                                   csr: accepted, holder: Self.holder)
+        XCTAssertEqual(plain.certificate.ocspURLs, [])
+        XCTAssertEqual(plain.certificate.crlDistributionPointURLs, [])
+        XCTAssertEqual(plain.certificate.policyOIDs, [])
+    }
+
     func testValidityStopsAtTheDocumentExpiry() throws {
         let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
                                                                            "ec_paramgen_curve:P-384"]))

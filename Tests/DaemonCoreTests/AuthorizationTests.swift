@@ -196,16 +196,6 @@ final class RoutePermissionTests: XCTestCase {
                        "invalid-role")
         XCTAssertEqual(send("GET /v1/readers", as: Self.operatorPeer, headers: [("X-Enrolld-Role", "kiosk")]).status, 200)
     }
-
-    func testReadmeTableMatchesTheCode() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        for entry in RoutePermissions.table {
-            XCTAssertTrue(readme.contains("| `\(entry.route)` | \(entry.access.rawValue) |"),
-                          "README lists `\(entry.route)` as \(entry.access.rawValue)")
-        }
-    }
 }
 
 /// The API socket file as configured.

@@ -45,6 +45,12 @@ final class ConfigurationTableTests: XCTestCase {
             "ca.certificate_policies": ("", "comma-separated dotted OIDs"),
             "store.backend": ("sqlite", "sqlite or postgresql"),
             "store.sslmode": ("", "disable, allow, prefer, require, verify-ca or verify-full"),
+            "face.workers": ("2", "1 to 64"),
+            "face.probe_max_pixels": ("12000000", "100000 to 100000000 pixels"),
+            "face.reference_max_pixels": ("2000000", "100000 to 100000000 pixels"),
+            "liveness.required_for": ("signing", "none, signing or all"),
+            "liveness.max_attempts": ("3", "1 to 10"),
+            "liveness.report_only": ("", "comma-separated check names"),
         ]
         for (name, (value, accepts)) in expected {
             let parts = name.split(separator: ".").map(String.init)
@@ -52,7 +58,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 58)
+        XCTAssertEqual(Configuration.allKeys.count, 89)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
@@ -303,7 +309,7 @@ final class ConfigurationTableTests: XCTestCase {
         case .absolutePath: return "/srv/enrolld-test/\(key.name)"
         case .url: return "https://\(key.name).example/"
         case let .choice(words): return words.first { $0 != current }
-        case .list: return "1.2.840.1, 1.2.840.2"
+        case .list: return key.example ?? "1.2.840.1, 1.2.840.2"
         case .text:
             return key.section == "roles" ? "uid:4242, group:test" : "test-\(key.name)"
         }

@@ -106,6 +106,7 @@ final class EnrollmentConcurrencyTests: XCTestCase {
         XCTAssertEqual(started.status, 201, bench.problem(started))
         let session = try bench.decode(EnrollmentView.self, started).id
         XCTAssertEqual(try bench.photo(session, of: "John_Simm").status, 200)
+        XCTAssertEqual(try bench.liveness(session, of: "John_Simm").answer.status, 200)
         let csrs = try (0..<5).map { _ in try InProcessDaemon.makeCSR() }
         let answers = Mutex<[(status: Int, code: String)]>([])
         DispatchQueue.concurrentPerform(iterations: 5) { index in

@@ -23,44 +23,174 @@ final class TestClock: Sendable {
 }
 
 /// A face comparator that needs no models: a portrait belongs to the person it was registered for, a live photo
-/// `live:<person>` shows that person; the same person matches. It counts comparisons and can be made slow, so
-/// concurrency tests can see how many ran and widen the window in which steps overlap.
+/// `live:<person>:<capture>` shows that person; the same person matches. It counts comparisons and can be made slow,
+/// so concurrency tests can see how many ran and widen the window in which steps overlap.
+///
+/// Embeddings are consistent with that, so the daemon's replay check sees what it would see with dlib: a person's
+/// portrait sits at the person's point, each live capture 0.3 from it in its own direction (two captures of one
+/// person about 0.4 apart, other people about 1.4), a `copy:<person>` 0.03 from the portrait (a re-encoding).
+///
+/// Liveness: a burst's frames are `live:<person>:<prompts>:<index>` (`livenessFrames`) for a person following the
+/// prompts in front of the camera, `flat:<person>:<prompts>:<index>` for a print moved to fake them (no depth),
+/// or any other bytes (the chip portrait replayed). The challenge, the bounds and the replay cache are the real
+/// ones (`LivenessChallenge.refusal`, `LivenessLimits`, `ReplayGuard`); only the image signals are faked.
 final class FakeFaces: FaceComparator {
     private struct State {
         var portraits: [[UInt8]: String] = [:]
+        var failures: [[UInt8]: FaceMatchError] = [:]
         var comparisons = 0
+        var bursts = 0
         var delay: TimeInterval = 0
+        var gate: Gate?
+        var busy: FaceWorkBusy?
     }
 
     private let state = Mutex(State())
+    let limits = LivenessLimits()
 
     func register(portrait: [UInt8], person: String) {
         state.withLock { $0.portraits[portrait] = person }
     }
 
+    /// Comparing `probe` fails as the engine would fail on such an image (too small a face, several faces, ...).
+    func fail(probe: [UInt8], with error: FaceMatchError) {
+        state.withLock { $0.failures[probe] = error }
+    }
+
+    /// Every comparison and burst is refused as the pool would refuse it while the workers are taken.
+    func refuseAsBusy(_ busy: FaceWorkBusy?) {
+        state.withLock { $0.busy = busy }
+    }
+
     var comparisons: Int { state.withLock { $0.comparisons } }
+    var bursts: Int { state.withLock { $0.bursts } }
     func slow(_ seconds: TimeInterval) { state.withLock { $0.delay = seconds } }
 
-    static func livePhoto(_ person: String) -> [UInt8] { Array("live:\(person)".utf8) }
+    /// The next comparison waits at the returned gate (a face match in progress).
+    func holdNextComparison() -> Gate {
+        let gate = Gate()
+        state.withLock { $0.gate = gate }
+        return gate
+    }
 
-    func compare(reference: [UInt8], probe: [UInt8]) throws(FaceMatchError) -> FaceComparison {
-        let (owner, delay) = state.withLock { state in
-            state.comparisons += 1
-            return (state.portraits[reference], state.delay)
+    /// A new live capture of `person` (its bytes differ from every other capture's).
+    static func livePhoto(_ person: String) -> [UInt8] { Array("live:\(person):\(UUID().uuidString)".utf8) }
+
+    /// `person` following `prompts` (`live`), or a print of them moved to fake them (`flat`).
+    static func livenessFrames(_ person: String, prompts: [String], count: Int = 8, flat: Bool = false) -> [[UInt8]] {
+        let capture = UUID().uuidString
+        return (0..<count).map {
+            Array("\(flat ? "flat" : "live"):\(person):\(prompts.joined(separator: "+")):\(capture)-\($0)".utf8)
         }
+    }
+
+    /// The person a portrait, live photo or frame shows, and whether it is a live capture.
+    private func parse(_ image: [UInt8], portraits: [[UInt8]: String]) -> (person: String?, live: Bool, copy: Bool) {
+        if let owner = portraits[image] { return (owner, false, false) }
+        let parts = String(decoding: image, as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2 else { return (nil, false, false) }
+        switch parts[0] {
+        case "live", "flat": return (String(parts[1]), true, false)
+        case "copy": return (String(parts[1]), false, true)
+        default: return (nil, false, false)
+        }
+    }
+
+    static func embedding(person: String, capture: [UInt8]?, offset: Double) -> FaceEmbedding {
+        func unit(_ seed: [UInt8]) -> [Double] {
+            let hash = seed.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+            var generator = SeededGenerator(seed: hash)
+            let raw = (0..<128).map { _ in Double.random(in: -1...1, using: &generator) }
+            let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return raw.map { $0 / norm }
+        }
+        var point = unit(Array(person.utf8))
+        if let capture {
+            point = zip(point, unit(capture)).map { $0 + offset * $1 }
+        }
+        return FaceEmbedding(values: point.map(Float.init))
+    }
+
+    func compare(reference: [UInt8], probe: [UInt8], caller: UInt32) throws(FaceMatchError) -> FaceComparison {
+        let (portraits, failure, delay, gate, busy) = state.withLock { state in
+            state.comparisons += 1
+            defer { state.gate = nil }
+            return (state.portraits, state.failures[probe], state.delay, state.gate, state.busy)
+        }
+        if let busy { throw .engineBusy(busy) }
+        gate?.pass()
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-        guard let owner else { throw .noFace(.reference) }
-        let text = String(decoding: probe, as: UTF8.self)
-        guard text.hasPrefix("live:") else { throw .noFace(.probe) }
-        let match = String(text.dropFirst(5)) == owner
-        func analysis(_ role: FaceImageRole) -> FaceImageAnalysis {
+        if let failure { throw failure }
+        guard let owner = portraits[reference] else { throw .noFace(.reference) }
+        let shown = parse(probe, portraits: portraits)
+        guard let person = shown.person else { throw .noFace(.probe) }
+        let match = person == owner
+        func analysis(_ role: FaceImageRole, _ embedding: FaceEmbedding) -> FaceImageAnalysis {
             FaceImageAnalysis(role: role, format: .jpeg, width: 480, height: 640, analysedWidth: 480,
                               analysedHeight: 640, faceCount: 1,
                               faces: [FaceRegion(left: 100, top: 100, width: 200, height: 200)],
-                              embedding: FaceEmbedding(values: Array(repeating: 0, count: 128)))
+                              embedding: embedding)
         }
+        let probeEmbedding = shown.live || shown.copy
+            ? Self.embedding(person: person, capture: probe, offset: shown.copy ? 0.03 : 0.3)
+            : Self.embedding(person: person, capture: nil, offset: 0)
         return FaceComparison(distance: match ? 0.3 : 0.9, score: match ? 0.9 : 0.1, threshold: 0.5, isMatch: match,
-                              reference: analysis(.reference), probe: analysis(.probe), totalMilliseconds: 1)
+                              reference: analysis(.reference, Self.embedding(person: owner, capture: nil, offset: 0)),
+                              probe: analysis(.probe, probeEmbedding), totalMilliseconds: 1)
+    }
+
+    func checkLiveness(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
+                       caller: UInt32, now: Date, replayGuard: ReplayGuard?) throws(LivenessError) -> LivenessDecision {
+        let (portraits, busy) = state.withLock { state in
+            state.bursts += 1
+            return (state.portraits, state.busy)
+        }
+        if let busy { throw .engineBusy(busy) }
+        try limits.validate(burst)
+        if let refusal = challenge.refusal(answering: burst, at: now) { return refusal }
+        guard let owner = portraits[portrait] else { throw .portraitUnusable(.noFace(.reference)) }
+        let frames = burst.frames.map { parse($0.image, portraits: portraits) }
+        let texts = burst.frames.map { String(decoding: $0.image, as: UTF8.self) }
+        let wanted = challenge.prompts.map(\.rawValue).joined(separator: "+")
+        let people = Set(frames.compactMap(\.person))
+        let followed = texts.allSatisfy { $0.split(separator: ":").dropFirst(2).first.map(String.init) == wanted }
+        let flat = texts.contains { $0.hasPrefix("flat:") }
+        let copies = burst.frames.indices.filter { burst.frames[$0].image == portrait || !frames[$0].live }
+        var prints: [ReplayFingerprint] = []
+        var replayed: ReplaySuspicion?
+        for (index, frame) in burst.frames.enumerated() {
+            let print = try ReplayFingerprint(image: frame.image, embedding: frames[index].person.map {
+                Self.embedding(person: $0, capture: frame.image, offset: 0.3)
+            })
+            prints.append(print)
+            if replayed == nil, let replayGuard {
+                replayed = replayGuard.suspicion(of: print, portrait: nil, session: session, now: now)
+            }
+        }
+        replayGuard?.record(prints, session: session, now: now)
+        let checks = [
+            LivenessCheckResult(check: .challenge, value: 1, threshold: 1, comparison: .atLeast, detail: "fake"),
+            LivenessCheckResult(check: .singleFace, value: Double(frames.filter { $0.person == nil }.count),
+                                threshold: 0, comparison: .atMost, detail: "fake", faceCount: 1),
+            LivenessCheckResult(check: .samePerson, value: people.count <= 1 ? 0.2 : 1.2, threshold: 0.6,
+                                comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(check: .matchesPortrait, value: people == [owner] ? 0.3 : 0.9, threshold: 0.5,
+                                comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(check: .unlikePortrait, value: copies.isEmpty ? 0.3 : 0, threshold: 0.1,
+                                comparison: .atLeast, detail: "fake", frame: copies.first),
+            LivenessCheckResult(check: .promptsFollowed, value: followed ? Double(challenge.prompts.count) : 0,
+                                threshold: Double(challenge.prompts.count), comparison: .atLeast, detail: "fake",
+                                missingPrompt: followed ? nil : challenge.prompts.first),
+            LivenessCheckResult(check: .depth, value: flat || !copies.isEmpty ? 0.01 : 0.05, threshold: 0.02,
+                                comparison: .atLeast, detail: "fake"),
+            LivenessCheckResult(check: .distinctFrames, value: Set(texts).count == texts.count ? 0 : 1,
+                                threshold: 0.5, comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(check: .notReplayed, value: replayed == nil ? 0 : 1, threshold: 0,
+                                comparison: .atMost, detail: replayed.map { "\($0)" } ?? "fake"),
+            LivenessCheckResult(check: .passiveScore, value: 0.8, threshold: 0.3, comparison: .atLeast,
+                                detail: "fake"),
+        ]
+        return LivenessDecision(checks: checks, frameCount: burst.frames.count)
     }
 
     func warmUp() {}
@@ -119,9 +249,21 @@ final class InProcessDaemon: Sendable {
         }
     }
 
+    /// The issuing CA the daemon finds in its `[ca]` directory.
+    enum CASetup {
+        /// A self-signed CA valid for ten years.
+        case valid
+        /// A CA whose certificate expired a year ago (it loads; it can no longer sign).
+        case expired
+        /// No CA: `enrolld ca init` was never run, so the enrollment and account routes answer 503.
+        case missing
+    }
+
     let directory: URL
     let pki: TestPKI
     let terminal = VirtualTerminal(readers: [InProcessDaemon.reader, InProcessDaemon.secondReader])
+    /// The terminal the daemon connects through: `terminal`, with PC/SC faults and gates on demand.
+    let cards: FaultyTerminal
     let faces = FakeFaces()
     let clock = TestClock()
     let configuration: Configuration
@@ -130,17 +272,27 @@ final class InProcessDaemon: Sendable {
     private let portraits = Mutex<[String: [UInt8]]>([:])
 
     /// `extraConfiguration` is appended to the configuration (sections of enrolld.conf); `openStore` replaces the
-    /// SQLite store (e.g. with PostgreSQL).
+    /// SQLite store (e.g. with PostgreSQL); either way the store is wrapped in a `FailingStore` (see `store`).
     init(extraConfiguration: String = "",
-         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil) throws {
+         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
+         ca: CASetup = .valid) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
         let trust = directory.appendingPathComponent("trust")
         try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
         pki = try TestPKI()
         try Data(pki.csca.certificate.der).write(to: trust.appendingPathComponent("csca.der"))
-        let ca = directory.appendingPathComponent("ca")
-        _ = try CAStore.initialise(directory: ca, subject: DistinguishedName(country: "UT", commonName: "Test CA"))
+        let caDirectory = directory.appendingPathComponent("ca")
+        let caSubject = DistinguishedName(country: "UT", commonName: "Test CA")
+        switch ca {
+        case .valid:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject)
+        case .expired:
+            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject, validityYears: 1,
+                                       now: Date().addingTimeInterval(-2 * 366 * 86_400))
+        case .missing:
+            break
+        }
         configuration = try Configuration.parse("""
             [api]
             socket = \(directory.appendingPathComponent("api.sock").path)
@@ -151,7 +303,7 @@ final class InProcessDaemon: Sendable {
             [trust]
             directory = \(trust.path)
             [ca]
-            directory = \(ca.path)
+            directory = \(caDirectory.path)
             [roles]
             kiosk = uid:2001, uid:2002
             operator = uid:2101
@@ -160,14 +312,29 @@ final class InProcessDaemon: Sendable {
             """)
         let terminal = self.terminal
         let clock = self.clock
-        var environment = DaemonEnvironment(terminal: terminal, readers: { _, onEvent in
+        cards = FaultyTerminal(base: terminal)
+        var environment = DaemonEnvironment(terminal: cards, readers: { _, onEvent in
             terminal.watch(onEvent)
             return terminal
         }, faces: faces, now: { clock.now })
-        if let openStore { environment.openStore = openStore }
+        let open = openStore ?? environment.openStore
+        environment.openStore = { configuration, protector in
+            FailingStore(base: try open(configuration, protector))
+        }
         daemon = Daemon(configuration: configuration, environment: environment)
         daemon.prepare()
         router = daemon.makeRouter()
+    }
+
+    /// The daemon's store, which a test can make fail.
+    var store: FailingStore {
+        get throws {
+            guard let store = daemon.enrollment?.store as? FailingStore else {
+                let answer = problem(call("GET", "/v1/enrollments/x"))
+                throw DecodeFailure(description: "enrollment is not set up: \(answer)")
+            }
+            return store
+        }
     }
 
     deinit {
@@ -188,14 +355,23 @@ final class InProcessDaemon: Sendable {
         return bytes
     }
 
-    /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer.
+    /// Puts `holder`'s card on `reader`, its EF.SOD signed by the test document signer. `configure` changes the
+    /// personalisation, `adjust` the card made from it; `faults` are injected on every power-on.
     func insertCard(_ holder: TestHolder, in reader: String = InProcessDaemon.reader,
-                    configure: (inout EMRTDPersonalisation) -> Void = { _ in }) throws {
+                    faults: [CardFault] = [],
+                    configure: (inout EMRTDPersonalisation) -> Void = { _ in },
+                    adjust: (inout EMRTDProfile) -> Void = { _ in }) throws {
         var personalisation = EMRTDPersonalisation(mrz: try holder.mrz, portraits: [try portrait(holder.person)])
         personalisation.documentSigner = pki.documentSigner
         configure(&personalisation)
-        let profile = try personalisation.makeProfile()
-        terminal.insert({ EMRTDApplet(profile: profile) }, in: reader)
+        var profile = try personalisation.makeProfile()
+        adjust(&profile)
+        let card = profile
+        if faults.isEmpty {
+            terminal.insert({ EMRTDApplet(profile: card) }, in: reader)
+        } else {
+            terminal.insert({ FaultInjectingApplet(base: EMRTDApplet(profile: card), faults: faults) }, in: reader)
+        }
     }
 
     /// Answers a request through the router as `caller`; after `serve()`, through the real socket (as this
@@ -240,6 +416,38 @@ final class InProcessDaemon: Sendable {
                  json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()), as: caller)
     }
 
+    /// A liveness challenge for `session`.
+    func challenge(_ session: String, as caller: Caller = .kiosk) throws -> HTTPResponse {
+        call("POST", "/v1/enrollments/\(session)/liveness/challenge", as: caller)
+    }
+
+    /// A burst of `frames` captured 0.2 s apart from half a second after `issuedAt`, for the challenge `nonceHex`.
+    func burst(_ session: String, nonceHex: String, frames: [[UInt8]], issuedAt: Date? = nil,
+               as caller: Caller = .kiosk) throws -> HTTPResponse {
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let start = (issuedAt ?? clock.now).addingTimeInterval(0.5)
+        let body = LivenessBurstBody(nonceHex: nonceHex, frames: frames.enumerated().map {
+            LivenessFrameBody(image: Data($0.element).base64EncodedString(),
+                              capturedAt: format.string(from: start.addingTimeInterval(Double($0.offset) * 0.2)))
+        })
+        return try call("POST", "/v1/enrollments/\(session)/liveness", json: body, as: caller)
+    }
+
+    /// A challenge, then `person` following its prompts (or what `frames` makes of them); the burst's answer and the
+    /// challenge.
+    func liveness(_ session: String, of person: String, as caller: Caller = .kiosk,
+                  frames: (LivenessChallengeResponse) -> [[UInt8]] = { _ in [] }) throws
+        -> (answer: HTTPResponse, challenge: LivenessChallengeResponse) {
+        let issued = try decode(LivenessChallengeResponse.self, try challenge(session, as: caller))
+        var images = frames(issued)
+        if images.isEmpty { images = FakeFaces.livenessFrames(person, prompts: issued.prompts) }
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return (try burst(session, nonceHex: issued.nonceHex, frames: images,
+                          issuedAt: format.date(from: issued.issuedAt), as: caller), issued)
+    }
+
     func complete(_ session: String, csr: String? = nil, as caller: Caller = .kiosk) throws -> HTTPResponse {
         try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(csr: csr), as: caller)
     }
@@ -255,6 +463,10 @@ final class InProcessDaemon: Sendable {
         if signing || purpose != "register" {
             let matched = try photo(session.id, of: holder.person)
             XCTAssertEqual(matched.status, 200, problem(matched), file: file, line: line)
+        }
+        if signing {
+            let live = try liveness(session.id, of: holder.person).answer
+            XCTAssertEqual(live.status, 200, problem(live), file: file, line: line)
         }
         let done = try complete(session.id, csr: signing ? try Self.makeCSR() : nil)
         XCTAssertEqual(done.status, 200, problem(done), file: file, line: line)

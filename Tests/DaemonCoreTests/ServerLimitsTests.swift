@@ -55,6 +55,22 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertEqual(try client.get("/v1/ping").status, 200)
     }
 
+    /// The server refuses a connection over the cap at once, before it reads the request: a client still sending a
+    /// large body hits a broken pipe, and must still read the refusal (which says to retry) rather than report the
+    /// pipe.
+    func testAClientRefusedWhileStillSendingReadsTheRefusal() throws {
+        server.connectionLimits.maxConnections = 1
+        server.connectionLimits.reservedForPrivileged = 0
+        server.start()
+        let client = UnixSocketClient(path: path, timeout: 5)
+        let held = UnixSocketSession(client: client)
+        defer { held.close() }
+        XCTAssertEqual(try held.get("/v1/ping").status, 200)
+        let refused = try client.post("/v1/ping", json: [UInt8](repeating: 0x20, count: 4 * 1024 * 1024))
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code, "server-busy")
+    }
+
     func testPersistentConnectionsCarryManyRequestsAndCloseWhenIdle() throws {
         server.connectionLimits.keepAliveIdleTimeout = 0.3
         server.start()
@@ -114,6 +130,19 @@ final class ServerLimitsTests: XCTestCase {
         let (first, rest) = try parse("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nokGET /b HTTP/1.1\r\n")
         XCTAssertEqual(first.body, Array("ok".utf8))
         XCTAssertEqual(rest, Array("GET /b HTTP/1.1\r\n".utf8), "a pipelined request's bytes are kept for the next parse")
+    }
+
+    /// A request that stops arriving half-way is answered 408 once `requestTimeout` passes, and its connection closes
+    /// (the daemon's server uses 10 s; here 0.3 s).
+    func testARequestThatStallsIsAnsweredRequestTimeout() throws {
+        server.connectionLimits.headTimeout = 0.3
+        server.start()
+        let partial = Array("POST /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc".utf8)
+        let response = try RawUnixSocket.exchange(path, partial)
+        XCTAssertEqual(response.status, 408)
+        XCTAssertEqual(response.header("Content-Type"), "application/problem+json")
+        XCTAssertEqual(response.header("Connection"), "close")
+        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(response.body)).code, "request-timeout")
     }
 
     func testConfigurationKeys() throws {

@@ -170,6 +170,12 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["face-compare", photo, photo, "--json"], "POST", "/v1/faces/compare",
                 ["reference": photoBase64, "probe": photoBase64]
             ),
+            (["liveness", "challenge", "S"], "POST", "/v1/enrollments/S/liveness/challenge", nil),
+            (["liveness", "run", "S", "--frames", work.path], "POST", "/v1/enrollments/S/liveness/challenge", nil),
+            (
+                ["enroll", "--reader", "R", "--can", "1", "--frames", work.path], "POST", "/v1/enrollments",
+                ["reader": "R", "accessKey": ["can": "1"], "purpose": "register"]
+            ),
         ]
         for (arguments, method, path, body) in cases {
             let result = try run(arguments)
@@ -181,6 +187,44 @@ final class EnrollctlCommandLineTests: XCTestCase {
         }
         let usage = try run(["usage", "A", "--limit", "5", "--after", "9"])
         XCTAssertEqual(usage.request?.query.map { "\($0.name)=\($0.value)" }, ["limit=5", "after=9"])
+    }
+
+    /// A burst from a directory of frames: the prompt sequence's subdirectory when there is one, frames in file-name
+    /// order, each stamped as it is taken.
+    func testLivenessSendPostsTheFramesOfTheChallengesPromptsInOrder() throws {
+        let sequence = work.appendingPathComponent("frames/turn-left+look-up")
+        try FileManager.default.createDirectory(at: sequence, withIntermediateDirectories: true)
+        for index in [2, 0, 1] {
+            try Data("frame \(index)".utf8).write(to: sequence.appendingPathComponent("\(index).jpg"))
+        }
+        try Data("other".utf8).write(to: work.appendingPathComponent("frames/x.jpg"))
+        let nonce = String(repeating: "ab", count: 16)
+        let result = try run(["liveness", "send", "S", "--nonce", nonce, "--frames", work.path + "/frames",
+                              "--prompts", "turn-left,look-up", "--interval", "20"])
+        XCTAssertEqual(result.request?.path, "/v1/enrollments/S/liveness")
+        let body = try JSONDecoder().decode(WireBurst.self, from: Data(try XCTUnwrap(result.request?.body)))
+        XCTAssertEqual(body.nonceHex, nonce)
+        XCTAssertEqual(body.frames.map { String(decoding: Data(base64Encoded: $0.image) ?? Data(), as: UTF8.self) },
+                       ["frame 0", "frame 1", "frame 2"])
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let times = body.frames.compactMap { format.date(from: $0.capturedAt) }
+        XCTAssertEqual(times.count, 3)
+        XCTAssertEqual(times, times.sorted())
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(times.last).timeIntervalSince(try XCTUnwrap(times.first)), 0.039)
+        let flat = try run(["liveness", "send", "S", "--nonce", nonce, "--frames", work.path + "/frames"])
+        let other = try JSONDecoder().decode(WireBurst.self, from: Data(try XCTUnwrap(flat.request?.body)))
+        XCTAssertEqual(other.frames.count, 1, "without a matching sequence, the directory's own frames")
+    }
+
+    private struct WireBurst: Decodable {
+        struct Frame: Decodable {
+            var image: String
+            var capturedAt: String
+        }
+
+        var nonceHex: String
+        var frames: [Frame]
     }
 
     func testRoleChannelAndHolderProofTravelAsHeaders() throws {
@@ -212,6 +256,12 @@ final class EnrollctlCommandLineTests: XCTestCase {
             (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate ID"),
             (["passcode", "set", "A"], "passcode set needs --passcode NNNN"),
             (["read", "--reader"], "--reader needs a value"),
+            (
+                ["enroll", "--reader", "R", "--can", "1"],
+                "enroll needs --photo FILE (the live photo), --frames DIR (a liveness burst), or both"
+            ),
+            (["liveness", "challenge"], "liveness needs challenge, send or run and an enrollment SESSION"),
+            (["liveness", "send", "S", "--frames", "x"], "liveness send needs --nonce HEX (the challenge's nonceHex)"),
         ] {
             let result = try run(arguments)
             XCTAssertEqual(result.status, 2, "\(arguments)")

@@ -27,7 +27,8 @@ final class RecoveryTests: XCTestCase {
     private struct Unused: CardReading, FaceComparing, CertificateIssuing {
         static let error = EnrollmentError(.internalError, "recovery must not use this port")
         func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument { throw Self.error }
-        func compare(reference: [UInt8], probe: [UInt8]) throws(EnrollmentError) -> FaceEvidence { throw Self.error }
+        func compare(reference: [UInt8], probe: [UInt8], session: UUID,
+                     callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence { throw Self.error }
         func validate(csr: [UInt8]) throws(EnrollmentError) { throw Self.error }
         func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan { throw Self.error }
         func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {

@@ -116,12 +116,18 @@ final class Bench: @unchecked Sendable {
     /// Starts enrolld on a private socket and waits until it answers; `environment` adds variables and
     /// `directory` is its working directory. Several daemons on one bench each need a `name` (their socket and
     /// configuration file carry it).
+    ///
+    /// The signing tier needs the liveness step by default; tests that are about something else (reads, crash
+    /// safety, the lifecycle, fleets) run with `[liveness] required_for = none` unless `liveness` is set, and
+    /// `LivenessFlowTests` runs the default policy with genuine and attack bursts.
     func startDaemon(configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
-                     log: String = "enrolld.log", name: String = "") throws -> (process: Process, client: UnixSocketClient) {
+                     log: String = "enrolld.log", name: String = "",
+                     liveness: Bool = false) throws -> (process: Process, client: UnixSocketClient) {
         let socket = workDirectory.appendingPathComponent("api\(name).sock").path
         let config = workDirectory.appendingPathComponent("enrolld\(name).conf")
         let state = workDirectory.appendingPathComponent("state").path
-        try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(configuration)"
+        let policy = liveness ? "" : "[liveness]\nrequired_for = none\n"
+        try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(policy)\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
         let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: log,
                                  environment: environment, directory: directory)

@@ -88,8 +88,9 @@ final class CardAccessTests: XCTestCase {
 
     func testPreferredInfoSkipsUnsupportedOnes() throws {
         let infos = SecurityInfos([
+            // Integrated Mapping is supported, but not on NIST P-224.
             .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .integrated, cipher: .aes256),
-                           parameterID: 18)),
+                           parameterID: 10)),
             .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes256),
                            parameterID: nil)),
             .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .dh, mapping: .generic, cipher: .tripleDES),

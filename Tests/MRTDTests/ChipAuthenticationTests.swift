@@ -173,3 +173,127 @@ final class ChipAuthenticationKnownAnswerTests: XCTestCase {
         XCTAssertEqual(com, profile.files[.com])
     }
 }
+
+/// What issued chips do that the first readers did not: CA version 1 with AES over MSE:Set AT, key references in
+/// minimal unsigned form, keys named by standardized domain parameter ID, DH keys with PKCS#3 parameters.
+final class ChipAuthenticationVariantTests: XCTestCase {
+    /// Reads `personalisation` with the MRZ and returns the result with the protected MSE commands' P1-P2.
+    private func readLogging(_ personalisation: EMRTDPersonalisation) throws -> (DocumentReadResult, [String]) {
+        let profile = try personalisation.makeProfile()
+        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile))
+        channel.recordsLog = true
+        let result = try DocumentReader(channel: channel).read(access: .mrz(try profile.accessKey()))
+        let mse = channel.log.map(\.command).filter { $0.count > 4 && $0[0] == 0x0C && $0[1] == 0x22 }
+            .map { hex(Array($0[2...3])) }
+        return (result, mse)
+    }
+
+    func testKeyAndParameterReferencesAreMinimalUnsignedBytes() throws {
+        XCTAssertEqual(TLV.minimalUnsigned(195), [0xC3], "not the DER INTEGER 00 C3")
+        XCTAssertEqual(TLV.minimalUnsigned(0), [0x00])
+        XCTAssertEqual(TLV.minimalUnsigned(127), [0x7F])
+        XCTAssertEqual(TLV.minimalUnsigned(256), [0x01, 0x00])
+        let algorithm = PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes128)
+        XCTAssertEqual(hex(PACE.setAuthenticationTemplate(algorithm: algorithm, reference: 1, parameterID: 13)),
+                       "800A04007F00070202040202830101" + "84010D")
+    }
+
+    /// BSI TR-03110-3 §B.1: MSE:Set KAT belongs to 3DES; every AES key, version 1 included, takes MSE:Set AT and
+    /// GENERAL AUTHENTICATE. The virtual chip behaves as issued ones: it refuses MSE:Set KAT for AES keys.
+    func testVersion1CommandFollowsTheCipher() throws {
+        let key = try PrivateKey.generate(.p256)
+        for cipher in [SecureMessagingCipherSuite.Algorithm.tripleDES, .aes128, .aes192, .aes256] {
+            let configuration = try ChipAuthenticationConfiguration(privateKey: key, cipher: cipher, version: 1)
+            let (result, mse) = try readLogging(try AntiCloneFixture.personalisation(chipAuthentication: configuration))
+            XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(cipher): \(String(describing: result.chipAuthentication))")
+            let expected: ChipAuthenticationCommand = cipher == .tripleDES ? .setKAT : .setATGeneralAuthenticate
+            XCTAssertEqual(result.chipAuthenticationRun?.command, expected, "\(cipher)")
+            XCTAssertEqual(result.chipAuthenticationRun?.version, 1)
+            XCTAssertEqual(mse, [cipher == .tripleDES ? "41A6" : "41A4"], "\(cipher)")
+        }
+    }
+
+    func testAnAESVersion1ChipRefusesMSESetKATAsIssuedChipsDo() throws {
+        let configuration = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256), version: 1)
+        let profile = try AntiCloneFixture.personalisation(chipAuthentication: configuration).makeProfile()
+        let reader = DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)))
+        let access = try reader.openSession(access: .mrz(try profile.accessKey()))
+        let ephemeral = try PACEDomain.ec(try ECGroup(curve: .nistP256)).generator()
+        let kat = CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA6, data: TLV(tag: 0x91, value: ephemeral).encoded)
+        XCTAssertEqual(try access.channel.send(kat).statusWord, .conditionsNotSatisfied)
+    }
+
+    func testKeyID195IsSentAs8401C3AndASignByteIsRefused() throws {
+        let configuration = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256),
+                                                                cipher: .aes128, version: 1, keyID: 195)
+        let personalisation = try AntiCloneFixture.personalisation(chipAuthentication: configuration)
+        let (result, _) = try readLogging(personalisation)
+        XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(String(describing: result.chipAuthentication))")
+        XCTAssertEqual(result.chipAuthenticationRun?.keyID, 195)
+
+        let profile = try personalisation.makeProfile()
+        let reader = DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)))
+        let access = try reader.openSession(access: .mrz(try profile.accessKey()))
+        let oid = TLV(tag: 0x80, value: configuration.algorithm.oidBytes).encoded
+        let signed = CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA4, data: oid + [0x84, 0x02, 0x00, 0xC3])
+        XCTAssertEqual(try access.channel.send(signed).statusWord, .incorrectData, "DER INTEGER form refused")
+        let minimal = CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA4, data: oid + [0x84, 0x01, 0xC3])
+        XCTAssertEqual(try access.channel.send(minimal).statusWord, .success)
+    }
+
+    func testKeysNamedByStandardizedParameterIDAndPKCS3DiffieHellman() throws {
+        let cases: [(PrivateKey, ChipAuthenticationKeyFormat, Int?)] = [
+            (try PrivateKey.generate(.brainpoolP256r1), .standardizedParameters, 13),
+            (try PrivateKey.generate(.ec(curve: "P-384")), .standardizedParameters, 15),
+            (try PrivateKey.generateDH(group: "dh_2048_224"), .standardizedParameters, 1),
+            (try PrivateKey.generateDH(group: "dh_1024_160"), .pkcs3, 0),
+        ]
+        for (key, format, id) in cases {
+            let configuration = try ChipAuthenticationConfiguration(privateKey: key, cipher: .aes128, version: 1,
+                                                                    publicKeyFormat: format)
+            let personalisation = try AntiCloneFixture.personalisation(chipAuthentication: configuration)
+            let dg14 = try DG14(parsing: try personalisation.makeProfile().files[.dg14] ?? [])
+            let published = try XCTUnwrap(dg14.chipAuthenticationPublicKeys.first)
+            let parsed = try ChipAuthenticationKey(published)
+            XCTAssertEqual(parsed.parameterID, id, "\(format)")
+            let (result, _) = try readLogging(personalisation)
+            XCTAssertEqual(result.chipAuthentication?.outcome, .passed,
+                           "\(format) \(String(describing: id)): \(String(describing: result.chipAuthentication))")
+            XCTAssertEqual(result.chipAuthenticationRun?.parameterID, id)
+        }
+    }
+
+    /// BSI TR-03105-5's DG14 (a public specimen) spells brainpoolP224r1 out as explicit parameters: recognised as the
+    /// named curve, standardized parameter ID 11.
+    func testExplicitCurveParametersOfTheBSISpecimenAreRecognised() throws {
+        let dg14 = try DG14(parsing: Specimens.bsiDG14)
+        let info = try XCTUnwrap(dg14.chipAuthenticationPublicKeys.first)
+        let key = try ChipAuthenticationKey(info)
+        XCTAssertEqual(key.domain, .ec(try ECGroup(curve: .brainpoolP224r1)))
+        XCTAssertEqual(key.parameterID, 11)
+        XCTAssertEqual(key.publicKey.count, 57)
+        XCTAssertEqual(ChipAuthentication.selectProtocol(in: dg14)?.algorithm,
+                       ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .tripleDES))
+    }
+
+    func testUnusableStandardizedOrPKCS3KeysAreTypedFailures() throws {
+        let point = try PACEDomain.ec(try ECGroup(curve: .brainpoolP256r1)).generator()
+        let unknownID = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: 99, publicKey: point,
+                                                                               keyAgreement: .ecdh)
+        let offCurve = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(
+            parameterID: 13, publicKey: Array(point.dropLast()) + [point[point.count - 1] ^ 1], keyAgreement: .ecdh)
+        var otherPrime = DHGroup.rfc5114_1024_160.prime
+        otherPrime[otherPrime.count - 1] ^= 0x02
+        let foreignGroup = DHGroup(name: "foreign", prime: otherPrime, generator: DHGroup.rfc5114_1024_160.generator,
+                                   order: DHGroup.rfc5114_1024_160.order)
+        let pkcs3 = ChipAuthenticationKey.pkcs3SubjectPublicKeyInfo(group: foreignGroup,
+                                                                    publicKey: DHGroup.rfc5114_1024_160.generator)
+        for spki in [unknownID, offCurve, pkcs3] {
+            let info = ChipAuthenticationPublicKeyInfo(oid: "0.4.0.127.0.7.2.2.1.2", subjectPublicKeyInfo: spki,
+                                                       keyID: nil)
+            XCTAssertThrowsError(try ChipAuthenticationKey(info)) { error in
+                guard case .authenticationFailed = error as? MRTDError else { return XCTFail("\(error)") }
+            }
+        }
+    }
+}

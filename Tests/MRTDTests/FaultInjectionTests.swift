@@ -12,7 +12,7 @@ final class FaultInjectionTests: XCTestCase {
 
     func testFaultDescriptionsParseAndPrintBack() throws {
         for text in ["card-removed:during=dg2:at=3", "corrupt-mac", "status-word:6A82:ins=A4", "truncate:during=read",
-                     "oversize:during=pace:at=2", "card-removed:during=aa", "card-removed:during=ca"] {
+                     "oversize:during=pace:at=2", "card-removed:during=aa", "card-removed:during=ca", "plain-data:during=dg2"] {
             XCTAssertEqual(try CardFault(parsing: text).description, text)
         }
         let fault = try CardFault(parsing: "status-word:6982:during=read:at=4:ins=B0")

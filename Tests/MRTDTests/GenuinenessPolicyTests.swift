@@ -120,6 +120,19 @@ final class GenuinenessPolicyTests: XCTestCase {
         XCTAssertEqual(verified.outcome(of: "pace-cam"), .passed)
     }
 
+    func testAListedDataGroupRefusedByAnUnprotectedStatusWordIsWithheld() {
+        var withheld = facts(passive: results.dg14Withheld, chip: notSupported, active: notSupported,
+                             files: [.com, .dg1, .dg2, .sod])
+        withheld.unprotectedRefusals = [.dg14]
+        let decision = GenuinenessPolicy().decide(withheld)
+        XCTAssertFalse(decision.genuine)
+        XCTAssertEqual(decision.outcome(of: "data-group-withheld"), .failed)
+        // A file the SOD does not list may be absent, whatever answered.
+        var unlisted = facts(passive: results.passed, chip: passed, active: notSupported)
+        unlisted.unprotectedRefusals = [.dg12]
+        XCTAssertTrue(GenuinenessPolicy().decide(unlisted).genuine)
+    }
+
     func testPassiveAuthenticationOfFilesAloneNamesNoAccessControl() {
         let decision = GenuinenessPolicy().decide(GenuinenessFacts(accessControl: nil, passive: results.passed,
                                                                    filesRead: [.dg1, .dg2, .dg14, .sod]))

@@ -309,8 +309,8 @@ final class PACETests: XCTestCase {
         XCTAssertFalse(PACE.supports(proprietary))
         XCTAssertThrowsError(try PACE.authenticate(channel: channel, info: proprietary, accessKey: Self.mrzKey))
         let integrated = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .integrated, cipher: .aes128),
-                                  parameterID: 13)
-        XCTAssertFalse(PACE.supports(integrated))
+                                  parameterID: 10)
+        XCTAssertFalse(PACE.supports(integrated), "IM is not defined on NIST P-224")
         let mismatched = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .dh, mapping: .generic, cipher: .aes128),
                                   parameterID: 13)
         XCTAssertFalse(PACE.supports(mismatched))
@@ -600,5 +600,145 @@ final class PACECAMTests: XCTestCase {
             .withChipAuthenticationKey(signer: signer))
         XCTAssertThrowsError(try PACEConfiguration(parameterID: 13, cipher: .tripleDES, chipAuthenticationMapping: true)
             .withChipAuthenticationKey(signer: signer))
+    }
+}
+
+/// PACE-CAM on cards as issued: the CAM key picked from several in EF.CardSecurity, and EF.CardSecurity verified
+/// exactly like EF.SOD (same trust store, same issuing state) before PACE-CAM may prove the chip genuine.
+final class PACECAMCardSecurityTests: XCTestCase {
+    private let can = PACERoundTripTests.can
+
+    /// A CAM card signed by `pki`'s document signer (EF.SOD and EF.CardSecurity), read with `options`.
+    private func read(pki: TestPKI, layout: CardSecurityLayout = CardSecurityLayout(),
+                      cardSecuritySigner: TestPKI.Party? = nil, options: DocumentReader.Options = .init())
+        throws -> (DocumentReadResult, PassiveAuthenticationResult) {
+        var personalisation = try AntiCloneFixture.personalisation(
+            pace: PACEConfiguration(parameterID: 13, cipher: .aes128, can: can, chipAuthenticationMapping: true,
+                                    cardSecurity: layout))
+        personalisation.documentSigner = pki.documentSigner
+        personalisation.cardSecuritySigner = cardSecuritySigner
+        let profile = try personalisation.makeProfile()
+        let reader = DocumentReader(channel: InMemoryCardChannel(applet: EMRTDApplet(profile: profile)), options: options)
+        let result = try reader.read(access: .can(try CardAccessNumber(can)))
+        var groups: [DataGroup: [UInt8]] = [:]
+        for (file, bytes) in result.files { if let group = DataGroup(fileID: file) { groups[group] = bytes } }
+        let passive = PassiveAuthentication.verify(sodFile: result.files[.sod] ?? [], dataGroups: groups,
+                                                   trustStore: pki.trustStore())
+        return (result, passive)
+    }
+
+    /// A PKI of state UT and one of state XY, and a trust store holding both CSCAs.
+    static func twoStates() throws -> (TestPKI, TestPKI, TrustStore) {
+        let pki = try TestPKI()
+        var abroad = TestPKI.Options()
+        abroad.country = "XY"
+        let foreign = try TestPKI(options: abroad)
+        var store = pki.trustStore()
+        store.add(certificates: [foreign.csca.certificate])
+        return (pki, foreign, store)
+    }
+
+    func testTheCAMKeyIsTheECDHKeyOnThePACEDomainWhoseKeyIdIsTheParameterID() throws {
+        let pki = try TestPKI()
+        var options = DocumentReader.Options()
+        options.trustStore = pki.trustStore()
+        let (result, passive) = try read(pki: pki, layout: CardSecurityLayout(decoyKeysFirst: true), options: options)
+        XCTAssertEqual(result.pace?.mapping, .chipAuthentication)
+        XCTAssertEqual(result.pace?.parameterID, 13)
+        XCTAssertEqual(result.pace?.password, "CAN")
+        let cam = try XCTUnwrap(result.chipAuthenticationMapping)
+        XCTAssertEqual(cam.keyID, 13)
+        let infos = try CardSecurity.securityInfos(cam.cardSecurity)
+        let keys = infos.infos.compactMap { info -> ChipAuthenticationPublicKeyInfo? in
+            if case let .chipAuthenticationPublicKey(key) = info { return key } else { return nil }
+        }
+        XCTAssertEqual(keys.map(\.keyID), [1, 13, 13, 13], "a generic CA key, another curve, DH, then the CAM key")
+        XCTAssertTrue(cam.cardSecurityVerification?.passed == true, "\(cam.cardSecurityVerification?.failures ?? [])")
+        XCTAssertTrue(passive.passed, "\(passive.failures)")
+        XCTAssertTrue(cam.provesChip(anchoredLike: passive))
+    }
+
+    func testKeySelectionRules() throws {
+        let domain = try PACEDomain.standardized(13)
+        let info = PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .chipAuthentication, cipher: .aes128),
+                            parameterID: 13)
+        func key(_ domain: PACEDomain, id: Int, keyID: Int?) throws -> SecurityInfo {
+            let point = try domain.publicKey(privateKey: try domain.randomPrivateKey(), generator: try domain.generator())
+            let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: id, publicKey: point,
+                                                                              keyAgreement: .ecdh)
+            return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(oid: "0.4.0.127.0.7.2.2.1.2",
+                                                                                subjectPublicKeyInfo: spki, keyID: keyID))
+        }
+        // One key on the domain without keyId: that one.
+        let single = SecurityInfos([try key(domain, id: 13, keyID: nil)])
+        XCTAssertNil(try PACE.chipAuthenticationMappingKey(in: single, for: info, domain: domain).keyID)
+        // Two keys on the domain and neither carries the parameter ID: ambiguous, refused.
+        let ambiguous = SecurityInfos([try key(domain, id: 13, keyID: 1), try key(domain, id: 13, keyID: 2)])
+        XCTAssertThrowsError(try PACE.chipAuthenticationMappingKey(in: ambiguous, for: info, domain: domain)) { error in
+            guard case .malformedFile(.cardSecurity, _) = error as? MRTDError else { return XCTFail("\(error)") }
+        }
+        // A key with the right keyId on another curve does not count.
+        let otherCurve = SecurityInfos([try key(try PACEDomain.standardized(12), id: 12, keyID: 13)])
+        XCTAssertThrowsError(try PACE.chipAuthenticationMappingKey(in: otherCurve, for: info, domain: domain))
+    }
+
+    func testAForgedCardSecurityDoesNotProveTheChip() throws {
+        let pki = try TestPKI()
+        var options = DocumentReader.Options()
+        options.trustStore = pki.trustStore()
+        // A clone with its own key pair signs its own EF.CardSecurity: the CAM data matches, the chain does not.
+        let rogueCSCA = try TestPKI.makeCSCA(country: "UT", name: "CSCA UT", validity: (Date() - 86_400, Date() + 86_400))
+        let rogue = try pki.issueDocumentSigner(commonName: "DS UT 1", issuer: rogueCSCA)
+        let (forged, passive) = try read(pki: pki, cardSecuritySigner: rogue, options: options)
+        XCTAssertTrue(passive.passed, "the copied EF.SOD is genuine")
+        let verification = try XCTUnwrap(forged.chipAuthenticationMapping?.cardSecurityVerification)
+        XCTAssertFalse(verification.passed)
+        XCTAssertEqual(verification.dscChainValid.status, .fail, verification.dscChainValid.reason)
+        XCTAssertFalse(forged.chipAuthenticationMapping?.provesChip(anchoredLike: passive) ?? true)
+
+        // The genuine file with the clone's key swapped in: the signature fails.
+        let (altered, _) = try read(pki: pki, layout: CardSecurityLayout(alteredAfterSigning: true), options: options)
+        let alteredCheck = try XCTUnwrap(altered.chipAuthenticationMapping?.cardSecurityVerification)
+        XCTAssertEqual(alteredCheck.signatureValid.status, .fail)
+        XCTAssertTrue(alteredCheck.signatureValid.reason.contains("altered EF.CardSecurity"), alteredCheck.signatureValid.reason)
+        XCTAssertFalse(alteredCheck.passed)
+    }
+
+    /// Through the genuineness policy: a verified PACE-CAM counts for anti-clone (a chip with no other protocol is
+    /// genuine even where the policy requires one); a forged, foreign or unverified EF.CardSecurity does not.
+    func testThePolicyCountsAVerifiedPACECAMAndRefusesAForgedOne() throws {
+        let (pki, foreign, store) = try Self.twoStates()
+        var options = DocumentReader.Options()
+        options.trustStore = store
+        let rogueCSCA = try TestPKI.makeCSCA(country: "UT", name: "CSCA UT", validity: (Date() - 86_400, Date() + 86_400))
+        let rogue = try pki.issueDocumentSigner(commonName: "DS UT 1", issuer: rogueCSCA)
+        let policy = GenuinenessPolicy(requireAntiClone: true)
+        func decide(_ signer: TestPKI.Party?, options: DocumentReader.Options) throws -> GenuinenessDecision {
+            let (result, passive) = try read(pki: pki, cardSecuritySigner: signer, options: options)
+            return policy.decide(GenuinenessFacts(read: result, passive: passive))
+        }
+        let genuine = try decide(nil, options: options)
+        XCTAssertTrue(genuine.genuine, "\(genuine.reasons)")
+        XCTAssertEqual(genuine.outcome(of: "pace-cam"), .passed)
+        for (label, signer) in [("forged", rogue), ("another state's", foreign.documentSigner)] {
+            let refused = try decide(signer, options: options)
+            XCTAssertFalse(refused.genuine, label)
+            XCTAssertEqual(refused.outcome(of: "pace-cam"), .failed, "\(label): \(refused.checks)")
+        }
+        let unverified = try decide(nil, options: .init())
+        XCTAssertEqual(unverified.outcome(of: "pace-cam"), .notChecked)
+        XCTAssertFalse(unverified.genuine, "not counted: nothing else proves the chip")
+    }
+
+    func testCardSecurityUnderAnotherStatesCSCAIsNotAnchoredLikeEFSOD() throws {
+        let (pki, foreign, store) = try Self.twoStates()
+        let (result, passive) = try read(pki: pki, cardSecuritySigner: foreign.documentSigner)
+        XCTAssertNil(result.chipAuthenticationMapping?.cardSecurityVerification, "no trust store given: not verified")
+        var verified = result
+        verified.verifyCardSecurity(trustStore: store)
+        let check = try XCTUnwrap(verified.chipAuthenticationMapping?.cardSecurityVerification)
+        XCTAssertTrue(check.passed, "\(check.failures)")
+        XCTAssertEqual(check.cscaCountry, "XY")
+        XCTAssertFalse(check.anchored(like: passive), "EF.SOD chains to UT, EF.CardSecurity to XY")
     }
 }

@@ -118,4 +118,29 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertEqual(object["status"] as? Int, 404)
         XCTAssertEqual(object["detail"] as? String, "no such reader")
     }
+
+    /// One route may take a larger body (a liveness burst of frames): its Content-Length is checked against its own
+    /// limit, every other route's against the common one, before any of the body is read.
+    func testARouteBodyLimitAppliesToThatRouteOnly() throws {
+        let limits = HTTPLimits(maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 10,
+                                routeBodyLimits: [RouteBodyLimit(method: "POST", path: "/v1/enrollments/*/liveness",
+                                                                 maxBodyBytes: 100)])
+        let large = "POST /v1/enrollments/abc/liveness?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
+        XCTAssertNil(try parse(large, limits: limits), "accepted, waiting for the body")
+        for text in ["POST /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n",
+                     "POST /v1/enrollments/abc/photo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+                     "PUT /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+                     "POST /v1/enrollments/abc/liveness/challenge HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"] {
+            XCTAssertThrowsError(try parse(text, limits: limits), text) {
+                guard case .bodyTooLarge = $0 as? HTTPParseError else { return XCTFail("\($0)") }
+            }
+        }
+    }
+
+    func testAProblemWithADelayCarriesRetryAfter() {
+        var problem = Problem(.faceEngineBusy)
+        problem.retryAfter = 3
+        XCTAssertEqual(HTTPResponse.problem(problem).header("retry-after"), "3")
+        XCTAssertNil(HTTPResponse.problem(Problem(.notFound)).header("retry-after"))
+    }
 }

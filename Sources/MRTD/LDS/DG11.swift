@@ -6,8 +6,10 @@ public struct DG11: Sendable, Equatable {
 
     /// 5F0E: full name in national characters (primary and secondary identifiers separated by `<<`).
     public var fullName: String?
-    /// 5F0F inside A0: other names.
+    /// 5F0F inside A0: other names (also read where an issuer put them bare, outside any A0 template).
     public var otherNames: [String]
+    /// The chip stored the other names as bare 5F0F objects, not in an A0 template (seen in issued documents).
+    public var otherNamesOutsideTemplate = false
     /// 5F10
     public var personalNumber: String?
     /// 5F2B: full date of birth, YYYYMMDD (stored as 8 ASCII digits or 4 BCD bytes).
@@ -70,10 +72,16 @@ public struct DG11: Sendable, Equatable {
         }
         result.proofOfCitizenship = body.optional(0x5F16)?.value
         result.otherNames = try LDSCoding.countedTexts(body, itemTag: 0x5F0F, element: "other names")
+        let bare = body.all(0x5F0F)
+        if !bare.isEmpty {
+            for item in bare { result.otherNames.append(try LDSCoding.text(item.value, tag: 0x5F0F, file: "DG11")) }
+            result.otherNamesOutsideTemplate = true
+        }
         return result
     }
 
-    /// 6B { 5C tag list, fields in tag order, A0 { 02 count, 5F0F … } }.
+    /// 6B { 5C tag list, fields in tag order, A0 { 02 count, 5F0F … } } (or bare 5F0F objects when
+    /// `otherNamesOutsideTemplate`).
     public var encoded: [UInt8] {
         var objects: [TLV] = []
         var listed: [TLV] = []
@@ -95,7 +103,10 @@ public struct DG11: Sendable, Equatable {
             objects.append(object)
             listed.append(object)
         }
-        if let names = LDSCoding.countedTextsObject(otherNames, itemTag: 0x5F0F) {
+        if otherNamesOutsideTemplate {
+            objects += otherNames.map { TLV(tag: 0x5F0F, value: Array($0.utf8)) }
+            if !otherNames.isEmpty { listed.append(TLV(tag: 0x5F0F, value: [])) }
+        } else if let names = LDSCoding.countedTextsObject(otherNames, itemTag: 0x5F0F) {
             objects.append(names)
             listed.append(TLV(tag: 0x5F0F, value: []))
         }

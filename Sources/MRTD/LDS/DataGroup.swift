@@ -169,6 +169,17 @@ extension LDSCoding {
         return texts
     }
 
+    /// Checks the count object (02) of a template against the `found` items it counts, when the count is present.
+    static func checkCount(_ body: TLVChildren, found: Int, element: String) throws(LDSError) {
+        guard let count = body.optional(0x02) else { return }
+        guard count.value.count == 1 else {
+            throw .invalidValue(file: body.file, field: "number of \(element)s (02)", reason: "expected one byte")
+        }
+        guard Int(count.value[0]) == found else {
+            throw .countMismatch(file: body.file, element: element, declared: Int(count.value[0]), found: found)
+        }
+    }
+
     static func countedTextsObject(_ texts: [String], itemTag: UInt32) -> TLV? {
         guard !texts.isEmpty else { return nil }
         let count = TLV(tag: 0x02, value: [UInt8(truncatingIfNeeded: texts.count)])

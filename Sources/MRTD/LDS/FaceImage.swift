@@ -85,13 +85,19 @@ public struct FaceImage: Sendable, Equatable {
     public var sourceType: UInt8
     public var deviceType: UInt16
     public var quality: UInt16
+    /// The image data type the 19794-5 header declares (0 JPEG, 1 JPEG 2000), as stored. Issued documents sometimes
+    /// declare one format and store the other: `format` follows the bytes.
+    public var headerImageDataType: UInt8
+
+    /// Whether the header's image data type disagrees with the image bytes (noted, not refused: the bytes win).
+    public var headerDisagreesWithImage: Bool { headerImageDataType != format.imageDataType }
 
     public init(format: FaceImageEncoding, width: UInt16, height: UInt16, imageData: [UInt8],
                 gender: UInt8 = 0, eyeColour: UInt8 = 0, hairColour: UInt8 = 0, featureMask: UInt32 = 0,
                 expression: UInt16 = 0, poseAngles: FacePoseAngles = FacePoseAngles(),
                 poseAngleUncertainty: FacePoseAngles = FacePoseAngles(), featurePoints: [FacialFeaturePoint] = [],
                 faceImageType: UInt8 = 1, colourSpace: UInt8 = 1, sourceType: UInt8 = 2,
-                deviceType: UInt16 = 0, quality: UInt16 = 0) {
+                deviceType: UInt16 = 0, quality: UInt16 = 0, headerImageDataType: UInt8? = nil) {
         self.format = format
         self.width = width
         self.height = height
@@ -109,6 +115,7 @@ public struct FaceImage: Sendable, Equatable {
         self.sourceType = sourceType
         self.deviceType = deviceType
         self.quality = quality
+        self.headerImageDataType = headerImageDataType ?? format.imageDataType
     }
 
     /// A face from an image file's bytes: the format is recognised by signature and the size read

@@ -85,16 +85,17 @@ enum FacialRecord {
             throw .tooLarge(file: "DG2", element: "face \(index) image", size: imageLength, limit: limits.maxImageSize)
         }
         let image = try cursor.bytes(imageLength, "face \(index) image")
-        guard let declared = FaceImageEncoding(imageDataType: dataType) else {
-            throw .unsupportedImageDataType(dataType)
+        // The bytes decide the format: issued documents sometimes declare JPEG for a JPEG 2000 image or the reverse
+        // (kept in `headerImageDataType`, `headerDisagreesWithImage`). Bytes of neither format are refused.
+        guard let detected = FaceImageEncoding.detect(image) else {
+            if FaceImageEncoding(imageDataType: dataType) == nil { throw .unsupportedImageDataType(dataType) }
+            throw .unrecognisedImageData
         }
-        guard let detected = FaceImageEncoding.detect(image) else { throw .unrecognisedImageData }
-        guard detected == declared else { throw .imageFormatMismatch(declared: declared, detected: detected) }
-        return FaceImage(format: declared, width: width, height: height, imageData: image, gender: gender,
+        return FaceImage(format: detected, width: width, height: height, imageData: image, gender: gender,
                          eyeColour: eyes, hairColour: hair, featureMask: mask, expression: expression,
                          poseAngles: pose, poseAngleUncertainty: uncertainty, featurePoints: points,
                          faceImageType: faceType, colourSpace: colourSpace, sourceType: source,
-                         deviceType: device, quality: quality)
+                         deviceType: device, quality: quality, headerImageDataType: dataType)
     }
 
     static func encode(_ faces: [FaceImage]) -> [UInt8] {
@@ -118,7 +119,7 @@ enum FacialRecord {
             out += [point.type, point.code] + be(UInt32(point.x), 2) + be(UInt32(point.y), 2)
                 + be(UInt32(point.reserved), 2)
         }
-        out += [face.faceImageType, face.format.imageDataType] + be(UInt32(face.width), 2) + be(UInt32(face.height), 2)
+        out += [face.faceImageType, face.headerImageDataType] + be(UInt32(face.width), 2) + be(UInt32(face.height), 2)
         out += [face.colourSpace, face.sourceType] + be(UInt32(face.deviceType), 2) + be(UInt32(face.quality), 2)
         return out + face.imageData
     }

@@ -1,3 +1,4 @@
+import OpenSSLKit
 import SmartCard
 
 /// EF.SOD, the document security object (ICAO 9303-10 §4.6.2): tag 77 around a CMS ContentInfo
@@ -13,18 +14,40 @@ public struct SOD: Sendable, Equatable {
 
     public init(cms: [UInt8]) { self.cms = cms }
 
-    /// Unwraps tag 77 and checks that the content is one DER SEQUENCE.
-    /// - Throws: `LDSError` for a wrong tag, malformed TLV or a size above the limit.
+    /// Unwraps tag 77 and checks the ContentInfo inside: one SEQUENCE holding SignedData of version 3 (ICAO 9303-10
+    /// §4.6.2.1; version 1 only with the legacy eContentType id-data, for which RFC 5652 §5.1 requires it). The
+    /// ContentInfo may be BER with indefinite lengths (`30 80 …`) inside a definite-length tag 77, as some issued
+    /// passports store it; its bytes are kept as stored.
+    /// - Throws: `LDSError` for a wrong tag, malformed TLV, another SignedData version or a size above the limit.
     public static func parse(_ bytes: [UInt8], limits: LDSLimits = .default) throws(LDSError) -> SOD {
         guard bytes.count <= limits.maxFileSize else {
             throw .tooLarge(file: "EF.SOD", element: "file", size: bytes.count, limit: limits.maxFileSize)
         }
-        let outer = try DER.parse(bytes, file: "EF.SOD")
-        guard outer.tag == tag else { throw .unexpectedTag(file: "EF.SOD", expected: tag, found: outer.tag) }
-        let content = try DER.parse(outer.value, file: "EF.SOD")
-        guard content.tag == 0x30 else { throw .unexpectedTag(file: "EF.SOD", expected: 0x30, found: content.tag) }
-        return SOD(cms: outer.value)
+        let content: [UInt8]
+        if let header = try? TLVReader.header(of: bytes), header.tag == tag,
+           header.headerLength + header.length == bytes.count,
+           bytes[header.headerLength...].starts(with: [0x30, 0x80]) {
+            content = Array(bytes[header.headerLength...])
+        } else {
+            let outer = try DER.parse(bytes, file: "EF.SOD")
+            guard outer.tag == tag else { throw .unexpectedTag(file: "EF.SOD", expected: tag, found: outer.tag) }
+            let inner = try DER.parse(outer.value, file: "EF.SOD")
+            guard inner.tag == 0x30 else { throw .unexpectedTag(file: "EF.SOD", expected: 0x30, found: inner.tag) }
+            content = outer.value
+        }
+        guard let signedData = BERWalker.signedDataVersion(content) else {
+            throw .invalidSecurityObject("ContentInfo does not hold SignedData { version, digestAlgorithms, "
+                + "encapContentInfo }")
+        }
+        let legacy = signedData.version == 1 && signedData.contentType == "1.2.840.113549.1.7.1"
+        guard signedData.version == 3 || legacy else {
+            throw .invalidSecurityObject("SignedData version is \(signedData.version), not 3")
+        }
+        return SOD(cms: content)
     }
+
+    /// Whether the ContentInfo is BER with indefinite lengths rather than DER.
+    public var isIndefiniteLength: Bool { cms.starts(with: [0x30, 0x80]) }
 
     /// 77 { ContentInfo }.
     public var encoded: [UInt8] { TLV(tag: SOD.tag, value: cms).encoded }
@@ -33,6 +56,13 @@ public struct SOD: Sendable, Equatable {
     /// the signer's messageDigest attribute covers.
     /// - Throws: `LDSError.invalidSecurityObject` naming the CMS element that is wrong.
     public func encapsulatedContent() throws(LDSError) -> (contentType: String, content: [UInt8]) {
+        if isIndefiniteLength {
+            // BER: OpenSSL's CMS decoder reads indefinite lengths; the strict DER walk below does not.
+            guard let parsed = try? CMSSignedData(der: cms), let content = parsed.content else {
+                throw .invalidSecurityObject("the BER SignedData has no eContent")
+            }
+            return (parsed.contentType, content)
+        }
         let contentInfo = try DER.children(DER.parse(cms, file: "EF.SOD"))
         guard contentInfo.count == 2, contentInfo[0].tag == 0x06, contentInfo[1].tag == 0xA0 else {
             throw .invalidSecurityObject("ContentInfo is not { OID, [0] content }")
@@ -199,13 +229,9 @@ enum DER {
         return bytes.reduce(0) { $0 << 8 | Int($1) }
     }
 
+    /// A non-negative INTEGER: the minimal unsigned bytes, with a zero sign byte when the top bit is set.
     static func integer(_ value: Int) -> TLV {
-        var bytes: [UInt8] = []
-        var rest = max(0, value)
-        repeat {
-            bytes.insert(UInt8(rest & 0xFF), at: 0)
-            rest >>= 8
-        } while rest > 0
+        var bytes = TLV.minimalUnsigned(value)
         if bytes[0] & 0x80 != 0 { bytes.insert(0, at: 0) }
         return TLV(tag: 0x02, value: bytes)
     }
@@ -248,5 +274,69 @@ enum DER {
             out += chunk
         }
         return out
+    }
+}
+
+/// Reads just enough BER (ISO/IEC 8825-1 §8.1: definite and indefinite lengths) to find the SignedData version and
+/// eContentType of a ContentInfo, whatever its length encoding. Bounded: at most 16 levels and the input's bytes.
+enum BERWalker {
+    struct Header {
+        var tag: UInt8
+        /// nil: indefinite (contents end with 00 00).
+        var length: Int?
+    }
+
+    /// ContentInfo { OID, [0] SignedData { INTEGER version, SET digestAlgorithms, SEQUENCE { OID eContentType … } } }.
+    static func signedDataVersion(_ bytes: [UInt8]) -> (version: Int, contentType: String?)? {
+        var offset = 0
+        guard let contentInfo = header(bytes, &offset), contentInfo.tag == 0x30,
+              let oid = header(bytes, &offset), oid.tag == 0x06, let oidLength = oid.length,
+              offset + oidLength <= bytes.count,
+              DER.oid(Array(bytes[offset..<(offset + oidLength)])) == "1.2.840.113549.1.7.2" else { return nil }
+        offset += oidLength
+        guard let explicit = header(bytes, &offset), explicit.tag == 0xA0,
+              let signedData = header(bytes, &offset), signedData.tag == 0x30,
+              let version = header(bytes, &offset), version.tag == 0x02, let versionLength = version.length,
+              versionLength >= 1, versionLength <= 2, offset + versionLength <= bytes.count,
+              let number = DER.smallInteger(Array(bytes[offset..<(offset + versionLength)])) else { return nil }
+        offset += versionLength
+        guard let digests = header(bytes, &offset), digests.tag == 0x31, skip(digests, bytes, &offset, depth: 0),
+              let encap = header(bytes, &offset), encap.tag == 0x30,
+              let type = header(bytes, &offset), type.tag == 0x06, let typeLength = type.length,
+              offset + typeLength <= bytes.count else { return (number, nil) }
+        return (number, DER.oid(Array(bytes[offset..<(offset + typeLength)])))
+    }
+
+    /// One identifier and length; single-byte tags only (all this walk needs).
+    static func header(_ bytes: [UInt8], _ offset: inout Int) -> Header? {
+        guard offset + 2 <= bytes.count, bytes[offset] & 0x1F != 0x1F else { return nil }
+        let tag = bytes[offset]
+        let first = bytes[offset + 1]
+        offset += 2
+        if first < 0x80 { return Header(tag: tag, length: Int(first)) }
+        if first == 0x80 { return tag & 0x20 != 0 ? Header(tag: tag, length: nil) : nil }
+        let count = Int(first & 0x7F)
+        guard count <= 3, offset + count <= bytes.count else { return nil }
+        let length = bytes[offset..<(offset + count)].reduce(0) { $0 << 8 | Int($1) }
+        offset += count
+        return Header(tag: tag, length: length)
+    }
+
+    /// Skips the contents of the element whose header was just read.
+    static func skip(_ element: Header, _ bytes: [UInt8], _ offset: inout Int, depth: Int) -> Bool {
+        if let length = element.length {
+            guard offset + length <= bytes.count else { return false }
+            offset += length
+            return true
+        }
+        guard depth < 16 else { return false }
+        while offset + 2 <= bytes.count {
+            if bytes[offset] == 0 && bytes[offset + 1] == 0 {
+                offset += 2
+                return true
+            }
+            guard let child = header(bytes, &offset), skip(child, bytes, &offset, depth: depth + 1) else { return false }
+        }
+        return false
     }
 }

@@ -1,0 +1,343 @@
+import DaemonCore
+import EnrollAPIModel
+import Foundation
+import OpenSSLKit
+import UnixHTTP
+import XCTest
+
+/// docs/openapi.json against a working daemon (in process, virtual cards, fake faces, its own CA): every route
+/// answers successfully at least once and a range of refusals; every answer, body and problem code, is the one
+/// the document gives for that route.
+final class OpenAPIFlowTests: XCTestCase {
+    private var document: OpenAPIDocument!
+    private var bench: InProcessDaemon!
+    /// Routes that answered 2xx, by operation name.
+    private var succeeded: Set<String> = []
+
+    override func setUpWithError() throws {
+        document = try OpenAPIDocument.load()
+        bench = try InProcessDaemon()
+    }
+
+    override func tearDown() {
+        bench = nil
+    }
+
+    /// Sends a request and checks the answer against the document; returns it.
+    @discardableResult
+    private func call(
+        _ method: String, _ path: String, body: String = "", as caller: InProcessDaemon.Caller = .kiosk,
+        headers: [(String, String)] = [], query: [(name: String, value: String)] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> HTTPResponse {
+        let response = bench.call(method, path, body: Array(body.utf8), as: caller, headers: headers, query: query)
+        guard let operation = document.operation(method: method, path: path) else {
+            XCTFail("\(OpenAPIDocument.path) has no operation for \(method) \(path)", file: file, line: line)
+            return response
+        }
+        XCTAssertEqual(
+            document.undocumented(response, by: operation), [],
+            "\(OpenAPIDocument.path): \(operation.name)", file: file, line: line)
+        if (200..<300).contains(response.status) { succeeded.insert(operation.name) }
+        return response
+    }
+
+    @discardableResult
+    private func call(
+        _ method: String, _ path: String, json: some Encodable, as caller: InProcessDaemon.Caller = .kiosk,
+        headers: [(String, String)] = [], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> HTTPResponse {
+        let body = String(decoding: try JSONEncoder().encode(json), as: UTF8.self)
+        return call(method, path, body: body, as: caller, headers: headers, file: file, line: line)
+    }
+
+    private func code(_ response: HTTPResponse) -> String { bench.problem(response) }
+
+    func testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount() throws {
+        let reader = InProcessDaemon.reader
+        let holder = TestHolder.random("John_Salley")
+        try bench.insertCard(holder)
+        let portrait = try bench.portrait(holder.person)
+
+        // Service, readers, events.
+        call("GET", "/v1/health", as: .nobody)
+        call("GET", "/v1/readers")
+        call("GET", "/metrics")
+        call("GET", "/v1/events")
+        XCTAssertEqual(code(call("GET", "/v1/readers", as: .nobody)), "no-role")
+
+        // Cards and faces.
+        let read = try call(
+            "POST", "/v1/cards/read",
+            json: CardReadRequest(reader: reader, accessKey: holder.accessKey, includePortrait: true))
+        XCTAssertEqual(read.status, 200, code(read))
+        try call("POST", "/v1/cards/probe", json: CardProbeRequest(reader: reader, accessKey: holder.accessKey))
+        try call("POST", "/v1/cards/probe", json: CardProbeRequest(reader: reader))
+        let elsewhere = try call(
+            "POST", "/v1/cards/read",
+            json: CardReadRequest(reader: InProcessDaemon.secondReader, accessKey: holder.accessKey))
+        XCTAssertEqual(code(elsewhere), "no-card")
+        let noReader = try call(
+            "POST", "/v1/cards/read",
+            json: CardReadRequest(
+                reader: "No Such Reader",
+                accessKey: holder.accessKey))
+        XCTAssertEqual(code(noReader), "reader-not-found")
+        var wrongKey = holder.accessKey
+        wrongKey.birthDate = "010101"
+        XCTAssertEqual(
+            code(try call("POST", "/v1/cards/read", json: CardReadRequest(reader: reader, accessKey: wrongKey))),
+            "access-key-rejected")
+        let compared = try call(
+            "POST", "/v1/faces/compare",
+            json: FaceCompareRequest(
+                reference: Data(portrait).base64EncodedString(),
+                probe: Data(FakeFaces.livePhoto(holder.person)).base64EncodedString()))
+        XCTAssertEqual(compared.status, 200, code(compared))
+        XCTAssertEqual(
+            code(try call("POST", "/v1/faces/compare", json: FaceCompareRequest(reference: "AAAA", probe: "AAAB"))),
+            "no-face")
+        XCTAssertEqual(
+            code(try call("POST", "/v1/faces/compare", json: FaceCompareRequest(reference: "AAAA", probe: "AAAA"))),
+            "suspected-replay")
+
+        // An enrollment: card, a wrong face, the right face, completion with a CSR.
+        let started = try call(
+            "POST", "/v1/enrollments",
+            json: EnrollmentStartBody(reader: reader, accessKey: holder.accessKey))
+        XCTAssertEqual(started.status, 201, code(started))
+        let session = try bench.decode(EnrollmentView.self, started).id
+        call("GET", "/v1/enrollments/\(session)")
+        XCTAssertEqual(code(call("GET", "/v1/enrollments/\(UUID().uuidString)")), "enrollment-not-found")
+        let photo = { (person: String) throws -> HTTPResponse in
+            try self.call(
+                "POST", "/v1/enrollments/\(session)/photo",
+                json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()))
+        }
+        XCTAssertEqual(code(try photo("John_Simm")), "face-mismatch")
+        XCTAssertEqual(try photo(holder.person).status, 200)
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/enrollments/\(session)/guardian",
+                    json: GuardianCardBody(reader: reader, accessKey: holder.accessKey))),
+            "guardian-not-needed")
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/enrollments/\(session)/complete",
+                    json: EnrollmentCompleteBody(csr: "not a csr"))), "invalid-csr")
+        XCTAssertEqual(
+            code(
+                try call("POST", "/v1/enrollments/\(session)/complete",
+                         json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR()))), "liveness-required")
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func burst(_ nonce: String, _ prompts: [String]) -> LivenessBurstBody {
+            LivenessBurstBody(nonceHex: nonce, frames: FakeFaces.livenessFrames(holder.person, prompts: prompts)
+                .enumerated().map {
+                    LivenessFrameBody(image: Data($0.element).base64EncodedString(),
+                                      capturedAt: format.string(from: bench.clock.now.addingTimeInterval(
+                                          0.5 + Double($0.offset) * 0.2)))
+                })
+        }
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/liveness",
+                          json: burst(String(repeating: "0", count: 32), ["turn-left", "look-up"]))),
+            "liveness-challenge-required")
+        let issued = call("POST", "/v1/enrollments/\(session)/liveness/challenge")
+        XCTAssertEqual(issued.status, 201, code(issued))
+        let challenge = try bench.decode(LivenessChallengeResponse.self, issued)
+        let live = try call("POST", "/v1/enrollments/\(session)/liveness",
+                            json: burst(challenge.nonceHex, challenge.prompts))
+        XCTAssertEqual(live.status, 200, code(live))
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/liveness",
+                          json: burst(challenge.nonceHex, challenge.prompts))),
+            "enrollment-wrong-state", "the step passes once")
+        XCTAssertEqual(code(call("POST", "/v1/enrollments/\(session)/liveness/challenge")), "enrollment-wrong-state")
+        let deviceKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
+        let completed = try call(
+            "POST", "/v1/enrollments/\(session)/complete",
+            json: EnrollmentCompleteBody(
+                csr: try InProcessDaemon.makeCSR(), contact: ["email": "a@b.c"],
+                deviceId: "phone-1", devicePublicKey: deviceKey))
+        XCTAssertEqual(completed.status, 200, code(completed))
+        let outcome = try bench.decode(EnrollmentOutcome.self, completed)
+        let account = outcome.accountID
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody())),
+            "enrollment-wrong-state")
+        let again = try call(
+            "POST", "/v1/enrollments", json: EnrollmentStartBody(reader: reader, accessKey: holder.accessKey))
+        XCTAssertEqual(code(again), "identity-already-enrolled")
+
+        // The account, as the holder at a kiosk (proof: the session just completed) and as an operator.
+        let proof = [("X-Enrolld-Enrollment", session)]
+        XCTAssertEqual(call("GET", "/v1/accounts/\(account)", headers: proof).status, 200)
+        XCTAssertEqual(code(call("GET", "/v1/accounts/\(account)")), "holder-proof-required")
+        XCTAssertEqual(code(call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)), "account-not-found")
+        let found = try call("POST", "/v1/accounts/lookup",
+                             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
+        XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
+        call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
+        call("GET", "/v1/accounts/\(account)/devices", headers: proof)
+        let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
+        let bound = try call(
+            "POST", "/v1/accounts/\(account)/devices",
+            json: DeviceBindBody(deviceId: "phone-2", publicKey: otherKey, label: "Phone"), headers: proof)
+        XCTAssertEqual(bound.status, 201, code(bound))
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/accounts/\(account)/devices",
+                    json: DeviceBindBody(deviceId: "bad id!", publicKey: otherKey), headers: proof)),
+            "invalid-device-id")
+        XCTAssertEqual(code(call("DELETE", "/v1/accounts/\(account)/devices/phone-2")), "holder-proof-required")
+        XCTAssertEqual(call("DELETE", "/v1/accounts/\(account)/devices/phone-2", as: .operator).status, 200)
+        XCTAssertEqual(
+            code(call("DELETE", "/v1/accounts/\(account)/devices/phone-2", as: .operator)), "device-not-bound")
+        XCTAssertEqual(
+            call(
+                "PUT", "/v1/accounts/\(account)/contact", body: #"{"contact":{"phone":"1"}}"#,
+                headers: proof
+            ).status, 204)
+        call("GET", "/v1/accounts/\(account)/status-history", headers: proof)
+        XCTAssertEqual(
+            call(
+                "GET", "/v1/accounts/\(account)/usage", headers: proof,
+                query: [("limit", "2"), ("since", "2020-01-01")]
+            ).status, 200)
+        XCTAssertEqual(
+            code(call("GET", "/v1/accounts/\(account)/usage", headers: proof, query: [("limit", "0")])),
+            "invalid-limit")
+        XCTAssertEqual(
+            code(call("GET", "/v1/accounts/\(account)/usage", headers: proof, query: [("until", "soon")])),
+            "invalid-time")
+
+        // The service passcode.
+        call("GET", "/v1/accounts/\(account)/passcode", headers: proof)
+        let verify = { (entry: String) throws -> HTTPResponse in
+            try self.call("POST", "/v1/accounts/\(account)/passcode/verify", json: PasscodeBody(passcode: entry))
+        }
+        XCTAssertEqual(code(try verify("1234")), "holder-proof-failed", "a kiosk learns no reason")
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/accounts/\(account)/passcode", json: PasscodeBody(passcode: "12"),
+                    headers: proof)), "invalid-passcode")
+        XCTAssertEqual(
+            try call(
+                "POST", "/v1/accounts/\(account)/passcode", json: PasscodeBody(passcode: "2468"),
+                headers: proof
+            ).status, 200)
+        XCTAssertEqual(try verify("2468").status, 200)
+        XCTAssertEqual(try verify("1111").status, 403, "a wrong entry")
+        XCTAssertEqual(
+            code(call("GET", "/v1/accounts/\(account)", headers: [("X-Enrolld-Passcode", "1111")])),
+            "holder-proof-failed")
+        XCTAssertEqual(
+            code(try call("DELETE", "/v1/accounts/\(account)/passcode", json: PasscodeBody())),
+            "holder-proof-failed")
+        XCTAssertEqual(
+            try call("DELETE", "/v1/accounts/\(account)/passcode", json: PasscodeBody(currentPasscode: "2468"))
+                .status, 200)
+
+        // Certificates, the CRL, the audit chain.
+        let serial = try XCTUnwrap(outcome.certificateSerial)
+        XCTAssertEqual(
+            code(try call("POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "key-compromise"])),
+            "role-required")
+        XCTAssertEqual(
+            try call(
+                "POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "key-compromise"],
+                as: .operator
+            ).status, 200)
+        XCTAssertEqual(
+            code(try call("POST", "/v1/certificates/0F0F/revoke", json: ["reason": "superseded"], as: .operator)),
+            "certificate-not-found")
+        XCTAssertEqual(
+            code(try call("POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "lost"], as: .operator)),
+            "invalid-reason")
+        call("GET", "/v1/crl")
+        call("GET", "/v1/crl", query: [("format", "der")])
+        call("POST", "/v1/audit/verify", as: .operator)
+
+        // A minor, with this holder as guardian.
+        try registerMinor(guardian: holder, guardianAccount: account)
+
+        // Identity status.
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/accounts/\(account)/status", json: StatusChangeBody(status: "normal", reason: "x"),
+                    as: .operator)), "invalid-status")
+        XCTAssertEqual(
+            try call(
+                "POST", "/v1/accounts/\(account)/status",
+                json: StatusChangeBody(status: "cancelled", reason: "card cancelled"), as: .operator
+            ).status,
+            200)
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/accounts/\(account)/passcode", json: PasscodeBody(passcode: "1357"),
+                    as: .operator)), "account-cancelled")
+
+        // The trust store.
+        call("GET", "/v1/trust", as: .operator)
+        XCTAssertEqual(
+            code(try call("POST", "/v1/trust/import", json: TrustImportRequest(data: "AAAA"), as: .admin)),
+            "trust-import-refused")
+        let csca = Data(bench.pki.csca.certificate.der).base64EncodedString()
+        XCTAssertEqual(
+            try call("POST", "/v1/trust/import", json: TrustImportRequest(data: csca), as: .admin).status, 200)
+        call("POST", "/v1/trust/reload", as: .admin)
+
+        for operation in document.operations where !succeeded.contains(operation.name) {
+            XCTFail("\(operation.name) never answered 2xx here: add a successful call to this test")
+        }
+    }
+
+    /// A minor's registration with `guardian` (an adult with a normal account) present, as documented.
+    private func registerMinor(guardian: TestHolder, guardianAccount: String) throws {
+        let reader = InProcessDaemon.reader
+        let minor = TestHolder.random("John_Simm", birthDate: Self.birthDate(yearsAgo: 10))
+        try bench.insertCard(minor)
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/enrollments",
+                    json: EnrollmentStartBody(
+                        reader: reader,
+                        accessKey: minor.accessKey))),
+            "guardian-required")
+        let started = try call(
+            "POST", "/v1/enrollments",
+            json: EnrollmentStartBody(
+                reader: reader, accessKey: minor.accessKey,
+                guardianAccountId: guardianAccount))
+        XCTAssertEqual(started.status, 201, code(started))
+        let session = try bench.decode(EnrollmentView.self, started).id
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody())),
+            "guardian-not-present")
+        try bench.insertCard(guardian, in: InProcessDaemon.secondReader)
+        let verified = try call(
+            "POST", "/v1/enrollments/\(session)/guardian",
+            json: GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: guardian.accessKey))
+        XCTAssertEqual(verified.status, 200, code(verified))
+        XCTAssertEqual(
+            try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody()).status, 200)
+    }
+
+    /// `YYMMDD` of the day `years` ago.
+    static func birthDate(yearsAgo years: Int) -> String {
+        let date = Calendar(identifier: .gregorian).date(byAdding: .year, value: -years, to: Date()) ?? Date()
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyMMdd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}
