@@ -407,8 +407,8 @@ extension Configuration {
                     "sslmode", \.storeSSLMode, ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
                     "TLS to the server, passed to libpq.",
                     details: """
-                        Unset: libpq's default (prefer). Use verify-full: it checks the server's name against its \
-                        certificate.
+                        Unset: libpq's default (prefer, which falls back to plain text). A host that is not this \
+                        machine is refused at start unless this is verify-full (or verify-ca by explicit choice).
                         """
                 ).example("verify-full"),
                 .path(
