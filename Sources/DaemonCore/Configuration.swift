@@ -24,6 +24,8 @@ public struct Configuration: Sendable, Equatable {
     public var pcscRetrySeconds = 1.0
     /// Longest a card read may take; a slower read fails with `card-read-timeout` and frees the reader.
     public var readTimeoutSeconds = 60.0
+    /// `uid:N=READER` entries: the readers each kiosk uid may use; empty: every kiosk may use every reader.
+    public var kioskReaders: [String] = []
     /// Largest request body the API accepts (live photos, CSRs).
     public var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Seconds between keep-alive comments on event streams.

@@ -105,6 +105,15 @@ extension Configuration {
                 .seconds(
                     "read_timeout_seconds", \.readTimeoutSeconds, 0.5...600,
                     "Longest a card read may take before it fails as too slow (card-read-timeout)."),
+                .list(
+                    "kiosk_readers", \.kioskReaders, of: "uid:N=READER NAME entries",
+                    isValid: { Configuration.readerBinding($0) != nil },
+                    "The readers each kiosk uid may use (read, probe, enroll); others get 403 reader-not-yours.",
+                    details: """
+                        One entry per reader, as GET /v1/readers names it; a kiosk uid with no entry may use none. \
+                        Empty: every kiosk may use every reader. Operators and admins may use every reader.
+                        """
+                ).example("uid:2001=ACS ACR1252 1S CL Reader PICC 00 00, uid:2002=ACS ACR1252 1S CL Reader PICC 01 00"),
             ]),
         ConfigurationSection(
             "face",

@@ -20,6 +20,24 @@ extension Daemon {
         if monitor.serviceAvailable, !monitor.snapshot.contains(where: { $0.name == name }) {
             throw Problem(.readerNotFound, detail: "no reader of that name is connected: take it from GET /v1/readers")
         }
+        if context.role == .kiosk, !configuration.kioskReaders.isEmpty {
+            let mine = configuration.kioskReaders.compactMap(Configuration.readerBinding)
+                .filter { $0.uid == context.peer.uid }.map(\.reader)
+            guard mine.contains(name) else {
+                throw Problem(.readerNotYours, detail: "kiosk uid \(context.peer.uid) may use "
+                              + (mine.isEmpty ? "no reader" : "only \(mine.joined(separator: ", "))"))
+            }
+        }
         return name
+    }
+}
+
+extension Configuration {
+    /// One `[readers] kiosk_readers` entry, `uid:N=READER NAME`; nil when malformed.
+    static func readerBinding(_ entry: String) -> (uid: UInt32, reader: String)? {
+        let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, parts[0].hasPrefix("uid:"), let uid = UInt32(parts[0].dropFirst(4)),
+              !parts[1].isEmpty, parts[1].utf8.count <= Daemon.maximumReaderNameBytes else { return nil }
+        return (uid, parts[1])
     }
 }

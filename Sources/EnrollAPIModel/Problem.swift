@@ -134,6 +134,9 @@ extension ProblemCode {
     // Readers and cards.
     public static let readerNotFound = ProblemCode(
         "reader-not-found", 404, "Reader not found", "check the reader's name with GET /v1/readers")
+    public static let readerNotYours = ProblemCode(
+        "reader-not-yours", 403, "Reader not assigned to this kiosk",
+        "use the reader beside this kiosk; [readers] kiosk_readers says which readers each kiosk may use")
     public static let readerBusy = ProblemCode(
         "reader-busy", 409, "Reader busy", "wait for the read on this reader to finish, then try again")
     public static let readerError = ProblemCode(
@@ -371,7 +374,7 @@ extension ProblemCode {
         .invalidTime, .invalidLimit, .invalidAfter, .internalError, .storageError,
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
         .holderProofFailed, .passcodeEntriesExhausted, .reverificationRequired, .forbidden,
-        .readerNotFound, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
+        .readerNotFound, .readerNotYours, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
         .accessKeyRejected, .accessProtocolUnsupported, .missingAccessKey, .invalidAccessKey, .invalidMRZ,
         .chipSecurityError, .chipError, .malformedChipData,
         .faceModelsMissing, .faceEngineFailure, .noFace, .faceTooSmall, .severalFaces, .undecodableImage,

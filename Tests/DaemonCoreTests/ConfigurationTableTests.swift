@@ -58,7 +58,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 89)
+        XCTAssertEqual(Configuration.allKeys.count, 90)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {

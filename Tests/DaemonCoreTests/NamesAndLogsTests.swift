@@ -1,6 +1,7 @@
 @testable import DaemonCore
 import EnrollAPIModel
 import Foundation
+import UnixHTTP
 import XCTest
 
 /// Names and logs (issue 18): a reader name a caller sends is one the monitor knows, and no string a caller chose can
@@ -47,6 +48,26 @@ final class NamesAndLogsTests: XCTestCase {
                                     json: CardReadRequest(reader: InProcessDaemon.reader,
                                                           accessKey: holder.accessKey))
         XCTAssertEqual(known.status, 200, "the reader the monitor knows still reads")
+    }
+
+    func testAKioskUsesOnlyTheReadersAssignedToIt() throws {
+        let daemon = try InProcessDaemon(extraConfiguration: "[readers]\nkiosk_readers = uid:2001=Virtual PCD 00 01")
+        let holder = TestHolder.random()
+        try daemon.insertCard(holder)
+        func read(_ reader: String, as caller: InProcessDaemon.Caller) throws -> HTTPResponse {
+            try daemon.call("POST", "/v1/cards/read", json: CardReadRequest(reader: reader, accessKey: holder.accessKey),
+                            as: caller)
+        }
+        for (reader, caller) in [(InProcessDaemon.reader, InProcessDaemon.Caller.kiosk), ("Virtual PCD 00 01", .otherKiosk)] {
+            let refused = try read(reader, as: caller)
+            XCTAssertEqual(refused.status, 403)
+            XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code, "reader-not-yours")
+        }
+        XCTAssertEqual(try daemon.start(holder, reader: InProcessDaemon.reader).status, 403, "nor to enroll")
+        XCTAssertEqual(try read(InProcessDaemon.reader, as: .operator).status, 200, "staff use any reader")
+        let own = try read("Virtual PCD 00 01", as: .kiosk)
+        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(own.body)).code, "no-card",
+                       "its own reader is served (and empty)")
     }
 
     // MARK: Secrets
