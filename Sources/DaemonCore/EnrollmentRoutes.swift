@@ -142,6 +142,7 @@ extension Daemon {
             let csr = try body.csrBytes()
             let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
+                try IdentityLifecycle.validateContact(body.contact ?? [:])
                 let options = CompletionOptions(deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
                                                 deviceLabel: body.deviceLabel, passcode: body.passcode)
                 return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))

@@ -265,13 +265,25 @@ public final class IdentityLifecycle: Sendable {
 
     // MARK: Contact details
 
+    /// What contact details may hold, wherever they come from (`PUT .../contact`, or enrollment completion): up to 10
+    /// fields, names of 1 to 32 and values of up to 200 characters, none with a control character.
+    public static func validateContact(_ contact: [String: String]) throws(EnrollmentError) {
+        func plain(_ text: String) -> Bool {
+            text.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F..<0xA0).contains($0.value)) }
+        }
+        guard contact.count <= 10, contact.allSatisfy({
+            (1...32).contains($0.key.count) && $0.value.count <= 200 && plain($0.key) && plain($0.value)
+        }) else {
+            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 "
+                                  + "characters, without control characters")
+        }
+    }
+
     /// Replaces the account's contact details (sealed with the personal data). The device binding and the
     /// certificates are untouched; the usage record names the fields changed, never their values.
     public func updateContact(accountID: UUID, contact: [String: String],
                               actor: UsageActor) throws(EnrollmentError) {
-        guard contact.count <= 10, contact.allSatisfy({ (1...32).contains($0.key.count) && $0.value.count <= 200 }) else {
-            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
-        }
+        try Self.validateContact(contact)
         let at = now()
         let protector = self.protector
         try run { tx in
