@@ -121,6 +121,8 @@ let package = Package(
                                                              "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
                                                              "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan"]),
 
+        // Test support only: connecting to a socket as another uid from one thread (never linked into a product).
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard"]),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard", "IssuingStates", "OpenSSLKit"]),
@@ -139,7 +141,7 @@ let package = Package(
         .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
                                                   "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                                                   "CertificateAuthority", "FaceMatch", "PostgresStore",
-                                                  "PostgresTestCluster", "TrustList"]),
+                                                  "PostgresTestCluster", "TrustList", "CTestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
                                                  "Store", "PostgresStore", "PostgresTestCluster", "CardScan"]),

@@ -241,10 +241,7 @@ public struct RequestAuthorizer: Sendable {
             }
             if granted != nil { role = narrowed }
         }
-        guard let role else {
-            throw Problem(.noRole, detail: "\(Self.who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
-                              + "to kiosk, operator or admin in the [roles] section of enrolld.conf and restart enrolld")
-        }
+        guard let role else { throw Self.noRoleProblem(peer) }
         guard role >= needed else {
             throw Problem(.roleRequired, detail: "\(route) needs the \(needed.rawValue) role; \(Self.who(peer)) acts as "
                               + "\(role.rawValue) (see [roles] in enrolld.conf)")
@@ -256,6 +253,12 @@ public struct RequestAuthorizer: Sendable {
             try proveHolder(accountID, context)
         }
         return role
+    }
+
+    /// The refusal of a caller in no role: who it is and how to grant it one.
+    public static func noRoleProblem(_ peer: PeerCredentials) -> Problem {
+        Problem(.noRole, detail: "\(who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
+                    + "to kiosk, operator or admin in the [roles] section of enrolld.conf and restart enrolld")
     }
 
     static func who(_ peer: PeerCredentials) -> String {

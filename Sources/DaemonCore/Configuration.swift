@@ -3,6 +3,7 @@ import Enrollment
 import Foundation
 import IssuingStates
 import MRTD
+import UnixHTTP
 
 /// The daemon's configuration, read from an INI-style file (see `Packaging/enrolld.conf` and
 /// enrolld.conf(5)): `[section]` headers, `key = value` lines, `#` or `;` comments.
@@ -24,6 +25,8 @@ public struct Configuration: Sendable, Equatable {
     public var pcscRetrySeconds = 1.0
     /// Longest a card read may take; a slower read fails with `card-read-timeout` and frees the reader.
     public var readTimeoutSeconds = 60.0
+    /// `uid:N=READER` entries: the readers each kiosk uid may use; empty: every kiosk may use every reader.
+    public var kioskReaders: [String] = []
     /// Largest request body the API accepts (live photos, CSRs).
     public var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Seconds between keep-alive comments on event streams.
@@ -32,6 +35,20 @@ public struct Configuration: Sendable, Equatable {
     public var maxConnections = 64
     /// Seconds a persistent API connection may stay idle before it is closed.
     public var keepAliveIdleSeconds = 5.0
+    /// Of `maxConnections`, slots only operators and admins may take.
+    public var reservedConnections = 8
+    /// API connections one uid may hold at once.
+    public var maxConnectionsPerUID = 16
+    /// Seconds within which a request's whole head must arrive.
+    public var headTimeoutSeconds = 10.0
+    /// Slowest average rate at which a request body may arrive, in bytes per second.
+    public var minBodyBytesPerSecond = 256 * 1024
+    /// Seconds one write to a client that does not read may wait before the connection is closed.
+    public var sendTimeoutSeconds = 30.0
+    /// Event streams (`GET /v1/events`) one uid may hold at once.
+    public var maxEventStreamsPerUID = 4
+    /// Bytes of events an event-stream subscriber may have waiting before it loses the oldest.
+    public var eventQueueBytes = 256 * 1024
     /// Log level: error, warning, notice, info or debug.
     public var logLevel: LogLevel = .info
     /// Face model files; nil means `ENROLLD_MODEL_DIR` or `/var/lib/enrolld/models`.
@@ -68,7 +85,16 @@ public struct Configuration: Sendable, Equatable {
     public var passcodeEnabled = true
     public var passcodeMaxAttempts = 5
     public var passcodeLockoutSeconds = 3600.0
+    public var passcodeMaxTotalFailures = 20
+    public var passcodeKioskBudget = 50
+    public var passcodeKioskBudgetSeconds = 86400.0
     public var expirySweepSeconds = 3600.0
+    /// Seconds between signed usage-chain heads in the journal.
+    public var auditHeadIntervalSeconds = 300.0
+    /// Public keys of other hosts whose signed heads `audit verify` trusts; nil means `<state>/keys/audit-heads`.
+    public var auditHeadKeysDirectory: String?
+    /// Also send signed heads to syslog(3).
+    public var auditSyslog = false
     /// Display names of the two tiers.
     public var basicTierName = "Basic"
     public var signingTierName = "Signing"
@@ -156,6 +182,7 @@ public struct Configuration: Sendable, Equatable {
     public var resolvedTrustDirectory: String { trustDirectory ?? stateDirectory + "/trust" }
     public var resolvedCADirectory: String { caDirectory ?? stateDirectory + "/ca" }
     public var resolvedTrustListDirectory: String { trustListDirectory ?? stateDirectory + "/trust-lists" }
+    public var resolvedAuditHeadKeysDirectory: String { auditHeadKeysDirectory ?? stateDirectory + "/keys/audit-heads" }
 
     public init() {}
 
@@ -167,6 +194,7 @@ public struct Configuration: Sendable, Equatable {
         var configuration = Configuration()
         var section = ""
         var backendLine = 0
+        var connectionsLine = 0
         for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
             let number = index + 1
             let line = rawLine.trimmingCharacters(in: .whitespaces)
@@ -197,6 +225,13 @@ public struct Configuration: Sendable, Equatable {
                     expected: entry.type.expected)
             }
             if full == "store.backend" { backendLine = number }
+            if full == "api.max_connections" || full == "api.reserved_connections" { connectionsLine = number }
+        }
+        if configuration.reservedConnections >= configuration.maxConnections {
+            throw .invalidValue(
+                source: source, line: connectionsLine, key: "api.reserved_connections",
+                value: String(configuration.reservedConnections),
+                expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections")
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
             throw .invalidValue(
@@ -234,12 +269,28 @@ extension Configuration {
                                            issuingStateCodes: IssuingStateCodes(overrides: overrides))
     }
 
+    /// The API server's connection limits and timeouts.
+    public var connectionLimits: ConnectionLimits {
+        var limits = ConnectionLimits()
+        limits.maxConnections = maxConnections
+        limits.reservedForPrivileged = reservedConnections
+        limits.maxPerUID = maxConnectionsPerUID
+        limits.headTimeout = headTimeoutSeconds
+        limits.minimumBodyBytesPerSecond = minBodyBytesPerSecond
+        limits.keepAliveIdleTimeout = keepAliveIdleSeconds
+        limits.sendTimeout = sendTimeoutSeconds
+        return limits
+    }
+
     /// The identity-lifecycle settings for `IdentityLifecycle`.
     public var lifecyclePolicy: LifecyclePolicy {
         var policy = LifecyclePolicy()
         policy.passcodeEnabled = passcodeEnabled
         policy.passcodeMaxAttempts = passcodeMaxAttempts
         policy.passcodeLockout = passcodeLockoutSeconds
+        policy.passcodeMaxTotalFailures = passcodeMaxTotalFailures
+        policy.passcodeCallerBudget = passcodeKioskBudget
+        policy.passcodeCallerWindow = passcodeKioskBudgetSeconds
         policy.registrationMinimumAge = registrationMinimumAge
         return policy
     }

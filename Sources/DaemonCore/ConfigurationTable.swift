@@ -35,6 +35,39 @@ extension Configuration {
                 .seconds(
                     "keepalive_idle_seconds", \.keepAliveIdleSeconds, 0.1...3600,
                     "Seconds an idle persistent (keep-alive) API connection stays open."),
+                .integer(
+                    "reserved_connections", \.reservedConnections, 0...4095,
+                    "Of max_connections, slots only operators and admins may take (fewer than max_connections).",
+                    details: "Kiosks and other callers share the rest; one more of theirs gets 503 server-busy."),
+                .integer(
+                    "max_connections_per_uid", \.maxConnectionsPerUID, 1...4096,
+                    "API connections one uid may hold at once; one more gets 429 too-many-connections."),
+                .seconds(
+                    "head_timeout_seconds", \.headTimeoutSeconds, 0.1...600,
+                    "Seconds within which a request's whole head (request line and headers) must arrive.",
+                    details: """
+                        Counted from the connection's start (a later request on a persistent connection: from its \
+                        first byte), however steadily bytes trickle in; a slower head gets 408 and the connection \
+                        closes.
+                        """),
+                .integer(
+                    "min_body_bytes_per_second", \.minBodyBytesPerSecond, 1...(1024 * 1024 * 1024),
+                    unit: "bytes per second",
+                    "Slowest average rate at which a request body may arrive.",
+                    details: """
+                        The body must be complete head_timeout_seconds + Content-Length / this rate after the head; \
+                        a slower one gets 408 and the connection closes.
+                        """),
+                .seconds(
+                    "send_timeout_seconds", \.sendTimeoutSeconds, 0.1...3600,
+                    "Seconds one write may wait for a client that does not read; then the connection closes."),
+                .integer(
+                    "max_event_streams_per_uid", \.maxEventStreamsPerUID, 1...1024,
+                    "Event streams (GET /v1/events) one uid may hold at once; one more gets 429."),
+                .integer(
+                    "event_queue_bytes", \.eventQueueBytes, 1024...(64 * 1024 * 1024), unit: "bytes",
+                    "Bytes of events an event stream may have waiting; a slower reader loses the oldest.",
+                    details: "Also at most 1000 events."),
             ]),
         ConfigurationSection(
             "roles",
@@ -88,6 +121,15 @@ extension Configuration {
                         112 refuses the 1024-bit MODP group (80) and the 192-bit curves (96); 0 accepts every \
                         standardized domain.
                         """),
+                .list(
+                    "kiosk_readers", \.kioskReaders, of: "uid:N=READER NAME entries",
+                    isValid: { Configuration.readerBinding($0) != nil },
+                    "The readers each kiosk uid may use (read, probe, enroll); others get 403 reader-not-yours.",
+                    details: """
+                        One entry per reader, as GET /v1/readers names it; a kiosk uid with no entry may use none. \
+                        Empty: every kiosk may use every reader. Operators and admins may use every reader.
+                        """
+                ).example("uid:2001=ACS ACR1252 1S CL Reader PICC 00 00, uid:2002=ACS ACR1252 1S CL Reader PICC 01 00"),
             ]),
         ConfigurationSection(
             "face",
@@ -327,7 +369,8 @@ extension Configuration {
             "passcode",
             about: """
                 The optional 4-digit service passcode (scrypt, per-account salt, constant-time comparison). A forgotten \
-                passcode is reset by re-verifying with card and face (enrollment purpose passcode-reset).
+                or locked passcode is reset by re-verifying with card and face (enrollment purpose passcode-reset). \
+                With the defaults a guesser makes at most 20 wrong entries per account, ever, until such a reset.
                 """,
             [
                 .boolean("enabled", \.passcodeEnabled, "Offer the service passcode."),
@@ -336,7 +379,43 @@ extension Configuration {
                     "Consecutive wrong entries before the passcode locks."),
                 .seconds(
                     "lockout_seconds", \.passcodeLockoutSeconds, 1...(7 * 86400),
-                    "How long a locked passcode stays locked (the API says when it unlocks)."),
+                    "How long the first lock lasts; each further one twice as long, until a correct entry.",
+                    details: "Staff are told when it unlocks; kiosks only that the holder proof failed."),
+                .integer(
+                    "max_total_failures", \.passcodeMaxTotalFailures, 1...1000,
+                    "Wrong entries in total that lock the passcode for good (a correct entry does not clear them).",
+                    details: "Only a card-and-face re-verification (purpose passcode-reset) clears a permanent lock."),
+                .integer(
+                    "kiosk_budget", \.passcodeKioskBudget, 1...100_000,
+                    "Failed passcode entries one kiosk uid may make across all accounts per kiosk_budget_seconds.",
+                    details: """
+                        Then the kiosk may enter no passcode until the window ends: a usage record \
+                        (passcode-entries-exhausted), a log line and enrolld_passcode_kiosk_lockouts_total say so.
+                        """),
+                .seconds(
+                    "kiosk_budget_seconds", \.passcodeKioskBudgetSeconds, 60...(30 * 86400),
+                    "The window of kiosk_budget, from a kiosk's first failed entry."),
+            ]),
+        ConfigurationSection(
+            "audit",
+            about: """
+                The usage chain is keyed (HMAC-SHA-256 under <state_directory>/keys/usage-chain.key, not in the \
+                database). Each daemon also signs the chain's head with its own key (keys/audit-head.key, ECDSA P-256; \
+                its public key is keys/audit-head.pub) and logs the signed head (a line with "enrolld-audit-head v1"); \
+                enrollctl audit verify --heads FILE checks the chain against such lines.
+                """,
+            [
+                .seconds(
+                    "head_interval_seconds", \.auditHeadIntervalSeconds, 1...86400,
+                    "Seconds between signed heads while the chain grows (an unchanged chain is signed hourly)."),
+                .path(
+                    "head_keys_directory", \.auditHeadKeysDirectory, shown: \Configuration.resolvedAuditHeadKeysDirectory,
+                    "Public keys (audit-head.pub of the fleet's other hosts, *.pub or *.pem) whose signed heads verify.",
+                    details: "Default: <state_directory>/keys/audit-heads. This daemon's own key is always trusted."),
+                .boolean(
+                    "syslog", \.auditSyslog,
+                    "Also send each signed head to syslog(3) (facility authpriv), for a syslog daemon to forward.",
+                    details: "The journal gets every head in any case; forward to a remote host with rsyslog."),
             ]),
         ConfigurationSection(
             "tiers",
@@ -508,8 +587,8 @@ extension Configuration {
                     "sslmode", \.storeSSLMode, ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
                     "TLS to the server, passed to libpq.",
                     details: """
-                        Unset: libpq's default (prefer). Use verify-full: it checks the server's name against its \
-                        certificate.
+                        Unset: libpq's default (prefer, which falls back to plain text). A host that is not this \
+                        machine is refused at start unless this is verify-full (or verify-ca by explicit choice).
                         """
                 ).example("verify-full"),
                 .path(

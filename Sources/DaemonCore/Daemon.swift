@@ -49,9 +49,15 @@ public final class Daemon: Sendable {
         var unavailableReason = "enrollment is not set up"
         var server: UnixSocketServer?
         var stopping = false
+        /// Signs the usage chain's head into the journal; the last head it signed.
+        var headSigner: ChainHeadSigner?
+        var lastSignedHead: UsageChain.ChainHead?
+        var lastSignedAt = Date.distantPast
     }
 
     private let state = Mutex(State())
+    /// Open event streams by uid (`api.max_event_streams_per_uid`).
+    private let eventStreams = Mutex<[UInt32: Int]>([:])
 
     public init(configuration: Configuration, environment: DaemonEnvironment? = nil,
                 crashPoints: CrashPoints = .disabled) {
@@ -60,7 +66,7 @@ public final class Daemon: Sendable {
         self.environment = environment
         self.crashPoints = crashPoints
         started = environment.now()
-        let events = EventHub()
+        let events = EventHub(byteLimit: configuration.eventQueueBytes)
         self.events = events
         cardReader = CardReadService(events: events, terminal: environment.terminal,
                                      trust: TrustAnchors.loadLogged(
@@ -129,12 +135,13 @@ public final class Daemon: Sendable {
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
         router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardReadRequest.self)
+            let reader = try usableReader(request.reader, context)
             let scanned = try cardScanner.keys(of: request.accessKey)
             var keys: [AccessKey] = scanned ?? []
             if scanned == nil { keys = [try request.accessKey.accessKey()] }
             let read = try cardScanner.firstAccepted(keys, fromPhoto: scanned != nil) { access throws(Problem) in
                 do throws(CardReadFailure) {
-                    return try cardReader.read(reader: request.reader, access: access, options: request.readerOptions)
+                    return try cardReader.read(reader: reader, access: access, options: request.readerOptions)
                 } catch {
                     throw Problem(error)
                 }
@@ -148,9 +155,10 @@ public final class Daemon: Sendable {
         }))
         router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
             let request = try context.decodeBody(CardProbeRequest.self)
+            let reader = try usableReader(request.reader, context)
             let access = try request.accessKey?.accessKey()
             do throws(CardReadFailure) {
-                return .json(try cardReader.probe(reader: request.reader, access: access))
+                return .json(try cardReader.probe(reader: reader, access: access))
             } catch {
                 throw Problem(error)
             }
@@ -205,8 +213,14 @@ public final class Daemon: Sendable {
                        cardActivity: CardActivity(activeReads: cardReader.activeReads,
                                                   openConnections: environment.terminal.openConnections),
                        apiConnections: state.withLock { $0.server?.openConnections ?? 0 },
-                       enrollmentSessions: enrollment?.openSessions ?? 0)
+                       enrollmentSessions: enrollment?.openSessions ?? 0,
+                       apiRefusals: Dictionary(uniqueKeysWithValues: ConnectionRefusal.allCases.map {
+                           ($0.rawValue, apiRefusals?[$0] ?? 0)
+                       }))
     }
+
+    /// API connections the server turned away or cut short, by reason; nil before `start`.
+    public var apiRefusals: [ConnectionRefusal: Int]? { state.withLock { $0.server?.refusals } }
 
     public func readerList() -> ReaderList {
         ReaderList(pcscAvailable: monitor.serviceAvailable,
@@ -216,25 +230,64 @@ public final class Daemon: Sendable {
     }
 
     /// Server-Sent Events: one `event:`/`id:`/`data:` block per event, keep-alive comments
-    /// between them; the stream ends when the client leaves or the daemon stops.
+    /// between them, a comment when events were dropped for a slow reader; the stream ends when the client leaves
+    /// (or stops reading for `api.send_timeout_seconds`) or the daemon stops. A uid holds at most
+    /// `api.max_event_streams_per_uid` streams.
     private func streamEvents(_ context: RequestContext, _ connection: HTTPConnection) {
+        let uid = context.peer.uid
+        let limit = configuration.maxEventStreamsPerUID
+        let admitted = eventStreams.withLock { streams in
+            guard streams[uid, default: 0] < limit else { return false }
+            streams[uid, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            var response = HTTPResponse.problem(Problem(
+                .tooManyEventStreams, detail: "uid \(uid) already holds its maximum of \(limit) event streams: close "
+                    + "one (or share one stream between the kiosk's components), then retry"))
+            response.headers.append(("Retry-After", "5"))
+            connection.respond(response)
+            return
+        }
+        defer {
+            eventStreams.withLock { streams in
+                streams[uid, default: 1] -= 1
+                if streams[uid] == 0 { streams[uid] = nil }
+            }
+        }
         let subscription = events.subscribe()
         defer { subscription.cancel() }
         let headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")]
         guard connection.startStream(headers: headers) else { return }
         guard connection.write(Array(": enrolld events\nretry: 2000\n\n".utf8)) else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var reportedDrops = 0
         while true {
-            switch subscription.next(timeout: configuration.eventKeepAliveSeconds) {
-            case let .event(event):
-                let data = (try? encoder.encode(event)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                guard connection.write(Array("id: \(event.id)\nevent: \(event.type.rawValue)\ndata: \(data)\n\n".utf8)) else { return }
+            switch subscription.take(timeout: configuration.eventKeepAliveSeconds) {
+            case let .item(item):
+                let dropped = subscription.dropped
+                if dropped > reportedDrops {
+                    guard connection.write(Array(": \(dropped - reportedDrops) event(s) dropped: read faster\n\n".utf8))
+                    else { return }
+                    reportedDrops = dropped
+                }
+                guard connection.write(item.frame) else { return }
             case .timeout:
                 guard connection.write(Array(": keep-alive\n\n".utf8)) else { return }
             case .closed:
                 return
             }
+        }
+    }
+
+    /// Decides each API connection as it is accepted: a caller in no role is answered `403 no-role` and closed
+    /// before it can send a byte (it holds no slot, however slowly it would have written); operators and admins may
+    /// take the reserved slots.
+    static func admission(_ roles: ResolvedRoles) -> UnixSocketServer.Admission {
+        { peer in
+            guard let role = roles.role(of: peer) else {
+                return .refuse(.problem(RequestAuthorizer.noRoleProblem(peer)))
+            }
+            return .admit(privileged: role >= .operator)
         }
     }
 
@@ -268,8 +321,8 @@ public final class Daemon: Sendable {
             server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
                                           group: group, limits: limits, handler: handler)
         }
-        server.maxConnections = configuration.maxConnections
-        server.keepAliveIdleTimeout = configuration.keepAliveIdleSeconds
+        server.connectionLimits = configuration.connectionLimits
+        server.admission = Self.admission(configuration.roles.resolved())
         state.withLock { $0.server = server }
         prepare()
         monitor.start()
@@ -317,9 +370,13 @@ public final class Daemon: Sendable {
             state.withLock { $0.unavailableReason = reason }
             Log.warning(reason)
         } catch {
-            let reason = "enrollment storage is not usable: \(error)"
-            state.withLock { $0.unavailableReason = reason }
-            Log.error(reason)
+            // The cause (paths, database hosts, driver messages) goes to the log only; callers get the incident id.
+            let incident = Problem.newIncidentID()
+            state.withLock {
+                $0.unavailableReason = "enrollment storage is not usable (incident \(incident)): an administrator must "
+                    + "check the daemon's log for that incident"
+            }
+            Log.error("incident \(incident): enrollment storage is not usable: \(error)")
         }
     }
 
@@ -332,6 +389,9 @@ public final class Daemon: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         let protector = try DataProtector(stateDirectory: directory)
         let store = try environment.openStore(configuration, protector)
+        try keyUsageChain(store, protector: protector)
+        let signer = try ChainHeadSigner.load(keysDirectory: directory + "/keys", host: IdentityLifecycle.hostName())
+        state.withLock { $0.headSigner = signer }
         let authority = try environment.loadAuthority(configuration)
         // A CA that can no longer sign its responder certificate or CRL (expired) still loads: the completions
         // then refuse with the CA's own reason, and OCSP and the CRL say why they are not published.
@@ -371,12 +431,64 @@ public final class Daemon: Sendable {
             protector: sealing, now: environment.now, random: environment.randomBytes,
             publish: { event in events.publish(event) }, crashPoints: crashPoints, statusObserver: status)
         try recover(enrollment)
+        let metrics = self.metrics
         let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy, protector: sealing,
-                                          now: environment.now, statusObserver: status)
+                                          now: environment.now, statusObserver: status) { event in
+            metrics.record(event)
+            if case let .callerLockedOut(actor, until) = event {
+                Log.warning("passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
+                            + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
+            }
+        }
         let accounts = AccountService(store: store, protector: sealing, lifecycle: lifecycle,
                                       tierNames: (configuration.basicTierName, configuration.signingTierName),
                                       now: environment.now, statusObserver: status)
         return (enrollment, accounts, lifecycle, (status, statusReason), authority)
+    }
+
+    /// Keys the usage chain (the migration of an unkeyed one: nothing is rewritten; the first keyed record anchors
+    /// the records before it), or proves this host holds the key the chain was keyed with.
+    private func keyUsageChain(_ store: any Store, protector: DataProtector) throws {
+        let check = try protector.usageChainKeyCheck()
+        let before = try store.transaction { tx throws(StoreError) in try UsageChain.keyedFrom(tx) }
+        let keyedFrom = try store.transaction { tx throws(StoreError) in
+            try UsageChain.prepareKeying(tx, keyCheck: check)
+        }
+        guard let keyedFrom else { return }
+        if before == nil && keyedFrom > 1 {
+            Log.notice("usage chain keyed from record \(keyedFrom) on (HMAC-SHA-256, keys/usage-chain.key): records "
+                       + "1-\(keyedFrom - 1) keep their SHA-256 hashes, anchored by record \(keyedFrom)")
+        }
+    }
+
+    /// Signs the usage chain's head and logs it (and sends it to syslog when configured) when the chain grew since
+    /// the last signed head, or an hour passed; `force` signs now (start, shutdown).
+    func signChainHead(force: Bool = false) {
+        guard let store = enrollment?.store else { return }
+        let (signer, last, lastAt) = state.withLock { ($0.headSigner, $0.lastSignedHead, $0.lastSignedAt) }
+        guard let signer else { return }
+        do {
+            guard let head = try UsageChain.currentHead(store) else { return }
+            let now = Date()
+            guard force || head != last || now.timeIntervalSince(lastAt) >= 3600 else { return }
+            let signed = try signer.sign(sequence: head.sequence, hash: head.hash, keyedFrom: head.keyedFrom, at: now)
+            state.withLock {
+                $0.lastSignedHead = head
+                $0.lastSignedAt = now
+            }
+            Log.notice(signed.line)
+            if configuration.auditSyslog { enrolld_syslog(LOG_AUTHPRIV | LOG_NOTICE, signed.line) }
+        } catch {
+            Log.warning("could not sign the usage chain's head: \(error)")
+        }
+    }
+
+    /// Trusted signers of chain heads: this daemon and the public keys in `[audit] head_keys_directory`.
+    func chainHeadTrust() -> ChainHeadTrust {
+        let loaded = ChainHeadTrust.load(own: state.withLock { $0.headSigner },
+                                         directory: configuration.resolvedAuditHeadKeysDirectory)
+        for path in loaded.skipped { Log.warning("audit head key \(path) is not a PEM public key: skipped") }
+        return loaded.trust
     }
 
     /// A fleet shares the store: only what no live daemon can still be working on is a leftover, and any daemon's
@@ -398,10 +510,16 @@ public final class Daemon: Sendable {
     /// crashed hosts' leftovers) every `expiry_sweep_seconds`.
     private func startSweeper(_ service: EnrollmentService, _ lifecycle: IdentityLifecycle) {
         let sweepInterval = configuration.expirySweepSeconds
+        let headInterval = configuration.auditHeadIntervalSeconds
         let sweeper = Thread { [weak self] in
             var lastSweep = Date.distantPast
+            var lastHead = Date.distantPast
             while let self, !self.isStopping {
                 service.expireStale()
+                if Date().timeIntervalSince(lastHead) >= headInterval {
+                    self.signChainHead(force: lastHead == .distantPast)
+                    lastHead = Date()
+                }
                 if Date().timeIntervalSince(lastSweep) >= sweepInterval {
                     lastSweep = Date()
                     do {
@@ -441,6 +559,7 @@ public final class Daemon: Sendable {
         status?.stop()
         guard let server else { return }
         Log.notice("shutting down")
+        signChainHead(force: true)
         server.stop()
         events.close()
         monitor.stop()

@@ -84,6 +84,7 @@ extension Daemon {
             let guardianID = try body.guardianAccountId.map { text throws(Problem) in
                 try parseUUID(text, field: "guardianAccountId")
             }
+            let reader = try usableReader(body.reader, context)
             let scanned = try cardScanner.keys(of: body.accessKey, mrzOnly: true)
             var keys: [BACKey] = (scanned ?? []).compactMap { if case .mrz(let key) = $0 { key } else { nil } }
             if scanned == nil { keys = [try body.accessKey.bacKey()] }
@@ -149,6 +150,7 @@ extension Daemon {
             let csr = try body.csrBytes()
             let service = try enrollmentService(session: id, context)
             do throws(EnrollmentError) {
+                try IdentityLifecycle.validateContact(body.contact ?? [:])
                 let options = CompletionOptions(deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
                                                 deviceLabel: body.deviceLabel, passcode: body.passcode)
                 return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))

@@ -29,8 +29,14 @@ func parseTime(_ text: String?, field: String) throws(Problem) -> Date? {
 
 extension Daemon {
     /// A kiosk acting for a holder proves the holder is present for `accountID`: `X-Enrolld-Enrollment` names a
-    /// card-and-face session of the account that this kiosk (same uid) completed in the last minutes, or `X-Enrolld-Passcode` is the holder's
-    /// service passcode (an entry like any other: wrong ones count towards the lock).
+    /// card-and-face session of the account that this kiosk (same uid) completed in the last minutes, or
+    /// `X-Enrolld-Passcode` is the holder's service passcode (an entry like any other: failed ones count towards the
+    /// account's lock and the kiosk's budget).
+    ///
+    /// Every failed proof answers the same `holder-proof-failed`, whatever the cause (no such account, a cancelled
+    /// one, no passcode set, a wrong or locked one, a session of another account, uid or age), so a kiosk learns
+    /// nothing about accounts it cannot prove; the log line says which it was. Malformed headers, a kiosk out of
+    /// passcode entries and failures of ours keep their own answers.
     func proveHolder(_ accountID: UUID, _ context: RequestContext) throws(Problem) {
         let enrollment = context.request.header("X-Enrolld-Enrollment")
         let passcode = context.request.header("X-Enrolld-Passcode")
@@ -40,22 +46,29 @@ extension Daemon {
                               + "X-Enrolld-Passcode (the holder's service passcode)")
         }
         let service = try lifecycleService()
-        if let text = enrollment {
-            let enrollmentID = try parseUUID(text, field: "X-Enrolld-Enrollment")
-            try requireOwnSession(enrollmentID, context)
-            do throws(EnrollmentError) {
-                try service.proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
-            } catch {
-                throw Problem(error)
+        let enrollmentID = try enrollment.map { text throws(Problem) in try parseUUID(text, field: "X-Enrolld-Enrollment") }
+        let actor = try context.actor()
+        do throws(Problem) {
+            if let enrollmentID {
+                try requireOwnSession(enrollmentID, context)
+                do throws(EnrollmentError) {
+                    try service.proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
+                } catch {
+                    throw Problem(error)
+                }
+            } else if let passcode {
+                do throws(EnrollmentError) {
+                    let check = try service.verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
+                    guard check.isOK else { throw IdentityLifecycle.refusal(check, for: actor) }
+                } catch {
+                    throw Problem(error)
+                }
             }
-        } else if let passcode {
-            let actor = try context.actor()
-            do throws(EnrollmentError) {
-                let check = try service.verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
-                guard check.isOK else { throw IdentityLifecycle.refusal(check) }
-            } catch {
-                throw Problem(error)
-            }
+        } catch {
+            let own: [ProblemCode] = [.passcodeEntriesExhausted, .passcodeDisabled, .invalidID, .invalidChannel]
+            guard error.status < 500, let kind = error.kind, !own.contains(kind) else { throw error }
+            Log.info("holder proof failed: \(context.role.rawValue) uid \(context.peer.uid): \(error.code)")
+            throw Problem(IdentityLifecycle.holderProofFailed)
         }
     }
 
@@ -63,8 +76,8 @@ extension Daemon {
     func requireOwnSession(_ enrollmentID: UUID, _ context: RequestContext) throws(Problem) {
         guard context.role == .kiosk, let owner = enrollment?.sessionOwner(id: enrollmentID), owner != context.peer.uid
         else { return }
-        throw Problem(.reverificationRequired, detail: "enrollment \(enrollmentID.uuidString) was run by another uid: a kiosk proves the holder "
-                          + "with a card-and-face session it ran itself")
+        Log.info("holder proof failed: kiosk uid \(context.peer.uid) named a session another uid ran")
+        throw Problem(IdentityLifecycle.holderProofFailed)
     }
 
     func lifecycleService() throws(Problem) -> IdentityLifecycle {
@@ -177,9 +190,21 @@ extension Daemon {
             return .json(UsagePage(accountId: id.uuidString, records: records,
                                    next: records.count == limit ? records.last?.sequence : nil))
         }))
-        router.add(Route("POST", "/v1/audit/verify", .respond { [unowned self] _ throws(Problem) in
-            let report = try lifecycleCall { service throws(EnrollmentError) in try service.verifyAudit() }
-            if !report.ok { Log.warning("usage chain broken: \(report.problems.count) problem(s)") }
+        router.add(Route("POST", "/v1/audit/verify", .respond { [unowned self] context throws(Problem) in
+            let body = context.request.body.isEmpty ? AuditVerifyBody() : try context.decodeBody(AuditVerifyBody.self)
+            let lines = body.heads ?? []
+            guard lines.count <= 100_000 else {
+                throw Problem(.invalidBody, detail: "give at most 100000 signed heads (the newest are enough)")
+            }
+            let heads = lines.compactMap(SignedChainHead.init(line:))
+            let (trusted, untrusted) = chainHeadTrust().check(heads)
+            let report = try lifecycleCall { service throws(EnrollmentError) in
+                try service.verifyAudit(heads: trusted, untrusted: untrusted)
+            }
+            if !report.ok {
+                Log.warning("usage chain broken: \(report.problems.count) problem(s), the first at record "
+                            + "\(report.firstDisagreement.map(String.init) ?? "?")")
+            }
             return .json(report)
         }))
 
@@ -209,13 +234,20 @@ extension Daemon {
             let id = try parseUUID(context.parameters["id"], field: "account id")
             let body = try context.decodeBody(PasscodeBody.self)
             let actor = try context.actor()
-            let check = try lifecycleCall { service throws(EnrollmentError) in
-                try service.verifyPasscode(accountID: id, passcode: body.passcode ?? "", actor: actor)
+            // Staff see what happened (attempts left, until when); a kiosk sees ok or holder-proof-failed.
+            let check: PasscodeCheck
+            do throws(Problem) {
+                check = try lifecycleCall { service throws(EnrollmentError) in
+                    try service.verifyPasscode(accountID: id, passcode: body.passcode ?? "", actor: actor)
+                }
+            } catch where error.code == ProblemCode.holderProofFailed.code {
+                check = PasscodeCheck(result: "failed")
             }
             var response = PasscodeCheckResponse(result: check.result, attemptsLeft: check.attemptsLeft,
                                                  unlocksAt: check.unlocksAt)
             if !check.isOK {
-                let problem = Problem(IdentityLifecycle.refusal(check))
+                let problem = check.result == "failed" ? Problem(IdentityLifecycle.holderProofFailed)
+                    : Problem(IdentityLifecycle.refusal(check, for: actor))
                 (response.type, response.title, response.status, response.detail, response.code) =
                     (problem.type, problem.title, problem.status, problem.detail, problem.code)
             }
@@ -229,8 +261,9 @@ extension Daemon {
             let actor = try context.actor()
             let service = try enrollmentService(session: id, context)
             let key = try body.accessKey.bacKey()
+            let reader = try usableReader(body.reader, context)
             do throws(EnrollmentError) {
-                return .json(try service.addGuardian(id: id, reader: body.reader, key: key, actor: actor))
+                return .json(try service.addGuardian(id: id, reader: reader, key: key, actor: actor))
             } catch {
                 throw Problem(error)
             }

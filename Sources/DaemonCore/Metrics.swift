@@ -55,6 +55,9 @@ public final class Metrics: Sendable {
         var faceMatchSeconds = DurationHistogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8])
         var certificatesIssued: UInt64 = 0
         var certificatesRevoked: [String: UInt64] = [:]
+        var passcodeFailedEntries: UInt64 = 0
+        var passcodeLocks: [String: UInt64] = ["temporary": 0, "permanent": 0]
+        var passcodeKioskLockouts: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -97,6 +100,17 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// Counts a passcode event (failed entries, locks, kiosks locked out).
+    public func record(_ event: PasscodeEvent) {
+        state.withLock { state in
+            switch event {
+            case .failedEntry: state.passcodeFailedEntries += 1
+            case let .locked(permanent): state.passcodeLocks[permanent ? "permanent" : "temporary", default: 0] += 1
+            case .callerLockedOut: state.passcodeKioskLockouts += 1
+            }
+        }
+    }
+
     public func observeFaceMatch(seconds: Double) {
         state.withLock { $0.faceMatchSeconds.observe(seconds) }
     }
@@ -117,7 +131,7 @@ public final class Metrics: Sendable {
     /// The exposition text, with the gauges the caller reads at scrape time.
     public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
                        cardActivity: CardActivity = CardActivity(), apiConnections: Int = 0,
-                       enrollmentSessions: Int = 0) -> String {
+                       enrollmentSessions: Int = 0, apiRefusals: [String: Int] = [:]) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -155,6 +169,12 @@ public final class Metrics: Sendable {
             sample("enrolld_api_connections_open", [], "\(apiConnections)")
             family("enrolld_enrollment_sessions_open", "gauge", "Enrollment sessions in memory (open, not yet ended).")
             sample("enrolld_enrollment_sessions_open", [], "\(enrollmentSessions)")
+            family("enrolld_api_connections_refused_total", "counter",
+                   "API connections turned away or cut short, by reason: admission (a caller in no role), busy, "
+                   + "reserved (only staff slots left), per-uid, head-timeout, body-too-slow.")
+            for reason in apiRefusals.keys.sorted() {
+                sample("enrolld_api_connections_refused_total", [("reason", reason)], "\(apiRefusals[reason] ?? 0)")
+            }
 
             family("enrolld_enrollments_total", "counter",
                    "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "
@@ -172,6 +192,16 @@ public final class Metrics: Sendable {
             histogram("enrolld_face_match_seconds", state.faceMatchSeconds)
             family("enrolld_certificates_issued_total", "counter", "Signing certificates issued by the CA.")
             sample("enrolld_certificates_issued_total", [], "\(state.certificatesIssued)")
+            family("enrolld_passcode_failed_entries_total", "counter",
+                   "Failed service-passcode entries (wrong, locked, or for an account without one).")
+            sample("enrolld_passcode_failed_entries_total", [], "\(state.passcodeFailedEntries)")
+            family("enrolld_passcode_locks_total", "counter", "Passcodes locked, temporarily or for good.")
+            for kind in state.passcodeLocks.keys.sorted() {
+                sample("enrolld_passcode_locks_total", [("kind", kind)], "\(state.passcodeLocks[kind] ?? 0)")
+            }
+            family("enrolld_passcode_kiosk_lockouts_total", "counter",
+                   "Kiosk uids that used up their budget of failed passcode entries (passcode.kiosk_budget).")
+            sample("enrolld_passcode_kiosk_lockouts_total", [], "\(state.passcodeKioskLockouts)")
             family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
             for reason in state.certificatesRevoked.keys.sorted() {
                 sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(state.certificatesRevoked[reason] ?? 0)")

@@ -13,6 +13,7 @@ extension Configuration {
             }
             password = String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .newlines)
         }
+        try StoreTransportPolicy.check(conninfo: storeConninfo ?? "", configured: storeSSLMode)
         return PostgresSettings(conninfo: storeConninfo ?? "", password: password, sslMode: storeSSLMode,
                                 sslRootCert: storeSSLRootCert, sslCert: storeSSLCert, sslKey: storeSSLKey,
                                 poolSize: storePoolSize)

@@ -218,7 +218,7 @@ public struct StatusView: Sendable, Codable, Equatable {
 
 /// The answer to a passcode entry.
 public struct PasscodeCheck: Sendable, Codable, Equatable {
-    /// `ok`, `wrong` or `locked`.
+    /// `ok`, `wrong` or `locked` (for staff; a kiosk is told only ok or `holder-proof-failed`).
     public var result: String
     /// Wrong entries left before the passcode locks (when `wrong`).
     public var attemptsLeft: Int?
@@ -240,12 +240,21 @@ public struct PasscodeStatus: Sendable, Codable, Equatable {
     public var enabled: Bool
     public var failedAttempts: Int
     public var lockedUntil: String?
+    /// Locked for good after too many wrong entries in total: only a card-and-face passcode reset clears it.
+    public var lockedPermanently: Bool?
+    /// Wrong entries since the passcode was set or reset, of the total that locks it for good.
+    public var totalFailures: Int?
+    public var maxTotalFailures: Int?
 
-    public init(set: Bool, enabled: Bool, failedAttempts: Int, lockedUntil: String? = nil) {
+    public init(set: Bool, enabled: Bool, failedAttempts: Int, lockedUntil: String? = nil,
+                lockedPermanently: Bool? = nil, totalFailures: Int? = nil, maxTotalFailures: Int? = nil) {
         self.set = set
         self.enabled = enabled
         self.failedAttempts = failedAttempts
         self.lockedUntil = lockedUntil
+        self.lockedPermanently = lockedPermanently
+        self.totalFailures = totalFailures
+        self.maxTotalFailures = maxTotalFailures
     }
 }
 
@@ -264,17 +273,54 @@ public struct AuditReport: Sendable, Codable, Equatable {
         }
     }
 
+    /// One signed chain head given to the check, and what the chain says to it.
+    public struct HeadCheck: Sendable, Codable, Equatable {
+        public var host: String
+        public var sequence: Int64
+        public var at: String
+        /// `matches`, `disagrees` (the record there has another hash, or the chain was keyed elsewhere),
+        /// `missing` (the chain no longer reaches it), `untrusted` (unknown key or bad signature: not used).
+        public var result: String
+
+        public init(host: String, sequence: Int64, at: String, result: String) {
+            self.host = host
+            self.sequence = sequence
+            self.at = at
+            self.result = result
+        }
+    }
+
     public var ok: Bool
     public var records: Int
     public var headSequence: Int64
     public var problems: [Problem]
+    /// The first record from which the keyed (HMAC) chain starts; records before it are plain SHA-256 from before
+    /// the chain was keyed. Nil for a chain that was never keyed.
+    public var keyedFrom: Int64?
+    /// The signed heads the check was given, when any.
+    public var heads: [HeadCheck]?
+    /// The first record that disagrees with the chain or with a trusted signed head, when any.
+    public var firstDisagreement: Int64?
 
-
-    public init(ok: Bool, records: Int, headSequence: Int64, problems: [Problem]) {
+    public init(ok: Bool, records: Int, headSequence: Int64, problems: [Problem], keyedFrom: Int64? = nil,
+                heads: [HeadCheck]? = nil, firstDisagreement: Int64? = nil) {
         self.ok = ok
         self.records = records
         self.headSequence = headSequence
         self.problems = problems
+        self.keyedFrom = keyedFrom
+        self.heads = heads
+        self.firstDisagreement = firstDisagreement
+    }
+}
+
+/// `POST /v1/audit/verify`'s optional body: signed chain heads as the daemons logged them (journal lines that hold
+/// `enrolld-audit-head v1 ...`; other lines are skipped).
+public struct AuditVerifyBody: Codable, Sendable, Equatable {
+    public var heads: [String]?
+
+    public init(heads: [String]? = nil) {
+        self.heads = heads
     }
 }
 

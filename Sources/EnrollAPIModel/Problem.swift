@@ -78,6 +78,12 @@ extension ProblemCode {
         "request-timeout", 408, "Request timeout", "send the whole request without pausing")
     public static let serverBusy = ProblemCode(
         "server-busy", 503, "Server busy", "retry in a moment (see Retry-After)")
+    public static let tooManyConnections = ProblemCode(
+        "too-many-connections", 429, "Too many connections",
+        "close idle connections or reuse one (keep-alive); see api.max_connections_per_uid")
+    public static let tooManyEventStreams = ProblemCode(
+        "too-many-event-streams", 429, "Too many event streams",
+        "close another event stream of this user first; see api.max_event_streams_per_uid")
     public static let notFound = ProblemCode(
         "not-found", 404, "Not found", "check the path against the API reference (docs/openapi.json)")
     public static let methodNotAllowed = ProblemCode(
@@ -113,6 +119,12 @@ extension ProblemCode {
     public static let holderProofRequired = ProblemCode(
         "holder-proof-required", 403, "Holder proof required",
         "ask the holder to re-verify with card and face, or to enter the service passcode")
+    public static let holderProofFailed = ProblemCode(
+        "holder-proof-failed", 403, "Holder proof failed",
+        "check the passcode with the holder, or re-verify the holder with card and face")
+    public static let passcodeEntriesExhausted = ProblemCode(
+        "passcode-entries-exhausted", 429, "Too many wrong passcode entries at this kiosk",
+        "this kiosk may take no passcode until the time in the detail: re-verify the holder with card and face")
     public static let reverificationRequired = ProblemCode(
         "reverification-required", 403, "Re-verification required",
         "re-verify the holder with card and face at this kiosk")
@@ -122,6 +134,9 @@ extension ProblemCode {
     // Readers and cards.
     public static let readerNotFound = ProblemCode(
         "reader-not-found", 404, "Reader not found", "check the reader's name with GET /v1/readers")
+    public static let readerNotYours = ProblemCode(
+        "reader-not-yours", 403, "Reader not assigned to this kiosk",
+        "use the reader beside this kiosk; [readers] kiosk_readers says which readers each kiosk may use")
     public static let readerBusy = ProblemCode(
         "reader-busy", 409, "Reader busy", "wait for the read on this reader to finish, then try again")
     public static let readerError = ProblemCode(
@@ -431,11 +446,12 @@ extension ProblemCode {
     /// Every problem the daemon answers, each once.
     public static let all: [ProblemCode] = [
         .malformedRequest, .headersTooLarge, .bodyTooLarge, .transferEncodingUnsupported, .httpVersionUnsupported,
-        .requestTimeout, .serverBusy, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
+        .requestTimeout, .serverBusy, .tooManyConnections, .tooManyEventStreams, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
         .invalidTime, .invalidLimit, .invalidAfter, .internalError, .storageError,
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
-        .reverificationRequired, .forbidden,
-        .readerNotFound, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved, .cardReadTimeout,
+        .holderProofFailed, .passcodeEntriesExhausted, .reverificationRequired, .forbidden,
+        .readerNotFound, .readerNotYours, .readerBusy, .readerError, .pcscUnavailable, .noCard, .cardRemoved,
+        .cardReadTimeout,
         .accessKeyRejected, .accessProtocolUnsupported, .accessPolicyRefused, .missingAccessKey, .invalidAccessKey,
         .invalidMRZ,
         .accessKeyUnreadable, .cardScanUnavailable, .chipSecurityError, .chipError, .malformedChipData,

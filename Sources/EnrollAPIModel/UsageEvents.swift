@@ -30,4 +30,6 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case passcodeVerify = "passcode-verify"
     case passcodeLocked = "passcode-locked"
     case passcodeReset = "passcode-reset"
+    /// A caller (a kiosk's uid) used up its budget of wrong passcode entries across all accounts.
+    case passcodeEntriesExhausted = "passcode-entries-exhausted"
 }

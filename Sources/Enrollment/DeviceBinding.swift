@@ -92,10 +92,14 @@ extension IdentityLifecycle {
                              actor: UsageActor) throws(EnrollmentError) -> DeviceView {
         if !actor.isStaff {
             if let enrollmentID {
-                try proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
+                do {
+                    try proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
+                } catch where error.kind == .reverificationRequired {
+                    throw Self.holderProofFailed
+                }
             } else if let passcode {
                 let check = try verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
-                guard check.isOK else { throw Self.refusal(check) }
+                guard check.isOK else { throw Self.refusal(check, for: actor) }
             } else {
                 throw EnrollmentError(.holderProofRequired, "unbinding needs the passcode, a re-verification with card and face "
                                           + "(enrollmentId), or an operator")

@@ -9,8 +9,14 @@ public struct LifecyclePolicy: Sendable, Equatable {
     public var passcodeEnabled = true
     /// Consecutive wrong passcode entries before the passcode locks.
     public var passcodeMaxAttempts = 5
-    /// How long a locked passcode stays locked.
+    /// How long the first lock lasts; each later one (until a correct entry) twice as long as the one before.
     public var passcodeLockout: TimeInterval = 3600
+    /// Wrong entries in total (since the passcode was set or reset) that lock it for good.
+    public var passcodeMaxTotalFailures = 20
+    /// Failed entries a caller that is not staff (a kiosk's uid) may make across all accounts per
+    /// `passcodeCallerWindow`.
+    public var passcodeCallerBudget = 50
+    public var passcodeCallerWindow: TimeInterval = 86400
     /// Below this age an account can only be registered linked to a guardian who is present.
     public var registrationMinimumAge = 14
     /// A card-and-face re-verification proves the holder for this long (e.g. to unbind a device).
@@ -39,15 +45,30 @@ public final class IdentityLifecycle: Sendable {
     let now: @Sendable () -> Date
     /// Told about every revocation this service commits (cancellation, device rebinding and unbinding).
     let statusObserver: (any CertificateStatusObserver)?
+    /// This host's name: kiosks' passcode budgets are per uid and host (uids mean nothing across hosts).
+    let host: String
+    /// Told of failed entries, locks and callers locked out (metrics, log), after their transaction committed.
+    let onPasscodeEvent: @Sendable (PasscodeEvent) -> Void
 
     public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
                 now: @escaping @Sendable () -> Date = { Date() },
-                statusObserver: (any CertificateStatusObserver)? = nil) {
+                statusObserver: (any CertificateStatusObserver)? = nil, host: String = IdentityLifecycle.hostName(),
+                onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }) {
         self.store = store
         self.policy = policy
         self.protector = protector
         self.now = now
         self.statusObserver = statusObserver
+        self.host = host
+        self.onPasscodeEvent = onPasscodeEvent
+    }
+
+    /// gethostname(2), or `localhost`.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 
     /// After a commit that revoked `serials`.
@@ -259,13 +280,25 @@ public final class IdentityLifecycle: Sendable {
 
     // MARK: Contact details
 
+    /// What contact details may hold, wherever they come from (`PUT .../contact`, or enrollment completion): up to 10
+    /// fields, names of 1 to 32 and values of up to 200 characters, none with a control character.
+    public static func validateContact(_ contact: [String: String]) throws(EnrollmentError) {
+        func plain(_ text: String) -> Bool {
+            text.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F..<0xA0).contains($0.value)) }
+        }
+        guard contact.count <= 10, contact.allSatisfy({
+            (1...32).contains($0.key.count) && $0.value.count <= 200 && plain($0.key) && plain($0.value)
+        }) else {
+            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 "
+                                  + "characters, without control characters")
+        }
+    }
+
     /// Replaces the account's contact details (sealed with the personal data). The device binding and the
     /// certificates are untouched; the usage record names the fields changed, never their values.
     public func updateContact(accountID: UUID, contact: [String: String],
                               actor: UsageActor) throws(EnrollmentError) {
-        guard contact.count <= 10, contact.allSatisfy({ (1...32).contains($0.key.count) && $0.value.count <= 200 }) else {
-            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 characters")
-        }
+        try Self.validateContact(contact)
         let at = now()
         let protector = self.protector
         try run { tx in
@@ -293,10 +326,11 @@ public final class IdentityLifecycle: Sendable {
         }
     }
 
-    /// Walks the usage chain.
-    public func verifyAudit() throws(EnrollmentError) -> AuditReport {
+    /// Walks the usage chain, against the signed heads a trusted key signed (see `UsageChain.verify`).
+    public func verifyAudit(heads: [SignedChainHead] = [],
+                            untrusted: [SignedChainHead] = []) throws(EnrollmentError) -> AuditReport {
         do {
-            return try UsageChain.verify(store)
+            return try UsageChain.verify(store, heads: heads, untrusted: untrusted)
         } catch {
             throw .store(error)
         }

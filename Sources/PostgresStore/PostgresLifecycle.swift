@@ -46,16 +46,18 @@ extension PostgresTransaction {
     // MARK: Usage records
 
     private static let usageColumns = """
-        sequence, at, account_id, enrollment_id, event, channel, actor_role, actor_uid, outcome, detail, prev_hash, hash
+        sequence, at, account_id, enrollment_id, event, channel, actor_role, actor_uid, outcome, detail, prev_hash, hash, \
+        keyed
         """
 
     func appendUsageRecord(_ record: UsageRecord) throws(StoreError) {
         try write("""
-            INSERT INTO usage_records (\(Self.usageColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            INSERT INTO usage_records (\(Self.usageColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+            $13)
             """, [.integer(record.sequence), .integer(record.at.storeMilliseconds), .text(record.accountID?.uuidString),
                   .text(record.enrollmentID?.uuidString), .text(record.event), .text(record.channel),
                   .text(record.actorRole), .integer(Int64(record.actorUID)), .text(record.outcome), .text(record.detail),
-                  .bytes(record.previousHash), .bytes(record.hash)]) { failure throws(StoreError) in
+                  .bytes(record.previousHash), .bytes(record.hash), .boolean(record.keyed)]) { failure throws(StoreError) in
             // Another daemon appended this sequence number after our snapshot: run again on the new head.
             try uniqueRefusal(failure, constraint: "usage_records_pkey", what: "usage record \(record.sequence)") {
                 () throws(StoreError) -> StoreError? in
@@ -102,7 +104,8 @@ extension PostgresTransaction {
                     enrollmentID: try optionalUUID(row.optionalText(index, 3), "usage enrollment id"),
                     event: row.text(index, 4), channel: row.text(index, 5), actorRole: row.text(index, 6),
                     actorUID: try uid(row.integer(index, 7), "usage actor uid"), outcome: row.text(index, 8),
-                    detail: row.text(index, 9), previousHash: row.bytes(index, 10), hash: row.bytes(index, 11))
+                    detail: row.text(index, 9), previousHash: row.bytes(index, 10), hash: row.bytes(index, 11),
+                    keyed: try row.boolean(index, 12))
     }
 
     func usageChainHead() throws(StoreError) -> (sequence: Int64, hash: [UInt8])? {
@@ -122,30 +125,72 @@ extension PostgresTransaction {
 
     func passcode(accountID: UUID) throws(StoreError) -> PasscodeRecord? {
         try rows("""
-            SELECT account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at
+            SELECT account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at, lock_level,
+                total_failures, locked_permanently
             FROM passcodes WHERE account_id = $1
             """, [.text(accountID.uuidString)]) { row, index throws(StoreError) in
             PasscodeRecord(accountID: try Self.uuid(row.text(index, 0), "passcode account id"), salt: row.bytes(index, 1),
                            hash: row.bytes(index, 2), parameters: row.text(index, 3),
                            failedAttempts: Int(try row.integer(index, 4)),
                            lockedUntil: try row.optionalInteger(index, 5).map(Date.init(storeMilliseconds:)),
-                           enabled: try row.boolean(index, 6), updatedAt: Date(storeMilliseconds: try row.integer(index, 7)))
+                           enabled: try row.boolean(index, 6), updatedAt: Date(storeMilliseconds: try row.integer(index, 7)),
+                           lockLevel: Int(try row.integer(index, 8)), totalFailures: Int(try row.integer(index, 9)),
+                           lockedPermanently: try row.boolean(index, 10))
         }.first
     }
 
     func savePasscode(_ passcode: PasscodeRecord) throws(StoreError) {
         try write("""
-            INSERT INTO passcodes (account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO passcodes (account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at,
+                lock_level, total_failures, locked_permanently)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (account_id) DO UPDATE SET salt = excluded.salt, hash = excluded.hash,
                 parameters = excluded.parameters, failed_attempts = excluded.failed_attempts,
-                locked_until = excluded.locked_until, enabled = excluded.enabled, updated_at = excluded.updated_at
+                locked_until = excluded.locked_until, enabled = excluded.enabled, updated_at = excluded.updated_at,
+                lock_level = excluded.lock_level, total_failures = excluded.total_failures,
+                locked_permanently = excluded.locked_permanently
             """, [.text(passcode.accountID.uuidString), .bytes(passcode.salt), .bytes(passcode.hash),
                   .text(passcode.parameters), .integer(Int64(passcode.failedAttempts)),
                   .integer(passcode.lockedUntil?.storeMilliseconds), .boolean(passcode.enabled),
-                  .integer(passcode.updatedAt.storeMilliseconds)]) { failure in
+                  .integer(passcode.updatedAt.storeMilliseconds), .integer(Int64(passcode.lockLevel)),
+                  .integer(Int64(passcode.totalFailures)), .boolean(passcode.lockedPermanently)]) { failure in
             failure.state == .foreignKeyViolation ? .notFound("account \(passcode.accountID.uuidString)") : nil
         }
+    }
+
+    func passcodeBudget(caller: String) throws(StoreError) -> PasscodeBudgetRecord? {
+        try rows("""
+            SELECT caller, window_start, failures, locked_until, updated_at FROM passcode_budgets WHERE caller = $1
+            """, [.text(caller)]) { row, index throws(StoreError) in
+            PasscodeBudgetRecord(caller: row.text(index, 0), windowStart: Date(storeMilliseconds: try row.integer(index, 1)),
+                                 failures: Int(try row.integer(index, 2)),
+                                 lockedUntil: try row.optionalInteger(index, 3).map(Date.init(storeMilliseconds:)),
+                                 updatedAt: Date(storeMilliseconds: try row.integer(index, 4)))
+        }.first
+    }
+
+    func savePasscodeBudget(_ budget: PasscodeBudgetRecord) throws(StoreError) {
+        try write("""
+            INSERT INTO passcode_budgets (caller, window_start, failures, locked_until, updated_at)
+            VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (caller) DO UPDATE SET window_start = excluded.window_start, failures = excluded.failures,
+                locked_until = excluded.locked_until, updated_at = excluded.updated_at
+            """, [.text(budget.caller), .integer(budget.windowStart.storeMilliseconds), .integer(Int64(budget.failures)),
+                  .integer(budget.lockedUntil?.storeMilliseconds), .integer(budget.updatedAt.storeMilliseconds)])
+    }
+
+    // MARK: Settings (in fleet_settings)
+
+    func setting(_ name: String) throws(StoreError) -> [UInt8]? {
+        try rows("SELECT value FROM fleet_settings WHERE name = $1", [.text(name)]) { row, index in
+            row.bytes(index, 0)
+        }.first
+    }
+
+    func saveSetting(_ name: String, value: [UInt8]) throws(StoreError) {
+        try write("""
+            INSERT INTO fleet_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value
+            """, [.text(name), .bytes(value)])
     }
 
     // MARK: Status history

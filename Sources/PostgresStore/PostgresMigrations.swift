@@ -1,6 +1,6 @@
-/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` version for version,
-/// in PostgreSQL's types, plus what only a shared database needs (version 3). `enrolld_schema` records the
-/// version reached. Rules as for SQLite: a merged migration never changes; new ones append.
+/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's version 3 is
+/// version 4 here), in PostgreSQL's types, plus what only a shared database needs (version 3, `fleet_settings`, which
+/// also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version reached. Rules as for SQLite: a merged migration never changes; new ones append.
 ///
 /// Identifiers and serials are `COLLATE "C"` so ordering matches SQLite's byte order whatever the database's
 /// locale; dates are milliseconds since 1970-01-01 UTC (`BIGINT`), as on SQLite.
@@ -135,6 +135,23 @@ enum PostgresMigrations {
                 name TEXT COLLATE "C" PRIMARY KEY,
                 value BYTEA NOT NULL
             );
+            """),
+        Migration(version: 4, summary: "abuse resistance: escalating passcode locks, caller budgets, a keyed usage chain",
+                  sql: """
+            ALTER TABLE passcodes ADD COLUMN lock_level BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE passcodes ADD COLUMN total_failures BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE passcodes ADD COLUMN locked_permanently BOOLEAN NOT NULL DEFAULT FALSE;
+            UPDATE passcodes SET total_failures = failed_attempts;
+
+            CREATE TABLE passcode_budgets (
+                caller TEXT COLLATE "C" PRIMARY KEY,
+                window_start BIGINT NOT NULL,
+                failures BIGINT NOT NULL,
+                locked_until BIGINT,
+                updated_at BIGINT NOT NULL
+            );
+
+            ALTER TABLE usage_records ADD COLUMN keyed BOOLEAN NOT NULL DEFAULT FALSE;
             """),
     ]
 

@@ -9,6 +9,10 @@ final class PostgresTransaction: StoreTransaction {
     /// Set when a statement failed in a way that running the whole transaction again can cure.
     var retryCause: StoreError?
 
+    func usageChainMAC(_ message: [UInt8]) throws(StoreError) -> [UInt8]? {
+        try protector?.usageChainMAC(message)
+    }
+
     init(connection: PostgresConnection, protector: DataProtector?) {
         self.connection = connection
         self.protector = protector

@@ -14,17 +14,21 @@ public struct DataProtector: Sendable {
     /// File names of the keys under `<state directory>/keys/`.
     public static let identityKeyFile = "identity.key"
     public static let dataKeyFile = "data.key"
+    /// The key of the usage chain's HMAC: outside the database, so whoever can write the database cannot recompute
+    /// the chain. Shared by a fleet like the other two.
+    public static let usageChainKeyFile = "usage-chain.key"
 
     private let identityKey: [UInt8]
     private let dataKeys: [UInt8: [UInt8]]
+    private let usageChainKey: [UInt8]?
     /// The key version new seals use.
     public let currentKeyVersion: UInt8
 
     /// Uses the given 32-byte keys. `dataKey` seals under `keyVersion`; `previousDataKeys` (by version) only
     /// open what they sealed before a rotation.
     public init(identityKey: [UInt8], dataKey: [UInt8], keyVersion: UInt8 = 1,
-                previousDataKeys: [UInt8: [UInt8]] = [:]) throws(StoreError) {
-        let keys = [identityKey, dataKey] + Array(previousDataKeys.values)
+                previousDataKeys: [UInt8: [UInt8]] = [:], usageChainKey: [UInt8]? = nil) throws(StoreError) {
+        let keys = [identityKey, dataKey] + Array(previousDataKeys.values) + (usageChainKey.map { [$0] } ?? [])
         guard keys.allSatisfy({ $0.count == KeyFile.keyLength }) else {
             throw .protection("keys must be \(KeyFile.keyLength) bytes")
         }
@@ -32,9 +36,11 @@ public struct DataProtector: Sendable {
         self.identityKey = identityKey
         self.dataKeys = previousDataKeys.merging([keyVersion: dataKey]) { _, current in current }
         self.currentKeyVersion = keyVersion
+        self.usageChainKey = usageChainKey
     }
 
-    /// Loads (creating on first start) `keys/identity.key` and `keys/data.key` under `stateDirectory`.
+    /// Loads (creating on first start) `keys/identity.key`, `keys/data.key` and `keys/usage-chain.key` under
+    /// `stateDirectory`.
     public init(stateDirectory: String) throws(KeyFileError) {
         let keys = (stateDirectory as NSString).appendingPathComponent("keys") as NSString
         let identityKey = try KeyFile.loadOrCreate(path: keys.appendingPathComponent(Self.identityKeyFile))
@@ -42,6 +48,20 @@ public struct DataProtector: Sendable {
         self.identityKey = identityKey
         self.dataKeys = [1: dataKey]
         self.currentKeyVersion = 1
+        self.usageChainKey = try KeyFile.loadOrCreate(path: keys.appendingPathComponent(Self.usageChainKeyFile))
+    }
+
+    /// Whether this protector can key the usage chain.
+    public var keysUsageChain: Bool { usageChainKey != nil }
+
+    /// HMAC-SHA-256 of `message` under the usage-chain key; nil without one.
+    public func usageChainMAC(_ message: [UInt8]) throws(StoreError) -> [UInt8]? {
+        guard let usageChainKey else { return nil }
+        do {
+            return try HMAC.sha256(message, key: usageChainKey)
+        } catch {
+            throw .protection("usage chain MAC: \(error)")
+        }
     }
 
     /// The canonical text an identity key is computed over: trimmed, upper-cased `STATE:NUMBER`.
@@ -98,6 +118,17 @@ public struct DataProtector: Sendable {
             return try Digest.hash(identityCheck + [currentKeyVersion] + dataCheck, using: .sha256)
         } catch {
             throw .protection("key check: \(error)")
+        }
+    }
+
+    /// A check value of the usage-chain key (never the key): SHA-256 over HMAC-SHA-256 of a fixed label; nil without
+    /// a key. The database keeps it, so a host with another chain key is refused instead of forking the chain.
+    public func usageChainKeyCheck() throws(StoreError) -> [UInt8]? {
+        guard let mac = try usageChainMAC(Array("enrolld usage chain key check v1".utf8)) else { return nil }
+        do {
+            return try Digest.hash(mac, using: .sha256)
+        } catch {
+            throw .protection("usage chain key check: \(error)")
         }
     }
 

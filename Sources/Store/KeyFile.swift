@@ -66,6 +66,26 @@ public enum KeyFile {
         return stored
     }
 
+    /// Reads the secret file at `path` (at most `limit` bytes, checked like a key file); when there is none, creates it
+    /// atomically (mode 0600, parent directories 0700) with what `generate` makes. For secrets that are not 32 raw
+    /// bytes, such as a signing key's PEM.
+    public static func loadOrCreateSecret(path: String, limit: Int,
+                                          generate: () throws -> [UInt8]) throws(KeyFileError) -> [UInt8] {
+        if let secret = try readSecret(path: path, limit: limit) { return secret }
+        try createDirectories(for: path)
+        let secret: [UInt8]
+        do {
+            secret = try generate()
+        } catch {
+            throw .random("\(error)")
+        }
+        try create(path: path, key: secret)
+        guard let stored = try readSecret(path: path, limit: limit) else {
+            throw .system(path: path, operation: "open", errno: ENOENT)
+        }
+        return stored
+    }
+
     /// Reads the key at `path`; nil when the file does not exist.
     public static func load(path: String) throws(KeyFileError) -> [UInt8]? {
         guard let key = try readSecret(path: path, limit: 4096) else { return nil }

@@ -51,10 +51,13 @@ public struct UsageRecord: Sendable, Equatable {
     public var detail: String
     public var previousHash: [UInt8]
     public var hash: [UInt8]
+    /// Whether `hash` is keyed (HMAC-SHA-256 under the usage-chain key) or, for records from before the chain was
+    /// keyed, plain SHA-256.
+    public var keyed: Bool
 
     public init(sequence: Int64, at: Date, accountID: UUID?, enrollmentID: UUID?, event: String, channel: String,
                 actorRole: String, actorUID: UInt32, outcome: String, detail: String, previousHash: [UInt8],
-                hash: [UInt8]) {
+                hash: [UInt8], keyed: Bool = false) {
         self.sequence = sequence
         self.at = at
         self.accountID = accountID
@@ -67,6 +70,7 @@ public struct UsageRecord: Sendable, Equatable {
         self.detail = detail
         self.previousHash = previousHash
         self.hash = hash
+        self.keyed = keyed
     }
 }
 
@@ -103,9 +107,16 @@ public struct PasscodeRecord: Sendable, Equatable {
     /// False when the holder disabled the passcode (the hash is then empty).
     public var enabled: Bool
     public var updatedAt: Date
+    /// Locks since the last correct entry: each lock lasts twice as long as the one before.
+    public var lockLevel: Int
+    /// Wrong entries since the passcode was set or reset (a correct entry does not clear them).
+    public var totalFailures: Int
+    /// Locked for good after too many wrong entries in total; only a card-and-face passcode reset clears it.
+    public var lockedPermanently: Bool
 
     public init(accountID: UUID, salt: [UInt8], hash: [UInt8], parameters: String, failedAttempts: Int = 0,
-                lockedUntil: Date? = nil, enabled: Bool = true, updatedAt: Date) {
+                lockedUntil: Date? = nil, enabled: Bool = true, updatedAt: Date, lockLevel: Int = 0,
+                totalFailures: Int = 0, lockedPermanently: Bool = false) {
         self.accountID = accountID
         self.salt = salt
         self.hash = hash
@@ -113,6 +124,28 @@ public struct PasscodeRecord: Sendable, Equatable {
         self.failedAttempts = failedAttempts
         self.lockedUntil = lockedUntil
         self.enabled = enabled
+        self.updatedAt = updatedAt
+        self.lockLevel = lockLevel
+        self.totalFailures = totalFailures
+        self.lockedPermanently = lockedPermanently
+    }
+}
+
+/// The wrong passcode entries one caller (a kiosk's uid on one host) made across all accounts in the current window,
+/// and until when the caller may make no more.
+public struct PasscodeBudgetRecord: Sendable, Equatable {
+    /// `uid:N@host`.
+    public var caller: String
+    public var windowStart: Date
+    public var failures: Int
+    public var lockedUntil: Date?
+    public var updatedAt: Date
+
+    public init(caller: String, windowStart: Date, failures: Int = 0, lockedUntil: Date? = nil, updatedAt: Date) {
+        self.caller = caller
+        self.windowStart = windowStart
+        self.failures = failures
+        self.lockedUntil = lockedUntil
         self.updatedAt = updatedAt
     }
 }

@@ -127,6 +127,28 @@ enum SQLiteMigrations {
             ) STRICT;
             CREATE INDEX guardian_links_guardian ON guardian_links(guardian_account_id);
             """),
+        Migration(version: 3, summary: "abuse resistance: escalating passcode locks, caller budgets, a keyed usage chain",
+                  sql: """
+            ALTER TABLE passcodes ADD COLUMN lock_level INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE passcodes ADD COLUMN total_failures INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE passcodes ADD COLUMN locked_permanently INTEGER NOT NULL DEFAULT 0;
+            UPDATE passcodes SET total_failures = failed_attempts;
+
+            CREATE TABLE passcode_budgets (
+                caller TEXT PRIMARY KEY NOT NULL,
+                window_start INTEGER NOT NULL,
+                failures INTEGER NOT NULL,
+                locked_until INTEGER,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            ALTER TABLE usage_records ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+
+            CREATE TABLE settings (
+                name TEXT PRIMARY KEY NOT NULL,
+                value BLOB NOT NULL
+            ) STRICT;
+            """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -51,15 +51,16 @@ extension SQLiteTransaction {
     // MARK: Usage records
 
     private static let usageColumns = """
-        sequence, at, account_id, enrollment_id, event, channel, actor_role, actor_uid, outcome, detail, prev_hash, hash
+        sequence, at, account_id, enrollment_id, event, channel, actor_role, actor_uid, outcome, detail, prev_hash, hash, \
+        keyed
         """
 
     func appendUsageRecord(_ record: UsageRecord) throws(StoreError) {
-        try open().run("INSERT INTO usage_records (\(Self.usageColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try open().run("INSERT INTO usage_records (\(Self.usageColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .integer(record.sequence), .integer(record.at.milliseconds), .text(record.accountID?.uuidString),
             .text(record.enrollmentID?.uuidString), .text(record.event), .text(record.channel), .text(record.actorRole),
             .integer(Int64(record.actorUID)), .text(record.outcome), .text(record.detail), .blob(record.previousHash),
-            .blob(record.hash),
+            .blob(record.hash), .integer(record.keyed ? 1 : 0),
         ])
     }
 
@@ -108,7 +109,8 @@ extension SQLiteTransaction {
                                try uuid(text, "usage enrollment id")
                            },
                            event: row.text(4), channel: row.text(5), actorRole: row.text(6), actorUID: actorUID,
-                           outcome: row.text(8), detail: row.text(9), previousHash: row.blob(10), hash: row.blob(11))
+                           outcome: row.text(8), detail: row.text(9), previousHash: row.blob(10), hash: row.blob(11),
+                           keyed: row.integer(12) != 0)
     }
 
     func usageChainHead() throws(StoreError) -> (sequence: Int64, hash: [UInt8])? {
@@ -128,13 +130,15 @@ extension SQLiteTransaction {
 
     func passcode(accountID: UUID) throws(StoreError) -> PasscodeRecord? {
         try open().query("""
-            SELECT account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at
+            SELECT account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, updated_at, lock_level,
+                total_failures, locked_permanently
             FROM passcodes WHERE account_id = ?
             """, [.text(accountID.uuidString)]) { row throws(StoreError) in
             PasscodeRecord(accountID: try Self.uuid(row.text(0), "passcode account id"), salt: row.blob(1),
                            hash: row.blob(2), parameters: row.text(3), failedAttempts: Int(row.integer(4)),
                            lockedUntil: row.optionalInteger(5).map(Date.init(milliseconds:)), enabled: row.integer(6) != 0,
-                           updatedAt: Date(milliseconds: row.integer(7)))
+                           updatedAt: Date(milliseconds: row.integer(7)), lockLevel: Int(row.integer(8)),
+                           totalFailures: Int(row.integer(9)), lockedPermanently: row.integer(10) != 0)
         }.first
     }
 
@@ -142,17 +146,52 @@ extension SQLiteTransaction {
         do {
             try open().run("""
                 INSERT INTO passcodes (account_id, salt, hash, parameters, failed_attempts, locked_until, enabled, \
-                updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                updated_at, lock_level, total_failures, locked_permanently) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (account_id) DO UPDATE SET salt = excluded.salt, hash = excluded.hash,
                     parameters = excluded.parameters, failed_attempts = excluded.failed_attempts,
-                    locked_until = excluded.locked_until, enabled = excluded.enabled, updated_at = excluded.updated_at
+                    locked_until = excluded.locked_until, enabled = excluded.enabled, updated_at = excluded.updated_at,
+                    lock_level = excluded.lock_level, total_failures = excluded.total_failures,
+                    locked_permanently = excluded.locked_permanently
                 """, [.text(passcode.accountID.uuidString), .blob(passcode.salt), .blob(passcode.hash),
                       .text(passcode.parameters), .integer(Int64(passcode.failedAttempts)),
                       .integer(passcode.lockedUntil?.milliseconds), .integer(passcode.enabled ? 1 : 0),
-                      .integer(passcode.updatedAt.milliseconds)])
+                      .integer(passcode.updatedAt.milliseconds), .integer(Int64(passcode.lockLevel)),
+                      .integer(Int64(passcode.totalFailures)), .integer(passcode.lockedPermanently ? 1 : 0)])
         } catch let .database(code, _) where code == SQLiteResultCode.constraintForeignKey {
             throw .notFound("account \(passcode.accountID.uuidString)")
         }
+    }
+
+    func passcodeBudget(caller: String) throws(StoreError) -> PasscodeBudgetRecord? {
+        try open().query("""
+            SELECT caller, window_start, failures, locked_until, updated_at FROM passcode_budgets WHERE caller = ?
+            """, [.text(caller)]) { row in
+            PasscodeBudgetRecord(caller: row.text(0), windowStart: Date(milliseconds: row.integer(1)),
+                                 failures: Int(row.integer(2)),
+                                 lockedUntil: row.optionalInteger(3).map(Date.init(milliseconds:)),
+                                 updatedAt: Date(milliseconds: row.integer(4)))
+        }.first
+    }
+
+    func savePasscodeBudget(_ budget: PasscodeBudgetRecord) throws(StoreError) {
+        try open().run("""
+            INSERT INTO passcode_budgets (caller, window_start, failures, locked_until, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (caller) DO UPDATE SET window_start = excluded.window_start, failures = excluded.failures,
+                locked_until = excluded.locked_until, updated_at = excluded.updated_at
+            """, [.text(budget.caller), .integer(budget.windowStart.milliseconds), .integer(Int64(budget.failures)),
+                  .integer(budget.lockedUntil?.milliseconds), .integer(budget.updatedAt.milliseconds)])
+    }
+
+    // MARK: Settings
+
+    func setting(_ name: String) throws(StoreError) -> [UInt8]? {
+        try open().query("SELECT value FROM settings WHERE name = ?", [.text(name)]) { row in row.blob(0) }.first
+    }
+
+    func saveSetting(_ name: String, value: [UInt8]) throws(StoreError) {
+        try open().run("""
+            INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value
+            """, [.text(name), .blob(value)])
     }
 
     // MARK: Status history

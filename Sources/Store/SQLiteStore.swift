@@ -146,6 +146,10 @@ final class SQLiteTransaction: StoreTransaction {
     private let protector: DataProtector?
     var isOpen = true
 
+    func usageChainMAC(_ message: [UInt8]) throws(StoreError) -> [UInt8]? {
+        try protector?.usageChainMAC(message)
+    }
+
     init(connection: SQLiteConnection, protector: DataProtector?) {
         self.connection = connection
         self.protector = protector

@@ -54,7 +54,10 @@ public protocol StoreTransaction {
     /// All bindings of the account, oldest first.
     func deviceBindings(accountID: UUID) throws(StoreError) -> [DeviceBindingRecord]
 
-    // Usage records: the caller computes the chain; the store keeps records and the chain's head.
+    // Usage records: the caller computes the chain; the store keeps records and the chain's head, and lends the
+    // chain's key (its `DataProtector`'s, from a key file outside the database) without giving it out.
+    /// HMAC-SHA-256 of `message` under the usage-chain key; nil when the store has none (an unkeyed chain).
+    func usageChainMAC(_ message: [UInt8]) throws(StoreError) -> [UInt8]?
     /// Inserts; throws `.database` when the sequence number is taken.
     func appendUsageRecord(_ record: UsageRecord) throws(StoreError)
     /// The record with the highest sequence number.
@@ -69,6 +72,15 @@ public protocol StoreTransaction {
     func passcode(accountID: UUID) throws(StoreError) -> PasscodeRecord?
     /// Inserts or replaces by account.
     func savePasscode(_ passcode: PasscodeRecord) throws(StoreError)
+    /// A caller's budget of wrong passcode entries across all accounts.
+    func passcodeBudget(caller: String) throws(StoreError) -> PasscodeBudgetRecord?
+    /// Inserts or replaces by caller.
+    func savePasscodeBudget(_ budget: PasscodeBudgetRecord) throws(StoreError)
+
+    // Settings the domain keeps with its data (the usage chain's keying); small values by name.
+    func setting(_ name: String) throws(StoreError) -> [UInt8]?
+    /// Inserts or replaces.
+    func saveSetting(_ name: String, value: [UInt8]) throws(StoreError)
 
     // Identity status history.
     func appendStatusChange(_ change: StatusChangeRecord) throws(StoreError)

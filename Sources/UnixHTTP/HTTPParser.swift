@@ -121,6 +121,9 @@ public struct HTTPRequestParser {
         return complete
     }
 
+    /// The length of the body the parsed head announced; nil until the whole head has arrived.
+    public var announcedBodyLength: Int? { head?.bodyLength }
+
     /// The bytes received after the request `feed` returned (the start of a pipelined next request).
     public var remainder: [UInt8] {
         guard let (_, bodyLength, headerEnd) = head, buffer.count > headerEnd + bodyLength else { return [] }
@@ -150,6 +153,11 @@ public struct HTTPRequestParser {
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.components(separatedBy: "\r\n")
         let requestLine = lines.removeFirst()
+        // The request line's parts are tokens and a target of visible ASCII: no CR or LF that a logger or another
+        // parser could take for a line end.
+        guard !requestLine.contains("\r"), !requestLine.contains("\n"), !requestLine.contains("\t") else {
+            throw .malformedRequestLine
+        }
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isUppercase || $0 == "-" }),
               parts[1].hasPrefix("/") else { throw .malformedRequestLine }

@@ -1,6 +1,7 @@
 import CSystem
 import EnrollAPIModel
 import Foundation
+import Synchronization
 
 /// Who is on the other end of a Unix socket: pid, uid and primary gid from SO_PEERCRED, and the supplementary
 /// groups the process had when it connected from SO_PEERGROUPS (Linux 4.13+; empty where the kernel lacks it).
@@ -22,16 +23,22 @@ public struct PeerCredentials: Sendable, Equatable {
 }
 
 /// One accepted connection. A handler answers with `respond` once, or opens a stream with
-/// `startStream` and then `write`s to it until it returns false (the client went away).
-public final class HTTPConnection: @unchecked Sendable {
+/// `startStream` and then `write`s to it until it returns false (the client went away or stopped reading for
+/// longer than the server's send timeout).
+public final class HTTPConnection: Sendable {
     let fd: Int32
     public let peer: PeerCredentials
-    private var closed = false
-    private let lock = NSLock()
-    /// Set by the server per request: the response says `Connection: keep-alive` and the connection stays open.
-    var keepAlive = false
-    /// Whether the current request got a complete response (not a stream) the connection can follow.
-    private(set) var answered = false
+
+    private struct State {
+        var closed = false
+        /// Set by the server per request: the response says `Connection: keep-alive` and the connection stays open.
+        var keepAlive = false
+        /// Whether the current request got a complete response (not a stream) the connection can follow.
+        var answered = false
+    }
+
+    /// Also serialises writes, so a response is never interleaved with another write.
+    private let state = Mutex(State())
 
     init(fd: Int32, peer: PeerCredentials) {
         self.fd = fd
@@ -39,47 +46,100 @@ public final class HTTPConnection: @unchecked Sendable {
     }
 
     public func respond(_ response: HTTPResponse) {
-        let persistent = lock.withLock { keepAlive }
-        answered = writeAll(response.head(keepAlive: persistent) + response.body)
+        state.withLock { state in
+            state.answered = Self.writeAll(fd, response.head(keepAlive: state.keepAlive) + response.body, &state)
+        }
     }
 
     /// Sends the head of a response whose body runs until the connection closes (SSE).
     @discardableResult
     public func startStream(status: Int = 200, headers: [(name: String, value: String)]) -> Bool {
-        lock.withLock { keepAlive = false }
-        return writeAll(HTTPResponse(status: status, headers: headers).head(streaming: true))
+        state.withLock { state in
+            state.keepAlive = false
+            return Self.writeAll(fd, HTTPResponse(status: status, headers: headers).head(streaming: true), &state)
+        }
     }
 
     /// Writes bytes; false once the peer has gone.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
-        writeAll(bytes)
+        state.withLock { Self.writeAll(fd, bytes, &$0) }
     }
 
     /// Prepares for the next request on a persistent connection.
     func next(keepAlive persistent: Bool) {
-        lock.withLock { keepAlive = persistent }
-        answered = false
+        state.withLock { state in
+            state.keepAlive = persistent
+            state.answered = false
+        }
     }
 
-    var canContinue: Bool { lock.withLock { keepAlive && !closed } && answered }
+    var canContinue: Bool { state.withLock { $0.keepAlive && !$0.closed && $0.answered } }
 
-    private func writeAll(_ bytes: [UInt8]) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !closed else { return false }
+    /// Sends every byte or marks the connection closed: the peer left, reset it, or did not read for the socket's
+    /// send timeout (SO_SNDTIMEO), so a client that stops reading cannot hold a writer for ever.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ state: inout State) -> Bool {
+        guard !state.closed else { return false }
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                closed = true
+                state.closed = true
                 return false
             }
             sent += n
         }
         return true
     }
+}
+
+/// What the server does with a connection, decided from its peer's credentials the moment it is accepted, before
+/// a byte of the request is read.
+public enum ConnectionAdmission: Sendable {
+    /// Served. Privileged connections (operators, admins) may also take the slots reserved for them.
+    case admit(privileged: Bool)
+    /// Answered with this response at once (from the accept thread) and closed: the caller holds no slot.
+    case refuse(HTTPResponse)
+}
+
+/// Why the server turned a connection away without serving it (counted in `UnixSocketServer.refusals`).
+public enum ConnectionRefusal: String, Sendable, CaseIterable {
+    /// The admission said so (a caller in no role).
+    case admission
+    /// Every slot is taken.
+    case busy
+    /// Only the slots reserved for privileged callers are left.
+    case reserved
+    /// The caller's uid holds its maximum of connections.
+    case perUID = "per-uid"
+    /// A request head that did not arrive in time.
+    case headTimeout = "head-timeout"
+    /// A request body that arrived slower than the minimum rate.
+    case bodyTooSlow = "body-too-slow"
+}
+
+/// How many connections the server serves and how long it waits for them.
+public struct ConnectionLimits: Sendable, Equatable {
+    /// Connections served at once, event streams included; one more gets 503 `server-busy`.
+    public var maxConnections = 64
+    /// Of `maxConnections`, slots only privileged connections may take.
+    public var reservedForPrivileged = 8
+    /// Connections one uid may hold at once; one more gets 429 `too-many-connections`.
+    public var maxPerUID = 16
+    /// The whole request head (request line and header fields) must arrive within this many seconds: of the
+    /// connection being accepted for the first request, of its first byte for a later one on a persistent
+    /// connection. A slower head gets 408 and the connection closes, however steadily its bytes trickle in.
+    public var headTimeout: TimeInterval = 10
+    /// Slowest average rate at which a body may arrive: it must be complete within `headTimeout` plus
+    /// Content-Length / this many bytes per second of the head's end.
+    public var minimumBodyBytesPerSecond = 256 * 1024
+    /// How long a persistent connection may wait for its next request before it is closed.
+    public var keepAliveIdleTimeout: TimeInterval = 5
+    /// How long one write may wait for a client that does not read (SO_SNDTIMEO) before the connection closes.
+    public var sendTimeout: TimeInterval = 30
+
+    public init() {}
 }
 
 /// Errors from setting up the API socket.
@@ -99,26 +159,49 @@ public enum SocketError: Error, CustomStringConvertible {
 }
 
 /// An HTTP/1.1 server on a Unix stream socket; one thread per connection (connections are few:
-/// kiosk software, the CLI, monitoring), at most `maxConnections` at once. Connections persist
-/// (HTTP/1.1 keep-alive) until the client closes them or stays idle for `keepAliveIdleTimeout`.
-public final class UnixSocketServer: @unchecked Sendable {
+/// kiosk software, the CLI, monitoring), at most `connectionLimits.maxConnections` at once, some of them reserved for
+/// privileged callers, at most `maxPerUID` per uid. Each connection is admitted or refused from its peer's credentials
+/// as it is accepted (`admission`). Connections persist (HTTP/1.1 keep-alive) until the client closes them or stays
+/// idle too long; a request's head must arrive within a deadline and its body at a minimum rate, so a caller trickling
+/// bytes holds a slot for seconds, not for ever.
+public final class UnixSocketServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, HTTPConnection) -> Void
+    public typealias Admission = @Sendable (PeerCredentials) -> ConnectionAdmission
 
     private let listener: Int32
     public let path: String
     private let limits: HTTPLimits
     private let handler: Handler
-    private let lock = NSLock()
-    private var stopped = false
-    private var ownsPath: Bool
-    /// Descriptors of the connections being served (their threads close them).
-    private var open: Set<Int32> = []
-    /// How long a client may take to send a request once it has started (each read).
-    public var requestTimeout: TimeInterval = 10
-    /// How long a persistent connection may wait for its next request before it is closed.
-    public var keepAliveIdleTimeout: TimeInterval = 5
-    /// Connections served at once, event streams included; one more gets 503 `server-busy` and is closed.
-    public var maxConnections = 64
+    private let ownsPath: Bool
+
+    /// A connection being served (its thread closes it).
+    private struct Slot {
+        var uid: UInt32
+        var privileged: Bool
+    }
+
+    private struct State {
+        var stopped = false
+        var open: [Int32: Slot] = [:]
+        var connectionLimits = ConnectionLimits()
+        var admission: Admission = { _ in .admit(privileged: false) }
+        var refusals: [ConnectionRefusal: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// The connection limits and timeouts; set before `start()` (later changes apply to new connections).
+    public var connectionLimits: ConnectionLimits {
+        get { state.withLock { $0.connectionLimits } }
+        set { state.withLock { $0.connectionLimits = newValue } }
+    }
+
+    /// Decides each connection from its peer's credentials as it is accepted; by default every one is admitted,
+    /// none privileged.
+    public var admission: Admission {
+        get { state.withLock { $0.admission } }
+        set { state.withLock { $0.admission = newValue } }
+    }
 
     /// Binds a new socket at `path` (replacing a stale one) with `mode`, optionally owned by `group`.
     public init(path: String, mode: mode_t = 0o660, group: gid_t? = nil, limits: HTTPLimits = .default,
@@ -183,19 +266,26 @@ public final class UnixSocketServer: @unchecked Sendable {
 
     /// Stops accepting; connections waiting for a request end, those being answered finish their response.
     public func stop() {
-        lock.withLock {
-            stopped = true
-            for fd in open { shutdown(fd, Int32(SHUT_RD)) }
+        state.withLock { state in
+            state.stopped = true
+            for fd in state.open.keys { shutdown(fd, Int32(SHUT_RD)) }
         }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         if ownsPath { unlink(path) }
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     /// Connections being served now.
-    public var openConnections: Int { lock.withLock { open.count } }
+    public var openConnections: Int { state.withLock { $0.open.count } }
+
+    /// Connections turned away or cut short since the start, by reason.
+    public var refusals: [ConnectionRefusal: Int] { state.withLock { $0.refusals } }
+
+    private func count(_ refusal: ConnectionRefusal) {
+        state.withLock { $0.refusals[refusal, default: 0] += 1 }
+    }
 
     private func acceptLoop() {
         while !isStopped {
@@ -206,19 +296,27 @@ public final class UnixSocketServer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
                 continue
             }
-            let admitted = lock.withLock { () -> Bool in
-                guard !stopped, open.count < maxConnections else { return false }
-                open.insert(client)
-                return true
+            let peer = Self.peerCredentials(client)
+            let (limits, admission) = state.withLock { ($0.connectionLimits, $0.admission) }
+            let privileged: Bool
+            switch admission(peer) {
+            case let .refuse(response):
+                count(.admission)
+                refuse(client, response)
+                continue
+            case let .admit(isPrivileged):
+                privileged = isPrivileged
             }
-            guard admitted else {
-                refuseBusy(client)
+            if let refusal = reserveSlot(client, uid: peer.uid, privileged: privileged) {
+                count(refusal)
+                refuse(client, Self.refusalResponse(refusal, limits))
                 continue
             }
+            Self.setTimeout(client, SO_SNDTIMEO, limits.sendTimeout)
             let thread = Thread { [self] in
-                serve(client)
-                lock.withLock {
-                    open.remove(client)
+                serve(client, peer: peer, limits: limits)
+                state.withLock { state in
+                    state.open[client] = nil
                     close(client)
                 }
             }
@@ -227,14 +325,44 @@ public final class UnixSocketServer: @unchecked Sendable {
         }
     }
 
-    /// Answers a connection over the cap with 503 from the accept thread (a small response that fits the
-    /// socket buffer) and closes it.
-    private func refuseBusy(_ fd: Int32) {
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var response = HTTPResponse.problem(Problem(
-            .serverBusy, detail: "enrolld is serving its maximum of \(maxConnections) connections; retry in a moment"))
+    /// Takes a slot for the connection, or says why there is none for it.
+    private func reserveSlot(_ fd: Int32, uid: UInt32, privileged: Bool) -> ConnectionRefusal? {
+        state.withLock { state in
+            let limits = state.connectionLimits
+            guard !state.stopped, state.open.count < limits.maxConnections else { return .busy }
+            if !privileged {
+                let ordinary = state.open.values.count { !$0.privileged }
+                guard ordinary < limits.maxConnections - limits.reservedForPrivileged else { return .reserved }
+            }
+            guard state.open.values.count(where: { $0.uid == uid }) < limits.maxPerUID else { return .perUID }
+            state.open[fd] = Slot(uid: uid, privileged: privileged)
+            return nil
+        }
+    }
+
+    static func refusalResponse(_ refusal: ConnectionRefusal, _ limits: ConnectionLimits) -> HTTPResponse {
+        var response: HTTPResponse
+        switch refusal {
+        case .perUID:
+            response = .problem(Problem(
+                .tooManyConnections, detail: "this user already holds its maximum of \(limits.maxPerUID) connections: "
+                    + "close idle ones or reuse a keep-alive connection, then retry"))
+        case .reserved:
+            response = .problem(Problem(
+                .serverBusy, detail: "enrolld's remaining \(limits.reservedForPrivileged) connections are kept for "
+                    + "operators and admins; retry in a moment"))
+        default:
+            response = .problem(Problem(
+                .serverBusy, detail: "enrolld is serving its maximum of \(limits.maxConnections) connections; retry in a moment"))
+        }
         response.headers.append(("Retry-After", "1"))
+        return response
+    }
+
+    /// Answers a connection that is not served from the accept thread (a small response that fits the socket
+    /// buffer; a client that does not read gets at most 200 ms) and closes it.
+    private func refuse(_ fd: Int32, _ response: HTTPResponse) {
+        Self.setTimeout(fd, SO_SNDTIMEO, 0.2)
         HTTPConnection(fd: fd, peer: .unknown).respond(response)
         close(fd)
     }
@@ -260,11 +388,11 @@ public final class UnixSocketServer: @unchecked Sendable {
     }
 
     /// Serves requests on one connection until it closes, stays idle too long, or a response ends it.
-    private func serve(_ fd: Int32) {
-        let connection = HTTPConnection(fd: fd, peer: Self.peerCredentials(fd))
+    private func serve(_ fd: Int32, peer: PeerCredentials, limits: ConnectionLimits) {
+        let connection = HTTPConnection(fd: fd, peer: peer)
         var pending: [UInt8] = []
         var idle = false
-        while let request = readRequest(fd, connection, pending: &pending, idle: idle) {
+        while let request = readRequest(fd, connection, limits: limits, pending: &pending, idle: idle) {
             connection.next(keepAlive: request.allowsPersistentConnection && !isStopped)
             handler(request, connection)
             guard connection.canContinue, !isStopped else { return }
@@ -272,16 +400,29 @@ public final class UnixSocketServer: @unchecked Sendable {
         }
     }
 
-    private static func setReceiveTimeout(_ fd: Int32, _ seconds: TimeInterval) {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    private static func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: TimeInterval) {
+        let clamped = max(0, seconds)
+        var timeout = timeval(tv_sec: Int(clamped), tv_usec: Int((clamped - clamped.rounded(.down)) * 1e6))
+        setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Reads one request; nil when the connection is done (closed, idle, timed out or malformed, the last two
+    /// Seconds on a clock that only moves forward.
+    private static func monotonicSeconds() -> TimeInterval {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return TimeInterval(now.tv_sec) + TimeInterval(now.tv_nsec) / 1e9
+    }
+
+    /// Reads one request; nil when the connection is done (closed, idle, too slow or malformed, the last two
     /// answered with a problem). `pending` holds bytes of a pipelined request and keeps those after this one.
-    private func readRequest(_ fd: Int32, _ connection: HTTPConnection, pending: inout [UInt8],
-                             idle: Bool) -> HTTPRequest? {
-        var parser = HTTPRequestParser(limits: limits)
+    ///
+    /// Deadlines, not per-read timeouts: a first request's head must be complete `headTimeout` after the
+    /// connection was accepted, a later one's `headTimeout` after its first byte (before that byte the connection
+    /// is idle: `keepAliveIdleTimeout`); the body `headTimeout` + Content-Length / `minimumBodyBytesPerSecond` after
+    /// the head. A byte every few seconds no longer keeps a connection open.
+    private func readRequest(_ fd: Int32, _ connection: HTTPConnection, limits: ConnectionLimits,
+                             pending: inout [UInt8], idle: Bool) -> HTTPRequest? {
+        var parser = HTTPRequestParser(limits: self.limits)
         var received = !pending.isEmpty
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         func parse(_ bytes: ArraySlice<UInt8>) -> (request: HTTPRequest?, failed: Bool) {
@@ -294,26 +435,53 @@ public final class UnixSocketServer: @unchecked Sendable {
                 return (nil, true)
             }
         }
+        let now = Self.monotonicSeconds()
+        var headDeadline: TimeInterval? = idle && !received ? nil : now + limits.headTimeout
+        let idleDeadline = now + limits.keepAliveIdleTimeout
+        var bodyDeadline: TimeInterval?
         var result = parse(pending[...])
         while result.request == nil && !result.failed {
-            Self.setReceiveTimeout(fd, idle && !received ? keepAliveIdleTimeout : requestTimeout)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                // An idle persistent connection just ends; a request that stalls gets 408.
-                guard received || !idle else { return nil }
-                connection.next(keepAlive: false)
-                connection.respond(.problem(Problem(.requestTimeout, detail: "the request did not arrive in time")))
-                return nil
+            let now = Self.monotonicSeconds()
+            if bodyDeadline == nil, let length = parser.announcedBodyLength {
+                let rate = Double(max(1, limits.minimumBodyBytesPerSecond))
+                bodyDeadline = now + limits.headTimeout + Double(length) / rate
             }
-            guard n > 0 else { return nil }
-            received = true
-            result = parse(chunk[..<n])
+            let deadline = bodyDeadline ?? headDeadline ?? idleDeadline
+            let remaining = deadline - now
+            if remaining > 0 {
+                Self.setTimeout(fd, SO_RCVTIMEO, max(0.001, remaining))
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 && errno == EINTR { continue }
+                if n > 0 {
+                    if headDeadline == nil { headDeadline = Self.monotonicSeconds() + limits.headTimeout }
+                    received = true
+                    result = parse(chunk[..<n])
+                    continue
+                }
+                guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return nil }
+            }
+            // An idle persistent connection just ends; a request that is too slow gets 408.
+            guard received || !idle else { return nil }
+            let slowBody = bodyDeadline != nil
+            count(slowBody ? .bodyTooSlow : .headTimeout)
+            connection.next(keepAlive: false)
+            let detail = slowBody
+                ? "the request body arrived slower than \(limits.minimumBodyBytesPerSecond) bytes per second"
+                : "the request head did not arrive within \(ConnectionLimits.seconds(limits.headTimeout)) seconds"
+            connection.respond(.problem(Problem(.requestTimeout, detail: detail)))
+            return nil
         }
         guard let request = result.request else { return nil }
         pending = parser.remainder
         // No read timeout while the handler works or streams.
-        Self.setReceiveTimeout(fd, 0)
+        Self.setTimeout(fd, SO_RCVTIMEO, 0)
         return request
+    }
+}
+
+extension ConnectionLimits {
+    /// Seconds as a person writes them: 10, 2.5.
+    static func seconds(_ value: TimeInterval) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }

@@ -163,7 +163,8 @@ struct OCSPBenchRun {
             let answer = responder.respond(toRequest: request.body)
             connection.respond(HTTPResponse(status: 200, headers: answer.httpHeaders(), body: answer.der))
         }
-        server.maxConnections = clients + 8
+        server.connectionLimits.maxConnections = clients + 8
+        server.connectionLimits.maxPerUID = clients + 8
         server.start()
         defer { server.stop() }
         results.append(measure("enrolld, UnixHTTP socket, persistent connections", requests: requests,

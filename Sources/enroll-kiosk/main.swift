@@ -95,8 +95,13 @@ let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 48, maxBodyByt
 let server = UnixSocketServer(listeningDescriptor: listener.descriptor, limits: limits) { request, connection in
     gateway.handle(request, connection)
 }
-server.maxConnections = 32
-server.requestTimeout = 30
+var connectionLimits = ConnectionLimits()
+connectionLimits.maxConnections = 32
+// One browser on loopback: every connection is the same client, none privileged.
+connectionLimits.maxPerUID = 32
+connectionLimits.reservedForPrivileged = 0
+connectionLimits.headTimeout = 30
+server.connectionLimits = connectionLimits
 server.start()
 if let file = settings.urlFile {
     do {

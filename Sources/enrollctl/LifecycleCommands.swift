@@ -59,19 +59,33 @@ enum LifecycleCommands {
         if let next = page.next { print("more: --after \(next)") }
     }
 
-    /// `audit verify`: exits 1 when the usage chain is broken.
+    /// `audit verify [--heads FILE]`: exits 1 when the usage chain is broken or disagrees with a signed head.
+    /// FILE holds journal lines (`journalctl -u enrolld -g enrolld-audit-head`; `-` reads standard input): only the
+    /// lines with a signed head are sent.
     static func audit(_ options: Invocation, _ api: API) -> Never {
         guard options.words.count == 2, options.subcommand == "verify" else {
-            fail("usage: enrollctl audit verify", code: 2)
+            fail("usage: enrollctl audit verify [--heads FILE]", code: 2)
         }
-        let response = api.call(HTTPRequest(method: "POST", path: "/v1/audit/verify"))
+        let response: HTTPResponse
+        if let file = options.value("--heads") {
+            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : readFile(file)
+            let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+                .filter { $0.contains("enrolld-audit-head v1") }.map { String($0.prefix(4096)) }
+            response = api.post("/v1/audit/verify", AuditVerifyBody(heads: Array(lines.suffix(100_000))))
+        } else {
+            response = api.call(HTTPRequest(method: "POST", path: "/v1/audit/verify"))
+        }
         let report = decode(AuditReport.self, response)
         if options.json {
             printRaw(response)
-        } else if report.ok {
+            exit(report.ok ? 0 : 1)
+        }
+        for head in report.heads ?? [] { print("head \(head.host) seq \(head.sequence) at \(head.at): \(head.result)") }
+        if report.ok {
             print("usage chain intact: \(report.records) record(s), head \(report.headSequence)")
         } else {
             for problem in report.problems { print("record \(problem.sequence) \(problem.kind): \(problem.message)") }
+            if let first = report.firstDisagreement { print("first record that disagrees: \(first)") }
         }
         exit(report.ok ? 0 : 1)
     }

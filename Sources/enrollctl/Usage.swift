@@ -43,8 +43,10 @@ let usage = """
       usage ID [--since ISO] [--until ISO] [--limit N] [--after SEQ] [--json]
                                the account's usage records (enrollment steps, certificates, devices, passcode,
                                status changes) with time, channel, actor and outcome
-      audit verify [--json]    walk the usage records' hash chain; exits 1 naming each edited, inserted or
-                               deleted record
+      audit verify [--heads FILE] [--json]
+                               walk the usage records' keyed hash chain (and check it against the signed heads
+                               in FILE, journal lines; - is standard input); exits 1 naming each edited,
+                               inserted or deleted record and the first one that disagrees
       devices list ID | devices bind ID --device-id D --public-key FILE [--label L]
       devices unbind ID DEVICE [--passcode NNNN | --enrollment SESSION]
                                the account's device binding (binding a new device cancels the old one and

@@ -98,6 +98,8 @@ func activatedSocket() -> Int32? {
     return 3
 }
 
+// Before any key, CA passphrase or face image is in memory: no core dumps, no same-uid ptrace.
+if !ProcessHardening.disableCoreDumps() { Log.warning("prctl(PR_SET_DUMPABLE, 0) failed: core dumps stay possible") }
 signal(SIGPIPE, SIG_IGN)
 signal(SIGTERM, SIG_IGN)
 signal(SIGINT, SIG_IGN)

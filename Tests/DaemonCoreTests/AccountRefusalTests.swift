@@ -45,20 +45,20 @@ final class AccountRefusalTests: XCTestCase {
     ]
 
     static let holderProofs: [Refusal] = [
-        Refusal(account, .reverificationRequired, "X-Enrolld-Enrollment of a session that never was") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session that never was") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.accountID)",
                           headers: [("X-Enrolld-Enrollment", UUID().uuidString)])
         },
-        Refusal(account, .reverificationRequired, "X-Enrolld-Enrollment of another account's session") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of another account's session") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.accountID)",
                           headers: [("X-Enrolld-Enrollment", try b.plainAccount.outcome.enrollmentID)])
         },
-        Refusal(account, .reverificationRequired, "X-Enrolld-Enrollment of a session another kiosk ran") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session another kiosk ran") { b in
             let outcome = try b.account.outcome
             return b.daemon.call("GET", "/v1/accounts/\(outcome.accountID)", as: .otherKiosk,
                                  headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)])
         },
-        Refusal(account, .reverificationRequired, "X-Enrolld-Enrollment of a session still open") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session still open") { b in
             let holder = try b.account.holder
             let session = try b.daemon.openSession(holder, purpose: "upgrade", accountID: try b.accountID)
             return b.daemon.call("GET", "/v1/accounts/\(try b.accountID)", headers: [("X-Enrolld-Enrollment", session)])
@@ -66,14 +66,14 @@ final class AccountRefusalTests: XCTestCase {
         Refusal(account, .invalidID, "X-Enrolld-Enrollment that is not a UUID") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.accountID)", headers: [("X-Enrolld-Enrollment", "yesterday")])
         },
-        Refusal(account, .passcodeWrong, "X-Enrolld-Passcode wrong") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Passcode wrong") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.accountID)", headers: [("X-Enrolld-Passcode", "0000")])
         },
-        Refusal(account, .passcodeLocked, "X-Enrolld-Passcode of a locked passcode") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Passcode of a locked passcode") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.lockedAccount)",
                           headers: [("X-Enrolld-Passcode", RefusalBench.passcode)])
         },
-        Refusal(account, .passcodeNotSet, "X-Enrolld-Passcode for an account without a passcode") { b in
+        Refusal(account, .holderProofFailed, "X-Enrolld-Passcode for an account without a passcode") { b in
             b.daemon.call("GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
                           headers: [("X-Enrolld-Passcode", "1234")])
         },
@@ -133,19 +133,19 @@ final class AccountRefusalTests: XCTestCase {
         Refusal(unbind, .holderProofRequired, "a kiosk without passcode or session") { b in
             b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a")
         },
-        Refusal(unbind, .passcodeWrong, "a kiosk with a wrong passcode") { b in
+        Refusal(unbind, .holderProofFailed, "a kiosk with a wrong passcode") { b in
             try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
                               json: DeviceUnbindBody(passcode: "0000"))
         },
-        Refusal(unbind, .passcodeLocked, "a kiosk with a locked passcode") { b in
+        Refusal(unbind, .holderProofFailed, "a kiosk with a locked passcode") { b in
             try b.daemon.call("DELETE", "/v1/accounts/\(try b.lockedAccount)/devices/phone-a",
                               json: DeviceUnbindBody(passcode: RefusalBench.passcode))
         },
-        Refusal(unbind, .reverificationRequired, "an enrollmentId of another account's session") { b in
+        Refusal(unbind, .holderProofFailed, "an enrollmentId of another account's session") { b in
             try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
                               json: DeviceUnbindBody(enrollmentId: try b.plainAccount.outcome.enrollmentID))
         },
-        Refusal(unbind, .reverificationRequired, "an enrollmentId another kiosk ran") { b in
+        Refusal(unbind, .holderProofFailed, "an enrollmentId another kiosk ran") { b in
             let outcome = try b.account.outcome
             return try b.daemon.call("DELETE", "/v1/accounts/\(outcome.accountID)/devices/phone-a",
                                      json: DeviceUnbindBody(enrollmentId: outcome.enrollmentID), as: .otherKiosk)
@@ -279,14 +279,14 @@ final class AccountRefusalTests: XCTestCase {
             try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "1111"),
                        as: .operator, headers: [("X-Enrolld-Channel", "a b")])
         },
-        Refusal(disablePasscode, .passcodeRequired, "a kiosk without the current passcode") { b in
+        Refusal(disablePasscode, .holderProofFailed, "a kiosk without the current passcode") { b in
             b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/passcode")
         },
-        Refusal(disablePasscode, .passcodeWrong, "a kiosk with a wrong current passcode") { b in
+        Refusal(disablePasscode, .holderProofFailed, "a kiosk with a wrong current passcode") { b in
             try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/passcode",
                               json: PasscodeBody(currentPasscode: "0000"))
         },
-        Refusal(disablePasscode, .passcodeLocked, "a kiosk with a locked passcode") { b in
+        Refusal(disablePasscode, .holderProofFailed, "a kiosk with a locked passcode") { b in
             try b.daemon.call("DELETE", "/v1/accounts/\(try b.lockedAccount)/passcode",
                               json: PasscodeBody(currentPasscode: RefusalBench.passcode))
         },
@@ -295,22 +295,22 @@ final class AccountRefusalTests: XCTestCase {
                           headers: [("X-Enrolld-Channel", "a b")])
         },
         Refusal(verifyPasscode, .passcodeWrong, "a wrong passcode") { b in
-            try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(passcode: "0000"))
+            try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(passcode: "0000"), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeWrong, "no passcode at all") { b in
-            try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody())
+            try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeLocked, "a locked passcode, even the right one") { b in
             try b.post("/v1/accounts/\(try b.lockedAccount)/passcode/verify",
-                       PasscodeBody(passcode: RefusalBench.passcode))
+                       PasscodeBody(passcode: RefusalBench.passcode), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeNotSet, "an account without a passcode") { b in
             try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",
-                       PasscodeBody(passcode: "1234"))
+                       PasscodeBody(passcode: "1234"), as: .operator)
         },
         Refusal(verifyPasscode, .accountCancelled, "a cancelled account") { b in
             try b.post("/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/passcode/verify",
-                       PasscodeBody(passcode: "1234"))
+                       PasscodeBody(passcode: "1234"), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeDisabled, "passcodes turned off", on: .passcodesOff) { b in
             try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",

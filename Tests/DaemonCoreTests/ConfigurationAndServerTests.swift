@@ -168,3 +168,18 @@ final class APIServerTests: XCTestCase {
         XCTAssertEqual(attributes.st_mode & 0o777, 0o600)
     }
 }
+
+extension EventHubTests {
+    func testASubscriberHoldsAtMostItsBytesOfEventsAndKeepsTheNewest() {
+        let hub = EventHub(queueLimit: 1000, byteLimit: 2000)
+        let subscription = hub.subscribe()
+        let name = String(repeating: "R", count: 100)
+        for i in 0..<100 { hub.publish(.readerAdded("\(name)\(i)")) }
+        XCTAssertLessThanOrEqual(subscription.bytesWaiting, 2000)
+        XCTAssertGreaterThan(subscription.dropped, 80, "each frame is over 100 bytes: at most 2000 bytes stay")
+        var last: DaemonEvent?
+        while case let .event(event) = subscription.next(timeout: 0.01) { last = event }
+        XCTAssertEqual(last?.reader, "\(name)99", "the newest event is kept")
+        XCTAssertEqual(subscription.bytesWaiting, 0)
+    }
+}

@@ -37,6 +37,10 @@ final class ConfigurationTableTests: XCTestCase {
             "authenticity.require_anti_clone": ("false", "true or false"),
             "enrollment.max_photo_attempts": ("3", "1 to 10"),
             "passcode.lockout_seconds": ("3600", "1 to 604800 seconds"),
+            "passcode.max_total_failures": ("20", "1 to 1000"),
+            "passcode.kiosk_budget": ("50", "1 to 100000"),
+            "audit.head_interval_seconds": ("300", "1 to 86400 seconds"),
+            "audit.syslog": ("false", "true or false"),
             "ca.validity_years": ("3", "1 to 10 years"),
             "ca.certificate_policies": ("", "comma-separated dotted OIDs"),
             "store.backend": ("sqlite", "sqlite or postgresql"),
@@ -61,7 +65,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 103)
+        XCTAssertEqual(Configuration.allKeys.count, 117)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {
@@ -260,6 +264,7 @@ final class ConfigurationTableTests: XCTestCase {
             let text =
                 "[\(key.section)]\n\(key.name) = \(value)\n"
                 + (key.key == "store.backend" ? "conninfo = host=db\n" : "")
+                + (key.key == "api.max_connections" ? "reserved_connections = 0\n" : "")
             let changed = try Configuration.parse(text)
             XCTAssertEqual(key.value(in: changed), value, "\(key.key) reads back as written")
             let before = Dictionary(

@@ -76,7 +76,7 @@ final class DeviceAndContactTests: XCTestCase {
         XCTAssertEqual(bench.problem(withoutProof), "holder-proof-required")
         let wrong = try bench.call("DELETE", "/v1/accounts/\(account)/devices/phone-a",
                                    json: DeviceUnbindBody(passcode: "0000"))
-        XCTAssertEqual(bench.problem(wrong), "passcode-wrong")
+        XCTAssertEqual(bench.problem(wrong), "holder-proof-failed")
 
         let unbound = try bench.decode(DeviceView.self, try bench.require(
             bench.call("DELETE", "/v1/accounts/\(account)/devices/phone-a", json: DeviceUnbindBody(passcode: "1357")),

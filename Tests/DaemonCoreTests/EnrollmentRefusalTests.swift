@@ -289,6 +289,13 @@ final class EnrollmentRefusalTests: XCTestCase {
         Refusal(complete, .invalidCSR, "a CSR that is neither PEM nor base64") { b in
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: "abc"))
         },
+        Refusal(complete, .invalidContact, "a contact value of 201 characters, as PUT .../contact refuses it") { b in
+            try b.complete(try b.matchedSession(),
+                           EnrollmentCompleteBody(contact: ["email": String(repeating: "e", count: 201)]))
+        },
+        Refusal(complete, .invalidContact, "a contact value with a line feed") { b in
+            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(contact: ["phone": "1\n<5>forged"]))
+        },
         Refusal(complete, .enrollmentNotFound, "a session that never was") { b in
             try b.daemon.complete(UUID().uuidString)
         },

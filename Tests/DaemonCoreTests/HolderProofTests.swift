@@ -35,17 +35,18 @@ final class HolderProofTests: XCTestCase {
         bench.clock.advance(16 * 60)
         let stale = account(proof: [("X-Enrolld-Enrollment", holder.enrollmentID)])
         XCTAssertEqual(stale.status, 403)
-        XCTAssertEqual(bench.problem(stale), "reverification-required", "the proof lasts reverification minutes")
+        XCTAssertEqual(bench.problem(stale), "holder-proof-failed", "the proof lasts reverification minutes")
     }
 
     func testASessionProvesOnlyItsOwnAccountAndOnlyToTheKioskThatRanIt() throws {
         let other = try bench.newAccount("John_Savage").outcome
         let crossed = account(of: other.accountID, proof: [("X-Enrolld-Enrollment", holder.enrollmentID)])
-        XCTAssertEqual(bench.problem(crossed), "reverification-required")
+        // The service's reason is reverification-required; a kiosk learns only that the proof failed (issue 18).
+        XCTAssertEqual(bench.problem(crossed), "holder-proof-failed")
         let elsewhere = account(as: .otherKiosk, proof: [("X-Enrolld-Enrollment", holder.enrollmentID)])
-        XCTAssertEqual(bench.problem(elsewhere), "reverification-required", "another kiosk's session proves nothing")
+        XCTAssertEqual(bench.problem(elsewhere), "holder-proof-failed", "another kiosk's session proves nothing")
         XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Enrollment", UUID().uuidString)])),
-                       "reverification-required")
+                       "holder-proof-failed")
         XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Enrollment", "not-a-session")])), "invalid-id")
     }
 
@@ -54,12 +55,12 @@ final class HolderProofTests: XCTestCase {
         XCTAssertEqual(account(proof: [("X-Enrolld-Passcode", "4321")]).status, 200)
         let wrong = account(proof: [("X-Enrolld-Passcode", "1111")])
         XCTAssertEqual(wrong.status, 403)
-        XCTAssertEqual(bench.problem(wrong), "passcode-wrong")
+        XCTAssertEqual(bench.problem(wrong), "holder-proof-failed", "a kiosk learns no reason")
         let status = try bench.decode(PasscodeStatus.self, try bench.require(
             bench.call("GET", "/v1/accounts/\(holder.accountID)/passcode", as: .operator), 200))
         XCTAssertEqual(status.failedAttempts, 1, "a wrong proof is an entry like any other")
         try bench.lockPasscode(of: holder.accountID)
-        XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Passcode", "4321")])), "passcode-locked")
+        XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Passcode", "4321")])), "holder-proof-failed")
     }
 
     func testEveryHolderRouteTakesTheProof() throws {

@@ -57,7 +57,7 @@ extension InProcessDaemon {
     func lockPasscode(of accountID: String) throws {
         for _ in 0...configuration.passcodeMaxAttempts {
             let entry = try call("POST", "/v1/accounts/\(accountID)/passcode/verify",
-                                 json: PasscodeBody(passcode: "0000"))
+                                 json: PasscodeBody(passcode: "0000"), as: .operator)
             if problem(entry) == "passcode-locked" { return }
         }
         throw DecodeFailure(description: "the passcode of \(accountID) did not lock")

@@ -309,6 +309,7 @@ final class OpenAPIDocumentTests: XCTestCase {
             enrollmentId: UUID().uuidString, event: "passcode-set", channel: "kiosk-1",
             actorRole: "kiosk", actorUid: 1001, outcome: "ok", detail: "")
         let auditProblem = AuditReport.Problem(sequence: 3, kind: "edited", message: "hash mismatch")
+        let headCheck = AuditReport.HeadCheck(host: "host-a", sequence: 10, at: "2026-01-01T00:00:00Z", result: "disagrees")
         let reader = ReaderInfo(name: "Virtual PCD 00 00", cardPresent: true, atr: "3B8F")
         let csca = TrustedCertificateInfo(
             subject: "CN=CSCA", issuer: "CN=CSCA", notBefore: "2020-01-01T00:00:00Z",
@@ -410,8 +411,11 @@ final class OpenAPIDocumentTests: XCTestCase {
             DeviceBindingOutcome(device: device, superseded: device, revokedSerials: ["0A1B"]),
             change, StatusView(accountId: UUID().uuidString, status: "invalid", history: [change]),
             PasscodeCheck(result: "locked", attemptsLeft: 0, unlocksAt: "2026-01-01T00:15:00Z"),
-            PasscodeStatus(set: true, enabled: true, failedAttempts: 1, lockedUntil: "2026-01-01T00:15:00Z"),
-            auditProblem, AuditReport(ok: false, records: 10, headSequence: 10, problems: [auditProblem]),
+            PasscodeStatus(set: true, enabled: true, failedAttempts: 1, lockedUntil: "2026-01-01T00:15:00Z",
+                           lockedPermanently: false, totalFailures: 6, maxTotalFailures: 20),
+            auditProblem, AuditReport(ok: false, records: 10, headSequence: 10, problems: [auditProblem], keyedFrom: 1,
+                                      heads: [headCheck], firstDisagreement: 3),
+            headCheck, AuditVerifyBody(heads: ["enrolld-audit-head v1 host=a seq=10 hash=00 keyed-from=1 at=x key=k sig=AA=="]),
             record, reader, ReaderList(pcscAvailable: true, readers: [reader]),
             Health(status: "ok", version: enrolldVersion, pcscAvailable: true, readers: 2, uptimeSeconds: 5),
             csca, crl,

@@ -231,7 +231,7 @@ final class OpenAPIFlowTests: XCTestCase {
         let verify = { (entry: String) throws -> HTTPResponse in
             try self.call("POST", "/v1/accounts/\(account)/passcode/verify", json: PasscodeBody(passcode: entry))
         }
-        XCTAssertEqual(code(try verify("1234")), "passcode-not-set")
+        XCTAssertEqual(code(try verify("1234")), "holder-proof-failed", "a kiosk learns no reason")
         XCTAssertEqual(
             code(
                 try call(
@@ -246,10 +246,10 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(try verify("1111").status, 403, "a wrong entry")
         XCTAssertEqual(
             code(call("GET", "/v1/accounts/\(account)", headers: [("X-Enrolld-Passcode", "1111")])),
-            "passcode-wrong")
+            "holder-proof-failed")
         XCTAssertEqual(
             code(try call("DELETE", "/v1/accounts/\(account)/passcode", json: PasscodeBody())),
-            "passcode-required")
+            "holder-proof-failed")
         XCTAssertEqual(
             try call("DELETE", "/v1/accounts/\(account)/passcode", json: PasscodeBody(currentPasscode: "2468"))
                 .status, 200)

@@ -40,3 +40,20 @@ final class ProblemMappingTests: XCTestCase {
         XCTAssertEqual(EnrollmentError.store(.enrollmentFinished(id)).code, "enrollment-wrong-state")
     }
 }
+
+extension ProblemMappingTests {
+    /// A store that cannot be opened at start: the enrollment routes answer 503 with an incident id, never the
+    /// driver's message, host names or paths.
+    func testAnUnusableStoreAtStartIsNotEchoedEither() throws {
+        struct Unreachable: Error, CustomStringConvertible {
+            var description: String { "could not connect to server db7.internal.example:5432 (/var/lib/secret)" }
+        }
+        let daemon = try InProcessDaemon(openStore: { _, _ in throw Unreachable() })
+        let response = daemon.call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)
+        XCTAssertEqual(response.status, 503)
+        let problem = try daemon.decode(Problem.self, response)
+        XCTAssertEqual(problem.code, "enrollment-unavailable")
+        XCTAssertTrue(problem.detail.contains("incident "), problem.detail)
+        XCTAssertFalse(problem.detail.contains("db7") || problem.detail.contains("/var/lib"), problem.detail)
+    }
+}

@@ -77,7 +77,7 @@ final class RefusalBench: @unchecked Sendable {
             daemon = try InProcessDaemon(extraConfiguration: "[enrollment]\nrefuse_expired_documents = false")
         case .paceRequired: daemon = try InProcessDaemon(extraConfiguration: "[readers]\nrequire_pace = always")
         case .onlyGerman: daemon = try InProcessDaemon(extraConfiguration: "[trust]\naccepted_states = D")
-        case .oneConnection: daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1")
+        case .oneConnection: daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1\nreserved_connections = 0")
         }
         if setup == .socket || setup == .oneConnection { try daemon.serve() }
     }

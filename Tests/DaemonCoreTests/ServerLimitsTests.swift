@@ -32,7 +32,8 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testConnectionsBeyondTheCapGetServerBusyUntilOneCloses() throws {
-        server.maxConnections = 2
+        server.connectionLimits.maxConnections = 2
+        server.connectionLimits.reservedForPrivileged = 0
         server.start()
         let client = UnixSocketClient(path: path, timeout: 5)
         let first = UnixSocketSession(client: client)
@@ -58,7 +59,8 @@ final class ServerLimitsTests: XCTestCase {
     /// large body hits a broken pipe, and must still read the refusal (which says to retry) rather than report the
     /// pipe.
     func testAClientRefusedWhileStillSendingReadsTheRefusal() throws {
-        server.maxConnections = 1
+        server.connectionLimits.maxConnections = 1
+        server.connectionLimits.reservedForPrivileged = 0
         server.start()
         let client = UnixSocketClient(path: path, timeout: 5)
         let held = UnixSocketSession(client: client)
@@ -70,7 +72,7 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testPersistentConnectionsCarryManyRequestsAndCloseWhenIdle() throws {
-        server.keepAliveIdleTimeout = 0.3
+        server.connectionLimits.keepAliveIdleTimeout = 0.3
         server.start()
         let client = UnixSocketClient(path: path, timeout: 5)
         let session = UnixSocketSession(client: client)
@@ -133,7 +135,7 @@ final class ServerLimitsTests: XCTestCase {
     /// A request that stops arriving half-way is answered 408 once `requestTimeout` passes, and its connection closes
     /// (the daemon's server uses 10 s; here 0.3 s).
     func testARequestThatStallsIsAnsweredRequestTimeout() throws {
-        server.requestTimeout = 0.3
+        server.connectionLimits.headTimeout = 0.3
         server.start()
         let partial = Array("POST /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc".utf8)
         let response = try RawUnixSocket.exchange(path, partial)
@@ -144,8 +146,14 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testConfigurationKeys() throws {
-        let configuration = try Configuration.parse("[api]\nmax_connections = 8\nkeepalive_idle_seconds = 2.5\n")
+        let configuration = try Configuration.parse(
+            "[api]\nmax_connections = 8\nreserved_connections = 2\nkeepalive_idle_seconds = 2.5\n")
         XCTAssertEqual(configuration.maxConnections, 8)
+        XCTAssertEqual(configuration.connectionLimits.reservedForPrivileged, 2)
+        XCTAssertThrowsError(try Configuration.parse("[api]\nmax_connections = 8\n")) { error in
+            XCTAssertTrue("\(error)".contains("configuration:2:") && "\(error)".contains("lower reserved_connections"),
+                          "\(error)")
+        }
         XCTAssertEqual(configuration.keepAliveIdleSeconds, 2.5)
         XCTAssertEqual(Configuration().maxConnections, 64)
         XCTAssertThrowsError(try Configuration.parse("[api]\nmax_connections = 0\n"))

@@ -3,6 +3,7 @@ import Foundation
 @testable import Enrollment
 import OpenSSLKit
 @testable import Store
+import Synchronization
 import XCTest
 
 /// Seals nothing: the lifecycle logic does not depend on the cipher, only on the round trip.
@@ -87,24 +88,184 @@ final class IdentityLifecycleTests: XCTestCase {
         let account = try makeAccount()
         _ = try service.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder)
         for left in (0..<5).reversed() {
-            let check = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: holder)
+            let check = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter)
             XCTAssertEqual(check.result, "wrong")
             XCTAssertEqual(check.attemptsLeft, left)
             XCTAssertEqual(check.unlocksAt != nil, left == 0)
         }
-        let locked = try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: holder)
+        let locked = try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter)
         XCTAssertEqual(locked.result, "locked", "even the right passcode is refused while locked")
         XCTAssertEqual(locked.unlocksAt, ISO8601DateFormatter().string(from: clock.now.addingTimeInterval(60)))
         clock.advance(61)
-        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: holder).result, "ok")
-        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "9999", actor: holder).attemptsLeft, 4,
-                       "the count starts again after the lock")
+        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "ok")
+        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "9999", actor: counter).attemptsLeft, 4,
+                       "a correct entry starts the count again")
 
         let events = try usage(account).map { "\($0.event) \($0.outcome)" }
         XCTAssertEqual(events.filter { $0 == "passcode-verify wrong" }.count, 6)
         XCTAssertEqual(events.filter { $0 == "passcode-locked locked" }.count, 1)
         XCTAssertEqual(events.filter { $0 == "passcode-verify locked" }.count, 1)
-        XCTAssertTrue(try usage(account).allSatisfy { $0.actorRole == "holder" && $0.channel == "kiosk-7" })
+        XCTAssertTrue(try usage(account).dropFirst().allSatisfy { $0.actorRole == "operator" && $0.channel == "counter-3" })
+    }
+
+    /// Waiting out a lock no longer buys the same guesses again: each lock lasts twice as long, and 20 wrong entries
+    /// in total lock the passcode until a card-and-face reset.
+    func testLocksDoubleAndTheTotalLocksForGoodUntilACardAndFaceReset() throws {
+        let service = lifecycle { $0.passcodeLockout = 60 }
+        let account = try makeAccount()
+        _ = try service.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder)
+        let iso = ISO8601DateFormatter()
+        for (lock, seconds) in [60.0, 120, 240].enumerated() {
+            for _ in 0..<5 { _ = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter) }
+            let locked = try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter)
+            XCTAssertEqual(locked.unlocksAt, iso.string(from: clock.now.addingTimeInterval(seconds)), "lock \(lock + 1)")
+            clock.advance(seconds + 1)
+        }
+        for left in (1..<5).reversed() {
+            XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter).attemptsLeft,
+                           left)
+        }
+        let last = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter)
+        XCTAssertEqual(last.result, "locked", "the 20th wrong entry locks for good")
+        XCTAssertNil(last.unlocksAt)
+        clock.advance(400 * 86400)
+        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "locked",
+                       "a permanent lock does not end with time")
+        XCTAssertEqual(IdentityLifecycle.refusal(last, for: counter).code, "passcode-locked")
+        XCTAssertTrue(IdentityLifecycle.refusal(last, for: counter).message.contains("card and face"))
+        let status = try service.passcodeStatus(accountID: account.id)
+        XCTAssertEqual(status.lockedPermanently, true)
+        XCTAssertEqual(status.totalFailures, 20)
+        XCTAssertEqual(status.maxTotalFailures, 20)
+
+        let at = clock.now
+        try store.transaction { tx in
+            try IdentityLifecycle.resetPasscode(tx, accountID: account.id, newPasscode: nil, actor: holder,
+                                                enrollmentID: UUID(), at: at)
+        }
+        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "ok",
+                       "a card-and-face reset clears the permanent lock")
+        XCTAssertEqual(try service.passcodeStatus(accountID: account.id).totalFailures, 0)
+        let locks = try usage(account).filter { $0.event == "passcode-locked" }.map(\.detail)
+        XCTAssertEqual(locks.count, 4)
+        XCTAssertEqual(locks.last, "permanently after 20 wrong entries")
+    }
+
+    /// The bound the README reports: a guesser who waits out every lock, on one account, for a day and for a month.
+    func testGuessesPerAccountPerDayAreBounded() throws {
+        let service = lifecycle()
+        let account = try makeAccount()
+        _ = try service.setPasscode(accountID: account.id, passcode: "9999", current: nil, actor: holder)
+        let start = clock.now
+        var guesses = 0
+        var guess = 0
+        var lockedForGood = false
+        var perDay: [Int] = []
+        while clock.now.timeIntervalSince(start) < 30 * 86400 && !lockedForGood {
+            let check = try service.verifyPasscode(accountID: account.id, passcode: String(format: "%04d", guess),
+                                                   actor: counter)
+            let total = try service.passcodeStatus(accountID: account.id).totalFailures ?? 0
+            if total > guesses {
+                guesses += 1
+                guess += 1
+                let day = Int(clock.now.timeIntervalSince(start) / 86400)
+                while perDay.count <= day { perDay.append(0) }
+                perDay[day] += 1
+            }
+            if check.result == "locked" {
+                guard let until = check.unlocksAt.flatMap(ISO8601DateFormatter().date(from:)) else {
+                    lockedForGood = true
+                    continue
+                }
+                clock.advance(until.timeIntervalSince(clock.now) + 1)
+            }
+        }
+        print("passcode guesses on one account: \(perDay.first ?? 0) in the first 24 h, \(guesses) in 30 days "
+              + "(by day: \(perDay)); locked for good: \(lockedForGood)")
+        let policy = LifecyclePolicy()
+        XCTAssertEqual(perDay.first, policy.maximumWrongEntries(within: 86400))
+        XCTAssertEqual(guesses, 20, "20 wrong entries, then locked until a card-and-face reset")
+        XCTAssertTrue(lockedForGood)
+        XCTAssertEqual(policy.maximumWrongEntries(within: 86400), 20)
+        XCTAssertEqual(policy.maximumWrongEntries(within: 3600), 5, "5, then an hour's lock")
+        XCTAssertEqual(policy.maximumWrongEntries(within: 3 * 3600 + 1), 15, "5, 1 h locked, 5, 2 h locked, 5")
+    }
+
+    /// A kiosk learns only ok or holder-proof-failed: no account, a cancelled one, none set, a wrong entry and a
+    /// locked passcode answer alike.
+    func testAKioskLearnsOnlyOkOrHolderProofFailed() throws {
+        let service = lifecycle { $0.passcodeMaxAttempts = 2 }
+        let kiosk = UsageActor(role: "kiosk", uid: 2001, channel: "kiosk-1")
+        let withPasscode = try makeAccount()
+        _ = try service.setPasscode(accountID: withPasscode.id, passcode: "1234", current: nil, actor: holder)
+        let without = try makeAccount()
+        let cancelled = try makeAccount()
+        _ = try service.setPasscode(accountID: cancelled.id, passcode: "1234", current: nil, actor: holder)
+        _ = try service.setStatus(accountID: cancelled.id, to: .cancelled, reason: "card cancelled", actor: counter)
+        func refusal(_ account: UUID, _ passcode: String) -> EnrollmentError? {
+            do {
+                _ = try service.verifyPasscode(accountID: account, passcode: passcode, actor: kiosk)
+                return nil
+            } catch {
+                return error as? EnrollmentError
+            }
+        }
+        let answers = [refusal(UUID(), "1234"), refusal(without.id, "1234"), refusal(cancelled.id, "1234"),
+                       refusal(withPasscode.id, "0000"), refusal(withPasscode.id, "0000"),
+                       refusal(withPasscode.id, "1234"), refusal(withPasscode.id, "12a4")]
+        XCTAssertEqual(Set(answers.map { $0?.code }), ["holder-proof-failed"])
+        XCTAssertEqual(Set(answers.map { $0?.message }).count, 1, "one detail for every cause")
+        XCTAssertEqual(try service.verifyPasscode(accountID: withPasscode.id, passcode: "1234", actor: counter).result,
+                       "locked", "the kiosk's 6th entry was refused because the passcode is locked")
+        XCTAssertThrowsError(try service.disablePasscode(accountID: without.id, current: nil, actor: kiosk)) {
+            XCTAssertEqual(($0 as? EnrollmentError)?.code, "holder-proof-failed",
+                           "turning off a passcode that is not there tells a kiosk nothing either")
+        }
+    }
+
+    func testAKioskThatUsesUpItsBudgetIsLockedOutOfPasscodeEntries() throws {
+        let events = Mutex<[PasscodeEvent]>([])
+        var policy = LifecyclePolicy()
+        policy.passcodeCallerBudget = 3
+        policy.passcodeCallerWindow = 3600
+        let clock = self.clock
+        let service = IdentityLifecycle(store: store, policy: policy, protector: PlainProtector(), now: { clock.now },
+                                        host: "kiosk-host") { event in events.withLock { $0.append(event) } }
+        let kiosk = UsageActor(role: "kiosk", uid: 2001, channel: "kiosk-1")
+        let neighbour = UsageActor(role: "kiosk", uid: 2002, channel: "kiosk-2")
+        var accounts: [AccountRecord] = []
+        for _ in 0..<3 {
+            let account = try makeAccount()
+            _ = try service.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder)
+            accounts.append(account)
+        }
+        for account in accounts {
+            XCTAssertThrowsError(try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: kiosk))
+        }
+        XCTAssertThrowsError(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: kiosk)) {
+            XCTAssertEqual(($0 as? EnrollmentError)?.code, "passcode-entries-exhausted",
+                           "even the right passcode: the kiosk may enter none")
+        }
+        XCTAssertTrue(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: neighbour).isOK,
+                      "another kiosk uid has a budget of its own")
+        XCTAssertEqual(events.withLock { $0 }.filter { if case .callerLockedOut = $0 { return true }; return false }
+            .count, 1)
+        guard case let .callerLockedOut(actor, until) = events.withLock({ $0 }).first(where: {
+            if case .callerLockedOut = $0 { return true }
+            return false
+        }) else { return XCTFail("no lock-out event") }
+        XCTAssertEqual(actor.uid, 2001)
+        XCTAssertEqual(until, clock.now.addingTimeInterval(3600))
+        let records = try store.transaction { tx in try tx.usageRecords(UsageQuery()) }
+        let exhausted = try XCTUnwrap(records.first { $0.event == "passcode-entries-exhausted" })
+        XCTAssertNil(exhausted.accountID)
+        XCTAssertEqual([exhausted.actorRole, String(exhausted.actorUID), exhausted.outcome], ["kiosk", "2001", "locked"])
+        let stored = try store.transaction { tx in try tx.passcodeBudget(caller: "uid:2001@kiosk-host") }
+        XCTAssertEqual(stored?.failures, 3)
+
+        clock.advance(3601)
+        XCTAssertTrue(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: kiosk).isOK,
+                      "the window is over")
     }
 
     func testPasscodeIsExactlyFourDigitsSaltedAndChangesNeedTheCurrentOne() throws {
@@ -270,7 +431,7 @@ final class IdentityLifecycleTests: XCTestCase {
 
         try sql.execute("""
             INSERT INTO usage_records SELECT 7, at, account_id, NULL, 'forged', channel, actor_role, actor_uid, outcome, \
-            detail, hash, randomblob(32) FROM usage_records WHERE sequence = 6
+            detail, hash, randomblob(32), keyed FROM usage_records WHERE sequence = 6
             """)
         report = try service.verifyAudit()
         XCTAssertEqual(report.problems.map(\.kind), ["inserted"])

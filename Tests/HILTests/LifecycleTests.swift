@@ -309,9 +309,16 @@ final class LifecycleTests: XCTestCase {
         _ = try decode(PasscodeStatus.self, try send("POST", "/v1/accounts/\(account)/passcode",
                                                      PasscodeBody(passcode: "1234"), as: holder,
                                                      proof: registered.enrollmentID))
+        // Counter staff are told the reason; a kiosk learns only ok or failed (issue 18).
+        let kioskWrong = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "0000"),
+                                  as: holder)
+        XCTAssertEqual(kioskWrong.status, 403)
+        XCTAssertEqual(try JSONDecoder().decode(PasscodeCheckResponse.self, from: Data(kioskWrong.body)).result, "failed")
+        XCTAssertEqual(try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "1234"),
+                                as: holder).status, 200, "a right entry clears the count")
         func verify(_ passcode: String) throws -> (status: Int, check: PasscodeCheckResponse) {
             let response = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode),
-                                    as: holder)
+                                    as: counter)
             return (response.status, try JSONDecoder().decode(PasscodeCheckResponse.self, from: Data(response.body)))
         }
         for left in (0..<5).reversed() {
@@ -334,7 +341,7 @@ final class LifecycleTests: XCTestCase {
                                complete: EnrollmentCompleteBody(passcode: "8642"))
         XCTAssertEqual(reset.status, "normal")
         XCTAssertEqual(try verify("8642").status, 200)
-        let cli = try enrollctl(["--role", "kiosk", "passcode", "verify", account, "--passcode", "1234"])
+        let cli = try enrollctl(["--role", "operator", "passcode", "verify", account, "--passcode", "1234"])
         XCTAssertEqual(cli.status, 1)
         XCTAssertTrue(cli.output.contains("wrong passcode: 4 attempt(s) left"), cli.output)
 

@@ -90,6 +90,9 @@ final class HTTPParserTests: XCTestCase {
              .malformedHeader("bare CR or LF in a header line")),
             ("GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\nX-Enrolld-Role: admin\r\n\r\n",
              .malformedHeader("bare CR or LF in a header line")),
+            ("GET /x\n<5>certificate 01 signed HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
+            ("GET /x\rX HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
+            ("GET /x\tX HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try parse(text), text) { XCTAssertEqual($0 as? HTTPParseError, expected, text) }

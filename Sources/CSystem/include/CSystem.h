@@ -1,5 +1,6 @@
 #ifndef ENROLLD_CSYSTEM_H
 #define ENROLLD_CSYSTEM_H
+#include <stddef.h>
 #include <sys/types.h>
 /* Reads SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's
    Glibc module does not expose). Returns 0 on success, -1 with errno set. */
@@ -11,4 +12,14 @@ int enrolld_peer_groups(int fd, gid_t *groups, int *count);
 /* Caps glibc's malloc arenas at `count` (mallopt M_ARENA_MAX) unless MALLOC_ARENA_MAX is set in the
    environment. Returns 0 on success, -1 when mallopt refused. */
 int enrolld_limit_malloc_arenas(int count);
+/* Sends one message to syslog(3) with `priority` (facility | level), as "%s": a message is never a format.
+   The identity is "enrolld"; the connection to /dev/log opens on first use. */
+void enrolld_syslog(int priority, const char *message);
+/* prctl(PR_SET_DUMPABLE, 0): no core dump of this process, and no ptrace attach by processes of the same user
+   (secrets in memory: keys, passphrases, face images). Returns 0 on success, -1 with errno set. */
+int enrolld_disable_dumps(void);
+/* Whether the process is dumpable (prctl PR_GET_DUMPABLE): 1, 0, or -1 with errno set. */
+int enrolld_is_dumpable(void);
+/* explicit_bzero: zeroes `length` bytes at `pointer` in a way the compiler may not drop. */
+void enrolld_wipe(void *pointer, size_t length);
 #endif
