@@ -66,6 +66,8 @@ public enum RolePrincipal: Sendable, Equatable, CustomStringConvertible {
 /// user is always admin (it owns the keys and the database, so refusing it would protect nothing).
 public struct RoleAssignments: Sendable, Equatable {
     public var principals: [Role: [RolePrincipal]] = [.admin: [.uid(0)]]
+    /// `[roles] public`: callers in no role admitted as they connect, for the routes anyone may call.
+    public var publicCallers: [RolePrincipal] = []
 
     public init() {}
 
@@ -102,6 +104,18 @@ public struct RoleAssignments: Sendable, Equatable {
                 }
             }
         }
+        for principal in publicCallers {
+            switch principal {
+            case let .uid(id): resolved.publicUIDs.insert(id)
+            case let .gid(id): resolved.publicGIDs.insert(id)
+            case let .user(name):
+                if let entry = getpwnam(name) { resolved.publicUIDs.insert(entry.pointee.pw_uid) }
+                else { resolved.unknown.append("roles.public: no user '\(name)' on this system") }
+            case let .group(name):
+                if let entry = getgrnam(name) { resolved.publicGIDs.insert(entry.pointee.gr_gid) }
+                else { resolved.unknown.append("roles.public: no group '\(name)' on this system") }
+            }
+        }
         return resolved
     }
 }
@@ -111,6 +125,9 @@ public struct ResolvedRoles: Sendable, Equatable {
     public var daemonUID: UInt32
     public var uids: [UInt32: Role] = [:]
     public var gids: [UInt32: Role] = [:]
+    /// `[roles] public`, by number.
+    public var publicUIDs: Set<UInt32> = []
+    public var publicGIDs: Set<UInt32> = []
     /// Names that did not resolve (logged as warnings).
     public var unknown: [String] = []
 
@@ -121,6 +138,14 @@ public struct ResolvedRoles: Sendable, Equatable {
     mutating func grant(_ role: Role, uid: UInt32? = nil, gid: UInt32? = nil) {
         if let uid { uids[uid] = max(uids[uid] ?? role, role) }
         if let gid { gids[gid] = max(gids[gid] ?? role, role) }
+    }
+
+    /// Whether a caller in no role is let in as it connects, for the routes anyone may call: one `[roles] public`
+    /// names, or one on a listener that knows no one (`PeerCredentials.unknown`: a TCP socket handed over by
+    /// systemd or a test, where every caller shares the per-uid connection limit).
+    public func admitsWithoutRole(_ peer: PeerCredentials) -> Bool {
+        peer == .unknown || publicUIDs.contains(peer.uid)
+            || !publicGIDs.isDisjoint(with: [peer.gid] + peer.groups)
     }
 
     public func role(of peer: PeerCredentials) -> Role? {

@@ -313,6 +313,18 @@ extension ConfigurationKey {
             ($0.roles.principals[role] ?? []).map(\.description).joined(separator: ", ")
         }
     }
+
+    /// `[roles] public`: callers in no role that are still let in, for the routes anyone may call.
+    public static func publicCallers(_ summary: String, details: String? = nil) -> ConfigurationKey {
+        let type = ConfigurationValueType.text("comma-separated uid:N, user:NAME, gid:N or group:NAME (empty: nobody)")
+        return ConfigurationKey("public", type, summary, details: details) { configuration, text in
+            guard let list = RoleAssignments.parseList(text) else { return false }
+            configuration.roles.publicCallers = list
+            return true
+        } written: {
+            $0.roles.publicCallers.map(\.description).joined(separator: ", ")
+        }
+    }
 }
 
 /// A `[section]` of enrolld.conf: its keys in the order the file lists them, and what the section is about.

@@ -89,6 +89,12 @@ extension Configuration {
                 .principals(
                     .admin, "The trust store (import, reload) and everything else.",
                     details: "Root (uid 0) by default. The daemon's own user is always admin."),
+                .publicCallers(
+                    "Callers in no role let in for the routes anyone may call (OCSP, the CRL, the CA certificate).",
+                    details: """
+                        The nginx front's user (e.g. user:www-data). Any other caller in no role is answered 403 \
+                        no-role as it connects; these share [api] max_connections_per_uid like everyone else.
+                        """),
             ]),
         ConfigurationSection(
             "daemon",

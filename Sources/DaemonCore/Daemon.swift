@@ -279,12 +279,14 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Decides each API connection as it is accepted: a caller in no role is answered `403 no-role` and closed
-    /// before it can send a byte (it holds no slot, however slowly it would have written); operators and admins may
+    /// Decides each API connection as it is accepted: a caller in no role (unless `[roles] public` lets it in for
+    /// the routes anyone may call) is answered `403 no-role` and closed before it can send a byte (it holds no slot, however slowly it would have written); operators and admins may
     /// take the reserved slots.
     static func admission(_ roles: ResolvedRoles) -> UnixSocketServer.Admission {
         { peer in
             guard let role = roles.role(of: peer) else {
+                // The router still answers such a caller `no-role` on every route that needs a role.
+                if roles.admitsWithoutRole(peer) { return .admit(privileged: false) }
                 return .refuse(.problem(RequestAuthorizer.noRoleProblem(peer)))
             }
             return .admit(privileged: role >= .operator)

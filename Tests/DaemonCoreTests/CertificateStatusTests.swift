@@ -163,7 +163,7 @@ final class CertificateStatusTests: XCTestCase {
             directory = \(first.configuration.resolvedCADirectory)
             [ocsp]
             store_poll_seconds = 0.5
-            """, openStore: { _, _ in
+            """, keysOf: state, openStore: { _, _ in
                 let store = try SQLiteStore(path: state + "/enrolld.db",
                                             protector: try DataProtector(stateDirectory: state))
                 try store.migrate()

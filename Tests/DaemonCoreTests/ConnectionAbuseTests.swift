@@ -214,7 +214,22 @@ extension ConnectionAbuseTests {
                        "the kiosk's slot is free again")
     }
 
+    /// `[roles] public` lets the nginx front's user in for the routes anyone may call (the CA certificate, OCSP, the
+    /// CRL), and only for those; any other caller in no role is still refused as it connects.
+    func testAPublicCallerReachesOnlyTheRoutesAnyoneMayCall() throws {
+        let daemon = try daemon("[roles]\npublic = uid:\(Self.front)\n")
+        let path = daemon.configuration.socketPath
+        let certificate = "GET /v1/ca/certificate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        XCTAssertEqual(try XCTUnwrap(RawConnection(path: path, uid: Self.front).sendAndRead(certificate)).status, 200)
+        let readers = try XCTUnwrap(RawConnection(path: path, uid: Self.front).sendAndRead(Self.readers))
+        XCTAssertEqual(readers.status, 403)
+        XCTAssertTrue(readers.text.contains(#""code":"no-role""#), readers.text)
+        let stranger = try XCTUnwrap(RawConnection(path: path, uid: Self.attacker).response())
+        XCTAssertEqual(stranger.status, 403, "a caller neither in a role nor public is refused before it sends")
+    }
+
     private static let readers = "GET /v1/readers HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    private static let front: UInt32 = 2998
 
     func testSlotsReservedForStaffStayFreeWhenKiosksFillTheRest() throws {
         let daemon = try daemon("max_connections = 12\nreserved_connections = 4\nmax_connections_per_uid = 64\n")

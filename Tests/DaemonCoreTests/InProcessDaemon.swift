@@ -276,14 +276,26 @@ final class InProcessDaemon: Sendable {
     /// The listening socket `serveLoopback()` serves on, when the daemon was made with one.
     let loopback: LoopbackListener?
 
+    /// `keysOf`: the state directory of another daemon of the same store, whose usage-chain key this one shares.
     /// `loopback`: the daemon will be served over HTTP on that TCP socket (`serveLoopback()`), and the certificates
     /// it issues name its OCSP responder, CRL and CA certificate there, as a jurisdiction publishes them.
-    init(extraConfiguration: String = "",
+    init(extraConfiguration: String = "", keysOf otherStateDirectory: String? = nil,
          openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
          ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT") throws {
         self.loopback = loopback
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
+        if let otherStateDirectory {
+            // Another host of the same store: it holds the fleet's usage-chain key, as `enrolld` requires.
+            let keys = directory.appendingPathComponent("state/keys")
+            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700],
+                                                  ofItemAtPath: directory.appendingPathComponent("state").path)
+            try FileManager.default.copyItem(
+                atPath: otherStateDirectory + "/keys/" + DataProtector.usageChainKeyFile,
+                toPath: keys.appendingPathComponent(DataProtector.usageChainKeyFile).path)
+        }
         let trust = directory.appendingPathComponent("trust")
         try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
         pki = try TestPKI()

@@ -188,6 +188,10 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(call("GET", "/v1/accounts/\(account)", headers: proof).status, 200)
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(account)")), "holder-proof-required")
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)), "account-not-found")
+        // A photo of a card (the committed labelled set) gives its access key.
+        let scanned = try call("POST", "/v1/cards/scan",
+                               json: CardScanRequest(image: try CardScanRouteTests.photo(layout: "td3")))
+        XCTAssertEqual(scanned.status, 200, code(scanned))
         let found = try call("POST", "/v1/accounts/lookup",
                              json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
         XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")

@@ -85,7 +85,7 @@ final class RevocationFlowTests: XCTestCase {
         bench.daemon.stop()
         let state = bench.configuration.stateDirectory
         let caDirectory = bench.configuration.resolvedCADirectory
-        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(caDirectory)", openStore: { _, _ in
+        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(caDirectory)", keysOf: state, openStore: { _, _ in
             let store = try SQLiteStore(path: state + "/enrolld.db",
                                         protector: try DataProtector(stateDirectory: state))
             try store.migrate()

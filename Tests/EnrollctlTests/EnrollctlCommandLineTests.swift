@@ -251,7 +251,7 @@ final class EnrollctlCommandLineTests: XCTestCase {
             (["read", "--can", "1"], "read needs --reader NAME (see 'enrollctl readers')"),
             (
                 ["read", "--reader", "R"],
-                "read needs --mrz, --can, or --document-number with --birth-date and --expiry-date"
+                "read needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and --expiry-date"
             ),
             (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate ID"),
             (["passcode", "set", "A"], "passcode set needs --passcode NNNN"),
