@@ -13,10 +13,12 @@ let package = Package(
     ],
     targets: [
         // C bindings: Debian system libraries behind module maps and shim headers.
-        .systemLibrary(name: "CPCSCLite", path: "Sources/CPCSCLite", pkgConfig: "libpcsclite",
-                       providers: [.apt(["libpcsclite-dev"])]),
-        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
-                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CPCSCLite", path: "Sources/CPCSCLite", pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSystem", path: "Sources/CSystem"),
@@ -24,7 +26,7 @@ let package = Package(
             name: "CFaceEngine",
             path: "Sources/CFaceEngine",
             cxxSettings: [
-                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/openjpeg-2.5"]),
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/openjpeg-2.5"])
             ],
             linkerSettings: [
                 .linkedLibrary("dlib"), .linkedLibrary("openjp2"), .linkedLibrary("jpeg"),
@@ -37,7 +39,7 @@ let package = Package(
             name: "CCardScan",
             path: "Sources/CCardScan",
             cxxSettings: [
-                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4", "-I/usr/include/freetype2"]),
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4", "-I/usr/include/freetype2"])
             ],
             linkerSettings: [
                 .linkedLibrary("opencv_calib3d"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core"),
@@ -50,7 +52,7 @@ let package = Package(
             name: "CLivenessEngine",
             path: "Sources/CLivenessEngine",
             cxxSettings: [
-                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4"]),
+                .unsafeFlags(["-std=c++17", "-O2", "-I/usr/include/opencv4"])
             ],
             linkerSettings: [
                 .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"),
@@ -100,26 +102,48 @@ let package = Package(
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
-        .target(name: "Enrollment", dependencies: ["EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
-                                                   "IssuingStates"]),
-        .target(name: "FuzzTargets", dependencies: ["SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
-                                                    "CertificateAuthority", "VirtualCard", "DaemonCore",
-                                                    "EnrollAPIModel", "CardScan"]),
-        .target(name: "DaemonCore", dependencies: ["EnrollAPIModel", "CardScan", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store", "PostgresStore",
-                                                   "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates"]),
+        .target(
+            name: "Enrollment",
+            dependencies: [
+                "EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
+                "IssuingStates",
+            ]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
+                "CertificateAuthority", "VirtualCard", "DaemonCore",
+                "EnrollAPIModel", "CardScan",
+            ]),
+        .target(
+            name: "DaemonCore",
+            dependencies: [
+                "EnrollAPIModel", "CardScan", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
+                "PostgresStore",
+                "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates",
+            ]),
 
-        .executableTarget(name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
+        .executableTarget(
+            name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
         // HTTP code, like enrollctl; the apps' files are web/.
         .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         // Fuzzing (scripts/fuzz.sh): a libFuzzer build with -DLIBFUZZER, else a corpus replayer and seed writer.
-        .executableTarget(name: "enroll-fuzz", dependencies: ["FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
-                                                            "FaceMatch", "SmartCard", "CardScan"]),
-        .executableTarget(name: "enroll-bench", dependencies: ["DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
-                                                             "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
-                                                             "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan"]),
+        .executableTarget(
+            name: "enroll-fuzz",
+            dependencies: [
+                "FuzzTargets", "VirtualCard", "MRTD", "OpenSSLKit",
+                "FaceMatch", "SmartCard", "CardScan",
+            ]),
+        .executableTarget(
+            name: "enroll-bench",
+            dependencies: [
+                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
+                "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
+                "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan",
+            ]),
 
         // Test support only: connecting to a socket as another uid from one thread (never linked into a product).
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
@@ -127,24 +151,42 @@ let package = Package(
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit"]),
         .testTarget(name: "MRTDTests", dependencies: ["MRTD", "VirtualCard", "IssuingStates", "OpenSSLKit"]),
         .testTarget(name: "FaceMatchTests", dependencies: ["FaceMatch"]),
-        .testTarget(name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
-        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "OpenSSLKit",
-                                                                     "IssuingStates"]),
-        .testTarget(name: "TrustListTests", dependencies: ["TrustList", "CertificateAuthority", "OpenSSLKit",
-                                                           "UnixHTTP"]),
-        .testTarget(name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
+        .testTarget(
+            name: "CertificateAuthorityTests",
+            dependencies: [
+                "CertificateAuthority", "OpenSSLKit",
+                "IssuingStates",
+            ]),
+        .testTarget(
+            name: "TrustListTests",
+            dependencies: [
+                "TrustList", "CertificateAuthority", "OpenSSLKit",
+                "UnixHTTP",
+            ]),
+        .testTarget(
+            name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
         .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
-                                                  "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
-                                                  "CertificateAuthority", "FaceMatch", "PostgresStore",
-                                                  "PostgresTestCluster", "TrustList", "CTestSupport"]),
+        .testTarget(
+            name: "DaemonCoreTests",
+            dependencies: [
+                "UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
+                "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
+                "CertificateAuthority", "FaceMatch", "PostgresStore",
+                "PostgresTestCluster", "TrustList", "CTestSupport",
+            ]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "HILTests", dependencies: ["SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
-                                                 "Store", "PostgresStore", "PostgresTestCluster", "CardScan"]),
+        .testTarget(
+            name: "HILTests",
+            dependencies: [
+                "SmartCard", "UnixHTTP", "DaemonCore", "VirtualCard", "FaceMatch", "MRTD",
+                "Store", "PostgresStore", "PostgresTestCluster", "CardScan",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

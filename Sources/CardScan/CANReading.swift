@@ -35,8 +35,10 @@ struct CANReading: Sendable {
                 let runnerUp = exp(-ranked[1].cost)
                 if let second = try? CardAccessNumber(String(decoding: bytes, as: UTF8.self)) {
                     let confidence = joint / max(probabilities[weakest], 1e-9) * runnerUp
-                    result.append(AccessKeyCandidate(key: .can(second), confidence: confidence,
-                                                     compositeCheckPassed: nil))
+                    result.append(
+                        AccessKeyCandidate(
+                            key: .can(second), confidence: confidence,
+                            compositeCheckPassed: nil))
                 }
             }
         }

@@ -14,8 +14,10 @@ public struct CardFrontLayout: Sendable, Equatable, Hashable {
     public var digitCount: Int
 
     /// Throws `.engineFailure` when the region leaves the card or the digit count is out of range.
-    public init(issuer: String, left: Double, top: Double, width: Double, height: Double,
-                digitCount: Int = 6) throws(CardScanError) {
+    public init(
+        issuer: String, left: Double, top: Double, width: Double, height: Double,
+        digitCount: Int = 6
+    ) throws(CardScanError) {
         guard left >= 0, top >= 0, width > 0, height > 0, left + width <= 1, top + height <= 1 else {
             throw .engineFailure(reason: "CAN region of \(issuer) lies outside the card")
         }

@@ -93,10 +93,12 @@ public struct CardScanResult: Sendable, CustomStringConvertible {
     /// Per-digit evidence of a CAN reading, for combining two photos.
     let canEvidence: [GlyphEvidence]
 
-    init(layout: ScannedLayout?, mrzLines: [String] = [], uncorrectedLines: [String] = [], mrz: MRZ? = nil,
-         can: String? = nil,
-         fieldChecks: [MRZFieldCheck] = [], candidates: [AccessKeyCandidate] = [], timings: CardScanTimings,
-         canEvidence: [GlyphEvidence] = []) {
+    init(
+        layout: ScannedLayout?, mrzLines: [String] = [], uncorrectedLines: [String] = [], mrz: MRZ? = nil,
+        can: String? = nil,
+        fieldChecks: [MRZFieldCheck] = [], candidates: [AccessKeyCandidate] = [], timings: CardScanTimings,
+        canEvidence: [GlyphEvidence] = []
+    ) {
         self.layout = layout
         self.mrzLines = mrzLines
         self.uncorrectedLines = uncorrectedLines

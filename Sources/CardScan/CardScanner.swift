@@ -30,10 +30,12 @@ public struct CardScanConfiguration: Sendable, Equatable {
     public static let defaultFontPath = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
     public static let defaultTessdataPath = "/usr/share/tesseract-ocr/5/tessdata"
 
-    public init(engine: Engine = .ocrb, ocrbFontPath: String = defaultFontPath,
-                tessdataPath: String = defaultTessdataPath, maximumBytes: Int = 10 << 20,
-                maximumPixels: Int = 16_000_000, cardFronts: [CardFrontLayout] = [.utopia],
-                maximumCandidates: Int = 4) {
+    public init(
+        engine: Engine = .ocrb, ocrbFontPath: String = defaultFontPath,
+        tessdataPath: String = defaultTessdataPath, maximumBytes: Int = 10 << 20,
+        maximumPixels: Int = 16_000_000, cardFronts: [CardFrontLayout] = [.utopia],
+        maximumCandidates: Int = 4
+    ) {
         self.engine = engine
         self.ocrbFontPath = ocrbFontPath
         self.tessdataPath = tessdataPath
@@ -90,7 +92,8 @@ public final class CardScanner: @unchecked Sendable {
         let status = configuration.ocrbFontPath.withCString { font in
             configuration.tessdataPath.withCString { tessdata in
                 var options = enrolld_scan_reader_options(
-                    engine: configuration.engine == .tesseract ? ENROLLD_SCAN_ENGINE_TESSERACT : ENROLLD_SCAN_ENGINE_OCRB,
+                    engine: configuration.engine == .tesseract
+                        ? ENROLLD_SCAN_ENGINE_TESSERACT : ENROLLD_SCAN_ENGINE_OCRB,
                     ocrb_font_path: font, tessdata_path: tessdata,
                     max_pixels: UInt64(max(0, configuration.maximumPixels)))
                 return enrolld_scan_reader_create(&options, &pointer, &message, message.count)
@@ -167,9 +170,10 @@ public final class CardScanner: @unchecked Sendable {
             timings.read += canRead
             if let can, can.isClear, !can.candidates().isEmpty {
                 timings.total = milliseconds(since: start)
-                return CardScanResult(layout: .cardFront, can: can.best.text,
-                                      candidates: Array(can.candidates().prefix(configuration.maximumCandidates)),
-                                      timings: timings, canEvidence: can.digits)
+                return CardScanResult(
+                    layout: .cardFront, can: can.best.text,
+                    candidates: Array(can.candidates().prefix(configuration.maximumCandidates)),
+                    timings: timings, canEvidence: can.digits)
             }
         }
         timings.total = milliseconds(since: start)
@@ -197,18 +201,21 @@ public final class CardScanner: @unchecked Sendable {
             }
         }
         for (key, value) in pool {
-            merged.append(AccessKeyCandidate(key: key, confidence: min(1, value.confidence),
-                                             compositeCheckPassed: value.composite))
+            merged.append(
+                AccessKeyCandidate(
+                    key: key, confidence: min(1, value.confidence),
+                    compositeCheckPassed: value.composite))
         }
         merged.sort { $0.confidence > $1.confidence }
         let base = first.layout != nil || second.layout == nil ? first : second
         var timings = first.timings
         timings.total += second.timings.total
-        return CardScanResult(layout: base.layout, mrzLines: base.mrzLines, uncorrectedLines: base.uncorrectedLines,
-                              mrz: base.mrz, can: base.can,
-                              fieldChecks: base.fieldChecks,
-                              candidates: Array(merged.prefix(configuration.maximumCandidates)),
-                              timings: timings, canEvidence: base.canEvidence)
+        return CardScanResult(
+            layout: base.layout, mrzLines: base.mrzLines, uncorrectedLines: base.uncorrectedLines,
+            mrz: base.mrz, can: base.can,
+            fieldChecks: base.fieldChecks,
+            candidates: Array(merged.prefix(configuration.maximumCandidates)),
+            timings: timings, canEvidence: base.canEvidence)
     }
 
     // MARK: Engine calls
@@ -218,8 +225,9 @@ public final class CardScanner: @unchecked Sendable {
         defer { result.deallocate() }
         var message = [CChar](repeating: 0, count: Int(ENROLLD_SCAN_MESSAGE_CAPACITY))
         let status = grey.pixels.withUnsafeBufferPointer { pixels in
-            enrolld_scan_read_mrz(handle, pixels.baseAddress, UInt32(grey.width), UInt32(grey.height), result,
-                                  &message, message.count)
+            enrolld_scan_read_mrz(
+                handle, pixels.baseAddress, UInt32(grey.width), UInt32(grey.height), result,
+                &message, message.count)
         }
         try Self.check(status, message)
         let count = Int(result.pointee.reading_count)
@@ -233,16 +241,21 @@ public final class CardScanner: @unchecked Sendable {
         return (readings, result.pointee.locate_ms, result.pointee.read_ms)
     }
 
-    private func readCAN(_ grey: GreyImage, layout: CardFrontLayout) throws(CardScanError)
-        -> (CANReading?, Double, Double) {
+    private func readCAN(
+        _ grey: GreyImage, layout: CardFrontLayout
+    ) throws(CardScanError)
+        -> (CANReading?, Double, Double)
+    {
         var result = enrolld_scan_can_result()
-        var region = enrolld_scan_can_region(left: Float(layout.left), top: Float(layout.top),
-                                             width: Float(layout.width), height: Float(layout.height),
-                                             digit_count: UInt32(layout.digitCount))
+        var region = enrolld_scan_can_region(
+            left: Float(layout.left), top: Float(layout.top),
+            width: Float(layout.width), height: Float(layout.height),
+            digit_count: UInt32(layout.digitCount))
         var message = [CChar](repeating: 0, count: Int(ENROLLD_SCAN_MESSAGE_CAPACITY))
         let status = grey.pixels.withUnsafeBufferPointer { pixels in
-            enrolld_scan_read_can(handle, pixels.baseAddress, UInt32(grey.width), UInt32(grey.height), &region,
-                                  &result, &message, message.count)
+            enrolld_scan_read_can(
+                handle, pixels.baseAddress, UInt32(grey.width), UInt32(grey.height), &region,
+                &result, &message, message.count)
         }
         try Self.check(status, message)
         var best: CANReading?
@@ -285,12 +298,14 @@ public final class CardScanner: @unchecked Sendable {
         }
         guard let first = unique.first, let layout = ScannedLayout(first.reading.format) else { return nil }
         let chosen = Array(unique.prefix(configuration.maximumCandidates))
-        let confidences = MRZConfidence.estimate(costs: chosen.map(\.candidate.cost),
-                                                 composites: chosen.map(\.candidate.compositePasses),
-                                                 sharpness: first.reading.sharpness)
+        let confidences = MRZConfidence.estimate(
+            costs: chosen.map(\.candidate.cost),
+            composites: chosen.map(\.candidate.compositePasses),
+            sharpness: first.reading.sharpness)
         let candidates = zip(chosen, confidences).map { entry, confidence in
-            AccessKeyCandidate(key: .mrz(entry.candidate.key), confidence: confidence,
-                               compositeCheckPassed: entry.candidate.compositePasses)
+            AccessKeyCandidate(
+                key: .mrz(entry.candidate.key), confidence: confidence,
+                compositeCheckPassed: entry.candidate.compositePasses)
         }
         let length = first.reading.format.lineLength
         func split(_ joined: [UInt8]) -> [String] {
@@ -299,10 +314,11 @@ public final class CardScanner: @unchecked Sendable {
             }
         }
         let lines = split(first.candidate.lines)
-        return CardScanResult(layout: layout, mrzLines: lines, uncorrectedLines: split(first.correction.asRead),
-                              mrz: try? MRZ(lines: lines),
-                              fieldChecks: first.correction.fieldChecks(for: first.candidate),
-                              candidates: candidates, timings: CardScanTimings())
+        return CardScanResult(
+            layout: layout, mrzLines: lines, uncorrectedLines: split(first.correction.asRead),
+            mrz: try? MRZ(lines: lines),
+            fieldChecks: first.correction.fieldChecks(for: first.candidate),
+            candidates: candidates, timings: CardScanTimings())
     }
 
     // MARK: Helpers
@@ -328,7 +344,9 @@ public final class CardScanner: @unchecked Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func isJPEG(_ bytes: [UInt8]) -> Bool { bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF }
+    static func isJPEG(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF
+    }
 
     static func isPNG(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 8 && Array(bytes[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -376,9 +394,10 @@ enum MRZConfidence {
 
 extension CardScanResult {
     func with(timings: CardScanTimings) -> CardScanResult {
-        CardScanResult(layout: layout, mrzLines: mrzLines, uncorrectedLines: uncorrectedLines, mrz: mrz, can: can,
-                       fieldChecks: fieldChecks,
-                       candidates: candidates, timings: timings, canEvidence: canEvidence)
+        CardScanResult(
+            layout: layout, mrzLines: mrzLines, uncorrectedLines: uncorrectedLines, mrz: mrz, can: can,
+            fieldChecks: fieldChecks,
+            candidates: candidates, timings: timings, canEvidence: canEvidence)
     }
 }
 

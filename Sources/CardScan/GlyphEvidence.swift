@@ -43,7 +43,8 @@ struct GlyphEvidence: Sendable, Equatable {
     var probabilities: [Float]
 
     init(probabilities: [Float]) {
-        self.probabilities = probabilities.count == MRZAlphabet.count
+        self.probabilities =
+            probabilities.count == MRZAlphabet.count
             ? probabilities : [Float](repeating: 1 / Float(MRZAlphabet.count), count: MRZAlphabet.count)
     }
 
@@ -71,8 +72,8 @@ struct GlyphEvidence: Sendable, Equatable {
         if let best = chosen.first {
             for partner in MRZConfusion.partners(of: best.byte) {
                 guard let index = MRZAlphabet.index(of: partner.byte), rule.allows(index),
-                      !chosen.contains(where: { $0.byte == partner.byte }),
-                      let seen = ranked.first(where: { $0.byte == partner.byte })
+                    !chosen.contains(where: { $0.byte == partner.byte }),
+                    let seen = ranked.first(where: { $0.byte == partner.byte })
                 else { continue }
                 chosen.append((partner.byte, min(seen.cost, best.cost + partner.cost)))
             }

@@ -95,9 +95,11 @@ struct MRZCorrection {
                 for residue in 0..<10 {
                     for partial in states[residue] {
                         let target = (residue + value * weight) % 10
-                        next[target].append(Partial(characters: partial.characters + [alternative.byte],
-                                                    cost: partial.cost + alternative.cost,
-                                                    changes: partial.changes + changed))
+                        next[target].append(
+                            Partial(
+                                characters: partial.characters + [alternative.byte],
+                                cost: partial.cost + alternative.cost,
+                                changes: partial.changes + changed))
                     }
                 }
             }
@@ -110,8 +112,10 @@ struct MRZCorrection {
             guard let checkCost = checks.first(where: { $0.byte == digit })?.cost else { continue }
             let changed = digit == asRead[check] ? 0 : 1
             for partial in states[residue] {
-                readings.append(FieldReading(characters: partial.characters, checkDigit: digit,
-                                             cost: partial.cost + checkCost, changes: partial.changes + changed))
+                readings.append(
+                    FieldReading(
+                        characters: partial.characters, checkDigit: digit,
+                        cost: partial.cost + checkCost, changes: partial.changes + changed))
             }
         }
         readings.sort { $0.cost < $1.cost }
@@ -124,7 +128,8 @@ struct MRZCorrection {
     func documentNumberPositions() -> (data: [Int], check: Int) {
         let short = (Array(layout.documentNumber), layout.documentNumberCheck)
         guard layout.allowsLongDocumentNumber, layout.documentNumberCheck < asRead.count,
-              glyphs[layout.documentNumberCheck].best(.anyCharacter) == MRZAlphabet.filler else { return short }
+            glyphs[layout.documentNumberCheck].best(.anyCharacter) == MRZAlphabet.filler
+        else { return short }
         var overflow: [Int] = []
         for position in layout.optionalData where position < asRead.count {
             if glyphs[position].best(.anyCharacter) == MRZAlphabet.filler { break }
@@ -160,11 +165,15 @@ struct MRZCorrection {
                     guard read / characters <= Self.maximumMeanCost else { continue }
                     let cost = read + (composite == false ? Self.compositePenalty : 0)
                     let text = String(decoding: documentNumber.characters, as: UTF8.self)
-                    guard let key = try? BACKey(documentNumber: text.replacingOccurrences(of: "<", with: ""),
-                                                birthDate: birth.text, expiryDate: expiry.text)
+                    guard
+                        let key = try? BACKey(
+                            documentNumber: text.replacingOccurrences(of: "<", with: ""),
+                            birthDate: birth.text, expiryDate: expiry.text)
                     else { continue }
-                    candidates.append(MRZKeyCandidate(key: key, cost: cost, compositePasses: composite, lines: lines,
-                                                      changes: (documentNumber.changes, birth.changes, expiry.changes)))
+                    candidates.append(
+                        MRZKeyCandidate(
+                            key: key, cost: cost, compositePasses: composite, lines: lines,
+                            changes: (documentNumber.changes, birth.changes, expiry.changes)))
                 }
             }
         }
@@ -207,25 +216,41 @@ struct MRZCorrection {
             return passes(candidate.lines, data: data, check: check) ? .corrected(characters: changes) : .failed
         }
         var checks = [
-            MRZFieldCheck(field: .documentNumber, status: status(number.data, number.check,
-                                                                 changes: candidate.changes.number)),
-            MRZFieldCheck(field: .birthDate, status: status(Array(layout.birthDate), layout.birthDateCheck,
-                                                            changes: candidate.changes.birth)),
-            MRZFieldCheck(field: .expiryDate, status: status(Array(layout.expiryDate), layout.expiryDateCheck,
-                                                             changes: candidate.changes.expiry)),
+            MRZFieldCheck(
+                field: .documentNumber,
+                status: status(
+                    number.data, number.check,
+                    changes: candidate.changes.number)),
+            MRZFieldCheck(
+                field: .birthDate,
+                status: status(
+                    Array(layout.birthDate), layout.birthDateCheck,
+                    changes: candidate.changes.birth)),
+            MRZFieldCheck(
+                field: .expiryDate,
+                status: status(
+                    Array(layout.expiryDate), layout.expiryDateCheck,
+                    changes: candidate.changes.expiry)),
         ]
         if let check = layout.optionalDataCheck, check < asRead.count {
             let data = Array(layout.optionalData)
             let blank = data.allSatisfy { asRead[$0] == MRZAlphabet.filler } && asRead[check] == MRZAlphabet.filler
-            checks.append(MRZFieldCheck(field: .optionalData,
-                                        status: blank || passes(asRead, data: data, check: check) ? .passed : .failed))
+            checks.append(
+                MRZFieldCheck(
+                    field: .optionalData,
+                    status: blank || passes(asRead, data: data, check: check) ? .passed : .failed))
         }
         if layout.compositeCheck != nil {
             let asReadPasses = compositePasses(asRead) == true
             let changes = candidate.changes.number + candidate.changes.birth + candidate.changes.expiry
-            checks.append(MRZFieldCheck(field: .composite, status: asReadPasses ? .passed
-                                            : candidate.compositePasses == true ? .corrected(characters: changes)
-                                            : .failed))
+            checks.append(
+                MRZFieldCheck(
+                    field: .composite,
+                    status: asReadPasses
+                        ? .passed
+                        : candidate.compositePasses == true
+                            ? .corrected(characters: changes)
+                            : .failed))
         }
         return checks
     }

@@ -54,8 +54,10 @@ public struct SyntheticCards: Sendable {
 
     public static let defaultTextFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
-    public init(ocrbFontPath: String = CardScanConfiguration.defaultFontPath,
-                textFontPath: String = defaultTextFontPath, portraits: [RGBImage] = []) {
+    public init(
+        ocrbFontPath: String = CardScanConfiguration.defaultFontPath,
+        textFontPath: String = defaultTextFontPath, portraits: [RGBImage] = []
+    ) {
         self.ocrbFontPath = ocrbFontPath
         self.textFontPath = textFontPath
         self.portraits = portraits
@@ -69,7 +71,8 @@ public struct SyntheticCards: Sendable {
             for file in ((try? manager.contentsOfDirectory(atPath: "\(folder)/\(person)")) ?? []).sorted()
             where images.count < limit {
                 guard let data = manager.contents(atPath: "\(folder)/\(person)/\(file)"),
-                      let image = try? RGBImage(decoding: [UInt8](data)) else { continue }
+                    let image = try? RGBImage(decoding: [UInt8](data))
+                else { continue }
                 images.append(image)
             }
         }
@@ -77,8 +80,11 @@ public struct SyntheticCards: Sendable {
     }
 
     /// The photo for `seed` at `level`; the layout cycles TD1, card front, TD2, TD3 with the seed unless given.
-    public func photo(seed: UInt64, level: DegradationLevel, layout: ScannedLayout? = nil) throws(CardScanError)
-        -> SyntheticCardPhoto {
+    public func photo(
+        seed: UInt64, level: DegradationLevel, layout: ScannedLayout? = nil
+    ) throws(CardScanError)
+        -> SyntheticCardPhoto
+    {
         var random = SeededGenerator(seed: seed &* 0x2545_F491_4F6C_DD1D &+ (level == .harsh ? 1 : 0))
         let layouts: [ScannedLayout] = [.td1, .cardFront, .td2, .td3]
         let chosen = layout ?? layouts[Int(seed % UInt64(layouts.count))]
@@ -102,21 +108,28 @@ public struct SyntheticCards: Sendable {
         }
         let key: AccessKey
         do {
-            key = chosen == .cardFront ? .can(try CardAccessNumber(can))
-                : .mrz(try BACKey(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
-                                  expiryDate: mrz.expiryDate))
+            key =
+                chosen == .cardFront
+                ? .can(try CardAccessNumber(can))
+                : .mrz(
+                    try BACKey(
+                        documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
+                        expiryDate: mrz.expiryDate))
         } catch {
             throw .engineFailure(reason: "test card key: \(error)")
         }
-        return SyntheticCardPhoto(seed: seed, level: level, layout: chosen, image: jpeg, width: scene.width,
-                                  height: scene.height, key: key, mrzLines: chosen == .cardFront ? [] : mrz.lines,
-                                  can: chosen == .cardFront ? can : nil)
+        return SyntheticCardPhoto(
+            seed: seed, level: level, layout: chosen, image: jpeg, width: scene.width,
+            height: scene.height, key: key, mrzLines: chosen == .cardFront ? [] : mrz.lines,
+            can: chosen == .cardFront ? can : nil)
     }
 
     // MARK: Rendering
 
-    private func renderCard(_ layout: ScannedLayout, mrz: MRZ, can: String, identity: SyntheticIdentity,
-                            random: inout SeededGenerator) throws(CardScanError) -> RGBImage {
+    private func renderCard(
+        _ layout: ScannedLayout, mrz: MRZ, can: String, identity: SyntheticIdentity,
+        random: inout SeededGenerator
+    ) throws(CardScanError) -> RGBImage {
         let portrait = portraits.isEmpty ? nil : portraits[Int.random(in: 0..<portraits.count, using: &random)]
         let kind: enrolld_synth_layout
         switch layout {
@@ -148,8 +161,9 @@ public struct SyntheticCards: Sendable {
                                     portrait_rgb: portrait == nil ? nil : portraitPixels.baseAddress,
                                     portrait_width: UInt32(portrait?.width ?? 0),
                                     portrait_height: UInt32(portrait?.height ?? 0), seed: seed, pixels_per_mm: 12)
-                                return enrolld_synth_render_card(&card, &output, &width, &height, &message,
-                                                                 message.count)
+                                return enrolld_synth_render_card(
+                                    &card, &output, &width, &height, &message,
+                                    message.count)
                             }
                         }
                     }
@@ -158,14 +172,18 @@ public struct SyntheticCards: Sendable {
         }
         defer { enrolld_scan_free(output) }
         guard status == ENROLLD_SCAN_OK, let output,
-              let image = RGBImage(width: Int(width), height: Int(height),
-                                   rgb: Array(UnsafeBufferPointer(start: output, count: Int(width * height) * 3)))
+            let image = RGBImage(
+                width: Int(width), height: Int(height),
+                rgb: Array(UnsafeBufferPointer(start: output, count: Int(width * height) * 3)))
         else { throw .engineFailure(reason: "test card rendering: \(CardScanner.string(from: message))") }
         return image
     }
 
-    private func compose(_ card: RGBImage, level: DegradationLevel, random: inout SeededGenerator)
-        throws(CardScanError) -> RGBImage {
+    private func compose(
+        _ card: RGBImage, level: DegradationLevel, random: inout SeededGenerator
+    )
+        throws(CardScanError) -> RGBImage
+    {
         func uniform(_ range: ClosedRange<Double>) -> Float { Float(Double.random(in: range, using: &random)) }
         func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &random) < p }
         let harsh = level == .harsh
@@ -183,8 +201,10 @@ public struct SyntheticCards: Sendable {
         let angle = Double(scene.rotation_degrees) * .pi / 180
         func extent(_ f: Double) -> (Double, Double) {
             let w = f * Double(width), h = w / aspect
-            return ((w * abs(cos(angle)) + h * abs(sin(angle))) / Double(width),
-                    (w * abs(sin(angle)) + h * abs(cos(angle))) / Double(height))
+            return (
+                (w * abs(cos(angle)) + h * abs(sin(angle))) / Double(width),
+                (w * abs(sin(angle)) + h * abs(cos(angle))) / Double(height)
+            )
         }
         while extent(fraction).0 > 0.95 || extent(fraction).1 > 0.95 { fraction *= 0.97 }
         let (spanX, spanY) = extent(fraction)
@@ -207,13 +227,15 @@ public struct SyntheticCards: Sendable {
         var corners = [Float](repeating: 0, count: 8)
         var message = [CChar](repeating: 0, count: Int(ENROLLD_SCAN_MESSAGE_CAPACITY))
         let status = card.pixels.withUnsafeBufferPointer { pixels in
-            enrolld_synth_compose(pixels.baseAddress, UInt32(card.width), UInt32(card.height), &scene, &output,
-                                  &corners, &message, message.count)
+            enrolld_synth_compose(
+                pixels.baseAddress, UInt32(card.width), UInt32(card.height), &scene, &output,
+                &corners, &message, message.count)
         }
         defer { enrolld_scan_free(output) }
         guard status == ENROLLD_SCAN_OK, let output,
-              let image = RGBImage(width: width, height: height,
-                                   rgb: Array(UnsafeBufferPointer(start: output, count: width * height * 3)))
+            let image = RGBImage(
+                width: width, height: height,
+                rgb: Array(UnsafeBufferPointer(start: output, count: width * height * 3)))
         else { throw .engineFailure(reason: "test scene: \(CardScanner.string(from: message))") }
         return image
     }
@@ -230,8 +252,10 @@ struct SyntheticIdentity {
     var sex: MRZSex
     var optional: String
 
-    private static let syllables = ["AN", "BER", "CA", "DO", "EL", "FI", "GAR", "HU", "IN", "JO", "KA", "LU", "MAR",
-                                    "NO", "OS", "PE", "QUI", "RA", "SO", "TI", "UL", "VE", "WI", "XA", "YO", "ZE"]
+    private static let syllables = [
+        "AN", "BER", "CA", "DO", "EL", "FI", "GAR", "HU", "IN", "JO", "KA", "LU", "MAR",
+        "NO", "OS", "PE", "QUI", "RA", "SO", "TI", "UL", "VE", "WI", "XA", "YO", "ZE",
+    ]
     private static let states = ["UTO", "UTO", "UTO", "D", "FRA", "NLD", "ITA", "ESP", "AUT", "BEL"]
     private static let alphanumeric = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -253,9 +277,13 @@ struct SyntheticIdentity {
         birth = date(1940...2008)
         expiry = date(2024...2036)
         sex = [MRZSex.male, .female, .unspecified].randomElement(using: &random)!
-        optional = Int.random(in: 0..<2, using: &random) == 0
-            ? "" : String((0..<Int.random(in: 3...10, using: &random)).map { _ in
-                Self.alphanumeric.randomElement(using: &random)! })
+        optional =
+            Int.random(in: 0..<2, using: &random) == 0
+            ? ""
+            : String(
+                (0..<Int.random(in: 3...10, using: &random)).map { _ in
+                    Self.alphanumeric.randomElement(using: &random)!
+                })
     }
 
     func fields(for format: MRZFormat) -> MRZFields {
@@ -263,10 +291,12 @@ struct SyntheticIdentity {
             String(format: "%02d%02d%02d", date.year % 100, date.month, date.day)
         }
         let code = format == .td3 ? "P" : format == .td2 ? "I" : "ID"
-        let optionalData = format == .td2 ? String(optional.prefix(7)) : String(optional.prefix(format == .td3 ? 14 : 15))
-        return MRZFields(documentCode: code, issuingState: "UTO", primaryIdentifier: surname,
-                         secondaryIdentifier: givenNames, documentNumber: documentNumber, nationality: nationality,
-                         birthDate: yymmdd(birth), sex: sex, expiryDate: yymmdd(expiry), optionalData: optionalData)
+        let optionalData =
+            format == .td2 ? String(optional.prefix(7)) : String(optional.prefix(format == .td3 ? 14 : 15))
+        return MRZFields(
+            documentCode: code, issuingState: "UTO", primaryIdentifier: surname,
+            secondaryIdentifier: givenNames, documentNumber: documentNumber, nationality: nationality,
+            birthDate: yymmdd(birth), sex: sex, expiryDate: yymmdd(expiry), optionalData: optionalData)
     }
 
     /// What the visual zone prints: names, dates, number.

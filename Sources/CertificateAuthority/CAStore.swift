@@ -46,10 +46,13 @@ public enum CAStore {
     /// - Parameters:
     ///   - replaceExisting: overwrite a CA already in `directory` (its certificates stop chaining to the new one).
     /// - Throws: `.alreadyInitialised`, `.fileError`, `.crypto`.
-    public static func initialise(directory: URL, algorithm: CAKeyAlgorithm = .p256, subject: DistinguishedName,
-                                  validityYears: Int = 10, mode: CAInitialisationMode = .selfSigned,
-                                  replaceExisting: Bool = false, now: Date = Date())
-        throws(CertificateAuthorityError) -> CAInitialisationOutcome {
+    public static func initialise(
+        directory: URL, algorithm: CAKeyAlgorithm = .p256, subject: DistinguishedName,
+        validityYears: Int = 10, mode: CAInitialisationMode = .selfSigned,
+        replaceExisting: Bool = false, now: Date = Date()
+    )
+        throws(CertificateAuthorityError) -> CAInitialisationOutcome
+    {
         let paths = Paths(directory)
         guard (1...50).contains(validityYears) else {
             throw .invalidConfiguration("CA validity of \(validityYears) years: choose 1 to 50")
@@ -74,10 +77,11 @@ public enum CAStore {
             let end = IssuingAuthority.adding(years: validityYears, to: start) ?? start
             let serial = try IssuingAuthority.randomSerial()
             certificate = try crypto { () throws(OpenSSLError) in
-                let builder = CertificateBuilder(subject: subject, serialNumber: serial, notBefore: start,
-                                                 notAfter: end, publicKey: try key.publicKey(),
-                                                 basicConstraints: (isCA: true, pathLength: 0),
-                                                 keyUsage: [.keyCertSign, .cRLSign])
+                let builder = CertificateBuilder(
+                    subject: subject, serialNumber: serial, notBefore: start,
+                    notAfter: end, publicKey: try key.publicKey(),
+                    basicConstraints: (isCA: true, pathLength: 0),
+                    keyUsage: [.keyCertSign, .cRLSign])
                 return try builder.sign(key: key, scheme: scheme)
             }
         case .externalRoot:
@@ -117,8 +121,11 @@ public enum CAStore {
     /// - Throws: `.notInitialised`, `.certificateAlreadyInstalled`, `.certificateDoesNotMatchKey`,
     ///   `.certificateNotUsableForIssuing`, key and file errors.
     @discardableResult
-    public static func installCertificate(pem: String, directory: URL, replaceExisting: Bool = false)
-        throws(CertificateAuthorityError) -> X509Certificate {
+    public static func installCertificate(
+        pem: String, directory: URL, replaceExisting: Bool = false
+    )
+        throws(CertificateAuthorityError) -> X509Certificate
+    {
         let paths = Paths(directory)
         let key = try loadKey(paths)
         if !replaceExisting, SecureFiles.exists(paths.certificate) {
@@ -138,9 +145,12 @@ public enum CAStore {
     /// Loads the CA in `directory`.
     /// - Throws: `.notInitialised` ("run `enrolld ca init`"), `.awaitingCertificate`, `.insecurePermissions`,
     ///   `.passphraseInvalid`, `.keyUnreadable`, `.certificateDoesNotMatchKey`, `.invalidConfiguration`.
-    public static func load(directory: URL, profile: SigningCertificateProfile = .init(),
-                            requestPolicy: SigningRequestPolicy = .init()) throws(CertificateAuthorityError)
-        -> IssuingAuthority {
+    public static func load(
+        directory: URL, profile: SigningCertificateProfile = .init(),
+        requestPolicy: SigningRequestPolicy = .init()
+    ) throws(CertificateAuthorityError)
+        -> IssuingAuthority
+    {
         let paths = Paths(directory)
         let key = try loadKey(paths)
         guard SecureFiles.exists(paths.certificate) else {
@@ -167,8 +177,9 @@ public enum CAStore {
         }
         guard SecureFiles.exists(paths.passphrase) else { throw .passphraseInvalid(path: paths.passphrase) }
         let passphraseFile = try SecureFiles.read(paths.passphrase, limit: 256)
-        let passphrase = Array(String(decoding: passphraseFile, as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+        let passphrase = Array(
+            String(decoding: passphraseFile, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines).utf8)
         guard passphrase.count == 64, passphrase.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }) else {
             throw .passphraseInvalid(path: paths.passphrase)
         }

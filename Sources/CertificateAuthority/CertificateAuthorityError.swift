@@ -69,7 +69,7 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
     public var isCallerError: Bool {
         switch self {
         case .requestTooLarge, .requestMalformed, .proofOfPossessionFailed, .weakKey, .unsupportedCurve,
-             .unsupportedKey, .documentExpired, .invalidSubject, .invalidIntent, .invalidSerial, .invalidCRLParameters:
+            .unsupportedKey, .documentExpired, .invalidSubject, .invalidIntent, .invalidSerial, .invalidCRLParameters:
             return true
         default:
             return false

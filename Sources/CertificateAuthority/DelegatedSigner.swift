@@ -42,8 +42,11 @@ extension IssuingAuthority {
     /// Valid from `now` (less one minute for slow clocks) for `validity`, never past the CA's expiry.
     /// - Throws: `.invalidConfiguration` for a validity outside one hour to five years, `.issuingCertificateExpired`,
     ///   `.crypto`.
-    public func issueDelegatedSigner(for purpose: DelegatedPurpose, validity: TimeInterval, now: Date = Date())
-        throws(CertificateAuthorityError) -> DelegatedSigner {
+    public func issueDelegatedSigner(
+        for purpose: DelegatedPurpose, validity: TimeInterval, now: Date = Date()
+    )
+        throws(CertificateAuthorityError) -> DelegatedSigner
+    {
         guard (3600...(5 * 366 * 86_400)).contains(validity) else {
             throw .invalidConfiguration("delegated signer validity of \(Int(validity)) s: choose 1 hour to 5 years")
         }
@@ -57,12 +60,14 @@ extension IssuingAuthority {
         attributes.append(.init("CN", String((caName + " " + purpose.commonNameSuffix).prefix(64))))
         let serial = try Self.randomSerial()
         let signerKey = try crypto { () throws(OpenSSLError) in try PrivateKey.generate(.p256) }
-        var builder = CertificateBuilder(subject: DistinguishedName(attributes), serialNumber: serial,
-                                         notBefore: start, notAfter: end,
-                                         publicKey: try crypto { () throws(OpenSSLError) in try signerKey.publicKey() },
-                                         basicConstraints: (isCA: false, pathLength: nil),
-                                         keyUsage: purpose == .ocspSigning ? [.digitalSignature]
-                                             : [.digitalSignature, .nonRepudiation])
+        var builder = CertificateBuilder(
+            subject: DistinguishedName(attributes), serialNumber: serial,
+            notBefore: start, notAfter: end,
+            publicKey: try crypto { () throws(OpenSSLError) in try signerKey.publicKey() },
+            basicConstraints: (isCA: false, pathLength: nil),
+            keyUsage: purpose == .ocspSigning
+                ? [.digitalSignature]
+                : [.digitalSignature, .nonRepudiation])
         switch purpose {
         case .ocspSigning:
             builder.extraExtensions = [("extendedKeyUsage", "OCSPSigning"), ("noCheck", "ignored")]

@@ -18,8 +18,9 @@ public struct IssuanceIntent: Sendable, Equatable, Codable {
     /// Rebuilds an intent recorded with its hex serial (as `serialHex` wrote it).
     /// - Throws: `.invalidSerial` for text that is not 1–20 bytes of hex.
     public init(serialHex: String, notBefore: Date, notAfter: Date) throws(CertificateAuthorityError) {
-        self.init(serialNumber: try IssuingAuthority.serialBytes(hex: serialHex), notBefore: notBefore,
-                  notAfter: notAfter)
+        self.init(
+            serialNumber: try IssuingAuthority.serialBytes(hex: serialHex), notBefore: notBefore,
+            notAfter: notAfter)
     }
 
     /// The serial as upper-case hex, as `openssl x509 -serial` prints it.
@@ -46,8 +47,10 @@ public struct IssuingAuthority: Sendable {
     let scheme: SignatureScheme
 
     /// - Throws: `.certificateDoesNotMatchKey`, `.certificateNotUsableForIssuing`, `.invalidConfiguration`.
-    public init(certificate: X509Certificate, key: PrivateKey, profile: SigningCertificateProfile = .init(),
-                requestPolicy: SigningRequestPolicy = .init()) throws(CertificateAuthorityError) {
+    public init(
+        certificate: X509Certificate, key: PrivateKey, profile: SigningCertificateProfile = .init(),
+        requestPolicy: SigningRequestPolicy = .init()
+    ) throws(CertificateAuthorityError) {
         try profile.validate()
         try Self.checkIssuing(certificate: certificate, key: key)
         self.certificate = certificate
@@ -61,8 +64,11 @@ public struct IssuingAuthority: Sendable {
     /// for `profile.validityYears`, but never past `notAfterLimit` (the identity document's expiry) nor the CA
     /// certificate's own expiry.
     /// - Throws: `.documentExpired` when `notAfterLimit` is not after `now`, `.issuingCertificateExpired`.
-    public func prepareIssuance(notAfterLimit: Date, now: Date = Date()) throws(CertificateAuthorityError)
-        -> IssuanceIntent {
+    public func prepareIssuance(
+        notAfterLimit: Date, now: Date = Date()
+    ) throws(CertificateAuthorityError)
+        -> IssuanceIntent
+    {
         let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - profile.clockSkewAllowance).rounded(.down))
         guard notAfterLimit > now else { throw .documentExpired(notAfterLimit: notAfterLimit) }
         guard let caNotAfter = certificate.notAfter, caNotAfter > now else {
@@ -81,8 +87,11 @@ public struct IssuingAuthority: Sendable {
     /// (critical), basicConstraints CA:FALSE (critical), SKI, AKI, and the profile's policies, CRL
     /// distribution point and authority information access (RFC 5280 §4.2).
     /// - Throws: `.invalidIntent`, `.invalidSubject`, `.crypto`.
-    public func issue(intent: IssuanceIntent, csr: AcceptedSigningRequest, holder: CertificateHolder)
-        throws(CertificateAuthorityError) -> IssuedCertificate {
+    public func issue(
+        intent: IssuanceIntent, csr: AcceptedSigningRequest, holder: CertificateHolder
+    )
+        throws(CertificateAuthorityError) -> IssuedCertificate
+    {
         guard intent.serialNumber.count == 16, (0x01...0x7F).contains(intent.serialNumber[0]) else {
             throw .invalidIntent("serial must be 16 bytes with a first byte of 01…7F; use prepareIssuance")
         }
@@ -90,10 +99,11 @@ public struct IssuingAuthority: Sendable {
         if let caNotAfter = certificate.notAfter, intent.notAfter > caNotAfter {
             throw .invalidIntent("notAfter is later than the CA certificate's expiry")
         }
-        var builder = CertificateBuilder(subject: try profile.subject(for: holder), serialNumber: intent.serialNumber,
-                                         notBefore: intent.notBefore, notAfter: intent.notAfter,
-                                         publicKey: csr.publicKey, basicConstraints: (isCA: false, pathLength: nil),
-                                         keyUsage: [.digitalSignature, .nonRepudiation])
+        var builder = CertificateBuilder(
+            subject: try profile.subject(for: holder), serialNumber: intent.serialNumber,
+            notBefore: intent.notBefore, notAfter: intent.notAfter,
+            publicKey: csr.publicKey, basicConstraints: (isCA: false, pathLength: nil),
+            keyUsage: [.digitalSignature, .nonRepudiation])
         builder.extraExtensions = try profile.extraExtensions()
         let signed = try crypto { () throws(OpenSSLError) in
             try builder.sign(issuer: certificate, key: key, scheme: scheme)
@@ -102,8 +112,11 @@ public struct IssuingAuthority: Sendable {
     }
 
     /// Checks `csr` (PEM or DER PKCS#10) against `requestPolicy`, then signs as `issue(intent:csr:holder:)` does.
-    public func issue(intent: IssuanceIntent, csr: [UInt8], holder: CertificateHolder)
-        throws(CertificateAuthorityError) -> IssuedCertificate {
+    public func issue(
+        intent: IssuanceIntent, csr: [UInt8], holder: CertificateHolder
+    )
+        throws(CertificateAuthorityError) -> IssuedCertificate
+    {
         try issue(intent: intent, csr: try checkRequest(csr), holder: holder)
     }
 

@@ -29,8 +29,10 @@ public struct OCSPAnswer: Sendable {
     let lastModified: String?
     let expires: String?
 
-    init(der: [UInt8], status: OCSPResponseStatus, source: Source, thisUpdate: Date?, nextUpdate: Date?,
-         isCacheable: Bool, note: String?, entityTag: String?, lastModified: String? = nil, expires: String? = nil) {
+    init(
+        der: [UInt8], status: OCSPResponseStatus, source: Source, thisUpdate: Date?, nextUpdate: Date?,
+        isCacheable: Bool, note: String?, entityTag: String?, lastModified: String? = nil, expires: String? = nil
+    ) {
         self.der = der
         self.status = status
         self.source = source
@@ -44,8 +46,9 @@ public struct OCSPAnswer: Sendable {
     }
 
     static func error(_ status: OCSPResponseStatus, _ note: String) -> OCSPAnswer {
-        OCSPAnswer(der: OCSPResponseBuilder.errorResponse(status), status: status, source: .error, thisUpdate: nil,
-                   nextUpdate: nil, isCacheable: false, note: note, entityTag: nil)
+        OCSPAnswer(
+            der: OCSPResponseBuilder.errorResponse(status), status: status, source: .error, thisUpdate: nil,
+            nextUpdate: nil, isCacheable: false, note: note, entityTag: nil)
     }
 
     /// The HTTP content type of every OCSP response (RFC 6960 Appendix A.2).

@@ -37,10 +37,12 @@ public final class OCSPResponder: Sendable {
         /// Most certificates one request may ask about (RFC 5019 §2.1.1 clients ask about one).
         public var maximumCertificatesPerRequest: Int
 
-        public init(responseValidity: TimeInterval = 86_400, refreshFraction: Double = 0.5,
-                    signerValidity: TimeInterval = 7 * 86_400, cacheCapacity: Int = 100_000,
-                    unknownCacheCapacity: Int = 4_096, freshSignatureConcurrency: Int = 2,
-                    maximumRequestSize: Int = 4_096, maximumCertificatesPerRequest: Int = 8) {
+        public init(
+            responseValidity: TimeInterval = 86_400, refreshFraction: Double = 0.5,
+            signerValidity: TimeInterval = 7 * 86_400, cacheCapacity: Int = 100_000,
+            unknownCacheCapacity: Int = 4_096, freshSignatureConcurrency: Int = 2,
+            maximumRequestSize: Int = 4_096, maximumCertificatesPerRequest: Int = 8
+        ) {
             self.responseValidity = responseValidity
             self.refreshFraction = refreshFraction
             self.signerValidity = signerValidity
@@ -60,14 +62,15 @@ public final class OCSPResponder: Sendable {
                 throw .invalidConfiguration("OCSP refresh fraction \(refreshFraction): choose between 0 and 1")
             }
             guard signerValidity >= 2 * responseValidity, signerValidity <= 366 * 86_400 else {
-                throw .invalidConfiguration("OCSP responder certificate validity \(Int(signerValidity)) s: choose "
-                    + "at least twice the response validity and at most a year")
+                throw .invalidConfiguration(
+                    "OCSP responder certificate validity \(Int(signerValidity)) s: choose "
+                        + "at least twice the response validity and at most a year")
             }
             guard cacheCapacity >= 64, (0...cacheCapacity).contains(unknownCacheCapacity) else {
                 throw .invalidConfiguration("OCSP cache capacity \(cacheCapacity) (unknown \(unknownCacheCapacity))")
             }
             guard (1...256).contains(freshSignatureConcurrency), (256...65_536).contains(maximumRequestSize),
-                  (1...64).contains(maximumCertificatesPerRequest)
+                (1...64).contains(maximumCertificatesPerRequest)
             else { throw .invalidConfiguration("OCSP request limits out of range") }
         }
     }
@@ -188,9 +191,11 @@ public final class OCSPResponder: Sendable {
     /// - Parameters:
     ///   - now: the clock (tests move it); every decision about validity reads it.
     /// - Throws: `.invalidConfiguration`, `.issuingCertificateExpired`, `.crypto`.
-    public init(authority: IssuingAuthority, source: any CertificateStatusSource,
-                configuration: Configuration = Configuration(),
-                now: @escaping @Sendable () -> Date = { Date() }) throws(CertificateAuthorityError) {
+    public init(
+        authority: IssuingAuthority, source: any CertificateStatusSource,
+        configuration: Configuration = Configuration(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(CertificateAuthorityError) {
         try configuration.validate()
         self.authority = authority
         self.configuration = configuration
@@ -204,8 +209,9 @@ public final class OCSPResponder: Sendable {
             hashes[algorithm.oid] = IssuerHashes(name: pair.name, key: pair.key)
         }
         issuerHashes = hashes
-        let signer = try authority.issueDelegatedSigner(for: .ocspSigning, validity: configuration.signerValidity,
-                                                        now: now())
+        let signer = try authority.issueDelegatedSigner(
+            for: .ocspSigning, validity: configuration.signerValidity,
+            now: now())
         control = Mutex(Control(signer: signer))
         shards = (0..<Self.shardCount).map { _ in Shard() }
     }
@@ -254,8 +260,9 @@ public final class OCSPResponder: Sendable {
 
     private func answer(_ der: [UInt8]) -> OCSPAnswer {
         guard der.count <= configuration.maximumRequestSize else {
-            return .error(.malformedRequest,
-                          "request of \(der.count) bytes, more than \(configuration.maximumRequestSize)")
+            return .error(
+                .malformedRequest,
+                "request of \(der.count) bytes, more than \(configuration.maximumRequestSize)")
         }
         let request: OCSPRequest
         do {
@@ -265,19 +272,23 @@ public final class OCSPResponder: Sendable {
         }
         let ids = request.certificateIDs
         guard !ids.isEmpty, ids.count <= configuration.maximumCertificatesPerRequest else {
-            return .error(.malformedRequest, "\(ids.count) certificates in one request; ask about 1 to "
-                + "\(configuration.maximumCertificatesPerRequest)")
+            return .error(
+                .malformedRequest,
+                "\(ids.count) certificates in one request; ask about 1 to "
+                    + "\(configuration.maximumCertificatesPerRequest)")
         }
         guard request.unsupportedCriticalExtensions.isEmpty else {
-            return .error(.malformedRequest, "unsupported critical extension "
-                + request.unsupportedCriticalExtensions.joined(separator: ", "))
+            return .error(
+                .malformedRequest,
+                "unsupported critical extension "
+                    + request.unsupportedCriticalExtensions.joined(separator: ", "))
         }
         if let nonce = request.nonce, !(1...32).contains(nonce.count) {
             return .error(.malformedRequest, "nonce of \(nonce.count) bytes; RFC 8954 allows 1 to 32")
         }
         for id in ids {
             guard let ours = issuerHashes[id.hashAlgorithmOID], ours.name == id.issuerNameHash,
-                  ours.key == id.issuerKeyHash
+                ours.key == id.issuerKeyHash
             else { return .error(.unauthorized, "a certificate of another issuer, or an unsupported CertID hash") }
             guard !id.serialNumber.isEmpty, id.serialNumber.count <= 20 else {
                 return .error(.malformedRequest, "serial number of \(id.serialNumber.count) bytes")
@@ -294,13 +305,16 @@ public final class OCSPResponder: Sendable {
             var singles: [OCSPSingleResponse] = []
             for id in ids {
                 let status = try lookUp(id.serialNumber.upperHex)
-                singles.append(OCSPSingleResponse(certificateID: id, status: Self.ocspStatus(status),
-                                                  thisUpdate: Self.second(now), nextUpdate: nil))
+                singles.append(
+                    OCSPSingleResponse(
+                        certificateID: id, status: Self.ocspStatus(status),
+                        thisUpdate: Self.second(now), nextUpdate: nil))
             }
             let signed = try sign(singles, nonceExtensionValue: request.nonceExtensionValue, now: now)
             counters.freshAnswers.wrappingAdd(1, ordering: .relaxed)
-            return OCSPAnswer(der: signed.der, status: .successful, source: .fresh, thisUpdate: signed.thisUpdate,
-                              nextUpdate: signed.nextUpdate, isCacheable: false, note: nil, entityTag: nil)
+            return OCSPAnswer(
+                der: signed.der, status: .successful, source: .fresh, thisUpdate: signed.thisUpdate,
+                nextUpdate: signed.nextUpdate, isCacheable: false, note: nil, entityTag: nil)
         } catch {
             return Self.failure(error)
         }
@@ -333,9 +347,10 @@ public final class OCSPResponder: Sendable {
     }
 
     private static func answer(_ entry: Entry, source: OCSPAnswer.Source) -> OCSPAnswer {
-        OCSPAnswer(der: entry.der, status: .successful, source: source, thisUpdate: entry.thisUpdate,
-                   nextUpdate: entry.nextUpdate, isCacheable: true, note: nil, entityTag: entry.entityTag,
-                   lastModified: entry.lastModified, expires: entry.expires)
+        OCSPAnswer(
+            der: entry.der, status: .successful, source: source, thisUpdate: entry.thisUpdate,
+            nextUpdate: entry.nextUpdate, isCacheable: true, note: nil, entityTag: entry.entityTag,
+            lastModified: entry.lastModified, expires: entry.expires)
     }
 
     private static func failure(_ error: CertificateAuthorityError) -> OCSPAnswer {
@@ -350,16 +365,19 @@ public final class OCSPResponder: Sendable {
     private func produce(_ id: OCSPCertificateID, now: Date) throws(CertificateAuthorityError) -> Entry {
         let serialHex = id.serialNumber.upperHex
         let status = try lookUp(serialHex)
-        let single = OCSPSingleResponse(certificateID: id, status: Self.ocspStatus(status),
-                                        thisUpdate: Self.second(now), nextUpdate: nil)
+        let single = OCSPSingleResponse(
+            certificateID: id, status: Self.ocspStatus(status),
+            thisUpdate: Self.second(now), nextUpdate: nil)
         let signed = try sign([single], nonceExtensionValue: nil, now: now)
-        let refreshAt = signed.thisUpdate
+        let refreshAt =
+            signed.thisUpdate
             + (signed.nextUpdate.timeIntervalSince(signed.thisUpdate) * configuration.refreshFraction)
         let tag = "\"" + Array(((try? Digest.hash(signed.der, using: .sha256)) ?? []).prefix(16)).upperHex + "\""
-        let entry = Entry(der: signed.der, serialHex: serialHex, thisUpdate: signed.thisUpdate,
-                          nextUpdate: signed.nextUpdate, refreshAt: refreshAt, isUnknown: status == .neverIssued,
-                          entityTag: tag, lastModified: HTTPDate.text(signed.thisUpdate),
-                          expires: HTTPDate.text(signed.nextUpdate))
+        let entry = Entry(
+            der: signed.der, serialHex: serialHex, thisUpdate: signed.thisUpdate,
+            nextUpdate: signed.nextUpdate, refreshAt: refreshAt, isUnknown: status == .neverIssued,
+            entityTag: tag, lastModified: HTTPDate.text(signed.thisUpdate),
+            expires: HTTPDate.text(signed.nextUpdate))
         let capacity = shardCapacity
         let unknownCapacity = shardUnknownCapacity
         shard(for: id.serialNumber).table.withLock {
@@ -474,15 +492,18 @@ public final class OCSPResponder: Sendable {
 
     /// Signs `singles` with the current responder certificate; nextUpdate is thisUpdate plus the response validity,
     /// never past the responder certificate's expiry.
-    private func sign(_ singles: [OCSPSingleResponse], nonceExtensionValue: [UInt8]?,
-                      now: Date) throws(CertificateAuthorityError) -> Signed {
+    private func sign(
+        _ singles: [OCSPSingleResponse], nonceExtensionValue: [UInt8]?,
+        now: Date
+    ) throws(CertificateAuthorityError) -> Signed {
         let signer = try currentSigner(now: now)
         let thisUpdate = Self.second(now)
         let limit = signer.certificate.notAfter ?? thisUpdate + configuration.responseValidity
         let nextUpdate = min(thisUpdate + configuration.responseValidity, limit)
         let responses = singles.map {
-            OCSPSingleResponse(certificateID: $0.certificateID, status: $0.status, thisUpdate: thisUpdate,
-                               nextUpdate: nextUpdate)
+            OCSPSingleResponse(
+                certificateID: $0.certificateID, status: $0.status, thisUpdate: thisUpdate,
+                nextUpdate: nextUpdate)
         }
         let builder = OCSPResponseBuilder(responses: responses, nonceExtensionValue: nonceExtensionValue)
         let der = try crypto { () throws(OpenSSLError) in
@@ -505,8 +526,9 @@ public final class OCSPResponder: Sendable {
         }
         guard mustRoll else { return signer }
         do {
-            let next = try authority.issueDelegatedSigner(for: .ocspSigning, validity: configuration.signerValidity,
-                                                          now: now)
+            let next = try authority.issueDelegatedSigner(
+                for: .ocspSigning, validity: configuration.signerValidity,
+                now: now)
             control.withLock { state in
                 state.signer = next
                 state.rolling = false

@@ -28,8 +28,11 @@ extension IssuingAuthority {
     /// `unspecified`, §5.3.1), with the cRLNumber and authorityKeyIdentifier extensions.
     /// - Throws: `.invalidSerial` for a serial that is not 1–20 bytes of hex, `.invalidCRLParameters` for a
     ///   negative CRL number or nextUpdate not after thisUpdate, `.crypto`.
-    public func makeCRL(revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date)
-        throws(CertificateAuthorityError) -> IssuedCRL {
+    public func makeCRL(
+        revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date
+    )
+        throws(CertificateAuthorityError) -> IssuedCRL
+    {
         guard crlNumber >= 0 else { throw .invalidCRLParameters("CRL number \(crlNumber) is negative") }
         guard nextUpdate > thisUpdate else { throw .invalidCRLParameters("nextUpdate is not after thisUpdate") }
         var entries: [CRLBuilder.Revocation] = []

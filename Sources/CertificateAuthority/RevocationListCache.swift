@@ -4,7 +4,9 @@ import Synchronization
 
 /// Signs CRLs (RFC 5280 §5); `IssuingAuthority` is the real one, tests wrap it to count signatures.
 public protocol CRLSigning: Sendable {
-    func makeCRL(revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date)
+    func makeCRL(
+        revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date
+    )
         throws(CertificateAuthorityError) -> IssuedCRL
 }
 
@@ -23,9 +25,11 @@ public struct PublishedCRL: Sendable {
     /// RFC 5280 §4.2.1.13, or PEM) and caching until nextUpdate.
     public func httpHeaders(der: Bool, now: Date = Date()) -> [(name: String, value: String)] {
         let maxAge = max(0, Int(nextUpdate.timeIntervalSince(now).rounded(.down)))
-        return [("Content-Type", der ? "application/pkix-crl" : "application/x-pem-file"),
-                ("Last-Modified", HTTPDate.text(thisUpdate)), ("Expires", HTTPDate.text(nextUpdate)),
-                ("Cache-Control", "max-age=\(maxAge), public, no-transform, must-revalidate")]
+        return [
+            ("Content-Type", der ? "application/pkix-crl" : "application/x-pem-file"),
+            ("Last-Modified", HTTPDate.text(thisUpdate)), ("Expires", HTTPDate.text(nextUpdate)),
+            ("Cache-Control", "max-age=\(maxAge), public, no-transform, must-revalidate"),
+        ]
     }
 }
 
@@ -77,8 +81,10 @@ public final class RevocationListCache: Sendable {
 
     /// Signs the first CRL.
     /// - Throws: `.invalidConfiguration`, the source's `.statusSourceUnavailable`, signing errors.
-    public init(signer: any CRLSigning, source: any RevocationListSource, configuration: Configuration = .init(),
-                now: @escaping @Sendable () -> Date = { Date() }) throws(CertificateAuthorityError) {
+    public init(
+        signer: any CRLSigning, source: any RevocationListSource, configuration: Configuration = .init(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(CertificateAuthorityError) {
         guard (300...(31 * 86_400)).contains(configuration.validity) else {
             throw .invalidConfiguration("CRL validity \(Int(configuration.validity)) s: choose 5 minutes to 31 days")
         }
@@ -89,8 +95,9 @@ public final class RevocationListCache: Sendable {
         self.signer = signer
         self.source = source
         self.clock = now
-        let first = try Self.sign(signer: signer, source: source, validity: configuration.validity, now: now(),
-                                  after: nil)
+        let first = try Self.sign(
+            signer: signer, source: source, validity: configuration.validity, now: now(),
+            after: nil)
         var initial = State(published: first)
         initial.statistics.signatures = 1
         state = Mutex(initial)
@@ -149,7 +156,8 @@ public final class RevocationListCache: Sendable {
         let now = clock()
         let due = state.withLock { state -> Bool in
             let published = state.published
-            let refreshAt = published.thisUpdate
+            let refreshAt =
+                published.thisUpdate
                 + published.nextUpdate.timeIntervalSince(published.thisUpdate) * configuration.refreshFraction
             guard now >= refreshAt, !state.signing else { return false }
             state.signing = true
@@ -196,8 +204,9 @@ public final class RevocationListCache: Sendable {
     private func signNext() -> Result<PublishedCRL, CertificateAuthorityError> {
         let last = state.withLock { $0.published.number }
         do {
-            let next = try Self.sign(signer: signer, source: source, validity: configuration.validity, now: clock(),
-                                     after: last)
+            let next = try Self.sign(
+                signer: signer, source: source, validity: configuration.validity, now: clock(),
+                after: last)
             state.withLock { state in
                 state.published = next
                 state.lastError = nil
@@ -214,16 +223,20 @@ public final class RevocationListCache: Sendable {
         }
     }
 
-    private static func sign(signer: any CRLSigning, source: any RevocationListSource, validity: TimeInterval,
-                             now: Date, after last: Int?) throws(CertificateAuthorityError) -> PublishedCRL {
+    private static func sign(
+        signer: any CRLSigning, source: any RevocationListSource, validity: TimeInterval,
+        now: Date, after last: Int?
+    ) throws(CertificateAuthorityError) -> PublishedCRL {
         let contents = try source.nextCRLContents()
         if let last, contents.number <= last {
-            throw .invalidCRLParameters("CRL number \(contents.number) from the counter is not above \(last), the "
-                + "last one published: the counter went back (a restored database?); fix it before revoking")
+            throw .invalidCRLParameters(
+                "CRL number \(contents.number) from the counter is not above \(last), the "
+                    + "last one published: the counter went back (a restored database?); fix it before revoking")
         }
         let thisUpdate = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let issued = try signer.makeCRL(revoked: contents.revocations, crlNumber: contents.number,
-                                        thisUpdate: thisUpdate, nextUpdate: thisUpdate + validity)
+        let issued = try signer.makeCRL(
+            revoked: contents.revocations, crlNumber: contents.number,
+            thisUpdate: thisUpdate, nextUpdate: thisUpdate + validity)
         return PublishedCRL(issued: issued, pem: issued.pem, thisUpdate: thisUpdate, nextUpdate: thisUpdate + validity)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small POSIX file helpers for key material: files are created with their final mode (never briefly
@@ -34,8 +34,11 @@ enum SecureFiles {
     }
 
     /// Writes `bytes` to a new temporary file created with `mode` next to `path` and syncs it.
-    static func stage(_ bytes: [UInt8], for path: String, mode: mode_t)
-        throws(CertificateAuthorityError) -> StagedFile {
+    static func stage(
+        _ bytes: [UInt8], for path: String, mode: mode_t
+    )
+        throws(CertificateAuthorityError) -> StagedFile
+    {
         let temporary = path + ".tmp-" + UUID().uuidString
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw .fileError(path: temporary, reason: errnoText()) }

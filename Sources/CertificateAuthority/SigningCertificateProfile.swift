@@ -43,9 +43,11 @@ public struct SigningCertificateProfile: Sendable, Equatable {
     /// How far notBefore is set before the moment of issuance, for relying parties with slow clocks.
     public var clockSkewAllowance: TimeInterval
 
-    public init(validityYears: Int = 3, policyOIDs: [String] = [], crlDistributionPointURL: String? = nil,
-                ocspURL: String? = nil, caIssuersURL: String? = nil,
-                issuingStateCodes: IssuingStateCodes = IssuingStateCodes(), clockSkewAllowance: TimeInterval = 0) {
+    public init(
+        validityYears: Int = 3, policyOIDs: [String] = [], crlDistributionPointURL: String? = nil,
+        ocspURL: String? = nil, caIssuersURL: String? = nil,
+        issuingStateCodes: IssuingStateCodes = IssuingStateCodes(), clockSkewAllowance: TimeInterval = 0
+    ) {
         self.validityYears = validityYears
         self.policyOIDs = policyOIDs
         self.crlDistributionPointURL = crlDistributionPointURL
@@ -67,12 +69,15 @@ public struct SigningCertificateProfile: Sendable, Equatable {
         for oid in policyOIDs where !Self.isDottedOID(oid) {
             throw .invalidConfiguration("policy OID \"\(oid)\" is not a dotted object identifier such as 1.2.3.4")
         }
-        for (label, url) in [("CRL distribution point", crlDistributionPointURL), ("OCSP", ocspURL),
-                             ("CA issuers", caIssuersURL)] {
+        for (label, url) in [
+            ("CRL distribution point", crlDistributionPointURL), ("OCSP", ocspURL),
+            ("CA issuers", caIssuersURL),
+        ] {
             guard let url else { continue }
             guard Self.isPlainHTTPURL(url) else {
-                throw .invalidConfiguration("\(label) URL \"\(url)\" must be http:// or https:// without spaces, "
-                    + "commas or semicolons")
+                throw .invalidConfiguration(
+                    "\(label) URL \"\(url)\" must be http:// or https:// without spaces, "
+                        + "commas or semicolons")
             }
         }
     }
@@ -86,8 +91,9 @@ public struct SigningCertificateProfile: Sendable, Equatable {
             throw .invalidSubject("the holder's name contains control characters")
         }
         guard commonName.unicodeScalars.count <= 64 else {
-            throw .invalidSubject("the holder's name has \(commonName.unicodeScalars.count) characters; "
-                + "X.520 commonName allows 64")
+            throw .invalidSubject(
+                "the holder's name has \(commonName.unicodeScalars.count) characters; "
+                    + "X.520 commonName allows 64")
         }
         let pseudonymCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.:")
         guard (1...64).contains(holder.pseudonym.count), holder.pseudonym.allSatisfy(pseudonymCharacters.contains)
@@ -136,9 +142,9 @@ public struct SigningCertificateProfile: Sendable, Equatable {
 
     static func isPlainHTTPURL(_ text: String) -> Bool {
         guard text.count <= 512, text.hasPrefix("http://") || text.hasPrefix("https://"),
-              text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
-              !text.contains(","), !text.contains(";"),
-              let url = URL(string: text), let host = url.host, !host.isEmpty
+            text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
+            !text.contains(","), !text.contains(";"),
+            let url = URL(string: text), let host = url.host, !host.isEmpty
         else { return false }
         return true
     }

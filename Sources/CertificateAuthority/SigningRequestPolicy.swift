@@ -23,9 +23,13 @@ public struct SigningRequestPolicy: Sendable, Equatable {
     public var minimumRSABits: Int
     public var maximumRSABits: Int
 
-    public init(allowedCurves: Set<String> = ["P-256", "P-384", "P-521", "brainpoolP256r1", "brainpoolP384r1",
-                                              "brainpoolP512r1"],
-                minimumRSABits: Int = 2048, maximumRSABits: Int = 8192) {
+    public init(
+        allowedCurves: Set<String> = [
+            "P-256", "P-384", "P-521", "brainpoolP256r1", "brainpoolP384r1",
+            "brainpoolP512r1",
+        ],
+        minimumRSABits: Int = 2048, maximumRSABits: Int = 8192
+    ) {
         self.allowedCurves = allowedCurves
         self.minimumRSABits = minimumRSABits
         self.maximumRSABits = maximumRSABits

@@ -4,8 +4,10 @@ import MRTD
 
 extension TrustAnchors {
     /// Loads the trust store in `directory` and logs what it loaded and skipped.
-    static func loadLogged(directory: String, policy: GenuinenessPolicy,
-                           passivePolicy: PassiveAuthenticationPolicy) -> TrustAnchors {
+    static func loadLogged(
+        directory: String, policy: GenuinenessPolicy,
+        passivePolicy: PassiveAuthenticationPolicy
+    ) -> TrustAnchors {
         let anchors = TrustAnchors(directory: directory, policy: policy, passivePolicy: passivePolicy)
         anchors.logLoad(TrustAnchors.load(directory).failure)
         return anchors
@@ -25,7 +27,8 @@ extension TrustAnchors {
             return
         }
         let store = current
-        Log.info("trust store \(directory): \(store.cscaCertificates.count) CSCA certificate(s), \(store.crls.count) CRL(s)")
+        Log.info(
+            "trust store \(directory): \(store.cscaCertificates.count) CSCA certificate(s), \(store.crls.count) CRL(s)")
         for skipped in store.report.skippedFiles {
             Log.warning("trust store: skipped \(skipped.file): \(skipped.reason)")
         }
@@ -37,8 +40,9 @@ extension TrustAnchors {
 extension AuthenticityVerdict {
     /// The API's rendering of a genuineness decision.
     public init(_ decision: GenuinenessDecision) {
-        self.init(genuine: decision.genuine,
-                  checks: decision.checks.map { Check(name: $0.name, outcome: $0.outcome.rawValue, reason: $0.reason) },
-                  reasons: decision.reasons)
+        self.init(
+            genuine: decision.genuine,
+            checks: decision.checks.map { Check(name: $0.name, outcome: $0.outcome.rawValue, reason: $0.reason) },
+            reasons: decision.reasons)
     }
 }

@@ -35,16 +35,27 @@ public enum RolePrincipal: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses one principal; nil when it is none of the forms above.
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         func name(_ value: String) -> String? {
             let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-            return (1...64).contains(value.count) && value.allSatisfy(allowed.contains) && value.first != "-" ? value : nil
+            return (1...64).contains(value.count) && value.allSatisfy(allowed.contains) && value.first != "-"
+                ? value : nil
         }
         switch (parts.count == 2 ? parts[0].lowercased() : "", parts.last ?? "") {
-        case let ("uid", value): guard let id = UInt32(value) else { return nil }; self = .uid(id)
-        case let ("gid", value): guard let id = UInt32(value) else { return nil }; self = .gid(id)
-        case let ("user", value): guard let user = name(value) else { return nil }; self = UInt32(user).map(Self.uid) ?? .user(user)
-        case let ("group", value): guard let group = name(value) else { return nil }; self = UInt32(group).map(Self.gid) ?? .group(group)
+        case let ("uid", value):
+            guard let id = UInt32(value) else { return nil }
+            self = .uid(id)
+        case let ("gid", value):
+            guard let id = UInt32(value) else { return nil }
+            self = .gid(id)
+        case let ("user", value):
+            guard let user = name(value) else { return nil }
+            self = UInt32(user).map(Self.uid) ?? .user(user)
+        case let ("group", value):
+            guard let group = name(value) else { return nil }
+            self = UInt32(group).map(Self.gid) ?? .group(group)
         case let ("", value) where parts.count == 1:
             guard let user = name(value) else { return nil }
             self = UInt32(user).map(Self.uid) ?? .user(user)
@@ -109,11 +120,17 @@ public struct RoleAssignments: Sendable, Equatable {
             case let .uid(id): resolved.publicUIDs.insert(id)
             case let .gid(id): resolved.publicGIDs.insert(id)
             case let .user(name):
-                if let entry = getpwnam(name) { resolved.publicUIDs.insert(entry.pointee.pw_uid) }
-                else { resolved.unknown.append("roles.public: no user '\(name)' on this system") }
+                if let entry = getpwnam(name) {
+                    resolved.publicUIDs.insert(entry.pointee.pw_uid)
+                } else {
+                    resolved.unknown.append("roles.public: no user '\(name)' on this system")
+                }
             case let .group(name):
-                if let entry = getgrnam(name) { resolved.publicGIDs.insert(entry.pointee.gr_gid) }
-                else { resolved.unknown.append("roles.public: no group '\(name)' on this system") }
+                if let entry = getgrnam(name) {
+                    resolved.publicGIDs.insert(entry.pointee.gr_gid)
+                } else {
+                    resolved.unknown.append("roles.public: no group '\(name)' on this system")
+                }
             }
         }
         return resolved
@@ -206,7 +223,10 @@ public enum RoutePermissions {
         ("GET /v1/accounts/{id}/certificates", .holder, ""),
         ("GET /v1/accounts/{id}/devices", .holder, ""),
         ("POST /v1/accounts/{id}/devices", .holder, ""),
-        ("DELETE /v1/accounts/{id}/devices/{device}", .kiosk, "a kiosk needs the holder's passcode or enrollmentId in the body"),
+        (
+            "DELETE /v1/accounts/{id}/devices/{device}", .kiosk,
+            "a kiosk needs the holder's passcode or enrollmentId in the body"
+        ),
         ("PUT /v1/accounts/{id}/contact", .holder, ""),
         ("GET /v1/accounts/{id}/status-history", .holder, ""),
         ("GET /v1/accounts/{id}/usage", .holder, ""),
@@ -216,7 +236,10 @@ public enum RoutePermissions {
         ("POST /v1/accounts/{id}/passcode/verify", .kiosk, "every entry counts towards the lock"),
         ("POST /v1/accounts/{id}/status", .operator, "cancel or invalidate an identity"),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
-        ("POST /v1/certificates/validate", .kiosk, "fetches the issuer's OCSP or CRL (bounded; [trust_list] allowed_fetch_hosts)"),
+        (
+            "POST /v1/certificates/validate", .kiosk,
+            "fetches the issuer's OCSP or CRL (bounded; [trust_list] allowed_fetch_hosts)"
+        ),
         ("POST /v1/audit/verify", .operator, ""),
         ("GET /v1/trust", .operator, ""),
         ("POST /v1/trust/import", .admin, ""),
@@ -241,8 +264,10 @@ public struct RequestAuthorizer: Sendable {
     /// or wrong.
     public var proveHolder: @Sendable (_ accountID: UUID, _ context: RequestContext) throws(Problem) -> Void
 
-    public init(roles: ResolvedRoles,
-                proveHolder: @escaping @Sendable (UUID, RequestContext) throws(Problem) -> Void) {
+    public init(
+        roles: ResolvedRoles,
+        proveHolder: @escaping @Sendable (UUID, RequestContext) throws(Problem) -> Void
+    ) {
         self.roles = roles
         self.proveHolder = proveHolder
     }
@@ -257,19 +282,25 @@ public struct RequestAuthorizer: Sendable {
         var role = granted
         if let claimed = context.request.header("X-Enrolld-Role") {
             guard let narrowed = Role(rawValue: claimed.lowercased()) else {
-                throw Problem(.invalidRole, detail: "X-Enrolld-Role narrows the caller's role to kiosk or operator; roles come "
-                                         + "from [roles] in the configuration (a kiosk acts for a holder with "
-                                         + "X-Enrolld-Enrollment or X-Enrolld-Passcode)")
+                throw Problem(
+                    .invalidRole,
+                    detail: "X-Enrolld-Role narrows the caller's role to kiosk or operator; roles come "
+                        + "from [roles] in the configuration (a kiosk acts for a holder with "
+                        + "X-Enrolld-Enrollment or X-Enrolld-Passcode)")
             }
             if let granted, narrowed > granted {
-                throw Problem(.roleNotGranted, detail: "\(Self.who(peer)) has the \(granted.rawValue) role, not \(narrowed.rawValue)")
+                throw Problem(
+                    .roleNotGranted,
+                    detail: "\(Self.who(peer)) has the \(granted.rawValue) role, not \(narrowed.rawValue)")
             }
             if granted != nil { role = narrowed }
         }
         guard let role else { throw Self.noRoleProblem(peer) }
         guard role >= needed else {
-            throw Problem(.roleRequired, detail: "\(route) needs the \(needed.rawValue) role; \(Self.who(peer)) acts as "
-                              + "\(role.rawValue) (see [roles] in enrolld.conf)")
+            throw Problem(
+                .roleRequired,
+                detail: "\(route) needs the \(needed.rawValue) role; \(Self.who(peer)) acts as "
+                    + "\(role.rawValue) (see [roles] in enrolld.conf)")
         }
         if access == .holder && role == .kiosk {
             guard let text = context.parameters["id"], let accountID = UUID(uuidString: text) else {
@@ -282,8 +313,10 @@ public struct RequestAuthorizer: Sendable {
 
     /// The refusal of a caller in no role: who it is and how to grant it one.
     public static func noRoleProblem(_ peer: PeerCredentials) -> Problem {
-        Problem(.noRole, detail: "\(who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
-                    + "to kiosk, operator or admin in the [roles] section of enrolld.conf and restart enrolld")
+        Problem(
+            .noRole,
+            detail: "\(who(peer)) has no enrolld role: add uid:\(peer.uid) or one of its groups "
+                + "to kiosk, operator or admin in the [roles] section of enrolld.conf and restart enrolld")
     }
 
     static func who(_ peer: PeerCredentials) -> String {

@@ -17,9 +17,10 @@ extension CardReadService {
             throw Self.failure(for: error, reader: reader)
         }
         defer { channel.disconnect() }
-        var response = CardProbeResponse(reader: reader, atr: hex(channel.atr),
-                                         extendedLength: channel.supportsExtendedLength, cardAccessPresent: false,
-                                         securityInfos: [], milliseconds: 0)
+        var response = CardProbeResponse(
+            reader: reader, atr: hex(channel.atr),
+            extendedLength: channel.supportsExtendedLength, cardAccessPresent: false,
+            securityInfos: [], milliseconds: 0)
         do {
             if let infos = try SecurityInfos.read(from: channel) {
                 response.cardAccessPresent = true
@@ -46,7 +47,8 @@ extension CardReadService {
                     response.sessionsReestablished = session.recovering.recovery.sessionsReestablished
                 } catch {
                     if case let .unexpectedStatus(operation, sw) = error, operation == "SELECT eMRTD application",
-                       sw == .fileNotFound {
+                        sw == .fileNotFound
+                    {
                         response.emrtdApplicationPresent = false
                     }
                     let failure = Self.failure(for: error, reader: reader, access: access)
@@ -60,20 +62,23 @@ extension CardReadService {
             throw Self.failure(for: error, reader: reader)
         }
         response.milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-        Log.info("probed card in \(reader): \(response.preferredPACE ?? "no PACE"), "
-                 + "access \(response.accessParameters ?? response.accessError ?? "not tried")")
+        Log.info(
+            "probed card in \(reader): \(response.preferredPACE ?? "no PACE"), "
+                + "access \(response.accessParameters ?? response.accessError ?? "not tried")")
         return response
     }
 
     static func summary(_ info: SecurityInfo) -> SecurityInfoSummary {
         switch info {
         case let .pace(pace):
-            return SecurityInfoSummary(type: "PACEInfo", oid: pace.oid, description: pace.description,
-                                       version: pace.version, parameterId: pace.parameterID,
-                                       supported: PACE.supports(pace))
+            return SecurityInfoSummary(
+                type: "PACEInfo", oid: pace.oid, description: pace.description,
+                version: pace.version, parameterId: pace.parameterID,
+                supported: PACE.supports(pace))
         case let .paceDomainParameters(domain):
-            return SecurityInfoSummary(type: "PACEDomainParameterInfo", oid: domain.oid,
-                                       parameterId: domain.parameterID)
+            return SecurityInfoSummary(
+                type: "PACEDomainParameterInfo", oid: domain.oid,
+                parameterId: domain.parameterID)
         case let .chipAuthentication(ca):
             return SecurityInfoSummary(type: "ChipAuthenticationInfo", oid: ca.oid, version: ca.version)
         case let .chipAuthenticationPublicKey(key):

@@ -12,16 +12,19 @@ extension AccessKeyRequest {
         do {
             if let mrz {
                 let parsed = try MRZ(parsing: mrz)
-                return try BACKey(documentNumber: parsed.documentNumber, birthDate: parsed.birthDate,
-                                  expiryDate: parsed.expiryDate)
+                return try BACKey(
+                    documentNumber: parsed.documentNumber, birthDate: parsed.birthDate,
+                    expiryDate: parsed.expiryDate)
             }
             guard let documentNumber, let birthDate, let expiryDate else {
                 if can != nil {
-                    throw Problem(.accessProtocolUnsupported,
-                                  detail: "this operation needs the MRZ: a CAN is accepted by card reads and probes")
+                    throw Problem(
+                        .accessProtocolUnsupported,
+                        detail: "this operation needs the MRZ: a CAN is accepted by card reads and probes")
                 }
-                throw Problem(.missingAccessKey,
-                              detail: "give the access key as mrz, or documentNumber + birthDate + expiryDate (YYMMDD)")
+                throw Problem(
+                    .missingAccessKey,
+                    detail: "give the access key as mrz, or documentNumber + birthDate + expiryDate (YYMMDD)")
             }
             return try BACKey(documentNumber: documentNumber, birthDate: birthDate, expiryDate: expiryDate)
         } catch let problem as Problem {
@@ -74,8 +77,10 @@ public final class CardReadService: Sendable {
     /// for every read: the API's card reads and enrollments alike.
     public let accessPolicy: AccessPolicy
 
-    public init(events: EventHub, terminal: any CardTerminal = PCSCTerminal(), trust: TrustAnchors,
-                readTimeout: TimeInterval = 60, accessPolicy: AccessPolicy = AccessPolicy()) {
+    public init(
+        events: EventHub, terminal: any CardTerminal = PCSCTerminal(), trust: TrustAnchors,
+        readTimeout: TimeInterval = 60, accessPolicy: AccessPolicy = AccessPolicy()
+    ) {
         self.events = events
         self.terminal = terminal
         self.trust = trust
@@ -88,8 +93,10 @@ public final class CardReadService: Sendable {
 
     /// Connects to the card in `reader`, reads it with `access` (PACE first, BAC as the MRZ fallback), parses the
     /// card-face data and decides whether the chip is genuine. Throws the failure in the domain's words.
-    public func read(reader: String, access: AccessKey,
-                     options: DocumentReader.Options = .init()) throws(CardReadFailure) -> CardRead {
+    public func read(
+        reader: String, access: AccessKey,
+        options: DocumentReader.Options = .init()
+    ) throws(CardReadFailure) -> CardRead {
         guard busyReaders.withLock({ $0.insert(reader).inserted }) else { throw .readerBusy(reader: reader) }
         defer { _ = busyReaders.withLock { $0.remove(reader) } }
         events.publish(.cardReadStarted(reader))
@@ -112,16 +119,19 @@ public final class CardReadService: Sendable {
             let decision = trust.decide(read: result)
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             events.publish(.cardReadCompleted(reader, apdus: result.statistics.apdus, milliseconds: Int(milliseconds)))
-            Log.info("read card in \(reader): \(result.accessDescription), \(result.statistics), \(Int(milliseconds)) ms, "
-                     + "genuine: \(decision.genuine)")
-            return CardRead(data: data, result: result, decision: decision, verdict: AuthenticityVerdict(decision),
-                            milliseconds: milliseconds)
+            Log.info(
+                "read card in \(reader): \(result.accessDescription), \(result.statistics), \(Int(milliseconds)) ms, "
+                    + "genuine: \(decision.genuine)")
+            return CardRead(
+                data: data, result: result, decision: decision, verdict: AuthenticityVerdict(decision),
+                milliseconds: milliseconds)
         } catch {
             var failure = Self.failure(for: error, reader: reader, access: access)
             if deadline?.expired == true {
                 failure = .readTimeout(seconds: readTimeout)
             } else if failure.problem == .readerError || failure.problem == .chipSecurityError,
-                      Self.isTransportFailure(error), let connection {
+                Self.isTransportFailure(error), let connection
+            {
                 // A transport failure says little; whether the card, the reader or pcscd went away says what to do.
                 switch connection.presence(within: 1000) {
                 case .removed: failure = .cardRemoved
@@ -131,8 +141,10 @@ public final class CardReadService: Sendable {
                 }
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-            events.publish(.cardReadFailed(reader, problem: Problem(EnrollmentError(failure)),
-                                           milliseconds: Int(elapsed)))
+            events.publish(
+                .cardReadFailed(
+                    reader, problem: Problem(EnrollmentError(failure)),
+                    milliseconds: Int(elapsed)))
             Log.notice("card read in \(reader) failed: \(failure.problem.code)")
             throw failure
         }
@@ -164,7 +176,8 @@ public final class CardReadService: Sendable {
                 return .accessKeyRejected(statusWord: "\(sw)", withCAN: false)
             case .invalidAccessKey:
                 if case .can = access {
-                    return .accessProtocolUnsupported("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
+                    return .accessProtocolUnsupported(
+                        "this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
                 }
                 return .invalidAccessKey(error.description)
             case .cardRemoved:
@@ -197,8 +210,10 @@ public final class CardReadService: Sendable {
 
 extension CardFaceResponse {
     /// Builds the API's view of a read.
-    public init(reader: String, data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict,
-                milliseconds: Double, includePortrait: Bool) {
+    public init(
+        reader: String, data: DocumentData, result: DocumentReadResult, verdict: AuthenticityVerdict,
+        milliseconds: Double, includePortrait: Bool
+    ) {
         let mrz = data.mrz
         self.init(
             reader: reader, documentType: mrz.documentCode, mrzFormat: mrz.format.rawValue,
@@ -210,19 +225,21 @@ extension CardFaceResponse {
             filesRead: result.files.keys.sorted().map(\.description), accessProtocol: result.accessProtocol.rawValue,
             accessParameters: result.accessDescription,
             portrait: data.portrait.map {
-                PortraitInfo(format: $0.format == .jpeg ? "jpeg" : "jpeg2000", width: Int($0.width),
-                             height: Int($0.height), size: $0.imageData.count,
-                             data: includePortrait ? Data($0.imageData).base64EncodedString() : nil)
+                PortraitInfo(
+                    format: $0.format == .jpeg ? "jpeg" : "jpeg2000", width: Int($0.width),
+                    height: Int($0.height), size: $0.imageData.count,
+                    data: includePortrait ? Data($0.imageData).base64EncodedString() : nil)
             },
             portraitCount: data.dg2?.faces.count ?? 0, authenticity: verdict, fullName: data.dg11?.fullName,
             personalNumber: data.dg11?.personalNumber, fullDateOfBirth: data.dg11?.fullDateOfBirth,
             placeOfBirth: data.dg11?.placeOfBirth, address: data.dg11?.address,
             issuingAuthority: data.dg12?.issuingAuthority, dateOfIssue: data.dg12?.dateOfIssue,
-            statistics: ReadStatistics(apdus: result.statistics.apdus, bytesSent: result.statistics.bytesSent,
-                                       bytesReceived: result.statistics.bytesReceived,
-                                       extendedLength: result.usedExtendedLength, readChunkSize: result.readChunkSize,
-                                       plainStatusAnswers: result.statistics.plainStatusAnswers,
-                                       sessionsReestablished: result.statistics.sessionsReestablished,
-                                       milliseconds: milliseconds))
+            statistics: ReadStatistics(
+                apdus: result.statistics.apdus, bytesSent: result.statistics.bytesSent,
+                bytesReceived: result.statistics.bytesReceived,
+                extendedLength: result.usedExtendedLength, readChunkSize: result.readChunkSize,
+                plainStatusAnswers: result.statistics.plainStatusAnswers,
+                sessionsReestablished: result.statistics.sessionsReestablished,
+                milliseconds: milliseconds))
     }
 }

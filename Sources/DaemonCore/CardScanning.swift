@@ -67,26 +67,31 @@ extension CardScanResponse {
             switch check.status {
             case .passed: return CardScanFieldCheck(field: check.field.rawValue, status: "passed")
             case .corrected(let characters):
-                return CardScanFieldCheck(field: check.field.rawValue, status: "corrected",
-                                          correctedCharacters: characters)
+                return CardScanFieldCheck(
+                    field: check.field.rawValue, status: "corrected",
+                    correctedCharacters: characters)
             case .failed: return CardScanFieldCheck(field: check.field.rawValue, status: "failed")
             }
         }
         let candidates = result.candidates.map { candidate -> CardScanCandidate in
             switch candidate.key {
             case .mrz(let key):
-                return CardScanCandidate(kind: "MRZ", documentNumber: key.documentNumber, birthDate: key.birthDate,
-                                         expiryDate: key.expiryDate, confidence: candidate.confidence,
-                                         compositeCheckPassed: candidate.compositeCheckPassed)
+                return CardScanCandidate(
+                    kind: "MRZ", documentNumber: key.documentNumber, birthDate: key.birthDate,
+                    expiryDate: key.expiryDate, confidence: candidate.confidence,
+                    compositeCheckPassed: candidate.compositeCheckPassed)
             case .can(let can):
                 return CardScanCandidate(kind: "CAN", can: can.digits, confidence: candidate.confidence)
             }
         }
         let timings = result.timings
-        self.init(layout: result.layout?.rawValue ?? "none", mrz: result.mrzLines.isEmpty ? nil : result.mrzLines,
-                  can: result.can, fieldChecks: checks, candidates: candidates, milliseconds: timings.total,
-                  timingsMs: ["decode": timings.decode, "locate": timings.locate, "read": timings.read,
-                              "correct": timings.correct])
+        self.init(
+            layout: result.layout?.rawValue ?? "none", mrz: result.mrzLines.isEmpty ? nil : result.mrzLines,
+            can: result.can, fieldChecks: checks, candidates: candidates, milliseconds: timings.total,
+            timingsMs: [
+                "decode": timings.decode, "locate": timings.locate, "read": timings.read,
+                "correct": timings.correct,
+            ])
     }
 }
 
@@ -114,16 +119,19 @@ extension CardScanService {
         let keys = try scan(image: [UInt8](data)).candidates.map(\.key)
         let usable = mrzOnly ? keys.filter { if case .mrz = $0 { return true } else { return false } } : keys
         guard !usable.isEmpty else {
-            throw Problem(.accessProtocolUnsupported,
-                          detail: "the photo shows a CAN, and this operation needs the MRZ: photograph the MRZ side")
+            throw Problem(
+                .accessProtocolUnsupported,
+                detail: "the photo shows a CAN, and this operation needs the MRZ: photograph the MRZ side")
         }
         return Array(usable.prefix(scannedKeyAttempts))
     }
 
     /// Runs `attempt` with each key in turn until one is not rejected by the chip. When every key is rejected: the
     /// usual `access-key-rejected`, saying what to retake when the keys came from a photo.
-    func firstAccepted<T>(_ keys: [AccessKey], fromPhoto: Bool,
-                          _ attempt: (AccessKey) throws(Problem) -> T) throws(Problem) -> T {
+    func firstAccepted<T>(
+        _ keys: [AccessKey], fromPhoto: Bool,
+        _ attempt: (AccessKey) throws(Problem) -> T
+    ) throws(Problem) -> T {
         var rejection: Problem?
         for key in keys {
             do throws(Problem) {
@@ -135,7 +143,8 @@ extension CardScanService {
         }
         var problem = rejection ?? Problem(.accessKeyUnreadable, detail: CardScanError.retakeHint)
         guard fromPhoto else { throw problem }
-        problem.detail = "the chip refused the \(keys.count) best key(s) read from the photo: \(CardScanError.retakeHint)"
+        problem.detail =
+            "the chip refused the \(keys.count) best key(s) read from the photo: \(CardScanError.retakeHint)"
         throw problem
     }
 }

@@ -42,9 +42,11 @@ struct StoreCertificateRecords: CertificateStatusSource, RevocationListSource {
     func nextCRLContents() throws(CertificateAuthorityError) -> CRLContents {
         do {
             let contents = try AccountService.revocationListContents(store: store)
-            return CRLContents(number: contents.number, revocations: contents.revoked.map {
-                Revocation(serialHex: $0.serial, date: $0.date, reason: $0.reason)
-            })
+            return CRLContents(
+                number: contents.number,
+                revocations: contents.revoked.map {
+                    Revocation(serialHex: $0.serial, date: $0.date, reason: $0.reason)
+                })
         } catch {
             throw .statusSourceUnavailable(error.message)
         }
@@ -83,8 +85,10 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
 
     private let poll = Mutex(PollState())
 
-    init(responder: OCSPResponder, crl: RevocationListCache, store: any Store, pollInterval: TimeInterval,
-         now: @escaping @Sendable () -> Date) {
+    init(
+        responder: OCSPResponder, crl: RevocationListCache, store: any Store, pollInterval: TimeInterval,
+        now: @escaping @Sendable () -> Date
+    ) {
         self.responder = responder
         self.crl = crl
         self.store = store
@@ -93,8 +97,10 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
     }
 
     /// Builds the responder and the cache (the first CRL is signed here) from the configuration.
-    static func make(authority: IssuingAuthority, store: any Store, configuration: Configuration,
-                     now: @escaping @Sendable () -> Date) throws(CertificateAuthorityError) -> CertificateStatusPublisher {
+    static func make(
+        authority: IssuingAuthority, store: any Store, configuration: Configuration,
+        now: @escaping @Sendable () -> Date
+    ) throws(CertificateAuthorityError) -> CertificateStatusPublisher {
         let records = StoreCertificateRecords(store: store)
         var ocsp = OCSPResponder.Configuration()
         ocsp.responseValidity = configuration.ocspResponseValiditySeconds
@@ -103,10 +109,12 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
         ocsp.unknownCacheCapacity = min(ocsp.unknownCacheCapacity, configuration.ocspCacheCapacity / 4)
         ocsp.freshSignatureConcurrency = configuration.ocspFreshSignatures
         let responder = try OCSPResponder(authority: authority, source: records, configuration: ocsp, now: now)
-        let crl = try RevocationListCache(signer: authority, source: records,
-                                          configuration: .init(validity: configuration.crlValiditySeconds), now: now)
-        return CertificateStatusPublisher(responder: responder, crl: crl, store: store,
-                                          pollInterval: configuration.statusPollSeconds, now: now)
+        let crl = try RevocationListCache(
+            signer: authority, source: records,
+            configuration: .init(validity: configuration.crlValiditySeconds), now: now)
+        return CertificateStatusPublisher(
+            responder: responder, crl: crl, store: store,
+            pollInterval: configuration.statusPollSeconds, now: now)
     }
 
     // MARK: CertificateStatusObserver
@@ -146,8 +154,9 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
                 try responder.certificateStatusChanged(serialHex: serial)
                 published.append(serial)
             } catch {
-                Log.warning("OCSP responses of revoked certificate \(serial) not re-signed: \(error); the next poll "
-                            + "retries")
+                Log.warning(
+                    "OCSP responses of revoked certificate \(serial) not re-signed: \(error); the next poll "
+                        + "retries")
             }
         }
         do {

@@ -231,7 +231,8 @@ public struct Configuration: Sendable, Equatable {
             throw .invalidValue(
                 source: source, line: connectionsLine, key: "api.reserved_connections",
                 value: String(configuration.reservedConnections),
-                expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections")
+                expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections"
+            )
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
             throw .invalidValue(
@@ -264,9 +265,10 @@ extension Configuration {
             let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
             if parts.count == 2 { overrides[IssuingStateCodes.normalised(parts[0])] = parts[1].uppercased() }
         }
-        return PassiveAuthenticationPolicy(legacyContentTypes: Set(legacySODContentTypes), allowSHA1: allowSHA1,
-                                           minimumKeySizes: minimumKeySizes,
-                                           issuingStateCodes: IssuingStateCodes(overrides: overrides))
+        return PassiveAuthenticationPolicy(
+            legacyContentTypes: Set(legacySODContentTypes), allowSHA1: allowSHA1,
+            minimumKeySizes: minimumKeySizes,
+            issuingStateCodes: IssuingStateCodes(overrides: overrides))
     }
 
     /// The API server's connection limits and timeouts.

@@ -415,7 +415,8 @@ extension Configuration {
                     "head_interval_seconds", \.auditHeadIntervalSeconds, 1...86400,
                     "Seconds between signed heads while the chain grows (an unchanged chain is signed hourly)."),
                 .path(
-                    "head_keys_directory", \.auditHeadKeysDirectory, shown: \Configuration.resolvedAuditHeadKeysDirectory,
+                    "head_keys_directory", \.auditHeadKeysDirectory,
+                    shown: \Configuration.resolvedAuditHeadKeysDirectory,
                     "Public keys (audit-head.pub of the fleet's other hosts, *.pub or *.pem) whose signed heads verify.",
                     details: "Default: <state_directory>/keys/audit-heads. This daemon's own key is always trusted."),
                 .boolean(

@@ -59,8 +59,10 @@ public final class Daemon: Sendable {
     /// Open event streams by uid (`api.max_event_streams_per_uid`).
     private let eventStreams = Mutex<[UInt32: Int]>([:])
 
-    public init(configuration: Configuration, environment: DaemonEnvironment? = nil,
-                crashPoints: CrashPoints = .disabled) {
+    public init(
+        configuration: Configuration, environment: DaemonEnvironment? = nil,
+        crashPoints: CrashPoints = .disabled
+    ) {
         let environment = environment ?? .production(configuration)
         self.configuration = configuration
         self.environment = environment
@@ -68,16 +70,18 @@ public final class Daemon: Sendable {
         started = environment.now()
         let events = EventHub(byteLimit: configuration.eventQueueBytes)
         self.events = events
-        cardReader = CardReadService(events: events, terminal: environment.terminal,
-                                     trust: TrustAnchors.loadLogged(
-                                        directory: configuration.resolvedTrustDirectory,
-                                        policy: configuration.authenticityPolicy,
-                                        passivePolicy: configuration.passiveAuthenticationPolicy),
-                                     readTimeout: configuration.readTimeoutSeconds,
-                                     accessPolicy: configuration.accessPolicy)
+        cardReader = CardReadService(
+            events: events, terminal: environment.terminal,
+            trust: TrustAnchors.loadLogged(
+                directory: configuration.resolvedTrustDirectory,
+                policy: configuration.authenticityPolicy,
+                passivePolicy: configuration.passiveAuthenticationPolicy),
+            readTimeout: configuration.readTimeoutSeconds,
+            accessPolicy: configuration.accessPolicy)
         faces = environment.faces
-        trustLists = ImportedTrustLists(directory: configuration.resolvedTrustListDirectory,
-                                        signerFiles: configuration.trustListSigners, now: environment.now)
+        trustLists = ImportedTrustLists(
+            directory: configuration.resolvedTrustListDirectory,
+            signerFiles: configuration.trustListSigners, now: environment.now)
         replayGuard = ReplayGuard(configuration: configuration.replayGuardConfiguration)
         cardScanner = CardScanService(configuration: environment.cardScan)
         monitor = environment.readers(configuration.pcscRetrySeconds) { event in
@@ -117,7 +121,8 @@ public final class Daemon: Sendable {
             hub.publish(.cardRemoved(reader))
         case .serviceLost:
             Log.warning("pcscd is not reachable; retrying")
-            hub.publish(DaemonEvent(type: .pcscUnavailable, detail: "pcscd is not running; readers will reappear when it is"))
+            hub.publish(
+                DaemonEvent(type: .pcscUnavailable, detail: "pcscd is not running; readers will reappear when it is"))
         case .serviceAvailable:
             Log.notice("connected to pcscd")
             hub.publish(DaemonEvent(type: .pcscAvailable))
@@ -128,105 +133,139 @@ public final class Daemon: Sendable {
     public func makeRouter() -> Router {
         let roles = configuration.roles.resolved()
         for problem in roles.unknown { Log.warning(problem) }
-        var router = Router(authorizer: RequestAuthorizer(roles: roles) { [unowned self] accountID, context throws(Problem) in
-            try proveHolder(accountID, context)
-        })
+        var router = Router(
+            authorizer: RequestAuthorizer(roles: roles) { [unowned self] accountID, context throws(Problem) in
+                try proveHolder(accountID, context)
+            })
         router.add(Route("GET", "/v1/health", .respond { [unowned self] _ in .json(health()) }))
         router.add(Route("GET", "/v1/readers", .respond { [unowned self] _ in .json(readerList()) }))
-        router.add(Route("POST", "/v1/cards/read", .respond { [unowned self] context throws(Problem) in
-            let request = try context.decodeBody(CardReadRequest.self)
-            let reader = try usableReader(request.reader, context)
-            let scanned = try cardScanner.keys(of: request.accessKey)
-            var keys: [AccessKey] = scanned ?? []
-            if scanned == nil { keys = [try request.accessKey.accessKey()] }
-            let read = try cardScanner.firstAccepted(keys, fromPhoto: scanned != nil) { access throws(Problem) in
-                do throws(CardReadFailure) {
-                    return try cardReader.read(reader: reader, access: access, options: request.readerOptions)
-                } catch {
-                    throw Problem(error)
-                }
-            }
-            return .json(CardFaceResponse(reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
-                                          milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
-        }))
-        router.add(Route("POST", "/v1/cards/scan", .respond { [unowned self] context throws(Problem) in
-            let image = try context.decodeBody(CardScanRequest.self).imageBytes()
-            return .json(CardScanResponse(try cardScanner.scan(image: image)))
-        }))
-        router.add(Route("POST", "/v1/cards/probe", .respond { [unowned self] context throws(Problem) in
-            let request = try context.decodeBody(CardProbeRequest.self)
-            let reader = try usableReader(request.reader, context)
-            let access = try request.accessKey?.accessKey()
-            do throws(CardReadFailure) {
-                return .json(try cardReader.probe(reader: reader, access: access))
-            } catch {
-                throw Problem(error)
-            }
-        }))
-        router.add(Route("POST", "/v1/faces/compare", .respond { [unowned self] context throws(Problem) in
-            let images = try context.decodeBody(FaceCompareRequest.self).images()
-            let started = DispatchTime.now().uptimeNanoseconds
-            defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
-            // The replay check's session here is the caller: the same kiosk may compare a photo again, another
-            // kiosk's photos and frames, and every enrollment's, count as used elsewhere.
-            let replay = PhotoReplayCheck(replayGuard: replayGuard, now: environment.now)
-            let session = "faces-compare:uid:\(context.peer.uid)"
-            try replay.screen(reference: images.reference, probe: images.probe, session: session)
-            let comparison: FaceComparison
-            do throws(FaceMatchError) {
-                comparison = try faces.compare(reference: images.reference, probe: images.probe,
-                                               caller: context.peer.uid)
-            } catch {
-                throw Problem(error)
-            }
-            try replay.check(comparison, reference: images.reference, probe: images.probe, session: session)
-            return .json(FaceCompareResponse(comparison))
-        }))
-        router.add(Route("POST", "/v1/trust/reload", .respond { [unowned self] _ in
-            reload()
-            return .json(["cscaCertificates": cardReader.trust.cscaCount])
-        }))
+        router.add(
+            Route(
+                "POST", "/v1/cards/read",
+                .respond { [unowned self] context throws(Problem) in
+                    let request = try context.decodeBody(CardReadRequest.self)
+                    let reader = try usableReader(request.reader, context)
+                    let scanned = try cardScanner.keys(of: request.accessKey)
+                    var keys: [AccessKey] = scanned ?? []
+                    if scanned == nil { keys = [try request.accessKey.accessKey()] }
+                    let read = try cardScanner.firstAccepted(keys, fromPhoto: scanned != nil) {
+                        access throws(Problem) in
+                        do throws(CardReadFailure) {
+                            return try cardReader.read(reader: reader, access: access, options: request.readerOptions)
+                        } catch {
+                            throw Problem(error)
+                        }
+                    }
+                    return .json(
+                        CardFaceResponse(
+                            reader: request.reader, data: read.data, result: read.result, verdict: read.verdict,
+                            milliseconds: read.milliseconds, includePortrait: request.includePortrait ?? false))
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/cards/scan",
+                .respond { [unowned self] context throws(Problem) in
+                    let image = try context.decodeBody(CardScanRequest.self).imageBytes()
+                    return .json(CardScanResponse(try cardScanner.scan(image: image)))
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/cards/probe",
+                .respond { [unowned self] context throws(Problem) in
+                    let request = try context.decodeBody(CardProbeRequest.self)
+                    let reader = try usableReader(request.reader, context)
+                    let access = try request.accessKey?.accessKey()
+                    do throws(CardReadFailure) {
+                        return .json(try cardReader.probe(reader: reader, access: access))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/faces/compare",
+                .respond { [unowned self] context throws(Problem) in
+                    let images = try context.decodeBody(FaceCompareRequest.self).images()
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    defer {
+                        metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                    }
+                    // The replay check's session here is the caller: the same kiosk may compare a photo again, another
+                    // kiosk's photos and frames, and every enrollment's, count as used elsewhere.
+                    let replay = PhotoReplayCheck(replayGuard: replayGuard, now: environment.now)
+                    let session = "faces-compare:uid:\(context.peer.uid)"
+                    try replay.screen(reference: images.reference, probe: images.probe, session: session)
+                    let comparison: FaceComparison
+                    do throws(FaceMatchError) {
+                        comparison = try faces.compare(
+                            reference: images.reference, probe: images.probe,
+                            caller: context.peer.uid)
+                    } catch {
+                        throw Problem(error)
+                    }
+                    try replay.check(comparison, reference: images.reference, probe: images.probe, session: session)
+                    return .json(FaceCompareResponse(comparison))
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/trust/reload",
+                .respond { [unowned self] _ in
+                    reload()
+                    return .json(["cscaCertificates": cardReader.trust.cscaCount])
+                }))
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
         addCertificateStatusRoutes(to: &router)
         addTrustListRoutes(to: &router)
         addLifecycleRoutes(to: &router)
-        router.add(Route("GET", "/metrics", .respond { [unowned self] _ in
-            HTTPResponse(status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metricsText().utf8))
-        }))
-        router.add(Route("GET", "/v1/events", .stream { [unowned self] context, connection in
-            streamEvents(context, connection)
-        }))
+        router.add(
+            Route(
+                "GET", "/metrics",
+                .respond { [unowned self] _ in
+                    HTTPResponse(
+                        status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metricsText().utf8))
+                }))
+        router.add(
+            Route(
+                "GET", "/v1/events",
+                .stream { [unowned self] context, connection in
+                    streamEvents(context, connection)
+                }))
         return router
     }
 
     public func health() -> Health {
-        Health(status: "ok", version: enrolldVersion, pcscAvailable: monitor.serviceAvailable,
-               readers: monitor.snapshot.count, uptimeSeconds: Int(environment.now().timeIntervalSince(started)))
+        Health(
+            status: "ok", version: enrolldVersion, pcscAvailable: monitor.serviceAvailable,
+            readers: monitor.snapshot.count, uptimeSeconds: Int(environment.now().timeIntervalSince(started)))
     }
 
     /// The Prometheus exposition served on `GET /metrics`.
     public func metricsText() -> String {
-        metrics.render(readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
-                       version: enrolldVersion, uptimeSeconds: environment.now().timeIntervalSince(started),
-                       cardActivity: CardActivity(activeReads: cardReader.activeReads,
-                                                  openConnections: environment.terminal.openConnections),
-                       apiConnections: state.withLock { $0.server?.openConnections ?? 0 },
-                       enrollmentSessions: enrollment?.openSessions ?? 0,
-                       apiRefusals: Dictionary(uniqueKeysWithValues: ConnectionRefusal.allCases.map {
-                           ($0.rawValue, apiRefusals?[$0] ?? 0)
-                       }))
+        metrics.render(
+            readersPresent: monitor.snapshot.count, pcscAvailable: monitor.serviceAvailable,
+            version: enrolldVersion, uptimeSeconds: environment.now().timeIntervalSince(started),
+            cardActivity: CardActivity(
+                activeReads: cardReader.activeReads,
+                openConnections: environment.terminal.openConnections),
+            apiConnections: state.withLock { $0.server?.openConnections ?? 0 },
+            enrollmentSessions: enrollment?.openSessions ?? 0,
+            apiRefusals: Dictionary(
+                uniqueKeysWithValues: ConnectionRefusal.allCases.map {
+                    ($0.rawValue, apiRefusals?[$0] ?? 0)
+                }))
     }
 
     /// API connections the server turned away or cut short, by reason; nil before `start`.
     public var apiRefusals: [ConnectionRefusal: Int]? { state.withLock { $0.server?.refusals } }
 
     public func readerList() -> ReaderList {
-        ReaderList(pcscAvailable: monitor.serviceAvailable,
-                   readers: monitor.snapshot.map {
-                       ReaderInfo(name: $0.name, cardPresent: $0.cardPresent, atr: $0.cardPresent ? hex($0.atr) : nil)
-                   })
+        ReaderList(
+            pcscAvailable: monitor.serviceAvailable,
+            readers: monitor.snapshot.map {
+                ReaderInfo(name: $0.name, cardPresent: $0.cardPresent, atr: $0.cardPresent ? hex($0.atr) : nil)
+            })
     }
 
     /// Server-Sent Events: one `event:`/`id:`/`data:` block per event, keep-alive comments
@@ -242,9 +281,11 @@ public final class Daemon: Sendable {
             return true
         }
         guard admitted else {
-            var response = HTTPResponse.problem(Problem(
-                .tooManyEventStreams, detail: "uid \(uid) already holds its maximum of \(limit) event streams: close "
-                    + "one (or share one stream between the kiosk's components), then retry"))
+            var response = HTTPResponse.problem(
+                Problem(
+                    .tooManyEventStreams,
+                    detail: "uid \(uid) already holds its maximum of \(limit) event streams: close "
+                        + "one (or share one stream between the kiosk's components), then retry"))
             response.headers.append(("Retry-After", "5"))
             connection.respond(response)
             return
@@ -298,14 +339,20 @@ public final class Daemon: Sendable {
     public func start(listeningDescriptor: Int32? = nil) throws(SocketError) {
         Self.limitMallocArenas()
         let router = makeRouter()
-        let limits = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64,
-                                maxBodyBytes: configuration.maxRequestBodyBytes, routeBodyLimits: [RouteBodyLimit(method: "POST", path: "/v1/enrollments/*/liveness",
-                                                                 maxBodyBytes: configuration.livenessBodyBytes)])
+        let limits = HTTPLimits(
+            maxHeaderBytes: 8 * 1024, maxHeaderCount: 64,
+            maxBodyBytes: configuration.maxRequestBodyBytes,
+            routeBodyLimits: [
+                RouteBodyLimit(
+                    method: "POST", path: "/v1/enrollments/*/liveness",
+                    maxBodyBytes: configuration.livenessBodyBytes)
+            ])
         let crashPoints = self.crashPoints
         let handler: UnixSocketServer.Handler = { request, connection in
             router.handle(request, connection)
             if request.method == "POST", request.pathSegments.count == 4, request.pathSegments[1] == "enrollments",
-               request.pathSegments[3] == "complete" {
+                request.pathSegments[3] == "complete"
+            {
                 crashPoints.reach(.responseSent)
             }
         }
@@ -320,8 +367,9 @@ public final class Daemon: Sendable {
                 guard let id = Daemon.groupID(name) else { throw .unknownGroup(name) }
                 group = id
             }
-            server = try UnixSocketServer(path: configuration.socketPath, mode: mode_t(configuration.socketMode),
-                                          group: group, limits: limits, handler: handler)
+            server = try UnixSocketServer(
+                path: configuration.socketPath, mode: mode_t(configuration.socketMode),
+                group: group, limits: limits, handler: handler)
         }
         server.connectionLimits = configuration.connectionLimits
         server.admission = Self.admission(configuration.roles.resolved())
@@ -346,10 +394,12 @@ public final class Daemon: Sendable {
     /// sweeper, once; when either is unusable the enrollment routes answer 503 with the reason, and the rest of
     /// the API still works. `start` calls it; in-process tests call it before `makeRouter()`.
     public func prepare() {
-        guard state.withLock({ state in
-            defer { state.prepared = true }
-            return !state.prepared
-        }) else { return }
+        guard
+            state.withLock({ state in
+                defer { state.prepared = true }
+                return !state.prepared
+            })
+        else { return }
         let lists = trustLists.load()
         if lists > 0 { Log.info("trust lists: \(lists) jurisdiction(s) recognised") }
         do {
@@ -365,8 +415,9 @@ public final class Daemon: Sendable {
             }
             if !stopping { services.status.publisher?.start() }
             startSweeper(services.enrollment, services.lifecycle)
-            Log.info("enrollment ready: store \(services.enrollment.store.location), CA "
-                     + configuration.resolvedCADirectory)
+            Log.info(
+                "enrollment ready: store \(services.enrollment.store.location), CA "
+                    + configuration.resolvedCADirectory)
         } catch let error as CertificateAuthorityError {
             let reason = "the certificate authority is not usable: \(error)"
             state.withLock { $0.unavailableReason = reason }
@@ -375,20 +426,24 @@ public final class Daemon: Sendable {
             // The cause (paths, database hosts, driver messages) goes to the log only; callers get the incident id.
             let incident = Problem.newIncidentID()
             state.withLock {
-                $0.unavailableReason = "enrollment storage is not usable (incident \(incident)): an administrator must "
+                $0.unavailableReason =
+                    "enrollment storage is not usable (incident \(incident)): an administrator must "
                     + "check the daemon's log for that incident"
             }
             Log.error("incident \(incident): enrollment storage is not usable: \(error)")
         }
     }
 
-    private func makeServices() throws -> (enrollment: EnrollmentService, accounts: AccountService,
-                                           lifecycle: IdentityLifecycle,
-                                           status: (publisher: CertificateStatusPublisher?, reason: String?),
-                                           authority: IssuingAuthority) {
+    private func makeServices() throws -> (
+        enrollment: EnrollmentService, accounts: AccountService,
+        lifecycle: IdentityLifecycle,
+        status: (publisher: CertificateStatusPublisher?, reason: String?),
+        authority: IssuingAuthority
+    ) {
         let directory = configuration.stateDirectory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let protector = try DataProtector(stateDirectory: directory)
         let store = try environment.openStore(configuration, protector)
         try keyUsageChain(store, protector: protector)
@@ -400,8 +455,9 @@ public final class Daemon: Sendable {
         let status: CertificateStatusPublisher?
         var statusReason: String?
         do {
-            status = try CertificateStatusPublisher.make(authority: authority, store: store,
-                                                         configuration: configuration, now: environment.now)
+            status = try CertificateStatusPublisher.make(
+                authority: authority, store: store,
+                configuration: configuration, now: environment.now)
         } catch {
             status = nil
             statusReason = "certificate status is not published: \(error)"
@@ -419,32 +475,43 @@ public final class Daemon: Sendable {
         policy.livenessRequiredFor = configuration.livenessRequiredFor
         policy.maxLivenessAttempts = configuration.livenessMaxAttempts
         policy.livenessChallengeLifetime = configuration.livenessChallengeSeconds
-        policy.livenessPrompts = configuration.livenessMinPrompts...max(configuration.livenessMinPrompts,
-                                                                        configuration.livenessMaxPrompts)
+        policy.livenessPrompts =
+            configuration
+            .livenessMinPrompts...max(
+                configuration.livenessMinPrompts,
+                configuration.livenessMaxPrompts)
         let events = self.events
         let sealing = StoreDataProtecting(protector: protector)
         let enrollment = EnrollmentService(
             store: store, policy: policy, cards: DaemonCardReading(service: cardReader),
-            faces: TimedFaceComparing(base: DaemonFaceComparing(faces: faces, replay: PhotoReplayCheck(
-                replayGuard: replayGuard, now: environment.now)), metrics: metrics),
+            faces: TimedFaceComparing(
+                base: DaemonFaceComparing(
+                    faces: faces,
+                    replay: PhotoReplayCheck(
+                        replayGuard: replayGuard, now: environment.now)), metrics: metrics),
             liveness: DaemonLivenessChecking(faces: faces, replayGuard: replayGuard),
-            issuer: CountingCertificateIssuing(base: AuthorityIssuing(authority: authority, now: environment.now),
-                                               metrics: metrics),
+            issuer: CountingCertificateIssuing(
+                base: AuthorityIssuing(authority: authority, now: environment.now),
+                metrics: metrics),
             protector: sealing, now: environment.now, random: environment.randomBytes,
             publish: { event in events.publish(event) }, crashPoints: crashPoints, statusObserver: status)
         try recover(enrollment)
         let metrics = self.metrics
-        let lifecycle = IdentityLifecycle(store: store, policy: configuration.lifecyclePolicy, protector: sealing,
-                                          now: environment.now, statusObserver: status) { event in
+        let lifecycle = IdentityLifecycle(
+            store: store, policy: configuration.lifecyclePolicy, protector: sealing,
+            now: environment.now, statusObserver: status
+        ) { event in
             metrics.record(event)
             if case let .callerLockedOut(actor, until) = event {
-                Log.warning("passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
-                            + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
+                Log.warning(
+                    "passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
+                        + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
             }
         }
-        let accounts = AccountService(store: store, protector: sealing, lifecycle: lifecycle,
-                                      tierNames: (configuration.basicTierName, configuration.signingTierName),
-                                      now: environment.now, statusObserver: status)
+        let accounts = AccountService(
+            store: store, protector: sealing, lifecycle: lifecycle,
+            tierNames: (configuration.basicTierName, configuration.signingTierName),
+            now: environment.now, statusObserver: status)
         return (enrollment, accounts, lifecycle, (status, statusReason), authority)
     }
 
@@ -458,8 +525,9 @@ public final class Daemon: Sendable {
         }
         guard let keyedFrom else { return }
         if before == nil && keyedFrom > 1 {
-            Log.notice("usage chain keyed from record \(keyedFrom) on (HMAC-SHA-256, keys/usage-chain.key): records "
-                       + "1-\(keyedFrom - 1) keep their SHA-256 hashes, anchored by record \(keyedFrom)")
+            Log.notice(
+                "usage chain keyed from record \(keyedFrom) on (HMAC-SHA-256, keys/usage-chain.key): records "
+                    + "1-\(keyedFrom - 1) keep their SHA-256 hashes, anchored by record \(keyedFrom)")
         }
     }
 
@@ -487,8 +555,9 @@ public final class Daemon: Sendable {
 
     /// Trusted signers of chain heads: this daemon and the public keys in `[audit] head_keys_directory`.
     func chainHeadTrust() -> ChainHeadTrust {
-        let loaded = ChainHeadTrust.load(own: state.withLock { $0.headSigner },
-                                         directory: configuration.resolvedAuditHeadKeysDirectory)
+        let loaded = ChainHeadTrust.load(
+            own: state.withLock { $0.headSigner },
+            directory: configuration.resolvedAuditHeadKeysDirectory)
         for path in loaded.skipped { Log.warning("audit head key \(path) is not a PEM public key: skipped") }
         return loaded.trust
     }
@@ -503,8 +572,9 @@ public final class Daemon: Sendable {
     private func recover(_ service: EnrollmentService) throws(EnrollmentError) {
         let recovered = try service.recoverInterrupted(startedBefore: leftoverCutoff())
         if recovered.sessions + recovered.intents > 0 {
-            Log.warning("recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
-                        + "\(recovered.intents) certificate intent(s) abandoned")
+            Log.warning(
+                "recovered from an interrupted run: \(recovered.sessions) session(s) failed, "
+                    + "\(recovered.intents) certificate intent(s) abandoned")
         }
     }
 

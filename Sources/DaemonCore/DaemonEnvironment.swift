@@ -13,8 +13,10 @@ public protocol FaceComparator: Sendable {
     func compare(reference: [UInt8], probe: [UInt8], caller: UInt32) throws(FaceMatchError) -> FaceComparison
     /// Evaluates a liveness burst against its challenge and the chip portrait (`LivenessChecker.evaluate`),
     /// checking and recording its frames in `replayGuard` under `session`.
-    func checkLiveness(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
-                       caller: UInt32, now: Date, replayGuard: ReplayGuard?) throws(LivenessError) -> LivenessDecision
+    func checkLiveness(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
+        caller: UInt32, now: Date, replayGuard: ReplayGuard?
+    ) throws(LivenessError) -> LivenessDecision
     /// Loads what the first comparison would otherwise load (models), ahead of the first request.
     func warmUp()
 }
@@ -26,32 +28,41 @@ public struct DaemonEnvironment: Sendable {
     /// Where cards are connected.
     public var terminal: any CardTerminal
     /// Makes the reader watcher, given the retry interval and where to report changes.
-    public var readers: @Sendable (_ retryInterval: TimeInterval,
-                                   _ onEvent: @escaping @Sendable (ReaderEvent) -> Void) -> any ReaderWatching
+    public var readers:
+        @Sendable (
+            _ retryInterval: TimeInterval,
+            _ onEvent: @escaping @Sendable (ReaderEvent) -> Void
+        ) -> any ReaderWatching
     public var faces: any FaceComparator
     /// The card scanner's engine, font and limits (`POST /v1/cards/scan`).
     public var cardScan: CardScanConfiguration = CardScanConfiguration()
     /// Opens (and migrates) the store.
     public var openStore: @Sendable (_ configuration: Configuration, _ protector: DataProtector) throws -> any Store
     /// Loads the issuing CA.
-    public var loadAuthority: @Sendable (_ configuration: Configuration) throws(CertificateAuthorityError)
-        -> IssuingAuthority
+    public var loadAuthority:
+        @Sendable (_ configuration: Configuration) throws(CertificateAuthorityError)
+            -> IssuingAuthority
     /// The time.
     public var now: @Sendable () -> Date
     /// Random bytes for what must be unpredictable (session ids, challenges).
     public var randomBytes: @Sendable (_ count: Int) -> [UInt8]
 
-    public init(terminal: any CardTerminal,
-                readers: @escaping @Sendable (TimeInterval, @escaping @Sendable (ReaderEvent) -> Void)
-                    -> any ReaderWatching,
-                faces: any FaceComparator,
-                openStore: @escaping @Sendable (Configuration, DataProtector) throws -> any Store = { configuration, protector in
-                    try configuration.openStore(protector: protector)
-                },
-                loadAuthority: @escaping @Sendable (Configuration) throws(CertificateAuthorityError) -> IssuingAuthority
-                    = { configuration throws(CertificateAuthorityError) in try configuration.loadAuthority() },
-                now: @escaping @Sendable () -> Date = { Date() },
-                randomBytes: @escaping @Sendable (Int) -> [UInt8] = DaemonEnvironment.secureRandomBytes) {
+    public init(
+        terminal: any CardTerminal,
+        readers:
+            @escaping @Sendable (TimeInterval, @escaping @Sendable (ReaderEvent) -> Void)
+            -> any ReaderWatching,
+        faces: any FaceComparator,
+        openStore: @escaping @Sendable (Configuration, DataProtector) throws -> any Store = {
+            configuration, protector in
+            try configuration.openStore(protector: protector)
+        },
+        loadAuthority: @escaping @Sendable (Configuration) throws(CertificateAuthorityError) -> IssuingAuthority = {
+            configuration throws(CertificateAuthorityError) in try configuration.loadAuthority()
+        },
+        now: @escaping @Sendable () -> Date = { Date() },
+        randomBytes: @escaping @Sendable (Int) -> [UInt8] = DaemonEnvironment.secureRandomBytes
+    ) {
         self.terminal = terminal
         self.readers = readers
         self.faces = faces
@@ -64,9 +75,10 @@ public struct DaemonEnvironment: Sendable {
     /// The real parts: pcsc-lite, dlib with the configured models, the configured store and CA, the system clock
     /// and OpenSSL's random generator.
     public static func production(_ configuration: Configuration) -> DaemonEnvironment {
-        DaemonEnvironment(terminal: PCSCTerminal(),
-                          readers: { retry, onEvent in ReaderMonitor(retryInterval: retry, onEvent: onEvent) },
-                          faces: FaceService(configuration: configuration))
+        DaemonEnvironment(
+            terminal: PCSCTerminal(),
+            readers: { retry, onEvent in ReaderMonitor(retryInterval: retry, onEvent: onEvent) },
+            faces: FaceService(configuration: configuration))
     }
 
     /// OpenSSL's generator; a failure of it (which leaves no safe randomness) stops the daemon.
@@ -82,9 +94,10 @@ public struct DaemonEnvironment: Sendable {
 extension Configuration {
     /// The issuing CA of `[ca]`, with the certificate profile of the configuration.
     public func loadAuthority() throws(CertificateAuthorityError) -> IssuingAuthority {
-        let profile = SigningCertificateProfile(validityYears: certificateValidityYears, policyOIDs: certificatePolicies,
-                                                crlDistributionPointURL: crlDistributionPoint, ocspURL: ocspURL,
-                                                caIssuersURL: caIssuersURL)
+        let profile = SigningCertificateProfile(
+            validityYears: certificateValidityYears, policyOIDs: certificatePolicies,
+            crlDistributionPointURL: crlDistributionPoint, ocspURL: ocspURL,
+            caIssuersURL: caIssuersURL)
         return try CAStore.load(directory: URL(fileURLWithPath: resolvedCADirectory), profile: profile)
     }
 }

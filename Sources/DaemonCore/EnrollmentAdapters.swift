@@ -56,8 +56,9 @@ struct DaemonCardReading: CardReading {
     func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument {
         do throws(CardReadFailure) {
             let read = try service.read(reader: reader, access: .mrz(key))
-            return VerifiedDocument(data: read.data, authenticity: read.verdict,
-                                    accessProtocol: read.result.accessProtocol.rawValue)
+            return VerifiedDocument(
+                data: read.data, authenticity: read.verdict,
+                accessProtocol: read.result.accessProtocol.rawValue)
         } catch {
             throw EnrollmentError(error)
         }
@@ -69,8 +70,10 @@ struct DaemonFaceComparing: FaceComparing {
     let faces: any FaceComparator
     let replay: PhotoReplayCheck
 
-    func compare(reference: [UInt8], probe: [UInt8], session: UUID,
-                 callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence {
+    func compare(
+        reference: [UInt8], probe: [UInt8], session: UUID,
+        callerUID: UInt32
+    ) throws(EnrollmentError) -> FaceEvidence {
         do throws(Problem) {
             try replay.screen(reference: reference, probe: probe, session: session.uuidString)
             let comparison: FaceComparison
@@ -80,8 +83,9 @@ struct DaemonFaceComparing: FaceComparing {
                 throw Problem(error)
             }
             try replay.check(comparison, reference: reference, probe: probe, session: session.uuidString)
-            return FaceEvidence(distance: comparison.distance, score: comparison.score, threshold: comparison.threshold,
-                                isMatch: comparison.isMatch, probeFaces: comparison.probe.faceCount)
+            return FaceEvidence(
+                distance: comparison.distance, score: comparison.score, threshold: comparison.threshold,
+                isMatch: comparison.isMatch, probeFaces: comparison.probe.faceCount)
         } catch {
             throw EnrollmentError(error)
         }
@@ -93,12 +97,15 @@ struct DaemonLivenessChecking: LivenessChecking {
     let faces: any FaceComparator
     let replayGuard: ReplayGuard
 
-    func check(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
-               callerUID: UInt32, now: Date) throws(EnrollmentError) -> LivenessDecision {
+    func check(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
+        callerUID: UInt32, now: Date
+    ) throws(EnrollmentError) -> LivenessDecision {
         do throws(LivenessError) {
-            return try faces.checkLiveness(burst, challenge: challenge, portrait: portrait,
-                                           session: session.uuidString, caller: callerUID, now: now,
-                                           replayGuard: replayGuard)
+            return try faces.checkLiveness(
+                burst, challenge: challenge, portrait: portrait,
+                session: session.uuidString, caller: callerUID, now: now,
+                replayGuard: replayGuard)
         } catch {
             throw EnrollmentError(Problem(error))
         }
@@ -166,8 +173,9 @@ struct AuthorityIssuing: CertificateIssuing {
     func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {
         do {
             let intent = try IssuanceIntent(serialHex: plan.serial, notBefore: plan.notBefore, notAfter: plan.notAfter)
-            let holder = CertificateHolder(name: subject.commonName, pseudonym: subject.pseudonym,
-                                           issuingState: subject.issuingState)
+            let holder = CertificateHolder(
+                name: subject.commonName, pseudonym: subject.pseudonym,
+                issuingState: subject.issuingState)
             let der = try authority.issue(intent: intent, csr: csr, holder: holder).der
             // The CA's issuance log: every serial signed, committed or not (the database holds its intent).
             Log.info("certificate \(plan.serial) signed")

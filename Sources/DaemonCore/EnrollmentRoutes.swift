@@ -38,8 +38,10 @@ extension LivenessBurstBody {
                 throw Problem(.invalidBurst, detail: "frame \(index): image is not base64")
             }
             guard let time = precise.date(from: frame.capturedAt) ?? whole.date(from: frame.capturedAt) else {
-                throw Problem(.invalidBurst, detail: "frame \(index): capturedAt is not an ISO 8601 time "
-                              + "(e.g. 2026-01-31T12:00:00.250Z)")
+                throw Problem(
+                    .invalidBurst,
+                    detail: "frame \(index): capturedAt is not an ISO 8601 time "
+                        + "(e.g. 2026-01-31T12:00:00.250Z)")
             }
             decoded.append(LivenessFrame(image: [UInt8](image), capturedAt: time))
         }
@@ -74,89 +76,113 @@ extension Daemon {
     }
 
     func addEnrollmentRoutes(to router: inout Router) {
-        router.add(Route("POST", "/v1/enrollments", .respond { [unowned self] context throws(Problem) in
-            let body = try context.decodeBody(EnrollmentStartBody.self)
-            let purpose = EnrollmentPurpose(rawValue: body.purpose ?? "register")
-            guard let purpose else {
-                throw Problem(.invalidPurpose, detail: "purpose is register, upgrade or passcode-reset")
-            }
-            let accountID = try body.accountId.map { text throws(Problem) in try parseUUID(text, field: "accountId") }
-            let guardianID = try body.guardianAccountId.map { text throws(Problem) in
-                try parseUUID(text, field: "guardianAccountId")
-            }
-            let reader = try usableReader(body.reader, context)
-            let scanned = try cardScanner.keys(of: body.accessKey, mrzOnly: true)
-            var keys: [BACKey] = (scanned ?? []).compactMap { if case .mrz(let key) = $0 { key } else { nil } }
-            if scanned == nil { keys = [try body.accessKey.bacKey()] }
-            let actor = try context.actor()
-            let service = try enrollmentService()
-            return try cardScanner.firstAccepted(keys.map { AccessKey.mrz($0) }, fromPhoto: scanned != nil) { access throws(Problem) in
-                guard case .mrz(let key) = access else { throw Problem(.accessProtocolUnsupported) }
-                let start = EnrollmentStart(reader: body.reader, key: key, purpose: purpose, accountID: accountID,
-                                            callerUID: context.peer.uid, actor: actor, guardianAccountID: guardianID)
-                do throws(EnrollmentError) {
-                    return .json(try service.start(start), status: 201)
-                } catch {
-                    throw Problem(error)
-                }
-            }
-        }))
-        router.add(Route("GET", "/v1/enrollments/{id}", .respond { [unowned self] context throws(Problem) in
-            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let service = try enrollmentService(session: id, context)
-            do throws(EnrollmentError) {
-                return .json(try service.session(id: id))
-            } catch {
-                throw Problem(error)
-            }
-        }))
-        router.add(Route("POST", "/v1/enrollments/{id}/photo", .respond { [unowned self] context throws(Problem) in
-            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let body = try context.decodeBody(EnrollmentPhotoBody.self)
-            guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
-                throw Problem(.invalidBody, detail: "photo must be base64")
-            }
-            let service = try enrollmentService(session: id, context)
-            do throws(EnrollmentError) {
-                return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
-            } catch {
-                throw Problem(error)
-            }
-        }))
-        router.add(Route("POST", "/v1/enrollments/{id}/liveness/challenge", .respond {
-            [unowned self] context throws(Problem) in
-            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let service = try enrollmentService(session: id, context)
-            do throws(EnrollmentError) {
-                return .json(try service.issueLivenessChallenge(id: id), status: 201)
-            } catch {
-                throw Problem(error)
-            }
-        }))
-        router.add(Route("POST", "/v1/enrollments/{id}/liveness", .respond { [unowned self] context throws(Problem) in
-            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let burst = try context.decodeBody(LivenessBurstBody.self)
-                .burst(maximumFrames: configuration.livenessConfiguration.limits.maximumFrames)
-            let service = try enrollmentService(session: id, context)
-            do throws(EnrollmentError) {
-                return .json(try service.submitLiveness(id: id, burst: burst))
-            } catch {
-                throw Problem(error)
-            }
-        }))
-        router.add(Route("POST", "/v1/enrollments/{id}/complete", .respond { [unowned self] context throws(Problem) in
-            let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-            let body = try context.decodeBody(EnrollmentCompleteBody.self)
-            let csr = try body.csrBytes()
-            let service = try enrollmentService(session: id, context)
-            do throws(EnrollmentError) {
-                try IdentityLifecycle.validateContact(body.contact ?? [:])
-                let options = CompletionOptions(deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
-                                                deviceLabel: body.deviceLabel, passcode: body.passcode)
-                return .json(try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))
-            } catch {
-                throw Problem(error)
-            }
-        }))
+        router.add(
+            Route(
+                "POST", "/v1/enrollments",
+                .respond { [unowned self] context throws(Problem) in
+                    let body = try context.decodeBody(EnrollmentStartBody.self)
+                    let purpose = EnrollmentPurpose(rawValue: body.purpose ?? "register")
+                    guard let purpose else {
+                        throw Problem(.invalidPurpose, detail: "purpose is register, upgrade or passcode-reset")
+                    }
+                    let accountID = try body.accountId.map { text throws(Problem) in
+                        try parseUUID(text, field: "accountId")
+                    }
+                    let guardianID = try body.guardianAccountId.map { text throws(Problem) in
+                        try parseUUID(text, field: "guardianAccountId")
+                    }
+                    let reader = try usableReader(body.reader, context)
+                    let scanned = try cardScanner.keys(of: body.accessKey, mrzOnly: true)
+                    var keys: [BACKey] = (scanned ?? []).compactMap { if case .mrz(let key) = $0 { key } else { nil } }
+                    if scanned == nil { keys = [try body.accessKey.bacKey()] }
+                    let actor = try context.actor()
+                    let service = try enrollmentService()
+                    return try cardScanner.firstAccepted(keys.map { AccessKey.mrz($0) }, fromPhoto: scanned != nil) {
+                        access throws(Problem) in
+                        guard case .mrz(let key) = access else { throw Problem(.accessProtocolUnsupported) }
+                        let start = EnrollmentStart(
+                            reader: body.reader, key: key, purpose: purpose, accountID: accountID,
+                            callerUID: context.peer.uid, actor: actor, guardianAccountID: guardianID)
+                        do throws(EnrollmentError) {
+                            return .json(try service.start(start), status: 201)
+                        } catch {
+                            throw Problem(error)
+                        }
+                    }
+                }))
+        router.add(
+            Route(
+                "GET", "/v1/enrollments/{id}",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.session(id: id))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/photo",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let body = try context.decodeBody(EnrollmentPhotoBody.self)
+                    guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
+                        throw Problem(.invalidBody, detail: "photo must be base64")
+                    }
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/liveness/challenge",
+                .respond {
+                    [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.issueLivenessChallenge(id: id), status: 201)
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/liveness",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let burst = try context.decodeBody(LivenessBurstBody.self)
+                        .burst(maximumFrames: configuration.livenessConfiguration.limits.maximumFrames)
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.submitLiveness(id: id, burst: burst))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/complete",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let body = try context.decodeBody(EnrollmentCompleteBody.self)
+                    let csr = try body.csrBytes()
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        try IdentityLifecycle.validateContact(body.contact ?? [:])
+                        let options = CompletionOptions(
+                            deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
+                            deviceLabel: body.deviceLabel, passcode: body.passcode)
+                        return .json(
+                            try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
     }
 }

@@ -58,9 +58,11 @@ public final class FaceService: FaceComparator {
 
     /// Analyses the chip portrait and evaluates the burst on one worker (its face engine and its MiniFASNet
     /// models), checking and recording frames in `replayGuard` under `session`.
-    public func checkLiveness(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8],
-                              session: String, caller: UInt32, now: Date,
-                              replayGuard: ReplayGuard?) throws(LivenessError) -> LivenessDecision {
+    public func checkLiveness(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8],
+        session: String, caller: UInt32, now: Date,
+        replayGuard: ReplayGuard?
+    ) throws(LivenessError) -> LivenessDecision {
         // Bounds that need no decoding come first: a malformed burst never waits for a worker.
         try liveness.limits.validate(burst)
         let pool: FaceWorkPool
@@ -83,57 +85,68 @@ public final class FaceService: FaceComparator {
         let engine = lease.worker.engine
         let reference: LivenessPortrait
         do throws(FaceMatchError) {
-            reference = try LivenessPortrait.analysing(portrait, with: FaceMatcher(engine: engine,
-                                                                                    configuration: configuration))
+            reference = try LivenessPortrait.analysing(
+                portrait,
+                with: FaceMatcher(
+                    engine: engine,
+                    configuration: configuration))
         } catch {
             throw .portraitUnusable(error)
         }
-        let checker = LivenessChecker(engine: engine, passiveModel: try lease.worker.presentationAttackModel(),
-                                      configuration: liveness, replayGuard: replayGuard)
-        return try checker.evaluate(burst: burst, challenge: challenge, portrait: reference, now: now,
-                                    session: session)
+        let checker = LivenessChecker(
+            engine: engine, passiveModel: try lease.worker.presentationAttackModel(),
+            configuration: liveness, replayGuard: replayGuard)
+        return try checker.evaluate(
+            burst: burst, challenge: challenge, portrait: reference, now: now,
+            session: session)
     }
 }
 
 extension Configuration {
     /// `[face]` as the matcher's policy: threshold, face size, body and pixel caps, the decoders' memory bound.
     public var faceMatchConfiguration: FaceMatchConfiguration {
-        FaceMatchConfiguration(threshold: faceThreshold, minimumFaceSize: faceMinimumSize,
-                               maximumImageBytes: maxRequestBodyBytes, probeMaximumPixels: faceProbeMaxPixels,
-                               referenceMaximumPixels: faceReferenceMaxPixels,
-                               maximumDecoderBytes: faceDecoderMemoryMiB << 20)
+        FaceMatchConfiguration(
+            threshold: faceThreshold, minimumFaceSize: faceMinimumSize,
+            maximumImageBytes: maxRequestBodyBytes, probeMaximumPixels: faceProbeMaxPixels,
+            referenceMaximumPixels: faceReferenceMaxPixels,
+            maximumDecoderBytes: faceDecoderMemoryMiB << 20)
     }
 
     /// `[face]` workers, queue, caller share and wait.
     public var faceWorkLimits: FaceWorkLimits {
-        FaceWorkLimits(workers: faceWorkers, queueLength: faceQueueLength, perCaller: faceJobsPerCaller,
-                       maximumWait: faceQueueWaitSeconds)
+        FaceWorkLimits(
+            workers: faceWorkers, queueLength: faceQueueLength, perCaller: faceJobsPerCaller,
+            maximumWait: faceQueueWaitSeconds)
     }
 
     /// `[liveness]` as the checker's bounds and thresholds (matches-portrait uses `[face] threshold`).
     public var livenessConfiguration: LivenessConfiguration {
         // A maximum under its minimum counts as the minimum.
-        let limits = LivenessLimits(minimumFrames: livenessMinFrames,
-                                    maximumFrames: max(livenessMinFrames, livenessMaxFrames),
-                                    maximumFrameBytes: livenessMaxFrameBytes,
-                                    maximumBurstBytes: max(livenessMaxFrameBytes, livenessMaxBurstBytes),
-                                    maximumFramePixels: livenessFrameMaxPixels,
-                                    maximumSpan: livenessChallengeSeconds)
-        let prompts = PromptThresholds(turn: livenessTurnThreshold, lookUp: livenessLookUpThreshold,
-                                       closer: livenessCloserFactor, unrequestedFactor: livenessUnrequestedFactor)
+        let limits = LivenessLimits(
+            minimumFrames: livenessMinFrames,
+            maximumFrames: max(livenessMinFrames, livenessMaxFrames),
+            maximumFrameBytes: livenessMaxFrameBytes,
+            maximumBurstBytes: max(livenessMaxFrameBytes, livenessMaxBurstBytes),
+            maximumFramePixels: livenessFrameMaxPixels,
+            maximumSpan: livenessChallengeSeconds)
+        let prompts = PromptThresholds(
+            turn: livenessTurnThreshold, lookUp: livenessLookUpThreshold,
+            closer: livenessCloserFactor, unrequestedFactor: livenessUnrequestedFactor)
         let reportOnly = Set(livenessReportOnly.compactMap(LivenessCheck.init(rawValue:)))
-        return LivenessConfiguration(limits: limits, clockSkew: livenessClockSkewSeconds,
-                                     samePersonThreshold: livenessSamePersonThreshold, matchThreshold: faceThreshold,
-                                     prompts: prompts, depthThreshold: livenessDepthThreshold,
-                                     duplicateFloor: livenessDuplicateFloor, duplicateShare: livenessDuplicateShare,
-                                     portraitFloor: replayFloor, passiveThreshold: livenessPassiveThreshold,
-                                     requiredChecks: Set(LivenessCheck.allCases).subtracting(reportOnly))
+        return LivenessConfiguration(
+            limits: limits, clockSkew: livenessClockSkewSeconds,
+            samePersonThreshold: livenessSamePersonThreshold, matchThreshold: faceThreshold,
+            prompts: prompts, depthThreshold: livenessDepthThreshold,
+            duplicateFloor: livenessDuplicateFloor, duplicateShare: livenessDuplicateShare,
+            portraitFloor: replayFloor, passiveThreshold: livenessPassiveThreshold,
+            requiredChecks: Set(LivenessCheck.allCases).subtracting(reportOnly))
     }
 
     /// The replay cache of `[liveness]`.
     public var replayGuardConfiguration: ReplayGuard.Configuration {
-        ReplayGuard.Configuration(floor: replayFloor, capacity: replayCacheEntries,
-                                  lifetime: replayCacheHours * 3600)
+        ReplayGuard.Configuration(
+            floor: replayFloor, capacity: replayCacheEntries,
+            lifetime: replayCacheHours * 3600)
     }
 
     /// The burst route's body limit: the frames' bytes in base64 (4/3) and 64 KiB of JSON around them.
@@ -175,7 +188,7 @@ extension Problem {
             self.init(reason)
             detail = error.description
         case .tooFewFrames, .tooManyFrames, .frameTooLarge, .burstTooLarge, .frameUnreadable, .frameSizeChanged,
-             .frameTooSmall, .timestampsNotIncreasing, .timestampInvalid, .burstTooShort, .burstTooLong, .gapTooLong:
+            .frameTooSmall, .timestampsNotIncreasing, .timestampInvalid, .burstTooShort, .burstTooLong, .gapTooLong:
             self.init(.invalidBurst, detail: error.description)
         }
     }
@@ -219,7 +232,9 @@ struct PhotoReplayCheck {
     }
 
     static func problem(_ suspicion: ReplaySuspicion) -> Problem {
-        Problem(.suspectedReplay, detail: "the live photo is not a live capture (\(suspicion)): take a new photo of "
+        Problem(
+            .suspectedReplay,
+            detail: "the live photo is not a live capture (\(suspicion)): take a new photo of "
                 + "the person in front of the camera")
     }
 }
@@ -239,22 +254,27 @@ extension FaceCompareRequest {
 
 extension FaceImageReport {
     init(_ analysis: FaceImageAnalysis) {
-        self.init(format: analysis.format.rawValue, width: analysis.width, height: analysis.height,
-                  facesFound: analysis.faceCount,
-                  chosenFace: analysis.chosenFace.map {
-                      FaceBox(left: Int($0.left.rounded()), top: Int($0.top.rounded()), width: Int($0.width.rounded()),
-                              height: Int($0.height.rounded()))
-                  },
-                  faceSize: analysis.chosenFace?.size,
-                  timingsMs: ["decode": analysis.timings.decode, "detect": analysis.timings.detect,
-                              "align": analysis.timings.align, "embed": analysis.timings.embed])
+        self.init(
+            format: analysis.format.rawValue, width: analysis.width, height: analysis.height,
+            facesFound: analysis.faceCount,
+            chosenFace: analysis.chosenFace.map {
+                FaceBox(
+                    left: Int($0.left.rounded()), top: Int($0.top.rounded()), width: Int($0.width.rounded()),
+                    height: Int($0.height.rounded()))
+            },
+            faceSize: analysis.chosenFace?.size,
+            timingsMs: [
+                "decode": analysis.timings.decode, "detect": analysis.timings.detect,
+                "align": analysis.timings.align, "embed": analysis.timings.embed,
+            ])
     }
 }
 
 extension FaceCompareResponse {
     public init(_ comparison: FaceComparison) {
-        self.init(score: comparison.score, distance: comparison.distance, threshold: comparison.threshold,
-                  decision: comparison.isMatch ? "match" : "no-match", reference: FaceImageReport(comparison.reference),
-                  probe: FaceImageReport(comparison.probe), totalMs: comparison.totalMilliseconds)
+        self.init(
+            score: comparison.score, distance: comparison.distance, threshold: comparison.threshold,
+            decision: comparison.isMatch ? "match" : "no-match", reference: FaceImageReport(comparison.reference),
+            probe: FaceImageReport(comparison.probe), totalMs: comparison.totalMilliseconds)
     }
 }

@@ -71,8 +71,9 @@ final class ImportedTrustLists: Sendable {
                 continue
             }
             do {
-                let imported = try TrustListImport.verify([UInt8](data), signers: signers,
-                                                          territory: String(file.dropLast(4)), at: clock())
+                let imported = try TrustListImport.verify(
+                    [UInt8](data), signers: signers,
+                    territory: String(file.dropLast(4)), at: clock())
                 lists[imported.list.territory] = imported
             } catch {
                 skipped.append("\(file): \(error)")
@@ -91,15 +92,17 @@ final class ImportedTrustLists: Sendable {
         // Verified once to learn the territory, then against the list it replaces.
         let candidate = try TrustListImport.verify(xml, signers: signers, territory: territory, at: clock())
         let previous = state.withLock { $0.lists[candidate.list.territory] }
-        let imported = try TrustListImport.verify(xml, signers: signers, territory: candidate.list.territory,
-                                                  previous: previous, at: clock())
+        let imported = try TrustListImport.verify(
+            xml, signers: signers, territory: candidate.list.territory,
+            previous: previous, at: clock())
         let name = imported.list.territory
         guard name.count == 2, name.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             throw .malformed("SchemeTerritory \"\(name)\" is not an ISO 3166-1 alpha-2 code")
         }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o750])
             let url = URL(fileURLWithPath: directory + "/" + name + ".xml")
             try Data(xml).write(to: url, options: .atomic)
             try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: url.path)

@@ -87,9 +87,11 @@ public final class Metrics: Sendable {
                 state.cardReads[event.type == .cardReadCompleted ? "completed" : "failed", default: 0] += 1
                 if let milliseconds = event.milliseconds { state.cardReadSeconds.observe(Double(milliseconds) / 1000) }
             case .enrollmentCompleted:
-                state.enrollments[LabelPair(first: "completed", second: Metrics.labelValue(event.tier ?? "")), default: 0] += 1
+                state.enrollments[
+                    LabelPair(first: "completed", second: Metrics.labelValue(event.tier ?? "")), default: 0] += 1
             case .enrollmentFailed:
-                state.enrollments[LabelPair(first: "failed", second: Metrics.labelValue(event.code ?? "")), default: 0] += 1
+                state.enrollments[
+                    LabelPair(first: "failed", second: Metrics.labelValue(event.code ?? "")), default: 0] += 1
             case .enrollmentExpired:
                 state.enrollments[LabelPair(first: "expired", second: "timeout"), default: 0] += 1
             case .certificateRevoked:
@@ -129,16 +131,22 @@ public final class Metrics: Sendable {
     }
 
     /// The exposition text, with the gauges the caller reads at scrape time.
-    public func render(readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
-                       cardActivity: CardActivity = CardActivity(), apiConnections: Int = 0,
-                       enrollmentSessions: Int = 0, apiRefusals: [String: Int] = [:]) -> String {
+    public func render(
+        readersPresent: Int, pcscAvailable: Bool, version: String, uptimeSeconds: Double,
+        cardActivity: CardActivity = CardActivity(), apiConnections: Int = 0,
+        enrollmentSessions: Int = 0, apiRefusals: [String: Int] = [:]
+    ) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
         func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
-            let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(Metrics.escape($0.1))\"" }
-                .joined(separator: ",") + "}"
+            let rendered =
+                labels.isEmpty
+                ? ""
+                : "{"
+                    + labels.map { "\($0.0)=\"\(Metrics.escape($0.1))\"" }
+                    .joined(separator: ",") + "}"
             text += "\(name)\(rendered) \(value)\n"
         }
         func histogram(_ name: String, _ histogram: DurationHistogram) {
@@ -169,18 +177,22 @@ public final class Metrics: Sendable {
             sample("enrolld_api_connections_open", [], "\(apiConnections)")
             family("enrolld_enrollment_sessions_open", "gauge", "Enrollment sessions in memory (open, not yet ended).")
             sample("enrolld_enrollment_sessions_open", [], "\(enrollmentSessions)")
-            family("enrolld_api_connections_refused_total", "counter",
-                   "API connections turned away or cut short, by reason: admission (a caller in no role), busy, "
-                   + "reserved (only staff slots left), per-uid, head-timeout, body-too-slow.")
+            family(
+                "enrolld_api_connections_refused_total", "counter",
+                "API connections turned away or cut short, by reason: admission (a caller in no role), busy, "
+                    + "reserved (only staff slots left), per-uid, head-timeout, body-too-slow.")
             for reason in apiRefusals.keys.sorted() {
                 sample("enrolld_api_connections_refused_total", [("reason", reason)], "\(apiRefusals[reason] ?? 0)")
             }
 
-            family("enrolld_enrollments_total", "counter",
-                   "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "
-                   + "or timeout (expired).")
+            family(
+                "enrolld_enrollments_total", "counter",
+                "Finished enrollment sessions by outcome; reason is the tier (completed), the error code (failed) "
+                    + "or timeout (expired).")
             for key in state.enrollments.keys.sorted() {
-                sample("enrolld_enrollments_total", [("outcome", key.first), ("reason", key.second)], "\(state.enrollments[key] ?? 0)")
+                sample(
+                    "enrolld_enrollments_total", [("outcome", key.first), ("reason", key.second)],
+                    "\(state.enrollments[key] ?? 0)")
             }
             family("enrolld_card_reads_total", "counter", "Chip reads by outcome (completed or failed).")
             for outcome in ["completed", "failed"] {
@@ -192,24 +204,29 @@ public final class Metrics: Sendable {
             histogram("enrolld_face_match_seconds", state.faceMatchSeconds)
             family("enrolld_certificates_issued_total", "counter", "Signing certificates issued by the CA.")
             sample("enrolld_certificates_issued_total", [], "\(state.certificatesIssued)")
-            family("enrolld_passcode_failed_entries_total", "counter",
-                   "Failed service-passcode entries (wrong, locked, or for an account without one).")
+            family(
+                "enrolld_passcode_failed_entries_total", "counter",
+                "Failed service-passcode entries (wrong, locked, or for an account without one).")
             sample("enrolld_passcode_failed_entries_total", [], "\(state.passcodeFailedEntries)")
             family("enrolld_passcode_locks_total", "counter", "Passcodes locked, temporarily or for good.")
             for kind in state.passcodeLocks.keys.sorted() {
                 sample("enrolld_passcode_locks_total", [("kind", kind)], "\(state.passcodeLocks[kind] ?? 0)")
             }
-            family("enrolld_passcode_kiosk_lockouts_total", "counter",
-                   "Kiosk uids that used up their budget of failed passcode entries (passcode.kiosk_budget).")
+            family(
+                "enrolld_passcode_kiosk_lockouts_total", "counter",
+                "Kiosk uids that used up their budget of failed passcode entries (passcode.kiosk_budget).")
             sample("enrolld_passcode_kiosk_lockouts_total", [], "\(state.passcodeKioskLockouts)")
             family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
             for reason in state.certificatesRevoked.keys.sorted() {
-                sample("enrolld_certificates_revoked_total", [("reason", reason)], "\(state.certificatesRevoked[reason] ?? 0)")
+                sample(
+                    "enrolld_certificates_revoked_total", [("reason", reason)],
+                    "\(state.certificatesRevoked[reason] ?? 0)")
             }
         }
-        family("enrolld_ocsp_responses_total", "counter",
-               "OCSP answers by source: cache (pre-produced, no signature), signed (for the request: nonce, miss), "
-               + "error (malformedRequest, unauthorized, tryLater, internalError).")
+        family(
+            "enrolld_ocsp_responses_total", "counter",
+            "OCSP answers by source: cache (pre-produced, no signature), signed (for the request: nonce, miss), "
+                + "error (malformedRequest, unauthorized, tryLater, internalError).")
         sample("enrolld_ocsp_responses_total", [("source", "cache")], "\(ocspFromCache.load(ordering: .relaxed))")
         sample("enrolld_ocsp_responses_total", [("source", "signed")], "\(ocspSigned.load(ordering: .relaxed))")
         sample("enrolld_ocsp_responses_total", [("source", "error")], "\(ocspErrors.load(ordering: .relaxed))")
@@ -243,8 +260,10 @@ struct TimedFaceComparing: FaceComparing {
     let base: any FaceComparing
     let metrics: Metrics
 
-    func compare(reference: [UInt8], probe: [UInt8], session: UUID,
-                 callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence {
+    func compare(
+        reference: [UInt8], probe: [UInt8], session: UUID,
+        callerUID: UInt32
+    ) throws(EnrollmentError) -> FaceEvidence {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { metrics.observeFaceMatch(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
         return try base.compare(reference: reference, probe: probe, session: session, callerUID: callerUID)
@@ -258,7 +277,9 @@ struct CountingCertificateIssuing: CertificateIssuing {
 
     func validate(csr: [UInt8]) throws(EnrollmentError) { try base.validate(csr: csr) }
 
-    func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan { try base.plan(notAfterLimit: notAfterLimit) }
+    func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan {
+        try base.plan(notAfterLimit: notAfterLimit)
+    }
 
     func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {
         let der = try base.issue(plan: plan, csr: csr, subject: subject)

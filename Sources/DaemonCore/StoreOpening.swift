@@ -14,9 +14,10 @@ extension Configuration {
             password = String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .newlines)
         }
         try StoreTransportPolicy.check(conninfo: storeConninfo ?? "", configured: storeSSLMode)
-        return PostgresSettings(conninfo: storeConninfo ?? "", password: password, sslMode: storeSSLMode,
-                                sslRootCert: storeSSLRootCert, sslCert: storeSSLCert, sslKey: storeSSLKey,
-                                poolSize: storePoolSize)
+        return PostgresSettings(
+            conninfo: storeConninfo ?? "", password: password, sslMode: storeSSLMode,
+            sslRootCert: storeSSLRootCert, sslCert: storeSSLCert, sslKey: storeSSLKey,
+            poolSize: storePoolSize)
     }
 
     /// Opens and migrates the configured store. On PostgreSQL it also proves this host holds the fleet's

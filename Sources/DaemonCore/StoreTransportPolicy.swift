@@ -24,7 +24,9 @@ public struct StoreTransportPolicy: Sendable, Equatable {
             let hostPart = authority.split(separator: "@").last.map(String.init) ?? ""
             for host in hostPart.split(separator: ",") {
                 var name = String(host)
-                if name.hasPrefix("[") { name = String(name.dropFirst().prefix { $0 != "]" }) } else {
+                if name.hasPrefix("[") {
+                    name = String(name.dropFirst().prefix { $0 != "]" })
+                } else {
                     name = String(name.prefix { $0 != ":" })
                 }
                 hosts.append(name.removingPercentEncoding ?? name)
@@ -40,7 +42,9 @@ public struct StoreTransportPolicy: Sendable, Equatable {
             for token in conninfo.split(separator: " ") {
                 let parts = token.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { continue }
-                if parts[0] == "host" || parts[0] == "hostaddr" { hosts += parts[1].split(separator: ",").map(String.init) }
+                if parts[0] == "host" || parts[0] == "hostaddr" {
+                    hosts += parts[1].split(separator: ",").map(String.init)
+                }
                 if parts[0] == "sslmode" { mode = parts[1] }
             }
         }

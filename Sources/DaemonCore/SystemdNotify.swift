@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The service manager's notification protocol (sd_notify(3)), spoken directly on the
@@ -59,8 +59,10 @@ public struct SystemdNotifier: Sendable {
 
     /// How often to send `WATCHDOG=1`: half of `$WATCHDOG_USEC`, as sd_watchdog_enabled(3)
     /// recommends; nil when the watchdog is off or meant for another process (`$WATCHDOG_PID`).
-    public static func watchdogInterval(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                        pid: Int32 = getpid()) -> TimeInterval? {
+    public static func watchdogInterval(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        pid: Int32 = getpid()
+    ) -> TimeInterval? {
         guard let microseconds = environment["WATCHDOG_USEC"].flatMap(UInt64.init), microseconds > 0 else { return nil }
         if let owner = environment["WATCHDOG_PID"], Int32(owner) != pid { return nil }
         return Double(microseconds) / 2e6

@@ -11,7 +11,10 @@ public struct CertificateView: Codable, Sendable, Equatable {
     public var deviceId: String?
     public var pem: String?
 
-    public init(serial: String, state: String, notBefore: String, notAfter: String, revokedAt: String? = nil, revocationReason: String? = nil, deviceId: String? = nil, pem: String? = nil) {
+    public init(
+        serial: String, state: String, notBefore: String, notAfter: String, revokedAt: String? = nil,
+        revocationReason: String? = nil, deviceId: String? = nil, pem: String? = nil
+    ) {
         self.serial = serial
         self.state = state
         self.notBefore = notBefore
@@ -39,7 +42,11 @@ public struct AccountView: Codable, Sendable, Equatable {
     public var updatedAt: String
     public var certificates: [CertificateView]
 
-    public init(id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String, certificates: [CertificateView]) {
+    public init(
+        id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String,
+        documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String,
+        certificates: [CertificateView]
+    ) {
         self.id = id
         self.tier = tier
         self.tierName = tierName
@@ -119,7 +126,10 @@ public struct PasscodeCheckResponse: Codable, Sendable, Equatable {
     public var detail: String?
     public var code: String?
 
-    public init(result: String, attemptsLeft: Int? = nil, unlocksAt: String? = nil, type: String? = nil, title: String? = nil, status: Int? = nil, detail: String? = nil, code: String? = nil) {
+    public init(
+        result: String, attemptsLeft: Int? = nil, unlocksAt: String? = nil, type: String? = nil, title: String? = nil,
+        status: Int? = nil, detail: String? = nil, code: String? = nil
+    ) {
         self.result = result
         self.attemptsLeft = attemptsLeft
         self.unlocksAt = unlocksAt
@@ -155,8 +165,10 @@ public struct DeviceView: Sendable, Codable, Equatable {
     public var unbindReason: String?
     public var active: Bool
 
-
-    public init(deviceId: String, label: String, publicKey: String, boundAt: String, unboundAt: String? = nil, unbindReason: String? = nil, active: Bool) {
+    public init(
+        deviceId: String, label: String, publicKey: String, boundAt: String, unboundAt: String? = nil,
+        unbindReason: String? = nil, active: Bool
+    ) {
         self.deviceId = deviceId
         self.label = label
         self.publicKey = publicKey
@@ -193,8 +205,10 @@ public struct StatusView: Sendable, Codable, Equatable {
         public var channel: String
         public var at: String
 
-        public init(from: String, to: String, reason: String, actorRole: String, actorUid: UInt32, channel: String,
-                    at: String) {
+        public init(
+            from: String, to: String, reason: String, actorRole: String, actorUid: UInt32, channel: String,
+            at: String
+        ) {
             self.from = from
             self.to = to
             self.reason = reason
@@ -246,8 +260,10 @@ public struct PasscodeStatus: Sendable, Codable, Equatable {
     public var totalFailures: Int?
     public var maxTotalFailures: Int?
 
-    public init(set: Bool, enabled: Bool, failedAttempts: Int, lockedUntil: String? = nil,
-                lockedPermanently: Bool? = nil, totalFailures: Int? = nil, maxTotalFailures: Int? = nil) {
+    public init(
+        set: Bool, enabled: Bool, failedAttempts: Int, lockedUntil: String? = nil,
+        lockedPermanently: Bool? = nil, totalFailures: Int? = nil, maxTotalFailures: Int? = nil
+    ) {
         self.set = set
         self.enabled = enabled
         self.failedAttempts = failedAttempts
@@ -302,8 +318,10 @@ public struct AuditReport: Sendable, Codable, Equatable {
     /// The first record that disagrees with the chain or with a trusted signed head, when any.
     public var firstDisagreement: Int64?
 
-    public init(ok: Bool, records: Int, headSequence: Int64, problems: [Problem], keyedFrom: Int64? = nil,
-                heads: [HeadCheck]? = nil, firstDisagreement: Int64? = nil) {
+    public init(
+        ok: Bool, records: Int, headSequence: Int64, problems: [Problem], keyedFrom: Int64? = nil,
+        heads: [HeadCheck]? = nil, firstDisagreement: Int64? = nil
+    ) {
         self.ok = ok
         self.records = records
         self.headSequence = headSequence
@@ -337,8 +355,10 @@ public struct UsageRecordView: Sendable, Codable, Equatable {
     public var outcome: String
     public var detail: String
 
-
-    public init(sequence: Int64, at: String, accountId: String? = nil, enrollmentId: String? = nil, event: String, channel: String, actorRole: String, actorUid: UInt32, outcome: String, detail: String) {
+    public init(
+        sequence: Int64, at: String, accountId: String? = nil, enrollmentId: String? = nil, event: String,
+        channel: String, actorRole: String, actorUid: UInt32, outcome: String, detail: String
+    ) {
         self.sequence = sequence
         self.at = at
         self.accountId = accountId

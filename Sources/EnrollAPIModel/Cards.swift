@@ -11,8 +11,10 @@ public struct AccessKeyRequest: Codable, Sendable {
     /// reads the key from it and tries at most two candidates on the chip.
     public var scan: String?
 
-    public init(mrz: String? = nil, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
-                can: String? = nil, scan: String? = nil) {
+    public init(
+        mrz: String? = nil, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
+        can: String? = nil, scan: String? = nil
+    ) {
         self.mrz = mrz
         self.documentNumber = documentNumber
         self.birthDate = birthDate
@@ -74,8 +76,10 @@ public struct ReadStatistics: Codable, Sendable {
     public var sessionsReestablished: Int
     public var milliseconds: Double
 
-    public init(apdus: Int, bytesSent: Int, bytesReceived: Int, extendedLength: Bool, readChunkSize: Int,
-                plainStatusAnswers: Int = 0, sessionsReestablished: Int = 0, milliseconds: Double) {
+    public init(
+        apdus: Int, bytesSent: Int, bytesReceived: Int, extendedLength: Bool, readChunkSize: Int,
+        plainStatusAnswers: Int = 0, sessionsReestablished: Int = 0, milliseconds: Double
+    ) {
         self.apdus = apdus
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
@@ -125,7 +129,15 @@ public struct CardFaceResponse: Codable, Sendable {
     public var dateOfIssue: String?
     public var statistics: ReadStatistics
 
-    public init(reader: String, documentType: String, mrzFormat: String, issuingState: String, documentNumber: String, surname: String, givenNames: String, nationality: String, birthDate: String? = nil, birthDateMRZ: String, sex: String, expiryDate: String? = nil, expiryDateMRZ: String, optionalData: String, mrz: String, dataGroupsPresent: [String], filesRead: [String], accessProtocol: String, accessParameters: String? = nil, portrait: PortraitInfo? = nil, portraitCount: Int, authenticity: AuthenticityVerdict, fullName: String? = nil, personalNumber: String? = nil, fullDateOfBirth: String? = nil, placeOfBirth: String? = nil, address: String? = nil, issuingAuthority: String? = nil, dateOfIssue: String? = nil, statistics: ReadStatistics) {
+    public init(
+        reader: String, documentType: String, mrzFormat: String, issuingState: String, documentNumber: String,
+        surname: String, givenNames: String, nationality: String, birthDate: String? = nil, birthDateMRZ: String,
+        sex: String, expiryDate: String? = nil, expiryDateMRZ: String, optionalData: String, mrz: String,
+        dataGroupsPresent: [String], filesRead: [String], accessProtocol: String, accessParameters: String? = nil,
+        portrait: PortraitInfo? = nil, portraitCount: Int, authenticity: AuthenticityVerdict, fullName: String? = nil,
+        personalNumber: String? = nil, fullDateOfBirth: String? = nil, placeOfBirth: String? = nil,
+        address: String? = nil, issuingAuthority: String? = nil, dateOfIssue: String? = nil, statistics: ReadStatistics
+    ) {
         self.reader = reader
         self.documentType = documentType
         self.mrzFormat = mrzFormat
@@ -183,8 +195,10 @@ public struct SecurityInfoSummary: Codable, Sendable, Equatable {
     /// Whether this reader can run the PACE protocol it names.
     public var supported: Bool?
 
-    public init(type: String, oid: String, description: String? = nil, version: Int? = nil, parameterId: Int? = nil,
-                supported: Bool? = nil) {
+    public init(
+        type: String, oid: String, description: String? = nil, version: Int? = nil, parameterId: Int? = nil,
+        supported: Bool? = nil
+    ) {
         self.type = type
         self.oid = oid
         self.description = description
@@ -222,10 +236,14 @@ public struct CardProbeResponse: Codable, Sendable {
     public var cardMaxResponseLength: Int?
     public var milliseconds: Double
 
-    public init(reader: String, atr: String, extendedLength: Bool, cardAccessPresent: Bool, securityInfos: [SecurityInfoSummary], preferredPACE: String? = nil, accessProtocol: String? = nil, accessParameters: String? = nil, accessError: String? = nil, emrtdApplicationPresent: Bool? = nil,
-                readChunkSize: Int? = nil, plainStatusAnswers: Int? = nil, sessionsReestablished: Int? = nil,
-                cardExtendedLength: Bool? = nil, cardMaxCommandLength: Int? = nil, cardMaxResponseLength: Int? = nil,
-                milliseconds: Double) {
+    public init(
+        reader: String, atr: String, extendedLength: Bool, cardAccessPresent: Bool,
+        securityInfos: [SecurityInfoSummary], preferredPACE: String? = nil, accessProtocol: String? = nil,
+        accessParameters: String? = nil, accessError: String? = nil, emrtdApplicationPresent: Bool? = nil,
+        readChunkSize: Int? = nil, plainStatusAnswers: Int? = nil, sessionsReestablished: Int? = nil,
+        cardExtendedLength: Bool? = nil, cardMaxCommandLength: Int? = nil, cardMaxResponseLength: Int? = nil,
+        milliseconds: Double
+    ) {
         self.readChunkSize = readChunkSize
         self.plainStatusAnswers = plainStatusAnswers
         self.sessionsReestablished = sessionsReestablished
@@ -283,8 +301,10 @@ public struct CardScanCandidate: Codable, Sendable {
     /// MRZ keys of layouts with a composite check digit: whether it passes too.
     public var compositeCheckPassed: Bool?
 
-    public init(kind: String, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
-                can: String? = nil, confidence: Double, compositeCheckPassed: Bool? = nil) {
+    public init(
+        kind: String, documentNumber: String? = nil, birthDate: String? = nil, expiryDate: String? = nil,
+        can: String? = nil, confidence: Double, compositeCheckPassed: Bool? = nil
+    ) {
         self.kind = kind
         self.documentNumber = documentNumber
         self.birthDate = birthDate
@@ -309,8 +329,10 @@ public struct CardScanResponse: Codable, Sendable {
     /// Decode, locate, read, correct.
     public var timingsMs: [String: Double]
 
-    public init(layout: String, mrz: [String]? = nil, can: String? = nil, fieldChecks: [CardScanFieldCheck],
-                candidates: [CardScanCandidate], milliseconds: Double, timingsMs: [String: Double]) {
+    public init(
+        layout: String, mrz: [String]? = nil, can: String? = nil, fieldChecks: [CardScanFieldCheck],
+        candidates: [CardScanCandidate], milliseconds: Double, timingsMs: [String: Double]
+    ) {
         self.layout = layout
         self.mrz = mrz
         self.can = can

@@ -11,8 +11,10 @@ public struct EnrollmentStartBody: Codable, Sendable {
     /// The guardian's account, when the holder is below the registration age.
     public var guardianAccountId: String?
 
-    public init(reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil,
-                guardianAccountId: String? = nil) {
+    public init(
+        reader: String, accessKey: AccessKeyRequest, purpose: String? = nil, accountId: String? = nil,
+        guardianAccountId: String? = nil
+    ) {
         self.reader = reader
         self.accessKey = accessKey
         self.purpose = purpose
@@ -44,8 +46,10 @@ public struct EnrollmentCompleteBody: Codable, Sendable {
     /// Purpose passcode-reset: the new passcode.
     public var passcode: String?
 
-    public init(csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
-                devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil) {
+    public init(
+        csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
+        devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil
+    ) {
         self.csr = csr
         self.contact = contact
         self.deviceId = deviceId
@@ -94,8 +98,13 @@ public struct EnrollmentView: Sendable, Codable, Equatable {
     /// Whether completing at the signing tier needs a passed liveness step (`[liveness] required_for`).
     public var livenessRequired: Bool?
 
-    public init(id: String, purpose: String, state: String, accountID: String? = nil, reader: String, surname: String, givenNames: String, documentType: String, issuingState: String, documentExpiry: String, accessProtocol: String, authenticity: AuthenticityVerdict, photoAttemptsLeft: Int, face: FaceEvidence? = nil, expiresAt: String, failureCode: String? = nil, guardianPresent: Bool? = nil,
-                liveness: LivenessEvidence? = nil, livenessAttemptsLeft: Int? = nil, livenessRequired: Bool? = nil) {
+    public init(
+        id: String, purpose: String, state: String, accountID: String? = nil, reader: String, surname: String,
+        givenNames: String, documentType: String, issuingState: String, documentExpiry: String, accessProtocol: String,
+        authenticity: AuthenticityVerdict, photoAttemptsLeft: Int, face: FaceEvidence? = nil, expiresAt: String,
+        failureCode: String? = nil, guardianPresent: Bool? = nil,
+        liveness: LivenessEvidence? = nil, livenessAttemptsLeft: Int? = nil, livenessRequired: Bool? = nil
+    ) {
         self.id = id
         self.purpose = purpose
         self.state = state
@@ -131,7 +140,10 @@ public struct EnrollmentOutcome: Sendable, Codable, Equatable {
     /// The account's identity status after the session (re-verification returns expired/invalid to normal).
     public var status: String?
 
-    public init(enrollmentID: String, accountID: String, tier: String, certificatePEM: String? = nil, certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil) {
+    public init(
+        enrollmentID: String, accountID: String, tier: String, certificatePEM: String? = nil,
+        certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil
+    ) {
         self.enrollmentID = enrollmentID
         self.accountID = accountID
         self.tier = tier

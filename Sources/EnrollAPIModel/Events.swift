@@ -66,11 +66,13 @@ public struct DaemonEvent: Codable, Sendable, Equatable {
     /// For failures: what went wrong and what to do, in words a kiosk can show (no personal data).
     public var message: String?
 
-    public init(id: Int = 0, type: EventKind, time: String = "", reader: String? = nil, atr: String? = nil,
-                enrollmentId: String? = nil, tier: String? = nil, code: String? = nil, attemptsLeft: Int? = nil,
-                serial: String? = nil, reason: String? = nil, status: String? = nil, apdus: Int? = nil,
-                milliseconds: Int? = nil, cscaCertificates: Int? = nil, detail: String? = nil, message: String? = nil,
-                check: String? = nil) {
+    public init(
+        id: Int = 0, type: EventKind, time: String = "", reader: String? = nil, atr: String? = nil,
+        enrollmentId: String? = nil, tier: String? = nil, code: String? = nil, attemptsLeft: Int? = nil,
+        serial: String? = nil, reason: String? = nil, status: String? = nil, apdus: Int? = nil,
+        milliseconds: Int? = nil, cscaCertificates: Int? = nil, detail: String? = nil, message: String? = nil,
+        check: String? = nil
+    ) {
         self.id = id
         self.type = type
         self.time = time
@@ -114,23 +116,28 @@ extension DaemonEvent {
     }
 
     public static func cardReadCompleted(_ reader: String, apdus: Int, milliseconds: Int) -> DaemonEvent {
-        DaemonEvent(type: .cardReadCompleted, reader: reader, apdus: apdus, milliseconds: milliseconds,
-                    detail: "\(apdus) APDUs in \(milliseconds) ms")
+        DaemonEvent(
+            type: .cardReadCompleted, reader: reader, apdus: apdus, milliseconds: milliseconds,
+            detail: "\(apdus) APDUs in \(milliseconds) ms")
     }
 
     /// `detail` repeats the code, as before typed fields existed.
     public static func cardReadFailed(_ reader: String, problem: Problem, milliseconds: Int? = nil) -> DaemonEvent {
-        DaemonEvent(type: .cardReadFailed, reader: reader, code: problem.code, milliseconds: milliseconds,
-                    detail: problem.code, message: problem.detail)
+        DaemonEvent(
+            type: .cardReadFailed, reader: reader, code: problem.code, milliseconds: milliseconds,
+            detail: problem.code, message: problem.detail)
     }
 
     /// An enrollment step's event; `detail` keeps the form `<session id>[: <tier or code>]`.
-    public static func enrollment(_ kind: EventKind, session: String, tier: String? = nil, code: String? = nil,
-                                  attemptsLeft: Int? = nil, message: String? = nil,
-                                  check: String? = nil) -> DaemonEvent {
+    public static func enrollment(
+        _ kind: EventKind, session: String, tier: String? = nil, code: String? = nil,
+        attemptsLeft: Int? = nil, message: String? = nil,
+        check: String? = nil
+    ) -> DaemonEvent {
         let summary = tier ?? code ?? attemptsLeft.map { "\($0) attempt(s) left" }
-        return DaemonEvent(type: kind, enrollmentId: session, tier: tier, code: code, attemptsLeft: attemptsLeft,
-                           detail: summary.map { "\(session): \($0)" } ?? session, message: message, check: check)
+        return DaemonEvent(
+            type: kind, enrollmentId: session, tier: tier, code: code, attemptsLeft: attemptsLeft,
+            detail: summary.map { "\(session): \($0)" } ?? session, message: message, check: check)
     }
 
     public static func certificateRevoked(serial: String, reason: String) -> DaemonEvent {
@@ -138,7 +145,8 @@ extension DaemonEvent {
     }
 
     public static func trustStoreReloaded(cscaCertificates: Int) -> DaemonEvent {
-        DaemonEvent(type: .trustStoreReloaded, cscaCertificates: cscaCertificates,
-                    detail: "\(cscaCertificates) CSCA certificate(s)")
+        DaemonEvent(
+            type: .trustStoreReloaded, cscaCertificates: cscaCertificates,
+            detail: "\(cscaCertificates) CSCA certificate(s)")
     }
 }

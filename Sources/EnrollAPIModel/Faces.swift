@@ -40,8 +40,10 @@ public struct FaceImageReport: Codable, Sendable {
     public var faceSize: Int?
     public var timingsMs: [String: Double]
 
-
-    public init(format: String, width: Int, height: Int, facesFound: Int, chosenFace: FaceBox? = nil, faceSize: Int? = nil, timingsMs: [String: Double]) {
+    public init(
+        format: String, width: Int, height: Int, facesFound: Int, chosenFace: FaceBox? = nil, faceSize: Int? = nil,
+        timingsMs: [String: Double]
+    ) {
         self.format = format
         self.width = width
         self.height = height
@@ -65,8 +67,10 @@ public struct FaceCompareResponse: Codable, Sendable {
     public var probe: FaceImageReport
     public var totalMs: Double
 
-
-    public init(score: Double, distance: Double, threshold: Double, decision: String, reference: FaceImageReport, probe: FaceImageReport, totalMs: Double) {
+    public init(
+        score: Double, distance: Double, threshold: Double, decision: String, reference: FaceImageReport,
+        probe: FaceImageReport, totalMs: Double
+    ) {
         self.score = score
         self.distance = distance
         self.threshold = threshold

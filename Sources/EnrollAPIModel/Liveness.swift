@@ -14,8 +14,10 @@ public struct LivenessChallengeResponse: Codable, Sendable, Equatable {
     /// Challenges this session may still request after this one.
     public var attemptsLeft: Int
 
-    public init(nonceHex: String, prompts: [String], instructions: [String], issuedAt: String, expiresAt: String,
-                attemptsLeft: Int) {
+    public init(
+        nonceHex: String, prompts: [String], instructions: [String], issuedAt: String, expiresAt: String,
+        attemptsLeft: Int
+    ) {
         self.nonceHex = nonceHex
         self.prompts = prompts
         self.instructions = instructions
@@ -67,8 +69,10 @@ public struct LivenessCheckEvidence: Codable, Sendable, Equatable {
     /// What was measured and where, e.g. "frame 7: 2 faces".
     public var detail: String
 
-    public init(check: String, passed: Bool, required: Bool, value: Double?, threshold: Double, comparison: String,
-                detail: String) {
+    public init(
+        check: String, passed: Bool, required: Bool, value: Double?, threshold: Double, comparison: String,
+        detail: String
+    ) {
         self.check = check
         self.passed = passed
         self.required = required
@@ -91,8 +95,10 @@ public struct LivenessEvidence: Codable, Sendable, Equatable {
     /// ISO 8601 UTC.
     public var decidedAt: String
 
-    public init(live: Bool, failingCheck: String? = nil, checks: [LivenessCheckEvidence], frames: Int, attempts: Int,
-                decidedAt: String) {
+    public init(
+        live: Bool, failingCheck: String? = nil, checks: [LivenessCheckEvidence], frames: Int, attempts: Int,
+        decidedAt: String
+    ) {
         self.live = live
         self.failingCheck = failingCheck
         self.checks = checks

@@ -384,7 +384,8 @@ extension ProblemCode {
 
     // The trust store.
     public static let trustImportRefused = ProblemCode(
-        "trust-import-refused", 422, "Trust import refused", "import a master list, CSCA certificate or CRL as the detail says")
+        "trust-import-refused", 422, "Trust import refused",
+        "import a master list, CSCA certificate or CRL as the detail says")
     public static let trustStoreWriteFailed = ProblemCode(
         "trust-store-write-failed", 500, "Trust store not writable", "make the trust directory writable by enrolld")
 
@@ -403,7 +404,8 @@ extension ProblemCode {
         "import the ETSI TS 119 612 XML as published, with its one enveloped signature")
     public static let trustListUntrustedSigner = ProblemCode(
         "trust-list-untrusted-signer", 422, "Trust list signer not pinned",
-        "add the other jurisdiction's trust list signer (or its CA), obtained out of band, to [trust_list] pinned_signers")
+        "add the other jurisdiction's trust list signer (or its CA), obtained out of band, to [trust_list] pinned_signers"
+    )
     public static let trustListSignatureInvalid = ProblemCode(
         "trust-list-signature-invalid", 422, "Trust list signature invalid", "the list was altered: fetch it again")
     public static let trustListExpired = ProblemCode(
@@ -446,7 +448,8 @@ extension ProblemCode {
     /// Every problem the daemon answers, each once.
     public static let all: [ProblemCode] = [
         .malformedRequest, .headersTooLarge, .bodyTooLarge, .transferEncodingUnsupported, .httpVersionUnsupported,
-        .requestTimeout, .serverBusy, .tooManyConnections, .tooManyEventStreams, .notFound, .methodNotAllowed, .missingBody, .invalidBody, .invalidID,
+        .requestTimeout, .serverBusy, .tooManyConnections, .tooManyEventStreams, .notFound, .methodNotAllowed,
+        .missingBody, .invalidBody, .invalidID,
         .invalidTime, .invalidLimit, .invalidAfter, .internalError, .storageError,
         .noRole, .roleRequired, .roleNotGranted, .invalidRole, .invalidChannel, .holderProofRequired,
         .holderProofFailed, .passcodeEntriesExhausted, .reverificationRequired, .forbidden,
@@ -461,7 +464,8 @@ extension ProblemCode {
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .dataGroupWithheld,
         .stateNotAccepted, .holderMismatch, .documentExpired,
-        .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled, .accountCancelled,
+        .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled,
+        .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,

@@ -12,7 +12,10 @@ public struct TrustedCertificateInfo: Codable, Sendable, Equatable {
     public var fingerprint: String
     public var selfSigned: Bool
 
-    public init(subject: String, issuer: String, notBefore: String? = nil, notAfter: String? = nil, fingerprint: String, selfSigned: Bool) {
+    public init(
+        subject: String, issuer: String, notBefore: String? = nil, notAfter: String? = nil, fingerprint: String,
+        selfSigned: Bool
+    ) {
         self.subject = subject
         self.issuer = issuer
         self.notBefore = notBefore
@@ -48,7 +51,10 @@ public struct TrustStoreListing: Codable, Sendable {
     /// Files of the directory that were not loaded, with the reason.
     public var skippedFiles: [String]
 
-    public init(directory: String, cscaCertificates: [TrustedCertificateInfo], documentSignerCertificates: Int, crls: [TrustedCRLInfo], skippedFiles: [String]) {
+    public init(
+        directory: String, cscaCertificates: [TrustedCertificateInfo], documentSignerCertificates: Int,
+        crls: [TrustedCRLInfo], skippedFiles: [String]
+    ) {
         self.directory = directory
         self.cscaCertificates = cscaCertificates
         self.documentSignerCertificates = documentSignerCertificates
@@ -101,8 +107,10 @@ public struct TrustImportResponse: Codable, Sendable {
     /// The issuing states the import was limited to; empty when it was not.
     public var states: [String]
 
-    public init(kind: String, added: Int, alreadyTrusted: Int, writtenFiles: [String], cscaCertificates: Int,
-                addedCertificates: [TrustImportEntry] = [], skipped: [TrustImportEntry] = [], states: [String] = []) {
+    public init(
+        kind: String, added: Int, alreadyTrusted: Int, writtenFiles: [String], cscaCertificates: Int,
+        addedCertificates: [TrustImportEntry] = [], skipped: [TrustImportEntry] = [], states: [String] = []
+    ) {
         self.kind = kind
         self.added = added
         self.alreadyTrusted = alreadyTrusted

@@ -27,8 +27,10 @@ public struct TrustListServiceInfo: Codable, Sendable, Equatable {
     /// Earlier statuses kept in the list (ServiceHistory).
     public var historyEntries: Int
 
-    public init(provider: String, name: String, status: String, statusStartingTime: String, certificates: [String],
-                policies: [String], historyEntries: Int) {
+    public init(
+        provider: String, name: String, status: String, statusStartingTime: String, certificates: [String],
+        policies: [String], historyEntries: Int
+    ) {
         self.provider = provider
         self.name = name
         self.status = status
@@ -52,8 +54,10 @@ public struct TrustListSummary: Codable, Sendable, Equatable {
     public var signer: String
     public var services: [TrustListServiceInfo]
 
-    public init(territory: String, schemeOperator: String, sequenceNumber: Int, issueDate: String, nextUpdate: String,
-                signer: String, services: [TrustListServiceInfo]) {
+    public init(
+        territory: String, schemeOperator: String, sequenceNumber: Int, issueDate: String, nextUpdate: String,
+        signer: String, services: [TrustListServiceInfo]
+    ) {
         self.territory = territory
         self.schemeOperator = schemeOperator
         self.sequenceNumber = sequenceNumber
@@ -109,8 +113,10 @@ public struct CertificateValidationResponse: Codable, Sendable, Equatable {
     /// ISO 8601.
     public var checkedAt: String
 
-    public init(valid: Bool, territory: String, schemeOperator: String, provider: String, service: String,
-                path: [String], matchedPolicies: [String], statusSource: String, checkedAt: String) {
+    public init(
+        valid: Bool, territory: String, schemeOperator: String, provider: String, service: String,
+        path: [String], matchedPolicies: [String], statusSource: String, checkedAt: String
+    ) {
         self.valid = valid
         self.territory = territory
         self.schemeOperator = schemeOperator

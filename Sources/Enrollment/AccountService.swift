@@ -46,10 +46,12 @@ public final class AccountService: Sendable {
     /// Told about every revocation this service commits.
     let statusObserver: (any CertificateStatusObserver)?
 
-    public init(store: any Store, protector: any PersonalDataProtecting, lifecycle: IdentityLifecycle? = nil,
-                tierNames: (basic: String, signing: String) = ("Basic", "Signing"),
-                now: @escaping @Sendable () -> Date = { Date() },
-                statusObserver: (any CertificateStatusObserver)? = nil) {
+    public init(
+        store: any Store, protector: any PersonalDataProtecting, lifecycle: IdentityLifecycle? = nil,
+        tierNames: (basic: String, signing: String) = ("Basic", "Signing"),
+        now: @escaping @Sendable () -> Date = { Date() },
+        statusObserver: (any CertificateStatusObserver)? = nil
+    ) {
         self.store = store
         self.protector = protector
         self.lifecycle = lifecycle
@@ -70,16 +72,18 @@ public final class AccountService: Sendable {
             let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
             personal = try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
         } catch {
-            throw EnrollmentError(.personalDataUnreadable,
-                                  "the account's sealed data cannot be opened: check the data key file")
+            throw EnrollmentError(
+                .personalDataUnreadable,
+                "the account's sealed data cannot be opened: check the data key file")
         }
         let shown = certificates.filter { $0.state != .intent && $0.state != .abandoned }
-        return AccountView(id: account.id.uuidString, tier: account.tier.rawValue,
-                           tierName: account.tier == .signing ? tierNames.signing : tierNames.basic,
-                           status: account.status.rawValue, surname: personal.surname, givenNames: personal.givenNames,
-                           documentType: personal.documentType, issuingState: personal.issuingState,
-                           documentExpiry: personal.documentExpiry, createdAt: isoText(account.createdAt),
-                           updatedAt: isoText(account.updatedAt), certificates: shown.map(CertificateView.init))
+        return AccountView(
+            id: account.id.uuidString, tier: account.tier.rawValue,
+            tierName: account.tier == .signing ? tierNames.signing : tierNames.basic,
+            status: account.status.rawValue, surname: personal.surname, givenNames: personal.givenNames,
+            documentType: personal.documentType, issuingState: personal.issuingState,
+            documentExpiry: personal.documentExpiry, createdAt: isoText(account.createdAt),
+            updatedAt: isoText(account.updatedAt), certificates: shown.map(CertificateView.init))
     }
 
     /// The account's issued and revoked certificates.
@@ -92,8 +96,11 @@ public final class AccountService: Sendable {
     }
 
     /// Revokes one certificate, with its usage record (idempotent: a revoked one keeps its first date and reason).
-    public func revoke(serial: String, reason: RevocationReason, actor: UsageActor = .system)
-        throws(EnrollmentError) -> CertificateView {
+    public func revoke(
+        serial: String, reason: RevocationReason, actor: UsageActor = .system
+    )
+        throws(EnrollmentError) -> CertificateView
+    {
         let normalized = serial.uppercased()
         let date = now()
         var changed = false
@@ -106,8 +113,9 @@ public final class AccountService: Sendable {
                 certificate.revokedAt = date
                 certificate.revocationReason = reason
                 try tx.updateCertificate(certificate)
-                try UsageChain.append(tx, at: date, accountID: certificate.accountID, event: "certificate-revoked",
-                                      actor: actor, detail: "\(certificate.serial) \(reason.name)")
+                try UsageChain.append(
+                    tx, at: date, accountID: certificate.accountID, event: "certificate-revoked",
+                    actor: actor, detail: "\(certificate.serial) \(reason.name)")
             }
             return certificate
         }
@@ -150,8 +158,9 @@ public final class AccountService: Sendable {
     /// number, as at registration); nil when the identity has no account. The caller has checked the card genuine.
     public func account(forDocument document: DocumentData) throws(EnrollmentError) -> AccountView? {
         let facts = try DocumentFacts(document: document)
-        let key = try protector.identityKey(issuingState: facts.personal.issuingState,
-                                            identityNumber: facts.identityNumber)
+        let key = try protector.identityKey(
+            issuingState: facts.personal.issuingState,
+            identityNumber: facts.identityNumber)
         guard let id = try transaction({ tx throws(StoreError) in try tx.account(identityKey: key)?.id }) else {
             return nil
         }
@@ -175,9 +184,10 @@ func isoText(_ date: Date) -> String {
 extension CertificateView {
     /// A certificate record as the API lists it (PEM when it was issued).
     public init(_ record: CertificateRecord) {
-        self.init(serial: record.serial, state: record.state.rawValue, notBefore: isoText(record.notBefore),
-                  notAfter: isoText(record.notAfter), revokedAt: record.revokedAt.map { isoText($0) },
-                  revocationReason: record.revocationReason?.name, deviceId: record.deviceID,
-                  pem: record.der.flatMap { try? X509Certificate(der: $0) }?.pem)
+        self.init(
+            serial: record.serial, state: record.state.rawValue, notBefore: isoText(record.notBefore),
+            notAfter: isoText(record.notAfter), revokedAt: record.revokedAt.map { isoText($0) },
+            revocationReason: record.revocationReason?.name, deviceId: record.deviceID,
+            pem: record.der.flatMap { try? X509Certificate(der: $0) }?.pem)
     }
 }

@@ -25,8 +25,9 @@ public struct SignedChainHead: Sendable, Equatable {
 
     /// The bytes the signature covers.
     public var signedBytes: [UInt8] {
-        Array([Self.marker, host, String(sequence), Self.hex(hash), keyedFrom.map(String.init) ?? "-", at, keyID]
-            .joined(separator: "\n").utf8)
+        Array(
+            [Self.marker, host, String(sequence), Self.hex(hash), keyedFrom.map(String.init) ?? "-", at, keyID]
+                .joined(separator: "\n").utf8)
     }
 
     /// The journal line.
@@ -46,18 +47,22 @@ public struct SignedChainHead: Sendable, Equatable {
             fields[String(parts[0])] = String(parts[1])
         }
         guard let host = fields["host"], Self.isSafe(host), let sequenceText = fields["seq"],
-              let sequence = Int64(sequenceText), let hash = fields["hash"].flatMap(Self.bytes(hex:)),
-              let keyedText = fields["keyed-from"], let at = fields["at"], Self.isSafe(at),
-              let keyID = fields["key"], Self.isSafe(keyID),
-              let signature = fields["sig"].flatMap({ Data(base64Encoded: $0) }) else { return nil }
+            let sequence = Int64(sequenceText), let hash = fields["hash"].flatMap(Self.bytes(hex:)),
+            let keyedText = fields["keyed-from"], let at = fields["at"], Self.isSafe(at),
+            let keyID = fields["key"], Self.isSafe(keyID),
+            let signature = fields["sig"].flatMap({ Data(base64Encoded: $0) })
+        else { return nil }
         let keyedFrom = keyedText == "-" ? nil : Int64(keyedText)
         guard keyedText == "-" || keyedFrom != nil else { return nil }
-        self.init(host: host, sequence: sequence, hash: hash, keyedFrom: keyedFrom, at: at, keyID: keyID,
-                  signature: [UInt8](signature))
+        self.init(
+            host: host, sequence: sequence, hash: hash, keyedFrom: keyedFrom, at: at, keyID: keyID,
+            signature: [UInt8](signature))
     }
 
-    public init(host: String, sequence: Int64, hash: [UInt8], keyedFrom: Int64?, at: String, keyID: String,
-                signature: [UInt8]) {
+    public init(
+        host: String, sequence: Int64, hash: [UInt8], keyedFrom: Int64?, at: String, keyID: String,
+        signature: [UInt8]
+    ) {
         self.host = host
         self.sequence = sequence
         self.hash = hash
@@ -69,7 +74,9 @@ public struct SignedChainHead: Sendable, Equatable {
 
     static func isSafe(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 255
-            && text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._:+".unicodeScalars.contains($0)) }
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._:+".unicodeScalars.contains($0))
+            }
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -79,7 +86,9 @@ public struct SignedChainHead: Sendable, Equatable {
         guard digits.count % 2 == 0, digits.count <= 128 else { return nil }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else {
+                return nil
+            }
             bytes.append(byte)
         }
         return bytes
@@ -121,9 +130,12 @@ public struct ChainHeadSigner: Sendable {
         return signer
     }
 
-    public func sign(sequence: Int64, hash: [UInt8], keyedFrom: Int64?, at: Date) throws(OpenSSLError) -> SignedChainHead {
-        var head = SignedChainHead(host: host, sequence: sequence, hash: hash, keyedFrom: keyedFrom,
-                                   at: ISO8601DateFormatter().string(from: at), keyID: keyID, signature: [])
+    public func sign(
+        sequence: Int64, hash: [UInt8], keyedFrom: Int64?, at: Date
+    ) throws(OpenSSLError) -> SignedChainHead {
+        var head = SignedChainHead(
+            host: host, sequence: sequence, hash: hash, keyedFrom: keyedFrom,
+            at: ISO8601DateFormatter().string(from: at), keyID: keyID, signature: [])
         head.signature = try key.sign(head.signedBytes, scheme: .ecdsa(.sha256))
         return head
     }
@@ -150,7 +162,8 @@ public struct ChainHeadTrust: Sendable {
         for file in files.sorted() where file.hasSuffix(".pub") || file.hasSuffix(".pem") {
             let path = (directory as NSString).appendingPathComponent(file)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.utf8.count <= 16 * 1024,
-                  let key = try? PublicKey(pem: text) else {
+                let key = try? PublicKey(pem: text)
+            else {
                 skipped.append(path)
                 continue
             }
@@ -171,7 +184,8 @@ public struct ChainHeadTrust: Sendable {
         var untrusted: [SignedChainHead] = []
         for head in heads {
             if let key = keys[head.keyID],
-               (try? key.verify(signature: head.signature, message: head.signedBytes, scheme: .ecdsa(.sha256))) == true {
+                (try? key.verify(signature: head.signature, message: head.signedBytes, scheme: .ecdsa(.sha256))) == true
+            {
                 trusted.append(head)
             } else {
                 untrusted.append(head)

@@ -62,13 +62,18 @@ public struct CrashPoints: Sendable {
     /// The stop point the environment asks for, nil when none is set.
     /// - Throws: `EnrollmentError` (`invalid-test-stop-point`) for an unknown point or one set without
     ///   `ENROLLD_TEST_BENCH=1`, so a misspelt point cannot silently test nothing.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(EnrollmentError) -> CrashPoints {
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(EnrollmentError) -> CrashPoints
+    {
         var batch: Int?
         if let text = environment["ENROLLD_TEST_BATCH_SIZE"], !text.isEmpty {
             guard environment["ENROLLD_TEST_BENCH"] == "1", let size = Int(text), (1...64).contains(size) else {
-                throw EnrollmentError(.invalidTestStopPoint, "ENROLLD_TEST_BATCH_SIZE (1 to 64) is for test benches only: "
-                                          + "set ENROLLD_TEST_BENCH=1 as well, or unset it")
+                throw EnrollmentError(
+                    .invalidTestStopPoint,
+                    "ENROLLD_TEST_BATCH_SIZE (1 to 64) is for test benches only: "
+                        + "set ENROLLD_TEST_BENCH=1 as well, or unset it")
             }
             batch = size
         }
@@ -76,12 +81,16 @@ public struct CrashPoints: Sendable {
             return CrashPoints(stopAt: nil, batchSize: batch ?? 1)
         }
         guard environment["ENROLLD_TEST_BENCH"] == "1" else {
-            throw EnrollmentError(.invalidTestStopPoint, "ENROLLD_TEST_STOP_AT is for test benches only: set ENROLLD_TEST_BENCH=1 "
-                                      + "as well, or unset it")
+            throw EnrollmentError(
+                .invalidTestStopPoint,
+                "ENROLLD_TEST_STOP_AT is for test benches only: set ENROLLD_TEST_BENCH=1 "
+                    + "as well, or unset it")
         }
         guard let point = CrashPoint(rawValue: name) else {
-            throw EnrollmentError(.invalidTestStopPoint, "unknown ENROLLD_TEST_STOP_AT '\(name)': use one of "
-                                      + CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))
+            throw EnrollmentError(
+                .invalidTestStopPoint,
+                "unknown ENROLLD_TEST_STOP_AT '\(name)': use one of "
+                    + CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return CrashPoints(stopAt: point, batchSize: batch ?? 1)
     }

@@ -36,23 +36,28 @@ extension IdentityLifecycle {
     }
 
     /// Binds `deviceID` to the account (re-binding the active device only updates its key and label).
-    public func bindDevice(accountID: UUID, deviceID: String, publicKey: String, label: String,
-                           actor: UsageActor) throws(EnrollmentError) -> DeviceBindingOutcome {
+    public func bindDevice(
+        accountID: UUID, deviceID: String, publicKey: String, label: String,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> DeviceBindingOutcome {
         try Self.validateDevice(id: deviceID, label: label)
         let key = try Self.canonicalPublicKey(publicKey)
         let at = now()
         let outcome = try run { tx in
             guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
-            return try Self.bind(tx, account: account, deviceID: deviceID, publicKey: key, label: label, actor: actor,
-                                 at: at)
+            return try Self.bind(
+                tx, account: account, deviceID: deviceID, publicKey: key, label: label, actor: actor,
+                at: at)
         }
         revoked(outcome.revokedSerials)
         return outcome
     }
 
-    static func bind(_ tx: any StoreTransaction, account: AccountRecord, deviceID: String, publicKey: String,
-                     label: String, actor: UsageActor, at: Date,
-                     enrollmentID: UUID? = nil) throws -> DeviceBindingOutcome {
+    static func bind(
+        _ tx: any StoreTransaction, account: AccountRecord, deviceID: String, publicKey: String,
+        label: String, actor: UsageActor, at: Date,
+        enrollmentID: UUID? = nil
+    ) throws -> DeviceBindingOutcome {
         if account.status == .cancelled { throw EnrollmentError.accountCancelled }
         var superseded: DeviceBindingRecord?
         var revoked: [String] = []
@@ -61,64 +66,78 @@ extension IdentityLifecycle {
                 active.publicKey = publicKey
                 active.label = label
                 try tx.updateDeviceBinding(active)
-                try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
-                                      event: "device-updated", actor: actor, detail: deviceID)
+                try UsageChain.append(
+                    tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
+                    event: "device-updated", actor: actor, detail: deviceID)
                 return DeviceBindingOutcome(device: DeviceView(active), superseded: nil, revokedSerials: [])
             }
             active.unboundAt = at
             active.unbindReason = "superseded"
             try tx.updateDeviceBinding(active)
-            try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
-                                  event: "device-unbound", actor: actor, detail: "\(active.deviceID) superseded by \(deviceID)")
+            try UsageChain.append(
+                tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
+                event: "device-unbound", actor: actor, detail: "\(active.deviceID) superseded by \(deviceID)")
             let old = active.deviceID
             revoked = try revokeCertificates(tx, accountID: account.id, reason: .superseded, actor: actor, at: at) {
                 $0.deviceID == old
             }
             superseded = active
         }
-        let binding = DeviceBindingRecord(accountID: account.id, deviceID: deviceID, publicKey: publicKey, label: label,
-                                          boundAt: at)
+        let binding = DeviceBindingRecord(
+            accountID: account.id, deviceID: deviceID, publicKey: publicKey, label: label,
+            boundAt: at)
         try tx.insertDeviceBinding(binding)
-        try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID, event: "device-bound",
-                              actor: actor, detail: deviceID)
-        return DeviceBindingOutcome(device: DeviceView(binding), superseded: superseded.map(DeviceView.init),
-                                    revokedSerials: revoked)
+        try UsageChain.append(
+            tx, at: at, accountID: account.id, enrollmentID: enrollmentID, event: "device-bound",
+            actor: actor, detail: deviceID)
+        return DeviceBindingOutcome(
+            device: DeviceView(binding), superseded: superseded.map(DeviceView.init),
+            revokedSerials: revoked)
     }
 
     /// Ends the binding of `deviceID`. The holder proves themself with the passcode, or with `enrollmentID`: a
     /// card-and-face session of this account completed within `reverificationValidity`; operators and admins
     /// need neither.
-    public func unbindDevice(accountID: UUID, deviceID: String, passcode: String?, enrollmentID: UUID?,
-                             actor: UsageActor) throws(EnrollmentError) -> DeviceView {
+    public func unbindDevice(
+        accountID: UUID, deviceID: String, passcode: String?, enrollmentID: UUID?,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> DeviceView {
         if !actor.isStaff {
             if let enrollmentID {
                 do {
                     try proveRecentReverification(accountID: accountID, enrollmentID: enrollmentID)
-                } catch where error.kind == .reverificationRequired {
+                } catch  where error.kind == .reverificationRequired {
                     throw Self.holderProofFailed
                 }
             } else if let passcode {
                 let check = try verifyPasscode(accountID: accountID, passcode: passcode, actor: actor)
                 guard check.isOK else { throw Self.refusal(check, for: actor) }
             } else {
-                throw EnrollmentError(.holderProofRequired, "unbinding needs the passcode, a re-verification with card and face "
-                                          + "(enrollmentId), or an operator")
+                throw EnrollmentError(
+                    .holderProofRequired,
+                    "unbinding needs the passcode, a re-verification with card and face "
+                        + "(enrollmentId), or an operator")
             }
         }
         let at = now()
         let (view, serials) = try run { tx in
             guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
-            guard var active = try tx.deviceBindings(accountID: accountID)
-                .first(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) else {
+            guard
+                var active = try tx.deviceBindings(accountID: accountID)
+                    .first(where: { $0.unboundAt == nil && $0.deviceID == deviceID })
+            else {
                 throw EnrollmentError(.deviceNotBound, "device \(deviceID) is not bound to the account")
             }
             active.unboundAt = at
             active.unbindReason = actor.isStaff ? "operator" : "holder"
             try tx.updateDeviceBinding(active)
-            try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: enrollmentID, event: "device-unbound",
-                                  actor: actor, detail: "\(deviceID) \(active.unbindReason ?? "")")
-            let serials = try Self.revokeCertificates(tx, accountID: accountID, reason: .cessationOfOperation,
-                                                      actor: actor, at: at) { $0.deviceID == deviceID }
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, enrollmentID: enrollmentID, event: "device-unbound",
+                actor: actor, detail: "\(deviceID) \(active.unbindReason ?? "")")
+            let serials = try Self.revokeCertificates(
+                tx, accountID: accountID, reason: .cessationOfOperation,
+                actor: actor, at: at
+            ) { $0.deviceID == deviceID }
             return (DeviceView(active), serials)
         }
         revoked(serials)
@@ -130,10 +149,13 @@ extension IdentityLifecycle {
     public func proveRecentReverification(accountID: UUID, enrollmentID: UUID) throws(EnrollmentError) {
         let record = try write { tx throws(StoreError) in try tx.enrollment(id: enrollmentID) }
         guard let record, record.accountID == accountID, record.state == .completed,
-              now().timeIntervalSince(record.updatedAt) <= policy.reverificationValidity else {
-            throw EnrollmentError(.reverificationRequired, "enrollment \(enrollmentID.uuidString) is not a completed card-and-face "
-                                      + "verification of this account from the last "
-                                      + "\(Int(policy.reverificationValidity / 60)) minutes")
+            now().timeIntervalSince(record.updatedAt) <= policy.reverificationValidity
+        else {
+            throw EnrollmentError(
+                .reverificationRequired,
+                "enrollment \(enrollmentID.uuidString) is not a completed card-and-face "
+                    + "verification of this account from the last "
+                    + "\(Int(policy.reverificationValidity / 60)) minutes")
         }
     }
 }
@@ -141,8 +163,9 @@ extension IdentityLifecycle {
 extension DeviceView {
     public init(_ record: DeviceBindingRecord) {
         let iso = ISO8601DateFormatter()
-        self.init(deviceId: record.deviceID, label: record.label, publicKey: record.publicKey,
-                  boundAt: iso.string(from: record.boundAt), unboundAt: record.unboundAt.map { iso.string(from: $0) },
-                  unbindReason: record.unbindReason, active: record.unboundAt == nil)
+        self.init(
+            deviceId: record.deviceID, label: record.label, publicKey: record.publicKey,
+            boundAt: iso.string(from: record.boundAt), unboundAt: record.unboundAt.map { iso.string(from: $0) },
+            unbindReason: record.unbindReason, active: record.unboundAt == nil)
     }
 }

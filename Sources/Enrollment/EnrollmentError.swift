@@ -24,22 +24,25 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
     public var description: String { message }
 
     public static func notGenuine(_ reasons: [String]) -> EnrollmentError {
-        EnrollmentError(.documentNotGenuine,
-                        "the document could not be proven genuine: \(reasons.joined(separator: "; "))")
+        EnrollmentError(
+            .documentNotGenuine,
+            "the document could not be proven genuine: \(reasons.joined(separator: "; "))")
     }
 
     /// EF.SOD lists data groups enrollment uses that the chip did not give up (`reasons` name them).
     public static func dataGroupWithheld(_ reasons: [String]) -> EnrollmentError {
-        EnrollmentError(.dataGroupWithheld,
-                        "the chip did not give up a data group its signed EF.SOD lists: \(reasons.joined(separator: "; "))"
-                            + "; tap the card again, and if it persists send the holder to a counter")
+        EnrollmentError(
+            .dataGroupWithheld,
+            "the chip did not give up a data group its signed EF.SOD lists: \(reasons.joined(separator: "; "))"
+                + "; tap the card again, and if it persists send the holder to a counter")
     }
 
     public static func stateNotAccepted(_ state: String, accepted: Set<String>) -> EnrollmentError {
-        EnrollmentError(.stateNotAccepted,
-                        "documents issued by \(state) are not accepted for enrollment here (accepted: "
-                            + "\(accepted.sorted().joined(separator: ", "))): the holder enrolls with a document "
-                            + "of an accepted state")
+        EnrollmentError(
+            .stateNotAccepted,
+            "documents issued by \(state) are not accepted for enrollment here (accepted: "
+                + "\(accepted.sorted().joined(separator: ", "))): the holder enrolls with a document "
+                + "of an accepted state")
     }
 
     public static let documentExpired = EnrollmentError(
@@ -50,10 +53,14 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     /// A burst that is well formed but not live: the kiosk shows `instruction` to the person.
-    public static func livenessFailed(check: String, instruction: String, detail: String,
-                                      attemptsLeft: Int) -> EnrollmentError {
-        var error = EnrollmentError(.livenessFailed, "\(instruction) (liveness check \(check) failed: \(detail); "
-                                    + "\(attemptsLeft) attempt(s) left)")
+    public static func livenessFailed(
+        check: String, instruction: String, detail: String,
+        attemptsLeft: Int
+    ) -> EnrollmentError {
+        var error = EnrollmentError(
+            .livenessFailed,
+            "\(instruction) (liveness check \(check) failed: \(detail); "
+                + "\(attemptsLeft) attempt(s) left)")
         error.check = check
         error.instruction = instruction
         error.attemptsLeft = attemptsLeft
@@ -61,11 +68,12 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public static func faceMismatch(attemptsLeft: Int) -> EnrollmentError {
-        EnrollmentError(.faceMismatch,
-                        attemptsLeft > 0
-                            ? "the live photo does not match the chip portrait: look straight at the camera and "
-                                + "try again (\(attemptsLeft) attempt(s) left)"
-                            : "the live photo does not match the chip portrait: no attempts left, the session has ended")
+        EnrollmentError(
+            .faceMismatch,
+            attemptsLeft > 0
+                ? "the live photo does not match the chip portrait: look straight at the camera and "
+                    + "try again (\(attemptsLeft) attempt(s) left)"
+                : "the live photo does not match the chip portrait: no attempts left, the session has ended")
     }
 
     /// The kiosk is told that the identity has an account, never which one: the account id is what an upgrade
@@ -87,14 +95,17 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
         .enrollmentExpired, "the enrollment session timed out and its data was wiped: start again by tapping the card")
 
     public static func wrongState(_ state: String, expected: String) -> EnrollmentError {
-        EnrollmentError(.enrollmentWrongState, "the enrollment session is \(state); this step needs it to be \(expected)")
+        EnrollmentError(
+            .enrollmentWrongState, "the enrollment session is \(state); this step needs it to be \(expected)")
     }
 
     public static func store(_ error: StoreError) -> EnrollmentError {
         if case .duplicateIdentity = error { return duplicateIdentity }
         if case let .enrollmentFinished(id) = error {
-            return EnrollmentError(.enrollmentWrongState, "enrollment \(id.uuidString) has ended; start again by tapping "
-                                   + "the card")
+            return EnrollmentError(
+                .enrollmentWrongState,
+                "enrollment \(id.uuidString) has ended; start again by tapping "
+                    + "the card")
         }
         return EnrollmentError(.storageError, "storage failed: \(error)")
     }

@@ -17,8 +17,10 @@ public struct EnrollmentStart: Sendable {
     /// The guardian's account, for a registration below the registration age (`Guardianship.swift`).
     public var guardianAccountID: UUID?
 
-    public init(reader: String, key: BACKey, purpose: EnrollmentPurpose, accountID: UUID? = nil, callerUID: UInt32,
-                actor: UsageActor? = nil, guardianAccountID: UUID? = nil) {
+    public init(
+        reader: String, key: BACKey, purpose: EnrollmentPurpose, accountID: UUID? = nil, callerUID: UInt32,
+        actor: UsageActor? = nil, guardianAccountID: UUID? = nil
+    ) {
         self.reader = reader
         self.key = key
         self.purpose = purpose
@@ -39,8 +41,10 @@ public struct CompletionOptions: Sendable, Equatable {
     /// Purpose passcode-reset: the new passcode (without one, only the lock is cleared).
     public var passcode: String?
 
-    public init(deviceID: String? = nil, devicePublicKey: String? = nil, deviceLabel: String? = nil,
-                passcode: String? = nil) {
+    public init(
+        deviceID: String? = nil, devicePublicKey: String? = nil, deviceLabel: String? = nil,
+        passcode: String? = nil
+    ) {
         self.deviceID = deviceID
         self.devicePublicKey = devicePublicKey
         self.deviceLabel = deviceLabel
@@ -77,14 +81,16 @@ public final class EnrollmentService: Sendable {
     let intentCommits: GroupCommit
     let certificateCommits: GroupCommit
 
-    public init(store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
-                liveness: LivenessChecking = NoLivenessChecking(), issuer: CertificateIssuing,
-                protector: PersonalDataProtecting,
-                now: @escaping @Sendable () -> Date = { Date() },
-                random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
-                publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
-                crashPoints: CrashPoints = .disabled,
-                statusObserver: (any CertificateStatusObserver)? = nil) {
+    public init(
+        store: any Store, policy: EnrollmentPolicy, cards: CardReading, faces: FaceComparing,
+        liveness: LivenessChecking = NoLivenessChecking(), issuer: CertificateIssuing,
+        protector: PersonalDataProtecting,
+        now: @escaping @Sendable () -> Date = { Date() },
+        random: @escaping @Sendable (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
+        publish: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
+        crashPoints: CrashPoints = .disabled,
+        statusObserver: (any CertificateStatusObserver)? = nil
+    ) {
         self.crashPoints = crashPoints
         self.store = store
         self.policy = policy
@@ -98,9 +104,11 @@ public final class EnrollmentService: Sendable {
         self.publish = publish
         self.statusObserver = statusObserver
         intentCommits = GroupCommit(store: store)
-        certificateCommits = GroupCommit(store: store, beforeCommit: { count in
-            if count > 1 { crashPoints.reach(.certificateBatchUncommitted) }
-        }, gatherMinimum: crashPoints.batchSize)
+        certificateCommits = GroupCommit(
+            store: store,
+            beforeCommit: { count in
+                if count > 1 { crashPoints.reach(.certificateBatchUncommitted) }
+            }, gatherMinimum: crashPoints.batchSize)
     }
 
     /// Reads and authenticates the card and opens a session. A refusal is recorded in the usage log.
@@ -111,16 +119,19 @@ public final class EnrollmentService: Sendable {
         } catch {
             let at = now()
             _ = try? write { tx throws(StoreError) in
-                try UsageChain.append(tx, at: at, accountID: identified, event: "enrollment-refused",
-                                      actor: request.actor, outcome: "refused", detail: error.code)
+                try UsageChain.append(
+                    tx, at: at, accountID: identified, event: "enrollment-refused",
+                    actor: request.actor, outcome: "refused", detail: error.code)
             }
             throw error
         }
     }
 
     /// `identified` learns the account of the card's identity, for the usage record of a refusal.
-    private func openSession(_ request: EnrollmentStart,
-                             identified: inout UUID?) throws(EnrollmentError) -> EnrollmentView {
+    private func openSession(
+        _ request: EnrollmentStart,
+        identified: inout UUID?
+    ) throws(EnrollmentError) -> EnrollmentView {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
         let facts = try DocumentFacts(document: document.data)
@@ -128,8 +139,9 @@ public final class EnrollmentService: Sendable {
         if policy.refuseExpiredDocuments && facts.expiryDate < MRZDate.today(now: started) {
             throw .documentExpired
         }
-        let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
-                                                    identityNumber: facts.identityNumber)
+        let identityKey = try protector.identityKey(
+            issuingState: facts.personal.issuingState,
+            identityNumber: facts.identityNumber)
         let sessionID = Self.uuid(random(16))
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
@@ -140,8 +152,9 @@ public final class EnrollmentService: Sendable {
                 let differences = HolderComparison.differences(sealed: sealed, document: facts.personal)
                 if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
             }
-            return try IdentityLifecycle.noteDocumentRead(tx, account, facts: facts, protector: protector,
-                                                          actor: request.actor, enrollmentID: sessionID, at: started)
+            return try IdentityLifecycle.noteDocumentRead(
+                tx, account, facts: facts, protector: protector,
+                actor: request.actor, enrollmentID: sessionID, at: started)
         }
         if let existing { identified = existing.id }
         var accountID: UUID?
@@ -162,9 +175,10 @@ public final class EnrollmentService: Sendable {
             accountID = existing.id
         }
         let guardianAccountID = try guardianRequirement(request, facts: facts, on: started)
-        var session = LiveSession(id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
-                                  accountID: accountID, document: document, facts: facts, identityKey: identityKey,
-                                  createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
+        var session = LiveSession(
+            id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
+            accountID: accountID, document: document, facts: facts, identityKey: identityKey,
+            createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
         session.portrait = document.data.portrait?.imageData ?? []
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
@@ -189,8 +203,9 @@ public final class EnrollmentService: Sendable {
             session.photoAttempts += 1
             let evidence: FaceEvidence
             do throws(EnrollmentError) {
-                evidence = try faces.compare(reference: session.portrait, probe: photo, session: session.id,
-                                             callerUID: session.callerUID)
+                evidence = try faces.compare(
+                    reference: session.portrait, probe: photo, session: session.id,
+                    callerUID: session.callerUID)
             } catch {
                 if error.kind == .faceEngineBusy {
                     // Nothing was compared: the attempt does not count.
@@ -220,33 +235,43 @@ public final class EnrollmentService: Sendable {
         let left = policy.maxPhotoAttempts - session.photoAttempts
         guard left > 0 else {
             try fail(&session, code: ProblemCode.attemptsExhausted.code)
-            throw EnrollmentError(.attemptsExhausted, "the live photo did not match the chip portrait in "
-                                  + "\(policy.maxPhotoAttempts) attempts: the session has ended")
+            throw EnrollmentError(
+                .attemptsExhausted,
+                "the live photo did not match the chip portrait in "
+                    + "\(policy.maxPhotoAttempts) attempts: the session has ended")
         }
         let event = replay ? UsageEventKind.enrollmentReplaySuspected : .enrollmentFaceMismatch
         try persist(session, state: session.state, event: event.rawValue, outcome: "refused")
-        publish(.enrollment(.enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
-                            attemptsLeft: left))
+        publish(
+            .enrollment(
+                .enrollmentFaceMismatch, session: session.id.uuidString, code: ProblemCode.faceMismatch.code,
+                attemptsLeft: left))
     }
 
     /// Creates or upgrades the account. With a CSR (after a face match) the account reaches the
     /// signing tier and a certificate is issued; without one, a registration creates a basic account.
-    public func complete(id: UUID, csr: [UInt8]?, contact: [String: String] = [:],
-                         options: CompletionOptions = CompletionOptions()) throws(EnrollmentError) -> EnrollmentOutcome {
+    public func complete(
+        id: UUID, csr: [UInt8]?, contact: [String: String] = [:],
+        options: CompletionOptions = CompletionOptions()
+    ) throws(EnrollmentError) -> EnrollmentOutcome {
         try step(id) { session throws(EnrollmentError) in
             try complete(&session, csr: csr, contact: contact, options: options)
         }
     }
 
-    private func complete(_ session: inout LiveSession, csr: [UInt8]?, contact: [String: String],
-                          options: CompletionOptions) throws(EnrollmentError) -> EnrollmentOutcome {
+    private func complete(
+        _ session: inout LiveSession, csr: [UInt8]?, contact: [String: String],
+        options: CompletionOptions
+    ) throws(EnrollmentError) -> EnrollmentOutcome {
         let id = session.id
         let at = now()
         if let deviceID = options.deviceID {
             try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
         }
         if let csr {
-            guard session.state == .faceMatched else { throw .wrongState(session.state.rawValue, expected: "face-matched") }
+            guard session.state == .faceMatched else {
+                throw .wrongState(session.state.rawValue, expected: "face-matched")
+            }
             let age = session.facts.age(on: MRZDate.today(now: at))
             guard age >= policy.signingMinimumAge else {
                 try fail(&session, code: "under-age")
@@ -275,25 +300,30 @@ public final class EnrollmentService: Sendable {
         try lifecycleWrite { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(record)
-            try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: finished.id, event: "account-created",
-                                  actor: finished.actor, detail: AccountTier.basic.rawValue)
+            try UsageChain.append(
+                tx, at: at, accountID: account.id, enrollmentID: finished.id, event: "account-created",
+                actor: finished.actor, detail: AccountTier.basic.rawValue)
             try Self.linkGuardian(tx, finished, accountID: account.id, at: at)
             if let device {
-                _ = try IdentityLifecycle.bind(tx, account: account, deviceID: device.id, publicKey: device.key,
-                                               label: device.label, actor: finished.actor, at: at,
-                                               enrollmentID: finished.id)
+                _ = try IdentityLifecycle.bind(
+                    tx, account: account, deviceID: device.id, publicKey: device.key,
+                    label: device.label, actor: finished.actor, at: at,
+                    enrollmentID: finished.id)
             }
             crashPoints.reach(.basicAccountUncommitted)
         }
         crashPoints.reach(.basicAccountCommitted)
         finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: id.uuidString, tier: AccountTier.basic.rawValue))
-        return EnrollmentOutcome(enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
-                                 status: account.status.rawValue)
+        return EnrollmentOutcome(
+            enrollmentID: id.uuidString, accountID: account.id.uuidString, tier: AccountTier.basic.rawValue,
+            status: account.status.rawValue)
     }
 
-    private func completeSigning(_ session: inout LiveSession, csr: [UInt8], contact: [String: String],
-                                 options: CompletionOptions, at: Date) throws(EnrollmentError) -> EnrollmentOutcome {
+    private func completeSigning(
+        _ session: inout LiveSession, csr: [UInt8], contact: [String: String],
+        options: CompletionOptions, at: Date
+    ) throws(EnrollmentError) -> EnrollmentOutcome {
         let device = try devicePlan(options, accountID: session.accountID)
         // The document's last valid day bounds the certificate.
         let expiry = session.facts.expiryDate
@@ -313,21 +343,25 @@ public final class EnrollmentService: Sendable {
             let stored = try lifecycleWrite { tx -> AccountRecord? in
                 guard let found = try tx.account(id: accountID) else { return nil }
                 let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
-                return try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
-                                                      actor: verified.actor, enrollmentID: verified.id, at: at)
+                return try IdentityLifecycle.reverify(
+                    tx, stored, facts: verified.facts, protector: protector,
+                    actor: verified.actor, enrollmentID: verified.id, at: at)
             }
             guard let stored else {
                 throw EnrollmentError(.accountNotFound, "account \(accountID.uuidString) not found")
             }
             guard stored.status == .normal else {
-                throw EnrollmentError(.accountNotNormal, "the account is \(stored.status.rawValue): only a normal account can be upgraded")
+                throw EnrollmentError(
+                    .accountNotNormal, "the account is \(stored.status.rawValue): only a normal account can be upgraded"
+                )
             }
             account = stored
         } else {
             account = try newAccount(session, tier: .basic, contact: contact, at: at)
         }
-        let intent = CertificateRecord(serial: plan.serial, accountID: account.id, state: .intent, notBefore: plan.notBefore,
-                                       notAfter: plan.notAfter, deviceID: options.deviceID, createdAt: at)
+        let intent = CertificateRecord(
+            serial: plan.serial, accountID: account.id, state: .intent, notBefore: plan.notBefore,
+            notAfter: plan.notAfter, deviceID: options.deviceID, createdAt: at)
         let isNew = session.accountID == nil
         let firstAccount = account
         let opening = session
@@ -338,8 +372,9 @@ public final class EnrollmentService: Sendable {
         try grouped(intentCommits) { tx in
             if isNew {
                 try tx.insertAccount(firstAccount)
-                try UsageChain.append(tx, at: at, accountID: firstAccount.id, enrollmentID: opening.id,
-                                      event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
+                try UsageChain.append(
+                    tx, at: at, accountID: firstAccount.id, enrollmentID: opening.id,
+                    event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)
             }
             try tx.insertCertificate(intent)
             try tx.saveEnrollment(completing)
@@ -349,9 +384,10 @@ public final class EnrollmentService: Sendable {
         session.accountID = account.id
         session.state = .completing
 
-        let subject = CertificateSubject(commonName: session.facts.personal.displayName,
-                                         pseudonym: "ACCT-" + account.id.uuidString.replacingOccurrences(of: "-", with: ""),
-                                         issuingState: session.facts.personal.issuingState)
+        let subject = CertificateSubject(
+            commonName: session.facts.personal.displayName,
+            pseudonym: "ACCT-" + account.id.uuidString.replacingOccurrences(of: "-", with: ""),
+            issuingState: session.facts.personal.issuingState)
         let der: [UInt8]
         do {
             der = try issuer.issue(plan: plan, csr: csr, subject: subject)
@@ -381,19 +417,23 @@ public final class EnrollmentService: Sendable {
                 try tx.updateAccount(upgraded)
                 var superseded: [String] = []
                 if let device {
-                    superseded = try IdentityLifecycle.bind(tx, account: upgraded, deviceID: device.id,
-                                                            publicKey: device.key, label: device.label,
-                                                            actor: finished.actor, at: at,
-                                                            enrollmentID: finished.id).revokedSerials
+                    superseded = try IdentityLifecycle.bind(
+                        tx, account: upgraded, deviceID: device.id,
+                        publicKey: device.key, label: device.label,
+                        actor: finished.actor, at: at,
+                        enrollmentID: finished.id
+                    ).revokedSerials
                 }
                 crashPoints.reach(.deviceBoundUncommitted)
                 try tx.updateCertificate(issued)
                 try tx.saveEnrollment(record)
-                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
-                                      event: "certificate-issued", actor: finished.actor,
-                                      detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
-                try UsageChain.append(tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
-                                      event: "tier-changed", actor: finished.actor, detail: AccountTier.signing.rawValue)
+                try UsageChain.append(
+                    tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
+                    event: "certificate-issued", actor: finished.actor,
+                    detail: [issued.serial, issued.deviceID].compactMap { $0 }.joined(separator: " "))
+                try UsageChain.append(
+                    tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
+                    event: "tier-changed", actor: finished.actor, detail: AccountTier.signing.rawValue)
                 crashPoints.reach(.usageAppendedUncommitted)
                 return superseded
             }
@@ -413,10 +453,11 @@ public final class EnrollmentService: Sendable {
         if !superseded.isEmpty { statusObserver?.certificatesRevoked(superseded) }
         finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
-        return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
-                                 tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
-                                 notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
-                                 status: account.status.rawValue)
+        return EnrollmentOutcome(
+            enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
+            tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
+            notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
+            status: account.status.rawValue)
     }
 
     /// The session's current view. A finished session (completed, failed, expired, or failed by a
@@ -465,7 +506,9 @@ public final class EnrollmentService: Sendable {
     /// fleet, the open sessions and intents of the other daemons are theirs, alive, and younger than a session
     /// can last; only older ones are leftovers of a crashed host.
     @discardableResult
-    public func recoverInterrupted(startedBefore cutoff: Date? = nil) throws(EnrollmentError) -> (sessions: Int, intents: Int) {
+    public func recoverInterrupted(
+        startedBefore cutoff: Date? = nil
+    ) throws(EnrollmentError) -> (sessions: Int, intents: Int) {
         let at = now()
         func isLeftover(_ created: Date) -> Bool { cutoff.map { created < $0 } ?? true }
         let recovered = try write { tx throws(StoreError) -> (Int, [String]) in
@@ -476,9 +519,10 @@ public final class EnrollmentService: Sendable {
                     record.failureCode = "interrupted"
                     record.updatedAt = at
                     try tx.saveEnrollment(record)
-                    try UsageChain.append(tx, at: at, accountID: record.accountID, enrollmentID: record.id,
-                                          event: "enrollment-failed", actor: .system, outcome: "failed",
-                                          detail: "interrupted")
+                    try UsageChain.append(
+                        tx, at: at, accountID: record.accountID, enrollmentID: record.id,
+                        event: "enrollment-failed", actor: .system, outcome: "failed",
+                        detail: "interrupted")
                     sessions += 1
                 }
             }
@@ -495,8 +539,10 @@ public final class EnrollmentService: Sendable {
 
     /// Retires an intent's serial for good (state abandoned). When the CA may have signed it, the
     /// certificate is also revoked so its serial goes on the CRL, although it was never handed out.
-    static func abandon(_ tx: any StoreTransaction, _ intent: CertificateRecord, mayBeSigned: Bool, actor: UsageActor,
-                        at: Date) throws(StoreError) {
+    static func abandon(
+        _ tx: any StoreTransaction, _ intent: CertificateRecord, mayBeSigned: Bool, actor: UsageActor,
+        at: Date
+    ) throws(StoreError) {
         var abandoned = intent
         abandoned.state = .abandoned
         if mayBeSigned {
@@ -504,8 +550,9 @@ public final class EnrollmentService: Sendable {
             abandoned.revocationReason = .cessationOfOperation
         }
         try tx.updateCertificate(abandoned)
-        try UsageChain.append(tx, at: at, accountID: intent.accountID, event: "certificate-abandoned", actor: actor,
-                              outcome: "failed", detail: intent.serial + (mayBeSigned ? " revoked" : ""))
+        try UsageChain.append(
+            tx, at: at, accountID: intent.accountID, event: "certificate-abandoned", actor: actor,
+            outcome: "failed", detail: intent.serial + (mayBeSigned ? " revoked" : ""))
     }
 
     // MARK: - Helpers
@@ -520,8 +567,10 @@ public final class EnrollmentService: Sendable {
             defer { sessions.release(session) }
             return try body(&session)
         case .busy:
-            throw EnrollmentError(.enrollmentBusy, "another step of enrollment \(id.uuidString) is running: wait for "
-                                  + "its answer, then continue")
+            throw EnrollmentError(
+                .enrollmentBusy,
+                "another step of enrollment \(id.uuidString) is running: wait for "
+                    + "its answer, then continue")
         case .absent:
             if let record = try read({ tx throws(StoreError) in try tx.enrollment(id: id) }) {
                 if record.state == .expired { throw .sessionExpired }
@@ -531,8 +580,11 @@ public final class EnrollmentService: Sendable {
         }
     }
 
-    func newAccount(_ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date)
-        throws(EnrollmentError) -> AccountRecord {
+    func newAccount(
+        _ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date
+    )
+        throws(EnrollmentError) -> AccountRecord
+    {
         let id = UUID()
         var personal = session.facts.personal
         personal.contact = contact
@@ -543,8 +595,9 @@ public final class EnrollmentService: Sendable {
             throw EnrollmentError(.internalError, "cannot encode personal data")
         }
         let sealed = try protector.seal(plaintext, context: id.uuidString)
-        return AccountRecord(id: id, tier: tier, identityKey: session.identityKey, sealedPersonalData: sealed,
-                             createdAt: at, updatedAt: at)
+        return AccountRecord(
+            id: id, tier: tier, identityKey: session.identityKey, sealedPersonalData: sealed,
+            createdAt: at, updatedAt: at)
     }
 
     /// Ends the session as failed with `code`: it is finished in memory first, so even when the record cannot be
@@ -563,25 +616,30 @@ public final class EnrollmentService: Sendable {
     }
 
     /// Saves the session's record and appends its usage record (event by default from the state).
-    func persist(_ session: LiveSession, state: EnrollmentState, event: String? = nil,
-                         outcome: String? = nil) throws(EnrollmentError) {
+    func persist(
+        _ session: LiveSession, state: EnrollmentState, event: String? = nil,
+        outcome: String? = nil
+    ) throws(EnrollmentError) {
         let at = now()
         let record = enrollmentRecord(session, state: state, accountID: session.accountID, at: at)
         let failed = state == .failed || state == .expired
         try write { tx throws(StoreError) in
             try tx.saveEnrollment(record)
-            try UsageChain.append(tx, at: at, accountID: session.accountID, enrollmentID: session.id,
-                                  event: event ?? "enrollment-\(state.rawValue)", actor: session.actor,
-                                  outcome: outcome ?? (failed ? "failed" : "ok"),
-                                  detail: failed ? session.failureCode ?? "" : session.purpose.rawValue)
+            try UsageChain.append(
+                tx, at: at, accountID: session.accountID, enrollmentID: session.id,
+                event: event ?? "enrollment-\(state.rawValue)", actor: session.actor,
+                outcome: outcome ?? (failed ? "failed" : "ok"),
+                detail: failed ? session.failureCode ?? "" : session.purpose.rawValue)
         }
     }
 
     /// A transaction shared with concurrent completions (`GroupCommit`); its body may throw `EnrollmentError` (kept
     /// as is) or `StoreError`.
     @discardableResult
-    func grouped<T>(_ commits: GroupCommit,
-                    _ body: @escaping (any StoreTransaction) throws -> T) throws(EnrollmentError) -> T {
+    func grouped<T>(
+        _ commits: GroupCommit,
+        _ body: @escaping (any StoreTransaction) throws -> T
+    ) throws(EnrollmentError) -> T {
         do {
             return try commits.transaction(body)
         } catch let error as EnrollmentError {
@@ -599,50 +657,58 @@ public final class EnrollmentService: Sendable {
         try store.domainTransaction(body)
     }
 
-    func enrollmentRecord(_ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date) -> EnrollmentRecord {
-        let evidence = Evidence(accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
-                                face: session.face, photoAttempts: session.photoAttempts,
-                                faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
-                                startedAt: ISO8601DateFormatter().string(from: session.createdAt),
-                                liveness: session.liveness, livenessAttempts: session.livenessAttempts)
+    func enrollmentRecord(
+        _ session: LiveSession, state: EnrollmentState, accountID: UUID?, at: Date
+    ) -> EnrollmentRecord {
+        let evidence = Evidence(
+            accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
+            face: session.face, photoAttempts: session.photoAttempts,
+            faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
+            startedAt: ISO8601DateFormatter().string(from: session.createdAt),
+            liveness: session.liveness, livenessAttempts: session.livenessAttempts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(evidence)).map { [UInt8]($0) } ?? []
-        return EnrollmentRecord(id: session.id, purpose: session.purpose, state: state, accountID: accountID,
-                                reader: session.reader, callerUID: session.callerUID, evidence: bytes,
-                                failureCode: session.failureCode, createdAt: session.createdAt, updatedAt: at)
+        return EnrollmentRecord(
+            id: session.id, purpose: session.purpose, state: state, accountID: accountID,
+            reader: session.reader, callerUID: session.callerUID, evidence: bytes,
+            failureCode: session.failureCode, createdAt: session.createdAt, updatedAt: at)
     }
 
     func view(_ session: LiveSession) -> EnrollmentView {
         let personal = session.facts.personal
-        return EnrollmentView(id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
-                              accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
-                              givenNames: personal.givenNames, documentType: personal.documentType,
-                              issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
-                              accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
-                              photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
-                              expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode,
-                              guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent,
-                              liveness: session.liveness,
-                              livenessAttemptsLeft: max(0, policy.maxLivenessAttempts - session.livenessAttempts),
-                              livenessRequired: policy.requiresLiveness(purpose: session.purpose, signing: true))
+        return EnrollmentView(
+            id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
+            accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
+            givenNames: personal.givenNames, documentType: personal.documentType,
+            issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
+            accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
+            photoAttemptsLeft: max(0, policy.maxPhotoAttempts - session.photoAttempts), face: session.face,
+            expiresAt: ISO8601DateFormatter().string(from: session.deadline), failureCode: session.failureCode,
+            guardianPresent: session.guardianAccountID == nil ? nil : session.guardianPresent,
+            liveness: session.liveness,
+            livenessAttemptsLeft: max(0, policy.maxLivenessAttempts - session.livenessAttempts),
+            livenessRequired: policy.requiresLiveness(purpose: session.purpose, signing: true))
     }
 
     func storedView(_ record: EnrollmentRecord) -> EnrollmentView {
         let evidence = try? JSONDecoder().decode(Evidence.self, from: Data(record.evidence))
         let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
-        return EnrollmentView(id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
-                              accountID: record.accountID?.uuidString, reader: record.reader, surname: "",
-                              givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
-                              accessProtocol: evidence?.accessProtocol ?? "",
-                              authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
-                              photoAttemptsLeft: max(0, policy.maxPhotoAttempts - (evidence?.photoAttempts ?? 0)),
-                              face: evidence?.face,
-                              expiresAt: ISO8601DateFormatter().string(from: deadline),
-                              failureCode: record.failureCode, guardianPresent: nil, liveness: evidence?.liveness,
-                              livenessAttemptsLeft: max(0, policy.maxLivenessAttempts
-                                                           - (evidence?.livenessAttempts ?? 0)),
-                              livenessRequired: policy.requiresLiveness(purpose: record.purpose, signing: true))
+        return EnrollmentView(
+            id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
+            accountID: record.accountID?.uuidString, reader: record.reader, surname: "",
+            givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
+            accessProtocol: evidence?.accessProtocol ?? "",
+            authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
+            photoAttemptsLeft: max(0, policy.maxPhotoAttempts - (evidence?.photoAttempts ?? 0)),
+            face: evidence?.face,
+            expiresAt: ISO8601DateFormatter().string(from: deadline),
+            failureCode: record.failureCode, guardianPresent: nil, liveness: evidence?.liveness,
+            livenessAttemptsLeft: max(
+                0,
+                policy.maxLivenessAttempts
+                    - (evidence?.livenessAttempts ?? 0)),
+            livenessRequired: policy.requiresLiveness(purpose: record.purpose, signing: true))
     }
 
     func read<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {
@@ -693,7 +759,10 @@ extension EnrollmentService {
         while bytes.count < 16 { bytes.append(UInt8.random(in: 0...255)) }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }

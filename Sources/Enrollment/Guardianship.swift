@@ -9,32 +9,42 @@ import Store
 /// Below `signingMinimumAge` an account stays basic (enforced at completion).
 extension EnrollmentService {
     /// The guardian a registration needs, or nil when the holder is old enough.
-    func guardianRequirement(_ request: EnrollmentStart, facts: DocumentFacts,
-                             on date: Date) throws(EnrollmentError) -> UUID? {
+    func guardianRequirement(
+        _ request: EnrollmentStart, facts: DocumentFacts,
+        on date: Date
+    ) throws(EnrollmentError) -> UUID? {
         guard request.purpose == .register,
-              facts.age(on: MRZDate.today(now: date)) < policy.registrationMinimumAge else { return nil }
+            facts.age(on: MRZDate.today(now: date)) < policy.registrationMinimumAge
+        else { return nil }
         guard let guardianID = request.guardianAccountID else {
-            throw EnrollmentError(.guardianRequired, "the holder is under \(policy.registrationMinimumAge): register with a "
-                                      + "guardian present (give guardianAccountId and read the guardian's card)")
+            throw EnrollmentError(
+                .guardianRequired,
+                "the holder is under \(policy.registrationMinimumAge): register with a "
+                    + "guardian present (give guardianAccountId and read the guardian's card)")
         }
         let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
         guard let guardian, guardian.status == .normal else {
-            throw EnrollmentError(.guardianNotEligible, "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
+            throw EnrollmentError(
+                .guardianNotEligible, "the guardian's account \(guardianID.uuidString) does not exist or is not normal")
         }
         return guardianID
     }
 
     /// Reads and authenticates the guardian's card in `reader`; it must be the identity of the session's
     /// guardian account, and an adult.
-    public func addGuardian(id: UUID, reader: String, key: BACKey,
-                            actor: UsageActor? = nil) throws(EnrollmentError) -> EnrollmentView {
+    public func addGuardian(
+        id: UUID, reader: String, key: BACKey,
+        actor: UsageActor? = nil
+    ) throws(EnrollmentError) -> EnrollmentView {
         try step(id) { session throws(EnrollmentError) in
             try verifyGuardian(&session, reader: reader, key: key, actor: actor ?? session.actor)
         }
     }
 
-    private func verifyGuardian(_ session: inout LiveSession, reader: String, key: BACKey,
-                                actor: UsageActor) throws(EnrollmentError) -> EnrollmentView {
+    private func verifyGuardian(
+        _ session: inout LiveSession, reader: String, key: BACKey,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> EnrollmentView {
         let id = session.id
         guard let guardianID = session.guardianAccountID else {
             throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
@@ -45,26 +55,30 @@ extension EnrollmentService {
             let facts = try DocumentFacts(document: document.data)
             if !document.authenticity.genuine { throw EnrollmentError.notGenuine(document.authenticity.reasons) }
             if facts.expiryDate < MRZDate.today(now: at) { throw EnrollmentError.documentExpired }
-            let identityKey = try protector.identityKey(issuingState: facts.personal.issuingState,
-                                                        identityNumber: facts.identityNumber)
+            let identityKey = try protector.identityKey(
+                issuingState: facts.personal.issuingState,
+                identityNumber: facts.identityNumber)
             let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
             guard let guardian, guardian.identityKey == identityKey else {
-                throw EnrollmentError(.guardianMismatch,
-                                      "the card read is not the guardian's (account \(guardianID.uuidString))")
+                throw EnrollmentError(
+                    .guardianMismatch,
+                    "the card read is not the guardian's (account \(guardianID.uuidString))")
             }
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
                 throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
         } catch {
             _ = try? write { tx throws(StoreError) in
-                try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
-                                      actor: actor, outcome: "refused", detail: error.code)
+                try UsageChain.append(
+                    tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
+                    actor: actor, outcome: "refused", detail: error.code)
             }
             throw error
         }
         try write { tx throws(StoreError) in
-            try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
-                                  actor: actor, outcome: "ok")
+            try UsageChain.append(
+                tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
+                actor: actor, outcome: "ok")
         }
         session.guardianPresent = true
         publish(.enrollment(.enrollmentGuardianVerified, session: id.uuidString))
@@ -76,22 +90,30 @@ extension EnrollmentService {
         throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
     }
 
-    static func linkGuardian(_ tx: any StoreTransaction, _ session: LiveSession, accountID: UUID,
-                             at: Date) throws(StoreError) {
+    static func linkGuardian(
+        _ tx: any StoreTransaction, _ session: LiveSession, accountID: UUID,
+        at: Date
+    ) throws(StoreError) {
         guard let guardianID = session.guardianAccountID, session.guardianPresent else { return }
-        try tx.saveGuardianLink(GuardianLinkRecord(accountID: accountID, guardianAccountID: guardianID,
-                                                   enrollmentID: session.id, createdAt: at))
-        try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: session.id, event: "guardian-linked",
-                              actor: session.actor, detail: guardianID.uuidString)
-        try UsageChain.append(tx, at: at, accountID: guardianID, enrollmentID: session.id, event: "ward-linked",
-                              actor: session.actor, detail: accountID.uuidString)
+        try tx.saveGuardianLink(
+            GuardianLinkRecord(
+                accountID: accountID, guardianAccountID: guardianID,
+                enrollmentID: session.id, createdAt: at))
+        try UsageChain.append(
+            tx, at: at, accountID: accountID, enrollmentID: session.id, event: "guardian-linked",
+            actor: session.actor, detail: guardianID.uuidString)
+        try UsageChain.append(
+            tx, at: at, accountID: guardianID, enrollmentID: session.id, event: "ward-linked",
+            actor: session.actor, detail: accountID.uuidString)
     }
 }
 
 extension EnrollmentService {
     /// What to bind at completion: nil when no device is named or it is already the account's device.
-    func devicePlan(_ options: CompletionOptions,
-                    accountID: UUID?) throws(EnrollmentError) -> (id: String, key: String, label: String)? {
+    func devicePlan(
+        _ options: CompletionOptions,
+        accountID: UUID?
+    ) throws(EnrollmentError) -> (id: String, key: String, label: String)? {
         guard let deviceID = options.deviceID else { return nil }
         if let key = options.devicePublicKey {
             return (deviceID, try IdentityLifecycle.canonicalPublicKey(key), options.deviceLabel ?? "")
@@ -100,13 +122,16 @@ extension EnrollmentService {
             let bindings = try read { tx throws(StoreError) in try tx.deviceBindings(accountID: accountID) }
             if bindings.contains(where: { $0.unboundAt == nil && $0.deviceID == deviceID }) { return nil }
         }
-        throw EnrollmentError(.deviceNotBound, "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
+        throw EnrollmentError(
+            .deviceNotBound, "device \(deviceID) is not bound to the account: give devicePublicKey to bind it")
     }
 
     /// Purpose passcode-reset, after the face matched: a re-verification (expired or invalid accounts return to
     /// normal with a valid document) that sets the new passcode or clears the lock.
-    func completePasscodeReset(_ session: inout LiveSession, options: CompletionOptions,
-                               at: Date) throws(EnrollmentError) -> EnrollmentOutcome {
+    func completePasscodeReset(
+        _ session: inout LiveSession, options: CompletionOptions,
+        at: Date
+    ) throws(EnrollmentError) -> EnrollmentOutcome {
         guard session.state == .faceMatched else { throw .wrongState(session.state.rawValue, expected: "face-matched") }
         if let passcode = options.passcode { try IdentityLifecycle.validate(passcode) }
         guard let accountID = session.accountID else { throw .wrongState("without account", expected: "open") }
@@ -115,18 +140,22 @@ extension EnrollmentService {
         let account = try lifecycleWrite { tx -> AccountRecord in
             guard let found = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
-            let account = try IdentityLifecycle.reverify(tx, stored, facts: verified.facts, protector: protector,
-                                                         actor: verified.actor, enrollmentID: verified.id, at: at)
-            try IdentityLifecycle.resetPasscode(tx, accountID: accountID, newPasscode: options.passcode,
-                                                actor: verified.actor, enrollmentID: verified.id, at: at)
+            let account = try IdentityLifecycle.reverify(
+                tx, stored, facts: verified.facts, protector: protector,
+                actor: verified.actor, enrollmentID: verified.id, at: at)
+            try IdentityLifecycle.resetPasscode(
+                tx, accountID: accountID, newPasscode: options.passcode,
+                actor: verified.actor, enrollmentID: verified.id, at: at)
             try tx.saveEnrollment(record)
-            try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: verified.id,
-                                  event: "enrollment-completed", actor: verified.actor, detail: verified.purpose.rawValue)
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, enrollmentID: verified.id,
+                event: "enrollment-completed", actor: verified.actor, detail: verified.purpose.rawValue)
             return account
         }
         finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: "passcode-reset"))
-        return EnrollmentOutcome(enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
-                                 tier: account.tier.rawValue, status: account.status.rawValue)
+        return EnrollmentOutcome(
+            enrollmentID: session.id.uuidString, accountID: accountID.uuidString,
+            tier: account.tier.rawValue, status: account.status.rawValue)
     }
 }

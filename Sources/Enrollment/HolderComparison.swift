@@ -19,7 +19,8 @@ public enum HolderComparison {
         let givenBefore = normalisedName(sealed.givenNames).split(separator: " ")
         let givenNow = normalisedName(document.givenNames).split(separator: " ")
         let shorter = min(givenBefore.count, givenNow.count)
-        if shorter == 0 ? givenBefore.count != givenNow.count : givenBefore.prefix(shorter) != givenNow.prefix(shorter) {
+        if shorter == 0 ? givenBefore.count != givenNow.count : givenBefore.prefix(shorter) != givenNow.prefix(shorter)
+        {
             differences.append("given names")
         }
         return differences
@@ -52,9 +53,10 @@ public enum HolderComparison {
 extension EnrollmentError {
     /// The document's holder is not the account's: nothing of the account changes.
     public static func holderMismatch(_ differences: [String]) -> EnrollmentError {
-        EnrollmentError(.holderMismatch,
-                        "the card's holder differs from the account's (\(differences.joined(separator: ", "))): "
-                            + "nothing was changed; an operator checks the documents, and a changed surname is "
-                            + "approved with a reason")
+        EnrollmentError(
+            .holderMismatch,
+            "the card's holder differs from the account's (\(differences.joined(separator: ", "))): "
+                + "nothing was changed; an operator checks the documents, and a changed surname is "
+                + "approved with a reason")
     }
 }

@@ -50,10 +50,12 @@ public final class IdentityLifecycle: Sendable {
     /// Told of failed entries, locks and callers locked out (metrics, log), after their transaction committed.
     let onPasscodeEvent: @Sendable (PasscodeEvent) -> Void
 
-    public init(store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
-                now: @escaping @Sendable () -> Date = { Date() },
-                statusObserver: (any CertificateStatusObserver)? = nil, host: String = IdentityLifecycle.hostName(),
-                onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }) {
+    public init(
+        store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
+        now: @escaping @Sendable () -> Date = { Date() },
+        statusObserver: (any CertificateStatusObserver)? = nil, host: String = IdentityLifecycle.hostName(),
+        onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }
+    ) {
         self.store = store
         self.policy = policy
         self.protector = protector
@@ -113,8 +115,10 @@ public final class IdentityLifecycle: Sendable {
         }
     }
 
-    static func applyExpiry(_ tx: any StoreTransaction, _ account: AccountRecord, protector: PersonalDataProtecting,
-                            at: Date) throws -> AccountRecord {
+    static func applyExpiry(
+        _ tx: any StoreTransaction, _ account: AccountRecord, protector: PersonalDataProtecting,
+        at: Date
+    ) throws -> AccountRecord {
         guard account.status == .normal else { return account }
         let personal = try openPersonal(account, protector: protector)
         guard personal.documentExpiry < MRZDate.today(now: at).description else { return account }
@@ -122,18 +126,23 @@ public final class IdentityLifecycle: Sendable {
     }
 
     /// Sets the status, records the change in the history and the usage log.
-    static func changeStatus(_ tx: any StoreTransaction, _ account: AccountRecord, to status: IdentityStatus,
-                             reason: String, actor: UsageActor, at: Date,
-                             enrollmentID: UUID? = nil) throws(StoreError) -> AccountRecord {
+    static func changeStatus(
+        _ tx: any StoreTransaction, _ account: AccountRecord, to status: IdentityStatus,
+        reason: String, actor: UsageActor, at: Date,
+        enrollmentID: UUID? = nil
+    ) throws(StoreError) -> AccountRecord {
         var changed = account
         changed.status = status
         changed.updatedAt = at
         try tx.updateAccount(changed)
-        try tx.appendStatusChange(StatusChangeRecord(accountID: account.id, from: account.status, to: status,
-                                                     reason: reason, actorRole: actor.role, actorUID: actor.uid,
-                                                     channel: actor.channel, at: at))
-        try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID, event: "status-changed",
-                              actor: actor, detail: "\(account.status.rawValue)->\(status.rawValue) \(reason)")
+        try tx.appendStatusChange(
+            StatusChangeRecord(
+                accountID: account.id, from: account.status, to: status,
+                reason: reason, actorRole: actor.role, actorUID: actor.uid,
+                channel: actor.channel, at: at))
+        try UsageChain.append(
+            tx, at: at, accountID: account.id, enrollmentID: enrollmentID, event: "status-changed",
+            actor: actor, detail: "\(account.status.rawValue)->\(status.rawValue) \(reason)")
         return changed
     }
 
@@ -142,8 +151,10 @@ public final class IdentityLifecycle: Sendable {
     ///
     /// Cancellation revokes with `cessationOfOperation` when the reason says the holder died (`deceased`,
     /// `died`, `death`), else with `privilegeWithdrawn`.
-    public func setStatus(accountID: UUID, to status: IdentityStatus, reason: String,
-                          actor: UsageActor) throws(EnrollmentError) -> StatusView {
+    public func setStatus(
+        accountID: UUID, to status: IdentityStatus, reason: String,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> StatusView {
         guard actor.isStaff else {
             throw EnrollmentError(.forbidden, "only an operator or admin can change an identity's status")
         }
@@ -152,8 +163,10 @@ public final class IdentityLifecycle: Sendable {
             throw EnrollmentError(.reasonRequired, "give a reason (up to 200 characters)")
         }
         guard status == .cancelled || status == .invalid else {
-            throw EnrollmentError(.invalidStatus, "an operator sets cancelled or invalid; expired follows the document, and "
-                                      + "normal returns only by re-verifying with card and face")
+            throw EnrollmentError(
+                .invalidStatus,
+                "an operator sets cancelled or invalid; expired follows the document, and "
+                    + "normal returns only by re-verifying with card and face")
         }
         let at = now()
         let revokedSerials = try run { tx -> [String] in
@@ -166,14 +179,17 @@ public final class IdentityLifecycle: Sendable {
                 let lowered = trimmed.lowercased()
                 let deceased = ["deceased", "died", "death"].contains { lowered.contains($0) }
                 let revocation: RevocationReason = deceased ? .cessationOfOperation : .privilegeWithdrawn
-                serials = try Self.revokeCertificates(tx, accountID: accountID, reason: revocation, actor: actor,
-                                                      at: at) { _ in true }
+                serials = try Self.revokeCertificates(
+                    tx, accountID: accountID, reason: revocation, actor: actor,
+                    at: at
+                ) { _ in true }
                 if var binding = try tx.deviceBindings(accountID: accountID).first(where: { $0.unboundAt == nil }) {
                     binding.unboundAt = at
                     binding.unbindReason = "cancelled"
                     try tx.updateDeviceBinding(binding)
-                    try UsageChain.append(tx, at: at, accountID: accountID, event: "device-unbound", actor: actor,
-                                          detail: "\(binding.deviceID) cancelled")
+                    try UsageChain.append(
+                        tx, at: at, accountID: accountID, event: "device-unbound", actor: actor,
+                        detail: "\(binding.deviceID) cancelled")
                 }
             }
             return serials
@@ -185,18 +201,23 @@ public final class IdentityLifecycle: Sendable {
     public func statusView(accountID: UUID) throws(EnrollmentError) -> StatusView {
         let account = try refreshedAccount(id: accountID)
         let history = try write { tx throws(StoreError) in try tx.statusHistory(accountID: accountID) }
-        return StatusView(accountId: accountID.uuidString, status: account.status.rawValue, history: history.map {
-            StatusView.Change(from: $0.from.rawValue, to: $0.to.rawValue, reason: $0.reason, actorRole: $0.actorRole,
-                              actorUid: $0.actorUID, channel: $0.channel,
-                              at: ISO8601DateFormatter().string(from: $0.at))
-        })
+        return StatusView(
+            accountId: accountID.uuidString, status: account.status.rawValue,
+            history: history.map {
+                StatusView.Change(
+                    from: $0.from.rawValue, to: $0.to.rawValue, reason: $0.reason, actorRole: $0.actorRole,
+                    actorUid: $0.actorUID, channel: $0.channel,
+                    at: ISO8601DateFormatter().string(from: $0.at))
+            })
     }
 
     /// Revokes the account's issued certificates that `matching` selects; returns their serials.
     @discardableResult
-    static func revokeCertificates(_ tx: any StoreTransaction, accountID: UUID, reason: RevocationReason,
-                                   actor: UsageActor, at: Date,
-                                   matching: (CertificateRecord) -> Bool) throws(StoreError) -> [String] {
+    static func revokeCertificates(
+        _ tx: any StoreTransaction, accountID: UUID, reason: RevocationReason,
+        actor: UsageActor, at: Date,
+        matching: (CertificateRecord) -> Bool
+    ) throws(StoreError) -> [String] {
         var serials: [String] = []
         for var certificate in try tx.certificates(accountID: accountID)
         where certificate.state == .issued && matching(certificate) {
@@ -204,8 +225,9 @@ public final class IdentityLifecycle: Sendable {
             certificate.revokedAt = at
             certificate.revocationReason = reason
             try tx.updateCertificate(certificate)
-            try UsageChain.append(tx, at: at, accountID: accountID, event: "certificate-revoked", actor: actor,
-                                  detail: "\(certificate.serial) \(reason.name)")
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, event: "certificate-revoked", actor: actor,
+                detail: "\(certificate.serial) \(reason.name)")
             serials.append(certificate.serial)
         }
         return serials
@@ -215,51 +237,64 @@ public final class IdentityLifecycle: Sendable {
 
     /// The account's personal data; `personal-data-unreadable` when its sealed bytes do not open (another data key,
     /// or tampered) or do not decode.
-    static func openPersonal(_ account: AccountRecord,
-                             protector: PersonalDataProtecting) throws(EnrollmentError) -> PersonalData {
+    static func openPersonal(
+        _ account: AccountRecord,
+        protector: PersonalDataProtecting
+    ) throws(EnrollmentError) -> PersonalData {
         do {
             let plaintext = try protector.open(account.sealedPersonalData, context: account.id.uuidString)
             return try JSONDecoder().decode(PersonalData.self, from: Data(plaintext))
         } catch {
-            throw EnrollmentError(.personalDataUnreadable,
-                                  "the sealed data of account \(account.id.uuidString) cannot be opened: check the "
-                                  + "data key file")
+            throw EnrollmentError(
+                .personalDataUnreadable,
+                "the sealed data of account \(account.id.uuidString) cannot be opened: check the "
+                    + "data key file")
         }
     }
 
-    static func seal(_ personal: PersonalData, account: AccountRecord,
-                     protector: PersonalDataProtecting) throws -> [UInt8] {
+    static func seal(
+        _ personal: PersonalData, account: AccountRecord,
+        protector: PersonalDataProtecting
+    ) throws -> [UInt8] {
         try protector.seal([UInt8](try JSONEncoder().encode(personal)), context: account.id.uuidString)
     }
 
     /// Called when a card of the account's identity was read: a newer document than the account's (another
     /// number, expiring no earlier) means the account's document was replaced, so the account becomes invalid
     /// until the holder completes a re-verification with the new one.
-    static func noteDocumentRead(_ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
-                                 protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
-                                 at: Date) throws -> AccountRecord {
+    static func noteDocumentRead(
+        _ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
+        protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
+        at: Date
+    ) throws -> AccountRecord {
         guard account.status == .normal || account.status == .expired else { return account }
         let personal = try openPersonal(account, protector: protector)
         guard personal.documentNumber != facts.personal.documentNumber,
-              facts.personal.documentExpiry >= personal.documentExpiry else { return account }
-        return try changeStatus(tx, account, to: .invalid, reason: "document-replaced", actor: actor, at: at,
-                                enrollmentID: enrollmentID)
+            facts.personal.documentExpiry >= personal.documentExpiry
+        else { return account }
+        return try changeStatus(
+            tx, account, to: .invalid, reason: "document-replaced", actor: actor, at: at,
+            enrollmentID: enrollmentID)
     }
 
     /// A completed card-and-face verification: the account records the verified document (the old one goes to
     /// the sealed history) and an expired or invalid account returns to normal when the document is valid.
-    static func reverify(_ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
-                         protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
-                         at: Date) throws -> AccountRecord {
+    static func reverify(
+        _ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
+        protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
+        at: Date
+    ) throws -> AccountRecord {
         var updated = account
         var personal = try openPersonal(account, protector: protector)
         let differences = HolderComparison.differences(sealed: personal, document: facts.personal)
         if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
         if personal.documentNumber != facts.personal.documentNumber {
             var history = personal.previousDocuments ?? []
-            history.append(PreviousDocument(documentNumber: personal.documentNumber, documentType: personal.documentType,
-                                            documentExpiry: personal.documentExpiry, state: "replaced",
-                                            replacedAt: ISO8601DateFormatter().string(from: at)))
+            history.append(
+                PreviousDocument(
+                    documentNumber: personal.documentNumber, documentType: personal.documentType,
+                    documentExpiry: personal.documentExpiry, state: "replaced",
+                    replacedAt: ISO8601DateFormatter().string(from: at)))
             let contact = personal.contact
             personal = facts.personal
             personal.contact = contact
@@ -267,13 +302,15 @@ public final class IdentityLifecycle: Sendable {
             updated.sealedPersonalData = try seal(personal, account: account, protector: protector)
             updated.updatedAt = at
             try tx.updateAccount(updated)
-            try UsageChain.append(tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
-                                  event: "document-replaced", actor: actor)
+            try UsageChain.append(
+                tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
+                event: "document-replaced", actor: actor)
         }
         let valid = facts.personal.documentExpiry >= MRZDate.today(now: at).description
         if (updated.status == .expired || updated.status == .invalid) && valid {
-            updated = try changeStatus(tx, updated, to: .normal, reason: "reverified", actor: actor, at: at,
-                                       enrollmentID: enrollmentID)
+            updated = try changeStatus(
+                tx, updated, to: .normal, reason: "reverified", actor: actor, at: at,
+                enrollmentID: enrollmentID)
         }
         return updated
     }
@@ -286,18 +323,24 @@ public final class IdentityLifecycle: Sendable {
         func plain(_ text: String) -> Bool {
             text.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F..<0xA0).contains($0.value)) }
         }
-        guard contact.count <= 10, contact.allSatisfy({
-            (1...32).contains($0.key.count) && $0.value.count <= 200 && plain($0.key) && plain($0.value)
-        }) else {
-            throw EnrollmentError(.invalidContact, "contact holds up to 10 fields, names up to 32 and values up to 200 "
-                                  + "characters, without control characters")
+        guard contact.count <= 10,
+            contact.allSatisfy({
+                (1...32).contains($0.key.count) && $0.value.count <= 200 && plain($0.key) && plain($0.value)
+            })
+        else {
+            throw EnrollmentError(
+                .invalidContact,
+                "contact holds up to 10 fields, names up to 32 and values up to 200 "
+                    + "characters, without control characters")
         }
     }
 
     /// Replaces the account's contact details (sealed with the personal data). The device binding and the
     /// certificates are untouched; the usage record names the fields changed, never their values.
-    public func updateContact(accountID: UUID, contact: [String: String],
-                              actor: UsageActor) throws(EnrollmentError) {
+    public func updateContact(
+        accountID: UUID, contact: [String: String],
+        actor: UsageActor
+    ) throws(EnrollmentError) {
         try Self.validateContact(contact)
         let at = now()
         let protector = self.protector
@@ -309,26 +352,34 @@ public final class IdentityLifecycle: Sendable {
             account.sealedPersonalData = try Self.seal(personal, account: account, protector: protector)
             account.updatedAt = at
             try tx.updateAccount(account)
-            try UsageChain.append(tx, at: at, accountID: accountID, event: "contact-changed", actor: actor,
-                                  detail: contact.keys.sorted().joined(separator: ","))
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, event: "contact-changed", actor: actor,
+                detail: contact.keys.sorted().joined(separator: ","))
         }
     }
 
     // MARK: Usage
 
     /// The account's usage records (including its enrollment sessions'), oldest first.
-    public func usage(accountID: UUID, since: Date?, until: Date?, after: Int64?,
-                      limit: Int) throws(EnrollmentError) -> [UsageRecordView] {
+    public func usage(
+        accountID: UUID, since: Date?, until: Date?, after: Int64?,
+        limit: Int
+    ) throws(EnrollmentError) -> [UsageRecordView] {
         try run { tx in
             guard try tx.account(id: accountID) != nil else { throw EnrollmentError.accountNotFound(accountID) }
-            return try tx.usageRecords(UsageQuery(accountID: accountID, since: since, until: until, afterSequence: after,
-                                                  limit: limit)).map(UsageRecordView.init)
+            return try tx.usageRecords(
+                UsageQuery(
+                    accountID: accountID, since: since, until: until, afterSequence: after,
+                    limit: limit)
+            ).map(UsageRecordView.init)
         }
     }
 
     /// Walks the usage chain, against the signed heads a trusted key signed (see `UsageChain.verify`).
-    public func verifyAudit(heads: [SignedChainHead] = [],
-                            untrusted: [SignedChainHead] = []) throws(EnrollmentError) -> AuditReport {
+    public func verifyAudit(
+        heads: [SignedChainHead] = [],
+        untrusted: [SignedChainHead] = []
+    ) throws(EnrollmentError) -> AuditReport {
         do {
             return try UsageChain.verify(store, heads: heads, untrusted: untrusted)
         } catch {

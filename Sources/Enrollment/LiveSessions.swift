@@ -35,8 +35,10 @@ struct LiveSession: Sendable {
     /// The last burst's decision as evidence.
     var liveness: LivenessEvidence?
 
-    init(id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
-         document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date) {
+    init(
+        id: UUID, purpose: EnrollmentPurpose, reader: String, callerUID: UInt32, accountID: UUID?,
+        document: VerifiedDocument, facts: DocumentFacts, identityKey: [UInt8], createdAt: Date, deadline: Date
+    ) {
         self.id = id
         self.purpose = purpose
         self.reader = reader

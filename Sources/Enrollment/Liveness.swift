@@ -18,14 +18,17 @@ extension EnrollmentService {
             try requireLivenessState(session)
             guard session.livenessAttempts < policy.maxLivenessAttempts else {
                 try fail(&session, code: ProblemCode.attemptsExhausted.code)
-                throw EnrollmentError(.attemptsExhausted, "the liveness check did not pass in "
-                                      + "\(policy.maxLivenessAttempts) attempts: the session has ended")
+                throw EnrollmentError(
+                    .attemptsExhausted,
+                    "the liveness check did not pass in "
+                        + "\(policy.maxLivenessAttempts) attempts: the session has ended")
             }
             session.livenessAttempts += 1
             var generator = RandomBytesGenerator(random)
-            let challenge = LivenessChallenge.random(using: &generator, now: now(),
-                                                     lifetime: policy.livenessChallengeLifetime,
-                                                     promptCount: policy.livenessPrompts)
+            let challenge = LivenessChallenge.random(
+                using: &generator, now: now(),
+                lifetime: policy.livenessChallengeLifetime,
+                promptCount: policy.livenessPrompts)
             session.livenessChallenge = challenge
             session.livenessChallengeAnswered = false
             let format = ISO8601DateFormatter()
@@ -47,8 +50,9 @@ extension EnrollmentService {
         try step(id) { session throws(EnrollmentError) in
             try requireLivenessState(session)
             guard let challenge = session.livenessChallenge else {
-                throw EnrollmentError(.livenessChallengeRequired,
-                                      "no liveness challenge was requested in this session: request one first")
+                throw EnrollmentError(
+                    .livenessChallengeRequired,
+                    "no liveness challenge was requested in this session: request one first")
             }
             let at = now()
             let decision: LivenessDecision
@@ -60,8 +64,9 @@ extension EnrollmentService {
             } else {
                 session.livenessChallengeAnswered = true
                 do throws(EnrollmentError) {
-                    decision = try liveness.check(burst, challenge: challenge, portrait: session.portrait,
-                                                  session: session.id, callerUID: session.callerUID, now: at)
+                    decision = try liveness.check(
+                        burst, challenge: challenge, portrait: session.portrait,
+                        session: session.id, callerUID: session.callerUID, now: at)
                 } catch {
                     if error.kind == .faceEngineBusy {
                         // Nothing was evaluated: the same burst may come again while the challenge lasts.
@@ -79,8 +84,9 @@ extension EnrollmentService {
             let wasMatched = session.state == .faceMatched
             if !wasMatched, let match = decision.result(.matchesPortrait), match.passed {
                 let score = FaceMatcher.score(distance: match.value, threshold: match.threshold)
-                session.face = FaceEvidence(distance: match.value, score: score, threshold: match.threshold,
-                                            isMatch: true, probeFaces: 1)
+                session.face = FaceEvidence(
+                    distance: match.value, score: score, threshold: match.threshold,
+                    isMatch: true, probeFaces: 1)
                 session.state = .faceMatched
             }
             try persist(session, state: session.state, event: UsageEventKind.enrollmentLivenessPassed.rawValue)
@@ -94,25 +100,31 @@ extension EnrollmentService {
 
     /// Records a refused burst and throws what the kiosk shows: `liveness-failed`, or `attempts-exhausted` when no
     /// challenge is left (the session ends).
-    private func refuse(_ session: inout LiveSession,
-                        _ decision: LivenessDecision) throws(EnrollmentError) -> EnrollmentView {
+    private func refuse(
+        _ session: inout LiveSession,
+        _ decision: LivenessDecision
+    ) throws(EnrollmentError) -> EnrollmentView {
         let failing = decision.failingCheck
         let check = failing?.check.rawValue ?? LivenessCheck.challenge.rawValue
         let instruction = decision.instruction ?? "follow the prompts on the screen, one after the other"
         let left = max(0, policy.maxLivenessAttempts - session.livenessAttempts)
-        var error = EnrollmentError.livenessFailed(check: check, instruction: instruction,
-                                                   detail: failing?.detail ?? "not live", attemptsLeft: left)
+        var error = EnrollmentError.livenessFailed(
+            check: check, instruction: instruction,
+            detail: failing?.detail ?? "not live", attemptsLeft: left)
         guard left > 0 else {
             try fail(&session, code: ProblemCode.attemptsExhausted.code)
             error.kind = .attemptsExhausted
             error.message = "\(instruction) (liveness check \(check) failed; no attempts left: the session has ended)"
             throw error
         }
-        try persist(session, state: session.state, event: UsageEventKind.enrollmentLivenessFailed.rawValue,
-                    outcome: "refused")
-        publish(.enrollment(.enrollmentLivenessFailed, session: session.id.uuidString,
-                            code: ProblemCode.livenessFailed.code, attemptsLeft: left, message: instruction,
-                            check: check))
+        try persist(
+            session, state: session.state, event: UsageEventKind.enrollmentLivenessFailed.rawValue,
+            outcome: "refused")
+        publish(
+            .enrollment(
+                .enrollmentLivenessFailed, session: session.id.uuidString,
+                code: ProblemCode.livenessFailed.code, attemptsLeft: left, message: instruction,
+                check: check))
         throw error
     }
 
@@ -123,8 +135,10 @@ extension EnrollmentService {
             throw .wrongState(session.state.rawValue, expected: "card-verified or face-matched")
         }
         guard session.liveness?.live != true else {
-            throw EnrollmentError(.enrollmentWrongState, "the liveness step has already passed in this session: "
-                                  + "continue with the next step")
+            throw EnrollmentError(
+                .enrollmentWrongState,
+                "the liveness step has already passed in this session: "
+                    + "continue with the next step")
         }
         guard !session.portrait.isEmpty else {
             throw EnrollmentError(.noPortrait, "the chip holds no portrait to compare the burst with")
@@ -136,9 +150,11 @@ extension EnrollmentService {
     func requireLiveness(_ session: LiveSession, signing: Bool) throws(EnrollmentError) {
         guard policy.requiresLiveness(purpose: session.purpose, signing: signing) else { return }
         guard session.liveness?.live == true else {
-            throw EnrollmentError(.livenessRequired, "this completion needs the liveness step: request a challenge "
-                                  + "(POST /v1/enrollments/\(session.id.uuidString)/liveness/challenge), show its "
-                                  + "prompts while capturing, and send the burst")
+            throw EnrollmentError(
+                .livenessRequired,
+                "this completion needs the liveness step: request a challenge "
+                    + "(POST /v1/enrollments/\(session.id.uuidString)/liveness/challenge), show its "
+                    + "prompts while capturing, and send the burst")
         }
     }
 }
@@ -147,12 +163,14 @@ extension LivenessEvidence {
     /// The evidence of a decision: every check, its value (nil where nothing could be measured) and threshold.
     init(_ decision: LivenessDecision, attempts: Int, at: Date) {
         let checks = decision.checks.map {
-            LivenessCheckEvidence(check: $0.check.rawValue, passed: $0.passed, required: $0.required,
-                                  value: $0.value.isFinite ? $0.value : nil, threshold: $0.threshold,
-                                  comparison: $0.comparison.rawValue, detail: $0.detail)
+            LivenessCheckEvidence(
+                check: $0.check.rawValue, passed: $0.passed, required: $0.required,
+                value: $0.value.isFinite ? $0.value : nil, threshold: $0.threshold,
+                comparison: $0.comparison.rawValue, detail: $0.detail)
         }
-        self.init(live: decision.isLive, failingCheck: decision.failingCheck?.check.rawValue, checks: checks,
-                  frames: decision.frameCount, attempts: attempts, decidedAt: ISO8601DateFormatter().string(from: at))
+        self.init(
+            live: decision.isLive, failingCheck: decision.failingCheck?.check.rawValue, checks: checks,
+            frames: decision.frameCount, attempts: attempts, decidedAt: ISO8601DateFormatter().string(from: at))
     }
 }
 

@@ -20,8 +20,10 @@ public struct PersonalData: Codable, Sendable, Equatable {
     /// Documents the account was verified with before (identity lifecycle); nil when none.
     public var previousDocuments: [PreviousDocument]?
 
-    public init(surname: String, givenNames: String, birthDate: String, documentNumber: String, documentType: String,
-                documentExpiry: String, issuingState: String, nationality: String, contact: [String: String] = [:]) {
+    public init(
+        surname: String, givenNames: String, birthDate: String, documentNumber: String, documentType: String,
+        documentExpiry: String, issuingState: String, nationality: String, contact: [String: String] = [:]
+    ) {
         self.surname = surname
         self.givenNames = givenNames
         self.birthDate = birthDate
@@ -56,10 +58,11 @@ public struct DocumentFacts: Sendable, Equatable {
         } catch {
             throw EnrollmentError(.invalidDocumentDates, "the chip's MRZ dates are not valid: \(error)")
         }
-        personal = PersonalData(surname: mrz.primaryIdentifier, givenNames: mrz.secondaryIdentifier,
-                                birthDate: birthDate.description, documentNumber: mrz.documentNumber,
-                                documentType: mrz.documentCode, documentExpiry: expiryDate.description,
-                                issuingState: mrz.issuingState, nationality: mrz.nationality)
+        personal = PersonalData(
+            surname: mrz.primaryIdentifier, givenNames: mrz.secondaryIdentifier,
+            birthDate: birthDate.description, documentNumber: mrz.documentNumber,
+            documentType: mrz.documentCode, documentExpiry: expiryDate.description,
+            issuingState: mrz.issuingState, nationality: mrz.nationality)
         personal.sex = mrz.sex.rawValue
         let optional = mrz.optionalData.replacingOccurrences(of: "<", with: "").trimmingCharacters(in: .whitespaces)
         if let number = document.dg11?.personalNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty {

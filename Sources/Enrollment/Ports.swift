@@ -31,23 +31,29 @@ public struct VerifiedDocument: Sendable {
 /// `callerUID`; a photo that is a copy of the portrait or of another session's photo is refused
 /// (`suspected-replay`).
 public protocol FaceComparing: Sendable {
-    func compare(reference: [UInt8], probe: [UInt8], session: UUID,
-                 callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence
+    func compare(
+        reference: [UInt8], probe: [UInt8], session: UUID,
+        callerUID: UInt32
+    ) throws(EnrollmentError) -> FaceEvidence
 }
 
 /// Evaluates a liveness burst against its challenge and the chip portrait (`LivenessChecker`): a decision with
 /// every check, or a refusal of the burst itself (`invalid-burst`, engine problems, `face-engine-busy`).
 public protocol LivenessChecking: Sendable {
-    func check(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
-               callerUID: UInt32, now: Date) throws(EnrollmentError) -> LivenessDecision
+    func check(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
+        callerUID: UInt32, now: Date
+    ) throws(EnrollmentError) -> LivenessDecision
 }
 
 /// No liveness checker: every burst is refused (a service built without one cannot pass the liveness step).
 public struct NoLivenessChecking: LivenessChecking {
     public init() {}
 
-    public func check(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
-                      callerUID: UInt32, now: Date) throws(EnrollmentError) -> LivenessDecision {
+    public func check(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: UUID,
+        callerUID: UInt32, now: Date
+    ) throws(EnrollmentError) -> LivenessDecision {
         throw EnrollmentError(.faceModelsMissing, "no liveness checker is configured")
     }
 }

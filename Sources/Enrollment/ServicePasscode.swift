@@ -47,8 +47,9 @@ extension IdentityLifecycle {
 
     static func derive(_ passcode: String, salt: [UInt8]) throws -> [UInt8] {
         do {
-            return try Scrypt.deriveKey(password: Array(passcode.utf8), salt: salt, parameters: scryptParameters,
-                                        length: 32)
+            return try Scrypt.deriveKey(
+                password: Array(passcode.utf8), salt: salt, parameters: scryptParameters,
+                length: 32)
         } catch {
             throw EnrollmentError(.internalError, "scrypt failed: \(error)")
         }
@@ -62,8 +63,9 @@ extension IdentityLifecycle {
             throw EnrollmentError(.internalError, "no random bytes: \(error)")
         }
         let parameters = scryptParameters
-        return PasscodeRecord(accountID: accountID, salt: salt, hash: try derive(passcode, salt: salt),
-                              parameters: "scrypt:\(parameters.n):\(parameters.r):\(parameters.p)", updatedAt: at)
+        return PasscodeRecord(
+            accountID: accountID, salt: salt, hash: try derive(passcode, salt: salt),
+            parameters: "scrypt:\(parameters.n):\(parameters.r):\(parameters.p)", updatedAt: at)
     }
 
     /// The passcode's state.
@@ -75,17 +77,20 @@ extension IdentityLifecycle {
         let current = now()
         let lockOver = record?.lockedUntil.map { $0 <= current } ?? false
         let locked = record?.lockedUntil.flatMap { $0 > current ? ISO8601DateFormatter().string(from: $0) : nil }
-        return PasscodeStatus(set: record?.enabled ?? false, enabled: policy.passcodeEnabled,
-                              failedAttempts: lockOver ? 0 : record?.failedAttempts ?? 0,
-                              lockedUntil: locked, lockedPermanently: record?.lockedPermanently ?? false,
-                              totalFailures: record?.totalFailures ?? 0,
-                              maxTotalFailures: policy.passcodeMaxTotalFailures)
+        return PasscodeStatus(
+            set: record?.enabled ?? false, enabled: policy.passcodeEnabled,
+            failedAttempts: lockOver ? 0 : record?.failedAttempts ?? 0,
+            lockedUntil: locked, lockedPermanently: record?.lockedPermanently ?? false,
+            totalFailures: record?.totalFailures ?? 0,
+            maxTotalFailures: policy.passcodeMaxTotalFailures)
     }
 
     /// Sets (or changes) the passcode. Changing an enabled passcode needs the current one, which counts as an
     /// entry (wrong entries count towards the lock). A new passcode starts with no wrong entries.
-    public func setPasscode(accountID: UUID, passcode: String, current: String?,
-                            actor: UsageActor) throws(EnrollmentError) -> PasscodeStatus {
+    public func setPasscode(
+        accountID: UUID, passcode: String, current: String?,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> PasscodeStatus {
         try requirePasscodesEnabled()
         try Self.validate(passcode)
         try requireCurrentPasscode(accountID: accountID, current: current, actor: actor, purpose: "change")
@@ -102,8 +107,10 @@ extension IdentityLifecycle {
     /// Turns the passcode off: with the current passcode, or by an operator at a counter. A caller that is not staff
     /// must give the enabled passcode: for an account without one it fails like a wrong entry (it would otherwise tell
     /// a kiosk which accounts exist and which have a passcode).
-    public func disablePasscode(accountID: UUID, current: String?,
-                                actor: UsageActor) throws(EnrollmentError) -> PasscodeStatus {
+    public func disablePasscode(
+        accountID: UUID, current: String?,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> PasscodeStatus {
         if !actor.isStaff {
             let check = try verifyPasscode(accountID: accountID, passcode: current ?? "", actor: actor)
             guard check.isOK else { throw Self.refusal(check, for: actor) }
@@ -124,13 +131,17 @@ extension IdentityLifecycle {
     }
 
     /// When the account has an enabled passcode, `current` must be it.
-    private func requireCurrentPasscode(accountID: UUID, current: String?, actor: UsageActor,
-                                        purpose: String) throws(EnrollmentError) {
+    private func requireCurrentPasscode(
+        accountID: UUID, current: String?, actor: UsageActor,
+        purpose: String
+    ) throws(EnrollmentError) {
         let existing = try run { tx in try tx.passcode(accountID: accountID) }
         guard let existing, existing.enabled else { return }
         guard let current else {
-            throw EnrollmentError(.passcodeRequired, "give the current passcode to \(purpose) it (forgotten: re-verify with card "
-                                      + "and face, purpose passcode-reset)")
+            throw EnrollmentError(
+                .passcodeRequired,
+                "give the current passcode to \(purpose) it (forgotten: re-verify with card "
+                    + "and face, purpose passcode-reset)")
         }
         let check = try verifyPasscode(accountID: accountID, passcode: current, actor: actor)
         guard check.isOK else { throw Self.refusal(check, for: actor) }
@@ -141,17 +152,21 @@ extension IdentityLifecycle {
         guard actor.isStaff else { return holderProofFailed }
         if check.result == "locked" {
             guard let until = check.unlocksAt else {
-                return EnrollmentError(.passcodeLocked, "the passcode is locked for good after too many wrong entries: "
-                                           + "reset it by re-verifying with card and face (purpose passcode-reset)")
+                return EnrollmentError(
+                    .passcodeLocked,
+                    "the passcode is locked for good after too many wrong entries: "
+                        + "reset it by re-verifying with card and face (purpose passcode-reset)")
             }
-            return EnrollmentError(.passcodeLocked, "the passcode is locked after too many wrong entries until \(until)")
+            return EnrollmentError(
+                .passcodeLocked, "the passcode is locked after too many wrong entries until \(until)")
         }
         return EnrollmentError(.passcodeWrong, "wrong passcode: \(check.attemptsLeft ?? 0) attempt(s) left")
     }
 
     /// The one answer a caller that is not staff gets for any failed passcode entry or holder proof.
     public static let holderProofFailed = EnrollmentError(
-        .holderProofFailed, "the holder could not be verified: check the passcode with the holder, or re-verify the "
+        .holderProofFailed,
+        "the holder could not be verified: check the passcode with the holder, or re-verify the "
             + "holder with card and face")
 
     /// `uid:N@host`: the budget's key. Uids are per host; on a shared database hosts keep separate budgets.
@@ -167,8 +182,10 @@ extension IdentityLifecycle {
     /// Checks a passcode entry: ok (the count of wrong entries and the lock level restart), wrong (attempts left; the
     /// last one locks), or locked (until when, or for good) without comparing. For a caller that is not staff, every
     /// outcome but ok throws `holder-proof-failed` (or `passcode-entries-exhausted` once its budget is used up).
-    public func verifyPasscode(accountID: UUID, passcode: String,
-                               actor: UsageActor) throws(EnrollmentError) -> PasscodeCheck {
+    public func verifyPasscode(
+        accountID: UUID, passcode: String,
+        actor: UsageActor
+    ) throws(EnrollmentError) -> PasscodeCheck {
         try requirePasscodesEnabled()
         let at = now()
         let policy = self.policy
@@ -180,12 +197,15 @@ extension IdentityLifecycle {
             events = []
             var budget: PasscodeBudgetRecord?
             if budgeted {
-                var current = try tx.passcodeBudget(caller: caller)
+                var current =
+                    try tx.passcodeBudget(caller: caller)
                     ?? PasscodeBudgetRecord(caller: caller, windowStart: at, updatedAt: at)
                 if let until = current.lockedUntil, until > at {
                     return .refused(Self.callerLockedOut(until: until))
                 }
-                if at.timeIntervalSince(current.windowStart) >= policy.passcodeCallerWindow || current.lockedUntil != nil {
+                if at.timeIntervalSince(current.windowStart) >= policy.passcodeCallerWindow
+                    || current.lockedUntil != nil
+                {
                     current = PasscodeBudgetRecord(caller: caller, windowStart: at, updatedAt: at)
                 }
                 budget = current
@@ -200,9 +220,11 @@ extension IdentityLifecycle {
                     let until = spent.windowStart.addingTimeInterval(policy.passcodeCallerWindow)
                     spent.lockedUntil = until
                     events.append(.callerLockedOut(actor: actor, until: until))
-                    try UsageChain.append(tx, at: at, accountID: nil, event: "passcode-entries-exhausted", actor: actor,
-                                          outcome: "locked", detail: "\(spent.failures) failed entries; until "
-                                              + ISO8601DateFormatter().string(from: until))
+                    try UsageChain.append(
+                        tx, at: at, accountID: nil, event: "passcode-entries-exhausted", actor: actor,
+                        outcome: "locked",
+                        detail: "\(spent.failures) failed entries; until "
+                            + ISO8601DateFormatter().string(from: until))
                 }
                 try tx.savePasscodeBudget(spent)
                 budget = spent
@@ -224,17 +246,20 @@ extension IdentityLifecycle {
             if record.lockedPermanently {
                 _ = try Self.derive(passcode, salt: Self.decoySalt)
                 try countFailure()
-                try UsageChain.append(tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
-                                      outcome: "locked", detail: "permanently")
+                try UsageChain.append(
+                    tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
+                    outcome: "locked", detail: "permanently")
                 return .checked(PasscodeCheck(result: "locked", attemptsLeft: 0))
             }
             if let until = record.lockedUntil {
                 if until > at {
                     _ = try Self.derive(passcode, salt: Self.decoySalt)
                     try countFailure()
-                    try UsageChain.append(tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
-                                          outcome: "locked")
-                    return .checked(PasscodeCheck(result: "locked", attemptsLeft: 0, unlocksAt: iso.string(from: until)))
+                    try UsageChain.append(
+                        tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
+                        outcome: "locked")
+                    return .checked(
+                        PasscodeCheck(result: "locked", attemptsLeft: 0, unlocksAt: iso.string(from: until)))
                 }
                 record.lockedUntil = nil
                 record.failedAttempts = 0
@@ -270,15 +295,20 @@ extension IdentityLifecycle {
                 events.append(.locked(permanent: false))
             }
             try tx.savePasscode(record)
-            try UsageChain.append(tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
-                                  outcome: "wrong", detail: "\(record.failedAttempts) consecutive, "
-                                      + "\(record.totalFailures) in total")
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, event: "passcode-verify", actor: actor,
+                outcome: "wrong",
+                detail: "\(record.failedAttempts) consecutive, "
+                    + "\(record.totalFailures) in total")
             if let lockDetail {
-                try UsageChain.append(tx, at: at, accountID: accountID, event: "passcode-locked", actor: actor,
-                                      outcome: "locked", detail: lockDetail)
+                try UsageChain.append(
+                    tx, at: at, accountID: accountID, event: "passcode-locked", actor: actor,
+                    outcome: "locked", detail: lockDetail)
             }
-            return .checked(PasscodeCheck(result: record.lockedPermanently ? "locked" : "wrong", attemptsLeft: left,
-                                          unlocksAt: unlocksAt))
+            return .checked(
+                PasscodeCheck(
+                    result: record.lockedPermanently ? "locked" : "wrong", attemptsLeft: left,
+                    unlocksAt: unlocksAt))
         }
         for event in events { onPasscodeEvent(event) }
         switch outcome {
@@ -291,9 +321,11 @@ extension IdentityLifecycle {
     }
 
     static func callerLockedOut(until: Date) -> EnrollmentError {
-        EnrollmentError(.passcodeEntriesExhausted, "this kiosk made too many failed passcode entries: it may take no "
-                            + "passcode until \(ISO8601DateFormatter().string(from: until)); re-verify the holder with "
-                            + "card and face")
+        EnrollmentError(
+            .passcodeEntriesExhausted,
+            "this kiosk made too many failed passcode entries: it may take no "
+                + "passcode until \(ISO8601DateFormatter().string(from: until)); re-verify the holder with "
+                + "card and face")
     }
 
     /// The salt of the scrypt run that stands in for a comparison that cannot happen (no such account, no passcode,
@@ -302,8 +334,10 @@ extension IdentityLifecycle {
 
     /// After a card-and-face re-verification (purpose `passcode-reset`): sets the new passcode, or, without one,
     /// clears the lock (a permanent one too), the lock level and the counts of wrong entries.
-    static func resetPasscode(_ tx: any StoreTransaction, accountID: UUID, newPasscode: String?, actor: UsageActor,
-                              enrollmentID: UUID, at: Date) throws {
+    static func resetPasscode(
+        _ tx: any StoreTransaction, accountID: UUID, newPasscode: String?, actor: UsageActor,
+        enrollmentID: UUID, at: Date
+    ) throws {
         if let newPasscode {
             try tx.savePasscode(try newPasscodeRecord(newPasscode, accountID: accountID, at: at))
         } else if var record = try tx.passcode(accountID: accountID) {
@@ -315,8 +349,9 @@ extension IdentityLifecycle {
             record.updatedAt = at
             try tx.savePasscode(record)
         }
-        try UsageChain.append(tx, at: at, accountID: accountID, enrollmentID: enrollmentID, event: "passcode-reset",
-                              actor: actor, detail: newPasscode == nil ? "unlocked" : "new passcode")
+        try UsageChain.append(
+            tx, at: at, accountID: accountID, enrollmentID: enrollmentID, event: "passcode-reset",
+            actor: actor, detail: newPasscode == nil ? "unlocked" : "new passcode")
     }
 }
 

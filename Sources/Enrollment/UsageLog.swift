@@ -53,10 +53,12 @@ public enum UsageChain {
 
     /// The bytes a record's hash covers, besides the previous hash (`enrolld-usage-v2` for keyed records).
     public static func canonicalBytes(_ record: UsageRecord) -> [UInt8] {
-        let fields = [record.keyed ? "enrolld-usage-v2" : "enrolld-usage-v1", String(record.sequence),
-                      String(record.at.timeIntervalSince1970Milliseconds), record.accountID?.uuidString ?? "",
-                      record.enrollmentID?.uuidString ?? "", record.event, record.channel, record.actorRole,
-                      String(record.actorUID), record.outcome, record.detail]
+        let fields = [
+            record.keyed ? "enrolld-usage-v2" : "enrolld-usage-v1", String(record.sequence),
+            String(record.at.timeIntervalSince1970Milliseconds), record.accountID?.uuidString ?? "",
+            record.enrollmentID?.uuidString ?? "", record.event, record.channel, record.actorRole,
+            String(record.actorUID), record.outcome, record.detail,
+        ]
         var bytes: [UInt8] = []
         for field in fields {
             let utf8 = Array(field.utf8)
@@ -69,8 +71,10 @@ public enum UsageChain {
 
     /// The record's hash as its `keyed` flag says: HMAC under the store's chain key, or plain SHA-256. Nil for a keyed
     /// record when the store has no chain key.
-    public static func hash(_ record: UsageRecord, previous: [UInt8],
-                            in tx: any StoreTransaction) throws(StoreError) -> [UInt8]? {
+    public static func hash(
+        _ record: UsageRecord, previous: [UInt8],
+        in tx: any StoreTransaction
+    ) throws(StoreError) -> [UInt8]? {
         let message = previous + canonicalBytes(record)
         if record.keyed { return try tx.usageChainMAC(message) }
         do {
@@ -95,20 +99,23 @@ public enum UsageChain {
         let keyedFrom = try Self.keyedFrom(tx)
         guard let keyCheck else {
             if keyedFrom != nil || storedCheck != nil {
-                throw .protection("the usage chain is keyed but this daemon has no usage-chain key: restore "
-                                  + "keys/usage-chain.key (a fleet's hosts share it)")
+                throw .protection(
+                    "the usage chain is keyed but this daemon has no usage-chain key: restore "
+                        + "keys/usage-chain.key (a fleet's hosts share it)")
             }
             return nil
         }
         if let storedCheck {
             guard storedCheck == keyCheck else {
-                throw .protection("this host's usage-chain key (keys/usage-chain.key) is not the one the chain was "
-                                  + "keyed with: copy the fleet's key from a host already in the fleet")
+                throw .protection(
+                    "this host's usage-chain key (keys/usage-chain.key) is not the one the chain was "
+                        + "keyed with: copy the fleet's key from a host already in the fleet")
             }
             guard let keyedFrom else {
-                throw .protection("the usage chain was keyed but its marker (where keying started) is gone from the "
-                                  + "database: records may have been rewritten; run enrollctl audit verify with the "
-                                  + "signed heads from the journal")
+                throw .protection(
+                    "the usage chain was keyed but its marker (where keying started) is gone from the "
+                        + "database: records may have been rewritten; run enrollctl audit verify with the "
+                        + "signed heads from the journal")
             }
             return keyedFrom
         }
@@ -121,9 +128,11 @@ public enum UsageChain {
     /// Appends a record to the chain inside `tx` (the caller's state change and its record commit together). Keyed
     /// when the store has the chain key; an unkeyed record never follows a keyed one.
     @discardableResult
-    public static func append(_ tx: any StoreTransaction, at: Date, accountID: UUID?, enrollmentID: UUID? = nil,
-                              event: String, actor: UsageActor, outcome: String = "ok",
-                              detail: String = "") throws(StoreError) -> UsageRecord {
+    public static func append(
+        _ tx: any StoreTransaction, at: Date, accountID: UUID?, enrollmentID: UUID? = nil,
+        event: String, actor: UsageActor, outcome: String = "ok",
+        detail: String = ""
+    ) throws(StoreError) -> UsageRecord {
         let last = try tx.lastUsageRecord()
         let probe = try tx.usageChainMAC(Array("enrolld usage chain key check v1".utf8))
         if last?.keyed != true {
@@ -134,15 +143,17 @@ public enum UsageChain {
             }
             try prepareKeying(tx, keyCheck: check)
         } else if probe == nil {
-            throw .protection("the usage chain is keyed but this daemon has no usage-chain key: restore "
-                              + "keys/usage-chain.key")
+            throw .protection(
+                "the usage chain is keyed but this daemon has no usage-chain key: restore "
+                    + "keys/usage-chain.key")
         }
         // Milliseconds: the store's precision, so the hash verifies after a round trip.
         let stamp = Date(timeIntervalSince1970: TimeInterval(at.timeIntervalSince1970Milliseconds) / 1000)
-        var record = UsageRecord(sequence: (last?.sequence ?? 0) + 1, at: stamp, accountID: accountID,
-                                 enrollmentID: enrollmentID, event: event, channel: actor.channel,
-                                 actorRole: actor.role, actorUID: actor.uid, outcome: outcome, detail: detail,
-                                 previousHash: last?.hash ?? genesis, hash: [], keyed: probe != nil)
+        var record = UsageRecord(
+            sequence: (last?.sequence ?? 0) + 1, at: stamp, accountID: accountID,
+            enrollmentID: enrollmentID, event: event, channel: actor.channel,
+            actorRole: actor.role, actorUID: actor.uid, outcome: outcome, detail: detail,
+            previousHash: last?.hash ?? genesis, hash: [], keyed: probe != nil)
         guard let hash = try hash(record, previous: record.previousHash, in: tx) else {
             throw .protection("no usage-chain key")
         }
@@ -183,8 +194,10 @@ public enum UsageChain {
     /// `heads` are signed chain heads whose signature a trusted key checked: each must find its record with the same
     /// hash (else `disagrees`, or `missing` when the chain no longer reaches it), and their `keyedFrom` overrides the
     /// database's marker (which a database writer could move). `firstDisagreement` is the lowest record named.
-    public static func verify(_ store: any Store, heads: [SignedChainHead] = [], untrusted: [SignedChainHead] = [],
-                              pageSize: Int = 1000) throws(StoreError) -> AuditReport {
+    public static func verify(
+        _ store: any Store, heads: [SignedChainHead] = [], untrusted: [SignedChainHead] = [],
+        pageSize: Int = 1000
+    ) throws(StoreError) -> AuditReport {
         var report = AuditReport(ok: true, records: 0, headSequence: 0, problems: [])
         let head = try store.transaction { tx throws(StoreError) in try tx.usageChainHead() }
         let storedKeyedFrom = try store.transaction { tx throws(StoreError) in try Self.keyedFrom(tx) }
@@ -193,8 +206,10 @@ public enum UsageChain {
         var chainKeyedFrom = storedKeyedFrom
         if let signed = signedKeyedFrom.min() {
             if signedKeyedFrom.count > 1 || storedKeyedFrom != signed {
-                report.add(signed, "edited", "the chain is keyed from record \(signed) by the signed heads, but the "
-                           + "database says \(storedKeyedFrom.map(String.init) ?? "never"): its marker was moved")
+                report.add(
+                    signed, "edited",
+                    "the chain is keyed from record \(signed) by the signed heads, but the "
+                        + "database says \(storedKeyedFrom.map(String.init) ?? "never"): its marker was moved")
             }
             chainKeyedFrom = signed
         }
@@ -203,8 +218,10 @@ public enum UsageChain {
         for signed in heads { bySequence[signed.sequence, default: []].append(signed) }
         var checks: [String: String] = [:]
         if !keyAvailable, chainKeyedFrom != nil {
-            report.add(chainKeyedFrom ?? 1, "unverifiable", "this daemon has no usage-chain key (keys/usage-chain.key): "
-                       + "the keyed records cannot be checked")
+            report.add(
+                chainKeyedFrom ?? 1, "unverifiable",
+                "this daemon has no usage-chain key (keys/usage-chain.key): "
+                    + "the keyed records cannot be checked")
         }
         var previous: UsageRecord?
         var after: Int64 = 0
@@ -212,8 +229,10 @@ public enum UsageChain {
             let checked = try store.transaction { tx throws(StoreError) -> [CheckedRecord] in
                 var page: [CheckedRecord] = []
                 for record in try tx.usageRecords(UsageQuery(afterSequence: after, limit: pageSize)) {
-                    page.append(CheckedRecord(record: record,
-                                              computed: try hash(record, previous: record.previousHash, in: tx)))
+                    page.append(
+                        CheckedRecord(
+                            record: record,
+                            computed: try hash(record, previous: record.previousHash, in: tx)))
                 }
                 return page
             }
@@ -225,30 +244,39 @@ public enum UsageChain {
                 let expectedLink = previous?.hash ?? genesis
                 let shouldBeKeyed = chainKeyedFrom.map { record.sequence >= $0 } ?? false
                 if let head, record.sequence > head.sequence {
-                    report.add(record.sequence, "inserted",
-                               "record \(record.sequence) lies beyond the chain head (\(head.sequence)): it was inserted")
+                    report.add(
+                        record.sequence, "inserted",
+                        "record \(record.sequence) lies beyond the chain head (\(head.sequence)): it was inserted")
                 } else if record.sequence > expected {
-                    let missing = expected == record.sequence - 1 ? "record \(expected) was"
+                    let missing =
+                        expected == record.sequence - 1
+                        ? "record \(expected) was"
                         : "records \(expected)-\(record.sequence - 1) were"
-                    report.add(expected, "deleted", "\(missing) deleted (sequence gap before record \(record.sequence))")
+                    report.add(
+                        expected, "deleted", "\(missing) deleted (sequence gap before record \(record.sequence))")
                 } else if record.keyed != shouldBeKeyed {
-                    report.add(record.sequence, "edited",
-                               "record \(record.sequence) was rewritten: it is \(record.keyed ? "keyed" : "unkeyed") but "
-                               + "the chain is keyed from record \(chainKeyedFrom.map(String.init) ?? "nowhere")")
+                    report.add(
+                        record.sequence, "edited",
+                        "record \(record.sequence) was rewritten: it is \(record.keyed ? "keyed" : "unkeyed") but "
+                            + "the chain is keyed from record \(chainKeyedFrom.map(String.init) ?? "nowhere")")
                 } else if record.previousHash != expectedLink {
-                    report.add(record.sequence, "inserted",
-                               "record \(record.sequence) does not link to record \(expected - 1): it was inserted "
-                               + "(or record \(expected - 1) rewritten with its hash)")
+                    report.add(
+                        record.sequence, "inserted",
+                        "record \(record.sequence) does not link to record \(expected - 1): it was inserted "
+                            + "(or record \(expected - 1) rewritten with its hash)")
                 } else if let computed, computed != record.hash {
-                    report.add(record.sequence, "edited",
-                               "record \(record.sequence) was edited: its content does not match its hash")
+                    report.add(
+                        record.sequence, "edited",
+                        "record \(record.sequence) was edited: its content does not match its hash")
                 }
                 for signed in bySequence[record.sequence] ?? [] {
                     let agrees = signed.hash == record.hash
                     checks[Self.headKey(signed)] = agrees ? "matches" : "disagrees"
                     if !agrees {
-                        report.add(record.sequence, "edited", "record \(record.sequence) disagrees with the head "
-                                   + "\(signed.host) signed at \(signed.at): it or a record before it was rewritten")
+                        report.add(
+                            record.sequence, "edited",
+                            "record \(record.sequence) disagrees with the head "
+                                + "\(signed.host) signed at \(signed.at): it or a record before it was rewritten")
                     }
                 }
                 previous = record
@@ -267,13 +295,20 @@ public enum UsageChain {
         }
         for signed in heads where signed.sequence > lastSequence {
             checks[Self.headKey(signed)] = "missing"
-            report.add(lastSequence + 1, "deleted", "the head \(signed.host) signed at \(signed.at) names record "
-                       + "\(signed.sequence), beyond the chain's last record (\(lastSequence)): records were deleted")
+            report.add(
+                lastSequence + 1, "deleted",
+                "the head \(signed.host) signed at \(signed.at) names record "
+                    + "\(signed.sequence), beyond the chain's last record (\(lastSequence)): records were deleted")
         }
         if !heads.isEmpty || !untrusted.isEmpty {
-            report.heads = heads.map {
-                AuditReport.HeadCheck(host: $0.host, sequence: $0.sequence, at: $0.at, result: checks[Self.headKey($0)] ?? "missing")
-            } + untrusted.map { AuditReport.HeadCheck(host: $0.host, sequence: $0.sequence, at: $0.at, result: "untrusted") }
+            report.heads =
+                heads.map {
+                    AuditReport.HeadCheck(
+                        host: $0.host, sequence: $0.sequence, at: $0.at, result: checks[Self.headKey($0)] ?? "missing")
+                }
+                + untrusted.map {
+                    AuditReport.HeadCheck(host: $0.host, sequence: $0.sequence, at: $0.at, result: "untrusted")
+                }
         }
         report.firstDisagreement = report.problems.map(\.sequence).min()
         return report
@@ -291,10 +326,11 @@ extension Date {
 
 extension UsageRecordView {
     public init(_ record: UsageRecord) {
-        self.init(sequence: record.sequence, at: ISO8601DateFormatter().string(from: record.at),
-                  accountId: record.accountID?.uuidString, enrollmentId: record.enrollmentID?.uuidString,
-                  event: record.event, channel: record.channel, actorRole: record.actorRole, actorUid: record.actorUID,
-                  outcome: record.outcome, detail: record.detail)
+        self.init(
+            sequence: record.sequence, at: ISO8601DateFormatter().string(from: record.at),
+            accountId: record.accountID?.uuidString, enrollmentId: record.enrollmentID?.uuidString,
+            event: record.event, channel: record.channel, actorRole: record.actorRole, actorUid: record.actorUID,
+            outcome: record.outcome, detail: record.detail)
     }
 }
 

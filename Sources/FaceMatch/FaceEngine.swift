@@ -50,9 +50,11 @@ public struct FaceAnalysisOptions: Sendable, Equatable {
     /// What the decoder may allocate (output, coefficient and component buffers), checked before decoding.
     public var maximumDecoderBytes: Int
 
-    public init(maximumBytes: Int = 16 << 20, maximumPixels: Int = 40_000_000, downscaleLongSide: Int = 0,
-                smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8,
-                workingLongSide: Int = 0, maximumDecoderBytes: Int = 256 << 20) {
+    public init(
+        maximumBytes: Int = 16 << 20, maximumPixels: Int = 40_000_000, downscaleLongSide: Int = 0,
+        smallImageSide: Int = 300, minimumFaceSize: Int = 60, ambiguityRatio: Double = 0.8,
+        workingLongSide: Int = 0, maximumDecoderBytes: Int = 256 << 20
+    ) {
         self.maximumBytes = maximumBytes
         self.maximumPixels = maximumPixels
         self.downscaleLongSide = downscaleLongSide
@@ -146,8 +148,10 @@ public struct FaceLandmarks: Sendable, Equatable {
     /// The base of the nose (between the nostrils).
     public var noseBase: FacePoint
 
-    public init(imageRightEyeOuter: FacePoint, imageRightEyeInner: FacePoint, imageLeftEyeOuter: FacePoint,
-                imageLeftEyeInner: FacePoint, noseBase: FacePoint) {
+    public init(
+        imageRightEyeOuter: FacePoint, imageRightEyeInner: FacePoint, imageLeftEyeOuter: FacePoint,
+        imageLeftEyeInner: FacePoint, noseBase: FacePoint
+    ) {
         self.imageRightEyeOuter = imageRightEyeOuter
         self.imageRightEyeInner = imageRightEyeInner
         self.imageLeftEyeOuter = imageLeftEyeOuter
@@ -157,8 +161,9 @@ public struct FaceLandmarks: Sendable, Equatable {
 
     /// From dlib's order: image-right eye outer, inner; image-left eye outer, inner; nose base.
     init(points: [FacePoint]) {
-        self.init(imageRightEyeOuter: points[0], imageRightEyeInner: points[1], imageLeftEyeOuter: points[2],
-                  imageLeftEyeInner: points[3], noseBase: points[4])
+        self.init(
+            imageRightEyeOuter: points[0], imageRightEyeInner: points[1], imageLeftEyeOuter: points[2],
+            imageLeftEyeInner: points[3], noseBase: points[4])
     }
 
     /// The five points in dlib's order.
@@ -206,10 +211,12 @@ public struct FaceImageAnalysis: Sendable, Equatable {
     /// The 5 landmarks of the largest face, when one was aligned.
     public var landmarks: FaceLandmarks?
 
-    public init(role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
-                analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
-                refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings(),
-                landmarks: FaceLandmarks? = nil) {
+    public init(
+        role: FaceImageRole, format: FaceImageFormat, width: Int, height: Int, analysedWidth: Int,
+        analysedHeight: Int, usedSmallImageFallback: Bool = false, faceCount: Int, faces: [FaceRegion],
+        refusal: FaceRefusal? = nil, embedding: FaceEmbedding?, timings: FaceStageTimings = FaceStageTimings(),
+        landmarks: FaceLandmarks? = nil
+    ) {
         self.role = role
         self.format = format
         self.width = width
@@ -295,8 +302,10 @@ public final class FaceEngine: @unchecked Sendable {
     /// Decodes the image and detects faces; embeds the largest unless refused (see `FaceImageAnalysis.refusal`).
     /// - Throws: image-level errors only: `unsupportedImageFormat`, `undecodableImage`, `imageTooLarge`,
     ///   `imageTooManyPixels`, `engineFailure`.
-    public func analyse(_ image: [UInt8], role: FaceImageRole,
-                        options: FaceAnalysisOptions) throws(FaceMatchError) -> FaceImageAnalysis {
+    public func analyse(
+        _ image: [UInt8], role: FaceImageRole,
+        options: FaceAnalysisOptions
+    ) throws(FaceMatchError) -> FaceImageAnalysis {
         if image.count > options.maximumBytes {
             throw .imageTooLarge(role, bytes: image.count, limit: options.maximumBytes)
         }
@@ -340,16 +349,20 @@ public final class FaceEngine: @unchecked Sendable {
         case ENROLLD_FACE_AMBIGUOUS: refusal = .ambiguous
         default: refusal = .noFace
         }
-        let embedding: FaceEmbedding? = refusal != nil ? nil : withUnsafeBytes(of: &copy.embedding) { raw in
-            FaceEmbedding(values: Array(raw.bindMemory(to: Float.self).prefix(Int(ENROLLD_FACE_EMBEDDING_SIZE))))
-        }
+        let embedding: FaceEmbedding? =
+            refusal != nil
+            ? nil
+            : withUnsafeBytes(of: &copy.embedding) { raw in
+                FaceEmbedding(values: Array(raw.bindMemory(to: Float.self).prefix(Int(ENROLLD_FACE_EMBEDDING_SIZE))))
+            }
         return FaceImageAnalysis(
             role: role, format: FaceImageFormat(result.format) ?? .jpeg, width: Int(result.width),
             height: Int(result.height), analysedWidth: Int(result.analysed_width),
             analysedHeight: Int(result.analysed_height), usedSmallImageFallback: result.small_image_fallback != 0,
             faceCount: Int(result.face_count), faces: faces, refusal: refusal, embedding: embedding,
-            timings: FaceStageTimings(decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms,
-                                      embed: result.embed_ms),
+            timings: FaceStageTimings(
+                decode: result.decode_ms, detect: result.detect_ms, align: result.align_ms,
+                embed: result.embed_ms),
             landmarks: landmarks(from: result))
     }
 
@@ -376,25 +389,31 @@ public final class FaceEngine: @unchecked Sendable {
     /// Analyses one decoded burst frame: detection on a copy scaled by `detectScale`, landmarks, and (unless the
     /// face is narrower than `minimumFaceSize`) the 150x150 aligned chip for a later `embed(chip:)`. Never embeds.
     /// - Throws: `engineFailure` (bad arguments, out of memory).
-    public func analyseFrame(_ image: RGBImage, detectScale: Double,
-                             minimumFaceSize: Int) throws(FaceMatchError) -> FaceFrameAnalysis {
+    public func analyseFrame(
+        _ image: RGBImage, detectScale: Double,
+        minimumFaceSize: Int
+    ) throws(FaceMatchError) -> FaceFrameAnalysis {
         let side = Int(ENROLLD_FACE_CHIP_SIDE)
         var chip = [UInt8](repeating: 0, count: side * side * 3)
         var result = enrolld_face_analysis()
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             chip.withUnsafeMutableBufferPointer { chipBuffer in
-                var options = enrolld_face_frame_options(detect_scale: detectScale,
-                                                         min_face_size: UInt32(clamping: minimumFaceSize),
-                                                         chip_out: chipBuffer.baseAddress)
-                return enrolld_face_analyse_rgb(handle, pixels.baseAddress, UInt32(clamping: image.width),
-                                                UInt32(clamping: image.height), &options, &result, &message,
-                                                message.count)
+                var options = enrolld_face_frame_options(
+                    detect_scale: detectScale,
+                    min_face_size: UInt32(clamping: minimumFaceSize),
+                    chip_out: chipBuffer.baseAddress)
+                return enrolld_face_analyse_rgb(
+                    handle, pixels.baseAddress, UInt32(clamping: image.width),
+                    UInt32(clamping: image.height), &options, &result, &message,
+                    message.count)
             }
         }
         guard status == ENROLLD_FACE_OK else {
-            throw .engineFailure(reason: Self.string(from: message).isEmpty ? "status \(status.rawValue)"
-                                 : Self.string(from: message))
+            throw .engineFailure(
+                reason: Self.string(from: message).isEmpty
+                    ? "status \(status.rawValue)"
+                    : Self.string(from: message))
         }
         let landmarks = Self.landmarks(from: result)
         var copy = result

@@ -112,13 +112,16 @@ public enum FaceEvaluation {
     }
 
     /// Convenience for the CLI: loads the engine from `modelDirectory` and uses the default policy at `threshold`.
-    public static func run(folder: String, threshold: Double = FaceMatchConfiguration().threshold,
-                           modelDirectory: String = FaceEngine.defaultModelDirectory)
+    public static func run(
+        folder: String, threshold: Double = FaceMatchConfiguration().threshold,
+        modelDirectory: String = FaceEngine.defaultModelDirectory
+    )
         throws(FaceMatchError) -> FaceEvaluationReport
     {
         let engine = try FaceEngine(modelDirectory: modelDirectory)
-        return try run(folder: folder,
-                       matcher: FaceMatcher(engine: engine, configuration: FaceMatchConfiguration(threshold: threshold)))
+        return try run(
+            folder: folder,
+            matcher: FaceMatcher(engine: engine, configuration: FaceMatchConfiguration(threshold: threshold)))
     }
 
     private static func listPeople(folder: String) throws(FaceMatchError) -> [(name: String, images: [String])] {

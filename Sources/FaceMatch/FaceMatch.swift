@@ -26,11 +26,13 @@ public struct FaceMatchConfiguration: Sendable, Equatable {
     /// Images with a shorter long side get the pad-and-upsample retry when no face is found.
     public var smallImageSide: Int
 
-    public init(threshold: Double = 0.5, scoreScale: Double = 0.05, minimumFaceSize: Int = 60,
-                ambiguityRatio: Double = 0.8, maximumImageBytes: Int = 16 << 20,
-                probeMaximumPixels: Int = 12_000_000, referenceMaximumPixels: Int = 2_000_000,
-                detectionLongSide: Int = 1000, workingLongSide: Int = 1600, maximumDecoderBytes: Int = 128 << 20,
-                smallImageSide: Int = 300) {
+    public init(
+        threshold: Double = 0.5, scoreScale: Double = 0.05, minimumFaceSize: Int = 60,
+        ambiguityRatio: Double = 0.8, maximumImageBytes: Int = 16 << 20,
+        probeMaximumPixels: Int = 12_000_000, referenceMaximumPixels: Int = 2_000_000,
+        detectionLongSide: Int = 1000, workingLongSide: Int = 1600, maximumDecoderBytes: Int = 128 << 20,
+        smallImageSide: Int = 300
+    ) {
         self.threshold = threshold
         self.scoreScale = scoreScale
         self.minimumFaceSize = minimumFaceSize
@@ -52,10 +54,11 @@ public struct FaceMatchConfiguration: Sendable, Equatable {
     /// Engine options for an image in the given role: its pixel cap; detection, alignment and embedding at the
     /// same bounded resolutions for both roles.
     public func analysisOptions(for role: FaceImageRole) -> FaceAnalysisOptions {
-        FaceAnalysisOptions(maximumBytes: maximumImageBytes, maximumPixels: maximumPixels(for: role),
-                            downscaleLongSide: detectionLongSide, smallImageSide: smallImageSide,
-                            minimumFaceSize: minimumFaceSize, ambiguityRatio: ambiguityRatio,
-                            workingLongSide: workingLongSide, maximumDecoderBytes: maximumDecoderBytes)
+        FaceAnalysisOptions(
+            maximumBytes: maximumImageBytes, maximumPixels: maximumPixels(for: role),
+            downscaleLongSide: detectionLongSide, smallImageSide: smallImageSide,
+            minimumFaceSize: minimumFaceSize, ambiguityRatio: ambiguityRatio,
+            workingLongSide: workingLongSide, maximumDecoderBytes: maximumDecoderBytes)
     }
 }
 
@@ -73,8 +76,10 @@ public struct FaceComparison: Sendable, Equatable, CustomStringConvertible {
     /// Wall-clock milliseconds for the whole comparison.
     public var totalMilliseconds: Double
 
-    public init(distance: Double, score: Double, threshold: Double, isMatch: Bool, reference: FaceImageAnalysis,
-                probe: FaceImageAnalysis, totalMilliseconds: Double) {
+    public init(
+        distance: Double, score: Double, threshold: Double, isMatch: Bool, reference: FaceImageAnalysis,
+        probe: FaceImageAnalysis, totalMilliseconds: Double
+    ) {
         self.distance = distance
         self.score = score
         self.threshold = threshold
@@ -118,8 +123,9 @@ public struct FaceMatcher: Sendable {
         case .tooSmall:
             throw .faceTooSmall(role, size: analysis.faces.first?.size ?? 0, minimum: configuration.minimumFaceSize)
         case .ambiguous:
-            throw .ambiguousFaces(role, count: analysis.faceCount, largestSize: analysis.faces.first?.size ?? 0,
-                                  secondSize: analysis.faces.dropFirst().first?.size ?? 0)
+            throw .ambiguousFaces(
+                role, count: analysis.faceCount, largestSize: analysis.faces.first?.size ?? 0,
+                secondSize: analysis.faces.dropFirst().first?.size ?? 0)
         }
     }
 
@@ -137,15 +143,18 @@ public struct FaceMatcher: Sendable {
 
     /// Compares two analyses that both carry an embedding.
     /// - Throws: `noFace` for an analysis without an embedding.
-    public func compare(reference: FaceImageAnalysis,
-                        probe: FaceImageAnalysis) throws(FaceMatchError) -> FaceComparison {
+    public func compare(
+        reference: FaceImageAnalysis,
+        probe: FaceImageAnalysis
+    ) throws(FaceMatchError) -> FaceComparison {
         guard let referenceEmbedding = reference.embedding else { throw .noFace(reference.role) }
         guard let probeEmbedding = probe.embedding else { throw .noFace(probe.role) }
         let distance = referenceEmbedding.distance(to: probeEmbedding)
-        return FaceComparison(distance: distance, score: score(distance: distance),
-                              threshold: configuration.threshold, isMatch: distance <= configuration.threshold,
-                              reference: reference, probe: probe,
-                              totalMilliseconds: reference.timings.total + probe.timings.total)
+        return FaceComparison(
+            distance: distance, score: score(distance: distance),
+            threshold: configuration.threshold, isMatch: distance <= configuration.threshold,
+            reference: reference, probe: probe,
+            totalMilliseconds: reference.timings.total + probe.timings.total)
     }
 
     /// Maps an embedding distance to a score in [0, 1], strictly decreasing:

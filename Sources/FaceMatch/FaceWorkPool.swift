@@ -123,14 +123,21 @@ public final class FaceWorkPool: @unchecked Sendable {
     /// Workers over copies of `engine` (the first worker uses `engine` itself); their presentation-attack models
     /// load from `passiveModelDirectory` on first use.
     /// - Throws: `engineFailure` when an engine cannot be copied.
-    public init(engine: FaceEngine, limits: FaceWorkLimits = FaceWorkLimits(),
-                passiveModelDirectory: String? = nil) throws(FaceMatchError) {
+    public init(
+        engine: FaceEngine, limits: FaceWorkLimits = FaceWorkLimits(),
+        passiveModelDirectory: String? = nil
+    ) throws(FaceMatchError) {
         self.limits = limits
-        var workers = [FaceWorker(index: 0, engine: engine,
-                                  passiveModelDirectory: passiveModelDirectory ?? engine.modelDirectory)]
+        var workers = [
+            FaceWorker(
+                index: 0, engine: engine,
+                passiveModelDirectory: passiveModelDirectory ?? engine.modelDirectory)
+        ]
         for index in 1..<limits.workers {
-            workers.append(FaceWorker(index: index, engine: try engine.copy(),
-                                      passiveModelDirectory: passiveModelDirectory ?? engine.modelDirectory))
+            workers.append(
+                FaceWorker(
+                    index: index, engine: try engine.copy(),
+                    passiveModelDirectory: passiveModelDirectory ?? engine.modelDirectory))
         }
         free = workers.reversed()
     }
@@ -180,8 +187,11 @@ public final class FaceWorkPool: @unchecked Sendable {
     private func refuse(_ reason: FaceWorkBusy.Reason) -> FaceWorkBusy {
         refused[reason, default: 0] += 1
         let wait = limits.maximumWait.isFinite ? limits.maximumWait : 1
-        return FaceWorkBusy(reason: reason, retryAfterSeconds: reason == .waitedTooLong ? max(1, Int(wait.rounded()))
-                            : 1)
+        return FaceWorkBusy(
+            reason: reason,
+            retryAfterSeconds: reason == .waitedTooLong
+                ? max(1, Int(wait.rounded()))
+                : 1)
     }
 
     func giveBack(_ worker: FaceWorker, caller: UInt32) {

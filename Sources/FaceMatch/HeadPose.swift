@@ -35,8 +35,10 @@ public struct HeadPose: Sendable, Equatable {
         guard span > 1e-6, span.isFinite else { return nil }
         let unitX = axisX / span
         let unitY = axisY / span
-        let corners = [landmarks.imageRightEyeOuter, landmarks.imageRightEyeInner, landmarks.imageLeftEyeOuter,
-                       landmarks.imageLeftEyeInner]
+        let corners = [
+            landmarks.imageRightEyeOuter, landmarks.imageRightEyeInner, landmarks.imageLeftEyeOuter,
+            landmarks.imageLeftEyeInner,
+        ]
         let centreX = corners.reduce(0) { $0 + $1.x } / 4
         let centreY = corners.reduce(0) { $0 + $1.y } / 4
         let noseX = landmarks.noseBase.x - centreX
@@ -106,17 +108,21 @@ public struct PromptSequenceResult: Sendable, Equatable {
     /// done. A prompt outside the challenge done strongly (`unrequestedFactor`) anywhere fails the sequence, so
     /// that a recording of every movement does not answer every challenge. Frames without a pose are skipped;
     /// the baseline is the first frame with a pose.
-    public static func evaluate(poses: [HeadPose?], prompts: [LivenessPrompt],
-                                thresholds: PromptThresholds) -> PromptSequenceResult {
-        var result = PromptSequenceResult(followed: 0, frames: [], missing: prompts.first, unrequested: nil,
-                                          peaks: Array(repeating: 0, count: prompts.count))
+    public static func evaluate(
+        poses: [HeadPose?], prompts: [LivenessPrompt],
+        thresholds: PromptThresholds
+    ) -> PromptSequenceResult {
+        var result = PromptSequenceResult(
+            followed: 0, frames: [], missing: prompts.first, unrequested: nil,
+            peaks: Array(repeating: 0, count: prompts.count))
         guard let baseline = poses.compactMap({ $0 }).first else { return result }
         let others = LivenessPrompt.allCases.filter { !prompts.contains($0) }
         for (index, pose) in poses.enumerated() {
             guard let pose else { continue }
             for (position, prompt) in prompts.enumerated() {
-                result.peaks[position] = max(result.peaks[position],
-                                             thresholds.progress(of: pose, towards: prompt, from: baseline))
+                result.peaks[position] = max(
+                    result.peaks[position],
+                    thresholds.progress(of: pose, towards: prompt, from: baseline))
             }
             if result.unrequested == nil {
                 for prompt in others
@@ -126,7 +132,8 @@ public struct PromptSequenceResult: Sendable, Equatable {
                 }
             }
             if result.followed < prompts.count,
-               thresholds.progress(of: pose, towards: prompts[result.followed], from: baseline) >= 1 {
+                thresholds.progress(of: pose, towards: prompts[result.followed], from: baseline) >= 1
+            {
                 result.frames.append(index)
                 result.followed += 1
             }

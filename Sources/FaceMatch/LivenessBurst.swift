@@ -47,10 +47,12 @@ public struct LivenessLimits: Sendable, Equatable {
     /// What decoding one frame may allocate (checked from its header).
     public var maximumDecoderBytes: Int
 
-    public init(minimumFrames: Int = 8, maximumFrames: Int = 30, maximumFrameBytes: Int = 2 << 20,
-                maximumBurstBytes: Int = 24 << 20, maximumFramePixels: Int = 1920 * 1080, minimumFrameSide: Int = 240,
-                minimumSpan: TimeInterval = 1.0, maximumSpan: TimeInterval = 20, maximumGap: TimeInterval = 2.5,
-                maximumDecoderBytes: Int = 64 << 20) {
+    public init(
+        minimumFrames: Int = 8, maximumFrames: Int = 30, maximumFrameBytes: Int = 2 << 20,
+        maximumBurstBytes: Int = 24 << 20, maximumFramePixels: Int = 1920 * 1080, minimumFrameSide: Int = 240,
+        minimumSpan: TimeInterval = 1.0, maximumSpan: TimeInterval = 20, maximumGap: TimeInterval = 2.5,
+        maximumDecoderBytes: Int = 64 << 20
+    ) {
         self.minimumFrames = minimumFrames
         self.maximumFrames = maximumFrames
         self.maximumFrameBytes = maximumFrameBytes

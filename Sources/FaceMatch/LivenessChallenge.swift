@@ -51,8 +51,9 @@ public struct LivenessChallenge: Sendable, Equatable {
         let upper = min(max(promptCount.upperBound, lower), 4)
         let count = Int.random(in: lower...upper, using: &generator)
         let prompts = Array(LivenessPrompt.allCases.shuffled(using: &generator).prefix(count))
-        return LivenessChallenge(nonce: nonce, prompts: prompts, issuedAt: now,
-                                 expiresAt: now.addingTimeInterval(max(1, lifetime)))
+        return LivenessChallenge(
+            nonce: nonce, prompts: prompts, issuedAt: now,
+            expiresAt: now.addingTimeInterval(max(1, lifetime)))
     }
 
     /// The refusal of a burst that names another challenge's nonce or comes after the expiry, before any frame is

@@ -41,14 +41,16 @@ public struct LivenessConfiguration: Sendable, Equatable {
     /// Checks that decide; the others are computed and reported only.
     public var requiredChecks: Set<LivenessCheck>
 
-    public init(limits: LivenessLimits = LivenessLimits(), clockSkew: TimeInterval = 2,
-                firstDetectionLongSide: Int = 640, detectionFaceWidth: Double = 110, minimumFaceSize: Int = 80,
-                secondFaceShare: Double = 0.2, samePersonThreshold: Double = 0.6, matchThreshold: Double = 0.5,
-                frontalYaw: Double = 0.04, prompts: PromptThresholds = PromptThresholds(),
-                depthThreshold: Double = 0.02, duplicateFloor: Double = 0.35, duplicateShare: Double = 0.5,
-                portraitFloor: Double = 0.10, passiveThreshold: Double = 0.3, passiveFrames: Int = 5,
-                maximumEmbeddedFrames: Int = 8, trackedPoints: Int = 40, trackingFaceWidth: Double = 180,
-                requiredChecks: Set<LivenessCheck> = Set(LivenessCheck.allCases)) {
+    public init(
+        limits: LivenessLimits = LivenessLimits(), clockSkew: TimeInterval = 2,
+        firstDetectionLongSide: Int = 640, detectionFaceWidth: Double = 110, minimumFaceSize: Int = 80,
+        secondFaceShare: Double = 0.2, samePersonThreshold: Double = 0.6, matchThreshold: Double = 0.5,
+        frontalYaw: Double = 0.04, prompts: PromptThresholds = PromptThresholds(),
+        depthThreshold: Double = 0.02, duplicateFloor: Double = 0.35, duplicateShare: Double = 0.5,
+        portraitFloor: Double = 0.10, passiveThreshold: Double = 0.3, passiveFrames: Int = 5,
+        maximumEmbeddedFrames: Int = 8, trackedPoints: Int = 40, trackingFaceWidth: Double = 180,
+        requiredChecks: Set<LivenessCheck> = Set(LivenessCheck.allCases)
+    ) {
         self.limits = limits
         self.clockSkew = clockSkew
         self.firstDetectionLongSide = firstDetectionLongSide
@@ -104,8 +106,10 @@ public struct LivenessChecker: Sendable {
     /// When set, frames are checked against photos of other sessions and recorded (`session` names the caller's).
     public var replayGuard: ReplayGuard?
 
-    public init(engine: FaceEngine, passiveModel: PresentationAttackModel,
-                configuration: LivenessConfiguration = LivenessConfiguration(), replayGuard: ReplayGuard? = nil) {
+    public init(
+        engine: FaceEngine, passiveModel: PresentationAttackModel,
+        configuration: LivenessConfiguration = LivenessConfiguration(), replayGuard: ReplayGuard? = nil
+    ) {
         self.engine = engine
         self.passiveModel = passiveModel
         self.configuration = configuration
@@ -125,16 +129,19 @@ public struct LivenessChecker: Sendable {
     /// Evaluates `burst` for `challenge` at time `now`.
     /// - Throws: `LivenessError` for a malformed burst (counts, sizes, timestamps, undecodable frames) or an
     ///   engine failure. Failed checks are not errors: see `LivenessDecision.failingCheck`.
-    public func evaluate(burst: LivenessBurst, challenge: LivenessChallenge, portrait: LivenessPortrait,
-                         now: Date = Date(), session: String = "") throws(LivenessError) -> LivenessDecision {
+    public func evaluate(
+        burst: LivenessBurst, challenge: LivenessChallenge, portrait: LivenessPortrait,
+        now: Date = Date(), session: String = ""
+    ) throws(LivenessError) -> LivenessDecision {
         try configuration.limits.validate(burst)
         if let refusal = challengeRefusal(burst: burst, challenge: challenge, now: now) { return refusal }
         var timings = LivenessStageTimings()
         var evidence = try analyseFrames(burst, timings: &timings)
         let start = ContinuousClock.now
         let poses = evidence.map(\.pose)
-        let sequence = PromptSequenceResult.evaluate(poses: poses, prompts: challenge.prompts,
-                                                     thresholds: configuration.prompts)
+        let sequence = PromptSequenceResult.evaluate(
+            poses: poses, prompts: challenge.prompts,
+            thresholds: configuration.prompts)
         let sequenceMilliseconds = milliseconds(since: start)
         let embedStart = ContinuousClock.now
         for index in framesToEmbed(evidence, promptFrames: sequence.frames) {
@@ -148,8 +155,9 @@ public struct LivenessChecker: Sendable {
         timings.embed = milliseconds(since: embedStart)
         let decideStart = ContinuousClock.now
         var checks = [
-            LivenessCheckResult(check: .challenge, value: 1, threshold: 1, comparison: .atLeast,
-                                detail: "nonce, expiry and capture window match"),
+            LivenessCheckResult(
+                check: .challenge, value: 1, threshold: 1, comparison: .atLeast,
+                detail: "nonce, expiry and capture window match"),
             singleFaceCheck(evidence),
         ]
         checks += identityChecks(evidence, portrait: portrait)
@@ -172,7 +180,8 @@ public struct LivenessChecker: Sendable {
         guard let first = burst.frames.first?.capturedAt, let last = burst.frames.last?.capturedAt else { return nil }
         let skew = configuration.clockSkew
         if first < challenge.issuedAt.addingTimeInterval(-skew)
-            || last > min(now, challenge.expiresAt).addingTimeInterval(skew) {
+            || last > min(now, challenge.expiresAt).addingTimeInterval(skew)
+        {
             return .challengeRefused(.outsideWindow, detail: "frames captured outside the challenge's window")
         }
         return nil
@@ -180,8 +189,10 @@ public struct LivenessChecker: Sendable {
 
     // MARK: Frames
 
-    private func analyseFrames(_ burst: LivenessBurst,
-                               timings: inout LivenessStageTimings) throws(LivenessError) -> [FrameEvidence] {
+    private func analyseFrames(
+        _ burst: LivenessBurst,
+        timings: inout LivenessStageTimings
+    ) throws(LivenessError) -> [FrameEvidence] {
         let limits = configuration.limits
         let passiveIndices = Set(Self.spread(count: configuration.passiveFrames, over: burst.frames.count))
         var evidence: [FrameEvidence] = []
@@ -193,19 +204,22 @@ public struct LivenessChecker: Sendable {
             var start = ContinuousClock.now
             let image: RGBImage
             do {
-                image = try RGBImage(decoding: frame.image, maximumPixels: limits.maximumFramePixels,
-                                     maximumDecoderBytes: limits.maximumDecoderBytes, role: .probe)
+                image = try RGBImage(
+                    decoding: frame.image, maximumPixels: limits.maximumFramePixels,
+                    maximumDecoderBytes: limits.maximumDecoderBytes, role: .probe)
             } catch {
                 throw .frameUnreadable(index: index, reason: error)
             }
             timings.decode += milliseconds(since: start)
             if let firstSize, firstSize != (image.width, image.height) {
-                throw .frameSizeChanged(index: index, width: image.width, height: image.height,
-                                        expectedWidth: firstSize.width, expectedHeight: firstSize.height)
+                throw .frameSizeChanged(
+                    index: index, width: image.width, height: image.height,
+                    expectedWidth: firstSize.width, expectedHeight: firstSize.height)
             }
             if min(image.width, image.height) < limits.minimumFrameSide {
-                throw .frameTooSmall(index: index, width: image.width, height: image.height,
-                                     minimumSide: limits.minimumFrameSide)
+                throw .frameTooSmall(
+                    index: index, width: image.width, height: image.height,
+                    minimumSide: limits.minimumFrameSide)
             }
             if firstSize == nil {
                 firstSize = (image.width, image.height)
@@ -218,21 +232,24 @@ public struct LivenessChecker: Sendable {
             }
             timings.detect += analysis.timings.detect
             timings.landmarks += analysis.timings.align
-            var item = FrameEvidence(analysis: analysis, significantFaces: 0,
-                                     pose: analysis.landmarks.flatMap { HeadPose(landmarks: $0) }, tracked: [],
-                                     passive: nil, embedding: nil)
+            var item = FrameEvidence(
+                analysis: analysis, significantFaces: 0,
+                pose: analysis.landmarks.flatMap { HeadPose(landmarks: $0) }, tracked: [],
+                passive: nil, embedding: nil)
             if let largest = analysis.faces.first {
-                item.significantFaces = analysis.faces.filter {
-                    $0.area >= configuration.secondFaceShare * largest.area
-                }.count
+                item.significantFaces =
+                    analysis.faces.filter {
+                        $0.area >= configuration.secondFaceShare * largest.area
+                    }.count
                 if detectScale == nil {
                     detectScale = min(firstScale, max(0.05, configuration.detectionFaceWidth / largest.width))
                 }
                 start = ContinuousClock.now
                 if tracker == nil {
                     let scale = min(1, max(0.05, configuration.trackingFaceWidth / largest.width))
-                    tracker = try PointTracker(scale: scale,
-                                               maximumPoints: max(1, min(configuration.trackedPoints, 64)))
+                    tracker = try PointTracker(
+                        scale: scale,
+                        maximumPoints: max(1, min(configuration.trackedPoints, 64)))
                 }
                 if let tracker { item.tracked = try tracker.add(image, face: largest) }
                 timings.track += milliseconds(since: start)
@@ -277,8 +294,11 @@ public struct LivenessChecker: Sendable {
         add(candidates.last)
         promptFrames.forEach { add($0) }
         if let baseline = candidates.compactMap({ evidence[$0].pose }).first {
-            add(candidates.min { abs((evidence[$0].pose?.yaw ?? 9) - baseline.yaw)
-                < abs((evidence[$1].pose?.yaw ?? 9) - baseline.yaw) })
+            add(
+                candidates.min {
+                    abs((evidence[$0].pose?.yaw ?? 9) - baseline.yaw)
+                        < abs((evidence[$1].pose?.yaw ?? 9) - baseline.yaw)
+                })
         }
         for position in Self.spread(count: maximum, over: candidates.count) { add(candidates[position]) }
         return chosen.sorted()
@@ -289,14 +309,16 @@ public struct LivenessChecker: Sendable {
     private func singleFaceCheck(_ evidence: [FrameEvidence]) -> LivenessCheckResult {
         let bad = evidence.indices.filter { evidence[$0].significantFaces != 1 }
         guard let first = bad.first else {
-            return LivenessCheckResult(check: .singleFace, value: 0, threshold: 0, comparison: .atMost,
-                                       detail: "one face in each of \(evidence.count) frames")
+            return LivenessCheckResult(
+                check: .singleFace, value: 0, threshold: 0, comparison: .atMost,
+                detail: "one face in each of \(evidence.count) frames")
         }
         let faces = evidence[first].significantFaces
-        return LivenessCheckResult(check: .singleFace, value: Double(bad.count), threshold: 0, comparison: .atMost,
-                                   detail: "\(bad.count) frames without exactly one face; frame \(first): "
-                                       + (faces == 0 ? "no face" : "\(faces) faces"), frame: first,
-                                   faceCount: faces)
+        return LivenessCheckResult(
+            check: .singleFace, value: Double(bad.count), threshold: 0, comparison: .atMost,
+            detail: "\(bad.count) frames without exactly one face; frame \(first): "
+                + (faces == 0 ? "no face" : "\(faces) faces"), frame: first,
+            faceCount: faces)
     }
 
     private func identityChecks(_ evidence: [FrameEvidence], portrait: LivenessPortrait) -> [LivenessCheckResult] {
@@ -307,15 +329,22 @@ public struct LivenessChecker: Sendable {
             for b in embedded[(position + 1)...] {
                 guard let x = evidence[a].embedding, let y = evidence[b].embedding else { continue }
                 let distance = x.distance(to: y)
-                if distance > largest { largest = distance; pair = (a, b) }
+                if distance > largest {
+                    largest = distance
+                    pair = (a, b)
+                }
             }
         }
-        let same = embedded.count < 2
-            ? LivenessCheckResult(check: .samePerson, value: .infinity, threshold: configuration.samePersonThreshold,
-                                  comparison: .atMost, detail: "fewer than 2 frames with a usable face")
-            : LivenessCheckResult(check: .samePerson, value: largest, threshold: configuration.samePersonThreshold,
-                                  comparison: .atMost, detail: "largest distance between \(embedded.count) embedded "
-                                      + "frames: frames \(pair.0) and \(pair.1)", frame: pair.1)
+        let same =
+            embedded.count < 2
+            ? LivenessCheckResult(
+                check: .samePerson, value: .infinity, threshold: configuration.samePersonThreshold,
+                comparison: .atMost, detail: "fewer than 2 frames with a usable face")
+            : LivenessCheckResult(
+                check: .samePerson, value: largest, threshold: configuration.samePersonThreshold,
+                comparison: .atMost,
+                detail: "largest distance between \(embedded.count) embedded "
+                    + "frames: frames \(pair.0) and \(pair.1)", frame: pair.1)
         let baseline = evidence.compactMap(\.pose).first
         let frontal = embedded.filter { index in
             guard let pose = evidence[index].pose, let baseline else { return false }
@@ -328,14 +357,18 @@ public struct LivenessChecker: Sendable {
             }
         }
         let best = distances(pool).min { $0.1 < $1.1 }
-        let match = best.map {
-            LivenessCheckResult(check: .matchesPortrait, value: $0.1, threshold: configuration.matchThreshold,
-                                comparison: .atMost,
-                                detail: "best of \(pool.count) \(frontal.isEmpty ? "" : "frontal ")frames: "
-                                    + "frame \($0.0)",
-                                frame: $0.0)
-        } ?? LivenessCheckResult(check: .matchesPortrait, value: .infinity, threshold: configuration.matchThreshold,
-                                 comparison: .atMost, detail: "no frame with a usable face")
+        let match =
+            best.map {
+                LivenessCheckResult(
+                    check: .matchesPortrait, value: $0.1, threshold: configuration.matchThreshold,
+                    comparison: .atMost,
+                    detail: "best of \(pool.count) \(frontal.isEmpty ? "" : "frontal ")frames: "
+                        + "frame \($0.0)",
+                    frame: $0.0)
+            }
+            ?? LivenessCheckResult(
+                check: .matchesPortrait, value: .infinity, threshold: configuration.matchThreshold,
+                comparison: .atMost, detail: "no frame with a usable face")
         let nearest = distances(embedded).min { $0.1 < $1.1 }
         let unlike = LivenessCheckResult(
             check: .unlikePortrait, value: nearest?.1 ?? .infinity, threshold: configuration.portraitFloor,
@@ -352,38 +385,47 @@ public struct LivenessChecker: Sendable {
             .joined(separator: ", ")
         var detail: String
         if let missing = sequence.missing {
-            detail = "\(missing.rawValue) not done after \(sequence.followed) of \(prompts.count) prompts "
+            detail =
+                "\(missing.rawValue) not done after \(sequence.followed) of \(prompts.count) prompts "
                 + "(peak progress: \(peaks))"
         } else if let unrequested = sequence.unrequested {
             detail = "unrequested \(unrequested.prompt.rawValue) at frame \(unrequested.frame)"
         } else {
-            detail = "\(prompts.map(\.rawValue).joined(separator: ", ")) at frames "
+            detail =
+                "\(prompts.map(\.rawValue).joined(separator: ", ")) at frames "
                 + sequence.frames.map(String.init).joined(separator: ", ")
         }
-        let value = sequence.unrequested == nil ? Double(sequence.followed)
+        let value =
+            sequence.unrequested == nil
+            ? Double(sequence.followed)
             : Double(min(sequence.followed, prompts.count - 1))
-        return LivenessCheckResult(check: .promptsFollowed, value: value, threshold: Double(prompts.count),
-                                   comparison: .atLeast, detail: detail, frame: sequence.unrequested?.frame,
-                                   missingPrompt: sequence.missing)
+        return LivenessCheckResult(
+            check: .promptsFollowed, value: value, threshold: Double(prompts.count),
+            comparison: .atLeast, detail: detail, frame: sequence.unrequested?.frame,
+            missingPrompt: sequence.missing)
     }
 
     private func depthCheck(_ evidence: [FrameEvidence]) -> LivenessCheckResult {
         guard let reference = evidence.firstIndex(where: { $0.pose != nil && !$0.tracked.isEmpty }),
-              let eyeSpan = evidence[reference].pose?.eyeSpan else {
-            return LivenessCheckResult(check: .depth, value: 0, threshold: configuration.depthThreshold,
-                                       comparison: .atLeast, detail: "no trackable face")
+            let eyeSpan = evidence[reference].pose?.eyeSpan
+        else {
+            return LivenessCheckResult(
+                check: .depth, value: 0, threshold: configuration.depthThreshold,
+                comparison: .atLeast, detail: "no trackable face")
         }
         let points: [[FacePoint?]] = evidence.map { item in
             let landmarks: [FacePoint?] = item.analysis.landmarks?.points ?? Array(repeating: nil, count: 5)
             return landmarks + item.tracked
         }
         let score = PlanarMotion.burstScore(points: points, reference: reference, eyeSpan: eyeSpan)
-        let detail = score.comparedFrames == 0
+        let detail =
+            score.comparedFrames == 0
             ? "too few points followed through the burst (\(evidence[reference].tracked.count) picked)"
             : "largest parallax residual at frame \(score.frame ?? 0) over \(score.comparedFrames) frames, "
                 + "at least \(score.fewestPoints) points each"
-        return LivenessCheckResult(check: .depth, value: score.score, threshold: configuration.depthThreshold,
-                                   comparison: .atLeast, detail: detail, frame: score.frame)
+        return LivenessCheckResult(
+            check: .depth, value: score.score, threshold: configuration.depthThreshold,
+            comparison: .atLeast, detail: detail, frame: score.frame)
     }
 
     private func duplicateCheck(_ evidence: [FrameEvidence]) -> LivenessCheckResult {
@@ -403,16 +445,19 @@ public struct LivenessChecker: Sendable {
             }
         }
         let share = evidence.isEmpty ? 0 : Double(copies.count) / Double(evidence.count)
-        return LivenessCheckResult(check: .distinctFrames, value: share, threshold: configuration.duplicateShare,
-                                   comparison: .atMost,
-                                   detail: "\(copies.count) of \(evidence.count) frames have a copy (face thumbnails "
-                                       + "closer than \(format(configuration.duplicateFloor, digits: 2)) grey levels; "
-                                       + "closest pair \(closest.isFinite ? format(closest, digits: 2) : "n/a"))",
-                                   frame: copies.min())
+        return LivenessCheckResult(
+            check: .distinctFrames, value: share, threshold: configuration.duplicateShare,
+            comparison: .atMost,
+            detail: "\(copies.count) of \(evidence.count) frames have a copy (face thumbnails "
+                + "closer than \(format(configuration.duplicateFloor, digits: 2)) grey levels; "
+                + "closest pair \(closest.isFinite ? format(closest, digits: 2) : "n/a"))",
+            frame: copies.min())
     }
 
-    private func replayCheck(_ evidence: [FrameEvidence], burst: LivenessBurst, portrait: LivenessPortrait,
-                             session: String, now: Date) throws(LivenessError) -> LivenessCheckResult {
+    private func replayCheck(
+        _ evidence: [FrameEvidence], burst: LivenessBurst, portrait: LivenessPortrait,
+        session: String, now: Date
+    ) throws(LivenessError) -> LivenessCheckResult {
         let portraitPrint = try ReplayFingerprint(image: portrait.image, embedding: portrait.embedding)
         var prints: [ReplayFingerprint] = []
         var suspected: (Int, ReplaySuspicion)?
@@ -422,33 +467,41 @@ public struct LivenessChecker: Sendable {
             guard suspected == nil else { continue }
             if print.digest == portraitPrint.digest {
                 suspected = (index, .identicalToPortrait)
-            } else if let replayGuard, let suspicion = replayGuard.suspicion(of: print, portrait: nil,
-                                                                             session: session, now: now) {
+            } else if let replayGuard,
+                let suspicion = replayGuard.suspicion(
+                    of: print, portrait: nil,
+                    session: session, now: now)
+            {
                 suspected = (index, suspicion)
             }
         }
         replayGuard?.record(prints, session: session, now: now)
         guard let suspected else {
-            return LivenessCheckResult(check: .notReplayed, value: 0, threshold: 0, comparison: .atMost,
-                                       detail: replayGuard == nil ? "portrait bytes only (no replay cache)"
-                                           : "no frame matches the portrait's bytes or another session's photos")
+            return LivenessCheckResult(
+                check: .notReplayed, value: 0, threshold: 0, comparison: .atMost,
+                detail: replayGuard == nil
+                    ? "portrait bytes only (no replay cache)"
+                    : "no frame matches the portrait's bytes or another session's photos")
         }
-        return LivenessCheckResult(check: .notReplayed, value: 1, threshold: 0, comparison: .atMost,
-                                   detail: "frame \(suspected.0): \(suspected.1)", frame: suspected.0)
+        return LivenessCheckResult(
+            check: .notReplayed, value: 1, threshold: 0, comparison: .atMost,
+            detail: "frame \(suspected.0): \(suspected.1)", frame: suspected.0)
     }
 
     private func passiveCheck(_ evidence: [FrameEvidence]) -> LivenessCheckResult {
         let scored = evidence.indices.compactMap { index in evidence[index].passive.map { (index, $0.real) } }
         guard !scored.isEmpty else {
-            return LivenessCheckResult(check: .passiveScore, value: 0, threshold: configuration.passiveThreshold,
-                                       comparison: .atLeast, detail: "no frame with a face to score")
+            return LivenessCheckResult(
+                check: .passiveScore, value: 0, threshold: configuration.passiveThreshold,
+                comparison: .atLeast, detail: "no frame with a face to score")
         }
         let mean = scored.reduce(0) { $0 + $1.1 } / Double(scored.count)
         let lowest = scored.min { $0.1 < $1.1 }
-        return LivenessCheckResult(check: .passiveScore, value: mean, threshold: configuration.passiveThreshold,
-                                   comparison: .atLeast,
-                                   detail: "mean over \(scored.count) frames; lowest \(format(lowest?.1 ?? 0)) "
-                                       + "at frame "
-                                       + "\(lowest?.0 ?? 0)", frame: lowest?.0)
+        return LivenessCheckResult(
+            check: .passiveScore, value: mean, threshold: configuration.passiveThreshold,
+            comparison: .atLeast,
+            detail: "mean over \(scored.count) frames; lowest \(format(lowest?.1 ?? 0)) "
+                + "at frame "
+                + "\(lowest?.0 ?? 0)", frame: lowest?.0)
     }
 }

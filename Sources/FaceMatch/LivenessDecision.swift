@@ -46,9 +46,11 @@ public struct LivenessCheckResult: Sendable, Equatable, Codable {
     /// `single-face`: how many faces the failing frame showed.
     public var faceCount: Int?
 
-    public init(check: LivenessCheck, value: Double, threshold: Double, comparison: LivenessComparison,
-                required: Bool = true, detail: String, frame: Int? = nil, missingPrompt: LivenessPrompt? = nil,
-                faceCount: Int? = nil) {
+    public init(
+        check: LivenessCheck, value: Double, threshold: Double, comparison: LivenessComparison,
+        required: Bool = true, detail: String, frame: Int? = nil, missingPrompt: LivenessPrompt? = nil,
+        faceCount: Int? = nil
+    ) {
         self.check = check
         self.value = value
         self.threshold = threshold
@@ -95,8 +97,10 @@ public struct LivenessDecision: Sendable, Equatable, Codable {
     /// Frames analysed (all frames of the burst; embedded and scored subsets are in the checks' details).
     public var frameCount: Int
 
-    public init(checks: [LivenessCheckResult], timings: LivenessStageTimings = LivenessStageTimings(),
-                frameCount: Int) {
+    public init(
+        checks: [LivenessCheckResult], timings: LivenessStageTimings = LivenessStageTimings(),
+        frameCount: Int
+    ) {
         self.checks = checks
         self.timings = timings
         self.frameCount = frameCount
@@ -133,8 +137,12 @@ public struct LivenessDecision: Sendable, Equatable, Codable {
     /// The decision for a challenge refused outright (expired, reused, another challenge's nonce): the session
     /// layer calls this for a reused challenge, `LivenessChecker` for the others.
     public static func challengeRefused(_ problem: LivenessChallengeProblem, detail: String) -> LivenessDecision {
-        LivenessDecision(checks: [LivenessCheckResult(check: .challenge, value: 0, threshold: 1,
-                                                      comparison: .atLeast, detail: "\(problem.rawValue): \(detail)")],
-                         frameCount: 0)
+        LivenessDecision(
+            checks: [
+                LivenessCheckResult(
+                    check: .challenge, value: 0, threshold: 1,
+                    comparison: .atLeast, detail: "\(problem.rawValue): \(detail)")
+            ],
+            frameCount: 0)
     }
 }

@@ -102,10 +102,12 @@ public struct LivenessEvaluationReport: Sendable, CustomStringConvertible {
             }.joined(separator: ", ")
             let label = figures.set.isAttack ? "APCER" : "accept"
             let name = figures.set.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
-            let checks = (failed.isEmpty ? "-" : failed)
+            let checks =
+                (failed.isEmpty ? "-" : failed)
                 + (figures.errors > 0 ? "; \(figures.errors) malformed (\(figures.firstError ?? ""))" : "")
-            lines.append(name + String(format: " %6d  %8d  ", figures.bursts, figures.accepted) + label
-                         + String(format: " %6.1f%%  %6.1f%%         ", rate * 100, loose * 100) + checks)
+            lines.append(
+                name + String(format: " %6d  %8d  ", figures.bursts, figures.accepted) + label
+                    + String(format: " %6.1f%%  %6.1f%%         ", rate * 100, loose * 100) + checks)
         }
         let attacks = sets.filter { $0.set.isAttack }
         let worst = attacks.map { Self.rate($0.accepted, $0.bursts) }.max() ?? 0
@@ -113,16 +115,19 @@ public struct LivenessEvaluationReport: Sendable, CustomStringConvertible {
         let bona = figures(.bonaFide)
         let looseBPCER = bona.map { Self.rate($0.bursts - $0.acceptedWithoutPassive, $0.bursts) } ?? 0
         for refusal in bona?.refusals ?? [] { lines.append("  bona fide refused: " + refusal) }
-        lines.append(String(format: "BPCER %.1f%% (without passive %.1f%%); worst APCER over species %.1f%% "
-                            + "(without passive %.1f%%)", bpcer * 100, looseBPCER * 100, worst * 100, worstLoose * 100))
+        lines.append(
+            String(
+                format: "BPCER %.1f%% (without passive %.1f%%); worst APCER over species %.1f%% "
+                    + "(without passive %.1f%%)", bpcer * 100, looseBPCER * 100, worst * 100, worstLoose * 100))
         let l = landmarks
         func range(_ r: ClosedRange<Double>?) -> String {
             r.map { "\(format($0.lowerBound, digits: 4))...\(format($0.upperBound, digits: 4))" } ?? "n/a"
         }
-        lines.append("landmark level (pose + depth logic, synthetic 3D points, 0.6 px noise): bona fide refused "
-                     + "\(l.bonaFideRefused)/\(l.bonaFide), flat photo accepted \(l.flatAccepted)/\(l.flatAttacks), "
-                     + "curled photo accepted \(l.curledAccepted)/\(l.curledAttacks); depth score bona fide "
-                     + "\(range(l.depthOfBonaFide)), flat \(range(l.depthOfFlat)), curled \(range(l.depthOfCurled))")
+        lines.append(
+            "landmark level (pose + depth logic, synthetic 3D points, 0.6 px noise): bona fide refused "
+                + "\(l.bonaFideRefused)/\(l.bonaFide), flat photo accepted \(l.flatAccepted)/\(l.flatAttacks), "
+                + "curled photo accepted \(l.curledAccepted)/\(l.curledAttacks); depth score bona fide "
+                + "\(range(l.depthOfBonaFide)), flat \(range(l.depthOfFlat)), curled \(range(l.depthOfCurled))")
         return lines.joined(separator: "\n")
     }
 }
@@ -133,9 +138,11 @@ public enum LivenessEvaluation {
     /// `firstRound` skips rounds: rounds from 4 on use other photos (chips 5-10 of the Johns) and other burst seeds
     /// than the published figures' rounds 0-3, a development set to choose thresholds on.
     /// - Throws: `engineFailure` when the folder has fewer than 2 people with 3 chips each.
-    public static func run(folder: String, checker: LivenessChecker, matcher: FaceMatcher, burstsPerPerson: Int = 2,
-                           frames: Int = 15, seed: UInt64 = 19,
-                           firstRound: Int = 0) throws(FaceMatchError) -> LivenessEvaluationReport {
+    public static func run(
+        folder: String, checker: LivenessChecker, matcher: FaceMatcher, burstsPerPerson: Int = 2,
+        frames: Int = 15, seed: UInt64 = 19,
+        firstRound: Int = 0
+    ) throws(FaceMatchError) -> LivenessEvaluationReport {
         let people = try listPeople(folder)
         var generator = SeededGenerator(seed: seed)
         var sets = LivenessEvaluationReport.Set.allCases.map { LivenessEvaluationReport.SetFigures(set: $0) }
@@ -155,39 +162,55 @@ public enum LivenessEvaluation {
                     let burst: LivenessBurst
                     switch sets[index].set {
                     case .bonaFide:
-                        burst = try SyntheticBursts.genuine(chip: live, challenge: challenge, frames: frames,
-                                                            seed: burstSeed)
-                    case .portraitReplay: burst = SyntheticBursts.portraitReplay(portraitBytes, challenge: challenge,
-                                                                                 frames: frames)
-                    case .printFlat: burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge,
-                                                                             frames: frames, seed: burstSeed)
+                        burst = try SyntheticBursts.genuine(
+                            chip: live, challenge: challenge, frames: frames,
+                            seed: burstSeed)
+                    case .portraitReplay:
+                        burst = SyntheticBursts.portraitReplay(
+                            portraitBytes, challenge: challenge,
+                            frames: frames)
+                    case .printFlat:
+                        burst = try SyntheticBursts.printAttack(
+                            chip: live, challenge: challenge,
+                            frames: frames, seed: burstSeed)
                     case .printCurled:
-                        burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge, frames: frames,
-                                                                curl: 10, seed: burstSeed)
-                    case .screen: burst = try SyntheticBursts.printAttack(chip: live, challenge: challenge,
-                                                                          frames: frames, screen: true, seed: burstSeed)
-                    case .mixedPeople: burst = try SyntheticBursts.mixedPeople(victim: live, accomplice: accomplice,
-                                                                               challenge: challenge, frames: frames,
-                                                                               seed: burstSeed)
+                        burst = try SyntheticBursts.printAttack(
+                            chip: live, challenge: challenge, frames: frames,
+                            curl: 10, seed: burstSeed)
+                    case .screen:
+                        burst = try SyntheticBursts.printAttack(
+                            chip: live, challenge: challenge,
+                            frames: frames, screen: true, seed: burstSeed)
+                    case .mixedPeople:
+                        burst = try SyntheticBursts.mixedPeople(
+                            victim: live, accomplice: accomplice,
+                            challenge: challenge, frames: frames,
+                            seed: burstSeed)
                     }
-                    record(&sets[index], checker: checker, burst: burst, challenge: challenge, portrait: portrait,
-                           now: issued.addingTimeInterval(8), session: "\(person.first ?? "")-\(round)")
+                    record(
+                        &sets[index], checker: checker, burst: burst, challenge: challenge, portrait: portrait,
+                        now: issued.addingTimeInterval(8), session: "\(person.first ?? "")-\(round)")
                 }
             }
         }
-        return LivenessEvaluationReport(configuration: checker.configuration, people: people.count,
-                                        framesPerBurst: frames, sets: sets,
-                                        landmarks: landmarkFigures(configuration: checker.configuration,
-                                                                   generator: &generator))
+        return LivenessEvaluationReport(
+            configuration: checker.configuration, people: people.count,
+            framesPerBurst: frames, sets: sets,
+            landmarks: landmarkFigures(
+                configuration: checker.configuration,
+                generator: &generator))
     }
 
-    private static func record(_ figures: inout LivenessEvaluationReport.SetFigures, checker: LivenessChecker,
-                               burst: LivenessBurst, challenge: LivenessChallenge, portrait: LivenessPortrait,
-                               now: Date, session: String) {
+    private static func record(
+        _ figures: inout LivenessEvaluationReport.SetFigures, checker: LivenessChecker,
+        burst: LivenessBurst, challenge: LivenessChallenge, portrait: LivenessPortrait,
+        now: Date, session: String
+    ) {
         figures.bursts += 1
         do {
-            let decision = try checker.evaluate(burst: burst, challenge: challenge, portrait: portrait, now: now,
-                                                session: session)
+            let decision = try checker.evaluate(
+                burst: burst, challenge: challenge, portrait: portrait, now: now,
+                session: session)
             figures.meanMilliseconds += (decision.timings.total - figures.meanMilliseconds) / Double(figures.bursts)
             if decision.isLive { figures.accepted += 1 }
             if decision.checks.allSatisfy({ !$0.required || $0.passed || $0.check == .passiveScore }) {
@@ -197,9 +220,11 @@ public enum LivenessEvaluation {
             for check in failed { figures.failures[check.check, default: 0] += 1 }
             if !figures.set.isAttack && !failed.isEmpty {
                 let burst = session.split(separator: "/").suffix(2).joined(separator: "/")
-                figures.refusals.append(burst + ": " + failed.map {
-                    "\($0.check.rawValue) \(format($0.value, digits: 3)) (\($0.detail))"
-                }.joined(separator: "; "))
+                figures.refusals.append(
+                    burst + ": "
+                        + failed.map {
+                            "\($0.check.rawValue) \(format($0.value, digits: 3)) (\($0.detail))"
+                        }.joined(separator: "; "))
             }
         } catch {
             figures.errors += 1
@@ -209,8 +234,10 @@ public enum LivenessEvaluation {
 
     /// The pose and depth logic alone on synthetic 3D landmark motion: a head following random challenges, a flat
     /// photo held as an attacker would fake them, and the same photo curled (10 cm).
-    static func landmarkFigures(configuration: LivenessConfiguration, generator: inout SeededGenerator,
-                                rounds: Int = 40) -> LivenessEvaluationReport.LandmarkFigures {
+    static func landmarkFigures(
+        configuration: LivenessConfiguration, generator: inout SeededGenerator,
+        rounds: Int = 40
+    ) -> LivenessEvaluationReport.LandmarkFigures {
         var figures = LivenessEvaluationReport.LandmarkFigures()
         func widen(_ range: inout ClosedRange<Double>?, _ value: Double) {
             range = range.map { min($0.lowerBound, value)...max($0.upperBound, value) } ?? value...value
@@ -245,11 +272,14 @@ public enum LivenessEvaluation {
     }
 
     /// Prompts followed and depth at least the threshold, on projected model points.
-    static func decide(_ frames: [[FacePoint]], challenge: LivenessChallenge,
-                       configuration: LivenessConfiguration) -> (Bool, Double) {
+    static func decide(
+        _ frames: [[FacePoint]], challenge: LivenessChallenge,
+        configuration: LivenessConfiguration
+    ) -> (Bool, Double) {
         let poses = frames.map { HeadPose(landmarks: SyntheticHeadMotion.landmarks($0)) }
-        let sequence = PromptSequenceResult.evaluate(poses: poses, prompts: challenge.prompts,
-                                                     thresholds: configuration.prompts)
+        let sequence = PromptSequenceResult.evaluate(
+            poses: poses, prompts: challenge.prompts,
+            thresholds: configuration.prompts)
         let span = poses.first??.eyeSpan ?? 1
         let depth = PlanarMotion.burstScore(points: frames.map { $0.map(Optional.some) }, reference: 0, eyeSpan: span)
         return (sequence.passed && depth.score >= configuration.depthThreshold, depth.score)

@@ -41,8 +41,9 @@ struct Homography {
     func apply(_ point: FacePoint) -> FacePoint? {
         let w = h[6] * point.x + h[7] * point.y + h[8]
         guard abs(w) > 1e-12 else { return nil }
-        return FacePoint(x: (h[0] * point.x + h[1] * point.y + h[2]) / w,
-                         y: (h[3] * point.x + h[4] * point.y + h[5]) / w)
+        return FacePoint(
+            x: (h[0] * point.x + h[1] * point.y + h[2]) / w,
+            y: (h[3] * point.x + h[4] * point.y + h[5]) / w)
     }
 
     func distance(from source: FacePoint, to target: FacePoint) -> Double {
@@ -55,8 +56,9 @@ struct Homography {
     /// Nil for fewer than 4 pairs or a singular system.
     static func fit(from source: [FacePoint], to target: [FacePoint]) -> Homography? {
         guard source.count == target.count, source.count >= 4,
-              let (normalisedSource, sourceMatrix) = normalise(source),
-              let (normalisedTarget, targetMatrix) = normalise(target) else { return nil }
+            let (normalisedSource, sourceMatrix) = normalise(source),
+            let (normalisedTarget, targetMatrix) = normalise(target)
+        else { return nil }
         // Two equations per pair in the 8 unknowns h11...h32 (h33 = 1): normal equations A^T A x = A^T b.
         var normal = [Double](repeating: 0, count: 64)
         var right = [Double](repeating: 0, count: 8)
@@ -85,7 +87,8 @@ struct Homography {
         let count = Double(points.count)
         let cx = points.reduce(0) { $0 + $1.x } / count
         let cy = points.reduce(0) { $0 + $1.y } / count
-        let spread = points.reduce(0) { $0 + (($1.x - cx) * ($1.x - cx) + ($1.y - cy) * ($1.y - cy)).squareRoot() }
+        let spread =
+            points.reduce(0) { $0 + (($1.x - cx) * ($1.x - cx) + ($1.y - cy) * ($1.y - cy)).squareRoot() }
             / count
         guard spread > 1e-9, spread.isFinite else { return nil }
         let s = 2.0.squareRoot() / spread

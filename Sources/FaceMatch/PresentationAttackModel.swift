@@ -55,21 +55,24 @@ public final class PresentationAttackModel: @unchecked Sendable {
     public func score(_ image: RGBImage, face box: FaceRegion) throws(LivenessError) -> PresentationAttackScore {
         let widened = box.width * Self.boxWidening
         let tall = box.height * Self.boxWidening
-        var region = enrolld_liveness_box(left: box.left - (widened - box.width) / 2,
-                                          top: box.top - (tall - box.height) / 2, width: widened, height: tall)
+        var region = enrolld_liveness_box(
+            left: box.left - (widened - box.width) / 2,
+            top: box.top - (tall - box.height) / 2, width: widened, height: tall)
         var result = enrolld_pad_score()
         var message = [CChar](repeating: 0, count: Int(ENROLLD_LIVENESS_MESSAGE_CAPACITY))
         let status = image.pixels.withUnsafeBufferPointer { pixels in
-            enrolld_pad_engine_score(handle, pixels.baseAddress, UInt32(clamping: image.width),
-                                     UInt32(clamping: image.height), &region, &result, &message, message.count)
+            enrolld_pad_engine_score(
+                handle, pixels.baseAddress, UInt32(clamping: image.width),
+                UInt32(clamping: image.height), &region, &result, &message, message.count)
         }
         guard status == ENROLLD_LIVENESS_OK else {
             throw .engineFailure(reason: "presentation-attack model: \(FaceEngine.string(from: message))")
         }
         let v2 = withUnsafeBytes(of: result.v2) { Array($0.bindMemory(to: Float.self)) }
         let v1se = withUnsafeBytes(of: result.v1se) { Array($0.bindMemory(to: Float.self)) }
-        return PresentationAttackScore(v2: v2, v1se: v1se, real: Double(result.real),
-                                       milliseconds: result.milliseconds)
+        return PresentationAttackScore(
+            v2: v2, v1se: v1se, real: Double(result.real),
+            milliseconds: result.milliseconds)
     }
 }
 
@@ -102,9 +105,10 @@ final class PointTracker {
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             coordinates.withUnsafeMutableBufferPointer { points in
                 valid.withUnsafeMutableBufferPointer { flags in
-                    enrolld_point_tracker_add(handle, pixels.baseAddress, UInt32(clamping: image.width),
-                                              UInt32(clamping: image.height), &box, points.baseAddress,
-                                              flags.baseAddress, &count)
+                    enrolld_point_tracker_add(
+                        handle, pixels.baseAddress, UInt32(clamping: image.width),
+                        UInt32(clamping: image.height), &box, points.baseAddress,
+                        flags.baseAddress, &count)
                 }
             }
         }

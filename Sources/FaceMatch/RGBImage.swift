@@ -28,7 +28,9 @@ public struct RGBImage: Sendable, Equatable {
         self.width = max(0, width)
         self.height = max(0, height)
         let count = self.width * self.height * 3
-        self.pixels = pixels.count >= count ? Array(pixels.prefix(count))
+        self.pixels =
+            pixels.count >= count
+            ? Array(pixels.prefix(count))
             : pixels + [UInt8](repeating: 0, count: count - pixels.count)
     }
 
@@ -43,17 +45,20 @@ public struct RGBImage: Sendable, Equatable {
     /// Decodes JPEG, PNG, JP2 or J2K, refusing from the header images over `maximumPixels` or whose decoding would
     /// allocate more than `maximumDecoderBytes` (0: the engine's default, 256 MiB).
     /// - Throws: `unsupportedImageFormat`, `undecodableImage`, `imageTooManyPixels`, `engineFailure`.
-    public init(decoding data: [UInt8], maximumPixels: Int = 40_000_000, maximumDecoderBytes: Int = 0,
-                role: FaceImageRole = .probe) throws(FaceMatchError) {
+    public init(
+        decoding data: [UInt8], maximumPixels: Int = 40_000_000, maximumDecoderBytes: Int = 0,
+        role: FaceImageRole = .probe
+    ) throws(FaceMatchError) {
         var output: UnsafeMutablePointer<UInt8>?
         var width: UInt32 = 0
         var height: UInt32 = 0
         var format = ENROLLD_FACE_FORMAT_UNKNOWN
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = data.withUnsafeBufferPointer { bytes in
-            enrolld_face_decode_rgb_bounded(bytes.baseAddress, bytes.count, UInt64(max(0, maximumPixels)),
-                                            UInt64(max(0, maximumDecoderBytes)), &output, &width, &height, &format,
-                                            &message, message.count)
+            enrolld_face_decode_rgb_bounded(
+                bytes.baseAddress, bytes.count, UInt64(max(0, maximumPixels)),
+                UInt64(max(0, maximumDecoderBytes)), &output, &width, &height, &format,
+                &message, message.count)
         }
         defer { enrolld_face_free(output) }
         let text = FaceEngine.string(from: message)
@@ -77,8 +82,9 @@ public struct RGBImage: Sendable, Equatable {
         var length = 0
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = pixels.withUnsafeBufferPointer { bytes in
-            enrolld_face_encode(bytes.baseAddress, UInt32(width), UInt32(height), format.cValue,
-                                Int32(clamping: quality), &output, &length, &message, message.count)
+            enrolld_face_encode(
+                bytes.baseAddress, UInt32(width), UInt32(height), format.cValue,
+                Int32(clamping: quality), &output, &length, &message, message.count)
         }
         defer { enrolld_face_free(output) }
         guard status == ENROLLD_FACE_OK, let output else {
@@ -98,8 +104,10 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// Encodes as JPEG 2000 (`.jp2` or `.j2k`) in the given colour layout; `quality` as in `encoded(as:quality:)`.
-    public func encodedJPEG2000(_ format: FaceImageFormat, colour: JPEG2000Colour,
-                                quality: Int = 100) throws(FaceMatchError) -> [UInt8] {
+    public func encodedJPEG2000(
+        _ format: FaceImageFormat, colour: JPEG2000Colour,
+        quality: Int = 100
+    ) throws(FaceMatchError) -> [UInt8] {
         let layout: enrolld_face_jp2_colour
         switch colour {
         case .rgb: layout = ENROLLD_FACE_JP2_RGB
@@ -110,8 +118,9 @@ public struct RGBImage: Sendable, Equatable {
         var length = 0
         var message = [CChar](repeating: 0, count: Int(ENROLLD_FACE_MESSAGE_CAPACITY))
         let status = pixels.withUnsafeBufferPointer { bytes in
-            enrolld_face_encode_jp2(bytes.baseAddress, UInt32(width), UInt32(height), format.cValue, layout,
-                                    Int32(clamping: quality), &output, &length, &message, message.count)
+            enrolld_face_encode_jp2(
+                bytes.baseAddress, UInt32(width), UInt32(height), format.cValue, layout,
+                Int32(clamping: quality), &output, &length, &message, message.count)
         }
         defer { enrolld_face_free(output) }
         guard status == ENROLLD_FACE_OK, let output else {
@@ -127,8 +136,9 @@ public struct RGBImage: Sendable, Equatable {
         }
         var output: UnsafeMutablePointer<UInt8>?
         let status = pixels.withUnsafeBufferPointer { bytes in
-            enrolld_face_resize_rgb(bytes.baseAddress, UInt32(width), UInt32(height), UInt32(newWidth),
-                                    UInt32(newHeight), &output)
+            enrolld_face_resize_rgb(
+                bytes.baseAddress, UInt32(width), UInt32(height), UInt32(newWidth),
+                UInt32(newHeight), &output)
         }
         defer { enrolld_face_free(output) }
         guard status == ENROLLD_FACE_OK, let output else { throw .engineFailure(reason: "resize failed") }

@@ -93,8 +93,10 @@ public final class ReplayGuard: Sendable {
 
     /// Checks a photo against the chip portrait (bytes and embedding, when given) and against every photo of other
     /// sessions in the cache. Nil when no replay is suspected.
-    public func suspicion(of photo: ReplayFingerprint, portrait: ReplayFingerprint?, session: String,
-                          now: Date = Date()) -> ReplaySuspicion? {
+    public func suspicion(
+        of photo: ReplayFingerprint, portrait: ReplayFingerprint?, session: String,
+        now: Date = Date()
+    ) -> ReplaySuspicion? {
         if let portrait {
             if portrait.digest == photo.digest { return .identicalToPortrait }
             if let a = photo.embedding, let b = portrait.embedding, a.distance(to: b) < configuration.floor {
@@ -120,9 +122,10 @@ public final class ReplayGuard: Sendable {
         guard configuration.capacity > 0 else { return }
         entries.withLock { list in
             list.removeAll { now.timeIntervalSince($0.recordedAt) > configuration.lifetime }
-            list.append(contentsOf: photos.suffix(configuration.capacity).map {
-                Entry(session: session, fingerprint: $0, recordedAt: now)
-            })
+            list.append(
+                contentsOf: photos.suffix(configuration.capacity).map {
+                    Entry(session: session, fingerprint: $0, recordedAt: now)
+                })
             if list.count > configuration.capacity { list.removeFirst(list.count - configuration.capacity) }
         }
     }

@@ -59,8 +59,10 @@ public enum SyntheticBursts {
     }
 
     /// The chip on the 3D relief, posed and seen by the camera, over the scene, with sensor noise.
-    public static func head(chip: RGBImage, pose: SyntheticHeadMotion.Pose, seed: UInt64,
-                            noise: Double = 2) throws(FaceMatchError) -> RGBImage {
+    public static func head(
+        chip: RGBImage, pose: SyntheticHeadMotion.Pose, seed: UInt64,
+        noise: Double = 2
+    ) throws(FaceMatchError) -> RGBImage {
         let ppc = chipPixelsPerCentimetre
         let centre = SyntheticHeadMotion.headCentre
         return try mesh(texture: chip, noise: noise, seed: seed) { u, v in
@@ -81,8 +83,10 @@ public enum SyntheticBursts {
     }
 
     /// The print held as `pose` says (flat, or curled when `pose.bendRadius` is set), over the scene.
-    public static func heldPrint(_ print: RGBImage, pose: SyntheticHeadMotion.PhotoPose, seed: UInt64,
-                                 noise: Double = 2) throws(FaceMatchError) -> RGBImage {
+    public static func heldPrint(
+        _ print: RGBImage, pose: SyntheticHeadMotion.PhotoPose, seed: UInt64,
+        noise: Double = 2
+    ) throws(FaceMatchError) -> RGBImage {
         // The print's face is the chip at 1.6x, 20 px in: its eye centre and scale follow from the chip's.
         let ppc = chipPixelsPerCentimetre * 1.6
         let eyeX = 20 + chipEyeCentre.x * 1.6
@@ -94,30 +98,39 @@ public enum SyntheticBursts {
                 point = SyntheticHeadMotion.Point3(radius * sin(angle), point.y, radius * cos(angle) - radius)
             }
             let pivot = 3.0
-            let turned = SyntheticHeadMotion.rotate(SyntheticHeadMotion.Point3(point.x, point.y - pivot, point.z),
-                                                    yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll)
-            return SyntheticHeadMotion.Point3(turned.x + pose.shiftX, turned.y + pivot + pose.shiftY,
-                                              turned.z + pose.closer)
+            let turned = SyntheticHeadMotion.rotate(
+                SyntheticHeadMotion.Point3(point.x, point.y - pivot, point.z),
+                yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll)
+            return SyntheticHeadMotion.Point3(
+                turned.x + pose.shiftX, turned.y + pivot + pose.shiftY,
+                turned.z + pose.closer)
         }
     }
 
     /// A frame as a display shows it to the camera: moire and sub-pixel stripes.
-    public static func onScreen(_ image: RGBImage, period: Double = 7.5, angle: Double = 12) throws(FaceMatchError)
-        -> RGBImage {
+    public static func onScreen(
+        _ image: RGBImage, period: Double = 7.5, angle: Double = 12
+    ) throws(FaceMatchError)
+        -> RGBImage
+    {
         var output: UnsafeMutablePointer<UInt8>?
         let status = image.pixels.withUnsafeBufferPointer { pixels in
-            enrolld_liveness_moire(pixels.baseAddress, UInt32(image.width), UInt32(image.height), period, angle, 0.12,
-                                   &output)
+            enrolld_liveness_moire(
+                pixels.baseAddress, UInt32(image.width), UInt32(image.height), period, angle, 0.12,
+                &output)
         }
         defer { enrolld_liveness_free(output) }
         guard status == ENROLLD_LIVENESS_OK, let output else { throw .engineFailure(reason: "moire failed") }
-        return RGBImage(width: image.width, height: image.height,
-                        pixels: Array(UnsafeBufferPointer(start: output, count: image.pixels.count)))
+        return RGBImage(
+            width: image.width, height: image.height,
+            pixels: Array(UnsafeBufferPointer(start: output, count: image.pixels.count)))
     }
 
     /// Renders a 31x31 vertex grid over `texture`, each vertex placed in camera space (cm) by `place`.
-    static func mesh(texture: RGBImage, noise: Double, seed: UInt64,
-                     place: (Double, Double) -> SyntheticHeadMotion.Point3) throws(FaceMatchError) -> RGBImage {
+    static func mesh(
+        texture: RGBImage, noise: Double, seed: UInt64,
+        place: (Double, Double) -> SyntheticHeadMotion.Point3
+    ) throws(FaceMatchError) -> RGBImage {
         let steps = 30
         var vertices: [Double] = []
         vertices.reserveCapacity((steps + 1) * (steps + 1) * 5)
@@ -143,16 +156,18 @@ public enum SyntheticBursts {
         let background = scene
         let status = texture.pixels.withUnsafeBufferPointer { tex in
             background.pixels.withUnsafeBufferPointer { scenery in
-                enrolld_liveness_render_mesh(tex.baseAddress, UInt32(texture.width), UInt32(texture.height), vertices,
-                                             UInt32(vertices.count / 5), triangles, UInt32(triangles.count / 3),
-                                             scenery.baseAddress, UInt32(frameWidth), UInt32(frameHeight), noise,
-                                             seed, &output)
+                enrolld_liveness_render_mesh(
+                    tex.baseAddress, UInt32(texture.width), UInt32(texture.height), vertices,
+                    UInt32(vertices.count / 5), triangles, UInt32(triangles.count / 3),
+                    scenery.baseAddress, UInt32(frameWidth), UInt32(frameHeight), noise,
+                    seed, &output)
             }
         }
         defer { enrolld_liveness_free(output) }
         guard status == ENROLLD_LIVENESS_OK, let output else { throw .engineFailure(reason: "mesh rendering failed") }
-        return RGBImage(width: frameWidth, height: frameHeight,
-                        pixels: Array(UnsafeBufferPointer(start: output, count: frameWidth * frameHeight * 3)))
+        return RGBImage(
+            width: frameWidth, height: frameHeight,
+            pixels: Array(UnsafeBufferPointer(start: output, count: frameWidth * frameHeight * 3)))
     }
 
     // MARK: Bursts
@@ -164,17 +179,21 @@ public enum SyntheticBursts {
 
     /// A synthetic head following `challenge`'s prompts over `frames` frames (JPEG, quality 90), with a little
     /// natural sway.
-    public static func genuine(chip: RGBImage, challenge: LivenessChallenge, frames: Int = 15, seed: UInt64 = 1,
-                               start: Date? = nil, interval: TimeInterval = 0.2) throws(FaceMatchError)
-        -> LivenessBurst {
+    public static func genuine(
+        chip: RGBImage, challenge: LivenessChallenge, frames: Int = 15, seed: UInt64 = 1,
+        start: Date? = nil, interval: TimeInterval = 0.2
+    ) throws(FaceMatchError)
+        -> LivenessBurst
+    {
         let poses = SyntheticHeadMotion.following(challenge.prompts, frames: frames)
         var images: [[UInt8]] = []
         for (index, pose) in poses.enumerated() {
             var swayed = pose
             swayed.roll += 1.5 * sin(Double(index) * 0.7 + Double(seed))
             swayed.pitch += 1.0 * sin(Double(index) * 1.3 + Double(seed))
-            images.append(try head(chip: chip, pose: swayed, seed: seed &* 1000 &+ UInt64(index))
-                .encoded(as: .jpeg, quality: 90))
+            images.append(
+                try head(chip: chip, pose: swayed, seed: seed &* 1000 &+ UInt64(index))
+                    .encoded(as: .jpeg, quality: 90))
         }
         return burst(images, challenge: challenge, start: start, interval: interval)
     }
@@ -182,24 +201,30 @@ public enum SyntheticBursts {
     /// How an attacker holds a print to fake each prompt: tilted about a diagonal axis for a turn (a plain turn
     /// of a flat print does not move the nose against the eyes), tilted back for looking up, moved in for coming
     /// closer; shifted and shaken by hand throughout.
-    public static func printPoses(for prompts: [LivenessPrompt], frames: Int, bendRadius: Double? = nil)
-        -> [SyntheticHeadMotion.PhotoPose] {
+    public static func printPoses(
+        for prompts: [LivenessPrompt], frames: Int, bendRadius: Double? = nil
+    )
+        -> [SyntheticHeadMotion.PhotoPose]
+    {
         let heads = SyntheticHeadMotion.following(prompts, frames: frames)
         return heads.enumerated().map { index, head in
             let shake = sin(Double(index) * 1.9)
             let turn = head.yaw / 28 * 26
             let up = head.pitch / 20 * 40
-            return SyntheticHeadMotion.PhotoPose(yaw: turn, pitch: abs(turn) - up, roll: 2 * shake,
-                                                 shiftX: 1.5 * shake, shiftY: 0.8 * cos(Double(index)),
-                                                 closer: head.closer, bendRadius: bendRadius)
+            return SyntheticHeadMotion.PhotoPose(
+                yaw: turn, pitch: abs(turn) - up, roll: 2 * shake,
+                shiftX: 1.5 * shake, shiftY: 0.8 * cos(Double(index)),
+                closer: head.closer, bendRadius: bendRadius)
         }
     }
 
     /// A print of `chip` (a photo of the person, not the chip portrait) moved to fake the prompts; `curl` bends it
     /// around a cylinder of that radius (cm); `screen` shows it on a display instead (moire, JPEG at quality 60).
-    public static func printAttack(chip: RGBImage, challenge: LivenessChallenge, frames: Int = 15, curl: Double? = nil,
-                                   screen: Bool = false, seed: UInt64 = 1, start: Date? = nil,
-                                   interval: TimeInterval = 0.2) throws(FaceMatchError) -> LivenessBurst {
+    public static func printAttack(
+        chip: RGBImage, challenge: LivenessChallenge, frames: Int = 15, curl: Double? = nil,
+        screen: Bool = false, seed: UInt64 = 1, start: Date? = nil,
+        interval: TimeInterval = 0.2
+    ) throws(FaceMatchError) -> LivenessBurst {
         let card = try print(of: chip)
         var images: [[UInt8]] = []
         for (index, pose) in printPoses(for: challenge.prompts, frames: frames, bendRadius: curl).enumerated() {
@@ -211,21 +236,26 @@ public enum SyntheticBursts {
     }
 
     /// The chip portrait's bytes as every frame.
-    public static func portraitReplay(_ portrait: [UInt8], challenge: LivenessChallenge, frames: Int = 15,
-                                      start: Date? = nil, interval: TimeInterval = 0.2) -> LivenessBurst {
+    public static func portraitReplay(
+        _ portrait: [UInt8], challenge: LivenessChallenge, frames: Int = 15,
+        start: Date? = nil, interval: TimeInterval = 0.2
+    ) -> LivenessBurst {
         burst(Array(repeating: portrait, count: frames), challenge: challenge, start: start, interval: interval)
     }
 
     /// The right person's print in the frames where the face is compared (first third), another person (a
     /// synthetic head, live) doing the prompts in the rest.
-    public static func mixedPeople(victim: RGBImage, accomplice: RGBImage, challenge: LivenessChallenge,
-                                   frames: Int = 15, seed: UInt64 = 1, start: Date? = nil,
-                                   interval: TimeInterval = 0.2) throws(FaceMatchError) -> LivenessBurst {
+    public static func mixedPeople(
+        victim: RGBImage, accomplice: RGBImage, challenge: LivenessChallenge,
+        frames: Int = 15, seed: UInt64 = 1, start: Date? = nil,
+        interval: TimeInterval = 0.2
+    ) throws(FaceMatchError) -> LivenessBurst {
         let card = try print(of: victim)
         let poses = SyntheticHeadMotion.following(challenge.prompts, frames: frames)
         var images: [[UInt8]] = []
         for (index, pose) in poses.enumerated() {
-            let frame = index < max(2, frames / 3)
+            let frame =
+                index < max(2, frames / 3)
                 ? try heldPrint(card, pose: .init(shiftX: 0.3 * Double(index)), seed: seed &* 1000 &+ UInt64(index))
                 : try head(chip: accomplice, pose: pose, seed: seed &* 1000 &+ UInt64(index))
             images.append(try frame.encoded(as: .jpeg, quality: 90))
@@ -233,12 +263,20 @@ public enum SyntheticBursts {
         return burst(images, challenge: challenge, start: start, interval: interval)
     }
 
-    static func burst(_ images: [[UInt8]], challenge: LivenessChallenge, start: Date?,
-                      interval: TimeInterval) -> LivenessBurst {
+    static func burst(
+        _ images: [[UInt8]], challenge: LivenessChallenge, start: Date?,
+        interval: TimeInterval
+    ) -> LivenessBurst {
         let first = start ?? challenge.issuedAt.addingTimeInterval(0.5)
-        return LivenessBurst(nonce: challenge.nonce, frames: zip(images, times(images.count, start: first,
-                                                                               interval: interval)).map {
-            LivenessFrame(image: $0.0, capturedAt: $0.1)
-        })
+        return LivenessBurst(
+            nonce: challenge.nonce,
+            frames: zip(
+                images,
+                times(
+                    images.count, start: first,
+                    interval: interval)
+            ).map {
+                LivenessFrame(image: $0.0, capturedAt: $0.1)
+            })
     }
 }

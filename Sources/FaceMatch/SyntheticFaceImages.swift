@@ -24,8 +24,10 @@ public enum SyntheticFaceImages {
     }
 
     /// A 1280x960 frame on a flat blue-grey background with the given faces.
-    public static func livePhoto(_ faces: [Placement], width: Int = 1280,
-                                 height: Int = 960) throws(FaceMatchError) -> RGBImage {
+    public static func livePhoto(
+        _ faces: [Placement], width: Int = 1280,
+        height: Int = 960
+    ) throws(FaceMatchError) -> RGBImage {
         var canvas = RGBImage(width: width, height: height, red: 90, green: 100, blue: 110)
         for face in faces {
             canvas = canvas.drawing(try face.chip.resized(width: face.size, height: face.size), x: face.x, y: face.y)

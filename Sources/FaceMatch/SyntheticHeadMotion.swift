@@ -85,8 +85,9 @@ public enum SyntheticHeadMotion {
     public static func head(_ pose: Pose, camera: Camera = Camera(), model: [Point3] = faceModel) -> [FacePoint] {
         let c = headCentre
         return model.map { point in
-            let moved = rotate(Point3(point.x - c.x, point.y - c.y, point.z - c.z), yaw: pose.yaw, pitch: pose.pitch,
-                               roll: pose.roll)
+            let moved = rotate(
+                Point3(point.x - c.x, point.y - c.y, point.z - c.z), yaw: pose.yaw, pitch: pose.pitch,
+                roll: pose.roll)
             return camera.project(Point3(moved.x + c.x, moved.y + c.y, moved.z + c.z + pose.closer))
         }
     }
@@ -103,8 +104,10 @@ public enum SyntheticHeadMotion {
         public var closer: Double
         public var bendRadius: Double?
 
-        public init(yaw: Double = 0, pitch: Double = 0, roll: Double = 0, shiftX: Double = 0, shiftY: Double = 0,
-                    closer: Double = 0, bendRadius: Double? = nil) {
+        public init(
+            yaw: Double = 0, pitch: Double = 0, roll: Double = 0, shiftX: Double = 0, shiftY: Double = 0,
+            closer: Double = 0, bendRadius: Double? = nil
+        ) {
             self.yaw = yaw
             self.pitch = pitch
             self.roll = roll
@@ -124,10 +127,13 @@ public enum SyntheticHeadMotion {
                 flat = Point3(radius * sin(angle), point.y, radius * cos(angle) - radius)
             }
             let centre = Point3(0, 3, 0)
-            let turned = rotate(Point3(flat.x - centre.x, flat.y - centre.y, flat.z), yaw: pose.yaw, pitch: pose.pitch,
-                                roll: pose.roll)
-            return camera.project(Point3(turned.x + centre.x + pose.shiftX, turned.y + centre.y + pose.shiftY,
-                                         turned.z + pose.closer))
+            let turned = rotate(
+                Point3(flat.x - centre.x, flat.y - centre.y, flat.z), yaw: pose.yaw, pitch: pose.pitch,
+                roll: pose.roll)
+            return camera.project(
+                Point3(
+                    turned.x + centre.x + pose.shiftX, turned.y + centre.y + pose.shiftY,
+                    turned.z + pose.closer))
         }
     }
 
@@ -137,8 +143,10 @@ public enum SyntheticHeadMotion {
     }
 
     /// Adds Gaussian noise of `sigma` pixels to each coordinate (Box-Muller, from `generator`).
-    public static func jitter<G: RandomNumberGenerator>(_ points: [FacePoint], sigma: Double,
-                                                         using generator: inout G) -> [FacePoint] {
+    public static func jitter<G: RandomNumberGenerator>(
+        _ points: [FacePoint], sigma: Double,
+        using generator: inout G
+    ) -> [FacePoint] {
         points.map { point in
             let u1 = Double.random(in: Double.ulpOfOne..<1, using: &generator)
             let u2 = Double.random(in: 0..<1, using: &generator)
@@ -150,8 +158,10 @@ public enum SyntheticHeadMotion {
     /// The head poses of a person following `prompts` over `frames` frames: a frontal start, then each prompt
     /// in turn, each rising to its extent and coming back (a turn to `turn` degrees, looking up `lookUp` degrees,
     /// coming `closer` centimetres nearer).
-    public static func following(_ prompts: [LivenessPrompt], frames: Int, turn: Double = 28, lookUp: Double = 20,
-                                 closer: Double = 12) -> [Pose] {
+    public static func following(
+        _ prompts: [LivenessPrompt], frames: Int, turn: Double = 28, lookUp: Double = 20,
+        closer: Double = 12
+    ) -> [Pose] {
         guard frames > 0 else { return [] }
         let lead = max(1, frames / 8)
         let perPrompt = max(1, (frames - lead) / max(1, prompts.count))

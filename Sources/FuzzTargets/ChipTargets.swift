@@ -60,8 +60,9 @@ public enum ChipTargets {
                 profile.files[file] = content
             }
         }
-        return run(card, profile: profile, flags: HostileReadFlags(rawValue: bytes[1]), script: script,
-                   filesReplaced: !script.fileReplacements.isEmpty)
+        return run(
+            card, profile: profile, flags: HostileReadFlags(rawValue: bytes[1]), script: script,
+            filesReplaced: !script.fileReplacements.isEmpty)
     }
 
     /// The `chip-script` target.
@@ -69,7 +70,8 @@ public enum ChipTargets {
     public static func chipScript(_ bytes: [UInt8]) -> Outcome? {
         guard bytes.count >= 2, !HostileChipCard.all.isEmpty else { return nil }
         let card = HostileChipCard.all[Int(bytes[0]) % HostileChipCard.all.count]
-        return run(card, profile: card.profile, flags: HostileReadFlags(rawValue: bytes[1]),
+        return run(
+            card, profile: card.profile, flags: HostileReadFlags(rawValue: bytes[1]),
             script: SequentialChipScript(records: bytes[2...]), filesReplaced: false)
     }
 
@@ -80,16 +82,19 @@ public enum ChipTargets {
 
     /// The options a flags byte gives.
     static func options(_ flags: HostileReadFlags, card: HostileChipCard) -> DocumentReader.Options {
-        var options = DocumentReader.Options(allowExtendedLength: !flags.contains(.noExtendedLength),
-                                             shortFileIdentifiers: flags.contains(.shortFileIdentifiers),
-                                             allowBAC: !flags.contains(.noBAC))
+        var options = DocumentReader.Options(
+            allowExtendedLength: !flags.contains(.noExtendedLength),
+            shortFileIdentifiers: flags.contains(.shortFileIdentifiers),
+            allowBAC: !flags.contains(.noBAC))
         options.antiClone = !flags.contains(.noAntiClone)
         if flags.contains(.trustDuringRead) { options.trustStore = card.trustStore }
         return options
     }
 
-    static func run(_ card: HostileChipCard, profile: EMRTDProfile, flags: HostileReadFlags,
-                    script: ChipAnswerScript, filesReplaced: Bool) -> Outcome {
+    static func run(
+        _ card: HostileChipCard, profile: EMRTDProfile, flags: HostileReadFlags,
+        script: ChipAnswerScript, filesReplaced: Bool
+    ) -> Outcome {
         let applet = HostileApplet(profile: profile, script: script)
         let channel = HostileChannel(applet: applet, supportsExtendedLength: !flags.contains(.shortPath))
         let options = options(flags, card: card)
@@ -97,48 +102,61 @@ public enum ChipTargets {
         let access: AccessKey = flags.contains(.can) ? card.can.map(AccessKey.can) ?? .mrz(card.mrz) : .mrz(card.mrz)
         let result: DocumentReadResult
         do {
-            result = flags.contains(.bacEntryPoint) ? try reader.read(accessKey: card.mrz)
+            result =
+                flags.contains(.bacEntryPoint)
+                ? try reader.read(accessKey: card.mrz)
                 : try reader.read(access: access)
         } catch {
             precondition(!error.description.isEmpty, "an MRTDError without a description")
-            precondition(applet.anyChangeFired || filesReplaced || !honestReadSucceeds(card, flags),
-                         "an unchanged exchange with \(card.name) failed: \(error)")
-            return Outcome(read: false, genuine: false, changed: applet.anyChangeFired || filesReplaced,
-                           commands: applet.commands)
+            precondition(
+                applet.anyChangeFired || filesReplaced || !honestReadSucceeds(card, flags),
+                "an unchanged exchange with \(card.name) failed: \(error)")
+            return Outcome(
+                read: false, genuine: false, changed: applet.anyChangeFired || filesReplaced,
+                commands: applet.commands)
         }
         let decision = inspect(result, card: card, options: options)
         if !applet.plainChangeFired && !filesReplaced {
             for (file, content) in result.files {
-                precondition(content == profile.files[file],
-                             "\(file) read from \(card.name) differs from the card's, though only the line changed answers")
+                precondition(
+                    content == profile.files[file],
+                    "\(file) read from \(card.name) differs from the card's, though only the line changed answers")
             }
             if let cam = result.chipAuthenticationMapping {
-                precondition(cam.cardSecurity == profile.masterFiles[.cardSecurity],
-                             "EF.CardSecurity differs from the card's, though only the line changed answers")
+                precondition(
+                    cam.cardSecurity == profile.masterFiles[.cardSecurity],
+                    "EF.CardSecurity differs from the card's, though only the line changed answers")
             }
         }
         if decision.genuine {
             for (file, content) in result.files where DataGroup(fileID: file) != nil {
-                precondition(content == card.profile.files[file],
-                             "\(card.name): a document judged genuine carries a \(file) that EF.SOD did not sign")
+                precondition(
+                    content == card.profile.files[file],
+                    "\(card.name): a document judged genuine carries a \(file) that EF.SOD did not sign")
             }
         }
         let limits = options.plainStatusLimits
-        precondition(result.plainStatusRecovery.plainAnswers <= limits.maxPlainAnswers,
-                     "more plain status words taken than the limit")
-        precondition(result.plainStatusRecovery.sessionsReestablished <= limits.maxReestablishments,
-                     "more sessions re-established than the limit")
+        precondition(
+            result.plainStatusRecovery.plainAnswers <= limits.maxPlainAnswers,
+            "more plain status words taken than the limit")
+        precondition(
+            result.plainStatusRecovery.sessionsReestablished <= limits.maxReestablishments,
+            "more sessions re-established than the limit")
         precondition(result.files[.com] != nil, "a read without EF.COM")
         if !applet.anyChangeFired && !filesReplaced && honestReadSucceeds(card, flags) {
             precondition(decision.genuine, "an unchanged read of \(card.name) is not genuine: \(decision.reasons)")
         }
-        return Outcome(read: true, genuine: decision.genuine, changed: applet.anyChangeFired || filesReplaced,
-                       commands: applet.commands)
+        return Outcome(
+            read: true, genuine: decision.genuine, changed: applet.anyChangeFired || filesReplaced,
+            commands: applet.commands)
     }
 
     /// Passive authentication, EF.CardSecurity, the genuineness policy and the LDS parsers, as the daemon runs them.
-    static func inspect(_ read: DocumentReadResult, card: HostileChipCard, options: DocumentReader.Options)
-        -> GenuinenessDecision {
+    static func inspect(
+        _ read: DocumentReadResult, card: HostileChipCard, options: DocumentReader.Options
+    )
+        -> GenuinenessDecision
+    {
         var result = read
         if options.trustStore == nil { result.verifyCardSecurity(trustStore: card.trustStore) }
         var groups: [DataGroup: [UInt8]] = [:]
@@ -148,8 +166,9 @@ public enum ChipTargets {
         let passive = result.files[.sod].map {
             PassiveAuthentication.verify(sodFile: $0, dataGroups: groups, trustStore: card.trustStore)
         }
-        let facts = GenuinenessFacts(read: result, passive: passive,
-                                     passiveFailure: passive == nil ? "the chip has no EF.SOD" : nil)
+        let facts = GenuinenessFacts(
+            read: result, passive: passive,
+            passiveFailure: passive == nil ? "the chip has no EF.SOD" : nil)
         let decision = GenuinenessPolicy(runAntiClone: options.antiClone).decide(facts)
         precondition(!decision.genuine || passive?.passed == true, "genuine without passive authentication")
         if let data = try? DocumentData(files: result.files) {
@@ -189,9 +208,12 @@ public enum ChipSeeds {
             if command.ins != 0x86 { answers[applet.commands - 1] = answer }
         }
         let channel = HostileChannel(applet: applet, supportsExtendedLength: !readFlags.contains(.shortPath))
-        let reader = DocumentReader(channel: channel, options: ChipTargets.options(readFlags, card: card),
-                                    random: ChipTargets.readerRandom)
-        let access: AccessKey = readFlags.contains(.can) ? card.can.map(AccessKey.can) ?? .mrz(card.mrz)
+        let reader = DocumentReader(
+            channel: channel, options: ChipTargets.options(readFlags, card: card),
+            random: ChipTargets.readerRandom)
+        let access: AccessKey =
+            readFlags.contains(.can)
+            ? card.can.map(AccessKey.can) ?? .mrz(card.mrz)
             : .mrz(card.mrz)
         _ = try? reader.read(access: access)
         var bytes: [UInt8] = [UInt8(index), flags]

@@ -172,8 +172,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         // Passive authentication as the reader runs it, with the SOD's own certificates as trust anchors so
         // that a well-signed input reaches the chain, validity and data group hash checks.
         let anchors = (try? SOD.parse(bytes)).flatMap { try? CMSSignedData(der: $0.cms) }?.certificates ?? []
-        let result = PassiveAuthentication.verify(sodFile: bytes, dataGroups: [.dg1: [0x61, 0x00]],
-                                                  trustStore: TrustStore(certificates: anchors))
+        let result = PassiveAuthentication.verify(
+            sodFile: bytes, dataGroups: [.dg1: [0x61, 0x00]],
+            trustStore: TrustStore(certificates: anchors))
         _ = result.passed
     }
 
@@ -204,8 +205,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func masterList(_ bytes: [UInt8]) {
-        let list = try? CSCAMasterList.verify(der: bytes, trustStore: TrustStore(certificates: []),
-                                              signerAnchor: nil)
+        let list = try? CSCAMasterList.verify(
+            der: bytes, trustStore: TrustStore(certificates: []),
+            signerAnchor: nil)
         if let list {
             for certificate in list.certificates { inspect(certificate) }
         }
@@ -233,19 +235,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let pieces = feed(limits, [bytes[..<split], bytes[split...]])
         switch (whole, pieces) {
         case let (.success(one), .success(other)):
-            precondition(one?.method == other?.method && one?.path == other?.path && one?.body == other?.body
-                         && one?.headers.count == other?.headers.count && one?.query.count == other?.query.count,
-                         "HTTP parser reads a different request when it arrives in two pieces")
+            precondition(
+                one?.method == other?.method && one?.path == other?.path && one?.body == other?.body
+                    && one?.headers.count == other?.headers.count && one?.query.count == other?.query.count,
+                "HTTP parser reads a different request when it arrives in two pieces")
         case (.failure, .failure):
             break
         default:
-            preconditionFailure("HTTP parser accepts or refuses a request depending on how it arrives: "
-                                + "whole \(whole), in two pieces \(pieces)")
+            preconditionFailure(
+                "HTTP parser accepts or refuses a request depending on how it arrives: "
+                    + "whole \(whole), in two pieces \(pieces)")
         }
     }
 
-    private static func feed(_ limits: HTTPLimits, _ pieces: [ArraySlice<UInt8>])
-        -> Result<HTTPRequest?, HTTPParseError> {
+    private static func feed(
+        _ limits: HTTPLimits, _ pieces: [ArraySlice<UInt8>]
+    )
+        -> Result<HTTPRequest?, HTTPParseError>
+    {
         var parser = HTTPRequestParser(limits: limits)
         do {
             for piece in pieces {
@@ -262,12 +269,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     private static let responder: OCSPResponder? = {
         guard let key = try? PrivateKey.generate(.p256), let publicKey = try? key.publicKey() else { return nil }
         let now = Date()
-        let builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "fuzz CA"),
-                                         serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 365,
-                                         publicKey: publicKey, basicConstraints: (isCA: true, pathLength: 0),
-                                         keyUsage: [.keyCertSign, .cRLSign])
+        let builder = CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: "fuzz CA"),
+            serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 365,
+            publicKey: publicKey, basicConstraints: (isCA: true, pathLength: 0),
+            keyUsage: [.keyCertSign, .cRLSign])
         guard let certificate = try? builder.sign(key: key),
-              let authority = try? IssuingAuthority(certificate: certificate, key: key)
+            let authority = try? IssuingAuthority(certificate: certificate, key: key)
         else { return nil }
         let records = InMemoryCertificateRecords()
         records.set(.issued, serialHex: "0123")
@@ -321,8 +329,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// One scanner for every input (creating one renders the OCR-B templates); nil when fonts-ocr-b is missing.
     /// Limits are small so that each run stays fast and well under the fuzzer's rss limit.
-    private static let scanner: CardScanner? = try? CardScanner(configuration: CardScanConfiguration(
-        maximumBytes: 1 << 20, maximumPixels: 1 << 20, maximumCandidates: 2))
+    private static let scanner: CardScanner? = try? CardScanner(
+        configuration: CardScanConfiguration(
+            maximumBytes: 1 << 20, maximumPixels: 1 << 20, maximumCandidates: 2))
 
     static func cardScan(_ bytes: [UInt8]) {
         guard let scanner = scanner else { return }
@@ -334,8 +343,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let width = 16 + Int(first)
         let pixels = Array(bytes.dropFirst())
         let height = pixels.count / width
-        guard height > 0, let grey = GreyImage(width: width, height: height,
-                                               pixels: Array(pixels.prefix(width * height))) else { return }
+        guard height > 0,
+            let grey = GreyImage(
+                width: width, height: height,
+                pixels: Array(pixels.prefix(width * height)))
+        else { return }
         if let result = try? scanner.scan(grey: grey) { inspect(result) }
     }
 
@@ -360,11 +372,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return
         }
         do {
-            let decision = try checker.evaluate(burst: input.burst, challenge: input.challenge,
-                                                portrait: LivenessFuzzInput.portrait, now: input.now)
+            let decision = try checker.evaluate(
+                burst: input.burst, challenge: input.challenge,
+                portrait: LivenessFuzzInput.portrait, now: input.now)
             precondition(!decision.checks.isEmpty, "a liveness decision without checks")
-            precondition(decision.isLive == decision.checks.allSatisfy { !$0.required || $0.passed },
-                         "isLive disagrees with the checks")
+            precondition(
+                decision.isLive == decision.checks.allSatisfy { !$0.required || $0.passed },
+                "isLive disagrees with the checks")
             precondition(decision.isLive || decision.instruction != nil, "a refusal without an instruction")
         } catch {
             precondition(!"\(error)".isEmpty, "an error without a description")
@@ -381,25 +395,29 @@ public struct LivenessFuzzInput: Sendable {
     public var now: Date
 
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
-    static let limits = LivenessLimits(minimumFrames: 2, maximumFrames: 8, maximumFrameBytes: 64 << 10,
-                                       maximumBurstBytes: 256 << 10, maximumFramePixels: 1 << 18, minimumFrameSide: 16,
-                                       minimumSpan: 0.01, maximumSpan: 20, maximumGap: 5)
-    static let portrait = LivenessPortrait(image: [0xFF, 0xD8, 0xFF],
-                                           embedding: FaceEmbedding(values: Array(repeating: 0.05, count: 128)))
+    static let limits = LivenessLimits(
+        minimumFrames: 2, maximumFrames: 8, maximumFrameBytes: 64 << 10,
+        maximumBurstBytes: 256 << 10, maximumFramePixels: 1 << 18, minimumFrameSide: 16,
+        minimumSpan: 0.01, maximumSpan: 20, maximumGap: 5)
+    static let portrait = LivenessPortrait(
+        image: [0xFF, 0xD8, 0xFF],
+        embedding: FaceEmbedding(values: Array(repeating: 0.05, count: 128)))
     static let checker: LivenessChecker? = {
         guard let engine = try? FaceEngine(), let model = try? PresentationAttackModel() else { return nil }
         var configuration = LivenessConfiguration(limits: limits)
         configuration.maximumEmbeddedFrames = 3
         configuration.passiveFrames = 2
-        return LivenessChecker(engine: engine, passiveModel: model, configuration: configuration,
-                               replayGuard: ReplayGuard(configuration: .init(capacity: 64)))
+        return LivenessChecker(
+            engine: engine, passiveModel: model, configuration: configuration,
+            replayGuard: ReplayGuard(configuration: .init(capacity: 64)))
     }()
 
     public init(_ bytes: [UInt8]) {
         let flags = bytes.first ?? 0
         let count = bytes.count > 1 ? Int(bytes[1]) : 0
-        challenge = LivenessChallenge(nonce: Array(0..<16), prompts: [.turnLeft, .comeCloser], issuedAt: Self.start,
-                                      expiresAt: Self.start.addingTimeInterval(20))
+        challenge = LivenessChallenge(
+            nonce: Array(0..<16), prompts: [.turnLeft, .comeCloser], issuedAt: Self.start,
+            expiresAt: Self.start.addingTimeInterval(20))
         now = Self.start.addingTimeInterval(flags & 2 != 0 ? 25 : 10)
         var frames: [LivenessFrame] = []
         var offset = 2
@@ -411,12 +429,15 @@ public struct LivenessFuzzInput: Sendable {
             offset += 5
             let end = min(bytes.count, offset + length)
             time = delta == Int16.max ? .nan : time + Double(delta) / 1000
-            frames.append(LivenessFrame(image: Array(bytes[offset..<end]),
-                                        capturedAt: Date(timeIntervalSince1970: time)))
+            frames.append(
+                LivenessFrame(
+                    image: Array(bytes[offset..<end]),
+                    capturedAt: Date(timeIntervalSince1970: time)))
             offset = end
         }
-        burst = LivenessBurst(nonce: flags & 1 != 0 ? Array(repeating: 0xEE, count: 16) : challenge.nonce,
-                              frames: frames)
+        burst = LivenessBurst(
+            nonce: flags & 1 != 0 ? Array(repeating: 0xEE, count: 16) : challenge.nonce,
+            frames: frames)
     }
 
     /// The layout above, for seeds.
@@ -425,8 +446,10 @@ public struct LivenessFuzzInput: Sendable {
         for frame in frames {
             let delta = UInt16(bitPattern: frame.milliseconds)
             let length = frame.image.count
-            bytes += [UInt8(delta >> 8), UInt8(delta & 0xFF), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF),
-                      UInt8(length & 0xFF)]
+            bytes += [
+                UInt8(delta >> 8), UInt8(delta & 0xFF), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF),
+                UInt8(length & 0xFF),
+            ]
             bytes += frame.image
         }
         return bytes

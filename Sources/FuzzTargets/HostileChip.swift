@@ -29,8 +29,10 @@ public struct HostileChipCard: Sendable {
         }
     }()
 
-    static let specimen = ["I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6",
-                           "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"]
+    static let specimen = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
 
     private static func make() throws -> [HostileChipCard] {
         let pki = try TestPKI()
@@ -38,16 +40,18 @@ public struct HostileChipCard: Sendable {
         let mrz = try MRZ(lines: specimen)
         let key = try BACKey(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate)
         let can = try CardAccessNumber("123456")
-        let portrait = try RGBImage(width: 16, height: 20, red: 180, green: 140, blue: 120).encoded(as: .jpeg,
-                                                                                                    quality: 50)
+        let portrait = try RGBImage(width: 16, height: 20, red: 180, green: 140, blue: 120).encoded(
+            as: .jpeg,
+            quality: 50)
         func card(_ name: String, _ configure: (inout EMRTDPersonalisation) throws -> Void) throws -> HostileChipCard {
             var personalisation = EMRTDPersonalisation(
                 mrz: mrz, portraits: [portrait],
                 dg11: DG11(fullName: "ERIKSSON ANNA MARIA", personalNumber: "UTO-1974-0001"))
             personalisation.documentSigner = pki.documentSigner
             try configure(&personalisation)
-            return HostileChipCard(name: name, profile: try personalisation.makeProfile(), mrz: key,
-                                   can: personalisation.pace?.can == nil ? nil : can, trustStore: trust)
+            return HostileChipCard(
+                name: name, profile: try personalisation.makeProfile(), mrz: key,
+                can: personalisation.pace?.can == nil ? nil : can, trustStore: trust)
         }
         return [
             try card("bac") { card in
@@ -58,7 +62,8 @@ public struct HostileChipCard: Sendable {
             },
             try card("pace-gm") { card in
                 card.pace = PACEConfiguration(parameterID: 13, cipher: .aes128, can: can.digits)
-                card.atrInfo = CardCapabilities(extendedLength: true, maxCommandLength: 1000, maxResponseLength: 1000)
+                card.atrInfo =
+                    CardCapabilities(extendedLength: true, maxCommandLength: 1000, maxResponseLength: 1000)
                     .encoded
                 card.activeAuthentication = try ActiveAuthenticationConfiguration(
                     privateKey: try PrivateKey.generate(.rsa(bits: 1024)))
@@ -72,9 +77,10 @@ public struct HostileChipCard: Sendable {
                 card.plainErrorStatus = .sessionKept
             },
             try card("pace-cam") { card in
-                card.pace = PACEConfiguration(parameterID: 13, cipher: .aes128, can: can.digits,
-                                              chipAuthenticationMapping: true,
-                                              cardSecurity: CardSecurityLayout(decoyKeysFirst: true))
+                card.pace = PACEConfiguration(
+                    parameterID: 13, cipher: .aes128, can: can.digits,
+                    chipAuthenticationMapping: true,
+                    cardSecurity: CardSecurityLayout(decoyKeysFirst: true))
                 card.plainErrorStatus = .sessionClosed
                 card.bacEnabled = false
             },
@@ -145,10 +151,14 @@ public enum ChipAnswerChange: Sendable, Equatable {
         switch self {
         case let .plainData(data): return ResponseAPDU(data: data, statusWord: response.statusWord)
         case let .plainStatus(sw): return ResponseAPDU(data: response.data, statusWord: sw)
-        case let .plainXOR(offset, bytes): return ResponseAPDU(data: Self.xor(response.data, offset, bytes),
-                                                               statusWord: response.statusWord)
-        case let .plainTruncate(count): return ResponseAPDU(data: Array(response.data.prefix(count)),
-                                                            statusWord: response.statusWord)
+        case let .plainXOR(offset, bytes):
+            return ResponseAPDU(
+                data: Self.xor(response.data, offset, bytes),
+                statusWord: response.statusWord)
+        case let .plainTruncate(count):
+            return ResponseAPDU(
+                data: Array(response.data.prefix(count)),
+                statusWord: response.statusWord)
         case let .plainAppend(bytes): return ResponseAPDU(data: response.data + bytes, statusWord: response.statusWord)
         case let .plainAnswer(data, sw): return ResponseAPDU(data: data, statusWord: sw)
         default: return response
@@ -241,8 +251,9 @@ public final class HostileChannel: CardChannel {
     }
 
     public func transmit(_ command: CommandAPDU) throws(CardError) -> ResponseAPDU {
-        precondition(applet.commands < Self.commandBound,
-                     "the reader sent \(Self.commandBound) commands to one chip: a hostile chip keeps it looping")
+        precondition(
+            applet.commands < Self.commandBound,
+            "the reader sent \(Self.commandBound) commands to one chip: a hostile chip keeps it looping")
         if command.isExtended && !supportsExtendedLength {
             throw .protocolViolation("extended-length APDU on a path that does not support it")
         }
@@ -270,8 +281,10 @@ public final class OrdinalChipScript: ChipAnswerScript {
     public var changes: [Int: [ChipAnswerChange]] = [:]
     public var fileReplacements: [(FileID, [UInt8])] = []
 
-    public static let fileChoices: [FileID] = [.com, .dg1, .dg2, .dg11, .dg14, .dg15, .sod, .cardAccess, .cardSecurity,
-                                               .atrInfo, .dg7, .dg12, .dg13, .dg16]
+    public static let fileChoices: [FileID] = [
+        .com, .dg1, .dg2, .dg11, .dg14, .dg15, .sod, .cardAccess, .cardSecurity,
+        .atrInfo, .dg7, .dg12, .dg13, .dg16,
+    ]
 
     public init(records bytes: ArraySlice<UInt8>) {
         var reader = FuzzBytes(bytes)

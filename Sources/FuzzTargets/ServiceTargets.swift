@@ -23,9 +23,10 @@ enum SecureMessagingTarget {
 
     static func suite(_ algorithm: SecureMessagingCipherSuite.Algorithm) -> SecureMessagingCipherSuite? {
         let length = algorithm.keyLength
-        return try? SecureMessagingCipherSuite(algorithm: algorithm,
-                                               encryptionKey: (0..<length).map { UInt8(0x10 &+ $0) },
-                                               macKey: (0..<length).map { UInt8(0x80 &+ $0 &* 3) })
+        return try? SecureMessagingCipherSuite(
+            algorithm: algorithm,
+            encryptionKey: (0..<length).map { UInt8(0x10 &+ $0) },
+            macKey: (0..<length).map { UInt8(0x80 &+ $0 &* 3) })
     }
 
     static func run(_ bytes: [UInt8]) {
@@ -41,8 +42,9 @@ enum SecureMessagingTarget {
                 _ = try session.unprotect(response)
                 precondition(session.isActive, "an unprotected answer from an ended session")
             } catch {
-                precondition(!session.isActive || SecureMessagingSession.isPlainErrorAnswer(response),
-                             "a refused answer left the session open")
+                precondition(
+                    !session.isActive || SecureMessagingSession.isPlainErrorAnswer(response),
+                    "a refused answer left the session open")
             }
         case 1:
             guard let checksum = try? suite.mac(material, ssc: ssc) else { return }
@@ -53,21 +55,25 @@ enum SecureMessagingTarget {
         case 2:
             guard let command = try? CommandAPDU(bytes: material) else { return }
             _ = try? suite.unprotectCommand(command, ssc: ssc)
-            let header = ISO9797Padding.pad([command.cla | 0x0C, command.ins, command.p1, command.p2],
-                                            blockSize: suite.blockSize)
+            let header = ISO9797Padding.pad(
+                [command.cla | 0x0C, command.ins, command.p1, command.p2],
+                blockSize: suite.blockSize)
             guard let checksum = try? suite.mac(header + command.data, ssc: ssc),
-                  command.data.count + 10 <= CommandAPDU.maxExtendedLc
+                command.data.count + 10 <= CommandAPDU.maxExtendedLc
             else { return }
-            let closed = CommandAPDU(cla: command.cla | 0x0C, ins: command.ins, p1: command.p1, p2: command.p2,
-                                     data: command.data + TLV(tag: 0x8E, value: checksum).encoded, le: command.le)
+            let closed = CommandAPDU(
+                cla: command.cla | 0x0C, ins: command.ins, p1: command.p1, p2: command.p2,
+                data: command.data + TLV(tag: 0x8E, value: checksum).encoded, le: command.le)
             if let plain = try? suite.unprotectCommand(closed, ssc: ssc) {
-                precondition(plain.ins == command.ins && plain.p1 == command.p1 && plain.p2 == command.p2,
-                             "unprotect changed the command header")
+                precondition(
+                    plain.ins == command.ins && plain.p1 == command.p1 && plain.p2 == command.p2,
+                    "unprotect changed the command header")
             }
         default:
             guard material.count >= 3 else { return }
-            let plain = ResponseAPDU(data: Array(material[3...]),
-                                     statusWord: StatusWord(sw1: material[1], sw2: material[2]))
+            let plain = ResponseAPDU(
+                data: Array(material[3...]),
+                statusWord: StatusWord(sw1: material[1], sw2: material[2]))
             let odd = material[0] & 1 == 1
             guard let protected = try? suite.protectResponse(plain, oddInstruction: odd, ssc: ssc) else { return }
             let back = try? suite.unprotectResponse(protected, ssc: ssc)
@@ -75,12 +81,14 @@ enum SecureMessagingTarget {
             var flipped = protected
             let index = Int(material[0]) % flipped.data.count
             flipped.data[index] ^= 0x01 | (material[0] & 0xFE)
-            precondition((try? suite.unprotectResponse(flipped, ssc: ssc)) == nil,
-                         "a response with byte \(index) changed passed the MAC check")
+            precondition(
+                (try? suite.unprotectResponse(flipped, ssc: ssc)) == nil,
+                "a response with byte \(index) changed passed the MAC check")
             var later = ssc
             later.increment()
-            precondition((try? suite.unprotectResponse(protected, ssc: later)) == nil,
-                         "a replayed response passed the MAC check under the next SSC")
+            precondition(
+                (try? suite.unprotectResponse(protected, ssc: later)) == nil,
+                "a replayed response passed the MAC check under the next SSC")
         }
     }
 }
@@ -112,8 +120,10 @@ enum RouterTarget {
 
     static let roles: ResolvedRoles = {
         var assignments = RoleAssignments()
-        assignments.principals = [.kiosk: [.uid(1001), .gid(3001)], .operator: [.uid(1002), .gid(3002)],
-                                  .admin: [.uid(1003)]]
+        assignments.principals = [
+            .kiosk: [.uid(1001), .gid(3001)], .operator: [.uid(1002), .gid(3002)],
+            .admin: [.uid(1003)],
+        ]
         return assignments.resolved(daemonUID: daemonUID)
     }()
 
@@ -139,10 +149,13 @@ enum RouterTarget {
             let parts = entry.route.split(separator: " ", maxSplits: 1).map(String.init)
             let name = entry.route
             let access = entry.access
-            router.add(Route(parts[0], parts[1], .respond { context throws(Problem) in
-                record.withLock { $0.ran = (name, access, context.role) }
-                return HTTPResponse(status: 200)
-            }))
+            router.add(
+                Route(
+                    parts[0], parts[1],
+                    .respond { context throws(Problem) in
+                        record.withLock { $0.ran = (name, access, context.role) }
+                        return HTTPResponse(status: 200)
+                    }))
         }
         return router
     }()
@@ -161,8 +174,10 @@ enum RouterTarget {
         guard bytes.count >= 2 else { return }
         let peer = peers[Int(bytes[0]) % peers.count]
         record.withLock { $0 = Record(acceptProof: bytes[1] & 1 == 1) }
-        var parser = HTTPRequestParser(limits: HTTPLimits(maxHeaderBytes: 2048, maxHeaderCount: 16,
-                                                          maxBodyBytes: 1024))
+        var parser = HTTPRequestParser(
+            limits: HTTPLimits(
+                maxHeaderBytes: 2048, maxHeaderCount: 16,
+                maxBodyBytes: 1024))
         guard let request = try? parser.feed(bytes[2...]) else { return }
         let response = router.response(to: request, peer: peer.credentials)
         let state = record.withLock { $0 }
@@ -192,7 +207,8 @@ enum CertificateTargets {
     static let pki: TestPKI? = try? TestPKI(now: Date(timeIntervalSince1970: 1_800_000_000))
 
     static func crl(_ bytes: [UInt8]) {
-        let parsed = (try? CertificateRevocationList(der: bytes))
+        let parsed =
+            (try? CertificateRevocationList(der: bytes))
             ?? (try? CertificateRevocationList(pem: String(decoding: bytes.prefix(16_384), as: UTF8.self)))
         guard let crl = parsed else { return }
         _ = crl.description
@@ -206,14 +222,17 @@ enum CertificateTargets {
         _ = crl.entry(forSerial: pki.documentSigner.certificate.serialNumber)
         let store = TrustStore(certificates: [pki.csca.certificate], crls: [crl])
         let verified = store.verifiedCRLs(for: pki.documentSigner.certificate).verified
-        precondition(signed || verified.allSatisfy { $0.der != crl.der }, "a CRL the CSCA did not sign counted as verified")
+        precondition(
+            signed || verified.allSatisfy { $0.der != crl.der }, "a CRL the CSCA did not sign counted as verified")
         _ = store.certificationPath(for: pki.documentSigner.certificate)
     }
 
     static func x509(_ bytes: [UInt8]) {
         var certificates: [X509Certificate] = []
         if let certificate = try? X509Certificate(der: bytes) { certificates.append(certificate) }
-        if bytes.count < 32_768, let list = try? X509Certificate.certificates(pem: String(decoding: bytes, as: UTF8.self)) {
+        if bytes.count < 32_768,
+            let list = try? X509Certificate.certificates(pem: String(decoding: bytes, as: UTF8.self))
+        {
             certificates += list.prefix(4)
         }
         for certificate in certificates {
@@ -233,13 +252,15 @@ enum CertificateTargets {
             let store = TrustStore(certificates: [pki.csca.certificate], crls: [pki.crl])
             if case .success = store.certificationPath(for: certificate) {
                 let issuerKey = try? pki.csca.certificate.publicKey()
-                precondition(issuerKey.map(certificate.isSigned(by:)) == true || certificate == pki.csca.certificate,
-                             "a certificate the CSCA did not sign has a certification path")
+                precondition(
+                    issuerKey.map(certificate.isSigned(by:)) == true || certificate == pki.csca.certificate,
+                    "a certificate the CSCA did not sign has a certification path")
             }
             _ = store.verifiedCRLs(for: certificate)
             _ = TrustStore(certificates: [certificate]).certificationPath(for: pki.documentSigner.certificate)
-            _ = try? CertificatePath.validate(certificate, anchors: [pki.csca.certificate],
-                                              at: Date(timeIntervalSince1970: 1_800_000_000))
+            _ = try? CertificatePath.validate(
+                certificate, anchors: [pki.csca.certificate],
+                at: Date(timeIntervalSince1970: 1_800_000_000))
         }
     }
 }
@@ -263,11 +284,16 @@ public enum ServiceSeeds {
             seeds[.sm, default: [:]]["\(name)-objects"] = [tag, 1] + protected.data.dropLast(10)
             let command = try suite.protectCommand(CommandAPDU(ins: 0xB0, p1: 0x81, p2: 0x00, le: 0xDF), ssc: ssc)
             seeds[.sm, default: [:]]["\(name)-command"] = [tag, 2] + (try command.encoded())
-            let select = try suite.protectCommand(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E]),
-                                                  ssc: ssc)
-            seeds[.sm, default: [:]]["\(name)-command-objects"] = [tag, 2] + (try CommandAPDU(
-                cla: select.cla, ins: select.ins, p1: select.p1, p2: select.p2, data: Array(select.data.dropLast(10)),
-                le: select.le).encoded())
+            let select = try suite.protectCommand(
+                CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E]),
+                ssc: ssc)
+            seeds[.sm, default: [:]]["\(name)-command-objects"] =
+                [tag, 2]
+                + (try CommandAPDU(
+                    cla: select.cla, ins: select.ins, p1: select.p1, p2: select.p2,
+                    data: Array(select.data.dropLast(10)),
+                    le: select.le
+                ).encoded())
             seeds[.sm, default: [:]]["\(name)-round-trip"] = [tag, 3, 0x05, 0x62, 0x82] + Array(0..<40)
         }
 
@@ -278,10 +304,16 @@ public enum ServiceSeeds {
             (1, 1, "GET /v1/accounts/\(account) HTTP/1.1\r\nHost: localhost\r\nX-Enrolld-Passcode: 123456\r\n\r\n"),
             (1, 0, "GET /v1/accounts/\(account)/usage?from=2026-01-01 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
             (2, 0, "POST /v1/certificates/0A1B/revoke HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}"),
-            (3, 0, "POST /v1/trust/import HTTP/1.1\r\nHost: localhost\r\nX-Enrolld-Role: operator\r\n"
-                + "Content-Length: 0\r\n\r\n"),
-            (5, 0, "POST /v1/accounts/\(account)/status HTTP/1.1\r\nHost: localhost\r\nX-Enrolld-Role: kiosk\r\n"
-                + "Content-Length: 0\r\n\r\n"),
+            (
+                3, 0,
+                "POST /v1/trust/import HTTP/1.1\r\nHost: localhost\r\nX-Enrolld-Role: operator\r\n"
+                    + "Content-Length: 0\r\n\r\n"
+            ),
+            (
+                5, 0,
+                "POST /v1/accounts/\(account)/status HTTP/1.1\r\nHost: localhost\r\nX-Enrolld-Role: kiosk\r\n"
+                    + "Content-Length: 0\r\n\r\n"
+            ),
             (4, 1, "DELETE /v1/accounts/\(account)/devices/d%2F1 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
             (6, 0, "POST /v1/unlisted/1 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
             (7, 0, "PUT /v1/accounts/\(account)/contact HTTP/1.1\r\nHost: localhost\r\n\r\n"),
@@ -293,16 +325,18 @@ public enum ServiceSeeds {
         if let pki = CertificateTargets.pki {
             seeds[.crl, default: [:]]["csca.crl"] = pki.crl.der
             seeds[.crl, default: [:]]["csca.crl.pem"] = Array(pki.crl.pem.utf8)
-            let revoking = try TestPKI(options: {
-                var options = TestPKI.Options()
-                options.revokeDocumentSigner = true
-                return options
-            }())
+            let revoking = try TestPKI(
+                options: {
+                    var options = TestPKI.Options()
+                    options.revokeDocumentSigner = true
+                    return options
+                }())
             seeds[.crl, default: [:]]["revoking.crl"] = revoking.crl.der
             seeds[.x509, default: [:]]["csca.der"] = pki.csca.certificate.der
             seeds[.x509, default: [:]]["dsc.der"] = pki.documentSigner.certificate.der
-            seeds[.x509, default: [:]]["chain.pem"] = Array((pki.documentSigner.certificate.pem
-                                                             + pki.csca.certificate.pem).utf8)
+            seeds[.x509, default: [:]]["chain.pem"] = Array(
+                (pki.documentSigner.certificate.pem
+                    + pki.csca.certificate.pem).utf8)
         }
         return seeds
     }

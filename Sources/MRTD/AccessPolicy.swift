@@ -28,8 +28,10 @@ public struct AccessPolicy: Sendable, Equatable {
     /// The security strength in bits of standardized domain `parameterID` (ICAO 9303-11 §9.5.1 Table 6; NIST SP
     /// 800-57 Part 1 Table 2: MODP 1024 → 80, 2048 → 112; a curve of n bits → n/2, P-521 → 256); 0 when unknown.
     public static func securityBits(parameterID: Int) -> Int {
-        [0: 80, 1: 112, 2: 112, 8: 96, 9: 96, 10: 112, 11: 112, 12: 128, 13: 128, 14: 160, 15: 192, 16: 192,
-         17: 256, 18: 256][parameterID] ?? 0
+        [
+            0: 80, 1: 112, 2: 112, 8: 96, 9: 96, 10: 112, 11: 112, 12: 128, 13: 128, 14: 160, 15: 192, 16: 192,
+            17: 256, 18: 256,
+        ][parameterID] ?? 0
     }
 
     /// Whether `info`'s domain is strong enough.

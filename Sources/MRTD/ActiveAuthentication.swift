@@ -47,13 +47,16 @@ public enum ActiveAuthentication {
     /// Sends INTERNAL AUTHENTICATE (00 88 00 00, challenge, Le) on `channel` (under secure messaging) and
     /// verifies the answer. Returns a description of what verified. Throws `.authenticationFailed` naming the
     /// problem for a wrong signature; card errors as usual.
-    public static func authenticate(channel: CardChannel, dg15: DG15, info: ActiveAuthenticationInfo?,
-                                    challenge: [UInt8]) throws(MRTDError) -> String {
+    public static func authenticate(
+        channel: CardChannel, dg15: DG15, info: ActiveAuthenticationInfo?,
+        challenge: [UInt8]
+    ) throws(MRTDError) -> String {
         guard challenge.count == 8 else { throw .authenticationFailed("the AA challenge must be 8 bytes") }
         let extended = channel.supportsExtendedLength && dg15.publicKey.modulusLength > 128
-        let command = CommandAPDU(ins: 0x88, p1: 0x00, p2: 0x00, data: challenge,
-                                  le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe,
-                                  forceExtended: extended)
+        let command = CommandAPDU(
+            ins: 0x88, p1: 0x00, p2: 0x00, data: challenge,
+            le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe,
+            forceExtended: extended)
         let response: ResponseAPDU
         do {
             response = try channel.transmit(command)
@@ -73,8 +76,10 @@ public enum ActiveAuthentication {
     /// Verifies an AA signature over `challenge`. For ECDSA the hash is the one ActiveAuthenticationInfo names;
     /// without it (9303-11 requires it for ECDSA, but some chips omit DG14) the hash matching the curve size is
     /// tried first, then the other SHA-1/SHA-2 hashes.
-    public static func verify(signature: [UInt8], challenge: [UInt8], publicKey: PublicKey,
-                              info: ActiveAuthenticationInfo?) throws(ActiveAuthenticationFailure) -> String {
+    public static func verify(
+        signature: [UInt8], challenge: [UInt8], publicKey: PublicKey,
+        info: ActiveAuthenticationInfo?
+    ) throws(ActiveAuthenticationFailure) -> String {
         switch publicKey.keyType {
         case let .rsa(bits):
             do {
@@ -103,8 +108,14 @@ public enum ActiveAuthentication {
             } else if info != nil {
                 throw .unsupportedKey("unknown AA signature algorithm \(info?.signatureAlgorithm ?? "")")
             } else {
-                let natural: DigestAlgorithm = bits <= 160 ? .sha1 : bits <= 224 ? .sha224 : bits <= 256 ? .sha256
-                    : bits <= 384 ? .sha384 : .sha512
+                let natural: DigestAlgorithm =
+                    bits <= 160
+                    ? .sha1
+                    : bits <= 224
+                        ? .sha224
+                        : bits <= 256
+                            ? .sha256
+                            : bits <= 384 ? .sha384 : .sha512
                 candidates = [natural] + DigestAlgorithm.allCases.filter { $0 != natural }
             }
             for digest in candidates {
@@ -127,7 +138,8 @@ public enum ActiveAuthentication {
     /// Whether `bytes` is exactly one DER SEQUENCE of two INTEGERs.
     static func isDER(_ bytes: [UInt8]) -> Bool {
         guard let sequence = try? TLV.parse(bytes, limits: TLVLimits(maxLength: 200, maxDepth: 2, maxTagBytes: 1)),
-              sequence.tag == 0x30, let parts = try? sequence.children(), parts.count == 2 else { return false }
+            sequence.tag == 0x30, let parts = try? sequence.children(), parts.count == 2
+        else { return false }
         return parts.allSatisfy { $0.tag == 0x02 && !$0.value.isEmpty }
     }
 

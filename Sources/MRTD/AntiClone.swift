@@ -6,8 +6,10 @@ extension DocumentReader {
     /// offers it (secure messaging then continues with the new keys, and re-reading EF.COM under them is the
     /// chip's proof), then active authentication when DG15 is present. Failures are recorded in `result`, not
     /// thrown, so the verdict can name them; only card removal and transport errors are thrown.
-    func authenticateChip(_ result: inout DocumentReadResult, secure: SecureMessagingChannel,
-                          counting: CountingCardChannel, strategy: ReadBinaryStrategy) throws(MRTDError) {
+    func authenticateChip(
+        _ result: inout DocumentReadResult, secure: SecureMessagingChannel,
+        counting: CountingCardChannel, strategy: ReadBinaryStrategy
+    ) throws(MRTDError) {
         var channel = secure
         var sessionUsable = true
         if let dg14Bytes = result.files[.dg14] {
@@ -16,9 +18,10 @@ extension DocumentReader {
                 if ChipAuthentication.selectProtocol(in: dg14) == nil {
                     result.chipAuthentication = AntiCloneCheck(.notSupported, "DG14 offers no chip authentication")
                 } else {
-                    let outcome = try runChipAuthentication(dg14: dg14, secure: secure, counting: counting,
-                                                            strategy: strategy, expectedCOM: result.files[.com],
-                                                            result: &result)
+                    let outcome = try runChipAuthentication(
+                        dg14: dg14, secure: secure, counting: counting,
+                        strategy: strategy, expectedCOM: result.files[.com],
+                        result: &result)
                     result.chipAuthentication = outcome.check
                     if let next = outcome.channel { channel = next }
                     sessionUsable = outcome.sessionUsable
@@ -49,8 +52,9 @@ extension DocumentReader {
         let info = result.files[.dg14].flatMap { try? DG14(parsing: $0) }?.activeAuthentication
         do {
             let challenge = try random(8)
-            let detail = try ActiveAuthentication.authenticate(channel: channel, dg15: dg15, info: info,
-                                                               challenge: challenge)
+            let detail = try ActiveAuthentication.authenticate(
+                channel: channel, dg15: dg15, info: info,
+                challenge: challenge)
             result.activeAuthentication = AntiCloneCheck(.passed, "AA " + detail)
         } catch {
             if Self.endsRead(error) { throw error }
@@ -58,10 +62,13 @@ extension DocumentReader {
         }
     }
 
-    private func runChipAuthentication(dg14: DG14, secure: SecureMessagingChannel, counting: CountingCardChannel,
-                                       strategy: ReadBinaryStrategy, expectedCOM: [UInt8]?,
-                                       result: inout DocumentReadResult)
-        throws(MRTDError) -> (check: AntiCloneCheck, channel: SecureMessagingChannel?, sessionUsable: Bool) {
+    private func runChipAuthentication(
+        dg14: DG14, secure: SecureMessagingChannel, counting: CountingCardChannel,
+        strategy: ReadBinaryStrategy, expectedCOM: [UInt8]?,
+        result: inout DocumentReadResult
+    )
+        throws(MRTDError) -> (check: AntiCloneCheck, channel: SecureMessagingChannel?, sessionUsable: Bool)
+    {
         let established: ChipAuthenticationResult
         do {
             established = try ChipAuthentication.authenticate(channel: secure, dg14: dg14)
@@ -74,14 +81,20 @@ extension DocumentReader {
         do {
             let com = try strategy.readFile(.com, on: channel)
             guard com == expectedCOM else {
-                return (AntiCloneCheck(.failed, "\(established.description): EF.COM read under the new keys differs"),
-                        channel, true)
+                return (
+                    AntiCloneCheck(.failed, "\(established.description): EF.COM read under the new keys differs"),
+                    channel, true
+                )
             }
         } catch {
             if Self.endsRead(error) { throw error }
-            return (AntiCloneCheck(.failed, "\(established.description): the chip did not continue under the "
-                                   + "chip authentication keys (\(error)): it does not hold the DG14 private key"),
-                    nil, false)
+            return (
+                AntiCloneCheck(
+                    .failed,
+                    "\(established.description): the chip did not continue under the "
+                        + "chip authentication keys (\(error)): it does not hold the DG14 private key"),
+                nil, false
+            )
         }
         return (AntiCloneCheck(.passed, established.description), channel, true)
     }

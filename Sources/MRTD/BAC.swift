@@ -20,8 +20,11 @@ public enum BAC {
     /// and returns the secure messaging session. Throws `.accessKeyRejected` on SW 63xx (wrong MRZ data),
     /// `.authenticationFailed` when the chip's answer does not verify, `.cardRemoved`/`.transport` on transport
     /// failures.
-    public static func authenticate(channel: CardChannel, key: BACKey, random: RandomSource = secureRandom)
-        throws(MRTDError) -> SecureMessagingSession {
+    public static func authenticate(
+        channel: CardChannel, key: BACKey, random: RandomSource = secureRandom
+    )
+        throws(MRTDError) -> SecureMessagingSession
+    {
         let keys = try key.derivedKeys()
         let challenge = try transmit(channel, CommandAPDU(ins: 0x84, p1: 0, p2: 0, le: 8))
         guard challenge.statusWord.isSuccess else {
@@ -35,27 +38,34 @@ public enum BAC {
         guard rndIFD.count == 8, kIFD.count == 16 else {
             throw .authenticationFailed("random source returned short output")
         }
-        let data = try externalAuthenticateData(encryptionKey: keys.encryption, macKey: keys.mac,
-                                                rndIC: challenge.data, rndIFD: rndIFD, kIFD: kIFD)
+        let data = try externalAuthenticateData(
+            encryptionKey: keys.encryption, macKey: keys.mac,
+            rndIC: challenge.data, rndIFD: rndIFD, kIFD: kIFD)
         let answer = try transmit(channel, CommandAPDU(ins: 0x82, p1: 0, p2: 0, data: data, le: 40))
         if answer.statusWord.sw1 == 0x63 { throw .accessKeyRejected(answer.statusWord) }
         guard answer.statusWord.isSuccess else {
             throw .unexpectedStatus(operation: "EXTERNAL AUTHENTICATE", statusWord: answer.statusWord)
         }
-        return try session(fromChipAnswer: answer.data, encryptionKey: keys.encryption, macKey: keys.mac,
-                           rndIC: challenge.data, rndIFD: rndIFD, kIFD: kIFD)
+        return try session(
+            fromChipAnswer: answer.data, encryptionKey: keys.encryption, macKey: keys.mac,
+            rndIC: challenge.data, rndIFD: rndIFD, kIFD: kIFD)
     }
 
     /// The EXTERNAL AUTHENTICATE command data E_IFD || M_IFD, where E_IFD = 3DES(K_enc, RND.IFD || RND.IC || K.IFD)
     /// and M_IFD = MAC(K_mac, E_IFD) (ICAO 9303-11 §4.3.3.1, Appendix D.3).
-    public static func externalAuthenticateData(encryptionKey: [UInt8], macKey: [UInt8], rndIC: [UInt8],
-                                                rndIFD: [UInt8], kIFD: [UInt8]) throws(MRTDError) -> [UInt8] {
+    public static func externalAuthenticateData(
+        encryptionKey: [UInt8], macKey: [UInt8], rndIC: [UInt8],
+        rndIFD: [UInt8], kIFD: [UInt8]
+    ) throws(MRTDError) -> [UInt8] {
         try cryptogram(rndIFD + rndIC + kIFD, encryptionKey: encryptionKey, macKey: macKey)
     }
 
     /// E || MAC(E) with E = 3DES-CBC(encryptionKey, plain): the form of both BAC cryptograms.
-    public static func cryptogram(_ plain: [UInt8], encryptionKey: [UInt8], macKey: [UInt8])
-        throws(MRTDError) -> [UInt8] {
+    public static func cryptogram(
+        _ plain: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]
+    )
+        throws(MRTDError) -> [UInt8]
+    {
         do {
             let encrypted = try BlockCipher.tripleDES.encrypt(plain, key: encryptionKey)
             return encrypted + (try MessageAuthentication.retailMAC(key: macKey, message: encrypted))
@@ -66,8 +76,11 @@ public enum BAC {
 
     /// Verifies the MAC of a 40-byte BAC cryptogram E || MAC(E) and returns the 32 decrypted bytes, or `nil`
     /// when the length or the MAC is wrong.
-    public static func openCryptogram(_ data: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]) throws(MRTDError)
-        -> [UInt8]? {
+    public static func openCryptogram(
+        _ data: [UInt8], encryptionKey: [UInt8], macKey: [UInt8]
+    ) throws(MRTDError)
+        -> [UInt8]?
+    {
         guard data.count == 40 else { return nil }
         let encrypted = Array(data[0..<32])
         do {
@@ -81,9 +94,12 @@ public enum BAC {
 
     /// Verifies the chip's answer E_IC || M_IC (MAC first, then the RND.IC and RND.IFD echoes) and derives
     /// KS_enc, KS_mac from K.IFD ⊕ K.IC and the SSC from RND.IC and RND.IFD (ICAO 9303-11 §4.3.3.2, §9.8.2).
-    public static func session(fromChipAnswer answer: [UInt8], encryptionKey: [UInt8], macKey: [UInt8],
-                               rndIC: [UInt8], rndIFD: [UInt8], kIFD: [UInt8])
-        throws(MRTDError) -> SecureMessagingSession {
+    public static func session(
+        fromChipAnswer answer: [UInt8], encryptionKey: [UInt8], macKey: [UInt8],
+        rndIC: [UInt8], rndIFD: [UInt8], kIFD: [UInt8]
+    )
+        throws(MRTDError) -> SecureMessagingSession
+    {
         guard answer.count == 40 else {
             throw .authenticationFailed("EXTERNAL AUTHENTICATE returned \(answer.count) bytes instead of 40")
         }
@@ -103,8 +119,9 @@ public enum BAC {
     /// KS_enc and KS_mac from K_seed = K.IFD ⊕ K.IC (ICAO 9303-11 §4.3.3.3).
     public static func sessionSuite(kIFD: [UInt8], kIC: [UInt8]) throws(MRTDError) -> SecureMessagingCipherSuite {
         let seed = zip(kIFD, kIC).map { $0 ^ $1 }
-        let encryptionKey = try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter,
-                                                     cipher: .tripleDES)
+        let encryptionKey = try KeyDerivation.derive(
+            seed: seed, counter: KeyDerivation.encryptionCounter,
+            cipher: .tripleDES)
         let macKey = try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES)
         return try SecureMessagingCipherSuite(algorithm: .tripleDES, encryptionKey: encryptionKey, macKey: macKey)
     }

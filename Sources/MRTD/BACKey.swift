@@ -14,7 +14,8 @@ public struct BACKey: Sendable, Equatable, Hashable {
         var number = documentNumber.uppercased()
         while number.count > 9 && number.hasSuffix("<") { number.removeLast() }
         guard !number.isEmpty, number.count <= 22,
-              number.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x3C }) else {
+            number.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x3C })
+        else {
             throw .invalidAccessKey("document number must be 1 to 22 characters A-Z, 0-9 or '<'")
         }
         if number.count < 9 { number += String(repeating: "<", count: 9 - number.count) }
@@ -48,8 +49,10 @@ public struct BACKey: Sendable, Equatable, Hashable {
     /// The basic access keys K_enc and K_mac (3DES, parity-adjusted).
     public func derivedKeys() throws(MRTDError) -> (encryption: [UInt8], mac: [UInt8]) {
         let seed = try keySeed()
-        return (try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter, cipher: .tripleDES),
-                try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES))
+        return (
+            try KeyDerivation.derive(seed: seed, counter: KeyDerivation.encryptionCounter, cipher: .tripleDES),
+            try KeyDerivation.derive(seed: seed, counter: KeyDerivation.macCounter, cipher: .tripleDES)
+        )
     }
 }
 
@@ -61,10 +64,16 @@ public enum KeyDerivation {
 
     /// Derives a key from `seed` and `counter` for `cipher`: 3DES (SHA-1, 16 bytes, parity-adjusted),
     /// AES-128 (SHA-1), AES-192 and AES-256 (SHA-256).
-    public static func derive(seed: [UInt8], counter: UInt32, cipher: SecureMessagingCipherSuite.Algorithm)
-        throws(MRTDError) -> [UInt8] {
-        let input = seed + [UInt8(counter >> 24), UInt8((counter >> 16) & 0xFF), UInt8((counter >> 8) & 0xFF),
-                            UInt8(counter & 0xFF)]
+    public static func derive(
+        seed: [UInt8], counter: UInt32, cipher: SecureMessagingCipherSuite.Algorithm
+    )
+        throws(MRTDError) -> [UInt8]
+    {
+        let input =
+            seed + [
+                UInt8(counter >> 24), UInt8((counter >> 16) & 0xFF), UInt8((counter >> 8) & 0xFF),
+                UInt8(counter & 0xFF),
+            ]
         do {
             switch cipher {
             case .tripleDES:

@@ -211,7 +211,9 @@ public enum SecurityInfo: Sendable, Equatable {
             if let id = info.keyID { fields.append(DER.integer(id)) }
             return TLV(tag: 0x30, children: fields)
         case let .chipAuthenticationPublicKey(info):
-            var fields = [oidObject(info.oid), (try? TLV.parse(info.subjectPublicKeyInfo)) ?? TLV(tag: 0x30, value: [])]
+            var fields = [
+                oidObject(info.oid), (try? TLV.parse(info.subjectPublicKeyInfo)) ?? TLV(tag: 0x30, value: []),
+            ]
             if let id = info.keyID { fields.append(DER.integer(id)) }
             return TLV(tag: 0x30, children: fields)
         case let .terminalAuthentication(info):
@@ -297,8 +299,10 @@ public struct SecurityInfos: Sendable, Equatable {
                 return .pace(PACEInfo(oid: oid, version: version, parameterID: try integer(2, "parameterId")))
             }
             if arcs == 10 {
-                return .paceDomainParameters(PACEDomainParameterInfo(oid: oid, domainParameter: fields[1].encoded,
-                                                                     parameterID: try integer(2, "parameterId")))
+                return .paceDomainParameters(
+                    PACEDomainParameterInfo(
+                        oid: oid, domainParameter: fields[1].encoded,
+                        parameterID: try integer(2, "parameterId")))
             }
         }
         if oid.hasPrefix(caArc + "."), arcs == 11, let version = try integer(1, "version") {
@@ -309,8 +313,9 @@ public struct SecurityInfos: Sendable, Equatable {
             guard fields[1].tag == 0x30 else {
                 throw .malformedFile(file, "chipAuthenticationPublicKey is not a SEQUENCE")
             }
-            return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
-                oid: oid, subjectPublicKeyInfo: fields[1].encoded, keyID: try integer(2, "keyId")))
+            return .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    oid: oid, subjectPublicKeyInfo: fields[1].encoded, keyID: try integer(2, "keyId")))
         }
         if oid == taOID, let version = try integer(1, "version") {
             return .terminalAuthentication(TerminalAuthenticationInfo(oid: oid, version: version))
@@ -342,10 +347,13 @@ public struct SecurityInfos: Sendable, Equatable {
     /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) whose SubjectPublicKeyInfo names the standardized domain
     /// parameters (0.4.0.127.0.7.1.2, parameter ID) and holds the uncompressed point; its keyId is the parameter ID
     /// (BSI TR-03110-3 §A.1.1.1). `before` come first (other chip authentication keys, as eID cards list them).
-    public static func encodeCardSecurityContent(paceInfos: [PACEInfo], chipPublicKey: [UInt8], parameterID: Int,
-                                                 before: [SecurityInfo] = []) -> [UInt8] {
-        let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: parameterID,
-                                                                          publicKey: chipPublicKey, keyAgreement: .ecdh)
+    public static func encodeCardSecurityContent(
+        paceInfos: [PACEInfo], chipPublicKey: [UInt8], parameterID: Int,
+        before: [SecurityInfo] = []
+    ) -> [UInt8] {
+        let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(
+            parameterID: parameterID,
+            publicKey: chipPublicKey, keyAgreement: .ecdh)
         let key = ChipAuthenticationPublicKeyInfo(oid: pkArc + ".2", subjectPublicKeyInfo: spki, keyID: parameterID)
         return encode(before + paceInfos.map(SecurityInfo.pace) + [.chipAuthenticationPublicKey(key)])
     }

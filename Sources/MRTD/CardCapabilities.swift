@@ -36,7 +36,9 @@ public struct CardCapabilities: Sendable, Equatable {
                 extendedLength = object.value[2] & 0x40 != 0
             case 0x7F66:
                 let sizes = ((try? object.children()) ?? []).filter { $0.tag == 0x02 }
-                    .compactMap { $0.value.count <= 3 && !$0.value.isEmpty ? $0.value.reduce(0) { $0 << 8 | Int($1) } : nil }
+                    .compactMap {
+                        $0.value.count <= 3 && !$0.value.isEmpty ? $0.value.reduce(0) { $0 << 8 | Int($1) } : nil
+                    }
                 if sizes.count >= 2 {
                     maxCommandLength = sizes[0]
                     maxResponseLength = sizes[1]
@@ -52,8 +54,14 @@ public struct CardCapabilities: Sendable, Equatable {
     public var encoded: [UInt8] {
         var out = TLV(tag: 0x47, value: [0x00, 0x00, extendedLength == true ? 0x40 : 0x00]).encoded
         if let maxCommandLength, let maxResponseLength {
-            out += TLV(tag: 0x7F66, children: [TLV(tag: 0x02, value: TLV.minimalUnsigned(maxCommandLength)),
-                                               TLV(tag: 0x02, value: TLV.minimalUnsigned(maxResponseLength))]).encoded
+            out +=
+                TLV(
+                    tag: 0x7F66,
+                    children: [
+                        TLV(tag: 0x02, value: TLV.minimalUnsigned(maxCommandLength)),
+                        TLV(tag: 0x02, value: TLV.minimalUnsigned(maxResponseLength)),
+                    ]
+                ).encoded
         }
         return out
     }
@@ -70,8 +78,9 @@ public struct CardCapabilities: Sendable, Equatable {
         }
         var content: [UInt8] = []
         while content.count < maxFileSize {
-            let command = CommandAPDU(ins: 0xB0, p1: UInt8(content.count >> 8), p2: UInt8(content.count & 0xFF),
-                                      le: CommandAPDU.maxShortLe)
+            let command = CommandAPDU(
+                ins: 0xB0, p1: UInt8(content.count >> 8), p2: UInt8(content.count & 0xFF),
+                le: CommandAPDU.maxShortLe)
             let response = try ReadBinaryStrategy.exchange(channel, command)
             guard response.statusWord.isSuccess || response.statusWord == .warningEndOfFile else {
                 if content.isEmpty { return nil }

@@ -33,14 +33,17 @@ public enum CardSecurity {
     /// of both to `issuingState` (DG1's; nil while it is not read yet: that check is then `notChecked`), as passive
     /// authentication does for EF.SOD (ICAO 9303-11 §5.1, 9303-12 §7.1). Never throws: every failure is a failed
     /// check.
-    public static func verify(_ bytes: [UInt8], trustStore: TrustStore, at date: Date = Date(),
-                              policy: PassiveAuthenticationPolicy = .default,
-                              issuingState: String? = nil) -> CardSecurityVerification {
+    public static func verify(
+        _ bytes: [UInt8], trustStore: TrustStore, at date: Date = Date(),
+        policy: PassiveAuthenticationPolicy = .default,
+        issuingState: String? = nil
+    ) -> CardSecurityVerification {
         func failed(_ reason: String) -> CardSecurityVerification {
             let notReached = PassiveAuthenticationCheck.notChecked("EF.CardSecurity could not be parsed")
-            return CardSecurityVerification(parsed: .fail(reason), signatureValid: notReached,
-                                            dscChainValid: notReached, dscNotRevoked: notReached,
-                                            issuingStateAnchored: notReached)
+            return CardSecurityVerification(
+                parsed: .fail(reason), signatureValid: notReached,
+                dscChainValid: notReached, dscNotRevoked: notReached,
+                issuingStateAnchored: notReached)
         }
         guard bytes.count <= maxFileSize else { return failed("\(bytes.count) bytes, above \(maxFileSize)") }
         let cms: CMSSignedData
@@ -60,9 +63,10 @@ public enum CardSecurity {
             return failed(error.description)
         }
         guard let signer = cms.signers.first else { return failed("the SignedData has no SignerInfo") }
-        let checks = SignerVerification.verify(cms: cms, signer: signer, content: content, file: "EF.CardSecurity",
-                                               trustStore: trustStore, at: date, policy: policy,
-                                               issuingState: issuingState)
+        let checks = SignerVerification.verify(
+            cms: cms, signer: signer, content: content, file: "EF.CardSecurity",
+            trustStore: trustStore, at: date, policy: policy,
+            issuingState: issuingState)
         var result = CardSecurityVerification(
             parsed: .pass("SignedData over \(infos.infos.count) SecurityInfos"), signatureValid: checks.signatureValid,
             dscChainValid: checks.dscChainValid, dscNotRevoked: checks.dscNotRevoked,
@@ -73,9 +77,11 @@ public enum CardSecurity {
         result.csca = checks.csca
         result.certificationPath = checks.certificationPath
         result.securityInfos = infos
-        let revocationOK = policy.requireRevocationCheck
+        let revocationOK =
+            policy.requireRevocationCheck
             ? result.dscNotRevoked.status == .pass : result.dscNotRevoked.status != .fail
-        result.passed = result.signatureValid.status == .pass && result.dscChainValid.status == .pass && revocationOK
+        result.passed =
+            result.signatureValid.status == .pass && result.dscChainValid.status == .pass && revocationOK
             && result.issuingStateAnchored.status != .fail
         return result
     }
@@ -104,9 +110,11 @@ public struct CardSecurityVerification: Sendable {
     /// The signed SecurityInfos (when it parsed).
     public var securityInfos: SecurityInfos?
 
-    public init(parsed: PassiveAuthenticationCheck, signatureValid: PassiveAuthenticationCheck,
-                dscChainValid: PassiveAuthenticationCheck, dscNotRevoked: PassiveAuthenticationCheck,
-                issuingStateAnchored: PassiveAuthenticationCheck = .notChecked("the issuing state is not known")) {
+    public init(
+        parsed: PassiveAuthenticationCheck, signatureValid: PassiveAuthenticationCheck,
+        dscChainValid: PassiveAuthenticationCheck, dscNotRevoked: PassiveAuthenticationCheck,
+        issuingStateAnchored: PassiveAuthenticationCheck = .notChecked("the issuing state is not known")
+    ) {
         self.parsed = parsed
         self.signatureValid = signatureValid
         self.dscChainValid = dscChainValid
@@ -115,9 +123,11 @@ public struct CardSecurityVerification: Sendable {
     }
 
     public var checks: [(name: String, check: PassiveAuthenticationCheck)] {
-        [("cardSecurityParsed", parsed), ("cardSecuritySignatureValid", signatureValid),
-         ("cardSecurityDscChainValid", dscChainValid), ("cardSecurityDscNotRevoked", dscNotRevoked),
-         ("cardSecurityIssuingStateAnchored", issuingStateAnchored)]
+        [
+            ("cardSecurityParsed", parsed), ("cardSecuritySignatureValid", signatureValid),
+            ("cardSecurityDscChainValid", dscChainValid), ("cardSecurityDscNotRevoked", dscNotRevoked),
+            ("cardSecurityIssuingStateAnchored", issuingStateAnchored),
+        ]
     }
 
     public var failures: [String] {
@@ -131,7 +141,8 @@ public struct CardSecurityVerification: Sendable {
     /// (subject C), so a clone cannot bring a CardSecurity signed under another country's CSCA.
     public func anchored(like passive: PassiveAuthenticationResult) -> Bool {
         guard passed, passive.dscChainValid.status == .pass, let mine = cscaCountry,
-              let theirs = passive.csca?.subject.value(of: "C")?.uppercased() else { return false }
+            let theirs = passive.csca?.subject.value(of: "C")?.uppercased()
+        else { return false }
         return mine == theirs
     }
 }
@@ -142,8 +153,11 @@ extension PACE {
     /// the PACEInfo's parameterId; a single id-PK-ECDH key on that domain when none carries that keyId. Never simply
     /// the first key: eID cards list generic chip authentication keys beside the CAM key.
     /// Throws `.malformedFile(.cardSecurity)` when no key fits.
-    public static func chipAuthenticationMappingKey(in infos: SecurityInfos, for info: PACEInfo, domain: PACEDomain)
-        throws(MRTDError) -> (key: ChipAuthenticationKey, keyID: Int?) {
+    public static func chipAuthenticationMappingKey(
+        in infos: SecurityInfos, for info: PACEInfo, domain: PACEDomain
+    )
+        throws(MRTDError) -> (key: ChipAuthenticationKey, keyID: Int?)
+    {
         var candidates: [(ChipAuthenticationKey, Int?)] = []
         for case let .chipAuthenticationPublicKey(published) in infos.infos where published.keyAgreement == .ecdh {
             guard let key = try? ChipAuthenticationKey(published), key.domain == domain else { continue }
@@ -152,8 +166,10 @@ extension PACE {
         }
         if candidates.count == 1, let only = candidates.first { return (only.0, only.1) }
         let parameter = info.parameterID.map { "keyId \($0)" } ?? "no parameterId"
-        throw .malformedFile(.cardSecurity, "no ChipAuthenticationPublicKeyInfo for PACE-CAM: \(candidates.count) "
-            + "id-PK-ECDH key(s) on \(domain), none with \(parameter)")
+        throw .malformedFile(
+            .cardSecurity,
+            "no ChipAuthenticationPublicKeyInfo for PACE-CAM: \(candidates.count) "
+                + "id-PK-ECDH key(s) on \(domain), none with \(parameter)")
     }
 }
 
@@ -186,16 +202,22 @@ public struct ChipAuthenticationMappingFacts: Sendable {
     public var check: AntiCloneCheck {
         let key = keyID.map { "keyId \($0)" } ?? "the only key"
         guard let verification = cardSecurityVerification else {
-            return AntiCloneCheck(.notChecked, "PACE-CAM: the chip proved the static key (\(key)) in EF.CardSecurity, "
-                + "which was not verified against the trust store: not counted")
+            return AntiCloneCheck(
+                .notChecked,
+                "PACE-CAM: the chip proved the static key (\(key)) in EF.CardSecurity, "
+                    + "which was not verified against the trust store: not counted")
         }
         guard verification.passed else {
-            return AntiCloneCheck(.failed, "PACE-CAM: EF.CardSecurity, which publishes the chip's static key, does not "
-                + "verify: " + verification.failures.joined(separator: "; "))
+            return AntiCloneCheck(
+                .failed,
+                "PACE-CAM: EF.CardSecurity, which publishes the chip's static key, does not "
+                    + "verify: " + verification.failures.joined(separator: "; "))
         }
         let country = verification.cscaCountry.map { " under the CSCA of \($0)" } ?? ""
-        return AntiCloneCheck(.passed, "PACE-CAM: the chip proved the static key (\(key)) of an EF.CardSecurity "
-            + "verified like EF.SOD\(country)")
+        return AntiCloneCheck(
+            .passed,
+            "PACE-CAM: the chip proved the static key (\(key)) of an EF.CardSecurity "
+                + "verified like EF.SOD\(country)")
     }
 
     /// `check`, and `failed` when EF.CardSecurity verified under another issuing state's CSCA than EF.SOD (or EF.SOD
@@ -204,8 +226,10 @@ public struct ChipAuthenticationMappingFacts: Sendable {
         let base = check
         guard base.outcome == .passed else { return base }
         guard let passive, provesChip(anchoredLike: passive) else {
-            return AntiCloneCheck(.failed, "PACE-CAM: EF.CardSecurity chains to the CSCA of "
-                + "\(cardSecurityVerification?.cscaCountry ?? "?"), not to EF.SOD's issuing state")
+            return AntiCloneCheck(
+                .failed,
+                "PACE-CAM: EF.CardSecurity chains to the CSCA of "
+                    + "\(cardSecurityVerification?.cscaCountry ?? "?"), not to EF.SOD's issuing state")
         }
         return base
     }

@@ -59,8 +59,11 @@ public enum ChipAuthenticationCommand: String, Sendable, Equatable {
 
     /// The command a chip expects: chosen by the cipher, as issued passports require (a chip that declares
     /// `id-CA-ECDH-AES-CBC-CMAC-*` with version 1 refuses MSE:Set KAT), and by the version for 3DES.
-    public static func forAlgorithm(_ algorithm: ChipAuthenticationAlgorithm, version: Int)
-        -> ChipAuthenticationCommand {
+    public static func forAlgorithm(
+        _ algorithm: ChipAuthenticationAlgorithm, version: Int
+    )
+        -> ChipAuthenticationCommand
+    {
         algorithm.cipher == .tripleDES && version < 2 ? .setKAT : .setATGeneralAuthenticate
     }
 }
@@ -89,22 +92,35 @@ public struct ChipAuthenticationResult {
 public enum ChipAuthentication {
     /// The protocol to run: the strongest ChipAuthenticationInfo whose key is present, with its public key
     /// (a DG14 with a key but no info means CA v1 with 3DES). Nil when DG14 offers no chip authentication.
-    public static func selectProtocol(in dg14: DG14)
-        -> (info: ChipAuthenticationInfo?, algorithm: ChipAuthenticationAlgorithm, key: ChipAuthenticationPublicKeyInfo)? {
+    public static func selectProtocol(
+        in dg14: DG14
+    )
+        -> (
+            info: ChipAuthenticationInfo?, algorithm: ChipAuthenticationAlgorithm, key: ChipAuthenticationPublicKeyInfo
+        )?
+    {
         let keys = dg14.chipAuthenticationPublicKeys
         guard !keys.isEmpty else { return nil }
-        let candidates = dg14.chipAuthenticationInfos.compactMap { info -> (ChipAuthenticationInfo,
-                                                                             ChipAuthenticationAlgorithm,
-                                                                             ChipAuthenticationPublicKeyInfo)? in
+        let candidates = dg14.chipAuthenticationInfos.compactMap {
+            info -> (
+                ChipAuthenticationInfo,
+                ChipAuthenticationAlgorithm,
+                ChipAuthenticationPublicKeyInfo
+            )? in
             guard let algorithm = ChipAuthenticationAlgorithm(oid: info.oid), (1...2).contains(info.version),
-                  let key = keys.first(where: { info.keyID == nil || $0.keyID == nil || $0.keyID == info.keyID }),
-                  key.oid.hasSuffix(algorithm.keyAgreement == .dh ? ".1" : ".2") else { return nil }
+                let key = keys.first(where: { info.keyID == nil || $0.keyID == nil || $0.keyID == info.keyID }),
+                key.oid.hasSuffix(algorithm.keyAgreement == .dh ? ".1" : ".2")
+            else { return nil }
             return (info, algorithm, key)
         }
         if let best = candidates.max(by: { rank($0.1) < rank($1.1) }) { return best }
         guard dg14.chipAuthenticationInfos.isEmpty, let key = keys.first else { return nil }
-        return (nil, ChipAuthenticationAlgorithm(keyAgreement: key.oid.hasSuffix(".1") ? .dh : .ecdh,
-                                                 cipher: .tripleDES), key)
+        return (
+            nil,
+            ChipAuthenticationAlgorithm(
+                keyAgreement: key.oid.hasSuffix(".1") ? .dh : .ecdh,
+                cipher: .tripleDES), key
+        )
     }
 
     private static func rank(_ algorithm: ChipAuthenticationAlgorithm) -> Int {
@@ -114,8 +130,11 @@ public enum ChipAuthentication {
     /// The key agreement domain and the chip's public key from a ChipAuthenticationPublicKeyInfo (named curve,
     /// X9.42 or PKCS#3 DH, or a standardized domain parameter ID; see `ChipAuthenticationKey`).
     /// Throws `.authenticationFailed` for keys this reader cannot use.
-    public static func chipKey(_ info: ChipAuthenticationPublicKeyInfo) throws(MRTDError)
-        -> (domain: PACEDomain, publicKey: [UInt8]) {
+    public static func chipKey(
+        _ info: ChipAuthenticationPublicKeyInfo
+    ) throws(MRTDError)
+        -> (domain: PACEDomain, publicKey: [UInt8])
+    {
         let key = try ChipAuthenticationKey(info)
         return (key.domain, key.publicKey)
     }
@@ -123,9 +142,12 @@ public enum ChipAuthentication {
     /// Runs chip authentication over the current secure messaging `channel`. Returns the new session; the
     /// caller must switch to it and prove it by a read. Throws `.unexpectedStatus` when the chip refuses,
     /// `.authenticationFailed` for unusable keys, SM errors when the old session breaks.
-    public static func authenticate(channel: SecureMessagingChannel, dg14: DG14,
-                                    privateKeys: PACE.PrivateKeySource = PACE.randomPrivateKey)
-        throws(MRTDError) -> ChipAuthenticationResult {
+    public static func authenticate(
+        channel: SecureMessagingChannel, dg14: DG14,
+        privateKeys: PACE.PrivateKeySource = PACE.randomPrivateKey
+    )
+        throws(MRTDError) -> ChipAuthenticationResult
+    {
         guard let selected = selectProtocol(in: dg14) else {
             throw .authenticationFailed("DG14 offers no supported chip authentication protocol")
         }
@@ -142,28 +164,36 @@ public enum ChipAuthentication {
         let command = ChipAuthenticationCommand.forAlgorithm(selected.algorithm, version: version)
         if command == .setKAT {
             let data = TLV(tag: 0x91, value: ephemeralPublic).encoded + keyReference
-            try expectSuccess(channel.send(CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA6, data: data,
-                                                       forceExtended: data.count > CommandAPDU.maxShortLc)),
-                              "MSE:Set KAT")
+            try expectSuccess(
+                channel.send(
+                    CommandAPDU(
+                        ins: 0x22, p1: 0x41, p2: 0xA6, data: data,
+                        forceExtended: data.count > CommandAPDU.maxShortLc)),
+                "MSE:Set KAT")
         } else {
             let setAT = TLV(tag: 0x80, value: selected.algorithm.oidBytes).encoded + keyReference
             try expectSuccess(channel.send(CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA4, data: setAT)), "MSE:Set AT")
             let body = TLV(tag: 0x7C, children: [TLV(tag: 0x80, value: ephemeralPublic)]).encoded
             let extended = body.count > CommandAPDU.maxShortLc
-            let answer = try channel.send(CommandAPDU(ins: 0x86, p1: 0, p2: 0, data: body,
-                                                      le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe,
-                                                      forceExtended: extended))
+            let answer = try channel.send(
+                CommandAPDU(
+                    ins: 0x86, p1: 0, p2: 0, data: body,
+                    le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe,
+                    forceExtended: extended))
             try expectSuccess(answer, "GENERAL AUTHENTICATE")
             guard (try? TLV.parse(answer.data))?.tag == 0x7C else {
-                throw .authenticationFailed("the chip's chip authentication answer is not dynamic authentication data 7C")
+                throw .authenticationFailed(
+                    "the chip's chip authentication answer is not dynamic authentication data 7C")
             }
         }
         let shared = try domain.sharedSecret(try domain.agree(privateKey: ephemeralPrivate, peer: validatedChipPublic))
         let suite = try PACE.sessionSuite(sharedSecret: shared, cipher: selected.algorithm.cipher)
-        return ChipAuthenticationResult(algorithm: selected.algorithm, version: version, keyID: keyID, domain: domain,
-                                        command: command,
-                                        session: SecureMessagingSession(suite: suite,
-                                                                        ssc: SendSequenceCounter(zeroes: suite.sscLength)))
+        return ChipAuthenticationResult(
+            algorithm: selected.algorithm, version: version, keyID: keyID, domain: domain,
+            command: command,
+            session: SecureMessagingSession(
+                suite: suite,
+                ssc: SendSequenceCounter(zeroes: suite.sscLength)))
     }
 
     private static func expectSuccess(_ response: ResponseAPDU, _ step: String) throws(MRTDError) {

@@ -37,9 +37,11 @@ public struct ChipAuthenticationKey: Sendable, Equatable {
         }
         do {
             switch try PublicKey(der: spki).keyAgreementComponents() {
-            case let .ec(curve, point): domain = .ec(try ECGroup(curve: curve))
+            case let .ec(curve, point):
+                domain = .ec(try ECGroup(curve: curve))
                 publicKey = point
-            case let .dh(group, value): domain = .dh(group)
+            case let .dh(group, value):
+                domain = .dh(group)
                 publicKey = value
             }
         } catch {
@@ -51,20 +53,29 @@ public struct ChipAuthenticationKey: Sendable, Equatable {
     /// The parameter ID and the BIT STRING content when `spki` names standardized domain parameters.
     private static func standardized(_ spki: [UInt8]) -> (Int, [UInt8])? {
         guard let outer = try? TLV.parse(spki), outer.tag == 0x30, let fields = try? outer.children(),
-              fields.count == 2, fields[0].tag == 0x30, fields[1].tag == 0x03,
-              let algorithm = try? fields[0].children(), algorithm.count == 2, algorithm[0].tag == 0x06,
-              DER.oid(algorithm[0].value) == standardizedDomainParametersOID, algorithm[1].tag == 0x02,
-              let id = DER.smallInteger(algorithm[1].value), fields[1].value.first == 0x00 else { return nil }
+            fields.count == 2, fields[0].tag == 0x30, fields[1].tag == 0x03,
+            let algorithm = try? fields[0].children(), algorithm.count == 2, algorithm[0].tag == 0x06,
+            DER.oid(algorithm[0].value) == standardizedDomainParametersOID, algorithm[1].tag == 0x02,
+            let id = DER.smallInteger(algorithm[1].value), fields[1].value.first == 0x00
+        else { return nil }
         return (id, Array(fields[1].value.dropFirst()))
     }
 
     /// SubjectPublicKeyInfo { { id-StandardizedDomainParameters, INTEGER id }, BIT STRING key }: the point itself
     /// for ECDH, a DER INTEGER for DH (BSI TR-03110-3 §D.3.1, §D.3.3).
-    public static func standardizedSubjectPublicKeyInfo(parameterID: Int, publicKey: [UInt8],
-                                                        keyAgreement: PACEKeyAgreement) -> [UInt8] {
-        let algorithm = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID(standardizedDomainParametersOID)
-                                                                       ?? []),
-                                                  DER.integer(parameterID)])
+    public static func standardizedSubjectPublicKeyInfo(
+        parameterID: Int, publicKey: [UInt8],
+        keyAgreement: PACEKeyAgreement
+    ) -> [UInt8] {
+        let algorithm = TLV(
+            tag: 0x30,
+            children: [
+                TLV(
+                    tag: 0x06,
+                    value: DER.encodeOID(standardizedDomainParametersOID)
+                        ?? []),
+                DER.integer(parameterID),
+            ])
         let key = keyAgreement == .ecdh ? publicKey : DER.unsignedInteger(publicKey).encoded
         return TLV(tag: 0x30, children: [algorithm, TLV(tag: 0x03, value: [0x00] + key)]).encoded
     }
@@ -72,7 +83,8 @@ public struct ChipAuthenticationKey: Sendable, Equatable {
     /// SubjectPublicKeyInfo { { dhKeyAgreement, DHParameter { p, g } }, BIT STRING INTEGER y }: a DH key with PKCS#3
     /// parameters, which carry no subgroup order q.
     public static func pkcs3SubjectPublicKeyInfo(group: DHGroup, publicKey: [UInt8]) -> [UInt8] {
-        let parameters = TLV(tag: 0x30, children: [DER.unsignedInteger(group.prime), DER.unsignedInteger(group.generator)])
+        let parameters = TLV(
+            tag: 0x30, children: [DER.unsignedInteger(group.prime), DER.unsignedInteger(group.generator)])
         let algorithm = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: DER.encodeOID(pkcs3OID) ?? []), parameters])
         let key = DER.unsignedInteger(publicKey).encoded
         return TLV(tag: 0x30, children: [algorithm, TLV(tag: 0x03, value: [0x00] + key)]).encoded

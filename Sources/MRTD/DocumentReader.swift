@@ -19,8 +19,10 @@ public struct TransferStatistics: Sendable, Equatable, CustomStringConvertible {
     /// Times access control ran again because the chip had closed its session.
     public var sessionsReestablished = 0
 
-    public init(apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0, plainStatusAnswers: Int = 0,
-                sessionsReestablished: Int = 0) {
+    public init(
+        apdus: Int = 0, bytesSent: Int = 0, bytesReceived: Int = 0, plainStatusAnswers: Int = 0,
+        sessionsReestablished: Int = 0
+    ) {
         self.apdus = apdus
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
@@ -90,13 +92,16 @@ public struct DocumentReadResult: Sendable {
     /// Verifies the EF.CardSecurity of a PACE-CAM read against `trustStore` exactly as EF.SOD is (ICAO 9303-11 §5.1),
     /// bound to the issuing state of the DG1 read (or `issuingState`), and records the outcome in
     /// `chipAuthenticationMapping`. Does nothing for reads without PACE-CAM.
-    public mutating func verifyCardSecurity(trustStore: TrustStore, at date: Date = Date(),
-                                            policy: PassiveAuthenticationPolicy = .default,
-                                            issuingState: String? = nil) {
+    public mutating func verifyCardSecurity(
+        trustStore: TrustStore, at date: Date = Date(),
+        policy: PassiveAuthenticationPolicy = .default,
+        issuingState: String? = nil
+    ) {
         guard var cam = chipAuthenticationMapping else { return }
         let state = issuingState ?? files[.dg1].flatMap { try? DG1.parse($0) }?.mrz.issuingState
-        cam.cardSecurityVerification = CardSecurity.verify(cam.cardSecurity, trustStore: trustStore, at: date,
-                                                           policy: policy, issuingState: state)
+        cam.cardSecurityVerification = CardSecurity.verify(
+            cam.cardSecurity, trustStore: trustStore, at: date,
+            policy: policy, issuingState: state)
         chipAuthenticationMapping = cam
         paceCAM = cam.check
     }
@@ -141,8 +146,10 @@ public final class DocumentReader {
         /// When BAC is refused and how weak a PACE domain may be; `allowBAC` false refuses BAC as well.
         public var accessPolicy = AccessPolicy.permissive
 
-        public init(dataGroups: Set<Int> = [1, 2, 7, 11, 12, 13, 14, 15, 16], allowExtendedLength: Bool = true,
-                    shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true) {
+        public init(
+            dataGroups: Set<Int> = [1, 2, 7, 11, 12, 13, 14, 15, 16], allowExtendedLength: Bool = true,
+            shortFileIdentifiers: Bool = false, allowPACE: Bool = true, allowBAC: Bool = true
+        ) {
             self.allowPACE = allowPACE
             self.allowBAC = allowBAC
             self.dataGroups = dataGroups
@@ -155,8 +162,10 @@ public final class DocumentReader {
     public let options: Options
     let random: BAC.RandomSource
 
-    public init(channel: CardChannel, options: Options = Options(),
-                random: @escaping BAC.RandomSource = BAC.secureRandom) {
+    public init(
+        channel: CardChannel, options: Options = Options(),
+        random: @escaping BAC.RandomSource = BAC.secureRandom
+    ) {
         self.channel = channel
         self.options = options
         self.random = random
@@ -166,21 +175,26 @@ public final class DocumentReader {
     /// leaves the field (retry on the next tap), `.secureMessaging` when a response fails verification.
     public func read(accessKey: BACKey) throws(MRTDError) -> DocumentReadResult {
         let counting = CountingCardChannel(base: channel)
-        return try readFiles(secure: try bacSession(key: accessKey, on: counting), counting: counting,
-                             accessProtocol: .bac, description: "BAC", securityInfos: nil, capabilities: nil)
+        return try readFiles(
+            secure: try bacSession(key: accessKey, on: counting), counting: counting,
+            accessProtocol: .bac, description: "BAC", securityInfos: nil, capabilities: nil)
     }
 
     /// Reads the document with PACE when EF.CardAccess offers a supported protocol (the strongest one), else with
     /// BAC when `options.allowBAC` and `access` is the MRZ (ICAO 9303-11 §4.2). Throws `.accessKeyRejected` for a
     /// wrong MRZ or CAN, `.invalidAccessKey` when a CAN is given for a chip without PACE, `.authenticationFailed`
     /// when the chip's PACE answers do not verify (no fallback then: fail closed).
-    public func read(access: AccessKey, paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
-        throws(MRTDError) -> DocumentReadResult {
+    public func read(
+        access: AccessKey, paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey
+    )
+        throws(MRTDError) -> DocumentReadResult
+    {
         let counting = CountingCardChannel(base: channel)
         let access = try openSession(access: access, on: counting, paceKeys: paceKeys)
-        var result = try readFiles(secure: access.recovering, counting: counting,
-                                   accessProtocol: access.accessProtocol, description: access.description,
-                                   securityInfos: access.securityInfos, capabilities: access.cardCapabilities)
+        var result = try readFiles(
+            secure: access.recovering, counting: counting,
+            accessProtocol: access.accessProtocol, description: access.description,
+            securityInfos: access.securityInfos, capabilities: access.cardCapabilities)
         result.cardCapabilities = access.cardCapabilities
         result.pace = access.pace
         result.chipAuthenticationMapping = access.chipAuthenticationMapping
@@ -215,15 +229,19 @@ public final class DocumentReader {
 
     /// Reads EF.CardAccess, runs PACE (or BAC as the policy fallback) and selects the eMRTD application under
     /// secure messaging. `channel` defaults to the reader's channel. Errors as for `read(access:)`.
-    public func openSession(access: AccessKey, on channel: CardChannel? = nil,
-                            paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey)
-        throws(MRTDError) -> AccessSession {
+    public func openSession(
+        access: AccessKey, on channel: CardChannel? = nil,
+        paceKeys: @escaping PACE.PrivateKeySource = PACE.randomPrivateKey
+    )
+        throws(MRTDError) -> AccessSession
+    {
         let channel = channel ?? self.channel
         let infos = options.allowPACE ? try SecurityInfos.read(from: channel) : nil
         if let infos, let info = PACE.preferredInfo(in: infos, policy: options.accessPolicy) {
             // LDS 1.8: EF.ATR/INFO says whether extended length works and how large an answer may be, before the
             // first READ BINARY (ICAO 9303-10 §3.11.1).
-            let capabilities = options.allowExtendedLength && channel.supportsExtendedLength
+            let capabilities =
+                options.allowExtendedLength && channel.supportsExtendedLength
                 ? try CardCapabilities.read(from: channel) : nil
             var pace = try PACE.authenticate(channel: channel, info: info, accessKey: access, privateKeys: paceKeys)
             let recovering = RecoveringSecureMessagingChannel(
@@ -231,8 +249,9 @@ public final class DocumentReader {
                 limits: options.plainStatusLimits
             ) { (selectApplication: Bool) throws(MRTDError) -> SecureMessagingChannel in
                 // The same PACE again; PACE-CAM's proof stands from the first run.
-                let again = try PACE.authenticate(channel: channel, info: info, accessKey: access,
-                                                  privateKeys: paceKeys)
+                let again = try PACE.authenticate(
+                    channel: channel, info: info, accessKey: access,
+                    privateKeys: paceKeys)
                 let secure = SecureMessagingChannel(base: channel, session: again.session)
                 if selectApplication { try ReadBinaryStrategy.selectApplication(on: secure) }
                 return secure
@@ -242,10 +261,12 @@ public final class DocumentReader {
                 cam = try verifyChipAuthenticationMapping(&pace, on: recovering)
             }
             try ReadBinaryStrategy.selectApplication(on: recovering)
-            var session = AccessSession(recovering: recovering, accessProtocol: .pace, description: pace.description,
-                                        securityInfos: infos)
-            session.pace = PACEFacts(algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
-                                     password: access.kind, offered: infos.paceInfos)
+            var session = AccessSession(
+                recovering: recovering, accessProtocol: .pace, description: pace.description,
+                securityInfos: infos)
+            session.pace = PACEFacts(
+                algorithm: pace.algorithm, parameterID: pace.info.parameterID ?? -1,
+                password: access.kind, offered: infos.paceInfos)
             session.chipAuthenticationMapping = cam
             session.cardCapabilities = capabilities
             return session
@@ -255,39 +276,49 @@ public final class DocumentReader {
         if !supported.isEmpty, options.accessPolicy.requirePACE != .never || access.kind == "CAN" {
             let domains = supported.map { $0.description }.joined(separator: ", ")
             let minimum = options.accessPolicy.minimumPACESecurityBits
-            throw .accessPolicy("the chip offers PACE only on domains weaker than the \(minimum)-bit minimum "
-                + "([readers] minimum_pace_security_bits): " + domains)
+            throw .accessPolicy(
+                "the chip offers PACE only on domains weaker than the \(minimum)-bit minimum "
+                    + "([readers] minimum_pace_security_bits): " + domains)
         }
         guard case let .mrz(key) = access else {
             throw .invalidAccessKey("this chip does not offer PACE, so a CAN cannot open it: give the MRZ")
         }
         switch options.accessPolicy.requirePACE {
         case .always:
-            throw .accessPolicy("the chip offers no PACE this reader can run and [readers] require_pace = always "
-                + "refuses BAC")
+            throw .accessPolicy(
+                "the chip offers no PACE this reader can run and [readers] require_pace = always "
+                    + "refuses BAC")
         case .whenOffered where !offered.isEmpty:
-            throw .accessPolicy("the chip offers PACE in EF.CardAccess that this reader cannot run, and "
-                + "[readers] require_pace = when-offered refuses BAC")
+            throw .accessPolicy(
+                "the chip offers PACE in EF.CardAccess that this reader cannot run, and "
+                    + "[readers] require_pace = when-offered refuses BAC")
         default:
             break
         }
         guard options.allowBAC else { throw Self.bacNotAllowed }
-        return AccessSession(recovering: try bacSession(key: key, on: channel), accessProtocol: .bac,
-                             description: "BAC", securityInfos: infos)
+        return AccessSession(
+            recovering: try bacSession(key: key, on: channel), accessProtocol: .bac,
+            description: "BAC", securityInfos: infos)
     }
 
     /// SELECT of the eMRTD application and BAC (ICAO 9303-11 §4.3), in a channel that runs both again when the chip
     /// closes its session after a plain status word.
-    private func bacSession(key: BACKey, on channel: CardChannel) throws(MRTDError)
-        -> RecoveringSecureMessagingChannel {
+    private func bacSession(
+        key: BACKey, on channel: CardChannel
+    ) throws(MRTDError)
+        -> RecoveringSecureMessagingChannel
+    {
         let random = self.random
         func open() throws(MRTDError) -> SecureMessagingChannel {
             try ReadBinaryStrategy.selectApplication(on: channel)
-            return SecureMessagingChannel(base: channel,
-                                          session: try BAC.authenticate(channel: channel, key: key, random: random))
+            return SecureMessagingChannel(
+                base: channel,
+                session: try BAC.authenticate(channel: channel, key: key, random: random))
         }
-        return RecoveringSecureMessagingChannel(current: try open(), applicationSelected: true,
-                                                limits: options.plainStatusLimits) { _ throws(MRTDError) in
+        return RecoveringSecureMessagingChannel(
+            current: try open(), applicationSelected: true,
+            limits: options.plainStatusLimits
+        ) { _ throws(MRTDError) in
             try open()
         }
     }
@@ -297,8 +328,11 @@ public final class DocumentReader {
     /// EF.CardSecurity's signature is checked when `options.trustStore` is set, else later by the caller. Throws
     /// `.authenticationFailed` for a chip whose data does not match (a clone) and `.malformedFile` for an
     /// EF.CardSecurity without a fitting key.
-    private func verifyChipAuthenticationMapping(_ pace: inout PACEResult, on secure: CardChannel)
-        throws(MRTDError) -> ChipAuthenticationMappingFacts {
+    private func verifyChipAuthenticationMapping(
+        _ pace: inout PACEResult, on secure: CardChannel
+    )
+        throws(MRTDError) -> ChipAuthenticationMappingFacts
+    {
         let strategy = ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
         let content = try strategy.readFile(.cardSecurity, on: secure)
         let infos = try CardSecurity.securityInfos(content)
@@ -306,22 +340,28 @@ public final class DocumentReader {
         try PACE.verifyChipAuthenticationMapping(&pace, chipPublicKey: key.publicKey)
         var facts = ChipAuthenticationMappingFacts(keyID: keyID, cardSecurity: content)
         if let trustStore = options.trustStore {
-            facts.cardSecurityVerification = CardSecurity.verify(content, trustStore: trustStore,
-                                                                 at: options.validationDate ?? Date())
+            facts.cardSecurityVerification = CardSecurity.verify(
+                content, trustStore: trustStore,
+                at: options.validationDate ?? Date())
         }
         return facts
     }
 
     /// Reads EF.COM, the wanted data groups it lists and EF.SOD over an established session.
-    private func readFiles(secure: RecoveringSecureMessagingChannel, counting: CountingCardChannel,
-                           accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?,
-                           capabilities: CardCapabilities?)
-        throws(MRTDError) -> DocumentReadResult {
-        let extended = options.allowExtendedLength && channel.supportsExtendedLength
+    private func readFiles(
+        secure: RecoveringSecureMessagingChannel, counting: CountingCardChannel,
+        accessProtocol: AccessProtocol, description: String, securityInfos: SecurityInfos?,
+        capabilities: CardCapabilities?
+    )
+        throws(MRTDError) -> DocumentReadResult
+    {
+        let extended =
+            options.allowExtendedLength && channel.supportsExtendedLength
             && capabilities?.extendedLength != false
-        let strategy = ReadBinaryStrategy(extendedLength: extended, secureMessaging: true,
-                                          shortFileIdentifiers: options.shortFileIdentifiers,
-                                          maxResponseLength: capabilities?.maxResponseLength)
+        let strategy = ReadBinaryStrategy(
+            extendedLength: extended, secureMessaging: true,
+            shortFileIdentifiers: options.shortFileIdentifiers,
+            maxResponseLength: capabilities?.maxResponseLength)
         var files: [FileID: [UInt8]] = [:]
         var skipped: [FileID: StatusWord] = [:]
         var unprotectedRefusals: Set<FileID> = []
@@ -347,15 +387,18 @@ public final class DocumentReader {
                 wanted += Self.dataGroups(listedInSOD: sod).filter { isWanted($0) && !wanted.contains($0) }
             }
         }
-        var result = DocumentReadResult(files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
-                                        statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
-                                        readChunkSize: strategy.chunkSize, accessDescription: description,
-                                        securityInfos: securityInfos)
+        var result = DocumentReadResult(
+            files: files, accessProtocol: accessProtocol, skippedFiles: skipped,
+            statistics: counting.statistics, usedExtendedLength: strategy.usesExtendedLength,
+            readChunkSize: strategy.chunkSize, accessDescription: description,
+            securityInfos: securityInfos)
         if accessProtocol == .bac, options.accessPolicy.requirePACE != .never,
-           let dg14 = files[.dg14].flatMap({ try? DG14(parsing: $0) }), !dg14.securityInfos.paceInfos.isEmpty {
+            let dg14 = files[.dg14].flatMap({ try? DG14(parsing: $0) }), !dg14.securityInfos.paceInfos.isEmpty
+        {
             let listed = dg14.securityInfos.paceInfos.map(\.description).joined(separator: ", ")
-            throw .accessPolicy("the chip's DG14 lists PACE (\(listed)) but it was read with BAC: its EF.CardAccess "
-                + "was missing or hidden, and [readers] require_pace refuses BAC for chips that offer PACE")
+            throw .accessPolicy(
+                "the chip's DG14 lists PACE (\(listed)) but it was read with BAC: its EF.CardAccess "
+                    + "was missing or hidden, and [readers] require_pace refuses BAC for chips that offer PACE")
         }
         if options.antiClone {
             try authenticateChip(&result, secure: secure.current, counting: counting, strategy: strategy)
@@ -387,7 +430,8 @@ public final class DocumentReader {
     /// EF.SOD does not parse (passive authentication then says why).
     public static func dataGroups(listedInSOD bytes: [UInt8]) -> [FileID] {
         guard let sod = try? SOD.parse(bytes), let cms = try? CMSSignedData(der: sod.cms), let content = cms.content,
-              let securityObject = try? LDSSecurityObject.parse(der: content) else { return [] }
+            let securityObject = try? LDSSecurityObject.parse(der: content)
+        else { return [] }
         return securityObject.dataGroupHashes.map(\.dataGroup.fileID)
     }
 

@@ -44,8 +44,10 @@ public struct FileID: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
 
     /// The data group file for an LDS tag as listed in EF.COM (ICAO 9303-10 Table 34: '61' DG1, '75' DG2, ...).
     public init?(dataGroupTag tag: UInt8) {
-        let tags: [UInt8] = [0x61, 0x75, 0x63, 0x76, 0x65, 0x66, 0x67, 0x68,
-                             0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x70]
+        let tags: [UInt8] = [
+            0x61, 0x75, 0x63, 0x76, 0x65, 0x66, 0x67, 0x68,
+            0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x70,
+        ]
         guard let index = tags.firstIndex(of: tag), let file = FileID.dataGroup(index + 1) else { return nil }
         self = file
     }

@@ -17,10 +17,12 @@ public struct GenuinenessFacts: Sendable {
     /// Files the chip refused with a status word sent without secure messaging (a relay could have forged it).
     public var unprotectedRefusals: Set<FileID> = []
 
-    public init(accessControl: AccessProtocol?, accessDescription: String? = nil,
-                passive: PassiveAuthenticationResult?, passiveFailure: String? = nil,
-                chipAuthentication: AntiCloneCheck? = nil, activeAuthentication: AntiCloneCheck? = nil,
-                paceCAM: AntiCloneCheck? = nil, filesRead: Set<FileID>) {
+    public init(
+        accessControl: AccessProtocol?, accessDescription: String? = nil,
+        passive: PassiveAuthenticationResult?, passiveFailure: String? = nil,
+        chipAuthentication: AntiCloneCheck? = nil, activeAuthentication: AntiCloneCheck? = nil,
+        paceCAM: AntiCloneCheck? = nil, filesRead: Set<FileID>
+    ) {
         self.accessControl = accessControl
         self.accessDescription = accessDescription
         self.passive = passive
@@ -33,10 +35,11 @@ public struct GenuinenessFacts: Sendable {
 
     /// The facts of a read, with passive authentication's result.
     public init(read: DocumentReadResult, passive: PassiveAuthenticationResult?, passiveFailure: String? = nil) {
-        self.init(accessControl: read.accessProtocol, accessDescription: read.accessDescription, passive: passive,
-                  passiveFailure: passiveFailure, chipAuthentication: read.chipAuthentication,
-                  activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM(anchoredLike: passive),
-                  filesRead: Set(read.files.keys))
+        self.init(
+            accessControl: read.accessProtocol, accessDescription: read.accessDescription, passive: passive,
+            passiveFailure: passiveFailure, chipAuthentication: read.chipAuthentication,
+            activeAuthentication: read.activeAuthentication, paceCAM: read.paceCAM(anchoredLike: passive),
+            filesRead: Set(read.files.keys))
         unprotectedRefusals = read.plainStatusRecovery.unprotectedRefusals
     }
 }
@@ -102,16 +105,20 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         var checks: [GenuinenessCheck] = []
         var reasons: [String] = []
         if facts.accessControl != nil {
-            checks.append(GenuinenessCheck(name: "access-control", outcome: .passed,
-                                           reason: "\(facts.accessDescription ?? "access control") established "
-                                               + "secure messaging"))
+            checks.append(
+                GenuinenessCheck(
+                    name: "access-control", outcome: .passed,
+                    reason: "\(facts.accessDescription ?? "access control") established "
+                        + "secure messaging"))
         }
         let passivePassed = facts.passive?.passed ?? false
         if let passive = facts.passive {
-            checks.append(GenuinenessCheck(
-                name: "passive-authentication", outcome: passive.passed ? .passed : .failed,
-                reason: passive.passed ? "EF.SOD signed by a trusted document signer; data group hashes match"
-                    : passive.failures.joined(separator: "; ")))
+            checks.append(
+                GenuinenessCheck(
+                    name: "passive-authentication", outcome: passive.passed ? .passed : .failed,
+                    reason: passive.passed
+                        ? "EF.SOD signed by a trusted document signer; data group hashes match"
+                        : passive.failures.joined(separator: "; ")))
             checks += passive.checks.map {
                 GenuinenessCheck(name: $0.name, outcome: Self.outcome($0.check.status), reason: $0.check.reason)
             }
@@ -123,9 +130,11 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         }
 
         let ran = facts.accessControl != nil
-        let chip = facts.chipAuthentication
+        let chip =
+            facts.chipAuthentication
             ?? AntiCloneCheck(.notChecked, "chip authentication was not run")
-        let active = facts.activeAuthentication
+        let active =
+            facts.activeAuthentication
             ?? AntiCloneCheck(.notChecked, "active authentication was not run")
         let cam = facts.paceCAM ?? AntiCloneCheck(.notSupported, "the chip did not run PACE-CAM")
         let antiClone: [(name: String, check: AntiCloneCheck)] = [
@@ -143,7 +152,8 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         where check.status == .notChecked {
             let unprotected = facts.unprotectedRefusals.contains(group.fileID)
             guard unprotected || Self.usedByEnrollment.contains(group) else { continue }
-            let reason = unprotected
+            let reason =
+                unprotected
                 ? "EF.SOD lists \(group) but the chip refused it with a status word sent without secure messaging"
                 : "EF.SOD lists \(group) but the chip did not give it up to be read and hash-checked"
             checks.append(GenuinenessCheck(name: "data-group-withheld", outcome: .failed, reason: reason))
@@ -152,14 +162,18 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         }
         var anchored = true
         if let passive = facts.passive, passive.sodParsed.status == .pass,
-           passive.issuingStateAnchored.status == .notChecked {
+            passive.issuingStateAnchored.status == .notChecked
+        {
             anchored = false
-            reasons.append("the document's issuing state could not be bound to its trust anchor: "
-                           + passive.issuingStateAnchored.reason)
+            reasons.append(
+                "the document's issuing state could not be bound to its trust anchor: "
+                    + passive.issuingStateAnchored.reason)
         }
         if let uses = facts.passive?.sha1Uses, !uses.isEmpty {
-            checks.append(GenuinenessCheck(name: "sha-1", outcome: .passed,
-                                           reason: "SHA-1 accepted (trust.allow_sha1): " + uses.joined(separator: ", ")))
+            checks.append(
+                GenuinenessCheck(
+                    name: "sha-1", outcome: .passed,
+                    reason: "SHA-1 accepted (trust.allow_sha1): " + uses.joined(separator: ", ")))
         }
 
         let failed = antiClone.filter { $0.check.outcome == .failed }
@@ -169,25 +183,33 @@ public struct GenuinenessPolicy: Sendable, Equatable {
         if !failed.isEmpty {
             antiCloneOK = false
             reasons += failed.map { "\($0.name): \($0.check.reason)" }
-        } else if passed.isEmpty && !offered.isEmpty && runAntiClone && offered.contains(where: { $0.name != "pace-cam" }) {
+        } else if passed.isEmpty && !offered.isEmpty && runAntiClone
+            && offered.contains(where: { $0.name != "pace-cam" })
+        {
             // The reader ran the protocols the chip offers and none proved the chip: the session ended first.
             antiCloneOK = false
-            reasons.append("no anti-clone protocol the chip offers could be verified: "
-                           + offered.map { "\($0.name) \($0.check.outcome.rawValue)" }.joined(separator: ", "))
+            reasons.append(
+                "no anti-clone protocol the chip offers could be verified: "
+                    + offered.map { "\($0.name) \($0.check.outcome.rawValue)" }.joined(separator: ", "))
         } else if passed.isEmpty && requireAntiClone {
             antiCloneOK = false
-            reasons.append("the chip proves no anti-clone protocol (chip or active authentication, PACE-CAM) and the "
-                           + "policy requires one (authenticity.require_anti_clone)")
+            reasons.append(
+                "the chip proves no anti-clone protocol (chip or active authentication, PACE-CAM) and the "
+                    + "policy requires one (authenticity.require_anti_clone)")
         }
-        return GenuinenessDecision(genuine: passivePassed && antiCloneOK && withheld.isEmpty && anchored,
-                                   checks: checks, reasons: reasons, withheldDataGroups: withheld)
+        return GenuinenessDecision(
+            genuine: passivePassed && antiCloneOK && withheld.isEmpty && anchored,
+            checks: checks, reasons: reasons, withheldDataGroups: withheld)
     }
 
     /// A failed check when EF.SOD lists `group` but the chip did not give the file up.
-    private func hidden(_ group: DataGroup, _ check: AntiCloneCheck, _ facts: GenuinenessFacts,
-                        ran: Bool) -> AntiCloneCheck {
+    private func hidden(
+        _ group: DataGroup, _ check: AntiCloneCheck, _ facts: GenuinenessFacts,
+        ran: Bool
+    ) -> AntiCloneCheck {
         guard ran, !facts.filesRead.contains(group.fileID), check.outcome == .notSupported,
-              let listed = facts.passive?.dataGroupHashes[group], listed.status == .notChecked else { return check }
+            let listed = facts.passive?.dataGroupHashes[group], listed.status == .notChecked
+        else { return check }
         return AntiCloneCheck(.failed, "EF.SOD lists \(group) but the chip did not return it")
     }
 

@@ -109,7 +109,7 @@ public struct MRZDate: Sendable, Equatable, Hashable, Comparable, CustomStringCo
     /// - Throws: `MRZError.invalidDate` when the month or day does not exist.
     public init(year: Int, month: Int, day: Int) throws(MRZError) {
         guard (1...9999).contains(year), (1...12).contains(month),
-              (1...MRZDate.daysIn(month: month, year: year)).contains(day)
+            (1...MRZDate.daysIn(month: month, year: year)).contains(day)
         else { throw .invalidDate(field: "date", value: "\(year)-\(month)-\(day)") }
         self.year = year
         self.month = month
@@ -208,10 +208,12 @@ public struct MRZFields: Sendable, Equatable {
     /// TD1 only: the optional data of line 2.
     public var optionalData2: String
 
-    public init(documentCode: String, issuingState: String, primaryIdentifier: String,
-                secondaryIdentifier: String, documentNumber: String, nationality: String,
-                birthDate: String, sex: MRZSex, expiryDate: String,
-                optionalData: String = "", optionalData2: String = "") {
+    public init(
+        documentCode: String, issuingState: String, primaryIdentifier: String,
+        secondaryIdentifier: String, documentNumber: String, nationality: String,
+        birthDate: String, sex: MRZSex, expiryDate: String,
+        optionalData: String = "", optionalData2: String = ""
+    ) {
         self.documentCode = documentCode
         self.issuingState = issuingState
         self.primaryIdentifier = primaryIdentifier
@@ -451,8 +453,11 @@ private struct MRZParser {
     /// TD1/TD2 document number, including the long form of 9303-5 §4.2.2 (note j): the check
     /// digit position holds `<` and the optional data starts with the rest of the number, then
     /// its check digit, then `<`.
-    private func documentNumber(_ first: ArraySlice<UInt8>, check: UInt8, optional: ArraySlice<UInt8>)
-        throws(MRZError) -> (String, Character, String) {
+    private func documentNumber(
+        _ first: ArraySlice<UInt8>, check: UInt8, optional: ArraySlice<UInt8>
+    )
+        throws(MRZError) -> (String, Character, String)
+    {
         guard check == UInt8(ascii: "<") else {
             try verify(.documentNumber, first, check: check)
             return (text(first), Character(Unicode.Scalar(check)), text(optional))
@@ -469,8 +474,10 @@ private struct MRZParser {
         return (text(full), Character(Unicode.Scalar(digit)), text(rest))
     }
 
-    private func verify<C: Collection>(_ field: MRZCheckedField, _ data: C, check: UInt8,
-                                       fillerAllowed: Bool = false) throws(MRZError) where C.Element == UInt8 {
+    private func verify<C: Collection>(
+        _ field: MRZCheckedField, _ data: C, check: UInt8,
+        fillerAllowed: Bool = false
+    ) throws(MRZError) where C.Element == UInt8 {
         let found = Character(Unicode.Scalar(check))
         if fillerAllowed, check == UInt8(ascii: "<"), data.allSatisfy({ $0 == UInt8(ascii: "<") }) { return }
         guard (0x30...0x39).contains(check) else { throw .invalidCheckDigit(field: field, found: found) }
@@ -571,8 +578,9 @@ private struct MRZEncoder {
             let optional = try characters(fields.optionalData, "optional data")
             if !optional.isEmpty { overflow += [Self.filler] + optional }
             guard overflow.count <= optionalWidth else {
-                throw .fieldTooLong(field: "document number and optional data",
-                                    length: number.count + optional.count, maximum: 9 + optionalWidth - 2)
+                throw .fieldTooLong(
+                    field: "document number and optional data",
+                    length: number.count + optional.count, maximum: 9 + optionalWidth - 2)
             }
             put(overflow, layout.optionalData)
         } else {

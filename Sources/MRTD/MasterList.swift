@@ -51,8 +51,10 @@ public struct CSCAMasterList: Sendable {
     /// Parses a master list and verifies its signature and its signer: the signer certificate must chain
     /// to a CSCA in `trustStore`, or to `signerAnchor` (a CSCA, or the signer certificate itself).
     /// - Throws: `MasterListError`; nothing of a refused list should be trusted.
-    public static func verify(der: [UInt8], trustStore: TrustStore, signerAnchor: X509Certificate? = nil,
-                              at date: Date = Date()) throws(MasterListError) -> CSCAMasterList {
+    public static func verify(
+        der: [UInt8], trustStore: TrustStore, signerAnchor: X509Certificate? = nil,
+        at date: Date = Date()
+    ) throws(MasterListError) -> CSCAMasterList {
         let cms: CMSSignedData
         do {
             cms = try CMSSignedData(der: der)
@@ -64,18 +66,19 @@ public struct CSCAMasterList: Sendable {
         let (version, certificates) = try parseContent(content)
 
         guard let info = cms.signers.first,
-              let signer = cms.certificates.first(where: { cms.signer(info, matches: $0) })
+            let signer = cms.certificates.first(where: { cms.signer(info, matches: $0) })
         else { throw .signerCertificateMissing }
         guard let digest = info.digestAlgorithm, let messageDigest = info.messageDigest,
-              let computed = try? Digest.hash(content, using: digest),
-              MessageAuthentication.constantTimeEquals(computed, messageDigest)
+            let computed = try? Digest.hash(content, using: digest),
+            MessageAuthentication.constantTimeEquals(computed, messageDigest)
         else { throw .contentDigestMismatch }
         guard cms.verifySignature(of: info, with: signer) else { throw .signatureInvalid }
 
         let signedAt = info.signingTime ?? date
         guard signer.isValid(at: signedAt) else {
-            throw .signerNotValid("not valid at \(signedAt) (valid \(signer.notBefore.map { "\($0)" } ?? "?") – "
-                + "\(signer.notAfter.map { "\($0)" } ?? "?"))")
+            throw .signerNotValid(
+                "not valid at \(signedAt) (valid \(signer.notBefore.map { "\($0)" } ?? "?") – "
+                    + "\(signer.notAfter.map { "\($0)" } ?? "?"))")
         }
         if signerAnchor != signer {
             let anchors = signerAnchor.map { TrustStore(certificates: [$0]) } ?? trustStore
@@ -83,8 +86,9 @@ public struct CSCAMasterList: Sendable {
                 throw .signerNotTrusted(reason.description)
             }
         }
-        return CSCAMasterList(version: version, certificates: certificates, signer: signer,
-                              signingTime: info.signingTime)
+        return CSCAMasterList(
+            version: version, certificates: certificates, signer: signer,
+            signingTime: info.signingTime)
     }
 
     static func parseContent(_ content: [UInt8]) throws(MasterListError) -> (Int, [X509Certificate]) {
@@ -151,8 +155,9 @@ public struct TrustImportScope: Sendable, Equatable {
         var names: [String] = []
         for state in states.map(IssuingStateCodes.normalised) where !state.isEmpty {
             guard let country = codes.anchorCountry(forICAO: state) else {
-                throw .refused("\(state) is not an issuing state with a known country code: give ICAO codes such as "
-                    + "UTO, D or FRA")
+                throw .refused(
+                    "\(state) is not an issuing state with a known country code: give ICAO codes such as "
+                        + "UTO, D or FRA")
             }
             countries.insert(country)
             names.append(state)
@@ -175,18 +180,22 @@ extension TrustStore {
     /// - Throws: `TrustStoreError.masterList` for a refused list, `.writeFailed` when a file cannot be written
     ///   (certificates written before stay; they were verified).
     @discardableResult
-    public mutating func importMasterList(data: [UInt8], scope: TrustImportScope, into directory: String? = nil,
-                                          signerAnchor: X509Certificate? = nil, at date: Date = Date(),
-                                          minimumKeySizes: KeySizeMinimums = KeySizeMinimums())
-        throws(TrustStoreError) -> MasterListImportReport {
+    public mutating func importMasterList(
+        data: [UInt8], scope: TrustImportScope, into directory: String? = nil,
+        signerAnchor: X509Certificate? = nil, at date: Date = Date(),
+        minimumKeySizes: KeySizeMinimums = KeySizeMinimums()
+    )
+        throws(TrustStoreError) -> MasterListImportReport
+    {
         let list: CSCAMasterList
         do {
             list = try CSCAMasterList.verify(der: data, trustStore: self, signerAnchor: signerAnchor, at: date)
         } catch {
             throw .masterList(error)
         }
-        var report = MasterListImportReport(added: [], alreadyTrusted: 0, skippedNonCA: 0, writtenFiles: [],
-                                            signer: list.signer.subject)
+        var report = MasterListImportReport(
+            added: [], alreadyTrusted: 0, skippedNonCA: 0, writtenFiles: [],
+            signer: list.signer.subject)
         let target = directory ?? self.directory
         // Roots first, so a link certificate of the same list finds the root it links from.
         let ordered = list.certificates.filter(\.isSelfSigned) + list.certificates.filter { !$0.isSelfSigned }
@@ -223,16 +232,20 @@ extension TrustStore {
     /// Why `certificate` may not become a trust anchor for `scope` (nil: it may): its country is not one of the named
     /// states', its key is too small, or its signature does not verify (a self-signed root with its own key, a link
     /// certificate with the key of a root this store trusts).
-    public func admissionProblem(_ certificate: X509Certificate, scope: TrustImportScope?,
-                                 minimumKeySizes: KeySizeMinimums) -> String? {
+    public func admissionProblem(
+        _ certificate: X509Certificate, scope: TrustImportScope?,
+        minimumKeySizes: KeySizeMinimums
+    ) -> String? {
         let country = certificate.subject.value(of: "C")?.uppercased()
         if let scope {
             guard let country, scope.countries.contains(country) else {
                 return "its country \(country ?? "(none)") is not one of the states named (\(scope.summary))"
             }
         }
-        if let problem = SignerVerification.keySizeProblem(certificate, role: "CSCA", rsa: minimumKeySizes.cscaRSA,
-                                                           ec: minimumKeySizes.cscaEC) {
+        if let problem = SignerVerification.keySizeProblem(
+            certificate, role: "CSCA", rsa: minimumKeySizes.cscaRSA,
+            ec: minimumKeySizes.cscaEC)
+        {
             return problem
         }
         if certificate.isSelfSigned { return nil }
@@ -243,10 +256,13 @@ extension TrustStore {
             if certificate.subject.matches(certificate.issuer) { return "its self-signature does not verify" }
             return "a link certificate from \(certificate.issuer), a CSCA this trust store does not hold"
         }
-        guard let root = roots.first(where: { root in
-            (try? root.publicKey()).map { certificate.isSigned(by: $0) } ?? false
-        }) else {
-            return "neither self-signed nor a link certificate that verifies with the trusted CSCA \(certificate.issuer)"
+        guard
+            let root = roots.first(where: { root in
+                (try? root.publicKey()).map { certificate.isSigned(by: $0) } ?? false
+            })
+        else {
+            return
+                "neither self-signed nor a link certificate that verifies with the trusted CSCA \(certificate.issuer)"
         }
         guard root.subject.value(of: "C")?.uppercased() == country else {
             return "a link certificate from another country's CSCA (\(root.subject))"

@@ -31,17 +31,22 @@ extension PACE {
         if length == 16 {
             return (hexConstant("A668892A7C41E3CA739F40B057D85904"), hexConstant("A4E136AC725F738B01C1F60217C188AD"))
         }
-        return (hexConstant("D463D65234124EF7897054986DCA0A174E28DF758CBAA03F240616414D5A1676"),
-                hexConstant("54BD7255F0AAF831BEC3423FCF39D69B6CBF066677D0FAAE5AADD99DF8E53517"))
+        return (
+            hexConstant("D463D65234124EF7897054986DCA0A174E28DF758CBAA03F240616414D5A1676"),
+            hexConstant("54BD7255F0AAF831BEC3423FCF39D69B6CBF066677D0FAAE5AADD99DF8E53517")
+        )
     }
 
     /// The pseudo-random function R(s, t) = x₁ ‖ … ‖ xₙ of ICAO 9303-11 §4.4.3.3.2 (Figure 2): k₀ = E(t, s), then
     /// kᵢ = E(kᵢ₋₁, c₀) and xᵢ = E(kᵢ₋₁, c₁), E the session cipher in CBC mode with a zero IV, every key truncated to
     /// the cipher's key size, n the least number of l-bit blocks with n·l ≥ log₂ p + 64.
     /// Throws `.authenticationFailed` for nonces of the wrong size.
-    public static func pseudoRandom(chipNonce s: [UInt8], terminalNonce t: [UInt8],
-                                    cipher: SecureMessagingCipherSuite.Algorithm, primeBits: Int)
-        throws(MRTDError) -> [UInt8] {
+    public static func pseudoRandom(
+        chipNonce s: [UInt8], terminalNonce t: [UInt8],
+        cipher: SecureMessagingCipherSuite.Algorithm, primeBits: Int
+    )
+        throws(MRTDError) -> [UInt8]
+    {
         let keyLength = cipher.keyLength
         let block = integratedMappingBlockLength(cipher)
         let engine: BlockCipher = cipher == .tripleDES ? .tripleDES : .aes
@@ -49,8 +54,9 @@ extension PACE {
             throw .authenticationFailed("the PACE-IM terminal nonce has \(t.count) bytes, not \(keyLength)")
         }
         guard s.count >= keyLength, s.count % engine.blockSize == 0, s.count <= 64 else {
-            throw .authenticationFailed("the PACE-IM chip nonce has \(s.count) bytes: it must be at least a key "
-                + "(\(keyLength) bytes) of whole blocks")
+            throw .authenticationFailed(
+                "the PACE-IM chip nonce has \(s.count) bytes: it must be at least a key "
+                    + "(\(keyLength) bytes) of whole blocks")
         }
         let (c0, c1) = integratedMappingConstants(block)
         let blocks = (primeBits + 64 + block * 8 - 1) / (block * 8)
@@ -85,8 +91,10 @@ extension PACEDomain {
 
     /// The mapped generator of Integrated Mapping: f_G(R_p(s, t)) on a curve, R_p(s, t)^((p−1)/q) for DH
     /// (ICAO 9303-11 §4.4.3.3.2). Throws `.authenticationFailed` for bad nonces or where IM is not defined.
-    public func integratedMappedGenerator(chipNonce: [UInt8], terminalNonce: [UInt8],
-                                          cipher: SecureMessagingCipherSuite.Algorithm) throws(MRTDError) -> [UInt8] {
+    public func integratedMappedGenerator(
+        chipNonce: [UInt8], terminalNonce: [UInt8],
+        cipher: SecureMessagingCipherSuite.Algorithm
+    ) throws(MRTDError) -> [UInt8] {
         guard supportsIntegratedMapping else {
             throw .authenticationFailed("PACE Integrated Mapping is not defined on \(self)")
         }
@@ -95,8 +103,9 @@ extension PACEDomain {
         case let .ec(group): bits = group.primeBits
         case let .dh(group): bits = group.primeBits
         }
-        let random = try PACE.pseudoRandom(chipNonce: chipNonce, terminalNonce: terminalNonce, cipher: cipher,
-                                           primeBits: bits)
+        let random = try PACE.pseudoRandom(
+            chipNonce: chipNonce, terminalNonce: terminalNonce, cipher: cipher,
+            primeBits: bits)
         do {
             switch self {
             case let .ec(group): return try group.integratedMappingPoint(random).encoded

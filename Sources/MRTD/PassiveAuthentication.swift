@@ -94,8 +94,10 @@ public struct PassiveAuthenticationResult: Sendable {
 
     /// Every check, in order, labelled.
     public var checks: [(name: String, check: PassiveAuthenticationCheck)] {
-        [("sodParsed", sodParsed), ("signatureValid", signatureValid), ("dscChainValid", dscChainValid),
-         ("dscNotRevoked", dscNotRevoked), ("issuingStateAnchored", issuingStateAnchored)]
+        [
+            ("sodParsed", sodParsed), ("signatureValid", signatureValid), ("dscChainValid", dscChainValid),
+            ("dscNotRevoked", dscNotRevoked), ("issuingStateAnchored", issuingStateAnchored),
+        ]
             + dataGroupHashes.sorted { $0.key < $1.key }.map { ("dataGroupHash \($0.key)", $0.value) }
     }
 
@@ -141,10 +143,12 @@ public struct PassiveAuthenticationPolicy: Sendable, Equatable {
 
     public static let `default` = PassiveAuthenticationPolicy()
 
-    public init(acceptExpiredDocumentSigner: Bool = true, requireRevocationCheck: Bool = false,
-                legacyContentTypes: Set<String> = [], allowSHA1: Bool = true,
-                minimumKeySizes: KeySizeMinimums = KeySizeMinimums(),
-                issuingStateCodes: IssuingStateCodes = IssuingStateCodes()) {
+    public init(
+        acceptExpiredDocumentSigner: Bool = true, requireRevocationCheck: Bool = false,
+        legacyContentTypes: Set<String> = [], allowSHA1: Bool = true,
+        minimumKeySizes: KeySizeMinimums = KeySizeMinimums(),
+        issuingStateCodes: IssuingStateCodes = IssuingStateCodes()
+    ) {
         self.acceptExpiredDocumentSigner = acceptExpiredDocumentSigner
         self.requireRevocationCheck = requireRevocationCheck
         self.legacyContentTypes = legacyContentTypes
@@ -168,13 +172,16 @@ public enum PassiveAuthentication {
     /// Verifies EF.SOD as read from the chip (tag 77 wrapper included).
     /// The issuing state bound to the trust anchor is `issuingState` when given, else DG1's (when `dataGroups` holds a
     /// DG1 that parses); without either, `issuingStateAnchored` is `notChecked`.
-    public static func verify(sodFile: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
-                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
-                              issuingState: String? = nil) -> PassiveAuthenticationResult {
+    public static func verify(
+        sodFile: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
+        at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
+        issuingState: String? = nil
+    ) -> PassiveAuthenticationResult {
         switch unwrap(sodFile) {
         case let .success(sod):
-            return verify(sod: sod, dataGroups: dataGroups, trustStore: trustStore, at: date, policy: policy,
-                          issuingState: issuingState)
+            return verify(
+                sod: sod, dataGroups: dataGroups, trustStore: trustStore, at: date, policy: policy,
+                issuingState: issuingState)
         case let .failure(error):
             return failedParse(.malformedSOD(error), dataGroups: dataGroups)
         }
@@ -192,9 +199,11 @@ public enum PassiveAuthentication {
     /// Verifies a parsed EF.SOD against the raw data groups read (full files, template tag included).
     /// - Parameters:
     ///   - date: "now": the validation time when the SOD carries no signingTime.
-    public static func verify(sod: SOD, dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
-                              at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
-                              issuingState: String? = nil) -> PassiveAuthenticationResult {
+    public static func verify(
+        sod: SOD, dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore,
+        at date: Date = Date(), policy: PassiveAuthenticationPolicy = .default,
+        issuingState: String? = nil
+    ) -> PassiveAuthenticationResult {
         let cms: CMSSignedData
         do {
             cms = try CMSSignedData(der: sod.cms)
@@ -216,7 +225,8 @@ public enum PassiveAuthentication {
         if cms.contentType != ldsSecurityObjectType {
             let name = knownLegacyContentTypes[cms.contentType].map { " (\($0))" } ?? ""
             guard policy.legacyContentTypes.contains(cms.contentType),
-                  knownLegacyContentTypes[cms.contentType] != nil else {
+                knownLegacyContentTypes[cms.contentType] != nil
+            else {
                 return failedParse(.unexpectedContentType(cms.contentType + name), dataGroups: dataGroups)
             }
         }
@@ -239,8 +249,9 @@ public enum PassiveAuthentication {
         result.dataGroupHashes = checkDataGroups(dataGroups, securityObject: securityObject, hash: hash)
 
         let state = issuingState ?? dataGroups[.dg1].flatMap { try? DG1.parse($0) }?.mrz.issuingState
-        let checks = SignerVerification.verify(cms: cms, signer: signer, content: content, file: "EF.SOD",
-                                               trustStore: trustStore, at: date, policy: policy, issuingState: state)
+        let checks = SignerVerification.verify(
+            cms: cms, signer: signer, content: content, file: "EF.SOD",
+            trustStore: trustStore, at: date, policy: policy, issuingState: state)
         result.signatureValid = checks.signatureValid
         result.dscChainValid = checks.dscChainValid
         result.dscNotRevoked = checks.dscNotRevoked
@@ -254,8 +265,10 @@ public enum PassiveAuthentication {
         return finish(result, policy: policy)
     }
 
-    private static func failedParse(_ error: PassiveAuthenticationError,
-                                    dataGroups: [DataGroup: [UInt8]]) -> PassiveAuthenticationResult {
+    private static func failedParse(
+        _ error: PassiveAuthenticationError,
+        dataGroups: [DataGroup: [UInt8]]
+    ) -> PassiveAuthenticationResult {
         let notReached = PassiveAuthenticationCheck.notChecked("EF.SOD could not be parsed")
         var hashes: [DataGroup: PassiveAuthenticationCheck] = [:]
         for group in dataGroups.keys { hashes[group] = notReached }
@@ -266,7 +279,8 @@ public enum PassiveAuthentication {
     }
 
     private static func parsedReason(cms: CMSSignedData, securityObject: LDSSecurityObject) -> String {
-        var reason = "LDS security object V\(securityObject.version) with \(securityObject.dataGroupHashes.count) "
+        var reason =
+            "LDS security object V\(securityObject.version) with \(securityObject.dataGroupHashes.count) "
             + "data group hashes (\(securityObject.hashAlgorithmName ?? securityObject.hashAlgorithm))"
         if let version = securityObject.ldsVersion { reason += ", LDS \(version)" }
         if cms.contentType != ldsSecurityObjectType {
@@ -277,8 +291,10 @@ public enum PassiveAuthentication {
         return reason
     }
 
-    static func checkDataGroups(_ dataGroups: [DataGroup: [UInt8]], securityObject: LDSSecurityObject,
-                                hash: DigestAlgorithm) -> [DataGroup: PassiveAuthenticationCheck] {
+    static func checkDataGroups(
+        _ dataGroups: [DataGroup: [UInt8]], securityObject: LDSSecurityObject,
+        hash: DigestAlgorithm
+    ) -> [DataGroup: PassiveAuthenticationCheck] {
         var checks: [DataGroup: PassiveAuthenticationCheck] = [:]
         for entry in securityObject.dataGroupHashes {
             guard let bytes = dataGroups[entry.dataGroup] else {
@@ -289,7 +305,8 @@ public enum PassiveAuthentication {
                 checks[entry.dataGroup] = .fail("\(entry.dataGroup) could not be hashed with \(hash.rawValue)")
                 continue
             }
-            checks[entry.dataGroup] = MessageAuthentication.constantTimeEquals(computed, entry.hash)
+            checks[entry.dataGroup] =
+                MessageAuthentication.constantTimeEquals(computed, entry.hash)
                 ? .pass("\(entry.dataGroup) matches its \(hash.rawValue) hash in EF.SOD")
                 : .fail("\(entry.dataGroup) does not match its hash in EF.SOD: the data group was altered")
         }
@@ -299,12 +316,16 @@ public enum PassiveAuthentication {
         return checks
     }
 
-    private static func finish(_ result: PassiveAuthenticationResult,
-                               policy: PassiveAuthenticationPolicy) -> PassiveAuthenticationResult {
+    private static func finish(
+        _ result: PassiveAuthenticationResult,
+        policy: PassiveAuthenticationPolicy
+    ) -> PassiveAuthenticationResult {
         var result = result
-        let revocationOK = policy.requireRevocationCheck
+        let revocationOK =
+            policy.requireRevocationCheck
             ? result.dscNotRevoked.status == .pass : result.dscNotRevoked.status != .fail
-        result.passed = result.sodParsed.status == .pass && result.signatureValid.status == .pass
+        result.passed =
+            result.sodParsed.status == .pass && result.signatureValid.status == .pass
             && result.dscChainValid.status == .pass && revocationOK && result.issuingStateAnchored.status != .fail
             && result.dataGroupHashes.values.contains { $0.status == .pass }
             && !result.dataGroupHashes.values.contains { $0.status == .fail }

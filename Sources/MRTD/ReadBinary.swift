@@ -32,8 +32,10 @@ public final class ReadBinaryStrategy {
 
     /// `maxResponseLength`: the chip's limit from EF.ATR/INFO, when it gave one; a limit that leaves no room above a
     /// short read turns extended length off.
-    public init(extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false,
-                maxResponseLength: Int? = nil) {
+    public init(
+        extendedLength: Bool, secureMessaging: Bool, shortFileIdentifiers: Bool = false,
+        maxResponseLength: Int? = nil
+    ) {
         self.secureMessaging = secureMessaging
         extendedResponseLimit = min(Self.maxExtendedResponse, maxResponseLength ?? Self.maxExtendedResponse)
         usesExtendedLength = extendedLength && extendedResponseLimit > 256 + (secureMessaging ? 64 : 0) + 2
@@ -76,8 +78,9 @@ public final class ReadBinaryStrategy {
         var total: Int?
         while true {
             if let total, content.count >= total { break }
-            let chunk = try readChunk(file, offset: content.count, remaining: total.map { $0 - content.count },
-                                      sfi: content.isEmpty ? viaSFI : nil, on: channel)
+            let chunk = try readChunk(
+                file, offset: content.count, remaining: total.map { $0 - content.count },
+                sfi: content.isEmpty ? viaSFI : nil, on: channel)
             content += chunk.data
             if total == nil, let header = try? TLVReader.header(of: content) {
                 let declared = header.headerLength + header.length
@@ -93,8 +96,9 @@ public final class ReadBinaryStrategy {
         }
         if let total {
             guard content.count >= total else {
-                throw .malformedFile(file,
-                                     "its header declares \(total) bytes but the file ends after \(content.count)")
+                throw .malformedFile(
+                    file,
+                    "its header declares \(total) bytes but the file ends after \(content.count)")
             }
             content.removeSubrange(total...)
         }
@@ -103,8 +107,11 @@ public final class ReadBinaryStrategy {
 
     /// One READ BINARY, retried with smaller sizes as needed. `endOfFile` is set when the card returned fewer
     /// bytes than asked for, 6282, or 6B00.
-    private func readChunk(_ file: FileID, offset: Int, remaining: Int?, sfi: UInt8?, on channel: CardChannel)
-        throws(MRTDError) -> (data: [UInt8], endOfFile: Bool) {
+    private func readChunk(
+        _ file: FileID, offset: Int, remaining: Int?, sfi: UInt8?, on channel: CardChannel
+    )
+        throws(MRTDError) -> (data: [UInt8], endOfFile: Bool)
+    {
         var exactLe: Int?
         while true {
             let odd = offset > Self.maxEvenOffset

@@ -12,8 +12,10 @@ public struct ChipAuthenticationRun: Sendable, Equatable {
     /// The standardized domain parameter ID of the chip's key, when it has one.
     public let parameterID: Int?
 
-    public init(algorithm: ChipAuthenticationAlgorithm, version: Int, keyID: Int?, command: ChipAuthenticationCommand,
-                parameterID: Int?) {
+    public init(
+        algorithm: ChipAuthenticationAlgorithm, version: Int, keyID: Int?, command: ChipAuthenticationCommand,
+        parameterID: Int?
+    ) {
         self.algorithm = algorithm
         self.version = version
         self.keyID = keyID
@@ -22,8 +24,9 @@ public struct ChipAuthenticationRun: Sendable, Equatable {
     }
 
     init(_ result: ChipAuthenticationResult) {
-        self.init(algorithm: result.algorithm, version: result.version, keyID: result.keyID, command: result.command,
-                  parameterID: result.domain.standardizedParameterID)
+        self.init(
+            algorithm: result.algorithm, version: result.version, keyID: result.keyID, command: result.command,
+            parameterID: result.domain.standardizedParameterID)
     }
 }
 

@@ -64,8 +64,10 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
     /// Throws `MRTDError.crypto` when a key has the wrong length for `algorithm`.
     public init(algorithm: Algorithm, encryptionKey: [UInt8], macKey: [UInt8]) throws(MRTDError) {
         guard encryptionKey.count == algorithm.keyLength, macKey.count == algorithm.keyLength else {
-            throw .crypto(OpenSSLError(operation: "\(algorithm.rawValue) secure messaging keys",
-                                       queue: ["keys must be \(algorithm.keyLength) bytes"]))
+            throw .crypto(
+                OpenSSLError(
+                    operation: "\(algorithm.rawValue) secure messaging keys",
+                    queue: ["keys must be \(algorithm.keyLength) bytes"]))
         }
         self.algorithm = algorithm
         self.encryptionKey = encryptionKey
@@ -83,8 +85,9 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
     /// Pads (method 2) and encrypts `plain` for a DO'87'/DO'85' cryptogram.
     public func encrypt(_ plain: [UInt8], ssc: SendSequenceCounter) throws(MRTDError) -> [UInt8] {
         do {
-            return try cipher.encrypt(ISO9797Padding.pad(plain, blockSize: blockSize), key: encryptionKey,
-                                      iv: try iv(ssc: ssc.bytes))
+            return try cipher.encrypt(
+                ISO9797Padding.pad(plain, blockSize: blockSize), key: encryptionKey,
+                iv: try iv(ssc: ssc.bytes))
         } catch {
             throw .crypto(error)
         }
@@ -142,14 +145,18 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
             throw .secureMessaging(.commandNotProtectable("protected data of \(data.count) bytes"))
         }
         let extended = command.isExtended || data.count > CommandAPDU.maxShortLc
-        return CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: data,
-                           le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe, forceExtended: extended)
+        return CommandAPDU(
+            cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: data,
+            le: extended ? CommandAPDU.maxExtendedLe : CommandAPDU.maxShortLe, forceExtended: extended)
     }
 
     /// Verifies and decrypts a protected response. `ssc` must already be incremented for this response.
     /// Requires DO'99' and a valid DO'8E' as the last object; throws `MRTDError.secureMessaging` otherwise.
-    public func unprotectResponse(_ response: ResponseAPDU, ssc: SendSequenceCounter)
-        throws(MRTDError) -> ResponseAPDU {
+    public func unprotectResponse(
+        _ response: ResponseAPDU, ssc: SendSequenceCounter
+    )
+        throws(MRTDError) -> ResponseAPDU
+    {
         if response.data.isEmpty {
             let sw = response.statusWord
             if sw == .smDataObjectsMissing || sw == .smDataObjectsIncorrect {
@@ -164,7 +171,8 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
             throw .secureMessaging(.malformedResponse("DO'99' must follow the data object"))
         }
         guard checksum.count == 8,
-              MessageAuthentication.constantTimeEquals(try mac(parsed.macInput, ssc: ssc), checksum) else {
+            MessageAuthentication.constantTimeEquals(try mac(parsed.macInput, ssc: ssc), checksum)
+        else {
             throw .secureMessaging(.macMismatch)
         }
         guard status.count == 2 else { throw .secureMessaging(.malformedResponse("DO'99' of \(status.count) bytes")) }
@@ -180,7 +188,8 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
         guard let checksum = parsed.checksum else { throw .secureMessaging(.missingChecksum) }
         let header = ISO9797Padding.pad([command.cla, command.ins, command.p1, command.p2], blockSize: blockSize)
         guard checksum.count == 8,
-              MessageAuthentication.constantTimeEquals(try mac(header + parsed.macInput, ssc: ssc), checksum) else {
+            MessageAuthentication.constantTimeEquals(try mac(header + parsed.macInput, ssc: ssc), checksum)
+        else {
             throw .secureMessaging(.macMismatch)
         }
         let data = try decryptDataObject(in: parsed.objects, ssc: ssc)
@@ -196,13 +205,17 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
             default: throw .secureMessaging(.malformedResponse("DO'97' of \(do97.count) bytes"))
             }
         }
-        return CommandAPDU(cla: command.cla & 0xF3, ins: command.ins, p1: command.p1, p2: command.p2, data: data,
-                           le: le, forceExtended: extendedLe)
+        return CommandAPDU(
+            cla: command.cla & 0xF3, ins: command.ins, p1: command.p1, p2: command.p2, data: data,
+            le: le, forceExtended: extendedLe)
     }
 
     /// Card side: protects a response with DO'87' (DO'85' for odd INS), DO'99' and DO'8E'.
-    public func protectResponse(_ response: ResponseAPDU, oddInstruction: Bool, ssc: SendSequenceCounter)
-        throws(MRTDError) -> ResponseAPDU {
+    public func protectResponse(
+        _ response: ResponseAPDU, oddInstruction: Bool, ssc: SendSequenceCounter
+    )
+        throws(MRTDError) -> ResponseAPDU
+    {
         var objects = try dataObject(for: response.data, oddInstruction: oddInstruction, ssc: ssc)
         objects += TLV(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2]).encoded
         let checksum = try mac(objects, ssc: ssc)
@@ -211,17 +224,24 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
 
     /// The encrypted data object for `plain`: DO'87' (padding indicator 01 + cryptogram), or DO'85' (cryptogram
     /// only) for odd INS; empty when there is no data.
-    private func dataObject(for plain: [UInt8], oddInstruction: Bool, ssc: SendSequenceCounter)
-        throws(MRTDError) -> [UInt8] {
+    private func dataObject(
+        for plain: [UInt8], oddInstruction: Bool, ssc: SendSequenceCounter
+    )
+        throws(MRTDError) -> [UInt8]
+    {
         guard !plain.isEmpty else { return [] }
         let cryptogram = try encrypt(plain, ssc: ssc)
-        return oddInstruction ? TLV(tag: 0x85, value: cryptogram).encoded
+        return oddInstruction
+            ? TLV(tag: 0x85, value: cryptogram).encoded
             : TLV(tag: 0x87, value: [0x01] + cryptogram).encoded
     }
 
     /// Decrypts DO'87' or DO'85' when present; empty data otherwise.
-    private func decryptDataObject(in objects: [UInt32: [UInt8]], ssc: SendSequenceCounter)
-        throws(MRTDError) -> [UInt8] {
+    private func decryptDataObject(
+        in objects: [UInt32: [UInt8]], ssc: SendSequenceCounter
+    )
+        throws(MRTDError) -> [UInt8]
+    {
         if let do87 = objects[0x87] {
             guard do87.first == 0x01 else { throw .secureMessaging(.malformedResponse("DO'87' padding indicator")) }
             return try decrypt(Array(do87.dropFirst()), ssc: ssc)
@@ -232,8 +252,11 @@ public struct SecureMessagingCipherSuite: Sendable, Equatable {
 
     /// Splits SM data objects: each allowed tag at most once, the checksum tag (if present) last, nothing else.
     /// Returns the raw bytes the checksum covers, so non-canonical length encodings cannot change what is MACed.
-    private static func splitObjects(_ data: [UInt8], allowed: Set<UInt32>, trailer: UInt32) throws(MRTDError)
-        -> (objects: [UInt32: [UInt8]], order: [UInt32], checksum: [UInt8]?, macInput: [UInt8]) {
+    private static func splitObjects(
+        _ data: [UInt8], allowed: Set<UInt32>, trailer: UInt32
+    ) throws(MRTDError)
+        -> (objects: [UInt32: [UInt8]], order: [UInt32], checksum: [UInt8]?, macInput: [UInt8])
+    {
         var reader = TLVReader(data, limits: TLVLimits(maxLength: 70_000, maxDepth: 1, maxTagBytes: 1))
         var objects: [UInt32: [UInt8]] = [:]
         var order: [UInt32] = []

@@ -74,8 +74,10 @@ public final class RecoveringSecureMessagingChannel: SecureCommandChannel {
     private var fileSelect: CommandAPDU?
     private var lastPlainStatus: StatusWord?
 
-    public init(current: SecureMessagingChannel, applicationSelected: Bool, limits: PlainStatusLimits = .default,
-                reopen: @escaping Reopen) {
+    public init(
+        current: SecureMessagingChannel, applicationSelected: Bool, limits: PlainStatusLimits = .default,
+        reopen: @escaping Reopen
+    ) {
         self.current = current
         self.applicationSelected = applicationSelected
         self.limits = limits
@@ -121,8 +123,11 @@ public final class RecoveringSecureMessagingChannel: SecureCommandChannel {
         }
     }
 
-    private func reestablishAndRetry(_ command: CommandAPDU, statusWord: StatusWord?) throws(MRTDError)
-        -> ResponseAPDU {
+    private func reestablishAndRetry(
+        _ command: CommandAPDU, statusWord: StatusWord?
+    ) throws(MRTDError)
+        -> ResponseAPDU
+    {
         guard recovery.sessionsReestablished < limits.maxReestablishments else { throw exhausted() }
         recovery.sessionsReestablished += 1
         recovery.record(.init(instruction: command.ins, statusWord: statusWord, action: .sessionReestablished))
@@ -146,8 +151,10 @@ public final class RecoveringSecureMessagingChannel: SecureCommandChannel {
     }
 
     private func exhausted() -> MRTDError {
-        .secureMessaging(.recoveryExhausted(plainAnswers: recovery.plainAnswers,
-                                            reestablished: recovery.sessionsReestablished, last: lastPlainStatus))
+        .secureMessaging(
+            .recoveryExhausted(
+                plainAnswers: recovery.plainAnswers,
+                reestablished: recovery.sessionsReestablished, last: lastPlainStatus))
     }
 
     /// Failures that mean "the chip is no longer in this session" rather than a transport problem.
@@ -155,7 +162,7 @@ public final class RecoveringSecureMessagingChannel: SecureCommandChannel {
         guard case let .secureMessaging(reason) = error else { return false }
         switch reason {
         case .macMismatch, .missingStatus, .missingChecksum, .malformedResponse, .badPadding, .abortedByCard,
-             .unprotectedStatus:
+            .unprotectedStatus:
             return true
         case .sessionEnded, .commandNotProtectable, .recoveryExhausted:
             return false

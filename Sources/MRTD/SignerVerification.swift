@@ -40,55 +40,67 @@ struct SignerVerification {
 
     /// `file` names the object in the reasons (`EF.SOD`, `EF.CardSecurity`); `issuingState` is the document's (DG1,
     /// ICAO code), nil when it is not known yet (the binding is then `notChecked`).
-    static func verify(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8], file: String,
-                       trustStore: TrustStore, at date: Date, policy: PassiveAuthenticationPolicy,
-                       issuingState: String?) -> SignerVerification {
+    static func verify(
+        cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8], file: String,
+        trustStore: TrustStore, at date: Date, policy: PassiveAuthenticationPolicy,
+        issuingState: String?
+    ) -> SignerVerification {
         guard let (certificate, source) = signerCertificate(signer, in: cms, trustStore: trustStore) else {
             let none = PassiveAuthenticationCheck.notChecked("no document signer certificate")
             return SignerVerification(
-                signatureValid: .fail("the document signer certificate (\(signer.identifier)) is neither in "
-                    + "\(file) nor in the trust store"),
+                signatureValid: .fail(
+                    "the document signer certificate (\(signer.identifier)) is neither in "
+                        + "\(file) nor in the trust store"),
                 dscChainValid: none, dscNotRevoked: none, issuingStateAnchored: none)
         }
         var result = SignerVerification(
             signatureValid: .notChecked("not reached"), dscChainValid: .notChecked("not reached"),
             dscNotRevoked: .notChecked("not reached"), documentSigner: certificate, signerCertificateSource: source)
-        result.signatureValid = result.checkSignature(cms: cms, signer: signer, content: content,
-                                                      certificate: certificate, source: source, file: file,
-                                                      policy: policy)
-        result.dscChainValid = result.checkChain(certificate, signingTime: signer.signingTime, at: date, file: file,
-                                                 trustStore: trustStore, policy: policy)
+        result.signatureValid = result.checkSignature(
+            cms: cms, signer: signer, content: content,
+            certificate: certificate, source: source, file: file,
+            policy: policy)
+        result.dscChainValid = result.checkChain(
+            certificate, signingTime: signer.signingTime, at: date, file: file,
+            trustStore: trustStore, policy: policy)
         result.dscNotRevoked = checkRevocation(certificate, trustStore: trustStore, at: date)
-        result.issuingStateAnchored = checkIssuingState(issuingState, documentSigner: certificate,
-                                                        path: result.certificationPath, codes: policy.issuingStateCodes)
+        result.issuingStateAnchored = checkIssuingState(
+            issuingState, documentSigner: certificate,
+            path: result.certificationPath, codes: policy.issuingStateCodes)
         return result
     }
 
     /// ICAO 9303-12 §7.1: the CSCA's and the document signer's countryName is the issuing state's. A document whose
     /// state (DG1) maps to another country than its signer's, or whose signer names another country than its CSCA,
     /// is not genuine: one state's leaked document signer key must not sign another state's documents.
-    static func checkIssuingState(_ issuingState: String?, documentSigner: X509Certificate,
-                                  path: [X509Certificate], codes: IssuingStateCodes) -> PassiveAuthenticationCheck {
+    static func checkIssuingState(
+        _ issuingState: String?, documentSigner: X509Certificate,
+        path: [X509Certificate], codes: IssuingStateCodes
+    ) -> PassiveAuthenticationCheck {
         guard let issuingState else { return .notChecked("the issuing state (DG1) is not known") }
         let state = IssuingStateCodes.normalised(issuingState)
         guard let expected = codes.anchorCountry(forICAO: state) else {
             if IssuingStateCodes.isNationalityOnly(state) {
-                return .fail("the document names \(state) as its issuing state, a nationality code that no state "
-                    + "issues documents under")
+                return .fail(
+                    "the document names \(state) as its issuing state, a nationality code that no state "
+                        + "issues documents under")
             }
-            return .fail("the issuing state \(state) has no known country code to match its trust anchor against "
-                + "(trust.state_anchor_countries can name it)")
+            return .fail(
+                "the issuing state \(state) has no known country code to match its trust anchor against "
+                    + "(trust.state_anchor_countries can name it)")
         }
         let signerCountry = country(of: documentSigner)
         guard signerCountry == expected else {
-            return .fail("the document's issuing state \(state) (\(expected)) does not match its document signer's "
-                + "country \(signerCountry ?? "(none)")")
+            return .fail(
+                "the document's issuing state \(state) (\(expected)) does not match its document signer's "
+                    + "country \(signerCountry ?? "(none)")")
         }
         guard path.count > 1 else { return .notChecked("no trusted CSCA anchors the document signer") }
         for authority in path.dropFirst() where country(of: authority) != expected {
-            return .fail("the document's issuing state \(state) (\(expected)) does not match its CSCA's country "
-                + "\(country(of: authority) ?? "(none)") (\(authority.subject)); the document signer names "
-                + "\(signerCountry ?? "(none)")")
+            return .fail(
+                "the document's issuing state \(state) (\(expected)) does not match its CSCA's country "
+                    + "\(country(of: authority) ?? "(none)") (\(authority.subject)); the document signer names "
+                    + "\(signerCountry ?? "(none)")")
         }
         return .pass("issuing state \(state) matches the document signer and CSCA (C=\(expected))")
     }
@@ -100,13 +112,17 @@ struct SignerVerification {
 
     /// The certificate `signer` names: an exact match among the embedded ones, then one with the same serial and a
     /// loosely matching issuer, then the only embedded certificate, then the trust store's document signers.
-    static func signerCertificate(_ signer: CMSSignerInfo, in cms: CMSSignedData, trustStore: TrustStore)
-        -> (X509Certificate, SignerCertificateSource)? {
+    static func signerCertificate(
+        _ signer: CMSSignerInfo, in cms: CMSSignedData, trustStore: TrustStore
+    )
+        -> (X509Certificate, SignerCertificateSource)?
+    {
         if let exact = cms.certificates.first(where: { cms.signer(signer, matches: $0) }) { return (exact, .embedded) }
         if case let .issuerAndSerialNumber(issuer, serial) = signer.identifier,
-           let loose = cms.certificates.first(where: {
-               $0.serialNumber == serial && $0.issuer.matchesIgnoringOrder(issuer)
-           }) {
+            let loose = cms.certificates.first(where: {
+                $0.serialNumber == serial && $0.issuer.matchesIgnoringOrder(issuer)
+            })
+        {
             return (loose, .embeddedLooseName)
         }
         if cms.certificates.count == 1, let only = cms.certificates.first { return (only, .onlyEmbeddedCertificate) }
@@ -116,9 +132,11 @@ struct SignerVerification {
         return nil
     }
 
-    private mutating func checkSignature(cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
-                                         certificate: X509Certificate, source: SignerCertificateSource, file: String,
-                                         policy: PassiveAuthenticationPolicy) -> PassiveAuthenticationCheck {
+    private mutating func checkSignature(
+        cms: CMSSignedData, signer: CMSSignerInfo, content: [UInt8],
+        certificate: X509Certificate, source: SignerCertificateSource, file: String,
+        policy: PassiveAuthenticationPolicy
+    ) -> PassiveAuthenticationCheck {
         guard signer.signedAttributeCount > 0 else {
             return .fail("the SignerInfo has no signed attributes (ICAO 9303-10 requires them)")
         }
@@ -135,20 +153,23 @@ struct SignerVerification {
             return .fail("the signed attributes have no messageDigest")
         }
         guard let computed = try? Digest.hash(content, using: digest),
-              MessageAuthentication.constantTimeEquals(computed, messageDigest)
+            MessageAuthentication.constantTimeEquals(computed, messageDigest)
         else { return .fail("the messageDigest attribute does not match the signed content (altered \(file))") }
         guard cms.verifySignature(of: signer, with: certificate) else {
-            return .fail("the \(signer.signatureAlgorithmName) signature does not verify with the document signer "
-                + "certificate \(certificate.subject)")
+            return .fail(
+                "the \(signer.signatureAlgorithmName) signature does not verify with the document signer "
+                    + "certificate \(certificate.subject)")
         }
         var reason = "\(signer.signatureAlgorithmName) signature by \(certificate.subject) verifies"
         switch source {
         case .embedded, .trustStore: break
         case .embeddedLooseName:
-            reason += "; note: the SignerInfo names its issuer as \(signer.identifier), matched to the embedded "
+            reason +=
+                "; note: the SignerInfo names its issuer as \(signer.identifier), matched to the embedded "
                 + "certificate by serial and RFC 5280 name rules in another attribute order"
         case .onlyEmbeddedCertificate:
-            reason += "; note: the SignerInfo (\(signer.identifier)) names no embedded certificate, the only one was used"
+            reason +=
+                "; note: the SignerInfo (\(signer.identifier)) names no embedded certificate, the only one was used"
         }
         if let type = signer.contentTypeAttribute, type != cms.contentType {
             reason += "; note: contentType attribute \(type) differs from eContentType \(cms.contentType)"
@@ -156,9 +177,12 @@ struct SignerVerification {
         return .pass(reason)
     }
 
-    private mutating func checkChain(_ documentSigner: X509Certificate, signingTime: Date?, at date: Date,
-                                     file: String, trustStore: TrustStore, policy: PassiveAuthenticationPolicy)
-        -> PassiveAuthenticationCheck {
+    private mutating func checkChain(
+        _ documentSigner: X509Certificate, signingTime: Date?, at date: Date,
+        file: String, trustStore: TrustStore, policy: PassiveAuthenticationPolicy
+    )
+        -> PassiveAuthenticationCheck
+    {
         let path: TrustStore.CertificationPath
         switch trustStore.certificationPath(for: documentSigner) {
         case let .failure(reason): return .fail("DSC \(documentSigner.subject): \(reason)")
@@ -169,14 +193,17 @@ struct SignerVerification {
         guard let notBefore = documentSigner.notBefore, let notAfter = documentSigner.notAfter else {
             return .fail("the DSC's validity period cannot be read")
         }
-        if let profileProblem = Self.documentSignerProfileProblem(documentSigner, path: path.certificates,
-                                                                 policy: policy) {
+        if let profileProblem = Self.documentSignerProfileProblem(
+            documentSigner, path: path.certificates,
+            policy: policy)
+        {
             return .fail(profileProblem)
         }
         if documentSigner.signatureAlgorithmName.uppercased().contains("SHA1") {
             guard policy.allowSHA1 else {
-                return .fail("the DSC is signed with SHA-1 (\(documentSigner.signatureAlgorithmName)) and "
-                    + "trust.allow_sha1 is off")
+                return .fail(
+                    "the DSC is signed with SHA-1 (\(documentSigner.signatureAlgorithmName)) and "
+                        + "trust.allow_sha1 is off")
             }
             sha1Uses.append("DSC signature")
         }
@@ -205,8 +232,10 @@ struct SignerVerification {
 
     /// Why the document signer (and the CAs above it) may not sign documents (ICAO 9303-12 §7.1): keyUsage without
     /// digitalSignature (or none at all), a list signer's extended key usage, a key below the policy's minimum.
-    static func documentSignerProfileProblem(_ documentSigner: X509Certificate, path: [X509Certificate],
-                                             policy: PassiveAuthenticationPolicy) -> String? {
+    static func documentSignerProfileProblem(
+        _ documentSigner: X509Certificate, path: [X509Certificate],
+        policy: PassiveAuthenticationPolicy
+    ) -> String? {
         guard let usage = documentSigner.keyUsage else {
             return "the DSC has no keyUsage extension (ICAO 9303-12 requires digitalSignature)"
         }
@@ -217,13 +246,17 @@ struct SignerVerification {
             }
         }
         let minimums = policy.minimumKeySizes
-        if let problem = keySizeProblem(documentSigner, role: "DSC", rsa: minimums.documentSignerRSA,
-                                        ec: minimums.documentSignerEC) {
+        if let problem = keySizeProblem(
+            documentSigner, role: "DSC", rsa: minimums.documentSignerRSA,
+            ec: minimums.documentSignerEC)
+        {
             return problem
         }
         for authority in path.dropFirst() {
-            if let problem = keySizeProblem(authority, role: "CSCA \(authority.subject)", rsa: minimums.cscaRSA,
-                                            ec: minimums.cscaEC) {
+            if let problem = keySizeProblem(
+                authority, role: "CSCA \(authority.subject)", rsa: minimums.cscaRSA,
+                ec: minimums.cscaEC)
+            {
                 return problem
             }
         }
@@ -246,21 +279,25 @@ struct SignerVerification {
         }
     }
 
-    private static func checkRevocation(_ documentSigner: X509Certificate, trustStore: TrustStore,
-                                        at date: Date) -> PassiveAuthenticationCheck {
+    private static func checkRevocation(
+        _ documentSigner: X509Certificate, trustStore: TrustStore,
+        at date: Date
+    ) -> PassiveAuthenticationCheck {
         let (verified, unverified) = trustStore.verifiedCRLs(for: documentSigner)
         guard !verified.isEmpty else {
             if unverified > 0 {
-                return .notChecked("\(unverified) CRL(s) from \(documentSigner.issuer) found but none verifies "
-                    + "with the CSCA key")
+                return .notChecked(
+                    "\(unverified) CRL(s) from \(documentSigner.issuer) found but none verifies "
+                        + "with the CSCA key")
             }
             return .notChecked("no CRL from \(documentSigner.issuer) in the trust store")
         }
         for crl in verified {
             if let entry = crl.entry(forSerial: documentSigner.serialNumber) {
                 let when = entry.revocationDate.map { " on \($0)" } ?? ""
-                return .fail("the DSC (serial \(hex(documentSigner.serialNumber))) was revoked\(when) by "
-                    + "\(crl.issuer)")
+                return .fail(
+                    "the DSC (serial \(hex(documentSigner.serialNumber))) was revoked\(when) by "
+                        + "\(crl.issuer)")
             }
         }
         let newest = verified.compactMap(\.thisUpdate).max()

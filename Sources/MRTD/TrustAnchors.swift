@@ -14,8 +14,10 @@ public final class TrustAnchors: Sendable {
 
     /// Loads the folder; a missing or unreadable one gives an empty store (see `load`): no document can then be
     /// proven genuine.
-    public init(directory: String, policy: GenuinenessPolicy = GenuinenessPolicy(),
-                passivePolicy: PassiveAuthenticationPolicy = .default) {
+    public init(
+        directory: String, policy: GenuinenessPolicy = GenuinenessPolicy(),
+        passivePolicy: PassiveAuthenticationPolicy = .default
+    ) {
         self.directory = directory
         self.policy = policy
         self.passivePolicy = passivePolicy
@@ -62,10 +64,13 @@ public final class TrustAnchors: Sendable {
             for (file, bytes) in files {
                 if let group = DataGroup(fileID: file) { groups[group] = bytes }
             }
-            passive = PassiveAuthentication.verify(sodFile: sod, dataGroups: groups, trustStore: store,
-                                                   policy: passivePolicy, issuingState: issuingState)
+            passive = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: groups, trustStore: store,
+                policy: passivePolicy, issuingState: issuingState)
         }
-        guard var read else { return GenuinenessFacts(accessControl: nil, passive: passive, filesRead: Set(files.keys)) }
+        guard var read else {
+            return GenuinenessFacts(accessControl: nil, passive: passive, filesRead: Set(files.keys))
+        }
         read.verifyCardSecurity(trustStore: store, policy: passivePolicy, issuingState: issuingState)
         return GenuinenessFacts(read: read, passive: passive)
     }
@@ -76,8 +81,9 @@ public final class TrustAnchors: Sendable {
         let scope = try states.map { states throws(TrustImportError) in
             try TrustImportScope(states: states, codes: passivePolicy.issuingStateCodes)
         }
-        let report = try current.importFile(bytes, into: directory, scope: scope,
-                                            minimumKeySizes: passivePolicy.minimumKeySizes)
+        let report = try current.importFile(
+            bytes, into: directory, scope: scope,
+            minimumKeySizes: passivePolicy.minimumKeySizes)
         reload()
         return report
     }

@@ -51,15 +51,19 @@ extension TrustStore {
     /// CSCA, PEM or DER. Certificates are admitted as `admissionProblem` says: a self-signed root whose signature
     /// verifies, or a link certificate that verifies with a trusted root; a CSCA key of at least `minimumKeySizes`.
     /// The caller reloads the store afterwards.
-    public func importFile(_ bytes: [UInt8], into directory: String, scope: TrustImportScope? = nil,
-                           minimumKeySizes: KeySizeMinimums = KeySizeMinimums()) throws(TrustImportError)
-        -> TrustImportReport {
+    public func importFile(
+        _ bytes: [UInt8], into directory: String, scope: TrustImportScope? = nil,
+        minimumKeySizes: KeySizeMinimums = KeySizeMinimums()
+    ) throws(TrustImportError)
+        -> TrustImportReport
+    {
         let text = String(decoding: bytes.prefix(100_000), as: UTF8.self)
         let isPEM = text.contains("-----BEGIN ")
         if isPEM ? text.contains("BEGIN X509 CRL") : (try? CertificateRevocationList(der: bytes)) != nil {
             return try importCRL(bytes, isPEM: isPEM, into: directory)
         }
-        let certificates: [X509Certificate]? = isPEM
+        let certificates: [X509Certificate]? =
+            isPEM
             ? (text.contains("BEGIN CERTIFICATE")
                 ? try? X509Certificate.certificates(pem: String(decoding: bytes, as: UTF8.self)) : nil)
             : (try? X509Certificate(der: bytes)).map { [$0] }
@@ -70,37 +74,43 @@ extension TrustStore {
             }
             let entry = TrustImportReport.Entry(subject: "\(certificate.subject)", fingerprint: certificate.fingerprint)
             if cscaCertificates.contains(certificate) {
-                return TrustImportReport(kind: .cscaCertificate, added: 0, alreadyTrusted: 1, writtenFiles: [],
-                                         states: states)
+                return TrustImportReport(
+                    kind: .cscaCertificate, added: 0, alreadyTrusted: 1, writtenFiles: [],
+                    states: states)
             }
             if let problem = admissionProblem(certificate, scope: scope, minimumKeySizes: minimumKeySizes) {
                 throw .refused("the CSCA certificate \(certificate.subject) is not trusted: \(problem)")
             }
-            let path = try Self.write(certificate.der, name: "csca-\(certificate.fingerprint.prefix(16)).der",
-                                      directory: directory)
-            return TrustImportReport(kind: .cscaCertificate, added: 1, alreadyTrusted: 0, writtenFiles: [path],
-                                     addedCertificates: [entry], states: states)
+            let path = try Self.write(
+                certificate.der, name: "csca-\(certificate.fingerprint.prefix(16)).der",
+                directory: directory)
+            return TrustImportReport(
+                kind: .cscaCertificate, added: 1, alreadyTrusted: 0, writtenFiles: [path],
+                addedCertificates: [entry], states: states)
         }
         if certificates != nil {
             throw .refused("give one CSCA certificate per import (or a master list)")
         }
         guard let scope else {
-            throw .refused("a master list is imported only for named issuing states: give them (enrollctl trust "
-                + "import FILE --states UTO,D; API: states)")
+            throw .refused(
+                "a master list is imported only for named issuing states: give them (enrollctl trust "
+                    + "import FILE --states UTO,D; API: states)")
         }
         var der = bytes
         if isPEM, let decoded = Self.pemBody(text) { der = decoded }
         var store = self
         do {
-            let report = try store.importMasterList(data: der, scope: scope, into: directory,
-                                                    minimumKeySizes: minimumKeySizes)
+            let report = try store.importMasterList(
+                data: der, scope: scope, into: directory,
+                minimumKeySizes: minimumKeySizes)
             func entry(_ certificate: X509Certificate, _ reason: String? = nil) -> TrustImportReport.Entry {
                 .init(subject: "\(certificate.subject)", fingerprint: certificate.fingerprint, reason: reason)
             }
-            return TrustImportReport(kind: .masterList, added: report.added.count, alreadyTrusted: report.alreadyTrusted,
-                                     writtenFiles: report.writtenFiles, addedCertificates: report.added.map { entry($0) },
-                                     skipped: report.skipped.map { entry($0.certificate, $0.reason) },
-                                     states: scope.states)
+            return TrustImportReport(
+                kind: .masterList, added: report.added.count, alreadyTrusted: report.alreadyTrusted,
+                writtenFiles: report.writtenFiles, addedCertificates: report.added.map { entry($0) },
+                skipped: report.skipped.map { entry($0.certificate, $0.reason) },
+                states: scope.states)
         } catch let .writeFailed(path, reason) {
             throw .writeFailed(path: path, reason: reason)
         } catch {
@@ -108,11 +118,16 @@ extension TrustStore {
         }
     }
 
-    private func importCRL(_ bytes: [UInt8], isPEM: Bool, into directory: String) throws(TrustImportError)
-        -> TrustImportReport {
+    private func importCRL(
+        _ bytes: [UInt8], isPEM: Bool, into directory: String
+    ) throws(TrustImportError)
+        -> TrustImportReport
+    {
         let crl: CertificateRevocationList
         do {
-            crl = isPEM ? try CertificateRevocationList(pem: String(decoding: bytes, as: UTF8.self))
+            crl =
+                isPEM
+                ? try CertificateRevocationList(pem: String(decoding: bytes, as: UTF8.self))
                 : try CertificateRevocationList(der: bytes)
         } catch {
             throw .refused("the CRL does not parse: \(error)")
@@ -131,7 +146,8 @@ extension TrustStore {
     private static func pemBody(_ text: String) -> [UInt8]? {
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard let start = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN ") }),
-              let end = lines[(start + 1)...].firstIndex(where: { $0.hasPrefix("-----END ") }) else { return nil }
+            let end = lines[(start + 1)...].firstIndex(where: { $0.hasPrefix("-----END ") })
+        else { return nil }
         return Data(base64Encoded: lines[(start + 1)..<end].joined()).map { [UInt8]($0) }
     }
 

@@ -103,12 +103,15 @@ public struct TrustStore: Sendable {
                 continue
             }
             let bytes = [UInt8](data)
-            let isPEM = bytes.starts(with: Array("-----BEGIN".utf8))
+            let isPEM =
+                bytes.starts(with: Array("-----BEGIN".utf8))
                 || String(decoding: bytes.prefix(4096), as: UTF8.self).contains("-----BEGIN ")
             do {
                 if fileExtension == "crl" {
-                    crls.append(isPEM ? try CertificateRevocationList(pem: String(decoding: bytes, as: UTF8.self))
-                                      : try CertificateRevocationList(der: bytes))
+                    crls.append(
+                        isPEM
+                            ? try CertificateRevocationList(pem: String(decoding: bytes, as: UTF8.self))
+                            : try CertificateRevocationList(der: bytes))
                 } else if isPEM {
                     certificates += try X509Certificate.certificates(pem: String(decoding: bytes, as: UTF8.self))
                 } else {
@@ -182,9 +185,10 @@ public struct TrustStore: Sendable {
             }
             var path = [certificate, candidate]
             while path.count < 6, let top = path.last, !top.isSelfSigned,
-                  let parent = issuerCandidates(of: top).first(where: { parent in
-                      !path.contains(parent) && ((try? parent.publicKey()).map { top.isSigned(by: $0) } ?? false)
-                  }) {
+                let parent = issuerCandidates(of: top).first(where: { parent in
+                    !path.contains(parent) && ((try? parent.publicKey()).map { top.isSigned(by: $0) } ?? false)
+                })
+            {
                 path.append(parent)
             }
             return .success(CertificationPath(certificates: path))
@@ -214,8 +218,11 @@ public struct TrustStore: Sendable {
 
     /// CRLs issued for `certificate`'s issuer whose signature verifies with one of the CSCA keys named
     /// that issuer, and the count of CRLs with that issuer name that did not verify.
-    public func verifiedCRLs(for certificate: X509Certificate)
-        -> (verified: [CertificateRevocationList], unverified: Int) {
+    public func verifiedCRLs(
+        for certificate: X509Certificate
+    )
+        -> (verified: [CertificateRevocationList], unverified: Int)
+    {
         let keys = cscaCertificates.filter { certificate.isIssued(byName: $0) }.compactMap { try? $0.publicKey() }
         let named = crls.filter { $0.covers(certificate) }
         let verified = named.filter { crl in keys.contains { crl.isSigned(by: $0) } }

@@ -38,8 +38,10 @@ public enum AESGCM {
 
     /// Encrypts and authenticates `plaintext` (and authenticates `associatedData`) under a fresh random nonce.
     /// Returns `nonce || ciphertext || tag`.
-    public static func seal(_ plaintext: [UInt8], key: [UInt8],
-                            associatedData: [UInt8] = []) throws(AESGCMError) -> [UInt8] {
+    public static func seal(
+        _ plaintext: [UInt8], key: [UInt8],
+        associatedData: [UInt8] = []
+    ) throws(AESGCMError) -> [UInt8] {
         let nonce: [UInt8]
         do {
             nonce = try SecureRandom.bytes(nonceLength)
@@ -52,8 +54,10 @@ public enum AESGCM {
 
     /// Verifies and decrypts `nonce || ciphertext || tag` produced by `seal`.
     /// Throws `.authenticationFailed` on any change to the box or the associated data.
-    public static func open(_ sealed: [UInt8], key: [UInt8],
-                            associatedData: [UInt8] = []) throws(AESGCMError) -> [UInt8] {
+    public static func open(
+        _ sealed: [UInt8], key: [UInt8],
+        associatedData: [UInt8] = []
+    ) throws(AESGCMError) -> [UInt8] {
         guard sealed.count >= nonceLength + tagLength else { throw .truncated(sealed.count) }
         let nonce = Array(sealed[..<nonceLength])
         let ciphertext = Array(sealed[nonceLength..<(sealed.count - tagLength)])
@@ -63,8 +67,11 @@ public enum AESGCM {
 
     /// Encrypts with a caller-chosen nonce (known-answer tests, protocols that fix the nonce).
     /// Never reuse a nonce under the same key.
-    public static func encrypt(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], associatedData: [UInt8] = [])
-        throws(AESGCMError) -> (ciphertext: [UInt8], tag: [UInt8]) {
+    public static func encrypt(
+        _ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], associatedData: [UInt8] = []
+    )
+        throws(AESGCMError) -> (ciphertext: [UInt8], tag: [UInt8])
+    {
         let context = try CipherContext(key: key, nonce: nonce, encrypting: true)
         try context.update(associatedData: associatedData)
         let ciphertext = try context.update(plaintext)
@@ -81,8 +88,10 @@ public enum AESGCM {
     }
 
     /// Decrypts with an explicit nonce and tag; throws `.authenticationFailed` when the tag does not verify.
-    public static func decrypt(_ ciphertext: [UInt8], key: [UInt8], nonce: [UInt8], tag: [UInt8],
-                               associatedData: [UInt8] = []) throws(AESGCMError) -> [UInt8] {
+    public static func decrypt(
+        _ ciphertext: [UInt8], key: [UInt8], nonce: [UInt8], tag: [UInt8],
+        associatedData: [UInt8] = []
+    ) throws(AESGCMError) -> [UInt8] {
         guard tag.count == tagLength else { throw .invalidTagLength(tag.count) }
         let context = try CipherContext(key: key, nonce: nonce, encrypting: false)
         try context.update(associatedData: associatedData)
@@ -112,7 +121,8 @@ private final class CipherContext {
         guard let pointer = EVP_CIPHER_CTX_new() else { throw .openSSL(.capture("EVP_CIPHER_CTX_new")) }
         self.pointer = pointer
         self.encrypting = encrypting
-        let initialised = encrypting
+        let initialised =
+            encrypting
             ? EVP_EncryptInit_ex(pointer, EVP_aes_256_gcm(), nil, key, nonce)
             : EVP_DecryptInit_ex(pointer, EVP_aes_256_gcm(), nil, key, nonce)
         guard initialised == 1 else { throw .openSSL(.capture("AES-256-GCM init")) }
@@ -123,7 +133,8 @@ private final class CipherContext {
     func update(associatedData: [UInt8]) throws(AESGCMError) {
         guard !associatedData.isEmpty else { return }
         var length: Int32 = 0
-        let ok = encrypting
+        let ok =
+            encrypting
             ? EVP_EncryptUpdate(pointer, nil, &length, associatedData, Int32(associatedData.count))
             : EVP_DecryptUpdate(pointer, nil, &length, associatedData, Int32(associatedData.count))
         guard ok == 1 else { throw .openSSL(.capture("AES-256-GCM associated data")) }
@@ -136,7 +147,8 @@ private final class CipherContext {
         }
         var output = [UInt8](repeating: 0, count: input.count + 16)
         var length: Int32 = 0
-        let ok = encrypting
+        let ok =
+            encrypting
             ? EVP_EncryptUpdate(pointer, &output, &length, input, Int32(input.count))
             : EVP_DecryptUpdate(pointer, &output, &length, input, Int32(input.count))
         guard ok == 1 else { throw .openSSL(.capture("AES-256-GCM update")) }

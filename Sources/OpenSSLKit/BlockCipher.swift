@@ -17,14 +17,20 @@ public enum BlockCipher: Sendable, Equatable {
     public var blockSize: Int { self == .tripleDES ? 8 : 16 }
 
     /// Encrypts whole blocks. `iv` defaults to zero (the ICAO 9303 convention for 3DES); ignored for ECB.
-    public func encrypt(_ data: [UInt8], key: [UInt8], iv: [UInt8]? = nil, mode: Mode = .cbc)
-        throws(OpenSSLError) -> [UInt8] {
+    public func encrypt(
+        _ data: [UInt8], key: [UInt8], iv: [UInt8]? = nil, mode: Mode = .cbc
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         try run(data, key: key, iv: iv, mode: mode, encrypt: true)
     }
 
     /// Decrypts whole blocks. `iv` defaults to zero; ignored for ECB.
-    public func decrypt(_ data: [UInt8], key: [UInt8], iv: [UInt8]? = nil, mode: Mode = .cbc)
-        throws(OpenSSLError) -> [UInt8] {
+    public func decrypt(
+        _ data: [UInt8], key: [UInt8], iv: [UInt8]? = nil, mode: Mode = .cbc
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         try run(data, key: key, iv: iv, mode: mode, encrypt: false)
     }
 
@@ -52,15 +58,19 @@ public enum BlockCipher: Sendable, Equatable {
         }
     }
 
-    private func run(_ data: [UInt8], key: [UInt8], iv: [UInt8]?, mode: Mode, encrypt: Bool)
-        throws(OpenSSLError) -> [UInt8] {
+    private func run(
+        _ data: [UInt8], key: [UInt8], iv: [UInt8]?, mode: Mode, encrypt: Bool
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         let name = algorithmName(keyLength: key.count, mode: mode) + (encrypt ? " encrypt" : " decrypt")
         guard let cipher = evpCipher(keyLength: key.count, mode: mode) else {
             throw OpenSSLError(operation: name, queue: ["unsupported key length \(key.count) for \(self)"])
         }
         guard data.count % blockSize == 0 else {
-            throw OpenSSLError(operation: name,
-                               queue: ["input of \(data.count) bytes is not a multiple of \(blockSize)"])
+            throw OpenSSLError(
+                operation: name,
+                queue: ["input of \(data.count) bytes is not a multiple of \(blockSize)"])
         }
         let ivBytes = iv ?? [UInt8](repeating: 0, count: blockSize)
         guard ivBytes.count == blockSize else {
@@ -70,7 +80,8 @@ public enum BlockCipher: Sendable, Equatable {
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSLError.capture(name) }
         defer { EVP_CIPHER_CTX_free(context) }
         guard EVP_CipherInit_ex(context, cipher, nil, key, mode == .cbc ? ivBytes : nil, encrypt ? 1 : 0) == 1,
-              EVP_CIPHER_CTX_set_padding(context, 0) == 1 else {
+            EVP_CIPHER_CTX_set_padding(context, 0) == 1
+        else {
             throw OpenSSLError.capture(name)
         }
         var output = [UInt8](repeating: 0, count: data.count + blockSize)

@@ -99,7 +99,7 @@ public final class CMSSignedData: @unchecked Sendable {
 
     private static func signerInfo(_ cms: OpaquePointer, index: Int) -> OpaquePointer? {
         guard let stack = CMS_get0_SignerInfos(cms), index >= 0, index < Int(OPENSSL_sk_num(stack)),
-              let raw = OPENSSL_sk_value(stack, Int32(index))
+            let raw = OPENSSL_sk_value(stack, Int32(index))
         else { return nil }
         return OpaquePointer(raw)
     }
@@ -109,10 +109,12 @@ public final class CMSSignedData: @unchecked Sendable {
         var issuer: OpaquePointer?
         var serial: UnsafeMutablePointer<ASN1_INTEGER>?
         _ = CMS_SignerInfo_get0_signer_id(signer, &keyID, &issuer, &serial)
-        let identifier: CMSSignerIdentifier = keyID != nil
+        let identifier: CMSSignerIdentifier =
+            keyID != nil
             ? .subjectKeyIdentifier(stringBytes(UnsafePointer(keyID)))
-            : .issuerAndSerialNumber(issuer: DistinguishedName(name: issuer),
-                                     serialNumber: integerBytes(UnsafePointer(serial)))
+            : .issuerAndSerialNumber(
+                issuer: DistinguishedName(name: issuer),
+                serialNumber: integerBytes(UnsafePointer(serial)))
 
         var digestAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
         var signatureAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
@@ -121,8 +123,9 @@ public final class CMSSignedData: @unchecked Sendable {
         let signatureOID = algorithmObject(signatureAlgorithm)
         let digest = DigestAlgorithm(oid: objectText(digestOID))
 
-        let messageDigest = CMS_signed_get0_data_by_OBJ(signer, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
-                                                        V_ASN1_OCTET_STRING)
+        let messageDigest = CMS_signed_get0_data_by_OBJ(
+            signer, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
+            V_ASN1_OCTET_STRING)
         let contentType = CMS_signed_get0_data_by_OBJ(signer, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT)
         var signingTime: Date?
         for type in [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME] where signingTime == nil {
@@ -200,11 +203,13 @@ public final class CMSSignedData: @unchecked Sendable {
     ///     SignerInfo's digestAlgorithm.
     ///   - includeCertificate: put `certificate` in the SignedData's certificates.
     ///   - signingTime: nil means now.
-    public static func sign(content: [UInt8], contentType: String, certificate: X509Certificate, key: PrivateKey,
-                            scheme: SignatureScheme? = nil,
-                            identification: SignerIdentification = .issuerAndSerialNumber,
-                            includeCertificate: Bool = true, extraCertificates: [X509Certificate] = [],
-                            signingTime: Date? = nil) throws(OpenSSLError) -> CMSSignedData {
+    public static func sign(
+        content: [UInt8], contentType: String, certificate: X509Certificate, key: PrivateKey,
+        scheme: SignatureScheme? = nil,
+        identification: SignerIdentification = .issuerAndSerialNumber,
+        includeCertificate: Bool = true, extraCertificates: [X509Certificate] = [],
+        signingTime: Date? = nil
+    ) throws(OpenSSLError) -> CMSSignedData {
         let signingScheme = scheme ?? key.defaultScheme()
         var flags = UInt32(CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP)
         if identification == .subjectKeyIdentifier { flags |= UInt32(CMS_USE_KEYID) }
@@ -224,8 +229,10 @@ public final class CMSSignedData: @unchecked Sendable {
         }
         let time = try makeTime(signingTime ?? Date())
         defer { ASN1_TIME_free(time) }
-        guard CMS_signed_add1_attr_by_NID(info, NID_pkcs9_signingTime, ASN1_STRING_type(time),
-                                          UnsafeRawPointer(time), -1) == 1
+        guard
+            CMS_signed_add1_attr_by_NID(
+                info, NID_pkcs9_signingTime, ASN1_STRING_type(time),
+                UnsafeRawPointer(time), -1) == 1
         else { throw OpenSSLError.capture("signingTime attribute") }
         for extra in extraCertificates where CMS_add1_cert(cms, extra.pointer) != 1 {
             throw OpenSSLError.capture("CMS certificate")

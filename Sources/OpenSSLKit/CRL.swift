@@ -37,8 +37,10 @@ public final class CertificateRevocationList: @unchecked Sendable, CustomStringC
                     reason = CRLReason(rawValue: ASN1_ENUMERATED_get(code))
                     ASN1_ENUMERATED_free(code)
                 }
-                entries.append(Entry(serialNumber: integerBytes(X509_REVOKED_get0_serialNumber(entry)),
-                                     revocationDate: date(X509_REVOKED_get0_revocationDate(entry)), reason: reason))
+                entries.append(
+                    Entry(
+                        serialNumber: integerBytes(X509_REVOKED_get0_serialNumber(entry)),
+                        revocationDate: date(X509_REVOKED_get0_revocationDate(entry)), reason: reason))
             }
         }
         self.entries = entries

@@ -35,11 +35,14 @@ extension CRLBuilder {
     /// extension SHOULD be absent rather than carry that value.
     /// - Parameter reasons: reason by serial number magnitude (big-endian, leading zeros ignored).
     /// - Throws: `OpenSSLError` naming the step that failed.
-    public func sign(issuer: X509Certificate, key: PrivateKey, reasons: [[UInt8]: CRLReason],
-                     scheme: SignatureScheme? = nil) throws(OpenSSLError) -> CertificateRevocationList {
+    public func sign(
+        issuer: X509Certificate, key: PrivateKey, reasons: [[UInt8]: CRLReason],
+        scheme: SignatureScheme? = nil
+    ) throws(OpenSSLError) -> CertificateRevocationList {
         let plain = try sign(issuer: issuer, key: key, scheme: scheme)
-        let normalised = Dictionary(reasons.map { (Array($0.key.drop { $0 == 0 }), $0.value) },
-                                    uniquingKeysWith: { first, _ in first })
+        let normalised = Dictionary(
+            reasons.map { (Array($0.key.drop { $0 == 0 }), $0.value) },
+            uniquingKeysWith: { first, _ in first })
         guard normalised.values.contains(where: { $0 != .unspecified }) else { return plain }
         guard let crl = X509_CRL_dup(plain.pointer) else { throw OpenSSLError.capture("X509_CRL_dup") }
         var owned = true
@@ -53,7 +56,7 @@ extension CRLBuilder {
                 guard let value = ASN1_ENUMERATED_new() else { throw OpenSSLError.capture("reasonCode") }
                 defer { ASN1_ENUMERATED_free(value) }
                 guard ASN1_ENUMERATED_set(value, reason.rawValue) == 1,
-                      X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, UnsafeMutableRawPointer(value), 0, 0) == 1
+                    X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, UnsafeMutableRawPointer(value), 0, 0) == 1
                 else { throw OpenSSLError.capture("reasonCode \(reason)") }
             }
         }

@@ -20,9 +20,11 @@ public struct CertificateBuilder: Sendable {
     /// Extra extensions in OpenSSL configuration syntax, by name: `("extendedKeyUsage", "clientAuth")`.
     public var extraExtensions: [(name: String, value: String)] = []
 
-    public init(subject: DistinguishedName, serialNumber: [UInt8], notBefore: Date, notAfter: Date,
-                publicKey: PublicKey, basicConstraints: (isCA: Bool, pathLength: Int?)? = nil,
-                keyUsage: KeyUsage? = nil) {
+    public init(
+        subject: DistinguishedName, serialNumber: [UInt8], notBefore: Date, notAfter: Date,
+        publicKey: PublicKey, basicConstraints: (isCA: Bool, pathLength: Int?)? = nil,
+        keyUsage: KeyUsage? = nil
+    ) {
         self.subject = subject
         self.serialNumber = serialNumber
         self.notBefore = notBefore
@@ -37,8 +39,10 @@ public struct CertificateBuilder: Sendable {
     ///   - key: the issuer's private key (the subject's own for a self-signed certificate).
     ///   - scheme: signature scheme; defaults to ECDSA or RSA PKCS#1 v1.5 with SHA-256 by key type.
     /// - Throws: `OpenSSLError` naming the step that failed.
-    public func sign(issuer: X509Certificate? = nil, key: PrivateKey,
-                     scheme: SignatureScheme? = nil) throws(OpenSSLError) -> X509Certificate {
+    public func sign(
+        issuer: X509Certificate? = nil, key: PrivateKey,
+        scheme: SignatureScheme? = nil
+    ) throws(OpenSSLError) -> X509Certificate {
         guard let certificate = X509_new() else { throw OpenSSLError.capture("X509_new") }
         var owned = true
         defer { if owned { X509_free(certificate) } }
@@ -101,7 +105,7 @@ public struct CertificateBuilder: Sendable {
 
     private func setSerial(_ certificate: OpaquePointer) throws(OpenSSLError) {
         guard !serialNumber.isEmpty, serialNumber.count <= 20,
-              let number = BN_bin2bn(serialNumber, Int32(serialNumber.count), nil)
+            let number = BN_bin2bn(serialNumber, Int32(serialNumber.count), nil)
         else { throw OpenSSLError(operation: "serial number", queue: ["\(serialNumber.count) bytes"]) }
         defer { BN_free(number) }
         guard let integer = BN_to_ASN1_INTEGER(number, nil) else { throw OpenSSLError.capture("serial number") }
@@ -143,13 +147,15 @@ public struct CRLBuilder: Sendable {
     }
 
     /// Signs the CRL as `issuer` with `key`.
-    public func sign(issuer: X509Certificate, key: PrivateKey,
-                     scheme: SignatureScheme? = nil) throws(OpenSSLError) -> CertificateRevocationList {
+    public func sign(
+        issuer: X509Certificate, key: PrivateKey,
+        scheme: SignatureScheme? = nil
+    ) throws(OpenSSLError) -> CertificateRevocationList {
         guard let crl = X509_CRL_new() else { throw OpenSSLError.capture("X509_CRL_new") }
         var owned = true
         defer { if owned { X509_CRL_free(crl) } }
         guard X509_CRL_set_version(crl, 1) == 1,
-              X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer.pointer)) == 1
+            X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer.pointer)) == 1
         else { throw OpenSSLError.capture("CRL version/issuer") }
         let start = try makeTime(thisUpdate)
         defer { ASN1_TIME_free(start) }
@@ -168,7 +174,8 @@ public struct CRLBuilder: Sendable {
             let integer = BN_to_ASN1_INTEGER(number, nil)
             BN_free(number)
             let when = try? makeTime(revocation.date)
-            let ok = integer != nil && when != nil && X509_REVOKED_set_serialNumber(entry, integer) == 1
+            let ok =
+                integer != nil && when != nil && X509_REVOKED_set_serialNumber(entry, integer) == 1
                 && X509_REVOKED_set_revocationDate(entry, when) == 1
             ASN1_INTEGER_free(integer)
             ASN1_TIME_free(when)
@@ -182,7 +189,7 @@ public struct CRLBuilder: Sendable {
         guard let number = ASN1_INTEGER_new() else { throw OpenSSLError.capture("crlNumber") }
         defer { ASN1_INTEGER_free(number) }
         guard ASN1_INTEGER_set(number, crlNumber) == 1,
-              X509_CRL_add1_ext_i2d(crl, NID_crl_number, UnsafeMutableRawPointer(number), 0, 0) == 1
+            X509_CRL_add1_ext_i2d(crl, NID_crl_number, UnsafeMutableRawPointer(number), 0, 0) == 1
         else { throw OpenSSLError.capture("crlNumber") }
         if issuer.subjectKeyIdentifier != nil {
             var context = X509V3_CTX()

@@ -17,8 +17,8 @@ extension X509Certificate {
         var urls: [String] = []
         for index in 0..<max(0, OPENSSL_sk_num(stack)) {
             guard let entry = OPENSSL_sk_value(stack, index)?.assumingMemoryBound(to: ACCESS_DESCRIPTION.self),
-                  OBJ_obj2nid(entry.pointee.method) == NID_ad_ca_issuers,
-                  let uri = Self.uri(entry.pointee.location)
+                OBJ_obj2nid(entry.pointee.method) == NID_ad_ca_issuers,
+                let uri = Self.uri(entry.pointee.location)
             else { continue }
             urls.append(uri)
         }
@@ -33,8 +33,8 @@ extension X509Certificate {
         var urls: [String] = []
         for index in 0..<max(0, OPENSSL_sk_num(stack)) {
             guard let point = OPENSSL_sk_value(stack, index)?.assumingMemoryBound(to: DIST_POINT.self),
-                  let name = point.pointee.distpoint, name.pointee.type == 0,
-                  let names = name.pointee.name.fullname
+                let name = point.pointee.distpoint, name.pointee.type == 0,
+                let names = name.pointee.name.fullname
             else { continue }
             for position in 0..<max(0, OPENSSL_sk_num(names)) {
                 let general = OPENSSL_sk_value(names, position)?.assumingMemoryBound(to: GENERAL_NAME.self)

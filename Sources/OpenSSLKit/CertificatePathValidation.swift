@@ -23,12 +23,16 @@ public enum CertificatePath {
     ///   - intermediates: untrusted certificates the path may pass through.
     /// - Returns: the path, the certificate first and the anchor last.
     /// - Throws: `CertificatePathError` with OpenSSL's verification error.
-    public static func validate(_ certificate: X509Certificate, anchors: [X509Certificate],
-                                intermediates: [X509Certificate] = [], at date: Date)
-        throws(CertificatePathError) -> [X509Certificate] {
+    public static func validate(
+        _ certificate: X509Certificate, anchors: [X509Certificate],
+        intermediates: [X509Certificate] = [], at date: Date
+    )
+        throws(CertificatePathError) -> [X509Certificate]
+    {
         guard !anchors.isEmpty else {
-            throw CertificatePathError(code: X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, reason: "no trust anchor",
-                                       depth: 0)
+            throw CertificatePathError(
+                code: X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, reason: "no trust anchor",
+                depth: 0)
         }
         guard let store = X509_STORE_new() else { throw failure("X509_STORE_new") }
         defer { X509_STORE_free(store) }
@@ -64,7 +68,8 @@ public enum CertificatePath {
 
     private static func failure(_ step: String) -> CertificatePathError {
         let queue = OpenSSLError.drainErrorQueue()
-        return CertificatePathError(code: X509_V_ERR_UNSPECIFIED, reason: ([step] + queue).joined(separator: ": "),
-                                    depth: 0)
+        return CertificatePathError(
+            code: X509_V_ERR_UNSPECIFIED, reason: ([step] + queue).joined(separator: ": "),
+            depth: 0)
     }
 }

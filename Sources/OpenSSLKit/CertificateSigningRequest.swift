@@ -46,8 +46,10 @@ public final class CertificateSigningRequest: @unchecked Sendable, CustomStringC
 
     /// Builds and signs a request for `key`'s public key with the given subject and no attributes.
     /// - Throws: `OpenSSLError` naming the step that failed.
-    public static func create(subject: DistinguishedName, key: PrivateKey,
-                              scheme: SignatureScheme? = nil) throws(OpenSSLError) -> CertificateSigningRequest {
+    public static func create(
+        subject: DistinguishedName, key: PrivateKey,
+        scheme: SignatureScheme? = nil
+    ) throws(OpenSSLError) -> CertificateSigningRequest {
         guard let request = X509_REQ_new() else { throw OpenSSLError.capture("X509_REQ_new") }
         var owned = true
         defer { if owned { X509_REQ_free(request) } }

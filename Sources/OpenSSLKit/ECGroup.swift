@@ -82,8 +82,10 @@ public final class ECGroup: @unchecked Sendable, Equatable {
             throw OpenSSLError.capture(operation)
         }
         let n = try BigNumber(order, operation: operation)
-        return (try p.bytes(operation: operation), try a.bytes(operation: operation), try b.bytes(operation: operation),
-                try n.bytes(operation: operation))
+        return (
+            try p.bytes(operation: operation), try a.bytes(operation: operation), try b.bytes(operation: operation),
+            try n.bytes(operation: operation)
+        )
     }
 
     /// Decodes and validates a point: on the curve, not the point at infinity. Throws for anything else.
@@ -101,8 +103,9 @@ public final class ECGroup: @unchecked Sendable, Equatable {
     public func randomScalar() throws(OpenSSLError) -> [UInt8] {
         let operation = "EC random scalar"
         let bound = try BigNumber(order, operation: operation)
-        return try BigNumber.random(below: bound, operation: operation).bytes(padding: order.count,
-                                                                             operation: operation)
+        return try BigNumber.random(below: bound, operation: operation).bytes(
+            padding: order.count,
+            operation: operation)
     }
 
     /// numerator · denominator⁻¹ mod n, padded to the order's length (PACE-CAM: CA = SK_Map · SK⁻¹).
@@ -115,7 +118,8 @@ public final class ECGroup: @unchecked Sendable, Equatable {
         let inverse = try BigNumber(operation: operation)
         let result = try BigNumber(operation: operation)
         guard BN_mod_inverse(inverse.pointer, b.pointer, n.pointer, context.pointer) != nil,
-              BN_mod_mul(result.pointer, a.pointer, inverse.pointer, n.pointer, context.pointer) == 1 else {
+            BN_mod_mul(result.pointer, a.pointer, inverse.pointer, n.pointer, context.pointer) == 1
+        else {
             throw OpenSSLError.capture(operation)
         }
         return try result.bytes(padding: order.count, operation: operation)
@@ -146,10 +150,12 @@ public final class ECGroup: @unchecked Sendable, Equatable {
     private func decode(_ encoded: [UInt8], operation: String) throws(OpenSSLError) -> OpaquePointer {
         guard let point = EC_POINT_new(group) else { throw OpenSSLError.capture(operation) }
         guard EC_POINT_oct2point(group, point, encoded, encoded.count, nil) == 1,
-              EC_POINT_is_on_curve(group, point, nil) == 1, EC_POINT_is_at_infinity(group, point) == 0 else {
+            EC_POINT_is_on_curve(group, point, nil) == 1, EC_POINT_is_at_infinity(group, point) == 0
+        else {
             EC_POINT_free(point)
-            throw OpenSSLError(operation: operation,
-                               queue: ["not a point of \(curve.rawValue)"] + OpenSSLError.drainErrorQueue())
+            throw OpenSSLError(
+                operation: operation,
+                queue: ["not a point of \(curve.rawValue)"] + OpenSSLError.drainErrorQueue())
         }
         return point
     }

@@ -12,8 +12,9 @@ extension PrivateKey {
         let bio = try MemoryBIO()
         let written = passphrase.withUnsafeBufferPointer { buffer -> Int32 in
             let text = UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.assumingMemoryBound(to: CChar.self)
-            return PEM_write_bio_PKCS8PrivateKey(bio.pointer, pointer, EVP_aes_256_cbc(), text,
-                                                 Int32(buffer.count), nil, nil)
+            return PEM_write_bio_PKCS8PrivateKey(
+                bio.pointer, pointer, EVP_aes_256_cbc(), text,
+                Int32(buffer.count), nil, nil)
         }
         guard written == 1 else { throw OpenSSLError.capture("encrypted private key PEM encode") }
         return String(decoding: bio.contents, as: UTF8.self)

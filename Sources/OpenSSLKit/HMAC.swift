@@ -4,8 +4,10 @@ import Foundation
 /// HMAC (RFC 2104, FIPS 198-1) through OpenSSL's `EVP_MAC`.
 public enum HMAC {
     /// HMAC of `message` under `key` with `digest` (SHA-256 unless told otherwise).
-    public static func authenticate(_ message: [UInt8], key: [UInt8],
-                                    digest: DigestAlgorithm = .sha256) throws(OpenSSLError) -> [UInt8] {
+    public static func authenticate(
+        _ message: [UInt8], key: [UInt8],
+        digest: DigestAlgorithm = .sha256
+    ) throws(OpenSSLError) -> [UInt8] {
         guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { throw OpenSSLError.capture("HMAC fetch") }
         defer { EVP_MAC_free(mac) }
         guard let context = EVP_MAC_CTX_new(mac) else { throw OpenSSLError.capture("HMAC context") }
@@ -41,8 +43,10 @@ public enum HMAC {
     }
 
     /// Whether `mac` is the HMAC of `message`, compared in constant time.
-    public static func isValid(_ mac: [UInt8], for message: [UInt8], key: [UInt8],
-                               digest: DigestAlgorithm = .sha256) throws(OpenSSLError) -> Bool {
+    public static func isValid(
+        _ mac: [UInt8], for message: [UInt8], key: [UInt8],
+        digest: DigestAlgorithm = .sha256
+    ) throws(OpenSSLError) -> Bool {
         let expected = try authenticate(message, key: key, digest: digest)
         return MessageAuthentication.constantTimeEquals(expected, mac)
     }

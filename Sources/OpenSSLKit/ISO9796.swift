@@ -61,8 +61,11 @@ public enum ISO9796Scheme1 {
 
     /// Opens `signature` with the RSA public key and checks H against M1 || `nonRecoverable` (M2).
     /// Throws `ISO9796Error` naming the failed step.
-    public static func verify(signature: [UInt8], nonRecoverable: [UInt8], key: PublicKey)
-        throws(ISO9796Error) -> Opened {
+    public static func verify(
+        signature: [UInt8], nonRecoverable: [UInt8], key: PublicKey
+    )
+        throws(ISO9796Error) -> Opened
+    {
         guard case .rsa = key.keyType else { throw .notRSA }
         let modulusLength = key.modulusLength
         guard !signature.isEmpty, signature.count <= modulusLength else {
@@ -102,8 +105,10 @@ public enum ISO9796Scheme1 {
 
     /// Signs M2 = `nonRecoverable` with a fresh random M1 filling the block (the chip's side of active
     /// authentication). `implicitTrailer` uses 'BC' (SHA-1 only); otherwise 'xxCC'.
-    public static func sign(nonRecoverable: [UInt8], key: PrivateKey, digest: DigestAlgorithm,
-                            implicitTrailer: Bool, recoverable: [UInt8]? = nil) throws(ISO9796Error) -> [UInt8] {
+    public static func sign(
+        nonRecoverable: [UInt8], key: PrivateKey, digest: DigestAlgorithm,
+        implicitTrailer: Bool, recoverable: [UInt8]? = nil
+    ) throws(ISO9796Error) -> [UInt8] {
         guard case .rsa = key.keyType else { throw .notRSA }
         let implicit = implicitTrailer && digest == .sha1
         let trailer: [UInt8] = implicit ? [0xBC] : [hashIdentifier(digest), 0xCC]
@@ -135,7 +140,8 @@ extension PublicKey {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else { throw OpenSSLError.capture(operation) }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_verify_recover_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1 else { throw OpenSSLError.capture(operation) }
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1
+        else { throw OpenSSLError.capture(operation) }
         let size = modulusLength
         let padded = [UInt8](repeating: 0, count: max(0, size - input.count)) + input
         var out = [UInt8](repeating: 0, count: size)
@@ -157,7 +163,8 @@ extension PrivateKey {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else { throw OpenSSLError.capture(operation) }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_sign_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1 else { throw OpenSSLError.capture(operation) }
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1
+        else { throw OpenSSLError.capture(operation) }
         let size = modulusLength
         guard input.count <= size else { throw OpenSSLError(operation: operation, queue: ["input longer than n"]) }
         let padded = [UInt8](repeating: 0, count: size - input.count) + input

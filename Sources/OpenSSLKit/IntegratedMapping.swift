@@ -112,9 +112,12 @@ extension ECGroup {
         guard let point = EC_POINT_new(group) else { throw OpenSSLError.capture(operation) }
         defer { EC_POINT_free(point) }
         guard EC_POINT_set_affine_coordinates(group, point, x.pointer, y.pointer, context.pointer) == 1,
-              EC_POINT_is_on_curve(group, point, context.pointer) == 1 else {
-            throw OpenSSLError(operation: operation, queue: ["the encoded point is not on the curve"]
-                               + OpenSSLError.drainErrorQueue())
+            EC_POINT_is_on_curve(group, point, context.pointer) == 1
+        else {
+            throw OpenSSLError(
+                operation: operation,
+                queue: ["the encoded point is not on the curve"]
+                    + OpenSSLError.drainErrorQueue())
         }
         if let cofactor = EC_GROUP_get0_cofactor(group), BN_is_one(cofactor) != 1 {
             guard EC_POINT_mul(group, point, nil, point, cofactor, context.pointer) == 1 else {
@@ -125,8 +128,11 @@ extension ECGroup {
             throw OpenSSLError(operation: operation, queue: ["the mapped generator is the point at infinity"])
         }
         var encoded = [UInt8](repeating: 0, count: 1 + 2 * coordinateSize)
-        guard EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, &encoded, encoded.count,
-                                 context.pointer) == encoded.count else { throw OpenSSLError.capture(operation) }
+        guard
+            EC_POINT_point2oct(
+                group, point, POINT_CONVERSION_UNCOMPRESSED, &encoded, encoded.count,
+                context.pointer) == encoded.count
+        else { throw OpenSSLError.capture(operation) }
         return try self.point(encoded)
     }
 
@@ -174,7 +180,8 @@ extension DHGroup {
         let exponent = try BigNumber(operation: operation)
         let remainder = try BigNumber(operation: operation)
         guard BN_div(exponent.pointer, remainder.pointer, pMinusOne.pointer, q.pointer, context.pointer) == 1,
-              remainder.isZero else {
+            remainder.isZero
+        else {
             throw OpenSSLError(operation: operation, queue: ["q does not divide p − 1"])
         }
         let base = try BigNumber(try reducedModuloPrime(pseudoRandom), operation: operation)

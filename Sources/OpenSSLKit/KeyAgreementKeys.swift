@@ -27,7 +27,8 @@ extension PublicKey {
 extension PrivateKey {
     /// The public half and the private scalar (EC) or exponent (DH), big-endian.
     public func keyAgreementComponents() throws(OpenSSLError)
-        -> (publicKey: KeyAgreementPublicKey, privateValue: [UInt8]) {
+        -> (publicKey: KeyAgreementPublicKey, privateValue: [UInt8])
+    {
         let publicKey = try KeyComponents.publicComponents(pointer)
         let size: Int
         switch publicKey {
@@ -47,8 +48,10 @@ extension PrivateKey {
         guard EVP_PKEY_keygen_init(context) == 1 else { throw OpenSSLError.capture(operation) }
         var name = Array(group.utf8CString)
         let set = name.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var params = [OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, buffer.baseAddress, 0),
-                          OSSL_PARAM_construct_end()]
+            var params = [
+                OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, buffer.baseAddress, 0),
+                OSSL_PARAM_construct_end(),
+            ]
             return EVP_PKEY_CTX_set_params(context, &params)
         }
         guard set == 1 else { throw OpenSSLError.capture(operation) }
@@ -63,8 +66,10 @@ enum KeyComponents {
         let operation = "key agreement public key"
         switch KeyType(pkey: pkey) {
         case let .ec(name, _):
-            guard let curve = name.flatMap(ECCurve.init(openSSLName:)) ?? (name == nil ? explicitCurve(pkey) : nil) else {
-                throw OpenSSLError(operation: operation, queue: ["EC key on an unsupported curve \(name ?? "(explicit)")"])
+            guard let curve = name.flatMap(ECCurve.init(openSSLName:)) ?? (name == nil ? explicitCurve(pkey) : nil)
+            else {
+                throw OpenSSLError(
+                    operation: operation, queue: ["EC key on an unsupported curve \(name ?? "(explicit)")"])
             }
             var length = 0
             guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, nil, 0, &length) == 1, length > 0
@@ -93,11 +98,13 @@ enum KeyComponents {
                 if let named = standard.first(where: { $0.prime == prime && $0.generator == generator }) {
                     return .dh(group: named, value: value)
                 }
-                throw OpenSSLError(operation: operation,
-                                   queue: ["DH key without the subgroup order q, and not an RFC 5114 group"])
+                throw OpenSSLError(
+                    operation: operation,
+                    queue: ["DH key without the subgroup order q, and not an RFC 5114 group"])
             }
-            let group = DHGroup(name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime, generator: generator,
-                                order: try q.bytes(operation: operation))
+            let group = DHGroup(
+                name: "\(Int(BN_num_bits(p.pointer)))-bit MODP", prime: prime, generator: generator,
+                order: try q.bytes(operation: operation))
             let named = standard.first {
                 $0.prime == group.prime && $0.generator == group.generator && $0.order == group.order
             }
@@ -110,21 +117,24 @@ enum KeyComponents {
     static func explicitCurve(_ pkey: OpaquePointer) -> ECCurve? {
         defer { _ = OpenSSLError.drainErrorQueue() }
         guard let p = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_P, "EC prime"),
-              let a = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_A, "EC a"),
-              let b = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_B, "EC b"),
-              let order = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_ORDER, "EC order") else { return nil }
+            let a = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_A, "EC a"),
+            let b = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_B, "EC b"),
+            let order = try? bigNumber(pkey, OSSL_PKEY_PARAM_EC_ORDER, "EC order")
+        else { return nil }
         var length = 0
         guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, nil, 0, &length) == 1,
-              length > 0 else { return nil }
+            length > 0
+        else { return nil }
         var generator = [UInt8](repeating: 0, count: length)
         guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_EC_GENERATOR, &generator, length, &length) == 1
         else { return nil }
         for curve in ECCurve.allCases {
             guard let group = try? ECGroup(curve: curve), let named = try? group.parameters(),
-                  named.prime == (try? p.bytes(operation: "EC prime")), named.a == (try? a.bytes(operation: "EC a")),
-                  named.b == (try? b.bytes(operation: "EC b")), named.order == (try? order.bytes(operation: "EC order")),
-                  let decoded = try? group.point(Array(generator[..<length])),
-                  decoded.encoded == (try? group.generator.encoded) else { continue }
+                named.prime == (try? p.bytes(operation: "EC prime")), named.a == (try? a.bytes(operation: "EC a")),
+                named.b == (try? b.bytes(operation: "EC b")), named.order == (try? order.bytes(operation: "EC order")),
+                let decoded = try? group.point(Array(generator[..<length])),
+                decoded.encoded == (try? group.generator.encoded)
+            else { continue }
             return curve
         }
         return nil

@@ -37,8 +37,9 @@ public struct OCSPCertificateID: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a DER CertID; trailing bytes are refused.
     public init(der: [UInt8]) throws(OpenSSLError) {
-        let parsed = try decodeDER(der, "OCSP CertID", decode: { d2i_OCSP_CERTID(nil, $0, $1) },
-                                   free: OCSP_CERTID_free)
+        let parsed = try decodeDER(
+            der, "OCSP CertID", decode: { d2i_OCSP_CERTID(nil, $0, $1) },
+            free: OCSP_CERTID_free)
         defer { OCSP_CERTID_free(parsed) }
         try self.init(reading: parsed)
     }
@@ -46,25 +47,31 @@ public struct OCSPCertificateID: Sendable, Hashable, CustomStringConvertible {
     /// The CertID of the certificate with `serialNumber` issued by `issuer`, hashed with `hashAlgorithm`
     /// (algorithm parameters written as NULL, as OpenSSL and most clients do).
     /// - Throws: `OpenSSLError` for an empty or over-long serial.
-    public init(serialNumber: [UInt8], issuer: X509Certificate,
-                hashAlgorithm: DigestAlgorithm = .sha1) throws(OpenSSLError) {
+    public init(
+        serialNumber: [UInt8], issuer: X509Certificate,
+        hashAlgorithm: DigestAlgorithm = .sha1
+    ) throws(OpenSSLError) {
         let magnitude = Array(serialNumber.drop { $0 == 0 })
         guard !magnitude.isEmpty, magnitude.count <= 20,
-              let number = BN_bin2bn(magnitude, Int32(magnitude.count), nil)
+            let number = BN_bin2bn(magnitude, Int32(magnitude.count), nil)
         else { throw OpenSSLError(operation: "OCSP CertID serial", queue: ["\(serialNumber.count) bytes"]) }
         defer { BN_free(number) }
         guard let integer = BN_to_ASN1_INTEGER(number, nil) else { throw OpenSSLError.capture("OCSP CertID serial") }
         defer { ASN1_INTEGER_free(integer) }
-        guard let made = OCSP_cert_id_new(hashAlgorithm.evpMD, X509_get_subject_name(issuer.pointer),
-                                          X509_get0_pubkey_bitstr(issuer.pointer), integer)
+        guard
+            let made = OCSP_cert_id_new(
+                hashAlgorithm.evpMD, X509_get_subject_name(issuer.pointer),
+                X509_get0_pubkey_bitstr(issuer.pointer), integer)
         else { throw OpenSSLError.capture("OCSP CertID (\(hashAlgorithm.rawValue))") }
         defer { OCSP_CERTID_free(made) }
         try self.init(reading: made)
     }
 
     /// The CertID of `certificate` as issued by `issuer`.
-    public init(certificate: X509Certificate, issuer: X509Certificate,
-                hashAlgorithm: DigestAlgorithm = .sha1) throws(OpenSSLError) {
+    public init(
+        certificate: X509Certificate, issuer: X509Certificate,
+        hashAlgorithm: DigestAlgorithm = .sha1
+    ) throws(OpenSSLError) {
         try self.init(serialNumber: certificate.serialNumber, issuer: issuer, hashAlgorithm: hashAlgorithm)
     }
 
@@ -75,8 +82,11 @@ public struct OCSPCertificateID: Sendable, Hashable, CustomStringConvertible {
 
     /// The issuer name and key hashes a CertID for a certificate of `issuer` carries (RFC 6960 §4.1.1).
     /// - Throws: `OpenSSLError` when the digest fails.
-    public static func issuerHashes(of issuer: X509Certificate, using algorithm: DigestAlgorithm)
-        throws(OpenSSLError) -> (name: [UInt8], key: [UInt8]) {
+    public static func issuerHashes(
+        of issuer: X509Certificate, using algorithm: DigestAlgorithm
+    )
+        throws(OpenSSLError) -> (name: [UInt8], key: [UInt8])
+    {
         let keyBits = stringBytes(UnsafePointer(X509_get0_pubkey_bitstr(issuer.pointer)))
         return (try Digest.hash(issuer.subjectNameDER, using: algorithm), try Digest.hash(keyBits, using: algorithm))
     }

@@ -19,8 +19,9 @@ public struct OCSPRequest: Sendable {
     /// Parses a DER OCSPRequest; trailing bytes are refused.
     /// - Throws: `OpenSSLError` when the bytes are not an OCSP request.
     public init(der: [UInt8]) throws(OpenSSLError) {
-        let request = try decodeDER(der, "OCSP request", decode: { d2i_OCSP_REQUEST(nil, $0, $1) },
-                                    free: OCSP_REQUEST_free)
+        let request = try decodeDER(
+            der, "OCSP request", decode: { d2i_OCSP_REQUEST(nil, $0, $1) },
+            free: OCSP_REQUEST_free)
         defer { OCSP_REQUEST_free(request) }
         self.der = der
         var identifiers: [OCSPCertificateID] = []
@@ -59,8 +60,11 @@ public struct OCSPRequest: Sendable {
     /// Encodes an unsigned request for `certificateIDs`, with a nonce extension when `nonce` is given
     /// (RFC 8954: 1 to 32 bytes, wrapped in an OCTET STRING).
     /// - Throws: `OpenSSLError` for an empty list or a nonce outside 1…32 bytes.
-    public static func encode(certificateIDs: [OCSPCertificateID], nonce: [UInt8]? = nil)
-        throws(OpenSSLError) -> [UInt8] {
+    public static func encode(
+        certificateIDs: [OCSPCertificateID], nonce: [UInt8]? = nil
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         guard !certificateIDs.isEmpty else {
             throw OpenSSLError(operation: "OCSP request", queue: ["no certificate to ask about"])
         }
@@ -75,8 +79,9 @@ public struct OCSPRequest: Sendable {
         }
         if let nonce {
             guard (1...32).contains(nonce.count) else {
-                throw OpenSSLError(operation: "OCSP request nonce",
-                                   queue: ["\(nonce.count) bytes; RFC 8954 allows 1 to 32"])
+                throw OpenSSLError(
+                    operation: "OCSP request nonce",
+                    queue: ["\(nonce.count) bytes; RFC 8954 allows 1 to 32"])
             }
             var bytes = nonce
             guard OCSP_request_add1_nonce(request, &bytes, Int32(bytes.count)) == 1 else {

@@ -45,8 +45,10 @@ public struct OCSPSingleResponse: Sendable, Equatable {
     public var thisUpdate: Date
     public var nextUpdate: Date?
 
-    public init(certificateID: OCSPCertificateID, status: OCSPCertificateStatus, thisUpdate: Date,
-                nextUpdate: Date?) {
+    public init(
+        certificateID: OCSPCertificateID, status: OCSPCertificateStatus, thisUpdate: Date,
+        nextUpdate: Date?
+    ) {
         self.certificateID = certificateID
         self.status = status
         self.thisUpdate = thisUpdate
@@ -71,8 +73,10 @@ public struct OCSPResponseBuilder: Sendable {
     ///   - includeResponderCertificate: put `responder` in the response's certs (a delegated responder must,
     ///     RFC 6960 §4.2.2.2, so that clients can check its authorisation).
     /// - Throws: `OpenSSLError` naming the step that failed (no responses, a key that does not match, …).
-    public func sign(responder: X509Certificate, key: PrivateKey, scheme: SignatureScheme? = nil,
-                     includeResponderCertificate: Bool = true) throws(OpenSSLError) -> [UInt8] {
+    public func sign(
+        responder: X509Certificate, key: PrivateKey, scheme: SignatureScheme? = nil,
+        includeResponderCertificate: Bool = true
+    ) throws(OpenSSLError) -> [UInt8] {
         guard !responses.isEmpty else {
             throw OpenSSLError(operation: "OCSP response", queue: ["no single responses"])
         }
@@ -83,7 +87,7 @@ public struct OCSPResponseBuilder: Sendable {
             guard let value = ASN1_OCTET_STRING_new() else { throw OpenSSLError.capture("OCSP nonce") }
             defer { ASN1_OCTET_STRING_free(value) }
             guard ASN1_OCTET_STRING_set(value, nonceExtensionValue, Int32(nonceExtensionValue.count)) == 1,
-                  let ext = X509_EXTENSION_create_by_NID(nil, NID_id_pkix_OCSP_Nonce, 0, value)
+                let ext = X509_EXTENSION_create_by_NID(nil, NID_id_pkix_OCSP_Nonce, 0, value)
             else { throw OpenSSLError.capture("OCSP nonce") }
             defer { X509_EXTENSION_free(ext) }
             guard OCSP_BASICRESP_add_ext(basic, ext, -1) == 1 else { throw OpenSSLError.capture("OCSP nonce") }
@@ -177,8 +181,9 @@ public final class OCSPResponse: @unchecked Sendable {
     /// Parses a DER OCSPResponse; trailing bytes are refused. Nothing is verified here.
     /// - Throws: `OpenSSLError` when the bytes are not an OCSP response or its status is not one RFC 6960 defines.
     public init(der: [UInt8]) throws(OpenSSLError) {
-        let response = try decodeDER(der, "OCSP response", decode: { d2i_OCSP_RESPONSE(nil, $0, $1) },
-                                     free: OCSP_RESPONSE_free)
+        let response = try decodeDER(
+            der, "OCSP response", decode: { d2i_OCSP_RESPONSE(nil, $0, $1) },
+            free: OCSP_RESPONSE_free)
         defer { OCSP_RESPONSE_free(response) }
         self.der = der
         guard let status = OCSPResponseStatus(rawValue: Int(OCSP_response_status(response))) else {
@@ -218,8 +223,10 @@ public final class OCSPResponse: @unchecked Sendable {
                 default: throw OpenSSLError.capture("OCSP certStatus")
                 }
                 guard let thisDate = date(thisUpdate) else { throw OpenSSLError(operation: "OCSP thisUpdate") }
-                singles.append(OCSPSingleResponse(certificateID: try OCSPCertificateID(reading: id),
-                                                  status: status, thisUpdate: thisDate, nextUpdate: date(nextUpdate)))
+                singles.append(
+                    OCSPSingleResponse(
+                        certificateID: try OCSPCertificateID(reading: id),
+                        status: status, thisUpdate: thisDate, nextUpdate: date(nextUpdate)))
             }
         } catch {
             OCSP_BASICRESP_free(basic)
@@ -227,7 +234,8 @@ public final class OCSPResponse: @unchecked Sendable {
         }
         responses = singles
         let position = OCSP_BASICRESP_get_ext_by_NID(basic, NID_id_pkix_OCSP_Nonce, -1)
-        nonceExtensionValue = position >= 0
+        nonceExtensionValue =
+            position >= 0
             ? stringBytes(UnsafePointer(X509_EXTENSION_get_data(OCSP_BASICRESP_get_ext(basic, position)))) : nil
         var certificates: [X509Certificate] = []
         if let stack = OCSP_resp_get0_certs(basic) {
@@ -263,9 +271,12 @@ public final class OCSPResponse: @unchecked Sendable {
     /// than `date + allowedSkew`, nextUpdate not earlier than `date - allowedSkew`), and `nonce` echoed when given.
     /// - Returns: the single response for `id`.
     /// - Throws: `OCSPVerificationError` naming the failed check.
-    public func verify(for id: OCSPCertificateID, issuer: X509Certificate, at date: Date = Date(),
-                       nonce: [UInt8]? = nil, allowedSkew: TimeInterval = 300)
-        throws(OCSPVerificationError) -> OCSPSingleResponse {
+    public func verify(
+        for id: OCSPCertificateID, issuer: X509Certificate, at date: Date = Date(),
+        nonce: [UInt8]? = nil, allowedSkew: TimeInterval = 300
+    )
+        throws(OCSPVerificationError) -> OCSPSingleResponse
+    {
         guard status == .successful, let basic else { throw .notSuccessful(status) }
         guard let store = X509_STORE_new() else { throw .untrustedSigner("X509_STORE_new failed") }
         defer { X509_STORE_free(store) }

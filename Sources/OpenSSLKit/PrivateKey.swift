@@ -64,8 +64,10 @@ public final class PrivateKey: @unchecked Sendable {
             throw OpenSSLError.capture("\(parameters) key generation")
         }
         if case .ec(_, true) = parameters {
-            guard EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
-                                                 OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1
+            guard
+                EVP_PKEY_set_utf8_string_param(
+                    key, OSSL_PKEY_PARAM_EC_ENCODING,
+                    OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1
             else {
                 EVP_PKEY_free(key)
                 throw OpenSSLError.capture("\(parameters): explicit encoding")

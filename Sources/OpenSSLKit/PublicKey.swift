@@ -25,8 +25,8 @@ public enum SignatureScheme: Sendable, Equatable, CustomStringConvertible {
     func configure(_ context: OpaquePointer?) throws(OpenSSLError) {
         guard case let .rsaPSS(digest, saltLength) = self else { return }
         guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1,
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(context, Int32(saltLength ?? digest.outputLength)) == 1,
-              EVP_PKEY_CTX_set_rsa_mgf1_md(context, digest.evpMD) == 1
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(context, Int32(saltLength ?? digest.outputLength)) == 1,
+            EVP_PKEY_CTX_set_rsa_mgf1_md(context, digest.evpMD) == 1
         else { throw OpenSSLError.capture("RSA-PSS parameters") }
     }
 }
@@ -175,9 +175,12 @@ final class MemoryBIO {
 }
 
 /// Calls an `i2d_*` function twice (size, then bytes).
-func encodeDER(_ operation: String,
-               _ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32)
-    throws(OpenSSLError) -> [UInt8] {
+func encodeDER(
+    _ operation: String,
+    _ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32
+)
+    throws(OpenSSLError) -> [UInt8]
+{
     let length = encode(nil)
     guard length > 0 else { throw OpenSSLError.capture(operation) }
     var out = [UInt8](repeating: 0, count: Int(length))
@@ -190,9 +193,11 @@ func encodeDER(_ operation: String,
 }
 
 /// Runs a `d2i_*` decoder over all of `der`; an object followed by trailing bytes is refused (and freed).
-func decodeDER(_ der: [UInt8], _ what: String,
-               decode: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?,
-               free: (OpaquePointer) -> Void) throws(OpenSSLError) -> OpaquePointer {
+func decodeDER(
+    _ der: [UInt8], _ what: String,
+    decode: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?,
+    free: (OpaquePointer) -> Void
+) throws(OpenSSLError) -> OpaquePointer {
     let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
         guard let start = buffer.baseAddress else { return nil }
         var cursor: UnsafePointer<UInt8>? = start
@@ -208,8 +213,10 @@ func decodeDER(_ der: [UInt8], _ what: String,
 }
 
 /// Runs a `PEM_read_bio_*` reader over `pem` and returns the first object.
-func decodePEM(_ pem: String, _ what: String,
-               read: (OpaquePointer) -> OpaquePointer?) throws(OpenSSLError) -> OpaquePointer {
+func decodePEM(
+    _ pem: String, _ what: String,
+    read: (OpaquePointer) -> OpaquePointer?
+) throws(OpenSSLError) -> OpaquePointer {
     let bio = try MemoryBIO(bytes: Array(pem.utf8))
     guard let parsed = read(bio.pointer) else { throw OpenSSLError.capture("\(what) PEM decode") }
     return parsed

@@ -23,20 +23,27 @@ public enum Scrypt {
 
     /// Derives `length` bytes from `password` and `salt`. Throws when the parameters are invalid
     /// (n not a power of two, r · p too large) or need more than `maximumMemory` bytes.
-    public static func deriveKey(password: [UInt8], salt: [UInt8], parameters: Parameters, length: Int,
-                                 maximumMemory: UInt64 = 256 << 20) throws(OpenSSLError) -> [UInt8] {
+    public static func deriveKey(
+        password: [UInt8], salt: [UInt8], parameters: Parameters, length: Int,
+        maximumMemory: UInt64 = 256 << 20
+    ) throws(OpenSSLError) -> [UInt8] {
         guard length > 0 else { throw OpenSSLError(operation: "scrypt", queue: ["output length \(length)"]) }
         guard parameters.n > 1, parameters.n & (parameters.n - 1) == 0, parameters.r > 0, parameters.p > 0 else {
-            throw OpenSSLError(operation: "scrypt", queue: ["invalid parameters N=\(parameters.n) r=\(parameters.r) "
-                                                              + "p=\(parameters.p)"])
+            throw OpenSSLError(
+                operation: "scrypt",
+                queue: [
+                    "invalid parameters N=\(parameters.n) r=\(parameters.r) "
+                        + "p=\(parameters.p)"
+                ])
         }
         var output = [UInt8](repeating: 0, count: length)
         let derived = password.withUnsafeBufferPointer { passwordBuffer in
             salt.withUnsafeBufferPointer { saltBuffer in
                 passwordBuffer.withMemoryRebound(to: CChar.self) { passwordChars in
-                    EVP_PBE_scrypt(passwordChars.baseAddress, passwordChars.count, saltBuffer.baseAddress,
-                                   saltBuffer.count, parameters.n, UInt64(parameters.r), UInt64(parameters.p),
-                                   maximumMemory, &output, length)
+                    EVP_PBE_scrypt(
+                        passwordChars.baseAddress, passwordChars.count, saltBuffer.baseAddress,
+                        saltBuffer.count, parameters.n, UInt64(parameters.r), UInt64(parameters.p),
+                        maximumMemory, &output, length)
                 }
             }
         }

@@ -90,7 +90,9 @@ final class PostgresConnection {
                 }
             }
         }
-        guard let handle else { throw .database(code: SQLState.connectionFailure.code, message: "libpq: out of memory") }
+        guard let handle else {
+            throw .database(code: SQLState.connectionFailure.code, message: "libpq: out of memory")
+        }
         guard PQstatus(handle) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(handle))
             PQfinish(handle)
@@ -125,7 +127,9 @@ final class PostgresConnection {
     }
 
     private func openHandle() throws(PostgresFailure) -> OpaquePointer {
-        guard let handle else { throw PostgresFailure(state: .connectionFailure, message: "the store is closed", constraint: nil) }
+        guard let handle else {
+            throw PostgresFailure(state: .connectionFailure, message: "the store is closed", constraint: nil)
+        }
         return handle
     }
 
@@ -147,7 +151,9 @@ final class PostgresConnection {
             guard let bytes = item.bytes else { return nil }
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
             bytes.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { buffer.update(from: base.assumingMemoryBound(to: CChar.self), count: bytes.count) }
+                if let base = raw.baseAddress {
+                    buffer.update(from: base.assumingMemoryBound(to: CChar.self), count: bytes.count)
+                }
             }
             return buffer
         }
@@ -172,8 +178,9 @@ final class PostgresResult {
 
     init(_ pointer: OpaquePointer?, connection: OpaquePointer) throws(PostgresFailure) {
         guard let pointer else {
-            throw PostgresFailure(state: .connectionFailure, message: PostgresConnection.trimmed(PQerrorMessage(connection)),
-                                  constraint: nil)
+            throw PostgresFailure(
+                state: .connectionFailure, message: PostgresConnection.trimmed(PQerrorMessage(connection)),
+                constraint: nil)
         }
         let status = PQresultStatus(pointer)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
@@ -181,9 +188,10 @@ final class PostgresResult {
                 PQresultErrorField(pointer, Int32(code.asciiValue ?? 0)).map { String(cString: $0) }
             }
             let message = field("M") ?? PostgresConnection.trimmed(PQresultErrorMessage(pointer))
-            let failure = PostgresFailure(state: SQLState(text: field("C") ?? SQLState.connectionFailure.text),
-                                          message: message.isEmpty ? "the connection was lost" : message,
-                                          constraint: field("n"))
+            let failure = PostgresFailure(
+                state: SQLState(text: field("C") ?? SQLState.connectionFailure.text),
+                message: message.isEmpty ? "the connection was lost" : message,
+                constraint: field("n"))
             PQclear(pointer)
             throw failure
         }

@@ -16,8 +16,10 @@ public struct PostgresSettings: Sendable, Equatable {
     /// Connections per daemon; transactions beyond it wait for a free one.
     public var poolSize = 4
 
-    public init(conninfo: String, password: String? = nil, sslMode: String? = nil, sslRootCert: String? = nil,
-                sslCert: String? = nil, sslKey: String? = nil, poolSize: Int = 4) {
+    public init(
+        conninfo: String, password: String? = nil, sslMode: String? = nil, sslRootCert: String? = nil,
+        sslCert: String? = nil, sslKey: String? = nil, poolSize: Int = 4
+    ) {
         self.conninfo = conninfo
         self.password = password
         self.sslMode = sslMode
@@ -30,8 +32,10 @@ public struct PostgresSettings: Sendable, Equatable {
     /// libpq keywords in order: the connection string first (expanded by libpq), then what overrides it.
     var parameters: [(keyword: String, value: String)] {
         var parameters = [(keyword: "dbname", value: conninfo), ("application_name", "enrolld")]
-        let optional: [(String, String?)] = [("password", password), ("sslmode", sslMode), ("sslrootcert", sslRootCert),
-                                             ("sslcert", sslCert), ("sslkey", sslKey)]
+        let optional: [(String, String?)] = [
+            ("password", password), ("sslmode", sslMode), ("sslrootcert", sslRootCert),
+            ("sslcert", sslCert), ("sslkey", sslKey),
+        ]
         for case let (keyword, value?) in optional { parameters.append((keyword, value)) }
         return parameters
     }
@@ -41,7 +45,8 @@ public struct PostgresSettings: Sendable, Equatable {
     func validate() throws(StoreError) {
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &message) else {
-            let reason = message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "out of memory"
+            let reason =
+                message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "out of memory"
             PQfreemem(message)
             throw .schema("the PostgreSQL connection string does not parse: \(reason)")
         }
@@ -136,8 +141,10 @@ public final class PostgresStore: Store, @unchecked Sendable {
             // After a restart or failover of the server, reconnect before use.
             if connection.isHealthy || connection.reset() { return connection }
             discard(connection)
-            throw .database(code: SQLState.connectionFailure.code, message: "lost the connection to PostgreSQL and "
-                            + "could not reconnect (\(location)): check that the server is up")
+            throw .database(
+                code: SQLState.connectionFailure.code,
+                message: "lost the connection to PostgreSQL and "
+                    + "could not reconnect (\(location)): check that the server is up")
         }
         openConnections += 1
         pool.unlock()
@@ -208,7 +215,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
             }
             defer { _ = try? connection.run("SELECT pg_advisory_unlock($1)", key) }
             do {
-                try connection.execute("""
+                try connection.execute(
+                    """
                     CREATE TABLE IF NOT EXISTS enrolld_schema (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
                     INSERT INTO enrolld_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
                     """)
@@ -218,16 +226,19 @@ public final class PostgresStore: Store, @unchecked Sendable {
             for migration in PostgresMigrations.all {
                 do {
                     try connection.execute("BEGIN")
-                    let current = Int(try connection.run("SELECT version FROM enrolld_schema WHERE id = 1 FOR UPDATE")
-                        .integer(0, 0))
+                    let current = Int(
+                        try connection.run("SELECT version FROM enrolld_schema WHERE id = 1 FOR UPDATE")
+                            .integer(0, 0))
                     guard current <= PostgresMigrations.latestVersion else {
-                        throw StoreError.schema("the database is at schema version \(current), this enrolld knows up "
-                                                + "to \(PostgresMigrations.latestVersion): upgrade enrolld")
+                        throw StoreError.schema(
+                            "the database is at schema version \(current), this enrolld knows up "
+                                + "to \(PostgresMigrations.latestVersion): upgrade enrolld")
                     }
                     if current < migration.version {
                         try connection.execute(migration.sql)
-                        _ = try connection.run("UPDATE enrolld_schema SET version = $1 WHERE id = 1",
-                                               [.integer(Int64(migration.version))])
+                        _ = try connection.run(
+                            "UPDATE enrolld_schema SET version = $1 WHERE id = 1",
+                            [.integer(Int64(migration.version))])
                     }
                     try connection.execute("COMMIT")
                 } catch {
@@ -250,8 +261,9 @@ public final class PostgresStore: Store, @unchecked Sendable {
     func serializable<T>(_ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T {
         let threadState = Thread.current.threadDictionary
         guard threadState[nestingKey] == nil else {
-            throw .database(code: SQLState.protocolViolation.code,
-                            message: "nested transactions are not supported: use the enclosing transaction")
+            throw .database(
+                code: SQLState.protocolViolation.code,
+                message: "nested transactions are not supported: use the enclosing transaction")
         }
         threadState[nestingKey] = true
         defer { threadState.removeObject(forKey: nestingKey) }
@@ -268,8 +280,12 @@ public final class PostgresStore: Store, @unchecked Sendable {
                 case let .retry(failure): lastFailure = failure
                 }
             }
-            throw lastFailure == .busy ? .busy : .database(code: SQLState.serializationFailure.code,
-                message: "the transaction conflicted with others \(maxAttempts) times (last: \(lastFailure)): try again")
+            throw lastFailure == .busy
+                ? .busy
+                : .database(
+                    code: SQLState.serializationFailure.code,
+                    message:
+                        "the transaction conflicted with others \(maxAttempts) times (last: \(lastFailure)): try again")
         }
     }
 
@@ -278,8 +294,10 @@ public final class PostgresStore: Store, @unchecked Sendable {
         case retry(StoreError)
     }
 
-    private func attemptTransaction<T>(_ connection: PostgresConnection, attempt: Int,
-                                       _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> Attempt<T> {
+    private func attemptTransaction<T>(
+        _ connection: PostgresConnection, attempt: Int,
+        _ body: (PostgresTransaction) throws -> T
+    ) throws(StoreError) -> Attempt<T> {
         do {
             try connection.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
             // LOCK takes no snapshot: taken first, it orders this attempt after every appender it collided with.
@@ -326,8 +344,9 @@ public final class PostgresStore: Store, @unchecked Sendable {
     public func claimKeyCheck(_ check: [UInt8]) throws(StoreError) {
         let stored = try serializable { tx in try tx.claimSetting("key-check", value: check) }
         guard stored == check else {
-            throw .protection("this host's data-protection keys (keys/identity.key, keys/data.key) differ from the "
-                              + "fleet's: copy them from a host already in the fleet (see README, Deployment)")
+            throw .protection(
+                "this host's data-protection keys (keys/identity.key, keys/data.key) differ from the "
+                    + "fleet's: copy them from a host already in the fleet (see README, Deployment)")
         }
     }
 }

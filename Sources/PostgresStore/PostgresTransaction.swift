@@ -20,8 +20,9 @@ final class PostgresTransaction: StoreTransaction {
 
     private func open() throws(StoreError) -> PostgresConnection {
         guard isOpen else {
-            throw .database(code: SQLState.protocolViolation.code,
-                            message: "the transaction has ended: use it inside its body")
+            throw .database(
+                code: SQLState.protocolViolation.code,
+                message: "the transaction has ended: use it inside its body")
         }
         return connection
     }
@@ -43,8 +44,10 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     /// Maps every row of a query.
-    func rows<T>(_ sql: String, _ values: [PostgresValue] = [],
-                 _ decode: (PostgresResult, Int) throws(StoreError) -> T) throws(StoreError) -> [T] {
+    func rows<T>(
+        _ sql: String, _ values: [PostgresValue] = [],
+        _ decode: (PostgresResult, Int) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
         let result = try read(sql, values)
         var rows: [T] = []
         rows.reserveCapacity(result.rowCount)
@@ -55,9 +58,12 @@ final class PostgresTransaction: StoreTransaction {
     /// A statement that may be refused (constraints): run under a savepoint, so a refusal leaves the transaction
     /// usable, as on SQLite. `refusal` turns a failure into the domain's error (nil: the database error as is).
     @discardableResult
-    func write(_ sql: String, _ values: [PostgresValue],
-               refusal: (PostgresFailure) throws(StoreError) -> StoreError? = { _ in nil }) throws(StoreError)
-        -> PostgresResult {
+    func write(
+        _ sql: String, _ values: [PostgresValue],
+        refusal: (PostgresFailure) throws(StoreError) -> StoreError? = { _ in nil }
+    ) throws(StoreError)
+        -> PostgresResult
+    {
         let connection = try open()
         let failure: PostgresFailure
         do {
@@ -78,16 +84,19 @@ final class PostgresTransaction: StoreTransaction {
     /// A unique key taken by a transaction that committed after this one's snapshot: invisible here, so the
     /// refusal cannot name the holder. Running the transaction again sees it.
     private func concurrentCommit(_ what: String) -> StoreError {
-        let error = StoreError.database(code: SQLState.serializationFailure.code,
-                                        message: "\(what) was taken by a concurrent transaction (SQLSTATE 40001)")
+        let error = StoreError.database(
+            code: SQLState.serializationFailure.code,
+            message: "\(what) was taken by a concurrent transaction (SQLSTATE 40001)")
         retryCause = error
         return error
     }
 
     /// Unique violations a transaction must not handle as a plain refusal when it cannot see the row it
     /// collided with: `visible` looks for that row.
-    func uniqueRefusal(_ failure: PostgresFailure, constraint: String, what: String,
-                       visible: () throws(StoreError) -> StoreError?) throws(StoreError) -> StoreError? {
+    func uniqueRefusal(
+        _ failure: PostgresFailure, constraint: String, what: String,
+        visible: () throws(StoreError) -> StoreError?
+    ) throws(StoreError) -> StoreError? {
         guard failure.state == .uniqueViolation, failure.constraint == constraint else { return nil }
         return try visible() ?? concurrentCommit(what)
     }
@@ -97,45 +106,59 @@ final class PostgresTransaction: StoreTransaction {
     private static let accountColumns = "id, tier, status, identity_key, sealed, created_at, updated_at"
 
     func account(id: UUID) throws(StoreError) -> AccountRecord? {
-        try rows("SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.text(id.uuidString)],
-                 Self.decodeAccount).first
+        try rows(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.text(id.uuidString)],
+            Self.decodeAccount
+        ).first
     }
 
     func account(identityKey: [UInt8]) throws(StoreError) -> AccountRecord? {
-        try rows("SELECT \(Self.accountColumns) FROM accounts WHERE identity_key = $1", [.bytes(identityKey)],
-                 Self.decodeAccount).first
+        try rows(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE identity_key = $1", [.bytes(identityKey)],
+            Self.decodeAccount
+        ).first
     }
 
     func insertAccount(_ account: AccountRecord) throws(StoreError) {
-        try write("INSERT INTO accounts (\(Self.accountColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
-            .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
-            .bytes(account.identityKey), .bytes(account.sealedPersonalData), .integer(account.createdAt.storeMilliseconds),
-            .integer(account.updatedAt.storeMilliseconds),
-        ]) { failure throws(StoreError) in try accountConflict(failure, account) }
+        try write(
+            "INSERT INTO accounts (\(Self.accountColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
+                .bytes(account.identityKey), .bytes(account.sealedPersonalData),
+                .integer(account.createdAt.storeMilliseconds),
+                .integer(account.updatedAt.storeMilliseconds),
+            ]
+        ) { failure throws(StoreError) in try accountConflict(failure, account) }
     }
 
     func updateAccount(_ account: AccountRecord) throws(StoreError) {
-        let result = try write("""
+        let result = try write(
+            """
             UPDATE accounts SET tier = $1, status = $2, identity_key = $3, sealed = $4, created_at = $5, updated_at = $6
             WHERE id = $7
-            """, [
-            .text(account.tier.rawValue), .text(account.status.rawValue), .bytes(account.identityKey),
-            .bytes(account.sealedPersonalData), .integer(account.createdAt.storeMilliseconds),
-            .integer(account.updatedAt.storeMilliseconds), .text(account.id.uuidString),
-        ]) { failure throws(StoreError) in try accountConflict(failure, account) }
+            """,
+            [
+                .text(account.tier.rawValue), .text(account.status.rawValue), .bytes(account.identityKey),
+                .bytes(account.sealedPersonalData), .integer(account.createdAt.storeMilliseconds),
+                .integer(account.updatedAt.storeMilliseconds), .text(account.id.uuidString),
+            ]
+        ) { failure throws(StoreError) in try accountConflict(failure, account) }
         guard result.affectedRows == 1 else { throw .notFound("account \(account.id.uuidString)") }
     }
 
     func accounts(status: IdentityStatus?) throws(StoreError) -> [AccountRecord] {
         guard let status else {
-            return try rows("SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at, id", [], Self.decodeAccount)
+            return try rows(
+                "SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at, id", [], Self.decodeAccount)
         }
-        return try rows("SELECT \(Self.accountColumns) FROM accounts WHERE status = $1 ORDER BY created_at, id",
-                        [.text(status.rawValue)], Self.decodeAccount)
+        return try rows(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE status = $1 ORDER BY created_at, id",
+            [.text(status.rawValue)], Self.decodeAccount)
     }
 
     /// A unique violation on the identity key becomes `.duplicateIdentity` naming the holder.
-    private func accountConflict(_ failure: PostgresFailure, _ account: AccountRecord) throws(StoreError) -> StoreError? {
+    private func accountConflict(_ failure: PostgresFailure, _ account: AccountRecord) throws(StoreError) -> StoreError?
+    {
         if failure.state == .uniqueViolation, failure.constraint == "accounts_pkey" {
             return .database(code: failure.state.code, message: "account \(account.id.uuidString) already exists")
         }
@@ -146,10 +169,11 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private static func decodeAccount(_ row: PostgresResult, _ index: Int) throws(StoreError) -> AccountRecord {
-        AccountRecord(id: try uuid(row.text(index, 0), "account id"), tier: try value(row.text(index, 1), "account tier"),
-                      status: try value(row.text(index, 2), "account status"), identityKey: row.bytes(index, 3),
-                      sealedPersonalData: row.bytes(index, 4), createdAt: Date(storeMilliseconds: try row.integer(index, 5)),
-                      updatedAt: Date(storeMilliseconds: try row.integer(index, 6)))
+        AccountRecord(
+            id: try uuid(row.text(index, 0), "account id"), tier: try value(row.text(index, 1), "account tier"),
+            status: try value(row.text(index, 2), "account status"), identityKey: row.bytes(index, 3),
+            sealedPersonalData: row.bytes(index, 4), createdAt: Date(storeMilliseconds: try row.integer(index, 5)),
+            updatedAt: Date(storeMilliseconds: try row.integer(index, 6)))
     }
 
     // MARK: Certificates
@@ -160,9 +184,11 @@ final class PostgresTransaction: StoreTransaction {
         """
 
     func insertCertificate(_ certificate: CertificateRecord) throws(StoreError) {
-        try write("""
+        try write(
+            """
             INSERT INTO certificates (\(Self.certificateColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-            """, try certificateValues(certificate)) { failure throws(StoreError) in
+            """, try certificateValues(certificate)
+        ) { failure throws(StoreError) in
             if failure.state == .foreignKeyViolation { return .notFound("account \(certificate.accountID.uuidString)") }
             guard failure.state == .uniqueViolation, failure.constraint == "certificates_pkey" else { return nil }
             // Whether this snapshot sees the holder or not, the serial is taken for good.
@@ -171,32 +197,40 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func updateCertificate(_ certificate: CertificateRecord) throws(StoreError) {
-        let result = try write("""
+        let result = try write(
+            """
             UPDATE certificates SET account_id = $2, state = $3, der = $4, der_sealed = $5, not_before = $6, \
             not_after = $7, revoked_at = $8, revocation_reason = $9, device_id = $10, created_at = $11 WHERE serial = $1
-            """, try certificateValues(certificate)) { failure in
+            """, try certificateValues(certificate)
+        ) { failure in
             failure.state == .foreignKeyViolation ? .notFound("account \(certificate.accountID.uuidString)") : nil
         }
         guard result.affectedRows == 1 else { throw .notFound("certificate \(certificate.serial)") }
     }
 
     func certificate(serial: String) throws(StoreError) -> CertificateRecord? {
-        try rows("SELECT \(Self.certificateColumns) FROM certificates WHERE serial = $1", [.text(serial)],
-                 decodeCertificate).first
+        try rows(
+            "SELECT \(Self.certificateColumns) FROM certificates WHERE serial = $1", [.text(serial)],
+            decodeCertificate
+        ).first
     }
 
     func certificates(accountID: UUID) throws(StoreError) -> [CertificateRecord] {
-        try rows("SELECT \(Self.certificateColumns) FROM certificates WHERE account_id = $1 ORDER BY created_at, serial",
-                 [.text(accountID.uuidString)], decodeCertificate)
+        try rows(
+            "SELECT \(Self.certificateColumns) FROM certificates WHERE account_id = $1 ORDER BY created_at, serial",
+            [.text(accountID.uuidString)], decodeCertificate)
     }
 
     func certificates(state: CertificateState) throws(StoreError) -> [CertificateRecord] {
-        try rows("SELECT \(Self.certificateColumns) FROM certificates WHERE state = $1 ORDER BY created_at, serial",
-                 [.text(state.rawValue)], decodeCertificate)
+        try rows(
+            "SELECT \(Self.certificateColumns) FROM certificates WHERE state = $1 ORDER BY created_at, serial",
+            [.text(state.rawValue)], decodeCertificate)
     }
 
-    func certificateStatuses(states: [CertificateState], revokedSince: Date?,
-                             limit: Int?) throws(StoreError) -> [CertificateRecord] {
+    func certificateStatuses(
+        states: [CertificateState], revokedSince: Date?,
+        limit: Int?
+    ) throws(StoreError) -> [CertificateRecord] {
         guard !states.isEmpty else { return [] }
         var values: [PostgresValue] = states.map { .text($0.rawValue) }
         let placeholders = (1...states.count).map { "$\($0)" }.joined(separator: ", ")
@@ -225,11 +259,13 @@ final class PostgresTransaction: StoreTransaction {
             der = try protector.seal(clear, context: Self.certificateContext(certificate.serial))
             sealed = true
         }
-        return [.text(certificate.serial), .text(certificate.accountID.uuidString), .text(certificate.state.rawValue),
-                .bytes(der), .boolean(sealed), .integer(certificate.notBefore.storeMilliseconds),
-                .integer(certificate.notAfter.storeMilliseconds), .integer(certificate.revokedAt?.storeMilliseconds),
-                .integer(certificate.revocationReason.map { Int64($0.rawValue) }), .text(certificate.deviceID),
-                .integer(certificate.createdAt.storeMilliseconds)]
+        return [
+            .text(certificate.serial), .text(certificate.accountID.uuidString), .text(certificate.state.rawValue),
+            .bytes(der), .boolean(sealed), .integer(certificate.notBefore.storeMilliseconds),
+            .integer(certificate.notAfter.storeMilliseconds), .integer(certificate.revokedAt?.storeMilliseconds),
+            .integer(certificate.revocationReason.map { Int64($0.rawValue) }), .text(certificate.deviceID),
+            .integer(certificate.createdAt.storeMilliseconds),
+        ]
     }
 
     private static func certificateContext(_ serial: String) -> String { "certificate:\(serial)" }
@@ -245,16 +281,19 @@ final class PostgresTransaction: StoreTransaction {
         }
         var reason: RevocationReason?
         if let code = try row.optionalInteger(index, 8) {
-            guard let known = RevocationReason(rawValue: Int(code)) else { throw postgresCorrupt("revocation reason \(code)") }
+            guard let known = RevocationReason(rawValue: Int(code)) else {
+                throw postgresCorrupt("revocation reason \(code)")
+            }
             reason = known
         }
-        return CertificateRecord(serial: serial, accountID: try Self.uuid(row.text(index, 1), "certificate account id"),
-                                 state: try Self.value(row.text(index, 2), "certificate state"), der: der,
-                                 notBefore: Date(storeMilliseconds: try row.integer(index, 5)),
-                                 notAfter: Date(storeMilliseconds: try row.integer(index, 6)),
-                                 revokedAt: try row.optionalInteger(index, 7).map(Date.init(storeMilliseconds:)),
-                                 revocationReason: reason, deviceID: row.optionalText(index, 9),
-                                 createdAt: Date(storeMilliseconds: try row.integer(index, 10)))
+        return CertificateRecord(
+            serial: serial, accountID: try Self.uuid(row.text(index, 1), "certificate account id"),
+            state: try Self.value(row.text(index, 2), "certificate state"), der: der,
+            notBefore: Date(storeMilliseconds: try row.integer(index, 5)),
+            notAfter: Date(storeMilliseconds: try row.integer(index, 6)),
+            revokedAt: try row.optionalInteger(index, 7).map(Date.init(storeMilliseconds:)),
+            revocationReason: reason, deviceID: row.optionalText(index, 9),
+            createdAt: Date(storeMilliseconds: try row.integer(index, 10)))
     }
 
     // MARK: Enrollments
@@ -264,17 +303,22 @@ final class PostgresTransaction: StoreTransaction {
         """
 
     func saveEnrollment(_ enrollment: EnrollmentRecord) throws(StoreError) {
-        let result = try write("""
+        let result = try write(
+            """
             INSERT INTO enrollments (\(Self.enrollmentColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, state = excluded.state,
                 account_id = excluded.account_id, reader = excluded.reader, caller_uid = excluded.caller_uid,
                 evidence = excluded.evidence, failure_code = excluded.failure_code,
                 created_at = excluded.created_at, updated_at = excluded.updated_at
             WHERE enrollments.state NOT IN \(EnrollmentState.finishedSQL)
-            """, [.text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue), .text(enrollment.state.rawValue),
-                  .text(enrollment.accountID?.uuidString), .text(enrollment.reader),
-                  .integer(Int64(enrollment.callerUID)), .bytes(enrollment.evidence), .text(enrollment.failureCode),
-                  .integer(enrollment.createdAt.storeMilliseconds), .integer(enrollment.updatedAt.storeMilliseconds)]) {
+            """,
+            [
+                .text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue), .text(enrollment.state.rawValue),
+                .text(enrollment.accountID?.uuidString), .text(enrollment.reader),
+                .integer(Int64(enrollment.callerUID)), .bytes(enrollment.evidence), .text(enrollment.failureCode),
+                .integer(enrollment.createdAt.storeMilliseconds), .integer(enrollment.updatedAt.storeMilliseconds),
+            ]
+        ) {
             failure in
             guard failure.state == .foreignKeyViolation, let accountID = enrollment.accountID else { return nil }
             return .notFound("account \(accountID.uuidString)")
@@ -283,30 +327,35 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func enrollment(id: UUID) throws(StoreError) -> EnrollmentRecord? {
-        try rows("SELECT \(Self.enrollmentColumns) FROM enrollments WHERE id = $1", [.text(id.uuidString)],
-                 Self.decodeEnrollment).first
+        try rows(
+            "SELECT \(Self.enrollmentColumns) FROM enrollments WHERE id = $1", [.text(id.uuidString)],
+            Self.decodeEnrollment
+        ).first
     }
 
     func enrollments(state: EnrollmentState) throws(StoreError) -> [EnrollmentRecord] {
-        try rows("SELECT \(Self.enrollmentColumns) FROM enrollments WHERE state = $1 ORDER BY created_at, id",
-                 [.text(state.rawValue)], Self.decodeEnrollment)
+        try rows(
+            "SELECT \(Self.enrollmentColumns) FROM enrollments WHERE state = $1 ORDER BY created_at, id",
+            [.text(state.rawValue)], Self.decodeEnrollment)
     }
 
     private static func decodeEnrollment(_ row: PostgresResult, _ index: Int) throws(StoreError) -> EnrollmentRecord {
-        EnrollmentRecord(id: try uuid(row.text(index, 0), "enrollment id"),
-                         purpose: try value(row.text(index, 1), "enrollment purpose"),
-                         state: try value(row.text(index, 2), "enrollment state"),
-                         accountID: try optionalUUID(row.optionalText(index, 3), "enrollment account id"),
-                         reader: row.text(index, 4), callerUID: try uid(row.integer(index, 5), "caller uid"),
-                         evidence: row.bytes(index, 6), failureCode: row.optionalText(index, 7),
-                         createdAt: Date(storeMilliseconds: try row.integer(index, 8)),
-                         updatedAt: Date(storeMilliseconds: try row.integer(index, 9)))
+        EnrollmentRecord(
+            id: try uuid(row.text(index, 0), "enrollment id"),
+            purpose: try value(row.text(index, 1), "enrollment purpose"),
+            state: try value(row.text(index, 2), "enrollment state"),
+            accountID: try optionalUUID(row.optionalText(index, 3), "enrollment account id"),
+            reader: row.text(index, 4), callerUID: try uid(row.integer(index, 5), "caller uid"),
+            evidence: row.bytes(index, 6), failureCode: row.optionalText(index, 7),
+            createdAt: Date(storeMilliseconds: try row.integer(index, 8)),
+            updatedAt: Date(storeMilliseconds: try row.integer(index, 9)))
     }
 
     // MARK: Counters
 
     func nextValue(counter: String) throws(StoreError) -> Int {
-        let result = try write("""
+        let result = try write(
+            """
             INSERT INTO counters (name, value) VALUES ($1, 1)
             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value
             """, [.text(counter)])
@@ -318,8 +367,9 @@ final class PostgresTransaction: StoreTransaction {
 
     /// Stores `value` under `name` unless a value is there already; returns the stored one.
     func claimSetting(_ name: String, value: [UInt8]) throws(StoreError) -> [UInt8] {
-        try write("INSERT INTO fleet_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                  [.text(name), .bytes(value)])
+        try write(
+            "INSERT INTO fleet_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            [.text(name), .bytes(value)])
         return try rows("SELECT value FROM fleet_settings WHERE name = $1", [.text(name)]) { row, index in
             row.bytes(index, 0)
         }.first ?? []

@@ -6,7 +6,8 @@ import Synchronization
 /// stopped with `scripts/pg-cluster.sh stop` (pg_ctl on its own postmaster.pid). Nothing else is touched.
 public final class PostgresTestCluster: Sendable {
     /// The package root, where `scripts/` lives.
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
     static var script: String { packageRoot.appendingPathComponent("scripts/pg-cluster.sh").path }
 
@@ -57,8 +58,9 @@ public final class PostgresTestCluster: Sendable {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw PostgresTestClusterError(description: "scripts/pg-cluster.sh \(arguments.joined(separator: " ")) "
-                                           + "failed (\(process.terminationStatus)): \(errorText)")
+            throw PostgresTestClusterError(
+                description: "scripts/pg-cluster.sh \(arguments.joined(separator: " ")) "
+                    + "failed (\(process.terminationStatus)): \(errorText)")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

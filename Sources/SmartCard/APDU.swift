@@ -19,8 +19,10 @@ public struct CommandAPDU: Sendable, Equatable, CustomStringConvertible {
     public static let maxShortLc = 255
     public static let maxExtendedLc = 65_535
 
-    public init(cla: UInt8 = 0x00, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], le: Int? = nil,
-                forceExtended: Bool = false) {
+    public init(
+        cla: UInt8 = 0x00, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8] = [], le: Int? = nil,
+        forceExtended: Bool = false
+    ) {
         self.cla = cla
         self.ins = ins
         self.p1 = p1

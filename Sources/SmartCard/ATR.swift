@@ -10,7 +10,8 @@ public struct ATRInfo: Sendable, Equatable {
         self.bytes = bytes
         let historical = ATRInfo.historical(bytes) ?? []
         historicalBytes = historical
-        supportsExtendedLength = ATRInfo.cardCapabilities(historical).map { $0.count >= 3 && $0[2] & 0x40 != 0 } ?? false
+        supportsExtendedLength =
+            ATRInfo.cardCapabilities(historical).map { $0.count >= 3 && $0[2] & 0x40 != 0 } ?? false
     }
 
     /// Walks TS, T0 and the interface bytes to find the historical bytes.

@@ -72,7 +72,8 @@ public enum CardError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .noService: return "the PC/SC service (pcscd) is not running: start pcscd, then tap the card again"
         case .noReaders: return "no card reader is connected: plug in a reader"
-        case let .unknownReader(name): return "reader '\(name)' is not connected: check the reader name with 'enrollctl readers'"
+        case let .unknownReader(name):
+            return "reader '\(name)' is not connected: check the reader name with 'enrollctl readers'"
         case .noCard: return "no card on the reader: place the card on the reader"
         case .cardRemoved:
             return "card removed during reading: hold the card on the reader until the read completes, then tap again"

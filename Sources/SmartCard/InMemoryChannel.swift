@@ -45,7 +45,8 @@ public final class InMemoryCardChannel: CardChannel {
     /// When set, consulted before every command: return an error to simulate a transport failure.
     public var fault: ((CommandAPDU) -> CardError?)?
 
-    public init(applet: CardApplet, atr: [UInt8] = [0x3B, 0x80, 0x80, 0x01, 0x01], supportsExtendedLength: Bool = true) {
+    public init(applet: CardApplet, atr: [UInt8] = [0x3B, 0x80, 0x80, 0x01, 0x01], supportsExtendedLength: Bool = true)
+    {
         self.applet = applet
         self.atr = atr
         self.supportsExtendedLength = supportsExtendedLength

@@ -128,8 +128,9 @@ public final class PCSCContext: @unchecked Sendable {
     public func connect(reader: String) throws(CardError) -> PCSCCardChannel {
         var card: SCARDHANDLE = 0
         var proto: DWORD = 0
-        let rv = SCardConnect(handle, reader, DWORD(SCARD_SHARE_SHARED),
-                              DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &card, &proto)
+        let rv = SCardConnect(
+            handle, reader, DWORD(SCARD_SHARE_SHARED),
+            DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &card, &proto)
         guard rv == SCARD_S_SUCCESS else {
             if UInt32(truncatingIfNeeded: rv) == PCSCCode.unknownReader { throw .unknownReader(reader) }
             throw CardError.fromPCSC(Int(rv))

@@ -127,10 +127,12 @@ public enum TLVError: Error, Equatable, CustomStringConvertible {
         case let .nonMinimalLength(offset): return "TLV length at offset \(offset) uses a malformed long form"
         case let .truncatedValue(offset, declared, available):
             return "TLV value at offset \(offset) declares \(declared) bytes but only \(available) remain"
-        case let .trailingBytes(offset, count): return "\(count) unexpected bytes after the TLV object at offset \(offset)"
+        case let .trailingBytes(offset, count):
+            return "\(count) unexpected bytes after the TLV object at offset \(offset)"
         case let .nestingTooDeep(depth): return "TLV nesting deeper than \(depth) levels"
         case let .unexpectedTag(expected, found):
-            return "expected TLV tag \(String(expected, radix: 16, uppercase: true)), found \(String(found, radix: 16, uppercase: true))"
+            return
+                "expected TLV tag \(String(expected, radix: 16, uppercase: true)), found \(String(found, radix: 16, uppercase: true))"
         case let .missingTag(tag): return "required TLV tag \(String(tag, radix: 16, uppercase: true)) is missing"
         }
     }
@@ -219,8 +221,11 @@ public struct TLVReader {
     /// Parses the header (tag and length) at the start of `prefix` without needing the value:
     /// returns the tag, the value length and the header length. Used to learn a file's size from
     /// its first bytes.
-    public static func header(of prefix: [UInt8], limits: TLVLimits = .default) throws(TLVError)
-        -> (tag: UInt32, length: Int, headerLength: Int) {
+    public static func header(
+        of prefix: [UInt8], limits: TLVLimits = .default
+    ) throws(TLVError)
+        -> (tag: UInt32, length: Int, headerLength: Int)
+    {
         var reader = TLVReader(prefix, limits: limits)
         let tag = try reader.readTag()
         let length = try reader.readLength()

@@ -26,8 +26,10 @@ public struct DataProtector: Sendable {
 
     /// Uses the given 32-byte keys. `dataKey` seals under `keyVersion`; `previousDataKeys` (by version) only
     /// open what they sealed before a rotation.
-    public init(identityKey: [UInt8], dataKey: [UInt8], keyVersion: UInt8 = 1,
-                previousDataKeys: [UInt8: [UInt8]] = [:], usageChainKey: [UInt8]? = nil) throws(StoreError) {
+    public init(
+        identityKey: [UInt8], dataKey: [UInt8], keyVersion: UInt8 = 1,
+        previousDataKeys: [UInt8: [UInt8]] = [:], usageChainKey: [UInt8]? = nil
+    ) throws(StoreError) {
         let keys = [identityKey, dataKey] + Array(previousDataKeys.values) + (usageChainKey.map { [$0] } ?? [])
         guard keys.allSatisfy({ $0.count == KeyFile.keyLength }) else {
             throw .protection("keys must be \(KeyFile.keyLength) bytes")
@@ -85,8 +87,9 @@ public struct DataProtector: Sendable {
     public func seal(_ plaintext: [UInt8], context: String) throws(StoreError) -> [UInt8] {
         guard let key = dataKeys[currentKeyVersion] else { throw .protection("no data key \(currentKeyVersion)") }
         do {
-            let box = try AESGCM.seal(plaintext, key: key,
-                                      associatedData: Self.associatedData(version: currentKeyVersion, context: context))
+            let box = try AESGCM.seal(
+                plaintext, key: key,
+                associatedData: Self.associatedData(version: currentKeyVersion, context: context))
             return [currentKeyVersion] + box
         } catch {
             throw .protection("seal: \(error)")
@@ -99,8 +102,9 @@ public struct DataProtector: Sendable {
         guard let version = sealed.first else { throw .protection("empty sealed data") }
         guard let key = dataKeys[version] else { throw .protection("sealed under unknown data key version \(version)") }
         do {
-            return try AESGCM.open(Array(sealed.dropFirst()), key: key,
-                                   associatedData: Self.associatedData(version: version, context: context))
+            return try AESGCM.open(
+                Array(sealed.dropFirst()), key: key,
+                associatedData: Self.associatedData(version: version, context: context))
         } catch {
             throw .protection("open: \(error)")
         }

@@ -63,8 +63,10 @@ public final class GroupCommit: Sendable {
     ///   - beforeCommit: runs in every batch's transaction before its commit, with the number of bodies in it.
     ///   - gatherMinimum: test benches only (crash tests of a batch): a batch waits until this many bodies are
     ///     queued, or `gatherTimeout` passed.
-    public init(store: any Store, maximumBatch: Int = 64, beforeCommit: @escaping @Sendable (Int) -> Void = { _ in },
-                gatherMinimum: Int = 1, gatherTimeout: TimeInterval = 10) {
+    public init(
+        store: any Store, maximumBatch: Int = 64, beforeCommit: @escaping @Sendable (Int) -> Void = { _ in },
+        gatherMinimum: Int = 1, gatherTimeout: TimeInterval = 10
+    ) {
         self.store = store
         self.maximumBatch = max(1, maximumBatch)
         self.beforeCommit = beforeCommit

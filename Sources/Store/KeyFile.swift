@@ -69,8 +69,10 @@ public enum KeyFile {
     /// Reads the secret file at `path` (at most `limit` bytes, checked like a key file); when there is none, creates it
     /// atomically (mode 0600, parent directories 0700) with what `generate` makes. For secrets that are not 32 raw
     /// bytes, such as a signing key's PEM.
-    public static func loadOrCreateSecret(path: String, limit: Int,
-                                          generate: () throws -> [UInt8]) throws(KeyFileError) -> [UInt8] {
+    public static func loadOrCreateSecret(
+        path: String, limit: Int,
+        generate: () throws -> [UInt8]
+    ) throws(KeyFileError) -> [UInt8] {
         if let secret = try readSecret(path: path, limit: limit) { return secret }
         try createDirectories(for: path)
         let secret: [UInt8]

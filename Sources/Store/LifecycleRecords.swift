@@ -15,8 +15,10 @@ public struct DeviceBindingRecord: Sendable, Equatable {
     /// Why the binding ended: `superseded`, `holder`, `operator`, `cancelled`.
     public var unbindReason: String?
 
-    public init(id: UUID = UUID(), accountID: UUID, deviceID: String, publicKey: String, label: String, boundAt: Date,
-                unboundAt: Date? = nil, unbindReason: String? = nil) {
+    public init(
+        id: UUID = UUID(), accountID: UUID, deviceID: String, publicKey: String, label: String, boundAt: Date,
+        unboundAt: Date? = nil, unbindReason: String? = nil
+    ) {
         self.id = id
         self.accountID = accountID
         self.deviceID = deviceID
@@ -55,9 +57,11 @@ public struct UsageRecord: Sendable, Equatable {
     /// keyed, plain SHA-256.
     public var keyed: Bool
 
-    public init(sequence: Int64, at: Date, accountID: UUID?, enrollmentID: UUID?, event: String, channel: String,
-                actorRole: String, actorUID: UInt32, outcome: String, detail: String, previousHash: [UInt8],
-                hash: [UInt8], keyed: Bool = false) {
+    public init(
+        sequence: Int64, at: Date, accountID: UUID?, enrollmentID: UUID?, event: String, channel: String,
+        actorRole: String, actorUID: UInt32, outcome: String, detail: String, previousHash: [UInt8],
+        hash: [UInt8], keyed: Bool = false
+    ) {
         self.sequence = sequence
         self.at = at
         self.accountID = accountID
@@ -84,8 +88,10 @@ public struct UsageQuery: Sendable, Equatable {
     public var afterSequence: Int64?
     public var limit: Int?
 
-    public init(accountID: UUID? = nil, since: Date? = nil, until: Date? = nil, afterSequence: Int64? = nil,
-                limit: Int? = nil) {
+    public init(
+        accountID: UUID? = nil, since: Date? = nil, until: Date? = nil, afterSequence: Int64? = nil,
+        limit: Int? = nil
+    ) {
         self.accountID = accountID
         self.since = since
         self.until = until
@@ -114,9 +120,11 @@ public struct PasscodeRecord: Sendable, Equatable {
     /// Locked for good after too many wrong entries in total; only a card-and-face passcode reset clears it.
     public var lockedPermanently: Bool
 
-    public init(accountID: UUID, salt: [UInt8], hash: [UInt8], parameters: String, failedAttempts: Int = 0,
-                lockedUntil: Date? = nil, enabled: Bool = true, updatedAt: Date, lockLevel: Int = 0,
-                totalFailures: Int = 0, lockedPermanently: Bool = false) {
+    public init(
+        accountID: UUID, salt: [UInt8], hash: [UInt8], parameters: String, failedAttempts: Int = 0,
+        lockedUntil: Date? = nil, enabled: Bool = true, updatedAt: Date, lockLevel: Int = 0,
+        totalFailures: Int = 0, lockedPermanently: Bool = false
+    ) {
         self.accountID = accountID
         self.salt = salt
         self.hash = hash
@@ -162,8 +170,10 @@ public struct StatusChangeRecord: Sendable, Equatable {
     public var channel: String
     public var at: Date
 
-    public init(accountID: UUID, from: IdentityStatus, to: IdentityStatus, reason: String, actorRole: String,
-                actorUID: UInt32, channel: String, at: Date) {
+    public init(
+        accountID: UUID, from: IdentityStatus, to: IdentityStatus, reason: String, actorRole: String,
+        actorUID: UInt32, channel: String, at: Date
+    ) {
         self.accountID = accountID
         self.from = from
         self.to = to

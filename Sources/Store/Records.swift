@@ -34,8 +34,10 @@ public struct AccountRecord: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID = UUID(), tier: AccountTier, status: IdentityStatus = .normal, identityKey: [UInt8],
-                sealedPersonalData: [UInt8], createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        id: UUID = UUID(), tier: AccountTier, status: IdentityStatus = .normal, identityKey: [UInt8],
+        sealedPersonalData: [UInt8], createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
         self.id = id
         self.tier = tier
         self.status = status
@@ -98,9 +100,11 @@ public struct CertificateRecord: Sendable, Equatable {
     public var deviceID: String?
     public var createdAt: Date
 
-    public init(serial: String, accountID: UUID, state: CertificateState, der: [UInt8]? = nil, notBefore: Date,
-                notAfter: Date, revokedAt: Date? = nil, revocationReason: RevocationReason? = nil,
-                deviceID: String? = nil, createdAt: Date = Date()) {
+    public init(
+        serial: String, accountID: UUID, state: CertificateState, der: [UInt8]? = nil, notBefore: Date,
+        notAfter: Date, revokedAt: Date? = nil, revocationReason: RevocationReason? = nil,
+        deviceID: String? = nil, createdAt: Date = Date()
+    ) {
         self.serial = serial
         self.accountID = accountID
         self.state = state
@@ -157,9 +161,11 @@ public struct EnrollmentRecord: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID = UUID(), purpose: EnrollmentPurpose, state: EnrollmentState, accountID: UUID? = nil,
-                reader: String, callerUID: UInt32, evidence: [UInt8] = [], failureCode: String? = nil,
-                createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        id: UUID = UUID(), purpose: EnrollmentPurpose, state: EnrollmentState, accountID: UUID? = nil,
+        reader: String, callerUID: UInt32, evidence: [UInt8] = [], failureCode: String? = nil,
+        createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
         self.id = id
         self.purpose = purpose
         self.state = state

@@ -76,8 +76,10 @@ final class SQLiteConnection {
     }
 
     /// Runs one query with bound `values` and maps every row.
-    func query<T>(_ sql: String, _ values: [SQLiteValue] = [],
-                  row: (SQLiteStatement) throws(StoreError) -> T) throws(StoreError) -> [T] {
+    func query<T>(
+        _ sql: String, _ values: [SQLiteValue] = [],
+        row: (SQLiteStatement) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
         let statement = try SQLiteStatement(connection: self, sql: sql)
         try statement.bind(values)
         var rows: [T] = []

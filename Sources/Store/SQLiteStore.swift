@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The SQLite implementation of `Store`: one connection in WAL mode, serialised by a lock, every
@@ -47,11 +47,13 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         sqlite3_busy_timeout(try connection.openHandle(), Self.busyTimeoutMilliseconds)
         let journalMode = try connection.query("PRAGMA journal_mode=WAL") { row in row.text(0) }
         guard journalMode.first?.lowercased() == "wal" else {
-            throw .database(code: SQLITE_CANTOPEN,
-                            message: "cannot switch \(path) to WAL (journal mode \(journalMode))")
+            throw .database(
+                code: SQLITE_CANTOPEN,
+                message: "cannot switch \(path) to WAL (journal mode \(journalMode))")
         }
-        try connection.execute("PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous.rawValue); "
-                               + "PRAGMA secure_delete=ON;")
+        try connection.execute(
+            "PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous.rawValue); "
+                + "PRAGMA secure_delete=ON;")
         self.connection = connection
     }
 
@@ -79,8 +81,9 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                 do throws(StoreError) {
                     let current = try Self.userVersion(connection)
                     guard current <= SQLiteMigrations.latestVersion else {
-                        throw StoreError.schema("the database is at schema version \(current), this enrolld knows up "
-                                                + "to \(SQLiteMigrations.latestVersion): upgrade enrolld")
+                        throw StoreError.schema(
+                            "the database is at schema version \(current), this enrolld knows up "
+                                + "to \(SQLiteMigrations.latestVersion): upgrade enrolld")
                     }
                     if current < migration.version {
                         try connection.execute(migration.sql)
@@ -100,8 +103,9 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     public func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws(StoreError) -> T {
         try withConnection { connection throws(StoreError) in
             guard !inTransaction else {
-                throw .database(code: SQLiteResultCode.misuse,
-                                message: "nested transactions are not supported: use the enclosing transaction")
+                throw .database(
+                    code: SQLiteResultCode.misuse,
+                    message: "nested transactions are not supported: use the enclosing transaction")
             }
             try connection.execute("BEGIN IMMEDIATE")
             inTransaction = true
@@ -167,22 +171,29 @@ final class SQLiteTransaction: StoreTransaction {
     private static let accountColumns = "id, tier, status, identity_key, sealed, created_at, updated_at"
 
     func account(id: UUID) throws(StoreError) -> AccountRecord? {
-        try open().query("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?", [.text(id.uuidString)],
-                         row: Self.decodeAccount).first
+        try open().query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE id = ?", [.text(id.uuidString)],
+            row: Self.decodeAccount
+        ).first
     }
 
     func account(identityKey: [UInt8]) throws(StoreError) -> AccountRecord? {
-        try open().query("SELECT \(Self.accountColumns) FROM accounts WHERE identity_key = ?", [.blob(identityKey)],
-                         row: Self.decodeAccount).first
+        try open().query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE identity_key = ?", [.blob(identityKey)],
+            row: Self.decodeAccount
+        ).first
     }
 
     func insertAccount(_ account: AccountRecord) throws(StoreError) {
         do {
-            try open().run("INSERT INTO accounts (\(Self.accountColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
-                .blob(account.identityKey), .blob(account.sealedPersonalData), .integer(account.createdAt.milliseconds),
-                .integer(account.updatedAt.milliseconds),
-            ])
+            try open().run(
+                "INSERT INTO accounts (\(Self.accountColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
+                    .blob(account.identityKey), .blob(account.sealedPersonalData),
+                    .integer(account.createdAt.milliseconds),
+                    .integer(account.updatedAt.milliseconds),
+                ])
         } catch {
             throw try accountConflict(error, identityKey: account.identityKey, id: account.id)
         }
@@ -191,14 +202,16 @@ final class SQLiteTransaction: StoreTransaction {
     func updateAccount(_ account: AccountRecord) throws(StoreError) {
         let changed: Int
         do {
-            changed = try open().run("""
+            changed = try open().run(
+                """
                 UPDATE accounts SET tier = ?, status = ?, identity_key = ?, sealed = ?, created_at = ?, updated_at = ?
                 WHERE id = ?
-                """, [
-                .text(account.tier.rawValue), .text(account.status.rawValue), .blob(account.identityKey),
-                .blob(account.sealedPersonalData), .integer(account.createdAt.milliseconds),
-                .integer(account.updatedAt.milliseconds), .text(account.id.uuidString),
-            ])
+                """,
+                [
+                    .text(account.tier.rawValue), .text(account.status.rawValue), .blob(account.identityKey),
+                    .blob(account.sealedPersonalData), .integer(account.createdAt.milliseconds),
+                    .integer(account.updatedAt.milliseconds), .text(account.id.uuidString),
+                ])
         } catch {
             throw try accountConflict(error, identityKey: account.identityKey, id: account.id)
         }
@@ -207,11 +220,13 @@ final class SQLiteTransaction: StoreTransaction {
 
     func accounts(status: IdentityStatus?) throws(StoreError) -> [AccountRecord] {
         guard let status else {
-            return try open().query("SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at, id",
-                                    row: Self.decodeAccount)
+            return try open().query(
+                "SELECT \(Self.accountColumns) FROM accounts ORDER BY created_at, id",
+                row: Self.decodeAccount)
         }
-        return try open().query("SELECT \(Self.accountColumns) FROM accounts WHERE status = ? ORDER BY created_at, id",
-                                [.text(status.rawValue)], row: Self.decodeAccount)
+        return try open().query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE status = ? ORDER BY created_at, id",
+            [.text(status.rawValue)], row: Self.decodeAccount)
     }
 
     /// Turns a unique-constraint failure on `identity_key` into `.duplicateIdentity` with the holder's id.
@@ -227,10 +242,11 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     private static func decodeAccount(_ row: SQLiteStatement) throws(StoreError) -> AccountRecord {
-        AccountRecord(id: try uuid(row.text(0), "account id"), tier: try value(row.text(1), "account tier"),
-                      status: try value(row.text(2), "account status"), identityKey: row.blob(3),
-                      sealedPersonalData: row.blob(4), createdAt: Date(milliseconds: row.integer(5)),
-                      updatedAt: Date(milliseconds: row.integer(6)))
+        AccountRecord(
+            id: try uuid(row.text(0), "account id"), tier: try value(row.text(1), "account tier"),
+            status: try value(row.text(2), "account status"), identityKey: row.blob(3),
+            sealedPersonalData: row.blob(4), createdAt: Date(milliseconds: row.integer(5)),
+            updatedAt: Date(milliseconds: row.integer(6)))
     }
 
     // MARK: Certificates
@@ -243,14 +259,18 @@ final class SQLiteTransaction: StoreTransaction {
     func insertCertificate(_ certificate: CertificateRecord) throws(StoreError) {
         let (der, sealed) = try sealDER(certificate)
         do {
-            try open().run("""
+            try open().run(
+                """
                 INSERT INTO certificates (\(Self.certificateColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(certificate.serial), .text(certificate.accountID.uuidString),
-                      .text(certificate.state.rawValue), .blob(der), .integer(sealed ? 1 : 0),
-                      .integer(certificate.notBefore.milliseconds), .integer(certificate.notAfter.milliseconds),
-                      .integer(certificate.revokedAt?.milliseconds),
-                      .integer(certificate.revocationReason.map { Int64($0.rawValue) }),
-                      .text(certificate.deviceID), .integer(certificate.createdAt.milliseconds)])
+                """,
+                [
+                    .text(certificate.serial), .text(certificate.accountID.uuidString),
+                    .text(certificate.state.rawValue), .blob(der), .integer(sealed ? 1 : 0),
+                    .integer(certificate.notBefore.milliseconds), .integer(certificate.notAfter.milliseconds),
+                    .integer(certificate.revokedAt?.milliseconds),
+                    .integer(certificate.revocationReason.map { Int64($0.rawValue) }),
+                    .text(certificate.deviceID), .integer(certificate.createdAt.milliseconds),
+                ])
         } catch let .database(code, message) {
             switch code {
             case SQLiteResultCode.constraintPrimaryKey: throw .duplicateSerial(certificate.serial)
@@ -264,14 +284,18 @@ final class SQLiteTransaction: StoreTransaction {
         let (der, sealed) = try sealDER(certificate)
         let changed: Int
         do {
-            changed = try open().run("""
+            changed = try open().run(
+                """
                 UPDATE certificates SET account_id = ?, state = ?, der = ?, der_sealed = ?, not_before = ?, \
                 not_after = ?, revoked_at = ?, revocation_reason = ?, device_id = ?, created_at = ? WHERE serial = ?
-                """, [.text(certificate.accountID.uuidString), .text(certificate.state.rawValue), .blob(der),
-                      .integer(sealed ? 1 : 0), .integer(certificate.notBefore.milliseconds),
-                      .integer(certificate.notAfter.milliseconds), .integer(certificate.revokedAt?.milliseconds),
-                      .integer(certificate.revocationReason.map { Int64($0.rawValue) }), .text(certificate.deviceID),
-                      .integer(certificate.createdAt.milliseconds), .text(certificate.serial)])
+                """,
+                [
+                    .text(certificate.accountID.uuidString), .text(certificate.state.rawValue), .blob(der),
+                    .integer(sealed ? 1 : 0), .integer(certificate.notBefore.milliseconds),
+                    .integer(certificate.notAfter.milliseconds), .integer(certificate.revokedAt?.milliseconds),
+                    .integer(certificate.revocationReason.map { Int64($0.rawValue) }), .text(certificate.deviceID),
+                    .integer(certificate.createdAt.milliseconds), .text(certificate.serial),
+                ])
         } catch let .database(code, _) where code == SQLiteResultCode.constraintForeignKey {
             throw .notFound("account \(certificate.accountID.uuidString)")
         }
@@ -279,24 +303,30 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func certificate(serial: String) throws(StoreError) -> CertificateRecord? {
-        try open().query("SELECT \(Self.certificateColumns) FROM certificates WHERE serial = ?", [.text(serial)],
-                         row: decodeCertificate).first
+        try open().query(
+            "SELECT \(Self.certificateColumns) FROM certificates WHERE serial = ?", [.text(serial)],
+            row: decodeCertificate
+        ).first
     }
 
     func certificates(accountID: UUID) throws(StoreError) -> [CertificateRecord] {
-        try open().query("""
+        try open().query(
+            """
             SELECT \(Self.certificateColumns) FROM certificates WHERE account_id = ? ORDER BY created_at, serial
             """, [.text(accountID.uuidString)], row: decodeCertificate)
     }
 
     func certificates(state: CertificateState) throws(StoreError) -> [CertificateRecord] {
-        try open().query("""
+        try open().query(
+            """
             SELECT \(Self.certificateColumns) FROM certificates WHERE state = ? ORDER BY created_at, serial
             """, [.text(state.rawValue)], row: decodeCertificate)
     }
 
-    func certificateStatuses(states: [CertificateState], revokedSince: Date?,
-                             limit: Int?) throws(StoreError) -> [CertificateRecord] {
+    func certificateStatuses(
+        states: [CertificateState], revokedSince: Date?,
+        limit: Int?
+    ) throws(StoreError) -> [CertificateRecord] {
         guard !states.isEmpty else { return [] }
         var values: [SQLiteValue] = states.map { .text($0.rawValue) }
         var sql = """
@@ -337,13 +367,14 @@ final class SQLiteTransaction: StoreTransaction {
             guard let known = RevocationReason(rawValue: Int(code)) else { throw corrupt("revocation reason \(code)") }
             reason = known
         }
-        return CertificateRecord(serial: serial, accountID: try Self.uuid(row.text(1), "certificate account id"),
-                                 state: try Self.value(row.text(2), "certificate state"), der: der,
-                                 notBefore: Date(milliseconds: row.integer(5)),
-                                 notAfter: Date(milliseconds: row.integer(6)),
-                                 revokedAt: row.optionalInteger(7).map(Date.init(milliseconds:)),
-                                 revocationReason: reason, deviceID: row.optionalText(9),
-                                 createdAt: Date(milliseconds: row.integer(10)))
+        return CertificateRecord(
+            serial: serial, accountID: try Self.uuid(row.text(1), "certificate account id"),
+            state: try Self.value(row.text(2), "certificate state"), der: der,
+            notBefore: Date(milliseconds: row.integer(5)),
+            notAfter: Date(milliseconds: row.integer(6)),
+            revokedAt: row.optionalInteger(7).map(Date.init(milliseconds:)),
+            revocationReason: reason, deviceID: row.optionalText(9),
+            createdAt: Date(milliseconds: row.integer(10)))
     }
 
     // MARK: Enrollments
@@ -355,18 +386,22 @@ final class SQLiteTransaction: StoreTransaction {
     func saveEnrollment(_ enrollment: EnrollmentRecord) throws(StoreError) {
         let changed: Int
         do {
-            changed = try open().run("""
+            changed = try open().run(
+                """
                 INSERT INTO enrollments (\(Self.enrollmentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, state = excluded.state,
                     account_id = excluded.account_id, reader = excluded.reader, caller_uid = excluded.caller_uid,
                     evidence = excluded.evidence, failure_code = excluded.failure_code,
                     created_at = excluded.created_at, updated_at = excluded.updated_at
                 WHERE enrollments.state NOT IN \(EnrollmentState.finishedSQL)
-                """, [.text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue),
-                      .text(enrollment.state.rawValue), .text(enrollment.accountID?.uuidString),
-                      .text(enrollment.reader), .integer(Int64(enrollment.callerUID)), .blob(enrollment.evidence),
-                      .text(enrollment.failureCode), .integer(enrollment.createdAt.milliseconds),
-                      .integer(enrollment.updatedAt.milliseconds)])
+                """,
+                [
+                    .text(enrollment.id.uuidString), .text(enrollment.purpose.rawValue),
+                    .text(enrollment.state.rawValue), .text(enrollment.accountID?.uuidString),
+                    .text(enrollment.reader), .integer(Int64(enrollment.callerUID)), .blob(enrollment.evidence),
+                    .text(enrollment.failureCode), .integer(enrollment.createdAt.milliseconds),
+                    .integer(enrollment.updatedAt.milliseconds),
+                ])
         } catch let .database(code, message) {
             guard code == SQLiteResultCode.constraintForeignKey, let accountID = enrollment.accountID else {
                 throw .database(code: code, message: message)
@@ -377,36 +412,42 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func enrollment(id: UUID) throws(StoreError) -> EnrollmentRecord? {
-        try open().query("SELECT \(Self.enrollmentColumns) FROM enrollments WHERE id = ?", [.text(id.uuidString)],
-                         row: Self.decodeEnrollment).first
+        try open().query(
+            "SELECT \(Self.enrollmentColumns) FROM enrollments WHERE id = ?", [.text(id.uuidString)],
+            row: Self.decodeEnrollment
+        ).first
     }
 
     func enrollments(state: EnrollmentState) throws(StoreError) -> [EnrollmentRecord] {
-        try open().query("SELECT \(Self.enrollmentColumns) FROM enrollments WHERE state = ? ORDER BY created_at, id",
-                         [.text(state.rawValue)], row: Self.decodeEnrollment)
+        try open().query(
+            "SELECT \(Self.enrollmentColumns) FROM enrollments WHERE state = ? ORDER BY created_at, id",
+            [.text(state.rawValue)], row: Self.decodeEnrollment)
     }
 
     private static func decodeEnrollment(_ row: SQLiteStatement) throws(StoreError) -> EnrollmentRecord {
         let uid = row.integer(5)
         guard let callerUID = UInt32(exactly: uid) else { throw corrupt("caller uid \(uid)") }
-        return EnrollmentRecord(id: try uuid(row.text(0), "enrollment id"),
-                                purpose: try value(row.text(1), "enrollment purpose"),
-                                state: try value(row.text(2), "enrollment state"),
-                                accountID: try row.optionalText(3).map { text throws(StoreError) in
-                                    try uuid(text, "enrollment account id")
-                                },
-                                reader: row.text(4), callerUID: callerUID, evidence: row.blob(6),
-                                failureCode: row.optionalText(7), createdAt: Date(milliseconds: row.integer(8)),
-                                updatedAt: Date(milliseconds: row.integer(9)))
+        return EnrollmentRecord(
+            id: try uuid(row.text(0), "enrollment id"),
+            purpose: try value(row.text(1), "enrollment purpose"),
+            state: try value(row.text(2), "enrollment state"),
+            accountID: try row.optionalText(3).map { text throws(StoreError) in
+                try uuid(text, "enrollment account id")
+            },
+            reader: row.text(4), callerUID: callerUID, evidence: row.blob(6),
+            failureCode: row.optionalText(7), createdAt: Date(milliseconds: row.integer(8)),
+            updatedAt: Date(milliseconds: row.integer(9)))
     }
 
     // MARK: Counters
 
     func nextValue(counter: String) throws(StoreError) -> Int {
-        let values = try open().query("""
+        let values = try open().query(
+            """
             INSERT INTO counters (name, value) VALUES (?, 1)
             ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value
-            """, [.text(counter)]) { row in row.integer(0) }
+            """, [.text(counter)]
+        ) { row in row.integer(0) }
         guard let value = values.first else { throw corrupt("counter \(counter) returned no value") }
         return Int(value)
     }

@@ -35,8 +35,10 @@ public protocol StoreTransaction {
     /// Status facts of the certificates in `states`, without their DER (nothing is unsealed: what the OCSP
     /// responder and the CRL need, at the cost of an index scan), newest first: only those revoked at or after
     /// `revokedSince` when it is given, at most `limit` when it is given.
-    func certificateStatuses(states: [CertificateState], revokedSince: Date?,
-                             limit: Int?) throws(StoreError) -> [CertificateRecord]
+    func certificateStatuses(
+        states: [CertificateState], revokedSince: Date?,
+        limit: Int?
+    ) throws(StoreError) -> [CertificateRecord]
 
     // Enrollment sessions.
     /// Inserts or replaces by id.

@@ -90,7 +90,8 @@ enum CanonicalXML {
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == UInt8(ascii: ">")
-                    || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=") {
+                    || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
+                {
                     break
                 }
                 position += 1
@@ -182,8 +183,9 @@ enum CanonicalXML {
                     text += Array(try Self.unescape(bytes[start..<position]).utf8)
                 }
             }
-            return XMLElement(namespace: namespace, name: local, attributes: attributes, children: children,
-                              text: String(decoding: text, as: UTF8.self))
+            return XMLElement(
+                namespace: namespace, name: local, attributes: attributes, children: children,
+                text: String(decoding: text, as: UTF8.self))
         }
 
         static func unescape(_ slice: ArraySlice<UInt8>) throws(Malformed) -> String {

@@ -94,8 +94,10 @@ public struct ForeignCertificateValidator: Sendable {
     /// At most this many status locations are tried per certificate.
     public var maximumStatusLocations: Int
 
-    public init(lists: [ImportedTrustList], fetcher: any StatusFetcher, allowedSkew: TimeInterval = 300,
-                requireOCSPNonce: Bool = false, maximumStatusLocations: Int = 4) {
+    public init(
+        lists: [ImportedTrustList], fetcher: any StatusFetcher, allowedSkew: TimeInterval = 300,
+        requireOCSPNonce: Bool = false, maximumStatusLocations: Int = 4
+    ) {
         self.lists = lists
         self.fetcher = fetcher
         self.allowedSkew = allowedSkew
@@ -106,23 +108,27 @@ public struct ForeignCertificateValidator: Sendable {
     /// - Parameters:
     ///   - intermediates: certificates sent along with the signature that the path may pass through.
     /// - Throws: `ForeignValidationError`.
-    public func validate(_ certificate: X509Certificate, intermediates: [X509Certificate] = [],
-                         at date: Date = Date()) throws(ForeignValidationError) -> ForeignCertificateValidation {
+    public func validate(
+        _ certificate: X509Certificate, intermediates: [X509Certificate] = [],
+        at date: Date = Date()
+    ) throws(ForeignValidationError) -> ForeignCertificateValidation {
         var pathFailures: [String] = []
         var untrusted: ForeignValidationError?
         for imported in lists {
             for (provider, service) in imported.list.services {
                 let path: [X509Certificate]
                 do {
-                    path = try CertificatePath.validate(certificate, anchors: service.certificates,
-                                                        intermediates: intermediates, at: date)
+                    path = try CertificatePath.validate(
+                        certificate, anchors: service.certificates,
+                        intermediates: intermediates, at: date)
                 } catch {
                     pathFailures.append(error.reason)
                     continue
                 }
                 guard let status = service.status(at: date), status.isTrusted else {
-                    untrusted = .serviceNotTrusted(service: service.name,
-                                                   status: service.status(at: date)?.description ?? "not listed")
+                    untrusted = .serviceNotTrusted(
+                        service: service.name,
+                        status: service.status(at: date)?.description ?? "not listed")
                     continue
                 }
                 guard path.count >= 2 else { throw .isServiceCertificate }
@@ -138,10 +144,11 @@ public struct ForeignCertificateValidator: Sendable {
                     }
                 }
                 let source = try checkStatus(of: certificate, issuer: path[1], service: service, at: date)
-                return ForeignCertificateValidation(territory: imported.list.territory,
-                                                    schemeOperator: imported.list.schemeOperatorName,
-                                                    provider: provider.name, service: service.name, path: path,
-                                                    matchedPolicies: matched, statusSource: source, checkedAt: date)
+                return ForeignCertificateValidation(
+                    territory: imported.list.territory,
+                    schemeOperator: imported.list.schemeOperatorName,
+                    provider: provider.name, service: service.name, path: path,
+                    matchedPolicies: matched, statusSource: source, checkedAt: date)
             }
         }
         if let untrusted { throw untrusted }
@@ -149,8 +156,10 @@ public struct ForeignCertificateValidator: Sendable {
     }
 
     /// Asks OCSP first, then CRLs; returns the source that said `good`.
-    private func checkStatus(of certificate: X509Certificate, issuer: X509Certificate, service: TrustService,
-                        at date: Date) throws(ForeignValidationError) -> StatusSource {
+    private func checkStatus(
+        of certificate: X509Certificate, issuer: X509Certificate, service: TrustService,
+        at date: Date
+    ) throws(ForeignValidationError) -> StatusSource {
         var failures: [String] = []
         var ocsp = certificate.ocspURLs
         var crls = certificate.crlDistributionPointURLs
@@ -169,8 +178,10 @@ public struct ForeignCertificateValidator: Sendable {
                     let status = try askOCSP(url, certificate: certificate, issuer: issuer, at: date)
                     switch status {
                     case .good: return location
-                    case let .revoked(at, reason): throw ForeignValidationError.revoked(at: at, reason: reason,
-                                                                                       source: location)
+                    case let .revoked(at, reason):
+                        throw ForeignValidationError.revoked(
+                            at: at, reason: reason,
+                            source: location)
                     case .unknown: throw ForeignValidationError.unknownToIssuer(source: location)
                     }
                 } catch let error as ForeignValidationError {
@@ -181,8 +192,9 @@ public struct ForeignCertificateValidator: Sendable {
             case let .crl(url):
                 do {
                     if let entry = try checkCRL(url, certificate: certificate, issuer: issuer, at: date) {
-                        throw ForeignValidationError.revoked(at: entry.revocationDate ?? date, reason: entry.reason,
-                                                             source: location)
+                        throw ForeignValidationError.revoked(
+                            at: entry.revocationDate ?? date, reason: entry.reason,
+                            source: location)
                     }
                     return location
                 } catch let error as ForeignValidationError {
@@ -192,16 +204,20 @@ public struct ForeignCertificateValidator: Sendable {
                 }
             }
         }
-        throw .statusUnavailable(failures.isEmpty ? ["the certificate and the service name no status location"]
-                                                  : failures)
+        throw .statusUnavailable(
+            failures.isEmpty
+                ? ["the certificate and the service name no status location"]
+                : failures)
     }
 
     private struct Unusable: Error, CustomStringConvertible {
         let description: String
     }
 
-    private func askOCSP(_ url: String, certificate: X509Certificate, issuer: X509Certificate,
-                         at date: Date) throws -> OCSPCertificateStatus {
+    private func askOCSP(
+        _ url: String, certificate: X509Certificate, issuer: X509Certificate,
+        at date: Date
+    ) throws -> OCSPCertificateStatus {
         let id = try OCSPCertificateID(certificate: certificate, issuer: issuer)
         let nonce = requireOCSPNonce ? try SecureRandom.bytes(16) : nil
         let request = try OCSPRequest.encode(certificateIDs: [id], nonce: nonce)
@@ -215,8 +231,10 @@ public struct ForeignCertificateValidator: Sendable {
     }
 
     /// The CRL's entry for the certificate, nil when it is not listed; throws when the CRL cannot be relied on.
-    private func checkCRL(_ url: String, certificate: X509Certificate, issuer: X509Certificate,
-                          at date: Date) throws -> CertificateRevocationList.Entry? {
+    private func checkCRL(
+        _ url: String, certificate: X509Certificate, issuer: X509Certificate,
+        at date: Date
+    ) throws -> CertificateRevocationList.Entry? {
         let body = try fetcher.fetchCRL(from: url)
         let crl: CertificateRevocationList
         if body.first == UInt8(ascii: "-") {

@@ -32,8 +32,10 @@ public struct HTTPStatusFetcher: StatusFetcher {
     /// When set, only these hosts are contacted (a configured allow-list of the other jurisdictions' servers).
     public var allowedHosts: Set<String>?
 
-    public init(timeout: TimeInterval = 5, maximumOCSPResponse: Int = 64 * 1024, maximumCRL: Int = 16 * 1024 * 1024,
-                allowedHosts: Set<String>? = nil) {
+    public init(
+        timeout: TimeInterval = 5, maximumOCSPResponse: Int = 64 * 1024, maximumCRL: Int = 16 * 1024 * 1024,
+        allowedHosts: Set<String>? = nil
+    ) {
         self.timeout = timeout
         self.maximumOCSPResponse = maximumOCSPResponse
         self.maximumCRL = maximumCRL
@@ -41,9 +43,13 @@ public struct HTTPStatusFetcher: StatusFetcher {
     }
 
     public func postOCSPRequest(_ request: [UInt8], to url: String) throws(StatusFetchError) -> [UInt8] {
-        try exchange(url, method: "POST", headers: [("Content-Type", "application/ocsp-request"),
-                                                    ("Accept", "application/ocsp-response")],
-                     body: request, limit: maximumOCSPResponse)
+        try exchange(
+            url, method: "POST",
+            headers: [
+                ("Content-Type", "application/ocsp-request"),
+                ("Accept", "application/ocsp-response"),
+            ],
+            body: request, limit: maximumOCSPResponse)
     }
 
     public func fetchCRL(from url: String) throws(StatusFetchError) -> [UInt8] {
@@ -72,15 +78,18 @@ public struct HTTPStatusFetcher: StatusFetcher {
         return Target(host: host, port: UInt16(port), pathAndQuery: path)
     }
 
-    private func exchange(_ url: String, method: String, headers: [(String, String)], body: [UInt8],
-                          limit: Int) throws(StatusFetchError) -> [UInt8] {
+    private func exchange(
+        _ url: String, method: String, headers: [(String, String)], body: [UInt8],
+        limit: Int
+    ) throws(StatusFetchError) -> [UInt8] {
         let target = try Self.target(url)
         if let allowedHosts, !allowedHosts.contains(target.host.lowercased()) {
             throw StatusFetchError(url: url, reason: "host \(target.host) is not in the allowed list")
         }
         let fd = try connect(target, url: url)
         defer { close(fd) }
-        var head = "\(method) \(target.pathAndQuery) HTTP/1.1\r\nHost: \(target.host)\r\nConnection: close\r\n"
+        var head =
+            "\(method) \(target.pathAndQuery) HTTP/1.1\r\nHost: \(target.host)\r\nConnection: close\r\n"
             + "User-Agent: enrolld\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if method == "POST" { head += "Content-Length: \(body.count)\r\n" }

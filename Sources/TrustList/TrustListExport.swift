@@ -25,8 +25,11 @@ public enum TrustListExport {
     /// - Parameters:
     ///   - signer: a trust list signer the CA issued (`issueDelegatedSigner(for: .trustListSigning, …)`).
     /// - Throws: `TrustListError.invalidList` for values TS 119 612 does not allow, `.signingFailed`.
-    public static func signedXML(_ list: TrustServiceList, signer: DelegatedSigner, signingTime: Date = Date())
-        throws(TrustListError) -> [UInt8] {
+    public static func signedXML(
+        _ list: TrustServiceList, signer: DelegatedSigner, signingTime: Date = Date()
+    )
+        throws(TrustListError) -> [UInt8]
+    {
         try validate(list)
         let signatureID = "signature-" + UUID().uuidString.lowercased()
         let propertiesID = "signed-properties-" + UUID().uuidString.lowercased()
@@ -46,11 +49,13 @@ public enum TrustListExport {
         }
         var xml = XMLWriter()
         xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-        xml.open("tsl:TrustServiceStatusList", [
-            ("xmlns:tsl", TrustListNames.tsl), ("xmlns:ds", TrustListNames.dsig),
-            ("xmlns:xades", TrustListNames.xades), ("xmlns:ecc", TrustListNames.serviceExtensions),
-            ("Id", "trust-list-\(list.sequenceNumber)"), ("TSLTag", TrustListNames.tag),
-        ])
+        xml.open(
+            "tsl:TrustServiceStatusList",
+            [
+                ("xmlns:tsl", TrustListNames.tsl), ("xmlns:ds", TrustListNames.dsig),
+                ("xmlns:xades", TrustListNames.xades), ("xmlns:ecc", TrustListNames.serviceExtensions),
+                ("Id", "trust-list-\(list.sequenceNumber)"), ("TSLTag", TrustListNames.tag),
+            ])
         writeSchemeInformation(list, to: &xml)
         xml.open("tsl:TrustServiceProviderList")
         for provider in list.providers { writeProvider(provider, language: list.language, to: &xml) }
@@ -137,8 +142,9 @@ public enum TrustListExport {
         xml.element("tsl:Name", list.schemeOperatorName, lang)
         xml.close("tsl:SchemeOperatorName")
         xml.open("tsl:SchemeOperatorAddress")
-        writeAddress(list.schemeOperatorAddress, electronic: list.schemeOperatorElectronicAddress,
-                     language: list.language, to: &xml)
+        writeAddress(
+            list.schemeOperatorAddress, electronic: list.schemeOperatorElectronicAddress,
+            language: list.language, to: &xml)
         xml.close("tsl:SchemeOperatorAddress")
         xml.open("tsl:SchemeName")
         xml.element("tsl:Name", "\(list.territory):\(list.schemeName)", lang)
@@ -167,8 +173,10 @@ public enum TrustListExport {
         xml.close("tsl:SchemeInformation")
     }
 
-    static func writeAddress(_ address: PostalAddress, electronic: String, language: String,
-                             to xml: inout XMLWriter) {
+    static func writeAddress(
+        _ address: PostalAddress, electronic: String, language: String,
+        to xml: inout XMLWriter
+    ) {
         xml.open("tsl:PostalAddresses")
         xml.open("tsl:PostalAddress", [("xml:lang", language)])
         xml.element("tsl:StreetAddress", address.street)
@@ -210,8 +218,9 @@ public enum TrustListExport {
     static func writeService(_ service: TrustService, language: String, to xml: inout XMLWriter) {
         xml.open("tsl:TSPService")
         xml.open("tsl:ServiceInformation")
-        writeIdentity(type: service.typeIdentifier, name: service.name, certificates: service.certificates,
-                      status: service.status, since: service.statusStartingTime, language: language, to: &xml)
+        writeIdentity(
+            type: service.typeIdentifier, name: service.name, certificates: service.certificates,
+            status: service.status, since: service.statusStartingTime, language: language, to: &xml)
         if !service.statusLocations.isEmpty {
             xml.open("tsl:ServiceSupplyPoints")
             for location in service.statusLocations {
@@ -251,9 +260,10 @@ public enum TrustListExport {
             xml.open("tsl:ServiceHistory")
             for instance in service.history {
                 xml.open("tsl:ServiceHistoryInstance")
-                writeIdentity(type: instance.typeIdentifier, name: instance.name, certificates: instance.certificates,
-                              status: instance.status, since: instance.statusStartingTime, language: language,
-                              to: &xml)
+                writeIdentity(
+                    type: instance.typeIdentifier, name: instance.name, certificates: instance.certificates,
+                    status: instance.status, since: instance.statusStartingTime, language: language,
+                    to: &xml)
                 xml.close("tsl:ServiceHistoryInstance")
             }
             xml.close("tsl:ServiceHistory")
@@ -261,8 +271,10 @@ public enum TrustListExport {
         xml.close("tsl:TSPService")
     }
 
-    static func writeIdentity(type: String, name: String, certificates: [X509Certificate], status: TrustServiceStatus,
-                              since: Date, language: String, to xml: inout XMLWriter) {
+    static func writeIdentity(
+        type: String, name: String, certificates: [X509Certificate], status: TrustServiceStatus,
+        since: Date, language: String, to xml: inout XMLWriter
+    ) {
         xml.element("tsl:ServiceTypeIdentifier", type)
         xml.open("tsl:ServiceName")
         xml.element("tsl:Name", name, [("xml:lang", language)])
@@ -284,8 +296,9 @@ func isoTime(_ date: Date) -> String {
     var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
     var parts = tm()
     gmtime_r(&seconds, &parts)
-    return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                  parts.tm_hour, parts.tm_min, parts.tm_sec)
+    return String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+        parts.tm_hour, parts.tm_min, parts.tm_sec)
 }
 
 /// Writes indented XML with escaped text and attributes.
@@ -339,7 +352,8 @@ struct XMLWriter {
             default:
                 let value = scalar.value
                 if value == 0x9 || value == 0xA || (0x20...0xD7FF).contains(value) || (0xE000...0xFFFD).contains(value)
-                    || (0x10000...0x10FFFF).contains(value) {
+                    || (0x10000...0x10FFFF).contains(value)
+                {
                     out.unicodeScalars.append(scalar)
                 }
             }

@@ -28,9 +28,11 @@ public enum TrustListImport {
     ///   - territory: the SchemeTerritory expected, when the caller knows it.
     ///   - previous: the list imported before from the same source: a lower sequence number is refused.
     /// - Throws: `TrustListError`.
-    public static func verify(_ xml: [UInt8], signers: [X509Certificate], territory: String? = nil,
-                              previous: ImportedTrustList? = nil, at date: Date = Date(),
-                              allowedSkew: TimeInterval = 300) throws(TrustListError) -> ImportedTrustList {
+    public static func verify(
+        _ xml: [UInt8], signers: [X509Certificate], territory: String? = nil,
+        previous: ImportedTrustList? = nil, at date: Date = Date(),
+        allowedSkew: TimeInterval = 300
+    ) throws(TrustListError) -> ImportedTrustList {
         guard xml.count <= maximumSize else { throw .tooLarge(size: xml.count, limit: maximumSize) }
         guard !signers.isEmpty else { throw .untrustedSigner("no signer is configured") }
         let embedded: [X509Certificate]
@@ -68,8 +70,10 @@ public enum TrustListImport {
         return ImportedTrustList(list: list, signer: signer, signedXML: xml)
     }
 
-    static func chooseSigner(embedded: [X509Certificate], configured: [X509Certificate],
-                             at date: Date) throws(TrustListError) -> X509Certificate {
+    static func chooseSigner(
+        embedded: [X509Certificate], configured: [X509Certificate],
+        at date: Date
+    ) throws(TrustListError) -> X509Certificate {
         if let pinned = configured.first(where: { embedded.contains($0) }) { return pinned }
         guard !embedded.isEmpty else {
             // No certificate in KeyInfo: only a pinned signer certificate can say whose key it is.
@@ -172,17 +176,19 @@ enum TrustListReader {
                 }
             }
         }
-        let historyElements = element.child("ServiceHistory", in: tsl)?
+        let historyElements =
+            element.child("ServiceHistory", in: tsl)?
             .children("ServiceHistoryInstance", in: tsl) ?? []
         guard historyElements.count <= 256 else { throw .malformed("more than 256 service history instances") }
         var history: [TrustServiceHistoryInstance] = []
         for instance in historyElements {
-            history.append(TrustServiceHistoryInstance(
-                typeIdentifier: try text(instance, "ServiceTypeIdentifier"),
-                name: try name(try required(instance, "ServiceName")),
-                certificates: try certificates(try required(instance, "ServiceDigitalIdentity")),
-                status: TrustServiceStatus(rawValue: try text(instance, "ServiceStatus")),
-                statusStartingTime: try date(try text(instance, "StatusStartingTime"))))
+            history.append(
+                TrustServiceHistoryInstance(
+                    typeIdentifier: try text(instance, "ServiceTypeIdentifier"),
+                    name: try name(try required(instance, "ServiceName")),
+                    certificates: try certificates(try required(instance, "ServiceDigitalIdentity")),
+                    status: TrustServiceStatus(rawValue: try text(instance, "ServiceStatus")),
+                    statusStartingTime: try date(try text(instance, "StatusStartingTime"))))
         }
         return TrustService(
             typeIdentifier: try text(information, "ServiceTypeIdentifier"),
@@ -219,7 +225,7 @@ enum TrustListReader {
         for id in ids {
             guard let text = id.child("X509Certificate", in: tsl)?.text else { continue }
             guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters),
-                  let certificate = try? X509Certificate(der: [UInt8](data))
+                let certificate = try? X509Certificate(der: [UInt8](data))
             else { throw .malformed("a ServiceDigitalIdentity certificate does not parse") }
             certificates.append(certificate)
         }
@@ -230,10 +236,11 @@ enum TrustListReader {
         guard let postal = element.child("PostalAddresses", in: tsl)?.child("PostalAddress", in: tsl) else {
             return PostalAddress(street: "", locality: "", countryName: "")
         }
-        return PostalAddress(street: postal.child("StreetAddress", in: tsl)?.trimmedText ?? "",
-                             locality: postal.child("Locality", in: tsl)?.trimmedText ?? "",
-                             postalCode: postal.child("PostalCode", in: tsl)?.trimmedText,
-                             countryName: postal.child("CountryName", in: tsl)?.trimmedText ?? "")
+        return PostalAddress(
+            street: postal.child("StreetAddress", in: tsl)?.trimmedText ?? "",
+            locality: postal.child("Locality", in: tsl)?.trimmedText ?? "",
+            postalCode: postal.child("PostalCode", in: tsl)?.trimmedText,
+            countryName: postal.child("CountryName", in: tsl)?.trimmedText ?? "")
     }
 
     /// The first Name of an InternationalNamesType.

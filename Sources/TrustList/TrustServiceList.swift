@@ -16,8 +16,10 @@ public struct TrustServiceStatus: RawRepresentable, Sendable, Hashable, CustomSt
     /// `recognisedatnationallevel`, and the TS 102 231 statuses that meant the same (`undersupervision`,
     /// `accredited`, `supervisionincessation`). Any other URI, unknown ones included, is not trusted.
     public var isTrusted: Bool {
-        let trusted = ["granted", "recognisedatnationallevel", "undersupervision", "accredited",
-                       "supervisionincessation"]
+        let trusted = [
+            "granted", "recognisedatnationallevel", "undersupervision", "accredited",
+            "supervisionincessation",
+        ]
         let legacy = "http://uri.etsi.org/TrstSvc/eSigDir-1999-93-EC-TrustedList/Svcstatus/"
         return trusted.contains { rawValue == Self.prefix + $0 || rawValue == legacy + $0 }
     }
@@ -43,8 +45,10 @@ public struct TrustServiceHistoryInstance: Sendable, Equatable {
     public var status: TrustServiceStatus
     public var statusStartingTime: Date
 
-    public init(typeIdentifier: String = TrustService.certificateAuthorityType, name: String,
-                certificates: [X509Certificate], status: TrustServiceStatus, statusStartingTime: Date) {
+    public init(
+        typeIdentifier: String = TrustService.certificateAuthorityType, name: String,
+        certificates: [X509Certificate], status: TrustServiceStatus, statusStartingTime: Date
+    ) {
         self.typeIdentifier = typeIdentifier
         self.name = name
         self.certificates = certificates
@@ -71,10 +75,12 @@ public struct TrustService: Sendable, Equatable {
     /// Previous statuses, newest first (TS 119 612 §5.5.10).
     public var history: [TrustServiceHistoryInstance]
 
-    public init(typeIdentifier: String = TrustService.certificateAuthorityType, name: String,
-                certificates: [X509Certificate], status: TrustServiceStatus = .granted, statusStartingTime: Date,
-                policyOIDs: [String] = [], statusLocations: [StatusLocation] = [],
-                history: [TrustServiceHistoryInstance] = []) {
+    public init(
+        typeIdentifier: String = TrustService.certificateAuthorityType, name: String,
+        certificates: [X509Certificate], status: TrustServiceStatus = .granted, statusStartingTime: Date,
+        policyOIDs: [String] = [], statusLocations: [StatusLocation] = [],
+        history: [TrustServiceHistoryInstance] = []
+    ) {
         self.typeIdentifier = typeIdentifier
         self.name = name
         self.certificates = certificates
@@ -103,8 +109,10 @@ public struct TrustServiceProvider: Sendable, Equatable {
     public var electronicAddress: String
     public var services: [TrustService]
 
-    public init(name: String, tradeName: String? = nil, informationURI: String, address: PostalAddress,
-                electronicAddress: String, services: [TrustService]) {
+    public init(
+        name: String, tradeName: String? = nil, informationURI: String, address: PostalAddress,
+        electronicAddress: String, services: [TrustService]
+    ) {
         self.name = name
         self.tradeName = tradeName
         self.informationURI = informationURI
@@ -149,10 +157,12 @@ public struct TrustServiceList: Sendable, Equatable {
     /// xml:lang of every name and text.
     public var language: String
 
-    public init(sequenceNumber: Int, territory: String, schemeOperatorName: String,
-                schemeOperatorAddress: PostalAddress, schemeOperatorElectronicAddress: String, schemeName: String,
-                schemeInformationURI: String, legalNotice: String, issueDate: Date, nextUpdate: Date,
-                distributionPoints: [String] = [], providers: [TrustServiceProvider], language: String = "en") {
+    public init(
+        sequenceNumber: Int, territory: String, schemeOperatorName: String,
+        schemeOperatorAddress: PostalAddress, schemeOperatorElectronicAddress: String, schemeName: String,
+        schemeInformationURI: String, legalNotice: String, issueDate: Date, nextUpdate: Date,
+        distributionPoints: [String] = [], providers: [TrustServiceProvider], language: String = "en"
+    ) {
         self.sequenceNumber = sequenceNumber
         self.territory = territory
         self.schemeOperatorName = schemeOperatorName

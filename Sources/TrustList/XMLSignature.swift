@@ -57,8 +57,12 @@ enum XMLSignature {
         }
     }
 
-    private static func call(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, UnsafeMutablePointer<Int>,
-                                      UnsafeMutablePointer<CChar>, Int) -> Int32) throws(XMLSignatureError) -> [UInt8] {
+    private static func call(
+        _ body: (
+            UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, UnsafeMutablePointer<Int>,
+            UnsafeMutablePointer<CChar>, Int
+        ) -> Int32
+    ) throws(XMLSignatureError) -> [UInt8] {
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
         var error = [CChar](repeating: 0, count: 512)

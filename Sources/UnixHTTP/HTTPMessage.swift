@@ -14,8 +14,10 @@ public struct HTTPRequest: Sendable {
     /// `HTTP/1.1` or `HTTP/1.0`: decides whether the connection persists by default.
     public var version: String
 
-    public init(method: String, path: String, query: [(name: String, value: String)] = [],
-                headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
+    public init(
+        method: String, path: String, query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1"
+    ) {
         self.method = method
         self.path = path
         self.query = query

@@ -10,7 +10,8 @@ public struct HTTPLimits: Sendable {
     /// Content-Length before the body is read.
     public var routeBodyLimits: [RouteBodyLimit]
 
-    public static let `default` = HTTPLimits(maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 16 * 1024 * 1024)
+    public static let `default` = HTTPLimits(
+        maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 16 * 1024 * 1024)
 
     public init(maxHeaderBytes: Int, maxHeaderCount: Int, maxBodyBytes: Int, routeBodyLimits: [RouteBodyLimit] = []) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -138,14 +139,18 @@ public struct HTTPRequestParser {
 
     private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i
         }
         return nil
     }
 
-    private func parseHead(_ bytes: [UInt8], headerEnd: Int) throws(HTTPParseError)
-        -> (request: HTTPRequest, bodyLength: Int, headerEnd: Int) {
+    private func parseHead(
+        _ bytes: [UInt8], headerEnd: Int
+    ) throws(HTTPParseError)
+        -> (request: HTTPRequest, bodyLength: Int, headerEnd: Int)
+    {
         // Only visible ASCII, SP, HTAB and CRLF are allowed in the head.
         for byte in bytes where !(byte == 9 || byte == 10 || byte == 13 || (32...126).contains(byte)) {
             throw .malformedHeader("non-ASCII byte in header section")
@@ -160,17 +165,21 @@ public struct HTTPRequestParser {
         }
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isUppercase || $0 == "-" }),
-              parts[1].hasPrefix("/") else { throw .malformedRequestLine }
+            parts[1].hasPrefix("/")
+        else { throw .malformedRequestLine }
         guard parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0" else { throw .unsupportedVersion(String(parts[2])) }
         guard lines.count <= limits.maxHeaderCount else { throw .tooManyHeaders }
         var headers: [(name: String, value: String)] = []
         var contentLength: Int?
         for line in lines {
             // A CR or LF that is not part of a CRLF line end (RFC 9112 §2.2): some peers split lines there.
-            guard !line.contains("\r"), !line.contains("\n") else { throw .malformedHeader("bare CR or LF in a header line") }
+            guard !line.contains("\r"), !line.contains("\n") else {
+                throw .malformedHeader("bare CR or LF in a header line")
+            }
             guard let colon = line.firstIndex(of: ":") else { throw .malformedHeader(line) }
             let name = line[..<colon]
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) }) else {
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) })
+            else {
                 throw .malformedHeader(line)
             }
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
@@ -180,7 +189,8 @@ public struct HTTPRequestParser {
                 guard contentLength == nil else { throw .duplicateContentLength }
                 // 1*DIGIT (RFC 9110 §8.6): no sign, no spaces, no list.
                 guard !value.isEmpty, value.count <= 12, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let length = Int(value) else {
+                    let length = Int(value)
+                else {
                     throw .invalidContentLength
                 }
                 guard length <= limits.maxBodyBytes(method: parts[0], target: parts[1]) else {
@@ -201,7 +211,8 @@ public struct HTTPRequestParser {
             path = target[..<mark]
             for pair in target[target.index(after: mark)...].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
+                let name =
+                    String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
                 let raw = kv.count > 1 ? String(kv[1]) : ""
                 let value = raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? raw
                 query.append((name, value))
@@ -209,8 +220,9 @@ public struct HTTPRequestParser {
         } else {
             path = target
         }
-        let request = HTTPRequest(method: String(parts[0]), path: String(path), query: query, headers: headers,
-                                  version: String(parts[2]))
+        let request = HTTPRequest(
+            method: String(parts[0]), path: String(path), query: query, headers: headers,
+            version: String(parts[2]))
         return (request, contentLength ?? 0, headerEnd)
     }
 }

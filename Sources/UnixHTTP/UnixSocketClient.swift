@@ -41,7 +41,8 @@ public struct UnixSocketClient: Sendable {
             if n == 0 { break }
             received += chunk[..<n]
             if let response = try? Self.parseResponse(received), let length = response.header("Content-Length"),
-               let count = Int(length), response.body.count >= count {
+                let count = Int(length), response.body.count >= count
+            {
                 break
             }
         }
@@ -114,8 +115,10 @@ public struct UnixSocketClient: Sendable {
     /// `onHead`, then every chunk of the body as it arrives to `onBytes` until it returns false or the server closes
     /// the stream. A response that is not 200 is read whole and handed to `onHead` with its body (no `onBytes`).
     /// The web gateway passes `/v1/events` through with it.
-    public func relay(_ request: HTTPRequest, onHead: (HTTPResponse) -> Bool,
-                      onBytes: ([UInt8]) -> Bool) throws(ClientError) {
+    public func relay(
+        _ request: HTTPRequest, onHead: (HTTPResponse) -> Bool,
+        onBytes: ([UInt8]) -> Bool
+    ) throws(ClientError) {
         let fd = try connect(receiveTimeout: 0)
         defer { close(fd) }
         try write(fd, request.encoded())
@@ -158,7 +161,9 @@ public struct UnixSocketClient: Sendable {
     func connect(receiveTimeout: TimeInterval? = nil) throws(ClientError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .connect(path, "path too long") }
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw .connect(path, "path too long")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
@@ -185,7 +190,9 @@ public struct UnixSocketClient: Sendable {
     func write(_ fd: Int32, _ bytes: [UInt8]) throws(ClientError) {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Foundation.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw .io("sending the request: \(String(cString: strerror(errno)))") }
             sent += n
@@ -194,7 +201,8 @@ public struct UnixSocketClient: Sendable {
 
     static func headerEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i
         }
         return nil
@@ -211,11 +219,13 @@ public struct UnixSocketClient: Sendable {
         var headers: [(name: String, value: String)] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         var body = Array(bytes[(end + 4)...])
         if let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap({ Int($0.value) }),
-           body.count > length {
+            body.count > length
+        {
             body = Array(body.prefix(length))
         }
         return HTTPResponse(status: status, headers: headers, body: body)
@@ -246,15 +256,22 @@ public final class UnixSocketSession {
         return response
     }
 
-    public func get(_ path: String, query: [(name: String, value: String)] = [],
-                    headers: [(name: String, value: String)] = []) throws(ClientError) -> HTTPResponse {
+    public func get(
+        _ path: String, query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = []
+    ) throws(ClientError) -> HTTPResponse {
         try send(HTTPRequest(method: "GET", path: path, query: query, headers: headers))
     }
 
-    public func post(_ path: String, json: [UInt8], headers: [(name: String, value: String)] = []) throws(ClientError)
-        -> HTTPResponse {
-        try send(HTTPRequest(method: "POST", path: path, headers: [("Content-Type", "application/json")] + headers,
-                             body: json))
+    public func post(
+        _ path: String, json: [UInt8], headers: [(name: String, value: String)] = []
+    ) throws(ClientError)
+        -> HTTPResponse
+    {
+        try send(
+            HTTPRequest(
+                method: "POST", path: path, headers: [("Content-Type", "application/json")] + headers,
+                body: json))
     }
 
     /// nil when a reused connection turned out closed before the request got an answer.

@@ -204,8 +204,10 @@ public final class UnixSocketServer: Sendable {
     }
 
     /// Binds a new socket at `path` (replacing a stale one) with `mode`, optionally owned by `group`.
-    public init(path: String, mode: mode_t = 0o660, group: gid_t? = nil, limits: HTTPLimits = .default,
-                handler: @escaping Handler) throws(SocketError) {
+    public init(
+        path: String, mode: mode_t = 0o660, group: gid_t? = nil, limits: HTTPLimits = .default,
+        handler: @escaping Handler
+    ) throws(SocketError) {
         self.path = path
         self.limits = limits
         self.handler = handler
@@ -221,7 +223,9 @@ public final class UnixSocketServer: Sendable {
         guard fd >= 0 else { throw .system(call: "socket", path: path, code: errno) }
         unlink(path)
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let code = errno
@@ -344,16 +348,23 @@ public final class UnixSocketServer: Sendable {
         var response: HTTPResponse
         switch refusal {
         case .perUID:
-            response = .problem(Problem(
-                .tooManyConnections, detail: "this user already holds its maximum of \(limits.maxPerUID) connections: "
-                    + "close idle ones or reuse a keep-alive connection, then retry"))
+            response = .problem(
+                Problem(
+                    .tooManyConnections,
+                    detail: "this user already holds its maximum of \(limits.maxPerUID) connections: "
+                        + "close idle ones or reuse a keep-alive connection, then retry"))
         case .reserved:
-            response = .problem(Problem(
-                .serverBusy, detail: "enrolld's remaining \(limits.reservedForPrivileged) connections are kept for "
-                    + "operators and admins; retry in a moment"))
+            response = .problem(
+                Problem(
+                    .serverBusy,
+                    detail: "enrolld's remaining \(limits.reservedForPrivileged) connections are kept for "
+                        + "operators and admins; retry in a moment"))
         default:
-            response = .problem(Problem(
-                .serverBusy, detail: "enrolld is serving its maximum of \(limits.maxConnections) connections; retry in a moment"))
+            response = .problem(
+                Problem(
+                    .serverBusy,
+                    detail: "enrolld is serving its maximum of \(limits.maxConnections) connections; retry in a moment")
+            )
         }
         response.headers.append(("Retry-After", "1"))
         return response
@@ -420,8 +431,10 @@ public final class UnixSocketServer: Sendable {
     /// connection was accepted, a later one's `headTimeout` after its first byte (before that byte the connection
     /// is idle: `keepAliveIdleTimeout`); the body `headTimeout` + Content-Length / `minimumBodyBytesPerSecond` after
     /// the head. A byte every few seconds no longer keeps a connection open.
-    private func readRequest(_ fd: Int32, _ connection: HTTPConnection, limits: ConnectionLimits,
-                             pending: inout [UInt8], idle: Bool) -> HTTPRequest? {
+    private func readRequest(
+        _ fd: Int32, _ connection: HTTPConnection, limits: ConnectionLimits,
+        pending: inout [UInt8], idle: Bool
+    ) -> HTTPRequest? {
         var parser = HTTPRequestParser(limits: self.limits)
         var received = !pending.isEmpty
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -465,7 +478,8 @@ public final class UnixSocketServer: Sendable {
             let slowBody = bodyDeadline != nil
             count(slowBody ? .bodyTooSlow : .headTimeout)
             connection.next(keepAlive: false)
-            let detail = slowBody
+            let detail =
+                slowBody
                 ? "the request body arrived slower than \(limits.minimumBodyBytesPerSecond) bytes per second"
                 : "the request head did not arrive within \(ConnectionLimits.seconds(limits.headTimeout)) seconds"
             connection.respond(.problem(Problem(.requestTimeout, detail: detail)))

@@ -10,8 +10,10 @@ import OpenSSLKit
 /// Keys are test keys, written mode 0600; never use them for anything real.
 public enum BenchPKI {
     /// Creates the folder's PKI. With `revokeDocumentSigner`, the trusted CRL lists `dsc.pem`.
-    public static func create(directory: String, country: String = "UT", revokeDocumentSigner: Bool = false,
-                              key: KeyGenerationParameters = .p256) throws -> TestPKI {
+    public static func create(
+        directory: String, country: String = "UT", revokeDocumentSigner: Bool = false,
+        key: KeyGenerationParameters = .p256
+    ) throws -> TestPKI {
         var options = TestPKI.Options()
         options.country = country
         options.cscaKey = key
@@ -29,15 +31,17 @@ public enum BenchPKI {
         try write(try pki.documentSigner.key.pemEncoded(), to: root.appendingPathComponent("dsc.key"), secret: true)
         try write(pki.csca.certificate.pem, to: root.appendingPathComponent("trust/csca.pem"))
         try write(pki.crl.pem, to: root.appendingPathComponent("trust/csca.crl"))
-        let rogueCSCA = try TestPKI.makeCSCA(country: country, name: "CSCA \(country)", key: key,
-                                             validity: (Date() - 86_400 * 365, Date() + 86_400 * 3650))
+        let rogueCSCA = try TestPKI.makeCSCA(
+            country: country, name: "CSCA \(country)", key: key,
+            validity: (Date() - 86_400 * 365, Date() + 86_400 * 3650))
         let rogue = try pki.issueDocumentSigner(commonName: "DS \(country) 1", issuer: rogueCSCA)
         try write(rogue.certificate.pem, to: root.appendingPathComponent("rogue/dsc.pem"))
         try write(try rogue.key.pemEncoded(), to: root.appendingPathComponent("rogue/dsc.key"), secret: true)
         var aaParameters = KeyGenerationParameters.p256
         if case .rsa = key { aaParameters = .rsa2048 }
-        try write(try PrivateKey.generate(aaParameters).pemEncoded(), to: root.appendingPathComponent("aa.key"),
-                  secret: true)
+        try write(
+            try PrivateKey.generate(aaParameters).pemEncoded(), to: root.appendingPathComponent("aa.key"),
+            secret: true)
         try write(try PrivateKey.generate(.p256).pemEncoded(), to: root.appendingPathComponent("ca.key"), secret: true)
         return pki
     }

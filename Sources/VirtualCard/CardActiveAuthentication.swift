@@ -16,8 +16,10 @@ public struct ActiveAuthenticationConfiguration: Sendable {
     /// ECDSA: answer DER-encoded signatures instead of plain r || s.
     public var derSignatures: Bool
 
-    public init(privateKey: PrivateKey, publishedKey: PublicKey? = nil, digest: DigestAlgorithm? = nil,
-                implicitTrailer: Bool = true, derSignatures: Bool = false) throws(OpenSSLError) {
+    public init(
+        privateKey: PrivateKey, publishedKey: PublicKey? = nil, digest: DigestAlgorithm? = nil,
+        implicitTrailer: Bool = true, derSignatures: Bool = false
+    ) throws(OpenSSLError) {
         self.privateKey = privateKey
         if let publishedKey {
             self.publishedKey = publishedKey
@@ -58,8 +60,9 @@ public struct ActiveAuthenticationConfiguration: Sendable {
                 else { return ResponseAPDU(statusWord: .unknownError) }
                 return ResponseAPDU(data: plain, statusWord: .success)
             }
-            let signature = try ISO9796Scheme1.sign(nonRecoverable: command.data, key: privateKey, digest: digest,
-                                                    implicitTrailer: implicitTrailer)
+            let signature = try ISO9796Scheme1.sign(
+                nonRecoverable: command.data, key: privateKey, digest: digest,
+                implicitTrailer: implicitTrailer)
             return ResponseAPDU(data: signature, statusWord: .success)
         } catch {
             return ResponseAPDU(statusWord: .unknownError)

@@ -29,9 +29,11 @@ public struct ChipAuthenticationConfiguration: Sendable {
     /// X9.42), by standardized domain parameter ID (eID cards), or (DH) with PKCS#3 parameters and no q.
     public var publicKeyFormat: ChipAuthenticationKeyFormat
 
-    public init(privateKey: PrivateKey, publishedKey: PublicKey? = nil, cipher: SecureMessagingCipherSuite.Algorithm = .aes128,
-                version: Int = 1, keyID: Int? = nil, commands: ChipAuthenticationCommands = .standard,
-                publicKeyFormat: ChipAuthenticationKeyFormat = .subjectPublicKeyInfo) throws(OpenSSLError) {
+    public init(
+        privateKey: PrivateKey, publishedKey: PublicKey? = nil, cipher: SecureMessagingCipherSuite.Algorithm = .aes128,
+        version: Int = 1, keyID: Int? = nil, commands: ChipAuthenticationCommands = .standard,
+        publicKeyFormat: ChipAuthenticationKeyFormat = .subjectPublicKeyInfo
+    ) throws(OpenSSLError) {
         self.privateKey = privateKey
         if let publishedKey {
             self.publishedKey = publishedKey
@@ -111,14 +113,16 @@ final class CardChipAuthentication {
             selectedVersion2 = false
             guard configuration.acceptsSetKAT else { return (ResponseAPDU(statusWord: .conditionsNotSatisfied), nil) }
             guard var reader = Optional(TLVReader(command.data)), let objects = try? reader.readAll(),
-                  let key = objects.first(where: { $0.tag == 0x91 })?.value, keyIDMatches(objects) else {
+                let key = objects.first(where: { $0.tag == 0x91 })?.value, keyIDMatches(objects)
+            else {
                 return (ResponseAPDU(statusWord: .incorrectData), nil)
             }
             return agree(terminalKey: key, answer: [])
         case (0x22, 0x41, 0xA4) where configuration.acceptsSetAT:
             guard var reader = Optional(TLVReader(command.data)), let objects = try? reader.readAll(),
-                  objects.first(where: { $0.tag == 0x80 })?.value == configuration.algorithm.oidBytes,
-                  keyIDMatches(objects) else {
+                objects.first(where: { $0.tag == 0x80 })?.value == configuration.algorithm.oidBytes,
+                keyIDMatches(objects)
+            else {
                 selectedVersion2 = false
                 return (ResponseAPDU(statusWord: .incorrectData), nil)
             }
@@ -127,7 +131,8 @@ final class CardChipAuthentication {
         case (0x86, 0x00, 0x00) where selectedVersion2:
             selectedVersion2 = false
             guard let template = try? TLV.parse(command.data), template.tag == 0x7C,
-                  let key = try? template.child(0x80)?.value else {
+                let key = try? template.child(0x80)?.value
+            else {
                 return (ResponseAPDU(statusWord: .incorrectData), nil)
             }
             return agree(terminalKey: key, answer: TLV(tag: 0x7C, value: []).encoded)
@@ -150,8 +155,10 @@ final class CardChipAuthentication {
             let peer = try domain.validatedPublicKey(terminalKey)
             let shared = try domain.sharedSecret(try domain.agree(privateKey: privateValue, peer: peer))
             let suite = try PACE.sessionSuite(sharedSecret: shared, cipher: configuration.cipher)
-            return (ResponseAPDU(data: answer, statusWord: .success),
-                    CardSecureMessaging(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength)))
+            return (
+                ResponseAPDU(data: answer, statusWord: .success),
+                CardSecureMessaging(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
+            )
         } catch {
             return (ResponseAPDU(statusWord: .incorrectData), nil)
         }
@@ -181,15 +188,18 @@ public enum ChipAuthenticationKeyFormat: String, Sendable, CaseIterable {
                 case let .dh(group, y): (domain, value) = (.dh(group), y)
                 }
                 guard let id = domain.standardizedParameterID else {
-                    throw LDSError.invalidValue(file: "DG14", field: "chip authentication key",
-                                                reason: "\(domain) has no standardized parameter ID")
+                    throw LDSError.invalidValue(
+                        file: "DG14", field: "chip authentication key",
+                        reason: "\(domain) has no standardized parameter ID")
                 }
-                return ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: id, publicKey: value,
-                                                                              keyAgreement: domain.keyAgreement)
+                return ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(
+                    parameterID: id, publicKey: value,
+                    keyAgreement: domain.keyAgreement)
             case .pkcs3:
                 guard case let .dh(group, y) = try key.keyAgreementComponents() else {
-                    throw LDSError.invalidValue(file: "DG14", field: "chip authentication key",
-                                                reason: "PKCS#3 parameters are for DH keys only")
+                    throw LDSError.invalidValue(
+                        file: "DG14", field: "chip authentication key",
+                        reason: "PKCS#3 parameters are for DH keys only")
                 }
                 return ChipAuthenticationKey.pkcs3SubjectPublicKeyInfo(group: group, publicKey: y)
             }
@@ -209,9 +219,10 @@ extension EMRTDPersonalisation {
         }
         let aaInfo = activeAuthentication?.info
         if chipAuthentication != nil || aaInfo != nil {
-            files[.dg14] = DG14.encode(chipAuthentication: chipAuthentication?.info, chipAuthenticationKey: caKey,
-                                       keyAgreement: chipAuthentication?.keyAgreement ?? .ecdh,
-                                       activeAuthentication: aaInfo)
+            files[.dg14] = DG14.encode(
+                chipAuthentication: chipAuthentication?.info, chipAuthenticationKey: caKey,
+                keyAgreement: chipAuthentication?.keyAgreement ?? .ecdh,
+                activeAuthentication: aaInfo)
             groups.append(.dg14)
         }
         if let activeAuthentication {
@@ -226,8 +237,10 @@ extension EMRTDPersonalisation {
 }
 
 extension EMRTDProfile {
-    func withAntiClone(activeAuthentication: ActiveAuthenticationConfiguration?,
-                       chipAuthentication: ChipAuthenticationConfiguration?) -> EMRTDProfile {
+    func withAntiClone(
+        activeAuthentication: ActiveAuthenticationConfiguration?,
+        chipAuthentication: ChipAuthenticationConfiguration?
+    ) -> EMRTDProfile {
         var profile = self
         profile.activeAuthentication = activeAuthentication
         profile.chipAuthentication = chipAuthentication

@@ -86,12 +86,16 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
             switch pair[0] {
             case "during":
                 guard let step = Step(rawValue: pair[1]) else {
-                    throw CardFaultError(text, "unknown step '\(pair[1])'; known: "
-                                         + Step.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw CardFaultError(
+                        text,
+                        "unknown step '\(pair[1])'; known: "
+                            + Step.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 fault.step = step
             case "at":
-                guard let number = Int(pair[1]), number >= 1 else { throw CardFaultError(text, "at= needs a number from 1") }
+                guard let number = Int(pair[1]), number >= 1 else {
+                    throw CardFaultError(text, "at= needs a number from 1")
+                }
                 fault.occurrence = number
             case "ins":
                 guard pair[1].count == 2, let ins = UInt8(pair[1], radix: 16) else {

@@ -19,9 +19,11 @@ public struct PACEConfiguration: Sendable, Equatable {
     /// How EF.CardSecurity is laid out and whether it is forged.
     public var cardSecurity: CardSecurityLayout
 
-    public init(parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil,
-                chipAuthenticationMapping: Bool = false, mapping: PACEMapping? = nil,
-                cardSecurity: CardSecurityLayout = CardSecurityLayout()) {
+    public init(
+        parameterID: Int = 13, cipher: SecureMessagingCipherSuite.Algorithm = .aes128, can: String? = nil,
+        chipAuthenticationMapping: Bool = false, mapping: PACEMapping? = nil,
+        cardSecurity: CardSecurityLayout = CardSecurityLayout()
+    ) {
         self.parameterID = parameterID
         self.cipher = cipher
         self.can = can
@@ -37,9 +39,11 @@ public struct PACEConfiguration: Sendable, Equatable {
 
     /// The PACEInfo the card announces.
     public var info: PACEInfo {
-        PACEInfo(algorithm: PACEAlgorithm(keyAgreement: parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
-                                          cipher: cipher),
-                 parameterID: parameterID)
+        PACEInfo(
+            algorithm: PACEAlgorithm(
+                keyAgreement: parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
+                cipher: cipher),
+            parameterID: parameterID)
     }
 
     /// A copy with fresh PACE-CAM key material: a static key pair on the PACE domain and EF.CardSecurity signed by
@@ -58,9 +62,10 @@ public struct PACEConfiguration: Sendable, Equatable {
             let content = SecurityInfos.encodeCardSecurityContent(
                 paceInfos: [copy.info], chipPublicKey: publicKey, parameterID: parameterID,
                 before: cardSecurity.decoyKeysFirst ? try Self.decoyKeys(parameterID: parameterID, domain: domain) : [])
-            var signed = try SODBuilder.sign(content: content, contentType: CardSecurity.contentType,
-                                             signer: signer.certificate, key: signer.key,
-                                             options: .init(signingTime: Date()))
+            var signed = try SODBuilder.sign(
+                content: content, contentType: CardSecurity.contentType,
+                signer: signer.certificate, key: signer.key,
+                options: .init(signingTime: Date()))
             if cardSecurity.alteredAfterSigning {
                 // A clone's trick: the genuine signed file with its own key put in place of the chip's.
                 let forgedKey = try domain.randomPrivateKey()
@@ -89,17 +94,22 @@ public struct PACEConfiguration: Sendable, Equatable {
         func key(_ domain: PACEDomain, id: Int, agreement: PACEKeyAgreement, keyID: Int) throws -> SecurityInfo {
             let secret = try domain.randomPrivateKey()
             let value = try domain.publicKey(privateKey: secret, generator: try domain.generator())
-            let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(parameterID: id, publicKey: value,
-                                                                              keyAgreement: agreement)
+            let spki = ChipAuthenticationKey.standardizedSubjectPublicKeyInfo(
+                parameterID: id, publicKey: value,
+                keyAgreement: agreement)
             let oid = agreement == .ecdh ? "0.4.0.127.0.7.2.2.1.2" : "0.4.0.127.0.7.2.2.1.1"
-            return .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(oid: oid, subjectPublicKeyInfo: spki,
-                                                                                keyID: keyID))
+            return .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    oid: oid, subjectPublicKeyInfo: spki,
+                    keyID: keyID))
         }
         let generic = ChipAuthenticationAlgorithm(keyAgreement: .ecdh, cipher: .aes128)
-        return [.chipAuthentication(ChipAuthenticationInfo(oid: generic.oid, version: 2, keyID: 1)),
-                try key(domain, id: parameterID, agreement: .ecdh, keyID: 1),
-                try key(other, id: otherID, agreement: .ecdh, keyID: parameterID),
-                try key(dh, id: 2, agreement: .dh, keyID: parameterID)]
+        return [
+            .chipAuthentication(ChipAuthenticationInfo(oid: generic.oid, version: 2, keyID: 1)),
+            try key(domain, id: parameterID, agreement: .ecdh, keyID: 1),
+            try key(other, id: otherID, agreement: .ecdh, keyID: parameterID),
+            try key(dh, id: 2, agreement: .dh, keyID: parameterID),
+        ]
     }
 
     /// The content of EF.CardAccess.
@@ -141,8 +151,9 @@ final class CardPACE {
         case selected(password: AccessKey)
         case nonceSent(password: AccessKey, nonce: [UInt8])
         case mapped(generator: [UInt8], mappingKey: [UInt8])
-        case agreed(suite: SecureMessagingCipherSuite, terminalPublic: [UInt8], chipPublic: [UInt8],
-                    mappingKey: [UInt8])
+        case agreed(
+            suite: SecureMessagingCipherSuite, terminalPublic: [UInt8], chipPublic: [UInt8],
+            mappingKey: [UInt8])
     }
 
     let configuration: PACEConfiguration
@@ -154,10 +165,12 @@ final class CardPACE {
 
     init(configuration: PACEConfiguration, mrzKey: BACKey?, random: @escaping BAC.RandomSource) {
         self.configuration = configuration
-        let mapping = configuration.mapping == .chipAuthentication && configuration.chipAuthentication == nil
+        let mapping =
+            configuration.mapping == .chipAuthentication && configuration.chipAuthentication == nil
             ? .generic : configuration.mapping
-        algorithm = PACEAlgorithm(keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
-                                  cipher: configuration.cipher)
+        algorithm = PACEAlgorithm(
+            keyAgreement: configuration.parameterID <= 2 ? .dh : .ecdh, mapping: mapping,
+            cipher: configuration.cipher)
         domain = try? PACEDomain.standardized(configuration.parameterID)
         self.mrzKey = mrzKey
         self.random = random
@@ -174,8 +187,9 @@ final class CardPACE {
         guard command.p1 == 0xC1, command.p2 == 0xA4 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
         var reader = TLVReader(command.data)
         guard let objects = try? reader.readAll(),
-              let protocolOID = objects.first(where: { $0.tag == 0x80 })?.value,
-              let reference = objects.first(where: { $0.tag == 0x83 })?.value else {
+            let protocolOID = objects.first(where: { $0.tag == 0x80 })?.value,
+            let reference = objects.first(where: { $0.tag == 0x83 })?.value
+        else {
             return ResponseAPDU(statusWord: .incorrectData)
         }
         guard protocolOID == algorithm.oidBytes else { return ResponseAPDU(statusWord: .incorrectData) }
@@ -208,7 +222,8 @@ final class CardPACE {
         let current = state
         state = .idle
         guard let domain, let request = try? TLV.parse(command.data), request.tag == 0x7C,
-              let objects = try? request.children() else {
+            let objects = try? request.children()
+        else {
             return (ResponseAPDU(statusWord: .incorrectData), nil)
         }
         func object(_ tag: UInt32) -> [UInt8]? {
@@ -218,8 +233,9 @@ final class CardPACE {
             switch current {
             case let .selected(password) where objects.isEmpty:
                 // IM's R(s, t) takes a nonce of l bits (§4.4.3.3.2); GM and CAM take 16 bytes.
-                let nonce = try random(algorithm.mapping == .integrated
-                                       ? PACE.integratedMappingBlockLength(configuration.cipher) : 16)
+                let nonce = try random(
+                    algorithm.mapping == .integrated
+                        ? PACE.integratedMappingBlockLength(configuration.cipher) : 16)
                 let key = try password.paceKey(cipher: configuration.cipher)
                 let encrypted = try PACE.encryptNonce(nonce, key: key, cipher: configuration.cipher)
                 state = .nonceSent(password: password, nonce: nonce)
@@ -227,10 +243,12 @@ final class CardPACE {
             case let .nonceSent(_, nonce) where algorithm.mapping == .integrated:
                 // IM: DO'81' is the terminal's nonce t; the answer is an empty 7C.
                 guard let terminalNonce = object(0x81) else { break }
-                state = .mapped(generator: try domain.integratedMappedGenerator(chipNonce: nonce,
-                                                                                terminalNonce: terminalNonce,
-                                                                                cipher: configuration.cipher),
-                                mappingKey: [])
+                state = .mapped(
+                    generator: try domain.integratedMappedGenerator(
+                        chipNonce: nonce,
+                        terminalNonce: terminalNonce,
+                        cipher: configuration.cipher),
+                    mappingKey: [])
                 return (ResponseAPDU(data: [0x7C, 0x00], statusWord: .success), nil)
             case let .nonceSent(_, nonce):
                 guard let terminalMapping = object(0x81) else { break }
@@ -238,8 +256,9 @@ final class CardPACE {
                 let privateKey = try domain.randomPrivateKey()
                 let chipMapping = try domain.publicKey(privateKey: privateKey, generator: try domain.generator())
                 let secret = try domain.agree(privateKey: privateKey, peer: peer)
-                state = .mapped(generator: try domain.mappedGenerator(nonce: nonce, mappingSecret: secret),
-                                mappingKey: privateKey)
+                state = .mapped(
+                    generator: try domain.mappedGenerator(nonce: nonce, mappingSecret: secret),
+                    mappingKey: privateKey)
                 return (answer(TLV(tag: 0x82, value: chipMapping)), nil)
             case let .mapped(generator, mappingKey):
                 guard let terminalKey = object(0x83) else { break }
@@ -248,18 +267,21 @@ final class CardPACE {
                 let chipPublic = try domain.publicKey(privateKey: privateKey, generator: generator)
                 guard chipPublic != terminalPublic else { break }
                 let shared = try domain.sharedSecret(try domain.agree(privateKey: privateKey, peer: terminalPublic))
-                state = .agreed(suite: try PACE.sessionSuite(sharedSecret: shared, cipher: configuration.cipher),
-                                terminalPublic: terminalPublic, chipPublic: chipPublic, mappingKey: mappingKey)
+                state = .agreed(
+                    suite: try PACE.sessionSuite(sharedSecret: shared, cipher: configuration.cipher),
+                    terminalPublic: terminalPublic, chipPublic: chipPublic, mappingKey: mappingKey)
                 return (answer(TLV(tag: 0x84, value: chipPublic)), nil)
             case let .agreed(suite, terminalPublic, chipPublic, mappingKey):
                 guard let token = object(0x85) else { break }
-                let expected = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
-                                                            publicKey: chipPublic)
+                let expected = try PACE.authenticationToken(
+                    suite: suite, algorithm: algorithm, domain: domain,
+                    publicKey: chipPublic)
                 guard MessageAuthentication.constantTimeEquals(token, expected) else {
                     return (ResponseAPDU(statusWord: .verificationFailed), nil)
                 }
-                let chipToken = try PACE.authenticationToken(suite: suite, algorithm: algorithm, domain: domain,
-                                                             publicKey: terminalPublic)
+                let chipToken = try PACE.authenticationToken(
+                    suite: suite, algorithm: algorithm, domain: domain,
+                    publicKey: terminalPublic)
                 let session = CardSecureMessaging(suite: suite, ssc: SendSequenceCounter(zeroes: suite.sscLength))
                 var objects = [TLV(tag: 0x86, value: chipToken)]
                 if let key = configuration.chipAuthentication, case let .ec(group) = domain {

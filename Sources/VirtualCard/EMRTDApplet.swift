@@ -119,7 +119,8 @@ public final class EMRTDApplet: CardApplet {
             guard secure else { return status(.securityStatusNotSatisfied) }
             return activeAuthentication.internalAuthenticate(command)
         case 0xB0, 0xB1:
-            let masterFileRead = command.ins == 0xB0 && command.p1 & 0x80 != 0
+            let masterFileRead =
+                command.ins == 0xB0 && command.p1 & 0x80 != 0
                 ? command.p1 & 0x1F == 0x1C && !applicationSelected && profile.masterFiles[.cardAccess] != nil
                 : selectedInMasterFile
             guard secure || !profile.requiresAccessControl || masterFileRead else {
@@ -171,7 +172,8 @@ public final class EMRTDApplet: CardApplet {
         guard let keys else { return status(.verificationFailed) }
         do {
             guard let plain = try BAC.openCryptogram(command.data, encryptionKey: keys.encryption, macKey: keys.mac),
-                  Array(plain[8..<16]) == rndIC else {
+                Array(plain[8..<16]) == rndIC
+            else {
                 return status(.verificationFailed)
             }
             let rndIFD = Array(plain[0..<8])
@@ -179,8 +181,9 @@ public final class EMRTDApplet: CardApplet {
             let kIC = try random(16)
             guard kIC.count == 16 else { return status(.unknownError) }
             let answer = try BAC.cryptogram(rndIC + rndIFD + kIC, encryptionKey: keys.encryption, macKey: keys.mac)
-            secureMessaging = CardSecureMessaging(suite: try BAC.sessionSuite(kIFD: kIFD, kIC: kIC),
-                                                  ssc: BAC.initialSSC(rndIC: rndIC, rndIFD: rndIFD))
+            secureMessaging = CardSecureMessaging(
+                suite: try BAC.sessionSuite(kIFD: kIFD, kIC: kIC),
+                ssc: BAC.initialSSC(rndIC: rndIC, rndIFD: rndIFD))
             return ResponseAPDU(data: answer, statusWord: .success)
         } catch {
             return status(.unknownError)
@@ -204,7 +207,8 @@ public final class EMRTDApplet: CardApplet {
                     selectedInMasterFile = true
                 } else {
                     guard command.p1 & 0x60 == 0, let file = FileID(shortFileIdentifier: command.p1 & 0x1F),
-                          profile.files[file] != nil else { return status(.fileNotFound) }
+                        profile.files[file] != nil
+                    else { return status(.fileNotFound) }
                     selectedFile = file
                     selectedInMasterFile = false
                 }
@@ -215,11 +219,13 @@ public final class EMRTDApplet: CardApplet {
         } else {
             guard command.p1 == 0, command.p2 == 0 else { return status(.incorrectP1P2) }
             guard let object = try? TLV.parse(command.data), object.tag == 0x54,
-                  (1...3).contains(object.value.count) else { return status(.incorrectData) }
+                (1...3).contains(object.value.count)
+            else { return status(.incorrectData) }
             offset = object.value.reduce(0) { $0 << 8 | Int($1) }
         }
         guard let file = selectedFile,
-              let content = selectedInMasterFile ? profile.masterFiles[file] : profile.files[file] else {
+            let content = selectedInMasterFile ? profile.masterFiles[file] : profile.files[file]
+        else {
             return status(StatusWord(0x6986))
         }
         guard offset <= content.count else { return status(.wrongP1P2) }

@@ -43,8 +43,10 @@ public struct EMRTDPersonalisation: Sendable {
     /// Chip authentication: DG14 holds its published key and protocol.
     public var chipAuthentication: ChipAuthenticationConfiguration?
 
-    public init(mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
-                maxShortResponse: Int = 256) {
+    public init(
+        mrz: MRZ, portraits: [[UInt8]], dg11: DG11? = nil, dg12: DG12? = nil, extendedLength: Bool = true,
+        maxShortResponse: Int = 256
+    ) {
         self.mrz = mrz
         self.portraits = portraits
         self.dg11 = dg11
@@ -68,8 +70,10 @@ public struct EMRTDPersonalisation: Sendable {
             files[.dg2] = DG2(faces: faces).encoded
             groups.append(.dg2)
         }
-        let optional: [(DataGroup, [UInt8]?)] = [(.dg7, dg7?.encoded), (.dg11, dg11?.encoded), (.dg12, dg12?.encoded),
-                                                 (.dg13, dg13?.encoded), (.dg16, dg16?.encoded)]
+        let optional: [(DataGroup, [UInt8]?)] = [
+            (.dg7, dg7?.encoded), (.dg11, dg11?.encoded), (.dg12, dg12?.encoded),
+            (.dg13, dg13?.encoded), (.dg16, dg16?.encoded),
+        ]
         for case let (group, bytes?) in optional {
             files[group.fileID] = bytes
             groups.append(group)
@@ -95,8 +99,9 @@ public struct EMRTDPersonalisation: Sendable {
         do {
             var options = sodOptions
             if options.signingTime == nil { options.signingTime = Date() }
-            files[.sod] = try SODBuilder.build(dataGroups: groups, signer: signer.certificate, key: signer.key,
-                                               options: options)
+            files[.sod] = try SODBuilder.build(
+                dataGroups: groups, signer: signer.certificate, key: signer.key,
+                options: options)
         } catch {
             throw .signing(error)
         }
@@ -109,12 +114,14 @@ public struct EMRTDPersonalisation: Sendable {
 
     /// The card-side profile: BAC key material from the MRZ, and the files.
     public func makeProfile() throws(PersonalisationError) -> EMRTDProfile {
-        EMRTDProfile(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
-                     files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
-                     maxExtendedResponse: maxExtendedResponse,
-                     pace: try paceWithKeys(), bacEnabled: bacEnabled)
-            .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
-            .withTransport(plainErrorStatus: plainErrorStatus, atrInfo: atrInfo)
+        EMRTDProfile(
+            documentNumber: mrz.documentNumber, birthDate: mrz.birthDate, expiryDate: mrz.expiryDate,
+            files: try signedFiles(), extendedLength: extendedLength, maxShortResponse: maxShortResponse,
+            maxExtendedResponse: maxExtendedResponse,
+            pace: try paceWithKeys(), bacEnabled: bacEnabled
+        )
+        .withAntiClone(activeAuthentication: activeAuthentication, chipAuthentication: chipAuthentication)
+        .withTransport(plainErrorStatus: plainErrorStatus, atrInfo: atrInfo)
     }
 
     /// The PACE configuration, with PACE-CAM key material and EF.CardSecurity (signed by the document signer, or
@@ -126,8 +133,9 @@ public struct EMRTDPersonalisation: Sendable {
             signer = chosen
         } else {
             do {
-                signer = try TestPKI.makeCSCA(country: "UT", name: "Virtual eMRTD CardSecurity signer",
-                                              validity: (Date(), Date().addingTimeInterval(365 * 86_400)))
+                signer = try TestPKI.makeCSCA(
+                    country: "UT", name: "Virtual eMRTD CardSecurity signer",
+                    validity: (Date(), Date().addingTimeInterval(365 * 86_400)))
             } catch {
                 throw .signing(error)
             }

@@ -42,9 +42,11 @@ public struct EMRTDProfile: Sendable {
     /// EF.ATR/INFO): a hostile chip that announces what it does not do. Empty: none.
     public var masterFileReplacements: [FileID: [UInt8]] = [:]
 
-    public init(documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
-                extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
-                requiresAccessControl: Bool = true, pace: PACEConfiguration? = nil, bacEnabled: Bool = true) {
+    public init(
+        documentNumber: String, birthDate: String, expiryDate: String, files: [FileID: [UInt8]],
+        extendedLength: Bool = true, maxShortResponse: Int = 256, maxExtendedResponse: Int = 65_000,
+        requiresAccessControl: Bool = true, pace: PACEConfiguration? = nil, bacEnabled: Bool = true
+    ) {
         self.pace = pace
         self.bacEnabled = bacEnabled
         self.documentNumber = documentNumber

@@ -53,7 +53,8 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
             for index in faults.indices where !fired[index] {
                 let fault = faults[index]
                 guard step.contains(fault.step), fault.instruction.map({ $0 == command.ins }) ?? true,
-                      fault.effect != .corruptMAC || !response.data.isEmpty else { continue }
+                    fault.effect != .corruptMAC || !response.data.isEmpty
+                else { continue }
                 counts[index] += 1
                 if counts[index] == fault.occurrence {
                     fired[index] = true
@@ -80,11 +81,15 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
             return .response(ResponseAPDU(statusWord: sw))
         case .truncate:
             guard !response.data.isEmpty else { return .bytes([response.statusWord.sw1]) }
-            return .response(ResponseAPDU(data: Array(response.data.prefix(response.data.count / 2)),
-                                          statusWord: response.statusWord))
+            return .response(
+                ResponseAPDU(
+                    data: Array(response.data.prefix(response.data.count / 2)),
+                    statusWord: response.statusWord))
         case .oversize:
-            return .response(ResponseAPDU(data: response.data + [UInt8](repeating: 0xA5, count: 256),
-                                          statusWord: response.statusWord))
+            return .response(
+                ResponseAPDU(
+                    data: response.data + [UInt8](repeating: 0xA5, count: 256),
+                    statusWord: response.statusWord))
         case .plainData:
             return .response(ResponseAPDU(data: [UInt8](repeating: 0x41, count: 16), statusWord: .success))
         }

@@ -16,8 +16,10 @@ extension VirtualCardProfile {
     /// session. `atrInfo`: EF.ATR/INFO in the master file (`maxResponse` also caps the chip's extended answers).
     /// `sod`: the SignerInfo names its issuer in reverse attribute order; the ContentInfo in BER. `portraitHeaderType`:
     /// the 19794-5 image data type written into DG2's header, whatever the image (0 JPEG, 1 JPEG 2000).
-    static func realWorldOptions(_ object: [String: Any], into personalisation: inout EMRTDPersonalisation,
-                                 base: URL, path: String) throws(ProfileError) {
+    static func realWorldOptions(
+        _ object: [String: Any], into personalisation: inout EMRTDPersonalisation,
+        base: URL, path: String
+    ) throws(ProfileError) {
         if let value = object["plainStatusWords"] {
             guard let name = value as? String, let behaviour = PlainErrorStatus(rawValue: name) else {
                 throw .invalid(path: path, reason: "plainStatusWords must be \"kept\" or \"closed\"")
@@ -25,15 +27,20 @@ extension VirtualCardProfile {
             personalisation.plainErrorStatus = behaviour
         }
         if let value = object["atrInfo"] {
-            guard let settings = value as? [String: Any] else { throw .invalid(path: path, reason: "atrInfo is an object") }
+            guard let settings = value as? [String: Any] else {
+                throw .invalid(path: path, reason: "atrInfo is an object")
+            }
             let command = settings["maxCommand"] as? Int
             let response = settings["maxResponse"] as? Int
             for size in [command, response].compactMap({ $0 }) where !(1...65_536).contains(size) {
                 throw .invalid(path: path, reason: "atrInfo sizes must be 1 to 65536")
             }
-            personalisation.atrInfo = CardCapabilities(extendedLength: settings["extendedLength"] as? Bool,
-                                                       maxCommandLength: command ?? response.map { _ in 261 },
-                                                       maxResponseLength: response).encoded
+            personalisation.atrInfo =
+                CardCapabilities(
+                    extendedLength: settings["extendedLength"] as? Bool,
+                    maxCommandLength: command ?? response.map { _ in 261 },
+                    maxResponseLength: response
+                ).encoded
             if let response { personalisation.maxExtendedResponse = response }
         }
         if let value = object["sod"] {
@@ -61,16 +68,20 @@ extension VirtualCardProfile {
         }
         if let value = object["dg16"] {
             guard let entries = value as? [[String: String]] else {
-                throw .invalid(path: path, reason: "dg16 is a list of persons { dateRecorded, name, telephone, address }")
+                throw .invalid(
+                    path: path, reason: "dg16 is a list of persons { dateRecorded, name, telephone, address }")
             }
-            personalisation.dg16 = DG16(persons: entries.map {
-                DG16.Person(dateRecorded: $0["dateRecorded"], name: $0["name"], telephone: $0["telephone"],
-                            address: $0["address"])
-            })
+            personalisation.dg16 = DG16(
+                persons: entries.map {
+                    DG16.Person(
+                        dateRecorded: $0["dateRecorded"], name: $0["name"], telephone: $0["telephone"],
+                        address: $0["address"])
+                })
         }
         if let value = object["portraitHeaderType"] {
             guard let type = value as? Int, (0...255).contains(type) else {
-                throw .invalid(path: path, reason: "portraitHeaderType is a 19794-5 image data type (0 JPEG, 1 JPEG 2000)")
+                throw .invalid(
+                    path: path, reason: "portraitHeaderType is a 19794-5 image data type (0 JPEG, 1 JPEG 2000)")
             }
             personalisation.portraitHeaderImageDataType = UInt8(type)
         }

@@ -28,12 +28,14 @@ public enum SODBuilder {
         /// passports do.
         public var indefiniteLength: Bool
 
-        public init(ldsVersion: (lds: String, unicode: String)? = nil,
-                    contentType: String = PassiveAuthentication.ldsSecurityObjectType,
-                    scheme: SignatureScheme? = nil,
-                    identification: CMSSignedData.SignerIdentification = .issuerAndSerialNumber,
-                    includeCertificate: Bool = true, signingTime: Date? = nil, omitSigningTime: Bool = false,
-                    reorderedIssuerName: Bool = false, indefiniteLength: Bool = false) {
+        public init(
+            ldsVersion: (lds: String, unicode: String)? = nil,
+            contentType: String = PassiveAuthentication.ldsSecurityObjectType,
+            scheme: SignatureScheme? = nil,
+            identification: CMSSignedData.SignerIdentification = .issuerAndSerialNumber,
+            includeCertificate: Bool = true, signingTime: Date? = nil, omitSigningTime: Bool = false,
+            reorderedIssuerName: Bool = false, indefiniteLength: Bool = false
+        ) {
             self.ldsVersion = ldsVersion
             self.contentType = contentType
             self.scheme = scheme
@@ -47,29 +49,36 @@ public enum SODBuilder {
     }
 
     /// Returns the full EF.SOD bytes (77 wrapper included).
-    public static func build(dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
-                             signer: X509Certificate, key: PrivateKey,
-                             options: Options = Options()) throws(OpenSSLError) -> [UInt8] {
+    public static func build(
+        dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
+        signer: X509Certificate, key: PrivateKey,
+        options: Options = Options()
+    ) throws(OpenSSLError) -> [UInt8] {
         var hashes: [LDSSecurityObject.DataGroupHash] = []
         for (group, bytes) in dataGroups.sorted(by: { $0.key < $1.key }) {
             hashes.append(.init(dataGroup: group, hash: try Digest.hash(bytes, using: hash)))
         }
-        let securityObject = LDSSecurityObject(version: options.ldsVersion == nil ? 0 : 1, hashAlgorithm: hash.oid,
-                                               dataGroupHashes: hashes, ldsVersion: options.ldsVersion?.lds,
-                                               unicodeVersion: options.ldsVersion?.unicode)
+        let securityObject = LDSSecurityObject(
+            version: options.ldsVersion == nil ? 0 : 1, hashAlgorithm: hash.oid,
+            dataGroupHashes: hashes, ldsVersion: options.ldsVersion?.lds,
+            unicodeVersion: options.ldsVersion?.unicode)
         guard let content = securityObject.der else {
             throw OpenSSLError(operation: "LDS security object encode", queue: ["bad hash OID \(hash.oid)"])
         }
-        let cms = try sign(content: content, contentType: options.contentType, signer: signer, key: key,
-                           hash: hash, options: options)
+        let cms = try sign(
+            content: content, contentType: options.contentType, signer: signer, key: key,
+            hash: hash, options: options)
         return TLV(tag: SOD.tag, value: cms).encoded
     }
 
     /// The DER (or, with `options.indefiniteLength`, BER) ContentInfo signing `content` as SignedData: the signing
     /// EF.SOD and EF.CardSecurity share.
-    public static func sign(content: [UInt8], contentType: String, signer: X509Certificate, key: PrivateKey,
-                            hash: DigestAlgorithm = .sha256, options: Options = Options())
-        throws(OpenSSLError) -> [UInt8] {
+    public static func sign(
+        content: [UInt8], contentType: String, signer: X509Certificate, key: PrivateKey,
+        hash: DigestAlgorithm = .sha256, options: Options = Options()
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         var cms: [UInt8]
         if options.omitSigningTime || options.reorderedIssuerName {
             var issuer: [UInt8]?
@@ -81,11 +90,13 @@ public enum SODBuilder {
                 scheme: options.scheme ?? key.defaultScheme(digest: hash),
                 includeCertificate: options.includeCertificate, issuerName: issuer)
         } else {
-            cms = try CMSSignedData.sign(content: content, contentType: contentType, certificate: signer,
-                                         key: key, scheme: options.scheme ?? key.defaultScheme(digest: hash),
-                                         identification: options.identification,
-                                         includeCertificate: options.includeCertificate,
-                                         signingTime: options.signingTime).der
+            cms = try CMSSignedData.sign(
+                content: content, contentType: contentType, certificate: signer,
+                key: key, scheme: options.scheme ?? key.defaultScheme(digest: hash),
+                identification: options.identification,
+                includeCertificate: options.includeCertificate,
+                signingTime: options.signingTime
+            ).der
         }
         if options.indefiniteLength { cms = try indefiniteLength(cms) }
         return cms
@@ -95,7 +106,8 @@ public enum SODBuilder {
     /// 00 00 00 00` (BER, ISO/IEC 8825-1 §8.1.3.6). The SignedData inside keeps its DER.
     public static func indefiniteLength(_ contentInfo: [UInt8]) throws(OpenSSLError) -> [UInt8] {
         guard let outer = try? TLV.parse(contentInfo), outer.tag == 0x30, let fields = try? outer.children(),
-              fields.count == 2, fields[1].tag == 0xA0 else {
+            fields.count == 2, fields[1].tag == 0xA0
+        else {
             throw OpenSSLError(operation: "BER re-encoding", queue: ["not a ContentInfo"])
         }
         return [0x30, 0x80] + fields[0].encoded + [0xA0, 0x80] + fields[1].value + [0x00, 0x00, 0x00, 0x00]
@@ -105,10 +117,13 @@ public enum SODBuilder {
 extension SODBuilder {
     /// SignedData (RFC 5652 §5) whose signed attributes are only contentType and messageDigest, assembled here
     /// because OpenSSL's CMS signer always adds signingTime.
-    static func signedDataWithoutSigningTime(content: [UInt8], contentType: String, signer: X509Certificate,
-                                             key: PrivateKey, scheme: SignatureScheme,
-                                             includeCertificate: Bool, issuerName: [UInt8]? = nil)
-        throws(OpenSSLError) -> [UInt8] {
+    static func signedDataWithoutSigningTime(
+        content: [UInt8], contentType: String, signer: X509Certificate,
+        key: PrivateKey, scheme: SignatureScheme,
+        includeCertificate: Bool, issuerName: [UInt8]? = nil
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
         let signatureAlgorithm: [UInt8]
         switch scheme {
         case let .ecdsa(digest):
@@ -124,18 +139,25 @@ extension SODBuilder {
         }
         let digestAlgorithm = sequence(try ASN1ObjectIdentifier.der(scheme.digest.oid))
         let contentTypeOID = try ASN1ObjectIdentifier.der(contentType)
-        let attributes = sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.3"),
-                                  TLV(tag: 0x31, value: contentTypeOID).encoded)
-            + sequence(try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.4"),
-                       TLV(tag: 0x31, value: TLV(tag: 0x04, value: try Digest.hash(content, using: scheme.digest))
-                           .encoded).encoded)
+        let attributes =
+            sequence(
+                try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.3"),
+                TLV(tag: 0x31, value: contentTypeOID).encoded)
+            + sequence(
+                try ASN1ObjectIdentifier.der("1.2.840.113549.1.9.4"),
+                TLV(
+                    tag: 0x31,
+                    value: TLV(tag: 0x04, value: try Digest.hash(content, using: scheme.digest))
+                        .encoded
+                ).encoded)
         let signature = try key.sign(TLV(tag: 0x31, value: attributes).encoded, scheme: scheme)
         var serial = signer.serialNumber
         if serial.first.map({ $0 & 0x80 != 0 }) ?? true { serial.insert(0, at: 0) }
         let issuerAndSerial = sequence(issuerName ?? signer.issuerNameDER, TLV(tag: 0x02, value: serial).encoded)
-        let signerInfo = sequence([0x02, 0x01, 0x01], issuerAndSerial, digestAlgorithm,
-                                  TLV(tag: 0xA0, value: attributes).encoded, signatureAlgorithm,
-                                  TLV(tag: 0x04, value: signature).encoded)
+        let signerInfo = sequence(
+            [0x02, 0x01, 0x01], issuerAndSerial, digestAlgorithm,
+            TLV(tag: 0xA0, value: attributes).encoded, signatureAlgorithm,
+            TLV(tag: 0x04, value: signature).encoded)
         let version: UInt8 = contentType == "1.2.840.113549.1.7.1" ? 1 : 3
         let signedData = sequence(
             [0x02, 0x01, version], TLV(tag: 0x31, value: digestAlgorithm).encoded,
@@ -195,13 +217,15 @@ public struct TestPKI: Sendable {
         self.now = now
         country = options.country
         let validity = options.cscaValidity ?? (now - 365 * TestPKI.day, now + 3650 * TestPKI.day)
-        csca = try TestPKI.makeCSCA(country: options.country, name: "CSCA \(options.country)", key: options.cscaKey,
-                                    validity: validity, scheme: options.cscaScheme)
+        csca = try TestPKI.makeCSCA(
+            country: options.country, name: "CSCA \(options.country)", key: options.cscaKey,
+            validity: validity, scheme: options.cscaScheme)
         let dscValidity = options.dscValidity ?? (now - 30 * TestPKI.day, now + 3 * 365 * TestPKI.day)
         documentSigner = try TestPKI.issueDocumentSigner(
             issuer: csca, country: options.country, commonName: "DS \(options.country) 1", key: options.dscKey,
             serialNumber: [0x10, 0x01], validity: dscValidity, scheme: options.cscaScheme)
-        let revoked = options.revokeDocumentSigner
+        let revoked =
+            options.revokeDocumentSigner
             ? [CRLBuilder.Revocation(serialNumber: documentSigner.certificate.serialNumber, date: now - TestPKI.day)]
             : []
         crl = try CRLBuilder(thisUpdate: now - TestPKI.day, nextUpdate: now + 90 * TestPKI.day, revoked: revoked)
@@ -209,9 +233,11 @@ public struct TestPKI: Sendable {
     }
 
     /// A self-signed CSCA certificate (basicConstraints cA, pathLen 0; keyCertSign, cRLSign).
-    public static func makeCSCA(country: String, name: String, key parameters: KeyGenerationParameters = .p256,
-                                validity: (notBefore: Date, notAfter: Date),
-                                scheme: SignatureScheme? = nil) throws(OpenSSLError) -> Party {
+    public static func makeCSCA(
+        country: String, name: String, key parameters: KeyGenerationParameters = .p256,
+        validity: (notBefore: Date, notAfter: Date),
+        scheme: SignatureScheme? = nil
+    ) throws(OpenSSLError) -> Party {
         let key = try PrivateKey.generate(parameters)
         var builder = CertificateBuilder(
             subject: DistinguishedName(country: country, organization: "Test PKI", commonName: name),
@@ -224,13 +250,15 @@ public struct TestPKI: Sendable {
 
     /// A document signer certificate (keyUsage digitalSignature, or `keyUsage`; nil leaves the extension out)
     /// issued by `issuer`, with `extendedKeyUsage` OIDs when given (a master list signer's, for example).
-    public static func issueDocumentSigner(issuer: Party, country: String, commonName: String,
-                                           key parameters: KeyGenerationParameters = .p256,
-                                           serialNumber: [UInt8] = CertificateBuilder.randomSerial(),
-                                           validity: (notBefore: Date, notAfter: Date),
-                                           scheme: SignatureScheme? = nil,
-                                           keyUsage: KeyUsage? = [.digitalSignature],
-                                           extendedKeyUsage: [String] = []) throws(OpenSSLError) -> Party {
+    public static func issueDocumentSigner(
+        issuer: Party, country: String, commonName: String,
+        key parameters: KeyGenerationParameters = .p256,
+        serialNumber: [UInt8] = CertificateBuilder.randomSerial(),
+        validity: (notBefore: Date, notAfter: Date),
+        scheme: SignatureScheme? = nil,
+        keyUsage: KeyUsage? = [.digitalSignature],
+        extendedKeyUsage: [String] = []
+    ) throws(OpenSSLError) -> Party {
         let key = try PrivateKey.generate(parameters)
         var builder = CertificateBuilder(
             subject: DistinguishedName(country: country, organization: "Test PKI", commonName: commonName),
@@ -239,15 +267,18 @@ public struct TestPKI: Sendable {
         if !extendedKeyUsage.isEmpty {
             builder.extraExtensions.append(("extendedKeyUsage", extendedKeyUsage.joined(separator: ",")))
         }
-        return Party(certificate: try builder.sign(issuer: issuer.certificate, key: issuer.key, scheme: scheme), key: key)
+        return Party(
+            certificate: try builder.sign(issuer: issuer.certificate, key: issuer.key, scheme: scheme), key: key)
     }
 
     /// Another DSC from this PKI's CSCA (or `issuer`), of this PKI's country (or `country`).
-    public func issueDocumentSigner(commonName: String = "DS extra", key: KeyGenerationParameters = .p256,
-                                    issuer: Party? = nil, validity: (notBefore: Date, notAfter: Date)? = nil,
-                                    scheme: SignatureScheme? = nil, country: String? = nil,
-                                    keyUsage: KeyUsage? = [.digitalSignature],
-                                    extendedKeyUsage: [String] = []) throws(OpenSSLError) -> Party {
+    public func issueDocumentSigner(
+        commonName: String = "DS extra", key: KeyGenerationParameters = .p256,
+        issuer: Party? = nil, validity: (notBefore: Date, notAfter: Date)? = nil,
+        scheme: SignatureScheme? = nil, country: String? = nil,
+        keyUsage: KeyUsage? = [.digitalSignature],
+        extendedKeyUsage: [String] = []
+    ) throws(OpenSSLError) -> Party {
         try TestPKI.issueDocumentSigner(
             issuer: issuer ?? csca, country: country ?? self.country, commonName: commonName, key: key,
             validity: validity ?? (now - TestPKI.day, now + 365 * TestPKI.day), scheme: scheme ?? options.cscaScheme,
@@ -255,16 +286,23 @@ public struct TestPKI: Sendable {
     }
 
     /// EF.SOD over `dataGroups` signed by `signer` (another document signer than this PKI's own).
-    public func sod(dataGroups: [DataGroup: [UInt8]], signedBy signer: Party, hash: DigestAlgorithm = .sha256)
-        throws(OpenSSLError) -> [UInt8] {
-        try SODBuilder.build(dataGroups: dataGroups, hash: hash, signer: signer.certificate, key: signer.key,
-                             options: .init(signingTime: now))
+    public func sod(
+        dataGroups: [DataGroup: [UInt8]], signedBy signer: Party, hash: DigestAlgorithm = .sha256
+    )
+        throws(OpenSSLError) -> [UInt8]
+    {
+        try SODBuilder.build(
+            dataGroups: dataGroups, hash: hash, signer: signer.certificate, key: signer.key,
+            options: .init(signingTime: now))
     }
 
     /// A CSCA key rollover: a new self-signed CSCA with the same name and the link certificate (new
     /// CSCA's name and key, signed by the current CSCA).
-    public func rollOverCSCA(key parameters: KeyGenerationParameters = .p256) throws(OpenSSLError)
-        -> (newCSCA: Party, link: X509Certificate) {
+    public func rollOverCSCA(
+        key parameters: KeyGenerationParameters = .p256
+    ) throws(OpenSSLError)
+        -> (newCSCA: Party, link: X509Certificate)
+    {
         let validity = (now - TestPKI.day, now + 3650 * TestPKI.day)
         let fresh = try TestPKI.makeCSCA(country: country, name: "CSCA \(country)", key: parameters, validity: validity)
         let link = try CertificateBuilder(
@@ -276,8 +314,10 @@ public struct TestPKI: Sendable {
     }
 
     /// A CRL from the CSCA (or `issuer`) revoking `certificates`.
-    public func makeCRL(revoking certificates: [X509Certificate], issuer: Party? = nil,
-                        nextUpdate: Date? = nil) throws(OpenSSLError) -> CertificateRevocationList {
+    public func makeCRL(
+        revoking certificates: [X509Certificate], issuer: Party? = nil,
+        nextUpdate: Date? = nil
+    ) throws(OpenSSLError) -> CertificateRevocationList {
         let signer = issuer ?? csca
         return try CRLBuilder(
             thisUpdate: now - TestPKI.day, nextUpdate: nextUpdate ?? now + 90 * TestPKI.day, crlNumber: 2,
@@ -291,12 +331,15 @@ public struct TestPKI: Sendable {
     }
 
     /// EF.SOD over `dataGroups` signed by this PKI's DSC.
-    public func sod(dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
-                    options: SODBuilder.Options = .init()) throws(OpenSSLError) -> [UInt8] {
+    public func sod(
+        dataGroups: [DataGroup: [UInt8]], hash: DigestAlgorithm = .sha256,
+        options: SODBuilder.Options = .init()
+    ) throws(OpenSSLError) -> [UInt8] {
         var options = options
         if options.signingTime == nil { options.signingTime = now }
-        return try SODBuilder.build(dataGroups: dataGroups, hash: hash, signer: documentSigner.certificate,
-                                    key: documentSigner.key, options: options)
+        return try SODBuilder.build(
+            dataGroups: dataGroups, hash: hash, signer: documentSigner.certificate,
+            key: documentSigner.key, options: options)
     }
 
     // MARK: Master lists
@@ -308,13 +351,17 @@ public struct TestPKI: Sendable {
     }
 
     /// A CSCA master list (ICAO 9303-12 §9) carrying `certificates`, signed by `signer`.
-    public static func masterList(certificates: [X509Certificate], signer: Party,
-                                  signingTime: Date? = nil) throws(OpenSSLError) -> [UInt8] {
+    public static func masterList(
+        certificates: [X509Certificate], signer: Party,
+        signingTime: Date? = nil
+    ) throws(OpenSSLError) -> [UInt8] {
         let certList = TLV(tag: 0x31, value: certificates.flatMap(\.der))
         let content = TLV(tag: 0x30, value: [0x02, 0x01, 0x00] + certList.encoded).encoded
-        return try CMSSignedData.sign(content: content, contentType: CSCAMasterList.contentType,
-                                      certificate: signer.certificate, key: signer.key,
-                                      signingTime: signingTime).der
+        return try CMSSignedData.sign(
+            content: content, contentType: CSCAMasterList.contentType,
+            certificate: signer.certificate, key: signer.key,
+            signingTime: signingTime
+        ).der
     }
 
     // MARK: Forged documents
@@ -333,8 +380,11 @@ public struct TestPKI: Sendable {
 
     /// A forged document: its EF.SOD, the data groups a reader would see, and the trust store of this
     /// (genuine) PKI that should reject it.
-    public func forgedDocument(_ forgery: Forgery, dataGroups: [DataGroup: [UInt8]])
-        throws(OpenSSLError) -> (sod: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore) {
+    public func forgedDocument(
+        _ forgery: Forgery, dataGroups: [DataGroup: [UInt8]]
+    )
+        throws(OpenSSLError) -> (sod: [UInt8], dataGroups: [DataGroup: [UInt8]], trustStore: TrustStore)
+    {
         switch forgery {
         case let .alteredDataGroup(group):
             var altered = dataGroups
@@ -344,17 +394,21 @@ public struct TestPKI: Sendable {
             }
             return (try sod(dataGroups: dataGroups), altered, trustStore())
         case .untrustedCSCA:
-            let rogue = try TestPKI.makeCSCA(country: country, name: "CSCA \(country)", key: options.cscaKey,
-                                             validity: (now - 365 * TestPKI.day, now + 3650 * TestPKI.day),
-                                             scheme: options.cscaScheme)
+            let rogue = try TestPKI.makeCSCA(
+                country: country, name: "CSCA \(country)", key: options.cscaKey,
+                validity: (now - 365 * TestPKI.day, now + 3650 * TestPKI.day),
+                scheme: options.cscaScheme)
             let signer = try issueDocumentSigner(commonName: "DS \(country) 1", issuer: rogue)
-            let bytes = try SODBuilder.build(dataGroups: dataGroups, signer: signer.certificate, key: signer.key,
-                                             options: .init(signingTime: now))
+            let bytes = try SODBuilder.build(
+                dataGroups: dataGroups, signer: signer.certificate, key: signer.key,
+                options: .init(signingTime: now))
             return (bytes, dataGroups, trustStore())
         case .revokedDocumentSigner:
             let revokedCRL = try makeCRL(revoking: [documentSigner.certificate])
-            return (try sod(dataGroups: dataGroups), dataGroups,
-                    TrustStore(certificates: [csca.certificate], crls: [revokedCRL]))
+            return (
+                try sod(dataGroups: dataGroups), dataGroups,
+                TrustStore(certificates: [csca.certificate], crls: [revokedCRL])
+            )
         case .tamperedSignature:
             let genuine = try sod(dataGroups: dataGroups)
             guard let wrapped = try? SOD.parse(genuine) else {
@@ -362,7 +416,7 @@ public struct TestPKI: Sendable {
             }
             let cms = try CMSSignedData(der: wrapped.cms)
             guard let signature = cms.signers.first?.signature, signature.count > 8,
-                  let start = TestPKI.index(of: signature, in: genuine)
+                let start = TestPKI.index(of: signature, in: genuine)
             else { throw OpenSSLError(operation: "tamper signature", queue: ["signature not found"]) }
             var forged = genuine
             forged[start + signature.count - 1] ^= 0x01

@@ -164,7 +164,9 @@ public final class VPCDConnection: @unchecked Sendable {
         let message = [UInt8(frame.count >> 8), UInt8(frame.count & 0xFF)] + frame
         var sent = 0
         while sent < message.count {
-            let n = message.withUnsafeBytes { send(fd, $0.baseAddress! + sent, message.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = message.withUnsafeBytes {
+                send(fd, $0.baseAddress! + sent, message.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return false }
             sent += n

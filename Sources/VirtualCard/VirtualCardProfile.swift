@@ -44,8 +44,10 @@ public struct VirtualCardProfile: Sendable {
     /// in the card-capabilities object (historical bytes 80 73 00 00 40).
     public static let defaultATR = ATRInfo.contactless(historicalBytes: [0x80, 0x73, 0x00, 0x00, 0x40])
 
-    public init(atr: [UInt8] = VirtualCardProfile.defaultATR, masterFiles: [UInt16: [UInt8]] = [:],
-                applications: [[UInt8]: [UInt16: [UInt8]]] = [:]) {
+    public init(
+        atr: [UInt8] = VirtualCardProfile.defaultATR, masterFiles: [UInt16: [UInt8]] = [:],
+        applications: [[UInt8]: [UInt16: [UInt8]]] = [:]
+    ) {
         self.atr = atr
         self.masterFiles = masterFiles
         self.applications = applications
@@ -66,7 +68,9 @@ public struct VirtualCardProfile: Sendable {
         } catch {
             throw .invalid(path: path, reason: "not JSON: \(error.localizedDescription)")
         }
-        guard let object = json as? [String: Any] else { throw .invalid(path: path, reason: "top level must be an object") }
+        guard let object = json as? [String: Any] else {
+            throw .invalid(path: path, reason: "top level must be an object")
+        }
         let base = url.deletingLastPathComponent()
         let kind = object["kind"] as? String ?? "files"
         guard kind == "files" || kind == "emrtd" else { throw .invalid(path: path, reason: "unknown kind '\(kind)'") }
@@ -75,7 +79,9 @@ public struct VirtualCardProfile: Sendable {
             let emrtd = try emrtdProfile(object, base: base, path: path).makeProfile(path: path)
             profile.emrtd = emrtd
             // The ATR announces extended length only when the card accepts it.
-            profile.atr = ATRInfo.contactless(historicalBytes: [0x80, 0x73, 0x00, 0x00, emrtd.extendedLength ? 0x40 : 0x00])
+            profile.atr = ATRInfo.contactless(historicalBytes: [
+                0x80, 0x73, 0x00, 0x00, emrtd.extendedLength ? 0x40 : 0x00,
+            ])
         }
         if let atrText = object["atr"] {
             guard let text = atrText as? String, let atr = bytes(hex: text), atr.count >= 2, atr.count <= 33 else {
@@ -85,7 +91,9 @@ public struct VirtualCardProfile: Sendable {
         }
         profile.masterFiles = try files(object["masterFiles"], base: base, path: path)
         if let apps = object["applications"] {
-            guard let apps = apps as? [String: Any] else { throw .invalid(path: path, reason: "applications must be an object") }
+            guard let apps = apps as? [String: Any] else {
+                throw .invalid(path: path, reason: "applications must be an object")
+            }
             for (aidText, content) in apps {
                 guard let aid = bytes(hex: aidText), (5...16).contains(aid.count) else {
                     throw .invalid(path: path, reason: "application id '\(aidText)' must be 5 to 16 bytes of hex")
@@ -98,13 +106,17 @@ public struct VirtualCardProfile: Sendable {
 
     static func files(_ value: Any?, base: URL, path: String) throws(ProfileError) -> [UInt16: [UInt8]] {
         guard let value else { return [:] }
-        guard let entries = value as? [String: Any] else { throw .invalid(path: path, reason: "file lists must be objects") }
+        guard let entries = value as? [String: Any] else {
+            throw .invalid(path: path, reason: "file lists must be objects")
+        }
         var out: [UInt16: [UInt8]] = [:]
         for (fidText, content) in entries {
             guard let fidBytes = bytes(hex: fidText), fidBytes.count == 2 else {
                 throw .invalid(path: path, reason: "file identifier '\(fidText)' must be 2 bytes of hex")
             }
-            guard let text = content as? String else { throw .invalid(path: path, reason: "file \(fidText) must be a string") }
+            guard let text = content as? String else {
+                throw .invalid(path: path, reason: "file \(fidText) must be a string")
+            }
             let fid = UInt16(fidBytes[0]) << 8 | UInt16(fidBytes[1])
             if text.hasPrefix("@") {
                 let file = resolve(String(text.dropFirst()), base: base)
@@ -113,7 +125,9 @@ public struct VirtualCardProfile: Sendable {
                 }
                 out[fid] = [UInt8](data)
             } else {
-                guard let data = bytes(hex: text) else { throw .invalid(path: path, reason: "file \(fidText) is not hex") }
+                guard let data = bytes(hex: text) else {
+                    throw .invalid(path: path, reason: "file \(fidText) is not hex")
+                }
                 out[fid] = data
             }
         }
@@ -128,17 +142,20 @@ public struct VirtualCardProfile: Sendable {
     /// A certificate and key given as `{ "certificate": "@file.pem", "key": "@file.key" }`.
     static func party(_ value: Any, name: String, base: URL, path: String) throws(ProfileError) -> TestPKI.Party {
         guard let names = value as? [String: String], let certificate = names["certificate"], let key = names["key"],
-              certificate.hasPrefix("@"), key.hasPrefix("@") else {
+            certificate.hasPrefix("@"), key.hasPrefix("@")
+        else {
             throw .invalid(path: path, reason: "\(name) needs \"certificate\": \"@file\" and \"key\": \"@file\"")
         }
         let certificateFile = resolve(String(certificate.dropFirst()), base: base)
         let keyFile = resolve(String(key.dropFirst()), base: base)
         guard let certificatePEM = try? String(contentsOf: certificateFile, encoding: .utf8),
-              let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8) else {
+            let keyPEM = try? String(contentsOf: keyFile, encoding: .utf8)
+        else {
             throw .unreadable(path: certificateFile.path, reason: "\(name) certificate or key")
         }
         do {
-            return TestPKI.Party(certificate: try X509Certificate(pem: certificatePEM), key: try PrivateKey(pem: keyPEM))
+            return TestPKI.Party(
+                certificate: try X509Certificate(pem: certificatePEM), key: try PrivateKey(pem: keyPEM))
         } catch {
             throw .invalid(path: path, reason: "\(name): \(error)")
         }
@@ -150,8 +167,11 @@ public struct VirtualCardProfile: Sendable {
         return FileSystemApplet(masterFiles: masterFiles, applications: applications)
     }
 
-    private static func emrtdProfile(_ object: [String: Any], base: URL, path: String) throws(ProfileError)
-        -> EMRTDPersonalisation {
+    private static func emrtdProfile(
+        _ object: [String: Any], base: URL, path: String
+    ) throws(ProfileError)
+        -> EMRTDPersonalisation
+    {
         let mrzText: String
         if let lines = object["mrz"] as? [String] {
             mrzText = lines.joined(separator: "\n")
@@ -177,11 +197,12 @@ public struct VirtualCardProfile: Sendable {
         }
         var personalisation = EMRTDPersonalisation(mrz: mrz, portraits: portraits)
         if let fields = object["dg11"] as? [String: Any] {
-            var dg11 = DG11(fullName: fields["fullName"] as? String, personalNumber: fields["personalNumber"] as? String,
-                            fullDateOfBirth: fields["fullDateOfBirth"] as? String,
-                            placeOfBirth: fields["placeOfBirth"] as? String, address: fields["address"] as? String,
-                            telephone: fields["telephone"] as? String, profession: fields["profession"] as? String,
-                            title: fields["title"] as? String)
+            var dg11 = DG11(
+                fullName: fields["fullName"] as? String, personalNumber: fields["personalNumber"] as? String,
+                fullDateOfBirth: fields["fullDateOfBirth"] as? String,
+                placeOfBirth: fields["placeOfBirth"] as? String, address: fields["address"] as? String,
+                telephone: fields["telephone"] as? String, profession: fields["profession"] as? String,
+                title: fields["title"] as? String)
             if let names = fields["otherNames"] {
                 guard let list = names as? [String] else {
                     throw .invalid(path: path, reason: "dg11.otherNames must be a list of strings")
@@ -192,10 +213,13 @@ public struct VirtualCardProfile: Sendable {
             personalisation.dg11 = dg11
         }
         if let fields = object["dg12"] as? [String: String] {
-            personalisation.dg12 = DG12(issuingAuthority: fields["issuingAuthority"], dateOfIssue: fields["dateOfIssue"])
+            personalisation.dg12 = DG12(
+                issuingAuthority: fields["issuingAuthority"], dateOfIssue: fields["dateOfIssue"])
         }
         if let extended = object["extendedLength"] {
-            guard let flag = extended as? Bool else { throw .invalid(path: path, reason: "extendedLength must be true or false") }
+            guard let flag = extended as? Bool else {
+                throw .invalid(path: path, reason: "extendedLength must be true or false")
+            }
             personalisation.extendedLength = flag
         }
         if let pace = object["pace"] {
@@ -209,13 +233,16 @@ public struct VirtualCardProfile: Sendable {
             personalisation.documentSigner = try party(signer, name: "documentSigner", base: base, path: path)
         }
         if let cardSecurity = (object["pace"] as? [String: Any])?["cardSecurity"] as? [String: Any],
-           let signer = cardSecurity["signer"] {
-            personalisation.cardSecuritySigner = try party(signer, name: "pace.cardSecurity.signer", base: base,
-                                                           path: path)
+            let signer = cardSecurity["signer"]
+        {
+            personalisation.cardSecuritySigner = try party(
+                signer, name: "pace.cardSecurity.signer", base: base,
+                path: path)
         }
         if let altered = object["alterAfterSigning"] {
             guard let name = altered as? String, name.hasPrefix("DG"), let number = Int(name.dropFirst(2)),
-                  let group = DataGroup(number: number) else {
+                let group = DataGroup(number: number)
+            else {
                 throw .invalid(path: path, reason: "alterAfterSigning names a data group such as \"DG2\"")
             }
             personalisation.alteredAfterSigning = group
@@ -250,7 +277,8 @@ extension VirtualCardProfile {
         }
         if let cipher = object["cipher"] {
             guard let name = cipher as? String,
-                  let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name) else {
+                let algorithm = SecureMessagingCipherSuite.Algorithm(rawValue: name)
+            else {
                 throw .invalid(path: path, reason: "pace.cipher must be 3DES, AES-128, AES-192 or AES-256")
             }
             configuration.cipher = algorithm
@@ -272,8 +300,10 @@ extension VirtualCardProfile {
             guard let settings = layout as? [String: Any], configuration.mapping == .chipAuthentication else {
                 throw .invalid(path: path, reason: "pace.cardSecurity is an object, for mapping CAM")
             }
-            for (key, flag) in [("decoyKeysFirst", \CardSecurityLayout.decoyKeysFirst),
-                                ("alterAfterSigning", \CardSecurityLayout.alteredAfterSigning)] {
+            for (key, flag) in [
+                ("decoyKeysFirst", \CardSecurityLayout.decoyKeysFirst),
+                ("alterAfterSigning", \CardSecurityLayout.alteredAfterSigning),
+            ] {
                 guard let value = settings[key] else { continue }
                 guard let bool = value as? Bool else {
                     throw .invalid(path: path, reason: "pace.cardSecurity.\(key) must be true or false")

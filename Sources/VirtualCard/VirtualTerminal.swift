@@ -78,8 +78,9 @@ public final class VirtualTerminal: CardTerminal, ReaderWatching {
         }
         guard let found else { throw .unknownReader(reader) }
         guard let (card, atr, generation) = found else { throw .noCard }
-        return VirtualCardConnection(terminal: self, reader: reader, generation: generation,
-                                     channel: InMemoryCardChannel(applet: card(), atr: atr))
+        return VirtualCardConnection(
+            terminal: self, reader: reader, generation: generation,
+            channel: InMemoryCardChannel(applet: card(), atr: atr))
     }
 
     public var openConnections: Int { state.withLock { $0.open } }

@@ -14,16 +14,21 @@ func runAuthenticityBench(arguments: [String]) {
     let throughVPCD = options.throughVPCD
     var report: [[String: Any]] = []
     func record(_ name: String, _ samples: [Double], _ detail: String) {
-        report.append(["measurement": name, "detail": detail, "medianMilliseconds": median(samples),
-                       "iterations": samples.count])
+        report.append([
+            "measurement": name, "detail": detail, "medianMilliseconds": median(samples),
+            "iterations": samples.count,
+        ])
         if !json {
-            print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.2f ms  ", median(samples))
-                  + detail)
+            print(
+                name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.2f ms  ", median(samples))
+                    + detail)
         }
     }
     do {
-        let mrz = try MRZ(lines: ["I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0",
-                                  "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<"])
+        let mrz = try MRZ(lines: [
+            "I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0",
+            "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<",
+        ])
         for (label, keys) in [("EC P-256", KeyGenerationParameters.p256), ("RSA-3072", .rsa3072)] {
             var options = TestPKI.Options()
             options.cscaKey = keys
@@ -31,7 +36,8 @@ func runAuthenticityBench(arguments: [String]) {
             let pki = try TestPKI(options: options)
             var card = EMRTDPersonalisation(mrz: mrz, portraits: [try benchPortrait(targetBytes: 16_000)])
             card.documentSigner = pki.documentSigner
-            card.activeAuthentication = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
+            card.activeAuthentication = try ActiveAuthenticationConfiguration(
+                privateKey: try PrivateKey.generate(.p256))
             card.chipAuthentication = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
             let files = try card.signedFiles()
             var groups: [DataGroup: [UInt8]] = [:]
@@ -45,8 +51,9 @@ func runAuthenticityBench(arguments: [String]) {
                 samples.append(milliseconds(since: start))
                 guard result.passed else { benchFail("passive authentication failed: \(result.failures)") }
             }
-            record("passive authentication (\(label) PKI)", samples,
-                   "\(groups.count) data groups, \(files.values.reduce(0) { $0 + $1.count }) bytes")
+            record(
+                "passive authentication (\(label) PKI)", samples,
+                "\(groups.count) data groups, \(files.values.reduce(0) { $0 + $1.count }) bytes")
         }
 
         let aaKeys: [(String, PrivateKey, DigestAlgorithm)] = [
@@ -57,8 +64,9 @@ func runAuthenticityBench(arguments: [String]) {
         ]
         for (name, key, digest) in aaKeys {
             var card = EMRTDPersonalisation(mrz: mrz, portraits: [])
-            card.activeAuthentication = try ActiveAuthenticationConfiguration(privateKey: key, digest: digest,
-                                                                             implicitTrailer: digest == .sha1)
+            card.activeAuthentication = try ActiveAuthenticationConfiguration(
+                privateKey: key, digest: digest,
+                implicitTrailer: digest == .sha1)
             let (channel, files) = try session(card)
             let dg15 = try DG15(parsing: files[.dg15] ?? [])
             let info = try files[.dg14].map { try DG14(parsing: $0) }?.activeAuthentication
@@ -66,7 +74,8 @@ func runAuthenticityBench(arguments: [String]) {
             for _ in 0..<iterations {
                 let challenge = try SecureRandom.bytes(8)
                 let start = DispatchTime.now()
-                _ = try ActiveAuthentication.authenticate(channel: channel, dg15: dg15, info: info, challenge: challenge)
+                _ = try ActiveAuthentication.authenticate(
+                    channel: channel, dg15: dg15, info: info, challenge: challenge)
                 samples.append(milliseconds(since: start))
             }
             record(name, samples, "INTERNAL AUTHENTICATE + verification, under SM")
@@ -99,7 +108,8 @@ func runAuthenticityBench(arguments: [String]) {
         benchFail("\(error)")
     }
     if json {
-        guard let data = try? JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]) else {
+        guard let data = try? JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        else {
             benchFail("cannot encode the report")
         }
         FileHandle.standardOutput.write(data + Data([10]))
@@ -118,16 +128,18 @@ private func session(_ card: EMRTDPersonalisation) throws -> (SecureMessagingCha
 /// a full read with and without the anti-clone protocols, and each handshake on its own.
 private func benchThroughVPCD(mrz: MRZ, iterations: Int, record: (String, [Double], String) -> Void) throws {
     var card = EMRTDPersonalisation(mrz: mrz, portraits: [try benchPortrait(targetBytes: 16_000)])
-    card.activeAuthentication = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.rsa2048),
-                                                                     digest: .sha256, implicitTrailer: false)
+    card.activeAuthentication = try ActiveAuthenticationConfiguration(
+        privateKey: try PrivateKey.generate(.rsa2048),
+        digest: .sha256, implicitTrailer: false)
     card.chipAuthentication = try ChipAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
     let profile = try card.makeProfile()
     let pcscd = try BenchPCSCD()
     defer { pcscd.stop() }
     let reader = "Virtual PCD 00 00"
     guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)'") }
-    let connection = VPCDConnection(port: 35963, atr: VirtualCardProfile.defaultATR,
-                                    applet: EMRTDApplet(profile: profile))
+    let connection = VPCDConnection(
+        port: 35963, atr: VirtualCardProfile.defaultATR,
+        applet: EMRTDApplet(profile: profile))
     let thread = Thread { connection.run(reconnect: false) }
     thread.start()
     defer { connection.stop() }
@@ -144,13 +156,17 @@ private func benchThroughVPCD(mrz: MRZ, iterations: Int, record: (String, [Doubl
             let result = try DocumentReader(channel: channel, options: options).read(access: key)
             samples.append(milliseconds(since: start))
             channel.disconnect()
-            if antiClone, result.chipAuthentication?.outcome != .passed || result.activeAuthentication?.outcome != .passed {
-                benchFail("anti-clone failed over vpcd: \(String(describing: result.chipAuthentication)) "
-                          + "\(String(describing: result.activeAuthentication))")
+            if antiClone,
+                result.chipAuthentication?.outcome != .passed || result.activeAuthentication?.outcome != .passed
+            {
+                benchFail(
+                    "anti-clone failed over vpcd: \(String(describing: result.chipAuthentication)) "
+                        + "\(String(describing: result.activeAuthentication))")
             }
         }
-        record("vpcd full read " + (antiClone ? "with CA + AA" : "without anti-clone"), Array(samples.dropFirst()),
-               "BAC, EF.COM, DG1, 16 KB DG2, DG14, DG15")
+        record(
+            "vpcd full read " + (antiClone ? "with CA + AA" : "without anti-clone"), Array(samples.dropFirst()),
+            "BAC, EF.COM, DG1, 16 KB DG2, DG14, DG15")
     }
     let channel = try context.connect(reader: reader)
     defer { channel.disconnect() }

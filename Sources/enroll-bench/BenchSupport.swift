@@ -60,8 +60,9 @@ final class BenchPCSCD {
         try? FileManager.default.removeItem(atPath: "/run/pcscd/pcscd.comm")
         try? FileManager.default.removeItem(atPath: "/run/pcscd/pcscd.pid")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/pcscd")
-            ? "/usr/sbin/pcscd" : "/sbin/pcscd")
+        process.executableURL = URL(
+            fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/pcscd")
+                ? "/usr/sbin/pcscd" : "/sbin/pcscd")
         process.arguments = ["--foreground"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

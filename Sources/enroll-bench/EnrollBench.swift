@@ -34,7 +34,8 @@ func runEnrollBench(arguments: [String]) {
     let portraitPath = faces + "/John_Salley/000179_02159509.jpg"
     let livePath = faces + "/John_Salley/000194_02159572.jpg"
     guard let portrait = FileManager.default.contents(atPath: portraitPath),
-          let live = FileManager.default.contents(atPath: livePath) else {
+        let live = FileManager.default.contents(atPath: livePath)
+    else {
         benchFail("face photos not found under \(faces) (use --faces DIR)")
     }
     let work = NSTemporaryDirectory() + "enroll-bench-enroll-\(getpid())"
@@ -50,12 +51,14 @@ func runEnrollBench(arguments: [String]) {
     let csr: String
     do {
         let pki = try BenchPKI.create(directory: work + "/pki")
-        _ = try CAStore.initialise(directory: URL(fileURLWithPath: work + "/state/ca"),
-                                   subject: DistinguishedName(country: "UT", commonName: "bench CA"))
+        _ = try CAStore.initialise(
+            directory: URL(fileURLWithPath: work + "/state/ca"),
+            subject: DistinguishedName(country: "UT", commonName: "bench CA"))
         var personalisation = EMRTDPersonalisation(mrz: try MRZ(lines: mrz), portraits: [[UInt8](portrait)])
         personalisation.documentSigner = pki.documentSigner
-        connection = VPCDConnection(port: 35963, atr: VirtualCardProfile.defaultATR,
-                                    applet: EMRTDApplet(profile: try personalisation.makeProfile()))
+        connection = VPCDConnection(
+            port: 35963, atr: VirtualCardProfile.defaultATR,
+            applet: EMRTDApplet(profile: try personalisation.makeProfile()))
         var configuration = Configuration()
         configuration.socketPath = work + "/api.sock"
         configuration.stateDirectory = work + "/state"
@@ -69,8 +72,10 @@ func runEnrollBench(arguments: [String]) {
         Log.shared.level = .warning
         daemon = Daemon(configuration: configuration)
         try daemon.start()
-        csr = try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "x"),
-                                                   key: try PrivateKey.generate(.p256)).pem
+        csr = try CertificateSigningRequest.create(
+            subject: DistinguishedName(country: "UT", commonName: "x"),
+            key: try PrivateKey.generate(.p256)
+        ).pem
     } catch {
         benchFail("cannot set up the bench: \(error)")
     }
@@ -84,7 +89,8 @@ func runEnrollBench(arguments: [String]) {
 
     func post<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse {
         guard let encoded = try? JSONEncoder().encode(body),
-              let response = try? client.post(path, json: [UInt8](encoded)) else { benchFail("request to \(path) failed") }
+            let response = try? client.post(path, json: [UInt8](encoded))
+        else { benchFail("request to \(path) failed") }
         guard (200..<300).contains(response.status) else {
             benchFail("\(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
@@ -98,11 +104,15 @@ func runEnrollBench(arguments: [String]) {
     var account: String?
     for _ in 0..<(iterations + 1) {
         let start = DispatchTime.now()
-        let started = post("/v1/enrollments", EnrollmentStartBody(
-            reader: reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
-            purpose: account == nil ? "register" : "upgrade", accountId: account))
+        let started = post(
+            "/v1/enrollments",
+            EnrollmentStartBody(
+                reader: reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
+                purpose: account == nil ? "register" : "upgrade", accountId: account))
         let readMs = milliseconds(since: start)
-        guard let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)) else { benchFail("bad answer") }
+        guard let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)) else {
+            benchFail("bad answer")
+        }
         let photoStart = DispatchTime.now()
         _ = post("/v1/enrollments/\(view.id)/photo", EnrollmentPhotoBody(photo: live.base64EncodedString()))
         let matchMs = milliseconds(since: photoStart)
@@ -110,7 +120,9 @@ func runEnrollBench(arguments: [String]) {
         let completed = post("/v1/enrollments/\(view.id)/complete", EnrollmentCompleteBody(csr: csr))
         let issueMs = milliseconds(since: completeStart)
         let total = milliseconds(since: start)
-        guard let outcome = try? JSONDecoder().decode(EnrollmentOutcome.self, from: Data(completed.body)) else { benchFail("bad answer") }
+        guard let outcome = try? JSONDecoder().decode(EnrollmentOutcome.self, from: Data(completed.body)) else {
+            benchFail("bad answer")
+        }
         if account == nil {
             account = outcome.accountID  // the first run warms caches; later runs upgrade the same account
             continue
@@ -124,6 +136,8 @@ func runEnrollBench(arguments: [String]) {
     print(String(format: "  card read + passive authentication: median %7.1f ms", median(reads)))
     print(String(format: "  face match (chip vs live photo):    median %7.1f ms", median(matches)))
     print(String(format: "  account + certificate:              median %7.1f ms", median(issues)))
-    print(String(format: "  total:                              median %7.1f ms (min %.1f, max %.1f)",
-                 median(totals), totals.min() ?? 0, totals.max() ?? 0))
+    print(
+        String(
+            format: "  total:                              median %7.1f ms (min %.1f, max %.1f)",
+            median(totals), totals.min() ?? 0, totals.max() ?? 0))
 }

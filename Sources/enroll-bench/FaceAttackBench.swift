@@ -83,7 +83,8 @@ struct NormalRun: Codable {
 /// The normal kiosk: `--normal-client SOCKET BODY-FILE SECONDS`, comparisons one after the other for SECONDS.
 private func runNormalClient(_ arguments: [String]) {
     guard arguments.count == 3, let seconds = Double(arguments[2]),
-          let body = FileManager.default.contents(atPath: arguments[1]) else {
+        let body = FileManager.default.contents(atPath: arguments[1])
+    else {
         benchFail("face-attack --normal-client SOCKET BODY-FILE SECONDS")
     }
     let client = UnixSocketClient(path: arguments[0], timeout: 600)
@@ -127,8 +128,11 @@ private struct FaceAttack {
 
         var text: String {
             String(format: "n %d, p50 %.0f ms, p99 %.0f ms, max %.0f ms", count, p50, p99, max)
-                + (refusals.isEmpty ? "" : ", refused: " + refusals.map { "\($0.key) x\($0.value)" }.sorted()
-                    .joined(separator: ", "))
+                + (refusals.isEmpty
+                    ? ""
+                    : ", refused: "
+                        + refusals.map { "\($0.key) x\($0.value)" }.sorted()
+                        .joined(separator: ", "))
         }
     }
 
@@ -170,14 +174,16 @@ private struct FaceAttack {
 
     func run() throws -> Figures {
         let work = NSTemporaryDirectory() + "enroll-bench-face-attack-\(getpid())"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: work, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: work) }
         let normal = try normalRequest(probeChip: 1)
         let hostile = try hostileRequest()
         let bodyFile = work + "/normal.json"
-        FileManager.default.createFile(atPath: bodyFile, contents: Data(normal),
-                                       attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(
+            atPath: bodyFile, contents: Data(normal),
+            attributes: [.posixPermissions: 0o644])
         let daemon = try AttackDaemon.start(executable: options.enrolld, work: work)
         defer { daemon.stop() }
         // Models load on the first comparison: not part of the measurement. Another photo than the normal kiosk's,
@@ -202,7 +208,8 @@ private struct FaceAttack {
                         let response = try client.post("/v1/faces/compare", json: hostile)
                         let code = (try? JSONDecoder().decode(Problem.self, from: Data(response.body)))?.code
                         let retry = response.headers.first { $0.name.lowercased() == "retry-after" }?.value
-                        answer = "\(response.status)" + (code.map { " \($0)" } ?? "")
+                        answer =
+                            "\(response.status)" + (code.map { " \($0)" } ?? "")
                             + (retry.map { " (Retry-After \($0))" } ?? "")
                     } catch {
                         answer = "transport"
@@ -235,13 +242,14 @@ private struct FaceAttack {
         let highWater = Self.highWaterKiB(pid: daemon.pid)
         state.stop(atLimit: false, after: 0)
         let figures = state.figures
-        return Figures(daemon: options.enrolld, images: options.images, hostileBytes: hostile.count,
-                       hostileInFlight: options.hostile, seconds: options.seconds, normalAlone: Latency(alone),
-                       normalUnderAttack: Latency(attacked), hostileAnswers: figures.answers,
-                       hostileMeanMilliseconds: figures.meanMilliseconds,
-                       peakRSSMiB: Double(figures.peakKiB) / 1024, highWaterRSSMiB: Double(highWater) / 1024,
-                       rssAtStartMiB: Double(startRSS) / 1024, stoppedAtRSSLimit: figures.stoppedAtLimit,
-                       secondsToRSSLimit: figures.secondsToLimit)
+        return Figures(
+            daemon: options.enrolld, images: options.images, hostileBytes: hostile.count,
+            hostileInFlight: options.hostile, seconds: options.seconds, normalAlone: Latency(alone),
+            normalUnderAttack: Latency(attacked), hostileAnswers: figures.answers,
+            hostileMeanMilliseconds: figures.meanMilliseconds,
+            peakRSSMiB: Double(figures.peakKiB) / 1024, highWaterRSSMiB: Double(highWater) / 1024,
+            rssAtStartMiB: Double(startRSS) / 1024, stoppedAtRSSLimit: figures.stoppedAtLimit,
+            secondsToRSSLimit: figures.secondsToLimit)
     }
 
     /// The normal kiosk's comparisons, run as uid 65534 in a child of this bench.
@@ -249,8 +257,10 @@ private struct FaceAttack {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", me, "face-attack", "--normal-client",
-                             socket, body, String(seconds)]
+        process.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", me, "face-attack", "--normal-client",
+            socket, body, String(seconds),
+        ]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -264,7 +274,8 @@ private struct FaceAttack {
 
     static func highWaterKiB(pid: Int32) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
         return Int(line.dropFirst(6).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
     }
 
@@ -280,8 +291,11 @@ private struct FaceAttack {
         let reference = try SyntheticFaceImages.portrait(from: try chip(0)).encoded(as: .jp2, quality: 81)
         let probe = try SyntheticFaceImages.livePhoto([.init(chip: try chip(probeChip), size: 400, x: 440, y: 200)])
             .encoded(as: .jpeg, quality: 90)
-        return [UInt8](try JSONEncoder().encode(FaceCompareRequest(reference: Data(reference).base64EncodedString(),
-                                                                   probe: Data(probe).base64EncodedString())))
+        return [UInt8](
+            try JSONEncoder().encode(
+                FaceCompareRequest(
+                    reference: Data(reference).base64EncodedString(),
+                    probe: Data(probe).base64EncodedString())))
     }
 
     func hostileRequest() throws -> [UInt8] {
@@ -294,10 +308,12 @@ private struct FaceAttack {
         let request: FaceCompareRequest
         switch options.images {
         case .declared40MP:
-            request = FaceCompareRequest(reference: try png(8000, 5000, grey: 128), probe: try png(8000, 5000, grey: 96))
+            request = FaceCompareRequest(
+                reference: try png(8000, 5000, grey: 128), probe: try png(8000, 5000, grey: 96))
         case .withinCaps:
-            request = FaceCompareRequest(reference: try png(1632, 1224, grey: 128),
-                                         probe: try png(4000, 3000, grey: 96))
+            request = FaceCompareRequest(
+                reference: try png(1632, 1224, grey: 128),
+                probe: try png(4000, 3000, grey: 96))
         }
         return [UInt8](try JSONEncoder().encode(request))
     }
@@ -361,17 +377,17 @@ private struct AttackDaemon {
         let socket = work + "/api.sock"
         let config = work + "/enrolld.conf"
         try """
-            [api]
-            socket = \(socket)
-            socket_mode = 0666
-            max_connections = 1024
-            [daemon]
-            state_directory = \(work)/state
-            log_level = warning
-            [roles]
-            kiosk = uid:65534
+        [api]
+        socket = \(socket)
+        socket_mode = 0666
+        max_connections = 1024
+        [daemon]
+        state_directory = \(work)/state
+        log_level = warning
+        [roles]
+        kiosk = uid:65534
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let log = work + "/enrolld.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()

@@ -15,17 +15,27 @@ func runFaceBench(arguments: [String]) {
     while index < arguments.count {
         let value = index + 1 < arguments.count ? arguments[index + 1] : nil
         switch arguments[index] {
-        case "--models": modelDirectory = value ?? modelDirectory; index += 1
-        case "--faces": facesFolder = value; index += 1
-        case "--iterations": iterations = max(1, Int(value ?? "") ?? iterations); index += 1
-        case "--threshold": threshold = Double(value ?? "") ?? threshold; index += 1
+        case "--models":
+            modelDirectory = value ?? modelDirectory
+            index += 1
+        case "--faces":
+            facesFolder = value
+            index += 1
+        case "--iterations":
+            iterations = max(1, Int(value ?? "") ?? iterations)
+            index += 1
+        case "--threshold":
+            threshold = Double(value ?? "") ?? threshold
+            index += 1
         default: break
         }
         index += 1
     }
     do {
-        let report = try FaceBenchmark(modelDirectory: modelDirectory, facesFolder: facesFolder ?? findJohnsFolder(),
-                                       iterations: iterations, threshold: threshold).run()
+        let report = try FaceBenchmark(
+            modelDirectory: modelDirectory, facesFolder: facesFolder ?? findJohnsFolder(),
+            iterations: iterations, threshold: threshold
+        ).run()
         print(report.text)
         print(report.json)
     } catch {
@@ -84,7 +94,8 @@ private struct FaceBenchmark {
         let names = try FileManager.default.contentsOfDirectory(atPath: person).sorted()
         guard names.count >= 2 else { throw FaceMatchError.engineFailure(reason: "\(person) needs two images") }
         let first = try RGBImage(decoding: [UInt8](try Data(contentsOf: URL(fileURLWithPath: person + "/" + names[0]))))
-        let second = try RGBImage(decoding: [UInt8](try Data(contentsOf: URL(fileURLWithPath: person + "/" + names[1]))))
+        let second = try RGBImage(
+            decoding: [UInt8](try Data(contentsOf: URL(fileURLWithPath: person + "/" + names[1]))))
         let reference = try SyntheticFaceImages.portrait(from: first).encoded(as: .jp2, quality: 81)
         let probe = try SyntheticFaceImages.livePhoto([.init(chip: second, size: 360, x: 460, y: 250)])
             .encoded(as: .jpeg, quality: 90)
@@ -109,23 +120,26 @@ private struct FaceBenchmark {
 
     private func describe(_ figures: Figures) -> String {
         func row(_ name: String, _ stages: StageMedians) -> String {
-            String(format: "%@  decode %7.2f  detect %7.2f  align %6.2f  embed %7.2f  total %7.2f ms", name,
-                   stages.decode, stages.detect, stages.align, stages.embed, stages.total)
+            String(
+                format: "%@  decode %7.2f  detect %7.2f  align %6.2f  embed %7.2f  total %7.2f ms", name,
+                stages.decode, stages.detect, stages.align, stages.embed, stages.total)
         }
         return [
             "face match: median of \(figures.iterations) comparisons (OpenBLAS one thread: "
                 + "\(figures.blasPinnedToOneThread))",
             row("reference \(figures.referenceImage)", figures.reference),
             row("live      \(figures.probeImage)", figures.probe),
-            String(format: "compare total %.2f ms; distance %.3f, %@", figures.compareMilliseconds, figures.distance,
-                   figures.isMatch ? "match" : "no match"),
+            String(
+                format: "compare total %.2f ms; distance %.3f, %@", figures.compareMilliseconds, figures.distance,
+                figures.isMatch ? "match" : "no match"),
         ].joined(separator: "\n")
     }
 
     private func medians(_ timings: [FaceStageTimings]) -> StageMedians {
-        StageMedians(decode: median(timings.map(\.decode)), detect: median(timings.map(\.detect)),
-                     align: median(timings.map(\.align)), embed: median(timings.map(\.embed)),
-                     total: median(timings.map(\.total)))
+        StageMedians(
+            decode: median(timings.map(\.decode)), detect: median(timings.map(\.detect)),
+            align: median(timings.map(\.align)), embed: median(timings.map(\.embed)),
+            total: median(timings.map(\.total)))
     }
 
     private func median(_ values: [Double]) -> Double {

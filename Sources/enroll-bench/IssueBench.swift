@@ -29,11 +29,15 @@ func runIssueBench(arguments: [String]) {
             seconds = number
         case "--store":
             let store = value("--store")
-            guard ["sqlite", "postgresql", "both"].contains(store) else { benchFail("--store is sqlite, postgresql or both") }
+            guard ["sqlite", "postgresql", "both"].contains(store) else {
+                benchFail("--store is sqlite, postgresql or both")
+            }
             backends = store == "both" ? ["sqlite", "postgresql"] : [store]
         case "--conninfo": conninfo = value("--conninfo")
         case "--threads":
-            guard let number = Int(value("--threads")), (1...64).contains(number) else { benchFail("--threads is 1 to 64") }
+            guard let number = Int(value("--threads")), (1...64).contains(number) else {
+                benchFail("--threads is 1 to 64")
+            }
             threads = number
         case "--batch":
             guard let number = Int(value("--batch")), (1...256).contains(number) else {
@@ -51,16 +55,21 @@ func runIssueBench(arguments: [String]) {
     defer { cluster?.stop() }
     do {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        _ = try CAStore.initialise(directory: URL(fileURLWithPath: work + "/ca"), algorithm: .p256,
-                                   subject: DistinguishedName(country: "UT", commonName: "bench CA"))
+        _ = try CAStore.initialise(
+            directory: URL(fileURLWithPath: work + "/ca"), algorithm: .p256,
+            subject: DistinguishedName(country: "UT", commonName: "bench CA"))
         let authority = try CAStore.load(directory: URL(fileURLWithPath: work + "/ca"))
         let protector = try DataProtector(stateDirectory: work)
         // CSRs are made by holders' devices: prepare them outside the timed loop.
         var csrs: [[UInt8]] = []
         for _ in 0..<64 {
             let key = try PrivateKey.generate(.p256)
-            csrs.append(Array(try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "x"),
-                                                                    key: key).pem.utf8))
+            csrs.append(
+                Array(
+                    try CertificateSigningRequest.create(
+                        subject: DistinguishedName(country: "UT", commonName: "x"),
+                        key: key
+                    ).pem.utf8))
         }
         var results: [IssuanceRun] = []
         for backend in backends {
@@ -75,15 +84,20 @@ func runIssueBench(arguments: [String]) {
                     cluster = started
                     conninfo = started.conninfo
                 }
-                store = try PostgresStore(settings: PostgresSettings(conninfo: conninfo ?? "", poolSize: threads),
-                                          protector: protector)
-                label = cluster == nil ? "PostgreSQL, \(store.location)"
+                store = try PostgresStore(
+                    settings: PostgresSettings(conninfo: conninfo ?? "", poolSize: threads),
+                    protector: protector)
+                label =
+                    cluster == nil
+                    ? "PostgreSQL, \(store.location)"
                     : "PostgreSQL 15, private cluster on a Unix socket, fsync on, SERIALIZABLE"
             }
             try store.migrate()
-            results.append(try measureIssuance(store: store, backend: backend, label: label, authority: authority,
-                                               protector: protector, csrs: csrs, seconds: seconds, threads: threads,
-                                               batch: batch))
+            results.append(
+                try measureIssuance(
+                    store: store, backend: backend, label: label, authority: authority,
+                    protector: protector, csrs: csrs, seconds: seconds, threads: threads,
+                    batch: batch))
         }
 
         // Raw signing on as many threads as the issuances ran on, one key each (the CA signs with one key: OpenSSL's
@@ -111,23 +125,32 @@ func runIssueBench(arguments: [String]) {
             let stores = results.map { run in
                 #""\#(run.backend)":{"issuancesPerSecond":\#(Int(run.rate)),"issued":\#(run.issued),"store":"\#(run.label)"}"#
             }
-            print(#"{"issue":{\#(stores.joined(separator: ",")),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
-                  + #""seconds":\#(seconds),"threads":\#(threads),"groupCommitBatch":\#(batch)}}"#)
+            print(
+                #"{"issue":{\#(stores.joined(separator: ",")),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
+                    + #""seconds":\#(seconds),"threads":\#(threads),"groupCommitBatch":\#(batch)}}"#)
         } else {
-            print("enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit, "
-                  + "\(threads) thread(s), group commit of up to \(batch)")
+            print(
+                "enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit, "
+                    + "\(threads) thread(s), group commit of up to \(batch)")
             for run in results {
                 let name = run.backend.padding(toLength: 10, withPad: " ", startingAt: 0)
-                print(String(format: "  %@ durable issuances: %8.0f /s (%d in %.1f s; %@)", name, run.rate, run.issued,
-                             seconds, run.label))
+                print(
+                    String(
+                        format: "  %@ durable issuances: %8.0f /s (%d in %.1f s; %@)", name, run.rate, run.issued,
+                        seconds, run.label))
                 let phases = ["CSR check", "intent commit", "signing", "certificate commit"]
                 for (phase, total) in zip(phases, run.phases) {
-                    print(String(format: "      %@ %7.3f ms per issuance", phase.padding(toLength: 18, withPad: " ", startingAt: 0),
-                                 total / Double(max(run.issued, 1))))
+                    print(
+                        String(
+                            format: "      %@ %7.3f ms per issuance",
+                            phase.padding(toLength: 18, withPad: " ", startingAt: 0),
+                            total / Double(max(run.issued, 1))))
                 }
             }
-            print(String(format: "  raw ECDSA P-256:   %8.0f signatures/s (OpenSSL, same run, %d thread(s))",
-                         signatureRate, threads))
+            print(
+                String(
+                    format: "  raw ECDSA P-256:   %8.0f signatures/s (OpenSSL, same run, %d thread(s))",
+                    signatureRate, threads))
         }
     } catch {
         benchFail("issue bench failed: \(error)")
@@ -144,15 +167,18 @@ struct IssuanceRun {
     var phases: [Double]
 }
 
-private func measureIssuance(store: any Store, backend: String, label: String, authority: IssuingAuthority,
-                             protector: DataProtector, csrs: [[UInt8]], seconds: Double,
-                             threads: Int, batch: Int) throws -> IssuanceRun {
+private func measureIssuance(
+    store: any Store, backend: String, label: String, authority: IssuingAuthority,
+    protector: DataProtector, csrs: [[UInt8]], seconds: Double,
+    threads: Int, batch: Int
+) throws -> IssuanceRun {
     // As EnrollmentService completes: concurrent issuances share their intent commit and their certificate commit
     // (`GroupCommit`; --batch 1 commits each alone).
     let intents = GroupCommit(store: store, maximumBatch: batch)
     let certificates = GroupCommit(store: store, maximumBatch: batch)
-    let account = AccountRecord(tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
-                                sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
+    let account = AccountRecord(
+        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
+        sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
     try store.transaction { tx in try tx.insertAccount(account) }
     let limit = Date().addingTimeInterval(5 * 365 * 86_400)
     let tally = IssuanceTally()
@@ -171,14 +197,17 @@ private func measureIssuance(store: any Store, backend: String, label: String, a
                 let accepted = try authority.checkRequest(csr)
                 let intent = try authority.prepareIssuance(notAfterLimit: limit)
                 lap(0)
-                var record = CertificateRecord(serial: intent.serialHex, accountID: account.id, state: .intent,
-                                               notBefore: intent.notBefore, notAfter: intent.notAfter)
+                var record = CertificateRecord(
+                    serial: intent.serialHex, accountID: account.id, state: .intent,
+                    notBefore: intent.notBefore, notAfter: intent.notAfter)
                 let pending = record
                 try intents.transaction { tx in try tx.insertCertificate(pending) }
                 lap(1)
-                let certificate = try authority.issue(intent: intent, csr: accepted,
-                                                      holder: CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1",
-                                                                                issuingState: "UTO"))
+                let certificate = try authority.issue(
+                    intent: intent, csr: accepted,
+                    holder: CertificateHolder(
+                        name: "BENCH HOLDER", pseudonym: "ACCT-1",
+                        issuingState: "UTO"))
                 lap(2)
                 record.state = .issued
                 record.der = certificate.der
@@ -194,12 +223,16 @@ private func measureIssuance(store: any Store, backend: String, label: String, a
     }
     if let failure = tally.failure { throw failure }
     let (intentBatches, certificateBatches) = (intents.statistics, certificates.statistics)
-    FileHandle.standardError.write(Data(String(
-        format: "enroll-bench issue: %@: %.1f intents and %.1f certificates per commit\n", backend,
-        Double(intentBatches.bodies) / Double(max(intentBatches.batches, 1)),
-        Double(certificateBatches.bodies) / Double(max(certificateBatches.batches, 1))).utf8))
-    return IssuanceRun(backend: backend, label: label, rate: Double(tally.issued) / (milliseconds(since: start) / 1000),
-                       issued: tally.issued, phases: tally.phases)
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "enroll-bench issue: %@: %.1f intents and %.1f certificates per commit\n", backend,
+                Double(intentBatches.bodies) / Double(max(intentBatches.batches, 1)),
+                Double(certificateBatches.bodies) / Double(max(certificateBatches.batches, 1))
+            ).utf8))
+    return IssuanceRun(
+        backend: backend, label: label, rate: Double(tally.issued) / (milliseconds(since: start) / 1000),
+        issued: tally.issued, phases: tally.phases)
 }
 
 /// Counts from the bench's threads.

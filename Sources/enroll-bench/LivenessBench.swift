@@ -17,18 +17,27 @@ func runLivenessBench(arguments: [String]) {
     while index < arguments.count {
         let value = index + 1 < arguments.count ? arguments[index + 1] : nil
         switch arguments[index] {
-        case "--iterations": iterations = max(1, Int(value ?? "") ?? iterations); index += 1
-        case "--frames": frames = min(30, max(8, Int(value ?? "") ?? frames)); index += 1
-        case "--models": modelDirectory = value ?? modelDirectory; index += 1
-        case "--faces": faces = value ?? faces; index += 1
+        case "--iterations":
+            iterations = max(1, Int(value ?? "") ?? iterations)
+            index += 1
+        case "--frames":
+            frames = min(30, max(8, Int(value ?? "") ?? frames))
+            index += 1
+        case "--models":
+            modelDirectory = value ?? modelDirectory
+            index += 1
+        case "--faces":
+            faces = value ?? faces
+            index += 1
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for liveness")
         }
         index += 1
     }
     do {
-        let figures = try LivenessBenchmark(modelDirectory: modelDirectory, faces: faces).run(iterations: iterations,
-                                                                                              frames: frames)
+        let figures = try LivenessBenchmark(modelDirectory: modelDirectory, faces: faces).run(
+            iterations: iterations,
+            frames: frames)
         print(figures.text)
         if json {
             let encoder = JSONEncoder()
@@ -55,12 +64,24 @@ func runLivenessEvaluation(arguments: [String]) {
     while index < arguments.count {
         let value = index + 1 < arguments.count ? arguments[index + 1] : nil
         switch arguments[index] {
-        case "--bursts": bursts = max(1, Int(value ?? "") ?? bursts); index += 1
-        case "--frames": frames = min(30, max(8, Int(value ?? "") ?? frames)); index += 1
-        case "--seed": seed = UInt64(value ?? "") ?? seed; index += 1
-        case "--first-round": firstRound = max(0, Int(value ?? "") ?? firstRound); index += 1
-        case "--models": modelDirectory = value ?? modelDirectory; index += 1
-        case "--faces": faces = value ?? faces; index += 1
+        case "--bursts":
+            bursts = max(1, Int(value ?? "") ?? bursts)
+            index += 1
+        case "--frames":
+            frames = min(30, max(8, Int(value ?? "") ?? frames))
+            index += 1
+        case "--seed":
+            seed = UInt64(value ?? "") ?? seed
+            index += 1
+        case "--first-round":
+            firstRound = max(0, Int(value ?? "") ?? firstRound)
+            index += 1
+        case "--models":
+            modelDirectory = value ?? modelDirectory
+            index += 1
+        case "--faces":
+            faces = value ?? faces
+            index += 1
         default: benchFail("unknown option '\(arguments[index])' for liveness-eval")
         }
         index += 1
@@ -70,9 +91,10 @@ func runLivenessEvaluation(arguments: [String]) {
         let model = try PresentationAttackModel(modelDirectory: modelDirectory)
         let checker = LivenessChecker(engine: engine, passiveModel: model)
         let started = DispatchTime.now()
-        let report = try LivenessEvaluation.run(folder: faces, checker: checker, matcher: FaceMatcher(engine: engine),
-                                                burstsPerPerson: bursts, frames: frames, seed: seed,
-                                                firstRound: firstRound)
+        let report = try LivenessEvaluation.run(
+            folder: faces, checker: checker, matcher: FaceMatcher(engine: engine),
+            burstsPerPerson: bursts, frames: frames, seed: seed,
+            firstRound: firstRound)
         print(report)
         for set in LivenessEvaluationReport.Set.allCases { print("  \(set.rawValue): \(set.summary)") }
         print(String(format: "took %.1f s", milliseconds(since: started) / 1000))
@@ -82,8 +104,10 @@ func runLivenessEvaluation(arguments: [String]) {
 }
 
 private func findFacesFolder() -> String {
-    let candidates = [ProcessInfo.processInfo.environment["ENROLLD_FACES_DIR"], "../shared/faces/johns",
-                      "/work/shared/faces/johns", "/usr/share/doc/libdlib19.1/examples/johns"]
+    let candidates = [
+        ProcessInfo.processInfo.environment["ENROLLD_FACES_DIR"], "../shared/faces/johns",
+        "/work/shared/faces/johns", "/usr/share/doc/libdlib19.1/examples/johns",
+    ]
     for case let candidate? in candidates where FileManager.default.fileExists(atPath: candidate) { return candidate }
     return "../shared/faces/johns"
 }
@@ -112,22 +136,31 @@ private struct LivenessBenchmark {
         var peakRSSAfterCapMiB: Double
 
         var text: String {
-            var lines = ["liveness: \(frames) frames \(frameSize), \(iterations) bursts, one thread per engine; "
-                         + "decision: \(decision)"]
+            var lines = [
+                "liveness: \(frames) frames \(frameSize), \(iterations) bursts, one thread per engine; "
+                    + "decision: \(decision)"
+            ]
             for name in ["decode", "detect", "landmarks", "track", "passive", "embed", "decide", "total"] {
                 guard let stage = stages[name] else { continue }
-                lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                             + String(format: " median %7.1f ms   p99 %7.1f ms", stage.median, stage.p99))
+                lines.append(
+                    "  " + name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + String(format: " median %7.1f ms   p99 %7.1f ms", stage.median, stage.p99))
             }
-            lines.append(String(format: "  wall       median %7.1f ms   p99 %7.1f ms", wallMilliseconds.median,
-                                wallMilliseconds.p99))
-            lines.append(String(format: "  thread CPU median %7.1f ms   p99 %7.1f ms (stages are wall-clock)",
-                                cpuMilliseconds.median, cpuMilliseconds.p99))
-            lines.append(String(format: "size cap: %d frames %@ (%.1f MiB of JPEG) in %.0f ms; "
-                                + "peak RSS %.1f MiB before, "
-                                + "%.1f MiB after", capFrames, capFrameSize as NSString,
-                                Double(capBurstBytes) / 1_048_576, capMilliseconds, peakRSSBeforeCapMiB,
-                                peakRSSAfterCapMiB))
+            lines.append(
+                String(
+                    format: "  wall       median %7.1f ms   p99 %7.1f ms", wallMilliseconds.median,
+                    wallMilliseconds.p99))
+            lines.append(
+                String(
+                    format: "  thread CPU median %7.1f ms   p99 %7.1f ms (stages are wall-clock)",
+                    cpuMilliseconds.median, cpuMilliseconds.p99))
+            lines.append(
+                String(
+                    format: "size cap: %d frames %@ (%.1f MiB of JPEG) in %.0f ms; "
+                        + "peak RSS %.1f MiB before, "
+                        + "%.1f MiB after", capFrames, capFrameSize as NSString,
+                    Double(capBurstBytes) / 1_048_576, capMilliseconds, peakRSSBeforeCapMiB,
+                    peakRSSAfterCapMiB))
             return lines.joined(separator: "\n")
         }
     }
@@ -138,20 +171,23 @@ private struct LivenessBenchmark {
     func run(iterations: Int, frames: Int) throws -> Figures {
         let engine = try FaceEngine(modelDirectory: modelDirectory)
         let matcher = FaceMatcher(engine: engine)
-        let checker = LivenessChecker(engine: engine,
-                                      passiveModel: try PresentationAttackModel(modelDirectory: modelDirectory))
+        let checker = LivenessChecker(
+            engine: engine,
+            passiveModel: try PresentationAttackModel(modelDirectory: modelDirectory))
         let person = faces + "/John_Salley"
         let names = try FileManager.default.contentsOfDirectory(atPath: person).sorted()
         guard names.count >= 4 else { throw FaceMatchError.engineFailure(reason: "\(person) needs 4 photos") }
         func chip(_ index: Int) throws -> RGBImage {
             try RGBImage(decoding: [UInt8](try Data(contentsOf: URL(fileURLWithPath: person + "/" + names[index]))))
         }
-        let portrait = try LivenessPortrait.analysing(try SyntheticFaceImages.portrait(from: try chip(0))
-            .encoded(as: .jp2, quality: 81), with: matcher)
+        let portrait = try LivenessPortrait.analysing(
+            try SyntheticFaceImages.portrait(from: try chip(0))
+                .encoded(as: .jp2, quality: 81), with: matcher)
         let issued = Date()
-        let challenge = LivenessChallenge(nonce: Array(repeating: 1, count: 16),
-                                          prompts: [.turnLeft, .lookUp, .comeCloser], issuedAt: issued,
-                                          expiresAt: issued.addingTimeInterval(20))
+        let challenge = LivenessChallenge(
+            nonce: Array(repeating: 1, count: 16),
+            prompts: [.turnLeft, .lookUp, .comeCloser], issuedAt: issued,
+            expiresAt: issued.addingTimeInterval(20))
         let burst = try SyntheticBursts.genuine(chip: try chip(3), challenge: challenge, frames: frames)
         let now = issued.addingTimeInterval(8)
         var decision = try checker.evaluate(burst: burst, challenge: challenge, portrait: portrait, now: now)

@@ -27,13 +27,17 @@ struct LoadOptions {
         }
         func seconds(_ option: String) -> TimeInterval {
             let text = value(option)
-            guard let seconds = parseDuration(text) else { benchFail("\(option) takes a duration such as 600s, 10m or 90") }
+            guard let seconds = parseDuration(text) else {
+                benchFail("\(option) takes a duration such as 600s, 10m or 90")
+            }
             return seconds
         }
         while index < arguments.count {
             switch arguments[index] {
             case "--clients":
-                guard let n = Int(value("--clients")), (0...256).contains(n) else { benchFail("--clients needs 0 to 256") }
+                guard let n = Int(value("--clients")), (0...256).contains(n) else {
+                    benchFail("--clients needs 0 to 256")
+                }
                 clients = n
             case "--duration": duration = seconds("--duration")
             case "--warmup": warmup = seconds("--warmup")
@@ -53,8 +57,9 @@ struct LoadOptions {
                 }
             case "--faults":
                 guard let schedule = FaultSchedule(parsing: value("--faults")) else {
-                    benchFail("--faults takes 'default' or kinds with intervals, e.g. card-pull=20s,pcscd-restart=150s,"
-                              + "daemon-kill=200s (kinds: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    benchFail(
+                        "--faults takes 'default' or kinds with intervals, e.g. card-pull=20s,pcscd-restart=150s,"
+                            + "daemon-kill=200s (kinds: \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 faults = schedule
             default: benchFail("unknown option '\(arguments[index])' for load")
@@ -148,8 +153,11 @@ struct LoadReport: Codable {
 
 /// RSS growth per daemon process: from the first sample a warm-up after it started (the bench's warm-up sample
 /// for the first) to its last sample; only processes measured for at least a minute.
-private func instanceGrowth(_ timeline: [ProcessSample], warmup: Double, baseline: ProcessSample)
-    -> [LoadReport.Instance] {
+private func instanceGrowth(
+    _ timeline: [ProcessSample], warmup: Double, baseline: ProcessSample
+)
+    -> [LoadReport.Instance]
+{
     var order: [Int32] = []
     var byPID: [Int32: [ProcessSample]] = [:]
     for sample in timeline where sample.rssKiB > 0 {
@@ -160,17 +168,20 @@ private func instanceGrowth(_ timeline: [ProcessSample], warmup: Double, baselin
         guard let samples = byPID[pid], let first = samples.first, let last = samples.last else { return nil }
         let start = pid == baseline.pid ? baseline : samples.first { $0.at >= first.at + warmup }
         guard let start, last.at - start.at >= 60 else { return nil }
-        return LoadReport.Instance(pid: pid, measuredSeconds: last.at - start.at, rssAfterWarmupKiB: start.rssKiB,
-                                   rssEndKiB: last.rssKiB,
-                                   growthPercent: Double(last.rssKiB - start.rssKiB) / Double(start.rssKiB) * 100)
+        return LoadReport.Instance(
+            pid: pid, measuredSeconds: last.at - start.at, rssAfterWarmupKiB: start.rssKiB,
+            rssEndKiB: last.rssKiB,
+            growthPercent: Double(last.rssKiB - start.rssKiB) / Double(start.rssKiB) * 100)
     }
 }
 
 /// The `/metrics` gauges that show what is left open after the load.
 private func leftoverGauges(_ client: UnixSocketClient) -> [String: Double] {
     guard let response = try? client.get("/metrics") else { return [:] }
-    let names = ["enrolld_enrollment_sessions_open", "enrolld_card_reads_active", "enrolld_card_connections_open",
-                 "enrolld_api_connections_open"]
+    let names = [
+        "enrolld_enrollment_sessions_open", "enrolld_card_reads_active", "enrolld_card_connections_open",
+        "enrolld_api_connections_open",
+    ]
     var gauges: [String: Double] = [:]
     for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") {
         let parts = line.split(separator: " ")
@@ -205,8 +216,9 @@ func runLoadBench(arguments: [String]) {
             try trustBenchCSCA(pki, socket: socket)
         } else {
             if options.postgres { replica = try BenchReplica() }
-            daemon = try LoadDaemon.start(executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust",
-                                          postgres: replica?.conninfo)
+            daemon = try LoadDaemon.start(
+                executable: options.enrolld, work: work, trustDirectory: work + "/pki/trust",
+                postgres: replica?.conninfo)
         }
     } catch {
         replica?.stop()
@@ -226,10 +238,13 @@ func runLoadBench(arguments: [String]) {
     let warmup = options.resolvedWarmup
     let deadline = began.addingTimeInterval(options.duration)
     if !options.json {
-        print("enroll-bench load: \(Int(options.duration)) s (warm-up \(Int(warmup)) s), \(readers.count) reader(s), "
-              + "\(options.clients) API client(s), enrolld pid \(daemon.pid)"
-              + (daemon.startedHere ? " (started by the bench: temporary state, "
-                 + (replica == nil ? "SQLite)" : "PostgreSQL primary + synchronous standby)") : " on \(daemon.socket)"))
+        print(
+            "enroll-bench load: \(Int(options.duration)) s (warm-up \(Int(warmup)) s), \(readers.count) reader(s), "
+                + "\(options.clients) API client(s), enrolld pid \(daemon.pid)"
+                + (daemon.startedHere
+                    ? " (started by the bench: temporary state, "
+                        + (replica == nil ? "SQLite)" : "PostgreSQL primary + synchronous standby)")
+                    : " on \(daemon.socket)"))
         if let faults = options.faults { print("  faults: \(faults.description), from the end of warm-up") }
     }
     let windows = FaultWindows()
@@ -249,19 +264,22 @@ func runLoadBench(arguments: [String]) {
     }
     var kiosks: [KioskLoop] = []
     for index in readers.indices {
-        let kiosk = KioskLoop(index: index, faces: faces, identities: identities, signer: pki.documentSigner,
-                              presence: presence, recorder: recorder, client: client)
+        let kiosk = KioskLoop(
+            index: index, faces: faces, identities: identities, signer: pki.documentSigner,
+            presence: presence, recorder: recorder, client: client)
         kiosks.append(kiosk)
         spawn("load.kiosk-\(index)") { kiosk.run(until: deadline) }
     }
     if let schedule = options.faults {
-        let injector = FaultInjector(schedule: schedule, windows: windows, kiosks: kiosks, pcscd: pcscd, daemon: daemon,
-                                     recorder: recorder, replica: replica)
+        let injector = FaultInjector(
+            schedule: schedule, windows: windows, kiosks: kiosks, pcscd: pcscd, daemon: daemon,
+            recorder: recorder, replica: replica)
         let from = began.addingTimeInterval(warmup)
         spawn("load.faults") { injector.run(from: from, until: deadline) }
     }
     for index in 0..<options.clients {
-        let loop = APIClientLoop(index: index, faces: faces, recorder: recorder, client: client, thinkTime: options.thinkTime)
+        let loop = APIClientLoop(
+            index: index, faces: faces, recorder: recorder, client: client, thinkTime: options.thinkTime)
         spawn("load.client-\(index)") { loop.run(until: deadline) }
     }
 
@@ -284,10 +302,15 @@ func runLoadBench(arguments: [String]) {
         if now >= nextProgress {
             let state = recorder.snapshot
             let last = timeline.last!
-            FileHandle.standardError.write(Data(String(
-                format: "enroll-bench load: [%4.0f s] %d enrollments, %d requests, %d errors; enrolld RSS %.1f MiB, %d fds, %d threads\n",
-                now.timeIntervalSince(began), state.enrollments, state.requests, state.errors, Double(last.rssKiB) / 1024,
-                last.fds, last.threads).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format:
+                            "enroll-bench load: [%4.0f s] %d enrollments, %d requests, %d errors; enrolld RSS %.1f MiB, %d fds, %d threads\n",
+                        now.timeIntervalSince(began), state.enrollments, state.requests, state.errors,
+                        Double(last.rssKiB) / 1024,
+                        last.fds, last.threads
+                    ).utf8))
             nextProgress = nextProgress.addingTimeInterval(60)
         }
         if !daemon.isRunning {
@@ -307,7 +330,8 @@ func runLoadBench(arguments: [String]) {
     let end = sample()
     let added = descriptorsAdded(before: startDescriptors, after: descriptorTargets(pid: daemon.pid))
     let gauges = leftoverGauges(client)
-    let integrity = daemon.startedHere || options.faults != nil
+    let integrity =
+        daemon.startedHere || options.faults != nil
         ? LoadIntegrity.check(recorder.issuedSerials, client: client) : nil
     timeline.append(end)
     let baseline = afterWarmup ?? start
@@ -318,12 +342,14 @@ func runLoadBench(arguments: [String]) {
 
     let state = recorder.snapshot
     let measured = max(loadEnded.timeIntervalSince(began.addingTimeInterval(warmup)), 0.001)
-    let order = ["enroll.total", "enroll.read", "enroll.photo", "enroll.complete", "card.detect"]
+    let order =
+        ["enroll.total", "enroll.read", "enroll.photo", "enroll.complete", "card.detect"]
         + APIClientLoop.mix.map(\.operation)
     let latencies = order.compactMap { operation -> LoadReport.Latency? in
         guard let values = state.latencies[operation], !values.isEmpty else { return nil }
-        return LoadReport.Latency(operation: operation, count: values.count, p50Ms: percentile(values, 0.5),
-                                  p99Ms: percentile(values, 0.99), maxMs: values.max() ?? 0)
+        return LoadReport.Latency(
+            operation: operation, count: values.count, p50Ms: percentile(values, 0.5),
+            p99Ms: percentile(values, 0.99), maxMs: values.max() ?? 0)
     }
     var growth = baseline.rssKiB > 0 ? Double(end.rssKiB - baseline.rssKiB) / Double(baseline.rssKiB) * 100 : 0
     let instances = instanceGrowth(timeline, warmup: warmup, baseline: baseline)
@@ -331,8 +357,9 @@ func runLoadBench(arguments: [String]) {
     if daemon.restarts > 0 { growth = instances.map(\.growthPercent).max() ?? 0 }
     let counts = windows.counts
     let faults = options.faults.map { schedule in
-        LoadReport.Faults(schedule: schedule.description, injected: counts.injected, skipped: counts.skipped,
-                          expectedFailures: recorder.expectedFailures, daemonRestarts: daemon.restarts)
+        LoadReport.Faults(
+            schedule: schedule.description, injected: counts.injected, skipped: counts.skipped,
+            expectedFailures: recorder.expectedFailures, daemonRestarts: daemon.restarts)
     }
     let report = LoadReport(
         durationSeconds: loadEnded.timeIntervalSince(began), warmupSeconds: warmup, readers: readers.count,
@@ -341,9 +368,10 @@ func runLoadBench(arguments: [String]) {
         enrollmentsPerSecond: Double(state.measuredEnrollments) / measured, requests: state.requests,
         requestsPerSecondAfterWarmup: Double(state.measuredRequests) / measured, latencies: latencies,
         errors: state.errors, errorKinds: state.errorKinds,
-        daemon: .init(start: start, afterWarmup: baseline, end: end, rssGrowthAfterWarmupPercent: growth,
-                      peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline,
-                      fdsAddedDuringRun: added, instances: instances),
+        daemon: .init(
+            start: start, afterWarmup: baseline, end: end, rssGrowthAfterWarmupPercent: growth,
+            peakRSSKiB: timeline.map(\.rssKiB).max() ?? 0, timeline: timeline,
+            fdsAddedDuringRun: added, instances: instances),
         daemonExitStatus: exitStatus, daemonAtEnd: gauges, faults: faults, integrity: integrity)
     if options.json {
         let encoder = JSONEncoder()
@@ -368,63 +396,87 @@ private func trustBenchCSCA(_ pki: TestPKI, socket: String) throws {
     let body = try JSONEncoder().encode(["data": Data(pki.csca.certificate.der).base64EncodedString()])
     let response = try UnixSocketClient(path: socket).post("/v1/trust/import", json: [UInt8](body))
     guard (200..<300).contains(response.status) else {
-        throw BenchError("the daemon refused the bench CSCA (\(response.status)): \(String(decoding: response.body, as: UTF8.self))")
+        throw BenchError(
+            "the daemon refused the bench CSCA (\(response.status)): \(String(decoding: response.body, as: UTF8.self))")
     }
 }
 
 private func printLoadReport(_ report: LoadReport) {
     func mib(_ kib: Int) -> String { String(format: "%.1f MiB", Double(kib) / 1024) }
-    print(String(format: "  enrollments: %d completed, %d after warm-up: %.2f enrollments/s",
-                 report.enrollments, report.enrollmentsAfterWarmup, report.enrollmentsPerSecond))
-    print(String(format: "  requests:    %d (%.1f/s after warm-up)", report.requests, report.requestsPerSecondAfterWarmup))
+    print(
+        String(
+            format: "  enrollments: %d completed, %d after warm-up: %.2f enrollments/s",
+            report.enrollments, report.enrollmentsAfterWarmup, report.enrollmentsPerSecond))
+    print(
+        String(format: "  requests:    %d (%.1f/s after warm-up)", report.requests, report.requestsPerSecondAfterWarmup)
+    )
     print("  latency after warm-up      count      p50 ms      p99 ms      max ms")
     for latency in report.latencies {
         let name = latency.operation.padding(toLength: 18, withPad: " ", startingAt: 0)
-        print("    " + name + String(format: " %7d %11.1f %11.1f %11.1f", latency.count, latency.p50Ms, latency.p99Ms,
-                                      latency.maxMs))
+        print(
+            "    " + name
+                + String(
+                    format: " %7d %11.1f %11.1f %11.1f", latency.count, latency.p50Ms, latency.p99Ms,
+                    latency.maxMs))
     }
     print("  errors:      \(report.errors)")
     for (kind, count) in report.errorKinds.sorted(by: { $0.key < $1.key }) { print("    \(count) × \(kind)") }
     let resources = report.daemon
-    print("  enrolld RSS: start \(mib(resources.start.rssKiB)), after warm-up \(mib(resources.afterWarmup.rssKiB)), "
-          + "end \(mib(resources.end.rssKiB)), peak \(mib(resources.peakRSSKiB)); "
-          + ((report.faults?.daemonRestarts ?? 0) > 0 && (resources.instances ?? []).isEmpty
-             ? "growth after warm-up not measured (no enrolld process ran a minute past its warm-up)"
-             : String(format: "growth after warm-up %+.1f%%", resources.rssGrowthAfterWarmupPercent)
-               + ((report.faults?.daemonRestarts ?? 0) > 0 ? " (the most any one enrolld process grew)" : "")))
-    print("  enrolld fds: start \(resources.start.fds), after warm-up \(resources.afterWarmup.fds), end \(resources.end.fds); "
-          + "threads: start \(resources.start.threads), after warm-up \(resources.afterWarmup.threads), "
-          + "end \(resources.end.threads)")
+    print(
+        "  enrolld RSS: start \(mib(resources.start.rssKiB)), after warm-up \(mib(resources.afterWarmup.rssKiB)), "
+            + "end \(mib(resources.end.rssKiB)), peak \(mib(resources.peakRSSKiB)); "
+            + ((report.faults?.daemonRestarts ?? 0) > 0 && (resources.instances ?? []).isEmpty
+                ? "growth after warm-up not measured (no enrolld process ran a minute past its warm-up)"
+                : String(format: "growth after warm-up %+.1f%%", resources.rssGrowthAfterWarmupPercent)
+                    + ((report.faults?.daemonRestarts ?? 0) > 0 ? " (the most any one enrolld process grew)" : "")))
+    print(
+        "  enrolld fds: start \(resources.start.fds), after warm-up \(resources.afterWarmup.fds), end \(resources.end.fds); "
+            + "threads: start \(resources.start.threads), after warm-up \(resources.afterWarmup.threads), "
+            + "end \(resources.end.threads)")
     if !resources.fdsAddedDuringRun.isEmpty {
-        print("  enrolld descriptors open at the end, not at the start: " + resources.fdsAddedDuringRun.joined(separator: ", "))
+        print(
+            "  enrolld descriptors open at the end, not at the start: "
+                + resources.fdsAddedDuringRun.joined(separator: ", "))
     }
     if !report.daemonAtEnd.isEmpty {
-        print("  enrolld at the end: " + report.daemonAtEnd.sorted { $0.key < $1.key }
-            .map { "\($0.key.replacingOccurrences(of: "enrolld_", with: "")) \(Int($0.value))" }.joined(separator: ", "))
+        print(
+            "  enrolld at the end: "
+                + report.daemonAtEnd.sorted { $0.key < $1.key }
+                .map { "\($0.key.replacingOccurrences(of: "enrolld_", with: "")) \(Int($0.value))" }.joined(
+                    separator: ", "))
     }
     if let status = report.daemonExitStatus { print("  enrolld exit status after SIGTERM: \(status)") }
     if let instances = resources.instances, (report.faults?.daemonRestarts ?? 0) > 0 {
         for instance in instances {
-            print("    enrolld pid \(instance.pid): \(Int(instance.measuredSeconds)) s measured, RSS "
-                  + "\(mib(instance.rssAfterWarmupKiB)) → \(mib(instance.rssEndKiB)) "
-                  + String(format: "(%+.1f%%)", instance.growthPercent))
+            print(
+                "    enrolld pid \(instance.pid): \(Int(instance.measuredSeconds)) s measured, RSS "
+                    + "\(mib(instance.rssAfterWarmupKiB)) → \(mib(instance.rssEndKiB)) "
+                    + String(format: "(%+.1f%%)", instance.growthPercent))
         }
     }
     if let faults = report.faults {
-        print("  faults (\(faults.schedule)): "
-              + faults.injected.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
-              + "; daemon restarts \(faults.daemonRestarts)")
-        for (reason, count) in faults.skipped.sorted(by: { $0.key < $1.key }) { print("    skipped \(count) × \(reason)") }
+        print(
+            "  faults (\(faults.schedule)): "
+                + faults.injected.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
+                + "; daemon restarts \(faults.daemonRestarts)")
+        for (reason, count) in faults.skipped.sorted(by: { $0.key < $1.key }) {
+            print("    skipped \(count) × \(reason)")
+        }
         let expected = faults.expectedFailures.values.reduce(0, +)
         print("  expected failures: \(expected)")
         for (kind, count) in faults.expectedFailures.sorted(by: { $0.key < $1.key }) { print("    \(count) × \(kind)") }
         print("  unexpected errors: \(report.errors)")
     }
     if let integrity = report.integrity {
-        print("  issued serials in the database: \(integrity.serialsFound) of \(integrity.issuedSerials)"
-              + (integrity.missingSerials.isEmpty ? "" : "; missing: " + integrity.missingSerials.joined(separator: ", "))
-              + (integrity.lookupErrors > 0 ? "; \(integrity.lookupErrors) account look-ups failed" : ""))
-        print("  audit chain: " + (integrity.auditOK == true ? "valid, \(integrity.auditRecords ?? 0) records"
-                                   : "NOT valid: " + integrity.auditProblems.joined(separator: "; ")))
+        print(
+            "  issued serials in the database: \(integrity.serialsFound) of \(integrity.issuedSerials)"
+                + (integrity.missingSerials.isEmpty
+                    ? "" : "; missing: " + integrity.missingSerials.joined(separator: ", "))
+                + (integrity.lookupErrors > 0 ? "; \(integrity.lookupErrors) account look-ups failed" : ""))
+        print(
+            "  audit chain: "
+                + (integrity.auditOK == true
+                    ? "valid, \(integrity.auditRecords ?? 0) records"
+                    : "NOT valid: " + integrity.auditProblems.joined(separator: "; ")))
     }
 }

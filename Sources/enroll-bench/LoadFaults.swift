@@ -33,8 +33,10 @@ enum FaultKind: String, CaseIterable, Codable {
 struct FaultSchedule {
     var intervals: [FaultKind: TimeInterval]
 
-    static let standard = FaultSchedule(intervals: [.cardPull: 20, .pcscdRestart: 150, .daemonKill: 200,
-                                                    .postgresFailover: 270])
+    static let standard = FaultSchedule(intervals: [
+        .cardPull: 20, .pcscdRestart: 150, .daemonKill: 200,
+        .postgresFailover: 270,
+    ])
 
     init(intervals: [FaultKind: TimeInterval]) {
         self.intervals = intervals
@@ -123,8 +125,10 @@ final class FaultInjector: @unchecked Sendable {
     private let recorder: LoadRecorder
     private let replica: BenchReplica?
 
-    init(schedule: FaultSchedule, windows: FaultWindows, kiosks: [KioskLoop], pcscd: BenchPCSCD, daemon: LoadDaemon,
-         recorder: LoadRecorder, replica: BenchReplica?) {
+    init(
+        schedule: FaultSchedule, windows: FaultWindows, kiosks: [KioskLoop], pcscd: BenchPCSCD, daemon: LoadDaemon,
+        recorder: LoadRecorder, replica: BenchReplica?
+    ) {
         self.replica = replica
         self.schedule = schedule
         self.windows = windows
@@ -143,7 +147,10 @@ final class FaultInjector: @unchecked Sendable {
             guard let (kind, at) = next.min(by: { $0.value < $1.value }) else { return }
             if at > lastFault { return }
             let wait = at.timeIntervalSinceNow
-            if wait > 0 { Thread.sleep(forTimeInterval: min(wait, 1)); continue }
+            if wait > 0 {
+                Thread.sleep(forTimeInterval: min(wait, 1))
+                continue
+            }
             next[kind] = at.addingTimeInterval(schedule.intervals[kind] ?? 60)
             inject(kind)
         }
@@ -253,8 +260,8 @@ struct LoadIntegrity: Codable {
         var lookupErrors = 0
         for (account, serials) in byAccount {
             guard let response = try? client.get("/v1/accounts/\(account)/certificates"),
-                  response.status == 200,
-                  let list = try? JSONDecoder().decode([CertificateView].self, from: Data(response.body))
+                response.status == 200,
+                let list = try? JSONDecoder().decode([CertificateView].self, from: Data(response.body))
             else {
                 lookupErrors += 1
                 missing += serials
@@ -265,11 +272,13 @@ struct LoadIntegrity: Codable {
                 if listed.contains(serial) { found += 1 } else { missing.append(serial) }
             }
         }
-        var integrity = LoadIntegrity(issuedSerials: issued.count, serialsFound: found,
-                                      missingSerials: Array(missing.prefix(20)), lookupErrors: lookupErrors,
-                                      auditOK: nil, auditRecords: nil, auditProblems: [])
+        var integrity = LoadIntegrity(
+            issuedSerials: issued.count, serialsFound: found,
+            missingSerials: Array(missing.prefix(20)), lookupErrors: lookupErrors,
+            auditOK: nil, auditRecords: nil, auditProblems: [])
         if let response = try? client.post("/v1/audit/verify", json: Array("{}".utf8)), response.status == 200,
-           let report = try? JSONDecoder().decode(AuditReport.self, from: Data(response.body)) {
+            let report = try? JSONDecoder().decode(AuditReport.self, from: Data(response.body))
+        {
             integrity.auditOK = report.ok
             integrity.auditRecords = report.records
             integrity.auditProblems = report.problems.prefix(10).map { "#\($0.sequence) \($0.kind): \($0.message)" }

@@ -73,8 +73,12 @@ final class LoadRecorder: @unchecked Sendable {
         lock.withLock { accountIDs.randomElement(using: &generator) }
     }
 
-    var snapshot: (requests: Int, measuredRequests: Int, enrollments: Int, measuredEnrollments: Int, errors: Int,
-                   errorKinds: [String: Int], latencies: [String: [Double]]) {
+    var snapshot:
+        (
+            requests: Int, measuredRequests: Int, enrollments: Int, measuredEnrollments: Int, errors: Int,
+            errorKinds: [String: Int], latencies: [String: [Double]]
+        )
+    {
         lock.withLock {
             (requestCount, measuredRequests, completed, measuredCompleted, errorLines.count, errorKinds, latencies)
         }
@@ -149,8 +153,10 @@ final class LoadDaemon: @unchecked Sendable {
     /// Between the SIGKILL and the new daemon's first answer.
     private var restarting = false
 
-    private init(pid: Int32, socket: String, process: Process?, logPath: String?, executable: String? = nil,
-                 config: String? = nil) {
+    private init(
+        pid: Int32, socket: String, process: Process?, logPath: String?, executable: String? = nil,
+        config: String? = nil
+    ) {
         self.currentPID = pid
         self.socket = socket
         self.process = process
@@ -170,8 +176,11 @@ final class LoadDaemon: @unchecked Sendable {
     }
 
     /// `postgres`: the store's connection string (else SQLite in the state directory).
-    static func start(executable: String, work: String, trustDirectory: String, postgres: String? = nil) throws
-        -> LoadDaemon {
+    static func start(
+        executable: String, work: String, trustDirectory: String, postgres: String? = nil
+    ) throws
+        -> LoadDaemon
+    {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("enrolld is not built at \(executable) (run `swift build`, or pass --enrolld PATH)")
         }
@@ -207,12 +216,16 @@ final class LoadDaemon: @unchecked Sendable {
         ca.waitUntilExit()
         guard ca.terminationStatus == 0 else { throw BenchError("`enrolld ca init` failed; see \(logPath)") }
         let process = try launchAndWait(executable, config: config, socket: socket, log: logPath)
-        return LoadDaemon(pid: process.processIdentifier, socket: socket, process: process, logPath: logPath,
-                          executable: executable, config: config)
+        return LoadDaemon(
+            pid: process.processIdentifier, socket: socket, process: process, logPath: logPath,
+            executable: executable, config: config)
     }
 
-    private static func launchAndWait(_ executable: String, config: String, socket: String, log: String) throws
-        -> Process {
+    private static func launchAndWait(
+        _ executable: String, config: String, socket: String, log: String
+    ) throws
+        -> Process
+    {
         let process = try launch(executable, ["--config", config], log: log)
         let client = UnixSocketClient(path: socket, timeout: 10)
         let deadline = Date().addingTimeInterval(20)
@@ -247,7 +260,9 @@ final class LoadDaemon: @unchecked Sendable {
     /// A daemon already running: its pid from the socket's peer credentials.
     static func attach(socket: String) throws -> LoadDaemon {
         let client = UnixSocketClient(path: socket, timeout: 10)
-        guard (try? client.get("/v1/health"))?.status == 200 else { throw BenchError("no enrolld answers on \(socket)") }
+        guard (try? client.get("/v1/health"))?.status == 200 else {
+            throw BenchError("no enrolld answers on \(socket)")
+        }
         let peer = try client.serverCredentials()
         return LoadDaemon(pid: peer.pid, socket: socket, process: nil, logPath: nil)
     }

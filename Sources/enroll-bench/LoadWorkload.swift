@@ -27,7 +27,8 @@ struct LoadFaces {
         people = []
         for folder in folders {
             let path = directory + "/" + folder
-            let names = ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".jpg") }.sorted()
+            let names = ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".jpg") }
+                .sorted()
             let photos = names.compactMap { manager.contents(atPath: path + "/" + $0).map { [UInt8]($0) } }
             guard photos.count >= 2 else { continue }
             let surname = String(folder.split(separator: "_").last ?? "DOE").uppercased().filter(\.isLetter)
@@ -58,10 +59,11 @@ final class IdentitySource: @unchecked Sendable {
         }
         let person = number % people
         let birthYear = 60 + number % 40
-        let fields = MRZFields(documentCode: "I", issuingState: "UTO", primaryIdentifier: "LOAD",
-                               secondaryIdentifier: "PERSON", documentNumber: prefix + String(format: "%06d", number % 1_000_000),
-                               nationality: "UTO", birthDate: String(format: "%02d%02d%02d", birthYear, 1 + number % 12, 1 + number % 28),
-                               sex: number % 2 == 0 ? .female : .male, expiryDate: "341231")
+        let fields = MRZFields(
+            documentCode: "I", issuingState: "UTO", primaryIdentifier: "LOAD",
+            secondaryIdentifier: "PERSON", documentNumber: prefix + String(format: "%06d", number % 1_000_000),
+            nationality: "UTO", birthDate: String(format: "%02d%02d%02d", birthYear, 1 + number % 12, 1 + number % 28),
+            sex: number % 2 == 0 ? .female : .male, expiryDate: "341231")
         return (try MRZ(encoding: fields, format: .td1), person)
     }
 }
@@ -94,8 +96,9 @@ final class CardPresence: @unchecked Sendable {
             do {
                 try client.stream("/v1/events") { name, data in
                     if name == "card-inserted" || name == "card-removed",
-                       let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
-                       let reader = object["reader"] as? String {
+                        let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
+                        let reader = object["reader"] as? String
+                    {
                         set(reader, name == "card-inserted")
                     }
                     return isRunning
@@ -136,8 +139,9 @@ final class CardPresence: @unchecked Sendable {
             if done { return true }
             // No event yet: ask the daemon directly (an event stream that is not subscribed yet misses events).
             if let response = try? client.get("/v1/readers"),
-               let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)),
-               let info = list.readers.first(where: { $0.name == reader }) {
+                let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)),
+                let info = list.readers.first(where: { $0.name == reader })
+            {
                 set(reader, info.cardPresent)
             }
         }
@@ -180,8 +184,10 @@ final class KioskLoop: @unchecked Sendable {
         pullLock.withLock { pullRequested = windows }
     }
 
-    init(index: Int, faces: LoadFaces, identities: IdentitySource, signer: TestPKI.Party, presence: CardPresence,
-         recorder: LoadRecorder, client: UnixSocketClient) {
+    init(
+        index: Int, faces: LoadFaces, identities: IdentitySource, signer: TestPKI.Party, presence: CardPresence,
+        recorder: LoadRecorder, client: UnixSocketClient
+    ) {
         reader = index == 0 ? "Virtual PCD 00 00" : "Virtual PCD 00 01"
         port = UInt16(35963 + index)
         self.faces = faces
@@ -213,7 +219,8 @@ final class KioskLoop: @unchecked Sendable {
         let applet: PullingApplet
         do {
             identity = try identities.next(people: faces.people.count)
-            var personalisation = EMRTDPersonalisation(mrz: identity.mrz, portraits: [faces.people[identity.person].portrait])
+            var personalisation = EMRTDPersonalisation(
+                mrz: identity.mrz, portraits: [faces.people[identity.person].portrait])
             personalisation.documentSigner = signer
             // A pulled card leaves at a random command of the read that an unpulled tap's card answered.
             let pullAt = windows.map { _ in Int.random(in: 2...max(3, lastTapCommands - 1)) }
@@ -221,8 +228,10 @@ final class KioskLoop: @unchecked Sendable {
                 if let windows { window = windows.begin(.cardPull) }
             }
             card = VPCDConnection(port: port, atr: VirtualCardProfile.defaultATR, applet: applet)
-            csr = try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "holder"),
-                                                       key: try PrivateKey.generate(.p256)).pem
+            csr = try CertificateSigningRequest.create(
+                subject: DistinguishedName(country: "UT", commonName: "holder"),
+                key: try PrivateKey.generate(.p256)
+            ).pem
         } catch {
             recorder.fail("card", kind: "personalisation", detail: "\(error)")
             Thread.sleep(forTimeInterval: 1)
@@ -242,15 +251,17 @@ final class KioskLoop: @unchecked Sendable {
             recorder.record("card.detect", milliseconds: milliseconds(since: inserted), isRequest: false)
             enroll(identity.mrz, live: faces.people[identity.person].live, csr: csr)
         } else {
-            recorder.fail("card", kind: "not-detected", detail: "the daemon did not see the card in \(reader) within 20 s",
-                          expected: pulled, since: insertedAt)
+            recorder.fail(
+                "card", kind: "not-detected", detail: "the daemon did not see the card in \(reader) within 20 s",
+                expected: pulled, since: insertedAt)
         }
         card.stop()
         finished.wait()
         let left = Date()
         if !presence.wait(reader: reader, present: false, timeout: 20) {
-            recorder.fail("card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left",
-                          since: left)
+            recorder.fail(
+                "card", kind: "not-removed", detail: "the daemon still sees a card in \(reader) 20 s after it left",
+                since: left)
         }
         if let windows {
             if let window {
@@ -268,21 +279,25 @@ final class KioskLoop: @unchecked Sendable {
         let start = DispatchTime.now()
         let body = EnrollmentStartBody(reader: reader, accessKey: AccessKeyRequest(mrz: mrz.text), purpose: "register")
         guard let started: EnrollmentView = call("enroll.read", "/v1/enrollments", body),
-              let _: EnrollmentView = call("enroll.photo", "/v1/enrollments/\(started.id)/photo",
-                                           EnrollmentPhotoBody(photo: Data(live).base64EncodedString())),
-              let outcome: EnrollmentOutcome = call("enroll.complete", "/v1/enrollments/\(started.id)/complete",
-                                                    EnrollmentCompleteBody(csr: csr))
+            let _: EnrollmentView = call(
+                "enroll.photo", "/v1/enrollments/\(started.id)/photo",
+                EnrollmentPhotoBody(photo: Data(live).base64EncodedString())),
+            let outcome: EnrollmentOutcome = call(
+                "enroll.complete", "/v1/enrollments/\(started.id)/complete",
+                EnrollmentCompleteBody(csr: csr))
         else { return }
         guard let serial = outcome.certificateSerial else {
-            recorder.fail("enroll.complete", kind: "no-certificate", detail: "tier \(outcome.tier) without a certificate",
-                          expected: pulled)
+            recorder.fail(
+                "enroll.complete", kind: "no-certificate", detail: "tier \(outcome.tier) without a certificate",
+                expected: pulled)
             return
         }
         recorder.record("enroll.total", milliseconds: milliseconds(since: start), isRequest: false)
         recorder.enrolled(accountID: outcome.accountID, serial: serial)
     }
 
-    private func call<Body: Encodable, Answer: Decodable>(_ operation: String, _ path: String, _ body: Body) -> Answer? {
+    private func call<Body: Encodable, Answer: Decodable>(_ operation: String, _ path: String, _ body: Body) -> Answer?
+    {
         let start = DispatchTime.now()
         let response: HTTPResponse
         do {
@@ -297,8 +312,9 @@ final class KioskLoop: @unchecked Sendable {
             return nil
         }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body)) else {
-            recorder.fail(operation, kind: "bad-answer", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
-                          expected: pulled)
+            recorder.fail(
+                operation, kind: "bad-answer", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
+                expected: pulled)
             return nil
         }
         return answer
@@ -306,13 +322,16 @@ final class KioskLoop: @unchecked Sendable {
 }
 
 /// Records a non-2xx answer under its problem code, with the problem's detail.
-func recordProblem(_ recorder: LoadRecorder, _ operation: String, _ response: HTTPResponse,
-                   expected: FaultKind? = nil) {
+func recordProblem(
+    _ recorder: LoadRecorder, _ operation: String, _ response: HTTPResponse,
+    expected: FaultKind? = nil
+) {
     if let problem = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) {
         recorder.fail(operation, kind: "\(response.status) \(problem.code)", detail: problem.detail, expected: expected)
     } else {
-        recorder.fail(operation, kind: "\(response.status)", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
-                      expected: expected)
+        recorder.fail(
+            operation, kind: "\(response.status)", detail: String(decoding: response.body.prefix(200), as: UTF8.self),
+            expected: expected)
     }
 }
 
@@ -369,17 +388,21 @@ final class APIClientLoop: @unchecked Sendable {
             let person = faces.people.randomElement(using: &random)!
             let pair = person.photos.shuffled(using: &random).prefix(2).map { Data($0).base64EncodedString() }
             let body = (try? JSONEncoder().encode(FaceCompareRequest(reference: pair[0], probe: pair[1]))) ?? Data()
-            request = HTTPRequest(method: "POST", path: "/v1/faces/compare", headers: [("Content-Type", "application/json")] + headers,
-                                  body: [UInt8](body))
+            request = HTTPRequest(
+                method: "POST", path: "/v1/faces/compare", headers: [("Content-Type", "application/json")] + headers,
+                body: [UInt8](body))
         case "account", "certificates", "usage", "status-history":
             guard let account else {
                 perform("health")
                 return
             }
-            let suffix = ["account": "", "certificates": "/certificates", "usage": "/usage", "status-history": "/status-history"]
+            let suffix = [
+                "account": "", "certificates": "/certificates", "usage": "/usage", "status-history": "/status-history",
+            ]
             let query: [(name: String, value: String)] = operation == "usage" ? [("limit", "20")] : []
-            request = HTTPRequest(method: "GET", path: "/v1/accounts/\(account)\(suffix[operation] ?? "")", query: query,
-                                  headers: headers)
+            request = HTTPRequest(
+                method: "GET", path: "/v1/accounts/\(account)\(suffix[operation] ?? "")", query: query,
+                headers: headers)
         case "health": request = HTTPRequest(method: "GET", path: "/v1/health", headers: headers)
         case "readers": request = HTTPRequest(method: "GET", path: "/v1/readers", headers: headers)
         case "metrics": request = HTTPRequest(method: "GET", path: "/metrics", headers: headers)

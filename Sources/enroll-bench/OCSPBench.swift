@@ -71,21 +71,30 @@ struct OCSPBenchReport {
     var results: [OCSPThroughput]
 
     var text: String {
-        var lines = ["enroll-bench ocsp: \(certificates) certificates (10 % revoked), \(clients) concurrent clients, "
-                     + "requests without nonce for a random certificate each"]
-        lines.append(String(format: "  pre-produced %d responses in %.2f s (%.0f signatures/s)", certificates,
-                            preproduceSeconds, Double(certificates) / max(preproduceSeconds, 1e-9)))
-        lines.append("  " + "target".padding(toLength: 64, withPad: " ", startingAt: 0)
-                     + "  responses/s    p50 µs    p99 µs  errors")
+        var lines = [
+            "enroll-bench ocsp: \(certificates) certificates (10 % revoked), \(clients) concurrent clients, "
+                + "requests without nonce for a random certificate each"
+        ]
+        lines.append(
+            String(
+                format: "  pre-produced %d responses in %.2f s (%.0f signatures/s)", certificates,
+                preproduceSeconds, Double(certificates) / max(preproduceSeconds, 1e-9)))
+        lines.append(
+            "  " + "target".padding(toLength: 64, withPad: " ", startingAt: 0)
+                + "  responses/s    p50 µs    p99 µs  errors")
         for result in results {
-            lines.append("  " + result.label.padding(toLength: 64, withPad: " ", startingAt: 0)
-                         + String(format: " %12.0f %9.0f %9.0f %7d", result.perSecond, result.p50Microseconds,
-                                  result.p99Microseconds, result.errors))
+            lines.append(
+                "  " + result.label.padding(toLength: 64, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %12.0f %9.0f %9.0f %7d", result.perSecond, result.p50Microseconds,
+                        result.p99Microseconds, result.errors))
         }
         if let openssl = results.first(where: { $0.label.hasPrefix("openssl") }) {
             for ours in results where !ours.label.hasPrefix("openssl") {
-                lines.append(String(format: "  %@: %.1f× openssl ocsp", ours.label,
-                                    ours.perSecond / max(openssl.perSecond, 1)))
+                lines.append(
+                    String(
+                        format: "  %@: %.1f× openssl ocsp", ours.label,
+                        ours.perSecond / max(openssl.perSecond, 1)))
             }
         }
         lines.append("  signatures made by our responder while measured: \(signaturesDuringRuns) (all answers cached)")
@@ -114,8 +123,9 @@ struct OCSPBenchRun {
 
     func run() throws -> OCSPBenchReport {
         let caDirectory = URL(fileURLWithPath: work + "/ca")
-        _ = try CAStore.initialise(directory: caDirectory, algorithm: .p256,
-                                   subject: DistinguishedName(country: "UT", commonName: "bench OCSP CA"))
+        _ = try CAStore.initialise(
+            directory: caDirectory, algorithm: .p256,
+            subject: DistinguishedName(country: "UT", commonName: "bench OCSP CA"))
         let authority = try CAStore.load(directory: caDirectory)
         let records = InMemoryCertificateRecords()
         var serials: [[UInt8]] = []
@@ -136,23 +146,31 @@ struct OCSPBenchRun {
             }
         }
         let requests = try serials.map {
-            try OCSPRequest.encode(certificateIDs: [try OCSPCertificateID(serialNumber: $0,
-                                                                          issuer: authority.certificate)])
+            try OCSPRequest.encode(certificateIDs: [
+                try OCSPCertificateID(
+                    serialNumber: $0,
+                    issuer: authority.certificate)
+            ])
         }
 
-        let responder = try OCSPResponder(authority: authority, source: records,
-                                          configuration: .init(cacheCapacity: max(64, certificates * 2),
-                                                               unknownCacheCapacity: 16))
+        let responder = try OCSPResponder(
+            authority: authority, source: records,
+            configuration: .init(
+                cacheCapacity: max(64, certificates * 2),
+                unknownCacheCapacity: 16))
         let started = DispatchTime.now()
         try responder.preproduce(serialHexes: serials.map { $0.map { String(format: "%02X", $0) }.joined() })
         let preproduceSeconds = milliseconds(since: started) / 1000
         let signaturesBefore = responder.statistics.signatures
 
         var results: [OCSPThroughput] = []
-        results.append(measure("enrolld OCSPResponder, in process", requests: requests,
-                               authority: authority) { request in
-            responder.respond(toRequest: request).der
-        })
+        results.append(
+            measure(
+                "enrolld OCSPResponder, in process", requests: requests,
+                authority: authority
+            ) { request in
+                responder.respond(toRequest: request).der
+            })
 
         let socket = work + "/ocsp.sock"
         let server = try UnixSocketServer(path: socket, mode: 0o600) { request, connection in
@@ -167,14 +185,20 @@ struct OCSPBenchRun {
         server.connectionLimits.maxPerUID = clients + 8
         server.start()
         defer { server.stop() }
-        results.append(measure("enrolld, UnixHTTP socket, persistent connections", requests: requests,
-                               authority: authority) { request in
-            try BenchHTTPConnection.shared(.unix(socket)).post(request)
-        })
-        results.append(measure("enrolld, UnixHTTP socket, connection per request", requests: requests,
-                               authority: authority) { request in
-            try BenchHTTPConnection.once(.unix(socket), request)
-        })
+        results.append(
+            measure(
+                "enrolld, UnixHTTP socket, persistent connections", requests: requests,
+                authority: authority
+            ) { request in
+                try BenchHTTPConnection.shared(.unix(socket)).post(request)
+            })
+        results.append(
+            measure(
+                "enrolld, UnixHTTP socket, connection per request", requests: requests,
+                authority: authority
+            ) { request in
+                try BenchHTTPConnection.once(.unix(socket), request)
+            })
         let signaturesDuringRuns = responder.statistics.signatures - signaturesBefore
 
         // OpenSSL's responder on the same index, signing with its own delegated responder certificate.
@@ -184,10 +208,12 @@ struct OCSPBenchRun {
         let port = try freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        let arguments = ["ocsp", "-index", work + "/index.txt", "-port", "\(port)", "-rsigner", openssl.certificate,
-                         "-rkey", openssl.key,
-                         "-CA", caDirectory.appendingPathComponent(CAStore.certificateFileName).path,
-                         "-nmin", "60", "-ignore_err"]
+        let arguments = [
+            "ocsp", "-index", work + "/index.txt", "-port", "\(port)", "-rsigner", openssl.certificate,
+            "-rkey", openssl.key,
+            "-CA", caDirectory.appendingPathComponent(CAStore.certificateFileName).path,
+            "-nmin", "60", "-ignore_err",
+        ]
         process.arguments = arguments
         let log = work + "/openssl-ocsp.log"
         FileManager.default.createFile(atPath: log, contents: nil)
@@ -204,18 +230,24 @@ struct OCSPBenchRun {
         }
         try waitForListener(log: log)
         let label = "openssl ocsp (one process), TCP loopback"
-        results.append(measure(label + ", connection per request", requests: requests,
-                               authority: authority) { request in
-            try BenchHTTPConnection.once(.tcp(port), request)
-        })
-        return OCSPBenchReport(certificates: certificates, clients: clients, preproduceSeconds: preproduceSeconds,
-                               signaturesDuringRuns: signaturesDuringRuns, results: results)
+        results.append(
+            measure(
+                label + ", connection per request", requests: requests,
+                authority: authority
+            ) { request in
+                try BenchHTTPConnection.once(.tcp(port), request)
+            })
+        return OCSPBenchReport(
+            certificates: certificates, clients: clients, preproduceSeconds: preproduceSeconds,
+            signaturesDuringRuns: signaturesDuringRuns, results: results)
     }
 
     /// Runs `clients` threads for `seconds` (after a quarter-second warm-up), each sending requests for random
     /// certificates through `send`; the first answer of each thread is parsed and verified against the CA.
-    func measure(_ label: String, requests: [[UInt8]], authority: IssuingAuthority,
-                 send: @escaping @Sendable ([UInt8]) throws -> [UInt8]) -> OCSPThroughput {
+    func measure(
+        _ label: String, requests: [[UInt8]], authority: IssuingAuthority,
+        send: @escaping @Sendable ([UInt8]) throws -> [UInt8]
+    ) -> OCSPThroughput {
         let collected = Mutex<(latencies: [Double], errors: Int)>(([], 0))
         let warmUp = 0.25
         let begin = DispatchTime.now()
@@ -259,8 +291,9 @@ struct OCSPBenchRun {
         }
         group.wait()
         let (latencies, errors) = collected.withLock { ($0.latencies, $0.errors) }
-        return OCSPThroughput(label: label, responses: latencies.count, errors: errors, seconds: seconds,
-                              p50Microseconds: percentile(latencies, 0.5), p99Microseconds: percentile(latencies, 0.99))
+        return OCSPThroughput(
+            label: label, responses: latencies.count, errors: errors, seconds: seconds,
+            p50Microseconds: percentile(latencies, 0.5), p99Microseconds: percentile(latencies, 0.99))
     }
 
     /// `YYMMDDHHMMSSZ`, as OpenSSL's CA index writes times.
@@ -268,8 +301,9 @@ struct OCSPBenchRun {
         var seconds = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%02d%02d%02d%02d%02d%02dZ", parts.tm_year % 100, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return String(
+            format: "%02d%02d%02d%02d%02d%02dZ", parts.tm_year % 100, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     /// Waits until OpenSSL says it listens. Probing the port instead would hang it: OpenSSL 3.0's responder spins
@@ -278,7 +312,8 @@ struct OCSPBenchRun {
         let deadline = Date() + 10
         while Date() < deadline {
             if let text = try? String(contentsOfFile: log, encoding: .utf8),
-               text.contains("waiting for OCSP client connections") {
+                text.contains("waiting for OCSP client connections")
+            {
                 return
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -365,7 +400,8 @@ final class BenchHTTPConnection {
 
     func post(_ body: [UInt8], keepAlive: Bool = true) throws -> [UInt8] {
         guard fd >= 0 else { throw BenchHTTPError("connection closed") }
-        let head = "POST /ocsp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/ocsp-request\r\n"
+        let head =
+            "POST /ocsp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/ocsp-request\r\n"
             + "Content-Length: \(body.count)\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n"
         let message = Array(head.utf8) + body
         var sent = 0
@@ -398,8 +434,8 @@ final class BenchHTTPConnection {
                 // Byte-level parsing: the client shares the CPU with the server it measures.
                 let head = received[..<end]
                 guard head.count > 12, head.starts(with: Array("HTTP/1.".utf8)),
-                      head[head.startIndex + 9] == UInt8(ascii: "2"), head[head.startIndex + 10] == UInt8(ascii: "0"),
-                      head[head.startIndex + 11] == UInt8(ascii: "0")
+                    head[head.startIndex + 9] == UInt8(ascii: "2"), head[head.startIndex + 10] == UInt8(ascii: "0"),
+                    head[head.startIndex + 11] == UInt8(ascii: "0")
                 else {
                     shut()
                     throw BenchHTTPError("HTTP \(String(decoding: head.prefix(20), as: UTF8.self))")

@@ -22,8 +22,9 @@ func runPACEBench(arguments: [String]) {
     }
     let camSigner: TestPKI.Party
     do {
-        camSigner = try TestPKI.makeCSCA(country: "UT", name: "PACE bench CardSecurity signer",
-                                         validity: (Date() - 86_400, Date() + 86_400))
+        camSigner = try TestPKI.makeCSCA(
+            country: "UT", name: "PACE bench CardSecurity signer",
+            validity: (Date() - 86_400, Date() + 86_400))
     } catch {
         benchFail("cannot make the EF.CardSecurity signer: \(error)")
     }
@@ -36,8 +37,9 @@ func runPACEBench(arguments: [String]) {
                 benchFail("PACE-CAM key for parameter ID \(id): \(error)")
             }
         }
-        return EMRTDProfile(documentNumber: "D23145890", birthDate: "900812", expiryDate: "320415", files: [:],
-                            pace: pace, bacEnabled: false)
+        return EMRTDProfile(
+            documentNumber: "D23145890", birthDate: "900812", expiryDate: "320415", files: [:],
+            pace: pace, bacEnabled: false)
     }
     func handshake(_ channel: CardChannel) -> Double {
         let start = DispatchTime.now()
@@ -50,8 +52,9 @@ func runPACEBench(arguments: [String]) {
                 let secure = SecureMessagingChannel(base: channel, session: result.session)
                 let file = try ReadBinaryStrategy(extendedLength: false, secureMessaging: true)
                     .readFile(.cardSecurity, on: secure)
-                let key = try PACE.chipAuthenticationMappingKey(in: try CardSecurity.securityInfos(file), for: info,
-                                                                domain: result.domain)
+                let key = try PACE.chipAuthenticationMappingKey(
+                    in: try CardSecurity.securityInfos(file), for: info,
+                    domain: result.domain)
                 try PACE.verifyChipAuthenticationMapping(&result, chipPublicKey: key.key.publicKey)
             }
         } catch {
@@ -98,9 +101,11 @@ func runPACEBench(arguments: [String]) {
         bacTimes.append(bacHandshake(bacChannel))
     }
     let bacMeasured = Array(bacTimes.dropFirst(2))
-    report.append(["parameterId": -1, "mapping": "-", "domain": "BAC (3DES, for comparison)",
-                   "transport": "in-process", "medianMs": median(bacMeasured), "minMs": bacMeasured.min() ?? 0,
-                   "maxMs": bacMeasured.max() ?? 0, "iterations": bacMeasured.count])
+    report.append([
+        "parameterId": -1, "mapping": "-", "domain": "BAC (3DES, for comparison)",
+        "transport": "in-process", "medianMs": median(bacMeasured), "minMs": bacMeasured.min() ?? 0,
+        "maxMs": bacMeasured.max() ?? 0, "iterations": bacMeasured.count,
+    ])
     for (mapping, id) in cases {
         let name = PACEDomainName.name(forParameterID: id) ?? "ID \(id)"
         let applet = EMRTDApplet(profile: profile(id, mapping))
@@ -111,9 +116,11 @@ func runPACEBench(arguments: [String]) {
             times.append(handshake(channel))
         }
         let measured = Array(times.dropFirst(2))
-        report.append(["parameterId": id, "mapping": mapping.rawValue, "domain": name, "transport": "in-process",
-                       "medianMs": median(measured), "minMs": measured.min() ?? 0, "maxMs": measured.max() ?? 0,
-                       "iterations": measured.count])
+        report.append([
+            "parameterId": id, "mapping": mapping.rawValue, "domain": name, "transport": "in-process",
+            "medianMs": median(measured), "minMs": measured.min() ?? 0, "maxMs": measured.max() ?? 0,
+            "iterations": measured.count,
+        ])
     }
 
     if throughVPCD {
@@ -127,8 +134,9 @@ func runPACEBench(arguments: [String]) {
         let reader = "Virtual PCD 00 00"
         guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)'") }
         for (mapping, id) in cases {
-            let connection = VPCDConnection(port: 35963, atr: VirtualCardProfile.defaultATR,
-                                            applet: EMRTDApplet(profile: profile(id, mapping)))
+            let connection = VPCDConnection(
+                port: 35963, atr: VirtualCardProfile.defaultATR,
+                applet: EMRTDApplet(profile: profile(id, mapping)))
             let thread = Thread { connection.run(reconnect: false) }
             thread.start()
             guard pcscd.waitForCard(in: reader) else { benchFail("the virtual card did not appear in '\(reader)'") }
@@ -146,10 +154,12 @@ func runPACEBench(arguments: [String]) {
             connection.stop()
             Thread.sleep(forTimeInterval: 1.5)  // let pcscd see the card leave before the next one
             let measured = Array(times.dropFirst(2))
-            report.append(["parameterId": id, "mapping": mapping.rawValue,
-                           "domain": PACEDomainName.name(forParameterID: id) ?? "ID \(id)",
-                           "transport": "pcscd+vpcd", "medianMs": median(measured), "minMs": measured.min() ?? 0,
-                           "maxMs": measured.max() ?? 0, "iterations": measured.count])
+            report.append([
+                "parameterId": id, "mapping": mapping.rawValue,
+                "domain": PACEDomainName.name(forParameterID: id) ?? "ID \(id)",
+                "transport": "pcscd+vpcd", "medianMs": median(measured), "minMs": measured.min() ?? 0,
+                "maxMs": measured.max() ?? 0, "iterations": measured.count,
+            ])
         }
     }
 
@@ -159,13 +169,16 @@ func runPACEBench(arguments: [String]) {
         }
         return
     }
-    print("enroll-bench pace: PACE handshake (EF.CardAccess + MSE:Set AT + 4 GA; CAM also EF.CardSecurity and the "
-          + "CAM check), AES-128, CAN, both sides")
+    print(
+        "enroll-bench pace: PACE handshake (EF.CardAccess + MSE:Set AT + 4 GA; CAM also EF.CardSecurity and the "
+            + "CAM check), AES-128, CAN, both sides")
     for row in report {
-        print(String(format: "  %-10@ %-3@ ID %2d  %-44@ median %7.2f ms (min %.2f, max %.2f, n=%d)",
-                     row["transport"] as? String ?? "", row["mapping"] as? String ?? "",
-                     row["parameterId"] as? Int ?? 0, row["domain"] as? String ?? "",
-                     row["medianMs"] as? Double ?? 0, row["minMs"] as? Double ?? 0, row["maxMs"] as? Double ?? 0,
-                     row["iterations"] as? Int ?? 0))
+        print(
+            String(
+                format: "  %-10@ %-3@ ID %2d  %-44@ median %7.2f ms (min %.2f, max %.2f, n=%d)",
+                row["transport"] as? String ?? "", row["mapping"] as? String ?? "",
+                row["parameterId"] as? Int ?? 0, row["domain"] as? String ?? "",
+                row["medianMs"] as? Double ?? 0, row["minMs"] as? Double ?? 0, row["maxMs"] as? Double ?? 0,
+                row["iterations"] as? Int ?? 0))
     }
 }

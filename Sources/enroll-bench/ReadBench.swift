@@ -11,7 +11,9 @@ func runReadBench(arguments: [String]) {
     let iterations = options.iterations
     let json = options.json
 
-    let mrzLines = ["I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<"]
+    let mrzLines = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<",
+    ]
     let personalisation: EMRTDPersonalisation
     let sodSize = 2_048
     do {
@@ -23,7 +25,9 @@ func runReadBench(arguments: [String]) {
     let pcscd = BenchPCSCD.startOrExit()
     defer { pcscd.stop() }
     let reader = "Virtual PCD 00 00"
-    guard pcscd.waitFor(reader: reader) else { benchFail("pcscd does not list '\(reader)': is vsmartcard-vpcd installed?") }
+    guard pcscd.waitFor(reader: reader) else {
+        benchFail("pcscd does not list '\(reader)': is vsmartcard-vpcd installed?")
+    }
 
     var report: [[String: Any]] = []
     for extended in [true, false] {
@@ -49,8 +53,9 @@ func runReadBench(arguments: [String]) {
             do {
                 let context = try PCSCContext()
                 let channel = try context.connect(reader: reader)
-                let key = try BACKey(documentNumber: profile.documentNumber, birthDate: profile.birthDate,
-                                     expiryDate: profile.expiryDate)
+                let key = try BACKey(
+                    documentNumber: profile.documentNumber, birthDate: profile.birthDate,
+                    expiryDate: profile.expiryDate)
                 last = try DocumentReader(channel: channel).read(accessKey: key)
                 channel.disconnect()
             } catch {
@@ -90,12 +95,14 @@ func runReadBench(arguments: [String]) {
     }
     print("enroll-bench read: EF.COM, DG1, DG2, EF.SOD through pcscd + vpcd, BAC + 3DES secure messaging")
     for row in report {
-        print(String(format: "  %-8@ %3d APDUs (bound %3d), %6d bytes sent, %6d received, chunk %5d, median %7.2f ms "
-                     + "(min %.2f, max %.2f, n=%d), DG2 %d bytes",
-                     row["mode"] as? String ?? "", row["apdus"] as? Int ?? 0, row["apduBound"] as? Int ?? 0,
-                     row["bytesSent"] as? Int ?? 0, row["bytesReceived"] as? Int ?? 0, row["chunkSize"] as? Int ?? 0,
-                     row["medianMs"] as? Double ?? 0, row["minMs"] as? Double ?? 0, row["maxMs"] as? Double ?? 0,
-                     row["iterations"] as? Int ?? 0, row["dg2Bytes"] as? Int ?? 0))
+        print(
+            String(
+                format: "  %-8@ %3d APDUs (bound %3d), %6d bytes sent, %6d received, chunk %5d, median %7.2f ms "
+                    + "(min %.2f, max %.2f, n=%d), DG2 %d bytes",
+                row["mode"] as? String ?? "", row["apdus"] as? Int ?? 0, row["apduBound"] as? Int ?? 0,
+                row["bytesSent"] as? Int ?? 0, row["bytesReceived"] as? Int ?? 0, row["chunkSize"] as? Int ?? 0,
+                row["medianMs"] as? Double ?? 0, row["minMs"] as? Double ?? 0, row["maxMs"] as? Double ?? 0,
+                row["iterations"] as? Int ?? 0, row["dg2Bytes"] as? Int ?? 0))
     }
 }
 
@@ -106,7 +113,8 @@ func benchPortrait(targetBytes: Int) throws -> [UInt8] {
     for y in stride(from: 0, to: 400, by: 8) {
         for x in stride(from: 0, to: 300, by: 8) {
             let shade = UInt8((x * 7 + y * 13) % 200 + 20)
-            image = image.drawing(RGBImage(width: 8, height: 8, red: shade, green: shade / 2, blue: 255 - shade), x: x, y: y)
+            image = image.drawing(
+                RGBImage(width: 8, height: 8, red: shade, green: shade / 2, blue: 255 - shade), x: x, y: y)
         }
     }
     for quality in stride(from: 95, through: 10, by: -5) {

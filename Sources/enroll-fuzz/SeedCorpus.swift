@@ -29,10 +29,12 @@ struct SeedCorpus {
         let images = try imageSeeds()
         let mrzs = try Self.specimenMRZs.map { lines in try MRZ(lines: lines) }
         let pki = try TestPKI()
-        var card = EMRTDPersonalisation(mrz: mrzs[1], portraits: [images["face-small.jpg"] ?? []],
-                                        dg11: DG11(fullName: "ERIKSSON ANNA MARIA", personalNumber: "UTO-1974-0001",
-                                                   placeOfBirth: "UTOPIA CITY"),
-                                        dg12: DG12(issuingAuthority: "UTOPIA IDENTITY OFFICE", dateOfIssue: "20220415"))
+        var card = EMRTDPersonalisation(
+            mrz: mrzs[1], portraits: [images["face-small.jpg"] ?? []],
+            dg11: DG11(
+                fullName: "ERIKSSON ANNA MARIA", personalNumber: "UTO-1974-0001",
+                placeOfBirth: "UTOPIA CITY"),
+            dg12: DG12(issuingAuthority: "UTOPIA IDENTITY OFFICE", dateOfIssue: "20220415"))
         card.documentSigner = pki.documentSigner
         card.activeAuthentication = try ActiveAuthenticationConfiguration(privateKey: try PrivateKey.generate(.p256))
         card.chipAuthentication = try ChipAuthenticationConfiguration(
@@ -50,8 +52,10 @@ struct SeedCorpus {
             guard let bytes, !bytes.isEmpty else { return }
             seeds[target, default: [:]][name] = bytes
         }
-        let names: [FileID: String] = [.com: "ef-com", .dg1: "dg1", .dg2: "dg2", .dg11: "dg11", .dg12: "dg12",
-                                       .dg14: "dg14", .dg15: "dg15"]
+        let names: [FileID: String] = [
+            .com: "ef-com", .dg1: "dg1", .dg2: "dg2", .dg11: "dg11", .dg12: "dg12",
+            .dg14: "dg14", .dg15: "dg15",
+        ]
         for (file, name) in names {
             add(.lds, "\(name)-td1", profile.files[file])
             add(.lds, "\(name)-td3", rsaProfile.files[file])
@@ -65,8 +69,10 @@ struct SeedCorpus {
         add(.tlv, "dg11", profile.files[.dg11])
         add(.tlv, "dg14", profile.files[.dg14])
         add(.tlv, "ef-com", profile.files[.com])
-        add(.tlv, "long-form", TLV(tag: 0x7F61, children: [TLV(tag: 0x5F2E, value: [UInt8](repeating: 0xA5, count: 300))])
-            .encoded)
+        add(
+            .tlv, "long-form",
+            TLV(tag: 0x7F61, children: [TLV(tag: 0x5F2E, value: [UInt8](repeating: 0xA5, count: 300))])
+                .encoded)
 
         for (index, lines) in Self.specimenMRZs.enumerated() {
             add(.mrz, "specimen-\(index)-lines", Array(lines.joined(separator: "\n").utf8))
@@ -76,17 +82,30 @@ struct SeedCorpus {
         let sod = profile.files[.sod]
         add(.sod, "ef-sod-ecdsa", sod)
         if let sod, let object = try? SOD.parse(sod).securityObject() { add(.sod, "lds-security-object", object.der) }
-        let rsaPKI = try TestPKI(options: { var options = TestPKI.Options(); options.dscKey = .rsa2048; return options }())
+        let rsaPKI = try TestPKI(
+            options: {
+                var options = TestPKI.Options()
+                options.dscKey = .rsa2048
+                return options
+            }())
         var groups: [DataGroup: [UInt8]] = [:]
         for (file, bytes) in rsaProfile.files { if let group = DataGroup(fileID: file) { groups[group] = bytes } }
-        add(.sod, "ef-sod-rsa-sha1", try SODBuilder.build(dataGroups: groups, hash: .sha1,
-                                                          signer: rsaPKI.documentSigner.certificate,
-                                                          key: rsaPKI.documentSigner.key))
+        add(
+            .sod, "ef-sod-rsa-sha1",
+            try SODBuilder.build(
+                dataGroups: groups, hash: .sha1,
+                signer: rsaPKI.documentSigner.certificate,
+                key: rsaPKI.documentSigner.key))
 
         let signer = try pki.makeMasterListSigner()
-        add(.masterlist, "two-cscas", try TestPKI.masterList(certificates: [pki.csca.certificate, rsaPKI.csca.certificate],
-                                                             signer: signer, signingTime: Date()))
-        add(.masterlist, "self-anchored", try TestPKI.masterList(certificates: [rsaPKI.csca.certificate], signer: signer))
+        add(
+            .masterlist, "two-cscas",
+            try TestPKI.masterList(
+                certificates: [pki.csca.certificate, rsaPKI.csca.certificate],
+                signer: signer, signingTime: Date()))
+        add(
+            .masterlist, "self-anchored",
+            try TestPKI.masterList(certificates: [rsaPKI.csca.certificate], signer: signer))
 
         for (name, bytes) in images { add(.image, name, bytes) }
         for (name, bytes) in try cardScanSeeds() { add(.cardscan, name, bytes) }
@@ -104,11 +123,21 @@ struct SeedCorpus {
         }
 
         let subject = DistinguishedName(country: "UT", organization: "Device", commonName: "kiosk-7")
-        add(.csr, "p256.der", try CertificateSigningRequest.create(subject: subject, key: try PrivateKey.generate(.p256)).der)
-        add(.csr, "brainpool.pem", Array(try CertificateSigningRequest.create(
-            subject: subject, key: try PrivateKey.generate(.brainpoolP256r1)).pem.utf8))
-        add(.csr, "rsa2048.der", try CertificateSigningRequest.create(subject: subject,
-                                                                      key: try PrivateKey.generate(.rsa2048)).der)
+        add(
+            .csr, "p256.der",
+            try CertificateSigningRequest.create(subject: subject, key: try PrivateKey.generate(.p256)).der)
+        add(
+            .csr, "brainpool.pem",
+            Array(
+                try CertificateSigningRequest.create(
+                    subject: subject, key: try PrivateKey.generate(.brainpoolP256r1)
+                ).pem.utf8))
+        add(
+            .csr, "rsa2048.der",
+            try CertificateSigningRequest.create(
+                subject: subject,
+                key: try PrivateKey.generate(.rsa2048)
+            ).der)
 
         for (name, bytes) in try livenessSeeds() { add(.liveness, name, bytes) }
 
@@ -117,22 +146,30 @@ struct SeedCorpus {
         add(.ocsp, "request.der", try OCSPRequest.encode(certificateIDs: [id]))
         add(.ocsp, "request-nonce.der", try OCSPRequest.encode(certificateIDs: [id], nonce: Array(1...16)))
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        add(.ocsp, "response.der", try OCSPResponseBuilder(responses: [
-            OCSPSingleResponse(certificateID: id, status: .revoked(at: now - 60, reason: .keyCompromise),
-                               thisUpdate: now, nextUpdate: now + 3600),
-        ]).sign(responder: ca, key: pki.csca.key))
+        add(
+            .ocsp, "response.der",
+            try OCSPResponseBuilder(responses: [
+                OCSPSingleResponse(
+                    certificateID: id, status: .revoked(at: now - 60, reason: .keyCompromise),
+                    thisUpdate: now, nextUpdate: now + 3600)
+            ]).sign(responder: ca, key: pki.csca.key))
 
         for (index, name) in ChipSeeds.cardNames.enumerated() {
             let card = UInt8(index)
             add(.chip, "honest-\(name)", [card, 0x00])
             add(.chip, "honest-\(name)-can-sfi-short", [card, 0x0D])
             add(.chip, "honest-\(name)-trust-during-read", [card, 0x80])
-            add(.chip, "\(name)-xor-answer-9", [card, 0x00] + OrdinalChipScript.record(ordinal: 9, kind: 3, [2, 0x01]))
-            add(.chip, "\(name)-line-flips-answer-12", [card, 0x00]
-                + OrdinalChipScript.record(ordinal: 12, kind: 7, [0, 0x80]))
+            add(
+                .chip, "\(name)-xor-answer-9", [card, 0x00] + OrdinalChipScript.record(ordinal: 9, kind: 3, [2, 0x01]))
+            add(
+                .chip, "\(name)-line-flips-answer-12",
+                [card, 0x00]
+                    + OrdinalChipScript.record(ordinal: 12, kind: 7, [0, 0x80]))
             add(.chip, "\(name)-removed-at-20", [card, 0x00] + OrdinalChipScript.record(ordinal: 20, kind: 10, []))
-            add(.chip, "\(name)-dg1-replaced", [card, 0x00]
-                + OrdinalChipScript.record(ordinal: 0, kind: 12, [1] + DG1(mrz: mrzs[0]).encoded))
+            add(
+                .chip, "\(name)-dg1-replaced",
+                [card, 0x00]
+                    + OrdinalChipScript.record(ordinal: 0, kind: 12, [1] + DG1(mrz: mrzs[0]).encoded))
             add(.chipScript, "honest-\(name)", ChipSeeds.honestExchange(card: index))
             add(.chipScript, "honest-\(name)-short-path", ChipSeeds.honestExchange(card: index, flags: 0x07))
         }
@@ -145,7 +182,8 @@ struct SeedCorpus {
             let folder = (directory as NSString).appendingPathComponent(target.rawValue)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for (name, bytes) in seeds[target] ?? [:] {
-                try Data(bytes).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("seed-" + name)))
+                try Data(bytes).write(
+                    to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("seed-" + name)))
             }
             print("\(target.rawValue): \(seeds[target]?.count ?? 0) seeds")
         }
@@ -156,18 +194,22 @@ struct SeedCorpus {
     private func livenessSeeds() throws -> [String: [UInt8]] {
         let people = ((try? FileManager.default.contentsOfDirectory(atPath: faces)) ?? []).sorted()
         guard let person = people.first,
-              let file = ((try? FileManager.default.contentsOfDirectory(atPath: "\(faces)/\(person)")) ?? []).sorted().first,
-              let bytes = CorpusFiles.read("\(faces)/\(person)/\(file)")
+            let file = ((try? FileManager.default.contentsOfDirectory(atPath: "\(faces)/\(person)")) ?? []).sorted()
+                .first,
+            let bytes = CorpusFiles.read("\(faces)/\(person)/\(file)")
         else { throw SeedError(description: "no face chips under \(faces) (use --faces DIR)") }
         let chip = try RGBImage(decoding: bytes)
         let frames = try [0.0, 12, 24].map { yaw in
-            try SyntheticBursts.head(chip: chip, pose: .init(yaw: yaw), seed: UInt64(yaw)).resized(width: 320, height: 240)
-                .encoded(as: .jpeg, quality: 60)
+            try SyntheticBursts.head(chip: chip, pose: .init(yaw: yaw), seed: UInt64(yaw)).resized(
+                width: 320, height: 240
+            )
+            .encoded(as: .jpeg, quality: 60)
         }
         return [
             "turning-head": LivenessFuzzInput.encode(frames: frames.map { (200, $0) }),
             "duplicate-frames": LivenessFuzzInput.encode(frames: [(200, frames[0]), (200, frames[0])]),
-            "time-going-back": LivenessFuzzInput.encode(frames: [(200, frames[0]), (-100, frames[1]), (200, frames[2])]),
+            "time-going-back": LivenessFuzzInput.encode(frames: [(200, frames[0]), (-100, frames[1]), (200, frames[2])]
+            ),
             "other-nonce-expired": LivenessFuzzInput.encode(frames: [(200, frames[1]), (200, frames[2])], flags: 3),
         ]
     }
@@ -176,8 +218,9 @@ struct SeedCorpus {
     private func imageSeeds() throws -> [String: [UInt8]] {
         let people = ((try? FileManager.default.contentsOfDirectory(atPath: faces)) ?? []).sorted()
         guard let person = people.first,
-              let file = ((try? FileManager.default.contentsOfDirectory(atPath: "\(faces)/\(person)")) ?? []).sorted().first,
-              let chip = CorpusFiles.read("\(faces)/\(person)/\(file)")
+            let file = ((try? FileManager.default.contentsOfDirectory(atPath: "\(faces)/\(person)")) ?? []).sorted()
+                .first,
+            let chip = CorpusFiles.read("\(faces)/\(person)/\(file)")
         else { throw SeedError(description: "no face chips under \(faces) (use --faces DIR)") }
         let small = try RGBImage(decoding: chip).resized(width: 40, height: 40)
         return [

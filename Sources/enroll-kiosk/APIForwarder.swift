@@ -18,8 +18,9 @@ struct APIForwarder: Sendable {
     func daemonRequest(_ request: HTTPRequest, path: String) -> HTTPRequest {
         var headers = request.headers.filter { Self.forwardedRequestHeaders.contains($0.name) }
         headers.append(("X-Enrolld-Channel", channel))
-        return HTTPRequest(method: request.method, path: path, query: request.query, headers: headers,
-                           body: request.body)
+        return HTTPRequest(
+            method: request.method, path: path, query: request.query, headers: headers,
+            body: request.body)
     }
 
     func forward(_ request: HTTPRequest, path: String) -> HTTPResponse {
@@ -33,22 +34,27 @@ struct APIForwarder: Sendable {
 
     /// Relays `GET /v1/events` byte for byte (events, keep-alive comments) until either side goes away: the daemon
     /// closes the stream, or a write to the browser fails (noticed at the latest at the daemon's next keep-alive).
-    func relayEvents(_ request: HTTPRequest, path: String, to connection: HTTPConnection,
-                     headers securityHeaders: [(name: String, value: String)]) {
+    func relayEvents(
+        _ request: HTTPRequest, path: String, to connection: HTTPConnection,
+        headers securityHeaders: [(name: String, value: String)]
+    ) {
         var started = false
         do {
-            try client.relay(daemonRequest(request, path: path), onHead: { head in
-                if head.status != 200 {
-                    var answer = HTTPResponse(status: head.status, headers: Self.passedBack(head.headers),
-                                              body: head.body)
-                    answer.headers += securityHeaders
-                    connection.respond(answer)
+            try client.relay(
+                daemonRequest(request, path: path),
+                onHead: { head in
+                    if head.status != 200 {
+                        var answer = HTTPResponse(
+                            status: head.status, headers: Self.passedBack(head.headers),
+                            body: head.body)
+                        answer.headers += securityHeaders
+                        connection.respond(answer)
+                        started = true
+                        return false
+                    }
                     started = true
-                    return false
-                }
-                started = true
-                return connection.startStream(headers: [("Content-Type", "text/event-stream")] + securityHeaders)
-            }, onBytes: { bytes in connection.write(bytes) })
+                    return connection.startStream(headers: [("Content-Type", "text/event-stream")] + securityHeaders)
+                }, onBytes: { bytes in connection.write(bytes) })
         } catch {
             guard !started else { return }
             var refusal = GatewayRefusal.daemonUnreachable(error.description).response

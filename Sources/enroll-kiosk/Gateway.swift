@@ -33,8 +33,9 @@ struct Gateway: Sendable {
         self.session = session
         guardrail = RequestGuard(port: settings.port)
         files = StaticFiles(root: settings.webRoot, app: settings.app)
-        forwarder = APIForwarder(client: UnixSocketClient(path: settings.socketPath, timeout: 120), app: settings.app,
-                                 channel: "\(settings.app)-web")
+        forwarder = APIForwarder(
+            client: UnixSocketClient(path: settings.socketPath, timeout: 120), app: settings.app,
+            channel: "\(settings.app)-web")
         probe = UnixSocketClient(path: settings.socketPath, timeout: 5)
     }
 
@@ -109,8 +110,12 @@ struct Gateway: Sendable {
         switch session.exchange(presented: request.queryValue("token") ?? "") {
         case let .cookie(cookie):
             log("start token exchanged for a session cookie")
-            return HTTPResponse(status: 303, headers: [("Location", "/"), ("Set-Cookie", cookie),
-                                                       ("Cache-Control", "no-store")])
+            return HTTPResponse(
+                status: 303,
+                headers: [
+                    ("Location", "/"), ("Set-Cookie", cookie),
+                    ("Cache-Control", "no-store"),
+                ])
         case .wrongToken:
             return GatewayRefusal.startTokenWrong.response
         case .alreadyUsed:
@@ -121,7 +126,10 @@ struct Gateway: Sendable {
     /// The apps' settings and which optional daemon steps this daemon offers (probed per request: a route that is
     /// not there answers `not-found`, one that is answers something else, e.g. a refused empty body).
     private func configuration() -> HTTPResponse {
-        struct Features: Encodable { var scan: Bool; var liveness: Bool }
+        struct Features: Encodable {
+            var scan: Bool
+            var liveness: Bool
+        }
         struct Settings: Encodable {
             var app: String
             var idleSeconds: Int
@@ -130,14 +138,20 @@ struct Gateway: Sendable {
             var features: Features
         }
         let features = Features(
-            scan: offered(HTTPRequest(method: "POST", path: "/v1/cards/scan",
-                                      headers: [("Content-Type", "application/json")], body: Array("{}".utf8))),
-            liveness: offered(HTTPRequest(method: "POST",
-                                          path: "/v1/enrollments/00000000-0000-4000-8000-000000000000/liveness/challenge",
-                                          headers: [("Content-Type", "application/json")], body: Array("{}".utf8))))
-        var response = HTTPResponse.json(Settings(app: settings.app, idleSeconds: settings.idleSeconds,
-                                                  reader: settings.reader, languages: ["en", "zh-Hant", "vi", "pt"],
-                                                  features: features))
+            scan: offered(
+                HTTPRequest(
+                    method: "POST", path: "/v1/cards/scan",
+                    headers: [("Content-Type", "application/json")], body: Array("{}".utf8))),
+            liveness: offered(
+                HTTPRequest(
+                    method: "POST",
+                    path: "/v1/enrollments/00000000-0000-4000-8000-000000000000/liveness/challenge",
+                    headers: [("Content-Type", "application/json")], body: Array("{}".utf8))))
+        var response = HTTPResponse.json(
+            Settings(
+                app: settings.app, idleSeconds: settings.idleSeconds,
+                reader: settings.reader, languages: ["en", "zh-Hant", "vi", "pt"],
+                features: features))
         response.headers.append(("Cache-Control", "no-store"))
         return response
     }

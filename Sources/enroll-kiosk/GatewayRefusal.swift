@@ -27,23 +27,27 @@ struct GatewayRefusal: Error, Codable, Equatable {
         403, "start-token-used", "Start token already used",
         "the start URL works once: restart enroll-kiosk to get a new one")
     static func foreignHost(_ host: String?, expected: String) -> GatewayRefusal {
-        GatewayRefusal(421, "foreign-host", "Wrong host",
-                       "address the gateway as http://\(expected)/ (Host was '\(host?.prefix(80) ?? "missing")')")
+        GatewayRefusal(
+            421, "foreign-host", "Wrong host",
+            "address the gateway as http://\(expected)/ (Host was '\(host?.prefix(80) ?? "missing")')")
     }
     static func foreignOrigin(_ origin: String?) -> GatewayRefusal {
-        GatewayRefusal(403, "foreign-origin", "Cross-site request refused",
-                       "only the gateway's own pages may send this request (Origin was '\(origin?.prefix(80) ?? "missing")')")
+        GatewayRefusal(
+            403, "foreign-origin", "Cross-site request refused",
+            "only the gateway's own pages may send this request (Origin was '\(origin?.prefix(80) ?? "missing")')")
     }
     static let crossSite = GatewayRefusal(
         403, "cross-site", "Cross-site request refused", "only the gateway's own pages may load this")
     static func routeNotOffered(_ method: String, _ path: String, app: String) -> GatewayRefusal {
-        GatewayRefusal(404, "route-not-offered", "Route not offered",
-                       "the \(app) gateway does not forward \(method) \(path.prefix(80))")
+        GatewayRefusal(
+            404, "route-not-offered", "Route not offered",
+            "the \(app) gateway does not forward \(method) \(path.prefix(80))")
     }
     static let notFound = GatewayRefusal(404, "not-found", "Not found", "there is no such page")
     static func daemonUnreachable(_ reason: String) -> GatewayRefusal {
-        GatewayRefusal(502, "daemon-unreachable", "enrolld unreachable",
-                       "check that enrolld is running; ask staff for help (\(reason.prefix(160)))")
+        GatewayRefusal(
+            502, "daemon-unreachable", "enrolld unreachable",
+            "check that enrolld is running; ask staff for help (\(reason.prefix(160)))")
     }
 
     var response: HTTPResponse {

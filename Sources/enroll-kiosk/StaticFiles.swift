@@ -28,16 +28,21 @@ struct StaticFiles: Sendable {
         // Plain names only: no empty, dot or hidden segments, no encoded characters, one of the two folders.
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
         guard segments.count >= 2, segments.count <= 6, segments[0] == app || segments[0] == "common",
-              segments.allSatisfy({ !$0.isEmpty && !$0.hasPrefix(".") && $0.count <= 80 && $0.allSatisfy(allowed.contains) }),
-              let dot = relative.lastIndex(of: "."),
-              let type = Self.contentTypes[String(relative[relative.index(after: dot)...])] else { return nil }
+            segments.allSatisfy({
+                !$0.isEmpty && !$0.hasPrefix(".") && $0.count <= 80 && $0.allSatisfy(allowed.contains)
+            }),
+            let dot = relative.lastIndex(of: "."),
+            let type = Self.contentTypes[String(relative[relative.index(after: dot)...])]
+        else { return nil }
         let file = root.appendingPathComponent(relative).resolvingSymlinksInPath()
         guard file.path.hasPrefix(root.resolvingSymlinksInPath().path + "/"),
-              let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
-              attributes[.type] as? FileAttributeType == .typeRegular,
-              let size = attributes[.size] as? Int, size <= Self.maxFileBytes,
-              let data = FileManager.default.contents(atPath: file.path) else { return nil }
-        return HTTPResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-cache")],
-                            body: [UInt8](data))
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = attributes[.size] as? Int, size <= Self.maxFileBytes,
+            let data = FileManager.default.contents(atPath: file.path)
+        else { return nil }
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-cache")],
+            body: [UInt8](data))
     }
 }

@@ -27,8 +27,10 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
 func parseSettings(_ arguments: [String], environment: [String: String]) throws(GatewayError) -> GatewaySettings {
     var values: [String: String] = [:]
     var iterator = arguments.makeIterator()
-    let known: Set<String> = ["--app", "--port", "--socket", "--web", "--reader", "--idle-seconds", "--max-body-bytes",
-                              "--url-file"]
+    let known: Set<String> = [
+        "--app", "--port", "--socket", "--web", "--reader", "--idle-seconds", "--max-body-bytes",
+        "--url-file",
+    ]
     while let argument = iterator.next() {
         if argument == "--help" || argument == "-h" { throw .usage(usage) }
         guard known.contains(argument) else { throw .usage("unknown option '\(argument)'\n\(usage)") }
@@ -46,20 +48,23 @@ func parseSettings(_ arguments: [String], environment: [String: String]) throws(
     }
     let port = try number("--port", app == "kiosk" ? 8421 : 8422, 0...65535)
     let idle = try number("--idle-seconds", 90, 5...3600)
-    let maxBody = try number("--max-body-bytes", app == "kiosk" ? 8 * 1024 * 1024 : 256 * 1024,
-                             1024...(64 * 1024 * 1024))
+    let maxBody = try number(
+        "--max-body-bytes", app == "kiosk" ? 8 * 1024 * 1024 : 256 * 1024,
+        1024...(64 * 1024 * 1024))
     let installed = URL(fileURLWithPath: "/usr/share/enroll-kiosk/web")
     let sourceTree = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("web")
-    let web = values["--web"].map { URL(fileURLWithPath: $0) }
+    let web =
+        values["--web"].map { URL(fileURLWithPath: $0) }
         ?? (FileManager.default.fileExists(atPath: installed.path) ? installed : sourceTree)
     guard FileManager.default.fileExists(atPath: web.appendingPathComponent("\(app)/index.html").path) else {
         throw .usage("no \(app)/index.html under \(web.path): give the apps' folder with --web")
     }
-    return GatewaySettings(app: app, webRoot: web.standardizedFileURL,
-                           socketPath: values["--socket"] ?? environment["ENROLLD_SOCKET"] ?? "/run/enrolld/api.sock",
-                           port: UInt16(port), idleSeconds: idle, reader: values["--reader"], maxBodyBytes: maxBody,
-                           urlFile: values["--url-file"])
+    return GatewaySettings(
+        app: app, webRoot: web.standardizedFileURL,
+        socketPath: values["--socket"] ?? environment["ENROLLD_SOCKET"] ?? "/run/enrolld/api.sock",
+        port: UInt16(port), idleSeconds: idle, reader: values["--reader"], maxBodyBytes: maxBody,
+        urlFile: values["--url-file"])
 }
 
 /// Writes the start URL to `path` with mode 0600 (created anew, so no other user can have it open).
@@ -75,7 +80,8 @@ func writeURLFile(_ url: String, to path: String) throws(GatewayError) {
 signal(SIGPIPE, SIG_IGN)
 var settings: GatewaySettings
 do {
-    settings = try parseSettings(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+    settings = try parseSettings(
+        Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
 } catch {
     if case let .usage(text) = error, text == usage {
         FileHandle.standardOutput.write(Data((usage + "\n").utf8))

@@ -49,7 +49,8 @@ func fail(_ message: String) -> Never {
 if CommandLine.arguments.count >= 4, CommandLine.arguments[1] == "pki", CommandLine.arguments[2] == "init" {
     let directory = CommandLine.arguments[3]
     do {
-        _ = try BenchPKI.create(directory: directory, revokeDocumentSigner: CommandLine.arguments.contains("--revoke-dsc"))
+        _ = try BenchPKI.create(
+            directory: directory, revokeDocumentSigner: CommandLine.arguments.contains("--revoke-dsc"))
     } catch {
         fail("cannot create the test PKI in \(directory): \(error)")
     }
@@ -91,7 +92,9 @@ while let argument = arguments.next() {
         guard let value = arguments.next() else { fail("--wait-reader needs a reader name") }
         waitReader = value
     case "--timeout":
-        guard let value = arguments.next(), let seconds = Double(value), seconds > 0 else { fail("--timeout needs seconds") }
+        guard let value = arguments.next(), let seconds = Double(value), seconds > 0 else {
+            fail("--timeout needs seconds")
+        }
         waitTimeout = seconds
     case "--once":
         once = true
@@ -114,12 +117,15 @@ guard let port else { fail("--port is required\n\(usage)") }
 
 let profile: VirtualCardProfile
 do {
-    profile = try profilePath.map { path throws(ProfileError) in try VirtualCardProfile.load(path: path) } ?? VirtualCardProfile()
+    profile =
+        try profilePath.map { path throws(ProfileError) in try VirtualCardProfile.load(path: path) }
+        ?? VirtualCardProfile()
 } catch {
     fail(error.description)
 }
 
-let applet: CardApplet = faults.isEmpty && delay == 0
+let applet: CardApplet =
+    faults.isEmpty && delay == 0
     ? profile.makeApplet() : FaultInjectingApplet(base: profile.makeApplet(), faults: faults, delay: delay)
 let connection = VPCDConnection(host: host, port: port, atr: profile.atr, applet: applet)
 

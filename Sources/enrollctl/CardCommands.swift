@@ -109,10 +109,13 @@ enum CardCommands {
             print("plain answers:   \(plain) status word(s) without secure messaging, \(again) session(s) opened again")
         }
         if let extended = probe.cardExtendedLength {
-            let sizes = [probe.cardMaxCommandLength.map { "commands up to \($0)" },
-                         probe.cardMaxResponseLength.map { "answers up to \($0)" }].compactMap { $0 }
-            print("EF.ATR/INFO:     extended length \(extended ? "yes" : "no")"
-                  + (sizes.isEmpty ? "" : ", " + sizes.joined(separator: ", ")))
+            let sizes = [
+                probe.cardMaxCommandLength.map { "commands up to \($0)" },
+                probe.cardMaxResponseLength.map { "answers up to \($0)" },
+            ].compactMap { $0 }
+            print(
+                "EF.ATR/INFO:     extended length \(extended ? "yes" : "no")"
+                    + (sizes.isEmpty ? "" : ", " + sizes.joined(separator: ", ")))
         }
         if let error = probe.accessError { print("access:          failed: \(error)") }
         if let present = probe.emrtdApplicationPresent {
@@ -134,8 +137,9 @@ enum CardCommands {
             key.mrz != nil || key.can != nil
                 || (key.documentNumber != nil && key.birthDate != nil && key.expiryDate != nil)
         else {
-            fail("\(command) needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and "
-                 + "--expiry-date", code: 2)
+            fail(
+                "\(command) needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and "
+                    + "--expiry-date", code: 2)
         }
         return key
     }

@@ -44,11 +44,13 @@ enum EnrollCommand {
         if let frames {
             let challenge = LivenessCommands.requestChallenge(started.id, api)
             if !options.json { LivenessCommands.describe(challenge) }
-            let live = LivenessCommands.submit(started.id, nonce: challenge.nonceHex, prompts: challenge.prompts,
-                                               frames: frames, options, api)
+            let live = LivenessCommands.submit(
+                started.id, nonce: challenge.nonceHex, prompts: challenge.prompts,
+                frames: frames, options, api)
             if !options.json, let evidence = live.liveness {
-                print("liveness passed: \(evidence.checks.filter(\.passed).count) of \(evidence.checks.count) checks, "
-                      + "\(evidence.frames) frames")
+                print(
+                    "liveness passed: \(evidence.checks.filter(\.passed).count) of \(evidence.checks.count) checks, "
+                        + "\(evidence.frames) frames")
             }
         }
         let outcome = decode(

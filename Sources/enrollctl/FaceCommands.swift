@@ -51,7 +51,8 @@ enum FaceCommands {
             print("check:      \(check.field): \(check.status)\(corrected)")
         }
         for (rank, candidate) in result.candidates.enumerated() {
-            let key = candidate.can.map { "CAN \($0)" }
+            let key =
+                candidate.can.map { "CAN \($0)" }
                 ?? "document \(candidate.documentNumber ?? "?") born \(candidate.birthDate ?? "?") "
                 + "expires \(candidate.expiryDate ?? "?")"
             print(String(format: "key %d:      %@ (confidence %.3f)", rank + 1, key, candidate.confidence))

@@ -30,29 +30,35 @@ enum LivenessCommands {
             let frames = options.required("--frames", "liveness run needs --frames DIR")
             let challenge = requestChallenge(session, api)
             if !options.json { describe(challenge) }
-            report(submit(session, nonce: challenge.nonceHex, prompts: challenge.prompts, frames: frames, options,
-                          api), options)
+            report(
+                submit(
+                    session, nonce: challenge.nonceHex, prompts: challenge.prompts, frames: frames, options,
+                    api), options)
         default:
             fail("liveness needs challenge, send or run", code: 2)
         }
     }
 
     static func requestChallenge(_ session: String, _ api: API) -> LivenessChallengeResponse {
-        decode(LivenessChallengeResponse.self,
-               api.call(.init(method: "POST", path: "/v1/enrollments/\(session)/liveness/challenge")))
+        decode(
+            LivenessChallengeResponse.self,
+            api.call(.init(method: "POST", path: "/v1/enrollments/\(session)/liveness/challenge")))
     }
 
     static func describe(_ challenge: LivenessChallengeResponse) {
-        print("liveness challenge \(challenge.nonceHex), until \(challenge.expiresAt) "
-              + "(\(challenge.attemptsLeft) more attempt(s)):")
+        print(
+            "liveness challenge \(challenge.nonceHex), until \(challenge.expiresAt) "
+                + "(\(challenge.attemptsLeft) more attempt(s)):")
         for (index, instruction) in challenge.instructions.enumerated() {
             print("  \(index + 1). \(instruction) (\(challenge.prompts[safe: index] ?? ""))")
         }
     }
 
     /// Sends the frames for `prompts` from `directory`, stamped as they are taken; the session's view.
-    static func submit(_ session: String, nonce: String, prompts: [String], frames directory: String,
-                       _ options: Invocation, _ api: API) -> EnrollmentView {
+    static func submit(
+        _ session: String, nonce: String, prompts: [String], frames directory: String,
+        _ options: Invocation, _ api: API
+    ) -> EnrollmentView {
         let interval = Double(options.value("--interval") ?? "200").map { max(1, $0) / 1000 } ?? 0.2
         let files = frameFiles(directory, prompts: prompts)
         let format = ISO8601DateFormatter()
@@ -60,11 +66,16 @@ enum LivenessCommands {
         var frames: [LivenessFrameBody] = []
         for (index, file) in files.enumerated() {
             if index > 0 { Thread.sleep(forTimeInterval: interval) }
-            frames.append(LivenessFrameBody(image: readFile(file).base64EncodedString(),
-                                            capturedAt: format.string(from: Date())))
+            frames.append(
+                LivenessFrameBody(
+                    image: readFile(file).base64EncodedString(),
+                    capturedAt: format.string(from: Date())))
         }
-        return decode(EnrollmentView.self, api.post("/v1/enrollments/\(session)/liveness",
-                                                    LivenessBurstBody(nonceHex: nonce, frames: frames)))
+        return decode(
+            EnrollmentView.self,
+            api.post(
+                "/v1/enrollments/\(session)/liveness",
+                LivenessBurstBody(nonceHex: nonce, frames: frames)))
     }
 
     /// The burst's image files: the subdirectory of the prompt sequence when there is one, else the directory's.
@@ -72,15 +83,17 @@ enum LivenessCommands {
         let manager = FileManager.default
         let sequence = directory + "/" + prompts.joined(separator: "+")
         var isDirectory: ObjCBool = false
-        let folder = !prompts.isEmpty && manager.fileExists(atPath: sequence, isDirectory: &isDirectory)
-            && isDirectory.boolValue ? sequence : directory
+        let folder =
+            !prompts.isEmpty && manager.fileExists(atPath: sequence, isDirectory: &isDirectory)
+                && isDirectory.boolValue ? sequence : directory
         guard let names = try? manager.contentsOfDirectory(atPath: folder) else { fail("cannot list \(folder)") }
         let images = names.filter { name in
             [".jpg", ".jpeg", ".png"].contains { name.lowercased().hasSuffix($0) }
         }.sorted()
         guard !images.isEmpty else {
-            fail("no JPEG or PNG frames in \(folder)"
-                 + (prompts.isEmpty ? "" : " (and no subdirectory \(prompts.joined(separator: "+")))"))
+            fail(
+                "no JPEG or PNG frames in \(folder)"
+                    + (prompts.isEmpty ? "" : " (and no subdirectory \(prompts.joined(separator: "+")))"))
         }
         return images.map { folder + "/" + $0 }
     }

@@ -12,8 +12,10 @@ enum TrustListCommands {
         case "import": importFile(options, api)
         case "list": list(options, api)
         case "validate": validate(options, api)
-        default: fail("trust-list needs export [--out FILE], import FILE [--territory CC], list or validate FILE",
-                      code: 2)
+        default:
+            fail(
+                "trust-list needs export [--out FILE], import FILE [--territory CC], list or validate FILE",
+                code: 2)
         }
     }
 
@@ -28,12 +30,14 @@ enum TrustListCommands {
     static func importFile(_ options: Invocation, _ api: API) {
         guard options.words.count == 3 else { fail("trust-list import needs FILE", code: 2) }
         let data = readFile(options.words[2]).base64EncodedString()
-        let response = api.post("/v1/trust-lists/import",
-                                TrustListImportRequest(data: data, territory: options.value("--territory")))
+        let response = api.post(
+            "/v1/trust-lists/import",
+            TrustListImportRequest(data: data, territory: options.value("--territory")))
         if options.json { return printRaw(response) }
         let summary = decode(TrustListSummary.self, response)
-        print("trust list of \(summary.territory) (\(summary.schemeOperator)) imported: sequence "
-              + "\(summary.sequenceNumber), next update \(summary.nextUpdate), signed by \(summary.signer)")
+        print(
+            "trust list of \(summary.territory) (\(summary.schemeOperator)) imported: sequence "
+                + "\(summary.sequenceNumber), next update \(summary.nextUpdate), signed by \(summary.signer)")
         for service in summary.services { print("  \(service.status) \(service.name) (\(service.provider))") }
     }
 
@@ -43,8 +47,9 @@ enum TrustListCommands {
         let listing = decode(TrustListListing.self, response)
         print("trust lists \(listing.directory): \(listing.lists.count) jurisdiction(s)")
         for list in listing.lists {
-            print("  \(list.territory) \(list.schemeOperator): sequence \(list.sequenceNumber), next update "
-                  + "\(list.nextUpdate), \(list.services.count) service(s)")
+            print(
+                "  \(list.territory) \(list.schemeOperator): sequence \(list.sequenceNumber), next update "
+                    + "\(list.nextUpdate), \(list.services.count) service(s)")
         }
         for skipped in listing.skippedFiles { print("  skipped \(skipped)") }
     }
@@ -53,14 +58,17 @@ enum TrustListCommands {
     static func validate(_ options: Invocation, _ api: API) {
         guard options.words.count == 3 else { fail("trust-list validate needs FILE", code: 2) }
         let data = readFile(options.words[2])
-        let text = String(data: data, encoding: .utf8).flatMap { $0.contains("-----BEGIN") ? $0 : nil }
+        let text =
+            String(data: data, encoding: .utf8).flatMap { $0.contains("-----BEGIN") ? $0 : nil }
             ?? data.base64EncodedString()
-        let response = api.post("/v1/certificates/validate",
-                                CertificateValidationRequest(certificate: text, intermediates: nil, at: nil))
+        let response = api.post(
+            "/v1/certificates/validate",
+            CertificateValidationRequest(certificate: text, intermediates: nil, at: nil))
         if options.json { return printRaw(response) }
         let result = decode(CertificateValidationResponse.self, response)
-        print("valid: \(result.service) of \(result.provider) (\(result.territory)), status from "
-              + "\(result.statusSource) at \(result.checkedAt)")
+        print(
+            "valid: \(result.service) of \(result.provider) (\(result.territory)), status from "
+                + "\(result.statusSource) at \(result.checkedAt)")
     }
 }
 

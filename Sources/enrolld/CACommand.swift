@@ -23,14 +23,17 @@ func runCACommand(_ arguments: [String], configuration: Configuration) -> Int32 
             switch option {
             case "--algorithm":
                 guard let value = rest.next(), let parsed = CAKeyAlgorithm(rawValue: value) else {
-                    return problem("--algorithm is one of \(CAKeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+                    return problem(
+                        "--algorithm is one of \(CAKeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 algorithm = parsed
             case "--name":
                 guard let value = rest.next(), !value.isEmpty else { return problem("--name needs a common name") }
                 name = value
             case "--country":
-                guard let value = rest.next(), value.count == 2 else { return problem("--country needs a 2-letter code") }
+                guard let value = rest.next(), value.count == 2 else {
+                    return problem("--country needs a 2-letter code")
+                }
                 country = value.uppercased()
             case "--validity-years":
                 guard let value = rest.next(), let number = Int(value), (1...30).contains(number) else {
@@ -46,16 +49,20 @@ func runCACommand(_ arguments: [String], configuration: Configuration) -> Int32 
             }
         }
         do {
-            let outcome = try CAStore.initialise(directory: directory, algorithm: algorithm,
-                                                 subject: DistinguishedName(country: country, organization: "enrolld",
-                                                                            commonName: name),
-                                                 validityYears: years, mode: mode, replaceExisting: force)
+            let outcome = try CAStore.initialise(
+                directory: directory, algorithm: algorithm,
+                subject: DistinguishedName(
+                    country: country, organization: "enrolld",
+                    commonName: name),
+                validityYears: years, mode: mode, replaceExisting: force)
             switch outcome {
             case let .selfSigned(certificate):
                 print("CA initialised in \(directory.path): \(certificate.subject), \(algorithm.rawValue)")
                 print(certificate.pem, terminator: "")
             case let .awaitingCertificate(_, requestPath):
-                print("CA key created; have your root sign \(requestPath), then run `enrolld ca install-certificate FILE`")
+                print(
+                    "CA key created; have your root sign \(requestPath), then run `enrolld ca install-certificate FILE`"
+                )
             }
             return 0
         } catch {

@@ -94,7 +94,8 @@ Log.shared.level = configuration.logLevel
 func activatedSocket() -> Int32? {
     let environment = ProcessInfo.processInfo.environment
     guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
-          let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1 else { return nil }
+        let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
+    else { return nil }
     return 3
 }
 
@@ -112,8 +113,9 @@ do {
     fail(error.message)
 }
 if let point = crashPoints.stopAt {
-    Log.warning("test bench: this daemon stops itself (SIGSTOP) at crash point \(point.rawValue); never set "
-                + "ENROLLD_TEST_STOP_AT outside a test bench")
+    Log.warning(
+        "test bench: this daemon stops itself (SIGSTOP) at crash point \(point.rawValue); never set "
+            + "ENROLLD_TEST_STOP_AT outside a test bench")
 }
 let daemon = Daemon(configuration: configuration, crashPoints: crashPoints)
 // Signal sources exist before the API answers: a SIGTERM sent as soon as the daemon is reachable is handled,

@@ -23,16 +23,18 @@ final class CardScannerTests: XCTestCase {
         return try text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { row in
             let columns = row.split(separator: "\t").map(String.init)
             guard columns.count == 3, let layout = ScannedLayout(rawValue: columns[1]),
-                  let data = FileManager.default.contents(atPath: "\(fixtures)/\(columns[0])")
+                let data = FileManager.default.contents(atPath: "\(fixtures)/\(columns[0])")
             else { throw CardScanError.undecodable(reason: "bad label row \(row)") }
             if layout == .cardFront {
-                return Labelled(name: columns[0], layout: layout, key: .can(try CardAccessNumber(columns[2])),
-                                lines: [], image: [UInt8](data))
+                return Labelled(
+                    name: columns[0], layout: layout, key: .can(try CardAccessNumber(columns[2])),
+                    lines: [], image: [UInt8](data))
             }
             let lines = columns[2].split(separator: "|").map(String.init)
             let mrz = try MRZ(lines: lines)
-            let key = try BACKey(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
-                                 expiryDate: mrz.expiryDate)
+            let key = try BACKey(
+                documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
+                expiryDate: mrz.expiryDate)
             return Labelled(name: columns[0], layout: layout, key: .mrz(key), lines: lines, image: [UInt8](data))
         }
     }
@@ -125,8 +127,12 @@ final class CardScannerTests: XCTestCase {
         // 30000 x 30000 pixels declared in a file of a few hundred bytes.
         png.replaceSubrange(16..<24, with: [0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30])
         let crc = Self.crc32(Array(png[12..<29]))
-        png.replaceSubrange(29..<33, with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF),
-                                            UInt8(crc & 0xFF)])
+        png.replaceSubrange(
+            29..<33,
+            with: [
+                UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF),
+                UInt8(crc & 0xFF),
+            ])
         XCTAssertThrowsError(try scanner.scan(image: png)) { error in
             guard case .imageTooManyPixels = error as? CardScanError else { return XCTFail("\(error)") }
         }

@@ -5,12 +5,16 @@ import XCTest
 /// Check-digit-driven correction (ICAO 9303-3 §4.9) on the ICAO specimen MRZs (9303-4/5/6 Appendix A), with the
 /// glyph evidence a recogniser would give: certain characters, then the confusable pairs.
 final class MRZCorrectionTests: XCTestCase {
-    static let td1 = ["I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6",
-                      "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"]
+    static let td1 = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
     static let td2 = ["I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<6"]
     static let td3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
-    static let td1Long = ["I<UTOD23145890<1233<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<2",
-                          "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"]
+    static let td1Long = [
+        "I<UTOD23145890<1233<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<2",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
 
     static func evidence(_ lines: [String]) -> [GlyphEvidence] {
         lines.joined().utf8.map { GlyphEvidence(certain: $0) }
@@ -65,7 +69,7 @@ final class MRZCorrectionTests: XCTestCase {
         // Dates are digits only: I, S, B, Z, G, O in a date are the 1, 5, 8, 2, 6, 0 they resemble.
         var glyphs = Self.evidence(Self.td3)
         let b = 44  // line 2
-        glyphs[b + 13] = Self.ambiguous("I", "7", share: 0.1)   // 7 of 740812: the classifier's second choice
+        glyphs[b + 13] = Self.ambiguous("I", "7", share: 0.1)  // 7 of 740812: the classifier's second choice
         glyphs[b + 17] = GlyphEvidence(certain: UInt8(ascii: "I"))  // 1 of 740812 read as I
         glyphs[b + 21] = GlyphEvidence(certain: UInt8(ascii: "I"))  // 1 of 120415
         let candidates = MRZCorrection(format: .td3, glyphs: glyphs).candidates(limit: 4)
@@ -100,8 +104,12 @@ final class MRZCorrectionTests: XCTestCase {
 
     func testAnImpossibleDateIsNeverOffered() throws {
         // A birth month 13 that passes its check digit is not a date: the candidate is dropped, not ranked.
-        let correction = MRZCorrection(format: .td3, glyphs: Self.evidence(["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-                                                                             "L898902C36UTO7413122F1204159ZE184226B<<<<<10"]))
+        let correction = MRZCorrection(
+            format: .td3,
+            glyphs: Self.evidence([
+                "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                "L898902C36UTO7413122F1204159ZE184226B<<<<<10",
+            ]))
         XCTAssertFalse(correction.candidates(limit: 4).contains { $0.key.birthDate == "741312" })
     }
 

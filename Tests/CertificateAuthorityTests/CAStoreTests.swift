@@ -4,8 +4,9 @@ import OpenSSLKit
 import XCTest
 
 final class CAStoreTests: XCTestCase {
-    static let caSubject = DistinguishedName(country: "UT", organization: "enrolld test",
-                                             commonName: "enrolld Test Signing CA")
+    static let caSubject = DistinguishedName(
+        country: "UT", organization: "enrolld test",
+        commonName: "enrolld Test Signing CA")
 
     func testInitialiseWritesProtectedEncryptedFilesForEachAlgorithm() throws {
         for algorithm in CAKeyAlgorithm.allCases {
@@ -15,9 +16,10 @@ final class CAStoreTests: XCTestCase {
             guard case let .selfSigned(certificate) = outcome else { return XCTFail("\(algorithm): no certificate") }
 
             XCTAssertEqual(try fileMode(directory), 0o700, "\(algorithm)")
-            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: directory.path)),
-                           [CAStore.keyFileName, CAStore.passphraseFileName, CAStore.certificateFileName],
-                           "no temporary files left")
+            XCTAssertEqual(
+                Set(try FileManager.default.contentsOfDirectory(atPath: directory.path)),
+                [CAStore.keyFileName, CAStore.passphraseFileName, CAStore.certificateFileName],
+                "no temporary files left")
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.keyFileName)), 0o600)
             XCTAssertEqual(try fileMode(directory.appendingPathComponent(CAStore.passphraseFileName)), 0o600)
             let keyText = try String(contentsOf: directory.appendingPathComponent(CAStore.keyFileName), encoding: .utf8)
@@ -35,8 +37,10 @@ final class CAStoreTests: XCTestCase {
 
             // Independent check: OpenSSL reads the key with the passphrase file, and the CA profile.
             let openssl = OpenSSLCommandLine(directory: directory)
-            let key = try openssl.run(["pkey", "-in", CAStore.keyFileName, "-passin",
-                                       "file:\(CAStore.passphraseFileName)", "-noout", "-text"])
+            let key = try openssl.run([
+                "pkey", "-in", CAStore.keyFileName, "-passin",
+                "file:\(CAStore.passphraseFileName)", "-noout", "-text",
+            ])
             XCTAssertEqual(key.status, 0, key.combined)
             XCTAssertTrue(try openssl.run(["asn1parse", "-in", CAStore.keyFileName]).output.contains("aes-256-cbc"))
             let text = try openssl.run(["x509", "-in", CAStore.certificateFileName, "-noout", "-text"]).output
@@ -61,8 +65,10 @@ final class CAStoreTests: XCTestCase {
             $0 as? CertificateAuthorityError == .alreadyInitialised(directory: directory.path)
         }
         XCTAssertEqual(try CAStore.load(directory: directory).certificate, first, "the old CA is untouched")
-        guard case let .selfSigned(second) = try CAStore.initialise(directory: directory, subject: Self.caSubject,
-                                                                    replaceExisting: true)
+        guard
+            case let .selfSigned(second) = try CAStore.initialise(
+                directory: directory, subject: Self.caSubject,
+                replaceExisting: true)
         else { return XCTFail() }
         XCTAssertNotEqual(first, second)
         XCTAssertEqual(try CAStore.load(directory: directory).certificate, second)
@@ -71,10 +77,12 @@ final class CAStoreTests: XCTestCase {
     func testReplacingSwitchesModesAndRemovesTheStaleCertificate() throws {
         let directory = try makeTemporaryDirectory(self)
         _ = try CAStore.initialise(directory: directory, subject: Self.caSubject)
-        _ = try CAStore.initialise(directory: directory, subject: Self.caSubject, mode: .externalRoot,
-                                   replaceExisting: true)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("ca.pem").path),
-                       "the old self-signed certificate no longer matches the key")
+        _ = try CAStore.initialise(
+            directory: directory, subject: Self.caSubject, mode: .externalRoot,
+            replaceExisting: true)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("ca.pem").path),
+            "the old self-signed certificate no longer matches the key")
         assertThrows({ try CAStore.load(directory: directory) }) {
             guard case .awaitingCertificate = $0 as? CertificateAuthorityError else { return false }
             return true
@@ -104,8 +112,9 @@ final class CAStoreTests: XCTestCase {
         XCTAssertEqual(intent.notAfter, caExpiry, "a certificate never outlives its CA")
 
         let expired = try makeTemporaryDirectory(self)
-        _ = try CAStore.initialise(directory: expired, subject: Self.caSubject, validityYears: 1,
-                                   now: IssuingAuthorityDates.years(-2, from: now))
+        _ = try CAStore.initialise(
+            directory: expired, subject: Self.caSubject, validityYears: 1,
+            now: IssuingAuthorityDates.years(-2, from: now))
         let old = try CAStore.load(directory: expired)
         assertThrows({ try old.prepareIssuance(notAfterLimit: now + 86_400 * 365, now: now) }) {
             guard case .issuingCertificateExpired = $0 as? CertificateAuthorityError else { return false }
@@ -145,8 +154,9 @@ final class CAStoreTests: XCTestCase {
 
     func testExternalRootModeChainsToTheRoot() throws {
         let directory = try makeTemporaryDirectory(self)
-        let outcome = try CAStore.initialise(directory: directory, algorithm: .p384, subject: Self.caSubject,
-                                             mode: .externalRoot)
+        let outcome = try CAStore.initialise(
+            directory: directory, algorithm: .p384, subject: Self.caSubject,
+            mode: .externalRoot)
         guard case let .awaitingCertificate(request, requestPath) = outcome else { return XCTFail("no CSR") }
         XCTAssertTrue(request.isSelfSignatureValid)
         XCTAssertEqual(requestPath, directory.appendingPathComponent(CAStore.requestFileName).path)
@@ -157,23 +167,29 @@ final class CAStoreTests: XCTestCase {
         // The external root: made with OpenSSLKit, signing the CA request as an intermediate with pathlen 0.
         let rootKey = try PrivateKey.generate(.ec(curve: "P-384"))
         let now = Date()
-        let root = try CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "Test Root"),
-                                          serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 3650,
-                                          publicKey: try rootKey.publicKey(), basicConstraints: (true, nil),
-                                          keyUsage: [.keyCertSign, .cRLSign]).sign(key: rootKey)
+        let root = try CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: "Test Root"),
+            serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 3650,
+            publicKey: try rootKey.publicKey(), basicConstraints: (true, nil),
+            keyUsage: [.keyCertSign, .cRLSign]
+        ).sign(key: rootKey)
         let parsedRequest = try CertificateSigningRequest(pem: String(contentsOfFile: requestPath, encoding: .utf8))
-        let caCertificate = try CertificateBuilder(subject: parsedRequest.subject, serialNumber: [0x02],
-                                                   notBefore: now - 60, notAfter: now + 86_400 * 1825,
-                                                   publicKey: try parsedRequest.publicKey(),
-                                                   basicConstraints: (true, 0), keyUsage: [.keyCertSign, .cRLSign])
-            .sign(issuer: root, key: rootKey)
+        let caCertificate = try CertificateBuilder(
+            subject: parsedRequest.subject, serialNumber: [0x02],
+            notBefore: now - 60, notAfter: now + 86_400 * 1825,
+            publicKey: try parsedRequest.publicKey(),
+            basicConstraints: (true, 0), keyUsage: [.keyCertSign, .cRLSign]
+        )
+        .sign(issuer: root, key: rootKey)
 
         // A certificate for some other key is refused.
         let strangerKey = try PrivateKey.generate(.p256)
-        let stranger = try CertificateBuilder(subject: parsedRequest.subject, serialNumber: [0x03], notBefore: now - 60,
-                                              notAfter: now + 86_400, publicKey: try strangerKey.publicKey(),
-                                              basicConstraints: (true, 0), keyUsage: [.keyCertSign])
-            .sign(issuer: root, key: rootKey)
+        let stranger = try CertificateBuilder(
+            subject: parsedRequest.subject, serialNumber: [0x03], notBefore: now - 60,
+            notAfter: now + 86_400, publicKey: try strangerKey.publicKey(),
+            basicConstraints: (true, 0), keyUsage: [.keyCertSign]
+        )
+        .sign(issuer: root, key: rootKey)
         assertThrows({ try CAStore.installCertificate(pem: stranger.pem, directory: directory) }) {
             $0 as? CertificateAuthorityError == .certificateDoesNotMatchKey
         }
@@ -187,14 +203,19 @@ final class CAStoreTests: XCTestCase {
         XCTAssertEqual(authority.certificate, caCertificate)
 
         let openssl = OpenSSLCommandLine(directory: directory)
-        let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
-                                                                           "ec_paramgen_curve:P-256"]))
+        let accepted = try authority.checkRequest(
+            try openssl.makeRequest([
+                "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ]))
         let intent = try authority.prepareIssuance(notAfterLimit: now + 86_400 * 365 * 10)
         let issued = try authority.issue(intent: intent, csr: accepted, holder: IssuanceTests.holder)
         try openssl.write(root.pem, to: "root.pem")
         try openssl.write(issued.pem, to: "cert.pem")
-        let verify = try openssl.run(["verify", "-CAfile", "root.pem", "-untrusted", CAStore.certificateFileName,
-                                      "cert.pem"])
+        let verify = try openssl.run([
+            "verify", "-CAfile", "root.pem", "-untrusted", CAStore.certificateFileName,
+            "cert.pem",
+        ])
         XCTAssertEqual(verify.status, 0, verify.combined)
         let alone = try openssl.run(["verify", "-CAfile", "root.pem", "cert.pem"])
         XCTAssertNotEqual(alone.status, 0, "without the CA certificate the chain must not build")
@@ -209,14 +230,18 @@ final class CAStoreTests: XCTestCase {
         let request = try CertificateSigningRequest(pem: String(contentsOfFile: requestPath, encoding: .utf8))
         let rootKey = try PrivateKey.generate(.p256)
         let now = Date()
-        let root = try CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "Test Root"),
-                                          serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 3650,
-                                          publicKey: try rootKey.publicKey(), basicConstraints: (true, nil),
-                                          keyUsage: [.keyCertSign, .cRLSign]).sign(key: rootKey)
-        let leaf = try CertificateBuilder(subject: request.subject, serialNumber: [0x02], notBefore: now - 60,
-                                          notAfter: now + 86_400 * 365, publicKey: try request.publicKey(),
-                                          basicConstraints: nil, keyUsage: [.digitalSignature])
-            .sign(issuer: root, key: rootKey)
+        let root = try CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: "Test Root"),
+            serialNumber: [0x01], notBefore: now - 60, notAfter: now + 86_400 * 3650,
+            publicKey: try rootKey.publicKey(), basicConstraints: (true, nil),
+            keyUsage: [.keyCertSign, .cRLSign]
+        ).sign(key: rootKey)
+        let leaf = try CertificateBuilder(
+            subject: request.subject, serialNumber: [0x02], notBefore: now - 60,
+            notAfter: now + 86_400 * 365, publicKey: try request.publicKey(),
+            basicConstraints: nil, keyUsage: [.digitalSignature]
+        )
+        .sign(issuer: root, key: rootKey)
         assertThrows({ try CAStore.installCertificate(pem: leaf.pem, directory: directory) }) {
             guard case .certificateNotUsableForIssuing = $0 as? CertificateAuthorityError else { return false }
             return ($0 as? CertificateAuthorityError)?.code == "ca-certificate-not-usable"

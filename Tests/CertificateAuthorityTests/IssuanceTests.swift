@@ -5,8 +5,9 @@ import IssuingStates
 import XCTest
 
 final class IssuanceTests: XCTestCase {
-    static let holder = CertificateHolder(givenNames: "ANNA<MARIA", surname: "ERIKSSON",
-                                          pseudonym: "PSN-7f3a9c21", issuingState: "UTO")
+    static let holder = CertificateHolder(
+        givenNames: "ANNA<MARIA", surname: "ERIKSSON",
+        pseudonym: "PSN-7f3a9c21", issuingState: "UTO")
     static let profile = SigningCertificateProfile(
         policyOIDs: ["1.3.6.1.4.1.99999.1.2", "0.4.0.194112.1.2"],
         crlDistributionPointURL: "http://crl.enrolld.test/signing-ca.crl",
@@ -40,10 +41,14 @@ final class IssuanceTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.combined)
 
         let text = try openssl.run(["x509", "-in", "cert.pem", "-noout", "-text"]).output
-        XCTAssertTrue(text.range(of: #"X509v3 Key Usage: critical\s+Digital Signature, Non Repudiation\n"#,
-                                 options: .regularExpression) != nil, text)
-        XCTAssertTrue(text.range(of: #"X509v3 Basic Constraints: critical\s+CA:FALSE"#,
-                                 options: .regularExpression) != nil, text)
+        XCTAssertTrue(
+            text.range(
+                of: #"X509v3 Key Usage: critical\s+Digital Signature, Non Repudiation\n"#,
+                options: .regularExpression) != nil, text)
+        XCTAssertTrue(
+            text.range(
+                of: #"X509v3 Basic Constraints: critical\s+CA:FALSE"#,
+                options: .regularExpression) != nil, text)
         XCTAssertTrue(text.contains("X509v3 Subject Key Identifier"), text)
         XCTAssertTrue(text.contains("X509v3 Authority Key Identifier"), text)
         XCTAssertTrue(text.contains("Policy: 1.3.6.1.4.1.99999.1.2") && text.contains("Policy: 0.4.0.194112.1.2"), text)
@@ -52,8 +57,9 @@ final class IssuanceTests: XCTestCase {
         XCTAssertFalse(text.contains("ignored") || text.contains("Evil Corp"), "the CSR's subject is ignored")
 
         let subject = try openssl.run(["x509", "-in", "cert.pem", "-noout", "-subject", "-nameopt", "RFC2253"])
-        XCTAssertEqual(subject.output.trimmingCharacters(in: .whitespacesAndNewlines),
-                       "subject=serialNumber=PSN-7f3a9c21,CN=ANNA MARIA ERIKSSON,C=UT")
+        XCTAssertEqual(
+            subject.output.trimmingCharacters(in: .whitespacesAndNewlines),
+            "subject=serialNumber=PSN-7f3a9c21,CN=ANNA MARIA ERIKSSON,C=UT")
         let serial = try openssl.run(["x509", "-in", "cert.pem", "-noout", "-serial"]).output
         XCTAssertEqual(serial.trimmingCharacters(in: .whitespacesAndNewlines), "serial=" + intent.serialHex)
         XCTAssertEqual(intent.serialHex.count, 32, "128-bit serial")
@@ -74,10 +80,14 @@ final class IssuanceTests: XCTestCase {
         var profile = Self.profile
         profile.caIssuersURL = "http://ca.enrolld.test/signing-ca.der"
         let located = try CAStore.load(directory: directory, profile: profile)
-        let accepted = try located.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
-                                                                         "ec_paramgen_curve:P-256"]))
-        let issued = try located.issue(intent: try located.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
-                                       csr: accepted, holder: Self.holder)
+        let accepted = try located.checkRequest(
+            try openssl.makeRequest([
+                "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ]))
+        let issued = try located.issue(
+            intent: try located.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
+            csr: accepted, holder: Self.holder)
         XCTAssertEqual(issued.certificate.ocspURLs, ["http://ocsp.enrolld.test/"])
         XCTAssertEqual(issued.certificate.caIssuersURLs, ["http://ca.enrolld.test/signing-ca.der"])
         XCTAssertEqual(issued.certificate.crlDistributionPointURLs, ["http://crl.enrolld.test/signing-ca.crl"])
@@ -87,16 +97,20 @@ final class IssuanceTests: XCTestCase {
         XCTAssertEqual(uri.output.trimmingCharacters(in: .whitespacesAndNewlines), "http://ocsp.enrolld.test/")
 
         let bare = try CAStore.load(directory: directory)
-        let plain = try bare.issue(intent: try bare.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
-                                   csr: accepted, holder: Self.holder)
+        let plain = try bare.issue(
+            intent: try bare.prepareIssuance(notAfterLimit: Date() + 86_400 * 400),
+            csr: accepted, holder: Self.holder)
         XCTAssertEqual(plain.certificate.ocspURLs, [])
         XCTAssertEqual(plain.certificate.crlDistributionPointURLs, [])
         XCTAssertEqual(plain.certificate.policyOIDs, [])
     }
 
     func testValidityStopsAtTheDocumentExpiry() throws {
-        let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
-                                                                           "ec_paramgen_curve:P-384"]))
+        let accepted = try authority.checkRequest(
+            try openssl.makeRequest([
+                "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+            ]))
         XCTAssertEqual(accepted.keyDescription, "EC P-384")
         let now = Date()
         let expiry = Date(timeIntervalSince1970: (now + 86_400 * 200).timeIntervalSince1970.rounded(.down))
@@ -128,8 +142,9 @@ final class IssuanceTests: XCTestCase {
     func testRSARequestsAreAccepted() throws {
         let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "rsa:2048"]))
         XCTAssertEqual(accepted.keyDescription, "RSA-2048")
-        let pss = try openssl.makeRequest(["-newkey", "rsa:3072", "-sigopt", "rsa_padding_mode:pss", "-sha384"],
-                                          name: "pss")
+        let pss = try openssl.makeRequest(
+            ["-newkey", "rsa:3072", "-sigopt", "rsa_padding_mode:pss", "-sha384"],
+            name: "pss")
         XCTAssertEqual(try authority.checkRequest(pss).keyDescription, "RSA-3072")
     }
 
@@ -155,15 +170,17 @@ final class IssuanceTests: XCTestCase {
         }
         let p224 = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-224"], name: "p224")
         assertThrows({ try self.authority.checkRequest(p224) }) {
-            $0 as? CertificateAuthorityError == .weakKey("EC P-224") || $0 as? CertificateAuthorityError
-                == .weakKey("EC secp224r1")
+            $0 as? CertificateAuthorityError == .weakKey("EC P-224")
+                || $0 as? CertificateAuthorityError
+                    == .weakKey("EC secp224r1")
         }
         let ed25519 = try openssl.makeRequest(["-newkey", "ed25519"], name: "ed25519")
         assertThrows({ try self.authority.checkRequest(ed25519) }) {
             $0 as? CertificateAuthorityError == .unsupportedKey("ED25519")
         }
-        let brainpool = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"],
-                                                name: "bp")
+        let brainpool = try openssl.makeRequest(
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"],
+            name: "bp")
         XCTAssertEqual(try authority.checkRequest(brainpool).keyDescription, "EC brainpoolP256r1")
     }
 
@@ -192,35 +209,54 @@ final class IssuanceTests: XCTestCase {
 
     func testSubjectFromTheChipNotTheRequest() throws {
         let profile = SigningCertificateProfile()
-        let vietnamese = CertificateHolder(givenNames: "Văn  An", surname: "Nguyễn", pseudonym: "p1",
-                                           issuingState: "VNM")
-        XCTAssertEqual(try profile.subject(for: vietnamese).attributes,
-                       [.init("C", "VN"), .init("CN", "Văn An Nguyễn"), .init("serialNumber", "p1")])
+        let vietnamese = CertificateHolder(
+            givenNames: "Văn  An", surname: "Nguyễn", pseudonym: "p1",
+            issuingState: "VNM")
+        XCTAssertEqual(
+            try profile.subject(for: vietnamese).attributes,
+            [.init("C", "VN"), .init("CN", "Văn An Nguyễn"), .init("serialNumber", "p1")])
         let unknown = CertificateHolder(givenNames: "", surname: "SOLO", pseudonym: "p2", issuingState: "XXA")
-        XCTAssertEqual(try profile.subject(for: unknown).attributes,
-                       [.init("CN", "SOLO"), .init("serialNumber", "p2")], "no C for an unknown state")
-        assertThrows({ try profile.subject(for: CertificateHolder(givenNames: " ", surname: "<<", pseudonym: "p",
-                                                                  issuingState: "D")) }) {
+        XCTAssertEqual(
+            try profile.subject(for: unknown).attributes,
+            [.init("CN", "SOLO"), .init("serialNumber", "p2")], "no C for an unknown state")
+        assertThrows({
+            try profile.subject(
+                for: CertificateHolder(
+                    givenNames: " ", surname: "<<", pseudonym: "p",
+                    issuingState: "D"))
+        }) {
             guard case .invalidSubject = $0 as? CertificateAuthorityError else { return false }
             return true
         }
-        assertThrows({ try profile.subject(for: CertificateHolder(givenNames: "A", surname: "B",
-                                                                  pseudonym: "L898902C3 / doc", issuingState: "D")) }) {
+        assertThrows({
+            try profile.subject(
+                for: CertificateHolder(
+                    givenNames: "A", surname: "B",
+                    pseudonym: "L898902C3 / doc", issuingState: "D"))
+        }) {
             guard case .invalidSubject = $0 as? CertificateAuthorityError else { return false }
             return true
         }
-        assertThrows({ try profile.subject(for: CertificateHolder(givenNames: String(repeating: "A", count: 40),
-                                                                  surname: String(repeating: "B", count: 30),
-                                                                  pseudonym: "p", issuingState: "D")) }) {
+        assertThrows({
+            try profile.subject(
+                for: CertificateHolder(
+                    givenNames: String(repeating: "A", count: 40),
+                    surname: String(repeating: "B", count: 30),
+                    pseudonym: "p", issuingState: "D"))
+        }) {
             guard case .invalidSubject = $0 as? CertificateAuthorityError else { return false }
             return true
         }
 
         // The UTF-8 name survives signing.
-        let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
-                                                                           "ec_paramgen_curve:P-256"]))
-        let issued = try authority.issue(intent: try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 900),
-                                         csr: accepted, holder: vietnamese)
+        let accepted = try authority.checkRequest(
+            try openssl.makeRequest([
+                "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ]))
+        let issued = try authority.issue(
+            intent: try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 900),
+            csr: accepted, holder: vietnamese)
         XCTAssertEqual(issued.certificate.subject.value(of: "CN"), "Văn An Nguyễn")
         XCTAssertEqual(issued.certificate.subject.value(of: "C"), "VN")
     }
@@ -246,11 +282,13 @@ final class IssuanceTests: XCTestCase {
     }
 
     func testProfileConfigurationIsValidated() throws {
-        for profile in [SigningCertificateProfile(validityYears: 0),
-                        SigningCertificateProfile(policyOIDs: ["1.2.x"]),
-                        SigningCertificateProfile(crlDistributionPointURL: "ldap://x/y"),
-                        SigningCertificateProfile(ocspURL: "http://a,b"),
-                        SigningCertificateProfile(caIssuersURL: "http://a b")] {
+        for profile in [
+            SigningCertificateProfile(validityYears: 0),
+            SigningCertificateProfile(policyOIDs: ["1.2.x"]),
+            SigningCertificateProfile(crlDistributionPointURL: "ldap://x/y"),
+            SigningCertificateProfile(ocspURL: "http://a,b"),
+            SigningCertificateProfile(caIssuersURL: "http://a b"),
+        ] {
             assertThrows({ try CAStore.load(directory: self.directory, profile: profile) }) {
                 guard case .invalidConfiguration = $0 as? CertificateAuthorityError else { return false }
                 return true
@@ -260,15 +298,17 @@ final class IssuanceTests: XCTestCase {
 
     func testRecordedIntentRoundTripsThroughItsHexSerial() throws {
         let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 400)
-        let recorded = try IssuanceIntent(serialHex: intent.serialHex, notBefore: intent.notBefore,
-                                          notAfter: intent.notAfter)
+        let recorded = try IssuanceIntent(
+            serialHex: intent.serialHex, notBefore: intent.notBefore,
+            notAfter: intent.notAfter)
         XCTAssertEqual(recorded, intent)
         let csr = try openssl.makeRequest(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
         let holder = CertificateHolder(name: "JOHN  Q<PUBLIC", pseudonym: "ACCT-0123abcd", issuingState: "HKG")
         let issued = try authority.issue(intent: recorded, csr: csr, holder: holder)
         XCTAssertEqual(issued.serialHex, intent.serialHex)
-        XCTAssertEqual(issued.certificate.subject.attributes,
-                       [.init("C", "HK"), .init("CN", "JOHN Q PUBLIC"), .init("serialNumber", "ACCT-0123abcd")])
+        XCTAssertEqual(
+            issued.certificate.subject.attributes,
+            [.init("C", "HK"), .init("CN", "JOHN Q PUBLIC"), .init("serialNumber", "ACCT-0123abcd")])
         assertThrows({ try IssuanceIntent(serialHex: "nothex", notBefore: Date(), notAfter: Date()) }) {
             $0 as? CertificateAuthorityError == .invalidSerial("nothex")
         }
@@ -323,8 +363,10 @@ final class IssuanceTests: XCTestCase {
                 _ = try authority.issue(intent: intent, csr: accepted, holder: Self.holder)
             }
             let elapsed = Date().timeIntervalSince(start)
-            print(String(format: "CA benchmark: %@ CA, P-256 CSR: %.0f issuances/s (CSR check + sign, %d in %.2f s)",
-                         algorithm.rawValue, Double(count) / elapsed, count, elapsed))
+            print(
+                String(
+                    format: "CA benchmark: %@ CA, P-256 CSR: %.0f issuances/s (CSR check + sign, %d in %.2f s)",
+                    algorithm.rawValue, Double(count) / elapsed, count, elapsed))
         }
     }
 }

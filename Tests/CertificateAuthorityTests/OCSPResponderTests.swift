@@ -25,8 +25,12 @@ final class OCSPResponderTests: XCTestCase {
 
     /// Issues a certificate for a fresh `openssl req` key, records it as issued and writes `<name>.pem`.
     func issue(_ name: String) throws -> IssuedCertificate {
-        let accepted = try authority.checkRequest(try openssl.makeRequest(["-newkey", "ec", "-pkeyopt",
-                                                                           "ec_paramgen_curve:P-256"], name: name))
+        let accepted = try authority.checkRequest(
+            try openssl.makeRequest(
+                [
+                    "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ], name: name))
         let intent = try authority.prepareIssuance(notAfterLimit: Date() + 86_400 * 1000)
         let issued = try authority.issue(intent: intent, csr: accepted, holder: IssuanceTests.holder)
         try openssl.write(issued.pem, to: "\(name).pem")
@@ -36,15 +40,19 @@ final class OCSPResponderTests: XCTestCase {
 
     func makeResponder(_ configuration: OCSPResponder.Configuration = .init()) throws -> OCSPResponder {
         let clock: TestClock = self.clock
-        return try OCSPResponder(authority: authority, source: records, configuration: configuration,
-                                 now: { clock.now })
+        return try OCSPResponder(
+            authority: authority, source: records, configuration: configuration,
+            now: { clock.now })
     }
 
     /// `openssl ocsp` makes the request into `<name>.req`; the responder's answer goes to `<name>.resp`.
-    func ask(_ responder: OCSPResponder, _ arguments: [String], name: String,
-             nonce: Bool = false) throws -> OCSPAnswer {
-        let made = try openssl.run(["ocsp", "-issuer", CAStore.certificateFileName] + arguments
-                                   + [nonce ? "-nonce" : "-no_nonce", "-reqout", "\(name).req"])
+    func ask(
+        _ responder: OCSPResponder, _ arguments: [String], name: String,
+        nonce: Bool = false
+    ) throws -> OCSPAnswer {
+        let made = try openssl.run(
+            ["ocsp", "-issuer", CAStore.certificateFileName] + arguments
+                + [nonce ? "-nonce" : "-no_nonce", "-reqout", "\(name).req"])
         XCTAssertEqual(made.status, 0, made.combined)
         let request = try [UInt8](Data(contentsOf: directory.appendingPathComponent("\(name).req")))
         let answer = responder.respond(toRequest: request)
@@ -54,15 +62,20 @@ final class OCSPResponderTests: XCTestCase {
 
     /// `openssl ocsp -respin` checking the response with the CA as trust anchor (the delegated chain).
     func check(_ name: String, _ arguments: [String]) throws -> OpenSSLCommandLine.Result {
-        try openssl.run(["ocsp", "-respin", "\(name).resp", "-issuer", CAStore.certificateFileName,
-                         "-CAfile", CAStore.certificateFileName, "-resp_text"] + arguments)
+        try openssl.run(
+            [
+                "ocsp", "-respin", "\(name).resp", "-issuer", CAStore.certificateFileName,
+                "-CAfile", CAStore.certificateFileName, "-resp_text",
+            ] + arguments)
     }
 
     /// `openssl ocsp -reqin -respin`: OpenSSL compares the response's nonce with its request's (with `-cert` it
     /// would build a new request with a new nonce instead).
     func checkNonce(_ name: String) throws -> OpenSSLCommandLine.Result {
-        try openssl.run(["ocsp", "-reqin", "\(name).req", "-respin", "\(name).resp",
-                         "-CAfile", CAStore.certificateFileName, "-resp_text"])
+        try openssl.run([
+            "ocsp", "-reqin", "\(name).req", "-respin", "\(name).resp",
+            "-CAfile", CAStore.certificateFileName, "-resp_text",
+        ])
     }
 
     // MARK: What OpenSSL sees
@@ -85,11 +98,14 @@ final class OCSPResponderTests: XCTestCase {
 
         // Trusting only the responder certificate (`-VAfile`) works too.
         try openssl.write(responder.responderCertificate.pem, to: "responder.pem")
-        let direct = try openssl.run(["ocsp", "-respin", "good.resp", "-issuer", CAStore.certificateFileName,
-                                      "-cert", "holder.pem", "-VAfile", "responder.pem"])
+        let direct = try openssl.run([
+            "ocsp", "-respin", "good.resp", "-issuer", CAStore.certificateFileName,
+            "-cert", "holder.pem", "-VAfile", "responder.pem",
+        ])
         XCTAssertEqual(direct.status, 0, direct.combined)
-        XCTAssertTrue(direct.combined.contains("Response verify OK") && direct.output.contains("holder.pem: good"),
-                      direct.combined)
+        XCTAssertTrue(
+            direct.combined.contains("Response verify OK") && direct.output.contains("holder.pem: good"),
+            direct.combined)
 
         let revokedAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 120).rounded(.down))
         records.set(.revoked(at: revokedAt, reason: .keyCompromise), serialHex: issued.serialHex)
@@ -148,8 +164,9 @@ final class OCSPResponderTests: XCTestCase {
         // A response with another request's nonce is what OpenSSL must refuse: our check is not vacuous.
         _ = try ask(responder, ["-cert", "holder.pem"], name: "other", nonce: true)
         try FileManager.default.removeItem(at: directory.appendingPathComponent("nonce.resp"))
-        try FileManager.default.copyItem(at: directory.appendingPathComponent("other.resp"),
-                                         to: directory.appendingPathComponent("nonce.resp"))
+        try FileManager.default.copyItem(
+            at: directory.appendingPathComponent("other.resp"),
+            to: directory.appendingPathComponent("nonce.resp"))
         let replayed = try checkNonce("nonce")
         XCTAssertTrue(replayed.combined.contains("Nonce Verify error"), replayed.combined)
     }
@@ -174,8 +191,9 @@ final class OCSPResponderTests: XCTestCase {
         XCTAssertEqual(headers["Cache-Control"], "max-age=\(86_400 - 3600), public, no-transform, must-revalidate")
         XCTAssertNotNil(headers["ETag"])
         XCTAssertNotNil(headers["Last-Modified"])
-        XCTAssertEqual(try OCSPResponse(der: answers[0].der)
-            .verify(for: id, issuer: authority.certificate, at: clock.now).status, .good)
+        XCTAssertEqual(
+            try OCSPResponse(der: answers[0].der)
+                .verify(for: id, issuer: authority.certificate, at: clock.now).status, .good)
     }
 
     /// Before half the validity has passed nothing is re-signed; after it `refreshDue` re-signs from the records
@@ -246,8 +264,10 @@ final class OCSPResponderTests: XCTestCase {
     /// Attack: requests for many different serials (issued or never issued) cannot grow the cache past its
     /// capacity (plus the shards' slack).
     func testCacheStaysWithinItsCapacity() throws {
-        let responder = try makeResponder(.init(cacheCapacity: 64, unknownCacheCapacity: 32,
-                                                freshSignatureConcurrency: 4))
+        let responder = try makeResponder(
+            .init(
+                cacheCapacity: 64, unknownCacheCapacity: 32,
+                freshSignatureConcurrency: 4))
         for index in 0..<1200 {
             let serial = [UInt8(0x10 + index % 64), UInt8(index >> 8), UInt8(index & 0xFF)]
             if index % 2 == 0 { records.set(.issued, serialHex: serial.map { String(format: "%02X", $0) }.joined()) }
@@ -275,8 +295,9 @@ final class OCSPResponderTests: XCTestCase {
         _ = try CAStore.initialise(directory: other, subject: DistinguishedName(country: "UT", commonName: "Other CA"))
         let stranger = try CAStore.load(directory: other)
         let foreign = try OCSPCertificateID(serialNumber: [0x01, 0x02, 0x03], issuer: stranger.certificate)
-        XCTAssertEqual(responder.respond(toRequest: try OCSPRequest.encode(certificateIDs: [foreign])).status,
-                       .unauthorized)
+        XCTAssertEqual(
+            responder.respond(toRequest: try OCSPRequest.encode(certificateIDs: [foreign])).status,
+            .unauthorized)
 
         // RFC 8954 §2.1: a nonce longer than 32 bytes is refused.
         let ours = try OCSPCertificateID(serialNumber: [0x01, 0x02, 0x03], issuer: authority.certificate)
@@ -320,8 +341,9 @@ final class OCSPResponderTests: XCTestCase {
             XCTAssertEqual(answer.der, direct.der, form)
         }
         XCTAssertEqual(responder.respond(toEncodedRequest: "not base64!").status, .malformedRequest)
-        XCTAssertEqual(responder.respond(toEncodedRequest: String(repeating: "A", count: 10_000)).status,
-                       .malformedRequest)
+        XCTAssertEqual(
+            responder.respond(toEncodedRequest: String(repeating: "A", count: 10_000)).status,
+            .malformedRequest)
     }
 
     /// Attack: many concurrent nonce requests cannot make the responder sign more than its limit at once; the

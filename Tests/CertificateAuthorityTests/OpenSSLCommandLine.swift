@@ -35,16 +35,20 @@ struct OpenSSLCommandLine {
         process.waitUntilExit()
         try output.close()
         try error.close()
-        return Result(status: process.terminationStatus,
-                      output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
-                      error: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
+        return Result(
+            status: process.terminationStatus,
+            output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
+            error: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
     }
 
     /// A CSR (PEM) for a fresh key made by `openssl req`; `keyArguments` such as
     /// `["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]`. The subject is deliberately misleading.
     func makeRequest(_ keyArguments: [String], name: String = "request") throws -> [UInt8] {
-        let result = try run(["req", "-new"] + keyArguments + ["-nodes", "-subj", "/CN=ignored/O=Evil Corp/C=ZZ",
-                                                              "-keyout", "\(name)-key.pem", "-out", "\(name).pem"])
+        let result = try run(
+            ["req", "-new"] + keyArguments + [
+                "-nodes", "-subj", "/CN=ignored/O=Evil Corp/C=ZZ",
+                "-keyout", "\(name)-key.pem", "-out", "\(name).pem",
+            ])
         guard result.status == 0 else { throw TestFailure("openssl req failed: \(result.combined)") }
         return try [UInt8](Data(contentsOf: directory.appendingPathComponent("\(name).pem")))
     }
@@ -85,8 +89,10 @@ func fileMode(_ url: URL) throws -> Int {
 }
 
 /// Asserts that `body` throws a `CertificateAuthorityError` matching `matches`.
-func assertThrows<T>(_ body: () throws -> T, _ matches: (Error) -> Bool, _ message: String = "",
-                     file: StaticString = #filePath, line: UInt = #line) {
+func assertThrows<T>(
+    _ body: () throws -> T, _ matches: (Error) -> Bool, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected an error \(message)", file: file, line: line)

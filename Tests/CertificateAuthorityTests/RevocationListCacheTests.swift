@@ -24,8 +24,9 @@ final class RevocationListCacheTests: XCTestCase {
 
     func makeCache(validity: TimeInterval = 86_400) throws -> RevocationListCache {
         let clock: TestClock = self.clock
-        return try RevocationListCache(signer: signer, source: records, configuration: .init(validity: validity),
-                                       now: { clock.now })
+        return try RevocationListCache(
+            signer: signer, source: records, configuration: .init(validity: validity),
+            now: { clock.now })
     }
 
     /// Reading the CRL, however often, signs nothing; a committed revocation is on the next CRL at once.
@@ -51,12 +52,15 @@ final class RevocationListCacheTests: XCTestCase {
         // What a relying party sees: OpenSSL reads the same CRL with its number and reason.
         let openssl = OpenSSLCommandLine(directory: directory)
         try openssl.write(cache.current.pem, to: "cached.crl")
-        let text = try openssl.run(["crl", "-in", "cached.crl", "-noout", "-text", "-CAfile",
-                                    CAStore.certificateFileName])
+        let text = try openssl.run([
+            "crl", "-in", "cached.crl", "-noout", "-text", "-CAfile",
+            CAStore.certificateFileName,
+        ])
         XCTAssertEqual(text.status, 0, text.combined)
         XCTAssertTrue(text.combined.contains("verify OK"), text.combined)
-        XCTAssertTrue(text.output.range(of: #"X509v3 CRL Number:\s+43"#, options: .regularExpression) != nil,
-                      text.output)
+        XCTAssertTrue(
+            text.output.range(of: #"X509v3 CRL Number:\s+43"#, options: .regularExpression) != nil,
+            text.output)
         XCTAssertTrue(text.output.contains("Serial Number: \(serial)"), text.output)
     }
 
@@ -95,8 +99,9 @@ final class RevocationListCacheTests: XCTestCase {
 
         let clock: TestClock = self.clock
         let rewound = InMemoryCertificateRecords(crlNumber: 0)
-        let guarded = try RevocationListCache(signer: signer, source: SwitchingSource([records, rewound]),
-                                              now: { clock.now })
+        let guarded = try RevocationListCache(
+            signer: signer, source: SwitchingSource([records, rewound]),
+            now: { clock.now })
         XCTAssertEqual(guarded.current.number, 48)
         XCTAssertThrowsError(try guarded.revocationCommitted()) {
             guard case .invalidCRLParameters = $0 as? CertificateAuthorityError else { return XCTFail("\($0)") }
@@ -116,8 +121,8 @@ final class RevocationListCacheTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: serials.count) { index in
             records.set(.revoked(at: at, reason: .superseded), serialHex: serials[index])
             guard let published = try? cache.revocationCommitted(),
-                  let serial = try? Self.bytes(serials[index]),
-                  published.issued.crl.entry(forSerial: serial) != nil
+                let serial = try? Self.bytes(serials[index]),
+                published.issued.crl.entry(forSerial: serial) != nil
             else { return missing.withLock { $0.append(serials[index]) } }
         }
         XCTAssertEqual(missing.withLock { $0 }, [])
@@ -154,11 +159,15 @@ final class CountingCRLSigner: CRLSigning, Sendable {
 
     var count: Int { signatures.withLock { $0 } }
 
-    func makeCRL(revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date)
-        throws(CertificateAuthorityError) -> IssuedCRL {
+    func makeCRL(
+        revoked: [Revocation], crlNumber: Int, thisUpdate: Date, nextUpdate: Date
+    )
+        throws(CertificateAuthorityError) -> IssuedCRL
+    {
         signatures.withLock { $0 += 1 }
-        return try authority.makeCRL(revoked: revoked, crlNumber: crlNumber, thisUpdate: thisUpdate,
-                                     nextUpdate: nextUpdate)
+        return try authority.makeCRL(
+            revoked: revoked, crlNumber: crlNumber, thisUpdate: thisUpdate,
+            nextUpdate: nextUpdate)
     }
 }
 

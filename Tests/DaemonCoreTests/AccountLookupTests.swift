@@ -15,14 +15,18 @@ final class AccountLookupTests: XCTestCase {
         try bench.insertCard(holder)
         let events = bench.recordEvents()
 
-        let found = try bench.decode(AccountLookup.self, try bench.require(
-            bench.call("POST", "/v1/accounts/lookup",
-                       json: AccountLookupBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey),
-                       as: .operator), 200))
+        let found = try bench.decode(
+            AccountLookup.self,
+            try bench.require(
+                bench.call(
+                    "POST", "/v1/accounts/lookup",
+                    json: AccountLookupBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey),
+                    as: .operator), 200))
         XCTAssertEqual(found, AccountLookup(accountId: outcome.accountID, tier: "basic", status: "normal"))
         XCTAssertNotEqual(found.accountId, other.outcome.accountID)
         let kinds = bench.drain(events).map(\.type)
-        XCTAssertTrue(kinds.contains(.cardReadStarted) && kinds.contains(.cardReadCompleted), "a card read like any other")
+        XCTAssertTrue(
+            kinds.contains(.cardReadStarted) && kinds.contains(.cardReadCompleted), "a card read like any other")
     }
 
     func testAKioskMayNotLookUpAccountsByCard() throws {
@@ -30,8 +34,9 @@ final class AccountLookupTests: XCTestCase {
         let (holder, _) = try bench.newAccount("John_Savage", signing: false)
         try bench.insertCard(holder)
         let events = bench.recordEvents()
-        let answer = try bench.call("POST", "/v1/accounts/lookup",
-                                    json: AccountLookupBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey))
+        let answer = try bench.call(
+            "POST", "/v1/accounts/lookup",
+            json: AccountLookupBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey))
         XCTAssertEqual(answer.status, 403)
         XCTAssertEqual(try bench.decode(Problem.self, answer).code, "role-required")
         XCTAssertFalse(bench.drain(events).contains { $0.type == .cardReadStarted }, "refused before the card is read")

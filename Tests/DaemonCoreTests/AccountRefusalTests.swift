@@ -46,17 +46,20 @@ final class AccountRefusalTests: XCTestCase {
 
     static let holderProofs: [Refusal] = [
         Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session that never was") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)",
-                          headers: [("X-Enrolld-Enrollment", UUID().uuidString)])
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.accountID)",
+                headers: [("X-Enrolld-Enrollment", UUID().uuidString)])
         },
         Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of another account's session") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)",
-                          headers: [("X-Enrolld-Enrollment", try b.plainAccount.outcome.enrollmentID)])
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.accountID)",
+                headers: [("X-Enrolld-Enrollment", try b.plainAccount.outcome.enrollmentID)])
         },
         Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session another kiosk ran") { b in
             let outcome = try b.account.outcome
-            return b.daemon.call("GET", "/v1/accounts/\(outcome.accountID)", as: .otherKiosk,
-                                 headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)])
+            return b.daemon.call(
+                "GET", "/v1/accounts/\(outcome.accountID)", as: .otherKiosk,
+                headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)])
         },
         Refusal(account, .holderProofFailed, "X-Enrolld-Enrollment of a session still open") { b in
             let holder = try b.account.holder
@@ -70,21 +73,27 @@ final class AccountRefusalTests: XCTestCase {
             b.daemon.call("GET", "/v1/accounts/\(try b.accountID)", headers: [("X-Enrolld-Passcode", "0000")])
         },
         Refusal(account, .holderProofFailed, "X-Enrolld-Passcode of a locked passcode") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.lockedAccount)",
-                          headers: [("X-Enrolld-Passcode", RefusalBench.passcode)])
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.lockedAccount)",
+                headers: [("X-Enrolld-Passcode", RefusalBench.passcode)])
         },
         Refusal(account, .holderProofFailed, "X-Enrolld-Passcode for an account without a passcode") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
-                          headers: [("X-Enrolld-Passcode", "1234")])
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
+                headers: [("X-Enrolld-Passcode", "1234")])
         },
-        Refusal(account, .passcodeDisabled, "X-Enrolld-Passcode where passcodes are turned off",
-                on: .passcodesOff) { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
-                          headers: [("X-Enrolld-Passcode", "1234")])
+        Refusal(
+            account, .passcodeDisabled, "X-Enrolld-Passcode where passcodes are turned off",
+            on: .passcodesOff
+        ) { b in
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.plainAccount.outcome.accountID)",
+                headers: [("X-Enrolld-Passcode", "1234")])
         },
         Refusal(account, .invalidChannel, "X-Enrolld-Channel with a quote, beside a passcode") { b in
-            b.daemon.call("GET", "/v1/accounts/\(try b.accountID)",
-                          headers: [("X-Enrolld-Passcode", RefusalBench.passcode), ("X-Enrolld-Channel", "k\"1")])
+            b.daemon.call(
+                "GET", "/v1/accounts/\(try b.accountID)",
+                headers: [("X-Enrolld-Passcode", RefusalBench.passcode), ("X-Enrolld-Channel", "k\"1")])
         },
         Refusal(account, .personalDataUnreadable, "sealed personal data that no longer opens") { b in
             let (_, outcome) = try b.daemon.newAccount("John_Savage", signing: false)
@@ -105,89 +114,113 @@ final class AccountRefusalTests: XCTestCase {
         },
     ]
 
-    static func bind(_ b: RefusalBench, _ body: DeviceBindBody, account: String? = nil,
-                     headers: [(String, String)] = []) throws -> HTTPResponse {
+    static func bind(
+        _ b: RefusalBench, _ body: DeviceBindBody, account: String? = nil,
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
         try b.post("/v1/accounts/\(try account ?? b.accountID)/devices", body, as: .operator, headers: headers)
     }
 
     static let deviceChanges: [Refusal] = [
         Refusal(devices, .invalidDeviceID, "a device id of 129 characters") { b in
-            try bind(b, DeviceBindBody(deviceId: String(repeating: "a", count: 129),
-                                       publicKey: try InProcessDaemon.makeDeviceKey()))
+            try bind(
+                b,
+                DeviceBindBody(
+                    deviceId: String(repeating: "a", count: 129),
+                    publicKey: try InProcessDaemon.makeDeviceKey()))
         },
         Refusal(devices, .invalidDeviceLabel, "a label of 101 characters") { b in
-            try bind(b, DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey(),
-                                       label: String(repeating: "l", count: 101)))
+            try bind(
+                b,
+                DeviceBindBody(
+                    deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey(),
+                    label: String(repeating: "l", count: 101)))
         },
         Refusal(devices, .invalidDeviceKey, "a certificate instead of a public key") { b in
             try bind(b, DeviceBindBody(deviceId: "phone-b", publicKey: try XCTUnwrap(b.account.outcome.certificatePEM)))
         },
         Refusal(devices, .accountCancelled, "binding to a cancelled account") { b in
-            try bind(b, DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey()),
-                     account: try b.cancelledAccount.outcome.accountID)
+            try bind(
+                b, DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey()),
+                account: try b.cancelledAccount.outcome.accountID)
         },
         Refusal(devices, .invalidChannel, "an empty X-Enrolld-Channel") { b in
-            try bind(b, DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey()),
-                     headers: [("X-Enrolld-Channel", "")])
+            try bind(
+                b, DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey()),
+                headers: [("X-Enrolld-Channel", "")])
         },
         Refusal(unbind, .holderProofRequired, "a kiosk without passcode or session") { b in
             b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a")
         },
         Refusal(unbind, .holderProofFailed, "a kiosk with a wrong passcode") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
-                              json: DeviceUnbindBody(passcode: "0000"))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
+                json: DeviceUnbindBody(passcode: "0000"))
         },
         Refusal(unbind, .holderProofFailed, "a kiosk with a locked passcode") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.lockedAccount)/devices/phone-a",
-                              json: DeviceUnbindBody(passcode: RefusalBench.passcode))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.lockedAccount)/devices/phone-a",
+                json: DeviceUnbindBody(passcode: RefusalBench.passcode))
         },
         Refusal(unbind, .holderProofFailed, "an enrollmentId of another account's session") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
-                              json: DeviceUnbindBody(enrollmentId: try b.plainAccount.outcome.enrollmentID))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
+                json: DeviceUnbindBody(enrollmentId: try b.plainAccount.outcome.enrollmentID))
         },
         Refusal(unbind, .holderProofFailed, "an enrollmentId another kiosk ran") { b in
             let outcome = try b.account.outcome
-            return try b.daemon.call("DELETE", "/v1/accounts/\(outcome.accountID)/devices/phone-a",
-                                     json: DeviceUnbindBody(enrollmentId: outcome.enrollmentID), as: .otherKiosk)
+            return try b.daemon.call(
+                "DELETE", "/v1/accounts/\(outcome.accountID)/devices/phone-a",
+                json: DeviceUnbindBody(enrollmentId: outcome.enrollmentID), as: .otherKiosk)
         },
         Refusal(unbind, .invalidID, "an enrollmentId that is not a UUID") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
-                              json: DeviceUnbindBody(enrollmentId: "last-tuesday"))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a",
+                json: DeviceUnbindBody(enrollmentId: "last-tuesday"))
         },
         Refusal(unbind, .deviceNotBound, "a device never bound") { b in
             b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-q", as: .operator)
         },
         Refusal(unbind, .invalidChannel, "an X-Enrolld-Channel with a semicolon") { b in
-            b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a", as: .operator,
-                          headers: [("X-Enrolld-Channel", "a;b")])
+            b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/devices/phone-a", as: .operator,
+                headers: [("X-Enrolld-Channel", "a;b")])
         },
         Refusal(contact, .invalidContact, "eleven contact fields") { b in
             let fields = Dictionary(uniqueKeysWithValues: (0..<11).map { ("field\($0)", "x") })
-            return try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": fields],
-                                     as: .operator)
+            return try b.daemon.call(
+                "PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": fields],
+                as: .operator)
         },
         Refusal(contact, .invalidContact, "a value of 201 characters") { b in
-            try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact",
-                              json: ["contact": ["note": String(repeating: "n", count: 201)]], as: .operator)
+            try b.daemon.call(
+                "PUT", "/v1/accounts/\(try b.accountID)/contact",
+                json: ["contact": ["note": String(repeating: "n", count: 201)]], as: .operator)
         },
         Refusal(contact, .invalidBody, "contact as a string") { b in
-            try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": "phone"],
-                              as: .operator)
+            try b.daemon.call(
+                "PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": "phone"],
+                as: .operator)
         },
         Refusal(contact, .accountCancelled, "a cancelled account") { b in
-            try b.daemon.call("PUT", "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/contact",
-                              json: ["contact": ["phone": "1"]], as: .operator)
+            try b.daemon.call(
+                "PUT", "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/contact",
+                json: ["contact": ["phone": "1"]], as: .operator)
         },
         Refusal(contact, .invalidChannel, "an X-Enrolld-Channel of a space") { b in
-            try b.daemon.call("PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": ["phone": "1"]],
-                              as: .operator, headers: [("X-Enrolld-Channel", " ")])
+            try b.daemon.call(
+                "PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": ["phone": "1"]],
+                as: .operator, headers: [("X-Enrolld-Channel", " ")])
         },
     ]
 
-    static func setStatus(_ b: RefusalBench, _ body: StatusChangeBody, account: String? = nil,
-                          headers: [(String, String)] = []) throws -> HTTPResponse {
-        try b.post("/v1/accounts/\(try account ?? b.plainAccount.outcome.accountID)/status", body, as: .operator,
-                   headers: headers)
+    static func setStatus(
+        _ b: RefusalBench, _ body: StatusChangeBody, account: String? = nil,
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
+        try b.post(
+            "/v1/accounts/\(try account ?? b.plainAccount.outcome.accountID)/status", body, as: .operator,
+            headers: headers)
     }
 
     static let statusChanges: [Refusal] = [
@@ -207,12 +240,14 @@ final class AccountRefusalTests: XCTestCase {
             try setStatus(b, StatusChangeBody(status: "invalid", reason: String(repeating: "r", count: 201)))
         },
         Refusal(status, .accountCancelled, "a cancelled account, which stays cancelled") { b in
-            try setStatus(b, StatusChangeBody(status: "invalid", reason: "mistake"),
-                          account: try b.cancelledAccount.outcome.accountID)
+            try setStatus(
+                b, StatusChangeBody(status: "invalid", reason: "mistake"),
+                account: try b.cancelledAccount.outcome.accountID)
         },
         Refusal(status, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
-            try setStatus(b, StatusChangeBody(status: "invalid", reason: "lost"),
-                          headers: [("X-Enrolld-Channel", "a b")])
+            try setStatus(
+                b, StatusChangeBody(status: "invalid", reason: "lost"),
+                headers: [("X-Enrolld-Channel", "a b")])
         },
     ]
 
@@ -249,50 +284,60 @@ final class AccountRefusalTests: XCTestCase {
             try b.post("/v1/accounts/\(try b.accountID)/passcode", PasscodeBody(), as: .operator)
         },
         Refusal(setPasscode, .invalidPasscode, "letters") { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "12ab"),
-                       as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "12ab"),
+                as: .operator)
         },
         Refusal(setPasscode, .invalidPasscode, "five digits") { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "12345"),
-                       as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "12345"),
+                as: .operator)
         },
         Refusal(setPasscode, .passcodeRequired, "changing an enabled passcode without the current one") { b in
             try b.post("/v1/accounts/\(try b.accountID)/passcode", PasscodeBody(passcode: "1111"), as: .operator)
         },
         Refusal(setPasscode, .passcodeWrong, "changing it with a wrong current one") { b in
-            try b.post("/v1/accounts/\(try b.accountID)/passcode",
-                       PasscodeBody(passcode: "1111", currentPasscode: "0000"), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.accountID)/passcode",
+                PasscodeBody(passcode: "1111", currentPasscode: "0000"), as: .operator)
         },
         Refusal(setPasscode, .passcodeLocked, "changing a locked passcode") { b in
-            try b.post("/v1/accounts/\(try b.lockedAccount)/passcode",
-                       PasscodeBody(passcode: "1111", currentPasscode: RefusalBench.passcode), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.lockedAccount)/passcode",
+                PasscodeBody(passcode: "1111", currentPasscode: RefusalBench.passcode), as: .operator)
         },
         Refusal(setPasscode, .accountCancelled, "a cancelled account") { b in
-            try b.post("/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/passcode",
-                       PasscodeBody(passcode: "1111"), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/passcode",
+                PasscodeBody(passcode: "1111"), as: .operator)
         },
         Refusal(setPasscode, .passcodeDisabled, "passcodes turned off", on: .passcodesOff) { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "1111"),
-                       as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "1111"),
+                as: .operator)
         },
         Refusal(setPasscode, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "1111"),
-                       as: .operator, headers: [("X-Enrolld-Channel", "a b")])
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode", PasscodeBody(passcode: "1111"),
+                as: .operator, headers: [("X-Enrolld-Channel", "a b")])
         },
         Refusal(disablePasscode, .holderProofFailed, "a kiosk without the current passcode") { b in
             b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/passcode")
         },
         Refusal(disablePasscode, .holderProofFailed, "a kiosk with a wrong current passcode") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/passcode",
-                              json: PasscodeBody(currentPasscode: "0000"))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/passcode",
+                json: PasscodeBody(currentPasscode: "0000"))
         },
         Refusal(disablePasscode, .holderProofFailed, "a kiosk with a locked passcode") { b in
-            try b.daemon.call("DELETE", "/v1/accounts/\(try b.lockedAccount)/passcode",
-                              json: PasscodeBody(currentPasscode: RefusalBench.passcode))
+            try b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.lockedAccount)/passcode",
+                json: PasscodeBody(currentPasscode: RefusalBench.passcode))
         },
         Refusal(disablePasscode, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
-            b.daemon.call("DELETE", "/v1/accounts/\(try b.accountID)/passcode", as: .operator,
-                          headers: [("X-Enrolld-Channel", "a b")])
+            b.daemon.call(
+                "DELETE", "/v1/accounts/\(try b.accountID)/passcode", as: .operator,
+                headers: [("X-Enrolld-Channel", "a b")])
         },
         Refusal(verifyPasscode, .passcodeWrong, "a wrong passcode") { b in
             try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(passcode: "0000"), as: .operator)
@@ -301,24 +346,29 @@ final class AccountRefusalTests: XCTestCase {
             try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeLocked, "a locked passcode, even the right one") { b in
-            try b.post("/v1/accounts/\(try b.lockedAccount)/passcode/verify",
-                       PasscodeBody(passcode: RefusalBench.passcode), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.lockedAccount)/passcode/verify",
+                PasscodeBody(passcode: RefusalBench.passcode), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeNotSet, "an account without a passcode") { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",
-                       PasscodeBody(passcode: "1234"), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",
+                PasscodeBody(passcode: "1234"), as: .operator)
         },
         Refusal(verifyPasscode, .accountCancelled, "a cancelled account") { b in
-            try b.post("/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/passcode/verify",
-                       PasscodeBody(passcode: "1234"), as: .operator)
+            try b.post(
+                "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/passcode/verify",
+                PasscodeBody(passcode: "1234"), as: .operator)
         },
         Refusal(verifyPasscode, .passcodeDisabled, "passcodes turned off", on: .passcodesOff) { b in
-            try b.post("/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",
-                       PasscodeBody(passcode: "1234"))
+            try b.post(
+                "/v1/accounts/\(try b.plainAccount.outcome.accountID)/passcode/verify",
+                PasscodeBody(passcode: "1234"))
         },
         Refusal(verifyPasscode, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
-            try b.post("/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(passcode: RefusalBench.passcode),
-                       headers: [("X-Enrolld-Channel", "a b")])
+            try b.post(
+                "/v1/accounts/\(try b.accountID)/passcode/verify", PasscodeBody(passcode: RefusalBench.passcode),
+                headers: [("X-Enrolld-Channel", "a b")])
         },
     ]
 
@@ -328,16 +378,18 @@ final class AccountRefusalTests: XCTestCase {
             return try b.post("/v1/certificates/\(serial)/revoke", ["reason": "lost-interest"], as: .operator)
         },
         Refusal(revoke, .certificateNotFound, "a serial the CA never issued") { b in
-            try b.post("/v1/certificates/7F0102030405060708090A0B0C0D0E0F/revoke", ["reason": "superseded"],
-                       as: .operator)
+            try b.post(
+                "/v1/certificates/7F0102030405060708090A0B0C0D0E0F/revoke", ["reason": "superseded"],
+                as: .operator)
         },
         Refusal(revoke, .invalidSerial, "a serial that is not hexadecimal") { b in
             try b.post("/v1/certificates/not-a-serial/revoke", ["reason": "superseded"], as: .operator)
         },
         Refusal(revoke, .invalidChannel, "an X-Enrolld-Channel with a space") { b in
             let serial = try XCTUnwrap(b.account.outcome.certificateSerial)
-            return try b.post("/v1/certificates/\(serial)/revoke", ["reason": "superseded"], as: .operator,
-                              headers: [("X-Enrolld-Channel", "a b")])
+            return try b.post(
+                "/v1/certificates/\(serial)/revoke", ["reason": "superseded"], as: .operator,
+                headers: [("X-Enrolld-Channel", "a b")])
         },
         Refusal(revoke, .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
             b.daemon.call("POST", "/v1/certificates/01/revoke", as: .operator)
@@ -365,22 +417,30 @@ final class AccountRefusalTests: XCTestCase {
         Refusal(lookup, .documentNotGenuine, "an enrolled identity's card altered after EF.SOD was signed") { b in
             let holder = try b.account.holder
             try b.daemon.insertCard(holder) { $0.alteredAfterSigning = .dg2 }
-            return try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
-                reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
+            return try b.daemon.call(
+                "POST", "/v1/accounts/lookup",
+                json: AccountLookupBody(
+                    reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
         },
         Refusal(lookup, .accountNotFound, "a genuine card of an identity no one enrolled") { b in
             let holder = b.holder()
             try b.daemon.insertCard(holder)
-            return try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
-                reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
+            return try b.daemon.call(
+                "POST", "/v1/accounts/lookup",
+                json: AccountLookupBody(
+                    reader: InProcessDaemon.reader, accessKey: holder.accessKey), as: .operator)
         },
         Refusal(lookup, .readerNotFound, "a reader the terminal does not have") { b in
-            try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
-                reader: "No Such Reader 00 00", accessKey: b.holder().accessKey), as: .operator)
+            try b.daemon.call(
+                "POST", "/v1/accounts/lookup",
+                json: AccountLookupBody(
+                    reader: "No Such Reader 00 00", accessKey: b.holder().accessKey), as: .operator)
         },
         Refusal(lookup, .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
-            try b.daemon.call("POST", "/v1/accounts/lookup", json: AccountLookupBody(
-                reader: InProcessDaemon.reader, accessKey: b.holder().accessKey), as: .operator)
+            try b.daemon.call(
+                "POST", "/v1/accounts/lookup",
+                json: AccountLookupBody(
+                    reader: InProcessDaemon.reader, accessKey: b.holder().accessKey), as: .operator)
         },
     ]
 

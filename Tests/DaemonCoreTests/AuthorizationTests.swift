@@ -22,7 +22,8 @@ final class RoleMappingTests: XCTestCase {
 
     func testRolesSectionParsesAndDefaultsToRootAsAdmin() throws {
         XCTAssertEqual(Configuration().roles.principals, [.admin: [.uid(0)]], "root is admin by default")
-        let configuration = try Configuration.parse("""
+        let configuration = try Configuration.parse(
+            """
             [roles]
             kiosk = uid:1001, group:kiosk
             operator = group:enrolld-operators
@@ -33,7 +34,9 @@ final class RoleMappingTests: XCTestCase {
         XCTAssertEqual(configuration.roles.principals[.admin], [.user("root"), .gid(0)])
         XCTAssertEqual(try Configuration.parse("[roles]\nadmin =").roles.principals[.admin], [], "empty: nobody")
         XCTAssertThrowsError(try Configuration.parse("[roles]\nkiosk = uid:1001, host:x", source: "f")) {
-            guard case let .invalidValue(_, line, key, _, expected) = $0 as? ConfigurationError else { return XCTFail("\($0)") }
+            guard case let .invalidValue(_, line, key, _, expected) = $0 as? ConfigurationError else {
+                return XCTFail("\($0)")
+            }
             XCTAssertEqual(line, 2)
             XCTAssertEqual(key, "roles.kiosk")
             XCTAssertTrue(expected.contains("group:NAME"), expected)
@@ -45,16 +48,20 @@ final class RoleMappingTests: XCTestCase {
 
     func testPeerRoleIsTheHighestOfUidPrimaryGroupAndSupplementaryGroups() {
         var assignments = RoleAssignments()
-        assignments.principals = [.kiosk: [.uid(1001), .gid(500)], .operator: [.gid(600), .uid(1003)],
-                                  .admin: [.uid(0)]]
+        assignments.principals = [
+            .kiosk: [.uid(1001), .gid(500)], .operator: [.gid(600), .uid(1003)],
+            .admin: [.uid(0)],
+        ]
         let roles = assignments.resolved(daemonUID: 4242)
         XCTAssertNil(roles.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000)), "in no role")
         XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 1001, gid: 1001)), .kiosk)
         XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 500)), .kiosk, "primary gid")
-        XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [7, 600])), .operator,
-                       "supplementary group (SO_PEERGROUPS)")
-        XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 1001, gid: 1000, groups: [600])), .operator,
-                       "the highest role wins")
+        XCTAssertEqual(
+            roles.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [7, 600])), .operator,
+            "supplementary group (SO_PEERGROUPS)")
+        XCTAssertEqual(
+            roles.role(of: PeerCredentials(pid: 1, uid: 1001, gid: 1000, groups: [600])), .operator,
+            "the highest role wins")
         XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 1003, gid: 500)), .operator)
         XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 0, gid: 0)), .admin)
         XCTAssertEqual(roles.role(of: PeerCredentials(pid: 1, uid: 4242, gid: 4242)), .admin, "the daemon's own user")
@@ -62,15 +69,18 @@ final class RoleMappingTests: XCTestCase {
 
         var withoutRoot = RoleAssignments()
         withoutRoot.principals[.admin] = [.gid(700)]
-        XCTAssertNil(withoutRoot.resolved(daemonUID: 4242).role(of: PeerCredentials(pid: 1, uid: 0, gid: 0)),
-                     "root is admin only by default")
+        XCTAssertNil(
+            withoutRoot.resolved(daemonUID: 4242).role(of: PeerCredentials(pid: 1, uid: 0, gid: 0)),
+            "root is admin only by default")
     }
 
     func testNamesResolveThroughTheSystemAndUnknownNamesAreReported() throws {
         let rootGroup = try XCTUnwrap(getgrgid(0)).pointee.gr_name.map { String(cString: $0) } ?? "root"
         var assignments = RoleAssignments()
-        assignments.principals = [.admin: [.user("root")], .kiosk: [.group(rootGroup), .group("no-such-group-x1")],
-                                  .operator: [.user("no-such-user-x1")]]
+        assignments.principals = [
+            .admin: [.user("root")], .kiosk: [.group(rootGroup), .group("no-such-group-x1")],
+            .operator: [.user("no-such-user-x1")],
+        ]
         let roles = assignments.resolved(daemonUID: 4242)
         XCTAssertEqual(roles.uids[0], .admin)
         XCTAssertEqual(roles.gids[0], .kiosk)
@@ -97,9 +107,11 @@ final class RoutePermissionTests: XCTestCase {
     private var router: Router!
 
     override func setUpWithError() throws {
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("enrolld-authz-\(UUID().uuidString)")
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "enrolld-authz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = try Configuration.parse("""
+        var configuration = try Configuration.parse(
+            """
             [roles]
             kiosk = uid:4001
             operator = gid:4100
@@ -119,8 +131,10 @@ final class RoutePermissionTests: XCTestCase {
         let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
         let path = parts[1].replacingOccurrences(of: "{id}", with: UUID().uuidString)
             .replacingOccurrences(of: "{serial}", with: "0A1B").replacingOccurrences(of: "{device}", with: "phone")
-        return router.response(to: HTTPRequest(method: parts[0], path: path,
-                                                   headers: headers.map { ($0.0.lowercased(), $0.1) }), peer: peer)
+        return router.response(
+            to: HTTPRequest(
+                method: parts[0], path: path,
+                headers: headers.map { ($0.0.lowercased(), $0.1) }), peer: peer)
     }
 
     private func code(_ response: HTTPResponse) -> String {
@@ -174,8 +188,9 @@ final class RoutePermissionTests: XCTestCase {
         XCTAssertEqual(code(send("GET /v1/accounts/{id}/usage", as: Self.kiosk)), "holder-proof-required")
         XCTAssertEqual(code(send("GET /v1/accounts/{id}", as: Self.kiosk)), "holder-proof-required")
         // With a proof the request gets past authorization to the lifecycle (not set up here: 503).
-        let proved = send("GET /v1/accounts/{id}/usage", as: Self.kiosk,
-                          headers: [("X-Enrolld-Enrollment", UUID().uuidString)])
+        let proved = send(
+            "GET /v1/accounts/{id}/usage", as: Self.kiosk,
+            headers: [("X-Enrolld-Enrollment", UUID().uuidString)])
         XCTAssertEqual(code(proved), "enrollment-unavailable")
         let badProof = send("GET /v1/accounts/{id}/usage", as: Self.kiosk, headers: [("X-Enrolld-Enrollment", "x")])
         XCTAssertEqual(code(badProof), "enrollment-unavailable", "the lifecycle is checked before the proof's form")
@@ -186,22 +201,26 @@ final class RoutePermissionTests: XCTestCase {
     }
 
     func testRoleHeaderOnlyNarrows() {
-        let narrowed = send("POST /v1/certificates/{serial}/revoke", as: Self.admin, headers: [("X-Enrolld-Role", "kiosk")])
+        let narrowed = send(
+            "POST /v1/certificates/{serial}/revoke", as: Self.admin, headers: [("X-Enrolld-Role", "kiosk")])
         XCTAssertEqual(code(narrowed), "role-required", "an admin acting as kiosk is a kiosk")
         let raised = send("GET /v1/trust", as: Self.kiosk, headers: [("X-Enrolld-Role", "admin")])
         XCTAssertEqual(code(raised), "role-not-granted")
         let noRole = send("GET /v1/readers", as: Self.nobody, headers: [("X-Enrolld-Role", "admin")])
         XCTAssertEqual(code(noRole), "no-role")
-        XCTAssertEqual(code(send("GET /v1/readers", as: Self.admin, headers: [("X-Enrolld-Role", "holder")])),
-                       "invalid-role")
-        XCTAssertEqual(send("GET /v1/readers", as: Self.operatorPeer, headers: [("X-Enrolld-Role", "kiosk")]).status, 200)
+        XCTAssertEqual(
+            code(send("GET /v1/readers", as: Self.admin, headers: [("X-Enrolld-Role", "holder")])),
+            "invalid-role")
+        XCTAssertEqual(
+            send("GET /v1/readers", as: Self.operatorPeer, headers: [("X-Enrolld-Role", "kiosk")]).status, 200)
     }
 }
 
 /// The API socket file as configured.
 final class SocketPermissionTests: XCTestCase {
     func testDaemonCreatesTheSocketWithTheConfiguredModeAndGroup() throws {
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("enrolld-sock-\(UUID().uuidString)")
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "enrolld-sock-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         // Root may give the socket any group; anyone else one of its own.

@@ -14,16 +14,21 @@ final class CardAndFaceRefusalTests: XCTestCase {
     static let reader = InProcessDaemon.reader
 
     /// Sends a request that reads the card on `reader` with `key`, for a context `prepare` made first.
-    typealias CardSend = @Sendable (RefusalBench, _ context: String?, _ reader: String, _ key: AccessKeyRequest) throws
+    typealias CardSend =
+        @Sendable (RefusalBench, _ context: String?, _ reader: String, _ key: AccessKeyRequest) throws
         -> HTTPResponse
 
     /// The card-read failures every route that reads a card answers, each provoked on the first reader.
-    static func cardFailures(_ route: String,
-                             prepare: @escaping @Sendable (RefusalBench) throws -> String? = { _ in nil },
-                             _ send: @escaping CardSend) -> [Refusal] {
+    static func cardFailures(
+        _ route: String,
+        prepare: @escaping @Sendable (RefusalBench) throws -> String? = { _ in nil },
+        _ send: @escaping CardSend
+    ) -> [Refusal] {
         /// A new holder's card on the first reader (with `faults` and `adjust`), after `prepare`.
-        @Sendable func setUp(_ b: RefusalBench, faults: [CardFault] = [],
-                   adjust: (inout EMRTDProfile) -> Void = { _ in }) throws -> (String?, TestHolder) {
+        @Sendable func setUp(
+            _ b: RefusalBench, faults: [CardFault] = [],
+            adjust: (inout EMRTDProfile) -> Void = { _ in }
+        ) throws -> (String?, TestHolder) {
             let context = try prepare(b)
             let holder = b.holder()
             try b.daemon.insertCard(holder, faults: faults, adjust: adjust)
@@ -48,13 +53,17 @@ final class CardAndFaceRefusalTests: XCTestCase {
             Refusal(route, .readerBusy, "another read holds the reader") { b in
                 let (context, holder) = try setUp(b)
                 let key = holder.accessKey
-                return try b.whileReading({ try b.read(key) },
-                                          meanwhile: { try send(b, context, reader, key) }).meanwhile
+                return try b.whileReading(
+                    { try b.read(key) },
+                    meanwhile: { try send(b, context, reader, key) }
+                ).meanwhile
             },
             Refusal(route, .cardRemoved, "the card taken off the reader while it is read") { b in
                 let (context, holder) = try setUp(b)
-                return try b.whileReading({ try send(b, context, reader, holder.accessKey) },
-                                          meanwhile: { b.daemon.terminal.remove(from: reader) }).held
+                return try b.whileReading(
+                    { try send(b, context, reader, holder.accessKey) },
+                    meanwhile: { b.daemon.terminal.remove(from: reader) }
+                ).held
             },
             Refusal(route, .pcscUnavailable, "pcscd gone") { b in
                 let (context, holder) = try setUp(b)
@@ -70,8 +79,10 @@ final class CardAndFaceRefusalTests: XCTestCase {
             },
             Refusal(route, .cardReadTimeout, "a card slower than readers.read_timeout_seconds", on: .slowReads) { b in
                 let (context, holder) = try setUp(b)
-                return try b.whileReading({ try send(b, context, reader, holder.accessKey) },
-                                          meanwhile: { Thread.sleep(forTimeInterval: 0.6) }).held
+                return try b.whileReading(
+                    { try send(b, context, reader, holder.accessKey) },
+                    meanwhile: { Thread.sleep(forTimeInterval: 0.6) }
+                ).held
             },
             Refusal(route, .chipSecurityError, "a protected answer whose MAC does not verify") { b in
                 let (context, holder) = try setUp(b, faults: [CardFault(.corruptMAC, during: .read)])
@@ -100,16 +111,22 @@ final class CardAndFaceRefusalTests: XCTestCase {
             },
             Refusal(route, .invalidAccessKey, "a birth date of five digits") { b in
                 let (context, _) = try setUp(b)
-                return try send(b, context, reader, AccessKeyRequest(documentNumber: "L898902C3", birthDate: "80010",
-                                                                     expiryDate: "341231"))
+                return try send(
+                    b, context, reader,
+                    AccessKeyRequest(
+                        documentNumber: "L898902C3", birthDate: "80010",
+                        expiryDate: "341231"))
             },
             Refusal(route, .invalidMRZ, "MRZ text with a wrong check digit") { b in
                 let (context, _) = try setUp(b)
-                return try send(b, context, reader, AccessKeyRequest(mrz: """
-                    I<UTOD231458907<<<<<<<<<<<<<<<
-                    7408122F1204159UTO<<<<<<<<<<<1
-                    ERIKSSON<<ANNA<MARIA<<<<<<<<<<
-                    """))
+                return try send(
+                    b, context, reader,
+                    AccessKeyRequest(
+                        mrz: """
+                            I<UTOD231458907<<<<<<<<<<<<<<<
+                            7408122F1204159UTO<<<<<<<<<<<1
+                            ERIKSSON<<ANNA<MARIA<<<<<<<<<<
+                            """))
             },
             Refusal(route, .missingAccessKey, "an access key with no field") { b in
                 let (context, _) = try setUp(b)
@@ -181,8 +198,11 @@ final class CardAndFaceRefusalTests: XCTestCase {
     /// A face comparison of a registered portrait with `probe`.
     static func compare(_ b: RefusalBench, probe: [UInt8], reference: [UInt8]? = nil) throws -> HTTPResponse {
         let portrait = try reference ?? b.daemon.portrait("John_Salley")
-        return try b.post("/v1/faces/compare", FaceCompareRequest(reference: Data(portrait).base64EncodedString(),
-                                                                  probe: Data(probe).base64EncodedString()))
+        return try b.post(
+            "/v1/faces/compare",
+            FaceCompareRequest(
+                reference: Data(portrait).base64EncodedString(),
+                probe: Data(probe).base64EncodedString()))
     }
 
     /// A photo the fake face engine refuses with `error`.

@@ -17,9 +17,11 @@ final class CardProbeTests: XCTestCase {
             card.maxShortResponse = 0xDF
             card.plainErrorStatus = .sessionKept
         }
-        let response = try bench.call("POST", "/v1/cards/probe",
-                                      json: CardProbeRequest(reader: InProcessDaemon.reader,
-                                                             accessKey: AccessKeyRequest(can: "123456")))
+        let response = try bench.call(
+            "POST", "/v1/cards/probe",
+            json: CardProbeRequest(
+                reader: InProcessDaemon.reader,
+                accessKey: AccessKeyRequest(can: "123456")))
         XCTAssertEqual(response.status, 200, bench.problem(response))
         let probe = try bench.decode(CardProbeResponse.self, response)
         let pace = probe.securityInfos.filter { $0.type == "PACEInfo" }
@@ -33,9 +35,11 @@ final class CardProbeTests: XCTestCase {
         // A chip that reads at the first Le answers nothing in plain.
         let plainFree = TestHolder.random()
         try bench.insertCard(plainFree) { card in card.pace = PACEConfiguration(parameterID: 13, can: "123456") }
-        let clean = try bench.decode(CardProbeResponse.self, try bench.call(
-            "POST", "/v1/cards/probe",
-            json: CardProbeRequest(reader: InProcessDaemon.reader, accessKey: AccessKeyRequest(can: "123456"))))
+        let clean = try bench.decode(
+            CardProbeResponse.self,
+            try bench.call(
+                "POST", "/v1/cards/probe",
+                json: CardProbeRequest(reader: InProcessDaemon.reader, accessKey: AccessKeyRequest(can: "123456"))))
         XCTAssertEqual(clean.plainStatusAnswers, 0)
         XCTAssertEqual(clean.sessionsReestablished, 0)
     }

@@ -23,7 +23,8 @@ final class CardScanRouteTests: XCTestCase {
     /// The first mild photo of `layout` in the labelled set, base64.
     static func photo(layout: String) throws -> String {
         guard let (name, _, _) = try labels().first(where: { $0.0.hasPrefix("mild-") && $0.1 == layout }),
-              let photo = FileManager.default.contents(atPath: "\(fixtures)/\(name)") else {
+            let photo = FileManager.default.contents(atPath: "\(fixtures)/\(name)")
+        else {
             throw CocoaError(.fileNoSuchFile)
         }
         return photo.base64EncodedString()
@@ -35,11 +36,13 @@ final class CardScanRouteTests: XCTestCase {
         let labels = try Self.labels()
         for layout in ["td3", "cardFront"] {
             guard let (name, _, text) = labels.first(where: { $0.0.hasPrefix("mild-") && $0.1 == layout }),
-                  let photo = FileManager.default.contents(atPath: "\(Self.fixtures)/\(name)") else {
+                let photo = FileManager.default.contents(atPath: "\(Self.fixtures)/\(name)")
+            else {
                 return XCTFail("no mild \(layout) photo in the labelled set")
             }
-            let response = try daemon.call("POST", "/v1/cards/scan",
-                                           json: CardScanRequest(image: photo.base64EncodedString()), as: .kiosk)
+            let response = try daemon.call(
+                "POST", "/v1/cards/scan",
+                json: CardScanRequest(image: photo.base64EncodedString()), as: .kiosk)
             XCTAssertEqual(response.status, 200, String(decoding: response.body.prefix(300), as: UTF8.self))
             let scan = try JSONDecoder().decode(CardScanResponse.self, from: Data(response.body))
             XCTAssertEqual(scan.layout, layout)
@@ -50,8 +53,9 @@ final class CardScanRouteTests: XCTestCase {
                 XCTAssertEqual(scan.can, text)
             } else {
                 let mrz = try MRZ(lines: text.split(separator: "|").map(String.init))
-                let key = try BACKey(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
-                                     expiryDate: mrz.expiryDate)
+                let key = try BACKey(
+                    documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
+                    expiryDate: mrz.expiryDate)
                 XCTAssertEqual(first.kind, "MRZ")
                 XCTAssertEqual(first.documentNumber, key.documentNumber)
                 XCTAssertEqual(first.birthDate, key.birthDate)

@@ -11,14 +11,18 @@ import XCTest
 /// cached CRL, both following every revocation at once, on this daemon and on another of the same store.
 final class CertificateStatusTests: XCTestCase {
     /// A certificate the daemon issued, with its CA.
-    private func issued(_ bench: InProcessDaemon,
-                        person: String = "John_Salley") throws -> (certificate: X509Certificate, outcome: EnrollmentOutcome) {
+    private func issued(
+        _ bench: InProcessDaemon,
+        person: String = "John_Salley"
+    ) throws -> (certificate: X509Certificate, outcome: EnrollmentOutcome) {
         let (_, outcome) = try bench.newAccount(person)
         return (try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM)), outcome)
     }
 
-    private func ask(_ bench: InProcessDaemon, _ id: OCSPCertificateID, nonce: [UInt8]? = nil,
-                     get: Bool = false, as caller: InProcessDaemon.Caller = .nobody) throws -> (HTTPResponse, OCSPResponse) {
+    private func ask(
+        _ bench: InProcessDaemon, _ id: OCSPCertificateID, nonce: [UInt8]? = nil,
+        get: Bool = false, as caller: InProcessDaemon.Caller = .nobody
+    ) throws -> (HTTPResponse, OCSPResponse) {
         let request = try OCSPRequest.encode(certificateIDs: [id], nonce: nonce)
         let response: HTTPResponse
         if get {
@@ -26,8 +30,9 @@ final class CertificateStatusTests: XCTestCase {
                 .replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "=", with: "%3D")
             response = bench.call("GET", "/v1/ocsp/" + encoded, as: caller)
         } else {
-            response = bench.call("POST", "/v1/ocsp", body: request, as: caller,
-                                  headers: [("Content-Type", "application/ocsp-request")])
+            response = bench.call(
+                "POST", "/v1/ocsp", body: request, as: caller,
+                headers: [("Content-Type", "application/ocsp-request")])
         }
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Content-Type"), "application/ocsp-response")
@@ -45,13 +50,16 @@ final class CertificateStatusTests: XCTestCase {
         XCTAssertEqual(try good.verify(for: id, issuer: ca, at: bench.clock.now).status, .good)
         XCTAssertTrue(http.header("Cache-Control")?.hasPrefix("max-age=") == true, "\(http.headers)")
         XCTAssertNotNil(http.header("ETag"))
-        XCTAssertEqual(good.certificates.first?.extendedKeyUsageOIDs?.contains("1.3.6.1.5.5.7.3.9"), true,
-                       "signed by the delegated responder certificate (id-kp-OCSPSigning)")
+        XCTAssertEqual(
+            good.certificates.first?.extendedKeyUsageOIDs?.contains("1.3.6.1.5.5.7.3.9"), true,
+            "signed by the delegated responder certificate (id-kp-OCSPSigning)")
 
         // Revoked with its time and reason, at once.
         let serial = try XCTUnwrap(outcome.certificateSerial)
-        try bench.require(try bench.call("POST", "/v1/certificates/\(serial)/revoke",
-                                         json: ["reason": "key-compromise"], as: .operator), 200)
+        try bench.require(
+            try bench.call(
+                "POST", "/v1/certificates/\(serial)/revoke",
+                json: ["reason": "key-compromise"], as: .operator), 200)
         let (_, revoked) = try ask(bench, id)
         guard case let .revoked(at, reason) = try revoked.verify(for: id, issuer: ca, at: bench.clock.now).status else {
             return XCTFail("not revoked")
@@ -61,8 +69,9 @@ final class CertificateStatusTests: XCTestCase {
 
         // A serial never issued, and another issuer's CertID.
         let stranger = try OCSPCertificateID(serialNumber: [0x42] + (try SecureRandom.bytes(15)), issuer: ca)
-        XCTAssertEqual(try ask(bench, stranger).1.verify(for: stranger, issuer: ca, at: bench.clock.now).status,
-                       .unknown)
+        XCTAssertEqual(
+            try ask(bench, stranger).1.verify(for: stranger, issuer: ca, at: bench.clock.now).status,
+            .unknown)
         let foreign = try OCSPCertificateID(serialNumber: certificate.serialNumber, issuer: bench.pki.csca.certificate)
         XCTAssertEqual(try ask(bench, foreign).1.status, .unauthorized)
     }
@@ -79,8 +88,9 @@ final class CertificateStatusTests: XCTestCase {
             let text = Data(try OCSPRequest.encode(certificateIDs: [id], nonce: nonce)).base64EncodedString()
             if text.contains("//") || text.contains("/") { break }
         }
-        XCTAssertTrue(Data(try OCSPRequest.encode(certificateIDs: [id], nonce: nonce)).base64EncodedString()
-            .contains("/"))
+        XCTAssertTrue(
+            Data(try OCSPRequest.encode(certificateIDs: [id], nonce: nonce)).base64EncodedString()
+                .contains("/"))
         let signedBefore = try XCTUnwrap(bench.daemon.certificateStatus).responder.statistics.signatures
         let (http, answer) = try ask(bench, id, nonce: nonce, get: true)
         XCTAssertEqual(answer.nonce, nonce, "the nonce comes back")
@@ -93,11 +103,13 @@ final class CertificateStatusTests: XCTestCase {
         let url = Data(request).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let viaURL = bench.call("GET", "/v1/ocsp/" + url, as: .nobody)
-        XCTAssertEqual(try OCSPResponse(der: viaURL.body).verify(for: id, issuer: ca, at: bench.clock.now).status, .good)
+        XCTAssertEqual(
+            try OCSPResponse(der: viaURL.body).verify(for: id, issuer: ca, at: bench.clock.now).status, .good)
 
         // Garbage and an oversized body are OCSP errors, still 200 (RFC 6960 Appendix A).
-        XCTAssertEqual(try OCSPResponse(der: bench.call("GET", "/v1/ocsp/%%%", as: .nobody).body).status,
-                       .malformedRequest)
+        XCTAssertEqual(
+            try OCSPResponse(der: bench.call("GET", "/v1/ocsp/%%%", as: .nobody).body).status,
+            .malformedRequest)
         let huge = bench.call("POST", "/v1/ocsp", body: [UInt8](repeating: 0x30, count: 5000), as: .nobody)
         XCTAssertEqual(huge.status, 200)
         XCTAssertEqual(try OCSPResponse(der: huge.body).status, .malformedRequest)
@@ -123,8 +135,10 @@ final class CertificateStatusTests: XCTestCase {
         XCTAssertNil(first.entry(forSerial: certificate.serialNumber))
 
         let serial = try XCTUnwrap(outcome.certificateSerial)
-        try bench.require(try bench.call("POST", "/v1/certificates/\(serial)/revoke",
-                                         json: ["reason": "superseded"], as: .operator), 200)
+        try bench.require(
+            try bench.call(
+                "POST", "/v1/certificates/\(serial)/revoke",
+                json: ["reason": "superseded"], as: .operator), 200)
         let committed = Date()
         let after = try crl()
         XCTAssertLessThan(Date().timeIntervalSince(committed), 1)
@@ -146,8 +160,10 @@ final class CertificateStatusTests: XCTestCase {
         let id = try OCSPCertificateID(certificate: certificate, issuer: ca)
         XCTAssertEqual(try ask(bench, id).1.verify(for: id, issuer: ca, at: bench.clock.now).status, .good)
         try bench.setStatus(outcome.accountID, "cancelled", reason: "holder deceased")
-        guard case let .revoked(_, reason) = try ask(bench, id).1.verify(for: id, issuer: ca, at: bench.clock.now)
-            .status else { return XCTFail("not revoked") }
+        guard
+            case let .revoked(_, reason) = try ask(bench, id).1.verify(for: id, issuer: ca, at: bench.clock.now)
+                .status
+        else { return XCTFail("not revoked") }
         XCTAssertEqual(reason, .cessationOfOperation)
         let crl = try CertificateRevocationList(der: bench.call("GET", "/v1/crl", query: [("format", "der")]).body)
         XCTAssertNotNil(crl.entry(forSerial: certificate.serialNumber))
@@ -158,28 +174,36 @@ final class CertificateStatusTests: XCTestCase {
     func testARevocationOnAnotherDaemonOfTheStoreIsPublishedByThePoll() throws {
         let first = try InProcessDaemon(extraConfiguration: "[ocsp]\nstore_poll_seconds = 0.5\n")
         let state = first.configuration.stateDirectory
-        let second = try InProcessDaemon(extraConfiguration: """
-            [ca]
-            directory = \(first.configuration.resolvedCADirectory)
-            [ocsp]
-            store_poll_seconds = 0.5
-            """, keysOf: state, openStore: { _, _ in
-                let store = try SQLiteStore(path: state + "/enrolld.db",
-                                            protector: try DataProtector(stateDirectory: state))
+        let second = try InProcessDaemon(
+            extraConfiguration: """
+                [ca]
+                directory = \(first.configuration.resolvedCADirectory)
+                [ocsp]
+                store_poll_seconds = 0.5
+                """, keysOf: state,
+            openStore: { _, _ in
+                let store = try SQLiteStore(
+                    path: state + "/enrolld.db",
+                    protector: try DataProtector(stateDirectory: state))
                 try store.migrate()
                 return store
             })
         let (certificate, outcome) = try issued(first)
         let ca = try first.caCertificate()
         let id = try OCSPCertificateID(certificate: certificate, issuer: ca)
-        XCTAssertEqual(try ask(second, id).1.verify(for: id, issuer: ca, at: second.clock.now).status, .good,
-                       "the other daemon answers from the same records")
-        let numberBefore = try XCTUnwrap(try CertificateRevocationList(
-            der: second.call("GET", "/v1/crl", query: [("format", "der")]).body).crlNumber)
+        XCTAssertEqual(
+            try ask(second, id).1.verify(for: id, issuer: ca, at: second.clock.now).status, .good,
+            "the other daemon answers from the same records")
+        let numberBefore = try XCTUnwrap(
+            try CertificateRevocationList(
+                der: second.call("GET", "/v1/crl", query: [("format", "der")]).body
+            ).crlNumber)
 
         let serial = try XCTUnwrap(outcome.certificateSerial)
-        try first.require(try first.call("POST", "/v1/certificates/\(serial)/revoke",
-                                         json: ["reason": "key-compromise"], as: .operator), 200)
+        try first.require(
+            try first.call(
+                "POST", "/v1/certificates/\(serial)/revoke",
+                json: ["reason": "key-compromise"], as: .operator), 200)
         let revokedAt = Date()
         var reflected = false
         // The poll re-signs the OCSP responses, then the CRL: both are published once it has counted the revocation.
@@ -206,8 +230,9 @@ final class CertificateStatusTests: XCTestCase {
             let bench = try InProcessDaemon(ca: setup)
             let id = try OCSPCertificateID(serialNumber: [0x42, 1, 2, 3], issuer: bench.pki.csca.certificate)
             let request = try OCSPRequest.encode(certificateIDs: [id])
-            let answer = bench.call("POST", "/v1/ocsp", body: request, as: .nobody,
-                                    headers: [("Content-Type", "application/ocsp-request")])
+            let answer = bench.call(
+                "POST", "/v1/ocsp", body: request, as: .nobody,
+                headers: [("Content-Type", "application/ocsp-request")])
             XCTAssertEqual(answer.status, 200)
             XCTAssertEqual(try OCSPResponse(der: answer.body).status, .tryLater, "\(setup)")
             XCTAssertEqual(bench.problem(bench.call("GET", "/v1/crl", as: .nobody)), "enrollment-unavailable")

@@ -7,7 +7,8 @@ import XCTest
 
 final class ConfigurationTests: XCTestCase {
     func testDefaultsAndOverrides() throws {
-        let configuration = try Configuration.parse("""
+        let configuration = try Configuration.parse(
+            """
             # comment
             [api]
             socket = /tmp/x.sock
@@ -29,7 +30,9 @@ final class ConfigurationTests: XCTestCase {
             XCTAssertEqual($0 as? ConfigurationError, .unknownKey(source: "f", line: 2, key: "api.sockt"))
         }
         XCTAssertThrowsError(try Configuration.parse("[api]\nsocket_mode = 999", source: "f")) {
-            guard case let .invalidValue(_, line, key, _, _) = $0 as? ConfigurationError else { return XCTFail("\($0)") }
+            guard case let .invalidValue(_, line, key, _, _) = $0 as? ConfigurationError else {
+                return XCTFail("\($0)")
+            }
             XCTAssertEqual(line, 2)
             XCTAssertEqual(key, "api.socket_mode")
         }
@@ -54,9 +57,11 @@ final class ConfigurationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let passwordFile = directory + "/pg.pass"
-        FileManager.default.createFile(atPath: passwordFile, contents: Data("s3cret pass\n".utf8),
-                                       attributes: [.posixPermissions: 0o600])
-        let configuration = try Configuration.parse("""
+        FileManager.default.createFile(
+            atPath: passwordFile, contents: Data("s3cret pass\n".utf8),
+            attributes: [.posixPermissions: 0o600])
+        let configuration = try Configuration.parse(
+            """
             [store]
             backend = postgresql
             conninfo = postgresql://enrolld@db.example/enrolld
@@ -80,7 +85,8 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testShippedConfigurationIsValid() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let path = root.appendingPathComponent("Packaging/enrolld.conf").path
         XCTAssertNoThrow(try Configuration.load(path: path))
     }
@@ -94,7 +100,9 @@ final class EventHubTests: XCTestCase {
         hub.publish(.cardInserted("R", atr: "3B80"))
         hub.publish(.cardRemoved("R"))
         for subscription in [a, b] {
-            guard case let .event(first) = subscription.next(timeout: 1), case let .event(second) = subscription.next(timeout: 1) else {
+            guard case let .event(first) = subscription.next(timeout: 1),
+                case let .event(second) = subscription.next(timeout: 1)
+            else {
                 return XCTFail("expected two events")
             }
             XCTAssertEqual(first.type, .cardInserted)
@@ -124,8 +132,9 @@ final class EventHubTests: XCTestCase {
         metrics.follow(hub)
         for _ in 0..<50 { hub.publish(.cardReadCompleted("R", apdus: 10, milliseconds: 200)) }
         XCTAssertEqual(subscription.dropped, 49)
-        XCTAssertTrue(metrics.render(readersPresent: 0, pcscAvailable: true, version: "t", uptimeSeconds: 0)
-            .contains(#"enrolld_card_reads_total{outcome="completed"} 50"#))
+        XCTAssertTrue(
+            metrics.render(readersPresent: 0, pcscAvailable: true, version: "t", uptimeSeconds: 0)
+                .contains(#"enrolld_card_reads_total{outcome="completed"} 50"#))
     }
 }
 
@@ -133,14 +142,20 @@ final class APIServerTests: XCTestCase {
     func testRouterOverARealSocket() throws {
         let path = NSTemporaryDirectory() + "enrolld-api-\(getpid()).sock"
         var router = Router()
-        router.add(Route("GET", "/v1/items/{id}", .respond { context in
-            .json(["id": context.parameters["id"] ?? "", "uid": String(context.peer.uid)])
-        }))
-        router.add(Route("POST", "/v1/items", .respond { context throws(Problem) in
-            struct Body: Decodable { var name: String }
-            let body = try context.decodeBody(Body.self)
-            return .json(["created": body.name], status: 201)
-        }))
+        router.add(
+            Route(
+                "GET", "/v1/items/{id}",
+                .respond { context in
+                    .json(["id": context.parameters["id"] ?? "", "uid": String(context.peer.uid)])
+                }))
+        router.add(
+            Route(
+                "POST", "/v1/items",
+                .respond { context throws(Problem) in
+                    struct Body: Decodable { var name: String }
+                    let body = try context.decodeBody(Body.self)
+                    return .json(["created": body.name], status: 201)
+                }))
         let routes = router
         let server = try UnixSocketServer(path: path, mode: 0o600) { routes.handle($0, $1) }
         server.start()

@@ -12,7 +12,9 @@ final class RawConnection: Sendable {
 
     init(path: String, uid: UInt32) throws {
         let fd = enrolld_test_connect_as(path, uid, uid)
-        guard fd >= 0 else { throw DecodeFailure(description: "connect as uid \(uid): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw DecodeFailure(description: "connect as uid \(uid): \(String(cString: strerror(errno)))")
+        }
         self.fd = fd
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -62,8 +64,9 @@ final class RawConnection: Sendable {
         guard let status = status(bytes), let split = text.range(of: "\r\n\r\n") else { return nil }
         let head = text[..<split.lowerBound].lowercased()
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
-              text.utf8.count - text[..<split.upperBound].utf8.count >= length else { return nil }
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+            text.utf8.count - text[..<split.upperBound].utf8.count >= length
+        else { return nil }
         return (status, text)
     }
 }
@@ -90,8 +93,9 @@ struct SlowlorisFigures: CustomStringConvertible {
         let statuses = kioskStatuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
         return "attacker connections \(attackerConnections), refused at once \(attackerRefusedAtOnce), still held at "
             + "the end \(attackerHeldAtEnd); kiosk served \(kioskServed)/\(kioskRequests) (\(statuses)), "
-            + String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms", percentile(0.5), percentile(0.99),
-                     kioskMilliseconds.max() ?? 0)
+            + String(
+                format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms", percentile(0.5), percentile(0.99),
+                kioskMilliseconds.max() ?? 0)
     }
 }
 
@@ -112,11 +116,14 @@ final class ConnectionAbuseTests: XCTestCase {
 
     /// `connections` callers of `uid` each trickle a request head, one byte every `interval` seconds, while a kiosk
     /// (uid 2001) asks for the readers on a fresh connection every 200 ms for `window` seconds.
-    private func slowloris(_ daemon: InProcessDaemon, uid: UInt32, connections: Int, interval: TimeInterval,
-                           window: TimeInterval, probe: UInt32 = ConnectionAbuseTests.kiosk) -> SlowlorisFigures {
+    private func slowloris(
+        _ daemon: InProcessDaemon, uid: UInt32, connections: Int, interval: TimeInterval,
+        window: TimeInterval, probe: UInt32 = ConnectionAbuseTests.kiosk
+    ) -> SlowlorisFigures {
         let path = daemon.configuration.socketPath
         var figures = SlowlorisFigures()
-        let head = Array("GET /v1/readers HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 64))")
+        let head = Array(
+            "GET /v1/readers HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 64))")
         var attackers: [RawConnection] = []
         for _ in 0..<connections {
             guard let connection = try? RawConnection(path: path, uid: uid) else { continue }
@@ -146,8 +153,9 @@ final class ConnectionAbuseTests: XCTestCase {
             let started = Date()
             figures.kioskRequests += 1
             if let connection = try? RawConnection(path: path, uid: probe),
-               connection.send("GET /v1/readers HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
-               let answer = connection.response() {
+                connection.send("GET /v1/readers HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+                let answer = connection.response()
+            {
                 figures.kioskStatuses[answer.status, default: 0] += 1
                 if answer.status == 200 {
                     figures.kioskServed += 1
@@ -164,11 +172,13 @@ final class ConnectionAbuseTests: XCTestCase {
 
     func testNoRoleSlowlorisLeavesKiosksServed() throws {
         let daemon = try daemon()
-        let figures = slowloris(daemon, uid: Self.attacker, connections: daemon.configuration.maxConnections,
-                                interval: 8, window: 12)
+        let figures = slowloris(
+            daemon, uid: Self.attacker, connections: daemon.configuration.maxConnections,
+            interval: 8, window: 12)
         print("no-role slowloris (\(daemon.configuration.maxConnections) connections, a byte every 8 s): \(figures)")
-        XCTAssertEqual(figures.attackerRefusedAtOnce, figures.attackerConnections,
-                       "every caller in no role is answered and closed at once")
+        XCTAssertEqual(
+            figures.attackerRefusedAtOnce, figures.attackerConnections,
+            "every caller in no role is answered and closed at once")
         XCTAssertEqual(figures.attackerHeldAtEnd, 0)
         XCTAssertEqual(figures.kioskServed, figures.kioskRequests, "the kiosk is served throughout: \(figures)")
     }
@@ -179,8 +189,9 @@ extension ConnectionAbuseTests {
         let daemon = try daemon("head_timeout_seconds = 2\n")
         let figures = slowloris(daemon, uid: Self.otherKiosk, connections: 64, interval: 0.5, window: 4)
         print("kiosk slowloris (64 connections of one kiosk uid, a byte every 0.5 s): \(figures)")
-        XCTAssertEqual(figures.attackerRefusedAtOnce, 64 - daemon.configuration.maxConnectionsPerUID,
-                       "one uid holds at most max_connections_per_uid connections")
+        XCTAssertEqual(
+            figures.attackerRefusedAtOnce, 64 - daemon.configuration.maxConnectionsPerUID,
+            "one uid holds at most max_connections_per_uid connections")
         XCTAssertEqual(figures.attackerHeldAtEnd, 0, "every trickled head is cut at the head deadline")
         XCTAssertEqual(figures.kioskServed, figures.kioskRequests, "another kiosk is served throughout: \(figures)")
         let refusals = try XCTUnwrap(daemon.daemon.apiRefusals)
@@ -197,21 +208,24 @@ extension ConnectionAbuseTests {
         let stranger = try RawConnection(path: path, uid: Self.attacker)
         let noRole = try XCTUnwrap(stranger.response())
         XCTAssertEqual(noRole.status, 403)
-        XCTAssertTrue(noRole.text.contains(#""code":"no-role""#) && noRole.text.contains("uid 2999")
-                      && noRole.text.contains("[roles]"), noRole.text)
+        XCTAssertTrue(
+            noRole.text.contains(#""code":"no-role""#) && noRole.text.contains("uid 2999")
+                && noRole.text.contains("[roles]"), noRole.text)
 
         let first = try RawConnection(path: path, uid: Self.kiosk)
         first.send("GET /v1/rea")
         let second = try RawConnection(path: path, uid: Self.kiosk)
         let perUID = try XCTUnwrap(second.response())
         XCTAssertEqual(perUID.status, 429)
-        XCTAssertTrue(perUID.text.contains(#""code":"too-many-connections""#) && perUID.text.contains("Retry-After: 1"),
-                      perUID.text)
+        XCTAssertTrue(
+            perUID.text.contains(#""code":"too-many-connections""#) && perUID.text.contains("Retry-After: 1"),
+            perUID.text)
         let slow = try XCTUnwrap(first.response(timeout: 5))
         XCTAssertEqual(slow.status, 408)
         XCTAssertTrue(slow.text.contains("did not arrive within 1 seconds"), slow.text)
-        XCTAssertEqual(try XCTUnwrap(RawConnection(path: path, uid: Self.kiosk).sendAndRead(Self.readers)).status, 200,
-                       "the kiosk's slot is free again")
+        XCTAssertEqual(
+            try XCTUnwrap(RawConnection(path: path, uid: Self.kiosk).sendAndRead(Self.readers)).status, 200,
+            "the kiosk's slot is free again")
     }
 
     /// `[roles] public` lets the nginx front's user in for the routes anyone may call (the CA certificate, OCSP, the
@@ -255,8 +269,9 @@ extension ConnectionAbuseTests {
     func testABodyTrickledBelowTheMinimumRateIsCut() throws {
         let daemon = try daemon("head_timeout_seconds = 1\nmin_body_bytes_per_second = 1000\n")
         let connection = try RawConnection(path: daemon.configuration.socketPath, uid: Self.kiosk)
-        connection.send("POST /v1/faces/compare HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: 2000\r\n\r\n{")
+        connection.send(
+            "POST /v1/faces/compare HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 2000\r\n\r\n{")
         let started = Date()
         var answer: (status: Int, text: String)?
         while answer == nil && Date().timeIntervalSince(started) < 10 {
@@ -282,8 +297,9 @@ extension ConnectionAbuseTests {
         }
         let third = try XCTUnwrap(try RawConnection(path: path, uid: Self.kiosk).sendAndRead(request))
         XCTAssertEqual(third.status, 429)
-        XCTAssertTrue(third.text.contains(#""code":"too-many-event-streams""#) && third.text.contains("uid 2001"),
-                      third.text)
+        XCTAssertTrue(
+            third.text.contains(#""code":"too-many-event-streams""#) && third.text.contains("uid 2001"),
+            third.text)
         let other = try RawConnection(path: path, uid: Self.otherKiosk)
         other.send(request)
         XCTAssertTrue(try XCTUnwrap(other.head()).hasPrefix("HTTP/1.1 200"), "another uid has streams of its own")
@@ -306,8 +322,9 @@ extension ConnectionAbuseTests {
             published += 200
             Thread.sleep(forTimeInterval: 0.05)
         }
-        XCTAssertEqual(daemon.daemon.events.subscriberCount, 0,
-                       "a stream whose client stopped reading ends after send_timeout_seconds (\(published) events)")
+        XCTAssertEqual(
+            daemon.daemon.events.subscriberCount, 0,
+            "a stream whose client stopped reading ends after send_timeout_seconds (\(published) events)")
     }
 }
 

@@ -12,8 +12,10 @@ import XCTest
 /// or an attacker would send them, in process, through the real socket, and on PostgreSQL.
 final class EnrollmentConcurrencyTests: XCTestCase {
     /// Codes a request may legitimately answer while others race it on the same session.
-    private static let photoOutcomes: Set<String> = ["face-mismatch", "attempts-exhausted", "enrollment-busy",
-                                                     "enrollment-wrong-state"]
+    private static let photoOutcomes: Set<String> = [
+        "face-mismatch", "attempts-exhausted", "enrollment-busy",
+        "enrollment-wrong-state",
+    ]
 
     // MARK: Photos
 
@@ -38,8 +40,10 @@ final class EnrollmentConcurrencyTests: XCTestCase {
 
     /// 20 threads post another person's photo on one session, each retrying while the session is busy, until the
     /// session answers something final; the face engine must run at most `max_photo_attempts` (3) times.
-    private func assertPhotoRace(_ bench: InProcessDaemon,
-                                 post: @escaping @Sendable (String, String) throws -> HTTPResponse) throws {
+    private func assertPhotoRace(
+        _ bench: InProcessDaemon,
+        post: @escaping @Sendable (String, String) throws -> HTTPResponse
+    ) throws {
         let holder = TestHolder.random("John_Salley")
         try bench.insertCard(holder)
         let session = try bench.decode(EnrollmentView.self, try bench.start(holder)).id
@@ -97,8 +101,10 @@ final class EnrollmentConcurrencyTests: XCTestCase {
     }
 
     /// A basic account, then an upgrade session matched to its face; five completions race on it.
-    private func assertCompleteRace(_ bench: InProcessDaemon,
-                                    post: @escaping @Sendable (String, String) throws -> HTTPResponse) throws {
+    private func assertCompleteRace(
+        _ bench: InProcessDaemon,
+        post: @escaping @Sendable (String, String) throws -> HTTPResponse
+    ) throws {
         let holder = TestHolder.random("John_Simm")
         let registered = try bench.enroll(holder, signing: false)
         let account = registered.outcome.accountID
@@ -123,16 +129,18 @@ final class EnrollmentConcurrencyTests: XCTestCase {
             XCTAssertTrue(["enrollment-busy", "enrollment-wrong-state"].contains(refused.code), "\(refused)")
             XCTAssertEqual(refused.status, 409)
         }
-        let certificates = try bench.decode([CertificateView].self,
-                                            bench.call("GET", "/v1/accounts/\(account)/certificates", as: .operator))
+        let certificates = try bench.decode(
+            [CertificateView].self,
+            bench.call("GET", "/v1/accounts/\(account)/certificates", as: .operator))
         XCTAssertEqual(certificates.count, 1, "exactly one certificate was signed and issued")
         let view = try bench.decode(AccountView.self, bench.call("GET", "/v1/accounts/\(account)", as: .operator))
         XCTAssertEqual(view.tier, "signing")
         let ended = try bench.decode(EnrollmentView.self, bench.call("GET", "/v1/enrollments/\(session)"))
         XCTAssertEqual(ended.state, "completed")
         // A late completion cannot revive or repeat it.
-        XCTAssertEqual(bench.problem(try bench.complete(session, csr: try InProcessDaemon.makeCSR())),
-                       "enrollment-wrong-state")
+        XCTAssertEqual(
+            bench.problem(try bench.complete(session, csr: try InProcessDaemon.makeCSR())),
+            "enrollment-wrong-state")
     }
 
     func testAFinishedSessionRecordIsNeverOverwritten() throws {

@@ -18,8 +18,10 @@ final class EnrollmentRefusalTests: XCTestCase {
     static let guardian = "POST /v1/enrollments/{id}/guardian"
 
     /// Starts a session for `holder` with `body` changed by `change`.
-    static func begin(_ b: RefusalBench, _ holder: TestHolder, headers: [(String, String)] = [],
-                      _ change: (inout EnrollmentStartBody) -> Void = { _ in }) throws -> HTTPResponse {
+    static func begin(
+        _ b: RefusalBench, _ holder: TestHolder, headers: [(String, String)] = [],
+        _ change: (inout EnrollmentStartBody) -> Void = { _ in }
+    ) throws -> HTTPResponse {
         var body = EnrollmentStartBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey)
         change(&body)
         return try b.post("/v1/enrollments", body, headers: headers)
@@ -32,7 +34,9 @@ final class EnrollmentRefusalTests: XCTestCase {
             Refusal(start, .accessKeyUnreadable, "a photo with no card as the access key") { b in
                 let holder = b.holder()
                 try b.daemon.insertCard(holder)
-                return try begin(b, holder) { $0.accessKey = AccessKeyRequest(scan: try? CardAndFaceRefusalTests.noCardPhoto()) }
+                return try begin(b, holder) {
+                    $0.accessKey = AccessKeyRequest(scan: try? CardAndFaceRefusalTests.noCardPhoto())
+                }
             },
             Refusal(start, .accessProtocolUnsupported, "a photo of a card front (a CAN) to enroll") { b in
                 let holder = b.holder()
@@ -85,8 +89,9 @@ final class EnrollmentRefusalTests: XCTestCase {
                 defer { events.cancel() }
                 let refused = try begin(b, holder)
                 let account = try b.accountID
-                XCTAssertFalse(String(decoding: refused.body, as: UTF8.self).contains(account),
-                               "the kiosk's refusal names no account")
+                XCTAssertFalse(
+                    String(decoding: refused.body, as: UTF8.self).contains(account),
+                    "the kiosk's refusal names no account")
                 var seen: [DaemonEvent] = []
                 while case let .event(event) = events.next(timeout: 0.05) { seen.append(event) }
                 XCTAssertFalse(seen.isEmpty, "the read and the refusal are published")
@@ -129,15 +134,18 @@ final class EnrollmentRefusalTests: XCTestCase {
             },
             Refusal(start, .dataGroupWithheld, "a chip withholding the DG11 its EF.SOD lists") { b in
                 let holder = b.holder()
-                try b.daemon.insertCard(holder, configure: { $0.dg11 = DG11(personalNumber: "1234567890") },
-                                        adjust: { $0.files[.dg11] = nil })
+                try b.daemon.insertCard(
+                    holder, configure: { $0.dg11 = DG11(personalNumber: "1234567890") },
+                    adjust: { $0.files[.dg11] = nil })
                 let refused = try begin(b, holder)
                 let detail = (try? JSONDecoder().decode(Problem.self, from: Data(refused.body)))?.detail ?? ""
                 XCTAssertTrue(detail.contains("DG11"), detail)
                 return refused
             },
-            Refusal(start, .accessPolicyRefused, "a BAC-only chip where readers.require_pace = always",
-                    on: .paceRequired) { b in
+            Refusal(
+                start, .accessPolicyRefused, "a BAC-only chip where readers.require_pace = always",
+                on: .paceRequired
+            ) { b in
                 let holder = b.holder()
                 try b.daemon.insertCard(holder)
                 let refused = try begin(b, holder)
@@ -263,14 +271,19 @@ final class EnrollmentRefusalTests: XCTestCase {
             return try b.daemon.photo(session, of: holder.person)
         },
         Refusal(photo, .noFace, "a photo without a face") { b in
-            try b.post("/v1/enrollments/\(try b.session())/photo",
-                       EnrollmentPhotoBody(photo: Data("an empty chair".utf8).base64EncodedString()))
+            try b.post(
+                "/v1/enrollments/\(try b.session())/photo",
+                EnrollmentPhotoBody(photo: Data("an empty chair".utf8).base64EncodedString()))
         },
         Refusal(photo, .severalFaces, "two people in front of the camera") { b in
-            let photo = CardAndFaceRefusalTests.failing(b, .ambiguousFaces(.probe, count: 2, largestSize: 200,
-                                                                           secondSize: 180))
-            return try b.post("/v1/enrollments/\(try b.session())/photo",
-                              EnrollmentPhotoBody(photo: Data(photo).base64EncodedString()))
+            let photo = CardAndFaceRefusalTests.failing(
+                b,
+                .ambiguousFaces(
+                    .probe, count: 2, largestSize: 200,
+                    secondSize: 180))
+            return try b.post(
+                "/v1/enrollments/\(try b.session())/photo",
+                EnrollmentPhotoBody(photo: Data(photo).base64EncodedString()))
         },
         Refusal(photo, .faceMismatch, "another person's face") { b in
             try b.daemon.photo(try b.session(), of: "John_Savage")
@@ -290,8 +303,9 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: "abc"))
         },
         Refusal(complete, .invalidContact, "a contact value of 201 characters, as PUT .../contact refuses it") { b in
-            try b.complete(try b.matchedSession(),
-                           EnrollmentCompleteBody(contact: ["email": String(repeating: "e", count: 201)]))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(contact: ["email": String(repeating: "e", count: 201)]))
         },
         Refusal(complete, .invalidContact, "a contact value with a line feed") { b in
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(contact: ["phone": "1\n<5>forged"]))
@@ -339,31 +353,39 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.daemon.complete(try b.matchedSession(birthDate: "100101"), csr: try InProcessDaemon.makeCSR())
         },
         Refusal(complete, .csrMalformed, "base64 of something that is no CSR") { b in
-            try b.complete(try b.matchedSession(),
-                           EnrollmentCompleteBody(csr: Data("hello".utf8).base64EncodedString()))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(csr: Data("hello".utf8).base64EncodedString()))
         },
         Refusal(complete, .csrMalformed, "a PEM block of no CSR") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(
-                csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(
+                    csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"))
         },
         Refusal(complete, .csrTooLarge, "a CSR of 17 KiB") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(
-                csr: "-----BEGIN CERTIFICATE REQUEST-----\n" + String(repeating: "A", count: 17 * 1024)))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(
+                    csr: "-----BEGIN CERTIFICATE REQUEST-----\n" + String(repeating: "A", count: 17 * 1024)))
         },
         Refusal(complete, .csrProofOfPossession, "a CSR whose signature does not verify") { b in
-            try b.complete(try b.matchedSession(),
-                           EnrollmentCompleteBody(csr: try RefusalBench.csrWithoutProofOfPossession()))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(csr: try RefusalBench.csrWithoutProofOfPossession()))
         },
         Refusal(complete, .csrWeakKey, "an RSA-1024 key") { b in
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: try RefusalBench.csr(.rsa(bits: 1024))))
         },
         Refusal(complete, .csrWeakKey, "a P-224 key") { b in
-            try b.complete(try b.matchedSession(),
-                           EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "P-224"))))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "P-224"))))
         },
         Refusal(complete, .csrUnsupportedCurve, "a secp256k1 key") { b in
-            try b.complete(try b.matchedSession(),
-                           EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "secp256k1"))))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(csr: try RefusalBench.csr(.ec(curve: "secp256k1"))))
         },
         Refusal(complete, .csrUnsupportedKey, "an Ed25519 key") { b in
             try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: RefusalBench.ed25519CSR))
@@ -378,12 +400,18 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.complete(try b.session(), EnrollmentCompleteBody(deviceId: "phone-a", deviceLabel: "a\nb"))
         },
         Refusal(complete, .invalidDeviceKey, "a device key that is not a public key") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(
-                csr: try InProcessDaemon.makeCSR(), deviceId: "phone-a", devicePublicKey: "-----BEGIN PUBLIC KEY-----"))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(
+                    csr: try InProcessDaemon.makeCSR(), deviceId: "phone-a",
+                    devicePublicKey: "-----BEGIN PUBLIC KEY-----"))
         },
         Refusal(complete, .deviceNotBound, "a device never bound, without its key") { b in
-            try b.complete(try b.matchedSession(), EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(),
-                                                                         deviceId: "phone-z"))
+            try b.complete(
+                try b.matchedSession(),
+                EnrollmentCompleteBody(
+                    csr: try InProcessDaemon.makeCSR(),
+                    deviceId: "phone-z"))
         },
         Refusal(complete, .invalidPasscode, "a passcode reset to three digits") { b in
             let holder = try b.account.holder
@@ -411,8 +439,10 @@ final class EnrollmentRefusalTests: XCTestCase {
             try b.daemon.require(b.daemon.liveness(session, of: holder.person).answer, 200)
             return try b.daemon.complete(session, csr: try InProcessDaemon.makeCSR())
         },
-        Refusal(complete, .documentExpired, "a signing certificate on an expired document the policy let through",
-                on: .expiredDocumentsAllowed) { b in
+        Refusal(
+            complete, .documentExpired, "a signing certificate on an expired document the policy let through",
+            on: .expiredDocumentsAllowed
+        ) { b in
             var holder = b.holder()
             holder.expiryDate = "200101"
             let session = try b.daemon.openSession(holder)
@@ -430,11 +460,15 @@ final class EnrollmentRefusalTests: XCTestCase {
 
     static var guarding: [Refusal] {
         // The child's card is read on the second reader, the guardian's on the first (where the faults are).
-        CardAndFaceRefusalTests.cardFailures(guardian, prepare: { b in
-            try b.daemon.openSession(b.holder("John_Simm", birthDate: "160101"),
-                                     guardian: try b.plainAccount.outcome.accountID,
-                                     reader: InProcessDaemon.secondReader)
-        }) { b, session, reader, key in
+        CardAndFaceRefusalTests.cardFailures(
+            guardian,
+            prepare: { b in
+                try b.daemon.openSession(
+                    b.holder("John_Simm", birthDate: "160101"),
+                    guardian: try b.plainAccount.outcome.accountID,
+                    reader: InProcessDaemon.secondReader)
+            }
+        ) { b, session, reader, key in
             try b.post("/v1/enrollments/\(session ?? "")/guardian", GuardianCardBody(reader: reader, accessKey: key))
         } + [
             Refusal(guardian, .enrollmentNotFound, "a session that never was") { b in
@@ -442,10 +476,12 @@ final class EnrollmentRefusalTests: XCTestCase {
             },
             Refusal(guardian, .enrollmentNotFound, "another kiosk's session") { b in
                 try b.daemon.insertCard(try b.plainAccount.holder, in: InProcessDaemon.secondReader)
-                return try b.daemon.call("POST", "/v1/enrollments/\(try b.childSession())/guardian",
-                                         json: GuardianCardBody(reader: InProcessDaemon.secondReader,
-                                                                accessKey: try b.plainAccount.holder.accessKey),
-                                         as: .otherKiosk)
+                return try b.daemon.call(
+                    "POST", "/v1/enrollments/\(try b.childSession())/guardian",
+                    json: GuardianCardBody(
+                        reader: InProcessDaemon.secondReader,
+                        accessKey: try b.plainAccount.holder.accessKey),
+                    as: .otherKiosk)
             },
             Refusal(guardian, .enrollmentExpired, "a session past its deadline") { b in
                 let session = try b.childSession()
@@ -473,8 +509,9 @@ final class EnrollmentRefusalTests: XCTestCase {
             },
             Refusal(guardian, .guardianNotEligible, "a guardian whose account was invalidated after the start") { b in
                 let (guardian, outcome) = try b.daemon.newAccount("John_Salley", signing: false)
-                let session = try b.daemon.openSession(b.holder("John_Simm", birthDate: "160101"),
-                                                       guardian: outcome.accountID)
+                let session = try b.daemon.openSession(
+                    b.holder("John_Simm", birthDate: "160101"),
+                    guardian: outcome.accountID)
                 try b.daemon.setStatus(outcome.accountID, "invalid")
                 return try b.guardian(session, guardian)
             },
@@ -494,14 +531,17 @@ final class EnrollmentRefusalTests: XCTestCase {
                 try b.guardian(try b.childSession(), b.holder(birthDate: "750230"))
             },
             Refusal(guardian, .invalidChannel, "an X-Enrolld-Channel of 65 characters") { b in
-                try b.post("/v1/enrollments/\(try b.childSession())/guardian",
-                           GuardianCardBody(reader: InProcessDaemon.secondReader,
-                                            accessKey: try b.plainAccount.holder.accessKey),
-                           headers: [("X-Enrolld-Channel", String(repeating: "k", count: 65))])
+                try b.post(
+                    "/v1/enrollments/\(try b.childSession())/guardian",
+                    GuardianCardBody(
+                        reader: InProcessDaemon.secondReader,
+                        accessKey: try b.plainAccount.holder.accessKey),
+                    headers: [("X-Enrolld-Channel", String(repeating: "k", count: 65))])
             },
             Refusal(guardian, .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
-                try b.post("/v1/enrollments/\(UUID().uuidString)/guardian",
-                           GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: b.holder().accessKey))
+                try b.post(
+                    "/v1/enrollments/\(UUID().uuidString)/guardian",
+                    GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: b.holder().accessKey))
             },
         ]
     }

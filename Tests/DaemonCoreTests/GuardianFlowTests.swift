@@ -27,8 +27,9 @@ final class GuardianFlowTests: XCTestCase {
 
     private func readGuardianCard(_ session: String, _ holder: TestHolder) throws -> HTTPResponse {
         try bench.insertCard(holder, in: InProcessDaemon.secondReader)
-        return try bench.call("POST", "/v1/enrollments/\(session)/guardian",
-                              json: GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: holder.accessKey))
+        return try bench.call(
+            "POST", "/v1/enrollments/\(session)/guardian",
+            json: GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: holder.accessKey))
     }
 
     func testAChildIsRegisteredOnlyAfterTheGuardiansOwnCardIsReadInTheSession() throws {
@@ -46,16 +47,18 @@ final class GuardianFlowTests: XCTestCase {
         let wrong = try readGuardianCard(session, stranger)
         XCTAssertEqual(wrong.status, 403)
         XCTAssertEqual(bench.problem(wrong), "guardian-mismatch")
-        XCTAssertEqual(bench.problem(try bench.complete(session)), "guardian-not-present",
-                       "a refused guardian card leaves the guardian absent")
+        XCTAssertEqual(
+            bench.problem(try bench.complete(session)), "guardian-not-present",
+            "a refused guardian card leaves the guardian absent")
 
         let events = bench.recordEvents()
         let present = try bench.decode(EnrollmentView.self, try bench.require(readGuardianCard(session, guardian), 200))
         XCTAssertEqual(present.guardianPresent, true)
         XCTAssertEqual(present.state, "card-verified", "the child's own session continues")
         let published = bench.drain(events)
-        XCTAssertTrue(published.contains { $0.type == .enrollmentGuardianVerified && $0.enrollmentId == session },
-                      "the kiosk is told the guardian was verified")
+        XCTAssertTrue(
+            published.contains { $0.type == .enrollmentGuardianVerified && $0.enrollmentId == session },
+            "the kiosk is told the guardian was verified")
 
         let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(bench.complete(session), 200))
         XCTAssertEqual(outcome.tier, "basic")
@@ -76,8 +79,9 @@ final class GuardianFlowTests: XCTestCase {
         // The child's identity is not enrolled by the refusal: with a guardian it registers.
         let session = try bench.openSession(child, guardian: guardianAccount, insert: false)
         try bench.require(readGuardianCard(session, guardian), 200)
-        XCTAssertEqual(try bench.decode(EnrollmentOutcome.self, try bench.require(bench.complete(session), 200)).tier,
-                       "basic")
+        XCTAssertEqual(
+            try bench.decode(EnrollmentOutcome.self, try bench.require(bench.complete(session), 200)).tier,
+            "basic")
     }
 
     func testTheGuardianMustHoldANormalAccount() throws {

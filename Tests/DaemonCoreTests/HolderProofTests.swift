@@ -21,8 +21,10 @@ final class HolderProofTests: XCTestCase {
         bench = nil
     }
 
-    private func account(as caller: InProcessDaemon.Caller = .kiosk, of id: String? = nil,
-                         proof: [(String, String)]) -> HTTPResponse {
+    private func account(
+        as caller: InProcessDaemon.Caller = .kiosk, of id: String? = nil,
+        proof: [(String, String)]
+    ) -> HTTPResponse {
         bench.call("GET", "/v1/accounts/\(id ?? holder.accountID)", as: caller, headers: proof)
     }
 
@@ -45,8 +47,9 @@ final class HolderProofTests: XCTestCase {
         XCTAssertEqual(bench.problem(crossed), "holder-proof-failed")
         let elsewhere = account(as: .otherKiosk, proof: [("X-Enrolld-Enrollment", holder.enrollmentID)])
         XCTAssertEqual(bench.problem(elsewhere), "holder-proof-failed", "another kiosk's session proves nothing")
-        XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Enrollment", UUID().uuidString)])),
-                       "holder-proof-failed")
+        XCTAssertEqual(
+            bench.problem(account(proof: [("X-Enrolld-Enrollment", UUID().uuidString)])),
+            "holder-proof-failed")
         XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Enrollment", "not-a-session")])), "invalid-id")
     }
 
@@ -56,8 +59,10 @@ final class HolderProofTests: XCTestCase {
         let wrong = account(proof: [("X-Enrolld-Passcode", "1111")])
         XCTAssertEqual(wrong.status, 403)
         XCTAssertEqual(bench.problem(wrong), "holder-proof-failed", "a kiosk learns no reason")
-        let status = try bench.decode(PasscodeStatus.self, try bench.require(
-            bench.call("GET", "/v1/accounts/\(holder.accountID)/passcode", as: .operator), 200))
+        let status = try bench.decode(
+            PasscodeStatus.self,
+            try bench.require(
+                bench.call("GET", "/v1/accounts/\(holder.accountID)/passcode", as: .operator), 200))
         XCTAssertEqual(status.failedAttempts, 1, "a wrong proof is an entry like any other")
         try bench.lockPasscode(of: holder.accountID)
         XCTAssertEqual(bench.problem(account(proof: [("X-Enrolld-Passcode", "4321")])), "holder-proof-failed")
@@ -66,13 +71,16 @@ final class HolderProofTests: XCTestCase {
     func testEveryHolderRouteTakesTheProof() throws {
         let proof = [("X-Enrolld-Enrollment", holder.enrollmentID)]
         let id = holder.accountID
-        for path in ["/v1/accounts/\(id)", "/v1/accounts/\(id)/certificates", "/v1/accounts/\(id)/devices",
-                     "/v1/accounts/\(id)/status-history", "/v1/accounts/\(id)/usage", "/v1/accounts/\(id)/passcode"] {
+        for path in [
+            "/v1/accounts/\(id)", "/v1/accounts/\(id)/certificates", "/v1/accounts/\(id)/devices",
+            "/v1/accounts/\(id)/status-history", "/v1/accounts/\(id)/usage", "/v1/accounts/\(id)/passcode",
+        ] {
             XCTAssertEqual(bench.problem(bench.call("GET", path)), "holder-proof-required", path)
             XCTAssertEqual(bench.call("GET", path, headers: proof).status, 200, path)
         }
-        let contact = try bench.call("PUT", "/v1/accounts/\(id)/contact", json: ["contact": ["email": "a@b.example"]],
-                                     headers: proof)
+        let contact = try bench.call(
+            "PUT", "/v1/accounts/\(id)/contact", json: ["contact": ["email": "a@b.example"]],
+            headers: proof)
         XCTAssertEqual(contact.status, 204)
     }
 }

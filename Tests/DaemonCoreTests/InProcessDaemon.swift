@@ -126,21 +126,26 @@ final class FakeFaces: FaceComparator {
         guard let person = shown.person else { throw .noFace(.probe) }
         let match = person == owner
         func analysis(_ role: FaceImageRole, _ embedding: FaceEmbedding) -> FaceImageAnalysis {
-            FaceImageAnalysis(role: role, format: .jpeg, width: 480, height: 640, analysedWidth: 480,
-                              analysedHeight: 640, faceCount: 1,
-                              faces: [FaceRegion(left: 100, top: 100, width: 200, height: 200)],
-                              embedding: embedding)
+            FaceImageAnalysis(
+                role: role, format: .jpeg, width: 480, height: 640, analysedWidth: 480,
+                analysedHeight: 640, faceCount: 1,
+                faces: [FaceRegion(left: 100, top: 100, width: 200, height: 200)],
+                embedding: embedding)
         }
-        let probeEmbedding = shown.live || shown.copy
+        let probeEmbedding =
+            shown.live || shown.copy
             ? Self.embedding(person: person, capture: probe, offset: shown.copy ? 0.03 : 0.3)
             : Self.embedding(person: person, capture: nil, offset: 0)
-        return FaceComparison(distance: match ? 0.3 : 0.9, score: match ? 0.9 : 0.1, threshold: 0.5, isMatch: match,
-                              reference: analysis(.reference, Self.embedding(person: owner, capture: nil, offset: 0)),
-                              probe: analysis(.probe, probeEmbedding), totalMilliseconds: 1)
+        return FaceComparison(
+            distance: match ? 0.3 : 0.9, score: match ? 0.9 : 0.1, threshold: 0.5, isMatch: match,
+            reference: analysis(.reference, Self.embedding(person: owner, capture: nil, offset: 0)),
+            probe: analysis(.probe, probeEmbedding), totalMilliseconds: 1)
     }
 
-    func checkLiveness(_ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
-                       caller: UInt32, now: Date, replayGuard: ReplayGuard?) throws(LivenessError) -> LivenessDecision {
+    func checkLiveness(
+        _ burst: LivenessBurst, challenge: LivenessChallenge, portrait: [UInt8], session: String,
+        caller: UInt32, now: Date, replayGuard: ReplayGuard?
+    ) throws(LivenessError) -> LivenessDecision {
         let (portraits, busy) = state.withLock { state in
             state.bursts += 1
             return (state.portraits, state.busy)
@@ -159,9 +164,11 @@ final class FakeFaces: FaceComparator {
         var prints: [ReplayFingerprint] = []
         var replayed: ReplaySuspicion?
         for (index, frame) in burst.frames.enumerated() {
-            let print = try ReplayFingerprint(image: frame.image, embedding: frames[index].person.map {
-                Self.embedding(person: $0, capture: frame.image, offset: 0.3)
-            })
+            let print = try ReplayFingerprint(
+                image: frame.image,
+                embedding: frames[index].person.map {
+                    Self.embedding(person: $0, capture: frame.image, offset: 0.3)
+                })
             prints.append(print)
             if replayed == nil, let replayGuard {
                 replayed = replayGuard.suspicion(of: print, portrait: nil, session: session, now: now)
@@ -170,25 +177,34 @@ final class FakeFaces: FaceComparator {
         replayGuard?.record(prints, session: session, now: now)
         let checks = [
             LivenessCheckResult(check: .challenge, value: 1, threshold: 1, comparison: .atLeast, detail: "fake"),
-            LivenessCheckResult(check: .singleFace, value: Double(frames.filter { $0.person == nil }.count),
-                                threshold: 0, comparison: .atMost, detail: "fake", faceCount: 1),
-            LivenessCheckResult(check: .samePerson, value: people.count <= 1 ? 0.2 : 1.2, threshold: 0.6,
-                                comparison: .atMost, detail: "fake"),
-            LivenessCheckResult(check: .matchesPortrait, value: people == [owner] ? 0.3 : 0.9, threshold: 0.5,
-                                comparison: .atMost, detail: "fake"),
-            LivenessCheckResult(check: .unlikePortrait, value: copies.isEmpty ? 0.3 : 0, threshold: 0.1,
-                                comparison: .atLeast, detail: "fake", frame: copies.first),
-            LivenessCheckResult(check: .promptsFollowed, value: followed ? Double(challenge.prompts.count) : 0,
-                                threshold: Double(challenge.prompts.count), comparison: .atLeast, detail: "fake",
-                                missingPrompt: followed ? nil : challenge.prompts.first),
-            LivenessCheckResult(check: .depth, value: flat || !copies.isEmpty ? 0.01 : 0.05, threshold: 0.02,
-                                comparison: .atLeast, detail: "fake"),
-            LivenessCheckResult(check: .distinctFrames, value: Set(texts).count == texts.count ? 0 : 1,
-                                threshold: 0.5, comparison: .atMost, detail: "fake"),
-            LivenessCheckResult(check: .notReplayed, value: replayed == nil ? 0 : 1, threshold: 0,
-                                comparison: .atMost, detail: replayed.map { "\($0)" } ?? "fake"),
-            LivenessCheckResult(check: .passiveScore, value: 0.8, threshold: 0.3, comparison: .atLeast,
-                                detail: "fake"),
+            LivenessCheckResult(
+                check: .singleFace, value: Double(frames.filter { $0.person == nil }.count),
+                threshold: 0, comparison: .atMost, detail: "fake", faceCount: 1),
+            LivenessCheckResult(
+                check: .samePerson, value: people.count <= 1 ? 0.2 : 1.2, threshold: 0.6,
+                comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(
+                check: .matchesPortrait, value: people == [owner] ? 0.3 : 0.9, threshold: 0.5,
+                comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(
+                check: .unlikePortrait, value: copies.isEmpty ? 0.3 : 0, threshold: 0.1,
+                comparison: .atLeast, detail: "fake", frame: copies.first),
+            LivenessCheckResult(
+                check: .promptsFollowed, value: followed ? Double(challenge.prompts.count) : 0,
+                threshold: Double(challenge.prompts.count), comparison: .atLeast, detail: "fake",
+                missingPrompt: followed ? nil : challenge.prompts.first),
+            LivenessCheckResult(
+                check: .depth, value: flat || !copies.isEmpty ? 0.01 : 0.05, threshold: 0.02,
+                comparison: .atLeast, detail: "fake"),
+            LivenessCheckResult(
+                check: .distinctFrames, value: Set(texts).count == texts.count ? 0 : 1,
+                threshold: 0.5, comparison: .atMost, detail: "fake"),
+            LivenessCheckResult(
+                check: .notReplayed, value: replayed == nil ? 0 : 1, threshold: 0,
+                comparison: .atMost, detail: replayed.map { "\($0)" } ?? "fake"),
+            LivenessCheckResult(
+                check: .passiveScore, value: 0.8, threshold: 0.3, comparison: .atLeast,
+                detail: "fake"),
         ]
         return LivenessDecision(checks: checks, frameCount: burst.frames.count)
     }
@@ -207,10 +223,12 @@ struct TestHolder {
 
     var mrz: MRZ {
         get throws {
-            try MRZ(encoding: MRZFields(documentCode: "I", issuingState: "UTO", primaryIdentifier: surname,
-                                        secondaryIdentifier: givenNames, documentNumber: documentNumber,
-                                        nationality: "UTO", birthDate: birthDate, sex: .female,
-                                        expiryDate: expiryDate), format: .td1)
+            try MRZ(
+                encoding: MRZFields(
+                    documentCode: "I", issuingState: "UTO", primaryIdentifier: surname,
+                    secondaryIdentifier: givenNames, documentNumber: documentNumber,
+                    nationality: "UTO", birthDate: birthDate, sex: .female,
+                    expiryDate: expiryDate), format: .td1)
         }
     }
 
@@ -220,7 +238,8 @@ struct TestHolder {
 
     static func random(_ person: String = "John_Salley", birthDate: String = "800101") -> TestHolder {
         let letters = Array("ABCDEFGHJKLMNPRSTUVWXYZ")
-        let number = String((0..<3).map { _ in letters[Int.random(in: 0..<letters.count)] })
+        let number =
+            String((0..<3).map { _ in letters[Int.random(in: 0..<letters.count)] })
             + String(format: "%06d", Int.random(in: 0..<1_000_000))
         return TestHolder(person: person, documentNumber: number, birthDate: birthDate)
     }
@@ -279,19 +298,23 @@ final class InProcessDaemon: Sendable {
     /// `keysOf`: the state directory of another daemon of the same store, whose usage-chain key this one shares.
     /// `loopback`: the daemon will be served over HTTP on that TCP socket (`serveLoopback()`), and the certificates
     /// it issues name its OCSP responder, CRL and CA certificate there, as a jurisdiction publishes them.
-    init(extraConfiguration: String = "", keysOf otherStateDirectory: String? = nil,
-         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
-         ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT") throws {
+    init(
+        extraConfiguration: String = "", keysOf otherStateDirectory: String? = nil,
+        openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
+        ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT"
+    ) throws {
         self.loopback = loopback
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("enrolld-inprocess-\(UUID().uuidString)")
         if let otherStateDirectory {
             // Another host of the same store: it holds the fleet's usage-chain key, as `enrolld` requires.
             let keys = directory.appendingPathComponent("state/keys")
-            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            try FileManager.default.setAttributes([.posixPermissions: 0o700],
-                                                  ofItemAtPath: directory.appendingPathComponent("state").path)
+            try FileManager.default.createDirectory(
+                at: keys, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o700],
+                ofItemAtPath: directory.appendingPathComponent("state").path)
             try FileManager.default.copyItem(
                 atPath: otherStateDirectory + "/keys/" + DataProtector.usageChainKeyFile,
                 toPath: keys.appendingPathComponent(DataProtector.usageChainKeyFile).path)
@@ -306,12 +329,14 @@ final class InProcessDaemon: Sendable {
         case .valid:
             _ = try CAStore.initialise(directory: caDirectory, subject: caSubject)
         case .expired:
-            _ = try CAStore.initialise(directory: caDirectory, subject: caSubject, validityYears: 1,
-                                       now: Date().addingTimeInterval(-2 * 366 * 86_400))
+            _ = try CAStore.initialise(
+                directory: caDirectory, subject: caSubject, validityYears: 1,
+                now: Date().addingTimeInterval(-2 * 366 * 86_400))
         case .missing:
             break
         }
-        configuration = try Configuration.parse("""
+        configuration = try Configuration.parse(
+            """
             [api]
             socket = \(directory.appendingPathComponent("api.sock").path)
             socket_mode = 0600
@@ -342,10 +367,12 @@ final class InProcessDaemon: Sendable {
         let terminal = self.terminal
         let clock = self.clock
         cards = FaultyTerminal(base: terminal)
-        var environment = DaemonEnvironment(terminal: cards, readers: { _, onEvent in
-            terminal.watch(onEvent)
-            return terminal
-        }, faces: faces, now: { clock.now })
+        var environment = DaemonEnvironment(
+            terminal: cards,
+            readers: { _, onEvent in
+                terminal.watch(onEvent)
+                return terminal
+            }, faces: faces, now: { clock.now })
         let open = openStore ?? environment.openStore
         environment.openStore = { configuration, protector in
             FailingStore(base: try open(configuration, protector))
@@ -375,7 +402,8 @@ final class InProcessDaemon: Sendable {
     func portrait(_ person: String) throws -> [UInt8] {
         if let known = portraits.withLock({ $0[person] }) { return known }
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/faces/johns/\(person)")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "shared/faces/johns/\(person)")
         let first = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".jpg") }
             .sorted().first
         let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(first ?? "missing.jpg")))
@@ -393,10 +421,12 @@ final class InProcessDaemon: Sendable {
         daemon.reload()
     }
 
-    func insertCard(_ holder: TestHolder, in reader: String = InProcessDaemon.reader,
-                    faults: [CardFault] = [],
-                    configure: (inout EMRTDPersonalisation) -> Void = { _ in },
-                    adjust: (inout EMRTDProfile) -> Void = { _ in }) throws {
+    func insertCard(
+        _ holder: TestHolder, in reader: String = InProcessDaemon.reader,
+        faults: [CardFault] = [],
+        configure: (inout EMRTDPersonalisation) -> Void = { _ in },
+        adjust: (inout EMRTDProfile) -> Void = { _ in }
+    ) throws {
         var personalisation = EMRTDPersonalisation(mrz: try holder.mrz, portraits: [try portrait(holder.person)])
         personalisation.documentSigner = pki.documentSigner
         configure(&personalisation)
@@ -412,10 +442,13 @@ final class InProcessDaemon: Sendable {
 
     /// Answers a request through the router as `caller`; after `serve()`, through the real socket (as this
     /// process, in `caller`'s role: kiosks all share this process's uid there).
-    func call(_ method: String, _ path: String, body: [UInt8] = [], as caller: Caller = .kiosk,
-              headers: [(String, String)] = [], query: [(name: String, value: String)] = []) -> HTTPResponse {
-        var request = HTTPRequest(method: method, path: path, query: query,
-                                  headers: headers.map { ($0.0.lowercased(), $0.1) }, body: body)
+    func call(
+        _ method: String, _ path: String, body: [UInt8] = [], as caller: Caller = .kiosk,
+        headers: [(String, String)] = [], query: [(name: String, value: String)] = []
+    ) -> HTTPResponse {
+        var request = HTTPRequest(
+            method: method, path: path, query: query,
+            headers: headers.map { ($0.0.lowercased(), $0.1) }, body: body)
         if !body.isEmpty { request.headers.append(("content-type", "application/json")) }
         guard let client = socketClient.withLock({ $0 }) else { return router.response(to: request, peer: caller.peer) }
         switch caller {
@@ -432,24 +465,31 @@ final class InProcessDaemon: Sendable {
 
     private let socketClient = Mutex<UnixSocketClient?>(nil)
 
-    func call<T: Encodable>(_ method: String, _ path: String, json: T, as caller: Caller = .kiosk,
-                            headers: [(String, String)] = []) throws -> HTTPResponse {
+    func call<T: Encodable>(
+        _ method: String, _ path: String, json: T, as caller: Caller = .kiosk,
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
         call(method, path, body: [UInt8](try JSONEncoder().encode(json)), as: caller, headers: headers)
     }
 
     // MARK: The enrollment steps
 
-    func start(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-               guardian: String? = nil, reader: String = InProcessDaemon.reader,
-               as caller: Caller = .kiosk) throws -> HTTPResponse {
-        try call("POST", "/v1/enrollments",
-                 json: EnrollmentStartBody(reader: reader, accessKey: holder.accessKey, purpose: purpose,
-                                           accountId: accountID, guardianAccountId: guardian), as: caller)
+    func start(
+        _ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+        guardian: String? = nil, reader: String = InProcessDaemon.reader,
+        as caller: Caller = .kiosk
+    ) throws -> HTTPResponse {
+        try call(
+            "POST", "/v1/enrollments",
+            json: EnrollmentStartBody(
+                reader: reader, accessKey: holder.accessKey, purpose: purpose,
+                accountId: accountID, guardianAccountId: guardian), as: caller)
     }
 
     func photo(_ session: String, of person: String, as caller: Caller = .kiosk) throws -> HTTPResponse {
-        try call("POST", "/v1/enrollments/\(session)/photo",
-                 json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()), as: caller)
+        try call(
+            "POST", "/v1/enrollments/\(session)/photo",
+            json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()), as: caller)
     }
 
     /// A liveness challenge for `session`.
@@ -458,30 +498,41 @@ final class InProcessDaemon: Sendable {
     }
 
     /// A burst of `frames` captured 0.2 s apart from half a second after `issuedAt`, for the challenge `nonceHex`.
-    func burst(_ session: String, nonceHex: String, frames: [[UInt8]], issuedAt: Date? = nil,
-               as caller: Caller = .kiosk) throws -> HTTPResponse {
+    func burst(
+        _ session: String, nonceHex: String, frames: [[UInt8]], issuedAt: Date? = nil,
+        as caller: Caller = .kiosk
+    ) throws -> HTTPResponse {
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let start = (issuedAt ?? clock.now).addingTimeInterval(0.5)
-        let body = LivenessBurstBody(nonceHex: nonceHex, frames: frames.enumerated().map {
-            LivenessFrameBody(image: Data($0.element).base64EncodedString(),
-                              capturedAt: format.string(from: start.addingTimeInterval(Double($0.offset) * 0.2)))
-        })
+        let body = LivenessBurstBody(
+            nonceHex: nonceHex,
+            frames: frames.enumerated().map {
+                LivenessFrameBody(
+                    image: Data($0.element).base64EncodedString(),
+                    capturedAt: format.string(from: start.addingTimeInterval(Double($0.offset) * 0.2)))
+            })
         return try call("POST", "/v1/enrollments/\(session)/liveness", json: body, as: caller)
     }
 
     /// A challenge, then `person` following its prompts (or what `frames` makes of them); the burst's answer and the
     /// challenge.
-    func liveness(_ session: String, of person: String, as caller: Caller = .kiosk,
-                  frames: (LivenessChallengeResponse) -> [[UInt8]] = { _ in [] }) throws
-        -> (answer: HTTPResponse, challenge: LivenessChallengeResponse) {
+    func liveness(
+        _ session: String, of person: String, as caller: Caller = .kiosk,
+        frames: (LivenessChallengeResponse) -> [[UInt8]] = { _ in [] }
+    ) throws
+        -> (answer: HTTPResponse, challenge: LivenessChallengeResponse)
+    {
         let issued = try decode(LivenessChallengeResponse.self, try challenge(session, as: caller))
         var images = frames(issued)
         if images.isEmpty { images = FakeFaces.livenessFrames(person, prompts: issued.prompts) }
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return (try burst(session, nonceHex: issued.nonceHex, frames: images,
-                          issuedAt: format.date(from: issued.issuedAt), as: caller), issued)
+        return (
+            try burst(
+                session, nonceHex: issued.nonceHex, frames: images,
+                issuedAt: format.date(from: issued.issuedAt), as: caller), issued
+        )
     }
 
     func complete(_ session: String, csr: String? = nil, as caller: Caller = .kiosk) throws -> HTTPResponse {
@@ -489,9 +540,11 @@ final class InProcessDaemon: Sendable {
     }
 
     /// Card, face and completion; the session view and the outcome. Fails the test on any refusal.
-    func enroll(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-                signing: Bool = true, file: StaticString = #filePath,
-                line: UInt = #line) throws -> (session: EnrollmentView, outcome: EnrollmentOutcome) {
+    func enroll(
+        _ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+        signing: Bool = true, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> (session: EnrollmentView, outcome: EnrollmentOutcome) {
         try insertCard(holder)
         let started = try start(holder, purpose: purpose, accountID: accountID)
         XCTAssertEqual(started.status, 201, problem(started), file: file, line: line)
@@ -510,16 +563,19 @@ final class InProcessDaemon: Sendable {
     }
 
     static func makeCSR() throws -> String {
-        try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "holder"),
-                                             key: try PrivateKey.generate(.p256)).pem
+        try CertificateSigningRequest.create(
+            subject: DistinguishedName(country: "UT", commonName: "holder"),
+            key: try PrivateKey.generate(.p256)
+        ).pem
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
-            throw DecodeFailure(description: "\(T.self) from \(response.status): "
-                                + String(decoding: response.body, as: UTF8.self))
+            throw DecodeFailure(
+                description: "\(T.self) from \(response.status): "
+                    + String(decoding: response.body, as: UTF8.self))
         }
     }
 

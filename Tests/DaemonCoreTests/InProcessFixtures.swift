@@ -14,25 +14,32 @@ extension InProcessDaemon {
     @discardableResult
     func require(_ response: HTTPResponse, _ status: Int, _ what: String = "") throws -> HTTPResponse {
         guard response.status == status else {
-            throw DecodeFailure(description: "\(what.isEmpty ? "request" : what): expected \(status), got "
-                                + problem(response))
+            throw DecodeFailure(
+                description: "\(what.isEmpty ? "request" : what): expected \(status), got "
+                    + problem(response))
         }
         return response
     }
 
     /// Opens a session for `holder` (its card put on the reader first, unless `insert` is false); the session id.
-    func openSession(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-                     guardian: String? = nil, insert: Bool = true, reader: String = InProcessDaemon.reader,
-                     as caller: Caller = .kiosk) throws -> String {
+    func openSession(
+        _ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+        guardian: String? = nil, insert: Bool = true, reader: String = InProcessDaemon.reader,
+        as caller: Caller = .kiosk
+    ) throws -> String {
         if insert { try insertCard(holder, in: reader) }
-        let started = try require(try start(holder, purpose: purpose, accountID: accountID, guardian: guardian,
-                                            reader: reader, as: caller), 201, "start")
+        let started = try require(
+            try start(
+                holder, purpose: purpose, accountID: accountID, guardian: guardian,
+                reader: reader, as: caller), 201, "start")
         return try decode(EnrollmentView.self, started).id
     }
 
     /// A session whose live photo matched the chip portrait and (`live`) whose liveness burst passed.
-    func matchedSession(_ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
-                        live: Bool = true, as caller: Caller = .kiosk) throws -> String {
+    func matchedSession(
+        _ holder: TestHolder, purpose: String = "register", accountID: String? = nil,
+        live: Bool = true, as caller: Caller = .kiosk
+    ) throws -> String {
         let session = try openSession(holder, purpose: purpose, accountID: accountID, as: caller)
         try require(try photo(session, of: holder.person, as: caller), 200, "photo")
         if live { try require(try liveness(session, of: holder.person, as: caller).answer, 200, "liveness") }
@@ -40,24 +47,29 @@ extension InProcessDaemon {
     }
 
     /// A new account for a new holder: signing tier (with a certificate) or basic.
-    func newAccount(_ person: String = "John_Salley", birthDate: String = "800101",
-                    signing: Bool = true) throws -> (holder: TestHolder, outcome: EnrollmentOutcome) {
+    func newAccount(
+        _ person: String = "John_Salley", birthDate: String = "800101",
+        signing: Bool = true
+    ) throws -> (holder: TestHolder, outcome: EnrollmentOutcome) {
         let holder = TestHolder.random(person, birthDate: birthDate)
         return (holder, try enroll(holder, signing: signing).outcome)
     }
 
     /// Sets the account's passcode as the holder at the kiosk, proven by the enrollment that created the account.
     func setPasscode(_ passcode: String, on outcome: EnrollmentOutcome) throws {
-        try require(try call("POST", "/v1/accounts/\(outcome.accountID)/passcode",
-                             json: PasscodeBody(passcode: passcode),
-                             headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)]), 200, "set passcode")
+        try require(
+            try call(
+                "POST", "/v1/accounts/\(outcome.accountID)/passcode",
+                json: PasscodeBody(passcode: passcode),
+                headers: [("X-Enrolld-Enrollment", outcome.enrollmentID)]), 200, "set passcode")
     }
 
     /// Enters a wrong passcode until the lock closes (`passcode.max_attempts` entries).
     func lockPasscode(of accountID: String) throws {
         for _ in 0...configuration.passcodeMaxAttempts {
-            let entry = try call("POST", "/v1/accounts/\(accountID)/passcode/verify",
-                                 json: PasscodeBody(passcode: "0000"), as: .operator)
+            let entry = try call(
+                "POST", "/v1/accounts/\(accountID)/passcode/verify",
+                json: PasscodeBody(passcode: "0000"), as: .operator)
             if problem(entry) == "passcode-locked" { return }
         }
         throw DecodeFailure(description: "the passcode of \(accountID) did not lock")
@@ -66,9 +78,12 @@ extension InProcessDaemon {
     /// An operator sets the account's status.
     @discardableResult
     func setStatus(_ accountID: String, _ status: String, reason: String = "reported lost") throws -> StatusView {
-        try decode(StatusView.self, try require(
-            try call("POST", "/v1/accounts/\(accountID)/status", json: StatusChangeBody(status: status, reason: reason),
-                     as: .operator), 200, "set status"))
+        try decode(
+            StatusView.self,
+            try require(
+                try call(
+                    "POST", "/v1/accounts/\(accountID)/status", json: StatusChangeBody(status: status, reason: reason),
+                    as: .operator), 200, "set status"))
     }
 
     /// The session's view (the kiosk's).
@@ -83,8 +98,12 @@ extension InProcessDaemon {
 
     /// The account's usage records (one page) as an operator sees them.
     func usage(_ accountID: String, query: [(name: String, value: String)] = []) throws -> UsagePage {
-        try decode(UsagePage.self, try require(call("GET", "/v1/accounts/\(accountID)/usage", as: .operator,
-                                                    query: query), 200))
+        try decode(
+            UsagePage.self,
+            try require(
+                call(
+                    "GET", "/v1/accounts/\(accountID)/usage", as: .operator,
+                    query: query), 200))
     }
 
     /// The issuing CA's certificate (what `/v1/crl` and issued certificates chain to).
@@ -141,8 +160,10 @@ extension InProcessDaemon {
 
     /// Runs `request` on another thread while `gate` holds the step it starts, calls `meanwhile` once the step is
     /// held, then opens the gate; returns what `meanwhile` returned and the held request's answer.
-    func whileHeld<T>(_ gate: Gate, _ request: @escaping @Sendable () -> HTTPResponse,
-                      meanwhile: () throws -> T) throws -> (meanwhile: T, held: HTTPResponse) {
+    func whileHeld<T>(
+        _ gate: Gate, _ request: @escaping @Sendable () -> HTTPResponse,
+        meanwhile: () throws -> T
+    ) throws -> (meanwhile: T, held: HTTPResponse) {
         let answer = HeldAnswer()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {

@@ -25,15 +25,21 @@ final class LivenessRefusalTests: XCTestCase {
     }
 
     /// The challenge's holder following its prompts, with `change` applied to the body.
-    static func post(_ b: RefusalBench, _ session: String, _ challenge: LivenessChallengeResponse,
-                     _ change: (inout LivenessBurstBody) -> Void = { _ in }) throws -> HTTPResponse {
+    static func post(
+        _ b: RefusalBench, _ session: String, _ challenge: LivenessChallengeResponse,
+        _ change: (inout LivenessBurstBody) -> Void = { _ in }
+    ) throws -> HTTPResponse {
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let start = (format.date(from: challenge.issuedAt) ?? Date()).addingTimeInterval(0.5)
-        var body = LivenessBurstBody(nonceHex: challenge.nonceHex, frames: FakeFaces.livenessFrames(
-            holder, prompts: challenge.prompts).enumerated().map {
-                LivenessFrameBody(image: Data($0.element).base64EncodedString(),
-                                  capturedAt: format.string(from: start.addingTimeInterval(Double($0.offset) * 0.2)))
+        var body = LivenessBurstBody(
+            nonceHex: challenge.nonceHex,
+            frames: FakeFaces.livenessFrames(
+                holder, prompts: challenge.prompts
+            ).enumerated().map {
+                LivenessFrameBody(
+                    image: Data($0.element).base64EncodedString(),
+                    capturedAt: format.string(from: start.addingTimeInterval(Double($0.offset) * 0.2)))
             })
         change(&body)
         return try b.post("/v1/enrollments/\(session)/liveness", body)
@@ -84,8 +90,9 @@ final class LivenessRefusalTests: XCTestCase {
             b.daemon.call("POST", "/v1/enrollments/\(try b.session())/liveness")
         },
         Refusal(burst, .invalidBody, "frames that are not a list") { b in
-            b.daemon.call("POST", "/v1/enrollments/\(try b.session())/liveness",
-                          body: Array(#"{"nonceHex": "00", "frames": 3}"#.utf8))
+            b.daemon.call(
+                "POST", "/v1/enrollments/\(try b.session())/liveness",
+                body: Array(#"{"nonceHex": "00", "frames": 3}"#.utf8))
         },
         Refusal(burst, .invalidBurst, "a nonce that is not 32 hex digits") { b in
             let (session, challenge) = try challenged(b)
@@ -115,19 +122,24 @@ final class LivenessRefusalTests: XCTestCase {
         },
         Refusal(burst, .livenessChallengeRequired, "a burst before any challenge") { b in
             let session = try b.session()
-            return try b.daemon.burst(session, nonceHex: String(repeating: "00", count: 16),
-                                      frames: FakeFaces.livenessFrames(holder, prompts: ["turn-left"]))
+            return try b.daemon.burst(
+                session, nonceHex: String(repeating: "00", count: 16),
+                frames: FakeFaces.livenessFrames(holder, prompts: ["turn-left"]))
         },
         Refusal(burst, .livenessFailed, "the chip portrait replayed as every frame") { b in
             let (session, challenge) = try challenged(b)
             let portrait = try b.daemon.portrait(holder)
-            return try b.daemon.burst(session, nonceHex: challenge.nonceHex,
-                                      frames: Array(repeating: portrait, count: 8))
+            return try b.daemon.burst(
+                session, nonceHex: challenge.nonceHex,
+                frames: Array(repeating: portrait, count: 8))
         },
         Refusal(burst, .livenessFailed, "a second burst for the same challenge") { b in
             let (session, challenge) = try challenged(b)
-            try b.daemon.require(b.daemon.burst(session, nonceHex: challenge.nonceHex, frames: FakeFaces.livenessFrames(
-                holder, prompts: challenge.prompts, flat: true)), 422)
+            try b.daemon.require(
+                b.daemon.burst(
+                    session, nonceHex: challenge.nonceHex,
+                    frames: FakeFaces.livenessFrames(
+                        holder, prompts: challenge.prompts, flat: true)), 422)
             return try post(b, session, challenge)
         },
         Refusal(burst, .enrollmentWrongState, "a burst after the liveness step passed") { b in
@@ -138,9 +150,10 @@ final class LivenessRefusalTests: XCTestCase {
         Refusal(burst, .attemptsExhausted, "a third refused burst (3 attempts)") { b in
             let session = try b.session()
             for _ in 0..<2 {
-                try b.daemon.require(b.daemon.liveness(session, of: holder) { challenge in
-                    FakeFaces.livenessFrames(holder, prompts: challenge.prompts, flat: true)
-                }.answer, 422)
+                try b.daemon.require(
+                    b.daemon.liveness(session, of: holder) { challenge in
+                        FakeFaces.livenessFrames(holder, prompts: challenge.prompts, flat: true)
+                    }.answer, 422)
             }
             return try b.daemon.liveness(session, of: holder) { challenge in
                 FakeFaces.livenessFrames(holder, prompts: challenge.prompts, flat: true)
@@ -154,9 +167,10 @@ final class LivenessRefusalTests: XCTestCase {
         },
         Refusal(burst, .enrollmentNotFound, "another kiosk's session") { b in
             let (session, challenge) = try challenged(b)
-            return try b.daemon.burst(session, nonceHex: challenge.nonceHex,
-                                      frames: FakeFaces.livenessFrames(holder, prompts: challenge.prompts),
-                                      as: .otherKiosk)
+            return try b.daemon.burst(
+                session, nonceHex: challenge.nonceHex,
+                frames: FakeFaces.livenessFrames(holder, prompts: challenge.prompts),
+                as: .otherKiosk)
         },
         Refusal(burst, .enrollmentWrongState, "a completed session") { b in
             let (session, challenge) = try challenged(b)
@@ -174,8 +188,9 @@ final class LivenessRefusalTests: XCTestCase {
             return try b.whileComparing(session) { try post(b, session, challenge) }
         },
         Refusal(burst, .enrollmentUnavailable, "no CA set up", on: .noCA) { b in
-            try b.daemon.burst(UUID().uuidString, nonceHex: String(repeating: "00", count: 16),
-                               frames: FakeFaces.livenessFrames(holder, prompts: ["turn-left"]))
+            try b.daemon.burst(
+                UUID().uuidString, nonceHex: String(repeating: "00", count: 16),
+                frames: FakeFaces.livenessFrames(holder, prompts: ["turn-left"]))
         },
     ]
 
@@ -183,21 +198,27 @@ final class LivenessRefusalTests: XCTestCase {
     static let replaying: [Refusal] = [
         Refusal(photo, .suspectedReplay, "the chip portrait's own bytes as the live photo") { b in
             let session = try b.session()
-            return try b.post("/v1/enrollments/\(session)/photo",
-                              EnrollmentPhotoBody(photo: Data(try b.daemon.portrait(holder))
-                                  .base64EncodedString()))
+            return try b.post(
+                "/v1/enrollments/\(session)/photo",
+                EnrollmentPhotoBody(
+                    photo: Data(try b.daemon.portrait(holder))
+                        .base64EncodedString()))
         },
         Refusal(photo, .suspectedReplay, "a re-encoded copy of the chip portrait") { b in
-            try b.post("/v1/enrollments/\(try b.session())/photo",
-                       EnrollmentPhotoBody(photo: Data("copy:\(holder)".utf8).base64EncodedString()))
+            try b.post(
+                "/v1/enrollments/\(try b.session())/photo",
+                EnrollmentPhotoBody(photo: Data("copy:\(holder)".utf8).base64EncodedString()))
         },
         Refusal(photo, .suspectedReplay, "a photo already used in another session") { b in
             let used = FakeFaces.livePhoto(holder)
             let first = try b.session()
-            try b.daemon.require(b.post("/v1/enrollments/\(first)/photo",
-                                        EnrollmentPhotoBody(photo: Data(used).base64EncodedString())), 200)
-            return try b.post("/v1/enrollments/\(try b.session())/photo",
-                              EnrollmentPhotoBody(photo: Data(used).base64EncodedString()))
+            try b.daemon.require(
+                b.post(
+                    "/v1/enrollments/\(first)/photo",
+                    EnrollmentPhotoBody(photo: Data(used).base64EncodedString())), 200)
+            return try b.post(
+                "/v1/enrollments/\(try b.session())/photo",
+                EnrollmentPhotoBody(photo: Data(used).base64EncodedString()))
         },
         Refusal(photo, .faceEngineBusy, "every face worker taken") { b in
             b.daemon.faces.refuseAsBusy(FaceWorkBusy(reason: .callerShare, retryAfterSeconds: 1))
@@ -210,8 +231,9 @@ final class LivenessRefusalTests: XCTestCase {
         },
         Refusal(compare, .suspectedReplay, "a probe that is a frame of an enrollment's burst") { b in
             let session = try b.session()
-            let issued = try b.daemon.decode(LivenessChallengeResponse.self,
-                                             try b.daemon.require(b.daemon.challenge(session), 201))
+            let issued = try b.daemon.decode(
+                LivenessChallengeResponse.self,
+                try b.daemon.require(b.daemon.challenge(session), 201))
             let frames = FakeFaces.livenessFrames(holder, prompts: issued.prompts)
             try b.daemon.require(b.daemon.burst(session, nonceHex: issued.nonceHex, frames: frames), 200)
             return try CardAndFaceRefusalTests.compare(b, probe: frames[3])

@@ -20,9 +20,10 @@ final class MetricsTests: XCTestCase {
         metrics.observeFaceMatch(seconds: 0.3)
         metrics.certificateIssued()
 
-        let text = metrics.render(readersPresent: 2, pcscAvailable: true, version: "1.2.3", uptimeSeconds: 42,
-                                  cardActivity: CardActivity(activeReads: 1, openConnections: 2), apiConnections: 3,
-                                  enrollmentSessions: 4)
+        let text = metrics.render(
+            readersPresent: 2, pcscAvailable: true, version: "1.2.3", uptimeSeconds: 42,
+            cardActivity: CardActivity(activeReads: 1, openConnections: 2), apiConnections: 3,
+            enrollmentSessions: 4)
         let lines = Set(text.split(separator: "\n").map(String.init))
         for expected in [
             "# TYPE enrolld_card_reads_active gauge", "enrolld_card_reads_active 1",
@@ -153,8 +154,10 @@ final class SystemdNotifyTests: XCTestCase {
 
     func testWatchdogIntervalIsHalfOfWatchdogUsecForThisProcess() {
         XCTAssertEqual(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"], pid: 7), 15)
-        XCTAssertEqual(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "7"], pid: 7), 2)
-        XCTAssertNil(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "8"], pid: 7))
+        XCTAssertEqual(
+            SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "7"], pid: 7), 2)
+        XCTAssertNil(
+            SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "8"], pid: 7))
         XCTAssertNil(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "0"], pid: 7))
         XCTAssertNil(SystemdNotifier.watchdogInterval(environment: [:], pid: 7))
     }

@@ -36,21 +36,27 @@ final class OtherJurisdiction: Sendable {
     }
 
     func revoke(_ serial: String) throws {
-        try daemon.require(try daemon.call("POST", "/v1/certificates/\(serial)/revoke",
-                                           json: ["reason": "key-compromise"], as: .operator), 200)
+        try daemon.require(
+            try daemon.call(
+                "POST", "/v1/certificates/\(serial)/revoke",
+                json: ["reason": "key-compromise"], as: .operator), 200)
     }
 }
 
 extension InProcessDaemon {
     /// Pins `other`'s CA (it certifies the trust list signer) and imports `xml`.
     @discardableResult
-    func importList(_ xml: [UInt8], of other: OtherJurisdiction? = nil, territory: String? = nil) throws
-        -> HTTPResponse {
+    func importList(
+        _ xml: [UInt8], of other: OtherJurisdiction? = nil, territory: String? = nil
+    ) throws
+        -> HTTPResponse
+    {
         if let other { try pinTrustListSigner(try other.daemon.caCertificate()) }
         catchUpClock()
-        return try call("POST", "/v1/trust-lists/import",
-                        json: TrustListImportRequest(data: Data(xml).base64EncodedString(), territory: territory),
-                        as: .admin)
+        return try call(
+            "POST", "/v1/trust-lists/import",
+            json: TrustListImportRequest(data: Data(xml).base64EncodedString(), territory: territory),
+            as: .admin)
     }
 
     /// The test clock stands where the daemon was made, and its CA (made after) may be younger than that: brought to
@@ -61,8 +67,9 @@ extension InProcessDaemon {
 
     func validate(_ pem: String) throws -> HTTPResponse {
         catchUpClock()
-        return try call("POST", "/v1/certificates/validate",
-                        json: CertificateValidationRequest(certificate: pem, intermediates: nil, at: nil))
+        return try call(
+            "POST", "/v1/certificates/validate",
+            json: CertificateValidationRequest(certificate: pem, intermediates: nil, at: nil))
     }
 }
 
@@ -84,20 +91,28 @@ final class MutualRecognitionTests: XCTestCase {
         try Data(xml).write(to: listFile)
         try macao.daemon.caCertificate().pem.write(to: caFile, atomically: true, encoding: .utf8)
         // (`run` throws unless xmlsec1 exits 0, which it does only for a signature that verifies.)
-        XCTAssertNoThrow(try InProcessDaemon.run("/usr/bin/xmlsec1", ["--verify", "--trusted-pem", caFile.path,
-                                                                       listFile.path]))
+        XCTAssertNoThrow(
+            try InProcessDaemon.run(
+                "/usr/bin/xmlsec1",
+                [
+                    "--verify", "--trusted-pem", caFile.path,
+                    listFile.path,
+                ]))
 
         let issued = try macao.issue()
-        XCTAssertEqual(local.problem(try local.validate(issued.pem)), "foreign-no-trusted-service",
-                       "nothing is recognised before the list is imported")
+        XCTAssertEqual(
+            local.problem(try local.validate(issued.pem)), "foreign-no-trusted-service",
+            "nothing is recognised before the list is imported")
         let imported = try local.decode(TrustListSummary.self, try local.require(local.importList(xml, of: macao), 200))
         XCTAssertEqual(imported.territory, "MO")
-        let listing = try local.decode(TrustListListing.self,
-                                       try local.require(local.call("GET", "/v1/trust-lists", as: .operator), 200))
+        let listing = try local.decode(
+            TrustListListing.self,
+            try local.require(local.call("GET", "/v1/trust-lists", as: .operator), 200))
         XCTAssertEqual(listing.lists.map(\.territory), ["MO"])
 
-        let valid = try local.decode(CertificateValidationResponse.self,
-                                     try local.require(try local.validate(issued.pem), 200))
+        let valid = try local.decode(
+            CertificateValidationResponse.self,
+            try local.require(try local.validate(issued.pem), 200))
         XCTAssertTrue(valid.valid)
         XCTAssertEqual(valid.territory, "MO")
         XCTAssertTrue(valid.statusSource.hasPrefix("OCSP http://127.0.0.1:"), valid.statusSource)
@@ -110,8 +125,9 @@ final class MutualRecognitionTests: XCTestCase {
 
         // Our own certificate is not the other jurisdiction's: the list does not make it valid.
         let (_, ours) = try local.newAccount("John_Simm")
-        XCTAssertEqual(local.problem(try local.validate(try XCTUnwrap(ours.certificatePEM))),
-                       "foreign-no-trusted-service")
+        XCTAssertEqual(
+            local.problem(try local.validate(try XCTUnwrap(ours.certificatePEM))),
+            "foreign-no-trusted-service")
     }
 
     /// The imported list is kept on disk and trusted again after a restart.
@@ -119,8 +135,9 @@ final class MutualRecognitionTests: XCTestCase {
         let macao = try OtherJurisdiction()
         let local = try InProcessDaemon()
         try local.require(local.importList(try macao.exportedList(), of: macao), 200)
-        let lists = ImportedTrustLists(directory: local.configuration.resolvedTrustListDirectory,
-                                       signerFiles: local.configuration.trustListSigners, now: { Date() })
+        let lists = ImportedTrustLists(
+            directory: local.configuration.resolvedTrustListDirectory,
+            signerFiles: local.configuration.trustListSigners, now: { Date() })
         XCTAssertEqual(lists.load(), 1)
         XCTAssertEqual(lists.lists.first?.list.territory, "MO")
     }
@@ -175,9 +192,11 @@ final class TrustListRefusalTests: XCTestCase {
             try b.daemon.validate("not a certificate")
         },
         Refusal(validate, .invalidTime, "an `at` that is no ISO 8601 time") { b in
-            try b.post("/v1/certificates/validate",
-                       CertificateValidationRequest(certificate: try b.daemon.caCertificate().pem, intermediates: nil,
-                                                    at: "yesterday"))
+            try b.post(
+                "/v1/certificates/validate",
+                CertificateValidationRequest(
+                    certificate: try b.daemon.caCertificate().pem, intermediates: nil,
+                    at: "yesterday"))
         },
         Refusal(validate, .foreignNoTrustedService, "a certificate of no imported list") { b in
             let (_, ours) = try b.daemon.newAccount("John_Simm")
@@ -204,12 +223,13 @@ final class TrustListRefusalTests: XCTestCase {
             // Signed by the KR CA on a daemon of another database: the responder KR publishes knows nothing of it.
             let korea = try OtherJurisdiction(territory: "KR")
             let base = try XCTUnwrap(korea.daemon.loopback).base
-            let elsewhere = try InProcessDaemon(extraConfiguration: """
-                [ca]
-                directory = \(korea.daemon.configuration.resolvedCADirectory)
-                ocsp_url = \(base)/v1/ocsp
-                certificate_policies = 1.3.6.1.4.1.99999.22.1
-                """)
+            let elsewhere = try InProcessDaemon(
+                extraConfiguration: """
+                    [ca]
+                    directory = \(korea.daemon.configuration.resolvedCADirectory)
+                    ocsp_url = \(base)/v1/ocsp
+                    certificate_policies = 1.3.6.1.4.1.99999.22.1
+                    """)
             elsewhere.catchUpClock()
             let (_, outcome) = try elsewhere.newAccount("John_Salley")
             try b.daemon.require(b.daemon.importList(try korea.exportedList(), of: korea), 200)

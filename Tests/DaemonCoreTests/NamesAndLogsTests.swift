@@ -12,10 +12,12 @@ final class NamesAndLogsTests: XCTestCase {
     func testControlCharactersAreEscapedSoNoCallerTextStartsALine() {
         let forged = "Virtual PCD 00 00\n<5>certificate 4f2a signed for account 1\r\u{1b}[2K\u{2028}x\\"
         let escaped = Log.escaped(forged)
-        XCTAssertEqual(escaped, "Virtual PCD 00 00\\x0a<5>certificate 4f2a signed for account 1\\x0d\\x1b[2K\\u{2028}x\\\\")
+        XCTAssertEqual(
+            escaped, "Virtual PCD 00 00\\x0a<5>certificate 4f2a signed for account 1\\x0d\\x1b[2K\\u{2028}x\\\\")
         XCTAssertFalse(escaped.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x2028 })
-        XCTAssertEqual(Log.escaped("reader added: ACS ACR1252 1S CL Reader [Ü] 00 00"),
-                       "reader added: ACS ACR1252 1S CL Reader [Ü] 00 00", "ordinary text is unchanged")
+        XCTAssertEqual(
+            Log.escaped("reader added: ACS ACR1252 1S CL Reader [Ü] 00 00"),
+            "reader added: ACS ACR1252 1S CL Reader [Ü] 00 00", "ordinary text is unchanged")
     }
 
     func testAMessageIsCutAtTheCapSayingHowLongItWas() {
@@ -31,8 +33,10 @@ final class NamesAndLogsTests: XCTestCase {
         let daemon = try InProcessDaemon()
         let holder = TestHolder.random()
         try daemon.insertCard(holder)
-        let names = ["Virtual PCD 00 00\n<5>certificate 4f2a signed", String(repeating: "R", count: 200_000),
-                     "Unplugged Reader 00 00", "", "Virtual PCD 00 00\u{202e}"]
+        let names = [
+            "Virtual PCD 00 00\n<5>certificate 4f2a signed", String(repeating: "R", count: 200_000),
+            "Unplugged Reader 00 00", "", "Virtual PCD 00 00\u{202e}",
+        ]
         for name in names {
             let body = CardReadRequest(reader: name, accessKey: holder.accessKey)
             let response = try daemon.call("POST", "/v1/cards/read", json: body)
@@ -44,9 +48,11 @@ final class NamesAndLogsTests: XCTestCase {
             let start = try daemon.start(holder, reader: name)
             XCTAssertEqual(start.status, 404, "enrollment start: \(String(name.prefix(40)))")
         }
-        let known = try daemon.call("POST", "/v1/cards/read",
-                                    json: CardReadRequest(reader: InProcessDaemon.reader,
-                                                          accessKey: holder.accessKey))
+        let known = try daemon.call(
+            "POST", "/v1/cards/read",
+            json: CardReadRequest(
+                reader: InProcessDaemon.reader,
+                accessKey: holder.accessKey))
         XCTAssertEqual(known.status, 200, "the reader the monitor knows still reads")
     }
 
@@ -55,10 +61,13 @@ final class NamesAndLogsTests: XCTestCase {
         let holder = TestHolder.random()
         try daemon.insertCard(holder)
         func read(_ reader: String, as caller: InProcessDaemon.Caller) throws -> HTTPResponse {
-            try daemon.call("POST", "/v1/cards/read", json: CardReadRequest(reader: reader, accessKey: holder.accessKey),
-                            as: caller)
+            try daemon.call(
+                "POST", "/v1/cards/read", json: CardReadRequest(reader: reader, accessKey: holder.accessKey),
+                as: caller)
         }
-        for (reader, caller) in [(InProcessDaemon.reader, InProcessDaemon.Caller.kiosk), ("Virtual PCD 00 01", .otherKiosk)] {
+        for (reader, caller) in [
+            (InProcessDaemon.reader, InProcessDaemon.Caller.kiosk), ("Virtual PCD 00 01", .otherKiosk),
+        ] {
             let refused = try read(reader, as: caller)
             XCTAssertEqual(refused.status, 403)
             XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code, "reader-not-yours")
@@ -66,8 +75,9 @@ final class NamesAndLogsTests: XCTestCase {
         XCTAssertEqual(try daemon.start(holder, reader: InProcessDaemon.reader).status, 403, "nor to enroll")
         XCTAssertEqual(try read(InProcessDaemon.reader, as: .operator).status, 200, "staff use any reader")
         let own = try read("Virtual PCD 00 01", as: .kiosk)
-        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(own.body)).code, "no-card",
-                       "its own reader is served (and empty)")
+        XCTAssertEqual(
+            try JSONDecoder().decode(Problem.self, from: Data(own.body)).code, "no-card",
+            "its own reader is served (and empty)")
     }
 
     // MARK: Secrets

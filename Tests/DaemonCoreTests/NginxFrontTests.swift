@@ -40,10 +40,12 @@ final class NginxFrontTests: XCTestCase {
         let packaged = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Packaging/enrolld-nginx.conf")
         var site = try String(contentsOf: packaged, encoding: .utf8)
-        for (from, to) in [("unix:/run/enrolld/api.sock", "unix:" + socket),
-                           ("listen 80;", "listen 127.0.0.1:\(port);"),
-                           ("listen [::]:80;", ""),
-                           ("/var/log/nginx/enrolld-status.log", directory.appendingPathComponent("access.log").path)] {
+        for (from, to) in [
+            ("unix:/run/enrolld/api.sock", "unix:" + socket),
+            ("listen 80;", "listen 127.0.0.1:\(port);"),
+            ("listen [::]:80;", ""),
+            ("/var/log/nginx/enrolld-status.log", directory.appendingPathComponent("access.log").path),
+        ] {
             XCTAssertTrue(site.contains(from), "the packaged site has \(from)")
             site = site.replacingOccurrences(of: from, with: to)
         }
@@ -77,12 +79,13 @@ final class NginxFrontTests: XCTestCase {
         }
         let port = try LoopbackListener.freePort()
         let base = "http://127.0.0.1:\(port)"
-        let bench = try InProcessDaemon(extraConfiguration: """
-            [ca]
-            ocsp_url = \(base)/ocsp
-            crl_distribution_point = \(base)/crl
-            ca_issuers_url = \(base)/ca.crt
-            """)
+        let bench = try InProcessDaemon(
+            extraConfiguration: """
+                [ca]
+                ocsp_url = \(base)/ocsp
+                crl_distribution_point = \(base)/crl
+                ca_issuers_url = \(base)/ca.crt
+                """)
         let (_, outcome) = try bench.newAccount("John_Salley")
         let serial = try XCTUnwrap(outcome.certificateSerial)
         try bench.serve()
@@ -126,30 +129,38 @@ final class NginxFrontTests: XCTestCase {
         // openssl ocsp sends a nonce by default and warns when none comes back; -CAfile verifies the response
         // through the delegated responder certificate it carries.
         func ask() throws -> String {
-            let answer = try Self.run("/usr/bin/openssl", [
-                "ocsp", "-issuer", ca.path, "-cert", certificate.path, "-url", base + "/ocsp", "-CAfile", ca.path,
-                "-resp_text",
-            ])
+            let answer = try Self.run(
+                "/usr/bin/openssl",
+                [
+                    "ocsp", "-issuer", ca.path, "-cert", certificate.path, "-url", base + "/ocsp", "-CAfile", ca.path,
+                    "-resp_text",
+                ])
             XCTAssertEqual(answer.status, 0, answer.output)
             XCTAssertTrue(answer.output.contains("Response verify OK"), answer.output)
             XCTAssertTrue(answer.output.contains("OCSP Nonce"), "the nonce comes back: \(answer.output)")
             XCTAssertFalse(answer.output.contains("WARNING"), answer.output)
-            XCTAssertTrue(answer.output.contains("Extended Key Usage") && answer.output.contains("OCSP Signing"),
-                          "signed by the delegated responder certificate: \(answer.output)")
+            XCTAssertTrue(
+                answer.output.contains("Extended Key Usage") && answer.output.contains("OCSP Signing"),
+                "signed by the delegated responder certificate: \(answer.output)")
             return answer.output
         }
         XCTAssertTrue(try ask().contains("cert.pem: good"))
 
-        let revoke = try Self.run(Self.enrollctl.path, ["--socket", bench.configuration.socketPath, "certs", "revoke",
-                                                        serial, "--reason", "key-compromise"])
+        let revoke = try Self.run(
+            Self.enrollctl.path,
+            [
+                "--socket", bench.configuration.socketPath, "certs", "revoke",
+                serial, "--reason", "key-compromise",
+            ])
         XCTAssertEqual(revoke.status, 0, revoke.output)
         let revoked = try ask()
         XCTAssertTrue(revoked.contains("cert.pem: revoked"), revoked)
         XCTAssertTrue(revoked.contains("Reason: keyCompromise"), revoked)
 
         // The RFC 5019 GET form through the front, and the CRL (DER) that lists the revocation.
-        let id = try OCSPCertificateID(certificate: try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM)),
-                                       issuer: try bench.caCertificate())
+        let id = try OCSPCertificateID(
+            certificate: try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM)),
+            issuer: try bench.caCertificate())
         let request = Data(try OCSPRequest.encode(certificateIDs: [id])).base64EncodedString()
             .addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/")))
         let getFile = directory.appendingPathComponent("get.der")

@@ -203,8 +203,9 @@ final class OpenAPIDocumentTests: XCTestCase {
             .enrollment(.enrollmentFaceMatched, session: UUID().uuidString),
             .enrollment(.enrollmentFaceMismatch, session: UUID().uuidString, code: "face-mismatch", attemptsLeft: 2),
             .enrollment(.enrollmentLivenessPassed, session: UUID().uuidString),
-            .enrollment(.enrollmentLivenessFailed, session: UUID().uuidString, code: "liveness-failed", attemptsLeft: 2,
-                        message: "turn your head slowly to the left", check: "prompts-followed"),
+            .enrollment(
+                .enrollmentLivenessFailed, session: UUID().uuidString, code: "liveness-failed", attemptsLeft: 2,
+                message: "turn your head slowly to the left", check: "prompts-followed"),
             .enrollment(.enrollmentGuardianVerified, session: UUID().uuidString),
             .enrollment(.enrollmentCompleted, session: UUID().uuidString, tier: "signing"),
             .enrollment(.enrollmentFailed, session: UUID().uuidString, code: "attempts-exhausted"),
@@ -288,11 +289,13 @@ final class OpenAPIDocumentTests: XCTestCase {
             format: "jpeg", width: 480, height: 640, facesFound: 1, chosenFace: box,
             faceSize: 30, timingsMs: ["decode": 1.5])
         let evidence = FaceEvidence(distance: 0.4, score: 0.6, threshold: 0.55, isMatch: true, probeFaces: 1)
-        let livenessCheck = LivenessCheckEvidence(check: "depth", passed: false, required: true, value: 0.01,
-                                                  threshold: 0.02, comparison: "at-least",
-                                                  detail: "largest parallax residual at frame 9")
-        let liveness = LivenessEvidence(live: false, failingCheck: "depth", checks: [livenessCheck], frames: 15,
-                                        attempts: 1, decidedAt: "2026-01-01T00:01:00Z")
+        let livenessCheck = LivenessCheckEvidence(
+            check: "depth", passed: false, required: true, value: 0.01,
+            threshold: 0.02, comparison: "at-least",
+            detail: "largest parallax residual at frame 9")
+        let liveness = LivenessEvidence(
+            live: false, failingCheck: "depth", checks: [livenessCheck], frames: 15,
+            attempts: 1, decidedAt: "2026-01-01T00:01:00Z")
         let frame = LivenessFrameBody(image: "AAAA", capturedAt: "2026-01-01T00:00:01.250Z")
         let certificate = CertificateView(
             serial: "0A1B", state: "revoked", notBefore: "2026-01-01T00:00:00Z",
@@ -309,7 +312,8 @@ final class OpenAPIDocumentTests: XCTestCase {
             enrollmentId: UUID().uuidString, event: "passcode-set", channel: "kiosk-1",
             actorRole: "kiosk", actorUid: 1001, outcome: "ok", detail: "")
         let auditProblem = AuditReport.Problem(sequence: 3, kind: "edited", message: "hash mismatch")
-        let headCheck = AuditReport.HeadCheck(host: "host-a", sequence: 10, at: "2026-01-01T00:00:00Z", result: "disagrees")
+        let headCheck = AuditReport.HeadCheck(
+            host: "host-a", sequence: 10, at: "2026-01-01T00:00:00Z", result: "disagrees")
         let reader = ReaderInfo(name: "Virtual PCD 00 00", cardPresent: true, atr: "3B8F")
         let csca = TrustedCertificateInfo(
             subject: "CN=CSCA", issuer: "CN=CSCA", notBefore: "2020-01-01T00:00:00Z",
@@ -347,14 +351,22 @@ final class OpenAPIDocumentTests: XCTestCase {
             CardProbeRequest(reader: "R", accessKey: key), info,
             CardScanRequest(image: "AAAA"),
             CardScanFieldCheck(field: "document number", status: "corrected", correctedCharacters: 1),
-            CardScanCandidate(kind: "MRZ", documentNumber: "L898902C3", birthDate: "740812", expiryDate: "120415",
-                              can: "123456", confidence: 0.9, compositeCheckPassed: true),
-            CardScanResponse(layout: "td3", mrz: ["P<UTO...", "L898902C3..."], can: "123456",
-                             fieldChecks: [CardScanFieldCheck(field: "composite", status: "passed",
-                                                              correctedCharacters: 0)],
-                             candidates: [CardScanCandidate(kind: "CAN", can: "123456", confidence: 0.8,
-                                                            compositeCheckPassed: false)],
-                             milliseconds: 120, timingsMs: ["locate": 40]),
+            CardScanCandidate(
+                kind: "MRZ", documentNumber: "L898902C3", birthDate: "740812", expiryDate: "120415",
+                can: "123456", confidence: 0.9, compositeCheckPassed: true),
+            CardScanResponse(
+                layout: "td3", mrz: ["P<UTO...", "L898902C3..."], can: "123456",
+                fieldChecks: [
+                    CardScanFieldCheck(
+                        field: "composite", status: "passed",
+                        correctedCharacters: 0)
+                ],
+                candidates: [
+                    CardScanCandidate(
+                        kind: "CAN", can: "123456", confidence: 0.8,
+                        compositeCheckPassed: false)
+                ],
+                milliseconds: 120, timingsMs: ["locate": 40]),
             CardProbeResponse(
                 reader: "R", atr: "3B8F", extendedLength: true, cardAccessPresent: true,
                 securityInfos: [info], preferredPACE: "PACE-ECDH-GM-AES-128", accessProtocol: "PACE",
@@ -411,11 +423,15 @@ final class OpenAPIDocumentTests: XCTestCase {
             DeviceBindingOutcome(device: device, superseded: device, revokedSerials: ["0A1B"]),
             change, StatusView(accountId: UUID().uuidString, status: "invalid", history: [change]),
             PasscodeCheck(result: "locked", attemptsLeft: 0, unlocksAt: "2026-01-01T00:15:00Z"),
-            PasscodeStatus(set: true, enabled: true, failedAttempts: 1, lockedUntil: "2026-01-01T00:15:00Z",
-                           lockedPermanently: false, totalFailures: 6, maxTotalFailures: 20),
-            auditProblem, AuditReport(ok: false, records: 10, headSequence: 10, problems: [auditProblem], keyedFrom: 1,
-                                      heads: [headCheck], firstDisagreement: 3),
-            headCheck, AuditVerifyBody(heads: ["enrolld-audit-head v1 host=a seq=10 hash=00 keyed-from=1 at=x key=k sig=AA=="]),
+            PasscodeStatus(
+                set: true, enabled: true, failedAttempts: 1, lockedUntil: "2026-01-01T00:15:00Z",
+                lockedPermanently: false, totalFailures: 6, maxTotalFailures: 20),
+            auditProblem,
+            AuditReport(
+                ok: false, records: 10, headSequence: 10, problems: [auditProblem], keyedFrom: 1,
+                heads: [headCheck], firstDisagreement: 3),
+            headCheck,
+            AuditVerifyBody(heads: ["enrolld-audit-head v1 host=a seq=10 hash=00 keyed-from=1 at=x key=k sig=AA=="]),
             record, reader, ReaderList(pcscAvailable: true, readers: [reader]),
             Health(status: "ok", version: enrolldVersion, pcscAvailable: true, readers: 2, uptimeSeconds: 5),
             csca, crl,
@@ -430,10 +446,12 @@ final class OpenAPIDocumentTests: XCTestCase {
                 skipped: [TrustImportEntry(subject: "C=XY, CN=CSCA XY", fingerprint: "cd02", reason: "not of UTO")],
                 states: ["UTO"]),
             TrustListImportRequest(data: "AAAA", territory: "MO"), trustService, trustList,
-            TrustListListing(directory: "/var/lib/enrolld/trust-lists", lists: [trustList],
-                             skippedFiles: ["HK.xml: expired"]),
-            CertificateValidationRequest(certificate: "-----BEGIN", intermediates: ["-----BEGIN"],
-                                         at: "2026-01-01T00:00:00Z"),
+            TrustListListing(
+                directory: "/var/lib/enrolld/trust-lists", lists: [trustList],
+                skippedFiles: ["HK.xml: expired"]),
+            CertificateValidationRequest(
+                certificate: "-----BEGIN", intermediates: ["-----BEGIN"],
+                at: "2026-01-01T00:00:00Z"),
             CertificateValidationResponse(
                 valid: true, territory: "MO", schemeOperator: "MO Office", provider: "MO Identity",
                 service: "MO signing CA", path: ["CN=holder", "CN=MO CA"], matchedPolicies: ["1.2.3"],

@@ -140,31 +140,41 @@ final class OpenAPIFlowTests: XCTestCase {
                     json: EnrollmentCompleteBody(csr: "not a csr"))), "invalid-csr")
         XCTAssertEqual(
             code(
-                try call("POST", "/v1/enrollments/\(session)/complete",
-                         json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR()))), "liveness-required")
+                try call(
+                    "POST", "/v1/enrollments/\(session)/complete",
+                    json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR()))), "liveness-required")
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func burst(_ nonce: String, _ prompts: [String]) -> LivenessBurstBody {
-            LivenessBurstBody(nonceHex: nonce, frames: FakeFaces.livenessFrames(holder.person, prompts: prompts)
-                .enumerated().map {
-                    LivenessFrameBody(image: Data($0.element).base64EncodedString(),
-                                      capturedAt: format.string(from: bench.clock.now.addingTimeInterval(
-                                          0.5 + Double($0.offset) * 0.2)))
-                })
+            LivenessBurstBody(
+                nonceHex: nonce,
+                frames: FakeFaces.livenessFrames(holder.person, prompts: prompts)
+                    .enumerated().map {
+                        LivenessFrameBody(
+                            image: Data($0.element).base64EncodedString(),
+                            capturedAt: format.string(
+                                from: bench.clock.now.addingTimeInterval(
+                                    0.5 + Double($0.offset) * 0.2)))
+                    })
         }
         XCTAssertEqual(
-            code(try call("POST", "/v1/enrollments/\(session)/liveness",
-                          json: burst(String(repeating: "0", count: 32), ["turn-left", "look-up"]))),
+            code(
+                try call(
+                    "POST", "/v1/enrollments/\(session)/liveness",
+                    json: burst(String(repeating: "0", count: 32), ["turn-left", "look-up"]))),
             "liveness-challenge-required")
         let issued = call("POST", "/v1/enrollments/\(session)/liveness/challenge")
         XCTAssertEqual(issued.status, 201, code(issued))
         let challenge = try bench.decode(LivenessChallengeResponse.self, issued)
-        let live = try call("POST", "/v1/enrollments/\(session)/liveness",
-                            json: burst(challenge.nonceHex, challenge.prompts))
+        let live = try call(
+            "POST", "/v1/enrollments/\(session)/liveness",
+            json: burst(challenge.nonceHex, challenge.prompts))
         XCTAssertEqual(live.status, 200, code(live))
         XCTAssertEqual(
-            code(try call("POST", "/v1/enrollments/\(session)/liveness",
-                          json: burst(challenge.nonceHex, challenge.prompts))),
+            code(
+                try call(
+                    "POST", "/v1/enrollments/\(session)/liveness",
+                    json: burst(challenge.nonceHex, challenge.prompts))),
             "enrollment-wrong-state", "the step passes once")
         XCTAssertEqual(code(call("POST", "/v1/enrollments/\(session)/liveness/challenge")), "enrollment-wrong-state")
         let deviceKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
@@ -189,11 +199,13 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(account)")), "holder-proof-required")
         XCTAssertEqual(code(call("GET", "/v1/accounts/\(UUID().uuidString)", as: .operator)), "account-not-found")
         // A photo of a card (the committed labelled set) gives its access key.
-        let scanned = try call("POST", "/v1/cards/scan",
-                               json: CardScanRequest(image: try CardScanRouteTests.photo(layout: "td3")))
+        let scanned = try call(
+            "POST", "/v1/cards/scan",
+            json: CardScanRequest(image: try CardScanRouteTests.photo(layout: "td3")))
         XCTAssertEqual(scanned.status, 200, code(scanned))
-        let found = try call("POST", "/v1/accounts/lookup",
-                             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
+        let found = try call(
+            "POST", "/v1/accounts/lookup",
+            json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
         XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
@@ -326,12 +338,16 @@ final class OpenAPIFlowTests: XCTestCase {
         let foreign = try macao.issue()
         try bench.pinTrustListSigner(try macao.daemon.caCertificate())
         bench.catchUpClock()
-        let imported = try call("POST", "/v1/trust-lists/import", json: TrustListImportRequest(
-            data: Data(try macao.exportedList()).base64EncodedString(), territory: "MO"), as: .admin)
+        let imported = try call(
+            "POST", "/v1/trust-lists/import",
+            json: TrustListImportRequest(
+                data: Data(try macao.exportedList()).base64EncodedString(), territory: "MO"), as: .admin)
         XCTAssertEqual(imported.status, 200, code(imported))
         call("GET", "/v1/trust-lists", as: .operator)
-        let validated = try call("POST", "/v1/certificates/validate", json: CertificateValidationRequest(
-            certificate: foreign.pem, intermediates: nil, at: nil))
+        let validated = try call(
+            "POST", "/v1/certificates/validate",
+            json: CertificateValidationRequest(
+                certificate: foreign.pem, intermediates: nil, at: nil))
         XCTAssertEqual(validated.status, 200, code(validated))
 
         for operation in document.operations where !succeeded.contains(operation.name) {

@@ -13,12 +13,15 @@ final class PACECAMReadTests: XCTestCase {
     private func read(alteredAfterSigning: Bool) throws -> CardFaceResponse {
         let bench = try InProcessDaemon(extraConfiguration: "[authenticity]\nrequire_anti_clone = true\n")
         try bench.insertCard(TestHolder.random()) { card in
-            card.pace = PACEConfiguration(parameterID: 13, cipher: .aes128, can: Self.can, mapping: .chipAuthentication,
-                                          cardSecurity: CardSecurityLayout(alteredAfterSigning: alteredAfterSigning))
+            card.pace = PACEConfiguration(
+                parameterID: 13, cipher: .aes128, can: Self.can, mapping: .chipAuthentication,
+                cardSecurity: CardSecurityLayout(alteredAfterSigning: alteredAfterSigning))
         }
-        let response = try bench.call("POST", "/v1/cards/read",
-                                      json: CardReadRequest(reader: InProcessDaemon.reader,
-                                                            accessKey: AccessKeyRequest(can: Self.can)))
+        let response = try bench.call(
+            "POST", "/v1/cards/read",
+            json: CardReadRequest(
+                reader: InProcessDaemon.reader,
+                accessKey: AccessKeyRequest(can: Self.can)))
         XCTAssertEqual(response.status, 200, bench.problem(response))
         return try bench.decode(CardFaceResponse.self, response)
     }

@@ -38,117 +38,148 @@ final class ProblemCoverageTests: XCTestCase {
     static let notProvokedInProcess: [Elsewhere] = [
         // The HTTP layer: the daemon's server keeps a fixed 10 s request deadline, too long to wait for here; the
         // same server class is tested with a short one.
-        Elsewhere(code: .requestTimeout, why: "the daemon's 10 s request deadline",
-                  file: "DaemonCoreTests/ServerLimitsTests.swift",
-                  test: "testARequestThatStallsIsAnsweredRequestTimeout",
-                  mentions: "request-timeout"),
+        Elsewhere(
+            code: .requestTimeout, why: "the daemon's 10 s request deadline",
+            file: "DaemonCoreTests/ServerLimitsTests.swift",
+            test: "testARequestThatStallsIsAnsweredRequestTimeout",
+            mentions: "request-timeout"),
         // No input makes these: JSON encoding of plain structs, scrypt with fixed parameters, a card-read error of
         // no known type. The router's rendering of them (with an incident id) is tested with a route that throws one.
-        Elsewhere(code: .cardScanUnavailable, why: "the in-process daemon has the OCR-B font installed",
-                  file: "DaemonCoreTests/CardScanRouteTests.swift",
-                  test: "testAMissingFontIsCardScanUnavailableWithThePackageToInstall", mentions: ".cardScanUnavailable"),
-        Elsewhere(code: .internalError, why: "no input provokes it",
-                  file: "DaemonCoreTests/ProblemCoverageTests.swift",
-                  test: "testA500ProblemNamesTheIncidentOfItsLogLine",
-                  mentions: "\"internal-error\""),
+        Elsewhere(
+            code: .cardScanUnavailable, why: "the in-process daemon has the OCR-B font installed",
+            file: "DaemonCoreTests/CardScanRouteTests.swift",
+            test: "testAMissingFontIsCardScanUnavailableWithThePackageToInstall", mentions: ".cardScanUnavailable"),
+        Elsewhere(
+            code: .internalError, why: "no input provokes it",
+            file: "DaemonCoreTests/ProblemCoverageTests.swift",
+            test: "testA500ProblemNamesTheIncidentOfItsLogLine",
+            mentions: "\"internal-error\""),
         // Start-up only: ENROLLD_TEST_STOP_AT is read before the API exists.
-        Elsewhere(code: .invalidTestStopPoint, why: "read at start-up, never on a route",
-                  file: "EnrollmentTests/RecoveryTests.swift",
-                  test: "testStopPointsAreForTestBenchesOnlyAndMustBeKnown"),
+        Elsewhere(
+            code: .invalidTestStopPoint, why: "read at start-up, never on a route",
+            file: "EnrollmentTests/RecoveryTests.swift",
+            test: "testStopPointsAreForTestBenchesOnlyAndMustBeKnown"),
         // The only caller of a status change is the operator-only route: a kiosk gets role-required first.
-        Elsewhere(code: .forbidden, why: "the route that could answer it is operator-only",
-                  file: "EnrollmentTests/LifecycleTests.swift",
-                  test: "testCancellationIsIrreversibleRevokesEverythingAndNeedsStaff"),
+        Elsewhere(
+            code: .forbidden, why: "the route that could answer it is operator-only",
+            file: "EnrollmentTests/LifecycleTests.swift",
+            test: "testCancellationIsIrreversibleRevokesEverythingAndNeedsStaff"),
         // The CA's own state, found when the daemon loads it at start-up: the routes then answer
         // enrollment-unavailable with the CA's reason (provoked above with a missing CA); `enrolld ca` reports these.
-        Elsewhere(code: .caNotInitialised, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
-                  mentions: ".notInitialised"),
-        Elsewhere(code: .caInsecurePermissions, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
-                  mentions: ".insecurePermissions"),
-        Elsewhere(code: .caPassphraseInvalid, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
-                  mentions: ".passphraseInvalid"),
-        Elsewhere(code: .caKeyUnreadable, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
-                  mentions: ".keyUnreadable"),
-        Elsewhere(code: .caAwaitingCertificate, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
-                  mentions: ".awaitingCertificate"),
-        Elsewhere(code: .caCertificateKeyMismatch, why: "CA load or `enrolld ca install-certificate`",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
-                  mentions: ".certificateDoesNotMatchKey"),
-        Elsewhere(code: .caCertificateNotUsable, why: "CA load or `enrolld ca install-certificate`",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift",
-                  test: "testACertificateThatMayNotSignAndAFileThatIsNoCertificateAreRefused",
-                  mentions: ".certificateNotUsableForIssuing"),
-        Elsewhere(code: .caFileError, why: "CA load at start-up (routes: enrollment-unavailable)",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift",
-                  test: "testACertificateThatMayNotSignAndAFileThatIsNoCertificateAreRefused", mentions: ".fileError"),
-        Elsewhere(code: .caInvalidConfiguration, why: "the certificate profile, checked when the CA loads",
-                  file: "CertificateAuthorityTests/IssuanceTests.swift", test: "testProfileConfigurationIsValidated",
-                  mentions: ".invalidConfiguration"),
+        Elsewhere(
+            code: .caNotInitialised, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
+            mentions: ".notInitialised"),
+        Elsewhere(
+            code: .caInsecurePermissions, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
+            mentions: ".insecurePermissions"),
+        Elsewhere(
+            code: .caPassphraseInvalid, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
+            mentions: ".passphraseInvalid"),
+        Elsewhere(
+            code: .caKeyUnreadable, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testLoadErrorsSayWhatToDo",
+            mentions: ".keyUnreadable"),
+        Elsewhere(
+            code: .caAwaitingCertificate, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
+            mentions: ".awaitingCertificate"),
+        Elsewhere(
+            code: .caCertificateKeyMismatch, why: "CA load or `enrolld ca install-certificate`",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
+            mentions: ".certificateDoesNotMatchKey"),
+        Elsewhere(
+            code: .caCertificateNotUsable, why: "CA load or `enrolld ca install-certificate`",
+            file: "CertificateAuthorityTests/CAStoreTests.swift",
+            test: "testACertificateThatMayNotSignAndAFileThatIsNoCertificateAreRefused",
+            mentions: ".certificateNotUsableForIssuing"),
+        Elsewhere(
+            code: .caFileError, why: "CA load at start-up (routes: enrollment-unavailable)",
+            file: "CertificateAuthorityTests/CAStoreTests.swift",
+            test: "testACertificateThatMayNotSignAndAFileThatIsNoCertificateAreRefused", mentions: ".fileError"),
+        Elsewhere(
+            code: .caInvalidConfiguration, why: "the certificate profile, checked when the CA loads",
+            file: "CertificateAuthorityTests/IssuanceTests.swift", test: "testProfileConfigurationIsValidated",
+            mentions: ".invalidConfiguration"),
         // `enrolld ca init` and `enrolld ca install-certificate` only.
-        Elsewhere(code: .caAlreadyInitialised, why: "`enrolld ca init` only",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testRefusesToOverwriteUnlessAsked",
-                  mentions: ".alreadyInitialised"),
-        Elsewhere(code: .caCertificateAlreadyInstalled, why: "`enrolld ca install-certificate` only",
-                  file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
-                  mentions: ".certificateAlreadyInstalled"),
+        Elsewhere(
+            code: .caAlreadyInitialised, why: "`enrolld ca init` only",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testRefusesToOverwriteUnlessAsked",
+            mentions: ".alreadyInitialised"),
+        Elsewhere(
+            code: .caCertificateAlreadyInstalled, why: "`enrolld ca install-certificate` only",
+            file: "CertificateAuthorityTests/CAStoreTests.swift", test: "testExternalRootModeChainsToTheRoot",
+            mentions: ".certificateAlreadyInstalled"),
         // OpenSSL failing inside the CA: no request makes it fail; the code is catalogued (tested here) so the
         // daemon's mapping keeps it.
-        Elsewhere(code: .caCryptoFailure, why: "OpenSSL failing inside the CA",
-                  file: "DaemonCoreTests/ProblemCoverageTests.swift", test: "testEveryCAErrorCodeIsCatalogued",
-                  mentions: ".caCryptoFailure"),
+        Elsewhere(
+            code: .caCryptoFailure, why: "OpenSSL failing inside the CA",
+            file: "DaemonCoreTests/ProblemCoverageTests.swift", test: "testEveryCAErrorCodeIsCatalogued",
+            mentions: ".caCryptoFailure"),
         // The daemon computes intents and CRL parameters itself (from prepareIssuance and the store's counter).
-        Elsewhere(code: .invalidIntent, why: "the daemon makes every intent with prepareIssuance",
-                  file: "CertificateAuthorityTests/IssuanceTests.swift",
-                  test: "testRecordedIntentRoundTripsThroughItsHexSerial", mentions: ".invalidIntent"),
+        Elsewhere(
+            code: .invalidIntent, why: "the daemon makes every intent with prepareIssuance",
+            file: "CertificateAuthorityTests/IssuanceTests.swift",
+            test: "testRecordedIntentRoundTripsThroughItsHexSerial", mentions: ".invalidIntent"),
         // Trust lists: the daemon builds and signs its own list (nothing a caller sends can make it invalid), and
         // the API's body limit refuses a list over 16 MiB before the importer sees it.
-        Elsewhere(code: .trustListInvalid, why: "the daemon builds its list from its own CA",
-                  file: "DaemonCoreTests/MutualRecognitionTests.swift",
-                  test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".invalidList"),
-        Elsewhere(code: .trustListSigningFailed, why: "OpenSSL failing inside the CA",
-                  file: "DaemonCoreTests/MutualRecognitionTests.swift",
-                  test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".signingFailed"),
-        Elsewhere(code: .trustListTooLarge, why: "api.max_request_body_bytes refuses the body first",
-                  file: "TrustListTests/TrustListTests.swift", test: "testDocumentTypeDeclarationsAreRefused",
-                  mentions: ".tooLarge"),
+        Elsewhere(
+            code: .trustListInvalid, why: "the daemon builds its list from its own CA",
+            file: "DaemonCoreTests/MutualRecognitionTests.swift",
+            test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".invalidList"),
+        Elsewhere(
+            code: .trustListSigningFailed, why: "OpenSSL failing inside the CA",
+            file: "DaemonCoreTests/MutualRecognitionTests.swift",
+            test: "testTrustListErrorsNoRequestProvokesKeepTheirCatalogueCodes", mentions: ".signingFailed"),
+        Elsewhere(
+            code: .trustListTooLarge, why: "api.max_request_body_bytes refuses the body first",
+            file: "TrustListTests/TrustListTests.swift", test: "testDocumentTypeDeclarationsAreRefused",
+            mentions: ".tooLarge"),
         // An exporting enrolld signs with a responder certificate valid from a minute before its list's issue date,
         // so a list from the future fails the signer's path first (untrusted-signer); the importer is tested alone.
-        Elsewhere(code: .trustListFromTheFuture, why: "its signer is not yet valid either",
-                  file: "TrustListTests/TrustListTests.swift", test: "testExpiredOlderAndForeignTerritoryListsAreRefused",
-                  mentions: ".issuedInTheFuture"),
+        Elsewhere(
+            code: .trustListFromTheFuture, why: "its signer is not yet valid either",
+            file: "TrustListTests/TrustListTests.swift", test: "testExpiredOlderAndForeignTerritoryListsAreRefused",
+            mentions: ".issuedInTheFuture"),
         // Our daemons export only a granted service, since its CA's notBefore, under the policies it issues with.
-        Elsewhere(code: .foreignServiceNotTrusted, why: "an enrolld exports only granted services",
-                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
-        Elsewhere(code: .foreignIssuedWhileNotTrusted, why: "an enrolld's service is granted since its CA's notBefore",
-                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
-        Elsewhere(code: .foreignPolicyNotAccepted, why: "an enrolld lists the policies it issues with",
-                  file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
+        Elsewhere(
+            code: .foreignServiceNotTrusted, why: "an enrolld exports only granted services",
+            file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
+        Elsewhere(
+            code: .foreignIssuedWhileNotTrusted, why: "an enrolld's service is granted since its CA's notBefore",
+            file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
+        Elsewhere(
+            code: .foreignPolicyNotAccepted, why: "an enrolld lists the policies it issues with",
+            file: "TrustListTests/ForeignValidationTests.swift", test: "testPathsServicesAndPoliciesAreChecked"),
         // Limits of the socket server, met on real connections only.
-        Elsewhere(code: .tooManyConnections, why: "a uid over its connection share, on the real socket",
-                  file: "DaemonCoreTests/ConnectionAbuseTests.swift", test: "testTheRefusalsSayWhatHappened",
-                  mentions: #""code":"too-many-connections""#),
-        Elsewhere(code: .tooManyEventStreams, why: "a uid over its event streams, on the real socket",
-                  file: "DaemonCoreTests/ConnectionAbuseTests.swift", test: "testEventStreamsAreLimitedPerUID",
-                  mentions: #""code":"too-many-event-streams""#),
+        Elsewhere(
+            code: .tooManyConnections, why: "a uid over its connection share, on the real socket",
+            file: "DaemonCoreTests/ConnectionAbuseTests.swift", test: "testTheRefusalsSayWhatHappened",
+            mentions: #""code":"too-many-connections""#),
+        Elsewhere(
+            code: .tooManyEventStreams, why: "a uid over its event streams, on the real socket",
+            file: "DaemonCoreTests/ConnectionAbuseTests.swift", test: "testEventStreamsAreLimitedPerUID",
+            mentions: #""code":"too-many-event-streams""#),
         // A kiosk's passcode proof, through the lifecycle service with a clock the test moves.
-        Elsewhere(code: .reverificationRequired, why: "the service's reason; kiosks are answered holder-proof-failed",
-                  file: "DaemonCoreTests/HolderProofTests.swift",
-                  test: "testASessionProvesOnlyItsOwnAccountAndOnlyToTheKioskThatRanIt",
-                  mentions: "reverification-required"),
-        Elsewhere(code: .passcodeEntriesExhausted, why: "a kiosk uid that used up its budget of wrong entries",
-                  file: "EnrollmentTests/LifecycleTests.swift",
-                  test: "testAKioskThatUsesUpItsBudgetIsLockedOutOfPasscodeEntries"),
-        Elsewhere(code: .readerNotYours, why: "a kiosk on a reader [readers] kiosk_readers gives another kiosk",
-                  file: "DaemonCoreTests/NamesAndLogsTests.swift",
-                  test: "testAKioskUsesOnlyTheReadersAssignedToIt"),
-        Elsewhere(code: .invalidCRLParameters, why: "the daemon's CRL parameters are always valid",
-                  file: "CertificateAuthorityTests/RevocationTests.swift", test: "testCRLParametersAreChecked",
-                  mentions: ".invalidCRLParameters"),
+        Elsewhere(
+            code: .reverificationRequired, why: "the service's reason; kiosks are answered holder-proof-failed",
+            file: "DaemonCoreTests/HolderProofTests.swift",
+            test: "testASessionProvesOnlyItsOwnAccountAndOnlyToTheKioskThatRanIt",
+            mentions: "reverification-required"),
+        Elsewhere(
+            code: .passcodeEntriesExhausted, why: "a kiosk uid that used up its budget of wrong entries",
+            file: "EnrollmentTests/LifecycleTests.swift",
+            test: "testAKioskThatUsesUpItsBudgetIsLockedOutOfPasscodeEntries"),
+        Elsewhere(
+            code: .readerNotYours, why: "a kiosk on a reader [readers] kiosk_readers gives another kiosk",
+            file: "DaemonCoreTests/NamesAndLogsTests.swift",
+            test: "testAKioskUsesOnlyTheReadersAssignedToIt"),
+        Elsewhere(
+            code: .invalidCRLParameters, why: "the daemon's CRL parameters are always valid",
+            file: "CertificateAuthorityTests/RevocationTests.swift", test: "testCRLParametersAreChecked",
+            mentions: ".invalidCRLParameters"),
     ]
 
     /// Routes that answer no problem at all: OCSP refuses in its own protocol, always with 200 and an unsigned
@@ -183,8 +214,9 @@ final class ProblemCoverageTests: XCTestCase {
         let routes = Set(bench.router.routes.map(\.name))
         let named = Set(Self.everyRefusal.map(\.route)).union(Self.refusingInTheirOwnProtocol.keys)
         XCTAssertEqual(routes.subtracting(named).sorted(), [], "routes without refusal tests")
-        XCTAssertEqual(named.subtracting(routes).subtracting([Refusal.transport, Refusal.router]).sorted(), [],
-                       "refusals of routes the router does not have")
+        XCTAssertEqual(
+            named.subtracting(routes).subtracting([Refusal.transport, Refusal.router]).sorted(), [],
+            "refusals of routes the router does not have")
     }
 
     /// Every refusal reaches its route (or the router, or the transport) with a cause of its own.
@@ -225,19 +257,24 @@ final class ProblemCoverageTests: XCTestCase {
                 XCTAssertTrue((500..<600).contains(entry.status), "\(error.code): \(entry.status)")
             }
         }
-        XCTAssertEqual(CertificateAuthorityError.crypto(OpenSSLError(operation: "x", queue: [])).code,
-                       ProblemCode.caCryptoFailure.code)
+        XCTAssertEqual(
+            CertificateAuthorityError.crypto(OpenSSLError(operation: "x", queue: [])).code,
+            ProblemCode.caCryptoFailure.code)
     }
 
     /// A failure of ours reaches the caller as internal-error with an incident id, not its cause (which the log
     /// line of that id carries): a card read that fails with an error of no known type, as a route answers it.
     func testA500ProblemNamesTheIncidentOfItsLogLine() throws {
         var router = Router()
-        router.add(Route("GET", "/v1/broken", .respond { _ throws(Problem) in
-            throw Problem(CardReadFailure.internalError("SIGBUS in the reader driver at 0x7f00"))
-        }))
-        let response = router.response(to: HTTPRequest(method: "GET", path: "/v1/broken"),
-                                       peer: PeerCredentials(pid: 1, uid: 1, gid: 1))
+        router.add(
+            Route(
+                "GET", "/v1/broken",
+                .respond { _ throws(Problem) in
+                    throw Problem(CardReadFailure.internalError("SIGBUS in the reader driver at 0x7f00"))
+                }))
+        let response = router.response(
+            to: HTTPRequest(method: "GET", path: "/v1/broken"),
+            peer: PeerCredentials(pid: 1, uid: 1, gid: 1))
         XCTAssertEqual(response.status, 500)
         let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
         XCTAssertEqual(problem.code, "internal-error")

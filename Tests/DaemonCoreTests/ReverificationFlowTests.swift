@@ -17,14 +17,19 @@ final class ReverificationFlowTests: XCTestCase {
         XCTAssertEqual(try bench.accountView(registered.accountID).status, "invalid")
 
         let session = try bench.matchedSession(holder, purpose: "upgrade", accountID: registered.accountID)
-        let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.complete(session, csr: try InProcessDaemon.makeCSR()), 200))
+        let outcome = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.complete(session, csr: try InProcessDaemon.makeCSR()), 200))
         XCTAssertEqual(outcome.status, "normal")
         XCTAssertEqual(outcome.accountID, registered.accountID)
         XCTAssertEqual(try bench.accountView(registered.accountID).status, "normal")
 
-        let history = try bench.decode(StatusView.self, try bench.require(
-            bench.call("GET", "/v1/accounts/\(registered.accountID)/status-history", as: .operator), 200)).history
+        let history = try bench.decode(
+            StatusView.self,
+            try bench.require(
+                bench.call("GET", "/v1/accounts/\(registered.accountID)/status-history", as: .operator), 200)
+        ).history
         XCTAssertEqual(history.map(\.to), ["invalid", "normal"])
         XCTAssertEqual(history.map(\.reason), ["card reported lost", "reverified"])
         XCTAssertEqual(history.map(\.actorRole), ["operator", "kiosk"])
@@ -38,8 +43,11 @@ final class ReverificationFlowTests: XCTestCase {
         let personal = DG11(personalNumber: "5500112233")
         let owner = TestHolder.random("John_Schneider")
         try bench.insertCard(owner) { $0.dg11 = personal }
-        let registered = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.complete(try bench.decode(EnrollmentView.self, try bench.require(bench.start(owner), 201)).id), 200))
+        let registered = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.complete(try bench.decode(EnrollmentView.self, try bench.require(bench.start(owner), 201)).id),
+                200))
         let before = try bench.accountView(registered.accountID)
 
         var other = TestHolder.random("John_Salley", birthDate: "900101")
@@ -65,17 +73,20 @@ final class ReverificationFlowTests: XCTestCase {
     }
 
     func testHolderNamesCompareAfterICAONormalisation() {
-        let sealed = PersonalData(surname: "MUELLER", givenNames: "ANNA MARIA", birthDate: "1980-01-01",
-                                  documentNumber: "A1", documentType: "P", documentExpiry: "2030-01-01",
-                                  issuingState: "D", nationality: "D")
+        let sealed = PersonalData(
+            surname: "MUELLER", givenNames: "ANNA MARIA", birthDate: "1980-01-01",
+            documentNumber: "A1", documentType: "P", documentExpiry: "2030-01-01",
+            issuingState: "D", nationality: "D")
         var document = sealed
         document.surname = "Müller"
         document.givenNames = "ANNA"
-        XCTAssertEqual(HolderComparison.differences(sealed: sealed, document: document), [],
-                       "Ü is UE; a second given name left out by the MRZ is the same person")
+        XCTAssertEqual(
+            HolderComparison.differences(sealed: sealed, document: document), [],
+            "Ü is UE; a second given name left out by the MRZ is the same person")
         document.sex = "F"
-        XCTAssertEqual(HolderComparison.differences(sealed: sealed, document: document), [],
-                       "a record sealed without the sex compares on the rest")
+        XCTAssertEqual(
+            HolderComparison.differences(sealed: sealed, document: document), [],
+            "a record sealed without the sex compares on the rest")
         var married = sealed
         married.surname = "SCHMIDT"
         married.birthDate = "1980-01-02"
@@ -94,30 +105,42 @@ final class ReverificationFlowTests: XCTestCase {
         old.expiryDate = yymmdd(tomorrow)
         let personal = DG11(personalNumber: "7700112233")
         try bench.insertCard(old) { $0.dg11 = personal }
-        let registered = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.complete(try bench.decode(EnrollmentView.self, try bench.require(bench.start(old), 201)).id), 200))
+        let registered = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.complete(try bench.decode(EnrollmentView.self, try bench.require(bench.start(old), 201)).id), 200)
+        )
         XCTAssertEqual(try bench.accountView(registered.accountID).status, "normal", "valid until tomorrow (\(today))")
 
         bench.clock.advance(2 * 86_400)
-        XCTAssertEqual(try bench.accountView(registered.accountID).status, "expired",
-                       "the document's expiry is evaluated on access")
+        XCTAssertEqual(
+            try bench.accountView(registered.accountID).status, "expired",
+            "the document's expiry is evaluated on access")
 
         var renewed = TestHolder.random("John_Schneider")
         renewed.expiryDate = "361231"
         try bench.insertCard(renewed) { $0.dg11 = personal }
-        let session = try bench.decode(EnrollmentView.self, try bench.require(
-            bench.start(renewed, purpose: "upgrade", accountID: registered.accountID), 201)).id
+        let session = try bench.decode(
+            EnrollmentView.self,
+            try bench.require(
+                bench.start(renewed, purpose: "upgrade", accountID: registered.accountID), 201)
+        ).id
         try bench.require(bench.photo(session, of: renewed.person), 200)
         try bench.require(bench.liveness(session, of: renewed.person).answer, 200)
-        let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.complete(session, csr: try InProcessDaemon.makeCSR()), 200))
+        let outcome = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.complete(session, csr: try InProcessDaemon.makeCSR()), 200))
         XCTAssertEqual([outcome.status, outcome.tier], ["normal", "signing"])
         let account = try bench.accountView(registered.accountID)
         XCTAssertEqual(account.status, "normal")
         XCTAssertEqual(account.documentExpiry, "2036-12-31", "the account now holds the renewed document")
 
-        let history = try bench.decode(StatusView.self, try bench.require(
-            bench.call("GET", "/v1/accounts/\(registered.accountID)/status-history", as: .operator), 200)).history
+        let history = try bench.decode(
+            StatusView.self,
+            try bench.require(
+                bench.call("GET", "/v1/accounts/\(registered.accountID)/status-history", as: .operator), 200)
+        ).history
         XCTAssertEqual(history.map(\.to), ["expired", "invalid", "normal"])
         XCTAssertEqual(history.map(\.reason), ["document-expired", "document-replaced", "reverified"])
         XCTAssertEqual(history.first?.actorRole, "system")
@@ -133,8 +156,9 @@ final class ReverificationFlowTests: XCTestCase {
         try bench.setPasscode("1234", on: registered)
         func verify(_ passcode: String) throws -> (status: Int, check: PasscodeCheckResponse) {
             // As counter staff, who are told the reason (a kiosk learns only ok or failed).
-            let response = try bench.call("POST", "/v1/accounts/\(account)/passcode/verify",
-                                          json: PasscodeBody(passcode: passcode), as: .operator)
+            let response = try bench.call(
+                "POST", "/v1/accounts/\(account)/passcode/verify",
+                json: PasscodeBody(passcode: passcode), as: .operator)
             return (response.status, try bench.decode(PasscodeCheckResponse.self, response))
         }
         XCTAssertEqual(try verify("1234").status, 200)
@@ -152,9 +176,12 @@ final class ReverificationFlowTests: XCTestCase {
 
         try bench.lockPasscode(of: account)
         let session = try bench.matchedSession(holder, purpose: "passcode-reset", accountID: account)
-        let reset = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(passcode: "8642")),
-            200))
+        let reset = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.call(
+                    "POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(passcode: "8642")),
+                200))
         XCTAssertEqual(reset.accountID, account)
         XCTAssertEqual(reset.status, "normal")
         XCTAssertNil(reset.certificateSerial, "a passcode reset issues no certificate")
@@ -177,12 +204,17 @@ final class ReverificationFlowTests: XCTestCase {
         let (holder, registered) = try bench.newAccount("John_Savage", signing: false)
         try bench.setStatus(registered.accountID, "invalid")
         let session = try bench.matchedSession(holder, purpose: "passcode-reset", accountID: registered.accountID)
-        let outcome = try bench.decode(EnrollmentOutcome.self, try bench.require(
-            bench.call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(passcode: "2468")),
-            200))
+        let outcome = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(
+                bench.call(
+                    "POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody(passcode: "2468")),
+                200))
         XCTAssertEqual([outcome.status, outcome.tier], ["normal", "basic"])
-        let status = try bench.decode(PasscodeStatus.self, try bench.require(
-            bench.call("GET", "/v1/accounts/\(registered.accountID)/passcode", as: .operator), 200))
+        let status = try bench.decode(
+            PasscodeStatus.self,
+            try bench.require(
+                bench.call("GET", "/v1/accounts/\(registered.accountID)/passcode", as: .operator), 200))
         XCTAssertTrue(status.set)
     }
 }

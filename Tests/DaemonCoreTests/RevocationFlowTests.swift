@@ -29,9 +29,12 @@ final class RevocationFlowTests: XCTestCase {
         XCTAssertEqual(before.entries, [])
 
         let events = bench.recordEvents()
-        let revoked = try bench.decode(CertificateView.self, try bench.require(
-            bench.call("POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "key-compromise"],
-                       as: .operator), 200))
+        let revoked = try bench.decode(
+            CertificateView.self,
+            try bench.require(
+                bench.call(
+                    "POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "key-compromise"],
+                    as: .operator), 200))
         XCTAssertEqual([revoked.state, revoked.revocationReason], ["revoked", "key-compromise"])
         let revokedAt = try XCTUnwrap(revoked.revokedAt)
         XCTAssertEqual(bench.drain(events).map(\.type), [.certificateRevoked])
@@ -43,15 +46,19 @@ final class RevocationFlowTests: XCTestCase {
         let other = try X509Certificate(pem: try XCTUnwrap(kept.certificatePEM))
         XCTAssertNil(after.entry(forSerial: other.serialNumber), "the other holder's certificate is not")
         XCTAssertEqual(after.entries.count, 1)
-        let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-inform", "DER", "-noout", "-text"],
-                                           input: after.der)
+        let text = try InProcessDaemon.run(
+            "/usr/bin/openssl", ["crl", "-inform", "DER", "-noout", "-text"],
+            input: after.der)
         XCTAssertTrue(text.contains("Key Compromise"), "the entry carries its reason code")
 
         // Revoking again keeps the first date and reason.
         bench.clock.advance(60)
-        let again = try bench.decode(CertificateView.self, try bench.require(
-            bench.call("POST", "/v1/certificates/\(serial.lowercased())/revoke", json: ["reason": "superseded"],
-                       as: .operator), 200))
+        let again = try bench.decode(
+            CertificateView.self,
+            try bench.require(
+                bench.call(
+                    "POST", "/v1/certificates/\(serial.lowercased())/revoke", json: ["reason": "superseded"],
+                    as: .operator), 200))
         XCTAssertEqual([again.revokedAt, again.revocationReason], [revokedAt, "key-compromise"])
         let records = try bench.usage(outcome.accountID).records.filter { $0.event == "certificate-revoked" }
         XCTAssertEqual(records.count, 1)
@@ -63,21 +70,27 @@ final class RevocationFlowTests: XCTestCase {
         let bench = try InProcessDaemon()
         let (_, outcome) = try bench.newAccount("John_Simm")
         let serial = try XCTUnwrap(outcome.certificateSerial)
-        let revoked = try bench.decode(CertificateView.self, try bench.require(
-            bench.call("POST", "/v1/certificates/\(serial)/revoke", as: .operator), 200))
+        let revoked = try bench.decode(
+            CertificateView.self,
+            try bench.require(
+                bench.call("POST", "/v1/certificates/\(serial)/revoke", as: .operator), 200))
         XCTAssertEqual(revoked.revocationReason, "unspecified")
 
         func number() throws -> Int {
             let pem = try bench.require(bench.call("GET", "/v1/crl"), 200).body
             let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-noout", "-crlnumber"], input: pem)
-            return try XCTUnwrap(Int(text.replacingOccurrences(of: "crlNumber=0x", with: "")
-                .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
+            return try XCTUnwrap(
+                Int(
+                    text.replacingOccurrences(of: "crlNumber=0x", with: "")
+                        .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
         }
         let first = try number()
         XCTAssertEqual(try number(), first, "reading the CRL again serves the same cached CRL")
         let (_, another) = try bench.newAccount("John_Salley")
-        try bench.require(bench.call("POST", "/v1/certificates/\(try XCTUnwrap(another.certificateSerial))/revoke",
-                                     as: .operator), 200)
+        try bench.require(
+            bench.call(
+                "POST", "/v1/certificates/\(try XCTUnwrap(another.certificateSerial))/revoke",
+                as: .operator), 200)
         let afterRevocation = try number()
         XCTAssertGreaterThan(afterRevocation, first, "a revocation signs a CRL with the next number")
 
@@ -85,16 +98,21 @@ final class RevocationFlowTests: XCTestCase {
         bench.daemon.stop()
         let state = bench.configuration.stateDirectory
         let caDirectory = bench.configuration.resolvedCADirectory
-        let restarted = try InProcessDaemon(extraConfiguration: "[ca]\ndirectory = \(caDirectory)", keysOf: state, openStore: { _, _ in
-            let store = try SQLiteStore(path: state + "/enrolld.db",
-                                        protector: try DataProtector(stateDirectory: state))
-            try store.migrate()
-            return store
-        })
+        let restarted = try InProcessDaemon(
+            extraConfiguration: "[ca]\ndirectory = \(caDirectory)", keysOf: state,
+            openStore: { _, _ in
+                let store = try SQLiteStore(
+                    path: state + "/enrolld.db",
+                    protector: try DataProtector(stateDirectory: state))
+                try store.migrate()
+                return store
+            })
         let pem = try restarted.require(restarted.call("GET", "/v1/crl"), 200).body
         let text = try InProcessDaemon.run("/usr/bin/openssl", ["crl", "-noout", "-crlnumber"], input: pem)
-        let restartedNumber = try XCTUnwrap(Int(text.replacingOccurrences(of: "crlNumber=0x", with: "")
-            .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
+        let restartedNumber = try XCTUnwrap(
+            Int(
+                text.replacingOccurrences(of: "crlNumber=0x", with: "")
+                    .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), text)
         XCTAssertGreaterThan(restartedNumber, afterRevocation, "CRL numbers stay monotonic across a restart")
     }
 }

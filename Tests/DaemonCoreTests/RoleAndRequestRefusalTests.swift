@@ -43,30 +43,36 @@ final class RoleAndRequestRefusalTests: XCTestCase {
         var refusals: [Refusal] = []
         for (route, access, _) in RoutePermissions.table where access != .anyone {
             let (method, path) = path(route)
-            refusals.append(Refusal(route, .noRole, "a caller in no role") { b in
-                b.daemon.call(method, path, as: .nobody)
-            })
-            refusals.append(Refusal(route, .invalidRole, "X-Enrolld-Role names no role") { b in
-                b.daemon.call(method, path, headers: [("X-Enrolld-Role", "root")])
-            })
-            refusals.append(Refusal(route, .roleNotGranted, "a kiosk claims the admin role") { b in
-                b.daemon.call(method, path, headers: [("X-Enrolld-Role", "admin")])
-            })
+            refusals.append(
+                Refusal(route, .noRole, "a caller in no role") { b in
+                    b.daemon.call(method, path, as: .nobody)
+                })
+            refusals.append(
+                Refusal(route, .invalidRole, "X-Enrolld-Role names no role") { b in
+                    b.daemon.call(method, path, headers: [("X-Enrolld-Role", "root")])
+                })
+            refusals.append(
+                Refusal(route, .roleNotGranted, "a kiosk claims the admin role") { b in
+                    b.daemon.call(method, path, headers: [("X-Enrolld-Role", "admin")])
+                })
             switch access {
             case .operator, .admin:
                 refusals.append(Refusal(route, .roleRequired, "a kiosk") { b in b.daemon.call(method, path) })
                 if access == .admin {
-                    refusals.append(Refusal(route, .roleRequired, "an operator") { b in
-                        b.daemon.call(method, path, as: .operator)
-                    })
-                    refusals.append(Refusal(route, .roleRequired, "an admin acting as operator") { b in
-                        b.daemon.call(method, path, as: .admin, headers: [("X-Enrolld-Role", "operator")])
-                    })
+                    refusals.append(
+                        Refusal(route, .roleRequired, "an operator") { b in
+                            b.daemon.call(method, path, as: .operator)
+                        })
+                    refusals.append(
+                        Refusal(route, .roleRequired, "an admin acting as operator") { b in
+                            b.daemon.call(method, path, as: .admin, headers: [("X-Enrolld-Role", "operator")])
+                        })
                 }
             case .holder:
-                refusals.append(Refusal(route, .holderProofRequired, "a kiosk without the holder's proof") { b in
-                    b.daemon.call(method, path)
-                })
+                refusals.append(
+                    Refusal(route, .holderProofRequired, "a kiosk without the holder's proof") { b in
+                        b.daemon.call(method, path)
+                    })
             case .anyone, .kiosk:
                 break
             }
@@ -80,23 +86,27 @@ final class RoleAndRequestRefusalTests: XCTestCase {
             let caller = caller(access)
             if route.contains("{id}") {
                 let (method, path) = path(route, id: "not-a-uuid")
-                refusals.append(Refusal(route, .invalidID, "an id that is not a UUID") { b in
-                    b.daemon.call(method, path, as: caller)
-                })
+                refusals.append(
+                    Refusal(route, .invalidID, "an id that is not a UUID") { b in
+                        b.daemon.call(method, path, as: caller)
+                    })
             }
             let (method, path) = path(route)
             if requiredBodies.contains(route) {
-                refusals.append(Refusal(route, .missingBody, "no body") { b in
-                    b.daemon.call(method, path, as: caller)
-                })
+                refusals.append(
+                    Refusal(route, .missingBody, "no body") { b in
+                        b.daemon.call(method, path, as: caller)
+                    })
             }
             if requiredBodies.contains(route) || optionalBodies.contains(route) {
-                refusals.append(Refusal(route, .invalidBody, "a body that is not JSON") { b in
-                    b.daemon.call(method, path, body: Array("{\"reader\":".utf8), as: caller)
-                })
-                refusals.append(Refusal(route, .invalidBody, "a JSON array instead of an object") { b in
-                    b.daemon.call(method, path, body: Array("[1, 2]".utf8), as: caller)
-                })
+                refusals.append(
+                    Refusal(route, .invalidBody, "a body that is not JSON") { b in
+                        b.daemon.call(method, path, body: Array("{\"reader\":".utf8), as: caller)
+                    })
+                refusals.append(
+                    Refusal(route, .invalidBody, "a JSON array instead of an object") { b in
+                        b.daemon.call(method, path, body: Array("[1, 2]".utf8), as: caller)
+                    })
             }
         }
         return refusals

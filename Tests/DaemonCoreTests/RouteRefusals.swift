@@ -18,8 +18,10 @@ struct Refusal: CustomStringConvertible, Sendable {
     var setup: RefusalBench.Setup
     var provoke: @Sendable (RefusalBench) throws -> HTTPResponse
 
-    init(_ route: String, _ code: ProblemCode, _ cause: String, on setup: RefusalBench.Setup = .standard,
-         _ provoke: @escaping @Sendable (RefusalBench) throws -> HTTPResponse) {
+    init(
+        _ route: String, _ code: ProblemCode, _ cause: String, on setup: RefusalBench.Setup = .standard,
+        _ provoke: @escaping @Sendable (RefusalBench) throws -> HTTPResponse
+    ) {
         self.route = route
         self.code = code
         self.cause = cause
@@ -77,7 +79,8 @@ final class RefusalBench: @unchecked Sendable {
             daemon = try InProcessDaemon(extraConfiguration: "[enrollment]\nrefuse_expired_documents = false")
         case .paceRequired: daemon = try InProcessDaemon(extraConfiguration: "[readers]\nrequire_pace = always")
         case .onlyGerman: daemon = try InProcessDaemon(extraConfiguration: "[trust]\naccepted_states = D")
-        case .oneConnection: daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1\nreserved_connections = 0")
+        case .oneConnection:
+            daemon = try InProcessDaemon(extraConfiguration: "[api]\nmax_connections = 1\nreserved_connections = 0")
         }
         if setup == .socket || setup == .oneConnection { try daemon.serve() }
     }
@@ -91,20 +94,28 @@ final class RefusalBench: @unchecked Sendable {
     var account: (holder: TestHolder, outcome: EnrollmentOutcome) {
         get throws {
             if let made = madeAccount {
-                let status = try daemon.decode(PasscodeStatus.self, try daemon.require(
-                    daemon.call("GET", "/v1/accounts/\(made.outcome.accountID)/passcode", as: .operator), 200))
+                let status = try daemon.decode(
+                    PasscodeStatus.self,
+                    try daemon.require(
+                        daemon.call("GET", "/v1/accounts/\(made.outcome.accountID)/passcode", as: .operator), 200))
                 if status.failedAttempts >= 2 {
-                    try daemon.require(daemon.call("POST", "/v1/accounts/\(made.outcome.accountID)/passcode/verify",
-                                                   json: PasscodeBody(passcode: Self.passcode)), 200)
+                    try daemon.require(
+                        daemon.call(
+                            "POST", "/v1/accounts/\(made.outcome.accountID)/passcode/verify",
+                            json: PasscodeBody(passcode: Self.passcode)), 200)
                 }
                 return made
             }
             let holder = TestHolder.random("John_Salley")
             let session = try daemon.matchedSession(holder)
-            let outcome = try daemon.decode(EnrollmentOutcome.self, try daemon.require(
-                daemon.call("POST", "/v1/enrollments/\(session)/complete",
-                            json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(), deviceId: "phone-a",
-                                                         devicePublicKey: try InProcessDaemon.makeDeviceKey())), 200))
+            let outcome = try daemon.decode(
+                EnrollmentOutcome.self,
+                try daemon.require(
+                    daemon.call(
+                        "POST", "/v1/enrollments/\(session)/complete",
+                        json: EnrollmentCompleteBody(
+                            csr: try InProcessDaemon.makeCSR(), deviceId: "phone-a",
+                            devicePublicKey: try InProcessDaemon.makeDeviceKey())), 200))
             try daemon.setPasscode(Self.passcode, on: outcome)
             madeAccount = (holder, outcome)
             return (holder, outcome)
@@ -180,16 +191,21 @@ final class RefusalBench: @unchecked Sendable {
         try daemon.openSession(holder("John_Simm", birthDate: "160101"), guardian: try plainAccount.outcome.accountID)
     }
 
-    func post<T: Encodable>(_ path: String, _ body: T, as caller: InProcessDaemon.Caller = .kiosk,
-                            headers: [(String, String)] = []) throws -> HTTPResponse {
+    func post<T: Encodable>(
+        _ path: String, _ body: T, as caller: InProcessDaemon.Caller = .kiosk,
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
         try daemon.call("POST", path, json: body, as: caller, headers: headers)
     }
 
     /// `POST /v1/cards/read` on the first reader.
-    func read(_ key: AccessKeyRequest, reader: String = InProcessDaemon.reader, allowBAC: Bool? = nil,
-              headers: [(String, String)] = []) throws -> HTTPResponse {
-        try post("/v1/cards/read", CardReadRequest(reader: reader, accessKey: key, allowBAC: allowBAC),
-                 headers: headers)
+    func read(
+        _ key: AccessKeyRequest, reader: String = InProcessDaemon.reader, allowBAC: Bool? = nil,
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
+        try post(
+            "/v1/cards/read", CardReadRequest(reader: reader, accessKey: key, allowBAC: allowBAC),
+            headers: headers)
     }
 
     /// `POST /v1/cards/probe` on the first reader.
@@ -203,24 +219,32 @@ final class RefusalBench: @unchecked Sendable {
     }
 
     /// Reads `holder`'s card on the second reader as the guardian of `session`.
-    func guardian(_ session: String, _ holder: TestHolder, key: AccessKeyRequest? = nil,
-                  insert: Bool = true) throws -> HTTPResponse {
+    func guardian(
+        _ session: String, _ holder: TestHolder, key: AccessKeyRequest? = nil,
+        insert: Bool = true
+    ) throws -> HTTPResponse {
         if insert { try daemon.insertCard(holder, in: InProcessDaemon.secondReader) }
-        return try post("/v1/enrollments/\(session)/guardian",
-                        GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: key ?? holder.accessKey))
+        return try post(
+            "/v1/enrollments/\(session)/guardian",
+            GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: key ?? holder.accessKey))
     }
 
     /// A CSR for a fresh key of `parameters`, as PEM.
     static func csr(_ parameters: KeyGenerationParameters) throws -> String {
-        try CertificateSigningRequest.create(subject: DistinguishedName(country: "UT", commonName: "device"),
-                                             key: try PrivateKey.generate(parameters)).pem
+        try CertificateSigningRequest.create(
+            subject: DistinguishedName(country: "UT", commonName: "device"),
+            key: try PrivateKey.generate(parameters)
+        ).pem
     }
 
     /// A P-256 CSR whose signature no longer verifies (its last byte flipped), as base64 DER.
     static func csrWithoutProofOfPossession() throws -> String {
         let pem = try csr(.p256)
-        var der = [UInt8](try XCTUnwrap(Data(base64Encoded: pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }
-            .joined())))
+        var der = [UInt8](
+            try XCTUnwrap(
+                Data(
+                    base64Encoded: pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }
+                        .joined())))
         der[der.count - 1] ^= 0x01
         return Data(der).base64EncodedString()
     }
@@ -239,8 +263,10 @@ final class RefusalBench: @unchecked Sendable {
 
     /// Sends `request` while the next card command on the first reader is held, runs `meanwhile`, then lets the
     /// card answer; the held request's answer and what `meanwhile` returned.
-    func whileReading<T>(_ request: @escaping @Sendable () throws -> HTTPResponse,
-                         meanwhile: () throws -> T) throws -> (meanwhile: T, held: HTTPResponse) {
+    func whileReading<T>(
+        _ request: @escaping @Sendable () throws -> HTTPResponse,
+        meanwhile: () throws -> T
+    ) throws -> (meanwhile: T, held: HTTPResponse) {
         let gate = daemon.cards.holdNextCommand(on: InProcessDaemon.reader)
         return try daemon.whileHeld(gate, { (try? request()) ?? HTTPResponse(status: 0) }, meanwhile: meanwhile)
     }
@@ -270,8 +296,9 @@ enum RefusalRun {
                 assertAnswer(response, refusal, file: file, line: line)
                 // The API document lists the problem under the route's status (kiosk integrators generate from it).
                 if let document, let operation = document.operation(refusal.route) {
-                    XCTAssertEqual(document.undocumented(response, by: operation), [],
-                                   "\(OpenAPIDocument.path): \(refusal)", file: file, line: line)
+                    XCTAssertEqual(
+                        document.undocumented(response, by: operation), [],
+                        "\(OpenAPIDocument.path): \(refusal)", file: file, line: line)
                 }
             } catch {
                 XCTFail("\(refusal): \(error)", file: file, line: line)
@@ -289,18 +316,21 @@ enum RefusalRun {
 
     static func assertAnswer(_ response: HTTPResponse, _ refusal: Refusal, file: StaticString, line: UInt) {
         guard let problem = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) else {
-            XCTFail("\(refusal): no problem body, status \(response.status): "
+            XCTFail(
+                "\(refusal): no problem body, status \(response.status): "
                     + String(decoding: response.body.prefix(300), as: UTF8.self), file: file, line: line)
             return
         }
         XCTAssertEqual(problem.code, refusal.code.code, "\(refusal): \(problem.detail)", file: file, line: line)
-        XCTAssertEqual(response.status, refusal.code.status, "\(refusal): the catalogue's status",
-                       file: file, line: line)
+        XCTAssertEqual(
+            response.status, refusal.code.status, "\(refusal): the catalogue's status",
+            file: file, line: line)
         XCTAssertEqual(problem.status, response.status, "\(refusal)", file: file, line: line)
         XCTAssertEqual(problem.title, ProblemCode.named(problem.code)?.title, "\(refusal)", file: file, line: line)
         XCTAssertEqual(problem.type, "urn:enrolld:problem:\(problem.code)", "\(refusal)", file: file, line: line)
-        XCTAssertFalse(problem.detail.trimmingCharacters(in: .whitespaces).isEmpty, "\(refusal): empty detail",
-                       file: file, line: line)
+        XCTAssertFalse(
+            problem.detail.trimmingCharacters(in: .whitespaces).isEmpty, "\(refusal): empty detail",
+            file: file, line: line)
         XCTAssertEqual(response.header("Content-Type"), contentType(refusal), "\(refusal)", file: file, line: line)
         if refusal.code == .storageError || refusal.code == .internalError {
             XCTAssertNotNil(problem.incident, "\(refusal): names the incident of its log line", file: file, line: line)

@@ -82,7 +82,8 @@ final class ServerLimitsTests: XCTestCase {
             XCTAssertEqual(response.header("Connection"), "keep-alive")
         }
         XCTAssertEqual(session.connections, 1)
-        XCTAssertEqual(try client.get("/v1/ping").header("Connection"), "close", "a client that asks to close gets close")
+        XCTAssertEqual(
+            try client.get("/v1/ping").header("Connection"), "close", "a client that asks to close gets close")
 
         waitUntil("the idle connection to be closed") { server.openConnections == 0 }
         XCTAssertEqual(try session.get("/v1/ping").status, 200, "the session reconnects after the server's idle close")
@@ -129,7 +130,8 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertTrue(try parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").0.allowsPersistentConnection)
         let (first, rest) = try parse("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nokGET /b HTTP/1.1\r\n")
         XCTAssertEqual(first.body, Array("ok".utf8))
-        XCTAssertEqual(rest, Array("GET /b HTTP/1.1\r\n".utf8), "a pipelined request's bytes are kept for the next parse")
+        XCTAssertEqual(
+            rest, Array("GET /b HTTP/1.1\r\n".utf8), "a pipelined request's bytes are kept for the next parse")
     }
 
     /// A request that stops arriving half-way is answered 408 once `requestTimeout` passes, and its connection closes
@@ -151,8 +153,9 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertEqual(configuration.maxConnections, 8)
         XCTAssertEqual(configuration.connectionLimits.reservedForPrivileged, 2)
         XCTAssertThrowsError(try Configuration.parse("[api]\nmax_connections = 8\n")) { error in
-            XCTAssertTrue("\(error)".contains("configuration:2:") && "\(error)".contains("lower reserved_connections"),
-                          "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("configuration:2:") && "\(error)".contains("lower reserved_connections"),
+                "\(error)")
         }
         XCTAssertEqual(configuration.keepAliveIdleSeconds, 2.5)
         XCTAssertEqual(Configuration().maxConnections, 64)

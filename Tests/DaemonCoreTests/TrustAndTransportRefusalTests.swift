@@ -36,8 +36,9 @@ final class TrustAndTransportRefusalTests: XCTestCase {
                 try? FileManager.default.removeItem(at: directory)
                 try? FileManager.default.moveItem(at: aside, to: directory)
             }
-            let csca = try TestPKI.makeCSCA(country: "UT", name: "CSCA rolled over",
-                                            validity: (Date(), Date().addingTimeInterval(86_400 * 365)))
+            let csca = try TestPKI.makeCSCA(
+                country: "UT", name: "CSCA rolled over",
+                validity: (Date(), Date().addingTimeInterval(86_400 * 365)))
             return try importing(b, csca.certificate.der)
         },
         Refusal(trustImport, .invalidBody, "data that is not base64") { b in
@@ -72,14 +73,18 @@ final class TrustAndTransportRefusalTests: XCTestCase {
             try exchange(b, Array("POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .transferEncodingUnsupported, "a chunked body", on: .socket) { b in
-            try exchange(b, Array(
-                "POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+            try exchange(
+                b,
+                Array(
+                    "POST /v1/enrollments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
         },
         Refusal(Refusal.transport, .httpVersionUnsupported, "HTTP/2.0", on: .socket) { b in
             try exchange(b, Array("GET /v1/health HTTP/2.0\r\nHost: x\r\n\r\n".utf8))
         },
-        Refusal(Refusal.transport, .serverBusy, "a second connection beyond api.max_connections = 1",
-                on: .oneConnection) { b in
+        Refusal(
+            Refusal.transport, .serverBusy, "a second connection beyond api.max_connections = 1",
+            on: .oneConnection
+        ) { b in
             let client = UnixSocketClient(path: b.daemon.configuration.socketPath, timeout: 5)
             let session = UnixSocketSession(client: client)
             defer { session.close() }

@@ -37,23 +37,28 @@ final class UsageAndAuditTests: XCTestCase {
         let other = try bench.newAccount("John_Simm").outcome
         let theirs = try bench.usage(other.accountID).records
         XCTAssertFalse(theirs.contains { all.contains($0) })
-        XCTAssertTrue(theirs.allSatisfy { $0.accountId == other.accountID || $0.enrollmentId == other.enrollmentID },
-                      "the account's and its sessions' (a registration reads the card before the account exists)")
+        XCTAssertTrue(
+            theirs.allSatisfy { $0.accountId == other.accountID || $0.enrollmentId == other.enrollmentID },
+            "the account's and its sessions' (a registration reads the card before the account exists)")
     }
 
     func testTheAuditChainIsIntactAndNamesAnEditedRecord() throws {
         let bench = try InProcessDaemon()
         _ = try bench.newAccount("John_Salley")
         _ = try bench.newAccount("John_Savage", signing: false)
-        let intact = try bench.decode(AuditReport.self, try bench.require(
-            bench.call("POST", "/v1/audit/verify", as: .operator), 200))
+        let intact = try bench.decode(
+            AuditReport.self,
+            try bench.require(
+                bench.call("POST", "/v1/audit/verify", as: .operator), 200))
         XCTAssertTrue(intact.ok, "\(intact.problems)")
         XCTAssertEqual(intact.records, 8)
         XCTAssertEqual(intact.headSequence, 8)
 
         try bench.sql("UPDATE usage_records SET outcome = 'refused' WHERE sequence = 3")
-        let broken = try bench.decode(AuditReport.self, try bench.require(
-            bench.call("POST", "/v1/audit/verify", as: .operator), 200))
+        let broken = try bench.decode(
+            AuditReport.self,
+            try bench.require(
+                bench.call("POST", "/v1/audit/verify", as: .operator), 200))
         XCTAssertFalse(broken.ok)
         XCTAssertEqual(broken.problems.map(\.sequence), [3])
         XCTAssertEqual(broken.problems.map(\.kind), ["edited"])

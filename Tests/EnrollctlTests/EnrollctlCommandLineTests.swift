@@ -199,13 +199,16 @@ final class EnrollctlCommandLineTests: XCTestCase {
         }
         try Data("other".utf8).write(to: work.appendingPathComponent("frames/x.jpg"))
         let nonce = String(repeating: "ab", count: 16)
-        let result = try run(["liveness", "send", "S", "--nonce", nonce, "--frames", work.path + "/frames",
-                              "--prompts", "turn-left,look-up", "--interval", "20"])
+        let result = try run([
+            "liveness", "send", "S", "--nonce", nonce, "--frames", work.path + "/frames",
+            "--prompts", "turn-left,look-up", "--interval", "20",
+        ])
         XCTAssertEqual(result.request?.path, "/v1/enrollments/S/liveness")
         let body = try JSONDecoder().decode(WireBurst.self, from: Data(try XCTUnwrap(result.request?.body)))
         XCTAssertEqual(body.nonceHex, nonce)
-        XCTAssertEqual(body.frames.map { String(decoding: Data(base64Encoded: $0.image) ?? Data(), as: UTF8.self) },
-                       ["frame 0", "frame 1", "frame 2"])
+        XCTAssertEqual(
+            body.frames.map { String(decoding: Data(base64Encoded: $0.image) ?? Data(), as: UTF8.self) },
+            ["frame 0", "frame 1", "frame 2"])
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let times = body.frames.compactMap { format.date(from: $0.capturedAt) }

@@ -25,14 +25,16 @@ final class AuditChainTests: XCTestCase {
 
     /// Opens the store, keyed (the daemon's protector with a usage-chain key) or not, and writes six records.
     private func writeChain(keyed: Bool) throws {
-        let protector = try DataProtector(identityKey: Array(repeating: 1, count: 32), dataKey: Array(repeating: 2, count: 32),
-                                          usageChainKey: keyed ? Array(repeating: 3, count: 32) : nil)
+        let protector = try DataProtector(
+            identityKey: Array(repeating: 1, count: 32), dataKey: Array(repeating: 2, count: 32),
+            usageChainKey: keyed ? Array(repeating: 3, count: 32) : nil)
         store = try SQLiteStore(path: path, protector: protector, synchronous: .normal)
         try store.migrate()
         for number in 1...6 {
             _ = try store.transaction { tx in
-                try UsageChain.append(tx, at: start.addingTimeInterval(Double(number)), accountID: nil,
-                                      event: "certificate-issued", actor: actor, detail: "serial \(number)")
+                try UsageChain.append(
+                    tx, at: start.addingTimeInterval(Double(number)), accountID: nil,
+                    event: "certificate-issued", actor: actor, detail: "serial \(number)")
             }
         }
     }

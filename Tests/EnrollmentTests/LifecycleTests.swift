@@ -52,20 +52,25 @@ final class IdentityLifecycleTests: XCTestCase {
         return IdentityLifecycle(store: store, policy: policy, protector: PlainProtector(), now: { clock.now })
     }
 
-    private func makeAccount(expiry: String = "2031-01-01", documentNumber: String = "D23145890") throws -> AccountRecord {
-        let personal = PersonalData(surname: "S", givenNames: "J", birthDate: "1990-08-12", documentNumber: documentNumber,
-                                    documentType: "I", documentExpiry: expiry, issuingState: "UTO", nationality: "UTO")
-        let account = AccountRecord(tier: .signing, identityKey: Array(UUID().uuidString.utf8),
-                                    sealedPersonalData: [UInt8](try JSONEncoder().encode(personal)),
-                                    createdAt: clock.now, updatedAt: clock.now)
+    private func makeAccount(
+        expiry: String = "2031-01-01", documentNumber: String = "D23145890"
+    ) throws -> AccountRecord {
+        let personal = PersonalData(
+            surname: "S", givenNames: "J", birthDate: "1990-08-12", documentNumber: documentNumber,
+            documentType: "I", documentExpiry: expiry, issuingState: "UTO", nationality: "UTO")
+        let account = AccountRecord(
+            tier: .signing, identityKey: Array(UUID().uuidString.utf8),
+            sealedPersonalData: [UInt8](try JSONEncoder().encode(personal)),
+            createdAt: clock.now, updatedAt: clock.now)
         try store.transaction { tx in try tx.insertAccount(account) }
         return account
     }
 
     private func issue(_ serial: String, to account: AccountRecord, device: String?) throws {
-        let certificate = CertificateRecord(serial: serial, accountID: account.id, state: .issued, der: [0x30],
-                                            notBefore: clock.now, notAfter: clock.now.addingTimeInterval(86400),
-                                            deviceID: device, createdAt: clock.now)
+        let certificate = CertificateRecord(
+            serial: serial, accountID: account.id, state: .issued, der: [0x30],
+            notBefore: clock.now, notAfter: clock.now.addingTimeInterval(86400),
+            deviceID: device, createdAt: clock.now)
         try store.transaction { tx in try tx.insertCertificate(certificate) }
     }
 
@@ -98,14 +103,16 @@ final class IdentityLifecycleTests: XCTestCase {
         XCTAssertEqual(locked.unlocksAt, ISO8601DateFormatter().string(from: clock.now.addingTimeInterval(60)))
         clock.advance(61)
         XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "ok")
-        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "9999", actor: counter).attemptsLeft, 4,
-                       "a correct entry starts the count again")
+        XCTAssertEqual(
+            try service.verifyPasscode(accountID: account.id, passcode: "9999", actor: counter).attemptsLeft, 4,
+            "a correct entry starts the count again")
 
         let events = try usage(account).map { "\($0.event) \($0.outcome)" }
         XCTAssertEqual(events.filter { $0 == "passcode-verify wrong" }.count, 6)
         XCTAssertEqual(events.filter { $0 == "passcode-locked locked" }.count, 1)
         XCTAssertEqual(events.filter { $0 == "passcode-verify locked" }.count, 1)
-        XCTAssertTrue(try usage(account).dropFirst().allSatisfy { $0.actorRole == "operator" && $0.channel == "counter-3" })
+        XCTAssertTrue(
+            try usage(account).dropFirst().allSatisfy { $0.actorRole == "operator" && $0.channel == "counter-3" })
     }
 
     /// Waiting out a lock no longer buys the same guesses again: each lock lasts twice as long, and 20 wrong entries
@@ -118,19 +125,22 @@ final class IdentityLifecycleTests: XCTestCase {
         for (lock, seconds) in [60.0, 120, 240].enumerated() {
             for _ in 0..<5 { _ = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter) }
             let locked = try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter)
-            XCTAssertEqual(locked.unlocksAt, iso.string(from: clock.now.addingTimeInterval(seconds)), "lock \(lock + 1)")
+            XCTAssertEqual(
+                locked.unlocksAt, iso.string(from: clock.now.addingTimeInterval(seconds)), "lock \(lock + 1)")
             clock.advance(seconds + 1)
         }
         for left in (1..<5).reversed() {
-            XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter).attemptsLeft,
-                           left)
+            XCTAssertEqual(
+                try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter).attemptsLeft,
+                left)
         }
         let last = try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: counter)
         XCTAssertEqual(last.result, "locked", "the 20th wrong entry locks for good")
         XCTAssertNil(last.unlocksAt)
         clock.advance(400 * 86400)
-        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "locked",
-                       "a permanent lock does not end with time")
+        XCTAssertEqual(
+            try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "locked",
+            "a permanent lock does not end with time")
         XCTAssertEqual(IdentityLifecycle.refusal(last, for: counter).code, "passcode-locked")
         XCTAssertTrue(IdentityLifecycle.refusal(last, for: counter).message.contains("card and face"))
         let status = try service.passcodeStatus(accountID: account.id)
@@ -140,11 +150,13 @@ final class IdentityLifecycleTests: XCTestCase {
 
         let at = clock.now
         try store.transaction { tx in
-            try IdentityLifecycle.resetPasscode(tx, accountID: account.id, newPasscode: nil, actor: holder,
-                                                enrollmentID: UUID(), at: at)
+            try IdentityLifecycle.resetPasscode(
+                tx, accountID: account.id, newPasscode: nil, actor: holder,
+                enrollmentID: UUID(), at: at)
         }
-        XCTAssertEqual(try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "ok",
-                       "a card-and-face reset clears the permanent lock")
+        XCTAssertEqual(
+            try service.verifyPasscode(accountID: account.id, passcode: "1234", actor: counter).result, "ok",
+            "a card-and-face reset clears the permanent lock")
         XCTAssertEqual(try service.passcodeStatus(accountID: account.id).totalFailures, 0)
         let locks = try usage(account).filter { $0.event == "passcode-locked" }.map(\.detail)
         XCTAssertEqual(locks.count, 4)
@@ -162,8 +174,9 @@ final class IdentityLifecycleTests: XCTestCase {
         var lockedForGood = false
         var perDay: [Int] = []
         while clock.now.timeIntervalSince(start) < 30 * 86400 && !lockedForGood {
-            let check = try service.verifyPasscode(accountID: account.id, passcode: String(format: "%04d", guess),
-                                                   actor: counter)
+            let check = try service.verifyPasscode(
+                accountID: account.id, passcode: String(format: "%04d", guess),
+                actor: counter)
             let total = try service.passcodeStatus(accountID: account.id).totalFailures ?? 0
             if total > guesses {
                 guesses += 1
@@ -180,8 +193,9 @@ final class IdentityLifecycleTests: XCTestCase {
                 clock.advance(until.timeIntervalSince(clock.now) + 1)
             }
         }
-        print("passcode guesses on one account: \(perDay.first ?? 0) in the first 24 h, \(guesses) in 30 days "
-              + "(by day: \(perDay)); locked for good: \(lockedForGood)")
+        print(
+            "passcode guesses on one account: \(perDay.first ?? 0) in the first 24 h, \(guesses) in 30 days "
+                + "(by day: \(perDay)); locked for good: \(lockedForGood)")
         let policy = LifecyclePolicy()
         XCTAssertEqual(perDay.first, policy.maximumWrongEntries(within: 86400))
         XCTAssertEqual(guesses, 20, "20 wrong entries, then locked until a card-and-face reset")
@@ -210,16 +224,20 @@ final class IdentityLifecycleTests: XCTestCase {
                 return error as? EnrollmentError
             }
         }
-        let answers = [refusal(UUID(), "1234"), refusal(without.id, "1234"), refusal(cancelled.id, "1234"),
-                       refusal(withPasscode.id, "0000"), refusal(withPasscode.id, "0000"),
-                       refusal(withPasscode.id, "1234"), refusal(withPasscode.id, "12a4")]
+        let answers = [
+            refusal(UUID(), "1234"), refusal(without.id, "1234"), refusal(cancelled.id, "1234"),
+            refusal(withPasscode.id, "0000"), refusal(withPasscode.id, "0000"),
+            refusal(withPasscode.id, "1234"), refusal(withPasscode.id, "12a4"),
+        ]
         XCTAssertEqual(Set(answers.map { $0?.code }), ["holder-proof-failed"])
         XCTAssertEqual(Set(answers.map { $0?.message }).count, 1, "one detail for every cause")
-        XCTAssertEqual(try service.verifyPasscode(accountID: withPasscode.id, passcode: "1234", actor: counter).result,
-                       "locked", "the kiosk's 6th entry was refused because the passcode is locked")
+        XCTAssertEqual(
+            try service.verifyPasscode(accountID: withPasscode.id, passcode: "1234", actor: counter).result,
+            "locked", "the kiosk's 6th entry was refused because the passcode is locked")
         XCTAssertThrowsError(try service.disablePasscode(accountID: without.id, current: nil, actor: kiosk)) {
-            XCTAssertEqual(($0 as? EnrollmentError)?.code, "holder-proof-failed",
-                           "turning off a passcode that is not there tells a kiosk nothing either")
+            XCTAssertEqual(
+                ($0 as? EnrollmentError)?.code, "holder-proof-failed",
+                "turning off a passcode that is not there tells a kiosk nothing either")
         }
     }
 
@@ -229,8 +247,10 @@ final class IdentityLifecycleTests: XCTestCase {
         policy.passcodeCallerBudget = 3
         policy.passcodeCallerWindow = 3600
         let clock = self.clock
-        let service = IdentityLifecycle(store: store, policy: policy, protector: PlainProtector(), now: { clock.now },
-                                        host: "kiosk-host") { event in events.withLock { $0.append(event) } }
+        let service = IdentityLifecycle(
+            store: store, policy: policy, protector: PlainProtector(), now: { clock.now },
+            host: "kiosk-host"
+        ) { event in events.withLock { $0.append(event) } }
         let kiosk = UsageActor(role: "kiosk", uid: 2001, channel: "kiosk-1")
         let neighbour = UsageActor(role: "kiosk", uid: 2002, channel: "kiosk-2")
         var accounts: [AccountRecord] = []
@@ -243,36 +263,47 @@ final class IdentityLifecycleTests: XCTestCase {
             XCTAssertThrowsError(try service.verifyPasscode(accountID: account.id, passcode: "0000", actor: kiosk))
         }
         XCTAssertThrowsError(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: kiosk)) {
-            XCTAssertEqual(($0 as? EnrollmentError)?.code, "passcode-entries-exhausted",
-                           "even the right passcode: the kiosk may enter none")
+            XCTAssertEqual(
+                ($0 as? EnrollmentError)?.code, "passcode-entries-exhausted",
+                "even the right passcode: the kiosk may enter none")
         }
-        XCTAssertTrue(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: neighbour).isOK,
-                      "another kiosk uid has a budget of its own")
-        XCTAssertEqual(events.withLock { $0 }.filter { if case .callerLockedOut = $0 { return true }; return false }
+        XCTAssertTrue(
+            try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: neighbour).isOK,
+            "another kiosk uid has a budget of its own")
+        XCTAssertEqual(
+            events.withLock { $0 }.filter {
+                if case .callerLockedOut = $0 { return true }
+                return false
+            }
             .count, 1)
-        guard case let .callerLockedOut(actor, until) = events.withLock({ $0 }).first(where: {
-            if case .callerLockedOut = $0 { return true }
-            return false
-        }) else { return XCTFail("no lock-out event") }
+        guard
+            case let .callerLockedOut(actor, until) = events.withLock({ $0 }).first(where: {
+                if case .callerLockedOut = $0 { return true }
+                return false
+            })
+        else { return XCTFail("no lock-out event") }
         XCTAssertEqual(actor.uid, 2001)
         XCTAssertEqual(until, clock.now.addingTimeInterval(3600))
         let records = try store.transaction { tx in try tx.usageRecords(UsageQuery()) }
         let exhausted = try XCTUnwrap(records.first { $0.event == "passcode-entries-exhausted" })
         XCTAssertNil(exhausted.accountID)
-        XCTAssertEqual([exhausted.actorRole, String(exhausted.actorUID), exhausted.outcome], ["kiosk", "2001", "locked"])
+        XCTAssertEqual(
+            [exhausted.actorRole, String(exhausted.actorUID), exhausted.outcome], ["kiosk", "2001", "locked"])
         let stored = try store.transaction { tx in try tx.passcodeBudget(caller: "uid:2001@kiosk-host") }
         XCTAssertEqual(stored?.failures, 3)
 
         clock.advance(3601)
-        XCTAssertTrue(try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: kiosk).isOK,
-                      "the window is over")
+        XCTAssertTrue(
+            try service.verifyPasscode(accountID: accounts[0].id, passcode: "1234", actor: kiosk).isOK,
+            "the window is over")
     }
 
     func testPasscodeIsExactlyFourDigitsSaltedAndChangesNeedTheCurrentOne() throws {
         let service = lifecycle()
         let account = try makeAccount()
         for bad in ["123", "12345", "12a4", "١٢٣٤"] {
-            XCTAssertThrowsError(try service.setPasscode(accountID: account.id, passcode: bad, current: nil, actor: holder))
+            XCTAssertThrowsError(
+                try service.setPasscode(accountID: account.id, passcode: bad, current: nil, actor: holder))
         }
         _ = try service.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder)
         let other = try makeAccount()
@@ -284,7 +315,9 @@ final class IdentityLifecycleTests: XCTestCase {
         XCTAssertNotEqual(first?.hash, second?.hash, "per-account salt")
         XCTAssertEqual(first?.hash.count, 32)
 
-        XCTAssertThrowsError(try service.setPasscode(accountID: account.id, passcode: "5678", current: nil, actor: holder)) {
+        XCTAssertThrowsError(
+            try service.setPasscode(accountID: account.id, passcode: "5678", current: nil, actor: holder)
+        ) {
             XCTAssertEqual(($0 as? EnrollmentError)?.code, "passcode-required")
         }
         _ = try service.setPasscode(accountID: account.id, passcode: "5678", current: "1234", actor: holder)
@@ -294,7 +327,8 @@ final class IdentityLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try service.verifyPasscode(accountID: account.id, passcode: "5678", actor: holder))
 
         let off = lifecycle { $0.passcodeEnabled = false }
-        XCTAssertThrowsError(try off.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder)) {
+        XCTAssertThrowsError(try off.setPasscode(accountID: account.id, passcode: "1234", current: nil, actor: holder))
+        {
             XCTAssertEqual(($0 as? EnrollmentError)?.code, "passcode-disabled")
         }
     }
@@ -304,12 +338,14 @@ final class IdentityLifecycleTests: XCTestCase {
     func testBindingANewDeviceSupersedesTheOldOneAndRevokesItsCertificates() throws {
         let service = lifecycle()
         let account = try makeAccount()
-        _ = try service.bindDevice(accountID: account.id, deviceID: "phone-a", publicKey: try devicePEM(), label: "A",
-                                   actor: holder)
+        _ = try service.bindDevice(
+            accountID: account.id, deviceID: "phone-a", publicKey: try devicePEM(), label: "A",
+            actor: holder)
         try issue("0A", to: account, device: "phone-a")
         try issue("0C", to: account, device: nil)
-        let outcome = try service.bindDevice(accountID: account.id, deviceID: "phone-b", publicKey: try devicePEM(),
-                                             label: "B", actor: holder)
+        let outcome = try service.bindDevice(
+            accountID: account.id, deviceID: "phone-b", publicKey: try devicePEM(),
+            label: "B", actor: holder)
         XCTAssertEqual(outcome.superseded?.deviceId, "phone-a")
         XCTAssertEqual(outcome.revokedSerials, ["0A"])
         XCTAssertEqual(try certificate("0A")?.revocationReason, .superseded)
@@ -319,28 +355,44 @@ final class IdentityLifecycleTests: XCTestCase {
         XCTAssertEqual(devices.map(\.active), [false, true])
         XCTAssertEqual(devices.first?.unbindReason, "superseded")
 
-        XCTAssertThrowsError(try service.unbindDevice(accountID: account.id, deviceID: "phone-b", passcode: nil,
-                                                      enrollmentID: nil, actor: holder)) {
+        XCTAssertThrowsError(
+            try service.unbindDevice(
+                accountID: account.id, deviceID: "phone-b", passcode: nil,
+                enrollmentID: nil, actor: holder)
+        ) {
             XCTAssertEqual(($0 as? EnrollmentError)?.code, "holder-proof-required")
         }
         _ = try service.setPasscode(accountID: account.id, passcode: "2468", current: nil, actor: holder)
-        XCTAssertThrowsError(try service.unbindDevice(accountID: account.id, deviceID: "phone-b", passcode: "1111",
-                                                      enrollmentID: nil, actor: holder))
-        _ = try service.unbindDevice(accountID: account.id, deviceID: "phone-b", passcode: "2468", enrollmentID: nil,
-                                     actor: holder)
+        XCTAssertThrowsError(
+            try service.unbindDevice(
+                accountID: account.id, deviceID: "phone-b", passcode: "1111",
+                enrollmentID: nil, actor: holder))
+        _ = try service.unbindDevice(
+            accountID: account.id, deviceID: "phone-b", passcode: "2468", enrollmentID: nil,
+            actor: holder)
         XCTAssertTrue(try service.devices(accountID: account.id).allSatisfy { !$0.active })
-        XCTAssertThrowsError(try service.bindDevice(accountID: account.id, deviceID: "phone c", publicKey: try devicePEM(),
-                                                    label: "", actor: holder))
-        XCTAssertThrowsError(try service.bindDevice(accountID: account.id, deviceID: "phone-c", publicKey: "not a key",
-                                                    label: "", actor: holder))
+        XCTAssertThrowsError(
+            try service.bindDevice(
+                accountID: account.id, deviceID: "phone c", publicKey: try devicePEM(),
+                label: "", actor: holder))
+        XCTAssertThrowsError(
+            try service.bindDevice(
+                accountID: account.id, deviceID: "phone-c", publicKey: "not a key",
+                label: "", actor: holder))
 
-        let rebound = try service.bindDevice(accountID: account.id, deviceID: "phone-d", publicKey: try devicePEM(),
-                                             label: "D", actor: holder)
+        let rebound = try service.bindDevice(
+            accountID: account.id, deviceID: "phone-d", publicKey: try devicePEM(),
+            label: "D", actor: holder)
         try service.updateContact(accountID: account.id, contact: ["phone": "+852 5555 0000"], actor: holder)
-        XCTAssertEqual(try service.devices(accountID: account.id).last, rebound.device,
-                       "changing contact details does not touch the binding")
-        let opened = try JSONDecoder().decode(PersonalData.self, from: Data(try XCTUnwrap(
-            try store.transaction { tx in try tx.account(id: account.id) }).sealedPersonalData))
+        XCTAssertEqual(
+            try service.devices(accountID: account.id).last, rebound.device,
+            "changing contact details does not touch the binding")
+        let opened = try JSONDecoder().decode(
+            PersonalData.self,
+            from: Data(
+                try XCTUnwrap(
+                    try store.transaction { tx in try tx.account(id: account.id) }
+                ).sealedPersonalData))
         XCTAssertEqual(opened.contact, ["phone": "+852 5555 0000"])
         XCTAssertEqual(try usage(account).last?.detail, "phone", "field names only, never values")
 
@@ -356,27 +408,35 @@ final class IdentityLifecycleTests: XCTestCase {
     func testCancellationIsIrreversibleRevokesEverythingAndNeedsStaff() throws {
         let service = lifecycle()
         let account = try makeAccount()
-        _ = try service.bindDevice(accountID: account.id, deviceID: "phone-a", publicKey: try devicePEM(), label: "",
-                                   actor: holder)
+        _ = try service.bindDevice(
+            accountID: account.id, deviceID: "phone-a", publicKey: try devicePEM(), label: "",
+            actor: holder)
         try issue("01", to: account, device: "phone-a")
         try issue("02", to: account, device: nil)
-        XCTAssertThrowsError(try service.setStatus(accountID: account.id, to: .cancelled, reason: "card cancelled",
-                                                   actor: holder)) {
+        XCTAssertThrowsError(
+            try service.setStatus(
+                accountID: account.id, to: .cancelled, reason: "card cancelled",
+                actor: holder)
+        ) {
             XCTAssertEqual(($0 as? EnrollmentError)?.code, "forbidden")
         }
-        let view = try service.setStatus(accountID: account.id, to: .cancelled, reason: "card cancelled", actor: counter)
+        let view = try service.setStatus(
+            accountID: account.id, to: .cancelled, reason: "card cancelled", actor: counter)
         XCTAssertEqual(view.status, "cancelled")
         XCTAssertEqual(try certificate("01")?.revocationReason, .privilegeWithdrawn)
         XCTAssertEqual(try certificate("02")?.state, .revoked)
         XCTAssertFalse(try service.devices(accountID: account.id).contains { $0.active })
         for status in [IdentityStatus.invalid, .cancelled] {
-            XCTAssertThrowsError(try service.setStatus(accountID: account.id, to: status, reason: "x", actor: counter)) {
+            XCTAssertThrowsError(try service.setStatus(accountID: account.id, to: status, reason: "x", actor: counter))
+            {
                 XCTAssertEqual(($0 as? EnrollmentError)?.code, "account-cancelled")
             }
         }
         XCTAssertThrowsError(try service.setStatus(accountID: account.id, to: .normal, reason: "x", actor: counter))
         let change = try XCTUnwrap(view.history.last)
-        XCTAssertEqual([change.from, change.to, change.actorRole, change.channel], ["normal", "cancelled", "operator", "counter-3"])
+        XCTAssertEqual(
+            [change.from, change.to, change.actorRole, change.channel],
+            ["normal", "cancelled", "operator", "counter-3"])
 
         let deceased = try makeAccount()
         try issue("03", to: deceased, device: nil)
@@ -429,7 +489,8 @@ final class IdentityLifecycleTests: XCTestCase {
         try sql.execute("INSERT INTO usage_records SELECT * FROM saved")
         XCTAssertTrue(try service.verifyAudit().ok)
 
-        try sql.execute("""
+        try sql.execute(
+            """
             INSERT INTO usage_records SELECT 7, at, account_id, NULL, 'forged', channel, actor_role, actor_uid, outcome, \
             detail, hash, randomblob(32), keyed FROM usage_records WHERE sequence = 6
             """)
@@ -440,9 +501,10 @@ final class IdentityLifecycleTests: XCTestCase {
 
     func testCanonicalBytesSeparateFields() {
         func record(_ event: String, _ detail: String) -> UsageRecord {
-            UsageRecord(sequence: 1, at: Date(timeIntervalSince1970: 0), accountID: nil, enrollmentID: nil, event: event,
-                        channel: "c", actorRole: "r", actorUID: 0, outcome: "ok", detail: detail, previousHash: [],
-                        hash: [])
+            UsageRecord(
+                sequence: 1, at: Date(timeIntervalSince1970: 0), accountID: nil, enrollmentID: nil, event: event,
+                channel: "c", actorRole: "r", actorUID: 0, outcome: "ok", detail: detail, previousHash: [],
+                hash: [])
         }
         XCTAssertNotEqual(UsageChain.canonicalBytes(record("ab", "c")), UsageChain.canonicalBytes(record("a", "bc")))
     }

@@ -27,8 +27,10 @@ final class RecoveryTests: XCTestCase {
     private struct Unused: CardReading, FaceComparing, CertificateIssuing {
         static let error = EnrollmentError(.internalError, "recovery must not use this port")
         func read(reader: String, key: BACKey) throws(EnrollmentError) -> VerifiedDocument { throw Self.error }
-        func compare(reference: [UInt8], probe: [UInt8], session: UUID,
-                     callerUID: UInt32) throws(EnrollmentError) -> FaceEvidence { throw Self.error }
+        func compare(
+            reference: [UInt8], probe: [UInt8], session: UUID,
+            callerUID: UInt32
+        ) throws(EnrollmentError) -> FaceEvidence { throw Self.error }
         func validate(csr: [UInt8]) throws(EnrollmentError) { throw Self.error }
         func plan(notAfterLimit: Date) throws(EnrollmentError) -> IssuancePlan { throw Self.error }
         func issue(plan: IssuancePlan, csr: [UInt8], subject: CertificateSubject) throws(EnrollmentError) -> [UInt8] {
@@ -38,22 +40,27 @@ final class RecoveryTests: XCTestCase {
 
     private func service() -> EnrollmentService {
         let clock = self.clock
-        return EnrollmentService(store: store, policy: EnrollmentPolicy(), cards: Unused(), faces: Unused(),
-                                 issuer: Unused(), protector: PlainProtector(), now: { clock.now })
+        return EnrollmentService(
+            store: store, policy: EnrollmentPolicy(), cards: Unused(), faces: Unused(),
+            issuer: Unused(), protector: PlainProtector(), now: { clock.now })
     }
 
     private func certificate(_ serial: String, _ state: CertificateState, account: AccountRecord) -> CertificateRecord {
-        CertificateRecord(serial: serial, accountID: account.id, state: state, der: state == .issued ? [0x30] : nil,
-                          notBefore: clock.now, notAfter: clock.now.addingTimeInterval(86400), createdAt: clock.now)
+        CertificateRecord(
+            serial: serial, accountID: account.id, state: state, der: state == .issued ? [0x30] : nil,
+            notBefore: clock.now, notAfter: clock.now.addingTimeInterval(86400), createdAt: clock.now)
     }
 
     func testRecoveryFailsOpenSessionsAndRevokesInterruptedIntentsOntoTheCRL() throws {
-        let account = AccountRecord(tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
-                                    updatedAt: clock.now)
-        let open = EnrollmentRecord(purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
-                                    callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
-        let done = EnrollmentRecord(purpose: .register, state: .completed, accountID: account.id, reader: "r",
-                                    callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
+        let account = AccountRecord(
+            tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
+            updatedAt: clock.now)
+        let open = EnrollmentRecord(
+            purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
+            callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
+        let done = EnrollmentRecord(
+            purpose: .register, state: .completed, accountID: account.id, reader: "r",
+            callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(open)
@@ -67,8 +74,10 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(recovered.intents, 1)
 
         let (failed, completed, abandoned, issued) = try store.transaction { tx in
-            (try tx.enrollment(id: open.id), try tx.enrollment(id: done.id), try tx.certificate(serial: "0A01"),
-             try tx.certificate(serial: "0A02"))
+            (
+                try tx.enrollment(id: open.id), try tx.enrollment(id: done.id), try tx.certificate(serial: "0A01"),
+                try tx.certificate(serial: "0A02")
+            )
         }
         XCTAssertEqual(failed?.state, .failed)
         XCTAssertEqual(failed?.failureCode, "interrupted")
@@ -96,10 +105,12 @@ final class RecoveryTests: XCTestCase {
     }
 
     func testOnASharedStoreRecoveryLeavesWhatOtherDaemonsMayStillBeWorkingOn() throws {
-        let account = AccountRecord(tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
-                                    updatedAt: clock.now)
-        let leftover = EnrollmentRecord(purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
-                                        callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
+        let account = AccountRecord(
+            tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
+            updatedAt: clock.now)
+        let leftover = EnrollmentRecord(
+            purpose: .register, state: .faceMatched, accountID: account.id, reader: "r",
+            callerUID: 0, createdAt: clock.now, updatedAt: clock.now)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.saveEnrollment(leftover)
@@ -107,8 +118,9 @@ final class RecoveryTests: XCTestCase {
         }
         clock.advance(600)
         // Another daemon of the fleet is in the middle of an enrollment right now.
-        let live = EnrollmentRecord(purpose: .register, state: .cardVerified, reader: "r", callerUID: 0,
-                                    createdAt: clock.now, updatedAt: clock.now)
+        let live = EnrollmentRecord(
+            purpose: .register, state: .cardVerified, reader: "r", callerUID: 0,
+            createdAt: clock.now, updatedAt: clock.now)
         try store.transaction { tx in
             try tx.saveEnrollment(live)
             try tx.insertCertificate(certificate("0B02", .intent, account: account))
@@ -117,18 +129,25 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(recovered.sessions, 1)
         XCTAssertEqual(recovered.intents, 1)
         let states = try store.transaction { tx in
-            [try tx.enrollment(id: leftover.id)?.state.rawValue, try tx.enrollment(id: live.id)?.state.rawValue,
-             try tx.certificate(serial: "0B01")?.state.rawValue, try tx.certificate(serial: "0B02")?.state.rawValue]
+            [
+                try tx.enrollment(id: leftover.id)?.state.rawValue, try tx.enrollment(id: live.id)?.state.rawValue,
+                try tx.certificate(serial: "0B01")?.state.rawValue, try tx.certificate(serial: "0B02")?.state.rawValue,
+            ]
         }
         XCTAssertEqual(states, ["failed", "card-verified", "abandoned", "intent"])
     }
 
     func testStopPointsAreForTestBenchesOnlyAndMustBeKnown() throws {
         XCTAssertNil(try CrashPoints.fromEnvironment([:]).stopAt)
-        XCTAssertEqual(try CrashPoints.fromEnvironment(["ENROLLD_TEST_STOP_AT": "certificate-signed",
-                                                        "ENROLLD_TEST_BENCH": "1"]).stopAt, .certificateSigned)
-        for environment in [["ENROLLD_TEST_STOP_AT": "certificate-signed"],
-                            ["ENROLLD_TEST_STOP_AT": "certificate-sigend", "ENROLLD_TEST_BENCH": "1"]] {
+        XCTAssertEqual(
+            try CrashPoints.fromEnvironment([
+                "ENROLLD_TEST_STOP_AT": "certificate-signed",
+                "ENROLLD_TEST_BENCH": "1",
+            ]).stopAt, .certificateSigned)
+        for environment in [
+            ["ENROLLD_TEST_STOP_AT": "certificate-signed"],
+            ["ENROLLD_TEST_STOP_AT": "certificate-sigend", "ENROLLD_TEST_BENCH": "1"],
+        ] {
             XCTAssertThrowsError(try CrashPoints.fromEnvironment(environment)) {
                 XCTAssertEqual(($0 as? EnrollmentError)?.code, "invalid-test-stop-point")
             }

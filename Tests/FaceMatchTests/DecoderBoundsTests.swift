@@ -22,7 +22,8 @@ final class DecoderBoundsTests: XCTestCase {
             (0..<count).reversed().map { UInt8((value >> (8 * $0)) & 0xFF) }
         }
         func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] { [0xFF, marker] + be(body.count + 2, 2) + body }
-        let siz = be(0, 2) + be(width, 4) + be(height, 4) + be(0, 8) + be(tile, 4) + be(tile, 4) + be(0, 8) + be(1, 2)
+        let siz =
+            be(0, 2) + be(width, 4) + be(height, 4) + be(0, 8) + be(tile, 4) + be(tile, 4) + be(0, 8) + be(1, 2)
             + [7, 1, 1]
         return [0xFF, 0x4F] + segment(0x51, siz) + segment(0x52, [0, 0, 0, 1, 0, 0, 4, 4, 0, 1])
             + segment(0x5C, [0x40, 0x40]) + [0xFF, 0xD9]
@@ -66,8 +67,9 @@ final class DecoderBoundsTests: XCTestCase {
         XCTAssertNotNil(try matcher.analyse(photo, role: .probe).embedding)
         var configuration = FaceMatchConfiguration()
         configuration.referenceMaximumPixels = 4_000_000
-        XCTAssertNotNil(try FaceFixtures.matcher(configuration).analyse(photo, role: .reference).embedding,
-                        "the caps are configurable")
+        XCTAssertNotNil(
+            try FaceFixtures.matcher(configuration).analyse(photo, role: .reference).embedding,
+            "the caps are configurable")
     }
 
     /// Each format decodes a large photo at a reduced resolution (JPEG DCT scaling, JPEG 2000 resolution levels) or
@@ -75,11 +77,13 @@ final class DecoderBoundsTests: XCTestCase {
     /// still holds.
     func testLargePhotosAreWorkedOnReducedAndReportedInOriginalPixels() throws {
         let matcher = try FaceFixtures.matcher()
-        let reference = try matcher.analyse(try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2, quality: 81),
-                                            role: .reference)
+        let reference = try matcher.analyse(
+            try FaceFixtures.portrait("John_Salley", 0).encoded(as: .jp2, quality: 81),
+            role: .reference)
         let chip = try FaceFixtures.chip("John_Salley", 1)
-        let scene = try SyntheticFaceImages.livePhoto([.init(chip: chip, size: 900, x: 1700, y: 900)], width: 3400,
-                                                      height: 2400)
+        let scene = try SyntheticFaceImages.livePhoto(
+            [.init(chip: chip, size: 900, x: 1700, y: 900)], width: 3400,
+            height: 2400)
         for format in [FaceImageFormat.jpeg, .png, .jp2] {
             let bytes = try scene.encoded(as: format, quality: format == .jp2 ? 91 : 90)
             let analysis = try matcher.analyse(bytes, role: .probe)
@@ -100,8 +104,11 @@ final class DecoderBoundsTests: XCTestCase {
     func testProgressiveJPEGCoefficientBuffersAreBounded() throws {
         let bytes = RGBImageCodecTests.progressiveJPEG(width: 4000, height: 4000, scans: 9)
         XCTAssertLessThan(bytes.count, 40_000)
-        XCTAssertThrowsError(try RGBImage(decoding: bytes, maximumPixels: 20_000_000,
-                                          maximumDecoderBytes: 16 << 20)) {
+        XCTAssertThrowsError(
+            try RGBImage(
+                decoding: bytes, maximumPixels: 20_000_000,
+                maximumDecoderBytes: 16 << 20)
+        ) {
             guard case let .imageTooManyPixels(_, reason)? = $0 as? FaceMatchError else { return XCTFail("\($0)") }
             XCTAssertTrue(reason.contains("memory bound"), reason)
         }
@@ -127,8 +134,11 @@ final class DecoderBoundsTests: XCTestCase {
             guard case let .undecodableImage(_, reason)? = $0 as? FaceMatchError else { return XCTFail("\($0)") }
             XCTAssertTrue(reason.contains("62500 tiles"), reason)
         }
-        XCTAssertThrowsError(try RGBImage(decoding: Self.tiledJ2K(width: 8000, height: 6000, tile: 8000),
-                                          maximumPixels: 12_000_000)) {
+        XCTAssertThrowsError(
+            try RGBImage(
+                decoding: Self.tiledJ2K(width: 8000, height: 6000, tile: 8000),
+                maximumPixels: 12_000_000)
+        ) {
             guard case .imageTooManyPixels? = $0 as? FaceMatchError else { return XCTFail("\($0)") }
         }
     }
@@ -150,7 +160,8 @@ final class DecoderBoundsTests: XCTestCase {
         XCTAssertFalse(copy === engine)
         let image = try FaceFixtures.portrait("John_Simm", 2).encoded(as: .jpeg)
         let options = FaceMatchConfiguration().analysisOptions(for: .reference)
-        XCTAssertEqual(try copy.analyse(image, role: .reference, options: options).embedding,
-                       try engine.analyse(image, role: .reference, options: options).embedding)
+        XCTAssertEqual(
+            try copy.analyse(image, role: .reference, options: options).embedding,
+            try engine.analyse(image, role: .reference, options: options).embedding)
     }
 }

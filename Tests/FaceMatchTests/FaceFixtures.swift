@@ -20,7 +20,8 @@ enum FaceFixtures {
         case .success(let engine):
             return engine
         case .failure(let error):
-            XCTFail("face models not usable in \(FaceEngine.defaultModelDirectory) (\(error)): run "
+            XCTFail(
+                "face models not usable in \(FaceEngine.defaultModelDirectory) (\(error)): run "
                     + "scripts/install-models.sh [DIR] and set ENROLLD_MODEL_DIR=DIR", file: file, line: line)
             throw error
         }

@@ -191,8 +191,10 @@ final class FaceMatcherTests: XCTestCase {
         for distance in distances.values { XCTAssertEqual(distance, expected, accuracy: 1e-6) }
     }
 
-    private func assertUndecodable(_ expression: @autoclosure () throws -> FaceImageAnalysis,
-                                   file: StaticString = #filePath, line: UInt = #line) {
+    private func assertUndecodable(
+        _ expression: @autoclosure () throws -> FaceImageAnalysis,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try expression(), file: file, line: line) { error in
             guard case .undecodableImage? = error as? FaceMatchError else {
                 return XCTFail("expected undecodableImage, got \(error)", file: file, line: line)
@@ -276,10 +278,12 @@ final class RGBImageCodecTests: XCTestCase {
     func testSYCCPortraitStillMatches() throws {
         let matcher = try FaceFixtures.matcher()
         let portrait = try FaceFixtures.portrait("John_Simm", 1)
-        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 7), 400, 300, 200)]).encoded(as: .jpeg)
+        let live = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Simm", 7), 400, 300, 200)]).encoded(
+            as: .jpeg)
         for colour in [RGBImage.JPEG2000Colour.sycc420, .grey] {
-            let comparison = try matcher.compare(reference: try portrait.encodedJPEG2000(.jp2, colour: colour, quality: 81),
-                                                 probe: live)
+            let comparison = try matcher.compare(
+                reference: try portrait.encodedJPEG2000(.jp2, colour: colour, quality: 81),
+                probe: live)
             XCTAssertTrue(comparison.isMatch, "\(colour): \(comparison)")
         }
     }
@@ -292,8 +296,12 @@ final class RGBImageCodecTests: XCTestCase {
         }
         var out: [UInt8] = [0xFF, 0xD8]
         out += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))
-        out += segment(0xC2, [8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF), 1,
-                              1, 0x11, 0])
+        out += segment(
+            0xC2,
+            [
+                8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF), 1,
+                1, 0x11, 0,
+            ])
         let oneCode = [UInt8(1)] + [UInt8](repeating: 0, count: 15)
         out += segment(0xC4, [0x00] + oneCode + [0x00])
         out += segment(0xC4, [0x10] + oneCode + [0xE0])
@@ -311,7 +319,8 @@ final class RGBImageCodecTests: XCTestCase {
         let normal = try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 9))
         XCTAssertEqual(normal.width, 64)
         XCTAssertEqual(normal.height, 48)
-        XCTAssertThrowsError(try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 2000))) { error in
+        XCTAssertThrowsError(try RGBImage(decoding: Self.progressiveJPEG(width: 64, height: 48, scans: 2000))) {
+            error in
             guard case let .undecodableImage(_, reason)? = error as? FaceMatchError else {
                 return XCTFail("expected undecodableImage, got \(error)")
             }
@@ -321,7 +330,9 @@ final class RGBImageCodecTests: XCTestCase {
 
     /// A J2K codestream of `components` 8-bit components, one tile, no wavelet levels, empty packets.
     static func multiComponentJ2K(width: Int, height: Int, components: Int) -> [UInt8] {
-        func be(_ value: Int, _ count: Int) -> [UInt8] { (0..<count).reversed().map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        func be(_ value: Int, _ count: Int) -> [UInt8] {
+            (0..<count).reversed().map { UInt8((value >> (8 * $0)) & 0xFF) }
+        }
         func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] { [0xFF, marker] + be(body.count + 2, 2) + body }
         var siz = be(0, 2) + be(width, 4) + be(height, 4) + be(0, 8) + be(width, 4) + be(height, 4) + be(0, 8)
         siz += be(components, 2) + Array([[UInt8]](repeating: [7, 1, 1], count: components).joined())
@@ -338,7 +349,8 @@ final class RGBImageCodecTests: XCTestCase {
         let rgb = try RGBImage(decoding: Self.multiComponentJ2K(width: 64, height: 48, components: 3))
         XCTAssertEqual(rgb.width, 64)
         XCTAssertEqual(rgb.height, 48)
-        XCTAssertThrowsError(try RGBImage(decoding: Self.multiComponentJ2K(width: 1024, height: 1024, components: 300))) {
+        XCTAssertThrowsError(try RGBImage(decoding: Self.multiComponentJ2K(width: 1024, height: 1024, components: 300)))
+        {
             guard case let .undecodableImage(_, reason)? = $0 as? FaceMatchError else { return XCTFail("\($0)") }
             XCTAssertTrue(reason.contains("300 image components"), reason)
         }

@@ -39,14 +39,19 @@ final class LivenessChallengeTests: XCTestCase {
     }
 
     func burst(count: Int, bytes: Int = 100, interval: TimeInterval = 0.2) -> LivenessBurst {
-        LivenessBurst(nonce: [], frames: (0..<count).map {
-            LivenessFrame(image: [UInt8](repeating: 0xFF, count: bytes),
-                          capturedAt: start.addingTimeInterval(Double($0) * interval))
-        })
+        LivenessBurst(
+            nonce: [],
+            frames: (0..<count).map {
+                LivenessFrame(
+                    image: [UInt8](repeating: 0xFF, count: bytes),
+                    capturedAt: start.addingTimeInterval(Double($0) * interval))
+            })
     }
 
-    func assertRefused(_ burst: LivenessBurst, _ expected: LivenessError, limits: LivenessLimits = LivenessLimits(),
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertRefused(
+        _ burst: LivenessBurst, _ expected: LivenessError, limits: LivenessLimits = LivenessLimits(),
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try limits.validate(burst), file: file, line: line) { error in
             XCTAssertEqual(error as? LivenessError, expected, file: file, line: line)
             XCTAssertFalse("\(error)".isEmpty)
@@ -61,8 +66,9 @@ final class LivenessChallengeTests: XCTestCase {
         var big = burst(count: 10)
         big.frames[4].image = [UInt8](repeating: 0, count: (2 << 20) + 1)
         assertRefused(big, .frameTooLarge(index: 4, bytes: (2 << 20) + 1, limit: 2 << 20))
-        assertRefused(burst(count: 12, bytes: 1000), .burstTooLarge(bytes: 12_000, limit: 10_000),
-                      limits: LivenessLimits(maximumBurstBytes: 10_000))
+        assertRefused(
+            burst(count: 12, bytes: 1000), .burstTooLarge(bytes: 12_000, limit: 10_000),
+            limits: LivenessLimits(maximumBurstBytes: 10_000))
         XCTAssertThrowsError(try LivenessLimits().validate(burst(count: 10, interval: 0.05))) { error in
             guard case .burstTooShort(let seconds, 1)? = error as? LivenessError else { return XCTFail("\(error)") }
             XCTAssertEqual(seconds, 0.45, accuracy: 1e-6)
@@ -94,17 +100,20 @@ final class LivenessChallengeTests: XCTestCase {
         XCTAssertFalse(decision.isLive)
         XCTAssertEqual(decision.failingCheck?.check, .challenge)
         XCTAssertTrue(decision.failingCheck?.detail.hasPrefix("reused") ?? false)
-        XCTAssertEqual(decision.instruction,
-                       "the prompts have changed: start the liveness step again and follow the new prompts")
+        XCTAssertEqual(
+            decision.instruction,
+            "the prompts have changed: start the liveness step again and follow the new prompts")
     }
 
     /// The session keeps the evidence as JSON: every check's value and threshold, never an image.
     func testDecisionEvidenceRoundTripsAsJSON() throws {
-        let decision = LivenessDecision(checks: [
-            LivenessCheckResult(check: .depth, value: 0.004, threshold: 0.02, comparison: .atLeast,
-                                detail: "largest parallax residual at frame 3", frame: 3),
-            LivenessCheckResult(check: .samePerson, value: 0.31, threshold: 0.6, comparison: .atMost, detail: "ok"),
-        ], frameCount: 12)
+        let decision = LivenessDecision(
+            checks: [
+                LivenessCheckResult(
+                    check: .depth, value: 0.004, threshold: 0.02, comparison: .atLeast,
+                    detail: "largest parallax residual at frame 3", frame: 3),
+                LivenessCheckResult(check: .samePerson, value: 0.31, threshold: 0.6, comparison: .atMost, detail: "ok"),
+            ], frameCount: 12)
         XCTAssertEqual(decision.failingCheck?.check, .depth)
         let json = try JSONEncoder().encode(decision)
         let text = String(decoding: json, as: UTF8.self)

@@ -7,20 +7,25 @@ import XCTest
 /// bursts composed from another photo of him (SyntheticBursts).
 enum LivenessFixtures {
     static let issued = Date(timeIntervalSince1970: 1_800_000_000)
-    static let challenge = LivenessChallenge(nonce: Array(0..<16), prompts: [.turnLeft, .lookUp, .comeCloser],
-                                             issuedAt: issued, expiresAt: issued.addingTimeInterval(20))
+    static let challenge = LivenessChallenge(
+        nonce: Array(0..<16), prompts: [.turnLeft, .lookUp, .comeCloser],
+        issuedAt: issued, expiresAt: issued.addingTimeInterval(20))
     static let now = issued.addingTimeInterval(6)
     static let passiveModel = Result { () throws(LivenessError) in try PresentationAttackModel() }
 
-    static func checker(_ configuration: LivenessConfiguration = LivenessConfiguration(),
-                        replayGuard: ReplayGuard? = nil) throws -> LivenessChecker {
+    static func checker(
+        _ configuration: LivenessConfiguration = LivenessConfiguration(),
+        replayGuard: ReplayGuard? = nil
+    ) throws -> LivenessChecker {
         guard case .success(let model) = passiveModel else {
-            XCTFail("MiniFASNet models not usable in \(FaceEngine.defaultModelDirectory): "
+            XCTFail(
+                "MiniFASNet models not usable in \(FaceEngine.defaultModelDirectory): "
                     + "run scripts/install-models.sh")
             throw LivenessError.modelMissing(reason: "MiniFASNet")
         }
-        return LivenessChecker(engine: try FaceFixtures.engine(), passiveModel: model, configuration: configuration,
-                               replayGuard: replayGuard)
+        return LivenessChecker(
+            engine: try FaceFixtures.engine(), passiveModel: model, configuration: configuration,
+            replayGuard: replayGuard)
     }
 
     static func portraitBytes() throws -> [UInt8] {
@@ -37,22 +42,30 @@ enum LivenessFixtures {
 final class LivenessCheckerTests: XCTestCase {
     typealias F = LivenessFixtures
 
-    func evaluate(_ burst: LivenessBurst, checker: LivenessChecker? = nil, challenge: LivenessChallenge = F.challenge,
-                  now: Date = F.now, session: String = "s1") throws -> LivenessDecision {
-        let decision = try (checker ?? F.checker()).evaluate(burst: burst, challenge: challenge,
-                                                             portrait: try F.portrait(), now: now, session: session)
-        print("\(decision.failingCheck.map { "refused: \($0.check.rawValue) (\($0.detail))" } ?? "live"); "
-              + decision.checks.map { "\($0.check.rawValue) \(format($0.value))/\(format($0.threshold))" }
-              .joined(separator: ", "))
+    func evaluate(
+        _ burst: LivenessBurst, checker: LivenessChecker? = nil, challenge: LivenessChallenge = F.challenge,
+        now: Date = F.now, session: String = "s1"
+    ) throws -> LivenessDecision {
+        let decision = try (checker ?? F.checker()).evaluate(
+            burst: burst, challenge: challenge,
+            portrait: try F.portrait(), now: now, session: session)
+        print(
+            "\(decision.failingCheck.map { "refused: \($0.check.rawValue) (\($0.detail))" } ?? "live"); "
+                + decision.checks.map { "\($0.check.rawValue) \(format($0.value))/\(format($0.threshold))" }
+                .joined(separator: ", "))
         return decision
     }
 
     func testSyntheticHeadFollowingItsChallengePassesEveryGeometricAndIdentityCheck() throws {
         let burst = try SyntheticBursts.genuine(chip: try F.live(), challenge: F.challenge)
         let decision = try evaluate(burst)
-        XCTAssertEqual(decision.checks.map(\.check), [.challenge, .singleFace, .samePerson, .matchesPortrait,
-                                                      .unlikePortrait, .promptsFollowed, .depth, .distinctFrames,
-                                                      .notReplayed, .passiveScore])
+        XCTAssertEqual(
+            decision.checks.map(\.check),
+            [
+                .challenge, .singleFace, .samePerson, .matchesPortrait,
+                .unlikePortrait, .promptsFollowed, .depth, .distinctFrames,
+                .notReplayed, .passiveScore,
+            ])
         for check in decision.checks where check.check != .passiveScore {
             XCTAssertTrue(check.passed, "\(check)")
         }
@@ -103,8 +116,9 @@ final class LivenessCheckerTests: XCTestCase {
 
     func testRightPersonsPrintWithAnotherPersonDoingThePromptsIsRefused() throws {
         let accomplice = try FaceFixtures.chip("John_Simm", 2)
-        let burst = try SyntheticBursts.mixedPeople(victim: try F.live(), accomplice: accomplice,
-                                                    challenge: F.challenge)
+        let burst = try SyntheticBursts.mixedPeople(
+            victim: try F.live(), accomplice: accomplice,
+            challenge: F.challenge)
         let decision = try evaluate(burst)
         XCTAssertEqual(decision.failingCheck?.check, .samePerson)
         XCTAssertGreaterThan(try XCTUnwrap(decision.result(.samePerson)).value, 0.6)
@@ -140,8 +154,9 @@ final class LivenessCheckerTests: XCTestCase {
     }
 
     func testBurstFollowingAnotherChallengeIsRefusedBeforeAnyFrameIsDecoded() throws {
-        let other = LivenessChallenge(nonce: Array(repeating: 9, count: 16), prompts: [.turnRight, .lookUp],
-                                      issuedAt: F.issued, expiresAt: F.issued.addingTimeInterval(20))
+        let other = LivenessChallenge(
+            nonce: Array(repeating: 9, count: 16), prompts: [.turnRight, .lookUp],
+            issuedAt: F.issued, expiresAt: F.issued.addingTimeInterval(20))
         let burst = try SyntheticBursts.genuine(chip: try F.live(), challenge: other, frames: 8)
         let decision = try evaluate(burst)
         XCTAssertEqual(decision.failingCheck?.check, .challenge)
@@ -163,8 +178,9 @@ final class LivenessCheckerTests: XCTestCase {
         let burst = SyntheticBursts.portraitReplay(try F.portraitBytes(), challenge: F.challenge, frames: 8)
         let late = try evaluate(burst, now: F.challenge.expiresAt.addingTimeInterval(1))
         XCTAssertTrue(late.failingCheck?.detail.hasPrefix("expired") ?? false)
-        let early = SyntheticBursts.portraitReplay(try F.portraitBytes(), challenge: F.challenge, frames: 8,
-                                                   start: F.issued.addingTimeInterval(-30))
+        let early = SyntheticBursts.portraitReplay(
+            try F.portraitBytes(), challenge: F.challenge, frames: 8,
+            start: F.issued.addingTimeInterval(-30))
         let outside = try evaluate(early)
         XCTAssertTrue(outside.failingCheck?.detail.hasPrefix("outside-window") ?? false)
     }
@@ -173,23 +189,34 @@ final class LivenessCheckerTests: XCTestCase {
         let checker = try F.checker()
         var burst = SyntheticBursts.portraitReplay(try F.portraitBytes(), challenge: F.challenge, frames: 8)
         burst.frames[2].image = Array("not an image".utf8)
-        XCTAssertThrowsError(try checker.evaluate(burst: burst, challenge: F.challenge, portrait: try F.portrait(),
-                                                  now: F.now)) { error in
+        XCTAssertThrowsError(
+            try checker.evaluate(
+                burst: burst, challenge: F.challenge, portrait: try F.portrait(),
+                now: F.now)
+        ) { error in
             XCTAssertEqual(error as? LivenessError, .frameUnreadable(index: 2, reason: .unsupportedImageFormat(.probe)))
         }
         burst = SyntheticBursts.portraitReplay(try F.portraitBytes(), challenge: F.challenge, frames: 8)
         burst.frames[5].image = try FaceFixtures.grey(width: 320, height: 240).encoded(as: .png)
-        XCTAssertThrowsError(try checker.evaluate(burst: burst, challenge: F.challenge, portrait: try F.portrait(),
-                                                  now: F.now)) { error in
-            XCTAssertEqual(error as? LivenessError,
-                           .frameSizeChanged(index: 5, width: 320, height: 240, expectedWidth: 300,
-                                             expectedHeight: 400))
+        XCTAssertThrowsError(
+            try checker.evaluate(
+                burst: burst, challenge: F.challenge, portrait: try F.portrait(),
+                now: F.now)
+        ) { error in
+            XCTAssertEqual(
+                error as? LivenessError,
+                .frameSizeChanged(
+                    index: 5, width: 320, height: 240, expectedWidth: 300,
+                    expectedHeight: 400))
         }
         burst.frames[5].image = try FaceFixtures.grey(width: 300, height: 200).encoded(as: .png)
         var limits = LivenessConfiguration()
         limits.limits.maximumFramePixels = 100_000
-        XCTAssertThrowsError(try F.checker(limits).evaluate(burst: burst, challenge: F.challenge,
-                                                            portrait: try F.portrait(), now: F.now)) { error in
+        XCTAssertThrowsError(
+            try F.checker(limits).evaluate(
+                burst: burst, challenge: F.challenge,
+                portrait: try F.portrait(), now: F.now)
+        ) { error in
             guard case .frameUnreadable(0, .imageTooManyPixels)? = error as? LivenessError else {
                 return XCTFail("expected the pixel cap from the first frame's header, got \(error)")
             }
@@ -226,8 +253,9 @@ final class FaceFrameAnalysisTests: XCTestCase {
         XCTAssertEqual(frame.thumbnail.count, 32 * 32)
         let chip = try XCTUnwrap(frame.alignedChip)
         let fromFrame = try engine.embed(chip: chip)
-        let fromImage = try XCTUnwrap(try FaceFixtures.matcher().analyse(try photo.encoded(as: .png), role: .probe)
-            .embedding)
+        let fromImage = try XCTUnwrap(
+            try FaceFixtures.matcher().analyse(try photo.encoded(as: .png), role: .probe)
+                .embedding)
         XCTAssertLessThan(fromFrame.distance(to: fromImage), 0.05, "same face, same pipeline up to the scale")
         XCTAssertThrowsError(try engine.embed(chip: Array(chip.prefix(100)))) { error in
             guard case .engineFailure? = error as? FaceMatchError else { return XCTFail("\(error)") }
@@ -235,8 +263,9 @@ final class FaceFrameAnalysisTests: XCTestCase {
     }
 
     func testFrameWithoutAFaceHasNoLandmarksThumbnailOrChip() throws {
-        let frame = try FaceFixtures.engine().analyseFrame(FaceFixtures.grey(width: 640, height: 480), detectScale: 1,
-                                                           minimumFaceSize: 80)
+        let frame = try FaceFixtures.engine().analyseFrame(
+            FaceFixtures.grey(width: 640, height: 480), detectScale: 1,
+            minimumFaceSize: 80)
         XCTAssertEqual(frame.faceCount, 0)
         XCTAssertNil(frame.landmarks)
         XCTAssertTrue(frame.thumbnail.isEmpty)

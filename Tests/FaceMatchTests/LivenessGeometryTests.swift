@@ -37,8 +37,9 @@ final class LivenessGeometryTests: XCTestCase {
         XCTAssertGreaterThan(thresholds.progress(of: pose(.init(yaw: 20)), towards: .turnLeft, from: base), 1)
         XCTAssertLessThan(thresholds.progress(of: pose(.init(yaw: 20)), towards: .turnRight, from: base), 0)
         XCTAssertGreaterThan(thresholds.progress(of: pose(.init(yaw: -20)), towards: .turnRight, from: base), 1)
-        XCTAssertLessThan(thresholds.progress(of: pose(.init(yaw: 8)), towards: .turnLeft, from: base), 1,
-                          "a glance of 8 degrees is not a turn")
+        XCTAssertLessThan(
+            thresholds.progress(of: pose(.init(yaw: 8)), towards: .turnLeft, from: base), 1,
+            "a glance of 8 degrees is not a turn")
         XCTAssertGreaterThan(thresholds.progress(of: pose(.init(pitch: 15)), towards: .lookUp, from: base), 1)
         XCTAssertGreaterThan(thresholds.progress(of: pose(.init(closer: 12)), towards: .comeCloser, from: base), 1)
         XCTAssertLessThan(thresholds.progress(of: pose(.init(closer: 3)), towards: .comeCloser, from: base), 1)
@@ -50,8 +51,9 @@ final class LivenessGeometryTests: XCTestCase {
         let base = HeadPose(landmarks: Motion.landmarks(Motion.photo(.init())))!
         for tilt in [-45.0, -25, 25, 45] {
             let tilted = HeadPose(landmarks: Motion.landmarks(Motion.photo(.init(yaw: tilt, shiftX: 2, closer: 5))))!
-            XCTAssertLessThan(abs(thresholds.progress(of: tilted, towards: .turnLeft, from: base)), 0.5,
-                              "tilt \(tilt): only perspective moves the nose, and little")
+            XCTAssertLessThan(
+                abs(thresholds.progress(of: tilted, towards: .turnLeft, from: base)), 0.5,
+                "tilt \(tilt): only perspective moves the nose, and little")
         }
     }
 
@@ -67,9 +69,10 @@ final class LivenessGeometryTests: XCTestCase {
             let points = Motion.photo(view)
             let exact = try XCTUnwrap(PlanarMotion.residual(from: reference, to: points, scale: span))
             XCTAssertLessThan(exact, 1e-9, "\(view)")
-            let noisy = try XCTUnwrap(PlanarMotion.residual(
-                from: Motion.jitter(reference, sigma: 0.6, using: &generator),
-                to: Motion.jitter(points, sigma: 0.6, using: &generator), scale: span))
+            let noisy = try XCTUnwrap(
+                PlanarMotion.residual(
+                    from: Motion.jitter(reference, sigma: 0.6, using: &generator),
+                    to: Motion.jitter(points, sigma: 0.6, using: &generator), scale: span))
             XCTAssertLessThan(noisy, depthThreshold, "\(view): tracking noise stays under the depth threshold")
         }
     }
@@ -79,13 +82,16 @@ final class LivenessGeometryTests: XCTestCase {
         let span = pose(.init()).eyeSpan
         var generator = SeededGenerator(seed: 8)
         for head in [Motion.Pose(yaw: 18), .init(yaw: -18), .init(pitch: 14), .init(yaw: 25, pitch: 5)] {
-            let residual = try XCTUnwrap(PlanarMotion.residual(
-                from: Motion.jitter(reference, sigma: 0.6, using: &generator),
-                to: Motion.jitter(Motion.head(head), sigma: 0.6, using: &generator), scale: span))
+            let residual = try XCTUnwrap(
+                PlanarMotion.residual(
+                    from: Motion.jitter(reference, sigma: 0.6, using: &generator),
+                    to: Motion.jitter(Motion.head(head), sigma: 0.6, using: &generator), scale: span))
             XCTAssertGreaterThan(residual, depthThreshold, "\(head)")
         }
-        let still = try XCTUnwrap(PlanarMotion.residual(from: reference, to: Motion.head(.init(closer: 10)),
-                                                        scale: span))
+        let still = try XCTUnwrap(
+            PlanarMotion.residual(
+                from: reference, to: Motion.head(.init(closer: 10)),
+                scale: span))
         XCTAssertLessThan(still, depthThreshold, "coming closer without turning shows little parallax")
     }
 
@@ -94,8 +100,10 @@ final class LivenessGeometryTests: XCTestCase {
     func testCurledPhotoParallaxGrowsAsTheCurlTightens() throws {
         let span = try XCTUnwrap(HeadPose(landmarks: Motion.landmarks(Motion.photo(.init())))).eyeSpan
         let residuals = try [6.0, 10, 15, 40].map { radius in
-            try XCTUnwrap(PlanarMotion.residual(from: Motion.photo(.init(bendRadius: radius)),
-                                                to: Motion.photo(.init(yaw: 30, bendRadius: radius)), scale: span))
+            try XCTUnwrap(
+                PlanarMotion.residual(
+                    from: Motion.photo(.init(bendRadius: radius)),
+                    to: Motion.photo(.init(yaw: 30, bendRadius: radius)), scale: span))
         }
         XCTAssertEqual(residuals, residuals.sorted(by: >), "tighter curls give more parallax")
         XCTAssertLessThan(residuals[3], depthThreshold, "a gently curved print moves as a plane does")
@@ -104,24 +112,28 @@ final class LivenessGeometryTests: XCTestCase {
 
     func testPromptsMustBeFollowedInOrder() {
         let motion = Motion.following([.turnLeft, .lookUp], frames: 16).map { pose($0) as HeadPose? }
-        let inOrder = PromptSequenceResult.evaluate(poses: motion, prompts: [.turnLeft, .lookUp],
-                                                    thresholds: thresholds)
+        let inOrder = PromptSequenceResult.evaluate(
+            poses: motion, prompts: [.turnLeft, .lookUp],
+            thresholds: thresholds)
         XCTAssertTrue(inOrder.passed, "\(inOrder)")
         XCTAssertEqual(inOrder.followed, 2)
         XCTAssertEqual(inOrder.frames.count, 2)
         XCTAssertLessThan(inOrder.frames[0], inOrder.frames[1])
-        let reversed = PromptSequenceResult.evaluate(poses: motion, prompts: [.lookUp, .turnLeft],
-                                                     thresholds: thresholds)
+        let reversed = PromptSequenceResult.evaluate(
+            poses: motion, prompts: [.lookUp, .turnLeft],
+            thresholds: thresholds)
         XCTAssertFalse(reversed.passed)
         XCTAssertEqual(reversed.missing, .turnLeft, "the turn came before looking up, not after")
-        let other = PromptSequenceResult.evaluate(poses: motion, prompts: [.turnRight, .comeCloser],
-                                                  thresholds: thresholds)
+        let other = PromptSequenceResult.evaluate(
+            poses: motion, prompts: [.turnRight, .comeCloser],
+            thresholds: thresholds)
         XCTAssertEqual(other.missing, .turnRight)
     }
 
     func testAnUnrequestedMovementFailsTheSequence() {
         let motion = Motion.following([.turnLeft, .turnRight, .lookUp], frames: 18).map { pose($0) as HeadPose? }
-        let result = PromptSequenceResult.evaluate(poses: motion, prompts: [.turnLeft, .lookUp], thresholds: thresholds)
+        let result = PromptSequenceResult.evaluate(
+            poses: motion, prompts: [.turnLeft, .lookUp], thresholds: thresholds)
         XCTAssertEqual(result.unrequested?.prompt, .turnRight, "a recording of every movement answers no challenge")
         XCTAssertFalse(result.passed)
     }
@@ -130,11 +142,15 @@ final class LivenessGeometryTests: XCTestCase {
         var motion = Motion.following([.comeCloser, .turnRight], frames: 14).map { pose($0) as HeadPose? }
         motion[3] = nil
         motion.insert(nil, at: 0)
-        let result = PromptSequenceResult.evaluate(poses: motion, prompts: [.comeCloser, .turnRight],
-                                                   thresholds: thresholds)
+        let result = PromptSequenceResult.evaluate(
+            poses: motion, prompts: [.comeCloser, .turnRight],
+            thresholds: thresholds)
         XCTAssertTrue(result.passed, "\(result)")
-        XCTAssertFalse(PromptSequenceResult.evaluate(poses: [nil, nil], prompts: [.lookUp, .turnLeft],
-                                                     thresholds: thresholds).passed)
+        XCTAssertFalse(
+            PromptSequenceResult.evaluate(
+                poses: [nil, nil], prompts: [.lookUp, .turnLeft],
+                thresholds: thresholds
+            ).passed)
     }
 
     /// The pose and depth logic together over 40 random challenges: heads pass, flat photos faking the prompts

@@ -29,8 +29,10 @@ final class ReplayGuardTests: XCTestCase {
             try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Salley", 0), 380, 400, 200)]).encoded(as: .jpeg),
         ]
         for copy in copies {
-            guard case .nearPortrait(let distance, let floor)? = guardCache.suspicion(
-                of: try fingerprint(copy), portrait: portrait, session: "a") else {
+            guard
+                case .nearPortrait(let distance, let floor)? = guardCache.suspicion(
+                    of: try fingerprint(copy), portrait: portrait, session: "a")
+            else {
                 return XCTFail("a copy of the portrait must be suspected")
             }
             print("copy of the portrait: distance \(distance)")
@@ -38,8 +40,10 @@ final class ReplayGuardTests: XCTestCase {
         }
         for index in 1...4 {
             let other = try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Salley", index), 380, 400, 200)])
-            XCTAssertNil(guardCache.suspicion(of: try fingerprint(try other.encoded(as: .jpeg)), portrait: portrait,
-                                              session: "a"), "another photo of the same person is no replay")
+            XCTAssertNil(
+                guardCache.suspicion(
+                    of: try fingerprint(try other.encoded(as: .jpeg)), portrait: portrait,
+                    session: "a"), "another photo of the same person is no replay")
         }
     }
 
@@ -51,16 +55,21 @@ final class ReplayGuardTests: XCTestCase {
         let first = try fingerprint(bytes)
         guardCache.record([first], session: "a", now: start)
         XCTAssertNil(guardCache.suspicion(of: first, portrait: nil, session: "a", now: start), "same session")
-        XCTAssertEqual(guardCache.suspicion(of: first, portrait: nil, session: "b", now: start),
-                       .identicalToEarlierCapture)
+        XCTAssertEqual(
+            guardCache.suspicion(of: first, portrait: nil, session: "b", now: start),
+            .identicalToEarlierCapture)
         let recompressed = try fingerprint(try photo.encoded(as: .jpeg, quality: 60))
-        guard case .nearEarlierCapture? = guardCache.suspicion(of: recompressed, portrait: nil, session: "b",
-                                                               now: start) else {
+        guard
+            case .nearEarlierCapture? = guardCache.suspicion(
+                of: recompressed, portrait: nil, session: "b",
+                now: start)
+        else {
             return XCTFail("a re-compressed copy of another session's photo must be suspected")
         }
         let others = try (3...4).map { index in
-            try fingerprint(try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Savage", index), 380, 400, 200)])
-                .encoded(as: .jpeg))
+            try fingerprint(
+                try FaceFixtures.livePhoto([(try FaceFixtures.chip("John_Savage", index), 380, 400, 200)])
+                    .encoded(as: .jpeg))
         }
         guardCache.record(others, session: "c", now: start)
         XCTAssertEqual(guardCache.count(now: start), 2, "capacity 2: the oldest entry went first")
@@ -74,8 +83,9 @@ final class PresentationAttackModelTests: XCTestCase {
     func testScoresAreSoftmaxProbabilitiesOfBothModels() throws {
         let model = try PresentationAttackModel()
         let frame = try SyntheticBursts.head(chip: try FaceFixtures.chip("John_Salley", 3), pose: .init(), seed: 1)
-        let face = try XCTUnwrap(try FaceFixtures.engine().analyseFrame(frame, detectScale: 1, minimumFaceSize: 80)
-            .faces.first)
+        let face = try XCTUnwrap(
+            try FaceFixtures.engine().analyseFrame(frame, detectScale: 1, minimumFaceSize: 80)
+                .faces.first)
         let score = try model.score(frame, face: face)
         XCTAssertEqual(score.v2.count, 3)
         XCTAssertEqual(score.v1se.count, 3)

@@ -9,8 +9,9 @@ final class ChipTargetTests: XCTestCase {
         for index in ChipSeeds.cardNames.indices {
             for flags: UInt8 in [0x00, 0x0D, 0x80] {
                 let outcome = try XCTUnwrap(ChipTargets.chip([UInt8(index), flags]))
-                XCTAssertTrue(outcome.read && outcome.genuine && !outcome.changed,
-                              "\(ChipSeeds.cardNames[index]) flags \(flags): \(outcome)")
+                XCTAssertTrue(
+                    outcome.read && outcome.genuine && !outcome.changed,
+                    "\(ChipSeeds.cardNames[index]) flags \(flags): \(outcome)")
                 XCTAssertGreaterThan(outcome.commands, 10)
             }
         }
@@ -28,8 +29,14 @@ final class ChipTargetTests: XCTestCase {
         // DG11 replaced on the card (index 3 in `fileChoices`): the chip serves it under valid secure messaging, but
         // EF.SOD did not sign it.
         for index in ChipSeeds.cardNames.indices {
-            let input = [UInt8(index), 0x00] + OrdinalChipScript.record(ordinal: 0, kind: 12, [3, 0x6B, 0x02, 0x5F,
-                                                                                               0x0E])
+            let input =
+                [UInt8(index), 0x00]
+                + OrdinalChipScript.record(
+                    ordinal: 0, kind: 12,
+                    [
+                        3, 0x6B, 0x02, 0x5F,
+                        0x0E,
+                    ])
             let outcome = try XCTUnwrap(ChipTargets.chip(input))
             XCTAssertTrue(outcome.changed)
             XCTAssertFalse(outcome.genuine, ChipSeeds.cardNames[index])

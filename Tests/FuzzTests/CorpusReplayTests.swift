@@ -11,8 +11,9 @@ final class CorpusReplayTests: XCTestCase {
     func testEveryTargetHasASeedCorpusAndReplaysIt() {
         for target in FuzzTarget.allCases {
             let files = CorpusFiles.list("\(Self.corpus)/\(target.rawValue)")
-            XCTAssertGreaterThanOrEqual(files.filter { $0.contains("/seed-") }.count, 2,
-                                        "\(target.rawValue): the seed corpus is missing")
+            XCTAssertGreaterThanOrEqual(
+                files.filter { $0.contains("/seed-") }.count, 2,
+                "\(target.rawValue): the seed corpus is missing")
             for file in files {
                 guard let bytes = CorpusFiles.read(file) else { return XCTFail("cannot read \(file)") }
                 target.run(bytes)

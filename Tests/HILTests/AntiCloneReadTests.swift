@@ -27,14 +27,18 @@ final class AntiCloneReadTests: XCTestCase {
         _ = try BenchPKI.create(directory: pki.path, revokeDocumentSigner: revoke, key: key)
     }
 
-    private func startReading(signer: String = "", aa: [String: Any]? = ["key": "@aa.key"],
-                              ca: [String: Any]? = ["key": "@ca.key"], extra: [String: Any] = [:],
-                              configuration: String = "") throws -> UnixSocketClient {
+    private func startReading(
+        signer: String = "", aa: [String: Any]? = ["key": "@aa.key"],
+        ca: [String: Any]? = ["key": "@ca.key"], extra: [String: Any] = [:],
+        configuration: String = ""
+    ) throws -> UnixSocketClient {
         var object: [String: Any] = [
             "kind": "emrtd", "mrz": CardReadTests.td1,
             "portrait": "@" + CardReadTests.johns.appendingPathComponent("John_Salley/000179_02159509.jpg").path,
-            "documentSigner": ["certificate": "@" + pki.appendingPathComponent(signer + "/dsc.pem").path,
-                               "key": "@" + pki.appendingPathComponent(signer + "/dsc.key").path],
+            "documentSigner": [
+                "certificate": "@" + pki.appendingPathComponent(signer + "/dsc.pem").path,
+                "key": "@" + pki.appendingPathComponent(signer + "/dsc.key").path,
+            ],
         ]
         if let aa { object["activeAuthentication"] = aa }
         if let ca { object["chipAuthentication"] = ca }
@@ -42,19 +46,23 @@ final class AntiCloneReadTests: XCTestCase {
         let profile = pki.appendingPathComponent("card.json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
         try bench.startCard(profile: profile.path)
-        let (_, client) = try bench.startDaemon(configuration: "[trust]\ndirectory = \(pki.appendingPathComponent("trust").path)\n"
-                                                + configuration)
+        let (_, client) = try bench.startDaemon(
+            configuration: "[trust]\ndirectory = \(pki.appendingPathComponent("trust").path)\n"
+                + configuration)
         try bench.waitFor("the card", timeout: 10) {
             guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
+                let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body))
+            else { return false }
             return list.readers.contains { $0.name == Bench.reader0 && $0.cardPresent }
         }
         return client
     }
 
     private func read(_ client: UnixSocketClient) throws -> CardFaceResponse {
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
         return try JSONDecoder().decode(CardFaceResponse.self, from: Data(response.body))
@@ -112,8 +120,9 @@ final class AntiCloneReadTests: XCTestCase {
         XCTAssertFalse(result.authenticity.genuine)
         XCTAssertEqual(outcome(result, "passive-authentication"), "passed", "a clone copies the signed data")
         XCTAssertEqual(outcome(result, "active-authentication"), "failed")
-        XCTAssertTrue(result.authenticity.reasons.contains { $0.hasPrefix("active-authentication") },
-                      "\(result.authenticity.reasons)")
+        XCTAssertTrue(
+            result.authenticity.reasons.contains { $0.hasPrefix("active-authentication") },
+            "\(result.authenticity.reasons)")
     }
 
     func testCloneWithoutTheChipAuthenticationKeyIsRefused() throws {
@@ -121,17 +130,21 @@ final class AntiCloneReadTests: XCTestCase {
         let result = try read(try startReading(aa: nil, ca: ["key": "@ca.key", "clone": true]))
         XCTAssertFalse(result.authenticity.genuine)
         XCTAssertEqual(outcome(result, "chip-authentication"), "failed")
-        XCTAssertTrue(result.authenticity.reasons.joined().contains("does not hold the DG14 private key"),
-                      "\(result.authenticity.reasons)")
+        XCTAssertTrue(
+            result.authenticity.reasons.joined().contains("does not hold the DG14 private key"),
+            "\(result.authenticity.reasons)")
     }
 
     func testPolicyRequiringAntiCloneRefusesAChipWithoutIt() throws {
         try makePKI()
-        let result = try read(try startReading(aa: nil, ca: nil,
-                                               configuration: "[authenticity]\nrequire_anti_clone = true\n"))
+        let result = try read(
+            try startReading(
+                aa: nil, ca: nil,
+                configuration: "[authenticity]\nrequire_anti_clone = true\n"))
         XCTAssertFalse(result.authenticity.genuine)
         XCTAssertEqual(outcome(result, "passive-authentication"), "passed")
-        XCTAssertTrue(result.authenticity.reasons.joined().contains("require_anti_clone"), "\(result.authenticity.reasons)")
+        XCTAssertTrue(
+            result.authenticity.reasons.joined().contains("require_anti_clone"), "\(result.authenticity.reasons)")
     }
 
     func testTrustListAndImport() throws {
@@ -143,7 +156,8 @@ final class AntiCloneReadTests: XCTestCase {
         XCTAssertEqual(listing.cscaCertificates.first?.fingerprint.count, 64)
         func importFile(_ path: String) throws -> HTTPResponse {
             let data = try Data(contentsOf: pki.appendingPathComponent(path)).base64EncodedString()
-            return try client.post("/v1/trust/import", json: [UInt8](try JSONEncoder().encode(TrustImportRequest(data: data))))
+            return try client.post(
+                "/v1/trust/import", json: [UInt8](try JSONEncoder().encode(TrustImportRequest(data: data))))
         }
         let again = try importFile("csca.pem")
         XCTAssertEqual(again.status, 200, String(decoding: again.body, as: UTF8.self))

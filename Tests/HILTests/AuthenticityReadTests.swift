@@ -26,17 +26,22 @@ final class AuthenticityReadTests: XCTestCase {
         var object: [String: Any] = [
             "kind": "emrtd", "mrz": CardReadTests.td1,
             "portrait": "@" + CardReadTests.johns.appendingPathComponent("John_Salley/000179_02159509.jpg").path,
-            "documentSigner": ["certificate": "@\(pki.path)/\(signer)/dsc.pem".replacingOccurrences(of: "//", with: "/"),
-                               "key": "@\(pki.path)/\(signer)/dsc.key".replacingOccurrences(of: "//", with: "/")],
+            "documentSigner": [
+                "certificate": "@\(pki.path)/\(signer)/dsc.pem".replacingOccurrences(of: "//", with: "/"),
+                "key": "@\(pki.path)/\(signer)/dsc.key".replacingOccurrences(of: "//", with: "/"),
+            ],
         ]
         object.merge(extra) { $1 }
         let profile = bench.workDirectory.appendingPathComponent("card.json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
         try bench.startCard(profile: profile.path)
-        let (_, client) = try bench.startDaemon(configuration: "[trust]\ndirectory = \(trust ?? pki.appendingPathComponent("trust").path)\n")
+        let (_, client) = try bench.startDaemon(
+            configuration: "[trust]\ndirectory = \(trust ?? pki.appendingPathComponent("trust").path)\n")
         try bench.waitForCard(in: Bench.reader0, client: client)
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
         return try JSONDecoder().decode(CardFaceResponse.self, from: Data(response.body))
@@ -58,8 +63,9 @@ final class AuthenticityReadTests: XCTestCase {
     func testSignerUnderUntrustedCSCAIsRefused() throws {
         let result = try read(signer: "rogue")
         XCTAssertFalse(result.authenticity.genuine)
-        XCTAssertTrue(result.authenticity.checks.contains { $0.outcome == "failed" && $0.name.lowercased().contains("chain") },
-                      "\(result.authenticity.checks)")
+        XCTAssertTrue(
+            result.authenticity.checks.contains { $0.outcome == "failed" && $0.name.lowercased().contains("chain") },
+            "\(result.authenticity.checks)")
     }
 
     func testEmptyTrustStoreProvesNothing() throws {

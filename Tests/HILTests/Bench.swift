@@ -71,8 +71,9 @@ final class Bench: @unchecked Sendable {
             guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
                 throw BenchError("pcscd is not installed: run scripts/setup.sh")
             }
-            let process = try launch(path, ["--foreground"] + (readerConfiguration.map { ["--config", $0] } ?? []),
-                                     log: "pcscd.log")
+            let process = try launch(
+                path, ["--foreground"] + (readerConfiguration.map { ["--config", $0] } ?? []),
+                log: "pcscd.log")
             pcscd = process
         }
         if readerConfiguration != nil {
@@ -101,7 +102,8 @@ final class Bench: @unchecked Sendable {
     /// Whether the process is stopped (state T in /proc/PID/stat), as after `raise(SIGSTOP)`.
     static func isStopped(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
     }
 
@@ -120,24 +122,29 @@ final class Bench: @unchecked Sendable {
     /// The signing tier needs the liveness step by default; tests that are about something else (reads, crash
     /// safety, the lifecycle, fleets) run with `[liveness] required_for = none` unless `liveness` is set, and
     /// `LivenessFlowTests` runs the default policy with genuine and attack bursts.
-    func startDaemon(configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
-                     log: String = "enrolld.log", name: String = "",
-                     liveness: Bool = false) throws -> (process: Process, client: UnixSocketClient) {
+    func startDaemon(
+        configuration: String = "", environment: [String: String] = [:], directory: URL? = nil,
+        log: String = "enrolld.log", name: String = "",
+        liveness: Bool = false
+    ) throws -> (process: Process, client: UnixSocketClient) {
         let socket = workDirectory.appendingPathComponent("api\(name).sock").path
         let config = workDirectory.appendingPathComponent("enrolld\(name).conf")
         let state = workDirectory.appendingPathComponent("state").path
         let policy = liveness ? "" : "[liveness]\nrequired_for = none\n"
         try "[daemon]\nstate_directory = \(state)\n[readers]\npcsc_retry_seconds = 0.3\n\(policy)\(configuration)"
             .write(to: config, atomically: true, encoding: .utf8)
-        let process = try launch(Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: log,
-                                 environment: environment, directory: directory)
+        let process = try launch(
+            Self.executable("enrolld"), ["--config", config.path, "--socket", socket], log: log,
+            environment: environment, directory: directory)
         let client = UnixSocketClient(path: socket, timeout: 30)
         try waitFor("enrolld to answer on \(socket)", timeout: 15) { (try? client.get("/v1/health"))?.status == 200 }
         return (process, client)
     }
 
-    func launch(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:],
-                directory: URL? = nil) throws -> Process {
+    func launch(
+        _ path: String, _ arguments: [String], log: String, environment: [String: String] = [:],
+        directory: URL? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -232,7 +239,9 @@ final class EventCollector: @unchecked Sendable {
     func waitFor(_ type: String, mentioning text: String, after index: Int = 0, timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if all.dropFirst(index).contains(where: { $0.type == type && (text.isEmpty || $0.data.contains(text)) }) { return true }
+            if all.dropFirst(index).contains(where: { $0.type == type && (text.isEmpty || $0.data.contains(text)) }) {
+                return true
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         return false

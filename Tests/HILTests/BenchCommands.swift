@@ -40,7 +40,8 @@ extension Bench {
     func waitForCard(in reader: String, present: Bool = true, client: UnixSocketClient) throws {
         try waitFor(present ? "a card in \(reader)" : "the card to leave \(reader)", timeout: 10) {
             guard let response = try? client.get("/v1/readers"),
-                  let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)) else { return false }
+                let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body))
+            else { return false }
             return list.readers.contains { $0.name == reader && $0.cardPresent } == present
         }
     }
@@ -59,10 +60,12 @@ extension Bench {
     func makeHolderKey(_ name: String) throws -> (csr: String, publicKey: String) {
         let key = workDirectory.appendingPathComponent("\(name).key").path
         let csr = workDirectory.appendingPathComponent("\(name).csr").path
-        let request = try Self.runTool("/usr/bin/openssl", [
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=device",
-            "-keyout", key, "-out", csr,
-        ])
+        let request = try Self.runTool(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=device",
+                "-keyout", key, "-out", csr,
+            ])
         guard request.code == 0 else { throw BenchError("openssl req failed: \(request.output)") }
         let publicKey = try Self.runTool("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"])
         guard publicKey.code == 0 else { throw BenchError("openssl pkey failed: \(publicKey.output)") }

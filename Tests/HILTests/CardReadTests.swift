@@ -11,7 +11,9 @@ import XCTest
 final class CardReadTests: XCTestCase {
     private var bench: Bench!
 
-    static let td1 = ["I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<"]
+    static let td1 = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<", "9008124F3204153UTO<<<<<<<<<<<0", "SALLEY<<JOHN<<<<<<<<<<<<<<<<<<",
+    ]
     static let td3 = ["P<UTOSAVAGE<<JOHN<<<<<<<<<<<<<<<<<<<<<<<<<<<", "L8989021C2UTO8503046M3101012<<<<<<<<<<<<<<06"]
     static let johns = Bench.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/faces/johns")
 
@@ -25,10 +27,14 @@ final class CardReadTests: XCTestCase {
     }
 
     /// Writes an emrtd profile into the bench's folder and returns its path.
-    private func writeProfile(_ name: String, mrz: [String], portrait: URL, extendedLength: Bool,
-                              extra: [String: Any] = [:]) throws -> String {
-        var object: [String: Any] = ["kind": "emrtd", "mrz": mrz, "portrait": "@" + portrait.path,
-                                     "extendedLength": extendedLength]
+    private func writeProfile(
+        _ name: String, mrz: [String], portrait: URL, extendedLength: Bool,
+        extra: [String: Any] = [:]
+    ) throws -> String {
+        var object: [String: Any] = [
+            "kind": "emrtd", "mrz": mrz, "portrait": "@" + portrait.path,
+            "extendedLength": extendedLength,
+        ]
         object.merge(extra) { $1 }
         let url = bench.workDirectory.appendingPathComponent(name)
         try JSONSerialization.data(withJSONObject: object).write(to: url)
@@ -37,16 +43,21 @@ final class CardReadTests: XCTestCase {
 
     func testTD1IdentityCardWithJPEGPortraitOverExtendedLength() throws {
         let photo = Self.johns.appendingPathComponent("John_Salley/000179_02159509.jpg")
-        let profile = try writeProfile("td1.json", mrz: Self.td1, portrait: photo, extendedLength: true, extra: [
-            "dg11": ["fullName": "SALLEY JOHN", "personalNumber": "UTO-1990-0001"],
-            "dg12": ["issuingAuthority": "UTOPIA IDENTITY OFFICE", "dateOfIssue": "20220415"],
-        ])
+        let profile = try writeProfile(
+            "td1.json", mrz: Self.td1, portrait: photo, extendedLength: true,
+            extra: [
+                "dg11": ["fullName": "SALLEY JOHN", "personalNumber": "UTO-1990-0001"],
+                "dg12": ["issuingAuthority": "UTOPIA IDENTITY OFFICE", "dateOfIssue": "20220415"],
+            ])
         try bench.startCard(profile: profile)
         let (_, client) = try bench.startDaemon()
         try bench.waitForCard(in: Bench.reader0, client: client)
         let faceOut = bench.workDirectory.appendingPathComponent("face.jpg").path
-        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n"),
-                                 "--face-out", faceOut, "--json"], socket: client.path)
+        let run = try bench.runEnrollctl(
+            [
+                "read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n"),
+                "--face-out", faceOut, "--json",
+            ], socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let result = try JSONDecoder().decode(CardFaceResponse.self, from: run.output)
         XCTAssertEqual(result.documentType, "I")
@@ -69,8 +80,9 @@ final class CardReadTests: XCTestCase {
         XCTAssertEqual(result.portrait?.width, 150)
         XCTAssertEqual(result.portrait?.height, 150)
         XCTAssertTrue(result.statistics.extendedLength, "the card and vpcd allow extended length")
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: faceOut)), try Data(contentsOf: photo),
-                       "--face-out writes DG2's image byte for byte")
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: faceOut)), try Data(contentsOf: photo),
+            "--face-out writes DG2's image byte for byte")
     }
 
     func testTD3PassportWithJPEG2000PortraitOverShortReads() throws {
@@ -85,8 +97,11 @@ final class CardReadTests: XCTestCase {
         let (_, client) = try bench.startDaemon()
         try bench.waitForCard(in: Bench.reader1, client: client)
         let faceOut = bench.workDirectory.appendingPathComponent("face.jp2").path
-        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader1, "--document-number", "L8989021C", "--birth-date", "850304",
-                                 "--expiry-date", "310101", "--face-out", faceOut, "--json"], socket: client.path)
+        let run = try bench.runEnrollctl(
+            [
+                "read", "--reader", Bench.reader1, "--document-number", "L8989021C", "--birth-date", "850304",
+                "--expiry-date", "310101", "--face-out", faceOut, "--json",
+            ], socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let result = try JSONDecoder().decode(CardFaceResponse.self, from: run.output)
         XCTAssertEqual(result.documentType, "P")
@@ -110,20 +125,28 @@ final class CardReadTests: XCTestCase {
         try bench.startCard(profile: try writeProfile("td1.json", mrz: Self.td1, portrait: photo, extendedLength: true))
         let (daemon, client) = try bench.startDaemon()
         try bench.waitForCard(in: Bench.reader0, client: client)
-        let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--document-number", "D23145890", "--birth-date", "900812",
-                                 "--expiry-date", "320416"], socket: client.path)
+        let run = try bench.runEnrollctl(
+            [
+                "read", "--reader", Bench.reader0, "--document-number", "D23145890", "--birth-date", "900812",
+                "--expiry-date", "320416",
+            ], socket: client.path)
         XCTAssertNotEqual(run.status, 0)
-        XCTAssertTrue(run.error.contains("the chip rejected the access key: check document number, birth date and expiry"),
-                      run.error)
+        XCTAssertTrue(
+            run.error.contains("the chip rejected the access key: check document number, birth date and expiry"),
+            run.error)
         // The API says the same with a stable code.
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0, accessKey: AccessKeyRequest(
-            documentNumber: "D23145890", birthDate: "900812", expiryDate: "320416")))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(
+                    documentNumber: "D23145890", birthDate: "900812", expiryDate: "320416")))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 422)
         let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
         XCTAssertEqual(problem.code, "access-key-rejected")
         // And the right key still works on the same card afterwards.
-        let ok = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n")], socket: client.path)
+        let ok = try bench.runEnrollctl(
+            ["read", "--reader", Bench.reader0, "--mrz", Self.td1.joined(separator: "\n")], socket: client.path)
         XCTAssertEqual(ok.status, 0, ok.error)
         XCTAssertTrue(daemon.isRunning)
     }
@@ -131,12 +154,14 @@ final class CardReadTests: XCTestCase {
     func testNoCardAndUnknownReaderAreDistinctErrors() throws {
         let (_, client) = try bench.startDaemon()
         for (reader, code) in [(Bench.reader1, "no-card"), ("No Such Reader", "reader-not-found")] {
-            let body = try JSONEncoder().encode(CardReadRequest(reader: reader, accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
+            let body = try JSONEncoder().encode(
+                CardReadRequest(reader: reader, accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
             let response = try client.post("/v1/cards/read", json: [UInt8](body))
             let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
             XCTAssertEqual(problem.code, code, "reader \(reader)")
         }
-        let bad = try client.post("/v1/cards/read", json: Array(#"{"reader":"x","accessKey":{"mrz":"NOT AN MRZ"}}"#.utf8))
+        let bad = try client.post(
+            "/v1/cards/read", json: Array(#"{"reader":"x","accessKey":{"mrz":"NOT AN MRZ"}}"#.utf8))
         XCTAssertEqual(bad.status, 400)
         XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(bad.body)).code, "invalid-mrz")
     }

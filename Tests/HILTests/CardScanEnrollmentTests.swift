@@ -39,7 +39,8 @@ final class CardScanEnrollmentTests: XCTestCase {
             let photo = try generator.photo(seed: seed, level: .mild, layout: layout)
             let mrz = try MRZ(lines: photo.mrzLines)
             guard let birth = try? mrz.resolvedBirthDate(), let expiry = try? mrz.resolvedExpiryDate(),
-                  birth.year <= thisYear - 20, expiry.year >= thisYear + 2 else { continue }
+                birth.year <= thisYear - 20, expiry.year >= thisYear + 2
+            else { continue }
             if try scanner.scan(image: photo.image).candidates.first?.key == photo.key { return photo }
         }
         throw BenchError("no generated \(layout) photo that reads right among 200 seeds")
@@ -51,8 +52,9 @@ final class CardScanEnrollmentTests: XCTestCase {
         let config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
         let configFile = bench.workDirectory.appendingPathComponent("ca.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
-                                  log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
+            log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
         let object: [String: Any] = [
@@ -86,9 +88,13 @@ final class CardScanEnrollmentTests: XCTestCase {
     private func csr() throws -> String {
         let key = bench.workDirectory.appendingPathComponent("holder.key").path
         let csr = bench.workDirectory.appendingPathComponent("holder.csr").path
-        let made = try Bench.runTool("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt",
-                                                          "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=holder",
-                                                          "-keyout", key, "-out", csr])
+        let made = try Bench.runTool(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=holder",
+                "-keyout", key, "-out", csr,
+            ])
         XCTAssertEqual(made.code, 0, made.output)
         return csr
     }
@@ -105,17 +111,22 @@ final class CardScanEnrollmentTests: XCTestCase {
         try start(mrz: photo.mrzLines)
         let scanned = try enrollctl(["scan", try write(photo.image, "card.jpg"), "--json"])
         XCTAssertEqual(scanned.code, 0, scanned.output)
-        XCTAssertTrue(scanned.output.contains("\"layout\":\"\(layout.rawValue)\"")
-                      || scanned.output.contains("\"layout\" : \"\(layout.rawValue)\""), scanned.output)
-        let enrolled = try enrollctl(["enroll", "--reader", Bench.reader0, "--scan", try write(photo.image, "card.jpg"),
-                                      "--photo", try face(3).path, "--csr", try csr()])
+        XCTAssertTrue(
+            scanned.output.contains("\"layout\":\"\(layout.rawValue)\"")
+                || scanned.output.contains("\"layout\" : \"\(layout.rawValue)\""), scanned.output)
+        let enrolled = try enrollctl([
+            "enroll", "--reader", Bench.reader0, "--scan", try write(photo.image, "card.jpg"),
+            "--photo", try face(3).path, "--csr", try csr(),
+        ])
         XCTAssertEqual(enrolled.code, 0, enrolled.output + bench.log("enrolld.log"))
         XCTAssertTrue(enrolled.output.contains("tier signing"), enrolled.output)
         XCTAssertEqual(try failedReads(), 0, "the right key was the first tried")
         // Nothing of the photo's text reaches the daemon's log.
         let log = bench.log("enrolld.log")
         XCTAssertFalse(log.contains(photo.mrzLines[0]), "MRZ text in the log")
-        if case .mrz(let key) = photo.key { XCTAssertFalse(log.contains(key.documentNumber), "document number in the log") }
+        if case .mrz(let key) = photo.key {
+            XCTAssertFalse(log.contains(key.documentNumber), "document number in the log")
+        }
     }
 
     func testATD1CardPhotoWithNoTypedKeyEnrollsToTheSigningTier() throws {
@@ -129,8 +140,10 @@ final class CardScanEnrollmentTests: XCTestCase {
     func testAPhotoWithNoCardIsAccessKeyUnreadableWithWhatToRetake() throws {
         try start(mrz: CardReadTests.td1)
         let empty = try RGBImage(width: 800, height: 600, red: 120, green: 110, blue: 100).encoded(as: .jpeg)
-        let result = try enrollctl(["enroll", "--reader", Bench.reader0, "--scan", try write(empty, "wall.jpg"),
-                                    "--photo", try face(3).path, "--json"])
+        let result = try enrollctl([
+            "enroll", "--reader", Bench.reader0, "--scan", try write(empty, "wall.jpg"),
+            "--photo", try face(3).path, "--json",
+        ])
         XCTAssertNotEqual(result.code, 0)
         XCTAssertTrue(result.output.contains("access-key-unreadable"), result.output)
         XCTAssertTrue(result.output.contains("hold the card flat"), result.output)
@@ -140,15 +153,19 @@ final class CardScanEnrollmentTests: XCTestCase {
     func testAPhotoOfAnotherCardFailsAtTheChipAfterAtMostTwoAttempts() throws {
         try start(mrz: CardReadTests.td1)
         let other = try Self.cardPhoto(.td3)
-        let result = try enrollctl(["enroll", "--reader", Bench.reader0, "--scan", try write(other.image, "other.jpg"),
-                                    "--photo", try face(3).path, "--json"])
+        let result = try enrollctl([
+            "enroll", "--reader", Bench.reader0, "--scan", try write(other.image, "other.jpg"),
+            "--photo", try face(3).path, "--json",
+        ])
         XCTAssertNotEqual(result.code, 0)
         XCTAssertTrue(result.output.contains("access-key-rejected"), result.output)
         let attempts = try failedReads()
         XCTAssertGreaterThanOrEqual(attempts, 1)
         XCTAssertLessThanOrEqual(attempts, 2, "a wrong key costs a PACE attempt: at most two are tried")
         // The chip still opens with its own key afterwards.
-        let read = try enrollctl(["read", "--reader", Bench.reader0, "--mrz", CardReadTests.td1.joined(separator: "\n")])
+        let read = try enrollctl([
+            "read", "--reader", Bench.reader0, "--mrz", CardReadTests.td1.joined(separator: "\n"),
+        ])
         XCTAssertEqual(read.code, 0, read.output)
     }
 }

@@ -63,8 +63,10 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     func testSIGKILLDuringAnUpgradeLeavesNoHalfUpgradedAccount() throws {
-        let points: [CrashPoint] = [.intentUncommitted, .intentRecorded, .certificateSigned, .deviceBoundUncommitted,
-                                    .usageAppendedUncommitted, .certificateCommitted]
+        let points: [CrashPoint] = [
+            .intentUncommitted, .intentRecorded, .certificateSigned, .deviceBoundUncommitted,
+            .usageAppendedUncommitted, .certificateCommitted,
+        ]
         for point in points {
             try crashAndRecover(at: point, .upgrade)
         }
@@ -85,20 +87,23 @@ final class CrashSafetyTests: XCTestCase {
     /// investigated for lack of time. Runs only with `ENROLLD_HIL_BATCH_CRASH=1` until it is fixed.
     func testSIGKILLInsideABatchOfCompletionsLeavesEverySerialAbandonedAndOnTheCRL() throws {
         guard ProcessInfo.processInfo.environment["ENROLLD_HIL_BATCH_CRASH"] == "1" else {
-            throw XCTSkip("the batch crash test does not pass yet (enrolld never stopped inside the batch): "
-                          + "set ENROLLD_HIL_BATCH_CRASH=1 to work on it")
+            throw XCTSkip(
+                "the batch crash test does not pass yet (enrolld never stopped inside the batch): "
+                    + "set ENROLLD_HIL_BATCH_CRASH=1 to work on it")
         }
         let point = CrashPoint.certificateBatchUncommitted
         state = bench.workDirectory.appendingPathComponent("state-batch")
         config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
         let configFile = bench.workDirectory.appendingPathComponent("crash.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
-                                  log: "ca-batch.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
+            log: "ca-batch.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca-batch.log"))
-        let shimkus = LifecycleTests.td1(document: "G08154711", birth: "790611", expiry: "300909",
-                                         name: "SHIMKUS<<JOHN")
+        let shimkus = LifecycleTests.td1(
+            document: "G08154711", birth: "790611", expiry: "300909",
+            name: "SHIMKUS<<JOHN")
         let profile = bench.workDirectory.appendingPathComponent("card-shimkus.json")
         let object: [String: Any] = [
             "kind": "emrtd", "mrz": shimkus, "portrait": "@" + (try Bench.photo("John_Shimkus", 0)).path,
@@ -114,15 +119,17 @@ final class CrashSafetyTests: XCTestCase {
         let group = DispatchGroup()
         for (index, flow) in flows.enumerated() {
             let holder = try bench.makeHolderKey("holder-batch-\(index)")
-            let complete = EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-batch-\(index)",
-                                                  devicePublicKey: holder.publicKey, deviceLabel: "Phone")
+            let complete = EnrollmentCompleteBody(
+                csr: holder.csr, deviceId: "phone-batch-\(index)",
+                devicePublicKey: holder.publicKey, deviceLabel: "Phone")
             let photo = try Data(contentsOf: Bench.photo(flow.2, flow.3))
             let flowClient = client!
             let run = interrupted[index]
             group.enter()
             Thread.detachNewThread {
-                run.run(client: flowClient, purpose: "register", account: nil, photo: photo, complete: complete,
-                        reader: flow.0, mrz: flow.1)
+                run.run(
+                    client: flowClient, purpose: "register", account: nil, photo: photo, complete: complete,
+                    reader: flow.0, mrz: flow.1)
                 group.leave()
             }
         }
@@ -164,13 +171,16 @@ final class CrashSafetyTests: XCTestCase {
         let configFile = bench.workDirectory.appendingPathComponent("refused.conf")
         try "[daemon]\nstate_directory = \(state.path)\n".write(to: configFile, atomically: true, encoding: .utf8)
         let socket = bench.workDirectory.appendingPathComponent("refused.sock").path
-        let cases = [("certificate-signed", "", "for test benches only"),
-                     ("no-such-point", "1", "unknown ENROLLD_TEST_STOP_AT 'no-such-point'")]
+        let cases = [
+            ("certificate-signed", "", "for test benches only"),
+            ("no-such-point", "1", "unknown ENROLLD_TEST_STOP_AT 'no-such-point'"),
+        ]
         for (stopAt, benchFlag, message) in cases {
             let environment = ["ENROLLD_TEST_STOP_AT": stopAt, "ENROLLD_TEST_BENCH": benchFlag]
-            let process = try bench.launch(try Bench.executable("enrolld"),
-                                           ["--config", configFile.path, "--socket", socket],
-                                           log: "refused-\(stopAt).log", environment: environment)
+            let process = try bench.launch(
+                try Bench.executable("enrolld"),
+                ["--config", configFile.path, "--socket", socket],
+                log: "refused-\(stopAt).log", environment: environment)
             process.waitUntilExit()
             let log = bench.log("refused-\(stopAt).log")
             XCTAssertEqual(process.terminationStatus, 2, log)
@@ -219,8 +229,9 @@ final class CrashSafetyTests: XCTestCase {
         config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n"
         let configFile = bench.workDirectory.appendingPathComponent("crash.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
-                                  log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
+            log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
 
@@ -229,20 +240,28 @@ final class CrashSafetyTests: XCTestCase {
         if scenario == .upgrade {
             // A basic account first (no CSR: no point of the signing path lies on it).
             let session = try decode(EnrollmentView.self, try begin(purpose: "register", account: nil))
-            basicAccount = try decode(EnrollmentOutcome.self, try post("/v1/enrollments/\(session.id)/complete",
-                                                                      EnrollmentCompleteBody())).accountID
+            basicAccount = try decode(
+                EnrollmentOutcome.self,
+                try post(
+                    "/v1/enrollments/\(session.id)/complete",
+                    EnrollmentCompleteBody())
+            ).accountID
         }
         let holder = try bench.makeHolderKey("holder-\(point.rawValue)")
         let interrupted = InterruptedFlow()
         let flowClient = client!
         let done = DispatchSemaphore(value: 0)
         let account = basicAccount
-        let complete = scenario == .basic ? EnrollmentCompleteBody()
-            : EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-\(point.rawValue)", devicePublicKey: holder.publicKey,
-                                     deviceLabel: "Phone")
+        let complete =
+            scenario == .basic
+            ? EnrollmentCompleteBody()
+            : EnrollmentCompleteBody(
+                csr: holder.csr, deviceId: "phone-\(point.rawValue)", devicePublicKey: holder.publicKey,
+                deviceLabel: "Phone")
         Thread.detachNewThread {
-            interrupted.run(client: flowClient, purpose: scenario == .upgrade ? "upgrade" : "register", account: account,
-                            photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(), complete: complete)
+            interrupted.run(
+                client: flowClient, purpose: scenario == .upgrade ? "upgrade" : "register", account: account,
+                photo: (try? Data(contentsOf: Bench.photo("John_Salley", 3))) ?? Data(), complete: complete)
             done.signal()
         }
         let process = try XCTUnwrap(daemon)
@@ -254,20 +273,25 @@ final class CrashSafetyTests: XCTestCase {
         bench.crash(process)
         daemon = nil
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "\(label): the client did not return after the kill")
-        XCTAssertEqual(interrupted.completed, point == .responseSent,
-                       "\(label): only a kill after the response leaves the client with an answer")
+        XCTAssertEqual(
+            interrupted.completed, point == .responseSent,
+            "\(label): only a kill after the response leaves the client with an answer")
 
         try startDaemon(stopAt: nil, log: "enrolld-\(run)-restarted.log")
-        try checkConsistency(after: point, scenario, label: label, interruptedSession: interrupted.sessionID,
-                             crashedLog: runLog, restartedLog: bench.log("enrolld-\(run)-restarted.log"))
+        try checkConsistency(
+            after: point, scenario, label: label, interruptedSession: interrupted.sessionID,
+            crashedLog: runLog, restartedLog: bench.log("enrolld-\(run)-restarted.log"))
         try enrollAgain(label: label)
-        XCTAssertEqual(try enrollctl(["audit", "verify"]).status, 0, "\(label): usage chain after the fresh enrollment")
+        XCTAssertEqual(
+            try enrollctl(["audit", "verify"]).status, 0, "\(label): usage chain after the fresh enrollment")
         if let daemon { bench.stop(daemon) }
         daemon = nil
     }
 
-    private func checkConsistency(after point: CrashPoint, _ scenario: Scenario, label: String,
-                                  interruptedSession: String?, crashedLog: String, restartedLog log: String) throws {
+    private func checkConsistency(
+        after point: CrashPoint, _ scenario: Scenario, label: String,
+        interruptedSession: String?, crashedLog: String, restartedLog log: String
+    ) throws {
         let expected = Expectation(point, scenario)
 
         // The file itself.
@@ -277,11 +301,13 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(audit.status, 0, "\(label): \(audit.output)")
 
         // Sessions: none left open; the interrupted one reads as failed (code interrupted) through the API.
-        XCTAssertEqual(try sql("SELECT count(*) FROM enrollments WHERE state IN ('card-verified', 'face-matched');"),
-                       [["0"]], label)
+        XCTAssertEqual(
+            try sql("SELECT count(*) FROM enrollments WHERE state IN ('card-verified', 'face-matched');"),
+            [["0"]], label)
         let sessions = try sql("SELECT id, state, failure_code FROM enrollments ORDER BY created_at;")
-        XCTAssertEqual(sessions.count, (scenario == .upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1),
-                       "\(label): \(sessions)")
+        XCTAssertEqual(
+            sessions.count, (scenario == .upgrade ? 1 : 0) + (expected.session == nil ? 0 : 1),
+            "\(label): \(sessions)")
         if let session = expected.session, let last = sessions.last {
             XCTAssertEqual(last[1], session, "\(label): \(last)")
             if let interruptedSession { XCTAssertEqual(last[0], interruptedSession, label) }
@@ -294,7 +320,8 @@ final class CrashSafetyTests: XCTestCase {
         }
 
         // Accounts: at the signing tier exactly when a committed certificate exists.
-        let accounts = try sql("""
+        let accounts = try sql(
+            """
             SELECT a.id, a.tier, (SELECT count(*) FROM certificates c WHERE c.account_id = a.id AND c.state = 'issued'
                 AND c.der IS NOT NULL), (SELECT count(*) FROM device_bindings d WHERE d.account_id = a.id)
             FROM accounts a;
@@ -325,8 +352,9 @@ final class CrashSafetyTests: XCTestCase {
         }
         let crl = try crlSerials()
         for row in certificates {
-            XCTAssertEqual(crl.contains(row[0]), row[1] == "abandoned",
-                           "\(label): \(row) on the CRL: \(crl.contains(row[0]))")
+            XCTAssertEqual(
+                crl.contains(row[0]), row[1] == "abandoned",
+                "\(label): \(row) on the CRL: \(crl.contains(row[0]))")
         }
         if expected.intentCommitted && !expected.certificateIssued {
             XCTAssertTrue(log.contains("1 certificate intent(s) abandoned"), "\(label): \(log)")
@@ -344,21 +372,29 @@ final class CrashSafetyTests: XCTestCase {
         }
         let session = try decode(EnrollmentView.self, started)
         let photo = try Data(contentsOf: Bench.photo("John_Salley", 3)).base64EncodedString()
-        _ = try decode(EnrollmentView.self,
-                       try post("/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(photo: photo)))
+        _ = try decode(
+            EnrollmentView.self,
+            try post("/v1/enrollments/\(session.id)/photo", EnrollmentPhotoBody(photo: photo)))
         let holder = try bench.makeHolderKey("holder-again")
-        let outcome = try decode(EnrollmentOutcome.self, try post(
-            "/v1/enrollments/\(session.id)/complete",
-            EnrollmentCompleteBody(csr: holder.csr, deviceId: "phone-again-\(UUID().uuidString.prefix(8))",
-                                   devicePublicKey: holder.publicKey, deviceLabel: "Phone")))
+        let outcome = try decode(
+            EnrollmentOutcome.self,
+            try post(
+                "/v1/enrollments/\(session.id)/complete",
+                EnrollmentCompleteBody(
+                    csr: holder.csr, deviceId: "phone-again-\(UUID().uuidString.prefix(8))",
+                    devicePublicKey: holder.publicKey, deviceLabel: "Phone")))
         XCTAssertEqual(outcome.tier, "signing", label)
         let certificate = bench.workDirectory.appendingPathComponent("again.pem")
         try XCTUnwrap(outcome.certificatePEM, label).write(to: certificate, atomically: true, encoding: .utf8)
         let crl = bench.workDirectory.appendingPathComponent("again-crl.pem")
         try Data(try client.get("/v1/crl").body).write(to: crl)
         let caFile = state.appendingPathComponent("ca/ca.pem").path
-        let verify = try Bench.runTool("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crl.path, "-CAfile", caFile,
-                                                            certificate.path])
+        let verify = try Bench.runTool(
+            "/usr/bin/openssl",
+            [
+                "verify", "-crl_check", "-CRLfile", crl.path, "-CAfile", caFile,
+                certificate.path,
+            ])
         XCTAssertEqual(verify.code, 0, "\(label): \(verify.output)")
         XCTAssertEqual(try sql("SELECT count(*) FROM accounts WHERE tier = 'signing';"), [["1"]], label)
     }
@@ -380,18 +416,23 @@ final class CrashSafetyTests: XCTestCase {
         try post("/v1/enrollments", Self.start(purpose: purpose, account: account))
     }
 
-    static func start(purpose: String, account: String?, reader: String = Bench.reader0,
-                      mrz: [String] = salley) -> EnrollmentStartBody {
-        EnrollmentStartBody(reader: reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
-                            purpose: purpose, accountId: account)
+    static func start(
+        purpose: String, account: String?, reader: String = Bench.reader0,
+        mrz: [String] = salley
+    ) -> EnrollmentStartBody {
+        EnrollmentStartBody(
+            reader: reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
+            purpose: purpose, accountId: account)
     }
 
     private func post<T: Encodable>(_ path: String, _ body: T) throws -> HTTPResponse {
         try client.post(path, json: [UInt8](try JSONEncoder().encode(body)))
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse,
-                                      file: StaticString = #filePath, line: UInt = #line) throws -> T {
+    private func decode<T: Decodable>(
+        _ type: T.Type, _ response: HTTPResponse,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> T {
         XCTAssertLessThan(response.status, 300, String(decoding: response.body, as: UTF8.self), file: file, line: line)
         return try JSONDecoder().decode(T.self, from: Data(response.body))
     }
@@ -420,11 +461,12 @@ final class CrashSafetyTests: XCTestCase {
         try Data(try client.get("/v1/crl").body).write(to: crl)
         let text = try Bench.runTool("/usr/bin/openssl", ["crl", "-in", crl.path, "-noout", "-text"])
         XCTAssertEqual(text.code, 0, text.output)
-        return Set(text.output.split(separator: "\n").compactMap { line -> String? in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard trimmed.hasPrefix("Serial Number:") else { return nil }
-            return trimmed.dropFirst("Serial Number:".count).trimmingCharacters(in: .whitespaces).uppercased()
-        })
+        return Set(
+            text.output.split(separator: "\n").compactMap { line -> String? in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                guard trimmed.hasPrefix("Serial Number:") else { return nil }
+                return trimmed.dropFirst("Serial Number:".count).trimmingCharacters(in: .whitespaces).uppercased()
+            })
     }
 
     /// Serials the CA signed, from its issuance log lines ("certificate SERIAL signed").
@@ -446,19 +488,28 @@ private final class InterruptedFlow: @unchecked Sendable {
     var sessionID: String? { lock.withLock { session } }
     var completed: Bool { lock.withLock { finished } }
 
-    func run(client: UnixSocketClient, purpose: String, account: String?, photo: Data,
-             complete: EnrollmentCompleteBody, reader: String = Bench.reader0, mrz: [String] = CrashSafetyTests.salley) {
+    func run(
+        client: UnixSocketClient, purpose: String, account: String?, photo: Data,
+        complete: EnrollmentCompleteBody, reader: String = Bench.reader0, mrz: [String] = CrashSafetyTests.salley
+    ) {
         func post<T: Encodable>(_ path: String, _ body: T) -> HTTPResponse? {
             guard let bytes = try? JSONEncoder().encode(body),
-                  let response = try? client.post(path, json: [UInt8](bytes)), response.status < 300 else { return nil }
+                let response = try? client.post(path, json: [UInt8](bytes)), response.status < 300
+            else { return nil }
             return response
         }
-        guard let started = post("/v1/enrollments", CrashSafetyTests.start(purpose: purpose, account: account,
-                                                                          reader: reader, mrz: mrz)),
-              let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)) else { return }
+        guard
+            let started = post(
+                "/v1/enrollments",
+                CrashSafetyTests.start(
+                    purpose: purpose, account: account,
+                    reader: reader, mrz: mrz)),
+            let view = try? JSONDecoder().decode(EnrollmentView.self, from: Data(started.body))
+        else { return }
         lock.withLock { session = view.id }
         guard post("/v1/enrollments/\(view.id)/photo", EnrollmentPhotoBody(photo: photo.base64EncodedString())) != nil,
-              post("/v1/enrollments/\(view.id)/complete", complete) != nil else { return }
+            post("/v1/enrollments/\(view.id)/complete", complete) != nil
+        else { return }
         lock.withLock { finished = true }
     }
 }

@@ -15,8 +15,12 @@ final class EnrollmentFlowTests: XCTestCase {
     private var client: UnixSocketClient!
 
     static let salley = CardReadTests.td1
-    static let expired = ["I<UTOE123456782<<<<<<<<<<<<<<<", "8001014M2001012UTO<<<<<<<<<<<0", "SCHNEIDER<<JOHN<<<<<<<<<<<<<<<"]
-    static let minor = ["I<UTOM123456788<<<<<<<<<<<<<<<", "1203015M3201015UTO<<<<<<<<<<<6", "SHIMKUS<<JOHN<<<<<<<<<<<<<<<<<"]
+    static let expired = [
+        "I<UTOE123456782<<<<<<<<<<<<<<<", "8001014M2001012UTO<<<<<<<<<<<0", "SCHNEIDER<<JOHN<<<<<<<<<<<<<<<",
+    ]
+    static let minor = [
+        "I<UTOM123456788<<<<<<<<<<<<<<<", "1203015M3201015UTO<<<<<<<<<<<6", "SHIMKUS<<JOHN<<<<<<<<<<<<<<<<<",
+    ]
     static let johns = CardReadTests.johns
 
     override func setUpWithError() throws {
@@ -38,15 +42,20 @@ final class EnrollmentFlowTests: XCTestCase {
     }
 
     /// Writes the config, initialises the CA with `enrolld ca init`, starts a card and the daemon.
-    private func start(mrz: [String], person: String, extraProfile: [String: Any] = [:], extraConfig: String = "") throws {
+    private func start(
+        mrz: [String], person: String, extraProfile: [String: Any] = [:], extraConfig: String = ""
+    ) throws {
         let config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n\(extraConfig)"
         let configFile = bench.workDirectory.appendingPathComponent("ca.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
-        var object: [String: Any] = ["kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
-                                     "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"]]
+        var object: [String: Any] = [
+            "kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
+            "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"],
+        ]
         object.merge(extraProfile) { $1 }
         let profile = bench.workDirectory.appendingPathComponent("card.json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
@@ -64,19 +73,27 @@ final class EnrollmentFlowTests: XCTestCase {
     }
 
     private func begin(_ mrz: [String], purpose: String = "register", account: String? = nil) throws -> HTTPResponse {
-        try post("/v1/enrollments", EnrollmentStartBody(reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
-                                                        purpose: purpose, accountId: account))
+        try post(
+            "/v1/enrollments",
+            EnrollmentStartBody(
+                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")),
+                purpose: purpose, accountId: account))
     }
 
     private func sendPhoto(_ id: String, _ url: URL) throws -> HTTPResponse {
-        try post("/v1/enrollments/\(id)/photo", EnrollmentPhotoBody(photo: try Data(contentsOf: url).base64EncodedString()))
+        try post(
+            "/v1/enrollments/\(id)/photo", EnrollmentPhotoBody(photo: try Data(contentsOf: url).base64EncodedString()))
     }
 
     private func makeCSR(tamper: Bool = false) throws -> String {
         let key = bench.workDirectory.appendingPathComponent("holder.key").path
         let csr = bench.workDirectory.appendingPathComponent("holder.csr").path
-        let status = try run("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                                  "-subj", "/CN=whatever the CSR says", "-keyout", key, "-out", csr])
+        let status = try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-subj", "/CN=whatever the CSR says", "-keyout", key, "-out", csr,
+            ])
         XCTAssertEqual(status.code, 0)
         var text = try String(contentsOfFile: csr, encoding: .utf8)
         if tamper {
@@ -84,7 +101,8 @@ final class EnrollmentFlowTests: XCTestCase {
             let base64 = text.components(separatedBy: "\n").filter { !$0.hasPrefix("-----") }.joined()
             var der = [UInt8](Data(base64Encoded: base64) ?? Data())
             der[der.count - 2] ^= 0x01
-            text = "-----BEGIN CERTIFICATE REQUEST-----\n\(Data(der).base64EncodedString(options: .lineLength64Characters))\n"
+            text =
+                "-----BEGIN CERTIFICATE REQUEST-----\n\(Data(der).base64EncodedString(options: .lineLength64Characters))\n"
                 + "-----END CERTIFICATE REQUEST-----\n"
         }
         return text
@@ -96,7 +114,8 @@ final class EnrollmentFlowTests: XCTestCase {
     }
 
     private func accountCount() throws -> Int {
-        let result = try run("/usr/bin/sqlite3", [state.appendingPathComponent("enrolld.db").path, "SELECT count(*) FROM accounts;"])
+        let result = try run(
+            "/usr/bin/sqlite3", [state.appendingPathComponent("enrolld.db").path, "SELECT count(*) FROM accounts;"])
         return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
@@ -123,7 +142,8 @@ final class EnrollmentFlowTests: XCTestCase {
         XCTAssertTrue(text.contains("Digital Signature, Non Repudiation"), text)
         XCTAssertTrue(text.contains("CA:FALSE"))
         XCTAssertTrue(text.contains("CN = JOHN SALLEY") || text.contains("CN=JOHN SALLEY"), text)
-        XCTAssertFalse(text.contains("whatever the CSR says"), "the CA writes what the chip proved, not the CSR subject")
+        XCTAssertFalse(
+            text.contains("whatever the CSR says"), "the CA writes what the chip proved, not the CSR subject")
         XCTAssertFalse(text.contains("D23145890"), "the document number never goes into the certificate")
 
         let account = try client.get("/v1/accounts/\(outcome.accountID)")
@@ -138,7 +158,8 @@ final class EnrollmentFlowTests: XCTestCase {
         let serial = try XCTUnwrap(outcome.certificateSerial)
         XCTAssertEqual(try post("/v1/certificates/\(serial)/revoke", ["reason": "key-compromise"]).status, 200)
         try Data(try client.get("/v1/crl").body).write(to: crlFile)
-        let check = try run("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crlFile.path, "-CAfile", caFile, certFile.path])
+        let check = try run(
+            "/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crlFile.path, "-CAfile", caFile, certFile.path])
         XCTAssertNotEqual(check.code, 0)
         XCTAssertTrue(check.output.contains("revoked"), check.output)
 
@@ -190,8 +211,9 @@ final class EnrollmentFlowTests: XCTestCase {
         XCTAssertTrue(String(decoding: first.body, as: UTF8.self).contains("1 attempt"))
         // The last attempt ends the session as attempts-exhausted.
         XCTAssertEqual(problem(try sendPhoto(session.id, try photo("John_Simm", 1))), "attempts-exhausted")
-        let ended = try JSONDecoder().decode(EnrollmentView.self,
-                                             from: Data(try client.get("/v1/enrollments/\(session.id)").body))
+        let ended = try JSONDecoder().decode(
+            EnrollmentView.self,
+            from: Data(try client.get("/v1/enrollments/\(session.id)").body))
         XCTAssertEqual(ended.state, "failed")
         XCTAssertEqual(ended.failureCode, "attempts-exhausted")
         // The session is over: even the right face is too late.
@@ -203,7 +225,8 @@ final class EnrollmentFlowTests: XCTestCase {
         try start(mrz: Self.salley, person: "John_Salley")
         let session = try JSONDecoder().decode(EnrollmentView.self, from: Data(try begin(Self.salley).body))
         XCTAssertEqual(try sendPhoto(session.id, try photo("John_Salley", 2)).status, 200)
-        let completed = try post("/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(csr: try makeCSR(tamper: true)))
+        let completed = try post(
+            "/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(csr: try makeCSR(tamper: true)))
         XCTAssertEqual(problem(completed), "csr-proof-of-possession")
         XCTAssertEqual(try accountCount(), 0)
     }

@@ -18,8 +18,9 @@ final class FaceCompareAPITests: XCTestCase {
     }
 
     private func compare(_ client: UnixSocketClient, _ reference: URL, _ probe: URL) throws -> HTTPResponse {
-        let request = FaceCompareRequest(reference: try Data(contentsOf: reference).base64EncodedString(),
-                                         probe: try Data(contentsOf: probe).base64EncodedString())
+        let request = FaceCompareRequest(
+            reference: try Data(contentsOf: reference).base64EncodedString(),
+            probe: try Data(contentsOf: probe).base64EncodedString())
         return try client.post("/v1/faces/compare", json: [UInt8](try JSONEncoder().encode(request)))
     }
 
@@ -38,7 +39,8 @@ final class FaceCompareAPITests: XCTestCase {
         XCTAssertEqual(match.reference.facesFound, 1)
         XCTAssertNotNil(match.probe.faceSize)
 
-        let other = try JSONDecoder().decode(FaceCompareResponse.self, from: Data(try compare(client, salley1, savage).body))
+        let other = try JSONDecoder().decode(
+            FaceCompareResponse.self, from: Data(try compare(client, salley1, savage).body))
         XCTAssertEqual(other.decision, "no-match")
         XCTAssertGreaterThan(other.distance, other.threshold)
         XCTAssertLessThan(other.score, 0.5)
@@ -63,8 +65,11 @@ final class FaceCompareAPITests: XCTestCase {
         let (_, client) = try bench.startDaemon()
         let simm = johns.appendingPathComponent("John_Simm")
         let photos = try FileManager.default.contentsOfDirectory(atPath: simm.path).sorted()
-        let run = try bench.runEnrollctl(["face-compare", simm.appendingPathComponent(photos[0]).path,
-                                          simm.appendingPathComponent(photos[1]).path, "--json"], socket: client.path)
+        let run = try bench.runEnrollctl(
+            [
+                "face-compare", simm.appendingPathComponent(photos[0]).path,
+                simm.appendingPathComponent(photos[1]).path, "--json",
+            ], socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let output = run.output
         let result = try JSONDecoder().decode(FaceCompareResponse.self, from: output)

@@ -25,16 +25,19 @@ final class FaultReadTests: XCTestCase {
                 let pki = bench.workDirectory.appendingPathComponent("pki")
                 _ = try BenchPKI.create(directory: pki.path)
                 bacProfile = try Self.writeProfile(pki.appendingPathComponent("bac.json"), pace: nil)
-                paceProfile = try Self.writeProfile(pki.appendingPathComponent("pace.json"), pace: [
-                    "parameterId": 13, "cipher": "AES-128", "can": "491756",
-                ])
+                paceProfile = try Self.writeProfile(
+                    pki.appendingPathComponent("pace.json"),
+                    pace: [
+                        "parameterId": 13, "cipher": "AES-128", "can": "491756",
+                    ])
                 let trust = pki.appendingPathComponent("trust").path
-                (_, client) = try bench.startDaemon(configuration: """
-                    [readers]
-                    read_timeout_seconds = \(FaultReadTests.readTimeout)
-                    [trust]
-                    directory = \(trust)
-                    """)
+                (_, client) = try bench.startDaemon(
+                    configuration: """
+                        [readers]
+                        read_timeout_seconds = \(FaultReadTests.readTimeout)
+                        [trust]
+                        directory = \(trust)
+                        """)
                 events = EventCollector(client: client)
             } catch {
                 bench.stopAll()
@@ -85,8 +88,11 @@ final class FaultReadTests: XCTestCase {
     // MARK: Helpers
 
     private func readRequest() throws -> [UInt8] {
-        [UInt8](try JSONEncoder().encode(CardReadRequest(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n")))))
+        [UInt8](
+            try JSONEncoder().encode(
+                CardReadRequest(
+                    reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: CardReadTests.td1.joined(separator: "\n"))))
+        )
     }
 
     /// Starts a card, waits until the daemon sees it.
@@ -114,15 +120,19 @@ final class FaultReadTests: XCTestCase {
 
     /// No read and no PC/SC card connection is left open once a read has ended.
     private func assertNothingLeaked(_ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try gauge("enrolld_card_reads_active"), 0, "\(label): a read is still registered", file: file, line: line)
-        XCTAssertEqual(try gauge("enrolld_card_connections_open"), 0, "\(label): a card connection leaked",
-                       file: file, line: line)
+        XCTAssertEqual(
+            try gauge("enrolld_card_reads_active"), 0, "\(label): a read is still registered", file: file, line: line)
+        XCTAssertEqual(
+            try gauge("enrolld_card_connections_open"), 0, "\(label): a card connection leaked",
+            file: file, line: line)
     }
 
     /// Reads expecting failure `code` with an actionable detail, and the same code on the event stream.
     @discardableResult
-    private func expectFailure(_ code: String, status: Int, label: String, file: StaticString = #filePath,
-                               line: UInt = #line) throws -> Problem {
+    private func expectFailure(
+        _ code: String, status: Int, label: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> Problem {
         let shared = try shared()
         let mark = shared.events.all.count
         let response = try shared.client.post("/v1/cards/read", json: try readRequest())
@@ -130,35 +140,46 @@ final class FaultReadTests: XCTestCase {
         XCTAssertEqual(response.status, status, "\(label): \(body)", file: file, line: line)
         let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
         XCTAssertEqual(problem.code, code, "\(label): \(problem.detail)", file: file, line: line)
-        XCTAssertTrue(shared.events.waitFor("card-read-failed", mentioning: "\"detail\":\"\(code)\"", after: mark, timeout: 5),
-                      "\(label): no card-read-failed event with \(code); got \(shared.events.all.dropFirst(mark).map(\.data))",
-                      file: file, line: line)
+        XCTAssertTrue(
+            shared.events.waitFor("card-read-failed", mentioning: "\"detail\":\"\(code)\"", after: mark, timeout: 5),
+            "\(label): no card-read-failed event with \(code); got \(shared.events.all.dropFirst(mark).map(\.data))",
+            file: file, line: line)
         let event = shared.events.all.dropFirst(mark).first { $0.type == "card-read-failed" }
-        XCTAssertTrue(event?.data.contains("message") == true, "\(label): the event says what to do", file: file, line: line)
+        XCTAssertTrue(
+            event?.data.contains("message") == true, "\(label): the event says what to do", file: file, line: line)
         try assertNothingLeaked(label, file: file, line: line)
         return problem
     }
 
     /// A clean card on the reader reads through the same daemon.
-    private func assertNextTapReads(_ profile: String, label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertNextTapReads(
+        _ profile: String, label: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let card = try insert(profile)
         defer { try? remove(card) }
         let response = try shared().client.post("/v1/cards/read", json: try readRequest())
-        XCTAssertEqual(response.status, 200, "next tap after \(label): \(String(decoding: response.body, as: UTF8.self))",
-                       file: file, line: line)
+        XCTAssertEqual(
+            response.status, 200, "next tap after \(label): \(String(decoding: response.body, as: UTF8.self))",
+            file: file, line: line)
         let result = try JSONDecoder().decode(CardFaceResponse.self, from: Data(response.body))
-        XCTAssertTrue(result.authenticity.genuine, "next tap after \(label): \(result.authenticity.reasons)", file: file, line: line)
+        XCTAssertTrue(
+            result.authenticity.genuine, "next tap after \(label): \(result.authenticity.reasons)", file: file,
+            line: line)
         try assertNothingLeaked("after the next tap", file: file, line: line)
     }
 
     /// One card with `fault`: the read fails with `code`; then a clean card reads.
-    private func check(_ fault: String, profile: String, code: String, status: Int, file: StaticString = #filePath,
-                       line: UInt = #line) throws -> Problem {
+    private func check(
+        _ fault: String, profile: String, code: String, status: Int, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> Problem {
         let card = try insert(profile, ["--fault", fault, "--once"])
         let problem = try expectFailure(code, status: status, label: fault, file: file, line: line)
         if card.isRunning { try remove(card) }
         try shared().bench.waitForCard(in: Bench.reader0, present: false, client: try shared().client)
-        XCTAssertTrue(try shared().bench.log("vcard-\(Bench.port0).log").contains("injecting faults: \(try CardFault(parsing: fault))"))
+        XCTAssertTrue(
+            try shared().bench.log("vcard-\(Bench.port0).log").contains(
+                "injecting faults: \(try CardFault(parsing: fault))"))
         try assertNextTapReads(profile, label: fault, file: file, line: line)
         return problem
     }
@@ -167,13 +188,17 @@ final class FaultReadTests: XCTestCase {
 
     func testCardRemovedDuringBACPACEDG2ActiveAndChipAuthentication() throws {
         let shared = try shared()
-        let cases = [("card-removed:during=bac:at=2", shared.bacProfile), ("card-removed:during=pace:at=3", shared.paceProfile),
-                     ("card-removed:during=dg2:at=10", shared.bacProfile), ("card-removed:during=aa", shared.bacProfile),
-                     ("card-removed:during=ca", shared.paceProfile)]
+        let cases = [
+            ("card-removed:during=bac:at=2", shared.bacProfile), ("card-removed:during=pace:at=3", shared.paceProfile),
+            ("card-removed:during=dg2:at=10", shared.bacProfile), ("card-removed:during=aa", shared.bacProfile),
+            ("card-removed:during=ca", shared.paceProfile),
+        ]
         for (fault, profile) in cases {
             let problem = try check(fault, profile: profile, code: "card-removed", status: 409)
-            XCTAssertEqual(problem.detail, "card removed during reading: hold the card on the reader until the read "
-                           + "completes, then tap again", fault)
+            XCTAssertEqual(
+                problem.detail,
+                "card removed during reading: hold the card on the reader until the read "
+                    + "completes, then tap again", fault)
         }
     }
 
@@ -184,11 +209,13 @@ final class FaultReadTests: XCTestCase {
         let card = try insert(shared.bacProfile, ["--fault", "card-removed:during=dg2:at=5"])
         defer { try? remove(card) }
         try expectFailure("card-removed", status: 409, label: "card pulled mid-DG2")
-        XCTAssertTrue(shared.events.waitFor("card-removed", mentioning: Bench.reader0, after: mark, timeout: 10),
-                      "pcscd sees the card leave; got \(shared.events.all.dropFirst(mark).map(\.type))")
+        XCTAssertTrue(
+            shared.events.waitFor("card-removed", mentioning: Bench.reader0, after: mark, timeout: 10),
+            "pcscd sees the card leave; got \(shared.events.all.dropFirst(mark).map(\.type))")
         let removed = shared.events.all.dropFirst(mark).firstIndex { $0.type == "card-removed" } ?? mark
-        XCTAssertTrue(shared.events.waitFor("card-inserted", mentioning: Bench.reader0, after: removed, timeout: 10),
-                      "and come back; got \(shared.events.all.dropFirst(mark).map(\.type))")
+        XCTAssertTrue(
+            shared.events.waitFor("card-inserted", mentioning: Bench.reader0, after: removed, timeout: 10),
+            "and come back; got \(shared.events.all.dropFirst(mark).map(\.type))")
         try shared.bench.waitForCard(in: Bench.reader0, client: shared.client)
         let response = try shared.client.post("/v1/cards/read", json: try readRequest())
         XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
@@ -199,12 +226,15 @@ final class FaultReadTests: XCTestCase {
 
     func testCorruptedMACUnexpectedStatusTruncatedAndOversizedResponses() throws {
         let shared = try shared()
-        let mac = try check("corrupt-mac:during=dg2:at=3", profile: shared.bacProfile, code: "chip-security-error", status: 502)
+        let mac = try check(
+            "corrupt-mac:during=dg2:at=3", profile: shared.bacProfile, code: "chip-security-error", status: 502)
         XCTAssertTrue(mac.detail.contains("MAC") && mac.detail.contains("tap the card again"), mac.detail)
-        let status = try check("status-word:6A82:ins=A4:at=2", profile: shared.bacProfile, code: "chip-error", status: 502)
+        let status = try check(
+            "status-word:6A82:ins=A4:at=2", profile: shared.bacProfile, code: "chip-error", status: 502)
         XCTAssertTrue(status.detail.contains("6A82"), status.detail)
-        let protected = try check("status-word:6F00:during=dg2:at=2", profile: shared.paceProfile,
-                                  code: "chip-security-error", status: 502)
+        let protected = try check(
+            "status-word:6F00:during=dg2:at=2", profile: shared.paceProfile,
+            code: "chip-security-error", status: 502)
         XCTAssertTrue(protected.detail.contains("without secure messaging"), protected.detail)
         _ = try check("truncate:during=dg2:at=4", profile: shared.bacProfile, code: "chip-security-error", status: 502)
         _ = try check("oversize:during=dg2:at=2", profile: shared.bacProfile, code: "chip-security-error", status: 502)
@@ -226,8 +256,9 @@ final class FaultReadTests: XCTestCase {
         // 400 ms per APDU: the read cannot finish within the deadline and ends cleanly at it.
         let crawling = try insert(shared.bacProfile, ["--delay-ms", "400"])
         let problem = try expectFailure("card-read-timeout", status: 504, label: "--delay-ms 400")
-        XCTAssertTrue(problem.detail.contains("within \(Self.readTimeout) s") && problem.detail.contains("tap again"),
-                      problem.detail)
+        XCTAssertTrue(
+            problem.detail.contains("within \(Self.readTimeout) s") && problem.detail.contains("tap again"),
+            problem.detail)
         try remove(crawling)
         try assertNextTapReads(shared.bacProfile, label: "a slow card")
     }
@@ -241,7 +272,9 @@ final class FaultReadTests: XCTestCase {
         let mark = shared.events.all.count
         let request = try readRequest()
         let outcome = ReadOutcome()
-        let reading = Thread { [client = shared.client] in outcome.set(try? client.post("/v1/cards/read", json: request)) }
+        let reading = Thread { [client = shared.client] in
+            outcome.set(try? client.post("/v1/cards/read", json: request))
+        }
         reading.start()
         XCTAssertTrue(shared.events.waitFor("card-read-started", mentioning: Bench.reader0, after: mark, timeout: 5))
         Thread.sleep(forTimeInterval: 0.5)
@@ -251,7 +284,8 @@ final class FaultReadTests: XCTestCase {
         let problem = try JSONDecoder().decode(Problem.self, from: Data(response.body))
         XCTAssertEqual(problem.code, "pcsc-unavailable", problem.detail)
         XCTAssertEqual(response.status, 503)
-        XCTAssertTrue(shared.events.waitFor("card-read-failed", mentioning: "pcsc-unavailable", after: mark, timeout: 5))
+        XCTAssertTrue(
+            shared.events.waitFor("card-read-failed", mentioning: "pcsc-unavailable", after: mark, timeout: 5))
         try assertNothingLeaked("pcscd killed")
         shared.bench.stop(card)
 
@@ -260,7 +294,8 @@ final class FaultReadTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         try shared.bench.startPCSCD(readerConfiguration: empty.path)
         try shared.bench.waitFor("the daemon to reach pcscd", timeout: 15) {
-            guard let list = try? JSONDecoder().decode(ReaderList.self, from: Data(shared.client.get("/v1/readers").body))
+            guard
+                let list = try? JSONDecoder().decode(ReaderList.self, from: Data(shared.client.get("/v1/readers").body))
             else { return false }
             return list.pcscAvailable && !list.readers.contains { $0.name == Bench.reader0 }
         }

@@ -58,43 +58,59 @@ final class FleetTests: XCTestCase {
         let states = ["a", "b"].map { bench.workDirectory.appendingPathComponent("state-\($0)") }
         let caConfig = bench.workDirectory.appendingPathComponent("ca.conf")
         try configuration(state: states[0]).write(to: caConfig, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", caConfig.path, "ca", "init"], log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", caConfig.path, "ca", "init"], log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
-        try FileManager.default.createDirectory(at: states[1], withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let copied = try Bench.runTool("/bin/cp", ["-a", states[0].appendingPathComponent("ca").path,
-                                                   states[1].appendingPathComponent("ca").path])
+        try FileManager.default.createDirectory(
+            at: states[1], withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let copied = try Bench.runTool(
+            "/bin/cp",
+            [
+                "-a", states[0].appendingPathComponent("ca").path,
+                states[1].appendingPathComponent("ca").path,
+            ])
         XCTAssertEqual(copied.code, 0, copied.output)
         for state in states {
             let keys = state.appendingPathComponent("keys")
-            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: keys, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             for (file, key) in [(DataProtector.identityKeyFile, identityKey), (DataProtector.dataKeyFile, dataKey)] {
-                XCTAssertTrue(FileManager.default.createFile(atPath: keys.appendingPathComponent(file).path,
-                                                             contents: Data(key), attributes: [.posixPermissions: 0o600]))
+                XCTAssertTrue(
+                    FileManager.default.createFile(
+                        atPath: keys.appendingPathComponent(file).path,
+                        contents: Data(key), attributes: [.posixPermissions: 0o600]))
             }
         }
         var kiosks: [Kiosk] = []
         for (index, state) in states.enumerated() {
             let name = ["a", "b"][index]
-            let started = try bench.startDaemon(configuration: try configuration(state: state), log: "enrolld-\(name).log",
-                                                name: "-\(name)")
-            kiosks.append(Kiosk(name: name, reader: index == 0 ? Bench.reader0 : Bench.reader1,
-                                port: index == 0 ? Bench.port0 : Bench.port1, client: started.client,
-                                socket: bench.workDirectory.appendingPathComponent("api-\(name).sock").path))
+            let started = try bench.startDaemon(
+                configuration: try configuration(state: state), log: "enrolld-\(name).log",
+                name: "-\(name)")
+            kiosks.append(
+                Kiosk(
+                    name: name, reader: index == 0 ? Bench.reader0 : Bench.reader1,
+                    port: index == 0 ? Bench.port0 : Bench.port1, client: started.client,
+                    socket: bench.workDirectory.appendingPathComponent("api-\(name).sock").path))
         }
         return kiosks
     }
 
     /// Personalises a card for `kiosk`'s reader (replacing the one there).
-    private func insertCard(_ kiosk: Kiosk, mrz: [String], person: String, replacing card: Process? = nil) throws -> Process {
+    private func insertCard(
+        _ kiosk: Kiosk, mrz: [String], person: String, replacing card: Process? = nil
+    ) throws -> Process {
         if let card {
             bench.stop(card)
             try bench.waitForCard(in: kiosk.reader, present: false, client: kiosk.client)
         }
-        let object: [String: Any] = ["kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
-                                     "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"]]
+        let object: [String: Any] = [
+            "kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
+            "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"],
+        ]
         let profile = bench.workDirectory.appendingPathComponent("card-\(kiosk.name)-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
         let process = try bench.startCard(port: kiosk.port, profile: profile.path)
@@ -109,20 +125,26 @@ final class FleetTests: XCTestCase {
     private func makeCSR(_ name: String) throws -> String {
         let key = bench.workDirectory.appendingPathComponent("holder-\(name).key").path
         let csr = bench.workDirectory.appendingPathComponent("holder-\(name).csr").path
-        let result = try Bench.runTool("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                                                            "-nodes", "-subj", "/CN=holder", "-keyout", key, "-out", csr])
+        let result = try Bench.runTool(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-subj", "/CN=holder", "-keyout", key, "-out", csr,
+            ])
         XCTAssertEqual(result.code, 0, result.output)
         return try String(contentsOfFile: csr, encoding: .utf8)
     }
 
     /// Reads the card and matches the face through `kiosk`; returns the session id.
     private func verify(_ kiosk: Kiosk, mrz: [String], person: String, photo index: Int) throws -> String {
-        let started = try post(kiosk, "/v1/enrollments",
-                               EnrollmentStartBody(reader: kiosk.reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n"))))
+        let started = try post(
+            kiosk, "/v1/enrollments",
+            EnrollmentStartBody(reader: kiosk.reader, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n"))))
         XCTAssertEqual(started.status, 201, "kiosk \(kiosk.name): " + String(decoding: started.body, as: UTF8.self))
         let session = try JSONDecoder().decode(EnrollmentView.self, from: Data(started.body))
-        let matched = try post(kiosk, "/v1/enrollments/\(session.id)/photo",
-                               EnrollmentPhotoBody(photo: try Data(contentsOf: try photo(person, index)).base64EncodedString()))
+        let matched = try post(
+            kiosk, "/v1/enrollments/\(session.id)/photo",
+            EnrollmentPhotoBody(photo: try Data(contentsOf: try photo(person, index)).base64EncodedString()))
         XCTAssertEqual(matched.status, 200, "kiosk \(kiosk.name): " + String(decoding: matched.body, as: UTF8.self))
         return session.id
     }
@@ -161,8 +183,9 @@ final class FleetTests: XCTestCase {
         let raced = try completeTogether(Array(zip(kiosks, sameIdentity)))
         let winners = raced.filter { $0.status == 200 }
         XCTAssertEqual(winners.count, 1, raced.map { "\($0.status) \(problemCode($0))" }.joined(separator: ", "))
-        XCTAssertEqual(raced.filter { problemCode($0) == "identity-already-enrolled" }.count, 1,
-                       raced.map { "\($0.status) \(problemCode($0))" }.joined(separator: ", "))
+        XCTAssertEqual(
+            raced.filter { problemCode($0) == "identity-already-enrolled" }.count, 1,
+            raced.map { "\($0.status) \(problemCode($0))" }.joined(separator: ", "))
         let first = try JSONDecoder().decode(EnrollmentOutcome.self, from: Data(try XCTUnwrap(winners.first).body))
 
         // Each daemon sees the account the other made, and refuses a second registration of that identity.
@@ -171,25 +194,31 @@ final class FleetTests: XCTestCase {
             XCTAssertEqual(account.status, 200, "kiosk \(kiosk.name) reads the fleet's account")
             XCTAssertEqual(try JSONDecoder().decode(AccountView.self, from: Data(account.body)).surname, "SALLEY")
         }
-        let again = try post(kiosks[1], "/v1/enrollments",
-                             EnrollmentStartBody(reader: kiosks[1].reader,
-                                                 accessKey: AccessKeyRequest(mrz: salley.joined(separator: "\n"))))
+        let again = try post(
+            kiosks[1], "/v1/enrollments",
+            EnrollmentStartBody(
+                reader: kiosks[1].reader,
+                accessKey: AccessKeyRequest(mrz: salley.joined(separator: "\n"))))
         XCTAssertEqual(problemCode(again), "identity-already-enrolled")
 
         // Two other identities, one through each kiosk, at the same moment.
         let savage = LifecycleTests.td1(document: "F47110815", birth: "850304", expiry: "310101", name: "SAVAGE<<JOHN")
-        let shimkus = LifecycleTests.td1(document: "G08154711", birth: "790611", expiry: "300909", name: "SHIMKUS<<JOHN")
+        let shimkus = LifecycleTests.td1(
+            document: "G08154711", birth: "790611", expiry: "300909", name: "SHIMKUS<<JOHN")
         cards[0] = try insertCard(kiosks[0], mrz: savage, person: "John_Salley", replacing: cards[0])
         cards[1] = try insertCard(kiosks[1], mrz: shimkus, person: "John_Shimkus", replacing: cards[1])
-        let sessions = [try verify(kiosks[0], mrz: savage, person: "John_Salley", photo: 2),
-                        try verify(kiosks[1], mrz: shimkus, person: "John_Shimkus", photo: 2)]
+        let sessions = [
+            try verify(kiosks[0], mrz: savage, person: "John_Salley", photo: 2),
+            try verify(kiosks[1], mrz: shimkus, person: "John_Shimkus", photo: 2),
+        ]
         let outcomes = try completeTogether(Array(zip(kiosks, sessions)))
         XCTAssertEqual(outcomes.map(\.status), [200, 200], outcomes.map { problemCode($0) }.joined(separator: ", "))
 
         // The shared database: one account per identity, every serial once, one certificate per account.
         let protector = try DataProtector(identityKey: identityKey, dataKey: dataKey)
-        let store = try PostgresStore(settings: PostgresSettings(conninfo: try XCTUnwrap(cluster?.conninfo)),
-                                      protector: protector)
+        let store = try PostgresStore(
+            settings: PostgresSettings(conninfo: try XCTUnwrap(cluster?.conninfo)),
+            protector: protector)
         defer { store.close() }
         let (accounts, issued) = try store.transaction { tx in
             (try tx.accounts(status: nil), try tx.certificates(state: .issued))
@@ -203,8 +232,10 @@ final class FleetTests: XCTestCase {
         // One usage chain, valid whichever daemon walks it.
         for kiosk in kiosks {
             let audit = try bench.runEnrollctl(["audit", "verify", "--json"], socket: kiosk.socket)
-            XCTAssertEqual(audit.status, 0, "kiosk \(kiosk.name): \(audit.error) "
-                           + String(decoding: audit.output, as: UTF8.self))
+            XCTAssertEqual(
+                audit.status, 0,
+                "kiosk \(kiosk.name): \(audit.error) "
+                    + String(decoding: audit.output, as: UTF8.self))
             let report = try JSONDecoder().decode(AuditReport.self, from: audit.output)
             XCTAssertTrue(report.ok)
             XCTAssertGreaterThanOrEqual(report.records, 6, "account-created, certificate-issued and tier-changed each")

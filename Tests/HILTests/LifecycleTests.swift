@@ -41,10 +41,13 @@ final class LifecycleTests: XCTestCase {
     /// A TD1 MRZ with correct check digits.
     static func td1(document: String, birth: String, expiry: String, name: String) -> [String] {
         func digit(_ text: String) -> String { MRZ.checkDigit(text).map(String.init) ?? "<" }
-        func pad(_ text: String, _ count: Int) -> String { text + String(repeating: "<", count: max(0, count - text.count)) }
+        func pad(_ text: String, _ count: Int) -> String {
+            text + String(repeating: "<", count: max(0, count - text.count))
+        }
         let line1 = "I<UTO" + document + digit(document) + pad("", 15)
         var line2 = birth + digit(birth) + "M" + expiry + digit(expiry) + "UTO" + pad("", 11)
-        let composite = String(line1.dropFirst(5)) + String(line2.prefix(7)) + String(line2.dropFirst(8).prefix(7))
+        let composite =
+            String(line1.dropFirst(5)) + String(line2.prefix(7)) + String(line2.dropFirst(8).prefix(7))
             + String(line2.dropFirst(18).prefix(11))
         line2 += digit(composite)
         return [line1, line2, pad(name, 30)]
@@ -63,8 +66,10 @@ final class LifecycleTests: XCTestCase {
             bench.stop(card)
             try bench.waitForCard(in: reader, present: false, client: client)
         }
-        var object: [String: Any] = ["kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
-                                     "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"]]
+        var object: [String: Any] = [
+            "kind": "emrtd", "mrz": mrz, "portrait": "@" + (try photo(person, 0)).path,
+            "documentSigner": ["certificate": "@\(pki.path)/dsc.pem", "key": "@\(pki.path)/dsc.key"],
+        ]
         if let personalNumber { object["dg11"] = ["fullName": person, "personalNumber": personalNumber] }
         let profile = bench.workDirectory.appendingPathComponent("card-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: object).write(to: profile)
@@ -76,7 +81,8 @@ final class LifecycleTests: XCTestCase {
         let config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n\(extraConfig)"
         let configFile = bench.workDirectory.appendingPathComponent("ca.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"], log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
         let started = try bench.startDaemon(configuration: config, environment: environment, directory: directory)
@@ -87,8 +93,10 @@ final class LifecycleTests: XCTestCase {
     var socket: String { bench.workDirectory.appendingPathComponent("api.sock").path }
 
     /// Sends as `actor` (role, channel); `proof` is a completed enrollment of the account (X-Enrolld-Enrollment).
-    func send(_ method: String, _ path: String, _ body: (any Encodable)? = nil,
-              as actor: (String, String), proof: String? = nil) throws -> HTTPResponse {
+    func send(
+        _ method: String, _ path: String, _ body: (any Encodable)? = nil,
+        as actor: (String, String), proof: String? = nil
+    ) throws -> HTTPResponse {
         var headers = [("X-Enrolld-Role", actor.0), ("X-Enrolld-Channel", actor.1)]
         if let proof { headers.append(("X-Enrolld-Enrollment", proof)) }
         var bytes: [UInt8] = []
@@ -99,8 +107,10 @@ final class LifecycleTests: XCTestCase {
         return try client.send(HTTPRequest(method: method, path: path, headers: headers, body: bytes))
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse,
-                                      file: StaticString = #filePath, line: UInt = #line) throws -> T {
+    func decode<T: Decodable>(
+        _ type: T.Type, _ response: HTTPResponse,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> T {
         XCTAssertLessThan(response.status, 300, String(decoding: response.body, as: UTF8.self), file: file, line: line)
         return try JSONDecoder().decode(T.self, from: Data(response.body))
     }
@@ -113,8 +123,14 @@ final class LifecycleTests: XCTestCase {
     func makeKey(_ name: String) throws -> (csr: String, publicKey: String) {
         let key = bench.workDirectory.appendingPathComponent("\(name).key").path
         let csr = bench.workDirectory.appendingPathComponent("\(name).csr").path
-        XCTAssertEqual(try run("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                                                    "-nodes", "-subj", "/CN=device", "-keyout", key, "-out", csr]).code, 0)
+        XCTAssertEqual(
+            try run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-subj", "/CN=device", "-keyout", key, "-out", csr,
+                ]
+            ).code, 0)
         let publicKey = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"]).output
         return (try String(contentsOfFile: csr, encoding: .utf8), publicKey)
     }
@@ -130,23 +146,35 @@ final class LifecycleTests: XCTestCase {
     }
 
     /// A whole session at kiosk-12: card, live photo (when a CSR or a reset needs it), completion.
-    func enroll(_ mrz: [String], person: String, purpose: String = "register", account: String? = nil,
-                        complete: EnrollmentCompleteBody = EnrollmentCompleteBody()) throws -> EnrollmentOutcome {
+    func enroll(
+        _ mrz: [String], person: String, purpose: String = "register", account: String? = nil,
+        complete: EnrollmentCompleteBody = EnrollmentCompleteBody()
+    ) throws -> EnrollmentOutcome {
         let session = try decode(EnrollmentView.self, try begin(mrz, purpose: purpose, account: account))
         if complete.csr != nil || purpose == "passcode-reset" {
             let image = try Data(contentsOf: try photo(person, 3)).base64EncodedString()
-            _ = try decode(EnrollmentView.self, try send("POST", "/v1/enrollments/\(session.id)/photo",
-                                                         EnrollmentPhotoBody(photo: image), as: kiosk))
+            _ = try decode(
+                EnrollmentView.self,
+                try send(
+                    "POST", "/v1/enrollments/\(session.id)/photo",
+                    EnrollmentPhotoBody(photo: image), as: kiosk))
         }
-        return try decode(EnrollmentOutcome.self, try send("POST", "/v1/enrollments/\(session.id)/complete", complete,
-                                                           as: kiosk))
+        return try decode(
+            EnrollmentOutcome.self,
+            try send(
+                "POST", "/v1/enrollments/\(session.id)/complete", complete,
+                as: kiosk))
     }
 
-    func begin(_ mrz: [String], purpose: String = "register", account: String? = nil,
-                       guardian: String? = nil) throws -> HTTPResponse {
-        try send("POST", "/v1/enrollments", EnrollmentStartBody(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), purpose: purpose,
-            accountId: account, guardianAccountId: guardian), as: kiosk)
+    func begin(
+        _ mrz: [String], purpose: String = "register", account: String? = nil,
+        guardian: String? = nil
+    ) throws -> HTTPResponse {
+        try send(
+            "POST", "/v1/enrollments",
+            EnrollmentStartBody(
+                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: mrz.joined(separator: "\n")), purpose: purpose,
+                accountId: account, guardianAccountId: guardian), as: kiosk)
     }
 
     func usage(_ account: String) throws -> [UsageRecordView] {
@@ -160,8 +188,12 @@ final class LifecycleTests: XCTestCase {
         try pem.write(to: certFile, atomically: true, encoding: .utf8)
         try Data(try client.get("/v1/crl").body).write(to: crlFile)
         let caFile = state.appendingPathComponent("ca/ca.pem").path
-        let check = try run("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", crlFile.path, "-CAfile", caFile,
-                                                 certFile.path])
+        let check = try run(
+            "/usr/bin/openssl",
+            [
+                "verify", "-crl_check", "-CRLfile", crlFile.path, "-CAfile", caFile,
+                certFile.path,
+            ])
         return check.code != 0 && check.output.contains("revoked")
     }
 
@@ -171,8 +203,10 @@ final class LifecycleTests: XCTestCase {
         try startDaemon()
         try insertCard(mrz: Self.salley, person: "John_Salley")
         let deviceA = try makeKey("device-a")
-        let outcome = try enroll(Self.salley, person: "John_Salley", complete: EnrollmentCompleteBody(
-            csr: deviceA.csr, deviceId: "phone-A", devicePublicKey: deviceA.publicKey, deviceLabel: "Phone A"))
+        let outcome = try enroll(
+            Self.salley, person: "John_Salley",
+            complete: EnrollmentCompleteBody(
+                csr: deviceA.csr, deviceId: "phone-A", devicePublicKey: deviceA.publicKey, deviceLabel: "Phone A"))
         let serialA = try XCTUnwrap(outcome.certificateSerial)
         let pemA = try XCTUnwrap(outcome.certificatePEM)
         let account = outcome.accountID
@@ -181,12 +215,18 @@ final class LifecycleTests: XCTestCase {
         XCTAssertFalse(try revokedInCRL(pemA))
 
         let deviceB = try makeKey("device-b")
-        let bound = try decode(DeviceBindingOutcome.self, try send("POST", "/v1/accounts/\(account)/devices", DeviceBindBody(
-            deviceId: "phone-B", publicKey: deviceB.publicKey, label: "Phone B"), as: holder, proof: outcome.enrollmentID))
+        let bound = try decode(
+            DeviceBindingOutcome.self,
+            try send(
+                "POST", "/v1/accounts/\(account)/devices",
+                DeviceBindBody(
+                    deviceId: "phone-B", publicKey: deviceB.publicKey, label: "Phone B"), as: holder,
+                proof: outcome.enrollmentID))
         XCTAssertEqual(bound.superseded?.deviceId, "phone-A")
         XCTAssertEqual(bound.revokedSerials, [serialA])
         XCTAssertTrue(try revokedInCRL(pemA), "device A's certificate is in the CRL")
-        let certificate = try decode([CertificateView].self, try client.get("/v1/accounts/\(account)/certificates")).first
+        let certificate = try decode([CertificateView].self, try client.get("/v1/accounts/\(account)/certificates"))
+            .first
         XCTAssertEqual(certificate?.revocationReason, "superseded")
         let devices = try decode([DeviceView].self, try client.get("/v1/accounts/\(account)/devices"))
         XCTAssertEqual(devices.map(\.deviceId), ["phone-A", "phone-B"])
@@ -195,7 +235,9 @@ final class LifecycleTests: XCTestCase {
         // A holder needs proof to unbind; an operator at a counter does not.
         let refused = try send("DELETE", "/v1/accounts/\(account)/devices/phone-B", as: holder)
         XCTAssertEqual(problem(refused), "holder-proof-required")
-        let unbind = try enrollctl(["--role", "operator", "--channel", "counter-3", "devices", "unbind", account, "phone-B"])
+        let unbind = try enrollctl([
+            "--role", "operator", "--channel", "counter-3", "devices", "unbind", account, "phone-B",
+        ])
         XCTAssertEqual(unbind.status, 0, unbind.output)
 
         let records = try usage(account)
@@ -204,8 +246,10 @@ final class LifecycleTests: XCTestCase {
         }
         XCTAssertEqual(record("device-bound", "phone-A")?.channel, "kiosk-12")
         XCTAssertEqual(record("certificate-issued", serialA)?.actorRole, "kiosk")
-        for (event, detail) in [("device-unbound", "phone-A superseded"), ("certificate-revoked", "\(serialA) superseded"),
-                                ("device-bound", "phone-B")] {
+        for (event, detail) in [
+            ("device-unbound", "phone-A superseded"), ("certificate-revoked", "\(serialA) superseded"),
+            ("device-bound", "phone-B"),
+        ] {
             let found = record(event, detail)
             XCTAssertEqual(found?.actorRole, "kiosk", "\(event) \(detail)")
             XCTAssertEqual(found?.channel, "app", "\(event) \(detail)")
@@ -221,15 +265,18 @@ final class LifecycleTests: XCTestCase {
     func testCancelledIdentityCannotBeRestoredAndAllItsCertificatesAreRevoked() throws {
         try startDaemon()
         try insertCard(mrz: Self.salley, person: "John_Salley")
-        let outcome = try enroll(Self.salley, person: "John_Salley",
-                                 complete: EnrollmentCompleteBody(csr: try makeKey("holder").csr))
+        let outcome = try enroll(
+            Self.salley, person: "John_Salley",
+            complete: EnrollmentCompleteBody(csr: try makeKey("holder").csr))
         let account = outcome.accountID
         let pem = try XCTUnwrap(outcome.certificatePEM)
 
         let kioskTry = try enrollctl(["--role", "kiosk", "accounts", "cancel", account, "--reason", "card cancelled"])
         XCTAssertNotEqual(kioskTry.status, 0, "a kiosk cannot cancel an identity")
-        let cancel = try enrollctl(["--role", "operator", "--channel", "counter-3", "accounts", "cancel", account,
-                                    "--reason", "identity card cancelled"])
+        let cancel = try enrollctl([
+            "--role", "operator", "--channel", "counter-3", "accounts", "cancel", account,
+            "--reason", "identity card cancelled",
+        ])
         XCTAssertEqual(cancel.status, 0, cancel.output)
         XCTAssertTrue(cancel.output.contains("cancelled"), cancel.output)
 
@@ -241,8 +288,9 @@ final class LifecycleTests: XCTestCase {
 
         // No way back: not by an operator, not by re-verifying, not by registering again.
         for status in ["invalid", "cancelled", "normal"] {
-            let again = try send("POST", "/v1/accounts/\(account)/status",
-                                 StatusChangeBody(status: status, reason: "restore"), as: counter)
+            let again = try send(
+                "POST", "/v1/accounts/\(account)/status",
+                StatusChangeBody(status: status, reason: "restore"), as: counter)
             XCTAssertGreaterThanOrEqual(again.status, 400, status)
         }
         for purpose in ["upgrade", "passcode-reset", "register"] {
@@ -254,8 +302,9 @@ final class LifecycleTests: XCTestCase {
         let history = try decode(StatusView.self, try client.get("/v1/accounts/\(account)/status-history"))
         XCTAssertEqual(history.history.count, 1)
         let change = try XCTUnwrap(history.history.first)
-        XCTAssertEqual([change.from, change.to, change.reason, change.actorRole, change.channel],
-                       ["normal", "cancelled", "identity card cancelled", "operator", "counter-3"])
+        XCTAssertEqual(
+            [change.from, change.to, change.reason, change.actorRole, change.channel],
+            ["normal", "cancelled", "identity card cancelled", "operator", "counter-3"])
         let records = try usage(account)
         let changed = records.first { $0.event == "status-changed" }
         XCTAssertEqual(changed?.actorRole, "operator")
@@ -272,15 +321,18 @@ final class LifecycleTests: XCTestCase {
         try insertCard(mrz: old, person: "John_Schneider", personalNumber: "7700112233")
         let registered = try enroll(old, person: "John_Schneider")
         let account = registered.accountID
-        XCTAssertEqual(try decode(AccountView.self, try client.get("/v1/accounts/\(account)")).status, "expired",
-                       "the document's expiry is evaluated on access")
-        let signing = try send("POST", "/v1/enrollments/\(UUID().uuidString)/complete", EnrollmentCompleteBody(), as: kiosk)
+        XCTAssertEqual(
+            try decode(AccountView.self, try client.get("/v1/accounts/\(account)")).status, "expired",
+            "the document's expiry is evaluated on access")
+        let signing = try send(
+            "POST", "/v1/enrollments/\(UUID().uuidString)/complete", EnrollmentCompleteBody(), as: kiosk)
         XCTAssertEqual(signing.status, 404)
 
         let renewed = Self.td1(document: "E98765432", birth: "800101", expiry: "350101", name: "SCHNEIDER<<JOHN")
         try insertCard(mrz: renewed, person: "John_Schneider", personalNumber: "7700112233")
-        let reverified = try enroll(renewed, person: "John_Schneider", purpose: "upgrade", account: account,
-                                    complete: EnrollmentCompleteBody(csr: try makeKey("holder").csr))
+        let reverified = try enroll(
+            renewed, person: "John_Schneider", purpose: "upgrade", account: account,
+            complete: EnrollmentCompleteBody(csr: try makeKey("holder").csr))
         XCTAssertEqual(reverified.status, "normal")
         XCTAssertEqual(reverified.tier, "signing")
         let view = try decode(AccountView.self, try client.get("/v1/accounts/\(account)"))
@@ -304,21 +356,31 @@ final class LifecycleTests: XCTestCase {
         try insertCard(mrz: Self.salley, person: "John_Salley")
         let registered = try enroll(Self.salley, person: "John_Salley")
         let account = registered.accountID
-        let withoutProof = try send("POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder)
+        let withoutProof = try send(
+            "POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder)
         XCTAssertEqual(problem(withoutProof), "holder-proof-required")
-        _ = try decode(PasscodeStatus.self, try send("POST", "/v1/accounts/\(account)/passcode",
-                                                     PasscodeBody(passcode: "1234"), as: holder,
-                                                     proof: registered.enrollmentID))
+        _ = try decode(
+            PasscodeStatus.self,
+            try send(
+                "POST", "/v1/accounts/\(account)/passcode",
+                PasscodeBody(passcode: "1234"), as: holder,
+                proof: registered.enrollmentID))
         // Counter staff are told the reason; a kiosk learns only ok or failed (issue 18).
-        let kioskWrong = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "0000"),
-                                  as: holder)
+        let kioskWrong = try send(
+            "POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "0000"),
+            as: holder)
         XCTAssertEqual(kioskWrong.status, 403)
-        XCTAssertEqual(try JSONDecoder().decode(PasscodeCheckResponse.self, from: Data(kioskWrong.body)).result, "failed")
-        XCTAssertEqual(try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "1234"),
-                                as: holder).status, 200, "a right entry clears the count")
+        XCTAssertEqual(
+            try JSONDecoder().decode(PasscodeCheckResponse.self, from: Data(kioskWrong.body)).result, "failed")
+        XCTAssertEqual(
+            try send(
+                "POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: "1234"),
+                as: holder
+            ).status, 200, "a right entry clears the count")
         func verify(_ passcode: String) throws -> (status: Int, check: PasscodeCheckResponse) {
-            let response = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode),
-                                    as: counter)
+            let response = try send(
+                "POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode),
+                as: counter)
             return (response.status, try JSONDecoder().decode(PasscodeCheckResponse.self, from: Data(response.body)))
         }
         for left in (0..<5).reversed() {
@@ -337,8 +399,9 @@ final class LifecycleTests: XCTestCase {
         // Forgotten: lock it again, then reset by re-verifying with card and face.
         for _ in 0..<5 { _ = try verify("0000") }
         XCTAssertEqual(try verify("1234").status, 423)
-        let reset = try enroll(Self.salley, person: "John_Salley", purpose: "passcode-reset", account: account,
-                               complete: EnrollmentCompleteBody(passcode: "8642"))
+        let reset = try enroll(
+            Self.salley, person: "John_Salley", purpose: "passcode-reset", account: account,
+            complete: EnrollmentCompleteBody(passcode: "8642"))
         XCTAssertEqual(reset.status, "normal")
         XCTAssertEqual(try verify("8642").status, 200)
         let cli = try enrollctl(["--role", "operator", "passcode", "verify", account, "--passcode", "1234"])
@@ -361,10 +424,12 @@ final class LifecycleTests: XCTestCase {
         try insertCard(mrz: Self.salley, person: "John_Salley")
         let registered = try enroll(Self.salley, person: "John_Salley")
         let account = registered.accountID
-        _ = try send("POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder,
-                     proof: registered.enrollmentID)
+        _ = try send(
+            "POST", "/v1/accounts/\(account)/passcode", PasscodeBody(passcode: "1234"), as: holder,
+            proof: registered.enrollmentID)
         for passcode in ["1234", "1111", "1234"] {
-            _ = try send("POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode), as: holder)
+            _ = try send(
+                "POST", "/v1/accounts/\(account)/passcode/verify", PasscodeBody(passcode: passcode), as: holder)
         }
         let listed = try enrollctl(["usage", account, "--since", "2000-01-01", "--limit", "3"])
         XCTAssertEqual(listed.status, 0, listed.output)
@@ -391,7 +456,8 @@ final class LifecycleTests: XCTestCase {
         try sql("UPDATE usage_records SET outcome = 'ok' WHERE sequence = 3")
         XCTAssertEqual(try audit().status, 0)
 
-        try sql("CREATE TABLE saved AS SELECT * FROM usage_records WHERE sequence = 4; "
+        try sql(
+            "CREATE TABLE saved AS SELECT * FROM usage_records WHERE sequence = 4; "
                 + "DELETE FROM usage_records WHERE sequence = 4")
         broken = try audit()
         XCTAssertEqual(broken.status, 1)
@@ -399,7 +465,8 @@ final class LifecycleTests: XCTestCase {
         try sql("INSERT INTO usage_records SELECT * FROM saved; DROP TABLE saved")
         XCTAssertEqual(try audit().status, 0)
 
-        try sql("""
+        try sql(
+            """
             INSERT INTO usage_records SELECT sequence + 1, at, account_id, NULL, 'certificate-issued', channel, actor_role, \
             actor_uid, outcome, 'FORGED', hash, randomblob(32) FROM usage_records ORDER BY sequence DESC LIMIT 1
             """)
@@ -430,15 +497,24 @@ final class LifecycleTests: XCTestCase {
         let early = try send("POST", "/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(), as: kiosk)
         XCTAssertEqual(problem(early), "guardian-not-present")
         // The child's own card is not the guardian's.
-        let wrong = try send("POST", "/v1/enrollments/\(session.id)/guardian", GuardianCardBody(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: child.joined(separator: "\n"))), as: kiosk)
+        let wrong = try send(
+            "POST", "/v1/enrollments/\(session.id)/guardian",
+            GuardianCardBody(
+                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: child.joined(separator: "\n"))), as: kiosk)
         XCTAssertEqual(problem(wrong), "guardian-mismatch")
-        let present = try decode(EnrollmentView.self, try send("POST", "/v1/enrollments/\(session.id)/guardian",
-            GuardianCardBody(reader: Bench.reader1, accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n"))),
-            as: kiosk))
+        let present = try decode(
+            EnrollmentView.self,
+            try send(
+                "POST", "/v1/enrollments/\(session.id)/guardian",
+                GuardianCardBody(
+                    reader: Bench.reader1, accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n"))),
+                as: kiosk))
         XCTAssertEqual(present.guardianPresent, true)
-        let outcome = try decode(EnrollmentOutcome.self, try send("POST", "/v1/enrollments/\(session.id)/complete",
-                                                                  EnrollmentCompleteBody(), as: kiosk))
+        let outcome = try decode(
+            EnrollmentOutcome.self,
+            try send(
+                "POST", "/v1/enrollments/\(session.id)/complete",
+                EnrollmentCompleteBody(), as: kiosk))
         XCTAssertEqual(outcome.tier, "basic")
 
         XCTAssertEqual(try usage(outcome.accountID).first { $0.event == "guardian-linked" }?.detail, guardian)

@@ -47,8 +47,9 @@ final class LivenessFlowTests: XCTestCase {
         let config = "[trust]\ndirectory = \(pki.path)/trust\n[daemon]\nstate_directory = \(state.path)\n\(extraConfig)"
         let configFile = bench.workDirectory.appendingPathComponent("ca.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        let ca = try bench.launch(try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
-                                  log: "ca.log")
+        let ca = try bench.launch(
+            try Bench.executable("enrolld"), ["--config", configFile.path, "ca", "init"],
+            log: "ca.log")
         ca.waitUntilExit()
         XCTAssertEqual(ca.terminationStatus, 0, bench.log("ca.log"))
         portrait = try SyntheticFaceImages.portrait(from: try Self.chip(0)).encoded(as: .jp2, quality: 81)
@@ -74,8 +75,10 @@ final class LivenessFlowTests: XCTestCase {
     }
 
     private func session() throws -> String {
-        let started = try post("/v1/enrollments", EnrollmentStartBody(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.mrz.joined(separator: "\n"))))
+        let started = try post(
+            "/v1/enrollments",
+            EnrollmentStartBody(
+                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.mrz.joined(separator: "\n"))))
         XCTAssertEqual(started.status, 201, String(decoding: started.body, as: UTF8.self))
         return try JSONDecoder().decode(EnrollmentView.self, from: Data(started.body)).id
     }
@@ -91,10 +94,11 @@ final class LivenessFlowTests: XCTestCase {
         let wire = try JSONDecoder().decode(LivenessChallengeResponse.self, from: Data(answer.body))
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return LivenessChallenge(nonce: try XCTUnwrap(LivenessChallenge.nonce(fromHex: wire.nonceHex)),
-                                 prompts: wire.prompts.compactMap(LivenessPrompt.init(rawValue:)),
-                                 issuedAt: try XCTUnwrap(format.date(from: wire.issuedAt)),
-                                 expiresAt: try XCTUnwrap(format.date(from: wire.expiresAt)))
+        return LivenessChallenge(
+            nonce: try XCTUnwrap(LivenessChallenge.nonce(fromHex: wire.nonceHex)),
+            prompts: wire.prompts.compactMap(LivenessPrompt.init(rawValue:)),
+            issuedAt: try XCTUnwrap(format.date(from: wire.issuedAt)),
+            expiresAt: try XCTUnwrap(format.date(from: wire.expiresAt)))
     }
 
     /// Posts `burst` to `session` once the capture it stands for is over (its last frame's time has passed, as for a
@@ -105,10 +109,15 @@ final class LivenessFlowTests: XCTestCase {
         }
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return try post("/v1/enrollments/\(session)/liveness", LivenessBurstBody(
-            nonceHex: burst.nonce.map { String(format: "%02x", $0) }.joined(),
-            frames: burst.frames.map { LivenessFrameBody(image: Data($0.image).base64EncodedString(),
-                                                         capturedAt: format.string(from: $0.capturedAt)) }))
+        return try post(
+            "/v1/enrollments/\(session)/liveness",
+            LivenessBurstBody(
+                nonceHex: burst.nonce.map { String(format: "%02x", $0) }.joined(),
+                frames: burst.frames.map {
+                    LivenessFrameBody(
+                        image: Data($0.image).base64EncodedString(),
+                        capturedAt: format.string(from: $0.capturedAt))
+                }))
     }
 
     private func genuine(_ challenge: LivenessChallenge) throws -> LivenessBurst {
@@ -117,8 +126,10 @@ final class LivenessFlowTests: XCTestCase {
 
     /// The refusal's problem: `liveness-failed`, naming a check the session's evidence shows failed, with the
     /// instruction for the person.
-    private func assertLivenessFailed(_ response: HTTPResponse, session: String, check expected: String? = nil,
-                                      file: StaticString = #filePath, line: UInt = #line) throws -> Problem {
+    private func assertLivenessFailed(
+        _ response: HTTPResponse, session: String, check expected: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Problem {
         XCTAssertEqual(response.status, 422, String(decoding: response.body, as: UTF8.self), file: file, line: line)
         let refusal = try XCTUnwrap(problem(response), file: file, line: line)
         XCTAssertEqual(refusal.code, "liveness-failed", refusal.detail, file: file, line: line)
@@ -136,8 +147,12 @@ final class LivenessFlowTests: XCTestCase {
     func testASigningEnrollmentPassesWithAGenuineBurstThatFollowsItsChallenge() throws {
         try start()
         let session = try session()
-        let early = try post("/v1/enrollments/\(session)/complete", EnrollmentCompleteBody(csr: try bench.makeHolderKey(
-            "early").csr))
+        let early = try post(
+            "/v1/enrollments/\(session)/complete",
+            EnrollmentCompleteBody(
+                csr: try bench.makeHolderKey(
+                    "early"
+                ).csr))
         XCTAssertEqual(problem(early)?.code, "enrollment-wrong-state", "no face yet")
 
         let challenge = try challenge(session)
@@ -157,8 +172,9 @@ final class LivenessFlowTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(try XCTUnwrap(live.face).distance, 0.5)
 
-        let completed = try post("/v1/enrollments/\(session)/complete",
-                                 EnrollmentCompleteBody(csr: try bench.makeHolderKey("holder").csr))
+        let completed = try post(
+            "/v1/enrollments/\(session)/complete",
+            EnrollmentCompleteBody(csr: try bench.makeHolderKey("holder").csr))
         XCTAssertEqual(completed.status, 200, String(decoding: completed.body, as: UTF8.self))
         let outcome = try JSONDecoder().decode(EnrollmentOutcome.self, from: Data(completed.body))
         XCTAssertEqual(outcome.tier, "signing")
@@ -172,11 +188,13 @@ final class LivenessFlowTests: XCTestCase {
         try start()
         let session = try session()
         let photo = try Self.chip(1).encoded(as: .jpeg, quality: 92)
-        let matched = try post("/v1/enrollments/\(session)/photo",
-                               EnrollmentPhotoBody(photo: Data(photo).base64EncodedString()))
+        let matched = try post(
+            "/v1/enrollments/\(session)/photo",
+            EnrollmentPhotoBody(photo: Data(photo).base64EncodedString()))
         XCTAssertEqual(matched.status, 200, String(decoding: matched.body, as: UTF8.self))
-        let completed = try post("/v1/enrollments/\(session)/complete",
-                                 EnrollmentCompleteBody(csr: try bench.makeHolderKey("holder").csr))
+        let completed = try post(
+            "/v1/enrollments/\(session)/complete",
+            EnrollmentCompleteBody(csr: try bench.makeHolderKey("holder").csr))
         XCTAssertEqual(completed.status, 409)
         XCTAssertEqual(problem(completed)?.code, "liveness-required")
         let basic = try post("/v1/enrollments/\(session)/complete", EnrollmentCompleteBody())
@@ -192,16 +210,18 @@ final class LivenessFlowTests: XCTestCase {
             check: "unlike-portrait")
         XCTAssertEqual(refusal.attemptsLeft, 2)
         let replayEvidence = try XCTUnwrap(try view(replayed).liveness)
-        XCTAssertEqual(replayEvidence.checks.first { $0.check == "not-replayed" }?.passed, false,
-                       "byte-identical to the chip portrait")
+        XCTAssertEqual(
+            replayEvidence.checks.first { $0.check == "not-replayed" }?.passed, false,
+            "byte-identical to the chip portrait")
 
         let printed = try session()
         let flat = try challenge(printed)
         let print = try SyntheticBursts.printAttack(chip: try Self.chip(2), challenge: flat, seed: 5)
         _ = try assertLivenessFailed(try send(print, to: printed), session: printed)
         let printEvidence = try XCTUnwrap(try view(printed).liveness)
-        XCTAssertEqual(printEvidence.checks.first { $0.check == "depth" }?.passed, false,
-                       "every view of a plane is one homography: \(printEvidence.checks)")
+        XCTAssertEqual(
+            printEvidence.checks.first { $0.check == "depth" }?.passed, false,
+            "every view of a plane is one homography: \(printEvidence.checks)")
     }
 
     func testChallengesOfAnotherSessionExpiredOrReusedFailNamingTheChallenge() throws {
@@ -227,9 +247,12 @@ final class LivenessFlowTests: XCTestCase {
         // A challenge answered once (by a print) and then again (by a genuine burst).
         let again = try session()
         let once = try challenge(again)
-        _ = try assertLivenessFailed(try send(try SyntheticBursts.printAttack(chip: try Self.chip(2), challenge: once),
-                                              to: again), session: again)
-        let reused = try assertLivenessFailed(try send(try genuine(once), to: again), session: again, check: "challenge")
+        _ = try assertLivenessFailed(
+            try send(
+                try SyntheticBursts.printAttack(chip: try Self.chip(2), challenge: once),
+                to: again), session: again)
+        let reused = try assertLivenessFailed(
+            try send(try genuine(once), to: again), session: again, check: "challenge")
         XCTAssertTrue(reused.detail.contains("reused"), reused.detail)
         // A fresh challenge is the next attempt, and a genuine burst for it passes.
         let fresh = try challenge(again)
@@ -239,26 +262,35 @@ final class LivenessFlowTests: XCTestCase {
     func testAPhotoByteIdenticalToTheChipPortraitIsASuspectedReplay() throws {
         try start()
         let session = try session()
-        let copy = try post("/v1/enrollments/\(session)/photo",
-                            EnrollmentPhotoBody(photo: Data(portrait).base64EncodedString()))
+        let copy = try post(
+            "/v1/enrollments/\(session)/photo",
+            EnrollmentPhotoBody(photo: Data(portrait).base64EncodedString()))
         XCTAssertEqual(copy.status, 422)
         XCTAssertEqual(problem(copy)?.code, "suspected-replay")
         XCTAssertTrue(problem(copy)?.detail.contains("byte-identical to the chip portrait") == true)
         XCTAssertEqual(try view(session).photoAttemptsLeft, 2, "the copy counted as an attempt")
 
-        let compared = try post("/v1/faces/compare", FaceCompareRequest(reference: Data(portrait).base64EncodedString(),
-                                                                        probe: Data(portrait).base64EncodedString()))
+        let compared = try post(
+            "/v1/faces/compare",
+            FaceCompareRequest(
+                reference: Data(portrait).base64EncodedString(),
+                probe: Data(portrait).base64EncodedString()))
         XCTAssertEqual(compared.status, 422)
         XCTAssertEqual(problem(compared)?.code, "suspected-replay")
         // A re-encoding of the portrait is as much a copy (under the 0.10 floor).
         let reencoded = try RGBImage(decoding: portrait).encoded(as: .jpeg, quality: 80)
-        let near = try post("/v1/faces/compare", FaceCompareRequest(reference: Data(portrait).base64EncodedString(),
-                                                                    probe: Data(reencoded).base64EncodedString()))
+        let near = try post(
+            "/v1/faces/compare",
+            FaceCompareRequest(
+                reference: Data(portrait).base64EncodedString(),
+                probe: Data(reencoded).base64EncodedString()))
         XCTAssertEqual(problem(near)?.code, "suspected-replay", String(decoding: near.body, as: UTF8.self))
         // Another photo of the holder is compared as usual.
-        let other = try post("/v1/faces/compare", FaceCompareRequest(
-            reference: Data(portrait).base64EncodedString(),
-            probe: Data(try Self.chip(4).encoded(as: .jpeg, quality: 92)).base64EncodedString()))
+        let other = try post(
+            "/v1/faces/compare",
+            FaceCompareRequest(
+                reference: Data(portrait).base64EncodedString(),
+                probe: Data(try Self.chip(4).encoded(as: .jpeg, quality: 92)).base64EncodedString()))
         XCTAssertEqual(other.status, 200, String(decoding: other.body, as: UTF8.self))
     }
 }

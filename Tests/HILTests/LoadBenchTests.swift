@@ -11,8 +11,10 @@ final class LoadBenchTests: XCTestCase {
         try bench.startPCSCD()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Bench.executable("enroll-bench"))
-        process.arguments = ["load", "--duration", "12s", "--warmup", "3s", "--clients", "2", "--json",
-                             "--faces", CardReadTests.johns.path]
+        process.arguments = [
+            "load", "--duration", "12s", "--warmup", "3s", "--clients", "2", "--json",
+            "--faces", CardReadTests.johns.path,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["ENROLLD_BENCH_LOCK_HELD"] = "1"  // this test holds the bench lock
         process.environment = environment
@@ -51,8 +53,10 @@ final class LoadBenchTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Bench.executable("enroll-bench"))
         // Faults from the end of warm-up (5 s) until 30 s before the end: pulls at 8, 11, 14 s, a kill at 13 s.
-        process.arguments = ["load", "--duration", "45s", "--warmup", "5s", "--clients", "2", "--json",
-                             "--faults", "card-pull=3s,daemon-kill=8s", "--faces", CardReadTests.johns.path]
+        process.arguments = [
+            "load", "--duration", "45s", "--warmup", "5s", "--clients", "2", "--json",
+            "--faults", "card-pull=3s,daemon-kill=8s", "--faces", CardReadTests.johns.path,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["ENROLLD_BENCH_LOCK_HELD"] = "1"  // this test holds the bench lock
         process.environment = environment

@@ -23,8 +23,10 @@ final class PACEReadTests: XCTestCase {
     }
 
     private func writeProfile(_ name: String, pace: [String: Any]?, bac: Bool) throws -> String {
-        var object: [String: Any] = ["kind": "emrtd", "mrz": Self.td1, "portrait": "@" + Self.photo.path,
-                                     "extendedLength": true, "bac": bac]
+        var object: [String: Any] = [
+            "kind": "emrtd", "mrz": Self.td1, "portrait": "@" + Self.photo.path,
+            "extendedLength": true, "bac": bac,
+        ]
         if let pace { object["pace"] = pace }
         let url = bench.workDirectory.appendingPathComponent(name)
         try JSONSerialization.data(withJSONObject: object).write(to: url)
@@ -42,11 +44,15 @@ final class PACEReadTests: XCTestCase {
         let cards: [([String: Any], String)] = [
             (["parameterId": 13, "cipher": "AES-128", "can": Self.can], "PACE-ECDH-GM-AES-128 brainpoolP256r1"),
             (["parameterId": 15, "cipher": "AES-256", "can": Self.can], "PACE-ECDH-GM-AES-256 NIST P-384"),
-            (["parameterId": 2, "cipher": "AES-128", "can": Self.can],
-             "PACE-DH-GM-AES-128 2048-bit MODP, 256-bit subgroup (RFC 5114)"),
+            (
+                ["parameterId": 2, "cipher": "AES-128", "can": Self.can],
+                "PACE-DH-GM-AES-128 2048-bit MODP, 256-bit subgroup (RFC 5114)"
+            ),
             // PACE-CAM: the reader reads EF.CardSecurity and checks the chip's static key.
-            (["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "CAM"],
-             "PACE-ECDH-CAM-AES-128 brainpoolP256r1"),
+            (
+                ["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "CAM"],
+                "PACE-ECDH-CAM-AES-128 brainpoolP256r1"
+            ),
         ]
         for (index, (pace, expected)) in cards.enumerated() {
             let card = try bench.startCard(profile: try writeProfile("pace\(index).json", pace: pace, bac: false))
@@ -72,8 +78,10 @@ final class PACEReadTests: XCTestCase {
         let run = try bench.runEnrollctl(["read", "--reader", Bench.reader0, "--can", "123456"], socket: client.path)
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.error.contains("the chip rejected the access key: check the CAN"), run.error)
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(can: "123456")))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(can: "123456")))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 422)
         XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(response.body)).code, "access-key-rejected")
@@ -90,18 +98,24 @@ final class PACEReadTests: XCTestCase {
         XCTAssertEqual(result.accessProtocol, "BAC")
         XCTAssertEqual(result.accessParameters, "BAC")
         // A kiosk policy that insists on PACE refuses the BAC fallback.
-        let paceOnly = try JSONEncoder().encode(CardReadRequest(
-            reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n")), allowBAC: false))
+        let paceOnly = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0, accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n")),
+                allowBAC: false))
         let refused = try client.post("/v1/cards/read", json: [UInt8](paceOnly))
         XCTAssertEqual(refused.status, 422)
-        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code,
-                       "access-protocol-unsupported")
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(can: Self.can)))
+        XCTAssertEqual(
+            try JSONDecoder().decode(Problem.self, from: Data(refused.body)).code,
+            "access-protocol-unsupported")
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(can: Self.can)))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 422)
-        XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(response.body)).code,
-                       "access-protocol-unsupported")
+        XCTAssertEqual(
+            try JSONDecoder().decode(Problem.self, from: Data(response.body)).code,
+            "access-protocol-unsupported")
     }
 
     func testProbeReportsCardAccessAndTheProtocolThatOpensTheChip() throws {
@@ -112,29 +126,37 @@ final class PACEReadTests: XCTestCase {
         try bench.waitForCard(in: Bench.reader0, client: client)
         try bench.waitForCard(in: Bench.reader1, client: client)
 
-        let run = try bench.runEnrollctl(["probe", "--reader", Bench.reader0, "--can", Self.can, "--json"],
-                                         socket: client.path)
+        let run = try bench.runEnrollctl(
+            ["probe", "--reader", Bench.reader0, "--can", Self.can, "--json"],
+            socket: client.path)
         XCTAssertEqual(run.status, 0, run.error)
         let probe = try JSONDecoder().decode(CardProbeResponse.self, from: run.output)
         XCTAssertTrue(probe.cardAccessPresent)
         XCTAssertTrue(probe.extendedLength)
         XCTAssertFalse(probe.atr.isEmpty)
-        XCTAssertEqual(probe.securityInfos, [SecurityInfoSummary(
-            type: "PACEInfo", oid: "0.4.0.127.0.7.2.2.4.2.3", description: "PACE-ECDH-GM-AES-192 brainpoolP384r1",
-            version: 2, parameterId: 16, supported: true)])
+        XCTAssertEqual(
+            probe.securityInfos,
+            [
+                SecurityInfoSummary(
+                    type: "PACEInfo", oid: "0.4.0.127.0.7.2.2.4.2.3",
+                    description: "PACE-ECDH-GM-AES-192 brainpoolP384r1",
+                    version: 2, parameterId: 16, supported: true)
+            ])
         XCTAssertEqual(probe.preferredPACE, "PACE-ECDH-GM-AES-192 brainpoolP384r1")
         XCTAssertEqual(probe.accessProtocol, "PACE")
         XCTAssertEqual(probe.accessParameters, "PACE-ECDH-GM-AES-192 brainpoolP384r1")
         XCTAssertEqual(probe.emrtdApplicationPresent, true)
 
-        let wrong = try bench.runEnrollctl(["probe", "--reader", Bench.reader0, "--can", "000000", "--json"],
-                                           socket: client.path)
+        let wrong = try bench.runEnrollctl(
+            ["probe", "--reader", Bench.reader0, "--can", "000000", "--json"],
+            socket: client.path)
         let rejected = try JSONDecoder().decode(CardProbeResponse.self, from: wrong.output)
         XCTAssertTrue(rejected.accessError?.hasPrefix("access-key-rejected") ?? false, "\(rejected)")
 
         let mrz = Self.td1.joined(separator: "\n")
-        let bac = try bench.runEnrollctl(["probe", "--reader", Bench.reader1, "--mrz", mrz, "--json"],
-                                         socket: client.path)
+        let bac = try bench.runEnrollctl(
+            ["probe", "--reader", Bench.reader1, "--mrz", mrz, "--json"],
+            socket: client.path)
         let bacProbe = try JSONDecoder().decode(CardProbeResponse.self, from: bac.output)
         XCTAssertFalse(bacProbe.cardAccessPresent)
         XCTAssertEqual(bacProbe.accessProtocol, "BAC")

@@ -41,13 +41,15 @@ final class ReaderEventsTests: XCTestCase {
         defer { events.stop() }
         Thread.sleep(forTimeInterval: 0.3)
         bench.stop(card)
-        XCTAssertTrue(events.waitFor("card-removed", mentioning: Bench.reader0, timeout: 10),
-                      "stopping the virtual card must produce card-removed; got \(events.all.map(\.type))")
+        XCTAssertTrue(
+            events.waitFor("card-removed", mentioning: Bench.reader0, timeout: 10),
+            "stopping the virtual card must produce card-removed; got \(events.all.map(\.type))")
         XCTAssertFalse(cardPresent(client, Bench.reader0))
         let mark = events.all.count
         try bench.startCard()
-        XCTAssertTrue(events.waitFor("card-inserted", mentioning: Bench.reader0, after: mark, timeout: 10),
-                      "starting the virtual card must produce card-inserted; got \(events.all.map(\.type))")
+        XCTAssertTrue(
+            events.waitFor("card-inserted", mentioning: Bench.reader0, after: mark, timeout: 10),
+            "starting the virtual card must produce card-inserted; got \(events.all.map(\.type))")
         XCTAssertTrue(events.all.dropFirst(mark).contains { $0.data.contains("3B8580018073000040B7") })
     }
 

@@ -42,8 +42,10 @@ final class RealChipBehaviourTests: XCTestCase {
         }
         var object: [String: Any] = [
             "kind": "emrtd", "mrz": Self.td1, "portrait": "@" + Self.portrait.path,
-            "documentSigner": ["certificate": "@" + pki.appendingPathComponent(signer + "/dsc.pem").path,
-                               "key": "@" + pki.appendingPathComponent(signer + "/dsc.key").path],
+            "documentSigner": [
+                "certificate": "@" + pki.appendingPathComponent(signer + "/dsc.pem").path,
+                "key": "@" + pki.appendingPathComponent(signer + "/dsc.key").path,
+            ],
         ]
         object.merge(extra) { $1 }
         let profile = bench.workDirectory.appendingPathComponent("card-\(UUID().uuidString).json")
@@ -69,15 +71,20 @@ final class RealChipBehaviourTests: XCTestCase {
     private var mrzKey: AccessKey {
         get throws {
             let mrz = try MRZ(parsing: Self.td1.joined(separator: "\n"))
-            return .mrz(try BACKey(documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
-                                   expiryDate: mrz.expiryDate))
+            return .mrz(
+                try BACKey(
+                    documentNumber: mrz.documentNumber, birthDate: mrz.birthDate,
+                    expiryDate: mrz.expiryDate))
         }
     }
 
     /// Reads the card in reader 0 through PC/SC with the document reader, recording every command's header and
     /// answer's status word.
-    private func read(_ access: AccessKey? = nil, options: DocumentReader.Options = .init())
-        throws -> (result: DocumentReadResult, log: RecordingChannel) {
+    private func read(
+        _ access: AccessKey? = nil, options: DocumentReader.Options = .init()
+    )
+        throws -> (result: DocumentReadResult, log: RecordingChannel)
+    {
         let context = try PCSCContext()
         let channel = try context.connect(reader: Bench.reader0)
         defer { channel.disconnect() }
@@ -89,8 +96,9 @@ final class RealChipBehaviourTests: XCTestCase {
     private func passive(_ result: DocumentReadResult) throws -> PassiveAuthenticationResult {
         var groups: [DataGroup: [UInt8]] = [:]
         for (file, bytes) in result.files { if let group = DataGroup(fileID: file) { groups[group] = bytes } }
-        return PassiveAuthentication.verify(sodFile: result.files[.sod] ?? [], dataGroups: groups,
-                                            trustStore: try trustStore)
+        return PassiveAuthentication.verify(
+            sodFile: result.files[.sod] ?? [], dataGroups: groups,
+            trustStore: try trustStore)
     }
 
     private func writeKey(_ key: PrivateKey, _ name: String) throws -> String {
@@ -109,46 +117,67 @@ final class RealChipBehaviourTests: XCTestCase {
             (try writeKey(try PrivateKey.generateDH(group: "dh_2048_256"), "dh.key"), "pkcs3", 2),
         ]
         for (key, format, parameterID) in cases {
-            try insert(["chipAuthentication": ["key": key, "version": 1, "cipher": "AES-128", "keyId": 195,
-                                               "publicKeyFormat": format]])
+            try insert([
+                "chipAuthentication": [
+                    "key": key, "version": 1, "cipher": "AES-128", "keyId": 195,
+                    "publicKeyFormat": format,
+                ]
+            ])
             let (result, log) = try read()
-            XCTAssertEqual(result.chipAuthentication?.outcome, .passed, "\(format): \(String(describing: result.chipAuthentication))")
+            XCTAssertEqual(
+                result.chipAuthentication?.outcome, .passed,
+                "\(format): \(String(describing: result.chipAuthentication))")
             XCTAssertEqual(result.chipAuthenticationRun?.command, .setATGeneralAuthenticate)
             XCTAssertEqual(result.chipAuthenticationRun?.version, 1)
             XCTAssertEqual(result.chipAuthenticationRun?.keyID, 195)
             XCTAssertEqual(result.chipAuthenticationRun?.parameterID, parameterID)
-            XCTAssertEqual(log.entries.filter { $0.header.starts(with: [0x0C, 0x22, 0x41]) }.map { $0.header[3] }, [0xA4],
-                           "MSE:Set AT, never Set KAT")
+            XCTAssertEqual(
+                log.entries.filter { $0.header.starts(with: [0x0C, 0x22, 0x41]) }.map { $0.header[3] }, [0xA4],
+                "MSE:Set AT, never Set KAT")
         }
     }
 
     /// Through enrolld: such a chip is genuine (chip authentication passes), as it is not with a reader that sends
     /// MSE:Set KAT for every version-1 key.
     func testTheDaemonReadsAnAESVersion1ChipAsGenuine() throws {
-        try insert(["chipAuthentication": ["key": "@" + pki.appendingPathComponent("ca.key").path, "version": 1,
-                                           "cipher": "AES-256", "keyId": 195, "publicKeyFormat": "standardized-id"],
-                    "sod": ["reorderedIssuerName": true, "indefiniteLength": true]])
-        let (_, client) = try bench.startDaemon(configuration: "[trust]\ndirectory = \(pki.appendingPathComponent("trust").path)\n")
+        try insert([
+            "chipAuthentication": [
+                "key": "@" + pki.appendingPathComponent("ca.key").path, "version": 1,
+                "cipher": "AES-256", "keyId": 195, "publicKeyFormat": "standardized-id",
+            ],
+            "sod": ["reorderedIssuerName": true, "indefiniteLength": true],
+        ])
+        let (_, client) = try bench.startDaemon(
+            configuration: "[trust]\ndirectory = \(pki.appendingPathComponent("trust").path)\n")
         try bench.waitForCard(in: Bench.reader0, client: client)
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
         let response = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
         let read = try JSONDecoder().decode(CardFaceResponse.self, from: Data(response.body))
         XCTAssertTrue(read.authenticity.genuine, "\(read.authenticity)")
         XCTAssertEqual(read.authenticity.checks.first { $0.name == "chip-authentication" }?.outcome, "passed")
-        XCTAssertEqual(read.authenticity.checks.first { $0.name == "passive-authentication" }?.outcome, "passed",
-                       "a BER SOD whose signer names its issuer in another order")
+        XCTAssertEqual(
+            read.authenticity.checks.first { $0.name == "passive-authentication" }?.outcome, "passed",
+            "a BER SOD whose signer names its issuer in another order")
     }
 
     // MARK: PACE
 
     /// PACE-IM (ECDH and DH) and PACE-CAM with several CA keys and EF.CardSecurity signed by the document signer.
     func testIntegratedMappingAndChipAuthenticationMappingWithTheRightKey() throws {
-        for (pace, mapping) in [(["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "IM"], "IM"),
-                                (["parameterId": 2, "cipher": "AES-128", "can": Self.can, "mapping": "IM"], "IM"),
-                                (["parameterId": 12, "cipher": "AES-256", "can": Self.can, "mapping": "CAM",
-                                  "cardSecurity": ["decoyKeysFirst": true]] as [String: Any], "CAM")] {
+        for (pace, mapping) in [
+            (["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "IM"], "IM"),
+            (["parameterId": 2, "cipher": "AES-128", "can": Self.can, "mapping": "IM"], "IM"),
+            (
+                [
+                    "parameterId": 12, "cipher": "AES-256", "can": Self.can, "mapping": "CAM",
+                    "cardSecurity": ["decoyKeysFirst": true],
+                ] as [String: Any], "CAM"
+            ),
+        ] {
             try insert(["pace": pace, "bac": false])
             var options = DocumentReader.Options()
             options.trustStore = try trustStore
@@ -159,8 +188,9 @@ final class RealChipBehaviourTests: XCTestCase {
             if mapping == "CAM" {
                 let cam = try XCTUnwrap(result.chipAuthenticationMapping)
                 XCTAssertEqual(cam.keyID, 12, "not the generic CA key listed first")
-                XCTAssertTrue(cam.provesChip(anchoredLike: try passive(result)),
-                              "\(cam.cardSecurityVerification?.failures ?? [])")
+                XCTAssertTrue(
+                    cam.provesChip(anchoredLike: try passive(result)),
+                    "\(cam.cardSecurityVerification?.failures ?? [])")
                 let decision = GenuinenessPolicy(requireAntiClone: true)
                     .decide(GenuinenessFacts(read: result, passive: try passive(result)))
                 XCTAssertTrue(decision.genuine, "PACE-CAM counts: \(decision.reasons)")
@@ -172,11 +202,17 @@ final class RealChipBehaviourTests: XCTestCase {
     /// A forged EF.CardSecurity (signed under a CSCA nobody trusts, or a key swapped after signing): PACE-CAM runs
     /// but does not prove the chip.
     func testAForgedCardSecurityMakesPACECAMNotCount() throws {
-        let rogue = ["certificate": "@" + pki.appendingPathComponent("rogue/dsc.pem").path,
-                     "key": "@" + pki.appendingPathComponent("rogue/dsc.key").path]
+        let rogue = [
+            "certificate": "@" + pki.appendingPathComponent("rogue/dsc.pem").path,
+            "key": "@" + pki.appendingPathComponent("rogue/dsc.key").path,
+        ]
         for layout in [["signer": rogue], ["alterAfterSigning": true]] as [[String: Any]] {
-            try insert(["pace": ["parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "CAM",
-                                 "cardSecurity": layout], "bac": false])
+            try insert([
+                "pace": [
+                    "parameterId": 13, "cipher": "AES-128", "can": Self.can, "mapping": "CAM",
+                    "cardSecurity": layout,
+                ], "bac": false,
+            ])
             let (unverified, _) = try read(.can(try CardAccessNumber(Self.can)))
             var result = unverified
             XCTAssertNil(result.chipAuthenticationMapping?.cardSecurityVerification)
@@ -198,8 +234,10 @@ final class RealChipBehaviourTests: XCTestCase {
     /// completely, keeping or closing its session, with no extra APDU on any file after the first.
     func testShortLeCapAnsweredWithAPlain6700() throws {
         for session in ["kept", "closed"] {
-            try insert(["extendedLength": false, "maxShortResponse": 0xDF, "plainStatusWords": session,
-                        "dg11": ["fullName": "SALLEY JOHN", "personalNumber": "UTO-1990-0001"]])
+            try insert([
+                "extendedLength": false, "maxShortResponse": 0xDF, "plainStatusWords": session,
+                "dg11": ["fullName": "SALLEY JOHN", "personalNumber": "UTO-1990-0001"],
+            ])
             let (result, log) = try read()
             XCTAssertEqual(result.readChunkSize, 0xDF, session)
             XCTAssertEqual(result.statistics.plainStatusAnswers, 1, session)
@@ -229,8 +267,10 @@ final class RealChipBehaviourTests: XCTestCase {
         }
         let (_, client) = try bench.startDaemon()
         try bench.waitForCard(in: Bench.reader0, client: client)
-        let body = try JSONEncoder().encode(CardReadRequest(reader: Bench.reader0,
-                                                            accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
+        let body = try JSONEncoder().encode(
+            CardReadRequest(
+                reader: Bench.reader0,
+                accessKey: AccessKeyRequest(mrz: Self.td1.joined(separator: "\n"))))
         let refused = try client.post("/v1/cards/read", json: [UInt8](body))
         XCTAssertEqual(refused.status, 502)
         let problem = try JSONDecoder().decode(Problem.self, from: Data(refused.body))
@@ -250,11 +290,13 @@ final class RealChipBehaviourTests: XCTestCase {
     func testDataGroupsAndEFATRInfoAsIssued() throws {
         let signature = bench.workDirectory.appendingPathComponent("signature.jpg")
         try FileManager.default.copyItem(at: Self.portrait, to: signature)
-        try insert(["pace": ["parameterId": 13, "cipher": "AES-128", "can": Self.can], "bac": false,
-                    "extendedLength": true, "atrInfo": ["extendedLength": true, "maxCommand": 1000, "maxResponse": 1000],
-                    "portraitHeaderType": 1, "dg7": ["@" + signature.path], "dg13": "5F0103414243",
-                    "dg16": [["name": "DOE<<JANE", "telephone": "+1 555 0100", "dateRecorded": "20240115"]],
-                    "dg11": ["fullName": "SALLEY JOHN", "otherNames": ["SALLY<<JON"], "otherNamesBare": true]])
+        try insert([
+            "pace": ["parameterId": 13, "cipher": "AES-128", "can": Self.can], "bac": false,
+            "extendedLength": true, "atrInfo": ["extendedLength": true, "maxCommand": 1000, "maxResponse": 1000],
+            "portraitHeaderType": 1, "dg7": ["@" + signature.path], "dg13": "5F0103414243",
+            "dg16": [["name": "DOE<<JANE", "telephone": "+1 555 0100", "dateRecorded": "20240115"]],
+            "dg11": ["fullName": "SALLEY JOHN", "otherNames": ["SALLY<<JON"], "otherNamesBare": true],
+        ])
         let (result, _) = try read(.can(try CardAccessNumber(Self.can)))
         XCTAssertEqual(result.cardCapabilities?.maxResponseLength, 1000)
         XCTAssertTrue(result.usedExtendedLength)

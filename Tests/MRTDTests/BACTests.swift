@@ -9,7 +9,8 @@ final class BACTests: XCTestCase {
     static let rndIFD = "781723860C06C226"
     static let kIFD = "0B795240CB7049B01C19B33E32804F0B"
     static let kIC = "0B4F80323EB3191CB04970CB4052790B"
-    static let externalAuthenticateData = "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
+    static let externalAuthenticateData =
+        "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
         + "5F1448EEA8AD90A7"
     static let chipAnswer = "46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D7449"
 
@@ -86,19 +87,25 @@ final class BACTests: XCTestCase {
 
     func testWrongRNDIFDEchoFailsClosed() throws {
         let keys = try Self.appendixKey().derivedKeys()
-        let forged = try BAC.cryptogram(hexBytes(Self.rndIC + "0000000000000000" + Self.kIC),
-                                        encryptionKey: keys.encryption, macKey: keys.mac)
-        XCTAssertThrowsError(try BAC.session(fromChipAnswer: forged, encryptionKey: keys.encryption, macKey: keys.mac,
-                                             rndIC: hexBytes(Self.rndIC), rndIFD: hexBytes(Self.rndIFD),
-                                             kIFD: hexBytes(Self.kIFD))) {
+        let forged = try BAC.cryptogram(
+            hexBytes(Self.rndIC + "0000000000000000" + Self.kIC),
+            encryptionKey: keys.encryption, macKey: keys.mac)
+        XCTAssertThrowsError(
+            try BAC.session(
+                fromChipAnswer: forged, encryptionKey: keys.encryption, macKey: keys.mac,
+                rndIC: hexBytes(Self.rndIC), rndIFD: hexBytes(Self.rndIFD),
+                kIFD: hexBytes(Self.kIFD))
+        ) {
             XCTAssertEqual($0 as? MRTDError, .authenticationFailed("the chip did not echo RND.IFD"))
         }
     }
 
     func testShortChipAnswersAndChallengesAreRejected() throws {
         let keys = try Self.appendixKey().derivedKeys()
-        XCTAssertThrowsError(try BAC.session(fromChipAnswer: [1, 2, 3], encryptionKey: keys.encryption,
-                                             macKey: keys.mac, rndIC: [], rndIFD: [], kIFD: []))
+        XCTAssertThrowsError(
+            try BAC.session(
+                fromChipAnswer: [1, 2, 3], encryptionKey: keys.encryption,
+                macKey: keys.mac, rndIC: [], rndIFD: [], kIFD: []))
         let card = ScriptedChannel([("0084000008", "46089000")])
         XCTAssertThrowsError(try BAC.authenticate(channel: card, key: try Self.appendixKey())) {
             guard case .authenticationFailed = $0 as? MRTDError else { return XCTFail("\($0)") }

@@ -31,8 +31,9 @@ final class CardAccessTests: XCTestCase {
         XCTAssertEqual(info.version, 2)
         XCTAssertEqual(info.parameterID, 13)
         XCTAssertEqual(info.description, "PACE-ECDH-GM-AES-128 brainpoolP256r1")
-        XCTAssertEqual(SecurityInfos.encode(paceInfos: [info]),
-                       hexBytes("31143012060A04007F0007020204020202010202010D"))
+        XCTAssertEqual(
+            SecurityInfos.encode(paceInfos: [info]),
+            hexBytes("31143012060A04007F0007020204020202010202010D"))
     }
 
     func testEveryPACEOIDMapsToItsAlgorithm() {
@@ -47,40 +48,63 @@ final class CardAccessTests: XCTestCase {
             XCTAssertEqual(algorithm, PACEAlgorithm(keyAgreement: agreement, mapping: mapping, cipher: cipher), suffix)
             XCTAssertEqual(algorithm?.oid, "0.4.0.127.0.7.2.2.4." + suffix)
         }
-        for unknown in ["0.4.0.127.0.7.2.2.4.5.2", "0.4.0.127.0.7.2.2.4.6.1", "0.4.0.127.0.7.2.2.4.2.5",
-                        "0.4.0.127.0.7.2.2.4.2", "0.4.0.127.0.7.2.2.3.2.2", "1.2.840.113549"] {
+        for unknown in [
+            "0.4.0.127.0.7.2.2.4.5.2", "0.4.0.127.0.7.2.2.4.6.1", "0.4.0.127.0.7.2.2.4.2.5",
+            "0.4.0.127.0.7.2.2.4.2", "0.4.0.127.0.7.2.2.3.2.2", "1.2.840.113549",
+        ] {
             XCTAssertNil(PACEAlgorithm(oid: unknown), unknown)
         }
     }
 
     func testMixedSecurityInfosAreAllParsedAndUnknownOnesTolerated() throws {
-        let spki = TLV(tag: 0x30, children: [TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.1.2")]),
-                                             TLV(tag: 0x03, value: [0x00, 0x04, 0x01, 0x02])])
-        let set = TLV(tag: 0x31, children: [
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.1.2"), integer(2), integer(0)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.2.4"), integer(2), integer(16)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.6.2"), integer(2), integer(13)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.2"),
-                                      TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.1.2")]), integer(40)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.3.2.2"), integer(1), integer(7)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.1.2"), spki, integer(7)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.2"), integer(1)]),
-            TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.6"), TLV(tag: 0x16, value: Array("https://x".utf8))]),
-        ])
+        let spki = TLV(
+            tag: 0x30,
+            children: [
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.1.2")]),
+                TLV(tag: 0x03, value: [0x00, 0x04, 0x01, 0x02]),
+            ])
+        let set = TLV(
+            tag: 0x31,
+            children: [
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.1.2"), integer(2), integer(0)]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.2.4"), integer(2), integer(16)]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.4.6.2"), integer(2), integer(13)]),
+                TLV(
+                    tag: 0x30,
+                    children: [
+                        oid("0.4.0.127.0.7.2.2.4.2"),
+                        TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.1.2")]), integer(40),
+                    ]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.3.2.2"), integer(1), integer(7)]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.1.2"), spki, integer(7)]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.2"), integer(1)]),
+                TLV(tag: 0x30, children: [oid("0.4.0.127.0.7.2.2.6"), TLV(tag: 0x16, value: Array("https://x".utf8))]),
+            ])
         let infos = try SecurityInfos(parsing: set.encoded)
         XCTAssertEqual(infos.infos.count, 8)
-        XCTAssertEqual(infos.paceInfos.map(\.description),
-                       ["PACE-DH-GM-AES-128 1024-bit MODP (RFC 5114)", "PACE-ECDH-GM-AES-256 brainpoolP384r1",
-                        "PACE-ECDH-CAM-AES-128 brainpoolP256r1"])
+        XCTAssertEqual(
+            infos.paceInfos.map(\.description),
+            [
+                "PACE-DH-GM-AES-128 1024-bit MODP (RFC 5114)", "PACE-ECDH-GM-AES-256 brainpoolP384r1",
+                "PACE-ECDH-CAM-AES-128 brainpoolP256r1",
+            ])
         guard case let .paceDomainParameters(domain) = infos.infos[3] else { return XCTFail("\(infos.infos[3])") }
         XCTAssertEqual(domain.parameterID, 40)
-        XCTAssertEqual(infos.infos[4], .chipAuthentication(ChipAuthenticationInfo(oid: "0.4.0.127.0.7.2.2.3.2.2",
-                                                                                  version: 1, keyID: 7)))
+        XCTAssertEqual(
+            infos.infos[4],
+            .chipAuthentication(
+                ChipAuthenticationInfo(
+                    oid: "0.4.0.127.0.7.2.2.3.2.2",
+                    version: 1, keyID: 7)))
         guard case let .chipAuthenticationPublicKey(key) = infos.infos[5] else { return XCTFail("\(infos.infos[5])") }
         XCTAssertEqual(key.subjectPublicKeyInfo, spki.encoded)
         XCTAssertEqual(key.keyID, 7)
-        XCTAssertEqual(infos.infos[6], .terminalAuthentication(TerminalAuthenticationInfo(oid: "0.4.0.127.0.7.2.2.2",
-                                                                                          version: 1)))
+        XCTAssertEqual(
+            infos.infos[6],
+            .terminalAuthentication(
+                TerminalAuthenticationInfo(
+                    oid: "0.4.0.127.0.7.2.2.2",
+                    version: 1)))
         XCTAssertEqual(infos.infos[7], .other(oid: "0.4.0.127.0.7.2.2.6"))
         // The strongest supported: AES-256 on brainpoolP384r1.
         XCTAssertEqual(PACE.preferredInfo(in: infos)?.parameterID, 16)
@@ -89,14 +113,22 @@ final class CardAccessTests: XCTestCase {
     func testPreferredInfoSkipsUnsupportedOnes() throws {
         let infos = SecurityInfos([
             // Integrated Mapping is supported, but not on NIST P-224.
-            .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .integrated, cipher: .aes256),
-                           parameterID: 10)),
-            .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes256),
-                           parameterID: nil)),
-            .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .dh, mapping: .generic, cipher: .tripleDES),
-                           parameterID: 2)),
-            .pace(PACEInfo(algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes128),
-                           parameterID: 12)),
+            .pace(
+                PACEInfo(
+                    algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .integrated, cipher: .aes256),
+                    parameterID: 10)),
+            .pace(
+                PACEInfo(
+                    algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes256),
+                    parameterID: nil)),
+            .pace(
+                PACEInfo(
+                    algorithm: PACEAlgorithm(keyAgreement: .dh, mapping: .generic, cipher: .tripleDES),
+                    parameterID: 2)),
+            .pace(
+                PACEInfo(
+                    algorithm: PACEAlgorithm(keyAgreement: .ecdh, mapping: .generic, cipher: .aes128),
+                    parameterID: 12)),
         ])
         XCTAssertEqual(PACE.preferredInfo(in: infos)?.description, "PACE-ECDH-GM-AES-128 NIST P-256")
         XCTAssertNil(PACE.preferredInfo(in: SecurityInfos([])))

@@ -9,12 +9,15 @@ import XCTest
 /// headers that disagree with their image, DG7, DG13 and DG16, and EF.ATR/INFO read before the first READ BINARY.
 final class DataGroupsAsIssuedTests: XCTestCase {
     func testDG11OtherNamesAsBare5F0FOutsideAnA0Template() throws {
-        let bytes = TLV(tag: 0x6B, children: [
-            TLV(tag: 0x5C, value: [0x5F, 0x0E, 0x5F, 0x0F]),
-            TLV(tag: 0x5F0E, value: Array("SALLEY<<JOHN".utf8)),
-            TLV(tag: 0x5F0F, value: Array("SALLY<<JON".utf8)),
-            TLV(tag: 0x5F0F, value: Array("SALLIE<<JOHNNY".utf8)),
-        ]).encoded
+        let bytes = TLV(
+            tag: 0x6B,
+            children: [
+                TLV(tag: 0x5C, value: [0x5F, 0x0E, 0x5F, 0x0F]),
+                TLV(tag: 0x5F0E, value: Array("SALLEY<<JOHN".utf8)),
+                TLV(tag: 0x5F0F, value: Array("SALLY<<JON".utf8)),
+                TLV(tag: 0x5F0F, value: Array("SALLIE<<JOHNNY".utf8)),
+            ]
+        ).encoded
         let dg11 = try DG11.parse(bytes)
         XCTAssertEqual(dg11.fullName, "SALLEY<<JOHN")
         XCTAssertEqual(dg11.otherNames, ["SALLY<<JON", "SALLIE<<JOHNNY"])
@@ -38,8 +41,11 @@ final class DataGroupsAsIssuedTests: XCTestCase {
         XCTAssertEqual(parsed.formats, [.jpeg, .jpeg2000])
         let wrongCount = TLV(tag: 0x67, children: [TLV(tag: 0x02, value: [2]), TLV(tag: 0x5F43, value: [1])]).encoded
         XCTAssertThrowsError(try DG7.parse(wrongCount)) {
-            XCTAssertEqual($0 as? LDSError, .countMismatch(file: "DG7", element: "displayed signature", declared: 2,
-                                                            found: 1))
+            XCTAssertEqual(
+                $0 as? LDSError,
+                .countMismatch(
+                    file: "DG7", element: "displayed signature", declared: 2,
+                    found: 1))
         }
         XCTAssertThrowsError(try DG7.parse(TLV(tag: 0x6D, value: []).encoded))
     }
@@ -55,16 +61,26 @@ final class DataGroupsAsIssuedTests: XCTestCase {
 
     func testDG16PersonsToNotify() throws {
         let dg16 = DG16(persons: [
-            DG16.Person(dateRecorded: "20240115", name: "DOE<<JANE", telephone: "+1 555 0100", address: "1 MAIN ST<TOWN"),
+            DG16.Person(
+                dateRecorded: "20240115", name: "DOE<<JANE", telephone: "+1 555 0100", address: "1 MAIN ST<TOWN"),
             DG16.Person(name: "ROE<<RICHARD"),
         ])
         let bytes = dg16.encoded
         XCTAssertEqual(bytes[0], 0x70)
         XCTAssertEqual(try DG16.parse(bytes), dg16)
         // The date as 4 BCD bytes reads the same.
-        let bcd = TLV(tag: 0x70, children: [TLV(tag: 0x02, value: [1]), TLV(tag: 0xA1, children: [
-            TLV(tag: 0x5F50, value: [0x20, 0x24, 0x01, 0x15]), TLV(tag: 0x5F51, value: Array("DOE<<JANE".utf8)),
-        ])]).encoded
+        let bcd = TLV(
+            tag: 0x70,
+            children: [
+                TLV(tag: 0x02, value: [1]),
+                TLV(
+                    tag: 0xA1,
+                    children: [
+                        TLV(tag: 0x5F50, value: [0x20, 0x24, 0x01, 0x15]),
+                        TLV(tag: 0x5F51, value: Array("DOE<<JANE".utf8)),
+                    ]),
+            ]
+        ).encoded
         XCTAssertEqual(try DG16.parse(bcd).persons.first?.dateRecorded, "20240115")
         var miscounted = bytes
         miscounted[4] = 3
@@ -107,14 +123,16 @@ final class DataGroupsAsIssuedTests: XCTestCase {
     private func read(_ profile: EMRTDProfile) throws -> (DocumentReadResult, InMemoryCardChannel) {
         let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile), supportsExtendedLength: true)
         channel.recordsLog = true
-        let result = try DocumentReader(channel: channel).read(access: .can(try CardAccessNumber(PACERoundTripTests.can)))
+        let result = try DocumentReader(channel: channel).read(
+            access: .can(try CardAccessNumber(PACERoundTripTests.can)))
         return (result, channel)
     }
 
     /// A chip without extended length that says so in EF.ATR/INFO is read with short APDUs from the first READ
     /// BINARY: no extended attempt refused with 6700.
     func testEFATRInfoTurnsExtendedLengthOffBeforeTheFirstRead() throws {
-        let (result, channel) = try read(paceProfile(cardExtended: false, atrInfo: CardCapabilities(extendedLength: false)))
+        let (result, channel) = try read(
+            paceProfile(cardExtended: false, atrInfo: CardCapabilities(extendedLength: false)))
         XCTAssertEqual(result.cardCapabilities?.extendedLength, false)
         XCTAssertFalse(result.usedExtendedLength)
         let (without, plainChannel) = try read(paceProfile(cardExtended: false, atrInfo: nil))
@@ -130,9 +148,11 @@ final class DataGroupsAsIssuedTests: XCTestCase {
     }
 
     func testEFATRInfoMaxResponseSizesTheExtendedReads() throws {
-        let profile = paceProfile(cardExtended: true,
-                                  atrInfo: CardCapabilities(extendedLength: true, maxCommandLength: 1000,
-                                                            maxResponseLength: 1000))
+        let profile = paceProfile(
+            cardExtended: true,
+            atrInfo: CardCapabilities(
+                extendedLength: true, maxCommandLength: 1000,
+                maxResponseLength: 1000))
         let (result, _) = try read(profile)
         XCTAssertTrue(result.usedExtendedLength)
         XCTAssertEqual(result.readChunkSize, 1000 - 64)
@@ -152,16 +172,20 @@ final class RealWorldProfileTests: XCTestCase {
         try ca.pemEncoded().write(to: folder.appendingPathComponent("ca.key"), atomically: true, encoding: .utf8)
         let json: [String: Any] = [
             "kind": "emrtd", "mrz": AntiCloneFixture.mrz, "bac": false,
-            "pace": ["parameterId": 13, "cipher": "AES-128", "can": "123456", "mapping": "CAM",
-                     "cardSecurity": ["decoyKeysFirst": true]],
+            "pace": [
+                "parameterId": 13, "cipher": "AES-128", "can": "123456", "mapping": "CAM",
+                "cardSecurity": ["decoyKeysFirst": true],
+            ],
             "plainStatusWords": "closed", "maxShortResponse": 200,
             "atrInfo": ["extendedLength": false],
             "sod": ["reorderedIssuerName": true, "indefiniteLength": true],
             "dg7": ["@signature.jpg"], "dg13": "5F010141", "portraitHeaderType": 1,
             "dg16": [["name": "DOE<<JANE"]],
             "dg11": ["fullName": "SALLEY JOHN", "otherNames": ["SALLY<<JON"], "otherNamesBare": true],
-            "chipAuthentication": ["key": "@ca.key", "version": 1, "cipher": "AES-256", "keyId": 195,
-                                   "commands": "standard", "publicKeyFormat": "standardized-id"],
+            "chipAuthentication": [
+                "key": "@ca.key", "version": 1, "cipher": "AES-256", "keyId": 195,
+                "commands": "standard", "publicKeyFormat": "standardized-id",
+            ],
         ]
         let url = folder.appendingPathComponent("card.json")
         try JSONSerialization.data(withJSONObject: json).write(to: url)
@@ -179,10 +203,12 @@ final class RealWorldProfileTests: XCTestCase {
         XCTAssertEqual(files.dg16?.persons.first?.name, "DOE<<JANE")
         XCTAssertTrue(files.dg11?.otherNamesOutsideTemplate == true)
         XCTAssertNil(profile.files[.sod], "no document signer, no EF.SOD (its options apply when there is one)")
-        for bad: [String: Any] in [["plainStatusWords": "sometimes"], ["atrInfo": ["maxResponse": 0]],
-                                   ["dg13": "XYZ"], ["portraitHeaderType": 300],
-                                   ["pace": ["parameterId": 10, "mapping": "IM"]],
-                                   ["chipAuthentication": ["key": "@ca.key", "commands": "kat-only"]]] {
+        for bad: [String: Any] in [
+            ["plainStatusWords": "sometimes"], ["atrInfo": ["maxResponse": 0]],
+            ["dg13": "XYZ"], ["portraitHeaderType": 300],
+            ["pace": ["parameterId": 10, "mapping": "IM"]],
+            ["chipAuthentication": ["key": "@ca.key", "commands": "kat-only"]],
+        ] {
             try JSONSerialization.data(withJSONObject: json.merging(bad) { $1 }).write(to: url)
             XCTAssertThrowsError(try VirtualCardProfile.load(path: url.path), "\(bad)")
         }

@@ -27,12 +27,17 @@ final class DocumentReaderTests: XCTestCase {
     static func profile(extendedLength: Bool = true, maxShortResponse: Int = 256) -> EMRTDProfile {
         var files: [FileID: [UInt8]] = [:]
         for item in sizes { files[item.file] = file(tag: item.tag, size: item.size) }
-        files[.com] = TLV(tag: 0x60, children: [
-            TLV(tag: 0x5F01, value: Array("0107".utf8)), TLV(tag: 0x5F36, value: Array("040000".utf8)),
-            TLV(tag: 0x5C, value: [0x61, 0x75, 0x6B, 0x6C, 0x6E, 0x6F]),
-        ]).encoded
-        return EMRTDProfile(documentNumber: "L898902C", birthDate: "690806", expiryDate: "940623", files: files,
-                            extendedLength: extendedLength, maxShortResponse: maxShortResponse)
+        files[.com] =
+            TLV(
+                tag: 0x60,
+                children: [
+                    TLV(tag: 0x5F01, value: Array("0107".utf8)), TLV(tag: 0x5F36, value: Array("040000".utf8)),
+                    TLV(tag: 0x5C, value: [0x61, 0x75, 0x6B, 0x6C, 0x6E, 0x6F]),
+                ]
+            ).encoded
+        return EMRTDProfile(
+            documentNumber: "L898902C", birthDate: "690806", expiryDate: "940623", files: files,
+            extendedLength: extendedLength, maxShortResponse: maxShortResponse)
     }
 
     static func key() throws -> BACKey {
@@ -57,10 +62,14 @@ final class DocumentReaderTests: XCTestCase {
         return count
     }
 
-    func read(_ profile: EMRTDProfile, channelExtended: Bool = true, options: DocumentReader.Options = .init())
-        throws -> (DocumentReadResult, InMemoryCardChannel) {
-        let channel = InMemoryCardChannel(applet: EMRTDApplet(profile: profile),
-                                          supportsExtendedLength: channelExtended)
+    func read(
+        _ profile: EMRTDProfile, channelExtended: Bool = true, options: DocumentReader.Options = .init()
+    )
+        throws -> (DocumentReadResult, InMemoryCardChannel)
+    {
+        let channel = InMemoryCardChannel(
+            applet: EMRTDApplet(profile: profile),
+            supportsExtendedLength: channelExtended)
         let result = try DocumentReader(channel: channel, options: options).read(accessKey: try Self.key())
         return (result, channel)
     }
@@ -225,12 +234,15 @@ final class DocumentReaderTests: XCTestCase {
 
     func testAppletRefusesPlainReadsOfProtectedFiles() {
         let applet = EMRTDApplet(profile: Self.profile())
-        XCTAssertEqual(applet.process(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID)).statusWord,
-                       .success)
-        XCTAssertEqual(applet.process(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E])).statusWord,
-                       .success)
-        XCTAssertEqual(applet.process(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 4)).statusWord,
-                       .securityStatusNotSatisfied)
+        XCTAssertEqual(
+            applet.process(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID)).statusWord,
+            .success)
+        XCTAssertEqual(
+            applet.process(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E])).statusWord,
+            .success)
+        XCTAssertEqual(
+            applet.process(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 4)).statusWord,
+            .securityStatusNotSatisfied)
     }
 
     func testAppletEndOfFileBehaviour() {

@@ -11,8 +11,10 @@ final class FaultInjectionTests: XCTestCase {
     // MARK: Fault descriptions
 
     func testFaultDescriptionsParseAndPrintBack() throws {
-        for text in ["card-removed:during=dg2:at=3", "corrupt-mac", "status-word:6A82:ins=A4", "truncate:during=read",
-                     "oversize:during=pace:at=2", "card-removed:during=aa", "card-removed:during=ca", "plain-data:during=dg2"] {
+        for text in [
+            "card-removed:during=dg2:at=3", "corrupt-mac", "status-word:6A82:ins=A4", "truncate:during=read",
+            "oversize:during=pace:at=2", "card-removed:during=aa", "card-removed:during=ca", "plain-data:during=dg2",
+        ] {
             XCTAssertEqual(try CardFault(parsing: text).description, text)
         }
         let fault = try CardFault(parsing: "status-word:6982:during=read:at=4:ins=B0")
@@ -20,10 +22,12 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     func testBadFaultDescriptionsSayWhatIsWrong() {
-        let cases = [("card-gone", "unknown fault 'card-gone'"), ("status-word", "needs the status word"),
-                     ("status-word:69", "not a status word"), ("truncate:during=dg7", "unknown step 'dg7'"),
-                     ("oversize:at=0", "at= needs a number"), ("corrupt-mac:when=now", "unknown option 'when'"),
-                     ("truncate:ins=B", "ins= needs one byte")]
+        let cases = [
+            ("card-gone", "unknown fault 'card-gone'"), ("status-word", "needs the status word"),
+            ("status-word:69", "not a status word"), ("truncate:during=dg7", "unknown step 'dg7'"),
+            ("oversize:at=0", "at= needs a number"), ("corrupt-mac:when=now", "unknown option 'when'"),
+            ("truncate:ins=B", "ins= needs one byte"),
+        ]
         for (text, reason) in cases {
             XCTAssertThrowsError(try CardFault(parsing: text), text) {
                 XCTAssertTrue(($0 as? CardFaultError)?.description.contains(reason) == true, "\($0)")
@@ -35,8 +39,10 @@ final class FaultInjectionTests: XCTestCase {
 
     /// A BAC card whose DG2 takes many short reads.
     static let bacProfile = DocumentReaderTests.profile(extendedLength: false)
-    static let paceProfile = PACERoundTripTests.profile(pace: PACEConfiguration(parameterID: 13, cipher: .aes128,
-                                                                                 can: PACERoundTripTests.can))
+    static let paceProfile = PACERoundTripTests.profile(
+        pace: PACEConfiguration(
+            parameterID: 13, cipher: .aes128,
+            can: PACERoundTripTests.can))
 
     /// A card with active and chip authentication (P-256 keys).
     static func antiCloneProfile() throws -> EMRTDProfile {
@@ -47,8 +53,10 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     /// One tap: a fresh channel over `card` (power-on), a full read with the profile's MRZ key.
-    static func tap(_ card: CardApplet, _ profile: EMRTDProfile, extendedLength: Bool = true,
-                    timeout: Double? = nil) throws -> DocumentReadResult {
+    static func tap(
+        _ card: CardApplet, _ profile: EMRTDProfile, extendedLength: Bool = true,
+        timeout: Double? = nil
+    ) throws -> DocumentReadResult {
         let inMemory = InMemoryCardChannel(applet: card, supportsExtendedLength: extendedLength)
         let channel: CardChannel = timeout.map { DeadlineCardChannel(base: inMemory, seconds: $0) } ?? inMemory
         return try DocumentReader(channel: channel).read(access: .mrz(try profile.accessKey()))
@@ -56,17 +64,24 @@ final class FaultInjectionTests: XCTestCase {
 
     /// Reads through `fault`: the read must fail as `expected` says, the fault must have fired, and the next tap
     /// must read every file.
-    func assertFault(_ fault: CardFault, on profile: EMRTDProfile, extendedLength: Bool = true,
-                     file: StaticString = #filePath, line: UInt = #line, _ expected: (MRTDError) -> Bool) throws {
+    func assertFault(
+        _ fault: CardFault, on profile: EMRTDProfile, extendedLength: Bool = true,
+        file: StaticString = #filePath, line: UInt = #line, _ expected: (MRTDError) -> Bool
+    ) throws {
         let card = FaultInjectingApplet(base: EMRTDApplet(profile: profile), faults: [fault])
-        XCTAssertThrowsError(try Self.tap(card, profile, extendedLength: extendedLength), "\(fault)",
-                             file: file, line: line) { error in
-            guard let error = error as? MRTDError else { return XCTFail("\(fault): untyped \(error)", file: file, line: line) }
+        XCTAssertThrowsError(
+            try Self.tap(card, profile, extendedLength: extendedLength), "\(fault)",
+            file: file, line: line
+        ) { error in
+            guard let error = error as? MRTDError else {
+                return XCTFail("\(fault): untyped \(error)", file: file, line: line)
+            }
             XCTAssertTrue(expected(error), "\(fault): \(error)", file: file, line: line)
         }
         XCTAssertEqual(card.firedFaults, [fault], file: file, line: line)
         let next = try Self.tap(card, profile, extendedLength: extendedLength)
-        XCTAssertEqual(next.files.keys.sorted(), profile.files.keys.sorted(), "next tap after \(fault)", file: file, line: line)
+        XCTAssertEqual(
+            next.files.keys.sorted(), profile.files.keys.sorted(), "next tap after \(fault)", file: file, line: line)
     }
 
     // MARK: Card removed
@@ -97,7 +112,9 @@ final class FaultInjectionTests: XCTestCase {
         let card = FaultInjectingApplet(base: EMRTDApplet(profile: Self.bacProfile), faults: [CardFault(.cardRemoved)])
         let channel = InMemoryCardChannel(applet: card)
         for _ in 0..<3 {
-            XCTAssertThrowsError(try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))) {
+            XCTAssertThrowsError(
+                try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: eMRTDApplicationID))
+            ) {
                 XCTAssertEqual($0 as? CardError, .cardRemoved)
             }
         }
@@ -121,9 +138,11 @@ final class FaultInjectionTests: XCTestCase {
     func testCorruptedMACOfTheActiveAuthenticationAnswerEndsTheSession() throws {
         // AA's answer is protected: a bad MAC is a secure messaging failure and the read ends.
         let profile = try Self.antiCloneProfile()
-        let card = FaultInjectingApplet(base: EMRTDApplet(profile: profile), faults: [CardFault(.corruptMAC, during: .aa)])
+        let card = FaultInjectingApplet(
+            base: EMRTDApplet(profile: profile), faults: [CardFault(.corruptMAC, during: .aa)])
         let result = try Self.tap(card, profile)
-        XCTAssertEqual(result.activeAuthentication?.outcome, .failed, "\(String(describing: result.activeAuthentication))")
+        XCTAssertEqual(
+            result.activeAuthentication?.outcome, .failed, "\(String(describing: result.activeAuthentication))")
         XCTAssertTrue(result.activeAuthentication?.reason.contains("MAC") == true)
         XCTAssertEqual(try Self.tap(card, profile).activeAuthentication?.outcome, .passed)
     }
@@ -141,8 +160,10 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     func testUnprotectedStatusWordUnderSecureMessagingEndsTheSession() throws {
-        try assertFault(CardFault(.statusWord(StatusWord(0x6F00)), during: .dg2, at: 2), on: Self.bacProfile,
-                        extendedLength: false) {
+        try assertFault(
+            CardFault(.statusWord(StatusWord(0x6F00)), during: .dg2, at: 2), on: Self.bacProfile,
+            extendedLength: false
+        ) {
             $0 == .secureMessaging(.unprotectedStatus(StatusWord(0x6F00)))
         }
     }
@@ -189,8 +210,9 @@ final class FaultInjectionTests: XCTestCase {
         let started = Date()
         let result = try Self.tap(card, profile, timeout: 30)
         XCTAssertEqual(result.files, profile.files)
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.02 * Double(result.statistics.apdus),
-                                    "every APDU waited")
+        XCTAssertGreaterThanOrEqual(
+            Date().timeIntervalSince(started), 0.02 * Double(result.statistics.apdus),
+            "every APDU waited")
         XCTAssertThrowsError(try Self.tap(card, profile, timeout: 0.1)) {
             XCTAssertEqual($0 as? MRTDError, .transport(.timeout))
         }

@@ -34,16 +34,20 @@ final class GenuinenessPolicyTests: XCTestCase {
         func verify(_ sod: [UInt8], _ groups: [DataGroup: [UInt8]]) -> PassiveAuthenticationResult {
             PassiveAuthentication.verify(sodFile: sod, dataGroups: groups, trustStore: store, issuingState: "UTO")
         }
-        results = Results(passed: verify(sod, Self.groups), failed: verify(forged, Self.groups),
-                          dg14Withheld: verify(sod, withheld))
+        results = Results(
+            passed: verify(sod, Self.groups), failed: verify(forged, Self.groups),
+            dg14Withheld: verify(sod, withheld))
     }
 
-    private func facts(passive: PassiveAuthenticationResult?, chip: AntiCloneCheck? = nil,
-                       active: AntiCloneCheck? = nil, cam: AntiCloneCheck? = nil,
-                       files: Set<FileID> = [.com, .dg1, .dg2, .dg14, .sod]) -> GenuinenessFacts {
-        GenuinenessFacts(accessControl: .pace, accessDescription: "PACE-ECDH-GM-AES-128 brainpoolP256r1",
-                         passive: passive, chipAuthentication: chip, activeAuthentication: active, paceCAM: cam,
-                         filesRead: files)
+    private func facts(
+        passive: PassiveAuthenticationResult?, chip: AntiCloneCheck? = nil,
+        active: AntiCloneCheck? = nil, cam: AntiCloneCheck? = nil,
+        files: Set<FileID> = [.com, .dg1, .dg2, .dg14, .sod]
+    ) -> GenuinenessFacts {
+        GenuinenessFacts(
+            accessControl: .pace, accessDescription: "PACE-ECDH-GM-AES-128 brainpoolP256r1",
+            passive: passive, chipAuthentication: chip, activeAuthentication: active, paceCAM: cam,
+            filesRead: files)
     }
 
     private let notSupported = AntiCloneCheck(.notSupported, "absent")
@@ -51,8 +55,10 @@ final class GenuinenessPolicyTests: XCTestCase {
     private let failed = AntiCloneCheck(.failed, "wrong key")
 
     func testPassiveAuthenticationAndOnePassingAntiCloneProtocolMakeAGenuineChip() {
-        let decision = GenuinenessPolicy().decide(facts(passive: results.passed, chip: passed,
-                                                        active: notSupported))
+        let decision = GenuinenessPolicy().decide(
+            facts(
+                passive: results.passed, chip: passed,
+                active: notSupported))
         XCTAssertTrue(decision.genuine, "\(decision.reasons)")
         XCTAssertEqual(decision.outcome(of: "access-control"), .passed)
         XCTAssertEqual(decision.outcome(of: "passive-authentication"), .passed)
@@ -83,12 +89,15 @@ final class GenuinenessPolicyTests: XCTestCase {
     }
 
     func testAChipHidingTheDG14ItsSODListsIsRefused() {
-        let decision = GenuinenessPolicy().decide(facts(passive: results.dg14Withheld, chip: notSupported,
-                                                        active: notSupported, files: [.com, .dg1, .dg2, .sod]))
+        let decision = GenuinenessPolicy().decide(
+            facts(
+                passive: results.dg14Withheld, chip: notSupported,
+                active: notSupported, files: [.com, .dg1, .dg2, .sod]))
         XCTAssertFalse(decision.genuine)
         XCTAssertEqual(decision.outcome(of: "chip-authentication"), .failed)
-        XCTAssertTrue(decision.reasons.contains { $0.contains("EF.SOD lists DG14 but the chip did not return it") },
-                      "\(decision.reasons)")
+        XCTAssertTrue(
+            decision.reasons.contains { $0.contains("EF.SOD lists DG14 but the chip did not return it") },
+            "\(decision.reasons)")
     }
 
     func testAChipWithoutAntiCloneIsAcceptedUnlessThePolicyRequiresIt() {
@@ -101,31 +110,44 @@ final class GenuinenessPolicyTests: XCTestCase {
 
     func testOfferedProtocolsThatCouldNotBeVerifiedRefuseTheChip() {
         let unverified = AntiCloneCheck(.notChecked, "the secure messaging session ended")
-        let decision = GenuinenessPolicy().decide(facts(passive: results.passed, chip: unverified,
-                                                        active: notSupported))
+        let decision = GenuinenessPolicy().decide(
+            facts(
+                passive: results.passed, chip: unverified,
+                active: notSupported))
         XCTAssertFalse(decision.genuine)
         // With anti-clone switched off the same record only counts against require_anti_clone.
-        XCTAssertTrue(GenuinenessPolicy(runAntiClone: false).decide(facts(passive: results.passed,
-                                                                          chip: unverified,
-                                                                          active: notSupported)).genuine)
+        XCTAssertTrue(
+            GenuinenessPolicy(runAntiClone: false).decide(
+                facts(
+                    passive: results.passed,
+                    chip: unverified,
+                    active: notSupported)
+            ).genuine)
     }
 
     func testPACECAMCountsOnlyWhenItsKeySourceWasVerified() {
         // CAM whose EF.CardSecurity was not verified proves nothing: with the policy requiring anti-clone, refused.
         let unverified = AntiCloneCheck(.notChecked, "EF.CardSecurity not verified")
         let strict = GenuinenessPolicy(requireAntiClone: true)
-        XCTAssertFalse(strict.decide(facts(passive: results.passed, chip: notSupported, active: notSupported,
-                                           cam: unverified)).genuine)
+        XCTAssertFalse(
+            strict.decide(
+                facts(
+                    passive: results.passed, chip: notSupported, active: notSupported,
+                    cam: unverified)
+            ).genuine)
         // A verified CAM is the chip's anti-clone proof on its own.
-        let verified = strict.decide(facts(passive: results.passed, chip: notSupported, active: notSupported,
-                                           cam: passed))
+        let verified = strict.decide(
+            facts(
+                passive: results.passed, chip: notSupported, active: notSupported,
+                cam: passed))
         XCTAssertTrue(verified.genuine, "\(verified.reasons)")
         XCTAssertEqual(verified.outcome(of: "pace-cam"), .passed)
     }
 
     func testAListedDataGroupRefusedByAnUnprotectedStatusWordIsWithheld() {
-        var withheld = facts(passive: results.dg14Withheld, chip: notSupported, active: notSupported,
-                             files: [.com, .dg1, .dg2, .sod])
+        var withheld = facts(
+            passive: results.dg14Withheld, chip: notSupported, active: notSupported,
+            files: [.com, .dg1, .dg2, .sod])
         withheld.unprotectedRefusals = [.dg14]
         let decision = GenuinenessPolicy().decide(withheld)
         XCTAssertFalse(decision.genuine)
@@ -137,8 +159,10 @@ final class GenuinenessPolicyTests: XCTestCase {
     }
 
     func testPassiveAuthenticationOfFilesAloneNamesNoAccessControl() {
-        let decision = GenuinenessPolicy().decide(GenuinenessFacts(accessControl: nil, passive: results.passed,
-                                                                   filesRead: [.dg1, .dg2, .dg14, .sod]))
+        let decision = GenuinenessPolicy().decide(
+            GenuinenessFacts(
+                accessControl: nil, passive: results.passed,
+                filesRead: [.dg1, .dg2, .dg14, .sod]))
         XCTAssertNil(decision.outcome(of: "access-control"))
         XCTAssertEqual(decision.outcome(of: "passive-authentication"), .passed)
     }
@@ -150,14 +174,17 @@ final class GenuinenessPolicyTests: XCTestCase {
         XCTAssertEqual(unknown.issuingStateAnchored.status, .notChecked)
         let undecided = GenuinenessPolicy().decide(facts(passive: unknown, chip: passed))
         XCTAssertFalse(undecided.genuine, "without the issuing state the anchor is not bound to it")
-        XCTAssertTrue(undecided.reasons.contains { $0.contains("could not be bound to its trust anchor") },
-                      "\(undecided.reasons)")
+        XCTAssertTrue(
+            undecided.reasons.contains { $0.contains("could not be bound to its trust anchor") },
+            "\(undecided.reasons)")
 
-        let german = PassiveAuthentication.verify(sodFile: sod, dataGroups: Self.groups, trustStore: pki.trustStore(),
-                                                  issuingState: "D")
+        let german = PassiveAuthentication.verify(
+            sodFile: sod, dataGroups: Self.groups, trustStore: pki.trustStore(),
+            issuingState: "D")
         XCTAssertFalse(german.passed)
-        XCTAssertEqual(german.issuingStateAnchored.reason,
-                       "the document's issuing state D (DE) does not match its document signer's country UT")
+        XCTAssertEqual(
+            german.issuingStateAnchored.reason,
+            "the document's issuing state D (DE) does not match its document signer's country UT")
         let refused = GenuinenessPolicy().decide(facts(passive: german, chip: passed))
         XCTAssertFalse(refused.genuine)
         XCTAssertEqual(refused.outcome(of: "issuingStateAnchored"), .failed)
@@ -170,23 +197,27 @@ final class GenuinenessPolicyTests: XCTestCase {
         let sod = try pki.sod(dataGroups: groups)
         var read = groups
         read[.dg11] = nil
-        let passive = PassiveAuthentication.verify(sodFile: sod, dataGroups: read, trustStore: pki.trustStore(),
-                                                   issuingState: "UTO")
+        let passive = PassiveAuthentication.verify(
+            sodFile: sod, dataGroups: read, trustStore: pki.trustStore(),
+            issuingState: "UTO")
         XCTAssertTrue(passive.passed, "the groups read all match")
         let decision = GenuinenessPolicy().decide(facts(passive: passive, chip: passed))
         XCTAssertFalse(decision.genuine)
         XCTAssertEqual(decision.withheldDataGroups, [.dg11])
         XCTAssertEqual(decision.outcome(of: "data-group-withheld"), .failed)
-        XCTAssertTrue(decision.reasons.contains("EF.SOD lists DG11 but the chip did not give it up to be read and "
-                                                + "hash-checked"), "\(decision.reasons)")
+        XCTAssertTrue(
+            decision.reasons.contains(
+                "EF.SOD lists DG11 but the chip did not give it up to be read and "
+                    + "hash-checked"), "\(decision.reasons)")
 
         // A group enrollment does not use (DG12) may be left unread.
         groups[.dg11] = nil
         groups[.dg12] = [0x6C, 0x03, 0x5F, 0x19, 0x00]
         read = groups
         read[.dg12] = nil
-        let unused = PassiveAuthentication.verify(sodFile: try pki.sod(dataGroups: groups), dataGroups: read,
-                                                  trustStore: pki.trustStore(), issuingState: "UTO")
+        let unused = PassiveAuthentication.verify(
+            sodFile: try pki.sod(dataGroups: groups), dataGroups: read,
+            trustStore: pki.trustStore(), issuingState: "UTO")
         XCTAssertTrue(GenuinenessPolicy().decide(facts(passive: unused, chip: passed)).genuine)
     }
 }

@@ -16,8 +16,10 @@ enum LDSFixtures {
 
     /// JPEG: SOI, APP0 (JFIF), SOF0 with the size, SOS, some scan bytes, EOI.
     static func jpeg(width: Int, height: Int, payload: Int = 40) -> [UInt8] {
-        var out: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00,
-                            0x00, 0x01, 0x00, 0x01, 0x00, 0x00]
+        var out: [UInt8] = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00,
+            0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+        ]
         out += [0xFF, 0xC0, 0x00, 0x11, 0x08] + be16(height) + be16(width)
         out += [0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01]
         out += [0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11, 0x00, 0x3F, 0x00]
@@ -43,31 +45,42 @@ enum LDSFixtures {
     }
 
     /// A 19794-5 face block written field by field (independent of the encoder).
-    static func faceBlock(imageType: UInt8, width: Int, height: Int, image: [UInt8], points: Int = 0,
-                          blockLengthDelta: Int = 0) -> [UInt8] {
+    static func faceBlock(
+        imageType: UInt8, width: Int, height: Int, image: [UInt8], points: Int = 0,
+        blockLengthDelta: Int = 0
+    ) -> [UInt8] {
         let length = 20 + 8 * points + 12 + image.count + blockLengthDelta
         var out = be32(length) + be16(points)
         out += [0x02, 0x03, 0x04] + [0x00, 0x00, 0x01] + be16(1) + [0x05, 0x06, 0x07] + [0x08, 0x09, 0x0A]
-        for index in 0..<points { out += [0x01, 0x32 + UInt8(index)] + be16(100 + index) + be16(200 + index) + be16(0) }
+        for index in 0..<points {
+            out += [0x01, 0x32 + UInt8(index)] + be16(100 + index) + be16(200 + index) + be16(0)
+        }
         out += [0x01, imageType] + be16(width) + be16(height) + [0x01, 0x02] + be16(0x0102) + be16(0x0304)
         return out + image
     }
 
-    static func facialRecord(_ blocks: [[UInt8]], version: String = "010\0", magic: String = "FAC\0",
-                             lengthDelta: Int = 0) -> [UInt8] {
+    static func facialRecord(
+        _ blocks: [[UInt8]], version: String = "010\0", magic: String = "FAC\0",
+        lengthDelta: Int = 0
+    ) -> [UInt8] {
         let body = blocks.flatMap { $0 }
         return Array(magic.utf8) + Array(version.utf8) + be32(14 + body.count + lengthDelta) + be16(blocks.count) + body
     }
 
     static func dg2(records: [[UInt8]], declaredCount: Int? = nil, dataTag: UInt32 = 0x5F2E) -> [UInt8] {
-        let header = TLV(tag: 0xA1, children: [TLV(tag: 0x80, value: [1, 1]), TLV(tag: 0x81, value: [2]),
-                                               TLV(tag: 0x87, value: [1, 1]), TLV(tag: 0x88, value: [0, 8])])
+        let header = TLV(
+            tag: 0xA1,
+            children: [
+                TLV(tag: 0x80, value: [1, 1]), TLV(tag: 0x81, value: [2]),
+                TLV(tag: 0x87, value: [1, 1]), TLV(tag: 0x88, value: [0, 8]),
+            ])
         let instances = records.map { TLV(tag: 0x7F60, children: [header, TLV(tag: dataTag, value: $0)]) }
         let count = TLV(tag: 0x02, value: [UInt8(declaredCount ?? records.count)])
         return TLV(tag: 0x75, children: [TLV(tag: 0x7F61, children: [count] + instances)]).encoded
     }
 
-    static let specimenDG1 = bytes("""
+    static let specimenDG1 = bytes(
+        """
         615B5F1F58503C55544F4552494B53534F4E3C3C414E4E413C4D415249413C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C
         4C38393839303243333655544F3734303831323246313230343135395A45313834323236423C3C3C3C3C3130
         """)
@@ -76,8 +89,10 @@ enum LDSFixtures {
 final class LDSTests: XCTestCase {
     typealias F = LDSFixtures
 
-    private func assertLDSError<T>(_ expression: @autoclosure () throws -> T, _ expected: LDSError,
-                                   file: StaticString = #filePath, line: UInt = #line) {
+    private func assertLDSError<T>(
+        _ expression: @autoclosure () throws -> T, _ expected: LDSError,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try expression(), file: file, line: line) { error in
             XCTAssertEqual(error as? LDSError, expected, file: file, line: line)
             XCTAssertFalse("\(error)".isEmpty, file: file, line: line)
@@ -122,20 +137,27 @@ final class LDSTests: XCTestCase {
     }
 
     func testEFCOMErrors() {
-        assertLDSError(try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175776B")),
-                       .unknownDataGroupTag(0x77))
-        assertLDSError(try EFCOM.parse(F.bytes("61165F0104303130375F36063034303030305C0461756B6C")),
-                       .unexpectedTag(file: "EF.COM", expected: 0x60, found: 0x61))
-        assertLDSError(try EFCOM.parse(F.bytes("60105F0104303130375F3606303430303030")),
-                       .missingField(file: "EF.COM", tag: 0x5C))
-        assertLDSError(try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175")),
-                       .malformedTLV(file: "EF.COM", .truncatedValue(offset: 2, declared: 22, available: 20)))
-        assertLDSError(try EFCOM.parse(F.bytes("60155F01033130375F36063034303030305C0461756B6C")),
-                       .invalidValue(file: "EF.COM", field: "LDS version", reason: "expected 4 ASCII digits"))
-        assertLDSError(try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175616C")),
-                       .invalidValue(file: "EF.COM", field: "tag list", reason: "DG1 is listed twice"))
-        assertLDSError(try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C0461756B6C00")),
-                       .malformedTLV(file: "EF.COM", .trailingBytes(offset: 24, count: 1)))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175776B")),
+            .unknownDataGroupTag(0x77))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("61165F0104303130375F36063034303030305C0461756B6C")),
+            .unexpectedTag(file: "EF.COM", expected: 0x60, found: 0x61))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60105F0104303130375F3606303430303030")),
+            .missingField(file: "EF.COM", tag: 0x5C))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175")),
+            .malformedTLV(file: "EF.COM", .truncatedValue(offset: 2, declared: 22, available: 20)))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60155F01033130375F36063034303030305C0461756B6C")),
+            .invalidValue(file: "EF.COM", field: "LDS version", reason: "expected 4 ASCII digits"))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C046175616C")),
+            .invalidValue(file: "EF.COM", field: "tag list", reason: "DG1 is listed twice"))
+        assertLDSError(
+            try EFCOM.parse(F.bytes("60165F0104303130375F36063034303030305C0461756B6C00")),
+            .malformedTLV(file: "EF.COM", .trailingBytes(offset: 24, count: 1)))
     }
 
     // MARK: DG1
@@ -154,14 +176,18 @@ final class LDSTests: XCTestCase {
     func testDG1Errors() {
         var corrupted = F.specimenDG1
         corrupted[5 + 44 + 9] = UInt8(ascii: "5")
-        assertLDSError(try DG1.parse(corrupted),
-                       .invalidMRZ(.checkDigitMismatch(field: .documentNumber, expected: "6", found: "5")))
-        assertLDSError(try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F1F, value: Array("P<UTO".utf8))]).encoded),
-                       .invalidMRZ(.invalidLayout(lineLengths: [5])))
-        assertLDSError(try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F20, value: [0x41])]).encoded),
-                       .missingField(file: "DG1", tag: 0x5F1F))
-        assertLDSError(try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F1F, value: [0xC3, 0x84])]).encoded),
-                       .invalidText(file: "DG1", tag: 0x5F1F))
+        assertLDSError(
+            try DG1.parse(corrupted),
+            .invalidMRZ(.checkDigitMismatch(field: .documentNumber, expected: "6", found: "5")))
+        assertLDSError(
+            try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F1F, value: Array("P<UTO".utf8))]).encoded),
+            .invalidMRZ(.invalidLayout(lineLengths: [5])))
+        assertLDSError(
+            try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F20, value: [0x41])]).encoded),
+            .missingField(file: "DG1", tag: 0x5F1F))
+        assertLDSError(
+            try DG1.parse(TLV(tag: 0x61, children: [TLV(tag: 0x5F1F, value: [0xC3, 0x84])]).encoded),
+            .invalidText(file: "DG1", tag: 0x5F1F))
     }
 
     // MARK: DG2
@@ -169,8 +195,13 @@ final class LDSTests: XCTestCase {
     /// Bytes written field by field (not by the encoder) parse into the values written.
     func testDG2ParsesHandWrittenRecord() throws {
         let jpeg = F.jpeg(width: 480, height: 640)
-        let bytes = F.dg2(records: [F.facialRecord([F.faceBlock(imageType: 0, width: 480, height: 640, image: jpeg,
-                                                                  points: 2)])])
+        let bytes = F.dg2(records: [
+            F.facialRecord([
+                F.faceBlock(
+                    imageType: 0, width: 480, height: 640, image: jpeg,
+                    points: 2)
+            ])
+        ])
         let dg2 = try DG2.parse(bytes)
         XCTAssertEqual(dg2.templates.count, 1)
         XCTAssertEqual(dg2.templates[0].header, .iso19794Face)
@@ -186,8 +217,12 @@ final class LDSTests: XCTestCase {
         XCTAssertEqual(face.expression, 1)
         XCTAssertEqual(face.poseAngles, FacePoseAngles(yaw: 5, pitch: 6, roll: 7))
         XCTAssertEqual(face.poseAngleUncertainty, FacePoseAngles(yaw: 8, pitch: 9, roll: 10))
-        XCTAssertEqual(face.featurePoints, [FacialFeaturePoint(code: 0x32, x: 100, y: 200),
-                                            FacialFeaturePoint(code: 0x33, x: 101, y: 201)])
+        XCTAssertEqual(
+            face.featurePoints,
+            [
+                FacialFeaturePoint(code: 0x32, x: 100, y: 200),
+                FacialFeaturePoint(code: 0x33, x: 101, y: 201),
+            ])
         XCTAssertEqual(face.faceImageType, 1)
         XCTAssertEqual(face.colourSpace, 1)
         XCTAssertEqual(face.sourceType, 2)
@@ -229,10 +264,13 @@ final class LDSTests: XCTestCase {
         XCTAssertNil(FaceImageEncoding.detect([0x89, 0x50, 0x4E, 0x47]))
         assertLDSError(try FaceImage(encodedImage: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A]), .unrecognisedImageData)
         assertLDSError(try FaceImage(encodedImage: [0xFF, 0xD8, 0xFF, 0xD9]), .unrecognisedImageData)
-        assertLDSError(try FaceImage(encodedImage: F.jpeg(width: 10, height: 10),
-                                     limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 16, maxFaces: 4)),
-                       .tooLarge(file: "DG2", element: "face image", size: F.jpeg(width: 10, height: 10).count,
-                                 limit: 16))
+        assertLDSError(
+            try FaceImage(
+                encodedImage: F.jpeg(width: 10, height: 10),
+                limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 16, maxFaces: 4)),
+            .tooLarge(
+                file: "DG2", element: "face image", size: F.jpeg(width: 10, height: 10).count,
+                limit: 16))
     }
 
     /// A real JPEG from the shared face set, when present on this machine.
@@ -255,15 +293,42 @@ final class LDSTests: XCTestCase {
     static func iso39794(images: [[UInt8]], wrapped: Bool = false) -> [UInt8] {
         let version = TLV(tag: 0xA0, children: [TLV(tag: 0x80, value: [3]), TLV(tag: 0x81, value: [0x07, 0xE3])])
         var blocks = images.enumerated().map { index, image in
-            let twoD = TLV(tag: 0xA0, children: [TLV(tag: 0x80, value: image),
-                                                 TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [
-                                                     TLV(tag: 0x80, value: [0])])])])
-            return TLV(tag: 0x30, children: [TLV(tag: 0x80, value: [UInt8(index)]),
-                                             TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [twoD])])])
+            let twoD = TLV(
+                tag: 0xA0,
+                children: [
+                    TLV(tag: 0x80, value: image),
+                    TLV(
+                        tag: 0xA1,
+                        children: [
+                            TLV(
+                                tag: 0xA0,
+                                children: [
+                                    TLV(tag: 0x80, value: [0])
+                                ])
+                        ]),
+                ])
+            return TLV(
+                tag: 0x30,
+                children: [
+                    TLV(tag: 0x80, value: [UInt8(index)]),
+                    TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [twoD])]),
+                ])
         }
-        blocks.append(TLV(tag: 0x30, children: [TLV(tag: 0x80, value: [9]),
-                                                TLV(tag: 0xA1, children: [TLV(tag: 0xA0, children: [
-                                                    TLV(tag: 0xA1, value: [])])])]))
+        blocks.append(
+            TLV(
+                tag: 0x30,
+                children: [
+                    TLV(tag: 0x80, value: [9]),
+                    TLV(
+                        tag: 0xA1,
+                        children: [
+                            TLV(
+                                tag: 0xA0,
+                                children: [
+                                    TLV(tag: 0xA1, value: [])
+                                ])
+                        ]),
+                ]))
         let dataBlock = TLV(tag: 0x65, children: [version, TLV(tag: 0xA1, children: blocks)])
         return wrapped ? TLV(tag: 0xA1, children: [dataBlock]).encoded : dataBlock.encoded
     }
@@ -272,48 +337,64 @@ final class LDSTests: XCTestCase {
         let jpeg = F.jpeg(width: 360, height: 480)
         let j2k = F.j2k(width: 200, height: 250)
         for wrapped in [false, true] {
-            let dg2 = try DG2.parse(F.dg2(records: [Self.iso39794(images: [jpeg, j2k], wrapped: wrapped)],
-                                          dataTag: 0x7F2E))
+            let dg2 = try DG2.parse(
+                F.dg2(
+                    records: [Self.iso39794(images: [jpeg, j2k], wrapped: wrapped)],
+                    dataTag: 0x7F2E))
             XCTAssertEqual(dg2.templates.first?.encoding, .iso39794_5)
             XCTAssertEqual(dg2.faces.map(\.imageData), [jpeg, j2k])
             XCTAssertEqual(dg2.faces.map(\.format), [.jpeg, .jpeg2000])
             XCTAssertEqual(dg2.faces.map(\.width), [360, 200])
             XCTAssertEqual(dg2.faces.map(\.height), [480, 250])
         }
-        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [])], dataTag: 0x7F2E)),
-                       .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block", reason: "no 2D face image"))
-        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [[1, 2, 3]])], dataTag: 0x7F2E)),
-                       .unrecognisedImageData)
-        assertLDSError(try DG2.parse(F.dg2(records: [TLV(tag: 0x64, value: []).encoded], dataTag: 0x7F2E)),
-                       .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block",
-                                     reason: "no face image data block (tag 65)"))
-        assertLDSError(try DG2.parse(F.dg2(records: [Self.iso39794(images: [jpeg])], dataTag: 0x7F2E),
-                                     limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 16, maxFaces: 4)),
-                       .tooLarge(file: "DG2", element: "face 1 image", size: jpeg.count, limit: 16))
+        assertLDSError(
+            try DG2.parse(F.dg2(records: [Self.iso39794(images: [])], dataTag: 0x7F2E)),
+            .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block", reason: "no 2D face image"))
+        assertLDSError(
+            try DG2.parse(F.dg2(records: [Self.iso39794(images: [[1, 2, 3]])], dataTag: 0x7F2E)),
+            .unrecognisedImageData)
+        assertLDSError(
+            try DG2.parse(F.dg2(records: [TLV(tag: 0x64, value: []).encoded], dataTag: 0x7F2E)),
+            .invalidValue(
+                file: "DG2", field: "ISO/IEC 39794-5 data block",
+                reason: "no face image data block (tag 65)"))
+        assertLDSError(
+            try DG2.parse(
+                F.dg2(records: [Self.iso39794(images: [jpeg])], dataTag: 0x7F2E),
+                limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 16, maxFaces: 4)),
+            .tooLarge(file: "DG2", element: "face 1 image", size: jpeg.count, limit: 16))
     }
 
     func testDG2StructuralErrors() {
         let jpeg = F.jpeg(width: 10, height: 10)
         let good = F.dg2(records: [F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg)])])
-        assertLDSError(try DG2.parse(Array(good.dropLast())),
-                       .malformedTLV(file: "DG2", .truncatedValue(offset: 3, declared: good.count - 3,
-                                                                  available: good.count - 4)))
-        assertLDSError(try DG2.parse(good + [0x00]),
-                       .malformedTLV(file: "DG2", .trailingBytes(offset: good.count, count: 1)))
+        assertLDSError(
+            try DG2.parse(Array(good.dropLast())),
+            .malformedTLV(
+                file: "DG2",
+                .truncatedValue(
+                    offset: 3, declared: good.count - 3,
+                    available: good.count - 4)))
+        assertLDSError(
+            try DG2.parse(good + [0x00]),
+            .malformedTLV(file: "DG2", .trailingBytes(offset: good.count, count: 1)))
         var wrongTag = good
         wrongTag[0] = 0x76
         assertLDSError(try DG2.parse(wrongTag), .unexpectedTag(file: "DG2", expected: 0x75, found: 0x76))
         let record = F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg)])
-        assertLDSError(try DG2.parse(F.dg2(records: [record], declaredCount: 2)),
-                       .countMismatch(file: "DG2", element: "biometric template", declared: 2, found: 1))
+        assertLDSError(
+            try DG2.parse(F.dg2(records: [record], declaredCount: 2)),
+            .countMismatch(file: "DG2", element: "biometric template", declared: 2, found: 1))
         // A binary 19794-5 record under the tag-based 7F2E is not BER-TLV.
         XCTAssertThrowsError(try DG2.parse(F.dg2(records: [record], dataTag: 0x7F2E))) { error in
             guard case .malformedTLV(file: "DG2", _)? = error as? LDSError else { return XCTFail("\(error)") }
         }
-        assertLDSError(try DG2.parse(good, limits: LDSLimits(maxFileSize: 64, maxImageSize: 1 << 20, maxFaces: 4)),
-                       .tooLarge(file: "DG2", element: "file", size: good.count, limit: 64))
-        assertLDSError(try DG2.parse(TLV(tag: 0x75, children: [TLV(tag: 0x7F61, children: [])]).encoded),
-                       .missingField(file: "DG2", tag: 0x02))
+        assertLDSError(
+            try DG2.parse(good, limits: LDSLimits(maxFileSize: 64, maxImageSize: 1 << 20, maxFaces: 4)),
+            .tooLarge(file: "DG2", element: "file", size: good.count, limit: 64))
+        assertLDSError(
+            try DG2.parse(TLV(tag: 0x75, children: [TLV(tag: 0x7F61, children: [])]).encoded),
+            .missingField(file: "DG2", tag: 0x02))
     }
 
     func testDG2FacialRecordErrors() {
@@ -322,41 +403,53 @@ final class LDSTests: XCTestCase {
         func parse(_ record: [UInt8], limits: LDSLimits = .default) throws -> DG2 {
             try DG2.parse(F.dg2(records: [record]), limits: limits)
         }
-        assertLDSError(try parse(F.facialRecord([block], magic: "FAD\0")),
-                       .invalidFacialRecordMagic(Array("FAD\0".utf8)))
-        assertLDSError(try parse(F.facialRecord([block], version: "030\0")),
-                       .unsupportedFacialRecordVersion(Array("030\0".utf8)))
-        assertLDSError(try parse(F.facialRecord([block], lengthDelta: 1)),
-                       .facialRecordLengthMismatch(element: "facial record", declared: 14 + block.count + 1,
-                                                   actual: 14 + block.count))
-        assertLDSError(try parse(Array(F.facialRecord([block]).prefix(10))),
-                       .facialRecordTruncated(element: "facial record header", needed: 4, available: 2))
+        assertLDSError(
+            try parse(F.facialRecord([block], magic: "FAD\0")),
+            .invalidFacialRecordMagic(Array("FAD\0".utf8)))
+        assertLDSError(
+            try parse(F.facialRecord([block], version: "030\0")),
+            .unsupportedFacialRecordVersion(Array("030\0".utf8)))
+        assertLDSError(
+            try parse(F.facialRecord([block], lengthDelta: 1)),
+            .facialRecordLengthMismatch(
+                element: "facial record", declared: 14 + block.count + 1,
+                actual: 14 + block.count))
+        assertLDSError(
+            try parse(Array(F.facialRecord([block]).prefix(10))),
+            .facialRecordTruncated(element: "facial record header", needed: 4, available: 2))
         // Image length beyond its container: the block claims 5 bytes more than the record holds.
         let long = F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg, blockLengthDelta: 5)
-        assertLDSError(try parse(F.facialRecord([long])),
-                       .facialRecordTruncated(element: "face 1 block", needed: long.count + 5, available: long.count))
+        assertLDSError(
+            try parse(F.facialRecord([long])),
+            .facialRecordTruncated(element: "face 1 block", needed: long.count + 5, available: long.count))
         // A block shorter than its own headers.
         var short = block
         short.replaceSubrange(0..<4, with: F.be32(31))
-        assertLDSError(try parse(F.facialRecord([short])),
-                       .facialRecordLengthMismatch(element: "face 1 block (headers need 32)", declared: 31, actual: 32))
+        assertLDSError(
+            try parse(F.facialRecord([short])),
+            .facialRecordLengthMismatch(element: "face 1 block (headers need 32)", declared: 31, actual: 32))
         // Block lengths that leave bytes unaccounted for.
         let shrunk = F.faceBlock(imageType: 0, width: 10, height: 10, image: jpeg, blockLengthDelta: -2)
-        assertLDSError(try parse(F.facialRecord([shrunk])),
-                       .facialRecordLengthMismatch(element: "facial record (sum of face blocks)",
-                                                   declared: 14 + shrunk.count - 2, actual: 14 + shrunk.count))
+        assertLDSError(
+            try parse(F.facialRecord([shrunk])),
+            .facialRecordLengthMismatch(
+                element: "facial record (sum of face blocks)",
+                declared: 14 + shrunk.count - 2, actual: 14 + shrunk.count))
         // Two faces declared, one present.
         var oneOfTwo = F.facialRecord([block])
         oneOfTwo.replaceSubrange(12..<14, with: [0x00, 0x02])
-        assertLDSError(try parse(oneOfTwo),
-                       .facialRecordTruncated(element: "face 2 facial information", needed: 4, available: 0))
+        assertLDSError(
+            try parse(oneOfTwo),
+            .facialRecordTruncated(element: "face 2 facial information", needed: 4, available: 0))
         var none = F.facialRecord([])
         none.replaceSubrange(12..<14, with: [0x00, 0x00])
         assertLDSError(try parse(none), .invalidValue(file: "DG2", field: "number of faces", reason: "zero"))
         // A header whose image data type disagrees with the bytes, as issued documents have it: the bytes decide,
         // the disagreement is noted.
-        for (type, image, detected) in [(UInt8(2), jpeg, FaceImageEncoding.jpeg), (1, jpeg, .jpeg),
-                                        (0, F.j2k(width: 10, height: 10), .jpeg2000)] {
+        for (type, image, detected) in [
+            (UInt8(2), jpeg, FaceImageEncoding.jpeg), (1, jpeg, .jpeg),
+            (0, F.j2k(width: 10, height: 10), .jpeg2000),
+        ] {
             let face = try? parse(F.facialRecord([F.faceBlock(imageType: type, width: 10, height: 10, image: image)]))
                 .faces.first
             XCTAssertEqual(face?.format, detected, "type \(type)")
@@ -364,38 +457,59 @@ final class LDSTests: XCTestCase {
             XCTAssertEqual(face?.headerDisagreesWithImage, true)
             XCTAssertEqual(face?.imageData, image)
         }
-        assertLDSError(try parse(F.facialRecord([F.faceBlock(imageType: 2, width: 10, height: 10, image: [1, 2, 3])])),
-                       .unsupportedImageDataType(2))
-        assertLDSError(try parse(F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10,
-                                                             image: [1, 2, 3, 4])])),
-                       .unrecognisedImageData)
-        assertLDSError(try parse(F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: [])])),
-                       .unrecognisedImageData)
-        assertLDSError(try parse(F.facialRecord([block]), limits: LDSLimits(maxFileSize: 1 << 20, maxImageSize: 8,
-                                                                            maxFaces: 4)),
-                       .tooLarge(file: "DG2", element: "face 1 image", size: jpeg.count, limit: 8))
-        assertLDSError(try parse(F.facialRecord([block, block]), limits: LDSLimits(maxFileSize: 1 << 20,
-                                                                                    maxImageSize: 1 << 20,
-                                                                                    maxFaces: 1)),
-                       .invalidValue(file: "DG2", field: "number of faces", reason: "2 above 1"))
+        assertLDSError(
+            try parse(F.facialRecord([F.faceBlock(imageType: 2, width: 10, height: 10, image: [1, 2, 3])])),
+            .unsupportedImageDataType(2))
+        assertLDSError(
+            try parse(
+                F.facialRecord([
+                    F.faceBlock(
+                        imageType: 0, width: 10, height: 10,
+                        image: [1, 2, 3, 4])
+                ])),
+            .unrecognisedImageData)
+        assertLDSError(
+            try parse(F.facialRecord([F.faceBlock(imageType: 0, width: 10, height: 10, image: [])])),
+            .unrecognisedImageData)
+        assertLDSError(
+            try parse(
+                F.facialRecord([block]),
+                limits: LDSLimits(
+                    maxFileSize: 1 << 20, maxImageSize: 8,
+                    maxFaces: 4)),
+            .tooLarge(file: "DG2", element: "face 1 image", size: jpeg.count, limit: 8))
+        assertLDSError(
+            try parse(
+                F.facialRecord([block, block]),
+                limits: LDSLimits(
+                    maxFileSize: 1 << 20,
+                    maxImageSize: 1 << 20,
+                    maxFaces: 1)),
+            .invalidValue(file: "DG2", field: "number of faces", reason: "2 above 1"))
     }
 
     // MARK: DG11 and DG12
 
     func testDG11RoundTripAndBCDDate() throws {
-        let dg11 = DG11(fullName: "ERIKSSON<<ANNA<MARIA", otherNames: ["ANNA ERIKSDOTTER", "Änne Eriksson"],
-                        personalNumber: "123456782", fullDateOfBirth: "19740812", placeOfBirth: "ZENITH<UTOPIA",
-                        address: "Hauptstraße 1<Zenith<UTO", telephone: "+1 555 0100", profession: "ENGINEER",
-                        title: "DR", personalSummary: "—", proofOfCitizenship: [0xFF, 0xD8, 0xFF, 0x00],
-                        otherValidTDNumbers: "X12345678<Y87654321", custodyInformation: "none")
+        let dg11 = DG11(
+            fullName: "ERIKSSON<<ANNA<MARIA", otherNames: ["ANNA ERIKSDOTTER", "Änne Eriksson"],
+            personalNumber: "123456782", fullDateOfBirth: "19740812", placeOfBirth: "ZENITH<UTOPIA",
+            address: "Hauptstraße 1<Zenith<UTO", telephone: "+1 555 0100", profession: "ENGINEER",
+            title: "DR", personalSummary: "—", proofOfCitizenship: [0xFF, 0xD8, 0xFF, 0x00],
+            otherValidTDNumbers: "X12345678<Y87654321", custodyInformation: "none")
         let encoded = dg11.encoded
         XCTAssertEqual(encoded.first, 0x6B)
         XCTAssertEqual(try DG11.parse(encoded), dg11)
         XCTAssertEqual(try DG11.parse(DG11().encoded), DG11())
 
-        let bcd = TLV(tag: 0x6B, children: [TLV(tag: 0x5C, value: [0x5F, 0x0E, 0x5F, 0x2B]),
-                                            TLV(tag: 0x5F0E, value: Array("SMITH<<JOHN".utf8)),
-                                            TLV(tag: 0x5F2B, value: [0x19, 0x74, 0x08, 0x12])]).encoded
+        let bcd = TLV(
+            tag: 0x6B,
+            children: [
+                TLV(tag: 0x5C, value: [0x5F, 0x0E, 0x5F, 0x2B]),
+                TLV(tag: 0x5F0E, value: Array("SMITH<<JOHN".utf8)),
+                TLV(tag: 0x5F2B, value: [0x19, 0x74, 0x08, 0x12]),
+            ]
+        ).encoded
         let parsed = try DG11.parse(bcd)
         XCTAssertEqual(parsed.fullName, "SMITH<<JOHN")
         XCTAssertEqual(parsed.fullDateOfBirth, "19740812")
@@ -404,58 +518,101 @@ final class LDSTests: XCTestCase {
     }
 
     func testDG11Errors() {
-        assertLDSError(try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5F0E, value: [0x41])]).encoded),
-                       .missingField(file: "DG11", tag: 0x5C))
-        assertLDSError(try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5C, value: [0x5F, 0x0E]),
-                                                                TLV(tag: 0x5F0E, value: [0x41, 0xFF])]).encoded),
-                       .invalidText(file: "DG11", tag: 0x5F0E))
+        assertLDSError(
+            try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5F0E, value: [0x41])]).encoded),
+            .missingField(file: "DG11", tag: 0x5C))
+        assertLDSError(
+            try DG11.parse(
+                TLV(
+                    tag: 0x6B,
+                    children: [
+                        TLV(tag: 0x5C, value: [0x5F, 0x0E]),
+                        TLV(tag: 0x5F0E, value: [0x41, 0xFF]),
+                    ]
+                ).encoded),
+            .invalidText(file: "DG11", tag: 0x5F0E))
         let names = TLV(tag: 0xA0, children: [TLV(tag: 0x02, value: [3]), TLV(tag: 0x5F0F, value: [0x41])])
-        assertLDSError(try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5C, value: [0x5F, 0x0F]), names]).encoded),
-                       .countMismatch(file: "DG11", element: "other names", declared: 3, found: 1))
-        assertLDSError(try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5C, value: []),
-                                                                TLV(tag: 0x5F2B, value: [0x19, 0x7A, 0x08, 0x12])])
-                                        .encoded),
-                       .invalidText(file: "DG11", tag: 0x5F2B))
+        assertLDSError(
+            try DG11.parse(TLV(tag: 0x6B, children: [TLV(tag: 0x5C, value: [0x5F, 0x0F]), names]).encoded),
+            .countMismatch(file: "DG11", element: "other names", declared: 3, found: 1))
+        assertLDSError(
+            try DG11.parse(
+                TLV(
+                    tag: 0x6B,
+                    children: [
+                        TLV(tag: 0x5C, value: []),
+                        TLV(tag: 0x5F2B, value: [0x19, 0x7A, 0x08, 0x12]),
+                    ]
+                )
+                .encoded),
+            .invalidText(file: "DG11", tag: 0x5F2B))
         assertLDSError(try DG11.parse(DG12().encoded), .unexpectedTag(file: "DG11", expected: 0x6B, found: 0x6C))
     }
 
     func testDG12RoundTripAndBCDTime() throws {
-        let dg12 = DG12(issuingAuthority: "UTOPIA PASSPORT OFFICE", dateOfIssue: "20120415",
-                        otherPersons: ["ERIKSSON<<LARS", "ERIKSSON<<ELSA"], endorsements: "none",
-                        taxOrExitRequirements: "exempt", imageOfFront: [1, 2, 3], imageOfRear: [4, 5],
-                        personalisationTime: "20120415103000", personalisationDeviceSerial: "PERSO-0042")
+        let dg12 = DG12(
+            issuingAuthority: "UTOPIA PASSPORT OFFICE", dateOfIssue: "20120415",
+            otherPersons: ["ERIKSSON<<LARS", "ERIKSSON<<ELSA"], endorsements: "none",
+            taxOrExitRequirements: "exempt", imageOfFront: [1, 2, 3], imageOfRear: [4, 5],
+            personalisationTime: "20120415103000", personalisationDeviceSerial: "PERSO-0042")
         XCTAssertEqual(try DG12.parse(dg12.encoded), dg12)
-        let bcd = TLV(tag: 0x6C, children: [TLV(tag: 0x5C, value: [0x5F, 0x55]),
-                                            TLV(tag: 0x5F55, value: [0x20, 0x12, 0x04, 0x15, 0x10, 0x30, 0x00]),
-                                            TLV(tag: 0x5F26, value: [0x20, 0x12, 0x04, 0x15])]).encoded
+        let bcd = TLV(
+            tag: 0x6C,
+            children: [
+                TLV(tag: 0x5C, value: [0x5F, 0x55]),
+                TLV(tag: 0x5F55, value: [0x20, 0x12, 0x04, 0x15, 0x10, 0x30, 0x00]),
+                TLV(tag: 0x5F26, value: [0x20, 0x12, 0x04, 0x15]),
+            ]
+        ).encoded
         let parsed = try DG12.parse(bcd)
         XCTAssertEqual(parsed.personalisationTime, "20120415103000")
         XCTAssertEqual(parsed.dateOfIssue, "20120415")
-        let persons = TLV(tag: 0xA0, children: [TLV(tag: 0x02, value: [1]), TLV(tag: 0x5F1A, value: [0x41]),
-                                                 TLV(tag: 0x5F1A, value: [0x42])])
-        assertLDSError(try DG12.parse(TLV(tag: 0x6C, children: [TLV(tag: 0x5C, value: []), persons]).encoded),
-                       .countMismatch(file: "DG12", element: "other persons", declared: 1, found: 2))
+        let persons = TLV(
+            tag: 0xA0,
+            children: [
+                TLV(tag: 0x02, value: [1]), TLV(tag: 0x5F1A, value: [0x41]),
+                TLV(tag: 0x5F1A, value: [0x42]),
+            ])
+        assertLDSError(
+            try DG12.parse(TLV(tag: 0x6C, children: [TLV(tag: 0x5C, value: []), persons]).encoded),
+            .countMismatch(file: "DG12", element: "other persons", declared: 1, found: 2))
     }
 
     // MARK: EF.SOD
 
     /// An LDSSecurityObject (version 0, SHA-256) over the specimen DG1 from a public test suite; its
     /// DG1 hash equals SHA-256 of `LDSFixtures.specimenDG1` (checked independently).
-    static let eContent = LDSFixtures.bytes("""
+    static let eContent = LDSFixtures.bytes(
+        """
         3062020100300d06096086480165030402010500304e30250201010420432bc07d1c637793f4d77e0b756865f7aec3756f98d
         6ec6eb767eda371904651302502010204208602578350f117185d85c3255c672a528b88adda60e7b2d4c3cbb6e77b50f40c
         """)
 
-    static func contentInfo(eContent: [UInt8],
-                            contentOID: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02],
-                            eContentTag: UInt32 = 0x04) -> [UInt8] {
+    static func contentInfo(
+        eContent: [UInt8],
+        contentOID: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02],
+        eContentTag: UInt32 = 0x04
+    ) -> [UInt8] {
         let sha256 = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: LDSFixtures.bytes("608648016503040201"))])
-        let encap = TLV(tag: 0x30, children: [TLV(tag: 0x06, value: [0x67, 0x81, 0x08, 0x01, 0x01, 0x01]),
-                                              TLV(tag: 0xA0, children: [TLV(tag: eContentTag, value: eContent)])])
-        let signedData = TLV(tag: 0x30, children: [TLV(tag: 0x02, value: [3]), TLV(tag: 0x31, children: [sha256]),
-                                                   encap, TLV(tag: 0x31, children: [])])
-        return TLV(tag: 0x30, children: [TLV(tag: 0x06, value: contentOID),
-                                         TLV(tag: 0xA0, children: [signedData])]).encoded
+        let encap = TLV(
+            tag: 0x30,
+            children: [
+                TLV(tag: 0x06, value: [0x67, 0x81, 0x08, 0x01, 0x01, 0x01]),
+                TLV(tag: 0xA0, children: [TLV(tag: eContentTag, value: eContent)]),
+            ])
+        let signedData = TLV(
+            tag: 0x30,
+            children: [
+                TLV(tag: 0x02, value: [3]), TLV(tag: 0x31, children: [sha256]),
+                encap, TLV(tag: 0x31, children: []),
+            ])
+        return TLV(
+            tag: 0x30,
+            children: [
+                TLV(tag: 0x06, value: contentOID),
+                TLV(tag: 0xA0, children: [signedData]),
+            ]
+        ).encoded
     }
 
     func testSODSecurityObjectKnownAnswer() throws {
@@ -484,23 +641,37 @@ final class LDSTests: XCTestCase {
 
     func testSODErrors() {
         let cms = Self.contentInfo(eContent: Self.eContent)
-        assertLDSError(try SOD.parse(TLV(tag: 0x76, value: cms).encoded),
-                       .unexpectedTag(file: "EF.SOD", expected: 0x77, found: 0x76))
-        assertLDSError(try SOD.parse(TLV(tag: 0x77, value: [0x04, 0x01, 0x00]).encoded),
-                       .unexpectedTag(file: "EF.SOD", expected: 0x30, found: 0x04))
-        assertLDSError(try SOD.parse(Array(TLV(tag: 0x77, value: cms).encoded.dropLast())),
-                       .malformedTLV(file: "EF.SOD", .truncatedValue(offset: 3, declared: cms.count,
-                                                                     available: cms.count - 1)))
-        let notSigned = SOD(cms: Self.contentInfo(eContent: Self.eContent, contentOID: [0x2A, 0x86, 0x48, 0x86, 0xF7,
-                                                                                       0x0D, 0x01, 0x07, 0x01]))
-        assertLDSError(try notSigned.securityObject(),
-                       .invalidSecurityObject("ContentInfo type is not signedData (1.2.840.113549.1.7.2)"))
-        assertLDSError(try SOD(cms: Self.contentInfo(eContent: Self.eContent, eContentTag: 0x0C)).securityObject(),
-                       .invalidSecurityObject("eContent is not an OCTET STRING"))
+        assertLDSError(
+            try SOD.parse(TLV(tag: 0x76, value: cms).encoded),
+            .unexpectedTag(file: "EF.SOD", expected: 0x77, found: 0x76))
+        assertLDSError(
+            try SOD.parse(TLV(tag: 0x77, value: [0x04, 0x01, 0x00]).encoded),
+            .unexpectedTag(file: "EF.SOD", expected: 0x30, found: 0x04))
+        assertLDSError(
+            try SOD.parse(Array(TLV(tag: 0x77, value: cms).encoded.dropLast())),
+            .malformedTLV(
+                file: "EF.SOD",
+                .truncatedValue(
+                    offset: 3, declared: cms.count,
+                    available: cms.count - 1)))
+        let notSigned = SOD(
+            cms: Self.contentInfo(
+                eContent: Self.eContent,
+                contentOID: [
+                    0x2A, 0x86, 0x48, 0x86, 0xF7,
+                    0x0D, 0x01, 0x07, 0x01,
+                ]))
+        assertLDSError(
+            try notSigned.securityObject(),
+            .invalidSecurityObject("ContentInfo type is not signedData (1.2.840.113549.1.7.2)"))
+        assertLDSError(
+            try SOD(cms: Self.contentInfo(eContent: Self.eContent, eContentTag: 0x0C)).securityObject(),
+            .invalidSecurityObject("eContent is not an OCTET STRING"))
         var badGroup = Self.eContent
         badGroup[26] = 0x11
-        assertLDSError(try SOD(cms: Self.contentInfo(eContent: badGroup)).securityObject(),
-                       .invalidSecurityObject("DataGroupHash is not { 1…16, OCTET STRING }"))
+        assertLDSError(
+            try SOD(cms: Self.contentInfo(eContent: badGroup)).securityObject(),
+            .invalidSecurityObject("DataGroupHash is not { 1…16, OCTET STRING }"))
     }
 
     /// Deterministic mutations (byte changes, truncations, insertions) of valid files: every parser
@@ -513,20 +684,29 @@ final class LDSTests: XCTestCase {
             state ^= state << 17
             return Int(state % UInt64(max(bound, 1)))
         }
-        let face = FaceImage(format: .jpeg, width: 10, height: 10, imageData: F.jpeg(width: 10, height: 10),
-                             featurePoints: [FacialFeaturePoint(code: 0x11, x: 1, y: 2)])
+        let face = FaceImage(
+            format: .jpeg, width: 10, height: 10, imageData: F.jpeg(width: 10, height: 10),
+            featurePoints: [FacialFeaturePoint(code: 0x11, x: 1, y: 2)])
         let samples: [([UInt8], ([UInt8]) throws -> Void)] = [
             (DG2(faces: [face, face]).encoded, { _ = try DG2.parse($0) }),
-            (F.dg2(records: [Self.iso39794(images: [F.jpeg(width: 10, height: 10)])], dataTag: 0x7F2E),
-             { _ = try DG2.parse($0) }),
+            (
+                F.dg2(records: [Self.iso39794(images: [F.jpeg(width: 10, height: 10)])], dataTag: 0x7F2E),
+                { _ = try DG2.parse($0) }
+            ),
             (EFCOM(dataGroups: [.dg1, .dg2, .dg11]).encoded, { _ = try EFCOM.parse($0) }),
             (F.specimenDG1, { _ = try DG1.parse($0) }),
-            (DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded,
-             { _ = try DG11.parse($0) }),
-            (DG12(issuingAuthority: "X", otherPersons: ["Y"], personalisationTime: "20120415103000").encoded,
-             { _ = try DG12.parse($0) }),
-            (TLV(tag: 0x77, value: Self.contentInfo(eContent: Self.eContent)).encoded,
-             { _ = try SOD.parse($0).securityObject() }),
+            (
+                DG11(fullName: "A<<B", otherNames: ["C"], fullDateOfBirth: "19740812").encoded,
+                { _ = try DG11.parse($0) }
+            ),
+            (
+                DG12(issuingAuthority: "X", otherPersons: ["Y"], personalisationTime: "20120415103000").encoded,
+                { _ = try DG12.parse($0) }
+            ),
+            (
+                TLV(tag: 0x77, value: Self.contentInfo(eContent: Self.eContent)).encoded,
+                { _ = try SOD.parse($0).securityObject() }
+            ),
         ]
         for (original, parse) in samples {
             for _ in 0..<600 {
@@ -563,7 +743,7 @@ final class LDSTests: XCTestCase {
 enum TLVReaderPath {
     static func biometricDataBlock(_ dg2: [UInt8]) -> [UInt8]? {
         guard let outer = try? TLV.parse(dg2), let group = try? outer.child(0x7F61),
-              let instance = try? group.child(0x7F60), let block = try? instance.child(0x5F2E)
+            let instance = try? group.child(0x7F60), let block = try? instance.child(0x5F2E)
         else { return nil }
         return block.value
     }

@@ -40,9 +40,10 @@ final class MRZTests: XCTestCase {
 
     /// The specimen holder (ANNA MARIA ERIKSSON of Utopia) as the parser should report her.
     static func specimenFields(code: String, number: String, optionalData: String = "") -> MRZFields {
-        MRZFields(documentCode: code, issuingState: "UTO", primaryIdentifier: "ERIKSSON",
-                  secondaryIdentifier: "ANNA MARIA", documentNumber: number, nationality: "UTO",
-                  birthDate: "740812", sex: .female, expiryDate: "120415", optionalData: optionalData)
+        MRZFields(
+            documentCode: code, issuingState: "UTO", primaryIdentifier: "ERIKSSON",
+            secondaryIdentifier: "ANNA MARIA", documentNumber: number, nationality: "UTO",
+            birthDate: "740812", sex: .female, expiryDate: "120415", optionalData: optionalData)
     }
 
     func testTD3Specimen() throws {
@@ -53,8 +54,9 @@ final class MRZTests: XCTestCase {
         XCTAssertEqual(mrz.documentNumberCheckDigit, "6")
         XCTAssertEqual(mrz.secondaryIdentifier, "ANNA MARIA")
         XCTAssertEqual(mrz.lines, Self.td3)
-        XCTAssertEqual(try mrz.resolvedBirthDate(today: MRZDate(year: 2026, month: 1, day: 1)),
-                       try MRZDate(year: 1974, month: 8, day: 12))
+        XCTAssertEqual(
+            try mrz.resolvedBirthDate(today: MRZDate(year: 2026, month: 1, day: 1)),
+            try MRZDate(year: 1974, month: 8, day: 12))
         XCTAssertEqual(try mrz.resolvedExpiryDate(), try MRZDate(year: 2012, month: 4, day: 15))
     }
 
@@ -73,8 +75,10 @@ final class MRZTests: XCTestCase {
     }
 
     func testVisaLayoutsHaveNoComposite() throws {
-        let mrvA = ["V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-                    "L8988901C4XXX4009078F96121096ZE184226B<<<<<<"]
+        let mrvA = [
+            "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+            "L8988901C4XXX4009078F96121096ZE184226B<<<<<<",
+        ]
         let mrz = try MRZ(lines: mrvA)
         XCTAssertEqual(mrz.format, .mrvA)
         XCTAssertEqual(mrz.documentNumber, "L8988901C")
@@ -154,8 +158,9 @@ final class MRZTests: XCTestCase {
         let today = try MRZDate(year: 2026, month: 6, day: 1)
         XCTAssertEqual(try MRZDate.birthDate(yymmdd: "260601", today: today), try MRZDate(year: 2026, month: 6, day: 1))
         XCTAssertEqual(try MRZDate.birthDate(yymmdd: "260602", today: today), try MRZDate(year: 1926, month: 6, day: 2))
-        XCTAssertEqual(try MRZDate.birthDate(yymmdd: "000229", today: today),
-                       try MRZDate(year: 2000, month: 2, day: 29))
+        XCTAssertEqual(
+            try MRZDate.birthDate(yymmdd: "000229", today: today),
+            try MRZDate(year: 2000, month: 2, day: 29))
         XCTAssertEqual(try MRZDate.expiryDate(yymmdd: "991231"), try MRZDate(year: 2099, month: 12, day: 31))
         XCTAssertThrowsError(try MRZDate(year: 2023, month: 2, day: 29))
         XCTAssertThrowsError(try MRZDate.expiryDate(yymmdd: "121315"))
@@ -165,8 +170,10 @@ final class MRZTests: XCTestCase {
 
     // MARK: Unhappy paths
 
-    private func assertError(_ lines: [String], _ expected: MRZError,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertError(
+        _ lines: [String], _ expected: MRZError,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try MRZ(lines: lines), file: file, line: line) { error in
             XCTAssertEqual(error as? MRZError, expected, file: file, line: line)
             XCTAssertFalse((error as? MRZError)?.description.isEmpty ?? true, file: file, line: line)
@@ -183,39 +190,51 @@ final class MRZTests: XCTestCase {
 
     func testTD3CheckDigitFailures() {
         let l = Self.td3
-        assertError(replacing(l, line: 1, at: 9, with: "5"),
-                    .checkDigitMismatch(field: .documentNumber, expected: "6", found: "5"))
-        assertError(replacing(l, line: 1, at: 19, with: "3"),
-                    .checkDigitMismatch(field: .birthDate, expected: "2", found: "3"))
-        assertError(replacing(l, line: 1, at: 27, with: "0"),
-                    .checkDigitMismatch(field: .expiryDate, expected: "9", found: "0"))
-        assertError(replacing(l, line: 1, at: 42, with: "2"),
-                    .checkDigitMismatch(field: .optionalData, expected: "1", found: "2"))
-        assertError(replacing(l, line: 1, at: 43, with: "1"),
-                    .checkDigitMismatch(field: .composite, expected: "0", found: "1"))
+        assertError(
+            replacing(l, line: 1, at: 9, with: "5"),
+            .checkDigitMismatch(field: .documentNumber, expected: "6", found: "5"))
+        assertError(
+            replacing(l, line: 1, at: 19, with: "3"),
+            .checkDigitMismatch(field: .birthDate, expected: "2", found: "3"))
+        assertError(
+            replacing(l, line: 1, at: 27, with: "0"),
+            .checkDigitMismatch(field: .expiryDate, expected: "9", found: "0"))
+        assertError(
+            replacing(l, line: 1, at: 42, with: "2"),
+            .checkDigitMismatch(field: .optionalData, expected: "1", found: "2"))
+        assertError(
+            replacing(l, line: 1, at: 43, with: "1"),
+            .checkDigitMismatch(field: .composite, expected: "0", found: "1"))
         assertError(replacing(l, line: 1, at: 9, with: "<"), .invalidCheckDigit(field: .documentNumber, found: "<"))
         // A changed birth date with its own check digit still breaks the composite.
-        assertError(replacing(replacing(l, line: 1, at: 13, with: "8"), line: 1, at: 19, with: "9"),
-                    .checkDigitMismatch(field: .composite, expected: "4", found: "0"))
+        assertError(
+            replacing(replacing(l, line: 1, at: 13, with: "8"), line: 1, at: 19, with: "9"),
+            .checkDigitMismatch(field: .composite, expected: "4", found: "0"))
     }
 
     func testTD1AndTD2CheckDigitFailures() {
-        assertError(replacing(Self.td1, line: 0, at: 14, with: "8"),
-                    .checkDigitMismatch(field: .documentNumber, expected: "7", found: "8"))
-        assertError(replacing(Self.td1, line: 1, at: 29, with: "7"),
-                    .checkDigitMismatch(field: .composite, expected: "6", found: "7"))
-        assertError(replacing(Self.td1, line: 1, at: 14, with: "1"),
-                    .checkDigitMismatch(field: .expiryDate, expected: "9", found: "1"))
-        assertError(replacing(Self.td2, line: 1, at: 35, with: "0"),
-                    .checkDigitMismatch(field: .composite, expected: "6", found: "0"))
-        assertError(replacing(Self.td2, line: 1, at: 19, with: "0"),
-                    .checkDigitMismatch(field: .birthDate, expected: "2", found: "0"))
+        assertError(
+            replacing(Self.td1, line: 0, at: 14, with: "8"),
+            .checkDigitMismatch(field: .documentNumber, expected: "7", found: "8"))
+        assertError(
+            replacing(Self.td1, line: 1, at: 29, with: "7"),
+            .checkDigitMismatch(field: .composite, expected: "6", found: "7"))
+        assertError(
+            replacing(Self.td1, line: 1, at: 14, with: "1"),
+            .checkDigitMismatch(field: .expiryDate, expected: "9", found: "1"))
+        assertError(
+            replacing(Self.td2, line: 1, at: 35, with: "0"),
+            .checkDigitMismatch(field: .composite, expected: "6", found: "0"))
+        assertError(
+            replacing(Self.td2, line: 1, at: 19, with: "0"),
+            .checkDigitMismatch(field: .birthDate, expected: "2", found: "0"))
     }
 
     func testLongDocumentNumberFailures() {
         // Wrong check digit at the end of the overflow.
-        assertError(replacing(Self.td1Long, line: 0, at: 18, with: "4"),
-                    .checkDigitMismatch(field: .documentNumber, expected: "3", found: "4"))
+        assertError(
+            replacing(Self.td1Long, line: 0, at: 18, with: "4"),
+            .checkDigitMismatch(field: .documentNumber, expected: "3", found: "4"))
         // '<' in the check position but nothing in the optional data.
         assertError(replacing(Self.td1, line: 0, at: 14, with: "<"), .malformedLongDocumentNumber)
     }
@@ -225,13 +244,16 @@ final class MRZTests: XCTestCase {
         assertError([Self.td3[0], String(Self.td3[1].dropLast())], .invalidLayout(lineLengths: [44, 43]))
         assertError(Self.td1 + ["<"], .invalidLayout(lineLengths: [30, 30, 30, 1]))
         assertError([], .invalidLayout(lineLengths: []))
-        assertError(replacing(Self.td3, line: 0, at: 5, with: "e"),
-                    .invalidCharacter(line: 1, position: 6, character: "e"))
-        assertError(replacing(Self.td1, line: 2, at: 29, with: " "),
-                    .invalidCharacter(line: 3, position: 30, character: " "))
+        assertError(
+            replacing(Self.td3, line: 0, at: 5, with: "e"),
+            .invalidCharacter(line: 1, position: 6, character: "e"))
+        assertError(
+            replacing(Self.td1, line: 2, at: 29, with: " "),
+            .invalidCharacter(line: 3, position: 30, character: " "))
         assertError(replacing(Self.td3, line: 1, at: 20, with: "Q"), .invalidSex("Q"))
-        assertError(replacing(Self.td3, line: 0, at: 7, with: "Ä"),
-                    .invalidCharacter(line: 1, position: 8, character: "Ä"))
+        assertError(
+            replacing(Self.td3, line: 0, at: 7, with: "Ä"),
+            .invalidCharacter(line: 1, position: 8, character: "Ä"))
         XCTAssertThrowsError(try MRZ(parsing: Self.td3.joined(separator: "\n").lowercased())) { error in
             XCTAssertEqual(error as? MRZError, .invalidCharacter(line: 1, position: 1, character: "p"))
             XCTAssertTrue("\(error)".contains("upper case"))

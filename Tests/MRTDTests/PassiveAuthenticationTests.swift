@@ -87,8 +87,9 @@ final class PassiveAuthenticationTests: XCTestCase {
         ]
         for (hash, scheme, name) in cases {
             let sod = try pki.sod(dataGroups: dataGroups, hash: hash, options: .init(scheme: scheme))
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                      trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(scheme): \(result.failures)")
             XCTAssertEqual(result.signatureAlgorithm, name)
             XCTAssertEqual(result.hashAlgorithm, hash == .sha1 ? "SHA-1" : hash == .sha256 ? "SHA-256" : "SHA-512")
@@ -103,12 +104,14 @@ final class PassiveAuthenticationTests: XCTestCase {
         guard case .ec(curve: _, bits: 256) = try pki.documentSigner.certificate.publicKey().keyType else {
             return XCTFail("DSC key is not a 256-bit EC key")
         }
-        XCTAssertGreaterThan(try pki.documentSigner.certificate.publicKey().derEncoded().count, 200,
-                             "the DSC's SubjectPublicKeyInfo carries explicit parameters")
+        XCTAssertGreaterThan(
+            try pki.documentSigner.certificate.publicKey().derEncoded().count, 200,
+            "the DSC's SubjectPublicKeyInfo carries explicit parameters")
         for hash in [DigestAlgorithm.sha1, .sha224, .sha256, .sha384, .sha512] {
             let sod = try pki.sod(dataGroups: dataGroups, hash: hash)
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                      trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(hash): \(result.failures)")
         }
     }
@@ -123,8 +126,9 @@ final class PassiveAuthenticationTests: XCTestCase {
                 break
             default: XCTFail("signer identifier is not \(identification)")
             }
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                      trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: pki.trustStore())
             XCTAssertTrue(result.passed, "\(identification): \(result.failures)")
         }
     }
@@ -136,15 +140,19 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertFalse(strict.passed, "by default only id-icao-mrtd-security-ldsSecurityObject")
         XCTAssertEqual(strict.parseError, .unexpectedContentType("1.2.840.113549.1.7.1 (id-data)"))
         let lenient = PassiveAuthenticationPolicy(legacyContentTypes: ["1.2.840.113549.1.7.1"])
-        let legacyResult = PassiveAuthentication.verify(sodFile: legacy, dataGroups: dataGroups,
-                                                        trustStore: pki.trustStore(), policy: lenient)
+        let legacyResult = PassiveAuthentication.verify(
+            sodFile: legacy, dataGroups: dataGroups,
+            trustStore: pki.trustStore(), policy: lenient)
         XCTAssertTrue(legacyResult.passed, "\(legacyResult.failures)")
         XCTAssertTrue(legacyResult.sodParsed.reason.contains("legacy content type 1.2.840.113549.1.7.1 (id-data)"))
         let unknown = try pki.sod(dataGroups: dataGroups, options: .init(contentType: "1.2.3.4"))
         let listedButUnknown = PassiveAuthenticationPolicy(legacyContentTypes: ["1.2.3.4"])
-        XCTAssertFalse(PassiveAuthentication.verify(sodFile: unknown, dataGroups: dataGroups,
-                                                    trustStore: pki.trustStore(), policy: listedButUnknown).passed,
-                       "only known legacy types can be accepted")
+        XCTAssertFalse(
+            PassiveAuthentication.verify(
+                sodFile: unknown, dataGroups: dataGroups,
+                trustStore: pki.trustStore(), policy: listedButUnknown
+            ).passed,
+            "only known legacy types can be accepted")
 
         let v1 = try pki.sod(dataGroups: dataGroups, options: .init(ldsVersion: ("0108", "040000")))
         let v1Result = PassiveAuthentication.verify(sodFile: v1, dataGroups: dataGroups, trustStore: pki.trustStore())
@@ -173,8 +181,9 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertFalse(pki.csca.certificate.isValid(at: Date()), "the CSCA has expired")
         XCTAssertFalse(pki.documentSigner.certificate.isValid(at: Date()), "the DSC has expired")
         let sod = try pki.sod(dataGroups: dataGroups)
-        let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                  trustStore: pki.trustStore(includeCRL: false))
+        let result = PassiveAuthentication.verify(
+            sodFile: sod, dataGroups: dataGroups,
+            trustStore: pki.trustStore(includeCRL: false))
         XCTAssertTrue(result.passed, "\(result.failures)")
         XCTAssertTrue(result.dscChainValid.reason.contains("still anchors"), result.dscChainValid.reason)
         XCTAssertEqual(result.dscNotRevoked.status, .notChecked)
@@ -188,22 +197,25 @@ final class PassiveAuthenticationTests: XCTestCase {
             let sod = try pki.sod(dataGroups: dataGroups, options: .init(scheme: scheme, omitSigningTime: true))
             let cms = try CMSSignedData(der: SOD.parse(sod).cms)
             XCTAssertEqual(cms.signers.first?.signedAttributeCount, 2, "contentType and messageDigest only")
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                      trustStore: pki.trustStore(includeCRL: false))
+            let result = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: pki.trustStore(includeCRL: false))
             XCTAssertTrue(result.passed, "\(result.failures)")
             XCTAssertNil(result.signingTime)
             XCTAssertTrue(result.dscChainValid.reason.contains("DSC expired"), result.dscChainValid.reason)
 
-            let strict = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                      trustStore: pki.trustStore(includeCRL: false),
-                                                      policy: .init(acceptExpiredDocumentSigner: false))
+            let strict = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: pki.trustStore(includeCRL: false),
+                policy: .init(acceptExpiredDocumentSigner: false))
             XCTAssertFalse(strict.passed)
             XCTAssertEqual(strict.dscChainValid.status, .fail)
         }
         // Validated "now" before the DSC's validity began: refused whatever the policy.
         let sod = try pki.sod(dataGroups: dataGroups, options: .init(omitSigningTime: true))
-        let early = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore(),
-                                                 at: fiveYearsAgo - 365 * 86_400)
+        let early = PassiveAuthentication.verify(
+            sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore(),
+            at: fiveYearsAgo - 365 * 86_400)
         XCTAssertEqual(early.dscChainValid.status, .fail)
         XCTAssertTrue(early.dscChainValid.reason.contains("not yet valid"), early.dscChainValid.reason)
     }
@@ -259,8 +271,9 @@ final class PassiveAuthenticationTests: XCTestCase {
     func testAlteredDataGroupIsNamed() throws {
         let pki = try TestPKI()
         let forged = try pki.forgedDocument(.alteredDataGroup(.dg2), dataGroups: dataGroups)
-        let result = PassiveAuthentication.verify(sodFile: forged.sod, dataGroups: forged.dataGroups,
-                                                  trustStore: forged.trustStore)
+        let result = PassiveAuthentication.verify(
+            sodFile: forged.sod, dataGroups: forged.dataGroups,
+            trustStore: forged.trustStore)
         XCTAssertFalse(result.passed)
         XCTAssertEqual(result.signatureValid.status, .pass)
         XCTAssertEqual(result.dataGroupHashes[.dg2]?.status, .fail)
@@ -272,23 +285,26 @@ final class PassiveAuthenticationTests: XCTestCase {
     func testUntrustedCSCAFailsTheChain() throws {
         let pki = try TestPKI()
         let forged = try pki.forgedDocument(.untrustedCSCA, dataGroups: dataGroups)
-        let result = PassiveAuthentication.verify(sodFile: forged.sod, dataGroups: forged.dataGroups,
-                                                  trustStore: forged.trustStore)
+        let result = PassiveAuthentication.verify(
+            sodFile: forged.sod, dataGroups: forged.dataGroups,
+            trustStore: forged.trustStore)
         XCTAssertFalse(result.passed)
         XCTAssertEqual(result.signatureValid.status, .pass, "the rogue DSC did sign it")
         XCTAssertEqual(result.dscChainValid.status, .fail)
         XCTAssertTrue(result.dscChainValid.reason.contains("does not verify"), result.dscChainValid.reason)
 
-        let emptyStore = PassiveAuthentication.verify(sodFile: forged.sod, dataGroups: forged.dataGroups,
-                                                      trustStore: TrustStore(certificates: []))
+        let emptyStore = PassiveAuthentication.verify(
+            sodFile: forged.sod, dataGroups: forged.dataGroups,
+            trustStore: TrustStore(certificates: []))
         XCTAssertTrue(emptyStore.dscChainValid.reason.contains("no trusted CSCA"), emptyStore.dscChainValid.reason)
     }
 
     func testRevokedDocumentSignerFails() throws {
         let pki = try TestPKI()
         let forged = try pki.forgedDocument(.revokedDocumentSigner, dataGroups: dataGroups)
-        let result = PassiveAuthentication.verify(sodFile: forged.sod, dataGroups: forged.dataGroups,
-                                                  trustStore: forged.trustStore)
+        let result = PassiveAuthentication.verify(
+            sodFile: forged.sod, dataGroups: forged.dataGroups,
+            trustStore: forged.trustStore)
         XCTAssertFalse(result.passed)
         XCTAssertEqual(result.dscChainValid.status, .pass)
         XCTAssertEqual(result.dscNotRevoked.status, .fail)
@@ -298,8 +314,11 @@ final class PassiveAuthenticationTests: XCTestCase {
         options.revokeDocumentSigner = true
         let revokedPKI = try TestPKI(options: options)
         let sod = try revokedPKI.sod(dataGroups: dataGroups)
-        XCTAssertEqual(PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups,
-                                                    trustStore: revokedPKI.trustStore()).dscNotRevoked.status, .fail)
+        XCTAssertEqual(
+            PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups,
+                trustStore: revokedPKI.trustStore()
+            ).dscNotRevoked.status, .fail)
     }
 
     func testCRLWithABadSignatureIsIgnoredAndPolicyCanRequireOne() throws {
@@ -315,16 +334,18 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertEqual(result.dscNotRevoked.status, .notChecked)
         XCTAssertTrue(result.dscNotRevoked.reason.contains("none verifies"), result.dscNotRevoked.reason)
 
-        let strict = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: store,
-                                                  policy: .init(requireRevocationCheck: true))
+        let strict = PassiveAuthentication.verify(
+            sodFile: sod, dataGroups: dataGroups, trustStore: store,
+            policy: .init(requireRevocationCheck: true))
         XCTAssertFalse(strict.passed)
     }
 
     func testTamperedSignatureFails() throws {
         let pki = try TestPKI()
         let forged = try pki.forgedDocument(.tamperedSignature, dataGroups: dataGroups)
-        let result = PassiveAuthentication.verify(sodFile: forged.sod, dataGroups: forged.dataGroups,
-                                                  trustStore: forged.trustStore)
+        let result = PassiveAuthentication.verify(
+            sodFile: forged.sod, dataGroups: forged.dataGroups,
+            trustStore: forged.trustStore)
         XCTAssertFalse(result.passed)
         XCTAssertEqual(result.sodParsed.status, .pass)
         XCTAssertEqual(result.signatureValid.status, .fail)
@@ -350,22 +371,27 @@ final class PassiveAuthenticationTests: XCTestCase {
         let pki = try TestPKI()
         let sod = try pki.sod(dataGroups: dataGroups)
         let store = pki.trustStore()
-        let garbage: [[UInt8]] = [[], [0x77], [0x77, 0x00], [0x77, 0x03, 0x30, 0x01, 0x00], [0x30, 0x00],
-                                  Array(repeating: 0xFF, count: 300), [0x77, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]]
+        let garbage: [[UInt8]] = [
+            [], [0x77], [0x77, 0x00], [0x77, 0x03, 0x30, 0x01, 0x00], [0x30, 0x00],
+            Array(repeating: 0xFF, count: 300), [0x77, 0x84, 0xFF, 0xFF, 0xFF, 0xFF],
+        ]
         for bytes in garbage {
             let result = PassiveAuthentication.verify(sodFile: bytes, dataGroups: dataGroups, trustStore: store)
             XCTAssertFalse(result.passed)
             XCTAssertNotNil(result.parseError, "\(bytes.prefix(8))")
             XCTAssertEqual(result.sodParsed.status, .fail)
         }
-        if case .malformedSOD? = PassiveAuthentication.verify(sodFile: [0x30, 0x00], dataGroups: [:],
-                                                              trustStore: store).parseError {
+        if case .malformedSOD? = PassiveAuthentication.verify(
+            sodFile: [0x30, 0x00], dataGroups: [:],
+            trustStore: store
+        ).parseError {
         } else {
             XCTFail("a wrong outer tag is a malformed SOD")
         }
         for length in stride(from: 0, to: sod.count - 1, by: 3) {
-            let result = PassiveAuthentication.verify(sodFile: Array(sod.prefix(length)), dataGroups: dataGroups,
-                                                      trustStore: store)
+            let result = PassiveAuthentication.verify(
+                sodFile: Array(sod.prefix(length)), dataGroups: dataGroups,
+                trustStore: store)
             XCTAssertFalse(result.passed, "truncated to \(length)")
             XCTAssertNotNil(result.parseError, "truncated to \(length)")
         }
@@ -386,8 +412,9 @@ final class PassiveAuthenticationTests: XCTestCase {
 
     func testBSIReferenceSODSignatureAndDataGroupHashes() throws {
         let groups: [DataGroup: [UInt8]] = [.dg1: Specimens.bsiDG1, .dg14: Specimens.bsiDG14]
-        let result = PassiveAuthentication.verify(sodFile: Specimens.bsiSOD, dataGroups: groups,
-                                                  trustStore: TrustStore(certificates: []))
+        let result = PassiveAuthentication.verify(
+            sodFile: Specimens.bsiSOD, dataGroups: groups,
+            trustStore: TrustStore(certificates: []))
         XCTAssertEqual(result.sodParsed.status, .pass)
         XCTAssertEqual(result.signatureValid.status, .pass, result.signatureValid.reason)
         XCTAssertEqual(result.signatureAlgorithm, "RSA-PSS with SHA256")
@@ -395,8 +422,9 @@ final class PassiveAuthenticationTests: XCTestCase {
         XCTAssertEqual(result.dscSubject?.value(of: "CN"), "HJP PB DS")
         XCTAssertNil(result.signingTime)
         XCTAssertEqual(result.ldsSecurityObject?.dataGroupHashes.map(\.dataGroup), [.dg1, .dg2, .dg3, .dg14, .dg4])
-        XCTAssertEqual(result.ldsSecurityObject?.hash(of: .dg1),
-                       Self.hex("4170CA879FCE6A22FFEF1567FF88079F415C66EAD250AB5F23781AC2CDBF42B6"))
+        XCTAssertEqual(
+            result.ldsSecurityObject?.hash(of: .dg1),
+            Self.hex("4170CA879FCE6A22FFEF1567FF88079F415C66EAD250AB5F23781AC2CDBF42B6"))
         XCTAssertEqual(result.dataGroupHashes[.dg1]?.status, .pass)
         XCTAssertEqual(result.dataGroupHashes[.dg14]?.status, .pass)
         XCTAssertEqual(result.dataGroupHashes[.dg2]?.status, .notChecked)
@@ -407,8 +435,9 @@ final class PassiveAuthenticationTests: XCTestCase {
 
         var altered = Specimens.bsiDG1
         altered[altered.count - 1] ^= 0x01
-        let forged = PassiveAuthentication.verify(sodFile: Specimens.bsiSOD, dataGroups: [.dg1: altered],
-                                                  trustStore: TrustStore(certificates: []))
+        let forged = PassiveAuthentication.verify(
+            sodFile: Specimens.bsiSOD, dataGroups: [.dg1: altered],
+            trustStore: TrustStore(certificates: []))
         XCTAssertEqual(forged.dataGroupHashes[.dg1]?.status, .fail)
     }
 
@@ -474,8 +503,10 @@ final class PassiveAuthenticationTests: XCTestCase {
         var explicit = TestPKI.Options()
         explicit.cscaKey = .brainpoolP256r1
         explicit.dscKey = .ec(curve: "brainpoolP256r1", explicitParameters: true)
-        let profiles = [("EC", TestPKI.Options()), ("RSA-PSS", Self.rsaOptions(scheme: .rsaPSS(.sha256))),
-                        ("explicit-brainpool", explicit)]
+        let profiles = [
+            ("EC", TestPKI.Options()), ("RSA-PSS", Self.rsaOptions(scheme: .rsaPSS(.sha256))),
+            ("explicit-brainpool", explicit),
+        ]
         for (label, options) in profiles {
             let pki = try TestPKI(options: options)
             let caFile = directory.appendingPathComponent("csca-\(label).pem")
@@ -485,42 +516,59 @@ final class PassiveAuthenticationTests: XCTestCase {
             let genuine = try pki.sod(dataGroups: dataGroups, options: sodOptions)
             if label != "RSA-PSS" {
                 let noTime = try pki.sod(dataGroups: dataGroups, options: .init(omitSigningTime: true))
-                let status = try runCMSVerify(openssl, sod: noTime, caFile: caFile, in: directory,
-                                              signatureOnly: label == "explicit-brainpool")
+                let status = try runCMSVerify(
+                    openssl, sod: noTime, caFile: caFile, in: directory,
+                    signatureOnly: label == "explicit-brainpool")
                 XCTAssertEqual(status, 0, "\(label), no signingTime")
             }
             let tampered = try pki.forgedDocument(.tamperedSignature, dataGroups: dataGroups).sod
             let untrusted = try pki.forgedDocument(.untrustedCSCA, dataGroups: dataGroups).sod
 
-            XCTAssertTrue(PassiveAuthentication.verify(sodFile: genuine, dataGroups: dataGroups,
-                                                       trustStore: pki.trustStore()).passed)
-            XCTAssertFalse(PassiveAuthentication.verify(sodFile: untrusted, dataGroups: dataGroups,
-                                                        trustStore: pki.trustStore()).passed)
+            XCTAssertTrue(
+                PassiveAuthentication.verify(
+                    sodFile: genuine, dataGroups: dataGroups,
+                    trustStore: pki.trustStore()
+                ).passed)
+            XCTAssertFalse(
+                PassiveAuthentication.verify(
+                    sodFile: untrusted, dataGroups: dataGroups,
+                    trustStore: pki.trustStore()
+                ).passed)
             // OpenSSL's chain verifier refuses certificates whose key has explicit EC parameters
             // (X509_V_ERR_EC_KEY_EXPLICIT_PARAMS), as issued DSCs often have: that is why passive authentication
             // builds the DSC -> CSCA chain itself. For that profile the command checks the signature only.
             let explicitDSC = label == "explicit-brainpool"
-            XCTAssertEqual(try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory,
-                                            signatureOnly: explicitDSC), 0, label)
-            XCTAssertNotEqual(try runCMSVerify(openssl, sod: tampered, caFile: caFile, in: directory,
-                                               signatureOnly: explicitDSC), 0, label)
+            XCTAssertEqual(
+                try runCMSVerify(
+                    openssl, sod: genuine, caFile: caFile, in: directory,
+                    signatureOnly: explicitDSC), 0, label)
+            XCTAssertNotEqual(
+                try runCMSVerify(
+                    openssl, sod: tampered, caFile: caFile, in: directory,
+                    signatureOnly: explicitDSC), 0, label)
             if explicitDSC {
-                XCTAssertNotEqual(try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory), 0,
-                                  "OpenSSL's verifier accepted a DSC with explicit parameters")
+                XCTAssertNotEqual(
+                    try runCMSVerify(openssl, sod: genuine, caFile: caFile, in: directory), 0,
+                    "OpenSSL's verifier accepted a DSC with explicit parameters")
             } else {
                 XCTAssertNotEqual(try runCMSVerify(openssl, sod: untrusted, caFile: caFile, in: directory), 0, label)
             }
         }
     }
 
-    private func runCMSVerify(_ openssl: String, sod: [UInt8], caFile: URL, in directory: URL,
-                              signatureOnly: Bool = false) throws -> Int32 {
+    private func runCMSVerify(
+        _ openssl: String, sod: [UInt8], caFile: URL, in directory: URL,
+        signatureOnly: Bool = false
+    ) throws -> Int32 {
         let cmsFile = directory.appendingPathComponent("sod-\(UUID().uuidString).der")
         try Data(SOD.parse(sod).cms).write(to: cmsFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: openssl)
-        process.arguments = ["cms", "-verify", "-inform", "DER", "-in", cmsFile.path, "-CAfile", caFile.path,
-                             "-purpose", "any", "-binary", "-out", "/dev/null"] + (signatureOnly ? ["-noverify"] : [])
+        process.arguments =
+            [
+                "cms", "-verify", "-inform", "DER", "-in", cmsFile.path, "-CAfile", caFile.path,
+                "-purpose", "any", "-binary", "-out", "/dev/null",
+            ] + (signatureOnly ? ["-noverify"] : [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -562,7 +610,8 @@ enum Specimens {
     }
 
     /// BSI TR-03105-5 EF_SOD.bin.
-    static let bsiSOD = bytes("""
+    static let bsiSOD = bytes(
+        """
         d4IHijCCB4YGCSqGSIb3DQEHAqCCB3cwggdzAgEDMQ8wDQYJYIZIAWUDBAIBBQAwgekGBmeBCAEBAaCB3gSB2zCB2AIBADANBglg
         hkgBZQMEAgEFADCBwzAlAgEBBCBBcMqHn85qIv/vFWf/iAefQVxm6tJQq18jeBrCzb9CtjAlAgECBCCpobCd/VmAh6s/zkri7GWx
         oVJb0li/wn30QZ+KZeVHRTAlAgEDBCBAPk0Xwm68gyQRiYFh2P1dmcWO6GXLN1m1Kap4LH7eADAlAgEOBCDPUAT/zNZOGovTpC/V
@@ -591,12 +640,14 @@ enum Specimens {
         dDFIBEMDDCw9He+EAiP+1BqSxbMKos6e00bLuLsXKi7/c+C4z+yJBxoH3GJidCH4CNpUGlihpXLnWD8=
         """)
     /// BSI TR-03105-5 DG1 (specimen MRZ).
-    static let bsiDG1 = bytes("""
+    static let bsiDG1 = bytes(
+        """
         YVtfH1hQPEQ8PE1VU1RFUk1BTk48PEVSSUtBPDw8PDw8PDw8PDw8PDw8PDw8PDw8PEMxMVQwMDJKTTREPDw5NjA4MTIyRjIzMTAz
         MTQ8PDw8PDw8PDw8PDw8PDw0
         """)
     /// BSI TR-03105-5 DG14.
-    static let bsiDG14 = bytes("""
+    static let bsiDG14 = bytes(
+        """
         boIBSjGCAUYwggEiBgkEAH8ABwICAQIwggETMIHUBgcqhkjOPQIBMIHIAgEBMCgGByqGSM49AQECHQDXwTSqJkNmhioYMCV10deH
         sJ8HV5faifV+yMD/MDwEHGil5iypzmwcKZgDpsFTC1FOGCrYsAQqWcrSn0MEHCWA9jzP5EE4hwcTsakjaeM+ITXSZtuzcjhsQAsE
         OQQNkCmtLH5c9DQII7KofcaMnkzjF0webv3uEsB9WKpW93LAcm8kxrieTs2sJDVLnpnKo/bTdhQCzQIdANfBNKomQ2aGKhgwJXXQ
@@ -604,7 +655,8 @@ enum Specimens {
         oB8wDwYKBAB/AAcCAgMCAQIBATANBggEAH8ABwICAgIBAQ==
         """)
     /// Austrian EF.SOD (gmrtd test data).
-    static let austriaSOD = bytes("""
+    static let austriaSOD = bytes(
+        """
         d4IGTTCCBkkGCSqGSIb3DQEHAqCCBjowggY2AgEDMQ8wDQYJYIZIAWUDBAIBBQAwggESBgZngQgBAQGgggEGBIIBAjCB/wIBADAN
         BglghkgBZQMEAgEFADCB6jAlAgEBBCCQRizUgkvCTOHOd+DkDaUDtfJQY+YaeOIsOsBOSbICQzAlAgECBCAROIi937ialFIpWfPP
         QQB7sSQeL9+lhdj0gDF+tkghXzAlAgEDBCBcHE+l/T2QZiqS1cbH7pQDCufu2QcKbY8ds3ayaNmfgzAlAgELBCAqFwT6M8WzpXYO
@@ -629,7 +681,8 @@ enum Specimens {
         MCla9X486wcCIGFNzqO6kkmeIhK5zUFZdYzUmuJA50s+INjUkYPtH+sJ
         """)
     /// CSCA-AUSTRIA from the German master list.
-    static let austriaCSCA = bytes("""
+    static let austriaCSCA = bytes(
+        """
         MIIEPzCCA8SgAwIBAgICBH8wDAYIKoZIzj0EAwMFADA/MQswCQYDVQQGEwJBVDELMAkGA1UECgwCR1YxDDAKBgNVBAsMA0JNSTEV
         MBMGA1UEAwwMQ1NDQS1BVVNUUklBMB4XDTE5MDkwMjA3MTM0NFoXDTMwMDEwNTA4NTMyOVowPzELMAkGA1UEBhMCQVQxCzAJBgNV
         BAoMAkdWMQwwCgYDVQQLDANCTUkxFTATBgNVBAMMDENTQ0EtQVVTVFJJQTCCAbUwggFNBgcqhkjOPQIBMIIBQAIBATA8BgcqhkjO
@@ -647,7 +700,8 @@ enum Specimens {
         2VPbM/GY/twUAD9bgo+eSo7jFphllNIfTrchqBp8mxU6cIjkYDVYBWQ=
         """)
     /// New Zealand EF.SOD, BER with indefinite lengths (gmrtd test data).
-    static let newZealandSOD = bytes("""
+    static let newZealandSOD = bytes(
+        """
         d4IIUjCABgkqhkiG9w0BBwKggDCAAgEDMQ8wDQYJYIZIAWUDBAIBBQAwgAYGZ4EIAQEBoIAEggEAMIH9AgEAMAsGCWCGSAFlAwQC
         ATCB6jAlAgEBBCDDS5YIjJGksH3uyEHVWohrUeHHr9efBY9CFx+kmPlfJDAlAgECBCDCv7fpsUzpYP4aw7RVkTYk0eHtSrkubi0g
         pp7JhhFnhzAlAgEMBCACL/1aCocewolH7JQPsnn9vLSyXvA0ZeZTvNPdXDcKXzAlAgENBCD91zrvhMT5/Eq4B/Lvrb0BNFLx7nIA
@@ -679,7 +733,8 @@ enum Specimens {
         GtLtbuPw503JHsccGoL8HbTh7Y3V7vmmNhy4SQAAAAAAAA==
         """)
     /// NZ Identity Services Passport CA from the German master list.
-    static let newZealandCSCA = bytes("""
+    static let newZealandCSCA = bytes(
+        """
         MIIFyjCCA7KgAwIBAgIEQuV48TANBgkqhkiG9w0BAQsFADBtMQswCQYDVQQGEwJOWjEiMCAGA1UECgwZR292ZXJubWVudCBvZiBO
         ZXcgWmVhbGFuZDESMBAGA1UECwwJUGFzc3BvcnRzMSYwJAYDVQQLDB1JZGVudGl0eSBTZXJ2aWNlcyBQYXNzcG9ydCBDQTAeFw0x
         NTA4MjUwMjMxMTJaFw0yOTAzMjUwMzAxMTJaMG0xCzAJBgNVBAYTAk5aMSIwIAYDVQQKDBlHb3Zlcm5tZW50IG9mIE5ldyBaZWFs

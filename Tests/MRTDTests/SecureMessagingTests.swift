@@ -5,9 +5,10 @@ import XCTest
 /// ICAO Doc 9303 Part 11, Appendix D.4 (3DES secure messaging), an AES vector, then the unhappy paths.
 final class SecureMessagingTests: XCTestCase {
     static func appendixSession() throws -> SecureMessagingSession {
-        let suite = try SecureMessagingCipherSuite(algorithm: .tripleDES,
-                                                   encryptionKey: hexBytes("979EC13B1CBFE9DCD01AB0FED307EAE5"),
-                                                   macKey: hexBytes("F1CB1F1FB5ADF208806B89DC579DC1F8"))
+        let suite = try SecureMessagingCipherSuite(
+            algorithm: .tripleDES,
+            encryptionKey: hexBytes("979EC13B1CBFE9DCD01AB0FED307EAE5"),
+            macKey: hexBytes("F1CB1F1FB5ADF208806B89DC579DC1F8"))
         return SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(bytes: hexBytes("887022120C06C226")))
     }
 
@@ -34,8 +35,9 @@ final class SecureMessagingTests: XCTestCase {
 
         let readRest = try session.protect(CommandAPDU(ins: 0xB0, p1: 0, p2: 4, le: 0x12))
         XCTAssertEqual(hex(try readRest.encoded()), "0CB000040D9701128E082EA28A70F3C7B53500")
-        let rest = try session.unprotect(try Self.response(
-            "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000"))
+        let rest = try session.unprotect(
+            try Self.response(
+                "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000"))
         XCTAssertEqual(rest.data, hexBytes("04303130365F36063034303030305C026175"))
         XCTAssertEqual(session.ssc.bytes, hexBytes("887022120C06C22C"))
     }
@@ -47,23 +49,26 @@ final class SecureMessagingTests: XCTestCase {
             ("0CB000000D9701048E08ED6705417E96BA5500", "8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000"),
         ])
         let channel = SecureMessagingChannel(base: card, session: try Self.appendixSession())
-        XCTAssertEqual(try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E])).statusWord,
-                       .success)
+        XCTAssertEqual(
+            try channel.transmit(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x01, 0x1E])).statusWord,
+            .success)
         XCTAssertEqual(try channel.transmit(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 4)).data, hexBytes("60145F01"))
     }
 
     // AES-128 secure messaging: MSE:Set AT protected with SSC 5, its response with SSC 6 (values from the BSI
     // TR-03110 worked example as used in the animamea test suite).
     func testAESSecureMessagingVector() throws {
-        let suite = try SecureMessagingCipherSuite(algorithm: .aes128,
-                                                   encryptionKey: hexBytes("68406B4162100563D9C901A6154D2901"),
-                                                   macKey: hexBytes("73FF268784F72AF833FDC9464049AFC9"))
+        let suite = try SecureMessagingCipherSuite(
+            algorithm: .aes128,
+            encryptionKey: hexBytes("68406B4162100563D9C901A6154D2901"),
+            macKey: hexBytes("73FF268784F72AF833FDC9464049AFC9"))
         var ssc = SendSequenceCounter(zeroes: 16)
         for _ in 0..<4 { ssc.increment() }
         let session = SecureMessagingSession(suite: suite, ssc: ssc)
         let plain = try CommandAPDU(bytes: hexBytes("002281B60F830D44455445535444564445303139"))
-        XCTAssertEqual(hex(try session.protect(plain).encoded()),
-                       "0C2281B61D871101A7BB8F230FFF9221162AD673B9F319A88E08D8713E9B7A600B4900")
+        XCTAssertEqual(
+            hex(try session.protect(plain).encoded()),
+            "0C2281B61D871101A7BB8F230FFF9221162AD673B9F319A88E08D8713E9B7A600B4900")
         let answer = try session.unprotect(try Self.response("990290008E08C8488F79FEF386C79000"))
         XCTAssertEqual(answer.statusWord, .success)
     }
@@ -72,9 +77,10 @@ final class SecureMessagingTests: XCTestCase {
     func testExtendedLengthRoundTrip() throws {
         for algorithm in [SecureMessagingCipherSuite.Algorithm.tripleDES, .aes256] {
             let length = algorithm.keyLength
-            let suite = try SecureMessagingCipherSuite(algorithm: algorithm,
-                                                       encryptionKey: [UInt8](repeating: 0x11, count: length),
-                                                       macKey: [UInt8](repeating: 0x22, count: length))
+            let suite = try SecureMessagingCipherSuite(
+                algorithm: algorithm,
+                encryptionKey: [UInt8](repeating: 0x11, count: length),
+                macKey: [UInt8](repeating: 0x22, count: length))
             var ssc = SendSequenceCounter(zeroes: suite.sscLength)
             ssc.increment()
             let read = CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 40_000)
@@ -92,8 +98,9 @@ final class SecureMessagingTests: XCTestCase {
 
             ssc.increment()
             let content = (0..<40_000).map { UInt8($0 & 0xFF) }
-            let answer = try suite.protectResponse(ResponseAPDU(data: content, statusWord: .success),
-                                                   oddInstruction: false, ssc: ssc)
+            let answer = try suite.protectResponse(
+                ResponseAPDU(data: content, statusWord: .success),
+                oddInstruction: false, ssc: ssc)
             XCTAssertEqual(try suite.unprotectResponse(answer, ssc: ssc).data, content)
         }
     }
@@ -149,15 +156,16 @@ final class SecureMessagingTests: XCTestCase {
 
     func testMalformedResponsesGiveTypedErrors() throws {
         let valid = "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D74"
-        let malformed = [
-            "99029000",  // no DO'8E'
-            "990290008E05FA855A5D4C",  // short checksum
-            "8E08FA855A5D4C50A8ED99029000",  // DO'8E' not last
-            "FF",  // garbage
-            "8709",  // truncated
-            "990290009902900000",  // repeated and truncated
-            "8709029FF0EC34F9922651990290008E08AD55CC17140B2DED",  // wrong padding indicator
-        ] + (1..<(valid.count / 2)).map { String(valid.prefix($0 * 2)) }  // every truncation
+        let malformed =
+            [
+                "99029000",  // no DO'8E'
+                "990290008E05FA855A5D4C",  // short checksum
+                "8E08FA855A5D4C50A8ED99029000",  // DO'8E' not last
+                "FF",  // garbage
+                "8709",  // truncated
+                "990290009902900000",  // repeated and truncated
+                "8709029FF0EC34F9922651990290008E08AD55CC17140B2DED",  // wrong padding indicator
+            ] + (1..<(valid.count / 2)).map { String(valid.prefix($0 * 2)) }  // every truncation
         for text in malformed {
             let session = try Self.appendixSession()
             _ = try session.protect(CommandAPDU(ins: 0xB0, p1: 0, p2: 4, le: 0x12))

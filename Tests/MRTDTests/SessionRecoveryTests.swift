@@ -18,7 +18,9 @@ final class SessionRecoveryTests: XCTestCase {
 
     private func read(_ profile: EMRTDProfile, pace: Bool = false) throws -> DocumentReadResult {
         let card = InMemoryCardChannel(applet: EMRTDApplet(profile: profile), supportsExtendedLength: false)
-        if pace { return try DocumentReader(channel: card).read(access: .can(try CardAccessNumber(PACERoundTripTests.can))) }
+        if pace {
+            return try DocumentReader(channel: card).read(access: .can(try CardAccessNumber(PACERoundTripTests.can)))
+        }
         return try DocumentReader(channel: card).read(accessKey: try DocumentReaderTests.key())
     }
 
@@ -28,17 +30,21 @@ final class SessionRecoveryTests: XCTestCase {
         XCTAssertTrue(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .wrongLength)))
         XCTAssertTrue(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .fileNotFound)))
         XCTAssertTrue(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .wrongP1P2)))
-        XCTAssertFalse(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .success)), "success needs SM")
+        XCTAssertFalse(
+            SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .success)), "success needs SM")
         XCTAssertFalse(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .warningEndOfFile)))
-        XCTAssertFalse(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .smDataObjectsIncorrect)),
-                       "6988 ends the session")
-        XCTAssertFalse(SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(data: [0x01], statusWord: .fileNotFound)),
-                       "never data without SM")
+        XCTAssertFalse(
+            SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(statusWord: .smDataObjectsIncorrect)),
+            "6988 ends the session")
+        XCTAssertFalse(
+            SecureMessagingSession.isPlainErrorAnswer(ResponseAPDU(data: [0x01], statusWord: .fileNotFound)),
+            "never data without SM")
     }
 
     func testAPlainAnswerCountsTheCommandOnlyAndAwaitsProof() throws {
-        let suite = try SecureMessagingCipherSuite(algorithm: .aes128, encryptionKey: [UInt8](repeating: 1, count: 16),
-                                                   macKey: [UInt8](repeating: 2, count: 16))
+        let suite = try SecureMessagingCipherSuite(
+            algorithm: .aes128, encryptionKey: [UInt8](repeating: 1, count: 16),
+            macKey: [UInt8](repeating: 2, count: 16))
         let reader = SecureMessagingSession(suite: suite, ssc: SendSequenceCounter(zeroes: 16))
         _ = try reader.protect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 0xE7))
         XCTAssertEqual(try reader.unprotect(ResponseAPDU(statusWord: .wrongLength)).statusWord, .wrongLength)
@@ -49,8 +55,9 @@ final class SessionRecoveryTests: XCTestCase {
         chipSSC.increment()
         chipSSC.increment()
         chipSSC.increment()
-        let answer = try suite.protectResponse(ResponseAPDU(data: [0x42], statusWord: .success), oddInstruction: false,
-                                               ssc: chipSSC)
+        let answer = try suite.protectResponse(
+            ResponseAPDU(data: [0x42], statusWord: .success), oddInstruction: false,
+            ssc: chipSSC)
         XCTAssertEqual(try reader.unprotect(answer).data, [0x42])
         XCTAssertFalse(reader.awaitingProof, "a verified answer proves the session")
         // Data without SM is still refused, and ends the session.
@@ -71,8 +78,9 @@ final class SessionRecoveryTests: XCTestCase {
         XCTAssertEqual(result.statistics.plainStatusAnswers, 1)
         XCTAssertEqual(result.statistics.sessionsReestablished, 0)
         XCTAssertEqual(result.statistics.apdus, DocumentReaderTests.expectedAPDUs(files: capped.files, chunk: 0xDF) + 1)
-        XCTAssertEqual(result.plainStatusRecovery.events,
-                       [.init(instruction: 0xB0, statusWord: .wrongLength, action: .accepted)])
+        XCTAssertEqual(
+            result.plainStatusRecovery.events,
+            [.init(instruction: 0xB0, statusWord: .wrongLength, action: .accepted)])
         print("capped chip, session kept: \(result.statistics)")
     }
 
@@ -90,8 +98,10 @@ final class SessionRecoveryTests: XCTestCase {
     }
 
     func testPACEChipClosingItsSessionGetsPACEAgain() throws {
-        var capped = PACERoundTripTests.profile(pace: PACEConfiguration(parameterID: 13, cipher: .aes128,
-                                                                        can: PACERoundTripTests.can))
+        var capped = PACERoundTripTests.profile(
+            pace: PACEConfiguration(
+                parameterID: 13, cipher: .aes128,
+                can: PACERoundTripTests.can))
         capped.extendedLength = false
         capped.maxShortResponse = 0xC0
         capped.plainErrorStatus = .sessionClosed
@@ -119,8 +129,10 @@ final class SessionRecoveryTests: XCTestCase {
             let never = profile(cap: 100, plain: behaviour)
             let card = InMemoryCardChannel(applet: EMRTDApplet(profile: never), supportsExtendedLength: false)
             let counting = CountingCardChannel(base: card)
-            XCTAssertThrowsError(try DocumentReader(channel: counting).read(accessKey: try DocumentReaderTests.key()),
-                                 "\(behaviour)") { error in
+            XCTAssertThrowsError(
+                try DocumentReader(channel: counting).read(accessKey: try DocumentReaderTests.key()),
+                "\(behaviour)"
+            ) { error in
                 guard case let .secureMessaging(.recoveryExhausted(plain, reestablished, last)) = error as? MRTDError
                 else { return XCTFail("\(behaviour): \(error)") }
                 XCTAssertEqual(reestablished, PlainStatusLimits.default.maxReestablishments, "\(behaviour)")
@@ -132,9 +144,12 @@ final class SessionRecoveryTests: XCTestCase {
         }
         var strict = DocumentReader.Options()
         strict.plainStatusLimits = PlainStatusLimits(maxPlainAnswers: 1, maxReestablishments: 0)
-        let card = InMemoryCardChannel(applet: EMRTDApplet(profile: profile(cap: 0xC8, plain: .sessionKept)),
-                                       supportsExtendedLength: false)
-        XCTAssertThrowsError(try DocumentReader(channel: card, options: strict).read(accessKey: try DocumentReaderTests.key())) {
+        let card = InMemoryCardChannel(
+            applet: EMRTDApplet(profile: profile(cap: 0xC8, plain: .sessionKept)),
+            supportsExtendedLength: false)
+        XCTAssertThrowsError(
+            try DocumentReader(channel: card, options: strict).read(accessKey: try DocumentReaderTests.key())
+        ) {
             guard case .secureMessaging(.recoveryExhausted) = $0 as? MRTDError else { return XCTFail("\($0)") }
         }
     }
@@ -152,9 +167,11 @@ final class SessionRecoveryTests: XCTestCase {
     /// (whose SSC no longer matches) is opened again, and every other file is read.
     func testAnInjectedPlainRefusalIsRecordedAsUnverified() throws {
         let profile = DocumentReaderTests.profile()
-        let card = FaultInjectingApplet(base: EMRTDApplet(profile: profile),
-                                        faults: [CardFault(.statusWord(.fileNotFound), during: .read, at: 3)])
-        let result = try DocumentReader(channel: InMemoryCardChannel(applet: card)).read(accessKey: try DocumentReaderTests.key())
+        let card = FaultInjectingApplet(
+            base: EMRTDApplet(profile: profile),
+            faults: [CardFault(.statusWord(.fileNotFound), during: .read, at: 3)])
+        let result = try DocumentReader(channel: InMemoryCardChannel(applet: card)).read(
+            accessKey: try DocumentReaderTests.key())
         XCTAssertEqual(result.skippedFiles.count, 1)
         XCTAssertEqual(Set(result.skippedFiles.keys), result.plainStatusRecovery.unprotectedRefusals)
         XCTAssertEqual(result.statistics.sessionsReestablished, 1)
@@ -165,8 +182,10 @@ final class SessionRecoveryTests: XCTestCase {
     func testDataWithoutSecureMessagingIsStillRefused() throws {
         for behaviour in [nil, PlainErrorStatus.sessionKept] {
             let card = PlainDataApplet(base: EMRTDApplet(profile: profile(plain: behaviour)))
-            XCTAssertThrowsError(try DocumentReader(channel: InMemoryCardChannel(applet: card, supportsExtendedLength: false))
-                .read(accessKey: try DocumentReaderTests.key())) { error in
+            XCTAssertThrowsError(
+                try DocumentReader(channel: InMemoryCardChannel(applet: card, supportsExtendedLength: false))
+                    .read(accessKey: try DocumentReaderTests.key())
+            ) { error in
                 guard case .secureMessaging = error as? MRTDError else { return XCTFail("\(error)") }
             }
         }

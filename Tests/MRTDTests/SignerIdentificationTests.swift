@@ -46,9 +46,11 @@ final class SignerIdentificationTests: XCTestCase {
         // A forger who embeds his own certificate gets it used, and fails on the chain.
         let rogue = try TestPKI.makeCSCA(country: "UT", name: "CSCA UT", validity: (Date() - 86_400, Date() + 86_400))
         let signer = try pki.issueDocumentSigner(commonName: "DS UT 1", issuer: rogue)
-        let forged = try SODBuilder.build(dataGroups: dataGroups, signer: signer.certificate, key: signer.key,
-                                          options: .init(reorderedIssuerName: true))
-        let refused = PassiveAuthentication.verify(sodFile: forged, dataGroups: dataGroups, trustStore: pki.trustStore())
+        let forged = try SODBuilder.build(
+            dataGroups: dataGroups, signer: signer.certificate, key: signer.key,
+            options: .init(reorderedIssuerName: true))
+        let refused = PassiveAuthentication.verify(
+            sodFile: forged, dataGroups: dataGroups, trustStore: pki.trustStore())
         XCTAssertFalse(refused.passed)
         XCTAssertEqual(refused.signatureValid.status, .pass, "its own key did sign")
         XCTAssertEqual(refused.dscChainValid.status, .fail, refused.dscChainValid.reason)
@@ -77,7 +79,8 @@ final class SignerIdentificationTests: XCTestCase {
             XCTAssertThrowsError(try SOD.parse(sod)) { error in
                 XCTAssertEqual(error as? LDSError, .invalidSecurityObject("SignedData version is 4, not 3"))
             }
-            let result = PassiveAuthentication.verify(sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore())
+            let result = PassiveAuthentication.verify(
+                sodFile: sod, dataGroups: dataGroups, trustStore: pki.trustStore())
             XCTAssertFalse(result.passed)
             XCTAssertEqual(result.sodParsed.status, .fail)
         }

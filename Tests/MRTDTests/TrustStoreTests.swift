@@ -9,7 +9,8 @@ final class TrustStoreTests: XCTestCase {
     private let dataGroups = PassiveAuthenticationTests.dataGroups
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory
+        directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("truststore-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
@@ -37,8 +38,9 @@ final class TrustStoreTests: XCTestCase {
         try write("broken.der", [0x30, 0x82, 0x01])
         try write("broken.crl", Array("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".utf8))
         try write("README.txt", Array("notes".utf8))
-        try FileManager.default.createDirectory(atPath: (directory as NSString).appendingPathComponent("old.pem"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (directory as NSString).appendingPathComponent("old.pem"),
+            withIntermediateDirectories: true)
 
         let store = try TrustStore.load(directory: directory)
         XCTAssertEqual(Set(store.cscaCertificates), [first.csca.certificate, second.csca.certificate])
@@ -51,8 +53,9 @@ final class TrustStoreTests: XCTestCase {
         XCTAssertTrue(skipped["broken.crl"]?.contains("not a valid PEM CRL") == true, "\(skipped)")
         XCTAssertTrue(skipped["README.txt"]?.contains("extension") == true)
 
-        let result = PassiveAuthentication.verify(sodFile: try second.sod(dataGroups: dataGroups),
-                                                  dataGroups: dataGroups, trustStore: store)
+        let result = PassiveAuthentication.verify(
+            sodFile: try second.sod(dataGroups: dataGroups),
+            dataGroups: dataGroups, trustStore: store)
         XCTAssertTrue(result.passed, "\(result.failures)")
         XCTAssertEqual(result.dscNotRevoked.status, .pass, "the DER CRL was used")
     }
@@ -108,13 +111,15 @@ final class TrustStoreTests: XCTestCase {
         try write("home.pem", Array(home.csca.certificate.pem.utf8))
         var store = try TrustStore.load(directory: directory)
         let report = try store.importMasterList(data: list, scope: try scope("FRA", "UTO"))
-        XCTAssertEqual(Set(report.added), [foreign[0].csca.certificate, link],
-                       "France's root and its link certificate (checked against the root added before it)")
+        XCTAssertEqual(
+            Set(report.added), [foreign[0].csca.certificate, link],
+            "France's root and its link certificate (checked against the root added before it)")
         XCTAssertEqual(report.alreadyTrusted, 1)
         XCTAssertEqual(report.skippedNonCA, 1, "the master list signer certificate is no CSCA")
         let skipped = Dictionary(uniqueKeysWithValues: report.skipped.map { ($0.certificate, $0.reason) })
-        XCTAssertEqual(skipped[foreign[1].csca.certificate],
-                       "its country DE is not one of the states named (FRA, UTO)")
+        XCTAssertEqual(
+            skipped[foreign[1].csca.certificate],
+            "its country DE is not one of the states named (FRA, UTO)")
         XCTAssertEqual(skipped[signer.certificate], "not a CA certificate")
         XCTAssertEqual(report.writtenFiles.count, 2)
         XCTAssertEqual(report.signer, signer.certificate.subject)
@@ -122,11 +127,13 @@ final class TrustStoreTests: XCTestCase {
         var reloaded = try TrustStore.load(directory: directory)
         XCTAssertEqual(reloaded.cscaCertificates.count, 3)
         XCTAssertTrue(reloaded.report.skippedFiles.isEmpty)
-        let french = PassiveAuthentication.verify(sodFile: try foreign[0].sod(dataGroups: dataGroups),
-                                                  dataGroups: dataGroups, trustStore: reloaded)
+        let french = PassiveAuthentication.verify(
+            sodFile: try foreign[0].sod(dataGroups: dataGroups),
+            dataGroups: dataGroups, trustStore: reloaded)
         XCTAssertTrue(french.passed, french.failures.joined())
-        let german = PassiveAuthentication.verify(sodFile: try foreign[1].sod(dataGroups: dataGroups),
-                                                  dataGroups: dataGroups, trustStore: reloaded)
+        let german = PassiveAuthentication.verify(
+            sodFile: try foreign[1].sod(dataGroups: dataGroups),
+            dataGroups: dataGroups, trustStore: reloaded)
         XCTAssertFalse(german.passed, "Germany was not named: its CSCA is not trusted")
 
         let again = try reloaded.importMasterList(data: list, scope: try scope("D"))
@@ -136,16 +143,19 @@ final class TrustStoreTests: XCTestCase {
 
     func testAMasterListIsImportedOnlyForNamedKnownStates() throws {
         let (home, foreign) = try makeCountries()
-        let list = try TestPKI.masterList(certificates: [foreign[0].csca.certificate],
-                                          signer: try home.makeMasterListSigner())
+        let list = try TestPKI.masterList(
+            certificates: [foreign[0].csca.certificate],
+            signer: try home.makeMasterListSigner())
         let store = TrustStore(certificates: [home.csca.certificate])
         XCTAssertThrowsError(try store.importFile(list, into: directory)) { error in
             guard case let .refused(reason)? = error as? TrustImportError else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("--states"), reason)
         }
         XCTAssertThrowsError(try TrustImportScope(states: ["ZZZ"])) { error in
-            XCTAssertEqual(error as? TrustImportError, .refused(
-                "ZZZ is not an issuing state with a known country code: give ICAO codes such as UTO, D or FRA"))
+            XCTAssertEqual(
+                error as? TrustImportError,
+                .refused(
+                    "ZZZ is not an issuing state with a known country code: give ICAO codes such as UTO, D or FRA"))
         }
         XCTAssertThrowsError(try TrustImportScope(states: ["XXA"]), "a nationality code names no state")
         XCTAssertThrowsError(try TrustImportScope(states: [" "]))
@@ -164,24 +174,29 @@ final class TrustStoreTests: XCTestCase {
         XCTAssertNil(store.admissionProblem(foreign[0].csca.certificate, scope: nil, minimumKeySizes: minimum))
         // A link certificate from a root the store does not hold, and one from a root it does hold.
         let (_, frenchLink) = try foreign[0].rollOverCSCA()
-        XCTAssertEqual(store.admissionProblem(frenchLink, scope: nil, minimumKeySizes: minimum),
-                       "its self-signature does not verify",
-                       "a rollover link keeps the CSCA's name: without the old root it is only a bad self-signature")
+        XCTAssertEqual(
+            store.admissionProblem(frenchLink, scope: nil, minimumKeySizes: minimum),
+            "its self-signature does not verify",
+            "a rollover link keeps the CSCA's name: without the old root it is only a bad self-signature")
         let withRoot = TrustStore(certificates: [home.csca.certificate, foreign[0].csca.certificate])
         XCTAssertNil(withRoot.admissionProblem(frenchLink, scope: nil, minimumKeySizes: minimum))
         // A link certificate signed by another key than the root's.
-        let impostor = try TestPKI.makeCSCA(country: "FR", name: "CSCA FR", validity: (Date() - 86_400, Date() + 86_400))
+        let impostor = try TestPKI.makeCSCA(
+            country: "FR", name: "CSCA FR", validity: (Date() - 86_400, Date() + 86_400))
         var french = TestPKI.Options()
         french.country = "FR"
         let (_, forgedLink) = try TestPKI(options: french).rollOverCSCA()
         XCTAssertNotNil(withRoot.admissionProblem(forgedLink, scope: nil, minimumKeySizes: minimum))
-        XCTAssertNil(withRoot.admissionProblem(impostor.certificate, scope: try scope("FRA"), minimumKeySizes: minimum),
-                     "a self-signed root of a named state is admitted")
-        XCTAssertEqual(withRoot.admissionProblem(impostor.certificate, scope: try scope("D"), minimumKeySizes: minimum),
-                       "its country FR is not one of the states named (D)")
+        XCTAssertNil(
+            withRoot.admissionProblem(impostor.certificate, scope: try scope("FRA"), minimumKeySizes: minimum),
+            "a self-signed root of a named state is admitted")
+        XCTAssertEqual(
+            withRoot.admissionProblem(impostor.certificate, scope: try scope("D"), minimumKeySizes: minimum),
+            "its country FR is not one of the states named (D)")
         // A CSCA on P-224 is below the 256-bit default.
-        let small = try TestPKI.makeCSCA(country: "FR", name: "CSCA FR small", key: .ec(curve: "P-224"),
-                                         validity: (Date() - 86_400, Date() + 86_400))
+        let small = try TestPKI.makeCSCA(
+            country: "FR", name: "CSCA FR small", key: .ec(curve: "P-224"),
+            validity: (Date() - 86_400, Date() + 86_400))
         let problem = try XCTUnwrap(store.admissionProblem(small.certificate, scope: nil, minimumKeySizes: minimum))
         XCTAssertTrue(problem.contains("224 bits, below the 256"), problem)
         XCTAssertThrowsError(try store.importFile(small.certificate.der, into: directory)) { error in
@@ -204,7 +219,8 @@ final class TrustStoreTests: XCTestCase {
         tampered[start + 5] ^= 0x01
 
         var store = TrustStore(certificates: [home.csca.certificate])
-        XCTAssertThrowsError(try store.importMasterList(data: tampered, scope: try scope("FRA"), into: directory)) { error in
+        XCTAssertThrowsError(try store.importMasterList(data: tampered, scope: try scope("FRA"), into: directory)) {
+            error in
             XCTAssertEqual(error as? TrustStoreError, .masterList(.contentDigestMismatch))
         }
         XCTAssertEqual(store.cscaCertificates, [home.csca.certificate])
@@ -216,8 +232,11 @@ final class TrustStoreTests: XCTestCase {
         let signatureStart = try XCTUnwrap(PassiveAuthenticationTests.index(of: signature, in: list))
         var badSignature = list
         badSignature[signatureStart + signature.count - 1] ^= 0x01
-        XCTAssertThrowsError(try store.importMasterList(data: badSignature, scope: try scope("FRA"),
-                                                        into: directory)) { error in
+        XCTAssertThrowsError(
+            try store.importMasterList(
+                data: badSignature, scope: try scope("FRA"),
+                into: directory)
+        ) { error in
             XCTAssertEqual(error as? TrustStoreError, .masterList(.signatureInvalid))
         }
     }
@@ -233,8 +252,9 @@ final class TrustStoreTests: XCTestCase {
             }
             XCTAssertTrue(reason.contains("no trusted CSCA"), reason)
         }
-        let report = try store.importMasterList(data: list, scope: try scope("FRA"),
-                                                signerAnchor: foreign[1].csca.certificate)
+        let report = try store.importMasterList(
+            data: list, scope: try scope("FRA"),
+            signerAnchor: foreign[1].csca.certificate)
         XCTAssertEqual(report.added, [foreign[0].csca.certificate])
         XCTAssertTrue(report.writtenFiles.isEmpty, "an in-memory store writes nothing")
     }
@@ -249,15 +269,19 @@ final class TrustStoreTests: XCTestCase {
             guard case .notSignedData? = error as? MasterListError else { return XCTFail("unexpected \(error)") }
         }
         let signer = try pki.makeMasterListSigner()
-        let badContent = try CMSSignedData.sign(content: [0x30, 0x03, 0x02, 0x01, 0x00],
-                                                contentType: CSCAMasterList.contentType,
-                                                certificate: signer.certificate, key: signer.key).der
+        let badContent = try CMSSignedData.sign(
+            content: [0x30, 0x03, 0x02, 0x01, 0x00],
+            contentType: CSCAMasterList.contentType,
+            certificate: signer.certificate, key: signer.key
+        ).der
         XCTAssertThrowsError(try CSCAMasterList.verify(der: badContent, trustStore: pki.trustStore())) { error in
             guard case .malformedContent? = error as? MasterListError else { return XCTFail("unexpected \(error)") }
         }
         for length in stride(from: 0, to: badContent.count, by: 7) {
-            XCTAssertThrowsError(try CSCAMasterList.verify(der: Array(badContent.prefix(length)),
-                                                           trustStore: pki.trustStore()))
+            XCTAssertThrowsError(
+                try CSCAMasterList.verify(
+                    der: Array(badContent.prefix(length)),
+                    trustStore: pki.trustStore()))
         }
     }
 }

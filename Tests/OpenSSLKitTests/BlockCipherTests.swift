@@ -40,17 +40,22 @@ final class BlockCipherTests: XCTestCase {
         let key = h("AB94FDECF2674FDFB9B391F85D7F76F2")
         let plain = h("0011223344556677")
         let threeKey = key + Array(key[0..<8])
-        XCTAssertEqual(try BlockCipher.tripleDES.encrypt(plain, key: threeKey),
-                       try BlockCipher.tripleDES.encrypt(plain, key: key))
+        XCTAssertEqual(
+            try BlockCipher.tripleDES.encrypt(plain, key: threeKey),
+            try BlockCipher.tripleDES.encrypt(plain, key: key))
     }
 
     func testRefusesPartialBlocksAndBadKeys() {
         XCTAssertThrowsError(try BlockCipher.aes.encrypt([1, 2, 3], key: [UInt8](repeating: 0, count: 16)))
         XCTAssertThrowsError(try BlockCipher.aes.encrypt([UInt8](repeating: 0, count: 16), key: [1, 2]))
-        XCTAssertThrowsError(try BlockCipher.tripleDES.encrypt([UInt8](repeating: 0, count: 8),
-                                                              key: [UInt8](repeating: 0, count: 8)))
-        XCTAssertThrowsError(try BlockCipher.aes.encrypt([UInt8](repeating: 0, count: 16),
-                                                        key: [UInt8](repeating: 0, count: 16), iv: [0]))
+        XCTAssertThrowsError(
+            try BlockCipher.tripleDES.encrypt(
+                [UInt8](repeating: 0, count: 8),
+                key: [UInt8](repeating: 0, count: 8)))
+        XCTAssertThrowsError(
+            try BlockCipher.aes.encrypt(
+                [UInt8](repeating: 0, count: 16),
+                key: [UInt8](repeating: 0, count: 16), iv: [0]))
         do {
             _ = try BlockCipher.aes.encrypt([1], key: [UInt8](repeating: 0, count: 16))
         } catch {

@@ -53,8 +53,9 @@ final class CSRTests: XCTestCase {
         let loaded = try PrivateKey(encryptedPEM: pem, passphrase: passphrase)
         XCTAssertEqual(try loaded.publicKey().derEncoded(), try key.publicKey().derEncoded())
         XCTAssertThrowsError(try PrivateKey(encryptedPEM: pem, passphrase: Array("wrong".utf8)))
-        XCTAssertThrowsError(try PrivateKey(encryptedPEM: try key.pemEncoded(), passphrase: passphrase),
-                             "an unencrypted key is refused")
+        XCTAssertThrowsError(
+            try PrivateKey(encryptedPEM: try key.pemEncoded(), passphrase: passphrase),
+            "an unencrypted key is refused")
         XCTAssertThrowsError(try key.encryptedPEM(passphrase: []))
         XCTAssertThrowsError(try key.encryptedPEM(passphrase: [0x41, 0x00]))
     }
@@ -62,14 +63,23 @@ final class CSRTests: XCTestCase {
     func testCRLReasonCodesAreWritten() throws {
         let key = try PrivateKey.generate(.p256)
         let now = Date()
-        let ca = try CertificateBuilder(subject: subject, serialNumber: [1], notBefore: now - 60, notAfter: now + 3600,
-                                        publicKey: try key.publicKey(), basicConstraints: (true, 0),
-                                        keyUsage: [.keyCertSign, .cRLSign]).sign(key: key)
-        let builder = CRLBuilder(thisUpdate: now, nextUpdate: now + 3600, crlNumber: 7,
-                                 revoked: [.init(serialNumber: [0x01, 0x02], date: now),
-                                           .init(serialNumber: [0x03], date: now)])
-        let crl = try builder.sign(issuer: ca, key: key, reasons: [[0x00, 0x01, 0x02]: .keyCompromise,
-                                                                  [0x03]: .unspecified])
+        let ca = try CertificateBuilder(
+            subject: subject, serialNumber: [1], notBefore: now - 60, notAfter: now + 3600,
+            publicKey: try key.publicKey(), basicConstraints: (true, 0),
+            keyUsage: [.keyCertSign, .cRLSign]
+        ).sign(key: key)
+        let builder = CRLBuilder(
+            thisUpdate: now, nextUpdate: now + 3600, crlNumber: 7,
+            revoked: [
+                .init(serialNumber: [0x01, 0x02], date: now),
+                .init(serialNumber: [0x03], date: now),
+            ])
+        let crl = try builder.sign(
+            issuer: ca, key: key,
+            reasons: [
+                [0x00, 0x01, 0x02]: .keyCompromise,
+                [0x03]: .unspecified,
+            ])
         let plain = try builder.sign(issuer: ca, key: key)
         XCTAssertTrue(crl.isSigned(by: try key.publicKey()))
         XCTAssertEqual(crl.entries.map(\.serialNumber), plain.entries.map(\.serialNumber))

@@ -12,9 +12,11 @@ final class OCSPTests: XCTestCase {
         let nameHash = [UInt8](repeating: 0x11, count: 20)
         let keyHash = [UInt8](repeating: 0x22, count: 20)
         let nonce = Array(0x30...0x3F).map(UInt8.init)
-        let certID = h("303B" + "300906052B0E03021A0500") + [0x04, 0x14] + nameHash + [0x04, 0x14] + keyHash
+        let certID =
+            h("303B" + "300906052B0E03021A0500") + [0x04, 0x14] + nameHash + [0x04, 0x14] + keyHash
             + h("02020123")
-        let request = h("3068" + "3066" + "303F" + "303D") + certID
+        let request =
+            h("3068" + "3066" + "303F" + "303D") + certID
             + h("A223" + "3021" + "301F" + "06092B0601050507300102" + "0412" + "0410") + nonce
 
         let parsed = try OCSPRequest(der: request)
@@ -69,20 +71,24 @@ final class OCSPTests: XCTestCase {
         let revoked = try OCSPCertificateID(serialNumber: [0x03], issuer: issuer)
         let nonce: [UInt8] = [9, 8, 7, 6, 5, 4, 3, 2]
         let request = try OCSPRequest(der: try OCSPRequest.encode(certificateIDs: [good, revoked], nonce: nonce))
-        let builder = OCSPResponseBuilder(responses: [
-            OCSPSingleResponse(certificateID: good, status: .good, thisUpdate: now, nextUpdate: now + 3600),
-            OCSPSingleResponse(certificateID: revoked, status: .revoked(at: now - 60, reason: .keyCompromise),
-                               thisUpdate: now, nextUpdate: now + 3600),
-        ], nonceExtensionValue: request.nonceExtensionValue)
+        let builder = OCSPResponseBuilder(
+            responses: [
+                OCSPSingleResponse(certificateID: good, status: .good, thisUpdate: now, nextUpdate: now + 3600),
+                OCSPSingleResponse(
+                    certificateID: revoked, status: .revoked(at: now - 60, reason: .keyCompromise),
+                    thisUpdate: now, nextUpdate: now + 3600),
+            ], nonceExtensionValue: request.nonceExtensionValue)
         let response = try OCSPResponse(der: try builder.sign(responder: responder, key: responderKey))
         XCTAssertEqual(response.status, .successful)
         XCTAssertEqual(response.nonce, nonce)
         XCTAssertEqual(response.certificates, [responder])
-        XCTAssertEqual(response.responderKeyHash,
-                       try Digest.hash(Array(try responder.publicKey().derEncoded().suffix(65)), using: .sha1))
+        XCTAssertEqual(
+            response.responderKeyHash,
+            try Digest.hash(Array(try responder.publicKey().derEncoded().suffix(65)), using: .sha1))
         XCTAssertEqual(try response.verify(for: good, issuer: issuer, at: now, nonce: nonce).status, .good)
-        XCTAssertEqual(try response.verify(for: revoked, issuer: issuer, at: now).status,
-                       .revoked(at: now - 60, reason: .keyCompromise))
+        XCTAssertEqual(
+            try response.verify(for: revoked, issuer: issuer, at: now).status,
+            .revoked(at: now - 60, reason: .keyCompromise))
 
         XCTAssertThrowsError(try response.verify(for: good, issuer: issuer, at: now, nonce: [1])) {
             XCTAssertEqual($0 as? OCSPVerificationError, .nonceMismatch)
@@ -93,8 +99,10 @@ final class OCSPTests: XCTestCase {
         XCTAssertThrowsError(try response.verify(for: good, issuer: issuer, at: now - 3600)) {
             guard case .notYetValid = $0 as? OCSPVerificationError else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try response.verify(for: good, issuer: issuer, at: now + 2 * 86_400),
-                             "the responder certificate has expired by then: the validation time is honoured") {
+        XCTAssertThrowsError(
+            try response.verify(for: good, issuer: issuer, at: now + 2 * 86_400),
+            "the responder certificate has expired by then: the validation time is honoured"
+        ) {
             guard case .untrustedSigner = $0 as? OCSPVerificationError else { return XCTFail("\($0)") }
         }
         let other = try OCSPCertificateID(serialNumber: [0x04], issuer: issuer)
@@ -114,7 +122,7 @@ final class OCSPTests: XCTestCase {
         let now = Date()
         let id = try OCSPCertificateID(serialNumber: [0x05], issuer: issuer)
         let builder = OCSPResponseBuilder(responses: [
-            OCSPSingleResponse(certificateID: id, status: .good, thisUpdate: now, nextUpdate: now + 60),
+            OCSPSingleResponse(certificateID: id, status: .good, thisUpdate: now, nextUpdate: now + 60)
         ])
         let response = try OCSPResponse(der: try builder.sign(responder: impostor, key: impostorKey))
         XCTAssertThrowsError(try response.verify(for: id, issuer: issuer, at: now)) {
@@ -132,9 +140,11 @@ final class OCSPTests: XCTestCase {
     /// Some clients put the nonce bytes straight into extnValue (RFC 8954 §2.1 calls it out): read them as they
     /// are, and echo the extension value unchanged.
     func testRawNonceWithoutInnerOctetString() throws {
-        let certID = h("303B" + "300906052B0E03021A0500") + [0x04, 0x14] + [UInt8](repeating: 0x11, count: 20)
+        let certID =
+            h("303B" + "300906052B0E03021A0500") + [0x04, 0x14] + [UInt8](repeating: 0x11, count: 20)
             + [0x04, 0x14] + [UInt8](repeating: 0x22, count: 20) + h("02020123")
-        let request = h("3058" + "3056" + "303F" + "303D") + certID
+        let request =
+            h("3058" + "3056" + "303F" + "303D") + certID
             + h("A213" + "3011" + "300F" + "06092B0601050507300102" + "0402" + "AABB")
         let parsed = try OCSPRequest(der: request)
         XCTAssertEqual(parsed.nonce, [0xAA, 0xBB])
@@ -146,23 +156,27 @@ final class OCSPTests: XCTestCase {
     private func makeCA(name: String = "OCSP Test CA") throws -> (X509Certificate, PrivateKey) {
         let key = try PrivateKey.generate(.p256)
         let now = Date()
-        let builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: name),
-                                         serialNumber: CertificateBuilder.randomSerial(), notBefore: now - 3600,
-                                         notAfter: now + 86_400 * 30, publicKey: try key.publicKey(),
-                                         basicConstraints: (isCA: true, pathLength: 0),
-                                         keyUsage: [.keyCertSign, .cRLSign])
+        let builder = CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: name),
+            serialNumber: CertificateBuilder.randomSerial(), notBefore: now - 3600,
+            notAfter: now + 86_400 * 30, publicKey: try key.publicKey(),
+            basicConstraints: (isCA: true, pathLength: 0),
+            keyUsage: [.keyCertSign, .cRLSign])
         return (try builder.sign(key: key), key)
     }
 
-    private func makeResponder(issuer: X509Certificate, key issuerKey: PrivateKey,
-                               ocspSigning: Bool) throws -> (X509Certificate, PrivateKey) {
+    private func makeResponder(
+        issuer: X509Certificate, key issuerKey: PrivateKey,
+        ocspSigning: Bool
+    ) throws -> (X509Certificate, PrivateKey) {
         let key = try PrivateKey.generate(.p256)
         let now = Date()
-        var builder = CertificateBuilder(subject: DistinguishedName(country: "UT", commonName: "responder"),
-                                         serialNumber: CertificateBuilder.randomSerial(), notBefore: now - 3600,
-                                         notAfter: now + 86_400, publicKey: try key.publicKey(),
-                                         basicConstraints: (isCA: false, pathLength: nil),
-                                         keyUsage: [.digitalSignature])
+        var builder = CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: "responder"),
+            serialNumber: CertificateBuilder.randomSerial(), notBefore: now - 3600,
+            notAfter: now + 86_400, publicKey: try key.publicKey(),
+            basicConstraints: (isCA: false, pathLength: nil),
+            keyUsage: [.digitalSignature])
         if ocspSigning { builder.extraExtensions = [("extendedKeyUsage", "OCSPSigning"), ("noCheck", "ignored")] }
         let certificate = try builder.sign(issuer: issuer, key: issuerKey)
         XCTAssertEqual(certificate.extendedKeyUsageOIDs, ocspSigning ? ["1.3.6.1.5.5.7.3.9"] : nil)

@@ -17,14 +17,16 @@ final class PaddingAndKeyTests: XCTestCase {
         XCTAssertNil(ISO9797Padding.unpad(h("60145F0180000001"), blockSize: 8), "non-zero after marker")
         XCTAssertNil(ISO9797Padding.unpad(h("60145F0180"), blockSize: 8), "not whole blocks")
         XCTAssertNil(ISO9797Padding.unpad([], blockSize: 8))
-        XCTAssertNil(ISO9797Padding.unpad(h("8000000000000000 0000000000000000"), blockSize: 8),
-                     "padding longer than a block")
+        XCTAssertNil(
+            ISO9797Padding.unpad(h("8000000000000000 0000000000000000"), blockSize: 8),
+            "padding longer than a block")
     }
 
     // ICAO 9303-11 Appendix D.1: K_enc before and after parity adjustment.
     func testDESParityAdjustment() {
-        XCTAssertEqual(DESKey.adjustParity(h("AB94FCEDF2664EDFB9B291F85D7F77F2")),
-                       h("AB94FDECF2674FDFB9B391F85D7F76F2"))
+        XCTAssertEqual(
+            DESKey.adjustParity(h("AB94FCEDF2664EDFB9B291F85D7F77F2")),
+            h("AB94FDECF2674FDFB9B391F85D7F76F2"))
         for byte in DESKey.adjustParity((0...255).map { UInt8($0) }) {
             XCTAssertEqual(byte.nonzeroBitCount % 2, 1)
         }

@@ -18,9 +18,10 @@ final class X509Tests: XCTestCase {
 
     /// A fixed P-256 SubjectPublicKeyInfo (the generator point G as public key) parses as a 256-bit key on prime256v1.
     func testKnownPublicKeyDER() throws {
-        let der = h("3059301306072a8648ce3d020106082a8648ce3d03010703420004"
-            + "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-            + "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5")
+        let der = h(
+            "3059301306072a8648ce3d020106082a8648ce3d03010703420004"
+                + "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+                + "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5")
         let key = try PublicKey(der: der)
         XCTAssertEqual(key.keyType, .ec(curve: "prime256v1", bits: 256))
         XCTAssertEqual(try key.derEncoded(), der)
@@ -136,9 +137,11 @@ final class X509Tests: XCTestCase {
 
     func testCRLListsRevokedSerialsAndVerifies() throws {
         let (ca, caKey) = try makeCA()
-        let crl = try CRLBuilder(thisUpdate: now, nextUpdate: now + 30 * 86_400, crlNumber: 7,
-                                 revoked: [.init(serialNumber: [0x42, 0x01], date: now - 3600)])
-            .sign(issuer: ca, key: caKey)
+        let crl = try CRLBuilder(
+            thisUpdate: now, nextUpdate: now + 30 * 86_400, crlNumber: 7,
+            revoked: [.init(serialNumber: [0x42, 0x01], date: now - 3600)]
+        )
+        .sign(issuer: ca, key: caKey)
         XCTAssertEqual(crl.entries.map(\.serialNumber), [[0x42, 0x01]])
         XCTAssertNotNil(crl.entry(forSerial: [0x00, 0x42, 0x01]))
         XCTAssertNil(crl.entry(forSerial: [0x42]))
@@ -175,9 +178,10 @@ final class X509Tests: XCTestCase {
             ).sign(issuer: ca, key: caKey)
             for identification in [CMSSignedData.SignerIdentification.issuerAndSerialNumber, .subjectKeyIdentifier] {
                 let signingTime = Date(timeIntervalSince1970: 1_700_000_000)
-                let cms = try CMSSignedData.sign(content: [1, 2, 3], contentType: "2.23.136.1.1.1", certificate: signer,
-                                                 key: key, scheme: scheme, identification: identification,
-                                                 signingTime: signingTime)
+                let cms = try CMSSignedData.sign(
+                    content: [1, 2, 3], contentType: "2.23.136.1.1.1", certificate: signer,
+                    key: key, scheme: scheme, identification: identification,
+                    signingTime: signingTime)
                 let parsed = try CMSSignedData(der: cms.der)
                 XCTAssertEqual(parsed.contentType, "2.23.136.1.1.1")
                 XCTAssertEqual(parsed.content, [1, 2, 3])

@@ -7,15 +7,19 @@ final class APDUTests: XCTestCase {
         XCTAssertEqual(try CommandAPDU(ins: 0x84, p1: 0, p2: 0).encoded(), [0x00, 0x84, 0x00, 0x00])
         XCTAssertEqual(try CommandAPDU(ins: 0x84, p1: 0, p2: 0, le: 8).encoded(), [0x00, 0x84, 0x00, 0x00, 0x08])
         XCTAssertEqual(try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 256).encoded(), [0x00, 0xB0, 0x00, 0x00, 0x00])
-        XCTAssertEqual(try CommandAPDU(ins: 0xA4, p1: 2, p2: 0x0C, data: [0x01, 0x1E]).encoded(),
-                       [0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E])
-        XCTAssertEqual(try CommandAPDU(ins: 0x82, p1: 0, p2: 0, data: [1, 2, 3], le: 40).encoded(),
-                       [0x00, 0x82, 0x00, 0x00, 0x03, 1, 2, 3, 0x28])
+        XCTAssertEqual(
+            try CommandAPDU(ins: 0xA4, p1: 2, p2: 0x0C, data: [0x01, 0x1E]).encoded(),
+            [0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E])
+        XCTAssertEqual(
+            try CommandAPDU(ins: 0x82, p1: 0, p2: 0, data: [1, 2, 3], le: 40).encoded(),
+            [0x00, 0x82, 0x00, 0x00, 0x03, 1, 2, 3, 0x28])
     }
 
     func testExtendedCasesEncode() throws {
-        XCTAssertEqual(try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 65_536).encoded(), [0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00])
-        XCTAssertEqual(try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 1000).encoded(), [0x00, 0xB0, 0x00, 0x00, 0x00, 0x03, 0xE8])
+        XCTAssertEqual(
+            try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 65_536).encoded(), [0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(
+            try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 1000).encoded(), [0x00, 0xB0, 0x00, 0x00, 0x00, 0x03, 0xE8])
         let data = [UInt8](repeating: 0xAA, count: 300)
         let case3 = try CommandAPDU(ins: 0xDA, p1: 0, p2: 0, data: data).encoded()
         XCTAssertEqual(Array(case3.prefix(7)), [0x00, 0xDA, 0x00, 0x00, 0x00, 0x01, 0x2C])
@@ -24,8 +28,9 @@ final class APDUTests: XCTestCase {
         XCTAssertEqual(Array(case4.suffix(2)), [0x00, 0x00])
         XCTAssertEqual(case4.count, 7 + 300 + 2)
         // Short data but extended forced: Lc and Le both extended.
-        XCTAssertEqual(try CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: [0x54, 0x01, 0x00], le: 200, forceExtended: true).encoded(),
-                       [0x00, 0xB1, 0x00, 0x00, 0x00, 0x00, 0x03, 0x54, 0x01, 0x00, 0x00, 0xC8])
+        XCTAssertEqual(
+            try CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: [0x54, 0x01, 0x00], le: 200, forceExtended: true).encoded(),
+            [0x00, 0xB1, 0x00, 0x00, 0x00, 0x00, 0x03, 0x54, 0x01, 0x00, 0x00, 0xC8])
     }
 
     func testRoundTripAllCases() throws {
@@ -48,7 +53,9 @@ final class APDUTests: XCTestCase {
     }
 
     func testEncodeRejectsOutOfRangeLengths() {
-        XCTAssertThrowsError(try CommandAPDU(ins: 0xDA, p1: 0, p2: 0, data: [UInt8](repeating: 0, count: 65_536)).encoded()) {
+        XCTAssertThrowsError(
+            try CommandAPDU(ins: 0xDA, p1: 0, p2: 0, data: [UInt8](repeating: 0, count: 65_536)).encoded()
+        ) {
             XCTAssertEqual($0 as? APDUError, .dataTooLong(65_536))
         }
         XCTAssertThrowsError(try CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 0).encoded()) {

@@ -32,7 +32,9 @@ final class ChannelTests: XCTestCase {
     }
 
     func testWrongLeIsRetriedWithTheExactLength() throws {
-        let applet = ScriptedApplet([ResponseAPDU(statusWord: StatusWord(0x6C05)), ResponseAPDU(data: [9, 9, 9, 9, 9], statusWord: .success)])
+        let applet = ScriptedApplet([
+            ResponseAPDU(statusWord: StatusWord(0x6C05)), ResponseAPDU(data: [9, 9, 9, 9, 9], statusWord: .success),
+        ])
         let channel = InMemoryCardChannel(applet: applet)
         let response = try channel.transmitCollecting(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 256))
         XCTAssertEqual(response.data.count, 5)
@@ -50,7 +52,9 @@ final class ChannelTests: XCTestCase {
     func testExtendedLengthRefusedWhenThePathCannotCarryIt() {
         let channel = InMemoryCardChannel(applet: ScriptedApplet([]), supportsExtendedLength: false)
         XCTAssertThrowsError(try channel.transmit(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, le: 1000))) {
-            guard case .protocolViolation = $0 as? CardError else { return XCTFail("expected protocolViolation, got \($0)") }
+            guard case .protocolViolation = $0 as? CardError else {
+                return XCTFail("expected protocolViolation, got \($0)")
+            }
         }
     }
 
@@ -59,7 +63,8 @@ final class ChannelTests: XCTestCase {
         XCTAssertEqual(withExtended, [0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0x40, 0xB7])
         XCTAssertTrue(ATRInfo(withExtended).supportsExtendedLength)
         XCTAssertEqual(ATRInfo(withExtended).historicalBytes, [0x80, 0x73, 0x00, 0x00, 0x40])
-        XCTAssertFalse(ATRInfo(ATRInfo.contactless(historicalBytes: [0x80, 0x73, 0x00, 0x00, 0x00])).supportsExtendedLength)
+        XCTAssertFalse(
+            ATRInfo(ATRInfo.contactless(historicalBytes: [0x80, 0x73, 0x00, 0x00, 0x00])).supportsExtendedLength)
         XCTAssertFalse(ATRInfo([0x3B]).supportsExtendedLength)
         // Truncated interface bytes: no crash, no historical bytes.
         XCTAssertEqual(ATRInfo([0x3B, 0xF5, 0x11]).historicalBytes, [])
@@ -67,6 +72,7 @@ final class ChannelTests: XCTestCase {
 
     func testCardErrorsSayWhatToDo() {
         XCTAssertTrue(CardError.noService.description.contains("start pcscd"))
-        XCTAssertTrue(CardError.cardRemoved.description.contains("hold the card on the reader until the read completes"))
+        XCTAssertTrue(
+            CardError.cardRemoved.description.contains("hold the card on the reader until the read completes"))
     }
 }

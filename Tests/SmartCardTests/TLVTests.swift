@@ -41,7 +41,9 @@ final class TLVTests: XCTestCase {
         XCTAssertThrowsError(try TLV.parse([])) { XCTAssertEqual($0 as? TLVError, .truncatedTag(offset: 0)) }
         XCTAssertThrowsError(try TLV.parse([0x5F])) { XCTAssertEqual($0 as? TLVError, .truncatedTag(offset: 0)) }
         XCTAssertThrowsError(try TLV.parse([0x61])) { XCTAssertEqual($0 as? TLVError, .truncatedLength(offset: 1)) }
-        XCTAssertThrowsError(try TLV.parse([0x61, 0x82, 0x01])) { XCTAssertEqual($0 as? TLVError, .truncatedLength(offset: 1)) }
+        XCTAssertThrowsError(try TLV.parse([0x61, 0x82, 0x01])) {
+            XCTAssertEqual($0 as? TLVError, .truncatedLength(offset: 1))
+        }
         XCTAssertThrowsError(try TLV.parse([0x61, 0x05, 0x01, 0x02])) {
             XCTAssertEqual($0 as? TLVError, .truncatedValue(offset: 2, declared: 5, available: 2))
         }

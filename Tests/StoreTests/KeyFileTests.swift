@@ -19,8 +19,10 @@ final class KeyFileTests: XCTestCase {
     func testRefusesAFileGroupOrOthersCanRead() throws {
         let directory = try makeTemporaryDirectory(for: self)
         let path = (directory as NSString).appendingPathComponent("identity.key")
-        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 32),
-                                                     attributes: [.posixPermissions: 0o644]))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: path, contents: Data(repeating: 7, count: 32),
+                attributes: [.posixPermissions: 0o644]))
         XCTAssertThrowsError(try KeyFile.loadOrCreate(path: path)) { error in
             XCTAssertEqual(error as? KeyFileError, .insecurePermissions(path: path, mode: 0o644))
             XCTAssertTrue(String(describing: error).contains("chmod 600"), "\(error)")
@@ -32,8 +34,10 @@ final class KeyFileTests: XCTestCase {
     func testRefusesAFileOfTheWrongSize() throws {
         let directory = try makeTemporaryDirectory(for: self)
         let path = (directory as NSString).appendingPathComponent("data.key")
-        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 31),
-                                                     attributes: [.posixPermissions: 0o600]))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: path, contents: Data(repeating: 7, count: 31),
+                attributes: [.posixPermissions: 0o600]))
         XCTAssertThrowsError(try KeyFile.loadOrCreate(path: path)) { error in
             XCTAssertEqual(error as? KeyFileError, .wrongSize(path: path, size: 31))
         }
@@ -52,17 +56,21 @@ final class KeyFileTests: XCTestCase {
 }
 
 final class DataProtectorTests: XCTestCase {
-    private func makeProtector(version: UInt8 = 1, previous: [UInt8: [UInt8]] = [:],
-                               dataKeyByte: UInt8 = 2) throws -> DataProtector {
-        try DataProtector(identityKey: [UInt8](repeating: 1, count: 32),
-                          dataKey: [UInt8](repeating: dataKeyByte, count: 32), keyVersion: version,
-                          previousDataKeys: previous)
+    private func makeProtector(
+        version: UInt8 = 1, previous: [UInt8: [UInt8]] = [:],
+        dataKeyByte: UInt8 = 2
+    ) throws -> DataProtector {
+        try DataProtector(
+            identityKey: [UInt8](repeating: 1, count: 32),
+            dataKey: [UInt8](repeating: dataKeyByte, count: 32), keyVersion: version,
+            previousDataKeys: previous)
     }
 
     func testIdentityKeyIsHMACOfTheCanonicalForm() throws {
         let protector = try makeProtector()
-        XCTAssertEqual(DataProtector.canonicalIdentity(issuingState: " hkg ", identityNumber: "a1234563\n"),
-                       "HKG:A1234563")
+        XCTAssertEqual(
+            DataProtector.canonicalIdentity(issuingState: " hkg ", identityNumber: "a1234563\n"),
+            "HKG:A1234563")
         let key = try protector.identityKey(issuingState: "HKG", identityNumber: "A1234563")
         XCTAssertEqual(key, try HMAC.sha256(Array("HKG:A1234563".utf8), key: [UInt8](repeating: 1, count: 32)))
         XCTAssertEqual(try protector.identityKey(issuingState: " hkg", identityNumber: "a1234563 "), key)
@@ -101,8 +109,10 @@ final class DataProtectorTests: XCTestCase {
 
     func testRefusesBadKeys() {
         XCTAssertThrowsError(try DataProtector(identityKey: [1], dataKey: [UInt8](repeating: 2, count: 32)))
-        XCTAssertThrowsError(try DataProtector(identityKey: [UInt8](repeating: 2, count: 32),
-                                               dataKey: [UInt8](repeating: 2, count: 32)))
+        XCTAssertThrowsError(
+            try DataProtector(
+                identityKey: [UInt8](repeating: 2, count: 32),
+                dataKey: [UInt8](repeating: 2, count: 32)))
     }
 
     func testLoadsItsKeysFromTheStateDirectory() throws {
@@ -111,8 +121,9 @@ final class DataProtectorTests: XCTestCase {
         let sealed = try first.seal([9, 9], context: "c")
         let second = try DataProtector(stateDirectory: directory)
         XCTAssertEqual(try second.open(sealed, context: "c"), [9, 9])
-        XCTAssertEqual(try second.identityKey(issuingState: "HKG", identityNumber: "A1"),
-                       try first.identityKey(issuingState: "HKG", identityNumber: "A1"))
+        XCTAssertEqual(
+            try second.identityKey(issuingState: "HKG", identityNumber: "A1"),
+            try first.identityKey(issuingState: "HKG", identityNumber: "A1"))
         for name in ["identity.key", "data.key"] {
             XCTAssertEqual(try fileMode((directory as NSString).appendingPathComponent("keys/\(name)")), 0o600)
         }

@@ -8,16 +8,19 @@ extension StoreConformanceTests {
     func testDeviceBindingsKeepHistoryAndAllowOneActive() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
-        var first = DeviceBindingRecord(accountID: account.id, deviceID: "phone-a", publicKey: "PEM A", label: "A",
-                                        boundAt: t0)
+        var first = DeviceBindingRecord(
+            accountID: account.id, deviceID: "phone-a", publicKey: "PEM A", label: "A",
+            boundAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertDeviceBinding(first)
         }
-        let second = DeviceBindingRecord(accountID: account.id, deviceID: "phone-b", publicKey: "PEM B", label: "B",
-                                         boundAt: t1)
-        XCTAssertThrowsError(try store.transaction { tx in try tx.insertDeviceBinding(second) },
-                             "a second active binding is refused")
+        let second = DeviceBindingRecord(
+            accountID: account.id, deviceID: "phone-b", publicKey: "PEM B", label: "B",
+            boundAt: t1)
+        XCTAssertThrowsError(
+            try store.transaction { tx in try tx.insertDeviceBinding(second) },
+            "a second active binding is refused")
         first.unboundAt = t1
         first.unbindReason = "superseded"
         try store.transaction { tx in
@@ -25,10 +28,14 @@ extension StoreConformanceTests {
             try tx.insertDeviceBinding(second)
         }
         XCTAssertEqual(try store.transaction { tx in try tx.deviceBindings(accountID: account.id) }, [first, second])
-        XCTAssertThrowsError(try store.transaction { tx in
-            try tx.insertDeviceBinding(DeviceBindingRecord(accountID: UUID(), deviceID: "x", publicKey: "", label: "",
-                                                           boundAt: t0))
-        }) { error in
+        XCTAssertThrowsError(
+            try store.transaction { tx in
+                try tx.insertDeviceBinding(
+                    DeviceBindingRecord(
+                        accountID: UUID(), deviceID: "x", publicKey: "", label: "",
+                        boundAt: t0))
+            }
+        ) { error in
             guard case .notFound = error as? StoreError else { return XCTFail("\(error)") }
         }
     }
@@ -37,16 +44,20 @@ extension StoreConformanceTests {
         let store = try migratedStore()
         let account = makeAccount(1)
         let other = makeAccount(2)
-        let session = EnrollmentRecord(purpose: .register, state: .completed, accountID: account.id, reader: "r",
-                                       callerUID: 7, createdAt: t0, updatedAt: t0)
+        let session = EnrollmentRecord(
+            purpose: .register, state: .completed, accountID: account.id, reader: "r",
+            callerUID: 7, createdAt: t0, updatedAt: t0)
         func record(_ sequence: Int64, _ accountID: UUID?, _ enrollmentID: UUID?, _ at: Date) -> UsageRecord {
-            UsageRecord(sequence: sequence, at: at, accountID: accountID, enrollmentID: enrollmentID,
-                        event: "e\(sequence)", channel: "kiosk-1", actorRole: "kiosk", actorUID: 7, outcome: "ok",
-                        detail: "", previousHash: [UInt8](repeating: UInt8(sequence), count: 32),
-                        hash: [UInt8](repeating: UInt8(sequence + 1), count: 32))
+            UsageRecord(
+                sequence: sequence, at: at, accountID: accountID, enrollmentID: enrollmentID,
+                event: "e\(sequence)", channel: "kiosk-1", actorRole: "kiosk", actorUID: 7, outcome: "ok",
+                detail: "", previousHash: [UInt8](repeating: UInt8(sequence), count: 32),
+                hash: [UInt8](repeating: UInt8(sequence + 1), count: 32))
         }
-        let records = [record(1, nil, session.id, t0), record(2, account.id, nil, t0), record(3, other.id, nil, t1),
-                       record(4, account.id, nil, t1)]
+        let records = [
+            record(1, nil, session.id, t0), record(2, account.id, nil, t0), record(3, other.id, nil, t1),
+            record(4, account.id, nil, t1),
+        ]
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertAccount(other)
@@ -56,7 +67,8 @@ extension StoreConformanceTests {
         }
         try store.transaction { tx in
             XCTAssertEqual(try tx.lastUsageRecord(), records[3])
-            XCTAssertEqual(try tx.usageRecords(UsageQuery(accountID: account.id)), [records[0], records[1], records[3]])
+            XCTAssertEqual(
+                try tx.usageRecords(UsageQuery(accountID: account.id)), [records[0], records[1], records[3]])
             XCTAssertEqual(try tx.usageRecords(UsageQuery(accountID: account.id, since: t1)), [records[3]])
             XCTAssertEqual(try tx.usageRecords(UsageQuery(accountID: account.id, until: t1)), [records[0], records[1]])
             XCTAssertEqual(try tx.usageRecords(UsageQuery(afterSequence: 1, limit: 2)), [records[1], records[2]])
@@ -71,12 +83,15 @@ extension StoreConformanceTests {
         let store = try migratedStore()
         let minor = makeAccount(1)
         let guardian = makeAccount(2)
-        var passcode = PasscodeRecord(accountID: minor.id, salt: [1, 2], hash: [3, 4], parameters: "scrypt:32768:8:1",
-                                      updatedAt: t0)
-        let change = StatusChangeRecord(accountID: minor.id, from: .normal, to: .expired, reason: "document-expired",
-                                        actorRole: "system", actorUID: 0, channel: "system", at: t1)
-        let link = GuardianLinkRecord(accountID: minor.id, guardianAccountID: guardian.id, enrollmentID: UUID(),
-                                      createdAt: t0)
+        var passcode = PasscodeRecord(
+            accountID: minor.id, salt: [1, 2], hash: [3, 4], parameters: "scrypt:32768:8:1",
+            updatedAt: t0)
+        let change = StatusChangeRecord(
+            accountID: minor.id, from: .normal, to: .expired, reason: "document-expired",
+            actorRole: "system", actorUID: 0, channel: "system", at: t1)
+        let link = GuardianLinkRecord(
+            accountID: minor.id, guardianAccountID: guardian.id, enrollmentID: UUID(),
+            createdAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(minor)
             try tx.insertAccount(guardian)

@@ -113,7 +113,8 @@ final class PostgresStoreTests: XCTestCase {
 
     /// A store with its own connections, as another daemon on another machine would have.
     private func daemonStore(protector: DataProtector? = nil, poolSize: Int = 2) throws -> PostgresStore {
-        let store = try PostgresStore(settings: PostgresSettings(conninfo: conninfo, poolSize: poolSize), protector: protector)
+        let store = try PostgresStore(
+            settings: PostgresSettings(conninfo: conninfo, poolSize: poolSize), protector: protector)
         stores.append(store)
         return store
     }
@@ -121,17 +122,22 @@ final class PostgresStoreTests: XCTestCase {
     private func account(_ identity: UInt8) -> AccountRecord { Self.account(identity) }
 
     private static func account(_ identity: UInt8) -> AccountRecord {
-        AccountRecord(tier: .basic, identityKey: [UInt8](repeating: identity, count: 32), sealedPersonalData: [identity],
-                      createdAt: t0, updatedAt: t0)
+        AccountRecord(
+            tier: .basic, identityKey: [UInt8](repeating: identity, count: 32), sealedPersonalData: [identity],
+            createdAt: t0, updatedAt: t0)
     }
 
     func testPasswordInTheConnectionStringIsRefused() {
-        XCTAssertThrowsError(try PostgresStore(settings: PostgresSettings(conninfo: conninfo + " password=secret"))) { error in
+        XCTAssertThrowsError(try PostgresStore(settings: PostgresSettings(conninfo: conninfo + " password=secret"))) {
+            error in
             guard case let .schema(reason) = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("password_file"), reason)
         }
-        XCTAssertThrowsError(try PostgresStore(settings: PostgresSettings(conninfo: "postgresql://u:secret@localhost/db")))
-        XCTAssertThrowsError(try PostgresStore(settings: PostgresSettings(conninfo: "host=/nonexistent port=1 dbname=x"))) {
+        XCTAssertThrowsError(
+            try PostgresStore(settings: PostgresSettings(conninfo: "postgresql://u:secret@localhost/db")))
+        XCTAssertThrowsError(
+            try PostgresStore(settings: PostgresSettings(conninfo: "host=/nonexistent port=1 dbname=x"))
+        ) {
             error in
             guard case let .database(_, message) = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertTrue(message.contains("cannot connect"), message)
@@ -174,7 +180,8 @@ final class PostgresStoreTests: XCTestCase {
                 do { try daemon.migrate() } catch { failures.record(error) }
             }
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 0.5), .timedOut, "migrations ran while another daemon held the lock")
+        XCTAssertEqual(
+            group.wait(timeout: .now() + 0.5), .timedOut, "migrations ran while another daemon held the lock")
         XCTAssertEqual(try daemons[0].schemaVersion(), 0)
         _ = try holder.run("SELECT pg_advisory_unlock($1)", [.integer(PostgresStore.migrationLockKey)])
         XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
@@ -206,7 +213,11 @@ final class PostgresStoreTests: XCTestCase {
                         }
                         outcomes.record("created")
                     } catch let error as StoreError {
-                        if case .duplicateIdentity = error { outcomes.record("duplicate") } else { outcomes.record("\(error)") }
+                        if case .duplicateIdentity = error {
+                            outcomes.record("duplicate")
+                        } else {
+                            outcomes.record("\(error)")
+                        }
                     } catch {
                         outcomes.record("\(error)")
                     }
@@ -286,8 +297,9 @@ final class PostgresStoreTests: XCTestCase {
         group.wait()
         XCTAssertEqual(try secondValue.value.get(), 3, "the retried body sees the other daemon's increment")
         XCTAssertEqual(attempts.value, 2)
-        XCTAssertEqual(try first.transaction { tx in try tx.nextValue(counter: "other") }, 2,
-                       "the first attempt's increment of 'other' was rolled back")
+        XCTAssertEqual(
+            try first.transaction { tx in try tx.nextValue(counter: "other") }, 2,
+            "the first attempt's increment of 'other' was rolled back")
     }
 
     func testRetriesAreBounded() throws {
@@ -295,11 +307,14 @@ final class PostgresStoreTests: XCTestCase {
         stores.append(store)
         try store.migrate()
         var attempts = 0
-        XCTAssertThrowsError(try store.serializable { tx in
-            attempts += 1
-            // What PostgreSQL says to the loser of a conflict, every time.
-            try tx.write("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$", [])
-        }) { error in
+        XCTAssertThrowsError(
+            try store.serializable { tx in
+                attempts += 1
+                // What PostgreSQL says to the loser of a conflict, every time.
+                try tx.write(
+                    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$", [])
+            }
+        ) { error in
             guard case let .database(code, message) = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertEqual(code, SQLState.serializationFailure.code)
             XCTAssertTrue(message.contains("3 times"), message)
@@ -322,10 +337,11 @@ final class PostgresStoreTests: XCTestCase {
                         let last = try tx.lastUsageRecord()
                         let sequence = (last?.sequence ?? 0) + 1
                         let previous = last?.hash ?? [UInt8](repeating: 0, count: 32)
-                        let record = UsageRecord(sequence: sequence, at: Date(), accountID: nil, enrollmentID: nil,
-                                                 event: "e-\(worker)-\(index)", channel: "kiosk-\(worker)",
-                                                 actorRole: "kiosk", actorUID: 1, outcome: "ok", detail: "",
-                                                 previousHash: previous, hash: Self.link(previous, worker, index))
+                        let record = UsageRecord(
+                            sequence: sequence, at: Date(), accountID: nil, enrollmentID: nil,
+                            event: "e-\(worker)-\(index)", channel: "kiosk-\(worker)",
+                            actorRole: "kiosk", actorUID: 1, outcome: "ok", detail: "",
+                            previousHash: previous, hash: Self.link(previous, worker, index))
                         try tx.appendUsageRecord(record)
                         try tx.setUsageChainHead(sequence: sequence, hash: record.hash)
                     }
@@ -366,14 +382,19 @@ final class PostgresStoreTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
             let store = worker == 0 ? first : second
             for serial in 0..<30 {
-                let record = CertificateRecord(serial: String(format: "%04X", serial), accountID: holder.id,
-                                               state: .intent, notBefore: Self.t0,
-                                               notAfter: Self.t0.addingTimeInterval(86_400))
+                let record = CertificateRecord(
+                    serial: String(format: "%04X", serial), accountID: holder.id,
+                    state: .intent, notBefore: Self.t0,
+                    notAfter: Self.t0.addingTimeInterval(86_400))
                 do {
                     try store.transaction { tx in try tx.insertCertificate(record) }
                     outcomes.record("inserted")
                 } catch let error as StoreError {
-                    if case .duplicateSerial = error { outcomes.record("duplicate") } else { outcomes.record("\(error)") }
+                    if case .duplicateSerial = error {
+                        outcomes.record("duplicate")
+                    } else {
+                        outcomes.record("\(error)")
+                    }
                 } catch {
                     outcomes.record("\(error)")
                 }
@@ -385,8 +406,10 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     func testFleetKeyCheckRefusesAHostWithOtherKeys() throws {
-        let fleet = try DataProtector(identityKey: [UInt8](repeating: 1, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
-        let stranger = try DataProtector(identityKey: [UInt8](repeating: 3, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
+        let fleet = try DataProtector(
+            identityKey: [UInt8](repeating: 1, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
+        let stranger = try DataProtector(
+            identityKey: [UInt8](repeating: 3, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
         let first = try daemonStore(protector: fleet)
         try first.migrate()
         try first.claimKeyCheck(try fleet.keyCheck())
@@ -398,13 +421,15 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     func testCertificateDERIsSealedInTheDatabase() throws {
-        let protector = try DataProtector(identityKey: [UInt8](repeating: 1, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
+        let protector = try DataProtector(
+            identityKey: [UInt8](repeating: 1, count: 32), dataKey: [UInt8](repeating: 2, count: 32))
         let store = try daemonStore(protector: protector)
         try store.migrate()
         let holder = account(1)
         let der = Array("CN=CHAN TAI MAN certificate body".utf8)
-        let certificate = CertificateRecord(serial: "0A", accountID: holder.id, state: .issued, der: der, notBefore: t0,
-                                            notAfter: t0.addingTimeInterval(60), createdAt: t0)
+        let certificate = CertificateRecord(
+            serial: "0A", accountID: holder.id, state: .issued, der: der, notBefore: t0,
+            notAfter: t0.addingTimeInterval(60), createdAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(holder)
             try tx.insertCertificate(certificate)
@@ -420,9 +445,10 @@ final class PostgresStoreTests: XCTestCase {
     func testNestedTransactionIsRefusedEvenWithFreeConnections() throws {
         let store = try daemonStore(poolSize: 4)
         try store.migrate()
-        XCTAssertThrowsError(try store.transaction { _ in
-            try store.transaction { inner in _ = try inner.nextValue(counter: "x") }
-        })
+        XCTAssertThrowsError(
+            try store.transaction { _ in
+                try store.transaction { inner in _ = try inner.nextValue(counter: "x") }
+            })
         XCTAssertEqual(try store.transaction { tx in try tx.nextValue(counter: "x") }, 1)
     }
 }

@@ -20,18 +20,21 @@ final class PrivacyTests: XCTestCase {
             id: accountID, tier: .signing,
             identityKey: try protector.identityKey(issuingState: "HKG", identityNumber: identityNumber),
             sealedPersonalData: try protector.seal(personal, context: accountID.uuidString))
-        let certificate = CertificateRecord(serial: "5EED", accountID: accountID, state: .issued,
-                                            der: Array("subject CN=\(name), serialNumber=\(identityNumber)".utf8),
-                                            notBefore: Date(), notAfter: Date().addingTimeInterval(86_400))
+        let certificate = CertificateRecord(
+            serial: "5EED", accountID: accountID, state: .issued,
+            der: Array("subject CN=\(name), serialNumber=\(identityNumber)".utf8),
+            notBefore: Date(), notAfter: Date().addingTimeInterval(86_400))
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertCertificate(certificate)
         }
 
         // Still readable through the store...
-        let stored = try XCTUnwrap(try store.transaction { tx in
-            try tx.account(identityKey: try protector.identityKey(issuingState: "hkg", identityNumber: identityNumber))
-        })
+        let stored = try XCTUnwrap(
+            try store.transaction { tx in
+                try tx.account(
+                    identityKey: try protector.identityKey(issuingState: "hkg", identityNumber: identityNumber))
+            })
         XCTAssertEqual(try protector.open(stored.sealedPersonalData, context: accountID.uuidString), personal)
 
         // ...but not in the files: the main file and the write-ahead log before a checkpoint, then after closing.
@@ -41,8 +44,10 @@ final class PrivacyTests: XCTestCase {
         try assertNoPersonalData(in: [path, path + "-wal"], [name, "Tai Man", documentNumber, identityNumber])
     }
 
-    private func assertNoPersonalData(in paths: [String], _ secrets: [String],
-                                      file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertNoPersonalData(
+        in paths: [String], _ secrets: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         for path in paths where FileManager.default.fileExists(atPath: path) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             for secret in secrets {

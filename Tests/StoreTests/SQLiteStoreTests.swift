@@ -102,14 +102,16 @@ final class SQLiteStoreTests: StoreConformanceTests {
     }
 
     func testCertificateDERIsSealedWhenTheStoreHasAProtector() throws {
-        let protector = try DataProtector(identityKey: [UInt8](repeating: 1, count: 32),
-                                          dataKey: [UInt8](repeating: 2, count: 32))
+        let protector = try DataProtector(
+            identityKey: [UInt8](repeating: 1, count: 32),
+            dataKey: [UInt8](repeating: 2, count: 32))
         let store = try SQLiteStore(path: databasePath, protector: protector)
         try store.migrate()
         let account = makeAccount(1)
         let der = Array("CN=CHAN TAI MAN certificate body".utf8)
-        let certificate = CertificateRecord(serial: "0A", accountID: account.id, state: .issued, der: der,
-                                            notBefore: t0, notAfter: t2, createdAt: t0)
+        let certificate = CertificateRecord(
+            serial: "0A", accountID: account.id, state: .issued, der: der,
+            notBefore: t0, notAfter: t2, createdAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertCertificate(certificate)

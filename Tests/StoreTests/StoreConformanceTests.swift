@@ -31,8 +31,9 @@ class StoreConformanceTests: XCTestCase {
     let t2 = Date(timeIntervalSince1970: 1_821_536_000)
 
     func makeAccount(_ identity: UInt8, tier: AccountTier = .basic, status: IdentityStatus = .normal) -> AccountRecord {
-        AccountRecord(tier: tier, status: status, identityKey: [UInt8](repeating: identity, count: 32),
-                      sealedPersonalData: [1, identity, 3], createdAt: t0, updatedAt: t0)
+        AccountRecord(
+            tier: tier, status: status, identityKey: [UInt8](repeating: identity, count: 32),
+            sealedPersonalData: [1, identity, 3], createdAt: t0, updatedAt: t0)
     }
 
     // MARK: Migrations
@@ -110,18 +111,23 @@ class StoreConformanceTests: XCTestCase {
     func testRollbackOnThrowLeavesNothing() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
-        XCTAssertThrowsError(try store.transaction { tx in
-            try tx.insertAccount(account)
-            _ = try tx.nextValue(counter: "crl")
-            try tx.saveEnrollment(EnrollmentRecord(purpose: .register, state: .cardVerified, reader: "r", callerUID: 1))
-            throw Refusal()
-        }) { error in
+        XCTAssertThrowsError(
+            try store.transaction { tx in
+                try tx.insertAccount(account)
+                _ = try tx.nextValue(counter: "crl")
+                try tx.saveEnrollment(
+                    EnrollmentRecord(purpose: .register, state: .cardVerified, reader: "r", callerUID: 1))
+                throw Refusal()
+            }
+        ) { error in
             guard case .aborted = error as? StoreError else { return XCTFail("\(error)") }
         }
-        XCTAssertThrowsError(try store.transaction { tx in
-            try tx.insertAccount(account)
-            throw StoreError.notFound("on purpose")
-        }) { error in
+        XCTAssertThrowsError(
+            try store.transaction { tx in
+                try tx.insertAccount(account)
+                throw StoreError.notFound("on purpose")
+            }
+        ) { error in
             XCTAssertEqual(error as? StoreError, .notFound("on purpose"), "a StoreError is rethrown as is")
         }
         try store.transaction { tx in
@@ -134,10 +140,12 @@ class StoreConformanceTests: XCTestCase {
     func testNestedTransactionIsRefused() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
-        XCTAssertThrowsError(try store.transaction { tx in
-            try tx.insertAccount(account)
-            try store.transaction { inner in _ = try inner.nextValue(counter: "x") }
-        }) { error in
+        XCTAssertThrowsError(
+            try store.transaction { tx in
+                try tx.insertAccount(account)
+                try store.transaction { inner in _ = try inner.nextValue(counter: "x") }
+            }
+        ) { error in
             XCTAssertNotNil(error as? StoreError)
         }
         XCTAssertNil(try store.transaction { tx in try tx.account(id: account.id) })
@@ -153,8 +161,9 @@ class StoreConformanceTests: XCTestCase {
     func testCertificateLifecycleIntentIssuedRevoked() throws {
         let store = try migratedStore()
         let account = makeAccount(1, tier: .signing)
-        var certificate = CertificateRecord(serial: "7F3A9C", accountID: account.id, state: .intent, notBefore: t0,
-                                            notAfter: t2, createdAt: t0)
+        var certificate = CertificateRecord(
+            serial: "7F3A9C", accountID: account.id, state: .intent, notBefore: t0,
+            notAfter: t2, createdAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertCertificate(certificate)
@@ -187,14 +196,16 @@ class StoreConformanceTests: XCTestCase {
     func testDuplicateSerialIsRefusedEvenWhenAbandoned() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
-        let abandoned = CertificateRecord(serial: "01AB", accountID: account.id, state: .abandoned, notBefore: t0,
-                                          notAfter: t2, createdAt: t0)
+        let abandoned = CertificateRecord(
+            serial: "01AB", accountID: account.id, state: .abandoned, notBefore: t0,
+            notAfter: t2, createdAt: t0)
         try store.transaction { tx in
             try tx.insertAccount(account)
             try tx.insertCertificate(abandoned)
         }
-        let again = CertificateRecord(serial: "01AB", accountID: account.id, state: .intent, notBefore: t1,
-                                      notAfter: t2, createdAt: t1)
+        let again = CertificateRecord(
+            serial: "01AB", accountID: account.id, state: .intent, notBefore: t1,
+            notAfter: t2, createdAt: t1)
         XCTAssertThrowsError(try store.transaction { tx in try tx.insertCertificate(again) }) { error in
             XCTAssertEqual(error as? StoreError, .duplicateSerial("01AB"))
         }
@@ -217,11 +228,13 @@ class StoreConformanceTests: XCTestCase {
     func testEnrollmentsSaveReplaceAndQueryByState() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
-        var first = EnrollmentRecord(purpose: .register, state: .cardVerified, reader: "ACS ACR1252 00 00",
-                                     callerUID: 1001, evidence: Array(#"{"passive":"ok"}"#.utf8), createdAt: t0,
-                                     updatedAt: t0)
-        let second = EnrollmentRecord(purpose: .upgrade, state: .cardVerified, reader: "vpcd 0", callerUID: 0,
-                                      createdAt: t1, updatedAt: t1)
+        var first = EnrollmentRecord(
+            purpose: .register, state: .cardVerified, reader: "ACS ACR1252 00 00",
+            callerUID: 1001, evidence: Array(#"{"passive":"ok"}"#.utf8), createdAt: t0,
+            updatedAt: t0)
+        let second = EnrollmentRecord(
+            purpose: .upgrade, state: .cardVerified, reader: "vpcd 0", callerUID: 0,
+            createdAt: t1, updatedAt: t1)
         try store.transaction { tx in
             try tx.saveEnrollment(first)
             try tx.saveEnrollment(second)
@@ -254,9 +267,10 @@ class StoreConformanceTests: XCTestCase {
     func testCountersIncrementAcrossTransactions() throws {
         let store = try migratedStore()
         XCTAssertEqual(try store.transaction { tx in try tx.nextValue(counter: "crl-number") }, 1)
-        XCTAssertEqual(try store.transaction { tx in
-            [try tx.nextValue(counter: "crl-number"), try tx.nextValue(counter: "crl-number")]
-        }, [2, 3])
+        XCTAssertEqual(
+            try store.transaction { tx in
+                [try tx.nextValue(counter: "crl-number"), try tx.nextValue(counter: "crl-number")]
+            }, [2, 3])
         XCTAssertEqual(try store.transaction { tx in try tx.nextValue(counter: "other") }, 1)
         XCTAssertEqual(try store.transaction { tx in try tx.nextValue(counter: "crl-number") }, 4)
     }

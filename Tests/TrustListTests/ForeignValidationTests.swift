@@ -15,8 +15,9 @@ final class ForeignValidationTests: XCTestCase {
         let macao = try Jurisdiction(territory: "MO", name: "Macao", statusBase: server.base, testCase: self)
         server.serve(macao)
         let issued = try macao.issue()
-        let imported = try TrustListImport.verify(try macao.signedList(), signers: [macao.authority.certificate],
-                                                  territory: "MO")
+        let imported = try TrustListImport.verify(
+            try macao.signedList(), signers: [macao.authority.certificate],
+            territory: "MO")
         let validator = ForeignCertificateValidator(lists: [imported], fetcher: HTTPStatusFetcher(timeout: 2))
 
         let validation = try validator.validate(issued.certificate)
@@ -40,8 +41,9 @@ final class ForeignValidationTests: XCTestCase {
     func testCRLIsUsedWhenTheCertificateNamesNoResponder() throws {
         let server = try LoopbackStatusServer()
         defer { server.stop() }
-        let hongKong = try Jurisdiction(territory: "HK", name: "Hong Kong", statusBase: server.base, ocsp: false,
-                                        testCase: self)
+        let hongKong = try Jurisdiction(
+            territory: "HK", name: "Hong Kong", statusBase: server.base, ocsp: false,
+            testCase: self)
         server.serve(hongKong)
         let issued = try hongKong.issue()
         XCTAssertEqual(issued.certificate.ocspURLs, [])
@@ -95,30 +97,39 @@ final class ForeignValidationTests: XCTestCase {
         }
         XCTAssertThrowsError(try ForeignCertificateValidator(lists: [], fetcher: fetcher).validate(issued.certificate))
 
-        let withdrawn = try TrustListImport.verify(try macao.signedList(sequence: 2, status: .withdrawn),
-                                                   signers: anchor)
-        XCTAssertThrowsError(try ForeignCertificateValidator(lists: [withdrawn], fetcher: fetcher)
-            .validate(issued.certificate)) {
+        let withdrawn = try TrustListImport.verify(
+            try macao.signedList(sequence: 2, status: .withdrawn),
+            signers: anchor)
+        XCTAssertThrowsError(
+            try ForeignCertificateValidator(lists: [withdrawn], fetcher: fetcher)
+                .validate(issued.certificate)
+        ) {
             XCTAssertEqual(($0 as? ForeignValidationError)?.code, "foreign-service-not-trusted")
         }
 
         // Listed under another policy than the certificates carry.
         var list = macao.list(sequence: 3)
         list.providers[0].services[0].policyOIDs = ["1.3.6.1.4.1.99999.22.9"]
-        let otherPolicy = try TrustListImport.verify(try TrustListExport.signedXML(list, signer: macao.trustListSigner),
-                                                     signers: anchor)
-        XCTAssertThrowsError(try ForeignCertificateValidator(lists: [otherPolicy], fetcher: fetcher)
-            .validate(issued.certificate)) {
+        let otherPolicy = try TrustListImport.verify(
+            try TrustListExport.signedXML(list, signer: macao.trustListSigner),
+            signers: anchor)
+        XCTAssertThrowsError(
+            try ForeignCertificateValidator(lists: [otherPolicy], fetcher: fetcher)
+                .validate(issued.certificate)
+        ) {
             XCTAssertEqual(($0 as? ForeignValidationError)?.code, "foreign-policy-not-accepted")
         }
 
         // Granted only since after the certificate was issued.
         var late = macao.list(sequence: 4)
         late.providers[0].services[0].statusStartingTime = Date() + 1
-        let lateList = try TrustListImport.verify(try TrustListExport.signedXML(late, signer: macao.trustListSigner),
-                                                  signers: anchor)
-        XCTAssertThrowsError(try ForeignCertificateValidator(lists: [lateList], fetcher: fetcher)
-            .validate(issued.certificate, at: Date() + 2)) {
+        let lateList = try TrustListImport.verify(
+            try TrustListExport.signedXML(late, signer: macao.trustListSigner),
+            signers: anchor)
+        XCTAssertThrowsError(
+            try ForeignCertificateValidator(lists: [lateList], fetcher: fetcher)
+                .validate(issued.certificate, at: Date() + 2)
+        ) {
             XCTAssertEqual(($0 as? ForeignValidationError)?.code, "foreign-issued-while-not-trusted")
         }
         XCTAssertEqual(server.requests().count, 0, "no status location is asked before the path and service pass")
@@ -135,8 +146,10 @@ final class ForeignValidationTests: XCTestCase {
         let issued = try macao.issue()
         forger.records.set(.issued, serialHex: issued.serialHex)
         let imported = try TrustListImport.verify(try macao.signedList(), signers: [macao.authority.certificate])
-        XCTAssertThrowsError(try ForeignCertificateValidator(lists: [imported], fetcher: HTTPStatusFetcher(timeout: 2))
-            .validate(issued.certificate)) {
+        XCTAssertThrowsError(
+            try ForeignCertificateValidator(lists: [imported], fetcher: HTTPStatusFetcher(timeout: 2))
+                .validate(issued.certificate)
+        ) {
             guard case let .statusUnavailable(reasons) = $0 as? ForeignValidationError else { return XCTFail("\($0)") }
             XCTAssertEqual(reasons.count, 2, "\(reasons)")
         }
@@ -144,8 +157,10 @@ final class ForeignValidationTests: XCTestCase {
 
     func testFetcherRefusesWhatItShouldNotFetch() throws {
         let fetcher = HTTPStatusFetcher(timeout: 1, allowedHosts: ["127.0.0.1"])
-        for url in ["https://127.0.0.1/ocsp", "http://user:pw@127.0.0.1/crl", "http://evil.example/crl", "ftp://x/y",
-                    "not a url"] {
+        for url in [
+            "https://127.0.0.1/ocsp", "http://user:pw@127.0.0.1/crl", "http://evil.example/crl", "ftp://x/y",
+            "not a url",
+        ] {
             XCTAssertThrowsError(try fetcher.fetchCRL(from: url), url)
         }
         let server = try LoopbackStatusServer()

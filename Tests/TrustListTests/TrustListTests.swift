@@ -11,13 +11,19 @@ final class TrustListTests: XCTestCase {
         let xml = try hongKong.signedList()
         let directory = hongKong.directory
         try Data(xml).write(to: directory.appendingPathComponent("tl.xml"))
-        try hongKong.authority.certificate.pem.write(to: directory.appendingPathComponent("ca.pem"), atomically: true,
-                                                      encoding: .utf8)
-        try hongKong.trustListSigner.certificate.pem.write(to: directory.appendingPathComponent("signer.pem"),
-                                                           atomically: true, encoding: .utf8)
+        try hongKong.authority.certificate.pem.write(
+            to: directory.appendingPathComponent("ca.pem"), atomically: true,
+            encoding: .utf8)
+        try hongKong.trustListSigner.certificate.pem.write(
+            to: directory.appendingPathComponent("signer.pem"),
+            atomically: true, encoding: .utf8)
         // With the signer's certificate as the key, and with only the CA trusted (the KeyInfo certificate chains).
-        let pinned = try runTool("/usr/bin/xmlsec1", ["--verify", "--enabled-reference-uris", "empty,same-doc",
-                                                      "--pubkey-cert-pem", "signer.pem", "tl.xml"], in: directory)
+        let pinned = try runTool(
+            "/usr/bin/xmlsec1",
+            [
+                "--verify", "--enabled-reference-uris", "empty,same-doc",
+                "--pubkey-cert-pem", "signer.pem", "tl.xml",
+            ], in: directory)
         XCTAssertEqual(pinned.status, 0, pinned.output)
         XCTAssertTrue(pinned.output.contains("OK"), pinned.output)
         let chained = try runTool("/usr/bin/xmlsec1", ["--verify", "--trusted-pem", "ca.pem", "tl.xml"], in: directory)
@@ -30,13 +36,15 @@ final class TrustListTests: XCTestCase {
             .replacingOccurrences(of: "<tsl:TSLSequenceNumber>1<", with: "<tsl:TSLSequenceNumber>9<")
         XCTAssertNotEqual(tampered, text)
         try tampered.write(to: directory.appendingPathComponent("tampered.xml"), atomically: true, encoding: .utf8)
-        let refused = try runTool("/usr/bin/xmlsec1", ["--verify", "--pubkey-cert-pem", "signer.pem", "tampered.xml"],
-                                  in: directory)
+        let refused = try runTool(
+            "/usr/bin/xmlsec1", ["--verify", "--pubkey-cert-pem", "signer.pem", "tampered.xml"],
+            in: directory)
         XCTAssertNotEqual(refused.status, 0, refused.output)
 
         // The TS 119 612 shapes a reader looks for (the ETSI XSDs are not ours to ship, so no schema check here).
-        XCTAssertTrue(text.contains(
-            "<tsl:TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/HKlist</tsl:TSLType>"))
+        XCTAssertTrue(
+            text.contains(
+                "<tsl:TSLType>http://uri.etsi.org/TrstSvc/TrustedList/TSLType/HKlist</tsl:TSLType>"))
         XCTAssertTrue(text.contains("TSLTag=\"http://uri.etsi.org/19612/TSLTag\""))
         XCTAssertTrue(text.contains("<xades:SigningCertificateV2>"))
         XCTAssertTrue(text.contains("Test list &lt;only&gt;."), "text is escaped")
@@ -44,13 +52,16 @@ final class TrustListTests: XCTestCase {
 
     func testImportReadsBackWhatWasExported() throws {
         let macao = try Jurisdiction(territory: "MO", name: "Macao", statusBase: "http://127.0.0.1:9", testCase: self)
-        let withdrawnBefore = TrustServiceHistoryInstance(name: "older name",
-                                                         certificates: [macao.authority.certificate],
-                                                         status: .withdrawn,
-                                                         statusStartingTime: Date(timeIntervalSince1970: 1_600_000_000))
+        let withdrawnBefore = TrustServiceHistoryInstance(
+            name: "older name",
+            certificates: [macao.authority.certificate],
+            status: .withdrawn,
+            statusStartingTime: Date(timeIntervalSince1970: 1_600_000_000))
         var list = macao.list(sequence: 7, history: [withdrawnBefore])
-        list.providers[0].services[0].statusLocations = [.ocsp("http://ocsp.mo.example/"),
-                                                         .crl("http://crl.mo.example/ca.crl")]
+        list.providers[0].services[0].statusLocations = [
+            .ocsp("http://ocsp.mo.example/"),
+            .crl("http://crl.mo.example/ca.crl"),
+        ]
         let xml = try TrustListExport.signedXML(list, signer: macao.trustListSigner)
 
         for anchor in [macao.authority.certificate, macao.trustListSigner.certificate] {
@@ -60,8 +71,9 @@ final class TrustListTests: XCTestCase {
             XCTAssertEqual(imported.list.territory, "MO")
             XCTAssertEqual(imported.list.schemeName, "MO:Recognised e-signature certificates & their CAs")
             XCTAssertEqual(imported.list.legalNotice, "Test list <only>.")
-            XCTAssertEqual(imported.list.nextUpdate.timeIntervalSince1970,
-                           list.nextUpdate.timeIntervalSince1970.rounded(.down))
+            XCTAssertEqual(
+                imported.list.nextUpdate.timeIntervalSince1970,
+                list.nextUpdate.timeIntervalSince1970.rounded(.down))
             let service = try XCTUnwrap(imported.list.services.first?.service)
             XCTAssertEqual(service.certificates, [macao.authority.certificate])
             XCTAssertEqual(service.status, .granted)
@@ -117,7 +129,8 @@ final class TrustListTests: XCTestCase {
         let hongKong = try Jurisdiction(territory: "HK", name: "Hong Kong", statusBase: nil, testCase: self)
         let genuine = String(decoding: try hongKong.signedList(), as: UTF8.self)
         let body = genuine.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", with: "")
-        let wrapped = "<tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\">" + body
+        let wrapped =
+            "<tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\">" + body
             + "</tsl:TrustServiceStatusList>"
         let anchor = [hongKong.authority.certificate]
         XCTAssertThrowsError(try TrustListImport.verify(Array(wrapped.utf8), signers: anchor)) {
@@ -127,8 +140,9 @@ final class TrustListTests: XCTestCase {
         let signature = try XCTUnwrap(genuine.range(of: "<ds:Signature ")?.lowerBound)
         let end = try XCTUnwrap(genuine.range(of: "</ds:Signature>")?.upperBound)
         let copy = String(genuine[signature..<end])
-        let doubled = genuine.replacingOccurrences(of: "<tsl:TrustServiceProviderList>",
-                                                   with: "<tsl:TrustServiceProviderList>" + copy)
+        let doubled = genuine.replacingOccurrences(
+            of: "<tsl:TrustServiceProviderList>",
+            with: "<tsl:TrustServiceProviderList>" + copy)
         XCTAssertThrowsError(try TrustListImport.verify(Array(doubled.utf8), signers: anchor)) {
             XCTAssertEqual(($0 as? TrustListError)?.code, "trust-list-malformed")
         }
@@ -158,20 +172,27 @@ final class TrustListTests: XCTestCase {
         let hongKong = try Jurisdiction(territory: "HK", name: "Hong Kong", statusBase: nil, testCase: self)
         let anchor = [hongKong.authority.certificate]
         let current = try TrustListImport.verify(try hongKong.signedList(sequence: 5), signers: anchor)
-        XCTAssertThrowsError(try TrustListImport.verify(try hongKong.signedList(sequence: 4), signers: anchor,
-                                                        previous: current)) {
+        XCTAssertThrowsError(
+            try TrustListImport.verify(
+                try hongKong.signedList(sequence: 4), signers: anchor,
+                previous: current)
+        ) {
             XCTAssertEqual($0 as? TrustListError, .sequenceWentBack(imported: 4, current: 5))
         }
-        XCTAssertNoThrow(try TrustListImport.verify(try hongKong.signedList(sequence: 6), signers: anchor,
-                                                    previous: current))
-        let stale = try TrustListExport.signedXML(hongKong.list(issued: Date() - 86_400 * 2, nextUpdate: Date() - 60),
-                                                  signer: hongKong.trustListSigner)
+        XCTAssertNoThrow(
+            try TrustListImport.verify(
+                try hongKong.signedList(sequence: 6), signers: anchor,
+                previous: current))
+        let stale = try TrustListExport.signedXML(
+            hongKong.list(issued: Date() - 86_400 * 2, nextUpdate: Date() - 60),
+            signer: hongKong.trustListSigner)
         XCTAssertThrowsError(try TrustListImport.verify(stale, signers: anchor)) {
             guard case .expired = $0 as? TrustListError else { return XCTFail("\($0)") }
         }
         // Issued an hour ahead of this clock (beyond the 5 minutes of skew allowed), by a signer valid now.
-        let early = try TrustListExport.signedXML(hongKong.list(issued: Date() + 3_600, nextUpdate: Date() + 86_400),
-                                                  signer: hongKong.trustListSigner)
+        let early = try TrustListExport.signedXML(
+            hongKong.list(issued: Date() + 3_600, nextUpdate: Date() + 86_400),
+            signer: hongKong.trustListSigner)
         XCTAssertThrowsError(try TrustListImport.verify(early, signers: anchor)) {
             guard case .issuedInTheFuture = $0 as? TrustListError else { return XCTFail("\($0)") }
         }
@@ -194,8 +215,10 @@ final class TrustListTests: XCTestCase {
 
     func testCanonicalReaderRefusesWhatCanonicalXMLCannotContain() {
         XCTAssertNoThrow(try CanonicalXML.parse(Array("<a xmlns=\"u\" b=\"&quot;&#xA;\">x&amp;y<c></c></a>".utf8)))
-        for bad in ["<a><!-- c --></a>", "<a>&nbsp;</a>", "<a><b></a></b>", "<p:a></p:a>", "<a></a><b></b>",
-                    "text", "<a>", String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100)] {
+        for bad in [
+            "<a><!-- c --></a>", "<a>&nbsp;</a>", "<a><b></a></b>", "<p:a></p:a>", "<a></a><b></b>",
+            "text", "<a>", String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100),
+        ] {
             XCTAssertThrowsError(try CanonicalXML.parse(Array(bad.utf8)), bad)
         }
         let parsed = try? CanonicalXML.parse(Array("<a xmlns=\"u\" b=\"&quot;&#xA;\">x&amp;y<c></c></a>".utf8))

@@ -10,7 +10,8 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testSimpleGet() throws {
-        let request = try XCTUnwrap(parse("GET /v1/readers?x=1&name=a%20b HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n"))
+        let request = try XCTUnwrap(
+            parse("GET /v1/readers?x=1&name=a%20b HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n"))
         XCTAssertEqual(request.method, "GET")
         XCTAssertEqual(request.path, "/v1/readers")
         XCTAssertEqual(request.queryValue("name"), "a b")
@@ -40,7 +41,9 @@ final class HTTPParserTests: XCTestCase {
             ("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingUnsupported),
         ]
         for (text, expected) in cases {
-            XCTAssertThrowsError(try parse(text, limits: small), text) { XCTAssertEqual($0 as? HTTPParseError, expected, text) }
+            XCTAssertThrowsError(try parse(text, limits: small), text) {
+                XCTAssertEqual($0 as? HTTPParseError, expected, text)
+            }
         }
         XCTAssertEqual(HTTPParseError.headerTooLarge.status, 431)
         XCTAssertEqual(HTTPParseError.bodyTooLarge(1).status, 413)
@@ -70,7 +73,9 @@ final class HTTPParserTests: XCTestCase {
         var whole = HTTPRequestParser(limits: limits)
         XCTAssertNotNil(try whole.feed(bytes))
         var tooLong = HTTPRequestParser(limits: limits)
-        XCTAssertThrowsError(try tooLong.feed(Array(("GET /x HTTP/1.1\r\nX: " + String(repeating: "a", count: 20)).utf8))) {
+        XCTAssertThrowsError(
+            try tooLong.feed(Array(("GET /x HTTP/1.1\r\nX: " + String(repeating: "a", count: 20)).utf8))
+        ) {
             XCTAssertEqual($0 as? HTTPParseError, .headerTooLarge)
         }
     }
@@ -84,12 +89,18 @@ final class HTTPParserTests: XCTestCase {
             ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", .invalidContentLength),
             ("GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n", .missingHost),
             ("GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .duplicateHeader("Host")),
-            ("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nx-enrolld-role: admin\r\n\r\n",
-             .duplicateHeader("x-enrolld-role")),
-            ("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Channel: k1\rX-Enrolld-Role: admin\r\n\r\n",
-             .malformedHeader("bare CR or LF in a header line")),
-            ("GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\nX-Enrolld-Role: admin\r\n\r\n",
-             .malformedHeader("bare CR or LF in a header line")),
+            (
+                "GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nx-enrolld-role: admin\r\n\r\n",
+                .duplicateHeader("x-enrolld-role")
+            ),
+            (
+                "GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Channel: k1\rX-Enrolld-Role: admin\r\n\r\n",
+                .malformedHeader("bare CR or LF in a header line")
+            ),
+            (
+                "GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\nX-Enrolld-Role: admin\r\n\r\n",
+                .malformedHeader("bare CR or LF in a header line")
+            ),
             ("GET /x\n<5>certificate 01 signed HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
             ("GET /x\rX HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
             ("GET /x\tX HTTP/1.1\r\nHost: a\r\n\r\n", .malformedRequestLine),
@@ -99,7 +110,8 @@ final class HTTPParserTests: XCTestCase {
         }
         // HTTP/1.0 needs no Host; distinct X-Enrolld-* headers are fine.
         XCTAssertNoThrow(try parse("GET /x HTTP/1.0\r\n\r\n"))
-        XCTAssertNoThrow(try parse("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nX-Enrolld-Channel: k\r\n\r\n"))
+        XCTAssertNoThrow(
+            try parse("GET /x HTTP/1.1\r\nHost: a\r\nX-Enrolld-Role: kiosk\r\nX-Enrolld-Channel: k\r\n\r\n"))
         XCTAssertEqual(HTTPParseError.missingHost.problem.code, "malformed-request")
     }
 
@@ -122,15 +134,21 @@ final class HTTPParserTests: XCTestCase {
     /// One route may take a larger body (a liveness burst of frames): its Content-Length is checked against its own
     /// limit, every other route's against the common one, before any of the body is read.
     func testARouteBodyLimitAppliesToThatRouteOnly() throws {
-        let limits = HTTPLimits(maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 10,
-                                routeBodyLimits: [RouteBodyLimit(method: "POST", path: "/v1/enrollments/*/liveness",
-                                                                 maxBodyBytes: 100)])
+        let limits = HTTPLimits(
+            maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 10,
+            routeBodyLimits: [
+                RouteBodyLimit(
+                    method: "POST", path: "/v1/enrollments/*/liveness",
+                    maxBodyBytes: 100)
+            ])
         let large = "POST /v1/enrollments/abc/liveness?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
         XCTAssertNil(try parse(large, limits: limits), "accepted, waiting for the body")
-        for text in ["POST /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n",
-                     "POST /v1/enrollments/abc/photo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
-                     "PUT /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
-                     "POST /v1/enrollments/abc/liveness/challenge HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"] {
+        for text in [
+            "POST /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n",
+            "POST /v1/enrollments/abc/photo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+            "PUT /v1/enrollments/abc/liveness HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+            "POST /v1/enrollments/abc/liveness/challenge HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+        ] {
             XCTAssertThrowsError(try parse(text, limits: limits), text) {
                 guard case .bodyTooLarge = $0 as? HTTPParseError else { return XCTFail("\($0)") }
             }

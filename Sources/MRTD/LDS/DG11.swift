@@ -33,11 +33,13 @@ public struct DG11: Sendable, Equatable {
     /// 5F18: custody information.
     public var custodyInformation: String?
 
-    public init(fullName: String? = nil, otherNames: [String] = [], personalNumber: String? = nil,
-                fullDateOfBirth: String? = nil, placeOfBirth: String? = nil, address: String? = nil,
-                telephone: String? = nil, profession: String? = nil, title: String? = nil,
-                personalSummary: String? = nil, proofOfCitizenship: [UInt8]? = nil,
-                otherValidTDNumbers: String? = nil, custodyInformation: String? = nil) {
+    public init(
+        fullName: String? = nil, otherNames: [String] = [], personalNumber: String? = nil,
+        fullDateOfBirth: String? = nil, placeOfBirth: String? = nil, address: String? = nil,
+        telephone: String? = nil, profession: String? = nil, title: String? = nil,
+        personalSummary: String? = nil, proofOfCitizenship: [UInt8]? = nil,
+        otherValidTDNumbers: String? = nil, custodyInformation: String? = nil
+    ) {
         self.fullName = fullName
         self.otherNames = otherNames
         self.personalNumber = personalNumber
@@ -54,9 +56,11 @@ public struct DG11: Sendable, Equatable {
     }
 
     private static var textFields: [(UInt32, WritableKeyPath<DG11, String?>)] {
-        [(0x5F0E, \.fullName), (0x5F10, \.personalNumber), (0x5F11, \.placeOfBirth), (0x5F42, \.address),
-         (0x5F12, \.telephone), (0x5F13, \.profession), (0x5F14, \.title), (0x5F15, \.personalSummary),
-         (0x5F17, \.otherValidTDNumbers), (0x5F18, \.custodyInformation)]
+        [
+            (0x5F0E, \.fullName), (0x5F10, \.personalNumber), (0x5F11, \.placeOfBirth), (0x5F42, \.address),
+            (0x5F12, \.telephone), (0x5F13, \.profession), (0x5F14, \.title), (0x5F15, \.personalSummary),
+            (0x5F17, \.otherValidTDNumbers), (0x5F18, \.custodyInformation),
+        ]
     }
 
     /// Parses DG11. The tag list (5C) must be present; its content is informational and not enforced.

@@ -23,10 +23,12 @@ public struct DG12: Sendable, Equatable {
     /// 5F56: serial number of the personalisation system.
     public var personalisationDeviceSerial: String?
 
-    public init(issuingAuthority: String? = nil, dateOfIssue: String? = nil, otherPersons: [String] = [],
-                endorsements: String? = nil, taxOrExitRequirements: String? = nil, imageOfFront: [UInt8]? = nil,
-                imageOfRear: [UInt8]? = nil, personalisationTime: String? = nil,
-                personalisationDeviceSerial: String? = nil) {
+    public init(
+        issuingAuthority: String? = nil, dateOfIssue: String? = nil, otherPersons: [String] = [],
+        endorsements: String? = nil, taxOrExitRequirements: String? = nil, imageOfFront: [UInt8]? = nil,
+        imageOfRear: [UInt8]? = nil, personalisationTime: String? = nil,
+        personalisationDeviceSerial: String? = nil
+    ) {
         self.issuingAuthority = issuingAuthority
         self.dateOfIssue = dateOfIssue
         self.otherPersons = otherPersons

@@ -58,7 +58,8 @@ public struct DG14: Sendable, Equatable {
             }
             let children = try template.children()
             guard children.count == 1, children[0].tag == 0x31 else {
-                throw LDSError.invalidValue(file: "DG14", field: "SecurityInfos", reason: "the template must hold one SET")
+                throw LDSError.invalidValue(
+                    file: "DG14", field: "SecurityInfos", reason: "the template must hold one SET")
             }
             set = children[0]
         } catch let error as LDSError {
@@ -77,12 +78,15 @@ public struct DG14: Sendable, Equatable {
         let elements = (try? set.children()) ?? []
         for element in elements {
             guard let fields = try? element.children(), fields.first?.tag == 0x06,
-                  let first = fields.first, DER.oid(first.value) == ActiveAuthenticationInfo.oid else { continue }
+                let first = fields.first, DER.oid(first.value) == ActiveAuthenticationInfo.oid
+            else { continue }
             guard activeAuthentication == nil, fields.count == 3, fields[1].tag == 0x02,
-                  let version = DER.smallInteger(fields[1].value), fields[2].tag == 0x06,
-                  let algorithm = DER.oid(fields[2].value) else {
-                throw .invalidValue(file: "DG14", field: "ActiveAuthenticationInfo",
-                                    reason: "must appear once as { protocol, version, signatureAlgorithm }")
+                let version = DER.smallInteger(fields[1].value), fields[2].tag == 0x06,
+                let algorithm = DER.oid(fields[2].value)
+            else {
+                throw .invalidValue(
+                    file: "DG14", field: "ActiveAuthenticationInfo",
+                    reason: "must appear once as { protocol, version, signatureAlgorithm }")
             }
             activeAuthentication = ActiveAuthenticationInfo(version: version, signatureAlgorithm: algorithm)
         }
@@ -90,7 +94,9 @@ public struct DG14: Sendable, Equatable {
     }
 
     public var chipAuthenticationInfos: [ChipAuthenticationInfo] {
-        securityInfos.infos.compactMap { if case let .chipAuthentication(info) = $0 { return info } else { return nil } }
+        securityInfos.infos.compactMap {
+            if case let .chipAuthentication(info) = $0 { return info } else { return nil }
+        }
     }
 
     public var chipAuthenticationPublicKeys: [ChipAuthenticationPublicKeyInfo] {
@@ -101,9 +107,11 @@ public struct DG14: Sendable, Equatable {
 
     /// Encodes a DG14 (personalisation): ChipAuthenticationInfo (when `chipAuthentication` is given) with
     /// ChipAuthenticationPublicKeyInfo for `chipAuthenticationKey`, and ActiveAuthenticationInfo.
-    public static func encode(chipAuthentication: ChipAuthenticationInfo?, chipAuthenticationKey: [UInt8]?,
-                              keyAgreement: PACEKeyAgreement = .ecdh, activeAuthentication: ActiveAuthenticationInfo?,
-                              paceInfos: [PACEInfo] = []) -> [UInt8] {
+    public static func encode(
+        chipAuthentication: ChipAuthenticationInfo?, chipAuthenticationKey: [UInt8]?,
+        keyAgreement: PACEKeyAgreement = .ecdh, activeAuthentication: ActiveAuthenticationInfo?,
+        paceInfos: [PACEInfo] = []
+    ) -> [UInt8] {
         var infos: [TLV] = paceInfos.map(\.encoded)
         func oid(_ dotted: String) -> TLV { TLV(tag: 0x06, value: DER.encodeOID(dotted) ?? []) }
         if let chipAuthentication {
@@ -120,9 +128,14 @@ public struct DG14: Sendable, Equatable {
             infos.append(TLV(tag: 0x30, children: fields))
         }
         if let activeAuthentication {
-            infos.append(TLV(tag: 0x30, children: [oid(ActiveAuthenticationInfo.oid),
-                                                   DER.integer(activeAuthentication.version),
-                                                   oid(activeAuthentication.signatureAlgorithm)]))
+            infos.append(
+                TLV(
+                    tag: 0x30,
+                    children: [
+                        oid(ActiveAuthenticationInfo.oid),
+                        DER.integer(activeAuthentication.version),
+                        oid(activeAuthentication.signatureAlgorithm),
+                    ]))
         }
         return TLV(tag: tag, children: [TLV(tag: 0x31, children: infos)]).encoded
     }

@@ -18,7 +18,9 @@ public struct DG15: Sendable {
         } catch {
             throw .malformedTLV(file: "DG15", error)
         }
-        guard template.tag == Self.tag else { throw .unexpectedTag(file: "DG15", expected: Self.tag, found: template.tag) }
+        guard template.tag == Self.tag else {
+            throw .unexpectedTag(file: "DG15", expected: Self.tag, found: template.tag)
+        }
         let children: [TLV]
         do {
             children = try template.children()
@@ -26,14 +28,16 @@ public struct DG15: Sendable {
             throw .malformedTLV(file: "DG15", error)
         }
         guard children.count == 1, children[0].tag == 0x30 else {
-            throw .invalidValue(file: "DG15", field: "SubjectPublicKeyInfo",
-                                reason: "the template must hold exactly one SEQUENCE")
+            throw .invalidValue(
+                file: "DG15", field: "SubjectPublicKeyInfo",
+                reason: "the template must hold exactly one SEQUENCE")
         }
         let inner = children[0]
         do {
             publicKey = try PublicKey(der: inner.encoded)
         } catch {
-            throw .invalidValue(file: "DG15", field: "SubjectPublicKeyInfo", reason: "not a usable public key: \(error)")
+            throw .invalidValue(
+                file: "DG15", field: "SubjectPublicKeyInfo", reason: "not a usable public key: \(error)")
         }
         switch publicKey.keyType {
         case .rsa, .ec: break

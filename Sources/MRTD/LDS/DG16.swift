@@ -15,7 +15,8 @@ public struct DG16: Sendable, Equatable {
         /// 5F53: address, fields separated by `<`.
         public var address: String?
 
-        public init(dateRecorded: String? = nil, name: String? = nil, telephone: String? = nil, address: String? = nil) {
+        public init(dateRecorded: String? = nil, name: String? = nil, telephone: String? = nil, address: String? = nil)
+        {
             self.dateRecorded = dateRecorded
             self.name = name
             self.telephone = telephone
@@ -39,8 +40,9 @@ public struct DG16: Sendable, Equatable {
         var persons: [Person] = []
         for template in templates {
             let fields = try body.nested(template)
-            var person = Person(name: try fields.optionalText(0x5F51), telephone: try fields.optionalText(0x5F52),
-                                address: try fields.optionalText(0x5F53))
+            var person = Person(
+                name: try fields.optionalText(0x5F51), telephone: try fields.optionalText(0x5F52),
+                address: try fields.optionalText(0x5F53))
             if let date = fields.optional(0x5F50) {
                 person.dateRecorded = try LDSCoding.dateText(date.value, tag: 0x5F50, file: "DG16", bcdLength: 4)
             }
@@ -53,10 +55,12 @@ public struct DG16: Sendable, Equatable {
     public var encoded: [UInt8] {
         let count = TLV(tag: 0x02, value: [UInt8(truncatingIfNeeded: persons.count)])
         let templates = persons.enumerated().map { index, person in
-            TLV(tag: 0xA1 + UInt32(min(index, 14)), children: [
-                LDSCoding.textObject(0x5F50, person.dateRecorded), LDSCoding.textObject(0x5F51, person.name),
-                LDSCoding.textObject(0x5F52, person.telephone), LDSCoding.textObject(0x5F53, person.address),
-            ].compactMap { $0 })
+            TLV(
+                tag: 0xA1 + UInt32(min(index, 14)),
+                children: [
+                    LDSCoding.textObject(0x5F50, person.dateRecorded), LDSCoding.textObject(0x5F51, person.name),
+                    LDSCoding.textObject(0x5F52, person.telephone), LDSCoding.textObject(0x5F53, person.address),
+                ].compactMap { $0 })
         }
         return TLV(tag: DG16.tag, children: [count] + templates).encoded
     }

@@ -21,12 +21,15 @@ public struct BiometricHeader: Sendable, Equatable {
     public var formatType: [UInt8]
 
     /// The header ICAO 9303-10 asks for with an ISO/IEC 19794-5 face.
-    public static let iso19794Face = BiometricHeader(version: [0x01, 0x01], biometricType: [0x02],
-                                                     formatOwner: [0x01, 0x01], formatType: [0x00, 0x08])
+    public static let iso19794Face = BiometricHeader(
+        version: [0x01, 0x01], biometricType: [0x02],
+        formatOwner: [0x01, 0x01], formatType: [0x00, 0x08])
 
-    public init(version: [UInt8]? = nil, biometricType: [UInt8]? = nil, subtype: [UInt8]? = nil,
-                creationDate: [UInt8]? = nil, validityPeriod: [UInt8]? = nil, creator: [UInt8]? = nil,
-                formatOwner: [UInt8], formatType: [UInt8]) {
+    public init(
+        version: [UInt8]? = nil, biometricType: [UInt8]? = nil, subtype: [UInt8]? = nil,
+        creationDate: [UInt8]? = nil, validityPeriod: [UInt8]? = nil, creator: [UInt8]? = nil,
+        formatOwner: [UInt8], formatType: [UInt8]
+    ) {
         self.version = version
         self.biometricType = biometricType
         self.subtype = subtype
@@ -78,8 +81,10 @@ public struct DG2: Sendable, Equatable {
         /// How the faces were stored; templates are always encoded as ISO/IEC 19794-5.
         public var encoding: BiometricDataEncoding
 
-        public init(header: BiometricHeader = .iso19794Face, faces: [FaceImage],
-                    encoding: BiometricDataEncoding = .iso19794_5) {
+        public init(
+            header: BiometricHeader = .iso19794Face, faces: [FaceImage],
+            encoding: BiometricDataEncoding = .iso19794_5
+        ) {
             self.header = header
             self.faces = faces
             self.encoding = encoding
@@ -111,8 +116,9 @@ public struct DG2: Sendable, Equatable {
         }
         let instances = group.all(0x7F60)
         guard instances.count == Int(countValue[0]) else {
-            throw .countMismatch(file: file, element: "biometric template", declared: Int(countValue[0]),
-                                 found: instances.count)
+            throw .countMismatch(
+                file: file, element: "biometric template", declared: Int(countValue[0]),
+                found: instances.count)
         }
         guard !instances.isEmpty else { throw .missingField(file: file, tag: 0x7F60) }
         guard instances.count <= limits.maxFaces else {

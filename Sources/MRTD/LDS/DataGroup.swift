@@ -3,7 +3,8 @@ import SmartCard
 /// The sixteen LDS data groups (ICAO 9303-10 §4.6, Table 34): number ↔ template tag ↔ file
 /// identifier ↔ short EF identifier.
 public enum DataGroup: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
-    case dg1 = 1, dg2, dg3, dg4, dg5, dg6, dg7, dg8, dg9, dg10, dg11, dg12, dg13, dg14, dg15, dg16
+    case dg1 = 1
+    case dg2, dg3, dg4, dg5, dg6, dg7, dg8, dg9, dg10, dg11, dg12, dg13, dg14, dg15, dg16
 
     /// The data group number, 1…16.
     public var number: Int { rawValue }
@@ -60,8 +61,11 @@ public enum DataGroup: Int, Sendable, CaseIterable, Comparable, CustomStringConv
 /// Helpers shared by the LDS parsers and encoders.
 enum LDSCoding {
     /// Parses `bytes` as exactly one object with `tag`, bounded by `limits`.
-    static func template(_ bytes: [UInt8], tag: UInt32, file: String, limits: LDSLimits) throws(LDSError)
-        -> TLVChildren {
+    static func template(
+        _ bytes: [UInt8], tag: UInt32, file: String, limits: LDSLimits
+    ) throws(LDSError)
+        -> TLVChildren
+    {
         guard bytes.count <= limits.maxFileSize else {
             throw .tooLarge(file: file, element: "file", size: bytes.count, limit: limits.maxFileSize)
         }

@@ -26,8 +26,9 @@ public struct EFCOM: Sendable, Equatable {
         let file = "EF.COM"
         let body = try LDSCoding.template(bytes, tag: tag, file: file, limits: limits)
         let lds = try LDSCoding.digits(body.required(0x5F01).value, count: 4, field: "LDS version", file: file)
-        let unicode = try LDSCoding.digits(body.required(0x5F36).value, count: 6, field: "Unicode version",
-                                           file: file)
+        let unicode = try LDSCoding.digits(
+            body.required(0x5F36).value, count: 6, field: "Unicode version",
+            file: file)
         var groups: [DataGroup] = []
         for byte in try body.required(0x5C).value {
             guard let group = DataGroup(tag: byte) else { throw .unknownDataGroupTag(byte) }
@@ -41,10 +42,13 @@ public struct EFCOM: Sendable, Equatable {
 
     /// The DER-style encoding: 60 { 5F01 version, 5F36 Unicode version, 5C tag list }.
     public var encoded: [UInt8] {
-        TLV(tag: EFCOM.tag, children: [
-            TLV(tag: 0x5F01, value: Array(ldsVersion.utf8)),
-            TLV(tag: 0x5F36, value: Array(unicodeVersion.utf8)),
-            TLV(tag: 0x5C, value: dataGroups.map(\.tag)),
-        ]).encoded
+        TLV(
+            tag: EFCOM.tag,
+            children: [
+                TLV(tag: 0x5F01, value: Array(ldsVersion.utf8)),
+                TLV(tag: 0x5F36, value: Array(unicodeVersion.utf8)),
+                TLV(tag: 0x5C, value: dataGroups.map(\.tag)),
+            ]
+        ).encoded
     }
 }

@@ -92,12 +92,14 @@ public struct FaceImage: Sendable, Equatable {
     /// Whether the header's image data type disagrees with the image bytes (noted, not refused: the bytes win).
     public var headerDisagreesWithImage: Bool { headerImageDataType != format.imageDataType }
 
-    public init(format: FaceImageEncoding, width: UInt16, height: UInt16, imageData: [UInt8],
-                gender: UInt8 = 0, eyeColour: UInt8 = 0, hairColour: UInt8 = 0, featureMask: UInt32 = 0,
-                expression: UInt16 = 0, poseAngles: FacePoseAngles = FacePoseAngles(),
-                poseAngleUncertainty: FacePoseAngles = FacePoseAngles(), featurePoints: [FacialFeaturePoint] = [],
-                faceImageType: UInt8 = 1, colourSpace: UInt8 = 1, sourceType: UInt8 = 2,
-                deviceType: UInt16 = 0, quality: UInt16 = 0, headerImageDataType: UInt8? = nil) {
+    public init(
+        format: FaceImageEncoding, width: UInt16, height: UInt16, imageData: [UInt8],
+        gender: UInt8 = 0, eyeColour: UInt8 = 0, hairColour: UInt8 = 0, featureMask: UInt32 = 0,
+        expression: UInt16 = 0, poseAngles: FacePoseAngles = FacePoseAngles(),
+        poseAngleUncertainty: FacePoseAngles = FacePoseAngles(), featurePoints: [FacialFeaturePoint] = [],
+        faceImageType: UInt8 = 1, colourSpace: UInt8 = 1, sourceType: UInt8 = 2,
+        deviceType: UInt16 = 0, quality: UInt16 = 0, headerImageDataType: UInt8? = nil
+    ) {
         self.format = format
         self.width = width
         self.height = height
@@ -127,7 +129,7 @@ public struct FaceImage: Sendable, Equatable {
             throw .tooLarge(file: "DG2", element: "face image", size: encodedImage.count, limit: limits.maxImageSize)
         }
         guard let format = FaceImageEncoding.detect(encodedImage),
-              let size = ImageDimensions.read(encodedImage, format: format)
+            let size = ImageDimensions.read(encodedImage, format: format)
         else { throw .unrecognisedImageData }
         self.init(format: format, width: size.width, height: size.height, imageData: encodedImage)
     }
@@ -180,8 +182,8 @@ enum ImageDimensions {
     /// JPEG 2000 codestream SIZ segment: Xsiz − XOsiz by Ysiz − YOsiz.
     private static func codestream(_ b: [UInt8], at start: Int) -> (width: UInt16, height: UInt16)? {
         guard be16(b, start) == 0xFF4F, be16(b, start + 2) == 0xFF51,
-              let xsiz = be32(b, start + 8), let ysiz = be32(b, start + 12),
-              let xo = be32(b, start + 16), let yo = be32(b, start + 20), xsiz > xo, ysiz > yo
+            let xsiz = be32(b, start + 8), let ysiz = be32(b, start + 12),
+            let xo = be32(b, start + 16), let yo = be32(b, start + 20), xsiz > xo, ysiz > yo
         else { return nil }
         return fit(xsiz - xo, ysiz - yo)
     }

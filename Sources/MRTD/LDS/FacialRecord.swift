@@ -34,14 +34,18 @@ enum FacialRecord {
             faces.append(try parseFace(&cursor, index: index, limits: limits))
         }
         guard cursor.remaining == 0 else {
-            throw .facialRecordLengthMismatch(element: "facial record (sum of face blocks)",
-                                              declared: cursor.offset, actual: data.count)
+            throw .facialRecordLengthMismatch(
+                element: "facial record (sum of face blocks)",
+                declared: cursor.offset, actual: data.count)
         }
         return faces
     }
 
-    private static func parseFace(_ cursor: inout ByteCursor, index: Int, limits: LDSLimits) throws(LDSError)
-        -> FaceImage {
+    private static func parseFace(
+        _ cursor: inout ByteCursor, index: Int, limits: LDSLimits
+    ) throws(LDSError)
+        -> FaceImage
+    {
         let element = "face \(index) facial information"
         let blockStart = cursor.offset
         let available = cursor.remaining
@@ -52,24 +56,29 @@ enum FacialRecord {
         let pointCount = Int(try cursor.uint16(element))
         let fixed = facialInformationLength + pointCount * featurePointLength + imageInformationLength
         guard blockLength >= fixed else {
-            throw .facialRecordLengthMismatch(element: "face \(index) block (headers need \(fixed))",
-                                              declared: blockLength, actual: fixed)
+            throw .facialRecordLengthMismatch(
+                element: "face \(index) block (headers need \(fixed))",
+                declared: blockLength, actual: fixed)
         }
         let gender = try cursor.uint8(element)
         let eyes = try cursor.uint8(element)
         let hair = try cursor.uint8(element)
         let mask = try cursor.uint24(element)
         let expression = try cursor.uint16(element)
-        let pose = FacePoseAngles(yaw: try cursor.uint8(element), pitch: try cursor.uint8(element),
-                                  roll: try cursor.uint8(element))
-        let uncertainty = FacePoseAngles(yaw: try cursor.uint8(element), pitch: try cursor.uint8(element),
-                                         roll: try cursor.uint8(element))
+        let pose = FacePoseAngles(
+            yaw: try cursor.uint8(element), pitch: try cursor.uint8(element),
+            roll: try cursor.uint8(element))
+        let uncertainty = FacePoseAngles(
+            yaw: try cursor.uint8(element), pitch: try cursor.uint8(element),
+            roll: try cursor.uint8(element))
         var points: [FacialFeaturePoint] = []
         for _ in 0..<pointCount {
             let what = "face \(index) feature point"
-            points.append(FacialFeaturePoint(type: try cursor.uint8(what), code: try cursor.uint8(what),
-                                             x: try cursor.uint16(what), y: try cursor.uint16(what),
-                                             reserved: try cursor.uint16(what)))
+            points.append(
+                FacialFeaturePoint(
+                    type: try cursor.uint8(what), code: try cursor.uint8(what),
+                    x: try cursor.uint16(what), y: try cursor.uint16(what),
+                    reserved: try cursor.uint16(what)))
         }
         let info = "face \(index) image information"
         let faceType = try cursor.uint8(info)
@@ -91,11 +100,12 @@ enum FacialRecord {
             if FaceImageEncoding(imageDataType: dataType) == nil { throw .unsupportedImageDataType(dataType) }
             throw .unrecognisedImageData
         }
-        return FaceImage(format: detected, width: width, height: height, imageData: image, gender: gender,
-                         eyeColour: eyes, hairColour: hair, featureMask: mask, expression: expression,
-                         poseAngles: pose, poseAngleUncertainty: uncertainty, featurePoints: points,
-                         faceImageType: faceType, colourSpace: colourSpace, sourceType: source,
-                         deviceType: device, quality: quality, headerImageDataType: dataType)
+        return FaceImage(
+            format: detected, width: width, height: height, imageData: image, gender: gender,
+            eyeColour: eyes, hairColour: hair, featureMask: mask, expression: expression,
+            poseAngles: pose, poseAngleUncertainty: uncertainty, featurePoints: points,
+            faceImageType: faceType, colourSpace: colourSpace, sourceType: source,
+            deviceType: device, quality: quality, headerImageDataType: dataType)
     }
 
     static func encode(_ faces: [FaceImage]) -> [UInt8] {
@@ -108,15 +118,18 @@ enum FacialRecord {
     }
 
     private static func encode(face: FaceImage) -> [UInt8] {
-        let length = facialInformationLength + face.featurePoints.count * featurePointLength
+        let length =
+            facialInformationLength + face.featurePoints.count * featurePointLength
             + imageInformationLength + face.imageData.count
         var out = be(UInt32(truncatingIfNeeded: length), 4)
         out += be(UInt32(truncatingIfNeeded: face.featurePoints.count), 2)
-        out += [face.gender, face.eyeColour, face.hairColour] + be(face.featureMask, 3) + be(UInt32(face.expression), 2)
+        out +=
+            [face.gender, face.eyeColour, face.hairColour] + be(face.featureMask, 3) + be(UInt32(face.expression), 2)
         out += [face.poseAngles.yaw, face.poseAngles.pitch, face.poseAngles.roll]
         out += [face.poseAngleUncertainty.yaw, face.poseAngleUncertainty.pitch, face.poseAngleUncertainty.roll]
         for point in face.featurePoints {
-            out += [point.type, point.code] + be(UInt32(point.x), 2) + be(UInt32(point.y), 2)
+            out +=
+                [point.type, point.code] + be(UInt32(point.x), 2) + be(UInt32(point.y), 2)
                 + be(UInt32(point.reserved), 2)
         }
         out += [face.faceImageType, face.headerImageDataType] + be(UInt32(face.width), 2) + be(UInt32(face.height), 2)

@@ -17,23 +17,28 @@ enum ISO39794Face {
         let children = try TLVChildren(dataBlock, file: file)
         let blocksObject = try children.required(0xA1)
         let blocksList = try children.nested(blocksObject)
-        let blocks = !blocksList.items.isEmpty && blocksList.items.allSatisfy { $0.tag == 0x30 }
+        let blocks =
+            !blocksList.items.isEmpty && blocksList.items.allSatisfy { $0.tag == 0x30 }
             ? blocksList.items : [blocksObject]
         guard blocks.count <= limits.maxFaces else {
-            throw .invalidValue(file: file, field: "ISO/IEC 39794-5 representation blocks",
-                                reason: "\(blocks.count) above \(limits.maxFaces)")
+            throw .invalidValue(
+                file: file, field: "ISO/IEC 39794-5 representation blocks",
+                reason: "\(blocks.count) above \(limits.maxFaces)")
         }
         var faces: [FaceImage] = []
         for (index, block) in blocks.enumerated() {
             guard let image = try image2D(in: TLVChildren(block, file: file)) else { continue }
             guard image.count <= limits.maxImageSize else {
-                throw .tooLarge(file: file, element: "face \(index + 1) image", size: image.count,
-                                limit: limits.maxImageSize)
+                throw .tooLarge(
+                    file: file, element: "face \(index + 1) image", size: image.count,
+                    limit: limits.maxImageSize)
             }
             guard let format = FaceImageEncoding.detect(image) else { throw .unrecognisedImageData }
             let size = ImageDimensions.read(image, format: format)
-            faces.append(FaceImage(format: format, width: size?.width ?? 0, height: size?.height ?? 0,
-                                   imageData: image))
+            faces.append(
+                FaceImage(
+                    format: format, width: size?.width ?? 0, height: size?.height ?? 0,
+                    imageData: image))
         }
         guard !faces.isEmpty else {
             throw .invalidValue(file: file, field: "ISO/IEC 39794-5 data block", reason: "no 2D face image")
@@ -54,8 +59,9 @@ enum ISO39794Face {
         for object in top where object.isConstructed {
             if let block = try TLVChildren(object, file: "DG2").optional(0x65) { return block }
         }
-        throw .invalidValue(file: "DG2", field: "ISO/IEC 39794-5 data block",
-                            reason: "no face image data block (tag 65)")
+        throw .invalidValue(
+            file: "DG2", field: "ISO/IEC 39794-5 data block",
+            reason: "no face image data block (tag 65)")
     }
 
     /// representationData2D, or nil for a representation that is not a 2D image (e.g. 3D shape).

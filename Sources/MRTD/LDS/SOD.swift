@@ -25,8 +25,9 @@ public struct SOD: Sendable, Equatable {
         }
         let content: [UInt8]
         if let header = try? TLVReader.header(of: bytes), header.tag == tag,
-           header.headerLength + header.length == bytes.count,
-           bytes[header.headerLength...].starts(with: [0x30, 0x80]) {
+            header.headerLength + header.length == bytes.count,
+            bytes[header.headerLength...].starts(with: [0x30, 0x80])
+        {
             content = Array(bytes[header.headerLength...])
         } else {
             let outer = try DER.parse(bytes, file: "EF.SOD")
@@ -36,8 +37,9 @@ public struct SOD: Sendable, Equatable {
             content = outer.value
         }
         guard let signedData = BERWalker.signedDataVersion(content) else {
-            throw .invalidSecurityObject("ContentInfo does not hold SignedData { version, digestAlgorithms, "
-                + "encapContentInfo }")
+            throw .invalidSecurityObject(
+                "ContentInfo does not hold SignedData { version, digestAlgorithms, "
+                    + "encapContentInfo }")
         }
         let legacy = signedData.version == 1 && signedData.contentType == "1.2.840.113549.1.7.1"
         guard signedData.version == 3 || legacy else {
@@ -72,11 +74,11 @@ public struct SOD: Sendable, Equatable {
         }
         let signedData = try DER.children(DER.single(contentInfo[1]))
         guard signedData.count >= 4, signedData[0].tag == 0x02, signedData[1].tag == 0x31,
-              signedData[2].tag == 0x30
+            signedData[2].tag == 0x30
         else { throw .invalidSecurityObject("SignedData lacks version, digestAlgorithms or encapContentInfo") }
         let encap = try DER.children(signedData[2])
         guard encap.count == 2, encap[0].tag == 0x06, encap[1].tag == 0xA0,
-              let contentType = DER.oid(encap[0].value)
+            let contentType = DER.oid(encap[0].value)
         else { throw .invalidSecurityObject("encapContentInfo has no eContent") }
         let octets = try DER.single(encap[1])
         guard octets.tag == 0x04 else { throw .invalidSecurityObject("eContent is not an OCTET STRING") }
@@ -112,8 +114,10 @@ public struct LDSSecurityObject: Sendable, Equatable {
     public var ldsVersion: String?
     public var unicodeVersion: String?
 
-    public init(version: Int = 0, hashAlgorithm: String, dataGroupHashes: [DataGroupHash],
-                ldsVersion: String? = nil, unicodeVersion: String? = nil) {
+    public init(
+        version: Int = 0, hashAlgorithm: String, dataGroupHashes: [DataGroupHash],
+        ldsVersion: String? = nil, unicodeVersion: String? = nil
+    ) {
         self.version = version
         self.hashAlgorithm = hashAlgorithm
         self.dataGroupHashes = dataGroupHashes
@@ -143,7 +147,7 @@ public struct LDSSecurityObject: Sendable, Equatable {
     public static func parse(der: [UInt8]) throws(LDSError) -> LDSSecurityObject {
         let fields = try DER.children(DER.parse(der, file: "EF.SOD"))
         guard fields.count == 3 || fields.count == 4, fields[0].tag == 0x02, fields[1].tag == 0x30,
-              fields[2].tag == 0x30
+            fields[2].tag == 0x30
         else { throw .invalidSecurityObject("LDSSecurityObject is not { version, AlgorithmIdentifier, hashes }") }
         guard let version = DER.smallInteger(fields[0].value), version == 0 || version == 1 else {
             throw .invalidSecurityObject("LDSSecurityObject version is not 0 or 1")
@@ -156,7 +160,7 @@ public struct LDSSecurityObject: Sendable, Equatable {
         for entry in try DER.children(fields[2]) {
             let pair = try DER.children(entry)
             guard entry.tag == 0x30, pair.count == 2, pair[0].tag == 0x02, pair[1].tag == 0x04,
-                  let number = DER.smallInteger(pair[0].value), let group = DataGroup(number: number)
+                let number = DER.smallInteger(pair[0].value), let group = DataGroup(number: number)
             else { throw .invalidSecurityObject("DataGroupHash is not { 1…16, OCTET STRING }") }
             guard !hashes.contains(where: { $0.dataGroup == group }) else {
                 throw .invalidSecurityObject("\(group) is hashed twice")
@@ -185,13 +189,20 @@ public struct LDSSecurityObject: Sendable, Equatable {
         var fields = [
             DER.integer(version),
             TLV(tag: 0x30, children: [TLV(tag: 0x06, value: oid)]),
-            TLV(tag: 0x30, children: dataGroupHashes.map {
-                TLV(tag: 0x30, children: [DER.integer($0.dataGroup.number), TLV(tag: 0x04, value: $0.hash)])
-            }),
+            TLV(
+                tag: 0x30,
+                children: dataGroupHashes.map {
+                    TLV(tag: 0x30, children: [DER.integer($0.dataGroup.number), TLV(tag: 0x04, value: $0.hash)])
+                }),
         ]
         if let ldsVersion, let unicodeVersion {
-            fields.append(TLV(tag: 0x30, children: [TLV(tag: 0x13, value: Array(ldsVersion.utf8)),
-                                                     TLV(tag: 0x13, value: Array(unicodeVersion.utf8))]))
+            fields.append(
+                TLV(
+                    tag: 0x30,
+                    children: [
+                        TLV(tag: 0x13, value: Array(ldsVersion.utf8)),
+                        TLV(tag: 0x13, value: Array(unicodeVersion.utf8)),
+                    ]))
         }
         return TLV(tag: 0x30, children: fields).encoded
     }
@@ -290,20 +301,23 @@ enum BERWalker {
     static func signedDataVersion(_ bytes: [UInt8]) -> (version: Int, contentType: String?)? {
         var offset = 0
         guard let contentInfo = header(bytes, &offset), contentInfo.tag == 0x30,
-              let oid = header(bytes, &offset), oid.tag == 0x06, let oidLength = oid.length,
-              offset + oidLength <= bytes.count,
-              DER.oid(Array(bytes[offset..<(offset + oidLength)])) == "1.2.840.113549.1.7.2" else { return nil }
+            let oid = header(bytes, &offset), oid.tag == 0x06, let oidLength = oid.length,
+            offset + oidLength <= bytes.count,
+            DER.oid(Array(bytes[offset..<(offset + oidLength)])) == "1.2.840.113549.1.7.2"
+        else { return nil }
         offset += oidLength
         guard let explicit = header(bytes, &offset), explicit.tag == 0xA0,
-              let signedData = header(bytes, &offset), signedData.tag == 0x30,
-              let version = header(bytes, &offset), version.tag == 0x02, let versionLength = version.length,
-              versionLength >= 1, versionLength <= 2, offset + versionLength <= bytes.count,
-              let number = DER.smallInteger(Array(bytes[offset..<(offset + versionLength)])) else { return nil }
+            let signedData = header(bytes, &offset), signedData.tag == 0x30,
+            let version = header(bytes, &offset), version.tag == 0x02, let versionLength = version.length,
+            versionLength >= 1, versionLength <= 2, offset + versionLength <= bytes.count,
+            let number = DER.smallInteger(Array(bytes[offset..<(offset + versionLength)]))
+        else { return nil }
         offset += versionLength
         guard let digests = header(bytes, &offset), digests.tag == 0x31, skip(digests, bytes, &offset, depth: 0),
-              let encap = header(bytes, &offset), encap.tag == 0x30,
-              let type = header(bytes, &offset), type.tag == 0x06, let typeLength = type.length,
-              offset + typeLength <= bytes.count else { return (number, nil) }
+            let encap = header(bytes, &offset), encap.tag == 0x30,
+            let type = header(bytes, &offset), type.tag == 0x06, let typeLength = type.length,
+            offset + typeLength <= bytes.count
+        else { return (number, nil) }
         return (number, DER.oid(Array(bytes[offset..<(offset + typeLength)])))
     }
 
@@ -335,7 +349,9 @@ enum BERWalker {
                 offset += 2
                 return true
             }
-            guard let child = header(bytes, &offset), skip(child, bytes, &offset, depth: depth + 1) else { return false }
+            guard let child = header(bytes, &offset), skip(child, bytes, &offset, depth: depth + 1) else {
+                return false
+            }
         }
         return false
     }
