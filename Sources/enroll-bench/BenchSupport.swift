@@ -44,6 +44,14 @@ func benchFail(_ message: String) -> Never {
     exit(1)
 }
 
+/// An option's whole-number value within `range`, or the bench stops saying what the option takes.
+func benchInteger(_ text: String, _ option: String, _ range: ClosedRange<Int>) -> Int {
+    guard let number = Int(text), range.contains(number) else {
+        benchFail("\(option) is \(range.lowerBound) to \(range.upperBound)")
+    }
+    return number
+}
+
 /// pcscd for a bench run: uses a running one, or starts one in the foreground and stops it after. Holds the
 /// HIL bench lock meanwhile, so that test runs and other benches do not plug cards into the same vpcd ports.
 final class BenchPCSCD {

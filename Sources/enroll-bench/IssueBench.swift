@@ -35,15 +35,9 @@ func runIssueBench(arguments: [String]) {
             backends = store == "both" ? ["sqlite", "postgresql"] : [store]
         case "--conninfo": conninfo = value("--conninfo")
         case "--threads":
-            guard let number = Int(value("--threads")), (1...64).contains(number) else {
-                benchFail("--threads is 1 to 64")
-            }
-            threads = number
+            threads = benchInteger(value("--threads"), "--threads", 1...64)
         case "--batch":
-            guard let number = Int(value("--batch")), (1...256).contains(number) else {
-                benchFail("--batch is 1 to 256")
-            }
-            batch = number
+            batch = benchInteger(value("--batch"), "--batch", 1...256)
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for issue")
         }

@@ -27,15 +27,9 @@ func runOCSPBench(arguments: [String]) {
             guard let number = Double(value("--seconds")), number > 0 else { benchFail("--seconds needs a number") }
             seconds = number
         case "--clients":
-            guard let number = Int(value("--clients")), (1...64).contains(number) else {
-                benchFail("--clients is 1 to 64")
-            }
-            clients = number
+            clients = benchInteger(value("--clients"), "--clients", 1...64)
         case "--certificates":
-            guard let number = Int(value("--certificates")), (1...1_000_000).contains(number) else {
-                benchFail("--certificates is 1 to 1000000")
-            }
-            certificates = number
+            certificates = benchInteger(value("--certificates"), "--certificates", 1...1_000_000)
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for ocsp")
         }
