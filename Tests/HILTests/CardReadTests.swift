@@ -161,7 +161,7 @@ final class CardReadTests: XCTestCase {
             XCTAssertEqual(problem.code, code, "reader \(reader)")
         }
         let bad = try client.post(
-            "/v1/cards/read", json: Array(#"{"reader":"x","accessKey":{"mrz":"NOT AN MRZ"}}"#.utf8))
+            "/v1/cards/read", json: Array(#"{"reader":"\#(Bench.reader1)","accessKey":{"mrz":"NOT AN MRZ"}}"#.utf8))
         XCTAssertEqual(bad.status, 400)
         XCTAssertEqual(try JSONDecoder().decode(Problem.self, from: Data(bad.body)).code, "invalid-mrz")
     }

@@ -145,7 +145,7 @@ final class CardScanEnrollmentTests: XCTestCase {
             "--photo", try face(3).path, "--json",
         ])
         XCTAssertNotEqual(result.code, 0)
-        XCTAssertTrue(result.output.contains("access-key-unreadable"), result.output)
+        XCTAssertTrue(result.output.contains("Access key unreadable"), result.output)
         XCTAssertTrue(result.output.contains("hold the card flat"), result.output)
         XCTAssertEqual(try failedReads(), 0, "no chip attempt without a key")
     }
@@ -158,7 +158,7 @@ final class CardScanEnrollmentTests: XCTestCase {
             "--photo", try face(3).path, "--json",
         ])
         XCTAssertNotEqual(result.code, 0)
-        XCTAssertTrue(result.output.contains("access-key-rejected"), result.output)
+        XCTAssertTrue(result.output.contains("Access key rejected"), result.output)
         let attempts = try failedReads()
         XCTAssertGreaterThanOrEqual(attempts, 1)
         XCTAssertLessThanOrEqual(attempts, 2, "a wrong key costs a PACE attempt: at most two are tried")

@@ -18,6 +18,7 @@ final class FleetTests: XCTestCase {
     private var pki: URL!
     private let identityKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
     private let dataKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
+    private let usageChainKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
 
     override func setUpWithError() throws {
         bench = try Bench()
@@ -77,7 +78,10 @@ final class FleetTests: XCTestCase {
             try FileManager.default.createDirectory(
                 at: keys, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
-            for (file, key) in [(DataProtector.identityKeyFile, identityKey), (DataProtector.dataKeyFile, dataKey)] {
+            for (file, key) in [
+                (DataProtector.identityKeyFile, identityKey), (DataProtector.dataKeyFile, dataKey),
+                (DataProtector.usageChainKeyFile, usageChainKey),
+            ] {
                 XCTAssertTrue(
                     FileManager.default.createFile(
                         atPath: keys.appendingPathComponent(file).path,

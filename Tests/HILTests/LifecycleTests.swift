@@ -468,7 +468,7 @@ final class LifecycleTests: XCTestCase {
         try sql(
             """
             INSERT INTO usage_records SELECT sequence + 1, at, account_id, NULL, 'certificate-issued', channel, actor_role, \
-            actor_uid, outcome, 'FORGED', hash, randomblob(32) FROM usage_records ORDER BY sequence DESC LIMIT 1
+            actor_uid, outcome, 'FORGED', hash, randomblob(32), keyed FROM usage_records ORDER BY sequence DESC LIMIT 1
             """)
         let head = try run("/usr/bin/sqlite3", [database, "SELECT max(sequence) FROM usage_records"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)

@@ -77,8 +77,9 @@ function submitAccount(event) {
 }
 
 // Step 2: the access key, scanned from the card or typed, with the check digits shown as people type.
-function showAccess() {
-    const scanning = visit.config.features.scan;
+// `typed`: the person typed the key that the chip refused, so the typed fields come back with the chip's answer.
+function showAccess(typed = false) {
+    const scanning = visit.config.features.scan && !typed;
     $("#scan-panel").hidden = !scanning;
     $("#typed-panel").hidden = scanning;
     showScreen("screen-access");
@@ -155,8 +156,13 @@ async function scanCard() {
     $("#scan-button").disabled = true;
     try {
         const image = await scanCamera.capture(0.92);
+        // The daemon reads the key from the photo and tells what it found; the read and the enrollment take the
+        // same photo (`accessKey: {scan}`) and try its best keys on the chip.
         const result = await post("/v1/cards/scan", { image });
-        visit.accessKey = { scan: result.scanId ?? result.id };
+        if (!result.candidates?.length) {
+            throw { status: 422, code: "access-key-unreadable", detail: null };
+        }
+        visit.accessKey = { scan: image };
         scanCamera.stop();
         startReader();
     } catch (problem) {
@@ -248,8 +254,9 @@ async function readCard() {
         visit.readerState = "failed";
         $("#reader-progress").hidden = true;
         if (accessProblems.has(problem.code)) {
-            showAccess();
-            const target = visit.accessKey.can ? "#can-error" : "#mrz-error";
+            const scanned = Boolean(visit.accessKey.scan);
+            showAccess(!scanned);
+            const target = scanned ? "#scan-error" : visit.accessKey.can ? "#can-error" : "#mrz-error";
             if (visit.accessKey.can) selectTab("can");
             showError(target, problem);
             $(target).scrollIntoView();
