@@ -101,7 +101,7 @@ extension Daemon {
                         access throws(Problem) in
                         guard case .mrz(let key) = access else { throw Problem(.accessProtocolUnsupported) }
                         let start = EnrollmentStart(
-                            reader: body.reader, key: key, purpose: purpose, accountID: accountID,
+                            reader: reader, key: key, purpose: purpose, accountID: accountID,
                             callerUID: context.peer.uid, actor: actor, guardianAccountID: guardianID)
                         do throws(EnrollmentError) {
                             return .json(try service.start(start), status: 201)
