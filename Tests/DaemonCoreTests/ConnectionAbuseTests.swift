@@ -223,6 +223,8 @@ extension ConnectionAbuseTests {
         let slow = try XCTUnwrap(first.response(timeout: 5))
         XCTAssertEqual(slow.status, 408)
         XCTAssertTrue(slow.text.contains("did not arrive within 1 seconds"), slow.text)
+        // The server frees the slot as it closes the connection, just after the 408 went out: wait for the close.
+        XCTAssertTrue(first.closedByServer(timeout: 5), "the server closes a connection it cut")
         XCTAssertEqual(
             try XCTUnwrap(RawConnection(path: path, uid: Self.kiosk).sendAndRead(Self.readers)).status, 200,
             "the kiosk's slot is free again")
@@ -333,6 +335,18 @@ extension RawConnection {
     func sendAndRead(_ request: String) -> (status: Int, text: String)? {
         send(request)
         return response()
+    }
+
+    /// Whether the server closes its end within `timeout` (whatever else it still sends is read and dropped).
+    func closedByServer(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&entry, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000))) > 0 else { return false }
+            if chunk.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) <= 0 { return true }
+        }
+        return false
     }
 
     /// The head of a streamed response (up to its blank line).
