@@ -45,6 +45,8 @@ public struct IssuingAuthority: Sendable {
     let key: PrivateKey
     /// ECDSA with SHA-256/384/512 by curve size, or RSA PKCS#1 v1.5 with SHA-256.
     let scheme: SignatureScheme
+    /// What every certificate of this profile shares, pre-encoded (`CertificateTemplate`).
+    let template: CertificateTemplate
 
     /// - Throws: `.certificateDoesNotMatchKey`, `.certificateNotUsableForIssuing`, `.invalidConfiguration`.
     public init(
@@ -58,6 +60,37 @@ public struct IssuingAuthority: Sendable {
         self.profile = profile
         self.requestPolicy = requestPolicy
         self.scheme = Self.scheme(for: key)
+        self.template = try Self.template(certificate: certificate, key: key, profile: profile, scheme: scheme)
+    }
+
+    /// The profile's template, from a prototype OpenSSL builds and signs once (for the CA's own public key).
+    static func template(
+        certificate: X509Certificate, key: PrivateKey, profile: SigningCertificateProfile, scheme: SignatureScheme
+    ) throws(CertificateAuthorityError) -> CertificateTemplate {
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let prototype = try builtByOpenSSL(
+            certificate: certificate, key: key, profile: profile, scheme: scheme,
+            subject: DistinguishedName([.init("CN", "template")]),
+            serialNumber: [0x01] + [UInt8](repeating: 0, count: 15),
+            notBefore: now, notAfter: now + 86_400,
+            publicKey: try crypto { () throws(OpenSSLError) in try key.publicKey() })
+        return try CertificateTemplate(prototype: prototype.der)
+    }
+
+    /// A certificate of `profile` built and signed by OpenSSL's `CertificateBuilder`: what the template's bytes
+    /// come from, and what tests compare the template's certificates with.
+    static func builtByOpenSSL(
+        certificate: X509Certificate, key: PrivateKey, profile: SigningCertificateProfile, scheme: SignatureScheme,
+        subject: DistinguishedName, serialNumber: [UInt8], notBefore: Date, notAfter: Date, publicKey: PublicKey
+    ) throws(CertificateAuthorityError) -> X509Certificate {
+        var builder = CertificateBuilder(
+            subject: subject, serialNumber: serialNumber, notBefore: notBefore, notAfter: notAfter,
+            publicKey: publicKey, basicConstraints: (isCA: false, pathLength: nil),
+            keyUsage: [.digitalSignature, .nonRepudiation])
+        builder.extraExtensions = try profile.extraExtensions()
+        return try crypto { () throws(OpenSSLError) in
+            try builder.sign(issuer: certificate, key: key, scheme: scheme)
+        }
     }
 
     /// Draws the serial and fixes the validity of the next certificate: from now (less the clock-skew allowance)
@@ -92,6 +125,34 @@ public struct IssuingAuthority: Sendable {
     )
         throws(CertificateAuthorityError) -> IssuedCertificate
     {
+        try issue(intent: intent, publicKey: csr.publicKey, holder: holder)
+    }
+
+    /// Signs the certificate described by `intent` for a public key the caller already holds for `holder` — one
+    /// whose possession the holder proved earlier. The same certificate as `issue(intent:csr:holder:)`.
+    /// - Throws: `.invalidIntent`, `.invalidSubject`, `.crypto`.
+    public func issue(
+        intent: IssuanceIntent, publicKey: PublicKey, holder: CertificateHolder
+    )
+        throws(CertificateAuthorityError) -> IssuedCertificate
+    {
+        let publicKeyInfo = try crypto { () throws(OpenSSLError) in try publicKey.derEncoded() }
+        let der = try certificateDER(intent: intent, publicKeyInfo: publicKeyInfo, holder: holder)
+        let signed = try crypto { () throws(OpenSSLError) in try X509Certificate(der: der) }
+        return IssuedCertificate(certificate: signed, serialNumber: intent.serialNumber)
+    }
+
+    /// Signs the certificate described by `intent` for a registered key, given as the SubjectPublicKeyInfo DER the
+    /// store keeps (bulk renewal under the current CA: the holder proved possession at enrollment and the key passed
+    /// `requestPolicy` then), and returns its DER. Built from the pre-encoded template and never parsed back: with
+    /// OpenSSL 3.0, encoding a key to DER and decoding a certificate (its key goes through the provider decoders)
+    /// each cost more than the signature.
+    /// - Throws: `.invalidIntent`, `.invalidSubject`, `.crypto` (also for bytes that are not a SubjectPublicKeyInfo).
+    public func certificateDER(
+        intent: IssuanceIntent, publicKeyInfo: [UInt8], holder: CertificateHolder
+    )
+        throws(CertificateAuthorityError) -> [UInt8]
+    {
         guard intent.serialNumber.count == 16, (0x01...0x7F).contains(intent.serialNumber[0]) else {
             throw .invalidIntent("serial must be 16 bytes with a first byte of 01…7F; use prepareIssuance")
         }
@@ -99,16 +160,14 @@ public struct IssuingAuthority: Sendable {
         if let caNotAfter = certificate.notAfter, intent.notAfter > caNotAfter {
             throw .invalidIntent("notAfter is later than the CA certificate's expiry")
         }
-        var builder = CertificateBuilder(
-            subject: try profile.subject(for: holder), serialNumber: intent.serialNumber,
-            notBefore: intent.notBefore, notAfter: intent.notAfter,
-            publicKey: csr.publicKey, basicConstraints: (isCA: false, pathLength: nil),
-            keyUsage: [.digitalSignature, .nonRepudiation])
-        builder.extraExtensions = try profile.extraExtensions()
-        let signed = try crypto { () throws(OpenSSLError) in
-            try builder.sign(issuer: certificate, key: key, scheme: scheme)
-        }
-        return IssuedCertificate(certificate: signed, serialNumber: intent.serialNumber)
+        let subject = try profile.subject(for: holder)
+        let subjectDER = try crypto { () throws(OpenSSLError) in try subject.derEncoded() }
+        let tbs = try template.toBeSigned(
+            serial: intent.serialNumber, notBefore: intent.notBefore, notAfter: intent.notAfter,
+            subject: subjectDER, publicKeyInfo: publicKeyInfo)
+        let (key, scheme) = (self.key, self.scheme)
+        let signature = try crypto { () throws(OpenSSLError) in try key.sign(tbs, scheme: scheme) }
+        return template.certificate(toBeSigned: tbs, signature: signature)
     }
 
     /// Checks `csr` (PEM or DER PKCS#10) against `requestPolicy`, then signs as `issue(intent:csr:holder:)` does.
@@ -138,10 +197,14 @@ public struct IssuingAuthority: Sendable {
 
     /// `date` plus whole years in the UTC Gregorian calendar (29 February becomes 28 February or 1 March).
     static func adding(years: Int, to date: Date) -> Date? {
+        utcCalendar.date(byAdding: .year, value: years, to: date)
+    }
+
+    private static let utcCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        return calendar.date(byAdding: .year, value: years, to: date)
-    }
+        return calendar
+    }()
 
     static func scheme(for key: PrivateKey) -> SignatureScheme {
         switch key.keyType {
@@ -167,5 +230,14 @@ public struct IssuingAuthority: Sendable {
 
 extension Array where Element == UInt8 {
     /// Upper-case hex without separators.
-    var upperHex: String { map { String(format: "%02X", $0) }.joined() }
+    var upperHex: String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(count * 2)
+        for byte in self {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 }

@@ -48,9 +48,13 @@ public enum CrashPoint: String, Sendable, CaseIterable {
 /// single comparison with nil.
 public struct CrashPoints: Sendable {
     public let stopAt: CrashPoint?
-    /// `ENROLLD_TEST_BATCH_SIZE`: certificate commits wait (up to 10 s) until this many completions share one, so a
-    /// crash test can stop inside a batch. 1 (no waiting) outside crash tests.
+    /// `ENROLLD_TEST_BATCH_SIZE`: certificate commits wait (up to `batchGatherTimeout`) until this many completions
+    /// share one, so a crash test can stop inside a batch. 1 (no waiting) outside crash tests.
     public let batchSize: Int
+    /// How long a certificate commit waits for `batchSize` completions: long enough for a bench's completions that
+    /// started together to arrive on a loaded machine (card reads and face matches take seconds each), bounded so
+    /// a bench whose other completion failed still ends.
+    public static let batchGatherTimeout: TimeInterval = 60
 
     public static let disabled = CrashPoints(stopAt: nil)
 
@@ -93,6 +97,15 @@ public struct CrashPoints: Sendable {
                     + CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return CrashPoints(stopAt: point, batchSize: batch ?? 1)
+    }
+
+    /// Logs that a certificate batch gave up waiting for `batchSize` completions and commits `count` (so a crash
+    /// test that never reaches its stop point says why).
+    public func batchGatherTimedOut(holding count: Int) {
+        FileHandle.standardError.write(
+            Data(
+                ("<4>test bench: a certificate batch waited \(Int(Self.batchGatherTimeout)) s for "
+                    + "\(batchSize) completions (ENROLLD_TEST_BATCH_SIZE) and commits \(count)\n").utf8))
     }
 
     /// Stops the whole process (SIGSTOP) when `point` is the configured one; otherwise does nothing.

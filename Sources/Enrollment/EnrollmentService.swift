@@ -108,7 +108,8 @@ public final class EnrollmentService: Sendable {
             store: store,
             beforeCommit: { count in
                 if count > 1 { crashPoints.reach(.certificateBatchUncommitted) }
-            }, gatherMinimum: crashPoints.batchSize)
+            }, gatherMinimum: crashPoints.batchSize, gatherTimeout: CrashPoints.batchGatherTimeout,
+            gatherTimedOut: { count in crashPoints.batchGatherTimedOut(holding: count) })
     }
 
     /// Reads and authenticates the card and opens a session. A refusal is recorded in the usage log.

@@ -208,6 +208,72 @@ final class PostgresTransaction: StoreTransaction {
         guard result.affectedRows == 1 else { throw .notFound("certificate \(certificate.serial)") }
     }
 
+    /// Most certificates in one bulk statement (11 parameters each; PostgreSQL takes up to 65,535).
+    private static let bulkRows = 256
+
+    /// One multi-row INSERT per `bulkRows` (one savepoint and one round trip instead of a savepoint and a round trip
+    /// per row); a refused chunk runs again row by row, so the refusal names its serial.
+    func insertCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        for start in stride(from: 0, to: certificates.count, by: Self.bulkRows) {
+            let chunk = Array(certificates[start..<min(start + Self.bulkRows, certificates.count)])
+            guard chunk.count > 1 else {
+                for certificate in chunk { try insertCertificate(certificate) }
+                continue
+            }
+            var values: [PostgresValue] = []
+            var rows: [String] = []
+            for certificate in chunk {
+                let base = values.count
+                rows.append("(" + (1...11).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+                values += try certificateValues(certificate)
+            }
+            do {
+                try write(
+                    "INSERT INTO certificates (\(Self.certificateColumns)) VALUES " + rows.joined(separator: ", "),
+                    values)
+            } catch {
+                if retryCause != nil { throw error }
+                for certificate in chunk { try insertCertificate(certificate) }
+            }
+        }
+    }
+
+    /// One `UPDATE … FROM (VALUES …)` per `bulkRows`, joined on the serial; a chunk that is refused or does not
+    /// find every serial runs again row by row, so the error names its serial.
+    func updateCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        let types = [
+            "text", "text", "text", "bytea", "boolean", "bigint", "bigint", "bigint", "bigint", "text", "bigint",
+        ]
+        for start in stride(from: 0, to: certificates.count, by: Self.bulkRows) {
+            let chunk = Array(certificates[start..<min(start + Self.bulkRows, certificates.count)])
+            guard chunk.count > 1 else {
+                for certificate in chunk { try updateCertificate(certificate) }
+                continue
+            }
+            var values: [PostgresValue] = []
+            var rows: [String] = []
+            for certificate in chunk {
+                let base = values.count
+                let casts = types.enumerated().map { "$\(base + $0.offset + 1)::\($0.element)" }
+                rows.append("(" + casts.joined(separator: ", ") + ")")
+                values += try certificateValues(certificate)
+            }
+            let sql =
+                "UPDATE certificates AS c SET account_id = v.account_id, state = v.state, der = v.der, "
+                + "der_sealed = v.der_sealed, not_before = v.not_before, not_after = v.not_after, "
+                + "revoked_at = v.revoked_at, revocation_reason = v.revocation_reason, device_id = v.device_id, "
+                + "created_at = v.created_at FROM (VALUES " + rows.joined(separator: ", ")
+                + ") AS v(\(Self.certificateColumns)) WHERE c.serial = v.serial"
+            do {
+                let result = try write(sql, values)
+                if result.affectedRows == chunk.count { continue }
+            } catch {
+                if retryCause != nil { throw error }
+            }
+            for certificate in chunk { try updateCertificate(certificate) }
+        }
+    }
+
     func certificate(serial: String) throws(StoreError) -> CertificateRecord? {
         try rows(
             "SELECT \(Self.certificateColumns) FROM certificates WHERE serial = $1", [.text(serial)],

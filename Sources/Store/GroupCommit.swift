@@ -21,6 +21,8 @@ public final class GroupCommit: Sendable {
     /// Test benches only: a batch waits (at most `gatherTimeout`) until this many bodies queued.
     private let gatherMinimum: Int
     private let gatherTimeout: TimeInterval
+    /// Told when a gathering batch gave up waiting, with how many bodies it holds (test benches' logs).
+    private let gatherTimedOut: @Sendable (Int) -> Void
 
     private struct State {
         var queue: [Member] = []
@@ -62,16 +64,19 @@ public final class GroupCommit: Sendable {
     ///   - maximumBatch: most bodies per transaction (1 turns group commit off).
     ///   - beforeCommit: runs in every batch's transaction before its commit, with the number of bodies in it.
     ///   - gatherMinimum: test benches only (crash tests of a batch): a batch waits until this many bodies are
-    ///     queued, or `gatherTimeout` passed.
+    ///     queued, or `gatherTimeout` passed since the first of them was submitted; then `gatherTimedOut` is told
+    ///     how many it holds, and it commits with those.
     public init(
         store: any Store, maximumBatch: Int = 64, beforeCommit: @escaping @Sendable (Int) -> Void = { _ in },
-        gatherMinimum: Int = 1, gatherTimeout: TimeInterval = 10
+        gatherMinimum: Int = 1, gatherTimeout: TimeInterval = 10,
+        gatherTimedOut: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.store = store
         self.maximumBatch = max(1, maximumBatch)
         self.beforeCommit = beforeCommit
         self.gatherMinimum = max(1, min(gatherMinimum, self.maximumBatch))
         self.gatherTimeout = gatherTimeout
+        self.gatherTimedOut = gatherTimedOut
     }
 
     /// Runs `body` in a transaction shared with the bodies submitted at the same time, and returns its result once
@@ -99,6 +104,7 @@ public final class GroupCommit: Sendable {
                 state.queue.removeFirst(batch.count)
                 return batch
             }
+            if let batch, batch.count < gatherMinimum { gatherTimedOut(batch.count) }
             guard let batch else {
                 _ = changed.wait(until: Date() + (gatherMinimum > 1 ? 0.01 : 0.5))
                 changed.unlock()

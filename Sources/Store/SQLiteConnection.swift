@@ -66,6 +66,9 @@ final class SQLiteConnection {
         guard code == SQLITE_OK else { throw Self.error(code: code, message: message) }
     }
 
+    /// Rows the last statement changed.
+    var changes: Int { (try? openHandle()).map { Int(sqlite3_changes($0)) } ?? 0 }
+
     /// Runs one statement with bound `values`; returns the number of rows changed.
     @discardableResult
     func run(_ sql: String, _ values: [SQLiteValue] = []) throws(StoreError) -> Int {
@@ -118,6 +121,12 @@ final class SQLiteStatement {
     }
 
     deinit { sqlite3_finalize(pointer) }
+
+    /// Makes the statement ready to run again with new bindings (one statement for a batch of rows).
+    func reset() {
+        sqlite3_reset(pointer)
+        sqlite3_clear_bindings(pointer)
+    }
 
     func bind(_ values: [SQLiteValue]) throws(StoreError) {
         for (offset, value) in values.enumerated() {

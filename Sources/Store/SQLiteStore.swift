@@ -256,14 +256,30 @@ final class SQLiteTransaction: StoreTransaction {
         created_at
         """
 
+    private static let insertCertificateSQL =
+        "INSERT INTO certificates (\(certificateColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    private static let updateCertificateSQL =
+        "UPDATE certificates SET account_id = ?, state = ?, der = ?, der_sealed = ?, not_before = ?, "
+        + "not_after = ?, revoked_at = ?, revocation_reason = ?, device_id = ?, created_at = ? WHERE serial = ?"
+
     func insertCertificate(_ certificate: CertificateRecord) throws(StoreError) {
-        let (der, sealed) = try sealDER(certificate)
-        do {
-            try open().run(
-                """
-                INSERT INTO certificates (\(Self.certificateColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
+        try insertCertificates([certificate])
+    }
+
+    func updateCertificate(_ certificate: CertificateRecord) throws(StoreError) {
+        try updateCertificates([certificate])
+    }
+
+    /// One prepared statement for the whole batch (bulk issuance), run once per certificate.
+    func insertCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        guard !certificates.isEmpty else { return }
+        let connection = try open()
+        let statement = try SQLiteStatement(connection: connection, sql: Self.insertCertificateSQL)
+        for certificate in certificates {
+            let (der, sealed) = try sealDER(certificate)
+            do {
+                statement.reset()
+                try statement.bind([
                     .text(certificate.serial), .text(certificate.accountID.uuidString),
                     .text(certificate.state.rawValue), .blob(der), .integer(sealed ? 1 : 0),
                     .integer(certificate.notBefore.milliseconds), .integer(certificate.notAfter.milliseconds),
@@ -271,35 +287,40 @@ final class SQLiteTransaction: StoreTransaction {
                     .integer(certificate.revocationReason.map { Int64($0.rawValue) }),
                     .text(certificate.deviceID), .integer(certificate.createdAt.milliseconds),
                 ])
-        } catch let .database(code, message) {
-            switch code {
-            case SQLiteResultCode.constraintPrimaryKey: throw .duplicateSerial(certificate.serial)
-            case SQLiteResultCode.constraintForeignKey: throw .notFound("account \(certificate.accountID.uuidString)")
-            default: throw .database(code: code, message: message)
+                while try statement.step() {}
+            } catch let .database(code, message) {
+                switch code {
+                case SQLiteResultCode.constraintPrimaryKey: throw .duplicateSerial(certificate.serial)
+                case SQLiteResultCode.constraintForeignKey:
+                    throw .notFound("account \(certificate.accountID.uuidString)")
+                default: throw .database(code: code, message: message)
+                }
             }
         }
     }
 
-    func updateCertificate(_ certificate: CertificateRecord) throws(StoreError) {
-        let (der, sealed) = try sealDER(certificate)
-        let changed: Int
-        do {
-            changed = try open().run(
-                """
-                UPDATE certificates SET account_id = ?, state = ?, der = ?, der_sealed = ?, not_before = ?, \
-                not_after = ?, revoked_at = ?, revocation_reason = ?, device_id = ?, created_at = ? WHERE serial = ?
-                """,
-                [
+    /// One prepared statement for the whole batch (bulk issuance), run once per certificate.
+    func updateCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        guard !certificates.isEmpty else { return }
+        let connection = try open()
+        let statement = try SQLiteStatement(connection: connection, sql: Self.updateCertificateSQL)
+        for certificate in certificates {
+            let (der, sealed) = try sealDER(certificate)
+            do {
+                statement.reset()
+                try statement.bind([
                     .text(certificate.accountID.uuidString), .text(certificate.state.rawValue), .blob(der),
                     .integer(sealed ? 1 : 0), .integer(certificate.notBefore.milliseconds),
                     .integer(certificate.notAfter.milliseconds), .integer(certificate.revokedAt?.milliseconds),
                     .integer(certificate.revocationReason.map { Int64($0.rawValue) }), .text(certificate.deviceID),
                     .integer(certificate.createdAt.milliseconds), .text(certificate.serial),
                 ])
-        } catch let .database(code, _) where code == SQLiteResultCode.constraintForeignKey {
-            throw .notFound("account \(certificate.accountID.uuidString)")
+                while try statement.step() {}
+            } catch let .database(code, _) where code == SQLiteResultCode.constraintForeignKey {
+                throw .notFound("account \(certificate.accountID.uuidString)")
+            }
+            guard connection.changes == 1 else { throw .notFound("certificate \(certificate.serial)") }
         }
-        guard changed == 1 else { throw .notFound("certificate \(certificate.serial)") }
     }
 
     func certificate(serial: String) throws(StoreError) -> CertificateRecord? {

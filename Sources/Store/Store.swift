@@ -29,6 +29,12 @@ public protocol StoreTransaction {
     /// Inserts; throws `.duplicateSerial` when the serial was ever used.
     func insertCertificate(_ certificate: CertificateRecord) throws(StoreError)
     func updateCertificate(_ certificate: CertificateRecord) throws(StoreError)
+    /// Bulk issuance: inserts a batch's intents, as `insertCertificate` does each (the same refusals), in as few
+    /// statements as the store can. A refusal may leave others of the batch written: throw it out of the
+    /// transaction.
+    func insertCertificates(_ certificates: [CertificateRecord]) throws(StoreError)
+    /// Bulk issuance: updates a batch's certificates, as `updateCertificate` does each (the same refusals).
+    func updateCertificates(_ certificates: [CertificateRecord]) throws(StoreError)
     func certificate(serial: String) throws(StoreError) -> CertificateRecord?
     func certificates(accountID: UUID) throws(StoreError) -> [CertificateRecord]
     func certificates(state: CertificateState) throws(StoreError) -> [CertificateRecord]
@@ -124,5 +130,17 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case let .aborted(reason): return "transaction aborted: \(reason)"
         case let .protection(reason): return "data protection failed: \(reason)"
         }
+    }
+}
+
+extension StoreTransaction {
+    /// One statement per certificate.
+    public func insertCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        for certificate in certificates { try insertCertificate(certificate) }
+    }
+
+    /// One statement per certificate.
+    public func updateCertificates(_ certificates: [CertificateRecord]) throws(StoreError) {
+        for certificate in certificates { try updateCertificate(certificate) }
     }
 }

@@ -9,6 +9,10 @@ import Store
 /// signing, certificate committed (two transactions, as enrollment does) — on SQLite (synchronous=FULL) and on
 /// PostgreSQL (a private cluster with fsync on, or `--conninfo`), beside raw OpenSSL ECDSA P-256 signatures per
 /// second measured in the same run.
+///
+/// `--renew B`: bulk re-issuance instead (a territory renewing its holders' certificates under the current CA, for
+/// the public keys they registered): each thread records the intents of B serials in one transaction, signs the B
+/// certificates, and stores them in one more; no CSR to check (possession was proven at enrollment).
 func runIssueBench(arguments: [String]) {
     var seconds = 5.0
     var json = false
@@ -16,6 +20,8 @@ func runIssueBench(arguments: [String]) {
     var conninfo: String?
     var threads = 1
     var batch = 64
+    var renewal: Int?
+    var pipeline = false
     var index = 0
     func value(_ option: String) -> String {
         guard index + 1 < arguments.count else { benchFail("\(option) needs a value") }
@@ -38,6 +44,9 @@ func runIssueBench(arguments: [String]) {
             threads = benchInteger(value("--threads"), "--threads", 1...64)
         case "--batch":
             batch = benchInteger(value("--batch"), "--batch", 1...256)
+        case "--renew":
+            renewal = benchInteger(value("--renew"), "--renew", 1...4096)
+        case "--pipeline": pipeline = true
         case "--json": json = true
         default: benchFail("unknown option '\(arguments[index])' for issue")
         }
@@ -87,11 +96,19 @@ func runIssueBench(arguments: [String]) {
                     : "PostgreSQL 15, private cluster on a Unix socket, fsync on, SERIALIZABLE"
             }
             try store.migrate()
+            if let renewal {
+                results.append(
+                    try measureRenewal(
+                        store: store, backend: backend, label: label, authority: authority,
+                        protector: protector, csrs: csrs, seconds: seconds, threads: threads,
+                        batch: batch, perIntentCommit: renewal, pipeline: pipeline))
+                continue
+            }
             results.append(
                 try measureIssuance(
                     store: store, backend: backend, label: label, authority: authority,
                     protector: protector, csrs: csrs, seconds: seconds, threads: threads,
-                    batch: batch))
+                    batch: batch, pipeline: pipeline))
         }
 
         // Raw signing on as many threads as the issuances ran on, one key each (the CA signs with one key: OpenSSL's
@@ -121,18 +138,27 @@ func runIssueBench(arguments: [String]) {
             }
             print(
                 #"{"issue":{\#(stores.joined(separator: ",")),"ecdsaP256SignaturesPerSecond":\#(Int(signatureRate)),"#
-                    + #""seconds":\#(seconds),"threads":\#(threads),"groupCommitBatch":\#(batch)}}"#)
+                    + #""seconds":\#(seconds),"threads":\#(threads),"groupCommitBatch":\#(batch),"#
+                    + #""renewalBatch":\#(renewal ?? 0)}}"#)
         } else {
             print(
-                "enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit, "
-                    + "\(threads) thread(s), group commit of up to \(batch)")
+                renewal.map {
+                    "enroll-bench issue --renew \($0): bulk re-issuance for registered keys, \($0) intents per "
+                        + "commit + P-256 signing + \($0) certificates per commit, "
+                }
+                    ?? "enroll-bench issue: CSR check + intent commit + P-256 signing + certificate commit, ",
+                terminator: "")
+            print("\(threads) thread(s), group commit of up to \(batch)")
             for run in results {
                 let name = run.backend.padding(toLength: 10, withPad: " ", startingAt: 0)
                 print(
                     String(
                         format: "  %@ durable issuances: %8.0f /s (%d in %.1f s; %@)", name, run.rate, run.issued,
                         seconds, run.label))
-                let phases = ["CSR check", "intent commit", "signing", "certificate commit"]
+                let phases = [
+                    renewal == nil ? "CSR check" : "intent records", "intent commit", "signing",
+                    "certificate commit",
+                ]
                 for (phase, total) in zip(phases, run.phases) {
                     print(
                         String(
@@ -164,12 +190,13 @@ struct IssuanceRun {
 private func measureIssuance(
     store: any Store, backend: String, label: String, authority: IssuingAuthority,
     protector: DataProtector, csrs: [[UInt8]], seconds: Double,
-    threads: Int, batch: Int
+    threads: Int, batch: Int, pipeline: Bool
 ) throws -> IssuanceRun {
     // As EnrollmentService completes: concurrent issuances share their intent commit and their certificate commit
-    // (`GroupCommit`; --batch 1 commits each alone).
+    // (`GroupCommit`; --batch 1 commits each alone). --pipeline: one group commit for both, so one transaction holds
+    // some issuances' certificates and others' intents.
     let intents = GroupCommit(store: store, maximumBatch: batch)
-    let certificates = GroupCommit(store: store, maximumBatch: batch)
+    let certificates = pipeline ? intents : GroupCommit(store: store, maximumBatch: batch)
     let account = AccountRecord(
         tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
         sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
@@ -220,9 +247,86 @@ private func measureIssuance(
     FileHandle.standardError.write(
         Data(
             String(
-                format: "enroll-bench issue: %@: %.1f intents and %.1f certificates per commit\n", backend,
+                format: "enroll-bench issue: %@: %.1f intents and %.1f certificates per commit%@\n", backend,
                 Double(intentBatches.bodies) / Double(max(intentBatches.batches, 1)),
-                Double(certificateBatches.bodies) / Double(max(certificateBatches.batches, 1))
+                Double(certificateBatches.bodies) / Double(max(certificateBatches.batches, 1)),
+                pipeline ? " (one group commit for both: bodies of either kind per commit)" : ""
+            ).utf8))
+    return IssuanceRun(
+        backend: backend, label: label, rate: Double(tally.issued) / (milliseconds(since: start) / 1000),
+        issued: tally.issued, phases: tally.phases)
+}
+
+/// Bulk re-issuance: each thread takes `perIntentCommit` registered keys at a time, records their intents in one
+/// transaction, signs them all, and stores the certificates in one transaction (both group committed with the other
+/// threads' batches). A crash between the two leaves committed intents that recovery abandons and revokes.
+private func measureRenewal(
+    store: any Store, backend: String, label: String, authority: IssuingAuthority,
+    protector: DataProtector, csrs: [[UInt8]], seconds: Double,
+    threads: Int, batch: Int, perIntentCommit: Int, pipeline: Bool
+) throws -> IssuanceRun {
+    let intents = GroupCommit(store: store, maximumBatch: batch)
+    let certificates = pipeline ? intents : GroupCommit(store: store, maximumBatch: batch)
+    let account = AccountRecord(
+        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
+        sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
+    try store.transaction { tx in try tx.insertAccount(account) }
+    // The registered keys, as a renewal reads them: parsed once, outside the timed loop.
+    let keys = try csrs.map { try authority.checkRequest($0).publicKey.derEncoded() }
+    let holder = CertificateHolder(name: "BENCH HOLDER", pseudonym: "ACCT-1", issuingState: "UTO")
+    let limit = Date().addingTimeInterval(5 * 365 * 86_400)
+    let tally = IssuanceTally()
+    let start = DispatchTime.now()
+    onThreads(threads) { worker in
+        var issued = 0
+        var phases = [Double](repeating: 0, count: 4)
+        do {
+            while milliseconds(since: start) < seconds * 1000 {
+                var mark = DispatchTime.now()
+                func lap(_ phase: Int) {
+                    phases[phase] += milliseconds(since: mark)
+                    mark = DispatchTime.now()
+                }
+                var plans: [IssuanceIntent] = []
+                var records: [CertificateRecord] = []
+                for _ in 0..<perIntentCommit {
+                    let intent = try authority.prepareIssuance(notAfterLimit: limit)
+                    plans.append(intent)
+                    records.append(
+                        CertificateRecord(
+                            serial: intent.serialHex, accountID: account.id, state: .intent,
+                            notBefore: intent.notBefore, notAfter: intent.notAfter))
+                }
+                lap(0)
+                let pending = records
+                try intents.transaction { tx in try tx.insertCertificates(pending) }
+                lap(1)
+                for (offset, intent) in plans.enumerated() {
+                    let key = keys[(issued + offset + worker) % keys.count]
+                    records[offset].state = .issued
+                    records[offset].der = try authority.certificateDER(
+                        intent: intent, publicKeyInfo: key, holder: holder)
+                }
+                lap(2)
+                let done = records
+                try certificates.transaction { tx in try tx.updateCertificates(done) }
+                lap(3)
+                issued += perIntentCommit
+            }
+        } catch {
+            tally.fail(error)
+        }
+        tally.add(issued, phases)
+    }
+    if let failure = tally.failure { throw failure }
+    let (intentBatches, certificateBatches) = (intents.statistics, certificates.statistics)
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "enroll-bench issue: %@: %.1f intents and %.1f certificates per commit%@\n", backend,
+                Double(intentBatches.bodies * perIntentCommit) / Double(max(intentBatches.batches, 1)),
+                Double(certificateBatches.bodies * perIntentCommit) / Double(max(certificateBatches.batches, 1)),
+                pipeline ? " (one group commit for both: records of either kind per commit)" : ""
             ).utf8))
     return IssuanceRun(
         backend: backend, label: label, rate: Double(tally.issued) / (milliseconds(since: start) / 1000),

@@ -12,10 +12,14 @@ let usage = """
                                          with --vpcd through pcscd + vpcd
       enroll [--iterations N] [--faces DIR]
                                          end-to-end enrollment time through pcscd + vpcd (read, face, certificate)
-      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--threads N] [--json]
+      issue [--seconds N] [--store sqlite|postgresql|both] [--conninfo CONNINFO] [--threads N] [--batch B]
+            [--renew R] [--pipeline] [--json]
                                          durable certificate issuances per second (CSR check, signing, commits) on
                                          SQLite and on PostgreSQL (a private cluster unless --conninfo), beside raw
-                                         OpenSSL ECDSA P-256 signatures per second; --threads issues concurrently
+                                         OpenSSL ECDSA P-256 signatures per second; --threads issues concurrently,
+                                         --batch caps a group commit; --renew R: bulk re-issuance for registered
+                                         keys, R intents per commit and R certificates per commit on each thread;
+                                         --pipeline: intents and certificates share one group commit
       auth [--iterations N] [--vpcd] [--json]
                                          passive authentication of a full read's files (EC and RSA PKIs); active
                                          and chip authentication handshakes in process and, with --vpcd, through

@@ -212,6 +212,59 @@ class StoreConformanceTests: XCTestCase {
         XCTAssertEqual(try store.transaction { tx in try tx.certificate(serial: "01AB") }, abandoned)
     }
 
+    /// Bulk issuance: a batch's intents in one call, then its certificates in one call; the same refusals as one
+    /// by one, naming the serial, and a refused batch leaves nothing once its transaction is rolled back.
+    func testABatchOfIntentsAndItsCertificatesAreWrittenInOneCallEach() throws {
+        let store = try migratedStore()
+        let account = makeAccount(1)
+        try store.transaction { tx in try tx.insertAccount(account) }
+        // More than one chunk of a bulk statement (PostgreSQL: 256 rows).
+        let intents = (0..<300).map { index in
+            CertificateRecord(
+                serial: String(format: "7F%06X", index), accountID: account.id, state: .intent, notBefore: t0,
+                notAfter: t2, deviceID: index % 2 == 0 ? "phone-\(index)" : nil, createdAt: t0)
+        }
+        try store.transaction { tx in try tx.insertCertificates(intents) }
+        XCTAssertEqual(try store.transaction { tx in try tx.certificates(state: .intent) }.count, 300)
+        let issued = intents.map { intent in
+            var record = intent
+            record.state = .issued
+            record.der = Array(intent.serial.utf8) + [0x30, 0x00]
+            return record
+        }
+        try store.transaction { tx in try tx.updateCertificates(issued) }
+        let stored = try store.transaction { tx in try tx.certificates(accountID: account.id) }
+        XCTAssertEqual(Set(stored.map(\.serial)), Set(issued.map(\.serial)))
+        for record in issued {
+            XCTAssertEqual(try store.transaction { tx in try tx.certificate(serial: record.serial) }, record)
+        }
+
+        // A serial already used, in the middle of a batch: refused by name, and nothing of the batch stays.
+        let fresh = (0..<5).map { index in
+            CertificateRecord(
+                serial: String(format: "7E%06X", index), accountID: account.id, state: .intent, notBefore: t1,
+                notAfter: t2, createdAt: t1)
+        }
+        let reused = fresh[..<2] + [intents[7]] + fresh[2...]
+        XCTAssertThrowsError(try store.transaction { tx in try tx.insertCertificates(Array(reused)) }) { error in
+            XCTAssertEqual(error as? StoreError, .duplicateSerial(intents[7].serial))
+        }
+        XCTAssertNil(try store.transaction { tx in try tx.certificate(serial: fresh[0].serial) })
+        XCTAssertEqual(try store.transaction { tx in try tx.certificate(serial: intents[7].serial) }, issued[7])
+
+        // An update of a serial never recorded: refused by name, and the rest of the batch is rolled back with it.
+        var revoked = issued[3]
+        revoked.state = .revoked
+        revoked.revokedAt = t1
+        revoked.revocationReason = .superseded
+        let unknown = CertificateRecord(
+            serial: "7D000000", accountID: account.id, state: .issued, notBefore: t0, notAfter: t2)
+        XCTAssertThrowsError(try store.transaction { tx in try tx.updateCertificates([revoked, unknown]) }) { error in
+            XCTAssertEqual(error as? StoreError, .notFound("certificate 7D000000"))
+        }
+        XCTAssertEqual(try store.transaction { tx in try tx.certificate(serial: revoked.serial) }, issued[3])
+    }
+
     func testCertificateNeedsAnExistingAccount() throws {
         let store = try migratedStore()
         let orphan = CertificateRecord(serial: "02", accountID: UUID(), state: .intent, notBefore: t0, notAfter: t2)
