@@ -104,6 +104,68 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(again.sessions + again.intents, 0, "recovery is idempotent")
     }
 
+    /// Bulk issuance (`enroll-bench issue --renew`): a batch's intents commit in one transaction, its certificates
+    /// are signed, and the process dies before the certificate transaction commits. Every serial of the batch is
+    /// then abandoned and revoked as of the recovery (each may have been signed), none is left open, a batch that
+    /// committed stays issued, and each abandonment is a usage record.
+    func testABatchWhoseCertificatesNeverCommittedIsAbandonedAndRevokedWhole() throws {
+        let account = AccountRecord(
+            tier: .signing, identityKey: [4, 5, 6], sealedPersonalData: [], createdAt: clock.now,
+            updatedAt: clock.now)
+        let committed = (0..<40).map { certificate(String(format: "0B%04X", $0), .intent, account: account) }
+        let interrupted = (0..<70).map { certificate(String(format: "0C%04X", $0), .intent, account: account) }
+        try store.transaction { tx in
+            try tx.insertAccount(account)
+            try tx.insertCertificates(committed)
+        }
+        try store.transaction { tx in try tx.insertCertificates(interrupted) }
+        // The first batch's certificates commit; the second's transaction never does (the kill).
+        let issued = committed.map { intent in
+            var record = intent
+            record.state = .issued
+            record.der = [0x30, 0x00]
+            return record
+        }
+        try store.transaction { tx in try tx.updateCertificates(issued) }
+        struct Killed: Error {}
+        XCTAssertThrowsError(
+            try store.transaction { tx in
+                try tx.updateCertificates(
+                    interrupted.map { intent in
+                        var record = intent
+                        record.state = .issued
+                        record.der = [0x30, 0x00]
+                        return record
+                    })
+                throw Killed()
+            })
+        clock.advance(5)
+
+        let recovered = try service().recoverInterrupted()
+        XCTAssertEqual(recovered.intents, interrupted.count)
+        let (open, abandoned, kept) = try store.transaction { tx in
+            (
+                try tx.certificates(state: .intent), try tx.certificates(state: .abandoned),
+                try tx.certificates(state: .issued)
+            )
+        }
+        XCTAssertEqual(open, [])
+        XCTAssertEqual(Set(abandoned.map(\.serial)), Set(interrupted.map(\.serial)))
+        for record in abandoned {
+            XCTAssertEqual(record.revokedAt, clock.now, "\(record.serial) may have been signed: revoked")
+            XCTAssertEqual(record.revocationReason, .cessationOfOperation)
+            XCTAssertNil(record.der, "the certificate never reached the store")
+        }
+        XCTAssertEqual(Set(kept.map(\.serial)), Set(committed.map(\.serial)))
+        let listed = try store.transaction { tx in
+            try tx.certificateStatuses(states: [.revoked, .abandoned], revokedSince: nil, limit: nil)
+        }
+        XCTAssertEqual(Set(listed.map(\.serial)), Set(interrupted.map(\.serial)), "what the CRL lists")
+        let events = try store.transaction { tx in try tx.usageRecords(UsageQuery(accountID: account.id)) }
+        XCTAssertEqual(events.filter { $0.event == "certificate-abandoned" }.count, interrupted.count)
+        XCTAssertTrue(try UsageChain.verify(store).ok)
+    }
+
     func testOnASharedStoreRecoveryLeavesWhatOtherDaemonsMayStillBeWorkingOn() throws {
         let account = AccountRecord(
             tier: .basic, identityKey: [1, 2, 3], sealedPersonalData: [], createdAt: clock.now,
