@@ -108,7 +108,7 @@ let package = Package(
             name: "Enrollment",
             dependencies: [
                 "EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
-                "IssuingStates",
+                "IssuingStates", "Secrets",
             ]),
         .target(
             name: "FuzzTargets",
@@ -171,7 +171,9 @@ let package = Package(
                 "UnixHTTP",
             ]),
         .testTarget(
-            name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
+            name: "EnrollmentTests",
+            dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit", "Secrets"]),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
         .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),

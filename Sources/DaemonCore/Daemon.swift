@@ -165,8 +165,9 @@ public final class Daemon: Sendable {
             Route(
                 "POST", "/v1/cards/scan",
                 .respond { [unowned self] context throws(Problem) in
-                    let image = try context.decodeBody(CardScanRequest.self).imageBytes()
-                    return .json(CardScanResponse(try cardScanner.scan(image: image)))
+                    try context.decodeBody(CardScanRequest.self).withImageBytes { image throws(Problem) in
+                        .json(CardScanResponse(try cardScanner.scan(image: image)))
+                    }
                 }))
         router.add(
             Route(

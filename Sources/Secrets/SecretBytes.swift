@@ -1,4 +1,5 @@
 import CSystem
+import Foundation
 import Synchronization
 
 /// Bytes that must not outlive their use: a key, a passphrase, a face image. The buffer is allocated and owned
@@ -91,6 +92,27 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
             if let base = buffer.baseAddress, buffer.count > 0 { enrolld_wipe(base, buffer.count) }
         }
         bytes = []
+    }
+
+    /// Zeroes a `Data`'s storage in place (when it is the only holder of that storage) and empties it.
+    public static func wipe(_ data: inout Data) {
+        data.withUnsafeMutableBytes { buffer in
+            if let base = buffer.baseAddress, buffer.count > 0 { enrolld_wipe(base, buffer.count) }
+        }
+        data = Data()
+    }
+
+    /// Decodes the base64 `text` of an image in a request (a live photo, a card photo) for `body` (nil when it is
+    /// not base64) and zeroes the decoded bytes when `body` returns: the image outlives the request nowhere but in
+    /// what `body` kept. The base64 text itself is the request's, freed with it.
+    public static func withBase64Decoded<Result, Failure: Error>(
+        _ text: String, _ body: ([UInt8]?) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard var data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else { return try body(nil) }
+        var bytes = [UInt8](data)
+        wipe(&data)
+        defer { wipe(&bytes) }
+        return try body(bytes)
     }
 
     /// Tests only: called with the buffer after it was zeroed and before it is freed, so a test can see that
