@@ -73,6 +73,8 @@ public struct Configuration: Sendable, Equatable {
     public var accessPolicy = AccessPolicy()
     /// Certificate authority files; nil means `<state_directory>/ca`.
     public var caDirectory: String?
+    /// The systemd credential holding the CA key's passphrase; nil: `ca-passphrase.key` in the CA directory.
+    public var caPassphraseCredential: String?
     /// Enrollment policy.
     public var requireGenuineDocument = true
     public var refuseExpiredDocuments = true

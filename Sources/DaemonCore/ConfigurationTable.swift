@@ -440,6 +440,17 @@ extension Configuration {
                     "directory", \.caDirectory, shown: \Configuration.resolvedCADirectory,
                     "The issuing key (encrypted at rest) and certificate, created by `enrolld ca init`.",
                     details: "Default: <state_directory>/ca."),
+                .credentialName(
+                    "passphrase_credential", \.caPassphraseCredential,
+                    """
+                    The systemd credential that holds the CA key's passphrase, read from \
+                    $CREDENTIALS_DIRECTORY/NAME instead of ca-passphrase.key beside the key.
+                    """,
+                    details: """
+                        Unset: ca-passphrase.key. Set it with LoadCredentialEncrypted=NAME:... in enrolld.service \
+                        (commented there; README: systemd-creds encrypt).
+                        """
+                ).example("ca-passphrase"),
                 .integer(
                     "validity_years", \.certificateValidityYears, 1...10, unit: "years",
                     "Validity of signing certificates in years; never past the document's expiry."),

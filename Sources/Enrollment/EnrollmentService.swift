@@ -2,6 +2,7 @@ import EnrollAPIModel
 import FaceMatch
 import Foundation
 import MRTD
+import Secrets
 import Store
 
 /// `POST /v1/enrollments` input.
@@ -180,7 +181,7 @@ public final class EnrollmentService: Sendable {
             id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
             accountID: accountID, document: document, facts: facts, identityKey: identityKey,
             createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
-        session.portrait = document.data.portrait?.imageData ?? []
+        session.holdPortrait()
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
         crashPoints.reach(.cardRead)
@@ -204,8 +205,11 @@ public final class EnrollmentService: Sendable {
             session.photoAttempts += 1
             let evidence: FaceEvidence
             do throws(EnrollmentError) {
+                // The face engine takes arrays: a transient copy of the portrait, zeroed when the comparison returns.
+                var reference = session.portrait.copiedArray()
+                defer { SecretBytes.wipe(&reference) }
                 evidence = try faces.compare(
-                    reference: session.portrait, probe: photo, session: session.id,
+                    reference: reference, probe: photo, session: session.id,
                     callerUID: session.callerUID)
             } catch {
                 if error.kind == .faceEngineBusy {

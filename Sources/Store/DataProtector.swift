@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 
 /// Protects personal data at rest (DESIGN.md, security and privacy rules):
 ///

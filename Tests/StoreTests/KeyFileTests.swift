@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 import Store
 import XCTest
 
