@@ -59,6 +59,17 @@ final class CertificateTemplateTests: XCTestCase {
         let verify = try openssl.run(["verify", "-x509_strict", "-CAfile", CAStore.certificateFileName, "renewed.pem"])
         XCTAssertEqual(verify.status, 0, verify.combined)
         XCTAssertEqual(issued.certificate.serialNumber, intent.serialNumber)
+
+        // A registered key that is not a SubjectPublicKeyInfo is refused, nothing is signed for it.
+        for bytes: [UInt8] in [
+            [], [0x30, 0x00], [0x30, 0x03, 0x02, 0x01, 0x01], [0x30, 0x05, 0x30, 0x00, 0x03, 0x01, 0x07],
+        ] {
+            XCTAssertThrowsError(
+                try authority.certificateDER(intent: intent, publicKeyInfo: bytes, holder: IssuanceTests.holder)
+            ) { error in
+                guard case .crypto = error as? CertificateAuthorityError else { return XCTFail("\(error)") }
+            }
+        }
     }
 
     func testAPrototypeWithoutASubjectKeyIdentifierIsRefused() throws {
