@@ -409,7 +409,12 @@ final class OpenAPIDocumentTests: XCTestCase {
             AccountView(
                 id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
                 givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
-                createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate]),
+                createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate],
+                documents: [
+                    AccountDocumentView(
+                        documentType: "P", issuingState: "UTO", expiry: "2030-01-01", numberHash: "00ff",
+                        firstVerifiedAt: "2026-01-01T00:00:00Z", lastVerifiedAt: "2026-01-01T00:00:00Z")
+                ]),
             DeviceBindBody(deviceId: "phone", publicKey: "-----BEGIN", label: "Phone"),
             DeviceUnbindBody(passcode: "1234", enrollmentId: UUID().uuidString),
             StatusChangeBody(status: "invalid", reason: "lost"),
