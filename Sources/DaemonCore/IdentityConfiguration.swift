@@ -6,10 +6,10 @@ extension Configuration {
     /// One `[identity] personal_number_by_state` entry, `STATE:RULE` (`UTO:td1-optional1`); nil when malformed.
     static func personalNumberRule(_ entry: String) -> (state: String, source: PersonalNumberSource)? {
         let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count == 2, (1...3).contains(parts[0].count), parts[0].allSatisfy({ $0.isLetter && $0.isASCII }),
-            let source = PersonalNumberSource(rawValue: parts[1].lowercased())
-        else { return nil }
-        return (IssuingStateCodes.normalised(parts[0]), source)
+        guard parts.count == 2, let source = PersonalNumberSource(rawValue: parts[1].lowercased()) else { return nil }
+        let state = IssuingStateCodes.normalised(parts[0])
+        guard (1...3).contains(state.count), state.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
+        return (state, source)
     }
 
     /// `[identity]` as enrollment applies it.

@@ -23,14 +23,24 @@ extension IdentityLifecycle {
                 number: facts.personal.documentNumber))
     }
 
+    /// What verifying a document did to the account's list.
+    enum DocumentListing: Equatable {
+        /// It was listed: its expiry and last verification are brought up to date.
+        case known
+        /// Another of the holder's documents: listed beside the others.
+        case added
+        /// It took the place of a listed document of the same kind and state (another number).
+        case replacing
+    }
+
     /// In `tx`, after the document was verified for `accountID` (registration, upgrade, re-verification, passcode
-    /// reset): listed, or its listing brought up to date. Returns true when it was not listed before; a listed
-    /// document of the same kind and state with another number is then the one it replaces, and leaves the list.
+    /// reset): listed, or its listing brought up to date. A listed document of the same kind and state with another
+    /// number is the one it replaces, and leaves the list.
     @discardableResult
     static func listDocument(
         _ tx: any StoreTransaction, accountID: UUID, facts: DocumentFacts, protector: PersonalDataProtecting,
         at: Date
-    ) throws -> Bool {
+    ) throws -> DocumentListing {
         let key = try documentKey(facts, protector: protector)
         let listed = try tx.accountDocuments(accountID: accountID)
         let type = facts.personal.documentType.replacingOccurrences(of: "<", with: "")
@@ -38,17 +48,19 @@ extension IdentityLifecycle {
         if var known = listed.first(where: { $0.documentKey == key }) {
             (known.expiry, known.lastVerifiedAt, known.documentType) = (facts.personal.documentExpiry, at, type)
             try tx.saveAccountDocument(known)
-            return false
+            return .known
         }
+        var listing = DocumentListing.added
         for replaced in listed
         where replaced.issuingState == state && documentKind(replaced.documentType) == documentKind(type) {
             try tx.deleteAccountDocument(accountID: accountID, documentKey: replaced.documentKey)
+            listing = .replacing
         }
         try tx.saveAccountDocument(
             AccountDocumentRecord(
                 accountID: accountID, documentKey: key, documentType: type, issuingState: state,
                 expiry: facts.personal.documentExpiry, firstVerifiedAt: at, lastVerifiedAt: at))
-        return true
+        return listing
     }
 
     /// Whether the read document replaces one the account lists (same kind and state, another number, expiring no

@@ -291,14 +291,17 @@ public final class IdentityLifecycle: Sendable {
         var personal = try openPersonal(account, protector: protector)
         let differences = HolderComparison.differences(sealed: personal, document: facts.personal)
         if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
-        let added = try listDocument(tx, accountID: account.id, facts: facts, protector: protector, at: at)
+        let listing = try listDocument(tx, accountID: account.id, facts: facts, protector: protector, at: at)
+        var replaced = false
         if personal.documentNumber != facts.personal.documentNumber {
-            let sameKind =
+            // The sealed fields are the document verified last; the one before goes to the history only when this
+            // one replaces it (same kind and state), else it stays one of the documents the account lists.
+            replaced =
                 documentKind(personal.documentType) == documentKind(facts.personal.documentType)
                 && DocumentIdentity.normalisedState(personal.issuingState)
                     == DocumentIdentity.normalisedState(facts.personal.issuingState)
             var history = personal.previousDocuments ?? []
-            if sameKind {
+            if replaced {
                 history.append(
                     PreviousDocument(
                         documentNumber: personal.documentNumber, documentType: personal.documentType,
@@ -312,11 +315,12 @@ public final class IdentityLifecycle: Sendable {
             updated.sealedPersonalData = try seal(personal, account: account, protector: protector)
             updated.updatedAt = at
             try tx.updateAccount(updated)
+        }
+        if replaced || listing == .replacing {
             try UsageChain.append(
                 tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
-                event: sameKind ? "document-replaced" : UsageEventKind.documentAdded.rawValue, actor: actor,
-                detail: sameKind ? "" : Self.documentKind(facts.personal.documentType))
-        } else if added {
+                event: "document-replaced", actor: actor)
+        } else if listing == .added {
             try UsageChain.append(
                 tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
                 event: UsageEventKind.documentAdded.rawValue, actor: actor,
