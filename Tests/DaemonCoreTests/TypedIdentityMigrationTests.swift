@@ -36,7 +36,8 @@ final class TypedIdentityMigrationTests: XCTestCase {
         // Keyed by its document number then: provably so (the HMAC of the sealed number), so re-keyed now.
         let byDocument = try record(SchemaV2Fixture.documentNumber.documentNumber, in: bench)
         XCTAssertEqual(
-            byDocument.identityKey, try keys.identityKey(issuingState: "UTO", kind: .documentNumber, number: "N19K27C55"))
+            byDocument.identityKey,
+            try keys.identityKey(issuingState: "UTO", kind: .documentNumber, number: "N19K27C55"))
         XCTAssertEqual(
             byDocument.legacyIdentityKey, try keys.legacyIdentityKey(issuingState: "UTO", identityNumber: "N19K27C55"))
         // Keyed by a personal number or optional data, which nothing sealed holds: the old key stays, as an alias.
