@@ -115,17 +115,31 @@ final class TypedIdentityTests: XCTestCase {
         XCTAssertEqual(try bench.accountView(account).documents?.count, 2)
     }
 
+    /// Registers `holder`'s card (a basic account), then inserts a second card of the same holder with the same
+    /// DG11 personal number and TD1 optional data but document number `secondNumber`, expiring on `expiry`.
+    private func registerThenInsertSecondCard(
+        _ holder: TestHolder, secondNumber: String, personalNumber: String? = nil, optionalData: String? = nil,
+        expiry: String? = nil, on bench: InProcessDaemon
+    ) throws -> (account: String, second: TestHolder) {
+        try insert(holder, personalNumber: personalNumber, optionalData: optionalData, on: bench)
+        let account = try accountID(try enroll(holder, on: bench), on: bench)
+        var second = holder
+        second.documentNumber = secondNumber
+        if let expiry { second.expiryDate = expiry }
+        try insert(second, personalNumber: personalNumber, optionalData: optionalData, on: bench)
+        return (account, second)
+    }
+
+    private let savage = TestHolder(
+        person: "John_Savage", documentNumber: "M44Q91Z08", birthDate: "750505", surname: "SAVAGE", givenNames: "JOHN")
+
     func testANewerDocumentOfTheSameKindReplacesTheListedOne() throws {
         let bench = try InProcessDaemon()
         let old = TestHolder(
             person: "John_Salley", documentNumber: "R10S20T30", birthDate: "800101", surname: "SALLEY",
             givenNames: "JOHN")
-        try insert(old, personalNumber: "8001011234", on: bench)
-        let account = try accountID(try enroll(old, on: bench), on: bench)
-        var renewed = old
-        renewed.documentNumber = "R40S50T60"
-        renewed.expiryDate = "361231"
-        try insert(renewed, personalNumber: "8001011234", on: bench)
+        let (account, renewed) = try registerThenInsertSecondCard(
+            old, secondNumber: "R40S50T60", personalNumber: "8001011234", expiry: "361231", on: bench)
         try bench.require(try enroll(renewed, purpose: "upgrade", accountID: account, signing: true, on: bench), 200)
         let documents = try XCTUnwrap(try bench.accountView(account).documents)
         XCTAssertEqual(documents.map(\.expiry), ["2036-12-31"], "the renewed card took the old one's place")
@@ -134,35 +148,22 @@ final class TypedIdentityTests: XCTestCase {
 
     func testTD1OptionalDataIsNoIdentityByDefault() throws {
         let bench = try InProcessDaemon()
-        let first = TestHolder(
-            person: "John_Savage", documentNumber: "M44Q91Z08", birthDate: "750505", surname: "SAVAGE",
-            givenNames: "JOHN")
-        try insert(first, optionalData: "4401017734", on: bench)
-        let a = try accountID(try enroll(first, on: bench), on: bench)
         // Another card, the same optional data: under the default rule each card is its own document identity.
-        var second = first
-        second.documentNumber = "M55R02A19"
-        try insert(second, optionalData: "4401017734", on: bench)
-        let b = try accountID(try enroll(second, on: bench), on: bench)
-        XCTAssertNotEqual(a, b)
+        let (a, second) = try registerThenInsertSecondCard(
+            savage, secondNumber: "M55R02A19", optionalData: "4401017734", on: bench)
+        XCTAssertNotEqual(a, try accountID(try enroll(second, on: bench), on: bench))
     }
 
     func testTD1OptionalDataIsTheIdentityWhereTheStatesRuleSaysSo() throws {
         let bench = try InProcessDaemon(
             extraConfiguration: "[identity]\npersonal_number_by_state = UTO:td1-optional1\n")
-        let first = TestHolder(
-            person: "John_Savage", documentNumber: "M44Q91Z08", birthDate: "750505", surname: "SAVAGE",
-            givenNames: "JOHN")
-        try insert(first, optionalData: "4401017734", on: bench)
-        let account = try accountID(try enroll(first, on: bench), on: bench)
-        var second = first
-        second.documentNumber = "M55R02A19"
-        try insert(second, optionalData: "4401017734", on: bench)
+        let (account, second) = try registerThenInsertSecondCard(
+            savage, secondNumber: "M55R02A19", optionalData: "4401017734", on: bench)
         let refused = try bench.start(second)
         XCTAssertEqual(refused.status, 409, "the optional data is UTO's personal number: \(bench.problem(refused))")
         XCTAssertEqual(bench.problem(refused), "identity-already-enrolled")
         // A card without optional data is still keyed by its document number.
-        var third = first
+        var third = savage
         third.documentNumber = "M66S13B20"
         try insert(third, on: bench)
         XCTAssertNotEqual(try accountID(try enroll(third, on: bench), on: bench), account)
