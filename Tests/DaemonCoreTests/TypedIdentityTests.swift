@@ -182,3 +182,53 @@ final class TypedIdentityTests: XCTestCase {
         }
     }
 }
+
+/// `DocumentIdentity` from a chip's data groups, rule by rule.
+final class DocumentIdentityTests: XCTestCase {
+    private func document(
+        code: String = "I", format: MRZFormat = .td1, state: String = "UTO", number: String = "L01X00T47",
+        optional: String = "", optional2: String = "", personalNumber: String? = nil
+    ) throws -> DocumentData {
+        let mrz = try MRZ(
+            encoding: MRZFields(
+                documentCode: code, issuingState: state, primaryIdentifier: "HOLDER", secondaryIdentifier: "TEST",
+                documentNumber: number, nationality: "UTO", birthDate: "800101", sex: .female, expiryDate: "341231",
+                optionalData: optional, optionalData2: format == .td1 ? optional2 : ""), format: format)
+        var personalisation = EMRTDPersonalisation(mrz: mrz, portraits: [])
+        if let personalNumber { personalisation.dg11 = DG11(personalNumber: personalNumber) }
+        return try DocumentData(files: try personalisation.makeProfile().files)
+    }
+
+    private func identity(_ document: DocumentData, _ rules: IdentityRules = IdentityRules()) -> String {
+        DocumentIdentity(document: document, rules: rules).canonical
+    }
+
+    func testDG11PersonalNumberIsThePersonsIdentityAndItsSeparatorsDoNotCount() throws {
+        XCTAssertEqual(identity(try document(personalNumber: "7734-019 ")), "UTO:PN:7734019")
+        XCTAssertEqual(
+            identity(try document(code: "P", format: .td3, number: "PA7654321", personalNumber: "7734019")),
+            "UTO:PN:7734019", "a passport of the same holder names the same identity")
+        XCTAssertEqual(identity(try document(personalNumber: " - ")), "UTO:DOC:L01X00T47", "nothing left: no number")
+    }
+
+    func testTD1OptionalDataCountsOnlyUnderItsStatesRule() throws {
+        let card = try document(optional: "4401017734", optional2: "99887766")
+        XCTAssertEqual(identity(card), "UTO:DOC:L01X00T47")
+        XCTAssertEqual(identity(card, IdentityRules(byState: ["UTO": .td1Optional1])), "UTO:PN:4401017734")
+        XCTAssertEqual(identity(card, IdentityRules(byState: ["UTO": .td1Optional2])), "UTO:PN:99887766")
+        XCTAssertEqual(
+            identity(card, IdentityRules(byState: ["ZZZ": .td1Optional1])), "UTO:DOC:L01X00T47",
+            "another state's rule")
+        let both = try document(optional: "4401017734", personalNumber: "7734019")
+        XCTAssertEqual(
+            identity(both, IdentityRules(byState: ["UTO": .td1Optional1])), "UTO:PN:7734019", "DG11 comes first")
+        XCTAssertEqual(identity(both, IdentityRules(defaultSource: .none)), "UTO:DOC:L01X00T47")
+    }
+
+    func testTheLegacyFormIsWhatTheUntypedCodeKeyed() throws {
+        XCTAssertEqual(DocumentIdentity.legacyCanonical(document: try document(personalNumber: "P77")), "UTO:P77")
+        XCTAssertEqual(
+            DocumentIdentity.legacyCanonical(document: try document(optional: "4401017734")), "UTO:4401017734")
+        XCTAssertEqual(DocumentIdentity.legacyCanonical(document: try document()), "UTO:L01X00T47")
+    }
+}
