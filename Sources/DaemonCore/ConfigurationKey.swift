@@ -385,3 +385,7 @@ extension AccessPolicy.PACERequirement: ConfigurationChoice {
 extension LivenessRequirement: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }
+
+extension PersonalNumberSource: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}

@@ -479,6 +479,7 @@ public final class Daemon: Sendable {
         policy.certificateValidityYears = configuration.certificateValidityYears
         policy.registrationMinimumAge = configuration.registrationMinimumAge
         policy.acceptedStates = Set(configuration.acceptedStates.map(IssuingStateCodes.normalised))
+        policy.identityRules = configuration.identityRules
         policy.livenessRequiredFor = configuration.livenessRequiredFor
         policy.maxLivenessAttempts = configuration.livenessMaxAttempts
         policy.livenessChallengeLifetime = configuration.livenessChallengeSeconds
@@ -518,7 +519,7 @@ public final class Daemon: Sendable {
         let accounts = AccountService(
             store: store, protector: sealing, lifecycle: lifecycle,
             tierNames: (configuration.basicTierName, configuration.signingTierName),
-            now: environment.now, statusObserver: status)
+            now: environment.now, statusObserver: status, identityRules: configuration.identityRules)
         return (enrollment, accounts, lifecycle, (status, statusReason), authority)
     }
 
