@@ -269,7 +269,7 @@ private func measureRenewal(
     let intents = GroupCommit(store: store, maximumBatch: batch)
     let certificates = pipeline ? intents : GroupCommit(store: store, maximumBatch: batch)
     let account = AccountRecord(
-        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
+        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", kind: .documentNumber, number: "1"),
         sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
     try store.transaction { tx in try tx.insertAccount(account) }
     // The registered keys, as a renewal reads them: parsed once, outside the timed loop.
