@@ -214,6 +214,11 @@ public enum RoutePermissions {
         ("POST /v1/enrollments/{id}/liveness", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
+        ("POST /v1/enrollments/{id}/guardian/photo", .kiosk, "a kiosk: only sessions its uid started"),
+        (
+            "POST /v1/enrollments/{id}/upgrade", .kiosk,
+            "with the upgradeToken of identity-already-enrolled; a kiosk: only sessions its uid started"
+        ),
         ("GET /v1/crl", .anyone, "public data, from the cache (signs nothing); published by the nginx front"),
         ("POST /v1/ocsp", .anyone, "public data; published by the nginx front"),
         ("GET /v1/ocsp/{request}", .anyone, "public data; published by the nginx front"),

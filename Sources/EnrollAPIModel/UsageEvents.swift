@@ -11,6 +11,9 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case enrollmentCompleted = "enrollment-completed"
     case enrollmentFailed = "enrollment-failed"
     case enrollmentExpired = "enrollment-expired"
+    /// A register session of an enrolled identity turned into that account's upgrade with its upgrade token (or the
+    /// token refused).
+    case upgradeTokenUsed = "upgrade-token-used"
     case accountCreated = "account-created"
     case tierChanged = "tier-changed"
     case certificateIssued = "certificate-issued"
@@ -22,7 +25,12 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case contactChanged = "contact-changed"
     case statusChanged = "status-changed"
     case documentReplaced = "document-replaced"
+    /// An operator accepted a changed name (a surname after marriage) on a new document; detail: the reason.
+    case holderNameChanged = "holder-name-changed"
     case guardianVerified = "guardian-verified"
+    /// The guardian's live photo against the guardian's chip portrait (refused: no match, or not taken before
+    /// completing).
+    case guardianSeen = "guardian-seen"
     case guardianLinked = "guardian-linked"
     case wardLinked = "ward-linked"
     case passcodeSet = "passcode-set"

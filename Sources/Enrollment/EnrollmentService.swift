@@ -144,10 +144,16 @@ public final class EnrollmentService: Sendable {
             identityNumber: facts.identityNumber)
         let sessionID = Self.uuid(random(16))
         let protector = self.protector
+        // The account the card reaches, for the usage record even when the holder comparison refuses.
+        var reached: UUID?
+        defer { if identified == nil { identified = reached } }
         let existing = try lifecycleWrite { tx in
             guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
-            // Before anything of the account changes: the card's holder must be the account's.
-            if request.purpose != .register, account.status != .cancelled {
+            reached = account.id
+            // Before anything of the account changes: the card's holder must be the account's. A registration
+            // too: its refusal offers the account's upgrade, and the read could mark the account's document
+            // replaced.
+            if account.status != .cancelled {
                 let sealed = try IdentityLifecycle.openPersonal(account, protector: protector)
                 let differences = HolderComparison.differences(sealed: sealed, document: facts.personal)
                 if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
@@ -158,11 +164,13 @@ public final class EnrollmentService: Sendable {
         }
         if let existing { identified = existing.id }
         var accountID: UUID?
+        var offer: UpgradeOffer?
         switch request.purpose {
         case .register:
             if let existing {
                 if existing.status == .cancelled { throw .accountCancelled }
-                throw .duplicateIdentity
+                // Refused, but the session stays open for the account's upgrade with a token (never its id).
+                offer = UpgradeOffer(accountID: existing.id, token: random(32))
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {
@@ -174,7 +182,7 @@ public final class EnrollmentService: Sendable {
             if existing.status == .cancelled { throw .accountCancelled }
             accountID = existing.id
         }
-        let guardianAccountID = try guardianRequirement(request, facts: facts, on: started)
+        let guardianAccountID = offer == nil ? try guardianRequirement(request, facts: facts, on: started) : nil
         var session = LiveSession(
             id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
             accountID: accountID, document: document, facts: facts, identityKey: identityKey,
@@ -182,11 +190,15 @@ public final class EnrollmentService: Sendable {
         session.portrait = document.data.portrait?.imageData ?? []
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
+        session.upgradeOffer = offer
         crashPoints.reach(.cardRead)
         try persist(session, state: .cardVerified)
         crashPoints.reach(.sessionStored)
         sessions.insert(session)
         publish(.enrollment(.enrollmentCardVerified, session: session.id.uuidString))
+        if let token = offer?.tokenText {
+            throw EnrollmentError.alreadyEnrolled(session: session.id.uuidString, upgradeToken: token)
+        }
         return view(session)
     }
 
@@ -265,6 +277,10 @@ public final class EnrollmentService: Sendable {
     ) throws(EnrollmentError) -> EnrollmentOutcome {
         let id = session.id
         let at = now()
+        if session.purpose == .register, session.upgradeOffer != nil {
+            // The identity has an account: this session can only become its upgrade (`UpgradeOffer.swift`).
+            throw .duplicateIdentity
+        }
         if let deviceID = options.deviceID {
             try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
         }
@@ -291,7 +307,7 @@ public final class EnrollmentService: Sendable {
         guard session.state == .cardVerified || session.state == .faceMatched else {
             throw .wrongState(session.state.rawValue, expected: "card-verified")
         }
-        try requireGuardianIfMinor(session, on: at)
+        try requireGuardianIfMinor(&session, on: at)
         let account = try newAccount(session, tier: .basic, contact: contact, at: at)
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let device = try devicePlan(options, accountID: nil)
@@ -679,7 +695,8 @@ public final class EnrollmentService: Sendable {
         let personal = session.facts.personal
         return EnrollmentView(
             id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
-            accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
+            accountID: session.accountNamed ? session.accountID?.uuidString : nil, reader: session.reader,
+            surname: personal.surname,
             givenNames: personal.givenNames, documentType: personal.documentType,
             issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
             accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
@@ -696,7 +713,10 @@ public final class EnrollmentService: Sendable {
         let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
         return EnrollmentView(
             id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
-            accountID: record.accountID?.uuidString, reader: record.reader, surname: "",
+            // Until a session completes, its account shows only to whoever named it at the start (a live view);
+            // a stored one cannot tell whether the account was named or reached with an upgrade token.
+            accountID: record.state == .completed ? record.accountID?.uuidString : nil, reader: record.reader,
+            surname: "",
             givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
             accessProtocol: evidence?.accessProtocol ?? "",
             authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),

@@ -23,10 +23,20 @@ struct LiveSession: Sendable {
     var face: FaceEvidence?
     var failureCode: String?
     var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
-    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
-    /// guardian's card was read and matched it in this session.
+    /// The guardian's account when the holder is below the registration age. `guardianCardRead` once the
+    /// guardian's card was read in this session and is the guardian's (its chip portrait kept in
+    /// `guardianPortrait`); `guardianPresent` once the guardian's live photo then matched that portrait.
     var guardianAccountID: UUID?
+    var guardianCardRead = false
+    var guardianPortrait: [UInt8] = []
+    var guardianPhotoAttempts = 0
     var guardianPresent = false
+    /// A registration whose card's identity already has an account: what may turn it into that account's upgrade
+    /// (`UpgradeOffer.swift`). Kept (without its token) once the token was presented.
+    var upgradeOffer: UpgradeOffer?
+    /// Whether the caller named the account (`accountId` at the start); an account reached by an upgrade token is
+    /// not shown in the session's views.
+    var accountNamed = true
     /// The liveness challenge last issued; `livenessChallengeAnswered` once a burst was posted for it (one use).
     var livenessChallenge: LivenessChallenge?
     var livenessChallengeAnswered = false
@@ -53,11 +63,18 @@ struct LiveSession: Sendable {
 
     /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
     mutating func wipeBiometrics() {
-        portrait.withUnsafeMutableBufferPointer { buffer in
+        Self.overwrite(&portrait)
+        Self.overwrite(&guardianPortrait)
+        document.data.dg2 = nil
+        upgradeOffer?.void()
+    }
+
+    /// Zeroes the bytes in place, then drops them.
+    private static func overwrite(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBufferPointer { buffer in
             for i in buffer.indices { buffer[i] = 0 }
         }
-        portrait = []
-        document.data.dg2 = nil
+        bytes = []
     }
 }
 
