@@ -16,11 +16,14 @@ let usage = """
                                ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
                                is present and, with a key, which access protocol opens the chip
       enroll --reader NAME (--scan IMAGE | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
-             [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID] [--cert-out FILE] [--json]
+             [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID | --upgrade] [--cert-out FILE]
+             [--json]
                                a whole enrollment: read and authenticate the card, match the live photo,
                                pass the liveness step with a burst from DIR (the signing tier needs it by
                                default), create (or, with --account, upgrade) the account and issue the
-                               certificate; without --csr a registration creates a basic account
+                               certificate; without --csr a registration creates a basic account; --upgrade:
+                               when the card's identity is enrolled, upgrade its account with the upgrade token
+                               the refusal hands over (no account id needed)
       liveness challenge SESSION [--json]
                                a fresh liveness challenge: nonce, prompts with what to show, expiry
       liveness send SESSION --nonce HEX --frames DIR [--prompts P1,P2] [--interval MS] [--json]
