@@ -240,6 +240,10 @@ public enum RoutePermissions {
         ("DELETE /v1/accounts/{id}/passcode", .kiosk, "a kiosk needs the current passcode in the body"),
         ("POST /v1/accounts/{id}/passcode/verify", .kiosk, "every entry counts towards the lock"),
         ("POST /v1/accounts/{id}/status", .operator, "cancel or invalidate an identity"),
+        (
+            "POST /v1/accounts/{id}/holder-name", .operator,
+            "accept a changed name (same birth date and sex) from the new document, with a reason"
+        ),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
         (
             "POST /v1/certificates/validate", .kiosk,

@@ -276,6 +276,9 @@ extension ProblemCode {
     public static let identityAlreadyEnrolled = ProblemCode(
         "identity-already-enrolled", 409, "Already enrolled",
         "upgrade the existing account instead of registering: send the upgradeToken to the session's upgrade step")
+    public static let holderNameUnchanged = ProblemCode(
+        "holder-name-unchanged", 409, "Name unchanged",
+        "the document's name is already the account's: there is no changed name to approve")
     public static let upgradeTokenInvalid = ProblemCode(
         "upgrade-token-invalid", 403, "Upgrade token not valid",
         "an upgrade token works once, in the session that received it: start again by tapping the card")
@@ -476,7 +479,7 @@ extension ProblemCode {
         .livenessFailed, .invalidBurst, .livenessChallengeRequired, .livenessRequired,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .dataGroupWithheld,
-        .stateNotAccepted, .holderMismatch, .documentExpired,
+        .stateNotAccepted, .holderMismatch, .holderNameUnchanged, .documentExpired,
         .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled,
         .upgradeTokenInvalid, .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,

@@ -43,6 +43,10 @@ let usage = """
                                every certificate; needs --role operator or admin
       accounts invalidate ID --reason R
                                mark the document invalid (reported lost); re-verification returns it to normal
+      accounts holder-name ID --reader NAME (--mrz "LINES" | --document-number X ...) --reason R
+                               accept a changed name (after marriage, say) from the holder's new document on
+                               the reader: same identity, birth date and sex; the reason goes to the usage log;
+                               needs --role operator or admin
       usage ID [--since ISO] [--until ISO] [--limit N] [--after SEQ] [--json]
                                the account's usage records (enrollment steps, certificates, devices, passcode,
                                status changes) with time, channel, actor and outcome

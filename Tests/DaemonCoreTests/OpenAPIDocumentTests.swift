@@ -393,6 +393,7 @@ final class OpenAPIDocumentTests: XCTestCase {
                 devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
             GuardianCardBody(reader: "R", accessKey: key),
             EnrollmentUpgradeBody(upgradeToken: "q1w2e3"),
+            HolderNameChangeBody(reader: "R", accessKey: key, reason: "marriage certificate seen"),
             AccountLookupBody(reader: "R", accessKey: key),
             AccountLookup(accountId: UUID().uuidString, tier: "signing", status: "normal"),
             EnrollmentView(

@@ -213,6 +213,16 @@ final class OpenAPIFlowTests: XCTestCase {
             "POST", "/v1/accounts/lookup",
             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
         XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
+        // The holder married: the new document's surname accepted at the counter.
+        var renamed = holder
+        renamed.surname = "MARRIED"
+        try bench.insertCard(renamed)
+        let rename = try call(
+            "POST", "/v1/accounts/\(account)/holder-name",
+            json: HolderNameChangeBody(
+                reader: reader, accessKey: renamed.accessKey, reason: "marriage certificate seen"),
+            as: .operator)
+        XCTAssertEqual(rename.status, 200, code(rename))
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
         let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
