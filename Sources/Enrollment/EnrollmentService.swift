@@ -681,7 +681,8 @@ public final class EnrollmentService: Sendable {
             face: session.face, photoAttempts: session.photoAttempts,
             faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
             startedAt: ISO8601DateFormatter().string(from: session.createdAt),
-            liveness: session.liveness, livenessAttempts: session.livenessAttempts)
+            liveness: session.liveness, livenessAttempts: session.livenessAttempts,
+            accountHidden: session.accountNamed ? nil : true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(evidence)).map { [UInt8]($0) } ?? []
@@ -713,10 +714,10 @@ public final class EnrollmentService: Sendable {
         let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
         return EnrollmentView(
             id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
-            // Until a session completes, its account shows only to whoever named it at the start (a live view);
-            // a stored one cannot tell whether the account was named or reached with an upgrade token.
-            accountID: record.state == .completed ? record.accountID?.uuidString : nil, reader: record.reader,
-            surname: "",
+            // An account reached with an upgrade token shows only once the session completed (the outcome named it).
+            accountID: evidence?.accountHidden == true && record.state != .completed
+                ? nil : record.accountID?.uuidString,
+            reader: record.reader, surname: "",
             givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
             accessProtocol: evidence?.accessProtocol ?? "",
             authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
@@ -757,6 +758,9 @@ struct Evidence: Codable {
     /// The liveness step's last decision (every check's value and threshold) and the challenges requested.
     var liveness: LivenessEvidence?
     var livenessAttempts: Int?
+    /// True when the session reached its account with an upgrade token: its stored view does not show the account
+    /// until it completed.
+    var accountHidden: Bool?
 }
 
 /// PEM armour for a DER certificate.

@@ -86,6 +86,19 @@ final class UpgradeTokenTests: XCTestCase {
         XCTAssertEqual(bench.problem(try upgrade(refused.session, refused.token)), "enrollment-expired")
     }
 
+    /// A session upgraded with a token that then ends unfinished does not show the account in its stored view.
+    func testAnUnfinishedTokenUpgradeNeverShowsTheAccount() throws {
+        let (holder, registered) = try bench.newAccount("John_Salley", signing: false)
+        try bench.insertCard(holder)
+        let refused = try refusedRegistration(holder, account: registered.accountID)
+        try bench.require(upgrade(refused.session, refused.token), 200)
+        bench.clock.advance(bench.configuration.sessionTimeoutSeconds + 1)
+        let stored = try bench.sessionView(refused.session)
+        XCTAssertEqual(stored.state, "expired")
+        XCTAssertNil(stored.accountID)
+        XCTAssertEqual(try bench.sessionView(refused.session, as: .operator).purpose, "upgrade")
+    }
+
     /// A card reaching the account by its personal number whose holder is someone else is refused at the card:
     /// no token, nothing of the account changed (the read would otherwise mark its document replaced).
     func testARegistrationWhoseHolderDiffersGetsNoTokenAndChangesNothing() throws {
