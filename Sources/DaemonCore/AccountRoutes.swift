@@ -90,8 +90,8 @@ extension Daemon {
                                 + read.verdict.reasons.joined(separator: "; ") + "): the name is not changed")
                     }
                     do throws(EnrollmentError) {
-                        try lifecycle.approveHolderName(
-                            accountID: id, document: read.data, reason: body.reason, actor: actor)
+                        let facts = try DocumentFacts(document: read.data, rules: configuration.identityRules)
+                        try lifecycle.approveHolderName(accountID: id, facts: facts, reason: body.reason, actor: actor)
                     } catch {
                         throw Problem(error)
                     }

@@ -27,6 +27,10 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case documentReplaced = "document-replaced"
     /// An operator accepted a changed name (a surname after marriage) on a new document; detail: the reason.
     case holderNameChanged = "holder-name-changed"
+    /// Another document of the account's identity (same personal number, another kind) was verified and listed.
+    case documentAdded = "document-added"
+    /// An account a migrated store kept under its untyped identity key got its typed key on the holder's visit.
+    case identityRekeyed = "identity-rekeyed"
     case guardianVerified = "guardian-verified"
     /// The guardian's live photo against the guardian's chip portrait (refused: no match, or not taken before
     /// completing).

@@ -1,6 +1,7 @@
 import EnrollAPIModel
 import Foundation
 import MRTD
+import Secrets
 import Store
 
 /// Minors and guardians: below `registrationMinimumAge` a registration names the guardian's account
@@ -53,14 +54,16 @@ extension EnrollmentService {
         let at = now()
         do throws(EnrollmentError) {
             let document = try cards.read(reader: reader, key: key)
-            let facts = try DocumentFacts(document: document.data)
+            let facts = try DocumentFacts(document: document.data, rules: policy.identityRules)
             if !document.authenticity.genuine { throw EnrollmentError.notGenuine(document.authenticity.reasons) }
             if facts.expiryDate < MRZDate.today(now: at) { throw EnrollmentError.documentExpired }
-            let identityKey = try protector.identityKey(
-                issuingState: facts.personal.issuingState,
-                identityNumber: facts.identityNumber)
-            let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
-            guard let guardian, guardian.identityKey == identityKey else {
+            let keys = try IdentityResolution.keys(facts, protector: protector)
+            let protector = self.protector
+            let guardian = try lifecycleWrite { tx in
+                try IdentityResolution.account(
+                    tx, keys: keys, facts: facts, protector: protector, actor: actor, enrollmentID: id, at: at)
+            }
+            guard let guardian, guardian.id == guardianID else {
                 throw EnrollmentError(
                     .guardianMismatch,
                     "the card read is not the guardian's (account \(guardianID.uuidString))")
@@ -68,13 +71,13 @@ extension EnrollmentService {
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
                 throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
-            guard let portrait = document.data.portrait?.imageData, !portrait.isEmpty else {
+            guard var portrait = document.data.portrait?.imageData, !portrait.isEmpty else {
                 throw EnrollmentError(
                     .noPortrait,
                     "the guardian's chip holds no portrait to match the guardian's face against: the guardian "
                         + "reads another document of theirs")
             }
-            session.guardianPortrait = portrait
+            session.guardianPortrait = SecretBytes(wiping: &portrait)
         } catch {
             _ = try? write { tx throws(StoreError) in
                 try UsageChain.append(
@@ -110,9 +113,11 @@ extension EnrollmentService {
             if session.guardianPresent { return view(session) }
             session.guardianPhotoAttempts += 1
             do throws(EnrollmentError) {
+                // The face engine takes arrays: a transient copy of the portrait, zeroed when the comparison returns.
+                var reference = session.guardianPortrait.copiedArray()
+                defer { SecretBytes.wipe(&reference) }
                 let evidence = try faces.compare(
-                    reference: session.guardianPortrait, probe: photo, session: session.id,
-                    callerUID: session.callerUID)
+                    reference: reference, probe: photo, session: session.id, callerUID: session.callerUID)
                 guard evidence.isMatch else {
                     let left = policy.maxPhotoAttempts - session.guardianPhotoAttempts
                     throw EnrollmentError(

@@ -9,16 +9,17 @@ import Store
 /// is accepted only when the birth date and sex still match the sealed record. The sealed record keeps the names it
 /// had before; the usage log records the reason, never a name.
 extension IdentityLifecycle {
-    /// Replaces the account's sealed name with the name of `document` (read and found genuine by the caller).
+    /// Replaces the account's sealed name with the name of the document `facts` describe (read and found genuine by
+    /// the caller, its identity under the configured `[identity]` rules).
     /// Throws `holder-mismatch` when the birth date or sex differ, `holder-name-unchanged` when the names already
     /// match, `identity-mismatch` when the document is another identity's. Every answer is a usage record
     /// (`holder-name-changed`).
     public func approveHolderName(
-        accountID: UUID, document: DocumentData, reason: String, actor: UsageActor
+        accountID: UUID, facts: DocumentFacts, reason: String, actor: UsageActor
     ) throws(EnrollmentError) {
         let at = now()
         do throws(EnrollmentError) {
-            try acceptName(accountID: accountID, document: document, reason: reason, actor: actor, at: at)
+            try acceptName(accountID: accountID, facts: facts, reason: reason, actor: actor, at: at)
         } catch {
             if error.kind != .accountNotFound {
                 _ = try? write { tx throws(StoreError) in
@@ -32,7 +33,7 @@ extension IdentityLifecycle {
     }
 
     private func acceptName(
-        accountID: UUID, document: DocumentData, reason: String, actor: UsageActor, at: Date
+        accountID: UUID, facts: DocumentFacts, reason: String, actor: UsageActor, at: Date
     ) throws(EnrollmentError) {
         guard actor.isStaff else {
             throw EnrollmentError(.forbidden, "only an operator or admin approves a holder's changed name")
@@ -44,15 +45,15 @@ extension IdentityLifecycle {
                 "give the reason for the new name in one line of up to 200 characters (e.g. the marriage "
                     + "certificate seen)")
         }
-        let facts = try DocumentFacts(document: document)
         if facts.expiryDate < MRZDate.today(now: at) { throw EnrollmentError.documentExpired }
-        let identityKey = try protector.identityKey(
-            issuingState: facts.personal.issuingState, identityNumber: facts.identityNumber)
+        let keys = try IdentityResolution.keys(facts, protector: protector)
         let protector = self.protector
         try run { tx in
             guard var account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             if account.status == .cancelled { throw EnrollmentError.accountCancelled }
-            guard account.identityKey == identityKey else {
+            // The account's typed key, or the untyped one a migrated store kept (the alias reaches an account only
+            // for the sealed holder, whose name is what changed here; birth date and sex are compared below).
+            guard account.identityKey == keys.typed || account.legacyIdentityKey == keys.legacy else {
                 throw EnrollmentError(
                     .identityMismatch,
                     "the document read is not of this account's identity: read the holder's new document "
