@@ -82,6 +82,8 @@ let package = Package(
         // Wire types of the API (bodies, typed events, the problem catalogue, usage event kinds): Foundation only,
         // shared by the daemon, enrollctl and the web gateway.
         .target(name: "EnrollAPIModel"),
+        // Owned buffers zeroed when released (keys, passphrases, face images) and the one check of secret files.
+        .target(name: "Secrets", dependencies: ["CSystem"]),
         .target(name: "SmartCard", dependencies: ["CPCSCLite"]),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
         // ICAO issuing-state codes and their ISO 3166-1 alpha-2 (holder certificates, trust anchors): no dependencies.
@@ -93,12 +95,12 @@ let package = Package(
         .target(name: "VirtualCard", dependencies: ["SmartCard", "MRTD", "OpenSSLKit"]),
         // HTTP/1.1 over Unix sockets: strict parser, server, client, problem+json.
         .target(name: "UnixHTTP", dependencies: ["CSystem", "EnrollAPIModel"]),
-        .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit"]),
+        .target(name: "Store", dependencies: ["CSQLite", "OpenSSLKit", "Secrets"]),
         // PostgreSQL for fleets: its own module, so libpq links only into what can select it.
         .target(name: "PostgresStore", dependencies: ["CLibPQ", "Store"]),
         // Starts and stops a private PostgreSQL cluster (scripts/pg-cluster.sh) for tests and enroll-bench.
         .target(name: "PostgresTestCluster"),
-        .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit", "IssuingStates"]),
+        .target(name: "CertificateAuthority", dependencies: ["OpenSSLKit", "IssuingStates", "Secrets"]),
         // Trust lists for mutual recognition (ETSI TS 119 612 XML, XML-DSig/XAdES) and validation of foreign
         // signing certificates against them.
         .target(name: "TrustList", dependencies: ["CXMLSecurity", "CertificateAuthority", "OpenSSLKit"]),
@@ -106,7 +108,7 @@ let package = Package(
             name: "Enrollment",
             dependencies: [
                 "EnrollAPIModel", "Store", "MRTD", "OpenSSLKit", "FaceMatch",
-                "IssuingStates",
+                "IssuingStates", "Secrets",
             ]),
         .target(
             name: "FuzzTargets",
@@ -118,7 +120,7 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "EnrollAPIModel", "CardScan", "CSystem", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
+                "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
                 "PostgresStore",
                 "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates",
             ]),
@@ -154,12 +156,13 @@ let package = Package(
         .testTarget(
             name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit"]),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit", "Secrets"]),
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
                 "CertificateAuthority", "OpenSSLKit",
-                "IssuingStates",
+                "IssuingStates", "Secrets",
             ]),
         .testTarget(
             name: "TrustListTests",
@@ -168,7 +171,9 @@ let package = Package(
                 "UnixHTTP",
             ]),
         .testTarget(
-            name: "EnrollmentTests", dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit"]),
+            name: "EnrollmentTests",
+            dependencies: ["EnrollAPIModel", "Enrollment", "Store", "MRTD", "OpenSSLKit", "Secrets"]),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
         .testTarget(name: "UnixHTTPTests", dependencies: ["UnixHTTP", "EnrollAPIModel"]),
         // Runs the built enrollctl against a recording server: command lines, requests, secrets off argv.
         .testTarget(name: "EnrollctlTests", dependencies: ["UnixHTTP"]),
@@ -178,7 +183,7 @@ let package = Package(
                 "UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
                 "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                 "CertificateAuthority", "FaceMatch", "PostgresStore",
-                "PostgresTestCluster", "TrustList", "CTestSupport",
+                "PostgresTestCluster", "TrustList", "CTestSupport", "Secrets",
             ]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(

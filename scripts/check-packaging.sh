@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # CI checks of the Debian packaging (run by scripts/test.sh after the tests; needs root):
-#  1. scripts/build-deb.sh builds enrolld_VERSION_amd64.deb and enrolld-face-models_0.3.0_all.deb
-#  2. lintian: no errors (warnings are printed; overrides: none)
-#  3. dpkg -i, then the installed /usr/sbin/enrolld --version and --check-config, as root and as user enrolld
+#  1. scripts/build-deb.sh builds enrolld_VERSION_amd64.deb, enrolld-bench_VERSION_amd64.deb and
+#     enrolld-face-models_0.3.0_all.deb; the daemon's package holds no test tool (enroll-vcard, enroll-bench), the
+#     bench package holds both
+#  2. lintian on every package: no errors (warnings are printed; overrides: none)
+#  3. dpkg -i of the daemon (no test tool on the machine after it), then of enrolld-bench (its tools run), then the
+#     installed /usr/sbin/enrolld --version and --check-config, as root and as user enrolld
 #     and enrollctl's links: Package.swift gives it only EnrollAPIModel and UnixHTTP, and ldd on the installed
 #     /usr/bin/enrollctl shows none of dlib, libpq, pcsc-lite, OpenJPEG, BLAS/LAPACK (ldd on enrolld must show
 #     them all, so the check is known to work); `--enrollctl-links [BIN_DIR]` runs this check alone on a build
@@ -169,21 +172,38 @@ started=$(date +%s)
 step "building the packages"
 scripts/build-deb.sh "$dist"
 deb=$(ls "$dist"/enrolld_*_amd64.deb)
+bench=$(ls "$dist"/enrolld-bench_*_amd64.deb)
 models=$(ls "$dist"/enrolld-face-models_*_all.deb 2>/dev/null || true)
 step "build took $(( $(date +%s) - started )) s"
 
+step "test tools in enrolld-bench only"
+test_tools='usr/bin/enroll-(vcard|bench)$'
+in_daemon=$(dpkg-deb -c "$deb" | grep -E "$test_tools" || true)
+[ -z "$in_daemon" ] || { echo "$in_daemon" >&2; fail "the daemon's package ships test tools"; }
+[ "$(dpkg-deb -c "$bench" | grep -cE "$test_tools")" -eq 2 ] || fail "enrolld-bench lacks enroll-vcard or enroll-bench"
+echo "  $(basename "$deb"): no enroll-vcard, no enroll-bench; $(basename "$bench"): both"
+
 step "lintian"
-lintian --fail-on error --tag-display-limit 0 "$deb" $models > "$dist/lintian.txt" 2>&1 || {
+lintian --fail-on error --tag-display-limit 0 "$deb" "$bench" $models > "$dist/lintian.txt" 2>&1 || {
     cat "$dist/lintian.txt" >&2
     fail "lintian reports errors"
 }
 grep -E '^[EW]:' "$dist/lintian.txt" || echo "  no errors, no warnings"
 
 # A run that was interrupted may have left the package installed.
-dpkg -P enrolld enrolld-face-models >/dev/null 2>&1 || true
+dpkg -P enrolld-bench enrolld enrolld-face-models >/dev/null 2>&1 || true
 
 step "dpkg -i"
 dpkg -i "$deb" $models > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -i"; }
+for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench; do
+    [ ! -e "$tool" ] || fail "$tool is on the machine with the daemon's package alone"
+done
+dpkg -i "$bench" > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -i enrolld-bench"; }
+for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench; do
+    [ "$(dpkg -S "$tool" | cut -d: -f1)" = enrolld-bench ] || fail "$tool does not belong to enrolld-bench"
+    "$tool" --help > /dev/null || fail "installed $tool --help"
+done
+[ -n "$(ls /usr/share/enrolld-bench/profiles/*.json)" ] || fail "enrolld-bench installed no card profiles"
 version=$(/usr/sbin/enrolld --version) || fail "installed enrolld --version"
 echo "  $version"
 /usr/sbin/enrolld --check-config || fail "installed enrolld --check-config (root)"
@@ -191,7 +211,6 @@ setpriv --reuid enrolld --regid enrolld --init-groups /usr/sbin/enrolld --check-
     || fail "installed enrolld --check-config as user enrolld"
 /usr/bin/enrollctl --help > /dev/null || fail "installed enrollctl"
 check_enrollctl_links /usr/bin/enrollctl /usr/sbin/enrolld
-/usr/bin/enroll-vcard --help > /dev/null || fail "installed enroll-vcard"
 /usr/bin/enroll-kiosk --help > /dev/null || fail "installed enroll-kiosk"
 [ -f /usr/share/enroll-kiosk/web/kiosk/index.html ] && [ -f /usr/share/enroll-kiosk/web/counter/index.html ] \
     || fail "the web apps are not installed under /usr/share/enroll-kiosk/web"
@@ -229,13 +248,15 @@ step "the installed daemon started the way the units start it"
 unshare --mount --propagation private bash "$root/scripts/check-packaging.sh" --emulate-unit-start
 
 step "dpkg -r, dpkg -P"
-dpkg -r enrolld-face-models enrolld > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -r"; }
+dpkg -r enrolld-bench enrolld-face-models enrolld > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -r"; }
 [ ! -e /usr/sbin/enrolld ] || fail "dpkg -r left /usr/sbin/enrolld"
+[ ! -e /usr/bin/enroll-vcard ] || fail "dpkg -r left /usr/bin/enroll-vcard"
 [ -e /etc/enrolld/enrolld.conf ] || fail "dpkg -r removed the conffile"
-dpkg -P enrolld enrolld-face-models > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -P"; }
+dpkg -P enrolld-bench enrolld enrolld-face-models > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -P"; }
 leftovers=$(ls -d /etc/enrolld "$unit_dir"/enrolld.* /lib/udev/rules.d/60-enrolld-readers.rules \
-    /usr/share/enrolld /etc/systemd/system/*/enrolld.* /var/lib/systemd/deb-systemd-helper-enabled/enrolld.* \
+    /usr/share/enrolld /usr/share/enrolld-bench /usr/bin/enroll-bench /etc/systemd/system/*/enrolld.* /var/lib/systemd/deb-systemd-helper-enabled/enrolld.* \
     /var/lib/systemd/deb-systemd-helper-enabled/*/enrolld.* 2>/dev/null || true)
 [ -z "$leftovers" ] || fail "purge left: $leftovers"
 dpkg-query -W enrolld >/dev/null 2>&1 && fail "dpkg still knows enrolld"
+dpkg-query -W enrolld-bench >/dev/null 2>&1 && fail "dpkg still knows enrolld-bench"
 step "all packaging checks passed in $(( $(date +%s) - started )) s"

@@ -256,6 +256,57 @@ double support(const cv::Mat &edges, cv::Point2d a, cv::Point2d b) {
     return total > samples / 2 ? double(hits) / samples : 0.0;
 }
 
+// How differently lit the two sides of a quad's side are: the mean grey a few pixels inside (towards
+// `centre`) against the mean a few pixels outside. A card's edge separates the card from its background; a
+// background line that stands in for one of its sides has background on both hands.
+double side_contrast(const cv::Mat &grey, cv::Point2d a, cv::Point2d b, cv::Point2d centre) {
+    cv::Point2d direction = (b - a) * (1.0 / std::max(1e-9, cv::norm(b - a)));
+    cv::Point2d normal(-direction.y, direction.x);
+    if ((centre - a).dot(normal) < 0) normal = -normal;
+    double inner = 0, outer = 0;
+    int count = 0;
+    for (int k = 0; k < 40; ++k) {
+        cv::Point2d p = a + (b - a) * (0.1 + 0.8 * k / 39.0);
+        cv::Point2d in = p + normal * 5.0, out = p - normal * 5.0;
+        int xi = static_cast<int>(std::lround(in.x)), yi = static_cast<int>(std::lround(in.y));
+        int xo = static_cast<int>(std::lround(out.x)), yo = static_cast<int>(std::lround(out.y));
+        if (xi < 0 || yi < 0 || xi >= grey.cols || yi >= grey.rows) continue;
+        if (xo < 0 || yo < 0 || xo >= grey.cols || yo >= grey.rows) continue;
+        inner += grey.at<uint8_t>(yi, xi);
+        outer += grey.at<uint8_t>(yo, xo);
+        ++count;
+    }
+    // A side along the photo's border has no outside to compare with: it does not count against the quad.
+    if (count < 10) return 255;
+    return std::abs(inner - outer) / count;
+}
+
+// The side near `a`-`b` that lies best on the edges: each end moved up to 8 pixels along the side's normal.
+// A quad from a contour's simplified outline or from a short edge segment is a few pixels off at one end, and
+// support along a three-pixel edge falls fast with that.
+Line snap_side(const cv::Mat &edges, cv::Point2d a, cv::Point2d b, double &best_support) {
+    cv::Point2d direction = (b - a) * (1.0 / std::max(1e-9, cv::norm(b - a)));
+    cv::Point2d normal(-direction.y, direction.x);
+    best_support = support(edges, a, b);
+    cv::Point2d best_a = a, best_b = b;
+    for (int da = -8; da <= 8; ++da) {
+        for (int db = -8; db <= 8; ++db) {
+            cv::Point2d p = a + normal * da, q = b + normal * db;
+            double value = support(edges, p, q);
+            if (value > best_support + 1e-9) {
+                best_support = value;
+                best_a = p;
+                best_b = q;
+            }
+        }
+    }
+    Line line;
+    line.point = best_a;
+    line.length = cv::norm(best_b - best_a);
+    line.direction = (best_b - best_a) * (1.0 / std::max(1e-9, line.length));
+    return line;
+}
+
 // Refits a side to the edge pixels near it (away from the rounded corners).
 Line refit(const cv::Mat &edges, cv::Point2d a, cv::Point2d b) {
     Line line;
@@ -331,7 +382,7 @@ CardOutline find_card_outline(const cv::Mat &grey) {
         if (!duplicate) lines.push_back(line);
     }
     std::sort(lines.begin(), lines.end(), [](const Line &a, const Line &b) { return a.length > b.length; });
-    if (lines.size() > 30) lines.resize(30);
+    if (lines.size() > 45) lines.resize(45);
 
     // Candidate quads: two roughly parallel pairs of segments, roughly perpendicular to each other
     // (perspective bends both), and the convex outlines of edge contours that simplify to four corners.
@@ -377,7 +428,7 @@ CardOutline find_card_outline(const cv::Mat &grey) {
     const double image_area = double(grey.cols) * grey.rows;
     double best_score = 0;
     std::array<cv::Point2d, 4> chosen;
-    for (const auto &corner : quads) {
+    for (auto corner : quads) {
         std::vector<cv::Point2f> quad;
         bool inside = true;
         for (const cv::Point2d &p : corner) {
@@ -400,8 +451,45 @@ CardOutline find_card_outline(const cv::Mat &grey) {
             worst = std::min(worst, value);
             mean += value / 4;
         }
+        const double area_share = (area / image_area) * (area / image_area);
+        if (worst < 0.45 && mean >= 0.3 && mean * area_share > best_score) {
+            // Snap each side onto the edge beside it, and take the corners where the snapped sides meet.
+            Line snapped[4];
+            for (size_t k = 0; k < 4; ++k) {
+                double value = 0;
+                snapped[k] = snap_side(edges, corner[k], corner[(k + 1) % 4], value);
+            }
+            std::array<cv::Point2d, 4> moved;
+            bool met = true;
+            for (size_t k = 0; k < 4; ++k) met = met && intersect(snapped[(k + 3) % 4], snapped[k], moved[k]);
+            for (size_t k = 0; k < 4 && met; ++k) met = cv::norm(moved[k] - corner[k]) < 12;
+            if (met) {
+                double moved_worst = 1, moved_mean = 0;
+                for (size_t k = 0; k < 4; ++k) {
+                    double value = support(edges, moved[k], moved[(k + 1) % 4]);
+                    moved_worst = std::min(moved_worst, value);
+                    moved_mean += value / 4;
+                }
+                if (moved_worst > worst) {
+                    worst = moved_worst;
+                    mean = moved_mean;
+                    corner = moved;
+                }
+            }
+        }
         if (worst < 0.45) continue;
-        double score = mean * worst * (area / image_area) * (area / image_area);
+        // A background line that closes a larger quad with three of the card's sides has background on both
+        // of its hands, and usually leaves the card's shape: an ID-1 card is 1.586 times as wide as it is tall
+        // (perspective moves that a little).
+        cv::Point2d centre = (corner[0] + corner[1] + corner[2] + corner[3]) * 0.25;
+        double weakest_contrast = 255;
+        for (size_t k = 0; k < 4; ++k) {
+            weakest_contrast =
+                std::min(weakest_contrast, side_contrast(smooth, corner[k], corner[(k + 1) % 4], centre));
+        }
+        const double off_shape = std::log(aspect / 1.586) / 0.2;
+        double score = mean * worst * area_share * std::exp(-off_shape * off_shape) *
+                       std::min(1.0, weakest_contrast / 48.0);
         if (score > best_score) {
             best_score = score;
             chosen = corner;

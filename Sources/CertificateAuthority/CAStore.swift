@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 
 /// The issuing key's algorithm.
 public enum CAKeyAlgorithm: String, Sendable, CaseIterable {
@@ -11,6 +12,21 @@ public enum CAKeyAlgorithm: String, Sendable, CaseIterable {
         case .p384: return .ec(curve: "P-384")
         case .rsa3072: return .rsa3072
         }
+    }
+}
+
+/// Where the CA key's passphrase comes from.
+public enum CAPassphraseSource: Sendable, Equatable {
+    /// `ca-passphrase.key` beside the key, as `enrolld ca init` writes it.
+    case fileBesideKey
+    /// A systemd credential (`LoadCredentialEncrypted=NAME:...` in the unit): the file `NAME` in `directory`, the
+    /// service's `$CREDENTIALS_DIRECTORY` (nil when the process has none: the unit does not load a credential).
+    /// Its content is the one of `ca-passphrase.key` (64 hex characters), encrypted with `systemd-creds encrypt`.
+    case systemdCredential(name: String, directory: String?)
+
+    /// The `systemdCredential` named `name` in this process's `$CREDENTIALS_DIRECTORY`.
+    public static func systemdCredential(named name: String) -> CAPassphraseSource {
+        .systemdCredential(name: name, directory: ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"])
     }
 }
 
@@ -35,6 +51,11 @@ public enum CAInitialisationOutcome: Sendable {
 ///   (so that `openssl pkey -in ca-key.pem -passin file:ca-passphrase.key` opens the key too);
 /// - `ca.pem` (0644): the CA certificate;
 /// - `ca-request.pem` (0644): the CSR for an external root, in that mode.
+///
+/// Every file is read through `ProtectedFile`, the check the server keys pass: no symbolic links, a regular file,
+/// owned by the user running enrolld; the key and the passphrase with no access for group or others. The
+/// passphrase may instead come from a systemd credential (`CAPassphraseSource`), so that no file beside the key
+/// opens it.
 public enum CAStore {
     public static let keyFileName = "ca-key.pem"
     public static let passphraseFileName = "ca-passphrase.key"
@@ -122,12 +143,12 @@ public enum CAStore {
     ///   `.certificateNotUsableForIssuing`, key and file errors.
     @discardableResult
     public static func installCertificate(
-        pem: String, directory: URL, replaceExisting: Bool = false
+        pem: String, directory: URL, passphrase: CAPassphraseSource = .fileBesideKey, replaceExisting: Bool = false
     )
         throws(CertificateAuthorityError) -> X509Certificate
     {
         let paths = Paths(directory)
-        let key = try loadKey(paths)
+        let key = try loadKey(paths, passphrase: passphrase)
         if !replaceExisting, SecureFiles.exists(paths.certificate) {
             throw .certificateAlreadyInstalled(path: paths.certificate)
         }
@@ -144,20 +165,22 @@ public enum CAStore {
 
     /// Loads the CA in `directory`.
     /// - Throws: `.notInitialised` ("run `enrolld ca init`"), `.awaitingCertificate`, `.insecurePermissions`,
-    ///   `.passphraseInvalid`, `.keyUnreadable`, `.certificateDoesNotMatchKey`, `.invalidConfiguration`.
+    ///   `.wrongOwner`, `.notRegularFile`, `.passphraseInvalid`, `.passphraseCredentialMissing`, `.keyUnreadable`,
+    ///   `.certificateDoesNotMatchKey`, `.invalidConfiguration`.
     public static func load(
-        directory: URL, profile: SigningCertificateProfile = .init(),
+        directory: URL, passphrase: CAPassphraseSource = .fileBesideKey, profile: SigningCertificateProfile = .init(),
         requestPolicy: SigningRequestPolicy = .init()
     ) throws(CertificateAuthorityError)
         -> IssuingAuthority
     {
         let paths = Paths(directory)
-        let key = try loadKey(paths)
-        guard SecureFiles.exists(paths.certificate) else {
+        let key = try loadKey(paths, passphrase: passphrase)
+        guard let certificateFile = try protectedFile(paths.certificate, limit: 1 << 20, access: .readableByOthers)
+        else {
             if SecureFiles.exists(paths.request) { throw .awaitingCertificate(requestPath: paths.request) }
             throw .notInitialised(directory: directory.path)
         }
-        let certificateText = String(decoding: try SecureFiles.read(paths.certificate), as: UTF8.self)
+        let certificateText = String(decoding: certificateFile, as: UTF8.self)
         let certificate: X509Certificate
         do {
             certificate = try X509Certificate(pem: certificateText)
@@ -167,27 +190,75 @@ public enum CAStore {
         return try IssuingAuthority(certificate: certificate, key: key, profile: profile, requestPolicy: requestPolicy)
     }
 
-    static func loadKey(_ paths: Paths) throws(CertificateAuthorityError) -> PrivateKey {
-        guard SecureFiles.exists(paths.directory), SecureFiles.exists(paths.key) else {
-            throw .notInitialised(directory: paths.directory)
-        }
-        for path in [paths.key, paths.passphrase] where SecureFiles.exists(path) {
-            let mode = try SecureFiles.mode(path)
-            guard mode & 0o077 == 0 else { throw .insecurePermissions(path: path, mode: mode) }
-        }
-        guard SecureFiles.exists(paths.passphrase) else { throw .passphraseInvalid(path: paths.passphrase) }
-        let passphraseFile = try SecureFiles.read(paths.passphrase, limit: 256)
-        let passphrase = Array(
-            String(decoding: passphraseFile, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        guard passphrase.count == 64, passphrase.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }) else {
-            throw .passphraseInvalid(path: paths.passphrase)
-        }
-        let keyText = String(decoding: try SecureFiles.read(paths.key, limit: 64 * 1024), as: UTF8.self)
+    static func loadKey(
+        _ paths: Paths, passphrase source: CAPassphraseSource
+    ) throws(CertificateAuthorityError)
+        -> PrivateKey
+    {
+        guard SecureFiles.exists(paths.directory),
+            let keyFile = try protectedFile(paths.key, limit: 64 * 1024, access: .ownerOnly)
+        else { throw .notInitialised(directory: paths.directory) }
+        let passphrase = try readPassphrase(paths, source)
+        defer { passphrase.wipe() }
+        let keyText = String(decoding: keyFile, as: UTF8.self)
         do {
-            return try PrivateKey(encryptedPEM: keyText, passphrase: passphrase)
+            return try passphrase.withUnsafeBytes { bytes throws(OpenSSLError) in
+                try PrivateKey(encryptedPEM: keyText, passphrase: bytes)
+            }
         } catch {
             throw .keyUnreadable(path: paths.key, detail: error.queue.last ?? error.operation)
+        }
+    }
+
+    /// The passphrase's 64 hex characters (surrounding white space removed), from the file or the credential.
+    private static func readPassphrase(
+        _ paths: Paths, _ source: CAPassphraseSource
+    ) throws(CertificateAuthorityError) -> SecretBytes {
+        let path: String
+        let file: SecretBytes?
+        switch source {
+        case .fileBesideKey:
+            path = paths.passphrase
+            file = try protectedSecret(path, access: .ownerOnly)
+        case let .systemdCredential(name, directory):
+            guard let directory, !directory.isEmpty else { throw .passphraseCredentialMissing(name: name, path: nil) }
+            path = (directory as NSString).appendingPathComponent(name)
+            file = try protectedSecret(path, access: .systemdCredential)
+            if file == nil { throw .passphraseCredentialMissing(name: name, path: path) }
+        }
+        guard let file else { throw .passphraseInvalid(path: path) }
+        defer { file.wipe() }
+        let passphrase = file.withUnsafeBytes { bytes -> SecretBytes in
+            let blank: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+            let start = bytes.firstIndex { !blank.contains($0) } ?? bytes.endIndex
+            let end = (bytes.lastIndex { !blank.contains($0) }).map { $0 + 1 } ?? start
+            return SecretBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[start..<max(start, end)]))
+        }
+        let isHex = passphrase.withUnsafeBytes { bytes in
+            bytes.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }
+        }
+        guard passphrase.count == 64, isHex else { throw .passphraseInvalid(path: path) }
+        return passphrase
+    }
+
+    /// A CA file through the one check of secret files (`ProtectedFile`); nil when it does not exist.
+    private static func protectedFile(
+        _ path: String, limit: Int, access: ProtectedFile.Access
+    ) throws(CertificateAuthorityError) -> [UInt8]? {
+        do {
+            return try ProtectedFile.read(path: path, limit: limit, access: access)
+        } catch {
+            throw CertificateAuthorityError(error)
+        }
+    }
+
+    private static func protectedSecret(
+        _ path: String, access: ProtectedFile.Access
+    ) throws(CertificateAuthorityError) -> SecretBytes? {
+        do {
+            return try ProtectedFile.readSecret(path: path, limit: 256, access: access)
+        } catch {
+            throw CertificateAuthorityError(error)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 
 /// Why the certificate authority refused or failed, and what the operator or caller can do about it.
 public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -10,7 +11,13 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
     case certificateAlreadyInstalled(path: String)
     case insecurePermissions(path: String, mode: UInt16)
     case fileError(path: String, reason: String)
+    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
+    /// A symbolic link, a directory or a device where a CA file belongs.
+    case notRegularFile(path: String)
     case passphraseInvalid(path: String)
+    /// `[ca] passphrase_credential` names a systemd credential the process was not given (`path` nil: no
+    /// `$CREDENTIALS_DIRECTORY` at all).
+    case passphraseCredentialMissing(name: String, path: String?)
     case keyUnreadable(path: String, detail: String)
     case certificateDoesNotMatchKey
     case certificateNotUsableForIssuing(reason: String)
@@ -42,7 +49,8 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
         case .certificateAlreadyInstalled: return "ca-certificate-already-installed"
         case .insecurePermissions: return "ca-insecure-permissions"
         case .fileError: return "ca-file-error"
-        case .passphraseInvalid: return "ca-passphrase-invalid"
+        case .wrongOwner, .notRegularFile: return "ca-insecure-permissions"
+        case .passphraseInvalid, .passphraseCredentialMissing: return "ca-passphrase-invalid"
         case .keyUnreadable: return "ca-key-unreadable"
         case .certificateDoesNotMatchKey: return "ca-certificate-key-mismatch"
         case .certificateNotUsableForIssuing: return "ca-certificate-not-usable"
@@ -92,6 +100,20 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
             return "\(path) has mode \(String(mode, radix: 8)), readable by others: run `chmod 600 \(path)`"
         case let .fileError(path, reason):
             return "cannot use \(path): \(reason)"
+        case let .wrongOwner(path, owner, expected):
+            return "\(path) belongs to uid \(owner), not to the user running enrolld (uid \(expected)): "
+                + "`chown` the CA files to the service user"
+        case let .notRegularFile(path):
+            return "\(path) is a symbolic link or not a regular file: a CA file must be the file itself, "
+                + "in the CA directory"
+        case let .passphraseCredentialMissing(name, path):
+            let unit = "LoadCredentialEncrypted=\(name):/etc/credstore.encrypted/\(name) in enrolld.service"
+            guard let path else {
+                return "[ca] passphrase_credential = \(name), but the process has no $CREDENTIALS_DIRECTORY: "
+                    + "add \(unit) (see enrolld.service and the README), or unset the key to use ca-passphrase.key"
+            }
+            return "the CA passphrase credential \(name) is not in \((path as NSString).deletingLastPathComponent): "
+                + "add \(unit), encrypted with `systemd-creds encrypt --name=\(name)`"
         case let .passphraseInvalid(path):
             return "\(path) does not hold a CA passphrase (64 hex characters): restore it from backup "
                 + "or run `enrolld ca init --force`"
@@ -135,6 +157,23 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
                 + "status answers resume once it is reachable"
         case let .crypto(error):
             return error.description
+        }
+    }
+}
+
+extension CertificateAuthorityError {
+    /// A CA file that failed the check of secret files (`ProtectedFile`).
+    init(_ error: KeyFileError) {
+        switch error {
+        case let .insecurePermissions(path, mode): self = .insecurePermissions(path: path, mode: UInt16(mode & 0o7777))
+        case let .wrongOwner(path, owner, expected): self = .wrongOwner(path: path, owner: owner, expected: expected)
+        case let .notRegularFile(path): self = .notRegularFile(path: path)
+        case let .tooLarge(path, size, limit):
+            self = .fileError(path: path, reason: "\(size) bytes, more than \(limit)")
+        case let .system(path, operation, code):
+            self = .fileError(path: path, reason: "\(operation): \(String(cString: strerror(code)))")
+        case let .wrongSize(path, size): self = .fileError(path: path, reason: "short read (\(size) bytes)")
+        case let .random(reason): self = .fileError(path: "", reason: reason)
         }
     }
 }

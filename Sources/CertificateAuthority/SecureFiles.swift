@@ -5,17 +5,10 @@ import Foundation
     import Darwin
 #endif
 
-/// Small POSIX file helpers for key material: files are created with their final mode (never briefly
-/// world-readable) and replaced atomically by rename.
+/// Small POSIX file helpers for writing key material: files are created with their final mode (never briefly
+/// world-readable) and replaced atomically by rename. Reading goes through `ProtectedFile` (Secrets).
 enum SecureFiles {
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-    /// The permission bits of `path`.
-    static func mode(_ path: String) throws(CertificateAuthorityError) -> UInt16 {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw .fileError(path: path, reason: errnoText()) }
-        return UInt16(status.st_mode & 0o7777)
-    }
 
     /// Creates `path` (and missing parents) with `mode`, or tightens an existing directory to `mode`.
     static func makeDirectory(_ path: String, mode: mode_t) throws(CertificateAuthorityError) {
@@ -87,22 +80,6 @@ enum SecureFiles {
     /// Replaces `path` atomically with `bytes`, created with `mode`.
     static func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t) throws(CertificateAuthorityError) {
         try commit([try stage(bytes, for: path, mode: mode)])
-    }
-
-    /// Reads at most `limit` bytes; a larger file is refused.
-    static func read(_ path: String, limit: Int = 1 << 20) throws(CertificateAuthorityError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .fileError(path: path, reason: exists(path) ? "not readable by this user" : "missing")
-        }
-        defer { try? handle.close() }
-        let data: Data
-        do {
-            data = try handle.read(upToCount: limit + 1) ?? Data()
-        } catch {
-            throw .fileError(path: path, reason: error.localizedDescription)
-        }
-        guard data.count <= limit else { throw .fileError(path: path, reason: "larger than \(limit) bytes") }
-        return [UInt8](data)
     }
 
     static func remove(_ path: String) { unlink(path) }

@@ -2,6 +2,7 @@ import CardScan
 import EnrollAPIModel
 import Foundation
 import MRTD
+import Secrets
 import Synchronization
 
 /// The card scanner of `POST /v1/cards/scan`: loaded on first use (rendering the OCR-B templates takes a moment),
@@ -96,12 +97,14 @@ extension CardScanResponse {
 }
 
 extension CardScanRequest {
-    /// The photo's bytes, or a 400.
-    func imageBytes() throws(Problem) -> [UInt8] {
-        guard let data = Data(base64Encoded: image, options: .ignoreUnknownCharacters) else {
-            throw Problem(.invalidBody, detail: "image must be base64 (a JPEG or PNG photo of the card)")
+    /// Runs `body` on the photo's bytes (zeroed when it returns), or answers a 400.
+    func withImageBytes<Result>(_ body: ([UInt8]) throws(Problem) -> Result) throws(Problem) -> Result {
+        try SecretBytes.withBase64Decoded(image) { bytes throws(Problem) in
+            guard let bytes else {
+                throw Problem(.invalidBody, detail: "image must be base64 (a JPEG or PNG photo of the card)")
+            }
+            return try body(bytes)
         }
-        return [UInt8](data)
     }
 }
 
@@ -113,10 +116,12 @@ extension CardScanService {
     /// `mrzOnly`: only MRZ keys (enrollment reads the chip with BAC keys).
     func keys(of request: AccessKeyRequest, mrzOnly: Bool = false) throws(Problem) -> [AccessKey]? {
         guard let photo = request.scan else { return nil }
-        guard let data = Data(base64Encoded: photo, options: .ignoreUnknownCharacters) else {
-            throw Problem(.invalidBody, detail: "accessKey.scan must be base64 (a JPEG or PNG photo of the card)")
+        let keys = try SecretBytes.withBase64Decoded(photo) { image throws(Problem) in
+            guard let image else {
+                throw Problem(.invalidBody, detail: "accessKey.scan must be base64 (a JPEG or PNG photo of the card)")
+            }
+            return try scan(image: image).candidates.map(\.key)
         }
-        let keys = try scan(image: [UInt8](data)).candidates.map(\.key)
         let usable = mrzOnly ? keys.filter { if case .mrz = $0 { return true } else { return false } } : keys
         guard !usable.isEmpty else {
             throw Problem(

@@ -139,6 +139,10 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
         }
     }
 
+    /// Returns once every issuance reported so far has had its response pre-produced (or failed to): a caller that
+    /// counts signatures waits here first, since the pre-production of an issuance runs after its request returns.
+    func waitForPreproduction() { issuedQueue.sync {} }
+
     func certificatesRevoked(_ serials: [String]) {
         publishRevocations(serials)
     }

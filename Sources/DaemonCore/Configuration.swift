@@ -69,10 +69,15 @@ public struct Configuration: Sendable, Equatable {
     public var allowSHA1 = true
     public var minimumKeySizes = KeySizeMinimums()
     public var stateAnchorCountries: [String] = []
+    /// `[identity]`: where documents carry the personal number, by default and per state (`STATE:RULE` entries).
+    public var personalNumberSource = PersonalNumberSource.dg11
+    public var personalNumberByState: [String] = []
     /// When BAC is refused and the weakest PACE domain accepted, for every read.
     public var accessPolicy = AccessPolicy()
     /// Certificate authority files; nil means `<state_directory>/ca`.
     public var caDirectory: String?
+    /// The systemd credential holding the CA key's passphrase; nil: `ca-passphrase.key` in the CA directory.
+    public var caPassphraseCredential: String?
     /// Enrollment policy.
     public var requireGenuineDocument = true
     public var refuseExpiredDocuments = true

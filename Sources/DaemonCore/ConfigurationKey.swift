@@ -230,6 +230,21 @@ extension ConfigurationKey {
         }
     }
 
+    /// An optional systemd credential name (`LoadCredentialEncrypted=NAME:...`): letters, digits, `.`, `_`, `-`, no
+    /// path; empty leaves it unset.
+    public static func credentialName(
+        _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable, _ summary: String,
+        details: String? = nil
+    ) -> ConfigurationKey {
+        optionalString(name, property, .text("a systemd credential name"), summary, details: details) { text in
+            text.count <= 255 && text != "." && text != ".."
+                && text.unicodeScalars.allSatisfy {
+                    $0.isASCII
+                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+                }
+        }
+    }
+
     /// An optional word from `words` (passed through to a library, as libpq's sslmode).
     public static func choice(
         _ name: String, _ property: WritableKeyPath<Configuration, String?> & Sendable,
@@ -368,5 +383,9 @@ extension AccessPolicy.PACERequirement: ConfigurationChoice {
 }
 
 extension LivenessRequirement: ConfigurationChoice {
+    public var configurationName: String { rawValue }
+}
+
+extension PersonalNumberSource: ConfigurationChoice {
     public var configurationName: String { rawValue }
 }

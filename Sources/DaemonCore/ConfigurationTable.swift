@@ -330,6 +330,30 @@ extension Configuration {
                 ).example("XOM:VA"),
             ]),
         ConfigurationSection(
+            "identity",
+            about: """
+                Which field of a document is its holder's personal identity number. An account is keyed by its \
+                identity, typed: STATE:PN:number for a personal number (every document of the holder with that number \
+                reaches the one account), STATE:DOC:number for a document number (that document only). A personal \
+                number never matches a document number.
+                """,
+            [
+                .choice(
+                    "personal_number", \.personalNumberSource,
+                    "Where documents of states without a rule of their own carry the personal number.",
+                    details: """
+                        dg11: DG11's personal number (tag 5F10). td1-optional1, td1-optional2: DG11's, else the TD1 \
+                        MRZ's first or second optional data field. none: documents are keyed by their number. TD1 \
+                        optional data is never an identity unless a rule names it: many states put other numbers there.
+                        """),
+                .list(
+                    "personal_number_by_state", \.personalNumberByState, of: "STATE:RULE entries",
+                    isValid: { Configuration.personalNumberRule($0) != nil },
+                    "Per issuing state (ICAO code), where its documents carry the personal number.",
+                    details: "RULE as for personal_number. Empty: personal_number for every state."
+                ).example("UTO:td1-optional1, D:dg11"),
+            ]),
+        ConfigurationSection(
             "authenticity",
             about: """
                 A chip is genuine when access control and passive authentication pass and, where the chip offers \
@@ -440,6 +464,17 @@ extension Configuration {
                     "directory", \.caDirectory, shown: \Configuration.resolvedCADirectory,
                     "The issuing key (encrypted at rest) and certificate, created by `enrolld ca init`.",
                     details: "Default: <state_directory>/ca."),
+                .credentialName(
+                    "passphrase_credential", \.caPassphraseCredential,
+                    """
+                    The systemd credential that holds the CA key's passphrase, read from \
+                    $CREDENTIALS_DIRECTORY/NAME instead of ca-passphrase.key beside the key.
+                    """,
+                    details: """
+                        Unset: ca-passphrase.key. Set it with LoadCredentialEncrypted=NAME:... in enrolld.service \
+                        (commented there; README: systemd-creds encrypt).
+                        """
+                ).example("ca-passphrase"),
                 .integer(
                     "validity_years", \.certificateValidityYears, 1...10, unit: "years",
                     "Validity of signing certificates in years; never past the document's expiry."),

@@ -165,8 +165,9 @@ public final class Daemon: Sendable {
             Route(
                 "POST", "/v1/cards/scan",
                 .respond { [unowned self] context throws(Problem) in
-                    let image = try context.decodeBody(CardScanRequest.self).imageBytes()
-                    return .json(CardScanResponse(try cardScanner.scan(image: image)))
+                    try context.decodeBody(CardScanRequest.self).withImageBytes { image throws(Problem) in
+                        .json(CardScanResponse(try cardScanner.scan(image: image)))
+                    }
                 }))
         router.add(
             Route(
@@ -450,6 +451,12 @@ public final class Daemon: Sendable {
         let signer = try ChainHeadSigner.load(keysDirectory: directory + "/keys", host: IdentityLifecycle.hostName())
         state.withLock { $0.headSigner = signer }
         let authority = try environment.loadAuthority(configuration)
+        let besideKey = configuration.resolvedCADirectory + "/" + CAStore.passphraseFileName
+        if let credential = configuration.caPassphraseCredential, FileManager.default.fileExists(atPath: besideKey) {
+            Log.warning(
+                "the CA passphrase comes from credential \(credential), but \(besideKey) still opens the key: "
+                    + "remove it (shred -u) once the credential works")
+        }
         // A CA that can no longer sign its responder certificate or CRL (expired) still loads: the completions
         // then refuse with the CA's own reason, and OCSP and the CRL say why they are not published.
         let status: CertificateStatusPublisher?
@@ -472,6 +479,7 @@ public final class Daemon: Sendable {
         policy.certificateValidityYears = configuration.certificateValidityYears
         policy.registrationMinimumAge = configuration.registrationMinimumAge
         policy.acceptedStates = Set(configuration.acceptedStates.map(IssuingStateCodes.normalised))
+        policy.identityRules = configuration.identityRules
         policy.livenessRequiredFor = configuration.livenessRequiredFor
         policy.maxLivenessAttempts = configuration.livenessMaxAttempts
         policy.livenessChallengeLifetime = configuration.livenessChallengeSeconds
@@ -511,7 +519,7 @@ public final class Daemon: Sendable {
         let accounts = AccountService(
             store: store, protector: sealing, lifecycle: lifecycle,
             tierNames: (configuration.basicTierName, configuration.signingTierName),
-            now: environment.now, statusObserver: status)
+            now: environment.now, statusObserver: status, identityRules: configuration.identityRules)
         return (enrollment, accounts, lifecycle, (status, statusReason), authority)
     }
 

@@ -92,12 +92,18 @@ public struct DaemonEnvironment: Sendable {
 }
 
 extension Configuration {
+    /// Where the CA key's passphrase comes from (`[ca] passphrase_credential`).
+    public var caPassphraseSource: CAPassphraseSource {
+        caPassphraseCredential.map { .systemdCredential(named: $0) } ?? .fileBesideKey
+    }
+
     /// The issuing CA of `[ca]`, with the certificate profile of the configuration.
     public func loadAuthority() throws(CertificateAuthorityError) -> IssuingAuthority {
         let profile = SigningCertificateProfile(
             validityYears: certificateValidityYears, policyOIDs: certificatePolicies,
             crlDistributionPointURL: crlDistributionPoint, ocspURL: ocspURL,
             caIssuersURL: caIssuersURL)
-        return try CAStore.load(directory: URL(fileURLWithPath: resolvedCADirectory), profile: profile)
+        return try CAStore.load(
+            directory: URL(fileURLWithPath: resolvedCADirectory), passphrase: caPassphraseSource, profile: profile)
     }
 }

@@ -116,9 +116,9 @@ struct DaemonLivenessChecking: LivenessChecking {
 struct StoreDataProtecting: PersonalDataProtecting {
     let protector: DataProtector
 
-    func identityKey(issuingState: String, identityNumber: String) throws(EnrollmentError) -> [UInt8] {
+    func identityKey(canonical: String) throws(EnrollmentError) -> [UInt8] {
         do {
-            return try protector.identityKey(issuingState: issuingState, identityNumber: identityNumber)
+            return try protector.identityKey(canonical: canonical)
         } catch {
             throw .store(error)
         }

@@ -1,4 +1,5 @@
 import EnrollAPIModel
+import Secrets
 import UnixHTTP
 import Enrollment
 import FaceMatch
@@ -34,7 +35,7 @@ extension LivenessBurstBody {
         var decoded: [LivenessFrame] = []
         decoded.reserveCapacity(frames.count)
         for (index, frame) in frames.enumerated() {
-            guard let image = Data(base64Encoded: frame.image, options: .ignoreUnknownCharacters) else {
+            guard var image = Data(base64Encoded: frame.image, options: .ignoreUnknownCharacters) else {
                 throw Problem(.invalidBurst, detail: "frame \(index): image is not base64")
             }
             guard let time = precise.date(from: frame.capturedAt) ?? whole.date(from: frame.capturedAt) else {
@@ -44,6 +45,7 @@ extension LivenessBurstBody {
                         + "(e.g. 2026-01-31T12:00:00.250Z)")
             }
             decoded.append(LivenessFrame(image: [UInt8](image), capturedAt: time))
+            SecretBytes.wipe(&image)
         }
         return LivenessBurst(nonce: nonce, frames: decoded)
     }
@@ -128,14 +130,14 @@ extension Daemon {
                 .respond { [unowned self] context throws(Problem) in
                     let id = try parseUUID(context.parameters["id"], field: "enrollment id")
                     let body = try context.decodeBody(EnrollmentPhotoBody.self)
-                    guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
-                        throw Problem(.invalidBody, detail: "photo must be base64")
-                    }
-                    let service = try enrollmentService(session: id, context)
-                    do throws(EnrollmentError) {
-                        return .json(try service.submitPhoto(id: id, photo: [UInt8](photo)))
-                    } catch {
-                        throw Problem(error)
+                    return try SecretBytes.withBase64Decoded(body.photo) { photo throws(Problem) in
+                        guard let photo else { throw Problem(.invalidBody, detail: "photo must be base64") }
+                        let service = try enrollmentService(session: id, context)
+                        do throws(EnrollmentError) {
+                            return .json(try service.submitPhoto(id: id, photo: photo))
+                        } catch {
+                            throw Problem(error)
+                        }
                     }
                 }))
         router.add(
@@ -156,8 +158,9 @@ extension Daemon {
                 "POST", "/v1/enrollments/{id}/liveness",
                 .respond { [unowned self] context throws(Problem) in
                     let id = try parseUUID(context.parameters["id"], field: "enrollment id")
-                    let burst = try context.decodeBody(LivenessBurstBody.self)
+                    var burst = try context.decodeBody(LivenessBurstBody.self)
                         .burst(maximumFrames: configuration.livenessConfiguration.limits.maximumFrames)
+                    defer { for index in burst.frames.indices { SecretBytes.wipe(&burst.frames[index].image) } }
                     let service = try enrollmentService(session: id, context)
                     do throws(EnrollmentError) {
                         return .json(try service.submitLiveness(id: id, burst: burst))

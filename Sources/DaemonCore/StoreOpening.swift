@@ -1,5 +1,6 @@
 import Foundation
 import PostgresStore
+import Secrets
 import Store
 
 extension Configuration {

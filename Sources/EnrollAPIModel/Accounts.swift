@@ -41,12 +41,16 @@ public struct AccountView: Codable, Sendable, Equatable {
     public var createdAt: String
     public var updatedAt: String
     public var certificates: [CertificateView]
+    /// The documents of the account's identity verified for it (a passport and an ID card with one personal
+    /// number are one account's two documents); the fields above are those of the one verified last.
+    public var documents: [AccountDocumentView]?
 
     public init(
         id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String,
         documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String,
-        certificates: [CertificateView]
+        certificates: [CertificateView], documents: [AccountDocumentView]? = nil
     ) {
+        self.documents = documents
         self.id = id
         self.tier = tier
         self.tierName = tierName
@@ -59,6 +63,31 @@ public struct AccountView: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.certificates = certificates
+    }
+}
+
+/// A document an account lists: never its number, only the number's keyed hash (HMAC-SHA-256 under the server's
+/// identity key, hex), which tells two documents apart without revealing either.
+public struct AccountDocumentView: Codable, Sendable, Equatable {
+    /// The MRZ document code without fillers (`P`, `ID`, `I`, `AC`...).
+    public var documentType: String
+    public var issuingState: String
+    /// ISO 8601 date: the document's last valid day.
+    public var expiry: String
+    public var numberHash: String
+    public var firstVerifiedAt: String
+    public var lastVerifiedAt: String
+
+    public init(
+        documentType: String, issuingState: String, expiry: String, numberHash: String, firstVerifiedAt: String,
+        lastVerifiedAt: String
+    ) {
+        self.documentType = documentType
+        self.issuingState = issuingState
+        self.expiry = expiry
+        self.numberHash = numberHash
+        self.firstVerifiedAt = firstVerifiedAt
+        self.lastVerifiedAt = lastVerifiedAt
     }
 }
 

@@ -22,6 +22,10 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case contactChanged = "contact-changed"
     case statusChanged = "status-changed"
     case documentReplaced = "document-replaced"
+    /// Another document of the account's identity (same personal number, another kind) was verified and listed.
+    case documentAdded = "document-added"
+    /// An account a migrated store kept under its untyped identity key got its typed key on the holder's visit.
+    case identityRekeyed = "identity-rekeyed"
     case guardianVerified = "guardian-verified"
     case guardianLinked = "guardian-linked"
     case wardLinked = "ward-linked"

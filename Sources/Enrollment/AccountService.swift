@@ -45,13 +45,16 @@ public final class AccountService: Sendable {
     let now: @Sendable () -> Date
     /// Told about every revocation this service commits.
     let statusObserver: (any CertificateStatusObserver)?
+    /// Which field of each state's documents is a personal identity number (as the enrollment policy's).
+    let identityRules: IdentityRules
 
     public init(
         store: any Store, protector: any PersonalDataProtecting, lifecycle: IdentityLifecycle? = nil,
         tierNames: (basic: String, signing: String) = ("Basic", "Signing"),
         now: @escaping @Sendable () -> Date = { Date() },
-        statusObserver: (any CertificateStatusObserver)? = nil
+        statusObserver: (any CertificateStatusObserver)? = nil, identityRules: IdentityRules = IdentityRules()
     ) {
+        self.identityRules = identityRules
         self.store = store
         self.protector = protector
         self.lifecycle = lifecycle
@@ -63,8 +66,8 @@ public final class AccountService: Sendable {
     /// The account with its card-face data and certificates, its status brought up to date first.
     public func account(id: UUID) throws(EnrollmentError) -> AccountView {
         _ = try lifecycle?.refreshedAccount(id: id)
-        let (account, certificates) = try transaction { tx throws(StoreError) in
-            (try tx.account(id: id), try tx.certificates(accountID: id))
+        let (account, certificates, documents) = try transaction { tx throws(StoreError) in
+            (try tx.account(id: id), try tx.certificates(accountID: id), try tx.accountDocuments(accountID: id))
         }
         guard let account else { throw .accountNotFound(id) }
         let personal: PersonalData
@@ -83,7 +86,8 @@ public final class AccountService: Sendable {
             status: account.status.rawValue, surname: personal.surname, givenNames: personal.givenNames,
             documentType: personal.documentType, issuingState: personal.issuingState,
             documentExpiry: personal.documentExpiry, createdAt: isoText(account.createdAt),
-            updatedAt: isoText(account.updatedAt), certificates: shown.map(CertificateView.init))
+            updatedAt: isoText(account.updatedAt), certificates: shown.map(CertificateView.init),
+            documents: IdentityLifecycle.documentViews(documents))
     }
 
     /// The account's issued and revoked certificates.
@@ -154,17 +158,21 @@ public final class AccountService: Sendable {
         }
     }
 
-    /// The account of the identity a card proves, found by its identity key (the HMAC of issuing state and identity
-    /// number, as at registration); nil when the identity has no account. The caller has checked the card genuine.
-    public func account(forDocument document: DocumentData) throws(EnrollmentError) -> AccountView? {
-        let facts = try DocumentFacts(document: document)
-        let key = try protector.identityKey(
-            issuingState: facts.personal.issuingState,
-            identityNumber: facts.identityNumber)
-        guard let id = try transaction({ tx throws(StoreError) in try tx.account(identityKey: key)?.id }) else {
-            return nil
+    /// The account of the identity a card proves, found by its typed identity key (`IdentityResolution`, which
+    /// also re-keys an account a migrated store kept under its old key); nil when the identity has no account. The
+    /// caller has checked the card genuine.
+    public func account(
+        forDocument document: DocumentData, actor: UsageActor = .system
+    ) throws(EnrollmentError) -> AccountView? {
+        let facts = try DocumentFacts(document: document, rules: identityRules)
+        let keys = try IdentityResolution.keys(facts, protector: protector)
+        let (protector, at) = (self.protector, now())
+        let found = try store.domainTransaction { tx in
+            try IdentityResolution.account(
+                tx, keys: keys, facts: facts, protector: protector, actor: actor, enrollmentID: nil, at: at)
         }
-        return try account(id: id)
+        guard let found else { return nil }
+        return try account(id: found.id)
     }
 
     func transaction<T>(_ body: (any StoreTransaction) throws(StoreError) -> T) throws(EnrollmentError) -> T {

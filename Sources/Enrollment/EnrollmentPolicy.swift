@@ -22,6 +22,8 @@ public struct EnrollmentPolicy: Sendable, Equatable {
     /// Issuing states (ICAO codes, DG1) whose documents enrollment accepts (`[trust] accepted_states`); empty:
     /// every state with a trusted CSCA. Compared after `IssuingStateCodes.normalised` (`D<<` is `D`).
     public var acceptedStates: Set<String> = []
+    /// Which field of each state's documents is a personal identity number (`[identity]`).
+    public var identityRules = IdentityRules()
     /// Which completions need a live burst (the liveness step) first.
     public var livenessRequiredFor = LivenessRequirement.signing
     /// Liveness challenges per session: each challenge is one attempt, answered or not.

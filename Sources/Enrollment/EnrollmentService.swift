@@ -2,6 +2,7 @@ import EnrollAPIModel
 import FaceMatch
 import Foundation
 import MRTD
+import Secrets
 import Store
 
 /// `POST /v1/enrollments` input.
@@ -134,18 +135,21 @@ public final class EnrollmentService: Sendable {
     ) throws(EnrollmentError) -> EnrollmentView {
         let started = now()
         let document = try cards.read(reader: request.reader, key: request.key)
-        let facts = try DocumentFacts(document: document.data)
+        let facts = try DocumentFacts(document: document.data, rules: policy.identityRules)
         try Self.checkAccepted(document, facts: facts, policy: policy)
         if policy.refuseExpiredDocuments && facts.expiryDate < MRZDate.today(now: started) {
             throw .documentExpired
         }
-        let identityKey = try protector.identityKey(
-            issuingState: facts.personal.issuingState,
-            identityNumber: facts.identityNumber)
+        let keys = try IdentityResolution.keys(facts, protector: protector)
+        let identityKey = keys.typed
         let sessionID = Self.uuid(random(16))
         let protector = self.protector
         let existing = try lifecycleWrite { tx in
-            guard let account = try tx.account(identityKey: identityKey) else { return nil as AccountRecord? }
+            guard
+                let account = try IdentityResolution.account(
+                    tx, keys: keys, facts: facts, protector: protector, actor: request.actor,
+                    enrollmentID: sessionID, at: started)
+            else { return nil as AccountRecord? }
             // Before anything of the account changes: the card's holder must be the account's.
             if request.purpose != .register, account.status != .cancelled {
                 let sealed = try IdentityLifecycle.openPersonal(account, protector: protector)
@@ -179,7 +183,7 @@ public final class EnrollmentService: Sendable {
             id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
             accountID: accountID, document: document, facts: facts, identityKey: identityKey,
             createdAt: started, deadline: started.addingTimeInterval(policy.sessionTimeout))
-        session.portrait = document.data.portrait?.imageData ?? []
+        session.holdPortrait()
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
         crashPoints.reach(.cardRead)
@@ -203,8 +207,11 @@ public final class EnrollmentService: Sendable {
             session.photoAttempts += 1
             let evidence: FaceEvidence
             do throws(EnrollmentError) {
+                // The face engine takes arrays: a transient copy of the portrait, zeroed when the comparison returns.
+                var reference = session.portrait.copiedArray()
+                defer { SecretBytes.wipe(&reference) }
                 evidence = try faces.compare(
-                    reference: session.portrait, probe: photo, session: session.id,
+                    reference: reference, probe: photo, session: session.id,
                     callerUID: session.callerUID)
             } catch {
                 if error.kind == .faceEngineBusy {
@@ -297,8 +304,11 @@ public final class EnrollmentService: Sendable {
         let device = try devicePlan(options, accountID: nil)
         let finished = session
         let crashPoints = self.crashPoints
+        let protector = self.protector
         try lifecycleWrite { tx in
             try tx.insertAccount(account)
+            try IdentityLifecycle.listDocument(
+                tx, accountID: account.id, facts: finished.facts, protector: protector, at: at)
             try tx.saveEnrollment(record)
             try UsageChain.append(
                 tx, at: at, accountID: account.id, enrollmentID: finished.id, event: "account-created",
@@ -364,6 +374,7 @@ public final class EnrollmentService: Sendable {
             notAfter: plan.notAfter, deviceID: options.deviceID, createdAt: at)
         let isNew = session.accountID == nil
         let firstAccount = account
+        let sealing = protector
         let opening = session
         // The session is `completing` in the same transaction that records the intent: from here on this session can
         // only end (completed, or failed with its intent abandoned), never be completed a second time.
@@ -372,6 +383,8 @@ public final class EnrollmentService: Sendable {
         try grouped(intentCommits) { tx in
             if isNew {
                 try tx.insertAccount(firstAccount)
+                try IdentityLifecycle.listDocument(
+                    tx, accountID: firstAccount.id, facts: opening.facts, protector: sealing, at: at)
                 try UsageChain.append(
                     tx, at: at, accountID: firstAccount.id, enrollmentID: opening.id,
                     event: "account-created", actor: opening.actor, detail: AccountTier.basic.rawValue)

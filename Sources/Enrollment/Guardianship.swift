@@ -52,14 +52,16 @@ extension EnrollmentService {
         let at = now()
         do throws(EnrollmentError) {
             let document = try cards.read(reader: reader, key: key)
-            let facts = try DocumentFacts(document: document.data)
+            let facts = try DocumentFacts(document: document.data, rules: policy.identityRules)
             if !document.authenticity.genuine { throw EnrollmentError.notGenuine(document.authenticity.reasons) }
             if facts.expiryDate < MRZDate.today(now: at) { throw EnrollmentError.documentExpired }
-            let identityKey = try protector.identityKey(
-                issuingState: facts.personal.issuingState,
-                identityNumber: facts.identityNumber)
-            let guardian = try read { tx throws(StoreError) in try tx.account(id: guardianID) }
-            guard let guardian, guardian.identityKey == identityKey else {
+            let keys = try IdentityResolution.keys(facts, protector: protector)
+            let protector = self.protector
+            let guardian = try lifecycleWrite { tx in
+                try IdentityResolution.account(
+                    tx, keys: keys, facts: facts, protector: protector, actor: actor, enrollmentID: id, at: at)
+            }
+            guard let guardian, guardian.id == guardianID else {
                 throw EnrollmentError(
                     .guardianMismatch,
                     "the card read is not the guardian's (account \(guardianID.uuidString))")

@@ -259,9 +259,10 @@ public final class IdentityLifecycle: Sendable {
         try protector.seal([UInt8](try JSONEncoder().encode(personal)), context: account.id.uuidString)
     }
 
-    /// Called when a card of the account's identity was read: a newer document than the account's (another
-    /// number, expiring no earlier) means the account's document was replaced, so the account becomes invalid
-    /// until the holder completes a re-verification with the new one.
+    /// Called when a card of the account's identity was read: a newer document than one the account lists (same
+    /// kind and issuing state, another number, expiring no earlier) means that document was replaced, so the
+    /// account becomes invalid until the holder completes a re-verification with the new one. Another kind of
+    /// document (an ID card beside the passport, one personal number) is not a replacement.
     static func noteDocumentRead(
         _ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
         protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
@@ -269,16 +270,18 @@ public final class IdentityLifecycle: Sendable {
     ) throws -> AccountRecord {
         guard account.status == .normal || account.status == .expired else { return account }
         let personal = try openPersonal(account, protector: protector)
-        guard personal.documentNumber != facts.personal.documentNumber,
-            facts.personal.documentExpiry >= personal.documentExpiry
+        guard
+            try replacesListedDocument(
+                tx, accountID: account.id, sealed: personal, facts: facts, protector: protector)
         else { return account }
         return try changeStatus(
             tx, account, to: .invalid, reason: "document-replaced", actor: actor, at: at,
             enrollmentID: enrollmentID)
     }
 
-    /// A completed card-and-face verification: the account records the verified document (the old one goes to
-    /// the sealed history) and an expired or invalid account returns to normal when the document is valid.
+    /// A completed card-and-face verification: the account lists the verified document and seals its fields as the
+    /// current document (one it replaces, same kind and state, goes to the sealed history), and an expired or
+    /// invalid account returns to normal when the document is valid.
     static func reverify(
         _ tx: any StoreTransaction, _ account: AccountRecord, facts: DocumentFacts,
         protector: PersonalDataProtecting, actor: UsageActor, enrollmentID: UUID,
@@ -288,13 +291,23 @@ public final class IdentityLifecycle: Sendable {
         var personal = try openPersonal(account, protector: protector)
         let differences = HolderComparison.differences(sealed: personal, document: facts.personal)
         if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
+        let listing = try listDocument(tx, accountID: account.id, facts: facts, protector: protector, at: at)
+        var replaced = false
         if personal.documentNumber != facts.personal.documentNumber {
+            // The sealed fields are the document verified last; the one before goes to the history only when this
+            // one replaces it (same kind and state), else it stays one of the documents the account lists.
+            replaced =
+                documentKind(personal.documentType) == documentKind(facts.personal.documentType)
+                && DocumentIdentity.normalisedState(personal.issuingState)
+                    == DocumentIdentity.normalisedState(facts.personal.issuingState)
             var history = personal.previousDocuments ?? []
-            history.append(
-                PreviousDocument(
-                    documentNumber: personal.documentNumber, documentType: personal.documentType,
-                    documentExpiry: personal.documentExpiry, state: "replaced",
-                    replacedAt: ISO8601DateFormatter().string(from: at)))
+            if replaced {
+                history.append(
+                    PreviousDocument(
+                        documentNumber: personal.documentNumber, documentType: personal.documentType,
+                        documentExpiry: personal.documentExpiry, state: "replaced",
+                        replacedAt: ISO8601DateFormatter().string(from: at)))
+            }
             let contact = personal.contact
             personal = facts.personal
             personal.contact = contact
@@ -302,9 +315,16 @@ public final class IdentityLifecycle: Sendable {
             updated.sealedPersonalData = try seal(personal, account: account, protector: protector)
             updated.updatedAt = at
             try tx.updateAccount(updated)
+        }
+        if replaced || listing == .replacing {
             try UsageChain.append(
                 tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
                 event: "document-replaced", actor: actor)
+        } else if listing == .added {
+            try UsageChain.append(
+                tx, at: at, accountID: account.id, enrollmentID: enrollmentID,
+                event: UsageEventKind.documentAdded.rawValue, actor: actor,
+                detail: Self.documentKind(facts.personal.documentType))
         }
         let valid = facts.personal.documentExpiry >= MRZDate.today(now: at).description
         if (updated.status == .expired || updated.status == .invalid) && valid {

@@ -2,10 +2,15 @@ import EnrollAPIModel
 import FaceMatch
 import Foundation
 import MRTD
+import Secrets
 import Store
 import Synchronization
 
 /// A session in memory, holding the biometric data for as long as the session lives.
+///
+/// The chip portrait is the one image a session holds across requests: it lives in an owned buffer
+/// (`SecretBytes`), a reference that every copy of the session shares (the table's and a step's), so that
+/// `wipeBiometrics` zeroes the very memory that held it and not a copy-on-write copy of an array.
 struct LiveSession: Sendable {
     var id: UUID
     var purpose: EnrollmentPurpose
@@ -18,7 +23,8 @@ struct LiveSession: Sendable {
     var createdAt: Date
     var deadline: Date
     var state: EnrollmentState = .cardVerified
-    var portrait: [UInt8] = []
+    /// The chip portrait (DG2's first image); the document's DG2 is dropped once it is here.
+    var portrait = SecretBytes(count: 0)
     var photoAttempts = 0
     var face: FaceEvidence?
     var failureCode: String?
@@ -51,12 +57,18 @@ struct LiveSession: Sendable {
         self.deadline = deadline
     }
 
-    /// Overwrites and drops the portrait; the chip data's DG2 copy goes with the document.
+    /// Takes the chip portrait out of the document into the session's owned buffer, zeroing the parsed image's
+    /// array, and drops DG2 (the session needs nothing else of it).
+    mutating func holdPortrait() {
+        var image = document.data.dg2?.faces.first?.imageData ?? []
+        document.data.dg2 = nil
+        portrait = SecretBytes(wiping: &image)
+    }
+
+    /// Zeroes the portrait where it lies (every copy of this session shares the buffer) and drops it.
     mutating func wipeBiometrics() {
-        portrait.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices { buffer[i] = 0 }
-        }
-        portrait = []
+        portrait.wipe()
+        portrait = SecretBytes(count: 0)
         document.data.dg2 = nil
     }
 }

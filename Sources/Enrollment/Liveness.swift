@@ -1,6 +1,7 @@
 import EnrollAPIModel
 import FaceMatch
 import Foundation
+import Secrets
 
 /// The liveness step (presentation-attack detection): the session asks for a fresh challenge, the kiosk shows its
 /// prompts while it captures a burst, and posts the burst once. Each challenge is one attempt
@@ -63,9 +64,11 @@ extension EnrollmentService {
                 decision = refusal
             } else {
                 session.livenessChallengeAnswered = true
+                var portrait = session.portrait.copiedArray()
+                defer { SecretBytes.wipe(&portrait) }
                 do throws(EnrollmentError) {
                     decision = try liveness.check(
-                        burst, challenge: challenge, portrait: session.portrait,
+                        burst, challenge: challenge, portrait: portrait,
                         session: session.id, callerUID: session.callerUID, now: at)
                 } catch {
                     if error.kind == .faceEngineBusy {

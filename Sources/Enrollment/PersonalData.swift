@@ -44,13 +44,15 @@ public struct PersonalData: Codable, Sendable, Equatable {
 /// Facts about a read document that enrollment decides on.
 public struct DocumentFacts: Sendable, Equatable {
     public var personal: PersonalData
-    /// The person's identity number: DG11 personal number, else the MRZ optional data, else the
-    /// document number (ICAO 9303-10 §4.7.11; many ID cards carry the national number in the MRZ).
-    public var identityNumber: String
+    /// The document's typed identity under the configured rules (`DocumentIdentity`).
+    public var identity: DocumentIdentity
+    /// What the identity key was computed over before keys were typed: to find an account a migrated store keeps
+    /// under its old key (`IdentityResolution`).
+    public var legacyCanonicalIdentity: String
     public var birthDate: MRZDate
     public var expiryDate: MRZDate
 
-    public init(document: DocumentData) throws(EnrollmentError) {
+    public init(document: DocumentData, rules: IdentityRules = IdentityRules()) throws(EnrollmentError) {
         let mrz = document.mrz
         do {
             birthDate = try mrz.resolvedBirthDate()
@@ -64,14 +66,8 @@ public struct DocumentFacts: Sendable, Equatable {
             documentType: mrz.documentCode, documentExpiry: expiryDate.description,
             issuingState: mrz.issuingState, nationality: mrz.nationality)
         personal.sex = mrz.sex.rawValue
-        let optional = mrz.optionalData.replacingOccurrences(of: "<", with: "").trimmingCharacters(in: .whitespaces)
-        if let number = document.dg11?.personalNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
-            identityNumber = number
-        } else if !optional.isEmpty && mrz.format == .td1 {
-            identityNumber = optional
-        } else {
-            identityNumber = mrz.documentNumber
-        }
+        identity = DocumentIdentity(document: document, rules: rules)
+        legacyCanonicalIdentity = DocumentIdentity.legacyCanonical(document: document)
     }
 
     /// Whole years of age on `day`.

@@ -99,7 +99,8 @@ public protocol CertificateIssuing: Sendable {
 
 /// Keyed hashing and sealing of personal data at rest.
 public protocol PersonalDataProtecting: Sendable {
-    func identityKey(issuingState: String, identityNumber: String) throws(EnrollmentError) -> [UInt8]
+    /// The keyed hash of a canonical identity text (`DataProtector.canonicalIdentity`, or its legacy form).
+    func identityKey(canonical: String) throws(EnrollmentError) -> [UInt8]
     func seal(_ plaintext: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
     func open(_ sealed: [UInt8], context: String) throws(EnrollmentError) -> [UInt8]
 }

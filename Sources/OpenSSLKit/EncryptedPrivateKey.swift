@@ -24,6 +24,21 @@ extension PrivateKey {
     /// Unencrypted PEM is refused, so that a key meant to be protected at rest cannot silently lose that.
     /// - Throws: `OpenSSLError` for a wrong passphrase, a damaged file or an unencrypted key.
     public convenience init(encryptedPEM pem: String, passphrase: [UInt8]) throws(OpenSSLError) {
+        let decoded = passphrase.withUnsafeBytes { bytes in
+            Result { () throws(OpenSSLError) in try Self.decodeEncrypted(pem: pem, passphrase: bytes) }
+        }
+        self.init(owning: try decoded.get())
+    }
+
+    /// As `init(encryptedPEM:passphrase:)`, reading the passphrase where it lies (an owned, wiped buffer): OpenSSL's
+    /// password callback copies it into OpenSSL's own buffer, which OpenSSL cleanses; no other copy is made.
+    public convenience init(encryptedPEM pem: String, passphrase: UnsafeRawBufferPointer) throws(OpenSSLError) {
+        self.init(owning: try Self.decodeEncrypted(pem: pem, passphrase: passphrase))
+    }
+
+    private static func decodeEncrypted(
+        pem: String, passphrase: UnsafeRawBufferPointer
+    ) throws(OpenSSLError) -> OpaquePointer {
         guard pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") else {
             throw OpenSSLError(operation: "encrypted private key PEM decode", queue: ["not an encrypted PKCS#8 key"])
         }
@@ -31,13 +46,19 @@ extension PrivateKey {
             throw OpenSSLError(operation: "encrypted private key PEM decode", queue: ["unusable passphrase"])
         }
         let bio = try MemoryBIO(bytes: Array(pem.utf8))
-        // PEM_def_callback reads the user data as a NUL-terminated string.
-        var text = passphrase.map { CChar(bitPattern: $0) } + [0]
-        let parsed = text.withUnsafeMutableBufferPointer { buffer in
-            PEM_read_bio_PrivateKey(bio.pointer, nil, nil, UnsafeMutableRawPointer(buffer.baseAddress))
+        var source = passphrase
+        let parsed = withUnsafeMutablePointer(to: &source) { user in
+            PEM_read_bio_PrivateKey(
+                bio.pointer, nil,
+                { buffer, size, _, user in
+                    guard let buffer, let user else { return -1 }
+                    let passphrase = user.assumingMemoryBound(to: UnsafeRawBufferPointer.self).pointee
+                    guard let base = passphrase.baseAddress, passphrase.count <= Int(size) else { return -1 }
+                    UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: passphrase.count)
+                    return Int32(passphrase.count)
+                }, user)
         }
-        for index in text.indices { text[index] = 0 }
         guard let parsed else { throw OpenSSLError.capture("encrypted private key PEM decode") }
-        self.init(owning: parsed)
+        return parsed
     }
 }

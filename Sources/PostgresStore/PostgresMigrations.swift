@@ -1,5 +1,5 @@
-/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's version 3 is
-/// version 4 here), in PostgreSQL's types, plus what only a shared database needs (version 3, `fleet_settings`, which
+/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's versions 3 and 4
+/// are versions 4 and 5 here), in PostgreSQL's types, plus what only a shared database needs (version 3, `fleet_settings`, which
 /// also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version reached. Rules as for SQLite: a merged migration never changes; new ones append.
 ///
 /// Identifiers and serials are `COLLATE "C"` so ordering matches SQLite's byte order whatever the database's
@@ -9,6 +9,8 @@ enum PostgresMigrations {
         let version: Int
         let summary: String
         let sql: String
+        /// Whether `TypedIdentityMigration` runs after the SQL, in the same transaction (when the store has keys).
+        var rekeysIdentities = false
     }
 
     static let all: [Migration] = [
@@ -159,6 +161,25 @@ enum PostgresMigrations {
 
                 ALTER TABLE usage_records ADD COLUMN keyed BOOLEAN NOT NULL DEFAULT FALSE;
                 """),
+        Migration(
+            version: 5, summary: "typed identity: legacy identity keys as aliases, the documents of each account",
+            sql: """
+                ALTER TABLE accounts ADD COLUMN legacy_identity_key BYTEA;
+                UPDATE accounts SET legacy_identity_key = identity_key;
+                CREATE UNIQUE INDEX accounts_legacy_identity_key ON accounts(legacy_identity_key)
+                    WHERE legacy_identity_key IS NOT NULL;
+
+                CREATE TABLE account_documents (
+                    account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+                    document_key BYTEA NOT NULL,
+                    document_type TEXT NOT NULL,
+                    issuing_state TEXT NOT NULL,
+                    expiry TEXT NOT NULL,
+                    first_verified_at BIGINT NOT NULL,
+                    last_verified_at BIGINT NOT NULL,
+                    PRIMARY KEY (account_id, document_key)
+                );
+                """, rekeysIdentities: true),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

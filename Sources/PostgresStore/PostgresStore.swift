@@ -236,6 +236,11 @@ public final class PostgresStore: Store, @unchecked Sendable {
                     }
                     if current < migration.version {
                         try connection.execute(migration.sql)
+                        if migration.rekeysIdentities, let protector {
+                            let transaction = PostgresTransaction(connection: connection, protector: protector)
+                            defer { transaction.isOpen = false }
+                            try TypedIdentityMigration.apply(transaction, protector: protector)
+                        }
                         _ = try connection.run(
                             "UPDATE enrolld_schema SET version = $1 WHERE id = 1",
                             [.integer(Int64(migration.version))])

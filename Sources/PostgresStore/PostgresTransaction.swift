@@ -103,7 +103,8 @@ final class PostgresTransaction: StoreTransaction {
 
     // MARK: Accounts
 
-    private static let accountColumns = "id, tier, status, identity_key, sealed, created_at, updated_at"
+    private static let accountColumns =
+        "id, tier, status, identity_key, sealed, created_at, updated_at, legacy_identity_key"
 
     func account(id: UUID) throws(StoreError) -> AccountRecord? {
         try rows(
@@ -119,14 +120,21 @@ final class PostgresTransaction: StoreTransaction {
         ).first
     }
 
+    func account(legacyIdentityKey: [UInt8]) throws(StoreError) -> AccountRecord? {
+        try rows(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE legacy_identity_key = $1", [.bytes(legacyIdentityKey)],
+            Self.decodeAccount
+        ).first
+    }
+
     func insertAccount(_ account: AccountRecord) throws(StoreError) {
         try write(
-            "INSERT INTO accounts (\(Self.accountColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO accounts (\(Self.accountColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             [
                 .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
                 .bytes(account.identityKey), .bytes(account.sealedPersonalData),
                 .integer(account.createdAt.storeMilliseconds),
-                .integer(account.updatedAt.storeMilliseconds),
+                .integer(account.updatedAt.storeMilliseconds), PostgresValue.bytes(account.legacyIdentityKey),
             ]
         ) { failure throws(StoreError) in try accountConflict(failure, account) }
     }
@@ -134,13 +142,15 @@ final class PostgresTransaction: StoreTransaction {
     func updateAccount(_ account: AccountRecord) throws(StoreError) {
         let result = try write(
             """
-            UPDATE accounts SET tier = $1, status = $2, identity_key = $3, sealed = $4, created_at = $5, updated_at = $6
+            UPDATE accounts SET tier = $1, status = $2, identity_key = $3, sealed = $4, created_at = $5, updated_at = $6,
+                legacy_identity_key = $8
             WHERE id = $7
             """,
             [
                 .text(account.tier.rawValue), .text(account.status.rawValue), .bytes(account.identityKey),
                 .bytes(account.sealedPersonalData), .integer(account.createdAt.storeMilliseconds),
                 .integer(account.updatedAt.storeMilliseconds), .text(account.id.uuidString),
+                PostgresValue.bytes(account.legacyIdentityKey),
             ]
         ) { failure throws(StoreError) in try accountConflict(failure, account) }
         guard result.affectedRows == 1 else { throw .notFound("account \(account.id.uuidString)") }
@@ -173,7 +183,51 @@ final class PostgresTransaction: StoreTransaction {
             id: try uuid(row.text(index, 0), "account id"), tier: try value(row.text(index, 1), "account tier"),
             status: try value(row.text(index, 2), "account status"), identityKey: row.bytes(index, 3),
             sealedPersonalData: row.bytes(index, 4), createdAt: Date(storeMilliseconds: try row.integer(index, 5)),
-            updatedAt: Date(storeMilliseconds: try row.integer(index, 6)))
+            updatedAt: Date(storeMilliseconds: try row.integer(index, 6)),
+            legacyIdentityKey: row.optionalBytes(index, 7))
+    }
+
+    // MARK: Account documents
+
+    private static let documentColumns = """
+        account_id, document_key, document_type, issuing_state, expiry, first_verified_at, last_verified_at
+        """
+
+    func saveAccountDocument(_ document: AccountDocumentRecord) throws(StoreError) {
+        try write(
+            """
+            INSERT INTO account_documents (\(Self.documentColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (account_id, document_key) DO UPDATE SET document_type = EXCLUDED.document_type,
+                issuing_state = EXCLUDED.issuing_state, expiry = EXCLUDED.expiry,
+                first_verified_at = EXCLUDED.first_verified_at, last_verified_at = EXCLUDED.last_verified_at
+            """,
+            [
+                .text(document.accountID.uuidString), .bytes(document.documentKey), .text(document.documentType),
+                .text(document.issuingState), .text(document.expiry),
+                .integer(document.firstVerifiedAt.storeMilliseconds),
+                .integer(document.lastVerifiedAt.storeMilliseconds),
+            ])
+    }
+
+    func deleteAccountDocument(accountID: UUID, documentKey: [UInt8]) throws(StoreError) {
+        try write(
+            "DELETE FROM account_documents WHERE account_id = $1 AND document_key = $2",
+            [.text(accountID.uuidString), .bytes(documentKey)])
+    }
+
+    func accountDocuments(accountID: UUID) throws(StoreError) -> [AccountDocumentRecord] {
+        try rows(
+            """
+            SELECT \(Self.documentColumns) FROM account_documents WHERE account_id = $1
+            ORDER BY first_verified_at, document_key
+            """, [.text(accountID.uuidString)]
+        ) { row, index throws(StoreError) in
+            AccountDocumentRecord(
+                accountID: try Self.uuid(row.text(index, 0), "account id"), documentKey: row.bytes(index, 1),
+                documentType: row.text(index, 2), issuingState: row.text(index, 3), expiry: row.text(index, 4),
+                firstVerifiedAt: Date(storeMilliseconds: try row.integer(index, 5)),
+                lastVerifiedAt: Date(storeMilliseconds: try row.integer(index, 6)))
+        }
     }
 
     // MARK: Certificates

@@ -1,9 +1,10 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 
 /// Protects personal data at rest (DESIGN.md, security and privacy rules):
 ///
-/// - identities become keyed hashes for look-up: HMAC-SHA-256 under the identity key of `STATE:NUMBER`;
+/// - identities become keyed hashes for look-up: HMAC-SHA-256 under the identity key of `STATE:KIND:NUMBER`;
 /// - personal data is sealed with AES-256-GCM under the data key, bound to a context (the row it belongs to)
 ///   so sealed blobs cannot be swapped between rows.
 ///
@@ -66,20 +67,53 @@ public struct DataProtector: Sendable {
         }
     }
 
-    /// The canonical text an identity key is computed over: trimmed, upper-cased `STATE:NUMBER`.
-    public static func canonicalIdentity(issuingState: String, identityNumber: String) -> String {
-        let state = issuingState.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
-        let number = identityNumber.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
-        return "\(state):\(number)"
+    /// The canonical text of a typed identity: `STATE:KIND:NUMBER` (`UTO:PN:7734019`, `D:DOC:L01X00T47`), trimmed,
+    /// upper-cased, MRZ fillers dropped. The kind keeps one holder's personal number apart from another's document
+    /// number.
+    public static func canonicalIdentity(issuingState: String, kind: IdentityKind, number: String) -> String {
+        let state = canonical(issuingState).replacingOccurrences(of: "<", with: "")
+        return "\(state):\(kind.rawValue):\(canonical(number).replacingOccurrences(of: "<", with: ""))"
     }
 
-    /// HMAC-SHA-256 under the identity key of the canonical identity: the stored, unique look-up key.
-    public func identityKey(issuingState: String, identityNumber: String) throws(StoreError) -> [UInt8] {
-        let canonical = Self.canonicalIdentity(issuingState: issuingState, identityNumber: identityNumber)
+    /// The canonical text identity keys had before they were typed (store schema before the typed identity
+    /// migration): `STATE:NUMBER`, the number being DG11's personal number, else the TD1 optional data, else the
+    /// document number. Only to find accounts keyed that way.
+    public static func legacyCanonicalIdentity(issuingState: String, identityNumber: String) -> String {
+        "\(canonical(issuingState)):\(canonical(identityNumber))"
+    }
+
+    private static func canonical(_ text: String) -> String {
+        text.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+    }
+
+    /// HMAC-SHA-256 under the identity key of the canonical typed identity: the stored, unique look-up key.
+    public func identityKey(issuingState: String, kind: IdentityKind, number: String) throws(StoreError) -> [UInt8] {
+        try mac(Self.canonicalIdentity(issuingState: issuingState, kind: kind, number: number), what: "identity key")
+    }
+
+    /// The keyed hash of a document number an account lists: the identity key of `STATE:DOC:number`.
+    public func documentKey(issuingState: String, documentNumber: String) throws(StoreError) -> [UInt8] {
+        try identityKey(issuingState: issuingState, kind: .documentNumber, number: documentNumber)
+    }
+
+    /// The identity key as written before keys were typed (`legacyCanonicalIdentity`): to find migrated accounts.
+    public func legacyIdentityKey(issuingState: String, identityNumber: String) throws(StoreError) -> [UInt8] {
+        try mac(
+            Self.legacyCanonicalIdentity(issuingState: issuingState, identityNumber: identityNumber),
+            what: "legacy identity key")
+    }
+
+    /// HMAC-SHA-256 under the identity key of a canonical identity text (`canonicalIdentity`,
+    /// `legacyCanonicalIdentity`).
+    public func identityKey(canonical: String) throws(StoreError) -> [UInt8] {
+        try mac(canonical, what: "identity key")
+    }
+
+    private func mac(_ canonical: String, what: String) throws(StoreError) -> [UInt8] {
         do {
             return try HMAC.sha256(Array(canonical.utf8), key: identityKey)
         } catch {
-            throw .protection("identity key: \(error)")
+            throw .protection("\(what): \(error)")
         }
     }
 
@@ -147,4 +181,13 @@ extension DataProtector: CustomStringConvertible, CustomDebugStringConvertible, 
 
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
+}
+
+/// What the number of a typed identity is (`DataProtector.canonicalIdentity`).
+public enum IdentityKind: String, Sendable, Codable, CaseIterable {
+    /// A personal identity number that stays with the person across documents (DG11 tag 5F10, or the TD1 optional
+    /// data field a state's rule names).
+    case personalNumber = "PN"
+    /// A document number: the identity of a document, not of its holder beyond it.
+    case documentNumber = "DOC"
 }

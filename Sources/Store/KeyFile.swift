@@ -1,45 +1,6 @@
 import Foundation
 import OpenSSLKit
-
-/// Why a key file could not be used.
-public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Group or others may access the file.
-    case insecurePermissions(path: String, mode: UInt32)
-    /// The file belongs to another user than the one running enrolld.
-    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
-    /// The file is not exactly `KeyFile.keyLength` bytes.
-    case wrongSize(path: String, size: Int)
-    /// The path is a directory, a symbolic link or a device.
-    case notRegularFile(path: String)
-    /// A system call failed.
-    case system(path: String, operation: String, errno: Int32)
-    /// No random bytes for a new key.
-    case random(String)
-    /// A secret file (a password file) larger than any secret it could hold.
-    case tooLarge(path: String, size: Int, limit: Int)
-
-    public var description: String {
-        switch self {
-        case let .insecurePermissions(path, mode):
-            return "key file \(path) has mode \(String(mode, radix: 8)): group and others must have no access; "
-                + "run `chmod 600 \(path)`"
-        case let .wrongOwner(path, owner, expected):
-            return "key file \(path) belongs to uid \(owner), not to the service user (uid \(expected)); "
-                + "run `chown` to give it to the service user"
-        case let .wrongSize(path, size):
-            return "key file \(path) holds \(size) bytes, expected \(KeyFile.keyLength): restore it from backup "
-                + "(a new key cannot read existing data)"
-        case let .notRegularFile(path):
-            return "key file \(path) is not a regular file"
-        case let .system(path, operation, code):
-            return "key file \(path): \(operation) failed: \(String(cString: strerror(code)))"
-        case let .random(reason):
-            return "no random bytes for a new key: \(reason)"
-        case let .tooLarge(path, size, limit):
-            return "secret file \(path) holds \(size) bytes, more than \(limit): is it the right file?"
-        }
-    }
-}
+import Secrets
 
 /// A server secret key in a file of its own: 32 raw bytes, mode 0600, owned by the service user.
 ///
@@ -97,35 +58,9 @@ public enum KeyFile {
 
     /// Reads a secret file (a key, a database password) of at most `limit` bytes; nil when it does not exist.
     /// Refuses files that group or others can access, that belong to another user, that are symbolic links or
-    /// not regular files, as for keys.
+    /// not regular files: the one check of `ProtectedFile`, which the CA's files pass too.
     public static func readSecret(path: String, limit: Int) throws(KeyFileError) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ENOENT { return nil }
-            if code == ELOOP { throw .notRegularFile(path: path) }
-            throw .system(path: path, operation: "open", errno: code)
-        }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw .system(path: path, operation: "stat", errno: errno) }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
-        let mode = UInt32(status.st_mode & 0o7777)
-        guard mode & 0o077 == 0 else { throw .insecurePermissions(path: path, mode: mode) }
-        guard status.st_uid == geteuid() else {
-            throw .wrongOwner(path: path, owner: UInt32(status.st_uid), expected: UInt32(geteuid()))
-        }
-        let size = Int(status.st_size)
-        guard size <= limit else {
-            throw .tooLarge(path: path, size: size, limit: limit)
-        }
-        var secret = [UInt8](repeating: 0, count: size)
-        let count = size == 0 ? 0 : read(descriptor, &secret, size)
-        guard count == size else {
-            if count < 0 { throw .system(path: path, operation: "read", errno: errno) }
-            throw .wrongSize(path: path, size: count)
-        }
-        return secret
+        try ProtectedFile.read(path: path, limit: limit)
     }
 
     /// Writes `key` to a temporary file (0600), syncs it, and links it into place: the key file appears

@@ -7,6 +7,8 @@ enum SQLiteMigrations {
         let version: Int
         let summary: String
         let sql: String
+        /// Whether `TypedIdentityMigration` runs after the SQL, in the same transaction (when the store has keys).
+        var rekeysIdentities = false
     }
 
     static let all: [Migration] = [
@@ -153,6 +155,25 @@ enum SQLiteMigrations {
                     value BLOB NOT NULL
                 ) STRICT;
                 """),
+        Migration(
+            version: 4, summary: "typed identity: legacy identity keys as aliases, the documents of each account",
+            sql: """
+                ALTER TABLE accounts ADD COLUMN legacy_identity_key BLOB;
+                UPDATE accounts SET legacy_identity_key = identity_key;
+                CREATE UNIQUE INDEX accounts_legacy_identity_key ON accounts(legacy_identity_key)
+                    WHERE legacy_identity_key IS NOT NULL;
+
+                CREATE TABLE account_documents (
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    document_key BLOB NOT NULL,
+                    document_type TEXT NOT NULL,
+                    issuing_state TEXT NOT NULL,
+                    expiry TEXT NOT NULL,
+                    first_verified_at INTEGER NOT NULL,
+                    last_verified_at INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, document_key)
+                ) STRICT;
+                """, rekeysIdentities: true),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

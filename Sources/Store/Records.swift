@@ -27,8 +27,13 @@ public struct AccountRecord: Sendable, Equatable {
     public var id: UUID
     public var tier: AccountTier
     public var status: IdentityStatus
-    /// HMAC-SHA-256 under the server's identity key of `issuingState ":" identityNumber`; unique.
+    /// HMAC-SHA-256 under the server's identity key of the typed identity `STATE:PN:number` or `STATE:DOC:number`
+    /// (`DataProtector.canonicalIdentity`); unique.
     public var identityKey: [UInt8]
+    /// For an account written before identity keys were typed (store schema migration "typed identity"): its old
+    /// key, `HMAC(STATE:NUMBER)`, kept as an alias until the holder's next visit replaces it by the typed key; nil
+    /// otherwise. Unique when set.
+    public var legacyIdentityKey: [UInt8]?
     /// AES-256-GCM sealed personal data (names, birth date, document number, expiry, contact).
     public var sealedPersonalData: [UInt8]
     public var createdAt: Date
@@ -36,15 +41,45 @@ public struct AccountRecord: Sendable, Equatable {
 
     public init(
         id: UUID = UUID(), tier: AccountTier, status: IdentityStatus = .normal, identityKey: [UInt8],
-        sealedPersonalData: [UInt8], createdAt: Date = Date(), updatedAt: Date = Date()
+        sealedPersonalData: [UInt8], createdAt: Date = Date(), updatedAt: Date = Date(),
+        legacyIdentityKey: [UInt8]? = nil
     ) {
         self.id = id
         self.tier = tier
         self.status = status
         self.identityKey = identityKey
+        self.legacyIdentityKey = legacyIdentityKey
         self.sealedPersonalData = sealedPersonalData
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+}
+
+/// A document an account was verified with: what the account lists (`GET /v1/accounts/{id}` documents). The
+/// number is only a keyed hash; one row per account and document.
+public struct AccountDocumentRecord: Sendable, Equatable {
+    public var accountID: UUID
+    /// HMAC-SHA-256 under the identity key of `STATE:DOC:number` (`DataProtector.documentKey`).
+    public var documentKey: [UInt8]
+    /// The MRZ document code, fillers removed (`P`, `ID`, `I`, `AC`...).
+    public var documentType: String
+    public var issuingState: String
+    /// ISO 8601 date (the document's last valid day).
+    public var expiry: String
+    public var firstVerifiedAt: Date
+    public var lastVerifiedAt: Date
+
+    public init(
+        accountID: UUID, documentKey: [UInt8], documentType: String, issuingState: String, expiry: String,
+        firstVerifiedAt: Date, lastVerifiedAt: Date
+    ) {
+        self.accountID = accountID
+        self.documentKey = documentKey
+        self.documentType = documentType
+        self.issuingState = issuingState
+        self.expiry = expiry
+        self.firstVerifiedAt = firstVerifiedAt
+        self.lastVerifiedAt = lastVerifiedAt
     }
 }
 

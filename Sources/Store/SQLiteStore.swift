@@ -87,6 +87,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                     }
                     if current < migration.version {
                         try connection.execute(migration.sql)
+                        if migration.rekeysIdentities, let protector {
+                            let transaction = SQLiteTransaction(connection: connection, protector: protector)
+                            defer { transaction.isOpen = false }
+                            try TypedIdentityMigration.apply(transaction, protector: protector)
+                        }
                         // A constant from our own table, not an input.
                         try connection.execute("PRAGMA user_version=\(migration.version)")
                     }
@@ -168,7 +173,8 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Accounts
 
-    private static let accountColumns = "id, tier, status, identity_key, sealed, created_at, updated_at"
+    private static let accountColumns =
+        "id, tier, status, identity_key, sealed, created_at, updated_at, legacy_identity_key"
 
     func account(id: UUID) throws(StoreError) -> AccountRecord? {
         try open().query(
@@ -184,15 +190,22 @@ final class SQLiteTransaction: StoreTransaction {
         ).first
     }
 
+    func account(legacyIdentityKey: [UInt8]) throws(StoreError) -> AccountRecord? {
+        try open().query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE legacy_identity_key = ?", [.blob(legacyIdentityKey)],
+            row: Self.decodeAccount
+        ).first
+    }
+
     func insertAccount(_ account: AccountRecord) throws(StoreError) {
         do {
             try open().run(
-                "INSERT INTO accounts (\(Self.accountColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO accounts (\(Self.accountColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(account.id.uuidString), .text(account.tier.rawValue), .text(account.status.rawValue),
                     .blob(account.identityKey), .blob(account.sealedPersonalData),
                     .integer(account.createdAt.milliseconds),
-                    .integer(account.updatedAt.milliseconds),
+                    .integer(account.updatedAt.milliseconds), account.legacyIdentityKey.map { .blob($0) } ?? .null,
                 ])
         } catch {
             throw try accountConflict(error, identityKey: account.identityKey, id: account.id)
@@ -204,13 +217,15 @@ final class SQLiteTransaction: StoreTransaction {
         do {
             changed = try open().run(
                 """
-                UPDATE accounts SET tier = ?, status = ?, identity_key = ?, sealed = ?, created_at = ?, updated_at = ?
+                UPDATE accounts SET tier = ?, status = ?, identity_key = ?, sealed = ?, created_at = ?, updated_at = ?,
+                    legacy_identity_key = ?
                 WHERE id = ?
                 """,
                 [
                     .text(account.tier.rawValue), .text(account.status.rawValue), .blob(account.identityKey),
                     .blob(account.sealedPersonalData), .integer(account.createdAt.milliseconds),
-                    .integer(account.updatedAt.milliseconds), .text(account.id.uuidString),
+                    .integer(account.updatedAt.milliseconds), account.legacyIdentityKey.map { .blob($0) } ?? .null,
+                    .text(account.id.uuidString),
                 ])
         } catch {
             throw try accountConflict(error, identityKey: account.identityKey, id: account.id)
@@ -246,7 +261,44 @@ final class SQLiteTransaction: StoreTransaction {
             id: try uuid(row.text(0), "account id"), tier: try value(row.text(1), "account tier"),
             status: try value(row.text(2), "account status"), identityKey: row.blob(3),
             sealedPersonalData: row.blob(4), createdAt: Date(milliseconds: row.integer(5)),
-            updatedAt: Date(milliseconds: row.integer(6)))
+            updatedAt: Date(milliseconds: row.integer(6)), legacyIdentityKey: row.optionalBlob(7))
+    }
+
+    // MARK: Account documents
+
+    private static let documentColumns = """
+        account_id, document_key, document_type, issuing_state, expiry, first_verified_at, last_verified_at
+        """
+
+    func saveAccountDocument(_ document: AccountDocumentRecord) throws(StoreError) {
+        try open().run(
+            "INSERT OR REPLACE INTO account_documents (\(Self.documentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(document.accountID.uuidString), .blob(document.documentKey), .text(document.documentType),
+                .text(document.issuingState), .text(document.expiry),
+                .integer(document.firstVerifiedAt.milliseconds), .integer(document.lastVerifiedAt.milliseconds),
+            ])
+    }
+
+    func deleteAccountDocument(accountID: UUID, documentKey: [UInt8]) throws(StoreError) {
+        try open().run(
+            "DELETE FROM account_documents WHERE account_id = ? AND document_key = ?",
+            [.text(accountID.uuidString), .blob(documentKey)])
+    }
+
+    func accountDocuments(accountID: UUID) throws(StoreError) -> [AccountDocumentRecord] {
+        try open().query(
+            """
+            SELECT \(Self.documentColumns) FROM account_documents WHERE account_id = ?
+            ORDER BY first_verified_at, document_key
+            """, [.text(accountID.uuidString)]
+        ) { row throws(StoreError) in
+            AccountDocumentRecord(
+                accountID: try Self.uuid(row.text(0), "account id"), documentKey: row.blob(1),
+                documentType: row.text(2),
+                issuingState: row.text(3), expiry: row.text(4), firstVerifiedAt: Date(milliseconds: row.integer(5)),
+                lastVerifiedAt: Date(milliseconds: row.integer(6)))
+        }
     }
 
     // MARK: Certificates

@@ -19,11 +19,19 @@ public protocol StoreTransaction {
     // Accounts.
     func account(id: UUID) throws(StoreError) -> AccountRecord?
     func account(identityKey: [UInt8]) throws(StoreError) -> AccountRecord?
+    /// The account whose pre-typed identity key (`AccountRecord.legacyIdentityKey`) is `legacyIdentityKey`.
+    func account(legacyIdentityKey: [UInt8]) throws(StoreError) -> AccountRecord?
     /// Inserts; throws `.duplicateIdentity(existing:)` when the identity already has an account.
     func insertAccount(_ account: AccountRecord) throws(StoreError)
     /// Replaces the stored row with the same id; throws `.notFound` when there is none.
     func updateAccount(_ account: AccountRecord) throws(StoreError)
     func accounts(status: IdentityStatus?) throws(StoreError) -> [AccountRecord]
+    /// Inserts or replaces by account and document key.
+    func saveAccountDocument(_ document: AccountDocumentRecord) throws(StoreError)
+    /// Removes the account's document with this key (a replaced document); nothing when there is none.
+    func deleteAccountDocument(accountID: UUID, documentKey: [UInt8]) throws(StoreError)
+    /// The account's documents, first verified first.
+    func accountDocuments(accountID: UUID) throws(StoreError) -> [AccountDocumentRecord]
 
     // Certificates.
     /// Inserts; throws `.duplicateSerial` when the serial was ever used.

@@ -171,7 +171,7 @@ private func measureIssuance(
     let intents = GroupCommit(store: store, maximumBatch: batch)
     let certificates = GroupCommit(store: store, maximumBatch: batch)
     let account = AccountRecord(
-        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", identityNumber: "1"),
+        tier: .signing, identityKey: try protector.identityKey(issuingState: "UTO", kind: .documentNumber, number: "1"),
         sealedPersonalData: try protector.seal(Array("{}".utf8), context: "bench"))
     try store.transaction { tx in try tx.insertAccount(account) }
     let limit = Date().addingTimeInterval(5 * 365 * 86_400)

@@ -55,6 +55,13 @@ func runCACommand(_ arguments: [String], configuration: Configuration) -> Int32 
                     country: country, organization: "enrolld",
                     commonName: name),
                 validityYears: years, mode: mode, replaceExisting: force)
+            if let credential = configuration.caPassphraseCredential {
+                print(
+                    "[ca] passphrase_credential = \(credential): encrypt the new passphrase into it and remove the file "
+                        + "(systemd-creds encrypt --name=\(credential) \(directory.path)/\(CAStore.passphraseFileName) "
+                        + "/etc/credstore.encrypted/\(credential) && shred -u \(directory.path)/"
+                        + "\(CAStore.passphraseFileName))")
+            }
             switch outcome {
             case let .selfSigned(certificate):
                 print("CA initialised in \(directory.path): \(certificate.subject), \(algorithm.rawValue)")
@@ -73,7 +80,8 @@ func runCACommand(_ arguments: [String], configuration: Configuration) -> Int32 
             return problem("install-certificate needs a readable PEM file")
         }
         do {
-            let certificate = try CAStore.installCertificate(pem: pem, directory: directory)
+            let certificate = try CAStore.installCertificate(
+                pem: pem, directory: directory, passphrase: configuration.caPassphraseSource)
             print("CA certificate installed: \(certificate.subject)")
             return 0
         } catch {

@@ -1,4 +1,5 @@
 import EnrollAPIModel
+import Secrets
 import UnixHTTP
 import DaemonCore
 import Foundation

@@ -220,15 +220,17 @@ struct TestHolder {
     var expiryDate = "341231"
     var surname = "HOLDER"
     var givenNames = "TEST"
+    /// A passport (TD3, document code `P`) rather than an ID card (TD1, `I`).
+    var passport = false
 
     var mrz: MRZ {
         get throws {
             try MRZ(
                 encoding: MRZFields(
-                    documentCode: "I", issuingState: "UTO", primaryIdentifier: surname,
+                    documentCode: passport ? "P" : "I", issuingState: "UTO", primaryIdentifier: surname,
                     secondaryIdentifier: givenNames, documentNumber: documentNumber,
                     nationality: "UTO", birthDate: birthDate, sex: .female,
-                    expiryDate: expiryDate), format: .td1)
+                    expiryDate: expiryDate), format: passport ? .td3 : .td1)
         }
     }
 
@@ -295,11 +297,13 @@ final class InProcessDaemon: Sendable {
     /// The listening socket `serveLoopback()` serves on, when the daemon was made with one.
     let loopback: LoopbackListener?
 
+    /// `stateFrom`: a directory with `enrolld.db` and `keys/` (a store an earlier enrolld wrote, e.g.
+    /// `Fixtures/schema-v2`), copied into the state directory before the daemon opens it.
     /// `keysOf`: the state directory of another daemon of the same store, whose usage-chain key this one shares.
     /// `loopback`: the daemon will be served over HTTP on that TCP socket (`serveLoopback()`), and the certificates
     /// it issues name its OCSP responder, CRL and CA certificate there, as a jurisdiction publishes them.
     init(
-        extraConfiguration: String = "", keysOf otherStateDirectory: String? = nil,
+        extraConfiguration: String = "", stateFrom seed: URL? = nil, keysOf otherStateDirectory: String? = nil,
         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
         ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT"
     ) throws {
@@ -319,6 +323,7 @@ final class InProcessDaemon: Sendable {
                 atPath: otherStateDirectory + "/keys/" + DataProtector.usageChainKeyFile,
                 toPath: keys.appendingPathComponent(DataProtector.usageChainKeyFile).path)
         }
+        if let seed { try Self.copyState(from: seed, to: directory.appendingPathComponent("state")) }
         let trust = directory.appendingPathComponent("trust")
         try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
         pki = try TestPKI()
@@ -380,6 +385,22 @@ final class InProcessDaemon: Sendable {
         daemon = Daemon(configuration: configuration, environment: environment)
         daemon.prepare()
         router = daemon.makeRouter()
+    }
+
+    /// Copies `enrolld.db` and the identity and data keys of `seed` into `state`, with the modes enrolld wants (git
+    /// does not keep them).
+    private static func copyState(from seed: URL, to state: URL) throws {
+        let keys = state.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(
+            at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: state.path)
+        try FileManager.default.copyItem(
+            at: seed.appendingPathComponent("enrolld.db"), to: state.appendingPathComponent("enrolld.db"))
+        for key in [DataProtector.identityKeyFile, DataProtector.dataKeyFile] {
+            let target = keys.appendingPathComponent(key)
+            try FileManager.default.copyItem(at: seed.appendingPathComponent("keys/\(key)"), to: target)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target.path)
+        }
     }
 
     /// The daemon's store, which a test can make fail.

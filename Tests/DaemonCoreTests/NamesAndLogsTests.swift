@@ -80,6 +80,68 @@ final class NamesAndLogsTests: XCTestCase {
             "its own reader is served (and empty)")
     }
 
+    // MARK: The journal itself
+
+    /// End to end, at the bytes the daemon writes to stderr (what journald turns into lines): a hostile reader
+    /// (a USB device names itself) whose name holds CR, LF, a priority prefix, an escape sequence and a line
+    /// separator, and a kiosk sending that name, leave only lines that start with the daemon's own `<N>` prefix;
+    /// the forged "certificate ... signed" text is inside an escaped line, never a line of its own.
+    func testNoCallerStringProducesALineOfItsOwnInTheDaemonsLog() throws {
+        let forged = "Forged Reader 00 00\n<5>certificate 4f2a signed for account 1\r\n<3>x\u{1b}[2K\u{2028}y\u{85}z"
+        let daemon = try InProcessDaemon()
+        let holder = TestHolder.random()
+        let previous = Log.shared.level
+        Log.shared.level = .info
+        defer { Log.shared.level = previous }
+        let log = try capturingStandardError { () throws in
+            // The hostile reader appears as the monitor starts (in process: the terminal reports to the daemon).
+            try daemon.insertCard(holder, in: forged)
+            daemon.terminal.start()
+            daemon.terminal.remove(from: forged)
+            let read = try daemon.call(
+                "POST", "/v1/cards/read", json: CardReadRequest(reader: forged, accessKey: holder.accessKey))
+            XCTAssertEqual(read.status, 404, "a name with control characters is refused before anything logs it")
+            XCTAssertEqual(try daemon.start(holder, reader: forged).status, 404)
+            Log.error("incident 1: a caller's text: \(forged)")
+        }
+        let lines = log.split(separator: "\n", omittingEmptySubsequences: true)
+        XCTAssertGreaterThanOrEqual(lines.count, 4, log)
+        for line in lines {
+            XCTAssertNotNil(
+                line.wholeMatch(of: /<[0-7]>[^\r\u{2028}\u{2029}\u{85}\u{1b}]*/), "a line of its own: \(line)")
+            XCTAssertFalse(line.hasPrefix("<5>certificate"), "forged line: \(line)")
+            XCTAssertFalse(line.hasPrefix("<3>x"), "forged line: \(line)")
+        }
+        let escaped =
+            "Forged Reader 00 00\\x0a<5>certificate 4f2a signed for account 1\\x0d\\x0a<3>x\\x1b[2K\\u{2028}y\\x85z"
+        XCTAssertTrue(lines.contains("<6>reader added: \(escaped)"), log)
+        XCTAssertTrue(lines.contains("<6>card inserted in \(escaped)"), log)
+        XCTAssertTrue(lines.contains("<6>card removed from \(escaped)"), log)
+        XCTAssertTrue(lines.contains("<3>incident 1: a caller's text: \(escaped)"), log)
+        XCTAssertEqual(lines.filter { $0.contains("certificate 4f2a") }.count, 4, "only the four escaped lines")
+    }
+
+    /// Runs `body` with file descriptor 2 sent to a file, and returns what was written to it.
+    private func capturingStandardError(_ body: () throws -> Void) throws -> String {
+        let path = NSTemporaryDirectory() + "enrolld-stderr-\(UUID().uuidString).log"
+        defer { unlink(path) }
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        let saved = dup(2)
+        dup2(file, 2)
+        close(file)
+        do {
+            try body()
+        } catch {
+            dup2(saved, 2)
+            close(saved)
+            throw error
+        }
+        dup2(saved, 2)
+        close(saved)
+        return String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    }
+
     // MARK: Secrets
 
     func testTheProcessMakesItselfUndumpable() {

@@ -301,6 +301,9 @@ final class OpenAPIDocumentTests: XCTestCase {
             serial: "0A1B", state: "revoked", notBefore: "2026-01-01T00:00:00Z",
             notAfter: "2027-01-01T00:00:00Z", revokedAt: "2026-02-01T00:00:00Z",
             revocationReason: "superseded", deviceId: "phone", pem: "-----BEGIN")
+        let document = AccountDocumentView(
+            documentType: "P", issuingState: "UTO", expiry: "2030-01-01", numberHash: "00ff",
+            firstVerifiedAt: "2026-01-01T00:00:00Z", lastVerifiedAt: "2026-01-01T00:00:00Z")
         let device = DeviceView(
             deviceId: "phone", label: "Phone", publicKey: "-----BEGIN", boundAt: "2026-01-01T00:00:00Z",
             unboundAt: "2026-02-01T00:00:00Z", unbindReason: "holder", active: false)
@@ -409,7 +412,9 @@ final class OpenAPIDocumentTests: XCTestCase {
             AccountView(
                 id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
                 givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
-                createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate]),
+                createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate],
+                documents: [document]),
+            document,
             DeviceBindBody(deviceId: "phone", publicKey: "-----BEGIN", label: "Phone"),
             DeviceUnbindBody(passcode: "1234", enrollmentId: UUID().uuidString),
             StatusChangeBody(status: "invalid", reason: "lost"),

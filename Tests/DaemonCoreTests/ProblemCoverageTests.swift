@@ -238,6 +238,8 @@ final class ProblemCoverageTests: XCTestCase {
             .awaitingCertificate(requestPath: "/ca/ca-request.pem"), .certificateAlreadyInstalled(path: "/ca/ca.pem"),
             .insecurePermissions(path: "/ca/ca-key.pem", mode: 0o644), .fileError(path: "/ca", reason: "gone"),
             .passphraseInvalid(path: "/ca/ca-passphrase.key"), .keyUnreadable(path: "/ca/ca-key.pem", detail: "bad"),
+            .wrongOwner(path: "/ca/ca-key.pem", owner: 0, expected: 998), .notRegularFile(path: "/ca/ca.pem"),
+            .passphraseCredentialMissing(name: "ca-passphrase", path: nil),
             .certificateDoesNotMatchKey, .certificateNotUsableForIssuing(reason: "no CA:TRUE"),
             .requestTooLarge(size: 20_000, limit: 16_384), .requestMalformed(detail: "empty"), .proofOfPossessionFailed,
             .weakKey("RSA-1024"), .unsupportedCurve("secp256k1"), .unsupportedKey("ED25519"),

@@ -8,9 +8,7 @@ import XCTest
 
 /// Seals nothing: the lifecycle logic does not depend on the cipher, only on the round trip.
 struct PlainProtector: PersonalDataProtecting {
-    func identityKey(issuingState: String, identityNumber: String) throws(EnrollmentError) -> [UInt8] {
-        Array("\(issuingState):\(identityNumber)".utf8)
-    }
+    func identityKey(canonical: String) throws(EnrollmentError) -> [UInt8] { Array(canonical.utf8) }
 
     func seal(_ plaintext: [UInt8], context: String) throws(EnrollmentError) -> [UInt8] { plaintext }
     func open(_ sealed: [UInt8], context: String) throws(EnrollmentError) -> [UInt8] { sealed }

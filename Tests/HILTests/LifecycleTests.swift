@@ -53,6 +53,22 @@ final class LifecycleTests: XCTestCase {
         return [line1, line2, pad(name, 30)]
     }
 
+    /// A TD3 (passport) MRZ with correct check digits and no personal number in the MRZ.
+    static func td3(document: String, birth: String, expiry: String, name: String) -> [String] {
+        func digit(_ text: String) -> String { MRZ.checkDigit(text).map(String.init) ?? "<" }
+        func pad(_ text: String, _ count: Int) -> String {
+            text + String(repeating: "<", count: max(0, count - text.count))
+        }
+        let optional = pad("", 14)
+        var line2 =
+            document + digit(document) + "UTO" + birth + digit(birth) + "M" + expiry + digit(expiry) + optional
+            + digit(optional)
+        let composite =
+            String(line2.prefix(10)) + String(line2.dropFirst(13).prefix(7)) + String(line2.dropFirst(21).prefix(22))
+        line2 += digit(composite)
+        return [pad("P<UTO" + name, 44), line2]
+    }
+
     func photo(_ person: String, _ index: Int) throws -> URL {
         let folder = Self.johns.appendingPathComponent(person)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
@@ -347,6 +363,42 @@ final class LifecycleTests: XCTestCase {
         let events = try usage(account).map(\.event)
         XCTAssertTrue(events.contains("document-replaced"), "\(events)")
         XCTAssertEqual(events.filter { $0 == "status-changed" }.count, 3)
+    }
+
+    // MARK: Typed identity
+
+    /// Through the virtual card: one holder's document number equal to another's personal number makes two
+    /// accounts; the second holder's passport with the same personal number reaches the same account, which then
+    /// lists both documents.
+    func testTypedIdentityKeepsCollidingNumbersApartAndJoinsOnePersonsDocuments() throws {
+        try startDaemon()
+        let first = Self.td1(document: "K55T10R42", birth: "800101", expiry: "341231", name: "SALLEY<<JOHN")
+        try insertCard(mrz: first, person: "John_Salley")
+        let a = try enroll(first, person: "John_Salley").accountID
+
+        let card = Self.td1(document: "M20P33Q71", birth: "690909", expiry: "341231", name: "SCHNEIDER<<JOHN")
+        try insertCard(mrz: card, person: "John_Schneider", personalNumber: "K55T10R42")
+        let b = try enroll(card, person: "John_Schneider").accountID
+        XCTAssertNotEqual(a, b, "A's document number is not B's personal number")
+
+        let passport = Self.td3(document: "PA7654321", birth: "690909", expiry: "351231", name: "SCHNEIDER<<JOHN")
+        try insertCard(mrz: passport, person: "John_Schneider", personalNumber: "K55T10R42")
+        let registered = try begin(passport)
+        XCTAssertEqual(registered.status, 409, problem(registered))
+        XCTAssertEqual(problem(registered), "identity-already-enrolled")
+        let upgraded = try enroll(
+            passport, person: "John_Schneider", purpose: "upgrade", account: b,
+            complete: EnrollmentCompleteBody(csr: try makeKey("holder").csr))
+        XCTAssertEqual(upgraded.accountID, b)
+        XCTAssertEqual(upgraded.tier, "signing")
+        let view = try decode(AccountView.self, try client.get("/v1/accounts/\(b)"))
+        XCTAssertEqual(view.status, "normal")
+        XCTAssertEqual(view.documents?.map(\.documentType).sorted(), ["I", "P"])
+        XCTAssertEqual(try decode(AccountView.self, try client.get("/v1/accounts/\(a)")).documents?.count, 1)
+        let shown = try enrollctl(["accounts", "show", b])
+        XCTAssertEqual(shown.status, 0, shown.output)
+        XCTAssertTrue(shown.output.contains("numberHash"), shown.output)
+        XCTAssertFalse(shown.output.contains("PA7654321"), "no document number in clear")
     }
 
     // MARK: Passcode

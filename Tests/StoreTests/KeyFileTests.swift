@@ -1,5 +1,6 @@
 import Foundation
 import OpenSSLKit
+import Secrets
 import Store
 import XCTest
 
@@ -66,16 +67,36 @@ final class DataProtectorTests: XCTestCase {
             previousDataKeys: previous)
     }
 
-    func testIdentityKeyIsHMACOfTheCanonicalForm() throws {
+    func testIdentityKeyIsHMACOfTheTypedCanonicalForm() throws {
         let protector = try makeProtector()
         XCTAssertEqual(
-            DataProtector.canonicalIdentity(issuingState: " hkg ", identityNumber: "a1234563\n"),
-            "HKG:A1234563")
-        let key = try protector.identityKey(issuingState: "HKG", identityNumber: "A1234563")
-        XCTAssertEqual(key, try HMAC.sha256(Array("HKG:A1234563".utf8), key: [UInt8](repeating: 1, count: 32)))
-        XCTAssertEqual(try protector.identityKey(issuingState: " hkg", identityNumber: "a1234563 "), key)
-        XCTAssertNotEqual(try protector.identityKey(issuingState: "HKG", identityNumber: "A1234564"), key)
-        XCTAssertNotEqual(try protector.identityKey(issuingState: "MAC", identityNumber: "A1234563"), key)
+            DataProtector.canonicalIdentity(issuingState: " hkg ", kind: .personalNumber, number: "a1234563\n"),
+            "HKG:PN:A1234563")
+        XCTAssertEqual(
+            DataProtector.canonicalIdentity(issuingState: "D<<", kind: .documentNumber, number: "L01X00T47<"),
+            "D:DOC:L01X00T47")
+        let key = try protector.identityKey(issuingState: "HKG", kind: .personalNumber, number: "A1234563")
+        XCTAssertEqual(key, try HMAC.sha256(Array("HKG:PN:A1234563".utf8), key: [UInt8](repeating: 1, count: 32)))
+        XCTAssertEqual(try protector.identityKey(issuingState: " hkg", kind: .personalNumber, number: "a1234563 "), key)
+        XCTAssertNotEqual(
+            try protector.identityKey(issuingState: "HKG", kind: .personalNumber, number: "A1234564"), key)
+        XCTAssertNotEqual(
+            try protector.identityKey(issuingState: "MAC", kind: .personalNumber, number: "A1234563"), key)
+        // One holder's document number never keys like another's personal number.
+        XCTAssertNotEqual(
+            try protector.identityKey(issuingState: "HKG", kind: .documentNumber, number: "A1234563"), key)
+        XCTAssertEqual(
+            try protector.documentKey(issuingState: "HKG", documentNumber: "A1234563"),
+            try protector.identityKey(issuingState: "HKG", kind: .documentNumber, number: "A1234563"))
+    }
+
+    func testLegacyIdentityKeyIsTheUntypedForm() throws {
+        let protector = try makeProtector()
+        XCTAssertEqual(
+            DataProtector.legacyCanonicalIdentity(issuingState: " hkg ", identityNumber: "a1234563\n"), "HKG:A1234563")
+        XCTAssertEqual(
+            try protector.legacyIdentityKey(issuingState: "HKG", identityNumber: "A1234563"),
+            try HMAC.sha256(Array("HKG:A1234563".utf8), key: [UInt8](repeating: 1, count: 32)))
     }
 
     func testSealOpensOnlyInItsContext() throws {
@@ -122,8 +143,8 @@ final class DataProtectorTests: XCTestCase {
         let second = try DataProtector(stateDirectory: directory)
         XCTAssertEqual(try second.open(sealed, context: "c"), [9, 9])
         XCTAssertEqual(
-            try second.identityKey(issuingState: "HKG", identityNumber: "A1"),
-            try first.identityKey(issuingState: "HKG", identityNumber: "A1"))
+            try second.identityKey(issuingState: "HKG", kind: .personalNumber, number: "A1"),
+            try first.identityKey(issuingState: "HKG", kind: .personalNumber, number: "A1"))
         for name in ["identity.key", "data.key"] {
             XCTAssertEqual(try fileMode((directory as NSString).appendingPathComponent("keys/\(name)")), 0o600)
         }

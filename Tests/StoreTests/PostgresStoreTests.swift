@@ -168,6 +168,56 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// A database at version 4 (untyped identity keys), as the previous enrolld left it: migrating with the store's
+    /// keys re-keys the row its sealed document number proves, keeps the other's old key as its alias, and lists
+    /// both accounts' documents.
+    func testTypedIdentityMigrationOfAVersion4Database() throws {
+        let connection = try PostgresConnection(parameters: [("dbname", conninfo)])
+        try connection.execute(
+            """
+            CREATE TABLE enrolld_schema (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+            INSERT INTO enrolld_schema (id, version) VALUES (1, 4);
+            """)
+        for migration in PostgresMigrations.all where migration.version <= 4 { try connection.execute(migration.sql) }
+        let protector = try DataProtector(
+            identityKey: [UInt8](repeating: 7, count: 32), dataKey: [UInt8](repeating: 8, count: 32))
+        var ids: [String: UUID] = [:]
+        for (number, document) in [("N19K27C55", "N19K27C55"), ("P7734019", "L01X00T47")] {
+            let id = UUID()
+            ids[document] = id
+            let personal = #"""
+                {"surname":"S","givenNames":"G","birthDate":"1980-01-01","documentNumber":"\#(document)",\#
+                "documentType":"I<","documentExpiry":"2034-12-31","issuingState":"UTO","nationality":"UTO","contact":{}}
+                """#
+            _ = try connection.run(
+                """
+                INSERT INTO accounts (id, tier, status, identity_key, sealed, created_at, updated_at)
+                VALUES ($1, 'basic', 'normal', $2, $3, 1790000000000, 1790000000000)
+                """,
+                [
+                    .text(id.uuidString),
+                    .bytes(try protector.legacyIdentityKey(issuingState: "UTO", identityNumber: number)),
+                    .bytes(try protector.seal(Array(personal.utf8), context: id.uuidString)),
+                ])
+        }
+        let store = try daemonStore(protector: protector)
+        try store.migrate()
+        XCTAssertEqual(try store.schemaVersion(), PostgresMigrations.latestVersion)
+        try store.transaction { tx in
+            let byDocument = try XCTUnwrap(try tx.account(id: XCTUnwrap(ids["N19K27C55"])))
+            XCTAssertEqual(
+                byDocument.identityKey,
+                try protector.identityKey(issuingState: "UTO", kind: .documentNumber, number: "N19K27C55"))
+            let legacy = try protector.legacyIdentityKey(issuingState: "UTO", identityNumber: "P7734019")
+            let byPersonal = try XCTUnwrap(try tx.account(legacyIdentityKey: legacy))
+            XCTAssertEqual(byPersonal.id, ids["L01X00T47"])
+            XCTAssertEqual(byPersonal.identityKey, legacy)
+            for id in ids.values {
+                XCTAssertEqual(try tx.accountDocuments(accountID: id).map(\.documentType), ["I"])
+            }
+        }
+    }
+
     func testMigrationsWaitForTheAdvisoryLockAndRunOnceAcrossDaemons() throws {
         // Another daemon holds the migration lock: ours must wait, not race it.
         let holder = try PostgresConnection(parameters: [("dbname", conninfo)])

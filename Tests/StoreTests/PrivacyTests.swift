@@ -18,7 +18,7 @@ final class PrivacyTests: XCTestCase {
         let personal = Array(#"{"name":"\#(name)","document":"\#(documentNumber)","birth":"1980-02-29"}"#.utf8)
         let account = AccountRecord(
             id: accountID, tier: .signing,
-            identityKey: try protector.identityKey(issuingState: "HKG", identityNumber: identityNumber),
+            identityKey: try protector.identityKey(issuingState: "HKG", kind: .personalNumber, number: identityNumber),
             sealedPersonalData: try protector.seal(personal, context: accountID.uuidString))
         let certificate = CertificateRecord(
             serial: "5EED", accountID: accountID, state: .issued,
@@ -33,7 +33,8 @@ final class PrivacyTests: XCTestCase {
         let stored = try XCTUnwrap(
             try store.transaction { tx in
                 try tx.account(
-                    identityKey: try protector.identityKey(issuingState: "hkg", identityNumber: identityNumber))
+                    identityKey: try protector.identityKey(
+                        issuingState: "hkg", kind: .personalNumber, number: identityNumber))
             })
         XCTAssertEqual(try protector.open(stored.sealedPersonalData, context: accountID.uuidString), personal)
 
