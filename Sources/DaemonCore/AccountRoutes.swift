@@ -64,6 +64,40 @@ extension Daemon {
                     }
                     return .json(AccountLookup(accountId: found.id, tier: found.tier, status: found.status))
                 }))
+        // A changed name (after marriage, say) accepted at the counter: the holder's new document read on the
+        // operator's reader, and the reason, recorded in the usage log (`HolderNameChange.swift`).
+        router.add(
+            Route(
+                "POST", "/v1/accounts/{id}/holder-name",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "account id")
+                    let body = try context.decodeBody(HolderNameChangeBody.self)
+                    let access = try body.accessKey.accessKey()
+                    let actor = try context.actor()
+                    let reader = try usableReader(body.reader, context)
+                    let lifecycle = try lifecycleService()
+                    let read: CardRead
+                    do throws(CardReadFailure) {
+                        read = try cardReader.read(
+                            reader: reader, access: access, options: DocumentReader.Options(allowBAC: true))
+                    } catch {
+                        throw Problem(error)
+                    }
+                    guard read.verdict.genuine else {
+                        throw Problem(
+                            .documentNotGenuine,
+                            detail: "the new document is not genuine ("
+                                + read.verdict.reasons.joined(separator: "; ") + "): the name is not changed")
+                    }
+                    do throws(EnrollmentError) {
+                        let facts = try DocumentFacts(document: read.data, rules: configuration.identityRules)
+                        try lifecycle.approveHolderName(accountID: id, facts: facts, reason: body.reason, actor: actor)
+                    } catch {
+                        throw Problem(error)
+                    }
+                    Log.notice("account \(id.uuidString): changed holder name approved by uid \(context.peer.uid)")
+                    return .json(try accountCall { service throws(EnrollmentError) in try service.account(id: id) })
+                }))
         router.add(
             Route(
                 "GET", "/v1/accounts/{id}/certificates",

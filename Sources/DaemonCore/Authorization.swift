@@ -214,6 +214,11 @@ public enum RoutePermissions {
         ("POST /v1/enrollments/{id}/liveness", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
+        ("POST /v1/enrollments/{id}/guardian/photo", .kiosk, "a kiosk: only sessions its uid started"),
+        (
+            "POST /v1/enrollments/{id}/upgrade", .kiosk,
+            "with the upgradeToken of identity-already-enrolled; a kiosk: only sessions its uid started"
+        ),
         ("GET /v1/crl", .anyone, "public data, from the cache (signs nothing); published by the nginx front"),
         ("POST /v1/ocsp", .anyone, "public data; published by the nginx front"),
         ("GET /v1/ocsp/{request}", .anyone, "public data; published by the nginx front"),
@@ -235,6 +240,10 @@ public enum RoutePermissions {
         ("DELETE /v1/accounts/{id}/passcode", .kiosk, "a kiosk needs the current passcode in the body"),
         ("POST /v1/accounts/{id}/passcode/verify", .kiosk, "every entry counts towards the lock"),
         ("POST /v1/accounts/{id}/status", .operator, "cancel or invalidate an identity"),
+        (
+            "POST /v1/accounts/{id}/holder-name", .operator,
+            "accept a changed name (same birth date and sex) from the new document, with a reason"
+        ),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
         (
             "POST /v1/certificates/validate", .kiosk,

@@ -129,10 +129,11 @@ public final class CardReadService: Sendable {
             var failure = Self.failure(for: error, reader: reader, access: access)
             if deadline?.expired == true {
                 failure = .readTimeout(seconds: readTimeout)
-            } else if failure.problem == .readerError || failure.problem == .chipSecurityError,
-                Self.isTransportFailure(error), let connection
-            {
+            } else if let connection, Self.mayBeRemoval(error, failure) {
                 // A transport failure says little; whether the card, the reader or pcscd went away says what to do.
+                // A chip that refuses the key or the protocol may not have refused anything: a contactless reader
+                // answers a card that left in the middle of a command with a status word of its own (6300, 6F00),
+                // and blaming the key would send the holder to retype it (and count a PACE attempt against them).
                 switch connection.presence(within: 1000) {
                 case .removed: failure = .cardRemoved
                 case .readerGone: failure = Self.failure(for: CardError.readerUnavailable, reader: reader)
@@ -148,6 +149,18 @@ public final class CardReadService: Sendable {
             Log.notice("card read in \(reader) failed: \(failure.problem.code)")
             throw failure
         }
+    }
+
+    /// Whether the read's failure may have been the card leaving, so that the card's presence decides: a transport
+    /// failure (reader error, a secure messaging session that ended), or a refusal during access control (the key
+    /// rejected, an unexpected status word or answer in BAC or PACE).
+    static func mayBeRemoval(_ error: any Error, _ failure: CardReadFailure) -> Bool {
+        switch error as? MRTDError {
+        case .accessKeyRejected?, .unexpectedStatus?, .authenticationFailed?: return true
+        default: break
+        }
+        return (failure.problem == .readerError || failure.problem == .chipSecurityError)
+            && isTransportFailure(error)
     }
 
     /// Whether `error` is the transport failing (as opposed to the chip answering badly): when the card has left

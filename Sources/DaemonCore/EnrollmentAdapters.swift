@@ -30,6 +30,8 @@ extension Problem {
             check = error.check
             instruction = error.instruction
             attemptsLeft = error.attemptsLeft
+            enrollmentId = error.enrollmentID
+            upgradeToken = error.upgradeToken
             return
         }
         let incident = Self.newIncidentID()

@@ -114,6 +114,20 @@ extension Daemon {
                 }))
         router.add(
             Route(
+                "POST", "/v1/enrollments/{id}/upgrade",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let body = try context.decodeBody(EnrollmentUpgradeBody.self)
+                    let actor = try context.actor()
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.upgrade(id: id, token: body.upgradeToken, actor: actor))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
+        router.add(
+            Route(
                 "GET", "/v1/enrollments/{id}",
                 .respond { [unowned self] context throws(Problem) in
                     let id = try parseUUID(context.parameters["id"], field: "enrollment id")

@@ -332,5 +332,22 @@ extension Daemon {
                         throw Problem(error)
                     }
                 }))
+        // The guardian seen: the guardian's live photo against the chip portrait of the card just read.
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/guardian/photo",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let body = try context.decodeBody(EnrollmentPhotoBody.self)
+                    guard let photo = Data(base64Encoded: body.photo, options: .ignoreUnknownCharacters) else {
+                        throw Problem(.invalidBody, detail: "photo must be base64")
+                    }
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.submitGuardianPhoto(id: id, photo: [UInt8](photo)))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
     }
 }

@@ -371,6 +371,22 @@ public struct AuditVerifyBody: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/accounts/{id}/holder-name` body: the holder's new document, read at the counter, and why the changed
+/// name is accepted.
+public struct HolderNameChangeBody: Codable, Sendable {
+    public var reader: String
+    public var accessKey: AccessKeyRequest
+    /// Why the new name is accepted (e.g. "marriage certificate seen"): one line, up to 200 characters; recorded
+    /// in the usage log.
+    public var reason: String
+
+    public init(reader: String, accessKey: AccessKeyRequest, reason: String) {
+        self.reader = reader
+        self.accessKey = accessKey
+        self.reason = reason
+    }
+}
+
 /// A usage record as the API shows it (no hashes: `enrollctl audit verify` checks those).
 public struct UsageRecordView: Sendable, Codable, Equatable {
     public var sequence: Int64

@@ -70,6 +70,15 @@ public struct GuardianCardBody: Codable, Sendable {
     }
 }
 
+/// `POST /v1/enrollments/{id}/upgrade` body: the token an `identity-already-enrolled` refusal handed the kiosk.
+public struct EnrollmentUpgradeBody: Codable, Sendable {
+    public var upgradeToken: String
+
+    public init(upgradeToken: String) {
+        self.upgradeToken = upgradeToken
+    }
+}
+
 /// What the API shows of a session: state and evidence, the card-face summary the kiosk displays,
 /// never biometric data.
 public struct EnrollmentView: Sendable, Codable, Equatable {
@@ -89,7 +98,8 @@ public struct EnrollmentView: Sendable, Codable, Equatable {
     public var face: FaceEvidence?
     public var expiresAt: String
     public var failureCode: String?
-    /// Whether the guardian's card was verified in this session (registration of a minor).
+    /// Whether the guardian was verified in this session (registration of a minor): the guardian's card read, and
+    /// the guardian's live photo matched its chip portrait.
     public var guardianPresent: Bool?
     /// The liveness step's last decision, with every check's value and threshold.
     public var liveness: LivenessEvidence?

@@ -21,6 +21,12 @@ public struct Problem: Codable, Sendable, Error, Equatable {
     public var instruction: String?
     /// Set on `liveness-failed` and `suspected-replay` in a session: attempts left before it ends.
     public var attemptsLeft: Int?
+    /// Set on `identity-already-enrolled`: the session the card was read in, kept open only to be upgraded with
+    /// `upgradeToken` (`POST /v1/enrollments/{id}/upgrade`). Never the account's id.
+    public var enrollmentId: String?
+    /// Set on `identity-already-enrolled`: an opaque token that upgrades the identity's account from that session
+    /// only, once, until the session ends.
+    public var upgradeToken: String?
 
     /// A problem of a catalogued kind; `detail` defaults to the catalogue's advice.
     public init(_ kind: ProblemCode, detail: String? = nil) {
@@ -268,7 +274,14 @@ extension ProblemCode {
     public static let underAge = ProblemCode(
         "under-age", 422, "Under age", "the signing tier is for adults only")
     public static let identityAlreadyEnrolled = ProblemCode(
-        "identity-already-enrolled", 409, "Already enrolled", "upgrade the existing account instead of registering")
+        "identity-already-enrolled", 409, "Already enrolled",
+        "upgrade the existing account instead of registering: send the upgradeToken to the session's upgrade step")
+    public static let holderNameUnchanged = ProblemCode(
+        "holder-name-unchanged", 409, "Name unchanged",
+        "the document's name is already the account's: there is no changed name to approve")
+    public static let upgradeTokenInvalid = ProblemCode(
+        "upgrade-token-invalid", 403, "Upgrade token not valid",
+        "an upgrade token works once, in the session that received it: start again by tapping the card")
     public static let accountCancelled = ProblemCode(
         "account-cancelled", 409, "Account cancelled", "a cancelled identity cannot be enrolled again")
     public static let accountNotNormal = ProblemCode(
@@ -290,6 +303,9 @@ extension ProblemCode {
     public static let guardianNotPresent = ProblemCode(
         "guardian-not-present", 409, "Guardian not present",
         "read the guardian's card in this session before completing")
+    public static let guardianNotSeen = ProblemCode(
+        "guardian-not-seen", 409, "Guardian not seen",
+        "take the guardian's live photo (it must match the guardian's chip portrait) before completing")
     public static let invalidTestStopPoint = ProblemCode(
         "invalid-test-stop-point", 500, "Invalid test stop point",
         "unset ENROLLD_TEST_STOP_AT, or set ENROLLD_TEST_BENCH=1 with a known crash point")
@@ -463,11 +479,11 @@ extension ProblemCode {
         .livenessFailed, .invalidBurst, .livenessChallengeRequired, .livenessRequired,
         .enrollmentUnavailable, .enrollmentNotFound, .enrollmentExpired, .enrollmentWrongState, .enrollmentBusy,
         .invalidPurpose, .accountRequired, .identityMismatch, .documentNotGenuine, .dataGroupWithheld,
-        .stateNotAccepted, .holderMismatch, .documentExpired,
+        .stateNotAccepted, .holderMismatch, .holderNameUnchanged, .documentExpired,
         .invalidDocumentDates, .noPortrait, .faceMismatch, .attemptsExhausted, .underAge, .identityAlreadyEnrolled,
-        .accountCancelled,
+        .upgradeTokenInvalid, .accountCancelled,
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
-        .guardianMismatch, .guardianNotPresent, .invalidTestStopPoint,
+        .guardianMismatch, .guardianNotPresent, .guardianNotSeen, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,
         .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
         .passcodeDisabled, .passcodeNotSet, .passcodeRequired, .passcodeWrong, .passcodeLocked,

@@ -11,6 +11,9 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case enrollmentCompleted = "enrollment-completed"
     case enrollmentFailed = "enrollment-failed"
     case enrollmentExpired = "enrollment-expired"
+    /// A register session of an enrolled identity turned into that account's upgrade with its upgrade token (or the
+    /// token refused).
+    case upgradeTokenUsed = "upgrade-token-used"
     case accountCreated = "account-created"
     case tierChanged = "tier-changed"
     case certificateIssued = "certificate-issued"
@@ -22,11 +25,16 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case contactChanged = "contact-changed"
     case statusChanged = "status-changed"
     case documentReplaced = "document-replaced"
+    /// An operator accepted a changed name (a surname after marriage) on a new document; detail: the reason.
+    case holderNameChanged = "holder-name-changed"
     /// Another document of the account's identity (same personal number, another kind) was verified and listed.
     case documentAdded = "document-added"
     /// An account a migrated store kept under its untyped identity key got its typed key on the holder's visit.
     case identityRekeyed = "identity-rekeyed"
     case guardianVerified = "guardian-verified"
+    /// The guardian's live photo against the guardian's chip portrait (refused: no match, or not taken before
+    /// completing).
+    case guardianSeen = "guardian-seen"
     case guardianLinked = "guardian-linked"
     case wardLinked = "ward-linked"
     case passcodeSet = "passcode-set"

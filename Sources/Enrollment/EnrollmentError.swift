@@ -13,6 +13,9 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
     public var attemptsLeft: Int?
     /// `face-engine-busy`: seconds before retrying.
     public var retryAfter: Int?
+    /// `identity-already-enrolled`: the session kept open for the upgrade, and the token that upgrades from it.
+    public var enrollmentID: String?
+    public var upgradeToken: String?
 
     public init(_ kind: ProblemCode, _ message: String? = nil) {
         self.kind = kind
@@ -83,6 +86,19 @@ public struct EnrollmentError: Error, Equatable, Sendable, CustomStringConvertib
         .identityAlreadyEnrolled,
         "this identity already has an account: upgrade it with the account's own proof (the holder's passcode, or "
             + "staff at a counter)")
+
+    /// The refusal of a registration whose card's identity has an account, handing the kiosk what upgrades that
+    /// account from this session only (`UpgradeOffer.swift`), never the account's id.
+    public static func alreadyEnrolled(session: String, upgradeToken: String) -> EnrollmentError {
+        var error = EnrollmentError(
+            .identityAlreadyEnrolled,
+            "this identity already has an account: to upgrade it, send the upgradeToken to "
+                + "POST /v1/enrollments/\(session)/upgrade (once, before the session ends); to register, there "
+                + "is nothing to do")
+        error.enrollmentID = session
+        error.upgradeToken = upgradeToken
+        return error
+    }
 
     public static let accountCancelled = EnrollmentError(
         .accountCancelled, "the account is cancelled: a cancelled identity cannot be enrolled again")

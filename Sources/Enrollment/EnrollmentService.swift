@@ -145,14 +145,20 @@ public final class EnrollmentService: Sendable {
         let identityKey = keys.typed
         let sessionID = Self.uuid(random(16))
         let protector = self.protector
+        // The account the card reaches, for the usage record even when the holder comparison refuses.
+        var reached: UUID?
+        defer { if identified == nil { identified = reached } }
         let existing = try lifecycleWrite { tx in
             guard
                 let account = try IdentityResolution.account(
                     tx, keys: keys, facts: facts, protector: protector, actor: request.actor,
                     enrollmentID: sessionID, at: started)
             else { return nil as AccountRecord? }
-            // Before anything of the account changes: the card's holder must be the account's.
-            if request.purpose != .register, account.status != .cancelled {
+            reached = account.id
+            // Before anything of the account changes: the card's holder must be the account's. A registration
+            // too: its refusal offers the account's upgrade, and the read could mark the account's document
+            // replaced.
+            if account.status != .cancelled {
                 let sealed = try IdentityLifecycle.openPersonal(account, protector: protector)
                 let differences = HolderComparison.differences(sealed: sealed, document: facts.personal)
                 if !differences.isEmpty { throw EnrollmentError.holderMismatch(differences) }
@@ -163,11 +169,13 @@ public final class EnrollmentService: Sendable {
         }
         if let existing { identified = existing.id }
         var accountID: UUID?
+        var offer: UpgradeOffer?
         switch request.purpose {
         case .register:
             if let existing {
                 if existing.status == .cancelled { throw .accountCancelled }
-                throw .duplicateIdentity
+                // Refused, but the session stays open for the account's upgrade with a token (never its id).
+                offer = UpgradeOffer(accountID: existing.id, token: random(32))
             }
         case .upgrade, .passcodeReset:
             guard let wanted = request.accountID else {
@@ -179,7 +187,7 @@ public final class EnrollmentService: Sendable {
             if existing.status == .cancelled { throw .accountCancelled }
             accountID = existing.id
         }
-        let guardianAccountID = try guardianRequirement(request, facts: facts, on: started)
+        let guardianAccountID = offer == nil ? try guardianRequirement(request, facts: facts, on: started) : nil
         var session = LiveSession(
             id: sessionID, purpose: request.purpose, reader: request.reader, callerUID: request.callerUID,
             accountID: accountID, document: document, facts: facts, identityKey: identityKey,
@@ -187,11 +195,15 @@ public final class EnrollmentService: Sendable {
         session.holdPortrait()
         session.actor = request.actor
         session.guardianAccountID = guardianAccountID
+        session.upgradeOffer = offer
         crashPoints.reach(.cardRead)
         try persist(session, state: .cardVerified)
         crashPoints.reach(.sessionStored)
         sessions.insert(session)
         publish(.enrollment(.enrollmentCardVerified, session: session.id.uuidString))
+        if let token = offer?.tokenText {
+            throw EnrollmentError.alreadyEnrolled(session: session.id.uuidString, upgradeToken: token)
+        }
         return view(session)
     }
 
@@ -273,6 +285,10 @@ public final class EnrollmentService: Sendable {
     ) throws(EnrollmentError) -> EnrollmentOutcome {
         let id = session.id
         let at = now()
+        if session.purpose == .register, session.upgradeOffer != nil {
+            // The identity has an account: this session can only become its upgrade (`UpgradeOffer.swift`).
+            throw .duplicateIdentity
+        }
         if let deviceID = options.deviceID {
             try IdentityLifecycle.validateDevice(id: deviceID, label: options.deviceLabel ?? "")
         }
@@ -299,7 +315,7 @@ public final class EnrollmentService: Sendable {
         guard session.state == .cardVerified || session.state == .faceMatched else {
             throw .wrongState(session.state.rawValue, expected: "card-verified")
         }
-        try requireGuardianIfMinor(session, on: at)
+        try requireGuardianIfMinor(&session, on: at)
         let account = try newAccount(session, tier: .basic, contact: contact, at: at)
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let device = try devicePlan(options, accountID: nil)
@@ -679,7 +695,8 @@ public final class EnrollmentService: Sendable {
             face: session.face, photoAttempts: session.photoAttempts,
             faceThreshold: session.face?.threshold, signingMinimumAge: policy.signingMinimumAge,
             startedAt: ISO8601DateFormatter().string(from: session.createdAt),
-            liveness: session.liveness, livenessAttempts: session.livenessAttempts)
+            liveness: session.liveness, livenessAttempts: session.livenessAttempts,
+            accountHidden: session.accountNamed ? nil : true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(evidence)).map { [UInt8]($0) } ?? []
@@ -693,7 +710,8 @@ public final class EnrollmentService: Sendable {
         let personal = session.facts.personal
         return EnrollmentView(
             id: session.id.uuidString, purpose: session.purpose.rawValue, state: session.state.rawValue,
-            accountID: session.accountID?.uuidString, reader: session.reader, surname: personal.surname,
+            accountID: session.accountNamed ? session.accountID?.uuidString : nil, reader: session.reader,
+            surname: personal.surname,
             givenNames: personal.givenNames, documentType: personal.documentType,
             issuingState: personal.issuingState, documentExpiry: personal.documentExpiry,
             accessProtocol: session.document.accessProtocol, authenticity: session.document.authenticity,
@@ -710,7 +728,10 @@ public final class EnrollmentService: Sendable {
         let deadline = record.createdAt.addingTimeInterval(policy.sessionTimeout)
         return EnrollmentView(
             id: record.id.uuidString, purpose: record.purpose.rawValue, state: record.state.rawValue,
-            accountID: record.accountID?.uuidString, reader: record.reader, surname: "",
+            // An account reached with an upgrade token shows only once the session completed (the outcome named it).
+            accountID: evidence?.accountHidden == true && record.state != .completed
+                ? nil : record.accountID?.uuidString,
+            reader: record.reader, surname: "",
             givenNames: "", documentType: "", issuingState: "", documentExpiry: "",
             accessProtocol: evidence?.accessProtocol ?? "",
             authenticity: evidence?.authenticity ?? AuthenticityVerdict(genuine: false, checks: []),
@@ -751,6 +772,9 @@ struct Evidence: Codable {
     /// The liveness step's last decision (every check's value and threshold) and the challenges requested.
     var liveness: LivenessEvidence?
     var livenessAttempts: Int?
+    /// True when the session reached its account with an upgrade token: its stored view does not show the account
+    /// until it completed.
+    var accountHidden: Bool?
 }
 
 /// PEM armour for a DER certificate.

@@ -1,11 +1,13 @@
 import EnrollAPIModel
 import Foundation
 import MRTD
+import Secrets
 import Store
 
 /// Minors and guardians: below `registrationMinimumAge` a registration names the guardian's account
-/// (`guardianAccountID`) and the guardian's own card is read and authenticated in the same session
-/// (`addGuardian`) before the account can be created; the new account is then linked to the guardian's.
+/// (`guardianAccountID`), the guardian's own card is read and authenticated in the same session (`addGuardian`),
+/// and the guardian's live photo is matched against that card's chip portrait (`submitGuardianPhoto`): the guardian
+/// is seen, not only carried. Only then can the account be created; it is linked to the guardian's.
 /// Below `signingMinimumAge` an account stays basic (enforced at completion).
 extension EnrollmentService {
     /// The guardian a registration needs, or nil when the holder is old enough.
@@ -69,6 +71,13 @@ extension EnrollmentService {
             guard facts.age(on: MRZDate.today(now: at)) >= policy.signingMinimumAge, guardian.status == .normal else {
                 throw EnrollmentError(.guardianNotEligible, "the guardian must be an adult with a normal account")
             }
+            guard var portrait = document.data.portrait?.imageData, !portrait.isEmpty else {
+                throw EnrollmentError(
+                    .noPortrait,
+                    "the guardian's chip holds no portrait to match the guardian's face against: the guardian "
+                        + "reads another document of theirs")
+            }
+            session.guardianPortrait = SecretBytes(wiping: &portrait)
         } catch {
             _ = try? write { tx throws(StoreError) in
                 try UsageChain.append(
@@ -82,14 +91,94 @@ extension EnrollmentService {
                 tx, at: at, accountID: guardianID, enrollmentID: id, event: "guardian-verified",
                 actor: actor, outcome: "ok")
         }
-        session.guardianPresent = true
-        publish(.enrollment(.enrollmentGuardianVerified, session: id.uuidString))
+        // A new card read starts the guardian's face step again (another card, another portrait).
+        session.guardianCardRead = true
+        session.guardianPresent = false
+        session.guardianPhotoAttempts = 0
         return view(session)
     }
 
-    func requireGuardianIfMinor(_ session: LiveSession, on date: Date) throws(EnrollmentError) {
-        guard session.guardianAccountID != nil, !session.guardianPresent else { return }
-        throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
+    /// Matches the guardian's live photo against the chip portrait of the guardian's card read in this session;
+    /// the guardian is then present. A mismatch counts an attempt (`maxPhotoAttempts`, then the session ends), and
+    /// every answer is a usage record of the guardian's account (`guardian-seen`).
+    public func submitGuardianPhoto(id: UUID, photo: [UInt8]) throws(EnrollmentError) -> EnrollmentView {
+        try step(id) { session throws(EnrollmentError) in
+            guard let guardianID = session.guardianAccountID else {
+                throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
+            }
+            guard session.guardianCardRead, !session.guardianPortrait.isEmpty else {
+                throw EnrollmentError(
+                    .guardianNotPresent, "read the guardian's card in this session before the guardian's photo")
+            }
+            if session.guardianPresent { return view(session) }
+            session.guardianPhotoAttempts += 1
+            do throws(EnrollmentError) {
+                // The face engine takes arrays: a transient copy of the portrait, zeroed when the comparison returns.
+                var reference = session.guardianPortrait.copiedArray()
+                defer { SecretBytes.wipe(&reference) }
+                let evidence = try faces.compare(
+                    reference: reference, probe: photo, session: session.id, callerUID: session.callerUID)
+                guard evidence.isMatch else {
+                    let left = policy.maxPhotoAttempts - session.guardianPhotoAttempts
+                    throw EnrollmentError(
+                        .faceMismatch,
+                        left > 0
+                            ? "the guardian's live photo does not match the guardian's chip portrait: the guardian "
+                                + "looks straight at the camera and tries again (\(left) attempt(s) left)"
+                            : "the guardian's live photo does not match the guardian's chip portrait")
+                }
+            } catch {
+                if error.kind == .faceEngineBusy {
+                    session.guardianPhotoAttempts -= 1
+                    throw error
+                }
+                try recordGuardianRefusal(&session, guardianID: guardianID, code: error.code)
+                if policy.maxPhotoAttempts - session.guardianPhotoAttempts <= 0 {
+                    try fail(&session, code: ProblemCode.attemptsExhausted.code)
+                    throw EnrollmentError(
+                        .attemptsExhausted,
+                        "the guardian's live photo did not match the guardian's chip portrait in "
+                            + "\(policy.maxPhotoAttempts) attempts: the session has ended")
+                }
+                throw error
+            }
+            let at = now()
+            try write { tx throws(StoreError) in
+                try UsageChain.append(
+                    tx, at: at, accountID: guardianID, enrollmentID: id, event: UsageEventKind.guardianSeen.rawValue,
+                    actor: session.actor, outcome: "ok")
+            }
+            session.guardianPresent = true
+            publish(.enrollment(.enrollmentGuardianVerified, session: id.uuidString))
+            return view(session)
+        }
+    }
+
+    /// A `guardian-seen` refusal in the guardian's usage log.
+    private func recordGuardianRefusal(
+        _ session: inout LiveSession, guardianID: UUID, code: String
+    ) throws(EnrollmentError) {
+        let at = now()
+        let (id, actor) = (session.id, session.actor)
+        try write { tx throws(StoreError) in
+            try UsageChain.append(
+                tx, at: at, accountID: guardianID, enrollmentID: id, event: UsageEventKind.guardianSeen.rawValue,
+                actor: actor, outcome: "refused", detail: code)
+        }
+    }
+
+    /// Before a minor's account is created: the guardian's card was read in this session and the guardian's face
+    /// matched it. A guardian carried but not seen is refused (`guardian-not-seen`, a usage record).
+    func requireGuardianIfMinor(_ session: inout LiveSession, on date: Date) throws(EnrollmentError) {
+        guard let guardianID = session.guardianAccountID, !session.guardianPresent else { return }
+        guard session.guardianCardRead else {
+            throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
+        }
+        try recordGuardianRefusal(&session, guardianID: guardianID, code: ProblemCode.guardianNotSeen.code)
+        throw EnrollmentError(
+            .guardianNotSeen,
+            "the guardian's card was read but the guardian's face was not matched: take the guardian's live photo "
+                + "(POST /v1/enrollments/\(session.id.uuidString)/guardian/photo) before completing")
     }
 
     static func linkGuardian(

@@ -29,10 +29,20 @@ struct LiveSession: Sendable {
     var face: FaceEvidence?
     var failureCode: String?
     var actor = UsageActor(role: "kiosk", uid: 0, channel: "unknown")
-    /// The guardian's account when the holder is below the registration age; `guardianPresent` once the
-    /// guardian's card was read and matched it in this session.
+    /// The guardian's account when the holder is below the registration age. `guardianCardRead` once the
+    /// guardian's card was read in this session and is the guardian's (its chip portrait kept in
+    /// `guardianPortrait`); `guardianPresent` once the guardian's live photo then matched that portrait.
     var guardianAccountID: UUID?
+    var guardianCardRead = false
+    var guardianPortrait = SecretBytes(count: 0)
+    var guardianPhotoAttempts = 0
     var guardianPresent = false
+    /// A registration whose card's identity already has an account: what may turn it into that account's upgrade
+    /// (`UpgradeOffer.swift`). Kept (without its token) once the token was presented.
+    var upgradeOffer: UpgradeOffer?
+    /// Whether the caller named the account (`accountId` at the start); an account reached by an upgrade token is
+    /// not shown in the session's views.
+    var accountNamed = true
     /// The liveness challenge last issued; `livenessChallengeAnswered` once a burst was posted for it (one use).
     var livenessChallenge: LivenessChallenge?
     var livenessChallengeAnswered = false
@@ -69,7 +79,10 @@ struct LiveSession: Sendable {
     mutating func wipeBiometrics() {
         portrait.wipe()
         portrait = SecretBytes(count: 0)
+        guardianPortrait.wipe()
+        guardianPortrait = SecretBytes(count: 0)
         document.data.dg2 = nil
+        upgradeOffer?.void()
     }
 }
 

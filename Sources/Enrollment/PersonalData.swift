@@ -19,6 +19,8 @@ public struct PersonalData: Codable, Sendable, Equatable {
     public var contact: [String: String]
     /// Documents the account was verified with before (identity lifecycle); nil when none.
     public var previousDocuments: [PreviousDocument]?
+    /// Names the holder had before an operator accepted a changed one (`HolderNameChange.swift`); nil when none.
+    public var previousNames: [PreviousName]?
 
     public init(
         surname: String, givenNames: String, birthDate: String, documentNumber: String, documentType: String,

@@ -7,10 +7,14 @@ public protocol CardApplet: AnyObject {
     /// What the card does with a command: answers (the default: `process`), or, under fault injection, answers
     /// with raw bytes that need not be a valid response, or leaves the field.
     func answer(_ command: CommandAPDU) -> CardAnswer
+    /// Whether the card has left the field with its last answer (fault injection): a transport that carries the
+    /// answer then reports the card gone (vpcd: the connection closes).
+    var hasLeftField: Bool { get }
 }
 
 extension CardApplet {
     public func answer(_ command: CommandAPDU) -> CardAnswer { .response(process(command)) }
+    public var hasLeftField: Bool { false }
 }
 
 /// A card's reaction to one command, as a transport carries it.

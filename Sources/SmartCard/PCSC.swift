@@ -25,6 +25,14 @@ enum PCSCCode {
 }
 
 extension CardError {
+    /// Whether the card (or its reader, or pcscd) is gone: the card's session is over, whatever pcscd called it.
+    public var meansCardLeft: Bool {
+        switch self {
+        case .cardRemoved, .cardReset, .noCard, .readerUnavailable, .noService: return true
+        default: return false
+        }
+    }
+
     /// Maps a pcsc-lite return code to a typed error.
     static func fromPCSC(_ rv: Int) -> CardError {
         let code = UInt32(truncatingIfNeeded: rv)
@@ -163,6 +171,16 @@ public struct ReaderState: Sendable, Equatable {
     /// For the PnP pseudo reader, pcsc-lite counts reader arrivals/removals in the upper 16 bits.
     public var eventCounter: UInt32 { eventState >> 16 }
 
+    /// pcscd reports a card in a reader the caller last saw empty, yet its event thread counted no insertion (the
+    /// event counter in the upper 16 bits did not move). pcscd's own reset or power-up of a card (`SCardDisconnect`
+    /// with `SCARD_RESET_CARD`, `SCardConnect` powering up) asks the driver whether a card is there and writes the
+    /// answer into the reader state behind the event thread's back; when that card leaves again, the event thread,
+    /// which never saw it arrive, reports nothing, and the reader would be listed with a card for good. Such a state
+    /// is not a card until the event thread counts it (vpcd shows it when a card comes back during a reset).
+    public var insertionUncounted: Bool {
+        currentState & UInt32(SCARD_STATE_EMPTY) != 0 && cardPresent && currentState >> 16 == eventState >> 16
+    }
+
     /// Acknowledge the reported state so the next wait blocks until it changes again.
     public mutating func acknowledge() {
         currentState = eventState & ~UInt32(SCARD_STATE_CHANGED)
@@ -187,6 +205,9 @@ public enum CardPresence: Sendable, Equatable {
 public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     private var handle: SCARDHANDLE
     private let activeProtocol: UInt32
+    /// Set once the card is known to have left (a removal reported by a transmit or by `presence`): then
+    /// `disconnect` leaves the card alone instead of resetting it (see `disconnect`).
+    private let cardLeft = Atomic<Bool>(false)
     public let reader: String
     public let atr: [UInt8]
     public var supportsExtendedLength: Bool
@@ -220,11 +241,19 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
         disconnect()
     }
 
-    /// Ends the connection and resets the card, so no secure-messaging session outlives it.
+    /// Ends the connection and resets the card, so no secure-messaging session outlives it — unless the card has
+    /// left: a card that left has no session any more, and resetting it makes pcscd ask the driver whether a card is
+    /// there (vpcd takes a card that has come back meanwhile) and write "present" into the reader state behind its
+    /// event thread, which then never reports that card leaving (`ReaderState.insertionUncounted`).
     public func disconnect() {
+        disconnect(resetCard: !cardLeft.load(ordering: .relaxed))
+    }
+
+    /// Ends the connection with the disposition given: `resetCard` false leaves the card as it is.
+    public func disconnect(resetCard: Bool) {
         guard connected else { return }
         connected = false
-        SCardDisconnect(handle, DWORD(SCARD_RESET_CARD))
+        SCardDisconnect(handle, DWORD(resetCard ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
         Self.open.withLock { $0 -= 1 }
     }
 
@@ -232,6 +261,12 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
     /// or empty transmit alone does not say why: this tells a removed card (or a vanished reader or pcscd) from a
     /// card that answered badly.
     public func presence(within milliseconds: Int = 1000) -> CardPresence {
+        let presence = waitForPresence(within: milliseconds)
+        if presence != .present { cardLeft.store(true, ordering: .relaxed) }
+        return presence
+    }
+
+    private func waitForPresence(within milliseconds: Int) -> CardPresence {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(milliseconds) * 1_000_000
         var states = [ReaderState(name: reader)]
         while true {
@@ -267,9 +302,16 @@ public final class PCSCCardChannel: CardChannel, @unchecked Sendable {
         var receiveLength = DWORD(receive.count)
         let pci = activeProtocol == UInt32(SCARD_PROTOCOL_T0) ? enrolld_pci_t0() : enrolld_pci_t1()
         let rv = SCardTransmit(handle, pci, encoded, DWORD(encoded.count), nil, &receive, &receiveLength)
-        guard rv == SCARD_S_SUCCESS else { throw CardError.fromPCSC(Int(rv)) }
+        guard rv == SCARD_S_SUCCESS else {
+            let error = CardError.fromPCSC(Int(rv))
+            if error.meansCardLeft { cardLeft.store(true, ordering: .relaxed) }
+            throw error
+        }
         if receiveLength < 2 {
-            // vpcd (and some readers) report success with no bytes when the card leaves mid-command.
+            // vpcd (and some readers) report success with no bytes when the card leaves mid-command. Even when pcscd
+            // has not noticed yet (the card may be back before it looks: vpcd), the card that answered nothing is
+            // not reset at disconnect.
+            cardLeft.store(true, ordering: .relaxed)
             switch presence() {
             case .removed: throw .cardRemoved
             case .readerGone: throw .readerUnavailable

@@ -121,8 +121,11 @@ public final class ReaderMonitor: Sendable {
             do {
                 try context.waitForChange(&all, timeout: 2_000)
             } catch .timeout {
-                // pcsc-lite does not always report a dead service promptly: probe it.
+                // pcsc-lite does not always report a dead service promptly: probe it. pcsc-lite 1.9 reports readers
+                // coming and going on the PnP reader only while a call waits, so one added between two calls (pcscd
+                // starting up its readers after a restart) is found by comparing the list.
                 guard context.isValid else { throw .noService }
+                try syncReaders(context, states: &states)
                 continue
             }
             pnp = all[all.count - 1]
@@ -164,8 +167,12 @@ public final class ReaderMonitor: Sendable {
         }
     }
 
+    /// Records the reader's state as pcscd reported it (`state.eventState`, against the state acknowledged last,
+    /// `state.currentState`) and reports the card arriving or leaving. A mute card is no card to read, nor is an
+    /// insertion pcscd's event thread did not count (`ReaderState.insertionUncounted`): it is reported once the event
+    /// thread counts a card.
     private func apply(_ state: ReaderState) {
-        let present = state.cardPresent && !state.mute
+        let present = state.cardPresent && !state.mute && !state.insertionUncounted
         let snapshot = ReaderSnapshot(name: state.name, cardPresent: present, atr: present ? state.atr : [])
         let previous = self.state.withLock { monitored -> ReaderSnapshot? in
             defer { monitored.readers[snapshot.name] = snapshot }

@@ -3,12 +3,17 @@ import SmartCard
 
 /// One fault the virtual card injects, at a defined point of the protocol: the `occurrence`-th command of a
 /// protocol `step` (optionally only commands with instruction `instruction`). Written on the command line as
-/// `KIND[:ARGUMENT][:during=STEP][:at=N][:ins=XX]`, e.g. `card-removed:during=dg2:at=3` or `status-word:6A82:ins=B0`.
+/// `KIND[:ARGUMENT][:during=STEP][:at=N][:ins=XX]`, e.g. `card-removed:during=dg2:at=3`, `card-removed:6300:during=bac`
+/// (the reader answers 6300 as the card leaves) or `status-word:6A82:ins=B0`.
 public struct CardFault: Sendable, Equatable, CustomStringConvertible {
     /// What happens to the response of the command the fault triggers on.
     public enum Effect: Sendable, Equatable {
         /// The card leaves the field instead of answering (vpcd: the connection closes, pcscd sees removal).
         case cardRemoved
+        /// The card leaves the field during the command and the reader answers this status word for it, as
+        /// contactless readers do (6300, 6F00, 6401); then the card is away (vpcd: the answer, then the connection
+        /// closes).
+        case cardRemovedAnswering(StatusWord)
         /// One bit of the response's last byte flips: DO'8E' under secure messaging, the MAC of a BAC answer.
         case corruptMAC
         /// The card answers this status word, in plain and without data.
@@ -62,7 +67,16 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
         let effect: Effect
         var options = parts.dropFirst()
         switch parts[0] {
-        case "card-removed": effect = .cardRemoved
+        case "card-removed":
+            if let first = options.first, !first.contains("=") {
+                guard first.count == 4, let value = UInt16(first, radix: 16) else {
+                    throw CardFaultError(text, "'\(first)' is not a status word of 4 hex digits")
+                }
+                effect = .cardRemovedAnswering(StatusWord(value))
+                options = options.dropFirst()
+            } else {
+                effect = .cardRemoved
+            }
         case "corrupt-mac": effect = .corruptMAC
         case "truncate": effect = .truncate
         case "oversize": effect = .oversize
@@ -113,6 +127,7 @@ public struct CardFault: Sendable, Equatable, CustomStringConvertible {
         var text: String
         switch effect {
         case .cardRemoved: text = "card-removed"
+        case let .cardRemovedAnswering(sw): text = "card-removed:\(sw)"
         case .corruptMAC: text = "corrupt-mac"
         case let .statusWord(sw): text = "status-word:\(sw)"
         case .truncate: text = "truncate"

@@ -16,6 +16,9 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
     private var counts: [Int]
     private var fired: [Bool]
     private var away = false
+    /// Called (on the card's thread) when a fault takes the card out of the field: an in-process terminal takes the
+    /// card off its reader, as pcscd would notice.
+    public var onLeavingField: (@Sendable () -> Void)?
 
     public init(base: CardApplet, faults: [CardFault], delay: TimeInterval = 0) {
         self.base = base
@@ -29,6 +32,10 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
     public var firedFaults: [CardFault] {
         lock.withLock { zip(faults, fired).filter(\.1).map(\.0) }
     }
+
+    /// Whether the card has left the field (a `cardRemoved` fault fired and no power-on since): a transport closes
+    /// the connection after the answer it is sending.
+    public var hasLeftField: Bool { lock.withLock { away } }
 
     /// Power-on or reset: the card is (back) in the field.
     public func reset() {
@@ -58,13 +65,14 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
                 counts[index] += 1
                 if counts[index] == fault.occurrence {
                     fired[index] = true
-                    if fault.effect == .cardRemoved { away = true }
+                    if fault.leavesField { away = true }
                     return fault
                 }
             }
             return nil
         }
         guard let triggered else { return .response(response) }
+        if triggered.leavesField { onLeavingField?() }
         return Self.apply(triggered.effect, to: response)
     }
 
@@ -73,6 +81,8 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
         switch effect {
         case .cardRemoved:
             return .removed
+        case let .cardRemovedAnswering(sw):
+            return .response(ResponseAPDU(statusWord: sw))
         case .corruptMAC:
             var data = response.data
             data[data.count - 1] ^= 0x01
@@ -109,5 +119,15 @@ public final class FaultInjectingApplet: CardApplet, @unchecked Sendable {
         default: break
         }
         return steps
+    }
+}
+
+extension CardFault {
+    /// Whether the fault takes the card out of the field.
+    var leavesField: Bool {
+        switch effect {
+        case .cardRemoved, .cardRemovedAnswering: return true
+        default: return false
+        }
     }
 }

@@ -144,6 +144,11 @@ public final class VPCDConnection: @unchecked Sendable {
                 encoded = ResponseAPDU(statusWord: .wrongLength).encoded
             }
             guard write(fd, frame: encoded) else { return }
+            if applet.hasLeftField {
+                // The card answered (or its reader did) as it left the field.
+                lock.withLock { removedByApplet = true }
+                return
+            }
         }
     }
 

@@ -76,7 +76,8 @@ public struct VirtualCardProfile: Sendable {
         guard kind == "files" || kind == "emrtd" else { throw .invalid(path: path, reason: "unknown kind '\(kind)'") }
         var profile = VirtualCardProfile()
         if kind == "emrtd" {
-            let emrtd = try emrtdProfile(object, base: base, path: path).makeProfile(path: path)
+            var emrtd = try emrtdProfile(object, base: base, path: path).makeProfile(path: path)
+            try withhold(object["withheld"], from: &emrtd, path: path)
             profile.emrtd = emrtd
             // The ATR announces extended length only when the card accepts it.
             profile.atr = ATRInfo.contactless(historicalBytes: [
@@ -165,6 +166,23 @@ public struct VirtualCardProfile: Sendable {
     public func makeApplet() -> CardApplet {
         if let emrtd { return EMRTDApplet(profile: emrtd) }
         return FileSystemApplet(masterFiles: masterFiles, applications: applications)
+    }
+
+    /// `"withheld": ["DG11", ...]`: data groups the chip does not give up although EF.SOD (signed with them)
+    /// lists their hashes: SELECT answers 6A82, as a chip that hides a file from this terminal.
+    private static func withhold(_ value: Any?, from profile: inout EMRTDProfile, path: String) throws(ProfileError) {
+        guard let value else { return }
+        guard let names = value as? [String] else {
+            throw .invalid(path: path, reason: "withheld must be a list of data groups such as \"DG11\"")
+        }
+        for name in names {
+            guard name.hasPrefix("DG"), let number = Int(name.dropFirst(2)), let file = FileID.dataGroup(number),
+                profile.files[file] != nil
+            else {
+                throw .invalid(path: path, reason: "withheld: \(name) is not a data group of this card")
+            }
+            profile.files[file] = nil
+        }
     }
 
     private static func emrtdProfile(

@@ -29,7 +29,11 @@ struct LoadFaces {
             let path = directory + "/" + folder
             let names = ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".jpg") }
                 .sorted()
+            // A photo that is byte for byte another one of the set is a replay to the daemon (422 suspected-replay,
+            // as it should be): each photo counts once, so a face compare never sends a pair of one file.
+            var seen = Set<[UInt8]>()
             let photos = names.compactMap { manager.contents(atPath: path + "/" + $0).map { [UInt8]($0) } }
+                .filter { seen.insert($0).inserted }
             guard photos.count >= 2 else { continue }
             let surname = String(folder.split(separator: "_").last ?? "DOE").uppercased().filter(\.isLetter)
             people.append(Person(surname: surname, portrait: photos[0], live: photos[1], photos: photos))
@@ -73,6 +77,9 @@ final class IdentitySource: @unchecked Sendable {
 final class CardPresence: @unchecked Sendable {
     private let condition = NSCondition()
     private var present: [String: Bool] = [:]
+    /// Counts the events applied, so that a `GET /v1/readers` answer that was on its way while an event arrived
+    /// does not undo the newer event.
+    private var eventsApplied = 0
     private var running = true
     private let client: UnixSocketClient
     private let recorder: LoadRecorder
@@ -99,7 +106,7 @@ final class CardPresence: @unchecked Sendable {
                         let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
                         let reader = object["reader"] as? String
                     {
-                        set(reader, name == "card-inserted")
+                        set(reader, name == "card-inserted", fromEvent: true)
                     }
                     return isRunning
                 }
@@ -117,11 +124,22 @@ final class CardPresence: @unchecked Sendable {
         return running
     }
 
-    private func set(_ reader: String, _ value: Bool) {
+    /// Records what the daemon says; a listing (`since`: the events applied when it was asked for) counts only
+    /// when no event came in meanwhile.
+    private func set(_ reader: String, _ value: Bool, fromEvent: Bool = false, since: Int? = nil) {
         condition.lock()
-        present[reader] = value
-        condition.broadcast()
+        if fromEvent { eventsApplied += 1 }
+        if fromEvent || since == eventsApplied {
+            present[reader] = value
+            condition.broadcast()
+        }
         condition.unlock()
+    }
+
+    private var eventCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return eventsApplied
     }
 
     /// Waits until the daemon sees a card in `reader` (or sees it gone); false after `timeout`.
@@ -138,11 +156,12 @@ final class CardPresence: @unchecked Sendable {
             condition.unlock()
             if done { return true }
             // No event yet: ask the daemon directly (an event stream that is not subscribed yet misses events).
+            let events = eventCount
             if let response = try? client.get("/v1/readers"),
                 let list = try? JSONDecoder().decode(ReaderList.self, from: Data(response.body)),
                 let info = list.readers.first(where: { $0.name == reader })
             {
-                set(reader, info.cardPresent)
+                set(reader, info.cardPresent, since: events)
             }
         }
         return false

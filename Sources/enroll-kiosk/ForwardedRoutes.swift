@@ -8,6 +8,7 @@ enum ForwardedRoutes {
         "GET /v1/events",
         "POST /v1/cards/scan",
         "POST /v1/enrollments",
+        "POST /v1/enrollments/{id}/upgrade",
         "GET /v1/enrollments/{id}",
         "POST /v1/enrollments/{id}/photo",
         "POST /v1/enrollments/{id}/liveness/challenge",

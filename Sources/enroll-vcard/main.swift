@@ -22,6 +22,9 @@ let usage = """
                        KIND  card-removed   the card leaves the field instead of answering: the vpcd
                                             connection closes (pcscd sees the card removed) and the
                                             card comes back 1.5 s later, clean (with --once: exits)
+                             card-removed:SW the card leaves during the command and the reader
+                                            answers SW (4 hex digits) for it, e.g. 6300; then as
+                                            card-removed
                              corrupt-mac    flip a bit of the response's MAC (DO'8E'; BAC: the
                                             EXTERNAL AUTHENTICATE cryptogram's MAC)
                              status-word:SW answer SW (4 hex digits) in plain, without data

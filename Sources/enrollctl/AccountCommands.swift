@@ -1,3 +1,4 @@
+import EnrollAPIModel
 import Foundation
 
 /// `accounts`, `certs`, `crl`: an account, its certificates, revocation and the CRL. The identity-status
@@ -14,15 +15,29 @@ enum AccountCommands {
     }
 
     static func accounts(_ options: Invocation, _ api: API) {
-        let usage = "usage: enrollctl accounts show|status|cancel|invalidate ID"
+        let usage = "usage: enrollctl accounts show|status|cancel|invalidate|holder-name ID"
         guard options.words.count == 3 else { fail(usage, code: 2) }
         let id = options.words[2]
         switch options.subcommand {
         case "show": printRaw(api.get("/v1/accounts/\(id)"))
         case "status": LifecycleCommands.status(id, options, api)
         case "cancel", "invalidate": LifecycleCommands.changeStatus(id, options, api)
+        case "holder-name": approveHolderName(id, options, api)
         default: fail(usage, code: 2)
         }
+    }
+
+    /// `accounts holder-name ID --reader R (key) --reason R`: the holder's new document read at the counter; its
+    /// changed name replaces the account's when the birth date and sex still match.
+    static func approveHolderName(_ id: String, _ options: Invocation, _ api: API) {
+        let reader = options.required("--reader", "accounts holder-name needs --reader NAME (the new document on it)")
+        let reason = options.required("--reason", "accounts holder-name needs --reason R (e.g. the certificate seen)")
+        let key = CardCommands.accessKey(options, for: "accounts holder-name")
+        let response = api.post(
+            "/v1/accounts/\(id)/holder-name", HolderNameChangeBody(reader: reader, accessKey: key, reason: reason))
+        if options.json { return printRaw(response) }
+        let account = decode(AccountView.self, response)
+        print("account \(id): holder name now \(account.givenNames) \(account.surname)")
     }
 
     static func certificates(_ options: Invocation, _ api: API) {

@@ -16,13 +16,10 @@ enum EnrollCommand {
         let photo = options.value("--photo").map(readFile)
         let csr = options.value("--csr").map { String(decoding: readFile($0), as: UTF8.self) }
         let account = options.value("--account")
-        let started = decode(
-            EnrollmentView.self,
-            api.post(
-                "/v1/enrollments",
-                EnrollmentStartBody(
-                    reader: reader, accessKey: key, purpose: account == nil ? "register" : "upgrade", accountId: account
-                )))
+        let started = startSession(
+            EnrollmentStartBody(
+                reader: reader, accessKey: key, purpose: account == nil ? "register" : "upgrade", accountId: account),
+            upgradeIfEnrolled: account == nil && options.flag("--upgrade"), options, api)
         if !options.json {
             print(
                 "card verified: \(started.givenNames) \(started.surname), \(started.documentType) "
@@ -70,5 +67,22 @@ enum EnrollCommand {
                 print(outcome.certificatePEM ?? "")
             }
         }
+    }
+
+    /// Opens the session. With `upgradeIfEnrolled`, a registration refused as `identity-already-enrolled` continues
+    /// as that account's upgrade with the refusal's token (the account's id is never needed nor shown).
+    static func startSession(
+        _ body: EnrollmentStartBody, upgradeIfEnrolled: Bool, _ options: Invocation, _ api: API
+    ) -> EnrollmentView {
+        let response = api.post("/v1/enrollments", body, accept: upgradeIfEnrolled ? [409] : [])
+        guard response.status == 409 else { return decode(EnrollmentView.self, response) }
+        let problem = decode(Problem.self, response)
+        guard problem.code == ProblemCode.identityAlreadyEnrolled.code, let session = problem.enrollmentId,
+            let token = problem.upgradeToken
+        else { fail("\(problem.title): \(problem.detail)") }
+        if !options.json { print("already enrolled: upgrading the identity's account in session \(session)") }
+        return decode(
+            EnrollmentView.self,
+            api.post("/v1/enrollments/\(session)/upgrade", EnrollmentUpgradeBody(upgradeToken: token)))
     }
 }

@@ -11,6 +11,7 @@ struct Invocation {
     var words: [String] = []
     var json = false
     private var values: [String: String] = [:]
+    private var flags: Set<String> = []
 
     /// Options that take a value.
     static let valueOptions: Set<String> = [
@@ -19,6 +20,8 @@ struct Invocation {
         "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts", "--territory", "--states",
         "--scan",
     ]
+    /// Options without a value (besides `--json`).
+    static let flagOptions: Set<String> = ["--upgrade"]
     /// Options whose value is a secret, with what the value is (for prompts and errors).
     static let secretOptions: [String: Secret] = [
         "--mrz": Secret("MRZ", lines: .many),
@@ -73,6 +76,8 @@ struct Invocation {
                 exit(0)
             case let option where Self.valueOptions.contains(option):
                 values[option] = value(for: option)
+            case let option where Self.flagOptions.contains(option):
+                flags.insert(option)
             default:
                 if argument.hasPrefix("-") { fail("unknown option '\(argument)'\n\(usage)", code: 2) }
                 words.append(argument)
@@ -115,6 +120,9 @@ struct Invocation {
 
     /// The value of an option, nil when it was not given.
     func value(_ option: String) -> String? { values[option] }
+
+    /// Whether a flag option (`flagOptions`) was given.
+    func flag(_ option: String) -> Bool { flags.contains(option) }
 
     /// The value of an option; exits with `message` (status 2) when it was not given.
     func required(_ option: String, _ message: String) -> String {

@@ -16,11 +16,14 @@ let usage = """
                                ATR, extended length, EF.CardAccess SecurityInfos, whether the eMRTD application
                                is present and, with a key, which access protocol opens the chip
       enroll --reader NAME (--scan IMAGE | --mrz "LINES" | --document-number X --birth-date YYMMDD --expiry-date YYMMDD)
-             [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID] [--cert-out FILE] [--json]
+             [--photo FILE] [--frames DIR [--interval MS]] [--csr FILE] [--account ID | --upgrade] [--cert-out FILE]
+             [--json]
                                a whole enrollment: read and authenticate the card, match the live photo,
                                pass the liveness step with a burst from DIR (the signing tier needs it by
                                default), create (or, with --account, upgrade) the account and issue the
-                               certificate; without --csr a registration creates a basic account
+                               certificate; without --csr a registration creates a basic account; --upgrade:
+                               when the card's identity is enrolled, upgrade its account with the upgrade token
+                               the refusal hands over (no account id needed)
       liveness challenge SESSION [--json]
                                a fresh liveness challenge: nonce, prompts with what to show, expiry
       liveness send SESSION --nonce HEX --frames DIR [--prompts P1,P2] [--interval MS] [--json]
@@ -40,6 +43,10 @@ let usage = """
                                every certificate; needs --role operator or admin
       accounts invalidate ID --reason R
                                mark the document invalid (reported lost); re-verification returns it to normal
+      accounts holder-name ID --reader NAME (--mrz "LINES" | --document-number X ...) --reason R
+                               accept a changed name (after marriage, say) from the holder's new document on
+                               the reader: same identity, birth date and sex; the reason goes to the usage log;
+                               needs --role operator or admin
       usage ID [--since ISO] [--until ISO] [--limit N] [--after SEQ] [--json]
                                the account's usage records (enrollment steps, certificates, devices, passcode,
                                status changes) with time, channel, actor and outcome

@@ -1,13 +1,14 @@
 """The kiosk app in headless Chromium against the real enrolld, pcscd + vpcd and the virtual card: a wrong access
 key, a card pulled mid-read, a face that does not match, a full enrollment to the signing tier, the idle timeout."""
+import os
 import time
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from bench import KIOSK_UID, SALLEY, SALLEY_KEY, photo
-from browser import check_screen, chromium, focus_is_visible, storage_is_empty, visible, wait
+from bench import KIOSK_UID, READER0, SALLEY, SALLEY_KEY, photo
+from browser import check_screen, chromium, focus_is_visible, storage_is_empty, visible, wait, write_y4m
 
 TOUCH = 64
 
@@ -147,6 +148,43 @@ def test_full_enrollment_reaches_the_signing_tier(kiosk, bench, outcome):
     assert status == 200 and view["tier"] == "signing", view
     assert [c["serial"] for c in view["certificates"]] == [serial]
     outcome.update(serial=serial, account=account)
+
+
+ENROLLED = ["I<UTOQ987654328<<<<<<<<<<<<<<<", "9001011M3612314UTO<<<<<<<<<<<2", "SCHNEIDER<<JOHN<<<<<<<<<<<<<<<"]
+ENROLLED_KEY = {"documentNumber": "Q98765432", "birthDate": "900101", "expiryDate": "361231"}
+
+
+def test_an_enrolled_holder_upgrades_with_the_refusals_token_not_an_account_number(bench, cameras):
+    """"Upgrade my account" asks for no account number: the card's identity has a basic account, the registration is
+    refused with an upgrade token for that session, and the kiosk continues as that account's upgrade."""
+    bench.insert_card(bench.write_card_profile("enrolled.json", ENROLLED, photo("John_Schneider", 0)))
+    camera = write_y4m(photo("John_Schneider", 3), os.path.join(bench.work, "schneider.y4m"))
+    gateway, url, _ = bench.start_gateway("kiosk", KIOSK_UID)
+    driver = chromium(camera, bench.work)
+    try:
+        status, started = bench.api("POST", "/v1/enrollments", {"reader": READER0, "accessKey": ENROLLED_KEY})
+        assert status == 201, started
+        status, basic = bench.api("POST", f"/v1/enrollments/{started['id']}/complete", {})
+        assert status == 200 and basic["tier"] == "basic", basic
+        driver.get(url)
+        screen(driver, "welcome")
+        driver.find_element(By.ID, "choose-upgrade").click()
+        screen(driver, "access")
+        type_key(driver, ENROLLED_KEY)
+        driver.find_element(By.ID, "mrz-continue").click()
+        screen(driver, "camera")
+        wait(driver, lambda d: d.find_element(By.ID, "camera-capture").is_enabled(), 20, "the camera")
+        driver.find_element(By.ID, "camera-capture").click()
+        wait(driver, lambda d: visible(d, "#result-success"), 90, "the result")
+        assert driver.find_element(By.ID, "result-account").text.strip() == basic["accountID"]
+        assert driver.find_element(By.ID, "result-summary").text.strip() == "Your account is upgraded."
+        assert driver.find_element(By.ID, "result-tier").text == "Signing"
+        status, view = bench.api("GET", f"/v1/accounts/{basic['accountID']}")
+        assert status == 200 and view["tier"] == "signing", view
+    finally:
+        driver.quit()
+        bench.stop(gateway)
+        bench.insert_card(bench.salley_profile)
 
 
 def test_idle_timeout_returns_to_the_start_and_forgets(bench, cameras):

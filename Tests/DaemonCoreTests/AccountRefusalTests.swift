@@ -12,6 +12,7 @@ final class AccountRefusalTests: XCTestCase {
     static let unbind = "DELETE /v1/accounts/{id}/devices/{device}"
     static let contact = "PUT /v1/accounts/{id}/contact"
     static let status = "POST /v1/accounts/{id}/status"
+    static let holderName = "POST /v1/accounts/{id}/holder-name"
     static let usage = "GET /v1/accounts/{id}/usage"
     static let setPasscode = "POST /v1/accounts/{id}/passcode"
     static let disablePasscode = "DELETE /v1/accounts/{id}/passcode"
@@ -248,6 +249,24 @@ final class AccountRefusalTests: XCTestCase {
             try setStatus(
                 b, StatusChangeBody(status: "invalid", reason: "lost"),
                 headers: [("X-Enrolld-Channel", "a b")])
+        },
+        Refusal(holderName, .holderNameUnchanged, "the account's own document, whose name is the account's") { b in
+            let holder = try b.account.holder
+            try b.daemon.insertCard(holder)
+            return try b.daemon.call(
+                "POST", "/v1/accounts/\(try b.accountID)/holder-name",
+                json: HolderNameChangeBody(
+                    reader: InProcessDaemon.reader, accessKey: holder.accessKey, reason: "marriage certificate seen"),
+                as: .operator)
+        },
+        Refusal(holderName, .reasonRequired, "a reason of two lines") { b in
+            let holder = try b.account.holder
+            try b.daemon.insertCard(holder)
+            return try b.daemon.call(
+                "POST", "/v1/accounts/\(try b.accountID)/holder-name",
+                json: HolderNameChangeBody(
+                    reader: InProcessDaemon.reader, accessKey: holder.accessKey, reason: "seen\nby me"),
+                as: .operator)
         },
     ]
 

@@ -65,6 +65,23 @@ final class CardAndFaceRefusalTests: XCTestCase {
                     meanwhile: { b.daemon.terminal.remove(from: reader) }
                 ).held
             },
+            Refusal(route, .cardRemoved, "the card leaves during BAC, the reader answering 6300 for it") { b in
+                // EXTERNAL AUTHENTICATE's 6300 is the reader's, not the chip's: the key was not rejected.
+                let (context, holder) = try setUp(
+                    b, faults: [CardFault(.cardRemovedAnswering(StatusWord(0x6300)), during: .bac, at: 2)])
+                return try send(b, context, reader, holder.accessKey)
+            },
+            Refusal(route, .cardRemoved, "the card leaves during PACE, the reader answering 6300 for it") { b in
+                let context = try prepare(b)
+                let holder = b.holder()
+                try b.daemon.insertCard(
+                    holder, faults: [CardFault(.cardRemovedAnswering(StatusWord(0x6300)), during: .pace, at: 4)]
+                ) {
+                    $0.pace = PACEConfiguration(parameterID: 13, can: "123456")
+                    $0.bacEnabled = false
+                }
+                return try send(b, context, reader, holder.accessKey)
+            },
             Refusal(route, .pcscUnavailable, "pcscd gone") { b in
                 let (context, holder) = try setUp(b)
                 b.daemon.cards.failConnections(to: reader, with: .noService)

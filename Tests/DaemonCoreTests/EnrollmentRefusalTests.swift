@@ -16,6 +16,8 @@ final class EnrollmentRefusalTests: XCTestCase {
     static let photo = "POST /v1/enrollments/{id}/photo"
     static let complete = "POST /v1/enrollments/{id}/complete"
     static let guardian = "POST /v1/enrollments/{id}/guardian"
+    static let guardianPhoto = "POST /v1/enrollments/{id}/guardian/photo"
+    static let upgrade = "POST /v1/enrollments/{id}/upgrade"
 
     /// Starts a session for `holder` with `body` changed by `change`.
     static func begin(
@@ -491,9 +493,37 @@ final class EnrollmentRefusalTests: XCTestCase {
             },
             Refusal(guardian, .enrollmentWrongState, "a session already completed") { b in
                 let session = try b.childSession()
-                try b.daemon.require(b.guardian(session, try b.plainAccount.holder), 200)
+                let guardian = try b.plainAccount.holder
+                try b.daemon.require(b.guardian(session, guardian), 200)
+                try b.daemon.require(b.seeGuardian(session, guardian.person), 200)
                 try b.daemon.require(b.daemon.complete(session), 200)
-                return try b.guardian(session, try b.plainAccount.holder)
+                return try b.guardian(session, guardian)
+            },
+            Refusal(complete, .guardianNotSeen, "the guardian's card read, the guardian's face never matched") { b in
+                let session = try b.childSession()
+                try b.daemon.require(b.guardian(session, try b.plainAccount.holder), 200)
+                return try b.daemon.complete(session)
+            },
+            Refusal(guardianPhoto, .faceMismatch, "the child in front of the camera for the guardian") { b in
+                let session = try b.childSession()
+                try b.daemon.require(b.guardian(session, try b.plainAccount.holder), 200)
+                return try b.seeGuardian(session, "John_Simm")
+            },
+            Refusal(guardianPhoto, .guardianNotPresent, "the guardian's photo before the guardian's card") { b in
+                try b.seeGuardian(try b.childSession(), "John_Savage")
+            },
+            Refusal(guardianPhoto, .guardianNotNeeded, "an adult's session") { b in
+                try b.seeGuardian(try b.session(), "John_Savage")
+            },
+            Refusal(upgrade, .upgradeTokenInvalid, "a token on a session that was not refused as enrolled") { b in
+                try b.post(
+                    "/v1/enrollments/\(try b.session())/upgrade",
+                    EnrollmentUpgradeBody(upgradeToken: String(repeating: "A", count: 43)))
+            },
+            Refusal(upgrade, .enrollmentNotFound, "a session that never was") { b in
+                try b.post(
+                    "/v1/enrollments/\(UUID().uuidString)/upgrade",
+                    EnrollmentUpgradeBody(upgradeToken: String(repeating: "A", count: 43)))
             },
             Refusal(guardian, .enrollmentBusy, "a guardian card while the child's photo is compared") { b in
                 let session = try b.childSession()

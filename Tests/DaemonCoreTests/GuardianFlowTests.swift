@@ -32,7 +32,20 @@ final class GuardianFlowTests: XCTestCase {
             json: GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: holder.accessKey))
     }
 
-    func testAChildIsRegisteredOnlyAfterTheGuardiansOwnCardIsReadInTheSession() throws {
+    /// The guardian's live photo (of `person`) against the chip portrait of the guardian's card just read.
+    private func seeGuardian(_ session: String, _ person: String) throws -> HTTPResponse {
+        try bench.call(
+            "POST", "/v1/enrollments/\(session)/guardian/photo",
+            json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()))
+    }
+
+    /// The guardian's card read and the guardian's face matched to it.
+    private func guardianPresent(_ session: String) throws {
+        try bench.require(readGuardianCard(session, guardian), 200, "guardian card")
+        try bench.require(seeGuardian(session, guardian.person), 200, "guardian photo")
+    }
+
+    func testAChildIsRegisteredOnlyAfterTheGuardianIsReadAndSeenInTheSession() throws {
         let session = try bench.openSession(child, guardian: guardianAccount)
         let opened = try bench.sessionView(session)
         XCTAssertEqual(opened.guardianPresent, false)
@@ -52,7 +65,23 @@ final class GuardianFlowTests: XCTestCase {
             "a refused guardian card leaves the guardian absent")
 
         let events = bench.recordEvents()
-        let present = try bench.decode(EnrollmentView.self, try bench.require(readGuardianCard(session, guardian), 200))
+        let carried = try bench.decode(EnrollmentView.self, try bench.require(readGuardianCard(session, guardian), 200))
+        XCTAssertEqual(carried.guardianPresent, false, "the guardian's card alone is not the guardian")
+        // The guardian carried but not seen: refused, in the guardian's usage log.
+        let unseen = try bench.complete(session)
+        XCTAssertEqual(unseen.status, 409)
+        XCTAssertEqual(bench.problem(unseen), "guardian-not-seen")
+        // Someone else in front of the camera is not the guardian.
+        let someoneElse = try seeGuardian(session, "John_Savage")
+        XCTAssertEqual(someoneElse.status, 422)
+        XCTAssertEqual(bench.problem(someoneElse), "face-mismatch")
+        XCTAssertEqual(bench.problem(try bench.complete(session)), "guardian-not-seen")
+        XCTAssertFalse(
+            bench.drain(events).contains { $0.type == .enrollmentGuardianVerified },
+            "no guardian verified before the face matched")
+
+        let present = try bench.decode(
+            EnrollmentView.self, try bench.require(seeGuardian(session, guardian.person), 200))
         XCTAssertEqual(present.guardianPresent, true)
         XCTAssertEqual(present.state, "card-verified", "the child's own session continues")
         let published = bench.drain(events)
@@ -65,9 +94,16 @@ final class GuardianFlowTests: XCTestCase {
         let childRecords = try bench.usage(outcome.accountID).records
         XCTAssertEqual(childRecords.first { $0.event == "guardian-linked" }?.detail, guardianAccount)
         let guardianRecords = try bench.usage(guardianAccount).records.filter { $0.enrollmentId == session }
-        XCTAssertEqual(guardianRecords.map(\.event), ["guardian-verified", "guardian-verified", "ward-linked"])
-        XCTAssertEqual(guardianRecords.map(\.outcome), ["refused", "ok", "ok"])
-        XCTAssertEqual(guardianRecords.first?.detail, "guardian-mismatch")
+        XCTAssertEqual(
+            guardianRecords.map(\.event),
+            [
+                "guardian-verified", "guardian-verified", "guardian-seen", "guardian-seen", "guardian-seen",
+                "guardian-seen", "ward-linked",
+            ])
+        XCTAssertEqual(guardianRecords.map(\.outcome), ["refused", "ok", "refused", "refused", "refused", "ok", "ok"])
+        XCTAssertEqual(
+            Array(guardianRecords.map(\.detail).prefix(5)),
+            ["guardian-mismatch", "", "guardian-not-seen", "face-mismatch", "guardian-not-seen"])
         XCTAssertEqual(guardianRecords.last?.detail, outcome.accountID)
     }
 
@@ -78,7 +114,7 @@ final class GuardianFlowTests: XCTestCase {
         XCTAssertEqual(bench.problem(refused), "guardian-required")
         // The child's identity is not enrolled by the refusal: with a guardian it registers.
         let session = try bench.openSession(child, guardian: guardianAccount, insert: false)
-        try bench.require(readGuardianCard(session, guardian), 200)
+        try guardianPresent(session)
         XCTAssertEqual(
             try bench.decode(EnrollmentOutcome.self, try bench.require(bench.complete(session), 200)).tier,
             "basic")
@@ -95,11 +131,28 @@ final class GuardianFlowTests: XCTestCase {
 
     func testAChildNeverReachesTheSigningTier() throws {
         let session = try bench.openSession(child, guardian: guardianAccount)
-        try bench.require(readGuardianCard(session, guardian), 200)
+        try guardianPresent(session)
         try bench.require(bench.photo(session, of: child.person), 200)
         let refused = try bench.complete(session, csr: try InProcessDaemon.makeCSR())
         XCTAssertEqual(refused.status, 422)
         XCTAssertEqual(bench.problem(refused), "under-age")
+    }
+
+    /// A guardian's photo before the guardian's card is refused; failing faces end the session like the holder's.
+    func testTheGuardiansPhotoNeedsTheCardAndEndsTheSessionAfterTheLastMismatch() throws {
+        let session = try bench.openSession(child, guardian: guardianAccount)
+        XCTAssertEqual(bench.problem(try seeGuardian(session, guardian.person)), "guardian-not-present")
+        try bench.require(readGuardianCard(session, guardian), 200)
+        var codes: [String] = []
+        for _ in 0..<bench.configuration.maxPhotoAttempts {
+            codes.append(bench.problem(try seeGuardian(session, "John_Savage")))
+        }
+        XCTAssertEqual(codes.last, "attempts-exhausted")
+        XCTAssertEqual(Set(codes.dropLast()), ["face-mismatch"])
+        XCTAssertEqual(try bench.sessionView(session).state, "failed")
+        XCTAssertEqual(
+            try bench.usage(guardianAccount).records.filter { $0.event == "guardian-seen" }.count,
+            bench.configuration.maxPhotoAttempts)
     }
 
     func testAnAdultsSessionNeedsNoGuardian() throws {

@@ -457,7 +457,14 @@ final class InProcessDaemon: Sendable {
         if faults.isEmpty {
             terminal.insert({ EMRTDApplet(profile: card) }, in: reader)
         } else {
-            terminal.insert({ FaultInjectingApplet(base: EMRTDApplet(profile: card), faults: faults) }, in: reader)
+            // A fault that takes the card out of the field takes it off the reader, as pcscd would notice.
+            let terminal = self.terminal
+            terminal.insert(
+                {
+                    let applet = FaultInjectingApplet(base: EMRTDApplet(profile: card), faults: faults)
+                    applet.onLeavingField = { terminal.remove(from: reader) }
+                    return applet
+                }, in: reader)
         }
     }
 

@@ -395,6 +395,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
                 devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
             GuardianCardBody(reader: "R", accessKey: key),
+            EnrollmentUpgradeBody(upgradeToken: "q1w2e3"),
+            HolderNameChangeBody(reader: "R", accessKey: key, reason: "marriage certificate seen"),
             AccountLookupBody(reader: "R", accessKey: key),
             AccountLookup(accountId: UUID().uuidString, tier: "signing", status: "normal"),
             EnrollmentView(
@@ -473,6 +475,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 problem.check = "prompts-followed"
                 problem.instruction = "turn your head slowly to the left"
                 problem.attemptsLeft = 2
+                problem.enrollmentId = UUID().uuidString
+                problem.upgradeToken = "q1w2e3"
                 return problem
             }(),
         ]

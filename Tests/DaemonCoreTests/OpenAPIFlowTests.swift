@@ -192,6 +192,12 @@ final class OpenAPIFlowTests: XCTestCase {
         let again = try call(
             "POST", "/v1/enrollments", json: EnrollmentStartBody(reader: reader, accessKey: holder.accessKey))
         XCTAssertEqual(code(again), "identity-already-enrolled")
+        // The refusal's token turns that session into the account's upgrade.
+        let offer = try JSONDecoder().decode(Problem.self, from: Data(again.body))
+        let upgrading = try call(
+            "POST", "/v1/enrollments/\(offer.enrollmentId ?? "")/upgrade",
+            json: EnrollmentUpgradeBody(upgradeToken: offer.upgradeToken ?? ""))
+        XCTAssertEqual(upgrading.status, 200, code(upgrading))
 
         // The account, as the holder at a kiosk (proof: the session just completed) and as an operator.
         let proof = [("X-Enrolld-Enrollment", session)]
@@ -207,6 +213,16 @@ final class OpenAPIFlowTests: XCTestCase {
             "POST", "/v1/accounts/lookup",
             json: AccountLookupBody(reader: reader, accessKey: holder.accessKey), as: .operator)
         XCTAssertEqual(try bench.decode(AccountLookup.self, found).accountId, account, "the counter taps the card")
+        // The holder married: the new document's surname accepted at the counter.
+        var renamed = holder
+        renamed.surname = "MARRIED"
+        try bench.insertCard(renamed)
+        let rename = try call(
+            "POST", "/v1/accounts/\(account)/holder-name",
+            json: HolderNameChangeBody(
+                reader: reader, accessKey: renamed.accessKey, reason: "marriage certificate seen"),
+            as: .operator)
+        XCTAssertEqual(rename.status, 200, code(rename))
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
         let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()
@@ -383,6 +399,13 @@ final class OpenAPIFlowTests: XCTestCase {
             "POST", "/v1/enrollments/\(session)/guardian",
             json: GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: guardian.accessKey))
         XCTAssertEqual(verified.status, 200, code(verified))
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody())),
+            "guardian-not-seen")
+        let seen = try call(
+            "POST", "/v1/enrollments/\(session)/guardian/photo",
+            json: EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(guardian.person)).base64EncodedString()))
+        XCTAssertEqual(seen.status, 200, code(seen))
         XCTAssertEqual(
             try call("POST", "/v1/enrollments/\(session)/complete", json: EnrollmentCompleteBody()).status, 200)
     }

@@ -229,6 +229,13 @@ final class RefusalBench: @unchecked Sendable {
             GuardianCardBody(reader: InProcessDaemon.secondReader, accessKey: key ?? holder.accessKey))
     }
 
+    /// The guardian's live photo (of `person`) in `session`.
+    func seeGuardian(_ session: String, _ person: String) throws -> HTTPResponse {
+        try post(
+            "/v1/enrollments/\(session)/guardian/photo",
+            EnrollmentPhotoBody(photo: Data(FakeFaces.livePhoto(person)).base64EncodedString()))
+    }
+
     /// A CSR for a fresh key of `parameters`, as PEM.
     static func csr(_ parameters: KeyGenerationParameters) throws -> String {
         try CertificateSigningRequest.create(

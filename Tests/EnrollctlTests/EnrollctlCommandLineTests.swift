@@ -256,7 +256,7 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["read", "--reader", "R"],
                 "read needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and --expiry-date"
             ),
-            (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate ID"),
+            (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate|holder-name ID"),
             (["passcode", "set", "A"], "passcode set needs --passcode NNNN"),
             (["read", "--reader"], "--reader needs a value"),
             (

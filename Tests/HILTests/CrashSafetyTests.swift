@@ -368,7 +368,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     /// The same person enrolls after the restart: a registration, or an upgrade of the account the interrupted
-    /// run left (the daemon names it when refusing a second registration).
+    /// run left (the daemon refuses a second registration without naming it; the test finds it in the database).
     private func enrollAgain(label: String) throws {
         var started = try begin(purpose: "register", account: nil)
         if started.status == 409 {

@@ -535,7 +535,9 @@ final class LifecycleTests: XCTestCase {
 
     // MARK: Minors and guardians
 
-    func testChildBelowTheRegistrationAgeRegistersOnlyWithTheGuardiansCardReadInTheSameSession() throws {
+    /// The guardian is read and seen: the guardian's card on the second reader, then the guardian's live photo
+    /// against that card's chip portrait (the real face engine); a guardian carried but not seen is refused.
+    func testChildBelowTheRegistrationAgeRegistersOnlyWithTheGuardianReadAndSeenInTheSameSession() throws {
         try startDaemon()
         try insertCard(mrz: Self.salley, person: "John_Salley")
         let guardian = try enroll(Self.salley, person: "John_Salley").accountID
@@ -561,7 +563,24 @@ final class LifecycleTests: XCTestCase {
                 GuardianCardBody(
                     reader: Bench.reader1, accessKey: AccessKeyRequest(mrz: Self.salley.joined(separator: "\n"))),
                 as: kiosk))
-        XCTAssertEqual(present.guardianPresent, true)
+        XCTAssertEqual(present.guardianPresent, false, "the guardian's card alone is not the guardian")
+        let unseen = try send("POST", "/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(), as: kiosk)
+        XCTAssertEqual(unseen.status, 409)
+        XCTAssertEqual(problem(unseen), "guardian-not-seen")
+        func guardianPhoto(_ person: String, _ index: Int) throws -> HTTPResponse {
+            let image = try Data(contentsOf: try photo(person, index)).base64EncodedString()
+            return try send(
+                "POST", "/v1/enrollments/\(session.id)/guardian/photo", EnrollmentPhotoBody(photo: image), as: kiosk)
+        }
+        // The child in front of the camera is not the guardian.
+        XCTAssertEqual(problem(try guardianPhoto("John_Simm", 1)), "face-mismatch")
+        XCTAssertEqual(
+            problem(
+                try send(
+                    "POST", "/v1/enrollments/\(session.id)/complete", EnrollmentCompleteBody(), as: kiosk)),
+            "guardian-not-seen")
+        let seen = try decode(EnrollmentView.self, try guardianPhoto("John_Salley", 2))
+        XCTAssertEqual(seen.guardianPresent, true)
         let outcome = try decode(
             EnrollmentOutcome.self,
             try send(
@@ -574,5 +593,8 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(guardianEvents.contains("guardian-verified refused"), "\(guardianEvents)")
         XCTAssertTrue(guardianEvents.contains("guardian-verified ok"), "\(guardianEvents)")
         XCTAssertTrue(guardianEvents.contains("ward-linked ok"), "\(guardianEvents)")
+        XCTAssertEqual(
+            try usage(guardian).filter { $0.event == "guardian-seen" }.map { "\($0.outcome) \($0.detail)" },
+            ["refused guardian-not-seen", "refused face-mismatch", "refused guardian-not-seen", "ok "])
     }
 }

@@ -14,6 +14,7 @@ final class FaultInjectionTests: XCTestCase {
         for text in [
             "card-removed:during=dg2:at=3", "corrupt-mac", "status-word:6A82:ins=A4", "truncate:during=read",
             "oversize:during=pace:at=2", "card-removed:during=aa", "card-removed:during=ca", "plain-data:during=dg2",
+            "card-removed:6300:during=bac:at=2",
         ] {
             XCTAssertEqual(try CardFault(parsing: text).description, text)
         }
@@ -26,7 +27,7 @@ final class FaultInjectionTests: XCTestCase {
             ("card-gone", "unknown fault 'card-gone'"), ("status-word", "needs the status word"),
             ("status-word:69", "not a status word"), ("truncate:during=dg7", "unknown step 'dg7'"),
             ("oversize:at=0", "at= needs a number"), ("corrupt-mac:when=now", "unknown option 'when'"),
-            ("truncate:ins=B", "ins= needs one byte"),
+            ("truncate:ins=B", "ins= needs one byte"), ("card-removed:63", "not a status word"),
         ]
         for (text, reason) in cases {
             XCTAssertThrowsError(try CardFault(parsing: text), text) {
@@ -106,6 +107,31 @@ final class FaultInjectionTests: XCTestCase {
 
     func testCardRemovedDuringChipAuthentication() throws {
         try assertFault(CardFault(.cardRemoved, during: .ca), on: try Self.antiCloneProfile()) { $0 == .cardRemoved }
+    }
+
+    func testACardLeavingDuringBACOrPACEWithTheReadersStatusWordIsAwayAfterIt() throws {
+        // A contactless reader answers a card that left during EXTERNAL AUTHENTICATE (or a PACE step) with a status
+        // word of its own. The document reader cannot tell it from the chip's 6300; the daemon asks the reader
+        // whether the card is still there (CardAndFaceRefusalTests: card-removed, not access-key-rejected).
+        for (fault, profile) in [
+            (CardFault(.cardRemovedAnswering(StatusWord(0x6300)), during: .bac, at: 2), Self.bacProfile),
+            (CardFault(.cardRemovedAnswering(StatusWord(0x6300)), during: .pace, at: 4), Self.paceProfile),
+        ] {
+            let left = LockedFlag()
+            let card = FaultInjectingApplet(base: EMRTDApplet(profile: profile), faults: [fault])
+            card.onLeavingField = { left.set() }
+            let channel = InMemoryCardChannel(applet: card)
+            XCTAssertThrowsError(try DocumentReader(channel: channel).read(access: .mrz(try profile.accessKey()))) {
+                XCTAssertEqual($0 as? MRTDError, .accessKeyRejected(StatusWord(0x6300)), "\(fault)")
+            }
+            XCTAssertEqual(card.firedFaults, [fault])
+            XCTAssertTrue(left.value, "\(fault): the terminal is told the card left")
+            XCTAssertTrue(card.hasLeftField, "\(fault): a transport closes the connection after the answer")
+            XCTAssertThrowsError(try channel.transmit(CommandAPDU(ins: 0x84, p1: 0, p2: 0, le: 8))) {
+                XCTAssertEqual($0 as? CardError, .cardRemoved, "\(fault): away until the next power-on")
+            }
+            XCTAssertEqual(try Self.tap(card, profile).files.keys.sorted(), profile.files.keys.sorted(), "next tap")
+        }
     }
 
     func testARemovedCardStaysAwayUntilTheNextTap() throws {
@@ -219,4 +245,14 @@ final class FaultInjectionTests: XCTestCase {
         card.delay = 0
         XCTAssertEqual(try Self.tap(card, profile, timeout: 30).files, profile.files)
     }
+}
+
+/// A flag set from the card's thread.
+private final class LockedFlag: @unchecked Sendable {
+    // NSLock guards `flag`.
+    private let lock = NSLock()
+    private var flag = false
+
+    func set() { lock.withLock { flag = true } }
+    var value: Bool { lock.withLock { flag } }
 }

@@ -13,7 +13,6 @@ import { runLiveness } from "/kiosk/liveness.js";
 const visit = {
     config: null,
     purpose: "register",
-    accountId: null,
     accessKey: null,
     reader: null,
     session: null,
@@ -51,28 +50,12 @@ async function chooseLanguage(code) {
     document.title = t("app.title");
 }
 
+// Either choice starts with the card: the card says whether its holder has an account. A registration of an
+// enrolled identity is refused with an upgrade token for that session (never the account's number), and the visit
+// continues as the account's upgrade with it.
 function begin(purpose) {
     visit.purpose = purpose;
     $("#start-over").hidden = false;
-    if (purpose === "upgrade") {
-        showScreen("screen-account");
-    } else {
-        showAccess();
-    }
-}
-
-function submitAccount(event) {
-    event.preventDefault();
-    const value = $("#account-id").value.trim().toLowerCase();
-    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
-    $("#account-id").setAttribute("aria-invalid", String(!valid));
-    if (!valid) {
-        showError("#account-error", { code: "local.account-id" });
-        $("#account-id").focus();
-        return;
-    }
-    showError("#account-error", null);
-    visit.accountId = value;
     showAccess();
 }
 
@@ -235,6 +218,22 @@ async function startReader() {
     }
 }
 
+/// Opens the session; an identity that has an account continues as that account's upgrade, with the token the
+/// refusal handed over for this session.
+async function openSession(body) {
+    try {
+        const session = await post("/v1/enrollments", body);
+        visit.purpose = "register";
+        return session;
+    } catch (problem) {
+        const offer = problem.body || {};
+        if (problem.code !== "identity-already-enrolled" || !offer.upgradeToken || !offer.enrollmentId) throw problem;
+        const session = await post(`/v1/enrollments/${offer.enrollmentId}/upgrade`, { upgradeToken: offer.upgradeToken });
+        visit.purpose = "upgrade";
+        return session;
+    }
+}
+
 async function readCard() {
     visit.readerState = "reading";
     visit.busy = true;
@@ -242,10 +241,9 @@ async function readCard() {
     announce(t("reader.keep"));
     $("#reader-progress").hidden = false;
     $("#reader-back").disabled = true;
-    const body = { reader: visit.reader, accessKey: visit.accessKey, purpose: visit.purpose };
-    if (visit.accountId) body.accountId = visit.accountId;
+    const body = { reader: visit.reader, accessKey: visit.accessKey, purpose: "register" };
     try {
-        visit.session = await post("/v1/enrollments", body);
+        visit.session = await openSession(body);
         visit.readerState = "done";
         readerStatus("reader.done");
         announce(t("reader.done"));
@@ -431,7 +429,6 @@ async function main() {
     $("#choose-register").addEventListener("click", () => begin("register"));
     $("#choose-upgrade").addEventListener("click", () => begin("upgrade"));
     $("#start-over").addEventListener("click", startOver);
-    $("#account-form").addEventListener("submit", submitAccount);
     for (const button of $$(".back")) {
         button.addEventListener("click", () => {
             if (!$("#screen-reader").hidden) showAccess();
