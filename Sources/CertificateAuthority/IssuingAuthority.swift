@@ -162,6 +162,32 @@ public struct IssuingAuthority: Sendable {
         }
         let subject = try profile.subject(for: holder)
         let subjectDER = try crypto { () throws(OpenSSLError) in try subject.derEncoded() }
+        return try signedDER(intent: intent, publicKeyInfo: publicKeyInfo, subjectDER: subjectDER)
+    }
+
+    /// Re-certifies a certificate this CA (or its predecessor) issued: the same subject Name (its DER, as the old
+    /// certificate carries it) and SubjectPublicKeyInfo, under `intent`'s serial and validity and the current key
+    /// and profile (bulk renewal after a CA rollover). Checks the intent as `certificateDER(intent:publicKeyInfo:
+    /// holder:)` does.
+    /// - Throws: `.invalidIntent`, `.crypto` (also for bytes that are not a Name or a SubjectPublicKeyInfo).
+    public func certificateDER(
+        intent: IssuanceIntent, publicKeyInfo: [UInt8], subjectDER: [UInt8]
+    ) throws(CertificateAuthorityError) -> [UInt8] {
+        guard intent.serialNumber.count == 16, (0x01...0x7F).contains(intent.serialNumber[0]) else {
+            throw .invalidIntent("serial must be 16 bytes with a first byte of 01…7F; use prepareIssuance")
+        }
+        guard intent.notBefore < intent.notAfter else { throw .invalidIntent("notBefore is not before notAfter") }
+        if let caNotAfter = certificate.notAfter, intent.notAfter > caNotAfter {
+            throw .invalidIntent("notAfter is later than the CA certificate's expiry")
+        }
+        guard subjectDER.first == 0x30 else { throw .invalidIntent("the subject is not a DER Name (SEQUENCE)") }
+        return try signedDER(intent: intent, publicKeyInfo: publicKeyInfo, subjectDER: subjectDER)
+    }
+
+    /// The template's to-be-signed bytes for these fields, signed.
+    private func signedDER(
+        intent: IssuanceIntent, publicKeyInfo: [UInt8], subjectDER: [UInt8]
+    ) throws(CertificateAuthorityError) -> [UInt8] {
         let tbs = try template.toBeSigned(
             serial: intent.serialNumber, notBefore: intent.notBefore, notAfter: intent.notAfter,
             subject: subjectDER, publicKeyInfo: publicKeyInfo)

@@ -246,6 +246,10 @@ public enum RoutePermissions {
         ),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
         (
+            "POST /v1/certificates/renewals", .admin,
+            "re-certifies active certificates under the current CA key, at most 10,000 per call"
+        ),
+        (
             "POST /v1/certificates/validate", .kiosk,
             "fetches the issuer's OCSP or CRL (bounded; [trust_list] allowed_fetch_hosts)"
         ),

@@ -46,6 +46,8 @@ public final class Daemon: Sendable {
         /// Why OCSP and the CRL are not published while enrollment is (a CA that can no longer sign them).
         var statusUnavailableReason: String?
         var authority: IssuingAuthority?
+        /// Bulk renewal under the current CA key (`POST /v1/certificates/renewals`).
+        var renewal: CertificateRenewal?
         var unavailableReason = "enrollment is not set up"
         var server: UnixSocketServer?
         var stopping = false
@@ -101,6 +103,7 @@ public final class Daemon: Sendable {
         state.withLock { $0.statusUnavailableReason ?? $0.unavailableReason }
     }
     var authority: IssuingAuthority? { state.withLock { $0.authority } }
+    var renewal: CertificateRenewal? { state.withLock { $0.renewal } }
     /// Why the enrollment routes answer 503, when they do.
     var enrollmentUnavailableReason: String { state.withLock { $0.unavailableReason } }
 
@@ -217,6 +220,7 @@ public final class Daemon: Sendable {
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
+        addRenewalRoutes(to: &router)
         addCertificateStatusRoutes(to: &router)
         addTrustListRoutes(to: &router)
         addLifecycleRoutes(to: &router)
@@ -412,6 +416,9 @@ public final class Daemon: Sendable {
                 state.status = services.status.publisher
                 state.statusUnavailableReason = services.status.reason
                 state.authority = services.authority
+                state.renewal = CertificateRenewal(
+                    store: services.enrollment.store, authority: services.authority,
+                    statusObserver: services.status.publisher, now: environment.now)
                 return state.stopping
             }
             if !stopping { services.status.publisher?.start() }

@@ -19,6 +19,8 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case certificateIssued = "certificate-issued"
     case certificateRevoked = "certificate-revoked"
     case certificateAbandoned = "certificate-abandoned"
+    /// Bulk renewal re-certified an active certificate's key under the current CA; detail: "NEW renews OLD".
+    case certificateRenewed = "certificate-renewed"
     case deviceBound = "device-bound"
     case deviceUpdated = "device-updated"
     case deviceUnbound = "device-unbound"

@@ -569,7 +569,7 @@ public final class EnrollmentService: Sendable {
 
     /// Retires an intent's serial for good (state abandoned). When the CA may have signed it, the
     /// certificate is also revoked so its serial goes on the CRL, although it was never handed out.
-    static func abandon(
+    public static func abandon(
         _ tx: any StoreTransaction, _ intent: CertificateRecord, mayBeSigned: Bool, actor: UsageActor,
         at: Date
     ) throws(StoreError) {

@@ -347,6 +347,22 @@ final class PostgresTransaction: StoreTransaction {
             [.text(state.rawValue)], decodeCertificate)
     }
 
+    func issuedCertificates(
+        createdBefore: Date, after cursor: (createdAt: Date, serial: String)?, limit: Int
+    ) throws(StoreError) -> [CertificateRecord] {
+        var values: [PostgresValue] = [
+            .text(CertificateState.issued.rawValue), .integer(createdBefore.storeMilliseconds),
+        ]
+        var sql = "SELECT \(Self.certificateColumns) FROM certificates WHERE state = $1 AND created_at < $2"
+        if let cursor {
+            values += [.integer(cursor.createdAt.storeMilliseconds), .text(cursor.serial)]
+            sql += " AND (created_at > $3 OR (created_at = $3 AND serial > $4))"
+        }
+        values.append(.integer(Int64(max(0, limit))))
+        sql += " ORDER BY created_at, serial LIMIT $\(values.count)"
+        return try rows(sql, values, decodeCertificate)
+    }
+
     func certificateStatuses(
         states: [CertificateState], revokedSince: Date?,
         limit: Int?

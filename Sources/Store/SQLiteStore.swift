@@ -396,6 +396,22 @@ final class SQLiteTransaction: StoreTransaction {
             """, [.text(state.rawValue)], row: decodeCertificate)
     }
 
+    func issuedCertificates(
+        createdBefore: Date, after cursor: (createdAt: Date, serial: String)?, limit: Int
+    ) throws(StoreError) -> [CertificateRecord] {
+        var values: [SQLiteValue] = [.text(CertificateState.issued.rawValue), .integer(createdBefore.milliseconds)]
+        var sql = "SELECT \(Self.certificateColumns) FROM certificates WHERE state = ? AND created_at < ?"
+        if let cursor {
+            sql += " AND (created_at > ? OR (created_at = ? AND serial > ?))"
+            values += [
+                .integer(cursor.createdAt.milliseconds), .integer(cursor.createdAt.milliseconds), .text(cursor.serial),
+            ]
+        }
+        sql += " ORDER BY created_at, serial LIMIT ?"
+        values.append(.integer(Int64(max(0, limit))))
+        return try open().query(sql, values, row: decodeCertificate)
+    }
+
     func certificateStatuses(
         states: [CertificateState], revokedSince: Date?,
         limit: Int?
