@@ -51,8 +51,53 @@ enum AccountCommands {
             }
             let reason = options.value("--reason") ?? "unspecified"
             printRaw(api.post("/v1/certificates/\(options.words[2])/revoke", ["reason": reason]))
+        case "renew":
+            renew(options, api)
         default:
-            fail("usage: enrollctl certs list ID | certs revoke SERIAL --reason R", code: 2)
+            fail(
+                "usage: enrollctl certs list ID | certs revoke SERIAL --reason R | certs renew --all|--issued-before T",
+                code: 2)
+        }
+    }
+
+    /// `certs renew --all | --issued-before TIME [--limit N]`: bulk renewal under the current CA key, one call of
+    /// `POST /v1/certificates/renewals` after another (each renews at most 10,000) until the selection is done or
+    /// `--limit` certificates are renewed. `--all`: every active certificate the current CA key did not sign.
+    static func renew(_ options: Invocation, _ api: API) {
+        let usage = "usage: enrollctl certs renew --all | --issued-before TIME [--limit N]"
+        let before = options.value("--issued-before")
+        guard options.words.count == 2, options.flag("--all") != (before != nil) else { fail(usage, code: 2) }
+        var remaining = Int.max
+        if let text = options.value("--limit") {
+            guard let limit = Int(text), limit > 0 else { fail("--limit is a positive number", code: 2) }
+            remaining = limit
+        }
+        var total = RenewalOutcome(renewed: 0, skipped: [:], scanned: 0, next: nil, certificates: [])
+        var request = RenewalRequest(issuedBefore: before)
+        while true {
+            request.limit = min(remaining, 10_000)
+            let outcome = decode(RenewalOutcome.self, api.post("/v1/certificates/renewals", request))
+            total.renewed += outcome.renewed
+            total.scanned += outcome.scanned
+            total.skipped.merge(outcome.skipped, uniquingKeysWith: +)
+            total.next = outcome.next
+            remaining -= outcome.renewed
+            if !options.json {
+                print("renewed \(total.renewed), looked at \(total.scanned)")
+            }
+            guard let next = outcome.next, remaining > 0 else { break }
+            request = RenewalRequest(after: next)
+        }
+        if options.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: (try? encoder.encode(total)) ?? Data(), as: UTF8.self))
+            return
+        }
+        let skipped = total.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        print("skipped: " + (skipped.isEmpty ? "none" : skipped.joined(separator: ", ")))
+        if let next = total.next {
+            print("not done: continue with the same command (or the API with after=\(next))")
         }
     }
 

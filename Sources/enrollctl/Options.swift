@@ -18,10 +18,10 @@ struct Invocation {
         "--reader", "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out", "--role",
         "--channel", "--since", "--until", "--limit", "--after", "--device-id", "--public-key", "--label",
         "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts", "--territory", "--states",
-        "--scan",
+        "--scan", "--issued-before",
     ]
     /// Options without a value (besides `--json`).
-    static let flagOptions: Set<String> = ["--upgrade"]
+    static let flagOptions: Set<String> = ["--upgrade", "--all"]
     /// Options whose value is a secret, with what the value is (for prompts and errors).
     static let secretOptions: [String: Secret] = [
         "--mrz": Secret("MRZ", lines: .many),

@@ -37,6 +37,10 @@ let usage = """
       certs revoke SERIAL --reason REASON
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,
                                cessation-of-operation, privilege-withdrawn)
+      certs renew --all | --issued-before TIME [--limit N] [--json]
+                               re-certify active certificates' keys under the current CA key (admin):
+                               --all: those the current CA key did not sign (after a CA rollover); the old
+                               ones stay valid until they expire; a run repeated skips the keys already renewed
       accounts status ID       identity status and its history
       accounts cancel ID --reason R
                                cancel the identity (card cancelled, holder deceased): irreversible, revokes
