@@ -15,8 +15,13 @@ final class CertificateRenewalTests: XCTestCase {
 
     func testRenewingWhatWasIssuedBeforeATimeGivesNewSerialsForTheSameSubjectsKeysAndAccounts() throws {
         let bench = try InProcessDaemon()
-        let holders = try ["John_Salley", "John_Savage", "John_Simm"].map { try bench.newAccount($0).outcome }
+        let holders = try ["John_Salley", "John_Savage", "John_Simm", "John_Shimkus"].map {
+            try bench.newAccount($0).outcome
+        }
         let revoked = holders[2]
+        // A document reported lost: its certificate stays issued, but the identity is not renewed.
+        let invalidated = holders[3]
+        try bench.setStatus(invalidated.accountID, "invalid")
         try bench.require(
             bench.call(
                 "POST", "/v1/certificates/\(try XCTUnwrap(revoked.certificateSerial))/revoke",
@@ -26,9 +31,9 @@ final class CertificateRenewalTests: XCTestCase {
 
         let outcome = try renew(bench, RenewalRequest(issuedBefore: cutoff))
         XCTAssertEqual(outcome.renewed, 2, "the two active certificates; the revoked one is not renewed")
-        XCTAssertEqual(outcome.scanned, 2)
+        XCTAssertEqual(outcome.scanned, 3)
         XCTAssertNil(outcome.next, "the selection is done")
-        XCTAssertEqual(outcome.skipped, [:])
+        XCTAssertEqual(outcome.skipped, ["account-not-normal": 1])
         XCTAssertEqual(
             Set(outcome.certificates.map(\.renews)), Set(holders[0...1].compactMap(\.certificateSerial)))
 
@@ -67,11 +72,12 @@ final class CertificateRenewalTests: XCTestCase {
             XCTAssertEqual(records.first?.actorRole, "admin")
         }
         XCTAssertEqual(try certificates(bench, revoked.accountID).count, 1, "nothing new for the revoked one")
+        XCTAssertEqual(try certificates(bench, invalidated.accountID).count, 1, "nor for the invalid identity")
 
         // The same selection again renews nothing twice.
         let again = try renew(bench, RenewalRequest(issuedBefore: cutoff))
         XCTAssertEqual(again.renewed, 0)
-        XCTAssertEqual(again.skipped, ["already-renewed": 2])
+        XCTAssertEqual(again.skipped, ["already-renewed": 2, "account-not-normal": 1])
     }
 
     func testAfterACARolloverEveryCertificateOfTheOldKeyIsRenewedOnceAcrossCalls() throws {

@@ -411,6 +411,17 @@ final class OpenAPIDocumentTests: XCTestCase {
                 certificatePEM: "-----BEGIN", certificateSerial: "0A1B", notAfter: "2027-01-01T00:00:00Z",
                 status: "normal"),
             certificate,
+            RenewalRequest(
+                issuedBefore: "2026-01-01T00:00:00Z", limit: 256, after: "b.1767225600000.1767225600000.0A1B"),
+            RenewedCertificate(
+                serial: "0C1D", renews: "0A1B", accountId: UUID().uuidString, notAfter: "2027-01-01T00:00:00Z"),
+            RenewalOutcome(
+                renewed: 1, skipped: ["already-renewed": 2], scanned: 3, next: "k.1767225600000",
+                certificates: [
+                    RenewedCertificate(
+                        serial: "0C1D", renews: "0A1B", accountId: UUID().uuidString,
+                        notAfter: "2027-01-01T00:00:00Z")
+                ]),
             AccountView(
                 id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
                 givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",

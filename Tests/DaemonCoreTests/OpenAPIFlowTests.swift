@@ -302,6 +302,14 @@ final class OpenAPIFlowTests: XCTestCase {
         XCTAssertEqual(
             code(try call("POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "lost"], as: .operator)),
             "invalid-reason")
+        // Bulk renewal: an admin's; the account's only certificate is revoked, so nothing is renewed.
+        XCTAssertEqual(
+            code(try call("POST", "/v1/certificates/renewals", json: RenewalRequest(), as: .operator)),
+            "role-required")
+        XCTAssertEqual(
+            code(try call("POST", "/v1/certificates/renewals", json: RenewalRequest(limit: 0), as: .admin)),
+            "invalid-limit")
+        XCTAssertEqual(try call("POST", "/v1/certificates/renewals", json: RenewalRequest(), as: .admin).status, 200)
         call("GET", "/v1/crl")
         call("GET", "/v1/crl", query: [("format", "der")])
         call("POST", "/v1/audit/verify", as: .operator)
