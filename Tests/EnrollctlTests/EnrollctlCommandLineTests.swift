@@ -138,6 +138,11 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["certs", "revoke", "0A", "--reason", "superseded"], "POST", "/v1/certificates/0A/revoke",
                 ["reason": "superseded"]
             ),
+            (["certs", "renew", "--all"], "POST", "/v1/certificates/renewals", ["limit": 10_000]),
+            (
+                ["certs", "renew", "--issued-before", "2026-01-01T00:00:00Z", "--limit", "5"], "POST",
+                "/v1/certificates/renewals", ["issuedBefore": "2026-01-01T00:00:00Z", "limit": 5]
+            ),
             (["crl", "--out", "crl.pem"], "GET", "/v1/crl", nil),
             (["usage", "A", "--limit", "5", "--after", "9"], "GET", "/v1/accounts/A/usage", nil),
             (["audit", "verify"], "POST", "/v1/audit/verify", nil),
@@ -264,6 +269,12 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 "enroll needs --photo FILE (the live photo), --frames DIR (a liveness burst), or both"
             ),
             (["liveness", "challenge"], "liveness needs challenge, send or run and an enrollment SESSION"),
+            (["certs", "renew"], "usage: enrollctl certs renew --all | --issued-before TIME [--limit N]"),
+            (
+                ["certs", "renew", "--all", "--issued-before", "2026-01-01T00:00:00Z"],
+                "usage: enrollctl certs renew --all | --issued-before TIME [--limit N]"
+            ),
+            (["certs", "renew", "--all", "--limit", "0"], "--limit is a positive number"),
             (["liveness", "send", "S", "--frames", "x"], "liveness send needs --nonce HEX (the challenge's nonceHex)"),
         ] {
             let result = try run(arguments)
