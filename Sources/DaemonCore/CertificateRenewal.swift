@@ -153,8 +153,10 @@ final class CertificateRenewal: Sendable {
             cursor.position = (last.createdAt, last.serial)
             outcome.scanned += rows.count
             if !plans.isEmpty {
-                outcome.certificates += try commit(plans, actor: actor, at: at)
+                let batch = try commit(plans, actor: actor, at: at)
+                outcome.certificates += batch.renewed
                 outcome.renewed = outcome.certificates.count
+                if batch.withdrawn > 0 { outcome.skipped["changed-meanwhile", default: 0] += batch.withdrawn }
             }
             if rows.count < page {
                 exhausted = true
@@ -237,7 +239,12 @@ final class CertificateRenewal: Sendable {
 
     /// One batch: its intents committed, signed, its certificates and usage records committed. A failure after the
     /// intents committed abandons them all, revoked (some may have been signed), as a crash's recovery would.
-    private func commit(_ plans: [Plan], actor: UsageActor, at: Date) throws(Problem) -> [RenewedCertificate] {
+    /// The certificate commit looks at each old certificate and its account again: one revoked (say for a
+    /// compromised key) or an identity cancelled or invalidated since the batch was planned gets no new
+    /// certificate — its intent is abandoned and revoked in that same transaction (counted in `withdrawn`).
+    private func commit(
+        _ plans: [Plan], actor: UsageActor, at: Date
+    ) throws(Problem) -> (renewed: [RenewedCertificate], withdrawn: Int) {
         let intents = plans.map { plan in
             CertificateRecord(
                 serial: plan.intent.serialHex, accountID: plan.old.accountID, state: .intent,
@@ -250,20 +257,35 @@ final class CertificateRenewal: Sendable {
             throw Problem(EnrollmentError.store(error))
         }
         var issued = intents
+        var kept: [Int] = []
         do {
             for (index, plan) in plans.enumerated() {
                 issued[index].state = .issued
                 issued[index].der = try authority.certificateDER(
                     intent: plan.intent, publicKeyInfo: plan.publicKeyInfo, subjectDER: plan.subject)
             }
-            let done = issued
-            try store.transaction { tx in
-                try tx.updateCertificates(done)
-                for (record, plan) in zip(done, plans) {
-                    try UsageChain.append(
-                        tx, at: at, accountID: record.accountID, event: UsageEventKind.certificateRenewed.rawValue,
-                        actor: actor, detail: "\(record.serial) renews \(plan.old.serial)")
+            let signed = issued
+            kept = try store.transaction { tx in
+                var kept: [Int] = []
+                var normal: [UUID: Bool] = [:]
+                for (index, plan) in plans.enumerated() {
+                    let accountID = plan.old.accountID
+                    if normal[accountID] == nil { normal[accountID] = try tx.account(id: accountID)?.status == .normal }
+                    let stillIssued = try tx.certificate(serial: plan.old.serial)?.state == .issued
+                    if stillIssued && normal[accountID] == true {
+                        kept.append(index)
+                    } else {
+                        try EnrollmentService.abandon(tx, intents[index], mayBeSigned: true, actor: actor, at: at)
+                    }
                 }
+                try tx.updateCertificates(kept.map { signed[$0] })
+                for index in kept {
+                    try UsageChain.append(
+                        tx, at: at, accountID: signed[index].accountID,
+                        event: UsageEventKind.certificateRenewed.rawValue,
+                        actor: actor, detail: "\(signed[index].serial) renews \(plans[index].old.serial)")
+                }
+                return kept
             }
         } catch {
             abandon(intents, actor: actor, at: at)
@@ -273,13 +295,18 @@ final class CertificateRenewal: Sendable {
             default: throw Problem(.internalError, detail: "renewal failed: \(error)")
             }
         }
-        statusObserver?.certificatesIssued(issued.map(\.serial))
+        let keptSet = Set(kept)
+        let withdrawn = plans.indices.filter { !keptSet.contains($0) }.map { intents[$0].serial }
+        statusObserver?.certificatesIssued(kept.map { issued[$0].serial })
+        if !withdrawn.isEmpty { statusObserver?.certificatesRevoked(withdrawn) }
         let formatter = ISO8601DateFormatter()
-        return zip(issued, plans).map { record, plan in
+        let renewed = kept.map { index in
             RenewedCertificate(
-                serial: record.serial, renews: plan.old.serial, accountId: record.accountID.uuidString,
-                notAfter: formatter.string(from: record.notAfter))
+                serial: issued[index].serial, renews: plans[index].old.serial,
+                accountId: issued[index].accountID.uuidString,
+                notAfter: formatter.string(from: issued[index].notAfter))
         }
+        return (renewed, withdrawn.count)
     }
 
     /// Retires a failed batch's serials for good, revoked; what cannot be written now, start-up recovery retires.

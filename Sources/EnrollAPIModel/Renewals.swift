@@ -38,7 +38,9 @@ public struct RenewalOutcome: Codable, Sendable, Equatable {
     public var renewed: Int
     /// Active certificates looked at and left alone, by reason: `current-key` (already signed by the current CA
     /// key), `already-renewed` (the account holds a newer active certificate of the same key under the current
-    /// key), `expired`, `account-not-normal` (a cancelled, invalid or expired identity), `unreadable`.
+    /// key), `expired`, `account-not-normal` (a cancelled, invalid or expired identity), `unreadable`,
+    /// `changed-meanwhile` (revoked, or its identity no longer normal, between the batch's planning and its
+    /// certificate commit: its new serial is abandoned and revoked).
     public var skipped: [String: Int]
     /// Certificates looked at (renewed or skipped).
     public var scanned: Int

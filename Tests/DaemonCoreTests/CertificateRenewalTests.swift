@@ -192,6 +192,37 @@ final class CertificateRenewalTests: XCTestCase {
         XCTAssertTrue(Set(outcome.certificates.map(\.serial)).isDisjoint(with: abandoned.map(\.serial)))
     }
 
+    func testACertificateRevokedWhileItsBatchIsSignedGetsNoNewCertificate() throws {
+        let gate = RevocationBeforeCertificateCommit()
+        let bench = try InProcessDaemon(openStore: { configuration, protector in
+            let store = try SQLiteStore(path: configuration.stateDirectory + "/enrolld.db", protector: protector)
+            try store.migrate()
+            gate.base = store
+            return gate
+        })
+        let holders = try ["John_Salley", "John_Savage"].map { try bench.newAccount($0).outcome }
+        bench.clock.advance(60)
+        // An operator revokes the first holder's certificate (key compromise) after the batch's intents committed.
+        let compromised = try XCTUnwrap(holders[0].certificateSerial)
+        gate.target.withLock { $0 = compromised }
+
+        let outcome = try renew(bench, RenewalRequest(issuedBefore: iso.string(from: bench.clock.now)))
+        XCTAssertEqual(gate.target.withLock { $0 }, nil, "the revocation ran inside the certificate commit")
+        XCTAssertEqual(outcome.certificates.map(\.renews), [try XCTUnwrap(holders[1].certificateSerial)])
+        XCTAssertEqual(outcome.skipped, ["changed-meanwhile": 1])
+        XCTAssertEqual(
+            try certificates(bench, holders[0].accountID).filter { $0.state == "issued" }, [],
+            "the compromised key is not certified again")
+        let abandoned = try bench.store.transaction { tx in try tx.certificates(state: .abandoned) }
+        XCTAssertEqual(abandoned.map(\.accountID), [try XCTUnwrap(UUID(uuidString: holders[0].accountID))])
+        let withdrawn = try XCTUnwrap(abandoned.first)
+        XCTAssertNotNil(withdrawn.revokedAt, "its serial was signed: it is revoked")
+        let crl = try CertificateRevocationList(
+            pem: String(decoding: try bench.require(bench.call("GET", "/v1/crl"), 200).body, as: UTF8.self))
+        XCTAssertNotNil(crl.entry(forSerial: bytes(hex: withdrawn.serial)))
+        XCTAssertNotNil(crl.entry(forSerial: bytes(hex: compromised)))
+    }
+
     private func bytes(hex: String) -> [UInt8] {
         let digits = Array(hex.utf8)
         return stride(from: 0, to: digits.count - 1, by: 2).compactMap {
@@ -234,6 +265,33 @@ private final class CertificateCommitGate: Store, @unchecked Sendable {
                 throw StoreError.database(code: 10, message: "disk I/O error (injected by the test)")
             }
             return result
+        }
+    }
+
+    var location: String { base?.location ?? "" }
+}
+
+/// A store that, once `target` is set, revokes that certificate at the start of the first transaction that finds
+/// committed intents (a renewal batch's certificate commit), as an operator's revocation committed just before it.
+private final class RevocationBeforeCertificateCommit: Store, @unchecked Sendable {
+    var base: (any Store)?
+    let target = Mutex<String?>(nil)
+
+    func migrate() throws(StoreError) { try base?.migrate() }
+
+    func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws(StoreError) -> T {
+        guard let base else { throw .schema("no store") }
+        return try base.transaction { tx in
+            if let serial = target.withLock({ $0 }), try !tx.certificates(state: .intent).isEmpty,
+                var record = try tx.certificate(serial: serial), record.state == .issued
+            {
+                record.state = .revoked
+                record.revokedAt = Date()
+                record.revocationReason = .keyCompromise
+                try tx.updateCertificate(record)
+                target.withLock { $0 = nil }
+            }
+            return try body(tx)
         }
     }
 
