@@ -43,44 +43,39 @@ final class CertificateRenewal: Sendable {
         self.now = now
     }
 
-    /// Where a walk stands: its selection (`otherKey`: not signed by the current CA key; or every certificate
-    /// created before the cutoff), its cutoff, and the last row looked at. Text: `k|b.CUTOFF[.CREATED.SERIAL]`
-    /// (milliseconds since 1970, upper-case hex).
-    struct Cursor: Equatable {
+    /// Where a walk stands: its selection (`otherKeyOnly`: not signed by the current CA key; or every certificate
+    /// created before the cutoff), its cutoff (the walk never meets what it renews), and the last serial looked at
+    /// (the walk is in serial order). Text: `k|b.CUTOFF[.SERIAL]` (milliseconds since 1970, upper-case hex).
+    struct Cursor {
         var otherKeyOnly: Bool
         var cutoff: Date
-        var position: (createdAt: Date, serial: String)?
-
-        static func == (lhs: Cursor, rhs: Cursor) -> Bool { lhs.text == rhs.text }
+        var serial: String?
 
         var text: String {
-            var text = "\(otherKeyOnly ? "k" : "b").\(Self.milliseconds(cutoff))"
-            if let position { text += ".\(Self.milliseconds(position.createdAt)).\(position.serial)" }
-            return text
+            "\(otherKeyOnly ? "k" : "b").\(Int64((cutoff.timeIntervalSince1970 * 1000).rounded()))"
+                + (serial.map { ".\($0)" } ?? "")
         }
 
-        static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-
-        init(otherKeyOnly: Bool, cutoff: Date, position: (createdAt: Date, serial: String)? = nil) {
+        init(otherKeyOnly: Bool, cutoff: Date, serial: String? = nil) {
             self.otherKeyOnly = otherKeyOnly
             self.cutoff = cutoff
-            self.position = position
+            self.serial = serial
         }
 
         /// - Throws: `invalid-after` for text that is not a cursor this route wrote.
         init(text: String) throws(Problem) {
             let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             let hexDigits = Set("0123456789ABCDEF".utf8)
-            guard parts.count == 2 || parts.count == 4, parts[0] == "k" || parts[0] == "b",
-                let cutoff = Int64(parts[1]), cutoff >= 0
+            guard (2...3).contains(parts.count), parts[0] == "k" || parts[0] == "b",
+                let cutoff = Int64(parts[1]), (0...Int64(1) << 50).contains(cutoff)
             else { throw Self.invalid }
             otherKeyOnly = parts[0] == "k"
             self.cutoff = Date(timeIntervalSince1970: Double(cutoff) / 1000)
-            guard parts.count == 4 else { return }
-            guard let created = Int64(parts[2]), created >= 0, (1...40).contains(parts[3].utf8.count),
-                parts[3].utf8.allSatisfy(hexDigits.contains)
-            else { throw Self.invalid }
-            position = (Date(timeIntervalSince1970: Double(created) / 1000), parts[3])
+            guard parts.count == 3 else { return }
+            guard (1...40).contains(parts[2].utf8.count), parts[2].utf8.allSatisfy(hexDigits.contains) else {
+                throw Self.invalid
+            }
+            serial = parts[2]
         }
 
         static let invalid = Problem(
@@ -150,7 +145,7 @@ final class CertificateRenewal: Sendable {
                 exhausted = true
                 break
             }
-            cursor.position = (last.createdAt, last.serial)
+            cursor.serial = last.serial
             outcome.scanned += rows.count
             if !plans.isEmpty {
                 let batch = try commit(plans, actor: actor, at: at)
@@ -177,7 +172,7 @@ final class CertificateRenewal: Sendable {
         do {
             read = try store.transaction { tx in
                 let rows = try tx.issuedCertificates(
-                    createdBefore: cursor.cutoff, after: cursor.position, limit: size)
+                    createdBefore: cursor.cutoff, afterSerial: cursor.serial, limit: size)
                 var page = PageRead(rows: rows)
                 for accountID in Set(rows.map(\.accountID)) {
                     page.accounts[accountID] = try tx.account(id: accountID)

@@ -46,10 +46,11 @@ public protocol StoreTransaction {
     func certificate(serial: String) throws(StoreError) -> CertificateRecord?
     func certificates(accountID: UUID) throws(StoreError) -> [CertificateRecord]
     func certificates(state: CertificateState) throws(StoreError) -> [CertificateRecord]
-    /// Bulk renewal's scan: issued certificates (with their DER) created before `createdBefore`, in (created_at,
-    /// serial) order, strictly after `cursor` when it is given, at most `limit` of them.
+    /// Bulk renewal's scan: issued certificates (with their DER) created before `createdBefore`, in serial order
+    /// (the primary key's: a page costs what it reads, however many certificates there are), after `afterSerial`
+    /// when it is given, at most `limit` of them.
     func issuedCertificates(
-        createdBefore: Date, after cursor: (createdAt: Date, serial: String)?, limit: Int
+        createdBefore: Date, afterSerial: String?, limit: Int
     ) throws(StoreError) -> [CertificateRecord]
     /// Status facts of the certificates in `states`, without their DER (nothing is unsealed: what the OCSP
     /// responder and the CRL need, at the cost of an index scan), newest first: only those revoked at or after

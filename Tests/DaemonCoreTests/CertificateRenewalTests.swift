@@ -142,8 +142,8 @@ final class CertificateRenewalTests: XCTestCase {
             (RenewalRequest(limit: 10_001), "invalid-limit"),
             (RenewalRequest(issuedBefore: "yesterday"), "invalid-time"),
             (RenewalRequest(issuedBefore: iso.string(from: bench.clock.now.addingTimeInterval(3600))), "invalid-time"),
-            (RenewalRequest(after: "k.1.2"), "invalid-after"),
-            (RenewalRequest(after: "b.1.2.not-hex"), "invalid-after"),
+            (RenewalRequest(after: "k.1.0A.0B"), "invalid-after"),
+            (RenewalRequest(after: "b.1.not-hex"), "invalid-after"),
             (RenewalRequest(issuedBefore: iso.string(from: bench.clock.now), after: "b.1"), "invalid-body"),
         ]
         for (request, code) in refusals {

@@ -412,7 +412,7 @@ final class OpenAPIDocumentTests: XCTestCase {
                 status: "normal"),
             certificate,
             RenewalRequest(
-                issuedBefore: "2026-01-01T00:00:00Z", limit: 256, after: "b.1767225600000.1767225600000.0A1B"),
+                issuedBefore: "2026-01-01T00:00:00Z", limit: 256, after: "b.1767225600000.0A1B"),
             RenewedCertificate(
                 serial: "0C1D", renews: "0A1B", accountId: UUID().uuidString, notAfter: "2027-01-01T00:00:00Z"),
             RenewalOutcome(

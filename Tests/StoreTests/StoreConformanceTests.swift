@@ -265,32 +265,34 @@ class StoreConformanceTests: XCTestCase {
         XCTAssertEqual(try store.transaction { tx in try tx.certificate(serial: revoked.serial) }, issued[3])
     }
 
-    func testIssuedCertificatesAreWalkedInCreationOrderAfterACursor() throws {
+    func testIssuedCertificatesAreWalkedInSerialOrderAfterACursor() throws {
         let store = try migratedStore()
         let account = makeAccount(1)
         try store.transaction { tx in try tx.insertAccount(account) }
-        // Two at t0 (ordered by serial), one at t1, one at t2 (not before the cutoff), one revoked, one intent.
+        // Issued at t0 and t1 (in no serial order), one at t2 (not before the cutoff), one revoked, one intent.
         let records = [
-            ("0B", CertificateState.issued, t0), ("0A", .issued, t0), ("0C", .issued, t1), ("0D", .issued, t2),
-            ("0E", .revoked, t0), ("0F", .intent, t0),
+            ("0C", CertificateState.issued, t0), ("0A", .issued, t1), ("0B", .issued, t0), ("0D", .issued, t2),
+            ("09", .revoked, t0), ("0AA", .intent, t0),
         ].map { serial, state, created in
             CertificateRecord(
                 serial: serial, accountID: account.id, state: state, der: state == .intent ? nil : [0x30, 0x00],
                 notBefore: t0, notAfter: t2, revokedAt: state == .revoked ? t1 : nil, createdAt: created)
         }
         try store.transaction { tx in try tx.insertCertificates(records) }
-        func walk(after cursor: (createdAt: Date, serial: String)?, limit: Int) throws -> [String] {
+        func walk(after serial: String?, limit: Int) throws -> [String] {
             try store.transaction { tx in
-                try tx.issuedCertificates(createdBefore: t2, after: cursor, limit: limit).map(\.serial)
+                try tx.issuedCertificates(createdBefore: t2, afterSerial: serial, limit: limit).map(\.serial)
             }
         }
         XCTAssertEqual(try walk(after: nil, limit: 10), ["0A", "0B", "0C"])
         XCTAssertEqual(try walk(after: nil, limit: 2), ["0A", "0B"])
-        XCTAssertEqual(try walk(after: (t0, "0A"), limit: 10), ["0B", "0C"])
-        XCTAssertEqual(try walk(after: (t0, "0B"), limit: 10), ["0C"])
-        XCTAssertEqual(try walk(after: (t1, "0C"), limit: 10), [])
-        let first = try store.transaction { tx in try tx.issuedCertificates(createdBefore: t1, after: nil, limit: 1) }
-        XCTAssertEqual(first, [records[1]], "whole records, with their DER")
+        XCTAssertEqual(try walk(after: "0A", limit: 10), ["0B", "0C"])
+        XCTAssertEqual(try walk(after: "0B", limit: 10), ["0C"])
+        XCTAssertEqual(try walk(after: "0C", limit: 10), [])
+        let first = try store.transaction { tx in
+            try tx.issuedCertificates(createdBefore: t1, afterSerial: nil, limit: 1)
+        }
+        XCTAssertEqual(first, [records[2]], "whole records, with their DER; created before the cutoff only")
     }
 
     func testCertificateNeedsAnExistingAccount() throws {
