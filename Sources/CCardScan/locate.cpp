@@ -384,6 +384,9 @@ CardOutline find_card_outline(const cv::Mat &grey) {
     std::sort(lines.begin(), lines.end(), [](const Line &a, const Line &b) { return a.length > b.length; });
     if (lines.size() > 45) lines.resize(45);
 
+    // At most this many line quads (45 lines could make a million): the longest lines come first, and with them
+    // the card's sides.
+    constexpr size_t kMaximumQuads = 20000;
     // Candidate quads: two roughly parallel pairs of segments, roughly perpendicular to each other
     // (perspective bends both), and the convex outlines of edge contours that simplify to four corners.
     std::vector<std::array<cv::Point2d, 4>> quads;
@@ -405,8 +408,11 @@ CardOutline find_card_outline(const cv::Mat &grey) {
                         quads.push_back(corner);
                     }
                 }
+                if (quads.size() >= kMaximumQuads) break;
             }
+            if (quads.size() >= kMaximumQuads) break;
         }
+        if (quads.size() >= kMaximumQuads) break;
     }
     {
         std::vector<std::vector<cv::Point>> contours;
@@ -424,11 +430,49 @@ CardOutline find_card_outline(const cv::Mat &grey) {
         }
     }
 
-    // Scored by how much of their outline lies on edges and by their size.
+    // Scored by how much of their outline lies on edges, by their size and shape, and by the contrast across
+    // their weakest side.
     const double image_area = double(grey.cols) * grey.rows;
     double best_score = 0;
     std::array<cv::Point2d, 4> chosen;
-    for (auto corner : quads) {
+    // A background line that closes a larger quad with three of the card's sides has background on both of its
+    // hands, and usually leaves the card's shape: an ID-1 card is 1.586 times as wide as it is tall (perspective
+    // moves that a little).
+    auto shape_factor = [](double aspect) {
+        const double off_shape = std::log(aspect / 1.586) / 0.2;
+        return std::exp(-off_shape * off_shape);
+    };
+    auto consider = [&](const std::array<cv::Point2d, 4> &corner, double potential, double worst, double mean) {
+        cv::Point2d centre = (corner[0] + corner[1] + corner[2] + corner[3]) * 0.25;
+        double weakest_contrast = 255;
+        for (size_t k = 0; k < 4; ++k) {
+            weakest_contrast =
+                std::min(weakest_contrast, side_contrast(smooth, corner[k], corner[(k + 1) % 4], centre));
+        }
+        double score = potential * mean * worst * std::min(1.0, weakest_contrast / 48.0);
+        if (score > best_score) {
+            best_score = score;
+            chosen = corner;
+        }
+    };
+    auto supported = [&](const std::array<cv::Point2d, 4> &corner, double &worst, double &mean) {
+        worst = 1;
+        mean = 0;
+        for (size_t k = 0; k < 4; ++k) {
+            double value = support(edges, corner[k], corner[(k + 1) % 4]);
+            worst = std::min(worst, value);
+            mean += value / 4;
+        }
+    };
+    // Quads whose sides are near edges but not quite on them, kept to be snapped (the most promising first).
+    struct NearMiss {
+        std::array<cv::Point2d, 4> corner;
+        double potential;  // size and shape: a bound on the score
+        double rank;       // and how much of the outline is on edges already
+        double worst;
+    };
+    std::vector<NearMiss> near_misses;
+    for (const auto &corner : quads) {
         std::vector<cv::Point2f> quad;
         bool inside = true;
         for (const cv::Point2d &p : corner) {
@@ -445,55 +489,39 @@ CardOutline find_card_outline(const cv::Mat &grey) {
         double short_sides = std::min(side[0] + side[2], side[1] + side[3]);
         double aspect = long_sides / std::max(1.0, short_sides);
         if (aspect < 1.2 || aspect > 2.1) continue;
-        double worst = 1, mean = 0;
+        double worst = 0, mean = 0;
+        supported(corner, worst, mean);
+        const double potential = (area / image_area) * (area / image_area) * shape_factor(aspect);
+        if (worst >= 0.45) {
+            consider(corner, potential, worst, mean);
+        } else if (mean >= 0.3) {
+            near_misses.push_back({corner, potential, potential * mean, worst});
+        }
+    }
+    // Snap each side of the most promising near misses onto the edge beside it, and take the corners where the
+    // snapped sides meet. Bounded: a photo full of lines makes many near misses, and each snap costs
+    // 4 x 17 x 17 support checks.
+    const size_t snaps = std::min<size_t>(near_misses.size(), 16);
+    std::partial_sort(near_misses.begin(), near_misses.begin() + static_cast<std::ptrdiff_t>(snaps), near_misses.end(),
+                      [](const NearMiss &a, const NearMiss &b) { return a.rank > b.rank; });
+    for (size_t index = 0; index < snaps; ++index) {
+        const NearMiss &miss = near_misses[index];
+        if (miss.potential <= best_score) continue;
+        Line snapped[4];
         for (size_t k = 0; k < 4; ++k) {
-            double value = support(edges, corner[k], corner[(k + 1) % 4]);
-            worst = std::min(worst, value);
-            mean += value / 4;
+            double value = 0;
+            snapped[k] = snap_side(edges, miss.corner[k], miss.corner[(k + 1) % 4], value);
         }
-        const double area_share = (area / image_area) * (area / image_area);
-        if (worst < 0.45 && mean >= 0.3 && mean * area_share > best_score) {
-            // Snap each side onto the edge beside it, and take the corners where the snapped sides meet.
-            Line snapped[4];
-            for (size_t k = 0; k < 4; ++k) {
-                double value = 0;
-                snapped[k] = snap_side(edges, corner[k], corner[(k + 1) % 4], value);
-            }
-            std::array<cv::Point2d, 4> moved;
-            bool met = true;
-            for (size_t k = 0; k < 4; ++k) met = met && intersect(snapped[(k + 3) % 4], snapped[k], moved[k]);
-            for (size_t k = 0; k < 4 && met; ++k) met = cv::norm(moved[k] - corner[k]) < 12;
-            if (met) {
-                double moved_worst = 1, moved_mean = 0;
-                for (size_t k = 0; k < 4; ++k) {
-                    double value = support(edges, moved[k], moved[(k + 1) % 4]);
-                    moved_worst = std::min(moved_worst, value);
-                    moved_mean += value / 4;
-                }
-                if (moved_worst > worst) {
-                    worst = moved_worst;
-                    mean = moved_mean;
-                    corner = moved;
-                }
-            }
-        }
-        if (worst < 0.45) continue;
-        // A background line that closes a larger quad with three of the card's sides has background on both
-        // of its hands, and usually leaves the card's shape: an ID-1 card is 1.586 times as wide as it is tall
-        // (perspective moves that a little).
-        cv::Point2d centre = (corner[0] + corner[1] + corner[2] + corner[3]) * 0.25;
-        double weakest_contrast = 255;
-        for (size_t k = 0; k < 4; ++k) {
-            weakest_contrast =
-                std::min(weakest_contrast, side_contrast(smooth, corner[k], corner[(k + 1) % 4], centre));
-        }
-        const double off_shape = std::log(aspect / 1.586) / 0.2;
-        double score = mean * worst * area_share * std::exp(-off_shape * off_shape) *
-                       std::min(1.0, weakest_contrast / 48.0);
-        if (score > best_score) {
-            best_score = score;
-            chosen = corner;
-        }
+        std::array<cv::Point2d, 4> moved;
+        bool met = true;
+        for (size_t k = 0; k < 4; ++k) met = met && intersect(snapped[(k + 3) % 4], snapped[k], moved[k]);
+        for (size_t k = 0; k < 4 && met; ++k) met = cv::norm(moved[k] - miss.corner[k]) < 12;
+        if (!met) continue;
+        double worst = 0, mean = 0;
+        supported(moved, worst, mean);
+        if (worst < 0.45 || worst <= miss.worst) continue;
+        // Size and shape as before the snap, which moved the corners by a few pixels.
+        consider(moved, miss.potential, worst, mean);
     }
     if (best_score <= 0) return best;
     // Refit each side to its edge pixels, then the corners where the sides meet (the card's corners are

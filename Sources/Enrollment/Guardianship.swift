@@ -107,6 +107,7 @@ extension EnrollmentService {
                 throw EnrollmentError(.guardianNotNeeded, "this session does not need a guardian")
             }
             guard session.guardianCardRead, !session.guardianPortrait.isEmpty else {
+                try recordGuardianRefusal(&session, guardianID: guardianID, code: ProblemCode.guardianNotPresent.code)
                 throw EnrollmentError(
                     .guardianNotPresent, "read the guardian's card in this session before the guardian's photo")
             }
@@ -168,10 +169,12 @@ extension EnrollmentService {
     }
 
     /// Before a minor's account is created: the guardian's card was read in this session and the guardian's face
-    /// matched it. A guardian carried but not seen is refused (`guardian-not-seen`, a usage record).
+    /// matched it. A guardian whose card was not read is refused (`guardian-not-present`), one carried but not seen
+    /// too (`guardian-not-seen`); either refusal is a usage record of the guardian's account.
     func requireGuardianIfMinor(_ session: inout LiveSession, on date: Date) throws(EnrollmentError) {
         guard let guardianID = session.guardianAccountID, !session.guardianPresent else { return }
         guard session.guardianCardRead else {
+            try recordGuardianRefusal(&session, guardianID: guardianID, code: ProblemCode.guardianNotPresent.code)
             throw EnrollmentError(.guardianNotPresent, "read the guardian's card in this session before completing")
         }
         try recordGuardianRefusal(&session, guardianID: guardianID, code: ProblemCode.guardianNotSeen.code)

@@ -595,6 +595,9 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(guardianEvents.contains("ward-linked ok"), "\(guardianEvents)")
         XCTAssertEqual(
             try usage(guardian).filter { $0.event == "guardian-seen" }.map { "\($0.outcome) \($0.detail)" },
-            ["refused guardian-not-seen", "refused face-mismatch", "refused guardian-not-seen", "ok "])
+            [
+                "refused guardian-not-present", "refused guardian-not-seen", "refused face-mismatch",
+                "refused guardian-not-seen", "ok ",
+            ])
     }
 }
