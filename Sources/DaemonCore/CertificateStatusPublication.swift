@@ -74,6 +74,7 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
     private let pending = Mutex(0)
     private let maximumPending = 10_000
     private let issuedQueue = DispatchQueue(label: "enrolld.ocsp-preproduce", qos: .utility)
+    private let stopping = Mutex(false)
 
     private struct PollState {
         /// Revocations already published, by serial, with when this daemon learnt of them.
@@ -129,6 +130,8 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
         let responder = self.responder
         issuedQueue.async { [weak self] in
             for serial in serials {
+                // Stopping: the rest are signed on their first request after the next start.
+                if self?.stopping.withLock({ $0 }) ?? true { break }
                 do {
                     try responder.certificateStatusChanged(serialHex: serial)
                 } catch {
@@ -227,6 +230,10 @@ final class CertificateStatusPublisher: CertificateStatusObserver, Sendable {
 
     func stop() {
         poll.withLock { $0.running = false }
+        // No pre-production may outlive the daemon's OpenSSL objects (a bulk renewal queues thousands): the loop
+        // ends at its next serial, and this waits for it.
+        stopping.withLock { $0 = true }
+        issuedQueue.sync {}
         responder.stop()
         crl.stop()
     }
