@@ -23,6 +23,28 @@ extension Daemon {
         }
     }
 
+    /// The counter's card read for an account route: a reader the monitor knows and the caller may use, then the
+    /// document, which must be genuine (`refusal` says what does not happen otherwise).
+    private func genuineDocument(
+        reader name: String, accessKey: AccessKeyRequest, _ context: RequestContext, refusal: String
+    ) throws(Problem) -> CardRead {
+        let access = try accessKey.accessKey()
+        let reader = try usableReader(name, context)
+        let read: CardRead
+        do throws(CardReadFailure) {
+            read = try cardReader.read(reader: reader, access: access, options: DocumentReader.Options(allowBAC: true))
+        } catch {
+            throw Problem(error)
+        }
+        guard read.verdict.genuine else {
+            throw Problem(
+                .documentNotGenuine,
+                detail: "the document is not genuine (" + read.verdict.reasons.joined(separator: "; ") + "): "
+                    + refusal)
+        }
+        return read
+    }
+
     func addAccountRoutes(to router: inout Router) {
         router.add(
             Route(
@@ -38,21 +60,9 @@ extension Daemon {
                 "POST", "/v1/accounts/lookup",
                 .respond { [unowned self] context throws(Problem) in
                     let body = try context.decodeBody(AccountLookupBody.self)
-                    let access = try body.accessKey.accessKey()
                     let service = try accountService()
-                    let read: CardRead
-                    do throws(CardReadFailure) {
-                        read = try cardReader.read(
-                            reader: body.reader, access: access, options: DocumentReader.Options(allowBAC: true))
-                    } catch {
-                        throw Problem(error)
-                    }
-                    guard read.verdict.genuine else {
-                        throw Problem(
-                            .documentNotGenuine,
-                            detail: "the document is not genuine ("
-                                + read.verdict.reasons.joined(separator: "; ") + "): no account is looked up")
-                    }
+                    let read = try genuineDocument(
+                        reader: body.reader, accessKey: body.accessKey, context, refusal: "no account is looked up")
                     let found: AccountView?
                     do throws(EnrollmentError) {
                         found = try service.account(forDocument: read.data)
@@ -72,23 +82,10 @@ extension Daemon {
                 .respond { [unowned self] context throws(Problem) in
                     let id = try parseUUID(context.parameters["id"], field: "account id")
                     let body = try context.decodeBody(HolderNameChangeBody.self)
-                    let access = try body.accessKey.accessKey()
                     let actor = try context.actor()
-                    let reader = try usableReader(body.reader, context)
                     let lifecycle = try lifecycleService()
-                    let read: CardRead
-                    do throws(CardReadFailure) {
-                        read = try cardReader.read(
-                            reader: reader, access: access, options: DocumentReader.Options(allowBAC: true))
-                    } catch {
-                        throw Problem(error)
-                    }
-                    guard read.verdict.genuine else {
-                        throw Problem(
-                            .documentNotGenuine,
-                            detail: "the new document is not genuine ("
-                                + read.verdict.reasons.joined(separator: "; ") + "): the name is not changed")
-                    }
+                    let read = try genuineDocument(
+                        reader: body.reader, accessKey: body.accessKey, context, refusal: "the name is not changed")
                     do throws(EnrollmentError) {
                         let facts = try DocumentFacts(document: read.data, rules: configuration.identityRules)
                         try lifecycle.approveHolderName(accountID: id, facts: facts, reason: body.reason, actor: actor)

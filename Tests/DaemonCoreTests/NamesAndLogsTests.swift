@@ -47,6 +47,11 @@ final class NamesAndLogsTests: XCTestCase {
             XCTAssertLessThan(response.body.count, 1024, "the name is not echoed")
             let start = try daemon.start(holder, reader: name)
             XCTAssertEqual(start.status, 404, "enrollment start: \(String(name.prefix(40)))")
+            let lookup = try daemon.call(
+                "POST", "/v1/accounts/lookup", json: AccountLookupBody(reader: name, accessKey: holder.accessKey),
+                as: .operator)
+            XCTAssertEqual(lookup.status, 404, "the counter's look-up by card: \(String(name.prefix(40)))")
+            XCTAssertFalse(String(decoding: lookup.body, as: UTF8.self).contains("certificate 4f2a"))
         }
         let known = try daemon.call(
             "POST", "/v1/cards/read",
