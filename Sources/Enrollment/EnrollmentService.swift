@@ -617,7 +617,7 @@ public final class EnrollmentService: Sendable {
     {
         let id = UUID()
         var personal = session.facts.personal
-        personal.contact = contact
+        personal.contact = try IdentityLifecycle.validateContact(contact)
         let plaintext: [UInt8]
         do {
             plaintext = [UInt8](try JSONEncoder().encode(personal))

@@ -242,7 +242,7 @@ final class OpenAPIFlowTests: XCTestCase {
             code(call("DELETE", "/v1/accounts/\(account)/devices/phone-2", as: .operator)), "device-not-bound")
         XCTAssertEqual(
             call(
-                "PUT", "/v1/accounts/\(account)/contact", body: #"{"contact":{"phone":"1"}}"#,
+                "PUT", "/v1/accounts/\(account)/contact", body: #"{"contact":{"phone":"+41790000001"}}"#,
                 headers: proof
             ).status, 204)
         call("GET", "/v1/accounts/\(account)/status-history", headers: proof)
