@@ -149,11 +149,18 @@ public struct EnrollmentOutcome: Sendable, Codable, Equatable {
     public var notAfter: String?
     /// The account's identity status after the session (re-verification returns expired/invalid to normal).
     public var status: String?
+    /// `pending-activation` when the certificate is on hold until the holder enters the code sent to the contact
+    /// (`POST /v1/accounts/{id}/activate`), with when that code expires; absent otherwise.
+    public var activation: String?
+    public var activationExpiresAt: String?
 
     public init(
         enrollmentID: String, accountID: String, tier: String, certificatePEM: String? = nil,
-        certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil
+        certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil,
+        activation: String? = nil, activationExpiresAt: String? = nil
     ) {
+        self.activation = activation
+        self.activationExpiresAt = activationExpiresAt
         self.enrollmentID = enrollmentID
         self.accountID = accountID
         self.tier = tier

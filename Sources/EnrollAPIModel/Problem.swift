@@ -324,6 +324,17 @@ extension ProblemCode {
         "invalid-reason", 400, "Invalid revocation reason", "use an RFC 5280 reason name, e.g. key-compromise")
     public static let invalidContact = ProblemCode(
         "invalid-contact", 400, "Invalid contact", "give at most 10 contact fields of up to 200 characters")
+    public static let contactRequired = ProblemCode(
+        "contact-required", 400, "Contact required",
+        "give an e-mail address or a phone number (+ and country code) to send the activation code to")
+    public static let activationNotPending = ProblemCode(
+        "activation-not-pending", 409, "No activation pending",
+        "the account has no code waiting: it is active, or its code expired (enroll again)")
+    public static let activationCodeWrong = ProblemCode(
+        "activation-code-wrong", 403, "Wrong activation code", "enter the code from the message again")
+    public static let activationExpired = ProblemCode(
+        "activation-expired", 410, "Activation code expired",
+        "the code expired or was entered wrongly too often: the certificate is revoked; enroll again")
     public static let invalidDeviceID = ProblemCode(
         "invalid-device-id", 400, "Invalid device id", "a device id is 1 to 128 letters, digits, '-', '_', '.' or ':'")
     public static let invalidDeviceLabel = ProblemCode(
@@ -485,7 +496,7 @@ extension ProblemCode {
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .guardianNotSeen, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,
-        .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
+        .contactRequired, .activationNotPending, .activationCodeWrong, .activationExpired, .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
         .passcodeDisabled, .passcodeNotSet, .passcodeRequired, .passcodeWrong, .passcodeLocked,
         .certificateNotFound, .caNotInitialised, .caAlreadyInitialised, .caAwaitingCertificate,
         .caCertificateAlreadyInstalled, .caInsecurePermissions, .caFileError, .caPassphraseInvalid, .caKeyUnreadable,

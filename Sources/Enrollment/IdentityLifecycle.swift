@@ -21,6 +21,8 @@ public struct LifecyclePolicy: Sendable, Equatable {
     public var registrationMinimumAge = 14
     /// A card-and-face re-verification proves the holder for this long (e.g. to unbind a device).
     public var reverificationValidity: TimeInterval = 900
+    /// One-time codes to the contact: their limits (activation, passcode reset by contact).
+    public var activation = ActivationPolicy()
 
     public init() {}
 }
@@ -49,13 +51,17 @@ public final class IdentityLifecycle: Sendable {
     let host: String
     /// Told of failed entries, locks and callers locked out (metrics, log), after their transaction committed.
     let onPasscodeEvent: @Sendable (PasscodeEvent) -> Void
+    /// Told of activations, wrong codes and expiries (metrics), after their transaction committed.
+    let onActivationEvent: @Sendable (ActivationEvent) -> Void
 
     public init(
         store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
         now: @escaping @Sendable () -> Date = { Date() },
         statusObserver: (any CertificateStatusObserver)? = nil, host: String = IdentityLifecycle.hostName(),
-        onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }
+        onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in },
+        onActivationEvent: @escaping @Sendable (ActivationEvent) -> Void = { _ in }
     ) {
+        self.onActivationEvent = onActivationEvent
         self.store = store
         self.policy = policy
         self.protector = protector
