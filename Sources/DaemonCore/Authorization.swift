@@ -233,6 +233,10 @@ public enum RoutePermissions {
             "a kiosk needs the holder's passcode or enrollmentId in the body"
         ),
         ("PUT /v1/accounts/{id}/contact", .holder, ""),
+        (
+            "POST /v1/accounts/{id}/activate", .holder,
+            "the code sent to the contact; wrong codes count against the code and the kiosk's budget"
+        ),
         ("GET /v1/accounts/{id}/status-history", .holder, ""),
         ("GET /v1/accounts/{id}/usage", .holder, ""),
         ("GET /v1/accounts/{id}/passcode", .holder, ""),

@@ -441,3 +441,16 @@ public struct AccountLookup: Codable, Sendable, Equatable {
         self.status = status
     }
 }
+
+/// `POST /v1/accounts/{id}/activate` answer.
+public struct ActivationView: Sendable, Codable, Equatable {
+    public var accountId: String
+    /// `active`.
+    public var activation: String
+
+    public init(accountId: String, activation: String) {
+        self.accountId = accountId
+        self.activation = activation
+    }
+}
+
