@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+
+/// A real SMTP server (Debian's python3-aiosmtpd: STARTTLS required, AUTH PLAIN/LOGIN required after TLS) and an
+/// HTTP SMS gateway stand-in, both on loopback, in one Python process the test starts and stops. What they received
+/// is appended as JSON lines to files in `directory` (`mail.jsonl`, `sms.jsonl`, `refused.jsonl`), so a test counts
+/// deliveries from outside the daemon.
+final class ContactStandIns {
+    enum Mode: String {
+        /// Accept every message.
+        case accept = "normal"
+        /// SMTP answers 451 to RCPT TO; the gateway answers 503.
+        case refuse
+    }
+
+    let directory: URL
+    let smtpPort: UInt16
+    let smsPort: UInt16
+    private var process: Process?
+
+    /// The server's certificate (CN and SAN localhost, 127.0.0.1), for `smtp_trust_file`.
+    var certificatePath: String { directory.appendingPathComponent("cert.pem").path }
+
+    init(mode: Mode = .accept) throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("enrolld-sink-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        smtpPort = try LoopbackListener.freePort()
+        smsPort = try LoopbackListener.freePort()
+        guard FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/aiosmtpd") else {
+            throw XCTSkip("python3-aiosmtpd is not installed (scripts/setup.sh installs it)")
+        }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            directory.appendingPathComponent("key.pem").path, "-out", certificatePath, "-days", "2", "-subj",
+            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        let script = directory.appendingPathComponent("sink.py")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        try start(mode)
+    }
+
+    /// Starts the servers (again, after `stop()`: a relay that comes back).
+    func start(_ mode: Mode) throws {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("ready"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            directory.appendingPathComponent("sink.py").path, String(smtpPort), String(smsPort), directory.path,
+            mode.rawValue,
+        ]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(15)
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("ready").path) {
+            guard Date() < deadline, process.isRunning else { throw XCTSkip("the SMTP stand-in did not start") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Stops the servers: the relay is down.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The JSON lines of `file`.
+    func entries(_ file: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    var mails: [[String: Any]] { entries("mail.jsonl") }
+    var texts: [[String: Any]] { entries("sms.jsonl") }
+    var refusals: [[String: Any]] { entries("refused.jsonl") }
+
+    /// Waits until `file` holds `count` entries (or `timeout` passes); returns them.
+    @discardableResult
+    func wait(for count: Int, in file: String, timeout: TimeInterval = 20) -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while entries(file).count < count && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return entries(file)
+    }
+
+    /// The mail's body, decoded (base64, as the SMTP transport sends it).
+    static func body(ofMail mail: [String: Any]) -> String {
+        let data = mail["data"] as? String ?? ""
+        guard let split = data.range(of: "\r\n\r\n") ?? data.range(of: "\n\n") else { return "" }
+        let encoded = data[split.upperBound...].components(separatedBy: .whitespacesAndNewlines).joined()
+        return Data(base64Encoded: encoded).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// The 6-to-8-digit code in a text.
+    static func code(in text: String) -> String? {
+        guard let range = text.range(of: "[0-9]{6,8}", options: .regularExpression) else { return nil }
+        return String(text[range])
+    }
+
+    static let script = #"""
+import sys, os, json, ssl, time, threading, signal, http.server
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, sms_port, directory, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+lock = threading.Lock()
+
+def record(name, entry):
+    with lock:
+        with open(os.path.join(directory, name), "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if mode == "refuse":
+            record("refused.jsonl", {"to": address})
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        record("mail.jsonl", {"to": envelope.rcpt_tos, "from": envelope.mail_from,
+                              "tls": session.ssl is not None, "auth": session.authenticated,
+                              "data": envelope.content.decode("utf-8", "replace")})
+        return "250 OK"
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"enrolld" and auth_data.password == b"s3cret"
+    return AuthResult(success=ok)
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem"))
+controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                        authenticator=authenticator, auth_required=True, auth_require_tls=True,
+                        server_hostname="localhost")
+controller.start()
+
+class SMS(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        record("sms.jsonl", {"path": self.path, "auth": self.headers.get("Authorization"),
+                             "key": self.headers.get("Idempotency-Key"), "body": json.loads(body)})
+        self.send_response(503 if mode == "refuse" else 202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", sms_port), SMS)
+open(os.path.join(directory, "ready"), "w").close()
+signal.signal(signal.SIGTERM, lambda *a: (controller.stop(), os._exit(0)))
+httpd.serve_forever()
+"""#
+}
