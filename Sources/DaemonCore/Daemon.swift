@@ -228,6 +228,7 @@ public final class Daemon: Sendable {
         addCertificateStatusRoutes(to: &router)
         addTrustListRoutes(to: &router)
         addLifecycleRoutes(to: &router)
+        addOutboxRoutes(to: &router)
         router.add(
             Route(
                 "GET", "/metrics",

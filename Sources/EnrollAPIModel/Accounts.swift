@@ -454,3 +454,44 @@ public struct ActivationView: Sendable, Codable, Equatable {
     }
 }
 
+/// One message of the outbox as `GET /v1/outbox` lists it: its delivery state, never its recipient or text.
+public struct OutboxMessageView: Sendable, Codable, Equatable {
+    public var id: String
+    public var accountId: String?
+    /// `activation-code`, `passcode-reset-code`.
+    public var kind: String
+    /// `email` or `phone`.
+    public var transport: String
+    /// `queued`, `sending`, `sent`, `failed`.
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: String
+    /// The last transport error (an SMTP reply code, an HTTP status), when any.
+    public var lastError: String?
+    public var createdAt: String
+    public var sentAt: String?
+
+    public init(
+        id: String, accountId: String?, kind: String, transport: String, state: String, attempts: Int,
+        nextAttemptAt: String, lastError: String?, createdAt: String, sentAt: String?
+    ) {
+        self.id = id
+        self.accountId = accountId
+        self.kind = kind
+        self.transport = transport
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
+}
+
+/// `GET /v1/outbox` answer, oldest first.
+public struct OutboxPage: Sendable, Codable, Equatable {
+    public var messages: [OutboxMessageView]
+
+    public init(messages: [OutboxMessageView]) { self.messages = messages }
+}
+

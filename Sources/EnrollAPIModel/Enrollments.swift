@@ -45,11 +45,16 @@ public struct EnrollmentCompleteBody: Codable, Sendable {
     public var deviceLabel: String?
     /// Purpose passcode-reset: the new passcode.
     public var passcode: String?
+    /// Purpose passcode-reset of an account with a verified contact: the code sent to it
+    /// (`POST /v1/enrollments/{id}/contact-code`).
+    public var contactCode: String?
 
     public init(
         csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
-        devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil
+        devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil,
+        contactCode: String? = nil
     ) {
+        self.contactCode = contactCode
         self.csr = csr
         self.contact = contact
         self.deviceId = deviceId
@@ -197,3 +202,17 @@ public struct AuthenticityVerdict: Sendable, Codable, Equatable {
         self.reasons = reasons
     }
 }
+
+/// `POST /v1/enrollments/{id}/contact-code` answer: where the code went (the transport, never the address) and until
+/// when it can be entered.
+public struct ContactCodeView: Sendable, Codable, Equatable {
+    /// `email` or `phone`.
+    public var transport: String
+    public var expiresAt: String
+
+    public init(transport: String, expiresAt: String) {
+        self.transport = transport
+        self.expiresAt = expiresAt
+    }
+}
+

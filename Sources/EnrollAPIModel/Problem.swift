@@ -332,6 +332,17 @@ extension ProblemCode {
         "the account has no code waiting: it is active, or its code expired (enroll again)")
     public static let activationCodeWrong = ProblemCode(
         "activation-code-wrong", 403, "Wrong activation code", "enter the code from the message again")
+    public static let contactCodeRequired = ProblemCode(
+        "contact-code-required", 403, "Contact code required",
+        "the account has a verified contact: send a code to it (POST /v1/enrollments/{id}/contact-code) and give "
+            + "it as contactCode")
+    public static let invalidOutboxState = ProblemCode(
+        "invalid-outbox-state", 400, "Invalid outbox state", "state is queued, sending, sent or failed")
+    public static let outboxMessageNotFound = ProblemCode(
+        "outbox-message-not-found", 404, "Outbox message not found", "list the messages with GET /v1/outbox")
+    public static let outboxMessageNotFailed = ProblemCode(
+        "outbox-message-not-failed", 409, "Outbox message not failed",
+        "only a failed message is retried; a queued or sending one is still being delivered")
     public static let activationExpired = ProblemCode(
         "activation-expired", 410, "Activation code expired",
         "the code expired or was entered wrongly too often: the certificate is revoked; enroll again")
@@ -496,7 +507,8 @@ extension ProblemCode {
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .guardianNotSeen, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,
-        .contactRequired, .activationNotPending, .activationCodeWrong, .activationExpired, .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
+        .contactRequired, .activationNotPending, .activationCodeWrong, .contactCodeRequired,
+        .activationExpired, .invalidOutboxState, .outboxMessageNotFound, .outboxMessageNotFailed, .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
         .passcodeDisabled, .passcodeNotSet, .passcodeRequired, .passcodeWrong, .passcodeLocked,
         .certificateNotFound, .caNotInitialised, .caAlreadyInitialised, .caAwaitingCertificate,
         .caCertificateAlreadyInstalled, .caInsecurePermissions, .caFileError, .caPassphraseInvalid, .caKeyUnreadable,

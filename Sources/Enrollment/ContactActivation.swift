@@ -369,3 +369,100 @@ extension IdentityLifecycle {
         return events
     }
 }
+
+extension EnrollmentService {
+    /// `POST /v1/enrollments/{id}/contact-code`: in a passcode-reset session whose card was read, sends a code to the
+    /// account's verified contact (e-mail first) through the outbox, replacing an earlier one. Usage record
+    /// `contact-code-sent`. Throws `contact-required` when the account has no verified contact of a configured
+    /// transport (then card and face alone reset the passcode).
+    public func sendPasscodeResetCode(id: UUID) throws(EnrollmentError) -> ContactCodeView {
+        try step(id) { session throws(EnrollmentError) in
+            guard session.purpose == .passcodeReset else {
+                throw EnrollmentError(.invalidPurpose, "a contact code is sent only in a passcode-reset session")
+            }
+            guard session.state == .cardVerified || session.state == .faceMatched else {
+                throw .wrongState(session.state.rawValue, expected: "card-verified")
+            }
+            guard let accountID = session.accountID else { throw .wrongState("without account", expected: "open") }
+            let at = now()
+            let (policy, protector, actor, enrollmentID) = (self.policy.activation, self.protector, session.actor, session.id)
+            let sent = try lifecycleWrite { tx -> (ContactKind, Date) in
+                guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+                let personal = try IdentityLifecycle.openPersonal(account, protector: protector)
+                guard let destination = ContactCodes.destination(personal, transports: policy.transports, verifiedOnly: true)
+                else {
+                    throw EnrollmentError(
+                        .contactRequired,
+                        "the account has no verified e-mail or phone this system can send to: reset with card and face")
+                }
+                let expiry = try ContactCodes.issue(
+                    tx, account: account, personal: personal, purpose: ContactCodes.passcodeReset,
+                    destination: destination, certificateSerial: nil, previousTier: account.tier,
+                    enrollmentID: enrollmentID, policy: policy, protector: protector, actor: actor, at: at)
+                return (destination.kind, expiry)
+            }
+            return ContactCodeView(transport: sent.0.rawValue, expiresAt: ISO8601DateFormatter().string(from: sent.1))
+        }
+    }
+
+    /// Whether the passcode reset of `session` rests on a contact code too: when the account has a verified contact
+    /// of a configured transport. Then `code` must match the pending passcode-reset code; a wrong one counts (in its
+    /// own committed transaction) and the last allowed one spends the code. Returns whether a code was checked.
+    func checkPasscodeResetCode(_ session: LiveSession, code: String?, at: Date) throws(EnrollmentError) -> Bool {
+        guard let accountID = session.accountID else { return false }
+        let (policy, protector, actor, enrollmentID) = (self.policy.activation, self.protector, session.actor, session.id)
+        enum Check {
+            case notNeeded, ok
+            case refused(EnrollmentError)
+        }
+        let check = try lifecycleWrite { tx -> Check in
+            guard let account = try tx.account(id: accountID) else { return .notNeeded }
+            let personal = try IdentityLifecycle.openPersonal(account, protector: protector)
+            guard ContactCodes.destination(personal, transports: policy.transports, verifiedOnly: true) != nil else {
+                return .notNeeded
+            }
+            guard let code else {
+                return .refused(
+                    EnrollmentError(
+                        .contactCodeRequired,
+                        "the account has a verified contact: send a code to it (POST /v1/enrollments/"
+                            + "\(enrollmentID.uuidString)/contact-code) and give it as contactCode"))
+            }
+            guard var record = try tx.activationCode(accountID: accountID, purpose: ContactCodes.passcodeReset),
+                record.state == .pending, record.expiresAt > at
+            else {
+                return .refused(
+                    EnrollmentError(.activationNotPending, "no passcode-reset code is waiting: send a new one"))
+            }
+            let entered = code.trimmingCharacters(in: .whitespaces)
+            let wellFormed = (6...8).contains(entered.count) && entered.allSatisfy { $0.isASCII && $0.isNumber }
+            let hash = try ContactCodes.hash(
+                wellFormed ? entered : "-", accountID: accountID, purpose: ContactCodes.passcodeReset,
+                protector: protector)
+            if wellFormed && MessageAuthentication.constantTimeEquals(hash, record.codeHash) {
+                try UsageChain.append(
+                    tx, at: at, accountID: accountID, enrollmentID: enrollmentID,
+                    event: UsageEventKind.passcodeResetCodeVerified.rawValue, actor: actor)
+                return .ok
+            }
+            record.failedAttempts += 1
+            record.updatedAt = at
+            if record.failedAttempts >= policy.maxAttempts { record.state = .exhausted }
+            try tx.saveActivationCode(record)
+            try UsageChain.append(
+                tx, at: at, accountID: accountID, enrollmentID: enrollmentID,
+                event: UsageEventKind.contactCodeWrong.rawValue, actor: actor, outcome: "wrong",
+                detail: "passcode-reset \(record.failedAttempts) of \(policy.maxAttempts)")
+            return .refused(
+                record.state == .exhausted
+                    ? EnrollmentError(.activationNotPending, "the passcode-reset code was entered wrongly too often")
+                    : EnrollmentError(.activationCodeWrong, "wrong passcode-reset code"))
+        }
+        switch check {
+        case .notNeeded: return false
+        case .ok: return true
+        case let .refused(error): throw error
+        }
+    }
+}
+

@@ -41,11 +41,14 @@ public struct CompletionOptions: Sendable, Equatable {
     public var deviceLabel: String?
     /// Purpose passcode-reset: the new passcode (without one, only the lock is cleared).
     public var passcode: String?
+    /// Purpose passcode-reset of an account with a verified contact: the code sent to it.
+    public var contactCode: String?
 
     public init(
         deviceID: String? = nil, devicePublicKey: String? = nil, deviceLabel: String? = nil,
-        passcode: String? = nil
+        passcode: String? = nil, contactCode: String? = nil
     ) {
+        self.contactCode = contactCode
         self.deviceID = deviceID
         self.devicePublicKey = devicePublicKey
         self.deviceLabel = deviceLabel
