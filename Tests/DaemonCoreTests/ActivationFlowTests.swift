@@ -13,37 +13,10 @@ import XCTest
 /// AUTH) and an HTTP SMS gateway on loopback; the certificate on hold in the CRL and OCSP until the mailed code; wrong
 /// and expired codes; the outbox's retries, failures and exactly-once delivery, on SQLite and on PostgreSQL.
 final class ActivationFlowTests: XCTestCase {
-    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Packaging/messages").path
-
-    /// `[outbox]` for `sink`: e-mail through its SMTP server (STARTTLS verified against its certificate, AUTH), SMS
-    /// through its gateway, a retry after 1 s (of the bench's clock).
     private func outboxConfiguration(
         _ sink: ContactStandIns, email: Bool = true, sms: Bool = false, maxAttempts: Int = 8, extra: String = ""
     ) throws -> String {
-        let password = sink.directory.appendingPathComponent("smtp.pass")
-        try "s3cret\n".write(to: password, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password.path)
-        var text = "[outbox]\n"
-        if email {
-            text += """
-                smtp_host = localhost
-                smtp_port = \(sink.smtpPort)
-                smtp_username = enrolld
-                smtp_password_file = \(password.path)
-                smtp_trust_file = \(sink.certificatePath)
-                smtp_from = noreply@enrolld.example
-
-                """
-        }
-        if sms { text += "sms_gateway_url = http://127.0.0.1:\(sink.smsPort)/v1/messages\n" }
-        text += """
-            max_attempts = \(maxAttempts)
-            retry_seconds = 1
-            templates_directory = \(Self.templates)
-            \(extra)
-            """
-        return text
+        try sink.configuration(email: email, sms: sms, maxAttempts: maxAttempts, extra: extra)
     }
 
     /// Card, face, liveness and completion with `contact`; the session id and the raw answer.

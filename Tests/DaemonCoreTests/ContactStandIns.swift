@@ -44,6 +44,39 @@ final class ContactStandIns {
         try start(mode)
     }
 
+    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Packaging/messages").path
+
+    /// `[outbox]` for these servers: e-mail through its SMTP server (STARTTLS verified against its certificate, AUTH), SMS
+    /// through its gateway, a retry after 1 s (of the bench's clock).
+    func configuration(
+        email: Bool = true, sms: Bool = false, maxAttempts: Int = 8, extra: String = ""
+    ) throws -> String {
+        let password = directory.appendingPathComponent("smtp.pass")
+        try "s3cret\n".write(to: password, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password.path)
+        var text = "[outbox]\n"
+        if email {
+            text += """
+                smtp_host = localhost
+                smtp_port = \(smtpPort)
+                smtp_username = enrolld
+                smtp_password_file = \(password.path)
+                smtp_trust_file = \(certificatePath)
+                smtp_from = noreply@enrolld.example
+
+                """
+        }
+        if sms { text += "sms_gateway_url = http://127.0.0.1:\(smsPort)/v1/messages\n" }
+        text += """
+            max_attempts = \(maxAttempts)
+            retry_seconds = 1
+            templates_directory = \(Self.templates)
+            \(extra)
+            """
+        return text
+    }
+
     /// Starts the servers (again, after `stop()`: a relay that comes back).
     func start(_ mode: Mode) throws {
         try? FileManager.default.removeItem(at: directory.appendingPathComponent("ready"))
