@@ -391,4 +391,3 @@ public enum SMTPSecurity: String, Sendable, CaseIterable, ConfigurationChoice {
 
     public var configurationName: String { rawValue }
 }
-

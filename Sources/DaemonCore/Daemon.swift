@@ -533,10 +533,10 @@ public final class Daemon: Sendable {
             now: environment.now, statusObserver: status,
             onPasscodeEvent: { event in
                 metrics.record(event)
-            if case let .callerLockedOut(actor, until) = event {
-                Log.warning(
-                    "passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
-                        + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
+                if case let .callerLockedOut(actor, until) = event {
+                    Log.warning(
+                        "passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
+                            + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
                 }
             }, onActivationEvent: { event in metrics.record(event) })
         var outbox: OutboxWorker?

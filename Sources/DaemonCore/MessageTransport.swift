@@ -126,7 +126,9 @@ final class TransportConnection {
         }
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard sent > 0 else {
                 throw DeliveryError(reason: "\(host): \(String(cString: strerror(errno)))", permanent: false)
             }

@@ -89,7 +89,9 @@ final class OutboxWorker: Sendable {
             return 0
         }
         // "queued" counts each message once, when a worker first takes it (the domain writes it in its transaction).
-        for message in claimed where message.attempts == 0 && message.lastError == nil { metrics.recordOutbox("queued") }
+        for message in claimed where message.attempts == 0 && message.lastError == nil {
+            metrics.recordOutbox("queued")
+        }
         for message in claimed { deliver(message) }
         return claimed.count
     }

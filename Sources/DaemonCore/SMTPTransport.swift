@@ -30,7 +30,8 @@ struct SMTPTransport: MessageTransport {
         var extensions = try hello(connection)
         if settings.requireTLS {
             guard extensions.contains(where: { $0.uppercased() == "STARTTLS" }) else {
-                throw DeliveryError(reason: "\(settings.host) offers no STARTTLS (smtp_security = starttls)", permanent: false)
+                throw DeliveryError(
+                    reason: "\(settings.host) offers no STARTTLS (smtp_security = starttls)", permanent: false)
             }
             try connection.write("STARTTLS\r\n")
             try expect(connection, 220, "STARTTLS")
@@ -168,7 +169,8 @@ struct SMSGatewayTransport: MessageTransport {
         } catch {
             throw DeliveryError(reason: "cannot encode the SMS", permanent: true)
         }
-        let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath)
+        let path =
+            (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath)
             + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
         var head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n"
         head += "Content-Length: \(body.count)\r\nConnection: close\r\nIdempotency-Key: \(message.id.uuidString)\r\n"

@@ -494,4 +494,3 @@ public struct OutboxPage: Sendable, Codable, Equatable {
 
     public init(messages: [OutboxMessageView]) { self.messages = messages }
 }
-

@@ -215,4 +215,3 @@ public struct ContactCodeView: Sendable, Codable, Equatable {
         self.expiresAt = expiresAt
     }
 }
-

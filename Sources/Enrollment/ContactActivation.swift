@@ -73,7 +73,8 @@ public enum ContactCodes {
     /// A code of `digits` decimal digits, uniform, from the system's CSPRNG (getrandom(2)).
     static func newCode(digits: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return String((0..<min(max(digits, 6), 8)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+        return String(
+            (0..<min(max(digits, 6), 8)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
     }
 
     /// HMAC-SHA-256 under the server's identity key, bound to the account and the purpose: a database reader
@@ -385,11 +386,17 @@ extension EnrollmentService {
             }
             guard let accountID = session.accountID else { throw .wrongState("without account", expected: "open") }
             let at = now()
-            let (policy, protector, actor, enrollmentID) = (self.policy.activation, self.protector, session.actor, session.id)
+            let (policy, protector, actor, enrollmentID) = (
+                self.policy.activation, self.protector, session.actor, session.id
+            )
             let sent = try lifecycleWrite { tx -> (ContactKind, Date) in
-                guard let account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
+                guard let account = try tx.account(id: accountID) else {
+                    throw EnrollmentError.accountNotFound(accountID)
+                }
                 let personal = try IdentityLifecycle.openPersonal(account, protector: protector)
-                guard let destination = ContactCodes.destination(personal, transports: policy.transports, verifiedOnly: true)
+                guard
+                    let destination = ContactCodes.destination(
+                        personal, transports: policy.transports, verifiedOnly: true)
                 else {
                     throw EnrollmentError(
                         .contactRequired,
@@ -410,7 +417,9 @@ extension EnrollmentService {
     /// own committed transaction) and the last allowed one spends the code. Returns whether a code was checked.
     func checkPasscodeResetCode(_ session: LiveSession, code: String?, at: Date) throws(EnrollmentError) -> Bool {
         guard let accountID = session.accountID else { return false }
-        let (policy, protector, actor, enrollmentID) = (self.policy.activation, self.protector, session.actor, session.id)
+        let (policy, protector, actor, enrollmentID) = (
+            self.policy.activation, self.protector, session.actor, session.id
+        )
         enum Check {
             case notNeeded, ok
             case refused(EnrollmentError)
@@ -465,4 +474,3 @@ extension EnrollmentService {
         }
     }
 }
-

@@ -644,7 +644,9 @@ public final class EnrollmentService: Sendable {
     /// has no such contact.
     func activationPlan(
         _ account: AccountRecord
-    ) throws(EnrollmentError) -> (personal: PersonalData, destination: (field: String, kind: ContactKind, value: String))? {
+    ) throws(EnrollmentError) -> (
+        personal: PersonalData, destination: (field: String, kind: ContactKind, value: String)
+    )? {
         guard policy.activation.appliesToSigning else { return nil }
         let personal = try IdentityLifecycle.openPersonal(account, protector: protector)
         guard

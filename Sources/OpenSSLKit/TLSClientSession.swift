@@ -23,7 +23,8 @@ public final class TLSClientSession: @unchecked Sendable {
         // TLS1_2_VERSION: the SSL_CTX_set_min_proto_version macro's control.
         SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
         let loaded =
-            trustFile.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? SSL_CTX_set_default_verify_paths(context)
+            trustFile.map { SSL_CTX_load_verify_locations(context, $0, nil) }
+            ?? SSL_CTX_set_default_verify_paths(context)
         guard loaded == 1 else { throw .capture("loading the TLS trust store \(trustFile ?? "(system)")") }
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         guard SSL_set1_host(ssl, host) == 1, enrolld_ssl_set_host_name(ssl, host) == 1,

@@ -1,6 +1,7 @@
-/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's versions 3, 4 and 5
-/// are versions 4, 5 and 6 here), in PostgreSQL's types, plus what only a shared database needs (version 3, `fleet_settings`, which
-/// also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version reached. Rules as for SQLite: a merged migration never changes; new ones append.
+/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's versions 3, 4
+/// and 5 are versions 4, 5 and 6 here), in PostgreSQL's types, plus what only a shared database needs (version 3,
+/// `fleet_settings`, which also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version
+/// reached. Rules as for SQLite: a merged migration never changes; new ones append.
 ///
 /// Identifiers and serials are `COLLATE "C"` so ordering matches SQLite's byte order whatever the database's
 /// locale; dates are milliseconds since 1970-01-01 UTC (`BIGINT`), as on SQLite.

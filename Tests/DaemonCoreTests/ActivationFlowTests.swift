@@ -52,7 +52,9 @@ final class ActivationFlowTests: XCTestCase {
             headers: late ? [] : [("X-Enrolld-Enrollment", session)])
     }
 
-    private func crlEntry(_ bench: InProcessDaemon, _ certificate: X509Certificate) throws
+    private func crlEntry(
+        _ bench: InProcessDaemon, _ certificate: X509Certificate
+    ) throws
         -> CertificateRevocationList.Entry?
     {
         let response = try bench.require(bench.call("GET", "/v1/crl", as: .nobody, query: [("format", "der")]), 200)
@@ -121,7 +123,8 @@ final class ActivationFlowTests: XCTestCase {
         try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
         XCTAssertNil(try crlEntry(bench, certificate), "the hold is released from the CRL")
         XCTAssertEqual(try ocspStatus(bench, certificate), .good)
-        XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-not-pending")
+        XCTAssertEqual(
+            bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-not-pending")
         let events = try usageEvents(bench, outcome.accountID)
         XCTAssertTrue(events.contains("contact-code-sent") && events.contains("account-activated"), "\(events)")
         XCTAssertTrue(metric(bench, #"enrolld_outbox_messages_total{state="sent"} 1"#))
@@ -144,7 +147,8 @@ final class ActivationFlowTests: XCTestCase {
             "POST", "/v1/accounts/\(outcome.accountID)/activate", json: ["code": code], as: .otherKiosk,
             headers: [("X-Enrolld-Enrollment", session)])
         XCTAssertNotEqual(stranger.status, 200)
-        XCTAssertEqual(try crlEntry(bench, try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM)))?.reason,
+        XCTAssertEqual(
+            try crlEntry(bench, try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM)))?.reason,
             .certificateHold)
     }
 
@@ -194,11 +198,14 @@ final class ActivationFlowTests: XCTestCase {
         let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
         let code = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
         let wrong = code == "123456" ? "654321" : "123456"
-        XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: wrong)), "activation-code-wrong")
-        XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: "12ab")), "activation-code-wrong")
+        XCTAssertEqual(
+            bench.problem(try activate(bench, outcome, session: session, code: wrong)), "activation-code-wrong")
+        XCTAssertEqual(
+            bench.problem(try activate(bench, outcome, session: session, code: "12ab")), "activation-code-wrong")
         XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: wrong)), "activation-expired")
         // The right code after the last allowed wrong one: too late.
-        XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-not-pending")
+        XCTAssertEqual(
+            bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-not-pending")
         let certificate = try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM))
         XCTAssertEqual(try crlEntry(bench, certificate)?.reason, .privilegeWithdrawn)
         let records = try bench.usage(outcome.accountID).records
@@ -212,8 +219,10 @@ final class ActivationFlowTests: XCTestCase {
         let (_, response) = try complete(bench, .random("John_Salley"), contact: ["phone": "+41790000001"])
         XCTAssertEqual(bench.problem(response), "contact-required", "SMS is not configured here")
         let issued = try XCTUnwrap(
-            try bench.daemon.enrollment?.store.transaction { tx in try tx.certificateStatuses(
-                states: [.issued, .revoked, .intent], revokedSince: nil, limit: nil) })
+            try bench.daemon.enrollment?.store.transaction { tx in
+                try tx.certificateStatuses(
+                    states: [.issued, .revoked, .intent], revokedSince: nil, limit: nil)
+            })
         XCTAssertEqual(issued.count, 0)
         let (_, invalid) = try complete(bench, .random("John_Savage"), contact: ["email": "not an address"])
         XCTAssertEqual(bench.problem(invalid), "invalid-contact")

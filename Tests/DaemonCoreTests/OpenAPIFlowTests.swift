@@ -86,7 +86,8 @@ final class OpenAPIFlowTests: XCTestCase {
             code(
                 try call(
                     "POST", "/v1/enrollments/\(session)/complete",
-                    json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(), contact: ["phone": "+41790000001"]))),
+                    json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(), contact: ["phone": "+41790000001"])
+                )),
             "contact-required")
         let completed = try call(
             "POST", "/v1/enrollments/\(session)/complete",
@@ -128,7 +129,8 @@ final class OpenAPIFlowTests: XCTestCase {
             OutboxPage.self, call("GET", "/v1/outbox", as: .operator, query: [("state", "sent")]))
         XCTAssertEqual(listed.messages.count, 2)
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(listed), as: UTF8.self).contains("holder@"))
-        XCTAssertEqual(code(call("GET", "/v1/outbox", as: .operator, query: [("state", "lost")])), "invalid-outbox-state")
+        XCTAssertEqual(
+            code(call("GET", "/v1/outbox", as: .operator, query: [("state", "lost")])), "invalid-outbox-state")
         let store = try XCTUnwrap(bench.daemon.enrollment?.store)
         var failed = try XCTUnwrap(try store.transaction { tx in try tx.outboxMessages(state: .sent, limit: 1) }.first)
         XCTAssertEqual(
