@@ -547,7 +547,7 @@ public final class Daemon: Sendable {
             outbox = OutboxWorker(
                 store: store, transports: transports,
                 templates: MessageTemplates(directory: configuration.messageTemplatesDirectory), protector: sealing,
-                metrics: metrics, settings: settings, now: environment.now)
+                metrics: metrics, settings: settings, now: environment.now, crashPoints: crashPoints)
         }
         let accounts = AccountService(
             store: store, protector: sealing, lifecycle: lifecycle,

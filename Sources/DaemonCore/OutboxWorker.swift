@@ -28,6 +28,8 @@ final class OutboxWorker: Sendable {
     private let metrics: Metrics
     private let settings: Settings
     private let now: @Sendable () -> Date
+    /// Test benches only: where to freeze the process for a crash test.
+    private let crashPoints: CrashPoints
     /// This worker's name in claims: host and process, unique per daemon run.
     let name: String
     private let running = Mutex(false)
@@ -36,8 +38,9 @@ final class OutboxWorker: Sendable {
     init(
         store: any Store, transports: [ContactKind: any MessageTransport], templates: MessageTemplates,
         protector: any PersonalDataProtecting, metrics: Metrics, settings: Settings,
-        now: @escaping @Sendable () -> Date
+        now: @escaping @Sendable () -> Date, crashPoints: CrashPoints = .disabled
     ) {
+        self.crashPoints = crashPoints
         self.store = store
         self.transports = transports
         self.templates = templates
@@ -45,7 +48,38 @@ final class OutboxWorker: Sendable {
         self.metrics = metrics
         self.settings = settings
         self.now = now
-        name = "\(IdentityLifecycle.hostName()):\(getpid()):\(UUID().uuidString.prefix(8))"
+        name = "\(Self.hostPrefix)\(getpid()):\(UUID().uuidString.prefix(8))"
+    }
+
+    /// What every claim of this host's workers starts with.
+    static var hostPrefix: String { IdentityLifecycle.hostName() + ":" }
+
+    /// At start: messages an earlier run of a daemon on this host claimed and never marked (it was killed: its pid
+    /// is gone) are queued again at once instead of after their lease. Claims of a live process on this host and of
+    /// other hosts are left to their leases (their daemons may be delivering). Returns how many were released.
+    @discardableResult
+    func releaseClaimsOfEarlierRuns() -> Int {
+        let at = now()
+        let (prefix, name) = (Self.hostPrefix, self.name)
+        do {
+            return try store.transaction { tx -> Int in
+                var released = 0
+                for var message in try tx.outboxMessages(state: .sending, limit: 10_000)
+                where message.claimedBy.map({ $0.hasPrefix(prefix) && $0 != name && Self.isDead($0) }) == true {
+                    message.state = .queued
+                    message.claimedBy = nil
+                    message.claimedUntil = nil
+                    message.nextAttemptAt = at
+                    message.updatedAt = at
+                    try tx.updateOutboxMessage(message)
+                    released += 1
+                }
+                return released
+            }
+        } catch {
+            Log.warning("outbox: the claims of an earlier run were not released (their leases will end): \(error)")
+            return 0
+        }
     }
 
     func start() {
@@ -54,6 +88,8 @@ final class OutboxWorker: Sendable {
             return !running
         }
         guard first else { return }
+        let released = releaseClaimsOfEarlierRuns()
+        if released > 0 { Log.notice("outbox: \(released) message(s) an earlier run had claimed queued again") }
         let thread = Thread { [self] in
             while running.withLock({ $0 }) {
                 let delivered = runOnce()
@@ -74,6 +110,13 @@ final class OutboxWorker: Sendable {
         if wasRunning { _ = finished.wait(timeout: .now() + settings.lease) }
     }
 
+    /// Whether the process a claim names (`host:pid:…`) no longer runs.
+    private static func isDead(_ claim: String) -> Bool {
+        let parts = claim.split(separator: ":")
+        guard parts.count >= 3, let pid = pid_t(parts[parts.count - 2]), pid > 0 else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
     /// One claim and its deliveries; returns how many messages it handled.
     @discardableResult
     func runOnce() -> Int {
@@ -92,6 +135,7 @@ final class OutboxWorker: Sendable {
         for message in claimed where message.attempts == 0 && message.lastError == nil {
             metrics.recordOutbox("queued")
         }
+        if !claimed.isEmpty { crashPoints.reach(.outboxClaimed) }
         for message in claimed { deliver(message) }
         return claimed.count
     }
@@ -109,6 +153,7 @@ final class OutboxWorker: Sendable {
                 throw DeliveryError(reason: "the sealed message is not readable: \(error.code)", permanent: true)
             }
             try transport.deliver(try templates.render(content, id: message.id, at: now()))
+            crashPoints.reach(.outboxDeliveredUnmarked)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
