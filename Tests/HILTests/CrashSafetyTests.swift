@@ -486,7 +486,7 @@ final class CrashSafetyTests: XCTestCase {
 }
 
 /// One enrollment on a background thread, expected to be cut off by the kill: remembers how far it got.
-private final class InterruptedFlow: @unchecked Sendable {
+final class InterruptedFlow: @unchecked Sendable {
     private let lock = NSLock()
     private var session: String?
     private var finished = false
