@@ -116,8 +116,9 @@ final class ActivationCrashTests: XCTestCase {
     }
 
     /// Enrolls at the signing tier with an e-mail contact on a daemon that stops at `point`, kills it there, and
-    /// restarts it; returns the restarted daemon's client and the database file.
-    private func crashAfterTheCommit(at point: CrashPoint) throws -> (UnixSocketClient, Process, URL) {
+    /// restarts it; returns the restarted daemon's client, its process, the database file and how many mails the
+    /// server had received when the daemon was killed.
+    private func crashAfterTheCommit(at point: CrashPoint) throws -> (UnixSocketClient, Process, URL, Int) {
         let state = bench.workDirectory.appendingPathComponent("state-\(point.rawValue)")
         let config = try configuration(state: state)
         let configFile = bench.workDirectory.appendingPathComponent("activation.conf")
@@ -149,9 +150,10 @@ final class ActivationCrashTests: XCTestCase {
             bench.log("enrolld-\(point.rawValue)-crashed.log").contains("stopping at crash point \(point.rawValue)"))
         bench.crash(crashed.process)
         _ = done.wait(timeout: .now() + 30)
+        let atKill = mails.count
         let database = state.appendingPathComponent("enrolld.db")
         let restarted = try bench.startDaemon(configuration: config, log: "enrolld-\(point.rawValue)-restarted.log")
-        return (restarted.client, restarted.process, database)
+        return (restarted.client, restarted.process, database, atKill)
     }
 
     private func sql(_ database: URL, _ query: String) throws -> String {
@@ -163,8 +165,8 @@ final class ActivationCrashTests: XCTestCase {
     /// Killed after the worker claimed the message, before anything was sent: delivered exactly once after the
     /// restart (at once: the dead run's claim is released), and the code activates the account.
     func testSIGKILLBetweenTheCommitAndTheDeliveryDeliversOnceAfterTheRestart() throws {
-        let (client, process, database) = try crashAfterTheCommit(at: .outboxClaimed)
-        XCTAssertEqual(mails.count, 0, "nothing was sent before the kill")
+        let (client, process, database, atKill) = try crashAfterTheCommit(at: .outboxClaimed)
+        XCTAssertEqual(atKill, 0, "nothing was sent before the kill")
         try bench.waitFor("the mail after the restart", timeout: 30) { mails.count >= 1 }
         Thread.sleep(forTimeInterval: 3)
         XCTAssertEqual(mails.count, 1, "exactly one message")
@@ -188,8 +190,8 @@ final class ActivationCrashTests: XCTestCase {
     /// Killed after the relay accepted the message and before it was marked: the one window where a message is sent
     /// twice, both times with the same Message-ID (the outbox id), so the receiver can drop the second; never lost.
     func testSIGKILLAfterTheRelayAcceptedResendsWithTheSameMessageID() throws {
-        let (_, process, database) = try crashAfterTheCommit(at: .outboxDeliveredUnmarked)
-        XCTAssertEqual(mails.count, 1, "the relay had accepted it")
+        let (_, process, database, atKill) = try crashAfterTheCommit(at: .outboxDeliveredUnmarked)
+        XCTAssertEqual(atKill, 1, "the relay had accepted it")
         try bench.waitFor("the resent mail after the restart", timeout: 30) { mails.count >= 2 }
         Thread.sleep(forTimeInterval: 3)
         XCTAssertEqual(mails.count, 2)
