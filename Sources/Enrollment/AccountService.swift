@@ -99,7 +99,9 @@ public final class AccountService: Sendable {
         return certificates.filter { $0.state == .issued || $0.state == .revoked }.map(CertificateView.init)
     }
 
-    /// Revokes one certificate, with its usage record (idempotent: a revoked one keeps its first date and reason).
+    /// Revokes one certificate, with its usage record (idempotent: a revoked one keeps its first date and reason). A
+    /// certificate on hold (certificateHold, waiting for its activation) is revoked for good with `reason`: a hold
+    /// may become a revocation (RFC 5280 §5.3.1), never the other way round, so no later activation releases it.
     public func revoke(
         serial: String, reason: RevocationReason, actor: UsageActor = .system
     )
@@ -111,7 +113,8 @@ public final class AccountService: Sendable {
         let certificate = try transaction { tx throws(StoreError) -> CertificateRecord? in
             guard var certificate = try tx.certificate(serial: normalized) else { return nil }
             changed = false
-            if certificate.state == .issued {
+            let held = certificate.state == .revoked && certificate.revocationReason == .certificateHold
+            if certificate.state == .issued || (held && reason != .certificateHold) {
                 changed = true
                 certificate.state = .revoked
                 certificate.revokedAt = date

@@ -228,6 +228,17 @@ extension IdentityLifecycle {
                         .activationCodeWrong, "wrong activation code: \(left) attempt(s) left before it is spent"),
                     revoked: nil)
             }
+            if let serial = record.certificateSerial, let certificate = try tx.certificate(serial: serial),
+                !(certificate.state == .revoked && certificate.revocationReason == .certificateHold)
+            {
+                // Revoked for good meanwhile (an operator, a cancellation): nothing to release; the activation ends.
+                _ = try Self.endActivation(tx, &record, state: .expired, actor: actor, at: at)
+                events.append(.expired)
+                return .refused(
+                    EnrollmentError(
+                        .activationExpired, "the certificate waiting for this activation was revoked: enroll again"),
+                    revoked: nil)
+            }
             record.state = .used
             record.updatedAt = at
             try tx.saveActivationCode(record)

@@ -213,6 +213,31 @@ final class ActivationFlowTests: XCTestCase {
         XCTAssertTrue(metric(bench, #"enrolld_passcode_failed_entries_total 3"#), "counted like passcode entries")
     }
 
+    /// An attack on the hold: an operator revokes a held certificate (the key was reported stolen before the holder
+    /// activated); the mailed code must not bring it back.
+    func testAHeldCertificateRevokedMeanwhileStaysRevokedAndTheCodeNoLongerActivates() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        let (session, outcome) = try enrollPending(bench)
+        let certificate = try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM))
+        let serial = try XCTUnwrap(outcome.certificateSerial)
+        try bench.require(
+            try bench.call(
+                "POST", "/v1/certificates/\(serial)/revoke", json: ["reason": "key-compromise"], as: .operator), 200)
+        XCTAssertEqual(try crlEntry(bench, certificate)?.reason, .keyCompromise, "the hold became a revocation")
+        let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
+        let code = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
+        XCTAssertEqual(bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-expired")
+        XCTAssertEqual(try crlEntry(bench, certificate)?.reason, .keyCompromise, "still revoked, reason kept")
+        guard case let .revoked(_, reason) = try ocspStatus(bench, certificate) else {
+            return XCTFail("OCSP answers good for a revoked certificate")
+        }
+        XCTAssertEqual(reason, .keyCompromise)
+        let account = try bench.decode(
+            AccountView.self, bench.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator))
+        XCTAssertEqual(account.tier, "basic")
+    }
+
     func testACompletionWithoutAContactOfAConfiguredTransportIsRefusedBeforeAnythingIsSigned() throws {
         let sink = try ContactStandIns()
         let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
