@@ -44,12 +44,19 @@ public struct AccountView: Codable, Sendable, Equatable {
     /// The documents of the account's identity verified for it (a passport and an ID card with one personal
     /// number are one account's two documents); the fields above are those of the one verified last.
     public var documents: [AccountDocumentView]?
+    /// `pending-activation` while the signing certificate is on hold until the holder enters the code sent to the
+    /// contact (with `activationExpiresAt`); absent otherwise.
+    public var activation: String?
+    public var activationExpiresAt: String?
 
     public init(
         id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String,
         documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String,
-        certificates: [CertificateView], documents: [AccountDocumentView]? = nil
+        certificates: [CertificateView], documents: [AccountDocumentView]? = nil, activation: String? = nil,
+        activationExpiresAt: String? = nil
     ) {
+        self.activation = activation
+        self.activationExpiresAt = activationExpiresAt
         self.documents = documents
         self.id = id
         self.tier = tier

@@ -97,6 +97,10 @@ final class ActivationFlowTests: XCTestCase {
             return XCTFail("OCSP does not answer revoked for a held certificate")
         }
         XCTAssertEqual(reason, .certificateHold)
+        let waiting = try bench.decode(
+            AccountView.self, bench.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator))
+        XCTAssertEqual(waiting.activation, "pending-activation")
+        XCTAssertEqual(waiting.activationExpiresAt, outcome.activationExpiresAt)
 
         // The mail: over STARTTLS, authenticated, with the code and nothing personal.
         let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first, "no mail arrived")
@@ -123,6 +127,9 @@ final class ActivationFlowTests: XCTestCase {
         try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
         XCTAssertNil(try crlEntry(bench, certificate), "the hold is released from the CRL")
         XCTAssertEqual(try ocspStatus(bench, certificate), .good)
+        XCTAssertNil(
+            try bench.decode(AccountView.self, bench.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator))
+                .activation)
         XCTAssertEqual(
             bench.problem(try activate(bench, outcome, session: session, code: code)), "activation-not-pending")
         let events = try usageEvents(bench, outcome.accountID)

@@ -433,7 +433,7 @@ final class OpenAPIDocumentTests: XCTestCase {
                 id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
                 givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
                 createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate],
-                documents: [document]),
+                documents: [document], activation: "pending-activation", activationExpiresAt: "2026-01-01T00:15:00Z"),
             document,
             DeviceBindBody(deviceId: "phone", publicKey: "-----BEGIN", label: "Phone"),
             DeviceUnbindBody(passcode: "1234", enrollmentId: UUID().uuidString),
