@@ -218,6 +218,8 @@ public struct Configuration: Sendable, Equatable {
         var configuration = Configuration()
         var section = ""
         var backendLine = 0
+        var smtpLine = 0
+        var smsLine = 0
         var connectionsLine = 0
         for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
             let number = index + 1
@@ -249,6 +251,8 @@ public struct Configuration: Sendable, Equatable {
                     expected: entry.type.expected)
             }
             if full == "store.backend" { backendLine = number }
+            if full == "outbox.smtp_security" || full == "outbox.smtp_host" { smtpLine = number }
+            if full == "outbox.sms_gateway_url" { smsLine = number }
             if full == "api.max_connections" || full == "api.reserved_connections" { connectionsLine = number }
         }
         if configuration.reservedConnections >= configuration.maxConnections {
@@ -257,6 +261,19 @@ public struct Configuration: Sendable, Equatable {
                 value: String(configuration.reservedConnections),
                 expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections"
             )
+        }
+        // One-time codes never cross the network in clear: plain SMTP or HTTP only to this machine.
+        if configuration.smtpSecurity == .none, let host = configuration.smtpHost, !StoreTransportPolicy.isLocal(host) {
+            throw .invalidValue(
+                source: source, line: smtpLine, key: "outbox.smtp_security", value: "none",
+                expected: "starttls for a relay on another host (\(host)): none is for a relay on this machine")
+        }
+        if let url = configuration.smsGatewayURL, url.lowercased().hasPrefix("http://"),
+            let host = URLComponents(string: url)?.host, !StoreTransportPolicy.isLocal(host)
+        {
+            throw .invalidValue(
+                source: source, line: smsLine, key: "outbox.sms_gateway_url", value: url,
+                expected: "an https URL for a gateway on another host (http is for a gateway on this machine)")
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
             throw .invalidValue(

@@ -271,6 +271,27 @@ final class ActivationFlowTests: XCTestCase {
         XCTAssertEqual(sink.wait(for: 1, in: "mail.jsonl", timeout: 1.5).count, 0)
     }
 
+    /// Codes never cross the network in clear: plain SMTP and plain HTTP only to this machine.
+    func testPlainTextTransportsToAnotherHostAreRefusedAtConfiguration() throws {
+        let refused = [
+            "[outbox]\nsmtp_host = smtp.example.org\nsmtp_security = none\n",
+            "[outbox]\nsmtp_security = none\nsmtp_host = 192.0.2.1\n",
+            "[outbox]\nsms_gateway_url = http://sms.example.org/send\n",
+        ]
+        for text in refused {
+            XCTAssertThrowsError(try Configuration.parse(text), text) { error in
+                XCTAssertTrue("\(error)".contains("outbox."), "\(error)")
+            }
+        }
+        let accepted = [
+            "[outbox]\nsmtp_host = localhost\nsmtp_security = none\n",
+            "[outbox]\nsmtp_host = smtp.example.org\n",
+            "[outbox]\nsms_gateway_url = http://127.0.0.1:8080/send\n",
+            "[outbox]\nsms_gateway_url = https://sms.example.org/send\n",
+        ]
+        for text in accepted { XCTAssertNoThrow(try Configuration.parse(text), text) }
+    }
+
     // MARK: SMS
 
     func testTheSMSGatewayGetsTheCodeForAPhoneContact() throws {
