@@ -85,6 +85,18 @@ public enum ContactCodes {
         try protector.identityKey(canonical: "CODE:\(purpose):\(accountID.uuidString):\(code)")
     }
 
+    /// Whether `entered` is `record`'s code: its keyed hash compared in constant time (a malformed entry is hashed
+    /// too, so it takes as long as a wrong one).
+    static func matches(
+        _ entered: String, _ record: ActivationCodeRecord, protector: PersonalDataProtecting
+    ) throws(EnrollmentError) -> Bool {
+        let code = entered.trimmingCharacters(in: .whitespaces)
+        let wellFormed = (6...8).contains(code.count) && code.allSatisfy { $0.isASCII && $0.isNumber }
+        let hash = try hash(
+            wellFormed ? code : "-", accountID: record.accountID, purpose: record.purpose, protector: protector)
+        return wellFormed && MessageAuthentication.constantTimeEquals(hash, record.codeHash)
+    }
+
     /// The contact field a code goes to: the verified one first when `verifiedOnly`, e-mail before phone, of a
     /// transport the daemon has; nil when there is none.
     static func destination(
@@ -202,12 +214,7 @@ extension IdentityLifecycle {
                 events.append(.expired)
                 return .refused(Self.activationExpired, revoked: serial)
             }
-            let entered = code.trimmingCharacters(in: .whitespaces)
-            let wellFormed = (6...8).contains(entered.count) && entered.allSatisfy { $0.isASCII && $0.isNumber }
-            let hash = try ContactCodes.hash(
-                wellFormed ? entered : "-", accountID: accountID, purpose: ContactCodes.activation,
-                protector: protector)
-            guard wellFormed, MessageAuthentication.constantTimeEquals(hash, record.codeHash) else {
+            guard try ContactCodes.matches(code, record, protector: protector) else {
                 record.failedAttempts += 1
                 record.updatedAt = at
                 events.append(.wrongCode)
@@ -228,9 +235,7 @@ extension IdentityLifecycle {
                         .activationCodeWrong, "wrong activation code: \(left) attempt(s) left before it is spent"),
                     revoked: nil)
             }
-            if let serial = record.certificateSerial, let certificate = try tx.certificate(serial: serial),
-                !(certificate.state == .revoked && certificate.revocationReason == .certificateHold)
-            {
+            if record.certificateSerial != nil, try Self.heldCertificate(tx, record) == nil {
                 // Revoked for good meanwhile (an operator, a cancellation): nothing to release; the activation ends.
                 _ = try Self.endActivation(tx, &record, state: .expired, actor: actor, at: at)
                 events.append(.expired)
@@ -243,9 +248,8 @@ extension IdentityLifecycle {
             record.updatedAt = at
             try tx.saveActivationCode(record)
             var released: String?
-            if let serial = record.certificateSerial, var certificate = try tx.certificate(serial: serial),
-                certificate.state == .revoked, certificate.revocationReason == .certificateHold
-            {
+            if var certificate = try Self.heldCertificate(tx, record) {
+                let serial = certificate.serial
                 certificate.state = .issued
                 certificate.revokedAt = nil
                 certificate.revocationReason = nil
@@ -321,6 +325,17 @@ extension IdentityLifecycle {
         return ended
     }
 
+    /// The certificate `record` holds back, while it is still on hold (certificateHold); nil once it is released or
+    /// revoked for good.
+    static func heldCertificate(
+        _ tx: any StoreTransaction, _ record: ActivationCodeRecord
+    ) throws(StoreError) -> CertificateRecord? {
+        guard let serial = record.certificateSerial, let certificate = try tx.certificate(serial: serial),
+            certificate.state == .revoked, certificate.revocationReason == .certificateHold
+        else { return nil }
+        return certificate
+    }
+
     /// An activation that will not complete: the held certificate revoked (privilegeWithdrawn: the signing tier was
     /// never confirmed), the account back at its previous tier, both usage records. Returns the revoked serial.
     static func endActivation(
@@ -331,9 +346,8 @@ extension IdentityLifecycle {
         record.updatedAt = at
         try tx.saveActivationCode(record)
         var revoked: String?
-        if let serial = record.certificateSerial, var certificate = try tx.certificate(serial: serial),
-            certificate.state == .revoked, certificate.revocationReason == .certificateHold
-        {
+        if var certificate = try heldCertificate(tx, record) {
+            let serial = certificate.serial
             certificate.revocationReason = .privilegeWithdrawn
             certificate.revokedAt = at
             try tx.updateCertificate(certificate)
@@ -454,12 +468,7 @@ extension EnrollmentService {
                 return .refused(
                     EnrollmentError(.activationNotPending, "no passcode-reset code is waiting: send a new one"))
             }
-            let entered = code.trimmingCharacters(in: .whitespaces)
-            let wellFormed = (6...8).contains(entered.count) && entered.allSatisfy { $0.isASCII && $0.isNumber }
-            let hash = try ContactCodes.hash(
-                wellFormed ? entered : "-", accountID: accountID, purpose: ContactCodes.passcodeReset,
-                protector: protector)
-            if wellFormed && MessageAuthentication.constantTimeEquals(hash, record.codeHash) {
+            if try ContactCodes.matches(code, record, protector: protector) {
                 try UsageChain.append(
                     tx, at: at, accountID: accountID, enrollmentID: enrollmentID,
                     event: UsageEventKind.passcodeResetCodeVerified.rawValue, actor: actor)
