@@ -379,7 +379,16 @@ extension IdentityLifecycle {
         if at.timeIntervalSince(budget.windowStart) >= policy.passcodeCallerWindow || budget.lockedUntil != nil {
             budget = PasscodeBudgetRecord(caller: caller, windowStart: at, updatedAt: at)
         }
-        var events: [PasscodeEvent] = [.failedEntry]
+        return [.failedEntry] + (try spend(tx, &budget, actor, policy, at))
+    }
+
+    /// One failed entry off `budget` (in its current window), saved; when that uses it up the caller is locked out
+    /// until the window ends (usage record `passcode-entries-exhausted`). Returns the lock-out event, if any.
+    static func spend(
+        _ tx: any StoreTransaction, _ budget: inout PasscodeBudgetRecord, _ actor: UsageActor,
+        _ policy: LifecyclePolicy, _ at: Date
+    ) throws -> [PasscodeEvent] {
+        var events: [PasscodeEvent] = []
         budget.failures += 1
         budget.updatedAt = at
         if budget.failures >= policy.passcodeCallerBudget {
