@@ -62,17 +62,22 @@ struct MessageTemplates: Sendable {
     }
 }
 
-/// A TCP connection with an optional TLS layer, line reads and deadlines (SO_RCVTIMEO/SO_SNDTIMEO): what the SMTP
-/// and HTTP transports speak over.
+/// A TCP connection with an optional TLS layer, line reads and deadlines: each read and write within `timeout`
+/// (SO_RCVTIMEO/SO_SNDTIMEO), the whole exchange within `timeout` × 2 (a relay that trickles one line at a time
+/// cannot hold a delivery past the outbox claim's lease): what the SMTP and HTTP transports speak over.
 final class TransportConnection {
     private let descriptor: Int32
     private var tls: TLSClientSession?
     private var buffer: [UInt8] = []
     let host: String
+    private let deadline: Date
+    private let timeout: TimeInterval
 
     /// Resolves `host` and connects to its first address that answers within `timeout`.
     init(host: String, port: Int, timeout: TimeInterval) throws(DeliveryError) {
         self.host = host
+        deadline = Date().addingTimeInterval(timeout * 2)
+        self.timeout = timeout
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -111,6 +116,7 @@ final class TransportConnection {
             // Bytes the server sent before the handshake would be injected plaintext (CVE-2011-0411's class).
             throw DeliveryError(reason: "\(host) sent data before the TLS handshake", permanent: false)
         }
+        try checkDeadline()
         do {
             tls = try TLSClientSession(descriptor: descriptor, host: host, trustFile: trustFile)
         } catch {
@@ -118,7 +124,20 @@ final class TransportConnection {
         }
     }
 
+    /// Throws past the deadline; otherwise bounds the next read or write by the time left.
+    private func checkDeadline() throws(DeliveryError) {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0 else {
+            throw DeliveryError(reason: "\(host) did not finish the exchange in time", permanent: false)
+        }
+        let bound = min(left, timeout)
+        var time = timeval(tv_sec: Int(bound), tv_usec: Int((bound - bound.rounded(.down)) * 1e6))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     func write(_ text: String) throws(DeliveryError) {
+        try checkDeadline()
         let bytes = Array(text.utf8)
         if let tls {
             guard tls.write(bytes) else { throw DeliveryError(reason: "\(host): write failed", permanent: false) }
@@ -137,6 +156,7 @@ final class TransportConnection {
     }
 
     private func fill() throws(DeliveryError) {
+        try checkDeadline()
         let chunk: [UInt8]
         if let tls {
             chunk = tls.read(upTo: 4096)

@@ -16,9 +16,12 @@ final class OutboxWorker: Sendable {
     struct Settings: Sendable {
         var maxAttempts = 8
         var retryBase: TimeInterval = 30
+        /// Longer than one delivery can take (a transport's whole exchange is bounded by twice its 30 s timeout).
         var lease: TimeInterval = 120
         var pollInterval: TimeInterval = 1
-        var batch = 10
+        /// Messages per claim: one, so that every claimed message is delivered within its lease however slow the
+        /// relay (a batch would wait behind its first messages).
+        var batch = 1
     }
 
     private let store: any Store

@@ -6,6 +6,7 @@ import Foundation
 import OpenSSLKit
 import PostgresTestCluster
 import Store
+import Synchronization
 import UnixHTTP
 import XCTest
 
@@ -292,6 +293,37 @@ final class ActivationFlowTests: XCTestCase {
         for text in accepted { XCTAssertNoThrow(try Configuration.parse(text), text) }
     }
 
+    /// A relay that answers one continuation line at a time, each within the read timeout, never ending its reply:
+    /// the exchange still ends at its deadline (twice the timeout), within the outbox claim's lease.
+    func testARelayThatTricklesIsCutOffAtTheExchangesDeadline() throws {
+        let listener = try LoopbackListener.open()
+        let stop = ManagedAtomicFlag()
+        Thread.detachNewThread {
+            let client = accept(listener.descriptor, nil, nil)
+            defer { close(client) }
+            while !stop.isSet {
+                let line = Array("220-still greeting you\r\n".utf8)
+                guard send(client, line, line.count, Int32(MSG_NOSIGNAL)) == line.count else { return }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        defer {
+            stop.set()
+            close(listener.descriptor)
+        }
+        let transport = SMTPTransport(
+            settings: SMTPTransport.Settings(
+                host: "127.0.0.1", port: Int(listener.port), from: "a@b.example", timeout: 0.5))
+        XCTAssertThrowsError(
+            try transport.deliver(RenderedMessage(id: UUID(), recipient: "c@d.example", subject: "s", body: "b"))
+        ) { error in
+            XCTAssertEqual(
+                error as? DeliveryError,
+                DeliveryError(reason: "127.0.0.1 did not finish the exchange in time", permanent: false),
+                "cut off by the exchange's deadline, not by a read timeout")
+        }
+    }
+
     // MARK: SMS
 
     func testTheSMSGatewayGetsTheCodeForAPhoneContact() throws {
@@ -421,4 +453,11 @@ final class ActivationFlowTests: XCTestCase {
         XCTAssertEqual(sent.count, 4)
         XCTAssertTrue(sent.allSatisfy { $0.attempts == 1 })
     }
+}
+
+/// A flag one thread sets and another reads.
+final class ManagedAtomicFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
