@@ -57,6 +57,10 @@ install -m 0644 Packaging/enrolld.service Packaging/enrolld.socket Packaging/enr
 (cd web && find . -type f | LC_ALL=C sort) | while read -r file; do
     install -D -m 0644 "web/$file" "$pkg/usr/share/enroll-kiosk/web/$file"
 done
+# Message templates of the outbox ([outbox] templates_directory), one directory per language.
+for file in Packaging/messages/*/*.txt; do
+    install -D -m 0644 "$file" "$pkg/usr/share/enrolld/messages/${file#Packaging/messages/}"
+done
 install -d "$pkg/usr/share/doc/enrolld/examples"
 install -m 0644 Packaging/enroll-kiosk-browser Packaging/enroll-kiosk-policy.json "$pkg/usr/share/doc/enrolld/examples/"
 install -m 0644 udev/60-enrolld-readers.rules "$pkg/lib/udev/rules.d/"

@@ -204,6 +204,10 @@ for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench; do
     "$tool" --help > /dev/null || fail "installed $tool --help"
 done
 [ -n "$(ls /usr/share/enrolld-bench/profiles/*.json)" ] || fail "enrolld-bench installed no card profiles"
+for language in en zh-Hant vi pt; do
+    [ -f "/usr/share/enrolld/messages/$language/activation-code.txt" ] \
+        || fail "enrolld installed no $language activation message template"
+done
 version=$(/usr/sbin/enrolld --version) || fail "installed enrolld --version"
 echo "  $version"
 /usr/sbin/enrolld --check-config || fail "installed enrolld --check-config (root)"

@@ -32,6 +32,9 @@ packages=(
     # .build-venv/browser); a small CJK font so the Traditional Chinese screens render; setpriv (util-linux) runs
     # the gateways as other uids.
     chromium chromium-driver fonts-wqy-microhei util-linux
+    # Activation through the contact (issue 24): the tests' loopback SMTP server (STARTTLS, AUTH), run with
+    # /usr/bin/python3.
+    python3-aiosmtpd
 )
 
 sudo_cmd=()

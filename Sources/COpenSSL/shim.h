@@ -17,7 +17,12 @@
 #include <openssl/param_build.h>
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
+#include <openssl/ssl.h>
 
 /* Function-like macros that Swift cannot import. */
 static inline void enrolld_openssl_free(void *p) { OPENSSL_free(p); }
+/* SNI: SSL_set_tlsext_host_name is a macro. */
+static inline int enrolld_ssl_set_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
 #endif

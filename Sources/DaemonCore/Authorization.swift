@@ -213,6 +213,10 @@ public enum RoutePermissions {
         ("POST /v1/enrollments/{id}/liveness/challenge", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/liveness", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/complete", .kiosk, "a kiosk: only sessions its uid started"),
+        (
+            "POST /v1/enrollments/{id}/contact-code", .kiosk,
+            "passcode-reset sessions: a code to the account's verified contact; a kiosk: only sessions its uid started"
+        ),
         ("POST /v1/enrollments/{id}/guardian", .kiosk, "a kiosk: only sessions its uid started"),
         ("POST /v1/enrollments/{id}/guardian/photo", .kiosk, "a kiosk: only sessions its uid started"),
         (
@@ -233,6 +237,10 @@ public enum RoutePermissions {
             "a kiosk needs the holder's passcode or enrollmentId in the body"
         ),
         ("PUT /v1/accounts/{id}/contact", .holder, ""),
+        (
+            "POST /v1/accounts/{id}/activate", .holder,
+            "the code sent to the contact; wrong codes count against the code and the kiosk's budget"
+        ),
         ("GET /v1/accounts/{id}/status-history", .holder, ""),
         ("GET /v1/accounts/{id}/usage", .holder, ""),
         ("GET /v1/accounts/{id}/passcode", .holder, ""),
@@ -245,6 +253,8 @@ public enum RoutePermissions {
             "accept a changed name (same birth date and sex) from the new document, with a reason"
         ),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
+        ("GET /v1/outbox", .operator, "delivery state only: no recipient, no text"),
+        ("POST /v1/outbox/{id}/retry", .operator, "queues a failed message again"),
         (
             "POST /v1/certificates/renewals", .admin,
             "re-certifies active certificates under the current CA key, at most 10,000 per call"

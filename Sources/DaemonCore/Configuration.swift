@@ -94,6 +94,25 @@ public struct Configuration: Sendable, Equatable {
     public var passcodeKioskBudget = 50
     public var passcodeKioskBudgetSeconds = 86400.0
     public var expirySweepSeconds = 3600.0
+    /// Activation through the contact (`[enrollment] activation*`).
+    public var activation = ActivationRequirement.required
+    public var activationCodeDigits = 6
+    public var activationCodeSeconds = 900.0
+    public var activationMaxAttempts = 5
+    public var messageLanguage = MessageLanguage.en
+    /// Delivery of the outbox (`[outbox]`).
+    public var smtpHost: String?
+    public var smtpPort = 587
+    public var smtpSecurity = SMTPSecurity.starttls
+    public var smtpUsername: String?
+    public var smtpPasswordFile: String?
+    public var smtpFrom = "enrolld@localhost"
+    public var smtpTrustFile: String?
+    public var smsGatewayURL: String?
+    public var smsTokenFile: String?
+    public var outboxMaxAttempts = 8
+    public var outboxRetrySeconds = 30.0
+    public var messageTemplatesDirectory = "/usr/share/enrolld/messages"
     /// Seconds between signed usage-chain heads in the journal.
     public var auditHeadIntervalSeconds = 300.0
     /// Public keys of other hosts whose signed heads `audit verify` trusts; nil means `<state>/keys/audit-heads`.
@@ -199,6 +218,8 @@ public struct Configuration: Sendable, Equatable {
         var configuration = Configuration()
         var section = ""
         var backendLine = 0
+        var smtpLine = 0
+        var smsLine = 0
         var connectionsLine = 0
         for (index, rawLine) in text.components(separatedBy: "\n").enumerated() {
             let number = index + 1
@@ -230,6 +251,8 @@ public struct Configuration: Sendable, Equatable {
                     expected: entry.type.expected)
             }
             if full == "store.backend" { backendLine = number }
+            if full == "outbox.smtp_security" || full == "outbox.smtp_host" { smtpLine = number }
+            if full == "outbox.sms_gateway_url" { smsLine = number }
             if full == "api.max_connections" || full == "api.reserved_connections" { connectionsLine = number }
         }
         if configuration.reservedConnections >= configuration.maxConnections {
@@ -238,6 +261,19 @@ public struct Configuration: Sendable, Equatable {
                 value: String(configuration.reservedConnections),
                 expected: "fewer than api.max_connections (\(configuration.maxConnections)): lower reserved_connections"
             )
+        }
+        // One-time codes never cross the network in clear: plain SMTP or HTTP only to this machine.
+        if configuration.smtpSecurity == .none, let host = configuration.smtpHost, !StoreTransportPolicy.isLocal(host) {
+            throw .invalidValue(
+                source: source, line: smtpLine, key: "outbox.smtp_security", value: "none",
+                expected: "starttls for a relay on another host (\(host)): none is for a relay on this machine")
+        }
+        if let url = configuration.smsGatewayURL, url.lowercased().hasPrefix("http://"),
+            let host = URLComponents(string: url)?.host, !StoreTransportPolicy.isLocal(host)
+        {
+            throw .invalidValue(
+                source: source, line: smsLine, key: "outbox.sms_gateway_url", value: url,
+                expected: "an https URL for a gateway on another host (http is for a gateway on this machine)")
         }
         if configuration.storeBackend == .postgresql && configuration.storeConninfo == nil {
             throw .invalidValue(
@@ -299,6 +335,27 @@ extension Configuration {
         policy.passcodeCallerBudget = passcodeKioskBudget
         policy.passcodeCallerWindow = passcodeKioskBudgetSeconds
         policy.registrationMinimumAge = registrationMinimumAge
+        policy.activation = activationPolicy
+        return policy
+    }
+
+    /// The transports configured: e-mail with an SMTP host, SMS with a gateway.
+    public var messageTransports: Set<ContactKind> {
+        var kinds: Set<ContactKind> = []
+        if smtpHost != nil { kinds.insert(.email) }
+        if smsGatewayURL != nil { kinds.insert(.phone) }
+        return kinds
+    }
+
+    /// `[enrollment] activation*` as the services take it.
+    public var activationPolicy: ActivationPolicy {
+        var policy = ActivationPolicy()
+        policy.requiredForSigning = activation == .required
+        policy.transports = messageTransports
+        policy.codeDigits = activationCodeDigits
+        policy.codeLifetime = activationCodeSeconds
+        policy.maxAttempts = activationMaxAttempts
+        policy.defaultLanguage = messageLanguage.rawValue
         return policy
     }
 }
@@ -320,4 +377,34 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             return "\(source):\(line): '\(value)' is not valid for \(key): expected \(expected)"
         }
     }
+}
+
+/// `[enrollment] activation`: whether the signing tier waits for the holder's code from the contact.
+public enum ActivationRequirement: String, Sendable, CaseIterable, ConfigurationChoice {
+    /// The signing tier is usable only once the holder entered the code sent to the registered contact.
+    case required
+    /// The signing tier is usable at once (benches; a jurisdiction that does not confirm contacts).
+    case off
+
+    public var configurationName: String { rawValue }
+}
+
+/// `[enrollment] message_language`: the language of messages to a contact that names none.
+public enum MessageLanguage: String, Sendable, CaseIterable, ConfigurationChoice {
+    case en
+    case zhHant = "zh-Hant"
+    case vi
+    case pt
+
+    public var configurationName: String { rawValue.lowercased() }
+}
+
+/// `[outbox] smtp_security`.
+public enum SMTPSecurity: String, Sendable, CaseIterable, ConfigurationChoice {
+    /// STARTTLS required, the relay's certificate verified and matched to smtp_host.
+    case starttls
+    /// Plain text: only for a relay on this machine (loopback).
+    case none
+
+    public var configurationName: String { rawValue }
 }

@@ -394,6 +394,30 @@ extension Configuration {
                     "expiry_sweep_seconds", \.expirySweepSeconds, 1...86400,
                     "Seconds between sweeps that mark accounts whose document has expired.",
                     details: "Expiry is also evaluated on every access."),
+                .choice(
+                    "activation", \.activation,
+                    "Whether the signing tier waits for a one-time code sent to the holder's registered contact.",
+                    details: """
+                        required: completing at the signing tier leaves the account pending-activation, its \
+                        certificate on hold (certificateHold on the CRL and in OCSP) until the holder enters the code \
+                        (POST /v1/accounts/{id}/activate); an expired code revokes it and restores the previous tier. \
+                        Applies once a transport is configured ([outbox] smtp_host or sms_gateway_url); then a \
+                        signing completion needs an e-mail or phone contact of one. The basic tier has no \
+                        certificate and needs no activation. off: the signing tier is usable at once.
+                        """),
+                .integer(
+                    "activation_code_digits", \.activationCodeDigits, 6...8,
+                    "Digits of an activation or passcode-reset code (random, single use, kept as a keyed hash)."),
+                .seconds(
+                    "activation_code_seconds", \.activationCodeSeconds, 60...86400,
+                    "Seconds an activation or passcode-reset code can be entered."),
+                .integer(
+                    "activation_max_attempts", \.activationMaxAttempts, 1...10,
+                    "Wrong entries of one code before it is spent (an activation then ends as if expired).",
+                    details: "Wrong codes also count against the kiosk's passcode budget ([passcode] kiosk_budget)."),
+                .choice(
+                    "message_language", \.messageLanguage,
+                    "Language of messages to a contact without a language field (en, zh-hant, vi, pt)."),
             ]),
         ConfigurationSection(
             "passcode",
@@ -646,6 +670,55 @@ extension Configuration {
                 .path("sslkey", \.storeSSLKey, "The client certificate's private key (mode 0600).")
                     .example("/etc/enrolld/pg-client.key"),
                 .integer("pool_size", \.storePoolSize, 1...64, "PostgreSQL connections per daemon."),
+            ]),
+        ConfigurationSection(
+            "outbox",
+            about: """
+                Messages to holders' contacts (activation and passcode-reset codes) are written to the store in the \
+                transaction that needs them and delivered by a worker: retried with exponential backoff, marked sent \
+                once, failed after max_attempts and kept (enrollctl outbox list, enrollctl outbox retry).
+                """,
+            [
+                .text(
+                    "smtp_host", \.smtpHost, expected: "a host name or address",
+                    "SMTP relay for e-mail; unset: no e-mail transport."
+                ).example("smtp.example.org"),
+                .integer("smtp_port", \.smtpPort, 1...65535, "The relay's port (587: submission with STARTTLS)."),
+                .choice(
+                    "smtp_security", \.smtpSecurity, "STARTTLS required (starttls) or plain text (none).",
+                    details: """
+                        starttls: the relay's certificate is verified (system trust store or smtp_trust_file) and \
+                        matched to smtp_host. none: only for a relay on this machine; codes would cross the network \
+                        in clear otherwise.
+                        """),
+                .text("smtp_username", \.smtpUsername, expected: "a user name", "SMTP AUTH user (PLAIN or LOGIN).")
+                    .example("enrolld"),
+                .path(
+                    "smtp_password_file", \.smtpPasswordFile,
+                    "File holding the SMTP AUTH password (mode 0600, one line), read at start."
+                ).example("/etc/enrolld/smtp.pass"),
+                .text("smtp_from", \.smtpFrom, expected: "an e-mail address", "Sender of the messages."),
+                .path(
+                    "smtp_trust_file", \.smtpTrustFile,
+                    "CA certificate(s) the relay's certificate must chain to instead of the system's."
+                ).example("/etc/enrolld/smtp-ca.pem"),
+                .url(
+                    "sms_gateway_url", \.smsGatewayURL,
+                    "HTTP(S) URL SMS are POSTed to as JSON {to, text, id}; unset: no SMS transport."
+                ).example("https://sms.example.org/v1/messages"),
+                .path(
+                    "sms_token_file", \.smsTokenFile,
+                    "File holding the gateway's bearer token (mode 0600, one line), read at start."
+                ).example("/etc/enrolld/sms.token"),
+                .integer(
+                    "max_attempts", \.outboxMaxAttempts, 1...100,
+                    "Delivery attempts of a message before it is marked failed."),
+                .seconds(
+                    "retry_seconds", \.outboxRetrySeconds, 1...3600,
+                    "Wait before the second attempt; each later one waits twice as long (at most an hour)."),
+                .path(
+                    "templates_directory", \.messageTemplatesDirectory,
+                    "Message templates, one file per language and template (LANG/TEMPLATE.txt)."),
             ]),
     ]
 

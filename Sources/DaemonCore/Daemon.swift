@@ -55,6 +55,8 @@ public final class Daemon: Sendable {
         var headSigner: ChainHeadSigner?
         var lastSignedHead: UsageChain.ChainHead?
         var lastSignedAt = Date.distantPast
+        /// Delivers the outbox, when a transport is configured.
+        var outbox: OutboxWorker?
     }
 
     private let state = Mutex(State())
@@ -96,6 +98,8 @@ public final class Daemon: Sendable {
     public var enrollment: EnrollmentService? { state.withLock { $0.enrollment } }
     public var accounts: AccountService? { state.withLock { $0.accounts } }
     public var lifecycle: IdentityLifecycle? { state.withLock { $0.lifecycle } }
+    /// The outbox worker, when `[outbox]` configures a transport.
+    var outbox: OutboxWorker? { state.withLock { $0.outbox } }
     /// The OCSP responder and the CRL cache, set up by `prepare()` with the CA.
     var certificateStatus: CertificateStatusPublisher? { state.withLock { $0.status } }
     /// Why `certificateStatus` is nil: enrollment is not set up, or the CA cannot sign status.
@@ -224,6 +228,7 @@ public final class Daemon: Sendable {
         addCertificateStatusRoutes(to: &router)
         addTrustListRoutes(to: &router)
         addLifecycleRoutes(to: &router)
+        addOutboxRoutes(to: &router)
         router.add(
             Route(
                 "GET", "/metrics",
@@ -413,6 +418,7 @@ public final class Daemon: Sendable {
                 state.enrollment = services.enrollment
                 state.accounts = services.accounts
                 state.lifecycle = services.lifecycle
+                state.outbox = services.outbox
                 state.status = services.status.publisher
                 state.statusUnavailableReason = services.status.reason
                 state.authority = services.authority
@@ -421,7 +427,10 @@ public final class Daemon: Sendable {
                     statusObserver: services.status.publisher, now: environment.now)
                 return state.stopping
             }
-            if !stopping { services.status.publisher?.start() }
+            if !stopping {
+                services.status.publisher?.start()
+                services.outbox?.start()
+            }
             startSweeper(services.enrollment, services.lifecycle)
             Log.info(
                 "enrollment ready: store \(services.enrollment.store.location), CA "
@@ -446,7 +455,7 @@ public final class Daemon: Sendable {
         enrollment: EnrollmentService, accounts: AccountService,
         lifecycle: IdentityLifecycle,
         status: (publisher: CertificateStatusPublisher?, reason: String?),
-        authority: IssuingAuthority
+        authority: IssuingAuthority, outbox: OutboxWorker?
     ) {
         let directory = configuration.stateDirectory
         try FileManager.default.createDirectory(
@@ -495,6 +504,13 @@ public final class Daemon: Sendable {
             .livenessMinPrompts...max(
                 configuration.livenessMinPrompts,
                 configuration.livenessMaxPrompts)
+        policy.activation = configuration.activationPolicy
+        if configuration.activation == .required && configuration.messageTransports.isEmpty {
+            Log.warning(
+                "[enrollment] activation = required, but [outbox] configures no transport (smtp_host, "
+                    + "sms_gateway_url): signing accounts are usable without activation until one is configured")
+        }
+        let transports = try configuration.messageTransportsForDelivery()
         let events = self.events
         let sealing = StoreDataProtecting(protector: protector)
         let enrollment = EnrollmentService(
@@ -514,20 +530,30 @@ public final class Daemon: Sendable {
         let metrics = self.metrics
         let lifecycle = IdentityLifecycle(
             store: store, policy: configuration.lifecyclePolicy, protector: sealing,
-            now: environment.now, statusObserver: status
-        ) { event in
-            metrics.record(event)
-            if case let .callerLockedOut(actor, until) = event {
-                Log.warning(
-                    "passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
-                        + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
-            }
+            now: environment.now, statusObserver: status,
+            onPasscodeEvent: { event in
+                metrics.record(event)
+                if case let .callerLockedOut(actor, until) = event {
+                    Log.warning(
+                        "passcode entries exhausted: \(actor.role) uid \(actor.uid) (channel \(actor.channel)) may "
+                            + "enter no passcode until \(ISO8601DateFormatter().string(from: until))")
+                }
+            }, onActivationEvent: { event in metrics.record(event) })
+        var outbox: OutboxWorker?
+        if !transports.isEmpty {
+            var settings = OutboxWorker.Settings()
+            settings.maxAttempts = configuration.outboxMaxAttempts
+            settings.retryBase = configuration.outboxRetrySeconds
+            outbox = OutboxWorker(
+                store: store, transports: transports,
+                templates: MessageTemplates(directory: configuration.messageTemplatesDirectory), protector: sealing,
+                metrics: metrics, settings: settings, now: environment.now, crashPoints: crashPoints)
         }
         let accounts = AccountService(
             store: store, protector: sealing, lifecycle: lifecycle,
             tierNames: (configuration.basicTierName, configuration.signingTierName),
             now: environment.now, statusObserver: status, identityRules: configuration.identityRules)
-        return (enrollment, accounts, lifecycle, (status, statusReason), authority)
+        return (enrollment, accounts, lifecycle, (status, statusReason), authority, outbox)
     }
 
     /// Keys the usage chain (the migration of an unkeyed one: nothing is rewritten; the first keyed record anchors
@@ -601,8 +627,18 @@ public final class Daemon: Sendable {
         let sweeper = Thread { [weak self] in
             var lastSweep = Date.distantPast
             var lastHead = Date.distantPast
+            var lastActivationSweep = Date.distantPast
             while let self, !self.isStopping {
                 service.expireStale()
+                if Date().timeIntervalSince(lastActivationSweep) >= 5 {
+                    lastActivationSweep = Date()
+                    do {
+                        let ended = try lifecycle.expireActivations()
+                        if ended > 0 { Log.notice("activation sweep: \(ended) activation(s) expired") }
+                    } catch {
+                        Log.warning("activation sweep failed: \(error)")
+                    }
+                }
                 if Date().timeIntervalSince(lastHead) >= headInterval {
                     self.signChainHead(force: lastHead == .distantPast)
                     lastHead = Date()
@@ -644,6 +680,7 @@ public final class Daemon: Sendable {
             return (state.server, state.status)
         }
         status?.stop()
+        outbox?.stop()
         guard let server else { return }
         Log.notice("shutting down")
         signChainHead(force: true)

@@ -182,6 +182,19 @@ extension Daemon {
                         throw Problem(error)
                     }
                 }))
+        // Passcode reset by contact: a code to the account's verified contact, entered at completion.
+        router.add(
+            Route(
+                "POST", "/v1/enrollments/{id}/contact-code",
+                .respond { [unowned self] context throws(Problem) in
+                    let id = try parseUUID(context.parameters["id"], field: "enrollment id")
+                    let service = try enrollmentService(session: id, context)
+                    do throws(EnrollmentError) {
+                        return .json(try service.sendPasscodeResetCode(id: id))
+                    } catch {
+                        throw Problem(error)
+                    }
+                }))
         router.add(
             Route(
                 "POST", "/v1/enrollments/{id}/complete",
@@ -194,7 +207,7 @@ extension Daemon {
                         try IdentityLifecycle.validateContact(body.contact ?? [:])
                         let options = CompletionOptions(
                             deviceID: body.deviceId, devicePublicKey: body.devicePublicKey,
-                            deviceLabel: body.deviceLabel, passcode: body.passcode)
+                            deviceLabel: body.deviceLabel, passcode: body.passcode, contactCode: body.contactCode)
                         return .json(
                             try service.complete(id: id, csr: csr, contact: body.contact ?? [:], options: options))
                     } catch {

@@ -167,6 +167,25 @@ extension Daemon {
                     return HTTPResponse(status: 204)
                 }))
 
+        // Activation through the contact: the code releases the certificate's hold.
+        router.add(
+            Route(
+                "POST", "/v1/accounts/{id}/activate",
+                .respond { [unowned self] context throws(Problem) in
+                    struct Body: Decodable { var code: String }
+                    let id = try parseUUID(context.parameters["id"], field: "account id")
+                    let body = try context.decodeBody(Body.self)
+                    guard body.code.count <= 16 else {
+                        throw Problem(.activationCodeWrong, detail: "an activation code is 6 to 8 digits")
+                    }
+                    let actor = try context.actor()
+                    try lifecycleCall { service throws(EnrollmentError) in
+                        try service.activate(accountID: id, code: body.code, actor: actor)
+                    }
+                    Log.notice("account \(id.uuidString) activated by \(actor.role) uid \(actor.uid)")
+                    return .json(ActivationView(accountId: id.uuidString, activation: ActivationState.active.rawValue))
+                }))
+
         // Identity status.
         router.add(
             Route(

@@ -58,6 +58,10 @@ public final class Metrics: Sendable {
         var passcodeFailedEntries: UInt64 = 0
         var passcodeLocks: [String: UInt64] = ["temporary": 0, "permanent": 0]
         var passcodeKioskLockouts: UInt64 = 0
+        /// Outbox messages by what happened to them: queued, sent, retried, failed.
+        var outbox: [String: UInt64] = ["queued": 0, "sent": 0, "retried": 0, "failed": 0]
+        /// Activations by outcome: activated, wrong-code, expired.
+        var activations: [String: UInt64] = ["activated": 0, "wrong-code": 0, "expired": 0]
     }
 
     private let state = Mutex(State())
@@ -111,6 +115,22 @@ public final class Metrics: Sendable {
             case .callerLockedOut: state.passcodeKioskLockouts += 1
             }
         }
+    }
+
+    /// Counts an outbox message's step (`queued`, `sent`, `retried`, `failed`).
+    public func recordOutbox(_ step: String) {
+        state.withLock { $0.outbox[step, default: 0] += 1 }
+    }
+
+    /// Counts an activation outcome.
+    public func record(_ event: ActivationEvent) {
+        let outcome: String
+        switch event {
+        case .activated: outcome = "activated"
+        case .wrongCode: outcome = "wrong-code"
+        case .expired: outcome = "expired"
+        }
+        state.withLock { $0.activations[outcome, default: 0] += 1 }
     }
 
     public func observeFaceMatch(seconds: Double) {
@@ -216,6 +236,19 @@ public final class Metrics: Sendable {
                 "enrolld_passcode_kiosk_lockouts_total", "counter",
                 "Kiosk uids that used up their budget of failed passcode entries (passcode.kiosk_budget).")
             sample("enrolld_passcode_kiosk_lockouts_total", [], "\(state.passcodeKioskLockouts)")
+            family(
+                "enrolld_outbox_messages_total", "counter",
+                "Outbox messages by step: queued (by this daemon), sent, retried (a failed attempt with one to come), "
+                    + "failed (attempts used up or refused for good; kept for enrollctl outbox retry).")
+            for step in state.outbox.keys.sorted() {
+                sample("enrolld_outbox_messages_total", [("state", step)], "\(state.outbox[step] ?? 0)")
+            }
+            family(
+                "enrolld_activations_total", "counter",
+                "Activations through the contact by outcome: activated, wrong-code, expired (revoked, tier restored).")
+            for outcome in state.activations.keys.sorted() {
+                sample("enrolld_activations_total", [("outcome", outcome)], "\(state.activations[outcome] ?? 0)")
+            }
             family("enrolld_certificates_revoked_total", "counter", "Certificates revoked, by RFC 5280 reason.")
             for reason in state.certificatesRevoked.keys.sorted() {
                 sample(

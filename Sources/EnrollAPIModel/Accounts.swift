@@ -44,12 +44,19 @@ public struct AccountView: Codable, Sendable, Equatable {
     /// The documents of the account's identity verified for it (a passport and an ID card with one personal
     /// number are one account's two documents); the fields above are those of the one verified last.
     public var documents: [AccountDocumentView]?
+    /// `pending-activation` while the signing certificate is on hold until the holder enters the code sent to the
+    /// contact (with `activationExpiresAt`); absent otherwise.
+    public var activation: String?
+    public var activationExpiresAt: String?
 
     public init(
         id: String, tier: String, tierName: String, status: String, surname: String, givenNames: String,
         documentType: String, issuingState: String, documentExpiry: String, createdAt: String, updatedAt: String,
-        certificates: [CertificateView], documents: [AccountDocumentView]? = nil
+        certificates: [CertificateView], documents: [AccountDocumentView]? = nil, activation: String? = nil,
+        activationExpiresAt: String? = nil
     ) {
+        self.activation = activation
+        self.activationExpiresAt = activationExpiresAt
         self.documents = documents
         self.id = id
         self.tier = tier
@@ -440,4 +447,57 @@ public struct AccountLookup: Codable, Sendable, Equatable {
         self.tier = tier
         self.status = status
     }
+}
+
+/// `POST /v1/accounts/{id}/activate` answer.
+public struct ActivationView: Sendable, Codable, Equatable {
+    public var accountId: String
+    /// `active`.
+    public var activation: String
+
+    public init(accountId: String, activation: String) {
+        self.accountId = accountId
+        self.activation = activation
+    }
+}
+
+/// One message of the outbox as `GET /v1/outbox` lists it: its delivery state, never its recipient or text.
+public struct OutboxMessageView: Sendable, Codable, Equatable {
+    public var id: String
+    public var accountId: String?
+    /// `activation-code`, `passcode-reset-code`.
+    public var kind: String
+    /// `email` or `phone`.
+    public var transport: String
+    /// `queued`, `sending`, `sent`, `failed`.
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: String
+    /// The last transport error (an SMTP reply code, an HTTP status), when any.
+    public var lastError: String?
+    public var createdAt: String
+    public var sentAt: String?
+
+    public init(
+        id: String, accountId: String?, kind: String, transport: String, state: String, attempts: Int,
+        nextAttemptAt: String, lastError: String?, createdAt: String, sentAt: String?
+    ) {
+        self.id = id
+        self.accountId = accountId
+        self.kind = kind
+        self.transport = transport
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
+}
+
+/// `GET /v1/outbox` answer, oldest first.
+public struct OutboxPage: Sendable, Codable, Equatable {
+    public var messages: [OutboxMessageView]
+
+    public init(messages: [OutboxMessageView]) { self.messages = messages }
 }

@@ -45,11 +45,16 @@ public struct EnrollmentCompleteBody: Codable, Sendable {
     public var deviceLabel: String?
     /// Purpose passcode-reset: the new passcode.
     public var passcode: String?
+    /// Purpose passcode-reset of an account with a verified contact: the code sent to it
+    /// (`POST /v1/enrollments/{id}/contact-code`).
+    public var contactCode: String?
 
     public init(
         csr: String? = nil, contact: [String: String]? = nil, deviceId: String? = nil,
-        devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil
+        devicePublicKey: String? = nil, deviceLabel: String? = nil, passcode: String? = nil,
+        contactCode: String? = nil
     ) {
+        self.contactCode = contactCode
         self.csr = csr
         self.contact = contact
         self.deviceId = deviceId
@@ -149,11 +154,18 @@ public struct EnrollmentOutcome: Sendable, Codable, Equatable {
     public var notAfter: String?
     /// The account's identity status after the session (re-verification returns expired/invalid to normal).
     public var status: String?
+    /// `pending-activation` when the certificate is on hold until the holder enters the code sent to the contact
+    /// (`POST /v1/accounts/{id}/activate`), with when that code expires; absent otherwise.
+    public var activation: String?
+    public var activationExpiresAt: String?
 
     public init(
         enrollmentID: String, accountID: String, tier: String, certificatePEM: String? = nil,
-        certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil
+        certificateSerial: String? = nil, notAfter: String? = nil, status: String? = nil,
+        activation: String? = nil, activationExpiresAt: String? = nil
     ) {
+        self.activation = activation
+        self.activationExpiresAt = activationExpiresAt
         self.enrollmentID = enrollmentID
         self.accountID = accountID
         self.tier = tier
@@ -188,5 +200,18 @@ public struct AuthenticityVerdict: Sendable, Codable, Equatable {
         self.genuine = genuine
         self.checks = checks
         self.reasons = reasons
+    }
+}
+
+/// `POST /v1/enrollments/{id}/contact-code` answer: where the code went (the transport, never the address) and until
+/// when it can be entered.
+public struct ContactCodeView: Sendable, Codable, Equatable {
+    /// `email` or `phone`.
+    public var transport: String
+    public var expiresAt: String
+
+    public init(transport: String, expiresAt: String) {
+        self.transport = transport
+        self.expiresAt = expiresAt
     }
 }

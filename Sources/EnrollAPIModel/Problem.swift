@@ -324,6 +324,28 @@ extension ProblemCode {
         "invalid-reason", 400, "Invalid revocation reason", "use an RFC 5280 reason name, e.g. key-compromise")
     public static let invalidContact = ProblemCode(
         "invalid-contact", 400, "Invalid contact", "give at most 10 contact fields of up to 200 characters")
+    public static let contactRequired = ProblemCode(
+        "contact-required", 400, "Contact required",
+        "give an e-mail address or a phone number (+ and country code) to send the activation code to")
+    public static let activationNotPending = ProblemCode(
+        "activation-not-pending", 409, "No activation pending",
+        "the account has no code waiting: it is active, or its code expired (enroll again)")
+    public static let activationCodeWrong = ProblemCode(
+        "activation-code-wrong", 403, "Wrong activation code", "enter the code from the message again")
+    public static let contactCodeRequired = ProblemCode(
+        "contact-code-required", 403, "Contact code required",
+        "the account has a verified contact: send a code to it (POST /v1/enrollments/{id}/contact-code) and give "
+            + "it as contactCode")
+    public static let invalidOutboxState = ProblemCode(
+        "invalid-outbox-state", 400, "Invalid outbox state", "state is queued, sending, sent or failed")
+    public static let outboxMessageNotFound = ProblemCode(
+        "outbox-message-not-found", 404, "Outbox message not found", "list the messages with GET /v1/outbox")
+    public static let outboxMessageNotFailed = ProblemCode(
+        "outbox-message-not-failed", 409, "Outbox message not failed",
+        "only a failed message is retried; a queued or sending one is still being delivered")
+    public static let activationExpired = ProblemCode(
+        "activation-expired", 410, "Activation code expired",
+        "the code expired or was entered wrongly too often: the certificate is revoked; enroll again")
     public static let invalidDeviceID = ProblemCode(
         "invalid-device-id", 400, "Invalid device id", "a device id is 1 to 128 letters, digits, '-', '_', '.' or ':'")
     public static let invalidDeviceLabel = ProblemCode(
@@ -485,7 +507,9 @@ extension ProblemCode {
         .accountNotNormal, .csrRequired, .invalidCSR, .guardianRequired, .guardianNotEligible, .guardianNotNeeded,
         .guardianMismatch, .guardianNotPresent, .guardianNotSeen, .invalidTestStopPoint,
         .accountNotFound, .personalDataUnreadable, .invalidStatus, .reasonRequired, .invalidReason, .invalidContact,
-        .invalidDeviceID, .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
+        .contactRequired, .activationNotPending, .activationCodeWrong, .contactCodeRequired,
+        .activationExpired, .invalidOutboxState, .outboxMessageNotFound, .outboxMessageNotFailed, .invalidDeviceID,
+        .invalidDeviceLabel, .invalidDeviceKey, .deviceNotBound, .invalidPasscode,
         .passcodeDisabled, .passcodeNotSet, .passcodeRequired, .passcodeWrong, .passcodeLocked,
         .certificateNotFound, .caNotInitialised, .caAlreadyInitialised, .caAwaitingCertificate,
         .caCertificateAlreadyInstalled, .caInsecurePermissions, .caFileError, .caPassphraseInvalid, .caKeyUnreadable,

@@ -46,4 +46,15 @@ public enum UsageEventKind: String, Codable, Sendable, CaseIterable {
     case passcodeReset = "passcode-reset"
     /// A caller (a kiosk's uid) used up its budget of wrong passcode entries across all accounts.
     case passcodeEntriesExhausted = "passcode-entries-exhausted"
+    /// A one-time code was queued for the account's contact; detail: the purpose and the transport, never the
+    /// address or the code.
+    case contactCodeSent = "contact-code-sent"
+    /// The holder entered the activation code: the certificate's hold is released, the contact is verified.
+    case accountActivated = "account-activated"
+    /// A wrong activation or reset code (detail: the count); the last allowed one ends the code.
+    case contactCodeWrong = "contact-code-wrong"
+    /// The activation code expired or was spent: the held certificate is revoked, the tier restored.
+    case activationExpired = "activation-expired"
+    /// A passcode-reset code sent to the verified contact was entered correctly.
+    case passcodeResetCodeVerified = "passcode-reset-code-verified"
 }

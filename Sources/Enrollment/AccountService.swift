@@ -66,9 +66,13 @@ public final class AccountService: Sendable {
     /// The account with its card-face data and certificates, its status brought up to date first.
     public func account(id: UUID) throws(EnrollmentError) -> AccountView {
         _ = try lifecycle?.refreshedAccount(id: id)
-        let (account, certificates, documents) = try transaction { tx throws(StoreError) in
-            (try tx.account(id: id), try tx.certificates(accountID: id), try tx.accountDocuments(accountID: id))
+        let (account, certificates, documents, code) = try transaction { tx throws(StoreError) in
+            (
+                try tx.account(id: id), try tx.certificates(accountID: id), try tx.accountDocuments(accountID: id),
+                try tx.activationCode(accountID: id, purpose: ContactCodes.activation)
+            )
         }
+        let pending = code.flatMap { $0.state == .pending ? $0 : nil }
         guard let account else { throw .accountNotFound(id) }
         let personal: PersonalData
         do {
@@ -87,7 +91,9 @@ public final class AccountService: Sendable {
             documentType: personal.documentType, issuingState: personal.issuingState,
             documentExpiry: personal.documentExpiry, createdAt: isoText(account.createdAt),
             updatedAt: isoText(account.updatedAt), certificates: shown.map(CertificateView.init),
-            documents: IdentityLifecycle.documentViews(documents))
+            documents: IdentityLifecycle.documentViews(documents),
+            activation: pending.map { _ in ActivationState.pendingActivation.rawValue },
+            activationExpiresAt: pending.map { isoText($0.expiresAt) })
     }
 
     /// The account's issued and revoked certificates.
@@ -99,7 +105,9 @@ public final class AccountService: Sendable {
         return certificates.filter { $0.state == .issued || $0.state == .revoked }.map(CertificateView.init)
     }
 
-    /// Revokes one certificate, with its usage record (idempotent: a revoked one keeps its first date and reason).
+    /// Revokes one certificate, with its usage record (idempotent: a revoked one keeps its first date and reason). A
+    /// certificate on hold (certificateHold, waiting for its activation) is revoked for good with `reason`: a hold
+    /// may become a revocation (RFC 5280 §5.3.1), never the other way round, so no later activation releases it.
     public func revoke(
         serial: String, reason: RevocationReason, actor: UsageActor = .system
     )
@@ -111,7 +119,8 @@ public final class AccountService: Sendable {
         let certificate = try transaction { tx throws(StoreError) -> CertificateRecord? in
             guard var certificate = try tx.certificate(serial: normalized) else { return nil }
             changed = false
-            if certificate.state == .issued {
+            let held = certificate.state == .revoked && certificate.revocationReason == .certificateHold
+            if certificate.state == .issued || (held && reason != .certificateHold) {
                 changed = true
                 certificate.state = .revoked
                 certificate.revokedAt = date

@@ -39,6 +39,10 @@ public enum CrashPoint: String, Sendable, CaseIterable {
     case basicAccountUncommitted = "basic-account-uncommitted"
     /// The basic account and the completed session are committed; the response is not sent.
     case basicAccountCommitted = "basic-account-committed"
+    /// Not an enrollment step: the outbox worker claimed a message (committed), nothing is sent yet.
+    case outboxClaimed = "outbox-claimed"
+    /// Not an enrollment step: the relay accepted the message; it is not marked sent yet.
+    case outboxDeliveredUnmarked = "outbox-delivered-unmarked"
 }
 
 /// Where the process stops for a crash test: `ENROLLD_TEST_STOP_AT=<point>` (with `ENROLLD_TEST_BENCH=1`)

@@ -32,6 +32,8 @@ public struct EnrollmentPolicy: Sendable, Equatable {
     public var livenessChallengeLifetime: TimeInterval = 20
     /// How many prompts a challenge asks for (2 to 4).
     public var livenessPrompts: ClosedRange<Int> = 2...3
+    /// Activation through the contact (`ContactActivation.swift`).
+    public var activation = ActivationPolicy()
 
     public init() {}
 

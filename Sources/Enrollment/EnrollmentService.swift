@@ -41,11 +41,14 @@ public struct CompletionOptions: Sendable, Equatable {
     public var deviceLabel: String?
     /// Purpose passcode-reset: the new passcode (without one, only the lock is cleared).
     public var passcode: String?
+    /// Purpose passcode-reset of an account with a verified contact: the code sent to it.
+    public var contactCode: String?
 
     public init(
         deviceID: String? = nil, devicePublicKey: String? = nil, deviceLabel: String? = nil,
-        passcode: String? = nil
+        passcode: String? = nil, contactCode: String? = nil
     ) {
+        self.contactCode = contactCode
         self.deviceID = deviceID
         self.devicePublicKey = devicePublicKey
         self.deviceLabel = deviceLabel
@@ -386,6 +389,9 @@ public final class EnrollmentService: Sendable {
         } else {
             account = try newAccount(session, tier: .basic, contact: contact, at: at)
         }
+        // Activation through the contact: where the code goes is known before anything is signed.
+        let activation = try activationPlan(account)
+        let previousTier = account.tier
         let intent = CertificateRecord(
             serial: plan.serial, accountID: account.id, state: .intent, notBefore: plan.notBefore,
             notAfter: plan.notAfter, deviceID: options.deviceID, createdAt: at)
@@ -437,11 +443,19 @@ public final class EnrollmentService: Sendable {
         var signed = intent
         signed.state = .issued
         signed.der = der
+        if activation != nil {
+            // On hold until the holder activates (RFC 5280 §5.3.1 certificateHold): on the CRL and in OCSP at once.
+            signed.state = .revoked
+            signed.revocationReason = .certificateHold
+            signed.revokedAt = at
+        }
         let issued = signed
+        let (activationPolicy, codeProtector) = (policy.activation, protector)
         let record = enrollmentRecord(session, state: .completed, accountID: account.id, at: at)
         let upgraded = account
         let finished = session
         let superseded: [String]
+        var activationExpiry: Date?
         do throws(EnrollmentError) {
             superseded = try grouped(certificateCommits) { tx -> [String] in
                 try tx.updateAccount(upgraded)
@@ -464,6 +478,14 @@ public final class EnrollmentService: Sendable {
                 try UsageChain.append(
                     tx, at: at, accountID: upgraded.id, enrollmentID: finished.id,
                     event: "tier-changed", actor: finished.actor, detail: AccountTier.signing.rawValue)
+                if let activation {
+                    // The code and its message commit with the certificate they release, or not at all.
+                    activationExpiry = try ContactCodes.issue(
+                        tx, account: upgraded, personal: activation.personal, purpose: ContactCodes.activation,
+                        destination: activation.destination, certificateSerial: issued.serial,
+                        previousTier: previousTier, enrollmentID: finished.id, policy: activationPolicy,
+                        protector: codeProtector, actor: finished.actor, at: at)
+                }
                 crashPoints.reach(.usageAppendedUncommitted)
                 return superseded
             }
@@ -479,15 +501,22 @@ public final class EnrollmentService: Sendable {
             throw error
         }
         crashPoints.reach(.certificateCommitted)
-        statusObserver?.certificatesIssued([issued.serial])
+        if activation == nil {
+            statusObserver?.certificatesIssued([issued.serial])
+        } else {
+            statusObserver?.certificatesRevoked([issued.serial])
+        }
         if !superseded.isEmpty { statusObserver?.certificatesRevoked(superseded) }
         finish(&session, as: .completed)
         publish(.enrollment(.enrollmentCompleted, session: session.id.uuidString, tier: AccountTier.signing.rawValue))
+        let iso = ISO8601DateFormatter()
         return EnrollmentOutcome(
             enrollmentID: session.id.uuidString, accountID: account.id.uuidString,
             tier: AccountTier.signing.rawValue, certificatePEM: pem(der), certificateSerial: plan.serial,
-            notAfter: ISO8601DateFormatter().string(from: plan.notAfter),
-            status: account.status.rawValue)
+            notAfter: iso.string(from: plan.notAfter),
+            status: account.status.rawValue,
+            activation: activation.map { _ in ActivationState.pendingActivation.rawValue },
+            activationExpiresAt: activationExpiry.map { iso.string(from: $0) })
     }
 
     /// The session's current view. A finished session (completed, failed, expired, or failed by a
@@ -610,6 +639,28 @@ public final class EnrollmentService: Sendable {
         }
     }
 
+    /// Where a signing completion's activation code goes (the account's e-mail or phone, of a configured
+    /// transport), or nil when activation does not apply. Throws `contact-required` when it applies and the account
+    /// has no such contact.
+    func activationPlan(
+        _ account: AccountRecord
+    ) throws(EnrollmentError) -> (
+        personal: PersonalData, destination: (field: String, kind: ContactKind, value: String)
+    )? {
+        guard policy.activation.appliesToSigning else { return nil }
+        let personal = try IdentityLifecycle.openPersonal(account, protector: protector)
+        guard
+            let destination = ContactCodes.destination(
+                personal, transports: policy.activation.transports, verifiedOnly: false)
+        else {
+            let kinds = policy.activation.transports.map(\.rawValue).sorted().joined(separator: " or ")
+            throw EnrollmentError(
+                .contactRequired,
+                "the signing tier is activated with a code sent to the holder's \(kinds): give one in contact")
+        }
+        return (personal, destination)
+    }
+
     func newAccount(
         _ session: LiveSession, tier: AccountTier, contact: [String: String], at: Date
     )
@@ -617,7 +668,7 @@ public final class EnrollmentService: Sendable {
     {
         let id = UUID()
         var personal = session.facts.personal
-        personal.contact = contact
+        personal.contact = try IdentityLifecycle.validateContact(contact)
         let plaintext: [UInt8]
         do {
             plaintext = [UInt8](try JSONEncoder().encode(personal))

@@ -231,7 +231,17 @@ extension EnrollmentService {
         guard let accountID = session.accountID else { throw .wrongState("without account", expected: "open") }
         let record = enrollmentRecord(session, state: .completed, accountID: accountID, at: at)
         let (protector, verified) = (self.protector, session)
+        let usesCode = try checkPasscodeResetCode(session, code: options.contactCode, at: at)
         let account = try lifecycleWrite { tx -> AccountRecord in
+            if usesCode {
+                // Single use, even against a concurrent completion with the same code.
+                guard var code = try tx.activationCode(accountID: accountID, purpose: ContactCodes.passcodeReset),
+                    code.state == .pending
+                else { throw EnrollmentError(.activationNotPending, "the passcode-reset code was already used") }
+                code.state = .used
+                code.updatedAt = at
+                try tx.saveActivationCode(code)
+            }
             guard let found = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             let stored = try IdentityLifecycle.applyExpiry(tx, found, protector: protector, at: at)
             let account = try IdentityLifecycle.reverify(

@@ -21,6 +21,8 @@ public struct LifecyclePolicy: Sendable, Equatable {
     public var registrationMinimumAge = 14
     /// A card-and-face re-verification proves the holder for this long (e.g. to unbind a device).
     public var reverificationValidity: TimeInterval = 900
+    /// One-time codes to the contact: their limits (activation, passcode reset by contact).
+    public var activation = ActivationPolicy()
 
     public init() {}
 }
@@ -49,13 +51,17 @@ public final class IdentityLifecycle: Sendable {
     let host: String
     /// Told of failed entries, locks and callers locked out (metrics, log), after their transaction committed.
     let onPasscodeEvent: @Sendable (PasscodeEvent) -> Void
+    /// Told of activations, wrong codes and expiries (metrics), after their transaction committed.
+    let onActivationEvent: @Sendable (ActivationEvent) -> Void
 
     public init(
         store: any Store, policy: LifecyclePolicy, protector: any PersonalDataProtecting,
         now: @escaping @Sendable () -> Date = { Date() },
         statusObserver: (any CertificateStatusObserver)? = nil, host: String = IdentityLifecycle.hostName(),
-        onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in }
+        onPasscodeEvent: @escaping @Sendable (PasscodeEvent) -> Void = { _ in },
+        onActivationEvent: @escaping @Sendable (ActivationEvent) -> Void = { _ in }
     ) {
+        self.onActivationEvent = onActivationEvent
         self.store = store
         self.policy = policy
         self.protector = protector
@@ -338,8 +344,11 @@ public final class IdentityLifecycle: Sendable {
     // MARK: Contact details
 
     /// What contact details may hold, wherever they come from (`PUT .../contact`, or enrollment completion): up to 10
-    /// fields, names of 1 to 32 and values of up to 200 characters, none with a control character.
-    public static func validateContact(_ contact: [String: String]) throws(EnrollmentError) {
+    /// fields, names of 1 to 32 and values of up to 200 characters, none with a control character; an e-mail or phone
+    /// field (`ContactKind`) must hold a valid address or an E.164 number. Returns the contact with those values in
+    /// canonical form (what is stored and delivered to).
+    @discardableResult
+    public static func validateContact(_ contact: [String: String]) throws(EnrollmentError) -> [String: String] {
         func plain(_ text: String) -> Bool {
             text.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F..<0xA0).contains($0.value)) }
         }
@@ -353,6 +362,29 @@ public final class IdentityLifecycle: Sendable {
                 "contact holds up to 10 fields, names up to 32 and values up to 200 "
                     + "characters, without control characters")
         }
+        var normalized: [String: String] = [:]
+        for (field, value) in contact {
+            guard let kind = ContactKind(field: field) else {
+                normalized[field] = value
+                continue
+            }
+            guard let canonical = kind.normalized(value) else {
+                throw EnrollmentError(
+                    .invalidContact,
+                    kind == .email
+                        ? "contact field \(field) is not an e-mail address (name@domain.example, up to 254 characters)"
+                        : "contact field \(field) is not a phone number in international form: + country code and "
+                            + "number, 8 to 15 digits (E.164)")
+            }
+            normalized[field] = canonical
+        }
+        return normalized
+    }
+
+    /// The contact fields still verified after `contact` replaces `personal`'s: those whose value did not change.
+    static func keepVerified(_ personal: PersonalData, newContact contact: [String: String]) -> [String: Date]? {
+        let kept = (personal.contactVerifiedAt ?? [:]).filter { personal.contact[$0.key] == contact[$0.key] }
+        return kept.isEmpty ? nil : kept
     }
 
     /// Replaces the account's contact details (sealed with the personal data). The device binding and the
@@ -361,13 +393,14 @@ public final class IdentityLifecycle: Sendable {
         accountID: UUID, contact: [String: String],
         actor: UsageActor
     ) throws(EnrollmentError) {
-        try Self.validateContact(contact)
+        let contact = try Self.validateContact(contact)
         let at = now()
         let protector = self.protector
         try run { tx in
             guard var account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             if account.status == .cancelled { throw EnrollmentError.accountCancelled }
             var personal = try Self.openPersonal(account, protector: protector)
+            personal.contactVerifiedAt = Self.keepVerified(personal, newContact: contact)
             personal.contact = contact
             account.sealedPersonalData = try Self.seal(personal, account: account, protector: protector)
             account.updatedAt = at

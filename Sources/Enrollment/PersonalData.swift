@@ -15,8 +15,11 @@ public struct PersonalData: Codable, Sendable, Equatable {
     public var nationality: String
     /// The MRZ's sex (`M`, `F`, `X` or `<`); nil in records sealed before it was kept.
     public var sex: String?
-    /// Contact details given at registration (free form: phone, e-mail).
+    /// Contact details given at registration: e-mail and phone validated (`ContactKind`), other fields free form.
     public var contact: [String: String]
+    /// When each contact field was last verified (a one-time code sent to it was entered), by field name; a field
+    /// whose value changes loses its entry. Nil when none is verified (and in records sealed before it was kept).
+    public var contactVerifiedAt: [String: Date]?
     /// Documents the account was verified with before (identity lifecycle); nil when none.
     public var previousDocuments: [PreviousDocument]?
     /// Names the holder had before an operator accepted a changed one (`HolderNameChange.swift`); nil when none.
@@ -36,6 +39,9 @@ public struct PersonalData: Codable, Sendable, Equatable {
         self.nationality = nationality
         self.contact = contact
     }
+
+    /// Whether the contact field `field` is verified.
+    public func isVerified(_ field: String) -> Bool { contactVerifiedAt?[field] != nil }
 
     /// The holder's name as the chip states it, given names first (for the certificate's CN).
     public var displayName: String {

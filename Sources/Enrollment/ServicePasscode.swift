@@ -214,19 +214,7 @@ extension IdentityLifecycle {
             func countFailure() throws {
                 events.append(.failedEntry)
                 guard var spent = budget else { return }
-                spent.failures += 1
-                spent.updatedAt = at
-                if spent.failures >= policy.passcodeCallerBudget {
-                    let until = spent.windowStart.addingTimeInterval(policy.passcodeCallerWindow)
-                    spent.lockedUntil = until
-                    events.append(.callerLockedOut(actor: actor, until: until))
-                    try UsageChain.append(
-                        tx, at: at, accountID: nil, event: "passcode-entries-exhausted", actor: actor,
-                        outcome: "locked",
-                        detail: "\(spent.failures) failed entries; until "
-                            + ISO8601DateFormatter().string(from: until))
-                }
-                try tx.savePasscodeBudget(spent)
+                events += try Self.spend(tx, &spent, actor, policy, at)
                 budget = spent
             }
             /// A failure found before any comparison still costs one scrypt run, so no answer comes faster.

@@ -1,6 +1,7 @@
-/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's versions 3 and 4
-/// are versions 4 and 5 here), in PostgreSQL's types, plus what only a shared database needs (version 3, `fleet_settings`, which
-/// also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version reached. Rules as for SQLite: a merged migration never changes; new ones append.
+/// The PostgreSQL schema: the same tables, columns and constraints as `SQLiteMigrations` (SQLite's versions 3, 4
+/// and 5 are versions 4, 5 and 6 here), in PostgreSQL's types, plus what only a shared database needs (version 3,
+/// `fleet_settings`, which also holds the settings SQLite keeps in `settings`). `enrolld_schema` records the version
+/// reached. Rules as for SQLite: a merged migration never changes; new ones append.
 ///
 /// Identifiers and serials are `COLLATE "C"` so ordering matches SQLite's byte order whatever the database's
 /// locale; dates are milliseconds since 1970-01-01 UTC (`BIGINT`), as on SQLite.
@@ -180,6 +181,44 @@ enum PostgresMigrations {
                     PRIMARY KEY (account_id, document_key)
                 );
                 """, rekeysIdentities: true),
+        Migration(
+            version: 6, summary: "activation through the contact: a transactional outbox, one-time codes",
+            sql: """
+                CREATE TABLE outbox (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C",
+                    kind TEXT NOT NULL,
+                    transport TEXT NOT NULL,
+                    sealed BYTEA NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts BIGINT NOT NULL,
+                    next_attempt_at BIGINT NOT NULL,
+                    claimed_by TEXT,
+                    claimed_until BIGINT,
+                    last_error TEXT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    sent_at BIGINT
+                );
+                CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                CREATE INDEX outbox_created ON outbox(created_at, id);
+
+                CREATE TABLE activation_codes (
+                    account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+                    purpose TEXT NOT NULL,
+                    code_hash BYTEA NOT NULL,
+                    certificate_serial TEXT,
+                    previous_tier TEXT NOT NULL,
+                    enrollment_id TEXT,
+                    state TEXT NOT NULL,
+                    failed_attempts BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (account_id, purpose)
+                );
+                CREATE INDEX activation_codes_pending ON activation_codes(state, expires_at);
+                """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -174,6 +174,44 @@ enum SQLiteMigrations {
                     PRIMARY KEY (account_id, document_key)
                 ) STRICT;
                 """, rekeysIdentities: true),
+        Migration(
+            version: 5, summary: "activation through the contact: a transactional outbox, one-time codes",
+            sql: """
+                CREATE TABLE outbox (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    account_id TEXT,
+                    kind TEXT NOT NULL,
+                    transport TEXT NOT NULL,
+                    sealed BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    claimed_by TEXT,
+                    claimed_until INTEGER,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    sent_at INTEGER
+                ) STRICT;
+                CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                CREATE INDEX outbox_created ON outbox(created_at, id);
+
+                CREATE TABLE activation_codes (
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    purpose TEXT NOT NULL,
+                    code_hash BLOB NOT NULL,
+                    certificate_serial TEXT,
+                    previous_tier TEXT NOT NULL,
+                    enrollment_id TEXT,
+                    state TEXT NOT NULL,
+                    failed_attempts INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, purpose)
+                ) STRICT;
+                CREATE INDEX activation_codes_pending ON activation_codes(state, expires_at);
+                """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

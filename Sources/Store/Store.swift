@@ -112,6 +112,28 @@ public protocol StoreTransaction {
     // Guardianship.
     func saveGuardianLink(_ link: GuardianLinkRecord) throws(StoreError)
     func guardianLink(accountID: UUID) throws(StoreError) -> GuardianLinkRecord?
+
+    // Transactional outbox (`OutboxRecords.swift`): written in the transaction of the state change that needs it.
+    /// Inserts; throws `.database` when the id is taken.
+    func enqueueOutboxMessage(_ message: OutboxMessageRecord) throws(StoreError)
+    /// Replaces the stored row with the same id; throws `.notFound` when there is none.
+    func updateOutboxMessage(_ message: OutboxMessageRecord) throws(StoreError)
+    func outboxMessage(id: UUID) throws(StoreError) -> OutboxMessageRecord?
+    /// Messages in `state` (all when nil), oldest first, at most `limit`.
+    func outboxMessages(state: OutboxState?, limit: Int) throws(StoreError) -> [OutboxMessageRecord]
+    /// Takes up to `limit` messages due at `at` (queued and past their backoff, or sending with an ended lease) for
+    /// `worker` until `leaseUntil`, oldest first, and returns them as claimed. Two workers on one database never
+    /// take the same message with overlapping leases (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    func claimOutboxMessages(
+        worker: String, at: Date, leaseUntil: Date, limit: Int
+    ) throws(StoreError) -> [OutboxMessageRecord]
+
+    // One-time codes to a contact (activation, passcode reset).
+    func activationCode(accountID: UUID, purpose: String) throws(StoreError) -> ActivationCodeRecord?
+    /// Inserts or replaces by account and purpose.
+    func saveActivationCode(_ code: ActivationCodeRecord) throws(StoreError)
+    /// Pending codes that expire at or before `expiringBefore`, soonest first, at most `limit`.
+    func pendingActivationCodes(expiringBefore: Date, limit: Int) throws(StoreError) -> [ActivationCodeRecord]
 }
 
 /// Why the store refused or failed.

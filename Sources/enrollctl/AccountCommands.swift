@@ -4,18 +4,19 @@ import Foundation
 /// `accounts`, `certs`, `crl`: an account, its certificates, revocation and the CRL. The identity-status
 /// subcommands of `accounts` (status, cancel, invalidate) are in LifecycleCommands.
 enum AccountCommands {
-    static let words: Set<String> = ["accounts", "certs", "crl"]
+    static let words: Set<String> = ["accounts", "certs", "crl", "outbox"]
 
     static func run(_ options: Invocation, _ api: API) {
         switch options.words.first {
         case "accounts": accounts(options, api)
         case "certs": certificates(options, api)
+        case "outbox": outbox(options, api)
         default: revocationList(options, api)
         }
     }
 
     static func accounts(_ options: Invocation, _ api: API) {
-        let usage = "usage: enrollctl accounts show|status|cancel|invalidate|holder-name ID"
+        let usage = "usage: enrollctl accounts show|status|cancel|invalidate|holder-name|activate ID"
         guard options.words.count == 3 else { fail(usage, code: 2) }
         let id = options.words[2]
         switch options.subcommand {
@@ -23,6 +24,44 @@ enum AccountCommands {
         case "status": LifecycleCommands.status(id, options, api)
         case "cancel", "invalidate": LifecycleCommands.changeStatus(id, options, api)
         case "holder-name": approveHolderName(id, options, api)
+        case "activate":
+            // The code is a secret: --code-stdin (or --code-file), never on the command line in a shell history.
+            let code = options.required("--code", "accounts activate needs the code: --code-stdin or --code-file F")
+            let response = api.post("/v1/accounts/\(id)/activate", ["code": code])
+            if options.json { return printRaw(response) }
+            _ = decode(ActivationView.self, response)
+            print("account \(id): activated")
+        default: fail(usage, code: 2)
+        }
+    }
+
+    /// `outbox list [--state S] [--limit N]`, `outbox retry ID`: the delivery of messages to holders' contacts.
+    static func outbox(_ options: Invocation, _ api: API) {
+        let usage = "usage: enrollctl outbox list [--state queued|sending|sent|failed] [--limit N] | outbox retry ID"
+        switch options.subcommand {
+        case "list":
+            guard options.words.count == 2 else { fail(usage, code: 2) }
+            var query: [(name: String, value: String)] = []
+            if let state = options.value("--state") { query.append(("state", state)) }
+            if let limit = options.value("--limit") { query.append(("limit", limit)) }
+            let response = api.get("/v1/outbox", query: query)
+            if options.json { return printRaw(response) }
+            let page = decode(OutboxPage.self, response)
+            for message in page.messages {
+                print(
+                    [
+                        message.id, message.state, message.kind, message.transport, "attempts \(message.attempts)",
+                        message.sentAt.map { "sent \($0)" } ?? "next \(message.nextAttemptAt)",
+                        message.lastError.map { "last error: \($0)" } ?? "",
+                    ].filter { !$0.isEmpty }.joined(separator: "  "))
+            }
+            if page.messages.isEmpty { print("no messages") }
+        case "retry":
+            guard options.words.count == 3 else { fail(usage, code: 2) }
+            let response = api.post("/v1/outbox/\(options.words[2])/retry", [String: String]())
+            if options.json { return printRaw(response) }
+            let message = decode(OutboxMessageView.self, response)
+            print("message \(message.id): \(message.state) again")
         default: fail(usage, code: 2)
         }
     }

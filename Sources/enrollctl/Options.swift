@@ -18,7 +18,7 @@ struct Invocation {
         "--reader", "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out", "--role",
         "--channel", "--since", "--until", "--limit", "--after", "--device-id", "--public-key", "--label",
         "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts", "--territory", "--states",
-        "--scan", "--issued-before",
+        "--scan", "--issued-before", "--state",
     ]
     /// Options without a value (besides `--json`).
     static let flagOptions: Set<String> = ["--upgrade", "--all"]
@@ -32,6 +32,7 @@ struct Invocation {
         "--passcode": Secret("passcode"),
         "--current": Secret("current passcode"),
         "--holder-passcode": Secret("holder's passcode"),
+        "--code": Secret("activation code"),
     ]
     /// Largest secret read from a file or standard input.
     static let secretLimit = 4096

@@ -33,6 +33,13 @@ let usage = """
                                like turn-left+look-up from which the challenge's is taken; frames are stamped
                                as they are taken, --interval ms apart (default 200)
       accounts show ID [--json]    an account's tier, status and certificates
+      accounts activate ID --code-stdin | --code-file FILE [--json]
+                               activate a pending-activation account with the code sent to its contact
+                               (releases the certificate's hold)
+      outbox list [--state queued|sending|sent|failed] [--limit N] [--json]
+                               messages to holders' contacts: state, attempts, last error (never the
+                               recipient or the text)
+      outbox retry ID [--json] queue a failed message again
       certs list ID [--json]       the certificates of account ID
       certs revoke SERIAL --reason REASON
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,

@@ -35,7 +35,7 @@ final class AccountRefusalTests: XCTestCase {
         unknownAccount("GET /v1/accounts/{id}/devices"),
         unknownAccount(devices) { DeviceBindBody(deviceId: "phone-b", publicKey: try InProcessDaemon.makeDeviceKey()) },
         unknownAccount(unbind),
-        unknownAccount(contact) { ["contact": ["phone": "1"]] },
+        unknownAccount(contact) { ["contact": ["phone": "+41790000001"]] },
         unknownAccount("GET /v1/accounts/{id}/status-history"),
         unknownAccount(usage),
         unknownAccount("GET /v1/accounts/{id}/passcode"),
@@ -206,11 +206,11 @@ final class AccountRefusalTests: XCTestCase {
         Refusal(contact, .accountCancelled, "a cancelled account") { b in
             try b.daemon.call(
                 "PUT", "/v1/accounts/\(try b.cancelledAccount.outcome.accountID)/contact",
-                json: ["contact": ["phone": "1"]], as: .operator)
+                json: ["contact": ["phone": "+41790000001"]], as: .operator)
         },
         Refusal(contact, .invalidChannel, "an X-Enrolld-Channel of a space") { b in
             try b.daemon.call(
-                "PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": ["phone": "1"]],
+                "PUT", "/v1/accounts/\(try b.accountID)/contact", json: ["contact": ["phone": "+41790000001"]],
                 as: .operator, headers: [("X-Enrolld-Channel", " ")])
         },
     ]

@@ -305,7 +305,8 @@ final class InProcessDaemon: Sendable {
     init(
         extraConfiguration: String = "", stateFrom seed: URL? = nil, keysOf otherStateDirectory: String? = nil,
         openStore: (@Sendable (Configuration, DataProtector) throws -> any Store)? = nil,
-        ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT"
+        ca: CASetup = .valid, loopback: LoopbackListener? = nil, territory: String? = "UT",
+        sharesDataKeys: Bool = false
     ) throws {
         self.loopback = loopback
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
@@ -319,9 +320,15 @@ final class InProcessDaemon: Sendable {
             try FileManager.default.setAttributes(
                 [.posixPermissions: 0o700],
                 ofItemAtPath: directory.appendingPathComponent("state").path)
-            try FileManager.default.copyItem(
-                atPath: otherStateDirectory + "/keys/" + DataProtector.usageChainKeyFile,
-                toPath: keys.appendingPathComponent(DataProtector.usageChainKeyFile).path)
+            // `sharesDataKeys`: a host of a fleet, which also holds the identity and data keys (it opens what the
+            // others sealed: personal data, outbox messages).
+            let files =
+                [DataProtector.usageChainKeyFile]
+                + (sharesDataKeys ? [DataProtector.identityKeyFile, DataProtector.dataKeyFile] : [])
+            for file in files {
+                try FileManager.default.copyItem(
+                    atPath: otherStateDirectory + "/keys/" + file, toPath: keys.appendingPathComponent(file).path)
+            }
         }
         if let seed { try Self.copyState(from: seed, to: directory.appendingPathComponent("state")) }
         let trust = directory.appendingPathComponent("trust")

@@ -279,6 +279,10 @@ final class OpenAPIDocumentTests: XCTestCase {
 
     /// One value of every Codable type of EnrollAPIModel, every optional member set.
     static let wireSamples: [any Encodable & Sendable] = {
+        let outboxMessage = OutboxMessageView(
+            id: UUID().uuidString, accountId: UUID().uuidString, kind: "activation-code", transport: "email",
+            state: "sent", attempts: 1, nextAttemptAt: "2026-01-01T00:00:00Z", lastError: "SMTP 451 to RCPT TO",
+            createdAt: "2026-01-01T00:00:00Z", sentAt: "2026-01-01T00:00:01Z")
         let check = AuthenticityVerdict.Check(name: "passive-authentication", outcome: "passed", reason: "")
         let verdict = AuthenticityVerdict(genuine: false, checks: [check], reasons: ["no CSCA"])
         let key = AccessKeyRequest(
@@ -393,7 +397,7 @@ final class OpenAPIDocumentTests: XCTestCase {
             livenessCheck, liveness,
             EnrollmentCompleteBody(
                 csr: "-----BEGIN", contact: ["email": "a@example.org"], deviceId: "phone",
-                devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234"),
+                devicePublicKey: "-----BEGIN", deviceLabel: "Phone", passcode: "1234", contactCode: "123456"),
             GuardianCardBody(reader: "R", accessKey: key),
             EnrollmentUpgradeBody(upgradeToken: "q1w2e3"),
             HolderNameChangeBody(reader: "R", accessKey: key, reason: "marriage certificate seen"),
@@ -409,7 +413,10 @@ final class OpenAPIDocumentTests: XCTestCase {
             EnrollmentOutcome(
                 enrollmentID: UUID().uuidString, accountID: UUID().uuidString, tier: "signing",
                 certificatePEM: "-----BEGIN", certificateSerial: "0A1B", notAfter: "2027-01-01T00:00:00Z",
-                status: "normal"),
+                status: "normal", activation: "pending-activation", activationExpiresAt: "2026-01-01T00:15:00Z"),
+            ActivationView(accountId: UUID().uuidString, activation: "active"),
+            ContactCodeView(transport: "email", expiresAt: "2026-01-01T00:15:00Z"),
+            outboxMessage, OutboxPage(messages: [outboxMessage]),
             certificate,
             RenewalRequest(
                 issuedBefore: "2026-01-01T00:00:00Z", limit: 256, after: "b.1767225600000.0A1B"),
@@ -426,7 +433,7 @@ final class OpenAPIDocumentTests: XCTestCase {
                 id: UUID().uuidString, tier: "signing", tierName: "Signing", status: "normal", surname: "E",
                 givenNames: "A", documentType: "P", issuingState: "UTO", documentExpiry: "2030-01-01",
                 createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", certificates: [certificate],
-                documents: [document]),
+                documents: [document], activation: "pending-activation", activationExpiresAt: "2026-01-01T00:15:00Z"),
             document,
             DeviceBindBody(deviceId: "phone", publicKey: "-----BEGIN", label: "Phone"),
             DeviceUnbindBody(passcode: "1234", enrollmentId: UUID().uuidString),
@@ -563,7 +570,7 @@ final class OpenAPIDocumentTests: XCTestCase {
         let wireTypes = Set(Self.wireSamples.map { Self.schemaName(of: $0) })
         let enums: Set<String> = ["EventKind", "UsageEventKind", "ProblemCode", "DaemonEventByKind"]
         // Declared inside DaemonCore's route handlers, not in EnrollAPIModel; the in-process answers check them.
-        let routeLocal: Set<String> = ["RevocationBody", "ContactBody", "TrustReloadResponse"]
+        let routeLocal: Set<String> = ["RevocationBody", "ContactBody", "TrustReloadResponse", "ActivationBody"]
         for name in document.schemas.keys.sorted() {
             XCTAssertTrue(
                 wireTypes.contains(name) || eventKinds.contains(name) || enums.contains(name)

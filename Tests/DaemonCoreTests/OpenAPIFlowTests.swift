@@ -64,6 +64,84 @@ final class OpenAPIFlowTests: XCTestCase {
 
     private func code(_ response: HTTPResponse) -> String { bench.problem(response) }
 
+    /// Activation, passcode reset by contact and the outbox, on a daemon of their own with an outbox to a loopback
+    /// SMTP server (the flow above runs without one).
+    private func activationThroughTheContact() throws {
+        let sink = try ContactStandIns()
+        let before = bench
+        defer { bench = before }
+        bench = try InProcessDaemon(extraConfiguration: try sink.configuration())
+        let holder = TestHolder.random("John_Savage")
+        try bench.insertCard(holder)
+        func enrollment(_ body: EnrollmentStartBody) throws -> String {
+            let started = try call("POST", "/v1/enrollments", json: body)
+            XCTAssertEqual(started.status, 201, code(started))
+            let session = try bench.decode(EnrollmentView.self, started).id
+            try bench.require(try bench.photo(session, of: holder.person), 200, "photo")
+            return session
+        }
+        let session = try enrollment(EnrollmentStartBody(reader: InProcessDaemon.reader, accessKey: holder.accessKey))
+        try bench.require(try bench.liveness(session, of: holder.person).answer, 200, "liveness")
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", "/v1/enrollments/\(session)/complete",
+                    json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(), contact: ["phone": "+41790000001"])
+                )),
+            "contact-required")
+        let completed = try call(
+            "POST", "/v1/enrollments/\(session)/complete",
+            json: EnrollmentCompleteBody(csr: try InProcessDaemon.makeCSR(), contact: ["email": "holder@example.org"]))
+        XCTAssertEqual(completed.status, 200, code(completed))
+        let account = try bench.decode(EnrollmentOutcome.self, completed).accountID
+        let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
+        let activationCode = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
+        let proof = [("X-Enrolld-Enrollment", session)]
+        let wrong = activationCode == "000000" ? "111111" : "000000"
+        XCTAssertEqual(
+            code(try call("POST", "/v1/accounts/\(account)/activate", json: ["code": wrong], headers: proof)),
+            "activation-code-wrong")
+        XCTAssertEqual(
+            try call("POST", "/v1/accounts/\(account)/activate", json: ["code": activationCode], headers: proof)
+                .status, 200)
+        XCTAssertEqual(
+            code(try call("POST", "/v1/accounts/\(account)/activate", json: ["code": activationCode], headers: proof)),
+            "activation-not-pending")
+
+        // "Forgot the service passcode": a code to the now verified e-mail, then card and face.
+        let reset = try enrollment(
+            EnrollmentStartBody(
+                reader: InProcessDaemon.reader, accessKey: holder.accessKey, purpose: "passcode-reset",
+                accountId: account))
+        XCTAssertEqual(
+            code(try call("POST", "/v1/enrollments/\(reset)/complete", json: EnrollmentCompleteBody(passcode: "2468"))),
+            "contact-code-required")
+        XCTAssertEqual(call("POST", "/v1/enrollments/\(reset)/contact-code").status, 200)
+        let second = try XCTUnwrap(sink.wait(for: 2, in: "mail.jsonl").last)
+        let resetCode = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: second)))
+        let done = try call(
+            "POST", "/v1/enrollments/\(reset)/complete",
+            json: EnrollmentCompleteBody(passcode: "2468", contactCode: resetCode))
+        XCTAssertEqual(done.status, 200, code(done))
+
+        // The outbox, as an operator sees it; a failed message queued again.
+        let listed = try bench.decode(
+            OutboxPage.self, call("GET", "/v1/outbox", as: .operator, query: [("state", "sent")]))
+        XCTAssertEqual(listed.messages.count, 2)
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(listed), as: UTF8.self).contains("holder@"))
+        XCTAssertEqual(
+            code(call("GET", "/v1/outbox", as: .operator, query: [("state", "lost")])), "invalid-outbox-state")
+        let store = try XCTUnwrap(bench.daemon.enrollment?.store)
+        var failed = try XCTUnwrap(try store.transaction { tx in try tx.outboxMessages(state: .sent, limit: 1) }.first)
+        XCTAssertEqual(
+            code(call("POST", "/v1/outbox/\(failed.id.uuidString)/retry", as: .operator)), "outbox-message-not-failed")
+        failed.state = .failed
+        try store.transaction { tx in try tx.updateOutboxMessage(failed) }
+        XCTAssertEqual(call("POST", "/v1/outbox/\(failed.id.uuidString)/retry", as: .operator).status, 200)
+        XCTAssertEqual(
+            code(call("POST", "/v1/outbox/\(UUID().uuidString)/retry", as: .operator)), "outbox-message-not-found")
+    }
+
     func testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount() throws {
         let reader = InProcessDaemon.reader
         let holder = TestHolder.random("John_Salley")
@@ -242,7 +320,7 @@ final class OpenAPIFlowTests: XCTestCase {
             code(call("DELETE", "/v1/accounts/\(account)/devices/phone-2", as: .operator)), "device-not-bound")
         XCTAssertEqual(
             call(
-                "PUT", "/v1/accounts/\(account)/contact", body: #"{"contact":{"phone":"1"}}"#,
+                "PUT", "/v1/accounts/\(account)/contact", body: #"{"contact":{"phone":"+41790000001"}}"#,
                 headers: proof
             ).status, 204)
         call("GET", "/v1/accounts/\(account)/status-history", headers: proof)
@@ -373,6 +451,8 @@ final class OpenAPIFlowTests: XCTestCase {
             json: CertificateValidationRequest(
                 certificate: foreign.pem, intermediates: nil, at: nil))
         XCTAssertEqual(validated.status, 200, code(validated))
+
+        try activationThroughTheContact()
 
         for operation in document.operations where !succeeded.contains(operation.name) {
             XCTFail("\(operation.name) never answered 2xx here: add a successful call to this test")

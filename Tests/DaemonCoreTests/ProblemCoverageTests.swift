@@ -176,6 +176,38 @@ final class ProblemCoverageTests: XCTestCase {
             code: .readerNotYours, why: "a kiosk on a reader [readers] kiosk_readers gives another kiosk",
             file: "DaemonCoreTests/NamesAndLogsTests.swift",
             test: "testAKioskUsesOnlyTheReadersAssignedToIt"),
+        // Activation through the contact: they need an outbox to a loopback SMTP server and codes read from its mail.
+        Elsewhere(
+            code: .contactRequired, why: "a signing completion without a contact of a configured transport",
+            file: "DaemonCoreTests/ActivationFlowTests.swift",
+            test: "testACompletionWithoutAContactOfAConfiguredTransportIsRefusedBeforeAnythingIsSigned"),
+        Elsewhere(
+            code: .activationNotPending, why: "a used code entered again",
+            file: "DaemonCoreTests/ActivationFlowTests.swift",
+            test: "testSigningEnrollmentWaitsOnHoldUntilTheMailedCodeReleasesIt"),
+        Elsewhere(
+            code: .activationCodeWrong, why: "a wrong code from the mail",
+            file: "DaemonCoreTests/ActivationFlowTests.swift",
+            test: "testSigningEnrollmentWaitsOnHoldUntilTheMailedCodeReleasesIt"),
+        Elsewhere(
+            code: .activationExpired, why: "the right code after its expiry",
+            file: "DaemonCoreTests/ActivationFlowTests.swift", test: "testAnEntryAfterExpiryEndsTheActivationAtOnce"),
+        Elsewhere(
+            code: .contactCodeRequired, why: "a passcode reset of an account with a verified contact, without its code",
+            file: "DaemonCoreTests/OpenAPIFlowTests.swift",
+            test: "testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount"),
+        Elsewhere(
+            code: .invalidOutboxState, why: "an unknown state on the outbox list",
+            file: "DaemonCoreTests/OpenAPIFlowTests.swift",
+            test: "testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount"),
+        Elsewhere(
+            code: .outboxMessageNotFound, why: "a retry of no message",
+            file: "DaemonCoreTests/OpenAPIFlowTests.swift",
+            test: "testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount"),
+        Elsewhere(
+            code: .outboxMessageNotFailed, why: "a retry of a sent message",
+            file: "DaemonCoreTests/OpenAPIFlowTests.swift",
+            test: "testEveryRouteAnswersAsDocumentedThroughAWholeEnrollmentAndItsAccount"),
         Elsewhere(
             code: .invalidCRLParameters, why: "the daemon's CRL parameters are always valid",
             file: "CertificateAuthorityTests/RevocationTests.swift", test: "testCRLParametersAreChecked",

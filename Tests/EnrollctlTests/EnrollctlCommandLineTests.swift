@@ -124,6 +124,9 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["reader": "R", "accessKey": ["can": "1"], "purpose": "upgrade", "accountId": "A"]
             ),
             (["accounts", "show", "A"], "GET", "/v1/accounts/A", nil),
+            (["accounts", "activate", "A", "--code", "123456"], "POST", "/v1/accounts/A/activate", ["code": "123456"]),
+            (["outbox", "list", "--state", "failed"], "GET", "/v1/outbox", nil),
+            (["outbox", "retry", "M"], "POST", "/v1/outbox/M/retry", [:]),
             (["accounts", "status", "A"], "GET", "/v1/accounts/A/status-history", nil),
             (
                 ["accounts", "cancel", "A", "--reason", "deceased"], "POST", "/v1/accounts/A/status",
@@ -261,7 +264,7 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["read", "--reader", "R"],
                 "read needs --scan PHOTO, --mrz, --can, or --document-number with --birth-date and --expiry-date"
             ),
-            (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate|holder-name ID"),
+            (["accounts", "show"], "usage: enrollctl accounts show|status|cancel|invalidate|holder-name|activate ID"),
             (["passcode", "set", "A"], "passcode set needs --passcode NNNN"),
             (["read", "--reader"], "--reader needs a value"),
             (
@@ -310,6 +313,7 @@ final class EnrollctlCommandLineTests: XCTestCase {
             (["passcode", "verify", "A"], "--passcode", "0042\n", "0042"),
             (["passcode", "disable", "A"], "--current", "0042\n", "0042"),
             (["accounts", "show", "A"], "--holder-passcode", "0042\n", "0042"),
+            (["accounts", "activate", "A"], "--code", "123456\n", "123456"),
         ]
         for (command, option, value, stored) in cases {
             let direct = try run(command + [option, stored])

@@ -391,7 +391,7 @@ final class IdentityLifecycleTests: XCTestCase {
                 try XCTUnwrap(
                     try store.transaction { tx in try tx.account(id: account.id) }
                 ).sealedPersonalData))
-        XCTAssertEqual(opened.contact, ["phone": "+852 5555 0000"])
+        XCTAssertEqual(opened.contact, ["phone": "+85255550000"], "stored in E.164, without the separators typed")
         XCTAssertEqual(try usage(account).last?.detail, "phone", "field names only, never values")
 
         let events = try usage(account).map(\.event)

@@ -282,6 +282,49 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(try first.transaction { tx in try tx.accounts(status: nil).count }, rounds)
     }
 
+    func testTwoDaemonsClaimingTheOutboxAtOnceTakeEachMessageOnce() throws {
+        let first = try daemonStore()
+        try first.migrate()
+        let second = try daemonStore()
+        let count = 40
+        try first.transaction { tx in
+            for n in 0..<count {
+                try tx.enqueueOutboxMessage(
+                    OutboxMessageRecord(
+                        accountID: nil, kind: "activation-code", transport: "email", sealedPayload: [UInt8(n)],
+                        nextAttemptAt: Self.t0, createdAt: Self.t0, updatedAt: Self.t0))
+            }
+        }
+        let claims = Box<[String: [UUID]]>([:])
+        let lock = NSLock()
+        let start = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        for (name, store) in [("a", first), ("b", second)] {
+            DispatchQueue.global().async(group: group) {
+                start.wait()
+                // Small batches, as the worker takes them, until nothing is due.
+                while true {
+                    let batch =
+                        (try? store.transaction { tx in
+                            try tx.claimOutboxMessages(
+                                worker: name, at: Self.t0, leaseUntil: Self.t0.addingTimeInterval(60), limit: 3)
+                        }) ?? []
+                    if batch.isEmpty { break }
+                    lock.lock()
+                    claims.value[name, default: []] += batch.map(\.id)
+                    lock.unlock()
+                }
+            }
+        }
+        start.signal()
+        start.signal()
+        group.wait()
+        let all = claims.value.values.flatMap { $0 }
+        XCTAssertEqual(all.count, count, "every message claimed exactly once across the two daemons")
+        XCTAssertEqual(Set(all).count, count)
+        XCTAssertEqual(try first.transaction { tx in try tx.outboxMessages(state: .queued, limit: 100).count }, 0)
+    }
+
     func testBlindInsertOfADuplicateNamesTheAccountTheOtherDaemonCommitted() throws {
         let first = try daemonStore()
         try first.migrate()
