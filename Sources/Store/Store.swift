@@ -112,6 +112,14 @@ public protocol StoreTransaction {
     // Guardianship.
     func saveGuardianLink(_ link: GuardianLinkRecord) throws(StoreError)
     func guardianLink(accountID: UUID) throws(StoreError) -> GuardianLinkRecord?
+
+    // Verifier registry.
+    /// Inserts or replaces by id; throws `.database` when another verifier has the same certificate fingerprint.
+    func saveVerifier(_ verifier: VerifierRecord) throws(StoreError)
+    func verifier(id: String) throws(StoreError) -> VerifierRecord?
+    func verifier(fingerprint: String) throws(StoreError) -> VerifierRecord?
+    /// Every verifier, by id.
+    func verifiers() throws(StoreError) -> [VerifierRecord]
 }
 
 /// Why the store refused or failed.
