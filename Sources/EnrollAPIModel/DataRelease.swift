@@ -103,8 +103,15 @@ public struct PresentationQR: Codable, Sendable, Equatable {
     public var expiresAt: String
     /// Fetch `GET .../qr` again after this many seconds.
     public var refreshSeconds: Int
+    /// Only when the presentation opens: the secret the holder's app sends as `X-Enrolld-Presentation-Key` to read
+    /// the presentation, refresh its QR and consent without another holder proof per call.
+    public var presentationKey: String?
 
-    public init(presentationId: String, token: String, counter: Int, expiresAt: String, refreshSeconds: Int) {
+    public init(
+        presentationId: String, token: String, counter: Int, expiresAt: String, refreshSeconds: Int,
+        presentationKey: String? = nil
+    ) {
+        self.presentationKey = presentationKey
         self.presentationId = presentationId
         self.token = token
         self.counter = counter

@@ -53,6 +53,8 @@ public final class ReleaseDesk: Sendable {
         var tokenExpiry: Date
         var usedCounters: Set<UInt32> = []
         var requests: [Request] = []
+        /// The presentation key, hashed (SHA-256).
+        var keyDigest: [UInt8] = []
     }
 
     struct State {
@@ -130,8 +132,10 @@ public final class ReleaseDesk: Sendable {
             throw EnrollmentError(.accountNotNormal, "the account is \(account.status): it releases no data")
         }
         let at = now()
-        let presentation = Presentation(
+        let key = Base64URL.encode(Self.randomBytes(32))
+        var presentation = Presentation(
             id: UUID(), accountID: accountID, openedAt: at, tokenExpiry: at.addingTimeInterval(settings.tokenLifetime))
+        presentation.keyDigest = Self.keyDigest(key)
         let opened = state.withLock { state -> Bool in
             sweep(&state, at: at)
             guard state.presentations.count < settings.maxPresentations else { return false }
@@ -142,7 +146,24 @@ public final class ReleaseDesk: Sendable {
             throw EnrollmentError(.enrollmentBusy, "too many presentations are open: try again in a few minutes")
         }
         try record(accountID: accountID, event: "presentation-opened", actor: actor, detail: "\(presentation.id)")
-        return try qr(presentation)
+        var shown = try qr(presentation)
+        shown.presentationKey = key
+        return shown
+    }
+
+    static func keyDigest(_ key: String) -> [UInt8] {
+        (try? Digest.hash(Array(key.utf8), using: .sha256)) ?? []
+    }
+
+    /// Whether `key` is the presentation key of this account's open presentation.
+    public func holdsKey(accountID: UUID, presentationID: UUID, key: String) -> Bool {
+        let digest = Self.keyDigest(key)
+        return state.withLock { state in
+            guard let presentation = state.presentations[presentationID], presentation.accountID == accountID,
+                !presentation.keyDigest.isEmpty
+            else { return false }
+            return PresentationToken.constantTimeEqual(presentation.keyDigest, digest)
+        }
     }
 
     /// A new token for the presentation; the one before the previous stops being current.

@@ -1,0 +1,1 @@
+print("enroll-verifier: not yet")
