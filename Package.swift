@@ -20,9 +20,8 @@ let package = Package(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        // Presentation QR codes (the daemon draws them; enroll-verifier reads them from an image).
+        // Presentation QR codes, drawn by the daemon (enroll-verifier reads them with Debian's zbarimg).
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", providers: [.apt(["libqrencode-dev"])]),
-        .systemLibrary(name: "CZBar", path: "Sources/CZBar", providers: [.apt(["libzbar-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSystem", path: "Sources/CSystem"),
         .target(
@@ -123,7 +122,8 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
+                "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP",
+                "Store",
                 "PostgresStore",
                 "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates", "CQRencode",
             ]),
@@ -134,7 +134,9 @@ let package = Package(
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
         // The reference verifier (data release by consent): reads the QR from an image, asks over TLS with its
         // client certificate, decrypts and verifies the release.
-        .executableTarget(name: "enroll-verifier", dependencies: ["EnrollAPIModel", "UnixHTTP", "OpenSSLKit", "CZBar"]),
+        .target(name: "VerifierClient", dependencies: ["EnrollAPIModel", "UnixHTTP", "OpenSSLKit"]),
+        .executableTarget(
+            name: "enroll-verifier", dependencies: ["EnrollAPIModel", "UnixHTTP", "OpenSSLKit", "VerifierClient"]),
         // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
         // HTTP code, like enrollctl; the apps' files are web/.
         .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
@@ -163,7 +165,8 @@ let package = Package(
             name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit", "Secrets"]),
+            name: "StoreTests",
+            dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit", "Secrets"]),
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
