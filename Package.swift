@@ -192,7 +192,7 @@ let package = Package(
                 "UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
                 "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                 "CertificateAuthority", "FaceMatch", "PostgresStore",
-                "PostgresTestCluster", "TrustList", "CTestSupport", "Secrets",
+                "PostgresTestCluster", "TrustList", "CTestSupport", "Secrets", "VerifierClient",
             ]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(

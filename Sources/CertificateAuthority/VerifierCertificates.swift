@@ -22,9 +22,14 @@ extension IssuingAuthority {
             serialNumber: try Self.randomSerial(), notBefore: now.addingTimeInterval(-60), notAfter: end,
             publicKey: accepted.publicKey, basicConstraints: (isCA: false, pathLength: nil),
             keyUsage: [.digitalSignature, .keyEncipherment, .keyAgreement])
+        // certificatePolicies ::= SEQUENCE OF PolicyInformation ::= SEQUENCE { policyIdentifier } (RFC 5280 §4.2.1.4),
+        // as DER: OpenSSL's text form of policies needs a configuration database.
+        let oid = try crypto { () throws(OpenSSLError) in try ASN1ObjectIdentifier.der(Self.verifierPolicyOID) }
+        let information = [0x30, UInt8(oid.count)] + oid
+        let policies = [0x30, UInt8(information.count)] + information
         builder.extraExtensions = [
             ("extendedKeyUsage", "clientAuth"),
-            ("certificatePolicies", Self.verifierPolicyOID),
+            ("certificatePolicies", "DER:" + policies.map { String(format: "%02X", $0) }.joined(separator: ":")),
             (Self.verifierElementsOID, "ASN1:UTF8String:" + elements.joined(separator: ",")),
         ]
         let (key, scheme, issuer) = (self.key, self.scheme, self.certificate)

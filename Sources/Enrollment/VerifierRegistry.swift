@@ -47,7 +47,8 @@ public final class VerifierRegistry: Sendable {
     public func add(_ body: VerifierAddBody, actor: UsageActor) throws(EnrollmentError) -> VerifierView {
         try Self.validate(body)
         let elements = try VerifierElement.normalised(body.elements)
-        let at = now()
+        // Whole seconds: the store keeps milliseconds, and the verifier is valid from the moment it is added.
+        let at = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         let until = at.addingTimeInterval(TimeInterval(body.validDays) * 86_400)
         let certificate: X509Certificate
         let kind: VerifierCredentialKind

@@ -46,7 +46,7 @@ public enum CMSEnvelopedData {
 
 extension CMSSignedData {
     /// Verifies the SignedData's signature and its signer's certificate chain to `trusted` (with `CMS_verify`, as
-    /// `openssl cms -verify -CAfile` does), at the signing time's day for the chain; returns the signed content.
+    /// `openssl cms -verify -CAfile … -purpose any` does); returns the signed content.
     /// - Throws: `OpenSSLError` when the signature or the chain does not verify.
     public static func verifiedContent(_ der: [UInt8], trusted: [X509Certificate]) throws(OpenSSLError) -> [UInt8] {
         let cms = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
@@ -60,6 +60,9 @@ extension CMSSignedData {
         for certificate in trusted where X509_STORE_add_cert(store, certificate.pointer) != 1 {
             throw OpenSSLError.capture("trusted certificate")
         }
+        // The signer may be a CA certificate itself (a daemon signs releases with its issuer key): no S/MIME
+        // purpose is asked of it, as `openssl cms -verify -purpose any`.
+        X509_STORE_set_purpose(store, X509_PURPOSE_ANY)
         let out = try MemoryBIO()
         guard CMS_verify(cms, nil, store, nil, out.pointer, UInt32(CMS_BINARY)) == 1 else {
             throw OpenSSLError.capture("CMS verify")
