@@ -661,7 +661,9 @@ extension Configuration {
                 .text(
                     "address", \.verifierAddress, expected: "an IPv4 or IPv6 address",
                     "Address the verifiers' listener binds."),
-                .integer("port", \.verifierPort, 0...65535, "TCP port of the verifiers' listener (0: any free port, for tests)."),
+                .integer(
+                    "port", \.verifierPort, 0...65535,
+                    "TCP port of the verifiers' listener (0: any free port, for tests)."),
                 .path(
                     "certificate_file", \.verifierCertificateFile,
                     "The listener's TLS server certificate (PEM, its chain after it).",

@@ -21,6 +21,8 @@ final class ReleaseBench {
     let serverCertificate: String
     let caCertificate: String
     let verifier: Credentials
+    let foreignCA: X509Certificate
+    let foreignCAKey: PrivateKey
 
     struct Credentials {
         var id: String
@@ -49,8 +51,20 @@ final class ReleaseBench {
                 certificate_file = \(serverCertificate)
                 key_file = \(serverKeyFile)
                 timeout_seconds = 5
+                client_ca_file = \(files.appendingPathComponent("client-cas.pem").path)
                 """)
         caCertificate = bench.directory.appendingPathComponent("ca/\(CAStore.certificateFileName)").path
+        // Verifiers' certificates may come from our CA or from another CA the bureau trusts.
+        foreignCAKey = try PrivateKey.generate(.p256)
+        var foreign = CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: "Foreign Verifier CA"),
+            serialNumber: CertificateBuilder.randomSerial(), notBefore: Date().addingTimeInterval(-60),
+            notAfter: Date().addingTimeInterval(86_400), publicKey: try foreignCAKey.publicKey(),
+            basicConstraints: (isCA: true, pathLength: 0), keyUsage: [.keyCertSign])
+        foreign.includeAuthorityKeyIdentifier = false
+        foreignCA = try foreign.sign(key: foreignCAKey)
+        try (try String(contentsOfFile: caCertificate, encoding: .utf8) + foreignCA.pem).write(
+            toFile: files.appendingPathComponent("client-cas.pem").path, atomically: true, encoding: .utf8)
         listener = try bench.daemon.startVerifierListener()
         deviceKey = try PrivateKey.generate(.p256)
         holder = TestHolder.random("John_Schneider")
@@ -95,6 +109,23 @@ final class ReleaseBench {
         try view.certificatePem.write(toFile: credentials.certificate, atomically: true, encoding: .utf8)
         try key.pemEncoded().write(toFile: credentials.key, atomically: true, encoding: .utf8)
         return credentials
+    }
+
+    /// A client certificate from the foreign CA (trusted by the listener, registered for no verifier yet).
+    func foreignCredentials(_ id: String) throws -> (Credentials, String) {
+        let key = try PrivateKey.generate(.p256)
+        var builder = CertificateBuilder(
+            subject: DistinguishedName(country: "UT", commonName: id), serialNumber: CertificateBuilder.randomSerial(),
+            notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(3600),
+            publicKey: try key.publicKey(), keyUsage: [.digitalSignature, .keyAgreement])
+        builder.extraExtensions = [("extendedKeyUsage", "clientAuth")]
+        let pem = try builder.sign(issuer: foreignCA, key: foreignCAKey).pem
+        let credentials = Credentials(
+            id: id, certificate: files.appendingPathComponent("\(id).pem").path,
+            key: files.appendingPathComponent("\(id).key").path)
+        try pem.write(toFile: credentials.certificate, atomically: true, encoding: .utf8)
+        try key.pemEncoded().write(toFile: credentials.key, atomically: true, encoding: .utf8)
+        return (credentials, pem)
     }
 
     /// A TLS client presenting `credentials` (none: no client certificate).
@@ -315,13 +346,15 @@ final class DataReleaseTests: XCTestCase {
         let envelope = try XCTUnwrap(status.envelope.flatMap { Data(base64Encoded: $0) })
         let opening = try ReleaseOpening.open(
             Array(envelope),
-            certificate: try X509Certificate(pem: String(contentsOfFile: release.verifier.certificate, encoding: .utf8)),
+            certificate: try X509Certificate(
+                pem: String(contentsOfFile: release.verifier.certificate, encoding: .utf8)),
             key: try PrivateKey(pem: String(contentsOfFile: release.verifier.key, encoding: .utf8)),
             trusted: [try X509Certificate(pem: String(contentsOfFile: release.caCertificate, encoding: .utf8))])
         XCTAssertEqual(opening.elements, ["age_over_18": "true"])
-        let document = String(decoding: try CMSSignedData.verifiedContent(
-            opening.signedData,
-            trusted: [try X509Certificate(pem: String(contentsOfFile: release.caCertificate, encoding: .utf8))]),
+        let document = String(
+            decoding: try CMSSignedData.verifiedContent(
+                opening.signedData,
+                trusted: [try X509Certificate(pem: String(contentsOfFile: release.caCertificate, encoding: .utf8))]),
             as: UTF8.self)
         XCTAssertFalse(document.contains("1980"), document)
     }
@@ -363,13 +396,30 @@ final class DataReleaseTests: XCTestCase {
             "no usage record of the refusal (\(detail)): \(refused.map(\.detail))", file: file, line: line)
     }
 
+    func testACertificateOfATrustedCAThatNoVerifierRegisteredIsRefused() throws {
+        let opened = try release.openPresentation()
+        let (credentials, pem) = try release.foreignCredentials("notary-x")
+        try assertRefused(try release.ask(opened.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        // Registered by its certificate (another CA's): now it may ask.
+        let added = try release.bench.call(
+            "POST", "/v1/verifiers",
+            json: VerifierAddBody(
+                id: "notary-x", legalName: "Notary X", elements: ["surname"], purpose: "deeds", validDays: 30,
+                certificate: pem), as: .admin)
+        XCTAssertEqual(added.status, 201, problemCode(added))
+        XCTAssertEqual(try release.bench.decode(VerifierView.self, added).credential, "registered")
+        let asked = try release.ask(opened.token, ["surname"], as: credentials)
+        XCTAssertEqual(asked.status, 201, problemCode(asked))
+    }
+
     func testASuspendedVerifierIsRefusedAtOnce() throws {
         let opened = try release.openPresentation()
         try release.bench.require(
             release.bench.call(
                 "POST", "/v1/verifiers/bank-a/status", json: VerifierStatusBody(status: "suspended", reason: "audit"),
                 as: .admin), 200, "suspend")
-        try assertRefused(try release.ask(opened.token, ["surname"]), .verifierNotApproved, usage: "verifier-not-approved")
+        try assertRefused(
+            try release.ask(opened.token, ["surname"]), .verifierNotApproved, usage: "verifier-not-approved")
         XCTAssertTrue(try release.presentation(opened).requests.isEmpty)
     }
 
