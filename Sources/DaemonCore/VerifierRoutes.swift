@@ -167,9 +167,9 @@ extension Daemon {
             Route(
                 "POST", "/v1/accounts/{id}/presentations/{pid}/consent",
                 .respond { [unowned self] context throws(Problem) in
-                    let body = try context.decodeBody(ConsentBody.self)
                     let id = try parseUUID(context.parameters["id"], field: "account id")
                     let pid = try parseUUID(context.parameters["pid"], field: "presentation id")
+                    let body = try context.decodeBody(ConsentBody.self)
                     let actor = try context.actor()
                     let desk = try releaseDesk()
                     let proof: ReleaseDesk.ConsentProof

@@ -33,6 +33,12 @@ let usage = """
                                like turn-left+look-up from which the challenge's is taken; frames are stamped
                                as they are taken, --interval ms apart (default 200)
       accounts show ID [--json]    an account's tier, status and certificates
+      verifiers add ID --name LEGAL-NAME --elements a,b --purpose TEXT --days N (--csr FILE | --certificate FILE)
+                [--cert-out FILE] [--json]
+                               register an approved verifier (admin): with --csr our CA issues its TLS client
+                               certificate (written by --cert-out), with --certificate another CA's is registered
+      verifiers list | show ID | suspend ID | revoke ID | approve ID [--reason R] [--json]
+                               the verifier registry; a suspended or revoked verifier is refused at once
       certs list ID [--json]       the certificates of account ID
       certs revoke SERIAL --reason REASON
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,

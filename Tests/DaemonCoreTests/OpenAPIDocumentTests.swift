@@ -630,6 +630,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 case "{id}": return probe.id
                 case "{serial}": return "0A1B"
                 case "{device}": return "phone"
+                case "{pid}": return UUID().uuidString
+                case "{vid}": return "bank-x"
                 default: return part
                 }
             }.joined(separator: "/")

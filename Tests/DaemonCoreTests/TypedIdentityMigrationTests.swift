@@ -31,7 +31,8 @@ final class TypedIdentityMigrationTests: XCTestCase {
         let keys = try protector(of: bench)
         let version = try InProcessDaemon.run(
             "/usr/bin/sqlite3", [bench.configuration.stateDirectory + "/enrolld.db", "PRAGMA user_version"])
-        XCTAssertEqual(version.trimmingCharacters(in: .whitespacesAndNewlines), "4")
+        // Migrated to schema 4 (typed identity) at least; later versions add tables of their own.
+        XCTAssertGreaterThanOrEqual(Int(version.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 4)
 
         // Keyed by its document number then: provably so (the HMAC of the sealed number), so re-keyed now.
         let byDocument = try record(SchemaV2Fixture.documentNumber.documentNumber, in: bench)
