@@ -175,6 +175,8 @@ case "decode":
     print(decodeQR(arguments[1]))
 case "request":
     request(parse(Array(arguments.dropFirst())))
+case "--help", "-h", "help":
+    print(usage)
 default:
     fail(2, usage)
 }
