@@ -117,7 +117,7 @@ let package = Package(
             dependencies: [
                 "SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                 "CertificateAuthority", "VirtualCard", "DaemonCore",
-                "EnrollAPIModel", "CardScan",
+                "EnrollAPIModel", "CardScan", "Enrollment",
             ]),
         .target(
             name: "DaemonCore",
