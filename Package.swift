@@ -150,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "enroll-bench",
             dependencies: [
-                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
+                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store", "VerifierClient", "Enrollment",
                 "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
                 "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan",
             ]),

@@ -149,6 +149,9 @@ public final class VerifierListener: Sendable {
         var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        // Small TLS records each way: without it Nagle holds the answer for the client's delayed ACK (~40 ms).
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let stream: TLSStream
         do {
             stream = try TLSStream.accept(fd, context: context)
@@ -188,7 +191,7 @@ public final class VerifierListener: Sendable {
 
 extension Daemon {
     /// The verifier routes only: what the TLS listener serves.
-    func makeVerifierRouter() -> Router {
+    public func makeVerifierRouter() -> Router {
         var router = Router()
         addVerifierRequestRoutes(to: &router)
         return router

@@ -7,6 +7,9 @@ public final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
 
     private init(method: OpaquePointer?) throws(OpenSSLError) {
+        // OpenSSL writes to the socket with write(2) and send(2) without MSG_NOSIGNAL (close_notify to a peer that
+        // left, too): a process speaking TLS ignores SIGPIPE, as enrolld and enroll-kiosk already do, and gets EPIPE.
+        signal(SIGPIPE, SIG_IGN)
         guard let context = SSL_CTX_new(method) else { throw OpenSSLError.capture("SSL_CTX_new") }
         pointer = context
         guard enrolld_ssl_ctx_tls13_only(context) == 1 else { throw OpenSSLError.capture("TLS 1.3 only") }
