@@ -152,16 +152,23 @@ public final class VerifierListener: Sendable {
         // Small TLS records each way: without it Nagle holds the answer for the client's delayed ACK (~40 ms).
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // The socket timeouts bound each read; a client trickling a byte at a time is cut at the deadline.
+        let watch = ConnectionDeadline(fd)
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { watch.expire() }
         let stream: TLSStream
         do {
             stream = try TLSStream.accept(fd, context: context)
         } catch {
+            watch.finish()
             close(fd)
             state.withLock { $0.handshakeFailures += 1 }
             Log.info("verifier listener: TLS handshake refused: \(error)")
             return
         }
-        defer { stream.close() }
+        defer {
+            watch.finish()
+            stream.close()
+        }
         guard let certificate = stream.peerCertificate else { return }
         let response: HTTPResponse
         switch readRequest(stream, deadline: deadline) {
@@ -187,6 +194,24 @@ public final class VerifierListener: Sendable {
         }
         return .failure(Problem(.requestTimeout, detail: "the request did not arrive complete in time"))
     }
+}
+
+/// Shuts a connection's socket down when its time is up, unless it finished first (then its descriptor, about to
+/// be closed and reused, is never touched).
+final class ConnectionDeadline: Sendable {
+    private let fd: Int32
+    private let open = Mutex(true)
+
+    init(_ fd: Int32) { self.fd = fd }
+
+    func expire() {
+        open.withLock { open in
+            if open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Called before the descriptor is closed.
+    func finish() { open.withLock { $0 = false } }
 }
 
 extension Daemon {
