@@ -20,7 +20,8 @@ public enum VerifierElement {
     public static func ageThreshold(_ name: String) -> Int? {
         guard name.hasPrefix("age_over_") else { return nil }
         let digits = name.dropFirst("age_over_".count)
-        guard digits.count == 2, digits.allSatisfy(\.isASCII), let value = Int(digits), (1...99).contains(value)
+        guard digits.count == 2, digits.allSatisfy({ ("0"..."9").contains($0) }), let value = Int(digits),
+            (1...99).contains(value)
         else { return nil }
         return value
     }

@@ -39,7 +39,7 @@ final class PresentationTokenTests: XCTestCase {
         XCTAssertEqual(
             try VerifierElement.normalised(["age_over_65", "surname", "given_names", "surname", "age_over_18"]),
             ["given_names", "surname", "age_over_18", "age_over_65"])
-        for bad in [["shoe_size"], [], ["age_over_100"], ["age_over_1"], ["age_over_00"], ["age_over_١٨"]] {
+        for bad in [["shoe_size"], [], ["age_over_100"], ["age_over_1"], ["age_over_00"], ["age_over_١٨"], ["age_over_+1"], ["age_over_ 1"]] {
             XCTAssertThrowsError(try VerifierElement.normalised(bad), "\(bad)")
         }
     }
