@@ -98,10 +98,16 @@ public final class ReleaseDesk: Sendable {
         _ = try accounts.account(id: accountID)
         let nonce = Base64URL.encode(Self.randomBytes(24))
         let expiry = now().addingTimeInterval(120)
-        state.withLock { state in
+        let kept = state.withLock { state -> Bool in
             let at = now()
             state.nonces = state.nonces.filter { $0.value.1 > at }
-            if state.nonces.count < settings.maxPresentations { state.nonces[nonce] = (accountID, expiry) }
+            guard state.nonces.count < settings.maxPresentations else { return false }
+            state.nonces[nonce] = (accountID, expiry)
+            return true
+        }
+        guard kept else {
+            throw EnrollmentError(
+                .serverBusy, "too many presentation nonces are outstanding: try again in a minute")
         }
         return PresentationNonce(nonce: nonce, expiresAt: isoText(expiry))
     }
@@ -143,7 +149,7 @@ public final class ReleaseDesk: Sendable {
             return true
         }
         guard opened else {
-            throw EnrollmentError(.enrollmentBusy, "too many presentations are open: try again in a few minutes")
+            throw EnrollmentError(.serverBusy, "too many presentations are open: try again in a few minutes")
         }
         try record(accountID: accountID, event: "presentation-opened", actor: actor, detail: "\(presentation.id)")
         var shown = try qr(presentation)
@@ -420,7 +426,7 @@ public final class ReleaseDesk: Sendable {
                 )
             }
             guard presentation.requests.count < settings.maxRequestsPerPresentation else {
-                return .failure(EnrollmentError(.enrollmentBusy, "the presentation has too many requests"))
+                return .failure(EnrollmentError(.serverBusy, "the presentation has too many requests"))
             }
             presentation.usedCounters.insert(token.counter)
             presentation.requests.append(request)
