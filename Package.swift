@@ -122,8 +122,7 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP",
-                "Store",
+                "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
                 "PostgresStore",
                 "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates", "CQRencode",
             ]),
@@ -150,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "enroll-bench",
             dependencies: [
-                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store", "VerifierClient", "Enrollment",
+                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store", "VerifierClient",
                 "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
                 "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan",
             ]),
@@ -165,8 +164,7 @@ let package = Package(
             name: "CardScanTests", dependencies: ["CardScan", "MRTD", "FaceMatch"],
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "StoreTests",
-            dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit", "Secrets"]),
+            name: "StoreTests", dependencies: ["Store", "PostgresStore", "PostgresTestCluster", "OpenSSLKit", "Secrets"]),
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
