@@ -216,9 +216,21 @@ extension Daemon {
             Route(
                 "POST", "/v1/verifier/requests",
                 .respond { [unowned self] context throws(Problem) in
-                    let verifier = try callingVerifier(context)
-                    let body = try context.decodeBody(VerifierRequestBody.self)
                     let desk = try releaseDesk()
+                    let verifier: VerifierRecord
+                    do throws(Problem) {
+                        verifier = try callingVerifier(context)
+                    } catch {
+                        // The holder whose QR code an unregistered certificate used sees the attempt.
+                        if error.kind == .verifierCertificateUnknown,
+                            let body = try? context.decodeBody(VerifierRequestBody.self),
+                            let fingerprint = context.request.header(VerifierListener.fingerprintHeader)
+                        {
+                            desk.recordUnregistered(token: body.token, fingerprint: fingerprint)
+                        }
+                        throw error
+                    }
+                    let body = try context.decodeBody(VerifierRequestBody.self)
                     return .json(
                         try releaseCall { () throws(EnrollmentError) in try desk.request(body, verifier: verifier) },
                         status: 201)

@@ -444,6 +444,20 @@ public final class ReleaseDesk: Sendable {
         return VerifierRequestStatus(requestId: request.id.uuidString, state: request.state, elements: elements)
     }
 
+    /// A request from a client certificate no verifier registered (the TLS handshake accepted its CA): a usage
+    /// record for the holder whose token it carried, when the token is this daemon's, so the holder sees the attempt.
+    public func recordUnregistered(token text: String, fingerprint: String) {
+        guard let token = try? PresentationToken.parse(text, key: tokenKey) else { return }
+        let accountID = state.withLock { $0.presentations[token.presentationID]?.accountID }
+        guard let accountID else { return }
+        try? record(
+            accountID: accountID, event: "release-refused",
+            actor: UsageActor(role: Self.verifierRole, uid: 0, channel: "verifier:unregistered"), outcome: "refused",
+            detail:
+                "a certificate no verifier registered (SHA-256 \(fingerprint.prefix(64))): verifier-certificate-unknown"
+        )
+    }
+
     /// A request's state for the verifier that sent it; with the envelope once released.
     public func status(requestID: UUID, verifier: VerifierRecord) throws(EnrollmentError) -> VerifierRequestStatus {
         let at = now()

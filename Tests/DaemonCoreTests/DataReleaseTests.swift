@@ -401,7 +401,9 @@ final class DataReleaseTests: XCTestCase {
     func testACertificateOfATrustedCAThatNoVerifierRegisteredIsRefused() throws {
         let opened = try release.openPresentation()
         let (credentials, pem) = try release.foreignCredentials("notary-x")
-        try assertRefused(try release.ask(opened.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        try assertRefused(
+            try release.ask(opened.token, ["surname"], as: credentials), .verifierCertificateUnknown,
+            usage: "verifier-certificate-unknown")
         // Registered by its certificate (another CA's): now it may ask.
         let added = try release.bench.call(
             "POST", "/v1/verifiers",
