@@ -20,6 +20,8 @@ let package = Package(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Presentation QR codes, drawn by the daemon (enroll-verifier reads them with Debian's zbarimg).
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSystem", path: "Sources/CSystem"),
         .target(
@@ -115,20 +117,25 @@ let package = Package(
             dependencies: [
                 "SmartCard", "MRTD", "OpenSSLKit", "FaceMatch", "UnixHTTP",
                 "CertificateAuthority", "VirtualCard", "DaemonCore",
-                "EnrollAPIModel", "CardScan",
+                "EnrollAPIModel", "CardScan", "Enrollment",
             ]),
         .target(
             name: "DaemonCore",
             dependencies: [
                 "EnrollAPIModel", "CardScan", "CSystem", "Secrets", "SmartCard", "MRTD", "FaceMatch", "UnixHTTP", "Store",
                 "PostgresStore",
-                "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates",
+                "CertificateAuthority", "Enrollment", "TrustList", "IssuingStates", "CQRencode",
             ]),
 
         .executableTarget(
             name: "enrolld", dependencies: ["DaemonCore", "Enrollment", "CertificateAuthority", "OpenSSLKit"]),
         .executableTarget(name: "enrollctl", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
         .executableTarget(name: "enroll-vcard", dependencies: ["VirtualCard"]),
+        // The reference verifier (data release by consent): reads the QR from an image, asks over TLS with its
+        // client certificate, decrypts and verifies the release.
+        .target(name: "VerifierClient", dependencies: ["EnrollAPIModel", "UnixHTTP", "OpenSSLKit"]),
+        .executableTarget(
+            name: "enroll-verifier", dependencies: ["EnrollAPIModel", "UnixHTTP", "OpenSSLKit", "VerifierClient"]),
         // The kiosk app's and counter console's web gateway (127.0.0.1 only): links only the wire types and the
         // HTTP code, like enrollctl; the apps' files are web/.
         .executableTarget(name: "enroll-kiosk", dependencies: ["EnrollAPIModel", "UnixHTTP"]),
@@ -142,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "enroll-bench",
             dependencies: [
-                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store",
+                "DaemonCore", "VirtualCard", "FaceMatch", "MRTD", "SmartCard", "Store", "VerifierClient",
                 "PostgresStore", "PostgresTestCluster", "CertificateAuthority",
                 "OpenSSLKit", "UnixHTTP", "Enrollment", "CardScan",
             ]),
@@ -183,7 +190,7 @@ let package = Package(
                 "UnixHTTP", "DaemonCore", "Store", "EnrollAPIModel", "Enrollment", "CardScan",
                 "VirtualCard", "MRTD", "SmartCard", "OpenSSLKit",
                 "CertificateAuthority", "FaceMatch", "PostgresStore",
-                "PostgresTestCluster", "TrustList", "CTestSupport", "Secrets",
+                "PostgresTestCluster", "TrustList", "CTestSupport", "Secrets", "VerifierClient",
             ]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(

@@ -26,7 +26,7 @@ model_dir=${ENROLLD_MODEL_DIR:-/var/lib/enrolld/models}
 
 # 1. Release binaries with the Swift runtime and Foundation linked in (only the products shipped).
 daemon_products=(enrolld enrollctl enroll-kiosk)
-bench_products=(enroll-vcard enroll-bench)
+bench_products=(enroll-vcard enroll-bench enroll-verifier)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 started=$(date +%s)
@@ -93,7 +93,7 @@ shlibs_of() { (cd "$work/shlibs" && dpkg-shlibdeps -O "$@" 2>/dev/null | sed -n 
 # Sorted, each package once.
 unique() { echo "$1" | tr ',' '\n' | sed 's/^ *//; s/ *$//' | awk 'NF && !seen[$1]++' | paste -sd, | sed 's/,/, /g'; }
 shlibs=$(shlibs_of "$pkg/usr/sbin/enrolld" "$pkg/usr/bin/enrollctl" "$pkg/usr/bin/enroll-kiosk")
-depends=$(unique "${shlibs}, pcscd, libpcsclite1, libssl3, libsqlite3-0, libdlib19.1, libopenjp2-7, libopenblas0")
+depends=$(unique "${shlibs}, pcscd, libpcsclite1, libssl3, libsqlite3-0, libdlib19.1, libopenjp2-7, libopenblas0, libqrencode4")
 
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
     | xargs md5sum > DEBIAN/md5sums)
@@ -110,14 +110,15 @@ install -d "$bench/DEBIAN" "$bench/usr/bin" "$bench/usr/share/man/man1" "$bench/
     "$bench/usr/share/enrolld-bench/profiles"
 for product in "${bench_products[@]}"; do install -m 0755 "$bin/$product" "$bench/usr/bin/"; done
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$bench/usr/bin/enroll-vcard" \
-    "$bench/usr/bin/enroll-bench"
+    "$bench/usr/bin/enroll-bench" "$bench/usr/bin/enroll-verifier"
 install -m 0644 scripts/profiles/*.json "$bench/usr/share/enrolld-bench/profiles/"
 gzip -9n < docs/enroll-vcard.1 > "$bench/usr/share/man/man1/enroll-vcard.1.gz"
 gzip -9n < docs/enroll-bench.1 > "$bench/usr/share/man/man1/enroll-bench.1.gz"
 install -m 0644 Packaging/deb/copyright "$bench/usr/share/doc/enrolld-bench/copyright"
-changelog enrolld-bench "$version" "Release $version: enroll-vcard and enroll-bench, out of the daemon's package." \
+changelog enrolld-bench "$version" "Release $version: enroll-vcard, enroll-bench and enroll-verifier, out of the daemon's package." \
     | gzip -9n > "$bench/usr/share/doc/enrolld-bench/changelog.gz"
-bench_depends=$(unique "$(shlibs_of "$bench/usr/bin/enroll-vcard" "$bench/usr/bin/enroll-bench"), enrolld (= $version), pcscd, vsmartcard-vpcd")
+# enroll-verifier reads QR codes with zbarimg (zbar-tools).
+bench_depends=$(unique "$(shlibs_of "$bench/usr/bin/enroll-vcard" "$bench/usr/bin/enroll-bench" "$bench/usr/bin/enroll-verifier"), enrolld (= $version), pcscd, vsmartcard-vpcd, zbar-tools")
 (cd "$bench" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
     | xargs md5sum > DEBIAN/md5sums)
 size=$(du -sk --exclude=DEBIAN "$bench" | cut -f1)

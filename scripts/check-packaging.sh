@@ -177,11 +177,12 @@ models=$(ls "$dist"/enrolld-face-models_*_all.deb 2>/dev/null || true)
 step "build took $(( $(date +%s) - started )) s"
 
 step "test tools in enrolld-bench only"
-test_tools='usr/bin/enroll-(vcard|bench)$'
+test_tools='usr/bin/enroll-(vcard|bench|verifier)$'
 in_daemon=$(dpkg-deb -c "$deb" | grep -E "$test_tools" || true)
 [ -z "$in_daemon" ] || { echo "$in_daemon" >&2; fail "the daemon's package ships test tools"; }
-[ "$(dpkg-deb -c "$bench" | grep -cE "$test_tools")" -eq 2 ] || fail "enrolld-bench lacks enroll-vcard or enroll-bench"
-echo "  $(basename "$deb"): no enroll-vcard, no enroll-bench; $(basename "$bench"): both"
+[ "$(dpkg-deb -c "$bench" | grep -cE "$test_tools")" -eq 3 ] \
+    || fail "enrolld-bench lacks enroll-vcard, enroll-bench or enroll-verifier"
+echo "  $(basename "$deb"): no enroll-vcard, enroll-bench, enroll-verifier; $(basename "$bench"): all three"
 
 step "lintian"
 lintian --fail-on error --tag-display-limit 0 "$deb" "$bench" $models > "$dist/lintian.txt" 2>&1 || {
@@ -195,11 +196,11 @@ dpkg -P enrolld-bench enrolld enrolld-face-models >/dev/null 2>&1 || true
 
 step "dpkg -i"
 dpkg -i "$deb" $models > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -i"; }
-for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench; do
+for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench /usr/bin/enroll-verifier; do
     [ ! -e "$tool" ] || fail "$tool is on the machine with the daemon's package alone"
 done
 dpkg -i "$bench" > "$dist/dpkg.txt" 2>&1 || { cat "$dist/dpkg.txt" >&2; fail "dpkg -i enrolld-bench"; }
-for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench; do
+for tool in /usr/bin/enroll-vcard /usr/bin/enroll-bench /usr/bin/enroll-verifier; do
     [ "$(dpkg -S "$tool" | cut -d: -f1)" = enrolld-bench ] || fail "$tool does not belong to enrolld-bench"
     "$tool" --help > /dev/null || fail "installed $tool --help"
 done

@@ -4,7 +4,7 @@
 # .build-fuzz/artifacts/<target>-crash-… (add it to Fuzz/corpus/<target>/ once fixed).
 #
 #   scripts/fuzz.sh                 every target for FUZZ_SECONDS each (default 20 s; 10 s for the stateful and
-#                                   service targets chip, chip-script, sm, router, crl, x509): the CI run
+#                                   service targets chip, chip-script, sm, router, crl, x509, release): the CI run
 #   scripts/fuzz.sh --long tlv mrz  chosen targets for FUZZ_SECONDS (default 630) each, logs kept
 #   scripts/fuzz.sh --build-only    build the fuzzer and stop
 #
@@ -31,7 +31,7 @@ done
 # to CI (their long runs are recorded in README.md, "Fuzzing").
 brief_seconds() {
     case "$1" in
-        chip|chip-script|sm|router|crl|x509) echo 10 ;;
+        chip|chip-script|sm|router|crl|x509|release) echo 10 ;;
         *) echo 20 ;;
     esac
 }

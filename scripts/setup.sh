@@ -22,6 +22,9 @@ packages=(
     python3-pip
     # Trust lists (issue 22): libxmlsec1 (OpenSSL engine) to build; the xmlsec1 tool checks exports in the tests.
     libxmlsec1-dev libxmlsec1-openssl xmlsec1
+    # Data release by consent (issue 23): libqrencode draws the presentation QR codes; zbarimg (zbar-tools) reads
+    # them in enroll-verifier and the tests.
+    libqrencode-dev zbar-tools
     # OCSP and CRL published over HTTP (issue 22): Packaging/enrolld-nginx.conf, tested with Debian's nginx.
     nginx-light
     # scripts/check-openapi.sh: openapi-spec-validator from PyPI in a venv under .build-venv/.

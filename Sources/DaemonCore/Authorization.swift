@@ -252,6 +252,27 @@ public enum RoutePermissions {
             "POST /v1/accounts/{id}/holder-name", .operator,
             "accept a changed name (same birth date and sex) from the new document, with a reason"
         ),
+        (
+            "POST /v1/accounts/{id}/presentations/nonce", .kiosk,
+            "the nonce the bound device signs to open a presentation"
+        ),
+        (
+            "POST /v1/accounts/{id}/presentations", .kiosk,
+            "the bound device's signature over a nonce, or the holder's proof (X-Enrolld-Enrollment or -Passcode)"
+        ),
+        (
+            "GET /v1/accounts/{id}/presentations/{pid}", .kiosk,
+            "with X-Enrolld-Presentation-Key or the holder's proof"
+        ),
+        (
+            "GET /v1/accounts/{id}/presentations/{pid}/qr", .kiosk,
+            "a new token (the one before the previous stops being current); with X-Enrolld-Presentation-Key or the "
+                + "holder's proof"
+        ),
+        (
+            "POST /v1/accounts/{id}/presentations/{pid}/consent", .kiosk,
+            "the bound device's signature over the request's digest, or the holder's proof"
+        ),
         ("POST /v1/certificates/{serial}/revoke", .operator, ""),
         ("GET /v1/outbox", .operator, "delivery state only: no recipient, no text"),
         ("POST /v1/outbox/{id}/retry", .operator, "queues a failed message again"),
@@ -264,6 +285,10 @@ public enum RoutePermissions {
             "fetches the issuer's OCSP or CRL (bounded; [trust_list] allowed_fetch_hosts)"
         ),
         ("POST /v1/audit/verify", .operator, ""),
+        ("POST /v1/verifiers", .admin, "registers a verifier: our CA issues its client certificate, or another CA's"),
+        ("GET /v1/verifiers", .operator, ""),
+        ("GET /v1/verifiers/{vid}", .operator, ""),
+        ("POST /v1/verifiers/{vid}/status", .admin, "suspend, revoke or re-approve; effective at once"),
         ("GET /v1/trust", .operator, ""),
         ("POST /v1/trust/import", .admin, ""),
         ("POST /v1/trust/reload", .admin, ""),

@@ -166,6 +166,19 @@ public struct Configuration: Sendable, Equatable {
     /// PostgreSQL connections per daemon.
     public var storePoolSize = 4
 
+    /// Data release to approved verifiers (`[verifier]`): the optional TLS 1.3 listener serving only the verifier
+    /// routes, and the presentation tokens' lifetime.
+    public var verifierListenerEnabled = false
+    public var verifierAddress = "127.0.0.1"
+    public var verifierPort = 8443
+    public var verifierCertificateFile: String?
+    public var verifierKeyFile: String?
+    /// CA certificates verifiers' client certificates must chain to; unset: this daemon's CA certificate.
+    public var verifierClientCAFile: String?
+    public var verifierTokenSeconds = 60.0
+    public var verifierMaxConnections = 64
+    public var verifierTimeoutSeconds = 10.0
+
     /// Face work (`[face]`): workers with engines of their own, the queue beyond them, each caller's share, the
     /// longest wait; pixel caps by role and the decoders' memory bound.
     public var faceWorkers = 2

@@ -720,6 +720,50 @@ extension Configuration {
                     "templates_directory", \.messageTemplatesDirectory,
                     "Message templates, one file per language and template (LANG/TEMPLATE.txt)."),
             ]),
+        ConfigurationSection(
+            "verifier",
+            about: """
+                Data release by consent: approved verifiers (enrollctl verifiers) ask, over a TLS 1.3 listener with \
+                client certificates, for data elements a holder's presentation QR code allows; the holder consents; \
+                the release is CMS signed and encrypted to the verifier. The listener serves only the verifier routes.
+                """,
+            [
+                .boolean(
+                    "enabled", \.verifierListenerEnabled, "Open the verifiers' TLS listener.",
+                    details: "Off: presentations still open, but no verifier can reach the daemon."),
+                .text(
+                    "address", \.verifierAddress, expected: "an IPv4 or IPv6 address",
+                    "Address the verifiers' listener binds."),
+                .integer(
+                    "port", \.verifierPort, 0...65535,
+                    "TCP port of the verifiers' listener (0: any free port, for tests)."),
+                .path(
+                    "certificate_file", \.verifierCertificateFile,
+                    "The listener's TLS server certificate (PEM, its chain after it).",
+                    details: "Required when enabled."
+                ).example("/etc/enrolld/verifier-tls.pem"),
+                .path(
+                    "key_file", \.verifierKeyFile, "The listener's TLS private key (PEM, mode 0600).",
+                    details: "Required when enabled."
+                ).example("/etc/enrolld/verifier-tls.key"),
+                .path(
+                    "client_ca_file", \.verifierClientCAFile,
+                    "CA certificates (PEM) that verifiers' client certificates must chain to.",
+                    details: """
+                        Unset: this daemon's CA certificate (verifiers whose certificate our CA issued). A verifier \
+                        with another CA's certificate needs that CA here, and its certificate registered.
+                        """
+                ).example("/etc/enrolld/verifier-cas.pem"),
+                .seconds(
+                    "token_seconds", \.verifierTokenSeconds, 10...600,
+                    "Lifetime of a presentation QR token; the holder's app refreshes it at half of that."),
+                .integer(
+                    "max_connections", \.verifierMaxConnections, 1...1024,
+                    "Verifier connections served at once; one more is closed before its handshake."),
+                .seconds(
+                    "timeout_seconds", \.verifierTimeoutSeconds, 0.5...120,
+                    "Seconds a verifier connection may take for its handshake and one request."),
+            ]),
     ]
 
     /// Every key of `table`, in file order.

@@ -50,6 +50,10 @@ public final class Daemon: Sendable {
         var renewal: CertificateRenewal?
         var unavailableReason = "enrollment is not set up"
         var server: UnixSocketServer?
+        /// Data release by consent: the registry, the presentations and requests, the verifiers' TLS listener.
+        var registry: VerifierRegistry?
+        var releases: ReleaseDesk?
+        var verifierListener: VerifierListener?
         var stopping = false
         /// Signs the usage chain's head into the journal; the last head it signed.
         var headSigner: ChainHeadSigner?
@@ -107,6 +111,11 @@ public final class Daemon: Sendable {
         state.withLock { $0.statusUnavailableReason ?? $0.unavailableReason }
     }
     var authority: IssuingAuthority? { state.withLock { $0.authority } }
+    public var verifierRegistry: VerifierRegistry? { state.withLock { $0.registry } }
+    public var releases: ReleaseDesk? { state.withLock { $0.releases } }
+    /// The verifiers' TLS listener, once started.
+    public var verifierListener: VerifierListener? { state.withLock { $0.verifierListener } }
+    func keepVerifierListener(_ listener: VerifierListener) { state.withLock { $0.verifierListener = listener } }
     var renewal: CertificateRenewal? { state.withLock { $0.renewal } }
     /// Why the enrollment routes answer 503, when they do.
     var enrollmentUnavailableReason: String { state.withLock { $0.unavailableReason } }
@@ -224,6 +233,8 @@ public final class Daemon: Sendable {
         addEnrollmentRoutes(to: &router)
         addTrustRoutes(to: &router)
         addAccountRoutes(to: &router)
+        addVerifierRegistryRoutes(to: &router)
+        addPresentationRoutes(to: &router)
         addRenewalRoutes(to: &router)
         addCertificateStatusRoutes(to: &router)
         addTrustListRoutes(to: &router)
@@ -385,6 +396,14 @@ public final class Daemon: Sendable {
         server.admission = Self.admission(configuration.roles.resolved())
         state.withLock { $0.server = server }
         prepare()
+        if configuration.verifierListenerEnabled {
+            do {
+                try startVerifierListener()
+            } catch {
+                server.stop()
+                throw .system(call: "verifier listener: \(error)", path: configuration.verifierAddress, code: EINVAL)
+            }
+        }
         monitor.start()
         server.start()
         // Load the face models now rather than on the first kiosk request (about a second).
@@ -425,6 +444,9 @@ public final class Daemon: Sendable {
                 state.renewal = CertificateRenewal(
                     store: services.enrollment.store, authority: services.authority,
                     statusObserver: services.status.publisher, now: environment.now)
+                let release = makeReleaseServices(services.enrollment.store, services.accounts, services.authority)
+                state.registry = release.registry
+                state.releases = release.desk
                 return state.stopping
             }
             if !stopping {
@@ -681,6 +703,7 @@ public final class Daemon: Sendable {
         }
         status?.stop()
         outbox?.stop()
+        verifierListener?.stop()
         guard let server else { return }
         Log.notice("shutting down")
         signChainHead(force: true)

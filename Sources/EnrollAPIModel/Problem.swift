@@ -483,6 +483,46 @@ extension ProblemCode {
         "foreign-status-unavailable", 503, "Certificate status unavailable",
         "the issuer's OCSP responder and CRL did not answer usably: try again later")
 
+    // Data release by consent: the verifier registry, presentations, requests, consent.
+    public static let invalidVerifier = ProblemCode(
+        "invalid-verifier", 400, "Invalid verifier",
+        "a verifier needs an id (1 to 64 letters, digits, '-', '_', '.'), a legal name, a purpose, allowed elements, "
+            + "a validity and a CSR or a certificate")
+    public static let verifierExists = ProblemCode(
+        "verifier-exists", 409, "Verifier exists", "choose another id, or suspend and revoke the existing verifier")
+    public static let verifierNotFound = ProblemCode(
+        "verifier-not-found", 404, "No such verifier", "list the registry with enrollctl verifiers list")
+    public static let verifierNotApproved = ProblemCode(
+        "verifier-not-approved", 403, "Verifier not approved",
+        "the verifier is suspended, revoked, or outside its validity: the bureau decides who may verify")
+    public static let verifierCertificateUnknown = ProblemCode(
+        "verifier-certificate-unknown", 403, "Client certificate not registered",
+        "connect with the client certificate registered for the verifier (enrollctl verifiers add)")
+    public static let unknownElement = ProblemCode(
+        "unknown-element", 400, "Unknown data element", "name elements from the catalogue")
+    public static let elementNotAllowed = ProblemCode(
+        "element-not-allowed", 403, "Element not allowed",
+        "ask only for the elements the registry allows this verifier")
+    public static let presentationNotFound = ProblemCode(
+        "presentation-not-found", 404, "No such presentation",
+        "the presentation ended or never existed: the holder opens a new one")
+    public static let tokenInvalid = ProblemCode(
+        "token-invalid", 403, "Invalid token", "scan the holder's current QR code again")
+    public static let tokenExpired = ProblemCode(
+        "token-expired", 403, "Token expired or superseded", "scan the holder's current QR code again")
+    public static let tokenReplayed = ProblemCode(
+        "token-replayed", 409, "Token already used", "each QR code answers one request: scan the current one")
+    public static let releaseRequestNotFound = ProblemCode(
+        "release-request-not-found", 404, "No such request",
+        "the request ended or belongs to another verifier: send a new one")
+    public static let consentRequired = ProblemCode(
+        "consent-required", 409, "No consent", "nothing is released before the holder consents: wait, and ask again")
+    public static let consentAlreadyGiven = ProblemCode(
+        "consent-already-given", 409, "Request already answered", "one consent answers one request")
+    public static let consentSignatureInvalid = ProblemCode(
+        "consent-signature-invalid", 403, "Consent signature invalid",
+        "sign the request's digest with the key of the device bound to the account")
+
     /// Every problem the daemon answers, each once.
     public static let all: [ProblemCode] = [
         .malformedRequest, .headersTooLarge, .bodyTooLarge, .transferEncodingUnsupported, .httpVersionUnsupported,
@@ -522,5 +562,8 @@ extension ProblemCode {
         .trustListSequenceWentBack, .trustListWrongTerritory, .trustListWriteFailed, .invalidCertificate,
         .foreignNoTrustedService, .foreignServiceNotTrusted, .foreignIssuedWhileNotTrusted, .foreignPolicyNotAccepted,
         .foreignServiceCertificate, .foreignCertificateRevoked, .foreignCertificateUnknown, .foreignStatusUnavailable,
+        .invalidVerifier, .verifierExists, .verifierNotFound, .verifierNotApproved, .verifierCertificateUnknown,
+        .unknownElement, .elementNotAllowed, .presentationNotFound, .tokenInvalid, .tokenExpired, .tokenReplayed,
+        .releaseRequestNotFound, .consentRequired, .consentAlreadyGiven, .consentSignatureInvalid,
     ]
 }

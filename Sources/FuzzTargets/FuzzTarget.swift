@@ -57,6 +57,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case crl
     /// X.509 certificates: parsing, extensions, keys, signature checks and certification paths.
     case x509
+    /// Data release: presentation tokens (the QR payload) and the verifier request and consent bodies; see
+    /// `ReleaseTarget`.
+    case release
 
     /// What the target covers, for `enroll-fuzz list`.
     public var summary: String {
@@ -78,6 +81,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .router: return "the router and authorizer: no handler runs for a caller below its role"
         case .crl: return "CRLs: parsing, entries, signatures, trust store use"
         case .x509: return "X.509 certificates: parsing, extensions, signatures, certification paths"
+        case .release: return "presentation tokens, verifier request and consent bodies, element lists"
         }
     }
 
@@ -101,6 +105,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .router: RouterTarget.run(bytes)
         case .crl: CertificateTargets.crl(bytes)
         case .x509: CertificateTargets.x509(bytes)
+        case .release: ReleaseTarget.run(bytes)
         }
     }
 

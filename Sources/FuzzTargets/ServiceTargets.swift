@@ -265,10 +265,11 @@ enum CertificateTargets {
     }
 }
 
-/// Seeds for the `sm`, `router`, `crl` and `x509` targets (`enroll-fuzz seed`).
+/// Seeds for the `sm`, `router`, `crl`, `x509` and `release` targets (`enroll-fuzz seed`).
 public enum ServiceSeeds {
     public static func all() throws -> [FuzzTarget: [String: [UInt8]]] {
         var seeds: [FuzzTarget: [String: [UInt8]]] = [:]
+        seeds[.release] = try ReleaseTarget.seeds()
         var ssc = SendSequenceCounter(zeroes: 8)
         for (index, algorithm) in SecureMessagingTarget.algorithms.enumerated() {
             guard let suite = SecureMessagingTarget.suite(algorithm) else { continue }

@@ -219,6 +219,24 @@ enum PostgresMigrations {
                 );
                 CREATE INDEX activation_codes_pending ON activation_codes(state, expires_at);
                 """),
+        Migration(
+            version: 7, summary: "data release by consent: the verifier registry",
+            sql: """
+                CREATE TABLE verifiers (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    legal_name TEXT NOT NULL,
+                    elements TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    valid_from BIGINT NOT NULL,
+                    valid_until BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    credential TEXT NOT NULL,
+                    certificate_fingerprint TEXT COLLATE "C" NOT NULL UNIQUE,
+                    certificate_pem TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                );
+                """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -212,6 +212,24 @@ enum SQLiteMigrations {
                 ) STRICT;
                 CREATE INDEX activation_codes_pending ON activation_codes(state, expires_at);
                 """),
+        Migration(
+            version: 6, summary: "data release by consent: the verifier registry",
+            sql: """
+                CREATE TABLE verifiers (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    legal_name TEXT NOT NULL,
+                    elements TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    valid_from INTEGER NOT NULL,
+                    valid_until INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    credential TEXT NOT NULL,
+                    certificate_fingerprint TEXT NOT NULL UNIQUE,
+                    certificate_pem TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) STRICT;
+                """),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

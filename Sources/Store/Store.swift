@@ -134,6 +134,13 @@ public protocol StoreTransaction {
     func saveActivationCode(_ code: ActivationCodeRecord) throws(StoreError)
     /// Pending codes that expire at or before `expiringBefore`, soonest first, at most `limit`.
     func pendingActivationCodes(expiringBefore: Date, limit: Int) throws(StoreError) -> [ActivationCodeRecord]
+    // Verifier registry.
+    /// Inserts or replaces by id; throws `.database` when another verifier has the same certificate fingerprint.
+    func saveVerifier(_ verifier: VerifierRecord) throws(StoreError)
+    func verifier(id: String) throws(StoreError) -> VerifierRecord?
+    func verifier(fingerprint: String) throws(StoreError) -> VerifierRecord?
+    /// Every verifier, by id.
+    func verifiers() throws(StoreError) -> [VerifierRecord]
 }
 
 /// Why the store refused or failed.

@@ -209,7 +209,7 @@ public struct UnixSocketClient: Sendable {
     }
 
     /// Parses a response head and body (body runs to Content-Length or to the end).
-    static func parseResponse(_ bytes: [UInt8]) throws(ClientError) -> HTTPResponse {
+    public static func parseResponse(_ bytes: [UInt8]) throws(ClientError) -> HTTPResponse {
         guard let end = headerEnd(bytes) else { throw .malformedResponse("incomplete response head") }
         let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")

@@ -45,6 +45,10 @@ let usage = """
            [--write DIR] [--json]
                                          generated card photos per degradation level: the right key within two
                                          candidates, wrong keys passing every check digit, latency percentiles
+      release [--seconds N] [--clients N] [--json]
+                                         data release: verifier requests per second and p50/p99 from N concurrent
+                                         verifiers on the TLS 1.3 listener (loopback, client certificates), the
+                                         handshake alone, a request over TLS, and the request in process apart
       load [--duration 600s] [--warmup 60s] [--clients N] [--readers 0|1|2] [--think 100ms]
            [--socket PATH] [--enrolld PATH] [--faces DIR] [--json]
            [--store sqlite|postgresql] [--faults default|card-pull=20s,pcscd-restart=150s,daemon-kill=200s,pg-failover=270s]
@@ -83,6 +87,8 @@ case "load":
     runLoadBench(arguments: Array(arguments.dropFirst()))
 case "scan":
     runScanBench(arguments: Array(arguments.dropFirst()))
+case "release":
+    runReleaseBench(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", nil:
     print(usage)
 default:

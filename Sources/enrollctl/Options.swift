@@ -18,7 +18,7 @@ struct Invocation {
         "--reader", "--face-out", "--photo", "--csr", "--account", "--cert-out", "--reason", "--out", "--role",
         "--channel", "--since", "--until", "--limit", "--after", "--device-id", "--public-key", "--label",
         "--enrollment", "--holder-session", "--frames", "--nonce", "--interval", "--prompts", "--territory", "--states",
-        "--scan", "--issued-before", "--state",
+        "--scan", "--issued-before", "--state", "--name", "--elements", "--purpose", "--days", "--certificate",
     ]
     /// Options without a value (besides `--json`).
     static let flagOptions: Set<String> = ["--upgrade", "--all"]

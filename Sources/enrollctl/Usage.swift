@@ -40,6 +40,12 @@ let usage = """
                                messages to holders' contacts: state, attempts, last error (never the
                                recipient or the text)
       outbox retry ID [--json] queue a failed message again
+      verifiers add ID --name LEGAL-NAME --elements a,b --purpose TEXT --days N (--csr FILE | --certificate FILE)
+                [--cert-out FILE] [--json]
+                               register an approved verifier (admin): with --csr our CA issues its TLS client
+                               certificate (written by --cert-out), with --certificate another CA's is registered
+      verifiers list | show ID | suspend ID | revoke ID | approve ID [--reason R] [--json]
+                               the verifier registry; a suspended or revoked verifier is refused at once
       certs list ID [--json]       the certificates of account ID
       certs revoke SERIAL --reason REASON
                                revoke (reasons: unspecified, key-compromise, affiliation-changed, superseded,

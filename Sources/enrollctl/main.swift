@@ -14,6 +14,7 @@ let groups: [(words: Set<String>, run: (Invocation, API) -> Void)] = [
     (TrustListCommands.words, TrustListCommands.run),
     (FaceCommands.words, FaceCommands.run),
     (LivenessCommands.words, LivenessCommands.run),
+    (VerifierCommands.words, VerifierCommands.run),
 ]
 guard let command = options.words.first else { fail("no command given\n\(usage)", code: 2) }
 guard let group = groups.first(where: { $0.words.contains(command) }) else {

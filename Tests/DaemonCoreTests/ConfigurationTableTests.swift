@@ -65,7 +65,7 @@ final class ConfigurationTableTests: XCTestCase {
             XCTAssertEqual(key.defaultValue, value, name)
             XCTAssertEqual(key.type.expected, accepts, name)
         }
-        XCTAssertEqual(Configuration.allKeys.count, 138)
+        XCTAssertEqual(Configuration.allKeys.count, 147)
     }
 
     func testAnInvalidValueSaysWhatTheKeyAccepts() {

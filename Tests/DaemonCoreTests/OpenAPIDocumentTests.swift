@@ -486,6 +486,33 @@ final class OpenAPIDocumentTests: XCTestCase {
                 enrollmentId: UUID().uuidString, tier: "basic", code: "face-mismatch", attemptsLeft: 1,
                 serial: "0A1B", reason: "superseded", status: "normal", apdus: 40, milliseconds: 900,
                 cscaCertificates: 3, detail: "summary", message: "look at the camera", check: "depth"),
+            VerifierAddBody(
+                id: "bank-a", legalName: "Bank A", elements: ["surname", "age_over_18"], purpose: "account opening",
+                validDays: 365, csr: "-----BEGIN", certificate: "-----BEGIN"),
+            VerifierView(
+                id: "bank-a", legalName: "Bank A", elements: ["surname"], purpose: "account opening",
+                validFrom: "2026-01-01T00:00:00Z", validUntil: "2027-01-01T00:00:00Z", status: "approved",
+                credential: "issued", certificateFingerprint: "ab01", certificatePem: "-----BEGIN"),
+            VerifierStatusBody(status: "suspended", reason: "audit"),
+            PresentationOpenBody(deviceId: "phone", nonce: "n1", signature: "AAAA"),
+            PresentationNonce(nonce: "n1", expiresAt: "2026-01-01T00:02:00Z"),
+            PresentationQR(
+                presentationId: UUID().uuidString, token: "EP1.AAAA", counter: 1, expiresAt: "2026-01-01T00:01:00Z",
+                refreshSeconds: 30, presentationKey: "k1"),
+            ReleaseRequestView(
+                requestId: UUID().uuidString, verifierId: "bank-a", verifierName: "Bank A", elements: ["surname"],
+                purpose: "account opening", state: "released", digest: "00ff", createdAt: "2026-01-01T00:00:00Z",
+                released: ["surname"]),
+            PresentationView(
+                presentationId: UUID().uuidString, accountId: UUID().uuidString, expiresAt: "2026-01-01T00:15:00Z",
+                requests: []),
+            ConsentBody(
+                requestId: UUID().uuidString, elements: ["surname"], refuse: false, deviceId: "phone",
+                signature: "AAAA"),
+            VerifierRequestBody(token: "EP1.AAAA", elements: ["surname"], purpose: "account opening"),
+            VerifierRequestStatus(
+                requestId: UUID().uuidString, state: "released", elements: ["surname"], released: ["surname"],
+                envelope: "AAAA"),
             {
                 var problem = Problem(.livenessFailed)
                 problem.incident = "a1b2"
@@ -610,6 +637,8 @@ final class OpenAPIDocumentTests: XCTestCase {
                 case "{id}": return probe.id
                 case "{serial}": return "0A1B"
                 case "{device}": return "phone"
+                case "{pid}": return UUID().uuidString
+                case "{vid}": return "bank-x"
                 default: return part
                 }
             }.joined(separator: "/")

@@ -301,6 +301,46 @@ final class OpenAPIFlowTests: XCTestCase {
                 reader: reader, accessKey: renamed.accessKey, reason: "marriage certificate seen"),
             as: .operator)
         XCTAssertEqual(rename.status, 200, code(rename))
+        // Data release by consent: a verifier in the registry, a presentation, a request (sent in process here; the
+        // verifiers' TLS listener is DataReleaseTests'), the holder's consent at the kiosk.
+        let verifierCSR = try CertificateSigningRequest.create(
+            subject: DistinguishedName(country: "UT", commonName: "bank-a"), key: try PrivateKey.generate(.p256)
+        ).pem
+        let added = try call(
+            "POST", "/v1/verifiers",
+            json: VerifierAddBody(
+                id: "bank-a", legalName: "Bank A", elements: ["surname"], purpose: "account opening", validDays: 30,
+                csr: verifierCSR), as: .admin)
+        XCTAssertEqual(added.status, 201, code(added))
+        XCTAssertEqual(call("GET", "/v1/verifiers", as: .operator).status, 200)
+        XCTAssertEqual(call("GET", "/v1/verifiers/bank-a", as: .operator).status, 200)
+        XCTAssertEqual(code(call("GET", "/v1/verifiers/bank-z", as: .operator)), "verifier-not-found")
+        XCTAssertEqual(call("POST", "/v1/accounts/\(account)/presentations/nonce").status, 200)
+        XCTAssertEqual(code(call("POST", "/v1/accounts/\(account)/presentations")), "holder-proof-required")
+        let presented = call("POST", "/v1/accounts/\(account)/presentations", headers: proof)
+        XCTAssertEqual(presented.status, 201, code(presented))
+        let presentation = try bench.decode(PresentationQR.self, presented)
+        let presentationPath = "/v1/accounts/\(account)/presentations/\(presentation.presentationId)"
+        let qr = call("GET", presentationPath + "/qr", headers: proof)
+        XCTAssertEqual(qr.status, 200, code(qr))
+        let registered = try XCTUnwrap(bench.daemon.verifierRegistry).verifier(id: "bank-a")
+        let asked = try XCTUnwrap(bench.daemon.releases).request(
+            VerifierRequestBody(
+                token: try bench.decode(PresentationQR.self, qr).token, elements: ["surname"],
+                purpose: "account opening"), verifier: registered)
+        XCTAssertEqual(call("GET", presentationPath, headers: proof).status, 200)
+        let consented = try call(
+            "POST", presentationPath + "/consent", json: ConsentBody(requestId: asked.requestId), headers: proof)
+        XCTAssertEqual(consented.status, 200, code(consented))
+        XCTAssertEqual(
+            code(
+                try call(
+                    "POST", presentationPath + "/consent", json: ConsentBody(requestId: asked.requestId), headers: proof
+                )),
+            "consent-already-given")
+        let suspended = try call(
+            "POST", "/v1/verifiers/bank-a/status", json: VerifierStatusBody(status: "suspended"), as: .admin)
+        XCTAssertEqual(suspended.status, 200, code(suspended))
         call("GET", "/v1/accounts/\(account)/certificates", headers: proof)
         call("GET", "/v1/accounts/\(account)/devices", headers: proof)
         let otherKey = try PrivateKey.generate(.p256).publicKey().pemEncoded()

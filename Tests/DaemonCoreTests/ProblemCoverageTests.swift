@@ -14,7 +14,7 @@ final class ProblemCoverageTests: XCTestCase {
     static var everyRefusal: [Refusal] {
         RoleAndRequestRefusalTests.refusals + CardAndFaceRefusalTests.refusals + EnrollmentRefusalTests.refusals
             + AccountRefusalTests.refusals + TrustAndTransportRefusalTests.refusals + LivenessRefusalTests.refusals
-            + TrustListRefusalTests.refusals
+            + TrustListRefusalTests.refusals + DataReleaseRefusalTests.refusals
     }
 
     /// A code no in-process request provokes: why, and the test (`Target/File.swift`, test name) that covers it,
@@ -212,6 +212,47 @@ final class ProblemCoverageTests: XCTestCase {
             code: .invalidCRLParameters, why: "the daemon's CRL parameters are always valid",
             file: "CertificateAuthorityTests/RevocationTests.swift", test: "testCRLParametersAreChecked",
             mentions: ".invalidCRLParameters"),
+        // Data release: what the verifiers' TLS listener answers (its router is not the Unix socket's), and the
+        // consent refusals that need a verifier's request first.
+        Elsewhere(
+            code: .verifierNotApproved, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testASuspendedVerifierIsRefusedAtOnce",
+            mentions: ".verifierNotApproved"),
+        Elsewhere(
+            code: .verifierCertificateUnknown, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift",
+            test: "testACertificateOfATrustedCAThatNoVerifierRegisteredIsRefused",
+            mentions: ".verifierCertificateUnknown"),
+        Elsewhere(
+            code: .elementNotAllowed, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testAnElementTheVerifierIsNotAllowedIsRefused",
+            mentions: ".elementNotAllowed"),
+        Elsewhere(
+            code: .tokenInvalid, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testAReplayedTokenIsRefused",
+            mentions: ".tokenInvalid"),
+        Elsewhere(
+            code: .tokenExpired, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testAnExpiredOrSupersededTokenIsRefused",
+            mentions: ".tokenExpired"),
+        Elsewhere(
+            code: .tokenReplayed, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testAReplayedTokenIsRefused",
+            mentions: ".tokenReplayed"),
+        Elsewhere(
+            code: .consentRequired, why: "the verifiers' TLS listener",
+            file: "DaemonCoreTests/DataReleaseTests.swift", test: "testNothingIsReleasedWithoutConsent",
+            mentions: ".consentRequired"),
+        Elsewhere(
+            code: .consentSignatureInvalid, why: "needs a verifier's request (TLS listener) first",
+            file: "DaemonCoreTests/DataReleaseTests.swift",
+            test: "testAConsentSignedByAnotherDeviceIsRefusedAndOneConsentAnswersOneRequest",
+            mentions: ".consentSignatureInvalid"),
+        Elsewhere(
+            code: .consentAlreadyGiven, why: "needs a verifier's request (TLS listener) first",
+            file: "DaemonCoreTests/DataReleaseTests.swift",
+            test: "testAConsentSignedByAnotherDeviceIsRefusedAndOneConsentAnswersOneRequest",
+            mentions: ".consentAlreadyGiven"),
     ]
 
     /// Routes that answer no problem at all: OCSP refuses in its own protocol, always with 200 and an unsigned

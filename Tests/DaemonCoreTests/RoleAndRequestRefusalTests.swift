@@ -27,6 +27,8 @@ final class RoleAndRequestRefusalTests: XCTestCase {
         let path = parts[1].replacingOccurrences(of: "{id}", with: id)
             .replacingOccurrences(of: "{device}", with: "phone-x")
             .replacingOccurrences(of: "{serial}", with: "01AB")
+            .replacingOccurrences(of: "{pid}", with: UUID().uuidString)
+            .replacingOccurrences(of: "{vid}", with: "bank-x")
         return (parts[0], path)
     }
 

@@ -173,6 +173,23 @@ final class EnrollctlCommandLineTests: XCTestCase {
                 ["passcode": "1111"]
             ),
             (["trust", "list"], "GET", "/v1/trust", nil),
+            (
+                [
+                    "verifiers", "add", "bank-a", "--name", "Bank A", "--elements", "surname,age_over_18", "--purpose",
+                    "kyc", "--days", "30", "--csr", key,
+                ], "POST", "/v1/verifiers",
+                [
+                    "id": "bank-a", "legalName": "Bank A", "elements": ["surname", "age_over_18"], "purpose": "kyc",
+                    "validDays": 30, "csr": "PEM",
+                ]
+            ),
+            (["verifiers", "list"], "GET", "/v1/verifiers", nil),
+            (["verifiers", "show", "bank-a"], "GET", "/v1/verifiers/bank-a", nil),
+            (
+                ["verifiers", "suspend", "bank-a", "--reason", "audit"], "POST", "/v1/verifiers/bank-a/status",
+                ["status": "suspended", "reason": "audit"]
+            ),
+            (["verifiers", "revoke", "bank-a"], "POST", "/v1/verifiers/bank-a/status", ["status": "revoked"]),
             (["trust", "import", photo], "POST", "/v1/trust/import", ["data": photoBase64]),
             (
                 ["face-compare", photo, photo, "--json"], "POST", "/v1/faces/compare",
@@ -279,6 +296,7 @@ final class EnrollctlCommandLineTests: XCTestCase {
             ),
             (["certs", "renew", "--all", "--limit", "0"], "--limit is a positive number"),
             (["liveness", "send", "S", "--frames", "x"], "liveness send needs --nonce HEX (the challenge's nonceHex)"),
+            (["verifiers", "add", "bank-a", "--elements", "surname"], "verifiers add needs --name LEGAL-NAME"),
         ] {
             let result = try run(arguments)
             XCTAssertEqual(result.status, 2, "\(arguments)")

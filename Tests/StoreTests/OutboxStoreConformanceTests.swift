@@ -2,7 +2,7 @@ import Foundation
 import Store
 import XCTest
 
-/// Conformance for the transactional outbox and the one-time codes (schema: SQLite 5, PostgreSQL 6).
+/// Conformance for the transactional outbox and the one-time codes (schema: SQLite 5, PostgreSQL 6; the verifier registry follows as 6 and 7).
 extension StoreConformanceTests {
     private func message(_ n: Int, account: UUID?, at: Date) -> OutboxMessageRecord {
         OutboxMessageRecord(
