@@ -662,4 +662,19 @@ final class DataReleaseTests: XCTestCase {
             XCTAssertEqual(answer.status, index == 0 ? 403 : 201, "nonce \(index): \(problemCode(answer))")
         }
     }
+
+    /// The presentation key reads the presentation and refreshes its QR but never consents; and a holder cannot
+    /// consent to an element the verifier did not ask for.
+    func testThePresentationKeyNeverConsentsAndConsentStaysWithinTheRequest() throws {
+        let opened = try release.openPresentation()
+        XCTAssertEqual(try release.ask(opened.token, ["surname"]).status, 201)
+        let request = try XCTUnwrap(try release.presentation(opened).requests.first)
+        let keyOnly = try release.bench.call(
+            "POST", "/v1/accounts/\(release.account)/presentations/\(opened.presentationId)/consent",
+            json: ConsentBody(requestId: request.requestId), headers: release.keyHeader(opened))
+        XCTAssertEqual(problemCode(keyOnly), ProblemCode.holderProofRequired.code)
+        try assertRefused(
+            try release.consent(opened, request, elements: ["surname", "given_names"]), .elementNotAllowed)
+        XCTAssertEqual(try release.presentation(opened).requests.first?.state, "pending")
+    }
 }
