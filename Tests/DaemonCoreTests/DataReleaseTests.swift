@@ -677,4 +677,49 @@ final class DataReleaseTests: XCTestCase {
             try release.consent(opened, request, elements: ["surname", "given_names"]), .elementNotAllowed)
         XCTAssertEqual(try release.presentation(opened).requests.first?.state, "pending")
     }
+
+    /// The listener's bounds: a body over 64 KiB is refused from its Content-Length before it is read, more than 32
+    /// header fields are refused, and with `max_connections` connections held one more is closed before any
+    /// handshake (and served again once they end).
+    func testTheListenerBoundsBodiesHeadersAndConnections() throws {
+        let client = try release.client(release.verifier)
+        let stream = try client.handshake()
+        let head = "POST /v1/verifier/requests HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n"
+        XCTAssertTrue(stream.write(Array(head.utf8)))
+        var bytes: [UInt8] = []
+        while let chunk = stream.read(), !chunk.isEmpty { bytes += chunk }
+        stream.close()
+        XCTAssertEqual(try UnixSocketClient.parseResponse(bytes).status, ProblemCode.bodyTooLarge.status)
+        let many = try client.send(
+            HTTPRequest(
+                method: "GET", path: "/v1/verifier/requests/\(UUID())", headers: (0..<40).map { ("x-h\($0)", "v") }))
+        XCTAssertEqual(problemCode(many), ProblemCode.headersTooLarge.code)
+
+        let context = try TLSContext.server(
+            certificateFile: release.serverCertificate,
+            keyFile: release.files.appendingPathComponent("server.key").path,
+            clientCAFile: release.files.appendingPathComponent("client-cas.pem").path)
+        let small = try VerifierListener(
+            address: "127.0.0.1", port: 0, context: context, router: release.bench.daemon.makeVerifierRouter(),
+            maxConnections: 2, timeout: 3)
+        small.start()
+        defer { small.stop() }
+        let cappedClient = VerifierClient(
+            host: "127.0.0.1", port: small.port,
+            context: try TLSContext.client(
+                caFile: release.serverCertificate, certificateFile: release.verifier.certificate,
+                keyFile: release.verifier.key), timeout: 5)
+        let held = try (0..<2).map { _ in try cappedClient.connectSocket() }
+        Thread.sleep(forTimeInterval: 0.2)
+        let extra = try cappedClient.connectSocket()
+        var time = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(recv(extra, &buffer, buffer.count, 0), 0, "a third connection was kept (or timed out)")
+        close(extra)
+        for fd in held { close(fd) }
+        Thread.sleep(forTimeInterval: 0.3)
+        let served = try cappedClient.get("/v1/verifier/requests/\(UUID())")
+        XCTAssertEqual(problemCode(served), ProblemCode.releaseRequestNotFound.code)
+    }
 }
