@@ -63,6 +63,8 @@ public final class ReleaseDesk: Sendable {
         var keyDigest: [UInt8] = []
         /// Order of opening (the clock may not tick between two).
         var sequence: UInt64 = 0
+        /// Counters an unregistered certificate already used (one usage record each).
+        var unregisteredCounters: Set<UInt32> = []
     }
 
     struct State {
@@ -481,10 +483,19 @@ public final class ReleaseDesk: Sendable {
     }
 
     /// A request from a client certificate no verifier registered (the TLS handshake accepted its CA): a usage
-    /// record for the holder whose token it carried, when the token is this daemon's, so the holder sees the attempt.
+    /// record for the holder whose token it carried, when the token is this daemon's, so the holder sees the attempt;
+    /// one per token (any certificate of the client CA passes the handshake, a holder's too: repeating a token must
+    /// not write the usage log without end).
     public func recordUnregistered(token text: String, fingerprint: String) {
         guard let token = try? PresentationToken.parse(text, key: tokenKey) else { return }
-        let accountID = state.withLock { $0.presentations[token.presentationID]?.accountID }
+        let accountID = state.withLock { state -> UUID? in
+            guard var presentation = state.presentations[token.presentationID],
+                presentation.unregisteredCounters.count < 64,
+                presentation.unregisteredCounters.insert(token.counter).inserted
+            else { return nil }
+            state.presentations[token.presentationID] = presentation
+            return presentation.accountID
+        }
         guard let accountID else { return }
         try? record(
             accountID: accountID, event: "release-refused",

@@ -722,4 +722,20 @@ final class DataReleaseTests: XCTestCase {
         let served = try cappedClient.get("/v1/verifier/requests/\(UUID())")
         XCTAssertEqual(problemCode(served), ProblemCode.releaseRequestNotFound.code)
     }
+
+    /// A certificate of the client CA that no verifier registered (a holder's passes the handshake too) writes one
+    /// usage record per token, however often it repeats it.
+    func testAnUnregisteredCertificateRepeatingATokenWritesOneUsageRecord() throws {
+        let opened = try release.openPresentation()
+        let (credentials, _) = try release.foreignCredentials("notary-y")
+        for _ in 0..<4 {
+            try assertRefused(
+                try release.ask(opened.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        }
+        let records = try release.usage().filter { $0.detail.contains("verifier-certificate-unknown") }
+        XCTAssertEqual(records.count, 1, records.map(\.detail).joined(separator: "\n"))
+        let next = try release.refreshed(opened)
+        try assertRefused(try release.ask(next.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        XCTAssertEqual(try release.usage().filter { $0.detail.contains("verifier-certificate-unknown") }.count, 2)
+    }
 }
