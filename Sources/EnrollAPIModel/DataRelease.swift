@@ -104,7 +104,8 @@ public struct PresentationQR: Codable, Sendable, Equatable {
     /// Fetch `GET .../qr` again after this many seconds.
     public var refreshSeconds: Int
     /// Only when the presentation opens: the secret the holder's app sends as `X-Enrolld-Presentation-Key` to read
-    /// the presentation, refresh its QR and consent without another holder proof per call.
+    /// the presentation and refresh its QR without another holder proof per call. It never consents: consent takes the
+    /// bound device's signature or a kiosk's holder proof, each time.
     public var presentationKey: String?
 
     public init(

@@ -24,6 +24,12 @@ public final class ReleaseDesk: Sendable {
         public var requestLifetime: TimeInterval = 10 * 60
         public var maxPresentations = 10_000
         public var maxRequestsPerPresentation = 8
+        /// Open presentations of one account: opening one more closes its oldest, so one holder cannot fill
+        /// `maxPresentations` for everyone.
+        public var maxPresentationsPerAccount = 4
+        /// Outstanding nonces of one account: asking one more drops its oldest (anyone who knows an account id may
+        /// ask; without this a few callers could fill `maxPresentations` nonces for everyone).
+        public var maxNoncesPerAccount = 4
 
         public init() {}
     }
@@ -55,13 +61,18 @@ public final class ReleaseDesk: Sendable {
         var requests: [Request] = []
         /// The presentation key, hashed (SHA-256).
         var keyDigest: [UInt8] = []
+        /// Order of opening (the clock may not tick between two).
+        var sequence: UInt64 = 0
+        /// Counters an unregistered certificate already used (one usage record each).
+        var unregisteredCounters: Set<UInt32> = []
     }
 
     struct State {
         var presentations: [UUID: Presentation] = [:]
         var requestIndex: [UUID: UUID] = [:]
-        /// Nonces for the device's signature that opens a presentation: account, expiry.
-        var nonces: [String: (UUID, Date)] = [:]
+        /// Nonces for the device's signature that opens a presentation: account, expiry, order of issue.
+        var nonces: [String: (UUID, Date, UInt64)] = [:]
+        var sequence: UInt64 = 0
     }
 
     public let store: any Store
@@ -101,8 +112,13 @@ public final class ReleaseDesk: Sendable {
         let kept = state.withLock { state -> Bool in
             let at = now()
             state.nonces = state.nonces.filter { $0.value.1 > at }
+            let own = state.nonces.filter { $0.value.0 == accountID }.sorted { $0.value.2 < $1.value.2 }
+            for (old, _) in own.prefix(max(0, own.count - settings.maxNoncesPerAccount + 1)) {
+                state.nonces[old] = nil
+            }
             guard state.nonces.count < settings.maxPresentations else { return false }
-            state.nonces[nonce] = (accountID, expiry)
+            state.sequence += 1
+            state.nonces[nonce] = (accountID, expiry, state.sequence)
             return true
         }
         guard kept else {
@@ -144,7 +160,16 @@ public final class ReleaseDesk: Sendable {
         presentation.keyDigest = Self.keyDigest(key)
         let opened = state.withLock { state -> Bool in
             sweep(&state, at: at)
+            let own = state.presentations.values.filter { $0.accountID == accountID }.sorted {
+                $0.sequence < $1.sequence
+            }
+            for old in own.prefix(max(0, own.count - settings.maxPresentationsPerAccount + 1)) {
+                state.presentations[old.id] = nil
+                for request in old.requests { state.requestIndex[request.id] = nil }
+            }
             guard state.presentations.count < settings.maxPresentations else { return false }
+            state.sequence += 1
+            presentation.sequence = state.sequence
             state.presentations[presentation.id] = presentation
             return true
         }
@@ -283,7 +308,15 @@ public final class ReleaseDesk: Sendable {
         }
         var envelope: [UInt8]?
         if !refuse {
-            envelope = try sealed(accountID: accountID, request: request, elements: chosen, at: at)
+            do {
+                envelope = try sealed(accountID: accountID, request: request, elements: chosen, at: at)
+            } catch {
+                try? record(
+                    accountID: accountID, event: "release-refused", actor: actor, outcome: "refused",
+                    detail: "\(request.verifierID) \(requestID): \(chosen.joined(separator: ",")) not released: "
+                        + error.code)
+                throw error
+            }
         }
         // One consent answers one request: the state changes only from pending.
         let answered = state.withLock { state -> Request? in
@@ -344,6 +377,10 @@ public final class ReleaseDesk: Sendable {
     /// The JSON document of the released elements, signed and enveloped.
     func sealed(accountID: UUID, request: Request, elements: [String], at: Date) throws(EnrollmentError) -> [UInt8] {
         let facts = try accounts.releaseFacts(accountID: accountID)
+        // The account and the verifier are checked again at consent: either may have changed since the request.
+        guard facts.status == "normal" else {
+            throw EnrollmentError(.accountNotNormal, "the account is \(facts.status): it releases no data")
+        }
         var values: [String: ReleasedValue] = [:]
         for name in elements {
             values[name] = VerifierElement.value(
@@ -352,12 +389,12 @@ public final class ReleaseDesk: Sendable {
         let document = ReleaseDocument(
             verifierId: request.verifierID, requestId: request.id.uuidString, releasedAt: isoText(at),
             elements: values)
-        let certificatePEM = try store.domainTransaction { tx in
-            try tx.verifier(id: request.verifierID)?.certificatePEM
-        }
-        guard let certificatePEM else {
+        let verifier = try store.domainTransaction { tx in try tx.verifier(id: request.verifierID) }
+        guard let verifier else {
             throw EnrollmentError(.verifierNotFound, "the verifier left the registry")
         }
+        if let refusal = VerifierRegistry.refusal(verifier, at: at) { throw refusal }
+        let certificatePEM = verifier.certificatePEM
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -389,8 +426,7 @@ public final class ReleaseDesk: Sendable {
         func refuse(_ error: EnrollmentError) throws(EnrollmentError) -> Never {
             try? record(
                 accountID: accountID, event: "release-refused", actor: actor, outcome: "refused",
-                detail: "\(verifier.id) asked \(body.elements.prefix(32).joined(separator: ",").prefix(400)): "
-                    + error.code)
+                detail: "\(verifier.id) asked \(Self.shown(body.elements)): " + error.code)
             throw error
         }
         if let refusal = VerifierRegistry.refusal(verifier, at: at) { try refuse(refusal) }
@@ -403,7 +439,9 @@ public final class ReleaseDesk: Sendable {
         for name in elements where !VerifierElement.allows(verifier.elements, name) {
             try refuse(EnrollmentError(.elementNotAllowed, "verifier \(verifier.id) may not ask for \(name)"))
         }
-        guard (1...200).contains(body.purpose.count), !body.purpose.contains(where: \.isNewline) else {
+        guard (1...200).contains(body.purpose.count), body.purpose.utf8.count <= 800,
+            !body.purpose.contains(where: \.isNewline)
+        else {
             try refuse(EnrollmentError(.invalidBody, "purpose is one line of 1 to 200 characters"))
         }
         var request = Request(
@@ -445,10 +483,19 @@ public final class ReleaseDesk: Sendable {
     }
 
     /// A request from a client certificate no verifier registered (the TLS handshake accepted its CA): a usage
-    /// record for the holder whose token it carried, when the token is this daemon's, so the holder sees the attempt.
+    /// record for the holder whose token it carried, when the token is this daemon's, so the holder sees the attempt;
+    /// one per token (any certificate of the client CA passes the handshake, a holder's too: repeating a token must
+    /// not write the usage log without end).
     public func recordUnregistered(token text: String, fingerprint: String) {
         guard let token = try? PresentationToken.parse(text, key: tokenKey) else { return }
-        let accountID = state.withLock { $0.presentations[token.presentationID]?.accountID }
+        let accountID = state.withLock { state -> UUID? in
+            guard var presentation = state.presentations[token.presentationID],
+                presentation.unregisteredCounters.count < 64,
+                presentation.unregisteredCounters.insert(token.counter).inserted
+            else { return nil }
+            state.presentations[token.presentationID] = presentation
+            return presentation.accountID
+        }
         guard let accountID else { return }
         try? record(
             accountID: accountID, event: "release-refused",
@@ -469,7 +516,17 @@ public final class ReleaseDesk: Sendable {
         guard let request, request.verifierID == verifier.id else {
             throw EnrollmentError(.releaseRequestNotFound, "no request \(requestID) of verifier \(verifier.id)")
         }
-        if let refusal = VerifierRegistry.refusal(verifier, at: at) { throw refusal }
+        if let refusal = VerifierRegistry.refusal(verifier, at: at) {
+            let accountID = state.withLock { state -> UUID? in
+                state.requestIndex[requestID].flatMap { state.presentations[$0]?.accountID }
+            }
+            try? record(
+                accountID: accountID, event: "release-refused", actor: Self.actor(verifierID: verifier.id),
+                outcome: "refused",
+                detail: "\(verifier.id) \(requestID): \(request.elements.joined(separator: ",")) withheld: "
+                    + refusal.code)
+            throw refusal
+        }
         return VerifierRequestStatus(
             requestId: request.id.uuidString, state: request.state, elements: request.elements,
             released: request.released, envelope: request.envelope.map { Data($0).base64EncodedString() })
@@ -490,6 +547,16 @@ public final class ReleaseDesk: Sendable {
                 .consentRequired, "the holder has not consented to request \(requestID) (\(status.state))")
         }
         return Array(der)
+    }
+
+    /// The element names a verifier sent, for a usage record: at most 32, each cut to 40 characters of the catalogue's
+    /// alphabet (lower-case letters, digits, `_`), so a name cannot write other text into the holder's usage log.
+    static func shown(_ names: [String]) -> String {
+        let alphabet = Set("abcdefghijklmnopqrstuvwxyz0123456789_".unicodeScalars)
+        return names.prefix(32).map { name in
+            let kept = String(String.UnicodeScalarView(name.unicodeScalars.filter(alphabet.contains).prefix(40)))
+            return kept.isEmpty ? "?" : kept
+        }.joined(separator: ",")
     }
 
     /// Hex SHA-256 of the request's canonical text.

@@ -62,8 +62,9 @@ public final class TLSContext: @unchecked Sendable {
     }
 }
 
-/// One TLS connection over a connected socket it owns (closed on `close()` or deinit). Reads and writes block
-/// within the socket's timeouts (SO_RCVTIMEO, SO_SNDTIMEO), which the caller sets.
+/// One TLS connection over a connected socket it owns once the handshake succeeded (closed on `close()` or deinit;
+/// when `accept` or `connect` throws, the descriptor stays the caller's to close). Reads and writes block within the
+/// socket's timeouts (SO_RCVTIMEO, SO_SNDTIMEO), which the caller sets.
 public final class TLSStream: @unchecked Sendable {
     let ssl: OpaquePointer
     public let descriptor: Int32
@@ -73,15 +74,31 @@ public final class TLSStream: @unchecked Sendable {
         guard let ssl = SSL_new(context.pointer) else { throw OpenSSLError.capture("SSL_new") }
         self.ssl = ssl
         self.descriptor = descriptor
-        guard SSL_set_fd(ssl, descriptor) == 1 else { throw OpenSSLError.capture("SSL_set_fd") }
+        guard SSL_set_fd(ssl, descriptor) == 1 else {
+            let error = OpenSSLError.capture("SSL_set_fd")
+            abandon()
+            throw error
+        }
     }
 
     deinit { close() }
 
+    /// Frees the connection after a failed handshake, leaving the descriptor open: the caller closes it (closing it
+    /// here too would close whatever another thread opened on the same number meanwhile).
+    private func abandon() {
+        guard !closed else { return }
+        closed = true
+        SSL_free(ssl)
+    }
+
     /// The server's handshake on an accepted socket; throws when the client has no acceptable certificate.
     public static func accept(_ descriptor: Int32, context: TLSContext) throws(OpenSSLError) -> TLSStream {
         let stream = try TLSStream(context: context, descriptor: descriptor)
-        guard SSL_accept(stream.ssl) == 1 else { throw OpenSSLError.capture("TLS handshake") }
+        guard SSL_accept(stream.ssl) == 1 else {
+            let error = OpenSSLError.capture("TLS handshake")
+            stream.abandon()
+            throw error
+        }
         return stream
     }
 
@@ -91,8 +108,16 @@ public final class TLSStream: @unchecked Sendable {
     ) throws(OpenSSLError) -> TLSStream {
         let stream = try TLSStream(context: context, descriptor: descriptor)
         _ = enrolld_ssl_set_host_name(stream.ssl, host)
-        guard SSL_set1_host(stream.ssl, host) == 1 else { throw OpenSSLError.capture("TLS host name") }
-        guard SSL_connect(stream.ssl) == 1 else { throw OpenSSLError.capture("TLS handshake") }
+        guard SSL_set1_host(stream.ssl, host) == 1 else {
+            let error = OpenSSLError.capture("TLS host name")
+            stream.abandon()
+            throw error
+        }
+        guard SSL_connect(stream.ssl) == 1 else {
+            let error = OpenSSLError.capture("TLS handshake")
+            stream.abandon()
+            throw error
+        }
         return stream
     }
 

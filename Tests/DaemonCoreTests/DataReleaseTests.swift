@@ -555,4 +555,187 @@ final class DataReleaseTests: XCTestCase {
                 headers: [(VerifierListener.fingerprintHeader, String(repeating: "0", count: 64))]))
         XCTAssertEqual(problemCode(forged), ProblemCode.releaseRequestNotFound.code)
     }
+
+    /// Consent seals a release only for an account that is still normal: one declared lost (`invalid`) after its
+    /// holder opened the presentation releases nothing, and the refusal is in the usage log.
+    func testAnAccountNoLongerNormalAtConsentReleasesNothing() throws {
+        let opened = try release.openPresentation()
+        XCTAssertEqual(try release.ask(opened.token, ["surname"]).status, 201)
+        let request = try XCTUnwrap(try release.presentation(opened).requests.first)
+        try release.bench.require(
+            release.bench.call(
+                "POST", "/v1/accounts/\(release.account)/status",
+                json: StatusChangeBody(status: "invalid", reason: "lost"), as: .operator), 200, "status")
+        let answer = try release.consent(opened, request, elements: ["surname"])
+        XCTAssertNotEqual(answer.status, 200, "a release was sealed for an account that is not normal")
+        XCTAssertEqual(problemCode(answer), ProblemCode.accountNotNormal.code)
+        let status = try release.bench.decode(
+            VerifierRequestStatus.self,
+            try release.client(release.verifier).get("/v1/verifier/requests/\(request.requestId)"))
+        XCTAssertEqual(status.state, "pending")
+        XCTAssertNil(status.envelope)
+    }
+
+    /// A verifier suspended between its request and the holder's consent gets no sealed release (the consent is
+    /// refused, with a usage record naming it and the elements); one suspended after the consent cannot fetch the
+    /// release, and that refusal is in the usage log too.
+    func testAVerifierSuspendedBetweenRequestAndReleaseGetsNothing() throws {
+        let opened = try release.openPresentation()
+        XCTAssertEqual(try release.ask(opened.token, ["surname"]).status, 201)
+        let request = try XCTUnwrap(try release.presentation(opened).requests.first)
+        try setVerifier("suspended")
+        try assertRefused(
+            try release.consent(opened, request, elements: ["surname"]), .verifierNotApproved,
+            usage: "bank-a \(request.requestId): surname not released: verifier-not-approved")
+        XCTAssertEqual(try release.presentation(opened).requests.first?.state, "pending")
+        // Approved again: the holder consents; then suspended before the verifier fetches.
+        try setVerifier("approved")
+        try release.bench.require(try release.consent(opened, request, elements: ["surname"]), 200, "consent")
+        try setVerifier("suspended")
+        try assertRefused(
+            try release.client(release.verifier).get("/v1/verifier/requests/\(request.requestId)/release"),
+            .verifierNotApproved, usage: "bank-a \(request.requestId): surname withheld: verifier-not-approved")
+    }
+
+    private func setVerifier(_ status: String) throws {
+        try release.bench.require(
+            release.bench.call(
+                "POST", "/v1/verifiers/bank-a/status", json: VerifierStatusBody(status: status, reason: "audit"),
+                as: .admin), 200, status)
+    }
+
+    /// Element names a verifier sends reach the holder's usage log only as the catalogue's alphabet: no line break,
+    /// no words of its own.
+    func testAVerifiersElementNamesCannotWriteIntoTheUsageLog() throws {
+        let opened = try release.openPresentation()
+        try assertRefused(
+            try release.ask(opened.token, ["surname\nrelease-consented bank-a: all"]), .unknownElement,
+            usage: "unknown-element")
+        let refused = try release.usage().filter { $0.event == "release-refused" }
+        XCTAssertFalse(refused.isEmpty)
+        for record in refused {
+            XCTAssertFalse(record.detail.contains("\n"), record.detail)
+            XCTAssertFalse(record.detail.contains("consented bank-a"), record.detail)
+        }
+    }
+
+    /// A purpose of few characters but many bytes (combining marks) is refused: what a verifier makes the daemon
+    /// hold per request is bounded in bytes.
+    func testAPurposeOfFewCharactersButManyBytesIsRefused() throws {
+        let opened = try release.openPresentation()
+        let purpose = "a" + String(repeating: "\u{301}", count: 5_000)
+        XCTAssertEqual(purpose.count, 1)
+        let answer = try release.client(release.verifier).post(
+            "/v1/verifier/requests",
+            json: VerifierRequestBody(token: opened.token, elements: ["surname"], purpose: purpose))
+        XCTAssertEqual(problemCode(answer), ProblemCode.invalidBody.code)
+        XCTAssertTrue(try release.presentation(opened).requests.isEmpty)
+    }
+
+    /// One holder cannot fill the daemon's presentations (or nonces) for everyone: opening a fifth closes its
+    /// oldest, and a fifth nonce drops its oldest.
+    func testOneAccountHoldsAtMostFourPresentationsAndFourNonces() throws {
+        let first = try release.openPresentation()
+        var later: [PresentationQR] = []
+        for _ in 0..<4 { later.append(try release.openPresentation()) }
+        let closed = try release.bench.call(
+            "GET", "/v1/accounts/\(release.account)/presentations/\(first.presentationId)",
+            headers: release.keyHeader(first))
+        XCTAssertEqual(problemCode(closed), ProblemCode.holderProofFailed.code, "the oldest presentation stayed open")
+        for opened in later { XCTAssertEqual(try release.presentation(opened).presentationId, opened.presentationId) }
+        var nonces: [PresentationNonce] = []
+        for _ in 0..<5 {
+            nonces.append(
+                try release.bench.decode(
+                    PresentationNonce.self,
+                    try release.bench.require(
+                        release.bench.call("POST", "/v1/accounts/\(release.account)/presentations/nonce"), 200,
+                        "nonce")))
+        }
+        for (index, nonce) in nonces.enumerated() {
+            let message = Array("enrolld-presentation-open-v1\n\(release.account)\n\(nonce.nonce)".utf8)
+            let signature = try release.deviceKey.sign(message, scheme: .ecdsa(.sha256))
+            let answer = try release.bench.call(
+                "POST", "/v1/accounts/\(release.account)/presentations",
+                json: PresentationOpenBody(
+                    deviceId: "phone-a", nonce: nonce.nonce, signature: Data(signature).base64EncodedString()))
+            XCTAssertEqual(answer.status, index == 0 ? 403 : 201, "nonce \(index): \(problemCode(answer))")
+        }
+    }
+
+    /// The presentation key reads the presentation and refreshes its QR but never consents; and a holder cannot
+    /// consent to an element the verifier did not ask for.
+    func testThePresentationKeyNeverConsentsAndConsentStaysWithinTheRequest() throws {
+        let opened = try release.openPresentation()
+        XCTAssertEqual(try release.ask(opened.token, ["surname"]).status, 201)
+        let request = try XCTUnwrap(try release.presentation(opened).requests.first)
+        let keyOnly = try release.bench.call(
+            "POST", "/v1/accounts/\(release.account)/presentations/\(opened.presentationId)/consent",
+            json: ConsentBody(requestId: request.requestId), headers: release.keyHeader(opened))
+        XCTAssertEqual(problemCode(keyOnly), ProblemCode.holderProofRequired.code)
+        try assertRefused(
+            try release.consent(opened, request, elements: ["surname", "given_names"]), .elementNotAllowed)
+        XCTAssertEqual(try release.presentation(opened).requests.first?.state, "pending")
+    }
+
+    /// The listener's bounds: a body over 64 KiB is refused from its Content-Length before it is read, more than 32
+    /// header fields are refused, and with `max_connections` connections held one more is closed before any
+    /// handshake (and served again once they end).
+    func testTheListenerBoundsBodiesHeadersAndConnections() throws {
+        let client = try release.client(release.verifier)
+        let stream = try client.handshake()
+        let head = "POST /v1/verifier/requests HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n"
+        XCTAssertTrue(stream.write(Array(head.utf8)))
+        var bytes: [UInt8] = []
+        while let chunk = stream.read(), !chunk.isEmpty { bytes += chunk }
+        stream.close()
+        XCTAssertEqual(try UnixSocketClient.parseResponse(bytes).status, ProblemCode.bodyTooLarge.status)
+        let many = try client.send(
+            HTTPRequest(
+                method: "GET", path: "/v1/verifier/requests/\(UUID())", headers: (0..<40).map { ("x-h\($0)", "v") }))
+        XCTAssertEqual(problemCode(many), ProblemCode.headersTooLarge.code)
+
+        let context = try TLSContext.server(
+            certificateFile: release.serverCertificate,
+            keyFile: release.files.appendingPathComponent("server.key").path,
+            clientCAFile: release.files.appendingPathComponent("client-cas.pem").path)
+        let small = try VerifierListener(
+            address: "127.0.0.1", port: 0, context: context, router: release.bench.daemon.makeVerifierRouter(),
+            maxConnections: 2, timeout: 3)
+        small.start()
+        defer { small.stop() }
+        let cappedClient = VerifierClient(
+            host: "127.0.0.1", port: small.port,
+            context: try TLSContext.client(
+                caFile: release.serverCertificate, certificateFile: release.verifier.certificate,
+                keyFile: release.verifier.key), timeout: 5)
+        let held = try (0..<2).map { _ in try cappedClient.connectSocket() }
+        Thread.sleep(forTimeInterval: 0.2)
+        let extra = try cappedClient.connectSocket()
+        var time = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(recv(extra, &buffer, buffer.count, 0), 0, "a third connection was kept (or timed out)")
+        close(extra)
+        for fd in held { close(fd) }
+        Thread.sleep(forTimeInterval: 0.3)
+        let served = try cappedClient.get("/v1/verifier/requests/\(UUID())")
+        XCTAssertEqual(problemCode(served), ProblemCode.releaseRequestNotFound.code)
+    }
+
+    /// A certificate of the client CA that no verifier registered (a holder's passes the handshake too) writes one
+    /// usage record per token, however often it repeats it.
+    func testAnUnregisteredCertificateRepeatingATokenWritesOneUsageRecord() throws {
+        let opened = try release.openPresentation()
+        let (credentials, _) = try release.foreignCredentials("notary-y")
+        for _ in 0..<4 {
+            try assertRefused(
+                try release.ask(opened.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        }
+        let records = try release.usage().filter { $0.detail.contains("verifier-certificate-unknown") }
+        XCTAssertEqual(records.count, 1, records.map(\.detail).joined(separator: "\n"))
+        let next = try release.refreshed(opened)
+        try assertRefused(try release.ask(next.token, ["surname"], as: credentials), .verifierCertificateUnknown)
+        XCTAssertEqual(try release.usage().filter { $0.detail.contains("verifier-certificate-unknown") }.count, 2)
+    }
 }

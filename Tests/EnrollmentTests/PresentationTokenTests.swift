@@ -39,8 +39,19 @@ final class PresentationTokenTests: XCTestCase {
         XCTAssertEqual(
             try VerifierElement.normalised(["age_over_65", "surname", "given_names", "surname", "age_over_18"]),
             ["given_names", "surname", "age_over_18", "age_over_65"])
-        for bad in [["shoe_size"], [], ["age_over_100"], ["age_over_1"], ["age_over_00"], ["age_over_١٨"], ["age_over_+1"], ["age_over_ 1"]] {
+        for bad in [
+            ["shoe_size"], [], ["age_over_100"], ["age_over_1"], ["age_over_00"], ["age_over_١٨"], ["age_over_+1"],
+            ["age_over_ 1"],
+        ] {
             XCTAssertThrowsError(try VerifierElement.normalised(bad), "\(bad)")
+        }
+        // Case, width and combining-mark look-alikes are no catalogue names (Swift's == is canonical equivalence: a
+        // digit with a combining mark sorts between "0" and "9" but is no digit).
+        for trick in [
+            "Surname", "SURNAME", "ｓurname", "surname\u{301}", "age_over_1\u{301}8", "age_over_１８", "age_over_018",
+            " surname",
+        ] {
+            XCTAssertThrowsError(try VerifierElement.normalised([trick]), trick)
         }
     }
 
