@@ -554,6 +554,45 @@ final class ActivationFlowTests: XCTestCase {
             AccountView.self, bench.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator))
         XCTAssertEqual(account.tier, "basic", "no code was ever entered: back at the tier before both")
     }
+
+    /// Card and face alone must not remove the second factor of a passcode reset: a kiosk with a fresh holder proof
+    /// changes the verified e-mail, and the reset would then need no contact code.
+    func testAHolderProofAloneCannotDropTheVerifiedContactThatGuardsThePasscodeReset() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        let holder = TestHolder.random("John_Salley")
+        let (session, outcome) = try enrollPending(bench, holder)
+        let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
+        let code = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
+        try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
+        let proof = [("X-Enrolld-Enrollment", session)]
+        let path = "/v1/accounts/\(outcome.accountID)/contact"
+        XCTAssertEqual(
+            bench.problem(
+                try bench.call("PUT", path, json: ["contact": ["email": "attacker@example.net"]], headers: proof)),
+            "invalid-contact")
+        XCTAssertEqual(
+            bench.problem(try bench.call("PUT", path, json: ["contact": ["phone": "+41790000002"]], headers: proof)),
+            "invalid-contact", "nor removed")
+        // Other fields still change; the verified e-mail kept as it is.
+        try bench.require(
+            try bench.call(
+                "PUT", path, json: ["contact": ["email": "holder@example.org", "language": "pt"]], headers: proof),
+            204, "other fields")
+        let reset = try bench.decode(
+            EnrollmentView.self, try bench.start(holder, purpose: "passcode-reset", accountID: outcome.accountID)
+        ).id
+        try bench.require(try bench.photo(reset, of: holder.person), 200, "photo")
+        XCTAssertEqual(
+            bench.problem(
+                try bench.call(
+                    "POST", "/v1/enrollments/\(reset)/complete", json: EnrollmentCompleteBody(passcode: "2468"))),
+            "contact-code-required")
+        // An operator can change it (the holder lost the mailbox).
+        try bench.require(
+            try bench.call("PUT", path, json: ["contact": ["email": "new@example.org"]], as: .operator), 204,
+            "operator")
+    }
 }
 
 /// A flag one thread sets and another reads.
