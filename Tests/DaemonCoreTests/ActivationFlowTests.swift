@@ -555,6 +555,23 @@ final class ActivationFlowTests: XCTestCase {
         XCTAssertEqual(account.tier, "basic", "no code was ever entered: back at the tier before both")
     }
 
+    /// A delivered message keeps no recipient and no code: only its delivery record stays in the outbox.
+    func testASentMessageKeepsNeitherRecipientNorCode() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        _ = try enrollPending(bench)
+        XCTAssertEqual(sink.wait(for: 1, in: "mail.jsonl").count, 1)
+        let store = try XCTUnwrap(bench.daemon.enrollment?.store)
+        var sent: [OutboxMessageRecord] = []
+        let deadline = Date().addingTimeInterval(10)
+        while sent.isEmpty && Date() < deadline {
+            sent = try store.transaction { tx in try tx.outboxMessages(state: .sent, limit: 10) }
+            if sent.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertEqual(sent.count, 1)
+        XCTAssertEqual(sent.first?.sealedPayload, [], "the sealed recipient and code are dropped once delivered")
+    }
+
     /// Card and face alone must not remove the second factor of a passcode reset: a kiosk with a fresh holder proof
     /// changes the verified e-mail, and the reset would then need no contact code.
     func testAHolderProofAloneCannotDropTheVerifiedContactThatGuardsThePasscodeReset() throws {
