@@ -166,6 +166,8 @@ final class TransportConnection {
             chunk = read > 0 ? Array(bytes.prefix(read)) : []
         }
         guard !chunk.isEmpty else {
+            // A read bounded by the exchange's last moments that times out is the deadline, not a silent peer.
+            try checkDeadline()
             throw DeliveryError(reason: "\(host) closed the connection or did not answer in time", permanent: false)
         }
         buffer += chunk

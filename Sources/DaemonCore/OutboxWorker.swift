@@ -180,6 +180,9 @@ final class OutboxWorker: Sendable {
                     current.state = .sent
                     current.sentAt = at
                     current.lastError = nil
+                    // Delivered: the recipient and the code are not kept beyond need (a sent message is never sent
+                    // again; only its delivery record stays).
+                    current.sealedPayload = []
                 case let .failure(error):
                     current.lastError = String(error.reason.prefix(200))
                     if error.permanent || current.attempts >= settings.maxAttempts {

@@ -20,6 +20,9 @@ public struct ActivationPolicy: Sendable, Equatable {
     public var maxAttempts = 5
     /// The language of messages when the contact names none (`language` contact field).
     public var defaultLanguage = "en"
+    /// How long wrong entries of a code outlive it: a code issued in its place within this time (from the last
+    /// entry) starts with them, so asking for new codes does not buy new attempts.
+    public var failureMemory: TimeInterval = 86_400
 
     public init() {}
 
@@ -112,7 +115,17 @@ public enum ContactCodes {
         return candidates.sorted { ($0.1 == .email ? 0 : 1, $0.0) < ($1.1 == .email ? 0 : 1, $1.0) }.first
     }
 
-    /// Issues a code for `purpose` (replacing any earlier one) and queues its message, in `tx`. Appends the usage
+    /// The wrong entries of `previous` (the code a new one replaces) that the new one inherits, and until when: none
+    /// once it was used, or when its last entry is older than `failureMemory`.
+    static func carriedFailures(
+        _ previous: ActivationCodeRecord?, policy: ActivationPolicy, at: Date
+    ) -> (failures: Int, until: Date) {
+        guard let previous, previous.state != .used else { return (0, at) }
+        let until = previous.updatedAt.addingTimeInterval(policy.failureMemory)
+        return until > at ? (previous.failedAttempts, until) : (0, at)
+    }
+
+    /// Issues a code for `purpose` (replacing any earlier one; its wrong entries carry over, `carriedFailures`) and queues its message, in `tx`. Appends the usage
     /// record `contact-code-sent` (purpose and transport, never the address). Returns the code's expiry.
     @discardableResult
     static func issue(
@@ -121,6 +134,14 @@ public enum ContactCodes {
         previousTier: AccountTier, enrollmentID: UUID?, policy: ActivationPolicy,
         protector: PersonalDataProtecting, actor: UsageActor, at: Date
     ) throws -> Date {
+        let carried = carriedFailures(
+            try tx.activationCode(accountID: account.id, purpose: purpose), policy: policy, at: at)
+        if purpose == passcodeReset, carried.failures >= policy.maxAttempts {
+            throw EnrollmentError(
+                .activationNotPending,
+                "the passcode-reset codes of this account were entered wrongly too often: a new code can be sent after "
+                    + ISO8601DateFormatter().string(from: carried.until))
+        }
         let code = newCode(digits: policy.codeDigits)
         let expiresAt = at.addingTimeInterval(policy.codeLifetime)
         try tx.saveActivationCode(
@@ -128,6 +149,8 @@ public enum ContactCodes {
                 accountID: account.id, purpose: purpose,
                 codeHash: try hash(code, accountID: account.id, purpose: purpose, protector: protector),
                 certificateSerial: certificateSerial, previousTier: previousTier, enrollmentID: enrollmentID,
+                // An activation code is re-issued only by a new card-and-face enrollment: it keeps one attempt.
+                failedAttempts: min(carried.failures, max(policy.maxAttempts - 1, 0)),
                 createdAt: at, expiresAt: expiresAt, updatedAt: at))
         let requested = personal.contact["language"].flatMap { wanted in
             ContactMessage.languages.first { $0.lowercased() == wanted.lowercased() }
@@ -257,8 +280,9 @@ extension IdentityLifecycle {
                 released = serial
             }
             var personal = try Self.openPersonal(account, protector: protector)
+            // The field the code went to (chosen as at issue, among the configured transports), not any e-mail.
             let verified = ContactCodes.destination(
-                personal, transports: Set(ContactKind.allCases), verifiedOnly: false)
+                personal, transports: policy.activation.transports, verifiedOnly: false)
             if let verified {
                 var times = personal.contactVerifiedAt ?? [:]
                 times[verified.field] = at

@@ -458,10 +458,24 @@ public final class EnrollmentService: Sendable {
         var activationExpiry: Date?
         do throws(EnrollmentError) {
             superseded = try grouped(certificateCommits) { tx -> [String] in
-                try tx.updateAccount(upgraded)
                 var superseded: [String] = []
+                var restoreTier = previousTier
+                if activation != nil,
+                    var pending = try tx.activationCode(accountID: upgraded.id, purpose: ContactCodes.activation),
+                    pending.state == .pending
+                {
+                    // A new signing completion while one waits for activation: the waiting one ends (its held
+                    // certificate revoked for good), and the tier an expiry restores stays the one before both.
+                    restoreTier = pending.previousTier
+                    if let serial = try IdentityLifecycle.endActivation(
+                        tx, &pending, state: .expired, actor: finished.actor, at: at)
+                    {
+                        superseded.append(serial)
+                    }
+                }
+                try tx.updateAccount(upgraded)
                 if let device {
-                    superseded = try IdentityLifecycle.bind(
+                    superseded += try IdentityLifecycle.bind(
                         tx, account: upgraded, deviceID: device.id,
                         publicKey: device.key, label: device.label,
                         actor: finished.actor, at: at,
@@ -483,7 +497,7 @@ public final class EnrollmentService: Sendable {
                     activationExpiry = try ContactCodes.issue(
                         tx, account: upgraded, personal: activation.personal, purpose: ContactCodes.activation,
                         destination: activation.destination, certificateSerial: issued.serial,
-                        previousTier: previousTier, enrollmentID: finished.id, policy: activationPolicy,
+                        previousTier: restoreTier, enrollmentID: finished.id, policy: activationPolicy,
                         protector: codeProtector, actor: finished.actor, at: at)
                 }
                 crashPoints.reach(.usageAppendedUncommitted)

@@ -387,6 +387,17 @@ public final class IdentityLifecycle: Sendable {
         return kept.isEmpty ? nil : kept
     }
 
+    /// A verified contact field of a configured transport that `kept` (the verified fields after a change) no longer
+    /// holds: what a change by a non-staff caller may not do.
+    static func lostVerifiedContact(
+        _ personal: PersonalData, kept: [String: Date]?, transports: Set<ContactKind>
+    ) -> String? {
+        (personal.contactVerifiedAt ?? [:]).keys.sorted().first { field in
+            guard let kind = ContactKind(field: field), transports.contains(kind) else { return false }
+            return kept?[field] == nil
+        }
+    }
+
     /// Replaces the account's contact details (sealed with the personal data). The device binding and the
     /// certificates are untouched; the usage record names the fields changed, never their values.
     public func updateContact(
@@ -395,12 +406,21 @@ public final class IdentityLifecycle: Sendable {
     ) throws(EnrollmentError) {
         let contact = try Self.validateContact(contact)
         let at = now()
-        let protector = self.protector
+        let (protector, transports) = (self.protector, policy.activation.transports)
         try run { tx in
             guard var account = try tx.account(id: accountID) else { throw EnrollmentError.accountNotFound(accountID) }
             if account.status == .cancelled { throw EnrollmentError.accountCancelled }
             var personal = try Self.openPersonal(account, protector: protector)
-            personal.contactVerifiedAt = Self.keepVerified(personal, newContact: contact)
+            let kept = Self.keepVerified(personal, newContact: contact)
+            if !actor.isStaff, let lost = Self.lostVerifiedContact(personal, kept: kept, transports: transports) {
+                // A verified contact is the second factor of a passcode reset: a card-and-face proof alone must
+                // not drop it (and then reset with card and face alone).
+                throw EnrollmentError(
+                    .invalidContact,
+                    "contact field \(lost) is verified and guards the passcode reset: an operator changes or removes "
+                        + "it (keep its value to change the other fields)")
+            }
+            personal.contactVerifiedAt = kept
             personal.contact = contact
             account.sealedPersonalData = try Self.seal(personal, account: account, protector: protector)
             account.updatedAt = at

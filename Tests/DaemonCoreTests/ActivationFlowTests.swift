@@ -453,6 +453,163 @@ final class ActivationFlowTests: XCTestCase {
         XCTAssertEqual(sent.count, 4)
         XCTAssertTrue(sent.allSatisfy { $0.attempts == 1 })
     }
+
+    // MARK: Attacks (review of issue 24)
+
+    /// A passcode-reset session at the kiosk after the face match: `activation_max_attempts` wrong contact codes,
+    /// then a request for a new code. Each new code must not bring new attempts, or the code is guessed by asking
+    /// again and again.
+    func testNewPasscodeResetCodesDoNotBuyNewAttempts() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(
+            extraConfiguration: try outboxConfiguration(sink) + "\n[enrollment]\nactivation_max_attempts = 3\n")
+        let holder = TestHolder.random("John_Salley")
+        let (session, outcome) = try enrollPending(bench, holder)
+        let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
+        let code = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
+        try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
+
+        let reset = try bench.decode(
+            EnrollmentView.self, try bench.start(holder, purpose: "passcode-reset", accountID: outcome.accountID)
+        ).id
+        try bench.require(try bench.photo(reset, of: holder.person), 200, "photo")
+        func complete(_ contactCode: String) throws -> String {
+            bench.problem(
+                try bench.call(
+                    "POST", "/v1/enrollments/\(reset)/complete",
+                    json: EnrollmentCompleteBody(passcode: "2468", contactCode: contactCode)))
+        }
+        try bench.require(bench.call("POST", "/v1/enrollments/\(reset)/contact-code"), 200, "first code")
+        let first = try XCTUnwrap(
+            ContactStandIns.code(
+                in: ContactStandIns.body(ofMail: try XCTUnwrap(sink.wait(for: 2, in: "mail.jsonl").last))))
+        let wrong = first == "000000" ? "111111" : "000000"
+        XCTAssertEqual(try complete(wrong), "activation-code-wrong")
+        // A new code keeps the count: one wrong entry of it and then the third one spends it.
+        try bench.require(bench.call("POST", "/v1/enrollments/\(reset)/contact-code"), 200, "second code")
+        let second = try XCTUnwrap(
+            ContactStandIns.code(
+                in: ContactStandIns.body(ofMail: try XCTUnwrap(sink.wait(for: 3, in: "mail.jsonl").last))))
+        let wrongAgain = second == "000000" ? "111111" : "000000"
+        XCTAssertEqual(try complete(wrongAgain), "activation-code-wrong")
+        XCTAssertEqual(try complete(wrongAgain), "activation-not-pending", "the third wrong entry spends the code")
+        // No further code for a day.
+        XCTAssertEqual(
+            bench.problem(bench.call("POST", "/v1/enrollments/\(reset)/contact-code")), "activation-not-pending")
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(sink.mails.count, 3, "no code was sent after the attempts were used up")
+    }
+
+    /// With only SMS configured the code goes to the phone: activating must mark the phone verified, not the e-mail
+    /// address that never received anything (a later passcode-reset code would go to it).
+    func testActivationVerifiesTheContactTheCodeWentTo() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink, email: false, sms: true))
+        let holder = TestHolder.random("John_Salley")
+        let (session, outcome) = try enrollPending(
+            bench, holder, contact: ["email": "someone.else@example.org", "phone": "+41790000001"])
+        let text = try XCTUnwrap(sink.wait(for: 1, in: "sms.jsonl").first, "no SMS arrived")
+        let body = try XCTUnwrap(text["body"] as? [String: Any])
+        let code = try XCTUnwrap(ContactStandIns.code(in: body["text"] as? String ?? ""))
+        try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
+        let reset = try bench.decode(
+            EnrollmentView.self, try bench.start(holder, purpose: "passcode-reset", accountID: outcome.accountID)
+        ).id
+        try bench.require(try bench.photo(reset, of: holder.person), 200, "photo")
+        // The phone is verified: the reset code goes to it.
+        try bench.require(bench.call("POST", "/v1/enrollments/\(reset)/contact-code"), 200, "reset code by SMS")
+        XCTAssertEqual(sink.wait(for: 2, in: "sms.jsonl").count, 2)
+    }
+
+    /// A second signing completion (an upgrade) while the first still waits for activation: the first held
+    /// certificate must end for good, and an expiry of the second must still restore the tier before both, or the
+    /// signing tier is kept without any code ever entered.
+    func testASecondCompletionWhileOneWaitsCannotKeepTheSigningTierWithoutACode() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        let holder = TestHolder.random("John_Salley")
+        let (_, outcome) = try enrollPending(bench, holder)
+        let held = try X509Certificate(pem: try XCTUnwrap(outcome.certificatePEM))
+        XCTAssertEqual(sink.wait(for: 1, in: "mail.jsonl").count, 1)
+
+        let refused = try bench.start(holder)
+        XCTAssertEqual(bench.problem(refused), "identity-already-enrolled")
+        let problem = try JSONDecoder().decode(Problem.self, from: Data(refused.body))
+        let again = try XCTUnwrap(problem.enrollmentId)
+        try bench.require(
+            try bench.call(
+                "POST", "/v1/enrollments/\(again)/upgrade",
+                json: EnrollmentUpgradeBody(upgradeToken: try XCTUnwrap(problem.upgradeToken))), 200, "upgrade")
+        try bench.require(try bench.photo(again, of: holder.person), 200, "photo")
+        try bench.require(try bench.liveness(again, of: holder.person).answer, 200, "liveness")
+        let second = try bench.decode(
+            EnrollmentOutcome.self,
+            try bench.require(bench.complete(again, csr: try InProcessDaemon.makeCSR()), 200, "second completion"))
+        XCTAssertEqual(second.activation, "pending-activation")
+        XCTAssertEqual(try crlEntry(bench, held)?.reason, .privilegeWithdrawn, "the first held certificate ended")
+
+        bench.clock.advance(15 * 60 + 1)
+        try XCTUnwrap(bench.daemon.lifecycle).expireActivations()
+        let account = try bench.decode(
+            AccountView.self, bench.call("GET", "/v1/accounts/\(outcome.accountID)", as: .operator))
+        XCTAssertEqual(account.tier, "basic", "no code was ever entered: back at the tier before both")
+    }
+
+    /// A delivered message keeps no recipient and no code: only its delivery record stays in the outbox.
+    func testASentMessageKeepsNeitherRecipientNorCode() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        _ = try enrollPending(bench)
+        XCTAssertEqual(sink.wait(for: 1, in: "mail.jsonl").count, 1)
+        let store = try XCTUnwrap(bench.daemon.enrollment?.store)
+        var sent: [OutboxMessageRecord] = []
+        let deadline = Date().addingTimeInterval(10)
+        while sent.isEmpty && Date() < deadline {
+            sent = try store.transaction { tx in try tx.outboxMessages(state: .sent, limit: 10) }
+            if sent.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertEqual(sent.count, 1)
+        XCTAssertEqual(sent.first?.sealedPayload, [], "the sealed recipient and code are dropped once delivered")
+    }
+
+    /// Card and face alone must not remove the second factor of a passcode reset: a kiosk with a fresh holder proof
+    /// changes the verified e-mail, and the reset would then need no contact code.
+    func testAHolderProofAloneCannotDropTheVerifiedContactThatGuardsThePasscodeReset() throws {
+        let sink = try ContactStandIns()
+        let bench = try InProcessDaemon(extraConfiguration: try outboxConfiguration(sink))
+        let holder = TestHolder.random("John_Salley")
+        let (session, outcome) = try enrollPending(bench, holder)
+        let mail = try XCTUnwrap(sink.wait(for: 1, in: "mail.jsonl").first)
+        let code = try XCTUnwrap(ContactStandIns.code(in: ContactStandIns.body(ofMail: mail)))
+        try bench.require(try activate(bench, outcome, session: session, code: code), 200, "activate")
+        let proof = [("X-Enrolld-Enrollment", session)]
+        let path = "/v1/accounts/\(outcome.accountID)/contact"
+        XCTAssertEqual(
+            bench.problem(
+                try bench.call("PUT", path, json: ["contact": ["email": "attacker@example.net"]], headers: proof)),
+            "invalid-contact")
+        XCTAssertEqual(
+            bench.problem(try bench.call("PUT", path, json: ["contact": ["phone": "+41790000002"]], headers: proof)),
+            "invalid-contact", "nor removed")
+        // Other fields still change; the verified e-mail kept as it is.
+        try bench.require(
+            try bench.call(
+                "PUT", path, json: ["contact": ["email": "holder@example.org", "language": "pt"]], headers: proof),
+            204, "other fields")
+        let reset = try bench.decode(
+            EnrollmentView.self, try bench.start(holder, purpose: "passcode-reset", accountID: outcome.accountID)
+        ).id
+        try bench.require(try bench.photo(reset, of: holder.person), 200, "photo")
+        XCTAssertEqual(
+            bench.problem(
+                try bench.call(
+                    "POST", "/v1/enrollments/\(reset)/complete", json: EnrollmentCompleteBody(passcode: "2468"))),
+            "contact-code-required")
+        // An operator can change it (the holder lost the mailbox).
+        try bench.require(
+            try bench.call("PUT", path, json: ["contact": ["email": "new@example.org"]], as: .operator), 204,
+            "operator")
+    }
 }
 
 /// A flag one thread sets and another reads.
